@@ -1,0 +1,38 @@
+/*
+ * fileio.h - durable whole-file writes and bounded whole-file reads.
+ */
+#ifndef ANSHIM_FILEIO_H
+#define ANSHIM_FILEIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+enum as_write_flags {
+	AS_WRITE_EXCLUSIVE = 1 /* fail with AS_E_EXISTS if path exists */
+};
+
+/*
+ * Replace path with len bytes of data, atomically and durably: write a
+ * temporary file beside it with the given mode, fsync it, rename it over
+ * path, then fsync the directory.  After a crash, path holds either the old
+ * or the new content, never a mix.  With AS_WRITE_EXCLUSIVE the new file is
+ * linked into place only if path does not exist yet (no race).  Returns 0 or
+ * -errno / AS_E_EXISTS.  Any thread.
+ */
+int as_file_write_atomic(const char *path, const void *data, size_t len,
+			 mode_t mode, int flags);
+
+/*
+ * Read all of path into a malloc'd buffer the caller frees.  Fails with
+ * AS_E_OVERSIZE if the file is larger than max bytes.  *out_len receives
+ * the length; the buffer has one extra NUL byte after it for text use.
+ * Returns 0 or -errno.  Any thread.
+ */
+int as_file_read_all(const char *path, size_t max, unsigned char **out,
+		     size_t *out_len);
+
+/* Create dir (and missing parents) with mode if absent.  Returns 0 or
+ * -errno. */
+int as_mkdir_p(const char *dir, mode_t mode);
+
+#endif

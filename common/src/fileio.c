@@ -1,0 +1,167 @@
+/*
+ * fileio.c - atomic durable file replacement (temp, fsync, rename/link,
+ * fsync dir) and bounded reads.
+ *
+ * Invariant: a reader of path never sees a partially written file; a crash
+ * leaves at most a stray "path.tmp.XXXXXX" beside it, which the next write
+ * does not reuse.  Every system call result is checked.  Any thread.
+ */
+#include "anshim/fileio.h"
+#include "anshim/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int write_full(int fd, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fsync_parent_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd, rc = 0;
+
+	if (!slash) {
+		strcpy(dir, ".");
+	} else if (slash == path) {
+		strcpy(dir, "/");
+	} else {
+		size_t n = (size_t)(slash - path);
+		if (n >= sizeof dir)
+			return -ENAMETOOLONG;
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+int as_file_write_atomic(const char *path, const void *data, size_t len,
+			 mode_t mode, int flags)
+{
+	char tmp[PATH_MAX];
+	int fd, rc;
+
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
+		return -ENAMETOOLONG;
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return -errno;
+	rc = fchmod(fd, mode) < 0 ? -errno : 0;
+	if (!rc)
+		rc = write_full(fd, data, len);
+	if (!rc && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && !rc)
+		rc = -errno;
+	if (!rc) {
+		if (flags & AS_WRITE_EXCLUSIVE) {
+			/* link() fails if path exists, so no check-then-act race. */
+			if (link(tmp, path) < 0)
+				rc = errno == EEXIST ? AS_E_EXISTS : -errno;
+			unlink(tmp);
+		} else if (rename(tmp, path) < 0) {
+			rc = -errno;
+		}
+	}
+	if (rc) {
+		unlink(tmp);
+		return rc;
+	}
+	return fsync_parent_dir(path);
+}
+
+int as_file_read_all(const char *path, size_t max, unsigned char **out,
+		     size_t *out_len)
+{
+	struct stat st;
+	unsigned char *buf;
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	*out = NULL;
+	*out_len = 0;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	if ((unsigned long long)st.st_size > max) {
+		close(fd);
+		return AS_E_OVERSIZE;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int rc = n < 0 ? -errno : AS_E_TRUNCATED;
+			free(buf);
+			close(fd);
+			return rc;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	*out = buf;
+	*out_len = got;
+	return 0;
+}
+
+int as_mkdir_p(const char *dir, mode_t mode)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof path)
+		return -ENAMETOOLONG;
+	memcpy(path, dir, len + 1);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
