@@ -13,8 +13,10 @@
 #include "anshim/base45.h"
 #include "anshim/bytes.h"
 #include "anshim/error.h"
+#include "anshim/fileio.h"
 
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CREDENTIAL_SIGNED_LEN (AS_CREDENTIAL_LEN - AS_SIG_LEN)
@@ -322,4 +324,25 @@ const char *as_scan_reason(int err)
 	case AS_E_REVOKED: return "revoked";
 	default: return "malformed";
 	}
+}
+
+int as_credential_save(const char *path, const struct as_credential *c, int flags)
+{
+	uint8_t buf[AS_CREDENTIAL_LEN];
+	int rc = as_credential_encode(buf, sizeof buf, c);
+
+	return rc < 0 ? rc : as_file_write_atomic(path, buf, (size_t)rc, 0600, flags);
+}
+
+int as_credential_load(const char *path, struct as_credential *c)
+{
+	unsigned char *data;
+	size_t len;
+	int rc = as_file_read_all(path, 4096, &data, &len);
+
+	if (rc)
+		return rc;
+	rc = as_credential_decode(c, data, len);
+	free(data);
+	return rc;
 }

@@ -122,4 +122,11 @@ int as_scan_verify(struct as_scan *out, const char *text, size_t len,
  * "expired", "stale", "not-yet-valid", "wrong-form".  Never NULL. */
 const char *as_scan_reason(int err);
 
+/* Credential files hold the 264 raw credential bytes, mode 0600.
+ * as_credential_save writes atomically (flags: AS_WRITE_EXCLUSIVE to refuse
+ * overwriting); as_credential_load reads and strictly decodes (framing only;
+ * the caller verifies the issuer if it knows the authority key). */
+int as_credential_save(const char *path, const struct as_credential *c, int flags);
+int as_credential_load(const char *path, struct as_credential *c);
+
 #endif

@@ -1,0 +1,224 @@
+/*
+ * anshim-cloud - the health authority's command-line tool: authority keys
+ * and credential issuance (later: enrolment, policy, tracing, audit).
+ *
+ * Each subcommand parses its own options and calls one module; this file
+ * only dispatches.  Single-threaded.
+ */
+#include "authority.h"
+
+#include "anshim/bytes.h"
+#include "anshim/error.h"
+#include "anshim/keyfile.h"
+#include "anshim/parse.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define EXIT_USAGE 2
+#define DEFAULT_KEY_DIR "/etc/anshim/authority"
+
+static const char usage_text[] =
+"Usage: anshim-cloud COMMAND [OPTIONS]\n"
+"\n"
+"Tools for the health authority that runs the Anshim cloud.\n"
+"\n"
+"Commands:\n"
+"  keys init [--dir DIR]\n"
+"      Create the authority key set in DIR (default " DEFAULT_KEY_DIR "):\n"
+"        sign.key, sign.pub         Ed25519: signs credentials, policy, acks\n"
+"        contact.key, contact.pub   X25519: personal data is sealed to it\n"
+"        pseudonym.key              keyed BLAKE2b: phone -> pseudonym (pid)\n"
+"      Secret keys are written atomically with mode 0600. Refuses to touch\n"
+"      a directory that already holds any of these files.\n"
+"      Give sign.pub and contact.pub to gateways; keep the rest offline or\n"
+"      on the cloud host only (see docs/OPERATE-CLOUD.md).\n"
+"\n"
+"  issue --holder FILE|HEX --phone PHONE [--name NAME] --out FILE\n"
+"        [--keys DIR] [--valid-days N] [--at TIME]\n"
+"  issue --card --phone PHONE [--name NAME] --out FILE [...]\n"
+"      Issue a visitor credential binding PHONE (and NAME, optional) to a\n"
+"      wallet's holder public key (its holder.pub file, or 64 hex digits).\n"
+"      The phone and name are sealed to the contact key: gateways never see\n"
+"      them. With --card, issue a printed-card credential instead (no holder\n"
+"      key; for visitors without a smartphone). Valid for N days (default\n"
+"      365) from now or from --at. Phone numbers: 010-1234-5678,\n"
+"      +82 10 1234 5678, ... (see docs/PROTOCOL.md).\n"
+"\n"
+"Exit status: 0 on success, 1 on failure, 2 on bad usage.\n";
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "anshim-cloud: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'anshim-cloud --help'.\n");
+	return EXIT_USAGE;
+}
+
+static int cmd_keys(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"dir", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *dir = DEFAULT_KEY_DIR, *failed = NULL;
+	int c, rc;
+
+	if (argc < 3 || strcmp(argv[2], "init") != 0)
+		return usage_error("%s", "usage: anshim-cloud keys init [--dir DIR]");
+	optind = 3;
+	while ((c = getopt_long(argc, argv, "d:h", options, NULL)) != -1) {
+		if (c == 'd')
+			dir = optarg;
+		else if (c == 'h')
+			return fputs(usage_text, stdout), 0;
+		else
+			return usage_error("%s", "bad option for 'keys init'");
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	rc = cl_authority_create(dir, &failed);
+	if (rc == AS_E_EXISTS) {
+		fprintf(stderr, "anshim-cloud: %s already exists; refusing to overwrite "
+			"authority keys (choose another --dir, or move the old keys away "
+			"deliberately)\n", failed);
+		return 1;
+	}
+	if (rc) {
+		fprintf(stderr, "anshim-cloud: cannot create keys in %s: %s: %s\n", dir,
+			failed ? failed : dir, as_strerror(rc));
+		return 1;
+	}
+	printf("authority keys created in %s\n"
+	       "  public:  sign.pub contact.pub (give these to gateways)\n"
+	       "  secret:  sign.key contact.key pseudonym.key (mode 0600; keep safe)\n", dir);
+	return 0;
+}
+
+/* --holder takes a holder.pub file or 64 hex digits. */
+static int read_holder_key(const char *arg, uint8_t pk[AS_SIGN_PK_LEN])
+{
+	if (strlen(arg) == 2 * AS_SIGN_PK_LEN && as_hex_decode(pk, AS_SIGN_PK_LEN, arg) == 0)
+		return 0;
+	return as_keyfile_read(arg, AS_KEY_SIGN_PUBLIC, pk);
+}
+
+static int cmd_issue(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"keys", required_argument, NULL, 'k'},
+		{"holder", required_argument, NULL, 'H'},
+		{"phone", required_argument, NULL, 'p'},
+		{"name", required_argument, NULL, 'n'},
+		{"out", required_argument, NULL, 'o'},
+		{"valid-days", required_argument, NULL, 'v'},
+		{"at", required_argument, NULL, 't'},
+		{"card", no_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *keys = DEFAULT_KEY_DIR, *holder = NULL, *phone = NULL, *name = NULL;
+	const char *out = NULL, *failed = NULL;
+	int64_t valid_days = 365, now = (int64_t)time(NULL);
+	uint8_t holder_pk[AS_SIGN_PK_LEN];
+	struct cl_authority auth;
+	struct as_credential cred;
+	struct as_contact contact;
+	char pid_hex[2 * AS_PID_LEN + 1];
+	int c, card = 0, rc;
+
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "k:H:p:n:o:v:t:ch", options, NULL)) != -1) {
+		switch (c) {
+		case 'k': keys = optarg; break;
+		case 'H': holder = optarg; break;
+		case 'p': phone = optarg; break;
+		case 'n': name = optarg; break;
+		case 'o': out = optarg; break;
+		case 'c': card = 1; break;
+		case 'v':
+			if (as_parse_int64(optarg, 1, 3650, &valid_days))
+				return usage_error("--valid-days '%s': give a whole number of days, 1 to 3650", optarg);
+			break;
+		case 't':
+			if (as_parse_time(optarg, &now))
+				return usage_error("--at '%s' is not a time (unix seconds or ISO 8601)", optarg);
+			break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default: return usage_error("%s", "bad option for 'issue'");
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (!phone || !out)
+		return usage_error("%s", "issue needs --phone PHONE and --out FILE");
+	if (card == (holder != NULL))
+		return usage_error("%s", "issue needs exactly one of --holder FILE|HEX or --card");
+	rc = as_contact_set(&contact, phone, name);
+	if (rc == AS_E_PHONE)
+		return usage_error("%s", "--phone: not a phone number we accept (examples: "
+				   "010-1234-5678, +82 10 1234 5678)");
+	if (rc)
+		return usage_error("%s", "--name: at most 64 bytes of UTF-8, no control characters");
+	if (holder && (rc = read_holder_key(holder, holder_pk)) != 0) {
+		fprintf(stderr, "anshim-cloud: --holder %s: %s (give the wallet's holder.pub or "
+			"64 hex digits)\n", holder, as_strerror(rc));
+		return 1;
+	}
+	rc = cl_authority_load(&auth, keys, CL_KEY_SIGN | CL_KEY_CONTACT | CL_KEY_PSEUDONYM, &failed);
+	if (rc) {
+		fprintf(stderr, "anshim-cloud: cannot load authority key %s: %s%s\n",
+			failed ? failed : keys, as_strerror(rc),
+			rc == -ENOENT ? " (create keys with 'anshim-cloud keys init --dir DIR', "
+			"or pass --keys DIR)" : "");
+		return 1;
+	}
+	rc = cl_authority_issue(&auth, &contact, holder ? holder_pk : NULL, now,
+				valid_days * 86400, &cred);
+	cl_authority_wipe(&auth);
+	sodium_memzero(&contact, sizeof contact);
+	if (!rc)
+		rc = as_credential_save(out, &cred, 0);
+	if (rc) {
+		fprintf(stderr, "anshim-cloud: cannot issue the credential to %s: %s\n", out,
+			as_strerror(rc));
+		return 1;
+	}
+	as_hex_encode(pid_hex, cred.pid, AS_PID_LEN);
+	printf("issued %s credential pid=%s valid %lld days -> %s\n", card ? "card" : "phone",
+	       pid_hex, (long long)valid_days, out);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+	    strcmp(cmd, "help") == 0) {
+		fputs(usage_text, cmd ? stdout : stderr);
+		return cmd ? 0 : EXIT_USAGE;
+	}
+	if (as_crypto_init()) {
+		fprintf(stderr, "anshim-cloud: libsodium failed to initialise\n");
+		return 1;
+	}
+	if (strcmp(cmd, "keys") == 0)
+		return cmd_keys(argc, argv);
+	if (strcmp(cmd, "issue") == 0)
+		return cmd_issue(argc, argv);
+	return usage_error("unknown command '%s'", cmd);
+}

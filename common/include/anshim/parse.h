@@ -1,0 +1,30 @@
+/*
+ * parse.h - strict parsers for numbers and times given on command lines, in
+ * config files and in CSV imports.  No atoi: every value is range-checked
+ * and the whole string must be consumed.
+ */
+#ifndef ANSHIM_PARSE_H
+#define ANSHIM_PARSE_H
+
+#include <stdint.h>
+
+/* Parse a decimal integer in [min, max].  Returns 0, or AS_E_FIELD when the
+ * text is empty, has junk, or is out of range.  Pure; any thread. */
+int as_parse_int64(const char *text, int64_t min, int64_t max, int64_t *out);
+
+/*
+ * Parse a point in time to unix seconds.  Accepted forms:
+ *   1767225600                      unix seconds
+ *   2026-11-28T10:15:00+09:00       ISO 8601 with offset (also Z, +0900,
+ *   2026-11-28 10:15:00+09:00       a space instead of T, seconds optional)
+ *   2026-11-28T10:15                local time (the process's TZ)
+ *   2026-11-28                      local midnight
+ * Returns 0 or AS_E_TIME.  Any thread (uses mktime for local forms).
+ */
+int as_parse_time(const char *text, int64_t *out);
+
+/* Format t as "2026-11-28T10:15:00+09:00" in local time (the process's TZ)
+ * into out (at least 32 bytes).  Returns out. */
+char *as_format_time(char out[32], int64_t t);
+
+#endif

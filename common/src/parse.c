@@ -1,0 +1,136 @@
+/*
+ * parse.c - strict number and time parsing (see parse.h).
+ *
+ * Invariant: a parser either consumes its whole input and returns a value
+ * inside the stated range, or fails without touching *out.  Any thread.
+ */
+#include "anshim/parse.h"
+#include "anshim/error.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int as_parse_int64(const char *text, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!text || !*text || isspace((unsigned char)*text))
+		return AS_E_FIELD;
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return AS_E_FIELD;
+	*out = v;
+	return 0;
+}
+
+/* Read exactly n digits at *p into *v; advance.  0 or -1. */
+static int take_digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return -1;
+		*v = *v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	return 0;
+}
+
+static int days_in_month(int year, int month)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	return month == 2 && leap ? 29 : days[month - 1];
+}
+
+int as_parse_time(const char *text, int64_t *out)
+{
+	const char *p = text;
+	struct tm tm = {0};
+	int year, month, day, hour = 0, minute = 0, second = 0;
+	int has_offset = 0, offset_sign = 1, off_h = 0, off_m = 0;
+	time_t t;
+
+	if (!text || !*text)
+		return AS_E_TIME;
+	if (strchr(text, '-') == NULL) {
+		int64_t v;
+		if (as_parse_int64(text, 0, 253402300799LL, &v))
+			return AS_E_TIME;
+		*out = v;
+		return 0;
+	}
+	if (take_digits(&p, 4, &year) || *p++ != '-' || take_digits(&p, 2, &month) ||
+	    *p++ != '-' || take_digits(&p, 2, &day))
+		return AS_E_TIME;
+	if (year < 1970 || month < 1 || month > 12 || day < 1 ||
+	    day > days_in_month(year, month))
+		return AS_E_TIME;
+	if (*p == 'T' || *p == ' ') {
+		p++;
+		if (take_digits(&p, 2, &hour) || *p++ != ':' || take_digits(&p, 2, &minute))
+			return AS_E_TIME;
+		if (*p == ':' && (p++, take_digits(&p, 2, &second)))
+			return AS_E_TIME;
+		if (hour > 23 || minute > 59 || second > 59)
+			return AS_E_TIME;
+		if (*p == 'Z') {
+			has_offset = 1;
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			has_offset = 1;
+			offset_sign = *p++ == '-' ? -1 : 1;
+			if (take_digits(&p, 2, &off_h))
+				return AS_E_TIME;
+			if (*p == ':')
+				p++;
+			if (take_digits(&p, 2, &off_m) || off_h > 14 || off_m > 59)
+				return AS_E_TIME;
+		}
+	}
+	if (*p)
+		return AS_E_TIME;
+	tm.tm_year = year - 1900;
+	tm.tm_mon = month - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = hour;
+	tm.tm_min = minute;
+	tm.tm_sec = second;
+	if (has_offset) {
+		t = timegm(&tm);
+		*out = (int64_t)t - offset_sign * (off_h * 3600 + off_m * 60);
+		return 0;
+	}
+	tm.tm_isdst = -1;
+	t = mktime(&tm);
+	if (t == (time_t)-1)
+		return AS_E_TIME;
+	*out = (int64_t)t;
+	return 0;
+}
+
+char *as_format_time(char out[32], int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char zone[8];
+
+	if (!localtime_r(&tt, &tm)) {
+		snprintf(out, 32, "@%lld", (long long)t);
+		return out;
+	}
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	strftime(zone, sizeof zone, "%z", &tm); /* +0900 */
+	if (strlen(zone) == 5) {
+		size_t n = strlen(out);
+		snprintf(out + n, 32 - n, "%.3s:%.2s", zone, zone + 3);
+	}
+	return out;
+}
