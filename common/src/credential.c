@@ -346,3 +346,14 @@ int as_credential_load(const char *path, struct as_credential *c)
 	free(data);
 	return rc;
 }
+
+void as_credential_id(uint8_t id[AS_HOLDER_ID_LEN], const struct as_credential *c)
+{
+	static const char tag[] = "anshim credential id v1";
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, AS_HOLDER_ID_LEN);
+	crypto_generichash_update(&st, (const unsigned char *)tag, sizeof tag - 1);
+	crypto_generichash_update(&st, c->issuer_sig, AS_SIG_LEN);
+	crypto_generichash_final(&st, id, AS_HOLDER_ID_LEN);
+}

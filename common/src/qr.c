@@ -8,6 +8,7 @@
 #include "anshim/qr.h"
 #include "anshim/error.h"
 #include "anshim/fileio.h"
+#include "anshim/strbuf.h"
 
 #include <errno.h>
 #include <png.h>
@@ -182,96 +183,46 @@ int as_qr_render_png(const struct as_qr *qr, int scale, unsigned char **out, siz
 	return 0;
 }
 
-/* Append formatted text to a growing buffer. */
-struct text_buf {
-	char *p;
-	size_t len, cap;
-	int failed;
-};
-
-static void text_buf_add(struct text_buf *b, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *np;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		np = realloc(b->p, cap);
-		if (!np) {
-			b->failed = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n + 1);
-	b->len += n;
-}
-
-/* Append caption with XML special characters escaped. */
-static void text_buf_add_xml(struct text_buf *b, const char *s)
-{
-	char one[2] = {0, 0};
-
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': text_buf_add(b, "&lt;"); break;
-		case '>': text_buf_add(b, "&gt;"); break;
-		case '&': text_buf_add(b, "&amp;"); break;
-		case '"': text_buf_add(b, "&quot;"); break;
-		default: one[0] = *s; text_buf_add(b, one); break;
-		}
-	}
-}
-
 int as_qr_render_svg(const struct as_qr *qr, int scale, const char *caption,
 		     unsigned char **out, size_t *out_len)
 {
-	struct text_buf b = {0};
+	struct as_strbuf b = {0};
 	int size = (qr->width + 2 * AS_QR_QUIET) * scale;
 	int caption_h = caption ? 4 * scale + 8 : 0;
-	char line[256];
 
 	*out = NULL;
 	*out_len = 0;
 	if (scale < 1 || scale > 64)
 		return AS_E_USAGE;
-	snprintf(line, sizeof line,
+	as_strbuf_printf(&b,
 		 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 		 "viewBox=\"0 0 %d %d\" shape-rendering=\"crispEdges\">\n"
 		 "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n<path fill=\"#000\" d=\"",
 		 size, size + caption_h, size, size + caption_h, size, size + caption_h);
-	text_buf_add(&b, line);
 	for (int y = 0; y < qr->width; y++) {
 		for (int x = 0; x < qr->width; x++) {
 			int run = 0;
 			while (x + run < qr->width && qr->dark[y * qr->width + x + run])
 				run++;
 			if (run) {
-				snprintf(line, sizeof line, "M%d %dh%dv%dh-%dz",
-					 (x + AS_QR_QUIET) * scale, (y + AS_QR_QUIET) * scale,
-					 run * scale, scale, run * scale);
-				text_buf_add(&b, line);
+				as_strbuf_printf(&b, "M%d %dh%dv%dh-%dz",
+						 (x + AS_QR_QUIET) * scale, (y + AS_QR_QUIET) * scale,
+						 run * scale, scale, run * scale);
 				x += run;
 			}
 		}
 	}
-	text_buf_add(&b, "\"/>\n");
+	as_strbuf_add(&b, "\"/>\n");
 	if (caption) {
-		snprintf(line, sizeof line,
+		as_strbuf_printf(&b,
 			 "<text x=\"%d\" y=\"%d\" font-family=\"sans-serif\" font-size=\"%d\" "
 			 "text-anchor=\"middle\">", size / 2, size + caption_h / 2 + scale,
 			 2 * scale + 4);
-		text_buf_add(&b, line);
-		text_buf_add_xml(&b, caption);
-		text_buf_add(&b, "</text>\n");
+		as_strbuf_add_xml(&b, caption);
+		as_strbuf_add(&b, "</text>\n");
 	}
-	text_buf_add(&b, "</svg>\n");
+	as_strbuf_add(&b, "</svg>\n");
 	if (b.failed) {
 		free(b.p);
 		return -ENOMEM;

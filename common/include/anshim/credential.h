@@ -122,6 +122,13 @@ int as_scan_verify(struct as_scan *out, const char *text, size_t len,
  * "expired", "stale", "not-yet-valid", "wrong-form".  Never NULL. */
 const char *as_scan_reason(int err);
 
+/*
+ * The credential id: BLAKE2b-128("anshim credential id v1" || issuer
+ * signature).  Unique per issued credential (phone or card); the unit of
+ * revocation in the policy.  Pure; any thread.
+ */
+void as_credential_id(uint8_t id[AS_HOLDER_ID_LEN], const struct as_credential *c);
+
 /* Credential files hold the 264 raw credential bytes, mode 0600.
  * as_credential_save writes atomically (flags: AS_WRITE_EXCLUSIVE to refuse
  * overwriting); as_credential_load reads and strictly decodes (framing only;

@@ -1,0 +1,420 @@
+/*
+ * journal.c - the LMDB check-in journal (see journal.h).
+ *
+ * Invariants:
+ *  - seqs are assigned here, inside the append transaction, from the
+ *    persisted meta value next_seq, so they never repeat, even after the
+ *    newest records are purged or the process dies mid-commit;
+ *  - a failed transaction is aborted whole: an append either stores every
+ *    non-duplicate entry of the group or none of them;
+ *  - LMDB return codes are translated here and nowhere else
+ *    (MDB_MAP_FULL -> AS_E_FULL, MDB_CORRUPTED/PANIC -> AS_E_CORRUPT).
+ * Threads: see journal.h (one writer thread; readers anywhere, MDB_NOTLS).
+ */
+#include "journal.h"
+
+#include "anshim/bytes.h"
+#include "anshim/error.h"
+#include "anshim/fileio.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct gw_journal {
+	MDB_env *env;
+	MDB_dbi records;
+	MDB_dbi meta;
+	MDB_dbi imports;
+	uint64_t map_size;
+	char data_path[PATH_MAX];
+};
+
+static int journal_error(int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS: return 0;
+	case MDB_MAP_FULL:
+	case MDB_TXN_FULL:
+	case MDB_PAGE_FULL: return AS_E_FULL;
+	case MDB_NOTFOUND: return AS_E_NOT_FOUND;
+	case MDB_CORRUPTED:
+	case MDB_PANIC:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH: return AS_E_CORRUPT;
+	default: return rc > 0 ? -rc : AS_E_STORE;
+	}
+}
+
+int gw_journal_open(struct gw_journal **out, const char *dir, uint64_t map_size,
+		    char *err, size_t err_len)
+{
+	struct gw_journal *j;
+	MDB_txn *txn = NULL;
+	int rc;
+
+	*out = NULL;
+	if (map_size > SIZE_MAX) {
+		snprintf(err, err_len, "journal map size %llu does not fit this machine's "
+			 "address space (lower map_size)", (unsigned long long)map_size);
+		return AS_E_CONFIG;
+	}
+	j = calloc(1, sizeof *j);
+	if (!j)
+		return -ENOMEM;
+	j->map_size = map_size;
+	snprintf(j->data_path, sizeof j->data_path, "%s/data.mdb", dir);
+	rc = as_mkdir_p(dir, 0700);
+	if (rc) {
+		snprintf(err, err_len, "cannot create journal directory %s: %s", dir, as_strerror(rc));
+		free(j);
+		return rc;
+	}
+	rc = mdb_env_create(&j->env);
+	if (!rc)
+		rc = mdb_env_set_maxdbs(j->env, 4);
+	if (!rc)
+		rc = mdb_env_set_mapsize(j->env, (size_t)map_size);
+	if (!rc)
+		rc = mdb_env_open(j->env, dir, MDB_NOTLS, 0600);
+	if (!rc)
+		rc = mdb_txn_begin(j->env, NULL, 0, &txn);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "records", MDB_CREATE, &j->records);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &j->meta);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "imports", MDB_CREATE, &j->imports);
+	if (!rc) {
+		rc = mdb_txn_commit(txn);
+		txn = NULL;
+	}
+	if (rc) {
+		snprintf(err, err_len, "cannot open journal in %s: %s", dir, mdb_strerror(rc));
+		if (txn)
+			mdb_txn_abort(txn);
+		mdb_env_close(j->env);
+		free(j);
+		return journal_error(rc);
+	}
+	*out = j;
+	return 0;
+}
+
+void gw_journal_close(struct gw_journal *j)
+{
+	if (!j)
+		return;
+	mdb_env_close(j->env);
+	free(j);
+}
+
+const char *gw_journal_data_path(const struct gw_journal *j)
+{
+	return j->data_path;
+}
+
+static int meta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *value)
+{
+	MDB_val key = {strlen(name), (void *)name}, val;
+	int rc = mdb_get(txn, dbi, &key, &val);
+
+	*value = 0;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	if (val.mv_size != 8)
+		return MDB_CORRUPTED;
+	*value = as_get_be64(val.mv_data);
+	return 0;
+}
+
+static int meta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t value)
+{
+	uint8_t buf[8];
+	MDB_val key = {strlen(name), (void *)name}, val = {8, buf};
+
+	as_put_be64(buf, value);
+	return mdb_put(txn, dbi, &key, &val, 0);
+}
+
+int gw_journal_append(struct gw_journal *j, struct gw_journal_entry *entries, size_t n)
+{
+	MDB_txn *txn;
+	uint64_t next_seq;
+	int rc;
+
+	rc = mdb_txn_begin(j->env, NULL, 0, &txn);
+	if (rc)
+		return journal_error(rc);
+	rc = meta_get(txn, j->meta, "next_seq", &next_seq);
+	if (!rc && next_seq == 0)
+		next_seq = 1;
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct gw_journal_entry *e = &entries[i];
+		uint8_t key_buf[8], rec_buf[AS_RECORD_LEN], import_val[16];
+		MDB_val key = {8, key_buf}, val = {AS_RECORD_LEN, rec_buf};
+
+		e->duplicate = 0;
+		if (e->import_key) {
+			MDB_val ik = {GW_IMPORT_KEY_LEN, (void *)e->import_key}, iv = {16, import_val};
+			as_put_be64(import_val, (uint64_t)e->rec->entry_time);
+			as_put_be64(import_val + 8, next_seq);
+			rc = mdb_put(txn, j->imports, &ik, &iv, MDB_NOOVERWRITE);
+			if (rc == MDB_KEYEXIST) {
+				e->duplicate = 1;
+				rc = 0;
+				continue;
+			}
+			if (rc)
+				break;
+		}
+		e->rec->seq = next_seq;
+		if (as_record_encode(rec_buf, sizeof rec_buf, e->rec) != AS_RECORD_LEN) {
+			rc = MDB_BAD_VALSIZE;
+			break;
+		}
+		as_put_be64(key_buf, next_seq);
+		rc = mdb_put(txn, j->records, &key, &val, MDB_APPEND);
+		next_seq++;
+	}
+	if (!rc)
+		rc = meta_put(txn, j->meta, "next_seq", next_seq);
+	if (rc) {
+		mdb_txn_abort(txn);
+		for (size_t i = 0; i < n; i++)
+			entries[i].rec->seq = 0;
+		return journal_error(rc);
+	}
+	rc = mdb_txn_commit(txn);
+	if (rc) {
+		for (size_t i = 0; i < n; i++)
+			entries[i].rec->seq = 0;
+		return journal_error(rc);
+	}
+	return 0;
+}
+
+int gw_journal_purge(struct gw_journal *j, int64_t horizon, int64_t sent_horizon,
+		     uint64_t *resume_seq, size_t max_visit, uint64_t *deleted, int *more)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	uint8_t start[8];
+	MDB_val key = {8, start}, val;
+	uint64_t acked;
+	size_t visited = 0;
+	int rc, op = MDB_SET_RANGE;
+
+	*deleted = 0;
+	*more = 0;
+	rc = mdb_txn_begin(j->env, NULL, 0, &txn);
+	if (rc)
+		return journal_error(rc);
+	rc = meta_get(txn, j->meta, "acked_seq", &acked);
+	if (!rc)
+		rc = mdb_cursor_open(txn, j->records, &cur);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return journal_error(rc);
+	}
+	/* Records are in seq order, not time order (a paper-register entry
+	 * typed today may be for last week), so every record is looked at;
+	 * the visit budget keeps one transaction short and *resume_seq lets
+	 * the next call carry on where this one stopped. */
+	as_put_be64(start, *resume_seq);
+	while ((rc = mdb_cursor_get(cur, &key, &val, op)) == 0) {
+		struct as_record rec;
+		int expired;
+
+		op = MDB_NEXT;
+		if (visited++ >= max_visit) {
+			*resume_seq = as_get_be64(key.mv_data);
+			*more = 1;
+			break;
+		}
+		if (as_record_decode(&rec, val.mv_data, val.mv_size) != 0) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		expired = rec.entry_time < horizon ||
+			  (rec.seq <= acked && rec.entry_time < sent_horizon);
+		if (!expired)
+			continue;
+		rc = mdb_cursor_del(cur, 0);
+		if (rc)
+			break;
+		(*deleted)++;
+	}
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND) {
+		rc = 0;
+		*resume_seq = 0;
+	}
+	/* Import keys of purged rows: those whose entry time is past the
+	 * horizon (a row that old is refused at import anyway). */
+	if (!rc && !*more) {
+		rc = mdb_cursor_open(txn, j->imports, &cur);
+		for (op = MDB_FIRST; !rc && (rc = mdb_cursor_get(cur, &key, &val, op)) == 0;) {
+			op = MDB_NEXT;
+			if (val.mv_size == 16 && (int64_t)as_get_be64(val.mv_data) < horizon)
+				rc = mdb_cursor_del(cur, 0);
+		}
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+		mdb_cursor_close(cur);
+	}
+	if (rc) {
+		mdb_txn_abort(txn);
+		*deleted = 0;
+		return journal_error(rc);
+	}
+	rc = mdb_txn_commit(txn);
+	if (rc)
+		*deleted = 0;
+	return journal_error(rc);
+}
+
+int gw_journal_set_meta(struct gw_journal *j, const char *name, uint64_t value)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(j->env, NULL, 0, &txn);
+
+	if (rc)
+		return journal_error(rc);
+	rc = meta_put(txn, j->meta, name, value);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return journal_error(rc);
+	}
+	return journal_error(mdb_txn_commit(txn));
+}
+
+int gw_journal_get_meta(struct gw_journal *j, const char *name, uint64_t *value)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn);
+
+	if (rc)
+		return journal_error(rc);
+	rc = meta_get(txn, j->meta, name, value);
+	mdb_txn_abort(txn);
+	return journal_error(rc);
+}
+
+int gw_journal_get(struct gw_journal *j, uint64_t seq, struct as_record *rec)
+{
+	MDB_txn *txn;
+	uint8_t key_buf[8];
+	MDB_val key = {8, key_buf}, val;
+	int rc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn);
+
+	if (rc)
+		return journal_error(rc);
+	as_put_be64(key_buf, seq);
+	rc = mdb_get(txn, j->records, &key, &val);
+	if (!rc)
+		rc = as_record_decode(rec, val.mv_data, val.mv_size) ? MDB_CORRUPTED : 0;
+	mdb_txn_abort(txn);
+	return journal_error(rc);
+}
+
+int gw_journal_scan(struct gw_journal *j, uint64_t from_seq, int backwards, size_t limit,
+		    int (*fn)(void *ctx, const struct as_record *rec), void *ctx)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	uint8_t key_buf[8];
+	MDB_val key = {8, key_buf}, val;
+	size_t visited = 0;
+	int rc, op;
+
+	rc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return journal_error(rc);
+	rc = mdb_cursor_open(txn, j->records, &cur);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return journal_error(rc);
+	}
+	as_put_be64(key_buf, from_seq);
+	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+	if (backwards) {
+		/* Position on the last key <= from_seq. */
+		if (rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+		else if (!rc && as_get_be64(key.mv_data) > from_seq)
+			rc = mdb_cursor_get(cur, &key, &val, MDB_PREV);
+	}
+	op = backwards ? MDB_PREV : MDB_NEXT;
+	while (!rc && visited < limit) {
+		struct as_record rec;
+
+		if (key.mv_size != 8 || as_record_decode(&rec, val.mv_data, val.mv_size)) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		visited++;
+		if (fn(ctx, &rec))
+			break;
+		rc = mdb_cursor_get(cur, &key, &val, op);
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return journal_error(rc);
+}
+
+struct first_unsent {
+	int64_t entry_time;
+	uint64_t count;
+};
+
+static int count_unsent(void *ctx, const struct as_record *rec)
+{
+	struct first_unsent *u = ctx;
+
+	if (u->count++ == 0)
+		u->entry_time = rec->entry_time;
+	return 0;
+}
+
+int gw_journal_stats(struct gw_journal *j, struct gw_journal_stats *st)
+{
+	MDB_txn *txn;
+	MDB_stat ms;
+	MDB_envinfo info;
+	struct first_unsent u = {0, 0};
+	int rc;
+
+	memset(st, 0, sizeof *st);
+	rc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return journal_error(rc);
+	rc = mdb_stat(txn, j->records, &ms);
+	if (!rc)
+		rc = meta_get(txn, j->meta, "next_seq", &st->last_seq);
+	if (!rc)
+		rc = meta_get(txn, j->meta, "acked_seq", &st->acked_seq);
+	mdb_txn_abort(txn);
+	if (rc)
+		return journal_error(rc);
+	st->records = ms.ms_entries;
+	st->last_seq = st->last_seq ? st->last_seq - 1 : 0;
+	rc = gw_journal_scan(j, st->acked_seq + 1, 0, SIZE_MAX, count_unsent, &u);
+	if (rc)
+		return rc;
+	st->unsent = u.count;
+	st->oldest_unsent = u.entry_time;
+	mdb_env_info(j->env, &info);
+	mdb_env_stat(j->env, &ms);
+	st->map_size = info.me_mapsize;
+	st->map_used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
+	return 0;
+}

@@ -1,0 +1,100 @@
+/*
+ * journal.h - the gateway's check-in journal: an append-only LMDB store of
+ * records keyed by a monotonic 64-bit sequence number.
+ *
+ * Databases inside the environment (a directory):
+ *   records  be64 seq -> encoded as_record (MDB_APPEND; seqs only grow)
+ *   meta     short ASCII names -> be64 values (next_seq, acked_seq, ...)
+ *   imports  16-byte keyed row digest -> be64 entry_time || be64 seq, so a
+ *            paper-register row imported twice is recognised
+ *
+ * Threads: writes (append, purge, set_meta) come from ONE thread only, the
+ * gateway's writer thread.  Read calls (get, stats, scan) may come from any
+ * thread; each uses its own read transaction and never blocks the writer.
+ * The environment never uses MDB_NOSYNC or MDB_WRITEMAP: a commit that
+ * returned 0 is on disk.
+ */
+#ifndef GW_JOURNAL_H
+#define GW_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "anshim/record.h"
+
+#define GW_IMPORT_KEY_LEN 16
+
+struct gw_journal;
+
+/*
+ * Open (creating if needed) the journal in directory dir with the given
+ * LMDB map size in bytes.  On failure writes a message naming dir into err.
+ * The caller owns *out and releases it with gw_journal_close.
+ */
+int gw_journal_open(struct gw_journal **out, const char *dir, uint64_t map_size,
+		    char *err, size_t err_len);
+void gw_journal_close(struct gw_journal *j);
+
+/* One record to append, with its optional import digest (NULL for scans). */
+struct gw_journal_entry {
+	struct as_record *rec;        /* borrowed; seq is assigned on success */
+	const uint8_t *import_key;    /* GW_IMPORT_KEY_LEN bytes, or NULL */
+	int duplicate;                /* out: 1 if import_key was already known */
+};
+
+/*
+ * Append n entries in ONE write transaction and commit it (one fsync for
+ * the group).  Entries whose import key is already present are skipped and
+ * flagged duplicate.  Returns 0 (every non-duplicate entry is durable and
+ * has its seq), AS_E_FULL (map full: nothing was written), or another
+ * error (nothing written).  Writer thread only.
+ */
+int gw_journal_append(struct gw_journal *j, struct gw_journal_entry *entries, size_t n);
+
+/*
+ * Delete records whose entry time is before horizon, and acknowledged
+ * records (seq <= acked_seq) whose entry time is before sent_horizon, in
+ * one transaction, looking at no more than max_visit records starting at
+ * *resume_seq (0 = from the start).  When the budget runs out, *more is set
+ * and *resume_seq says where to carry on, so appends can interleave between
+ * calls; when a pass completes, *resume_seq is 0 and the import keys of
+ * rows past the horizon are dropped too.  *deleted gets the count.
+ * Writer thread only.
+ */
+int gw_journal_purge(struct gw_journal *j, int64_t horizon, int64_t sent_horizon,
+		     uint64_t *resume_seq, size_t max_visit, uint64_t *deleted, int *more);
+
+/* Set a meta value (e.g. "acked_seq").  Writer thread only. */
+int gw_journal_set_meta(struct gw_journal *j, const char *name, uint64_t value);
+/* Read a meta value; 0 if unset.  Any thread. */
+int gw_journal_get_meta(struct gw_journal *j, const char *name, uint64_t *value);
+
+/* Fetch record seq into rec: 0, AS_E_NOT_FOUND, or an error.  Any thread. */
+int gw_journal_get(struct gw_journal *j, uint64_t seq, struct as_record *rec);
+
+/*
+ * Call fn for each record with seq >= from_seq in ascending order (or, when
+ * backwards is set, each record with seq <= from_seq in descending order),
+ * until fn returns nonzero or limit records were visited.  Runs inside one
+ * read transaction; rec is valid only during the call.  Any thread.
+ */
+int gw_journal_scan(struct gw_journal *j, uint64_t from_seq, int backwards, size_t limit,
+		    int (*fn)(void *ctx, const struct as_record *rec), void *ctx);
+
+struct gw_journal_stats {
+	uint64_t records;          /* records in the journal */
+	uint64_t last_seq;         /* highest seq ever assigned (0 if none) */
+	uint64_t acked_seq;        /* highest seq the cloud acknowledged */
+	uint64_t unsent;           /* records with seq > acked_seq */
+	int64_t oldest_unsent;     /* entry time of the first unsent record, 0 if none */
+	uint64_t map_size;         /* bytes */
+	uint64_t map_used;         /* bytes in use (last page number x page size) */
+};
+
+/* Fill st.  Any thread. */
+int gw_journal_stats(struct gw_journal *j, struct gw_journal_stats *st);
+
+/* The path of the LMDB data file (for tests and status).  Borrowed. */
+const char *gw_journal_data_path(const struct gw_journal *j);
+
+#endif
