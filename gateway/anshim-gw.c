@@ -1,17 +1,30 @@
 /*
  * anshim-gw - the venue gateway's command-line tool.
  *
- * verify-pass checks a scanned pass or card offline, exactly as the
- * gateway daemon does, and says why it is rejected.  Single-threaded.
+ * init creates the device key; verify-pass checks a pass offline exactly
+ * as the daemon does; status, events and purge talk to the daemon over its
+ * control socket; register (interactive) and import (CSV) turn the paper
+ * register into sealed entries: name and phone are sealed to the
+ * authority's contact key HERE, before anything is sent to the daemon, so
+ * the daemon never holds them in plaintext.  Single-threaded.
  */
+#include "control_client.h"
+#include "gwconfig.h"
+#include "register.h"
+
 #include "anshim/bytes.h"
+#include "anshim/capsule.h"
 #include "anshim/credential.h"
 #include "anshim/error.h"
 #include "anshim/keyfile.h"
 #include "anshim/parse.h"
+#include "anshim/fileio.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <sodium.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,26 +32,57 @@
 #include <time.h>
 
 #define EXIT_USAGE 2
-#define DEFAULT_AUTHORITY_PUB "/etc/anshim/authority.pub"
 #define DEFAULT_FRESHNESS 90
 
 static const char usage_text[] =
 "Usage: anshim-gw COMMAND [OPTIONS]\n"
 "\n"
-"Control tool for the Anshim venue gateway.\n"
+"Control tool for the Anshim venue gateway (anshim-gatewayd).\n"
 "\n"
 "Commands:\n"
+"  init\n"
+"      Create the gateway's state directory and keys (device.key, which\n"
+"      signs this gateway's batches, and import.key) and print the gateway\n"
+"      id and public key to give the health authority for enrolment.\n"
+"      Safe to re-run: existing keys are kept and their id is printed.\n"
+"  status [--json]\n"
+"      Show whether the gateway is collecting (and the alert level), how\n"
+"      many records are journaled and unsent, the oldest unsent one, the\n"
+"      clock state, each scan source, journal space and the last error.\n"
+"  events [--count N]\n"
+"      Follow check-in outcomes as they happen, one JSON object per line\n"
+"      (accepted, duplicate, rejected with a reason, not-collecting), e.g.\n"
+"      to drive a kiosk screen, LED or buzzer. Stops after N events if set.\n"
+"  purge\n"
+"      Delete records past the retention period now (the daemon also does\n"
+"      this on a timer) and print how many went.\n"
+"  register\n"
+"      Type in the paper visitor register, one entry at a time: date, time,\n"
+"      name, phone, headcount and optional exit time. A bad field is asked\n"
+"      again. Name and phone are sealed to the health authority at once;\n"
+"      no one at the venue can read them back, and they are not stored in\n"
+"      plaintext anywhere.\n"
+"  import FILE.csv\n"
+"      Import a spreadsheet of the paper register: a header row, then\n"
+"      columns date,time,name,phone[,headcount][,exit_time]. Every row is\n"
+"      checked; bad rows are listed by line number with the reason and the\n"
+"      rest are imported. Importing the same file again adds nothing.\n"
+"      Exit status 1 if any row was rejected.\n"
 "  verify-pass TEXT|- [--authority FILE] [--at TIME] [--freshness SECONDS]\n"
 "      Check a scanned pass (AP1:...) or card (AC1:...) offline against the\n"
-"      authority's public signing key (default " DEFAULT_AUTHORITY_PUB ",\n"
-"      the authority's sign.pub). '-' reads the text from standard input.\n"
-"      Prints 'valid pass pid=HEX ...' and exits 0, or 'rejected: REASON'\n"
-"      and exits 1, where REASON is one of: malformed, bad-issuer-signature,\n"
+"      authority's public signing key (default: authority_key from the\n"
+"      configuration). '-' reads the text from standard input. Prints\n"
+"      'valid pass pid=HEX ...' and exits 0, or 'rejected: REASON' and\n"
+"      exits 1, where REASON is one of: malformed, bad-issuer-signature,\n"
 "      bad-holder-signature, expired, not-yet-valid, stale, wrong-form.\n"
-"      A pass is fresh within --freshness seconds (default 90) of the\n"
-"      gateway clock (now, or --at: unix seconds or ISO 8601).\n"
+"      A pass is fresh within --freshness seconds (default 90) of the clock\n"
+"      (now, or --at: unix seconds or ISO 8601).\n"
 "\n"
-"Exit status: 0 valid / success, 1 rejected / failure, 2 bad usage.\n";
+"Common options:\n"
+"  --config FILE    gateway configuration (default " GW_DEFAULT_CONFIG ")\n"
+"  --socket PATH    control socket (default: control_socket from the config)\n"
+"\n"
+"Exit status: 0 success / valid, 1 failure / rejected, 2 bad usage.\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -54,16 +98,580 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-static int cmd_verify_pass(int argc, char **argv)
+/* Options every command accepts, and the configuration they lead to. */
+struct cli {
+	const char *config_path;   /* NULL: the default, which may be absent */
+	const char *socket_path;
+	struct gw_config cfg;
+	int cfg_loaded;
+};
+
+/* Load the configuration: the named file (must exist), or the default
+ * file if present, or the built-in defaults. */
+static int cli_load_config(struct cli *cli)
+{
+	char err[PATH_MAX + 512];
+	const char *path = cli->config_path;
+	int rc;
+
+	if (cli->cfg_loaded)
+		return 0;
+	if (!path && access(GW_DEFAULT_CONFIG, F_OK) == 0)
+		path = GW_DEFAULT_CONFIG;
+	memset(&cli->cfg, 0, sizeof cli->cfg);
+	rc = gw_config_load(&cli->cfg, path, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "anshim-gw: %s\n", err);
+		return rc;
+	}
+	cli->cfg_loaded = 1;
+	return 0;
+}
+
+static int cli_connect(struct cli *cli, struct gw_client *client)
+{
+	char err[PATH_MAX + 256];
+	int rc = cli_load_config(cli);
+
+	if (rc)
+		return rc;
+	rc = gw_client_connect(client, cli->socket_path ? cli->socket_path :
+			       cli->cfg.control_socket, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "anshim-gw: %s\n", err);
+	return rc;
+}
+
+/* Parse argv from index 2 with the common options plus extra ones; extra
+ * options are handed to on_opt.  Returns 0, or EXIT_USAGE. */
+static int cli_parse(struct cli *cli, int argc, char **argv, const struct option *extra,
+		     const char *extra_short, int (*on_opt)(void *ctx, int c, const char *arg),
+		     void *ctx, int *first_arg)
+{
+	struct option options[16];
+	char shortopts[32] = "h";
+	size_t n = 0;
+	int c;
+
+	options[n++] = (struct option){"config", required_argument, NULL, 1000};
+	options[n++] = (struct option){"socket", required_argument, NULL, 1001};
+	options[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	for (size_t i = 0; extra && extra[i].name && n < 15; i++)
+		options[n++] = extra[i];
+	options[n] = (struct option){NULL, 0, NULL, 0};
+	if (extra_short)
+		snprintf(shortopts, sizeof shortopts, "h%s", extra_short);
+	optind = 2;
+	while ((c = getopt_long(argc, argv, shortopts, options, NULL)) != -1) {
+		if (c == 1000) {
+			cli->config_path = optarg;
+		} else if (c == 1001) {
+			cli->socket_path = optarg;
+		} else if (c == 'h') {
+			fputs(usage_text, stdout);
+			exit(0);
+		} else if (c == '?' || !on_opt || on_opt(ctx, c, optarg)) {
+			if (c == '?')
+				return usage_error("bad option for '%s'", argv[1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (first_arg) {
+		*first_arg = optind;
+	} else if (optind < argc) {
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	}
+	return 0;
+}
+
+/* ---- init ---- */
+
+static int cmd_init(struct cli *cli, int argc, char **argv)
+{
+	char path[PATH_MAX], id_hex[2 * AS_GWID_LEN + 1], pk_hex[2 * AS_SIGN_PK_LEN + 1];
+	uint8_t pk[AS_SIGN_PK_LEN], sk[AS_SIGN_SK_LEN], import_key[32], gw_id[AS_GWID_LEN];
+	int rc, created = 0;
+
+	if ((rc = cli_parse(cli, argc, argv, NULL, NULL, NULL, NULL, NULL)) != 0)
+		return rc;
+	if (cli_load_config(cli))
+		return 1;
+	rc = as_mkdir_p(cli->cfg.state_dir, 0700);
+	if (rc) {
+		fprintf(stderr, "anshim-gw: cannot create state directory %s: %s\n",
+			cli->cfg.state_dir, as_strerror(rc));
+		return 1;
+	}
+	snprintf(path, sizeof path, "%s/device.key", cli->cfg.state_dir);
+	rc = as_keyfile_read(path, AS_KEY_SIGN_SECRET, sk);
+	if (rc == -ENOENT) {
+		crypto_sign_keypair(pk, sk);
+		rc = as_keyfile_write(path, AS_KEY_SIGN_SECRET, sk, AS_WRITE_EXCLUSIVE);
+		created = 1;
+	}
+	if (rc) {
+		fprintf(stderr, "anshim-gw: %s: %s\n", path, as_strerror(rc));
+		sodium_memzero(sk, sizeof sk);
+		return 1;
+	}
+	crypto_sign_ed25519_sk_to_pk(pk, sk);
+	sodium_memzero(sk, sizeof sk);
+	snprintf(path, sizeof path, "%s/device.pub", cli->cfg.state_dir);
+	rc = as_keyfile_write(path, AS_KEY_SIGN_PUBLIC, pk, 0);
+	snprintf(path, sizeof path, "%s/import.key", cli->cfg.state_dir);
+	if (!rc && access(path, F_OK) != 0) {
+		randombytes_buf(import_key, sizeof import_key);
+		rc = as_keyfile_write(path, AS_KEY_PSEUDONYM, import_key, AS_WRITE_EXCLUSIVE);
+		sodium_memzero(import_key, sizeof import_key);
+	}
+	if (rc) {
+		fprintf(stderr, "anshim-gw: %s: %s\n", path, as_strerror(rc));
+		return 1;
+	}
+	as_gateway_id(gw_id, pk);
+	as_hex_encode(id_hex, gw_id, sizeof gw_id);
+	as_hex_encode(pk_hex, pk, sizeof pk);
+	printf("%s gateway keys in %s\ngateway id: %s\npublic key: %s\n",
+	       created ? "created" : "kept existing", cli->cfg.state_dir, id_hex, pk_hex);
+	if (created)
+		printf("next: give the public key to the health authority for "
+		       "'anshim-cloud enroll', and copy its sign.pub to %s\n",
+		       cli->cfg.authority_key);
+	return 0;
+}
+
+/* ---- status, events, purge ---- */
+
+static int want_json;
+
+static int status_opt(void *ctx, int c, const char *arg)
+{
+	(void)ctx;
+	(void)arg;
+	if (c != 'j')
+		return 1;
+	want_json = 1;
+	return 0;
+}
+
+/* Find "key": in a flat JSON object and copy its raw value text. */
+static const char *json_field(const char *json, const char *key, char *out, size_t cap)
+{
+	char pattern[64];
+	const char *p, *end;
+	size_t n;
+
+	snprintf(pattern, sizeof pattern, "\"%s\":", key);
+	p = strstr(json, pattern);
+	if (!p) {
+		snprintf(out, cap, "?");
+		return out;
+	}
+	p += strlen(pattern);
+	if (*p == '"') {
+		end = strchr(p + 1, '"');
+		p++;
+	} else if (*p == '[') {
+		end = strchr(p, ']');
+		if (end)
+			end++;
+	} else {
+		end = p + strcspn(p, ",}");
+	}
+	n = end ? (size_t)(end - p) : strlen(p);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return out;
+}
+
+static void print_status(const char *json)
+{
+	char v[4][2048], when[32];
+	int64_t oldest = 0;
+	double used = 0, size = 1;
+
+	printf("gateway      %s\n", json_field(json, "gateway_id", v[0], sizeof v[0]));
+	printf("collecting   %s (alert level %s)\n",
+	       strcmp(json_field(json, "collecting", v[0], sizeof v[0]), "true") == 0 ? "yes" : "NO",
+	       json_field(json, "alert_level", v[1], sizeof v[1]));
+	printf("records      %s journaled, %s unsent\n",
+	       json_field(json, "records", v[0], sizeof v[0]),
+	       json_field(json, "unsent", v[1], sizeof v[1]));
+	as_parse_int64(json_field(json, "oldest_unsent", v[0], sizeof v[0]), 0, INT64_MAX, &oldest);
+	printf("oldest unsent %s\n", oldest ? as_format_time(when, oldest) : "-");
+	printf("clock        %s\n", json_field(json, "clock", v[0], sizeof v[0]));
+	sscanf(json_field(json, "map_used", v[0], sizeof v[0]), "%lf", &used);
+	sscanf(json_field(json, "map_size", v[1], sizeof v[1]), "%lf", &size);
+	printf("storage      %.1f of %.1f MiB used (%.0f%%)\n", used / 1048576, size / 1048576,
+	       size > 0 ? 100 * used / size : 0);
+	printf("today        accepted %s, duplicate %s, rejected %s, not collecting %s\n",
+	       json_field(json, "accepted", v[0], sizeof v[0]),
+	       json_field(json, "duplicate", v[1], sizeof v[1]),
+	       json_field(json, "rejected", v[2], sizeof v[2]),
+	       json_field(json, "not_collecting", v[3], sizeof v[3]));
+	printf("sources      %s\n", json_field(json, "sources", v[0], sizeof v[0]));
+	json_field(json, "last_error", v[0], sizeof v[0]);
+	printf("last error   %s\n", v[0][0] ? v[0] : "none");
+}
+
+static int cmd_status(struct cli *cli, int argc, char **argv)
+{
+	static const struct option extra[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	struct gw_client client;
+	char reply[16384];
+	int rc;
+
+	if ((rc = cli_parse(cli, argc, argv, extra, NULL, status_opt, NULL, NULL)) != 0)
+		return rc;
+	if (cli_connect(cli, &client))
+		return 1;
+	rc = gw_client_request(&client, "status", reply, sizeof reply);
+	gw_client_close(&client);
+	if (rc < 0) {
+		fprintf(stderr, "anshim-gw: status: %s\n", as_strerror(rc));
+		return 1;
+	}
+	if (want_json)
+		printf("%s\n", reply);
+	else
+		print_status(reply);
+	return 0;
+}
+
+static int64_t events_limit = -1;
+
+static int events_opt(void *ctx, int c, const char *arg)
+{
+	(void)ctx;
+	if (c != 'n' || as_parse_int64(arg, 1, INT64_MAX, &events_limit))
+		return usage_error("--count '%s': give a positive number of events", arg), 1;
+	return 0;
+}
+
+static int cmd_events(struct cli *cli, int argc, char **argv)
+{
+	static const struct option extra[] = {{"count", required_argument, NULL, 'n'},
+					      {NULL, 0, NULL, 0}};
+	struct gw_client client;
+	char line[4096];
+	int rc;
+
+	if ((rc = cli_parse(cli, argc, argv, extra, NULL, events_opt, NULL, NULL)) != 0)
+		return rc;
+	if (cli_connect(cli, &client))
+		return 1;
+	rc = gw_client_request(&client, "events", line, sizeof line);
+	if (rc < 0 || strcmp(line, "ok") != 0) {
+		fprintf(stderr, "anshim-gw: events: %s\n", rc < 0 ? as_strerror(rc) : line);
+		gw_client_close(&client);
+		return 1;
+	}
+	for (int64_t seen = 0; events_limit < 0 || seen < events_limit; seen++) {
+		rc = gw_client_read_line(&client, line, sizeof line, -1);
+		if (rc <= 0)
+			break;
+		printf("%s\n", line);
+		fflush(stdout);
+	}
+	gw_client_close(&client);
+	if (rc < 0) {
+		fprintf(stderr, "anshim-gw: events: %s\n", as_strerror(rc));
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_purge(struct cli *cli, int argc, char **argv)
+{
+	struct gw_client client;
+	char reply[256];
+	int rc;
+
+	if ((rc = cli_parse(cli, argc, argv, NULL, NULL, NULL, NULL, NULL)) != 0)
+		return rc;
+	if (cli_connect(cli, &client))
+		return 1;
+	rc = gw_client_send(&client, "purge");
+	if (!rc)
+		rc = gw_client_read_line(&client, reply, sizeof reply, 600000);
+	gw_client_close(&client);
+	if (rc <= 0 || strncmp(reply, "{\"purged\":", 10) != 0) {
+		fprintf(stderr, "anshim-gw: purge: %s\n", rc <= 0 ? as_strerror(rc ? rc : -ECONNRESET)
+			: reply);
+		return 1;
+	}
+	printf("purged %s records\n", json_field(reply, "purged", reply + 128, 64));
+	return 0;
+}
+
+/* ---- paper register: sealing and sending ---- */
+
+struct register_session {
+	struct gw_client client;
+	uint8_t contact_pk[AS_BOX_PK_LEN];
+	unsigned long sent, accepted, duplicate, rejected, not_collecting;
+};
+
+static int register_open(struct cli *cli, struct register_session *rs)
+{
+	char reply[256];
+	int rc;
+
+	memset(rs, 0, sizeof *rs);
+	if (cli_connect(cli, &rs->client))
+		return -1;
+	rc = gw_client_request(&rs->client, "contact-key", reply, sizeof reply);
+	if (rc < 0 || strncmp(reply, "contact-key ", 12) != 0 ||
+	    as_hex_decode(rs->contact_pk, AS_BOX_PK_LEN, reply + 12) != 0) {
+		fprintf(stderr, "anshim-gw: the gateway has no signed policy yet, so it does not "
+			"know the authority's contact key to seal entries to (%s); wait until it "
+			"has received one, or place one in its state directory\n",
+			rc < 0 ? as_strerror(rc) : reply);
+		gw_client_close(&rs->client);
+		return -1;
+	}
+	return 0;
+}
+
+/* Seal e and send it as request id. */
+static int register_send(struct register_session *rs, unsigned long id,
+			 const struct gw_register_entry *e)
+{
+	uint8_t capsule[AS_CAPSULE_LEN], digest[GW_REGISTER_DIGEST_LEN];
+	char capsule_hex[2 * AS_CAPSULE_LEN + 1], digest_hex[2 * GW_REGISTER_DIGEST_LEN + 1];
+	char line[600];
+	int rc = as_capsule_seal(capsule, &e->contact, rs->contact_pk);
+
+	if (rc)
+		return rc;
+	gw_register_row_digest(digest, e);
+	as_hex_encode(capsule_hex, capsule, sizeof capsule);
+	as_hex_encode(digest_hex, digest, sizeof digest);
+	snprintf(line, sizeof line, "manual %lu %lld %lld %u %s %s", id, (long long)e->entry_time,
+		 (long long)e->exit_time, e->headcount, capsule_hex, digest_hex);
+	rc = gw_client_send(&rs->client, line);
+	if (!rc)
+		rs->sent++;
+	return rc;
+}
+
+/* Read one "ID OUTCOME [detail]" reply; prints rejections with their line.
+ * Returns 0, or a negative error if the daemon went away. */
+static int register_read_reply(struct register_session *rs, int verbose)
+{
+	char reply[256], outcome[32] = "", detail[160] = "";
+	unsigned long id = 0;
+	int rc = gw_client_read_line(&rs->client, reply, sizeof reply, 60000);
+
+	if (rc <= 0)
+		return rc ? rc : -ECONNRESET;
+	if (sscanf(reply, "%lu %31s %159s", &id, outcome, detail) < 2) {
+		fprintf(stderr, "anshim-gw: unexpected reply from the daemon: %s\n", reply);
+		return -EPROTO;
+	}
+	if (strcmp(outcome, "accepted") == 0) {
+		rs->accepted++;
+		if (verbose)
+			printf("recorded (%s)\n", detail);
+	} else if (strcmp(outcome, "duplicate") == 0) {
+		rs->duplicate++;
+		if (verbose)
+			printf("already recorded: this exact entry was entered before\n");
+	} else if (strcmp(outcome, "not-collecting") == 0) {
+		rs->not_collecting++;
+		printf("line %lu: not recorded: the alert level is below the collection level\n", id);
+	} else {
+		rs->rejected++;
+		printf("line %lu: rejected by the gateway: %s\n", id, detail);
+	}
+	return 0;
+}
+#define IMPORT_WINDOW 256
+
+struct import_ctx {
+	struct register_session *rs;
+	unsigned long rows_ok, rows_bad, replies;
+	int failed;
+	int progress;
+};
+
+static void import_on_entry(void *ctx, unsigned line, const struct gw_register_entry *e)
+{
+	struct import_ctx *ic = ctx;
+	int rc;
+
+	if (ic->failed)
+		return;
+	while (ic->rs->sent - ic->replies >= IMPORT_WINDOW && !ic->failed) {
+		if (register_read_reply(ic->rs, 0) < 0)
+			ic->failed = 1;
+		else
+			ic->replies++;
+	}
+	rc = ic->failed ? -EIO : register_send(ic->rs, line, e);
+	if (rc) {
+		ic->failed = 1;
+		return;
+	}
+	ic->rows_ok++;
+	if (ic->progress && ic->rows_ok % 1000 == 0)
+		fprintf(stderr, "\r%lu rows sent...", ic->rows_ok);
+}
+
+static void import_on_reject(void *ctx, unsigned line, const char *why)
+{
+	struct import_ctx *ic = ctx;
+
+	ic->rows_bad++;
+	printf("line %u: rejected: %s\n", line, why);
+}
+
+static int cmd_import(struct cli *cli, int argc, char **argv)
+{
+	struct register_session rs;
+	struct import_ctx ic;
+	const char *path;
+	FILE *in;
+	int first, rc;
+
+	if ((rc = cli_parse(cli, argc, argv, NULL, NULL, NULL, NULL, &first)) != 0)
+		return rc;
+	if (first != argc - 1)
+		return usage_error("%s", "import needs exactly one FILE.csv");
+	path = argv[first];
+	in = fopen(path, "r");
+	if (!in) {
+		fprintf(stderr, "anshim-gw: cannot open %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	if (register_open(cli, &rs)) {
+		fclose(in);
+		return 1;
+	}
+	memset(&ic, 0, sizeof ic);
+	ic.rs = &rs;
+	ic.progress = isatty(STDERR_FILENO);
+	rc = gw_register_read_file(in, (int64_t)time(NULL), cli->cfg.retention, import_on_entry,
+				   import_on_reject, &ic);
+	fclose(in);
+	while (!ic.failed && ic.replies < rs.sent) {
+		if (register_read_reply(&rs, 0) < 0)
+			ic.failed = 1;
+		else
+			ic.replies++;
+	}
+	gw_client_close(&rs.client);
+	if (ic.progress && ic.rows_ok >= 1000)
+		fprintf(stderr, "\r");
+	if (rc) {
+		fprintf(stderr, "anshim-gw: %s: %s (the first line must be the header "
+			"date,time,name,phone[,headcount][,exit_time])\n", path, as_strerror(rc));
+		return 1;
+	}
+	if (ic.failed) {
+		fprintf(stderr, "anshim-gw: lost the connection to the daemon after %lu of %lu "
+			"rows; run the same import again: rows already recorded are skipped\n",
+			ic.replies, ic.rows_ok);
+		return 1;
+	}
+	printf("%s: %lu imported, %lu already imported, %lu rejected by the gateway, "
+	       "%lu invalid rows%s\n", path, rs.accepted, rs.duplicate,
+	       rs.rejected + rs.not_collecting, ic.rows_bad,
+	       ic.rows_bad ? " (fix them and import the file again)" : "");
+	return ic.rows_bad || rs.rejected || rs.not_collecting ? 1 : 0;
+}
+
+/* Prompt for one field until it is valid (or input ends: returns -1). */
+static int prompt_field(const char *label, const char *fallback, enum gw_register_field field,
+			char *out, size_t cap)
+{
+	char why[GW_REGISTER_WHY_MAX];
+
+	for (int attempt = 0; attempt < 20; attempt++) {
+		if (fallback)
+			printf("%s [%s]: ", label, fallback);
+		else
+			printf("%s: ", label);
+		fflush(stdout);
+		if (!fgets(out, (int)cap, stdin))
+			return -1;
+		out[strcspn(out, "\r\n")] = '\0';
+		if (!out[0] && fallback)
+			snprintf(out, cap, "%s", fallback);
+		if (gw_register_check_field(field, out, why, sizeof why) == 0)
+			return 0;
+		printf("  %s\n", why);
+	}
+	return -1;
+}
+
+static int cmd_register(struct cli *cli, int argc, char **argv)
+{
+	struct register_session rs;
+	char date[32], timebuf[32], name[AS_CONTACT_NAME_MAX + 8], phone[64], head[16], exit_t[32];
+	char today[32], why[GW_REGISTER_WHY_MAX];
+	struct gw_register_entry e;
+	time_t now_t = time(NULL);
+	struct tm tm;
+	int rc, status = 0;
+
+	if ((rc = cli_parse(cli, argc, argv, NULL, NULL, NULL, NULL, NULL)) != 0)
+		return rc;
+	if (register_open(cli, &rs))
+		return 1;
+	localtime_r(&now_t, &tm);
+	strftime(today, sizeof today, "%Y-%m-%d", &tm);
+	printf("Paper register entry. Name and phone are sealed for the health authority "
+	       "as soon as you press Enter;\nthey cannot be shown again. Ctrl-D to finish.\n");
+	for (unsigned long id = 1; id < 100000; id++) {
+		printf("\nEntry %lu\n", id);
+		if (prompt_field("  Date (YYYY-MM-DD)", today, GW_REG_DATE, date, sizeof date) ||
+		    prompt_field("  Time of entry (HH:MM)", NULL, GW_REG_TIME, timebuf, sizeof timebuf) ||
+		    prompt_field("  Name", NULL, GW_REG_NAME, name, sizeof name) ||
+		    prompt_field("  Phone", NULL, GW_REG_PHONE, phone, sizeof phone) ||
+		    prompt_field("  Headcount", "1", GW_REG_HEADCOUNT, head, sizeof head) ||
+		    prompt_field("  Exit time (HH:MM, empty if unknown)", "", GW_REG_EXIT_TIME,
+				 exit_t, sizeof exit_t))
+			break;
+		rc = gw_register_validate(&e, date, timebuf, name, phone, head, exit_t,
+					  (int64_t)time(NULL), cli->cfg.retention, why, sizeof why);
+		sodium_memzero(name, sizeof name);
+		sodium_memzero(phone, sizeof phone);
+		if (rc) {
+			printf("  not recorded: %s; please enter it again\n", why);
+			id--;
+			continue;
+		}
+		rc = register_send(&rs, id, &e);
+		sodium_memzero(&e, sizeof e);
+		if (!rc)
+			rc = register_read_reply(&rs, 1);
+		if (rc) {
+			fprintf(stderr, "anshim-gw: lost the connection to the daemon: %s\n",
+				as_strerror(rc));
+			status = 1;
+			break;
+		}
+	}
+	printf("\n%lu recorded, %lu already recorded, %lu rejected\n", rs.accepted, rs.duplicate,
+	       rs.rejected + rs.not_collecting);
+	gw_client_close(&rs.client);
+	return status || rs.rejected || rs.not_collecting ? 1 : status;
+}
+
+static int cmd_verify_pass(struct cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"authority", required_argument, NULL, 'a'},
 		{"at", required_argument, NULL, 't'},
 		{"freshness", required_argument, NULL, 'f'},
+		{"config", required_argument, NULL, 1000},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *authority = DEFAULT_AUTHORITY_PUB, *text;
+	const char *authority = NULL, *text;
 	char line[AS_SCAN_TEXT_MAX + 2], pid_hex[2 * AS_PID_LEN + 1], until[32];
 	uint8_t authority_pk[AS_SIGN_PK_LEN];
 	struct as_verify_params params = {0};
@@ -85,6 +693,7 @@ static int cmd_verify_pass(int argc, char **argv)
 			if (as_parse_int64(optarg, 1, 86400, &freshness))
 				return usage_error("--freshness '%s': give seconds, 1 to 86400", optarg);
 			break;
+		case 1000: cli->config_path = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: return usage_error("%s", "bad option for 'verify-pass'");
 		}
@@ -99,6 +708,11 @@ static int cmd_verify_pass(int argc, char **argv)
 		}
 		line[strcspn(line, "\r\n")] = '\0';
 		text = line;
+	}
+	if (!authority) {
+		if (cli_load_config(cli))
+			return 1;
+		authority = cli->cfg.authority_key;
 	}
 	rc = as_keyfile_read(authority, AS_KEY_SIGN_PUBLIC, authority_pk);
 	if (rc) {
@@ -123,7 +737,17 @@ static int cmd_verify_pass(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	static const struct {
+		const char *name;
+		int (*run)(struct cli *cli, int argc, char **argv);
+	} commands[] = {
+		{"init", cmd_init}, {"status", cmd_status}, {"events", cmd_events},
+		{"purge", cmd_purge}, {"register", cmd_register}, {"import", cmd_import},
+		{"verify-pass", cmd_verify_pass},
+	};
 	const char *cmd = argc > 1 ? argv[1] : NULL;
+	struct cli cli;
+	int rc;
 
 	if (!cmd || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
 	    strcmp(cmd, "help") == 0) {
@@ -134,7 +758,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "anshim-gw: libsodium failed to initialise\n");
 		return 1;
 	}
-	if (strcmp(cmd, "verify-pass") == 0)
-		return cmd_verify_pass(argc, argv);
+	memset(&cli, 0, sizeof cli);
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcmp(cmd, commands[i].name) == 0) {
+			rc = commands[i].run(&cli, argc, argv);
+			if (cli.cfg_loaded)
+				gw_config_free(&cli.cfg);
+			return rc;
+		}
+	}
 	return usage_error("unknown command '%s'", cmd);
 }

@@ -9,9 +9,9 @@
 #include "clock.h"
 
 #include "anshim/error.h"
-#include "anshim/fileio.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/timex.h>
@@ -58,27 +58,18 @@ static int parse_uuid(uint8_t out[AS_BOOT_ID_LEN], const char *text)
 
 int gw_clock_init(struct gw_clock *c, enum gw_clock_mode mode)
 {
-	unsigned char *text;
-	size_t len;
+	char buf[64] = {0};
+	FILE *f;
 	int rc;
 
 	memset(c, 0, sizeof *c);
 	c->mode = mode;
-	rc = as_file_read_all("/proc/sys/kernel/random/boot_id", 128, &text, &len);
-	if (rc == -EINVAL) {
-		/* procfs files are not regular-sized; read it by hand. */
-		FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
-		char buf[64] = {0};
-		if (!f)
-			return -errno;
-		rc = fgets(buf, sizeof buf, f) ? parse_uuid(c->boot_id, buf) : -EIO;
-		fclose(f);
-		return rc;
-	}
-	if (rc)
-		return rc;
-	rc = parse_uuid(c->boot_id, (const char *)text);
-	free(text);
+	/* procfs reports size 0, so read it as a stream. */
+	f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	if (!f)
+		return -errno;
+	rc = fgets(buf, sizeof buf, f) ? parse_uuid(c->boot_id, buf) : -EIO;
+	fclose(f);
 	return rc;
 }
 

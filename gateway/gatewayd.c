@@ -1,0 +1,544 @@
+/*
+ * anshim-gatewayd - the venue gateway daemon.
+ *
+ * Wires the modules together on one libuv loop: scan sources -> check-in
+ * pipeline -> writer thread -> LMDB journal, plus the control socket, the
+ * retention purge timer, signals (TERM/INT stop, HUP reloads the config)
+ * and the systemd notify/watchdog protocol.  All state lives in one
+ * struct gw_daemon owned by main; only the writer thread runs elsewhere.
+ */
+#include "checkin.h"
+#include "clock.h"
+#include "control.h"
+#include "gwconfig.h"
+#include "journal.h"
+#include "policy_store.h"
+#include "sources.h"
+#include "writer.h"
+
+#include "anshim/bytes.h"
+#include "anshim/error.h"
+#include "anshim/keyfile.h"
+#include "anshim/log.h"
+#include "anshim/sdnotify.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXIT_USAGE 2
+#define MAX_RETIRED_SOURCES 16
+
+struct purge_waiter {
+	void (*done)(void *arg, int status, uint64_t purged);
+	void *arg;
+	struct purge_waiter *next;
+};
+
+struct gw_daemon {
+	uv_loop_t *loop;
+	const char *config_path;
+	struct gw_config cfg;
+	uint8_t authority_pk[AS_SIGN_PK_LEN];
+	uint8_t device_pk[AS_SIGN_PK_LEN];
+	uint8_t device_sk[AS_SIGN_SK_LEN];
+	uint8_t gw_id[AS_GWID_LEN];
+	uint8_t import_key[32];
+	struct gw_journal *journal;
+	struct gw_writer *writer;
+	struct gw_clock clock;
+	struct gw_policy_store policy;
+	struct gw_checkin checkin;
+	struct gw_sources *sources;
+	struct gw_sources *retired[MAX_RETIRED_SOURCES];
+	size_t n_retired;
+	struct gw_control *control;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_timer_t purge_timer, watchdog_timer;
+	struct gw_write_req purge_req;
+	int purge_running;
+	struct purge_waiter *purge_waiters;
+	int stopping;
+};
+
+static const char usage_text[] =
+"Usage: anshim-gatewayd [--config FILE] [--check-config]\n"
+"       anshim-gatewayd --print-example-config\n"
+"\n"
+"The Anshim venue gateway daemon. It reads visitor passes and cards from\n"
+"the configured scan sources, verifies them offline against the health\n"
+"authority's key, and journals every accepted check-in durably in LMDB\n"
+"before answering 'accepted'. Paper-register entries arrive sealed through\n"
+"the control socket (anshim-gw register / import).\n"
+"\n"
+"Options:\n"
+"  -c, --config FILE        configuration file (default " GW_DEFAULT_CONFIG ")\n"
+"      --check-config       validate the configuration, print the effective\n"
+"                           settings and exit (0 if valid, 1 if not)\n"
+"      --print-example-config\n"
+"                           print a commented configuration with every key\n"
+"  -h, --help               this text\n"
+"\n"
+"Before the first start run 'anshim-gw init' to create the device key.\n"
+"Signals: TERM/INT stop cleanly (sources closed, journal flushed); HUP\n"
+"reloads the configuration. With NOTIFY_SOCKET set (systemd Type=notify)\n"
+"it reports READY=1 and feeds the watchdog.\n";
+
+/* ---- observers ---- */
+
+static void on_outcome(void *ctx, const struct gw_outcome_event *ev)
+{
+	struct gw_daemon *d = ctx;
+	struct as_strbuf b = {0};
+
+	gw_control_event_json(&b, ev);
+	as_log(ev->outcome == GW_OUTCOME_ACCEPTED ? AS_LOG_INFO : AS_LOG_NOTICE, "check-in %s",
+	       b.failed ? gw_outcome_name(ev->outcome) : b.p);
+	as_strbuf_free(&b);
+	gw_control_event(d->control, ev);
+}
+
+/* ---- purge ---- */
+
+static void on_purge_done(struct gw_write_req *req)
+{
+	struct gw_daemon *d = req->data;
+	struct purge_waiter *w = d->purge_waiters;
+
+	d->purge_running = 0;
+	d->purge_waiters = NULL;
+	if (req->status)
+		as_log(AS_LOG_ERR, "purge failed: %s", as_strerror(req->status));
+	else if (req->purged)
+		as_log(AS_LOG_INFO, "purged %llu records past retention",
+		       (unsigned long long)req->purged);
+	while (w) {
+		struct purge_waiter *next = w->next;
+		w->done(w->arg, req->status, req->purged);
+		free(w);
+		w = next;
+	}
+}
+
+static void start_purge(void *ctx, void (*done)(void *arg, int status, uint64_t purged),
+			void *arg)
+{
+	struct gw_daemon *d = ctx;
+	int64_t now = gw_clock_now();
+
+	if (done) {
+		struct purge_waiter *w = calloc(1, sizeof *w);
+		if (!w) {
+			done(arg, -ENOMEM, 0);
+			return;
+		}
+		w->done = done;
+		w->arg = arg;
+		w->next = d->purge_waiters;
+		d->purge_waiters = w;
+	}
+	if (d->purge_running || d->stopping)
+		return;
+	memset(&d->purge_req, 0, sizeof d->purge_req);
+	d->purge_req.kind = GW_WRITE_PURGE;
+	d->purge_req.horizon = now - d->cfg.retention;
+	d->purge_req.sent_horizon = now - d->cfg.sent_retention;
+	d->purge_req.done = on_purge_done;
+	d->purge_req.data = d;
+	d->purge_running = 1;
+	gw_writer_submit(d->writer, &d->purge_req);
+}
+
+static void on_purge_timer(uv_timer_t *t)
+{
+	start_purge(t->data, NULL, NULL);
+}
+
+/* ---- status ---- */
+
+static const char *clock_state(const struct gw_daemon *d)
+{
+	if (gw_clock_synced(&d->clock))
+		return "synced";
+	return d->clock.has_offset ? "corrected" : "unsynced";
+}
+
+static void status_json(void *ctx, struct as_strbuf *b)
+{
+	struct gw_daemon *d = ctx;
+	struct gw_journal_stats st;
+	const struct gw_checkin_counters *k = &d->checkin.counters;
+	char id_hex[2 * AS_GWID_LEN + 1];
+	int rc = gw_journal_stats(d->journal, &st);
+
+	as_hex_encode(id_hex, d->gw_id, AS_GWID_LEN);
+	as_strbuf_printf(b, "{\"gateway_id\":\"%s\",\"collecting\":%s,\"alert_level\":%d,"
+			 "\"clock\":\"%s\"", id_hex,
+			 gw_policy_store_collecting(&d->policy, (int)d->cfg.collect_level) ?
+			 "true" : "false",
+			 gw_policy_store_level(&d->policy), clock_state(d));
+	if (rc == 0)
+		as_strbuf_printf(b, ",\"records\":%llu,\"last_seq\":%llu,\"acked_seq\":%llu,"
+				 "\"unsent\":%llu,\"oldest_unsent\":%lld,\"map_used\":%llu,"
+				 "\"map_size\":%llu",
+				 (unsigned long long)st.records, (unsigned long long)st.last_seq,
+				 (unsigned long long)st.acked_seq, (unsigned long long)st.unsent,
+				 (long long)st.oldest_unsent, (unsigned long long)st.map_used,
+				 (unsigned long long)st.map_size);
+	as_strbuf_printf(b, ",\"accepted\":%llu,\"duplicate\":%llu,\"rejected\":%llu,"
+			 "\"not_collecting\":%llu,\"storage_full\":%llu,\"in_flight\":%u",
+			 (unsigned long long)k->accepted, (unsigned long long)k->duplicate,
+			 (unsigned long long)k->rejected, (unsigned long long)k->not_collecting,
+			 (unsigned long long)k->storage_full, d->checkin.in_flight);
+	as_strbuf_add(b, ",\"last_error\":");
+	as_strbuf_add_json(b, rc ? as_strerror(rc) :
+			   d->checkin.last_error ? as_strerror(d->checkin.last_error) : "");
+	as_strbuf_add(b, ",\"sources\":");
+	gw_sources_status_json(d->sources, b);
+	as_strbuf_add(b, "}");
+}
+
+static const uint8_t *contact_key(void *ctx)
+{
+	struct gw_daemon *d = ctx;
+
+	return gw_policy_store_contact_key(&d->policy);
+}
+
+static const struct gw_control_ops control_ops = {status_json, start_purge, contact_key};
+
+/* ---- configuration ---- */
+
+static void apply_checkin_config(struct gw_daemon *d)
+{
+	struct gw_checkin_config cc = {
+		.freshness = d->cfg.freshness,
+		.duplicate_window = d->cfg.duplicate_window,
+		.min_level = (int)d->cfg.collect_level,
+		.retention = d->cfg.retention,
+	};
+
+	d->checkin.cfg = cc;
+	d->checkin.recent.window = cc.duplicate_window;
+}
+
+static int lists_equal(const struct as_config_list *a, const struct as_config_list *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->items[i], b->items[i]) != 0)
+			return 0;
+	return 1;
+}
+
+static int str_changed(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") != 0;
+}
+
+static void reload_config(struct gw_daemon *d)
+{
+	struct gw_config fresh;
+	char err[PATH_MAX + 512];
+	int rc;
+
+	memset(&fresh, 0, sizeof fresh);
+	rc = gw_config_load(&fresh, d->config_path, err, sizeof err);
+	if (!rc)
+		rc = gw_sources_check(&fresh.sources, err, sizeof err);
+	if (rc) {
+		as_log(AS_LOG_ERR, "reload refused, keeping the running configuration: %s", err);
+		gw_config_free(&fresh);
+		return;
+	}
+	if (str_changed(fresh.state_dir, d->cfg.state_dir) ||
+	    str_changed(fresh.authority_key, d->cfg.authority_key) ||
+	    str_changed(fresh.control_socket, d->cfg.control_socket) ||
+	    fresh.map_size != d->cfg.map_size ||
+	    fresh.commit_max_records != d->cfg.commit_max_records || fresh.clock != d->cfg.clock)
+		as_log(AS_LOG_WARNING, "reload: state_dir, authority_key, control_socket, "
+		       "map_size, commit_max_records and clock take effect at the next restart");
+	if (!lists_equal(&fresh.sources, &d->cfg.sources)) {
+		struct gw_sources *next = NULL;
+		if (d->n_retired == MAX_RETIRED_SOURCES) {
+			as_log(AS_LOG_ERR, "reload: too many source changes; restart the daemon");
+		} else {
+			gw_sources_stop(d->sources);
+			d->retired[d->n_retired++] = d->sources;
+			rc = gw_sources_start(&next, d->loop, &d->checkin, &fresh.sources,
+					      (size_t)fresh.max_line, err, sizeof err);
+			if (rc)
+				as_log(AS_LOG_ERR, "reload: sources: %s", err);
+			d->sources = next;
+		}
+	}
+	/* Keep the settings that only a restart changes. */
+	{
+		struct gw_config old = d->cfg;
+		char *keep_state = old.state_dir, *keep_auth = old.authority_key,
+		     *keep_ctl = old.control_socket;
+		fresh.map_size = old.map_size;
+		fresh.commit_max_records = old.commit_max_records;
+		fresh.clock = old.clock;
+		old.state_dir = fresh.state_dir;
+		old.authority_key = fresh.authority_key;
+		old.control_socket = fresh.control_socket;
+		fresh.state_dir = keep_state;
+		fresh.authority_key = keep_auth;
+		fresh.control_socket = keep_ctl;
+		d->cfg = fresh;
+		gw_config_free(&old);
+	}
+	as_log_init("anshim-gatewayd", gw_config_log_level(&d->cfg));
+	apply_checkin_config(d);
+	uv_timer_set_repeat(&d->purge_timer, (uint64_t)d->cfg.purge_interval * 1000);
+	as_log(AS_LOG_NOTICE, "configuration reloaded from %s", d->config_path);
+}
+
+/* ---- lifecycle ---- */
+
+static void on_watchdog(uv_timer_t *t)
+{
+	(void)t;
+	as_sd_notify("WATCHDOG=1");
+}
+
+static void shutdown_daemon(struct gw_daemon *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = 1;
+	as_sd_notify("STOPPING=1");
+	as_log(AS_LOG_NOTICE, "stopping: closing sources, flushing the journal");
+	gw_sources_stop(d->sources);
+	gw_control_stop(d->control);
+	uv_close((uv_handle_t *)&d->sig_term, NULL);
+	uv_close((uv_handle_t *)&d->sig_int, NULL);
+	uv_close((uv_handle_t *)&d->sig_hup, NULL);
+	uv_close((uv_handle_t *)&d->purge_timer, NULL);
+	uv_close((uv_handle_t *)&d->watchdog_timer, NULL);
+	/* Finishes every queued write and delivers its outcome first. */
+	gw_writer_stop(d->writer);
+	d->writer = NULL;
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct gw_daemon *d = h->data;
+
+	if (signum == SIGHUP)
+		reload_config(d);
+	else
+		shutdown_daemon(d);
+}
+
+static int load_state_keys(struct gw_daemon *d, char *err, size_t err_len)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	snprintf(path, sizeof path, "%s/device.key", d->cfg.state_dir);
+	rc = as_keyfile_read(path, AS_KEY_SIGN_SECRET, d->device_sk);
+	if (!rc) {
+		snprintf(path, sizeof path, "%s/import.key", d->cfg.state_dir);
+		rc = as_keyfile_read(path, AS_KEY_PSEUDONYM, d->import_key);
+	}
+	if (rc) {
+		snprintf(err, err_len, "cannot read %s: %s%s", path, as_strerror(rc),
+			 rc == -ENOENT ? " (run 'anshim-gw init' first)" : "");
+		return rc;
+	}
+	crypto_sign_ed25519_sk_to_pk(d->device_pk, d->device_sk);
+	as_gateway_id(d->gw_id, d->device_pk);
+	rc = as_keyfile_read(d->cfg.authority_key, AS_KEY_SIGN_PUBLIC, d->authority_pk);
+	if (rc) {
+		snprintf(err, err_len, "cannot read the authority key %s: %s (copy the "
+			 "authority's sign.pub there, or set authority_key)", d->cfg.authority_key,
+			 as_strerror(rc));
+		return rc;
+	}
+	return 0;
+}
+
+static int start_daemon(struct gw_daemon *d, char *err, size_t err_len)
+{
+	char path[PATH_MAX];
+	enum gw_clock_mode mode = (enum gw_clock_mode)d->cfg.clock;
+	uint64_t watchdog_usec;
+	int rc;
+
+	if ((rc = load_state_keys(d, err, err_len)) != 0)
+		return rc;
+	rc = gw_clock_init(&d->clock, mode);
+	if (rc) {
+		snprintf(err, err_len, "cannot read the boot id: %s", as_strerror(rc));
+		return rc;
+	}
+	snprintf(path, sizeof path, "%s/policy", d->cfg.state_dir);
+	if ((rc = gw_policy_store_init(&d->policy, d->authority_pk, path, err, err_len)) != 0)
+		return rc;
+	if (!d->policy.have_policy)
+		as_log(AS_LOG_WARNING, "no policy yet (%s): scans are answered 'not-collecting' "
+		       "until a signed policy arrives", path);
+	snprintf(path, sizeof path, "%s/journal", d->cfg.state_dir);
+	rc = gw_journal_open(&d->journal, path, d->cfg.map_size, err, err_len);
+	if (rc)
+		return rc;
+	rc = gw_writer_start(&d->writer, d->loop, d->journal, (unsigned)d->cfg.commit_max_records);
+	if (rc) {
+		snprintf(err, err_len, "cannot start the writer thread: %s", uv_strerror(rc));
+		return rc;
+	}
+	d->checkin.authority_pk = d->authority_pk;
+	d->checkin.import_key = d->import_key;
+	d->checkin.policy = &d->policy;
+	d->checkin.clock = &d->clock;
+	d->checkin.writer = d->writer;
+	d->checkin.observer = on_outcome;
+	d->checkin.observer_ctx = d;
+	{
+		struct gw_checkin_config cc = {d->cfg.freshness, d->cfg.duplicate_window,
+					       (int)d->cfg.collect_level, d->cfg.retention};
+		if ((rc = gw_checkin_init(&d->checkin, &cc)) != 0)
+			return rc;
+	}
+	rc = gw_checkin_load_recent(&d->checkin, d->journal);
+	if (rc) {
+		snprintf(err, err_len, "cannot read the journal: %s", as_strerror(rc));
+		return rc;
+	}
+	rc = gw_control_start(&d->control, d->loop, d->cfg.control_socket, &d->checkin,
+			      &control_ops, d, err, err_len);
+	if (rc)
+		return rc;
+	rc = gw_sources_start(&d->sources, d->loop, &d->checkin, &d->cfg.sources,
+			      (size_t)d->cfg.max_line, err, err_len);
+	if (rc)
+		return rc;
+	uv_signal_init(d->loop, &d->sig_term);
+	uv_signal_init(d->loop, &d->sig_int);
+	uv_signal_init(d->loop, &d->sig_hup);
+	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
+	uv_signal_start(&d->sig_term, on_signal, SIGTERM);
+	uv_signal_start(&d->sig_int, on_signal, SIGINT);
+	uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
+	uv_timer_init(d->loop, &d->purge_timer);
+	d->purge_timer.data = d;
+	uv_timer_start(&d->purge_timer, on_purge_timer, 1000, (uint64_t)d->cfg.purge_interval * 1000);
+	uv_timer_init(d->loop, &d->watchdog_timer);
+	watchdog_usec = as_sd_watchdog_usec();
+	if (watchdog_usec)
+		uv_timer_start(&d->watchdog_timer, on_watchdog, 0, watchdog_usec / 2000 + 1);
+	return 0;
+}
+
+static int check_config(const char *path)
+{
+	struct gw_config cfg;
+	char err[PATH_MAX + 512];
+	int rc;
+
+	memset(&cfg, 0, sizeof cfg);
+	rc = gw_config_load(&cfg, path, err, sizeof err);
+	if (!rc)
+		rc = gw_sources_check(&cfg.sources, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "anshim-gatewayd: %s\n", err);
+		gw_config_free(&cfg);
+		return 1;
+	}
+	as_config_dump(stdout, gw_config_table, &cfg);
+	printf("# configuration %s is valid\n", path);
+	gw_config_free(&cfg);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 'C'},
+		{"print-example-config", no_argument, NULL, 'E'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct gw_daemon d;
+	char err[PATH_MAX + 512];
+	int c, check = 0, rc, status = 0;
+
+	memset(&d, 0, sizeof d);
+	d.config_path = GW_DEFAULT_CONFIG;
+	while ((c = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+		switch (c) {
+		case 'c': d.config_path = optarg; break;
+		case 'C': check = 1; break;
+		case 'E':
+			return as_config_write_example(stdout, gw_config_table,
+				"anshim-gatewayd configuration (" GW_DEFAULT_CONFIG ")") ? 1 : 0;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default:
+			fprintf(stderr, "Try 'anshim-gatewayd --help'.\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "anshim-gatewayd: unexpected argument '%s'\n"
+			"Try 'anshim-gatewayd --help'.\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (check)
+		return check_config(d.config_path);
+	as_log_init("anshim-gatewayd", AS_LOG_INFO);
+	if (as_crypto_init()) {
+		as_log(AS_LOG_ERR, "libsodium failed to initialise");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	rc = gw_config_load(&d.cfg, d.config_path, err, sizeof err);
+	if (rc) {
+		as_log(AS_LOG_ERR, "%s", err);
+		return 1;
+	}
+	as_log_init("anshim-gatewayd", gw_config_log_level(&d.cfg));
+	d.loop = uv_default_loop();
+	rc = start_daemon(&d, err, sizeof err);
+	if (rc) {
+		as_log(AS_LOG_ERR, "%s", err);
+		status = 1;
+		/* Close whatever started so the loop can finish. */
+		gw_sources_stop(d.sources);
+		gw_control_stop(d.control);
+		gw_writer_stop(d.writer);
+		d.stopping = 1;
+	} else {
+		char id_hex[2 * AS_GWID_LEN + 1];
+		as_hex_encode(id_hex, d.gw_id, AS_GWID_LEN);
+		as_log(AS_LOG_NOTICE, "gateway %s ready: %zu source(s), alert level %d, %s",
+		       id_hex, d.cfg.sources.n, gw_policy_store_level(&d.policy),
+		       gw_policy_store_collecting(&d.policy, (int)d.cfg.collect_level) ?
+		       "collecting" : "not collecting");
+		as_sd_notify("READY=1\nSTATUS=running");
+	}
+	uv_run(d.loop, UV_RUN_DEFAULT);
+	rc = uv_loop_close(d.loop);
+	if (rc)
+		as_log(AS_LOG_WARNING, "event loop closed with handles still open");
+	gw_sources_free(d.sources);
+	for (size_t i = 0; i < d.n_retired; i++)
+		gw_sources_free(d.retired[i]);
+	gw_control_free(d.control);
+	gw_checkin_free(&d.checkin);
+	gw_policy_store_free(&d.policy);
+	gw_journal_close(d.journal);
+	sodium_memzero(d.device_sk, sizeof d.device_sk);
+	sodium_memzero(d.import_key, sizeof d.import_key);
+	gw_config_free(&d.cfg);
+	if (!status)
+		as_log(AS_LOG_NOTICE, "stopped");
+	return status;
+}

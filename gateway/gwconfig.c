@@ -1,0 +1,98 @@
+/*
+ * gwconfig.c - the gateway's configuration table (see gwconfig.h).
+ *
+ * Every key, its bounds, default and help live here and only here; the
+ * example file, --check-config and the parser all come from this table.
+ * The default LMDB map size follows the pointer width: 32-bit armhf cannot
+ * map more than about 1 GiB safely, 64-bit gateways get more room.
+ * Any thread (pure data + calls into the config module).
+ */
+#include "gwconfig.h"
+
+#include "anshim/log.h"
+
+#include <stddef.h>
+
+#define OPT(field) offsetof(struct gw_config, field)
+
+#if UINTPTR_MAX > 0xffffffffu
+#define DEFAULT_MAP_SIZE "4G"
+#else
+#define DEFAULT_MAP_SIZE "512M"
+#endif
+
+static const char *const clock_choices[] = {"auto", "synced", "unsynced", NULL};
+static const char *const log_choices[] = {"error", "warning", "notice", "info", "debug", NULL};
+
+const struct as_config_option gw_config_table[] = {
+	{"state_dir", AS_CFG_PATH, OPT(state_dir), 0, 0, NULL, 0, "/var/lib/anshim-gateway",
+	 "Directory for the gateway's state: the device key (device.key), the "
+	 "import key, the current policy and the LMDB journal. Created mode 0700 "
+	 "by 'anshim-gw init'."},
+	{"authority_key", AS_CFG_PATH, OPT(authority_key), 0, 0, NULL, 0,
+	 "/etc/anshim/authority.pub",
+	 "The health authority's public signing key (its sign.pub). Passes, "
+	 "cards and policies are verified against it, offline."},
+	{"control_socket", AS_CFG_PATH, OPT(control_socket), 0, 0, NULL, 0,
+	 "/run/anshim-gateway/control.sock",
+	 "Unix socket for anshim-gw (status, events, register, import, purge). "
+	 "Anyone who can connect can enter paper-register rows and read the "
+	 "event stream: the socket is mode 0660."},
+	{"source", AS_CFG_LIST, OPT(sources), 0, 256, NULL, 0, "stdin",
+	 "A scan source; repeat the key for several. Each line read is one scan.\n"
+	 "  source stdin                       standard input (zbarcam --raw | ...)\n"
+	 "  source tty /dev/ttyACM0 9600       serial or USB CDC-ACM scanner, baud\n"
+	 "  source evdev /dev/input/event3     USB HID keyboard-style scanner (grabbed)\n"
+	 "  source socket /run/anshim-gateway/scan.sock   local socket; each line is "
+	 "answered with the outcome"},
+	{"max_line", AS_CFG_INT, OPT(max_line), 64, 65536, NULL, 0, "1024",
+	 "Longest scan line in bytes; longer lines are dropped with the reason "
+	 "'oversized' and the source keeps reading."},
+	{"freshness", AS_CFG_DURATION, OPT(freshness), 5, 3600, NULL, 0, "90s",
+	 "How far a pass's time may be from the gateway clock, either way. "
+	 "Passes rotate every 30 s, so a screenshot goes stale after this."},
+	{"duplicate_window", AS_CFG_DURATION, OPT(duplicate_window), 0, 86400, NULL, 0, "10m",
+	 "A second scan of the same person within this window is answered "
+	 "'duplicate' (already checked in) and not recorded again."},
+	{"collect_level", AS_CFG_INT, OPT(collect_level), 1, 4, NULL, 0, "3",
+	 "Record check-ins only while the authority's signed alert level is at "
+	 "least this; otherwise scans are answered 'not-collecting'."},
+	{"retention", AS_CFG_DURATION, OPT(retention), 86400, 366 * 86400, NULL, 0, "56d",
+	 "Records older than this are purged, sent or not (8 weeks by default)."},
+	{"sent_retention", AS_CFG_DURATION, OPT(sent_retention), 0, 366 * 86400, NULL, 0,
+	 "24h",
+	 "Records the cloud has acknowledged are purged after this, so a stolen "
+	 "gateway holds little."},
+	{"purge_interval", AS_CFG_DURATION, OPT(purge_interval), 60, 7 * 86400, NULL, 0, "1h",
+	 "How often the retention purge runs ('anshim-gw purge' runs it now)."},
+	{"map_size", AS_CFG_SIZE, OPT(map_size), 1 << 20, INT64_MAX, NULL, 0, DEFAULT_MAP_SIZE,
+	 "Maximum size of the LMDB journal. When it is full, scans are answered "
+	 "'rejected: storage-full' until purging frees space; nothing stored is "
+	 "lost. Keep it at or below 1G on 32-bit (armhf) systems."},
+	{"commit_max_records", AS_CFG_INT, OPT(commit_max_records), 1, 65536, NULL, 0, "1000",
+	 "Most records written in one group commit (one fsync)."},
+	{"clock", AS_CFG_ENUM, OPT(clock), 0, 0, clock_choices, 0, "auto",
+	 "Is the wall clock trustworthy? 'auto' asks the kernel (NTP sync state); "
+	 "'synced' or 'unsynced' force it. Records made while it is unsynced are "
+	 "marked and corrected later from the cloud's signed time."},
+	{"log_level", AS_CFG_ENUM, OPT(log_level), 0, 0, log_choices, 0, "info",
+	 "Least important messages to log."},
+	{NULL, 0, 0, 0, 0, NULL, 0, NULL, NULL},
+};
+
+int gw_config_load(struct gw_config *cfg, const char *path, char *err, size_t err_len)
+{
+	if (!path)
+		return as_config_defaults(gw_config_table, cfg, err, err_len);
+	return as_config_load_file(path, gw_config_table, cfg, err, err_len);
+}
+
+void gw_config_free(struct gw_config *cfg)
+{
+	as_config_free(gw_config_table, cfg);
+}
+
+int gw_config_log_level(const struct gw_config *cfg)
+{
+	return AS_LOG_ERR + cfg->log_level;
+}

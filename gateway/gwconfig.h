@@ -1,0 +1,44 @@
+/*
+ * gwconfig.h - the gateway's configuration: one table, shared by
+ * anshim-gatewayd (which runs on it) and anshim-gw (which finds the state
+ * directory and control socket in it).  The shipped example file
+ * packaging/gateway.conf is generated from this table.
+ */
+#ifndef GW_GWCONFIG_H
+#define GW_GWCONFIG_H
+
+#include <stdint.h>
+
+#include "anshim/config.h"
+
+#define GW_DEFAULT_CONFIG "/etc/anshim/gateway.conf"
+
+struct gw_config {
+	char *state_dir;
+	char *authority_key;
+	char *control_socket;
+	struct as_config_list sources;
+	int64_t max_line;
+	int64_t freshness;
+	int64_t duplicate_window;
+	int64_t collect_level;
+	int64_t retention;
+	int64_t sent_retention;
+	int64_t purge_interval;
+	uint64_t map_size;
+	int64_t commit_max_records;
+	int clock;              /* index into gw_clock_choices */
+	int log_level;          /* index into gw_log_choices */
+};
+
+extern const struct as_config_option gw_config_table[];
+
+/* Load path (or the defaults alone when path is NULL) into cfg, which must
+ * be zeroed.  Error text in err.  Release with gw_config_free. */
+int gw_config_load(struct gw_config *cfg, const char *path, char *err, size_t err_len);
+void gw_config_free(struct gw_config *cfg);
+
+/* The syslog level for cfg->log_level. */
+int gw_config_log_level(const struct gw_config *cfg);
+
+#endif
