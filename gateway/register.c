@@ -747,37 +747,52 @@ static void put_le(uint8_t *b, uint64_t v, int n)
 		b[i] = (uint8_t)(v >> (8 * i));
 }
 
-void gw_register_row_digest_keyed(uint8_t out[GW_REGISTER_DIGEST_LEN],
-				  const struct gw_register_entry *e, const uint8_t *key,
-				  size_t key_len)
+/* The encoding of register.h into a BLAKE2b state, then the digest. */
+static void digest_entry(crypto_generichash_state *st, uint8_t out[GW_REGISTER_DIGEST_LEN],
+			 const struct gw_register_entry *e)
 {
-	crypto_generichash_state st;
 	uint8_t b[18], len;
 	size_t phone_len = strnlen(e->contact.phone, AS_PHONE_MAX);
 	size_t name_len = strnlen(e->contact.name, AS_CONTACT_NAME_MAX);
 
-	crypto_generichash_init(&st, key, key ? key_len : 0, GW_REGISTER_DIGEST_LEN);
 	len = (uint8_t)(sizeof DIGEST_TAG - 1);
-	crypto_generichash_update(&st, &len, 1);
-	crypto_generichash_update(&st, (const uint8_t *)DIGEST_TAG, len);
+	crypto_generichash_update(st, &len, 1);
+	crypto_generichash_update(st, (const uint8_t *)DIGEST_TAG, len);
 	put_le(b, (uint64_t)e->entry_time, 8);
 	put_le(b + 8, (uint64_t)e->exit_time, 8);
 	put_le(b + 16, e->headcount, 2);
-	crypto_generichash_update(&st, b, sizeof b);
+	crypto_generichash_update(st, b, sizeof b);
 	len = (uint8_t)phone_len;
-	crypto_generichash_update(&st, &len, 1);
-	crypto_generichash_update(&st, (const uint8_t *)e->contact.phone, phone_len);
+	crypto_generichash_update(st, &len, 1);
+	crypto_generichash_update(st, (const uint8_t *)e->contact.phone, phone_len);
 	len = (uint8_t)name_len;
-	crypto_generichash_update(&st, &len, 1);
-	crypto_generichash_update(&st, (const uint8_t *)e->contact.name, name_len);
-	crypto_generichash_final(&st, out, GW_REGISTER_DIGEST_LEN);
-	sodium_memzero(&st, sizeof st);
+	crypto_generichash_update(st, &len, 1);
+	crypto_generichash_update(st, (const uint8_t *)e->contact.name, name_len);
+	crypto_generichash_final(st, out, GW_REGISTER_DIGEST_LEN);
+	sodium_memzero(st, sizeof *st);
 }
 
 void gw_register_row_digest(uint8_t out[GW_REGISTER_DIGEST_LEN],
 			    const struct gw_register_entry *e)
 {
-	gw_register_row_digest_keyed(out, e, NULL, 0);
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, GW_REGISTER_DIGEST_LEN);
+	digest_entry(&st, out, e);
+}
+
+int gw_register_row_digest_keyed(uint8_t out[GW_REGISTER_DIGEST_LEN],
+				 const struct gw_register_entry *e, const uint8_t *key,
+				 size_t key_len)
+{
+	crypto_generichash_state st;
+
+	if (!key || key_len < crypto_generichash_KEYBYTES_MIN ||
+	    key_len > crypto_generichash_KEYBYTES_MAX ||
+	    crypto_generichash_init(&st, key, key_len, GW_REGISTER_DIGEST_LEN) != 0)
+		return AS_E_USAGE;
+	digest_entry(&st, out, e);
+	return 0;
 }
 
 /* ---- file import -------------------------------------------------------- */

@@ -170,11 +170,13 @@ int gw_register_validate(struct gw_register_entry *out, const char *date, const 
 void gw_register_row_digest(uint8_t out[GW_REGISTER_DIGEST_LEN],
 			    const struct gw_register_entry *e);
 
-/* The same encoding under keyed BLAKE2b-256; key_len is
- * crypto_generichash_KEYBYTES_MIN..MAX (16..64) bytes, key borrowed. */
-void gw_register_row_digest_keyed(uint8_t out[GW_REGISTER_DIGEST_LEN],
-				  const struct gw_register_entry *e, const uint8_t *key,
-				  size_t key_len);
+/* The same encoding under keyed BLAKE2b-256.  key (borrowed) is
+ * crypto_generichash_KEYBYTES_MIN..MAX (16..64) bytes.  Returns 0, or
+ * AS_E_USAGE for a missing key or a bad key length (out is then not
+ * written).  Wipes the hash state.  Any thread. */
+int gw_register_row_digest_keyed(uint8_t out[GW_REGISTER_DIGEST_LEN],
+				 const struct gw_register_entry *e, const uint8_t *key,
+				 size_t key_len);
 
 /*
  * Read a whole register CSV from in (borrowed, not closed): a header row
