@@ -10,6 +10,7 @@
  */
 #include "control_client.h"
 #include "gwconfig.h"
+#include "journal.h"
 #include "register.h"
 
 #include "anshim/bytes.h"
@@ -68,6 +69,11 @@ static const char usage_text[] =
 "      checked; bad rows are listed by line number with the reason and the\n"
 "      rest are imported. Importing the same file again adds nothing.\n"
 "      Exit status 1 if any row was rejected.\n"
+"  journal [--json]\n"
+"      List the journaled records, oldest first: seq, kind, entry time,\n"
+"      flags (unsynced/corrected clock), headcount, and the visitor's\n"
+"      pseudonym (pid; empty for paper entries, which carry only the sealed\n"
+"      capsule). Reads the journal directly; works while the daemon runs.\n"
 "  verify-pass TEXT|- [--authority FILE] [--at TIME] [--freshness SECONDS]\n"
 "      Check a scanned pass (AP1:...) or card (AC1:...) offline against the\n"
 "      authority's public signing key (default: authority_key from the\n"
@@ -488,6 +494,61 @@ static int register_read_reply(struct register_session *rs, int verbose)
 	}
 	return 0;
 }
+/* ---- journal ---- */
+
+static int print_record(void *ctx, const struct as_record *rec)
+{
+	int json = *(int *)ctx;
+	static const uint8_t zero[AS_PID_LEN];
+	char pid[2 * AS_PID_LEN + 1] = "", when[32];
+
+	if (memcmp(rec->pid, zero, AS_PID_LEN) != 0)
+		as_hex_encode(pid, rec->pid, AS_PID_LEN);
+	if (json)
+		printf("{\"seq\":%llu,\"kind\":\"%s\",\"time\":%lld,\"exit\":%lld,\"headcount\":%u,"
+		       "\"unsynced\":%s,\"corrected\":%s,\"pid\":\"%s\"}\n",
+		       (unsigned long long)rec->seq, as_record_kind_name(rec->kind),
+		       (long long)rec->entry_time, (long long)rec->exit_time, rec->headcount,
+		       rec->flags & AS_REC_CLOCK_UNSYNCED ? "true" : "false",
+		       rec->flags & AS_REC_TIME_CORRECTED ? "true" : "false", pid);
+	else
+		printf("%8llu  %-6s  %s  %3u  %-9s  %s\n", (unsigned long long)rec->seq,
+		       as_record_kind_name(rec->kind), as_format_time(when, rec->entry_time),
+		       rec->headcount, rec->flags & AS_REC_CLOCK_UNSYNCED ? "unsynced" :
+		       rec->flags & AS_REC_TIME_CORRECTED ? "corrected" : "synced",
+		       pid[0] ? pid : "(sealed paper entry)");
+	return 0;
+}
+
+static int cmd_journal(struct cli *cli, int argc, char **argv)
+{
+	static const struct option extra[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	char dir[PATH_MAX], err[PATH_MAX + 256];
+	struct gw_journal *j;
+	int rc;
+
+	if ((rc = cli_parse(cli, argc, argv, extra, NULL, status_opt, NULL, NULL)) != 0)
+		return rc;
+	if (cli_load_config(cli))
+		return 1;
+	snprintf(dir, sizeof dir, "%s/journal", cli->cfg.state_dir);
+	rc = gw_journal_open_readonly(&j, dir, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "anshim-gw: %s\n", err);
+		return 1;
+	}
+	if (!want_json)
+		printf("%8s  %-6s  %-25s  %3s  %-9s  %s\n", "seq", "kind", "entry time", "hc",
+		       "clock", "pid");
+	rc = gw_journal_scan(j, 0, 0, SIZE_MAX, print_record, &want_json);
+	gw_journal_close(j);
+	if (rc) {
+		fprintf(stderr, "anshim-gw: reading %s: %s\n", dir, as_strerror(rc));
+		return 1;
+	}
+	return 0;
+}
+
 #define IMPORT_WINDOW 256
 
 struct import_ctx {
@@ -597,6 +658,16 @@ static int prompt_field(const char *label, const char *fallback, enum gw_registe
 		fflush(stdout);
 		if (!fgets(out, (int)cap, stdin))
 			return -1;
+		if (!strchr(out, '\n') && !feof(stdin)) {
+			/* Longer than any valid answer: drop the rest of the line so
+			 * it is not taken as the answer to the next question. */
+			int ch;
+			while ((ch = getchar()) != EOF && ch != '\n')
+				;
+			sodium_memzero(out, cap);
+			printf("  too long; please enter it again\n");
+			continue;
+		}
 		out[strcspn(out, "\r\n")] = '\0';
 		if (!out[0] && fallback)
 			snprintf(out, cap, "%s", fallback);
@@ -743,6 +814,7 @@ int main(int argc, char **argv)
 	} commands[] = {
 		{"init", cmd_init}, {"status", cmd_status}, {"events", cmd_events},
 		{"purge", cmd_purge}, {"register", cmd_register}, {"import", cmd_import},
+		{"journal", cmd_journal},
 		{"verify-pass", cmd_verify_pass},
 	};
 	const char *cmd = argc > 1 ? argv[1] : NULL;

@@ -50,8 +50,8 @@ static int journal_error(int rc)
 	}
 }
 
-int gw_journal_open(struct gw_journal **out, const char *dir, uint64_t map_size,
-		    char *err, size_t err_len)
+static int journal_open(struct gw_journal **out, const char *dir, uint64_t map_size,
+			int readonly, char *err, size_t err_len)
 {
 	struct gw_journal *j;
 	MDB_txn *txn = NULL;
@@ -68,7 +68,7 @@ int gw_journal_open(struct gw_journal **out, const char *dir, uint64_t map_size,
 		return -ENOMEM;
 	j->map_size = map_size;
 	snprintf(j->data_path, sizeof j->data_path, "%s/data.mdb", dir);
-	rc = as_mkdir_p(dir, 0700);
+	rc = readonly ? 0 : as_mkdir_p(dir, 0700);
 	if (rc) {
 		snprintf(err, err_len, "cannot create journal directory %s: %s", dir, as_strerror(rc));
 		free(j);
@@ -77,18 +77,18 @@ int gw_journal_open(struct gw_journal **out, const char *dir, uint64_t map_size,
 	rc = mdb_env_create(&j->env);
 	if (!rc)
 		rc = mdb_env_set_maxdbs(j->env, 4);
-	if (!rc)
+	if (!rc && map_size)
 		rc = mdb_env_set_mapsize(j->env, (size_t)map_size);
 	if (!rc)
-		rc = mdb_env_open(j->env, dir, MDB_NOTLS, 0600);
+		rc = mdb_env_open(j->env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0), 0600);
 	if (!rc)
-		rc = mdb_txn_begin(j->env, NULL, 0, &txn);
+		rc = mdb_txn_begin(j->env, NULL, readonly ? MDB_RDONLY : 0, &txn);
 	if (!rc)
-		rc = mdb_dbi_open(txn, "records", MDB_CREATE, &j->records);
+		rc = mdb_dbi_open(txn, "records", readonly ? 0 : MDB_CREATE, &j->records);
 	if (!rc)
-		rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &j->meta);
+		rc = mdb_dbi_open(txn, "meta", readonly ? 0 : MDB_CREATE, &j->meta);
 	if (!rc)
-		rc = mdb_dbi_open(txn, "imports", MDB_CREATE, &j->imports);
+		rc = mdb_dbi_open(txn, "imports", readonly ? 0 : MDB_CREATE, &j->imports);
 	if (!rc) {
 		rc = mdb_txn_commit(txn);
 		txn = NULL;
@@ -103,6 +103,18 @@ int gw_journal_open(struct gw_journal **out, const char *dir, uint64_t map_size,
 	}
 	*out = j;
 	return 0;
+}
+
+int gw_journal_open(struct gw_journal **out, const char *dir, uint64_t map_size,
+		    char *err, size_t err_len)
+{
+	return journal_open(out, dir, map_size, 0, err, err_len);
+}
+
+int gw_journal_open_readonly(struct gw_journal **out, const char *dir, char *err,
+			     size_t err_len)
+{
+	return journal_open(out, dir, 0, 1, err, err_len);
 }
 
 void gw_journal_close(struct gw_journal *j)

@@ -33,6 +33,10 @@ struct gw_journal;
  */
 int gw_journal_open(struct gw_journal **out, const char *dir, uint64_t map_size,
 		    char *err, size_t err_len);
+/* Open an existing journal for reading only (e.g. by anshim-gw while the
+ * daemon runs; LMDB readers never block the writer). */
+int gw_journal_open_readonly(struct gw_journal **out, const char *dir, char *err,
+			     size_t err_len);
 void gw_journal_close(struct gw_journal *j);
 
 /* One record to append, with its optional import digest (NULL for scans). */
