@@ -1,11 +1,16 @@
 /*
  * test_credential.c - the credential, pass and card codecs, issuer signing
- * and verification, pass making, and the QR text forms
- * (common/src/credential.c).  Scanning (as_scan_verify) is in test_scan.c.
+ * and verification, pass making, the QR text forms, credential ids and
+ * credential files (common/src/credential.c).  Scanning (as_scan_verify)
+ * is in test_scan.c.
  */
 #include "test.h"
 
 #include "anshim/base45.h"
+#include "anshim/fileio.h"
+
+#include <errno.h>
+#include <sys/stat.h>
 
 /* Credential field offsets (credential.h). */
 #define OFF_FLAGS 2
@@ -300,6 +305,72 @@ static void test_text_forms(void)
 	CHECK(n < AS_SCAN_TEXT_MAX);
 }
 
+static void test_credential_id(void)
+{
+	struct as_credential c, card, other;
+	uint8_t a[AS_HOLDER_ID_LEN], b[AS_HOLDER_ID_LEN], want[AS_HOLDER_ID_LEN];
+	crypto_generichash_state st;
+	static const char tag[] = "anshim credential id v1";
+
+	test_credential_make(&keys, &c, 0);
+	test_credential_make(&keys, &card, 1);
+	as_credential_id(a, &c);
+	as_credential_id(b, &c);
+	CHECK_MEM(a, b, AS_HOLDER_ID_LEN);
+	/* BLAKE2b-128(tag || issuer signature), as documented. */
+	crypto_generichash_init(&st, NULL, 0, AS_HOLDER_ID_LEN);
+	crypto_generichash_update(&st, (const unsigned char *)tag, strlen(tag));
+	crypto_generichash_update(&st, c.issuer_sig, AS_SIG_LEN);
+	crypto_generichash_final(&st, want, AS_HOLDER_ID_LEN);
+	CHECK_MEM(a, want, AS_HOLDER_ID_LEN);
+	/* Each issued credential has its own id. */
+	as_credential_id(b, &card);
+	CHECK(memcmp(a, b, AS_HOLDER_ID_LEN) != 0);
+	other = c;
+	other.expires_at++;
+	as_credential_sign(&other, keys.auth_sk);
+	as_credential_id(b, &other);
+	CHECK(memcmp(a, b, AS_HOLDER_ID_LEN) != 0);
+	/* And it is not the holder id of the same wallet. */
+	as_holder_id(b, keys.holder_pk);
+	CHECK(memcmp(a, b, AS_HOLDER_ID_LEN) != 0);
+}
+
+static void test_save_and_load(void)
+{
+	struct as_credential c, back;
+	uint8_t bin[AS_CREDENTIAL_LEN], raw[AS_CREDENTIAL_LEN];
+	char dir[64], path[128];
+	struct stat st;
+	static uint8_t big[5000];
+
+	test_tmpdir(dir);
+	snprintf(path, sizeof path, "%s/credential.bin", dir);
+	test_credential_make(&keys, &c, 0);
+	CHECK_OK(as_credential_save(path, &c, AS_WRITE_EXCLUSIVE));
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600);
+	if (CHECK_OK(as_credential_load(path, &back))) {
+		as_credential_encode(bin, sizeof bin, &c);
+		as_credential_encode(raw, sizeof raw, &back);
+		CHECK_MEM(raw, bin, AS_CREDENTIAL_LEN);
+	}
+	CHECK_RC(as_credential_save(path, &c, AS_WRITE_EXCLUSIVE), AS_E_EXISTS);
+	CHECK_OK(as_credential_save(path, &c, 0));
+	/* The file is the raw credential bytes, strictly decoded on load. */
+	as_credential_encode(bin, sizeof bin, &c);
+	CHECK_OK(as_file_write_atomic(path, bin, AS_CREDENTIAL_LEN - 1, 0600, 0));
+	CHECK_RC(as_credential_load(path, &back), AS_E_TRUNCATED);
+	bin[1] = 9;
+	CHECK_OK(as_file_write_atomic(path, bin, AS_CREDENTIAL_LEN, 0600, 0));
+	CHECK_RC(as_credential_load(path, &back), AS_E_VERSION);
+	CHECK_OK(as_file_write_atomic(path, big, sizeof big, 0600, 0));
+	CHECK_RC(as_credential_load(path, &back), AS_E_OVERSIZE);
+	CHECK_OK(unlink(path));
+	CHECK_RC(as_credential_load(path, &back), -ENOENT);
+	CHECK_EQ_INT(test_dir_count(dir), 0);
+	test_rmdir(dir);
+}
+
 int main(void)
 {
 	test_keys_init(&keys);
@@ -312,5 +383,7 @@ int main(void)
 	TEST_RUN(test_issuer_signature);
 	TEST_RUN(test_pass_make_rules);
 	TEST_RUN(test_text_forms);
+	TEST_RUN(test_credential_id);
+	TEST_RUN(test_save_and_load);
 	return TEST_DONE();
 }
