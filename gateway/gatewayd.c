@@ -4,7 +4,8 @@
  * Wires the modules together on one libuv loop: scan sources -> check-in
  * pipeline -> writer thread -> LMDB journal, plus the control socket, the
  * retention purge timer, signals (TERM/INT stop, HUP reloads the config)
- * and the systemd notify/watchdog protocol.  All state lives in one
+ * and the systemd notify/watchdog protocol.  SIGHUP also re-reads the
+ * policy file in the state directory.  All state lives in one
  * struct gw_daemon owned by main; only the writer thread runs elsewhere.
  */
 #include "checkin.h"
@@ -18,6 +19,7 @@
 
 #include "anshim/bytes.h"
 #include "anshim/error.h"
+#include "anshim/fileio.h"
 #include "anshim/keyfile.h"
 #include "anshim/log.h"
 #include "anshim/sdnotify.h"
@@ -241,6 +243,30 @@ static int str_changed(const char *a, const char *b)
 	return strcmp(a ? a : "", b ? b : "") != 0;
 }
 
+/* Offer the policy file in the state directory again (an operator may have
+ * placed a newer one); only a validly signed, newer policy is applied. */
+static void reload_policy_file(struct gw_daemon *d)
+{
+	unsigned char *data;
+	size_t len;
+	int rc = as_file_read_all(d->policy.path, AS_POLICY_MAX_BYTES, &data, &len);
+
+	if (rc == -ENOENT)
+		return;
+	if (!rc) {
+		rc = gw_policy_store_offer(&d->policy, data, len);
+		free(data);
+	}
+	if (rc < 0)
+		as_log(AS_LOG_ERR, "policy file %s refused: %s (keeping alert level %d)",
+		       d->policy.path, as_strerror(rc), gw_policy_store_level(&d->policy));
+	else if (rc == 1)
+		as_log(AS_LOG_NOTICE, "policy applied: alert level %d, %s",
+		       gw_policy_store_level(&d->policy),
+		       gw_policy_store_collecting(&d->policy, (int)d->cfg.collect_level) ?
+		       "collecting" : "not collecting");
+}
+
 static void reload_config(struct gw_daemon *d)
 {
 	struct gw_config fresh;
@@ -296,6 +322,7 @@ static void reload_config(struct gw_daemon *d)
 	}
 	as_log_init("anshim-gatewayd", gw_config_log_level(&d->cfg));
 	apply_checkin_config(d);
+	reload_policy_file(d);
 	uv_timer_set_repeat(&d->purge_timer, (uint64_t)d->cfg.purge_interval * 1000);
 	as_log(AS_LOG_NOTICE, "configuration reloaded from %s", d->config_path);
 }
@@ -380,8 +407,11 @@ static int start_daemon(struct gw_daemon *d, char *err, size_t err_len)
 		return rc;
 	}
 	snprintf(path, sizeof path, "%s/policy", d->cfg.state_dir);
-	if ((rc = gw_policy_store_init(&d->policy, d->authority_pk, path, err, err_len)) != 0)
+	rc = gw_policy_store_init(&d->policy, d->authority_pk, path, err, err_len);
+	if (rc == -ENOMEM)
 		return rc;
+	if (rc) /* keep running, fail closed: no valid policy means not collecting */
+		as_log(AS_LOG_ERR, "%s", err);
 	if (!d->policy.have_policy)
 		as_log(AS_LOG_WARNING, "no policy yet (%s): scans are answered 'not-collecting' "
 		       "until a signed policy arrives", path);
