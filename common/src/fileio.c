@@ -145,9 +145,24 @@ int as_file_read_all(const char *path, size_t max, unsigned char **out,
 	return 0;
 }
 
+/* mkdir that accepts an existing directory, and only a directory. */
+static int mkdir_one(const char *path, mode_t mode)
+{
+	struct stat st;
+
+	if (mkdir(path, mode) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -errno;
+	if (stat(path, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
 int as_mkdir_p(const char *dir, mode_t mode)
 {
 	char path[PATH_MAX];
+	int rc;
 	size_t len = strlen(dir);
 
 	if (len == 0 || len >= sizeof path)
@@ -157,11 +172,10 @@ int as_mkdir_p(const char *dir, mode_t mode)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(path, mode) < 0 && errno != EEXIST)
-			return -errno;
+		rc = mkdir_one(path, mode);
+		if (rc)
+			return rc;
 		*p = '/';
 	}
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	return mkdir_one(path, mode);
 }

@@ -53,6 +53,9 @@ void as_log(int level, const char *fmt, ...)
 		n = snprintf(line, sizeof line, "<%d>", level);
 	else
 		n = snprintf(line, sizeof line, "%s: %s: ", log_ident, level_names[level]);
+	/* A long ident must not push the message past the buffer. */
+	if (n < 0 || (size_t)n > sizeof line - 2)
+		n = (int)sizeof line - 2;
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
 	va_end(ap);
