@@ -59,3 +59,138 @@ free_port() {
 }
 
 done_ok() { echo "PASS: $(basename "$0") ($CHECKS checks)"; }
+
+# ---- Gateway helpers (anshim-gatewayd + anshim-gw on real files) ----
+#
+# gw_init [EXTRA_CONFIG_LINE]... sets up one gateway under $WORK:
+#   GW_AUTH   authority key dir ($WORK/auth)     GW_STATE  state dir
+#   GW_CONF   config file                        GW_LOG    daemon stderr
+#   GW_CTL    control socket                     GW_SCAN   scan socket source
+# The config always has 'source socket $GW_SCAN' and 'clock unsynced'; extra
+# lines are appended (gw_write_config rewrites it later, e.g. before SIGHUP).
+BENCH_DIR="$ANSHIM_BUILD_DIR/bench"
+GW_PID=
+
+gw_write_config() {
+  {
+    echo "state_dir $GW_STATE"
+    echo "authority_key $GW_AUTH/sign.pub"
+    echo "control_socket $GW_CTL"
+    echo "source socket $GW_SCAN"
+    echo "log_level info"
+    local line has_clock=0
+    for line in "$@"; do
+      echo "$line"
+      case $line in clock\ *) has_clock=1 ;; esac
+    done
+    [ "$has_clock" = 1 ] || echo "clock unsynced"
+  } > "$GW_CONF"
+}
+
+gw_init() {
+  GW_AUTH=$WORK/auth GW_STATE=$WORK/state GW_CONF=$WORK/gw.conf GW_LOG=$WORK/gatewayd.log
+  GW_CTL=$WORK/control.sock GW_SCAN=$WORK/scan.sock
+  [ -e "$GW_AUTH/sign.pub" ] || anshim-cloud keys init --dir "$GW_AUTH" >/dev/null
+  gw_write_config "$@"
+  anshim-gw init --config "$GW_CONF" >/dev/null
+}
+
+# gw_policy LEVEL [anshim-cloud policy set options]...: sign a new (newer)
+# policy with $GW_AUTH and put it in the state dir.
+gw_policy() {
+  local level=$1; shift
+  anshim-cloud policy set --keys "$GW_AUTH" --level "$level" --out "$GW_STATE/policy" "$@" >/dev/null
+}
+
+gw_status() { anshim-gw status --json --config "$GW_CONF"; }
+
+# gw_status_field KEY: one top-level value of the status JSON.
+gw_status_field() {
+  gw_status | python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(json.dumps(v) if isinstance(v,(list,dict,bool)) else v)' "$1"
+}
+
+# gw_status_is KEY VALUE: succeeds when the status field equals VALUE.
+gw_status_is() { [ "$(gw_status_field "$1" 2>/dev/null)" = "$2" ]; }
+
+# gw_start: start the daemon in the background (stdin from $GW_STDIN, default
+# /dev/null; stderr appended to $GW_LOG) and wait until it answers status.
+gw_start() {
+  anshim-gatewayd --config "$GW_CONF" < "${GW_STDIN:-/dev/null}" >> "$GW_LOG" 2>&1 &
+  GW_PID=$!
+  CLEANUP_PIDS+=("$GW_PID")
+  wait_for 30 "anshim-gatewayd to answer status" gw_status
+}
+
+_gw_forget_pid() {
+  local keep=() p
+  for p in "${CLEANUP_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+  CLEANUP_PIDS=("${keep[@]}")
+}
+
+# gw_stop: SIGTERM the daemon and check that it exits 0 (clean shutdown;
+# under ASan a leak or error also makes this fail).
+gw_stop() {
+  local rc=0
+  kill -TERM "$GW_PID"
+  wait "$GW_PID" || rc=$?
+  _gw_forget_pid "$GW_PID"
+  expect_eq "anshim-gatewayd exit status after SIGTERM" 0 "$rc"
+}
+
+# gw_kill9: kill the daemon with SIGKILL (a power cut, as far as it knows).
+gw_kill9() {
+  kill -KILL "$GW_PID"
+  wait "$GW_PID" 2>/dev/null || true
+  _gw_forget_pid "$GW_PID"
+}
+
+# gw_alive: the daemon process still runs.
+gw_alive() { kill -0 "$GW_PID" 2>/dev/null; }
+
+# gw_scan SOCKET [LINE]...: send each LINE (or, without any, each line of
+# standard input, as bytes) to a scan socket, one at a time, and print each
+# one-line answer.  Empty lines are skipped (the daemon does not answer them).
+gw_scan() {
+  python3 - "$@" <<'PY'
+import os, socket, sys
+path = sys.argv[1]
+if len(sys.argv) > 2:
+    lines = [os.fsencode(a) for a in sys.argv[2:]]
+else:
+    lines = [l.rstrip(b"\n") for l in sys.stdin.buffer]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(30)
+s.connect(path)
+f = s.makefile("rb")
+for line in lines:
+    if not line:
+        continue
+    s.sendall(line + b"\n")
+    answer = f.readline()
+    if not answer:
+        sys.exit("gw_scan: the daemon closed the connection")
+    print(answer.decode().rstrip("\n"), flush=True)
+PY
+}
+
+# gw_journal: the journal as JSON lines (read directly from LMDB).
+gw_journal() { anshim-gw journal --json --config "$GW_CONF"; }
+
+# gw_journal_count: number of journaled records.
+gw_journal_count() { gw_journal | wc -l; }
+
+# gw_wallet DIR PHONE NAME: a wallet with a credential issued a day ago.
+gw_wallet() {
+  anshim-wallet new --dir "$1" >/dev/null
+  anshim-cloud issue --at $(( $(date +%s) - 86400 )) --keys "$GW_AUTH" --holder "$1/holder.pub" \
+    --phone "$2" --name "$3" --out "$1/credential" >/dev/null
+}
+
+# gw_pass DIR [AT]: a pass for the wallet in DIR, made now (or at AT).
+gw_pass() { anshim-wallet pass --dir "$1" --at "${2:-$(date +%s)}" --format text; }
+
+# log_has REGEX: the daemon log has a line matching REGEX (grep -E).
+log_has() { grep -Eq -- "$1" "$GW_LOG"; }
+
+# file_lines_at_least FILE N: FILE exists and has at least N lines.
+file_lines_at_least() { [ -f "$1" ] && [ "$(wc -l < "$1")" -ge "$2" ]; }
