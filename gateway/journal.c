@@ -254,11 +254,23 @@ int gw_journal_purge(struct gw_journal *j, int64_t horizon, int64_t sent_horizon
 			rc = MDB_CORRUPTED;
 			break;
 		}
+		if (rec.kind == AS_REC_EXPIRED && rec.seq > acked)
+			continue; /* a placeholder waiting to be sent */
 		expired = rec.entry_time < horizon ||
 			  (rec.seq <= acked && rec.entry_time < sent_horizon);
 		if (!expired)
 			continue;
-		rc = mdb_cursor_del(cur, 0);
+		if (rec.seq > acked) {
+			/* Never sent, but past retention: keep a placeholder with
+			 * no personal data so the cloud's seqs stay contiguous. */
+			uint8_t buf[AS_RECORD_LEN];
+			MDB_val nval = {AS_RECORD_LEN, buf};
+			as_record_make_placeholder(&rec);
+			as_record_encode(buf, sizeof buf, &rec);
+			rc = mdb_cursor_put(cur, &key, &nval, MDB_CURRENT);
+		} else {
+			rc = mdb_cursor_del(cur, 0);
+		}
 		if (rc)
 			break;
 		(*deleted)++;

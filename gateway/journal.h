@@ -56,8 +56,10 @@ struct gw_journal_entry {
 int gw_journal_append(struct gw_journal *j, struct gw_journal_entry *entries, size_t n);
 
 /*
- * Delete records whose entry time is before horizon, and acknowledged
- * records (seq <= acked_seq) whose entry time is before sent_horizon, in
+ * Delete acknowledged records (seq <= acked_seq) whose entry time is before
+ * horizon or sent_horizon; replace unacknowledged records older than
+ * horizon by AS_REC_EXPIRED placeholders (no personal data, same seq, so
+ * the cloud's view of this gateway's seqs stays contiguous).  In
  * one transaction, looking at no more than max_visit records starting at
  * *resume_seq (0 = from the start).  When the budget runs out, *more is set
  * and *resume_seq says where to carry on, so appends can interleave between

@@ -9,6 +9,8 @@
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 
+#include <string.h>
+
 int as_record_encode(uint8_t *out, size_t cap, const struct as_record *rec)
 {
 	struct as_writer w;
@@ -70,12 +72,27 @@ int as_record_decode(struct as_record *rec, const uint8_t *in, size_t len)
 	rc = as_reader_finish(&r);
 	if (rc)
 		return rc;
-	if (rec->kind < AS_REC_PASS || rec->kind > AS_REC_MANUAL ||
+	if (rec->kind < AS_REC_PASS || rec->kind > AS_REC_EXPIRED ||
 	    (rec->flags & ~AS_REC_FLAGS_KNOWN) || rec->seq == 0 ||
 	    rec->headcount == 0 || rec->headcount > AS_HEADCOUNT_MAX ||
 	    (rec->exit_time != 0 && rec->exit_time < rec->entry_time))
 		return AS_E_FIELD;
+	if (rec->kind == AS_REC_EXPIRED) {
+		static const uint8_t zero[AS_CAPSULE_LEN];
+		if (memcmp(rec->pid, zero, AS_PID_LEN) != 0 ||
+		    memcmp(rec->capsule, zero, AS_CAPSULE_LEN) != 0)
+			return AS_E_FIELD;
+	}
 	return 0;
+}
+
+void as_record_make_placeholder(struct as_record *rec)
+{
+	rec->kind = AS_REC_EXPIRED;
+	memset(rec->pid, 0, AS_PID_LEN);
+	memset(rec->capsule, 0, AS_CAPSULE_LEN);
+	rec->credential_expires = 0;
+	rec->entered_by = 0;
 }
 
 const char *as_record_kind_name(uint8_t kind)
@@ -84,6 +101,7 @@ const char *as_record_kind_name(uint8_t kind)
 	case AS_REC_PASS: return "pass";
 	case AS_REC_CARD: return "card";
 	case AS_REC_MANUAL: return "manual";
+	case AS_REC_EXPIRED: return "expired";
 	default: return "unknown";
 	}
 }

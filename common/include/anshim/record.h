@@ -28,7 +28,10 @@
 enum as_record_kind {
 	AS_REC_PASS = 1,   /* phone pass scanned at the gateway */
 	AS_REC_CARD = 2,   /* printed card scanned at the gateway */
-	AS_REC_MANUAL = 3  /* paper register entry typed or imported by staff */
+	AS_REC_MANUAL = 3, /* paper register entry typed or imported by staff */
+	AS_REC_EXPIRED = 4 /* placeholder for a record the gateway purged unsent at
+			    * the retention horizon: pid and capsule all zero.
+			    * Keeps seqs contiguous; the cloud stores nothing. */
 };
 
 /* Record flags. */
@@ -58,10 +61,14 @@ struct as_record {
 int as_record_encode(uint8_t *out, size_t cap, const struct as_record *rec);
 
 /* Strict decode of exactly one record.  Rejects unknown kinds, flags,
- * headcount 0 or > AS_HEADCOUNT_MAX, exit before entry, seq 0. */
+ * headcount 0 or > AS_HEADCOUNT_MAX, exit before entry, seq 0, and an
+ * AS_REC_EXPIRED placeholder whose pid or capsule is not all zero. */
 int as_record_decode(struct as_record *rec, const uint8_t *in, size_t len);
 
-/* "pass", "card" or "manual" ("unknown" otherwise); never NULL. */
+/* Turn rec into an AS_REC_EXPIRED placeholder (keeps seq and times). */
+void as_record_make_placeholder(struct as_record *rec);
+
+/* "pass", "card", "manual" or "expired" ("unknown" otherwise); never NULL. */
 const char *as_record_kind_name(uint8_t kind);
 
 #endif

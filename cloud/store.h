@@ -1,0 +1,171 @@
+/*
+ * store.h - the cloud aggregator's LMDB store: the gateway/venue registry,
+ * de-duplicated visits with their indexes, per-person sealed capsules,
+ * ingest counters, and the queries tracing needs.
+ *
+ * One LMDB environment (a directory) shared by anshim-cloudd (which
+ * ingests) and anshim-cloud (enroll, revoke, stats, trace, purge): LMDB
+ * serialises writers across processes and readers never block them.
+ *
+ * Identity of a visit: (gateway id, record seq).  The store keeps, per
+ * gateway, through_seq = the highest seq such that every record
+ * 1..through_seq of that gateway is stored; a record with seq <= through_seq
+ * is a duplicate and changes nothing.  A batch whose first record is past
+ * through_seq + 1 is a gap: nothing of it is stored (the gateway resends
+ * from through_seq + 1 after the ack).  Records of kind AS_REC_EXPIRED
+ * (placeholders for records a gateway purged unsent) advance through_seq
+ * and store nothing.
+ *
+ * Threads: a struct cl_store may be used from several threads; write
+ * transactions (ingest, enroll, revoke, purge, counters) from one thread at
+ * a time per process.  Read calls each open their own read transaction.
+ * Units: times are unix seconds; durations minutes.
+ */
+#ifndef CL_STORE_H
+#define CL_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "anshim/capsule.h"
+#include "anshim/identity.h"
+#include "anshim/record.h"
+
+struct cl_store;
+
+#define CL_NAME_MAX 127
+#define CL_ADDRESS_MAX 255
+#define CL_CATEGORY_MAX 63
+#define CL_DEFAULT_DWELL 60
+
+struct cl_venue {
+	uint32_t id;                         /* operator-chosen, >= 1 */
+	char name[CL_NAME_MAX + 1];
+	char address[CL_ADDRESS_MAX + 1];
+	char category[CL_CATEGORY_MAX + 1];
+	uint16_t dwell_minutes;              /* default visit length, 1..1440 */
+};
+
+struct cl_gateway {
+	uint8_t gw_id[AS_GWID_LEN];
+	uint8_t pk[AS_SIGN_PK_LEN];
+	uint32_t venue_id;
+	int revoked;
+	int64_t enrolled_at;
+	int64_t revoked_at;                  /* 0 unless revoked */
+	/* ingest state */
+	uint64_t through_seq;
+	uint64_t records;                    /* visits stored from this gateway */
+	uint64_t batches;                    /* batches accepted */
+	int64_t last_seen;                   /* cloud time of the last batch, 0 = never */
+	int64_t last_created;                /* gateway's created time of that batch */
+};
+
+/* One stored visit, as tracing sees it. */
+struct cl_visit {
+	uint64_t vid;                        /* store-internal visit id */
+	uint8_t pid[AS_PID_LEN];
+	uint32_t venue_id;
+	int64_t entry;                       /* unix seconds */
+	int64_t exit;                        /* 0 = none recorded (use dwell) */
+	uint16_t headcount;
+	uint8_t kind;                        /* AS_REC_PASS / CARD / MANUAL */
+	uint8_t flags;                       /* AS_REC_CLOCK_UNSYNCED, ... */
+};
+
+/* Open (creating) the store in dir.  readonly opens an existing store for
+ * queries only.  err names dir on failure. */
+int cl_store_open(struct cl_store **out, const char *dir, uint64_t map_size, int readonly,
+		  char *err, size_t err_len);
+void cl_store_close(struct cl_store *s);
+
+/* ---- registry ---- */
+
+/* Insert or update the venue, and enrol the gateway at it.  Re-enrolling
+ * the same gateway id with the same key updates its venue; a different key
+ * for an existing id is AS_E_EXISTS; a revoked gateway stays revoked. */
+int cl_store_enroll(struct cl_store *s, const struct cl_gateway *gw, const struct cl_venue *v);
+/* Mark revoked (idempotent).  AS_E_NOT_FOUND if not enrolled. */
+int cl_store_revoke(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN], int64_t now);
+int cl_store_get_gateway(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN],
+			 struct cl_gateway *out);
+int cl_store_get_venue(struct cl_store *s, uint32_t venue_id, struct cl_venue *out);
+/* Call fn for each gateway (registry order) / venue (id order); stop when
+ * fn returns nonzero. */
+int cl_store_each_gateway(struct cl_store *s, int (*fn)(void *ctx, const struct cl_gateway *g),
+			  void *ctx);
+int cl_store_each_venue(struct cl_store *s, int (*fn)(void *ctx, const struct cl_venue *v),
+			void *ctx);
+
+/* ---- ingest ---- */
+
+struct cl_ingest;   /* one write transaction covering many batches */
+
+/* Per-batch outcome. */
+struct cl_ingest_result {
+	uint64_t through_seq;   /* after this batch */
+	uint32_t stored;        /* new visits */
+	uint32_t duplicates;    /* records at or below the old through_seq */
+	uint32_t expired;       /* placeholders skipped */
+	int gap;                /* 1: first record past through_seq + 1; nothing stored */
+};
+
+int cl_store_ingest_begin(struct cl_store *s, struct cl_ingest **out);
+
+/*
+ * Add one verified batch of gateway gw (already checked: enrolled, not
+ * revoked, signature valid): n records in seq order, with pids[i] the pid
+ * to index record i under (for manual entries the pid the caller derived
+ * from the opened capsule; for scans rec.pid).  capsule_of_pid: each
+ * person's capsule is stored once (the latest seen replaces it).  created is
+ * the batch header's time, now the cloud's.  Fills res.  Nothing is
+ * visible to readers before cl_store_ingest_commit.
+ */
+int cl_store_ingest_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
+			  const struct as_record *recs, const uint8_t (*pids)[AS_PID_LEN],
+			  size_t n, int64_t created, int64_t now, struct cl_ingest_result *res);
+
+/* Count a rejected batch under reason (a short word: "bad-signature",
+ * "unknown-gateway", "revoked", "malformed", "oversize", "gap"). */
+int cl_store_ingest_count_reject(struct cl_ingest *in, const char *reason);
+
+/* Commit (durable on return) or abort; both free in. */
+int cl_store_ingest_commit(struct cl_ingest *in);
+void cl_store_ingest_abort(struct cl_ingest *in);
+
+/* ---- statistics ---- */
+
+struct cl_store_stats {
+	uint64_t visits;
+	uint64_t people;            /* capsules stored */
+	uint64_t batches;
+	uint64_t rejects_total;
+	uint64_t map_used, map_size; /* bytes */
+};
+int cl_store_stats(struct cl_store *s, struct cl_store_stats *st);
+/* Call fn for each reject reason counter. */
+int cl_store_each_reject(struct cl_store *s,
+			 int (*fn)(void *ctx, const char *reason, uint64_t count), void *ctx);
+
+/* ---- queries (tracing) ---- */
+
+/* Visits at venue with entry in [from, to], in entry order. */
+int cl_store_visits_at(struct cl_store *s, uint32_t venue_id, int64_t from, int64_t to,
+		       int (*fn)(void *ctx, const struct cl_visit *v), void *ctx);
+/* Visits of pid with entry in [from, to], in entry order. */
+int cl_store_visits_of(struct cl_store *s, const uint8_t pid[AS_PID_LEN], int64_t from,
+		       int64_t to, int (*fn)(void *ctx, const struct cl_visit *v), void *ctx);
+/* The stored capsule of pid: 0, AS_E_NOT_FOUND. */
+int cl_store_capsule(struct cl_store *s, const uint8_t pid[AS_PID_LEN],
+		     uint8_t capsule[AS_CAPSULE_LEN]);
+
+/* ---- retention ---- */
+
+/*
+ * Delete every visit with entry before horizon from all indexes, and the
+ * capsules of people left with no visit.  Works in transactions of at most
+ * max_per_txn visits so ingest can interleave; *deleted gets the total.
+ */
+int cl_store_purge(struct cl_store *s, int64_t horizon, size_t max_per_txn, uint64_t *deleted);
+
+#endif
