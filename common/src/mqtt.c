@@ -1,0 +1,535 @@
+/*
+ * mqtt.c - Paho MQTTAsync marshalled onto a libuv loop (see mqtt.h).
+ *
+ * Threads: the Paho callbacks (connect/subscribe/send outcomes,
+ * connectionLost, messageArrived) run on Paho's threads; they allocate one
+ * event, push it on a mutex-protected queue and call uv_async_send - never
+ * anything else, in particular never back into Paho.  Everything else runs
+ * on the loop thread.  Every callback is set once, before the first
+ * connect.
+ *
+ * Invariants: one connect attempt at a time; reconnects come only from the
+ * timer; an operation context allocated for Paho is freed by its callback,
+ * or at stop if Paho never called back (they are all on one list).
+ */
+#include "anshim/mqtt.h"
+
+#include "anshim/error.h"
+#include "anshim/log.h"
+
+#include <MQTTAsync.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum mqtt_event_type {
+	EV_CONNECTED,
+	EV_CONNECT_FAILED,
+	EV_CONNECTION_LOST,
+	EV_MESSAGE,
+	EV_PUBLISHED,
+	EV_SUBSCRIBED
+};
+
+struct mqtt_event {
+	enum mqtt_event_type type;
+	uint64_t id;
+	int ok;
+	char *topic;              /* EV_MESSAGE */
+	uint8_t *payload;         /* EV_MESSAGE */
+	size_t len;
+	char text[160];           /* failure reason */
+	struct mqtt_event *next;
+};
+
+/* What Paho gets as the context of one operation. */
+struct mqtt_op {
+	struct as_mqtt *m;
+	uint64_t id;
+	enum mqtt_event_type type;
+	struct mqtt_op *prev, *next;
+};
+
+struct as_mqtt {
+	uv_loop_t *loop;
+	uv_async_t async;
+	uv_timer_t retry;
+	MQTTAsync client;
+	const struct as_mqtt_handlers *handlers;
+	void *ctx;
+	/* copies of the options */
+	char *uri, *client_id, *username, *password, *ca_file, *cert_file, *key_file;
+	int keepalive, clean_session;
+	uint64_t backoff_min, backoff_max, backoff;
+	/* loop-thread state */
+	int connected, connecting, offline, stopping, handles_open;
+	char last_error[160];
+	/* shared with Paho threads, under lock */
+	uv_mutex_t lock;
+	struct mqtt_event *head, *tail;
+	struct mqtt_op *ops;
+};
+
+static char *dup_or_null(const char *s)
+{
+	return s && *s ? strdup(s) : NULL;
+}
+
+/* ---- Paho threads: copy, enqueue, wake ---- */
+
+static void push_event(struct as_mqtt *m, struct mqtt_event *ev)
+{
+	uv_mutex_lock(&m->lock);
+	ev->next = NULL;
+	if (m->tail)
+		m->tail->next = ev;
+	else
+		m->head = ev;
+	m->tail = ev;
+	uv_mutex_unlock(&m->lock);
+	uv_async_send(&m->async);
+}
+
+static void push_simple(struct as_mqtt *m, enum mqtt_event_type type, uint64_t id, int ok,
+			const char *text)
+{
+	struct mqtt_event *ev = calloc(1, sizeof *ev);
+
+	if (!ev)
+		return; /* out of memory on a Paho thread: nothing better to do */
+	ev->type = type;
+	ev->id = id;
+	ev->ok = ok;
+	if (text)
+		snprintf(ev->text, sizeof ev->text, "%s", text);
+	push_event(m, ev);
+}
+
+/* Take op off the list; returns its owner.  Paho thread or loop. */
+static struct as_mqtt *op_finish(struct mqtt_op *op, uint64_t *id, enum mqtt_event_type *type)
+{
+	struct as_mqtt *m = op->m;
+
+	uv_mutex_lock(&m->lock);
+	if (op->prev)
+		op->prev->next = op->next;
+	else
+		m->ops = op->next;
+	if (op->next)
+		op->next->prev = op->prev;
+	uv_mutex_unlock(&m->lock);
+	*id = op->id;
+	*type = op->type;
+	free(op);
+	return m;
+}
+
+static void on_op_success(void *context, MQTTAsync_successData *data)
+{
+	enum mqtt_event_type type;
+	uint64_t id;
+	struct as_mqtt *m = op_finish(context, &id, &type);
+
+	(void)data;
+	push_simple(m, type, id, 1, NULL);
+}
+
+static void on_op_failure(void *context, MQTTAsync_failureData *data)
+{
+	enum mqtt_event_type type;
+	uint64_t id;
+	struct as_mqtt *m = op_finish(context, &id, &type);
+	char text[160];
+
+	snprintf(text, sizeof text, "%s (code %d)", data && data->message ? data->message :
+		 "operation failed", data ? data->code : 0);
+	push_simple(m, type == EV_CONNECTED ? EV_CONNECT_FAILED : type, id, 0, text);
+}
+
+static void on_connection_lost(void *context, char *cause)
+{
+	push_simple(context, EV_CONNECTION_LOST, 0, 0, cause ? cause : "connection lost");
+}
+
+static int on_message_arrived(void *context, char *topic, int topic_len, MQTTAsync_message *msg)
+{
+	struct as_mqtt *m = context;
+	struct mqtt_event *ev = calloc(1, sizeof *ev);
+	size_t tlen = topic_len > 0 ? (size_t)topic_len : strlen(topic);
+
+	if (ev) {
+		ev->type = EV_MESSAGE;
+		ev->topic = malloc(tlen + 1);
+		ev->len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
+		ev->payload = malloc(ev->len ? ev->len : 1);
+		if (ev->topic && ev->payload) {
+			memcpy(ev->topic, topic, tlen);
+			ev->topic[tlen] = '\0';
+			if (ev->len)
+				memcpy(ev->payload, msg->payload, ev->len);
+			push_event(m, ev);
+		} else {
+			free(ev->topic);
+			free(ev->payload);
+			free(ev);
+		}
+	}
+	MQTTAsync_freeMessage(&msg);
+	MQTTAsync_free(topic);
+	return 1;
+}
+
+/* ---- loop thread ---- */
+
+static struct mqtt_op *op_new(struct as_mqtt *m, uint64_t id, enum mqtt_event_type type)
+{
+	struct mqtt_op *op = calloc(1, sizeof *op);
+
+	if (!op)
+		return NULL;
+	op->m = m;
+	op->id = id;
+	op->type = type;
+	uv_mutex_lock(&m->lock);
+	op->next = m->ops;
+	if (m->ops)
+		m->ops->prev = op;
+	m->ops = op;
+	uv_mutex_unlock(&m->lock);
+	return op;
+}
+
+static void op_cancel(struct mqtt_op *op)
+{
+	uint64_t id;
+	enum mqtt_event_type type;
+
+	op_finish(op, &id, &type);
+}
+
+static void schedule_reconnect(struct as_mqtt *m);
+
+static void connect_now(struct as_mqtt *m)
+{
+	MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
+	MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+	struct mqtt_op *op;
+	int rc;
+
+	if (m->stopping || m->offline || m->connecting || m->connected)
+		return;
+	op = op_new(m, 0, EV_CONNECTED);
+	if (!op)
+		return;
+	co.keepAliveInterval = m->keepalive;
+	co.cleansession = m->clean_session;
+	co.automaticReconnect = 0;
+	co.connectTimeout = 10;
+	co.username = m->username;
+	co.password = m->password;
+	co.onSuccess = on_op_success;
+	co.onFailure = on_op_failure;
+	co.context = op;
+	if (strncmp(m->uri, "ssl://", 6) == 0 || strncmp(m->uri, "mqtts://", 8) == 0) {
+		ssl.trustStore = m->ca_file;
+		ssl.keyStore = m->cert_file;
+		ssl.privateKey = m->key_file;
+		ssl.enableServerCertAuth = 1;
+		ssl.verify = 1;
+		co.ssl = &ssl;
+	}
+	m->connecting = 1;
+	rc = MQTTAsync_connect(m->client, &co);
+	if (rc != MQTTASYNC_SUCCESS) {
+		op_cancel(op);
+		m->connecting = 0;
+		snprintf(m->last_error, sizeof m->last_error, "connect refused by the client "
+			 "library (code %d)", rc);
+		schedule_reconnect(m);
+	}
+}
+
+static void on_retry(uv_timer_t *t)
+{
+	connect_now(t->data);
+}
+
+static void schedule_reconnect(struct as_mqtt *m)
+{
+	uint64_t delay;
+
+	if (m->stopping || m->offline)
+		return;
+	/* Full backoff doubles up to the cap; the delay is drawn uniformly
+	 * from its upper half so a crowd of gateways spreads out. */
+	m->backoff = m->backoff ? m->backoff * 2 : m->backoff_min;
+	if (m->backoff > m->backoff_max)
+		m->backoff = m->backoff_max;
+	delay = m->backoff / 2 + randombytes_uniform((uint32_t)(m->backoff / 2 + 1));
+	uv_timer_start(&m->retry, on_retry, delay, 0);
+}
+
+static void free_event(struct mqtt_event *ev)
+{
+	free(ev->topic);
+	free(ev->payload);
+	free(ev);
+}
+
+static void handle_event(struct as_mqtt *m, struct mqtt_event *ev)
+{
+	const struct as_mqtt_handlers *h = m->handlers;
+
+	switch (ev->type) {
+	case EV_CONNECTED:
+		m->connecting = 0;
+		m->connected = 1;
+		m->backoff = 0;
+		m->last_error[0] = '\0';
+		if (h->on_connected)
+			h->on_connected(m->ctx);
+		break;
+	case EV_CONNECT_FAILED:
+		m->connecting = 0;
+		snprintf(m->last_error, sizeof m->last_error, "%s", ev->text);
+		schedule_reconnect(m);
+		break;
+	case EV_CONNECTION_LOST:
+		m->connected = 0;
+		m->connecting = 0;
+		snprintf(m->last_error, sizeof m->last_error, "%s", ev->text);
+		if (h->on_disconnected)
+			h->on_disconnected(m->ctx, ev->text);
+		schedule_reconnect(m);
+		break;
+	case EV_MESSAGE:
+		if (h->on_message)
+			h->on_message(m->ctx, ev->topic, ev->payload, ev->len);
+		break;
+	case EV_PUBLISHED:
+		if (h->on_published)
+			h->on_published(m->ctx, ev->id, ev->ok);
+		break;
+	case EV_SUBSCRIBED:
+		if (h->on_subscribed)
+			h->on_subscribed(m->ctx, ev->id, ev->ok);
+		break;
+	}
+}
+
+static void on_async(uv_async_t *a)
+{
+	struct as_mqtt *m = a->data;
+	struct mqtt_event *ev;
+
+	uv_mutex_lock(&m->lock);
+	ev = m->head;
+	m->head = m->tail = NULL;
+	uv_mutex_unlock(&m->lock);
+	while (ev) {
+		struct mqtt_event *next = ev->next;
+		if (!m->stopping)
+			handle_event(m, ev);
+		free_event(ev);
+		ev = next;
+	}
+}
+
+int as_mqtt_start(struct as_mqtt **out, uv_loop_t *loop, const struct as_mqtt_options *opts,
+		  const struct as_mqtt_handlers *handlers, void *ctx, char *err, size_t err_len)
+{
+	MQTTAsync_createOptions create = MQTTAsync_createOptions_initializer;
+	struct as_mqtt *m;
+	int rc;
+
+	*out = NULL;
+	m = calloc(1, sizeof *m);
+	if (!m)
+		return -ENOMEM;
+	m->loop = loop;
+	m->handlers = handlers;
+	m->ctx = ctx;
+	m->uri = strdup(opts->uri);
+	m->client_id = strdup(opts->client_id);
+	m->username = dup_or_null(opts->username);
+	m->password = dup_or_null(opts->password);
+	m->ca_file = dup_or_null(opts->ca_file);
+	m->cert_file = dup_or_null(opts->cert_file);
+	m->key_file = dup_or_null(opts->key_file);
+	m->keepalive = opts->keepalive > 0 ? opts->keepalive : 60;
+	m->clean_session = opts->clean_session;
+	m->backoff_min = opts->reconnect_min_ms ? opts->reconnect_min_ms : 1000;
+	m->backoff_max = opts->reconnect_max_ms > m->backoff_min ? opts->reconnect_max_ms
+								 : m->backoff_min;
+	uv_mutex_init(&m->lock);
+	create.sendWhileDisconnected = 0;
+	create.maxBufferedMessages = opts->max_buffered > 0 ? opts->max_buffered : 100;
+	rc = m->uri && m->client_id ? MQTTAsync_createWithOptions(&m->client, m->uri, m->client_id,
+								 MQTTCLIENT_PERSISTENCE_NONE,
+								 NULL, &create)
+				    : MQTTASYNC_FAILURE;
+	if (rc != MQTTASYNC_SUCCESS) {
+		snprintf(err, err_len, "cannot create an MQTT client for '%s' (code %d; use "
+			 "tcp://HOST:PORT or ssl://HOST:PORT)", opts->uri, rc);
+		free(m->uri);
+		free(m->client_id);
+		free(m->username);
+		if (m->password)
+			sodium_memzero(m->password, strlen(m->password));
+		free(m->password);
+		free(m->ca_file);
+		free(m->cert_file);
+		free(m->key_file);
+		uv_mutex_destroy(&m->lock);
+		free(m);
+		return AS_E_MQTT;
+	}
+	MQTTAsync_setCallbacks(m->client, m, on_connection_lost, on_message_arrived, NULL);
+	uv_async_init(loop, &m->async, on_async);
+	m->async.data = m;
+	uv_timer_init(loop, &m->retry);
+	m->retry.data = m;
+	m->handles_open = 2;
+	*out = m;
+	connect_now(m);
+	return 0;
+}
+
+int as_mqtt_subscribe(struct as_mqtt *m, const char *topic, int qos, uint64_t id)
+{
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	struct mqtt_op *op;
+	int rc;
+
+	if (!m->connected)
+		return -ENOTCONN;
+	op = op_new(m, id, EV_SUBSCRIBED);
+	if (!op)
+		return -ENOMEM;
+	ro.onSuccess = on_op_success;
+	ro.onFailure = on_op_failure;
+	ro.context = op;
+	rc = MQTTAsync_subscribe(m->client, topic, qos, &ro);
+	if (rc != MQTTASYNC_SUCCESS) {
+		op_cancel(op);
+		return AS_E_MQTT;
+	}
+	return 0;
+}
+
+int as_mqtt_publish(struct as_mqtt *m, const char *topic, const void *payload, size_t len,
+		    int qos, int retained, uint64_t id)
+{
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	MQTTAsync_message msg = MQTTAsync_message_initializer;
+	struct mqtt_op *op;
+	int rc;
+
+	if (!m->connected)
+		return -ENOTCONN;
+	if (len > INT32_MAX)
+		return AS_E_OVERSIZE;
+	op = op_new(m, id, EV_PUBLISHED);
+	if (!op)
+		return -ENOMEM;
+	msg.payload = (void *)payload; /* Paho copies it before returning */
+	msg.payloadlen = (int)len;
+	msg.qos = qos;
+	msg.retained = retained;
+	ro.onSuccess = on_op_success;
+	ro.onFailure = on_op_failure;
+	ro.context = op;
+	rc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
+	if (rc != MQTTASYNC_SUCCESS) {
+		op_cancel(op);
+		return rc == MQTTASYNC_MAX_BUFFERED_MESSAGES ? -ENOBUFS : AS_E_MQTT;
+	}
+	return 0;
+}
+
+int as_mqtt_is_connected(const struct as_mqtt *m)
+{
+	return m && m->connected;
+}
+
+const char *as_mqtt_last_error(const struct as_mqtt *m)
+{
+	return m ? m->last_error : "";
+}
+
+void as_mqtt_set_offline(struct as_mqtt *m, int offline)
+{
+	if (!m || m->offline == offline)
+		return;
+	m->offline = offline;
+	if (offline) {
+		uv_timer_stop(&m->retry);
+		if (m->connected || m->connecting) {
+			MQTTAsync_disconnectOptions dopts = MQTTAsync_disconnectOptions_initializer;
+			dopts.timeout = 1000;
+			MQTTAsync_disconnect(m->client, &dopts);
+		}
+		if (m->connected && m->handlers->on_disconnected)
+			m->handlers->on_disconnected(m->ctx, "taken offline");
+		m->connected = 0;
+		m->connecting = 0;
+		snprintf(m->last_error, sizeof m->last_error, "offline on request");
+	} else {
+		m->backoff = 0;
+		connect_now(m);
+	}
+}
+
+int as_mqtt_is_offline(const struct as_mqtt *m)
+{
+	return m && m->offline;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	struct as_mqtt *m = h->data;
+
+	if (--m->handles_open > 0)
+		return;
+	uv_mutex_destroy(&m->lock);
+	free(m);
+}
+
+void as_mqtt_stop(struct as_mqtt *m)
+{
+	struct mqtt_event *ev;
+
+	if (!m || m->stopping)
+		return;
+	m->stopping = 1;
+	uv_timer_stop(&m->retry);
+	if (m->connected) {
+		MQTTAsync_disconnectOptions dopts = MQTTAsync_disconnectOptions_initializer;
+		dopts.timeout = 1000;
+		MQTTAsync_disconnect(m->client, &dopts);
+	}
+	MQTTAsync_destroy(&m->client);
+	/* Paho's threads are gone: free what it never called back for. */
+	while (m->ops)
+		op_cancel(m->ops);
+	ev = m->head;
+	m->head = m->tail = NULL;
+	while (ev) {
+		struct mqtt_event *next = ev->next;
+		free_event(ev);
+		ev = next;
+	}
+	free(m->uri);
+	free(m->client_id);
+	free(m->username);
+	if (m->password)
+		sodium_memzero(m->password, strlen(m->password));
+	free(m->password);
+	free(m->ca_file);
+	free(m->cert_file);
+	free(m->key_file);
+	uv_close((uv_handle_t *)&m->async, on_handle_closed);
+	uv_close((uv_handle_t *)&m->retry, on_handle_closed);
+}
