@@ -104,9 +104,16 @@ gw_policy() {
 
 gw_status() { anshim-gw status --json --config "$GW_CONF"; }
 
-# gw_status_field KEY: one top-level value of the status JSON.
+# gw_status_field KEY: one scalar top-level value of the status JSON (a
+# string without its quotes); fails if KEY is absent.  Use python3 for the
+# "sources" list.
 gw_status_field() {
-  gw_status | python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(json.dumps(v) if isinstance(v,(list,dict,bool)) else v)' "$1"
+  local json value
+  json=$(gw_status) || return 1
+  [[ $json =~ \"$1\":(\"[^\"]*\"|[^,}]*) ]] || return 1
+  value=${BASH_REMATCH[1]}
+  value=${value#\"}
+  echo "${value%\"}"
 }
 
 # gw_status_is KEY VALUE: succeeds when the status field equals VALUE.
@@ -128,13 +135,22 @@ _gw_forget_pid() {
 }
 
 # gw_stop: SIGTERM the daemon and check that it exits 0 (clean shutdown;
-# under ASan a leak or error also makes this fail).
+# under ASan a leak or error also makes this fail) with a clean log.
 gw_stop() {
   local rc=0
   kill -TERM "$GW_PID"
   wait "$GW_PID" || rc=$?
   _gw_forget_pid "$GW_PID"
   expect_eq "anshim-gatewayd exit status after SIGTERM" 0 "$rc"
+  gw_log_clean
+}
+
+# gw_log_clean: the daemon log has no sanitizer report (ASan/UBSan builds).
+gw_log_clean() {
+  check
+  if grep -Eq 'runtime error:|AddressSanitizer|LeakSanitizer' "$GW_LOG"; then
+    fail "sanitizer report in the daemon log: $(grep -E -m 5 'runtime error:|Sanitizer' "$GW_LOG")"
+  fi
 }
 
 # gw_kill9: kill the daemon with SIGKILL (a power cut, as far as it knows).
@@ -150,8 +166,7 @@ gw_alive() { kill -0 "$GW_PID" 2>/dev/null; }
 # gw_scan SOCKET [LINE]...: send each LINE (or, without any, each line of
 # standard input, as bytes) to a scan socket, one at a time, and print each
 # one-line answer.  Empty lines are skipped (the daemon does not answer them).
-gw_scan() {
-  python3 - "$@" <<'PY'
+_GW_SCAN_PY=$(cat <<'PY'
 import os, socket, sys
 path = sys.argv[1]
 if len(sys.argv) > 2:
@@ -171,7 +186,8 @@ for line in lines:
         sys.exit("gw_scan: the daemon closed the connection")
     print(answer.decode().rstrip("\n"), flush=True)
 PY
-}
+)
+gw_scan() { python3 -c "$_GW_SCAN_PY" "$@"; }
 
 # gw_journal: the journal as JSON lines (read directly from LMDB).
 gw_journal() { anshim-gw journal --json --config "$GW_CONF"; }
