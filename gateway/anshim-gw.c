@@ -57,6 +57,10 @@ static const char usage_text[] =
 "  purge\n"
 "      Delete records past the retention period now (the daemon also does\n"
 "      this on a timer) and print how many went.\n"
+"  offline | online\n"
+"      Drop the connection to the cloud's broker on purpose, or restore it.\n"
+"      Scanning goes on offline; the journal keeps every check-in and sends\n"
+"      them when the gateway is back online.\n"
 "  register\n"
 "      Type in the paper visitor register, one entry at a time: date, time,\n"
 "      name, phone, headcount and optional exit time. A bad field is asked\n"
@@ -318,6 +322,19 @@ static void print_status(const char *json)
 	       json_field(json, "rejected", v[2], sizeof v[2]),
 	       json_field(json, "not_collecting", v[3], sizeof v[3]));
 	printf("sources      %s\n", json_field(json, "sources", v[0], sizeof v[0]));
+	if (strcmp(json_field(json, "enabled", v[0], sizeof v[0]), "true") != 0) {
+		printf("cloud        offline only (no broker configured)\n");
+	} else {
+		int64_t last_ack = 0;
+		as_parse_int64(json_field(json, "last_ack_time", v[2], sizeof v[2]), 0, INT64_MAX,
+			       &last_ack);
+		printf("cloud        %s, acked through seq %s, last ack %s\n",
+		       strcmp(json_field(json, "connected", v[0], sizeof v[0]), "true") == 0 ?
+		       "connected" : strcmp(json_field(json, "offline", v[1], sizeof v[1]),
+					    "true") == 0 ? "OFFLINE (on request)" : "NOT connected",
+		       json_field(json, "acked_seq", v[1], sizeof v[1]),
+		       last_ack ? as_format_time(when, last_ack) : "never");
+	}
 	json_field(json, "last_error", v[0], sizeof v[0]);
 	printf("last error   %s\n", v[0][0] ? v[0] : "none");
 }
@@ -409,6 +426,26 @@ static int cmd_purge(struct cli *cli, int argc, char **argv)
 		return 1;
 	}
 	printf("purged %s records\n", json_field(reply, "purged", reply + 128, 64));
+	return 0;
+}
+
+static int cmd_online(struct cli *cli, int argc, char **argv)
+{
+	struct gw_client client;
+	char reply[256];
+	int rc;
+
+	if ((rc = cli_parse(cli, argc, argv, NULL, NULL, NULL, NULL, NULL)) != 0)
+		return rc;
+	if (cli_connect(cli, &client))
+		return 1;
+	rc = gw_client_request(&client, argv[1], reply, sizeof reply);
+	gw_client_close(&client);
+	if (rc < 0 || strcmp(reply, "ok") != 0) {
+		fprintf(stderr, "anshim-gw: %s: %s\n", argv[1], rc < 0 ? as_strerror(rc) : reply);
+		return 1;
+	}
+	printf("gateway is %s\n", argv[1]);
 	return 0;
 }
 
@@ -814,7 +851,7 @@ int main(int argc, char **argv)
 	} commands[] = {
 		{"init", cmd_init}, {"status", cmd_status}, {"events", cmd_events},
 		{"purge", cmd_purge}, {"register", cmd_register}, {"import", cmd_import},
-		{"journal", cmd_journal},
+		{"journal", cmd_journal}, {"offline", cmd_online}, {"online", cmd_online},
 		{"verify-pass", cmd_verify_pass},
 	};
 	const char *cmd = argc > 1 ? argv[1] : NULL;

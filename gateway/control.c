@@ -172,6 +172,9 @@ static void on_control_line(void *ctx, struct gw_lineclient *cl, const char *lin
 		r->cl = cl;
 		gw_lineclient_hold(cl);
 		c->ops->purge(c->ctx, on_purged, r);
+	} else if (strcmp(buf, "offline") == 0 || strcmp(buf, "online") == 0) {
+		int rc = c->ops->set_offline(c->ctx, strcmp(buf, "offline") == 0);
+		send_text(cl, rc ? "error no broker configured\n" : "ok\n");
 	} else if (strcmp(buf, "contact-key") == 0) {
 		const uint8_t *key = c->ops->contact_key(c->ctx);
 		char text[2 * AS_BOX_PK_LEN + 16];
@@ -187,7 +190,8 @@ static void on_control_line(void *ctx, struct gw_lineclient *cl, const char *lin
 	} else if (strncmp(buf, "manual ", 7) == 0) {
 		handle_manual(c, cl, buf + 7);
 	} else {
-		send_text(cl, "error unknown request (status, events, purge, contact-key, manual)\n");
+		send_text(cl, "error unknown request (status, events, purge, offline, online, "
+			  "contact-key, manual)\n");
 	}
 }
 

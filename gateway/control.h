@@ -6,6 +6,8 @@
  *   events                 -> "ok", then one JSON object per check-in
  *                             outcome until the client disconnects
  *   purge                  -> {"purged":N} once the retention purge is done
+ *   offline | online       -> "ok": drop / restore the broker connection
+ *                             (the journal keeps everything meanwhile)
  *   contact-key            -> "contact-key HEX" (from the current policy)
  *                             or "error no-policy"
  *   manual ID ENTRY EXIT HEADCOUNT CAPSULE DIGEST
@@ -36,6 +38,8 @@ struct gw_control_ops {
 	void (*purge)(void *ctx, void (*done)(void *arg, int status, uint64_t purged), void *arg);
 	/* The current contact key, or NULL without a policy. */
 	const uint8_t *(*contact_key)(void *ctx);
+	/* Go offline (1) or back online (0); 0 or a negative error. */
+	int (*set_offline)(void *ctx, int offline);
 };
 
 int gw_control_start(struct gw_control **out, uv_loop_t *loop, const char *path,

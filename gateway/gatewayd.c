@@ -15,6 +15,7 @@
 #include "journal.h"
 #include "policy_store.h"
 #include "sources.h"
+#include "sync.h"
 #include "writer.h"
 
 #include "anshim/bytes.h"
@@ -59,6 +60,8 @@ struct gw_daemon {
 	struct gw_sources *retired[MAX_RETIRED_SOURCES];
 	size_t n_retired;
 	struct gw_control *control;
+	struct gw_sync *sync;
+	struct gw_sync_config sync_cfg;
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t purge_timer, watchdog_timer;
 	struct gw_write_req purge_req;
@@ -102,6 +105,8 @@ static void on_outcome(void *ctx, const struct gw_outcome_event *ev)
 	       b.failed ? gw_outcome_name(ev->outcome) : b.p);
 	as_strbuf_free(&b);
 	gw_control_event(d->control, ev);
+	if (ev->outcome == GW_OUTCOME_ACCEPTED)
+		gw_sync_kick(d->sync);
 }
 
 /* ---- purge ---- */
@@ -201,6 +206,7 @@ static void status_json(void *ctx, struct as_strbuf *b)
 			   d->checkin.last_error ? as_strerror(d->checkin.last_error) : "");
 	as_strbuf_add(b, ",\"sources\":");
 	gw_sources_status_json(d->sources, b);
+	gw_sync_status_json(d->sync, b);
 	as_strbuf_add(b, "}");
 }
 
@@ -211,7 +217,18 @@ static const uint8_t *contact_key(void *ctx)
 	return gw_policy_store_contact_key(&d->policy);
 }
 
-static const struct gw_control_ops control_ops = {status_json, start_purge, contact_key};
+static int set_offline(void *ctx, int offline)
+{
+	struct gw_daemon *d = ctx;
+
+	if (!d->sync)
+		return -ENOTCONN;
+	gw_sync_set_offline(d->sync, offline);
+	return 0;
+}
+
+static const struct gw_control_ops control_ops = {status_json, start_purge, contact_key,
+						  set_offline};
 
 /* ---- configuration ---- */
 
@@ -344,6 +361,8 @@ static void shutdown_daemon(struct gw_daemon *d)
 	as_log(AS_LOG_NOTICE, "stopping: closing sources, flushing the journal");
 	gw_sources_stop(d->sources);
 	gw_control_stop(d->control);
+	gw_sync_stop(d->sync);
+	d->sync = NULL;
 	uv_close((uv_handle_t *)&d->sig_term, NULL);
 	uv_close((uv_handle_t *)&d->sig_int, NULL);
 	uv_close((uv_handle_t *)&d->sig_hup, NULL);
@@ -450,6 +469,30 @@ static int start_daemon(struct gw_daemon *d, char *err, size_t err_len)
 			      (size_t)d->cfg.max_line, err, err_len);
 	if (rc)
 		return rc;
+	if (d->cfg.broker) {
+		struct gw_sync_deps deps = {d->journal, d->writer, &d->clock, &d->policy,
+					    d->device_sk, d->gw_id, d->authority_pk, NULL, d};
+		struct gw_sync_config *sc = &d->sync_cfg;
+		sc->broker = d->cfg.broker;
+		sc->username = d->cfg.broker_username;
+		sc->password = d->cfg.broker_password;
+		sc->ca_file = d->cfg.broker_ca_file;
+		sc->cert_file = d->cfg.broker_cert_file;
+		sc->key_file = d->cfg.broker_key_file;
+		sc->keepalive = (int)d->cfg.mqtt_keepalive;
+		sc->batch_max_records = (unsigned)d->cfg.batch_max_records;
+		sc->batch_max_bytes = (size_t)d->cfg.batch_max_bytes;
+		sc->inflight = (unsigned)d->cfg.inflight_batches;
+		sc->reconnect_min_ms = (uint64_t)d->cfg.reconnect_min * 1000;
+		sc->reconnect_max_ms = (uint64_t)d->cfg.reconnect_max * 1000;
+		sc->ack_timeout_ms = (uint64_t)d->cfg.ack_timeout * 1000;
+		rc = gw_sync_start(&d->sync, d->loop, sc, &deps, err, err_len);
+		if (rc)
+			return rc;
+	} else {
+		as_log(AS_LOG_WARNING, "no broker configured: working offline; check-ins stay "
+		       "in the journal until 'broker' is set");
+	}
 	uv_signal_init(d->loop, &d->sig_term);
 	uv_signal_init(d->loop, &d->sig_int);
 	uv_signal_init(d->loop, &d->sig_hup);
@@ -543,6 +586,7 @@ int main(int argc, char **argv)
 		/* Close whatever started so the loop can finish. */
 		gw_sources_stop(d.sources);
 		gw_control_stop(d.control);
+		gw_sync_stop(d.sync);
 		gw_writer_stop(d.writer);
 		d.stopping = 1;
 	} else {

@@ -71,6 +71,37 @@ const struct as_config_option gw_config_table[] = {
 	 "lost. Keep it at or below 1G on 32-bit (armhf) systems."},
 	{"commit_max_records", AS_CFG_INT, OPT(commit_max_records), 1, 65536, NULL, 0, "1000",
 	 "Most records written in one group commit (one fsync)."},
+	{"broker", AS_CFG_STRING, OPT(broker), 0, 512, NULL, 0, NULL,
+	 "The MQTT broker to send check-ins to, tcp://HOST:PORT or ssl://HOST:PORT "
+	 "(8883 with TLS). Unset: the gateway works offline only and keeps "
+	 "everything in its journal until it is set."},
+	{"broker_username", AS_CFG_STRING, OPT(broker_username), 0, 256, NULL, 0, NULL,
+	 "Username for the broker (the broker's ACL limits each gateway to its own "
+	 "topics)."},
+	{"broker_password", AS_CFG_STRING, OPT(broker_password), 0, 256, NULL, AS_CFG_SECRET,
+	 NULL, "Password for the broker. Keep this file mode 0640 root:anshim."},
+	{"broker_ca_file", AS_CFG_PATH, OPT(broker_ca_file), 0, 0, NULL, 0, NULL,
+	 "TLS: the CA certificate that signed the broker's certificate."},
+	{"broker_cert_file", AS_CFG_PATH, OPT(broker_cert_file), 0, 0, NULL, 0, NULL,
+	 "TLS: this gateway's client certificate, if the broker asks for one."},
+	{"broker_key_file", AS_CFG_PATH, OPT(broker_key_file), 0, 0, NULL, 0, NULL,
+	 "TLS: the private key of broker_cert_file."},
+	{"mqtt_keepalive", AS_CFG_DURATION, OPT(mqtt_keepalive), 5, 3600, NULL, 0, "60s",
+	 "MQTT keep-alive: how soon a dead connection is noticed."},
+	{"batch_max_records", AS_CFG_INT, OPT(batch_max_records), 1, 1024, NULL, 0, "500",
+	 "Most records in one signed batch."},
+	{"batch_max_bytes", AS_CFG_SIZE, OPT(batch_max_bytes), 512, 222000, NULL, 0, "128k",
+	 "Largest batch in bytes (keep it under the broker's message_size_limit)."},
+	{"inflight_batches", AS_CFG_INT, OPT(inflight_batches), 1, 32, NULL, 0, "8",
+	 "Batches sent and not yet acknowledged by the cloud, at most."},
+	{"reconnect_min", AS_CFG_DURATION, OPT(reconnect_min), 1, 3600, NULL, 0, "1s",
+	 "First delay before reconnecting to the broker; it doubles on each failure."},
+	{"reconnect_max", AS_CFG_DURATION, OPT(reconnect_max), 1, 86400, NULL, 0, "5m",
+	 "Longest delay between reconnection attempts (each is randomised, so many "
+	 "gateways do not come back at once)."},
+	{"ack_timeout", AS_CFG_DURATION, OPT(ack_timeout), 1, 3600, NULL, 0, "30s",
+	 "Resend unacknowledged batches when the cloud has not acknowledged them "
+	 "within this time."},
 	{"clock", AS_CFG_ENUM, OPT(clock), 0, 0, clock_choices, 0, "auto",
 	 "Is the wall clock trustworthy? 'auto' asks the kernel (NTP sync state); "
 	 "'synced' or 'unsynced' force it. Records made while it is unsynced are "

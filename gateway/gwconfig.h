@@ -27,6 +27,20 @@ struct gw_config {
 	int64_t purge_interval;
 	uint64_t map_size;
 	int64_t commit_max_records;
+	/* sync to the cloud (empty broker: offline only) */
+	char *broker;
+	char *broker_username;
+	char *broker_password;
+	char *broker_ca_file;
+	char *broker_cert_file;
+	char *broker_key_file;
+	int64_t mqtt_keepalive;
+	int64_t batch_max_records;
+	uint64_t batch_max_bytes;
+	int64_t inflight_batches;
+	int64_t reconnect_min;
+	int64_t reconnect_max;
+	int64_t ack_timeout;
 	int clock;              /* index into gw_clock_choices */
 	int log_level;          /* index into gw_log_choices */
 };

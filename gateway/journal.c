@@ -304,6 +304,51 @@ int gw_journal_purge(struct gw_journal *j, int64_t horizon, int64_t sent_horizon
 	return journal_error(rc);
 }
 
+int gw_journal_correct_times(struct gw_journal *j, const uint8_t boot_id[AS_BOOT_ID_LEN],
+			     int64_t offset, uint64_t *changed)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc, op = MDB_FIRST;
+
+	*changed = 0;
+	rc = mdb_txn_begin(j->env, NULL, 0, &txn);
+	if (rc)
+		return journal_error(rc);
+	rc = mdb_cursor_open(txn, j->records, &cur);
+	while (!rc && (rc = mdb_cursor_get(cur, &key, &val, op)) == 0) {
+		struct as_record rec;
+		uint8_t buf[AS_RECORD_LEN];
+		MDB_val nval = {AS_RECORD_LEN, buf};
+
+		op = MDB_NEXT;
+		if (as_record_decode(&rec, val.mv_data, val.mv_size)) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if (!(rec.flags & AS_REC_CLOCK_UNSYNCED) ||
+		    memcmp(rec.boot_id, boot_id, AS_BOOT_ID_LEN) != 0)
+			continue;
+		rec.entry_time = (int64_t)(rec.mono_ms / 1000) + offset;
+		rec.flags = (uint8_t)((rec.flags & ~AS_REC_CLOCK_UNSYNCED) | AS_REC_TIME_CORRECTED);
+		as_record_encode(buf, sizeof buf, &rec);
+		rc = mdb_cursor_put(cur, &key, &nval, MDB_CURRENT);
+		if (!rc)
+			(*changed)++;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	if (!rc)
+		mdb_cursor_close(cur);
+	if (rc) {
+		mdb_txn_abort(txn);
+		*changed = 0;
+		return journal_error(rc);
+	}
+	return journal_error(mdb_txn_commit(txn));
+}
+
 int gw_journal_set_meta(struct gw_journal *j, const char *name, uint64_t value)
 {
 	MDB_txn *txn;

@@ -70,6 +70,15 @@ int gw_journal_append(struct gw_journal *j, struct gw_journal_entry *entries, si
 int gw_journal_purge(struct gw_journal *j, int64_t horizon, int64_t sent_horizon,
 		     uint64_t *resume_seq, size_t max_visit, uint64_t *deleted, int *more);
 
+/*
+ * Correct the entry time of every record marked AS_REC_CLOCK_UNSYNCED that
+ * was made during boot boot_id: entry = mono_ms / 1000 + offset, flag
+ * becomes AS_REC_TIME_CORRECTED.  *changed gets the count.  Writer thread
+ * only.
+ */
+int gw_journal_correct_times(struct gw_journal *j, const uint8_t boot_id[AS_BOOT_ID_LEN],
+			     int64_t offset, uint64_t *changed);
+
 /* Set a meta value (e.g. "acked_seq").  Writer thread only. */
 int gw_journal_set_meta(struct gw_journal *j, const char *name, uint64_t value);
 /* Read a meta value; 0 if unset.  Any thread. */

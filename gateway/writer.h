@@ -19,7 +19,8 @@
 enum gw_write_kind {
 	GW_WRITE_APPEND,   /* append rec (and import_key, if set) */
 	GW_WRITE_PURGE,    /* purge by horizon/sent_horizon, in slices */
-	GW_WRITE_META      /* set meta_name = meta_value */
+	GW_WRITE_META,     /* set meta_name = meta_value */
+	GW_WRITE_CORRECT   /* correct unsynced times of boot_id by offset */
 };
 
 struct gw_write_req {
@@ -33,6 +34,9 @@ struct gw_write_req {
 	/* GW_WRITE_META */
 	const char *meta_name;                /* borrowed; static string */
 	uint64_t meta_value;
+	/* GW_WRITE_CORRECT (count of changed records in purged) */
+	uint8_t boot_id[AS_BOOT_ID_LEN];
+	int64_t offset;
 	/* results, valid in done() */
 	int status;                           /* 0, AS_E_FULL, ... */
 	int duplicate;                        /* append: import key was known */
