@@ -1,0 +1,74 @@
+/*
+ * clconfig.c - the cloud's configuration table (see clconfig.h).  Every
+ * key, bound, default and help text lives here only.  Any thread.
+ */
+#include "clconfig.h"
+
+#include "anshim/batch.h"
+#include "anshim/log.h"
+
+#include <stddef.h>
+
+#define OPT(field) offsetof(struct cl_config, field)
+
+static const char *const log_choices[] = {"error", "warning", "notice", "info", "debug", NULL};
+
+const struct as_config_option cl_config_table[] = {
+	{"store_dir", AS_CFG_PATH, OPT(store_dir), 0, 0, NULL, 0, "/var/lib/anshim-cloud",
+	 "Directory of the LMDB store: gateway registry, visits and their indexes, "
+	 "sealed contact capsules, counters; and the last signed policy."},
+	{"keys_dir", AS_CFG_PATH, OPT(keys_dir), 0, 0, NULL, 0, "/etc/anshim/authority",
+	 "The authority key directory made by 'anshim-cloud keys init': sign.key "
+	 "signs acks and policies, contact.key opens paper-register capsules at "
+	 "ingest (only to derive the pseudonym), pseudonym.key derives it."},
+	{"broker", AS_CFG_STRING, OPT(broker), 0, 512, NULL, 0, "tcp://127.0.0.1:1883",
+	 "The MQTT broker, tcp://HOST:PORT or ssl://HOST:PORT."},
+	{"client_id", AS_CFG_STRING, OPT(client_id), 1, 64, NULL, 0, "anshim-cloudd",
+	 "MQTT client id. Each aggregator instance needs its own."},
+	{"shared_group", AS_CFG_STRING, OPT(shared_group), 0, 64, NULL, 0, NULL,
+	 "Subscribe to batches as the MQTT shared subscription $share/GROUP/... so "
+	 "that several aggregator instances split the load. Unset: plain "
+	 "subscription."},
+	{"broker_username", AS_CFG_STRING, OPT(broker_username), 0, 256, NULL, 0, NULL,
+	 "Username for the broker."},
+	{"broker_password", AS_CFG_STRING, OPT(broker_password), 0, 256, NULL, AS_CFG_SECRET,
+	 NULL, "Password for the broker."},
+	{"broker_ca_file", AS_CFG_PATH, OPT(broker_ca_file), 0, 0, NULL, 0, NULL,
+	 "TLS: CA certificate of the broker."},
+	{"broker_cert_file", AS_CFG_PATH, OPT(broker_cert_file), 0, 0, NULL, 0, NULL,
+	 "TLS: client certificate."},
+	{"broker_key_file", AS_CFG_PATH, OPT(broker_key_file), 0, 0, NULL, 0, NULL,
+	 "TLS: client key."},
+	{"audit_log", AS_CFG_PATH, OPT(audit_log), 0, 0, NULL, 0, "/var/lib/anshim-cloud/audit.log",
+	 "The append-only, hash-chained, signed audit log of traces and reveals."},
+	{"map_size", AS_CFG_SIZE, OPT(map_size), 1 << 20, INT64_MAX, NULL, 0, "64G",
+	 "Maximum size of the LMDB store (address space, not disk, until used)."},
+	{"retention", AS_CFG_DURATION, OPT(retention), 86400, 366 * 86400, NULL, 0, "56d",
+	 "Visits and capsules older than this are purged (8 weeks by default)."},
+	{"purge_interval", AS_CFG_DURATION, OPT(purge_interval), 60, 7 * 86400, NULL, 0, "24h",
+	 "How often anshim-cloudd runs the retention purge."},
+	{"ingest_group", AS_CFG_INT, OPT(ingest_group), 1, 4096, NULL, 0, "64",
+	 "Most batches ingested in one transaction (one fsync)."},
+	{"max_batch_bytes", AS_CFG_SIZE, OPT(max_batch_bytes), 1024, AS_BATCH_MAX_BYTES, NULL, 0,
+	 "222326", "Larger messages on a batch topic are refused as oversize."},
+	{"log_level", AS_CFG_ENUM, OPT(log_level), 0, 0, log_choices, 0, "info",
+	 "Least important messages to log."},
+	{NULL, 0, 0, 0, 0, NULL, 0, NULL, NULL},
+};
+
+int cl_config_load(struct cl_config *cfg, const char *path, char *err, size_t err_len)
+{
+	if (!path)
+		return as_config_defaults(cl_config_table, cfg, err, err_len);
+	return as_config_load_file(path, cl_config_table, cfg, err, err_len);
+}
+
+void cl_config_free(struct cl_config *cfg)
+{
+	as_config_free(cl_config_table, cfg);
+}
+
+int cl_config_log_level(const struct cl_config *cfg)
+{
+	return AS_LOG_ERR + cfg->log_level;
+}

@@ -1,0 +1,372 @@
+/*
+ * anshim-cloudd - the cloud aggregator daemon.
+ *
+ * One libuv loop: the MQTT client (batches in, acks and the retained policy
+ * out), the ingest thread (verify, de-duplicate, index, commit), a daily
+ * retention purge in the thread pool (LMDB serialises it with ingest, in
+ * short slices), signals, and the systemd notify/watchdog protocol.
+ */
+#include "authority.h"
+#include "clconfig.h"
+#include "ingest.h"
+#include "store.h"
+
+#include "anshim/error.h"
+#include "anshim/fileio.h"
+#include "anshim/log.h"
+#include "anshim/mqtt.h"
+#include "anshim/policy.h"
+#include "anshim/sdnotify.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define EXIT_USAGE 2
+#define BATCH_TOPIC "anshim/v1/gw/+/batch"
+#define POLICY_TOPIC "anshim/v1/policy"
+#define PURGE_SLICE 20000
+
+struct cl_daemon {
+	uv_loop_t *loop;
+	const char *config_path;
+	struct cl_config cfg;
+	struct cl_authority keys;
+	struct cl_store *store;
+	struct cl_ingester *ingester;
+	struct as_mqtt *mqtt;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_timer_t purge_timer, watchdog_timer;
+	uv_work_t purge_work;
+	int purge_running;
+	uint64_t purged;
+	int purge_rc;
+	int stopping;
+	char batch_topic[160];
+};
+
+static const char usage_text[] =
+"Usage: anshim-cloudd [--config FILE] [--check-config]\n"
+"       anshim-cloudd --print-example-config\n"
+"\n"
+"The Anshim cloud aggregator. It subscribes to every gateway's signed\n"
+"batches on the MQTT broker, verifies each against the gateway registry,\n"
+"de-duplicates by (gateway, seq), indexes visits by venue and time, by\n"
+"person and time and by day, commits, and only then publishes a signed ack\n"
+"so the gateway may forget what it sent. It republishes the last signed\n"
+"policy (retained) on every connection and purges data past retention.\n"
+"\n"
+"Options:\n"
+"  -c, --config FILE        configuration (default " CL_DEFAULT_CONFIG ")\n"
+"      --check-config       validate it, print the effective settings, exit\n"
+"      --print-example-config\n"
+"                           print a commented configuration with every key\n"
+"  -h, --help               this text\n"
+"\n"
+"Enrol gateways, set the policy and read statistics with anshim-cloud.\n";
+
+static void on_ack(void *ctx, const struct cl_ingest_ack *ack)
+{
+	struct cl_daemon *d = ctx;
+	int rc;
+
+	if (!d->mqtt)
+		return; /* stopping: the gateway resends and is acknowledged later */
+	rc = as_mqtt_publish(d->mqtt, ack->topic, ack->payload, ack->len, 1, 0, 0);
+	if (rc)
+		as_log(AS_LOG_WARNING, "cannot publish an ack (%s); the gateway will resend and "
+		       "be acknowledged then", as_strerror(rc));
+}
+
+static void publish_saved_policy(struct cl_daemon *d)
+{
+	char path[PATH_MAX];
+	unsigned char *data;
+	size_t len;
+	int rc;
+
+	snprintf(path, sizeof path, "%s/policy", d->cfg.store_dir);
+	rc = as_file_read_all(path, AS_POLICY_MAX_BYTES, &data, &len);
+	if (rc == -ENOENT) {
+		as_log(AS_LOG_WARNING, "no policy yet: gateways will not collect until one is "
+		       "set with 'anshim-cloud policy set --level N'");
+		return;
+	}
+	if (rc) {
+		as_log(AS_LOG_ERR, "cannot read %s: %s", path, as_strerror(rc));
+		return;
+	}
+	rc = as_mqtt_publish(d->mqtt, POLICY_TOPIC, data, len, 1, 1, 0);
+	free(data);
+	if (rc)
+		as_log(AS_LOG_ERR, "cannot publish the policy: %s", as_strerror(rc));
+}
+
+static void on_connected(void *ctx)
+{
+	struct cl_daemon *d = ctx;
+
+	as_log(AS_LOG_NOTICE, "connected to %s; subscribing to %s", d->cfg.broker, d->batch_topic);
+	if (as_mqtt_subscribe(d->mqtt, d->batch_topic, 1, 1))
+		as_log(AS_LOG_ERR, "cannot subscribe to %s", d->batch_topic);
+	publish_saved_policy(d);
+}
+
+static void on_disconnected(void *ctx, const char *why)
+{
+	(void)ctx;
+	as_log(AS_LOG_WARNING, "disconnected from the broker (%s); reconnecting", why);
+}
+
+static void on_message(void *ctx, const char *topic, const uint8_t *payload, size_t len)
+{
+	struct cl_daemon *d = ctx;
+
+	cl_ingester_submit(d->ingester, topic, payload, len);
+}
+
+static void on_subscribed(void *ctx, uint64_t id, int ok)
+{
+	(void)ctx;
+	(void)id;
+	if (!ok)
+		as_log(AS_LOG_ERR, "the broker refused the batch subscription (check its ACL)");
+}
+
+static const struct as_mqtt_handlers mqtt_handlers = {
+	on_connected, on_disconnected, on_message, NULL, on_subscribed,
+};
+
+/* ---- purge ---- */
+
+static void purge_work(uv_work_t *w)
+{
+	struct cl_daemon *d = w->data;
+
+	d->purged = 0;
+	d->purge_rc = cl_store_purge(d->store, (int64_t)time(NULL) - d->cfg.retention,
+				     PURGE_SLICE, &d->purged);
+}
+
+static void purge_done(uv_work_t *w, int status)
+{
+	struct cl_daemon *d = w->data;
+
+	d->purge_running = 0;
+	if (status == 0 && d->purge_rc)
+		as_log(AS_LOG_ERR, "retention purge failed: %s", as_strerror(d->purge_rc));
+	else if (status == 0)
+		as_log(AS_LOG_INFO, "retention purge: %llu visits older than %lld days deleted",
+		       (unsigned long long)d->purged, (long long)(d->cfg.retention / 86400));
+}
+
+static void on_purge_timer(uv_timer_t *t)
+{
+	struct cl_daemon *d = t->data;
+
+	if (d->purge_running || d->stopping)
+		return;
+	d->purge_work.data = d;
+	if (uv_queue_work(d->loop, &d->purge_work, purge_work, purge_done) == 0)
+		d->purge_running = 1;
+}
+
+/* ---- lifecycle ---- */
+
+static void on_watchdog(uv_timer_t *t)
+{
+	(void)t;
+	as_sd_notify("WATCHDOG=1");
+}
+
+static void shutdown_daemon(struct cl_daemon *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = 1;
+	as_sd_notify("STOPPING=1");
+	as_log(AS_LOG_NOTICE, "stopping: finishing queued batches");
+	as_mqtt_stop(d->mqtt);
+	d->mqtt = NULL;
+	/* Acks produced while stopping have no client to go out on: the
+	 * gateways resend and are acknowledged after the restart. */
+	cl_ingester_stop(d->ingester);
+	d->ingester = NULL;
+	uv_close((uv_handle_t *)&d->sig_term, NULL);
+	uv_close((uv_handle_t *)&d->sig_int, NULL);
+	uv_close((uv_handle_t *)&d->sig_hup, NULL);
+	uv_close((uv_handle_t *)&d->purge_timer, NULL);
+	uv_close((uv_handle_t *)&d->watchdog_timer, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct cl_daemon *d = h->data;
+
+	if (signum == SIGHUP) {
+		/* The registry and counters live in the store, read per batch;
+		 * the policy is republished from the store directory. */
+		if (d->mqtt && as_mqtt_is_connected(d->mqtt))
+			publish_saved_policy(d);
+		as_log(AS_LOG_NOTICE, "SIGHUP: policy republished (other settings need a restart)");
+		return;
+	}
+	shutdown_daemon(d);
+}
+
+static int start_daemon(struct cl_daemon *d, char *err, size_t err_len)
+{
+	struct as_mqtt_options mo = {0};
+	const char *failed = NULL;
+	uint64_t watchdog_usec;
+	int rc;
+
+	rc = cl_authority_load(&d->keys, d->cfg.keys_dir,
+			       CL_KEY_SIGN | CL_KEY_CONTACT | CL_KEY_PSEUDONYM, &failed);
+	if (rc) {
+		snprintf(err, err_len, "cannot load authority key %s: %s (set keys_dir, or create "
+			 "keys with 'anshim-cloud keys init')", failed ? failed : d->cfg.keys_dir,
+			 as_strerror(rc));
+		return rc;
+	}
+	rc = cl_store_open(&d->store, d->cfg.store_dir, d->cfg.map_size, 0, err, err_len);
+	if (rc)
+		return rc;
+	rc = cl_ingester_start(&d->ingester, d->loop, d->store, &d->keys,
+			       (size_t)d->cfg.max_batch_bytes, (unsigned)d->cfg.ingest_group,
+			       on_ack, d);
+	if (rc) {
+		snprintf(err, err_len, "cannot start the ingest thread: %s", uv_strerror(rc));
+		return rc;
+	}
+	if (d->cfg.shared_group && d->cfg.shared_group[0])
+		snprintf(d->batch_topic, sizeof d->batch_topic, "$share/%s/" BATCH_TOPIC,
+			 d->cfg.shared_group);
+	else
+		snprintf(d->batch_topic, sizeof d->batch_topic, BATCH_TOPIC);
+	mo.uri = d->cfg.broker;
+	mo.client_id = d->cfg.client_id;
+	mo.username = d->cfg.broker_username;
+	mo.password = d->cfg.broker_password;
+	mo.ca_file = d->cfg.broker_ca_file;
+	mo.cert_file = d->cfg.broker_cert_file;
+	mo.key_file = d->cfg.broker_key_file;
+	mo.keepalive = 30;
+	/* A persistent session: the broker queues batches for us while we
+	 * restart (gateways also resend what stays unacknowledged). */
+	mo.clean_session = 0;
+	mo.max_buffered = 10000;
+	mo.reconnect_min_ms = 500;
+	mo.reconnect_max_ms = 30000;
+	rc = as_mqtt_start(&d->mqtt, d->loop, &mo, &mqtt_handlers, d, err, err_len);
+	if (rc)
+		return rc;
+	uv_signal_init(d->loop, &d->sig_term);
+	uv_signal_init(d->loop, &d->sig_int);
+	uv_signal_init(d->loop, &d->sig_hup);
+	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
+	uv_signal_start(&d->sig_term, on_signal, SIGTERM);
+	uv_signal_start(&d->sig_int, on_signal, SIGINT);
+	uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
+	uv_timer_init(d->loop, &d->purge_timer);
+	d->purge_timer.data = d;
+	uv_timer_start(&d->purge_timer, on_purge_timer, 5000, (uint64_t)d->cfg.purge_interval * 1000);
+	uv_timer_init(d->loop, &d->watchdog_timer);
+	watchdog_usec = as_sd_watchdog_usec();
+	if (watchdog_usec)
+		uv_timer_start(&d->watchdog_timer, on_watchdog, 0, watchdog_usec / 2000 + 1);
+	return 0;
+}
+
+static int check_config(const char *path)
+{
+	struct cl_config cfg;
+	char err[PATH_MAX + 512];
+	int rc;
+
+	memset(&cfg, 0, sizeof cfg);
+	rc = cl_config_load(&cfg, path, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "anshim-cloudd: %s\n", err);
+		return 1;
+	}
+	as_config_dump(stdout, cl_config_table, &cfg);
+	printf("# configuration %s is valid\n", path);
+	cl_config_free(&cfg);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 'C'},
+		{"print-example-config", no_argument, NULL, 'E'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cl_daemon d;
+	char err[PATH_MAX + 512];
+	int c, check = 0, rc, status = 0;
+
+	memset(&d, 0, sizeof d);
+	d.config_path = CL_DEFAULT_CONFIG;
+	while ((c = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+		switch (c) {
+		case 'c': d.config_path = optarg; break;
+		case 'C': check = 1; break;
+		case 'E':
+			return as_config_write_example(stdout, cl_config_table,
+				"anshim-cloudd configuration (" CL_DEFAULT_CONFIG ")") ? 1 : 0;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default:
+			fprintf(stderr, "Try 'anshim-cloudd --help'.\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "anshim-cloudd: unexpected argument '%s'\nTry 'anshim-cloudd "
+			"--help'.\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (check)
+		return check_config(d.config_path);
+	as_log_init("anshim-cloudd", AS_LOG_INFO);
+	if (as_crypto_init()) {
+		as_log(AS_LOG_ERR, "libsodium failed to initialise");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	rc = cl_config_load(&d.cfg, d.config_path, err, sizeof err);
+	if (rc) {
+		as_log(AS_LOG_ERR, "%s", err);
+		return 1;
+	}
+	as_log_init("anshim-cloudd", cl_config_log_level(&d.cfg));
+	d.loop = uv_default_loop();
+	rc = start_daemon(&d, err, sizeof err);
+	if (rc) {
+		as_log(AS_LOG_ERR, "%s", err);
+		status = 1;
+		as_mqtt_stop(d.mqtt);
+		d.mqtt = NULL;
+		cl_ingester_stop(d.ingester);
+		d.stopping = 1;
+	} else {
+		as_log(AS_LOG_NOTICE, "ready: store %s, broker %s", d.cfg.store_dir, d.cfg.broker);
+		as_sd_notify("READY=1\nSTATUS=running");
+	}
+	uv_run(d.loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(d.loop))
+		as_log(AS_LOG_WARNING, "event loop closed with handles still open");
+	cl_store_close(d.store);
+	cl_authority_wipe(&d.keys);
+	cl_config_free(&d.cfg);
+	if (!status)
+		as_log(AS_LOG_NOTICE, "stopped");
+	return status;
+}

@@ -1,0 +1,432 @@
+/*
+ * ingest.c - verify, de-duplicate, index, commit, then ack (see ingest.h).
+ *
+ * Invariants:
+ *  - an ack is produced only after the transaction holding its batch has
+ *    committed (durable), and carries the store's through_seq, so a
+ *    gateway never forgets a record the store does not hold;
+ *  - a batch is stored only if its signature verifies with the key the
+ *    registry holds for the gateway named in BOTH the topic and the header,
+ *    and that gateway is not revoked;
+ *  - opened capsules (phone, name) live only in a stack struct that is
+ *    wiped right after the pid is derived; they are never logged.
+ * Threads: see ingest.h.  Batch checks run before the write transaction
+ * opens (registry reads use their own read transactions); the write
+ * transaction covers the whole group.
+ */
+#include "ingest.h"
+
+#include "anshim/ack.h"
+#include "anshim/batch.h"
+#include "anshim/bytes.h"
+#include "anshim/error.h"
+#include "anshim/log.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TOPIC_PREFIX "anshim/v1/gw/"
+
+struct message {
+	struct message *next;
+	char *topic;
+	uint8_t *payload;
+	size_t len;
+};
+
+struct ack_item {
+	struct ack_item *next;
+	struct cl_ingest_ack ack;
+};
+
+/* One batch that passed the checks, ready for the store. */
+struct checked {
+	uint8_t gw_id[AS_GWID_LEN];
+	struct as_batch_header hdr;
+	struct as_record *recs;
+	uint8_t (*pids)[AS_PID_LEN];
+	size_t n;
+};
+
+struct cl_ingester {
+	uv_loop_t *loop;
+	uv_async_t async;
+	uv_thread_t thread;
+	uv_mutex_t lock;
+	uv_cond_t wake;
+	struct cl_store *store;
+	const struct cl_authority *keys;
+	size_t max_batch_bytes;
+	unsigned group;
+	cl_ack_cb on_ack;
+	void *ctx;
+	/* under lock */
+	struct message *head, *tail;
+	unsigned backlog;
+	struct ack_item *acks;
+	int stopping;
+	struct cl_ingest_stats stats;
+};
+
+static void free_message(struct message *m)
+{
+	free(m->topic);
+	free(m->payload);
+	free(m);
+}
+
+/* "anshim/v1/gw/{hex}/batch" -> gw id; 0 or AS_E_FIELD. */
+static int topic_gateway(const char *topic, uint8_t gw_id[AS_GWID_LEN])
+{
+	char hex[2 * AS_GWID_LEN + 1];
+	size_t plen = strlen(TOPIC_PREFIX);
+
+	if (strncmp(topic, TOPIC_PREFIX, plen) != 0 || strlen(topic) != plen + 2 * AS_GWID_LEN + 6 ||
+	    strcmp(topic + plen + 2 * AS_GWID_LEN, "/batch") != 0)
+		return AS_E_FIELD;
+	memcpy(hex, topic + plen, 2 * AS_GWID_LEN);
+	hex[2 * AS_GWID_LEN] = '\0';
+	return as_hex_decode(gw_id, AS_GWID_LEN, hex) ? AS_E_FIELD : 0;
+}
+
+/* Derive the pid of every record: scans carry it, manual entries carry a
+ * capsule to open.  Returns the number of capsules that did not open. */
+static unsigned derive_pids(struct cl_ingester *in, struct checked *c)
+{
+	unsigned unreadable = 0;
+
+	for (size_t i = 0; i < c->n; i++) {
+		struct as_record *r = &c->recs[i];
+		struct as_contact contact;
+
+		if (r->kind != AS_REC_MANUAL) {
+			memcpy(c->pids[i], r->pid, AS_PID_LEN);
+			continue;
+		}
+		if (as_capsule_open(&contact, r->capsule, in->keys->contact_pk,
+				    in->keys->contact_sk) == 0) {
+			as_pid_derive(c->pids[i], in->keys->pseudonym_key, contact.phone);
+		} else {
+			/* Sealed to another key: kept, but it cannot be traced. */
+			memset(c->pids[i], 0, AS_PID_LEN);
+			unreadable++;
+		}
+		sodium_memzero(&contact, sizeof contact);
+	}
+	return unreadable;
+}
+
+/* Check one message; on success fill c (owning recs/pids) and return NULL,
+ * else return the reject reason. */
+static const char *check_message(struct cl_ingester *in, const struct message *m,
+				 struct checked *c)
+{
+	struct cl_gateway gw;
+	uint8_t header_id[AS_GWID_LEN];
+	int rc;
+
+	memset(c, 0, sizeof *c);
+	if (m->len > in->max_batch_bytes)
+		return "oversize";
+	if (topic_gateway(m->topic, c->gw_id))
+		return "bad-topic";
+	if (as_batch_peek_gateway(header_id, m->payload, m->len))
+		return "malformed";
+	if (memcmp(header_id, c->gw_id, AS_GWID_LEN) != 0)
+		return "topic-mismatch";
+	rc = cl_store_get_gateway(in->store, c->gw_id, &gw);
+	if (rc == AS_E_NOT_FOUND)
+		return "unknown-gateway";
+	if (rc)
+		return "store-error";
+	if (gw.revoked)
+		return "revoked";
+	if (as_batch_verify(m->payload, m->len, gw.pk))
+		return "bad-signature";
+	c->recs = calloc(AS_BATCH_MAX_RECORDS, sizeof *c->recs);
+	if (!c->recs)
+		return "out-of-memory";
+	rc = as_batch_decode(&c->hdr, c->recs, AS_BATCH_MAX_RECORDS, m->payload, m->len);
+	if (rc) {
+		free(c->recs);
+		c->recs = NULL;
+		return "malformed";
+	}
+	c->n = c->hdr.count;
+	c->pids = calloc(c->n, sizeof *c->pids);
+	if (!c->pids) {
+		free(c->recs);
+		c->recs = NULL;
+		return "out-of-memory";
+	}
+	if (derive_pids(in, c))
+		as_log(AS_LOG_WARNING, "ingest: a batch holds paper-register entries sealed to "
+		       "another contact key; stored without a pseudonym");
+	return NULL;
+}
+
+static void make_ack(struct cl_ingester *in, const uint8_t gw_id[AS_GWID_LEN],
+		     uint64_t through, struct cl_ingest_ack *out)
+{
+	struct as_ack ack;
+	struct timespec ts;
+	char hex[2 * AS_GWID_LEN + 1];
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	memcpy(ack.gw_id, gw_id, AS_GWID_LEN);
+	ack.through_seq = through;
+	ack.cloud_time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	as_hex_encode(hex, gw_id, AS_GWID_LEN);
+	snprintf(out->topic, sizeof out->topic, TOPIC_PREFIX "%s/ack", hex);
+	rc = as_ack_encode(out->payload, sizeof out->payload, &ack, in->keys->sign_sk);
+	out->len = rc > 0 ? (size_t)rc : 0;
+}
+
+static void log_reject(const struct message *m, const char *reason)
+{
+	as_log(AS_LOG_WARNING, "ingest: batch on '%.80s' (%zu bytes) rejected: %s", m->topic,
+	       m->len, reason);
+}
+
+/* Process one group of messages: check, store in one transaction, ack. */
+static void process_group(struct cl_ingester *in, struct message **msgs, size_t n)
+{
+	struct checked *checked = calloc(n, sizeof *checked);
+	const char **reasons = calloc(n, sizeof *reasons);
+	struct cl_ingest_result *results = calloc(n, sizeof *results);
+	struct ack_item *acks = NULL;
+	struct cl_ingest *txn = NULL;
+	int64_t now = (int64_t)time(NULL);
+	uint64_t stored = 0, dups = 0, rejected = 0, batches = 0;
+	int rc;
+
+	if (!checked || !reasons || !results) {
+		as_log(AS_LOG_ERR, "ingest: out of memory; %zu batches dropped unacknowledged "
+		       "(gateways will resend)", n);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		reasons[i] = check_message(in, msgs[i], &checked[i]);
+	rc = cl_store_ingest_begin(in->store, &txn);
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (reasons[i]) {
+			rc = cl_store_ingest_count_reject(txn, reasons[i]);
+			continue;
+		}
+		rc = cl_store_ingest_batch(txn, checked[i].gw_id, checked[i].recs,
+					   (const uint8_t (*)[AS_PID_LEN])checked[i].pids,
+					   checked[i].n, checked[i].hdr.created, now, &results[i]);
+		if (!rc && results[i].gap) {
+			reasons[i] = "gap";
+			rc = cl_store_ingest_count_reject(txn, "gap");
+		}
+	}
+	if (!rc && txn) {
+		rc = cl_store_ingest_commit(txn);
+		txn = NULL;
+	}
+	if (rc) {
+		if (txn)
+			cl_store_ingest_abort(txn);
+		as_log(AS_LOG_ERR, "ingest: storing %zu batches failed: %s; not acknowledged "
+		       "(gateways will resend)", n, as_strerror(rc));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct ack_item *a;
+
+		if (reasons[i] && strcmp(reasons[i], "gap") != 0) {
+			log_reject(msgs[i], reasons[i]);
+			rejected++;
+			continue;
+		}
+		if (reasons[i])
+			log_reject(msgs[i], "gap (acknowledging the contiguous part only)");
+		else
+			batches++;
+		stored += results[i].stored;
+		dups += results[i].duplicates;
+		/* A gap or a replay is acknowledged too: the ack's through_seq
+		 * tells the gateway where the store stands. */
+		a = calloc(1, sizeof *a);
+		if (!a)
+			continue;
+		make_ack(in, checked[i].gw_id, results[i].through_seq, &a->ack);
+		a->next = acks;
+		acks = a;
+	}
+out:
+	for (size_t i = 0; checked && i < n; i++) {
+		free(checked[i].recs);
+		free(checked[i].pids);
+	}
+	free(checked);
+	free(reasons);
+	free(results);
+	uv_mutex_lock(&in->lock);
+	in->stats.batches += batches;
+	in->stats.records += stored;
+	in->stats.duplicates += dups;
+	in->stats.rejected += rejected;
+	while (acks) {
+		struct ack_item *next = acks->next;
+		acks->next = in->acks;
+		in->acks = acks;
+		acks = next;
+	}
+	uv_mutex_unlock(&in->lock);
+	uv_async_send(&in->async);
+}
+
+static void run_ingest(void *arg)
+{
+	struct cl_ingester *in = arg;
+	struct message **msgs = calloc(in->group, sizeof *msgs);
+
+	for (;;) {
+		size_t n = 0;
+
+		uv_mutex_lock(&in->lock);
+		while (!in->head && !in->stopping)
+			uv_cond_wait(&in->wake, &in->lock);
+		while (msgs && in->head && n < in->group) {
+			msgs[n++] = in->head;
+			in->head = in->head->next;
+			if (!in->head)
+				in->tail = NULL;
+			in->backlog--;
+		}
+		uv_mutex_unlock(&in->lock);
+		if (n == 0)
+			break;
+		process_group(in, msgs, n);
+		for (size_t i = 0; i < n; i++)
+			free_message(msgs[i]);
+	}
+	free(msgs);
+}
+
+static void on_async(uv_async_t *a)
+{
+	struct cl_ingester *in = a->data;
+	struct ack_item *acks, *prev = NULL;
+
+	uv_mutex_lock(&in->lock);
+	acks = in->acks;
+	in->acks = NULL;
+	uv_mutex_unlock(&in->lock);
+	/* The list was built newest first: reverse to publish in order. */
+	while (acks) {
+		struct ack_item *next = acks->next;
+		acks->next = prev;
+		prev = acks;
+		acks = next;
+	}
+	while (prev) {
+		struct ack_item *next = prev->next;
+		if (prev->ack.len)
+			in->on_ack(in->ctx, &prev->ack);
+		free(prev);
+		prev = next;
+	}
+}
+
+int cl_ingester_start(struct cl_ingester **out, uv_loop_t *loop, struct cl_store *store,
+		      const struct cl_authority *keys, size_t max_batch_bytes, unsigned group,
+		      cl_ack_cb on_ack, void *ctx)
+{
+	struct cl_ingester *in = calloc(1, sizeof *in);
+	int rc;
+
+	*out = NULL;
+	if (!in)
+		return -ENOMEM;
+	in->loop = loop;
+	in->store = store;
+	in->keys = keys;
+	in->max_batch_bytes = max_batch_bytes;
+	in->group = group ? group : 1;
+	in->on_ack = on_ack;
+	in->ctx = ctx;
+	uv_mutex_init(&in->lock);
+	uv_cond_init(&in->wake);
+	uv_async_init(loop, &in->async, on_async);
+	in->async.data = in;
+	rc = uv_thread_create(&in->thread, run_ingest, in);
+	if (rc) {
+		uv_close((uv_handle_t *)&in->async, NULL);
+		return rc; /* in is leaked on this start-up failure path */
+	}
+	*out = in;
+	return 0;
+}
+
+void cl_ingester_submit(struct cl_ingester *in, const char *topic, const uint8_t *payload,
+			size_t len)
+{
+	struct message *m = calloc(1, sizeof *m);
+
+	if (!m)
+		return;
+	m->topic = strdup(topic);
+	m->payload = malloc(len ? len : 1);
+	if (!m->topic || !m->payload) {
+		free_message(m);
+		return;
+	}
+	memcpy(m->payload, payload, len);
+	m->len = len;
+	uv_mutex_lock(&in->lock);
+	if (in->tail)
+		in->tail->next = m;
+	else
+		in->head = m;
+	in->tail = m;
+	in->backlog++;
+	uv_cond_signal(&in->wake);
+	uv_mutex_unlock(&in->lock);
+}
+
+unsigned cl_ingester_backlog(const struct cl_ingester *in)
+{
+	unsigned n;
+
+	uv_mutex_lock((uv_mutex_t *)&in->lock);
+	n = in->backlog;
+	uv_mutex_unlock((uv_mutex_t *)&in->lock);
+	return n;
+}
+
+void cl_ingester_stats(const struct cl_ingester *in, struct cl_ingest_stats *out)
+{
+	uv_mutex_lock((uv_mutex_t *)&in->lock);
+	*out = in->stats;
+	uv_mutex_unlock((uv_mutex_t *)&in->lock);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+	struct cl_ingester *in = h->data;
+
+	uv_cond_destroy(&in->wake);
+	uv_mutex_destroy(&in->lock);
+	free(in);
+}
+
+void cl_ingester_stop(struct cl_ingester *in)
+{
+	if (!in)
+		return;
+	uv_mutex_lock(&in->lock);
+	in->stopping = 1;
+	uv_cond_signal(&in->wake);
+	uv_mutex_unlock(&in->lock);
+	uv_thread_join(&in->thread);
+	on_async(&in->async);
+	uv_close((uv_handle_t *)&in->async, on_closed);
+}

@@ -1,0 +1,56 @@
+/*
+ * ingest.h - the aggregator's ingest thread: batches in, acks out.
+ *
+ * The loop thread hands every message from a batch topic to
+ * cl_ingest_submit.  One ingest thread takes everything queued (up to
+ * `group` batches), checks each (size, topic vs header, enrolment,
+ * revocation, device signature, strict decoding), opens paper-register
+ * capsules in memory only to derive the pid, stores the batches in one
+ * LMDB transaction, commits, and only then hands back a signed ack per
+ * accepted batch (highest contiguous seq stored + cloud time) for the loop
+ * to publish.  Invalid batches are counted by reason, logged and not
+ * acknowledged.  Threads: submit/stop on the loop; the rest on the ingest
+ * thread; results return through uv_async_send.
+ */
+#ifndef CL_INGEST_H
+#define CL_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "authority.h"
+#include "store.h"
+
+struct cl_ingest_ack {
+	char topic[96];
+	uint8_t payload[128];
+	size_t len;
+};
+
+/* Called on the loop thread for every ack to publish (borrowed). */
+typedef void (*cl_ack_cb)(void *ctx, const struct cl_ingest_ack *ack);
+
+struct cl_ingester;
+
+struct cl_ingest_stats {
+	uint64_t batches, records, duplicates, rejected;
+};
+
+int cl_ingester_start(struct cl_ingester **out, uv_loop_t *loop, struct cl_store *store,
+		      const struct cl_authority *keys, size_t max_batch_bytes, unsigned group,
+		      cl_ack_cb on_ack, void *ctx);
+
+/* Queue a message received on topic (copied). Loop thread. */
+void cl_ingester_submit(struct cl_ingester *in, const char *topic, const uint8_t *payload,
+			size_t len);
+
+/* Messages queued and not yet processed. */
+unsigned cl_ingester_backlog(const struct cl_ingester *in);
+void cl_ingester_stats(const struct cl_ingester *in, struct cl_ingest_stats *out);
+
+/* Process everything queued, join the thread, release.  Loop thread; run
+ * the loop afterwards for the close to complete. */
+void cl_ingester_stop(struct cl_ingester *in);
+
+#endif
