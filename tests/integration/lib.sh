@@ -210,3 +210,27 @@ log_has() { grep -Eq -- "$1" "$GW_LOG"; }
 
 # file_lines_at_least FILE N: FILE exists and has at least N lines.
 file_lines_at_least() { [ -f "$1" ] && [ "$(wc -l < "$1")" -ge "$2" ]; }
+
+# gw_reload: SIGHUP the daemon and wait until it logs that the configuration
+# (and the policy file) were re-read.
+gw_reload() {
+  local n
+  n=$(grep -c 'configuration reloaded' "$GW_LOG" || true)
+  kill -HUP "$GW_PID"
+  wait_for 20 "the daemon to reload its configuration" _gw_log_count_above 'configuration reloaded' "$n"
+}
+_gw_log_count_above() { [ "$(grep -c -- "$1" "$GW_LOG" || true)" -gt "$2" ]; }
+
+# known_bug ID WHAT EXPECTED ACTUAL: like expect_eq, for a check that fails
+# because of a known, reported bug: a mismatch prints "KNOWN-BUG ID" and
+# returns 1 (so the test can skip what depends on it) instead of failing,
+# unless ANSHIM_STRICT_KNOWN_BUGS=1.  A match returns 0.
+KNOWN_BUGS=0
+known_bug() {
+  check
+  [ "$3" = "$4" ] && return 0
+  echo "KNOWN-BUG $1: $2: expected '$3', got '$4'" >&2
+  [ "${ANSHIM_STRICT_KNOWN_BUGS:-0}" = 1 ] && fail "known bug $1 (ANSHIM_STRICT_KNOWN_BUGS=1)"
+  KNOWN_BUGS=$((KNOWN_BUGS + 1))
+  return 1
+}
