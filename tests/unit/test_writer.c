@@ -2,7 +2,7 @@
  * test_writer.c - the single journal writer thread (gateway/writer.c) with
  * a real journal and a real libuv loop: every request completes exactly
  * once, appends in submission order, done callbacks on the loop thread;
- * group commit really groups (counted in LMDB transactions); a purge yields
+ * meta and time-correction requests run in order with appends; group commit really groups (counted in LMDB transactions); a purge yields
  * to appends between slices; a failed group fails every member and stores
  * nothing; done callbacks may free their request and submit more;
  * gw_writer_stop finishes everything queued before it returns and the loop
@@ -496,6 +496,58 @@ static void test_meta_and_duplicates(void)
 	fx_close(&f);
 }
 
+/* GW_WRITE_CORRECT (what sync submits after learning a trusted time):
+ * this boot's unsynced records get their times corrected, the count comes
+ * back in purged, and it runs in order after the appends before it. */
+static void test_correct_request(void)
+{
+	static struct item items[5];
+	struct fx f;
+	struct as_record got;
+	uint8_t boot[AS_BOOT_ID_LEN];
+
+	if (fx_open(&f, MAP_DEFAULT) || fx_start(&f, 16)) {
+		if (f.j)
+			fx_close(&f);
+		return;
+	}
+	test_fill(boot, sizeof boot, 8); /* test_record_make's boot id */
+	for (unsigned i = 0; i < 4; i++) {
+		item_append(&items[i], &f, i, TEST_NOW - 1000000);
+		items[i].req.rec.mono_ms = 10000 + 1000 * i;
+		items[i].req.rec.flags = i % 2 ? 0 : AS_REC_CLOCK_UNSYNCED; /* 0 and 2 */
+	}
+	items[3].req.rec.flags = AS_REC_CLOCK_UNSYNCED;
+	items[3].req.rec.boot_id[0] ^= 1; /* another boot */
+	memset(&items[4], 0, sizeof items[4]);
+	items[4].fx = &f;
+	items[4].req.kind = GW_WRITE_CORRECT;
+	memcpy(items[4].req.boot_id, boot, AS_BOOT_ID_LEN);
+	items[4].req.offset = TEST_NOW;
+	items[4].req.done = on_done;
+	for (unsigned i = 0; i < 5; i++)
+		gw_writer_submit(f.w, &items[i].req);
+	run_until(&f, &f.completed, 5);
+	for (unsigned i = 0; i < 5; i++) {
+		CHECK_EQ_INT(items[i].done_count, 1);
+		CHECK_EQ_INT(items[i].order, i);
+		CHECK_OK(items[i].req.status);
+	}
+	CHECK_EQ_INT(items[4].req.purged, 2);
+	for (unsigned i = 0; i < 4; i++) {
+		int corrected = i == 0 || i == 2;
+
+		test_ctx("record %u", i + 1);
+		if (!CHECK_OK(gw_journal_get(f.j, i + 1, &got)))
+			continue;
+		CHECK_EQ_INT(got.entry_time, corrected ? TEST_NOW + 10 + i : TEST_NOW - 1000000);
+		CHECK_EQ_INT(got.flags, corrected ? AS_REC_TIME_CORRECTED
+						 : items[i].req.rec.flags);
+	}
+	test_ctx_clear();
+	fx_close(&f);
+}
+
 /* A group that does not fit fails as a whole: every member gets the same
  * AS_E_FULL, seq 0, and exactly one done callback; nothing is stored. */
 static void test_full_group_fails_whole(void)
@@ -778,6 +830,7 @@ int main(void)
 	TEST_RUN(test_max_group_zero);
 	TEST_RUN(test_purge_yields_to_appends);
 	TEST_RUN(test_meta_and_duplicates);
+	TEST_RUN(test_correct_request);
 	TEST_RUN(test_full_group_fails_whole);
 	TEST_RUN(test_purge_of_full_unacked_journal);
 	TEST_RUN(test_done_frees_and_resubmits);
