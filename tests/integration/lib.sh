@@ -234,3 +234,38 @@ known_bug() {
   KNOWN_BUGS=$((KNOWN_BUGS + 1))
   return 1
 }
+
+# gw_events_subscribed FILE: wait until a background 'anshim-gw events'
+# writing to FILE is subscribed.  Sends one malformed scan ("events-probe")
+# at a time and waits up to 5 s for its event to reach FILE, up to 10 times;
+# a probe sent before the subscription is not delivered, so FILE ends up
+# with exactly one probe event, {"outcome":"rejected","reason":"malformed",...}.
+gw_events_subscribed() {
+  local try
+  for try in 1 2 3 4 5 6 7 8 9 10; do
+    gw_scan "$GW_SCAN" events-probe > /dev/null
+    if (wait_for 5 "the probe event" test -s "$1") 2>/dev/null; then
+      return 0
+    fi
+  done
+  fail "anshim-gw events did not subscribe (no probe event in $1)"
+}
+
+# expect_absent WHAT FILE STRING...: no STRING occurs anywhere in FILE, read
+# as bytes (grep -a -F -c must count 0).
+expect_absent() {
+  local what=$1 file=$2 s n
+  shift 2
+  for s in "$@"; do
+    check
+    n=$(grep -a -F -c -- "$s" "$file" || true)
+    [ "$n" = 0 ] || fail "$what: '$s' occurs in $file ($n lines)"
+  done
+}
+
+# phone_spellings 010-1234-5678: the number as 010-1234-5678, 01012345678,
+# +821012345678, 821012345678 and 1012345678 (one per line).
+phone_spellings() {
+  local d=${1//-/}
+  printf '%s\n' "$1" "$d" "+82${d#0}" "82${d#0}" "${d#0}"
+}
