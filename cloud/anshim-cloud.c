@@ -6,11 +6,13 @@
  * only dispatches.  Single-threaded.
  */
 #include "authority.h"
+#include "commands.h"
 
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/fileio.h"
 #include "anshim/keyfile.h"
+#include "clconfig.h"
 #include "anshim/policy.h"
 #include "anshim/parse.h"
 
@@ -53,14 +55,35 @@ static const char usage_text[] =
 "      365) from now or from --at. Phone numbers: 010-1234-5678,\n"
 "      +82 10 1234 5678, ... (see docs/PROTOCOL.md).\n"
 "\n"
-"  policy set --level N --out FILE [--keys DIR] [--revoke-credential C]...\n"
-"      Sign a policy: alert level N (1-4; gateways collect at level 3 and\n"
-"      above by default), the authority contact key (from DIR), and revoked\n"
-"      credentials (each C a credential file or its 32-hex-digit id, repeat\n"
-"      the option). Written to FILE; a gateway uses it as its state\n"
-"      directory's 'policy' file until one arrives over the network. Each\n"
-"      new policy carries a higher sequence number than the last, so an\n"
-"      old one cannot be replayed.\n"
+"  enroll --gateway-key KEY --venue ID --venue-name NAME [--address A]\n"
+"         [--category C] [--dwell MINUTES]\n"
+"      Register a gateway (KEY: its device.pub, or the public key 'anshim-gw\n"
+"      init' printed) at venue ID (a number), creating or updating the venue\n"
+"      with its name, address, category and default visit length (60 min).\n"
+"      Its batches are accepted from then on.\n"
+"\n"
+"  revoke --gateway ID\n"
+"      Refuse every batch from gateway ID from now on (a stolen gateway).\n"
+"      Then run 'policy set' to tell all gateways.\n"
+"\n"
+"  policy set --level N [--revoke-credential C]... [--out FILE] [--no-publish]\n"
+"      Sign the policy: alert level N (1-4; gateways collect at 3 and above by\n"
+"      default), the contact key, the revoked gateways, and the revoked\n"
+"      credentials (each C a credential file or its 32-hex-digit id; they\n"
+"      accumulate). Saved in the store directory, published retained on\n"
+"      anshim/v1/policy (anshim-cloudd republishes it on every connection),\n"
+"      and copied to FILE for a gateway without network ('policy' in its\n"
+"      state directory). Each policy's sequence number is higher than the\n"
+"      last, so an old one cannot be replayed.\n"
+"\n"
+"  stats [--json]\n"
+"      Visits and people stored, batches, rejected batches by reason, and\n"
+"      for each gateway: venue, records, the seq it is stored through, when\n"
+"      it was last seen and the lag from batch creation to ingest.\n"
+"\n"
+"Options for all commands: --config FILE (default " CL_DEFAULT_CONFIG "),\n"
+"which gives store_dir, keys_dir and the broker. --keys DIR overrides\n"
+"keys_dir where keys are used.\n"
 "\n"
 "Exit status: 0 on success, 1 on failure, 2 on bad usage.\n";
 
@@ -214,104 +237,6 @@ static int cmd_issue(int argc, char **argv)
 	return 0;
 }
 
-#define MAX_REVOKE_ARGS 4096
-
-/* --revoke-credential takes a credential file or its id in hex. */
-static int read_credential_id(const char *arg, uint8_t id[AS_HOLDER_ID_LEN])
-{
-	struct as_credential cred;
-	int rc;
-
-	if (strlen(arg) == 2 * AS_HOLDER_ID_LEN && as_hex_decode(id, AS_HOLDER_ID_LEN, arg) == 0)
-		return 0;
-	rc = as_credential_load(arg, &cred);
-	if (rc)
-		return rc;
-	as_credential_id(id, &cred);
-	return 0;
-}
-
-static int cmd_policy(int argc, char **argv)
-{
-	static const struct option options[] = {
-		{"keys", required_argument, NULL, 'k'},
-		{"level", required_argument, NULL, 'l'},
-		{"out", required_argument, NULL, 'o'},
-		{"revoke-credential", required_argument, NULL, 'r'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *keys = DEFAULT_KEY_DIR, *out = NULL, *failed = NULL;
-	static uint8_t revoked[MAX_REVOKE_ARGS][AS_HOLDER_ID_LEN];
-	struct as_policy policy;
-	struct cl_authority auth;
-	struct timespec ts;
-	int64_t level = 0;
-	uint8_t *buf;
-	size_t n_revoked = 0;
-	int c, rc;
-
-	if (argc < 3 || strcmp(argv[2], "set") != 0)
-		return usage_error("%s", "usage: anshim-cloud policy set --level N --out FILE");
-	optind = 3;
-	while ((c = getopt_long(argc, argv, "k:l:o:r:h", options, NULL)) != -1) {
-		switch (c) {
-		case 'k': keys = optarg; break;
-		case 'o': out = optarg; break;
-		case 'l':
-			if (as_parse_int64(optarg, 1, 4, &level))
-				return usage_error("--level '%s': the alert level is 1, 2, 3 or 4", optarg);
-			break;
-		case 'r':
-			if (n_revoked == MAX_REVOKE_ARGS)
-				return usage_error("at most %d --revoke-credential options", MAX_REVOKE_ARGS);
-			if ((rc = read_credential_id(optarg, revoked[n_revoked])) != 0) {
-				fprintf(stderr, "anshim-cloud: --revoke-credential %s: %s (give a "
-					"credential file or its 32-hex-digit id)\n", optarg, as_strerror(rc));
-				return 1;
-			}
-			n_revoked++;
-			break;
-		case 'h': fputs(usage_text, stdout); return 0;
-		default: return usage_error("%s", "bad option for 'policy set'");
-		}
-	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (!level || !out)
-		return usage_error("%s", "policy set needs --level N and --out FILE");
-	rc = cl_authority_load(&auth, keys, CL_KEY_SIGN | CL_KEY_CONTACT, &failed);
-	if (rc) {
-		fprintf(stderr, "anshim-cloud: cannot load authority key %s: %s\n",
-			failed ? failed : keys, as_strerror(rc));
-		return 1;
-	}
-	memset(&policy, 0, sizeof policy);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	/* Milliseconds since the epoch: grows with every policy the authority
-	 * signs, so gateways can refuse to go back to an older one. */
-	policy.policy_seq = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	policy.issued_at = ts.tv_sec;
-	policy.alert_level = (uint8_t)level;
-	memcpy(policy.contact_pk, auth.contact_pk, AS_BOX_PK_LEN);
-	policy.n_revoked_holders = (uint32_t)n_revoked;
-	policy.revoked_holders = n_revoked ? revoked : NULL;
-	buf = malloc(as_policy_size(&policy));
-	rc = buf ? as_policy_encode(buf, as_policy_size(&policy), &policy, auth.sign_sk) : -ENOMEM;
-	cl_authority_wipe(&auth);
-	if (rc > 0)
-		rc = as_file_write_atomic(out, buf, (size_t)rc, 0644, 0);
-	free(buf);
-	if (rc) {
-		fprintf(stderr, "anshim-cloud: cannot write the policy to %s: %s\n", out,
-			as_strerror(rc));
-		return 1;
-	}
-	printf("policy: alert level %lld, %zu revoked credential(s) -> %s\n", (long long)level,
-	       n_revoked, out);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -330,6 +255,12 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "issue") == 0)
 		return cmd_issue(argc, argv);
 	if (strcmp(cmd, "policy") == 0)
-		return cmd_policy(argc, argv);
+		return cl_cmd_policy(argc, argv);
+	if (strcmp(cmd, "enroll") == 0)
+		return cl_cmd_enroll(argc, argv);
+	if (strcmp(cmd, "revoke") == 0)
+		return cl_cmd_revoke(argc, argv);
+	if (strcmp(cmd, "stats") == 0)
+		return cl_cmd_stats(argc, argv);
 	return usage_error("unknown command '%s'", cmd);
 }

@@ -25,6 +25,8 @@ int as_batch_encode(uint8_t *out, size_t cap, struct as_batch_header *hdr,
 
 	if (n == 0 || n > AS_BATCH_MAX_RECORDS)
 		return AS_E_LENGTH;
+	if (hdr->first_seq == 0 || hdr->first_seq > UINT64_MAX - n)
+		return AS_E_FIELD;
 	hdr->count = (uint32_t)n;
 	hdr->last_seq = hdr->first_seq + n - 1;
 	as_writer_init(&w, out, cap);
@@ -41,8 +43,14 @@ int as_batch_encode(uint8_t *out, size_t cap, struct as_batch_header *hdr,
 			return AS_E_FIELD;
 		as_writer_u16(&w, AS_RECORD_LEN);
 		if (!w.err && w.cap - w.len >= AS_RECORD_LEN) {
+			struct as_record check;
 			int rc = as_record_encode(w.p + w.len, AS_RECORD_LEN, &recs[i]);
 			if (rc < 0)
+				return rc;
+			/* Never sign what every receiver would reject: a batch the
+			 * cloud cannot take would be resent forever. */
+			rc = as_record_decode(&check, w.p + w.len, AS_RECORD_LEN);
+			if (rc)
 				return rc;
 			w.len += AS_RECORD_LEN;
 		} else {

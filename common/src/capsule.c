@@ -6,6 +6,7 @@
  */
 #include "anshim/capsule.h"
 #include "anshim/error.h"
+#include "anshim/parse.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -21,9 +22,12 @@ int as_contact_set(struct as_contact *out, const char *phone_text, const char *n
 		return rc;
 	if (name_len > AS_CONTACT_NAME_MAX)
 		return AS_E_FIELD;
-	for (size_t i = 0; i < name_len; i++)
-		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
-			return AS_E_FIELD;
+	for (size_t i = 0; i < name_len;) {
+		size_t len = as_utf8_char((const unsigned char *)name + i, name_len - i);
+		if (len == 0)
+			return AS_E_FIELD; /* malformed UTF-8 or a control character */
+		i += len;
+	}
 	if (name_len)
 		memcpy(out->name, name, name_len);
 	return 0;
@@ -62,8 +66,17 @@ int as_capsule_open(struct as_contact *out, const uint8_t capsule[AS_CAPSULE_LEN
 	    memchr(plain + 2, 0, plain[1]) || memchr(plain + 19, 0, plain[18])) {
 		rc = AS_E_CORRUPT;
 	} else {
+		char normalized[AS_PHONE_MAX + 1];
 		memcpy(out->phone, plain + 2, plain[1]);
 		memcpy(out->name, plain + 19, plain[18]);
+		/* The pid is derived from this phone: it must already be in the
+		 * one normalized form, or the same person would get two pids. */
+		if (as_phone_normalize(normalized, out->phone) != 0 ||
+		    strcmp(normalized, out->phone) != 0) {
+			sodium_memzero(out, sizeof *out);
+			rc = AS_E_CORRUPT;
+		}
+		sodium_memzero(normalized, sizeof normalized);
 	}
 	sodium_memzero(plain, sizeof plain);
 	return rc;

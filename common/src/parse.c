@@ -134,3 +134,39 @@ char *as_format_time(char out[32], int64_t t)
 	}
 	return out;
 }
+
+/* See parse.h.  Overlong forms, surrogates and code points above
+ * U+10FFFF are not well formed. */
+size_t as_utf8_char(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	unsigned char lo = 0x80, hi = 0xBF;
+	size_t len;
+
+	if (c < 0x80)
+		return c >= 0x20 && c != 0x7F ? 1 : 0;
+	if (c >= 0xC2 && c <= 0xDF)
+		len = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		len = 3;
+	else if (c >= 0xF0 && c <= 0xF4)
+		len = 4;
+	else
+		return 0;
+	if (c == 0xE0)
+		lo = 0xA0;
+	else if (c == 0xED)
+		hi = 0x9F;
+	else if (c == 0xF0)
+		lo = 0x90;
+	else if (c == 0xF4)
+		hi = 0x8F;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xBF)
+			return 0;
+	if (c == 0xC2 && s[1] <= 0x9F) /* U+0080..U+009F, the C1 controls */
+		return 0;
+	return len;
+}

@@ -38,8 +38,10 @@ size_t as_batch_size(size_t n);
 
 /*
  * Encode hdr and n records (n >= 1, n <= AS_BATCH_MAX_RECORDS, seqs
- * contiguous from hdr->first_seq; count/last_seq are set from n) into out
- * and sign it with device_sk.  Returns the length or an error.  Any thread.
+ * contiguous from hdr->first_seq >= 1; count/last_seq are set from n) into
+ * out and sign it with device_sk.  Every record must pass as_record_decode's
+ * checks (AS_E_FIELD otherwise), so nothing is signed that a receiver would
+ * refuse.  created is unix seconds.  Returns the length or an error.
  */
 int as_batch_encode(uint8_t *out, size_t cap, struct as_batch_header *hdr,
 		    const struct as_record *recs, size_t n,

@@ -25,8 +25,8 @@ struct as_contact {
 };
 
 /*
- * Normalize phone_text, check name (at most 64 bytes, no control
- * characters) and fill out.  Returns 0, AS_E_PHONE or AS_E_FIELD.
+ * Normalize phone_text, check name (at most 64 bytes of well-formed UTF-8,
+ * no control characters) and fill out.  Returns 0, AS_E_PHONE or AS_E_FIELD.
  */
 int as_contact_set(struct as_contact *out, const char *phone_text, const char *name);
 
@@ -37,7 +37,7 @@ int as_capsule_seal(uint8_t capsule[AS_CAPSULE_LEN], const struct as_contact *co
 
 /* Open a capsule with the contact key pair.  Returns 0, AS_E_CAPSULE if it
  * does not open with this key, or AS_E_CORRUPT if the opened plaintext is
- * malformed.  The caller wipes out when done. */
+ * malformed (including a phone not in normalized form).  The caller wipes out when done. */
 int as_capsule_open(struct as_contact *out, const uint8_t capsule[AS_CAPSULE_LEN],
 		    const uint8_t contact_pk[AS_BOX_PK_LEN],
 		    const uint8_t contact_sk[AS_BOX_SK_LEN]);

@@ -107,7 +107,8 @@ struct as_verify_params {
 
 /*
  * Parse and verify a scanned QR text (len bytes, need not be NUL-terminated)
- * offline.  Order of checks: prefix and Base45 (AS_E_PREFIX, AS_E_BASE45),
+ * offline.  Order of checks: prefix, length (AS_E_OVERSIZE), and Base45
+ * (AS_E_PREFIX, AS_E_BASE45),
  * framing (decoder errors), issuer signature (AS_E_ISSUER_SIG), card flag
  * matches the form (AS_E_NOT_CARD / AS_E_IS_CARD), validity period
  * (AS_E_NOT_YET, AS_E_EXPIRED), holder signature (AS_E_HOLDER_SIG),

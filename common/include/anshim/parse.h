@@ -6,6 +6,7 @@
 #ifndef ANSHIM_PARSE_H
 #define ANSHIM_PARSE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Parse a decimal integer in [min, max].  Returns 0, or AS_E_FIELD when the
@@ -26,5 +27,10 @@ int as_parse_time(const char *text, int64_t *out);
 /* Format t as "2026-11-28T10:15:00+09:00" in local time (the process's TZ)
  * into out (at least 32 bytes).  Returns out. */
 char *as_format_time(char out[32], int64_t t);
+
+/* Length (1-4) of the well-formed UTF-8 character at s (n > 0 bytes
+ * left), or 0 if it is malformed or a control character (C0, DEL, C1).
+ * Pure; any thread. */
+size_t as_utf8_char(const unsigned char *s, size_t n);
 
 #endif

@@ -1,0 +1,34 @@
+/*
+ * cli.h - what anshim-cloud's subcommands share: the usage error, the
+ * --config / --keys options and loading the configuration and store.
+ * Single-threaded CLI use.
+ */
+#ifndef CL_CLI_H
+#define CL_CLI_H
+
+#include <stdint.h>
+
+#include "clconfig.h"
+#include "store.h"
+
+#define CL_EXIT_USAGE 2
+
+/* Print "anshim-cloud: MESSAGE" and the --help hint; returns CL_EXIT_USAGE. */
+int cl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The --config value from argv (NULL if not given). */
+const char *cl_cli_config_path(int argc, char **argv);
+
+/* Load the configuration: the --config file (must exist), else the
+ * default file if present, else built-in defaults.  Prints errors. */
+int cl_cli_load_config(struct cl_config *cfg, int argc, char **argv);
+
+/* Open the store of cfg (read-only or not).  Prints errors. */
+int cl_cli_open_store(struct cl_store **out, const struct cl_config *cfg, int readonly);
+
+/* Parse a gateway id (32 hex digits) or a device public key (64 hex
+ * digits, or a device.pub file) into id (and pk when a key was given;
+ * *have_pk says which).  0 or an error. */
+int cl_cli_gateway_arg(const char *arg, uint8_t id[16], uint8_t pk[32], int *have_pk);
+
+#endif

@@ -1,0 +1,14 @@
+/*
+ * commands.h - anshim-cloud's subcommands, one function each, called by
+ * the dispatcher in anshim-cloud.c with the whole argv (argv[1] is the
+ * command).  Each returns the process exit status.  Single-threaded.
+ */
+#ifndef CL_COMMANDS_H
+#define CL_COMMANDS_H
+
+int cl_cmd_enroll(int argc, char **argv);   /* registry.c */
+int cl_cmd_revoke(int argc, char **argv);   /* registry.c */
+int cl_cmd_stats(int argc, char **argv);    /* registry.c */
+int cl_cmd_policy(int argc, char **argv);   /* policy_cmd.c */
+
+#endif

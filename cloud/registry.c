@@ -1,0 +1,273 @@
+/*
+ * registry.c - anshim-cloud enroll, revoke and stats: the gateway and
+ * venue registry and the ingest statistics, read and written directly in
+ * the LMDB store (the daemon sees changes with its next batch).
+ * Single-threaded.
+ */
+#include "cli.h"
+#include "commands.h"
+
+#include "anshim/bytes.h"
+#include "anshim/error.h"
+#include "anshim/fileio.h"
+#include "anshim/parse.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int copy_text(char *dst, size_t cap, const char *src, const char *what)
+{
+	if (strlen(src) >= cap) {
+		fprintf(stderr, "anshim-cloud: %s is longer than %zu bytes\n", what, cap - 1);
+		return -1;
+	}
+	memcpy(dst, src, strlen(src) + 1);
+	return 0;
+}
+
+int cl_cmd_enroll(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"gateway-key", required_argument, NULL, 'g'},
+		{"venue", required_argument, NULL, 'v'},
+		{"venue-name", required_argument, NULL, 'n'},
+		{"address", required_argument, NULL, 'a'},
+		{"category", required_argument, NULL, 'C'},
+		{"dwell", required_argument, NULL, 'd'},
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *key = NULL;
+	struct cl_gateway gw;
+	struct cl_venue venue;
+	struct cl_config cfg;
+	struct cl_store *store;
+	char id_hex[2 * AS_GWID_LEN + 1];
+	int64_t venue_id = 0, dwell = CL_DEFAULT_DWELL;
+	int c, rc, have_pk;
+
+	memset(&gw, 0, sizeof gw);
+	memset(&venue, 0, sizeof venue);
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (c) {
+		case 'g': key = optarg; break;
+		case 'v':
+			if (as_parse_int64(optarg, 1, UINT32_MAX, &venue_id))
+				return cl_usage_error("--venue '%s': a venue id is a number from 1",
+						      optarg);
+			break;
+		case 'n':
+			if (copy_text(venue.name, sizeof venue.name, optarg, "--venue-name"))
+				return 1;
+			break;
+		case 'a':
+			if (copy_text(venue.address, sizeof venue.address, optarg, "--address"))
+				return 1;
+			break;
+		case 'C':
+			if (copy_text(venue.category, sizeof venue.category, optarg, "--category"))
+				return 1;
+			break;
+		case 'd':
+			if (as_parse_int64(optarg, 1, 1440, &dwell))
+				return cl_usage_error("--dwell '%s': minutes, 1 to 1440", optarg);
+			break;
+		case 'c': break;
+		case 'h': return cl_usage_error("%s", "see the enroll section of --help");
+		default: return cl_usage_error("%s", "bad option for 'enroll'");
+		}
+	}
+	if (optind < argc)
+		return cl_usage_error("unexpected argument '%s'", argv[optind]);
+	if (!key || !venue_id || !venue.name[0])
+		return cl_usage_error("%s", "enroll needs --gateway-key KEY, --venue ID and "
+				      "--venue-name NAME");
+	rc = cl_cli_gateway_arg(key, gw.gw_id, gw.pk, &have_pk);
+	if (rc || !have_pk) {
+		fprintf(stderr, "anshim-cloud: --gateway-key %s: give the gateway's device.pub "
+			"file or the 64-hex-digit public key that 'anshim-gw init' printed\n", key);
+		return 1;
+	}
+	venue.id = (uint32_t)venue_id;
+	venue.dwell_minutes = (uint16_t)dwell;
+	gw.venue_id = venue.id;
+	gw.enrolled_at = (int64_t)time(NULL);
+	if (cl_cli_load_config(&cfg, argc, argv))
+		return 1;
+	if (as_mkdir_p(cfg.store_dir, 0700) || cl_cli_open_store(&store, &cfg, 0)) {
+		cl_config_free(&cfg);
+		return 1;
+	}
+	rc = cl_store_enroll(store, &gw, &venue);
+	cl_store_close(store);
+	cl_config_free(&cfg);
+	as_hex_encode(id_hex, gw.gw_id, AS_GWID_LEN);
+	if (rc == AS_E_EXISTS) {
+		fprintf(stderr, "anshim-cloud: gateway %s is enrolled with a different key\n", id_hex);
+		return 1;
+	}
+	if (rc) {
+		fprintf(stderr, "anshim-cloud: cannot enroll gateway %s: %s\n", id_hex, as_strerror(rc));
+		return 1;
+	}
+	printf("enrolled gateway %s at venue %u (%s), dwell %u min\n", id_hex, venue.id, venue.name,
+	       venue.dwell_minutes);
+	return 0;
+}
+
+int cl_cmd_revoke(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"gateway", required_argument, NULL, 'g'},
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *gateway = NULL;
+	struct cl_config cfg;
+	struct cl_store *store;
+	uint8_t id[AS_GWID_LEN], pk[AS_SIGN_PK_LEN];
+	int c, rc, have_pk;
+
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		if (c == 'g')
+			gateway = optarg;
+		else if (c != 'c')
+			return cl_usage_error("%s", "usage: anshim-cloud revoke --gateway ID");
+	}
+	if (!gateway || optind < argc)
+		return cl_usage_error("%s", "usage: anshim-cloud revoke --gateway ID");
+	if (cl_cli_gateway_arg(gateway, id, pk, &have_pk)) {
+		fprintf(stderr, "anshim-cloud: --gateway %s: give the 32-hex-digit gateway id\n",
+			gateway);
+		return 1;
+	}
+	if (cl_cli_load_config(&cfg, argc, argv))
+		return 1;
+	if (cl_cli_open_store(&store, &cfg, 0)) {
+		cl_config_free(&cfg);
+		return 1;
+	}
+	rc = cl_store_revoke(store, id, (int64_t)time(NULL));
+	cl_store_close(store);
+	cl_config_free(&cfg);
+	if (rc) {
+		fprintf(stderr, "anshim-cloud: cannot revoke %s: %s\n", gateway,
+			rc == AS_E_NOT_FOUND ? "no such gateway is enrolled" : as_strerror(rc));
+		return 1;
+	}
+	printf("gateway %s revoked: its batches are refused from now on.\n"
+	       "Publish it to gateways with 'anshim-cloud policy set --level N'.\n", gateway);
+	return 0;
+}
+
+/* ---- stats ---- */
+
+struct stats_ctx {
+	int json;
+	int first;
+	int64_t now;
+	struct cl_store *store;
+};
+
+static int print_reject(void *ctx, const char *reason, uint64_t count)
+{
+	struct stats_ctx *s = ctx;
+
+	if (s->json)
+		printf("%s\"%s\":%llu", s->first ? "" : ",", reason, (unsigned long long)count);
+	else
+		printf("  %-20s %llu\n", reason, (unsigned long long)count);
+	s->first = 0;
+	return 0;
+}
+
+static int print_gateway(void *ctx, const struct cl_gateway *g)
+{
+	struct stats_ctx *s = ctx;
+	struct cl_venue v;
+	char hex[2 * AS_GWID_LEN + 1], seen[32];
+	long long lag = g->last_seen && g->last_created ? (long long)(g->last_seen - g->last_created)
+							: -1;
+
+	as_hex_encode(hex, g->gw_id, AS_GWID_LEN);
+	if (cl_store_get_venue(s->store, g->venue_id, &v))
+		snprintf(v.name, sizeof v.name, "?");
+	if (s->json) {
+		printf("%s{\"gateway\":\"%s\",\"venue\":%u,\"revoked\":%s,\"records\":%llu,"
+		       "\"batches\":%llu,\"through_seq\":%llu,\"last_seen\":%lld,\"lag_seconds\":%lld}",
+		       s->first ? "" : ",", hex, g->venue_id, g->revoked ? "true" : "false",
+		       (unsigned long long)g->records, (unsigned long long)g->batches,
+		       (unsigned long long)g->through_seq, (long long)g->last_seen, lag);
+	} else {
+		printf("  %s  venue %-6u %-20.20s %s records %-8llu through %-8llu last seen %s "
+		       "(lag %llds)\n", hex, g->venue_id, v.name, g->revoked ? "REVOKED" : "active ",
+		       (unsigned long long)g->records, (unsigned long long)g->through_seq,
+		       g->last_seen ? as_format_time(seen, g->last_seen) : "never", lag);
+	}
+	s->first = 0;
+	return 0;
+}
+
+int cl_cmd_stats(int argc, char **argv)
+{
+	struct cl_config cfg;
+	struct cl_store *store;
+	struct cl_store_stats st;
+	struct stats_ctx s = {0};
+	int rc;
+
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			s.json = 1;
+		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			i++;
+		else if (strncmp(argv[i], "--config=", 9) != 0)
+			return cl_usage_error("unexpected argument '%s' for 'stats'", argv[i]);
+	}
+	if (cl_cli_load_config(&cfg, argc, argv))
+		return 1;
+	if (cl_cli_open_store(&store, &cfg, 1)) {
+		cl_config_free(&cfg);
+		return 1;
+	}
+	s.store = store;
+	s.now = (int64_t)time(NULL);
+	rc = cl_store_stats(store, &st);
+	if (!rc) {
+		if (s.json)
+			printf("{\"visits\":%llu,\"people\":%llu,\"batches\":%llu,\"rejects_total\":%llu,"
+			       "\"map_used\":%llu,\"rejects\":{", (unsigned long long)st.visits,
+			       (unsigned long long)st.people, (unsigned long long)st.batches,
+			       (unsigned long long)st.rejects_total, (unsigned long long)st.map_used);
+		else
+			printf("visits stored   %llu\npeople          %llu\nbatches         %llu\n"
+			       "store size      %.1f MiB\nrejected batches %llu, by reason:\n",
+			       (unsigned long long)st.visits, (unsigned long long)st.people,
+			       (unsigned long long)st.batches, (double)st.map_used / 1048576,
+			       (unsigned long long)st.rejects_total);
+		s.first = 1;
+		rc = cl_store_each_reject(store, print_reject, &s);
+	}
+	if (!rc) {
+		printf(s.json ? "},\"gateways\":[" : "gateways:\n");
+		s.first = 1;
+		rc = cl_store_each_gateway(store, print_gateway, &s);
+		if (s.json)
+			printf("]}\n");
+	}
+	cl_store_close(store);
+	cl_config_free(&cfg);
+	if (rc) {
+		fprintf(stderr, "anshim-cloud: reading the store: %s\n", as_strerror(rc));
+		return 1;
+	}
+	return 0;
+}
