@@ -40,11 +40,14 @@ const struct as_config_option gw_config_table[] = {
 	 "event stream: the socket is mode 0660."},
 	{"source", AS_CFG_LIST, OPT(sources), 0, 256, NULL, 0, "stdin",
 	 "A scan source; repeat the key for several. Each line read is one scan.\n"
-	 "  source stdin                       standard input (zbarcam --raw | ...)\n"
-	 "  source tty /dev/ttyACM0 9600       serial or USB CDC-ACM scanner, baud\n"
-	 "  source evdev /dev/input/event3     USB HID keyboard-style scanner (grabbed)\n"
-	 "  source socket /run/anshim-gateway/scan.sock   local socket; each line is "
-	 "answered with the outcome"},
+	 "'source stdin': standard input, e.g. zbarcam --raw | anshim-gatewayd.\n"
+	 "'source tty /dev/ttyACM0 9600': a serial or USB CDC-ACM scanner at the "
+	 "given baud rate.\n"
+	 "'source evdev /dev/input/by-id/...-event-kbd': a USB HID keyboard-style "
+	 "scanner, grabbed so its keystrokes reach only the gateway.\n"
+	 "'source socket /run/anshim-gateway/scan.sock': a local socket; each line "
+	 "written is answered with its outcome (accepted, duplicate, rejected "
+	 "REASON, not-collecting)."},
 	{"max_line", AS_CFG_INT, OPT(max_line), 64, 65536, NULL, 0, "1024",
 	 "Longest scan line in bytes; longer lines are dropped with the reason "
 	 "'oversized' and the source keeps reading."},
