@@ -1,0 +1,1232 @@
+/*
+ * test_store.c - the cloud store (cloud/store.c): registry (enroll, re-enroll
+ * rules, revoke, get, each), ingest (happy path, duplicates, overlap, gap,
+ * placeholders, many gateways, refused batches leave the transaction usable,
+ * abort), reject counters, query ranges (inclusive bounds, entry order,
+ * other venues and pids excluded, times outside 1970..2106), one capsule
+ * per person (latest wins, gone with the person's last visit), purge
+ * exactness in slices across every index, unattributed visits (zero pid),
+ * read-only opening, reopening, and a full map.
+ *
+ * Index exactness is also checked white-box: the test opens the store's
+ * LMDB environment itself and counts the entries of each index database.
+ *
+ * Every store lives in a fresh directory under /tmp, removed at the end.
+ */
+#include "test.h"
+
+#include "store.h"
+
+#include <errno.h>
+#include <lmdb.h>
+
+#define MAP_TEST (UINT64_C(64) << 20)
+#define DAY 86400
+#define T0 TEST_NOW
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static struct cl_store *open_store(const char *dir, uint64_t map_size, int readonly)
+{
+	struct cl_store *s = NULL;
+	char err[300] = "";
+	int rc = cl_store_open(&s, dir, map_size, readonly, err, sizeof err);
+
+	if (!CHECK_OK(rc))
+		fprintf(stderr, "  open %s: %s\n", dir, err);
+	return rc ? NULL : s;
+}
+
+static void make_gateway(struct cl_gateway *g, unsigned tag, uint32_t venue)
+{
+	memset(g, 0, sizeof *g);
+	test_fill(g->gw_id, AS_GWID_LEN, 100 + tag);
+	test_fill(g->pk, AS_SIGN_PK_LEN, 200 + tag);
+	g->venue_id = venue;
+	g->enrolled_at = T0 - 1000 - tag;
+}
+
+static void make_venue(struct cl_venue *v, uint32_t id)
+{
+	memset(v, 0, sizeof *v);
+	v->id = id;
+	snprintf(v->name, sizeof v->name, "Venue %u", (unsigned)id);
+	snprintf(v->address, sizeof v->address, "%u Example Street, Seoul", (unsigned)id);
+	snprintf(v->category, sizeof v->category, "cafe");
+	v->dwell_minutes = 45;
+}
+
+/* Enroll gateway `tag` at venue `venue` (creating the venue). */
+static void enroll(struct cl_store *s, unsigned tag, uint32_t venue, struct cl_gateway *out)
+{
+	struct cl_venue v;
+
+	make_gateway(out, tag, venue);
+	make_venue(&v, venue);
+	CHECK_OK(cl_store_enroll(s, out, &v));
+}
+
+static void make_pid(uint8_t pid[AS_PID_LEN], unsigned person)
+{
+	test_fill(pid, AS_PID_LEN, 1000 + person);
+}
+
+/* A scan record of `person` at entry (exit 0 = none), its capsule tagged
+ * by cap_tag. */
+static void make_rec(struct as_record *r, uint64_t seq, unsigned person, int64_t entry,
+		     int64_t exit, unsigned cap_tag)
+{
+	memset(r, 0, sizeof *r);
+	r->kind = AS_REC_PASS;
+	r->seq = seq;
+	r->entry_time = entry;
+	r->exit_time = exit;
+	r->headcount = 1;
+	make_pid(r->pid, person);
+	test_fill(r->capsule, AS_CAPSULE_LEN, 5000 + cap_tag);
+}
+
+static void make_placeholder(struct as_record *r, uint64_t seq, int64_t entry)
+{
+	memset(r, 0, sizeof *r);
+	r->kind = AS_REC_EXPIRED;
+	r->seq = seq;
+	r->entry_time = entry;
+	r->headcount = 1;
+}
+
+/* One batch in its own transaction; returns the batch's result code. */
+static int ingest1(struct cl_store *s, const struct cl_gateway *g, const struct as_record *recs,
+		   size_t n, int64_t created, struct cl_ingest_result *res)
+{
+	struct cl_ingest *in;
+	int rc = cl_store_ingest_begin(s, &in);
+
+	if (!CHECK_OK(rc))
+		return rc;
+	rc = cl_store_ingest_batch(in, g->gw_id, recs, NULL, n, created, created + 5, res);
+	if (rc) {
+		cl_store_ingest_abort(in);
+		return rc;
+	}
+	return cl_store_ingest_commit(in);
+}
+
+/* Records seq first..first+n-1 of gateway tag, person (seq % people),
+ * entry base + 60 * seq. */
+static void make_run(struct as_record *recs, uint64_t first, size_t n, unsigned people,
+		     int64_t base)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t seq = first + i;
+
+		make_rec(&recs[i], seq, (unsigned)(seq % people), base + 60 * (int64_t)seq, 0,
+			 (unsigned)(seq % people));
+	}
+}
+
+struct collect {
+	struct cl_visit v[256];
+	size_t n;
+	int stop_after;   /* > 0: return 1 after this many */
+};
+
+static int collect_fn(void *ctx, const struct cl_visit *v)
+{
+	struct collect *c = ctx;
+
+	if (c->n < 256)
+		c->v[c->n] = *v;
+	c->n++;
+	return c->stop_after && (int)c->n >= c->stop_after;
+}
+
+static size_t count_at(struct cl_store *s, uint32_t venue, int64_t from, int64_t to)
+{
+	struct collect c = {.n = 0};
+
+	CHECK_OK(cl_store_visits_at(s, venue, from, to, collect_fn, &c));
+	return c.n;
+}
+
+static size_t count_of(struct cl_store *s, unsigned person, int64_t from, int64_t to)
+{
+	struct collect c = {.n = 0};
+	uint8_t pid[AS_PID_LEN];
+
+	make_pid(pid, person);
+	CHECK_OK(cl_store_visits_of(s, pid, from, to, collect_fn, &c));
+	return c.n;
+}
+
+static int entries_ordered(const struct collect *c)
+{
+	for (size_t i = 1; i < c->n && i < 256; i++)
+		if (c->v[i - 1].entry > c->v[i].entry)
+			return 0;
+	return 1;
+}
+
+/* Entries of one named database of the store in dir (store closed or not;
+ * opened read-only). */
+static long long db_entries(const char *dir, const char *name)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_stat st;
+	long long n = -1;
+
+	if (mdb_env_create(&env))
+		return -1;
+	mdb_env_set_maxdbs(env, 16);
+	if (mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600) == 0 &&
+	    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0) {
+		if (mdb_dbi_open(txn, name, 0, &dbi) == 0 && mdb_stat(txn, dbi, &st) == 0)
+			n = (long long)st.ms_entries;
+		mdb_txn_abort(txn);
+	}
+	mdb_env_close(env);
+	return n;
+}
+
+/* Every index holds exactly `visits` entries and capsules `people`. */
+static void check_indexes(const char *dir, long long visits, long long attributed,
+			  long long people)
+{
+	CHECK_EQ_INT(db_entries(dir, "visits"), visits);
+	CHECK_EQ_INT(db_entries(dir, "by_venue"), visits);
+	CHECK_EQ_INT(db_entries(dir, "by_day"), visits);
+	CHECK_EQ_INT(db_entries(dir, "by_pid"), attributed);
+	CHECK_EQ_INT(db_entries(dir, "capsules"), people);
+}
+
+static int count_gw(void *ctx, const struct cl_gateway *g)
+{
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static int stop_first_gw(void *ctx, const struct cl_gateway *g)
+{
+	(*(int *)ctx)++;
+	return 1;
+}
+
+static int fail_gw(void *ctx, const struct cl_gateway *g)
+{
+	return -EIO;
+}
+
+struct venue_list {
+	uint32_t ids[16];
+	int n;
+};
+
+static int list_venue(void *ctx, const struct cl_venue *v)
+{
+	struct venue_list *l = ctx;
+
+	if (l->n < 16)
+		l->ids[l->n] = v->id;
+	l->n++;
+	return 0;
+}
+
+struct reject_list {
+	char reasons[8][40];
+	uint64_t counts[8];
+	int n;
+};
+
+static int list_reject(void *ctx, const char *reason, uint64_t count)
+{
+	struct reject_list *l = ctx;
+
+	if (l->n < 8) {
+		snprintf(l->reasons[l->n], sizeof l->reasons[0], "%s", reason);
+		l->counts[l->n] = count;
+	}
+	l->n++;
+	return 0;
+}
+
+/* ---- registry ---------------------------------------------------------- */
+
+static void test_registry(void)
+{
+	char dir[64];
+	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
+	struct cl_gateway g, g2, got;
+	struct cl_venue v, vgot;
+	struct venue_list vl = {.n = 0};
+	int n = 0;
+
+	if (!s)
+		return;
+	make_gateway(&g, 1, 7);
+	make_venue(&v, 7);
+	CHECK_OK(cl_store_enroll(s, &g, &v));
+	CHECK_OK(cl_store_get_gateway(s, g.gw_id, &got));
+	CHECK_MEM(got.gw_id, g.gw_id, AS_GWID_LEN);
+	CHECK_MEM(got.pk, g.pk, AS_SIGN_PK_LEN);
+	CHECK_EQ_INT(got.venue_id, 7);
+	CHECK_EQ_INT(got.revoked, 0);
+	CHECK_EQ_INT(got.enrolled_at, g.enrolled_at);
+	CHECK_EQ_INT(got.revoked_at, 0);
+	CHECK_EQ_INT(got.through_seq, 0);
+	CHECK_EQ_INT(got.records, 0);
+	CHECK_EQ_INT(got.batches, 0);
+	CHECK_EQ_INT(got.last_seen, 0);
+	CHECK_OK(cl_store_get_venue(s, 7, &vgot));
+	CHECK_EQ_INT(vgot.id, 7);
+	CHECK_STR(vgot.name, v.name);
+	CHECK_STR(vgot.address, v.address);
+	CHECK_STR(vgot.category, v.category);
+	CHECK_EQ_INT(vgot.dwell_minutes, 45);
+
+	/* Re-enroll with the same key at another venue: the venue changes,
+	 * the enrolment time and state stay. */
+	g2 = g;
+	g2.venue_id = 9;
+	g2.enrolled_at = T0;
+	make_venue(&v, 9);
+	v.dwell_minutes = 0; /* default */
+	CHECK_OK(cl_store_enroll(s, &g2, &v));
+	CHECK_OK(cl_store_get_gateway(s, g.gw_id, &got));
+	CHECK_EQ_INT(got.venue_id, 9);
+	CHECK_EQ_INT(got.enrolled_at, g.enrolled_at);
+	CHECK_OK(cl_store_get_venue(s, 9, &vgot));
+	CHECK_EQ_INT(vgot.dwell_minutes, CL_DEFAULT_DWELL);
+	CHECK_OK(cl_store_get_venue(s, 7, &vgot)); /* the old venue stays */
+
+	/* A different key for an existing id. */
+	g2.pk[0] ^= 1;
+	CHECK_RC(cl_store_enroll(s, &g2, &v), AS_E_EXISTS);
+	CHECK_OK(cl_store_get_gateway(s, g.gw_id, &got));
+	CHECK_MEM(got.pk, g.pk, AS_SIGN_PK_LEN);
+
+	/* The venue may be given by id only once it exists. */
+	make_gateway(&g2, 2, 9);
+	CHECK_OK(cl_store_enroll(s, &g2, NULL));
+	make_gateway(&g2, 3, 77);
+	CHECK_RC(cl_store_enroll(s, &g2, NULL), AS_E_NOT_FOUND);
+	CHECK_RC(cl_store_get_gateway(s, g2.gw_id, &got), AS_E_NOT_FOUND);
+
+	/* Bad venues. */
+	make_gateway(&g2, 4, 5);
+	make_venue(&v, 5);
+	memset(v.name, 'x', sizeof v.name); /* no terminator */
+	CHECK_RC(cl_store_enroll(s, &g2, &v), AS_E_FIELD);
+	make_venue(&v, 5);
+	memset(v.address, 'x', sizeof v.address);
+	CHECK_RC(cl_store_enroll(s, &g2, &v), AS_E_FIELD);
+	make_venue(&v, 5);
+	memset(v.category, 'x', sizeof v.category);
+	CHECK_RC(cl_store_enroll(s, &g2, &v), AS_E_FIELD);
+	make_venue(&v, 5);
+	v.dwell_minutes = 1441;
+	CHECK_RC(cl_store_enroll(s, &g2, &v), AS_E_FIELD);
+	make_venue(&v, 0);
+	g2.venue_id = 0;
+	CHECK_RC(cl_store_enroll(s, &g2, &v), AS_E_FIELD);
+	make_venue(&v, 6);
+	g2.venue_id = 5; /* disagrees with v.id */
+	CHECK_RC(cl_store_enroll(s, &g2, &v), AS_E_FIELD);
+	CHECK_RC(cl_store_get_venue(s, 5, &vgot), AS_E_NOT_FOUND);
+	/* Maximal strings are fine and come back whole. */
+	make_venue(&v, 5);
+	memset(v.name, 'n', CL_NAME_MAX);
+	v.name[CL_NAME_MAX] = '\0';
+	memset(v.address, 'a', CL_ADDRESS_MAX);
+	v.address[CL_ADDRESS_MAX] = '\0';
+	memset(v.category, 'c', CL_CATEGORY_MAX);
+	v.category[CL_CATEGORY_MAX] = '\0';
+	g2.venue_id = 5;
+	CHECK_OK(cl_store_enroll(s, &g2, &v));
+	CHECK_OK(cl_store_get_venue(s, 5, &vgot));
+	CHECK_STR(vgot.name, v.name);
+	CHECK_STR(vgot.address, v.address);
+	CHECK_STR(vgot.category, v.category);
+
+	/* Revoke: idempotent, keeps the first time; a revoked gateway that is
+	 * enrolled again stays revoked. */
+	CHECK_OK(cl_store_revoke(s, g.gw_id, T0 + 10));
+	CHECK_OK(cl_store_revoke(s, g.gw_id, T0 + 20));
+	CHECK_OK(cl_store_get_gateway(s, g.gw_id, &got));
+	CHECK_EQ_INT(got.revoked, 1);
+	CHECK_EQ_INT(got.revoked_at, T0 + 10);
+	make_venue(&v, 7);
+	CHECK_OK(cl_store_enroll(s, &g, &v));
+	CHECK_OK(cl_store_get_gateway(s, g.gw_id, &got));
+	CHECK_EQ_INT(got.revoked, 1);
+	CHECK_EQ_INT(got.venue_id, 7);
+	make_gateway(&g2, 50, 7);
+	CHECK_RC(cl_store_revoke(s, g2.gw_id, T0), AS_E_NOT_FOUND);
+
+	/* each: all, stop early, error from the callback. */
+	CHECK_OK(cl_store_each_gateway(s, count_gw, &n));
+	CHECK_EQ_INT(n, 3);
+	n = 0;
+	CHECK_OK(cl_store_each_gateway(s, stop_first_gw, &n));
+	CHECK_EQ_INT(n, 1);
+	CHECK_RC(cl_store_each_gateway(s, fail_gw, NULL), -EIO);
+	CHECK_OK(cl_store_each_venue(s, list_venue, &vl));
+	CHECK_EQ_INT(vl.n, 3);
+	CHECK(vl.ids[0] == 5 && vl.ids[1] == 7 && vl.ids[2] == 9);
+
+	cl_store_close(s);
+	test_rmdir(dir);
+}
+
+/* ---- ingest ------------------------------------------------------------ */
+
+static void test_ingest_happy(void)
+{
+	char dir[64];
+	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
+	struct cl_gateway g, got;
+	struct as_record recs[10];
+	struct cl_ingest_result res;
+	struct cl_store_stats st;
+	struct cl_ingest *in;
+	struct collect c = {.n = 0};
+	uint8_t pid[AS_PID_LEN], cap[AS_CAPSULE_LEN];
+
+	if (!s)
+		return;
+	enroll(s, 1, 7, &g);
+	for (int i = 0; i < 10; i++)
+		make_rec(&recs[i], (uint64_t)i + 1, 3, T0 + 600 * i, i % 2 ? T0 + 600 * i + 90 : 0,
+			 3);
+	recs[4].kind = AS_REC_CARD;
+	recs[5].flags = AS_REC_CLOCK_UNSYNCED;
+	recs[6].headcount = 4;
+	CHECK_OK(cl_store_ingest_begin(s, &in));
+	CHECK_OK(cl_store_ingest_batch(in, g.gw_id, recs, NULL, 10, T0 + 7000, T0 + 7005, &res));
+	CHECK_EQ_INT(res.stored, 10);
+	CHECK_EQ_INT(res.duplicates, 0);
+	CHECK_EQ_INT(res.expired, 0);
+	CHECK_EQ_INT(res.gap, 0);
+	CHECK_EQ_INT(res.through_seq, 10);
+	/* Nothing is visible before the commit. */
+	CHECK_OK(cl_store_stats(s, &st));
+	CHECK_EQ_INT(st.visits, 0);
+	CHECK_EQ_INT(count_at(s, 7, 0, INT64_MAX), 0);
+	CHECK_OK(cl_store_ingest_commit(in));
+
+	CHECK_OK(cl_store_stats(s, &st));
+	CHECK_EQ_INT(st.visits, 10);
+	CHECK_EQ_INT(st.people, 1);
+	CHECK_EQ_INT(st.batches, 1);
+	CHECK_EQ_INT(st.rejects_total, 0);
+	CHECK(st.map_size == MAP_TEST);
+	CHECK(st.map_used > 0 && st.map_used < st.map_size);
+	CHECK_OK(cl_store_get_gateway(s, g.gw_id, &got));
+	CHECK_EQ_INT(got.through_seq, 10);
+	CHECK_EQ_INT(got.records, 10);
+	CHECK_EQ_INT(got.batches, 1);
+	CHECK_EQ_INT(got.last_seen, T0 + 7005);
+	CHECK_EQ_INT(got.last_created, T0 + 7000);
+
+	make_pid(pid, 3);
+	CHECK_OK(cl_store_visits_of(s, pid, INT64_MIN, INT64_MAX, collect_fn, &c));
+	CHECK_EQ_INT(c.n, 10);
+	for (size_t i = 0; i < c.n && i < 10; i++) {
+		test_ctx("visit %zu", i);
+		CHECK_MEM(c.v[i].pid, pid, AS_PID_LEN);
+		CHECK_EQ_INT(c.v[i].venue_id, 7);
+		CHECK_EQ_INT(c.v[i].entry, recs[i].entry_time);
+		CHECK_EQ_INT(c.v[i].exit, recs[i].exit_time);
+		CHECK_EQ_INT(c.v[i].headcount, recs[i].headcount);
+		CHECK_EQ_INT(c.v[i].kind, recs[i].kind);
+		CHECK_EQ_INT(c.v[i].flags, recs[i].flags);
+		CHECK(c.v[i].vid != 0);
+		CHECK(i == 0 || c.v[i].vid > c.v[i - 1].vid);
+	}
+	test_ctx_clear();
+	CHECK_OK(cl_store_capsule(s, pid, cap));
+	CHECK_MEM(cap, recs[9].capsule, AS_CAPSULE_LEN);
+	check_indexes(dir, 10, 10, 1);
+	cl_store_close(s);
+	test_rmdir(dir);
+}
+
+/* The same batch twice (in separate transactions and in one) changes
+ * nothing; an overlapping batch stores only its new records. */
+static void test_duplicates_overlap(void)
+{
+	char dir[64];
+	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
+	struct cl_gateway g, before, after;
+	struct as_record recs[16];
+	struct cl_ingest_result res;
+	struct cl_store_stats st1, st2;
+	struct cl_ingest *in;
+
+	if (!s)
+		return;
+	enroll(s, 1, 7, &g);
+	make_run(recs, 1, 10, 4, T0);
+	CHECK_OK(ingest1(s, &g, recs, 10, T0 + 1000, &res));
+	CHECK_EQ_INT(res.stored, 10);
+	CHECK_OK(cl_store_stats(s, &st1));
+	CHECK_OK(cl_store_get_gateway(s, g.gw_id, &before));
+
+	CHECK_OK(ingest1(s, &g, recs, 10, T0 + 2000, &res));
+	CHECK_EQ_INT(res.stored, 0);
+	CHECK_EQ_INT(res.duplicates, 10);
+	CHECK_EQ_INT(res.through_seq, 10);
+	CHECK_EQ_INT(res.gap, 0);
+	CHECK_OK(cl_store_stats(s, &st2));
+	CHECK_EQ_INT(st2.visits, st1.visits);
+	CHECK_EQ_INT(st2.people, st1.people);
+	CHECK_EQ_INT(st2.batches, st1.batches);
+	CHECK_OK(cl_store_get_gateway(s, g.gw_id, &after));
+	CHECK(memcmp(&before, &after, sizeof before) == 0);
+	CHECK_EQ_INT(count_at(s, 7, INT64_MIN, INT64_MAX), 10);
+
+	/* Twice inside one transaction: the second sees the first. */
+	make_run(recs, 11, 5, 4, T0);
+	CHECK_OK(cl_store_ingest_begin(s, &in));
+	CHECK_OK(cl_store_ingest_batch(in, g.gw_id, recs, NULL, 5, T0, T0, &res));
+	CHECK_EQ_INT(res.stored, 5);
+	CHECK_OK(cl_store_ingest_batch(in, g.gw_id, recs, NULL, 5, T0, T0, &res));
+	CHECK_EQ_INT(res.stored, 0);
+	CHECK_EQ_INT(res.duplicates, 5);
+	CHECK_EQ_INT(res.through_seq, 15);
+	CHECK_OK(cl_store_ingest_commit(in));
+
+	/* Overlap: 11..26, of which 16..26 are new. */
+	make_run(recs, 11, 16, 4, T0);
+	CHECK_OK(ingest1(s, &g, recs, 16, T0, &res));
+	CHECK_EQ_INT(res.stored, 11);
+	CHECK_EQ_INT(res.duplicates, 5);
+	CHECK_EQ_INT(res.through_seq, 26);
+	CHECK_OK(cl_store_stats(s, &st2));
+	CHECK_EQ_INT(st2.visits, 26);
+	CHECK_EQ_INT(st2.batches, 3);
+	CHECK_OK(cl_store_get_gateway(s, g.gw_id, &after));
+	CHECK_EQ_INT(after.records, 26);
+	CHECK_EQ_INT(after.batches, 3);
+	CHECK_EQ_INT(count_at(s, 7, INT64_MIN, INT64_MAX), 26);
+	check_indexes(dir, 26, 26, 4);
+	cl_store_close(s);
+	test_rmdir(dir);
+}
+
+static void test_gap_and_placeholders(void)
+{
+	char dir[64];
+	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
+	struct cl_gateway g, before, after;
+	struct as_record recs[10];
+	struct cl_ingest_result res;
+	struct cl_store_stats st;
+
+	if (!s)
+		return;
+	enroll(s, 1, 7, &g);
+	/* A first batch that does not start at 1 is a gap too. */
+	make_run(recs, 2, 3, 3, T0);
+	CHECK_OK(ingest1(s, &g, recs, 3, T0, &res));
+	CHECK_EQ_INT(res.gap, 1);
+	CHECK_EQ_INT(res.stored, 0);
+	CHECK_EQ_INT(res.through_seq, 0);
+
+	make_run(recs, 1, 10, 3, T0);
+	CHECK_OK(ingest1(s, &g, recs, 10, T0, &res));
+	CHECK_OK(cl_store_get_gateway(s, g.gw_id, &before));
+	make_run(recs, 12, 5, 3, T0);
+	CHECK_OK(ingest1(s, &g, recs, 5, T0 + 99, &res));
+	CHECK_EQ_INT(res.gap, 1);
+	CHECK_EQ_INT(res.stored, 0);
+	CHECK_EQ_INT(res.duplicates, 0);
+	CHECK_EQ_INT(res.through_seq, 10);
+	CHECK_OK(cl_store_get_gateway(s, g.gw_id, &after));
+	CHECK(memcmp(&before, &after, sizeof before) == 0);
+	CHECK_OK(cl_store_stats(s, &st));
+	CHECK_EQ_INT(st.visits, 10);
+
+	/* 11..16 with 12 and 13 placeholders. */
+	make_run(recs, 11, 6, 3, T0);
+	make_placeholder(&recs[1], 12, T0);
+	make_placeholder(&recs[2], 13, T0);
+	CHECK_OK(ingest1(s, &g, recs, 6, T0, &res));
+	CHECK_EQ_INT(res.gap, 0);
+	CHECK_EQ_INT(res.stored, 4);
+	CHECK_EQ_INT(res.expired, 2);
+	CHECK_EQ_INT(res.through_seq, 16);
+	/* A batch of placeholders only still advances through_seq. */
+	make_placeholder(&recs[0], 17, T0);
+	make_placeholder(&recs[1], 18, T0);
+	CHECK_OK(ingest1(s, &g, recs, 2, T0, &res));
+	CHECK_EQ_INT(res.stored, 0);
+	CHECK_EQ_INT(res.expired, 2);
+	CHECK_EQ_INT(res.through_seq, 18);
+	CHECK_OK(cl_store_get_gateway(s, g.gw_id, &after));
+	CHECK_EQ_INT(after.through_seq, 18);
+	CHECK_EQ_INT(after.records, 14);
+	CHECK_OK(cl_store_stats(s, &st));
+	CHECK_EQ_INT(st.visits, 14);
+	/* Replaying the placeholders is a duplicate. */
+	CHECK_OK(ingest1(s, &g, recs, 2, T0, &res));
+	CHECK_EQ_INT(res.duplicates, 2);
+	CHECK_EQ_INT(res.expired, 0);
+	check_indexes(dir, 14, 14, 3);
+	cl_store_close(s);
+	test_rmdir(dir);
+}
+
+/* Refused batches leave the transaction usable; abort stores nothing; a
+ * second write transaction of the same process is refused, not a deadlock. */
+static void test_refusals(void)
+{
+	char dir[64];
+	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
+	struct cl_gateway g, g2, unknown, got;
+	struct as_record recs[5];
+	struct cl_ingest_result res;
+	struct cl_store_stats st;
+	struct cl_ingest *in, *in2;
+	struct cl_venue v;
+
+	if (!s)
+		return;
+	enroll(s, 1, 7, &g);
+	enroll(s, 2, 8, &g2);
+	CHECK_OK(cl_store_revoke(s, g2.gw_id, T0));
+	make_gateway(&unknown, 3, 7);
+	make_run(recs, 1, 5, 2, T0);
+	CHECK_OK(cl_store_ingest_begin(s, &in));
+	CHECK_RC(cl_store_ingest_batch(in, g.gw_id, recs, NULL, 0, T0, T0, &res), AS_E_LENGTH);
+	CHECK_RC(cl_store_ingest_batch(in, unknown.gw_id, recs, NULL, 5, T0, T0, &res),
+		 AS_E_NOT_FOUND);
+	CHECK_RC(cl_store_ingest_batch(in, g2.gw_id, recs, NULL, 5, T0, T0, &res), AS_E_REVOKED);
+	recs[3].seq = 9;
+	CHECK_RC(cl_store_ingest_batch(in, g.gw_id, recs, NULL, 5, T0, T0, &res), AS_E_FIELD);
+	recs[3].seq = 4;
+	recs[2].headcount = 0;
+	CHECK_RC(cl_store_ingest_batch(in, g.gw_id, recs, NULL, 5, T0, T0, &res), AS_E_FIELD);
+	recs[2].headcount = 1;
+	recs[2].exit_time = recs[2].entry_time - 1;
+	CHECK_RC(cl_store_ingest_batch(in, g.gw_id, recs, NULL, 5, T0, T0, &res), AS_E_FIELD);
+	recs[2].exit_time = 0;
+	recs[2].kind = 9;
+	CHECK_RC(cl_store_ingest_batch(in, g.gw_id, recs, NULL, 5, T0, T0, &res), AS_E_FIELD);
+	recs[2].kind = AS_REC_PASS;
+	recs[2].flags = 0x80;
+	CHECK_RC(cl_store_ingest_batch(in, g.gw_id, recs, NULL, 5, T0, T0, &res), AS_E_FIELD);
+	recs[2].flags = 0;
+	/* Another write while the ingest is open. */
+	make_venue(&v, 7);
+	CHECK_RC(cl_store_enroll(s, &g, &v), -EBUSY);
+	CHECK_RC(cl_store_revoke(s, g.gw_id, T0), -EBUSY);
+	CHECK_RC(cl_store_ingest_begin(s, &in2), -EBUSY);
+	CHECK_RC(cl_store_purge(s, T0, 10, NULL), -EBUSY);
+	/* Still usable. */
+	CHECK_OK(cl_store_ingest_batch(in, g.gw_id, recs, NULL, 5, T0, T0, &res));
+	CHECK_EQ_INT(res.stored, 5);
+	CHECK_OK(cl_store_ingest_commit(in));
+	CHECK_OK(cl_store_stats(s, &st));
+	CHECK_EQ_INT(st.visits, 5);
+
+	/* Abort: nothing of it stays. */
+	make_run(recs, 6, 5, 2, T0);
+	CHECK_OK(cl_store_ingest_begin(s, &in));
+	CHECK_OK(cl_store_ingest_batch(in, g.gw_id, recs, NULL, 5, T0, T0, &res));
+	CHECK_OK(cl_store_ingest_count_reject(in, "bad-signature"));
+	cl_store_ingest_abort(in);
+	CHECK_OK(cl_store_stats(s, &st));
+	CHECK_EQ_INT(st.visits, 5);
+	CHECK_EQ_INT(st.rejects_total, 0);
+	CHECK_OK(cl_store_get_gateway(s, g.gw_id, &got));
+	CHECK_EQ_INT(got.through_seq, 5);
+	/* And the writer is free again. */
+	CHECK_OK(ingest1(s, &g, recs, 5, T0, &res));
+	CHECK_EQ_INT(res.stored, 5);
+	check_indexes(dir, 10, 10, 2);
+	cl_store_close(s);
+	test_rmdir(dir);
+}
+
+static void test_many_gateways(void)
+{
+	enum { GWS = 24, VENUES = 6, ROUNDS = 5, PER = 20 };
+	char dir[64];
+	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
+	struct cl_gateway g[GWS], got;
+	struct as_record recs[PER];
+	struct cl_ingest_result res;
+	struct cl_store_stats st;
+	size_t total = 0;
+
+	if (!s)
+		return;
+	for (unsigned i = 0; i < GWS; i++)
+		enroll(s, i, 1 + i % VENUES, &g[i]);
+	/* Rounds of one batch per gateway, interleaved, two rounds per txn;
+	 * entries of a venue's gateways interleave in time. */
+	for (int r = 0; r < ROUNDS; r += 2) {
+		struct cl_ingest *in;
+
+		if (!CHECK_OK(cl_store_ingest_begin(s, &in)))
+			break;
+		for (int rr = r; rr < r + 2 && rr < ROUNDS; rr++)
+			for (unsigned i = 0; i < GWS; i++) {
+				for (int k = 0; k < PER; k++)
+					make_rec(&recs[k], (uint64_t)(rr * PER + k + 1), i * 31 + (unsigned)k % 7,
+						 T0 + (rr * PER + k) * 300 + (int64_t)i, 0, i);
+				CHECK_OK(cl_store_ingest_batch(in, g[i].gw_id, recs, NULL, PER, T0, T0,
+							       &res));
+				CHECK_EQ_INT(res.stored, PER);
+				CHECK_EQ_INT(res.through_seq, (rr + 1) * PER);
+			}
+		CHECK_OK(cl_store_ingest_commit(in));
+	}
+	for (unsigned i = 0; i < GWS; i++) {
+		CHECK_OK(cl_store_get_gateway(s, g[i].gw_id, &got));
+		CHECK_EQ_INT(got.through_seq, ROUNDS * PER);
+		CHECK_EQ_INT(got.records, ROUNDS * PER);
+		CHECK_EQ_INT(got.batches, ROUNDS);
+	}
+	for (uint32_t v = 1; v <= VENUES; v++) {
+		struct collect c = {.n = 0};
+
+		CHECK_OK(cl_store_visits_at(s, v, INT64_MIN, INT64_MAX, collect_fn, &c));
+		CHECK_EQ_INT(c.n, GWS / VENUES * ROUNDS * PER);
+		CHECK(entries_ordered(&c));
+		for (size_t k = 0; k < c.n && k < 256; k++)
+			if (!CHECK_EQ_INT(c.v[k].venue_id, v))
+				break;
+		total += c.n;
+	}
+	CHECK_EQ_INT(total, GWS * ROUNDS * PER);
+	CHECK_OK(cl_store_stats(s, &st));
+	CHECK_EQ_INT(st.visits, GWS * ROUNDS * PER);
+	CHECK_EQ_INT(st.batches, GWS * ROUNDS);
+	check_indexes(dir, GWS * ROUNDS * PER, GWS * ROUNDS * PER, GWS * 7);
+	cl_store_close(s);
+	test_rmdir(dir);
+}
+
+static void test_counters(void)
+{
+	char dir[64];
+	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
+	struct cl_ingest *in;
+	struct cl_store_stats st;
+	struct reject_list l = {.n = 0};
+	char longer[40];
+
+	if (!s)
+		return;
+	CHECK_OK(cl_store_ingest_begin(s, &in));
+	CHECK_OK(cl_store_ingest_count_reject(in, "bad-signature"));
+	CHECK_OK(cl_store_ingest_count_reject(in, "gap"));
+	CHECK_OK(cl_store_ingest_count_reject(in, "bad-signature"));
+	CHECK_RC(cl_store_ingest_count_reject(in, ""), AS_E_FIELD);
+	CHECK_RC(cl_store_ingest_count_reject(in, "Bad Signature"), AS_E_FIELD);
+	memset(longer, 'a', 33);
+	longer[33] = '\0';
+	CHECK_RC(cl_store_ingest_count_reject(in, longer), AS_E_FIELD);
+	CHECK_OK(cl_store_ingest_commit(in));
+	CHECK_OK(cl_store_ingest_begin(s, &in));
+	CHECK_OK(cl_store_ingest_count_reject(in, "unknown-gateway"));
+	CHECK_OK(cl_store_ingest_count_reject(in, "gap"));
+	CHECK_OK(cl_store_ingest_commit(in));
+	CHECK_OK(cl_store_stats(s, &st));
+	CHECK_EQ_INT(st.rejects_total, 5);
+	CHECK_EQ_INT(st.batches, 0);
+	CHECK_OK(cl_store_each_reject(s, list_reject, &l));
+	CHECK_EQ_INT(l.n, 3);
+	CHECK_STR(l.reasons[0], "bad-signature");
+	CHECK_EQ_INT(l.counts[0], 2);
+	CHECK_STR(l.reasons[1], "gap");
+	CHECK_EQ_INT(l.counts[1], 2);
+	CHECK_STR(l.reasons[2], "unknown-gateway");
+	CHECK_EQ_INT(l.counts[2], 1);
+	/* Kept by purge. */
+	CHECK_OK(cl_store_purge(s, INT64_MAX, 0, NULL));
+	CHECK_OK(cl_store_stats(s, &st));
+	CHECK_EQ_INT(st.rejects_total, 5);
+	cl_store_close(s);
+	test_rmdir(dir);
+}
+
+/* ---- queries ----------------------------------------------------------- */
+
+static void test_query_ranges(void)
+{
+	char dir[64];
+	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
+	struct cl_gateway g7, g8;
+	struct as_record recs[8];
+	struct cl_ingest_result res;
+	struct collect c = {.n = 0};
+	uint8_t pid[AS_PID_LEN];
+
+	if (!s)
+		return;
+	enroll(s, 1, 7, &g7);
+	enroll(s, 2, 8, &g8);
+	/* Venue 7, person 1: entries out of arrival order, two at T0+100. */
+	make_rec(&recs[0], 1, 1, T0 + 300, 0, 1);
+	make_rec(&recs[1], 2, 1, T0 + 100, T0 + 150, 1);
+	make_rec(&recs[2], 3, 2, T0 + 100, 0, 2);
+	make_rec(&recs[3], 4, 1, T0 + 200, 0, 1);
+	make_rec(&recs[4], 5, 1, T0, 0, 1);
+	make_rec(&recs[5], 6, 1, T0 + 400, 0, 1);
+	CHECK_OK(ingest1(s, &g7, recs, 6, T0, &res));
+	/* A later batch with earlier entries (a late paper register). */
+	make_rec(&recs[0], 7, 1, T0 + 150, 0, 1);
+	make_rec(&recs[1], 8, 1, T0 - 50, 0, 1);
+	CHECK_OK(ingest1(s, &g7, recs, 2, T0, &res));
+	/* Venue 8, same person and times. */
+	make_rec(&recs[0], 1, 1, T0 + 100, 0, 1);
+	make_rec(&recs[1], 2, 1, T0 + 200, 0, 1);
+	CHECK_OK(ingest1(s, &g8, recs, 2, T0, &res));
+
+	CHECK_OK(cl_store_visits_at(s, 7, T0 + 100, T0 + 200, collect_fn, &c));
+	CHECK_EQ_INT(c.n, 4);
+	CHECK(c.n == 4 && c.v[0].entry == T0 + 100 && c.v[1].entry == T0 + 100 &&
+	      c.v[2].entry == T0 + 150 && c.v[3].entry == T0 + 200);
+	CHECK(c.v[0].vid < c.v[1].vid);
+	CHECK_EQ_INT(c.v[0].exit, T0 + 150);
+	for (size_t i = 0; i < c.n && i < 4; i++)
+		CHECK_EQ_INT(c.v[i].venue_id, 7);
+	CHECK_EQ_INT(count_at(s, 7, T0 + 101, T0 + 199), 1);
+	CHECK_EQ_INT(count_at(s, 7, T0 + 100, T0 + 100), 2);
+	CHECK_EQ_INT(count_at(s, 7, T0 + 200, T0 + 100), 0);
+	CHECK_EQ_INT(count_at(s, 7, INT64_MIN, INT64_MAX), 8);
+	CHECK_EQ_INT(count_at(s, 7, T0 - 50, T0 + 400), 8);
+	CHECK_EQ_INT(count_at(s, 7, T0 - 49, T0 + 399), 6);
+	CHECK_EQ_INT(count_at(s, 8, INT64_MIN, INT64_MAX), 2);
+	CHECK_EQ_INT(count_at(s, 9, INT64_MIN, INT64_MAX), 0);
+
+	c.n = 0;
+	make_pid(pid, 1);
+	CHECK_OK(cl_store_visits_of(s, pid, T0 + 100, T0 + 200, collect_fn, &c));
+	CHECK_EQ_INT(c.n, 5); /* venue 7: 100, 150, 200; venue 8: 100, 200 */
+	CHECK(entries_ordered(&c));
+	for (size_t i = 0; i < c.n && i < 5; i++)
+		CHECK_MEM(c.v[i].pid, pid, AS_PID_LEN);
+	CHECK_EQ_INT(count_of(s, 2, INT64_MIN, INT64_MAX), 1);
+	CHECK_EQ_INT(count_of(s, 1, INT64_MIN, INT64_MAX), 9);
+	CHECK_EQ_INT(count_of(s, 3, INT64_MIN, INT64_MAX), 0);
+	CHECK_EQ_INT(count_of(s, 1, T0 + 401, INT64_MAX), 0);
+
+	/* Stop early. */
+	c.n = 0;
+	c.stop_after = 2;
+	CHECK_OK(cl_store_visits_at(s, 7, INT64_MIN, INT64_MAX, collect_fn, &c));
+	CHECK_EQ_INT(c.n, 2);
+	cl_store_close(s);
+	test_rmdir(dir);
+}
+
+/* Entry times outside 1970..2106 are kept exactly; bounds stay exact. */
+static void test_extreme_times(void)
+{
+	char dir[64];
+	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
+	struct cl_gateway g;
+	struct as_record recs[4];
+	struct cl_ingest_result res;
+	struct collect c = {.n = 0};
+	const int64_t big = (int64_t)UINT32_MAX + 1000;
+
+	if (!s)
+		return;
+	enroll(s, 1, 7, &g);
+	make_rec(&recs[0], 1, 1, -5, 0, 1);
+	make_rec(&recs[1], 2, 1, big, big + 7, 1);
+	make_rec(&recs[2], 3, 1, INT64_MIN, INT64_MAX, 1);
+	make_rec(&recs[3], 4, 1, 1000, 0, 1);
+	CHECK_OK(ingest1(s, &g, recs, 4, T0, &res));
+	CHECK_EQ_INT(res.stored, 4);
+	CHECK_EQ_INT(count_at(s, 7, INT64_MIN, INT64_MAX), 4);
+	CHECK_EQ_INT(count_at(s, 7, 0, UINT32_MAX), 1);
+	CHECK_EQ_INT(count_at(s, 7, -5, -5), 1);
+	CHECK_EQ_INT(count_at(s, 7, INT64_MIN, -6), 1);
+	CHECK_EQ_INT(count_at(s, 7, big, big), 1);
+	CHECK_OK(cl_store_visits_at(s, 7, big, INT64_MAX, collect_fn, &c));
+	CHECK(c.n == 1 && c.v[0].exit == big + 7);
+	c.n = 0;
+	CHECK_OK(cl_store_visits_at(s, 7, INT64_MIN, INT64_MIN, collect_fn, &c));
+	CHECK(c.n == 1 && c.v[0].exit == INT64_MAX);
+	/* Purge before 0 takes only the two negative ones. */
+	{
+		uint64_t deleted = 0;
+
+		CHECK_OK(cl_store_purge(s, 0, 1, &deleted));
+		CHECK_EQ_INT(deleted, 2);
+		CHECK_EQ_INT(count_at(s, 7, INT64_MIN, INT64_MAX), 2);
+		CHECK_OK(cl_store_purge(s, INT64_MAX, 1, &deleted));
+		CHECK_EQ_INT(deleted, 2);
+	}
+	check_indexes(dir, 0, 0, 0);
+	cl_store_close(s);
+	test_rmdir(dir);
+}
+
+/* ---- capsules, unattributed visits --------------------------------------- */
+
+static void test_capsules(void)
+{
+	char dir[64];
+	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
+	struct cl_gateway g;
+	struct as_record recs[4];
+	struct cl_ingest_result res;
+	struct cl_store_stats st;
+	uint8_t pid[AS_PID_LEN], cap[AS_CAPSULE_LEN], want[AS_CAPSULE_LEN];
+	uint64_t deleted;
+
+	if (!s)
+		return;
+	enroll(s, 1, 7, &g);
+	make_rec(&recs[0], 1, 1, T0, 0, 10);
+	make_rec(&recs[1], 2, 2, T0, 0, 20);
+	make_rec(&recs[2], 3, 1, T0 + DAY, 0, 11); /* person 1, new capsule */
+	CHECK_OK(ingest1(s, &g, recs, 3, T0, &res));
+	CHECK_OK(cl_store_stats(s, &st));
+	CHECK_EQ_INT(st.people, 2);
+	make_pid(pid, 1);
+	CHECK_OK(cl_store_capsule(s, pid, cap));
+	CHECK_MEM(cap, recs[2].capsule, AS_CAPSULE_LEN);
+	/* A later batch replaces it again; the same capsule changes nothing. */
+	make_rec(&recs[0], 4, 1, T0 + 2 * DAY, 0, 12);
+	make_rec(&recs[1], 5, 1, T0 + 2 * DAY, 0, 12);
+	CHECK_OK(ingest1(s, &g, recs, 2, T0, &res));
+	memcpy(want, recs[0].capsule, AS_CAPSULE_LEN);
+	CHECK_OK(cl_store_capsule(s, pid, cap));
+	CHECK_MEM(cap, want, AS_CAPSULE_LEN);
+	CHECK_OK(cl_store_stats(s, &st));
+	CHECK_EQ_INT(st.people, 2);
+	make_pid(pid, 3);
+	CHECK_RC(cl_store_capsule(s, pid, cap), AS_E_NOT_FOUND);
+
+	/* Purging person 2's only visit removes the capsule; person 1 keeps
+	 * theirs while a visit is left. */
+	CHECK_OK(cl_store_purge(s, T0 + DAY, 1, &deleted));
+	CHECK_EQ_INT(deleted, 2);
+	make_pid(pid, 2);
+	CHECK_RC(cl_store_capsule(s, pid, cap), AS_E_NOT_FOUND);
+	make_pid(pid, 1);
+	CHECK_OK(cl_store_capsule(s, pid, cap));
+	CHECK_MEM(cap, want, AS_CAPSULE_LEN);
+	CHECK_OK(cl_store_purge(s, T0 + 2 * DAY, 1, &deleted));
+	CHECK_EQ_INT(deleted, 1);
+	CHECK_OK(cl_store_capsule(s, pid, cap));
+	CHECK_OK(cl_store_purge(s, T0 + 2 * DAY + 1, 1, &deleted));
+	CHECK_EQ_INT(deleted, 2);
+	CHECK_RC(cl_store_capsule(s, pid, cap), AS_E_NOT_FOUND);
+	CHECK_OK(cl_store_stats(s, &st));
+	CHECK_EQ_INT(st.people, 0);
+	CHECK_EQ_INT(st.visits, 0);
+	check_indexes(dir, 0, 0, 0);
+	cl_store_close(s);
+	test_rmdir(dir);
+}
+
+/* A record whose pid the caller could not derive (all zero): stored and
+ * found by venue, but not attributed to anyone. */
+static void test_unattributed(void)
+{
+	char dir[64];
+	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
+	struct cl_gateway g;
+	struct as_record recs[3];
+	uint8_t pids[3][AS_PID_LEN], zero[AS_PID_LEN] = {0};
+	struct cl_ingest_result res;
+	struct cl_store_stats st;
+	struct cl_ingest *in;
+	struct collect c = {.n = 0};
+	uint64_t deleted;
+
+	if (!s)
+		return;
+	enroll(s, 1, 7, &g);
+	for (int i = 0; i < 3; i++) {
+		make_rec(&recs[i], (uint64_t)i + 1, 1, T0 + i, 0, 1);
+		memcpy(pids[i], recs[i].pid, AS_PID_LEN);
+	}
+	recs[1].kind = AS_REC_MANUAL;
+	memset(recs[1].pid, 0, AS_PID_LEN);
+	memset(pids[1], 0, AS_PID_LEN);
+	CHECK_OK(cl_store_ingest_begin(s, &in));
+	CHECK_OK(cl_store_ingest_batch(in, g.gw_id, recs, (const uint8_t (*)[AS_PID_LEN])pids, 3,
+				       T0, T0, &res));
+	CHECK_EQ_INT(res.stored, 3);
+	CHECK_OK(cl_store_ingest_commit(in));
+	CHECK_OK(cl_store_visits_at(s, 7, INT64_MIN, INT64_MAX, collect_fn, &c));
+	CHECK_EQ_INT(c.n, 3);
+	CHECK(c.n == 3 && memcmp(c.v[1].pid, zero, AS_PID_LEN) == 0 &&
+	      c.v[1].kind == AS_REC_MANUAL);
+	CHECK_EQ_INT(count_of(s, 1, INT64_MIN, INT64_MAX), 2);
+	c.n = 0;
+	CHECK_OK(cl_store_visits_of(s, zero, INT64_MIN, INT64_MAX, collect_fn, &c));
+	CHECK_EQ_INT(c.n, 0);
+	CHECK_OK(cl_store_stats(s, &st));
+	CHECK_EQ_INT(st.people, 1);
+	check_indexes(dir, 3, 2, 1);
+	CHECK_OK(cl_store_purge(s, INT64_MAX, 2, &deleted));
+	CHECK_EQ_INT(deleted, 3);
+	check_indexes(dir, 0, 0, 0);
+	cl_store_close(s);
+	test_rmdir(dir);
+}
+
+/* ---- purge ------------------------------------------------------------- */
+
+/* Visits over 12 days from 4 gateways at 3 venues for 9 people; purge at
+ * a horizon in the middle of a day, in slices of 7; then every query
+ * agrees with a model, and every index has exactly the survivors. */
+static void test_purge_exact(void)
+{
+	enum { GWS = 4, PER_GW = 60, PEOPLE = 9 };
+	char dir[64];
+	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
+	struct cl_gateway g[GWS], before[GWS], after;
+	struct as_record recs[PER_GW];
+	struct cl_ingest_result res;
+	struct cl_store_stats st;
+	struct cl_ingest *in;
+	int64_t entries[GWS][PER_GW];
+	const int64_t horizon = T0 + 5 * DAY + 3600 * 7 + 13;
+	long long expect_deleted = 0, left = 0;
+	long long left_at[4] = {0}, left_of[PEOPLE] = {0};
+	uint64_t deleted = 0;
+	int alive[PEOPLE] = {0}, people_left = 0;
+
+	if (!s)
+		return;
+	for (unsigned i = 0; i < GWS; i++)
+		enroll(s, i, 1 + i % 3, &g[i]);
+	CHECK_OK(cl_store_ingest_begin(s, &in));
+	for (unsigned i = 0; i < GWS; i++) {
+		for (int k = 0; k < PER_GW; k++) {
+			/* 5 per day, pseudo-random order within the batch */
+			int64_t e = T0 + (int64_t)((k * 7 + (int)i * 3) % PER_GW) * (12 * DAY / PER_GW) +
+				    (k % 3) * 11;
+			unsigned person = (i * 5 + (unsigned)k) % PEOPLE;
+
+			make_rec(&recs[k], (uint64_t)k + 1, person, e, k % 4 ? 0 : e + 600, person);
+			entries[i][k] = e;
+			if (e < horizon) {
+				expect_deleted++;
+			} else {
+				left++;
+				left_at[1 + i % 3]++;
+				left_of[person]++;
+				alive[person] = 1;
+			}
+		}
+		CHECK_OK(cl_store_ingest_batch(in, g[i].gw_id, recs, NULL, PER_GW, T0, T0, &res));
+		CHECK_EQ_INT(res.stored, PER_GW);
+	}
+	CHECK_OK(cl_store_ingest_count_reject(in, "gap"));
+	CHECK_OK(cl_store_ingest_commit(in));
+	for (unsigned i = 0; i < GWS; i++)
+		CHECK_OK(cl_store_get_gateway(s, g[i].gw_id, &before[i]));
+	for (int p = 0; p < PEOPLE; p++)
+		people_left += alive[p];
+	CHECK(expect_deleted > 20 && left > 20);
+
+	CHECK_OK(cl_store_purge(s, horizon, 7, &deleted));
+	CHECK_EQ_INT(deleted, expect_deleted);
+	CHECK_OK(cl_store_stats(s, &st));
+	CHECK_EQ_INT(st.visits, left);
+	CHECK_EQ_INT(st.people, people_left);
+	CHECK_EQ_INT(st.rejects_total, 1);
+	CHECK_EQ_INT(st.batches, GWS);
+	for (uint32_t v = 1; v <= 3; v++) {
+		struct collect c = {.n = 0};
+
+		test_ctx("venue %u", (unsigned)v);
+		CHECK_OK(cl_store_visits_at(s, v, INT64_MIN, INT64_MAX, collect_fn, &c));
+		CHECK_EQ_INT(c.n, left_at[v]);
+		CHECK(entries_ordered(&c));
+		for (size_t k = 0; k < c.n && k < 256; k++)
+			if (!CHECK(c.v[k].entry >= horizon))
+				break;
+		CHECK_EQ_INT(count_at(s, v, INT64_MIN, horizon - 1), 0);
+	}
+	for (unsigned p = 0; p < PEOPLE; p++) {
+		uint8_t pid[AS_PID_LEN], cap[AS_CAPSULE_LEN];
+
+		test_ctx("person %u", p);
+		CHECK_EQ_INT(count_of(s, p, INT64_MIN, INT64_MAX), left_of[p]);
+		make_pid(pid, p);
+		CHECK_RC(cl_store_capsule(s, pid, cap), alive[p] ? 0 : AS_E_NOT_FOUND);
+	}
+	test_ctx_clear();
+	/* Registry and counters are kept; replays are still duplicates. */
+	for (unsigned i = 0; i < GWS; i++) {
+		CHECK_OK(cl_store_get_gateway(s, g[i].gw_id, &after));
+		CHECK(memcmp(&before[i], &after, sizeof after) == 0);
+	}
+	for (int k = 0; k < PER_GW; k++)
+		make_rec(&recs[k], (uint64_t)k + 1, 0, entries[0][k], 0, 0);
+	CHECK_OK(ingest1(s, &g[0], recs, PER_GW, T0, &res));
+	CHECK_EQ_INT(res.stored, 0);
+	CHECK_EQ_INT(res.duplicates, PER_GW);
+	/* Nothing more to do at the same horizon; indexes agree exactly. */
+	CHECK_OK(cl_store_purge(s, horizon, 7, &deleted));
+	CHECK_EQ_INT(deleted, 0);
+	cl_store_close(s);
+	{
+		long long attributed = left;
+
+		check_indexes(dir, left, attributed, people_left);
+	}
+	s = open_store(dir, MAP_TEST, 0);
+	if (s) {
+		CHECK_OK(cl_store_purge(s, INT64_MAX, 1000, &deleted));
+		CHECK_EQ_INT(deleted, left);
+		cl_store_close(s);
+	}
+	check_indexes(dir, 0, 0, 0);
+	test_rmdir(dir);
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+static void test_readonly_and_reopen(void)
+{
+	char dir[64], missing[80];
+	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0), *ro, *bad = NULL;
+	struct cl_gateway g, got;
+	struct as_record recs[10];
+	struct cl_ingest_result res;
+	struct cl_store_stats st;
+	struct cl_venue v;
+	struct cl_ingest *in;
+	struct collect c = {.n = 0};
+	char err[300] = "";
+	uint64_t first_vid;
+
+	if (!s)
+		return;
+	enroll(s, 1, 7, &g);
+	make_run(recs, 1, 10, 3, T0);
+	CHECK_OK(ingest1(s, &g, recs, 10, T0, &res));
+
+	/* A read-only handle, while the writer is open, sees committed data
+	 * and what is committed later. */
+	ro = open_store(dir, 0, 1);
+	if (ro) {
+		CHECK_OK(cl_store_stats(ro, &st));
+		CHECK_EQ_INT(st.visits, 10);
+		CHECK_OK(cl_store_get_gateway(ro, g.gw_id, &got));
+		CHECK_EQ_INT(got.through_seq, 10);
+		make_run(recs, 11, 5, 3, T0);
+		CHECK_OK(ingest1(s, &g, recs, 5, T0, &res));
+		CHECK_OK(cl_store_stats(ro, &st));
+		CHECK_EQ_INT(st.visits, 15);
+		CHECK_EQ_INT(count_at(ro, 7, INT64_MIN, INT64_MAX), 15);
+		make_venue(&v, 7);
+		CHECK_RC(cl_store_enroll(ro, &g, &v), -EACCES);
+		CHECK_RC(cl_store_ingest_begin(ro, &in), -EACCES);
+		CHECK_RC(cl_store_purge(ro, INT64_MAX, 1, NULL), -EACCES);
+		cl_store_close(ro);
+	}
+	CHECK_OK(cl_store_visits_at(s, 7, INT64_MIN, INT64_MAX, collect_fn, &c));
+	first_vid = c.n ? c.v[0].vid : 0;
+	cl_store_close(s);
+
+	/* Reopen: everything is there, and new visits get new vids even after
+	 * the newest were purged. */
+	s = open_store(dir, 0, 0);
+	if (!s)
+		return;
+	CHECK_OK(cl_store_stats(s, &st));
+	CHECK_EQ_INT(st.visits, 15);
+	CHECK_EQ_INT(st.map_size, UINT64_C(64) << 30);
+	CHECK_OK(cl_store_get_gateway(s, g.gw_id, &got));
+	CHECK_EQ_INT(got.through_seq, 15);
+	CHECK_OK(cl_store_purge(s, INT64_MAX, 4, NULL));
+	make_run(recs, 16, 2, 3, T0);
+	CHECK_OK(ingest1(s, &g, recs, 2, T0, &res));
+	c.n = 0;
+	CHECK_OK(cl_store_visits_at(s, 7, INT64_MIN, INT64_MAX, collect_fn, &c));
+	CHECK(c.n == 2 && c.v[0].vid > first_vid + 14);
+	cl_store_close(s);
+
+	snprintf(missing, sizeof missing, "%s/none", dir);
+	err[0] = '\0';
+	CHECK_ERR(cl_store_open(&bad, missing, 0, 1, err, sizeof err));
+	CHECK(bad == NULL);
+	CHECK(strstr(err, missing) != NULL);
+	test_rmdir(dir);
+}
+
+/* A tiny map fills: AS_E_FULL, nothing of the failed transaction is kept,
+ * reads go on, and reopening with a larger map lets ingest continue. */
+static void test_map_full(void)
+{
+	enum { PER = 64 };
+	char dir[64];
+	struct cl_store *s = open_store(test_tmpdir(dir), UINT64_C(256) << 10, 0);
+	struct cl_gateway g, got;
+	struct as_record recs[PER];
+	struct cl_ingest_result res;
+	struct cl_store_stats st;
+	uint64_t seq = 1, committed = 0;
+	int rc = 0;
+
+	if (!s)
+		return;
+	enroll(s, 1, 7, &g);
+	for (int round = 0; round < 200; round++) {
+		for (int k = 0; k < PER; k++)
+			make_rec(&recs[k], seq + (uint64_t)k, (unsigned)(seq + (uint64_t)k),
+				 T0 + (int64_t)(seq + (uint64_t)k), 0, (unsigned)k);
+		rc = ingest1(s, &g, recs, PER, T0, &res);
+		if (rc)
+			break;
+		seq += PER;
+		committed += PER;
+	}
+	CHECK_RC(rc, AS_E_FULL);
+	CHECK(committed > 0);
+	CHECK_OK(cl_store_stats(s, &st));
+	CHECK_EQ_INT(st.visits, committed);
+	CHECK_OK(cl_store_get_gateway(s, g.gw_id, &got));
+	CHECK_EQ_INT(got.through_seq, committed);
+	CHECK_EQ_INT(count_at(s, 7, INT64_MIN, INT64_MAX), committed);
+	cl_store_close(s);
+
+	s = open_store(dir, UINT64_C(8) << 20, 0);
+	if (!s)
+		return;
+	CHECK_OK(ingest1(s, &g, recs, PER, T0, &res));
+	CHECK_EQ_INT(res.stored, PER);
+	CHECK_EQ_INT(res.through_seq, committed + PER);
+	CHECK_OK(cl_store_purge(s, INT64_MAX, 100, NULL));
+	cl_store_close(s);
+	check_indexes(dir, 0, 0, 0);
+	test_rmdir(dir);
+}
+
+int main(void)
+{
+	if (as_crypto_init() != 0)
+		return 2;
+	TEST_RUN(test_registry);
+	TEST_RUN(test_ingest_happy);
+	TEST_RUN(test_duplicates_overlap);
+	TEST_RUN(test_gap_and_placeholders);
+	TEST_RUN(test_refusals);
+	TEST_RUN(test_many_gateways);
+	TEST_RUN(test_counters);
+	TEST_RUN(test_query_ranges);
+	TEST_RUN(test_extreme_times);
+	TEST_RUN(test_capsules);
+	TEST_RUN(test_unattributed);
+	TEST_RUN(test_purge_exact);
+	TEST_RUN(test_readonly_and_reopen);
+	TEST_RUN(test_map_full);
+	return TEST_DONE();
+}
