@@ -185,7 +185,7 @@ void gw_checkin_scan(struct gw_checkin *c, const char *line, size_t len, const c
 		return;
 	}
 	params.authority_pk = c->authority_pk;
-	params.now = gw_clock_now();
+	params.now = gw_clock_trusted_now(c->clock);
 	params.freshness = c->cfg.freshness;
 	rc = as_scan_verify(&scan, line, len, &params);
 	ev.kind = scan.kind == AS_SCAN_CARD ? AS_REC_CARD : AS_REC_PASS;
@@ -230,7 +230,7 @@ void gw_checkin_manual(struct gw_checkin *c, const struct gw_manual_entry *m,
 	struct gw_outcome_event ev = {GW_OUTCOME_REJECTED, "", source, AS_REC_MANUAL, 0,
 				      m->entry_time, m->headcount};
 	struct pending_checkin *p;
-	int64_t now = gw_clock_now();
+	int64_t now = gw_clock_trusted_now(c->clock);
 
 	if (!gw_policy_store_collecting(c->policy, c->cfg.min_level)) {
 		ev.outcome = GW_OUTCOME_NOT_COLLECTING;

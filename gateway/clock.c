@@ -99,6 +99,13 @@ int64_t gw_clock_now(void)
 	return (int64_t)time(NULL);
 }
 
+int64_t gw_clock_trusted_now(const struct gw_clock *c)
+{
+	if (!gw_clock_synced(c) && c->has_offset)
+		return (int64_t)(gw_clock_mono_ms() / 1000) + c->offset;
+	return gw_clock_now();
+}
+
 void gw_clock_stamp(const struct gw_clock *c, struct as_record *rec)
 {
 	rec->mono_ms = gw_clock_mono_ms();

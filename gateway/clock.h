@@ -44,6 +44,12 @@ uint64_t gw_clock_mono_ms(void);
 /* Wall-clock unix seconds. */
 int64_t gw_clock_now(void);
 
+/* The best current time: the wall clock when it is synced, else the
+ * corrected time when a trusted offset is known, else the (untrusted) wall
+ * clock.  Everything that compares times (freshness, the duplicate window,
+ * paper-entry checks) uses this, the same time records are stamped with. */
+int64_t gw_clock_trusted_now(const struct gw_clock *c);
+
 /*
  * Stamp rec with the current time: entry_time, mono_ms, boot_id, and
  * AS_REC_CLOCK_UNSYNCED when the clock is not trusted (unless a trusted

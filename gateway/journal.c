@@ -30,6 +30,7 @@ struct gw_journal {
 	MDB_dbi meta;
 	MDB_dbi imports;
 	uint64_t map_size;
+	size_t purge_slice;      /* adaptive slice size (writer thread) */
 	char data_path[PATH_MAX];
 };
 
@@ -191,6 +192,17 @@ int gw_journal_append(struct gw_journal *j, struct gw_journal_entry *entries, si
 			rc = MDB_BAD_VALSIZE;
 			break;
 		}
+		{
+			/* Store only what reads back: a record the decoder refuses
+			 * would make the journal unreadable and unpurgeable. */
+			struct as_record check;
+			if (as_record_decode(&check, rec_buf, sizeof rec_buf) != 0) {
+				mdb_txn_abort(txn);
+				for (size_t k = 0; k < n; k++)
+					entries[k].rec->seq = 0;
+				return AS_E_FIELD;
+			}
+		}
 		as_put_be64(key_buf, next_seq);
 		rc = mdb_put(txn, j->records, &key, &val, MDB_APPEND);
 		next_seq++;
@@ -212,8 +224,11 @@ int gw_journal_append(struct gw_journal *j, struct gw_journal_entry *entries, si
 	return 0;
 }
 
-int gw_journal_purge(struct gw_journal *j, int64_t horizon, int64_t sent_horizon,
-		     uint64_t *resume_seq, size_t max_visit, uint64_t *deleted, int *more)
+/* One purge transaction over at most max_visit records (see
+ * gw_journal_purge); *visited gets how many it looked at. */
+static int purge_slice(struct gw_journal *j, int64_t horizon, int64_t sent_horizon,
+		       uint64_t *resume_seq, size_t max_visit, uint64_t *deleted, int *more,
+		       size_t *visited_out)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
@@ -293,6 +308,7 @@ int gw_journal_purge(struct gw_journal *j, int64_t horizon, int64_t sent_horizon
 			rc = 0;
 		mdb_cursor_close(cur);
 	}
+	*visited_out = visited;
 	if (rc) {
 		mdb_txn_abort(txn);
 		*deleted = 0;
@@ -302,6 +318,46 @@ int gw_journal_purge(struct gw_journal *j, int64_t horizon, int64_t sent_horizon
 	if (rc)
 		*deleted = 0;
 	return journal_error(rc);
+}
+
+int gw_journal_purge(struct gw_journal *j, int64_t horizon, int64_t sent_horizon,
+		     uint64_t *resume_seq, size_t max_visit, uint64_t *deleted, int *more)
+{
+	size_t budget = max_visit ? max_visit : 1;
+	int rc = 0;
+
+	*deleted = 0;
+	*more = 0;
+	/* Rewriting records copies pages.  In a full map a big slice can find
+	 * no pages to copy into; a smaller one can, and its commit frees the
+	 * old copies for the next.  So the slice halves on AS_E_FULL and grows
+	 * back on success. */
+	if (j->purge_slice == 0 || j->purge_slice > budget)
+		j->purge_slice = budget;
+	while (budget > 0) {
+		size_t n = j->purge_slice < budget ? j->purge_slice : budget, visited = 0;
+		uint64_t d = 0, resume = *resume_seq;
+		int slice_more = 0;
+
+		rc = purge_slice(j, horizon, sent_horizon, &resume, n, &d, &slice_more, &visited);
+		if (rc == AS_E_FULL && n > 1) {
+			j->purge_slice = n / 2;
+			continue;
+		}
+		if (rc)
+			break;
+		*resume_seq = resume;
+		*deleted += d;
+		if (j->purge_slice < max_visit)
+			j->purge_slice = j->purge_slice * 2 < max_visit ? j->purge_slice * 2 : max_visit;
+		if (!slice_more) {
+			*more = 0;
+			return 0;
+		}
+		*more = 1;
+		budget -= visited < budget ? (visited ? visited : 1) : budget;
+	}
+	return rc;
 }
 
 int gw_journal_correct_times(struct gw_journal *j, const uint8_t boot_id[AS_BOOT_ID_LEN],

@@ -256,5 +256,20 @@ void gw_writer_stop(struct gw_writer *w)
 	uv_mutex_unlock(&w->lock);
 	uv_thread_join(&w->thread);
 	deliver_done(w);
+	/* A done callback may have submitted more after the thread left:
+	 * answer those with -ECANCELED so each still completes exactly once
+	 * (bounded: a callback that resubmits forever is cut off). */
+	for (int round = 0; round < 100000 && w->todo.head; round++) {
+		struct gw_write_req *r;
+
+		uv_mutex_lock(&w->lock);
+		r = queue_pop(&w->todo);
+		if (r) {
+			r->status = -ECANCELED;
+			queue_push(&w->done, r);
+		}
+		uv_mutex_unlock(&w->lock);
+		deliver_done(w);
+	}
 	uv_close((uv_handle_t *)&w->async, on_writer_closed);
 }
