@@ -121,8 +121,11 @@ gw_status_is() { [ "$(gw_status_field "$1" 2>/dev/null)" = "$2" ]; }
 
 # gw_start: start the daemon in the background (stdin from $GW_STDIN, default
 # /dev/null; stderr appended to $GW_LOG) and wait until it answers status.
+# File descriptors 5-9 are the test's own (e.g. the write end of a FIFO it
+# feeds) and are not passed on to the daemon.
 gw_start() {
-  anshim-gatewayd --config "$GW_CONF" < "${GW_STDIN:-/dev/null}" >> "$GW_LOG" 2>&1 &
+  anshim-gatewayd --config "$GW_CONF" < "${GW_STDIN:-/dev/null}" >> "$GW_LOG" 2>&1 \
+    5>&- 6>&- 7>&- 8>&- 9>&- &
   GW_PID=$!
   CLEANUP_PIDS+=("$GW_PID")
   wait_for 30 "anshim-gatewayd to answer status" gw_status
