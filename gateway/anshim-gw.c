@@ -332,7 +332,7 @@ static void print_status(const char *json)
 		       strcmp(json_field(json, "connected", v[0], sizeof v[0]), "true") == 0 ?
 		       "connected" : strcmp(json_field(json, "offline", v[1], sizeof v[1]),
 					    "true") == 0 ? "OFFLINE (on request)" : "NOT connected",
-		       json_field(json, "acked_seq", v[1], sizeof v[1]),
+		       json_field(json, "acked_seq", v[3], sizeof v[3]),
 		       last_ack ? as_format_time(when, last_ack) : "never");
 	}
 	json_field(json, "last_error", v[0], sizeof v[0]);
