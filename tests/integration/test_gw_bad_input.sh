@@ -133,12 +133,14 @@ f = s.makefile("rb")
 for req in [b"hello", b"manual 7 x", b"manual 8 1 0 1 zz -", b"manual", b"X" * 5000, b"status"]:
     s.sendall(req + b"\n")
     answer = f.readline().decode().rstrip("\n")
+    if answer.startswith("error unknown request ("):  # then the list of requests
+        answer = "error unknown request (...)"
     print(answer[:47] if answer.startswith("{") else answer)
 PY
-expect_eq "control socket answers" "error unknown request (status, events, purge, contact-key, manual)
+expect_eq "control socket answers" "error unknown request (...)
 7 rejected malformed
 8 rejected malformed
-error unknown request (status, events, purge, contact-key, manual)
+error unknown request (...)
 error request too long
 {\"gateway_id\":\"$(gw_status_field gateway_id)" "$(cat "$WORK/control.answers")"
 
@@ -191,5 +193,32 @@ expect_eq "status storage_full" 0 "$(gw_status_field storage_full)"
 # And it still takes scans.
 gw_wallet "$WORK/w6" 010-3000-0008 "Visitor Eight"
 expect_eq "a scan after all that" accepted "$(gw_scan "$GW_SCAN" "$(gw_pass "$WORK/w6")")"
+
+# A replayed pass is still a duplicate after a restart (the duplicate window
+# is reloaded from the journal).
 gw_stop
+gw_start
+expect_eq "replayed pass after a restart" duplicate "$(gw_scan "$GW_SCAN" "$P4")"
+
+# Pipelined lines (a client that writes the next scan before the answer to
+# the previous one) must be answered in the order they were written: a
+# kiosk pairs each answer with its scan.
+# KNOWN BUG scan-socket-answer-order: a rejection is answered at once, an
+# acceptance only after the commit, so the answers come back reordered and
+# the garbage line appears "accepted".
+gw_wallet "$WORK/w7" 010-3000-0009 "Visitor Nine"
+P7=$(gw_pass "$WORK/w7")
+answers=$(python3 - "$GW_SCAN" "$P7" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(30); s.connect(sys.argv[1])
+s.sendall((sys.argv[2] + "\ngarbage\n").encode())
+f = s.makefile("rb")
+print(" / ".join(f.readline().decode().strip() for _ in range(2)))
+PY
+)
+known_bug scan-socket-answer-order "answers to a pass and a garbage line sent together" \
+  "accepted / rejected malformed" "$answers" || true
+expect_eq "the pipelined pass was journaled" 11 "$(gw_journal_count)"
+gw_stop
+[ "$KNOWN_BUGS" = 0 ] || echo "($KNOWN_BUGS known bug(s) reported above)"
 done_ok
