@@ -81,6 +81,15 @@ static const char usage_text[] =
 "      for each gateway: venue, records, the seq it is stored through, when\n"
 "      it was last seen and the lag from batch creation to ingest.\n"
 "\n"
+"  audit verify [--keys DIR]\n"
+"      Check the audit log of traces and reveals (audit_log): every entry is\n"
+"      hash-chained to the one before and signed with sign.key. Prints 'N\n"
+"      entries, chain intact' (exit 0) or the first broken entry and why\n"
+"      (exit 1). Keep the count: entries cut off the end leave no trace.\n"
+"  audit show [--json]\n"
+"      List the audit entries: time, investigator, trace or reveal, the\n"
+"      case's pid, window, depth, contacts, capsules revealed, reason.\n"
+"\n"
 "Options for all commands: --config FILE (default " CL_DEFAULT_CONFIG "),\n"
 "which gives store_dir, keys_dir and the broker. --keys DIR overrides\n"
 "keys_dir where keys are used.\n"
@@ -262,5 +271,7 @@ int main(int argc, char **argv)
 		return cl_cmd_revoke(argc, argv);
 	if (strcmp(cmd, "stats") == 0)
 		return cl_cmd_stats(argc, argv);
+	if (strcmp(cmd, "audit") == 0)
+		return cl_cmd_audit(argc, argv);
 	return usage_error("unknown command '%s'", cmd);
 }

@@ -27,7 +27,8 @@
  *   hash = BLAKE2b-256("anshim-audit-v1\0" || prev || seq u64 || time i64
  *          || who || action || case || from i64 || to i64 || depth u32
  *          || contacts u32 || revealed u32 || reason)
- *   (integers big-endian; each string as u16 length then its bytes)
+ *   (integers little-endian as in anshim/bytes.h; each string as a u16
+ *   length then its bytes)
  *   prev = hash of the previous entry; 32 zero bytes for entry 1
  *   sig  = Ed25519 by the authority over "anshim-audit-sig" (16 bytes)
  *          || hash

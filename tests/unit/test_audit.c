@@ -1,0 +1,676 @@
+/*
+ * test_audit.c - the tamper-evident audit log (cloud/audit.c).
+ *
+ * Appended entries verify and read back field for field, with free text
+ * that tries to forge lines (newlines, quotes, separators, "seq=" text,
+ * control bytes, ill-formed UTF-8) kept inside its own line.  Then every
+ * way of breaking the file is caught at the right entry: every byte of the
+ * file flipped (three masks) names the line holding the byte (the last
+ * line's newline shows as a truncated last entry); a line deleted or two
+ * swapped is a sequence gap at that line; the last line cut at every length
+ * is a truncated last entry; a signature by another key is a bad signature
+ * and another key cannot extend the log; appending after a torn line is
+ * refused and leaves the file alone.  Bad entries (a phone number as the
+ * case, unknown actions, reversed windows, unterminated text) are refused
+ * without creating the file.  Dropping whole entries off the end is not
+ * detectable from the file alone; a test pins that down as documented.
+ */
+#include "test.h"
+
+#include "audit.h"
+
+#include "anshim/bytes.h"
+#include "anshim/fileio.h"
+#include "anshim/keyfile.h"
+#include "anshim/strbuf.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define N_ENTRIES 5
+#define CASE_PID "0123456789abcdef0123456789abcdef"
+
+static struct test_keys keys;
+
+/* A scratch dir holding sign.key/sign.pub (the authority's, or another
+ * key's) and the path of audit.log in it; cfg points at both. */
+struct fixture {
+	char dir[64];
+	char log[128];
+	struct cl_config cfg;
+};
+
+static void fixture_init(struct fixture *f, int other_key)
+{
+	char path[160];
+
+	test_tmpdir(f->dir);
+	snprintf(f->log, sizeof f->log, "%s/audit.log", f->dir);
+	snprintf(path, sizeof path, "%s/sign.key", f->dir);
+	CHECK_OK(as_keyfile_write(path, AS_KEY_SIGN_SECRET, other_key ? keys.other_sk : keys.auth_sk,
+				  0));
+	snprintf(path, sizeof path, "%s/sign.pub", f->dir);
+	CHECK_OK(as_keyfile_write(path, AS_KEY_SIGN_PUBLIC, other_key ? keys.other_pk : keys.auth_pk,
+				  0));
+	memset(&f->cfg, 0, sizeof f->cfg);
+	f->cfg.keys_dir = f->dir;
+	f->cfg.audit_log = f->log;
+}
+
+/* Entry i (1-based): free text that tries hard to break the line format. */
+static void make_entry(struct cl_audit_entry *e, unsigned i)
+{
+	static const char *const whos[] = {
+		"kim.investigator",
+		"Lee \"the quote\" Jisoo\nseq=2 time=2026-01-01T00:00:00Z action=trace",
+		"\xec\x97\xad\xed\x95\x99\xec\xa1\xb0\xec\x82\xac\xea\xb4\x80 Park", /* Korean */
+		"back\\slash \\x41 tab\there",
+		"esc\x1b[31m bad\xff utf8 \xc2\x85 c1 del\x7f",
+	};
+	static const char *const reasons[] = {
+		"",
+		"cluster at venue 12\n"
+		"seq=3 time=2026-01-01T00:00:00Z action=reveal case=" CASE_PID " reason=\"x\"",
+		"reason with \" prev= hash= sig= and spaces   and \r\n CRLF",
+		"\xea\xb0\x90\xec\x97\xbc \xed\x99\x95\xec\x82\xb0 (outbreak) \\ \"",
+		"max-ish",
+	};
+
+	memset(e, 0, sizeof *e);
+	e->time = TEST_NOW + (int64_t)i * 60;
+	snprintf(e->who, sizeof e->who, "%s", whos[(i - 1) % 5]);
+	snprintf(e->action, sizeof e->action, "%s", i % 2 ? "trace" : "reveal");
+	snprintf(e->case_ref, sizeof e->case_ref, "%s", CASE_PID);
+	e->case_ref[0] = (char)('0' + i % 10);
+	e->window_from = TEST_NOW - 14 * 86400;
+	e->window_to = TEST_NOW + (int64_t)i;
+	e->depth = i;
+	e->contacts = 10 * i;
+	e->revealed = i == 5 ? UINT32_MAX : 3 * i;
+	if (i == 5)
+		memset(e->reason, '\n', sizeof e->reason - 1); /* 255 newlines, the longest */
+	else
+		snprintf(e->reason, sizeof e->reason, "%s", reasons[i - 1]);
+}
+
+static void append_n(struct fixture *f, unsigned from, unsigned to)
+{
+	struct cl_audit_entry e;
+	char err[512];
+
+	for (unsigned i = from; i <= to; i++) {
+		make_entry(&e, i);
+		err[0] = '\0';
+		test_ctx("entry %u", i);
+		CHECK_OK(cl_audit_append(&f->cfg, &e, err, sizeof err));
+		if (err[0])
+			fprintf(stderr, "  err: %s\n", err);
+	}
+	test_ctx_clear();
+}
+
+static unsigned char *read_file(const char *path, size_t *len)
+{
+	unsigned char *buf = NULL;
+
+	*len = 0;
+	if (!CHECK_OK(as_file_read_all(path, 1 << 20, &buf, len)))
+		return NULL;
+	return buf;
+}
+
+/* Plain (not durable) write: thousands of copies in the flip test. */
+static int write_file(const char *path, const void *data, size_t len)
+{
+	FILE *fp = fopen(path, "wb");
+	int ok;
+
+	if (!fp)
+		return -errno;
+	ok = fwrite(data, 1, len, fp) == len;
+	ok = (fclose(fp) == 0) && ok;
+	return ok ? 0 : -EIO;
+}
+
+/* Byte offsets where lines start; returns the number of lines (<= max). */
+static unsigned line_starts(const unsigned char *buf, size_t len, size_t *starts, unsigned max)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < len && n < max; i++)
+		if (i == 0 || buf[i - 1] == '\n')
+			starts[n++] = i;
+	return n;
+}
+
+struct verdict {
+	int rc;
+	uint64_t entries, first_bad;
+	char why[300];
+};
+
+static void verify(const char *path, const uint8_t *pk, struct verdict *v)
+{
+	v->why[0] = '\0';
+	v->entries = v->first_bad = 999;
+	v->rc = cl_audit_verify(path, pk, &v->entries, &v->first_bad, v->why, sizeof v->why);
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+struct collect {
+	unsigned n;
+	struct cl_audit_entry e[8];
+	uint64_t index[8];
+};
+
+static int collect_one(void *ctx, uint64_t index, const struct cl_audit_entry *e)
+{
+	struct collect *c = ctx;
+
+	if (c->n < 8) {
+		c->e[c->n] = *e;
+		c->index[c->n] = index;
+	}
+	c->n++;
+	return 0;
+}
+
+static void test_append_verify_read_back(void)
+{
+	struct fixture f;
+	struct verdict v;
+	struct collect c = {0};
+	struct cl_audit_entry want;
+	struct stat st;
+	unsigned char *buf;
+	size_t len, starts[16];
+
+	fixture_init(&f, 0);
+	append_n(&f, 1, N_ENTRIES);
+	verify(f.log, keys.auth_pk, &v);
+	CHECK_OK(v.rc);
+	CHECK_EQ_INT(v.entries, N_ENTRIES);
+	CHECK_EQ_INT(v.first_bad, 0);
+
+	CHECK_OK(cl_audit_each(f.log, collect_one, &c));
+	CHECK_EQ_INT(c.n, N_ENTRIES);
+	for (unsigned i = 1; i <= N_ENTRIES && i <= c.n; i++) {
+		test_ctx("entry %u", i);
+		make_entry(&want, i);
+		CHECK_EQ_INT(c.index[i - 1], i);
+		CHECK_MEM(&c.e[i - 1], &want, sizeof want); /* zero padding both sides */
+		CHECK_STR(c.e[i - 1].who, want.who);
+		CHECK_STR(c.e[i - 1].reason, want.reason);
+	}
+	test_ctx_clear();
+
+	/* Exactly one line per entry, all text printable except the line ends,
+	 * and the seq of each line is its number. */
+	buf = read_file(f.log, &len);
+	if (buf) {
+		unsigned n = line_starts(buf, len, starts, 16);
+		CHECK_EQ_INT(n, N_ENTRIES);
+		CHECK(len > 0 && buf[len - 1] == '\n');
+		for (size_t i = 0; i < len; i++)
+			if (buf[i] < 0x20 || buf[i] == 0x7f)
+				CHECK(buf[i] == '\n' && (i + 1 == len || memcmp(buf + i + 1, "seq=", 4) == 0));
+		for (unsigned i = 0; i < n; i++) {
+			char want_seq[16];
+			snprintf(want_seq, sizeof want_seq, "seq=%u ", i + 1);
+			CHECK(memcmp(buf + starts[i], want_seq, strlen(want_seq)) == 0);
+		}
+		/* The first entry chains to 32 zero bytes; this spelling is the format. */
+		CHECK(strstr((char *)buf, " prev=0000000000000000000000000000000000000000000000000000000000000000 hash=") != NULL);
+		CHECK(strstr((char *)buf, "time=2026-01-01T00:01:00Z action=trace case=1123456789abcdef"
+				      "0123456789abcdef from=2025-12-18T00:00:00Z to=2026-01-01T00:00:01Z"
+				      " depth=1 contacts=10 revealed=3 who=\"kim.investigator\" reason=\"\""
+				      " prev=") != NULL);
+		CHECK(strstr((char *)buf, "who=\"Lee \\x22the quote\\x22 Jisoo\\x0aseq=2 time=") != NULL);
+		CHECK(strstr((char *)buf, "who=\"esc\\x1b[31m bad\\xff utf8 \\xc2\\x85 c1 del\\x7f\"") != NULL);
+		CHECK(strstr((char *)buf, "who=\"\xec\x97\xad\xed\x95\x99") != NULL); /* UTF-8 raw */
+		CHECK(strstr((char *)buf, "who=\"back\\x5cslash \\x5cx41 tab\\x09here\"") != NULL);
+		free(buf);
+	}
+	CHECK_OK(stat(f.log, &st));
+	CHECK_EQ_INT(st.st_mode & 0777, 0600);
+	test_rmdir(f.dir);
+}
+
+static void test_time_now_and_bad_entries(void)
+{
+	struct fixture f;
+	struct cl_audit_entry e, good;
+	struct collect c = {0};
+	char err[512];
+	int64_t before, after;
+
+	fixture_init(&f, 0);
+	make_entry(&good, 1);
+
+	/* Refused entries create nothing. */
+	e = good;
+	snprintf(e.case_ref, sizeof e.case_ref, "01012345678"); /* a phone number */
+	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_FIELD);
+	CHECK(strstr(err, "never a phone number") != NULL);
+	e = good;
+	snprintf(e.case_ref, sizeof e.case_ref, "+82 10 1234 5678");
+	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_FIELD);
+	e = good;
+	snprintf(e.case_ref, sizeof e.case_ref, "0123456789ABCDEF0123456789abcdef"); /* upper */
+	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_FIELD);
+	e = good;
+	snprintf(e.action, sizeof e.action, "delete");
+	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_FIELD);
+	e = good;
+	e.who[0] = '\0';
+	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_FIELD);
+	e = good;
+	memset(e.who, 'w', sizeof e.who); /* not terminated */
+	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_FIELD);
+	e = good;
+	memset(e.reason, 'r', sizeof e.reason);
+	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_FIELD);
+	e = good;
+	e.window_from = e.window_to + 1;
+	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_FIELD);
+	e = good;
+	e.time = -5;
+	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_FIELD);
+	CHECK(access(f.log, F_OK) != 0);
+
+	/* time 0 means now. */
+	e = good;
+	e.time = 0;
+	before = (int64_t)time(NULL);
+	CHECK_OK(cl_audit_append(&f.cfg, &e, err, sizeof err));
+	after = (int64_t)time(NULL);
+	CHECK_OK(cl_audit_each(f.log, collect_one, &c));
+	CHECK_EQ_INT(c.n, 1);
+	CHECK(c.e[0].time >= before && c.e[0].time <= after);
+
+	/* No signing key: nothing appended, the message names the file. */
+	{
+		struct cl_config nokeys = f.cfg;
+		char missing[128];
+		snprintf(missing, sizeof missing, "%s/nokeys", f.dir);
+		nokeys.keys_dir = missing;
+		CHECK_RC(cl_audit_append(&nokeys, &good, err, sizeof err), -ENOENT);
+		CHECK(strstr(err, "sign.key") != NULL);
+	}
+	test_rmdir(f.dir);
+}
+
+static void test_missing_and_empty(void)
+{
+	struct fixture f;
+	struct verdict v;
+
+	fixture_init(&f, 0);
+	verify(f.log, keys.auth_pk, &v);
+	CHECK_RC(v.rc, -ENOENT);
+	CHECK_EQ_INT(v.first_bad, 0);
+	CHECK_EQ_INT(v.entries, 0);
+	CHECK_OK(write_file(f.log, "", 0));
+	verify(f.log, keys.auth_pk, &v);
+	CHECK_OK(v.rc);
+	CHECK_EQ_INT(v.entries, 0);
+	/* A blank line is not an entry. */
+	CHECK_OK(write_file(f.log, "\n", 1));
+	verify(f.log, keys.auth_pk, &v);
+	CHECK_RC(v.rc, AS_E_CORRUPT);
+	CHECK_EQ_INT(v.first_bad, 1);
+	CHECK(strstr(v.why, "malformed") != NULL);
+	test_rmdir(f.dir);
+}
+
+/* Flip every byte of the log with each mask: verify must fail at the line
+ * holding the byte; the last line's newline turns into a torn last entry. */
+static void test_every_byte_flipped(void)
+{
+	static const unsigned char masks[] = {0x01, 0x20, 0x80};
+	struct fixture f;
+	struct verdict v;
+	unsigned char *buf, *copy;
+	size_t len, starts[16];
+	char path[160];
+	unsigned n;
+
+	fixture_init(&f, 0);
+	append_n(&f, 1, N_ENTRIES);
+	buf = read_file(f.log, &len);
+	if (!buf)
+		return;
+	n = line_starts(buf, len, starts, 16);
+	CHECK_EQ_INT(n, N_ENTRIES);
+	copy = malloc(len);
+	snprintf(path, sizeof path, "%s/flipped.log", f.dir);
+	for (size_t m = 0; copy && m < sizeof masks; m++) {
+		unsigned line = 0;
+		for (size_t p = 0; p < len; p++) {
+			while (line < n && p >= starts[line])
+				line++; /* 1-based line holding p */
+			memcpy(copy, buf, len);
+			copy[p] ^= masks[m];
+			test_ctx("mask 0x%02x, byte %zu (line %u, '%c')", masks[m], p, line,
+				 buf[p] >= 0x20 && buf[p] < 0x7f ? buf[p] : '?');
+			if (!CHECK_OK(write_file(path, copy, len)))
+				break;
+			verify(path, keys.auth_pk, &v);
+			if (p == len - 1) {
+				CHECK_RC(v.rc, AS_E_TRUNCATED);
+				CHECK(strstr(v.why, "truncated last entry") != NULL);
+			} else {
+				CHECK(v.rc == AS_E_CORRUPT || v.rc == AS_E_SIGNATURE);
+				CHECK(strstr(v.why, "truncated") == NULL);
+			}
+			if (!CHECK_EQ_INT(v.first_bad, line) || !CHECK_EQ_INT(v.entries, line - 1))
+				fprintf(stderr, "  why: %s\n", v.why);
+		}
+	}
+	test_ctx_clear();
+	free(copy);
+	free(buf);
+	test_rmdir(f.dir);
+}
+
+static void test_delete_and_reorder(void)
+{
+	struct fixture f;
+	struct verdict v;
+	unsigned char *buf, *copy;
+	size_t len, starts[17];
+	char path[160];
+	unsigned n;
+
+	fixture_init(&f, 0);
+	append_n(&f, 1, N_ENTRIES);
+	buf = read_file(f.log, &len);
+	if (!buf)
+		return;
+	n = line_starts(buf, len, starts, 16);
+	starts[n] = len;
+	copy = malloc(len);
+	snprintf(path, sizeof path, "%s/edited.log", f.dir);
+	for (unsigned k = 1; copy && k <= n; k++) {
+		size_t a = starts[k - 1], b = starts[k];
+
+		/* Delete line k. */
+		test_ctx("delete line %u", k);
+		memcpy(copy, buf, a);
+		memcpy(copy + a, buf + b, len - b);
+		CHECK_OK(write_file(path, copy, len - (b - a)));
+		verify(path, keys.auth_pk, &v);
+		if (k < n) {
+			CHECK_RC(v.rc, AS_E_CORRUPT);
+			CHECK_EQ_INT(v.first_bad, k);
+			CHECK_EQ_INT(v.entries, k - 1);
+			CHECK(strstr(v.why, "sequence gap") != NULL);
+		} else {
+			/* Cut off the end at a line boundary: a shorter valid log. */
+			CHECK_OK(v.rc);
+			CHECK_EQ_INT(v.entries, n - 1);
+		}
+
+		/* Swap lines k and k+1. */
+		if (k < n) {
+			size_t c = starts[k + 1];
+			test_ctx("swap lines %u and %u", k, k + 1);
+			memcpy(copy, buf, a);
+			memcpy(copy + a, buf + b, c - b);
+			memcpy(copy + a + (c - b), buf + a, b - a);
+			memcpy(copy + c, buf + c, len - c);
+			CHECK_OK(write_file(path, copy, len));
+			verify(path, keys.auth_pk, &v);
+			CHECK_RC(v.rc, AS_E_CORRUPT);
+			CHECK_EQ_INT(v.first_bad, k);
+			CHECK(strstr(v.why, "sequence gap") != NULL);
+		}
+
+		/* Line k duplicated (a replayed entry). */
+		test_ctx("duplicate line %u", k);
+		{
+			unsigned char *dup = malloc(len + (b - a));
+			if (dup) {
+				memcpy(dup, buf, b);
+				memcpy(dup + b, buf + a, len - a);
+				CHECK_OK(write_file(path, dup, len + (b - a)));
+				verify(path, keys.auth_pk, &v);
+				CHECK_RC(v.rc, AS_E_CORRUPT);
+				CHECK_EQ_INT(v.first_bad, k + 1);
+				CHECK(strstr(v.why, "sequence gap") != NULL);
+				free(dup);
+			}
+		}
+	}
+	test_ctx_clear();
+	free(copy);
+	free(buf);
+	test_rmdir(f.dir);
+}
+
+static void test_truncated_last_line(void)
+{
+	struct fixture f;
+	struct verdict v;
+	unsigned char *buf;
+	size_t len, starts[16];
+	char path[160];
+	unsigned n;
+
+	fixture_init(&f, 0);
+	append_n(&f, 1, 3);
+	buf = read_file(f.log, &len);
+	if (!buf)
+		return;
+	n = line_starts(buf, len, starts, 16);
+	snprintf(path, sizeof path, "%s/cut.log", f.dir);
+	for (size_t cut = starts[n - 1] + 1; cut < len; cut++) {
+		test_ctx("cut at %zu of %zu", cut, len);
+		CHECK_OK(write_file(path, buf, cut));
+		verify(path, keys.auth_pk, &v);
+		CHECK_RC(v.rc, AS_E_TRUNCATED);
+		CHECK_EQ_INT(v.first_bad, n);
+		CHECK_EQ_INT(v.entries, n - 1);
+		CHECK(strstr(v.why, "truncated last entry") != NULL);
+	}
+	test_ctx_clear();
+	free(buf);
+	test_rmdir(f.dir);
+}
+
+/* Replace the sig= of line k (1-based) with sk's signature over the same
+ * hash: the format's signed message is "anshim-audit-sig" || hash. */
+static int resign_line(unsigned char *buf, size_t len, unsigned k, const uint8_t *sk)
+{
+	size_t starts[16];
+	unsigned n = line_starts(buf, len, starts, 16);
+	char *line, *h, *s, hex[2 * crypto_sign_BYTES + 1];
+	uint8_t msg[16 + 32], sig[crypto_sign_BYTES];
+
+	if (k == 0 || k > n)
+		return -1;
+	line = (char *)buf + starts[k - 1];
+	h = strstr(line, " hash=");
+	s = strstr(line, " sig=");
+	if (!h || !s)
+		return -1;
+	memcpy(msg, "anshim-audit-sig", 16);
+	memcpy(hex, h + 6, 64);
+	hex[64] = '\0';
+	if (as_hex_decode(msg + 16, 32, hex))
+		return -1;
+	crypto_sign_detached(sig, NULL, msg, sizeof msg, sk);
+	as_hex_encode(hex, sig, sizeof sig);
+	memcpy(s + 5, hex, 2 * sizeof sig);
+	return 0;
+}
+
+static void test_other_key(void)
+{
+	struct fixture f, other;
+	struct verdict v;
+	struct cl_audit_entry e;
+	unsigned char *buf, *after;
+	size_t len, after_len;
+	char path[160], err[512];
+
+	fixture_init(&f, 0);
+	fixture_init(&other, 1);
+	append_n(&f, 1, 3);
+	buf = read_file(f.log, &len);
+	if (!buf)
+		return;
+
+	/* Re-signing with the authority's own key changes nothing (the test's
+	 * idea of the signed message is right)... */
+	snprintf(path, sizeof path, "%s/resigned.log", f.dir);
+	CHECK_OK(resign_line(buf, len, 2, keys.auth_sk));
+	CHECK_OK(write_file(path, buf, len));
+	verify(path, keys.auth_pk, &v);
+	CHECK_OK(v.rc);
+	CHECK_EQ_INT(v.entries, 3);
+	/* ...another key's signature on entry 2 is a bad signature there. */
+	CHECK_OK(resign_line(buf, len, 2, keys.other_sk));
+	CHECK_OK(write_file(path, buf, len));
+	verify(path, keys.auth_pk, &v);
+	CHECK_RC(v.rc, AS_E_SIGNATURE);
+	CHECK_EQ_INT(v.first_bad, 2);
+	CHECK_EQ_INT(v.entries, 1);
+	CHECK(strstr(v.why, "bad signature") != NULL);
+
+	/* A whole log by another key, checked against the authority's. */
+	append_n(&other, 1, 2);
+	verify(other.log, keys.other_pk, &v);
+	CHECK_OK(v.rc);
+	verify(other.log, keys.auth_pk, &v);
+	CHECK_RC(v.rc, AS_E_SIGNATURE);
+	CHECK_EQ_INT(v.first_bad, 1);
+
+	/* Another key cannot extend the authority's log. */
+	other.cfg.audit_log = f.log;
+	make_entry(&e, 4);
+	CHECK_RC(cl_audit_append(&other.cfg, &e, err, sizeof err), AS_E_SIGNATURE);
+	CHECK(strstr(err, "refusing to append") != NULL);
+	after = read_file(f.log, &after_len);
+	CHECK(after && after_len == len);
+	free(after);
+	free(buf);
+	test_rmdir(f.dir);
+	test_rmdir(other.dir);
+}
+
+static void test_append_after_torn_line_refused(void)
+{
+	static const char torn[] = "seq=3 time=2026-01-01T00:0";
+	struct fixture f;
+	struct verdict v;
+	struct cl_audit_entry e;
+	unsigned char *buf, *after;
+	size_t len, after_len;
+	char err[512];
+	FILE *fp;
+
+	fixture_init(&f, 0);
+	append_n(&f, 1, 2);
+	fp = fopen(f.log, "ab");
+	CHECK(fp && fwrite(torn, 1, sizeof torn - 1, fp) == sizeof torn - 1);
+	if (fp)
+		fclose(fp);
+	buf = read_file(f.log, &len);
+	make_entry(&e, 3);
+	err[0] = '\0';
+	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_TRUNCATED);
+	CHECK(strstr(err, "torn entry") != NULL && strstr(err, f.log) != NULL);
+	after = read_file(f.log, &after_len);
+	CHECK(buf && after && after_len == len && memcmp(buf, after, len) == 0);
+	verify(f.log, keys.auth_pk, &v);
+	CHECK_RC(v.rc, AS_E_TRUNCATED);
+	CHECK_EQ_INT(v.first_bad, 3);
+	CHECK_EQ_INT(v.entries, 2);
+	free(buf);
+	free(after);
+
+	/* A last line that is whole but not an entry also stops appends. */
+	CHECK_OK(write_file(f.log, "seq=1 junk\n", 11));
+	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_CORRUPT);
+	CHECK(strstr(err, "refusing to append") != NULL);
+	test_rmdir(f.dir);
+}
+
+/* Hand edits that keep a line parseable are still caught at that line. */
+static void test_hand_edits(void)
+{
+	struct fixture f;
+	struct verdict v;
+	unsigned char *buf;
+	size_t len;
+	char path[160], *p;
+
+	fixture_init(&f, 0);
+	append_n(&f, 1, 2);
+	buf = read_file(f.log, &len);
+	if (!buf)
+		return;
+	snprintf(path, sizeof path, "%s/edited.log", f.dir);
+
+	/* contacts=20 -> contacts=21 on line 2: the hash no longer matches. */
+	p = strstr((char *)buf, "contacts=20 ");
+	CHECK(p != NULL);
+	if (p) {
+		p[10] = '1';
+		CHECK_OK(write_file(path, buf, len));
+		verify(path, keys.auth_pk, &v);
+		CHECK_RC(v.rc, AS_E_CORRUPT);
+		CHECK_EQ_INT(v.first_bad, 2);
+		CHECK(strstr(v.why, "hash mismatch") != NULL);
+		p[10] = '0';
+	}
+	/* The same text spelt differently (an escape where raw text belongs). */
+	{
+		const char *k = "who=\"kim.investigator\"";
+		char *w = strstr((char *)buf, k);
+		struct as_strbuf sb = {0};
+		CHECK(w != NULL);
+		if (w) {
+			as_strbuf_addn(&sb, (char *)buf, (size_t)(w - (char *)buf));
+			as_strbuf_add(&sb, "who=\"\\x6bim.investigator\"");
+			as_strbuf_add(&sb, w + strlen(k));
+			CHECK_OK(write_file(path, sb.p, sb.len));
+			verify(path, keys.auth_pk, &v);
+			CHECK_RC(v.rc, AS_E_CORRUPT);
+			CHECK_EQ_INT(v.first_bad, 1);
+			CHECK(strstr(v.why, "malformed") != NULL);
+			as_strbuf_free(&sb);
+		}
+	}
+	/* A valid line appended twice over: a trailing field. */
+	{
+		struct as_strbuf sb = {0};
+		as_strbuf_addn(&sb, (char *)buf, len - 1);
+		as_strbuf_add(&sb, " extra=1\n");
+		CHECK_OK(write_file(path, sb.p, sb.len));
+		verify(path, keys.auth_pk, &v);
+		CHECK_RC(v.rc, AS_E_CORRUPT);
+		CHECK_EQ_INT(v.first_bad, 2);
+		as_strbuf_free(&sb);
+	}
+	free(buf);
+	test_rmdir(f.dir);
+}
+
+int main(void)
+{
+	test_keys_init(&keys);
+	TEST_RUN(test_append_verify_read_back);
+	TEST_RUN(test_time_now_and_bad_entries);
+	TEST_RUN(test_missing_and_empty);
+	TEST_RUN(test_every_byte_flipped);
+	TEST_RUN(test_delete_and_reorder);
+	TEST_RUN(test_truncated_last_line);
+	TEST_RUN(test_other_key);
+	TEST_RUN(test_append_after_torn_line_refused);
+	TEST_RUN(test_hand_edits);
+	return TEST_DONE();
+}
