@@ -1,21 +1,41 @@
 /*
  * store.c - the cloud aggregator's LMDB store (see store.h for the contract).
  *
- * Layout: one environment, nine named databases.  Every integer in a key or
+ * Layout: one environment, ten named databases.  Every integer in a key or
  * an index entry is big-endian, so LMDB's byte order is numeric order.
  *
- *   meta      name -> value     "version" u32 (STORE_VERSION), "next_vid",
- *                               "next_gw", "batches" u64
+ *   meta      name -> value     "version" u32, "fp_key" (16 random bytes),
+ *                               "next_vid", "next_person", "next_gw",
+ *                               "batches" u64
  *   gateways  gw_id[16] -> registry entry + ingest state (98 bytes)
  *   venues    id u32 -> venue (dwell, then three length-prefixed strings)
  *   counters  reason text -> u64 (rejected batches, by reason)
- *   visits    vid u64 -> compact visit (about 33 bytes, see visit_encode);
- *             vids are handed out in increasing order, so every insert is
- *             an MDB_APPEND and leaf pages are packed full
- *   by_venue  venue u32 -> DUPSORT|DUPFIXED  t32 || vid        (12 bytes)
- *   by_pid    pid[16]   -> DUPSORT|DUPFIXED  t32 || vid        (12 bytes)
- *   by_day    day u32   -> DUPSORT|DUPFIXED  vid               (8 bytes)
- *   capsules  pid[16]   -> sealed capsule (131 bytes), one per person
+ *   visits    vid (48-bit) -> compact visit: a kind/flags byte and varints
+ *             (person, venue, entry, exit - entry, headcount, gateway index,
+ *             seq), typically 16 bytes
+ *   by_venue  venue u32  -> DUPSORT|DUPFIXED  t32 || vid   (10 bytes)
+ *   by_pid    person u32 -> DUPSORT|DUPFIXED  t32 || vid   (10 bytes)
+ *   by_day    day u32    -> DUPSORT|DUPFIXED  vid          (6 bytes)
+ *   persons   pid[16] -> person u32 || capsule fingerprint[8]
+ *   capsules  person u32 -> pid[16] || capsule[131]   one per person
+ *
+ * A person is a pid with at least one stored visit; its number is handed
+ * out on its first visit and keys by_pid and capsules, so each visit and
+ * index entry carries 4 bytes instead of a 16-byte pid, and each person's
+ * capsule is stored once.  The fingerprint is SipHash-2-4 of the capsule
+ * under the store's secret fp_key: a visit that brings the capsule already
+ * stored (the usual case: it is part of the credential) writes nothing; a
+ * different one replaces it (the latest seen wins).  A record whose pid is
+ * all zero (the caller could not derive one) is stored with person 0:
+ * found by venue and day, attributed to nobody, no capsule.
+ *
+ * vids and person numbers only grow (meta keeps the next ones, so purged
+ * ones are never reused): a visit insert is an MDB_APPEND, a by_day insert
+ * an MDB_APPENDDUP and a new person's capsule an MDB_APPEND, so those pages
+ * are packed full.  by_venue inserts use MDB_APPENDDUP when the entry is
+ * known to sort after the venue's last one (a per-transaction cache of each
+ * venue's last entry), otherwise a plain put; a wrong APPENDDUP would fail
+ * the transaction, never the data.
  *
  * t32 is the entry time clamped to 0..UINT32_MAX (1970..2106) and day is
  * t32 / 86400; both only order index entries.  Queries and purge compare
@@ -23,20 +43,14 @@
  * change the order among visits outside 1970..2106, never membership.
  *
  * Invariants (each write transaction keeps all of them):
- *  - every stored visit has exactly one entry in by_venue, by_pid and by_day
- *    and the indexes hold nothing else; ingest and purge change all four
- *    databases in the same transaction;
- *  - a capsule is stored for a pid exactly when by_pid has that pid;
+ *  - every stored visit has exactly one entry in by_venue and by_day, and
+ *    one in by_pid unless unattributed; the indexes hold nothing else;
+ *  - persons has a pid, and capsules its person number, exactly when by_pid
+ *    has that person number;
  *  - per gateway, through_seq is the highest seq such that seqs 1..through_seq
  *    are all stored (or were placeholders); a record at or below it is a
  *    duplicate and changes nothing; a batch that would leave a hole is
  *    refused whole (res->gap);
- *  - next_vid is larger than every vid ever stored, even purged ones, so a
- *    visit append (MDB_APPEND) and a by_day insert (MDB_APPENDDUP: vids only
- *    grow) are always at the end.  by_venue inserts use MDB_APPENDDUP only
- *    when the entry is known to sort after the venue's last one (a per-
- *    transaction cache of each venue's last entry); otherwise a plain put.
- *    A wrong APPENDDUP would poison the transaction, never the data.
  *  - LMDB codes are translated here and nowhere else (store_error).
  *
  * Threads: as store.h says.  The environment is opened MDB_NOTLS, so read
@@ -55,21 +69,27 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define STORE_VERSION 1
-#define STORE_MAXDBS 9
-#define VID_LEN 8
+#define STORE_MAXDBS 10
+#define FP_LEN 8                     /* capsule fingerprint (SipHash-2-4) */
+#define FP_KEY_LEN 16
+#define VID_LEN 6                    /* vids are 48-bit: 2.8e14 visits */
+#define VID_MAX ((UINT64_C(1) << 48) - 1)
 #define IDX_LEN (4 + VID_LEN)        /* by_venue and by_pid entries: t32 || vid */
 #define DAY_SECONDS 86400
 #define GATEWAY_VALUE_LEN 98
 #define VENUE_VALUE_MAX (1 + 2 + 3 + CL_NAME_MAX + CL_ADDRESS_MAX + CL_CATEGORY_MAX)
-/* kind/flags byte pair, pid, and at most: venue 5, entry 10, exit 10,
+/* kind/flags byte, and at most: person 5, venue 5, entry 10, exit 10,
  * headcount 3, gateway 5, seq 10 varint bytes. */
-#define VISIT_VALUE_MAX (2 + AS_PID_LEN + 5 + 10 + 10 + 3 + 5 + 10)
+#define VISIT_VALUE_MAX (1 + 5 + 5 + 10 + 10 + 3 + 5 + 10)
+#define PERSON_VALUE_LEN (4 + FP_LEN)           /* persons: person || fingerprint */
+#define CAPSULE_VALUE_LEN (AS_PID_LEN + AS_CAPSULE_LEN) /* capsules: pid || capsule */
 #define VISIT_HAS_EXIT 0x10
 #define REASON_MAX 32
 #define PURGE_DEFAULT_SLICE 10000
@@ -77,7 +97,8 @@
 
 struct cl_store {
 	MDB_env *env;
-	MDB_dbi meta, gateways, venues, counters, visits, by_venue, by_pid, by_day, capsules;
+	MDB_dbi meta, gateways, venues, counters, visits, by_venue, by_pid, by_day, persons,
+		capsules;
 	int readonly;
 	atomic_int writing; /* 1 while this process holds a write transaction */
 };
@@ -92,8 +113,10 @@ struct venue_last {
 struct cl_ingest {
 	struct cl_store *s;
 	MDB_txn *txn;
-	MDB_cursor *visits, *by_venue, *by_pid, *by_day, *capsules;
+	MDB_cursor *visits, *by_venue, *by_pid, *by_day, *persons, *capsules;
+	uint8_t fp_key[FP_KEY_LEN];
 	uint64_t next_vid, next_vid_stored;
+	uint64_t next_person, next_person_stored;
 	uint64_t batches, batches_stored;
 	int failed;                  /* first LMDB failure: only abort remains */
 	struct venue_last *cache;    /* open addressing, cache_cap a power of 2 */
@@ -102,7 +125,8 @@ struct cl_ingest {
 
 /* A visit as stored, plus what only the store needs. */
 struct stored_visit {
-	struct cl_visit v;
+	struct cl_visit v;       /* v.pid is filled only where the caller knows it */
+	uint32_t person;         /* 0: unattributed (no pid) */
 	uint32_t gw_index;
 	uint64_t seq;
 };
@@ -170,10 +194,25 @@ static uint32_t time32(int64_t t)
 	return (uint32_t)t;
 }
 
+static void put_vid(uint8_t out[VID_LEN], uint64_t vid)
+{
+	for (int i = VID_LEN - 1; i >= 0; i--, vid >>= 8)
+		out[i] = (uint8_t)vid;
+}
+
+static uint64_t get_vid(const uint8_t in[VID_LEN])
+{
+	uint64_t vid = 0;
+
+	for (int i = 0; i < VID_LEN; i++)
+		vid = vid << 8 | in[i];
+	return vid;
+}
+
 static void idx_entry(uint8_t out[IDX_LEN], int64_t entry, uint64_t vid)
 {
 	as_put_be32(out, time32(entry));
-	as_put_be64(out + 4, vid);
+	put_vid(out + 4, vid);
 }
 
 static size_t varint_put(uint8_t *p, uint64_t v)
@@ -223,18 +262,17 @@ static int64_t unzigzag(uint64_t v)
 }
 
 /*
- * Visit value: kind | (has exit ? 0x10 : 0), flags, pid[16], then varints:
- * venue, zigzag(entry), [exit - entry], headcount, gateway index, seq.
+ * Visit value: one byte kind | flags << 2 | (has exit ? 0x10 : 0), then
+ * varints: person, venue, zigzag(entry), [exit - entry], headcount, gateway
+ * index, seq.  Typically 16 bytes.
  */
 static size_t visit_encode(uint8_t out[VISIT_VALUE_MAX], const struct stored_visit *sv)
 {
 	const struct cl_visit *v = &sv->v;
 	size_t n = 0;
 
-	out[n++] = (uint8_t)(v->kind | (v->exit ? VISIT_HAS_EXIT : 0));
-	out[n++] = v->flags;
-	memcpy(out + n, v->pid, AS_PID_LEN);
-	n += AS_PID_LEN;
+	out[n++] = (uint8_t)(v->kind | v->flags << 2 | (v->exit ? VISIT_HAS_EXIT : 0));
+	n += varint_put(out + n, sv->person);
 	n += varint_put(out + n, v->venue_id);
 	n += varint_put(out + n, zigzag(v->entry));
 	if (v->exit)
@@ -248,22 +286,21 @@ static size_t visit_encode(uint8_t out[VISIT_VALUE_MAX], const struct stored_vis
 static int visit_decode(struct stored_visit *sv, uint64_t vid, const MDB_val *val)
 {
 	const uint8_t *p = val->mv_data, *end = p + val->mv_size;
-	uint64_t venue, entry, delta = 0, headcount, gw;
+	uint64_t person, venue, entry, delta = 0, headcount, gw;
 	uint8_t kind;
 
-	if (val->mv_size < 2 + AS_PID_LEN)
+	if (val->mv_size < 1)
 		return MDB_CORRUPTED;
 	memset(sv, 0, sizeof *sv);
 	sv->v.vid = vid;
-	kind = p[0] & 0x0f;
-	if ((p[0] & ~(VISIT_HAS_EXIT | 0x0f)) || kind < AS_REC_PASS || kind > AS_REC_MANUAL ||
-	    (p[1] & ~AS_REC_FLAGS_KNOWN))
+	kind = p[0] & 0x03;
+	if ((p[0] & ~(VISIT_HAS_EXIT | 0x0f)) || kind < AS_REC_PASS || kind > AS_REC_MANUAL)
 		return MDB_CORRUPTED;
 	sv->v.kind = kind;
-	sv->v.flags = p[1];
-	memcpy(sv->v.pid, p + 2, AS_PID_LEN);
-	p += 2 + AS_PID_LEN;
-	if (varint_get(&p, end, &venue) || venue == 0 || venue > UINT32_MAX ||
+	sv->v.flags = (uint8_t)(p[0] >> 2 & AS_REC_FLAGS_KNOWN);
+	p++;
+	if (varint_get(&p, end, &person) || person > UINT32_MAX ||
+	    varint_get(&p, end, &venue) || venue == 0 || venue > UINT32_MAX ||
 	    varint_get(&p, end, &entry))
 		return MDB_CORRUPTED;
 	if ((((const uint8_t *)val->mv_data)[0] & VISIT_HAS_EXIT) && varint_get(&p, end, &delta))
@@ -272,6 +309,7 @@ static int visit_decode(struct stored_visit *sv, uint64_t vid, const MDB_val *va
 	    varint_get(&p, end, &gw) || gw > UINT32_MAX || varint_get(&p, end, &sv->seq) ||
 	    p != end)
 		return MDB_CORRUPTED;
+	sv->person = (uint32_t)person;
 	sv->v.venue_id = (uint32_t)venue;
 	sv->v.entry = unzigzag(entry);
 	if (((const uint8_t *)val->mv_data)[0] & VISIT_HAS_EXIT)
@@ -476,10 +514,10 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 		{"venues", 0, &s->venues},     {"counters", 0, &s->counters},
 		{"visits", 0, &s->visits},     {"by_venue", dup, &s->by_venue},
 		{"by_pid", dup, &s->by_pid},   {"by_day", dup, &s->by_day},
-		{"capsules", 0, &s->capsules},
+		{"persons", 0, &s->persons},   {"capsules", 0, &s->capsules},
 	};
-	uint8_t buf[4];
-	MDB_val key = {7, (void *)"version"}, val;
+	uint8_t buf[FP_KEY_LEN];
+	MDB_val key = {7, (void *)"version"}, val, fkey = {6, (void *)"fp_key"};
 	int rc = 0;
 
 	for (int i = 0; i < STORE_MAXDBS && !rc; i++)
@@ -488,10 +526,17 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 		return rc;
 	rc = mdb_get(txn, s->meta, &key, &val);
 	if (rc == MDB_NOTFOUND && !s->readonly) {
+		/* A new store: its version, and the secret key of the capsule
+		 * fingerprints (so that nobody can make two capsules collide). */
 		as_put_be32(buf, STORE_VERSION);
-		val.mv_size = 4;
-		val.mv_data = buf;
-		return mdb_put(txn, s->meta, &key, &val, 0);
+		val = (MDB_val){4, buf};
+		rc = mdb_put(txn, s->meta, &key, &val, 0);
+		randombytes_buf(buf, FP_KEY_LEN);
+		val = (MDB_val){FP_KEY_LEN, buf};
+		if (!rc)
+			rc = mdb_put(txn, s->meta, &fkey, &val, 0);
+		sodium_memzero(buf, sizeof buf);
+		return rc;
 	}
 	if (rc)
 		return rc;
@@ -515,6 +560,8 @@ int cl_store_open(struct cl_store **out, const char *dir, uint64_t map_size, int
 			"map size does not fit this machine's address space (lower map_size)");
 		return AS_E_CONFIG;
 	}
+	if (sodium_init() < 0)
+		return AS_E_CRYPTO;
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return -ENOMEM;
@@ -706,14 +753,6 @@ int cl_store_get_venue(struct cl_store *s, uint32_t venue_id, struct cl_venue *o
 	return store_error(rc);
 }
 
-/* A callback's verdict: 0 go on, > 0 stop (success), < 0 stop with that
- * error. */
-static int stop_code(int fn_rc)
-{
-	return fn_rc < 0 ? fn_rc : 0;
-}
-
-
 /* Walk dbi in key order inside one read transaction; each() gets every
  * entry and returns 0 to go on, > 0 to stop, < 0 to stop with an error
  * (an Anshim code, -errno, or an LMDB code). */
@@ -754,12 +793,10 @@ static int each_gateway_entry(void *arg, const MDB_val *key, const MDB_val *val)
 {
 	struct each_gateway_arg *a = arg;
 	struct stored_gateway sg;
-	int rc;
 
 	if (key->mv_size != AS_GWID_LEN || gateway_decode(&sg, key->mv_data, val))
 		return MDB_CORRUPTED;
-	rc = a->fn(a->ctx, &sg.g);
-	return rc < 0 ? stop_code(rc) : rc;
+	return a->fn(a->ctx, &sg.g);
 }
 
 int cl_store_each_gateway(struct cl_store *s, int (*fn)(void *ctx, const struct cl_gateway *g),
@@ -876,16 +913,62 @@ static int venue_put_flags(struct cl_ingest *in, uint32_t venue, const uint8_t e
 	return 0;
 }
 
-/* Store one visit in visits and the three indexes, and its capsule. */
-static int ingest_visit(struct cl_ingest *in, const struct stored_visit *sv,
-			const uint8_t capsule[AS_CAPSULE_LEN])
+/*
+ * The person number of pid (in *person), creating the person or replacing
+ * their capsule when it differs from the stored one: the latest seen wins.
+ * Most visits bring the same capsule again (it is part of the credential),
+ * so persons keeps a keyed fingerprint of it, and the capsule itself is
+ * read only when it is about to be replaced.
+ */
+static int ingest_person(struct cl_ingest *in, const uint8_t pid[AS_PID_LEN],
+			 const uint8_t capsule[AS_CAPSULE_LEN], uint32_t *person)
 {
-	uint8_t vid[VID_LEN], value[VISIT_VALUE_MAX], ent[IDX_LEN], vkey[4], dkey[4];
+	uint8_t fp[FP_LEN], pval[PERSON_VALUE_LEN], pkey[4], cval[CAPSULE_VALUE_LEN];
+	MDB_val key = {AS_PID_LEN, (void *)pid}, val;
+	int rc, fresh;
+
+	crypto_shorthash(fp, capsule, AS_CAPSULE_LEN, in->fp_key);
+	rc = mdb_cursor_get(in->persons, &key, &val, MDB_SET);
+	if (rc == 0) {
+		if (val.mv_size != PERSON_VALUE_LEN || as_get_be32(val.mv_data) == 0)
+			return MDB_CORRUPTED;
+		*person = as_get_be32(val.mv_data);
+		if (memcmp((const uint8_t *)val.mv_data + 4, fp, FP_LEN) == 0)
+			return 0;
+		fresh = 0;
+	} else if (rc == MDB_NOTFOUND) {
+		if (in->next_person > UINT32_MAX)
+			return MDB_MAP_FULL; /* out of person numbers */
+		*person = (uint32_t)in->next_person++;
+		fresh = 1;
+	} else {
+		return rc;
+	}
+	as_put_be32(pval, *person);
+	memcpy(pval + 4, fp, FP_LEN);
+	key = (MDB_val){AS_PID_LEN, (void *)pid};
+	val = (MDB_val){PERSON_VALUE_LEN, pval};
+	rc = mdb_cursor_put(in->persons, &key, &val, 0);
+	if (rc)
+		return rc;
+	as_put_be32(pkey, *person);
+	memcpy(cval, pid, AS_PID_LEN);
+	memcpy(cval + AS_PID_LEN, capsule, AS_CAPSULE_LEN);
+	key = (MDB_val){4, pkey};
+	val = (MDB_val){CAPSULE_VALUE_LEN, cval};
+	/* New person numbers only grow, so a new person is an append. */
+	return mdb_cursor_put(in->capsules, &key, &val, fresh ? MDB_APPEND : 0);
+}
+
+/* Store one visit in visits and the three indexes (sv->person is set). */
+static int ingest_visit(struct cl_ingest *in, const struct stored_visit *sv)
+{
+	uint8_t vid[VID_LEN], value[VISIT_VALUE_MAX], ent[IDX_LEN], vkey[4], dkey[4], pkey[4];
 	MDB_val key = {VID_LEN, vid}, val = {0, value};
 	unsigned flags;
 	int rc;
 
-	as_put_be64(vid, sv->v.vid);
+	put_vid(vid, sv->v.vid);
 	val.mv_size = visit_encode(value, sv);
 	rc = mdb_cursor_put(in->visits, &key, &val, MDB_APPEND);
 	if (rc)
@@ -906,40 +989,28 @@ static int ingest_visit(struct cl_ingest *in, const struct stored_visit *sv,
 	key = (MDB_val){4, dkey};
 	val = (MDB_val){VID_LEN, vid};
 	rc = mdb_cursor_put(in->by_day, &key, &val, MDB_APPENDDUP);
-	if (rc || pid_is_zero(sv->v.pid))
-		return rc; /* an unattributed visit: no person to index or keep */
+	if (rc || sv->person == 0)
+		return rc; /* an unattributed visit: no person to index */
 
-	key = (MDB_val){AS_PID_LEN, (void *)sv->v.pid};
+	as_put_be32(pkey, sv->person);
+	key = (MDB_val){4, pkey};
 	val = (MDB_val){IDX_LEN, ent};
-	rc = mdb_cursor_put(in->by_pid, &key, &val, 0);
-	if (rc)
-		return rc;
-
-	/* One capsule per person, the latest seen; most visits bring the same
-	 * capsule again (it is part of the credential), so look first. */
-	key = (MDB_val){AS_PID_LEN, (void *)sv->v.pid};
-	rc = mdb_cursor_get(in->capsules, &key, &val, MDB_SET);
-	if (rc == 0 && val.mv_size == AS_CAPSULE_LEN &&
-	    memcmp(val.mv_data, capsule, AS_CAPSULE_LEN) == 0)
-		return 0;
-	if (rc && rc != MDB_NOTFOUND)
-		return rc;
-	key = (MDB_val){AS_PID_LEN, (void *)sv->v.pid};
-	val = (MDB_val){AS_CAPSULE_LEN, (void *)capsule};
-	return mdb_cursor_put(in->capsules, &key, &val, 0);
+	return mdb_cursor_put(in->by_pid, &key, &val, 0);
 }
 
 static void ingest_free(struct cl_ingest *in)
 {
 	free(in->cache);
+	sodium_memzero(in->fp_key, sizeof in->fp_key);
 	free(in);
 }
 
 static void ingest_close_cursors(struct cl_ingest *in)
 {
-	MDB_cursor *curs[5] = {in->visits, in->by_venue, in->by_pid, in->by_day, in->capsules};
+	MDB_cursor *curs[6] = {in->visits,  in->by_venue, in->by_pid,
+			       in->by_day,  in->persons,  in->capsules};
 
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		if (curs[i])
 			mdb_cursor_close(curs[i]);
 }
@@ -968,22 +1039,44 @@ int cl_store_ingest_begin(struct cl_store *s, struct cl_ingest **out)
 	if (!rc)
 		rc = mdb_cursor_open(in->txn, s->by_day, &in->by_day);
 	if (!rc)
+		rc = mdb_cursor_open(in->txn, s->persons, &in->persons);
+	if (!rc)
 		rc = mdb_cursor_open(in->txn, s->capsules, &in->capsules);
 	if (!rc)
 		rc = meta_get(in->txn, s->meta, "next_vid", &in->next_vid_stored);
 	if (!rc)
+		rc = meta_get(in->txn, s->meta, "next_person", &in->next_person_stored);
+	if (!rc)
 		rc = meta_get(in->txn, s->meta, "batches", &in->batches_stored);
 	in->next_vid = in->next_vid_stored ? in->next_vid_stored : 1;
+	in->next_person = in->next_person_stored ? in->next_person_stored : 1;
 	in->batches = in->batches_stored;
 	if (!rc) {
-		/* next_vid must pass the last stored vid even if meta lags. */
+		/* next_vid and next_person must pass the last ones stored even
+		 * if meta lags. */
 		rc = mdb_cursor_get(in->visits, &key, &val, MDB_LAST);
 		if (rc == 0 && key.mv_size != VID_LEN)
 			rc = MDB_CORRUPTED;
-		if (rc == 0 && as_get_be64(key.mv_data) >= in->next_vid)
-			in->next_vid = as_get_be64(key.mv_data) + 1;
+		if (rc == 0 && get_vid(key.mv_data) >= in->next_vid)
+			in->next_vid = get_vid(key.mv_data) + 1;
+		if (rc == 0 || rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(in->capsules, &key, &val, MDB_LAST);
+		if (rc == 0 && key.mv_size != 4)
+			rc = MDB_CORRUPTED;
+		if (rc == 0 && as_get_be32(key.mv_data) >= in->next_person)
+			in->next_person = (uint64_t)as_get_be32(key.mv_data) + 1;
 		if (rc == MDB_NOTFOUND)
 			rc = 0;
+	}
+	if (!rc) {
+		key = (MDB_val){6, (void *)"fp_key"};
+		rc = mdb_get(in->txn, s->meta, &key, &val);
+		if (rc == 0 && val.mv_size != FP_KEY_LEN)
+			rc = MDB_CORRUPTED;
+		if (rc == 0)
+			memcpy(in->fp_key, val.mv_data, FP_KEY_LEN);
+		else if (rc == MDB_NOTFOUND)
+			rc = MDB_CORRUPTED;
 	}
 	if (rc) {
 		ingest_close_cursors(in);
@@ -1054,6 +1147,11 @@ int cl_store_ingest_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN]
 			res->expired++;
 			continue;
 		}
+		if (in->next_vid > VID_MAX) {
+			in->failed = MDB_MAP_FULL; /* out of visit ids */
+			memset(res, 0, sizeof *res);
+			return AS_E_FULL;
+		}
 		sv.v.vid = in->next_vid;
 		memcpy(sv.v.pid, pids ? pids[i] : r->pid, AS_PID_LEN);
 		sv.v.venue_id = sg.g.venue_id;
@@ -1064,7 +1162,12 @@ int cl_store_ingest_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN]
 		sv.v.flags = r->flags;
 		sv.gw_index = sg.index;
 		sv.seq = r->seq;
-		rc = ingest_visit(in, &sv, r->capsule);
+		rc = 0;
+		sv.person = 0;
+		if (!pid_is_zero(sv.v.pid))
+			rc = ingest_person(in, sv.v.pid, r->capsule, &sv.person);
+		if (!rc)
+			rc = ingest_visit(in, &sv);
 		if (rc) {
 			in->failed = rc;
 			memset(res, 0, sizeof *res);
@@ -1145,6 +1248,8 @@ int cl_store_ingest_commit(struct cl_ingest *in)
 
 	if (!rc && in->next_vid != in->next_vid_stored)
 		rc = meta_put(in->txn, s->meta, "next_vid", in->next_vid);
+	if (!rc && in->next_person != in->next_person_stored)
+		rc = meta_put(in->txn, s->meta, "next_person", in->next_person);
 	if (!rc && in->batches != in->batches_stored)
 		rc = meta_put(in->txn, s->meta, "batches", in->batches);
 	ingest_close_cursors(in);
@@ -1194,7 +1299,7 @@ int cl_store_stats(struct cl_store *s, struct cl_store_stats *st)
 	rc = mdb_stat(txn, s->visits, &ms);
 	if (!rc) {
 		st->visits = ms.ms_entries;
-		rc = mdb_stat(txn, s->capsules, &ms);
+		rc = mdb_stat(txn, s->persons, &ms);
 	}
 	if (!rc) {
 		st->people = ms.ms_entries;
@@ -1247,44 +1352,74 @@ static int visit_get(MDB_txn *txn, MDB_dbi dbi, uint64_t vid, struct stored_visi
 	MDB_val key = {VID_LEN, kbuf}, val;
 	int rc;
 
-	as_put_be64(kbuf, vid);
+	put_vid(kbuf, vid);
 	rc = mdb_get(txn, dbi, &key, &val);
 	if (rc == MDB_NOTFOUND)
 		return MDB_CORRUPTED; /* an index entry without its visit */
 	return rc ? rc : visit_decode(sv, vid, &val);
 }
 
-/*
- * Visits under key in index dbi (by_venue or by_pid) with entry in
- * [from, to], in (t32, vid) order, which is entry order.  Each visit is
- * checked against the key it was found under.
- */
-static int index_scan(struct cl_store *s, MDB_dbi dbi, const void *kdata, size_t klen,
-		      int64_t from, int64_t to, int (*fn)(void *ctx, const struct cl_visit *v),
-		      void *ctx)
+/* The pid and (if capsule is not NULL) the capsule of person. */
+static int person_get(MDB_txn *txn, MDB_dbi capsules, uint32_t person,
+		      uint8_t pid[AS_PID_LEN], uint8_t *capsule)
 {
-	uint8_t start[IDX_LEN];
+	uint8_t kbuf[4];
+	MDB_val key = {4, kbuf}, val;
+	int rc;
+
+	as_put_be32(kbuf, person);
+	rc = mdb_get(txn, capsules, &key, &val);
+	if (rc == MDB_NOTFOUND)
+		return MDB_CORRUPTED; /* a person number without its person */
+	if (!rc && val.mv_size != CAPSULE_VALUE_LEN)
+		rc = MDB_CORRUPTED;
+	if (rc)
+		return rc;
+	memcpy(pid, val.mv_data, AS_PID_LEN);
+	if (capsule)
+		memcpy(capsule, (const uint8_t *)val.mv_data + AS_PID_LEN, AS_CAPSULE_LEN);
+	return 0;
+}
+
+/* The person number of pid: 0, MDB_NOTFOUND or an error. */
+static int person_of(MDB_txn *txn, MDB_dbi persons, const uint8_t pid[AS_PID_LEN],
+		     uint32_t *person)
+{
+	MDB_val key = {AS_PID_LEN, (void *)pid}, val;
+	int rc = mdb_get(txn, persons, &key, &val);
+
+	if (rc)
+		return rc;
+	if (val.mv_size != PERSON_VALUE_LEN || as_get_be32(val.mv_data) == 0)
+		return MDB_CORRUPTED;
+	*person = as_get_be32(val.mv_data);
+	return 0;
+}
+
+/*
+ * Visits under a key of index dbi (by_venue: a venue; by_pid: a person
+ * number, whose pid is pid) with entry in [from, to], in (t32, vid) order,
+ * which is entry order.  Each visit is checked against the key it was found
+ * under.
+ */
+static int index_scan(struct cl_store *s, MDB_txn *txn, MDB_dbi dbi, uint32_t id,
+		      const uint8_t *pid, int64_t from, int64_t to,
+		      int (*fn)(void *ctx, const struct cl_visit *v), void *ctx)
+{
+	uint8_t kbuf[4], start[IDX_LEN];
 	uint32_t to32 = time32(to);
-	MDB_val key = {klen, (void *)kdata}, val = {IDX_LEN, start};
-	MDB_txn *txn;
+	MDB_val key = {4, kbuf}, val = {IDX_LEN, start};
 	MDB_cursor *cur;
 	int rc, stop = 0;
 
-	if (from > to)
-		return 0;
-	rc = read_begin(s, &txn);
+	rc = mdb_cursor_open(txn, dbi, &cur);
 	if (rc)
 		return rc;
-	rc = mdb_cursor_open(txn, dbi, &cur);
-	if (rc) {
-		mdb_txn_abort(txn);
-		return store_error(rc);
-	}
+	as_put_be32(kbuf, id);
 	idx_entry(start, from, 0);
 	rc = mdb_cursor_get(cur, &key, &val, MDB_GET_BOTH_RANGE);
 	while (rc == 0) {
 		struct stored_visit sv;
-		int ok;
 
 		if (val.mv_size != IDX_LEN) {
 			rc = MDB_CORRUPTED;
@@ -1292,16 +1427,21 @@ static int index_scan(struct cl_store *s, MDB_dbi dbi, const void *kdata, size_t
 		}
 		if (as_get_be32(val.mv_data) > to32)
 			break;
-		rc = visit_get(txn, s->visits, as_get_be64((const uint8_t *)val.mv_data + 4), &sv);
+		rc = visit_get(txn, s->visits, get_vid((const uint8_t *)val.mv_data + 4), &sv);
 		if (rc)
 			break;
-		ok = dbi == s->by_pid ? memcmp(sv.v.pid, kdata, AS_PID_LEN) == 0
-				      : sv.v.venue_id == as_get_be32(kdata);
-		if (!ok || time32(sv.v.entry) != as_get_be32(val.mv_data)) {
+		if ((pid ? sv.person != id : sv.v.venue_id != id) ||
+		    time32(sv.v.entry) != as_get_be32(val.mv_data)) {
 			rc = MDB_CORRUPTED;
 			break;
 		}
 		if (sv.v.entry >= from && sv.v.entry <= to) {
+			if (pid)
+				memcpy(sv.v.pid, pid, AS_PID_LEN);
+			else if (sv.person)
+				rc = person_get(txn, s->capsules, sv.person, sv.v.pid, NULL);
+			if (rc)
+				break;
 			stop = fn(ctx, &sv.v);
 			if (stop)
 				break;
@@ -1309,41 +1449,63 @@ static int index_scan(struct cl_store *s, MDB_dbi dbi, const void *kdata, size_t
 		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_DUP);
 	}
 	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
 	if (stop)
-		return stop_code(stop);
-	return rc == MDB_NOTFOUND ? 0 : store_error(rc);
+		return stop < 0 ? stop : 0;
+	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 int cl_store_visits_at(struct cl_store *s, uint32_t venue_id, int64_t from, int64_t to,
 		       int (*fn)(void *ctx, const struct cl_visit *v), void *ctx)
 {
-	uint8_t kbuf[4];
+	MDB_txn *txn;
+	int rc;
 
-	as_put_be32(kbuf, venue_id);
-	return index_scan(s, s->by_venue, kbuf, sizeof kbuf, from, to, fn, ctx);
+	if (from > to)
+		return 0;
+	rc = read_begin(s, &txn);
+	if (rc)
+		return rc;
+	rc = index_scan(s, txn, s->by_venue, venue_id, NULL, from, to, fn, ctx);
+	mdb_txn_abort(txn);
+	return store_error(rc);
 }
 
 int cl_store_visits_of(struct cl_store *s, const uint8_t pid[AS_PID_LEN], int64_t from,
 		       int64_t to, int (*fn)(void *ctx, const struct cl_visit *v), void *ctx)
 {
-	return index_scan(s, s->by_pid, pid, AS_PID_LEN, from, to, fn, ctx);
+	MDB_txn *txn;
+	uint32_t person;
+	int rc;
+
+	if (from > to || pid_is_zero(pid))
+		return 0;
+	rc = read_begin(s, &txn);
+	if (rc)
+		return rc;
+	rc = person_of(txn, s->persons, pid, &person);
+	if (rc == 0)
+		rc = index_scan(s, txn, s->by_pid, person, pid, from, to, fn, ctx);
+	else if (rc == MDB_NOTFOUND)
+		rc = 0;
+	mdb_txn_abort(txn);
+	return store_error(rc);
 }
 
 int cl_store_capsule(struct cl_store *s, const uint8_t pid[AS_PID_LEN],
 		     uint8_t capsule[AS_CAPSULE_LEN])
 {
-	MDB_val key = {AS_PID_LEN, (void *)pid}, val;
+	uint8_t stored_pid[AS_PID_LEN];
+	uint32_t person;
 	MDB_txn *txn;
 	int rc = read_begin(s, &txn);
 
 	if (rc)
 		return rc;
-	rc = mdb_get(txn, s->capsules, &key, &val);
-	if (!rc && val.mv_size != AS_CAPSULE_LEN)
-		rc = MDB_CORRUPTED;
+	rc = person_of(txn, s->persons, pid, &person);
 	if (!rc)
-		memcpy(capsule, val.mv_data, AS_CAPSULE_LEN);
+		rc = person_get(txn, s->capsules, person, stored_pid, capsule);
+	if (!rc && memcmp(stored_pid, pid, AS_PID_LEN) != 0)
+		rc = MDB_CORRUPTED;
 	mdb_txn_abort(txn);
 	return store_error(rc);
 }
@@ -1351,22 +1513,23 @@ int cl_store_capsule(struct cl_store *s, const uint8_t pid[AS_PID_LEN],
 /* ---- retention ----------------------------------------------------------------- */
 
 /* Delete visit sv (found at the by_day cursor cur) from every database, and
- * its person's capsule if that was the person's last visit. */
+ * its person (persons and capsules) if that was the person's last visit. */
 static int purge_visit(struct cl_store *s, MDB_txn *txn, MDB_cursor *cur,
 		       const struct stored_visit *sv)
 {
-	uint8_t vid[VID_LEN], ent[IDX_LEN], vkey[4];
+	uint8_t vid[VID_LEN], ent[IDX_LEN], vkey[4], pkey[4], pid[AS_PID_LEN];
 	MDB_val key, val;
 	int rc;
 
-	as_put_be64(vid, sv->v.vid);
+	put_vid(vid, sv->v.vid);
 	idx_entry(ent, sv->v.entry, sv->v.vid);
 	as_put_be32(vkey, sv->v.venue_id);
+	as_put_be32(pkey, sv->person);
 	key = (MDB_val){4, vkey};
 	val = (MDB_val){IDX_LEN, ent};
 	rc = mdb_del(txn, s->by_venue, &key, &val);
-	if (!rc && !pid_is_zero(sv->v.pid)) {
-		key = (MDB_val){AS_PID_LEN, (void *)sv->v.pid};
+	if (!rc && sv->person) {
+		key = (MDB_val){4, pkey};
 		val = (MDB_val){IDX_LEN, ent};
 		rc = mdb_del(txn, s->by_pid, &key, &val);
 	}
@@ -1378,16 +1541,22 @@ static int purge_visit(struct cl_store *s, MDB_txn *txn, MDB_cursor *cur,
 		return MDB_CORRUPTED; /* the indexes disagree */
 	if (!rc)
 		rc = mdb_cursor_del(cur, 0);
-	if (!rc && !pid_is_zero(sv->v.pid)) {
-		key = (MDB_val){AS_PID_LEN, (void *)sv->v.pid};
-		rc = mdb_get(txn, s->by_pid, &key, &val);
-		if (rc == MDB_NOTFOUND) {
-			rc = mdb_del(txn, s->capsules, &key, NULL);
-			if (rc == MDB_NOTFOUND)
-				rc = 0;
-		}
+	if (rc || !sv->person)
+		return rc;
+	key = (MDB_val){4, pkey};
+	rc = mdb_get(txn, s->by_pid, &key, &val);
+	if (rc != MDB_NOTFOUND)
+		return rc; /* 0: the person has visits left */
+	rc = person_get(txn, s->capsules, sv->person, pid, NULL);
+	if (!rc) {
+		key = (MDB_val){AS_PID_LEN, pid};
+		rc = mdb_del(txn, s->persons, &key, NULL);
 	}
-	return rc;
+	if (!rc) {
+		key = (MDB_val){4, pkey};
+		rc = mdb_del(txn, s->capsules, &key, NULL);
+	}
+	return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
 }
 
 /*
@@ -1422,7 +1591,7 @@ static int purge_slice(struct cl_store *s, MDB_txn *txn, int64_t horizon, uint64
 		uint64_t at_day, at_vid;
 
 		as_put_be32(kbuf, (uint32_t)*day);
-		as_put_be64(vbuf, *vid);
+		put_vid(vbuf, *vid);
 		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
 		if (rc == 0 && key.mv_size == 4 && as_get_be32(key.mv_data) == *day && *vid) {
 			key = (MDB_val){4, kbuf};
@@ -1446,7 +1615,7 @@ static int purge_slice(struct cl_store *s, MDB_txn *txn, int64_t horizon, uint64
 			break;
 		}
 		at_day = as_get_be32(key.mv_data);
-		at_vid = as_get_be64(val.mv_data);
+		at_vid = get_vid(val.mv_data);
 		*day = at_day;
 		*vid = at_vid;
 		if (at_day > horizon_day)
@@ -1465,7 +1634,7 @@ static int purge_slice(struct cl_store *s, MDB_txn *txn, int64_t horizon, uint64
 		}
 		if (rc)
 			break;
-		if (at_vid == UINT64_MAX) {
+		if (at_vid == VID_MAX) {
 			*day = at_day + 1;
 			*vid = 0;
 		} else {

@@ -198,6 +198,7 @@ static void check_indexes(const char *dir, long long visits, long long attribute
 	CHECK_EQ_INT(db_entries(dir, "by_venue"), visits);
 	CHECK_EQ_INT(db_entries(dir, "by_day"), visits);
 	CHECK_EQ_INT(db_entries(dir, "by_pid"), attributed);
+	CHECK_EQ_INT(db_entries(dir, "persons"), people);
 	CHECK_EQ_INT(db_entries(dir, "capsules"), people);
 }
 
@@ -445,6 +446,11 @@ static void test_ingest_happy(void)
 		CHECK(i == 0 || c.v[i].vid > c.v[i - 1].vid);
 	}
 	test_ctx_clear();
+	c.n = 0;
+	CHECK_OK(cl_store_visits_at(s, 7, INT64_MIN, INT64_MAX, collect_fn, &c));
+	CHECK_EQ_INT(c.n, 10);
+	for (size_t i = 0; i < c.n && i < 10; i++)
+		CHECK_MEM(c.v[i].pid, pid, AS_PID_LEN);
 	CHECK_OK(cl_store_capsule(s, pid, cap));
 	CHECK_MEM(cap, recs[9].capsule, AS_CAPSULE_LEN);
 	check_indexes(dir, 10, 10, 1);
@@ -793,6 +799,11 @@ static void test_query_ranges(void)
 	      c.v[2].entry == T0 + 150 && c.v[3].entry == T0 + 200);
 	CHECK(c.v[0].vid < c.v[1].vid);
 	CHECK_EQ_INT(c.v[0].exit, T0 + 150);
+	make_pid(pid, 1);
+	CHECK_MEM(c.v[0].pid, pid, AS_PID_LEN);
+	CHECK_MEM(c.v[2].pid, pid, AS_PID_LEN);
+	make_pid(pid, 2);
+	CHECK_MEM(c.v[1].pid, pid, AS_PID_LEN);
 	for (size_t i = 0; i < c.n && i < 4; i++)
 		CHECK_EQ_INT(c.v[i].venue_id, 7);
 	CHECK_EQ_INT(count_at(s, 7, T0 + 101, T0 + 199), 1);
@@ -926,6 +937,19 @@ static void test_capsules(void)
 	CHECK_EQ_INT(st.people, 0);
 	CHECK_EQ_INT(st.visits, 0);
 	check_indexes(dir, 0, 0, 0);
+	/* A purged person who comes back is a person again, found by pid. */
+	make_rec(&recs[0], 6, 1, T0 + 3 * DAY, 0, 13);
+	CHECK_OK(ingest1(s, &g, recs, 1, T0, &res));
+	CHECK_OK(cl_store_capsule(s, pid, cap));
+	CHECK_MEM(cap, recs[0].capsule, AS_CAPSULE_LEN);
+	{
+		struct collect c = {.n = 0};
+
+		CHECK_OK(cl_store_visits_at(s, 7, INT64_MIN, INT64_MAX, collect_fn, &c));
+		CHECK(c.n == 1 && memcmp(c.v[0].pid, pid, AS_PID_LEN) == 0);
+	}
+	CHECK_EQ_INT(count_of(s, 1, INT64_MIN, INT64_MAX), 1);
+	check_indexes(dir, 1, 1, 1);
 	cl_store_close(s);
 	test_rmdir(dir);
 }
