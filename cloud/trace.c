@@ -1,0 +1,848 @@
+/*
+ * trace.c - the contact-tracing engine (rules and contract in trace.h,
+ * worked examples in docs/TRACING.md).
+ *
+ * Breadth-first by order.  For order k:
+ *
+ *   1. Sources: the people of order k - 1 (the case for k = 1).  Each
+ *      source's visits in its window come from cl_store_visits_of; per
+ *      venue they are merged into disjoint intervals, collected for all
+ *      sources of the order in one array and sorted by (venue, start).
+ *   2. Sweep: per venue, source intervals whose query ranges touch form a
+ *      cluster; one cl_store_visits_at over [first start - MAX_VISIT + 1,
+ *      last end - 1] returns every visit that can overlap any of them
+ *      (no visit is longer than CL_TRACE_MAX_VISIT).  Each visit is
+ *      matched against the cluster's intervals (binary search, then a
+ *      backward scan bounded by the cluster's longest interval).  A named
+ *      visitor not yet known becomes a person of order k, keeping the
+ *      best (earliest start, smallest via pid) exposure; a zero-pid visit
+ *      is counted once (a set of visit ids).
+ *   3. Exposure: for each new person C, C's visits near via's intervals
+ *      (cl_store_visits_of) are merged per venue and intersected with
+ *      via's, giving the overlap in seconds (each second once), the end
+ *      of the first exposure, the visit kind and headcount_extra.
+ *   4. The order's new people are sorted by (venue, start, pid) and handed
+ *      to the sink; they are the sources of order k + 1.
+ *
+ * Invariants:
+ *  - people[] is grouped by order (append-only, BFS); people[0] is the
+ *    case with order 0; pid_tab maps every pid in people[] to its index
+ *    and holds nothing else;
+ *  - a person's order never changes once assigned, so each person is
+ *    reported exactly once, at the lowest order;
+ *  - per-order arrays (intervals, scratch visits, sort index) are freed or
+ *    reused before the next order; only people[] and the two hash tables
+ *    grow with the result.
+ *  - all time arithmetic saturates, so hostile stored times cannot
+ *    overflow.
+ *
+ * Threads: everything runs on the caller's thread (see trace.h).  No
+ * personal data is handled here: pids only.
+ */
+#include "trace.h"
+
+#include "anshim/error.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static int64_t sat_add(int64_t a, int64_t b) /* b >= 0 */
+{
+	return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+static int64_t sat_sub(int64_t a, int64_t b) /* b >= 0 */
+{
+	return a < INT64_MIN + b ? INT64_MIN : a - b;
+}
+
+static int pid_is_zero(const uint8_t pid[AS_PID_LEN])
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < AS_PID_LEN; i++)
+		acc |= pid[i];
+	return acc == 0;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= UINT64_C(0xff51afd7ed558ccd);
+	x ^= x >> 33;
+	x *= UINT64_C(0xc4ceb9fe1a85ec53);
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t pid_hash(const uint8_t pid[AS_PID_LEN])
+{
+	uint64_t a, b;
+
+	memcpy(&a, pid, 8);
+	memcpy(&b, pid + 8, 8);
+	return mix64(a ^ mix64(b));
+}
+
+/* Grow *arr (elements of size sz) to hold at least need; 0 or -ENOMEM. */
+static int grow(void **arr, size_t *cap, size_t need, size_t sz)
+{
+	size_t n = *cap ? *cap : 16;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need) {
+		if (n > SIZE_MAX / 2 / sz)
+			return -ENOMEM;
+		n *= 2;
+	}
+	p = realloc(*arr, n * sz);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = n;
+	return 0;
+}
+
+void cl_trace_interval(const struct cl_visit *v, unsigned dwell_minutes, int64_t *start,
+		       int64_t *end)
+{
+	int64_t cap = sat_add(v->entry, CL_TRACE_MAX_VISIT), e;
+
+	if (dwell_minutes == 0)
+		dwell_minutes = CL_DEFAULT_DWELL;
+	if (v->exit != 0)
+		e = v->exit < v->entry ? v->entry : v->exit;
+	else
+		e = sat_add(v->entry, (int64_t)dwell_minutes * 60);
+	*start = v->entry;
+	*end = e < cap ? e : cap;
+}
+
+const char *cl_trace_source_name(uint8_t kind)
+{
+	switch (kind) {
+	case AS_REC_PASS: return "scan";
+	case AS_REC_CARD: return "card";
+	case AS_REC_MANUAL: return "manual";
+	default: return "unknown";
+	}
+}
+
+void cl_trace_params_init(struct cl_trace_params *p)
+{
+	memset(p, 0, sizeof *p);
+	p->depth = 1;
+	p->min_overlap = CL_TRACE_DEFAULT_MIN_OVERLAP;
+	p->incubation = CL_TRACE_DEFAULT_INCUBATION;
+}
+
+/* ---- state ------------------------------------------------------------- */
+
+struct person {
+	struct cl_trace_contact c;  /* order 0: the case (pid only) */
+	uint32_t via_idx;           /* index of via in people[] */
+	int64_t lo, hi;             /* window of the visits traced from this person */
+};
+
+/* A merged interval of one source at one venue. */
+struct ival {
+	uint32_t venue;
+	uint32_t src;     /* index in people[] */
+	int64_t a, b;     /* [a, b), a < b */
+};
+
+/* A visit with its interval, for merging. */
+struct vis {
+	struct cl_visit v;
+	int64_t a, b;
+};
+
+/* Open addressing, keys nonzero (stored as key), linear probing. */
+struct u64map {
+	uint64_t *keys;
+	uint32_t *vals;
+	size_t cap, used;   /* cap a power of two, or 0 */
+};
+
+struct tracer {
+	struct cl_store *s;
+	const struct cl_trace_params *p;
+	const struct cl_trace_sink *sink;
+	unsigned k;                     /* order being computed */
+
+	struct person *people;
+	size_t n_people, cap_people;
+	uint32_t *pid_tab;              /* index + 1; 0 empty */
+	size_t pid_cap;
+
+	struct u64map vids;             /* zero-pid visits counted (vid + 1) */
+	struct u64map dwell;            /* venue + 1 -> dwell minutes */
+
+	struct ival *iv;                /* this order's intervals, by (venue, a) */
+	size_t n_iv, cap_iv;
+	struct ival *by_src;            /* the same, by (src, venue, a) */
+	size_t cap_by_src;
+	struct vis *vis;                /* scratch: one person's visits */
+	size_t n_vis, cap_vis;
+	struct ival *tmp;               /* scratch: one source's intervals */
+	size_t cap_tmp;
+	struct cl_trace_contact *out;   /* scratch: one order's contacts, sorted */
+	size_t cap_out;
+
+	struct cl_trace_order cur;
+};
+
+/* ---- u64 map ----------------------------------------------------------- */
+
+static size_t map_slot(const struct u64map *m, uint64_t key)
+{
+	size_t mask = m->cap - 1, i = (size_t)mix64(key) & mask;
+
+	while (m->keys[i] && m->keys[i] != key)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* *found = 1 and *val if present. */
+static void map_get(const struct u64map *m, uint64_t key, int *found, uint32_t *val)
+{
+	size_t i;
+
+	*found = 0;
+	if (!m->cap)
+		return;
+	i = map_slot(m, key);
+	if (m->keys[i]) {
+		*found = 1;
+		*val = m->vals[i];
+	}
+}
+
+/* Insert key (nonzero); *added = 0 if it was there (value unchanged). */
+static int map_put(struct u64map *m, uint64_t key, uint32_t val, int *added)
+{
+	size_t i;
+
+	if ((m->used + 1) * 2 > m->cap) {
+		struct u64map n = {0};
+		size_t cap = m->cap ? m->cap * 2 : 64;
+
+		if (cap > SIZE_MAX / sizeof(uint64_t))
+			return -ENOMEM;
+		n.keys = calloc(cap, sizeof *n.keys);
+		n.vals = calloc(cap, sizeof *n.vals);
+		if (!n.keys || !n.vals) {
+			free(n.keys);
+			free(n.vals);
+			return -ENOMEM;
+		}
+		n.cap = cap;
+		for (size_t j = 0; j < m->cap; j++) {
+			if (m->keys[j]) {
+				size_t s = map_slot(&n, m->keys[j]);
+				n.keys[s] = m->keys[j];
+				n.vals[s] = m->vals[j];
+			}
+		}
+		n.used = m->used;
+		free(m->keys);
+		free(m->vals);
+		*m = n;
+	}
+	i = map_slot(m, key);
+	*added = m->keys[i] == 0;
+	if (*added) {
+		m->keys[i] = key;
+		m->vals[i] = val;
+		m->used++;
+	}
+	return 0;
+}
+
+static void map_free(struct u64map *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof *m);
+}
+
+/* ---- people ------------------------------------------------------------ */
+
+static size_t pid_slot(const struct tracer *t, const uint8_t pid[AS_PID_LEN])
+{
+	size_t mask = t->pid_cap - 1, i = (size_t)pid_hash(pid) & mask;
+
+	while (t->pid_tab[i] &&
+	       memcmp(t->people[t->pid_tab[i] - 1].c.pid, pid, AS_PID_LEN) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* Index of pid in people[], or -1. */
+static long person_find(const struct tracer *t, const uint8_t pid[AS_PID_LEN])
+{
+	size_t i;
+
+	if (!t->pid_cap)
+		return -1;
+	i = pid_slot(t, pid);
+	return t->pid_tab[i] ? (long)t->pid_tab[i] - 1 : -1;
+}
+
+/* Append a person with pid (not present); returns its index or -ENOMEM. */
+static long person_add(struct tracer *t, const uint8_t pid[AS_PID_LEN])
+{
+	struct person *np;
+
+	if (t->n_people >= UINT32_MAX - 1)
+		return -ENOMEM;
+	if ((t->n_people + 1) * 2 > t->pid_cap) {
+		size_t cap = t->pid_cap ? t->pid_cap * 2 : 256;
+		uint32_t *tab = calloc(cap, sizeof *tab), *old = t->pid_tab;
+		size_t old_cap = t->pid_cap;
+
+		if (!tab)
+			return -ENOMEM;
+		t->pid_tab = tab;
+		t->pid_cap = cap;
+		for (size_t j = 0; j < old_cap; j++)
+			if (old[j])
+				tab[pid_slot(t, t->people[old[j] - 1].c.pid)] = old[j];
+		free(old);
+	}
+	if (grow((void **)&t->people, &t->cap_people, t->n_people + 1, sizeof *t->people))
+		return -ENOMEM;
+	np = &t->people[t->n_people];
+	memset(np, 0, sizeof *np);
+	memcpy(np->c.pid, pid, AS_PID_LEN);
+	t->pid_tab[pid_slot(t, pid)] = (uint32_t)(t->n_people + 1);
+	return (long)t->n_people++;
+}
+
+/* ---- venues ------------------------------------------------------------ */
+
+/* The dwell minutes of venue (cached); the default for an unknown venue. */
+static int venue_dwell(struct tracer *t, uint32_t venue, unsigned *dwell)
+{
+	struct cl_venue v;
+	uint32_t val = 0;
+	int found, added, rc;
+
+	map_get(&t->dwell, (uint64_t)venue + 1, &found, &val);
+	if (found) {
+		*dwell = val;
+		return 0;
+	}
+	rc = cl_store_get_venue(t->s, venue, &v);
+	if (rc == AS_E_NOT_FOUND)
+		val = CL_DEFAULT_DWELL;
+	else if (rc)
+		return rc;
+	else
+		val = v.dwell_minutes ? v.dwell_minutes : CL_DEFAULT_DWELL;
+	*dwell = val;
+	return map_put(&t->dwell, (uint64_t)venue + 1, val, &added);
+}
+
+/* ---- collecting visits ------------------------------------------------- */
+
+static int push_visit(void *ctx, const struct cl_visit *v)
+{
+	struct tracer *t = ctx;
+
+	if (grow((void **)&t->vis, &t->cap_vis, t->n_vis + 1, sizeof *t->vis))
+		return -ENOMEM;
+	t->vis[t->n_vis].v = *v;
+	t->n_vis++;
+	return 0;
+}
+
+/* Give every collected visit its interval. */
+static int intervals_of_visits(struct tracer *t)
+{
+	for (size_t i = 0; i < t->n_vis; i++) {
+		unsigned dwell;
+		int rc = venue_dwell(t, t->vis[i].v.venue_id, &dwell);
+
+		if (rc)
+			return rc;
+		cl_trace_interval(&t->vis[i].v, dwell, &t->vis[i].a, &t->vis[i].b);
+	}
+	return 0;
+}
+
+static int cmp_vis(const void *x, const void *y)
+{
+	const struct vis *a = x, *b = y;
+
+	if (a->v.venue_id != b->v.venue_id)
+		return a->v.venue_id < b->v.venue_id ? -1 : 1;
+	if (a->a != b->a)
+		return a->a < b->a ? -1 : 1;
+	if (a->v.vid != b->v.vid)
+		return a->v.vid < b->v.vid ? -1 : 1;
+	return 0;
+}
+
+static int cmp_ival_venue(const void *x, const void *y)
+{
+	const struct ival *a = x, *b = y;
+
+	if (a->venue != b->venue)
+		return a->venue < b->venue ? -1 : 1;
+	if (a->a != b->a)
+		return a->a < b->a ? -1 : 1;
+	if (a->src != b->src)
+		return a->src < b->src ? -1 : 1;
+	return 0;
+}
+
+static int cmp_ival_src(const void *x, const void *y)
+{
+	const struct ival *a = x, *b = y;
+
+	if (a->src != b->src)
+		return a->src < b->src ? -1 : 1;
+	return cmp_ival_venue(x, y);
+}
+
+/*
+ * Source src's traced visits -> merged intervals appended to t->iv.
+ * For the case (k == 1), also hand each visit to the sink.
+ */
+static int collect_source(struct tracer *t, uint32_t src)
+{
+	struct person *sp = &t->people[src];
+	size_t n = 0;
+	int rc;
+
+	t->n_vis = 0;
+	rc = cl_store_visits_of(t->s, sp->c.pid, sp->lo, sp->hi, push_visit, t);
+	if (!rc)
+		rc = intervals_of_visits(t);
+	if (rc)
+		return rc;
+	if (t->k == 1 && t->sink->case_visit) {
+		for (size_t i = 0; i < t->n_vis; i++) {
+			struct cl_trace_visit cv = {t->vis[i].v, t->vis[i].a, t->vis[i].b};
+
+			rc = t->sink->case_visit(t->sink->ctx, &cv);
+			if (rc)
+				return rc < 0 ? rc : AS_E_FIELD;
+		}
+	}
+	if (t->n_vis)
+		qsort(t->vis, t->n_vis, sizeof *t->vis, cmp_vis);
+	if (grow((void **)&t->tmp, &t->cap_tmp, t->n_vis + 1, sizeof *t->tmp))
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_vis; i++) {
+		const struct vis *v = &t->vis[i];
+
+		if (v->b <= v->a)
+			continue; /* empty: exit recorded at entry */
+		if (n && t->tmp[n - 1].venue == v->v.venue_id && v->a <= t->tmp[n - 1].b) {
+			if (v->b > t->tmp[n - 1].b)
+				t->tmp[n - 1].b = v->b;
+			continue;
+		}
+		t->tmp[n++] = (struct ival){v->v.venue_id, src, v->a, v->b};
+	}
+	if (grow((void **)&t->iv, &t->cap_iv, t->n_iv + n, sizeof *t->iv))
+		return -ENOMEM;
+	if (n)
+		memcpy(t->iv + t->n_iv, t->tmp, n * sizeof *t->tmp);
+	t->n_iv += n;
+	return 0;
+}
+
+/* ---- the sweep --------------------------------------------------------- */
+
+struct cluster {
+	struct tracer *t;
+	size_t lo, hi;          /* t->iv[lo..hi) */
+	int64_t maxlen;
+	unsigned dwell;
+	int err;
+};
+
+/* Does (start, via, venue) beat person c's current first exposure? */
+static int better(const struct cl_trace_contact *c, int64_t start, const uint8_t *via,
+		  uint32_t venue)
+{
+	int d;
+
+	if (start != c->start)
+		return start < c->start;
+	d = memcmp(via, c->via, AS_PID_LEN);
+	if (d)
+		return d < 0;
+	return venue < c->venue;
+}
+
+static int on_venue_visit(void *ctx, const struct cl_visit *x)
+{
+	struct cluster *cl = ctx;
+	struct tracer *t = cl->t;
+	int64_t xa, xb, best_start = 0, reach;
+	size_t lo = cl->lo, hi = cl->hi, best = SIZE_MAX;
+	long who = -1;
+	int zero = pid_is_zero(x->pid);
+
+	cl_trace_interval(x, cl->dwell, &xa, &xb);
+	if (xb <= xa)
+		return 0;
+	if (!zero) {
+		who = person_find(t, x->pid);
+		/* Known at a lower order (this includes every source of this
+		 * order, so nobody is their own contact, and the case). */
+		if (who >= 0 && t->people[who].c.order < t->k)
+			return 0;
+	}
+	/* First interval with a >= xb: those after it cannot overlap. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->iv[mid].a < xb)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	reach = sat_sub(xa, cl->maxlen);
+	for (size_t i = lo; i-- > cl->lo && t->iv[i].a > reach;) {
+		const struct ival *iv = &t->iv[i];
+		int64_t start;
+
+		if (iv->b <= xa)
+			continue;
+		start = xa > iv->a ? xa : iv->a;
+		if (best == SIZE_MAX || start < best_start ||
+		    (start == best_start &&
+		     memcmp(t->people[iv->src].c.pid, t->people[t->iv[best].src].c.pid,
+			    AS_PID_LEN) < 0)) {
+			best = i;
+			best_start = start;
+		}
+	}
+	if (best == SIZE_MAX)
+		return 0;
+	if (zero) {
+		int added, rc = map_put(&t->vids, x->vid + 1, 0, &added);
+
+		if (rc)
+			return rc;
+		if (added) {
+			t->cur.unnamed_visits++;
+			t->cur.unnamed_people += x->headcount;
+		}
+		return 0;
+	}
+	if (who < 0) {
+		who = person_add(t, x->pid);
+		if (who < 0)
+			return (int)who;
+		t->people[who].c.order = t->k;
+		t->people[who].c.start = best_start;
+		t->people[who].c.venue = t->iv[best].venue;
+		t->people[who].via_idx = t->iv[best].src;
+		memcpy(t->people[who].c.via, t->people[t->iv[best].src].c.pid, AS_PID_LEN);
+		return 0;
+	}
+	if (better(&t->people[who].c, best_start, t->people[t->iv[best].src].c.pid,
+		   t->iv[best].venue)) {
+		struct person *p = &t->people[who];
+
+		p->c.start = best_start;
+		p->c.venue = t->iv[best].venue;
+		p->via_idx = t->iv[best].src;
+		memcpy(p->c.via, t->people[t->iv[best].src].c.pid, AS_PID_LEN);
+	}
+	return 0;
+}
+
+/* Query each cluster of t->iv (sorted by venue, a) once. */
+static int sweep(struct tracer *t)
+{
+	size_t i = 0;
+
+	while (i < t->n_iv) {
+		struct cluster cl = {t, i, i + 1, t->iv[i].b - t->iv[i].a, 0, 0};
+		uint32_t venue = t->iv[i].venue;
+		int64_t qlo = sat_sub(t->iv[i].a, CL_TRACE_MAX_VISIT - 1), maxb = t->iv[i].b;
+		int rc;
+
+		while (cl.hi < t->n_iv && t->iv[cl.hi].venue == venue &&
+		       sat_sub(t->iv[cl.hi].a, CL_TRACE_MAX_VISIT - 1) <= maxb) {
+			const struct ival *n = &t->iv[cl.hi];
+
+			if (n->b > maxb)
+				maxb = n->b;
+			if (n->b - n->a > cl.maxlen)
+				cl.maxlen = n->b - n->a;
+			cl.hi++;
+		}
+		rc = venue_dwell(t, venue, &cl.dwell);
+		if (!rc)
+			rc = cl_store_visits_at(t->s, venue, qlo, maxb - 1, on_venue_visit, &cl);
+		if (rc)
+			return rc;
+		i = cl.hi;
+	}
+	return 0;
+}
+
+/* ---- exposure of one new person ---------------------------------------- */
+
+/* First index in by_src[lo..hi) whose src >= src. */
+static size_t src_lower(const struct tracer *t, uint32_t src)
+{
+	size_t lo = 0, hi = t->n_iv;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->by_src[mid].src < src)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int exposure(struct tracer *t, uint32_t who)
+{
+	struct person *p = &t->people[who];
+	uint32_t via = p->via_idx;
+	size_t vlo = src_lower(t, via), vhi = vlo, m = 0, j;
+	int64_t qlo, qhi, first_end = p->c.start;
+	int found_kind = 0, rc;
+
+	while (vhi < t->n_iv && t->by_src[vhi].src == via)
+		vhi++;
+	if (vlo == vhi)
+		return 0; /* cannot happen: via had an interval to expose p */
+	qlo = INT64_MAX;
+	qhi = INT64_MIN;
+	for (size_t i = vlo; i < vhi; i++) {
+		if (t->by_src[i].a < qlo)
+			qlo = t->by_src[i].a;
+		if (t->by_src[i].b > qhi)
+			qhi = t->by_src[i].b;
+	}
+	t->n_vis = 0;
+	rc = cl_store_visits_of(t->s, p->c.pid, sat_sub(qlo, CL_TRACE_MAX_VISIT - 1), qhi - 1,
+				push_visit, t);
+	if (!rc)
+		rc = intervals_of_visits(t);
+	if (rc)
+		return rc;
+	if (t->n_vis)
+		qsort(t->vis, t->n_vis, sizeof *t->vis, cmp_vis);
+
+	/* Per visit: headcount_extra and the kind at the first exposure.
+	 * via's intervals are sorted by (venue, a) and disjoint per venue. */
+	j = vlo;
+	for (size_t i = 0; i < t->n_vis; i++) {
+		const struct vis *v = &t->vis[i];
+		size_t q;
+
+		if (v->b <= v->a)
+			continue;
+		while (j < vhi && (t->by_src[j].venue < v->v.venue_id ||
+				   (t->by_src[j].venue == v->v.venue_id &&
+				    t->by_src[j].b <= v->a)))
+			j++;
+		/* The intervals at this venue ending after v->a start at j; v
+		 * overlaps one iff the first of them begins before v->b.  v's
+		 * successors have a >= v->a, so j never needs to move back. */
+		q = j;
+		if (q < vhi && t->by_src[q].venue == v->v.venue_id && t->by_src[q].a < v->b) {
+			if (v->v.headcount > 1 && v->v.headcount - 1 > p->c.headcount_extra)
+				p->c.headcount_extra = (uint16_t)(v->v.headcount - 1);
+			if (!found_kind && v->v.venue_id == p->c.venue && v->a <= p->c.start &&
+			    p->c.start < v->b) {
+				p->c.kind = v->v.kind;
+				found_kind = 1;
+			}
+		}
+	}
+
+	/* Merge p's visits per venue into t->tmp, then intersect with via's. */
+	if (grow((void **)&t->tmp, &t->cap_tmp, t->n_vis + 1, sizeof *t->tmp))
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_vis; i++) {
+		const struct vis *v = &t->vis[i];
+
+		if (v->b <= v->a)
+			continue;
+		if (m && t->tmp[m - 1].venue == v->v.venue_id && v->a <= t->tmp[m - 1].b) {
+			if (v->b > t->tmp[m - 1].b)
+				t->tmp[m - 1].b = v->b;
+			continue;
+		}
+		t->tmp[m++] = (struct ival){v->v.venue_id, who, v->a, v->b};
+	}
+	p->c.overlap = 0;
+	j = vlo;
+	for (size_t i = 0; i < m; i++) {
+		const struct ival *c = &t->tmp[i];
+
+		while (j < vhi && (t->by_src[j].venue < c->venue ||
+				   (t->by_src[j].venue == c->venue && t->by_src[j].b <= c->a)))
+			j++;
+		for (size_t q = j; q < vhi && t->by_src[q].venue == c->venue &&
+				   t->by_src[q].a < c->b; q++) {
+			const struct ival *d = &t->by_src[q];
+			int64_t s = c->a > d->a ? c->a : d->a, e = c->b < d->b ? c->b : d->b;
+
+			if (e <= s)
+				continue;
+			p->c.overlap = sat_add(p->c.overlap, e - s);
+			if (c->venue == p->c.venue && s == p->c.start)
+				first_end = e;
+		}
+	}
+	/* If the store changed between the sweep and now (a purge), the first
+	 * exposure may be gone: it is then reported as an empty span. */
+	p->c.end = first_end;
+	p->c.high = p->c.overlap >= t->p->min_overlap;
+	return 0;
+}
+
+/* ---- one order --------------------------------------------------------- */
+
+static int cmp_contact(const void *x, const void *y)
+{
+	const struct cl_trace_contact *a = x, *b = y;
+
+	if (a->venue != b->venue)
+		return a->venue < b->venue ? -1 : 1;
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	return memcmp(a->pid, b->pid, AS_PID_LEN);
+}
+
+/* Sources people[src_lo..src_hi) (order k - 1) -> people of order k. */
+static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
+{
+	size_t new_lo = t->n_people, n;
+	int rc;
+
+	memset(&t->cur, 0, sizeof t->cur);
+	t->cur.order = t->k;
+	t->n_iv = 0;
+	for (size_t i = src_lo; i < src_hi; i++) {
+		rc = collect_source(t, (uint32_t)i);
+		if (rc)
+			return rc;
+	}
+	if (grow((void **)&t->by_src, &t->cap_by_src, t->n_iv, sizeof *t->by_src))
+		return -ENOMEM;
+	if (t->n_iv) {
+		qsort(t->iv, t->n_iv, sizeof *t->iv, cmp_ival_venue);
+		memcpy(t->by_src, t->iv, t->n_iv * sizeof *t->iv);
+		qsort(t->by_src, t->n_iv, sizeof *t->by_src, cmp_ival_src);
+	}
+	rc = sweep(t);
+	if (rc)
+		return rc;
+
+	n = t->n_people - new_lo;
+	if (grow((void **)&t->out, &t->cap_out, n, sizeof *t->out))
+		return -ENOMEM;
+	for (size_t i = new_lo; i < t->n_people; i++) {
+		struct person *p = &t->people[i];
+
+		rc = exposure(t, (uint32_t)i);
+		if (rc)
+			return rc;
+		/* The next order traces p's visits from its first exposure. */
+		p->lo = p->c.start;
+		p->hi = sat_add(p->c.start, t->p->incubation);
+		t->out[i - new_lo] = p->c;
+		t->cur.people++;
+		if (p->c.high)
+			t->cur.high++;
+		else
+			t->cur.low++;
+		t->cur.extra += p->c.headcount_extra;
+	}
+	if (n)
+		qsort(t->out, n, sizeof *t->out, cmp_contact);
+	for (size_t i = 0; i < n && t->sink->contact; i++) {
+		rc = t->sink->contact(t->sink->ctx, &t->out[i]);
+		if (rc)
+			return rc < 0 ? rc : AS_E_FIELD;
+	}
+	if (t->sink->order_done) {
+		rc = t->sink->order_done(t->sink->ctx, &t->cur);
+		if (rc)
+			return rc < 0 ? rc : AS_E_FIELD;
+	}
+	return 0;
+}
+
+static void tracer_free(struct tracer *t)
+{
+	free(t->people);
+	free(t->pid_tab);
+	map_free(&t->vids);
+	map_free(&t->dwell);
+	free(t->iv);
+	free(t->by_src);
+	free(t->vis);
+	free(t->tmp);
+	free(t->out);
+}
+
+int cl_trace_run(struct cl_store *s, const struct cl_trace_params *p,
+		 const struct cl_trace_sink *sink, struct cl_trace_order *total)
+{
+	static const struct cl_trace_sink no_sink = {0};
+	struct tracer t;
+	size_t src_lo = 0, src_hi;
+	long casei;
+	int rc = 0;
+
+	if (total)
+		memset(total, 0, sizeof *total);
+	if (!s || !p || pid_is_zero(p->pid) || p->from > p->to || p->depth < 1 ||
+	    p->depth > CL_TRACE_DEPTH_MAX || p->min_overlap < 0 || p->incubation < 0)
+		return AS_E_FIELD;
+	memset(&t, 0, sizeof t);
+	t.s = s;
+	t.p = p;
+	t.sink = sink ? sink : &no_sink;
+	casei = person_add(&t, p->pid);
+	if (casei < 0) {
+		tracer_free(&t);
+		return (int)casei;
+	}
+	t.people[0].c.order = 0;
+	t.people[0].lo = p->from;
+	t.people[0].hi = p->to;
+	src_hi = 1;
+	for (t.k = 1; t.k <= p->depth; t.k++) {
+		rc = run_order(&t, src_lo, src_hi);
+		if (rc)
+			break;
+		if (total) {
+			total->people += t.cur.people;
+			total->high += t.cur.high;
+			total->low += t.cur.low;
+			total->extra += t.cur.extra;
+			total->unnamed_visits += t.cur.unnamed_visits;
+			total->unnamed_people += t.cur.unnamed_people;
+		}
+		src_lo = src_hi;
+		src_hi = t.n_people;
+	}
+	if (total)
+		total->order = p->depth;
+	tracer_free(&t);
+	return rc;
+}

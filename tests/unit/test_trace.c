@@ -1,0 +1,1198 @@
+/*
+ * test_trace.c - the tracing engine (cloud/trace.c) on real stores.
+ *
+ * Every worked example of docs/TRACING.md is a test here, on a store built
+ * in a fresh directory (enrolled gateways, ingested records): touching
+ * intervals, exactly min-overlap, the edges of the infectious window, a
+ * chain across venues up to order 3 (incubation bounds), a person reachable
+ * at orders 1 and 2, the earliest exposure choosing "via", headcount and
+ * unreadable paper entries, one phone written three ways, recorded exits
+ * against dwell (cap, empty interval, one person recorded by two gateways).
+ *
+ * Then a randomized comparison: for many seeds, random venues, people,
+ * visits, windows and depths; the engine's contacts (pid, order, via,
+ * first exposure, overlap, risk, headcount extra) and unnamed counts must
+ * equal a brute force written independently over the raw visit list (it
+ * counts overlap on elementary segments instead of merging intervals).
+ */
+#include "test.h"
+
+#include "store.h"
+#include "trace.h"
+
+#include <errno.h>
+
+#define MAP_TEST (UINT64_C(32) << 20)
+#define BASE INT64_C(1772377200) /* 2026-03-02T00:00:00+09:00, a Monday */
+#define MIN 60
+#define HOUR 3600
+#define DAY 86400
+
+static int64_t at(int day, int hh, int mm)
+{
+	return BASE + (int64_t)day * DAY + hh * HOUR + mm * MIN;
+}
+
+/* ---- a store fixture ---------------------------------------------------- */
+
+struct pending {
+	unsigned gw;
+	struct as_record r;
+	uint8_t pid[AS_PID_LEN];
+};
+
+struct fx {
+	char dir[64];
+	struct cl_store *s;
+	struct {
+		uint8_t id[AS_GWID_LEN];
+		uint64_t seq;
+	} gw[16];
+	unsigned ngw;
+	struct pending *pend;
+	size_t npend, cap;
+};
+
+static int fx_open(struct fx *f)
+{
+	char err[300] = "";
+	int rc;
+
+	memset(f, 0, sizeof *f);
+	test_tmpdir(f->dir);
+	rc = cl_store_open(&f->s, f->dir, MAP_TEST, 0, err, sizeof err);
+	if (!CHECK_OK(rc))
+		fprintf(stderr, "  %s\n", err);
+	return rc == 0;
+}
+
+static void fx_close(struct fx *f)
+{
+	cl_store_close(f->s);
+	test_rmdir(f->dir);
+	free(f->pend);
+}
+
+/* Enrol a new gateway at venue (created or updated with dwell); returns
+ * the gateway's index for fx_visit. */
+static unsigned fx_gateway(struct fx *f, uint32_t venue, const char *name, unsigned dwell)
+{
+	struct cl_gateway g;
+	struct cl_venue v;
+	unsigned i = f->ngw++;
+
+	memset(&g, 0, sizeof g);
+	memset(&v, 0, sizeof v);
+	test_fill(g.gw_id, AS_GWID_LEN, 300 + i);
+	test_fill(g.pk, AS_SIGN_PK_LEN, 400 + i);
+	g.venue_id = venue;
+	g.enrolled_at = BASE - 30 * DAY;
+	v.id = venue;
+	snprintf(v.name, sizeof v.name, "%s", name);
+	snprintf(v.category, sizeof v.category, "test");
+	v.dwell_minutes = (uint16_t)dwell;
+	CHECK_OK(cl_store_enroll(f->s, &g, &v));
+	memcpy(f->gw[i].id, g.gw_id, AS_GWID_LEN);
+	return i;
+}
+
+/* Queue one visit at gateway gw (pid NULL: an unreadable paper entry). */
+static void fx_visit(struct fx *f, unsigned gw, const uint8_t *pid, uint8_t kind, int64_t entry,
+		     int64_t exit, uint16_t headcount)
+{
+	struct pending *p;
+
+	if (f->npend == f->cap) {
+		f->cap = f->cap ? 2 * f->cap : 64;
+		f->pend = realloc(f->pend, f->cap * sizeof *f->pend);
+		if (!f->pend)
+			abort();
+	}
+	p = &f->pend[f->npend++];
+	memset(p, 0, sizeof *p);
+	p->gw = gw;
+	p->r.kind = kind;
+	p->r.entry_time = entry;
+	p->r.exit_time = exit;
+	p->r.headcount = headcount;
+	if (pid && kind != AS_REC_MANUAL)
+		memcpy(p->r.pid, pid, AS_PID_LEN);
+	if (pid)
+		memcpy(p->pid, pid, AS_PID_LEN);
+	test_fill(p->r.capsule, AS_CAPSULE_LEN, 77);
+}
+
+static void fx_scan(struct fx *f, unsigned gw, const uint8_t *pid, int64_t entry)
+{
+	fx_visit(f, gw, pid, AS_REC_PASS, entry, 0, 1);
+}
+
+/* Ingest everything queued: one transaction, one batch per gateway. */
+static void fx_flush(struct fx *f)
+{
+	struct cl_ingest *in;
+	struct as_record *recs = calloc(f->npend + 1, sizeof *recs);
+	uint8_t (*pids)[AS_PID_LEN] = calloc(f->npend + 1, sizeof *pids);
+
+	if (!recs || !pids)
+		abort();
+	if (!CHECK_OK(cl_store_ingest_begin(f->s, &in)))
+		goto out;
+	for (unsigned g = 0; g < f->ngw; g++) {
+		struct cl_ingest_result res;
+		size_t n = 0;
+
+		for (size_t i = 0; i < f->npend; i++) {
+			if (f->pend[i].gw != g)
+				continue;
+			recs[n] = f->pend[i].r;
+			recs[n].seq = ++f->gw[g].seq;
+			memcpy(pids[n], f->pend[i].pid, AS_PID_LEN);
+			n++;
+		}
+		if (!n)
+			continue;
+		CHECK_OK(cl_store_ingest_batch(in, f->gw[g].id, recs,
+					       (const uint8_t (*)[AS_PID_LEN])pids, n, BASE, BASE,
+					       &res));
+		CHECK_EQ_INT(res.stored, n);
+	}
+	CHECK_OK(cl_store_ingest_commit(in));
+out:
+	f->npend = 0;
+	free(recs);
+	free(pids);
+}
+
+/* People of the worked examples: person(pid, 'B'). */
+static void person(uint8_t pid[AS_PID_LEN], char who)
+{
+	test_fill(pid, AS_PID_LEN, 500 + (unsigned)who);
+}
+
+/* ---- collecting results ----------------------------------------------- */
+
+struct got {
+	struct cl_trace_visit cv[64];
+	size_t ncv;
+	struct cl_trace_contact *c;
+	size_t nc, capc;
+	struct cl_trace_order orders[CL_TRACE_DEPTH_MAX + 1];
+	size_t norders;
+	int order_violation; /* contacts out of (order, venue, start, pid) order */
+	int late_visit;      /* a case visit after a contact */
+};
+
+static int got_case_visit(void *ctx, const struct cl_trace_visit *v)
+{
+	struct got *g = ctx;
+
+	if (g->nc || g->norders)
+		g->late_visit = 1;
+	if (g->ncv < 64)
+		g->cv[g->ncv++] = *v;
+	return 0;
+}
+
+static int got_contact(void *ctx, const struct cl_trace_contact *c)
+{
+	struct got *g = ctx;
+
+	if (g->nc == g->capc) {
+		g->capc = g->capc ? 2 * g->capc : 32;
+		g->c = realloc(g->c, g->capc * sizeof *g->c);
+		if (!g->c)
+			return -ENOMEM;
+	}
+	if (g->nc) {
+		const struct cl_trace_contact *p = &g->c[g->nc - 1];
+
+		if (p->order > c->order ||
+		    (p->order == c->order &&
+		     (p->venue > c->venue ||
+		      (p->venue == c->venue &&
+		       (p->start > c->start ||
+			(p->start == c->start && memcmp(p->pid, c->pid, AS_PID_LEN) >= 0))))))
+			g->order_violation = 1;
+	}
+	if (c->order != g->norders + 1)
+		g->order_violation = 1;
+	g->c[g->nc++] = *c;
+	return 0;
+}
+
+static int got_order(void *ctx, const struct cl_trace_order *o)
+{
+	struct got *g = ctx;
+
+	if (o->order != g->norders + 1)
+		g->order_violation = 1;
+	if (g->norders < CL_TRACE_DEPTH_MAX + 1)
+		g->orders[g->norders++] = *o;
+	return 0;
+}
+
+static void got_free(struct got *g)
+{
+	free(g->c);
+	memset(g, 0, sizeof *g);
+}
+
+static int trace(struct fx *f, const uint8_t case_pid[AS_PID_LEN], int64_t from, int64_t to,
+		 unsigned depth, struct got *g, struct cl_trace_order *total)
+{
+	struct cl_trace_params p;
+	struct cl_trace_sink sink = {g, got_case_visit, got_contact, got_order};
+	int rc;
+
+	memset(g, 0, sizeof *g);
+	cl_trace_params_init(&p);
+	memcpy(p.pid, case_pid, AS_PID_LEN);
+	p.from = from;
+	p.to = to;
+	p.depth = depth;
+	rc = cl_trace_run(f->s, &p, &sink, total);
+	CHECK(!g->order_violation);
+	CHECK(!g->late_visit);
+	if (rc == 0)
+		CHECK_EQ_INT(g->norders, depth);
+	return rc;
+}
+
+static const struct cl_trace_contact *find(const struct got *g, char who)
+{
+	uint8_t pid[AS_PID_LEN];
+	const struct cl_trace_contact *hit = NULL;
+	int n = 0;
+
+	person(pid, who);
+	for (size_t i = 0; i < g->nc; i++)
+		if (memcmp(g->c[i].pid, pid, AS_PID_LEN) == 0) {
+			hit = &g->c[i];
+			n++;
+		}
+	CHECK(n <= 1); /* each person once */
+	return hit;
+}
+
+/* Check contact who: order, via, venue, first exposure, overlap minutes,
+ * risk.  Returns the contact. */
+static const struct cl_trace_contact *expect(const struct got *g, char who, unsigned order,
+					     char via, uint32_t venue, int64_t start, int64_t end,
+					     int64_t overlap_min, int high)
+{
+	const struct cl_trace_contact *c = find(g, who);
+	uint8_t via_pid[AS_PID_LEN];
+
+	test_ctx("contact %c", who);
+	if (!CHECK(c != NULL))
+		return NULL;
+	person(via_pid, via);
+	CHECK_EQ_INT(c->order, order);
+	CHECK_MEM(c->via, via_pid, AS_PID_LEN);
+	CHECK_EQ_INT(c->venue, venue);
+	CHECK_EQ_INT(c->start, start);
+	CHECK_EQ_INT(c->end, end);
+	CHECK_EQ_INT(c->overlap, overlap_min * MIN);
+	CHECK_EQ_INT(c->high, high);
+	test_ctx_clear();
+	return c;
+}
+
+/* ---- worked examples (docs/TRACING.md) --------------------------------- */
+
+enum { CAFE = 1, GYM = 6, MARKET = 7 };
+
+/* Example 1: intervals that only touch do not overlap; exactly 15 minutes
+ * is high, 14 minutes is low. */
+static void test_example_touching_and_min_overlap(void)
+{
+	struct fx f;
+	struct got g;
+	struct cl_trace_order tot;
+	uint8_t a[16], b[16], c[16], d[16], e[16], ff[16];
+	unsigned cafe;
+
+	if (!fx_open(&f))
+		return;
+	cafe = fx_gateway(&f, CAFE, "Cafe Halla", 60);
+	person(a, 'A'), person(b, 'B'), person(c, 'C'), person(d, 'D');
+	person(e, 'E'), person(ff, 'F');
+	fx_scan(&f, cafe, a, at(0, 12, 0));  /* [12:00, 13:00) by dwell */
+	fx_scan(&f, cafe, b, at(0, 13, 0));  /* touches the end */
+	fx_scan(&f, cafe, c, at(0, 11, 0));  /* touches the start */
+	fx_scan(&f, cafe, d, at(0, 12, 59)); /* 1 minute */
+	fx_scan(&f, cafe, e, at(0, 12, 45)); /* exactly 15 minutes */
+	fx_scan(&f, cafe, ff, at(0, 12, 46)); /* 14 minutes */
+	fx_flush(&f);
+
+	CHECK_OK(trace(&f, a, at(0, 0, 0), at(0, 23, 59), 1, &g, &tot));
+	CHECK_EQ_INT(g.ncv, 1);
+	CHECK_EQ_INT(g.cv[0].start, at(0, 12, 0));
+	CHECK_EQ_INT(g.cv[0].end, at(0, 13, 0));
+	CHECK(find(&g, 'B') == NULL);
+	CHECK(find(&g, 'C') == NULL);
+	expect(&g, 'D', 1, 'A', CAFE, at(0, 12, 59), at(0, 13, 0), 1, 0);
+	expect(&g, 'E', 1, 'A', CAFE, at(0, 12, 45), at(0, 13, 0), 15, 1);
+	expect(&g, 'F', 1, 'A', CAFE, at(0, 12, 46), at(0, 13, 0), 14, 0);
+	CHECK_EQ_INT(g.nc, 3);
+	CHECK_EQ_INT(tot.people, 3);
+	CHECK_EQ_INT(tot.high, 1);
+	CHECK_EQ_INT(tot.low, 2);
+	/* Sorted by (venue, start): E 12:45, F 12:46, D 12:59. */
+	if (g.nc == 3) {
+		CHECK_EQ_INT(g.c[0].start, at(0, 12, 45));
+		CHECK_EQ_INT(g.c[2].start, at(0, 12, 59));
+		CHECK_STR(cl_trace_source_name(g.c[0].kind), "scan");
+	}
+	got_free(&g);
+	fx_close(&f);
+}
+
+/* Example 2: only case visits whose entry lies in [from, to] count; both
+ * bounds are inclusive. */
+static void test_example_window_edges(void)
+{
+	struct fx f;
+	struct got g;
+	uint8_t a[16], gg[16], h[16], i[16], j[16];
+	unsigned v2, v3, v4, v5;
+	int64_t from = at(0, 10, 0), to = at(0, 18, 0);
+
+	if (!fx_open(&f))
+		return;
+	v2 = fx_gateway(&f, 2, "Noodle Bar", 30);
+	v3 = fx_gateway(&f, 3, "Bookshop", 30);
+	v4 = fx_gateway(&f, 4, "Bakery", 30);
+	v5 = fx_gateway(&f, 5, "Karaoke", 30);
+	person(a, 'A'), person(gg, 'G'), person(h, 'H'), person(i, 'I'), person(j, 'J');
+	fx_scan(&f, v2, a, from - 1);  /* 09:59:59: outside */
+	fx_scan(&f, v3, a, from);      /* 10:00:00: inside */
+	fx_scan(&f, v4, a, to);        /* 18:00:00: inside */
+	fx_scan(&f, v5, a, to + 1);    /* 18:00:01: outside */
+	fx_scan(&f, v2, gg, at(0, 10, 0));
+	fx_scan(&f, v3, h, at(0, 10, 10));
+	fx_scan(&f, v4, i, at(0, 18, 10));
+	fx_scan(&f, v5, j, at(0, 18, 10));
+	fx_flush(&f);
+
+	CHECK_OK(trace(&f, a, from, to, 1, &g, NULL));
+	CHECK_EQ_INT(g.ncv, 2);
+	if (g.ncv == 2) {
+		CHECK_EQ_INT(g.cv[0].v.venue_id, 3);
+		CHECK_EQ_INT(g.cv[1].v.venue_id, 4);
+		CHECK_EQ_INT(g.cv[1].end, to + 30 * MIN);
+	}
+	CHECK(find(&g, 'G') == NULL);
+	expect(&g, 'H', 1, 'A', 3, at(0, 10, 10), at(0, 10, 30), 20, 1);
+	expect(&g, 'I', 1, 'A', 4, at(0, 18, 10), at(0, 18, 30), 20, 1);
+	CHECK(find(&g, 'J') == NULL);
+	CHECK_EQ_INT(g.nc, 2);
+	got_free(&g);
+	fx_close(&f);
+}
+
+/* Example 3: a chain across venues: A -> B (Cafe) -> C (Gym, next day) ->
+ * F (Market).  B's Gym visit before B's exposure and B's visit after the
+ * incubation period expose nobody. */
+static void test_example_chain(void)
+{
+	struct fx f;
+	struct got g;
+	struct cl_trace_order tot;
+	uint8_t a[16], b[16], c[16], d[16], e[16], ff[16];
+	unsigned cafe, gym, market;
+
+	if (!fx_open(&f))
+		return;
+	cafe = fx_gateway(&f, CAFE, "Cafe Halla", 60);
+	gym = fx_gateway(&f, GYM, "Jeju Gym", 60);
+	market = fx_gateway(&f, MARKET, "Dongmun Market", 45);
+	person(a, 'A'), person(b, 'B'), person(c, 'C'), person(d, 'D');
+	person(e, 'E'), person(ff, 'F');
+	fx_scan(&f, cafe, a, at(0, 12, 0));
+	fx_scan(&f, cafe, b, at(0, 12, 30));   /* B exposed 12:30, 30 min */
+	fx_scan(&f, gym, b, at(-1, 18, 0));    /* before B's exposure */
+	fx_scan(&f, gym, d, at(-1, 18, 10));
+	fx_scan(&f, gym, b, at(1, 18, 0));     /* within B's 14 days */
+	fx_scan(&f, gym, c, at(1, 18, 20));    /* C exposed by B, 40 min */
+	fx_scan(&f, gym, b, at(15, 9, 0));     /* after 14 days from 12:30 on day 0 */
+	fx_scan(&f, gym, e, at(15, 9, 0));
+	fx_scan(&f, market, c, at(2, 9, 0));
+	fx_scan(&f, market, ff, at(2, 9, 30)); /* F exposed by C, 15 min */
+	fx_flush(&f);
+
+	CHECK_OK(trace(&f, a, at(0, 0, 0), at(0, 23, 59), 1, &g, &tot));
+	expect(&g, 'B', 1, 'A', CAFE, at(0, 12, 30), at(0, 13, 0), 30, 1);
+	CHECK_EQ_INT(g.nc, 1);
+	got_free(&g);
+
+	CHECK_OK(trace(&f, a, at(0, 0, 0), at(0, 23, 59), 2, &g, &tot));
+	expect(&g, 'B', 1, 'A', CAFE, at(0, 12, 30), at(0, 13, 0), 30, 1);
+	expect(&g, 'C', 2, 'B', GYM, at(1, 18, 20), at(1, 19, 0), 40, 1);
+	CHECK(find(&g, 'D') == NULL);
+	CHECK(find(&g, 'E') == NULL);
+	CHECK_EQ_INT(g.nc, 2);
+	CHECK_EQ_INT(g.orders[0].people, 1);
+	CHECK_EQ_INT(g.orders[1].people, 1);
+	got_free(&g);
+
+	CHECK_OK(trace(&f, a, at(0, 0, 0), at(0, 23, 59), 3, &g, &tot));
+	expect(&g, 'F', 3, 'C', MARKET, at(2, 9, 30), at(2, 9, 45), 15, 1);
+	CHECK_EQ_INT(g.nc, 3);
+	CHECK_EQ_INT(tot.people, 3);
+	CHECK_EQ_INT(tot.order, 3);
+	got_free(&g);
+
+	/* The incubation period bounds B's traced visits: with 16 days, E is
+	 * reached at order 2 too. */
+	{
+		struct cl_trace_params p;
+		struct cl_trace_sink sink = {&g, got_case_visit, got_contact, got_order};
+
+		memset(&g, 0, sizeof g);
+		cl_trace_params_init(&p);
+		memcpy(p.pid, a, 16);
+		p.from = at(0, 0, 0);
+		p.to = at(0, 23, 59);
+		p.depth = 2;
+		p.incubation = 16 * DAY;
+		CHECK_OK(cl_trace_run(f.s, &p, &sink, NULL));
+		expect(&g, 'E', 2, 'B', GYM, at(15, 9, 0), at(15, 10, 0), 60, 1);
+		got_free(&g);
+	}
+	fx_close(&f);
+}
+
+/* Example 4: C overlaps the case (10 min) and B (20 min): reported once,
+ * at order 1, via the case, with the case's 10 minutes.  D is exposed by
+ * C at the Gym and earlier by B at the Market: via B. */
+static void test_example_lowest_order_and_via(void)
+{
+	struct fx f;
+	struct got g;
+	uint8_t a[16], b[16], c[16], d[16];
+	unsigned cafe, gym, market;
+
+	if (!fx_open(&f))
+		return;
+	cafe = fx_gateway(&f, CAFE, "Cafe Halla", 60);
+	gym = fx_gateway(&f, GYM, "Jeju Gym", 60);
+	market = fx_gateway(&f, MARKET, "Dongmun Market", 60);
+	person(a, 'A'), person(b, 'B'), person(c, 'C'), person(d, 'D');
+	fx_scan(&f, cafe, a, at(0, 12, 0));
+	fx_scan(&f, cafe, b, at(0, 12, 10));
+	fx_scan(&f, cafe, c, at(0, 12, 50));
+	fx_scan(&f, gym, c, at(1, 18, 0));
+	fx_scan(&f, gym, d, at(1, 18, 30));    /* C exposes D at 18:30, 30 min */
+	fx_scan(&f, market, b, at(1, 9, 0));
+	fx_scan(&f, market, d, at(1, 9, 50));  /* B exposes D at 09:50, 10 min */
+	fx_flush(&f);
+
+	CHECK_OK(trace(&f, a, at(0, 0, 0), at(0, 23, 59), 2, &g, NULL));
+	expect(&g, 'B', 1, 'A', CAFE, at(0, 12, 10), at(0, 13, 0), 50, 1);
+	expect(&g, 'C', 1, 'A', CAFE, at(0, 12, 50), at(0, 13, 0), 10, 0);
+	expect(&g, 'D', 2, 'B', MARKET, at(1, 9, 50), at(1, 10, 0), 10, 0);
+	CHECK_EQ_INT(g.nc, 3);
+	got_free(&g);
+	fx_close(&f);
+}
+
+/* Example 5: a paper entry for K and two companions; an unreadable paper
+ * entry for two people; one that does not overlap. */
+static void test_example_headcount(void)
+{
+	struct fx f;
+	struct got g;
+	struct cl_trace_order tot;
+	uint8_t a[16], k[16];
+	const struct cl_trace_contact *c;
+	unsigned cafe;
+
+	if (!fx_open(&f))
+		return;
+	cafe = fx_gateway(&f, CAFE, "Cafe Halla", 60);
+	person(a, 'A'), person(k, 'K');
+	fx_scan(&f, cafe, a, at(0, 12, 0));
+	fx_visit(&f, cafe, k, AS_REC_MANUAL, at(0, 12, 20), 0, 3);
+	fx_visit(&f, cafe, NULL, AS_REC_MANUAL, at(0, 12, 30), 0, 2);
+	fx_visit(&f, cafe, NULL, AS_REC_MANUAL, at(0, 14, 0), 0, 4);
+	fx_flush(&f);
+
+	CHECK_OK(trace(&f, a, at(0, 0, 0), at(0, 23, 59), 1, &g, &tot));
+	c = expect(&g, 'K', 1, 'A', CAFE, at(0, 12, 20), at(0, 13, 0), 40, 1);
+	if (c) {
+		CHECK_EQ_INT(c->headcount_extra, 2);
+		CHECK_STR(cl_trace_source_name(c->kind), "manual");
+	}
+	CHECK_EQ_INT(g.nc, 1);
+	CHECK_EQ_INT(tot.people, 1);
+	CHECK_EQ_INT(tot.extra, 2);
+	CHECK_EQ_INT(tot.unnamed_visits, 1);
+	CHECK_EQ_INT(tot.unnamed_people, 2);
+	got_free(&g);
+	fx_close(&f);
+}
+
+/* Example 6: one phone, three spellings.  The case scanned a credential
+ * issued for 010-1234-5678 at the Cafe and was written on paper as
+ * +82 10 1234 5678 at the Market; the investigator types +82 10-1234-5678.
+ * L: credential for +82-10-9876-5432, paper entry 01098765432. */
+static void test_example_phone_spellings(void)
+{
+	struct fx f;
+	struct got g;
+	struct test_keys keys;
+	uint8_t a_scan[16], a_paper[16], a_query[16], l_scan[16], l_paper[16];
+	const struct cl_trace_contact *c;
+	unsigned cafe, market;
+
+	test_keys_init(&keys);
+	if (!fx_open(&f))
+		return;
+	CHECK_OK(as_pid_from_phone(a_scan, keys.pseudonym, "010-1234-5678"));
+	CHECK_OK(as_pid_from_phone(a_paper, keys.pseudonym, "+82 10 1234 5678"));
+	CHECK_OK(as_pid_from_phone(a_query, keys.pseudonym, "+82 10-1234-5678"));
+	CHECK_OK(as_pid_from_phone(l_scan, keys.pseudonym, "+82-10-9876-5432"));
+	CHECK_OK(as_pid_from_phone(l_paper, keys.pseudonym, "01098765432"));
+	CHECK_MEM(a_scan, a_paper, 16);
+	CHECK_MEM(l_scan, l_paper, 16);
+	cafe = fx_gateway(&f, CAFE, "Cafe Halla", 60);
+	market = fx_gateway(&f, MARKET, "Dongmun Market", 60);
+	fx_scan(&f, cafe, a_scan, at(0, 12, 0));
+	fx_visit(&f, market, a_paper, AS_REC_MANUAL, at(0, 15, 0), 0, 1);
+	fx_visit(&f, cafe, l_scan, AS_REC_CARD, at(0, 12, 40), 0, 1);
+	fx_visit(&f, market, l_paper, AS_REC_MANUAL, at(0, 15, 50), 0, 1);
+	fx_flush(&f);
+
+	CHECK_OK(trace(&f, a_query, at(0, 0, 0), at(0, 23, 59), 1, &g, NULL));
+	CHECK_EQ_INT(g.ncv, 2);
+	if (g.ncv == 2) {
+		CHECK_STR(cl_trace_source_name(g.cv[0].v.kind), "scan");
+		CHECK_STR(cl_trace_source_name(g.cv[1].v.kind), "manual");
+	}
+	CHECK_EQ_INT(g.nc, 1);
+	c = g.nc ? &g.c[0] : NULL;
+	if (CHECK(c != NULL)) {
+		CHECK_MEM(c->pid, l_scan, 16);
+		CHECK_MEM(c->via, a_query, 16);
+		CHECK_EQ_INT(c->venue, CAFE);
+		CHECK_EQ_INT(c->start, at(0, 12, 40));
+		CHECK_EQ_INT(c->end, at(0, 13, 0));
+		CHECK_EQ_INT(c->overlap, 30 * MIN); /* 20 at the Cafe + 10 at the Market */
+		CHECK_EQ_INT(c->high, 1);
+		CHECK_STR(cl_trace_source_name(c->kind), "card");
+	}
+	got_free(&g);
+	fx_close(&f);
+}
+
+/* Example 7: a recorded exit wins over dwell; visits are capped at 24 h;
+ * an exit at the entry time is an empty visit; one person recorded by two
+ * gateways of a venue is counted once. */
+static void test_example_exit_and_dwell(void)
+{
+	struct fx f;
+	struct got g;
+	uint8_t a[16], m[16], n[16], o[16], p[16], q[16], r[16];
+	unsigned gw1, gw2;
+
+	if (!fx_open(&f))
+		return;
+	gw1 = fx_gateway(&f, CAFE, "Cafe Halla", 60);
+	gw2 = fx_gateway(&f, CAFE, "Cafe Halla", 60); /* second door */
+	person(a, 'A'), person(m, 'M'), person(n, 'N'), person(o, 'O');
+	person(p, 'P'), person(q, 'Q'), person(r, 'R');
+	fx_visit(&f, gw1, a, AS_REC_PASS, at(0, 12, 0), at(0, 12, 20), 1);
+	fx_scan(&f, gw1, m, at(0, 12, 30));                               /* after A left */
+	fx_visit(&f, gw2, n, AS_REC_PASS, at(0, 11, 0), at(0, 12, 10), 1); /* 10 min */
+	fx_scan(&f, gw2, o, at(0, 11, 50));                               /* 20 min by dwell */
+	fx_visit(&f, gw1, p, AS_REC_PASS, at(-1, 11, 0), at(0, 14, 0), 1); /* 27 h: capped */
+	fx_scan(&f, gw1, q, at(0, 12, 0));
+	fx_scan(&f, gw2, q, at(0, 12, 5));                                /* counted once */
+	fx_visit(&f, gw2, r, AS_REC_PASS, at(0, 12, 10), at(0, 12, 10), 1); /* empty */
+	fx_flush(&f);
+
+	CHECK_OK(trace(&f, a, at(0, 0, 0), at(0, 23, 59), 1, &g, NULL));
+	CHECK_EQ_INT(g.ncv, 1);
+	if (g.ncv)
+		CHECK_EQ_INT(g.cv[0].end, at(0, 12, 20));
+	CHECK(find(&g, 'M') == NULL);
+	expect(&g, 'N', 1, 'A', CAFE, at(0, 12, 0), at(0, 12, 10), 10, 0);
+	expect(&g, 'O', 1, 'A', CAFE, at(0, 12, 0), at(0, 12, 20), 20, 1);
+	CHECK(find(&g, 'P') == NULL);
+	expect(&g, 'Q', 1, 'A', CAFE, at(0, 12, 0), at(0, 12, 20), 20, 1);
+	CHECK(find(&g, 'R') == NULL);
+	CHECK_EQ_INT(g.nc, 3);
+	got_free(&g);
+	fx_close(&f);
+}
+
+/* Ties: D is exposed at the same moment by B at the Gym and by C at the
+ * Market (order 2): via is the smaller pid.  E is exposed at the same
+ * moment by the case at two venues: the smaller venue id. */
+static void test_ties(void)
+{
+	struct fx f;
+	struct got g;
+	uint8_t a[16], b[16], c[16], d[16], e[16];
+	const struct cl_trace_contact *x;
+	unsigned cafe, gym, market;
+	char lo, hi;
+
+	if (!fx_open(&f))
+		return;
+	cafe = fx_gateway(&f, CAFE, "Cafe Halla", 60);
+	gym = fx_gateway(&f, GYM, "Jeju Gym", 60);
+	market = fx_gateway(&f, MARKET, "Dongmun Market", 60);
+	person(a, 'A'), person(b, 'B'), person(c, 'C'), person(d, 'D'), person(e, 'E');
+	lo = memcmp(b, c, 16) < 0 ? 'B' : 'C';
+	hi = lo == 'B' ? 'C' : 'B';
+	fx_scan(&f, cafe, a, at(0, 12, 0));
+	fx_scan(&f, cafe, b, at(0, 12, 10));
+	fx_scan(&f, cafe, c, at(0, 12, 10));
+	fx_scan(&f, gym, hi == 'B' ? b : c, at(1, 17, 0));
+	fx_scan(&f, market, lo == 'B' ? b : c, at(1, 17, 30));
+	fx_scan(&f, gym, d, at(1, 17, 40));      /* exposed by hi at 17:40, 20 min */
+	fx_scan(&f, market, d, at(1, 17, 40));   /* and by lo at 17:40, 50 min */
+	fx_scan(&f, gym, a, at(0, 9, 0));        /* the case at two venues at once */
+	fx_scan(&f, market, a, at(0, 9, 0));
+	fx_scan(&f, market, e, at(0, 9, 30));
+	fx_scan(&f, gym, e, at(0, 9, 30));
+	fx_flush(&f);
+
+	CHECK_OK(trace(&f, a, at(0, 0, 0), at(0, 23, 59), 2, &g, NULL));
+	expect(&g, 'D', 2, lo, MARKET, at(1, 17, 40), at(1, 18, 30), 50, 1);
+	x = expect(&g, 'E', 1, 'A', GYM, at(0, 9, 30), at(0, 10, 0), 60, 1);
+	(void)x;
+	CHECK_EQ_INT(g.nc, 4);
+	got_free(&g);
+	fx_close(&f);
+}
+
+/* Bad parameters; a case with no visits; an interval helper check. */
+static void test_params_and_empty(void)
+{
+	struct fx f;
+	struct got g;
+	struct cl_trace_params p;
+	struct cl_trace_order tot;
+	struct cl_visit v;
+	int64_t s, e;
+	uint8_t a[16];
+
+	if (!fx_open(&f))
+		return;
+	person(a, 'A');
+	cl_trace_params_init(&p);
+	CHECK_EQ_INT(p.depth, 1);
+	CHECK_EQ_INT(p.min_overlap, 15 * MIN);
+	CHECK_EQ_INT(p.incubation, 14 * DAY);
+	CHECK_RC(cl_trace_run(f.s, &p, NULL, NULL), AS_E_FIELD); /* zero pid */
+	memcpy(p.pid, a, 16);
+	p.from = 10, p.to = 9;
+	CHECK_RC(cl_trace_run(f.s, &p, NULL, NULL), AS_E_FIELD);
+	p.from = 0, p.to = 9;
+	p.depth = 0;
+	CHECK_RC(cl_trace_run(f.s, &p, NULL, NULL), AS_E_FIELD);
+	p.depth = CL_TRACE_DEPTH_MAX + 1;
+	CHECK_RC(cl_trace_run(f.s, &p, NULL, NULL), AS_E_FIELD);
+	p.depth = 1;
+	p.min_overlap = -1;
+	CHECK_RC(cl_trace_run(f.s, &p, NULL, NULL), AS_E_FIELD);
+	p.min_overlap = 0;
+	p.incubation = -1;
+	CHECK_RC(cl_trace_run(f.s, &p, NULL, NULL), AS_E_FIELD);
+
+	CHECK_OK(trace(&f, a, INT64_MIN, INT64_MAX, 3, &g, &tot));
+	CHECK_EQ_INT(g.ncv, 0);
+	CHECK_EQ_INT(g.nc, 0);
+	CHECK_EQ_INT(tot.people, 0);
+	got_free(&g);
+
+	memset(&v, 0, sizeof v);
+	v.entry = 1000;
+	cl_trace_interval(&v, 0, &s, &e);
+	CHECK_EQ_INT(e - s, CL_DEFAULT_DWELL * MIN);
+	v.exit = 999; /* before entry: empty */
+	cl_trace_interval(&v, 30, &s, &e);
+	CHECK_EQ_INT(e, s);
+	v.entry = INT64_MAX - 5;
+	v.exit = 0;
+	cl_trace_interval(&v, 30, &s, &e);
+	CHECK_EQ_INT(e, INT64_MAX);
+	fx_close(&f);
+}
+
+/* A sink error stops the trace and is returned. */
+static int fail_contact(void *ctx, const struct cl_trace_contact *c)
+{
+	(*(int *)ctx)++;
+	return -EIO;
+}
+
+static void test_sink_error(void)
+{
+	struct fx f;
+	struct cl_trace_params p;
+	struct cl_trace_sink sink;
+	uint8_t a[16], b[16], c[16];
+	unsigned cafe;
+	int calls = 0;
+
+	if (!fx_open(&f))
+		return;
+	cafe = fx_gateway(&f, CAFE, "Cafe Halla", 60);
+	person(a, 'A'), person(b, 'B'), person(c, 'C');
+	fx_scan(&f, cafe, a, at(0, 12, 0));
+	fx_scan(&f, cafe, b, at(0, 12, 10));
+	fx_scan(&f, cafe, c, at(0, 12, 20));
+	fx_flush(&f);
+	cl_trace_params_init(&p);
+	memcpy(p.pid, a, 16);
+	p.from = at(0, 0, 0);
+	p.to = at(1, 0, 0);
+	memset(&sink, 0, sizeof sink);
+	sink.ctx = &calls;
+	sink.contact = fail_contact;
+	CHECK_RC(cl_trace_run(f.s, &p, &sink, NULL), -EIO);
+	CHECK_EQ_INT(calls, 1);
+	fx_close(&f);
+}
+
+/* ---- randomized comparison with a brute force --------------------------- */
+
+#define R_PEOPLE_MAX 40
+#define R_VISITS_MAX 220
+#define R_VENUES_MAX 4
+
+struct rvisit {
+	int who;          /* person index, or -1: unreadable paper entry */
+	unsigned venue;   /* 1..nvenues */
+	int64_t entry, exit;
+	uint16_t headcount;
+	uint8_t kind;
+};
+
+struct world {
+	unsigned nvenues, npeople, nvisits;
+	unsigned dwell[R_VENUES_MAX + 1];
+	uint8_t pid[R_PEOPLE_MAX][AS_PID_LEN];
+	struct rvisit v[R_VISITS_MAX];
+	int casei;
+	int64_t from, to, min_overlap, incubation;
+	unsigned depth;
+};
+
+/* Expected result per person. */
+struct want {
+	int order;        /* -1 not reached, 0 the case */
+	int via;          /* person index */
+	unsigned venue;
+	int64_t t, end, overlap;
+	uint16_t extra;
+	int kind;         /* -1 if ambiguous */
+	int64_t lo, hi;   /* traced window as a source */
+};
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	/* splitmix64 */
+	uint64_t z = (rng_state += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+static int64_t rnd_in(int64_t lo, int64_t hi) /* inclusive */
+{
+	return lo + (int64_t)(rnd() % (uint64_t)(hi - lo + 1));
+}
+
+static void world_make(struct world *w, uint64_t seed)
+{
+	int64_t span = 4 * DAY;
+
+	memset(w, 0, sizeof *w);
+	rng_state = seed * 7919 + 1;
+	w->nvenues = (unsigned)rnd_in(1, R_VENUES_MAX);
+	w->npeople = (unsigned)rnd_in(3, R_PEOPLE_MAX);
+	w->nvisits = (unsigned)rnd_in(5, R_VISITS_MAX);
+	for (unsigned i = 1; i <= w->nvenues; i++) {
+		int64_t r = rnd_in(0, 9);
+		w->dwell[i] = r == 0 ? 1440 : r == 1 ? 1 : (unsigned)rnd_in(5, 180);
+	}
+	for (unsigned i = 0; i < w->npeople; i++)
+		for (unsigned b = 0; b < AS_PID_LEN; b++)
+			w->pid[i][b] = (uint8_t)rnd();
+	for (unsigned i = 0; i < w->nvisits; i++) {
+		struct rvisit *v = &w->v[i];
+		int64_t r = rnd_in(0, 99);
+
+		v->who = r < 8 ? -1 : (int)rnd_in(0, w->npeople - 1);
+		v->venue = (unsigned)rnd_in(1, w->nvenues);
+		/* Either any second, or on a 10-minute grid so ties happen. */
+		v->entry = rnd_in(0, 1) ? BASE + rnd_in(0, span)
+					: BASE + 600 * rnd_in(0, span / 600);
+		r = rnd_in(0, 99);
+		if (r < 5)
+			v->exit = v->entry;                        /* empty */
+		else if (r < 10)
+			v->exit = v->entry + rnd_in(20 * HOUR, 40 * HOUR); /* capped */
+		else if (r < 35)
+			v->exit = v->entry + rnd_in(1, 3 * HOUR);
+		else
+			v->exit = 0;
+		v->headcount = rnd_in(0, 99) < 15 ? (uint16_t)rnd_in(2, 5) : 1;
+		v->kind = (uint8_t)rnd_in(AS_REC_PASS, AS_REC_MANUAL);
+		/* Sometimes the same person at another venue at the same moment
+		 * (a forgotten check-out, a shared credential): ties across
+		 * venues. */
+		if (i + 1 < w->nvisits && w->nvenues > 1 && rnd_in(0, 99) < 6) {
+			w->v[i + 1] = *v;
+			w->v[i + 1].venue = v->venue % w->nvenues + 1;
+			i++;
+		}
+	}
+	w->casei = (int)rnd_in(0, w->npeople - 1);
+	w->from = BASE + rnd_in(-DAY, 2 * DAY);
+	w->to = w->from + rnd_in(0, 2 * DAY);
+	w->depth = (unsigned)rnd_in(1, CL_TRACE_DEPTH_MAX);
+	w->min_overlap = rnd_in(0, 60) * MIN;
+	w->incubation = rnd_in(0, 1) ? rnd_in(0, 3) * DAY : rnd_in(0, 3 * DAY);
+}
+
+static int64_t b_end(const struct world *w, const struct rvisit *v)
+{
+	int64_t e = v->exit ? v->exit : v->entry + (int64_t)w->dwell[v->venue] * MIN;
+
+	return e < v->entry + DAY ? e : v->entry + DAY;
+}
+
+static int b_overlaps(const struct world *w, const struct rvisit *x, const struct rvisit *y)
+{
+	int64_t s = x->entry > y->entry ? x->entry : y->entry;
+	int64_t e1 = b_end(w, x), e2 = b_end(w, y);
+
+	return x->venue == y->venue && s < (e1 < e2 ? e1 : e2);
+}
+
+static int in_window(const struct want *s, const struct rvisit *v)
+{
+	return v->entry >= s->lo && v->entry <= s->hi;
+}
+
+static int cmp_i64(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* Is [x, y) inside some visit of person who at venue (window-limited when
+ * src is not NULL)? */
+static int covered(const struct world *w, int who, unsigned venue, const struct want *src,
+		   int64_t x, int64_t y)
+{
+	for (unsigned i = 0; i < w->nvisits; i++) {
+		const struct rvisit *v = &w->v[i];
+
+		if (v->who != who || v->venue != venue || (src && !in_window(src, v)))
+			continue;
+		if (v->entry <= x && b_end(w, v) >= y && v->entry < b_end(w, v))
+			return 1;
+	}
+	return 0;
+}
+
+/* Exposure of p to source s: total covered length on elementary segments,
+ * and the end of the run of covered segments that starts at p's t. */
+static void b_exposure(const struct world *w, struct want *wp, int p, int s,
+		       const struct want *ws)
+{
+	static int64_t pts[2 * R_VISITS_MAX];
+
+	wp->overlap = 0;
+	wp->end = wp->t;
+	for (unsigned venue = 1; venue <= w->nvenues; venue++) {
+		size_t n = 0;
+		int run = 0; /* 0 before the first exposure, 1 in it, 2 after */
+
+		for (unsigned i = 0; i < w->nvisits; i++) {
+			const struct rvisit *v = &w->v[i];
+
+			if (v->venue != venue || (v->who != p && v->who != s) ||
+			    (v->who == s && !in_window(ws, v)))
+				continue;
+			pts[n++] = v->entry;
+			pts[n++] = b_end(w, v);
+		}
+		qsort(pts, n, sizeof pts[0], cmp_i64);
+		for (size_t i = 0; i + 1 < n; i++) {
+			int both;
+
+			if (pts[i] == pts[i + 1])
+				continue;
+			both = covered(w, p, venue, NULL, pts[i], pts[i + 1]) &&
+			       covered(w, s, venue, ws, pts[i], pts[i + 1]);
+			if (both)
+				wp->overlap += pts[i + 1] - pts[i];
+			if (venue != wp->venue)
+				continue;
+			if (run == 0 && both && pts[i] == wp->t)
+				run = 1;
+			if (run == 1 && both)
+				wp->end = pts[i + 1];
+			else if (run == 1)
+				run = 2;
+		}
+	}
+}
+
+/* The whole brute force: fills want[] and the unnamed counts per order. */
+static void brute(const struct world *w, struct want *wt, uint64_t unnamed_v[4],
+		  uint64_t unnamed_p[4])
+{
+	int counted[R_VISITS_MAX] = {0};
+
+	for (unsigned p = 0; p < w->npeople; p++)
+		wt[p].order = -1;
+	wt[w->casei].order = 0;
+	wt[w->casei].lo = w->from;
+	wt[w->casei].hi = w->to;
+	for (unsigned k = 1; k <= w->depth; k++) {
+		unnamed_v[k] = unnamed_p[k] = 0;
+		for (unsigned p = 0; p < w->npeople; p++) {
+			int best_s = -1;
+			int64_t best_t = 0;
+			unsigned best_venue = 0;
+
+			if (wt[p].order != -1)
+				continue;
+			for (unsigned s = 0; s < w->npeople; s++) {
+				if (wt[s].order != (int)k - 1)
+					continue;
+				for (unsigned i = 0; i < w->nvisits; i++) {
+					const struct rvisit *vs = &w->v[i];
+
+					if (vs->who != (int)s || !in_window(&wt[s], vs))
+						continue;
+					for (unsigned j = 0; j < w->nvisits; j++) {
+						const struct rvisit *vp = &w->v[j];
+						int64_t t;
+						int d;
+
+						if (vp->who != (int)p || !b_overlaps(w, vs, vp))
+							continue;
+						t = vs->entry > vp->entry ? vs->entry : vp->entry;
+						d = best_s < 0 ? -1
+							       : memcmp(w->pid[s], w->pid[best_s], 16);
+						if (best_s < 0 || t < best_t ||
+						    (t == best_t && (d < 0 || (d == 0 &&
+						     vs->venue < best_venue)))) {
+							best_s = (int)s;
+							best_t = t;
+							best_venue = vs->venue;
+						}
+					}
+				}
+			}
+			if (best_s < 0)
+				continue;
+			/* Assigned after this loop over p would not change anything:
+			 * only order k - 1 people are sources. */
+			wt[p].order = (int)k;
+			wt[p].via = best_s;
+			wt[p].t = best_t;
+			wt[p].venue = best_venue;
+		}
+		for (unsigned i = 0; i < w->nvisits; i++) {
+			const struct rvisit *vz = &w->v[i];
+
+			if (vz->who != -1 || counted[i])
+				continue;
+			for (unsigned j = 0; j < w->nvisits && !counted[i]; j++) {
+				const struct rvisit *vs = &w->v[j];
+
+				if (vs->who < 0 || wt[vs->who].order != (int)k - 1 ||
+				    !in_window(&wt[vs->who], vs) || !b_overlaps(w, vs, vz))
+					continue;
+				counted[i] = 1;
+				unnamed_v[k]++;
+				unnamed_p[k] += vz->headcount;
+			}
+		}
+		for (unsigned p = 0; p < w->npeople; p++) {
+			struct want *wp = &wt[p];
+
+			if (wp->order != (int)k)
+				continue;
+			b_exposure(w, wp, (int)p, wp->via, &wt[wp->via]);
+			wp->extra = 0;
+			wp->kind = -1;
+			for (unsigned i = 0; i < w->nvisits; i++) {
+				const struct rvisit *vp = &w->v[i];
+				int hit = 0;
+
+				if (vp->who != (int)p)
+					continue;
+				for (unsigned j = 0; j < w->nvisits && !hit; j++)
+					hit = w->v[j].who == wp->via && in_window(&wt[wp->via], &w->v[j]) &&
+					      b_overlaps(w, &w->v[j], vp);
+				if (hit && vp->headcount - 1 > wp->extra)
+					wp->extra = (uint16_t)(vp->headcount - 1);
+				/* The kind at t: the earliest entry containing t; ambiguous
+				 * if two visits share that entry with different kinds. */
+				if (vp->venue == wp->venue && vp->entry <= wp->t && wp->t < b_end(w, vp)) {
+					int better_entry = 1;
+
+					for (unsigned j = 0; j < w->nvisits; j++) {
+						const struct rvisit *o = &w->v[j];
+
+						if (j != i && o->who == (int)p && o->venue == wp->venue &&
+						    o->entry <= wp->t && wp->t < b_end(w, o) &&
+						    (o->entry < vp->entry ||
+						     (o->entry == vp->entry && o->kind != vp->kind)))
+							better_entry = 0;
+					}
+					if (better_entry)
+						wp->kind = vp->kind;
+				}
+			}
+			wp->lo = wp->t;
+			wp->hi = wp->t + w->incubation;
+		}
+	}
+}
+
+static void world_store(struct fx *f, const struct world *w)
+{
+	unsigned gws[R_VENUES_MAX + 1][2];
+
+	for (unsigned i = 1; i <= w->nvenues; i++) {
+		char name[32];
+
+		snprintf(name, sizeof name, "Venue %u", i);
+		gws[i][0] = fx_gateway(f, i, name, w->dwell[i]);
+		gws[i][1] = fx_gateway(f, i, name, w->dwell[i]);
+	}
+	for (unsigned i = 0; i < w->nvisits; i++) {
+		const struct rvisit *v = &w->v[i];
+
+		fx_visit(f, gws[v->venue][i % 2], v->who < 0 ? NULL : w->pid[v->who], v->kind,
+			 v->entry, v->exit, v->headcount);
+	}
+	fx_flush(f);
+}
+
+static void compare_seed(uint64_t seed, unsigned *reached)
+{
+	static struct world w;
+	static struct want wt[R_PEOPLE_MAX];
+	uint64_t unnamed_v[4] = {0}, unnamed_p[4] = {0};
+	struct cl_trace_params p;
+	struct cl_trace_sink sink;
+	struct cl_trace_order tot;
+	struct got g;
+	struct fx f;
+	unsigned expected = 0;
+
+	world_make(&w, seed);
+	memset(wt, 0, sizeof wt);
+	brute(&w, wt, unnamed_v, unnamed_p);
+	if (!fx_open(&f))
+		return;
+	world_store(&f, &w);
+
+	memset(&g, 0, sizeof g);
+	sink = (struct cl_trace_sink){&g, got_case_visit, got_contact, got_order};
+	cl_trace_params_init(&p);
+	memcpy(p.pid, w.pid[w.casei], 16);
+	p.from = w.from;
+	p.to = w.to;
+	p.depth = w.depth;
+	p.min_overlap = w.min_overlap;
+	p.incubation = w.incubation;
+	test_ctx("seed %llu", (unsigned long long)seed);
+	if (!CHECK_OK(cl_trace_run(f.s, &p, &sink, &tot)))
+		goto out;
+	CHECK(!g.order_violation);
+	CHECK_EQ_INT(g.norders, w.depth);
+
+	for (unsigned i = 0; i < w.npeople; i++) {
+		const struct want *e = &wt[i];
+		const struct cl_trace_contact *c = NULL;
+		int n = 0;
+
+		for (size_t j = 0; j < g.nc; j++)
+			if (memcmp(g.c[j].pid, w.pid[i], 16) == 0) {
+				c = &g.c[j];
+				n++;
+			}
+		test_ctx("seed %llu person %u", (unsigned long long)seed, i);
+		if (e->order <= 0) {
+			CHECK_EQ_INT(n, 0);
+			continue;
+		}
+		expected++;
+		reached[e->order]++;
+		if (!CHECK_EQ_INT(n, 1))
+			continue;
+		CHECK_EQ_INT(c->order, e->order);
+		CHECK_MEM(c->via, w.pid[e->via], 16);
+		CHECK_EQ_INT(c->venue, e->venue);
+		CHECK_EQ_INT(c->start, e->t);
+		CHECK_EQ_INT(c->end, e->end);
+		CHECK_EQ_INT(c->overlap, e->overlap);
+		CHECK_EQ_INT(c->high, e->overlap >= w.min_overlap);
+		CHECK_EQ_INT(c->headcount_extra, e->extra);
+		if (e->kind >= 0)
+			CHECK_EQ_INT(c->kind, e->kind);
+	}
+	test_ctx("seed %llu", (unsigned long long)seed);
+	CHECK_EQ_INT(g.nc, expected);
+	for (unsigned k = 1; k <= w.depth && k <= g.norders; k++) {
+		CHECK_EQ_INT(g.orders[k - 1].unnamed_visits, unnamed_v[k]);
+		CHECK_EQ_INT(g.orders[k - 1].unnamed_people, unnamed_p[k]);
+	}
+	test_ctx_clear();
+out:
+	got_free(&g);
+	fx_close(&f);
+}
+
+static void test_random_vs_brute_force(void)
+{
+	unsigned reached[CL_TRACE_DEPTH_MAX + 1] = {0};
+	int before = test_failures;
+
+	for (uint64_t seed = 1; seed <= 200 && test_failures - before < 20; seed++)
+		compare_seed(seed, reached);
+	/* The generator must exercise every order. */
+	printf("  contacts checked by order: 1:%u 2:%u 3:%u\n", reached[1], reached[2],
+	       reached[3]);
+	CHECK(reached[1] > 100);
+	CHECK(reached[2] > 50);
+	CHECK(reached[3] > 20);
+}
+
+int main(void)
+{
+	if (as_crypto_init())
+		return 2;
+	TEST_RUN(test_example_touching_and_min_overlap);
+	TEST_RUN(test_example_window_edges);
+	TEST_RUN(test_example_chain);
+	TEST_RUN(test_example_lowest_order_and_via);
+	TEST_RUN(test_example_headcount);
+	TEST_RUN(test_example_phone_spellings);
+	TEST_RUN(test_example_exit_and_dwell);
+	TEST_RUN(test_ties);
+	TEST_RUN(test_params_and_empty);
+	TEST_RUN(test_sink_error);
+	TEST_RUN(test_random_vs_brute_force);
+	return TEST_DONE();
+}
