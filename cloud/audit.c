@@ -28,9 +28,10 @@
  *     one torn last line, which verify reports as truncated).
  *   - No phone numbers: case_ref must be exactly a pid in hex.
  *
- * Threads.  No global state; the functions may run in any thread, but a
- * process should not append from two threads at once (flock is per open
- * file, so it would still serialise them, each append opens its own fd).
+ * Threads.  No global state: any thread may call these.  Appends from
+ * several threads or processes are serialised by flock (each append opens
+ * its own descriptor, and flock locks belong to the open file); readers
+ * take a shared lock, so they see whole lines only.
  */
 #include "audit.h"
 
@@ -604,6 +605,11 @@ static int audit__walk(const char *path, const uint8_t *pk, audit_fn fn, void *c
 		say(why, why_len, "cannot open: %s", as_strerror(rc));
 		return rc;
 	}
+	/* A shared lock waits out an append in progress (it holds LOCK_EX
+	 * across its one write), so a live log never looks torn. */
+	for (int tries = 0; tries < AUDIT_EINTR_MAX; tries++)
+		if (flock(l->fd, LOCK_SH) == 0 || errno != EINTR)
+			break;
 	for (i = 1; i <= AUDIT_ENTRIES_MAX; i++) {
 		const char *line;
 		size_t len;
@@ -844,7 +850,7 @@ static int audit__append_locked(int fd, const char *path, const struct cl_author
 			    path, as_strerror(rc));
 		else
 			say(err, err_len, "audit log %s: writing the entry failed: %s (disk "
-			    "full?); nothing was recorded", path, as_strerror(rc));
+			    "full, or a file size limit?); nothing was recorded", path, as_strerror(rc));
 		return rc;
 	}
 	if (fsync(fd) != 0 || (st.st_size == 0 && (rc = fsync_parent(path)) != 0)) {

@@ -37,8 +37,9 @@
  * mismatch, sequence gap), AS_E_SIGNATURE, AS_E_TRUNCATED (torn last
  * line), AS_E_FIELD (bad entry given to append), -errno.
  *
- * Single-threaded use per process; concurrent appends from several
- * processes are serialised by an exclusive flock on the log.
+ * Any thread; concurrent appends from several threads or processes are
+ * serialised by an exclusive flock on the log, and readers take a shared
+ * one.
  */
 #ifndef CL_AUDIT_H
 #define CL_AUDIT_H

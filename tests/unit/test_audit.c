@@ -12,7 +12,8 @@
  * and another key cannot extend the log; appending after a torn line is
  * refused and leaves the file alone.  Bad entries (a phone number as the
  * case, unknown actions, reversed windows, unterminated text) are refused
- * without creating the file.  Dropping whole entries off the end is not
+ * without creating the file.  Four processes appending at once make
+ * one intact chain; a write cut short is undone.  Dropping whole entries off the end is not
  * detectable from the file alone; a test pins that down as documented.
  */
 #include "test.h"
@@ -25,7 +26,10 @@
 #include "anshim/strbuf.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #define N_ENTRIES 5
@@ -660,6 +664,84 @@ static void test_hand_edits(void)
 	test_rmdir(f.dir);
 }
 
+/* Processes appending at once: the flock serialises them into one chain. */
+static void test_concurrent_appends(void)
+{
+	enum { KIDS = 4, EACH = 5 };
+	struct fixture f;
+	struct verdict v;
+	pid_t kids[KIDS];
+
+	fixture_init(&f, 0);
+	for (int k = 0; k < KIDS; k++) {
+		kids[k] = fork();
+		if (kids[k] == 0) {
+			struct cl_audit_entry e;
+			int bad = 0;
+			for (int i = 0; i < EACH; i++) {
+				make_entry(&e, (unsigned)(1 + (k + i) % N_ENTRIES));
+				bad |= cl_audit_append(&f.cfg, &e, NULL, 0) != 0;
+			}
+			_exit(bad);
+		}
+		CHECK(kids[k] > 0);
+	}
+	for (int k = 0; k < KIDS; k++) {
+		int status = -1;
+		if (kids[k] > 0) {
+			CHECK(waitpid(kids[k], &status, 0) == kids[k]);
+			CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		}
+	}
+	verify(f.log, keys.auth_pk, &v);
+	CHECK_OK(v.rc);
+	CHECK_EQ_INT(v.entries, KIDS * EACH);
+	test_rmdir(f.dir);
+}
+
+/* A write cut short (here by a file size limit) is undone: the log keeps
+ * only whole lines and still verifies. */
+static void test_short_write_undone(void)
+{
+	struct fixture f;
+	struct verdict v;
+	struct stat st;
+	off_t before;
+	pid_t kid;
+	int status = -1;
+
+	fixture_init(&f, 0);
+	append_n(&f, 1, 2);
+	CHECK_OK(stat(f.log, &st));
+	before = st.st_size;
+	kid = fork();
+	if (kid == 0) {
+		struct rlimit lim = {(rlim_t)before + 100, (rlim_t)before + 100};
+		struct cl_audit_entry e;
+		char err[512];
+		int rc;
+
+		signal(SIGXFSZ, SIG_IGN);
+		make_entry(&e, 3);
+		if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
+			_exit(3);
+		rc = cl_audit_append(&f.cfg, &e, err, sizeof err);
+		_exit(rc == 0 ? 1 : strstr(err, "nothing was recorded") ? 0 : 2);
+	}
+	CHECK(kid > 0 && waitpid(kid, &status, 0) == kid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK_OK(stat(f.log, &st));
+	CHECK_EQ_INT(st.st_size, before);
+	verify(f.log, keys.auth_pk, &v);
+	CHECK_OK(v.rc);
+	CHECK_EQ_INT(v.entries, 2);
+	append_n(&f, 3, 3); /* and the log can still grow */
+	verify(f.log, keys.auth_pk, &v);
+	CHECK_OK(v.rc);
+	CHECK_EQ_INT(v.entries, 3);
+	test_rmdir(f.dir);
+}
+
 int main(void)
 {
 	test_keys_init(&keys);
@@ -672,5 +754,7 @@ int main(void)
 	TEST_RUN(test_other_key);
 	TEST_RUN(test_append_after_torn_line_refused);
 	TEST_RUN(test_hand_edits);
+	TEST_RUN(test_concurrent_appends);
+	TEST_RUN(test_short_write_undone);
 	return TEST_DONE();
 }
