@@ -285,6 +285,13 @@ static void handle_event(struct as_mqtt *m, struct mqtt_event *ev)
 	switch (ev->type) {
 	case EV_CONNECTED:
 		m->connecting = 0;
+		if (m->offline) {
+			/* The attempt finished after we were told to go offline. */
+			MQTTAsync_disconnectOptions dopts = MQTTAsync_disconnectOptions_initializer;
+			dopts.timeout = 1000;
+			MQTTAsync_disconnect(m->client, &dopts);
+			break;
+		}
 		m->connected = 1;
 		m->backoff = 0;
 		m->last_error[0] = '\0';
