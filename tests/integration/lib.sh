@@ -95,11 +95,27 @@ gw_init() {
   anshim-gw init --config "$GW_CONF" >/dev/null
 }
 
+# cloud_policy KEYS_DIR OUT LEVEL [anshim-cloud policy set options]...: sign
+# a new (newer) policy with the authority in KEYS_DIR and copy it to OUT,
+# without publishing it.  The authority's cloud store (where policy set
+# keeps the last policy and the revoked credentials) is KEYS_DIR.store,
+# configured in KEYS_DIR.cloud.conf.
+cloud_policy() {
+  local keys=$1 out=$2 level=$3
+  shift 3
+  [ -e "$keys.cloud.conf" ] ||
+    printf 'store_dir %s\nkeys_dir %s\naudit_log %s\nmap_size 16M\n' \
+      "$keys.store" "$keys" "$keys.store/audit.log" > "$keys.cloud.conf"
+  anshim-cloud policy set --config "$keys.cloud.conf" --level "$level" --out "$out" \
+    --no-publish "$@" >/dev/null
+}
+
 # gw_policy LEVEL [anshim-cloud policy set options]...: sign a new (newer)
 # policy with $GW_AUTH and put it in the state dir.
 gw_policy() {
-  local level=$1; shift
-  anshim-cloud policy set --keys "$GW_AUTH" --level "$level" --out "$GW_STATE/policy" "$@" >/dev/null
+  local level=$1
+  shift
+  cloud_policy "$GW_AUTH" "$GW_STATE/policy" "$level" "$@"
 }
 
 gw_status() { anshim-gw status --json --config "$GW_CONF"; }
@@ -272,3 +288,9 @@ phone_spellings() {
   local d=${1//-/}
   printf '%s\n' "$1" "$d" "+82${d#0}" "82${d#0}" "${d#0}"
 }
+
+# python3, resolved once: through a version manager's shim (pyenv) every call
+# costs a shell script and a second process, which the gateway tests, with
+# dozens of small python3 clients each, feel on a loaded 2-core machine.
+ANSHIM_PYTHON=$(command python3 -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3)
+python3() { "$ANSHIM_PYTHON" "$@"; }

@@ -64,7 +64,7 @@ expect_eq "replayed older policy: alert_level" 4 "$(gw_status_field alert_level)
 
 # A policy signed by another authority.
 anshim-cloud keys init --dir "$WORK/other" >/dev/null
-anshim-cloud policy set --keys "$WORK/other" --level 1 --out "$GW_STATE/policy" >/dev/null
+cloud_policy "$WORK/other" "$GW_STATE/policy" 1
 gw_reload
 expect_eq "foreign policy: alert_level" 4 "$(gw_status_field alert_level)"
 expect_eq "foreign policy: still collecting" true "$(gw_status_field collecting)"
@@ -101,7 +101,7 @@ expect_eq "status counters: accepted not_collecting rejected" "5 4 2" \
 gw_stop
 
 # Restart on a refused policy file: fail closed.
-anshim-cloud policy set --keys "$WORK/other" --level 4 --out "$GW_STATE/policy" >/dev/null
+cloud_policy "$WORK/other" "$GW_STATE/policy" 4
 gw_start
 expect_eq "restart on a foreign policy: collecting" false "$(gw_status_field collecting)"
 expect_eq "restart on a foreign policy: scan" not-collecting "$(scan 6)"
