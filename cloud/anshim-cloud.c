@@ -90,6 +90,20 @@ static const char usage_text[] =
 "      List the audit entries: time, investigator, trace or reveal, the\n"
 "      case's pid, window, depth, contacts, capsules revealed, reason.\n"
 "\n"
+"  trace (--phone PHONE | --pid HEX) --from TIME --to TIME --reason TEXT\n"
+"        [--depth N] [--min-overlap MIN] [--incubation DAYS] [--json]\n"
+"        [--reveal --as NAME] [--keys DIR]\n"
+"      Trace a case: its visits with entry in the infectious window (TIME:\n"
+"      2026-03-02, 2026-03-02T09:00+09:00 or unix seconds; a bare --to date\n"
+"      means the end of that day), everyone who was at the same venue at the\n"
+"      same time (order 1, risk HIGH from MIN minutes of overlap, default\n"
+"      15), and, up to --depth 3, the people they met from their exposure\n"
+"      to DAYS later (default 14). Prints pids; --reveal --as NAME also opens\n"
+"      the contacts' sealed phone and name. Every trace is written to the\n"
+"      audit log, with --as (default: your login name) and --reason, before\n"
+"      anything is printed. --phone needs pseudonym.key, --reveal contact.key.\n"
+"      --json prints the stable form described in docs/TRACING.md.\n"
+"\n"
 "Options for all commands: --config FILE (default " CL_DEFAULT_CONFIG "),\n"
 "which gives store_dir, keys_dir and the broker. --keys DIR overrides\n"
 "keys_dir where keys are used.\n"
@@ -273,5 +287,7 @@ int main(int argc, char **argv)
 		return cl_cmd_stats(argc, argv);
 	if (strcmp(cmd, "audit") == 0)
 		return cl_cmd_audit(argc, argv);
+	if (strcmp(cmd, "trace") == 0)
+		return cl_cmd_trace(argc, argv);
 	return usage_error("unknown command '%s'", cmd);
 }

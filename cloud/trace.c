@@ -467,7 +467,6 @@ struct cluster {
 	size_t lo, hi;          /* t->iv[lo..hi) */
 	int64_t maxlen;
 	unsigned dwell;
-	int err;
 };
 
 /* Does (start, via, venue) beat person c's current first exposure? */
@@ -570,7 +569,7 @@ static int sweep(struct tracer *t)
 	size_t i = 0;
 
 	while (i < t->n_iv) {
-		struct cluster cl = {t, i, i + 1, t->iv[i].b - t->iv[i].a, 0, 0};
+		struct cluster cl = {t, i, i + 1, t->iv[i].b - t->iv[i].a, 0};
 		uint32_t venue = t->iv[i].venue;
 		int64_t qlo = sat_sub(t->iv[i].a, CL_TRACE_MAX_VISIT - 1), maxb = t->iv[i].b;
 		int rc;

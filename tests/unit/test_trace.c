@@ -9,6 +9,11 @@
  * unreadable paper entries, one phone written three ways, recorded exits
  * against dwell (cap, empty interval, one person recorded by two gateways).
  *
+ * The command (cl_cmd_trace, called in-process with a real config, keys,
+ * sealed capsules and audit log): the exact JSON of an example, the human
+ * form, --reveal, one audit entry per trace written before any output,
+ * nothing printed when the audit log cannot be written, usage errors.
+ *
  * Then a randomized comparison: for many seeds, random venues, people,
  * visits, windows and depths; the engine's contacts (pid, order, via,
  * first exposure, overlap, risk, headcount extra) and unnamed counts must
@@ -17,10 +22,19 @@
  */
 #include "test.h"
 
+#include "audit.h"
+#include "authority.h"
+#include "cli.h"
+#include "commands.h"
 #include "store.h"
 #include "trace.h"
 
+#include "anshim/bytes.h"
+#include "anshim/capsule.h"
+
 #include <errno.h>
+#include <fcntl.h>
+#include <time.h>
 
 #define MAP_TEST (UINT64_C(32) << 20)
 #define BASE INT64_C(1772377200) /* 2026-03-02T00:00:00+09:00, a Monday */
@@ -760,6 +774,338 @@ static void test_sink_error(void)
 	fx_close(&f);
 }
 
+/* ---- the command ----------------------------------------------------------- */
+
+struct cli {
+	struct fx f;
+	char keys[64], adir[64];
+	char conf[128], log[128], badconf[128];
+	struct cl_authority auth;
+	uint8_t a[16], b[16], c[16];
+};
+
+static void seal(struct fx *f, const struct cli *x, const char *phone, const char *name)
+{
+	struct as_contact ct;
+
+	CHECK_OK(as_contact_set(&ct, phone, name));
+	CHECK_OK(as_capsule_seal(f->pend[f->npend - 1].r.capsule, &ct, x->auth.contact_pk));
+}
+
+static void write_conf(const char *path, const char *store, const char *keys, const char *log)
+{
+	FILE *fp = fopen(path, "w");
+
+	if (!fp)
+		abort();
+	fprintf(fp, "# test_trace\nstore_dir %s\nkeys_dir %s\naudit_log %s\nmap_size 32M\n", store,
+		keys, log);
+	fclose(fp);
+}
+
+/*
+ * The store of example 5 with real capsules: case A (010-1234-5678) at the
+ * Cafe 12:00; B (010-2222-3333, a Korean name) on a card at 12:40; C on
+ * paper (+82 10 4444 5555) with two companions at 12:50; an unreadable
+ * paper entry for two at 12:30.
+ */
+static int cli_open(struct cli *x)
+{
+	const char *failed = NULL;
+	unsigned cafe;
+
+	memset(x, 0, sizeof *x);
+	if (!fx_open(&x->f))
+		return 0;
+	test_tmpdir(x->keys);
+	test_tmpdir(x->adir);
+	if (!CHECK_OK(cl_authority_create(x->keys, &failed)) ||
+	    !CHECK_OK(cl_authority_load(&x->auth, x->keys, CL_KEY_CONTACT | CL_KEY_PSEUDONYM,
+					&failed)))
+		return 0;
+	snprintf(x->conf, sizeof x->conf, "%s/cloud.conf", x->adir);
+	snprintf(x->log, sizeof x->log, "%s/audit.log", x->adir);
+	snprintf(x->badconf, sizeof x->badconf, "%s/bad.conf", x->adir);
+	write_conf(x->conf, x->f.dir, x->keys, x->log);
+	{
+		/* An audit log that cannot be opened: under a regular file. */
+		char bad[160];
+
+		snprintf(bad, sizeof bad, "%s/cloud.conf/audit.log", x->adir);
+		write_conf(x->badconf, x->f.dir, x->keys, bad);
+	}
+	CHECK_OK(as_pid_from_phone(x->a, x->auth.pseudonym_key, "010-1234-5678"));
+	CHECK_OK(as_pid_from_phone(x->b, x->auth.pseudonym_key, "010-2222-3333"));
+	CHECK_OK(as_pid_from_phone(x->c, x->auth.pseudonym_key, "+82 10 4444 5555"));
+	cafe = fx_gateway(&x->f, CAFE, "Cafe \"Halla\"", 60);
+	fx_scan(&x->f, cafe, x->a, at(0, 12, 0));
+	seal(&x->f, x, "010-1234-5678", "Case Person");
+	fx_visit(&x->f, cafe, x->b, AS_REC_CARD, at(0, 12, 40), 0, 1);
+	seal(&x->f, x, "010-2222-3333", "\xea\xb9\x80\xeb\xaf\xbc\xec\x88\x98"); /* 김민수 */
+	fx_visit(&x->f, cafe, x->c, AS_REC_MANUAL, at(0, 12, 50), 0, 3);
+	seal(&x->f, x, "+82 10 4444 5555", "Lee");
+	fx_visit(&x->f, cafe, NULL, AS_REC_MANUAL, at(0, 12, 30), 0, 2);
+	fx_flush(&x->f);
+	/* The command opens the store itself. */
+	cl_store_close(x->f.s);
+	x->f.s = NULL;
+	return 1;
+}
+
+static void cli_close(struct cli *x)
+{
+	cl_authority_wipe(&x->auth);
+	test_rmdir(x->adir);
+	test_rmdir(x->keys);
+	fx_close(&x->f);
+}
+
+/* Run anshim-cloud with the words of cmd (space-separated; '_' inside a
+ * word stands for a space); returns stdout (caller frees) and the status. */
+static char *run_cli(const char *cmd, int *status)
+{
+	char buf[1024], *argv[32], *out;
+	int argc = 0, saved, fd;
+	FILE *tmp = tmpfile();
+	long len;
+
+	if (!tmp)
+		abort();
+	snprintf(buf, sizeof buf, "anshim-cloud %s", cmd);
+	for (char *tok = strtok(buf, " "); tok && argc < 31; tok = strtok(NULL, " ")) {
+		for (char *q = tok; *q; q++)
+			if (*q == '_')
+				*q = ' ';
+		argv[argc++] = tok;
+	}
+	argv[argc] = NULL;
+	fflush(stdout);
+	saved = dup(1);
+	fd = fileno(tmp);
+	dup2(fd, 1);
+	*status = cl_cmd_trace(argc, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	len = ftell(tmp);
+	out = calloc(1, (size_t)(len > 0 ? len : 0) + 1);
+	if (!out)
+		abort();
+	rewind(tmp);
+	if (len > 0 && fread(out, 1, (size_t)len, tmp) != (size_t)len)
+		out[0] = '\0';
+	fclose(tmp);
+	return out;
+}
+
+struct audit_list {
+	struct cl_audit_entry e[8];
+	int n;
+};
+
+static int audit_collect(void *ctx, uint64_t index, const struct cl_audit_entry *e)
+{
+	struct audit_list *l = ctx;
+
+	if (l->n < 8)
+		l->e[l->n] = *e;
+	l->n++;
+	return 0;
+}
+
+static int audit_count(const struct cli *x, struct audit_list *l)
+{
+	memset(l, 0, sizeof *l);
+	if (access(x->log, F_OK) != 0)
+		return 0;
+	CHECK_OK(cl_audit_each(x->log, audit_collect, l));
+	return l->n;
+}
+
+static void test_cli_json(void)
+{
+	struct cli x;
+	struct audit_list al;
+	char cmd[600], want[4096], a[33], b[33], c[33];
+	char *out;
+	int st;
+
+	if (!cli_open(&x))
+		goto out;
+	as_hex_encode(a, x.a, 16);
+	as_hex_encode(b, x.b, 16);
+	as_hex_encode(c, x.c, 16);
+	snprintf(cmd, sizeof cmd, "trace --config %s --phone +82_10_1234_5678 --from 2026-03-02 "
+		 "--to 2026-03-02 --json --reason lab_report_case_7", x.conf);
+	out = run_cli(cmd, &st);
+	CHECK_EQ_INT(st, 0);
+	snprintf(want, sizeof want,
+		 "{\"case\":{\"pid\":\"%s\",\"from\":\"2026-03-02T00:00:00+09:00\","
+		 "\"to\":\"2026-03-02T23:59:59+09:00\",\"depth\":1,\"min_overlap_minutes\":15,"
+		 "\"incubation_days\":14,\"source\":\"scan\"},"
+		 "\"visits\":[{\"venue\":1,\"venue_name\":\"Cafe \\\"Halla\\\"\","
+		 "\"start\":\"2026-03-02T12:00:00+09:00\",\"end\":\"2026-03-02T13:00:00+09:00\","
+		 "\"source\":\"scan\",\"headcount\":1,\"exit_recorded\":false,"
+		 "\"clock_unsynced\":false}],"
+		 "\"contacts\":[{\"pid\":\"%s\",\"order\":1,\"venue\":1,"
+		 "\"venue_name\":\"Cafe \\\"Halla\\\"\",\"start\":\"2026-03-02T12:40:00+09:00\","
+		 "\"end\":\"2026-03-02T13:00:00+09:00\",\"overlap_minutes\":20,\"risk\":\"high\","
+		 "\"via\":\"%s\",\"source\":\"card\"},"
+		 "{\"pid\":\"%s\",\"order\":1,\"venue\":1,"
+		 "\"venue_name\":\"Cafe \\\"Halla\\\"\",\"start\":\"2026-03-02T12:50:00+09:00\","
+		 "\"end\":\"2026-03-02T13:00:00+09:00\",\"overlap_minutes\":10,\"risk\":\"low\","
+		 "\"via\":\"%s\",\"source\":\"manual\",\"headcount_extra\":2}],"
+		 "\"orders\":[{\"order\":1,\"people\":2,\"high\":1,\"low\":1,\"headcount_extra\":2,"
+		 "\"unnamed_visits\":1,\"unnamed_people\":2}],"
+		 "\"totals\":{\"people\":2,\"high\":1,\"low\":1,\"headcount_extra\":2,"
+		 "\"unnamed_visits\":1,\"unnamed_people\":2}}\n",
+		 a, b, a, c, a);
+	CHECK_STR(out, want);
+	CHECK(strstr(out, "+8210") == NULL);
+	free(out);
+	if (CHECK_EQ_INT(audit_count(&x, &al), 1)) {
+		CHECK_STR(al.e[0].action, "trace");
+		CHECK_STR(al.e[0].case_ref, a);
+		CHECK_STR(al.e[0].reason, "lab report case 7");
+		CHECK_EQ_INT(al.e[0].contacts, 2);
+		CHECK_EQ_INT(al.e[0].revealed, 0);
+		CHECK_EQ_INT(al.e[0].depth, 1);
+		CHECK_EQ_INT(al.e[0].window_from, at(0, 0, 0));
+		CHECK_EQ_INT(al.e[0].window_to, at(1, 0, 0) - 1);
+		CHECK(al.e[0].who[0] != '\0');
+	}
+
+	/* --reveal: phones and names, and the entry says how many. */
+	snprintf(cmd, sizeof cmd, "trace --config %s --pid %s --from 2026-03-02T00:00+09:00 "
+		 "--to 2026-03-03T00:00+09:00 --json --reveal --as inv._Kim --reason second_look",
+		 x.conf, a);
+	out = run_cli(cmd, &st);
+	CHECK_EQ_INT(st, 0);
+	CHECK(strstr(out, "\"phone\":\"+821022223333\",\"name\":\"\xea\xb9\x80\xeb\xaf\xbc\xec\x88\x98\"}") != NULL);
+	CHECK(strstr(out, "\"phone\":\"+821044445555\",\"name\":\"Lee\"") != NULL);
+	CHECK(strstr(out, "\"revealed\":2}") != NULL);
+	CHECK(strstr(out, "+821012345678") == NULL); /* never the case's own */
+	free(out);
+	if (CHECK_EQ_INT(audit_count(&x, &al), 2)) {
+		CHECK_STR(al.e[1].action, "reveal");
+		CHECK_STR(al.e[1].who, "inv. Kim");
+		CHECK_EQ_INT(al.e[1].contacts, 2);
+		CHECK_EQ_INT(al.e[1].revealed, 2);
+		CHECK_EQ_INT(al.e[1].window_to, at(1, 0, 0));
+	}
+out:
+	cli_close(&x);
+}
+
+static void test_cli_text(void)
+{
+	struct cli x;
+	struct audit_list al;
+	char cmd[600];
+	char *out;
+	int st;
+
+	if (!cli_open(&x))
+		goto out;
+	snprintf(cmd, sizeof cmd, "trace --config %s --phone 01012345678 --from 2026-03-02 "
+		 "--to 2026-03-02 --depth 2 --reason lab_report", x.conf);
+	out = run_cli(cmd, &st);
+	CHECK_EQ_INT(st, 0);
+	printf("%s", out);
+	CHECK(strstr(out, "Case visits (entry inside the window):\n  2026-03-02 12:00-13:00     "
+			  "scan    by dwell       venue 1      Cafe \"Halla\"\n") != NULL);
+	CHECK(strstr(out, "Order 1 contacts (with the case):\n  Cafe \"Halla\" (venue 1)\n") != NULL);
+	CHECK(strstr(out, "20 min  HIGH  card    case\n") != NULL);
+	CHECK(strstr(out, "10 min  low   manual  case  +2 unnamed\n") != NULL);
+	CHECK(strstr(out, "Order 2 contacts:\n  none\n  order 2 total: 0 people") != NULL);
+	CHECK(strstr(out, "Total: 2 people (1 high, 1 low), 2 unnamed with them, 1 unreadable entry "
+			  "(2 people)\n") != NULL);
+	CHECK(strstr(out, "+8210") == NULL);
+	CHECK(strstr(out, "Lee") == NULL);
+	free(out);
+
+	snprintf(cmd, sizeof cmd, "trace --config %s --phone 01012345678 --from 2026-03-02 "
+		 "--to 2026-03-02 --reveal --as kim --reason call_them", x.conf);
+	out = run_cli(cmd, &st);
+	CHECK_EQ_INT(st, 0);
+	CHECK(strstr(out, "      phone +821022223333  name \xea\xb9\x80\xeb\xaf\xbc\xec\x88\x98\n") != NULL);
+	CHECK(strstr(out, "      phone +821044445555  name Lee\n") != NULL);
+	CHECK(strstr(out, "Revealed: 2 contacts\n") != NULL);
+	free(out);
+	CHECK_EQ_INT(audit_count(&x, &al), 2);
+out:
+	cli_close(&x);
+}
+
+static void test_cli_refusals(void)
+{
+	struct cli x;
+	struct audit_list al;
+	char cmd[600];
+	char *out;
+	int st;
+
+	if (!cli_open(&x))
+		goto out;
+	/* No audit entry possible: nothing printed, status 1. */
+	snprintf(cmd, sizeof cmd, "trace --config %s --phone 01012345678 --from 2026-03-02 "
+		 "--to 2026-03-02 --reveal --as kim --reason r", x.badconf);
+	out = run_cli(cmd, &st);
+	CHECK_EQ_INT(st, 1);
+	CHECK_STR(out, "");
+	free(out);
+
+	/* Usage errors: no reason, reveal without --as, both or neither of
+	 * --phone/--pid, a bad phone, a bad pid, bad numbers, from > to. */
+	{
+		static const char *const bad[] = {
+			"--phone 01012345678 --from 2026-03-02 --to 2026-03-02",
+			"--phone 01012345678 --from 2026-03-02 --to 2026-03-02 --reason _",
+			"--phone 01012345678 --from 2026-03-02 --to 2026-03-02 --reveal --reason r",
+			"--from 2026-03-02 --to 2026-03-02 --reason r",
+			"--phone 01012345678 --pid 00112233445566778899aabbccddeeff --from 2026-03-02 "
+			"--to 2026-03-02 --reason r",
+			"--phone 12 --from 2026-03-02 --to 2026-03-02 --reason r",
+			"--pid 0011 --from 2026-03-02 --to 2026-03-02 --reason r",
+			"--pid 00112233445566778899aabbccddeeff --from 2026-03-03 --to 2026-03-02 "
+			"--reason r",
+			"--pid 00112233445566778899aabbccddeeff --from yesterday --to 2026-03-02 "
+			"--reason r",
+			"--pid 00112233445566778899aabbccddeeff --from 2026-03-02 --to 2026-03-02 "
+			"--depth 4 --reason r",
+			"--pid 00112233445566778899aabbccddeeff --from 2026-03-02 --to 2026-03-02 "
+			"--min-overlap -1 --reason r",
+			"--pid 00112233445566778899aabbccddeeff --from 2026-03-02 --to 2026-03-02 "
+			"--incubation 61 --reason r",
+			"--pid 00112233445566778899aabbccddeeff --from 2026-03-02 --to 2026-03-02 "
+			"--reason r extra",
+		};
+
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			snprintf(cmd, sizeof cmd, "trace --config %s %s", x.conf, bad[i]);
+			test_ctx("%s", bad[i]);
+			out = run_cli(cmd, &st);
+			CHECK_EQ_INT(st, CL_EXIT_USAGE);
+			CHECK_STR(out, "");
+			free(out);
+		}
+		test_ctx_clear();
+	}
+	CHECK_EQ_INT(audit_count(&x, &al), 0);
+
+	/* A case nobody met: still audited, an empty report. */
+	snprintf(cmd, sizeof cmd, "trace --config %s --pid 00112233445566778899aabbccddeeff "
+		 "--from 2026-03-02 --to 2026-03-02 --json --reason r", x.conf);
+	out = run_cli(cmd, &st);
+	CHECK_EQ_INT(st, 0);
+	CHECK(strstr(out, "\"source\":null},\"visits\":[],\"contacts\":[],\"orders\":[{\"order\":1,"
+			  "\"people\":0,") != NULL);
+	free(out);
+	CHECK_EQ_INT(audit_count(&x, &al), 1);
+out:
+	cli_close(&x);
+}
+
 /* ---- randomized comparison with a brute force --------------------------- */
 
 #define R_PEOPLE_MAX 40
@@ -1183,6 +1529,9 @@ int main(void)
 {
 	if (as_crypto_init())
 		return 2;
+	/* Korea Standard Time without needing tzdata: the JSON times below. */
+	setenv("TZ", "KST-9", 1);
+	tzset();
 	TEST_RUN(test_example_touching_and_min_overlap);
 	TEST_RUN(test_example_window_edges);
 	TEST_RUN(test_example_chain);
@@ -1193,6 +1542,9 @@ int main(void)
 	TEST_RUN(test_ties);
 	TEST_RUN(test_params_and_empty);
 	TEST_RUN(test_sink_error);
+	TEST_RUN(test_cli_json);
+	TEST_RUN(test_cli_text);
+	TEST_RUN(test_cli_refusals);
 	TEST_RUN(test_random_vs_brute_force);
 	return TEST_DONE();
 }

@@ -1,0 +1,753 @@
+/*
+ * trace_cmd.c - 'anshim-cloud trace': run the tracing engine (trace.h) for
+ * a case and print the case's timeline and its contacts, as aligned text
+ * or as the stable JSON form of docs/TRACING.md; with --reveal, open the
+ * contacts' sealed capsules so investigators can call them.
+ *
+ * Audit before output: every trace is written to the audit log (audit.h)
+ * before anything about it is printed.  The entry needs the number of
+ * contacts and of capsules revealed, so the trace runs twice: a first,
+ * silent run counts them (opening each capsule in memory, then wiping
+ * it); then the entry is appended and fsynced; then the second run prints.
+ * If the audit entry cannot be written, nothing is printed and the
+ * command fails.  The second run never reveals more capsules than the
+ * entry says (visits ingested in between are shown pseudonymously and a
+ * note says so).
+ *
+ * Invariants: phone numbers and names appear only on stdout, only with
+ * --reveal, only for contacts; the case's phone (--phone) is turned into a
+ * pid and never printed or logged; opened capsules live in one stack
+ * struct that is wiped after each contact; memory is bounded by the
+ * engine's per-person state (each line or JSON object is printed as soon
+ * as it is known).  Single-threaded CLI use.
+ */
+#include "audit.h"
+#include "authority.h"
+#include "cli.h"
+#include "commands.h"
+#include "trace.h"
+
+#include "anshim/bytes.h"
+#include "anshim/error.h"
+#include "anshim/identity.h"
+#include "anshim/parse.h"
+#include "anshim/strbuf.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PID_HEX (2 * AS_PID_LEN + 1)
+#define WHO_MAX 63
+#define REASON_MAX 255
+
+struct trace_opts {
+	const char *phone, *pid_hex, *from_text, *to_text, *who, *reason, *keys;
+	int json, reveal;
+	struct cl_trace_params p;
+};
+
+/* State shared by the printing callbacks of one run. */
+struct printer {
+	struct cl_store *store;
+	const struct trace_opts *o;
+	const struct cl_authority *auth;   /* contact keys, with --reveal */
+	int silent;                        /* the counting run */
+	/* counts */
+	uint64_t contacts, revealed, reveal_limit, reveal_failed;
+	/* output state */
+	int case_done, n_visits, n_contacts;
+	unsigned cur_order;
+	uint32_t cur_venue;
+	int venue_known;
+	struct cl_venue venue;             /* cache of the last venue looked up */
+	struct cl_trace_order orders[CL_TRACE_DEPTH_MAX + 1];
+	unsigned n_orders;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static const char *venue_name(struct printer *pr, uint32_t id)
+{
+	if (!pr->venue_known || pr->venue.id != id) {
+		if (cl_store_get_venue(pr->store, id, &pr->venue)) {
+			memset(&pr->venue, 0, sizeof pr->venue);
+			snprintf(pr->venue.name, sizeof pr->venue.name, "(unknown venue)");
+		}
+		pr->venue.id = id;
+		pr->venue_known = 1;
+	}
+	return pr->venue.name;
+}
+
+static char *hex_pid(char out[PID_HEX], const uint8_t pid[AS_PID_LEN])
+{
+	as_hex_encode(out, pid, AS_PID_LEN);
+	return out;
+}
+
+/* "12:40" or "2026-03-02 12:40" (local time). */
+static char *clock_text(char out[32], int64_t t, int with_date)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!localtime_r(&tt, &tm) ||
+	    !strftime(out, 32, with_date ? "%Y-%m-%d %H:%M" : "%H:%M", &tm))
+		snprintf(out, 32, "@%lld", (long long)t);
+	return out;
+}
+
+/* Is t on the same local calendar day as u? */
+static int same_day(int64_t t, int64_t u)
+{
+	time_t a = (time_t)t, b = (time_t)u;
+	struct tm x, y;
+
+	return localtime_r(&a, &x) && localtime_r(&b, &y) && x.tm_year == y.tm_year &&
+	       x.tm_yday == y.tm_yday;
+}
+
+/* "2026-03-02 12:40-13:00" or "2026-03-02 23:30-2026-03-03 00:30". */
+static char *span_text(char out[72], int64_t start, int64_t end)
+{
+	char a[32], b[32];
+
+	snprintf(out, 72, "%s-%s", clock_text(a, start, 1),
+		 clock_text(b, end, !same_day(start, end)));
+	return out;
+}
+
+/* Append s with anything that is not well-formed UTF-8 or is a control
+ * character replaced by '?': registry and capsule text never reaches a
+ * terminal or a JSON reader raw. */
+static void add_clean(struct as_strbuf *b, const char *s, int json)
+{
+	size_t n = strlen(s);
+	char *copy = malloc(n + 1);
+
+	if (!copy) {
+		b->failed = 1;
+		return;
+	}
+	for (size_t i = 0; i < n;) {
+		size_t k = as_utf8_char((const unsigned char *)s + i, n - i);
+
+		if (k) {
+			memcpy(copy + i, s + i, k);
+			i += k;
+		} else {
+			copy[i++] = '?';
+		}
+	}
+	copy[n] = '\0';
+	if (json)
+		as_strbuf_add_json(b, copy);
+	else
+		as_strbuf_add(b, copy);
+	free(copy);
+}
+
+static void json_time(struct as_strbuf *b, const char *key, int64_t t)
+{
+	char buf[32];
+
+	as_strbuf_printf(b, "\"%s\":\"%s\"", key, as_format_time(buf, t));
+}
+
+static void out_buf(struct as_strbuf *b)
+{
+	if (b->len)
+		fwrite(b->p, 1, b->len, stdout);
+	as_strbuf_free(b);
+}
+
+/* ---- the case ------------------------------------------------------------ */
+
+static void print_case_header(struct printer *pr, const struct cl_trace_visit *first)
+{
+	const struct trace_opts *o = pr->o;
+	char pid[PID_HEX], from[32], to[32];
+	struct as_strbuf b = {0};
+
+	pr->case_done = 1;
+	hex_pid(pid, o->p.pid);
+	if (o->json) {
+		as_strbuf_printf(&b, "{\"case\":{\"pid\":\"%s\",", pid);
+		json_time(&b, "from", o->p.from);
+		as_strbuf_add(&b, ",");
+		json_time(&b, "to", o->p.to);
+		as_strbuf_printf(&b, ",\"depth\":%u,\"min_overlap_minutes\":%lld,"
+				 "\"incubation_days\":%lld,\"source\":",
+				 o->p.depth, (long long)(o->p.min_overlap / 60),
+				 (long long)(o->p.incubation / 86400));
+		if (first)
+			as_strbuf_printf(&b, "\"%s\"", cl_trace_source_name(first->v.kind));
+		else
+			as_strbuf_add(&b, "null");
+		as_strbuf_add(&b, "},\"visits\":[");
+	} else {
+		as_strbuf_printf(&b, "Case %s\n", pid);
+		as_strbuf_printf(&b, "  infectious window  %s .. %s\n", as_format_time(from, o->p.from),
+				 as_format_time(to, o->p.to));
+		as_strbuf_printf(&b, "  depth %u, min overlap %lld min, incubation %lld days\n\n",
+				 o->p.depth, (long long)(o->p.min_overlap / 60),
+				 (long long)(o->p.incubation / 86400));
+		as_strbuf_add(&b, "Case visits (entry inside the window):\n");
+		if (!first)
+			as_strbuf_add(&b, "  none\n");
+	}
+	out_buf(&b);
+}
+
+static int on_case_visit(void *ctx, const struct cl_trace_visit *v)
+{
+	struct printer *pr = ctx;
+	struct as_strbuf b = {0};
+	char span[72];
+	const char *name;
+
+	if (pr->silent)
+		return 0;
+	if (!pr->case_done)
+		print_case_header(pr, v);
+	name = venue_name(pr, v->v.venue_id);
+	if (pr->o->json) {
+		as_strbuf_printf(&b, "%s{\"venue\":%u,\"venue_name\":", pr->n_visits ? "," : "",
+				 v->v.venue_id);
+		add_clean(&b, name, 1);
+		as_strbuf_add(&b, ",");
+		json_time(&b, "start", v->start);
+		as_strbuf_add(&b, ",");
+		json_time(&b, "end", v->end);
+		as_strbuf_printf(&b, ",\"source\":\"%s\",\"headcount\":%u,\"exit_recorded\":%s,"
+				 "\"clock_unsynced\":%s}",
+				 cl_trace_source_name(v->v.kind), v->v.headcount,
+				 v->v.exit ? "true" : "false",
+				 (v->v.flags & AS_REC_CLOCK_UNSYNCED) ? "true" : "false");
+	} else {
+		as_strbuf_printf(&b, "  %-26s %-6s  %-13s  venue %-6u ", span_text(span, v->start, v->end),
+				 cl_trace_source_name(v->v.kind), v->v.exit ? "exit recorded" : "by dwell",
+				 v->v.venue_id);
+		add_clean(&b, name, 0);
+		if (v->v.headcount > 1)
+			as_strbuf_printf(&b, ", %u people", v->v.headcount);
+		if (v->v.flags & AS_REC_CLOCK_UNSYNCED)
+			as_strbuf_add(&b, ", gateway clock unsynced");
+		as_strbuf_add(&b, "\n");
+	}
+	pr->n_visits++;
+	out_buf(&b);
+	return 0;
+}
+
+/* After the case's visits: close them once. */
+static void end_visits(struct printer *pr)
+{
+	if (!pr->case_done)
+		print_case_header(pr, NULL);
+	if (pr->case_done == 1) {
+		pr->case_done = 2;
+		fputs(pr->o->json ? "],\"contacts\":[" : "", stdout);
+	}
+}
+
+/* ---- contacts --------------------------------------------------------------- */
+
+/*
+ * Open pid's capsule into *c: 1 opened, 0 not (no capsule, does not open,
+ * or over the audited limit; *why says which).  The caller wipes *c.
+ */
+static int reveal(struct printer *pr, const uint8_t pid[AS_PID_LEN], struct as_contact *c,
+		  const char **why)
+{
+	uint8_t capsule[AS_CAPSULE_LEN];
+	int rc;
+
+	memset(c, 0, sizeof *c);
+	if (pr->revealed >= pr->reveal_limit) {
+		*why = "found after the audit entry was written; trace again";
+		return 0;
+	}
+	rc = cl_store_capsule(pr->store, pid, capsule);
+	if (!rc)
+		rc = as_capsule_open(c, capsule, pr->auth->contact_pk, pr->auth->contact_sk);
+	if (rc) {
+		sodium_memzero(c, sizeof *c);
+		*why = rc == AS_E_NOT_FOUND ? "no capsule stored" : as_strerror(rc);
+		pr->reveal_failed++;
+		return 0;
+	}
+	pr->revealed++;
+	return 1;
+}
+
+static void contact_json(struct printer *pr, const struct cl_trace_contact *c, struct as_strbuf *b,
+			 const struct as_contact *who, int opened, const char *why)
+{
+	char pid[PID_HEX], via[PID_HEX];
+
+	as_strbuf_printf(b, "%s{\"pid\":\"%s\",\"order\":%u,\"venue\":%u,\"venue_name\":",
+			 pr->n_contacts ? "," : "", hex_pid(pid, c->pid), c->order, c->venue);
+	add_clean(b, venue_name(pr, c->venue), 1);
+	as_strbuf_add(b, ",");
+	json_time(b, "start", c->start);
+	as_strbuf_add(b, ",");
+	json_time(b, "end", c->end);
+	as_strbuf_printf(b, ",\"overlap_minutes\":%lld,\"risk\":\"%s\",\"via\":\"%s\","
+			 "\"source\":\"%s\"", (long long)(c->overlap / 60), c->high ? "high" : "low",
+			 hex_pid(via, c->via), cl_trace_source_name(c->kind));
+	if (c->headcount_extra)
+		as_strbuf_printf(b, ",\"headcount_extra\":%u", c->headcount_extra);
+	if (pr->o->reveal) {
+		if (opened) {
+			as_strbuf_add(b, ",\"phone\":");
+			as_strbuf_add_json(b, who->phone);
+			as_strbuf_add(b, ",\"name\":");
+			add_clean(b, who->name, 1);
+		} else {
+			as_strbuf_add(b, ",\"phone\":null,\"name\":null,\"reveal_error\":");
+			as_strbuf_add_json(b, why);
+		}
+	}
+	as_strbuf_add(b, "}");
+}
+
+static void contact_text(struct printer *pr, const struct cl_trace_contact *c, struct as_strbuf *b,
+			 const struct as_contact *who, int opened, const char *why)
+{
+	char pid[PID_HEX], via[PID_HEX], span[72], ov[24];
+
+	if (c->order != pr->cur_order) {
+		pr->cur_order = c->order;
+		pr->cur_venue = 0;
+		as_strbuf_printf(b, "\nOrder %u contacts%s:\n", c->order,
+				 c->order == 1 ? " (with the case)" : "");
+	}
+	if (c->venue != pr->cur_venue) {
+		pr->cur_venue = c->venue;
+		as_strbuf_add(b, "  ");
+		add_clean(b, venue_name(pr, c->venue), 0);
+		as_strbuf_printf(b, " (venue %u)\n", c->venue);
+		as_strbuf_printf(b, "    %-32s  %-26s %8s  %-4s  %-6s  %s\n", "pid", "first exposure",
+				 "overlap", "risk", "source", "via");
+	}
+	snprintf(ov, sizeof ov, "%lld min", (long long)(c->overlap / 60));
+	hex_pid(via, c->via);
+	as_strbuf_printf(b, "    %s  %-26s %8s  %-4s  %-6s  %s", hex_pid(pid, c->pid),
+			 span_text(span, c->start, c->end), ov, c->high ? "HIGH" : "low",
+			 cl_trace_source_name(c->kind), c->order == 1 ? "case" : via);
+	if (c->headcount_extra)
+		as_strbuf_printf(b, "  +%u unnamed", c->headcount_extra);
+	as_strbuf_add(b, "\n");
+	if (pr->o->reveal) {
+		if (opened) {
+			as_strbuf_printf(b, "      phone %s  name ", who->phone);
+			add_clean(b, who->name[0] ? who->name : "(none given)", 0);
+			as_strbuf_add(b, "\n");
+		} else {
+			as_strbuf_printf(b, "      not revealed: %s\n", why);
+		}
+	}
+}
+
+static int on_contact(void *ctx, const struct cl_trace_contact *c)
+{
+	struct printer *pr = ctx;
+	struct as_contact who;
+	struct as_strbuf b = {0};
+	const char *why = "";
+	int opened = 0;
+
+	pr->contacts++;
+	if (pr->silent) {
+		if (pr->o->reveal) {
+			opened = reveal(pr, c->pid, &who, &why);
+			sodium_memzero(&who, sizeof who);
+		}
+		return 0;
+	}
+	end_visits(pr);
+	if (pr->o->reveal)
+		opened = reveal(pr, c->pid, &who, &why);
+	if (pr->o->json)
+		contact_json(pr, c, &b, &who, opened, why);
+	else
+		contact_text(pr, c, &b, &who, opened, why);
+	if (pr->o->reveal)
+		sodium_memzero(&who, sizeof who);
+	pr->n_contacts++;
+	if (b.failed) {
+		as_strbuf_free(&b);
+		return -ENOMEM;
+	}
+	out_buf(&b);
+	return 0;
+}
+
+static void order_text(struct as_strbuf *b, const char *label, const struct cl_trace_order *o)
+{
+	as_strbuf_printf(b, "%s%llu %s (%llu high, %llu low)", label,
+			 (unsigned long long)o->people, o->people == 1 ? "person" : "people",
+			 (unsigned long long)o->high, (unsigned long long)o->low);
+	if (o->extra)
+		as_strbuf_printf(b, ", %llu unnamed with them", (unsigned long long)o->extra);
+	if (o->unnamed_visits)
+		as_strbuf_printf(b, ", %llu unreadable %s (%llu people)",
+				 (unsigned long long)o->unnamed_visits,
+				 o->unnamed_visits == 1 ? "entry" : "entries",
+				 (unsigned long long)o->unnamed_people);
+	as_strbuf_add(b, "\n");
+}
+
+static int on_order(void *ctx, const struct cl_trace_order *o)
+{
+	struct printer *pr = ctx;
+	struct as_strbuf b = {0};
+	char label[32];
+
+	if (pr->n_orders < CL_TRACE_DEPTH_MAX + 1)
+		pr->orders[pr->n_orders++] = *o;
+	if (pr->silent)
+		return 0;
+	end_visits(pr);
+	if (pr->o->json)
+		return 0;
+	if (o->order != pr->cur_order) {
+		pr->cur_order = o->order;
+		pr->cur_venue = 0;
+		as_strbuf_printf(&b, "\nOrder %u contacts%s:\n  none\n", o->order,
+				 o->order == 1 ? " (with the case)" : "");
+	}
+	snprintf(label, sizeof label, "  order %u total: ", o->order);
+	order_text(&b, label, o);
+	out_buf(&b);
+	return 0;
+}
+
+static void json_order(struct as_strbuf *b, const struct cl_trace_order *o, int with_order)
+{
+	as_strbuf_add(b, "{");
+	if (with_order)
+		as_strbuf_printf(b, "\"order\":%u,", o->order);
+	as_strbuf_printf(b, "\"people\":%llu,\"high\":%llu,\"low\":%llu,\"headcount_extra\":%llu,"
+			 "\"unnamed_visits\":%llu,\"unnamed_people\":%llu}",
+			 (unsigned long long)o->people, (unsigned long long)o->high,
+			 (unsigned long long)o->low, (unsigned long long)o->extra,
+			 (unsigned long long)o->unnamed_visits, (unsigned long long)o->unnamed_people);
+}
+
+static void print_totals(struct printer *pr, const struct cl_trace_order *t)
+{
+	struct as_strbuf b = {0};
+
+	end_visits(pr);
+	if (pr->o->json) {
+		as_strbuf_add(&b, "],\"orders\":[");
+		for (unsigned i = 0; i < pr->n_orders; i++) {
+			if (i)
+				as_strbuf_add(&b, ",");
+			json_order(&b, &pr->orders[i], 1);
+		}
+		as_strbuf_add(&b, "],\"totals\":");
+		json_order(&b, t, 0);
+		if (pr->o->reveal)
+			as_strbuf_printf(&b, ",\"revealed\":%llu", (unsigned long long)pr->revealed);
+		as_strbuf_add(&b, "}\n");
+	} else {
+		as_strbuf_add(&b, "\n");
+		order_text(&b, "Total: ", t);
+		if (pr->o->reveal)
+			as_strbuf_printf(&b, "Revealed: %llu contact%s\n", (unsigned long long)pr->revealed,
+					 pr->revealed == 1 ? "" : "s");
+		else if (t->people)
+			as_strbuf_add(&b, "Names and phones are sealed; to call these people, run again "
+					  "with --reveal --as NAME.\n");
+	}
+	out_buf(&b);
+}
+
+/* ---- options -------------------------------------------------------------- */
+
+/* --to given as a bare date means the end of that day (local). */
+static int parse_to(const char *text, int64_t *out)
+{
+	int y, m, d, n = 0;
+	struct tm tm;
+	time_t t;
+
+	if (as_parse_time(text, out))
+		return AS_E_TIME;
+	if (strlen(text) != 10 || sscanf(text, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10)
+		return 0;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d + 1;
+	tm.tm_isdst = -1;
+	t = mktime(&tm);
+	if (t == (time_t)-1)
+		return AS_E_TIME;
+	*out = (int64_t)t - 1;
+	return 0;
+}
+
+static int text_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return 0;
+	for (size_t i = 0; i < n;) {
+		size_t k = as_utf8_char((const unsigned char *)s + i, n - i);
+
+		if (!k)
+			return 0;
+		i += k;
+	}
+	return strspn(s, " ") != n;
+}
+
+static int parse_opts(int argc, char **argv, struct trace_opts *o)
+{
+	static const struct option options[] = {
+		{"phone", required_argument, NULL, 'p'},
+		{"pid", required_argument, NULL, 'P'},
+		{"from", required_argument, NULL, 'f'},
+		{"to", required_argument, NULL, 't'},
+		{"depth", required_argument, NULL, 'd'},
+		{"min-overlap", required_argument, NULL, 'm'},
+		{"incubation", required_argument, NULL, 'i'},
+		{"json", no_argument, NULL, 'j'},
+		{"reveal", no_argument, NULL, 'r'},
+		{"as", required_argument, NULL, 'a'},
+		{"reason", required_argument, NULL, 'R'},
+		{"config", required_argument, NULL, 'c'},
+		{"keys", required_argument, NULL, 'k'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int64_t v;
+	int c;
+
+	memset(o, 0, sizeof *o);
+	cl_trace_params_init(&o->p);
+	optind = 2;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (c) {
+		case 'p': o->phone = optarg; break;
+		case 'P': o->pid_hex = optarg; break;
+		case 'f': o->from_text = optarg; break;
+		case 't': o->to_text = optarg; break;
+		case 'd':
+			if (as_parse_int64(optarg, 1, CL_TRACE_DEPTH_MAX, &v))
+				return cl_usage_error("--depth '%s': 1 to %d", optarg, CL_TRACE_DEPTH_MAX);
+			o->p.depth = (unsigned)v;
+			break;
+		case 'm':
+			if (as_parse_int64(optarg, 0, 1440, &v))
+				return cl_usage_error("--min-overlap '%s': minutes, 0 to 1440", optarg);
+			o->p.min_overlap = v * 60;
+			break;
+		case 'i':
+			if (as_parse_int64(optarg, 0, 60, &v))
+				return cl_usage_error("--incubation '%s': days, 0 to 60", optarg);
+			o->p.incubation = v * 86400;
+			break;
+		case 'j': o->json = 1; break;
+		case 'r': o->reveal = 1; break;
+		case 'a': o->who = optarg; break;
+		case 'R': o->reason = optarg; break;
+		case 'c': break; /* read by cl_cli_load_config */
+		case 'k': o->keys = optarg; break;
+		case 'h': return cl_usage_error("%s", "see the trace section of --help");
+		default:
+			return cl_usage_error("bad option '%s' for 'trace'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cl_usage_error("unexpected argument '%s'", argv[optind]);
+	if (!o->phone == !o->pid_hex)
+		return cl_usage_error("%s", "trace needs exactly one of --phone PHONE or --pid HEX");
+	if (!o->from_text || !o->to_text)
+		return cl_usage_error("%s", "trace needs the infectious window: --from TIME --to TIME");
+	if (as_parse_time(o->from_text, &o->p.from))
+		return cl_usage_error("--from '%s' is not a time (2026-03-02, "
+				      "2026-03-02T09:00+09:00 or unix seconds)", o->from_text);
+	if (parse_to(o->to_text, &o->p.to))
+		return cl_usage_error("--to '%s' is not a time (2026-03-02, "
+				      "2026-03-02T18:00+09:00 or unix seconds)", o->to_text);
+	if (o->p.from > o->p.to)
+		return cl_usage_error("%s", "--from is after --to");
+	if (!o->reason)
+		return cl_usage_error("%s", "trace needs --reason TEXT: the audit log records why "
+				      "each trace was run");
+	if (!text_ok(o->reason, REASON_MAX))
+		return cl_usage_error("--reason: 1 to %d bytes of UTF-8 text, no control characters",
+				      REASON_MAX);
+	if (o->reveal && !o->who)
+		return cl_usage_error("%s", "--reveal needs --as NAME: who is opening the contacts' "
+				      "data (written to the audit log)");
+	if (o->who && !text_ok(o->who, WHO_MAX))
+		return cl_usage_error("--as: 1 to %d bytes of UTF-8 text, no control characters",
+				      WHO_MAX);
+	if (o->pid_hex && (strlen(o->pid_hex) != 2 * AS_PID_LEN ||
+			   as_hex_decode(o->p.pid, AS_PID_LEN, o->pid_hex)))
+		return cl_usage_error("--pid '%s': give the 32 hex digits of a pid", o->pid_hex);
+	return 0;
+}
+
+/* The investigator: --as, else the login name of this user. */
+static void default_who(char out[WHO_MAX + 1])
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	if (pw && pw->pw_name && text_ok(pw->pw_name, WHO_MAX))
+		snprintf(out, WHO_MAX + 1, "%s", pw->pw_name);
+	else
+		snprintf(out, WHO_MAX + 1, "uid:%lu", (unsigned long)getuid());
+}
+
+/* ---- the command ------------------------------------------------------------- */
+
+static int run(struct printer *pr, struct cl_trace_order *total)
+{
+	struct cl_trace_sink sink = {pr, on_case_visit, on_contact, on_order};
+
+	return cl_trace_run(pr->store, &pr->o->p, &sink, total);
+}
+
+static int audit(struct cl_config *cfg, const struct trace_opts *o, const char *who,
+		 const struct printer *counted)
+{
+	struct cl_audit_entry e;
+	char err[1024] = "";
+	int rc;
+
+	memset(&e, 0, sizeof e);
+	snprintf(e.who, sizeof e.who, "%s", who);
+	snprintf(e.action, sizeof e.action, "%s", o->reveal ? "reveal" : "trace");
+	hex_pid(e.case_ref, o->p.pid);
+	e.window_from = o->p.from;
+	e.window_to = o->p.to;
+	e.depth = o->p.depth;
+	e.contacts = counted->contacts > UINT32_MAX ? UINT32_MAX : (uint32_t)counted->contacts;
+	e.revealed = counted->revealed > UINT32_MAX ? UINT32_MAX : (uint32_t)counted->revealed;
+	snprintf(e.reason, sizeof e.reason, "%s", o->reason);
+	rc = cl_audit_append(cfg, &e, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "anshim-cloud: trace not run: cannot write the audit entry: %s\n",
+			err[0] ? err : as_strerror(rc));
+	return rc;
+}
+
+int cl_cmd_trace(int argc, char **argv)
+{
+	struct trace_opts o;
+	struct cl_config cfg;
+	struct cl_store *store = NULL;
+	struct cl_authority auth;
+	struct printer pr;
+	struct cl_trace_order total;
+	char who[WHO_MAX + 1];
+	const char *failed = NULL;
+	unsigned need = 0;
+	int rc, status = 1;
+
+	rc = parse_opts(argc, argv, &o);
+	if (rc)
+		return rc;
+	memset(&auth, 0, sizeof auth);
+	if (o.who)
+		snprintf(who, sizeof who, "%s", o.who);
+	else
+		default_who(who);
+	if (cl_cli_load_config(&cfg, argc, argv))
+		return 1;
+	if (o.keys) {
+		char *k = strdup(o.keys);
+
+		if (!k) {
+			fprintf(stderr, "anshim-cloud: out of memory\n");
+			goto out;
+		}
+		free(cfg.keys_dir);
+		cfg.keys_dir = k; /* the audit log's signing key comes from here too */
+	}
+	need = (o.phone ? CL_KEY_PSEUDONYM : 0) | (o.reveal ? CL_KEY_CONTACT : 0);
+	if (need && (rc = cl_authority_load(&auth, cfg.keys_dir, need, &failed)) != 0) {
+		fprintf(stderr, "anshim-cloud: cannot load authority key %s: %s%s\n",
+			failed ? failed : cfg.keys_dir, as_strerror(rc),
+			rc == -ENOENT ? " (pass --keys DIR or set keys_dir in the config)" : "");
+		goto out;
+	}
+	if (o.phone) {
+		rc = as_pid_from_phone(o.p.pid, auth.pseudonym_key, o.phone);
+		if (rc) {
+			/* The number itself is not echoed: stderr may be logged. */
+			status = cl_usage_error("%s", "--phone: not a phone number we accept "
+						"(examples: 010-1234-5678, +82 10 1234 5678)");
+			goto out;
+		}
+	}
+	if (cl_cli_open_store(&store, &cfg, 1))
+		goto out;
+
+	/* Run 1: count, print nothing. */
+	memset(&pr, 0, sizeof pr);
+	pr.store = store;
+	pr.o = &o;
+	pr.auth = &auth;
+	pr.silent = 1;
+	pr.reveal_limit = UINT64_MAX;
+	rc = run(&pr, &total);
+	if (rc) {
+		fprintf(stderr, "anshim-cloud: trace failed: %s\n", as_strerror(rc));
+		goto out;
+	}
+	if (audit(&cfg, &o, who, &pr))
+		goto out;
+
+	/* Run 2: print, revealing at most what the audit entry says. */
+	{
+		uint64_t counted = pr.contacts, limit = pr.revealed;
+
+		memset(&pr, 0, sizeof pr);
+		pr.store = store;
+		pr.o = &o;
+		pr.auth = &auth;
+		pr.reveal_limit = limit;
+		rc = run(&pr, &total);
+		if (rc) {
+			fflush(stdout);
+			fprintf(stderr, "anshim-cloud: trace failed: %s\n", as_strerror(rc));
+			goto out;
+		}
+		print_totals(&pr, &total);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			fprintf(stderr, "anshim-cloud: cannot write the trace to stdout\n");
+			goto out;
+		}
+		if (pr.contacts != counted)
+			fprintf(stderr, "anshim-cloud: note: the store changed during the trace: %llu "
+				"contacts when the audit entry was written, %llu printed\n",
+				(unsigned long long)counted, (unsigned long long)pr.contacts);
+		if (o.reveal && pr.reveal_failed)
+			fprintf(stderr, "anshim-cloud: %llu contact(s) could not be revealed (see "
+				"\"not revealed\")\n", (unsigned long long)pr.reveal_failed);
+	}
+	status = 0;
+out:
+	cl_authority_wipe(&auth);
+	if (store)
+		cl_store_close(store);
+	cl_config_free(&cfg);
+	return status;
+}
