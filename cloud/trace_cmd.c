@@ -10,9 +10,9 @@
  * silent run counts them (opening each capsule in memory, then wiping
  * it); then the entry is appended and fsynced; then the second run prints.
  * If the audit entry cannot be written, nothing is printed and the
- * command fails.  The second run never reveals more capsules than the
- * entry says (visits ingested in between are shown pseudonymously and a
- * note says so).
+ * command fails.  The second run never opens more capsules than the
+ * entry says: if visits ingested in between add contacts, those past the
+ * count are shown pseudonymously, and a note says so.
  *
  * Invariants: phone numbers and names appear only on stdout, only with
  * --reveal, only for contacts; the case's phone (--phone) is turned into a
