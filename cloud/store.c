@@ -110,6 +110,20 @@ struct venue_last {
 	uint8_t last[IDX_LEN];
 };
 
+/* A visit as stored, plus what only the store needs. */
+struct stored_visit {
+	struct cl_visit v;       /* v.pid is filled only where the caller knows it */
+	uint32_t person;         /* 0: unattributed (no pid) */
+	uint32_t gw_index;
+	uint64_t seq;
+};
+
+/* A visit stored in by_venue and by_day, the rest waiting for the commit. */
+struct pending {
+	struct stored_visit sv;      /* person not known yet */
+	uint8_t capsule[AS_CAPSULE_LEN];
+};
+
 struct cl_ingest {
 	struct cl_store *s;
 	MDB_txn *txn;
@@ -121,14 +135,8 @@ struct cl_ingest {
 	int failed;                  /* first LMDB failure: only abort remains */
 	struct venue_last *cache;    /* open addressing, cache_cap a power of 2 */
 	size_t cache_cap, cache_used;
-};
-
-/* A visit as stored, plus what only the store needs. */
-struct stored_visit {
-	struct cl_visit v;       /* v.pid is filled only where the caller knows it */
-	uint32_t person;         /* 0: unattributed (no pid) */
-	uint32_t gw_index;
-	uint64_t seq;
+	struct pending *pend;        /* in vid order */
+	size_t npend, pend_cap;
 };
 
 /* A registry entry as stored: the public part and the gateway's index. */
@@ -914,66 +922,36 @@ static int venue_put_flags(struct cl_ingest *in, uint32_t venue, const uint8_t e
 }
 
 /*
- * The person number of pid (in *person), creating the person or replacing
- * their capsule when it differs from the stored one: the latest seen wins.
- * Most visits bring the same capsule again (it is part of the credential),
- * so persons keeps a keyed fingerprint of it, and the capsule itself is
- * read only when it is about to be replaced.
+ * Ingest in two steps.  ingest_batch stores each new visit in by_venue and
+ * by_day at once (they need only the entry and the vid, and a batch's
+ * records are all at one venue and mostly in time order, so those inserts
+ * are appends) and queues it.  The commit then does the random-access part
+ * in key order, once per transaction: persons (sorted by pid), capsules
+ * (by person number), by_pid (by person number and time), and visits (by
+ * vid: appends).  Neighbouring keys share leaf pages, so LMDB's cursors
+ * find most of them without a descent from the root, and each touched page
+ * is visited once per transaction rather than once per visit.
  */
-static int ingest_person(struct cl_ingest *in, const uint8_t pid[AS_PID_LEN],
-			 const uint8_t capsule[AS_CAPSULE_LEN], uint32_t *person)
-{
-	uint8_t fp[FP_LEN], pval[PERSON_VALUE_LEN], pkey[4], cval[CAPSULE_VALUE_LEN];
-	MDB_val key = {AS_PID_LEN, (void *)pid}, val;
-	int rc, fresh;
 
-	crypto_shorthash(fp, capsule, AS_CAPSULE_LEN, in->fp_key);
-	rc = mdb_cursor_get(in->persons, &key, &val, MDB_SET);
-	if (rc == 0) {
-		if (val.mv_size != PERSON_VALUE_LEN || as_get_be32(val.mv_data) == 0)
-			return MDB_CORRUPTED;
-		*person = as_get_be32(val.mv_data);
-		if (memcmp((const uint8_t *)val.mv_data + 4, fp, FP_LEN) == 0)
-			return 0;
-		fresh = 0;
-	} else if (rc == MDB_NOTFOUND) {
-		if (in->next_person > UINT32_MAX)
-			return MDB_MAP_FULL; /* out of person numbers */
-		*person = (uint32_t)in->next_person++;
-		fresh = 1;
-	} else {
-		return rc;
-	}
-	as_put_be32(pval, *person);
-	memcpy(pval + 4, fp, FP_LEN);
-	key = (MDB_val){AS_PID_LEN, (void *)pid};
-	val = (MDB_val){PERSON_VALUE_LEN, pval};
-	rc = mdb_cursor_put(in->persons, &key, &val, 0);
-	if (rc)
-		return rc;
-	as_put_be32(pkey, *person);
-	memcpy(cval, pid, AS_PID_LEN);
-	memcpy(cval + AS_PID_LEN, capsule, AS_CAPSULE_LEN);
-	key = (MDB_val){4, pkey};
-	val = (MDB_val){CAPSULE_VALUE_LEN, cval};
-	/* New person numbers only grow, so a new person is an append. */
-	return mdb_cursor_put(in->capsules, &key, &val, fresh ? MDB_APPEND : 0);
-}
-
-/* Store one visit in visits and the three indexes (sv->person is set). */
-static int ingest_visit(struct cl_ingest *in, const struct stored_visit *sv)
+/* Store one new visit in by_venue and by_day and queue the rest. */
+static int ingest_visit(struct cl_ingest *in, const struct stored_visit *sv,
+			const uint8_t capsule[AS_CAPSULE_LEN])
 {
-	uint8_t vid[VID_LEN], value[VISIT_VALUE_MAX], ent[IDX_LEN], vkey[4], dkey[4], pkey[4];
-	MDB_val key = {VID_LEN, vid}, val = {0, value};
+	uint8_t vid[VID_LEN], ent[IDX_LEN], vkey[4], dkey[4];
+	MDB_val key, val;
 	unsigned flags;
 	int rc;
 
-	put_vid(vid, sv->v.vid);
-	val.mv_size = visit_encode(value, sv);
-	rc = mdb_cursor_put(in->visits, &key, &val, MDB_APPEND);
-	if (rc)
-		return rc;
+	if (in->npend == in->pend_cap) {
+		size_t cap = in->pend_cap ? in->pend_cap * 2 : 1024;
+		struct pending *p = cap <= SIZE_MAX / sizeof *p ? realloc(in->pend, cap * sizeof *p)
+								 : NULL;
 
+		if (!p)
+			return ENOMEM;
+		in->pend = p;
+		in->pend_cap = cap;
+	}
 	idx_entry(ent, sv->v.entry, sv->v.vid);
 	as_put_be32(vkey, sv->v.venue_id);
 	rc = venue_put_flags(in, sv->v.venue_id, ent, &flags);
@@ -984,23 +962,201 @@ static int ingest_visit(struct cl_ingest *in, const struct stored_visit *sv)
 	rc = mdb_cursor_put(in->by_venue, &key, &val, flags);
 	if (rc)
 		return rc;
-
+	put_vid(vid, sv->v.vid);
 	as_put_be32(dkey, time32(sv->v.entry) / DAY_SECONDS);
 	key = (MDB_val){4, dkey};
 	val = (MDB_val){VID_LEN, vid};
 	rc = mdb_cursor_put(in->by_day, &key, &val, MDB_APPENDDUP);
-	if (rc || sv->person == 0)
-		return rc; /* an unattributed visit: no person to index */
+	if (rc)
+		return rc;
+	in->pend[in->npend].sv = *sv;
+	memcpy(in->pend[in->npend].capsule, capsule, AS_CAPSULE_LEN);
+	in->npend++;
+	return 0;
+}
 
-	as_put_be32(pkey, sv->person);
-	key = (MDB_val){4, pkey};
-	val = (MDB_val){IDX_LEN, ent};
-	return mdb_cursor_put(in->by_pid, &key, &val, 0);
+/*
+ * The person number of pid (in *person), creating the person (*fresh) or
+ * noting that capsule differs from the stored one (*changed), in which case
+ * the caller writes it: the latest seen wins.  Most visits bring the same
+ * capsule again (it is part of the credential), so persons keeps a keyed
+ * fingerprint of it and the capsule itself is not read.
+ */
+static int resolve_person(struct cl_ingest *in, const uint8_t pid[AS_PID_LEN],
+			  const uint8_t capsule[AS_CAPSULE_LEN], uint32_t *person, int *changed,
+			  int *fresh)
+{
+	uint8_t fp[FP_LEN], pval[PERSON_VALUE_LEN];
+	MDB_val key = {AS_PID_LEN, (void *)pid}, val;
+	int rc;
+
+	crypto_shorthash(fp, capsule, AS_CAPSULE_LEN, in->fp_key);
+	*changed = *fresh = 0;
+	rc = mdb_cursor_get(in->persons, &key, &val, MDB_SET);
+	if (rc == 0) {
+		if (val.mv_size != PERSON_VALUE_LEN || as_get_be32(val.mv_data) == 0)
+			return MDB_CORRUPTED;
+		*person = as_get_be32(val.mv_data);
+		if (memcmp((const uint8_t *)val.mv_data + 4, fp, FP_LEN) == 0)
+			return 0;
+	} else if (rc == MDB_NOTFOUND) {
+		if (in->next_person > UINT32_MAX)
+			return MDB_MAP_FULL; /* out of person numbers */
+		*person = (uint32_t)in->next_person++;
+		*fresh = 1;
+	} else {
+		return rc;
+	}
+	*changed = 1;
+	as_put_be32(pval, *person);
+	memcpy(pval + 4, fp, FP_LEN);
+	key = (MDB_val){AS_PID_LEN, (void *)pid};
+	val = (MDB_val){PERSON_VALUE_LEN, pval};
+	return mdb_cursor_put(in->persons, &key, &val, 0);
+}
+
+/* A queued visit's pid as two big-endian halves (integer order is byte
+ * order), and its place in in->pend (vid order). */
+struct pid_ref {
+	uint64_t hi, lo;
+	uint32_t idx;
+};
+
+/* by_pid entry to write: (person << 32 | t32, vid) sorts as the key bytes. */
+struct by_pid_ref {
+	uint64_t person_t32;
+	uint64_t vid;
+};
+
+struct capsule_job {
+	uint32_t person;
+	uint32_t idx;           /* the visit whose capsule to keep */
+	int fresh;
+};
+
+static int cmp_pid_ref(const void *a, const void *b)
+{
+	const struct pid_ref *x = a, *y = b;
+
+	if (x->hi != y->hi)
+		return x->hi < y->hi ? -1 : 1;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int cmp_capsule_job(const void *a, const void *b)
+{
+	const struct capsule_job *x = a, *y = b;
+
+	return (x->person > y->person) - (x->person < y->person);
+}
+
+static int cmp_by_pid_ref(const void *a, const void *b)
+{
+	const struct by_pid_ref *x = a, *y = b;
+
+	if (x->person_t32 != y->person_t32)
+		return x->person_t32 < y->person_t32 ? -1 : 1;
+	return (x->vid > y->vid) - (x->vid < y->vid);
+}
+
+/* Resolve persons and write capsules, by_pid and visits for every queued
+ * visit (see above). */
+static int apply_pending(struct cl_ingest *in)
+{
+	size_t n = in->npend, nref = 0, njob = 0, nkey = 0;
+	struct pid_ref *refs = NULL;
+	struct capsule_job *jobs = NULL;
+	struct by_pid_ref *keys = NULL;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	if (n > UINT32_MAX)
+		return MDB_TXN_FULL;
+	refs = malloc(n * sizeof *refs);
+	jobs = malloc(n * sizeof *jobs);
+	keys = malloc(n * sizeof *keys);
+	if (!refs || !jobs || !keys) {
+		rc = ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (pid_is_zero(in->pend[i].sv.v.pid))
+			continue;
+		refs[nref].hi = as_get_be64(in->pend[i].sv.v.pid);
+		refs[nref].lo = as_get_be64(in->pend[i].sv.v.pid + 8);
+		refs[nref++].idx = (uint32_t)i;
+	}
+	qsort(refs, nref, sizeof *refs, cmp_pid_ref);
+	for (size_t a = 0, b; a < nref && !rc; a = b) {
+		uint32_t latest, person;
+		int changed, fresh;
+
+		for (b = a + 1; b < nref && refs[b].hi == refs[a].hi && refs[b].lo == refs[a].lo; b++)
+			;
+		latest = refs[b - 1].idx; /* the highest vid: the latest capsule */
+		rc = resolve_person(in, in->pend[latest].sv.v.pid, in->pend[latest].capsule, &person,
+				    &changed, &fresh);
+		if (!rc && changed)
+			jobs[njob++] = (struct capsule_job){person, latest, fresh};
+		for (size_t k = a; k < b && !rc; k++)
+			in->pend[refs[k].idx].sv.person = person;
+	}
+	/* Capsules by person number: changed ones in place, then new people,
+	 * whose numbers are all above the rest, appended. */
+	qsort(jobs, njob, sizeof *jobs, cmp_capsule_job);
+	for (size_t k = 0; k < njob && !rc; k++) {
+		uint8_t pkey[4], cval[CAPSULE_VALUE_LEN];
+		const struct pending *p = &in->pend[jobs[k].idx];
+		MDB_val key = {4, pkey}, val = {CAPSULE_VALUE_LEN, cval};
+
+		as_put_be32(pkey, jobs[k].person);
+		memcpy(cval, p->sv.v.pid, AS_PID_LEN);
+		memcpy(cval + AS_PID_LEN, p->capsule, AS_CAPSULE_LEN);
+		rc = mdb_cursor_put(in->capsules, &key, &val, jobs[k].fresh ? MDB_APPEND : 0);
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		const struct stored_visit *sv = &in->pend[i].sv;
+
+		if (!sv->person)
+			continue; /* unattributed: no person to index */
+		keys[nkey].person_t32 = (uint64_t)sv->person << 32 | time32(sv->v.entry);
+		keys[nkey++].vid = sv->v.vid;
+	}
+	if (!rc)
+		qsort(keys, nkey, sizeof *keys, cmp_by_pid_ref);
+	for (size_t k = 0; k < nkey && !rc; k++) {
+		uint8_t pkey[4], ent[IDX_LEN];
+		MDB_val key = {4, pkey}, val = {IDX_LEN, ent};
+
+		as_put_be32(pkey, (uint32_t)(keys[k].person_t32 >> 32));
+		as_put_be32(ent, (uint32_t)keys[k].person_t32);
+		put_vid(ent + 4, keys[k].vid);
+		rc = mdb_cursor_put(in->by_pid, &key, &val, 0);
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		uint8_t vid[VID_LEN], value[VISIT_VALUE_MAX];
+		MDB_val key = {VID_LEN, vid}, val = {0, value};
+
+		put_vid(vid, in->pend[i].sv.v.vid);
+		val.mv_size = visit_encode(value, &in->pend[i].sv);
+		rc = mdb_cursor_put(in->visits, &key, &val, MDB_APPEND);
+	}
+	if (!rc)
+		in->npend = 0;
+out:
+	free(refs);
+	free(jobs);
+	free(keys);
+	return rc;
 }
 
 static void ingest_free(struct cl_ingest *in)
 {
 	free(in->cache);
+	free(in->pend);
 	sodium_memzero(in->fp_key, sizeof in->fp_key);
 	free(in);
 }
@@ -1162,12 +1318,8 @@ int cl_store_ingest_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN]
 		sv.v.flags = r->flags;
 		sv.gw_index = sg.index;
 		sv.seq = r->seq;
-		rc = 0;
 		sv.person = 0;
-		if (!pid_is_zero(sv.v.pid))
-			rc = ingest_person(in, sv.v.pid, r->capsule, &sv.person);
-		if (!rc)
-			rc = ingest_visit(in, &sv);
+		rc = ingest_visit(in, &sv, r->capsule);
 		if (rc) {
 			in->failed = rc;
 			memset(res, 0, sizeof *res);
@@ -1246,6 +1398,8 @@ int cl_store_ingest_commit(struct cl_ingest *in)
 	struct cl_store *s = in->s;
 	int rc = in->failed;
 
+	if (!rc)
+		rc = apply_pending(in);
 	if (!rc && in->next_vid != in->next_vid_stored)
 		rc = meta_put(in->txn, s->meta, "next_vid", in->next_vid);
 	if (!rc && in->next_person != in->next_person_stored)
