@@ -484,7 +484,7 @@ static int audit__parse(const char *line, size_t len, struct audit_rec *r, char 
 			size_t why_len)
 {
 	struct cur c = {line, len};
-	uint64_t v;
+	uint64_t v = 0;
 	char again[AUDIT_LINE_MAX];
 	size_t again_len;
 	int bad;

@@ -67,7 +67,7 @@ struct cl_ingester {
 	/* under lock */
 	struct message *head, *tail;
 	unsigned backlog;
-	struct ack_item *acks;
+	struct ack_item *acks, *acks_tail;   /* in store order, oldest first */
 	int stopping;
 	struct cl_ingest_stats stats;
 };
@@ -199,7 +199,7 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 	struct checked *checked = calloc(n, sizeof *checked);
 	const char **reasons = calloc(n, sizeof *reasons);
 	struct cl_ingest_result *results = calloc(n, sizeof *results);
-	struct ack_item *acks = NULL;
+	struct ack_item *acks = NULL, **acks_end = &acks;
 	struct cl_ingest *txn = NULL;
 	int64_t now = (int64_t)time(NULL);
 	uint64_t stored = 0, dups = 0, rejected = 0, batches = 0;
@@ -257,8 +257,8 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 		if (!a)
 			continue;
 		make_ack(in, checked[i].gw_id, results[i].through_seq, &a->ack);
-		a->next = acks;
-		acks = a;
+		*acks_end = a;
+		acks_end = &a->next;
 	}
 out:
 	for (size_t i = 0; checked && i < n; i++) {
@@ -273,11 +273,15 @@ out:
 	in->stats.records += stored;
 	in->stats.duplicates += dups;
 	in->stats.rejected += rejected;
-	while (acks) {
-		struct ack_item *next = acks->next;
-		acks->next = in->acks;
-		in->acks = acks;
-		acks = next;
+	/* Keep store order: a gateway must never see a lower through_seq after
+	 * a higher one. */
+	if (acks) {
+		if (in->acks_tail)
+			in->acks_tail->next = acks;
+		else
+			in->acks = acks;
+		for (in->acks_tail = acks; in->acks_tail->next;)
+			in->acks_tail = in->acks_tail->next;
 	}
 	uv_mutex_unlock(&in->lock);
 	uv_async_send(&in->async);
@@ -314,25 +318,18 @@ static void run_ingest(void *arg)
 static void on_async(uv_async_t *a)
 {
 	struct cl_ingester *in = a->data;
-	struct ack_item *acks, *prev = NULL;
+	struct ack_item *acks;
 
 	uv_mutex_lock(&in->lock);
 	acks = in->acks;
-	in->acks = NULL;
+	in->acks = in->acks_tail = NULL;
 	uv_mutex_unlock(&in->lock);
-	/* The list was built newest first: reverse to publish in order. */
 	while (acks) {
 		struct ack_item *next = acks->next;
-		acks->next = prev;
-		prev = acks;
+		if (acks->ack.len)
+			in->on_ack(in->ctx, &acks->ack);
+		free(acks);
 		acks = next;
-	}
-	while (prev) {
-		struct ack_item *next = prev->next;
-		if (prev->ack.len)
-			in->on_ack(in->ctx, &prev->ack);
-		free(prev);
-		prev = next;
 	}
 }
 

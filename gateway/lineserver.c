@@ -22,8 +22,17 @@
 
 #define SEND_QUEUE_LIMIT (1u << 20)
 
+struct gw_reply {
+	struct gw_reply *next;
+	struct gw_lineclient *cl;
+	char *text;               /* the answer (NULL if it could not be copied) */
+	size_t len;
+	int filled;
+};
+
 struct gw_lineclient {
 	uv_pipe_t pipe;
+	struct gw_reply *replies, *replies_tail; /* reserved, in order */
 	struct gw_lineserver *server;
 	struct gw_lineclient *prev, *next;
 	struct gw_linebuf lines;
@@ -94,6 +103,48 @@ void gw_lineclient_close(struct gw_lineclient *cl)
 		cl->next->prev = cl->prev;
 	cl->prev = cl->next = NULL;
 	uv_close((uv_handle_t *)&cl->pipe, on_client_closed);
+}
+
+struct gw_reply *gw_lineclient_reserve(struct gw_lineclient *cl)
+{
+	struct gw_reply *r = calloc(1, sizeof *r);
+
+	if (!r)
+		return NULL;
+	r->cl = cl;
+	if (cl->replies_tail)
+		cl->replies_tail->next = r;
+	else
+		cl->replies = r;
+	cl->replies_tail = r;
+	cl->holds++;
+	return r;
+}
+
+void gw_reply_fill(struct gw_reply *r, const char *text, size_t len)
+{
+	struct gw_lineclient *cl = r->cl;
+
+	r->text = malloc(len ? len : 1);
+	if (r->text)
+		memcpy(r->text, text, len);
+	r->len = r->text ? len : 0; /* out of memory: nothing, but order kept */
+	r->filled = 1;
+	/* Write every filled reply at the head of the queue, in order.  Each
+	 * reply held the client; an extra hold keeps cl alive for the loop. */
+	cl->holds++;
+	while (cl->replies && cl->replies->filled) {
+		struct gw_reply *head = cl->replies;
+		cl->replies = head->next;
+		if (!cl->replies)
+			cl->replies_tail = NULL;
+		if (head->len)
+			gw_lineclient_send(cl, head->text, head->len);
+		free(head->text);
+		free(head);
+		cl->holds--;
+	}
+	gw_lineclient_release(cl);
 }
 
 void gw_lineclient_hold(struct gw_lineclient *cl)

@@ -47,6 +47,17 @@ void gw_lineserver_foreach(struct gw_lineserver *s,
  * memory).  Returns 0 or a negative error. */
 int gw_lineclient_send(struct gw_lineclient *cl, const char *text, size_t len);
 
+/*
+ * Answers in request order: reserve a reply slot when a request arrives
+ * (this holds the client), fill it whenever the answer is known; filled
+ * replies are written strictly in reservation order, so a client that
+ * pipelines requests can match answers to them by position.  A slot of a
+ * client that has gone is simply dropped when filled.
+ */
+struct gw_reply;
+struct gw_reply *gw_lineclient_reserve(struct gw_lineclient *cl);
+void gw_reply_fill(struct gw_reply *r, const char *text, size_t len);
+
 void gw_lineclient_hold(struct gw_lineclient *cl);
 void gw_lineclient_release(struct gw_lineclient *cl);
 int gw_lineclient_is_open(const struct gw_lineclient *cl);

@@ -54,7 +54,8 @@ struct gw_source {
 	} stream;
 	struct gw_lineserver *server; /* socket source */
 	int stream_open;
-	uv_fs_t file_req;            /* stdin regular file */
+	uv_fs_t file_req;            /* regular file: stdin or recorded events */
+	int file_fd;                 /* its fd (0 for stdin), -1 if none */
 	int file_reading;
 	int64_t file_offset;
 	char file_buf[READ_CHUNK];
@@ -183,6 +184,7 @@ static void set_error(struct gw_source *src, const char *what, int rc)
 /* ---- devices: tty and evdev, polled, reopened on failure ---- */
 
 static void device_open(struct gw_source *src);
+static int file_read_next(struct gw_source *src);
 
 static void on_retry(uv_timer_t *t)
 {
@@ -306,7 +308,7 @@ static void device_open(struct gw_source *src)
 {
 	int rc, fd = -1;
 
-	if (src->owner->stopping || src->polling)
+	if (src->owner->stopping || src->polling || src->file_fd > 0)
 		return;
 	if (src->type == SRC_EVDEV) {
 		rc = gw_evdev_open(src->path, &fd);
@@ -335,6 +337,20 @@ static void device_open(struct gw_source *src)
 		set_error(src, "open", rc);
 		schedule_retry(src);
 		return;
+	}
+	{
+		struct stat st;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+			src->file_fd = fd;
+			src->file_offset = 0;
+			src->state = "reading file";
+			if (file_read_next(src)) {
+				close(fd);
+				src->file_fd = -1;
+				set_error(src, "read", -EIO);
+			}
+			return;
+		}
 	}
 	src->fd = fd;
 	rc = uv_poll_init(src->owner->loop, &src->poll, fd);
@@ -377,6 +393,10 @@ static void on_stdin_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 	}
 }
 
+/* Regular files (stdin redirected from a file, or a file of recorded
+ * input events) cannot be polled: they are read in chained uv_fs_read
+ * calls (file_read_next, declared at the top). */
+
 static void on_file_read(uv_fs_t *req)
 {
 	struct gw_source *src = req->data;
@@ -386,17 +406,32 @@ static void on_file_read(uv_fs_t *req)
 	src->file_reading = 0;
 	if (n > 0) {
 		src->file_offset += n;
-		gw_linebuf_feed(&src->lines, src->file_buf, (size_t)n, on_line, on_oversize, src);
-		if (!src->owner->stopping) {
-			uv_buf_t b = uv_buf_init(src->file_buf, sizeof src->file_buf);
-			if (uv_fs_read(src->owner->loop, &src->file_req, 0, &b, 1, src->file_offset,
-				       on_file_read) == 0)
-				src->file_reading = 1;
-		}
-		return;
+		if (src->type == SRC_EVDEV)
+			feed_evdev(src, (const unsigned char *)src->file_buf, (size_t)n);
+		else
+			gw_linebuf_feed(&src->lines, src->file_buf, (size_t)n, on_line, on_oversize,
+					src);
+		if (!src->owner->stopping && file_read_next(src) == 0)
+			return;
 	}
 	gw_linebuf_flush(&src->lines, on_line, on_oversize, src);
-	src->state = n == 0 ? "end of input" : "read error";
+	src->state = n >= 0 ? "end of input" : "read error";
+	if (src->file_fd > 0) {
+		close(src->file_fd); /* a file does not grow back: no retry */
+		src->file_fd = -1;
+	}
+}
+
+static int file_read_next(struct gw_source *src)
+{
+	uv_buf_t b = uv_buf_init(src->file_buf, sizeof src->file_buf);
+	int rc;
+
+	src->file_req.data = src;
+	rc = uv_fs_read(src->owner->loop, &src->file_req, src->file_fd, &b, 1, src->file_offset,
+			on_file_read);
+	src->file_reading = rc == 0;
+	return rc;
 }
 
 static int stdin_start(struct gw_source *src)
@@ -406,10 +441,8 @@ static int stdin_start(struct gw_source *src)
 	int rc;
 
 	if (type == UV_FILE) {
-		uv_buf_t b = uv_buf_init(src->file_buf, sizeof src->file_buf);
-		src->file_req.data = src;
-		rc = uv_fs_read(loop, &src->file_req, 0, &b, 1, 0, on_file_read);
-		src->file_reading = rc == 0;
+		src->file_fd = 0;
+		rc = file_read_next(src);
 	} else if (type == UV_TTY) {
 		rc = uv_tty_init(loop, &src->stream.tty, 0, 1);
 		if (!rc) {
@@ -441,36 +474,45 @@ static int stdin_start(struct gw_source *src)
 
 static void on_client_outcome(void *ctx, const struct gw_outcome_event *ev)
 {
-	struct gw_lineclient *cl = ctx;
+	struct gw_reply *r = ctx;
 	char text[96];
 
 	if (ev->outcome == GW_OUTCOME_REJECTED)
 		snprintf(text, sizeof text, "rejected %s\n", ev->reason);
 	else
 		snprintf(text, sizeof text, "%s\n", gw_outcome_name(ev->outcome));
-	gw_lineclient_send(cl, text, strlen(text));
-	gw_lineclient_release(cl);
+	gw_reply_fill(r, text, strlen(text));
 }
 
+/* Answers go back in the order the lines came (a rejection is known at
+ * once, an acceptance only after the commit). */
 static void on_client_line(void *ctx, struct gw_lineclient *cl, const char *line, size_t len)
 {
 	struct gw_source *src = ctx;
+	struct gw_reply *r = gw_lineclient_reserve(cl);
 
 	src->n_lines++;
-	gw_lineclient_hold(cl);
-	gw_checkin_scan(src->owner->checkin, line, len, src->name, on_client_outcome, cl);
+	if (!r) {
+		gw_lineclient_close(cl);
+		return;
+	}
+	gw_checkin_scan(src->owner->checkin, line, len, src->name, on_client_outcome, r);
 }
 
 static void on_client_oversize(void *ctx, struct gw_lineclient *cl, size_t dropped)
 {
 	struct gw_source *src = ctx;
+	struct gw_reply *r = gw_lineclient_reserve(cl);
 
 	src->n_oversized++;
 	as_log(AS_LOG_WARNING, "%s: dropped an oversized line (%zu bytes, limit %zu)",
 	       src->name, dropped, src->owner->max_line);
-	gw_lineclient_hold(cl);
+	if (!r) {
+		gw_lineclient_close(cl);
+		return;
+	}
 	gw_checkin_report(src->owner->checkin, GW_OUTCOME_REJECTED, "oversized", src->name,
-			  on_client_outcome, cl);
+			  on_client_outcome, r);
 }
 
 static const struct gw_lineserver_ops scan_socket_ops = {on_client_line, on_client_oversize};
@@ -519,6 +561,7 @@ int gw_sources_start(struct gw_sources **out, uv_loop_t *loop, struct gw_checkin
 		parse_spec(src, specs->items[i], err, err_len);
 		src->owner = s;
 		src->fd = -1;
+		src->file_fd = -1;
 		src->state = "starting";
 		uv_timer_init(loop, &src->retry);
 		src->retry.data = src;

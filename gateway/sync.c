@@ -330,6 +330,8 @@ static void handle_ack(struct gw_sync *s, const uint8_t *payload, size_t len)
 	}
 	s->acks++;
 	learn_time(s, ack.cloud_time_ms);
+	if (ack.through_seq < s->ack_writing)
+		return; /* older news than an ack already taken */
 	if (ack.through_seq > s->ack_writing) {
 		s->ack_writing = ack.through_seq;
 		if (!s->ack_req_busy)
