@@ -622,8 +622,11 @@ static int exposure(struct tracer *t, uint32_t who)
 
 	while (vhi < t->n_iv && t->by_src[vhi].src == via)
 		vhi++;
-	if (vlo == vhi)
-		return 0; /* cannot happen: via had an interval to expose p */
+	if (vlo == vhi) { /* cannot happen: via had an interval to expose p */
+		p->c.end = p->c.start;
+		p->c.high = 0 >= t->p->min_overlap;
+		return 0;
+	}
 	qlo = INT64_MAX;
 	qhi = INT64_MIN;
 	for (size_t i = vlo; i < vhi; i++) {
