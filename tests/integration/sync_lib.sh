@@ -1,0 +1,394 @@
+# Shared setup for the sync integration tests (test_sync_*.sh): one cloud
+# aggregator and any number of named gateways on one real mosquitto.
+# Source after lib.sh and broker.sh.
+#
+# Cloud:    cloud_init [CONFIG_LINE]... (keys in $SYNC_AUTH, store, config),
+#           cloud_start / cloud_stop / cloud_kill9, cloud_stats (JSON),
+#           cloud_q PYEXPR (evaluate with s = stats, g = {gw id: entry}).
+# Gateways: sgw_init NAME [CONFIG_LINE]... (state dir, keys, config with the
+#           broker; a line overrides the default with the same key),
+#           sgw_enroll NAME VENUE, sgw_start / sgw_stop / sgw_kill9 NAME,
+#           sgw_q NAME PYEXPR (s = status JSON), sgw_use NAME (points
+#           lib.sh's GW_* variables at NAME so gw_scan, gw_journal, ... work),
+#           sgw_load NAME ... (bench/gateway_scan on its scan socket).
+# Checks:   sgw_delivered NAME (everything journaled is acked and stored),
+#           expect_exactly_once NAME... (journal == cloud, record for record
+#           count, per gateway and in total).
+# MQTT:     msub / mpub: mosquitto_sub / mosquitto_pub on the test broker,
+#           with MQTT_USER / MQTT_PASS if set.
+
+need python3
+
+SYNC_AUTH=$WORK/auth
+CLOUD_DIR=$WORK/cloud
+CLOUD_CONF=$CLOUD_DIR/cloud.conf
+CLOUD_STORE=$CLOUD_DIR/store
+CLOUD_LOG=$WORK/cloudd.log
+CLOUD_PID=
+SYNC_VENUE_SEQ=0
+declare -A SGW_ID=() SGW_PK=() SGW_PID=()
+
+# On exit: with SYNC_KEEP_LOGS=DIR, copy the daemon logs there; on failure,
+# show the end of each; then lib.sh's cleanup.
+_sync_exit() {
+  local rc=$? f
+  if [ -n "${SYNC_KEEP_LOGS:-}" ]; then
+    mkdir -p "$SYNC_KEEP_LOGS"
+    for f in "$WORK"/*.log "$WORK"/gw-*/gatewayd.log; do
+      [ -f "$f" ] && cp "$f" "$SYNC_KEEP_LOGS/$(basename "$(dirname "$f")")-$(basename "$f")"
+    done
+  fi
+  if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+    for f in "$WORK"/cloudd.log "$WORK"/gw-*/gatewayd.log; do
+      [ -f "$f" ] || continue
+      echo "--- last lines of $f" >&2
+      grep -v 'check-in {' "$f" | tail -n 15 >&2
+    done
+  fi
+  cleanup
+}
+trap _sync_exit EXIT
+
+# ---- small helpers ----
+
+# phase TEXT: print TEXT with the seconds since the test started.
+SYNC_T0=$(date +%s%N)
+phase() { echo "[+$(( ($(date +%s%N) - SYNC_T0) / 1000000000 ))s] $*"; }
+
+# pyq JSON PYEXPR: print PYEXPR evaluated with s = the parsed JSON.
+_PYQ=$(cat <<'PY'
+import json, sys
+s = json.loads(sys.argv[1])
+g = {x["gateway"]: x for x in s.get("gateways", [])} if isinstance(s, dict) else {}
+v = eval(sys.argv[2])
+print(json.dumps(v) if isinstance(v, (bool, dict, list)) or v is None else v)
+PY
+)
+pyq() { python3 -c "$_PYQ" "$1" "$2"; }
+
+# _merge_config DEFAULTS_ARRAY_NAME LINE...: print the defaults whose key no
+# LINE sets, then the LINEs (keys may not repeat, except 'source').
+_merge_config() {
+  local -n _defaults=$1
+  shift
+  local d l key skip
+  for d in "${_defaults[@]}"; do
+    key=${d%% *}; skip=0
+    for l in "$@"; do [ "${l%% *}" = "$key" ] && skip=1; done
+    [ "$skip" = 1 ] || echo "$d"
+  done
+  for l in "$@"; do echo "$l"; done
+}
+
+_mqtt_auth() {
+  if [ -n "${MQTT_USER:-}" ]; then
+    printf '%s\n' -u "$MQTT_USER" -P "$MQTT_PASS"
+  fi
+}
+msub() {
+  local a=(); mapfile -t a < <(_mqtt_auth)
+  mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" "${a[@]}" "$@"
+}
+mpub() {
+  local a=(); mapfile -t a < <(_mqtt_auth)
+  mosquitto_pub -h 127.0.0.1 -p "$BROKER_PORT" "${a[@]}" "$@"
+}
+
+# msub_start FILE PROBE_TOPIC TOPIC...: a background mosquitto_sub (QoS 1)
+# writing each message on TOPIC... or PROBE_TOPIC to FILE as "topic hex",
+# one per line; returns once it is subscribed: probes published on
+# PROBE_TOPIC (also with MQTT_USER, if set) until one comes through.
+msub_start() {
+  local file=$1 probe=$2 try t args=()
+  shift 2
+  for t in "$@" "$probe"; do args+=(-t "$t"); done
+  msub -q 1 -F '%t %x' "${args[@]}" > "$file" 2>> "$WORK/msub.err" &
+  MSUB_PID=$!
+  CLEANUP_PIDS+=("$MSUB_PID")
+  for try in 1 2 3 4 5 6 7 8 9 10; do
+    mpub -q 1 -t "$probe" -m "probe" || true
+    if (wait_for 2 "the probe" grep -q "^$probe " "$file") 2>/dev/null; then
+      return 0
+    fi
+  done
+  fail "mosquitto_sub did not subscribe (no probe in $file)"
+}
+
+# msub_stop: end the background mosquitto_sub.
+msub_stop() {
+  kill "$MSUB_PID" 2>/dev/null || true
+  wait "$MSUB_PID" 2>/dev/null || true
+  _gw_forget_pid "$MSUB_PID"
+}
+
+# ack_order_check FILE: the acks recorded by msub_start are, per gateway,
+# in non-decreasing through_seq order; prints the count of out-of-order
+# acks (0 when all are in order).
+_ACK_ORDER_PY=$(cat <<'PY'
+import sys
+last, back, n = {}, 0, 0
+for line in open(sys.argv[1]):
+    parts = line.split()
+    if len(parts) != 2 or not parts[0].endswith("/ack"):
+        continue
+    through = int.from_bytes(bytes.fromhex(parts[1])[18:26], "little")
+    n += 1
+    if through < last.get(parts[0], 0):
+        back += 1
+    last[parts[0]] = max(last.get(parts[0], 0), through)
+print(back)
+print(f"  {n} acks seen, {back} with a lower through_seq than an earlier one", file=sys.stderr)
+PY
+)
+ack_order_check() { python3 -c "$_ACK_ORDER_PY" "$1"; }
+
+# _log_count FILE REGEX: lines of FILE matching REGEX.
+_log_count() {
+  if [ -f "$1" ]; then grep -Ec -- "$2" "$1" || true; else echo 0; fi
+}
+_log_count_above() { [ "$(_log_count "$1" "$2")" -gt "$3" ]; }
+
+# _sanitizer_clean WHAT FILE
+_sanitizer_clean() {
+  check
+  if grep -Eq 'runtime error:|AddressSanitizer|LeakSanitizer' "$2"; then
+    fail "sanitizer report in the $1 log: $(grep -E -m 5 'runtime error:|Sanitizer' "$2")"
+  fi
+}
+
+# ---- the cloud ----
+
+CLOUD_DEFAULTS=()
+cloud_init() {
+  mkdir -p "$CLOUD_DIR"
+  [ -e "$SYNC_AUTH/sign.pub" ] || anshim-cloud keys init --dir "$SYNC_AUTH" >/dev/null
+  CLOUD_DEFAULTS=(
+    "store_dir $CLOUD_STORE"
+    "keys_dir $SYNC_AUTH"
+    "broker $BROKER_URI"
+    "audit_log $CLOUD_DIR/audit.log"
+    "map_size 1G"
+    "log_level info"
+  )
+  _merge_config CLOUD_DEFAULTS "$@" > "$CLOUD_CONF"
+  # Signed and saved in the store only: anshim-cloudd publishes it retained
+  # when it connects (which cloud_start waits for), gateways get a copy.
+  anshim-cloud policy set --config "$CLOUD_CONF" --level 3 --no-publish >/dev/null
+}
+
+# _policy_retained: the broker holds the retained policy.  anshim-cloudd
+# subscribes to the batches before it publishes the policy on connecting,
+# so on a fresh broker this also means the subscription is in place.
+_policy_retained() { msub -t anshim/v1/policy -C 1 -W 2 >/dev/null 2>&1; }
+
+# cloud_start: start anshim-cloudd and wait until it is connected and the
+# retained policy is on the broker.
+cloud_start() {
+  local n
+  n=$(_log_count "$CLOUD_LOG" 'connected to .*subscribing')
+  anshim-cloudd --config "$CLOUD_CONF" >> "$CLOUD_LOG" 2>&1 5>&- 6>&- 7>&- 8>&- 9>&- &
+  CLOUD_PID=$!
+  CLEANUP_PIDS+=("$CLOUD_PID")
+  wait_for 30 "anshim-cloudd to connect to the broker" \
+    _log_count_above "$CLOUD_LOG" 'connected to .*subscribing' "$n"
+  wait_for 30 "the retained policy on the broker" _policy_retained
+}
+
+cloud_alive() { [ -n "$CLOUD_PID" ] && kill -0 "$CLOUD_PID" 2>/dev/null; }
+
+# cloud_stop: SIGTERM; it must exit 0 with a clean log.
+cloud_stop() {
+  local rc=0
+  kill -TERM "$CLOUD_PID"
+  wait "$CLOUD_PID" || rc=$?
+  _gw_forget_pid "$CLOUD_PID"
+  expect_eq "anshim-cloudd exit status after SIGTERM" 0 "$rc"
+  CLOUD_PID=
+  _sanitizer_clean anshim-cloudd "$CLOUD_LOG"
+}
+
+cloud_kill9() {
+  kill -KILL "$CLOUD_PID"
+  wait "$CLOUD_PID" 2>/dev/null || true
+  _gw_forget_pid "$CLOUD_PID"
+  CLOUD_PID=
+}
+
+cloud_stats() { anshim-cloud stats --json --config "$CLOUD_CONF"; }
+cloud_q() { local j; j=$(cloud_stats) || return 1; pyq "$j" "$1"; }
+# cloud_reject REASON: the reject counter for REASON (0 if never counted).
+cloud_reject() { cloud_q "s['rejects'].get('$1', 0)"; }
+# cloud_is PYEXPR VALUE
+cloud_is() { [ "$(cloud_q "$1" 2>/dev/null)" = "$2" ]; }
+
+# ---- gateways ----
+
+sgw_dir() { echo "$WORK/gw-$1"; }
+
+# sgw_use NAME: point lib.sh's GW_* variables at gateway NAME.
+sgw_use() {
+  local d; d=$(sgw_dir "$1")
+  GW_AUTH=$SYNC_AUTH GW_STATE=$d/state GW_CONF=$d/gw.conf GW_LOG=$d/gatewayd.log
+  GW_CTL=$d/control.sock GW_SCAN=$d/scan.sock GW_PID=${SGW_PID[$1]:-}
+}
+
+# sgw_init NAME [CONFIG_LINE]...: a gateway with its own state dir and
+# device key.  Defaults: duplicate_window 0 (load generators rescan the same
+# visitors), clock synced, ack_timeout 5s and reconnects within 1-2 s (so a
+# lost batch is resent quickly); a line with the same key replaces one.
+sgw_init() {
+  local name=$1 d out
+  shift
+  d=$(sgw_dir "$name")
+  mkdir -p "$d"
+  sgw_use "$name"
+  local defaults=(
+    "state_dir $GW_STATE"
+    "authority_key $SYNC_AUTH/sign.pub"
+    "control_socket $GW_CTL"
+    "source socket $GW_SCAN"
+    "log_level info"
+    "broker $BROKER_URI"
+    "clock synced"
+    "duplicate_window 0"
+    "ack_timeout 5s"
+    "reconnect_min 1s"
+    "reconnect_max 2s"
+  )
+  _merge_config defaults "$@" > "$GW_CONF"
+  out=$(anshim-gw init --config "$GW_CONF")
+  [[ $out =~ gateway\ id:\ ([0-9a-f]{32}) ]] || fail "anshim-gw init printed no gateway id: $out"
+  SGW_ID[$name]=${BASH_REMATCH[1]}
+  [[ $out =~ public\ key:\ ([0-9a-f]{64}) ]] || fail "anshim-gw init printed no public key: $out"
+  SGW_PK[$name]=${BASH_REMATCH[1]}
+  # The policy the cloud signed, as an offline gateway would get it.
+  cp "$CLOUD_STORE/policy" "$GW_STATE/policy"
+}
+
+# sgw_enroll NAME VENUE_ID: enrol the gateway at a venue of its own name.
+sgw_enroll() {
+  anshim-cloud enroll --config "$CLOUD_CONF" --gateway-key "${SGW_PK[$1]}" --venue "$2" \
+    --venue-name "Venue $1" >/dev/null
+}
+
+# sgw_start NAME [nowait]: start the daemon; unless 'nowait', wait until it
+# is connected and subscribed.
+sgw_start() {
+  sgw_use "$1"
+  gw_start
+  SGW_PID[$1]=$GW_PID
+  [ "${2:-}" = nowait ] || wait_for 30 "gateway $1 to connect" sgw_is "$1" "s['sync']['connected']" true
+}
+
+sgw_stop() { sgw_use "$1"; gw_stop; SGW_PID[$1]=; }
+sgw_kill9() { sgw_use "$1"; gw_kill9; SGW_PID[$1]=; }
+sgw_alive() { [ -n "${SGW_PID[$1]:-}" ] && kill -0 "${SGW_PID[$1]}" 2>/dev/null; }
+
+sgw_status() { anshim-gw status --json --config "$(sgw_dir "$1")/gw.conf"; }
+sgw_q() { local j; j=$(sgw_status "$1") || return 1; pyq "$j" "$2"; }
+sgw_is() { [ "$(sgw_q "$1" "$2" 2>/dev/null)" = "$3" ]; }
+sgw_ctl() { anshim-gw "$2" --config "$(sgw_dir "$1")/gw.conf"; }
+sgw_journal() { anshim-gw journal --json --config "$(sgw_dir "$1")/gw.conf"; }
+
+# sgw_load NAME VISITORS COUNT CONCURRENCY [gateway_scan option]...: scan
+# COUNT passes of VISITORS test visitors, in the foreground; every one must
+# be accepted.
+sgw_load() {
+  local name=$1 visitors=$2 count=$3 conc=$4 out
+  shift 4
+  out=$("$BENCH_DIR/gateway_scan" --keys "$SYNC_AUTH" --socket "$(sgw_dir "$name")/scan.sock" \
+    --visitors "$visitors" --count "$count" --concurrency "$conc" --seconds 600 --quiet "$@" 2>&1) ||
+    fail "gateway_scan at $name failed: $out"
+  expect_match "gateway_scan at $name: all $count accepted" \
+    "accepted $count duplicate 0 rejected 0 not-collecting 0" "$out"
+}
+
+# sgw_delivered NAME: the gateway's last seq is acked (unsent 0) and the
+# cloud stores that gateway through it.
+sgw_delivered() {
+  local st last
+  st=$(sgw_status "$1") || return 1
+  last=$(pyq "$st" "s['last_seq'] if s['unsent'] == 0 and s['acked_seq'] == s['last_seq'] else -1")
+  [ "$last" != -1 ] || return 1
+  [ "$(cloud_q "g['${SGW_ID[$1]}']['through_seq']")" = "$last" ]
+}
+
+# wait_delivered SECONDS NAME...
+wait_delivered() {
+  local limit=$1 n
+  shift
+  for n in "$@"; do
+    wait_for "$limit" "gateway $n to be delivered and acknowledged" sgw_delivered "$n"
+  done
+}
+
+# expect_exactly_once NAME...: for each gateway (give every enrolled one):
+# its journal holds seqs 1..N without a hole; its status says last_seq N,
+# acked_seq N, unsent 0; the cloud stores N records through_seq N for it;
+# and the cloud's visits total is the sum of the N.
+_EXACTLY_ONCE_PY=$(cat <<'PY'
+import json, sys
+stats = json.load(open(sys.argv[1]))
+gws = {x["gateway"]: x for x in stats["gateways"]}
+bad, total = [], 0
+for arg in sys.argv[2:]:
+    name, gid, jpath, spath = arg.split(":")
+    seqs = [json.loads(l)["seq"] for l in open(jpath) if l.strip()]
+    st = json.load(open(spath))
+    n = len(seqs)
+    total += n
+    if seqs != list(range(1, n + 1)):
+        bad.append(f"{name}: journal seqs are not 1..{n}")
+    for k, want in (("last_seq", n), ("acked_seq", n), ("unsent", 0)):
+        if st[k] != want:
+            bad.append(f"{name}: status {k} {st[k]}, expected {want}")
+    c = gws.get(gid)
+    if c is None:
+        bad.append(f"{name}: gateway {gid} not in the cloud's stats")
+        continue
+    for k in ("records", "through_seq"):
+        if c[k] != n:
+            bad.append(f"{name}: cloud {k} {c[k]}, journal has {n} records")
+    print(f"  {name}: journal {n} records, cloud records {c['records']} through_seq {c['through_seq']}")
+if stats["visits"] != total:
+    bad.append(f"cloud visits {stats['visits']} != {total} journaled records in total")
+print(f"  cloud visits {stats['visits']}, journals {total}")
+for b in bad:
+    print("  " + b, file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+)
+expect_exactly_once() {
+  local name args=() d
+  for name in "$@"; do
+    d=$(sgw_dir "$name")
+    sgw_journal "$name" > "$d/journal.check.json"
+    sgw_status "$name" > "$d/status.check.json"
+    args+=("$name:${SGW_ID[$name]}:$d/journal.check.json:$d/status.check.json")
+  done
+  cloud_stats > "$WORK/stats.check.json"
+  check
+  python3 -c "$_EXACTLY_ONCE_PY" "$WORK/stats.check.json" "${args[@]}" ||
+    fail "records were not delivered exactly once (see above)"
+}
+
+# sync_logs_clean: no sanitizer report in any daemon log (also call after
+# kill -9 rounds, where gw_stop / cloud_stop do not run).
+sync_logs_clean() {
+  local n
+  [ -f "$CLOUD_LOG" ] && _sanitizer_clean anshim-cloudd "$CLOUD_LOG"
+  for n in "${!SGW_ID[@]}"; do
+    [ -f "$(sgw_dir "$n")/gatewayd.log" ] && _sanitizer_clean "gateway $n" "$(sgw_dir "$n")/gatewayd.log"
+  done
+  return 0
+}
+
+# sync_stop_all: stop every running gateway, then the cloud, cleanly.
+sync_stop_all() {
+  local n
+  for n in "${!SGW_ID[@]}"; do
+    sgw_alive "$n" && sgw_stop "$n"
+  done
+  cloud_alive && cloud_stop
+  sync_logs_clean
+}
