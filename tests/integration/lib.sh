@@ -273,13 +273,16 @@ gw_events_subscribed() {
 # expect_absent WHAT FILE STRING...: no STRING occurs anywhere in FILE, read
 # as bytes (grep -a -F -c must count 0).
 expect_absent() {
-  local what=$1 file=$2 s n
+  local what=$1 file=$2 s found patterns=()
   shift 2
   for s in "$@"; do
+    [ -n "$s" ] || fail "expect_absent: empty string"
+    patterns+=(-e "$s")
     check
-    n=$(grep -a -F -c -- "$s" "$file" || true)
-    [ "$n" = 0 ] || fail "$what: '$s' occurs in $file ($n lines)"
   done
+  [ -r "$file" ] || fail "expect_absent: cannot read $file"
+  found=$(grep -a -F -o "${patterns[@]}" -- "$file" | sort -u | head -n 5 || true)
+  [ -z "$found" ] || fail "$what: $(sed "s/.*/'&'/" <<< "$found" | tr '\n' ' ')occurs in $file"
 }
 
 # phone_spellings 010-1234-5678: the number as 010-1234-5678, 01012345678,
