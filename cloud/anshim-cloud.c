@@ -6,6 +6,7 @@
  * only dispatches.  Single-threaded.
  */
 #include "authority.h"
+#include "cli.h"
 #include "commands.h"
 
 #include "anshim/bytes.h"
@@ -45,7 +46,7 @@ static const char usage_text[] =
 "      on the cloud host only (see docs/OPERATE-CLOUD.md).\n"
 "\n"
 "  issue --holder FILE|HEX --phone PHONE [--name NAME] --out FILE\n"
-"        [--keys DIR] [--valid-days N] [--at TIME]\n"
+"        [--keys DIR] [--valid-days N] [--at TIME] [--config FILE]\n"
 "  issue --card --phone PHONE [--name NAME] --out FILE [...]\n"
 "      Issue a visitor credential binding PHONE (and NAME, optional) to a\n"
 "      wallet's holder public key (its holder.pub file, or 64 hex digits).\n"
@@ -184,10 +185,12 @@ static int cmd_issue(int argc, char **argv)
 		{"valid-days", required_argument, NULL, 'v'},
 		{"at", required_argument, NULL, 't'},
 		{"card", no_argument, NULL, 'c'},
+		{"config", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *keys = DEFAULT_KEY_DIR, *holder = NULL, *phone = NULL, *name = NULL;
+	const char *keys = NULL, *holder = NULL, *phone = NULL, *name = NULL;
+	struct cl_config cfg;
 	const char *out = NULL, *failed = NULL;
 	int64_t valid_days = 365, now = (int64_t)time(NULL);
 	uint8_t holder_pk[AS_SIGN_PK_LEN];
@@ -206,6 +209,7 @@ static int cmd_issue(int argc, char **argv)
 		case 'n': name = optarg; break;
 		case 'o': out = optarg; break;
 		case 'c': card = 1; break;
+		case 'C': break; /* read by cl_cli_load_config */
 		case 'v':
 			if (as_parse_int64(optarg, 1, 3650, &valid_days))
 				return usage_error("--valid-days '%s': give a whole number of days, 1 to 3650", optarg);
@@ -235,14 +239,20 @@ static int cmd_issue(int argc, char **argv)
 			"64 hex digits)\n", holder, as_strerror(rc));
 		return 1;
 	}
+	if (cl_cli_load_config(&cfg, argc, argv))
+		return 1;
+	if (!keys)
+		keys = cfg.keys_dir;
 	rc = cl_authority_load(&auth, keys, CL_KEY_SIGN | CL_KEY_CONTACT | CL_KEY_PSEUDONYM, &failed);
 	if (rc) {
 		fprintf(stderr, "anshim-cloud: cannot load authority key %s: %s%s\n",
 			failed ? failed : keys, as_strerror(rc),
 			rc == -ENOENT ? " (create keys with 'anshim-cloud keys init --dir DIR', "
 			"or pass --keys DIR)" : "");
+		cl_config_free(&cfg);
 		return 1;
 	}
+	cl_config_free(&cfg);
 	rc = cl_authority_issue(&auth, &contact, holder ? holder_pk : NULL, now,
 				valid_days * 86400, &cred);
 	cl_authority_wipe(&auth);
