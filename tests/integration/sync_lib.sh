@@ -61,7 +61,7 @@ import json, sys
 s = json.loads(sys.argv[1])
 g = {x["gateway"]: x for x in s.get("gateways", [])} if isinstance(s, dict) else {}
 v = eval(sys.argv[2])
-print(json.dumps(v) if isinstance(v, (bool, dict, list)) or v is None else v)
+print(json.dumps(v) if isinstance(v, (bool, dict, list, tuple)) or v is None else v)
 PY
 )
 pyq() { python3 -c "$_PYQ" "$1" "$2"; }
