@@ -201,24 +201,25 @@ gw_start
 expect_eq "replayed pass after a restart" duplicate "$(gw_scan "$GW_SCAN" "$P4")"
 
 # Pipelined lines (a client that writes the next scan before the answer to
-# the previous one) must be answered in the order they were written: a
-# kiosk pairs each answer with its scan.
-# KNOWN BUG scan-socket-answer-order: a rejection is answered at once, an
-# acceptance only after the commit, so the answers come back reordered and
-# the garbage line appears "accepted".
+# the previous one) are answered in the order they were written: a kiosk
+# pairs each answer with its scan.  (A rejection used to be answered at once
+# and an acceptance only after its commit, so a garbage line could appear
+# "accepted": bug scan-socket-answer-order, fixed in a1e37e5.)
 gw_wallet "$WORK/w7" 010-3000-0009 "Visitor Nine"
+gw_wallet "$WORK/w8" 010-3000-0010 "Visitor Ten"
 P7=$(gw_pass "$WORK/w7")
-answers=$(python3 - "$GW_SCAN" "$P7" <<'PY'
+P8=$(gw_pass "$WORK/w8")
+answers=$(python3 - "$GW_SCAN" "$P7" "$P8" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_UNIX); s.settimeout(30); s.connect(sys.argv[1])
-s.sendall((sys.argv[2] + "\ngarbage\n").encode())
+p7, p8 = sys.argv[2], sys.argv[3]
+s.sendall(f"{p7}\ngarbage\n{p8}\n{p8}\n{'A' * 2000}\n{p7}\n".encode())
 f = s.makefile("rb")
-print(" / ".join(f.readline().decode().strip() for _ in range(2)))
+print(" / ".join(f.readline().decode().strip() for _ in range(6)))
 PY
 )
-known_bug scan-socket-answer-order "answers to a pass and a garbage line sent together" \
-  "accepted / rejected malformed" "$answers" || true
-expect_eq "the pipelined pass was journaled" 11 "$(gw_journal_count)"
+expect_eq "answers to pipelined lines, in order" \
+  "accepted / rejected malformed / accepted / duplicate / rejected oversized / duplicate" "$answers"
+expect_eq "the pipelined passes were journaled" 12 "$(gw_journal_count)"
 gw_stop
-[ "$KNOWN_BUGS" = 0 ] || echo "($KNOWN_BUGS known bug(s) reported above)"
 done_ok
