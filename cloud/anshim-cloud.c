@@ -105,6 +105,12 @@ static const char usage_text[] =
 "      anything is printed. --phone needs pseudonym.key, --reveal contact.key.\n"
 "      --json prints the stable form described in docs/TRACING.md.\n"
 "\n"
+"  purge\n"
+"      Delete every visit older than the retention period (store_dir's\n"
+"      'retention', 56 days by default) from every index, and the sealed\n"
+"      capsules of people left with no visit. anshim-cloudd also does this\n"
+"      daily. The audit log is kept.\n"
+"\n"
 "Options for all commands: --config FILE (default " CL_DEFAULT_CONFIG "),\n"
 "which gives store_dir, keys_dir and the broker. --keys DIR overrides\n"
 "keys_dir where keys are used.\n"
@@ -295,6 +301,8 @@ int main(int argc, char **argv)
 		return cl_cmd_revoke(argc, argv);
 	if (strcmp(cmd, "stats") == 0)
 		return cl_cmd_stats(argc, argv);
+	if (strcmp(cmd, "purge") == 0)
+		return cl_cmd_purge(argc, argv);
 	if (strcmp(cmd, "audit") == 0)
 		return cl_cmd_audit(argc, argv);
 	if (strcmp(cmd, "trace") == 0)
