@@ -66,9 +66,12 @@ static void enroll(struct cl_store *s, unsigned tag, uint32_t venue, struct cl_g
 	CHECK_OK(cl_store_enroll(s, out, &v));
 }
 
+/* Distinct for every person (test_fill alone repeats after 256 tags). */
 static void make_pid(uint8_t pid[AS_PID_LEN], unsigned person)
 {
 	test_fill(pid, AS_PID_LEN, 1000 + person);
+	pid[0] = (uint8_t)(person >> 8);
+	pid[1] = (uint8_t)person;
 }
 
 /* A scan record of `person` at entry (exit 0 = none), its capsule tagged
@@ -954,6 +957,63 @@ static void test_capsules(void)
 	test_rmdir(dir);
 }
 
+/* One transaction of 10 batches of 512 records by 300 people, capsules
+ * changing along the way: the latest capsule of each person wins, within a
+ * batch and across batches of one transaction. */
+static void test_big_transaction(void)
+{
+	enum { BATCHES = 10, PER = 512, PEOPLE = 300 };
+	char dir[64];
+	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
+	struct cl_gateway g;
+	static struct as_record recs[PER];
+	static unsigned last_tag[PEOPLE];
+	static int visits_of_person[PEOPLE];
+	struct cl_ingest_result res;
+	struct cl_store_stats st;
+	struct cl_ingest *in;
+
+	if (!s)
+		return;
+	enroll(s, 1, 7, &g);
+	if (!CHECK_OK(cl_store_ingest_begin(s, &in)))
+		return;
+	for (int b = 0; b < BATCHES; b++) {
+		for (int k = 0; k < PER; k++) {
+			uint64_t seq = (uint64_t)(b * PER + k + 1);
+			unsigned person = (unsigned)((seq * 7919) % PEOPLE);
+			unsigned tag = (unsigned)(seq % 5 == 0 ? 100000 + seq : person);
+
+			make_rec(&recs[k], seq, person, T0 + (int64_t)seq * 30, 0, tag);
+			last_tag[person] = tag;
+			visits_of_person[person]++;
+		}
+		CHECK_OK(cl_store_ingest_batch(in, g.gw_id, recs, NULL, PER, T0, T0, &res));
+		CHECK_EQ_INT(res.stored, PER);
+	}
+	CHECK_OK(cl_store_ingest_commit(in));
+	CHECK_OK(cl_store_stats(s, &st));
+	CHECK_EQ_INT(st.visits, BATCHES * PER);
+	CHECK_EQ_INT(st.people, PEOPLE);
+	for (unsigned p = 0; p < PEOPLE; p++) {
+		uint8_t pid[AS_PID_LEN], cap[AS_CAPSULE_LEN], want[AS_CAPSULE_LEN];
+
+		test_ctx("person %u", p);
+		make_pid(pid, p);
+		test_fill(want, AS_CAPSULE_LEN, 5000 + last_tag[p]);
+		CHECK_OK(cl_store_capsule(s, pid, cap));
+		if (!CHECK_MEM(cap, want, AS_CAPSULE_LEN))
+			break;
+		if (!CHECK_EQ_INT(count_of(s, p, INT64_MIN, INT64_MAX), visits_of_person[p]))
+			break;
+	}
+	test_ctx_clear();
+	CHECK_EQ_INT(count_at(s, 7, T0, T0 + 30 * 100), 100);
+	check_indexes(dir, BATCHES * PER, BATCHES * PER, PEOPLE);
+	cl_store_close(s);
+	test_rmdir(dir);
+}
+
 /* A record whose pid the caller could not derive (all zero): stored and
  * found by venue, but not attributed to anyone. */
 static void test_unattributed(void)
@@ -1244,6 +1304,7 @@ int main(void)
 	TEST_RUN(test_gap_and_placeholders);
 	TEST_RUN(test_refusals);
 	TEST_RUN(test_many_gateways);
+	TEST_RUN(test_big_transaction);
 	TEST_RUN(test_counters);
 	TEST_RUN(test_query_ranges);
 	TEST_RUN(test_extreme_times);
