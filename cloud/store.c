@@ -55,11 +55,14 @@
  *
  * Threads: as store.h says.  The environment is opened MDB_NOTLS, so read
  * transactions are not tied to a thread and each read call opens its own.
- * A process may have one write transaction open at a time: a second one
- * from the same process (which would deadlock on LMDB's writer lock) is
- * refused with -EBUSY instead.  Callbacks run inside a read transaction:
- * they may call read functions, and may start a write of their own only if
- * the process has none open.
+ * Write transactions are serialised by LMDB's writer lock, across threads
+ * and processes: a purge on a worker thread waits for the ingest thread's
+ * commit.  A write transaction is begun and ended on one thread (LMDB's
+ * rule): an ingest is committed or aborted by the thread that began it.
+ * A thread that asks for a second write on a store while it holds one
+ * (which would wait for itself forever) gets -EBUSY instead.  Callbacks run
+ * inside a read transaction: they may call read functions, and writes only
+ * if their thread holds no write transaction on the store.
  */
 #include "store.h"
 
@@ -70,7 +73,6 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <sodium.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,8 +102,12 @@ struct cl_store {
 	MDB_dbi meta, gateways, venues, counters, visits, by_venue, by_pid, by_day, persons,
 		capsules;
 	int readonly;
-	atomic_int writing; /* 1 while this process holds a write transaction */
 };
+
+/* The store whose write transaction this thread holds, if any.  LMDB lets
+ * one writer in at a time: another thread waits for it, but the same
+ * thread asking again would wait for itself forever. */
+static _Thread_local const struct cl_store *thread_writing;
 
 /* The last by_venue entry of a venue, as known inside one write transaction. */
 struct venue_last {
@@ -450,19 +456,21 @@ static int venue_decode(struct cl_venue *v, uint32_t id, const MDB_val *val)
 
 /* ---- transactions -------------------------------------------------------- */
 
+/* Begin a write transaction; waits while another thread or process
+ * writes.  -EBUSY if this thread already writes to s (a deadlock). */
 static int write_begin(struct cl_store *s, MDB_txn **txn)
 {
-	int expected = 0, rc;
+	int rc;
 
 	if (s->readonly)
 		return -EACCES;
-	if (!atomic_compare_exchange_strong(&s->writing, &expected, 1))
+	if (thread_writing == s)
 		return -EBUSY;
 	rc = mdb_txn_begin(s->env, NULL, 0, txn);
-	if (rc) {
-		atomic_store(&s->writing, 0);
+	if (rc)
 		return store_error(rc);
-	}
+	if (!thread_writing)
+		thread_writing = s;
 	return 0;
 }
 
@@ -473,7 +481,8 @@ static int write_end(struct cl_store *s, MDB_txn *txn, int rc)
 		mdb_txn_abort(txn);
 	else
 		rc = mdb_txn_commit(txn);
-	atomic_store(&s->writing, 0);
+	if (thread_writing == s)
+		thread_writing = NULL;
 	return store_error(rc);
 }
 
@@ -574,7 +583,6 @@ int cl_store_open(struct cl_store **out, const char *dir, uint64_t map_size, int
 	if (!s)
 		return -ENOMEM;
 	s->readonly = readonly ? 1 : 0;
-	atomic_init(&s->writing, 0);
 	rc = readonly ? 0 : as_mkdir_p(dir, 0700);
 	if (rc) {
 		set_err(err, err_len, "cannot create store directory", dir, as_strerror(rc));
@@ -1418,7 +1426,8 @@ void cl_store_ingest_abort(struct cl_ingest *in)
 		return;
 	ingest_close_cursors(in);
 	mdb_txn_abort(in->txn);
-	atomic_store(&in->s->writing, 0);
+	if (thread_writing == in->s)
+		thread_writing = NULL;
 	ingest_free(in);
 }
 

@@ -2,7 +2,8 @@
  * test_store.c - the cloud store (cloud/store.c): registry (enroll, re-enroll
  * rules, revoke, get, each), ingest (happy path, duplicates, overlap, gap,
  * placeholders, many gateways, refused batches leave the transaction usable,
- * abort), reject counters, query ranges (inclusive bounds, entry order,
+ * abort, a second write of the same thread refused while another thread's
+ * waits), reject counters, query ranges (inclusive bounds, entry order,
  * other venues and pids excluded, times outside 1970..2106), one capsule
  * per person (latest wins, gone with the person's last visit), purge
  * exactness in slices across every index, unattributed visits (zero pid),
@@ -19,6 +20,7 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#include <pthread.h>
 
 #define MAP_TEST (UINT64_C(64) << 20)
 #define DAY 86400
@@ -266,8 +268,10 @@ static void test_registry(void)
 	struct venue_list vl = {.n = 0};
 	int n = 0;
 
-	if (!s)
+	if (!s) {
+		test_rmdir(dir);
 		return;
+	}
 	make_gateway(&g, 1, 7);
 	make_venue(&v, 7);
 	CHECK_OK(cl_store_enroll(s, &g, &v));
@@ -397,8 +401,10 @@ static void test_ingest_happy(void)
 	struct collect c = {.n = 0};
 	uint8_t pid[AS_PID_LEN], cap[AS_CAPSULE_LEN];
 
-	if (!s)
+	if (!s) {
+		test_rmdir(dir);
 		return;
+	}
 	enroll(s, 1, 7, &g);
 	for (int i = 0; i < 10; i++)
 		make_rec(&recs[i], (uint64_t)i + 1, 3, T0 + 600 * i, i % 2 ? T0 + 600 * i + 90 : 0,
@@ -473,8 +479,10 @@ static void test_duplicates_overlap(void)
 	struct cl_store_stats st1, st2;
 	struct cl_ingest *in;
 
-	if (!s)
+	if (!s) {
+		test_rmdir(dir);
 		return;
+	}
 	enroll(s, 1, 7, &g);
 	make_run(recs, 1, 10, 4, T0);
 	CHECK_OK(ingest1(s, &g, recs, 10, T0 + 1000, &res));
@@ -533,8 +541,10 @@ static void test_gap_and_placeholders(void)
 	struct cl_ingest_result res;
 	struct cl_store_stats st;
 
-	if (!s)
+	if (!s) {
+		test_rmdir(dir);
 		return;
+	}
 	enroll(s, 1, 7, &g);
 	/* A first batch that does not start at 1 is a gap too. */
 	make_run(recs, 2, 3, 3, T0);
@@ -600,8 +610,10 @@ static void test_refusals(void)
 	struct cl_ingest *in, *in2;
 	struct cl_venue v;
 
-	if (!s)
+	if (!s) {
+		test_rmdir(dir);
 		return;
+	}
 	enroll(s, 1, 7, &g);
 	enroll(s, 2, 8, &g2);
 	CHECK_OK(cl_store_revoke(s, g2.gw_id, T0));
@@ -659,6 +671,64 @@ static void test_refusals(void)
 	test_rmdir(dir);
 }
 
+struct revoke_arg {
+	struct cl_store *s;
+	const uint8_t *gw_id;
+	int rc;
+};
+
+static void *revoke_thread(void *p)
+{
+	struct revoke_arg *a = p;
+
+	a->rc = cl_store_revoke(a->s, a->gw_id, T0 + 1);
+	return NULL;
+}
+
+/* A write from another thread of the process waits for the ingest's
+ * commit (LMDB's writer lock) instead of failing or deadlocking. */
+static void test_writer_threads(void)
+{
+	char dir[64];
+	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
+	struct cl_gateway g, g2, got;
+	struct as_record recs[5];
+	struct cl_ingest_result res;
+	struct cl_ingest *in;
+	struct revoke_arg a;
+	pthread_t t;
+
+	if (!s) {
+		test_rmdir(dir);
+		return;
+	}
+	enroll(s, 1, 7, &g);
+	enroll(s, 2, 8, &g2);
+	make_run(recs, 1, 5, 2, T0);
+	if (!CHECK_OK(cl_store_ingest_begin(s, &in))) {
+		cl_store_close(s);
+		test_rmdir(dir);
+		return;
+	}
+	a = (struct revoke_arg){s, g2.gw_id, 1};
+	if (!CHECK(pthread_create(&t, NULL, revoke_thread, &a) == 0)) {
+		cl_store_ingest_abort(in);
+		cl_store_close(s);
+		test_rmdir(dir);
+		return;
+	}
+	CHECK_OK(cl_store_ingest_batch(in, g.gw_id, recs, NULL, 5, T0, T0, &res));
+	CHECK_OK(cl_store_ingest_commit(in));
+	pthread_join(t, NULL);
+	CHECK_OK(a.rc);
+	CHECK_OK(cl_store_get_gateway(s, g2.gw_id, &got));
+	CHECK_EQ_INT(got.revoked, 1);
+	CHECK_OK(cl_store_get_gateway(s, g.gw_id, &got));
+	CHECK_EQ_INT(got.through_seq, 5);
+	cl_store_close(s);
+	test_rmdir(dir);
+}
+
 static void test_many_gateways(void)
 {
 	enum { GWS = 24, VENUES = 6, ROUNDS = 5, PER = 20 };
@@ -670,8 +740,10 @@ static void test_many_gateways(void)
 	struct cl_store_stats st;
 	size_t total = 0;
 
-	if (!s)
+	if (!s) {
+		test_rmdir(dir);
 		return;
+	}
 	for (unsigned i = 0; i < GWS; i++)
 		enroll(s, i, 1 + i % VENUES, &g[i]);
 	/* Rounds of one batch per gateway, interleaved, two rounds per txn;
@@ -728,8 +800,10 @@ static void test_counters(void)
 	struct reject_list l = {.n = 0};
 	char longer[40];
 
-	if (!s)
+	if (!s) {
+		test_rmdir(dir);
 		return;
+	}
 	CHECK_OK(cl_store_ingest_begin(s, &in));
 	CHECK_OK(cl_store_ingest_count_reject(in, "bad-signature"));
 	CHECK_OK(cl_store_ingest_count_reject(in, "gap"));
@@ -775,8 +849,10 @@ static void test_query_ranges(void)
 	struct collect c = {.n = 0};
 	uint8_t pid[AS_PID_LEN];
 
-	if (!s)
+	if (!s) {
+		test_rmdir(dir);
 		return;
+	}
 	enroll(s, 1, 7, &g7);
 	enroll(s, 2, 8, &g8);
 	/* Venue 7, person 1: entries out of arrival order, two at T0+100. */
@@ -850,8 +926,10 @@ static void test_extreme_times(void)
 	struct collect c = {.n = 0};
 	const int64_t big = (int64_t)UINT32_MAX + 1000;
 
-	if (!s)
+	if (!s) {
+		test_rmdir(dir);
 		return;
+	}
 	enroll(s, 1, 7, &g);
 	make_rec(&recs[0], 1, 1, -5, 0, 1);
 	make_rec(&recs[1], 2, 1, big, big + 7, 1);
@@ -897,8 +975,10 @@ static void test_capsules(void)
 	uint8_t pid[AS_PID_LEN], cap[AS_CAPSULE_LEN], want[AS_CAPSULE_LEN];
 	uint64_t deleted;
 
-	if (!s)
+	if (!s) {
+		test_rmdir(dir);
 		return;
+	}
 	enroll(s, 1, 7, &g);
 	make_rec(&recs[0], 1, 1, T0, 0, 10);
 	make_rec(&recs[1], 2, 2, T0, 0, 20);
@@ -973,11 +1053,16 @@ static void test_big_transaction(void)
 	struct cl_store_stats st;
 	struct cl_ingest *in;
 
-	if (!s)
+	if (!s) {
+		test_rmdir(dir);
 		return;
+	}
 	enroll(s, 1, 7, &g);
-	if (!CHECK_OK(cl_store_ingest_begin(s, &in)))
+	if (!CHECK_OK(cl_store_ingest_begin(s, &in))) {
+		cl_store_close(s);
+		test_rmdir(dir);
 		return;
+	}
 	for (int b = 0; b < BATCHES; b++) {
 		for (int k = 0; k < PER; k++) {
 			uint64_t seq = (uint64_t)(b * PER + k + 1);
@@ -1029,8 +1114,10 @@ static void test_unattributed(void)
 	struct collect c = {.n = 0};
 	uint64_t deleted;
 
-	if (!s)
+	if (!s) {
+		test_rmdir(dir);
 		return;
+	}
 	enroll(s, 1, 7, &g);
 	for (int i = 0; i < 3; i++) {
 		make_rec(&recs[i], (uint64_t)i + 1, 1, T0 + i, 0, 1);
@@ -1084,8 +1171,10 @@ static void test_purge_exact(void)
 	uint64_t deleted = 0;
 	int alive[PEOPLE] = {0}, people_left = 0;
 
-	if (!s)
+	if (!s) {
+		test_rmdir(dir);
 		return;
+	}
 	for (unsigned i = 0; i < GWS; i++)
 		enroll(s, i, 1 + i % 3, &g[i]);
 	CHECK_OK(cl_store_ingest_begin(s, &in));
@@ -1191,8 +1280,10 @@ static void test_readonly_and_reopen(void)
 	char err[300] = "";
 	uint64_t first_vid;
 
-	if (!s)
+	if (!s) {
+		test_rmdir(dir);
 		return;
+	}
 	enroll(s, 1, 7, &g);
 	make_run(recs, 1, 10, 3, T0);
 	CHECK_OK(ingest1(s, &g, recs, 10, T0, &res));
@@ -1223,8 +1314,10 @@ static void test_readonly_and_reopen(void)
 	/* Reopen: everything is there, and new visits get new vids even after
 	 * the newest were purged. */
 	s = open_store(dir, 0, 0);
-	if (!s)
+	if (!s) {
+		test_rmdir(dir);
 		return;
+	}
 	CHECK_OK(cl_store_stats(s, &st));
 	CHECK_EQ_INT(st.visits, 15);
 	CHECK_EQ_INT(st.map_size, UINT64_C(64) << 30);
@@ -1260,8 +1353,10 @@ static void test_map_full(void)
 	uint64_t seq = 1, committed = 0;
 	int rc = 0;
 
-	if (!s)
+	if (!s) {
+		test_rmdir(dir);
 		return;
+	}
 	enroll(s, 1, 7, &g);
 	for (int round = 0; round < 200; round++) {
 		for (int k = 0; k < PER; k++)
@@ -1283,8 +1378,10 @@ static void test_map_full(void)
 	cl_store_close(s);
 
 	s = open_store(dir, UINT64_C(8) << 20, 0);
-	if (!s)
+	if (!s) {
+		test_rmdir(dir);
 		return;
+	}
 	CHECK_OK(ingest1(s, &g, recs, PER, T0, &res));
 	CHECK_EQ_INT(res.stored, PER);
 	CHECK_EQ_INT(res.through_seq, committed + PER);
@@ -1303,6 +1400,7 @@ int main(void)
 	TEST_RUN(test_duplicates_overlap);
 	TEST_RUN(test_gap_and_placeholders);
 	TEST_RUN(test_refusals);
+	TEST_RUN(test_writer_threads);
 	TEST_RUN(test_many_gateways);
 	TEST_RUN(test_big_transaction);
 	TEST_RUN(test_counters);
