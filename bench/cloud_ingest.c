@@ -25,6 +25,7 @@
  *    random stored visits, cl_store_visits_of over Q random people (14-day
  *    window), and a first-order trace (a case's visits over 14 days, then
  *    each one's venue from entry - dwell to exit or entry + dwell);
+ *  - a purge of the first week of visits (slices of 20,000), visits/s;
  *  - signature cost: crypto_sign_verify_detached over one signed B-record
  *    batch, and as_batch_decode of it, per record, so the whole cloud
  *    ingest path per record is decode + verify + store.
@@ -736,7 +737,7 @@ int main(int argc, char **argv)
 	struct world w;
 	struct run_result runs[MAX_RUNS];
 	double rates[MAX_RUNS], cpu_rates[MAX_RUNS];
-	char dir[512] = "", err[600];
+	char dir[512] = "", err[600], path[600];
 	struct cl_store *s = NULL;
 	struct cl_store_stats st;
 	struct stat sb;
@@ -806,9 +807,9 @@ int main(int argc, char **argv)
 		printf("; median %.0f visits per CPU-second\n",
 		       percentile(sorted, (size_t)w.o.runs, 0.5));
 	}
-	snprintf(err, sizeof err, "%s/data.mdb", dir);
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
 	rc = cl_store_stats(s, &st);
-	if (rc == 0 && stat(err, &sb) == 0)
+	if (rc == 0 && stat(path, &sb) == 0)
 		printf("space: data.mdb %.1f MiB for %llu visits = %.1f bytes/visit "
 		       "(%llu people, map used %.1f MiB)\n", (double)sb.st_size / 1048576.0,
 		       (unsigned long long)st.visits, (double)sb.st_size / (double)st.visits,
@@ -816,8 +817,11 @@ int main(int argc, char **argv)
 	rc = run_queries(s, &w);
 	if (rc)
 		fprintf(stderr, "cloud_ingest: queries failed: %s\n", as_strerror(rc));
+	/* LMDB must not have one environment open twice in a process: close
+	 * the store before looking at its free pages, then reopen it. */
 	cl_store_close(s);
-	if (stat(err, &sb) == 0) {
+	s = NULL;
+	if (stat(path, &sb) == 0) {
 		long long fb = free_bytes(dir);
 
 		if (fb >= 0)
@@ -826,6 +830,22 @@ int main(int argc, char **argv)
 			       (double)fb / 1048576.0,
 			       ((double)sb.st_size - (double)fb) / (double)w.o.visits);
 	}
+	if (!rc)
+		rc = cl_store_open(&s, dir, 0, 0, err, sizeof err);
+	if (!rc) {
+		/* Retention: the first week goes, in slices of 20,000 visits. */
+		uint64_t deleted = 0;
+		double t = now_sec();
+
+		rc = cl_store_purge(s, START_TIME + 7 * DAY, 20000, &deleted);
+		t = now_sec() - t;
+		if (rc)
+			fprintf(stderr, "cloud_ingest: purge failed: %s\n", as_strerror(rc));
+		else
+			printf("purge of the first 7 days: %llu visits in %.2f s = %.0f visits/s\n",
+			       (unsigned long long)deleted, t, (double)deleted / t);
+	}
+	cl_store_close(s);
 	if (!rc)
 		rc = signature_cost(&w);
 	if (w.o.keep)

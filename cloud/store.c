@@ -610,6 +610,9 @@ int cl_store_open(struct cl_store **out, const char *dir, uint64_t map_size, int
 		if (rc == AS_E_VERSION)
 			set_err(err, err_len, "store", dir,
 				"written by an incompatible version of Anshim");
+		else if (rc == MDB_NOTFOUND)
+			set_err(err, err_len, "store", dir,
+				"is not an Anshim cloud store (open it read-write once to create it)");
 		else
 			set_err(err, err_len, "cannot open store in", dir,
 				rc > 0 || (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE)

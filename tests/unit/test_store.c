@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <sys/wait.h>
 
 #define MAP_TEST (UINT64_C(64) << 20)
 #define DAY 86400
@@ -172,8 +173,8 @@ static int entries_ordered(const struct collect *c)
 	return 1;
 }
 
-/* Entries of one named database of the store in dir (store closed or not;
- * opened read-only). */
+/* Entries of one named database of the store in dir, opened read-only
+ * with LMDB itself.  The store must be closed (see recheck). */
 static long long db_entries(const char *dir, const char *name)
 {
 	MDB_env *env;
@@ -205,6 +206,17 @@ static void check_indexes(const char *dir, long long visits, long long attribute
 	CHECK_EQ_INT(db_entries(dir, "by_pid"), attributed);
 	CHECK_EQ_INT(db_entries(dir, "persons"), people);
 	CHECK_EQ_INT(db_entries(dir, "capsules"), people);
+}
+
+/* check_indexes in the middle of a test: LMDB must not have one
+ * environment open twice in a process, so close the store, count, and
+ * open it again. */
+static struct cl_store *recheck(struct cl_store *s, const char *dir, long long visits,
+				long long attributed, long long people)
+{
+	cl_store_close(s);
+	check_indexes(dir, visits, attributed, people);
+	return open_store(dir, MAP_TEST, 0);
 }
 
 static int count_gw(void *ctx, const struct cl_gateway *g)
@@ -462,8 +474,8 @@ static void test_ingest_happy(void)
 		CHECK_MEM(c.v[i].pid, pid, AS_PID_LEN);
 	CHECK_OK(cl_store_capsule(s, pid, cap));
 	CHECK_MEM(cap, recs[9].capsule, AS_CAPSULE_LEN);
-	check_indexes(dir, 10, 10, 1);
 	cl_store_close(s);
+	check_indexes(dir, 10, 10, 1);
 	test_rmdir(dir);
 }
 
@@ -527,8 +539,8 @@ static void test_duplicates_overlap(void)
 	CHECK_EQ_INT(after.records, 26);
 	CHECK_EQ_INT(after.batches, 3);
 	CHECK_EQ_INT(count_at(s, 7, INT64_MIN, INT64_MAX), 26);
-	check_indexes(dir, 26, 26, 4);
 	cl_store_close(s);
+	check_indexes(dir, 26, 26, 4);
 	test_rmdir(dir);
 }
 
@@ -592,8 +604,8 @@ static void test_gap_and_placeholders(void)
 	CHECK_OK(ingest1(s, &g, recs, 2, T0, &res));
 	CHECK_EQ_INT(res.duplicates, 2);
 	CHECK_EQ_INT(res.expired, 0);
-	check_indexes(dir, 14, 14, 3);
 	cl_store_close(s);
+	check_indexes(dir, 14, 14, 3);
 	test_rmdir(dir);
 }
 
@@ -666,8 +678,8 @@ static void test_refusals(void)
 	/* And the writer is free again. */
 	CHECK_OK(ingest1(s, &g, recs, 5, T0, &res));
 	CHECK_EQ_INT(res.stored, 5);
-	check_indexes(dir, 10, 10, 2);
 	cl_store_close(s);
+	check_indexes(dir, 10, 10, 2);
 	test_rmdir(dir);
 }
 
@@ -786,8 +798,8 @@ static void test_many_gateways(void)
 	CHECK_OK(cl_store_stats(s, &st));
 	CHECK_EQ_INT(st.visits, GWS * ROUNDS * PER);
 	CHECK_EQ_INT(st.batches, GWS * ROUNDS);
-	check_indexes(dir, GWS * ROUNDS * PER, GWS * ROUNDS * PER, GWS * 7);
 	cl_store_close(s);
+	check_indexes(dir, GWS * ROUNDS * PER, GWS * ROUNDS * PER, GWS * 7);
 	test_rmdir(dir);
 }
 
@@ -957,8 +969,8 @@ static void test_extreme_times(void)
 		CHECK_OK(cl_store_purge(s, INT64_MAX, 1, &deleted));
 		CHECK_EQ_INT(deleted, 2);
 	}
-	check_indexes(dir, 0, 0, 0);
 	cl_store_close(s);
+	check_indexes(dir, 0, 0, 0);
 	test_rmdir(dir);
 }
 
@@ -1019,7 +1031,11 @@ static void test_capsules(void)
 	CHECK_OK(cl_store_stats(s, &st));
 	CHECK_EQ_INT(st.people, 0);
 	CHECK_EQ_INT(st.visits, 0);
-	check_indexes(dir, 0, 0, 0);
+	s = recheck(s, dir, 0, 0, 0);
+	if (!s) {
+		test_rmdir(dir);
+		return;
+	}
 	/* A purged person who comes back is a person again, found by pid. */
 	make_rec(&recs[0], 6, 1, T0 + 3 * DAY, 0, 13);
 	CHECK_OK(ingest1(s, &g, recs, 1, T0, &res));
@@ -1032,8 +1048,8 @@ static void test_capsules(void)
 		CHECK(c.n == 1 && memcmp(c.v[0].pid, pid, AS_PID_LEN) == 0);
 	}
 	CHECK_EQ_INT(count_of(s, 1, INT64_MIN, INT64_MAX), 1);
-	check_indexes(dir, 1, 1, 1);
 	cl_store_close(s);
+	check_indexes(dir, 1, 1, 1);
 	test_rmdir(dir);
 }
 
@@ -1094,8 +1110,8 @@ static void test_big_transaction(void)
 	}
 	test_ctx_clear();
 	CHECK_EQ_INT(count_at(s, 7, T0, T0 + 30 * 100), 100);
-	check_indexes(dir, BATCHES * PER, BATCHES * PER, PEOPLE);
 	cl_store_close(s);
+	check_indexes(dir, BATCHES * PER, BATCHES * PER, PEOPLE);
 	test_rmdir(dir);
 }
 
@@ -1141,11 +1157,15 @@ static void test_unattributed(void)
 	CHECK_EQ_INT(c.n, 0);
 	CHECK_OK(cl_store_stats(s, &st));
 	CHECK_EQ_INT(st.people, 1);
-	check_indexes(dir, 3, 2, 1);
+	s = recheck(s, dir, 3, 2, 1);
+	if (!s) {
+		test_rmdir(dir);
+		return;
+	}
 	CHECK_OK(cl_store_purge(s, INT64_MAX, 2, &deleted));
 	CHECK_EQ_INT(deleted, 3);
-	check_indexes(dir, 0, 0, 0);
 	cl_store_close(s);
+	check_indexes(dir, 0, 0, 0);
 	test_rmdir(dir);
 }
 
@@ -1266,6 +1286,24 @@ static void test_purge_exact(void)
 
 /* ---- opening ------------------------------------------------------------ */
 
+/* What a read-only handle sees: 0 if it is `visits` visits and a gateway
+ * through `through`, else a nonzero bit mask.  Runs in a child: no CHECKs. */
+static int readonly_view(struct cl_store *ro, const struct cl_gateway *g, uint64_t visits,
+			 uint64_t through)
+{
+	struct cl_store_stats st;
+	struct cl_gateway got;
+	struct collect c = {.n = 0};
+	int bad = 0;
+
+	if (cl_store_stats(ro, &st) || st.visits != visits)
+		bad |= 1;
+	if (cl_store_get_gateway(ro, g->gw_id, &got) || got.through_seq != through ||
+	    cl_store_visits_at(ro, 7, INT64_MIN, INT64_MAX, collect_fn, &c) || c.n != visits)
+		bad |= 2;
+	return bad;
+}
+
 static void test_readonly_and_reopen(void)
 {
 	char dir[64], missing[80];
@@ -1288,24 +1326,50 @@ static void test_readonly_and_reopen(void)
 	make_run(recs, 1, 10, 3, T0);
 	CHECK_OK(ingest1(s, &g, recs, 10, T0, &res));
 
-	/* A read-only handle, while the writer is open, sees committed data
-	 * and what is committed later. */
-	ro = open_store(dir, 0, 1);
-	if (ro) {
-		CHECK_OK(cl_store_stats(ro, &st));
-		CHECK_EQ_INT(st.visits, 10);
-		CHECK_OK(cl_store_get_gateway(ro, g.gw_id, &got));
-		CHECK_EQ_INT(got.through_seq, 10);
-		make_run(recs, 11, 5, 3, T0);
-		CHECK_OK(ingest1(s, &g, recs, 5, T0, &res));
-		CHECK_OK(cl_store_stats(ro, &st));
-		CHECK_EQ_INT(st.visits, 15);
-		CHECK_EQ_INT(count_at(ro, 7, INT64_MIN, INT64_MAX), 15);
-		make_venue(&v, 7);
-		CHECK_RC(cl_store_enroll(ro, &g, &v), -EACCES);
-		CHECK_RC(cl_store_ingest_begin(ro, &in), -EACCES);
-		CHECK_RC(cl_store_purge(ro, INT64_MAX, 1, NULL), -EACCES);
-		cl_store_close(ro);
+	/* A read-only handle in another process (LMDB must not open one
+	 * environment twice in a process), while the writer is open, sees
+	 * committed data and what is committed later, and cannot write. */
+	{
+		int to_child[2], to_parent[2], status = -1;
+		char byte = 0;
+		pid_t child;
+
+		if (!CHECK(pipe(to_child) == 0 && pipe(to_parent) == 0))
+			return;
+		child = fork();
+		if (child == 0) {
+			int wrong = 0;
+
+			ro = NULL;
+			if (cl_store_open(&ro, dir, 0, 1, err, sizeof err))
+				_exit(100);
+			wrong |= readonly_view(ro, &g, 10, 10) << 0;
+			if (write(to_parent[1], "r", 1) != 1 || read(to_child[0], &byte, 1) != 1)
+				_exit(101);
+			wrong |= readonly_view(ro, &g, 15, 15) << 2;
+			make_venue(&v, 7);
+			wrong |= (cl_store_enroll(ro, &g, &v) != -EACCES) << 4;
+			wrong |= (cl_store_ingest_begin(ro, &in) != -EACCES) << 5;
+			wrong |= (cl_store_purge(ro, INT64_MAX, 1, NULL) != -EACCES) << 6;
+			cl_store_close(ro);
+			_exit(wrong);
+		}
+		CHECK(child > 0);
+		if (child > 0 && CHECK(read(to_parent[0], &byte, 1) == 1)) {
+			make_run(recs, 11, 5, 3, T0);
+			CHECK_OK(ingest1(s, &g, recs, 5, T0, &res));
+			CHECK(write(to_child[1], "c", 1) == 1);
+		}
+		if (child > 0)
+			CHECK(waitpid(child, &status, 0) == child);
+		test_ctx("read-only child's exit status");
+		CHECK(WIFEXITED(status));
+		CHECK_EQ_INT(WEXITSTATUS(status), 0);
+		test_ctx_clear();
+		close(to_child[0]);
+		close(to_child[1]);
+		close(to_parent[0]);
+		close(to_parent[1]);
 	}
 	CHECK_OK(cl_store_visits_at(s, 7, INT64_MIN, INT64_MAX, collect_fn, &c));
 	first_vid = c.n ? c.v[0].vid : 0;
