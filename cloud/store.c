@@ -29,6 +29,11 @@
  * all zero (the caller could not derive one) is stored with person 0:
  * found by venue and day, attributed to nobody, no capsule.
  *
+ * Ingest stores by_venue and by_day entries as each batch arrives and the
+ * rest (persons, capsules, by_pid, visits) at commit, sorted by key, so
+ * that each page is touched once per transaction (see "Ingest in two
+ * steps" below); readers see nothing of a transaction before its commit.
+ *
  * vids and person numbers only grow (meta keeps the next ones, so purged
  * ones are never reused): a visit insert is an MDB_APPEND, a by_day insert
  * an MDB_APPENDDUP and a new person's capsule an MDB_APPEND, so those pages
