@@ -35,6 +35,9 @@
 #define MAX_CONNECTIONS 256
 
 struct visitor {
+	struct as_credential cred;
+	uint8_t sk[AS_SIGN_SK_LEN];
+	int64_t made;             /* when pass was made (a pass is fresh 90 s) */
 	char pass[AS_SCAN_TEXT_MAX + 1];
 	size_t pass_len;
 	char pid_hex[2 * AS_PID_LEN + 1];
@@ -83,6 +86,23 @@ static double now_sec(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Make a fresh pass for v at now (as the wallet does every ~30 s). */
+static int refresh_pass(struct visitor *v, int64_t now)
+{
+	struct as_pass pass;
+	int len, rc = as_pass_make(&pass, &v->cred, now, v->sk);
+
+	if (rc)
+		return rc;
+	len = as_pass_to_text(v->pass, sizeof v->pass - 1, &pass);
+	if (len < 0)
+		return len;
+	v->pass[len] = '\n';
+	v->pass_len = (size_t)len + 1;
+	v->made = now;
+	return 0;
+}
+
 static int make_visitors(struct visitor *v, size_t n, const char *keys)
 {
 	struct cl_authority auth;
@@ -100,7 +120,6 @@ static int make_visitors(struct visitor *v, size_t n, const char *keys)
 		uint8_t pk[AS_SIGN_PK_LEN], sk[AS_SIGN_SK_LEN];
 		struct as_contact contact;
 		struct as_credential cred;
-		struct as_pass pass;
 		char phone[32];
 
 		snprintf(phone, sizeof phone, "010-%04zu-%04zu", 1000 + i / 10000, i % 10000);
@@ -108,13 +127,10 @@ static int make_visitors(struct visitor *v, size_t n, const char *keys)
 		rc = as_contact_set(&contact, phone, "Load Test");
 		if (!rc)
 			rc = cl_authority_issue(&auth, &contact, pk, now - 60, 86400, &cred);
-		if (!rc)
-			rc = as_pass_make(&pass, &cred, now, sk);
 		if (!rc) {
-			int len = as_pass_to_text(v[i].pass, sizeof v[i].pass, &pass);
-			rc = len < 0 ? len : 0;
-			v[i].pass[len > 0 ? len : 0] = '\n';
-			v[i].pass_len = len > 0 ? (size_t)len + 1 : 0;
+			v[i].cred = cred;
+			memcpy(v[i].sk, sk, sizeof sk);
+			rc = refresh_pass(&v[i], now);
 			as_hex_encode(v[i].pid_hex, cred.pid, AS_PID_LEN);
 		}
 	}
@@ -261,6 +277,11 @@ int main(int argc, char **argv)
 				      (!rate || (double)t.sent < (now - start) * (double)rate);
 			if (!cn->busy && allowed) {
 				cn->visitor = next_visitor++ % (size_t)visitors;
+				if ((int64_t)time(NULL) - v[cn->visitor].made > 30 &&
+				    refresh_pass(&v[cn->visitor], (int64_t)time(NULL))) {
+					lost = 1;
+					break;
+				}
 				cn->sent_at = now_sec();
 				if (send(cn->fd, v[cn->visitor].pass, v[cn->visitor].pass_len,
 					 MSG_NOSIGNAL) != (ssize_t)v[cn->visitor].pass_len) {

@@ -63,7 +63,7 @@ struct gw_daemon {
 	struct gw_sync *sync;
 	struct gw_sync_config sync_cfg;
 	uv_signal_t sig_term, sig_int, sig_hup;
-	uv_timer_t purge_timer, watchdog_timer;
+	uv_timer_t purge_timer, watchdog_timer, release_timer;
 	struct gw_write_req purge_req;
 	int purge_running;
 	struct purge_waiter *purge_waiters;
@@ -118,6 +118,7 @@ static void on_purge_done(struct gw_write_req *req)
 
 	d->purge_running = 0;
 	d->purge_waiters = NULL;
+	gw_journal_release_pages(d->journal); /* the pass touched every page */
 	if (req->status)
 		as_log(AS_LOG_ERR, "purge failed: %s", as_strerror(req->status));
 	else if (req->purged)
@@ -163,6 +164,16 @@ static void start_purge(void *ctx, void (*done)(void *arg, int status, uint64_t 
 static void on_purge_timer(uv_timer_t *t)
 {
 	start_purge(t->data, NULL, NULL);
+}
+
+/* Appends and reads leave journal pages mapped in; they are page cache, not
+ * the daemon's own memory, but they count in its RSS.  Let them go now and
+ * then so a small Pi's accounting stays honest. */
+static void on_release_timer(uv_timer_t *t)
+{
+	struct gw_daemon *d = t->data;
+
+	gw_journal_release_pages(d->journal);
 }
 
 /* ---- status ---- */
@@ -368,6 +379,7 @@ static void shutdown_daemon(struct gw_daemon *d)
 	uv_close((uv_handle_t *)&d->sig_hup, NULL);
 	uv_close((uv_handle_t *)&d->purge_timer, NULL);
 	uv_close((uv_handle_t *)&d->watchdog_timer, NULL);
+	uv_close((uv_handle_t *)&d->release_timer, NULL);
 	/* Finishes every queued write and delivers its outcome first. */
 	gw_writer_stop(d->writer);
 	d->writer = NULL;
@@ -461,6 +473,7 @@ static int start_daemon(struct gw_daemon *d, char *err, size_t err_len)
 		snprintf(err, err_len, "cannot read the journal: %s", as_strerror(rc));
 		return rc;
 	}
+	gw_journal_release_pages(d->journal);
 	rc = gw_control_start(&d->control, d->loop, d->cfg.control_socket, &d->checkin,
 			      &control_ops, d, err, err_len);
 	if (rc)
@@ -503,6 +516,9 @@ static int start_daemon(struct gw_daemon *d, char *err, size_t err_len)
 	uv_timer_init(d->loop, &d->purge_timer);
 	d->purge_timer.data = d;
 	uv_timer_start(&d->purge_timer, on_purge_timer, 1000, (uint64_t)d->cfg.purge_interval * 1000);
+	uv_timer_init(d->loop, &d->release_timer);
+	d->release_timer.data = d;
+	uv_timer_start(&d->release_timer, on_release_timer, 30000, 30000);
 	uv_timer_init(d->loop, &d->watchdog_timer);
 	watchdog_usec = as_sd_watchdog_usec();
 	if (watchdog_usec)

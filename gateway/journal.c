@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 struct gw_journal {
 	MDB_env *env;
@@ -124,6 +125,28 @@ void gw_journal_close(struct gw_journal *j)
 		return;
 	mdb_env_close(j->env);
 	free(j);
+}
+
+void gw_journal_release_pages(struct gw_journal *j)
+{
+	char line[PATH_MAX + 128];
+	FILE *maps = fopen("/proc/self/maps", "re");
+
+	/* LMDB does not report where it mapped the file (me_mapaddr is only
+	 * set with MDB_FIXEDMAP), so find the mapping of data.mdb. */
+	if (!maps)
+		return;
+	for (int n = 0; n < 100000 && fgets(line, sizeof line, maps); n++) {
+		unsigned long start, end;
+		char *path = strchr(line, '/');
+		if (!path)
+			continue;
+		path[strcspn(path, "\n")] = '\0';
+		if (strcmp(path, j->data_path) != 0 || sscanf(line, "%lx-%lx", &start, &end) != 2)
+			continue;
+		madvise((void *)start, end - start, MADV_DONTNEED);
+	}
+	fclose(maps);
 }
 
 const char *gw_journal_data_path(const struct gw_journal *j)
@@ -496,26 +519,11 @@ int gw_journal_scan(struct gw_journal *j, uint64_t from_seq, int backwards, size
 	return journal_error(rc);
 }
 
-struct first_unsent {
-	int64_t entry_time;
-	uint64_t count;
-};
-
-static int count_unsent(void *ctx, const struct as_record *rec)
-{
-	struct first_unsent *u = ctx;
-
-	if (u->count++ == 0)
-		u->entry_time = rec->entry_time;
-	return 0;
-}
-
 int gw_journal_stats(struct gw_journal *j, struct gw_journal_stats *st)
 {
 	MDB_txn *txn;
 	MDB_stat ms;
 	MDB_envinfo info;
-	struct first_unsent u = {0, 0};
 	int rc;
 
 	memset(st, 0, sizeof *st);
@@ -527,16 +535,28 @@ int gw_journal_stats(struct gw_journal *j, struct gw_journal_stats *st)
 		rc = meta_get(txn, j->meta, "next_seq", &st->last_seq);
 	if (!rc)
 		rc = meta_get(txn, j->meta, "acked_seq", &st->acked_seq);
+	if (!rc) {
+		st->records = ms.ms_entries;
+		st->last_seq = st->last_seq ? st->last_seq - 1 : 0;
+		/* Nothing above acked_seq is ever deleted (past retention it
+		 * becomes a placeholder), so the unsent records are exactly
+		 * acked_seq+1 .. last_seq: no scan needed. */
+		st->unsent = st->last_seq > st->acked_seq ? st->last_seq - st->acked_seq : 0;
+		if (st->unsent) {
+			uint8_t key_buf[8];
+			MDB_val key = {8, key_buf}, val;
+			struct as_record rec;
+			as_put_be64(key_buf, st->acked_seq + 1);
+			rc = mdb_get(txn, j->records, &key, &val);
+			if (!rc && as_record_decode(&rec, val.mv_data, val.mv_size) == 0)
+				st->oldest_unsent = rec.entry_time;
+			else if (rc == MDB_NOTFOUND)
+				rc = 0;
+		}
+	}
 	mdb_txn_abort(txn);
 	if (rc)
 		return journal_error(rc);
-	st->records = ms.ms_entries;
-	st->last_seq = st->last_seq ? st->last_seq - 1 : 0;
-	rc = gw_journal_scan(j, st->acked_seq + 1, 0, SIZE_MAX, count_unsent, &u);
-	if (rc)
-		return rc;
-	st->unsent = u.count;
-	st->oldest_unsent = u.entry_time;
 	mdb_env_info(j->env, &info);
 	mdb_env_stat(j->env, &ms);
 	st->map_size = info.me_mapsize;

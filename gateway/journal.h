@@ -109,6 +109,15 @@ struct gw_journal_stats {
 /* Fill st.  Any thread. */
 int gw_journal_stats(struct gw_journal *j, struct gw_journal_stats *st);
 
+/*
+ * Drop this process's resident view of the journal's memory map
+ * (madvise MADV_DONTNEED on LMDB's read-only shared mapping).  The pages
+ * stay in the page cache and fault back in when read; this only keeps a
+ * long journal scan (purge, start-up) from counting the whole file in the
+ * daemon's RSS.  Any thread.
+ */
+void gw_journal_release_pages(struct gw_journal *j);
+
 /* The path of the LMDB data file (for tests and status).  Borrowed. */
 const char *gw_journal_data_path(const struct gw_journal *j);
 
