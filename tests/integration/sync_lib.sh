@@ -66,6 +66,17 @@ PY
 )
 pyq() { python3 -c "$_PYQ" "$1" "$2"; }
 
+# Fast scalar lookups without python3 (for polling loops; python3 costs
+# a few hundred ms per call on a loaded machine).
+# json_get JSON KEY: the first "KEY": scalar in JSON (strings unquoted).
+json_get() {
+  local re="\"$2\":(\"[^\"]*\"|[^,}]*)" v
+  [[ $1 =~ $re ]] || return 1
+  v=${BASH_REMATCH[1]}
+  v=${v#\"}
+  echo "${v%\"}"
+}
+
 # _merge_config DEFAULTS_ARRAY_NAME LINE...: print the defaults whose key no
 # LINE sets, then the LINEs (keys may not repeat, except 'source').
 _merge_config() {
@@ -216,8 +227,22 @@ cloud_kill9() {
 
 cloud_stats() { anshim-cloud stats --json --config "$CLOUD_CONF"; }
 cloud_q() { local j; j=$(cloud_stats) || return 1; pyq "$j" "$1"; }
+# cloud_field KEY: a top-level number of the stats (visits, people, ...).
+cloud_field() { local j; j=$(cloud_stats) || return 1; json_get "$j" "$1"; }
+# cloud_gw_field GW_ID KEY: a field of one gateway's entry in the stats.
+cloud_gw_field() {
+  local j re="\\{\"gateway\":\"$1\"[^}]*"
+  j=$(cloud_stats) || return 1
+  [[ $j =~ $re ]] || return 1
+  json_get "${BASH_REMATCH[0]}" "$2"
+}
 # cloud_reject REASON: the reject counter for REASON (0 if never counted).
-cloud_reject() { cloud_q "s['rejects'].get('$1', 0)"; }
+cloud_reject() {
+  local j re='"rejects":\{[^}]*'
+  j=$(cloud_stats) || return 1
+  [[ $j =~ $re ]] || return 1
+  json_get "${BASH_REMATCH[0]}" "$1" || echo 0
+}
 # cloud_is PYEXPR VALUE
 cloud_is() { [ "$(cloud_q "$1" 2>/dev/null)" = "$2" ]; }
 
@@ -277,7 +302,7 @@ sgw_start() {
   sgw_use "$1"
   gw_start
   SGW_PID[$1]=$GW_PID
-  [ "${2:-}" = nowait ] || wait_for 30 "gateway $1 to connect" sgw_is "$1" "s['sync']['connected']" true
+  [ "${2:-}" = nowait ] || wait_for 30 "gateway $1 to connect" sgw_field_is "$1" connected true
 }
 
 sgw_stop() { sgw_use "$1"; gw_stop; SGW_PID[$1]=; }
@@ -287,6 +312,11 @@ sgw_alive() { [ -n "${SGW_PID[$1]:-}" ] && kill -0 "${SGW_PID[$1]}" 2>/dev/null;
 sgw_status() { anshim-gw status --json --config "$(sgw_dir "$1")/gw.conf"; }
 sgw_q() { local j; j=$(sgw_status "$1") || return 1; pyq "$j" "$2"; }
 sgw_is() { [ "$(sgw_q "$1" "$2" 2>/dev/null)" = "$3" ]; }
+# sgw_field NAME KEY: the first KEY in the status JSON: top-level for
+# last_seq, acked_seq, unsent, records, ...; the sync object's for
+# connected, offline, inflight, acks, resends, batches_sent, send_next.
+sgw_field() { local j; j=$(sgw_status "$1") || return 1; json_get "$j" "$2"; }
+sgw_field_is() { [ "$(sgw_field "$1" "$2" 2>/dev/null)" = "$3" ]; }
 sgw_ctl() { anshim-gw "$2" --config "$(sgw_dir "$1")/gw.conf"; }
 sgw_journal() { anshim-gw journal --json --config "$(sgw_dir "$1")/gw.conf"; }
 
@@ -308,9 +338,9 @@ sgw_load() {
 sgw_delivered() {
   local st last
   st=$(sgw_status "$1") || return 1
-  last=$(pyq "$st" "s['last_seq'] if s['unsent'] == 0 and s['acked_seq'] == s['last_seq'] else -1")
-  [ "$last" != -1 ] || return 1
-  [ "$(cloud_q "g['${SGW_ID[$1]}']['through_seq']")" = "$last" ]
+  last=$(json_get "$st" last_seq) || return 1
+  [ "$(json_get "$st" unsent)" = 0 ] && [ "$(json_get "$st" acked_seq)" = "$last" ] &&
+    [ "$(cloud_gw_field "${SGW_ID[$1]}" through_seq)" = "$last" ]
 }
 
 # wait_delivered SECONDS NAME...
@@ -325,9 +355,10 @@ wait_delivered() {
 # expect_exactly_once NAME...: for each gateway (give every enrolled one):
 # its journal holds seqs 1..N without a hole; its status says last_seq N,
 # acked_seq N, unsent 0; the cloud stores N records through_seq N for it;
-# and the cloud's visits total is the sum of the N.
+# and the cloud's visits total is the sum of the N (plus SYNC_OTHER_VISITS,
+# visits stored from gateways not given, if set).
 _EXACTLY_ONCE_PY=$(cat <<'PY'
-import json, sys
+import json, os, sys
 stats = json.load(open(sys.argv[1]))
 gws = {x["gateway"]: x for x in stats["gateways"]}
 bad, total = [], 0
@@ -350,6 +381,7 @@ for arg in sys.argv[2:]:
         if c[k] != n:
             bad.append(f"{name}: cloud {k} {c[k]}, journal has {n} records")
     print(f"  {name}: journal {n} records, cloud records {c['records']} through_seq {c['through_seq']}")
+total += int(os.environ.get("SYNC_OTHER_VISITS", "0"))
 if stats["visits"] != total:
     bad.append(f"cloud visits {stats['visits']} != {total} journaled records in total")
 print(f"  cloud visits {stats['visits']}, journals {total}")

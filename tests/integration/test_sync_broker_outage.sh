@@ -43,25 +43,25 @@ LOAD_PID=$!
 CLEANUP_PIDS+=("$LOAD_PID")
 wait_for 30 "400 scans accepted before the outage" file_lines_at_least "$ACC" 400
 stop_broker
-wait_for 30 "the gateway to notice the outage" sgw_is A "s['sync']['connected']" false
-acked_down=$(sgw_q A "s['acked_seq']")
-through_down=$(cloud_q "g['$ID']['through_seq']")
+wait_for 30 "the gateway to notice the outage" sgw_field_is A connected false
+acked_down=$(sgw_field A acked_seq)
+through_down=$(cloud_gw_field "$ID" through_seq)
 accepted_down=$(wc -l < "$ACC")
 phase "broker down at acked_seq $acked_down (cloud through $through_down), $accepted_down accepted"
 wait_for 30 "600 more scans accepted while the broker is down" \
   file_lines_at_least "$ACC" $((accepted_down + 600))
 check; kill -0 "$LOAD_PID" 2>/dev/null || fail "the load stopped during the outage: $(cat "$WORK/load.out")"
-expect_eq "acked_seq does not move while the broker is down" "$acked_down" "$(sgw_q A "s['acked_seq']")"
+expect_eq "acked_seq does not move while the broker is down" "$acked_down" "$(sgw_field A acked_seq)"
 expect_eq "the cloud's through_seq does not move while the broker is down" "$through_down" \
-  "$(cloud_q "g['$ID']['through_seq']")"
+  "$(cloud_gw_field "$ID" through_seq)"
 check
-[ "$(sgw_q A "s['unsent']")" -ge 600 ] || fail "unsent is $(sgw_q A "s['unsent']") during the outage"
+[ "$(sgw_field A unsent)" -ge 600 ] || fail "unsent is $(sgw_field A unsent) during the outage"
 expect_eq "status while the broker is down: not connected, not offline on purpose" '[false, false]' \
   "$(sgw_q A "s['sync']['connected'], s['sync']['offline']")"
 
 phase "restarting the broker on port $BROKER_PORT"
 restart_broker
-wait_for 60 "the gateway to reconnect" sgw_is A "s['sync']['connected']" true
+wait_for 60 "the gateway to reconnect" sgw_field_is A connected true
 wait_for 60 "the cloud to reconnect and republish the retained policy" _policy_retained
 rc=0; wait "$LOAD_PID" || rc=$?
 _gw_forget_pid "$LOAD_PID"
@@ -71,7 +71,7 @@ expect_match "every scan accepted through the outage" \
 phase "load done; waiting for delivery"
 wait_delivered 60 A
 expect_exactly_once A
-expect_eq "records in all" 2700 "$(sgw_q A "s['last_seq']")"
+expect_eq "records in all" 2700 "$(sgw_field A last_seq)"
 check
 [ "$(_log_count "$CLOUD_LOG" 'disconnected from the broker')" -ge 1 ] ||
   fail "the cloud never logged the outage"
@@ -80,19 +80,19 @@ check
 phase "anshim-gw offline"
 expect_match "anshim-gw offline" '.' "$(sgw_ctl A offline)"
 wait_for 10 "status offline" sgw_is A "s['sync']['offline'], s['sync']['connected']" '[true, false]'
-through_off=$(cloud_q "g['$ID']['through_seq']")
-expect_eq "nothing unacked when going offline" "$(sgw_q A "s['last_seq']")" "$through_off"
+through_off=$(cloud_gw_field "$ID" through_seq)
+expect_eq "nothing unacked when going offline" "$(sgw_field A last_seq)" "$through_off"
 sgw_load A 100 500 4
-expect_eq "scans journaled while offline" $((through_off + 500)) "$(sgw_q A "s['last_seq']")"
-expect_eq "unsent while offline" 500 "$(sgw_q A "s['unsent']")"
-expect_eq "nothing reached the cloud while offline" "$through_off" "$(cloud_q "g['$ID']['through_seq']")"
+expect_eq "scans journaled while offline" $((through_off + 500)) "$(sgw_field A last_seq)"
+expect_eq "unsent while offline" 500 "$(sgw_field A unsent)"
+expect_eq "nothing reached the cloud while offline" "$through_off" "$(cloud_gw_field "$ID" through_seq)"
 # Offline means offline: no reconnection attempt brings it back by itself
 # (the gateway's reconnect delay is 1-2 s; this waits for several).
 check
-if (wait_for 6 "a reconnection" sgw_is A "s['sync']['connected']" true) 2>/dev/null; then
+if (wait_for 6 "a reconnection" sgw_field_is A connected true) 2>/dev/null; then
   fail "the gateway reconnected by itself while offline"
 fi
-expect_eq "still nothing in the cloud" "$through_off" "$(cloud_q "g['$ID']['through_seq']")"
+expect_eq "still nothing in the cloud" "$through_off" "$(cloud_gw_field "$ID" through_seq)"
 
 phase "anshim-gw online"
 expect_match "anshim-gw online" '.' "$(sgw_ctl A online)"
@@ -100,8 +100,8 @@ wait_for 30 "status online and connected" sgw_is A "s['sync']['offline'], s['syn
   '[false, true]'
 wait_delivered 30 A
 expect_exactly_once A
-expect_eq "records in all" 3200 "$(sgw_q A "s['last_seq']")"
-expect_eq "no batch rejected" 0 "$(cloud_q "s['rejects_total']")"
+expect_eq "records in all" 3200 "$(sgw_field A last_seq)"
+expect_eq "no batch rejected" 0 "$(cloud_field rejects_total)"
 
 phase "stopping"
 sync_stop_all

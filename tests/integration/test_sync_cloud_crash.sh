@@ -48,9 +48,9 @@ steady_load() {
 }
 
 # through NAME: the cloud's through_seq for gateway NAME.
-through() { cloud_q "g['${SGW_ID[$1]}']['through_seq']"; }
+through() { cloud_gw_field "${SGW_ID[$1]}" through_seq; }
 through_above() { [ "$(through "$1")" -gt "$2" ]; }
-last_seq_above() { [ "$(sgw_q "$1" "s['last_seq']")" -gt "$2" ]; }
+last_seq_above() { [ "$(sgw_field "$1" last_seq)" -gt "$2" ]; }
 
 # consistent WHAT: per gateway, the cloud holds records == through_seq, and
 # the gateway's acked_seq is not above it (acked only after commit).
@@ -59,7 +59,7 @@ consistent() {
   for n in A B; do
     # acked first: it can only grow after this, and only up to what the
     # cloud holds.  One stats call for both cloud numbers.
-    a=$(sgw_q $n "s['acked_seq']")
+    a=$(sgw_field $n acked_seq)
     read -r t r < <(cloud_q "'%d %d' % (g['${SGW_ID[$n]}']['through_seq'], g['${SGW_ID[$n]}']['records'])")
     expect_eq "$1: $n: cloud records == through_seq (no duplicate)" "$t" "$r"
     check
@@ -80,7 +80,7 @@ for round in $(seq 1 $ROUNDS); do
   cloud_kill9
   phase "round $round: cloud killed at through A ${T_KILL[A]}, B ${T_KILL[B]}"
   for n in A B; do
-    l=$(sgw_q $n "s['last_seq']")
+    l=$(sgw_field $n last_seq)
     wait_for 60 "round $round: $n journaling 200 more records while the cloud is down" \
       last_seq_above $n $((l + 200))
   done
@@ -106,8 +106,8 @@ for p in "${LOAD_PIDS[@]}"; do
 done
 for n in A B; do
   check
-  [ "$(sgw_q $n "s['last_seq']")" -ge 1000 ] || fail "$n: only $(sgw_q $n "s['last_seq']") records"
-  expect_eq "$n: no scan refused" 0 "$(sgw_q $n "s['rejected']")"
+  [ "$(sgw_field $n last_seq)" -ge 1000 ] || fail "$n: only $(sgw_field $n last_seq) records"
+  expect_eq "$n: no scan refused" 0 "$(sgw_field $n rejected)"
 done
 phase "waiting for delivery"
 wait_delivered 90 A B
@@ -118,13 +118,13 @@ expect_exactly_once A B
 expect_eq "no batch rejected except for gaps" '{}' \
   "$(cloud_q "{k: v for k, v in s['rejects'].items() if k != 'gap'}")"
 echo "  gaps: $(cloud_reject gap)"
-echo "  resends: A $(sgw_q A "s['sync']['resends']"), B $(sgw_q B "s['sync']['resends']")"
+echo "  resends: A $(sgw_field A resends), B $(sgw_field B resends)"
 
 phase "clean cloud restart"
-visits=$(cloud_q "s['visits']")
+visits=$(cloud_field visits)
 cloud_stop
 cloud_start
-expect_eq "visits after a clean restart" "$visits" "$(cloud_q "s['visits']")"
+expect_eq "visits after a clean restart" "$visits" "$(cloud_field visits)"
 expect_exactly_once A B
 
 phase "stopping"

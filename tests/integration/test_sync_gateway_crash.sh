@@ -33,11 +33,11 @@ ID=${SGW_ID[A]}
 
 phase "offline: journaling a backlog of $BACKLOG"
 sgw_ctl A offline > /dev/null
-wait_for 10 "status offline" sgw_is A "s['sync']['offline']" true
+wait_for 10 "status offline" sgw_field_is A offline true
 sgw_load A 500 $BACKLOG 16
-expect_eq "backlog unsent" $BACKLOG "$(sgw_q A "s['unsent']")"
+expect_eq "backlog unsent" $BACKLOG "$(sgw_field A unsent)"
 
-through() { cloud_q "g['$ID']['through_seq']"; }
+through() { cloud_gw_field "$ID" through_seq; }
 through_above() { [ "$(through)" -gt "$1" ]; }
 
 # check_cloud WHAT: records == through_seq (one stats call); prints it.
@@ -53,7 +53,7 @@ sgw_ctl A online > /dev/null
 last_t=0
 for round in $(seq 1 $ROUNDS); do
   wait_for 60 "round $round: the drain to move on ($((last_t + 300)) stored)" through_above $((last_t + 300))
-  acked_before=$(sgw_q A "s['acked_seq']")
+  acked_before=$(sgw_field A acked_seq)
   sgw_kill9 A
   t=$(check_cloud "round $round, gateway down")
   phase "round $round: gateway killed at acked_seq >= $acked_before, cloud through $t of $BACKLOG"
@@ -62,14 +62,14 @@ for round in $(seq 1 $ROUNDS); do
   sgw_start A nowait
   # (The restarted gateway may already have reconnected and had more
   # acks: compare with the cloud as read after its status.)
-  a=$(sgw_q A "s['acked_seq']")
+  a=$(sgw_field A acked_seq)
   t=$(check_cloud "round $round, gateway restarted")
   check
   [ "$a" -ge "$acked_before" ] || fail "round $round: acked_seq went back from $acked_before to $a across the crash"
   check
   [ "$a" -le "$t" ] || fail "round $round: acked_seq $a is above the cloud's through_seq $t"
-  expect_eq "round $round: restarted gateway is not offline" false "$(sgw_q A "s['sync']['offline']")"
-  wait_for 30 "round $round: gateway reconnected" sgw_is A "s['sync']['connected']" true
+  expect_eq "round $round: restarted gateway is not offline" false "$(sgw_field A offline)"
+  wait_for 30 "round $round: gateway reconnected" sgw_field_is A connected true
   last_t=$t
 done
 
@@ -77,7 +77,7 @@ phase "draining the rest"
 wait_delivered 90 A
 check_cloud "end" > /dev/null
 expect_exactly_once A
-expect_eq "records in all" $BACKLOG "$(sgw_q A "s['last_seq']")"
+expect_eq "records in all" $BACKLOG "$(sgw_field A last_seq)"
 expect_eq "no batch rejected except for gaps" '{}' \
   "$(cloud_q "{k: v for k, v in s['rejects'].items() if k != 'gap'}")"
 

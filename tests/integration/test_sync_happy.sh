@@ -61,21 +61,21 @@ expect_eq "CSV import at A" \
 phase "waiting for delivery"
 wait_delivered 60 A B
 expect_exactly_once A B
-expect_eq "A: records journaled" 1503 "$(sgw_q A "s['last_seq']")"
-expect_eq "B: records journaled" 1000 "$(sgw_q B "s['last_seq']")"
+expect_eq "A: records journaled" 1503 "$(sgw_field A last_seq)"
+expect_eq "B: records journaled" 1000 "$(sgw_field B last_seq)"
 for n in A B; do
   check
-  [ "$(sgw_q $n "s['sync']['acks']")" -ge 1 ] || fail "$n: no ack counted"
+  [ "$(sgw_field $n acks)" -ge 1 ] || fail "$n: no ack counted"
   # Without resends every batch sent stored something new (the cloud counts
   # only those).
-  if known_bug ACK-ORDER "$n: no resends in the normal case" 0 "$(sgw_q $n "s['sync']['resends']")"; then
-    expect_eq "$n: cloud batches == batches sent" "$(sgw_q $n "s['sync']['batches_sent']")" \
-      "$(cloud_q "g['${SGW_ID[$n]}']['batches']")"
+  if known_bug ACK-ORDER "$n: no resends in the normal case" 0 "$(sgw_field $n resends)"; then
+    expect_eq "$n: cloud batches == batches sent" "$(sgw_field $n batches_sent)" \
+      "$(cloud_gw_field "${SGW_ID[$n]}" batches)"
   fi
-  expect_eq "$n: venue" "$([ $n = A ] && echo 1 || echo 2)" "$(cloud_q "g['${SGW_ID[$n]}']['venue']")"
+  expect_eq "$n: venue" "$([ $n = A ] && echo 1 || echo 2)" "$(cloud_gw_field "${SGW_ID[$n]}" venue)"
 done
-expect_eq "paper entries at A are stored as visits" 1503 "$(cloud_q "g['${SGW_ID[A]}']['records']")"
-expect_eq "no batch rejected" 0 "$(cloud_q "s['rejects_total']")"
+expect_eq "paper entries at A are stored as visits" 1503 "$(cloud_gw_field "${SGW_ID[A]}" records)"
+expect_eq "no batch rejected" 0 "$(cloud_field rejects_total)"
 # The cloud acks each gateway's batches in the order it stored them.
 known_bug ACK-ORDER "acks published with a lower through_seq than an earlier ack" 0 \
   "$(ack_order_check "$WORK/acks.txt")" || true
@@ -88,14 +88,14 @@ gw_wallet "$WORK/w" 010-5555-1234 "Kim Same"
 pass=$(gw_pass "$WORK/w")
 pid=$(anshim-gw verify-pass "$pass" --config "$GW_CONF" | sed -n 's/.*pid=\([0-9a-f]*\).*/\1/p')
 expect_match "the pass's pid" '^[0-9a-f]{32}$' "$pid"
-people0=$(cloud_q "s['people']")
-visits0=$(cloud_q "s['visits']")
+people0=$(cloud_field people)
+visits0=$(cloud_field visits)
 expect_eq "pass for 010-5555-1234 at A" accepted "$(gw_scan "$GW_SCAN" "$pass")"
 expect_eq "A journaled the pass under its pid" "$pid" "$(sgw_journal A | tail -n 1 |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')"
 wait_delivered 30 A
-expect_eq "visits after the pass" $((visits0 + 1)) "$(cloud_q "s['visits']")"
-expect_eq "people after the pass (a new person)" $((people0 + 1)) "$(cloud_q "s['people']")"
+expect_eq "visits after the pass" $((visits0 + 1)) "$(cloud_field visits)"
+expect_eq "people after the pass (a new person)" $((people0 + 1)) "$(cloud_field people)"
 
 cat > "$WORK/paper-b.csv" <<EOF
 date,time,name,phone
@@ -107,9 +107,9 @@ expect_eq "CSV import at B" \
 expect_eq "B journals the paper entry without a pid" '""' "$(sgw_journal B | tail -n 1 |
   python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps(r["pid"]) if r["kind"]=="manual" else "not manual")')"
 wait_delivered 30 B
-expect_eq "visits after the paper entry" $((visits0 + 2)) "$(cloud_q "s['visits']")"
+expect_eq "visits after the paper entry" $((visits0 + 2)) "$(cloud_field visits)"
 expect_eq "people after the paper entry (the same person: same pid)" $((people0 + 1)) \
-  "$(cloud_q "s['people']")"
+  "$(cloud_field people)"
 
 # The cloud's own answer: tracing that pid, or that phone (turned into a pid
 # with the pseudonym key), finds one person with the two visits: the pass at
@@ -130,8 +130,8 @@ $YESTERDAY,13:00,Lee Other,010-5555-9876
 EOF
 anshim-gw import --config "$(sgw_dir B)/gw.conf" "$WORK/paper-c.csv" > /dev/null
 wait_delivered 30 B
-expect_eq "visits after the control row" $((visits0 + 3)) "$(cloud_q "s['visits']")"
-expect_eq "people after the control row (a new person)" $((people0 + 2)) "$(cloud_q "s['people']")"
+expect_eq "visits after the control row" $((visits0 + 3)) "$(cloud_field visits)"
+expect_eq "people after the control row (a new person)" $((people0 + 2)) "$(cloud_field people)"
 
 expect_exactly_once A B
 phase "stopping"
