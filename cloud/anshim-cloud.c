@@ -20,13 +20,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define EXIT_USAGE 2
 #define DEFAULT_KEY_DIR "/etc/anshim/authority"
 
 static const char usage_text[] =
@@ -117,20 +115,6 @@ static const char usage_text[] =
 "\n"
 "Exit status: 0 on success, 1 on failure, 2 on bad usage.\n";
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "anshim-cloud: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'anshim-cloud --help'.\n");
-	return EXIT_USAGE;
-}
-
 static int cmd_keys(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -142,7 +126,7 @@ static int cmd_keys(int argc, char **argv)
 	int c, rc;
 
 	if (argc < 3 || strcmp(argv[2], "init") != 0)
-		return usage_error("%s", "usage: anshim-cloud keys init [--dir DIR]");
+		return cl_usage_error("%s", "usage: anshim-cloud keys init [--dir DIR]");
 	optind = 3;
 	while ((c = getopt_long(argc, argv, "d:h", options, NULL)) != -1) {
 		if (c == 'd')
@@ -150,10 +134,10 @@ static int cmd_keys(int argc, char **argv)
 		else if (c == 'h')
 			return fputs(usage_text, stdout), 0;
 		else
-			return usage_error("%s", "bad option for 'keys init'");
+			return cl_usage_error("%s", "bad option for 'keys init'");
 	}
 	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
+		return cl_usage_error("unexpected argument '%s'", argv[optind]);
 	rc = cl_authority_create(dir, &failed);
 	if (rc == AS_E_EXISTS) {
 		fprintf(stderr, "anshim-cloud: %s already exists; refusing to overwrite "
@@ -218,28 +202,28 @@ static int cmd_issue(int argc, char **argv)
 		case 'C': break; /* read by cl_cli_load_config */
 		case 'v':
 			if (as_parse_int64(optarg, 1, 3650, &valid_days))
-				return usage_error("--valid-days '%s': give a whole number of days, 1 to 3650", optarg);
+				return cl_usage_error("--valid-days '%s': give a whole number of days, 1 to 3650", optarg);
 			break;
 		case 't':
 			if (as_parse_time(optarg, &now))
-				return usage_error("--at '%s' is not a time (unix seconds or ISO 8601)", optarg);
+				return cl_usage_error("--at '%s' is not a time (unix seconds or ISO 8601)", optarg);
 			break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		default: return usage_error("%s", "bad option for 'issue'");
+		default: return cl_usage_error("%s", "bad option for 'issue'");
 		}
 	}
 	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
+		return cl_usage_error("unexpected argument '%s'", argv[optind]);
 	if (!phone || !out)
-		return usage_error("%s", "issue needs --phone PHONE and --out FILE");
+		return cl_usage_error("%s", "issue needs --phone PHONE and --out FILE");
 	if (card == (holder != NULL))
-		return usage_error("%s", "issue needs exactly one of --holder FILE|HEX or --card");
+		return cl_usage_error("%s", "issue needs exactly one of --holder FILE|HEX or --card");
 	rc = as_contact_set(&contact, phone, name);
 	if (rc == AS_E_PHONE)
-		return usage_error("%s", "--phone: not a phone number we accept (examples: "
+		return cl_usage_error("%s", "--phone: not a phone number we accept (examples: "
 				   "010-1234-5678, +82 10 1234 5678)");
 	if (rc)
-		return usage_error("%s", "--name: at most 64 bytes of UTF-8, no control characters");
+		return cl_usage_error("%s", "--name: at most 64 bytes of UTF-8, no control characters");
 	if (holder && (rc = read_holder_key(holder, holder_pk)) != 0) {
 		fprintf(stderr, "anshim-cloud: --holder %s: %s (give the wallet's holder.pub or "
 			"64 hex digits)\n", holder, as_strerror(rc));
@@ -283,7 +267,7 @@ int main(int argc, char **argv)
 	if (!cmd || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
 	    strcmp(cmd, "help") == 0) {
 		fputs(usage_text, cmd ? stdout : stderr);
-		return cmd ? 0 : EXIT_USAGE;
+		return cmd ? 0 : CL_EXIT_USAGE;
 	}
 	if (as_crypto_init()) {
 		fprintf(stderr, "anshim-cloud: libsodium failed to initialise\n");
@@ -307,5 +291,5 @@ int main(int argc, char **argv)
 		return cl_cmd_audit(argc, argv);
 	if (strcmp(cmd, "trace") == 0)
 		return cl_cmd_trace(argc, argv);
-	return usage_error("unknown command '%s'", cmd);
+	return cl_usage_error("unknown command '%s'", cmd);
 }

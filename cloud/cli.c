@@ -8,6 +8,7 @@
 #include "anshim/error.h"
 #include "anshim/identity.h"
 #include "anshim/keyfile.h"
+#include "anshim/usage.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -18,13 +19,12 @@
 int cl_usage_error(const char *fmt, ...)
 {
 	va_list ap;
+	int rc;
 
-	fprintf(stderr, "anshim-cloud: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rc = as_usage_verror("anshim-cloud", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'anshim-cloud --help'.\n");
-	return CL_EXIT_USAGE;
+	return rc;
 }
 
 const char *cl_cli_config_path(int argc, char **argv)

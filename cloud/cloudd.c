@@ -11,6 +11,7 @@
 #include "ingest.h"
 #include "store.h"
 
+#include "anshim/daemon.h"
 #include "anshim/error.h"
 #include "anshim/fileio.h"
 #include "anshim/log.h"
@@ -26,7 +27,6 @@
 #include <string.h>
 #include <time.h>
 
-#define EXIT_USAGE 2
 #define BATCH_TOPIC "anshim/v1/gw/+/batch"
 #define POLICY_TOPIC "anshim/v1/policy"
 #define PURGE_SLICE 20000
@@ -282,59 +282,20 @@ static int start_daemon(struct cl_daemon *d, char *err, size_t err_len)
 	return 0;
 }
 
-static int check_config(const char *path)
-{
-	struct cl_config cfg;
-	char err[PATH_MAX + 512];
-	int rc;
-
-	memset(&cfg, 0, sizeof cfg);
-	rc = cl_config_load(&cfg, path, err, sizeof err);
-	if (rc) {
-		fprintf(stderr, "anshim-cloudd: %s\n", err);
-		return 1;
-	}
-	as_config_dump(stdout, cl_config_table, &cfg);
-	printf("# configuration %s is valid\n", path);
-	cl_config_free(&cfg);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, 'C'},
-		{"print-example-config", no_argument, NULL, 'E'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	static const struct as_daemon_spec spec = {
+		"anshim-cloudd", usage_text, CL_DEFAULT_CONFIG, cl_config_table,
+		sizeof(struct cl_config), NULL,
 	};
 	struct cl_daemon d;
 	char err[PATH_MAX + 512];
-	int c, check = 0, rc, status = 0;
+	int rc, status = 0;
 
 	memset(&d, 0, sizeof d);
-	d.config_path = CL_DEFAULT_CONFIG;
-	while ((c = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
-		switch (c) {
-		case 'c': d.config_path = optarg; break;
-		case 'C': check = 1; break;
-		case 'E':
-			return as_config_write_example(stdout, cl_config_table,
-				"anshim-cloudd configuration (" CL_DEFAULT_CONFIG ")") ? 1 : 0;
-		case 'h': fputs(usage_text, stdout); return 0;
-		default:
-			fprintf(stderr, "Try 'anshim-cloudd --help'.\n");
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "anshim-cloudd: unexpected argument '%s'\nTry 'anshim-cloudd "
-			"--help'.\n", argv[optind]);
-		return EXIT_USAGE;
-	}
-	if (check)
-		return check_config(d.config_path);
+	rc = as_daemon_args(argc, argv, &spec, &d.config_path);
+	if (rc >= 0)
+		return rc;
 	as_log_init("anshim-cloudd", AS_LOG_INFO);
 	if (as_crypto_init()) {
 		as_log(AS_LOG_ERR, "libsodium failed to initialise");

@@ -19,6 +19,7 @@
 #include "anshim/error.h"
 #include "anshim/keyfile.h"
 #include "anshim/parse.h"
+#include "anshim/usage.h"
 #include "anshim/fileio.h"
 
 #include <errno.h>
@@ -32,7 +33,6 @@
 #include <string.h>
 #include <time.h>
 
-#define EXIT_USAGE 2
 #define DEFAULT_FRESHNESS 90
 
 static const char usage_text[] =
@@ -99,13 +99,12 @@ static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 static int usage_error(const char *fmt, ...)
 {
 	va_list ap;
+	int rc;
 
-	fprintf(stderr, "anshim-gw: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rc = as_usage_verror("anshim-gw", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'anshim-gw --help'.\n");
-	return EXIT_USAGE;
+	return rc;
 }
 
 /* Options every command accepts, and the configuration they lead to. */
@@ -153,7 +152,7 @@ static int cli_connect(struct cli *cli, struct gw_client *client)
 }
 
 /* Parse argv from index 2 with the common options plus extra ones; extra
- * options are handed to on_opt.  Returns 0, or EXIT_USAGE. */
+ * options are handed to on_opt.  Returns 0, or AS_EXIT_USAGE. */
 static int cli_parse(struct cli *cli, int argc, char **argv, const struct option *extra,
 		     const char *extra_short, int (*on_opt)(void *ctx, int c, const char *arg),
 		     void *ctx, int *first_arg)
@@ -183,7 +182,7 @@ static int cli_parse(struct cli *cli, int argc, char **argv, const struct option
 		} else if (c == '?' || !on_opt || on_opt(ctx, c, optarg)) {
 			if (c == '?')
 				return usage_error("bad option for '%s'", argv[1]);
-			return EXIT_USAGE;
+			return AS_EXIT_USAGE;
 		}
 	}
 	if (first_arg) {
@@ -861,7 +860,7 @@ int main(int argc, char **argv)
 	if (!cmd || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
 	    strcmp(cmd, "help") == 0) {
 		fputs(usage_text, cmd ? stdout : stderr);
-		return cmd ? 0 : EXIT_USAGE;
+		return cmd ? 0 : AS_EXIT_USAGE;
 	}
 	if (as_crypto_init()) {
 		fprintf(stderr, "anshim-gw: libsodium failed to initialise\n");

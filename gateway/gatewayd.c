@@ -19,6 +19,7 @@
 #include "writer.h"
 
 #include "anshim/bytes.h"
+#include "anshim/daemon.h"
 #include "anshim/error.h"
 #include "anshim/fileio.h"
 #include "anshim/keyfile.h"
@@ -33,7 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXIT_USAGE 2
 #define MAX_RETIRED_SOURCES 16
 
 struct purge_waiter {
@@ -526,62 +526,27 @@ static int start_daemon(struct gw_daemon *d, char *err, size_t err_len)
 	return 0;
 }
 
-static int check_config(const char *path)
+static int check_sources(const void *config, char *err, size_t err_len)
 {
-	struct gw_config cfg;
-	char err[PATH_MAX + 512];
-	int rc;
+	const struct gw_config *cfg = config;
 
-	memset(&cfg, 0, sizeof cfg);
-	rc = gw_config_load(&cfg, path, err, sizeof err);
-	if (!rc)
-		rc = gw_sources_check(&cfg.sources, err, sizeof err);
-	if (rc) {
-		fprintf(stderr, "anshim-gatewayd: %s\n", err);
-		gw_config_free(&cfg);
-		return 1;
-	}
-	as_config_dump(stdout, gw_config_table, &cfg);
-	printf("# configuration %s is valid\n", path);
-	gw_config_free(&cfg);
-	return 0;
+	return gw_sources_check(&cfg->sources, err, err_len);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, 'C'},
-		{"print-example-config", no_argument, NULL, 'E'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	static const struct as_daemon_spec spec = {
+		"anshim-gatewayd", usage_text, GW_DEFAULT_CONFIG, gw_config_table,
+		sizeof(struct gw_config), check_sources,
 	};
 	struct gw_daemon d;
 	char err[PATH_MAX + 512];
-	int c, check = 0, rc, status = 0;
+	int rc, status = 0;
 
 	memset(&d, 0, sizeof d);
-	d.config_path = GW_DEFAULT_CONFIG;
-	while ((c = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
-		switch (c) {
-		case 'c': d.config_path = optarg; break;
-		case 'C': check = 1; break;
-		case 'E':
-			return as_config_write_example(stdout, gw_config_table,
-				"anshim-gatewayd configuration (" GW_DEFAULT_CONFIG ")") ? 1 : 0;
-		case 'h': fputs(usage_text, stdout); return 0;
-		default:
-			fprintf(stderr, "Try 'anshim-gatewayd --help'.\n");
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "anshim-gatewayd: unexpected argument '%s'\n"
-			"Try 'anshim-gatewayd --help'.\n", argv[optind]);
-		return EXIT_USAGE;
-	}
-	if (check)
-		return check_config(d.config_path);
+	rc = as_daemon_args(argc, argv, &spec, &d.config_path);
+	if (rc >= 0)
+		return rc;
 	as_log_init("anshim-gatewayd", AS_LOG_INFO);
 	if (as_crypto_init()) {
 		as_log(AS_LOG_ERR, "libsodium failed to initialise");

@@ -12,6 +12,7 @@
 #include "anshim/keyfile.h"
 #include "anshim/parse.h"
 #include "anshim/qr.h"
+#include "anshim/usage.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -23,7 +24,6 @@
 #include <string.h>
 #include <time.h>
 
-#define EXIT_USAGE 2
 
 static const char usage_text[] =
 "Usage: anshim-wallet COMMAND [OPTIONS]\n"
@@ -59,13 +59,12 @@ static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 static int usage_error(const char *fmt, ...)
 {
 	va_list ap;
+	int rc;
 
-	fprintf(stderr, "anshim-wallet: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rc = as_usage_verror("anshim-wallet", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'anshim-wallet --help'.\n");
-	return EXIT_USAGE;
+	return rc;
 }
 
 struct wallet_args {
@@ -250,7 +249,7 @@ int main(int argc, char **argv)
 	if (!cmd || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
 	    strcmp(cmd, "help") == 0) {
 		fputs(usage_text, cmd ? stdout : stderr);
-		return cmd ? 0 : EXIT_USAGE;
+		return cmd ? 0 : AS_EXIT_USAGE;
 	}
 	if (as_crypto_init()) {
 		fprintf(stderr, "anshim-wallet: libsodium failed to initialise\n");
