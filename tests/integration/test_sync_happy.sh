@@ -5,7 +5,9 @@
 #     paper register at one all reach the cloud exactly once: per gateway,
 #     journal seqs 1..N == cloud records == cloud through_seq == acked_seq,
 #     unsent 0; cloud visits == the sum of the journals;
-#   - the ack is what makes 'unsent' 0 (status counts acks); the cloud's
+#   - the ack is what makes 'unsent' 0: with the cloud stopped, batches are
+#     published (and PUBACKed by the broker) and stay unsent until the
+#     restarted cloud acknowledges them; the cloud's
 #     acks for one gateway come in store order (through_seq never goes
 #     down), so a gateway has no reason to resend in the normal case
 #     (KNOWN-BUG ACK-ORDER: cloud/ingest.c publishes each ingest group's
@@ -80,6 +82,20 @@ expect_eq "no batch rejected" 0 "$(cloud_field rejects_total)"
 known_bug ACK-ORDER "acks published with a lower through_seq than an earlier ack" 0 \
   "$(ack_order_check "$WORK/acks.txt")" || true
 msub_stop
+
+# --- a PUBACK is not a receipt: only the cloud's ack makes unsent 0 ---
+phase "cloud stopped: sent but not acknowledged"
+cloud_stop
+sent=$(sgw_field A batches_sent)
+acked=$(sgw_field A acked_seq)
+sgw_load A 50 20 1
+sent_more() { [ "$(sgw_field A batches_sent)" -gt "$1" ]; }
+wait_for 30 "A to publish while the cloud is down" sent_more "$sent"
+expect_eq "sent (and PUBACKed by the broker) but unsent" 20 "$(sgw_field A unsent)"
+expect_eq "acked_seq unchanged without the cloud" "$acked" "$(sgw_field A acked_seq)"
+cloud_start
+wait_delivered 30 A
+expect_eq "unsent after the cloud's ack" 0 "$(sgw_field A unsent)"
 
 # --- the same person by pass at A and on paper at B ---
 phase "one person by pass at A, on paper at B"
