@@ -1,0 +1,402 @@
+/*
+ * trace_bench - the Anshim side of bench/compare_postgres: trace latency
+ * of cl_trace_run on a store loaded by visits_gen, for the cases it
+ * sampled, at depth 1 and depth 3, and the memory a depth-3 trace takes.
+ *
+ * Depth 1, for every case (a line "pid from to visits" of the cases
+ * file): one untimed run writing its contacts to the results file (lines
+ * "d1 CASE ORDER PID START OVERLAP"), then R1 timed runs that only count.
+ * Depth 3, for the first N3 cases, after one untimed run of the first case
+ * (a depth-3 trace reads much of the store): R3 timed runs per case, the
+ * first keeping its contacts in memory, written after the run ("d3 CASE
+ * ORDER PID START").  The driver compares the results with PostgreSQL's.
+ * A case's latency is the median of its timed runs; printed are the median
+ * and p95 over cases, and for depth 3 the largest result, the engine's
+ * peak heap (mallinfo2, sampled whenever an order completes, less the heap
+ * before the run and what this program keeps) and the process's peak RSS
+ * (getrusage; it includes the store's pages the process mapped).
+ */
+#include "trace.h"
+
+#include "anshim/error.h"
+#include "anshim/parse.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#define MAX_CASES 1000
+#define MAX_REPS 50
+
+struct options {
+	const char *store, *cases, *out;
+	int64_t reps1, reps3, depth3_cases, incubation_days, min_overlap_min;
+};
+
+struct tcase {
+	uint8_t pid[AS_PID_LEN];
+	int64_t from, to;
+	unsigned visits;
+};
+
+static const char usage_text[] =
+"Usage: trace_bench --store DIR --cases FILE [--out FILE] [--reps1 N] [--reps3 N]\n"
+"                   [--depth3-cases N] [--incubation DAYS] [--min-overlap MIN]\n"
+"\n"
+"  --store DIR        a store loaded by visits_gen\n"
+"  --cases FILE       cases written by visits_gen --cases\n"
+"  --out FILE         write every contact found (for compare_postgres)\n"
+"  --reps1 N          timed depth-1 runs per case (default 5)\n"
+"  --reps3 N          timed depth-3 runs per case (default 1)\n"
+"  --depth3-cases N   trace only the first N cases at depth 3 (default 5)\n"
+"  --incubation DAYS  (default 14)    --min-overlap MIN (default 15)\n";
+
+static double now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *xs, size_t n)
+{
+	qsort(xs, n, sizeof *xs, cmp_double);
+	return n ? (n % 2 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2) : 0;
+}
+
+/* Nearest-rank percentile. */
+static double percentile(double *xs, size_t n, double p)
+{
+	size_t i;
+
+	if (!n)
+		return 0;
+	qsort(xs, n, sizeof *xs, cmp_double);
+	i = (size_t)(p * (double)n + 0.999999);
+	return xs[i ? i - 1 : 0];
+}
+
+static int hexval(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static void hex(char *out, const uint8_t *b, size_t n)
+{
+	static const char d[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = d[b[i] >> 4];
+		out[2 * i + 1] = d[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static size_t read_cases(const char *path, struct tcase *c, size_t max)
+{
+	FILE *f = fopen(path, "r");
+	char pidhex[64];
+	long long from, to;
+	unsigned v;
+	size_t n = 0;
+
+	if (!f)
+		return 0;
+	while (n < max && fscanf(f, "%63s %lld %lld %u", pidhex, &from, &to, &v) == 4) {
+		if (strlen(pidhex) != 2 * AS_PID_LEN)
+			break;
+		for (size_t i = 0; i < AS_PID_LEN; i++)
+			c[n].pid[i] = (uint8_t)(hexval(pidhex[2 * i]) << 4 | hexval(pidhex[2 * i + 1]));
+		c[n].from = from;
+		c[n].to = to;
+		c[n].visits = v;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* ---- sinks ------------------------------------------------------------------ */
+
+/* A depth-3 contact kept for the results file (written after timing). */
+struct kept {
+	uint8_t pid[AS_PID_LEN];
+	int64_t start;
+	unsigned order;
+};
+
+struct sink_ctx {
+	FILE *out;                 /* depth 1: write each contact here */
+	int keep;                  /* depth 3: keep each contact in kept[] */
+	size_t case_no;
+	uint64_t contacts, case_visits;
+	size_t heap_base, heap_peak;
+	int sample_heap;
+};
+
+static struct kept *kept;
+static size_t n_kept, cap_kept;
+
+static size_t heap_now(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+static int on_case_visit(void *ctx, const struct cl_trace_visit *v)
+{
+	((struct sink_ctx *)ctx)->case_visits++;
+	return 0;
+}
+
+static int on_contact(void *ctx, const struct cl_trace_contact *c)
+{
+	struct sink_ctx *s = ctx;
+
+	s->contacts++;
+	if (s->out) {
+		char p[2 * AS_PID_LEN + 1];
+
+		hex(p, c->pid, AS_PID_LEN);
+		fprintf(s->out, "d1 %zu %u %s %lld %lld\n", s->case_no, c->order, p,
+			(long long)c->start, (long long)c->overlap);
+	}
+	if (s->keep) {
+		if (n_kept == cap_kept) {
+			size_t cap = cap_kept ? cap_kept * 2 : 4096;
+			struct kept *k = realloc(kept, cap * sizeof *k);
+
+			if (!k)
+				return -ENOMEM;
+			kept = k;
+			cap_kept = cap;
+		}
+		memcpy(kept[n_kept].pid, c->pid, AS_PID_LEN);
+		kept[n_kept].start = c->start;
+		kept[n_kept].order = c->order;
+		n_kept++;
+	}
+	return 0;
+}
+
+static int on_order_done(void *ctx, const struct cl_trace_order *o)
+{
+	struct sink_ctx *s = ctx;
+
+	if (s->sample_heap) {
+		/* Less the results this program keeps. */
+		size_t h = heap_now() - cap_kept * sizeof *kept;
+
+		if (h > s->heap_peak)
+			s->heap_peak = h;
+	}
+	return 0;
+}
+
+static int trace_once(struct cl_store *st, const struct options *o, const struct tcase *c,
+		      unsigned depth, struct sink_ctx *sc, double *seconds)
+{
+	struct cl_trace_params p;
+	struct cl_trace_sink sink = {sc, on_case_visit, on_contact, on_order_done};
+	double t;
+	int rc;
+
+	cl_trace_params_init(&p);
+	memcpy(p.pid, c->pid, AS_PID_LEN);
+	p.from = c->from;
+	p.to = c->to;
+	p.depth = depth;
+	p.incubation = o->incubation_days * 86400;
+	p.min_overlap = o->min_overlap_min * 60;
+	sc->contacts = sc->case_visits = 0;
+	t = now_sec();
+	rc = cl_trace_run(st, &p, &sink, NULL);
+	*seconds = now_sec() - t;
+	return rc;
+}
+
+static void summary(const char *what, double *lat, size_t n)
+{
+	double m = median(lat, n), p95 = percentile(lat, n, 0.95), max = n ? lat[n - 1] : 0;
+
+	printf("anshim %s: median %.2f ms, p95 %.2f ms, max %.2f ms over %zu cases\n", what, m * 1e3,
+	       p95 * 1e3, max * 1e3, n);
+}
+
+static int parse_options(struct options *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"store", required_argument, NULL, 's'},  {"cases", required_argument, NULL, 'c'},
+		{"out", required_argument, NULL, 'o'},    {"reps1", required_argument, NULL, '1'},
+		{"reps3", required_argument, NULL, '3'},  {"depth3-cases", required_argument, NULL, 'n'},
+		{"incubation", required_argument, NULL, 'i'},
+		{"min-overlap", required_argument, NULL, 'm'},
+		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	};
+	int c, at = 0;
+
+	memset(o, 0, sizeof *o);
+	o->reps1 = 5;
+	o->reps3 = 1;
+	o->depth3_cases = 5;
+	o->incubation_days = 14;
+	o->min_overlap_min = 15;
+	while ((c = getopt_long(argc, argv, "", longopts, &at)) != -1) {
+		int64_t *target = NULL, min = 1, max = 0;
+
+		switch (c) {
+		case 's': o->store = optarg; break;
+		case 'c': o->cases = optarg; break;
+		case 'o': o->out = optarg; break;
+		case '1': target = &o->reps1; max = MAX_REPS; break;
+		case '3': target = &o->reps3; max = MAX_REPS; break;
+		case 'n': target = &o->depth3_cases; min = 0; max = MAX_CASES; break;
+		case 'i': target = &o->incubation_days; min = 0; max = 60; break;
+		case 'm': target = &o->min_overlap_min; min = 0; max = 1440; break;
+		case 'h': fputs(usage_text, stdout); exit(0);
+		default: fputs(usage_text, stderr); return 2;
+		}
+		if (target && as_parse_int64(optarg, min, max, target)) {
+			fprintf(stderr, "trace_bench: --%s '%s': expected a number from %lld to %lld\n",
+				longopts[at].name, optarg, (long long)min, (long long)max);
+			return 2;
+		}
+	}
+	if (!o->store || !o->cases || optind < argc) {
+		fputs(usage_text, stderr);
+		return 2;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct tcase cases[MAX_CASES];
+	static double lat1[MAX_CASES], lat3[MAX_CASES], reps[MAX_REPS];
+	struct options o;
+	struct cl_store *st = NULL;
+	struct sink_ctx sc;
+	struct rusage ru;
+	FILE *out = NULL;
+	char err[600];
+	size_t n, n3;
+	uint64_t c1 = 0, c3 = 0, max3 = 0, cv = 0;
+	size_t heap_peak = 0;
+	double t;
+	int rc = parse_options(&o, argc, argv);
+
+	if (rc)
+		return rc;
+	n = read_cases(o.cases, cases, MAX_CASES);
+	if (n == 0) {
+		fprintf(stderr, "trace_bench: no cases in %s\n", o.cases);
+		return 1;
+	}
+	n3 = (size_t)o.depth3_cases < n ? (size_t)o.depth3_cases : n;
+	rc = cl_store_open(&st, o.store, 0, 1, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "trace_bench: %s\n", err);
+		return 1;
+	}
+	if (o.out && !(out = fopen(o.out, "w"))) {
+		fprintf(stderr, "trace_bench: %s: %s\n", o.out, strerror(errno));
+		return 1;
+	}
+	/* Depth 1: an untimed run of every case writing the results (and
+	 * warming the cache), then the timed runs, counting only. */
+	for (size_t i = 0; i < n && !rc; i++) {
+		memset(&sc, 0, sizeof sc);
+		sc.out = out;
+		sc.case_no = i;
+		rc = trace_once(st, &o, &cases[i], 1, &sc, &t);
+		cv += sc.case_visits;
+		c1 += sc.contacts;
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		for (int64_t r = 0; r < o.reps1 && !rc; r++) {
+			memset(&sc, 0, sizeof sc);
+			rc = trace_once(st, &o, &cases[i], 1, &sc, &reps[r]);
+		}
+		lat1[i] = median(reps, (size_t)o.reps1);
+	}
+	/* Depth 3: one untimed run of the first case (warm cache), then per
+	 * case R3 timed runs, the first keeping its contacts (written after
+	 * it), all sampling the heap when an order completes (three calls of
+	 * mallinfo2 per trace). */
+	if (n3 && !rc) {
+		memset(&sc, 0, sizeof sc);
+		rc = trace_once(st, &o, &cases[0], 3, &sc, &t);
+	}
+	for (size_t i = 0; i < n3 && !rc; i++) {
+		for (int64_t r = 0; r < o.reps3 && !rc; r++) {
+			memset(&sc, 0, sizeof sc);
+			sc.keep = r == 0;
+			sc.sample_heap = 1;
+			n_kept = 0;
+			sc.heap_base = heap_now() - cap_kept * sizeof *kept;
+			rc = trace_once(st, &o, &cases[i], 3, &sc, &reps[r]);
+			if (sc.heap_peak > sc.heap_base && sc.heap_peak - sc.heap_base > heap_peak)
+				heap_peak = sc.heap_peak - sc.heap_base;
+			if (r == 0) {
+				c3 += sc.contacts;
+				if (sc.contacts > max3)
+					max3 = sc.contacts;
+				for (size_t k = 0; out && k < n_kept; k++) {
+					char p[2 * AS_PID_LEN + 1];
+
+					hex(p, kept[k].pid, AS_PID_LEN);
+					fprintf(out, "d3 %zu %u %s %lld\n", i, kept[k].order, p,
+						(long long)kept[k].start);
+				}
+			}
+		}
+		lat3[i] = median(reps, (size_t)o.reps3);
+	}
+	if (out && fclose(out) && !rc)
+		rc = -errno;
+	if (!rc)
+		printf("anshim traces: %zu cases, %.1f visits each in the window, %.1f first-order "
+		       "contacts each; depth 3 (first %zu cases): %.0f contacts each on average, at "
+		       "most %llu\n", n, (double)cv / (double)n, (double)c1 / (double)n, n3,
+		       n3 ? (double)c3 / (double)n3 : 0.0, (unsigned long long)max3);
+	cl_store_close(st);
+	if (rc) {
+		fprintf(stderr, "trace_bench: trace failed: %s\n", as_strerror(rc));
+		return 1;
+	}
+	printf("warm cache; each case's latency is the median of %lld depth-1 and %lld depth-3 "
+	       "runs\n", (long long)o.reps1, (long long)o.reps3);
+	free(kept);
+	summary("first-order trace", lat1, n);
+	if (n3)
+		summary("depth-3 trace", lat3, n3);
+	getrusage(RUSAGE_SELF, &ru);
+	printf("anshim depth-3 memory: engine heap peak %.1f MiB (largest result %llu contacts, "
+	       "%.0f bytes per contact); process peak RSS %.1f MiB (includes the store's mapped "
+	       "pages the traces read)\n", (double)heap_peak / 1048576.0,
+	       (unsigned long long)max3, max3 ? (double)heap_peak / (double)max3 : 0.0,
+	       (double)ru.ru_maxrss / 1024.0);
+	printf("RESULT anshim_d1_median_ms=%.3f anshim_d1_p95_ms=%.3f anshim_d3_median_ms=%.3f "
+	       "anshim_d3_p95_ms=%.3f anshim_d1_contacts=%.1f anshim_d3_contacts=%.1f "
+	       "anshim_d3_max_contacts=%llu anshim_d3_heap_mib=%.1f anshim_maxrss_mib=%.1f\n",
+	       median(lat1, n) * 1e3, percentile(lat1, n, 0.95) * 1e3,
+	       n3 ? median(lat3, n3) * 1e3 : 0.0, n3 ? percentile(lat3, n3, 0.95) * 1e3 : 0.0,
+	       (double)c1 / (double)n, n3 ? (double)c3 / (double)n3 : 0.0,
+	       (unsigned long long)max3, (double)heap_peak / 1048576.0,
+	       (double)ru.ru_maxrss / 1024.0);
+	return 0;
+}
