@@ -145,16 +145,18 @@ static const char *check_message(struct cl_ingester *in, const struct message *m
 		return "store-error";
 	if (gw.revoked)
 		return "revoked";
-	if (as_batch_verify(m->payload, m->len, gw.pk))
-		return "bad-signature";
+	/* Framing first (strict, bounded), so a cut or garbled frame is
+	 * counted as malformed; then the signature over what parsed. */
 	c->recs = calloc(AS_BATCH_MAX_RECORDS, sizeof *c->recs);
 	if (!c->recs)
 		return "out-of-memory";
 	rc = as_batch_decode(&c->hdr, c->recs, AS_BATCH_MAX_RECORDS, m->payload, m->len);
+	if (!rc && as_batch_verify(m->payload, m->len, gw.pk))
+		rc = AS_E_SIGNATURE;
 	if (rc) {
 		free(c->recs);
 		c->recs = NULL;
-		return "malformed";
+		return rc == AS_E_SIGNATURE ? "bad-signature" : "malformed";
 	}
 	c->n = c->hdr.count;
 	c->pids = calloc(c->n, sizeof *c->pids);

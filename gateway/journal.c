@@ -428,6 +428,88 @@ int gw_journal_correct_times(struct gw_journal *j, const uint8_t boot_id[AS_BOOT
 	return journal_error(mdb_txn_commit(txn));
 }
 
+int gw_journal_rebase(struct gw_journal *j, uint64_t through, uint64_t *moved)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	uint64_t acked, next_seq, n = 0;
+	uint8_t (*recs)[AS_RECORD_LEN] = NULL;
+	int rc;
+
+	*moved = 0;
+	rc = mdb_txn_begin(j->env, NULL, 0, &txn);
+	if (rc)
+		return journal_error(rc);
+	rc = meta_get(txn, j->meta, "acked_seq", &acked);
+	if (!rc)
+		rc = meta_get(txn, j->meta, "next_seq", &next_seq);
+	if (!rc && next_seq > through + 1) {
+		/* Not behind after all (a stale ack): nothing to do. */
+		mdb_txn_abort(txn);
+		return 0;
+	}
+	if (!rc && next_seq > acked + 1) {
+		recs = malloc((size_t)(next_seq - acked - 1) * AS_RECORD_LEN);
+		if (!recs)
+			rc = ENOMEM;
+	}
+	if (!rc)
+		rc = mdb_cursor_open(txn, j->records, &cur);
+	if (!rc) {
+		uint8_t start[8];
+		int op = MDB_SET_RANGE;
+
+		as_put_be64(start, acked + 1);
+		key.mv_size = 8;
+		key.mv_data = start;
+		/* Take the unacknowledged records out... */
+		while ((rc = mdb_cursor_get(cur, &key, &val, op)) == 0 && recs &&
+		       n < next_seq - acked - 1) {
+			op = MDB_NEXT;
+			if (val.mv_size != AS_RECORD_LEN) {
+				rc = MDB_CORRUPTED;
+				break;
+			}
+			memcpy(recs[n++], val.mv_data, AS_RECORD_LEN);
+			rc = mdb_cursor_del(cur, 0);
+			if (rc)
+				break;
+		}
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+		mdb_cursor_close(cur);
+	}
+	/* ...and put them back after `through`, in the same order. */
+	for (uint64_t i = 0; !rc && i < n; i++) {
+		struct as_record rec;
+		uint8_t key_buf[8], buf[AS_RECORD_LEN];
+		MDB_val k = {8, key_buf}, v = {AS_RECORD_LEN, buf};
+
+		if (as_record_decode(&rec, recs[i], AS_RECORD_LEN)) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		rec.seq = through + 1 + i;
+		as_record_encode(buf, sizeof buf, &rec);
+		as_put_be64(key_buf, rec.seq);
+		rc = mdb_put(txn, j->records, &k, &v, MDB_APPEND);
+	}
+	if (!rc)
+		rc = meta_put(txn, j->meta, "acked_seq", through);
+	if (!rc)
+		rc = meta_put(txn, j->meta, "next_seq", through + 1 + n);
+	free(recs);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return journal_error(rc);
+	}
+	rc = mdb_txn_commit(txn);
+	if (!rc)
+		*moved = n;
+	return journal_error(rc);
+}
+
 int gw_journal_set_meta(struct gw_journal *j, const char *name, uint64_t value)
 {
 	MDB_txn *txn;

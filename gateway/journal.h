@@ -79,6 +79,16 @@ int gw_journal_purge(struct gw_journal *j, int64_t horizon, int64_t sent_horizon
 int gw_journal_correct_times(struct gw_journal *j, const uint8_t boot_id[AS_BOOT_ID_LEN],
 			     int64_t offset, uint64_t *changed);
 
+/*
+ * The cloud holds this gateway through seq `through`, beyond the journal's
+ * last seq: the journal was lost or restored from an old copy while the
+ * device key was kept.  Renumber every unacknowledged record to follow
+ * `through` (same order), and set acked_seq = through and next_seq after
+ * them, in one transaction, so the cloud takes them as new.  *moved gets
+ * the count.  Writer thread only.
+ */
+int gw_journal_rebase(struct gw_journal *j, uint64_t through, uint64_t *moved);
+
 /* Set a meta value (e.g. "acked_seq").  Writer thread only. */
 int gw_journal_set_meta(struct gw_journal *j, const char *name, uint64_t value);
 /* Read a meta value; 0 if unset.  Any thread. */

@@ -80,6 +80,8 @@ struct gw_sync {
 	int ack_req_busy;
 	struct gw_write_req correct_req;
 	int correct_busy, corrected_this_boot;
+	struct gw_write_req rebase_req;
+	int rebase_busy;
 };
 
 static void pump(struct gw_sync *s);
@@ -212,7 +214,8 @@ static void pump(struct gw_sync *s)
 	int probing;
 	unsigned window;
 
-	if (s->stopping || s->building || !s->subscribed || !as_mqtt_is_connected(s->mqtt))
+	if (s->stopping || s->building || s->rebase_busy || !s->subscribed ||
+	    !as_mqtt_is_connected(s->mqtt))
 		return;
 	/* Unsynced clock, no trusted offset yet: one record at a time until
 	 * the first ack tells us the time. */
@@ -317,6 +320,50 @@ static void learn_time(struct gw_sync *s, int64_t cloud_ms)
 	gw_writer_submit(s->deps.writer, &s->correct_req);
 }
 
+static void on_rebased(struct gw_write_req *req)
+{
+	struct gw_sync *s = req->data;
+
+	s->rebase_busy = 0;
+	if (req->status) {
+		as_log(AS_LOG_ERR, "sync: cannot renumber the journal: %s", as_strerror(req->status));
+	} else {
+		as_log(AS_LOG_WARNING, "sync: the cloud already holds this gateway through seq "
+		       "%llu, beyond the journal (lost or restored?): %llu unsent records "
+		       "renumbered after it", (unsigned long long)req->meta_value,
+		       (unsigned long long)req->purged);
+		if (req->meta_value > s->acked)
+			s->acked = s->ack_writing = req->meta_value;
+	}
+	if (s->stopping) {
+		sync_maybe_free(s);
+		return;
+	}
+	rewind_to_acked(s, "journal renumbered");
+	pump(s);
+}
+
+/* An ack above anything journaled means the journal restarted from seq 1
+ * while the device key (and so the cloud's count) went on.  Renumber the
+ * unsent records so the cloud takes them as new.  Returns 1 if so. */
+static int journal_behind(struct gw_sync *s, uint64_t through)
+{
+	struct gw_journal_stats st;
+
+	if (gw_journal_stats(s->deps.journal, &st) || through <= st.last_seq)
+		return 0;
+	memset(&s->rebase_req, 0, sizeof s->rebase_req);
+	s->rebase_req.kind = GW_WRITE_REBASE;
+	s->rebase_req.meta_value = through;
+	s->rebase_req.done = on_rebased;
+	s->rebase_req.data = s;
+	s->rebase_busy = 1;
+	s->n_inflight = 0;
+	s->epoch++;
+	gw_writer_submit(s->deps.writer, &s->rebase_req);
+	return 1;
+}
+
 static void handle_ack(struct gw_sync *s, const uint8_t *payload, size_t len)
 {
 	struct as_ack ack;
@@ -330,8 +377,10 @@ static void handle_ack(struct gw_sync *s, const uint8_t *payload, size_t len)
 	}
 	s->acks++;
 	learn_time(s, ack.cloud_time_ms);
-	if (ack.through_seq < s->ack_writing)
+	if (ack.through_seq < s->ack_writing || s->rebase_busy)
 		return; /* older news than an ack already taken */
+	if (journal_behind(s, ack.through_seq))
+		return;
 	if (ack.through_seq > s->ack_writing) {
 		s->ack_writing = ack.through_seq;
 		if (!s->ack_req_busy)
@@ -542,7 +591,8 @@ void gw_sync_status_json(const struct gw_sync *s, struct as_strbuf *b)
 
 static void sync_maybe_free(struct gw_sync *s)
 {
-	if (s->stopping && !s->building && !s->tick_open && !s->ack_req_busy && !s->correct_busy)
+	if (s->stopping && !s->building && !s->tick_open && !s->ack_req_busy && !s->correct_busy &&
+	    !s->rebase_busy)
 		free(s);
 }
 

@@ -138,6 +138,9 @@ static void run_writer(void *arg)
 			execute_appends(w, work, n, entries);
 		} else if (work[0]->kind == GW_WRITE_PURGE) {
 			requeue = execute_purge(w, work[0]);
+		} else if (work[0]->kind == GW_WRITE_REBASE) {
+			work[0]->status = gw_journal_rebase(w->journal, work[0]->meta_value,
+							    &work[0]->purged);
 		} else if (work[0]->kind == GW_WRITE_CORRECT) {
 			work[0]->status = gw_journal_correct_times(w->journal, work[0]->boot_id,
 								   work[0]->offset, &work[0]->purged);

@@ -20,7 +20,8 @@ enum gw_write_kind {
 	GW_WRITE_APPEND,   /* append rec (and import_key, if set) */
 	GW_WRITE_PURGE,    /* purge by horizon/sent_horizon, in slices */
 	GW_WRITE_META,     /* set meta_name = meta_value */
-	GW_WRITE_CORRECT   /* correct unsynced times of boot_id by offset */
+	GW_WRITE_CORRECT,  /* correct unsynced times of boot_id by offset */
+	GW_WRITE_REBASE    /* renumber unacked records after meta_value */
 };
 
 struct gw_write_req {
