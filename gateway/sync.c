@@ -214,7 +214,9 @@ static void pump(struct gw_sync *s)
 	int probing;
 	unsigned window;
 
-	if (s->stopping || s->building || s->rebase_busy || !s->subscribed ||
+	/* While the journal's times are being corrected, wait: a batch built
+	 * now would carry the uncorrected times. */
+	if (s->stopping || s->building || s->rebase_busy || s->correct_busy || !s->subscribed ||
 	    !as_mqtt_is_connected(s->mqtt))
 		return;
 	/* Unsynced clock, no trusted offset yet: one record at a time until
@@ -253,7 +255,14 @@ static void on_correct_done(struct gw_write_req *req)
 	else if (req->purged)
 		as_log(AS_LOG_NOTICE, "sync: corrected the time of %llu records made while the "
 		       "clock was unsynced", (unsigned long long)req->purged);
-	sync_maybe_free(s);
+	if (s->stopping) {
+		sync_maybe_free(s);
+		return;
+	}
+	/* Batches built before the correction went out with old times: send
+	 * from the first unacked record again, now corrected. */
+	rewind_to_acked(s, "times corrected");
+	pump(s);
 }
 
 static void submit_ack_write(struct gw_sync *s, uint64_t through)

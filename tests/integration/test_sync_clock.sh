@@ -10,11 +10,9 @@
 # broker) and in the stores:
 #   - every record is delivered exactly once (journal == cloud);
 #   - the journal ends with every record corrected, none unsynced;
-#   - the first batch holds one record; KNOWN-BUG CLOCK-CORRECT-RACE: at
-#     most that one record may be sent flagged unsynced, but the window
-#     opens as soon as the offset is learned, before the correction is
-#     committed, so whole batches leave uncorrected (about half the backlog
-#     here) and the cloud stores them with the gateway's wrong times;
+#   - the first batch holds one record, and it is the only record ever sent
+#     flagged unsynced: sending waits until the correction is committed
+#     (once a bug, CLOCK-CORRECT-RACE: whole batches left uncorrected);
 #   - the times sent stay within a minute of the real time (this machine's
 #     clock is right, so the learned offset is about 0).
 . "$(dirname "$0")/lib.sh"
@@ -80,8 +78,7 @@ PY
 )
 expect_eq "the first batch, before any ack, holds one record" 1 "$first_count"
 expect_eq "entry times on the wire within the test's time span" 0 "$bad_times"
-known_bug CLOCK-CORRECT-RACE "records sent flagged unsynced (only the first probe may be)" 1 \
-  "$unsynced_sent" || true
+expect_eq "records sent flagged unsynced (only the first probe may be)" 1 "$unsynced_sent"
 
 phase "stopping"
 sync_stop_all
