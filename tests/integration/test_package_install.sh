@@ -1,0 +1,500 @@
+#!/usr/bin/env bash
+# The Debian packages, installed on this machine and used end to end.
+#
+#   - packaging/build-deb makes anshim-gateway, anshim-cloud and anshim-tools
+#     (DEB_BUILD_OPTIONS=nocheck: ctest -L unit runs the unit tests anyway),
+#     or ANSHIM_DEB_DIR names a directory that already holds them;
+#   - installing them creates the system users, the 0640 configurations, the
+#     state directories and the gateway's device key (owned by its user),
+#     enables the units, and 'systemd-analyze verify' accepts them;
+#   - both services run as their units say: under systemd when it is PID 1,
+#     otherwise by hand from the installed unit files (User, Group,
+#     SupplementaryGroups, UMask, StateDirectory, RuntimeDirectory,
+#     ExecStart, Type=notify with a NOTIFY_SOCKET listener that must get
+#     READY=1 and WATCHDOG=1), against a mosquitto on a free loopback port
+#     that uses the installed ACL with a password per gateway;
+#   - the gateway is enrolled with the key 'anshim-gw init' printed, a
+#     policy is signed, a pass scanned at the socket source is accepted,
+#     delivered and acknowledged, and 'anshim-cloud trace --json' finds the
+#     visit; the audit log verifies;
+#   - 'remove' keeps the configurations and the state; 'purge' removes them,
+#     the programs, units and enablement links, and leaves under /etc/anshim
+#     only the key files an administrator put there.  The system users are
+#     kept (Debian's practice, as the README.Debian files say); this test
+#     deletes them afterwards if it created them.
+#
+# By hand, the units' sandbox (ProtectSystem=, SystemCallFilter=, ...) is
+# not applied: only systemd does that.
+#
+# It installs packages system-wide, so it runs only as root, refuses to run
+# if Anshim is already installed or has left files behind, and purges and
+# removes everything it created on any exit.  It skips (77) without root,
+# without dpkg-buildpackage/debhelper/the Build-Depends (unless
+# ANSHIM_DEB_DIR is set), or without mosquitto.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=$(cd "$HERE/../.." && pwd)
+# lib.sh puts a build tree on PATH; this test uses the installed programs.
+: "${ANSHIM_BUILD_DIR:=$SRC/build}"
+. "$HERE/lib.sh"
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+T0=$(date +%s)
+phase() { echo "[+$(( $(date +%s) - T0 ))s] $*"; }
+skip() { echo "SKIP: $*"; exit 77; }
+
+PACKAGES=(anshim-gateway anshim-cloud anshim-tools)
+GW_USER=anshim-gateway
+CL_USER=anshim-cloud
+GW_CONF=/etc/anshim/gateway.conf
+CL_CONF=/etc/anshim/cloud.conf
+LEFTOVERS=(/etc/anshim /var/lib/anshim-gateway /var/lib/anshim-cloud /run/anshim-gateway
+           /usr/share/anshim)
+
+# ---- may this test run here? ----
+[ "$(id -u)" = 0 ] || skip "needs root: it installs the packages system-wide (run it as root, in a VM or container)"
+for tool in dpkg dpkg-query runuser setpriv flock systemd-sysusers getent; do need "$tool"; done
+need python3
+need mosquitto
+need mosquitto_passwd
+if [ -z "${ANSHIM_DEB_DIR:-}" ]; then
+  need dpkg-buildpackage
+  command -v dh >/dev/null 2>&1 || skip "debhelper not installed (run scripts/setup)"
+  if ! missing=$(dpkg-checkbuilddeps "$SRC/packaging/debian/control" 2>&1); then
+    skip "Build-Depends missing: ${missing##*: } (run scripts/setup)"
+  fi
+fi
+# One run at a time on a machine: it installs packages and creates users.
+exec 4> /run/lock/anshim-package-install-test.lock
+flock -n 4 || skip "another test_package_install.sh is running on this machine"
+for p in "${PACKAGES[@]}"; do
+  st=$(dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+  case $st in ''|un*|pn*) ;; *) skip "$p is installed here ($st): refusing to touch an existing installation" ;; esac
+done
+for f in "${LEFTOVERS[@]}"; do
+  [ ! -e "$f" ] || skip "$f exists: refusing to touch an existing installation (remove it by hand)"
+done
+# Users and groups the packages may create; those that were not here are
+# deleted again at the end.
+declare -A USER_EXISTED=() GROUP_EXISTED=()
+for u in "$GW_USER" "$CL_USER"; do
+  getent passwd "$u" >/dev/null && USER_EXISTED[$u]=1
+done
+for g in "$GW_USER" "$CL_USER" input; do
+  getent group "$g" >/dev/null && GROUP_EXISTED[$g]=1
+done
+
+# ---- put the machine back on any exit ----
+GW_DPID='' CL_DPID='' GW_MAIN='' CL_MAIN='' SYSTEMD=0
+_restore() {
+  local rc=$? p u
+  trap - EXIT
+  set +e
+  if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+    if [ "$SYSTEMD" = 1 ]; then
+      journalctl --no-pager -u anshim-gateway.service -n 30 > "$WORK/gatewayd.log" 2>&1
+      journalctl --no-pager -u anshim-cloud.service -n 30 > "$WORK/cloudd.log" 2>&1
+    fi
+    for f in "$WORK"/*.log; do
+      [ -f "$f" ] || continue
+      echo "--- last lines of $f" >&2
+      tail -n 20 "$f" >&2
+    done
+  fi
+  [ "$SYSTEMD" = 1 ] && systemctl stop anshim-gateway.service anshim-cloud.service 2>/dev/null
+  cleanup_daemons
+  p=$(known_packages)
+  if [ -n "$p" ]; then
+    # shellcheck disable=SC2086
+    pkg --purge $p > "$WORK/restore-purge.log" 2>&1 ||
+      echo "WARNING: could not purge $p: $(tail -n 3 "$WORK/restore-purge.log")" >&2
+  fi
+  rm -rf "${LEFTOVERS[@]}"
+  for u in "$GW_USER" "$CL_USER"; do
+    if [ -z "${USER_EXISTED[$u]:-}" ] && getent passwd "$u" >/dev/null; then
+      userdel "$u"
+    fi
+  done
+  for u in "$GW_USER" "$CL_USER" input; do
+    if [ -z "${GROUP_EXISTED[$u]:-}" ] && getent group "$u" >/dev/null; then
+      groupdel "$u"
+    fi
+  done
+  cleanup
+  exit "$rc"
+}
+trap _restore EXIT
+
+cleanup_daemons() {
+  local pid
+  for pid in $GW_DPID $CL_DPID; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in $GW_DPID $CL_DPID; do wait "$pid" 2>/dev/null; done
+  GW_DPID='' CL_DPID=''
+}
+
+# pkg ARGS...: dpkg, waiting up to 3 minutes for its lock (another apt or
+# dpkg may be running) rather than failing on it.  dpkg, not apt-get: apt
+# also needs its package lists, which need not be current on a test machine.
+pkg() {
+  local deadline=$(( $(date +%s) + 180 )) out rc
+  while :; do
+    rc=0
+    out=$(DEBIAN_FRONTEND=noninteractive dpkg "$@" 2>&1) || rc=$?
+    if [ "$rc" != 0 ] && grep -q 'lock' <<< "$out" && [ "$(date +%s)" -lt "$deadline" ]; then
+      sleep 1
+      continue
+    fi
+    printf '%s\n' "$out"
+    return "$rc"
+  done
+}
+
+# as USER COMMAND...: run COMMAND as USER (from /, which every user may read).
+as() { local u=$1; shift; (cd / && runuser -u "$u" -- "$@"); }
+
+# expect_stat WHAT "OWNER:GROUP MODE" PATH
+expect_stat() { expect_eq "$1" "$2" "$(stat -c '%U:%G %a' "$3" 2>&1)"; }
+expect_exists() { check; [ -e "$2" ] || fail "$1: $2 is missing"; }
+expect_gone() { check; if [ -e "$2" ] || [ -L "$2" ]; then fail "$1: $2 is still there"; fi; }
+pkg_status() { dpkg-query -W -f '${db:Status-Abbrev}' "$1" 2>/dev/null | tr -d ' ' || true; }
+# known_packages: those of ours dpkg still knows (installed, or config files).
+known_packages() {
+  local p
+  for p in "${PACKAGES[@]}"; do
+    case $(pkg_status "$p") in ''|un|pn) ;; *) echo "$p" ;; esac
+  done
+}
+
+# ---- build ----
+chmod 0711 "$WORK"
+if [ -n "${ANSHIM_DEB_DIR:-}" ]; then
+  DEBS=$(cd "$ANSHIM_DEB_DIR" && pwd)
+  phase "using the packages in $DEBS"
+else
+  DEBS=$WORK/debs
+  phase "building the packages (packaging/build-deb, nocheck)"
+  DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}" "$SRC/packaging/build-deb" "$DEBS" \
+    > "$WORK/build.log" 2>&1 || { tail -n 40 "$WORK/build.log" >&2; fail "packaging/build-deb failed"; }
+fi
+DEB_FILES=()
+for p in "${PACKAGES[@]}"; do
+  f=$(find "$DEBS" -maxdepth 1 -name "${p}_*.deb" | sort -V | tail -n 1)
+  [ -n "$f" ] || fail "no ${p}_*.deb in $DEBS"
+  DEB_FILES+=("$f")
+done
+
+# ---- install ----
+phase "installing ${DEB_FILES[*]##*/}"
+pkg -i "${DEB_FILES[@]}" > "$WORK/install.log" 2>&1 ||
+  fail "dpkg -i failed: $(tail -n 20 "$WORK/install.log")"
+for p in "${PACKAGES[@]}"; do expect_eq "$p installed" ii "$(pkg_status "$p")"; done
+for f in /usr/sbin/anshim-gatewayd /usr/bin/anshim-gw /usr/sbin/anshim-cloudd /usr/bin/anshim-cloud \
+         /usr/bin/anshim-wallet /usr/share/anshim/mosquitto/anshim.acl \
+         /usr/share/anshim/mosquitto/anshim.conf /usr/share/man/man8/anshim-gatewayd.8.gz \
+         /usr/share/man/man1/anshim-wallet.1.gz; do
+  expect_exists "installed file" "$f"
+done
+expect_match "gateway.conf is a conffile" "$GW_CONF" "$(dpkg-query -W -f '${Conffiles}' anshim-gateway)"
+expect_match "cloud.conf is a conffile" "$CL_CONF" "$(dpkg-query -W -f '${Conffiles}' anshim-cloud)"
+expect_eq "the gateway user" "/var/lib/anshim-gateway:/usr/sbin/nologin" \
+  "$(getent passwd "$GW_USER" | cut -d: -f6,7)"
+expect_eq "the cloud user" "/var/lib/anshim-cloud:/usr/sbin/nologin" \
+  "$(getent passwd "$CL_USER" | cut -d: -f6,7)"
+expect_stat "gateway.conf (may hold broker_password)" "root:$GW_USER 640" "$GW_CONF"
+expect_stat "cloud.conf (may hold broker_password)" "root:$CL_USER 640" "$CL_CONF"
+expect_stat "gateway state dir" "$GW_USER:$GW_USER 700" /var/lib/anshim-gateway
+expect_stat "device key made by the postinst, as the service user" "$GW_USER:$GW_USER 600" \
+  /var/lib/anshim-gateway/device.key
+expect_stat "cloud store dir" "$CL_USER:$CL_USER 700" /var/lib/anshim-cloud
+expect_stat "authority key dir" "$CL_USER:$CL_USER 700" /etc/anshim/authority
+check
+tr -d '\r' < "$WORK/install.log" | grep -q '^public key: [0-9a-f]\{64\}$' ||
+  fail "the postinst did not print the gateway's public key: $(grep -i -m 3 'key' "$WORK/install.log")"
+
+UNIT_DIR=$(dirname "$(dpkg -L anshim-gateway | grep '/systemd/system/anshim-gateway\.service$')")
+GW_UNIT=$UNIT_DIR/anshim-gateway.service
+CL_UNIT=$(dpkg -L anshim-cloud | grep '/systemd/system/anshim-cloud\.service$')
+for u in anshim-gateway anshim-cloud; do
+  expect_exists "$u enabled" "/etc/systemd/system/multi-user.target.wants/$u.service"
+done
+check
+out=$(systemd-analyze verify --man=no "$GW_UNIT" "$CL_UNIT" 2>&1) ||
+  fail "systemd-analyze verify: $out"
+
+# ---- configure: authority keys, broker, the gateway's sources ----
+phase "authority keys, broker and configuration"
+as "$CL_USER" anshim-cloud keys init > "$WORK/keys.log"
+install -m 0644 /etc/anshim/authority/sign.pub /etc/anshim/authority.pub
+init_out=$(as "$GW_USER" anshim-gw init --config "$GW_CONF")
+expect_match "anshim-gw init keeps the postinst's key" "kept existing" "$init_out"
+[[ $init_out =~ gateway\ id:\ ([0-9a-f]{32}) ]] || fail "anshim-gw init printed no gateway id: $init_out"
+GW_ID=${BASH_REMATCH[1]}
+[[ $init_out =~ public\ key:\ ([0-9a-f]{64}) ]] || fail "anshim-gw init printed no public key: $init_out"
+GW_PK=${BASH_REMATCH[1]}
+
+# mosquitto with the installed ACL and one password per client.
+BROKER_DIR=$WORK/broker
+BROKER_PORT=$(free_port)
+mkdir -m 0700 "$BROKER_DIR"
+GW_PASS=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+CL_PASS=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+mosquitto_passwd -c -b "$BROKER_DIR/passwd" "$CL_USER" "$CL_PASS"
+mosquitto_passwd -b "$BROKER_DIR/passwd" "$GW_ID" "$GW_PASS"
+cp /usr/share/anshim/mosquitto/anshim.acl "$BROKER_DIR/anshim.acl"
+{
+  echo "per_listener_settings false"
+  echo "allow_anonymous false"
+  echo "password_file $BROKER_DIR/passwd"
+  echo "acl_file $BROKER_DIR/anshim.acl"
+  echo "persistence false"
+  echo "listener $BROKER_PORT 127.0.0.1"
+} > "$BROKER_DIR/mosquitto.conf"
+# Started as root, mosquitto becomes the user mosquitto: let it read its files.
+if getent passwd mosquitto >/dev/null; then
+  chown -R mosquitto "$BROKER_DIR"
+else
+  echo "user root" >> "$BROKER_DIR/mosquitto.conf"
+fi
+mosquitto -c "$BROKER_DIR/mosquitto.conf" > "$WORK/mosquitto.log" 2>&1 4>&- &
+CLEANUP_PIDS+=($!)
+broker_up() {
+  python3 -c "import socket; socket.create_connection(('127.0.0.1', $BROKER_PORT), 0.5).close()"
+}
+wait_for 10 "mosquitto on port $BROKER_PORT" broker_up
+
+{
+  echo
+  echo "# Added by tests/integration/test_package_install.sh"
+  echo "broker tcp://127.0.0.1:$BROKER_PORT"
+  echo "broker_username $CL_USER"
+  echo "broker_password $CL_PASS"
+} >> "$CL_CONF"
+{
+  echo
+  echo "# Added by tests/integration/test_package_install.sh"
+  echo "source socket /run/anshim-gateway/scan.sock"
+  echo "broker tcp://127.0.0.1:$BROKER_PORT"
+  echo "broker_username $GW_ID"
+  echo "broker_password $GW_PASS"
+} >> "$GW_CONF"
+as "$CL_USER" anshim-cloudd --check-config > "$WORK/cloud-check.log" 2>&1 ||
+  fail "anshim-cloudd --check-config as $CL_USER: $(cat "$WORK/cloud-check.log")"
+as "$GW_USER" anshim-gatewayd --check-config > "$WORK/gw-check.log" 2>&1 ||
+  fail "anshim-gatewayd --check-config as $GW_USER: $(cat "$WORK/gw-check.log")"
+
+# ---- start both services as their units say ----
+
+# unit_get UNIT KEY: the values of KEY in the unit's [Service] section, one
+# per line (a unit may repeat a key).
+unit_get() {
+  awk -v key="$2" '
+    /^\[/ { service = ($0 == "[Service]") }
+    service && index($0, key "=") == 1 { print substr($0, length(key) + 2) }' "$1"
+}
+# unit_one UNIT KEY: the single value of KEY (fails if absent or repeated).
+unit_one() {
+  local v
+  v=$(unit_get "$1" "$2")
+  if [ -z "$v" ] || [ "$(wc -l <<< "$v")" != 1 ]; then fail "$1: expected one $2=, got '$v'"; fi
+  echo "$v"
+}
+
+# A NOTIFY_SOCKET for one daemon: every datagram becomes a line of FILE.
+_NOTIFY_PY=$(cat <<'PY'
+import os, socket, sys
+path, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
+os.chmod(path, 0o666)
+with open(out, "a", buffering=1) as f:
+    while True:
+        f.write(s.recv(4096).decode(errors="replace") + "\n")
+PY
+)
+
+# run_unit VAR UNIT LOG: do what systemd would do to start UNIT
+# (Type=notify) and set VAR to the daemon's pid; its output goes to LOG.
+# The watchdog interval is the unit's, scaled down to 2 s so that a ping
+# shows quickly.
+run_unit() {
+  local -n _pid=$1
+  local unit=$2 log=$3 name user group supp umask exec d mode notify groups=(--clear-groups)
+  name=$(basename "$unit" .service)
+  expect_eq "$name: Type" notify "$(unit_one "$unit" Type)"
+  user=$(unit_one "$unit" User)
+  group=$(unit_one "$unit" Group)
+  supp=$(unit_get "$unit" SupplementaryGroups | tr ' \n' ',,' | sed 's/,*$//')
+  [ -z "$supp" ] || groups=(--groups="$supp")
+  umask=$(unit_one "$unit" UMask)
+  exec=$(unit_one "$unit" ExecStart)
+  check
+  [[ $exec == /* ]] || fail "$name: ExecStart with a prefix or relative path is not supported here: $exec"
+  unit_one "$unit" WatchdogSec > /dev/null
+  for d in $(unit_get "$unit" StateDirectory); do
+    mode=$(unit_get "$unit" StateDirectoryMode); mode=${mode:-0755}
+    install -d -m "$mode" -o "$user" -g "$group" "/var/lib/$d"
+  done
+  for d in $(unit_get "$unit" RuntimeDirectory); do
+    mode=$(unit_get "$unit" RuntimeDirectoryMode); mode=${mode:-0755}
+    install -d -m "$mode" -o "$user" -g "$group" "/run/$d"
+  done
+  install -d -m 0711 "$WORK/notify"
+  notify=$WORK/notify/$name.sock
+  python3 -c "$_NOTIFY_PY" "$notify" "$WORK/notify-$name.txt" > "$WORK/notify-$name.err" 2>&1 4>&- &
+  CLEANUP_PIDS+=($!)
+  wait_for 10 "the notify socket for $name" test -S "$notify"
+  # ExecStart is split into words (systemd's quoting is not needed here).
+  # shellcheck disable=SC2016,SC2086
+  setpriv --reuid="$user" --regid="$group" "${groups[@]}" \
+    --no-new-privs --inh-caps=-all --bounding-set=-all -- \
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 NOTIFY_SOCKET="$notify" \
+      WATCHDOG_USEC=2000000 \
+    /bin/sh -c 'umask "$1"; shift; export WATCHDOG_PID=$$; cd /; exec "$@"' sh "$umask" $exec \
+    < /dev/null >> "$log" 2>&1 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+  _pid=$!
+}
+
+notified() { grep -qx "$2" "$WORK/notify-$1.txt" 2>/dev/null; }
+
+gw_json() { anshim-gw status --json --config "$GW_CONF"; }
+cloud_json() { as "$CL_USER" anshim-cloud stats --json; }
+# jq_is JSON_COMMAND PYEXPR VALUE: PYEXPR over the command's JSON (as s) prints VALUE.
+jq_is() {
+  local j
+  j=$($1) || return 1
+  [ "$(python3 -c 'import json,sys; s=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$j" "$2")" = "$3" ]
+}
+
+if [ "$(ps -p 1 -o comm= 2>/dev/null)" = systemd ] && [ -d /run/systemd/system ]; then
+  SYSTEMD=1
+  phase "starting the services under systemd"
+  systemctl daemon-reload
+  for u in anshim-cloud anshim-gateway; do
+    # Type=notify: start returns once the daemon has sent READY=1.
+    systemctl restart "$u.service" || fail "systemctl restart $u: $(systemctl status --no-pager "$u" 2>&1 | tail -n 5)"
+    expect_eq "$u active" active "$(systemctl is-active "$u.service")"
+  done
+  GW_MAIN=$(systemctl show -p MainPID --value anshim-gateway.service)
+  CL_MAIN=$(systemctl show -p MainPID --value anshim-cloud.service)
+else
+  phase "systemd is not PID 1 here: running the units' ExecStart by hand"
+  run_unit CL_DPID "$CL_UNIT" "$WORK/cloudd.log"
+  wait_for 30 "anshim-cloudd to send READY=1" notified anshim-cloud READY=1
+  run_unit GW_DPID "$GW_UNIT" "$WORK/gatewayd.log"
+  wait_for 30 "anshim-gatewayd to send READY=1" notified anshim-gateway READY=1
+  GW_MAIN=$GW_DPID CL_MAIN=$CL_DPID
+fi
+expect_eq "anshim-gatewayd runs as" "$GW_USER $GW_USER" "$(ps -o euser:32=,egroup:32= -p "$GW_MAIN" | xargs)"
+expect_eq "anshim-cloudd runs as" "$CL_USER $CL_USER" "$(ps -o euser:32=,egroup:32= -p "$CL_MAIN" | xargs)"
+for g in $(unit_get "$GW_UNIT" SupplementaryGroups); do
+  check
+  gid=$(getent group "$g") || fail "the group $g (SupplementaryGroups=) does not exist"
+  gid=$(cut -d: -f3 <<< "$gid")
+  grep -qw "$gid" <<< "$(awk '/^Groups:/ {$1=""; print}' "/proc/$GW_MAIN/status")" ||
+    fail "anshim-gatewayd is not in the supplementary group $g"
+done
+expect_stat "the control socket" "$GW_USER:$GW_USER 660" /run/anshim-gateway/control.sock
+wait_for 30 "the gateway to connect to the broker" jq_is gw_json "s['sync']['connected']" True
+
+# ---- enrol, sign a policy, scan, trace ----
+phase "enrolling the gateway and signing a policy"
+as "$CL_USER" anshim-cloud enroll --gateway-key "$GW_PK" --venue 1 --venue-name "Package test venue" \
+  > "$WORK/enroll.log"
+as "$CL_USER" anshim-cloud policy set --level 3 > "$WORK/policy.log"
+wait_for 30 "the gateway to receive the policy and collect" jq_is gw_json "s['collecting']" True
+
+phase "scanning a pass"
+install -d -m 0700 -o "$CL_USER" -g "$CL_USER" "$WORK/issue"
+anshim-wallet new --dir "$WORK/wallet" > /dev/null
+install -m 0644 "$WORK/wallet/holder.pub" "$WORK/issue/holder.pub"
+as "$CL_USER" anshim-cloud issue --at $(( $(date +%s) - 86400 )) --holder "$WORK/issue/holder.pub" \
+  --phone 010-5555-0100 --name "Package Test" --out "$WORK/issue/credential" > /dev/null
+cp "$WORK/issue/credential" "$WORK/wallet/credential"
+pass=$(anshim-wallet pass --dir "$WORK/wallet" --format text)
+pid=$(anshim-gw verify-pass "$pass" --config "$GW_CONF" | sed -n 's/.*pid=\([0-9a-f]*\).*/\1/p')
+expect_match "the pass's pid" '^[0-9a-f]{32}$' "$pid"
+expect_eq "scan at the socket source" accepted "$(gw_scan /run/anshim-gateway/scan.sock "$pass")"
+wait_for 60 "the visit to be acknowledged by the cloud" \
+  jq_is gw_json "(s['last_seq'], s['acked_seq'], s['unsent'])" "(1, 1, 0)"
+expect_eq "cloud visits" 1 "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["visits"])' \
+  <<< "$(cloud_json)")"
+
+phase "tracing"
+trace=$(as "$CL_USER" anshim-cloud trace --pid "$pid" --from "$(date -d '2 days ago' +%F)" \
+  --to "$(date -d tomorrow +%F)" --reason test --as package-test --json)
+expect_eq "trace: the case and its visit" "$pid [1]" "$(python3 -c '
+import json, sys
+t = json.loads(sys.argv[1])
+print(t["case"]["pid"], [v["venue"] for v in t["visits"]])' "$trace")"
+expect_match "audit log" ": 1 entries?, chain intact$" "$(as "$CL_USER" anshim-cloud audit verify)"
+
+if [ "$SYSTEMD" = 0 ]; then
+  wait_for 10 "anshim-gatewayd to feed the watchdog" notified anshim-gateway WATCHDOG=1
+  wait_for 10 "anshim-cloudd to feed the watchdog" notified anshim-cloud WATCHDOG=1
+  phase "stopping the daemons (SIGTERM)"
+  for d in GW CL; do
+    dpid_var=${d}_DPID
+    rc=0
+    kill -TERM "${!dpid_var}"
+    wait "${!dpid_var}" || rc=$?
+    expect_eq "$d daemon exit status after SIGTERM" 0 "$rc"
+    printf -v "$dpid_var" ''
+  done
+  rm -rf /run/anshim-gateway   # systemd removes the RuntimeDirectory on stop
+else
+  phase "stopping the services"
+  for u in anshim-gateway anshim-cloud; do
+    expect_eq "$u never restarted (watchdog, crash)" 0 "$(systemctl show -p NRestarts --value "$u.service")"
+    systemctl stop "$u.service"
+    expect_eq "$u stopped cleanly" success "$(systemctl show -p Result --value "$u.service")"
+  done
+fi
+
+# ---- remove, then purge ----
+phase "removing the packages"
+pkg --remove "${PACKAGES[@]}" > "$WORK/remove.log" 2>&1 ||
+  fail "dpkg --remove failed: $(tail -n 20 "$WORK/remove.log")"
+# Packages with conffiles stay known to dpkg until purged.
+expect_eq "anshim-gateway after remove" rc "$(pkg_status anshim-gateway)"
+expect_eq "anshim-cloud after remove" rc "$(pkg_status anshim-cloud)"
+expect_match "anshim-tools after remove" '^(|un|pn)$' "$(pkg_status anshim-tools)"
+for f in /usr/sbin/anshim-gatewayd /usr/bin/anshim-gw /usr/sbin/anshim-cloudd /usr/bin/anshim-cloud \
+         /usr/bin/anshim-wallet "$GW_UNIT" "$CL_UNIT"; do
+  expect_gone "removed" "$f"
+done
+for f in "$GW_CONF" "$CL_CONF" /var/lib/anshim-gateway/device.key /var/lib/anshim-gateway/journal \
+         /var/lib/anshim-cloud/audit.log; do
+  expect_exists "kept on remove" "$f"
+done
+
+phase "purging the packages"
+# shellcheck disable=SC2046
+pkg --purge $(known_packages) > "$WORK/purge.log" 2>&1 ||
+  fail "dpkg --purge failed: $(tail -n 20 "$WORK/purge.log")"
+for p in "${PACKAGES[@]}"; do
+  st=$(pkg_status "$p")
+  check
+  case $st in ''|un|pn) ;; *) fail "$p after purge: status $st" ;; esac
+done
+for f in /var/lib/anshim-gateway /var/lib/anshim-cloud /run/anshim-gateway /usr/share/anshim \
+         /usr/sbin/anshim-gatewayd /usr/bin/anshim-gw /usr/sbin/anshim-cloudd /usr/bin/anshim-cloud \
+         /usr/bin/anshim-wallet /usr/share/doc/anshim-gateway /usr/share/doc/anshim-cloud \
+         /usr/share/doc/anshim-tools /usr/lib/sysusers.d/anshim-gateway.conf \
+         /usr/lib/sysusers.d/anshim-cloud.conf "$GW_CONF" "$CL_CONF"; do
+  expect_gone "purged" "$f"
+done
+check
+left=$(find /lib/systemd /usr/lib/systemd /etc/systemd /var/lib/systemd/deb-systemd-helper-enabled \
+  /usr/share/man -name 'anshim*' 2>/dev/null || true)
+[ -z "$left" ] || fail "left behind after purge: $left"
+# What an administrator put in /etc/anshim stays, and nothing else.
+expect_eq "/etc/anshim after purge (only the administrator's key files)" \
+  "authority authority.pub authority/contact.key authority/contact.pub authority/pseudonym.key authority/sign.key authority/sign.pub" \
+  "$(cd /etc/anshim && find . -mindepth 1 | sed 's|^\./||' | sort | xargs)"
+expect_match "purge says it kept the authority keys" "kept the authority keys" "$(cat "$WORK/purge.log")"
+for u in "$GW_USER" "$CL_USER"; do
+  check
+  getent passwd "$u" > /dev/null || fail "the system user $u was removed (README.Debian says it stays)"
+done
+
+phase "done; restoring the machine"
+done_ok
