@@ -105,6 +105,8 @@ int as_parse_time(const char *text, int64_t *out)
 	tm.tm_sec = second;
 	if (has_offset) {
 		t = timegm(&tm);
+		if (t == (time_t)-1)
+			return AS_E_TIME;
 		*out = (int64_t)t - offset_sign * (off_h * 3600 + off_m * 60);
 		return 0;
 	}

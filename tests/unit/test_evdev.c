@@ -363,7 +363,7 @@ static void test_encode_limits(void)
 static void test_open_errors(void)
 {
 	char dir[64], path[128];
-	int fd = 12345, probe, again, f;
+	int fd = 12345, probe, again, f, rc;
 
 	CHECK_RC(gw_evdev_open("/nonexistent/anshim/event0", &fd), -ENOENT);
 	CHECK_EQ_INT(fd, -1);
@@ -378,13 +378,17 @@ static void test_open_errors(void)
 	CHECK(probe >= 0);
 	close(probe);
 	fd = 12345;
-	CHECK_RC(gw_evdev_open(path, &fd), -ENOTTY);
+	/* qemu-user (cross-built tests) does not handle EVIOCGRAB and says
+	 * ENOSYS where a kernel says ENOTTY; both mean "not an input device". */
+	rc = gw_evdev_open(path, &fd);
+	CHECK(rc == -ENOTTY || rc == -ENOSYS);
 	CHECK_EQ_INT(fd, -1);
 	again = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	CHECK_EQ_INT(again, probe); /* gw_evdev_open closed what it opened */
 	if (again >= 0)
 		close(again);
-	CHECK_RC(gw_evdev_open(dir, &fd), -ENOTTY); /* a directory opens O_RDONLY */
+	rc = gw_evdev_open(dir, &fd); /* a directory opens O_RDONLY */
+	CHECK(rc == -ENOTTY || rc == -ENOSYS);
 out:
 	test_rmdir(dir);
 }
