@@ -82,7 +82,11 @@ int gw_clock_synced(const struct gw_clock *c)
 	case GW_CLOCK_UNSYNCED: return 0;
 	default:
 		memset(&tx, 0, sizeof tx);
-		return ntp_adjtime(&tx) != TIME_ERROR;
+		/* Fail closed: an error (-1, e.g. a seccomp filter) is "unsynced". */
+		{
+			int state = ntp_adjtime(&tx);
+			return state != -1 && state != TIME_ERROR;
+		}
 	}
 }
 

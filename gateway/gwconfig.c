@@ -82,7 +82,7 @@ const struct as_config_option gw_config_table[] = {
 	 "Username for the broker (the broker's ACL limits each gateway to its own "
 	 "topics)."},
 	{"broker_password", AS_CFG_STRING, OPT(broker_password), 0, 256, NULL, AS_CFG_SECRET,
-	 NULL, "Password for the broker. Keep this file mode 0640 root:anshim."},
+	 NULL, "Password for the broker. Keep this file mode 0640 root:anshim-gateway."},
 	{"broker_ca_file", AS_CFG_PATH, OPT(broker_ca_file), 0, 0, NULL, 0, NULL,
 	 "TLS: the CA certificate that signed the broker's certificate."},
 	{"broker_cert_file", AS_CFG_PATH, OPT(broker_cert_file), 0, 0, NULL, 0, NULL,
