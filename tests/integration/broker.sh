@@ -19,6 +19,9 @@ start_broker() {
     echo "persistence false"
     echo "listener $BROKER_PORT 127.0.0.1"
     if [ $# -ge 2 ]; then
+      # mosquitto started as root drops to user 'mosquitto' before reading
+      # these files, which live in our private $WORK: keep our own user.
+      echo "user $(id -un)"
       echo "allow_anonymous false"
       echo "acl_file $1"
       echo "password_file $2"
