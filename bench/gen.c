@@ -17,6 +17,7 @@
 #define GW_PER_DAY 300          /* expected visits a day per gateway */
 #define GW_MAX 8
 #define REFERENCE_VENUES 50000  /* Jeju */
+#define TOP_RANK 20
 
 /* Small venues first (shares), then the big ones (the top 1 %). */
 const struct gen_category gen_categories[] = {
@@ -319,16 +320,20 @@ static int make_venues(struct gen_world *w, uint64_t *x)
 		towns[t][1] = (0.1 + 0.8 * u01(x)) * w->side;
 		town_cdf[t] = (t ? town_cdf[t - 1] : 0) + 1.0 / (double)(t + 1);
 	}
-	/* Popularity: each venue's rank in a Jeju-size ranking of
-	 * REFERENCE_VENUES (or more) venues, drawn at random, so that venue
-	 * sizes have the same distribution at every scale. */
+	/* Popularity: the venues are a systematic sample of a Jeju-size
+	 * ranking of REFERENCE_VENUES (or more): venue i takes a rank in the
+	 * i-th of nv equal slices of it, so that venue sizes follow the same
+	 * distribution at every scale; ranks above TOP_RANK count as TOP_RANK
+	 * (no venue gets more than about 3,000 check-ins a day at Jeju's
+	 * density).  Venue positions are random, so the order does not
+	 * matter. */
 	for (size_t i = 0; i < nv; i++)
-		rank[i] = (size_t)below(x, ref);
+		rank[i] = (size_t)(((double)i + u01(x)) * (double)ref / (double)nv);
 	for (size_t i = 0; i < nv; i++) {
 		struct gen_venue *v = &w->venues[i];
 
 		place(w->side, (const double (*)[2])towns, town_cdf, nt, 0.75, x, &v->x, &v->y);
-		v->weight = pow((double)(rank[i] + 1), -w->p.zipf);
+		v->weight = pow((double)(rank[i] + 1 < TOP_RANK ? TOP_RANK : rank[i] + 1), -w->p.zipf);
 		sum += v->weight;
 		if (rank[i] < n_big)
 			v->cat = (uint8_t)(N_SMALL + below(x, N_BIG));

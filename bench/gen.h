@@ -7,12 +7,13 @@
  *  - Venues: by default one per 26 visits a day (Jeju: about 50,000 venues
  *    and 1.3 million check-ins a day), on a square map with Jeju's venue
  *    density (one venue per 0.037 km2), mostly in towns.  Popularity is
- *    Zipf (weight 1 / rank^s, s = 0.8) with each venue's rank drawn at
- *    random from a Jeju-size ranking of 50,000 venues, so that the venues
- *    are a sample of one Jeju-like size distribution at every scale: a few
- *    big venues, many small.  A category gives each its dwell time and
- *    opening hours; the top 1 % of the ranking are markets, tourist sites
- *    and transit halls.  Busy venues have one
+ *    Zipf (weight 1 / rank^s, s = 0.8, ranks above 20 counted as 20) over
+ *    a Jeju-size ranking of 50,000 venues, of which the venues are a
+ *    systematic sample (one rank from each of V equal slices), so that
+ *    venue sizes follow one Jeju-like distribution at every scale: a few
+ *    big venues (at most about 3,000 check-ins a day), many small.  A
+ *    category gives each its dwell time and opening hours; the top 1 % of
+ *    the ranking are markets, tourist sites and transit halls.  Busy venues have one
  *    gateway per 300 expected visits a day (at most 8), each venue at least
  *    one.
  *  - People: by default 1.5 visits a day each on average, log-normal
