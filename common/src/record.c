@@ -102,6 +102,7 @@ const char *as_record_kind_name(uint8_t kind)
 	case AS_REC_CARD: return "card";
 	case AS_REC_MANUAL: return "manual";
 	case AS_REC_EXPIRED: return "expired";
+	case AS_REC_APP: return "app";
 	default: return "unknown";
 	}
 }
