@@ -29,7 +29,7 @@ enum as_record_kind {
 	AS_REC_PASS = 1,   /* phone pass scanned at the gateway */
 	AS_REC_CARD = 2,   /* printed card scanned at the gateway */
 	AS_REC_MANUAL = 3, /* paper register entry typed or imported by staff */
-	AS_REC_EXPIRED = 4 /* placeholder for a record the gateway purged unsent at
+	AS_REC_EXPIRED = 4, /* placeholder for a record the gateway purged unsent at
 			    * the retention horizon: pid and capsule all zero.
 			    * Keeps seqs contiguous; the cloud stores nothing. */
 	AS_REC_APP = 5     /* cloud only: a wallet's own check-in at a venue code
