@@ -7,11 +7,12 @@
  *   check-in   'W' ver=1 kind=1 credential[264] time i64 nonce[16]
  *              code_len u16 code[code_len] holder_sig[64]
  *   check-out  'W' ver=1 kind=2 credential[264] time i64 nonce[16]
- *              checkin_id[32] holder_sig[64]                 = 411 bytes
+ *              checkin_id[32] holder_sig[64]                 = 387 bytes
  *   answer     'Y' ver=1 checkin_id[32] status u8 reason u8
- *              cloud_time i64 authority_sig[64]              = 109 bytes
+ *              cloud_time i64 authority_sig[64]              = 108 bytes
  * code is an encoded venue code (venuecode.h), code_len within
- * AS_VENUE_ROTATING_LEN..AS_VENUE_CODE_MAX.  The holder signature (the
+ * AS_APP_CODE_MIN..AS_VENUE_CODE_MAX (a poster with a one-byte name is
+ * 81 bytes, shorter than a rotating code).  The holder signature (the
  * credential's holder key) covers every byte before it; the authority
  * signature every answer byte before it.  time is the wallet's clock.
  *
@@ -36,12 +37,13 @@
 #define AS_APP_CHECKIN_VERSION 1
 #define AS_APP_NONCE_LEN 16
 #define AS_APP_CHECKIN_ID_LEN 32
-#define AS_APP_CHECKOUT_LEN 411
+#define AS_APP_CHECKOUT_LEN 387
+#define AS_APP_CODE_MIN (AS_VENUE_POSTER_BASE_LEN + 1)
 #define AS_APP_CHECKIN_MAX (3 + AS_CREDENTIAL_LEN + 8 + AS_APP_NONCE_LEN + 2 + \
 			    AS_VENUE_CODE_MAX + AS_SIG_LEN)
 #define AS_APP_ANSWER_MAGIC 'Y'
 #define AS_APP_ANSWER_VERSION 1
-#define AS_APP_ANSWER_LEN 109
+#define AS_APP_ANSWER_LEN 108
 
 enum as_app_kind { AS_APP_CHECKIN = 1, AS_APP_CHECKOUT = 2 };
 
