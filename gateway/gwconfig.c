@@ -74,6 +74,14 @@ const struct as_config_option gw_config_table[] = {
 	 "lost. Keep it at or below 1G on 32-bit (armhf) systems."},
 	{"commit_max_records", AS_CFG_INT, OPT(commit_max_records), 1, 65536, NULL, 0, "1000",
 	 "Most records written in one group commit (one fsync)."},
+	{"venue_id", AS_CFG_INT, OPT(venue_id), 0, UINT32_MAX, NULL, 0, "0",
+	 "The venue id this gateway was enrolled at ('anshim-cloud enroll --venue "
+	 "ID'). Only 'anshim-gw show-code' uses it, to put the venue in the "
+	 "rotating QR code visitors scan with the wallet app; 0 = not set."},
+	{"code_slot", AS_CFG_DURATION, OPT(code_slot), 5, 3600, NULL, 0, "30s",
+	 "How long each rotating venue code of 'anshim-gw show-code' is valid "
+	 "before the next one replaces it. A screenshot sent away stops working "
+	 "after the cloud's tolerance of a few slots."},
 	{"broker", AS_CFG_STRING, OPT(broker), 0, 512, NULL, 0, NULL,
 	 "The MQTT broker to send check-ins to, tcp://HOST:PORT or ssl://HOST:PORT "
 	 "(8883 with TLS). Unset: the gateway works offline only and keeps "

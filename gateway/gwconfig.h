@@ -27,6 +27,9 @@ struct gw_config {
 	int64_t purge_interval;
 	uint64_t map_size;
 	int64_t commit_max_records;
+	/* the rotating venue code (anshim-gw show-code) */
+	int64_t venue_id;       /* 0 = not set */
+	int64_t code_slot;      /* seconds */
 	/* sync to the cloud (empty broker: offline only) */
 	char *broker;
 	char *broker_username;
