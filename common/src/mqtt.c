@@ -302,6 +302,8 @@ static void handle_event(struct as_mqtt *m, struct mqtt_event *ev)
 		m->connecting = 0;
 		snprintf(m->last_error, sizeof m->last_error, "%s", ev->text);
 		schedule_reconnect(m);
+		if (h->on_connect_failed)
+			h->on_connect_failed(m->ctx, ev->text);
 		break;
 	case EV_CONNECTION_LOST:
 		m->connected = 0;

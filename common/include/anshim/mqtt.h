@@ -44,6 +44,10 @@ struct as_mqtt_handlers {
 	/* A publish finished: ok = 1 when the broker acknowledged it (QoS 1). */
 	void (*on_published)(void *ctx, uint64_t id, int ok);
 	void (*on_subscribed)(void *ctx, uint64_t id, int ok);
+	/* A connection attempt failed (unreachable, refused by the broker:
+	 * why has Paho's text and code); a retry is already scheduled.  For
+	 * short-lived clients that give up instead of waiting. */
+	void (*on_connect_failed)(void *ctx, const char *why);
 };
 
 /*
