@@ -12,6 +12,7 @@
 #include "gwconfig.h"
 #include "journal.h"
 #include "register.h"
+#include "showcode.h"
 
 #include "anshim/bytes.h"
 #include "anshim/capsule.h"
@@ -20,6 +21,7 @@
 #include "anshim/keyfile.h"
 #include "anshim/parse.h"
 #include "anshim/usage.h"
+#include "anshim/venuecode.h"
 #include "anshim/fileio.h"
 
 #include <errno.h>
@@ -87,6 +89,28 @@ static const char usage_text[] =
 "      bad-holder-signature, expired, not-yet-valid, stale, wrong-form.\n"
 "      A pass is fresh within --freshness seconds (default 90) of the clock\n"
 "      (now, or --at: unix seconds or ISO 8601).\n"
+"  show-code [--png FILE] [--once] [--format utf8|ansi|text]\n"
+"      Show this gateway's rotating venue code, for visitors to check in by\n"
+"      scanning it with the wallet app. Each code holds the venue id (the\n"
+"      'venue_id' configuration key: set it to the id this gateway was\n"
+"      enrolled with), the gateway id and the current time slot\n"
+"      ('code_slot', default 30 s), signed with device.key, so a photo sent\n"
+"      to someone at home stops working within a few slots. It is drawn on\n"
+"      the terminal (utf8: half blocks, the default; ansi: colours; text:\n"
+"      the code's text) with the venue and the seconds left under it, and\n"
+"      redrawn at each new slot. --png FILE also rewrites FILE at each\n"
+"      slot (atomically, by rename) for a kiosk image viewer or browser.\n"
+"      Needs no network and no running daemon, but must read device.key\n"
+"      (run it as the gateway's user). --once draws one slot and exits.\n"
+"      Stops on Ctrl-C (SIGINT) or SIGTERM.\n"
+"  verify-code TEXT|- [--authority FILE] [--gateway-key FILE] [--at TIME]\n"
+"      Decode a scanned venue code (AV1:...) and check its signature: a\n"
+"      poster against the authority's public key (default authority_key),\n"
+"      a rotating code against the showing gateway's public key (default:\n"
+"      this gateway's device.pub). A rotating code is also checked to be\n"
+"      current: its slot must hold the clock (now, or --at), give or take\n"
+"      one slot. Prints the fields and 'valid', or 'rejected: REASON'\n"
+"      (malformed, bad-signature, wrong-gateway, stale) and exits 1.\n"
 "\n"
 "Common options:\n"
 "  --config FILE    gateway configuration (default " GW_DEFAULT_CONFIG ")\n"
@@ -842,6 +866,173 @@ static int cmd_verify_pass(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* ---- show-code, verify-code ---- */
+
+struct show_opts {
+	const char *png;
+	const char *format;
+	int once;
+};
+
+static int show_opt(void *ctx, int c, const char *arg)
+{
+	struct show_opts *o = ctx;
+
+	switch (c) {
+	case 'p': o->png = arg; return 0;
+	case 'f': o->format = arg; return 0;
+	case 'o': o->once = 1; return 0;
+	default: return usage_error("%s", "bad option for 'show-code'");
+	}
+}
+
+static int cmd_show_code(struct cli *cli, int argc, char **argv)
+{
+	static const struct option extra[] = {
+		{"png", required_argument, NULL, 'p'},
+		{"format", required_argument, NULL, 'f'},
+		{"once", no_argument, NULL, 'o'},
+		{NULL, 0, NULL, 0},
+	};
+	struct show_opts o = {NULL, "utf8", 0};
+	struct gw_showcode sc;
+	char path[PATH_MAX];
+	int rc;
+
+	if ((rc = cli_parse(cli, argc, argv, extra, NULL, show_opt, &o, NULL)) != 0)
+		return rc;
+	memset(&sc, 0, sizeof sc);
+	if (as_qr_format_parse(&sc.format, o.format) ||
+	    (sc.format != AS_QR_UTF8 && sc.format != AS_QR_ANSI && sc.format != AS_QR_TEXT))
+		return usage_error("--format '%s': give utf8, ansi or text (for an image file "
+				   "use --png FILE)", o.format);
+	if (cli_load_config(cli))
+		return 1;
+	if (cli->cfg.venue_id == 0) {
+		fprintf(stderr, "anshim-gw: show-code needs the venue id: set 'venue_id ID' in %s "
+			"to the venue id this gateway was enrolled with ('anshim-cloud enroll "
+			"--venue ID')\n", cli->config_path ? cli->config_path : GW_DEFAULT_CONFIG);
+		return 1;
+	}
+	sc.venue_id = (uint32_t)cli->cfg.venue_id;
+	sc.slot_seconds = (unsigned)cli->cfg.code_slot;
+	sc.png_path = o.png;
+	sc.out = stdout;
+	sc.redraw = !o.once && isatty(STDOUT_FILENO);
+	rc = gw_showcode_load_key(&sc, cli->cfg.state_dir, path, sizeof path);
+	if (rc) {
+		fprintf(stderr, "anshim-gw: cannot read the device key %s: %s (%s)\n", path,
+			as_strerror(rc), rc == -ENOENT ? "run 'anshim-gw init' first" :
+			"run show-code as the gateway's user, which owns the state directory");
+		gw_showcode_wipe(&sc);
+		return 1;
+	}
+	rc = gw_showcode_run(&sc, o.once);
+	gw_showcode_wipe(&sc);
+	if (rc) {
+		fprintf(stderr, "anshim-gw: cannot show the venue code%s%s: %s\n",
+			o.png ? " to " : "", o.png ? o.png : "", as_strerror(rc));
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_verify_code(struct cli *cli, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"authority", required_argument, NULL, 'a'},
+		{"gateway-key", required_argument, NULL, 'g'},
+		{"at", required_argument, NULL, 't'},
+		{"config", required_argument, NULL, 1000},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *authority = NULL, *gateway = NULL, *text, *keyfile, *reason = NULL;
+	char line[AS_VENUE_CODE_TEXT_MAX + 2], path[PATH_MAX], hex[2 * AS_GWID_LEN + 1];
+	char when[32];
+	uint8_t pk[AS_SIGN_PK_LEN], gw_id[AS_GWID_LEN];
+	struct as_venue_code code;
+	int64_t now = (int64_t)time(NULL);
+	int c, rc;
+
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (c) {
+		case 'a': authority = optarg; break;
+		case 'g': gateway = optarg; break;
+		case 't':
+			if (as_parse_time(optarg, &now))
+				return usage_error("--at '%s' is not a time (unix seconds or ISO 8601)", optarg);
+			break;
+		case 1000: cli->config_path = optarg; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default: return usage_error("%s", "bad option for 'verify-code'");
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("%s", "verify-code needs exactly one TEXT argument (or '-')");
+	text = argv[optind];
+	if (strcmp(text, "-") == 0) {
+		if (!fgets(line, sizeof line, stdin)) {
+			fprintf(stderr, "anshim-gw: no venue code text on standard input\n");
+			return 1;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		text = line;
+	}
+	rc = as_venue_code_from_text(&code, text, strlen(text));
+	if (rc) {
+		printf("rejected: malformed (%s)\n", as_strerror(rc));
+		return 1;
+	}
+	if (code.type == AS_VC_POSTER) {
+		printf("poster venue=%u name=\"%s\" issued=%s\n", code.venue_id, code.name,
+		       as_format_time(when, code.issued_at));
+		keyfile = authority;
+		if (!keyfile) {
+			if (cli_load_config(cli))
+				return 1;
+			keyfile = cli->cfg.authority_key;
+		}
+	} else {
+		as_hex_encode(hex, code.gw_id, AS_GWID_LEN);
+		printf("rotating venue=%u gateway=%s slot_start=%lld slot_seconds=%u (%s)\n",
+		       code.venue_id, hex, (long long)code.slot_start, code.slot_seconds,
+		       as_format_time(when, code.slot_start));
+		keyfile = gateway;
+		if (!keyfile) {
+			if (cli_load_config(cli))
+				return 1;
+			snprintf(path, sizeof path, "%s/device.pub", cli->cfg.state_dir);
+			keyfile = path;
+		}
+	}
+	rc = as_keyfile_read(keyfile, AS_KEY_SIGN_PUBLIC, pk);
+	if (rc) {
+		fprintf(stderr, "anshim-gw: cannot read the public key %s: %s (%s)\n", keyfile,
+			as_strerror(rc), code.type == AS_VC_POSTER ?
+			"copy the authority's sign.pub there, or pass --authority FILE" :
+			"pass the showing gateway's device.pub with --gateway-key FILE");
+		return 1;
+	}
+	if (code.type == AS_VC_ROTATING) {
+		as_gateway_id(gw_id, pk);
+		if (memcmp(gw_id, code.gw_id, AS_GWID_LEN) != 0)
+			reason = "wrong-gateway";
+		else if (now < code.slot_start - code.slot_seconds ||
+			 now >= code.slot_start + 2 * (int64_t)code.slot_seconds)
+			reason = "stale";
+	}
+	if (!reason && as_venue_code_verify(&code, pk))
+		reason = "bad-signature";
+	if (reason) {
+		printf("rejected: %s\n", reason);
+		return 1;
+	}
+	printf("valid\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -851,7 +1042,8 @@ int main(int argc, char **argv)
 		{"init", cmd_init}, {"status", cmd_status}, {"events", cmd_events},
 		{"purge", cmd_purge}, {"register", cmd_register}, {"import", cmd_import},
 		{"journal", cmd_journal}, {"offline", cmd_online}, {"online", cmd_online},
-		{"verify-pass", cmd_verify_pass},
+		{"verify-pass", cmd_verify_pass}, {"show-code", cmd_show_code},
+		{"verify-code", cmd_verify_code},
 	};
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 	struct cli cli;
