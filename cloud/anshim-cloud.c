@@ -103,6 +103,13 @@ static const char usage_text[] =
 "      anything is printed. --phone needs pseudonym.key, --reveal contact.key.\n"
 "      --json prints the stable form described in docs/TRACING.md.\n"
 "\n"
+"  poster --venue ID [--out FILE] [--format pdf|png|svg] [--size a4|a5]\n"
+"         [--store DIR] [--keys DIR]\n"
+"      Make venue ID's printable check-in poster (PDF by default): its name\n"
+"      and address from the registry and a QR code signed with sign.key\n"
+"      that visitors scan with the wallet app. 'poster --verify TEXT'\n"
+"      checks a scanned poster code. See 'anshim-cloud poster --help'.\n"
+"\n"
 "  purge\n"
 "      Delete every visit older than the retention period (the\n"
 "      configuration's 'retention', 56 days by default) from every index, and the sealed\n"
@@ -291,5 +298,7 @@ int main(int argc, char **argv)
 		return cl_cmd_audit(argc, argv);
 	if (strcmp(cmd, "trace") == 0)
 		return cl_cmd_trace(argc, argv);
+	if (strcmp(cmd, "poster") == 0)
+		return cl_cmd_poster(argc, argv);
 	return cl_usage_error("unknown command '%s'", cmd);
 }

@@ -13,5 +13,6 @@ int cl_cmd_purge(int argc, char **argv);    /* registry.c */
 int cl_cmd_policy(int argc, char **argv);   /* policy_cmd.c */
 int cl_cmd_audit(int argc, char **argv);    /* audit_cmd.c */
 int cl_cmd_trace(int argc, char **argv);    /* trace_cmd.c */
+int cl_cmd_poster(int argc, char **argv);   /* poster.c */
 
 #endif
