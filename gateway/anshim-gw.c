@@ -6,7 +6,9 @@
  * control socket; register (interactive) and import (CSV) turn the paper
  * register into sealed entries: name and phone are sealed to the
  * authority's contact key HERE, before anything is sent to the daemon, so
- * the daemon never holds them in plaintext.  Single-threaded.
+ * the daemon never holds them in plaintext.  show-code draws the rotating
+ * venue code (showcode.c) and verify-code checks a scanned venue code, both
+ * offline.  Single-threaded.
  */
 #include "control_client.h"
 #include "gwconfig.h"
