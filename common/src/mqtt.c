@@ -58,6 +58,7 @@ struct as_mqtt {
 	uv_timer_t retry;
 	MQTTAsync client;
 	const struct as_mqtt_handlers *handlers;
+	void (*on_connect_failed)(void *ctx, const char *why);
 	void *ctx;
 	/* copies of the options */
 	char *uri, *client_id, *username, *password, *ca_file, *cert_file, *key_file;
@@ -302,8 +303,8 @@ static void handle_event(struct as_mqtt *m, struct mqtt_event *ev)
 		m->connecting = 0;
 		snprintf(m->last_error, sizeof m->last_error, "%s", ev->text);
 		schedule_reconnect(m);
-		if (h->on_connect_failed)
-			h->on_connect_failed(m->ctx, ev->text);
+		if (m->on_connect_failed)
+			m->on_connect_failed(m->ctx, ev->text);
 		break;
 	case EV_CONNECTION_LOST:
 		m->connected = 0;
@@ -489,6 +490,11 @@ void as_mqtt_set_offline(struct as_mqtt *m, int offline)
 		m->backoff = 0;
 		connect_now(m);
 	}
+}
+
+void as_mqtt_on_connect_failed(struct as_mqtt *m, void (*cb)(void *ctx, const char *why))
+{
+	m->on_connect_failed = cb;
 }
 
 int as_mqtt_is_offline(const struct as_mqtt *m)

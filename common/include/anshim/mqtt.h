@@ -44,10 +44,6 @@ struct as_mqtt_handlers {
 	/* A publish finished: ok = 1 when the broker acknowledged it (QoS 1). */
 	void (*on_published)(void *ctx, uint64_t id, int ok);
 	void (*on_subscribed)(void *ctx, uint64_t id, int ok);
-	/* A connection attempt failed (unreachable, refused by the broker:
-	 * why has Paho's text and code); a retry is already scheduled.  For
-	 * short-lived clients that give up instead of waiting. */
-	void (*on_connect_failed)(void *ctx, const char *why);
 };
 
 /*
@@ -64,6 +60,13 @@ int as_mqtt_start(struct as_mqtt **out, uv_loop_t *loop, const struct as_mqtt_op
 int as_mqtt_subscribe(struct as_mqtt *m, const char *topic, int qos, uint64_t id);
 int as_mqtt_publish(struct as_mqtt *m, const char *topic, const void *payload, size_t len,
 		    int qos, int retained, uint64_t id);
+
+/* Also call cb (on the loop thread, with the start's ctx) when a connection
+ * attempt fails: unreachable, or refused by the broker (why has Paho's text
+ * and code); a retry is already scheduled.  For short-lived clients that
+ * give up instead of waiting.  Set it right after as_mqtt_start, before the
+ * loop runs.  Loop thread. */
+void as_mqtt_on_connect_failed(struct as_mqtt *m, void (*cb)(void *ctx, const char *why));
 
 int as_mqtt_is_connected(const struct as_mqtt *m);
 /* Last connection error text ("" if none); borrowed until the next event. */
