@@ -669,6 +669,10 @@ static int cmd_checkin(const struct wallet_args *a)
 				rc == -EIO ? err : as_strerror(rc));
 			return 1;
 		}
+	} else if (strncmp(a->code_text, AS_VENUE_CODE_PREFIX, strlen(AS_VENUE_CODE_PREFIX)) != 0) {
+		fprintf(stderr, "anshim-wallet: not a valid venue code: %s (an Anshim venue code "
+			"starts with AV1:)\n", as_strerror(AS_E_PREFIX));
+		return 1;
 	} else if (snprintf(text, sizeof text, "%s", a->code_text) >= (int)sizeof text) {
 		fprintf(stderr, "anshim-wallet: the code text is too long to be an Anshim venue code\n");
 		return 1;
