@@ -8,16 +8,31 @@
  *                               "next_vid", "next_person", "next_gw",
  *                               "batches" u64
  *   gateways  gw_id[16] -> registry entry + ingest state (98 bytes)
- *   venues    id u32 -> venue (dwell, then three length-prefixed strings)
+ *   venues    id u32 -> venue (dwell, longest visit, then three
+ *             length-prefixed strings)
  *   counters  reason text -> u64 (rejected batches, by reason)
- *   visits    vid (48-bit) -> compact visit: a kind/flags byte and varints
- *             (person, venue, entry, exit - entry, headcount, gateway index,
- *             seq), typically 16 bytes
- *   by_venue  venue u32  -> DUPSORT|DUPFIXED  t32 || vid   (10 bytes)
- *   by_pid    person u32 -> DUPSORT|DUPFIXED  t32 || vid   (10 bytes)
- *   by_day    day u32    -> DUPSORT|DUPFIXED  vid          (6 bytes)
- *   persons   pid[16] -> person u32 || capsule fingerprint[8]
+ *   visits    vid (48-bit) -> where the visit came from: varints gateway
+ *             index (0: an app check-in) and record seq, typically 4 bytes
+ *   by_venue  day u32 || venue u32   -> DUPSORT|DUPFIXED index entries
+ *   by_pid    week u32 || person u32 -> DUPSORT|DUPFIXED index entries
+ *   persons   pid[16] -> person u32 || capsule fingerprint[8] || last day u32
  *   capsules  person u32 -> pid[16] || capsule[131]   one per person
+ *   app       'i' || check-in id[32] -> vid || venue u32 || entry i64
+ *             'r' || replay key[32]  -> check-in id[32] || entry i64
+ *
+ * An index entry (24 bytes) covers what tracing needs, so a query reads
+ * the index alone: entry i64 (sign bit flipped, so it sorts) || vid[6] ||
+ * other u32 (by_venue: the person; by_pid: the venue) || span u32 (exit -
+ * entry, SPAN_NONE when no exit is recorded) || kind << 13 | flags << 11 |
+ * headcount (u16).  day is the entry time clamped to 0..UINT32_MAX (1970..
+ * 2106) divided by 86400, week is day / 7; they only partition the indexes.
+ *
+ * Partitioning by time keeps ingest cheap as the store grows: a day's
+ * visits land in that day's (week's) keys only, so a transaction dirties
+ * the pages of the days it writes, not pages spread over every venue's or
+ * person's whole history.  A query reads one key per day (week) it spans.
+ * The purge deletes whole keys.  by_pid uses weeks because a person has
+ * one or two visits a day, and each key costs about 34 bytes of its own.
  *
  * A person is a pid with at least one stored visit; its number is handed
  * out on its first visit and keys by_pid and capsules, so each visit and
@@ -25,33 +40,26 @@
  * capsule is stored once.  The fingerprint is SipHash-2-4 of the capsule
  * under the store's secret fp_key: a visit that brings the capsule already
  * stored (the usual case: it is part of the credential) writes nothing; a
- * different one replaces it (the latest seen wins).  A record whose pid is
- * all zero (the caller could not derive one) is stored with person 0:
- * found by venue and day, attributed to nobody, no capsule.
+ * different one replaces it (the latest seen wins).  last day is the
+ * latest day of the person's visits, which the purge uses to find people
+ * left with no visit.  A record whose pid is all zero (the caller could
+ * not derive one) is stored with person 0: found by venue, attributed to
+ * nobody, no capsule.
  *
- * Ingest stores by_venue and by_day entries as each batch arrives and the
- * rest (persons, capsules, by_pid, visits) at commit, sorted by key, so
- * that each page is touched once per transaction (see "Ingest in two
- * steps" below); readers see nothing of a transaction before its commit.
- *
- * vids and person numbers only grow (meta keeps the next ones, so purged
- * ones are never reused): a visit insert is an MDB_APPEND, a by_day insert
- * an MDB_APPENDDUP and a new person's capsule an MDB_APPEND, so those pages
- * are packed full.  by_venue inserts use MDB_APPENDDUP when the entry is
- * known to sort after the venue's last one (a per-transaction cache of each
- * venue's last entry), otherwise a plain put; a wrong APPENDDUP would fail
- * the transaction, never the data.
- *
- * t32 is the entry time clamped to 0..UINT32_MAX (1970..2106) and day is
- * t32 / 86400; both only order index entries.  Queries and purge compare
- * the exact 64-bit entry time kept in the visit, so a clamped time can only
- * change the order among visits outside 1970..2106, never membership.
+ * Ingest queues each new visit and writes it at commit, sorted by key per
+ * database (see "Ingest in two steps" below); readers see nothing of a
+ * transaction before its commit.  vids and person numbers only grow (meta
+ * keeps the next ones, so purged ones are never reused): a visit insert is
+ * an MDB_APPEND and a new person's capsule an MDB_APPEND.
  *
  * Invariants (each write transaction keeps all of them):
- *  - every stored visit has exactly one entry in by_venue and by_day, and
- *    one in by_pid unless unattributed; the indexes hold nothing else;
+ *  - every stored visit has exactly one entry in by_venue, and one in
+ *    by_pid unless unattributed, under the day of its entry, with the same
+ *    fields as the visit; the indexes hold nothing else;
  *  - persons has a pid, and capsules its person number, exactly when by_pid
- *    has that person number;
+ *    has that person number; last day is the greatest day it has there;
+ *  - app holds an 'i' entry for each stored app visit, and an 'r' entry
+ *    for each replay key used by a stored app visit;
  *  - per gateway, through_seq is the highest seq such that seqs 1..through_seq
  *    are all stored (or were placeholders); a record at or below it is a
  *    duplicate and changes nothing; a batch that would leave a hole is
@@ -81,31 +89,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#define STORE_VERSION 1
+#define STORE_VERSION 2
 #define STORE_MAXDBS 10
 #define FP_LEN 8                     /* capsule fingerprint (SipHash-2-4) */
 #define FP_KEY_LEN 16
 #define VID_LEN 6                    /* vids are 48-bit: 2.8e14 visits */
 #define VID_MAX ((UINT64_C(1) << 48) - 1)
-#define IDX_LEN (4 + VID_LEN)        /* by_venue and by_pid entries: t32 || vid */
+#define IDX_KEY_LEN 8                /* day u32 || venue or person u32 */
+#define IDX_LEN 24                   /* an index entry, see above */
+#define PID_PART_DAYS 7              /* by_pid partitions are weeks */
+#define SPAN_NONE UINT32_MAX         /* no exit recorded */
+#define SPAN_MAX (UINT32_MAX - 1)
 #define DAY_SECONDS 86400
 #define GATEWAY_VALUE_LEN 98
-#define VENUE_VALUE_MAX (1 + 2 + 3 + CL_NAME_MAX + CL_ADDRESS_MAX + CL_CATEGORY_MAX)
-/* kind/flags byte, and at most: person 5, venue 5, entry 10, exit 10,
- * headcount 3, gateway 5, seq 10 varint bytes. */
-#define VISIT_VALUE_MAX (1 + 5 + 5 + 10 + 10 + 3 + 5 + 10)
-#define PERSON_VALUE_LEN (4 + FP_LEN)           /* persons: person || fingerprint */
+#define VENUE_VALUE_MAX (1 + 2 + 4 + 3 + CL_NAME_MAX + CL_ADDRESS_MAX + CL_CATEGORY_MAX)
+/* varints: gateway index 5, seq 10 bytes at most */
+#define VISIT_VALUE_MAX (5 + 10)
+#define PERSON_VALUE_LEN (4 + FP_LEN + 4) /* persons: person || fingerprint || last day */
 #define CAPSULE_VALUE_LEN (AS_PID_LEN + AS_CAPSULE_LEN) /* capsules: pid || capsule */
-#define VISIT_HAS_EXIT 0x10
+#define APP_KEY_LEN (1 + CL_APP_ID_LEN)
+#define APP_ID_VALUE_LEN (VID_LEN + 4 + 8)
+#define APP_REPLAY_VALUE_LEN (CL_APP_ID_LEN + 8)
 #define REASON_MAX 32
 #define PURGE_DEFAULT_SLICE 10000
-#define VENUE_CACHE_MIN 64
 
 struct cl_store {
 	MDB_env *env;
-	MDB_dbi meta, gateways, venues, counters, visits, by_venue, by_pid, by_day, persons,
-		capsules;
+	MDB_dbi meta, gateways, venues, counters, visits, by_venue, by_pid, persons, capsules,
+		app;
 	int readonly;
 };
 
@@ -114,22 +127,14 @@ struct cl_store {
  * thread asking again would wait for itself forever. */
 static _Thread_local const struct cl_store *thread_writing;
 
-/* The last by_venue entry of a venue, as known inside one write transaction. */
-struct venue_last {
-	uint32_t venue;   /* 0 = free slot (venue ids are >= 1) */
-	int known;        /* last[] holds the venue's greatest entry */
-	uint8_t last[IDX_LEN];
-};
-
 /* A visit as stored, plus what only the store needs. */
 struct stored_visit {
 	struct cl_visit v;       /* v.pid is filled only where the caller knows it */
-	uint32_t person;         /* 0: unattributed (no pid) */
-	uint32_t gw_index;
-	uint64_t seq;
+	uint32_t gw_index;       /* 0 for app visits */
+	uint64_t seq;            /* 0 for app visits */
 };
 
-/* A visit stored in by_venue and by_day, the rest waiting for the commit. */
+/* A visit queued for the commit. */
 struct pending {
 	struct stored_visit sv;      /* person not known yet */
 	uint8_t capsule[AS_CAPSULE_LEN];
@@ -138,16 +143,20 @@ struct pending {
 struct cl_ingest {
 	struct cl_store *s;
 	MDB_txn *txn;
-	MDB_cursor *visits, *by_venue, *by_pid, *by_day, *persons, *capsules;
+	MDB_cursor *visits, *by_venue, *by_pid, *persons, *capsules;
 	uint8_t fp_key[FP_KEY_LEN];
 	uint64_t next_vid, next_vid_stored;
 	uint64_t next_person, next_person_stored;
 	uint64_t batches, batches_stored;
 	int failed;                  /* first LMDB failure: only abort remains */
-	struct venue_last *cache;    /* open addressing, cache_cap a power of 2 */
-	size_t cache_cap, cache_used;
 	struct pending *pend;        /* in vid order */
 	size_t npend, pend_cap;
+};
+
+struct cl_reader {
+	struct cl_store *s;
+	MDB_txn *txn;
+	MDB_cursor *by_venue, *by_pid, *capsules;
 };
 
 /* A registry entry as stored: the public part and the gateway's index. */
@@ -228,10 +237,89 @@ static uint64_t get_vid(const uint8_t in[VID_LEN])
 	return vid;
 }
 
-static void idx_entry(uint8_t out[IDX_LEN], int64_t entry, uint64_t vid)
+static uint32_t day_of(int64_t t)
 {
-	as_put_be32(out, time32(entry));
-	put_vid(out + 4, vid);
+	return time32(t) / DAY_SECONDS;
+}
+
+/* The partition of time t in by_venue (days) or by_pid (weeks). */
+static uint32_t part_of(int64_t t, int is_pid)
+{
+	return is_pid ? day_of(t) / PID_PART_DAYS : day_of(t);
+}
+
+/* The first second of partition part. */
+static int64_t part_start(uint32_t part, int is_pid)
+{
+	return (int64_t)part * (is_pid ? PID_PART_DAYS : 1) * DAY_SECONDS;
+}
+
+/* An index key: day || id (a venue or a person number). */
+static void idx_key(uint8_t out[IDX_KEY_LEN], uint32_t day, uint32_t id)
+{
+	as_put_be32(out, day);
+	as_put_be32(out + 4, id);
+}
+
+/* The sortable form of a time: sign bit flipped, big-endian. */
+static void put_time(uint8_t out[8], int64_t t)
+{
+	as_put_be64(out, (uint64_t)t ^ (UINT64_C(1) << 63));
+}
+
+static int64_t get_time(const uint8_t in[8])
+{
+	return (int64_t)(as_get_be64(in) ^ (UINT64_C(1) << 63));
+}
+
+/* The index entry of visit v; other is the person (by_venue) or the venue
+ * (by_pid). */
+static void idx_entry(uint8_t out[IDX_LEN], const struct cl_visit *v, uint32_t other)
+{
+	uint32_t span = SPAN_NONE;
+
+	if (v->exit) {
+		uint64_t d = v->exit > v->entry ? (uint64_t)v->exit - (uint64_t)v->entry : 0;
+
+		span = d > SPAN_MAX ? SPAN_MAX : (uint32_t)d;
+	}
+	put_time(out, v->entry);
+	put_vid(out + 8, v->vid);
+	as_put_be32(out + 14, other);
+	as_put_be32(out + 18, span);
+	as_put_be16(out + 22, (uint16_t)(v->kind << 13 | v->flags << 11 | v->headcount));
+}
+
+/* Decode an index entry found under key (day, id) of by_venue (by_pid:
+ * is_pid) into v (pid left zero).  0 or MDB_CORRUPTED. */
+static int idx_decode(struct cl_visit *v, const MDB_val *val, uint32_t id, int is_pid)
+{
+	const uint8_t *p = val->mv_data;
+	uint32_t span;
+
+	if (val->mv_size != IDX_LEN)
+		return MDB_CORRUPTED;
+	memset(v, 0, sizeof *v);
+	v->entry = get_time(p);
+	v->vid = get_vid(p + 8);
+	if (is_pid) {
+		v->person = id;
+		v->venue_id = as_get_be32(p + 14);
+	} else {
+		v->venue_id = id;
+		v->person = as_get_be32(p + 14);
+	}
+	span = as_get_be32(p + 18);
+	if (span != SPAN_NONE)
+		v->exit = (int64_t)((uint64_t)v->entry + span);
+	v->kind = (uint8_t)(as_get_be16(p + 22) >> 13);
+	v->flags = (uint8_t)(as_get_be16(p + 22) >> 11 & 0x03);
+	v->headcount = as_get_be16(p + 22) & 0x07ff;
+	if (v->kind < AS_REC_PASS || v->kind > AS_REC_APP || v->kind == AS_REC_EXPIRED ||
+	    (v->flags & ~AS_REC_FLAGS_KNOWN) || v->headcount == 0 ||
+	    v->headcount > AS_HEADCOUNT_MAX)
+		return MDB_CORRUPTED;
+	return 0;
 }
 
 static size_t varint_put(uint8_t *p, uint64_t v)
@@ -246,96 +334,12 @@ static size_t varint_put(uint8_t *p, uint64_t v)
 	return n;
 }
 
-/* Read a varint of at most 10 bytes; 0 or MDB_CORRUPTED. */
-static int varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-	uint64_t x = 0;
-
-	for (unsigned shift = 0, i = 0; i < 10; i++, shift += 7) {
-		uint8_t b;
-
-		if (*p >= end)
-			return MDB_CORRUPTED;
-		b = *(*p)++;
-		if (i == 9 && b > 1)
-			return MDB_CORRUPTED;
-		x |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*v = x;
-			return 0;
-		}
-	}
-	return MDB_CORRUPTED;
-}
-
-static uint64_t zigzag(int64_t v)
-{
-	return ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0);
-}
-
-static int64_t unzigzag(uint64_t v)
-{
-	uint64_t m = (v & 1) ? UINT64_MAX : 0;
-
-	return (int64_t)((v >> 1) ^ m);
-}
-
-/*
- * Visit value: one byte kind | flags << 2 | (has exit ? 0x10 : 0), then
- * varints: person, venue, zigzag(entry), [exit - entry], headcount, gateway
- * index, seq.  Typically 16 bytes.
- */
+/* Visit value: varints gateway index, seq. */
 static size_t visit_encode(uint8_t out[VISIT_VALUE_MAX], const struct stored_visit *sv)
 {
-	const struct cl_visit *v = &sv->v;
-	size_t n = 0;
+	size_t n = varint_put(out, sv->gw_index);
 
-	out[n++] = (uint8_t)(v->kind | v->flags << 2 | (v->exit ? VISIT_HAS_EXIT : 0));
-	n += varint_put(out + n, sv->person);
-	n += varint_put(out + n, v->venue_id);
-	n += varint_put(out + n, zigzag(v->entry));
-	if (v->exit)
-		n += varint_put(out + n, (uint64_t)v->exit - (uint64_t)v->entry);
-	n += varint_put(out + n, v->headcount);
-	n += varint_put(out + n, sv->gw_index);
-	n += varint_put(out + n, sv->seq);
-	return n;
-}
-
-static int visit_decode(struct stored_visit *sv, uint64_t vid, const MDB_val *val)
-{
-	const uint8_t *p = val->mv_data, *end = p + val->mv_size;
-	uint64_t person, venue, entry, delta = 0, headcount, gw;
-	uint8_t kind;
-
-	if (val->mv_size < 1)
-		return MDB_CORRUPTED;
-	memset(sv, 0, sizeof *sv);
-	sv->v.vid = vid;
-	kind = p[0] & 0x03;
-	if ((p[0] & ~(VISIT_HAS_EXIT | 0x0f)) || kind < AS_REC_PASS || kind > AS_REC_MANUAL)
-		return MDB_CORRUPTED;
-	sv->v.kind = kind;
-	sv->v.flags = (uint8_t)(p[0] >> 2 & AS_REC_FLAGS_KNOWN);
-	p++;
-	if (varint_get(&p, end, &person) || person > UINT32_MAX ||
-	    varint_get(&p, end, &venue) || venue == 0 || venue > UINT32_MAX ||
-	    varint_get(&p, end, &entry))
-		return MDB_CORRUPTED;
-	if ((((const uint8_t *)val->mv_data)[0] & VISIT_HAS_EXIT) && varint_get(&p, end, &delta))
-		return MDB_CORRUPTED;
-	if (varint_get(&p, end, &headcount) || headcount == 0 || headcount > AS_HEADCOUNT_MAX ||
-	    varint_get(&p, end, &gw) || gw > UINT32_MAX || varint_get(&p, end, &sv->seq) ||
-	    p != end)
-		return MDB_CORRUPTED;
-	sv->person = (uint32_t)person;
-	sv->v.venue_id = (uint32_t)venue;
-	sv->v.entry = unzigzag(entry);
-	if (((const uint8_t *)val->mv_data)[0] & VISIT_HAS_EXIT)
-		sv->v.exit = (int64_t)((uint64_t)sv->v.entry + delta);
-	sv->v.headcount = (uint16_t)headcount;
-	sv->gw_index = (uint32_t)gw;
-	return 0;
+	return n + varint_put(out + n, sv->seq);
 }
 
 /* Registry entry: version u8, pk[32], venue u32, revoked u8, index u32,
@@ -410,16 +414,19 @@ static int venue_check(const struct cl_venue *v)
 	return 0;
 }
 
-/* Venue value: version u8, dwell u16, then name, address, category each
- * as length u8 + bytes.  v must have passed venue_check. */
+/* Venue value: version u8 (2), dwell u16, longest visit u32, then name,
+ * address, category each as length u8 + bytes.  v must have passed
+ * venue_check. */
 static size_t venue_encode(uint8_t out[VENUE_VALUE_MAX], const struct cl_venue *v)
 {
 	const char *fields[3] = {v->name, v->address, v->category};
 	size_t n = 0;
 
-	out[n++] = 1;
+	out[n++] = 2;
 	out[n++] = (uint8_t)(v->dwell_minutes >> 8);
 	out[n++] = (uint8_t)v->dwell_minutes;
+	as_put_be32(out + n, v->longest_visit);
+	n += 4;
 	for (int i = 0; i < 3; i++) {
 		size_t len = strlen(fields[i]);
 
@@ -440,11 +447,12 @@ static int venue_decode(struct cl_venue *v, uint32_t id, const MDB_val *val)
 	fields[0] = v->name;
 	fields[1] = v->address;
 	fields[2] = v->category;
-	if (val->mv_size < 3 || p[0] != 1)
+	if (val->mv_size < 7 || p[0] != 2)
 		return MDB_CORRUPTED;
 	v->id = id;
 	v->dwell_minutes = (uint16_t)(p[1] << 8 | p[2]);
-	p += 3;
+	v->longest_visit = as_get_be32(p + 3);
+	p += 7;
 	for (int i = 0; i < 3; i++) {
 		size_t len;
 
@@ -535,15 +543,15 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 		{"meta", 0, &s->meta},         {"gateways", 0, &s->gateways},
 		{"venues", 0, &s->venues},     {"counters", 0, &s->counters},
 		{"visits", 0, &s->visits},     {"by_venue", dup, &s->by_venue},
-		{"by_pid", dup, &s->by_pid},   {"by_day", dup, &s->by_day},
-		{"persons", 0, &s->persons},   {"capsules", 0, &s->capsules},
+		{"by_pid", dup, &s->by_pid},   {"persons", 0, &s->persons},
+		{"capsules", 0, &s->capsules}, {"app", 0, &s->app},
 	};
 	uint8_t buf[FP_KEY_LEN];
 	MDB_val key = {7, (void *)"version"}, val, fkey = {6, (void *)"fp_key"};
-	int rc = 0;
+	int rc, fresh = 0;
 
-	for (int i = 0; i < STORE_MAXDBS && !rc; i++)
-		rc = mdb_dbi_open(txn, dbs[i].name, create | dbs[i].flags, dbs[i].dbi);
+	/* The version first, so that an older store is named as such. */
+	rc = mdb_dbi_open(txn, "meta", create, &s->meta);
 	if (rc)
 		return rc;
 	rc = mdb_get(txn, s->meta, &key, &val);
@@ -558,13 +566,17 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 		if (!rc)
 			rc = mdb_put(txn, s->meta, &fkey, &val, 0);
 		sodium_memzero(buf, sizeof buf);
-		return rc;
+		fresh = 1;
 	}
 	if (rc)
 		return rc;
-	if (val.mv_size != 4)
+	if (!fresh && val.mv_size != 4)
 		return MDB_CORRUPTED;
-	return as_get_be32(val.mv_data) == STORE_VERSION ? 0 : AS_E_VERSION;
+	if (!fresh && as_get_be32(val.mv_data) != STORE_VERSION)
+		return AS_E_VERSION;
+	for (int i = 1; i < STORE_MAXDBS && !rc; i++)
+		rc = mdb_dbi_open(txn, dbs[i].name, create | dbs[i].flags, dbs[i].dbi);
+	return rc;
 }
 
 int cl_store_open(struct cl_store **out, const char *dir, uint64_t map_size, int readonly,
@@ -671,10 +683,16 @@ static int enroll_txn(struct cl_store *s, MDB_txn *txn, const struct cl_gateway 
 
 	as_put_be32(vkey, venue_id);
 	if (v) {
-		struct cl_venue copy = *v;
+		struct cl_venue copy = *v, old;
 
 		if (copy.dwell_minutes == 0)
 			copy.dwell_minutes = CL_DEFAULT_DWELL;
+		rc = mdb_get(txn, s->venues, &key, &val);
+		if (rc == 0)
+			rc = venue_decode(&old, venue_id, &val);
+		if (rc && rc != MDB_NOTFOUND)
+			return rc;
+		copy.longest_visit = rc == 0 ? old.longest_visit : 0;
 		val.mv_data = vbuf;
 		val.mv_size = venue_encode(vbuf, &copy);
 		rc = mdb_put(txn, s->venues, &key, &val, 0);
@@ -856,108 +874,21 @@ int cl_store_each_venue(struct cl_store *s, int (*fn)(void *ctx, const struct cl
 
 /* ---- ingest ---------------------------------------------------------------- */
 
-static uint32_t hash32(uint32_t x)
-{
-	x ^= x >> 16;
-	x *= 0x7feb352dU;
-	x ^= x >> 15;
-	x *= 0x846ca68bU;
-	x ^= x >> 16;
-	return x;
-}
-
-static struct venue_last *cache_slot(struct venue_last *tab, size_t cap, uint32_t venue)
-{
-	size_t mask = cap - 1, i = hash32(venue) & mask;
-
-	for (size_t probe = 0; probe < cap; probe++, i = (i + 1) & mask)
-		if (tab[i].venue == venue || tab[i].venue == 0)
-			return &tab[i];
-	return NULL;
-}
-
-/* Double the cache (or create it); 0 or -ENOMEM. */
-static int cache_grow(struct cl_ingest *in)
-{
-	size_t cap = in->cache_cap ? in->cache_cap * 2 : VENUE_CACHE_MIN;
-	struct venue_last *tab = calloc(cap, sizeof *tab);
-
-	if (!tab)
-		return -ENOMEM;
-	for (size_t i = 0; i < in->cache_cap; i++)
-		if (in->cache[i].venue)
-			*cache_slot(tab, cap, in->cache[i].venue) = in->cache[i];
-	free(in->cache);
-	in->cache = tab;
-	in->cache_cap = cap;
-	return 0;
-}
-
 /*
- * Decide how to insert entry ent under venue in by_venue: *flags becomes
- * MDB_APPENDDUP when ent is known to sort after every entry of the venue,
- * else 0.  Learns a venue's last entry once per transaction.  If the cache
- * cannot grow, falls back to plain puts.
- */
-static int venue_put_flags(struct cl_ingest *in, uint32_t venue, const uint8_t ent[IDX_LEN],
-			   unsigned *flags)
-{
-	struct venue_last *vl;
-
-	*flags = 0;
-	if ((in->cache_used + 1) * 2 > in->cache_cap && cache_grow(in) != 0)
-		return 0;
-	vl = cache_slot(in->cache, in->cache_cap, venue);
-	if (!vl)
-		return 0;
-	if (vl->venue == 0) {
-		uint8_t kbuf[4];
-		MDB_val key = {4, kbuf}, val;
-		int rc;
-
-		as_put_be32(kbuf, venue);
-		rc = mdb_cursor_get(in->by_venue, &key, &val, MDB_SET);
-		if (rc == 0)
-			rc = mdb_cursor_get(in->by_venue, &key, &val, MDB_LAST_DUP);
-		if (rc == 0 && val.mv_size != IDX_LEN)
-			rc = MDB_CORRUPTED;
-		if (rc && rc != MDB_NOTFOUND)
-			return rc;
-		vl->venue = venue;
-		vl->known = rc == 0;
-		if (vl->known)
-			memcpy(vl->last, val.mv_data, IDX_LEN);
-		in->cache_used++;
-	}
-	if (!vl->known || memcmp(ent, vl->last, IDX_LEN) > 0) {
-		memcpy(vl->last, ent, IDX_LEN);
-		vl->known = 1;
-		*flags = MDB_APPENDDUP;
-	}
-	return 0;
-}
-
-/*
- * Ingest in two steps.  ingest_batch stores each new visit in by_venue and
- * by_day at once (they need only the entry and the vid, and a batch's
- * records are all at one venue and mostly in time order, so those inserts
- * are appends) and queues it.  The commit then does the random-access part
- * in key order, once per transaction: persons (sorted by pid), capsules
- * (by person number), by_pid (by person number and time), and visits (by
- * vid: appends).  Neighbouring keys share leaf pages, so LMDB's cursors
- * find most of them without a descent from the root, and each touched page
- * is visited once per transaction rather than once per visit.
+ * Ingest in two steps.  ingest_batch checks each batch, decides which of
+ * its records are new (through_seq) and queues them with their vids.  The
+ * commit then writes the queue in key order, once per transaction:
+ * persons (sorted by pid), capsules (by person number), by_pid (by day,
+ * person, time), by_venue (by day, venue, time) and visits (by vid:
+ * appends).  Neighbouring keys share leaf pages, so LMDB's cursors find
+ * most of them without a descent from the root, and each touched page is
+ * visited once per transaction rather than once per visit.
  */
 
-/* Store one new visit in by_venue and by_day and queue the rest. */
+/* Queue one new visit. */
 static int ingest_visit(struct cl_ingest *in, const struct stored_visit *sv,
 			const uint8_t capsule[AS_CAPSULE_LEN])
 {
-	uint8_t vid[VID_LEN], ent[IDX_LEN], vkey[4], dkey[4];
-	MDB_val key, val;
-	unsigned flags;
-	int rc;
-
 	if (in->npend == in->pend_cap) {
 		size_t cap = in->pend_cap ? in->pend_cap * 2 : 1024;
 		struct pending *p = cap <= SIZE_MAX / sizeof *p ? realloc(in->pend, cap * sizeof *p)
@@ -968,23 +899,6 @@ static int ingest_visit(struct cl_ingest *in, const struct stored_visit *sv,
 		in->pend = p;
 		in->pend_cap = cap;
 	}
-	idx_entry(ent, sv->v.entry, sv->v.vid);
-	as_put_be32(vkey, sv->v.venue_id);
-	rc = venue_put_flags(in, sv->v.venue_id, ent, &flags);
-	if (rc)
-		return rc;
-	key = (MDB_val){4, vkey};
-	val = (MDB_val){IDX_LEN, ent};
-	rc = mdb_cursor_put(in->by_venue, &key, &val, flags);
-	if (rc)
-		return rc;
-	put_vid(vid, sv->v.vid);
-	as_put_be32(dkey, time32(sv->v.entry) / DAY_SECONDS);
-	key = (MDB_val){4, dkey};
-	val = (MDB_val){VID_LEN, vid};
-	rc = mdb_cursor_put(in->by_day, &key, &val, MDB_APPENDDUP);
-	if (rc)
-		return rc;
 	in->pend[in->npend].sv = *sv;
 	memcpy(in->pend[in->npend].capsule, capsule, AS_CAPSULE_LEN);
 	in->npend++;
@@ -996,14 +910,17 @@ static int ingest_visit(struct cl_ingest *in, const struct stored_visit *sv,
  * noting that capsule differs from the stored one (*changed), in which case
  * the caller writes it: the latest seen wins.  Most visits bring the same
  * capsule again (it is part of the credential), so persons keeps a keyed
- * fingerprint of it and the capsule itself is not read.
+ * fingerprint of it and the capsule itself is not read.  last_day: the
+ * latest day of the person's visits being added; the stored one is raised
+ * to it.
  */
 static int resolve_person(struct cl_ingest *in, const uint8_t pid[AS_PID_LEN],
-			  const uint8_t capsule[AS_CAPSULE_LEN], uint32_t *person, int *changed,
-			  int *fresh)
+			  const uint8_t capsule[AS_CAPSULE_LEN], uint32_t last_day,
+			  uint32_t *person, int *changed, int *fresh)
 {
 	uint8_t fp[FP_LEN], pval[PERSON_VALUE_LEN];
 	MDB_val key = {AS_PID_LEN, (void *)pid}, val;
+	uint32_t stored_day = 0;
 	int rc;
 
 	crypto_shorthash(fp, capsule, AS_CAPSULE_LEN, in->fp_key);
@@ -1013,22 +930,26 @@ static int resolve_person(struct cl_ingest *in, const uint8_t pid[AS_PID_LEN],
 		if (val.mv_size != PERSON_VALUE_LEN || as_get_be32(val.mv_data) == 0)
 			return MDB_CORRUPTED;
 		*person = as_get_be32(val.mv_data);
-		if (memcmp((const uint8_t *)val.mv_data + 4, fp, FP_LEN) == 0)
+		stored_day = as_get_be32((const uint8_t *)val.mv_data + 4 + FP_LEN);
+		*changed = memcmp((const uint8_t *)val.mv_data + 4, fp, FP_LEN) != 0;
+		if (!*changed && stored_day >= last_day)
 			return 0;
+		if (stored_day > last_day)
+			last_day = stored_day;
 	} else if (rc == MDB_NOTFOUND) {
 		if (in->next_person > UINT32_MAX)
 			return MDB_MAP_FULL; /* out of person numbers */
 		*person = (uint32_t)in->next_person++;
-		*fresh = 1;
+		*fresh = *changed = 1;
 	} else {
 		return rc;
 	}
-	*changed = 1;
 	as_put_be32(pval, *person);
 	memcpy(pval + 4, fp, FP_LEN);
+	as_put_be32(pval + 4 + FP_LEN, last_day);
 	key = (MDB_val){AS_PID_LEN, (void *)pid};
 	val = (MDB_val){PERSON_VALUE_LEN, pval};
-	return mdb_cursor_put(in->persons, &key, &val, 0);
+	return mdb_cursor_put(in->persons, &key, &val, MDB_CURRENT * (rc == 0));
 }
 
 /* A queued visit's pid as two big-endian halves (integer order is byte
@@ -1038,10 +959,12 @@ struct pid_ref {
 	uint32_t idx;
 };
 
-/* by_pid entry to write: (person << 32 | t32, vid) sorts as the key bytes. */
-struct by_pid_ref {
-	uint64_t person_t32;
+/* An index entry to write: key (day << 32 | id), then entry time and vid. */
+struct idx_ref {
+	uint64_t key;
+	int64_t entry;
 	uint64_t vid;
+	uint32_t idx;           /* in in->pend */
 };
 
 struct capsule_job {
@@ -1068,23 +991,56 @@ static int cmp_capsule_job(const void *a, const void *b)
 	return (x->person > y->person) - (x->person < y->person);
 }
 
-static int cmp_by_pid_ref(const void *a, const void *b)
+static int cmp_idx_ref(const void *a, const void *b)
 {
-	const struct by_pid_ref *x = a, *y = b;
+	const struct idx_ref *x = a, *y = b;
 
-	if (x->person_t32 != y->person_t32)
-		return x->person_t32 < y->person_t32 ? -1 : 1;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	if (x->entry != y->entry)
+		return x->entry < y->entry ? -1 : 1;
 	return (x->vid > y->vid) - (x->vid < y->vid);
 }
 
-/* Resolve persons and write capsules, by_pid and visits for every queued
- * visit (see above). */
+/* Write the index entries of the queued visits into one index, in key
+ * order (refs has room for every queued visit). */
+static int write_index(struct cl_ingest *in, MDB_cursor *cur, struct idx_ref *refs, int is_pid)
+{
+	size_t n = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < in->npend; i++) {
+		const struct cl_visit *v = &in->pend[i].sv.v;
+
+		if (is_pid && !v->person)
+			continue; /* unattributed: no person to index */
+		refs[n].key = (uint64_t)part_of(v->entry, is_pid) << 32 |
+			      (is_pid ? v->person : v->venue_id);
+		refs[n].entry = v->entry;
+		refs[n].vid = v->vid;
+		refs[n++].idx = (uint32_t)i;
+	}
+	qsort(refs, n, sizeof *refs, cmp_idx_ref);
+	for (size_t k = 0; k < n && !rc; k++) {
+		const struct cl_visit *v = &in->pend[refs[k].idx].sv.v;
+		uint8_t kbuf[IDX_KEY_LEN], ent[IDX_LEN];
+		MDB_val key = {IDX_KEY_LEN, kbuf}, val = {IDX_LEN, ent};
+
+		idx_key(kbuf, (uint32_t)(refs[k].key >> 32), (uint32_t)refs[k].key);
+		idx_entry(ent, v, is_pid ? v->venue_id : v->person);
+		rc = mdb_cursor_put(cur, &key, &val, 0);
+	}
+	return rc;
+}
+
+/* Resolve persons and write capsules, by_pid, by_venue and visits for
+ * every queued visit (see above). */
 static int apply_pending(struct cl_ingest *in)
 {
-	size_t n = in->npend, nref = 0, njob = 0, nkey = 0;
+	size_t n = in->npend, nref = 0, njob = 0;
 	struct pid_ref *refs = NULL;
 	struct capsule_job *jobs = NULL;
-	struct by_pid_ref *keys = NULL;
+	struct idx_ref *keys = NULL;
 	int rc = 0;
 
 	if (n == 0)
@@ -1107,18 +1063,22 @@ static int apply_pending(struct cl_ingest *in)
 	}
 	qsort(refs, nref, sizeof *refs, cmp_pid_ref);
 	for (size_t a = 0, b; a < nref && !rc; a = b) {
-		uint32_t latest, person;
+		uint32_t latest, person, last_day = 0;
 		int changed, fresh;
 
-		for (b = a + 1; b < nref && refs[b].hi == refs[a].hi && refs[b].lo == refs[a].lo; b++)
-			;
+		for (b = a; b < nref && refs[b].hi == refs[a].hi && refs[b].lo == refs[a].lo; b++) {
+			uint32_t d = day_of(in->pend[refs[b].idx].sv.v.entry);
+
+			if (d > last_day)
+				last_day = d;
+		}
 		latest = refs[b - 1].idx; /* the highest vid: the latest capsule */
-		rc = resolve_person(in, in->pend[latest].sv.v.pid, in->pend[latest].capsule, &person,
-				    &changed, &fresh);
+		rc = resolve_person(in, in->pend[latest].sv.v.pid, in->pend[latest].capsule,
+				    last_day, &person, &changed, &fresh);
 		if (!rc && changed)
 			jobs[njob++] = (struct capsule_job){person, latest, fresh};
 		for (size_t k = a; k < b && !rc; k++)
-			in->pend[refs[k].idx].sv.person = person;
+			in->pend[refs[k].idx].sv.v.person = person;
 	}
 	/* Capsules by person number: changed ones in place, then new people,
 	 * whose numbers are all above the rest, appended. */
@@ -1133,25 +1093,10 @@ static int apply_pending(struct cl_ingest *in)
 		memcpy(cval + AS_PID_LEN, p->capsule, AS_CAPSULE_LEN);
 		rc = mdb_cursor_put(in->capsules, &key, &val, jobs[k].fresh ? MDB_APPEND : 0);
 	}
-	for (size_t i = 0; i < n && !rc; i++) {
-		const struct stored_visit *sv = &in->pend[i].sv;
-
-		if (!sv->person)
-			continue; /* unattributed: no person to index */
-		keys[nkey].person_t32 = (uint64_t)sv->person << 32 | time32(sv->v.entry);
-		keys[nkey++].vid = sv->v.vid;
-	}
 	if (!rc)
-		qsort(keys, nkey, sizeof *keys, cmp_by_pid_ref);
-	for (size_t k = 0; k < nkey && !rc; k++) {
-		uint8_t pkey[4], ent[IDX_LEN];
-		MDB_val key = {4, pkey}, val = {IDX_LEN, ent};
-
-		as_put_be32(pkey, (uint32_t)(keys[k].person_t32 >> 32));
-		as_put_be32(ent, (uint32_t)keys[k].person_t32);
-		put_vid(ent + 4, keys[k].vid);
-		rc = mdb_cursor_put(in->by_pid, &key, &val, 0);
-	}
+		rc = write_index(in, in->by_pid, keys, 1);
+	if (!rc)
+		rc = write_index(in, in->by_venue, keys, 0);
 	for (size_t i = 0; i < n && !rc; i++) {
 		uint8_t vid[VID_LEN], value[VISIT_VALUE_MAX];
 		MDB_val key = {VID_LEN, vid}, val = {0, value};
@@ -1171,7 +1116,6 @@ out:
 
 static void ingest_free(struct cl_ingest *in)
 {
-	free(in->cache);
 	free(in->pend);
 	sodium_memzero(in->fp_key, sizeof in->fp_key);
 	free(in);
@@ -1179,10 +1123,9 @@ static void ingest_free(struct cl_ingest *in)
 
 static void ingest_close_cursors(struct cl_ingest *in)
 {
-	MDB_cursor *curs[6] = {in->visits,  in->by_venue, in->by_pid,
-			       in->by_day,  in->persons,  in->capsules};
+	MDB_cursor *curs[5] = {in->visits, in->by_venue, in->by_pid, in->persons, in->capsules};
 
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 5; i++)
 		if (curs[i])
 			mdb_cursor_close(curs[i]);
 }
@@ -1208,8 +1151,6 @@ int cl_store_ingest_begin(struct cl_store *s, struct cl_ingest **out)
 		rc = mdb_cursor_open(in->txn, s->by_venue, &in->by_venue);
 	if (!rc)
 		rc = mdb_cursor_open(in->txn, s->by_pid, &in->by_pid);
-	if (!rc)
-		rc = mdb_cursor_open(in->txn, s->by_day, &in->by_day);
 	if (!rc)
 		rc = mdb_cursor_open(in->txn, s->persons, &in->persons);
 	if (!rc)
@@ -1258,6 +1199,38 @@ int cl_store_ingest_begin(struct cl_store *s, struct cl_ingest **out)
 	}
 	*out = in;
 	return 0;
+}
+
+/* Raise venue's longest visit to span (seconds) if it is longer. */
+static int venue_raise_longest(MDB_txn *txn, MDB_dbi venues, uint32_t venue, uint32_t span)
+{
+	uint8_t vkey[4], vbuf[VENUE_VALUE_MAX];
+	MDB_val key = {4, vkey}, val;
+	struct cl_venue v;
+	int rc;
+
+	as_put_be32(vkey, venue);
+	rc = mdb_get(txn, venues, &key, &val);
+	if (rc == MDB_NOTFOUND)
+		return 0; /* not enrolled (only a test stores such visits) */
+	if (!rc)
+		rc = venue_decode(&v, venue, &val);
+	if (rc || v.longest_visit >= span)
+		return rc;
+	v.longest_visit = span;
+	val = (MDB_val){venue_encode(vbuf, &v), vbuf};
+	return mdb_put(txn, venues, &key, &val, 0);
+}
+
+/* The span of a visit with an exit, as venue_raise_longest takes it. */
+static uint32_t visit_span(int64_t entry, int64_t exit)
+{
+	uint64_t d;
+
+	if (exit == 0 || exit <= entry)
+		return 0;
+	d = (uint64_t)exit - (uint64_t)entry;
+	return d > SPAN_MAX ? SPAN_MAX : (uint32_t)d;
 }
 
 static int record_check(const struct as_record *r)
@@ -1334,7 +1307,7 @@ int cl_store_ingest_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN]
 		sv.v.flags = r->flags;
 		sv.gw_index = sg.index;
 		sv.seq = r->seq;
-		sv.person = 0;
+		sv.v.person = 0;
 		rc = ingest_visit(in, &sv, r->capsule);
 		if (rc) {
 			in->failed = rc;
@@ -1343,6 +1316,23 @@ int cl_store_ingest_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN]
 		}
 		in->next_vid++;
 		res->stored++;
+	}
+	if (res->stored) {
+		uint32_t longest = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			uint32_t span = recs[i].kind == AS_REC_EXPIRED || recs[i].seq <= sg.g.through_seq
+						? 0 : visit_span(recs[i].entry_time, recs[i].exit_time);
+
+			if (span > longest)
+				longest = span;
+		}
+		rc = longest ? venue_raise_longest(in->txn, in->s->venues, sg.g.venue_id, longest) : 0;
+		if (rc) {
+			in->failed = rc;
+			memset(res, 0, sizeof *res);
+			return store_error(rc);
+		}
 	}
 	if (res->stored || res->expired) {
 		sg.g.through_seq = through;
@@ -1406,6 +1396,233 @@ int cl_store_ingest_count_reject(struct cl_ingest *in, const char *reason)
 	}
 	if (rc)
 		in->failed = rc;
+	return store_error(rc);
+}
+
+/* ---- app check-ins ---------------------------------------------------------- */
+
+static void app_key(uint8_t out[APP_KEY_LEN], char tag, const uint8_t id[CL_APP_ID_LEN])
+{
+	out[0] = (uint8_t)tag;
+	memcpy(out + 1, id, CL_APP_ID_LEN);
+}
+
+static int id_is_zero(const uint8_t id[CL_APP_ID_LEN])
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < CL_APP_ID_LEN; i++)
+		acc |= id[i];
+	return acc == 0;
+}
+
+static int person_get(MDB_txn *txn, MDB_dbi capsules, uint32_t person,
+		      uint8_t pid[AS_PID_LEN], uint8_t *capsule);
+
+static int app_ingest(struct cl_ingest *in, const struct cl_app_visit *a, int *outcome)
+{
+	uint8_t kbuf[APP_KEY_LEN], vbuf[APP_REPLAY_VALUE_LEN];
+	MDB_val key = {APP_KEY_LEN, kbuf}, val;
+	struct stored_visit sv;
+	int rc;
+
+	app_key(kbuf, 'i', a->checkin_id);
+	rc = mdb_get(in->txn, in->s->app, &key, &val);
+	if (rc != MDB_NOTFOUND) {
+		if (rc == 0)
+			*outcome = CL_APP_DUPLICATE;
+		return rc;
+	}
+	if (!id_is_zero(a->replay_key)) {
+		app_key(kbuf, 'r', a->replay_key);
+		rc = mdb_get(in->txn, in->s->app, &key, &val);
+		if (rc != MDB_NOTFOUND) {
+			if (rc == 0)
+				*outcome = CL_APP_REPLAY;
+			return rc;
+		}
+		memcpy(vbuf, a->checkin_id, CL_APP_ID_LEN);
+		put_time(vbuf + CL_APP_ID_LEN, a->entry);
+		val = (MDB_val){APP_REPLAY_VALUE_LEN, vbuf};
+		rc = mdb_put(in->txn, in->s->app, &key, &val, MDB_NOOVERWRITE);
+		if (rc)
+			return rc;
+	}
+	if (in->next_vid > VID_MAX)
+		return MDB_MAP_FULL; /* out of visit ids */
+	memset(&sv, 0, sizeof sv);
+	sv.v.vid = in->next_vid;
+	memcpy(sv.v.pid, a->pid, AS_PID_LEN);
+	sv.v.venue_id = a->venue_id;
+	sv.v.entry = a->entry;
+	sv.v.headcount = 1;
+	sv.v.kind = AS_REC_APP;
+	sv.v.flags = a->flags;
+	app_key(kbuf, 'i', a->checkin_id);
+	put_vid(vbuf, sv.v.vid);
+	as_put_be32(vbuf + VID_LEN, a->venue_id);
+	put_time(vbuf + VID_LEN + 4, a->entry);
+	val = (MDB_val){APP_ID_VALUE_LEN, vbuf};
+	rc = mdb_put(in->txn, in->s->app, &key, &val, MDB_NOOVERWRITE);
+	if (!rc)
+		rc = ingest_visit(in, &sv, a->capsule);
+	if (rc)
+		return rc;
+	in->next_vid++;
+	*outcome = CL_APP_STORED;
+	return 0;
+}
+
+int cl_store_ingest_app(struct cl_ingest *in, const struct cl_app_visit *a, int *outcome)
+{
+	int rc;
+
+	*outcome = 0;
+	if (in->failed)
+		return store_error(in->failed);
+	if (pid_is_zero(a->pid) || a->venue_id == 0 || (a->flags & ~AS_REC_FLAGS_KNOWN) ||
+	    id_is_zero(a->checkin_id))
+		return AS_E_FIELD;
+	rc = app_ingest(in, a, outcome);
+	if (rc) {
+		in->failed = rc;
+		*outcome = 0;
+	}
+	return store_error(rc);
+}
+
+/* Replace the index entries of stored visit old with those of new (same
+ * vid, venue, person and entry; the visits row does not change). */
+static int reindex_visit(struct cl_ingest *in, const struct stored_visit *old,
+			 const struct stored_visit *new)
+{
+	uint8_t kbuf[IDX_KEY_LEN], ent[IDX_LEN];
+	MDB_val key = {IDX_KEY_LEN, kbuf}, val = {IDX_LEN, ent};
+	int rc;
+
+	idx_key(kbuf, part_of(old->v.entry, 0), old->v.venue_id);
+	idx_entry(ent, &old->v, old->v.person);
+	rc = mdb_del(in->txn, in->s->by_venue, &key, &val);
+	if (!rc) {
+		idx_entry(ent, &new->v, new->v.person);
+		rc = mdb_put(in->txn, in->s->by_venue, &key, &val, 0);
+	}
+	if (!rc && old->v.person) {
+		idx_key(kbuf, part_of(old->v.entry, 1), old->v.person);
+		idx_entry(ent, &old->v, old->v.venue_id);
+		rc = mdb_del(in->txn, in->s->by_pid, &key, &val);
+		if (!rc) {
+			idx_entry(ent, &new->v, new->v.venue_id);
+			rc = mdb_put(in->txn, in->s->by_pid, &key, &val, 0);
+		}
+	}
+	return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc; /* the indexes disagree */
+}
+
+/* The stored visit vid of venue at entry, from its by_venue entry. */
+static int app_visit_get(struct cl_ingest *in, uint64_t vid, uint32_t venue, int64_t entry,
+			 struct stored_visit *sv)
+{
+	uint8_t kbuf[IDX_KEY_LEN], start[IDX_LEN];
+	MDB_val key = {IDX_KEY_LEN, kbuf}, val = {IDX_LEN, start};
+	int rc;
+
+	memset(sv, 0, sizeof *sv);
+	idx_key(kbuf, part_of(entry, 0), venue);
+	memset(start, 0, sizeof start);
+	put_time(start, entry);
+	put_vid(start + 8, vid);
+	rc = mdb_cursor_get(in->by_venue, &key, &val, MDB_GET_BOTH_RANGE);
+	if (!rc)
+		rc = idx_decode(&sv->v, &val, venue, 0);
+	if (rc == MDB_NOTFOUND || (!rc && (sv->v.vid != vid || sv->v.entry != entry)))
+		rc = MDB_CORRUPTED; /* app and by_venue disagree */
+	return rc;
+}
+
+static int app_exit(struct cl_ingest *in, const uint8_t checkin_id[CL_APP_ID_LEN],
+		    const uint8_t pid[AS_PID_LEN], int64_t exit, int *outcome)
+{
+	uint8_t kbuf[APP_KEY_LEN], stored_pid[AS_PID_LEN];
+	MDB_val key = {APP_KEY_LEN, kbuf}, val;
+	struct stored_visit sv, nv;
+	uint64_t vid;
+	int rc;
+
+	app_key(kbuf, 'i', checkin_id);
+	rc = mdb_get(in->txn, in->s->app, &key, &val);
+	if (rc == MDB_NOTFOUND) {
+		*outcome = CL_APP_UNKNOWN;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	if (val.mv_size != APP_ID_VALUE_LEN)
+		return MDB_CORRUPTED;
+	vid = get_vid(val.mv_data);
+	if (in->npend && vid >= in->pend[0].sv.v.vid) {
+		/* Still queued: every queued visit has the next vid. */
+		struct pending *p;
+
+		if (vid - in->pend[0].sv.v.vid >= in->npend)
+			return MDB_CORRUPTED;
+		p = &in->pend[vid - in->pend[0].sv.v.vid];
+		if (memcmp(p->sv.v.pid, pid, AS_PID_LEN) != 0 || p->sv.v.kind != AS_REC_APP) {
+			*outcome = CL_APP_UNKNOWN;
+			return 0;
+		}
+		if (exit < p->sv.v.entry)
+			return AS_E_FIELD;
+		*outcome = p->sv.v.exit == exit ? CL_APP_DUPLICATE : CL_APP_STORED;
+		p->sv.v.exit = exit;
+		return venue_raise_longest(in->txn, in->s->venues, p->sv.v.venue_id,
+					   visit_span(p->sv.v.entry, exit));
+	}
+	rc = app_visit_get(in, vid, as_get_be32((const uint8_t *)val.mv_data + VID_LEN),
+			   get_time((const uint8_t *)val.mv_data + VID_LEN + 4), &sv);
+	if (!rc && sv.v.person)
+		rc = person_get(in->txn, in->s->capsules, sv.v.person, stored_pid, NULL);
+	if (rc)
+		return rc;
+	if (!sv.v.person || sv.v.kind != AS_REC_APP ||
+	    memcmp(stored_pid, pid, AS_PID_LEN) != 0) {
+		*outcome = CL_APP_UNKNOWN;
+		return 0;
+	}
+	if (exit < sv.v.entry)
+		return AS_E_FIELD;
+	if (sv.v.exit == exit) {
+		*outcome = CL_APP_DUPLICATE;
+		return 0;
+	}
+	nv = sv;
+	nv.v.exit = exit;
+	rc = reindex_visit(in, &sv, &nv);
+	if (!rc)
+		rc = venue_raise_longest(in->txn, in->s->venues, sv.v.venue_id,
+					 visit_span(sv.v.entry, exit));
+	if (!rc)
+		*outcome = CL_APP_STORED;
+	return rc;
+}
+
+int cl_store_ingest_app_exit(struct cl_ingest *in, const uint8_t checkin_id[CL_APP_ID_LEN],
+			     const uint8_t pid[AS_PID_LEN], int64_t exit, int *outcome)
+{
+	int rc;
+
+	*outcome = 0;
+	if (in->failed)
+		return store_error(in->failed);
+	if (exit == 0)
+		return AS_E_FIELD;
+	rc = app_exit(in, checkin_id, pid, exit, outcome);
+	if (rc == AS_E_FIELD)
+		return rc; /* the transaction stays usable */
+	if (rc) {
+		in->failed = rc;
+		*outcome = 0;
+	}
 	return store_error(rc);
 }
 
@@ -1517,19 +1734,6 @@ int cl_store_each_reject(struct cl_store *s,
 
 /* ---- queries ------------------------------------------------------------------- */
 
-static int visit_get(MDB_txn *txn, MDB_dbi dbi, uint64_t vid, struct stored_visit *sv)
-{
-	uint8_t kbuf[VID_LEN];
-	MDB_val key = {VID_LEN, kbuf}, val;
-	int rc;
-
-	put_vid(kbuf, vid);
-	rc = mdb_get(txn, dbi, &key, &val);
-	if (rc == MDB_NOTFOUND)
-		return MDB_CORRUPTED; /* an index entry without its visit */
-	return rc ? rc : visit_decode(sv, vid, &val);
-}
-
 /* The pid and (if capsule is not NULL) the capsule of person. */
 static int person_get(MDB_txn *txn, MDB_dbi capsules, uint32_t person,
 		      uint8_t pid[AS_PID_LEN], uint8_t *capsule)
@@ -1568,98 +1772,198 @@ static int person_of(MDB_txn *txn, MDB_dbi persons, const uint8_t pid[AS_PID_LEN
 }
 
 /*
- * Visits under a key of index dbi (by_venue: a venue; by_pid: a person
- * number, whose pid is pid) with entry in [from, to], in (t32, vid) order,
- * which is entry order.  Each visit is checked against the key it was found
- * under.
+ * Visits under id (by_venue: a venue; by_pid: a person number) with entry
+ * in [from, to], in (entry, vid) order: one key per day (week) the range
+ * spans.
+ * Each entry is checked against the key it was found under.  pid is left
+ * zero.
  */
-static int index_scan(struct cl_store *s, MDB_txn *txn, MDB_dbi dbi, uint32_t id,
-		      const uint8_t *pid, int64_t from, int64_t to,
+static int index_scan(MDB_cursor *cur, int is_pid, uint32_t id, int64_t from, int64_t to,
 		      int (*fn)(void *ctx, const struct cl_visit *v), void *ctx)
 {
-	uint8_t kbuf[4], start[IDX_LEN];
-	uint32_t to32 = time32(to);
-	MDB_val key = {4, kbuf}, val = {IDX_LEN, start};
-	MDB_cursor *cur;
-	int rc, stop = 0;
+	uint32_t part_lo = part_of(from, is_pid), part_hi = part_of(to, is_pid);
+	int rc = 0, stop = 0;
 
-	rc = mdb_cursor_open(txn, dbi, &cur);
-	if (rc)
-		return rc;
-	as_put_be32(kbuf, id);
-	idx_entry(start, from, 0);
-	rc = mdb_cursor_get(cur, &key, &val, MDB_GET_BOTH_RANGE);
-	while (rc == 0) {
-		struct stored_visit sv;
+	for (uint64_t part = part_lo; part <= part_hi && !stop && !rc; part++) {
+		uint8_t kbuf[IDX_KEY_LEN], start[IDX_LEN];
+		MDB_val key = {IDX_KEY_LEN, kbuf}, val = {IDX_LEN, start};
 
-		if (val.mv_size != IDX_LEN) {
-			rc = MDB_CORRUPTED;
-			break;
-		}
-		if (as_get_be32(val.mv_data) > to32)
-			break;
-		rc = visit_get(txn, s->visits, get_vid((const uint8_t *)val.mv_data + 4), &sv);
-		if (rc)
-			break;
-		if ((pid ? sv.person != id : sv.v.venue_id != id) ||
-		    time32(sv.v.entry) != as_get_be32(val.mv_data)) {
-			rc = MDB_CORRUPTED;
-			break;
-		}
-		if (sv.v.entry >= from && sv.v.entry <= to) {
-			if (pid)
-				memcpy(sv.v.pid, pid, AS_PID_LEN);
-			else if (sv.person)
-				rc = person_get(txn, s->capsules, sv.person, sv.v.pid, NULL);
+		idx_key(kbuf, (uint32_t)part, id);
+		memset(start, 0, sizeof start);
+		put_time(start, from);
+		rc = mdb_cursor_get(cur, &key, &val, MDB_GET_BOTH_RANGE);
+		while (rc == 0) {
+			struct cl_visit v;
+
+			rc = idx_decode(&v, &val, id, is_pid);
 			if (rc)
 				break;
-			stop = fn(ctx, &sv.v);
+			if (part_of(v.entry, is_pid) != part) {
+				rc = MDB_CORRUPTED;
+				break;
+			}
+			if (v.entry > to)
+				break;
+			stop = fn(ctx, &v);
 			if (stop)
 				break;
+			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_DUP);
 		}
-		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_DUP);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
 	}
-	mdb_cursor_close(cur);
 	if (stop)
 		return stop < 0 ? stop : 0;
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	return rc;
+}
+
+int cl_reader_begin(struct cl_store *s, struct cl_reader **out)
+{
+	struct cl_reader *r = calloc(1, sizeof *r);
+	int rc;
+
+	*out = NULL;
+	if (!r)
+		return -ENOMEM;
+	r->s = s;
+	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &r->txn);
+	if (!rc)
+		rc = mdb_cursor_open(r->txn, s->by_venue, &r->by_venue);
+	if (!rc)
+		rc = mdb_cursor_open(r->txn, s->by_pid, &r->by_pid);
+	if (!rc)
+		rc = mdb_cursor_open(r->txn, s->capsules, &r->capsules);
+	if (rc) {
+		cl_reader_end(r);
+		return store_error(rc);
+	}
+	*out = r;
+	return 0;
+}
+
+void cl_reader_end(struct cl_reader *r)
+{
+	if (!r)
+		return;
+	if (r->by_venue)
+		mdb_cursor_close(r->by_venue);
+	if (r->by_pid)
+		mdb_cursor_close(r->by_pid);
+	if (r->capsules)
+		mdb_cursor_close(r->capsules);
+	if (r->txn)
+		mdb_txn_abort(r->txn);
+	free(r);
+}
+
+int cl_reader_visits_at(struct cl_reader *r, uint32_t venue_id, int64_t from, int64_t to,
+			int (*fn)(void *ctx, const struct cl_visit *v), void *ctx)
+{
+	if (from > to)
+		return 0;
+	return store_error(index_scan(r->by_venue, 0, venue_id, from, to, fn, ctx));
+}
+
+int cl_reader_visits_of(struct cl_reader *r, uint32_t person, int64_t from, int64_t to,
+			int (*fn)(void *ctx, const struct cl_visit *v), void *ctx)
+{
+	if (from > to || person == 0)
+		return 0;
+	return store_error(index_scan(r->by_pid, 1, person, from, to, fn, ctx));
+}
+
+int cl_reader_person(struct cl_reader *r, const uint8_t pid[AS_PID_LEN], uint32_t *person)
+{
+	return store_error(person_of(r->txn, r->s->persons, pid, person));
+}
+
+int cl_reader_pid(struct cl_reader *r, uint32_t person, uint8_t pid[AS_PID_LEN])
+{
+	uint8_t kbuf[4];
+	MDB_val key = {4, kbuf}, val;
+	int rc;
+
+	as_put_be32(kbuf, person);
+	rc = mdb_cursor_get(r->capsules, &key, &val, MDB_SET_KEY);
+	if (!rc && val.mv_size != CAPSULE_VALUE_LEN)
+		rc = MDB_CORRUPTED;
+	if (!rc)
+		memcpy(pid, val.mv_data, AS_PID_LEN);
+	return store_error(rc);
+}
+
+int cl_reader_venue(struct cl_reader *r, uint32_t venue_id, struct cl_venue *out)
+{
+	uint8_t kbuf[4];
+	MDB_val key = {4, kbuf}, val;
+	int rc;
+
+	as_put_be32(kbuf, venue_id);
+	rc = mdb_get(r->txn, r->s->venues, &key, &val);
+	if (!rc)
+		rc = venue_decode(out, venue_id, &val);
+	return store_error(rc);
+}
+
+/* The store-level queries: each its own reader, pids filled in. */
+struct fill_pid_arg {
+	struct cl_reader *r;
+	const uint8_t *pid;       /* known for every visit, or NULL */
+	int (*fn)(void *ctx, const struct cl_visit *v);
+	void *ctx;
+};
+
+static int fill_pid(void *arg, const struct cl_visit *v)
+{
+	struct fill_pid_arg *a = arg;
+	struct cl_visit copy = *v;
+
+	if (a->pid) {
+		memcpy(copy.pid, a->pid, AS_PID_LEN);
+	} else if (copy.person) {
+		int rc = cl_reader_pid(a->r, copy.person, copy.pid);
+
+		if (rc)
+			return rc == AS_E_NOT_FOUND ? AS_E_CORRUPT : rc;
+	}
+	return a->fn(a->ctx, &copy);
 }
 
 int cl_store_visits_at(struct cl_store *s, uint32_t venue_id, int64_t from, int64_t to,
 		       int (*fn)(void *ctx, const struct cl_visit *v), void *ctx)
 {
-	MDB_txn *txn;
+	struct fill_pid_arg a = {NULL, NULL, fn, ctx};
 	int rc;
 
 	if (from > to)
 		return 0;
-	rc = read_begin(s, &txn);
+	rc = cl_reader_begin(s, &a.r);
 	if (rc)
 		return rc;
-	rc = index_scan(s, txn, s->by_venue, venue_id, NULL, from, to, fn, ctx);
-	mdb_txn_abort(txn);
-	return store_error(rc);
+	rc = cl_reader_visits_at(a.r, venue_id, from, to, fill_pid, &a);
+	cl_reader_end(a.r);
+	return rc;
 }
 
 int cl_store_visits_of(struct cl_store *s, const uint8_t pid[AS_PID_LEN], int64_t from,
 		       int64_t to, int (*fn)(void *ctx, const struct cl_visit *v), void *ctx)
 {
-	MDB_txn *txn;
+	struct fill_pid_arg a = {NULL, pid, fn, ctx};
 	uint32_t person;
 	int rc;
 
 	if (from > to || pid_is_zero(pid))
 		return 0;
-	rc = read_begin(s, &txn);
+	rc = cl_reader_begin(s, &a.r);
 	if (rc)
 		return rc;
-	rc = person_of(txn, s->persons, pid, &person);
+	rc = cl_reader_person(a.r, pid, &person);
 	if (rc == 0)
-		rc = index_scan(s, txn, s->by_pid, person, pid, from, to, fn, ctx);
-	else if (rc == MDB_NOTFOUND)
+		rc = cl_reader_visits_of(a.r, person, from, to, fill_pid, &a);
+	else if (rc == AS_E_NOT_FOUND)
 		rc = 0;
-	mdb_txn_abort(txn);
-	return store_error(rc);
+	cl_reader_end(a.r);
+	return rc;
 }
 
 int cl_store_capsule(struct cl_store *s, const uint8_t pid[AS_PID_LEN],
@@ -1683,160 +1987,283 @@ int cl_store_capsule(struct cl_store *s, const uint8_t pid[AS_PID_LEN],
 
 /* ---- retention ----------------------------------------------------------------- */
 
-/* Delete visit sv (found at the by_day cursor cur) from every database, and
- * its person (persons and capsules) if that was the person's last visit. */
-static int purge_visit(struct cl_store *s, MDB_txn *txn, MDB_cursor *cur,
-		       const struct stored_visit *sv)
+/*
+ * The purge works in phases, each in slices of at most max deletions per
+ * write transaction, resuming from the key where the last slice stopped:
+ *   1. by_venue: keys of days before the horizon's day go whole, with each
+ *      entry's visit; on the horizon's day, entries before the horizon go
+ *      one by one (the visit with each);
+ *   2. by_pid: the same by weeks, without visits;
+ *   3. persons: a person whose last day is before the horizon's day has no
+ *      visit left; one whose last day is the horizon's day is checked in
+ *      by_pid (its week); those left with none lose their persons and capsules
+ *      entries;
+ *   4. app: entries of check-ins (and replay keys) before the horizon.
+ * Between slices the purge pauses as long as the slice took, so that the
+ * ingest thread gets the writer lock at least half the time.
+ */
+enum purge_phase { PURGE_VENUES, PURGE_PIDS, PURGE_PERSONS, PURGE_APP, PURGE_DONE };
+
+struct purge_pos {
+	enum purge_phase phase;
+	uint8_t key[APP_KEY_LEN];    /* resume at the first key >= this */
+	size_t key_len;              /* 0: from the start */
+};
+
+/* Delete visit vid from visits.  Missing: the indexes disagree. */
+static int purge_visit_row(struct cl_store *s, MDB_txn *txn, uint64_t vid)
 {
-	uint8_t vid[VID_LEN], ent[IDX_LEN], vkey[4], pkey[4], pid[AS_PID_LEN];
-	MDB_val key, val;
+	uint8_t kbuf[VID_LEN];
+	MDB_val key = {VID_LEN, kbuf};
 	int rc;
 
-	put_vid(vid, sv->v.vid);
-	idx_entry(ent, sv->v.entry, sv->v.vid);
-	as_put_be32(vkey, sv->v.venue_id);
-	as_put_be32(pkey, sv->person);
-	key = (MDB_val){4, vkey};
-	val = (MDB_val){IDX_LEN, ent};
-	rc = mdb_del(txn, s->by_venue, &key, &val);
-	if (!rc && sv->person) {
-		key = (MDB_val){4, pkey};
-		val = (MDB_val){IDX_LEN, ent};
-		rc = mdb_del(txn, s->by_pid, &key, &val);
-	}
-	if (!rc) {
-		key = (MDB_val){VID_LEN, vid};
-		rc = mdb_del(txn, s->visits, &key, NULL);
-	}
-	if (rc == MDB_NOTFOUND)
-		return MDB_CORRUPTED; /* the indexes disagree */
-	if (!rc)
-		rc = mdb_cursor_del(cur, 0);
-	if (rc || !sv->person)
-		return rc;
-	key = (MDB_val){4, pkey};
-	rc = mdb_get(txn, s->by_pid, &key, &val);
-	if (rc != MDB_NOTFOUND)
-		return rc; /* 0: the person has visits left */
-	rc = person_get(txn, s->capsules, sv->person, pid, NULL);
-	if (!rc) {
-		key = (MDB_val){AS_PID_LEN, pid};
-		rc = mdb_del(txn, s->persons, &key, NULL);
-	}
-	if (!rc) {
-		key = (MDB_val){4, pkey};
-		rc = mdb_del(txn, s->capsules, &key, NULL);
-	}
+	put_vid(kbuf, vid);
+	rc = mdb_del(txn, s->visits, &key, NULL);
 	return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
 }
 
-/*
- * One purge transaction: walk by_day from position (*day, *vid) and delete
- * visits with entry < horizon until max are deleted.  The position moves
- * past every entry looked at, so visits kept on the horizon's own day are
- * looked at once per purge, not once per slice.  *more = 1 when stopped by
- * max with entries left to look at.
- */
-static int purge_slice(struct cl_store *s, MDB_txn *txn, int64_t horizon, uint64_t *day,
-		       uint64_t *vid, size_t max, uint64_t *deleted, int *more)
+/* Phases 1 and 2: one slice over by_venue (deleting visits too) or by_pid.
+ * After a delete the cursor is sought again from a copy of the key. */
+static int purge_index(struct cl_store *s, MDB_txn *txn, int is_pid, int64_t horizon,
+		       struct purge_pos *pos, size_t max, uint64_t *deleted, int *more)
 {
-	const uint64_t horizon_day = time32(horizon) / DAY_SECONDS;
+	const uint32_t hpart = part_of(horizon, is_pid);
+	uint8_t kcopy[IDX_KEY_LEN];
 	MDB_cursor *cur;
-	MDB_stat ms;
-	uint64_t steps, budget;
+	MDB_val key, val;
+	size_t ops = 0;
 	int rc;
 
-	*deleted = 0;
-	*more = 0;
-	rc = mdb_stat(txn, s->by_day, &ms);
-	if (!rc)
-		rc = mdb_cursor_open(txn, s->by_day, &cur);
+	rc = mdb_cursor_open(txn, is_pid ? s->by_pid : s->by_venue, &cur);
 	if (rc)
 		return rc;
-	/* Each step deletes or passes one entry, or passes one empty key. */
-	budget = 2 * (uint64_t)ms.ms_entries + 2;
-	for (steps = 0; steps < budget && *day <= horizon_day; steps++) {
-		uint8_t kbuf[4], vbuf[VID_LEN];
-		MDB_val key = {4, kbuf}, val = {VID_LEN, vbuf};
-		struct stored_visit sv;
-		uint64_t at_day, at_vid;
+	key = (MDB_val){pos->key_len ? IDX_KEY_LEN : 0, pos->key};
+	rc = pos->key_len ? mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE)
+			  : mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+	while (rc == 0) {
+		uint32_t part, id;
+		struct cl_visit v;
 
-		as_put_be32(kbuf, (uint32_t)*day);
-		put_vid(vbuf, *vid);
-		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-		if (rc == 0 && key.mv_size == 4 && as_get_be32(key.mv_data) == *day && *vid) {
-			key = (MDB_val){4, kbuf};
-			val = (MDB_val){VID_LEN, vbuf};
-			rc = mdb_cursor_get(cur, &key, &val, MDB_GET_BOTH_RANGE);
-			if (rc == MDB_NOTFOUND) {
-				*day += 1;
-				*vid = 0;
-				rc = 0;
-				continue;
-			}
-		}
-		if (rc == MDB_NOTFOUND) {
-			rc = 0;
-			break;
-		}
-		if (rc)
-			break;
-		if (key.mv_size != 4 || val.mv_size != VID_LEN) {
+		if (key.mv_size != IDX_KEY_LEN) {
 			rc = MDB_CORRUPTED;
 			break;
 		}
-		at_day = as_get_be32(key.mv_data);
-		at_vid = get_vid(val.mv_data);
-		*day = at_day;
-		*vid = at_vid;
-		if (at_day > horizon_day)
+		memcpy(kcopy, key.mv_data, IDX_KEY_LEN);
+		part = as_get_be32(kcopy);
+		id = as_get_be32(kcopy + 4);
+		/* Nothing before the horizon from here on (partition 0 also
+		 * holds the clamped times before 1970). */
+		if (part > hpart ||
+		    (part == hpart && hpart > 0 && horizon <= part_start(hpart, is_pid)))
 			break;
-		if (*deleted >= max) {
+		if (ops >= max) {
+			memcpy(pos->key, kcopy, IDX_KEY_LEN);
+			pos->key_len = IDX_KEY_LEN;
 			*more = 1;
 			break;
 		}
-		rc = visit_get(txn, s->visits, at_vid, &sv);
-		if (!rc && time32(sv.v.entry) / DAY_SECONDS != at_day)
-			rc = MDB_CORRUPTED;
-		if (!rc && sv.v.entry < horizon) {
-			rc = purge_visit(s, txn, cur, &sv);
+		if (part < hpart) {
+			/* The whole key: its visits first, then every entry at once. */
+			size_t count = 0;
+
+			rc = mdb_cursor_count(cur, &count);
+			if (!rc && !is_pid) {
+				rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST_DUP);
+				while (rc == 0) {
+					rc = idx_decode(&v, &val, id, 0);
+					if (!rc)
+						rc = purge_visit_row(s, txn, v.vid);
+					if (!rc)
+						rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_DUP);
+				}
+				if (rc == MDB_NOTFOUND)
+					rc = 0;
+				*deleted += count;
+			}
 			if (!rc)
-				(*deleted)++;
+				rc = mdb_cursor_del(cur, MDB_NODUPDATA);
+			ops += count;
+		} else {
+			/* The horizon's partition: the entries before the horizon. */
+			rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST_DUP);
+			while (rc == 0) {
+				rc = idx_decode(&v, &val, id, is_pid);
+				if (rc || v.entry >= horizon)
+					break;
+				if (!is_pid) {
+					rc = purge_visit_row(s, txn, v.vid);
+					(*deleted)++;
+				}
+				ops++;
+				if (!rc)
+					rc = mdb_cursor_del(cur, 0);
+				if (rc)
+					break;
+				key = (MDB_val){IDX_KEY_LEN, kcopy};
+				rc = mdb_cursor_get(cur, &key, &val, MDB_SET);
+			}
+			if (rc == MDB_NOTFOUND)
+				rc = 0;
 		}
 		if (rc)
 			break;
-		if (at_vid == VID_MAX) {
-			*day = at_day + 1;
-			*vid = 0;
+		/* The next key. */
+		key = (MDB_val){IDX_KEY_LEN, kcopy};
+		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+		if (rc == 0 && key.mv_size == IDX_KEY_LEN && memcmp(key.mv_data, kcopy, IDX_KEY_LEN) == 0)
+			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_NODUP);
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Phases 3 and 4: one slice over persons or app.  keep() says whether an
+ * entry stays (0), goes (1), or an error. */
+static int purge_walk(struct cl_store *s, MDB_txn *txn, MDB_dbi dbi, size_t key_len,
+		      int (*judge)(struct cl_store *s, MDB_txn *txn, int64_t horizon,
+				   const MDB_val *val),
+		      int64_t horizon, struct purge_pos *pos, size_t max, int *more)
+{
+	uint8_t kcopy[APP_KEY_LEN];
+	MDB_cursor *cur;
+	MDB_val key, val;
+	size_t ops = 0;
+	int rc;
+
+	rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc)
+		return rc;
+	key = (MDB_val){pos->key_len ? key_len : 0, pos->key};
+	rc = pos->key_len ? mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE)
+			  : mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+	while (rc == 0) {
+		int gone;
+
+		if (key.mv_size != key_len) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		memcpy(kcopy, key.mv_data, key_len);
+		if (ops >= max) {
+			memcpy(pos->key, kcopy, key_len);
+			pos->key_len = key_len;
+			*more = 1;
+			break;
+		}
+		ops++;
+		gone = judge(s, txn, horizon, &val);
+		if (gone < 0) {
+			rc = gone;
+			break;
+		}
+		if (gone) {
+			rc = mdb_cursor_del(cur, 0);
+			if (rc)
+				break;
+			key = (MDB_val){key_len, kcopy};
+			rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
 		} else {
-			*vid = at_vid + 1;
+			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
 		}
 	}
 	mdb_cursor_close(cur);
-	return rc;
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* A person with no visit left goes, with its capsule. */
+static int judge_person(struct cl_store *s, MDB_txn *txn, int64_t horizon, const MDB_val *val)
+{
+	const uint32_t hday = day_of(horizon);
+	uint8_t kbuf[IDX_KEY_LEN];
+	MDB_val k = {IDX_KEY_LEN, kbuf}, v;
+	uint32_t person, last_day;
+	int rc;
+
+	if (val->mv_size != PERSON_VALUE_LEN)
+		return MDB_CORRUPTED;
+	person = as_get_be32(val->mv_data);
+	last_day = as_get_be32((const uint8_t *)val->mv_data + 4 + FP_LEN);
+	if (last_day > hday)
+		return 0;
+	if (last_day == hday) {
+		idx_key(kbuf, hday / PID_PART_DAYS, person);
+		rc = mdb_get(txn, s->by_pid, &k, &v);
+		if (rc != MDB_NOTFOUND)
+			return rc; /* 0: visits left that day */
+	}
+	as_put_be32(kbuf, person);
+	k = (MDB_val){4, kbuf};
+	rc = mdb_del(txn, s->capsules, &k, NULL);
+	if (rc)
+		return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+	return 1;
+}
+
+/* An app entry goes with its check-in's entry time. */
+static int judge_app(struct cl_store *s, MDB_txn *txn, int64_t horizon, const MDB_val *val)
+{
+	if (val->mv_size != APP_ID_VALUE_LEN && val->mv_size != APP_REPLAY_VALUE_LEN)
+		return MDB_CORRUPTED;
+	return get_time((const uint8_t *)val->mv_data + val->mv_size - 8) < horizon;
+}
+
+static double monotonic_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int cl_store_purge(struct cl_store *s, int64_t horizon, size_t max_per_txn, uint64_t *deleted)
 {
-	uint64_t day = 0, vid = 0, total = 0;
-	int rc = 0, more = 1;
+	struct purge_pos pos = {PURGE_VENUES, {0}, 0};
+	uint64_t total = 0;
+	int rc = 0;
 
 	if (max_per_txn == 0)
 		max_per_txn = PURGE_DEFAULT_SLICE;
-	/* Every slice but the last deletes max_per_txn visits, so the number
-	 * of slices is bounded by the number of stored visits. */
-	while (more) {
-		MDB_txn *txn;
+	/* Every slice but a phase's last makes max_per_txn deletions or steps,
+	 * so the number of slices is bounded by the store's size. */
+	while (pos.phase != PURGE_DONE) {
+		double t0 = monotonic_seconds(), took;
 		uint64_t n = 0;
+		MDB_txn *txn;
+		int more = 0;
 
 		rc = write_begin(s, &txn);
 		if (rc)
 			break;
-		rc = purge_slice(s, txn, horizon, &day, &vid, max_per_txn, &n, &more);
+		switch (pos.phase) {
+		case PURGE_VENUES:
+		case PURGE_PIDS:
+			rc = purge_index(s, txn, pos.phase == PURGE_PIDS, horizon, &pos, max_per_txn,
+					 &n, &more);
+			break;
+		case PURGE_PERSONS:
+			rc = purge_walk(s, txn, s->persons, AS_PID_LEN, judge_person, horizon, &pos,
+					max_per_txn, &more);
+			break;
+		default:
+			rc = purge_walk(s, txn, s->app, APP_KEY_LEN, judge_app, horizon, &pos,
+					max_per_txn, &more);
+			break;
+		}
 		rc = write_end(s, txn, rc);
 		if (rc)
 			break;
 		total += n;
+		if (!more) {
+			pos.phase++;
+			pos.key_len = 0;
+		}
+		took = monotonic_seconds() - t0;
+		if (pos.phase != PURGE_DONE && took > 0) {
+			struct timespec pause = {(time_t)took,
+						 (long)((took - (double)(time_t)took) * 1e9)};
+
+			nanosleep(&pause, NULL);
+		}
 	}
 	if (deleted)
 		*deleted = total;

@@ -44,6 +44,10 @@ struct cl_venue {
 	char address[CL_ADDRESS_MAX + 1];
 	char category[CL_CATEGORY_MAX + 1];
 	uint16_t dwell_minutes;              /* default visit length, 1..1440 */
+	uint32_t longest_visit;              /* seconds: the longest exit - entry of
+					      * a visit stored here (0: none has an
+					      * exit); kept by the store, enrolment
+					      * leaves it as it is */
 };
 
 struct cl_gateway {
@@ -64,12 +68,15 @@ struct cl_gateway {
 /* One stored visit, as tracing sees it. */
 struct cl_visit {
 	uint64_t vid;                        /* store-internal visit id */
-	uint8_t pid[AS_PID_LEN];
+	uint32_t person;                     /* store-internal person number, 0 = nobody */
+	uint8_t pid[AS_PID_LEN];             /* all zero when person is 0 (and from
+					      * the cl_reader queries, which leave
+					      * it to cl_reader_pid) */
 	uint32_t venue_id;
 	int64_t entry;                       /* unix seconds */
 	int64_t exit;                        /* 0 = none recorded (use dwell) */
 	uint16_t headcount;
-	uint8_t kind;                        /* AS_REC_PASS / CARD / MANUAL */
+	uint8_t kind;                        /* AS_REC_PASS / CARD / MANUAL / APP */
 	uint8_t flags;                       /* AS_REC_CLOCK_UNSYNCED, ... */
 };
 
@@ -133,6 +140,35 @@ int cl_store_ingest_count_reject(struct cl_ingest *in, const char *reason);
 int cl_store_ingest_commit(struct cl_ingest *in);
 void cl_store_ingest_abort(struct cl_ingest *in);
 
+/* ---- app check-ins (a wallet's own check-in at a venue code) ---- */
+
+#define CL_APP_ID_LEN 32
+
+struct cl_app_visit {
+	uint8_t checkin_id[CL_APP_ID_LEN];  /* de-duplication key */
+	uint8_t replay_key[CL_APP_ID_LEN];  /* one use per key; all zero: none */
+	uint8_t pid[AS_PID_LEN];            /* not all zero */
+	uint8_t capsule[AS_CAPSULE_LEN];
+	uint32_t venue_id;
+	int64_t entry;
+	uint8_t flags;                      /* AS_REC_* flags */
+};
+
+enum cl_app_outcome {
+	CL_APP_STORED = 1,     /* new visit (or a new exit) stored */
+	CL_APP_DUPLICATE = 2,  /* the same check-in (or exit) was stored before */
+	CL_APP_REPLAY = 3,     /* replay_key already used by another check-in */
+	CL_APP_UNKNOWN = 4     /* check-out: no such check-in by that pid */
+};
+
+/* Store an app visit (kind AS_REC_APP) in the ingest transaction. */
+int cl_store_ingest_app(struct cl_ingest *in, const struct cl_app_visit *a, int *outcome);
+/* Record exit as the exit time of the app visit checkin_id made by pid (a
+ * later check-out replaces an earlier one).  AS_E_FIELD if exit is before
+ * the entry. */
+int cl_store_ingest_app_exit(struct cl_ingest *in, const uint8_t checkin_id[CL_APP_ID_LEN],
+			     const uint8_t pid[AS_PID_LEN], int64_t exit, int *outcome);
+
 /* ---- statistics ---- */
 
 struct cl_store_stats {
@@ -158,6 +194,27 @@ int cl_store_visits_of(struct cl_store *s, const uint8_t pid[AS_PID_LEN], int64_
 /* The stored capsule of pid: 0, AS_E_NOT_FOUND. */
 int cl_store_capsule(struct cl_store *s, const uint8_t pid[AS_PID_LEN],
 		     uint8_t capsule[AS_CAPSULE_LEN]);
+
+/*
+ * A reader: one read transaction (one consistent snapshot) for many
+ * queries, as a trace makes.  Its queries work in person numbers and leave
+ * cl_visit.pid zero: a visit's person is found from the index entry alone,
+ * and cl_reader_pid gives the pid of the few people a caller reports.  A
+ * reader belongs to one thread at a time; end it soon (LMDB keeps the pages
+ * of its snapshot until then).
+ */
+struct cl_reader;
+int cl_reader_begin(struct cl_store *s, struct cl_reader **out);
+void cl_reader_end(struct cl_reader *r);
+int cl_reader_visits_at(struct cl_reader *r, uint32_t venue_id, int64_t from, int64_t to,
+			int (*fn)(void *ctx, const struct cl_visit *v), void *ctx);
+int cl_reader_visits_of(struct cl_reader *r, uint32_t person, int64_t from, int64_t to,
+			int (*fn)(void *ctx, const struct cl_visit *v), void *ctx);
+/* pid -> person number: 0 or AS_E_NOT_FOUND (no stored visit). */
+int cl_reader_person(struct cl_reader *r, const uint8_t pid[AS_PID_LEN], uint32_t *person);
+/* person number -> pid: 0 or AS_E_NOT_FOUND. */
+int cl_reader_pid(struct cl_reader *r, uint32_t person, uint8_t pid[AS_PID_LEN]);
+int cl_reader_venue(struct cl_reader *r, uint32_t venue_id, struct cl_venue *out);
 
 /* ---- retention ---- */
 

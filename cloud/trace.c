@@ -5,29 +5,37 @@
  * Breadth-first by order.  For order k:
  *
  *   1. Sources: the people of order k - 1 (the case for k = 1).  Each
- *      source's visits in its window come from cl_store_visits_of; per
+ *      source's visits in its window come from cl_reader_visits_of; per
  *      venue they are merged into disjoint intervals, collected for all
  *      sources of the order in one array and sorted by (venue, start).
  *   2. Sweep: per venue, source intervals whose query ranges touch form a
- *      cluster; one cl_store_visits_at over [first start - MAX_VISIT + 1,
- *      last end - 1] returns every visit that can overlap any of them
- *      (no visit is longer than CL_TRACE_MAX_VISIT).  Each visit is
+ *      cluster; one cl_reader_visits_at over [first start - L + 1,
+ *      last end - 1] returns every visit that can overlap any of them,
+ *      where L is the longest a visit there can be: the venue's dwell or
+ *      its longest recorded visit (the store keeps it), at most
+ *      CL_TRACE_MAX_VISIT.  Each visit is
  *      matched against the cluster's intervals (binary search, then a
  *      backward scan bounded by the cluster's longest interval).  A named
  *      visitor not yet known becomes a person of order k, keeping the
- *      best (earliest start, smallest via pid) exposure; a zero-pid visit
- *      is counted once (a set of visit ids).
- *   3. Exposure: for each new person C, C's visits near via's intervals
- *      (cl_store_visits_of) are merged per venue and intersected with
- *      via's, giving the overlap in seconds (each second once), the end
- *      of the first exposure, the visit kind and headcount_extra.
+ *      best (earliest start, smallest via pid) exposure, and the visit is
+ *      kept as a hit of that person; a visit of nobody (person 0) is
+ *      counted once (a set of visit ids).
+ *   3. Exposure: for each new person C, C's hits (every visit of C that
+ *      overlaps a source of this order, so every one that overlaps via)
+ *      are merged per venue and intersected with via's intervals, giving
+ *      the overlap in seconds (each second once), the end of the first
+ *      exposure, the visit kind and headcount_extra.  No store query.
  *   4. The order's new people are sorted by (venue, start, pid) and handed
  *      to the sink; they are the sources of order k + 1.
  *
+ * All queries go through one cl_reader (one snapshot of the store), in
+ * the store's person numbers; a person's pid is read once, when the person
+ * is first reached.
+ *
  * Invariants:
  *  - people[] is grouped by order (append-only, BFS); people[0] is the
- *    case with order 0; pid_tab maps every pid in people[] to its index
- *    and holds nothing else;
+ *    case with order 0; pid_tab maps every person number in people[] to
+ *    its index and holds nothing else;
  *  - a person's order never changes once assigned, so each person is
  *    reported exactly once, at the lowest order;
  *  - per-order arrays (intervals, scratch visits, sort index) are freed or
@@ -76,15 +84,6 @@ static uint64_t mix64(uint64_t x)
 	x *= UINT64_C(0xc4ceb9fe1a85ec53);
 	x ^= x >> 33;
 	return x;
-}
-
-static uint64_t pid_hash(const uint8_t pid[AS_PID_LEN])
-{
-	uint64_t a, b;
-
-	memcpy(&a, pid, 8);
-	memcpy(&b, pid + 8, 8);
-	return mix64(a ^ mix64(b));
 }
 
 /* Grow *arr (elements of size sz) to hold at least need; 0 or -ENOMEM. */
@@ -145,6 +144,7 @@ void cl_trace_params_init(struct cl_trace_params *p)
 
 struct person {
 	struct cl_trace_contact c;  /* order 0: the case (pid only) */
+	uint32_t person;            /* the store's person number */
 	uint32_t via_idx;           /* index of via in people[] */
 	int64_t lo, hi;             /* window of the visits traced from this person */
 };
@@ -162,6 +162,16 @@ struct vis {
 	int64_t a, b;
 };
 
+/* A visit of a person of the order being computed that overlapped a
+ * source interval. */
+struct hit {
+	uint32_t who;     /* index in people[] */
+	uint32_t venue;
+	int64_t a, b;     /* [a, b), a < b */
+	uint16_t headcount;
+	uint8_t kind;
+};
+
 /* Open addressing, keys nonzero (stored as key), linear probing. */
 struct u64map {
 	uint64_t *keys;
@@ -171,6 +181,7 @@ struct u64map {
 
 struct tracer {
 	struct cl_store *s;
+	struct cl_reader *r;
 	const struct cl_trace_params *p;
 	const struct cl_trace_sink *sink;
 	unsigned k;                     /* order being computed */
@@ -193,6 +204,8 @@ struct tracer {
 	size_t cap_tmp;
 	struct cl_trace_contact *out;   /* scratch: one order's contacts, sorted */
 	size_t cap_out;
+	struct hit *hits;               /* this order's hits */
+	size_t n_hits, cap_hits;
 
 	struct cl_trace_order cur;
 };
@@ -273,31 +286,32 @@ static void map_free(struct u64map *m)
 
 /* ---- people ------------------------------------------------------------ */
 
-static size_t pid_slot(const struct tracer *t, const uint8_t pid[AS_PID_LEN])
+static size_t pid_slot(const struct tracer *t, uint32_t person)
 {
-	size_t mask = t->pid_cap - 1, i = (size_t)pid_hash(pid) & mask;
+	size_t mask = t->pid_cap - 1, i = (size_t)mix64(person) & mask;
 
-	while (t->pid_tab[i] &&
-	       memcmp(t->people[t->pid_tab[i] - 1].c.pid, pid, AS_PID_LEN) != 0)
+	while (t->pid_tab[i] && t->people[t->pid_tab[i] - 1].person != person)
 		i = (i + 1) & mask;
 	return i;
 }
 
-/* Index of pid in people[], or -1. */
-static long person_find(const struct tracer *t, const uint8_t pid[AS_PID_LEN])
+/* Index of person number person in people[], or -1. */
+static long person_find(const struct tracer *t, uint32_t person)
 {
 	size_t i;
 
 	if (!t->pid_cap)
 		return -1;
-	i = pid_slot(t, pid);
+	i = pid_slot(t, person);
 	return t->pid_tab[i] ? (long)t->pid_tab[i] - 1 : -1;
 }
 
-/* Append a person with pid (not present); returns its index or -ENOMEM. */
-static long person_add(struct tracer *t, const uint8_t pid[AS_PID_LEN])
+/* Append person number person (not present) with its pid (read from the
+ * store when pid is NULL); returns its index or an error. */
+static long person_add(struct tracer *t, uint32_t person, const uint8_t *pid)
 {
 	struct person *np;
+	int rc;
 
 	if (t->n_people >= UINT32_MAX - 1)
 		return -ENOMEM;
@@ -312,41 +326,65 @@ static long person_add(struct tracer *t, const uint8_t pid[AS_PID_LEN])
 		t->pid_cap = cap;
 		for (size_t j = 0; j < old_cap; j++)
 			if (old[j])
-				tab[pid_slot(t, t->people[old[j] - 1].c.pid)] = old[j];
+				tab[pid_slot(t, t->people[old[j] - 1].person)] = old[j];
 		free(old);
 	}
 	if (grow((void **)&t->people, &t->cap_people, t->n_people + 1, sizeof *t->people))
 		return -ENOMEM;
 	np = &t->people[t->n_people];
 	memset(np, 0, sizeof *np);
-	memcpy(np->c.pid, pid, AS_PID_LEN);
-	t->pid_tab[pid_slot(t, pid)] = (uint32_t)(t->n_people + 1);
+	np->person = person;
+	if (pid) {
+		memcpy(np->c.pid, pid, AS_PID_LEN);
+	} else {
+		rc = cl_reader_pid(t->r, person, np->c.pid);
+		if (rc)
+			return rc == AS_E_NOT_FOUND ? AS_E_CORRUPT : rc;
+	}
+	t->pid_tab[pid_slot(t, person)] = (uint32_t)(t->n_people + 1);
 	return (long)t->n_people++;
 }
 
 /* ---- venues ------------------------------------------------------------ */
 
-/* The dwell minutes of venue (cached); the default for an unknown venue. */
-static int venue_dwell(struct tracer *t, uint32_t venue, unsigned *dwell)
+/*
+ * The dwell minutes of venue (the default for an unknown venue) and, if
+ * lookback is not NULL, the longest any visit there can be, in seconds:
+ * the dwell or the longest recorded visit (registry), at most
+ * CL_TRACE_MAX_VISIT.  Cached per venue as dwell | lookback << 11.
+ */
+static int venue_dwell(struct tracer *t, uint32_t venue, unsigned *dwell, int64_t *lookback)
 {
 	struct cl_venue v;
-	uint32_t val = 0;
+	uint32_t val = 0, longest = 0;
+	unsigned minutes;
 	int found, added, rc;
 
 	map_get(&t->dwell, (uint64_t)venue + 1, &found, &val);
-	if (found) {
-		*dwell = val;
-		return 0;
+	if (!found) {
+		rc = cl_reader_venue(t->r, venue, &v);
+		if (rc == AS_E_NOT_FOUND) {
+			minutes = CL_DEFAULT_DWELL;
+			longest = CL_TRACE_MAX_VISIT; /* nothing known: the cap */
+		} else if (rc) {
+			return rc;
+		} else {
+			minutes = v.dwell_minutes ? v.dwell_minutes : CL_DEFAULT_DWELL;
+			longest = v.longest_visit;
+		}
+		if (longest < minutes * 60)
+			longest = minutes * 60;
+		if (longest > CL_TRACE_MAX_VISIT)
+			longest = CL_TRACE_MAX_VISIT;
+		val = minutes | longest << 11;
+		rc = map_put(&t->dwell, (uint64_t)venue + 1, val, &added);
+		if (rc)
+			return rc;
 	}
-	rc = cl_store_get_venue(t->s, venue, &v);
-	if (rc == AS_E_NOT_FOUND)
-		val = CL_DEFAULT_DWELL;
-	else if (rc)
-		return rc;
-	else
-		val = v.dwell_minutes ? v.dwell_minutes : CL_DEFAULT_DWELL;
-	*dwell = val;
-	return map_put(&t->dwell, (uint64_t)venue + 1, val, &added);
+	*dwell = val & 0x7ff;
+	if (lookback)
+		*lookback = val >> 11;
+	return 0;
 }
 
 /* ---- collecting visits ------------------------------------------------- */
@@ -367,7 +405,7 @@ static int intervals_of_visits(struct tracer *t)
 {
 	for (size_t i = 0; i < t->n_vis; i++) {
 		unsigned dwell;
-		int rc = venue_dwell(t, t->vis[i].v.venue_id, &dwell);
+		int rc = venue_dwell(t, t->vis[i].v.venue_id, &dwell, NULL);
 
 		if (rc)
 			return rc;
@@ -422,7 +460,7 @@ static int collect_source(struct tracer *t, uint32_t src)
 	int rc;
 
 	t->n_vis = 0;
-	rc = cl_store_visits_of(t->s, sp->c.pid, sp->lo, sp->hi, push_visit, t);
+	rc = cl_reader_visits_of(t->r, sp->person, sp->lo, sp->hi, push_visit, t);
 	if (!rc)
 		rc = intervals_of_visits(t);
 	if (rc)
@@ -431,6 +469,7 @@ static int collect_source(struct tracer *t, uint32_t src)
 		for (size_t i = 0; i < t->n_vis; i++) {
 			struct cl_trace_visit cv = {t->vis[i].v, t->vis[i].a, t->vis[i].b};
 
+			memcpy(cv.v.pid, sp->c.pid, AS_PID_LEN);
 			rc = t->sink->case_visit(t->sink->ctx, &cv);
 			if (rc)
 				return rc < 0 ? rc : AS_E_FIELD;
@@ -483,6 +522,16 @@ static int better(const struct cl_trace_contact *c, int64_t start, const uint8_t
 	return venue < c->venue;
 }
 
+/* Keep visit [xa, xb) of people[who] as a hit of this order. */
+static int add_hit(struct tracer *t, long who, const struct cl_visit *x, int64_t xa, int64_t xb)
+{
+	if (grow((void **)&t->hits, &t->cap_hits, t->n_hits + 1, sizeof *t->hits))
+		return -ENOMEM;
+	t->hits[t->n_hits++] = (struct hit){(uint32_t)who, x->venue_id, xa, xb, x->headcount,
+					    x->kind};
+	return 0;
+}
+
 static int on_venue_visit(void *ctx, const struct cl_visit *x)
 {
 	struct cluster *cl = ctx;
@@ -490,13 +539,13 @@ static int on_venue_visit(void *ctx, const struct cl_visit *x)
 	int64_t xa, xb, best_start = 0, reach;
 	size_t lo = cl->lo, hi = cl->hi, best = SIZE_MAX;
 	long who = -1;
-	int zero = pid_is_zero(x->pid);
+	int zero = x->person == 0;
 
 	cl_trace_interval(x, cl->dwell, &xa, &xb);
 	if (xb <= xa)
 		return 0;
 	if (!zero) {
-		who = person_find(t, x->pid);
+		who = person_find(t, x->person);
 		/* Known at a lower order (this includes every source of this
 		 * order, so nobody is their own contact, and the case). */
 		if (who >= 0 && t->people[who].c.order < t->k)
@@ -541,7 +590,7 @@ static int on_venue_visit(void *ctx, const struct cl_visit *x)
 		return 0;
 	}
 	if (who < 0) {
-		who = person_add(t, x->pid);
+		who = person_add(t, x->person, NULL);
 		if (who < 0)
 			return (int)who;
 		t->people[who].c.order = t->k;
@@ -549,7 +598,7 @@ static int on_venue_visit(void *ctx, const struct cl_visit *x)
 		t->people[who].c.venue = t->iv[best].venue;
 		t->people[who].via_idx = t->iv[best].src;
 		memcpy(t->people[who].c.via, t->people[t->iv[best].src].c.pid, AS_PID_LEN);
-		return 0;
+		return add_hit(t, who, x, xa, xb);
 	}
 	if (better(&t->people[who].c, best_start, t->people[t->iv[best].src].c.pid,
 		   t->iv[best].venue)) {
@@ -560,10 +609,11 @@ static int on_venue_visit(void *ctx, const struct cl_visit *x)
 		p->via_idx = t->iv[best].src;
 		memcpy(p->c.via, t->people[t->iv[best].src].c.pid, AS_PID_LEN);
 	}
-	return 0;
+	return add_hit(t, who, x, xa, xb);
 }
 
-/* Query each cluster of t->iv (sorted by venue, a) once. */
+/* Query each cluster of t->iv (sorted by venue, a) once.  A visit that
+ * enters before a - lookback + 1 ends by a: the query starts there. */
 static int sweep(struct tracer *t)
 {
 	size_t i = 0;
@@ -571,11 +621,14 @@ static int sweep(struct tracer *t)
 	while (i < t->n_iv) {
 		struct cluster cl = {t, i, i + 1, t->iv[i].b - t->iv[i].a, 0};
 		uint32_t venue = t->iv[i].venue;
-		int64_t qlo = sat_sub(t->iv[i].a, CL_TRACE_MAX_VISIT - 1), maxb = t->iv[i].b;
-		int rc;
+		int64_t lookback, qlo, maxb = t->iv[i].b;
+		int rc = venue_dwell(t, venue, &cl.dwell, &lookback);
 
+		if (rc)
+			return rc;
+		qlo = sat_sub(t->iv[i].a, lookback - 1);
 		while (cl.hi < t->n_iv && t->iv[cl.hi].venue == venue &&
-		       sat_sub(t->iv[cl.hi].a, CL_TRACE_MAX_VISIT - 1) <= maxb) {
+		       sat_sub(t->iv[cl.hi].a, lookback - 1) <= maxb) {
 			const struct ival *n = &t->iv[cl.hi];
 
 			if (n->b > maxb)
@@ -584,9 +637,7 @@ static int sweep(struct tracer *t)
 				cl.maxlen = n->b - n->a;
 			cl.hi++;
 		}
-		rc = venue_dwell(t, venue, &cl.dwell);
-		if (!rc)
-			rc = cl_store_visits_at(t->s, venue, qlo, maxb - 1, on_venue_visit, &cl);
+		rc = cl_reader_visits_at(t->r, venue, qlo, maxb - 1, on_venue_visit, &cl);
 		if (rc)
 			return rc;
 		i = cl.hi;
@@ -612,81 +663,67 @@ static size_t src_lower(const struct tracer *t, uint32_t src)
 	return lo;
 }
 
-static int exposure(struct tracer *t, uint32_t who)
+static int cmp_hit(const void *x, const void *y)
+{
+	const struct hit *a = x, *b = y;
+
+	if (a->who != b->who)
+		return a->who < b->who ? -1 : 1;
+	if (a->venue != b->venue)
+		return a->venue < b->venue ? -1 : 1;
+	if (a->a != b->a)
+		return a->a < b->a ? -1 : 1;
+	return (a->b > b->b) - (a->b < b->b);
+}
+
+/* Exposure of new person who from its hits h[0..nh), sorted by (venue, a). */
+static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t nh)
 {
 	struct person *p = &t->people[who];
 	uint32_t via = p->via_idx;
 	size_t vlo = src_lower(t, via), vhi = vlo, m = 0, j;
-	int64_t qlo, qhi, first_end = p->c.start;
-	int found_kind = 0, rc;
+	int64_t first_end = p->c.start;
+	int found_kind = 0;
 
 	while (vhi < t->n_iv && t->by_src[vhi].src == via)
 		vhi++;
-	if (vlo == vhi) { /* cannot happen: via had an interval to expose p */
-		p->c.end = p->c.start;
-		p->c.high = 0 >= t->p->min_overlap;
-		return 0;
-	}
-	qlo = INT64_MAX;
-	qhi = INT64_MIN;
-	for (size_t i = vlo; i < vhi; i++) {
-		if (t->by_src[i].a < qlo)
-			qlo = t->by_src[i].a;
-		if (t->by_src[i].b > qhi)
-			qhi = t->by_src[i].b;
-	}
-	t->n_vis = 0;
-	rc = cl_store_visits_of(t->s, p->c.pid, sat_sub(qlo, CL_TRACE_MAX_VISIT - 1), qhi - 1,
-				push_visit, t);
-	if (!rc)
-		rc = intervals_of_visits(t);
-	if (rc)
-		return rc;
-	if (t->n_vis)
-		qsort(t->vis, t->n_vis, sizeof *t->vis, cmp_vis);
-
-	/* Per visit: headcount_extra and the kind at the first exposure.
+	/* Per hit: headcount_extra and the kind at the first exposure.
 	 * via's intervals are sorted by (venue, a) and disjoint per venue. */
 	j = vlo;
-	for (size_t i = 0; i < t->n_vis; i++) {
-		const struct vis *v = &t->vis[i];
+	for (size_t i = 0; i < nh; i++) {
+		const struct hit *v = &h[i];
 		size_t q;
 
-		if (v->b <= v->a)
-			continue;
-		while (j < vhi && (t->by_src[j].venue < v->v.venue_id ||
-				   (t->by_src[j].venue == v->v.venue_id &&
-				    t->by_src[j].b <= v->a)))
+		while (j < vhi && (t->by_src[j].venue < v->venue ||
+				   (t->by_src[j].venue == v->venue && t->by_src[j].b <= v->a)))
 			j++;
 		/* The intervals at this venue ending after v->a start at j; v
 		 * overlaps one iff the first of them begins before v->b.  v's
 		 * successors have a >= v->a, so j never needs to move back. */
 		q = j;
-		if (q < vhi && t->by_src[q].venue == v->v.venue_id && t->by_src[q].a < v->b) {
-			if (v->v.headcount > 1 && v->v.headcount - 1 > p->c.headcount_extra)
-				p->c.headcount_extra = (uint16_t)(v->v.headcount - 1);
-			if (!found_kind && v->v.venue_id == p->c.venue && v->a <= p->c.start &&
+		if (q < vhi && t->by_src[q].venue == v->venue && t->by_src[q].a < v->b) {
+			if (v->headcount > 1 && v->headcount - 1 > p->c.headcount_extra)
+				p->c.headcount_extra = (uint16_t)(v->headcount - 1);
+			if (!found_kind && v->venue == p->c.venue && v->a <= p->c.start &&
 			    p->c.start < v->b) {
-				p->c.kind = v->v.kind;
+				p->c.kind = v->kind;
 				found_kind = 1;
 			}
 		}
 	}
 
-	/* Merge p's visits per venue into t->tmp, then intersect with via's. */
-	if (grow((void **)&t->tmp, &t->cap_tmp, t->n_vis + 1, sizeof *t->tmp))
+	/* Merge p's hits per venue into t->tmp, then intersect with via's. */
+	if (grow((void **)&t->tmp, &t->cap_tmp, nh + 1, sizeof *t->tmp))
 		return -ENOMEM;
-	for (size_t i = 0; i < t->n_vis; i++) {
-		const struct vis *v = &t->vis[i];
+	for (size_t i = 0; i < nh; i++) {
+		const struct hit *v = &h[i];
 
-		if (v->b <= v->a)
-			continue;
-		if (m && t->tmp[m - 1].venue == v->v.venue_id && v->a <= t->tmp[m - 1].b) {
+		if (m && t->tmp[m - 1].venue == v->venue && v->a <= t->tmp[m - 1].b) {
 			if (v->b > t->tmp[m - 1].b)
 				t->tmp[m - 1].b = v->b;
 			continue;
 		}
-		t->tmp[m++] = (struct ival){v->v.venue_id, who, v->a, v->b};
+		t->tmp[m++] = (struct ival){v->venue, who, v->a, v->b};
 	}
 	p->c.overlap = 0;
 	j = vlo;
@@ -708,8 +745,6 @@ static int exposure(struct tracer *t, uint32_t who)
 				first_end = e;
 		}
 	}
-	/* If the store changed between the sweep and now (a purge), the first
-	 * exposure may be gone: it is then reported as an empty span. */
 	p->c.end = first_end;
 	p->c.high = p->c.overlap >= t->p->min_overlap;
 	return 0;
@@ -737,6 +772,7 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 	memset(&t->cur, 0, sizeof t->cur);
 	t->cur.order = t->k;
 	t->n_iv = 0;
+	t->n_hits = 0;
 	for (size_t i = src_lo; i < src_hi; i++) {
 		rc = collect_source(t, (uint32_t)i);
 		if (rc)
@@ -756,12 +792,21 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 	n = t->n_people - new_lo;
 	if (grow((void **)&t->out, &t->cap_out, n, sizeof *t->out))
 		return -ENOMEM;
-	for (size_t i = new_lo; i < t->n_people; i++) {
+	if (t->n_hits)
+		qsort(t->hits, t->n_hits, sizeof *t->hits, cmp_hit);
+	for (size_t i = new_lo, h = 0; i < t->n_people; i++) {
 		struct person *p = &t->people[i];
+		size_t h_end;
 
-		rc = exposure(t, (uint32_t)i);
+		/* Every hit is of a person of this order: all new. */
+		while (h < t->n_hits && t->hits[h].who < i)
+			h++;
+		for (h_end = h; h_end < t->n_hits && t->hits[h_end].who == i; h_end++)
+			;
+		rc = exposure(t, (uint32_t)i, t->hits + h, h_end - h);
 		if (rc)
 			return rc;
+		h = h_end;
 		/* The next order traces p's visits from its first exposure. */
 		p->lo = p->c.start;
 		p->hi = sat_add(p->c.start, t->p->incubation);
@@ -799,6 +844,8 @@ static void tracer_free(struct tracer *t)
 	free(t->vis);
 	free(t->tmp);
 	free(t->out);
+	free(t->hits);
+	cl_reader_end(t->r);
 }
 
 int cl_trace_run(struct cl_store *s, const struct cl_trace_params *p,
@@ -807,6 +854,7 @@ int cl_trace_run(struct cl_store *s, const struct cl_trace_params *p,
 	static const struct cl_trace_sink no_sink = {0};
 	struct tracer t;
 	size_t src_lo = 0, src_hi;
+	uint32_t case_person;
 	long casei;
 	int rc = 0;
 
@@ -819,7 +867,15 @@ int cl_trace_run(struct cl_store *s, const struct cl_trace_params *p,
 	t.s = s;
 	t.p = p;
 	t.sink = sink ? sink : &no_sink;
-	casei = person_add(&t, p->pid);
+	rc = cl_reader_begin(s, &t.r);
+	if (rc)
+		return rc;
+	rc = cl_reader_person(t.r, p->pid, &case_person);
+	if (rc == AS_E_NOT_FOUND) {
+		case_person = 0; /* no visit stored: an empty trace */
+		rc = 0;
+	}
+	casei = rc ? rc : person_add(&t, case_person, p->pid);
 	if (casei < 0) {
 		tracer_free(&t);
 		return (int)casei;

@@ -33,14 +33,18 @@
  * Efficiency: a source's visits come from the (pid, time) index; who was
  * at a venue comes from one (venue, time) range query per cluster of
  * nearby source intervals at that venue (all sources of an order
- * together), widened by CL_TRACE_MAX_VISIT.  The engine keeps per-person
+ * together), widened by the longest a visit there can be (the venue's
+ * dwell or longest recorded visit, at most CL_TRACE_MAX_VISIT); each index
+ * entry carries the whole visit, so a contact's exposure needs no further
+ * query.  All queries read one snapshot (cl_reader).  The engine keeps per-person
  * state only (about 100 bytes each) plus one order's source intervals,
  * and hands each order's contacts to the caller as soon as the order is
  * complete, so output is streamed and nothing holds the report text.
  *
  * Threads: one trace runs on the calling thread; several traces may run
- * on one store at once.  Each store query is its own read transaction, so
- * visits ingested (or purged) while a trace runs may or may not be seen.
+ * on one store at once.  A trace reads one snapshot of the store (one LMDB
+ * read transaction): visits ingested or purged while it runs are not seen,
+ * and ingest never waits for it.
  */
 #ifndef CL_TRACE_H
 #define CL_TRACE_H

@@ -131,6 +131,17 @@ uint32_t as_get_be32(const uint8_t in[4])
 	return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
 }
 
+void as_put_be16(uint8_t out[2], uint16_t v)
+{
+	out[0] = (uint8_t)(v >> 8);
+	out[1] = (uint8_t)v;
+}
+
+uint16_t as_get_be16(const uint8_t in[2])
+{
+	return (uint16_t)(in[0] << 8 | in[1]);
+}
+
 void as_hex_encode(char *out, const void *in, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";

