@@ -306,12 +306,11 @@ static long person_find(const struct tracer *t, uint32_t person)
 	return t->pid_tab[i] ? (long)t->pid_tab[i] - 1 : -1;
 }
 
-/* Append person number person (not present) with its pid (read from the
- * store when pid is NULL); returns its index or an error. */
+/* Append person number person (not present) with its pid (NULL: all zero
+ * until resolve_pids); returns its index or an error. */
 static long person_add(struct tracer *t, uint32_t person, const uint8_t *pid)
 {
 	struct person *np;
-	int rc;
 
 	if (t->n_people >= UINT32_MAX - 1)
 		return -ENOMEM;
@@ -334,15 +333,46 @@ static long person_add(struct tracer *t, uint32_t person, const uint8_t *pid)
 	np = &t->people[t->n_people];
 	memset(np, 0, sizeof *np);
 	np->person = person;
-	if (pid) {
+	if (pid)
 		memcpy(np->c.pid, pid, AS_PID_LEN);
-	} else {
-		rc = cl_reader_pid(t->r, person, np->c.pid);
-		if (rc)
-			return rc == AS_E_NOT_FOUND ? AS_E_CORRUPT : rc;
-	}
 	t->pid_tab[pid_slot(t, person)] = (uint32_t)(t->n_people + 1);
 	return (long)t->n_people++;
+}
+
+struct person_ref {
+	uint32_t person, idx;
+};
+
+static int cmp_person_ref(const void *x, const void *y)
+{
+	const struct person_ref *a = x, *b = y;
+
+	return (a->person > b->person) - (a->person < b->person);
+}
+
+/* Read the pids of people[lo..n_people) from the store, in person-number
+ * order (neighbouring lookups share pages). */
+static int resolve_pids(struct tracer *t, size_t lo)
+{
+	size_t n = t->n_people - lo;
+	struct person_ref *refs;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	refs = malloc(n * sizeof *refs);
+	if (!refs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		refs[i] = (struct person_ref){t->people[lo + i].person, (uint32_t)(lo + i)};
+	qsort(refs, n, sizeof *refs, cmp_person_ref);
+	for (size_t i = 0; i < n && !rc; i++) {
+		rc = cl_reader_pid(t->r, refs[i].person, t->people[refs[i].idx].c.pid);
+		if (rc == AS_E_NOT_FOUND)
+			rc = AS_E_CORRUPT; /* an index entry of a person not stored */
+	}
+	free(refs);
+	return rc;
 }
 
 /* ---- venues ------------------------------------------------------------ */
@@ -786,6 +816,8 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 		qsort(t->by_src, t->n_iv, sizeof *t->by_src, cmp_ival_src);
 	}
 	rc = sweep(t);
+	if (!rc)
+		rc = resolve_pids(t, new_lo);
 	if (rc)
 		return rc;
 
