@@ -31,7 +31,7 @@
 
 struct options {
 	struct gen_params p;
-	int64_t group, cases, cases_min, cases_max, purge_rate, purge_slice;
+	int64_t group, group_bytes, cases, cases_min, cases_max, purge_rate, purge_slice;
 	const char *store, *csv, *cases_file;
 	int purge_test;
 };
@@ -50,7 +50,10 @@ static const char usage_text[] =
 "  --seed X         (default 1)\n"
 "What to do (any combination, in this order):\n"
 "  --store DIR      create a store in DIR and ingest the D days into it\n"
-"  --group K        batches per write transaction (default 256, as anshim-cloudd)\n"
+"  --group K        most batches per write transaction (default 4096, as\n"
+"                   anshim-cloudd's ingest_group)\n"
+"  --group-bytes B  most batch bytes (as sent) per write transaction (default\n"
+"                   16777216, as anshim-cloudd's ingest_group_bytes)\n"
 "  --csv DIR        write venues, gateways, people and visits CSV files\n"
 "  --cases FILE     write sampled trace cases (pid from to visits)\n"
 "  --cases-n N      how many (default 20), with --cases-min..--cases-max\n"
@@ -248,19 +251,35 @@ static int load_store(const struct options *o, const struct gen_world *w)
 	}
 	t0 = now_sec();
 	cpu0 = cpu_sec();
-	for (size_t i = 0; i < w->n_main_batches && !rc; i++) {
+	/* Transactions as anshim-cloudd's ingest thread makes them with a
+	 * backlog waiting: up to group batches and group_bytes bytes. */
+	for (size_t i = 0, in_txn = 0, txn_bytes = 0; i < w->n_main_batches && !rc; i++) {
 		const struct gen_batch *br = &w->batches[i];
+		size_t bytes = AS_BATCH_HEADER_LEN + br->n * (2 + AS_RECORD_LEN) + AS_SIG_LEN;
 		double t;
 
 		fill_batch(w, br, &b);
 		t = now_sec();
-		if (!in)
+		if (in && (in_txn >= (size_t)o->group || txn_bytes + bytes > (size_t)o->group_bytes)) {
+			double c = now_sec();
+
+			rc = cl_store_ingest_commit(in);
+			in = NULL;
+			commits++;
+			t_commit += now_sec() - c;
+		}
+		if (!rc && !in) {
 			rc = cl_store_ingest_begin(s, &in);
+			in_txn = txn_bytes = 0;
+		}
 		if (!rc)
 			rc = ingest_one(in, w, br, &b);
-		if (!rc)
+		if (!rc) {
 			stored += br->n;
-		if (!rc && ((i + 1) % (size_t)o->group == 0 || i + 1 == w->n_main_batches)) {
+			in_txn++;
+			txn_bytes += bytes;
+		}
+		if (!rc && i + 1 == w->n_main_batches) {
 			double c = now_sec();
 
 			rc = cl_store_ingest_commit(in);
@@ -280,10 +299,12 @@ static int load_store(const struct options *o, const struct gen_world *w)
 	}
 	printf("anshim ingest: loaded through cl_store_ingest_batch, the aggregator's ingest path "
 	       "minus MQTT and signature checks\n");
-	printf("anshim ingest: %llu visits in %zu batches, %llu durable commits of %lld batches: "
+	printf("anshim ingest: %llu visits in %zu batches, %llu durable commits of at most %lld "
+	       "batches or %lld MiB: "
 	       "%.2f s in store calls (%.2f s in commit) = %.0f visits/s; wall %.2f s with record "
 	       "generation, CPU %.0f%%\n", (unsigned long long)stored, w->n_main_batches,
-	       (unsigned long long)commits, (long long)o->group, t_store, t_commit,
+	       (unsigned long long)commits, (long long)o->group,
+	       (long long)(o->group_bytes >> 20), t_store, t_commit,
 	       (double)stored / t_store, now_sec() - t0, 100 * (cpu_sec() - cpu0) / (now_sec() - t0));
 	rc = cl_store_stats(s, &st);
 	snprintf(path, sizeof path, "%s/data.mdb", o->store);
@@ -569,6 +590,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{"zipf", required_argument, NULL, 'z'},   {"batch", required_argument, NULL, 'b'},
 		{"window", required_argument, NULL, 'w'}, {"seed", required_argument, NULL, 's'},
 		{"store", required_argument, NULL, 'S'},  {"group", required_argument, NULL, 'k'},
+		{"group-bytes", required_argument, NULL, 'B'},
 		{"csv", required_argument, NULL, 'C'},    {"cases", required_argument, NULL, 'c'},
 		{"cases-n", required_argument, NULL, 'N'}, {"cases-min", required_argument, NULL, 'l'},
 		{"cases-max", required_argument, NULL, 'u'}, {"purge-test", no_argument, NULL, 'P'},
@@ -581,7 +603,8 @@ static int parse_options(struct options *o, int argc, char **argv)
 
 	memset(o, 0, sizeof *o);
 	gen_params_init(&o->p, 1000000);
-	o->group = 256;
+	o->group = 4096;
+	o->group_bytes = 16 << 20;
 	o->cases = 20;
 	o->cases_min = 15;
 	o->cases_max = 25;
@@ -598,7 +621,8 @@ static int parse_options(struct options *o, int argc, char **argv)
 		case 'b': target = &o->p.batch_max; max = AS_BATCH_MAX_RECORDS; break;
 		case 'w': target = &o->p.batch_window; max = 86400; break;
 		case 's': target = &seed; min = 0; max = INT64_MAX; break;
-		case 'k': target = &o->group; max = 4096; break;
+		case 'k': target = &o->group; max = 65536; break;
+		case 'B': target = &o->group_bytes; min = 65536; max = 1 << 30; break;
 		case 'N': target = &o->cases; max = 10000; break;
 		case 'l': target = &o->cases_min; max = 100000; break;
 		case 'u': target = &o->cases_max; max = 100000; break;

@@ -29,6 +29,8 @@ struct cl_config {
 	int64_t retention;
 	int64_t purge_interval;
 	int64_t ingest_group;
+	uint64_t ingest_group_bytes;
+	int64_t app_slot_tolerance;
 	uint64_t max_batch_bytes;
 	int log_level;
 };

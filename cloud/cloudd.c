@@ -223,6 +223,12 @@ static int start_daemon(struct cl_daemon *d, char *err, size_t err_len)
 	struct as_mqtt_options mo = {0};
 	const char *failed = NULL;
 	uint64_t watchdog_usec;
+	const struct cl_ingest_options ingest_opt = {
+		.max_batch_bytes = (size_t)d->cfg.max_batch_bytes,
+		.group = (unsigned)d->cfg.ingest_group,
+		.group_bytes = (size_t)d->cfg.ingest_group_bytes,
+		.app_tolerance = d->cfg.app_slot_tolerance,
+	};
 	int rc;
 
 	rc = cl_authority_load(&d->keys, d->cfg.keys_dir,
@@ -236,8 +242,7 @@ static int start_daemon(struct cl_daemon *d, char *err, size_t err_len)
 	rc = cl_store_open(&d->store, d->cfg.store_dir, d->cfg.map_size, 0, err, err_len);
 	if (rc)
 		return rc;
-	rc = cl_ingester_start(&d->ingester, d->loop, d->store, &d->keys,
-			       (size_t)d->cfg.max_batch_bytes, (unsigned)d->cfg.ingest_group,
+	rc = cl_ingester_start(&d->ingester, d->loop, d->store, &d->keys, &ingest_opt,
 			       on_ack, d);
 	if (rc) {
 		snprintf(err, err_len, "cannot start the ingest thread: %s", uv_strerror(rc));

@@ -60,8 +60,7 @@ struct cl_ingester {
 	uv_cond_t wake;
 	struct cl_store *store;
 	const struct cl_authority *keys;
-	size_t max_batch_bytes;
-	unsigned group;
+	struct cl_ingest_options opt;
 	cl_ack_cb on_ack;
 	void *ctx;
 	/* under lock */
@@ -130,7 +129,7 @@ static const char *check_message(struct cl_ingester *in, const struct message *m
 	int rc;
 
 	memset(c, 0, sizeof *c);
-	if (m->len > in->max_batch_bytes)
+	if (m->len > in->opt.max_batch_bytes)
 		return "oversize";
 	if (topic_gateway(m->topic, c->gw_id))
 		return "bad-topic";
@@ -292,15 +291,19 @@ out:
 static void run_ingest(void *arg)
 {
 	struct cl_ingester *in = arg;
-	struct message **msgs = calloc(in->group, sizeof *msgs);
+	struct message **msgs = calloc(in->opt.group, sizeof *msgs);
 
 	for (;;) {
-		size_t n = 0;
+		size_t n = 0, bytes = 0;
 
 		uv_mutex_lock(&in->lock);
 		while (!in->head && !in->stopping)
 			uv_cond_wait(&in->wake, &in->lock);
-		while (msgs && in->head && n < in->group) {
+		/* A group: what is waiting, up to group messages and group_bytes
+		 * bytes (one message at least). */
+		while (msgs && in->head && n < in->opt.group &&
+		       (n == 0 || bytes + in->head->len <= in->opt.group_bytes)) {
+			bytes += in->head->len;
 			msgs[n++] = in->head;
 			in->head = in->head->next;
 			if (!in->head)
@@ -336,7 +339,7 @@ static void on_async(uv_async_t *a)
 }
 
 int cl_ingester_start(struct cl_ingester **out, uv_loop_t *loop, struct cl_store *store,
-		      const struct cl_authority *keys, size_t max_batch_bytes, unsigned group,
+		      const struct cl_authority *keys, const struct cl_ingest_options *opt,
 		      cl_ack_cb on_ack, void *ctx)
 {
 	struct cl_ingester *in = calloc(1, sizeof *in);
@@ -348,8 +351,9 @@ int cl_ingester_start(struct cl_ingester **out, uv_loop_t *loop, struct cl_store
 	in->loop = loop;
 	in->store = store;
 	in->keys = keys;
-	in->max_batch_bytes = max_batch_bytes;
-	in->group = group ? group : 1;
+	in->opt = *opt;
+	if (in->opt.group == 0)
+		in->opt.group = 1;
 	in->on_ack = on_ack;
 	in->ctx = ctx;
 	uv_mutex_init(&in->lock);

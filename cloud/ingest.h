@@ -37,8 +37,16 @@ struct cl_ingest_stats {
 	uint64_t batches, records, duplicates, rejected;
 };
 
+struct cl_ingest_options {
+	size_t max_batch_bytes;  /* larger messages on a batch topic: oversize */
+	unsigned group;          /* most messages in one write transaction */
+	size_t group_bytes;      /* most payload bytes in one (one message at least) */
+	int64_t app_tolerance;   /* seconds a wallet check-in's time may lie
+				  * outside its rotating code's slot */
+};
+
 int cl_ingester_start(struct cl_ingester **out, uv_loop_t *loop, struct cl_store *store,
-		      const struct cl_authority *keys, size_t max_batch_bytes, unsigned group,
+		      const struct cl_authority *keys, const struct cl_ingest_options *opt,
 		      cl_ack_cb on_ack, void *ctx);
 
 /* Queue a message received on topic (copied). Loop thread. */
