@@ -18,7 +18,9 @@
  *
  * The check-in id is BLAKE2b-256("anshim app checkin v1" || every byte of
  * the encoded message): a check-out names its check-in by it, the cloud
- * de-duplicates by it and the answer carries it.
+ * de-duplicates by it and the answer carries it.  A check-out message has
+ * an id of its own, computed the same way; its answer carries that id (the
+ * wallet's outbox matches answers to messages by the message's own id).
  *
  * Topics (prefix anshim/v1): wallet/{holder_id hex}/checkin (wallet ->
  * cloud, QoS 1, both kinds) and wallet/{holder_id hex}/ack (cloud ->
