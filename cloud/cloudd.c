@@ -28,6 +28,7 @@
 #include <time.h>
 
 #define BATCH_TOPIC "anshim/v1/gw/+/batch"
+#define WALLET_TOPIC "anshim/v1/wallet/+/checkin"
 #define POLICY_TOPIC "anshim/v1/policy"
 #define PURGE_SLICE 20000
 
@@ -47,6 +48,8 @@ struct cl_daemon {
 	int purge_rc;
 	int stopping;
 	char batch_topic[160];
+	char wallet_topic[160];
+	char revoked_path[4200];
 };
 
 static const char usage_text[] =
@@ -55,9 +58,15 @@ static const char usage_text[] =
 "\n"
 "The Anshim cloud aggregator. It subscribes to every gateway's signed\n"
 "batches on the MQTT broker, verifies each against the gateway registry,\n"
-"de-duplicates by (gateway, seq), indexes visits by venue and time, by\n"
-"person and time and by day, commits, and only then publishes a signed ack\n"
-"so the gateway may forget what it sent. It republishes the last signed\n"
+"de-duplicates by (gateway, seq), indexes visits by venue and time and by\n"
+"person and time, commits, and only then publishes a signed ack so the\n"
+"gateway may forget what it sent. It also takes the check-ins and\n"
+"check-outs that visitors' wallets send after scanning a venue code\n"
+"(anshim/v1/wallet/+/checkin): it verifies the credential, the holder's\n"
+"signature and the venue code (a poster signed by the authority, or a\n"
+"gateway's rotating code shown within app_slot_tolerance of the check-in),\n"
+"stores the visit with source 'app' and answers each wallet with a signed\n"
+"stored / duplicate / rejected (reason). It republishes the last signed\n"
 "policy (retained) on every connection and purges data past retention.\n"
 "\n"
 "Options:\n"
@@ -110,9 +119,12 @@ static void on_connected(void *ctx)
 {
 	struct cl_daemon *d = ctx;
 
-	as_log(AS_LOG_NOTICE, "connected to %s; subscribing to %s", d->cfg.broker, d->batch_topic);
+	as_log(AS_LOG_NOTICE, "connected to %s; subscribing to %s and %s", d->cfg.broker,
+	       d->batch_topic, d->wallet_topic);
 	if (as_mqtt_subscribe(d->mqtt, d->batch_topic, 1, 1))
 		as_log(AS_LOG_ERR, "cannot subscribe to %s", d->batch_topic);
+	if (as_mqtt_subscribe(d->mqtt, d->wallet_topic, 1, 2))
+		as_log(AS_LOG_ERR, "cannot subscribe to %s", d->wallet_topic);
 	publish_saved_policy(d);
 }
 
@@ -132,9 +144,9 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 static void on_subscribed(void *ctx, uint64_t id, int ok)
 {
 	(void)ctx;
-	(void)id;
 	if (!ok)
-		as_log(AS_LOG_ERR, "the broker refused the batch subscription (check its ACL)");
+		as_log(AS_LOG_ERR, "the broker refused the %s subscription (check its ACL)",
+		       id == 2 ? "wallet check-in" : "batch");
 }
 
 static const struct as_mqtt_handlers mqtt_handlers = {
@@ -228,6 +240,7 @@ static int start_daemon(struct cl_daemon *d, char *err, size_t err_len)
 		.group = (unsigned)d->cfg.ingest_group,
 		.group_bytes = (size_t)d->cfg.ingest_group_bytes,
 		.app_tolerance = d->cfg.app_slot_tolerance,
+		.revoked_credentials = d->revoked_path,
 	};
 	int rc;
 
@@ -239,6 +252,9 @@ static int start_daemon(struct cl_daemon *d, char *err, size_t err_len)
 			 as_strerror(rc));
 		return rc;
 	}
+	/* Written by 'anshim-cloud policy set --revoke-credential'. */
+	snprintf(d->revoked_path, sizeof d->revoked_path, "%s/revoked-credentials",
+		 d->cfg.store_dir);
 	rc = cl_store_open(&d->store, d->cfg.store_dir, d->cfg.map_size, 0, err, err_len);
 	if (rc)
 		return rc;
@@ -248,11 +264,15 @@ static int start_daemon(struct cl_daemon *d, char *err, size_t err_len)
 		snprintf(err, err_len, "cannot start the ingest thread: %s", uv_strerror(rc));
 		return rc;
 	}
-	if (d->cfg.shared_group && d->cfg.shared_group[0])
+	if (d->cfg.shared_group && d->cfg.shared_group[0]) {
 		snprintf(d->batch_topic, sizeof d->batch_topic, "$share/%s/" BATCH_TOPIC,
 			 d->cfg.shared_group);
-	else
+		snprintf(d->wallet_topic, sizeof d->wallet_topic, "$share/%s/" WALLET_TOPIC,
+			 d->cfg.shared_group);
+	} else {
 		snprintf(d->batch_topic, sizeof d->batch_topic, BATCH_TOPIC);
+		snprintf(d->wallet_topic, sizeof d->wallet_topic, WALLET_TOPIC);
+	}
 	mo.uri = d->cfg.broker;
 	mo.client_id = d->cfg.client_id;
 	mo.username = d->cfg.broker_username;

@@ -17,10 +17,13 @@
 #include "ingest.h"
 
 #include "anshim/ack.h"
+#include "anshim/appcheckin.h"
 #include "anshim/batch.h"
 #include "anshim/bytes.h"
 #include "anshim/error.h"
+#include "anshim/fileio.h"
 #include "anshim/log.h"
+#include "anshim/policy.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -30,6 +33,7 @@
 #include <time.h>
 
 #define TOPIC_PREFIX "anshim/v1/gw/"
+#define WALLET_PREFIX "anshim/v1/wallet/"
 
 struct message {
 	struct message *next;
@@ -43,13 +47,26 @@ struct ack_item {
 	struct cl_ingest_ack ack;
 };
 
-/* One batch that passed the checks, ready for the store. */
+/* A wallet message, checked: what to store and how to answer. */
+struct checked_app {
+	uint8_t holder_id[AS_HOLDER_ID_LEN];   /* from the topic */
+	uint8_t msg_id[AS_APP_CHECKIN_ID_LEN]; /* the answer's id */
+	uint8_t kind;                          /* AS_APP_CHECKIN / CHECKOUT */
+	uint8_t reason;                        /* AS_APP_R_*: rejected before storing */
+	struct cl_app_visit visit;             /* check-in */
+	uint8_t closes[AS_APP_CHECKIN_ID_LEN]; /* check-out: the check-in */
+	int64_t exit;                          /* check-out time */
+	uint8_t status;                        /* after storing: AS_APP_* */
+};
+
+/* One message that passed the checks, ready for the store. */
 struct checked {
 	uint8_t gw_id[AS_GWID_LEN];
 	struct as_batch_header hdr;
 	struct as_record *recs;
 	uint8_t (*pids)[AS_PID_LEN];
 	size_t n;
+	struct checked_app *app;               /* a wallet message, or NULL */
 };
 
 struct cl_ingester {
@@ -170,6 +187,210 @@ static const char *check_message(struct cl_ingester *in, const struct message *m
 	return NULL;
 }
 
+/* ---- wallet messages ---- */
+
+static int is_wallet_topic(const char *topic)
+{
+	return strncmp(topic, WALLET_PREFIX, strlen(WALLET_PREFIX)) == 0;
+}
+
+/* "anshim/v1/wallet/{hex}/checkin" -> holder id; 0 or AS_E_FIELD. */
+static int topic_holder(const char *topic, uint8_t id[AS_HOLDER_ID_LEN])
+{
+	char hex[2 * AS_HOLDER_ID_LEN + 1];
+	size_t plen = strlen(WALLET_PREFIX);
+
+	if (!is_wallet_topic(topic) || strlen(topic) != plen + 2 * AS_HOLDER_ID_LEN + 8 ||
+	    strcmp(topic + plen + 2 * AS_HOLDER_ID_LEN, "/checkin") != 0)
+		return AS_E_FIELD;
+	memcpy(hex, topic + plen, 2 * AS_HOLDER_ID_LEN);
+	hex[2 * AS_HOLDER_ID_LEN] = '\0';
+	return as_hex_decode(id, AS_HOLDER_ID_LEN, hex) ? AS_E_FIELD : 0;
+}
+
+/* The revoked credential ids (16 bytes each), read again for each group
+ * that holds wallet messages: a small file the policy command rewrites
+ * atomically.  Missing: none revoked. */
+struct id_set {
+	unsigned char *ids;
+	size_t n;
+};
+
+static void load_revoked(const struct cl_ingester *in, struct id_set *set)
+{
+	size_t len = 0;
+
+	set->ids = NULL;
+	set->n = 0;
+	if (!in->opt.revoked_credentials ||
+	    as_file_read_all(in->opt.revoked_credentials, (size_t)AS_POLICY_MAX_REVOKED * 16,
+			     &set->ids, &len) != 0)
+		return;
+	set->n = len / 16;
+}
+
+static int id_set_has(const struct id_set *set, const uint8_t id[16])
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (memcmp(set->ids + 16 * i, id, 16) == 0)
+			return 1;
+	return 0;
+}
+
+/* One use per holder and rotating code: BLAKE2b-256 over a label, the pid
+ * and the code's bytes. */
+static void replay_key_of(uint8_t out[CL_APP_ID_LEN], const uint8_t pid[AS_PID_LEN],
+			  const struct as_venue_code *code)
+{
+	static const char label[] = "anshim app replay v1";
+	uint8_t buf[AS_VENUE_CODE_MAX];
+	crypto_generichash_state st;
+	int len = as_venue_code_encode(buf, sizeof buf, code);
+
+	crypto_generichash_init(&st, NULL, 0, CL_APP_ID_LEN);
+	crypto_generichash_update(&st, (const unsigned char *)label, sizeof label - 1);
+	crypto_generichash_update(&st, pid, AS_PID_LEN);
+	if (len > 0)
+		crypto_generichash_update(&st, buf, (size_t)len);
+	crypto_generichash_final(&st, out, CL_APP_ID_LEN);
+}
+
+/* The venue code of a check-in: AS_APP_OK or the reason to refuse it. */
+static uint8_t check_code(struct cl_ingester *in, const struct as_app_checkin *msg)
+{
+	const struct as_venue_code *code = &msg->code;
+	struct cl_gateway gw;
+	struct cl_venue venue;
+	int rc;
+
+	if (code->type == AS_VC_POSTER) {
+		if (as_venue_code_verify(code, in->keys->sign_pk))
+			return AS_APP_R_FORGED_CODE;
+		rc = cl_store_get_venue(in->store, code->venue_id, &venue);
+		return rc ? AS_APP_R_UNKNOWN_VENUE : AS_APP_OK;
+	}
+	rc = cl_store_get_gateway(in->store, code->gw_id, &gw);
+	if (rc)
+		return AS_APP_R_UNKNOWN_VENUE;
+	if (as_venue_code_verify(code, gw.pk))
+		return AS_APP_R_FORGED_CODE;
+	if (gw.revoked)
+		return AS_APP_R_REVOKED_GATEWAY;
+	if (gw.venue_id != code->venue_id)
+		return AS_APP_R_UNKNOWN_VENUE;
+	/* The check-in must be made while the code is shown, give or take
+	 * the tolerance: a screenshot used later is a remote check-in. */
+	if (msg->time < code->slot_start - in->opt.app_tolerance ||
+	    msg->time >= code->slot_start + code->slot_seconds + in->opt.app_tolerance)
+		return AS_APP_R_REMOTE;
+	return AS_APP_OK;
+}
+
+/* Check a wallet message into *a.  Returns 0, or -1 when it cannot even be
+ * answered (its topic names no wallet). */
+static int check_app(struct cl_ingester *in, const struct message *m, const struct id_set *revoked,
+		     struct checked_app *a)
+{
+	struct as_app_checkin msg;
+	uint8_t id[AS_HOLDER_ID_LEN];
+	int rc;
+
+	memset(a, 0, sizeof *a);
+	if (topic_holder(m->topic, a->holder_id))
+		return -1;
+	as_app_checkin_id(a->msg_id, m->payload, m->len);
+	if (m->len > AS_APP_CHECKIN_MAX || as_app_checkin_decode(&msg, m->payload, m->len)) {
+		a->reason = AS_APP_R_MALFORMED;
+		return 0;
+	}
+	a->kind = msg.kind;
+	as_holder_id(id, msg.cred.holder_pk);
+	if (memcmp(id, a->holder_id, AS_HOLDER_ID_LEN) != 0) {
+		a->reason = AS_APP_R_MALFORMED; /* sent on another wallet's topic */
+		return 0;
+	}
+	rc = as_app_checkin_verify(&msg, in->keys->sign_pk);
+	if (rc) {
+		a->reason = rc == AS_E_HOLDER_SIG ? AS_APP_R_HOLDER_SIG : AS_APP_R_CREDENTIAL;
+		return 0;
+	}
+	as_credential_id(id, &msg.cred);
+	if (id_set_has(revoked, id)) {
+		a->reason = AS_APP_R_REVOKED_HOLDER;
+		return 0;
+	}
+	if (msg.kind == AS_APP_CHECKOUT) {
+		memcpy(a->closes, msg.checkin_id, AS_APP_CHECKIN_ID_LEN);
+		memcpy(a->visit.pid, msg.cred.pid, AS_PID_LEN);
+		a->exit = msg.time;
+		return 0;
+	}
+	a->reason = check_code(in, &msg);
+	if (a->reason)
+		return 0;
+	memcpy(a->visit.checkin_id, a->msg_id, CL_APP_ID_LEN);
+	if (msg.code.type == AS_VC_ROTATING)
+		replay_key_of(a->visit.replay_key, msg.cred.pid, &msg.code);
+	memcpy(a->visit.pid, msg.cred.pid, AS_PID_LEN);
+	memcpy(a->visit.capsule, msg.cred.capsule, AS_CAPSULE_LEN);
+	a->visit.venue_id = msg.code.venue_id;
+	a->visit.entry = msg.time;
+	return 0;
+}
+
+/* Store a checked wallet message in txn; sets a->status (and a->reason).
+ * Returns a store error (the transaction is then lost). */
+static int store_app(struct cl_ingest *txn, struct checked_app *a)
+{
+	int rc, outcome = 0;
+
+	if (a->reason) {
+		a->status = AS_APP_REJECTED;
+		return 0;
+	}
+	if (a->kind == AS_APP_CHECKIN)
+		rc = cl_store_ingest_app(txn, &a->visit, &outcome);
+	else
+		rc = cl_store_ingest_app_exit(txn, a->closes, a->visit.pid, a->exit, &outcome);
+	if (rc == AS_E_FIELD) {
+		a->status = AS_APP_REJECTED;
+		a->reason = AS_APP_R_MALFORMED; /* a check-out before its check-in */
+		return 0;
+	}
+	if (rc)
+		return rc;
+	switch (outcome) {
+	case CL_APP_STORED: a->status = AS_APP_STORED; break;
+	case CL_APP_DUPLICATE: a->status = AS_APP_DUPLICATE; break;
+	case CL_APP_REPLAY:
+		a->status = AS_APP_REJECTED;
+		a->reason = AS_APP_R_REPLAY;
+		break;
+	default:
+		a->status = AS_APP_REJECTED;
+		a->reason = AS_APP_R_UNKNOWN_CHECKIN;
+		break;
+	}
+	return 0;
+}
+
+static void make_answer(struct cl_ingester *in, const struct checked_app *a,
+			struct cl_ingest_ack *out)
+{
+	struct as_app_answer ans;
+	char hex[2 * AS_HOLDER_ID_LEN + 1];
+	int rc;
+
+	memcpy(ans.checkin_id, a->msg_id, AS_APP_CHECKIN_ID_LEN);
+	ans.status = a->status;
+	ans.reason = a->status == AS_APP_REJECTED ? a->reason : AS_APP_OK;
+	ans.cloud_time = (int64_t)time(NULL);
+	as_hex_encode(hex, a->holder_id, AS_HOLDER_ID_LEN);
+	snprintf(out->topic, sizeof out->topic, WALLET_PREFIX "%s/ack", hex);
+	rc = as_app_answer_encode(out->payload, sizeof out->payload, &ans, in->keys->sign_sk);
+	out->len = rc > 0 ? (size_t)rc : 0;
+}
+
 static void make_ack(struct cl_ingester *in, const uint8_t gw_id[AS_GWID_LEN],
 		     uint64_t through, struct cl_ingest_ack *out)
 {
@@ -204,19 +425,45 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 	struct cl_ingest *txn = NULL;
 	int64_t now = (int64_t)time(NULL);
 	uint64_t stored = 0, dups = 0, rejected = 0, batches = 0;
-	int rc;
+	uint64_t app_counts[4] = {0};   /* by AS_APP_* status */
+	struct id_set revoked = {NULL, 0};
+	int rc, have_app = 0;
 
 	if (!checked || !reasons || !results) {
 		as_log(AS_LOG_ERR, "ingest: out of memory; %zu batches dropped unacknowledged "
 		       "(gateways will resend)", n);
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		reasons[i] = check_message(in, msgs[i], &checked[i]);
+	for (size_t i = 0; i < n && !have_app; i++)
+		have_app = is_wallet_topic(msgs[i]->topic);
+	if (have_app)
+		load_revoked(in, &revoked);
+	for (size_t i = 0; i < n; i++) {
+		if (!is_wallet_topic(msgs[i]->topic)) {
+			reasons[i] = check_message(in, msgs[i], &checked[i]);
+			continue;
+		}
+		checked[i].app = calloc(1, sizeof *checked[i].app);
+		if (!checked[i].app)
+			reasons[i] = "out-of-memory";
+		else if (check_app(in, msgs[i], &revoked, checked[i].app))
+			reasons[i] = "app-bad-topic";
+	}
 	rc = cl_store_ingest_begin(in->store, &txn);
 	for (size_t i = 0; !rc && i < n; i++) {
 		if (reasons[i]) {
 			rc = cl_store_ingest_count_reject(txn, reasons[i]);
+			continue;
+		}
+		if (checked[i].app) {
+			rc = store_app(txn, checked[i].app);
+			if (!rc && checked[i].app->status == AS_APP_REJECTED) {
+				char word[32];
+
+				snprintf(word, sizeof word, "app-%s",
+					 as_app_reason_name(checked[i].app->reason));
+				rc = cl_store_ingest_count_reject(txn, word);
+			}
 			continue;
 		}
 		rc = cl_store_ingest_batch(txn, checked[i].gw_id, checked[i].recs,
@@ -246,6 +493,22 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 			rejected++;
 			continue;
 		}
+		if (checked[i].app) {
+			const struct checked_app *ap = checked[i].app;
+
+			if (ap->status == AS_APP_REJECTED)
+				as_log(AS_LOG_WARNING, "ingest: wallet %s (%zu bytes) rejected: %s",
+				       ap->kind == AS_APP_CHECKOUT ? "check-out" : "check-in",
+				       msgs[i]->len, as_app_reason_name(ap->reason));
+			app_counts[ap->status & 3]++;
+			a = calloc(1, sizeof *a);
+			if (!a)
+				continue;
+			make_answer(in, ap, &a->ack);
+			*acks_end = a;
+			acks_end = &a->next;
+			continue;
+		}
 		if (reasons[i])
 			log_reject(msgs[i], "gap (acknowledging the contiguous part only)");
 		else
@@ -265,7 +528,11 @@ out:
 	for (size_t i = 0; checked && i < n; i++) {
 		free(checked[i].recs);
 		free(checked[i].pids);
+		if (checked[i].app)
+			sodium_memzero(checked[i].app, sizeof *checked[i].app);
+		free(checked[i].app);
 	}
+	free(revoked.ids);
 	free(checked);
 	free(reasons);
 	free(results);
@@ -274,6 +541,9 @@ out:
 	in->stats.records += stored;
 	in->stats.duplicates += dups;
 	in->stats.rejected += rejected;
+	in->stats.app_stored += app_counts[AS_APP_STORED];
+	in->stats.app_duplicates += app_counts[AS_APP_DUPLICATE];
+	in->stats.app_rejected += app_counts[AS_APP_REJECTED];
 	/* Keep store order: a gateway must never see a lower through_seq after
 	 * a higher one. */
 	if (acks) {

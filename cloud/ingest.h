@@ -9,8 +9,21 @@
  * LMDB transaction, commits, and only then hands back a signed ack per
  * accepted batch (highest contiguous seq stored + cloud time) for the loop
  * to publish.  Invalid batches are counted by reason, logged and not
- * acknowledged.  Threads: submit/stop on the loop; the rest on the ingest
- * thread; results return through uv_async_send.
+ * acknowledged.
+ *
+ * Wallet messages (anshim/v1/wallet/{holder id}/checkin: a check-in at a
+ * venue code, or a check-out; appcheckin.h) share the queue and the
+ * transactions.  Each is checked (strict decoding, topic vs holder key,
+ * credential and holder signature, revocation, the venue code's signature
+ * against the authority (poster) or the gateway that shows it (rotating,
+ * enrolled and not revoked, its slot within app_tolerance of the check-in
+ * time), stored (de-duplicated by check-in id; a holder uses a rotating
+ * code once) and answered with a signed as_app_answer: stored, duplicate,
+ * or rejected with its reason (counted as "app-REASON").  A rejected
+ * message is answered too, so the wallet stops resending it.
+ *
+ * Threads: submit/stop on the loop; the rest on the ingest thread; results
+ * return through uv_async_send.
  */
 #ifndef CL_INGEST_H
 #define CL_INGEST_H
@@ -35,6 +48,7 @@ struct cl_ingester;
 
 struct cl_ingest_stats {
 	uint64_t batches, records, duplicates, rejected;
+	uint64_t app_stored, app_duplicates, app_rejected;   /* wallet messages */
 };
 
 struct cl_ingest_options {
@@ -43,6 +57,8 @@ struct cl_ingest_options {
 	size_t group_bytes;      /* most payload bytes in one (one message at least) */
 	int64_t app_tolerance;   /* seconds a wallet check-in's time may lie
 				  * outside its rotating code's slot */
+	const char *revoked_credentials; /* file of revoked credential ids
+					  * (16 bytes each), or NULL */
 };
 
 int cl_ingester_start(struct cl_ingester **out, uv_loop_t *loop, struct cl_store *store,

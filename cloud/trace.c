@@ -128,6 +128,7 @@ const char *cl_trace_source_name(uint8_t kind)
 	case AS_REC_PASS: return "scan";
 	case AS_REC_CARD: return "card";
 	case AS_REC_MANUAL: return "manual";
+	case AS_REC_APP: return "app";
 	default: return "unknown";
 	}
 }
