@@ -1305,6 +1305,119 @@ static int readonly_view(struct cl_store *ro, const struct cl_gateway *g, uint64
 	return bad;
 }
 
+/* App check-ins: stored with kind APP beside scans, found by venue and by
+ * person; the same check-in id again is a duplicate, a used replay key a
+ * replay; a check-out sets the exit (queued in the same transaction or
+ * stored before), again is a duplicate, of another person's or an unknown
+ * check-in is unknown, before the entry refused; the venue's longest visit
+ * follows; purge removes app visits and their entries. */
+static void test_app_checkins(void)
+{
+	char dir[64];
+	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
+	struct cl_gateway g;
+	struct cl_app_visit a, b;
+	struct as_record rec;
+	struct cl_ingest_result res;
+	struct cl_ingest *in;
+	struct cl_venue v;
+	struct collect c = {.n = 0};
+	uint8_t unknown[CL_APP_ID_LEN], other_pid[AS_PID_LEN];
+	uint64_t deleted = 0;
+	int out = 0;
+
+	if (!s) {
+		test_rmdir(dir);
+		return;
+	}
+	enroll(s, 1, 7, &g);
+	memset(&a, 0, sizeof a);
+	test_fill(a.checkin_id, CL_APP_ID_LEN, 41);
+	test_fill(a.replay_key, CL_APP_ID_LEN, 42);
+	make_pid(a.pid, 3);
+	test_fill(a.capsule, AS_CAPSULE_LEN, 5003);
+	a.venue_id = 7;
+	a.entry = T0 + 100;
+	b = a;
+	test_fill(b.checkin_id, CL_APP_ID_LEN, 43);
+	memset(b.replay_key, 0, sizeof b.replay_key); /* a poster: no key */
+	b.entry = T0 + 2 * DAY;
+	test_fill(unknown, CL_APP_ID_LEN, 44);
+	make_pid(other_pid, 4);
+
+	CHECK_OK(cl_store_ingest_begin(s, &in));
+	make_rec(&rec, 1, 3, T0, 0, 3);
+	CHECK_OK(cl_store_ingest_batch(in, g.gw_id, &rec, NULL, 1, T0, T0, &res));
+	CHECK_OK(cl_store_ingest_app(in, &a, &out));
+	CHECK_EQ_INT(out, CL_APP_STORED);
+	CHECK_OK(cl_store_ingest_app(in, &a, &out));
+	CHECK_EQ_INT(out, CL_APP_DUPLICATE);
+	{
+		struct cl_app_visit r = a;
+
+		test_fill(r.checkin_id, CL_APP_ID_LEN, 45);
+		CHECK_OK(cl_store_ingest_app(in, &r, &out));
+		CHECK_EQ_INT(out, CL_APP_REPLAY);
+	}
+	/* Check-out of the visit queued in this transaction. */
+	CHECK_OK(cl_store_ingest_app_exit(in, a.checkin_id, a.pid, a.entry + 1800, &out));
+	CHECK_EQ_INT(out, CL_APP_STORED);
+	CHECK_EQ_INT(cl_store_ingest_app_exit(in, a.checkin_id, a.pid, a.entry - 1, &out),
+		     AS_E_FIELD);
+	CHECK_OK(cl_store_ingest_app_exit(in, a.checkin_id, other_pid, a.entry + 60, &out));
+	CHECK_EQ_INT(out, CL_APP_UNKNOWN);
+	CHECK_OK(cl_store_ingest_app(in, &b, &out));
+	CHECK_EQ_INT(out, CL_APP_STORED);
+	CHECK_OK(cl_store_ingest_commit(in));
+
+	CHECK_OK(cl_store_visits_at(s, 7, T0, T0 + 3 * DAY, collect_fn, &c));
+	CHECK_EQ_INT(c.n, 3);
+	CHECK(c.n == 3 && c.v[0].kind == AS_REC_PASS && c.v[1].kind == AS_REC_APP &&
+	      c.v[1].exit == a.entry + 1800 && c.v[2].kind == AS_REC_APP && c.v[2].exit == 0);
+	CHECK(c.n == 3 && memcmp(c.v[1].pid, a.pid, AS_PID_LEN) == 0 && c.v[1].headcount == 1);
+	CHECK_EQ_INT(count_of(s, 3, T0, T0 + 3 * DAY), 3);
+	CHECK_OK(cl_store_get_venue(s, 7, &v));
+	CHECK_EQ_INT(v.longest_visit, 1800);
+
+	/* A later transaction: check-out of a stored visit, then again. */
+	CHECK_OK(cl_store_ingest_begin(s, &in));
+	CHECK_OK(cl_store_ingest_app_exit(in, b.checkin_id, b.pid, b.entry + 7200, &out));
+	CHECK_EQ_INT(out, CL_APP_STORED);
+	CHECK_OK(cl_store_ingest_app_exit(in, b.checkin_id, b.pid, b.entry + 7200, &out));
+	CHECK_EQ_INT(out, CL_APP_DUPLICATE);
+	CHECK_OK(cl_store_ingest_app_exit(in, unknown, b.pid, b.entry + 60, &out));
+	CHECK_EQ_INT(out, CL_APP_UNKNOWN);
+	CHECK_OK(cl_store_ingest_app(in, &a, &out));
+	CHECK_EQ_INT(out, CL_APP_DUPLICATE);
+	CHECK_OK(cl_store_ingest_commit(in));
+	c.n = 0;
+	CHECK_OK(cl_store_visits_at(s, 7, b.entry, b.entry, collect_fn, &c));
+	CHECK(c.n == 1 && c.v[0].exit == b.entry + 7200);
+	CHECK_OK(cl_store_get_venue(s, 7, &v));
+	CHECK_EQ_INT(v.longest_visit, 7200);
+	/* Re-enrolment keeps the longest visit. */
+	enroll(s, 1, 7, &g);
+	CHECK_OK(cl_store_get_venue(s, 7, &v));
+	CHECK_EQ_INT(v.longest_visit, 7200);
+
+	/* Purge the first day: the scan and the first app visit go, and their
+	 * app entries with them, so the check-in id is new again. */
+	CHECK_OK(cl_store_purge(s, T0 + DAY, 1, &deleted));
+	CHECK_EQ_INT(deleted, 2);
+	CHECK_EQ_INT(count_at(s, 7, INT64_MIN, INT64_MAX), 1);
+	cl_store_close(s);
+	CHECK_EQ_INT(db_entries(dir, "app"), 1); /* b's 'i' entry only */
+	s = open_store(dir, MAP_TEST, 0);
+	if (s) {
+		CHECK_OK(cl_store_purge(s, T0 + 3 * DAY, 1, &deleted));
+		CHECK_EQ_INT(deleted, 1);
+		cl_store_close(s);
+	}
+	check_indexes(dir, 0, 0, 0);
+	CHECK_EQ_INT(db_entries(dir, "app"), 0);
+	test_rmdir(dir);
+}
+
 static void test_readonly_and_reopen(void)
 {
 	char dir[64], missing[80];
@@ -1475,6 +1588,7 @@ int main(void)
 	TEST_RUN(test_capsules);
 	TEST_RUN(test_unattributed);
 	TEST_RUN(test_purge_exact);
+	TEST_RUN(test_app_checkins);
 	TEST_RUN(test_readonly_and_reopen);
 	TEST_RUN(test_map_full);
 	return TEST_DONE();
