@@ -178,6 +178,33 @@ out:
 	free(pids);
 }
 
+/* One app check-in (and check-out when exit is not 0) at venue, in its own
+ * transaction, as anshim-cloudd stores a wallet's messages. */
+static void fx_app(struct fx *f, uint32_t venue, const uint8_t pid[AS_PID_LEN], int64_t entry,
+		   int64_t exit)
+{
+	static unsigned n;
+	struct cl_app_visit a;
+	struct cl_ingest *in;
+	int out = 0;
+
+	memset(&a, 0, sizeof a);
+	test_fill(a.checkin_id, CL_APP_ID_LEN, 900 + n++);
+	memcpy(a.pid, pid, AS_PID_LEN);
+	test_fill(a.capsule, AS_CAPSULE_LEN, 77);
+	a.venue_id = venue;
+	a.entry = entry;
+	if (!CHECK_OK(cl_store_ingest_begin(f->s, &in)))
+		return;
+	CHECK_OK(cl_store_ingest_app(in, &a, &out));
+	CHECK_EQ_INT(out, CL_APP_STORED);
+	if (exit) {
+		CHECK_OK(cl_store_ingest_app_exit(in, a.checkin_id, pid, exit, &out));
+		CHECK_EQ_INT(out, CL_APP_STORED);
+	}
+	CHECK_OK(cl_store_ingest_commit(in));
+}
+
 /* People of the worked examples: person(pid, 'B'). */
 static void person(uint8_t pid[AS_PID_LEN], char who)
 {
@@ -638,6 +665,50 @@ static void test_example_exit_and_dwell(void)
 	expect(&g, 'Q', 1, 'A', CAFE, at(0, 12, 0), at(0, 12, 20), 20, 1);
 	CHECK(find(&g, 'R') == NULL);
 	CHECK_EQ_INT(g.nc, 3);
+	got_free(&g);
+	fx_close(&f);
+}
+
+/* Example 9: the case checked in by app (rotating code) and checked out;
+ * a contact written on paper; an app visitor who arrived as the case left;
+ * a pass scanned before. */
+static void test_example_app_and_paper(void)
+{
+	struct fx f;
+	struct got g;
+	uint8_t a[16], s_[16], t[16], u[16];
+	const struct cl_trace_contact *x;
+	unsigned cafe;
+
+	if (!fx_open(&f))
+		return;
+	cafe = fx_gateway(&f, CAFE, "Cafe Halla", 60);
+	person(a, 'A'), person(s_, 'S'), person(t, 'T'), person(u, 'U');
+	fx_visit(&f, cafe, s_, AS_REC_MANUAL, at(0, 12, 30), 0, 1); /* paper: [12:30, 13:30) */
+	fx_scan(&f, cafe, u, at(0, 11, 30));                         /* pass: [11:30, 12:30) */
+	fx_flush(&f);
+	fx_app(&f, CAFE, a, at(0, 12, 0), at(0, 12, 45));            /* [12:00, 12:45) */
+	fx_app(&f, CAFE, t, at(0, 12, 45), 0);                       /* arrives as A leaves */
+
+	CHECK_OK(trace(&f, a, at(0, 0, 0), at(0, 23, 59), 1, &g, NULL));
+	CHECK_EQ_INT(g.ncv, 1);
+	if (g.ncv) {
+		CHECK_EQ_INT(g.cv[0].v.kind, AS_REC_APP);
+		CHECK_EQ_INT(g.cv[0].end, at(0, 12, 45));
+		CHECK(strcmp(cl_trace_source_name(g.cv[0].v.kind), "app") == 0);
+	}
+	x = expect(&g, 'S', 1, 'A', CAFE, at(0, 12, 30), at(0, 12, 45), 15, 1);
+	CHECK(x && x->kind == AS_REC_MANUAL);
+	x = expect(&g, 'U', 1, 'A', CAFE, at(0, 12, 0), at(0, 12, 30), 30, 1);
+	CHECK(x && x->kind == AS_REC_PASS);
+	CHECK(find(&g, 'T') == NULL);
+	CHECK_EQ_INT(g.nc, 2);
+	got_free(&g);
+
+	/* Traced from the paper side, the case is S's contact by app. */
+	CHECK_OK(trace(&f, s_, at(0, 0, 0), at(0, 23, 59), 1, &g, NULL));
+	x = expect(&g, 'A', 1, 'S', CAFE, at(0, 12, 30), at(0, 12, 45), 15, 1);
+	CHECK(x && x->kind == AS_REC_APP);
 	got_free(&g);
 	fx_close(&f);
 }
@@ -1568,6 +1639,7 @@ int main(void)
 	TEST_RUN(test_example_headcount);
 	TEST_RUN(test_example_phone_spellings);
 	TEST_RUN(test_example_exit_and_dwell);
+	TEST_RUN(test_example_app_and_paper);
 	TEST_RUN(test_ties);
 	TEST_RUN(test_params_and_empty);
 	TEST_RUN(test_sink_error);
