@@ -1,147 +1,269 @@
 #!/usr/bin/env bash
-# The wallet's delivery (issue 7) against a real mosquitto and a stand-in
-# for the cloud's intake (tests/helpers/fake_wallet_cloud: answers like the
-# cloud, signed with a given key): online check-in stored at once;
-# offline check-ins and a check-out queued, then one sync delivers them and
-# a second sends nothing; a cloud that dies before answering leaves the
-# message queued until a resend is answered; a resend whose first answer
-# was lost is answered "duplicate"; answers not signed by the authority are
-# ignored; a rejection is shown with its reason; a broker that refuses the
-# wallet's credentials is reported at once.  The real cloud's side is
-# tested by the cloud's own scripts.
+# The wallet's delivery (issue 7) on a real mosquitto with the real
+# anshim-cloudd (and a second anshim-cloudd holding another authority key):
+#
+#  - online: a check-in is stored at once;
+#  - offline (broker unreachable): two check-ins and a check-out queue; one
+#    sync delivers all three (visits grow by exactly the two check-ins, the
+#    check-out is the visit's exit in 'anshim-cloud trace'); a second sync
+#    publishes nothing;
+#  - the cloud is down when the wallet sends: (a) stopped: the broker keeps
+#    the message in the cloud's session, the cloud stores it once when it is
+#    back and the wallet's next sync takes the answer; (b) killed, and the
+#    broker restarted (its queue lost): only the wallet's resend reaches the
+#    cloud, stored once;
+#  - a lost answer: the cloud is SIGSTOPped while the wallet sends, the
+#    wallet's persistent session is discarded, the cloud continues and
+#    answers into the void; the resend is answered "duplicate", no second
+#    visit;
+#  - answers signed by another authority are ignored: a second cloud with
+#    its own key answers while the right one is stopped; the message stays
+#    queued until the right cloud answers it;
+#  - a rejection (a screenshot of a rotating code used 5 minutes later:
+#    'remote') is shown with its reason, counted, and final;
+#  - a broker that refuses the wallet's credentials is reported at once.
+#
+# A mosquitto_sub observer on the wallet topics counts what the wallet
+# publishes and what the clouds answer; observed_all (a marker message
+# through the same broker) makes "nothing more was sent" a checkable fact.
 . "$(dirname "$0")/lib.sh"
 need zbarimg
+need mosquitto_passwd
 . "$(dirname "$0")/broker.sh"
-export PATH="$ANSHIM_BUILD_DIR/tests:$PATH"
+. "$(dirname "$0")/sync_lib.sh"
 
-W="$WORK/wallet"
-anshim-cloud keys init --dir "$WORK/auth" >/dev/null
-anshim-cloud keys init --dir "$WORK/other" >/dev/null
-cat > "$WORK/gw.conf" <<EOF
-state_dir $WORK/gw
-authority_key $WORK/auth/sign.pub
-venue_id 501
-code_slot 30s
-EOF
-anshim-gw init --config "$WORK/gw.conf" >/dev/null
-anshim-wallet new --dir "$W" >/dev/null
-anshim-cloud issue --at $(( $(date +%s) - 86400 )) --keys "$WORK/auth" --holder "$W/holder.pub" \
-  --phone 010-5555-0199 --name "Test Person" --out "$W/credential" >/dev/null
-code() { anshim-gw show-code --config "$WORK/gw.conf" --once --format text | grep '^AV1:'; }
-
+phase "setup"
 start_broker
-FAKE_PID=
-FAKE_LOG=
-# start_fake NAME ARGS...: a fake cloud logging to $WORK/NAME.log, subscribed.
-start_fake() {
-  FAKE_LOG="$WORK/$1.log"; shift
-  fake_wallet_cloud --broker "$BROKER_URI" "$@" > "$FAKE_LOG" 2>&1 &
-  FAKE_PID=$!
-  CLEANUP_PIDS+=("$FAKE_PID")
-  wait_for 10 "the fake cloud subscribed" grep -qx ready "$FAKE_LOG"
-}
-stop_fake() { kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null || true; }
-count() { grep -c "$1" "$FAKE_LOG" || true; }
+cloud_init "app_slot_tolerance 60s"
+sgw_init A "venue_id 501" "code_slot 30s"
+sgw_enroll A 501
+cloud_start
 
-start_fake fake1 --key "$WORK/auth/sign.key" --verify "$WORK/auth/sign.pub"
+W=$WORK/wallet
+PHONE=010-5555-0199
+anshim-wallet new --dir "$W" >/dev/null
+anshim-cloud issue --at $(( $(date +%s) - 86400 )) --keys "$SYNC_AUTH" --holder "$W/holder.pub" \
+  --phone "$PHONE" --name "Test Person" --out "$W/credential" >/dev/null
 anshim-wallet config --dir "$W" --broker "127.0.0.1:$BROKER_PORT" \
-  --authority "$WORK/auth/sign.pub" --timeout 5 >/dev/null
+  --authority "$SYNC_AUTH/sign.pub" --timeout 15 >/dev/null
+anshim-cloud poster --config "$CLOUD_CONF" --venue 501 --format png --out "$WORK/poster.png" >/dev/null
+POSTER=$(zbarimg -q --raw "$WORK/poster.png" 2>>"$WORK/zbarimg.err")
+expect_match "poster code" "^AV1:" "$POSTER"
+code() { anshim-gw show-code --config "$(sgw_dir A)/gw.conf" --once --format text | grep '^AV1:'; }
+visits() { cloud_field visits; }
+checkin_id() { sed -n 's/^check-in id //p' <<<"$1"; }
+diary_line() { anshim-wallet diary --dir "$W" | grep "${1:0:12}"; }
 
-# Online: stored at once.
-out=$(anshim-wallet checkin --dir "$W" "$(code)")
+# The observer: every message on the wallet topics, as "topic hex".
+OBS=$WORK/observed
+observer_start() { msub_start "$OBS" anshim-test/mark 'anshim/v1/wallet/+/checkin' 'anshim/v1/wallet/+/ack'; }
+sent() { _log_count "$OBS" '^anshim/v1/wallet/[0-9a-f]+/checkin '; }
+answers() { _log_count "$OBS" '^anshim/v1/wallet/[0-9a-f]+/ack '; }
+answers_above() { [ "$(answers)" -gt "$1" ]; }
+visits_are() { [ "$(visits 2>/dev/null)" = "$1" ]; }
+# observed_all: everything published before now has reached the observer
+# (the broker forwards one subscriber's messages in the order it got them).
+MARKS=0
+observed_all() {
+  local hex
+  MARKS=$((MARKS + 1))
+  hex=$(printf 'mark%s' "$MARKS" | od -An -tx1 | tr -d ' \n')
+  mpub -q 1 -t anshim-test/mark -m "mark$MARKS"
+  wait_for 10 "marker $MARKS at the observer" grep -qx "anshim-test/mark $hex" "$OBS"
+}
+observer_start
+
+phase "online: stored at once"
+out=$(anshim-wallet checkin --dir "$W" "$POSTER")
 expect_match "online checkin" "delivered: stored by the cloud" "$out"
-ID1=$(sed -n 's/^check-in id //p' <<<"$out")
-expect_eq "the cloud stored it" 1 "$(count "^stored ${ID1:0:12} 1$")"
+expect_eq "visits" 1 "$(visits)"
+observed_all
+expect_eq "one message sent" 1 "$(sent)"
+HID=$(grep -o -m 1 '^anshim/v1/wallet/[0-9a-f]*/checkin' "$OBS" | cut -d/ -f4)
+expect_match "holder id from the wallet's topic" "^[0-9a-f]+$" "$HID"
 
-# Offline (the broker unreachable): two check-ins and a check-out queue.
+phase "offline: two check-ins and a check-out queue, one sync delivers them"
+T0=$(date +%s)
 DEAD=$(free_port)
-for i in 1 2; do
-  out=$(anshim-wallet checkin --dir "$W" "$(code)" --broker "127.0.0.1:$DEAD")
-  expect_match "offline checkin $i" "queued, not delivered yet" "$out"
+for at in $((T0 + 7200)) $((T0 + 14400)); do
+  out=$(anshim-wallet checkin --dir "$W" "$POSTER" --at "$at" --broker "127.0.0.1:$DEAD")
+  expect_match "offline checkin at +$((at - T0))s" "queued, not delivered yet" "$out"
 done
-out=$(anshim-wallet checkout --dir "$W" --broker "127.0.0.1:$DEAD")
+out=$(anshim-wallet checkout --dir "$W" --at $((T0 + 14400 + 1200)) --broker "127.0.0.1:$DEAD")
 expect_match "offline checkout" "queued, not delivered yet" "$out"
 expect_match "diary before sync" "3 visit\(s\), 3 message\(s\) queued" "$(anshim-wallet diary --dir "$W")"
-before=$(wc -l < "$FAKE_LOG")
+observed_all
+expect_eq "nothing reached the broker" 1 "$(sent)"
+expect_eq "visits" 1 "$(visits)"
 out=$(anshim-wallet sync --dir "$W")
 expect_match "sync" "delivered 3 message\(s\)" "$out"
 expect_match "sync empty" "nothing left queued" "$out"
-expect_eq "three messages reached the cloud" 3 "$(( $(wc -l < "$FAKE_LOG") - before ))"
-expect_eq "each stored once" 3 "$(tail -n 3 "$FAKE_LOG" | grep -c '^stored ')"
-expect_eq "one of them the check-out" 1 "$(tail -n 3 "$FAKE_LOG" | grep -c ' 2$')"
-json=$(anshim-wallet diary --dir "$W" --json)
-python3 - "$json" <<'PY'
-import json, sys
-v = json.loads(sys.argv[1])
-assert [x["state"] for x in v] == ["stored"] * 3, v
-assert v[2]["checkout_state"] == "stored" and v[0]["checkout_state"] is None, v
-PY
-check
+expect_eq "visits grew by the two check-ins" 3 "$(visits)"
+observed_all
+expect_eq "three messages sent" 4 "$(sent)"
+expect_eq "diary" '[["stored", null], ["stored", null], ["stored", "stored"]]' \
+  "$(pyq "$(anshim-wallet diary --dir "$W" --json)" "[[x['state'], x['checkout_state']] for x in s]")"
+json=$(anshim-cloud trace --config "$CLOUD_CONF" --phone "$PHONE" \
+  --from "$(date -d "@$((T0 - 86400))" +%F)" --to "$(date -d "@$((T0 + 86400))" +%F)" \
+  --json --reason "test: wallet delivery" 2>>"$WORK/trace.err")
+# [entry - T0 rounded to minutes, exit recorded, minutes to the end]
+expect_eq "the check-out is the second offline visit's exit, 20 minutes in" \
+  '[[0, false], [120, false], [240, true, 20]]' \
+  "$(pyq "$json" "[[round((__import__('datetime').datetime.fromisoformat(v['start']).timestamp() - $T0) / 60), v['exit_recorded']] + ([round((__import__('datetime').datetime.fromisoformat(v['end']) - __import__('datetime').datetime.fromisoformat(v['start'])).total_seconds() / 60)] if v['exit_recorded'] else []) for v in sorted(s['visits'], key=lambda v: v['start'])]")"
 out=$(anshim-wallet sync --dir "$W")
 expect_match "second sync" "nothing to send" "$out"
-expect_eq "nothing sent again" 0 "$(( $(wc -l < "$FAKE_LOG") - before - 3 ))"
+observed_all
+expect_eq "nothing sent again" 4 "$(sent)"
+expect_eq "visits" 3 "$(visits)"
 
-# The cloud dies before answering: the message stays queued; a resend is
-# answered.
-stop_fake
-start_fake fake2 --key "$WORK/auth/sign.key" --drop 1
-out=$(anshim-wallet checkin --dir "$W" "$(code)" --timeout 2)
-expect_match "unanswered checkin" "queued, not delivered yet: no answer from the cloud" "$out"
-ID4=$(sed -n 's/^check-in id //p' <<<"$out")
-expect_eq "the cloud dropped it" 1 "$(count "^dropped ${ID4:0:12} ")"
+phase "the cloud is stopped when the wallet sends"
+cloud_stop
+out=$(anshim-wallet checkin --dir "$W" "$POSTER" --timeout 2)
+expect_match "checkin, cloud stopped" "queued, not delivered yet: no answer from the cloud" "$out"
+ID=$(checkin_id "$out")
+observed_all
+expect_eq "the message reached the broker" 5 "$(sent)"
+expect_eq "not stored yet" 3 "$(visits)"
+a=$(answers)
+cloud_start
+# The broker kept it in the cloud's persistent session.
+wait_for 30 "the cloud to store it" visits_are 4
+wait_for 30 "the cloud's answer" answers_above "$a"
+out=$(anshim-wallet sync --dir "$W")
+expect_match "sync after the cloud is back" "delivered 1 message" "$out"
+expect_match "diary: stored" "stored" "$(diary_line "$ID")"
+expect_eq "stored once" 4 "$(visits)"
+
+phase "the cloud is killed when the wallet sends, and the broker restarts"
+cloud_kill9
+out=$(anshim-wallet checkin --dir "$W" "$POSTER" --timeout 2)
+expect_match "checkin, cloud killed" "queued, not delivered yet: no answer from the cloud" "$out"
+ID=$(checkin_id "$out")
+observed_all
+expect_eq "the message reached the broker" 6 "$(sent)"
+# mosquitto runs without persistence: the copy queued for the cloud is gone.
+msub_stop
+restart_broker
+rm -f "$OBS"
+observer_start
+cloud_start
+observed_all
+expect_eq "nothing reached the cloud" 4 "$(visits)"
 out=$(anshim-wallet sync --dir "$W")
 expect_match "resend answered" "delivered 1 message" "$out"
-expect_eq "stored on resend" 1 "$(count "^stored ${ID4:0:12} 1$")"
+expect_match "diary: stored" "stored" "$(diary_line "$ID")"
+expect_eq "stored once" 5 "$(visits)"
+observed_all
+expect_eq "the resend" 1 "$(sent)"
 
-# A resend of a message the cloud already has (its answer lost): duplicate,
-# and the diary takes it as delivered.
-LINE=$(grep -n '^stored ' "$W/diary" | tail -n 1 | cut -d: -f1)
-sed -i "${LINE}s/^stored 0 [0-9-]* /queued 0 0 /" "$W/diary"
-expect_match "answer forgotten" "1 message\(s\) queued" "$(anshim-wallet diary --dir "$W")"
+phase "a lost answer: the resend is answered 'duplicate'"
+kill -STOP "$CLOUD_PID"
+out=$(anshim-wallet checkin --dir "$W" "$POSTER" --timeout 2) || { kill -CONT "$CLOUD_PID"; exit 1; }
+expect_match "checkin, cloud frozen" "queued, not delivered yet: no answer from the cloud" "$out"
+ID=$(checkin_id "$out")
+observed_all
+expect_eq "sent" 2 "$(sent)"
+a=$(answers)
+# Discard the wallet's persistent session (and its subscription to the
+# answers): a client with the wallet's id connects with a clean session.
+mpub -i "w-$HID" -q 1 -t anshim-test/session -m clear
+kill -CONT "$CLOUD_PID"
+wait_for 30 "the cloud to store it" visits_are 6
+wait_for 30 "the cloud's answer (to nobody but the observer)" answers_above "$a"
+expect_match "still queued in the wallet" "1 message\(s\) queued" "$(anshim-wallet diary --dir "$W")"
 out=$(anshim-wallet sync --dir "$W")
 expect_match "duplicate resend" "delivered 1 message" "$out"
-expect_eq "answered duplicate" 1 "$(count "^duplicate ${ID4:0:12} 1$")"
-expect_match "diary shows duplicate" "duplicate" "$(anshim-wallet diary --dir "$W" | grep "${ID4:0:12}")"
+expect_match "diary shows duplicate" "duplicate" "$(diary_line "$ID")"
+expect_eq "no second visit" 6 "$(visits)"
+observed_all
+expect_eq "the resend" 3 "$(sent)"
 
-# Answers signed by another key are ignored: the message stays queued.
-stop_fake
-start_fake fake3 --key "$WORK/other/sign.key"
-out=$(anshim-wallet checkin --dir "$W" "$(code)" --timeout 2 2>&1)
+phase "answers signed by another authority are ignored"
+cloud_stop
+OTHER=$WORK/other
+anshim-cloud keys init --dir "$OTHER/keys" >/dev/null
+cat > "$OTHER/cloud.conf" <<EOF
+store_dir $OTHER/store
+keys_dir $OTHER/keys
+broker $BROKER_URI
+client_id anshim-cloudd-other
+audit_log $OTHER/audit.log
+map_size 64M
+log_level info
+EOF
+# Its own policy: published retained after it subscribes, so seeing it on
+# the broker means its subscription is in place.
+anshim-cloud policy set --config "$OTHER/cloud.conf" --level 3 --no-publish >/dev/null
+mpub -r -n -t anshim/v1/policy
+anshim-cloudd --config "$OTHER/cloud.conf" >> "$WORK/cloudd-other.log" 2>&1 &
+OTHER_PID=$!
+CLEANUP_PIDS+=("$OTHER_PID")
+wait_for 30 "the other cloud's policy on the broker" _policy_retained
+# Frozen while the wallet sends, so that its answer waits in the wallet's
+# session and the next run is sure to see it.
+kill -STOP "$OTHER_PID"
+out=$(anshim-wallet checkin --dir "$W" "$POSTER" --timeout 2) || { kill -CONT "$OTHER_PID"; exit 1; }
+expect_match "checkin, only the other cloud" "queued, not delivered yet: no answer from the cloud" "$out"
+ID=$(checkin_id "$out")
+a=$(answers)
+kill -CONT "$OTHER_PID"
+wait_for 30 "the other cloud's answer" answers_above "$a"
+out=$(anshim-wallet sync --dir "$W" --timeout 2 2>&1) && rc=0 || rc=$?
+expect_eq "sync exit status: still queued" 1 "$rc"
 expect_match "forged answer ignored" "ignored an answer that is not valid \(bad signature\)" "$out"
-expect_match "forged answer: still queued" "queued, not delivered yet: no answer from the cloud" "$out"
-expect_eq "the fake answered it" 1 "$(count '^stored ')"
+expect_match "forged answer: still queued" "1 message\(s\) still queued: no answer from the cloud" "$out"
+expect_match "diary: queued" "queued" "$(diary_line "$ID")"
+expect_eq "nothing stored" 6 "$(visits)"
+rc=0
+kill -TERM "$OTHER_PID"
+wait "$OTHER_PID" || rc=$?
+_gw_forget_pid "$OTHER_PID"
+expect_eq "the other cloud's exit status" 0 "$rc"
+_sanitizer_clean "other anshim-cloudd" "$WORK/cloudd-other.log"
+# The right cloud, back, answers it (cloud_start waits for its policy).
+mpub -r -n -t anshim/v1/policy
+cloud_start
+wait_for 30 "the right cloud to store it" visits_are 7
+out=$(anshim-wallet sync --dir "$W")
+expect_match "the right cloud answered" "delivered 1 message" "$out"
+expect_match "diary: stored" "stored" "$(diary_line "$ID")"
+expect_eq "stored once" 7 "$(visits)"
 
-# A rejection: shown with its reason, exit 1, final (sync does not resend),
-# and a rejected check-in cannot be checked out of.
-stop_fake
-start_fake fake4 --key "$WORK/auth/sign.key" --reject 8
-set +e
-out=$(anshim-wallet checkin --dir "$W" "$(code)" 2>&1); rc=$?
-set -e
+phase "a rejection is shown with its reason and is final"
+out=$(anshim-wallet checkin --dir "$W" "$(code)" --at $(( $(date +%s) + 300 )) 2>&1) && rc=0 || rc=$?
 expect_eq "rejected exit" 1 "$rc"
 expect_match "rejected reason" "the cloud rejected it: remote" "$out"
-ID6=$(sed -n 's/^check-in id //p' <<<"$out")
-expect_match "diary rejected" "rejected: remote" "$(anshim-wallet diary --dir "$W" | grep "${ID6:0:12}")"
-set +e
-out=$(anshim-wallet checkout --dir "$W" --checkin "$ID6" 2>&1); rc=$?
-set -e
+ID=$(checkin_id "$out")
+expect_match "diary rejected" "rejected: remote" "$(diary_line "$ID")"
+expect_eq "counted: app-remote" 1 "$(cloud_reject app-remote)"
+expect_eq "no visit" 7 "$(visits)"
+out=$(anshim-wallet checkout --dir "$W" --checkin "$ID" 2>&1) && rc=0 || rc=$?
 expect_eq "checkout of rejected exit" 1 "$rc"
 expect_match "checkout of rejected" "was rejected by the cloud \(remote\)" "$out"
-# The forged-answer check-in from above was resent with this one and
-# rejected too (the fake rejects everything now).
+observed_all
+n=$(sent)
+expect_match "sync sends nothing" "nothing to send" "$(anshim-wallet sync --dir "$W")"
 expect_match "diary: nothing queued" "0 message\(s\) queued" "$(anshim-wallet diary --dir "$W")"
-stop_fake
+observed_all
+expect_eq "nothing resent" "$n" "$(sent)"
+expect_eq "counted once" 1 "$(cloud_reject app-remote)"
 
-# A broker that refuses the wallet: reported at once, nothing lost.
+phase "a broker that refuses the wallet"
+msub_stop
+cloud_stop
 cat > "$WORK/acl" <<EOF
 user cloud
 topic readwrite anshim/#
 EOF
 : > "$WORK/passwd"
 mosquitto_passwd -b "$WORK/passwd" cloud s3cret
+chmod 0600 "$WORK/passwd"
 restart_broker "$WORK/acl" "$WORK/passwd"
-out=$(anshim-wallet checkin --dir "$W" "$(code)" --broker "127.0.0.1:$BROKER_PORT")
+out=$(anshim-wallet checkin --dir "$W" "$POSTER")
 expect_match "refused by broker" "refused the connection: .*code 5.*user name and password" "$out"
 expect_match "refused: queued" "1 message\(s\) queued" "$(anshim-wallet diary --dir "$W")"
 
+phase "clean logs"
+check; grep -Eq '5555|Test Person' "$CLOUD_LOG" && fail "personal data in the cloud's log"
+sync_stop_all
 done_ok
