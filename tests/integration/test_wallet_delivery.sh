@@ -54,6 +54,20 @@ visits() { cloud_field visits; }
 checkin_id() { sed -n 's/^check-in id //p' <<<"$1"; }
 diary_line() { anshim-wallet diary --dir "$W" | grep "${1:0:12}"; }
 
+# freeze PID / thaw PID: SIGSTOP / SIGCONT a daemon.  A test that fails
+# while one is frozen continues it on exit: cleanup's SIGTERM would stay
+# pending and its wait hang.
+FROZEN=
+freeze() { kill -STOP "$1"; FROZEN=$1; }
+thaw() { kill -CONT "$1"; FROZEN=; }
+_set_rc() { return "$1"; }
+_thaw_exit() {
+  local rc=$?
+  [ -z "$FROZEN" ] || kill -CONT "$FROZEN" 2>/dev/null || true
+  if [ "$rc" = 0 ]; then _sync_exit; else _set_rc "$rc" || _sync_exit; fi
+}
+trap _thaw_exit EXIT
+
 # The observer: every message on the wallet topics, as "topic hex".
 OBS=$WORK/observed
 observer_start() { msub_start "$OBS" anshim-test/mark 'anshim/v1/wallet/+/checkin' 'anshim/v1/wallet/+/ack'; }
@@ -157,8 +171,8 @@ observed_all
 expect_eq "the resend" 1 "$(sent)"
 
 phase "a lost answer: the resend is answered 'duplicate'"
-kill -STOP "$CLOUD_PID"
-out=$(anshim-wallet checkin --dir "$W" "$POSTER" --timeout 2) || { kill -CONT "$CLOUD_PID"; exit 1; }
+freeze "$CLOUD_PID"
+out=$(anshim-wallet checkin --dir "$W" "$POSTER" --timeout 2)
 expect_match "checkin, cloud frozen" "queued, not delivered yet: no answer from the cloud" "$out"
 ID=$(checkin_id "$out")
 observed_all
@@ -167,7 +181,7 @@ a=$(answers)
 # Discard the wallet's persistent session (and its subscription to the
 # answers): a client with the wallet's id connects with a clean session.
 mpub -i "w-$HID" -q 1 -t anshim-test/session -m clear
-kill -CONT "$CLOUD_PID"
+thaw "$CLOUD_PID"
 wait_for 30 "the cloud to store it" visits_are 6
 wait_for 30 "the cloud's answer (to nobody but the observer)" answers_above "$a"
 expect_match "still queued in the wallet" "1 message\(s\) queued" "$(anshim-wallet diary --dir "$W")"
@@ -201,12 +215,12 @@ CLEANUP_PIDS+=("$OTHER_PID")
 wait_for 30 "the other cloud's policy on the broker" _policy_retained
 # Frozen while the wallet sends, so that its answer waits in the wallet's
 # session and the next run is sure to see it.
-kill -STOP "$OTHER_PID"
-out=$(anshim-wallet checkin --dir "$W" "$POSTER" --timeout 2) || { kill -CONT "$OTHER_PID"; exit 1; }
+freeze "$OTHER_PID"
+out=$(anshim-wallet checkin --dir "$W" "$POSTER" --timeout 2)
 expect_match "checkin, only the other cloud" "queued, not delivered yet: no answer from the cloud" "$out"
 ID=$(checkin_id "$out")
 a=$(answers)
-kill -CONT "$OTHER_PID"
+thaw "$OTHER_PID"
 wait_for 30 "the other cloud's answer" answers_above "$a"
 out=$(anshim-wallet sync --dir "$W" --timeout 2 2>&1) && rc=0 || rc=$?
 expect_eq "sync exit status: still queued" 1 "$rc"
