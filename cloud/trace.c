@@ -34,7 +34,7 @@
  *
  * Invariants:
  *  - people[] is grouped by order (append-only, BFS); people[0] is the
- *    case with order 0; pid_tab maps every person number in people[] to
+ *    case with order 0; by_person maps every person number in people[] to
  *    its index and holds nothing else;
  *  - a person's order never changes once assigned, so each person is
  *    reported exactly once, at the lowest order;
@@ -180,6 +180,14 @@ struct u64map {
 	size_t cap, used;   /* cap a power of two, or 0 */
 };
 
+/* What the sweep needs of a person, by person number (dense: the store
+ * hands them out from 1), so that the test "known at a lower order" is one
+ * load from a small array, not a hash probe and a visit to people[]. */
+struct person_slot {
+	uint32_t idx1;                  /* index in people[] + 1; 0: not reached */
+	uint32_t order;
+};
+
 struct tracer {
 	struct cl_store *s;
 	struct cl_reader *r;
@@ -189,8 +197,8 @@ struct tracer {
 
 	struct person *people;
 	size_t n_people, cap_people;
-	uint32_t *pid_tab;              /* index + 1; 0 empty */
-	size_t pid_cap;
+	struct person_slot *by_person;  /* indexed by person number */
+	size_t cap_by_person;
 
 	struct u64map vids;             /* zero-pid visits counted (vid + 1) */
 	struct u64map dwell;            /* venue + 1 -> dwell minutes */
@@ -207,6 +215,10 @@ struct tracer {
 	size_t cap_out;
 	struct hit *hits;               /* this order's hits */
 	size_t n_hits, cap_hits;
+	struct hit *hits_tmp;           /* scratch for group_hits */
+	size_t cap_hits_tmp;
+	size_t *hit_at;                 /* per new person: first hit */
+	size_t cap_hit_at;
 
 	struct cl_trace_order cur;
 };
@@ -287,56 +299,36 @@ static void map_free(struct u64map *m)
 
 /* ---- people ------------------------------------------------------------ */
 
-static size_t pid_slot(const struct tracer *t, uint32_t person)
-{
-	size_t mask = t->pid_cap - 1, i = (size_t)mix64(person) & mask;
-
-	while (t->pid_tab[i] && t->people[t->pid_tab[i] - 1].person != person)
-		i = (i + 1) & mask;
-	return i;
-}
-
-/* Index of person number person in people[], or -1. */
-static long person_find(const struct tracer *t, uint32_t person)
-{
-	size_t i;
-
-	if (!t->pid_cap)
-		return -1;
-	i = pid_slot(t, person);
-	return t->pid_tab[i] ? (long)t->pid_tab[i] - 1 : -1;
-}
-
-/* Append person number person (not present) with its pid (NULL: all zero
- * until resolve_pids); returns its index or an error. */
-static long person_add(struct tracer *t, uint32_t person, const uint8_t *pid)
+/* Append person number person (not present) at order, with its pid
+ * (NULL: all zero until resolve_pids); returns its index or an error. */
+static long person_add(struct tracer *t, uint32_t person, const uint8_t *pid, unsigned order)
 {
 	struct person *np;
 
 	if (t->n_people >= UINT32_MAX - 1)
 		return -ENOMEM;
-	if ((t->n_people + 1) * 2 > t->pid_cap) {
-		size_t cap = t->pid_cap ? t->pid_cap * 2 : 256;
-		uint32_t *tab = calloc(cap, sizeof *tab), *old = t->pid_tab;
-		size_t old_cap = t->pid_cap;
+	if (person >= t->cap_by_person) {
+		size_t cap = t->cap_by_person ? t->cap_by_person : 1024;
+		struct person_slot *tab;
 
+		while (cap <= person)
+			cap *= 2;
+		tab = realloc(t->by_person, cap * sizeof *tab);
 		if (!tab)
 			return -ENOMEM;
-		t->pid_tab = tab;
-		t->pid_cap = cap;
-		for (size_t j = 0; j < old_cap; j++)
-			if (old[j])
-				tab[pid_slot(t, t->people[old[j] - 1].person)] = old[j];
-		free(old);
+		memset(tab + t->cap_by_person, 0, (cap - t->cap_by_person) * sizeof *tab);
+		t->by_person = tab;
+		t->cap_by_person = cap;
 	}
 	if (grow((void **)&t->people, &t->cap_people, t->n_people + 1, sizeof *t->people))
 		return -ENOMEM;
 	np = &t->people[t->n_people];
 	memset(np, 0, sizeof *np);
 	np->person = person;
+	np->c.order = order;
 	if (pid)
 		memcpy(np->c.pid, pid, AS_PID_LEN);
-	t->pid_tab[pid_slot(t, person)] = (uint32_t)(t->n_people + 1);
+	t->by_person[person] = (struct person_slot){(uint32_t)(t->n_people + 1), order};
 	return (long)t->n_people++;
 }
 
@@ -471,15 +463,6 @@ static int cmp_ival_venue(const void *x, const void *y)
 	return 0;
 }
 
-static int cmp_ival_src(const void *x, const void *y)
-{
-	const struct ival *a = x, *b = y;
-
-	if (a->src != b->src)
-		return a->src < b->src ? -1 : 1;
-	return cmp_ival_venue(x, y);
-}
-
 /*
  * Source src's traced visits -> merged intervals appended to t->iv.
  * For the case (k == 1), also hand each visit to the sink.
@@ -575,12 +558,12 @@ static int on_venue_visit(void *ctx, const struct cl_visit *x)
 	cl_trace_interval(x, cl->dwell, &xa, &xb);
 	if (xb <= xa)
 		return 0;
-	if (!zero) {
-		who = person_find(t, x->person);
+	if (!zero && x->person < t->cap_by_person && t->by_person[x->person].idx1) {
 		/* Known at a lower order (this includes every source of this
 		 * order, so nobody is their own contact, and the case). */
-		if (who >= 0 && t->people[who].c.order < t->k)
+		if (t->by_person[x->person].order < t->k)
 			return 0;
+		who = (long)t->by_person[x->person].idx1 - 1;
 	}
 	/* First interval with a >= xb: those after it cannot overlap. */
 	while (lo < hi) {
@@ -621,10 +604,9 @@ static int on_venue_visit(void *ctx, const struct cl_visit *x)
 		return 0;
 	}
 	if (who < 0) {
-		who = person_add(t, x->person, NULL);
+		who = person_add(t, x->person, NULL, t->k);
 		if (who < 0)
 			return (int)who;
-		t->people[who].c.order = t->k;
 		t->people[who].c.start = best_start;
 		t->people[who].c.venue = t->iv[best].venue;
 		t->people[who].via_idx = t->iv[best].src;
@@ -694,17 +676,38 @@ static size_t src_lower(const struct tracer *t, uint32_t src)
 	return lo;
 }
 
-static int cmp_hit(const void *x, const void *y)
+/* Group this order's hits by person (people[lo..n_people)), keeping the
+ * sweep's order within each, which is by venue, then entry: a stable
+ * counting sort.  t->hit_at[i - lo] is where person i's hits begin in
+ * t->hits, t->hit_at[n] their end. */
+static int group_hits(struct tracer *t, size_t lo)
 {
-	const struct hit *a = x, *b = y;
+	size_t n = t->n_people - lo;
+	struct hit *sorted;
 
-	if (a->who != b->who)
-		return a->who < b->who ? -1 : 1;
-	if (a->venue != b->venue)
-		return a->venue < b->venue ? -1 : 1;
-	if (a->a != b->a)
-		return a->a < b->a ? -1 : 1;
-	return (a->b > b->b) - (a->b < b->b);
+	if (grow((void **)&t->hit_at, &t->cap_hit_at, n + 1, sizeof *t->hit_at) ||
+	    grow((void **)&t->hits_tmp, &t->cap_hits_tmp, t->n_hits + 1, sizeof *t->hits_tmp))
+		return -ENOMEM;
+	memset(t->hit_at, 0, (n + 1) * sizeof *t->hit_at);
+	for (size_t i = 0; i < t->n_hits; i++)
+		t->hit_at[t->hits[i].who - lo + 1]++;
+	for (size_t i = 0; i < n; i++)
+		t->hit_at[i + 1] += t->hit_at[i];
+	for (size_t i = 0; i < t->n_hits; i++)
+		t->hits_tmp[t->hit_at[t->hits[i].who - lo]++] = t->hits[i];
+	/* hit_at[i] now holds the end of person i's hits: shift back. */
+	memmove(t->hit_at + 1, t->hit_at, n * sizeof *t->hit_at);
+	t->hit_at[0] = 0;
+	sorted = t->hits_tmp;
+	t->hits_tmp = t->hits;
+	t->hits = sorted;
+	{
+		size_t cap = t->cap_hits_tmp;
+
+		t->cap_hits_tmp = t->cap_hits;
+		t->cap_hits = cap;
+	}
+	return 0;
 }
 
 /* Exposure of new person who from its hits h[0..nh), sorted by (venue, a). */
@@ -812,9 +815,10 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 	if (grow((void **)&t->by_src, &t->cap_by_src, t->n_iv, sizeof *t->by_src))
 		return -ENOMEM;
 	if (t->n_iv) {
-		qsort(t->iv, t->n_iv, sizeof *t->iv, cmp_ival_venue);
+		/* Sources were collected in index order, each one's intervals
+		 * sorted by (venue, a): iv is already by (src, venue, a). */
 		memcpy(t->by_src, t->iv, t->n_iv * sizeof *t->iv);
-		qsort(t->by_src, t->n_iv, sizeof *t->by_src, cmp_ival_src);
+		qsort(t->iv, t->n_iv, sizeof *t->iv, cmp_ival_venue);
 	}
 	rc = sweep(t);
 	if (!rc)
@@ -825,21 +829,17 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 	n = t->n_people - new_lo;
 	if (grow((void **)&t->out, &t->cap_out, n, sizeof *t->out))
 		return -ENOMEM;
-	if (t->n_hits)
-		qsort(t->hits, t->n_hits, sizeof *t->hits, cmp_hit);
-	for (size_t i = new_lo, h = 0; i < t->n_people; i++) {
+	/* Every hit is of a person of this order: all new. */
+	rc = group_hits(t, new_lo);
+	if (rc)
+		return rc;
+	for (size_t i = new_lo; i < t->n_people; i++) {
 		struct person *p = &t->people[i];
-		size_t h_end;
+		size_t h = t->hit_at[i - new_lo], h_end = t->hit_at[i - new_lo + 1];
 
-		/* Every hit is of a person of this order: all new. */
-		while (h < t->n_hits && t->hits[h].who < i)
-			h++;
-		for (h_end = h; h_end < t->n_hits && t->hits[h_end].who == i; h_end++)
-			;
 		rc = exposure(t, (uint32_t)i, t->hits + h, h_end - h);
 		if (rc)
 			return rc;
-		h = h_end;
 		/* The next order traces p's visits from its first exposure. */
 		p->lo = p->c.start;
 		p->hi = sat_add(p->c.start, t->p->incubation);
@@ -869,7 +869,7 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 static void tracer_free(struct tracer *t)
 {
 	free(t->people);
-	free(t->pid_tab);
+	free(t->by_person);
 	map_free(&t->vids);
 	map_free(&t->dwell);
 	free(t->iv);
@@ -878,6 +878,8 @@ static void tracer_free(struct tracer *t)
 	free(t->tmp);
 	free(t->out);
 	free(t->hits);
+	free(t->hits_tmp);
+	free(t->hit_at);
 	cl_reader_end(t->r);
 }
 
@@ -908,7 +910,7 @@ int cl_trace_run(struct cl_store *s, const struct cl_trace_params *p,
 		case_person = 0; /* no visit stored: an empty trace */
 		rc = 0;
 	}
-	casei = rc ? rc : person_add(&t, case_person, p->pid);
+	casei = rc ? rc : person_add(&t, case_person, p->pid, 0);
 	if (casei < 0) {
 		tracer_free(&t);
 		return (int)casei;
