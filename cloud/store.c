@@ -14,7 +14,8 @@
  *   visits    vid (48-bit) -> where the visit came from: varints gateway
  *             index (0: an app check-in) and record seq, typically 4 bytes
  *   by_venue  day u32 || venue u32   -> DUPSORT|DUPFIXED index entries
- *   by_pid    week u32 || person u32 -> DUPSORT|DUPFIXED index entries
+ *   by_pid    day u32 || person u32  -> the person's index entries that
+ *             day, one after the other in (entry, vid) order
  *   persons   pid[16] -> person u32 || capsule fingerprint[8] || last day u32
  *   capsules  person u32 -> pid[16] || capsule[131]   one per person
  *   app       'i' || check-in id[32] -> vid || venue u32 || entry i64
@@ -25,14 +26,15 @@
  * other u32 (by_venue: the person; by_pid: the venue) || span u32 (exit -
  * entry, SPAN_NONE when no exit is recorded) || kind << 13 | flags << 11 |
  * headcount (u16).  day is the entry time clamped to 0..UINT32_MAX (1970..
- * 2106) divided by 86400, week is day / 7; they only partition the indexes.
+ * 2106) divided by 86400; it only partitions the indexes.
  *
- * Partitioning by time keeps ingest cheap as the store grows: a day's
- * visits land in that day's (week's) keys only, so a transaction dirties
- * the pages of the days it writes, not pages spread over every venue's or
- * person's whole history.  A query reads one key per day (week) it spans.
- * The purge deletes whole keys.  by_pid uses weeks because a person has
- * one or two visits a day, and each key costs about 34 bytes of its own.
+ * Partitioning by day keeps ingest cheap as the store grows: a day's
+ * visits land in that day's keys only, so a transaction dirties the pages
+ * of the days it writes, not pages spread over every venue's or person's
+ * whole history.  A query reads one key per day it spans.  The purge
+ * deletes whole keys.  A person has one or two visits a day, so by_pid
+ * keeps them in one plain value per (day, person) (a DUPSORT key would
+ * cost about 34 bytes of its own); ingest merges new entries into it.
  *
  * A person is a pid with at least one stored visit; its number is handed
  * out on its first visit and keys by_pid and capsules, so each visit and
@@ -99,7 +101,7 @@
 #define VID_MAX ((UINT64_C(1) << 48) - 1)
 #define IDX_KEY_LEN 8                /* day u32 || venue or person u32 */
 #define IDX_LEN 24                   /* an index entry, see above */
-#define PID_PART_DAYS 7              /* by_pid partitions are weeks */
+#define PID_VALUE_MAX (4096 * IDX_LEN) /* most visits of one person in one day */
 #define SPAN_NONE UINT32_MAX         /* no exit recorded */
 #define SPAN_MAX (UINT32_MAX - 1)
 #define DAY_SECONDS 86400
@@ -242,16 +244,10 @@ static uint32_t day_of(int64_t t)
 	return time32(t) / DAY_SECONDS;
 }
 
-/* The partition of time t in by_venue (days) or by_pid (weeks). */
-static uint32_t part_of(int64_t t, int is_pid)
+/* The first second of day. */
+static int64_t day_start(uint32_t day)
 {
-	return is_pid ? day_of(t) / PID_PART_DAYS : day_of(t);
-}
-
-/* The first second of partition part. */
-static int64_t part_start(uint32_t part, int is_pid)
-{
-	return (int64_t)part * (is_pid ? PID_PART_DAYS : 1) * DAY_SECONDS;
+	return (int64_t)day * DAY_SECONDS;
 }
 
 /* An index key: day || id (a venue or a person number). */
@@ -543,7 +539,7 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 		{"meta", 0, &s->meta},         {"gateways", 0, &s->gateways},
 		{"venues", 0, &s->venues},     {"counters", 0, &s->counters},
 		{"visits", 0, &s->visits},     {"by_venue", dup, &s->by_venue},
-		{"by_pid", dup, &s->by_pid},   {"persons", 0, &s->persons},
+		{"by_pid", 0, &s->by_pid},     {"persons", 0, &s->persons},
 		{"capsules", 0, &s->capsules}, {"app", 0, &s->app},
 	};
 	uint8_t buf[FP_KEY_LEN];
@@ -1002,34 +998,107 @@ static int cmp_idx_ref(const void *a, const void *b)
 	return (x->vid > y->vid) - (x->vid < y->vid);
 }
 
-/* Write the index entries of the queued visits into one index, in key
- * order (refs has room for every queued visit). */
-static int write_index(struct cl_ingest *in, MDB_cursor *cur, struct idx_ref *refs, int is_pid)
+/* The queued visits' references for one index, sorted by key, entry,
+ * vid; returns how many. */
+static size_t sort_refs(struct cl_ingest *in, struct idx_ref *refs, int is_pid)
 {
 	size_t n = 0;
-	int rc = 0;
 
 	for (size_t i = 0; i < in->npend; i++) {
 		const struct cl_visit *v = &in->pend[i].sv.v;
 
 		if (is_pid && !v->person)
 			continue; /* unattributed: no person to index */
-		refs[n].key = (uint64_t)part_of(v->entry, is_pid) << 32 |
-			      (is_pid ? v->person : v->venue_id);
+		refs[n].key = (uint64_t)day_of(v->entry) << 32 | (is_pid ? v->person : v->venue_id);
 		refs[n].entry = v->entry;
 		refs[n].vid = v->vid;
 		refs[n++].idx = (uint32_t)i;
 	}
 	qsort(refs, n, sizeof *refs, cmp_idx_ref);
+	return n;
+}
+
+/* by_venue: one DUPSORT entry per queued visit, in key order. */
+static int write_venue_index(struct cl_ingest *in, struct idx_ref *refs)
+{
+	size_t n = sort_refs(in, refs, 0);
+	int rc = 0;
+
 	for (size_t k = 0; k < n && !rc; k++) {
 		const struct cl_visit *v = &in->pend[refs[k].idx].sv.v;
 		uint8_t kbuf[IDX_KEY_LEN], ent[IDX_LEN];
 		MDB_val key = {IDX_KEY_LEN, kbuf}, val = {IDX_LEN, ent};
 
 		idx_key(kbuf, (uint32_t)(refs[k].key >> 32), (uint32_t)refs[k].key);
-		idx_entry(ent, v, is_pid ? v->venue_id : v->person);
-		rc = mdb_cursor_put(cur, &key, &val, 0);
+		idx_entry(ent, v, v->person);
+		rc = mdb_cursor_put(in->by_venue, &key, &val, 0);
 	}
+	return rc;
+}
+
+/* by_pid: per (day, person) of the queued visits, the stored entries and
+ * the new ones merged in (entry, vid) order, written once. */
+static int write_pid_index(struct cl_ingest *in, struct idx_ref *refs)
+{
+	size_t n = sort_refs(in, refs, 1);
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+	int rc = 0;
+
+	for (size_t a = 0, b; a < n && !rc; a = b) {
+		uint8_t kbuf[IDX_KEY_LEN];
+		MDB_val key = {IDX_KEY_LEN, kbuf}, val;
+		const uint8_t *old = NULL;
+		size_t n_old = 0, need, o = 0, m = 0;
+
+		for (b = a + 1; b < n && refs[b].key == refs[a].key; b++)
+			;
+		idx_key(kbuf, (uint32_t)(refs[a].key >> 32), (uint32_t)refs[a].key);
+		rc = mdb_cursor_get(in->by_pid, &key, &val, MDB_SET_KEY);
+		if (rc == 0) {
+			if (val.mv_size == 0 || val.mv_size % IDX_LEN)
+				rc = MDB_CORRUPTED;
+			old = val.mv_data;
+			n_old = val.mv_size / IDX_LEN;
+		} else if (rc == MDB_NOTFOUND) {
+			rc = 0;
+		}
+		need = (n_old + (b - a)) * IDX_LEN;
+		if (!rc && need > PID_VALUE_MAX)
+			rc = MDB_BAD_VALSIZE; /* thousands of visits by one person in a day */
+		if (!rc && need > cap) {
+			uint8_t *p = realloc(buf, need);
+
+			if (!p)
+				rc = ENOMEM;
+			else
+				buf = p, cap = need;
+		}
+		/* Merge: stored entries are in order, and so are refs[a..b). */
+		for (size_t k = a; !rc && k <= b; k++) {
+			uint8_t ent[IDX_LEN];
+
+			if (k < b) {
+				const struct cl_visit *v = &in->pend[refs[k].idx].sv.v;
+
+				idx_entry(ent, v, v->venue_id);
+			}
+			while (o < n_old && (k == b || memcmp(old + o * IDX_LEN, ent, 14) < 0)) {
+				memcpy(buf + m * IDX_LEN, old + o * IDX_LEN, IDX_LEN);
+				m++, o++;
+			}
+			if (k < b) {
+				memcpy(buf + m * IDX_LEN, ent, IDX_LEN);
+				m++;
+			}
+		}
+		if (!rc) {
+			key = (MDB_val){IDX_KEY_LEN, kbuf};
+			val = (MDB_val){m * IDX_LEN, buf};
+			rc = mdb_cursor_put(in->by_pid, &key, &val, 0);
+		}
+	}
+	free(buf);
 	return rc;
 }
 
@@ -1094,9 +1163,9 @@ static int apply_pending(struct cl_ingest *in)
 		rc = mdb_cursor_put(in->capsules, &key, &val, jobs[k].fresh ? MDB_APPEND : 0);
 	}
 	if (!rc)
-		rc = write_index(in, in->by_pid, keys, 1);
+		rc = write_pid_index(in, keys);
 	if (!rc)
-		rc = write_index(in, in->by_venue, keys, 0);
+		rc = write_venue_index(in, keys);
 	for (size_t i = 0; i < n && !rc; i++) {
 		uint8_t vid[VID_LEN], value[VISIT_VALUE_MAX];
 		MDB_val key = {VID_LEN, vid}, val = {0, value};
@@ -1500,7 +1569,7 @@ static int reindex_visit(struct cl_ingest *in, const struct stored_visit *old,
 	MDB_val key = {IDX_KEY_LEN, kbuf}, val = {IDX_LEN, ent};
 	int rc;
 
-	idx_key(kbuf, part_of(old->v.entry, 0), old->v.venue_id);
+	idx_key(kbuf, day_of(old->v.entry), old->v.venue_id);
 	idx_entry(ent, &old->v, old->v.person);
 	rc = mdb_del(in->txn, in->s->by_venue, &key, &val);
 	if (!rc) {
@@ -1508,13 +1577,29 @@ static int reindex_visit(struct cl_ingest *in, const struct stored_visit *old,
 		rc = mdb_put(in->txn, in->s->by_venue, &key, &val, 0);
 	}
 	if (!rc && old->v.person) {
-		idx_key(kbuf, part_of(old->v.entry, 1), old->v.person);
+		/* by_pid: the entry with the same (entry, vid) prefix, in place. */
+		uint8_t *copy = NULL;
+		size_t i, n;
+
+		idx_key(kbuf, day_of(old->v.entry), old->v.person);
 		idx_entry(ent, &old->v, old->v.venue_id);
-		rc = mdb_del(in->txn, in->s->by_pid, &key, &val);
+		rc = mdb_get(in->txn, in->s->by_pid, &key, &val);
+		if (!rc && (val.mv_size == 0 || val.mv_size % IDX_LEN || val.mv_size > PID_VALUE_MAX))
+			rc = MDB_CORRUPTED;
+		if (!rc && !(copy = malloc(val.mv_size)))
+			rc = ENOMEM;
+		n = rc ? 0 : val.mv_size / IDX_LEN;
+		for (i = 0; i < n && memcmp((const uint8_t *)val.mv_data + i * IDX_LEN, ent, 14); i++)
+			;
+		if (!rc && i == n)
+			rc = MDB_NOTFOUND;
 		if (!rc) {
-			idx_entry(ent, &new->v, new->v.venue_id);
+			memcpy(copy, val.mv_data, val.mv_size);
+			idx_entry(copy + i * IDX_LEN, &new->v, new->v.venue_id);
+			val = (MDB_val){n * IDX_LEN, copy};
 			rc = mdb_put(in->txn, in->s->by_pid, &key, &val, 0);
 		}
+		free(copy);
 	}
 	return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc; /* the indexes disagree */
 }
@@ -1528,7 +1613,7 @@ static int app_visit_get(struct cl_ingest *in, uint64_t vid, uint32_t venue, int
 	int rc;
 
 	memset(sv, 0, sizeof *sv);
-	idx_key(kbuf, part_of(entry, 0), venue);
+	idx_key(kbuf, day_of(entry), venue);
 	memset(start, 0, sizeof start);
 	put_time(start, entry);
 	put_vid(start + 8, vid);
@@ -1772,33 +1857,30 @@ static int person_of(MDB_txn *txn, MDB_dbi persons, const uint8_t pid[AS_PID_LEN
 }
 
 /*
- * Visits under id (by_venue: a venue; by_pid: a person number) with entry
- * in [from, to], in (entry, vid) order: one key per day (week) the range
- * spans.
- * Each entry is checked against the key it was found under.  pid is left
- * zero.
+ * Visits at venue with entry in [from, to], in (entry, vid) order: one
+ * by_venue key per day the range spans.  Each entry is checked against the
+ * key it was found under.  pid is left zero.
  */
-static int index_scan(MDB_cursor *cur, int is_pid, uint32_t id, int64_t from, int64_t to,
+static int venue_scan(MDB_cursor *cur, uint32_t venue, int64_t from, int64_t to,
 		      int (*fn)(void *ctx, const struct cl_visit *v), void *ctx)
 {
-	uint32_t part_lo = part_of(from, is_pid), part_hi = part_of(to, is_pid);
 	int rc = 0, stop = 0;
 
-	for (uint64_t part = part_lo; part <= part_hi && !stop && !rc; part++) {
+	for (uint64_t day = day_of(from); day <= day_of(to) && !stop && !rc; day++) {
 		uint8_t kbuf[IDX_KEY_LEN], start[IDX_LEN];
 		MDB_val key = {IDX_KEY_LEN, kbuf}, val = {IDX_LEN, start};
 
-		idx_key(kbuf, (uint32_t)part, id);
+		idx_key(kbuf, (uint32_t)day, venue);
 		memset(start, 0, sizeof start);
 		put_time(start, from);
 		rc = mdb_cursor_get(cur, &key, &val, MDB_GET_BOTH_RANGE);
 		while (rc == 0) {
 			struct cl_visit v;
 
-			rc = idx_decode(&v, &val, id, is_pid);
+			rc = idx_decode(&v, &val, venue, 0);
 			if (rc)
 				break;
-			if (part_of(v.entry, is_pid) != part) {
+			if (day_of(v.entry) != day) {
 				rc = MDB_CORRUPTED;
 				break;
 			}
@@ -1811,6 +1893,48 @@ static int index_scan(MDB_cursor *cur, int is_pid, uint32_t id, int64_t from, in
 		}
 		if (rc == MDB_NOTFOUND)
 			rc = 0;
+	}
+	if (stop)
+		return stop < 0 ? stop : 0;
+	return rc;
+}
+
+/* Visits of person with entry in [from, to], in (entry, vid) order: one
+ * by_pid value per day the range spans, checked as venue_scan does. */
+static int pid_scan(MDB_cursor *cur, uint32_t person, int64_t from, int64_t to,
+		    int (*fn)(void *ctx, const struct cl_visit *v), void *ctx)
+{
+	int rc = 0, stop = 0;
+
+	for (uint64_t day = day_of(from); day <= day_of(to) && !stop && !rc; day++) {
+		uint8_t kbuf[IDX_KEY_LEN];
+		MDB_val key = {IDX_KEY_LEN, kbuf}, val;
+		const uint8_t *p;
+		size_t n;
+
+		idx_key(kbuf, (uint32_t)day, person);
+		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY);
+		if (rc == MDB_NOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (!rc && (val.mv_size == 0 || val.mv_size % IDX_LEN))
+			rc = MDB_CORRUPTED;
+		p = val.mv_data;
+		n = rc ? 0 : val.mv_size / IDX_LEN;
+		for (size_t i = 0; i < n && !stop && !rc; i++) {
+			MDB_val one = {IDX_LEN, (void *)(p + i * IDX_LEN)};
+			struct cl_visit v;
+
+			rc = idx_decode(&v, &one, person, 1);
+			if (!rc && day_of(v.entry) != day)
+				rc = MDB_CORRUPTED;
+			if (rc || v.entry < from)
+				continue;
+			if (v.entry > to)
+				break;
+			stop = fn(ctx, &v);
+		}
 	}
 	if (stop)
 		return stop < 0 ? stop : 0;
@@ -1861,7 +1985,7 @@ int cl_reader_visits_at(struct cl_reader *r, uint32_t venue_id, int64_t from, in
 {
 	if (from > to)
 		return 0;
-	return store_error(index_scan(r->by_venue, 0, venue_id, from, to, fn, ctx));
+	return store_error(venue_scan(r->by_venue, venue_id, from, to, fn, ctx));
 }
 
 int cl_reader_visits_of(struct cl_reader *r, uint32_t person, int64_t from, int64_t to,
@@ -1869,7 +1993,7 @@ int cl_reader_visits_of(struct cl_reader *r, uint32_t person, int64_t from, int6
 {
 	if (from > to || person == 0)
 		return 0;
-	return store_error(index_scan(r->by_pid, 1, person, from, to, fn, ctx));
+	return store_error(pid_scan(r->by_pid, person, from, to, fn, ctx));
 }
 
 int cl_reader_person(struct cl_reader *r, const uint8_t pid[AS_PID_LEN], uint32_t *person)
@@ -1993,10 +2117,10 @@ int cl_store_capsule(struct cl_store *s, const uint8_t pid[AS_PID_LEN],
  *   1. by_venue: keys of days before the horizon's day go whole, with each
  *      entry's visit; on the horizon's day, entries before the horizon go
  *      one by one (the visit with each);
- *   2. by_pid: the same by weeks, without visits;
+ *   2. by_pid: the same, without visits (values cut on the horizon's day);
  *   3. persons: a person whose last day is before the horizon's day has no
  *      visit left; one whose last day is the horizon's day is checked in
- *      by_pid (its week); those left with none lose their persons and capsules
+ *      by_pid; those left with none lose their persons and capsules
  *      entries;
  *   4. app: entries of check-ins (and replay keys) before the horizon.
  * Between slices the purge pauses as long as the slice took, so that the
@@ -2022,26 +2146,26 @@ static int purge_visit_row(struct cl_store *s, MDB_txn *txn, uint64_t vid)
 	return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
 }
 
-/* Phases 1 and 2: one slice over by_venue (deleting visits too) or by_pid.
+/* Phase 1: one slice over by_venue, deleting each entry's visit too.
  * After a delete the cursor is sought again from a copy of the key. */
-static int purge_index(struct cl_store *s, MDB_txn *txn, int is_pid, int64_t horizon,
-		       struct purge_pos *pos, size_t max, uint64_t *deleted, int *more)
+static int purge_venue_index(struct cl_store *s, MDB_txn *txn, int64_t horizon,
+			     struct purge_pos *pos, size_t max, uint64_t *deleted, int *more)
 {
-	const uint32_t hpart = part_of(horizon, is_pid);
+	const uint32_t hday = day_of(horizon);
 	uint8_t kcopy[IDX_KEY_LEN];
 	MDB_cursor *cur;
 	MDB_val key, val;
 	size_t ops = 0;
 	int rc;
 
-	rc = mdb_cursor_open(txn, is_pid ? s->by_pid : s->by_venue, &cur);
+	rc = mdb_cursor_open(txn, s->by_venue, &cur);
 	if (rc)
 		return rc;
 	key = (MDB_val){pos->key_len ? IDX_KEY_LEN : 0, pos->key};
 	rc = pos->key_len ? mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE)
 			  : mdb_cursor_get(cur, &key, &val, MDB_FIRST);
 	while (rc == 0) {
-		uint32_t part, id;
+		uint32_t day, id;
 		struct cl_visit v;
 
 		if (key.mv_size != IDX_KEY_LEN) {
@@ -2049,12 +2173,11 @@ static int purge_index(struct cl_store *s, MDB_txn *txn, int is_pid, int64_t hor
 			break;
 		}
 		memcpy(kcopy, key.mv_data, IDX_KEY_LEN);
-		part = as_get_be32(kcopy);
+		day = as_get_be32(kcopy);
 		id = as_get_be32(kcopy + 4);
-		/* Nothing before the horizon from here on (partition 0 also
-		 * holds the clamped times before 1970). */
-		if (part > hpart ||
-		    (part == hpart && hpart > 0 && horizon <= part_start(hpart, is_pid)))
+		/* Nothing before the horizon from here on (day 0 also holds the
+		 * clamped times before 1970). */
+		if (day > hday || (day == hday && hday > 0 && horizon <= day_start(hday)))
 			break;
 		if (ops >= max) {
 			memcpy(pos->key, kcopy, IDX_KEY_LEN);
@@ -2062,38 +2185,35 @@ static int purge_index(struct cl_store *s, MDB_txn *txn, int is_pid, int64_t hor
 			*more = 1;
 			break;
 		}
-		if (part < hpart) {
+		if (day < hday) {
 			/* The whole key: its visits first, then every entry at once. */
 			size_t count = 0;
 
 			rc = mdb_cursor_count(cur, &count);
-			if (!rc && !is_pid) {
+			if (!rc)
 				rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST_DUP);
-				while (rc == 0) {
-					rc = idx_decode(&v, &val, id, 0);
-					if (!rc)
-						rc = purge_visit_row(s, txn, v.vid);
-					if (!rc)
-						rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_DUP);
-				}
-				if (rc == MDB_NOTFOUND)
-					rc = 0;
-				*deleted += count;
+			while (rc == 0) {
+				rc = idx_decode(&v, &val, id, 0);
+				if (!rc)
+					rc = purge_visit_row(s, txn, v.vid);
+				if (!rc)
+					rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_DUP);
 			}
+			if (rc == MDB_NOTFOUND)
+				rc = 0;
 			if (!rc)
 				rc = mdb_cursor_del(cur, MDB_NODUPDATA);
+			*deleted += count;
 			ops += count;
 		} else {
-			/* The horizon's partition: the entries before the horizon. */
+			/* The horizon's day: the entries before the horizon. */
 			rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST_DUP);
 			while (rc == 0) {
-				rc = idx_decode(&v, &val, id, is_pid);
+				rc = idx_decode(&v, &val, id, 0);
 				if (rc || v.entry >= horizon)
 					break;
-				if (!is_pid) {
-					rc = purge_visit_row(s, txn, v.vid);
-					(*deleted)++;
-				}
+				rc = purge_visit_row(s, txn, v.vid);
+				(*deleted)++;
 				ops++;
 				if (!rc)
 					rc = mdb_cursor_del(cur, 0);
@@ -2112,6 +2232,84 @@ static int purge_index(struct cl_store *s, MDB_txn *txn, int is_pid, int64_t hor
 		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
 		if (rc == 0 && key.mv_size == IDX_KEY_LEN && memcmp(key.mv_data, kcopy, IDX_KEY_LEN) == 0)
 			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_NODUP);
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Phase 2: one slice over by_pid: values of days before the horizon's day
+ * go whole; on that day the entries before the horizon are cut out. */
+static int purge_pid_index(struct cl_store *s, MDB_txn *txn, int64_t horizon,
+			   struct purge_pos *pos, size_t max, int *more)
+{
+	const uint32_t hday = day_of(horizon);
+	uint8_t kcopy[IDX_KEY_LEN];
+	MDB_cursor *cur;
+	MDB_val key, val;
+	size_t ops = 0;
+	int rc;
+
+	rc = mdb_cursor_open(txn, s->by_pid, &cur);
+	if (rc)
+		return rc;
+	key = (MDB_val){pos->key_len ? IDX_KEY_LEN : 0, pos->key};
+	rc = pos->key_len ? mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE)
+			  : mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+	while (rc == 0) {
+		uint32_t day;
+		size_t n, keep = 0;
+
+		if (key.mv_size != IDX_KEY_LEN || val.mv_size == 0 || val.mv_size % IDX_LEN) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		memcpy(kcopy, key.mv_data, IDX_KEY_LEN);
+		day = as_get_be32(kcopy);
+		if (day > hday || (day == hday && hday > 0 && horizon <= day_start(hday)))
+			break;
+		if (ops >= max) {
+			memcpy(pos->key, kcopy, IDX_KEY_LEN);
+			pos->key_len = IDX_KEY_LEN;
+			*more = 1;
+			break;
+		}
+		n = val.mv_size / IDX_LEN;
+		if (day == hday) {
+			/* Entries are in entry order: keep those from the first at
+			 * or after the horizon. */
+			const uint8_t *p = val.mv_data;
+
+			while (keep < n && get_time(p + (n - keep - 1) * IDX_LEN) >= horizon)
+				keep++;
+		}
+		ops += n - keep;
+		if (keep == n) {
+			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+			continue;
+		}
+		if (keep) {
+			uint8_t *rest = malloc(keep * IDX_LEN);
+
+			if (!rest) {
+				rc = ENOMEM;
+				break;
+			}
+			memcpy(rest, (const uint8_t *)val.mv_data + (n - keep) * IDX_LEN,
+			       keep * IDX_LEN);
+			key = (MDB_val){IDX_KEY_LEN, kcopy};
+			val = (MDB_val){keep * IDX_LEN, rest};
+			rc = mdb_cursor_put(cur, &key, &val, 0);
+			free(rest);
+		} else {
+			rc = mdb_cursor_del(cur, 0);
+		}
+		if (rc)
+			break;
+		/* The next key, sought again after the write. */
+		key = (MDB_val){IDX_KEY_LEN, kcopy};
+		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+		if (rc == 0 && key.mv_size == IDX_KEY_LEN && memcmp(key.mv_data, kcopy, IDX_KEY_LEN) == 0)
+			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
@@ -2186,7 +2384,7 @@ static int judge_person(struct cl_store *s, MDB_txn *txn, int64_t horizon, const
 	if (last_day > hday)
 		return 0;
 	if (last_day == hday) {
-		idx_key(kbuf, hday / PID_PART_DAYS, person);
+		idx_key(kbuf, hday, person);
 		rc = mdb_get(txn, s->by_pid, &k, &v);
 		if (rc != MDB_NOTFOUND)
 			return rc; /* 0: visits left that day */
@@ -2236,9 +2434,10 @@ int cl_store_purge(struct cl_store *s, int64_t horizon, size_t max_per_txn, uint
 			break;
 		switch (pos.phase) {
 		case PURGE_VENUES:
+			rc = purge_venue_index(s, txn, horizon, &pos, max_per_txn, &n, &more);
+			break;
 		case PURGE_PIDS:
-			rc = purge_index(s, txn, pos.phase == PURGE_PIDS, horizon, &pos, max_per_txn,
-					 &n, &more);
+			rc = purge_pid_index(s, txn, horizon, &pos, max_per_txn, &more);
 			break;
 		case PURGE_PERSONS:
 			rc = purge_walk(s, txn, s->persons, AS_PID_LEN, judge_person, horizon, &pos,
