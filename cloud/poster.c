@@ -25,11 +25,13 @@
 #include "anshim/qr.h"
 #include "anshim/venuecode.h"
 
+#ifdef ANSHIM_HAVE_CAIRO
 #include <cairo.h>
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
-#include <errno.h>
 #include <fontconfig/fontconfig.h>
+#endif
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -85,6 +87,7 @@ struct sink {
 	int failed;
 };
 
+#ifdef ANSHIM_HAVE_CAIRO
 static cairo_status_t sink_write(void *closure, const unsigned char *data, unsigned int n)
 {
 	struct sink *s = closure;
@@ -108,6 +111,7 @@ static cairo_status_t sink_write(void *closure, const unsigned char *data, unsig
 	s->len += n;
 	return CAIRO_STATUS_SUCCESS;
 }
+#endif
 
 /* The venue name for the code: cut at a character boundary to 64 bytes.
  * AS_E_FIELD if the name is empty, not UTF-8 or has control characters. */
@@ -138,6 +142,7 @@ static int code_name(char out[AS_VENUE_NAME_MAX + 1], const char *name)
 	return 0;
 }
 
+#ifdef ANSHIM_HAVE_CAIRO
 /* Draw text centred at y (baseline), at most `size` points, shrunk to fit
  * max_w. */
 static void text_centered(cairo_t *cr, const char *text, double cx, double y, double size,
@@ -262,6 +267,18 @@ static int render(enum poster_format fmt, int a5, const struct cl_venue *v,
 	}
 	return 0;
 }
+#else
+/* Built without cairo (-DANSHIM_POSTER=OFF, e.g. the Raspberry Pi cross
+ * build of the gateway): no rendering; 'poster --verify' still works. */
+static int render(enum poster_format fmt, int a5, const struct cl_venue *v,
+		  const struct as_venue_code *code, const char *text, struct sink *out)
+{
+	(void)fmt, (void)a5, (void)v, (void)code, (void)text, (void)out;
+	fprintf(stderr, "anshim-cloud: this build cannot render posters (it was built with "
+		"-DANSHIM_POSTER=OFF, without cairo); 'poster --verify' works\n");
+	return AS_E_USAGE;
+}
+#endif
 
 static int parse_format(enum poster_format *fmt, const char *name)
 {
