@@ -161,6 +161,7 @@ struct ival {
 struct vis {
 	struct cl_visit v;
 	int64_t a, b;
+	uint32_t src;     /* collect_sources: the source it belongs to */
 };
 
 /* A visit of a person of the order being computed that overlapped a
@@ -209,6 +210,8 @@ struct tracer {
 	size_t cap_by_src;
 	struct vis *vis;                /* scratch: one person's visits */
 	size_t n_vis, cap_vis;
+	struct vis *all_vis;            /* scratch: all sources' visits (collect_sources) */
+	size_t n_all_vis, cap_all_vis;
 	struct ival *tmp;               /* scratch: one source's intervals */
 	size_t cap_tmp;
 	struct cl_trace_contact *out;   /* scratch: one order's contacts, sorted */
@@ -467,16 +470,27 @@ static int cmp_ival_venue(const void *x, const void *y)
  * Source src's traced visits -> merged intervals appended to t->iv.
  * For the case (k == 1), also hand each visit to the sink.
  */
+static int source_intervals(struct tracer *t, uint32_t src);
+
 static int collect_source(struct tracer *t, uint32_t src)
+{
+	int rc;
+
+	t->n_vis = 0;
+	rc = cl_reader_visits_of(t->r, t->people[src].person, t->people[src].lo,
+				 t->people[src].hi, push_visit, t);
+	return rc ? rc : source_intervals(t, src);
+}
+
+/* Source src's visits, in t->vis in entry order -> merged intervals
+ * appended to t->iv (and for the case, each visit to the sink). */
+static int source_intervals(struct tracer *t, uint32_t src)
 {
 	struct person *sp = &t->people[src];
 	size_t n = 0;
 	int rc;
 
-	t->n_vis = 0;
-	rc = cl_reader_visits_of(t->r, sp->person, sp->lo, sp->hi, push_visit, t);
-	if (!rc)
-		rc = intervals_of_visits(t);
+	rc = intervals_of_visits(t);
 	if (rc)
 		return rc;
 	if (t->k == 1 && t->sink->case_visit) {
@@ -511,6 +525,119 @@ static int collect_source(struct tracer *t, uint32_t src)
 		memcpy(t->iv + t->n_iv, t->tmp, n * sizeof *t->tmp);
 	t->n_iv += n;
 	return 0;
+}
+
+/*
+ * All sources of an order at once: their visits are read day by day, and
+ * within a day in person-number order, so that consecutive index lookups
+ * fall on the same or the next page instead of each descending the tree;
+ * then grouped by source (a stable counting sort: each source's visits stay
+ * in entry order) and handed to source_intervals one source at a time.
+ * Few sources, or windows spread over years (hostile times), take the
+ * one-source-at-a-time path.
+ */
+#define BATCH_MIN_SOURCES 64
+#define BATCH_MAX_DAYS 1100
+
+struct batch_ctx {
+	struct tracer *t;
+	uint32_t src;
+};
+
+static int push_batch_visit(void *ctx, const struct cl_visit *v)
+{
+	struct batch_ctx *b = ctx;
+	struct tracer *t = b->t;
+
+	if (grow((void **)&t->all_vis, &t->cap_all_vis, t->n_all_vis + 1, sizeof *t->all_vis))
+		return -ENOMEM;
+	t->all_vis[t->n_all_vis].v = *v;
+	t->all_vis[t->n_all_vis].src = b->src;
+	t->n_all_vis++;
+	return 0;
+}
+
+static int64_t day_floor(int64_t t)
+{
+	return t >= 0 ? t / 86400 : -((-(t + 1)) / 86400) - 1;
+}
+
+static int collect_sources(struct tracer *t, size_t lo, size_t hi)
+{
+	size_t n = hi - lo, *at = NULL;
+	struct person_ref *refs = NULL;
+	int64_t dmin = INT64_MAX, dmax = INT64_MIN;
+	struct vis *grouped = NULL;
+	int rc = 0;
+
+	for (size_t i = lo; i < hi; i++) {
+		if (t->people[i].lo > t->people[i].hi)
+			continue;
+		if (day_floor(t->people[i].lo) < dmin)
+			dmin = day_floor(t->people[i].lo);
+		if (day_floor(t->people[i].hi) > dmax)
+			dmax = day_floor(t->people[i].hi);
+	}
+	if (n < BATCH_MIN_SOURCES || dmin > dmax || dmax - dmin > BATCH_MAX_DAYS) {
+		for (size_t i = lo; i < hi && !rc; i++)
+			rc = collect_source(t, (uint32_t)i);
+		return rc;
+	}
+	refs = malloc(n * sizeof *refs);
+	at = calloc(n + 1, sizeof *at);
+	if (!refs || !at) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		refs[i] = (struct person_ref){t->people[lo + i].person, (uint32_t)(lo + i)};
+	qsort(refs, n, sizeof *refs, cmp_person_ref);
+	t->n_all_vis = 0;
+	for (int64_t d = dmin; d <= dmax && !rc; d++) {
+		const int64_t ds = d * 86400, de = ds + 86399;
+
+		for (size_t k = 0; k < n && !rc; k++) {
+			const struct person *sp = &t->people[refs[k].idx];
+			struct batch_ctx b = {t, refs[k].idx};
+
+			if (sp->lo > de || sp->hi < ds || sp->lo > sp->hi)
+				continue;
+			rc = cl_reader_visits_of(t->r, sp->person, sp->lo > ds ? sp->lo : ds,
+						 sp->hi < de ? sp->hi : de, push_batch_visit, &b);
+		}
+	}
+	if (rc)
+		goto out;
+	/* Group by source, keeping the order within each. */
+	grouped = malloc((t->n_all_vis + 1) * sizeof *grouped);
+	if (!grouped) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < t->n_all_vis; i++)
+		at[t->all_vis[i].src - lo + 1]++;
+	for (size_t i = 0; i < n; i++)
+		at[i + 1] += at[i];
+	for (size_t i = 0; i < t->n_all_vis; i++)
+		grouped[at[t->all_vis[i].src - lo]++] = t->all_vis[i];
+	/* at[i] is now the end of source lo + i's visits. */
+	for (size_t i = 0, start = 0; i < n && !rc; i++) {
+		size_t cnt = at[i] - start;
+
+		if (grow((void **)&t->vis, &t->cap_vis, cnt + 1, sizeof *t->vis)) {
+			rc = -ENOMEM;
+			break;
+		}
+		memcpy(t->vis, grouped + start, cnt * sizeof *t->vis);
+		t->n_vis = cnt;
+		rc = source_intervals(t, (uint32_t)(lo + i));
+		start = at[i];
+	}
+out:
+	free(grouped);
+	free(refs);
+	free(at);
+	return rc;
 }
 
 /* ---- the sweep --------------------------------------------------------- */
@@ -807,11 +934,9 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 	t->cur.order = t->k;
 	t->n_iv = 0;
 	t->n_hits = 0;
-	for (size_t i = src_lo; i < src_hi; i++) {
-		rc = collect_source(t, (uint32_t)i);
-		if (rc)
-			return rc;
-	}
+	rc = collect_sources(t, src_lo, src_hi);
+	if (rc)
+		return rc;
 	if (grow((void **)&t->by_src, &t->cap_by_src, t->n_iv, sizeof *t->by_src))
 		return -ENOMEM;
 	if (t->n_iv) {
@@ -875,6 +1000,7 @@ static void tracer_free(struct tracer *t)
 	free(t->iv);
 	free(t->by_src);
 	free(t->vis);
+	free(t->all_vis);
 	free(t->tmp);
 	free(t->out);
 	free(t->hits);
