@@ -161,7 +161,6 @@ struct ival {
 struct vis {
 	struct cl_visit v;
 	int64_t a, b;
-	uint32_t src;     /* collect_sources: the source it belongs to */
 };
 
 /* A visit of a person of the order being computed that overlapped a
@@ -210,7 +209,7 @@ struct tracer {
 	size_t cap_by_src;
 	struct vis *vis;                /* scratch: one person's visits */
 	size_t n_vis, cap_vis;
-	struct vis *all_vis;            /* scratch: all sources' visits (collect_sources) */
+	struct svis *all_vis;           /* scratch: all sources' visits (collect_sources) */
 	size_t n_all_vis, cap_all_vis;
 	struct ival *tmp;               /* scratch: one source's intervals */
 	size_t cap_tmp;
@@ -530,30 +529,65 @@ static int source_intervals(struct tracer *t, uint32_t src)
 /*
  * All sources of an order at once: their visits are read day by day, and
  * within a day in person-number order, so that consecutive index lookups
- * fall on the same or the next page instead of each descending the tree;
- * then grouped by source (a stable counting sort: each source's visits stay
- * in entry order) and handed to source_intervals one source at a time.
- * Few sources, or windows spread over years (hostile times), take the
- * one-source-at-a-time path.
+ * fall on the same or the next page instead of each descending the tree.
+ * Each visit is kept as its interval only; they are grouped by source (a
+ * stable counting sort), and each source's are sorted by (venue, start)
+ * and merged, as source_intervals does.  The case (one source, whose visits
+ * also go to the sink), few sources, or windows spread over years (hostile
+ * times) take the one-source-at-a-time path.
  */
 #define BATCH_MIN_SOURCES 64
 #define BATCH_MAX_DAYS 1100
+
+/* A source as the day-by-day reading walks them. */
+struct batch_src {
+	uint32_t person, idx;
+	int64_t lo, hi;
+};
+
+/* One visit of a source, as an interval. */
+struct svis {
+	uint32_t venue, src;
+	int64_t a, b;
+};
 
 struct batch_ctx {
 	struct tracer *t;
 	uint32_t src;
 };
 
+static int cmp_batch_src(const void *x, const void *y)
+{
+	const struct batch_src *a = x, *b = y;
+
+	return (a->person > b->person) - (a->person < b->person);
+}
+
+static int cmp_svis(const void *x, const void *y)
+{
+	const struct svis *a = x, *b = y;
+
+	if (a->venue != b->venue)
+		return a->venue < b->venue ? -1 : 1;
+	return (a->a > b->a) - (a->a < b->a);
+}
+
 static int push_batch_visit(void *ctx, const struct cl_visit *v)
 {
-	struct batch_ctx *b = ctx;
-	struct tracer *t = b->t;
+	struct batch_ctx *c = ctx;
+	struct tracer *t = c->t;
+	unsigned dwell;
+	int64_t a, b;
+	int rc = venue_dwell(t, v->venue_id, &dwell, NULL);
 
+	if (rc)
+		return rc;
+	cl_trace_interval(v, dwell, &a, &b);
+	if (b <= a)
+		return 0; /* empty: exit recorded at entry */
 	if (grow((void **)&t->all_vis, &t->cap_all_vis, t->n_all_vis + 1, sizeof *t->all_vis))
 		return -ENOMEM;
-	t->all_vis[t->n_all_vis].v = *v;
-	t->all_vis[t->n_all_vis].src = b->src;
-	t->n_all_vis++;
+	t->all_vis[t->n_all_vis++] = (struct svis){v->venue_id, c->src, a, b};
 	return 0;
 }
 
@@ -565,9 +599,9 @@ static int64_t day_floor(int64_t t)
 static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 {
 	size_t n = hi - lo, *at = NULL;
-	struct person_ref *refs = NULL;
+	struct batch_src *bs = NULL;
 	int64_t dmin = INT64_MAX, dmax = INT64_MIN;
-	struct vis *grouped = NULL;
+	struct svis *grouped = NULL;
 	int rc = 0;
 
 	for (size_t i = lo; i < hi; i++) {
@@ -578,32 +612,32 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 		if (day_floor(t->people[i].hi) > dmax)
 			dmax = day_floor(t->people[i].hi);
 	}
-	if (n < BATCH_MIN_SOURCES || dmin > dmax || dmax - dmin > BATCH_MAX_DAYS) {
+	if (t->k == 1 || n < BATCH_MIN_SOURCES || dmin > dmax || dmax - dmin > BATCH_MAX_DAYS) {
 		for (size_t i = lo; i < hi && !rc; i++)
 			rc = collect_source(t, (uint32_t)i);
 		return rc;
 	}
-	refs = malloc(n * sizeof *refs);
+	bs = malloc(n * sizeof *bs);
 	at = calloc(n + 1, sizeof *at);
-	if (!refs || !at) {
+	if (!bs || !at) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
-		refs[i] = (struct person_ref){t->people[lo + i].person, (uint32_t)(lo + i)};
-	qsort(refs, n, sizeof *refs, cmp_person_ref);
+		bs[i] = (struct batch_src){t->people[lo + i].person, (uint32_t)(lo + i),
+					   t->people[lo + i].lo, t->people[lo + i].hi};
+	qsort(bs, n, sizeof *bs, cmp_batch_src);
 	t->n_all_vis = 0;
 	for (int64_t d = dmin; d <= dmax && !rc; d++) {
 		const int64_t ds = d * 86400, de = ds + 86399;
 
 		for (size_t k = 0; k < n && !rc; k++) {
-			const struct person *sp = &t->people[refs[k].idx];
-			struct batch_ctx b = {t, refs[k].idx};
+			struct batch_ctx c = {t, bs[k].idx};
 
-			if (sp->lo > de || sp->hi < ds || sp->lo > sp->hi)
+			if (bs[k].lo > de || bs[k].hi < ds || bs[k].lo > bs[k].hi)
 				continue;
-			rc = cl_reader_visits_of(t->r, sp->person, sp->lo > ds ? sp->lo : ds,
-						 sp->hi < de ? sp->hi : de, push_batch_visit, &b);
+			rc = cl_reader_visits_of(t->r, bs[k].person, bs[k].lo > ds ? bs[k].lo : ds,
+						 bs[k].hi < de ? bs[k].hi : de, push_batch_visit, &c);
 		}
 	}
 	if (rc)
@@ -620,22 +654,32 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 		at[i + 1] += at[i];
 	for (size_t i = 0; i < t->n_all_vis; i++)
 		grouped[at[t->all_vis[i].src - lo]++] = t->all_vis[i];
-	/* at[i] is now the end of source lo + i's visits. */
-	for (size_t i = 0, start = 0; i < n && !rc; i++) {
-		size_t cnt = at[i] - start;
+	if (grow((void **)&t->iv, &t->cap_iv, t->n_iv + t->n_all_vis + 1, sizeof *t->iv)) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* at[i] is now the end of source lo + i's visits: sort and merge each
+	 * source's per venue, appending in source order. */
+	for (size_t i = 0, start = 0; i < n; start = at[i], i++) {
+		struct svis *g = grouped + start;
+		size_t cnt = at[i] - start, m = 0;
+		struct ival *out_iv = t->iv + t->n_iv;
 
-		if (grow((void **)&t->vis, &t->cap_vis, cnt + 1, sizeof *t->vis)) {
-			rc = -ENOMEM;
-			break;
+		if (cnt > 1)
+			qsort(g, cnt, sizeof *g, cmp_svis);
+		for (size_t j = 0; j < cnt; j++) {
+			if (m && out_iv[m - 1].venue == g[j].venue && g[j].a <= out_iv[m - 1].b) {
+				if (g[j].b > out_iv[m - 1].b)
+					out_iv[m - 1].b = g[j].b;
+				continue;
+			}
+			out_iv[m++] = (struct ival){g[j].venue, (uint32_t)(lo + i), g[j].a, g[j].b};
 		}
-		memcpy(t->vis, grouped + start, cnt * sizeof *t->vis);
-		t->n_vis = cnt;
-		rc = source_intervals(t, (uint32_t)(lo + i));
-		start = at[i];
+		t->n_iv += m;
 	}
 out:
 	free(grouped);
-	free(refs);
+	free(bs);
 	free(at);
 	return rc;
 }
