@@ -465,6 +465,77 @@ static int cmp_ival_venue(const void *x, const void *y)
 	return 0;
 }
 
+static int cmp_u32(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+	return (a > b) - (a < b);
+}
+
+/*
+ * Sort t->iv by (venue, a, src), as cmp_ival_venue orders: a counting sort
+ * by venue (ranked among the venues present), then each venue's intervals
+ * by start.  t->by_src holds a copy of t->iv (by source) on entry and is
+ * the scatter's source, so no scratch array is needed.  Small orders use
+ * qsort.
+ */
+static int sort_by_venue(struct tracer *t)
+{
+	uint32_t *venues = NULL, nv = 0;
+	size_t *at = NULL;
+	struct u64map seen = {0}, rank = {0};
+	int rc = 0, added, found;
+
+	if (t->n_iv < 4096) {
+		qsort(t->iv, t->n_iv, sizeof *t->iv, cmp_ival_venue);
+		return 0;
+	}
+	venues = malloc(t->n_iv * sizeof *venues);
+	if (!venues)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_iv && !rc; i++) {
+		rc = map_put(&seen, (uint64_t)t->iv[i].venue + 1, 0, &added);
+		if (!rc && added)
+			venues[nv++] = t->iv[i].venue;
+	}
+	if (!rc) {
+		qsort(venues, nv, sizeof *venues, cmp_u32);
+		for (uint32_t r = 0; r < nv && !rc; r++)
+			rc = map_put(&rank, (uint64_t)venues[r] + 1, r, &added);
+	}
+	if (!rc && !(at = calloc((size_t)nv + 1, sizeof *at)))
+		rc = -ENOMEM;
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < t->n_iv; i++) {
+		uint32_t r = 0;
+
+		map_get(&rank, (uint64_t)t->by_src[i].venue + 1, &found, &r);
+		at[r + 1]++;
+	}
+	for (uint32_t r = 0; r < nv; r++)
+		at[r + 1] += at[r];
+	for (size_t i = 0; i < t->n_iv; i++) {
+		uint32_t r = 0;
+
+		map_get(&rank, (uint64_t)t->by_src[i].venue + 1, &found, &r);
+		t->iv[at[r]++] = t->by_src[i];
+	}
+	/* at[r] is now the end of venue rank r: each venue by (a, src). */
+	for (uint32_t r = 0; r < nv; r++) {
+		size_t lo = r ? at[r - 1] : 0;
+
+		if (at[r] - lo > 1)
+			qsort(t->iv + lo, at[r] - lo, sizeof *t->iv, cmp_ival_venue);
+	}
+out:
+	map_free(&seen);
+	map_free(&rank);
+	free(venues);
+	free(at);
+	return rc;
+}
+
 /*
  * Source src's traced visits -> merged intervals appended to t->iv.
  * For the case (k == 1), also hand each visit to the sink.
@@ -628,6 +699,12 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 					   t->people[lo + i].lo, t->people[lo + i].hi};
 	qsort(bs, n, sizeof *bs, cmp_batch_src);
 	t->n_all_vis = 0;
+	/* About 20 visits a source: grown once rather than doubled from 16. */
+	if (n <= SIZE_MAX / 32 &&
+	    grow((void **)&t->all_vis, &t->cap_all_vis, n * 24, sizeof *t->all_vis)) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	for (int64_t d = dmin; d <= dmax && !rc; d++) {
 		const int64_t ds = d * 86400, de = ds + 86399;
 
@@ -987,7 +1064,9 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 		/* Sources were collected in index order, each one's intervals
 		 * sorted by (venue, a): iv is already by (src, venue, a). */
 		memcpy(t->by_src, t->iv, t->n_iv * sizeof *t->iv);
-		qsort(t->iv, t->n_iv, sizeof *t->iv, cmp_ival_venue);
+		rc = sort_by_venue(t);
+		if (rc)
+			return rc;
 	}
 	rc = sweep(t);
 	if (!rc)
