@@ -2029,6 +2029,25 @@ int cl_reader_venue(struct cl_reader *r, uint32_t venue_id, struct cl_venue *out
 	return store_error(rc);
 }
 
+int cl_reader_person_limit(struct cl_reader *r, uint32_t *limit)
+{
+	uint64_t next = 0;
+	MDB_val key, val;
+	int rc = meta_get(r->txn, r->s->meta, "next_person", &next);
+
+	/* meta may lag the capsules written in the same commit: the last
+	 * capsule's number counts too. */
+	if (!rc) {
+		rc = mdb_cursor_get(r->capsules, &key, &val, MDB_LAST);
+		if (rc == 0 && key.mv_size == 4 && (uint64_t)as_get_be32(key.mv_data) + 1 > next)
+			next = (uint64_t)as_get_be32(key.mv_data) + 1;
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
+	*limit = next > UINT32_MAX ? UINT32_MAX : (uint32_t)(next ? next : 1);
+	return store_error(rc);
+}
+
 /* The store-level queries: each its own reader, pids filled in. */
 struct fill_pid_arg {
 	struct cl_reader *r;

@@ -215,6 +215,9 @@ int cl_reader_person(struct cl_reader *r, const uint8_t pid[AS_PID_LEN], uint32_
 /* person number -> pid: 0 or AS_E_NOT_FOUND. */
 int cl_reader_pid(struct cl_reader *r, uint32_t person, uint8_t pid[AS_PID_LEN]);
 int cl_reader_venue(struct cl_reader *r, uint32_t venue_id, struct cl_venue *out);
+/* One more than the highest person number handed out so far (person
+ * numbers are dense from 1), for callers that index people by number. */
+int cl_reader_person_limit(struct cl_reader *r, uint32_t *limit);
 
 /* ---- retention ---- */
 

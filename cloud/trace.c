@@ -1154,6 +1154,24 @@ int cl_trace_run(struct cl_store *s, const struct cl_trace_params *p,
 	rc = cl_reader_begin(s, &t.r);
 	if (rc)
 		return rc;
+	/* The person table sized once (zeroed lazily by the allocator), not
+	 * doubled as people are found. */
+	{
+		uint32_t limit = 0;
+
+		rc = cl_reader_person_limit(t.r, &limit);
+		if (!rc && limit > 1) {
+			t.by_person = calloc(limit, sizeof *t.by_person);
+			if (!t.by_person)
+				rc = -ENOMEM;
+			else
+				t.cap_by_person = limit;
+		}
+		if (rc) {
+			tracer_free(&t);
+			return rc;
+		}
+	}
 	rc = cl_reader_person(t.r, p->pid, &case_person);
 	if (rc == AS_E_NOT_FOUND) {
 		case_person = 0; /* no visit stored: an empty trace */
