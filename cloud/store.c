@@ -2165,6 +2165,56 @@ static int purge_visit_row(struct cl_store *s, MDB_txn *txn, uint64_t vid)
 	return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
 }
 
+/* ---- purge slices: what every phase shares ---- */
+
+/* Open a cursor on dbi at the slice's resume point (the first key >= the
+ * one saved, or the first key); rc of that positioning (MDB_NOTFOUND: an
+ * empty rest).  *cur is open on every return but an open failure. */
+static int slice_start(MDB_txn *txn, MDB_dbi dbi, const struct purge_pos *pos,
+		       MDB_cursor **cur, MDB_val *key, MDB_val *val)
+{
+	int rc = mdb_cursor_open(txn, dbi, cur);
+
+	if (rc) {
+		*cur = NULL;
+		return rc;
+	}
+	*key = (MDB_val){pos->key_len, (void *)pos->key};
+	return pos->key_len ? mdb_cursor_get(*cur, key, val, MDB_SET_RANGE)
+			    : mdb_cursor_get(*cur, key, val, MDB_FIRST);
+}
+
+/* The slice's budget is spent: the next slice resumes at k. */
+static void slice_pause(struct purge_pos *pos, const uint8_t *k, size_t len, int *more)
+{
+	memcpy(pos->key, k, len);
+	pos->key_len = len;
+	*more = 1;
+}
+
+/* After a write at key k, on to the first key after it (the write may have
+ * moved the cursor): next is MDB_NEXT, or MDB_NEXT_NODUP in a DUPSORT. */
+static int slice_next_after(MDB_cursor *cur, const uint8_t *k, size_t len, MDB_val *key,
+			    MDB_val *val, MDB_cursor_op next)
+{
+	int rc;
+
+	*key = (MDB_val){len, (void *)k};
+	rc = mdb_cursor_get(cur, key, val, MDB_SET_RANGE);
+	if (rc == 0 && key->mv_size == len && memcmp(key->mv_data, k, len) == 0)
+		rc = mdb_cursor_get(cur, key, val, next);
+	return rc;
+}
+
+/* Is index day `day` past everything the horizon deletes?  (Day 0 also
+ * holds the clamped times before 1970, so it is never skipped whole.) */
+static int day_past_horizon(uint32_t day, int64_t horizon)
+{
+	const uint32_t hday = day_of(horizon);
+
+	return day > hday || (day == hday && hday > 0 && horizon <= day_start(hday));
+}
+
 /* Phase 1: one slice over by_venue, deleting each entry's visit too.
  * After a delete the cursor is sought again from a copy of the key. */
 static int purge_venue_index(struct cl_store *s, MDB_txn *txn, int64_t horizon,
@@ -2175,14 +2225,10 @@ static int purge_venue_index(struct cl_store *s, MDB_txn *txn, int64_t horizon,
 	MDB_cursor *cur;
 	MDB_val key, val;
 	size_t ops = 0;
-	int rc;
+	int rc = slice_start(txn, s->by_venue, pos, &cur, &key, &val);
 
-	rc = mdb_cursor_open(txn, s->by_venue, &cur);
-	if (rc)
+	if (!cur)
 		return rc;
-	key = (MDB_val){pos->key_len ? IDX_KEY_LEN : 0, pos->key};
-	rc = pos->key_len ? mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE)
-			  : mdb_cursor_get(cur, &key, &val, MDB_FIRST);
 	while (rc == 0) {
 		uint32_t day, id;
 		struct cl_visit v;
@@ -2194,14 +2240,10 @@ static int purge_venue_index(struct cl_store *s, MDB_txn *txn, int64_t horizon,
 		memcpy(kcopy, key.mv_data, IDX_KEY_LEN);
 		day = as_get_be32(kcopy);
 		id = as_get_be32(kcopy + 4);
-		/* Nothing before the horizon from here on (day 0 also holds the
-		 * clamped times before 1970). */
-		if (day > hday || (day == hday && hday > 0 && horizon <= day_start(hday)))
-			break;
+		if (day_past_horizon(day, horizon))
+			break; /* nothing before the horizon from here on */
 		if (ops >= max) {
-			memcpy(pos->key, kcopy, IDX_KEY_LEN);
-			pos->key_len = IDX_KEY_LEN;
-			*more = 1;
+			slice_pause(pos, kcopy, IDX_KEY_LEN, more);
 			break;
 		}
 		if (day < hday) {
@@ -2244,13 +2286,8 @@ static int purge_venue_index(struct cl_store *s, MDB_txn *txn, int64_t horizon,
 			if (rc == MDB_NOTFOUND)
 				rc = 0;
 		}
-		if (rc)
-			break;
-		/* The next key. */
-		key = (MDB_val){IDX_KEY_LEN, kcopy};
-		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-		if (rc == 0 && key.mv_size == IDX_KEY_LEN && memcmp(key.mv_data, kcopy, IDX_KEY_LEN) == 0)
-			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_NODUP);
+		if (!rc)
+			rc = slice_next_after(cur, kcopy, IDX_KEY_LEN, &key, &val, MDB_NEXT_NODUP);
 	}
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
@@ -2266,14 +2303,10 @@ static int purge_pid_index(struct cl_store *s, MDB_txn *txn, int64_t horizon,
 	MDB_cursor *cur;
 	MDB_val key, val;
 	size_t ops = 0;
-	int rc;
+	int rc = slice_start(txn, s->by_pid, pos, &cur, &key, &val);
 
-	rc = mdb_cursor_open(txn, s->by_pid, &cur);
-	if (rc)
+	if (!cur)
 		return rc;
-	key = (MDB_val){pos->key_len ? IDX_KEY_LEN : 0, pos->key};
-	rc = pos->key_len ? mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE)
-			  : mdb_cursor_get(cur, &key, &val, MDB_FIRST);
 	while (rc == 0) {
 		uint32_t day;
 		size_t n, keep = 0;
@@ -2284,12 +2317,10 @@ static int purge_pid_index(struct cl_store *s, MDB_txn *txn, int64_t horizon,
 		}
 		memcpy(kcopy, key.mv_data, IDX_KEY_LEN);
 		day = as_get_be32(kcopy);
-		if (day > hday || (day == hday && hday > 0 && horizon <= day_start(hday)))
+		if (day_past_horizon(day, horizon))
 			break;
 		if (ops >= max) {
-			memcpy(pos->key, kcopy, IDX_KEY_LEN);
-			pos->key_len = IDX_KEY_LEN;
-			*more = 1;
+			slice_pause(pos, kcopy, IDX_KEY_LEN, more);
 			break;
 		}
 		n = val.mv_size / IDX_LEN;
@@ -2322,13 +2353,8 @@ static int purge_pid_index(struct cl_store *s, MDB_txn *txn, int64_t horizon,
 		} else {
 			rc = mdb_cursor_del(cur, 0);
 		}
-		if (rc)
-			break;
-		/* The next key, sought again after the write. */
-		key = (MDB_val){IDX_KEY_LEN, kcopy};
-		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-		if (rc == 0 && key.mv_size == IDX_KEY_LEN && memcmp(key.mv_data, kcopy, IDX_KEY_LEN) == 0)
-			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+		if (!rc)
+			rc = slice_next_after(cur, kcopy, IDX_KEY_LEN, &key, &val, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
@@ -2345,14 +2371,10 @@ static int purge_walk(struct cl_store *s, MDB_txn *txn, MDB_dbi dbi, size_t key_
 	MDB_cursor *cur;
 	MDB_val key, val;
 	size_t ops = 0;
-	int rc;
+	int rc = slice_start(txn, dbi, pos, &cur, &key, &val);
 
-	rc = mdb_cursor_open(txn, dbi, &cur);
-	if (rc)
+	if (!cur)
 		return rc;
-	key = (MDB_val){pos->key_len ? key_len : 0, pos->key};
-	rc = pos->key_len ? mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE)
-			  : mdb_cursor_get(cur, &key, &val, MDB_FIRST);
 	while (rc == 0) {
 		int gone;
 
@@ -2362,9 +2384,7 @@ static int purge_walk(struct cl_store *s, MDB_txn *txn, MDB_dbi dbi, size_t key_
 		}
 		memcpy(kcopy, key.mv_data, key_len);
 		if (ops >= max) {
-			memcpy(pos->key, kcopy, key_len);
-			pos->key_len = key_len;
-			*more = 1;
+			slice_pause(pos, kcopy, key_len, more);
 			break;
 		}
 		ops++;
@@ -2375,10 +2395,8 @@ static int purge_walk(struct cl_store *s, MDB_txn *txn, MDB_dbi dbi, size_t key_
 		}
 		if (gone) {
 			rc = mdb_cursor_del(cur, 0);
-			if (rc)
-				break;
-			key = (MDB_val){key_len, kcopy};
-			rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+			if (!rc)
+				rc = slice_next_after(cur, kcopy, key_len, &key, &val, MDB_NEXT);
 		} else {
 			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
 		}
