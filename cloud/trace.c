@@ -157,6 +157,12 @@ struct ival {
 	int64_t a, b;     /* [a, b), a < b */
 };
 
+/* One visit of a source, as an interval. */
+struct svis {
+	uint32_t venue, src;
+	int64_t a, b;
+};
+
 /* A visit with its interval, for merging. */
 struct vis {
 	struct cl_visit v;
@@ -209,7 +215,8 @@ struct tracer {
 	size_t cap_by_src;
 	struct vis *vis;                /* scratch: one person's visits */
 	size_t n_vis, cap_vis;
-	struct svis *all_vis;           /* scratch: all sources' visits (collect_sources) */
+	struct svis *all_vis;           /* scratch: sources' visit intervals (collect_sources,
+					 * source_intervals) */
 	size_t n_all_vis, cap_all_vis;
 	struct ival *tmp;               /* scratch: one source's intervals */
 	size_t cap_tmp;
@@ -439,19 +446,6 @@ static int intervals_of_visits(struct tracer *t)
 	return 0;
 }
 
-static int cmp_vis(const void *x, const void *y)
-{
-	const struct vis *a = x, *b = y;
-
-	if (a->v.venue_id != b->v.venue_id)
-		return a->v.venue_id < b->v.venue_id ? -1 : 1;
-	if (a->a != b->a)
-		return a->a < b->a ? -1 : 1;
-	if (a->v.vid != b->v.vid)
-		return a->v.vid < b->v.vid ? -1 : 1;
-	return 0;
-}
-
 static int cmp_ival_venue(const void *x, const void *y)
 {
 	const struct ival *a = x, *b = y;
@@ -540,6 +534,39 @@ out:
  * Source src's traced visits -> merged intervals appended to t->iv.
  * For the case (k == 1), also hand each visit to the sink.
  */
+static int cmp_svis(const void *x, const void *y)
+{
+	const struct svis *a = x, *b = y;
+
+	if (a->venue != b->venue)
+		return a->venue < b->venue ? -1 : 1;
+	return (a->a > b->a) - (a->a < b->a);
+}
+
+/* One source's (non-empty) visit intervals g[0..n), in any order -> sorted
+ * by (venue, start), merged per venue and appended to t->iv for src. */
+static int append_merged(struct tracer *t, struct svis *g, size_t n, uint32_t src)
+{
+	struct ival *out;
+	size_t m = 0;
+
+	if (grow((void **)&t->iv, &t->cap_iv, t->n_iv + n + 1, sizeof *t->iv))
+		return -ENOMEM;
+	if (n > 1)
+		qsort(g, n, sizeof *g, cmp_svis);
+	out = t->iv + t->n_iv;
+	for (size_t j = 0; j < n; j++) {
+		if (m && out[m - 1].venue == g[j].venue && g[j].a <= out[m - 1].b) {
+			if (g[j].b > out[m - 1].b)
+				out[m - 1].b = g[j].b;
+			continue;
+		}
+		out[m++] = (struct ival){g[j].venue, src, g[j].a, g[j].b};
+	}
+	t->n_iv += m;
+	return 0;
+}
+
 static int source_intervals(struct tracer *t, uint32_t src);
 
 static int collect_source(struct tracer *t, uint32_t src)
@@ -573,28 +600,14 @@ static int source_intervals(struct tracer *t, uint32_t src)
 				return rc < 0 ? rc : AS_E_FIELD;
 		}
 	}
-	if (t->n_vis)
-		qsort(t->vis, t->n_vis, sizeof *t->vis, cmp_vis);
-	if (grow((void **)&t->tmp, &t->cap_tmp, t->n_vis + 1, sizeof *t->tmp))
+	/* The intervals, in the batched path's scratch (not in use here). */
+	if (grow((void **)&t->all_vis, &t->cap_all_vis, t->n_vis + 1, sizeof *t->all_vis))
 		return -ENOMEM;
-	for (size_t i = 0; i < t->n_vis; i++) {
-		const struct vis *v = &t->vis[i];
-
-		if (v->b <= v->a)
-			continue; /* empty: exit recorded at entry */
-		if (n && t->tmp[n - 1].venue == v->v.venue_id && v->a <= t->tmp[n - 1].b) {
-			if (v->b > t->tmp[n - 1].b)
-				t->tmp[n - 1].b = v->b;
-			continue;
-		}
-		t->tmp[n++] = (struct ival){v->v.venue_id, src, v->a, v->b};
-	}
-	if (grow((void **)&t->iv, &t->cap_iv, t->n_iv + n, sizeof *t->iv))
-		return -ENOMEM;
-	if (n)
-		memcpy(t->iv + t->n_iv, t->tmp, n * sizeof *t->tmp);
-	t->n_iv += n;
-	return 0;
+	for (size_t i = 0; i < t->n_vis; i++)
+		if (t->vis[i].b > t->vis[i].a) /* else empty: exit recorded at entry */
+			t->all_vis[n++] = (struct svis){t->vis[i].v.venue_id, src, t->vis[i].a,
+							t->vis[i].b};
+	return append_merged(t, t->all_vis, n, src);
 }
 
 /*
@@ -616,12 +629,6 @@ struct batch_src {
 	int64_t lo, hi;
 };
 
-/* One visit of a source, as an interval. */
-struct svis {
-	uint32_t venue, src;
-	int64_t a, b;
-};
-
 struct batch_ctx {
 	struct tracer *t;
 	uint32_t src;
@@ -632,15 +639,6 @@ static int cmp_batch_src(const void *x, const void *y)
 	const struct batch_src *a = x, *b = y;
 
 	return (a->person > b->person) - (a->person < b->person);
-}
-
-static int cmp_svis(const void *x, const void *y)
-{
-	const struct svis *a = x, *b = y;
-
-	if (a->venue != b->venue)
-		return a->venue < b->venue ? -1 : 1;
-	return (a->a > b->a) - (a->a < b->a);
 }
 
 static int push_batch_visit(void *ctx, const struct cl_visit *v)
@@ -731,29 +729,10 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 		at[i + 1] += at[i];
 	for (size_t i = 0; i < t->n_all_vis; i++)
 		grouped[at[t->all_vis[i].src - lo]++] = t->all_vis[i];
-	if (grow((void **)&t->iv, &t->cap_iv, t->n_iv + t->n_all_vis + 1, sizeof *t->iv)) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	/* at[i] is now the end of source lo + i's visits: sort and merge each
-	 * source's per venue, appending in source order. */
-	for (size_t i = 0, start = 0; i < n; start = at[i], i++) {
-		struct svis *g = grouped + start;
-		size_t cnt = at[i] - start, m = 0;
-		struct ival *out_iv = t->iv + t->n_iv;
-
-		if (cnt > 1)
-			qsort(g, cnt, sizeof *g, cmp_svis);
-		for (size_t j = 0; j < cnt; j++) {
-			if (m && out_iv[m - 1].venue == g[j].venue && g[j].a <= out_iv[m - 1].b) {
-				if (g[j].b > out_iv[m - 1].b)
-					out_iv[m - 1].b = g[j].b;
-				continue;
-			}
-			out_iv[m++] = (struct ival){g[j].venue, (uint32_t)(lo + i), g[j].a, g[j].b};
-		}
-		t->n_iv += m;
-	}
+	/* at[i] is now the end of source lo + i's visits: merged in source
+	 * order. */
+	for (size_t i = 0, start = 0; i < n && !rc; start = at[i], i++)
+		rc = append_merged(t, grouped + start, at[i] - start, (uint32_t)(lo + i));
 out:
 	free(grouped);
 	free(bs);
