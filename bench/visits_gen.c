@@ -220,6 +220,12 @@ static void lmdb_breakdown(const char *dir, uint64_t visits)
 	mdb_env_close(env);
 }
 
+/* A batch of n records as sent (header, length-prefixed records, signature). */
+static size_t batch_bytes(size_t n)
+{
+	return AS_BATCH_HEADER_LEN + n * (2 + AS_RECORD_LEN) + AS_SIG_LEN;
+}
+
 static int load_store(const struct options *o, const struct gen_world *w)
 {
 	struct cl_store *s = NULL;
@@ -255,20 +261,12 @@ static int load_store(const struct options *o, const struct gen_world *w)
 	 * backlog waiting: up to group batches and group_bytes bytes. */
 	for (size_t i = 0, in_txn = 0, txn_bytes = 0; i < w->n_main_batches && !rc; i++) {
 		const struct gen_batch *br = &w->batches[i];
-		size_t bytes = AS_BATCH_HEADER_LEN + br->n * (2 + AS_RECORD_LEN) + AS_SIG_LEN;
+		const int last = i + 1 == w->n_main_batches;
 		double t;
 
 		fill_batch(w, br, &b);
 		t = now_sec();
-		if (in && (in_txn >= (size_t)o->group || txn_bytes + bytes > (size_t)o->group_bytes)) {
-			double c = now_sec();
-
-			rc = cl_store_ingest_commit(in);
-			in = NULL;
-			commits++;
-			t_commit += now_sec() - c;
-		}
-		if (!rc && !in) {
+		if (!in) {
 			rc = cl_store_ingest_begin(s, &in);
 			in_txn = txn_bytes = 0;
 		}
@@ -277,9 +275,10 @@ static int load_store(const struct options *o, const struct gen_world *w)
 		if (!rc) {
 			stored += br->n;
 			in_txn++;
-			txn_bytes += bytes;
+			txn_bytes += batch_bytes(br->n);
 		}
-		if (!rc && i + 1 == w->n_main_batches) {
+		if (!rc && (last || in_txn >= (size_t)o->group ||
+			    txn_bytes + batch_bytes(w->batches[i + 1].n) > (size_t)o->group_bytes)) {
 			double c = now_sec();
 
 			rc = cl_store_ingest_commit(in);
