@@ -36,6 +36,7 @@
 #include "anshim/batch.h"
 #include "anshim/error.h"
 #include "anshim/parse.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -106,14 +107,6 @@ static const char usage_text[] =
 "Build RelWithDebInfo (never a sanitizer build) and run on an idle machine.\n";
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static double now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* CPU time of this process (user + system), seconds. */
 static double cpu_sec(void)
@@ -211,13 +204,6 @@ static void fill_random(uint8_t *out, size_t n, uint64_t seed)
 	}
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static int cmp_visit(const void *a, const void *b)
 {
 	const struct gen_visit *x = a, *y = b;
@@ -242,7 +228,7 @@ static double percentile(double *xs, size_t n, double p)
 
 	if (n == 0)
 		return 0;
-	qsort(xs, n, sizeof *xs, cmp_double);
+	qsort(xs, n, sizeof *xs, bench_cmp_double);
 	i = (size_t)(p * (double)(n - 1) + 0.5);
 	return xs[i < n ? i : n - 1];
 }
@@ -458,7 +444,7 @@ static int ingest_all(struct cl_store *s, const struct world *w, struct run_resu
 		for (uint32_t k = 0; k < br->n; k++)
 			fill_record(w, br->first + k, &recs[k], pids[k]);
 		cpu = cpu_sec();
-		t = now_sec();
+		t = bench_now_sec();
 		if (!in)
 			rc = cl_store_ingest_begin(s, &in);
 		if (!rc)
@@ -470,13 +456,13 @@ static int ingest_all(struct cl_store *s, const struct world *w, struct run_resu
 		if (!rc)
 			rr->stored += res.stored;
 		if (!rc && ((b + 1) % (size_t)w->o.per_txn == 0 || b + 1 == w->n_batches)) {
-			double c = now_sec();
+			double c = bench_now_sec();
 
 			rc = cl_store_ingest_commit(in);
 			in = NULL;
-			rr->commit_seconds += now_sec() - c;
+			rr->commit_seconds += bench_now_sec() - c;
 		}
-		rr->seconds += now_sec() - t;
+		rr->seconds += bench_now_sec() - t;
 		rr->cpu_seconds += cpu_sec() - cpu;
 	}
 	if (in)
@@ -551,11 +537,11 @@ static int run_queries(struct cl_store *s, const struct world *w)
 	for (size_t i = 0; i < q && !rc; i++) {
 		const struct gen_visit *v = &w->v[rnd_below(nv)];
 		struct counter c = {0};
-		double t = now_sec();
+		double t = bench_now_sec();
 
 		rc = cl_store_visits_at(s, w->gw_venue[v->gw], v->entry - 3600, v->entry + 3600,
 					count_visit, &c);
-		lat[i] = now_sec() - t;
+		lat[i] = bench_now_sec() - t;
 		results += c.n;
 	}
 	if (!rc)
@@ -577,9 +563,9 @@ static int run_queries(struct cl_store *s, const struct world *w)
 				break;
 		}
 		person_pid(pid, person);
-		t = now_sec();
+		t = bench_now_sec();
 		rc = cl_store_visits_of(s, pid, from, from + 14 * DAY, count_visit, &c);
-		lat[i] = now_sec() - t;
+		lat[i] = bench_now_sec() - t;
 		results += c.n;
 	}
 	if (!rc)
@@ -595,7 +581,7 @@ static int run_queries(struct cl_store *s, const struct world *w)
 		person_pid(pid, v->person);
 		tc->s = s;
 		tc->n = 0;
-		t = now_sec();
+		t = bench_now_sec();
 		rc = cl_store_visits_of(s, pid, v->entry - 14 * DAY, v->entry, keep_visit, tc);
 		for (size_t k = 0; k < tc->n && !rc; k++) {
 			const struct cl_visit *cv = &tc->visits[k];
@@ -606,7 +592,7 @@ static int run_queries(struct cl_store *s, const struct world *w)
 						count_visit, &c);
 			contacts += c.n;
 		}
-		lat[i] = now_sec() - t;
+		lat[i] = bench_now_sec() - t;
 		case_visits += tc->n;
 	}
 	if (!rc) {
@@ -652,19 +638,19 @@ static int signature_cost(const struct world *w)
 		rc = len < 0 ? len : AS_E_STORE;
 		goto done;
 	}
-	t = now_sec();
-	for (reps = 0; reps < 100000 && (reps < 20 || now_sec() - t < 0.5); reps++)
+	t = bench_now_sec();
+	for (reps = 0; reps < 100000 && (reps < 20 || bench_now_sec() - t < 0.5); reps++)
 		if (crypto_sign_verify_detached(buf + len - AS_SIG_LEN, buf,
 						(unsigned long long)len - AS_SIG_LEN, pk) != 0) {
 			rc = AS_E_SIGNATURE;
 			goto done;
 		}
-	verify = (now_sec() - t) / reps;
-	t = now_sec();
-	for (reps = 0; reps < 100000 && (reps < 20 || now_sec() - t < 0.5); reps++)
+	verify = (bench_now_sec() - t) / reps;
+	t = bench_now_sec();
+	for (reps = 0; reps < 100000 && (reps < 20 || bench_now_sec() - t < 0.5); reps++)
 		if ((rc = as_batch_decode(&hdr, out, n, buf, (size_t)len)) != 0)
 			goto done;
-	decode = (now_sec() - t) / reps;
+	decode = (bench_now_sec() - t) / reps;
 	printf("batch of %zu records (%d bytes): Ed25519 verify %.1f us = %.3f us/record; "
 	       "as_batch_decode %.1f us = %.3f us/record\n", n, len, verify * 1e6,
 	       verify * 1e6 / (double)n, decode * 1e6, decode * 1e6 / (double)n);
@@ -835,10 +821,10 @@ int main(int argc, char **argv)
 	if (!rc) {
 		/* Retention: the first week goes, in slices of 20,000 visits. */
 		uint64_t deleted = 0;
-		double t = now_sec();
+		double t = bench_now_sec();
 
 		rc = cl_store_purge(s, START_TIME + 7 * DAY, 20000, &deleted);
-		t = now_sec() - t;
+		t = bench_now_sec() - t;
 		if (rc)
 			fprintf(stderr, "cloud_ingest: purge failed: %s\n", as_strerror(rc));
 		else

@@ -19,6 +19,7 @@
 #include "anshim/credential.h"
 #include "anshim/error.h"
 #include "anshim/parse.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -77,14 +78,6 @@ static const char usage_text[] =
 "\n"
 "Prints: scans sent/answered by outcome, accepted scans per second, and the\n"
 "send-to-answer latency p50/p99/max in milliseconds.\n";
-
-static double now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Make a fresh pass for v at now (as the wallet does every ~30 s). */
 static int refresh_pass(struct visitor *v, int64_t now)
@@ -168,18 +161,11 @@ static void note_latency(struct totals *t, double ms)
 	t->latency_ms[t->n_latency++] = ms;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Handle one answer line on c; returns 0, or -1 to stop everything. */
 static int on_answer(struct conn *c, const char *line, const struct visitor *v,
 		     struct totals *t, FILE *accepted_out)
 {
-	double ms = (now_sec() - c->sent_at) * 1000;
+	double ms = (bench_now_sec() - c->sent_at) * 1000;
 
 	c->busy = 0;
 	note_latency(t, ms);
@@ -265,10 +251,10 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	start = now_sec();
+	start = bench_now_sec();
 	deadline = start + (double)seconds;
-	while (!lost && now_sec() < deadline && (t.sent < (uint64_t)count || t.n_latency < t.sent)) {
-		double now = now_sec();
+	while (!lost && bench_now_sec() < deadline && (t.sent < (uint64_t)count || t.n_latency < t.sent)) {
+		double now = bench_now_sec();
 		int busy = 0, timeout_ms = 100;
 
 		for (int64_t i = 0; i < concurrency; i++) {
@@ -282,7 +268,7 @@ int main(int argc, char **argv)
 					lost = 1;
 					break;
 				}
-				cn->sent_at = now_sec();
+				cn->sent_at = bench_now_sec();
 				if (send(cn->fd, v[cn->visitor].pass, v[cn->visitor].pass_len,
 					 MSG_NOSIGNAL) != (ssize_t)v[cn->visitor].pass_len) {
 					lost = 1;
@@ -320,10 +306,10 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	elapsed = now_sec() - start;
+	elapsed = bench_now_sec() - start;
 	if (accepted_out)
 		fclose(accepted_out);
-	qsort(t.latency_ms, t.n_latency, sizeof *t.latency_ms, cmp_double);
+	qsort(t.latency_ms, t.n_latency, sizeof *t.latency_ms, bench_cmp_double);
 	if (!quiet && lost)
 		fprintf(stderr, "gateway_scan: the daemon closed the connection\n");
 	printf("sent %llu answered %zu accepted %llu duplicate %llu rejected %llu "

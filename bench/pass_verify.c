@@ -30,6 +30,7 @@
 #include "anshim/error.h"
 #include "anshim/identity.h"
 #include "anshim/qr.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -78,20 +79,12 @@ static double cpu_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static double median(const double *v, int n)
 {
 	double s[MAX_ROUNDS];
 
 	memcpy(s, v, (size_t)n * sizeof *s);
-	qsort(s, (size_t)n, sizeof *s, cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
+	return bench_median(s, (size_t)n);
 }
 
 static void die(const char *what, int rc)

@@ -14,6 +14,8 @@
  * The SQL is in pg_trace.sql, in sections "-- @name".  Output: figures for
  * people and "RESULT key=value" lines for the driver.
  */
+#include "stats.h"
+
 #include <errno.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -31,38 +33,6 @@ struct tcase {
 
 static PGconn *conn;
 static char *sql_text;
-
-static double now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *xs, size_t n)
-{
-	qsort(xs, n, sizeof *xs, cmp_double);
-	return n ? (n % 2 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2) : 0;
-}
-
-static double percentile(double *xs, size_t n, double p)
-{
-	size_t i;
-
-	if (!n)
-		return 0;
-	qsort(xs, n, sizeof *xs, cmp_double);
-	i = (size_t)(p * (double)n + 0.999999);
-	return xs[i ? i - 1 : 0];
-}
 
 static void die(const char *what)
 {
@@ -135,11 +105,11 @@ static char *section(const char *name, const char *csvdir)
 static double run(const char *name, const char *csvdir)
 {
 	char *q = section(name, csvdir);
-	double t = now_sec();
+	double t = bench_now_sec();
 	PGresult *r = PQexec(conn, q);
 	ExecStatusType st = PQresultStatus(r);
 
-	t = now_sec() - t;
+	t = bench_now_sec() - t;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		fprintf(stderr, "pg_trace: %s: %s", name, PQresultErrorMessage(r));
 		exit(1);
@@ -258,11 +228,11 @@ static void plain_hex(char *out, const char *uuid)
 static long first_order(const struct tcase *c, FILE *out, size_t case_no, double *seconds)
 {
 	const char *params[3] = {c->pid, c->from, c->to};
-	double t = now_sec();
+	double t = bench_now_sec();
 	PGresult *r = exec_prepared("first_order", 3, params);
 	long n = PQntuples(r);
 
-	*seconds = now_sec() - t;
+	*seconds = bench_now_sec() - t;
 	for (long i = 0; out && i < n; i++) {
 		char p[40];
 
@@ -283,7 +253,7 @@ static long depth_n(const struct tcase *c, unsigned depth, const char *incubatio
 		    size_t case_no, double *seconds)
 {
 	const char *params[3] = {c->pid, c->from, c->to};
-	double t = now_sec();
+	double t = bench_now_sec();
 	PGresult *r;
 	long n;
 
@@ -292,7 +262,7 @@ static long depth_n(const struct tcase *c, unsigned depth, const char *incubatio
 	for (unsigned k = 1; k <= depth; k++) {
 		char ks[8], set[80];
 		const char *op[2] = {ks, incubation};
-		double left = d3_timeout - (now_sec() - t);
+		double left = d3_timeout - (bench_now_sec() - t);
 
 		snprintf(set, sizeof set, "SET LOCAL statement_timeout = %.0f",
 			 left > 0.001 ? left * 1e3 : 1.0);
@@ -319,7 +289,7 @@ static long depth_n(const struct tcase *c, unsigned depth, const char *incubatio
 	r = exec_prepared("d3_result", 0, NULL);
 	n = PQntuples(r);
 	PQclear(exec_prepared("d3_commit", 0, NULL));
-	*seconds = now_sec() - t;
+	*seconds = bench_now_sec() - t;
 	for (long i = 0; out && i < n; i++) {
 		char p[40];
 
@@ -333,7 +303,7 @@ static long depth_n(const struct tcase *c, unsigned depth, const char *incubatio
 
 static void summary(const char *what, double *lat, size_t n)
 {
-	double m = median(lat, n), p95 = percentile(lat, n, 0.95), max = n ? lat[n - 1] : 0;
+	double m = bench_median(lat, n), p95 = bench_percentile(lat, n, 0.95), max = n ? lat[n - 1] : 0;
 
 	printf("postgres %s: median %.2f ms, p95 %.2f ms, max %.2f ms over %zu cases\n", what,
 	       m * 1e3, p95 * 1e3, max * 1e3, n);
@@ -376,7 +346,7 @@ static int trace(const char *cases_path, const char *out_path, long reps1, long 
 	for (size_t i = 0; i < n; i++) {
 		for (long r = 0; r < reps1; r++)
 			first_order(&cases[i], NULL, i, &reps[r]);
-		lat1[i] = median(reps, (size_t)reps1);
+		lat1[i] = bench_median(reps, (size_t)reps1);
 	}
 	if (n3)
 		depth_n(&cases[0], 3, incubation, NULL, 0, &t);
@@ -395,7 +365,7 @@ static int trace(const char *cases_path, const char *out_path, long reps1, long 
 					max3 = k;
 			}
 		}
-		lat3[i] = median(reps, (size_t)reps3);
+		lat3[i] = bench_median(reps, (size_t)reps3);
 	}
 	if (out)
 		fclose(out);
@@ -414,8 +384,8 @@ static int trace(const char *cases_path, const char *out_path, long reps1, long 
 	printf("RESULT pg_d3_timeouts=%ld\n", timeouts);
 	printf("RESULT pg_d1_median_ms=%.3f pg_d1_p95_ms=%.3f pg_d3_median_ms=%.3f "
 	       "pg_d3_p95_ms=%.3f pg_d1_contacts=%.1f pg_d3_contacts=%.1f\n",
-	       median(lat1, n) * 1e3, percentile(lat1, n, 0.95) * 1e3,
-	       n3 ? median(lat3, n3) * 1e3 : 0.0, n3 ? percentile(lat3, n3, 0.95) * 1e3 : 0.0,
+	       bench_median(lat1, n) * 1e3, bench_percentile(lat1, n, 0.95) * 1e3,
+	       n3 ? bench_median(lat3, n3) * 1e3 : 0.0, n3 ? bench_percentile(lat3, n3, 0.95) * 1e3 : 0.0,
 	       (double)c1 / (double)n, done3 ? (double)c3 / (double)done3 : 0.0);
 	return 0;
 }

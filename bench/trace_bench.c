@@ -20,6 +20,7 @@
 
 #include "anshim/error.h"
 #include "anshim/parse.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -55,39 +56,6 @@ static const char usage_text[] =
 "  --reps3 N          timed depth-3 runs per case (default 1)\n"
 "  --depth3-cases N   trace only the first N cases at depth 3 (default 5)\n"
 "  --incubation DAYS  (default 14)    --min-overlap MIN (default 15)\n";
-
-static double now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *xs, size_t n)
-{
-	qsort(xs, n, sizeof *xs, cmp_double);
-	return n ? (n % 2 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2) : 0;
-}
-
-/* Nearest-rank percentile. */
-static double percentile(double *xs, size_t n, double p)
-{
-	size_t i;
-
-	if (!n)
-		return 0;
-	qsort(xs, n, sizeof *xs, cmp_double);
-	i = (size_t)(p * (double)n + 0.999999);
-	return xs[i ? i - 1 : 0];
-}
 
 static int hexval(int c)
 {
@@ -223,15 +191,15 @@ static int trace_once(struct cl_store *st, const struct options *o, const struct
 	p.incubation = o->incubation_days * 86400;
 	p.min_overlap = o->min_overlap_min * 60;
 	sc->contacts = sc->case_visits = 0;
-	t = now_sec();
+	t = bench_now_sec();
 	rc = cl_trace_run(st, &p, &sink, NULL);
-	*seconds = now_sec() - t;
+	*seconds = bench_now_sec() - t;
 	return rc;
 }
 
 static void summary(const char *what, double *lat, size_t n)
 {
-	double m = median(lat, n), p95 = percentile(lat, n, 0.95), max = n ? lat[n - 1] : 0;
+	double m = bench_median(lat, n), p95 = bench_percentile(lat, n, 0.95), max = n ? lat[n - 1] : 0;
 
 	printf("anshim %s: median %.2f ms, p95 %.2f ms, max %.2f ms over %zu cases\n", what, m * 1e3,
 	       p95 * 1e3, max * 1e3, n);
@@ -331,7 +299,7 @@ int main(int argc, char **argv)
 			memset(&sc, 0, sizeof sc);
 			rc = trace_once(st, &o, &cases[i], 1, &sc, &reps[r]);
 		}
-		lat1[i] = median(reps, (size_t)o.reps1);
+		lat1[i] = bench_median(reps, (size_t)o.reps1);
 	}
 	/* Depth 3: one untimed run of the first case (warm cache), then per
 	 * case R3 timed runs, the first keeping its contacts (written after
@@ -364,7 +332,7 @@ int main(int argc, char **argv)
 				}
 			}
 		}
-		lat3[i] = median(reps, (size_t)o.reps3);
+		lat3[i] = bench_median(reps, (size_t)o.reps3);
 	}
 	if (out && fclose(out) && !rc)
 		rc = -errno;
@@ -393,8 +361,8 @@ int main(int argc, char **argv)
 	printf("RESULT anshim_d1_median_ms=%.3f anshim_d1_p95_ms=%.3f anshim_d3_median_ms=%.3f "
 	       "anshim_d3_p95_ms=%.3f anshim_d1_contacts=%.1f anshim_d3_contacts=%.1f "
 	       "anshim_d3_max_contacts=%llu anshim_d3_heap_mib=%.1f anshim_maxrss_mib=%.1f\n",
-	       median(lat1, n) * 1e3, percentile(lat1, n, 0.95) * 1e3,
-	       n3 ? median(lat3, n3) * 1e3 : 0.0, n3 ? percentile(lat3, n3, 0.95) * 1e3 : 0.0,
+	       bench_median(lat1, n) * 1e3, bench_percentile(lat1, n, 0.95) * 1e3,
+	       n3 ? bench_median(lat3, n3) * 1e3 : 0.0, n3 ? bench_percentile(lat3, n3, 0.95) * 1e3 : 0.0,
 	       (double)c1 / (double)n, n3 ? (double)c3 / (double)n3 : 0.0,
 	       (unsigned long long)max3, (double)heap_peak / 1048576.0,
 	       (double)ru.ru_maxrss / 1024.0);

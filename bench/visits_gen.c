@@ -12,6 +12,7 @@
 #include "anshim/batch.h"
 #include "anshim/error.h"
 #include "anshim/parse.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -65,14 +66,6 @@ static const char usage_text[] =
 "                   the purge time and the longest stall of the ingest\n"
 "  --purge-slice N  visits per purge transaction (default 20000, as anshim-cloudd)\n";
 
-static double now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static double cpu_sec(void)
 {
 	struct rusage ru;
@@ -80,13 +73,6 @@ static double cpu_sec(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
 }
 
 /* ---- the world, described ------------------------------------------------ */
@@ -110,7 +96,7 @@ static void describe(const struct gen_world *w)
 		for (size_t i = 0; i < w->n_visits; i++)
 			if (!w->v[i].extra)
 				per[w->gw_venue[w->v[i].gw] - 1] += 1.0 / days;
-		qsort(per, nv, sizeof *per, cmp_double);
+		qsort(per, nv, sizeof *per, bench_cmp_double);
 		printf("visits per venue per day: max %.0f, 99th pct %.0f, 90th %.0f, median %.1f, "
 		       "10th %.1f\n", per[nv - 1], per[(size_t)(0.99 * (double)(nv - 1))],
 		       per[(size_t)(0.9 * (double)(nv - 1))], per[(nv - 1) / 2],
@@ -255,7 +241,7 @@ static int load_store(const struct options *o, const struct gen_world *w)
 		cl_store_close(s);
 		return 1;
 	}
-	t0 = now_sec();
+	t0 = bench_now_sec();
 	cpu0 = cpu_sec();
 	/* Transactions as anshim-cloudd's ingest thread makes them with a
 	 * backlog waiting: up to group batches and group_bytes bytes. */
@@ -265,7 +251,7 @@ static int load_store(const struct options *o, const struct gen_world *w)
 		double t;
 
 		fill_batch(w, br, &b);
-		t = now_sec();
+		t = bench_now_sec();
 		if (!in) {
 			rc = cl_store_ingest_begin(s, &in);
 			in_txn = txn_bytes = 0;
@@ -279,14 +265,14 @@ static int load_store(const struct options *o, const struct gen_world *w)
 		}
 		if (!rc && (last || in_txn >= (size_t)o->group ||
 			    txn_bytes + batch_bytes(w->batches[i + 1].n) > (size_t)o->group_bytes)) {
-			double c = now_sec();
+			double c = bench_now_sec();
 
 			rc = cl_store_ingest_commit(in);
 			in = NULL;
 			commits++;
-			t_commit += now_sec() - c;
+			t_commit += bench_now_sec() - c;
 		}
-		t_store += now_sec() - t;
+		t_store += bench_now_sec() - t;
 	}
 	if (in)
 		cl_store_ingest_abort(in);
@@ -304,7 +290,7 @@ static int load_store(const struct options *o, const struct gen_world *w)
 	       "generation, CPU %.0f%%\n", (unsigned long long)stored, w->n_main_batches,
 	       (unsigned long long)commits, (long long)o->group,
 	       (long long)(o->group_bytes >> 20), t_store, t_commit,
-	       (double)stored / t_store, now_sec() - t0, 100 * (cpu_sec() - cpu0) / (now_sec() - t0));
+	       (double)stored / t_store, bench_now_sec() - t0, 100 * (cpu_sec() - cpu0) / (bench_now_sec() - t0));
 	rc = cl_store_stats(s, &st);
 	snprintf(path, sizeof path, "%s/data.mdb", o->store);
 	if (!rc && stat(path, &sb) == 0) {
@@ -355,9 +341,9 @@ static int ingest_child(const struct options *o, const struct gen_world *w, int 
 	fcntl(stop_fd, F_SETFL, O_NONBLOCK);
 	if (rate <= 0)
 		rate = (double)(w->n_visits - w->n_main) / 60.0;
-	start = now_sec();
+	start = bench_now_sec();
 	while (!stopping && nm < cap) {
-		double due = rate * (now_sec() - start);
+		double due = rate * (bench_now_sec() - start);
 		struct cl_ingest *in = NULL;
 		struct commit_mark *c = &m[nm];
 		uint32_t n = 0;
@@ -367,7 +353,7 @@ static int ingest_child(const struct options *o, const struct gen_world *w, int 
 			stopping = 1;
 		if (next >= w->n_batches) {
 			/* Ran out before the purge ended: wait for the stop. */
-			exhausted = now_sec();
+			exhausted = bench_now_sec();
 			fcntl(stop_fd, F_SETFL, 0);
 			stopping = read(stop_fd, &byte, 1) == 1;
 			break;
@@ -378,9 +364,9 @@ static int ingest_child(const struct options *o, const struct gen_world *w, int 
 			nanosleep(&ts, NULL);
 			continue;
 		}
-		c->begin = now_sec();
+		c->begin = bench_now_sec();
 		rc = cl_store_ingest_begin(s, &in);
-		c->begun = now_sec();
+		c->begun = bench_now_sec();
 		for (int64_t k = 0; !rc && k < o->group && next < w->n_batches &&
 				    (double)(done + n) < due; k++) {
 			fill_batch(w, &w->batches[next], &b);
@@ -396,7 +382,7 @@ static int ingest_child(const struct options *o, const struct gen_world *w, int 
 			fprintf(stderr, "visits_gen: ingest child: %s\n", as_strerror(rc));
 			break;
 		}
-		c->done = now_sec();
+		c->done = bench_now_sec();
 		c->visits = n;
 		done += n;
 		if (nm == 0 && write(ready_fd, "r", 1) != 1)
@@ -454,7 +440,7 @@ static int ingest_child(const struct options *o, const struct gen_world *w, int 
 				max_txn_in = m[i].done - m[i].begin;
 		}
 		if (gaps && ng)
-			qsort(gaps, ng, sizeof *gaps, cmp_double);
+			qsort(gaps, ng, sizeof *gaps, bench_cmp_double);
 		printf("concurrent ingest: %llu visits in %zu commits at %.0f visits/s; before the "
 		       "purge a commit every %.1f ms (median gap, max %.1f ms); during the purge "
 		       "(%.2f s): %zu commits, %llu visits, longest gap between commits %.1f ms, "
@@ -514,9 +500,9 @@ static int purge_test(const struct options *o, const struct gen_world *w)
 		return 1;
 	}
 	sleep(2); /* baseline: ingest alone */
-	t0 = now_sec();
+	t0 = bench_now_sec();
 	rc = cl_store_purge(s, GEN_START + GEN_DAY, (size_t)o->purge_slice, &deleted);
-	t1 = now_sec();
+	t1 = bench_now_sec();
 	cl_store_close(s);
 	sleep(1);
 	tt[0] = t0;
@@ -672,22 +658,22 @@ int main(int argc, char **argv)
 
 	if (rc)
 		return rc;
-	t = now_sec();
+	t = bench_now_sec();
 	if (gen_world_make(&w, &o.p)) {
 		fprintf(stderr, "visits_gen: out of memory generating the world\n");
 		return 1;
 	}
-	printf("generated in %.1f s\n", now_sec() - t);
+	printf("generated in %.1f s\n", bench_now_sec() - t);
 	describe(&w);
 	if (o.store && !o.purge_test)
 		rc = load_store(&o, &w);
 	if (!rc && o.csv) {
-		t = now_sec();
+		t = bench_now_sec();
 		rc = gen_write_csv(&w, o.csv);
 		if (rc)
 			fprintf(stderr, "visits_gen: writing CSV into %s: %s\n", o.csv, strerror(-rc));
 		else
-			printf("csv: written into %s in %.1f s\n", o.csv, now_sec() - t);
+			printf("csv: written into %s in %.1f s\n", o.csv, bench_now_sec() - t);
 		rc = rc ? 1 : 0;
 	}
 	if (!rc && o.cases_file)

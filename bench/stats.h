@@ -1,0 +1,24 @@
+/*
+ * stats.h - what the bench programs share to time and summarise runs:
+ * a monotonic clock and the median and nearest-rank percentile of a set of
+ * samples.  Pure functions; any thread.
+ */
+#ifndef ANSHIM_BENCH_STATS_H
+#define ANSHIM_BENCH_STATS_H
+
+#include <stddef.h>
+
+/* CLOCK_MONOTONIC in seconds. */
+double bench_now_sec(void);
+
+/* qsort comparator for doubles, ascending. */
+int bench_cmp_double(const void *a, const void *b);
+
+/* Median of xs[0..n) (sorts xs in place); 0 when n is 0. */
+double bench_median(double *xs, size_t n);
+
+/* Nearest-rank percentile p (0 < p <= 1) of xs[0..n) (sorts xs in place);
+ * 0 when n is 0. */
+double bench_percentile(double *xs, size_t n, double p);
+
+#endif
