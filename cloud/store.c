@@ -1899,8 +1899,41 @@ static int venue_scan(MDB_cursor *cur, uint32_t venue, int64_t from, int64_t to,
 	return rc;
 }
 
+/*
+ * The by_pid value val of (day, person): each entry with entry time in
+ * [from, to] to fn, in (entry, vid) order; each is checked against the key
+ * it was found under.  0, MDB_CORRUPTED, or fn's nonzero answer in *stop.
+ */
+static int pid_value_scan(const MDB_val *val, uint32_t day, uint32_t person, int64_t from,
+			  int64_t to, int (*fn)(void *ctx, const struct cl_visit *v), void *ctx,
+			  int *stop)
+{
+	const uint8_t *p = val->mv_data;
+	size_t n;
+
+	if (val->mv_size == 0 || val->mv_size % IDX_LEN)
+		return MDB_CORRUPTED;
+	n = val->mv_size / IDX_LEN;
+	for (size_t i = 0; i < n && !*stop; i++) {
+		MDB_val one = {IDX_LEN, (void *)(p + i * IDX_LEN)};
+		struct cl_visit v;
+		int rc = idx_decode(&v, &one, person, 1);
+
+		if (!rc && day_of(v.entry) != day)
+			rc = MDB_CORRUPTED;
+		if (rc)
+			return rc;
+		if (v.entry < from)
+			continue;
+		if (v.entry > to)
+			break;
+		*stop = fn(ctx, &v);
+	}
+	return 0;
+}
+
 /* Visits of person with entry in [from, to], in (entry, vid) order: one
- * by_pid value per day the range spans, checked as venue_scan does. */
+ * by_pid value per day the range spans. */
 static int pid_scan(MDB_cursor *cur, uint32_t person, int64_t from, int64_t to,
 		    int (*fn)(void *ctx, const struct cl_visit *v), void *ctx)
 {
@@ -1909,8 +1942,6 @@ static int pid_scan(MDB_cursor *cur, uint32_t person, int64_t from, int64_t to,
 	for (uint64_t day = day_of(from); day <= day_of(to) && !stop && !rc; day++) {
 		uint8_t kbuf[IDX_KEY_LEN];
 		MDB_val key = {IDX_KEY_LEN, kbuf}, val;
-		const uint8_t *p;
-		size_t n;
 
 		idx_key(kbuf, (uint32_t)day, person);
 		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY);
@@ -1918,22 +1949,110 @@ static int pid_scan(MDB_cursor *cur, uint32_t person, int64_t from, int64_t to,
 			rc = 0;
 			continue;
 		}
-		if (!rc && (val.mv_size == 0 || val.mv_size % IDX_LEN))
-			rc = MDB_CORRUPTED;
-		p = val.mv_data;
-		n = rc ? 0 : val.mv_size / IDX_LEN;
-		for (size_t i = 0; i < n && !stop && !rc; i++) {
-			MDB_val one = {IDX_LEN, (void *)(p + i * IDX_LEN)};
-			struct cl_visit v;
+		if (!rc)
+			rc = pid_value_scan(&val, (uint32_t)day, person, from, to, fn, ctx, &stop);
+	}
+	if (stop)
+		return stop < 0 ? stop : 0;
+	return rc;
+}
 
-			rc = idx_decode(&v, &one, person, 1);
-			if (!rc && day_of(v.entry) != day)
-				rc = MDB_CORRUPTED;
-			if (rc || v.entry < from)
+/*
+ * Many people's visits, day by day: within a day the spans' keys are
+ * visited in person order, as a merge of the sorted spans with the day's
+ * keys, so a lookup near the last one steps the cursor forward instead of
+ * descending the tree again.  A span further than MANY_NEAR person numbers
+ * ahead is sought.  Spans over more than MANY_MAX_DAYS days (hostile
+ * times) are read one person at a time instead.
+ */
+#define MANY_NEAR 16
+#define MANY_MAX_DAYS 1100
+
+struct many_one {
+	int (*fn)(void *ctx, size_t span, const struct cl_visit *v);
+	void *ctx;
+	size_t span;
+};
+
+static int many_one_visit(void *ctx, const struct cl_visit *v)
+{
+	const struct many_one *m = ctx;
+
+	return m->fn(m->ctx, m->span, v);
+}
+
+static int many_scan(MDB_cursor *cur, const struct cl_reader_span *spans, size_t n,
+		     int (*fn)(void *ctx, size_t span, const struct cl_visit *v), void *ctx)
+{
+	uint32_t dmin = UINT32_MAX, dmax = 0;
+	int rc = 0, stop = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (i && spans[i].person < spans[i - 1].person)
+			return AS_E_FIELD;
+		if (spans[i].from > spans[i].to || spans[i].person == 0)
+			continue;
+		if (day_of(spans[i].from) < dmin)
+			dmin = day_of(spans[i].from);
+		if (day_of(spans[i].to) > dmax)
+			dmax = day_of(spans[i].to);
+	}
+	if (dmin > dmax)
+		return 0;
+	if (dmax - dmin > MANY_MAX_DAYS) {
+		for (size_t i = 0; i < n && !rc; i++) {
+			struct many_one m = {fn, ctx, i};
+
+			if (spans[i].from <= spans[i].to && spans[i].person != 0)
+				rc = pid_scan(cur, spans[i].person, spans[i].from, spans[i].to,
+					      many_one_visit, &m);
+		}
+		return rc;
+	}
+	for (uint64_t day = dmin; day <= dmax && !rc && !stop; day++) {
+		const uint64_t first = day << 32, last = first | UINT32_MAX;
+		uint64_t at = 0; /* the cursor's key as a number; 0: not placed */
+
+		for (size_t i = 0; i < n && !rc && !stop; i++) {
+			const struct cl_reader_span *sp = &spans[i];
+			const uint64_t want = first | sp->person;
+			uint8_t kbuf[IDX_KEY_LEN];
+			MDB_val key = {IDX_KEY_LEN, kbuf}, val;
+
+			if (sp->person == 0 || sp->from > sp->to || day_of(sp->from) > day ||
+			    day_of(sp->to) < day)
 				continue;
-			if (v.entry > to)
-				break;
-			stop = fn(ctx, &v);
+			if (at > last)
+				break; /* past the day's keys */
+			if (at >= want && at != want)
+				continue; /* no key of this person that day */
+			if (at && at < want && want - at <= MANY_NEAR) {
+				do {
+					rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+					at = rc ? UINT64_MAX : (uint64_t)as_get_be32(key.mv_data) << 32 |
+								   as_get_be32((uint8_t *)key.mv_data + 4);
+				} while (!rc && at < want);
+			} else if (at != want) {
+				idx_key(kbuf, (uint32_t)day, sp->person);
+				rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+				at = rc ? UINT64_MAX : (uint64_t)as_get_be32(key.mv_data) << 32 |
+							   as_get_be32((uint8_t *)key.mv_data + 4);
+			} else {
+				rc = mdb_cursor_get(cur, &key, &val, MDB_GET_CURRENT);
+			}
+			if (rc == MDB_NOTFOUND) {
+				rc = 0;
+				at = UINT64_MAX;
+			}
+			if (!rc && at == want) {
+				struct many_one m = {fn, ctx, i};
+
+				if (key.mv_size != IDX_KEY_LEN)
+					rc = MDB_CORRUPTED;
+				else
+					rc = pid_value_scan(&val, (uint32_t)day, sp->person, sp->from,
+							    sp->to, many_one_visit, &m, &stop);
+			}
 		}
 	}
 	if (stop)
@@ -1994,6 +2113,13 @@ int cl_reader_visits_of(struct cl_reader *r, uint32_t person, int64_t from, int6
 	if (from > to || person == 0)
 		return 0;
 	return store_error(pid_scan(r->by_pid, person, from, to, fn, ctx));
+}
+
+int cl_reader_visits_of_many(struct cl_reader *r, const struct cl_reader_span *spans, size_t n,
+			     int (*fn)(void *ctx, size_t span, const struct cl_visit *v),
+			     void *ctx)
+{
+	return store_error(many_scan(r->by_pid, spans, n, fn, ctx));
 }
 
 int cl_reader_person(struct cl_reader *r, const uint8_t pid[AS_PID_LEN], uint32_t *person)

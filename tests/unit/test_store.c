@@ -1009,6 +1009,170 @@ static void test_extreme_times(void)
 	test_rmdir(dir);
 }
 
+
+/* ---- many people at once ------------------------------------------------- */
+
+struct many_seen {
+	size_t n;
+	size_t span[4096];
+	struct cl_visit v[4096];
+	size_t stop_after;   /* > 0: answer 1 after this many */
+};
+
+static int many_fn(void *ctx, size_t span, const struct cl_visit *v)
+{
+	struct many_seen *m = ctx;
+
+	if (m->n < 4096) {
+		m->span[m->n] = span;
+		m->v[m->n] = *v;
+	}
+	m->n++;
+	return m->stop_after && m->n >= m->stop_after ? 1 : 0;
+}
+
+static uint64_t many_rng = 1;
+
+static uint32_t many_rand(uint32_t n)
+{
+	many_rng = many_rng * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+	return (uint32_t)(many_rng >> 33) % n;
+}
+
+/* cl_reader_visits_of_many gives, for every span, exactly the visits
+ * cl_reader_visits_of gives, in the same order; days come in order; the
+ * spans must be sorted; stop and errors from the callback end it. */
+static void test_visits_of_many(void)
+{
+	char dir[64];
+	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
+	struct cl_gateway g;
+	struct as_record recs[100];
+	struct cl_ingest_result res;
+	struct cl_reader *r = NULL;
+	uint32_t person_of[121];
+	static struct many_seen m;
+	uint64_t seq = 1;
+
+	if (!s) {
+		test_rmdir(dir);
+		return;
+	}
+	enroll(s, 1, 7, &g);
+	/* 120 people; about half of them visit on each of 6 days, some
+	 * twice. */
+	for (int day = 0; day < 6; day++) {
+		size_t n = 0;
+
+		for (unsigned p = 1; p <= 120; p++) {
+			if (many_rand(2))
+				continue;
+			for (unsigned k = 0; k <= many_rand(2) && n < 100; k++)
+				make_rec(&recs[n++], seq++, p,
+					 T0 + (int64_t)day * 86400 + many_rand(80000), 0, p);
+			if (n == 100) {
+				CHECK_OK(ingest1(s, &g, recs, n, T0, &res));
+				n = 0;
+			}
+		}
+		if (n)
+			CHECK_OK(ingest1(s, &g, recs, n, T0, &res));
+	}
+	if (!CHECK_OK(cl_reader_begin(s, &r)))
+		goto out;
+	for (unsigned p = 1; p <= 120; p++) {
+		uint8_t pid[AS_PID_LEN];
+
+		make_pid(pid, p);
+		person_of[p] = 0;
+		if (cl_reader_person(r, pid, &person_of[p]) != 0)
+			person_of[p] = 200 + p; /* never visited: a number with no key */
+	}
+	for (int round = 0; round < 200; round++) {
+		struct cl_reader_span spans[64];
+		size_t n = 1 + many_rand(64), at = 0;
+		uint32_t persons[64];
+
+		/* Sorted person numbers, repeats allowed, some without visits. */
+		for (size_t i = 0; i < n; i++)
+			persons[i] = person_of[1 + many_rand(120)];
+		for (size_t i = 1; i < n; i++)
+			for (size_t j = i; j > 0 && persons[j - 1] > persons[j]; j--) {
+				uint32_t x = persons[j];
+
+				persons[j] = persons[j - 1];
+				persons[j - 1] = x;
+			}
+		for (size_t i = 0; i < n; i++) {
+			int64_t a = T0 - 86400 + (int64_t)many_rand(8 * 86400);
+			int64_t b = a + (int64_t)many_rand(4 * 86400) - 3600; /* some empty */
+
+			spans[i] = (struct cl_reader_span){persons[i], a, b};
+		}
+		if (round % 50 == 7)
+			spans[0] = (struct cl_reader_span){persons[0], INT64_MIN, INT64_MAX};
+		m.n = 0;
+		m.stop_after = 0;
+		if (!CHECK_OK(cl_reader_visits_of_many(r, spans, n, many_fn, &m)))
+			break;
+		if (!CHECK(m.n <= 4096))
+			break;
+		/* Days never go back (within the same span-ordered day pass). */
+		for (size_t i = 1; i < m.n && round % 50 != 7; i++)
+			if (!CHECK(m.v[i].entry / 86400 >= m.v[i - 1].entry / 86400))
+				break;
+		/* Each span's visits are exactly its own query's, in order. */
+		for (size_t i = 0; i < n; i++) {
+			struct collect one = {.n = 0};
+			size_t k = 0;
+
+			CHECK_OK(cl_reader_visits_of(r, spans[i].person, spans[i].from, spans[i].to,
+						     collect_fn, &one));
+			for (size_t j = 0; j < m.n; j++) {
+				if (m.span[j] != i)
+					continue;
+				if (!CHECK(k < one.n && m.v[j].vid == one.v[k].vid &&
+					   m.v[j].entry == one.v[k].entry &&
+					   m.v[j].person == spans[i].person))
+					break;
+				k++;
+			}
+			CHECK_EQ_INT(k, one.n);
+			at += one.n;
+		}
+		CHECK_EQ_INT(m.n, at);
+	}
+	/* Unsorted spans are refused; a stop ends the walk early. */
+	{
+		struct cl_reader_span two[2] = {{person_of[2], T0, T0 + 6 * 86400},
+						{person_of[1], T0, T0 + 6 * 86400}};
+
+		if (two[0].person < two[1].person) {
+			struct cl_reader_span x = two[0];
+
+			two[0] = two[1];
+			two[1] = x;
+		}
+		m.n = 0;
+		CHECK_EQ_INT(cl_reader_visits_of_many(r, two, 2, many_fn, &m), AS_E_FIELD);
+		CHECK_EQ_INT(m.n, 0);
+		{
+			struct cl_reader_span x = two[0];
+
+			two[0] = two[1];
+			two[1] = x;
+		}
+		m.n = 0;
+		m.stop_after = 1;
+		CHECK_OK(cl_reader_visits_of_many(r, two, 2, many_fn, &m));
+		CHECK_EQ_INT(m.n, 1);
+	}
+out:
+	cl_reader_end(r);
+	cl_store_close(s);
+	test_rmdir(dir);
+}
+
 /* ---- capsules, unattributed visits --------------------------------------- */
 
 static void test_capsules(void)
@@ -1619,6 +1783,7 @@ int main(void)
 	TEST_RUN(test_counters);
 	TEST_RUN(test_query_ranges);
 	TEST_RUN(test_extreme_times);
+	TEST_RUN(test_visits_of_many);
 	TEST_RUN(test_capsules);
 	TEST_RUN(test_unattributed);
 	TEST_RUN(test_purge_exact);
