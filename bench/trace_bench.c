@@ -12,11 +12,14 @@
  * ORDER PID START").  The driver compares the results with PostgreSQL's.
  * A case's latency is the median of its timed runs; printed are the median
  * and p95 over cases, and for depth 3 the largest result, the engine's
- * peak heap (mallinfo2, sampled whenever an order completes, less the heap
+ * peak heap (mallinfo2 and big_mapped_bytes, sampled whenever an order
+ * completes, less the heap
  * before the run and what this program keeps) and the process's peak RSS
  * (getrusage; it includes the store's pages the process mapped).
  */
 #include "trace.h"
+
+#include "bigarray.h"
 
 #include "anshim/error.h"
 #include "anshim/parse.h"
@@ -122,7 +125,7 @@ static size_t heap_now(void)
 {
 	struct mallinfo2 mi = mallinfo2();
 
-	return mi.uordblks + mi.hblkhd;
+	return mi.uordblks + mi.hblkhd + big_mapped_bytes();
 }
 
 static int on_case_visit(void *ctx, const struct cl_trace_visit *v)

@@ -4,10 +4,12 @@
  *
  * Breadth-first by order.  For order k:
  *
- *   1. Sources: the people of order k - 1 (the case for k = 1).  Each
- *      source's visits in its window come from cl_reader_visits_of; per
- *      venue they are merged into disjoint intervals, collected for all
- *      sources of the order in one array and sorted by (venue, start).
+ *   1. Sources: the people of order k - 1 (the case for k = 1).  All
+ *      sources' visits in their windows come from one
+ *      cl_reader_visits_of_many (one pass over the days, people in number
+ *      order); per source and venue they are merged into disjoint
+ *      intervals, collected in one array and sorted by (venue, start) with
+ *      a radix sort.
  *   2. Sweep: per venue, source intervals whose query ranges touch form a
  *      cluster; one cl_reader_visits_at over [first start - L + 1,
  *      last end - 1] returns every visit that can overlap any of them,
@@ -38,9 +40,9 @@
  *    its index and holds nothing else;
  *  - a person's order never changes once assigned, so each person is
  *    reported exactly once, at the lowest order;
- *  - per-order arrays (intervals, scratch visits, sort index) are freed or
- *    reused before the next order; only people[] and the two hash tables
- *    grow with the result.
+ *  - per-order arrays (intervals, scratch visits, hits) are reused by the
+ *    next order; only people[] and the two hash tables grow with the
+ *    result.  Arrays that can grow large are big_grow's (huge pages).
  *  - all time arithmetic saturates, so hostile stored times cannot
  *    overflow.
  *
@@ -48,6 +50,8 @@
  * personal data is handled here: pids only.
  */
 #include "trace.h"
+
+#include "bigarray.h"
 
 #include "anshim/error.h"
 
@@ -84,27 +88,6 @@ static uint64_t mix64(uint64_t x)
 	x *= UINT64_C(0xc4ceb9fe1a85ec53);
 	x ^= x >> 33;
 	return x;
-}
-
-/* Grow *arr (elements of size sz) to hold at least need; 0 or -ENOMEM. */
-static int grow(void **arr, size_t *cap, size_t need, size_t sz)
-{
-	size_t n = *cap ? *cap : 16;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need) {
-		if (n > SIZE_MAX / 2 / sz)
-			return -ENOMEM;
-		n *= 2;
-	}
-	p = realloc(*arr, n * sz);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = n;
-	return 0;
 }
 
 void cl_trace_interval(const struct cl_visit *v, unsigned dwell_minutes, int64_t *start,
@@ -150,23 +133,12 @@ struct person {
 	int64_t lo, hi;             /* window of the visits traced from this person */
 };
 
-/* A merged interval of one source at one venue. */
+/* A merged interval of one source at one venue (or, while the sources'
+ * visits are collected, one visit's interval). */
 struct ival {
 	uint32_t venue;
 	uint32_t src;     /* index in people[] */
 	int64_t a, b;     /* [a, b), a < b */
-};
-
-/* One visit of a source, as an interval. */
-struct svis {
-	uint32_t venue, src;
-	int64_t a, b;
-};
-
-/* A visit with its interval, for merging. */
-struct vis {
-	struct cl_visit v;
-	int64_t a, b;
 };
 
 /* A visit of a person of the order being computed that overlapped a
@@ -213,11 +185,13 @@ struct tracer {
 	size_t n_iv, cap_iv;
 	struct ival *by_src;            /* the same, by (src, venue, a) */
 	size_t cap_by_src;
-	struct vis *vis;                /* scratch: one person's visits */
-	size_t n_vis, cap_vis;
-	struct svis *all_vis;           /* scratch: sources' visit intervals (collect_sources,
-					 * source_intervals) */
+	struct ival *all_vis;           /* scratch: the sources' visits (collect_sources),
+					 * then the sorts' second buffer */
 	size_t n_all_vis, cap_all_vis;
+	struct cl_reader_span *spans;   /* scratch: the sources, by person number */
+	size_t cap_spans;
+	uint32_t *span_src;             /* the source (index in people[]) of each span */
+	size_t cap_span_src;
 	struct ival *tmp;               /* scratch: one source's intervals */
 	size_t cap_tmp;
 	struct cl_trace_contact *out;   /* scratch: one order's contacts, sorted */
@@ -329,7 +303,7 @@ static long person_add(struct tracer *t, uint32_t person, const uint8_t *pid, un
 		t->by_person = tab;
 		t->cap_by_person = cap;
 	}
-	if (grow((void **)&t->people, &t->cap_people, t->n_people + 1, sizeof *t->people))
+	if (big_grow((void **)&t->people, &t->cap_people, t->n_people + 1, sizeof *t->people))
 		return -ENOMEM;
 	np = &t->people[t->n_people];
 	memset(np, 0, sizeof *np);
@@ -421,31 +395,6 @@ static int venue_dwell(struct tracer *t, uint32_t venue, unsigned *dwell, int64_
 
 /* ---- collecting visits ------------------------------------------------- */
 
-static int push_visit(void *ctx, const struct cl_visit *v)
-{
-	struct tracer *t = ctx;
-
-	if (grow((void **)&t->vis, &t->cap_vis, t->n_vis + 1, sizeof *t->vis))
-		return -ENOMEM;
-	t->vis[t->n_vis].v = *v;
-	t->n_vis++;
-	return 0;
-}
-
-/* Give every collected visit its interval. */
-static int intervals_of_visits(struct tracer *t)
-{
-	for (size_t i = 0; i < t->n_vis; i++) {
-		unsigned dwell;
-		int rc = venue_dwell(t, t->vis[i].v.venue_id, &dwell, NULL);
-
-		if (rc)
-			return rc;
-		cl_trace_interval(&t->vis[i].v, dwell, &t->vis[i].a, &t->vis[i].b);
-	}
-	return 0;
-}
-
 static int cmp_ival_venue(const void *x, const void *y)
 {
 	const struct ival *a = x, *b = y;
@@ -459,192 +408,95 @@ static int cmp_ival_venue(const void *x, const void *y)
 	return 0;
 }
 
-static int cmp_u32(const void *x, const void *y)
+/*
+ * Sort v[0..n) by (venue, a), stably, through tmp (room for n); returns
+ * the array that holds the result (v or tmp).  A least-significant-digit
+ * radix sort on venue << 32 | (a - amin), one byte a pass, skipping the
+ * bytes every element shares (most of them: venue numbers and a few weeks
+ * of seconds need five or six).  Starts spread over more than 2^32 seconds
+ * (only hostile stored times) fall back to qsort by (venue, a, src), which
+ * is what a stable sort of input in src order gives too.
+ */
+static struct ival *sort_venue_start(struct ival *v, struct ival *tmp, size_t n)
 {
-	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	static const unsigned bytes = 8;
+	size_t (*count)[256];
+	int64_t amin = INT64_MAX, amax = INT64_MIN;
 
-	return (a > b) - (a < b);
+	if (n < 2)
+		return v;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].a < amin)
+			amin = v[i].a;
+		if (v[i].a > amax)
+			amax = v[i].a;
+	}
+	count = calloc(bytes, sizeof *count);
+	if (n < 256 || (uint64_t)amax - (uint64_t)amin > UINT32_MAX || !count) {
+		free(count);
+		qsort(v, n, sizeof *v, cmp_ival_venue);
+		return v;
+	}
+#define SORT_KEY(e) ((uint64_t)(e).venue << 32 | (uint32_t)((uint64_t)(e).a - (uint64_t)amin))
+	for (size_t i = 0; i < n; i++) {
+		uint64_t key = SORT_KEY(v[i]);
+
+		for (unsigned d = 0; d < bytes; d++)
+			count[d][key >> (8 * d) & 0xff]++;
+	}
+	for (unsigned d = 0; d < bytes; d++) {
+		size_t at = 0;
+		struct ival *swap;
+
+		if (count[d][SORT_KEY(v[0]) >> (8 * d) & 0xff] == n)
+			continue; /* every element has this byte */
+		for (unsigned c = 0; c < 256; c++) {
+			size_t k = count[d][c];
+
+			count[d][c] = at;
+			at += k;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[count[d][SORT_KEY(v[i]) >> (8 * d) & 0xff]++] = v[i];
+		swap = v;
+		v = tmp;
+		tmp = swap;
+	}
+#undef SORT_KEY
+	free(count);
+	return v;
 }
 
-/*
- * Sort t->iv by (venue, a, src), as cmp_ival_venue orders: a counting sort
- * by venue (ranked among the venues present), then each venue's intervals
- * by start.  t->by_src holds a copy of t->iv (by source) on entry and is
- * the scatter's source, so no scratch array is needed.  Small orders use
- * qsort.
- */
+/* t->iv (by source) -> t->by_src, and t->iv by (venue, a, src). */
 static int sort_by_venue(struct tracer *t)
 {
-	uint32_t *venues = NULL, nv = 0;
-	size_t *at = NULL;
-	struct u64map seen = {0}, rank = {0};
-	int rc = 0, added, found;
+	struct ival *sorted;
 
-	if (t->n_iv < 4096) {
-		qsort(t->iv, t->n_iv, sizeof *t->iv, cmp_ival_venue);
+	if (big_grow((void **)&t->by_src, &t->cap_by_src, t->n_iv + 1, sizeof *t->by_src) ||
+	    big_grow((void **)&t->all_vis, &t->cap_all_vis, t->n_iv + 1, sizeof *t->all_vis))
+		return -ENOMEM;
+	if (t->n_iv == 0)
 		return 0;
-	}
-	venues = malloc(t->n_iv * sizeof *venues);
-	if (!venues)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->n_iv && !rc; i++) {
-		rc = map_put(&seen, (uint64_t)t->iv[i].venue + 1, 0, &added);
-		if (!rc && added)
-			venues[nv++] = t->iv[i].venue;
-	}
-	if (!rc) {
-		qsort(venues, nv, sizeof *venues, cmp_u32);
-		for (uint32_t r = 0; r < nv && !rc; r++)
-			rc = map_put(&rank, (uint64_t)venues[r] + 1, r, &added);
-	}
-	if (!rc && !(at = calloc((size_t)nv + 1, sizeof *at)))
-		rc = -ENOMEM;
-	if (rc)
-		goto out;
-	for (size_t i = 0; i < t->n_iv; i++) {
-		uint32_t r = 0;
+	memcpy(t->by_src, t->iv, t->n_iv * sizeof *t->iv);
+	sorted = sort_venue_start(t->iv, t->all_vis, t->n_iv);
+	if (sorted != t->iv) {
+		/* The result is in the scratch buffer: swap the two. */
+		size_t cap = t->cap_iv;
 
-		map_get(&rank, (uint64_t)t->by_src[i].venue + 1, &found, &r);
-		at[r + 1]++;
+		t->all_vis = t->iv;
+		t->iv = sorted;
+		t->cap_iv = t->cap_all_vis;
+		t->cap_all_vis = cap;
 	}
-	for (uint32_t r = 0; r < nv; r++)
-		at[r + 1] += at[r];
-	for (size_t i = 0; i < t->n_iv; i++) {
-		uint32_t r = 0;
-
-		map_get(&rank, (uint64_t)t->by_src[i].venue + 1, &found, &r);
-		t->iv[at[r]++] = t->by_src[i];
-	}
-	/* at[r] is now the end of venue rank r: each venue by (a, src). */
-	for (uint32_t r = 0; r < nv; r++) {
-		size_t lo = r ? at[r - 1] : 0;
-
-		if (at[r] - lo > 1)
-			qsort(t->iv + lo, at[r] - lo, sizeof *t->iv, cmp_ival_venue);
-	}
-out:
-	map_free(&seen);
-	map_free(&rank);
-	free(venues);
-	free(at);
-	return rc;
-}
-
-/*
- * Source src's traced visits -> merged intervals appended to t->iv.
- * For the case (k == 1), also hand each visit to the sink.
- */
-static int cmp_svis(const void *x, const void *y)
-{
-	const struct svis *a = x, *b = y;
-
-	if (a->venue != b->venue)
-		return a->venue < b->venue ? -1 : 1;
-	return (a->a > b->a) - (a->a < b->a);
-}
-
-/* One source's (non-empty) visit intervals g[0..n), in any order -> sorted
- * by (venue, start), merged per venue and appended to t->iv for src. */
-static int append_merged(struct tracer *t, struct svis *g, size_t n, uint32_t src)
-{
-	struct ival *out;
-	size_t m = 0;
-
-	if (grow((void **)&t->iv, &t->cap_iv, t->n_iv + n + 1, sizeof *t->iv))
-		return -ENOMEM;
-	if (n > 1)
-		qsort(g, n, sizeof *g, cmp_svis);
-	out = t->iv + t->n_iv;
-	for (size_t j = 0; j < n; j++) {
-		if (m && out[m - 1].venue == g[j].venue && g[j].a <= out[m - 1].b) {
-			if (g[j].b > out[m - 1].b)
-				out[m - 1].b = g[j].b;
-			continue;
-		}
-		out[m++] = (struct ival){g[j].venue, src, g[j].a, g[j].b};
-	}
-	t->n_iv += m;
 	return 0;
 }
 
-static int source_intervals(struct tracer *t, uint32_t src);
-
-static int collect_source(struct tracer *t, uint32_t src)
+/* One visit of the span-th source: its interval into t->all_vis (and, for
+ * the case, the visit to the sink). */
+static int push_source_visit(void *ctx, size_t span, const struct cl_visit *v)
 {
-	int rc;
-
-	t->n_vis = 0;
-	rc = cl_reader_visits_of(t->r, t->people[src].person, t->people[src].lo,
-				 t->people[src].hi, push_visit, t);
-	return rc ? rc : source_intervals(t, src);
-}
-
-/* Source src's visits, in t->vis in entry order -> merged intervals
- * appended to t->iv (and for the case, each visit to the sink). */
-static int source_intervals(struct tracer *t, uint32_t src)
-{
-	struct person *sp = &t->people[src];
-	size_t n = 0;
-	int rc;
-
-	rc = intervals_of_visits(t);
-	if (rc)
-		return rc;
-	if (t->k == 1 && t->sink->case_visit) {
-		for (size_t i = 0; i < t->n_vis; i++) {
-			struct cl_trace_visit cv = {t->vis[i].v, t->vis[i].a, t->vis[i].b};
-
-			memcpy(cv.v.pid, sp->c.pid, AS_PID_LEN);
-			rc = t->sink->case_visit(t->sink->ctx, &cv);
-			if (rc)
-				return rc < 0 ? rc : AS_E_FIELD;
-		}
-	}
-	/* The intervals, in the batched path's scratch (not in use here). */
-	if (grow((void **)&t->all_vis, &t->cap_all_vis, t->n_vis + 1, sizeof *t->all_vis))
-		return -ENOMEM;
-	for (size_t i = 0; i < t->n_vis; i++)
-		if (t->vis[i].b > t->vis[i].a) /* else empty: exit recorded at entry */
-			t->all_vis[n++] = (struct svis){t->vis[i].v.venue_id, src, t->vis[i].a,
-							t->vis[i].b};
-	return append_merged(t, t->all_vis, n, src);
-}
-
-/*
- * All sources of an order at once: their visits are read day by day, and
- * within a day in person-number order, so that consecutive index lookups
- * fall on the same or the next page instead of each descending the tree.
- * Each visit is kept as its interval only; they are grouped by source (a
- * stable counting sort), and each source's are sorted by (venue, start)
- * and merged, as source_intervals does.  The case (one source, whose visits
- * also go to the sink), few sources, or windows spread over years (hostile
- * times) take the one-source-at-a-time path.
- */
-#define BATCH_MIN_SOURCES 64
-#define BATCH_MAX_DAYS 1100
-
-/* A source as the day-by-day reading walks them. */
-struct batch_src {
-	uint32_t person, idx;
-	int64_t lo, hi;
-};
-
-struct batch_ctx {
-	struct tracer *t;
-	uint32_t src;
-};
-
-static int cmp_batch_src(const void *x, const void *y)
-{
-	const struct batch_src *a = x, *b = y;
-
-	return (a->person > b->person) - (a->person < b->person);
-}
-
-static int push_batch_visit(void *ctx, const struct cl_visit *v)
-{
-	struct batch_ctx *c = ctx;
-	struct tracer *t = c->t;
+	struct tracer *t = ctx;
+	uint32_t src = t->span_src[span];
 	unsigned dwell;
 	int64_t a, b;
 	int rc = venue_dwell(t, v->venue_id, &dwell, NULL);
@@ -652,92 +504,104 @@ static int push_batch_visit(void *ctx, const struct cl_visit *v)
 	if (rc)
 		return rc;
 	cl_trace_interval(v, dwell, &a, &b);
+	if (t->k == 1 && t->sink->case_visit) {
+		struct cl_trace_visit cv = {*v, a, b};
+
+		memcpy(cv.v.pid, t->people[src].c.pid, AS_PID_LEN);
+		rc = t->sink->case_visit(t->sink->ctx, &cv);
+		if (rc)
+			return rc < 0 ? rc : AS_E_FIELD;
+	}
 	if (b <= a)
 		return 0; /* empty: exit recorded at entry */
-	if (grow((void **)&t->all_vis, &t->cap_all_vis, t->n_all_vis + 1, sizeof *t->all_vis))
+	if (big_grow((void **)&t->all_vis, &t->cap_all_vis, t->n_all_vis + 1, sizeof *t->all_vis))
 		return -ENOMEM;
-	t->all_vis[t->n_all_vis++] = (struct svis){v->venue_id, c->src, a, b};
+	t->all_vis[t->n_all_vis++] = (struct ival){v->venue_id, src, a, b};
 	return 0;
 }
 
-static int64_t day_floor(int64_t t)
-{
-	return t >= 0 ? t / 86400 : -((-(t + 1)) / 86400) - 1;
-}
-
+/*
+ * The traced visits of sources people[lo..hi) -> t->iv, merged intervals
+ * grouped by source in index order, each source's by (venue, a) and
+ * disjoint per venue.  The visits are read in one pass over the store
+ * (cl_reader_visits_of_many: day by day, people in number order, so
+ * neighbouring lookups share pages), kept as bare intervals, sorted by
+ * (venue, a), then grouped by source with a stable counting sort, and
+ * merged.  The case's visits also go to the sink, in entry order.
+ */
 static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 {
 	size_t n = hi - lo, *at = NULL;
-	struct batch_src *bs = NULL;
-	int64_t dmin = INT64_MAX, dmax = INT64_MIN;
-	struct svis *grouped = NULL;
-	int rc = 0;
+	struct person_ref *refs;
+	struct ival *v, *grouped;
+	int rc;
 
-	for (size_t i = lo; i < hi; i++) {
-		if (t->people[i].lo > t->people[i].hi)
-			continue;
-		if (day_floor(t->people[i].lo) < dmin)
-			dmin = day_floor(t->people[i].lo);
-		if (day_floor(t->people[i].hi) > dmax)
-			dmax = day_floor(t->people[i].hi);
-	}
-	if (t->k == 1 || n < BATCH_MIN_SOURCES || dmin > dmax || dmax - dmin > BATCH_MAX_DAYS) {
-		for (size_t i = lo; i < hi && !rc; i++)
-			rc = collect_source(t, (uint32_t)i);
-		return rc;
-	}
-	bs = malloc(n * sizeof *bs);
-	at = calloc(n + 1, sizeof *at);
-	if (!bs || !at) {
-		rc = -ENOMEM;
-		goto out;
-	}
+	if (big_grow((void **)&t->spans, &t->cap_spans, n + 1, sizeof *t->spans) ||
+	    big_grow((void **)&t->span_src, &t->cap_span_src, n + 1, sizeof *t->span_src) ||
+	    !(refs = malloc((n + 1) * sizeof *refs)))
+		return -ENOMEM;
+	/* The spans in person order, each with its source's index. */
 	for (size_t i = 0; i < n; i++)
-		bs[i] = (struct batch_src){t->people[lo + i].person, (uint32_t)(lo + i),
-					   t->people[lo + i].lo, t->people[lo + i].hi};
-	qsort(bs, n, sizeof *bs, cmp_batch_src);
+		refs[i] = (struct person_ref){t->people[lo + i].person, (uint32_t)(lo + i)};
+	qsort(refs, n, sizeof *refs, cmp_person_ref);
+	for (size_t i = 0; i < n; i++) {
+		const struct person *p = &t->people[refs[i].idx];
+
+		t->spans[i] = (struct cl_reader_span){p->person, p->lo, p->hi};
+		t->span_src[i] = refs[i].idx;
+	}
+	free(refs);
 	t->n_all_vis = 0;
 	/* About 20 visits a source: grown once rather than doubled from 16. */
 	if (n <= SIZE_MAX / 32 &&
-	    grow((void **)&t->all_vis, &t->cap_all_vis, n * 24, sizeof *t->all_vis)) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (int64_t d = dmin; d <= dmax && !rc; d++) {
-		const int64_t ds = d * 86400, de = ds + 86399;
-
-		for (size_t k = 0; k < n && !rc; k++) {
-			struct batch_ctx c = {t, bs[k].idx};
-
-			if (bs[k].lo > de || bs[k].hi < ds || bs[k].lo > bs[k].hi)
-				continue;
-			rc = cl_reader_visits_of(t->r, bs[k].person, bs[k].lo > ds ? bs[k].lo : ds,
-						 bs[k].hi < de ? bs[k].hi : de, push_batch_visit, &c);
-		}
-	}
+	    big_grow((void **)&t->all_vis, &t->cap_all_vis, n * 24, sizeof *t->all_vis))
+		return -ENOMEM;
+	rc = cl_reader_visits_of_many(t->r, t->spans, n, push_source_visit, t);
 	if (rc)
-		goto out;
-	/* Group by source, keeping the order within each. */
-	grouped = malloc((t->n_all_vis + 1) * sizeof *grouped);
-	if (!grouped) {
-		rc = -ENOMEM;
-		goto out;
-	}
+		return rc;
+	if (t->n_all_vis == 0)
+		return 0;
+	/* Sort by (venue, a) with t->iv as the second buffer, then group by
+	 * source into the other one. */
+	if (big_grow((void **)&t->iv, &t->cap_iv, t->n_all_vis + 1, sizeof *t->iv))
+		return -ENOMEM;
+	v = sort_venue_start(t->all_vis, t->iv, t->n_all_vis);
+	grouped = v == t->iv ? t->all_vis : t->iv;
+	at = calloc(n + 1, sizeof *at);
+	if (!at)
+		return -ENOMEM;
 	for (size_t i = 0; i < t->n_all_vis; i++)
-		at[t->all_vis[i].src - lo + 1]++;
+		at[v[i].src - lo + 1]++;
 	for (size_t i = 0; i < n; i++)
 		at[i + 1] += at[i];
 	for (size_t i = 0; i < t->n_all_vis; i++)
-		grouped[at[t->all_vis[i].src - lo]++] = t->all_vis[i];
-	/* at[i] is now the end of source lo + i's visits: merged in source
-	 * order. */
-	for (size_t i = 0, start = 0; i < n && !rc; start = at[i], i++)
-		rc = append_merged(t, grouped + start, at[i] - start, (uint32_t)(lo + i));
-out:
-	free(grouped);
-	free(bs);
+		grouped[at[v[i].src - lo]++] = v[i];
 	free(at);
-	return rc;
+	/* Merge in place: each source's visits per venue into disjoint
+	 * intervals (the output never overtakes the input). */
+	t->n_iv = 0;
+	for (size_t i = 0; i < t->n_all_vis; i++) {
+		const struct ival g = grouped[i];
+		struct ival *last = t->n_iv ? &grouped[t->n_iv - 1] : NULL;
+
+		if (last && last->src == g.src && last->venue == g.venue && g.a <= last->b) {
+			if (g.b > last->b)
+				last->b = g.b;
+			continue;
+		}
+		grouped[t->n_iv++] = g;
+	}
+	if (grouped != t->iv) {
+		/* Make t->iv the merged array. */
+		struct ival *p = t->iv;
+		size_t cap = t->cap_iv;
+
+		t->iv = grouped;
+		t->cap_iv = t->cap_all_vis;
+		t->all_vis = p;
+		t->cap_all_vis = cap;
+	}
+	return 0;
 }
 
 /* ---- the sweep --------------------------------------------------------- */
@@ -766,7 +630,7 @@ static int better(const struct cl_trace_contact *c, int64_t start, const uint8_t
 /* Keep visit [xa, xb) of people[who] as a hit of this order. */
 static int add_hit(struct tracer *t, long who, const struct cl_visit *x, int64_t xa, int64_t xb)
 {
-	if (grow((void **)&t->hits, &t->cap_hits, t->n_hits + 1, sizeof *t->hits))
+	if (big_grow((void **)&t->hits, &t->cap_hits, t->n_hits + 1, sizeof *t->hits))
 		return -ENOMEM;
 	t->hits[t->n_hits++] = (struct hit){(uint32_t)who, x->venue_id, xa, xb, x->headcount,
 					    x->kind};
@@ -912,8 +776,8 @@ static int group_hits(struct tracer *t, size_t lo)
 	size_t n = t->n_people - lo;
 	struct hit *sorted;
 
-	if (grow((void **)&t->hit_at, &t->cap_hit_at, n + 1, sizeof *t->hit_at) ||
-	    grow((void **)&t->hits_tmp, &t->cap_hits_tmp, t->n_hits + 1, sizeof *t->hits_tmp))
+	if (big_grow((void **)&t->hit_at, &t->cap_hit_at, n + 1, sizeof *t->hit_at) ||
+	    big_grow((void **)&t->hits_tmp, &t->cap_hits_tmp, t->n_hits + 1, sizeof *t->hits_tmp))
 		return -ENOMEM;
 	memset(t->hit_at, 0, (n + 1) * sizeof *t->hit_at);
 	for (size_t i = 0; i < t->n_hits; i++)
@@ -974,7 +838,7 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
 	}
 
 	/* Merge p's hits per venue into t->tmp, then intersect with via's. */
-	if (grow((void **)&t->tmp, &t->cap_tmp, nh + 1, sizeof *t->tmp))
+	if (big_grow((void **)&t->tmp, &t->cap_tmp, nh + 1, sizeof *t->tmp))
 		return -ENOMEM;
 	for (size_t i = 0; i < nh; i++) {
 		const struct hit *v = &h[i];
@@ -1037,16 +901,10 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 	rc = collect_sources(t, src_lo, src_hi);
 	if (rc)
 		return rc;
-	if (grow((void **)&t->by_src, &t->cap_by_src, t->n_iv, sizeof *t->by_src))
-		return -ENOMEM;
-	if (t->n_iv) {
-		/* Sources were collected in index order, each one's intervals
-		 * sorted by (venue, a): iv is already by (src, venue, a). */
-		memcpy(t->by_src, t->iv, t->n_iv * sizeof *t->iv);
-		rc = sort_by_venue(t);
-		if (rc)
-			return rc;
-	}
+	/* t->iv is by (src, venue, a): keep that order in by_src. */
+	rc = sort_by_venue(t);
+	if (rc)
+		return rc;
 	rc = sweep(t);
 	if (!rc)
 		rc = resolve_pids(t, new_lo);
@@ -1054,7 +912,7 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 		return rc;
 
 	n = t->n_people - new_lo;
-	if (grow((void **)&t->out, &t->cap_out, n, sizeof *t->out))
+	if (big_grow((void **)&t->out, &t->cap_out, n, sizeof *t->out))
 		return -ENOMEM;
 	/* Every hit is of a person of this order: all new. */
 	rc = group_hits(t, new_lo);
@@ -1095,19 +953,20 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 
 static void tracer_free(struct tracer *t)
 {
-	free(t->people);
+	big_free(t->people);
 	free(t->by_person);
 	map_free(&t->vids);
 	map_free(&t->dwell);
-	free(t->iv);
-	free(t->by_src);
-	free(t->vis);
-	free(t->all_vis);
-	free(t->tmp);
-	free(t->out);
-	free(t->hits);
-	free(t->hits_tmp);
-	free(t->hit_at);
+	big_free(t->iv);
+	big_free(t->by_src);
+	big_free(t->all_vis);
+	big_free(t->spans);
+	big_free(t->span_src);
+	big_free(t->tmp);
+	big_free(t->out);
+	big_free(t->hits);
+	big_free(t->hits_tmp);
+	big_free(t->hit_at);
 	cl_reader_end(t->r);
 }
 
