@@ -1859,7 +1859,10 @@ static int person_of(MDB_txn *txn, MDB_dbi persons, const uint8_t pid[AS_PID_LEN
 /*
  * Visits at venue with entry in [from, to], in (entry, vid) order: one
  * by_venue key per day the range spans.  Each entry is checked against the
- * key it was found under.  pid is left zero.
+ * key it was found under.  pid is left zero.  The entries are fixed-size
+ * duplicates, read a page at a time (MDB_GET_MULTIPLE, MDB_NEXT_MULTIPLE):
+ * the first page starts before the first entry >= from, so earlier ones
+ * are skipped.
  */
 static int venue_scan(MDB_cursor *cur, uint32_t venue, int64_t from, int64_t to,
 		      int (*fn)(void *ctx, const struct cl_visit *v), void *ctx)
@@ -1869,27 +1872,40 @@ static int venue_scan(MDB_cursor *cur, uint32_t venue, int64_t from, int64_t to,
 	for (uint64_t day = day_of(from); day <= day_of(to) && !stop && !rc; day++) {
 		uint8_t kbuf[IDX_KEY_LEN], start[IDX_LEN];
 		MDB_val key = {IDX_KEY_LEN, kbuf}, val = {IDX_LEN, start};
+		int past = 0;
 
 		idx_key(kbuf, (uint32_t)day, venue);
 		memset(start, 0, sizeof start);
 		put_time(start, from);
 		rc = mdb_cursor_get(cur, &key, &val, MDB_GET_BOTH_RANGE);
-		while (rc == 0) {
-			struct cl_visit v;
+		if (!rc)
+			rc = mdb_cursor_get(cur, &key, &val, MDB_GET_MULTIPLE);
+		while (rc == 0 && !past && !stop) {
+			const uint8_t *p = val.mv_data;
 
-			rc = idx_decode(&v, &val, venue, 0);
-			if (rc)
-				break;
-			if (day_of(v.entry) != day) {
+			if (val.mv_size == 0 || val.mv_size % IDX_LEN) {
 				rc = MDB_CORRUPTED;
 				break;
 			}
-			if (v.entry > to)
-				break;
-			stop = fn(ctx, &v);
-			if (stop)
-				break;
-			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_DUP);
+			for (size_t i = 0; i < val.mv_size / IDX_LEN; i++) {
+				MDB_val one = {IDX_LEN, (void *)(p + i * IDX_LEN)};
+				struct cl_visit v;
+
+				if (get_time(p + i * IDX_LEN) < from)
+					continue;
+				rc = idx_decode(&v, &one, venue, 0);
+				if (!rc && day_of(v.entry) != day)
+					rc = MDB_CORRUPTED;
+				if (rc || v.entry > to) {
+					past = 1;
+					break;
+				}
+				stop = fn(ctx, &v);
+				if (stop)
+					break;
+			}
+			if (!past && !stop)
+				rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_MULTIPLE);
 		}
 		if (rc == MDB_NOTFOUND)
 			rc = 0;

@@ -1255,6 +1255,24 @@ static void test_capsules(void)
 /* One transaction of 10 batches of 512 records by 300 people, capsules
  * changing along the way: the latest capsule of each person wins, within a
  * batch and across batches of one transaction. */
+/* Counts visits and checks they come in entry order. */
+struct ordered_count {
+	int64_t last;
+	int64_t n;
+	int ordered;
+};
+
+static int ordered_count_fn(void *ctx, const struct cl_visit *v)
+{
+	struct ordered_count *oc = ctx;
+
+	if (v->entry < oc->last)
+		oc->ordered = 0;
+	oc->last = v->entry;
+	oc->n++;
+	return 0;
+}
+
 static void test_big_transaction(void)
 {
 	enum { BATCHES = 10, PER = 512, PEOPLE = 300 };
@@ -1309,6 +1327,21 @@ static void test_big_transaction(void)
 	}
 	test_ctx_clear();
 	CHECK_EQ_INT(count_at(s, 7, T0, T0 + 30 * 100), 100);
+	/* Ranges starting and ending anywhere in the venue's pages of
+	 * entries (two days of them, one every 30 s): exactly the visits
+	 * inside, in entry order. */
+	for (int64_t k = 0; k < 300; k++) {
+		int64_t a = (k * 7919 * 30 + k) % (BATCHES * PER * 30 + 600) - 300;
+		int64_t b = a + (k * 104729) % 90000;
+		int64_t lo = a < 30 ? 1 : (a + 29) / 30, hi = b / 30 < BATCHES * PER ? b / 30 : BATCHES * PER;
+		struct ordered_count oc = {INT64_MIN, 0, 1};
+
+		test_ctx("range %lld..%lld", (long long)a, (long long)b);
+		CHECK_OK(cl_store_visits_at(s, 7, T0 + a, T0 + b, ordered_count_fn, &oc));
+		if (!CHECK_EQ_INT(oc.n, hi >= lo ? hi - lo + 1 : 0) || !CHECK(oc.ordered))
+			break;
+	}
+	test_ctx_clear();
 	cl_store_close(s);
 	check_indexes(dir, BATCHES * PER, BATCHES * PER, PEOPLE);
 	test_rmdir(dir);
