@@ -185,6 +185,9 @@ struct tracer {
 	size_t n_iv, cap_iv;
 	struct ival *by_src;            /* the same, by (src, venue, a) */
 	size_t cap_by_src;
+	int64_t *end_max;               /* end_max[i]: the latest b of iv[j..i], j the
+					 * first interval of iv[i]'s venue */
+	size_t cap_end_max;
 	struct ival *all_vis;           /* scratch: the sources' visits (collect_sources),
 					 * then the sorts' second buffer */
 	size_t n_all_vis, cap_all_vis;
@@ -665,8 +668,28 @@ static int on_venue_visit(void *ctx, const struct cl_visit *x)
 		else
 			hi = mid;
 	}
+	/* None of the intervals before it ends after xa: no overlap. */
+	if (lo == cl->lo || t->end_max[lo - 1] <= xa)
+		return 0;
+	if (zero) {
+		int added, rc = map_put(&t->vids, x->vid + 1, 0, &added);
+
+		if (rc)
+			return rc;
+		if (added) {
+			t->cur.unnamed_visits++;
+			t->cur.unnamed_people += x->headcount;
+		}
+		return 0;
+	}
+	/* Exposed through this visit, which starts after the first exposure
+	 * found for them so far: nothing to compare. */
+	if (who >= 0 && t->people[who].c.start < xa)
+		return add_hit(t, who, x, xa, xb);
+	/* The earliest overlap (smallest pid on a tie): scan back while an
+	 * interval can still end after xa. */
 	reach = sat_sub(xa, cl->maxlen);
-	for (size_t i = lo; i-- > cl->lo && t->iv[i].a > reach;) {
+	for (size_t i = lo; i-- > cl->lo && t->iv[i].a > reach && t->end_max[i] > xa;) {
 		const struct ival *iv = &t->iv[i];
 		int64_t start;
 
@@ -682,18 +705,7 @@ static int on_venue_visit(void *ctx, const struct cl_visit *x)
 		}
 	}
 	if (best == SIZE_MAX)
-		return 0;
-	if (zero) {
-		int added, rc = map_put(&t->vids, x->vid + 1, 0, &added);
-
-		if (rc)
-			return rc;
-		if (added) {
-			t->cur.unnamed_visits++;
-			t->cur.unnamed_people += x->headcount;
-		}
-		return 0;
-	}
+		return AS_E_CORRUPT; /* end_max said an interval overlaps */
 	if (who < 0) {
 		who = person_add(t, x->person, NULL, t->k);
 		if (who < 0)
@@ -905,6 +917,13 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 	rc = sort_by_venue(t);
 	if (rc)
 		return rc;
+	if (big_grow((void **)&t->end_max, &t->cap_end_max, t->n_iv + 1, sizeof *t->end_max))
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_iv; i++)
+		t->end_max[i] = i && t->iv[i - 1].venue == t->iv[i].venue &&
+					t->end_max[i - 1] > t->iv[i].b
+				? t->end_max[i - 1]
+				: t->iv[i].b;
 	rc = sweep(t);
 	if (!rc)
 		rc = resolve_pids(t, new_lo);
@@ -959,6 +978,7 @@ static void tracer_free(struct tracer *t)
 	map_free(&t->dwell);
 	big_free(t->iv);
 	big_free(t->by_src);
+	big_free(t->end_max);
 	big_free(t->all_vis);
 	big_free(t->spans);
 	big_free(t->span_src);
