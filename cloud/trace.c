@@ -36,8 +36,9 @@
  *
  * Invariants:
  *  - people[] is grouped by order (append-only, BFS); people[0] is the
- *    case with order 0; by_person maps every person number in people[] to
- *    its index and holds nothing else;
+ *    case with order 0; order1_of and index_of map every person number in
+ *    people[] to its order and index and hold nothing else; start_of[i]
+ *    is people[i].c.start;
  *  - a person's order never changes once assigned, so each person is
  *    reported exactly once, at the lowest order;
  *  - per-order arrays (intervals, scratch visits, hits) are reused by the
@@ -158,14 +159,6 @@ struct u64map {
 	size_t cap, used;   /* cap a power of two, or 0 */
 };
 
-/* What the sweep needs of a person, by person number (dense: the store
- * hands them out from 1), so that the test "known at a lower order" is one
- * load from a small array, not a hash probe and a visit to people[]. */
-struct person_slot {
-	uint32_t idx1;                  /* index in people[] + 1; 0: not reached */
-	uint32_t order;
-};
-
 struct tracer {
 	struct cl_store *s;
 	struct cl_reader *r;
@@ -175,8 +168,14 @@ struct tracer {
 
 	struct person *people;
 	size_t n_people, cap_people;
-	struct person_slot *by_person;  /* indexed by person number */
+	/* What the sweep asks of every visit, by person number (dense: the
+	 * store hands them out from 1), in small arrays that stay in the
+	 * cache: "known at a lower order?" is one byte. */
+	uint8_t *order1_of;             /* order + 1; 0: not reached */
+	uint32_t *index_of;             /* index in people[], where reached */
 	size_t cap_by_person;
+	int64_t *start_of;              /* by index in people[]: c.start, kept equal */
+	size_t cap_start_of;
 
 	struct u64map vids;             /* zero-pid visits counted (vid + 1) */
 	struct u64map dwell;            /* venue + 1 -> dwell minutes */
@@ -295,18 +294,25 @@ static long person_add(struct tracer *t, uint32_t person, const uint8_t *pid, un
 		return -ENOMEM;
 	if (person >= t->cap_by_person) {
 		size_t cap = t->cap_by_person ? t->cap_by_person : 1024;
-		struct person_slot *tab;
+		uint8_t *o;
+		uint32_t *x;
 
 		while (cap <= person)
 			cap *= 2;
-		tab = realloc(t->by_person, cap * sizeof *tab);
-		if (!tab)
+		o = realloc(t->order1_of, cap * sizeof *o);
+		if (!o)
 			return -ENOMEM;
-		memset(tab + t->cap_by_person, 0, (cap - t->cap_by_person) * sizeof *tab);
-		t->by_person = tab;
+		t->order1_of = o;
+		x = realloc(t->index_of, cap * sizeof *x);
+		if (!x)
+			return -ENOMEM;
+		t->index_of = x;
+		memset(o + t->cap_by_person, 0, (cap - t->cap_by_person) * sizeof *o);
 		t->cap_by_person = cap;
 	}
-	if (big_grow((void **)&t->people, &t->cap_people, t->n_people + 1, sizeof *t->people))
+	if (big_grow((void **)&t->people, &t->cap_people, t->n_people + 1, sizeof *t->people) ||
+	    big_grow((void **)&t->start_of, &t->cap_start_of, t->n_people + 1,
+		     sizeof *t->start_of))
 		return -ENOMEM;
 	np = &t->people[t->n_people];
 	memset(np, 0, sizeof *np);
@@ -314,7 +320,9 @@ static long person_add(struct tracer *t, uint32_t person, const uint8_t *pid, un
 	np->c.order = order;
 	if (pid)
 		memcpy(np->c.pid, pid, AS_PID_LEN);
-	t->by_person[person] = (struct person_slot){(uint32_t)(t->n_people + 1), order};
+	t->order1_of[person] = (uint8_t)(order + 1);
+	t->index_of[person] = (uint32_t)t->n_people;
+	t->start_of[t->n_people] = 0;
 	return (long)t->n_people++;
 }
 
@@ -652,12 +660,12 @@ static int on_venue_visit(void *ctx, const struct cl_visit *x)
 	cl_trace_interval(x, cl->dwell, &xa, &xb);
 	if (xb <= xa)
 		return 0;
-	if (!zero && x->person < t->cap_by_person && t->by_person[x->person].idx1) {
+	if (!zero && x->person < t->cap_by_person && t->order1_of[x->person]) {
 		/* Known at a lower order (this includes every source of this
 		 * order, so nobody is their own contact, and the case). */
-		if (t->by_person[x->person].order < t->k)
+		if (t->order1_of[x->person] <= t->k)
 			return 0;
-		who = (long)t->by_person[x->person].idx1 - 1;
+		who = (long)t->index_of[x->person];
 	}
 	/* First interval with a >= xb: those after it cannot overlap. */
 	while (lo < hi) {
@@ -684,7 +692,7 @@ static int on_venue_visit(void *ctx, const struct cl_visit *x)
 	}
 	/* Exposed through this visit, which starts after the first exposure
 	 * found for them so far: nothing to compare. */
-	if (who >= 0 && t->people[who].c.start < xa)
+	if (who >= 0 && t->start_of[who] < xa)
 		return add_hit(t, who, x, xa, xb);
 	/* The earliest overlap (smallest pid on a tie): scan back while an
 	 * interval can still end after xa. */
@@ -710,7 +718,7 @@ static int on_venue_visit(void *ctx, const struct cl_visit *x)
 		who = person_add(t, x->person, NULL, t->k);
 		if (who < 0)
 			return (int)who;
-		t->people[who].c.start = best_start;
+		t->people[who].c.start = t->start_of[who] = best_start;
 		t->people[who].c.venue = t->iv[best].venue;
 		t->people[who].via_idx = t->iv[best].src;
 		memcpy(t->people[who].c.via, t->people[t->iv[best].src].c.pid, AS_PID_LEN);
@@ -720,7 +728,7 @@ static int on_venue_visit(void *ctx, const struct cl_visit *x)
 		   t->iv[best].venue)) {
 		struct person *p = &t->people[who];
 
-		p->c.start = best_start;
+		p->c.start = t->start_of[who] = best_start;
 		p->c.venue = t->iv[best].venue;
 		p->via_idx = t->iv[best].src;
 		memcpy(p->c.via, t->people[t->iv[best].src].c.pid, AS_PID_LEN);
@@ -973,7 +981,9 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 static void tracer_free(struct tracer *t)
 {
 	big_free(t->people);
-	free(t->by_person);
+	free(t->order1_of);
+	free(t->index_of);
+	big_free(t->start_of);
 	map_free(&t->vids);
 	map_free(&t->dwell);
 	big_free(t->iv);
@@ -1019,8 +1029,9 @@ int cl_trace_run(struct cl_store *s, const struct cl_trace_params *p,
 
 		rc = cl_reader_person_limit(t.r, &limit);
 		if (!rc && limit > 1) {
-			t.by_person = calloc(limit, sizeof *t.by_person);
-			if (!t.by_person)
+			t.order1_of = calloc(limit, sizeof *t.order1_of);
+			t.index_of = malloc(limit * sizeof *t.index_of);
+			if (!t.order1_of || !t.index_of)
 				rc = -ENOMEM;
 			else
 				t.cap_by_person = limit;
