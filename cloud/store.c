@@ -159,6 +159,7 @@ struct cl_reader {
 	struct cl_store *s;
 	MDB_txn *txn;
 	MDB_cursor *by_venue, *by_pid, *capsules;
+	uint64_t capsules_at;   /* the capsules cursor's key (cursor_seek_near) */
 };
 
 /* A registry entry as stored: the public part and the gateway's index. */
@@ -1973,15 +1974,56 @@ static int pid_scan(MDB_cursor *cur, uint32_t person, int64_t from, int64_t to,
 	return rc;
 }
 
+/* The number a key of klen (4 or 8) big-endian bytes spells. */
+static int key_number(const MDB_val *key, size_t klen, uint64_t *num)
+{
+	if (key->mv_size != klen)
+		return MDB_CORRUPTED;
+	*num = klen == 8 ? as_get_be64(key->mv_data) : as_get_be32(key->mv_data);
+	return 0;
+}
+
+/*
+ * Place cur on the first key >= want (klen bytes spelling want_num), given
+ * the number of the key it is on in *at (0: not placed): stay if it is
+ * want, step forward if it is at most SEEK_NEAR below, seek otherwise.
+ * Callers that ask for keys in increasing order read neighbouring keys
+ * without descending the tree again.  *at, key and val follow the cursor;
+ * MDB_NOTFOUND (*at = UINT64_MAX) when no key is >= want.
+ */
+#define SEEK_NEAR 16
+
+static int cursor_seek_near(MDB_cursor *cur, const uint8_t *want, size_t klen, uint64_t want_num,
+			    uint64_t *at, MDB_val *key, MDB_val *val)
+{
+	int rc;
+
+	if (*at == want_num) {
+		rc = mdb_cursor_get(cur, key, val, MDB_GET_CURRENT);
+	} else if (*at && *at < want_num && want_num - *at <= SEEK_NEAR) {
+		do {
+			rc = mdb_cursor_get(cur, key, val, MDB_NEXT);
+			if (!rc)
+				rc = key_number(key, klen, at);
+		} while (!rc && *at < want_num);
+	} else {
+		key->mv_size = klen;
+		key->mv_data = (void *)want;
+		rc = mdb_cursor_get(cur, key, val, MDB_SET_RANGE);
+		if (!rc)
+			rc = key_number(key, klen, at);
+	}
+	if (rc)
+		*at = rc == MDB_NOTFOUND ? UINT64_MAX : 0;
+	return rc;
+}
+
 /*
  * Many people's visits, day by day: within a day the spans' keys are
  * visited in person order, as a merge of the sorted spans with the day's
- * keys, so a lookup near the last one steps the cursor forward instead of
- * descending the tree again.  A span further than MANY_NEAR person numbers
- * ahead is sought.  Spans over more than MANY_MAX_DAYS days (hostile
- * times) are read one person at a time instead.
+ * keys (cursor_seek_near).  Spans over more than MANY_MAX_DAYS days
+ * (hostile times) are read one person at a time instead.
  */
-#define MANY_NEAR 16
 #define MANY_MAX_DAYS 1100
 
 struct many_one {
@@ -2040,34 +2082,17 @@ static int many_scan(MDB_cursor *cur, const struct cl_reader_span *spans, size_t
 				continue;
 			if (at > last)
 				break; /* past the day's keys */
-			if (at >= want && at != want)
+			if (at > want)
 				continue; /* no key of this person that day */
-			if (at && at < want && want - at <= MANY_NEAR) {
-				do {
-					rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-					at = rc ? UINT64_MAX : (uint64_t)as_get_be32(key.mv_data) << 32 |
-								   as_get_be32((uint8_t *)key.mv_data + 4);
-				} while (!rc && at < want);
-			} else if (at != want) {
-				idx_key(kbuf, (uint32_t)day, sp->person);
-				rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-				at = rc ? UINT64_MAX : (uint64_t)as_get_be32(key.mv_data) << 32 |
-							   as_get_be32((uint8_t *)key.mv_data + 4);
-			} else {
-				rc = mdb_cursor_get(cur, &key, &val, MDB_GET_CURRENT);
-			}
-			if (rc == MDB_NOTFOUND) {
+			idx_key(kbuf, (uint32_t)day, sp->person);
+			rc = cursor_seek_near(cur, kbuf, IDX_KEY_LEN, want, &at, &key, &val);
+			if (rc == MDB_NOTFOUND)
 				rc = 0;
-				at = UINT64_MAX;
-			}
-			if (!rc && at == want) {
+			else if (!rc && at == want) {
 				struct many_one m = {fn, ctx, i};
 
-				if (key.mv_size != IDX_KEY_LEN)
-					rc = MDB_CORRUPTED;
-				else
-					rc = pid_value_scan(&val, (uint32_t)day, sp->person, sp->from,
-							    sp->to, many_one_visit, &m, &stop);
+				rc = pid_value_scan(&val, (uint32_t)day, sp->person, sp->from, sp->to,
+						    many_one_visit, &m, &stop);
 			}
 		}
 	}
@@ -2146,11 +2171,14 @@ int cl_reader_person(struct cl_reader *r, const uint8_t pid[AS_PID_LEN], uint32_
 int cl_reader_pid(struct cl_reader *r, uint32_t person, uint8_t pid[AS_PID_LEN])
 {
 	uint8_t kbuf[4];
-	MDB_val key = {4, kbuf}, val;
+	MDB_val key, val;
 	int rc;
 
+	/* Callers that ask in person-number order step the cursor. */
 	as_put_be32(kbuf, person);
-	rc = mdb_cursor_get(r->capsules, &key, &val, MDB_SET_KEY);
+	rc = cursor_seek_near(r->capsules, kbuf, 4, person, &r->capsules_at, &key, &val);
+	if (!rc && r->capsules_at != person)
+		rc = MDB_NOTFOUND;
 	if (!rc && val.mv_size != CAPSULE_VALUE_LEN)
 		rc = MDB_CORRUPTED;
 	if (!rc)
@@ -2181,6 +2209,7 @@ int cl_reader_person_limit(struct cl_reader *r, uint32_t *limit)
 	 * capsule's number counts too. */
 	if (!rc) {
 		rc = mdb_cursor_get(r->capsules, &key, &val, MDB_LAST);
+		r->capsules_at = 0; /* cl_reader_pid: seek next time */
 		if (rc == 0 && key.mv_size == 4 && (uint64_t)as_get_be32(key.mv_data) + 1 > next)
 			next = (uint64_t)as_get_be32(key.mv_data) + 1;
 		if (rc == MDB_NOTFOUND)

@@ -1142,6 +1142,31 @@ static void test_visits_of_many(void)
 		}
 		CHECK_EQ_INT(m.n, at);
 	}
+	/* cl_reader_pid in increasing, decreasing and scattered order (the
+	 * reader steps its cursor when asked in order), with numbers that
+	 * have no person and cl_reader_person_limit moving the cursor. */
+	for (int pass = 0; pass < 3; pass++) {
+		for (unsigned k = 0; k < 130; k++) {
+			unsigned p = pass == 0 ? k : pass == 1 ? 129 - k : (k * 37) % 130;
+			uint8_t got[AS_PID_LEN], want[AS_PID_LEN];
+			uint32_t limit;
+
+			test_ctx("pass %d person %u", pass, p);
+			if (p >= 1 && p <= 120 && person_of[p] < 200) {
+				make_pid(want, p);
+				CHECK_OK(cl_reader_pid(r, person_of[p], got));
+				if (!CHECK_MEM(got, want, AS_PID_LEN))
+					break;
+			} else {
+				CHECK_EQ_INT(cl_reader_pid(r, 500 + p, got), AS_E_NOT_FOUND);
+			}
+			if (k % 17 == 0) {
+				CHECK_OK(cl_reader_person_limit(r, &limit));
+				CHECK(limit > 1 && limit <= 121);
+			}
+		}
+	}
+	test_ctx_clear();
 	/* Unsorted spans are refused; a stop ends the walk early. */
 	{
 		struct cl_reader_span two[2] = {{person_of[2], T0, T0 + 6 * 86400},
