@@ -425,8 +425,8 @@ static int cmp_ival_venue(const void *x, const void *y)
  * radix sort on venue << 32 | (a - amin), one byte a pass, skipping the
  * bytes every element shares (most of them: venue numbers and a few weeks
  * of seconds need five or six).  Starts spread over more than 2^32 seconds
- * (only hostile stored times) fall back to qsort by (venue, a, src), which
- * is what a stable sort of input in src order gives too.
+ * (only hostile stored times) fall back to qsort by (venue, a, src).
+ * Nothing depends on the order of equal (venue, a).
  */
 static struct ival *sort_venue_start(struct ival *v, struct ival *tmp, size_t n)
 {
@@ -443,7 +443,7 @@ static struct ival *sort_venue_start(struct ival *v, struct ival *tmp, size_t n)
 			amax = v[i].a;
 	}
 	count = calloc(bytes, sizeof *count);
-	if (n < 256 || (uint64_t)amax - (uint64_t)amin > UINT32_MAX || !count) {
+	if (n < 16 || (uint64_t)amax - (uint64_t)amin > UINT32_MAX || !count) {
 		free(count);
 		qsort(v, n, sizeof *v, cmp_ival_venue);
 		return v;
@@ -478,30 +478,6 @@ static struct ival *sort_venue_start(struct ival *v, struct ival *tmp, size_t n)
 	return v;
 }
 
-/* t->iv (by source) -> t->by_src, and t->iv by (venue, a, src). */
-static int sort_by_venue(struct tracer *t)
-{
-	struct ival *sorted;
-
-	if (big_grow((void **)&t->by_src, &t->cap_by_src, t->n_iv + 1, sizeof *t->by_src) ||
-	    big_grow((void **)&t->all_vis, &t->cap_all_vis, t->n_iv + 1, sizeof *t->all_vis))
-		return -ENOMEM;
-	if (t->n_iv == 0)
-		return 0;
-	memcpy(t->by_src, t->iv, t->n_iv * sizeof *t->iv);
-	sorted = sort_venue_start(t->iv, t->all_vis, t->n_iv);
-	if (sorted != t->iv) {
-		/* The result is in the scratch buffer: swap the two. */
-		size_t cap = t->cap_iv;
-
-		t->all_vis = t->iv;
-		t->iv = sorted;
-		t->cap_iv = t->cap_all_vis;
-		t->cap_all_vis = cap;
-	}
-	return 0;
-}
-
 /* One visit of the span-th source: its interval into t->all_vis (and, for
  * the case, the visit to the sink). */
 static int push_source_visit(void *ctx, size_t span, const struct cl_visit *v)
@@ -532,19 +508,20 @@ static int push_source_visit(void *ctx, size_t span, const struct cl_visit *v)
 }
 
 /*
- * The traced visits of sources people[lo..hi) -> t->iv, merged intervals
- * grouped by source in index order, each source's by (venue, a) and
- * disjoint per venue.  The visits are read in one pass over the store
- * (cl_reader_visits_of_many: day by day, people in number order, so
- * neighbouring lookups share pages), kept as bare intervals, sorted by
- * (venue, a), then grouped by source with a stable counting sort, and
- * merged.  The case's visits also go to the sink, in entry order.
+ * The traced visits of sources people[lo..hi) -> t->iv, each source's
+ * visits merged per venue into disjoint intervals, sorted by (venue, a),
+ * and the same in t->by_src by (src, venue, a).  The visits are read in
+ * one pass over the store (cl_reader_visits_of_many: day by day, people in
+ * number order, so neighbouring lookups share pages), kept as bare
+ * intervals, radix-sorted by (venue, a), merged in that order, and grouped
+ * by source with a stable counting sort.  The case's visits also go to
+ * the sink, in entry order.
  */
 static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 {
-	size_t n = hi - lo, *at = NULL;
+	size_t n = hi - lo, *at, *last;
 	struct person_ref *refs;
-	struct ival *v, *grouped;
+	struct ival *v;
 	int rc;
 
 	if (big_grow((void **)&t->spans, &t->cap_spans, n + 1, sizeof *t->spans) ||
@@ -572,46 +549,55 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 		return rc;
 	if (t->n_all_vis == 0)
 		return 0;
-	/* Sort by (venue, a) with t->iv as the second buffer, then group by
-	 * source into the other one. */
-	if (big_grow((void **)&t->iv, &t->cap_iv, t->n_all_vis + 1, sizeof *t->iv))
+	/* Sort by (venue, a), with t->iv as the second buffer. */
+	if (big_grow((void **)&t->iv, &t->cap_iv, t->n_all_vis + 1, sizeof *t->iv) ||
+	    big_grow((void **)&t->by_src, &t->cap_by_src, t->n_all_vis + 1, sizeof *t->by_src))
 		return -ENOMEM;
 	v = sort_venue_start(t->all_vis, t->iv, t->n_all_vis);
-	grouped = v == t->iv ? t->all_vis : t->iv;
-	at = calloc(n + 1, sizeof *at);
-	if (!at)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->n_all_vis; i++)
-		at[v[i].src - lo + 1]++;
-	for (size_t i = 0; i < n; i++)
-		at[i + 1] += at[i];
-	for (size_t i = 0; i < t->n_all_vis; i++)
-		grouped[at[v[i].src - lo]++] = v[i];
-	free(at);
-	/* Merge in place: each source's visits per venue into disjoint
-	 * intervals (the output never overtakes the input). */
-	t->n_iv = 0;
-	for (size_t i = 0; i < t->n_all_vis; i++) {
-		const struct ival g = grouped[i];
-		struct ival *last = t->n_iv ? &grouped[t->n_iv - 1] : NULL;
-
-		if (last && last->src == g.src && last->venue == g.venue && g.a <= last->b) {
-			if (g.b > last->b)
-				last->b = g.b;
-			continue;
-		}
-		grouped[t->n_iv++] = g;
-	}
-	if (grouped != t->iv) {
-		/* Make t->iv the merged array. */
+	if (v != t->iv) {
+		/* Make t->iv the sorted array. */
 		struct ival *p = t->iv;
 		size_t cap = t->cap_iv;
 
-		t->iv = grouped;
+		t->iv = v;
 		t->cap_iv = t->cap_all_vis;
 		t->all_vis = p;
 		t->cap_all_vis = cap;
 	}
+	/* Merge each source's visits per venue, in place and in this order:
+	 * last[s] is one past the output interval source lo + s has open (the
+	 * last it wrote; it is open only at the same venue).  The output
+	 * never overtakes the input, and stays sorted by (venue, a). */
+	last = calloc(n, sizeof *last);
+	at = calloc(n + 1, sizeof *at);
+	if (!last || !at) {
+		free(last);
+		free(at);
+		return -ENOMEM;
+	}
+	t->n_iv = 0;
+	for (size_t i = 0; i < t->n_all_vis; i++) {
+		const struct ival g = v[i];
+		size_t open = last[g.src - lo];
+
+		if (open && v[open - 1].venue == g.venue && g.a <= v[open - 1].b) {
+			if (g.b > v[open - 1].b)
+				v[open - 1].b = g.b;
+			continue;
+		}
+		v[t->n_iv++] = g;
+		last[g.src - lo] = t->n_iv;
+	}
+	free(last);
+	/* by_src: the same, grouped by source with a stable counting sort,
+	 * so by (src, venue, a). */
+	for (size_t i = 0; i < t->n_iv; i++)
+		at[v[i].src - lo + 1]++;
+	for (size_t i = 0; i < n; i++)
+		at[i + 1] += at[i];
+	for (size_t i = 0; i < t->n_iv; i++)
+		t->by_src[at[v[i].src - lo]++] = v[i];
+	free(at);
 	return 0;
 }
 
@@ -919,10 +905,6 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 	t->n_iv = 0;
 	t->n_hits = 0;
 	rc = collect_sources(t, src_lo, src_hi);
-	if (rc)
-		return rc;
-	/* t->iv is by (src, venue, a): keep that order in by_src. */
-	rc = sort_by_venue(t);
 	if (rc)
 		return rc;
 	if (big_grow((void **)&t->end_max, &t->cap_end_max, t->n_iv + 1, sizeof *t->end_max))
