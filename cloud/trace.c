@@ -519,7 +519,10 @@ static int push_source_visit(void *ctx, size_t span, const struct cl_visit *v)
  */
 static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 {
-	size_t n = hi - lo, *at, *last;
+	struct open_ival {
+		uint32_t venue, at1;
+	} *last;
+	size_t n = hi - lo, *at;
 	struct person_ref *refs;
 	struct ival *v;
 	int rc;
@@ -550,8 +553,8 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 	if (t->n_all_vis == 0)
 		return 0;
 	/* Sort by (venue, a), with t->iv as the second buffer. */
-	if (big_grow((void **)&t->iv, &t->cap_iv, t->n_all_vis + 1, sizeof *t->iv) ||
-	    big_grow((void **)&t->by_src, &t->cap_by_src, t->n_all_vis + 1, sizeof *t->by_src))
+	if (t->n_all_vis >= UINT32_MAX ||
+	    big_grow((void **)&t->iv, &t->cap_iv, t->n_all_vis + 1, sizeof *t->iv))
 		return -ENOMEM;
 	v = sort_venue_start(t->all_vis, t->iv, t->n_all_vis);
 	if (v != t->iv) {
@@ -565,9 +568,10 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 		t->cap_all_vis = cap;
 	}
 	/* Merge each source's visits per venue, in place and in this order:
-	 * last[s] is one past the output interval source lo + s has open (the
-	 * last it wrote; it is open only at the same venue).  The output
-	 * never overtakes the input, and stays sorted by (venue, a). */
+	 * last[s] is the output interval source lo + s wrote last (one past
+	 * it, and its venue, so that one of another venue is passed over
+	 * without loading it).  The output never overtakes the input, and
+	 * stays sorted by (venue, a). */
 	last = calloc(n, sizeof *last);
 	at = calloc(n + 1, sizeof *at);
 	if (!last || !at) {
@@ -578,17 +582,21 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 	t->n_iv = 0;
 	for (size_t i = 0; i < t->n_all_vis; i++) {
 		const struct ival g = v[i];
-		size_t open = last[g.src - lo];
+		struct open_ival *o = &last[g.src - lo];
 
-		if (open && v[open - 1].venue == g.venue && g.a <= v[open - 1].b) {
-			if (g.b > v[open - 1].b)
-				v[open - 1].b = g.b;
+		if (o->at1 && o->venue == g.venue && g.a <= v[o->at1 - 1].b) {
+			if (g.b > v[o->at1 - 1].b)
+				v[o->at1 - 1].b = g.b;
 			continue;
 		}
 		v[t->n_iv++] = g;
-		last[g.src - lo] = t->n_iv;
+		*o = (struct open_ival){g.venue, (uint32_t)t->n_iv};
 	}
 	free(last);
+	if (big_grow((void **)&t->by_src, &t->cap_by_src, t->n_iv + 1, sizeof *t->by_src)) {
+		free(at);
+		return -ENOMEM;
+	}
 	/* by_src: the same, grouped by source with a stable counting sort,
 	 * so by (src, venue, a). */
 	for (size_t i = 0; i < t->n_iv; i++)
