@@ -160,6 +160,9 @@ struct cl_reader {
 	MDB_txn *txn;
 	MDB_cursor *by_venue, *by_pid, *capsules;
 	uint64_t capsules_at;   /* the capsules cursor's key (cursor_seek_near) */
+	const uint8_t *skip_level;      /* cl_reader_skip_people */
+	size_t skip_n;
+	uint8_t skip_max;
 };
 
 /* A registry entry as stored: the public part and the gateway's index. */
@@ -1865,9 +1868,10 @@ static int person_of(MDB_txn *txn, MDB_dbi persons, const uint8_t pid[AS_PID_LEN
  * the first page starts before the first entry >= from, so earlier ones
  * are skipped.
  */
-static int venue_scan(MDB_cursor *cur, uint32_t venue, int64_t from, int64_t to,
+static int venue_scan(const struct cl_reader *r, uint32_t venue, int64_t from, int64_t to,
 		      int (*fn)(void *ctx, const struct cl_visit *v), void *ctx)
 {
+	MDB_cursor *cur = r->by_venue;
 	int rc = 0, stop = 0;
 
 	for (uint64_t day = day_of(from); day <= day_of(to) && !stop && !rc; day++) {
@@ -1894,6 +1898,14 @@ static int venue_scan(MDB_cursor *cur, uint32_t venue, int64_t from, int64_t to,
 
 				if (get_time(p + i * IDX_LEN) < from)
 					continue;
+				if (r->skip_n) {
+					uint32_t person = as_get_be32(p + i * IDX_LEN + 14);
+
+					if (person < r->skip_n && r->skip_level[person] &&
+					    r->skip_level[person] <= r->skip_max &&
+					    get_time(p + i * IDX_LEN) <= to)
+						continue;
+				}
 				rc = idx_decode(&v, &one, venue, 0);
 				if (!rc && day_of(v.entry) != day)
 					rc = MDB_CORRUPTED;
@@ -2145,7 +2157,14 @@ int cl_reader_visits_at(struct cl_reader *r, uint32_t venue_id, int64_t from, in
 {
 	if (from > to)
 		return 0;
-	return store_error(venue_scan(r->by_venue, venue_id, from, to, fn, ctx));
+	return store_error(venue_scan(r, venue_id, from, to, fn, ctx));
+}
+
+void cl_reader_skip_people(struct cl_reader *r, const uint8_t *level, size_t n, uint8_t max)
+{
+	r->skip_level = level;
+	r->skip_n = level ? n : 0;
+	r->skip_max = max;
 }
 
 int cl_reader_visits_of(struct cl_reader *r, uint32_t person, int64_t from, int64_t to,

@@ -211,6 +211,14 @@ int cl_reader_visits_at(struct cl_reader *r, uint32_t venue_id, int64_t from, in
 int cl_reader_visits_of(struct cl_reader *r, uint32_t person, int64_t from, int64_t to,
 			int (*fn)(void *ctx, const struct cl_visit *v), void *ctx);
 /*
+ * From now on, cl_reader_visits_at leaves out the visits of every person
+ * p < n with 0 < level[p] <= max (people a caller has already dealt with)
+ * without decoding them; level must stay valid and unchanged meanwhile.
+ * level NULL: report everyone again.  A skipped entry is not checked for
+ * corruption.
+ */
+void cl_reader_skip_people(struct cl_reader *r, const uint8_t *level, size_t n, uint8_t max);
+/*
  * The visits of many people at once: for each span i, the visits of
  * spans[i].person with entry in [from, to], to fn with i.  spans must be
  * sorted by person (AS_E_FIELD if not); a span with from > to or person 0

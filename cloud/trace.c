@@ -654,7 +654,9 @@ static int on_venue_visit(void *ctx, const struct cl_visit *x)
 	cl_trace_interval(x, cl->dwell, &xa, &xb);
 	if (xb <= xa)
 		return 0;
-	if (!zero && x->person < t->cap_by_person && t->order1_of[x->person]) {
+	if (x->person >= t->cap_by_person)
+		return AS_E_CORRUPT; /* a person number the store never handed out */
+	if (!zero && t->order1_of[x->person]) {
 		/* Known at a lower order (this includes every source of this
 		 * order, so nobody is their own contact, and the case). */
 		if (t->order1_of[x->person] <= t->k)
@@ -735,15 +737,21 @@ static int on_venue_visit(void *ctx, const struct cl_visit *x)
 static int sweep(struct tracer *t)
 {
 	size_t i = 0;
+	int rc = 0;
 
-	while (i < t->n_iv) {
+	/* The store passes over people known at a lower order: at the deeper
+	 * orders, most visits.  order1_of does not move meanwhile: person_add
+	 * grows it only for numbers beyond the store's limit, which
+	 * on_venue_visit refuses. */
+	cl_reader_skip_people(t->r, t->order1_of, t->cap_by_person, (uint8_t)t->k);
+	while (i < t->n_iv && !rc) {
 		struct cluster cl = {t, i, i + 1, t->iv[i].b - t->iv[i].a, 0};
 		uint32_t venue = t->iv[i].venue;
 		int64_t lookback, qlo, maxb = t->iv[i].b;
-		int rc = venue_dwell(t, venue, &cl.dwell, &lookback);
 
+		rc = venue_dwell(t, venue, &cl.dwell, &lookback);
 		if (rc)
-			return rc;
+			break;
 		qlo = sat_sub(t->iv[i].a, lookback - 1);
 		while (cl.hi < t->n_iv && t->iv[cl.hi].venue == venue &&
 		       sat_sub(t->iv[cl.hi].a, lookback - 1) <= maxb) {
@@ -756,11 +764,10 @@ static int sweep(struct tracer *t)
 			cl.hi++;
 		}
 		rc = cl_reader_visits_at(t->r, venue, qlo, maxb - 1, on_venue_visit, &cl);
-		if (rc)
-			return rc;
 		i = cl.hi;
 	}
-	return 0;
+	cl_reader_skip_people(t->r, NULL, 0, 0);
+	return rc;
 }
 
 /* ---- exposure of one new person ---------------------------------------- */

@@ -131,6 +131,24 @@ static void make_run(struct as_record *recs, uint64_t first, size_t n, unsigned 
 	}
 }
 
+/* Counts visits and checks they come in entry order. */
+struct ordered_count {
+	int64_t last;
+	int64_t n;
+	int ordered;
+};
+
+static int ordered_count_fn(void *ctx, const struct cl_visit *v)
+{
+	struct ordered_count *oc = ctx;
+
+	if (v->entry < oc->last)
+		oc->ordered = 0;
+	oc->last = v->entry;
+	oc->n++;
+	return 0;
+}
+
 struct collect {
 	struct cl_visit v[256];
 	size_t n;
@@ -1031,6 +1049,27 @@ static int many_fn(void *ctx, size_t span, const struct cl_visit *v)
 	return m->stop_after && m->n >= m->stop_after ? 1 : 0;
 }
 
+/* What visits_at reported, against a level table: bad counts visits of
+ * people at levels 1..max (which a skip should have left out). */
+struct skip_check {
+	const uint8_t *level;
+	uint8_t max;
+	int64_t seen, bad, at_levels_1_2;
+};
+
+static int skip_check_fn(void *ctx, const struct cl_visit *v)
+{
+	struct skip_check *sc = ctx;
+	uint8_t l = v->person < 300 ? sc->level[v->person] : 0;
+
+	sc->seen++;
+	if (l && l <= sc->max)
+		sc->bad++;
+	if (l == 1 || l == 2)
+		sc->at_levels_1_2++;
+	return 0;
+}
+
 static uint64_t many_rng = 1;
 
 static uint32_t many_rand(uint32_t n)
@@ -1167,6 +1206,37 @@ static void test_visits_of_many(void)
 		}
 	}
 	test_ctx_clear();
+	/* cl_reader_skip_people: visits_at leaves out the people at levels
+	 * 1..max, exactly, and reports everyone again once reset. */
+	{
+		static uint8_t level[300];
+		struct ordered_count all = {INT64_MIN, 0, 1}, kept = {INT64_MIN, 0, 1};
+		struct skip_check sc = {level, 2, 0, 0, 0};
+		int64_t lo = T0 + 86400, hi = T0 + 3 * 86400;
+
+		for (unsigned p = 1; p <= 120; p++)
+			if (person_of[p] < 200)
+				level[person_of[p]] = (uint8_t)(p % 4); /* 0 .. 3 */
+		CHECK_OK(cl_reader_visits_at(r, 7, lo, hi, ordered_count_fn, &all));
+		cl_reader_skip_people(r, level, sizeof level, 2);
+		CHECK_OK(cl_reader_visits_at(r, 7, lo, hi, ordered_count_fn, &kept));
+		CHECK_OK(cl_reader_visits_at(r, 7, lo, hi, skip_check_fn, &sc));
+		CHECK_EQ_INT(sc.bad, 0);
+		CHECK(kept.ordered && kept.n == sc.seen && kept.n > 0 && kept.n < all.n);
+		cl_reader_skip_people(r, NULL, 0, 0);
+		sc = (struct skip_check){level, 0, 0, 0, 0};
+		CHECK_OK(cl_reader_visits_at(r, 7, lo, hi, skip_check_fn, &sc));
+		CHECK_EQ_INT(sc.seen, all.n);
+		/* Without the skip: the levels 1 and 2 make up the difference. */
+		{
+			int64_t skipped = 0;
+			struct skip_check count12 = {level, 0, 0, 0, 0};
+
+			CHECK_OK(cl_reader_visits_at(r, 7, lo, hi, skip_check_fn, &count12));
+			skipped = count12.at_levels_1_2;
+			CHECK_EQ_INT(all.n - kept.n, skipped);
+		}
+	}
 	/* Unsorted spans are refused; a stop ends the walk early. */
 	{
 		struct cl_reader_span two[2] = {{person_of[2], T0, T0 + 6 * 86400},
@@ -1280,24 +1350,6 @@ static void test_capsules(void)
 /* One transaction of 10 batches of 512 records by 300 people, capsules
  * changing along the way: the latest capsule of each person wins, within a
  * batch and across batches of one transaction. */
-/* Counts visits and checks they come in entry order. */
-struct ordered_count {
-	int64_t last;
-	int64_t n;
-	int ordered;
-};
-
-static int ordered_count_fn(void *ctx, const struct cl_visit *v)
-{
-	struct ordered_count *oc = ctx;
-
-	if (v->entry < oc->last)
-		oc->ordered = 0;
-	oc->last = v->entry;
-	oc->n++;
-	return 0;
-}
-
 static void test_big_transaction(void)
 {
 	enum { BATCHES = 10, PER = 512, PEOPLE = 300 };
