@@ -2054,22 +2054,36 @@ static int many_one_visit(void *ctx, const struct cl_visit *v)
 static int many_scan(MDB_cursor *cur, const struct cl_reader_span *spans, size_t n,
 		     int (*fn)(void *ctx, size_t span, const struct cl_visit *v), void *ctx)
 {
-	uint32_t dmin = UINT32_MAX, dmax = 0;
+	uint32_t dmin = UINT32_MAX, dmax = 0, (*days)[2];
 	int rc = 0, stop = 0;
 
+	/* Each span's first and last day, once (days[i][0] > days[i][1]: a
+	 * span to pass over). */
+	days = malloc((n ? n : 1) * sizeof *days);
+	if (!days)
+		return ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		if (i && spans[i].person < spans[i - 1].person)
+		days[i][0] = 1;
+		days[i][1] = 0;
+		if (i && spans[i].person < spans[i - 1].person) {
+			free(days);
 			return AS_E_FIELD;
+		}
 		if (spans[i].from > spans[i].to || spans[i].person == 0)
 			continue;
-		if (day_of(spans[i].from) < dmin)
-			dmin = day_of(spans[i].from);
-		if (day_of(spans[i].to) > dmax)
-			dmax = day_of(spans[i].to);
+		days[i][0] = day_of(spans[i].from);
+		days[i][1] = day_of(spans[i].to);
+		if (days[i][0] < dmin)
+			dmin = days[i][0];
+		if (days[i][1] > dmax)
+			dmax = days[i][1];
 	}
-	if (dmin > dmax)
+	if (dmin > dmax) {
+		free(days);
 		return 0;
+	}
 	if (dmax - dmin > MANY_MAX_DAYS) {
+		free(days);
 		for (size_t i = 0; i < n && !rc; i++) {
 			struct many_one m = {fn, ctx, i};
 
@@ -2089,8 +2103,7 @@ static int many_scan(MDB_cursor *cur, const struct cl_reader_span *spans, size_t
 			uint8_t kbuf[IDX_KEY_LEN];
 			MDB_val key = {IDX_KEY_LEN, kbuf}, val;
 
-			if (sp->person == 0 || sp->from > sp->to || day_of(sp->from) > day ||
-			    day_of(sp->to) < day)
+			if (days[i][0] > day || days[i][1] < day)
 				continue;
 			if (at > last)
 				break; /* past the day's keys */
@@ -2108,6 +2121,7 @@ static int many_scan(MDB_cursor *cur, const struct cl_reader_span *spans, size_t
 			}
 		}
 	}
+	free(days);
 	if (stop)
 		return stop < 0 ? stop : 0;
 	return rc;
