@@ -182,8 +182,9 @@ struct tracer {
 
 	struct ival *iv;                /* this order's intervals, by (venue, a) */
 	size_t n_iv, cap_iv;
-	struct ival *by_src;            /* the same, by (src, venue, a) */
-	size_t cap_by_src;
+	struct ival *by_src;            /* those of the sources that are some new
+					 * person's via, by (src, venue, a) */
+	size_t n_by_src, cap_by_src;
 	int64_t *end_max;               /* end_max[i]: the latest b of iv[j..i], j the
 					 * first interval of iv[i]'s venue */
 	size_t cap_end_max;
@@ -509,12 +510,11 @@ static int push_source_visit(void *ctx, size_t span, const struct cl_visit *v)
 
 /*
  * The traced visits of sources people[lo..hi) -> t->iv, each source's
- * visits merged per venue into disjoint intervals, sorted by (venue, a),
- * and the same in t->by_src by (src, venue, a).  The visits are read in
- * one pass over the store (cl_reader_visits_of_many: day by day, people in
- * number order, so neighbouring lookups share pages), kept as bare
- * intervals, radix-sorted by (venue, a), merged in that order, and grouped
- * by source with a stable counting sort.  The case's visits also go to
+ * visits merged per venue into disjoint intervals, sorted by (venue, a).
+ * The visits are read in one pass over the store
+ * (cl_reader_visits_of_many: day by day, people in number order, so
+ * neighbouring lookups share pages), kept as bare intervals, radix-sorted
+ * by (venue, a) and merged in that order.  The case's visits also go to
  * the sink, in entry order.
  */
 static int collect_sources(struct tracer *t, size_t lo, size_t hi)
@@ -522,7 +522,7 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 	struct open_ival {
 		uint32_t venue, at1;
 	} *last;
-	size_t n = hi - lo, *at;
+	size_t n = hi - lo;
 	struct person_ref *refs;
 	struct ival *v;
 	int rc;
@@ -573,12 +573,8 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 	 * without loading it).  The output never overtakes the input, and
 	 * stays sorted by (venue, a). */
 	last = calloc(n, sizeof *last);
-	at = calloc(n + 1, sizeof *at);
-	if (!last || !at) {
-		free(last);
-		free(at);
+	if (!last)
 		return -ENOMEM;
-	}
 	t->n_iv = 0;
 	for (size_t i = 0; i < t->n_all_vis; i++) {
 		const struct ival g = v[i];
@@ -593,19 +589,6 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 		*o = (struct open_ival){g.venue, (uint32_t)t->n_iv};
 	}
 	free(last);
-	if (big_grow((void **)&t->by_src, &t->cap_by_src, t->n_iv + 1, sizeof *t->by_src)) {
-		free(at);
-		return -ENOMEM;
-	}
-	/* by_src: the same, grouped by source with a stable counting sort,
-	 * so by (src, venue, a). */
-	for (size_t i = 0; i < t->n_iv; i++)
-		at[v[i].src - lo + 1]++;
-	for (size_t i = 0; i < n; i++)
-		at[i + 1] += at[i];
-	for (size_t i = 0; i < t->n_iv; i++)
-		t->by_src[at[v[i].src - lo]++] = v[i];
-	free(at);
 	return 0;
 }
 
@@ -772,10 +755,49 @@ static int sweep(struct tracer *t)
 
 /* ---- exposure of one new person ---------------------------------------- */
 
-/* First index in by_src[lo..hi) whose src >= src. */
+/*
+ * t->by_src: the intervals of the sources people[src_lo..src_hi) that are
+ * the via of some new person (people[new_lo..]), grouped by source with a
+ * stable counting sort, so by (src, venue, a).  At the deep orders most
+ * sources reach nobody new: their intervals are left out.
+ */
+static int group_vias(struct tracer *t, size_t src_lo, size_t src_hi, size_t new_lo)
+{
+	size_t n = src_hi - src_lo, m = 0, *at = calloc(n + 1, sizeof *at);
+	uint8_t *is_via = calloc(n + 1, 1);
+	int rc = 0;
+
+	if (!at || !is_via) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = new_lo; i < t->n_people; i++)
+		is_via[t->people[i].via_idx - src_lo] = 1;
+	for (size_t i = 0; i < t->n_iv; i++)
+		if (is_via[t->iv[i].src - src_lo]) {
+			at[t->iv[i].src - src_lo + 1]++;
+			m++;
+		}
+	if (big_grow((void **)&t->by_src, &t->cap_by_src, m + 1, sizeof *t->by_src)) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		at[i + 1] += at[i];
+	for (size_t i = 0; i < t->n_iv; i++)
+		if (is_via[t->iv[i].src - src_lo])
+			t->by_src[at[t->iv[i].src - src_lo]++] = t->iv[i];
+	t->n_by_src = m;
+out:
+	free(at);
+	free(is_via);
+	return rc;
+}
+
+/* First index in by_src whose src >= src. */
 static size_t src_lower(const struct tracer *t, uint32_t src)
 {
-	size_t lo = 0, hi = t->n_iv;
+	size_t lo = 0, hi = t->n_by_src;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -831,7 +853,7 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
 	int64_t first_end = p->c.start;
 	int found_kind = 0;
 
-	while (vhi < t->n_iv && t->by_src[vhi].src == via)
+	while (vhi < t->n_by_src && t->by_src[vhi].src == via)
 		vhi++;
 	/* Per hit: headcount_extra and the kind at the first exposure.
 	 * via's intervals are sorted by (venue, a) and disjoint per venue. */
@@ -932,6 +954,8 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 	rc = sweep(t);
 	if (!rc)
 		rc = resolve_pids(t, new_lo);
+	if (!rc)
+		rc = group_vias(t, src_lo, src_hi, new_lo);
 	if (rc)
 		return rc;
 
