@@ -2151,6 +2151,19 @@ int cl_reader_begin(struct cl_store *s, struct cl_reader **out)
 	return 0;
 }
 
+int cl_reader_begin_twin(struct cl_reader *r, struct cl_reader **out)
+{
+	int rc = cl_reader_begin(r->s, out);
+
+	if (!rc && mdb_txn_id((*out)->txn) != mdb_txn_id(r->txn)) {
+		/* A commit came between the two: another snapshot. */
+		cl_reader_end(*out);
+		*out = NULL;
+		rc = -EAGAIN;
+	}
+	return rc;
+}
+
 void cl_reader_end(struct cl_reader *r)
 {
 	if (!r)

@@ -206,6 +206,9 @@ int cl_store_capsule(struct cl_store *s, const uint8_t pid[AS_PID_LEN],
 struct cl_reader;
 int cl_reader_begin(struct cl_store *s, struct cl_reader **out);
 void cl_reader_end(struct cl_reader *r);
+/* A second reader on r's snapshot, for another thread to read beside r:
+ * 0, or -EAGAIN if the store changed since r began (use r alone). */
+int cl_reader_begin_twin(struct cl_reader *r, struct cl_reader **out);
 int cl_reader_visits_at(struct cl_reader *r, uint32_t venue_id, int64_t from, int64_t to,
 			int (*fn)(void *ctx, const struct cl_visit *v), void *ctx);
 int cl_reader_visits_of(struct cl_reader *r, uint32_t person, int64_t from, int64_t to,

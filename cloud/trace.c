@@ -59,6 +59,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 /* ---- small helpers ----------------------------------------------------- */
 
@@ -369,18 +370,20 @@ static int resolve_pids(struct tracer *t, size_t lo)
  * The dwell minutes of venue (the default for an unknown venue) and, if
  * lookback is not NULL, the longest any visit there can be, in seconds:
  * the dwell or the longest recorded visit (registry), at most
- * CL_TRACE_MAX_VISIT.  Cached per venue as dwell | lookback << 11.
+ * CL_TRACE_MAX_VISIT.  Cached per venue as dwell | lookback << 11 (one
+ * cache per reading thread).
  */
-static int venue_dwell(struct tracer *t, uint32_t venue, unsigned *dwell, int64_t *lookback)
+static int venue_dwell_in(struct cl_reader *r, struct u64map *cache, uint32_t venue,
+			  unsigned *dwell, int64_t *lookback)
 {
 	struct cl_venue v;
 	uint32_t val = 0, longest = 0;
 	unsigned minutes;
 	int found, added, rc;
 
-	map_get(&t->dwell, (uint64_t)venue + 1, &found, &val);
+	map_get(cache, (uint64_t)venue + 1, &found, &val);
 	if (!found) {
-		rc = cl_reader_venue(t->r, venue, &v);
+		rc = cl_reader_venue(r, venue, &v);
 		if (rc == AS_E_NOT_FOUND) {
 			minutes = CL_DEFAULT_DWELL;
 			longest = CL_TRACE_MAX_VISIT; /* nothing known: the cap */
@@ -395,7 +398,7 @@ static int venue_dwell(struct tracer *t, uint32_t venue, unsigned *dwell, int64_
 		if (longest > CL_TRACE_MAX_VISIT)
 			longest = CL_TRACE_MAX_VISIT;
 		val = minutes | longest << 11;
-		rc = map_put(&t->dwell, (uint64_t)venue + 1, val, &added);
+		rc = map_put(cache, (uint64_t)venue + 1, val, &added);
 		if (rc)
 			return rc;
 	}
@@ -403,6 +406,11 @@ static int venue_dwell(struct tracer *t, uint32_t venue, unsigned *dwell, int64_
 	if (lookback)
 		*lookback = val >> 11;
 	return 0;
+}
+
+static int venue_dwell(struct tracer *t, uint32_t venue, unsigned *dwell, int64_t *lookback)
+{
+	return venue_dwell_in(t->r, &t->dwell, venue, dwell, lookback);
 }
 
 /* ---- collecting visits ------------------------------------------------- */
@@ -481,13 +489,27 @@ static struct ival *sort_venue_start(struct ival *v, struct ival *tmp, size_t n)
 
 /* One visit of the span-th source: its interval into t->all_vis (and, for
  * the case, the visit to the sink). */
+/* A thread reading sources' visits: what it reads with and fills. */
+struct reading {
+	struct tracer *t;               /* read only while two threads read */
+	struct cl_reader *r;
+	struct u64map *dwell;           /* this thread's venue cache */
+	const struct cl_reader_span *spans;
+	const uint32_t *span_src;       /* the source of each of spans */
+	size_t n_spans;
+	struct ival *out;               /* the visits' intervals */
+	size_t n_out, cap_out;
+	int rc;
+};
+
 static int push_source_visit(void *ctx, size_t span, const struct cl_visit *v)
 {
-	struct tracer *t = ctx;
-	uint32_t src = t->span_src[span];
+	struct reading *rd = ctx;
+	struct tracer *t = rd->t;
+	uint32_t src = rd->span_src[span];
 	unsigned dwell;
 	int64_t a, b;
-	int rc = venue_dwell(t, v->venue_id, &dwell, NULL);
+	int rc = venue_dwell_in(rd->r, rd->dwell, v->venue_id, &dwell, NULL);
 
 	if (rc)
 		return rc;
@@ -502,10 +524,71 @@ static int push_source_visit(void *ctx, size_t span, const struct cl_visit *v)
 	}
 	if (b <= a)
 		return 0; /* empty: exit recorded at entry */
-	if (big_grow((void **)&t->all_vis, &t->cap_all_vis, t->n_all_vis + 1, sizeof *t->all_vis))
+	if (big_grow((void **)&rd->out, &rd->cap_out, rd->n_out + 1, sizeof *rd->out))
 		return -ENOMEM;
-	t->all_vis[t->n_all_vis++] = (struct ival){v->venue_id, src, a, b};
+	rd->out[rd->n_out++] = (struct ival){v->venue_id, src, a, b};
 	return 0;
+}
+
+static void read_spans(void *arg)
+{
+	struct reading *rd = arg;
+
+	rd->rc = cl_reader_visits_of_many(rd->r, rd->spans, rd->n_spans, push_source_visit, rd);
+}
+
+/*
+ * Read the visits of t->spans[0..n) into t->all_vis.  Many sources are
+ * split between this thread and a second one with its own reader on the
+ * same snapshot (its own venue cache and output, appended afterwards), so
+ * the two cores share the biggest read of a deep trace (from
+ * params.split_min sources, READ_SPLIT_MIN by default).  If the store
+ * changed since the trace began, or a thread cannot start, this thread
+ * reads them all.
+ */
+#define READ_SPLIT_MIN 4096
+
+static int read_sources(struct tracer *t, size_t n)
+{
+	struct reading one = {t, t->r, &t->dwell, t->spans, t->span_src, n, t->all_vis, 0,
+			      t->cap_all_vis, 0};
+	struct reading two = {0};
+	struct u64map dwell2 = {0};
+	struct cl_reader *r2 = NULL;
+	uv_thread_t th;
+	int threaded = 0;
+	size_t split_min = t->p->split_min ? t->p->split_min : READ_SPLIT_MIN;
+
+	if (n >= split_min && n >= 2 && t->k > 1 && cl_reader_begin_twin(t->r, &r2) == 0) {
+		size_t h = n / 2;
+
+		two = (struct reading){t, r2, &dwell2, t->spans + h, t->span_src + h, n - h,
+				       NULL, 0, 0, 0};
+		one.n_spans = h;
+		threaded = uv_thread_create(&th, read_spans, &two) == 0;
+		if (!threaded)
+			one.n_spans = n;
+	}
+	read_spans(&one);
+	if (threaded)
+		uv_thread_join(&th);
+	t->all_vis = one.out;
+	t->cap_all_vis = one.cap_out;
+	t->n_all_vis = one.n_out;
+	if (!one.rc && threaded)
+		one.rc = two.rc;
+	if (!one.rc && two.n_out) {
+		if (big_grow((void **)&t->all_vis, &t->cap_all_vis, t->n_all_vis + two.n_out,
+			     sizeof *t->all_vis))
+			one.rc = -ENOMEM;
+		else
+			memcpy(t->all_vis + t->n_all_vis, two.out, two.n_out * sizeof *two.out);
+		t->n_all_vis += one.rc ? 0 : two.n_out;
+	}
+	big_free(two.out);
+	map_free(&dwell2);
+	cl_reader_end(r2);
+	return one.rc;
 }
 
 /*
@@ -547,7 +630,7 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 	if (n <= SIZE_MAX / 32 &&
 	    big_grow((void **)&t->all_vis, &t->cap_all_vis, n * 24, sizeof *t->all_vis))
 		return -ENOMEM;
-	rc = cl_reader_visits_of_many(t->r, t->spans, n, push_source_visit, t);
+	rc = read_sources(t, n);
 	if (rc)
 		return rc;
 	if (t->n_all_vis == 0)
