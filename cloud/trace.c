@@ -800,9 +800,12 @@ static int on_venue_visit(void *ctx, const struct cl_visit *x)
 
 /* Query each cluster of t->iv (sorted by venue, a) once.  A visit that
  * enters before a - lookback + 1 ends by a: the query starts there. */
+#define SWEEP_SLACK (2 * 3600)
+
 static int sweep(struct tracer *t)
 {
 	size_t i = 0;
+	int64_t slack = 0;
 	int rc = 0;
 
 	/* The store passes over people known at a lower order: at the deeper
@@ -810,6 +813,12 @@ static int sweep(struct tracer *t)
 	 * grows it only for numbers beyond the store's limit, which
 	 * on_venue_visit refuses. */
 	cl_reader_skip_people(t->r, t->order1_of, t->cap_by_person, (uint8_t)t->k);
+	/* When most people are known (at the deep orders), reading the few
+	 * hours between two clusters, whose visits are mostly skipped, costs
+	 * less than another descent of the index: clusters that close are
+	 * one query. */
+	if (t->n_people > t->cap_by_person / 2)
+		slack = SWEEP_SLACK;
 	while (i < t->n_iv && !rc) {
 		struct cluster cl = {t, i, i + 1, t->iv[i].b - t->iv[i].a, 0};
 		uint32_t venue = t->iv[i].venue;
@@ -820,7 +829,7 @@ static int sweep(struct tracer *t)
 			break;
 		qlo = sat_sub(t->iv[i].a, lookback - 1);
 		while (cl.hi < t->n_iv && t->iv[cl.hi].venue == venue &&
-		       sat_sub(t->iv[cl.hi].a, lookback - 1) <= maxb) {
+		       sat_sub(t->iv[cl.hi].a, sat_add(lookback - 1, slack)) <= maxb) {
 			const struct ival *n = &t->iv[cl.hi];
 
 			if (n->b > maxb)
