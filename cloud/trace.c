@@ -30,9 +30,10 @@
  *   4. The order's new people are sorted by (venue, start, pid) and handed
  *      to the sink; they are the sources of order k + 1.
  *
- * All queries go through one cl_reader (one snapshot of the store), in
- * the store's person numbers; a person's pid is read once, when the person
- * is first reached.
+ * All queries read one snapshot of the store (a cl_reader, and for a
+ * deep trace a twin on the same snapshot for the second thread), in the
+ * store's person numbers; a person's pid is read once, after the order
+ * that reached the person.
  *
  * Invariants:
  *  - people[] is grouped by order (append-only, BFS); people[0] is the
@@ -45,10 +46,17 @@
  *    next order; only people[] and the two hash tables grow with the
  *    result.  Arrays that can grow large are big_grow's (huge pages).
  *  - all time arithmetic saturates, so hostile stored times cannot
- *    overflow.
+ *    overflow;
+ *  - while a second thread runs, it writes only its own arrays (its read
+ *    visits, its sweep events) and reads only what does not change
+ *    meanwhile (iv, end_max, span tables, sources' people[] entries, a
+ *    copy of order1_of); people[] is sized for everyone in a deep trace
+ *    so it never moves.
  *
- * Threads: everything runs on the caller's thread (see trace.h).  No
- * personal data is handled here: pids only.
+ * Threads: the caller's thread, joined by a second one for part of an
+ * order's reading and sweeping (read_sources, sweep) when the order is
+ * large, and always joined before the order goes on.  No personal data is
+ * handled here: pids only.
  */
 #include "trace.h"
 
@@ -62,6 +70,10 @@
 #include <uv.h>
 
 /* ---- small helpers ----------------------------------------------------- */
+
+/* An order with this many sources (or source intervals) or more shares
+ * reading (and sweeping) with a second thread; params.split_min overrides. */
+#define SPLIT_MIN 4096
 
 static int64_t sat_add(int64_t a, int64_t b) /* b >= 0 */
 {
@@ -163,6 +175,7 @@ struct u64map {
 struct tracer {
 	struct cl_store *s;
 	struct cl_reader *r;
+	struct cl_reader *r2;           /* on r's snapshot, for a second thread; or NULL */
 	const struct cl_trace_params *p;
 	const struct cl_trace_sink *sink;
 	unsigned k;                     /* order being computed */
@@ -539,30 +552,26 @@ static void read_spans(void *arg)
 
 /*
  * Read the visits of t->spans[0..n) into t->all_vis.  Many sources are
- * split between this thread and a second one with its own reader on the
- * same snapshot (its own venue cache and output, appended afterwards), so
- * the two cores share the biggest read of a deep trace (from
- * params.split_min sources, READ_SPLIT_MIN by default).  If the store
- * changed since the trace began, or a thread cannot start, this thread
- * reads them all.
+ * split between this thread and a second one with the second reader (its
+ * own venue cache and output, appended afterwards), so the two cores share
+ * the biggest read of a deep trace (from params.split_min sources,
+ * SPLIT_MIN by default).  Without a second reader, or if a thread cannot
+ * start, this thread reads them all.
  */
-#define READ_SPLIT_MIN 4096
-
 static int read_sources(struct tracer *t, size_t n)
 {
 	struct reading one = {t, t->r, &t->dwell, t->spans, t->span_src, n, t->all_vis, 0,
 			      t->cap_all_vis, 0};
 	struct reading two = {0};
 	struct u64map dwell2 = {0};
-	struct cl_reader *r2 = NULL;
 	uv_thread_t th;
 	int threaded = 0;
-	size_t split_min = t->p->split_min ? t->p->split_min : READ_SPLIT_MIN;
+	size_t split_min = t->p->split_min ? t->p->split_min : SPLIT_MIN;
 
-	if (n >= split_min && n >= 2 && t->k > 1 && cl_reader_begin_twin(t->r, &r2) == 0) {
+	if (n >= split_min && n >= 2 && t->k > 1 && t->r2) {
 		size_t h = n / 2;
 
-		two = (struct reading){t, r2, &dwell2, t->spans + h, t->span_src + h, n - h,
+		two = (struct reading){t, t->r2, &dwell2, t->spans + h, t->span_src + h, n - h,
 				       NULL, 0, 0, 0};
 		one.n_spans = h;
 		threaded = uv_thread_create(&th, read_spans, &two) == 0;
@@ -587,7 +596,6 @@ static int read_sources(struct tracer *t, size_t n)
 	}
 	big_free(two.out);
 	map_free(&dwell2);
-	cl_reader_end(r2);
 	return one.rc;
 }
 
@@ -677,11 +685,42 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 
 /* ---- the sweep --------------------------------------------------------- */
 
+/* A cluster: source intervals t->iv[lo..hi) at one venue, and the range
+ * of entry times [qlo, qhi] whose visits can overlap them. */
 struct cluster {
-	struct tracer *t;
-	size_t lo, hi;          /* t->iv[lo..hi) */
-	int64_t maxlen;
+	size_t lo, hi;
+	int64_t maxlen;         /* the longest of the intervals */
+	int64_t qlo, qhi;
+	uint32_t venue;
 	unsigned dwell;
+};
+
+/* A swept visit that overlaps a source interval, as the sweep keeps it. */
+struct seen {
+	uint64_t vid;
+	uint32_t person, venue;
+	int64_t xa, xb;         /* its interval */
+	uint16_t headcount;
+	uint8_t kind;
+};
+
+/* A thread sweeping clusters: what it reads with and, for the second
+ * thread, what it leaves for the first to apply in order. */
+struct sweeper {
+	struct tracer *t;
+	struct cl_reader *r;
+	const uint8_t *order1;          /* order + 1 by person number, for the skip */
+	const struct cluster *cl;       /* the cluster being swept */
+	int later;                      /* 1: record events instead of applying */
+	struct sweep_event {
+		struct seen v;
+		int64_t best_start;
+		size_t best;            /* SIZE_MAX: an unnamed visit */
+	} *ev;
+	size_t n_ev, cap_ev;
+	size_t c_lo, c_hi;              /* clusters to sweep */
+	const struct cluster *clusters;
+	int rc;
 };
 
 /* Does (start, via, venue) beat person c's current first exposure? */
@@ -698,121 +737,198 @@ static int better(const struct cl_trace_contact *c, int64_t start, const uint8_t
 	return venue < c->venue;
 }
 
-/* Keep visit [xa, xb) of people[who] as a hit of this order. */
-static int add_hit(struct tracer *t, long who, const struct cl_visit *x, int64_t xa, int64_t xb)
+/* Keep visit v of people[who] as a hit of this order. */
+static int add_hit(struct tracer *t, long who, const struct seen *v)
 {
 	if (big_grow((void **)&t->hits, &t->cap_hits, t->n_hits + 1, sizeof *t->hits))
 		return -ENOMEM;
-	t->hits[t->n_hits++] = (struct hit){(uint32_t)who, x->venue_id, xa, xb, x->headcount,
-					    x->kind};
+	t->hits[t->n_hits++] = (struct hit){(uint32_t)who, v->venue, v->xa, v->xb, v->headcount,
+					    v->kind};
 	return 0;
 }
 
-static int on_venue_visit(void *ctx, const struct cl_visit *x)
+/*
+ * Does visit x (swept for cluster cl) overlap a source interval, and is
+ * it of someone not known at a lower order (order1)?  1 with *v filled and
+ * *first the first interval starting at or after its end; 0: nothing to
+ * do; or an error.
+ */
+static int match(const struct tracer *t, const uint8_t *order1, const struct cluster *cl,
+		 const struct cl_visit *x, struct seen *v, size_t *first)
 {
-	struct cluster *cl = ctx;
-	struct tracer *t = cl->t;
-	int64_t xa, xb, best_start = 0, reach;
-	size_t lo = cl->lo, hi = cl->hi, best = SIZE_MAX;
-	long who = -1;
-	int zero = x->person == 0;
+	size_t lo = cl->lo, hi = cl->hi;
 
-	cl_trace_interval(x, cl->dwell, &xa, &xb);
-	if (xb <= xa)
+	cl_trace_interval(x, cl->dwell, &v->xa, &v->xb);
+	if (v->xb <= v->xa)
 		return 0;
 	if (x->person >= t->cap_by_person)
 		return AS_E_CORRUPT; /* a person number the store never handed out */
-	if (!zero && t->order1_of[x->person]) {
-		/* Known at a lower order (this includes every source of this
-		 * order, so nobody is their own contact, and the case). */
-		if (t->order1_of[x->person] <= t->k)
-			return 0;
-		who = (long)t->index_of[x->person];
-	}
-	/* First interval with a >= xb: those after it cannot overlap. */
+	/* Known at a lower order (this includes every source of this order,
+	 * so nobody is their own contact, and the case)? */
+	if (x->person != 0 && order1[x->person] && order1[x->person] <= t->k)
+		return 0;
+	/* Intervals from the first with a >= xb cannot overlap. */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (t->iv[mid].a < xb)
+		if (t->iv[mid].a < v->xb)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	/* None of the intervals before it ends after xa: no overlap. */
-	if (lo == cl->lo || t->end_max[lo - 1] <= xa)
+	if (lo == cl->lo || t->end_max[lo - 1] <= v->xa)
 		return 0;
-	if (zero) {
-		int added, rc = map_put(&t->vids, x->vid + 1, 0, &added);
-
-		if (rc)
-			return rc;
-		if (added) {
-			t->cur.unnamed_visits++;
-			t->cur.unnamed_people += x->headcount;
-		}
-		return 0;
-	}
-	/* Exposed through this visit, which starts after the first exposure
-	 * found for them so far: nothing to compare. */
-	if (who >= 0 && t->start_of[who] < xa)
-		return add_hit(t, who, x, xa, xb);
-	/* The earliest overlap (smallest pid on a tie): scan back while an
-	 * interval can still end after xa. */
-	reach = sat_sub(xa, cl->maxlen);
-	for (size_t i = lo; i-- > cl->lo && t->iv[i].a > reach && t->end_max[i] > xa;) {
-		const struct ival *iv = &t->iv[i];
-		int64_t start;
-
-		if (iv->b <= xa)
-			continue;
-		start = xa > iv->a ? xa : iv->a;
-		if (best == SIZE_MAX || start < best_start ||
-		    (start == best_start &&
-		     memcmp(t->people[iv->src].c.pid, t->people[t->iv[best].src].c.pid,
-			    AS_PID_LEN) < 0)) {
-			best = i;
-			best_start = start;
-		}
-	}
-	if (best == SIZE_MAX)
-		return AS_E_CORRUPT; /* end_max said an interval overlaps */
-	if (who < 0) {
-		who = person_add(t, x->person, NULL, t->k);
-		if (who < 0)
-			return (int)who;
-		t->people[who].c.start = t->start_of[who] = best_start;
-		t->people[who].c.venue = t->iv[best].venue;
-		t->people[who].via_idx = t->iv[best].src;
-		memcpy(t->people[who].c.via, t->people[t->iv[best].src].c.pid, AS_PID_LEN);
-		return add_hit(t, who, x, xa, xb);
-	}
-	if (better(&t->people[who].c, best_start, t->people[t->iv[best].src].c.pid,
-		   t->iv[best].venue)) {
-		struct person *p = &t->people[who];
-
-		p->c.start = t->start_of[who] = best_start;
-		p->c.venue = t->iv[best].venue;
-		p->via_idx = t->iv[best].src;
-		memcpy(p->c.via, t->people[t->iv[best].src].c.pid, AS_PID_LEN);
-	}
-	return add_hit(t, who, x, xa, xb);
+	v->vid = x->vid;
+	v->person = x->person;
+	v->venue = x->venue_id;
+	v->headcount = x->headcount;
+	v->kind = x->kind;
+	*first = lo;
+	return 1;
 }
 
-/* Query each cluster of t->iv (sorted by venue, a) once.  A visit that
- * enters before a - lookback + 1 ends by a: the query starts there. */
+/* The source interval of cl before first giving v its earliest overlap
+ * (smallest pid on a tie): scan back while an interval can still end
+ * after xa.  Its index (one exists: match saw end_max) and *start. */
+static size_t best_source(const struct tracer *t, const struct cluster *cl, size_t first,
+			  const struct seen *v, int64_t *start)
+{
+	int64_t reach = sat_sub(v->xa, cl->maxlen);
+	size_t best = SIZE_MAX;
+
+	for (size_t i = first; i-- > cl->lo && t->iv[i].a > reach && t->end_max[i] > v->xa;) {
+		const struct ival *iv = &t->iv[i];
+		int64_t s;
+
+		if (iv->b <= v->xa)
+			continue;
+		s = v->xa > iv->a ? v->xa : iv->a;
+		if (best == SIZE_MAX || s < *start ||
+		    (s == *start && memcmp(t->people[iv->src].c.pid,
+					   t->people[t->iv[best].src].c.pid, AS_PID_LEN) < 0)) {
+			best = i;
+			*start = s;
+		}
+	}
+	return best;
+}
+
+/* An unnamed visit that overlapped a source: counted once. */
+static int count_unnamed(struct tracer *t, const struct seen *v)
+{
+	int added, rc = map_put(&t->vids, v->vid + 1, 0, &added);
+
+	if (!rc && added) {
+		t->cur.unnamed_visits++;
+		t->cur.unnamed_people += v->headcount;
+	}
+	return rc;
+}
+
+/* Named visit v, whose earliest overlap is with interval best from start:
+ * a new person of this order, or maybe a better first exposure. */
+static int take_visit(struct tracer *t, const struct seen *v, size_t best, int64_t start)
+{
+	const struct ival *b = &t->iv[best];
+	struct person *p;
+	long who;
+
+	if (best >= t->n_iv)
+		return AS_E_CORRUPT; /* end_max said an interval overlaps */
+	if (t->order1_of[v->person]) {
+		who = (long)t->index_of[v->person];
+		p = &t->people[who];
+		if (!better(&p->c, start, t->people[b->src].c.pid, b->venue))
+			return add_hit(t, who, v);
+	} else {
+		who = person_add(t, v->person, NULL, t->k);
+		if (who < 0)
+			return (int)who;
+		p = &t->people[who];
+	}
+	p->c.start = t->start_of[who] = start;
+	p->c.venue = b->venue;
+	p->via_idx = b->src;
+	memcpy(p->c.via, t->people[b->src].c.pid, AS_PID_LEN);
+	return add_hit(t, who, v);
+}
+
+/* The first thread's callback: apply each visit at once. */
+static int on_venue_visit(void *ctx, const struct cl_visit *x)
+{
+	struct sweeper *w = ctx;
+	struct tracer *t = w->t;
+	struct seen v;
+	size_t first, best;
+	int64_t start = 0;
+	int rc = match(t, t->order1_of, w->cl, x, &v, &first);
+
+	if (rc <= 0)
+		return rc;
+	if (v.person == 0)
+		return count_unnamed(t, &v);
+	/* Exposed through this visit, which starts after the first exposure
+	 * found for them so far: nothing to compare. */
+	if (t->order1_of[v.person] && t->start_of[t->index_of[v.person]] < v.xa)
+		return add_hit(t, (long)t->index_of[v.person], &v);
+	best = best_source(t, w->cl, first, &v, &start);
+	return take_visit(t, &v, best, start);
+}
+
+/* The second thread's callback: touch nothing the first one writes;
+ * record what the first must apply, in order, after it. */
+static int on_venue_visit_later(void *ctx, const struct cl_visit *x)
+{
+	struct sweeper *w = ctx;
+	struct seen v;
+	size_t first, best = SIZE_MAX;
+	int64_t start = 0;
+	int rc = match(w->t, w->order1, w->cl, x, &v, &first);
+
+	if (rc <= 0)
+		return rc;
+	if (v.person != 0)
+		best = best_source(w->t, w->cl, first, &v, &start);
+	if (big_grow((void **)&w->ev, &w->cap_ev, w->n_ev + 1, sizeof *w->ev))
+		return -ENOMEM;
+	w->ev[w->n_ev++] = (struct sweep_event){v, start, best};
+	return 0;
+}
+
+static void sweep_clusters(void *arg)
+{
+	struct sweeper *w = arg;
+
+	for (size_t c = w->c_lo; c < w->c_hi && !w->rc; c++) {
+		w->cl = &w->clusters[c];
+		w->rc = cl_reader_visits_at(w->r, w->cl->venue, w->cl->qlo, w->cl->qhi,
+					    w->later ? on_venue_visit_later : on_venue_visit, w);
+	}
+}
+
+/*
+ * Query each cluster of t->iv (sorted by venue, a) once.  A visit that
+ * enters before a - lookback + 1 ends by a: the query starts there.  With
+ * many intervals (split_min) and the second reader, the clusters are split
+ * in two halves by interval count: the second thread sweeps the later half
+ * against a copy of the order table, recording its findings, which this
+ * thread applies after its own half, so hits come in the same order as
+ * from one thread.  people[] does not move meanwhile (sized for everyone
+ * at the start).
+ */
 #define SWEEP_SLACK (2 * 3600)
 
 static int sweep(struct tracer *t)
 {
-	size_t i = 0;
+	struct cluster *cls = NULL;
+	size_t ncl = 0, cap_cls = 0, split, i = 0;
+	struct sweeper one = {0}, two = {0};
+	uint8_t *order_copy = NULL;
 	int64_t slack = 0;
-	int rc = 0;
+	uv_thread_t th;
+	int threaded = 0, rc = 0;
 
-	/* The store passes over people known at a lower order: at the deeper
-	 * orders, most visits.  order1_of does not move meanwhile: person_add
-	 * grows it only for numbers beyond the store's limit, which
-	 * on_venue_visit refuses. */
-	cl_reader_skip_people(t->r, t->order1_of, t->cap_by_person, (uint8_t)t->k);
 	/* When most people are known (at the deep orders), reading the few
 	 * hours between two clusters, whose visits are mostly skipped, costs
 	 * less than another descent of the index: clusters that close are
@@ -820,28 +936,74 @@ static int sweep(struct tracer *t)
 	if (t->n_people > t->cap_by_person / 2)
 		slack = SWEEP_SLACK;
 	while (i < t->n_iv && !rc) {
-		struct cluster cl = {t, i, i + 1, t->iv[i].b - t->iv[i].a, 0};
-		uint32_t venue = t->iv[i].venue;
-		int64_t lookback, qlo, maxb = t->iv[i].b;
+		struct cluster cl = {i, i + 1, t->iv[i].b - t->iv[i].a, 0, t->iv[i].b, t->iv[i].venue, 0};
+		int64_t lookback;
 
-		rc = venue_dwell(t, venue, &cl.dwell, &lookback);
+		rc = venue_dwell(t, cl.venue, &cl.dwell, &lookback);
 		if (rc)
 			break;
-		qlo = sat_sub(t->iv[i].a, lookback - 1);
-		while (cl.hi < t->n_iv && t->iv[cl.hi].venue == venue &&
-		       sat_sub(t->iv[cl.hi].a, sat_add(lookback - 1, slack)) <= maxb) {
+		cl.qlo = sat_sub(t->iv[i].a, lookback - 1);
+		while (cl.hi < t->n_iv && t->iv[cl.hi].venue == cl.venue &&
+		       sat_sub(t->iv[cl.hi].a, sat_add(lookback - 1, slack)) <= cl.qhi) {
 			const struct ival *n = &t->iv[cl.hi];
 
-			if (n->b > maxb)
-				maxb = n->b;
+			if (n->b > cl.qhi)
+				cl.qhi = n->b;
 			if (n->b - n->a > cl.maxlen)
 				cl.maxlen = n->b - n->a;
 			cl.hi++;
 		}
-		rc = cl_reader_visits_at(t->r, venue, qlo, maxb - 1, on_venue_visit, &cl);
+		cl.qhi--; /* the last end, exclusive */
+		if (big_grow((void **)&cls, &cap_cls, ncl + 1, sizeof *cls))
+			rc = -ENOMEM;
+		else
+			cls[ncl++] = cl;
 		i = cl.hi;
 	}
+	/* Split by intervals swept: the clusters before split hold half. */
+	split = ncl;
+	if (!rc && t->r2 && t->n_iv >= (t->p->split_min ? t->p->split_min : SPLIT_MIN) &&
+	    ncl >= 2 && t->cap_people > t->cap_by_person && t->cap_start_of > t->cap_by_person &&
+	    (order_copy = malloc(t->cap_by_person + 1))) {
+		size_t half = 0;
+
+		memcpy(order_copy, t->order1_of, t->cap_by_person);
+		for (split = 0; split < ncl - 1 && half < t->n_iv / 2; split++)
+			half += cls[split].hi - cls[split].lo;
+		if (split == 0)
+			split = 1;
+	}
+	one = (struct sweeper){.t = t, .r = t->r, .clusters = cls, .c_lo = 0, .c_hi = split};
+	two = (struct sweeper){.t = t, .r = t->r2, .order1 = order_copy, .later = 1,
+			       .clusters = cls, .c_lo = split, .c_hi = ncl};
+	if (!rc && split < ncl) {
+		cl_reader_skip_people(t->r2, order_copy, t->cap_by_person, (uint8_t)t->k);
+		threaded = uv_thread_create(&th, sweep_clusters, &two) == 0;
+		if (!threaded)
+			one.c_hi = ncl;
+	}
+	/* The store passes over people known at a lower order: at the deeper
+	 * orders, most visits.  order1_of does not move meanwhile: person_add
+	 * grows it only for numbers beyond the store's limit, which match
+	 * refuses. */
+	cl_reader_skip_people(t->r, t->order1_of, t->cap_by_person, (uint8_t)t->k);
+	if (!rc)
+		sweep_clusters(&one);
+	if (threaded)
+		uv_thread_join(&th);
+	rc = rc ? rc : one.rc ? one.rc : two.rc;
+	for (size_t e = 0; e < two.n_ev && !rc; e++) {
+		const struct sweep_event *ev = &two.ev[e];
+
+		rc = ev->best == SIZE_MAX ? count_unnamed(t, &ev->v)
+					  : take_visit(t, &ev->v, ev->best, ev->best_start);
+	}
 	cl_reader_skip_people(t->r, NULL, 0, 0);
+	if (t->r2)
+		cl_reader_skip_people(t->r2, NULL, 0, 0);
+	big_free(two.ev);
+	big_free(cls);
+	free(order_copy);
 	return rc;
 }
 
@@ -1110,6 +1272,7 @@ static void tracer_free(struct tracer *t)
 	big_free(t->hits);
 	big_free(t->hits_tmp);
 	big_free(t->hit_at);
+	cl_reader_end(t->r2);
 	cl_reader_end(t->r);
 }
 
@@ -1148,6 +1311,19 @@ int cl_trace_run(struct cl_store *s, const struct cl_trace_params *p,
 				rc = -ENOMEM;
 			else
 				t.cap_by_person = limit;
+		}
+		/* A deep trace: a second reader on the same snapshot for a
+		 * second thread (none if a commit came in between), and
+		 * people[] sized for everyone, so that it never moves while
+		 * that thread reads it. */
+		if (!rc && limit > 1 && p->depth > 1) {
+			if (cl_reader_begin_twin(t.r, &t.r2) != 0)
+				t.r2 = NULL;
+			if (big_grow((void **)&t.people, &t.cap_people, (size_t)limit + 1,
+				     sizeof *t.people) ||
+			    big_grow((void **)&t.start_of, &t.cap_start_of, (size_t)limit + 1,
+				     sizeof *t.start_of))
+				rc = -ENOMEM;
 		}
 		if (rc) {
 			tracer_free(&t);

@@ -43,7 +43,8 @@
  *
  * Threads: one trace runs on the calling thread, which an order with
  * many sources (split_min) joins for a while by a second one reading half
- * of their visits; several traces may run on one store at once.  A trace reads one snapshot of the store (one LMDB
+ * of their visits and sweeping half of the venues; several traces may run
+ * on one store at once.  A trace reads one snapshot of the store (one LMDB
  * read transaction): visits ingested or purged while it runs are not seen,
  * and ingest never waits for it.
  */
@@ -67,8 +68,9 @@ struct cl_trace_params {
 	unsigned depth;            /* 1..CL_TRACE_DEPTH_MAX */
 	int64_t min_overlap;       /* seconds, >= 0: exposure for risk "high" */
 	int64_t incubation;        /* seconds, >= 0 */
-	size_t split_min;          /* an order with this many sources or more reads
-				    * their visits on two threads (0: 4096) */
+	size_t split_min;          /* an order with this many sources (source
+				    * intervals) or more reads (sweeps) on two
+				    * threads (0: 4096) */
 };
 
 /* One visit of the case inside the window. */
