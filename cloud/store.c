@@ -948,89 +948,129 @@ static int resolve_person(struct cl_ingest *in, const uint8_t pid[AS_PID_LEN],
 	return mdb_cursor_put(in->persons, &key, &val, MDB_CURRENT * (rc == 0));
 }
 
-/* A queued visit's pid as two big-endian halves (integer order is byte
- * order), and its place in in->pend (vid order). */
+/*
+ * The commit's sorts are LSD radix sorts of fixed-size records on a
+ * big-endian byte prefix (byte order is the databases' key order), one
+ * counting pass per byte from the last, stable, skipping the bytes that
+ * every record shares.  Records stay in the order they were made (vid
+ * order) where their keys are equal.
+ */
+static int radix_sort(void *base, size_t n, size_t size, size_t key_len)
+{
+	size_t (*count)[256];
+	uint8_t *a = base, *b;
+
+	if (n < 2)
+		return 0;
+	count = calloc(key_len, sizeof *count);
+	b = n <= SIZE_MAX / size ? malloc(n * size) : NULL;
+	if (!count || !b) {
+		free(count);
+		free(b);
+		return ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < key_len; k++)
+			count[k][a[i * size + k]]++;
+	for (size_t k = key_len; k-- > 0;) {
+		size_t pos = 0, *c = count[k];
+		uint8_t *t;
+
+		if (c[a[k]] == n)
+			continue; /* every record has this byte */
+		for (int d = 0; d < 256; d++) {
+			size_t m = c[d];
+
+			c[d] = pos;
+			pos += m;
+		}
+		for (size_t i = 0; i < n; i++) {
+			const uint8_t *r = a + i * size;
+
+			memcpy(b + c[r[k]]++ * size, r, size);
+		}
+		t = a, a = b, b = t;
+	}
+	if (a != base) {
+		memcpy(base, a, n * size);
+		b = a;
+	}
+	free(b);
+	free(count);
+	return 0;
+}
+
+/* A queued visit's pid, the latest day of its visits among the queued
+ * ones (the first of a pid's refs holds it, after the grouping) and its
+ * place in in->pend (vid order). */
 struct pid_ref {
-	uint64_t hi, lo;
+	uint8_t pid[AS_PID_LEN];
+	uint32_t day;
 	uint32_t idx;
 };
 
-/* An index entry to write: key (day << 32 | id), then entry time and vid. */
-struct idx_ref {
-	uint64_t key;
-	int64_t entry;
-	uint64_t vid;
-	uint32_t idx;           /* in in->pend */
+/* Sort refs by pid, then idx: a radix sort on the first four bytes (pids
+ * are uniform), then an insertion sort that finishes the rare pids
+ * sharing them (stable, so idx order stays within a pid). */
+static int sort_pid_refs(struct pid_ref *refs, size_t n)
+{
+	int rc = radix_sort(refs, n, sizeof *refs, 4);
+
+	for (size_t i = 1; i < n && !rc; i++) {
+		struct pid_ref x = refs[i];
+		size_t j = i;
+
+		for (; j > 0 && memcmp(refs[j - 1].pid, x.pid, AS_PID_LEN) > 0; j--)
+			refs[j] = refs[j - 1];
+		refs[j] = x;
+	}
+	return rc;
+}
+
+/* An index entry to write: its key (day || venue or person) then the
+ * entry itself, whose first bytes (time, vid) order a key's entries. */
+struct idx_rec {
+	uint8_t key[IDX_KEY_LEN];
+	uint8_t ent[IDX_LEN];
 };
 
 struct capsule_job {
-	uint32_t person;
+	uint8_t person[4];      /* big-endian: the sort key */
 	uint32_t idx;           /* the visit whose capsule to keep */
 	int fresh;
 };
 
-static int cmp_pid_ref(const void *a, const void *b)
-{
-	const struct pid_ref *x = a, *y = b;
-
-	if (x->hi != y->hi)
-		return x->hi < y->hi ? -1 : 1;
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	return (x->idx > y->idx) - (x->idx < y->idx);
-}
-
-static int cmp_capsule_job(const void *a, const void *b)
-{
-	const struct capsule_job *x = a, *y = b;
-
-	return (x->person > y->person) - (x->person < y->person);
-}
-
-static int cmp_idx_ref(const void *a, const void *b)
-{
-	const struct idx_ref *x = a, *y = b;
-
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	if (x->entry != y->entry)
-		return x->entry < y->entry ? -1 : 1;
-	return (x->vid > y->vid) - (x->vid < y->vid);
-}
-
-/* The queued visits' references for one index, sorted by key, entry,
- * vid; returns how many. */
-static size_t sort_refs(struct cl_ingest *in, struct idx_ref *refs, int is_pid)
+/* The queued visits' entries for one index (persons[i]: the person of
+ * in->pend[i]), sorted by key, entry time and vid; returns how many. */
+static int sort_index(struct cl_ingest *in, const uint32_t *persons, struct idx_rec *recs,
+		      int is_pid, size_t *count)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < in->npend; i++) {
-		const struct cl_visit *v = &in->pend[i].sv.v;
+		struct cl_visit v = in->pend[i].sv.v;
 
-		if (is_pid && !v->person)
+		v.person = persons[i];
+		if (is_pid && !v.person)
 			continue; /* unattributed: no person to index */
-		refs[n].key = (uint64_t)day_of(v->entry) << 32 | (is_pid ? v->person : v->venue_id);
-		refs[n].entry = v->entry;
-		refs[n].vid = v->vid;
-		refs[n++].idx = (uint32_t)i;
+		idx_key(recs[n].key, day_of(v.entry), is_pid ? v.person : v.venue_id);
+		idx_entry(recs[n++].ent, &v, is_pid ? v.venue_id : v.person);
 	}
-	qsort(refs, n, sizeof *refs, cmp_idx_ref);
-	return n;
+	*count = n;
+	/* Equal keys and times keep vid order: no need to sort on the vid. */
+	return radix_sort(recs, n, sizeof *recs, IDX_KEY_LEN + 8);
 }
 
 /* by_venue: one DUPSORT entry per queued visit, in key order. */
-static int write_venue_index(struct cl_ingest *in, struct idx_ref *refs)
+static int write_venue_index(struct cl_ingest *in, const uint32_t *persons,
+			     struct idx_rec *recs)
 {
-	size_t n = sort_refs(in, refs, 0);
-	int rc = 0;
+	size_t n;
+	int rc = sort_index(in, persons, recs, 0, &n);
 
 	for (size_t k = 0; k < n && !rc; k++) {
-		const struct cl_visit *v = &in->pend[refs[k].idx].sv.v;
-		uint8_t kbuf[IDX_KEY_LEN], ent[IDX_LEN];
-		MDB_val key = {IDX_KEY_LEN, kbuf}, val = {IDX_LEN, ent};
+		MDB_val key = {IDX_KEY_LEN, recs[k].key}, val = {IDX_LEN, recs[k].ent};
 
-		idx_key(kbuf, (uint32_t)(refs[k].key >> 32), (uint32_t)refs[k].key);
-		idx_entry(ent, v, v->person);
 		rc = mdb_cursor_put(in->by_venue, &key, &val, 0);
 	}
 	return rc;
@@ -1038,22 +1078,20 @@ static int write_venue_index(struct cl_ingest *in, struct idx_ref *refs)
 
 /* by_pid: per (day, person) of the queued visits, the stored entries and
  * the new ones merged in (entry, vid) order, written once. */
-static int write_pid_index(struct cl_ingest *in, struct idx_ref *refs)
+static int write_pid_index(struct cl_ingest *in, const uint32_t *persons, struct idx_rec *recs)
 {
-	size_t n = sort_refs(in, refs, 1);
+	size_t n;
 	uint8_t *buf = NULL;
 	size_t cap = 0;
-	int rc = 0;
+	int rc = sort_index(in, persons, recs, 1, &n);
 
 	for (size_t a = 0, b; a < n && !rc; a = b) {
-		uint8_t kbuf[IDX_KEY_LEN];
-		MDB_val key = {IDX_KEY_LEN, kbuf}, val;
+		MDB_val key = {IDX_KEY_LEN, recs[a].key}, val;
 		const uint8_t *old = NULL;
 		size_t n_old = 0, need, o = 0, m = 0;
 
-		for (b = a + 1; b < n && refs[b].key == refs[a].key; b++)
+		for (b = a + 1; b < n && memcmp(recs[b].key, recs[a].key, IDX_KEY_LEN) == 0; b++)
 			;
-		idx_key(kbuf, (uint32_t)(refs[a].key >> 32), (uint32_t)refs[a].key);
 		rc = mdb_cursor_get(in->by_pid, &key, &val, MDB_SET_KEY);
 		if (rc == 0) {
 			if (val.mv_size == 0 || val.mv_size % IDX_LEN)
@@ -1074,26 +1112,20 @@ static int write_pid_index(struct cl_ingest *in, struct idx_ref *refs)
 			else
 				buf = p, cap = need;
 		}
-		/* Merge: stored entries are in order, and so are refs[a..b). */
+		/* Merge: stored entries are in order, and so are recs[a..b). */
 		for (size_t k = a; !rc && k <= b; k++) {
-			uint8_t ent[IDX_LEN];
-
-			if (k < b) {
-				const struct cl_visit *v = &in->pend[refs[k].idx].sv.v;
-
-				idx_entry(ent, v, v->venue_id);
-			}
-			while (o < n_old && (k == b || memcmp(old + o * IDX_LEN, ent, 14) < 0)) {
+			while (o < n_old &&
+			       (k == b || memcmp(old + o * IDX_LEN, recs[k].ent, 14) < 0)) {
 				memcpy(buf + m * IDX_LEN, old + o * IDX_LEN, IDX_LEN);
 				m++, o++;
 			}
 			if (k < b) {
-				memcpy(buf + m * IDX_LEN, ent, IDX_LEN);
+				memcpy(buf + m * IDX_LEN, recs[k].ent, IDX_LEN);
 				m++;
 			}
 		}
 		if (!rc) {
-			key = (MDB_val){IDX_KEY_LEN, kbuf};
+			key = (MDB_val){IDX_KEY_LEN, recs[a].key};
 			val = (MDB_val){m * IDX_LEN, buf};
 			rc = mdb_cursor_put(in->by_pid, &key, &val, 0);
 		}
@@ -1103,13 +1135,16 @@ static int write_pid_index(struct cl_ingest *in, struct idx_ref *refs)
 }
 
 /* Resolve persons and write capsules, by_pid, by_venue and visits for
- * every queued visit (see above). */
+ * every queued visit (see above).  The sorts work on compact records made
+ * in one pass over the queue, not on references into it: the queue is far
+ * larger than the caches. */
 static int apply_pending(struct cl_ingest *in)
 {
 	size_t n = in->npend, nref = 0, njob = 0;
 	struct pid_ref *refs = NULL;
 	struct capsule_job *jobs = NULL;
-	struct idx_ref *keys = NULL;
+	struct idx_rec *recs = NULL;
+	uint32_t *persons = NULL;
 	int rc = 0;
 
 	if (n == 0)
@@ -1118,54 +1153,57 @@ static int apply_pending(struct cl_ingest *in)
 		return MDB_TXN_FULL;
 	refs = malloc(n * sizeof *refs);
 	jobs = malloc(n * sizeof *jobs);
-	keys = malloc(n * sizeof *keys);
-	if (!refs || !jobs || !keys) {
+	recs = malloc(n * sizeof *recs);
+	persons = calloc(n, sizeof *persons);
+	if (!refs || !jobs || !recs || !persons) {
 		rc = ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (pid_is_zero(in->pend[i].sv.v.pid))
+		const struct cl_visit *v = &in->pend[i].sv.v;
+
+		if (pid_is_zero(v->pid))
 			continue;
-		refs[nref].hi = as_get_be64(in->pend[i].sv.v.pid);
-		refs[nref].lo = as_get_be64(in->pend[i].sv.v.pid + 8);
+		memcpy(refs[nref].pid, v->pid, AS_PID_LEN);
+		refs[nref].day = day_of(v->entry);
 		refs[nref++].idx = (uint32_t)i;
 	}
-	qsort(refs, nref, sizeof *refs, cmp_pid_ref);
+	rc = sort_pid_refs(refs, nref);
 	for (size_t a = 0, b; a < nref && !rc; a = b) {
 		uint32_t latest, person, last_day = 0;
 		int changed, fresh;
 
-		for (b = a; b < nref && refs[b].hi == refs[a].hi && refs[b].lo == refs[a].lo; b++) {
-			uint32_t d = day_of(in->pend[refs[b].idx].sv.v.entry);
-
-			if (d > last_day)
-				last_day = d;
-		}
+		for (b = a; b < nref && memcmp(refs[b].pid, refs[a].pid, AS_PID_LEN) == 0; b++)
+			if (refs[b].day > last_day)
+				last_day = refs[b].day;
 		latest = refs[b - 1].idx; /* the highest vid: the latest capsule */
-		rc = resolve_person(in, in->pend[latest].sv.v.pid, in->pend[latest].capsule,
-				    last_day, &person, &changed, &fresh);
-		if (!rc && changed)
-			jobs[njob++] = (struct capsule_job){person, latest, fresh};
+		rc = resolve_person(in, refs[a].pid, in->pend[latest].capsule, last_day, &person,
+				    &changed, &fresh);
+		if (!rc && changed) {
+			as_put_be32(jobs[njob].person, person);
+			jobs[njob].idx = latest;
+			jobs[njob++].fresh = fresh;
+		}
 		for (size_t k = a; k < b && !rc; k++)
-			in->pend[refs[k].idx].sv.v.person = person;
+			persons[refs[k].idx] = person;
 	}
 	/* Capsules by person number: changed ones in place, then new people,
 	 * whose numbers are all above the rest, appended. */
-	qsort(jobs, njob, sizeof *jobs, cmp_capsule_job);
+	if (!rc)
+		rc = radix_sort(jobs, njob, sizeof *jobs, 4);
 	for (size_t k = 0; k < njob && !rc; k++) {
-		uint8_t pkey[4], cval[CAPSULE_VALUE_LEN];
+		uint8_t cval[CAPSULE_VALUE_LEN];
 		const struct pending *p = &in->pend[jobs[k].idx];
-		MDB_val key = {4, pkey}, val = {CAPSULE_VALUE_LEN, cval};
+		MDB_val key = {4, jobs[k].person}, val = {CAPSULE_VALUE_LEN, cval};
 
-		as_put_be32(pkey, jobs[k].person);
 		memcpy(cval, p->sv.v.pid, AS_PID_LEN);
 		memcpy(cval + AS_PID_LEN, p->capsule, AS_CAPSULE_LEN);
 		rc = mdb_cursor_put(in->capsules, &key, &val, jobs[k].fresh ? MDB_APPEND : 0);
 	}
 	if (!rc)
-		rc = write_pid_index(in, keys);
+		rc = write_pid_index(in, persons, recs);
 	if (!rc)
-		rc = write_venue_index(in, keys);
+		rc = write_venue_index(in, persons, recs);
 	for (size_t i = 0; i < n && !rc; i++) {
 		uint8_t vid[VID_LEN], value[VISIT_VALUE_MAX];
 		MDB_val key = {VID_LEN, vid}, val = {0, value};
@@ -1179,7 +1217,8 @@ static int apply_pending(struct cl_ingest *in)
 out:
 	free(refs);
 	free(jobs);
-	free(keys);
+	free(recs);
+	free(persons);
 	return rc;
 }
 
