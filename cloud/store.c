@@ -1,8 +1,9 @@
 /*
  * store.c - the cloud aggregator's LMDB store (see store.h for the contract).
  *
- * Layout: one environment, ten named databases.  Every integer in a key or
- * an index entry is big-endian, so LMDB's byte order is numeric order.
+ * Layout (store version 3): one environment, eleven named databases.
+ * Every integer in a key or an index entry is big-endian, so LMDB's byte
+ * order is numeric order.
  *
  *   meta      name -> value     "version" u32, "fp_key" (16 random bytes),
  *                               "next_vid", "next_person", "next_gw",
@@ -16,8 +17,9 @@
  *   by_venue  day u32 || venue u32   -> DUPSORT|DUPFIXED index entries
  *   by_pid    day u32 || person u32  -> the person's index entries that
  *             day, one after the other in (entry, vid) order
- *   persons   pid[16] -> person u32 || capsule fingerprint[8] || last day u32
+ *   persons   pid[16] -> person u32 || capsule fingerprint[8]
  *   capsules  person u32 -> pid[16] || capsule[131]   one per person
+ *   paper     person u32 -> capsule fingerprint[8] || capsule[131]
  *   app       'i' || check-in id[32] -> vid || venue u32 || entry i64
  *             'r' || replay key[32]  -> check-in id[32] || entry i64
  *
@@ -42,11 +44,18 @@
  * capsule is stored once.  The fingerprint is SipHash-2-4 of the capsule
  * under the store's secret fp_key: a visit that brings the capsule already
  * stored (the usual case: it is part of the credential) writes nothing; a
- * different one replaces it (the latest seen wins).  last day is the
- * latest day of the person's visits, which the purge uses to find people
- * left with no visit.  A record whose pid is all zero (the caller could
- * not derive one) is stored with person 0: found by venue, attributed to
- * nobody, no capsule.
+ * different one replaces it (the latest seen wins).  A paper-register
+ * entry (kind AS_REC_MANUAL) brings a freshly sealed capsule every time,
+ * and the person's next pass or card brings the credential's again, so
+ * such a capsule goes to paper instead, which holds it until a visit brings another (then paper
+ * loses the person: the capsule in capsules or the new one wins): paper is
+ * small (people whose latest visit was a paper entry), and persons and
+ * capsules, whose pages are spread over every person, are written only
+ * for new people and new credentials.  Nothing per person changes with
+ * each day's visits: the purge finds people left with no visit in by_pid
+ * itself.  A record whose pid is all zero (the caller could not derive
+ * one) is stored with person 0: found by venue, attributed to nobody, no
+ * capsule.
  *
  * Ingest queues each new visit and writes it at commit, sorted by key per
  * database (see "Ingest in two steps" below); readers see nothing of a
@@ -59,7 +68,11 @@
  *    by_pid unless unattributed, under the day of its entry, with the same
  *    fields as the visit; the indexes hold nothing else;
  *  - persons has a pid, and capsules its person number, exactly when by_pid
- *    has that person number; last day is the greatest day it has there;
+ *    has that person number (between its phases 2 and 3 a purge leaves
+ *    people whose visits it deleted; phase 3 removes them); persons'
+ *    fingerprint is that of the capsule in capsules; paper holds only people of capsules, with a capsule
+ *    that differs from the one there; the latest capsule seen of a person
+ *    is paper's if it has one, else capsules';
  *  - app holds an 'i' entry for each stored app visit, and an 'r' entry
  *    for each replay key used by a stored app visit;
  *  - per gateway, through_seq is the highest seq such that seqs 1..through_seq
@@ -93,8 +106,8 @@
 #include <string.h>
 #include <time.h>
 
-#define STORE_VERSION 2
-#define STORE_MAXDBS 10
+#define STORE_VERSION 3
+#define STORE_MAXDBS 11
 #define FP_LEN 8                     /* capsule fingerprint (SipHash-2-4) */
 #define FP_KEY_LEN 16
 #define VID_LEN 6                    /* vids are 48-bit: 2.8e14 visits */
@@ -109,8 +122,9 @@
 #define VENUE_VALUE_MAX (1 + 2 + 4 + 3 + CL_NAME_MAX + CL_ADDRESS_MAX + CL_CATEGORY_MAX)
 /* varints: gateway index 5, seq 10 bytes at most */
 #define VISIT_VALUE_MAX (5 + 10)
-#define PERSON_VALUE_LEN (4 + FP_LEN + 4) /* persons: person || fingerprint || last day */
+#define PERSON_VALUE_LEN (4 + FP_LEN) /* persons: person || fingerprint */
 #define CAPSULE_VALUE_LEN (AS_PID_LEN + AS_CAPSULE_LEN) /* capsules: pid || capsule */
+#define PAPER_VALUE_LEN (FP_LEN + AS_CAPSULE_LEN) /* paper: fingerprint || capsule */
 #define APP_KEY_LEN (1 + CL_APP_ID_LEN)
 #define APP_ID_VALUE_LEN (VID_LEN + 4 + 8)
 #define APP_REPLAY_VALUE_LEN (CL_APP_ID_LEN + 8)
@@ -120,7 +134,7 @@
 struct cl_store {
 	MDB_env *env;
 	MDB_dbi meta, gateways, venues, counters, visits, by_venue, by_pid, persons, capsules,
-		app;
+		paper, app;
 	int readonly;
 };
 
@@ -145,7 +159,7 @@ struct pending {
 struct cl_ingest {
 	struct cl_store *s;
 	MDB_txn *txn;
-	MDB_cursor *visits, *by_venue, *by_pid, *persons, *capsules;
+	MDB_cursor *visits, *by_venue, *by_pid, *persons, *capsules, *paper;
 	uint8_t fp_key[FP_KEY_LEN];
 	uint64_t next_vid, next_vid_stored;
 	uint64_t next_person, next_person_stored;
@@ -544,7 +558,8 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 		{"venues", 0, &s->venues},     {"counters", 0, &s->counters},
 		{"visits", 0, &s->visits},     {"by_venue", dup, &s->by_venue},
 		{"by_pid", 0, &s->by_pid},     {"persons", 0, &s->persons},
-		{"capsules", 0, &s->capsules}, {"app", 0, &s->app},
+		{"capsules", 0, &s->capsules}, {"paper", 0, &s->paper},
+		{"app", 0, &s->app},
 	};
 	uint8_t buf[FP_KEY_LEN];
 	MDB_val key = {7, (void *)"version"}, val, fkey = {6, (void *)"fp_key"};
@@ -878,9 +893,9 @@ int cl_store_each_venue(struct cl_store *s, int (*fn)(void *ctx, const struct cl
  * Ingest in two steps.  ingest_batch checks each batch, decides which of
  * its records are new (through_seq) and queues them with their vids.  The
  * commit then writes the queue in key order, once per transaction:
- * persons (sorted by pid), capsules (by person number), by_pid (by day,
- * person, time), by_venue (by day, venue, time) and visits (by vid:
- * appends).  Neighbouring keys share leaf pages, so LMDB's cursors find
+ * persons (sorted by pid), capsules and paper (by person number), by_pid
+ * (by day, person, time), by_venue (by day, venue, time) and visits (by
+ * vid: appends).  Neighbouring keys share leaf pages, so LMDB's cursors find
  * most of them without a descent from the root, and each touched page is
  * visited once per transaction rather than once per visit.
  */
@@ -906,135 +921,171 @@ static int ingest_visit(struct cl_ingest *in, const struct stored_visit *sv,
 }
 
 /*
- * The person number of pid (in *person), creating the person (*fresh) or
- * noting that capsule differs from the stored one (*changed), in which case
- * the caller writes it: the latest seen wins.  Most visits bring the same
- * capsule again (it is part of the credential), so persons keeps a keyed
- * fingerprint of it and the capsule itself is not read.  last_day: the
- * latest day of the person's visits being added; the stored one is raised
- * to it.
+ * The person number of pid (in *person), creating the person (*fresh, with
+ * fingerprint fp) or noting that fp differs from the stored one
+ * (*differs).  A new person is written here; a stored one when base is
+ * set and fp differs: its fingerprint is replaced, and the caller writes
+ * the capsule.  Most visits bring the same capsule again (it is part of
+ * the credential), so persons keeps a keyed fingerprint of it and the
+ * capsule itself is not read; most people are only read.
  */
 static int resolve_person(struct cl_ingest *in, const uint8_t pid[AS_PID_LEN],
-			  const uint8_t capsule[AS_CAPSULE_LEN], uint32_t last_day,
-			  uint32_t *person, int *changed, int *fresh)
+			  const uint8_t fp[FP_LEN], int base, uint32_t *person, int *differs,
+			  int *fresh)
 {
-	uint8_t fp[FP_LEN], pval[PERSON_VALUE_LEN];
+	uint8_t pval[PERSON_VALUE_LEN];
 	MDB_val key = {AS_PID_LEN, (void *)pid}, val;
-	uint32_t stored_day = 0;
 	int rc;
 
-	crypto_shorthash(fp, capsule, AS_CAPSULE_LEN, in->fp_key);
-	*changed = *fresh = 0;
+	*differs = *fresh = 0;
 	rc = mdb_cursor_get(in->persons, &key, &val, MDB_SET);
 	if (rc == 0) {
 		if (val.mv_size != PERSON_VALUE_LEN || as_get_be32(val.mv_data) == 0)
 			return MDB_CORRUPTED;
 		*person = as_get_be32(val.mv_data);
-		stored_day = as_get_be32((const uint8_t *)val.mv_data + 4 + FP_LEN);
-		*changed = memcmp((const uint8_t *)val.mv_data + 4, fp, FP_LEN) != 0;
-		if (!*changed && stored_day >= last_day)
+		*differs = memcmp((const uint8_t *)val.mv_data + 4, fp, FP_LEN) != 0;
+		if (!*differs || !base)
 			return 0;
-		if (stored_day > last_day)
-			last_day = stored_day;
 	} else if (rc == MDB_NOTFOUND) {
 		if (in->next_person > UINT32_MAX)
 			return MDB_MAP_FULL; /* out of person numbers */
 		*person = (uint32_t)in->next_person++;
-		*fresh = *changed = 1;
+		*fresh = 1;
 	} else {
 		return rc;
 	}
 	as_put_be32(pval, *person);
 	memcpy(pval + 4, fp, FP_LEN);
-	as_put_be32(pval + 4 + FP_LEN, last_day);
 	key = (MDB_val){AS_PID_LEN, (void *)pid};
 	val = (MDB_val){PERSON_VALUE_LEN, pval};
 	return mdb_cursor_put(in->persons, &key, &val, MDB_CURRENT * (rc == 0));
 }
 
-/* A queued visit's pid as two big-endian halves (integer order is byte
- * order), and its place in in->pend (vid order). */
+/*
+ * The commit's sorts are LSD radix sorts of fixed-size records on a
+ * big-endian byte prefix (byte order is the databases' key order), one
+ * counting pass per byte from the last, stable, skipping the bytes that
+ * every record shares.  Records stay in the order they were made (vid
+ * order) where their keys are equal.
+ */
+static int radix_sort(void *base, size_t n, size_t size, size_t key_len)
+{
+	size_t (*count)[256];
+	uint8_t *a = base, *b;
+
+	if (n < 2)
+		return 0;
+	count = calloc(key_len, sizeof *count);
+	b = n <= SIZE_MAX / size ? malloc(n * size) : NULL;
+	if (!count || !b) {
+		free(count);
+		free(b);
+		return ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < key_len; k++)
+			count[k][a[i * size + k]]++;
+	for (size_t k = key_len; k-- > 0;) {
+		size_t pos = 0, *c = count[k];
+		uint8_t *t;
+
+		if (c[a[k]] == n)
+			continue; /* every record has this byte */
+		for (int d = 0; d < 256; d++) {
+			size_t m = c[d];
+
+			c[d] = pos;
+			pos += m;
+		}
+		for (size_t i = 0; i < n; i++) {
+			const uint8_t *r = a + i * size;
+
+			memcpy(b + c[r[k]]++ * size, r, size);
+		}
+		t = a, a = b, b = t;
+	}
+	if (a != base) {
+		memcpy(base, a, n * size);
+		b = a;
+	}
+	free(b);
+	free(count);
+	return 0;
+}
+
+/* A queued visit's pid and its place in in->pend (vid order). */
 struct pid_ref {
-	uint64_t hi, lo;
+	uint8_t pid[AS_PID_LEN];
 	uint32_t idx;
 };
 
-/* An index entry to write: key (day << 32 | id), then entry time and vid. */
-struct idx_ref {
-	uint64_t key;
-	int64_t entry;
-	uint64_t vid;
-	uint32_t idx;           /* in in->pend */
+/* Sort refs by pid, then idx: a radix sort on the first four bytes (pids
+ * are uniform), then an insertion sort that finishes the rare pids
+ * sharing them (stable, so idx order stays within a pid). */
+static int sort_pid_refs(struct pid_ref *refs, size_t n)
+{
+	int rc = radix_sort(refs, n, sizeof *refs, 4);
+
+	for (size_t i = 1; i < n && !rc; i++) {
+		struct pid_ref x = refs[i];
+		size_t j = i;
+
+		for (; j > 0 && memcmp(refs[j - 1].pid, x.pid, AS_PID_LEN) > 0; j--)
+			refs[j] = refs[j - 1];
+		refs[j] = x;
+	}
+	return rc;
+}
+
+/* An index entry to write: its key (day || venue or person) then the
+ * entry itself, whose first bytes (time, vid) order a key's entries. */
+struct idx_rec {
+	uint8_t key[IDX_KEY_LEN];
+	uint8_t ent[IDX_LEN];
 };
 
+/* What a commit does with one person's capsules. */
 struct capsule_job {
-	uint32_t person;
-	uint32_t idx;           /* the visit whose capsule to keep */
-	int fresh;
+	uint8_t person[4];      /* big-endian: the sort key */
+	uint32_t idx;           /* the visit whose capsule is the latest */
+	uint8_t fp[FP_LEN];     /* its fingerprint */
+	uint8_t fresh;          /* a new person: append to capsules */
+	uint8_t base;           /* replace the capsule in capsules */
+	uint8_t paper;          /* it is the paper entry's, and differs from
+				 * capsules': it goes to paper */
 };
 
-static int cmp_pid_ref(const void *a, const void *b)
-{
-	const struct pid_ref *x = a, *y = b;
-
-	if (x->hi != y->hi)
-		return x->hi < y->hi ? -1 : 1;
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	return (x->idx > y->idx) - (x->idx < y->idx);
-}
-
-static int cmp_capsule_job(const void *a, const void *b)
-{
-	const struct capsule_job *x = a, *y = b;
-
-	return (x->person > y->person) - (x->person < y->person);
-}
-
-static int cmp_idx_ref(const void *a, const void *b)
-{
-	const struct idx_ref *x = a, *y = b;
-
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	if (x->entry != y->entry)
-		return x->entry < y->entry ? -1 : 1;
-	return (x->vid > y->vid) - (x->vid < y->vid);
-}
-
-/* The queued visits' references for one index, sorted by key, entry,
- * vid; returns how many. */
-static size_t sort_refs(struct cl_ingest *in, struct idx_ref *refs, int is_pid)
+/* The queued visits' entries for one index (persons[i]: the person of
+ * in->pend[i]), sorted by key, entry time and vid; returns how many. */
+static int sort_index(struct cl_ingest *in, const uint32_t *persons, struct idx_rec *recs,
+		      int is_pid, size_t *count)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < in->npend; i++) {
-		const struct cl_visit *v = &in->pend[i].sv.v;
+		struct cl_visit v = in->pend[i].sv.v;
 
-		if (is_pid && !v->person)
+		v.person = persons[i];
+		if (is_pid && !v.person)
 			continue; /* unattributed: no person to index */
-		refs[n].key = (uint64_t)day_of(v->entry) << 32 | (is_pid ? v->person : v->venue_id);
-		refs[n].entry = v->entry;
-		refs[n].vid = v->vid;
-		refs[n++].idx = (uint32_t)i;
+		idx_key(recs[n].key, day_of(v.entry), is_pid ? v.person : v.venue_id);
+		idx_entry(recs[n++].ent, &v, is_pid ? v.venue_id : v.person);
 	}
-	qsort(refs, n, sizeof *refs, cmp_idx_ref);
-	return n;
+	*count = n;
+	/* Equal keys and times keep vid order: no need to sort on the vid. */
+	return radix_sort(recs, n, sizeof *recs, IDX_KEY_LEN + 8);
 }
 
 /* by_venue: one DUPSORT entry per queued visit, in key order. */
-static int write_venue_index(struct cl_ingest *in, struct idx_ref *refs)
+static int write_venue_index(struct cl_ingest *in, const uint32_t *persons,
+			     struct idx_rec *recs)
 {
-	size_t n = sort_refs(in, refs, 0);
-	int rc = 0;
+	size_t n;
+	int rc = sort_index(in, persons, recs, 0, &n);
 
 	for (size_t k = 0; k < n && !rc; k++) {
-		const struct cl_visit *v = &in->pend[refs[k].idx].sv.v;
-		uint8_t kbuf[IDX_KEY_LEN], ent[IDX_LEN];
-		MDB_val key = {IDX_KEY_LEN, kbuf}, val = {IDX_LEN, ent};
+		MDB_val key = {IDX_KEY_LEN, recs[k].key}, val = {IDX_LEN, recs[k].ent};
 
-		idx_key(kbuf, (uint32_t)(refs[k].key >> 32), (uint32_t)refs[k].key);
-		idx_entry(ent, v, v->person);
 		rc = mdb_cursor_put(in->by_venue, &key, &val, 0);
 	}
 	return rc;
@@ -1042,22 +1093,20 @@ static int write_venue_index(struct cl_ingest *in, struct idx_ref *refs)
 
 /* by_pid: per (day, person) of the queued visits, the stored entries and
  * the new ones merged in (entry, vid) order, written once. */
-static int write_pid_index(struct cl_ingest *in, struct idx_ref *refs)
+static int write_pid_index(struct cl_ingest *in, const uint32_t *persons, struct idx_rec *recs)
 {
-	size_t n = sort_refs(in, refs, 1);
+	size_t n;
 	uint8_t *buf = NULL;
 	size_t cap = 0;
-	int rc = 0;
+	int rc = sort_index(in, persons, recs, 1, &n);
 
 	for (size_t a = 0, b; a < n && !rc; a = b) {
-		uint8_t kbuf[IDX_KEY_LEN];
-		MDB_val key = {IDX_KEY_LEN, kbuf}, val;
+		MDB_val key = {IDX_KEY_LEN, recs[a].key}, val;
 		const uint8_t *old = NULL;
 		size_t n_old = 0, need, o = 0, m = 0;
 
-		for (b = a + 1; b < n && refs[b].key == refs[a].key; b++)
+		for (b = a + 1; b < n && memcmp(recs[b].key, recs[a].key, IDX_KEY_LEN) == 0; b++)
 			;
-		idx_key(kbuf, (uint32_t)(refs[a].key >> 32), (uint32_t)refs[a].key);
 		rc = mdb_cursor_get(in->by_pid, &key, &val, MDB_SET_KEY);
 		if (rc == 0) {
 			if (val.mv_size == 0 || val.mv_size % IDX_LEN)
@@ -1078,26 +1127,20 @@ static int write_pid_index(struct cl_ingest *in, struct idx_ref *refs)
 			else
 				buf = p, cap = need;
 		}
-		/* Merge: stored entries are in order, and so are refs[a..b). */
+		/* Merge: stored entries are in order, and so are recs[a..b). */
 		for (size_t k = a; !rc && k <= b; k++) {
-			uint8_t ent[IDX_LEN];
-
-			if (k < b) {
-				const struct cl_visit *v = &in->pend[refs[k].idx].sv.v;
-
-				idx_entry(ent, v, v->venue_id);
-			}
-			while (o < n_old && (k == b || memcmp(old + o * IDX_LEN, ent, 14) < 0)) {
+			while (o < n_old &&
+			       (k == b || memcmp(old + o * IDX_LEN, recs[k].ent, 14) < 0)) {
 				memcpy(buf + m * IDX_LEN, old + o * IDX_LEN, IDX_LEN);
 				m++, o++;
 			}
 			if (k < b) {
-				memcpy(buf + m * IDX_LEN, ent, IDX_LEN);
+				memcpy(buf + m * IDX_LEN, recs[k].ent, IDX_LEN);
 				m++;
 			}
 		}
 		if (!rc) {
-			key = (MDB_val){IDX_KEY_LEN, kbuf};
+			key = (MDB_val){IDX_KEY_LEN, recs[a].key};
 			val = (MDB_val){m * IDX_LEN, buf};
 			rc = mdb_cursor_put(in->by_pid, &key, &val, 0);
 		}
@@ -1106,14 +1149,109 @@ static int write_pid_index(struct cl_ingest *in, struct idx_ref *refs)
 	return rc;
 }
 
+/*
+ * Capsules and paper, in person-number order: a changed capsule in place,
+ * then new people, whose numbers are all above the rest, appended.  paper
+ * holds a person's latest capsule where that came with a paper entry and
+ * differs from the one in capsules; any other visit's capsule takes its
+ * place there (the latest seen wins), and paper loses the person.  Every
+ * person of the commit is looked up in paper, which is small (the people
+ * whose latest visit was a paper entry): the cursor steps forward where
+ * the next entry is near and seeks where it is not.
+ */
+struct paper_pos {
+	MDB_val key, val;       /* the cursor's entry, when placed and not at_end */
+	int placed, at_end;
+};
+
+static int paper_entry_check(const struct paper_pos *pp)
+{
+	return pp->key.mv_size == 4 && pp->val.mv_size == PAPER_VALUE_LEN ? 0 : MDB_CORRUPTED;
+}
+
+/* Put pp's cursor on the first entry >= person (or past the end). */
+static int paper_seek(MDB_cursor *cur, const uint8_t person[4], struct paper_pos *pp)
+{
+	int rc, steps = 0;
+
+	while (pp->placed && !pp->at_end && memcmp(pp->key.mv_data, person, 4) < 0) {
+		if (steps++ == 8) {
+			pp->placed = 0;
+			break;
+		}
+		rc = mdb_cursor_get(cur, &pp->key, &pp->val, MDB_NEXT);
+		pp->at_end = rc == MDB_NOTFOUND;
+		if (rc && !pp->at_end)
+			return rc;
+		if (!rc && (rc = paper_entry_check(pp)) != 0)
+			return rc;
+	}
+	if (!pp->placed) {
+		pp->key = (MDB_val){4, (void *)person};
+		rc = mdb_cursor_get(cur, &pp->key, &pp->val, MDB_SET_RANGE);
+		pp->at_end = rc == MDB_NOTFOUND;
+		if (rc && !pp->at_end)
+			return rc;
+		if (!rc && (rc = paper_entry_check(pp)) != 0)
+			return rc;
+		pp->placed = 1;
+	}
+	return 0;
+}
+
+static int write_capsules(struct cl_ingest *in, const struct capsule_job *jobs, size_t n)
+{
+	struct paper_pos pp = {{0, NULL}, {0, NULL}, 0, 0};
+	int rc = 0;
+
+	for (size_t k = 0; k < n && !rc; k++) {
+		const struct capsule_job *j = &jobs[k];
+		const struct pending *p = &in->pend[j->idx];
+		int has;
+
+		if (j->base) {
+			uint8_t cval[CAPSULE_VALUE_LEN];
+			MDB_val key = {4, (void *)j->person}, val = {CAPSULE_VALUE_LEN, cval};
+
+			memcpy(cval, p->sv.v.pid, AS_PID_LEN);
+			memcpy(cval + AS_PID_LEN, p->capsule, AS_CAPSULE_LEN);
+			rc = mdb_cursor_put(in->capsules, &key, &val, j->fresh ? MDB_APPEND : 0);
+			if (rc)
+				break;
+		}
+		if (j->fresh)
+			continue; /* numbers are never reused: not in paper */
+		rc = paper_seek(in->paper, j->person, &pp);
+		if (rc)
+			break;
+		has = !pp.at_end && memcmp(pp.key.mv_data, j->person, 4) == 0;
+		if (j->paper && !(has && memcmp(pp.val.mv_data, j->fp, FP_LEN) == 0)) {
+			uint8_t pval[PAPER_VALUE_LEN];
+			MDB_val key = {4, (void *)j->person}, val = {PAPER_VALUE_LEN, pval};
+
+			memcpy(pval, j->fp, FP_LEN);
+			memcpy(pval + FP_LEN, p->capsule, AS_CAPSULE_LEN);
+			rc = mdb_cursor_put(in->paper, &key, &val, 0);
+			pp.placed = 0;
+		} else if (!j->paper && has) {
+			rc = mdb_cursor_del(in->paper, 0);
+			pp.placed = 0;
+		}
+	}
+	return rc;
+}
+
 /* Resolve persons and write capsules, by_pid, by_venue and visits for
- * every queued visit (see above). */
+ * every queued visit (see above).  The sorts work on compact records made
+ * in one pass over the queue, not on references into it: the queue is far
+ * larger than the caches. */
 static int apply_pending(struct cl_ingest *in)
 {
 	size_t n = in->npend, nref = 0, njob = 0;
 	struct pid_ref *refs = NULL;
 	struct capsule_job *jobs = NULL;
-	struct idx_ref *keys = NULL;
+	struct idx_rec *recs = NULL;
+	uint32_t *persons = NULL;
 	int rc = 0;
 
 	if (n == 0)
@@ -1122,54 +1260,49 @@ static int apply_pending(struct cl_ingest *in)
 		return MDB_TXN_FULL;
 	refs = malloc(n * sizeof *refs);
 	jobs = malloc(n * sizeof *jobs);
-	keys = malloc(n * sizeof *keys);
-	if (!refs || !jobs || !keys) {
+	recs = malloc(n * sizeof *recs);
+	persons = calloc(n, sizeof *persons);
+	if (!refs || !jobs || !recs || !persons) {
 		rc = ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (pid_is_zero(in->pend[i].sv.v.pid))
+		const struct cl_visit *v = &in->pend[i].sv.v;
+
+		if (pid_is_zero(v->pid))
 			continue;
-		refs[nref].hi = as_get_be64(in->pend[i].sv.v.pid);
-		refs[nref].lo = as_get_be64(in->pend[i].sv.v.pid + 8);
+		memcpy(refs[nref].pid, v->pid, AS_PID_LEN);
 		refs[nref++].idx = (uint32_t)i;
 	}
-	qsort(refs, nref, sizeof *refs, cmp_pid_ref);
+	rc = sort_pid_refs(refs, nref);
 	for (size_t a = 0, b; a < nref && !rc; a = b) {
-		uint32_t latest, person, last_day = 0;
-		int changed, fresh;
+		const struct pending *p;
+		struct capsule_job *j = &jobs[njob++];
+		uint32_t person = 0;
+		int differs, fresh;
 
-		for (b = a; b < nref && refs[b].hi == refs[a].hi && refs[b].lo == refs[a].lo; b++) {
-			uint32_t d = day_of(in->pend[refs[b].idx].sv.v.entry);
-
-			if (d > last_day)
-				last_day = d;
-		}
-		latest = refs[b - 1].idx; /* the highest vid: the latest capsule */
-		rc = resolve_person(in, in->pend[latest].sv.v.pid, in->pend[latest].capsule,
-				    last_day, &person, &changed, &fresh);
-		if (!rc && changed)
-			jobs[njob++] = (struct capsule_job){person, latest, fresh};
+		for (b = a + 1; b < nref && memcmp(refs[b].pid, refs[a].pid, AS_PID_LEN) == 0; b++)
+			;
+		j->idx = refs[b - 1].idx; /* the highest vid: the latest capsule */
+		p = &in->pend[j->idx];
+		crypto_shorthash(j->fp, p->capsule, AS_CAPSULE_LEN, in->fp_key);
+		rc = resolve_person(in, refs[a].pid, j->fp, p->sv.v.kind != AS_REC_MANUAL, &person,
+				    &differs, &fresh);
+		as_put_be32(j->person, person);
+		j->fresh = (uint8_t)fresh;
+		j->base = (uint8_t)(fresh || (differs && p->sv.v.kind != AS_REC_MANUAL));
+		j->paper = (uint8_t)(differs && p->sv.v.kind == AS_REC_MANUAL);
 		for (size_t k = a; k < b && !rc; k++)
-			in->pend[refs[k].idx].sv.v.person = person;
-	}
-	/* Capsules by person number: changed ones in place, then new people,
-	 * whose numbers are all above the rest, appended. */
-	qsort(jobs, njob, sizeof *jobs, cmp_capsule_job);
-	for (size_t k = 0; k < njob && !rc; k++) {
-		uint8_t pkey[4], cval[CAPSULE_VALUE_LEN];
-		const struct pending *p = &in->pend[jobs[k].idx];
-		MDB_val key = {4, pkey}, val = {CAPSULE_VALUE_LEN, cval};
-
-		as_put_be32(pkey, jobs[k].person);
-		memcpy(cval, p->sv.v.pid, AS_PID_LEN);
-		memcpy(cval + AS_PID_LEN, p->capsule, AS_CAPSULE_LEN);
-		rc = mdb_cursor_put(in->capsules, &key, &val, jobs[k].fresh ? MDB_APPEND : 0);
+			persons[refs[k].idx] = person;
 	}
 	if (!rc)
-		rc = write_pid_index(in, keys);
+		rc = radix_sort(jobs, njob, sizeof *jobs, 4);
 	if (!rc)
-		rc = write_venue_index(in, keys);
+		rc = write_capsules(in, jobs, njob);
+	if (!rc)
+		rc = write_pid_index(in, persons, recs);
+	if (!rc)
+		rc = write_venue_index(in, persons, recs);
 	for (size_t i = 0; i < n && !rc; i++) {
 		uint8_t vid[VID_LEN], value[VISIT_VALUE_MAX];
 		MDB_val key = {VID_LEN, vid}, val = {0, value};
@@ -1183,7 +1316,8 @@ static int apply_pending(struct cl_ingest *in)
 out:
 	free(refs);
 	free(jobs);
-	free(keys);
+	free(recs);
+	free(persons);
 	return rc;
 }
 
@@ -1196,9 +1330,10 @@ static void ingest_free(struct cl_ingest *in)
 
 static void ingest_close_cursors(struct cl_ingest *in)
 {
-	MDB_cursor *curs[5] = {in->visits, in->by_venue, in->by_pid, in->persons, in->capsules};
+	MDB_cursor *curs[6] = {in->visits,  in->by_venue, in->by_pid,
+			       in->persons, in->capsules, in->paper};
 
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		if (curs[i])
 			mdb_cursor_close(curs[i]);
 }
@@ -1228,6 +1363,8 @@ int cl_store_ingest_begin(struct cl_store *s, struct cl_ingest **out)
 		rc = mdb_cursor_open(in->txn, s->persons, &in->persons);
 	if (!rc)
 		rc = mdb_cursor_open(in->txn, s->capsules, &in->capsules);
+	if (!rc)
+		rc = mdb_cursor_open(in->txn, s->paper, &in->paper);
 	if (!rc)
 		rc = meta_get(in->txn, s->meta, "next_vid", &in->next_vid_stored);
 	if (!rc)
@@ -2341,6 +2478,20 @@ int cl_store_capsule(struct cl_store *s, const uint8_t pid[AS_PID_LEN],
 		rc = person_get(txn, s->capsules, person, stored_pid, capsule);
 	if (!rc && memcmp(stored_pid, pid, AS_PID_LEN) != 0)
 		rc = MDB_CORRUPTED;
+	if (!rc) {
+		/* A paper entry's capsule, if it came last. */
+		uint8_t kbuf[4];
+		MDB_val key = {4, kbuf}, val;
+
+		as_put_be32(kbuf, person);
+		rc = mdb_get(txn, s->paper, &key, &val);
+		if (rc == 0 && val.mv_size != PAPER_VALUE_LEN)
+			rc = MDB_CORRUPTED;
+		if (rc == 0)
+			memcpy(capsule, (const uint8_t *)val.mv_data + FP_LEN, AS_CAPSULE_LEN);
+		else if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
 	mdb_txn_abort(txn);
 	return store_error(rc);
 }
@@ -2354,10 +2505,8 @@ int cl_store_capsule(struct cl_store *s, const uint8_t pid[AS_PID_LEN],
  *      entry's visit; on the horizon's day, entries before the horizon go
  *      one by one (the visit with each);
  *   2. by_pid: the same, without visits (values cut on the horizon's day);
- *   3. persons: a person whose last day is before the horizon's day has no
- *      visit left; one whose last day is the horizon's day is checked in
- *      by_pid; those left with none lose their persons and capsules
- *      entries;
+ *   3. people, by person number: those with no by_pid key left lose their
+ *      persons, capsules and paper entries;
  *   4. app: entries of check-ins (and replay keys) before the horizon.
  * Between slices the purge pauses as long as the slice took, so that the
  * ingest thread gets the writer lock at least half the time.
@@ -2577,8 +2726,8 @@ static int purge_pid_index(struct cl_store *s, MDB_txn *txn, int64_t horizon,
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* Phases 3 and 4: one slice over persons or app.  keep() says whether an
- * entry stays (0), goes (1), or an error. */
+/* Phase 4: one slice over app.  judge() says whether an entry stays (0),
+ * goes (1), or an error. */
 static int purge_walk(struct cl_store *s, MDB_txn *txn, MDB_dbi dbi, size_t key_len,
 		      int (*judge)(struct cl_store *s, MDB_txn *txn, int64_t horizon,
 				   const MDB_val *val),
@@ -2622,33 +2771,116 @@ static int purge_walk(struct cl_store *s, MDB_txn *txn, MDB_dbi dbi, size_t key_
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* A person with no visit left goes, with its capsule. */
-static int judge_person(struct cl_store *s, MDB_txn *txn, int64_t horizon, const MDB_val *val)
+/*
+ * Phase 3: one slice of people, in person-number order: the next max of
+ * capsules' keys (the people), each looked for in by_pid under every day
+ * stored (a key walk per day over the slice's range of numbers, merged
+ * with the sorted slice); those with no key there lose their persons,
+ * capsules and paper entries.  Everything is read in the slice's own
+ * write transaction, so a visit ingested between slices is seen.
+ */
+static int purge_persons(struct cl_store *s, MDB_txn *txn, struct purge_pos *pos, size_t max,
+			 int *more)
 {
-	const uint32_t hday = day_of(horizon);
-	uint8_t kbuf[IDX_KEY_LEN];
-	MDB_val k = {IDX_KEY_LEN, kbuf}, v;
-	uint32_t person, last_day;
-	int rc;
+	MDB_cursor *cur, *idx = NULL;
+	MDB_val key, val;
+	uint32_t *people = NULL;
+	uint8_t *seen = NULL;
+	size_t n = 0, cap = 0;
+	int rc = slice_start(txn, s->capsules, pos, &cur, &key, &val);
 
-	if (val->mv_size != PERSON_VALUE_LEN)
-		return MDB_CORRUPTED;
-	person = as_get_be32(val->mv_data);
-	last_day = as_get_be32((const uint8_t *)val->mv_data + 4 + FP_LEN);
-	if (last_day > hday)
-		return 0;
-	if (last_day == hday) {
-		idx_key(kbuf, hday, person);
-		rc = mdb_get(txn, s->by_pid, &k, &v);
-		if (rc != MDB_NOTFOUND)
-			return rc; /* 0: visits left that day */
+	if (!cur)
+		return rc;
+	for (; rc == 0; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		if (key.mv_size != 4) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if (n == max) {
+			slice_pause(pos, key.mv_data, 4, more);
+			break;
+		}
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 1024;
+			uint32_t *p = realloc(people, c * sizeof *p);
+
+			if (!p) {
+				rc = ENOMEM;
+				break;
+			}
+			people = p, cap = c;
+		}
+		people[n++] = as_get_be32(key.mv_data);
 	}
-	as_put_be32(kbuf, person);
-	k = (MDB_val){4, kbuf};
-	rc = mdb_del(txn, s->capsules, &k, NULL);
-	if (rc)
-		return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
-	return 1;
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	if (!rc && n && !(seen = calloc(n, 1)))
+		rc = ENOMEM;
+	if (!rc && n)
+		rc = mdb_cursor_open(txn, s->by_pid, &idx);
+	/* by_pid, day by day: the keys (day, people[0]) .. (day, people[n-1]). */
+	for (uint64_t day = 0; !rc && n && day <= UINT32_MAX;) {
+		uint8_t kbuf[IDX_KEY_LEN];
+		size_t j = 0;
+
+		idx_key(kbuf, (uint32_t)day, people[0]);
+		key = (MDB_val){IDX_KEY_LEN, kbuf};
+		rc = mdb_cursor_get(idx, &key, &val, MDB_SET_RANGE);
+		while (rc == 0) {
+			uint32_t d, person;
+
+			if (key.mv_size != IDX_KEY_LEN) {
+				rc = MDB_CORRUPTED;
+				break;
+			}
+			d = as_get_be32(key.mv_data);
+			person = as_get_be32((const uint8_t *)key.mv_data + 4);
+			if (d != day || person > people[n - 1])
+				break;
+			while (j < n && people[j] < person)
+				j++;
+			if (j < n && people[j] == person)
+				seen[j] = 1;
+			rc = mdb_cursor_get(idx, &key, &val, MDB_NEXT);
+		}
+		if (rc == MDB_NOTFOUND) {
+			rc = 0;
+			break; /* no later day */
+		}
+		if (rc)
+			break;
+		/* On to the day of the key found, or the next one. */
+		day = as_get_be32(key.mv_data) != day ? as_get_be32(key.mv_data) : day + 1;
+	}
+	if (idx)
+		mdb_cursor_close(idx);
+	for (size_t i = 0; i < n && !rc; i++) {
+		uint8_t kbuf[4], pid[AS_PID_LEN];
+		MDB_val k = {4, kbuf};
+
+		if (seen[i])
+			continue;
+		as_put_be32(kbuf, people[i]);
+		rc = person_get(txn, s->capsules, people[i], pid, NULL);
+		if (!rc)
+			rc = mdb_del(txn, s->capsules, &k, NULL);
+		if (!rc) {
+			k = (MDB_val){AS_PID_LEN, pid};
+			rc = mdb_del(txn, s->persons, &k, NULL);
+			if (rc == MDB_NOTFOUND)
+				rc = MDB_CORRUPTED; /* capsules and persons disagree */
+		}
+		if (!rc) {
+			k = (MDB_val){4, kbuf};
+			rc = mdb_del(txn, s->paper, &k, NULL);
+			if (rc == MDB_NOTFOUND)
+				rc = 0;
+		}
+	}
+	free(people);
+	free(seen);
+	return rc;
 }
 
 /* An app entry goes with its check-in's entry time. */
@@ -2694,8 +2926,7 @@ int cl_store_purge(struct cl_store *s, int64_t horizon, size_t max_per_txn, uint
 			rc = purge_pid_index(s, txn, horizon, &pos, max_per_txn, &more);
 			break;
 		case PURGE_PERSONS:
-			rc = purge_walk(s, txn, s->persons, AS_PID_LEN, judge_person, horizon, &pos,
-					max_per_txn, &more);
+			rc = purge_persons(s, txn, &pos, max_per_txn, &more);
 			break;
 		default:
 			rc = purge_walk(s, txn, s->app, APP_KEY_LEN, judge_app, horizon, &pos,

@@ -191,7 +191,7 @@ int cl_store_visits_at(struct cl_store *s, uint32_t venue_id, int64_t from, int6
 /* Visits of pid with entry in [from, to], in entry order. */
 int cl_store_visits_of(struct cl_store *s, const uint8_t pid[AS_PID_LEN], int64_t from,
 		       int64_t to, int (*fn)(void *ctx, const struct cl_visit *v), void *ctx);
-/* The stored capsule of pid: 0, AS_E_NOT_FOUND. */
+/* The latest capsule seen of pid: 0, AS_E_NOT_FOUND. */
 int cl_store_capsule(struct cl_store *s, const uint8_t pid[AS_PID_LEN],
 		     uint8_t capsule[AS_CAPSULE_LEN]);
 
@@ -250,7 +250,8 @@ int cl_reader_person_limit(struct cl_reader *r, uint32_t *limit);
 /*
  * Delete every visit with entry before horizon from all indexes, and the
  * capsules of people left with no visit.  Works in transactions of at most
- * max_per_txn visits so ingest can interleave; *deleted gets the total.
+ * max_per_txn visits (then people examined) so ingest can interleave;
+ * *deleted gets the total visits.
  */
 int cl_store_purge(struct cl_store *s, int64_t horizon, size_t max_per_txn, uint64_t *deleted);
 

@@ -248,7 +248,115 @@ static long long pid_entries(const char *dir)
 	return n;
 }
 
-/* Every index holds exactly `visits` entries and capsules `people`. */
+static uint32_t be32(const void *p)
+{
+	const uint8_t *b = p;
+
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The people tables against by_pid, read with LMDB itself: capsules' keys
+ * are exactly the person numbers found in by_pid's keys; each capsules
+ * entry's pid has a persons entry naming that number (12 bytes: number,
+ * fingerprint); paper holds only people of capsules (139 bytes).  0, or
+ * a negative code naming the first disagreement. */
+static int people_check(const char *dir)
+{
+	enum { MAX = 1 << 16 };
+	static uint32_t caps[MAX], idx[MAX];
+	size_t ncaps = 0, nidx = 0;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dcaps, dpid, dpers, dpaper;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc = -1;
+
+	if (mdb_env_create(&env))
+		return -1;
+	mdb_env_set_maxdbs(env, 16);
+	if (mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600) ||
+	    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) {
+		mdb_env_close(env);
+		return -1;
+	}
+	if (mdb_dbi_open(txn, "capsules", 0, &dcaps) || mdb_dbi_open(txn, "by_pid", 0, &dpid) ||
+	    mdb_dbi_open(txn, "persons", 0, &dpers) || mdb_dbi_open(txn, "paper", 0, &dpaper))
+		goto out;
+	rc = -2; /* capsules: unreadable, or a pid without its persons entry */
+	if (mdb_cursor_open(txn, dcaps, &cur))
+		goto out;
+	{
+		int first = 1, bad = 0;
+
+		while (!bad && mdb_cursor_get(cur, &key, &val, first ? MDB_FIRST : MDB_NEXT) == 0) {
+			MDB_val pk = {16, val.mv_data}, pv;
+
+			first = 0;
+			bad = key.mv_size != 4 || val.mv_size != 16 + 131 || ncaps == MAX ||
+			      mdb_get(txn, dpers, &pk, &pv) || pv.mv_size != 12 ||
+			      be32(pv.mv_data) != be32(key.mv_data);
+			if (!bad)
+				caps[ncaps++] = be32(key.mv_data);
+		}
+		mdb_cursor_close(cur);
+		if (bad)
+			goto out;
+	}
+	rc = -3; /* by_pid unreadable */
+	if (mdb_cursor_open(txn, dpid, &cur))
+		goto out;
+	while (mdb_cursor_get(cur, &key, &val, nidx ? MDB_NEXT : MDB_FIRST) == 0 && nidx < MAX) {
+		if (key.mv_size != 8)
+			break;
+		idx[nidx++] = be32((const uint8_t *)key.mv_data + 4);
+	}
+	mdb_cursor_close(cur);
+	qsort(idx, nidx, sizeof *idx, cmp_u32);
+	{
+		size_t m = 0;
+
+		for (size_t i = 0; i < nidx; i++)
+			if (!m || idx[m - 1] != idx[i])
+				idx[m++] = idx[i];
+		nidx = m;
+	}
+	rc = -4; /* capsules and by_pid name different people */
+	if (nidx != ncaps || memcmp(idx, caps, ncaps * sizeof *caps) != 0)
+		goto out;
+	rc = -5; /* a paper entry without its person */
+	if (mdb_cursor_open(txn, dpaper, &cur))
+		goto out;
+	{
+		int first = 1, bad = 0;
+
+		while (!bad && mdb_cursor_get(cur, &key, &val, first ? MDB_FIRST : MDB_NEXT) == 0) {
+			uint32_t k;
+
+			first = 0;
+			bad = key.mv_size != 4 || val.mv_size != 8 + 131;
+			k = bad ? 0 : be32(key.mv_data);
+			bad = bad || !bsearch(&k, caps, ncaps, sizeof *caps, cmp_u32);
+		}
+		mdb_cursor_close(cur);
+		if (!bad)
+			rc = 0;
+	}
+out:
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc;
+}
+
+/* Every index holds exactly `visits` entries and capsules `people`; the
+ * people tables agree with by_pid (people_check). */
 static void check_indexes(const char *dir, long long visits, long long attributed,
 			  long long people)
 {
@@ -257,6 +365,7 @@ static void check_indexes(const char *dir, long long visits, long long attribute
 	CHECK_EQ_INT(pid_entries(dir), attributed);
 	CHECK_EQ_INT(db_entries(dir, "persons"), people);
 	CHECK_EQ_INT(db_entries(dir, "capsules"), people);
+	CHECK_EQ_INT(people_check(dir), 0);
 }
 
 /* check_indexes in the middle of a test: LMDB must not have one
@@ -1347,12 +1456,193 @@ static void test_capsules(void)
 	test_rmdir(dir);
 }
 
-/* One transaction of 10 batches of 512 records by 300 people, capsules
- * changing along the way: the latest capsule of each person wins, within a
- * batch and across batches of one transaction. */
+/* The capsule person 1 has now: want's tag, and paper holding `paper`
+ * entries (closes and reopens the store). */
+static struct cl_store *check_capsule(struct cl_store *s, const char *dir, unsigned tag,
+				      long long paper)
+{
+	uint8_t pid[AS_PID_LEN], cap[AS_CAPSULE_LEN], want[AS_CAPSULE_LEN];
+
+	make_pid(pid, 1);
+	test_fill(want, AS_CAPSULE_LEN, 5000 + tag);
+	CHECK_OK(cl_store_capsule(s, pid, cap));
+	CHECK_MEM(cap, want, AS_CAPSULE_LEN);
+	cl_store_close(s);
+	CHECK_EQ_INT(db_entries(dir, "paper"), paper);
+	CHECK_EQ_INT(people_check(dir), 0);
+	return open_store(dir, MAP_TEST, 0);
+}
+
+/* Paper entries bring a fresh capsule each time: it is the person's latest
+ * capsule (kept in paper) until a visit brings another; the same paper
+ * capsule again changes nothing; a pass with the stored capsule takes the
+ * paper one's place, a pass with a new one replaces the stored one; the
+ * latest of a transaction wins; the purge takes paper entries with their
+ * person. */
+static void test_paper_capsules(void)
+{
+	static const struct {
+		unsigned tags[2];       /* capsule tags of one batch; 0: none */
+		uint8_t kinds[2];
+		unsigned want;          /* the capsule afterwards */
+		long long paper;        /* paper entries afterwards */
+	} steps[] = {
+		{{10, 0}, {AS_REC_PASS, 0}, 10, 0},
+		{{20, 0}, {AS_REC_MANUAL, 0}, 20, 1},
+		{{20, 0}, {AS_REC_MANUAL, 0}, 20, 1},
+		{{10, 0}, {AS_REC_CARD, 0}, 10, 0},
+		{{21, 10}, {AS_REC_MANUAL, AS_REC_PASS}, 10, 0},
+		{{10, 22}, {AS_REC_PASS, AS_REC_MANUAL}, 22, 1},
+		{{23, 0}, {AS_REC_MANUAL, 0}, 23, 1},
+		{{11, 0}, {AS_REC_PASS, 0}, 11, 0},
+		{{24, 0}, {AS_REC_MANUAL, 0}, 24, 1},
+		{{11, 0}, {AS_REC_PASS, 0}, 11, 0},
+		{{25, 0}, {AS_REC_MANUAL, 0}, 25, 1},
+	};
+	char dir[64];
+	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
+	struct cl_gateway g;
+	struct as_record recs[2];
+	struct cl_ingest_result res;
+	uint8_t pid[AS_PID_LEN], cap[AS_CAPSULE_LEN], want[AS_CAPSULE_LEN];
+	uint64_t seq = 1, deleted;
+
+	if (!s) {
+		test_rmdir(dir);
+		return;
+	}
+	enroll(s, 1, 7, &g);
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0] && s; i++) {
+		size_t n = 0;
+
+		test_ctx("step %zu", i);
+		for (; n < 2 && steps[i].tags[n]; n++) {
+			make_rec(&recs[n], seq, 1, T0 + (int64_t)seq * 600, 0, steps[i].tags[n]);
+			recs[n].kind = steps[i].kinds[n];
+			seq++;
+		}
+		CHECK_OK(ingest1(s, &g, recs, n, T0, &res));
+		CHECK_EQ_INT(res.stored, n);
+		s = check_capsule(s, dir, steps[i].want, steps[i].paper);
+	}
+	test_ctx_clear();
+	if (!s) {
+		test_rmdir(dir);
+		return;
+	}
+	/* A new person whose first visit is a paper entry: that capsule is
+	 * the stored one, nothing in paper. */
+	make_rec(&recs[0], seq++, 2, T0 + DAY, 0, 30);
+	recs[0].kind = AS_REC_MANUAL;
+	CHECK_OK(ingest1(s, &g, recs, 1, T0, &res));
+	make_pid(pid, 2);
+	test_fill(want, AS_CAPSULE_LEN, 5000 + 30);
+	CHECK_OK(cl_store_capsule(s, pid, cap));
+	CHECK_MEM(cap, want, AS_CAPSULE_LEN);
+	cl_store_close(s);
+	CHECK_EQ_INT(db_entries(dir, "paper"), 1);
+	check_indexes(dir, (long long)seq - 1, (long long)seq - 1, 2);
+	s = open_store(dir, MAP_TEST, 0);
+	if (s) {
+		/* Person 1's visits all go (person 2's on day 1 stays): so does
+		 * the paper entry. */
+		CHECK_OK(cl_store_purge(s, T0 + DAY, 1, &deleted));
+		CHECK_EQ_INT(deleted, seq - 2);
+		make_pid(pid, 1);
+		CHECK_RC(cl_store_capsule(s, pid, cap), AS_E_NOT_FOUND);
+		cl_store_close(s);
+	}
+	CHECK_EQ_INT(db_entries(dir, "paper"), 0);
+	check_indexes(dir, 1, 1, 1);
+	test_rmdir(dir);
+}
+
+/* The purge's people phase, in slices of 1, 2 and 5 people: a person goes
+ * exactly when no visit is left, whether the visits left are on the
+ * horizon's day, days later or after a gap of days; people of a later
+ * slice and of days after the last purged one are found too. */
+static void test_purge_people(void)
+{
+	enum { PEOPLE = 23 };
+	const size_t slices[] = {1, 2, 5};
+
+	for (size_t t = 0; t < sizeof slices / sizeof slices[0]; t++) {
+		char dir[64];
+		struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
+		struct cl_gateway g;
+		static struct as_record recs[4 * PEOPLE];
+		struct cl_ingest_result res;
+		struct cl_store_stats st;
+		const int64_t horizon = T0 + 5 * DAY + 3600;
+		uint64_t deleted;
+		size_t n = 0;
+		long long left = 0, alive = 0;
+
+		test_ctx("slice %zu", slices[t]);
+		if (!s) {
+			test_rmdir(dir);
+			continue;
+		}
+		enroll(s, 1, 7, &g);
+		/* Person p's visits, by p % 5: day 1 only; days 1 and 9; day 9
+		 * only; day 1 and day 5 after the horizon; day 5 before it.
+		 * Every third person's latest visit is a paper entry. */
+		for (unsigned p = 0; p < PEOPLE; p++) {
+			static const int64_t when[5][2] = {
+				{DAY + 100, -1},     {DAY + 200, 9 * DAY},
+				{9 * DAY + 50, -1},  {DAY + 300, 5 * DAY + 7200},
+				{5 * DAY + 60, -1},
+			};
+
+			for (int k = 0; k < 2; k++) {
+				int64_t e = when[p % 5][k];
+
+				if (e < 0)
+					continue;
+				make_rec(&recs[n], 0, p, T0 + e, 0, p);
+				if (p % 3 == 0 && (k == 1 || when[p % 5][1] < 0)) {
+					recs[n].kind = AS_REC_MANUAL;
+					test_fill(recs[n].capsule, AS_CAPSULE_LEN, 9000 + p);
+				}
+				if (T0 + e >= horizon)
+					left++;
+				n++;
+			}
+			alive += p % 5 == 1 || p % 5 == 2 || p % 5 == 3;
+		}
+		for (size_t i = 0; i < n; i++)
+			recs[i].seq = i + 1;
+		CHECK_OK(ingest1(s, &g, recs, n, T0, &res));
+		CHECK_EQ_INT(res.stored, n);
+		CHECK_OK(cl_store_purge(s, horizon, slices[t], &deleted));
+		CHECK_EQ_INT(deleted, (long long)n - left);
+		CHECK_OK(cl_store_stats(s, &st));
+		CHECK_EQ_INT(st.people, alive);
+		for (unsigned p = 0; p < PEOPLE; p++) {
+			uint8_t pid[AS_PID_LEN], cap[AS_CAPSULE_LEN], want[AS_CAPSULE_LEN];
+			int lives = p % 5 == 1 || p % 5 == 2 || p % 5 == 3;
+
+			make_pid(pid, p);
+			test_fill(want, AS_CAPSULE_LEN, p % 3 == 0 ? 9000 + p : 5000 + p);
+			if (!CHECK_RC(cl_store_capsule(s, pid, cap), lives ? 0 : AS_E_NOT_FOUND))
+				break;
+			if (lives && !CHECK_MEM(cap, want, AS_CAPSULE_LEN))
+				break;
+		}
+		cl_store_close(s);
+		check_indexes(dir, left, left, alive);
+		test_rmdir(dir);
+	}
+	test_ctx_clear();
+}
+
+/* Transactions of 10 batches of 512 records by 300 people, capsules
+ * changing along the way (every fifth record a paper entry with a fresh
+ * one): the latest capsule of each person wins, within a batch, across
+ * batches of one transaction and across transactions. */
 static void test_big_transaction(void)
 {
-	enum { BATCHES = 10, PER = 512, PEOPLE = 300 };
+	enum { BATCHES = 10, PER = 512, PEOPLE = 300, ROUNDS = 3 };
 	char dir[64];
 	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
 	struct cl_gateway g;
@@ -1368,27 +1658,42 @@ static void test_big_transaction(void)
 		return;
 	}
 	enroll(s, 1, 7, &g);
-	if (!CHECK_OK(cl_store_ingest_begin(s, &in))) {
-		cl_store_close(s);
-		test_rmdir(dir);
-		return;
-	}
-	for (int b = 0; b < BATCHES; b++) {
-		for (int k = 0; k < PER; k++) {
-			uint64_t seq = (uint64_t)(b * PER + k + 1);
-			unsigned person = (unsigned)((seq * 7919) % PEOPLE);
-			unsigned tag = (unsigned)(seq % 5 == 0 ? 100000 + seq : person);
-
-			make_rec(&recs[k], seq, person, T0 + (int64_t)seq * 30, 0, tag);
-			last_tag[person] = tag;
-			visits_of_person[person]++;
+	for (int round = 0; round < ROUNDS; round++) {
+		if (!CHECK_OK(cl_store_ingest_begin(s, &in))) {
+			cl_store_close(s);
+			test_rmdir(dir);
+			return;
 		}
-		CHECK_OK(cl_store_ingest_batch(in, g.gw_id, recs, NULL, PER, T0, T0, &res));
-		CHECK_EQ_INT(res.stored, PER);
+		for (int b = 0; b < BATCHES; b++) {
+			for (int k = 0; k < PER; k++) {
+				uint64_t seq = (uint64_t)((round * BATCHES + b) * PER + k + 1);
+				unsigned person = (unsigned)((seq * 7919 + (uint64_t)round) % PEOPLE);
+				unsigned tag = (unsigned)(seq % 5 == 0 ? 100000 + seq : person);
+
+				make_rec(&recs[k], seq, person, T0 + (int64_t)seq * 30, 0, tag);
+				if (seq % 5 == 0)
+					recs[k].kind = AS_REC_MANUAL;
+				last_tag[person] = tag;
+				visits_of_person[person]++;
+			}
+			CHECK_OK(cl_store_ingest_batch(in, g.gw_id, recs, NULL, PER, T0, T0, &res));
+			CHECK_EQ_INT(res.stored, PER);
+		}
+		CHECK_OK(cl_store_ingest_commit(in));
 	}
-	CHECK_OK(cl_store_ingest_commit(in));
+	/* Then a pass with the credential's capsule by every third person
+	 * only: the paper entries of the others stay, between theirs. */
+	for (unsigned p = 0; p < PEOPLE; p += 3) {
+		uint64_t seq = ROUNDS * BATCHES * PER + p / 3 + 1;
+
+		make_rec(&recs[p / 3], seq, p, T0 + (int64_t)seq * 30, 0, p);
+		last_tag[p] = p;
+		visits_of_person[p]++;
+	}
+	CHECK_OK(ingest1(s, &g, recs, PEOPLE / 3, T0, &res));
+	CHECK_EQ_INT(res.stored, PEOPLE / 3);
 	CHECK_OK(cl_store_stats(s, &st));
-	CHECK_EQ_INT(st.visits, BATCHES * PER);
+	CHECK_EQ_INT(st.visits, ROUNDS * BATCHES * PER + PEOPLE / 3);
 	CHECK_EQ_INT(st.people, PEOPLE);
 	for (unsigned p = 0; p < PEOPLE; p++) {
 		uint8_t pid[AS_PID_LEN], cap[AS_CAPSULE_LEN], want[AS_CAPSULE_LEN];
@@ -1420,7 +1725,9 @@ static void test_big_transaction(void)
 	}
 	test_ctx_clear();
 	cl_store_close(s);
-	check_indexes(dir, BATCHES * PER, BATCHES * PER, PEOPLE);
+	check_indexes(dir, ROUNDS * BATCHES * PER + PEOPLE / 3, ROUNDS * BATCHES * PER + PEOPLE / 3,
+		      PEOPLE);
+	CHECK(db_entries(dir, "paper") > 0);
 	test_rmdir(dir);
 }
 
@@ -1897,6 +2204,8 @@ int main(void)
 	TEST_RUN(test_capsules);
 	TEST_RUN(test_unattributed);
 	TEST_RUN(test_purge_exact);
+	TEST_RUN(test_paper_capsules);
+	TEST_RUN(test_purge_people);
 	TEST_RUN(test_app_checkins);
 	TEST_RUN(test_readonly_and_reopen);
 	TEST_RUN(test_map_full);
