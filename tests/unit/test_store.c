@@ -1710,12 +1710,12 @@ static void test_big_transaction(void)
 	test_ctx_clear();
 	CHECK_EQ_INT(count_at(s, 7, T0, T0 + 30 * 100), 100);
 	/* Ranges starting and ending anywhere in the venue's pages of
-	 * entries (two days of them, one every 30 s): exactly the visits
-	 * inside, in entry order. */
-	for (int64_t k = 0; k < 300; k++) {
-		int64_t a = (k * 7919 * 30 + k) % (BATCHES * PER * 30 + 600) - 300;
+	 * entries (the visit of seq N enters at T0 + 30 N, over five days):
+	 * exactly the visits inside, in entry order. */
+	for (int64_t k = 0, total = ROUNDS * BATCHES * PER + PEOPLE / 3; k < 300; k++) {
+		int64_t a = (k * 7919 * 30 + k) % (total * 30 + 600) - 300;
 		int64_t b = a + (k * 104729) % 90000;
-		int64_t lo = a < 30 ? 1 : (a + 29) / 30, hi = b / 30 < BATCHES * PER ? b / 30 : BATCHES * PER;
+		int64_t lo = a < 30 ? 1 : (a + 29) / 30, hi = b / 30 < total ? b / 30 : total;
 		struct ordered_count oc = {INT64_MIN, 0, 1};
 
 		test_ctx("range %lld..%lld", (long long)a, (long long)b);
