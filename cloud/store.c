@@ -2506,7 +2506,8 @@ int cl_store_capsule(struct cl_store *s, const uint8_t pid[AS_PID_LEN],
  *      one by one (the visit with each);
  *   2. by_pid: the same, without visits (values cut on the horizon's day);
  *   3. people, by person number: those with no by_pid key left lose their
- *      persons, capsules and paper entries;
+ *      persons, capsules and paper entries (slices of max / 8 people: each
+ *      costs a key step per stored day);
  *   4. app: entries of check-ins (and replay keys) before the horizon.
  * Between slices the purge pauses as long as the slice took, so that the
  * ingest thread gets the writer lock at least half the time.
@@ -2899,6 +2900,8 @@ static double monotonic_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+#define PURGE_PEOPLE_SHARE 8
+
 int cl_store_purge(struct cl_store *s, int64_t horizon, size_t max_per_txn, uint64_t *deleted)
 {
 	struct purge_pos pos = {PURGE_VENUES, {0}, 0};
@@ -2926,7 +2929,13 @@ int cl_store_purge(struct cl_store *s, int64_t horizon, size_t max_per_txn, uint
 			rc = purge_pid_index(s, txn, horizon, &pos, max_per_txn, &more);
 			break;
 		case PURGE_PERSONS:
-			rc = purge_persons(s, txn, &pos, max_per_txn, &more);
+			/* A person costs a key step per stored day: a people
+			 * slice is an eighth of the others, so that it holds
+			 * the writer no longer than they do. */
+			rc = purge_persons(s, txn, &pos,
+					   max_per_txn / PURGE_PEOPLE_SHARE ? max_per_txn / PURGE_PEOPLE_SHARE
+									    : 1,
+					   &more);
 			break;
 		default:
 			rc = purge_walk(s, txn, s->app, APP_KEY_LEN, judge_app, horizon, &pos,

@@ -1564,7 +1564,8 @@ static void test_paper_capsules(void)
 static void test_purge_people(void)
 {
 	enum { PEOPLE = 23 };
-	const size_t slices[] = {1, 2, 5};
+	/* People slices are an eighth of max: 1, 1, 1, 2 and 5 people. */
+	const size_t slices[] = {1, 2, 5, 16, 40};
 
 	for (size_t t = 0; t < sizeof slices / sizeof slices[0]; t++) {
 		char dir[64];
