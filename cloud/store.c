@@ -1157,51 +1157,57 @@ static int write_pid_index(struct cl_ingest *in, const uint32_t *persons, struct
  * place there (the latest seen wins), and paper loses the person.  Every
  * person of the commit is looked up in paper, which is small (the people
  * whose latest visit was a paper entry): the cursor steps forward where
- * the next entry is near and seeks where it is not.
+ * the next entry is near and seeks where it is not (cursor_seek_near).
  */
-struct paper_pos {
-	MDB_val key, val;       /* the cursor's entry, when placed and not at_end */
-	int placed, at_end;
-};
 
-static int paper_entry_check(const struct paper_pos *pp)
+/* The number a key of klen (4 or 8) big-endian bytes spells. */
+static int key_number(const MDB_val *key, size_t klen, uint64_t *num)
 {
-	return pp->key.mv_size == 4 && pp->val.mv_size == PAPER_VALUE_LEN ? 0 : MDB_CORRUPTED;
+	if (key->mv_size != klen)
+		return MDB_CORRUPTED;
+	*num = klen == 8 ? as_get_be64(key->mv_data) : as_get_be32(key->mv_data);
+	return 0;
 }
 
-/* Put pp's cursor on the first entry >= person (or past the end). */
-static int paper_seek(MDB_cursor *cur, const uint8_t person[4], struct paper_pos *pp)
-{
-	int rc, steps = 0;
+/*
+ * Place cur on the first key >= want (klen bytes spelling want_num), given
+ * the number of the key it is on in *at (0: not placed): stay if it is
+ * want, step forward if it is at most SEEK_NEAR below, seek otherwise.
+ * Callers that ask for keys in increasing order read neighbouring keys
+ * without descending the tree again.  *at, key and val follow the cursor;
+ * MDB_NOTFOUND (*at = UINT64_MAX) when no key is >= want.
+ */
+#define SEEK_NEAR 16
 
-	while (pp->placed && !pp->at_end && memcmp(pp->key.mv_data, person, 4) < 0) {
-		if (steps++ == 8) {
-			pp->placed = 0;
-			break;
-		}
-		rc = mdb_cursor_get(cur, &pp->key, &pp->val, MDB_NEXT);
-		pp->at_end = rc == MDB_NOTFOUND;
-		if (rc && !pp->at_end)
-			return rc;
-		if (!rc && (rc = paper_entry_check(pp)) != 0)
-			return rc;
+static int cursor_seek_near(MDB_cursor *cur, const uint8_t *want, size_t klen, uint64_t want_num,
+			    uint64_t *at, MDB_val *key, MDB_val *val)
+{
+	int rc;
+
+	if (*at == want_num) {
+		rc = mdb_cursor_get(cur, key, val, MDB_GET_CURRENT);
+	} else if (*at && *at < want_num && want_num - *at <= SEEK_NEAR) {
+		do {
+			rc = mdb_cursor_get(cur, key, val, MDB_NEXT);
+			if (!rc)
+				rc = key_number(key, klen, at);
+		} while (!rc && *at < want_num);
+	} else {
+		key->mv_size = klen;
+		key->mv_data = (void *)want;
+		rc = mdb_cursor_get(cur, key, val, MDB_SET_RANGE);
+		if (!rc)
+			rc = key_number(key, klen, at);
 	}
-	if (!pp->placed) {
-		pp->key = (MDB_val){4, (void *)person};
-		rc = mdb_cursor_get(cur, &pp->key, &pp->val, MDB_SET_RANGE);
-		pp->at_end = rc == MDB_NOTFOUND;
-		if (rc && !pp->at_end)
-			return rc;
-		if (!rc && (rc = paper_entry_check(pp)) != 0)
-			return rc;
-		pp->placed = 1;
-	}
-	return 0;
+	if (rc)
+		*at = rc == MDB_NOTFOUND ? UINT64_MAX : 0;
+	return rc;
 }
 
 static int write_capsules(struct cl_ingest *in, const struct capsule_job *jobs, size_t n)
 {
-	struct paper_pos pp = {{0, NULL}, {0, NULL}, 0, 0};
+	uint64_t at = 0; /* the paper cursor's key (cursor_seek_near); 0: not placed */
+	MDB_val paper_key, paper_val;
 	int rc = 0;
 
 	for (size_t k = 0; k < n && !rc; k++) {
@@ -1221,21 +1227,26 @@ static int write_capsules(struct cl_ingest *in, const struct capsule_job *jobs, 
 		}
 		if (j->fresh)
 			continue; /* numbers are never reused: not in paper */
-		rc = paper_seek(in->paper, j->person, &pp);
+		rc = cursor_seek_near(in->paper, j->person, 4, as_get_be32(j->person), &at,
+				      &paper_key, &paper_val);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+		else if (!rc && paper_val.mv_size != PAPER_VALUE_LEN)
+			rc = MDB_CORRUPTED;
 		if (rc)
 			break;
-		has = !pp.at_end && memcmp(pp.key.mv_data, j->person, 4) == 0;
-		if (j->paper && !(has && memcmp(pp.val.mv_data, j->fp, FP_LEN) == 0)) {
+		has = at == as_get_be32(j->person);
+		if (j->paper && !(has && memcmp(paper_val.mv_data, j->fp, FP_LEN) == 0)) {
 			uint8_t pval[PAPER_VALUE_LEN];
 			MDB_val key = {4, (void *)j->person}, val = {PAPER_VALUE_LEN, pval};
 
 			memcpy(pval, j->fp, FP_LEN);
 			memcpy(pval + FP_LEN, p->capsule, AS_CAPSULE_LEN);
 			rc = mdb_cursor_put(in->paper, &key, &val, 0);
-			pp.placed = 0;
+			at = 0;
 		} else if (!j->paper && has) {
 			rc = mdb_cursor_del(in->paper, 0);
-			pp.placed = 0;
+			at = 0;
 		}
 	}
 	return rc;
@@ -2120,50 +2131,6 @@ static int pid_scan(MDB_cursor *cur, uint32_t person, int64_t from, int64_t to,
 	}
 	if (stop)
 		return stop < 0 ? stop : 0;
-	return rc;
-}
-
-/* The number a key of klen (4 or 8) big-endian bytes spells. */
-static int key_number(const MDB_val *key, size_t klen, uint64_t *num)
-{
-	if (key->mv_size != klen)
-		return MDB_CORRUPTED;
-	*num = klen == 8 ? as_get_be64(key->mv_data) : as_get_be32(key->mv_data);
-	return 0;
-}
-
-/*
- * Place cur on the first key >= want (klen bytes spelling want_num), given
- * the number of the key it is on in *at (0: not placed): stay if it is
- * want, step forward if it is at most SEEK_NEAR below, seek otherwise.
- * Callers that ask for keys in increasing order read neighbouring keys
- * without descending the tree again.  *at, key and val follow the cursor;
- * MDB_NOTFOUND (*at = UINT64_MAX) when no key is >= want.
- */
-#define SEEK_NEAR 16
-
-static int cursor_seek_near(MDB_cursor *cur, const uint8_t *want, size_t klen, uint64_t want_num,
-			    uint64_t *at, MDB_val *key, MDB_val *val)
-{
-	int rc;
-
-	if (*at == want_num) {
-		rc = mdb_cursor_get(cur, key, val, MDB_GET_CURRENT);
-	} else if (*at && *at < want_num && want_num - *at <= SEEK_NEAR) {
-		do {
-			rc = mdb_cursor_get(cur, key, val, MDB_NEXT);
-			if (!rc)
-				rc = key_number(key, klen, at);
-		} while (!rc && *at < want_num);
-	} else {
-		key->mv_size = klen;
-		key->mv_data = (void *)want;
-		rc = mdb_cursor_get(cur, key, val, MDB_SET_RANGE);
-		if (!rc)
-			rc = key_number(key, klen, at);
-	}
-	if (rc)
-		*at = rc == MDB_NOTFOUND ? UINT64_MAX : 0;
 	return rc;
 }
 
