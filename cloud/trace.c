@@ -352,6 +352,20 @@ static int cmp_person_ref(const void *x, const void *y)
 	return (a->person > b->person) - (a->person < b->person);
 }
 
+/* people[lo..hi) as (person number, index) in person-number order, the
+ * order the store reads neighbours cheaply in; NULL if out of memory. */
+static struct person_ref *refs_by_person(const struct tracer *t, size_t lo, size_t hi)
+{
+	struct person_ref *refs = malloc((hi - lo + 1) * sizeof *refs);
+
+	if (!refs)
+		return NULL;
+	for (size_t i = lo; i < hi; i++)
+		refs[i - lo] = (struct person_ref){t->people[i].person, (uint32_t)i};
+	qsort(refs, hi - lo, sizeof *refs, cmp_person_ref);
+	return refs;
+}
+
 /* Read the pids of people[lo..n_people) from the store, in person-number
  * order (neighbouring lookups share pages). */
 static int resolve_pids(struct tracer *t, size_t lo)
@@ -362,12 +376,9 @@ static int resolve_pids(struct tracer *t, size_t lo)
 
 	if (n == 0)
 		return 0;
-	refs = malloc(n * sizeof *refs);
+	refs = refs_by_person(t, lo, t->n_people);
 	if (!refs)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		refs[i] = (struct person_ref){t->people[lo + i].person, (uint32_t)(lo + i)};
-	qsort(refs, n, sizeof *refs, cmp_person_ref);
 	for (size_t i = 0; i < n && !rc; i++) {
 		rc = cl_reader_pid(t->r, refs[i].person, t->people[refs[i].idx].c.pid);
 		if (rc == AS_E_NOT_FOUND)
@@ -588,11 +599,12 @@ static int read_sources(struct tracer *t, size_t n)
 		one.rc = two.rc;
 	if (!one.rc && two.n_out) {
 		if (big_grow((void **)&t->all_vis, &t->cap_all_vis, t->n_all_vis + two.n_out,
-			     sizeof *t->all_vis))
+			     sizeof *t->all_vis)) {
 			one.rc = -ENOMEM;
-		else
+		} else {
 			memcpy(t->all_vis + t->n_all_vis, two.out, two.n_out * sizeof *two.out);
-		t->n_all_vis += one.rc ? 0 : two.n_out;
+			t->n_all_vis += two.n_out;
+		}
 	}
 	big_free(two.out);
 	map_free(&dwell2);
@@ -620,12 +632,9 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 
 	if (big_grow((void **)&t->spans, &t->cap_spans, n + 1, sizeof *t->spans) ||
 	    big_grow((void **)&t->span_src, &t->cap_span_src, n + 1, sizeof *t->span_src) ||
-	    !(refs = malloc((n + 1) * sizeof *refs)))
+	    !(refs = refs_by_person(t, lo, hi)))
 		return -ENOMEM;
 	/* The spans in person order, each with its source's index. */
-	for (size_t i = 0; i < n; i++)
-		refs[i] = (struct person_ref){t->people[lo + i].person, (uint32_t)(lo + i)};
-	qsort(refs, n, sizeof *refs, cmp_person_ref);
 	for (size_t i = 0; i < n; i++) {
 		const struct person *p = &t->people[refs[i].idx];
 
@@ -1340,7 +1349,6 @@ int cl_trace_run(struct cl_store *s, const struct cl_trace_params *p,
 		tracer_free(&t);
 		return (int)casei;
 	}
-	t.people[0].c.order = 0;
 	t.people[0].lo = p->from;
 	t.people[0].hi = p->to;
 	src_hi = 1;
