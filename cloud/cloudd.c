@@ -241,6 +241,10 @@ static int start_daemon(struct cl_daemon *d, char *err, size_t err_len)
 		.group_bytes = (size_t)d->cfg.ingest_group_bytes,
 		.app_tolerance = d->cfg.app_slot_tolerance,
 		.revoked_credentials = d->revoked_path,
+		.queue_messages = (size_t)d->cfg.ingest_queue_messages,
+		.queue_bytes = (size_t)d->cfg.ingest_queue_bytes,
+		.retention = d->cfg.retention,
+		.time_skew = d->cfg.time_skew,
 	};
 	int rc;
 
@@ -285,6 +289,13 @@ static int start_daemon(struct cl_daemon *d, char *err, size_t err_len)
 	 * restart (gateways also resend what stays unacknowledged). */
 	mo.clean_session = 0;
 	mo.max_buffered = 10000;
+	/* A retained message on an ingest topic is junk someone left there:
+	 * live traffic is never retained.  And backpressure: when the ingest
+	 * queue is full, Paho's receive thread waits and the broker holds the
+	 * rest. */
+	mo.ignore_retained = 1;
+	mo.inbound_wait = cl_ingester_wait_room;
+	mo.inbound_ctx = d->ingester;
 	mo.reconnect_min_ms = 500;
 	mo.reconnect_max_ms = 30000;
 	rc = as_mqtt_start(&d->mqtt, d->loop, &mo, &mqtt_handlers, d, err, err_len);

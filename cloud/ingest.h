@@ -22,6 +22,17 @@
  * or rejected with its reason (counted as "app-REASON").  A rejected
  * message is answered too, so the wallet stops resending it.
  *
+ * Time sanity: a check-in, or a batch record, whose time lies after now +
+ * time_skew or before now - retention is refused ("time-future",
+ * "time-past"; a wallet gets the answer with that reason).  A batch is
+ * refused whole and not stored; if the offending record carries the
+ * gateway's clock-unsynced flag, the refusal is still acknowledged with the
+ * store's unchanged through_seq, so that the gateway learns the cloud's
+ * time from the ack, corrects its records and sends them again.
+ *
+ * The WARNING logged per refused message is rate-limited: a few per
+ * window, then one line with the count of those not logged.
+ *
  * Threads: submit/stop on the loop; the rest on the ingest thread; results
  * return through uv_async_send.
  */
@@ -49,6 +60,9 @@ struct cl_ingester;
 struct cl_ingest_stats {
 	uint64_t batches, records, duplicates, rejected;
 	uint64_t app_stored, app_duplicates, app_rejected;   /* wallet messages */
+	uint64_t held;              /* times the queue was full and the broker held back */
+	uint64_t queue_peak;        /* most messages queued at once */
+	uint64_t queue_peak_bytes;  /* most payload bytes queued at once */
 };
 
 struct cl_ingest_options {
@@ -59,15 +73,29 @@ struct cl_ingest_options {
 				  * outside its rotating code's slot */
 	const char *revoked_credentials; /* file of revoked credential ids
 					  * (16 bytes each), or NULL */
+	size_t queue_messages;   /* bound of the queue (0: none): when reached, */
+	size_t queue_bytes;      /* cl_ingester_wait_room blocks until it is half */
+	int64_t retention;       /* times older than now - retention are refused */
+	int64_t time_skew;       /* times later than now + time_skew are refused */
 };
 
 int cl_ingester_start(struct cl_ingester **out, uv_loop_t *loop, struct cl_store *store,
 		      const struct cl_authority *keys, const struct cl_ingest_options *opt,
 		      cl_ack_cb on_ack, void *ctx);
 
-/* Queue a message received on topic (copied). Loop thread. */
+/* Queue a message received on topic (copied).  Never refuses one: the
+ * bound is kept by cl_ingester_wait_room upstream.  Loop thread. */
 void cl_ingester_submit(struct cl_ingester *in, const char *topic, const uint8_t *payload,
 			size_t len);
+
+/*
+ * Backpressure: if the queue holds queue_messages messages or queue_bytes
+ * bytes, wait until the ingest thread has drained it to half of both (or
+ * the ingester stops).  Any thread but the loop's; it waits only for the
+ * ingest thread, which never waits for the loop or for Paho, so it may run
+ * in Paho's receive thread (as_mqtt_options.inbound_wait).
+ */
+void cl_ingester_wait_room(void *ingester);
 
 /* Messages queued and not yet processed. */
 unsigned cl_ingester_backlog(const struct cl_ingester *in);

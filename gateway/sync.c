@@ -507,7 +507,7 @@ int gw_sync_start(struct gw_sync **out, uv_loop_t *loop, const struct gw_sync_co
 {
 	struct as_mqtt_options mo = {0};
 	struct gw_sync *s;
-	char id_hex[2 * AS_GWID_LEN + 1];
+	char id_hex[2 * AS_GWID_LEN + 1], account[2 * AS_GWID_LEN + 4];
 	uint64_t acked = 0;
 	int rc;
 
@@ -533,9 +533,13 @@ int gw_sync_start(struct gw_sync **out, uv_loop_t *loop, const struct gw_sync_co
 	as_hex_encode(id_hex, deps->gw_id, AS_GWID_LEN);
 	snprintf(s->topic_batch, sizeof s->topic_batch, GW_TOPIC_PREFIX "/gw/%s/batch", id_hex);
 	snprintf(s->topic_ack, sizeof s->topic_ack, GW_TOPIC_PREFIX "/gw/%s/ack", id_hex);
+	/* The broker account of a gateway is "gw/ID" (the shipped ACL's
+	 * patterns expand it into this gateway's own topics only); the client
+	 * id is the same, which the shipped broker configuration enforces. */
+	snprintf(account, sizeof account, "gw/%s", id_hex);
 	mo.uri = cfg->broker;
-	mo.client_id = id_hex;
-	mo.username = cfg->username;
+	mo.client_id = account;
+	mo.username = cfg->username ? cfg->username : cfg->password ? account : NULL;
 	mo.password = cfg->password;
 	mo.ca_file = cfg->ca_file;
 	mo.cert_file = cfg->cert_file;

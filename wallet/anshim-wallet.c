@@ -625,6 +625,16 @@ static int load_message_base(const struct wallet_args *a, struct as_app_checkin 
 	if (a->at && as_parse_time(a->at, &now))
 		return usage_error("--at '%s' is not a time (unix seconds or ISO 8601)", a->at);
 	m->time = now;
+	if (m->time > (int64_t)time(NULL) + AS_APP_TIME_SKEW ||
+	    m->time < (int64_t)time(NULL) - AS_APP_MAX_AGE) {
+		fprintf(stderr, "anshim-wallet: --at %s is %s; the cloud refuses a %s more than "
+			"%d minutes ahead or %d days behind its clock (give a time near now)\n",
+			as_format_time(when, m->time),
+			m->time > (int64_t)time(NULL) ? "in the future" : "too long ago",
+			kind == AS_APP_CHECKOUT ? "check-out" : "check-in", AS_APP_TIME_SKEW / 60,
+			AS_APP_MAX_AGE / 86400);
+		return 1;
+	}
 	if (wallet_path(path, a->dir, "credential") || load_credential(path, &m->cred))
 		return 1;
 	if (m->time < m->cred.issued_at || m->time >= m->cred.expires_at) {

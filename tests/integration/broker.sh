@@ -1,7 +1,8 @@
 # Broker helpers for integration scripts (sourced after lib.sh).
 #
 # start_broker [ACL_FILE PASSWD_FILE]: start a real mosquitto on a free
-# loopback port (anonymous, or with the given ACL and password file),
+# loopback port (anonymous, or with the given ACL and password file and
+# the access settings of packaging/mosquitto/anshim.conf),
 # export BROKER_PORT and BROKER_URI, and wait until it accepts connections.
 # stop_broker / restart_broker for outage tests.
 
@@ -25,6 +26,9 @@ start_broker() {
       echo "allow_anonymous false"
       echo "acl_file $1"
       echo "password_file $2"
+      # The access settings of the shipped production configuration.
+      grep -E '^use_username_as_clientid[[:space:]]' \
+        "$(dirname "${BASH_SOURCE[0]}")/../../packaging/mosquitto/anshim.conf"
     else
       echo "allow_anonymous true"
     fi

@@ -1098,7 +1098,7 @@ static void test_storage_full(void)
 	CHECK_OK(gw_journal_set_meta(f.j, "acked_seq", total));
 	for (int i = 0; i < 100 && more; i++)
 		if (!CHECK_OK(gw_journal_purge(f.j, gw_clock_now() - 30 * 86400,
-					       gw_clock_now() - 14 * 86400, &resume, 2000, &deleted,
+					       gw_clock_now() - 14 * 86400, INT64_MAX, NULL, &resume, 2000, &deleted,
 					       &more)))
 			break;
 	CHECK_EQ_INT(journal_records(&f), 0);

@@ -211,7 +211,7 @@ static int purge_all(struct gw_journal *j, int64_t horizon, int64_t sent_horizon
 	*deleted = 0;
 	*calls = 0;
 	while (more && *calls < 100000) {
-		rc = gw_journal_purge(j, horizon, sent_horizon, &resume, max_visit, &d, &more);
+		rc = gw_journal_purge(j, horizon, sent_horizon, INT64_MAX, NULL, &resume, max_visit, &d, &more);
 		(*calls)++;
 		if (rc)
 			return rc;
@@ -533,7 +533,7 @@ static void test_full_unacked_journal_purge(void)
 		goto out;
 	total = fill_until_full(j, TEST_NOW - 90 * 86400);
 	while (more && calls < 100) {
-		rc = gw_journal_purge(j, TEST_NOW - 30 * 86400, TEST_NOW - 14 * 86400, &resume,
+		rc = gw_journal_purge(j, TEST_NOW - 30 * 86400, TEST_NOW - 14 * 86400, INT64_MAX, NULL, &resume,
 				      2000, &d, &more);
 		calls++;
 		if (rc)
@@ -682,7 +682,7 @@ static void purge_case(unsigned n, uint64_t acked, int64_t horizon, int64_t sent
 	/* slice by slice: resume_seq only grows, each slice changes at most
 	 * max_visit records, and the pass finishes */
 	while (more && calls < 100000) {
-		rc = gw_journal_purge(j, horizon, sent_horizon, &resume, max_visit, &d, &more);
+		rc = gw_journal_purge(j, horizon, sent_horizon, INT64_MAX, NULL, &resume, max_visit, &d, &more);
 		calls++;
 		if (!CHECK_OK(rc))
 			goto close;
@@ -791,7 +791,7 @@ static void test_purge_interleaved(void)
 	CHECK_OK(append_group(j, 99, 1, TEST_NOW - 90 * 86400, NULL));
 	CHECK_OK(gw_journal_set_meta(j, "acked_seq", 100)); /* sent: deleted outright */
 	while (more && calls < 1000) {
-		if (!CHECK_OK(gw_journal_purge(j, TEST_NOW - 30 * 86400, TEST_NOW - 30 * 86400,
+		if (!CHECK_OK(gw_journal_purge(j, TEST_NOW - 30 * 86400, TEST_NOW - 30 * 86400, INT64_MAX, NULL,
 					       &resume, 10, &d, &more)))
 			break;
 		calls++;

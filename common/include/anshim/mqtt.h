@@ -33,6 +33,26 @@ struct as_mqtt_options {
 	int max_buffered;           /* Paho maxBufferedMessages (>= 1) */
 	uint64_t reconnect_min_ms;  /* first retry delay */
 	uint64_t reconnect_max_ms;  /* cap */
+	/* Drop, uncounted by the handlers, every message the broker delivers
+	 * because it was retained on a topic we subscribed to (a subscriber
+	 * that only ingests live traffic); as_mqtt_retained_ignored counts
+	 * them. */
+	int ignore_retained;
+	/*
+	 * Backpressure (NULL: none).  Called on Paho's receive thread before
+	 * each incoming message is queued for the loop; it may block until the
+	 * application has room.  While it blocks, Paho reads nothing more from
+	 * the socket: TCP flow control stops the broker, which keeps QoS 1
+	 * messages queued for us.  (Paho acknowledges a QoS 1 message as it
+	 * reads it, before messageArrived, and returning 0 from messageArrived
+	 * only keeps the message in Paho's own unbounded queue: neither bounds
+	 * anything.)  Paho holds its own mutex meanwhile, so the hook must
+	 * never wait for the loop thread nor for anything that calls into
+	 * Paho; the loop's own Paho calls (publish, subscribe) wait until it
+	 * returns.  inbound_ctx is borrowed until as_mqtt_stop.
+	 */
+	void (*inbound_wait)(void *inbound_ctx);
+	void *inbound_ctx;
 };
 
 /* Handlers run on the loop thread.  Any may be NULL. */
@@ -69,6 +89,8 @@ int as_mqtt_publish(struct as_mqtt *m, const char *topic, const void *payload, s
 void as_mqtt_on_connect_failed(struct as_mqtt *m, void (*cb)(void *ctx, const char *why));
 
 int as_mqtt_is_connected(const struct as_mqtt *m);
+/* Retained messages dropped under ignore_retained so far.  Loop thread. */
+uint64_t as_mqtt_retained_ignored(const struct as_mqtt *m);
 /* Last connection error text ("" if none); borrowed until the next event. */
 const char *as_mqtt_last_error(const struct as_mqtt *m);
 
