@@ -788,17 +788,28 @@ static int queue_above_half(const struct cl_ingester *in)
 	       (in->opt.queue_bytes && in->backlog_bytes > in->opt.queue_bytes / 2);
 }
 
-void cl_ingester_wait_room(void *ingester)
+void cl_ingester_submit_wait(void *ingester, const char *topic, const uint8_t *payload,
+			     size_t len)
 {
 	struct cl_ingester *in = ingester;
+	uint64_t held = 0;
 
 	uv_mutex_lock(&in->lock);
 	if (queue_full(in)) {
-		in->stats.held++;
+		held = ++in->stats.held;
 		while (!in->stopping && queue_above_half(in))
 			uv_cond_wait(&in->room, &in->lock);
 	}
 	uv_mutex_unlock(&in->lock);
+	/* 1st, 10th, 100th, ... time: the operator learns of it, once in a
+	 * while. */
+	for (uint64_t p = 1; held && p <= held; p *= 10)
+		if (p == held)
+			as_log(AS_LOG_NOTICE, "ingest: the queue was full (%zu messages or %zu "
+			       "bytes) %llu time(s); the broker held the rest back",
+			       in->opt.queue_messages, in->opt.queue_bytes,
+			       (unsigned long long)held);
+	cl_ingester_submit(in, topic, payload, len);
 }
 
 unsigned cl_ingester_backlog(const struct cl_ingester *in)
@@ -838,6 +849,9 @@ void cl_ingester_stop(struct cl_ingester *in)
 	uv_cond_broadcast(&in->room);
 	uv_mutex_unlock(&in->lock);
 	uv_thread_join(&in->thread);
+	as_log(AS_LOG_INFO, "ingest: at most %llu messages (%llu bytes) were queued at once",
+	       (unsigned long long)in->stats.queue_peak,
+	       (unsigned long long)in->stats.queue_peak_bytes);
 	on_async(&in->async);
 	uv_close((uv_handle_t *)&in->async, on_closed);
 }

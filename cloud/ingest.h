@@ -33,8 +33,9 @@
  * The WARNING logged per refused message is rate-limited: a few per
  * window, then one line with the count of those not logged.
  *
- * Threads: submit/stop on the loop; the rest on the ingest thread; results
- * return through uv_async_send.
+ * Threads: submit from any thread (anshim-cloudd: Paho's receive thread,
+ * through cl_ingester_submit_wait), stop on the loop; the rest on the
+ * ingest thread; results return through uv_async_send.
  */
 #ifndef CL_INGEST_H
 #define CL_INGEST_H
@@ -83,19 +84,21 @@ int cl_ingester_start(struct cl_ingester **out, uv_loop_t *loop, struct cl_store
 		      const struct cl_authority *keys, const struct cl_ingest_options *opt,
 		      cl_ack_cb on_ack, void *ctx);
 
-/* Queue a message received on topic (copied).  Never refuses one: the
- * bound is kept by cl_ingester_wait_room upstream.  Loop thread. */
+/* Queue a message received on topic (copied), whatever the queue holds.
+ * Any thread. */
 void cl_ingester_submit(struct cl_ingester *in, const char *topic, const uint8_t *payload,
 			size_t len);
 
 /*
- * Backpressure: if the queue holds queue_messages messages or queue_bytes
- * bytes, wait until the ingest thread has drained it to half of both (or
- * the ingester stops).  Any thread but the loop's; it waits only for the
- * ingest thread, which never waits for the loop or for Paho, so it may run
- * in Paho's receive thread (as_mqtt_options.inbound_wait).
+ * cl_ingester_submit with backpressure, for as_mqtt's receiver: if the
+ * queue holds queue_messages messages or queue_bytes bytes, first wait
+ * until the ingest thread has drained it to half of both (or the ingester
+ * stops).  Any thread but the loop's: it waits only for the ingest thread,
+ * which never waits for the loop or for Paho.  ingester is a struct
+ * cl_ingester.
  */
-void cl_ingester_wait_room(void *ingester);
+void cl_ingester_submit_wait(void *ingester, const char *topic, const uint8_t *payload,
+			     size_t len);
 
 /* Messages queued and not yet processed. */
 unsigned cl_ingester_backlog(const struct cl_ingester *in);

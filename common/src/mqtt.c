@@ -4,9 +4,10 @@
  * Threads: the Paho callbacks (connect/subscribe/send outcomes,
  * connectionLost, messageArrived) run on Paho's threads; they allocate one
  * event, push it on a mutex-protected queue and call uv_async_send - never
- * anything else, in particular never back into Paho (messageArrived may
- * first block in the application's inbound_wait hook: backpressure, see
- * mqtt.h; and drops retained messages when told to).  Everything else runs
+ * anything else, in particular never back into Paho.  (Except that
+ * messageArrived drops retained messages when told to, and hands messages
+ * to the application's receiver instead when it has one, which may block:
+ * backpressure, see mqtt.h.)  Everything else runs
  * on the loop thread.  Every callback is set once, before the first
  * connect.
  *
@@ -65,8 +66,9 @@ struct as_mqtt {
 	/* copies of the options */
 	char *uri, *client_id, *username, *password, *ca_file, *cert_file, *key_file;
 	int keepalive, clean_session, ignore_retained;
-	void (*inbound_wait)(void *inbound_ctx);
-	void *inbound_ctx;
+	void (*receiver)(void *receiver_ctx, const char *topic, const uint8_t *payload,
+			 size_t len);
+	void *receiver_ctx;
 	uint64_t backoff_min, backoff_max, backoff;
 	/* loop-thread state */
 	int connected, connecting, offline, stopping, handles_open;
@@ -173,8 +175,18 @@ static int on_message_arrived(void *context, char *topic, int topic_len, MQTTAsy
 		MQTTAsync_free(topic);
 		return 1;
 	}
-	if (m->inbound_wait)
-		m->inbound_wait(m->inbound_ctx);
+	if (m->receiver) {
+		char *t = topic_len > 0 ? strndup(topic, tlen) : NULL;
+
+		/* A NULL copy (out of memory) falls back to the borrowed topic,
+		 * NUL-terminated when topic_len is 0. */
+		m->receiver(m->receiver_ctx, t ? t : topic, msg->payload,
+			    msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
+		free(t);
+		MQTTAsync_freeMessage(&msg);
+		MQTTAsync_free(topic);
+		return 1;
+	}
 	ev = calloc(1, sizeof *ev);
 	if (ev) {
 		ev->type = EV_MESSAGE;
@@ -387,8 +399,8 @@ int as_mqtt_start(struct as_mqtt **out, uv_loop_t *loop, const struct as_mqtt_op
 	m->keepalive = opts->keepalive > 0 ? opts->keepalive : 60;
 	m->clean_session = opts->clean_session;
 	m->ignore_retained = opts->ignore_retained;
-	m->inbound_wait = opts->inbound_wait;
-	m->inbound_ctx = opts->inbound_ctx;
+	m->receiver = opts->receiver;
+	m->receiver_ctx = opts->receiver_ctx;
 	m->backoff_min = opts->reconnect_min_ms ? opts->reconnect_min_ms : 1000;
 	m->backoff_max = opts->reconnect_max_ms > m->backoff_min ? opts->reconnect_max_ms
 								 : m->backoff_min;

@@ -2,7 +2,8 @@
 #
 # start_broker [ACL_FILE PASSWD_FILE]: start a real mosquitto on a free
 # loopback port (anonymous, or with the given ACL and password file and
-# the access settings of packaging/mosquitto/anshim.conf),
+# the access settings of packaging/mosquitto/anshim.conf; plus the lines
+# in BROKER_EXTRA_CONF, if set),
 # export BROKER_PORT and BROKER_URI, and wait until it accepts connections.
 # stop_broker / restart_broker for outage tests.
 
@@ -32,6 +33,8 @@ start_broker() {
     else
       echo "allow_anonymous true"
     fi
+    # Extra lines a test needs (e.g. max_queued_messages).
+    [ -z "${BROKER_EXTRA_CONF:-}" ] || printf '%s\n' "$BROKER_EXTRA_CONF"
   } > "$conf"
   mosquitto -c "$conf" > "$WORK/mosquitto.log" 2>&1 &
   BROKER_PID=$!

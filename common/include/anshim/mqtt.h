@@ -39,20 +39,23 @@ struct as_mqtt_options {
 	 * them. */
 	int ignore_retained;
 	/*
-	 * Backpressure (NULL: none).  Called on Paho's receive thread before
-	 * each incoming message is queued for the loop; it may block until the
-	 * application has room.  While it blocks, Paho reads nothing more from
-	 * the socket: TCP flow control stops the broker, which keeps QoS 1
-	 * messages queued for us.  (Paho acknowledges a QoS 1 message as it
-	 * reads it, before messageArrived, and returning 0 from messageArrived
-	 * only keeps the message in Paho's own unbounded queue: neither bounds
-	 * anything.)  Paho holds its own mutex meanwhile, so the hook must
-	 * never wait for the loop thread nor for anything that calls into
-	 * Paho; the loop's own Paho calls (publish, subscribe) wait until it
-	 * returns.  inbound_ctx is borrowed until as_mqtt_stop.
+	 * A receiver that takes messages on Paho's receive thread instead of
+	 * on_message on the loop (NULL: on_message).  topic and payload are
+	 * borrowed for the call.  It may block until the application has
+	 * room: backpressure.  While it blocks, Paho reads nothing more from
+	 * the socket, so TCP flow control stops the broker, which keeps the
+	 * QoS 1 messages queued for us.  (Paho acknowledges a QoS 1 message
+	 * when it reads it, before messageArrived, and returning 0 from
+	 * messageArrived only keeps the message in Paho's own unbounded queue:
+	 * neither bounds anything.)  Paho holds its own mutex meanwhile, so the
+	 * receiver must never wait for the loop thread nor for anything that
+	 * calls into Paho, and must not call this module; the loop's own Paho
+	 * calls (publish, subscribe) wait until it returns.  receiver_ctx is
+	 * borrowed until as_mqtt_stop.
 	 */
-	void (*inbound_wait)(void *inbound_ctx);
-	void *inbound_ctx;
+	void (*receiver)(void *receiver_ctx, const char *topic, const uint8_t *payload,
+			 size_t len);
+	void *receiver_ctx;
 };
 
 /* Handlers run on the loop thread.  Any may be NULL. */
