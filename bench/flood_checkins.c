@@ -6,12 +6,14 @@
  * bounded queue.  Not a test itself: it prints what it sent.
  *
  *   flood_checkins --broker URI --keys DIR --venue ID --count N
- *                  [--window W] [--holders H]
+ *                  [--window W] [--holders H] [--at UNIX_SECONDS]
  *
  * It issues H throw-away credentials with the authority keys in DIR (the
  * phones are made up), signs one poster for venue ID, and spreads the N
  * check-ins over the holders and over the last hour (distinct times and
- * nonces, so every one is a new visit).  Single thread, one libuv loop.
+ * nonces, so every one is a new visit); --at dates them all at that time
+ * instead (the time-sanity test sends check-ins from 2076 and 1969).
+ * Single thread, one libuv loop.
  */
 #include "authority.h"
 
@@ -45,6 +47,8 @@ struct flood {
 	uint64_t count, next, acked, failed;
 	unsigned window, inflight;
 	int64_t now;
+	int64_t at;
+	int has_at;
 	int done;
 };
 
@@ -71,7 +75,7 @@ static void pump(struct flood *f)
 		m.kind = AS_APP_CHECKIN;
 		m.cred = h->cred;
 		m.code = f->code;
-		m.time = f->now - (int64_t)(f->next % 3600);
+		m.time = f->has_at ? f->at : f->now - (int64_t)(f->next % 3600);
 		if (as_app_checkin_sign(&m, h->sk) ||
 		    (n = as_app_checkin_encode(buf, sizeof buf, &m)) < 0) {
 			fprintf(stderr, "flood_checkins: cannot sign or encode a check-in\n");
@@ -139,7 +143,7 @@ static void on_deadline(uv_timer_t *t)
 static int usage(void)
 {
 	fprintf(stderr, "usage: flood_checkins --broker URI --keys DIR --venue ID --count N "
-		"[--window W] [--holders H]\n");
+		"[--window W] [--holders H] [--at UNIX_SECONDS]\n");
 	return 2;
 }
 
@@ -149,6 +153,7 @@ int main(int argc, char **argv)
 		{"broker", required_argument, NULL, 'b'}, {"keys", required_argument, NULL, 'k'},
 		{"venue", required_argument, NULL, 'v'}, {"count", required_argument, NULL, 'n'},
 		{"window", required_argument, NULL, 'w'}, {"holders", required_argument, NULL, 'H'},
+		{"at", required_argument, NULL, 'a'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *broker = NULL, *keys = NULL, *failed_path = NULL;
@@ -171,6 +176,7 @@ int main(int argc, char **argv)
 		case 'n': f.count = strtoull(optarg, NULL, 10); break;
 		case 'w': f.window = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'H': f.n_holders = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'a': f.at = strtoll(optarg, NULL, 10); f.has_at = 1; break;
 		default: return usage();
 		}
 	}
@@ -199,7 +205,10 @@ int main(int argc, char **argv)
 		crypto_sign_keypair(pk, h->sk);
 		snprintf(phone, sizeof phone, "010-77%02u-%04u", (i / 10000) % 100, i % 10000);
 		if (as_contact_set(&contact, phone, "Flood Visitor") ||
-		    cl_authority_issue(&auth, &contact, pk, f.now - 86400, 30 * 86400, &h->cred)) {
+		    cl_authority_issue(&auth, &contact, pk, f.has_at && f.at < f.now ? f.at - 86400
+									       : f.now - 86400,
+				       f.has_at && f.at > f.now ? f.at - f.now + 30 * 86400 : 30 * 86400,
+				       &h->cred)) {
 			fprintf(stderr, "flood_checkins: cannot issue a credential\n");
 			return 1;
 		}

@@ -122,7 +122,7 @@ static void on_purge_done(struct gw_write_req *req)
 	if (req->status)
 		as_log(AS_LOG_ERR, "purge failed: %s", as_strerror(req->status));
 	else if (req->purged)
-		as_log(AS_LOG_INFO, "purged %llu records past retention",
+		as_log(AS_LOG_INFO, "purged %llu records past retention (or dated in the future)",
 		       (unsigned long long)req->purged);
 	while (w) {
 		struct purge_waiter *next = w->next;

@@ -839,6 +839,10 @@ static void test_manual_validation(void)
 		{"exit equals entry", -3600, -3600, 1, "exit-before-entry"},
 		{"exit before entry", -3600, -7200, 1, "exit-before-entry"},
 		{"exit after entry", -3600, -1800, 2, NULL},
+		{"exit 24 h after entry", -2 * 86400, -86400, 1, NULL},
+		{"exit 24 h 1 s after entry", -2 * 86400, -86400 + 1, 1, "exit-too-late"},
+		{"exit an hour ahead", -3600, 3600, 1, "in-the-future"},
+		{"exit 9 minutes ahead", -3600, 540, 1, NULL},
 	};
 
 	fx_open(&f, MAP_DEFAULT, 3, NULL, 0);
