@@ -12,7 +12,8 @@
  * phones are made up), signs one poster for venue ID, and spreads the N
  * check-ins over the holders and over the last hour (distinct times and
  * nonces, so every one is a new visit); --at dates them all at that time
- * instead (the time-sanity test sends check-ins from 2076 and 1969).
+ * instead (the time-sanity test sends check-ins from 2076 and 1969).  All
+ * are signed before the first is published.
  * Single thread, one libuv loop.
  */
 #include "authority.h"
@@ -32,6 +33,8 @@
 #include <string.h>
 #include <time.h>
 
+#define MSG_MAX AS_APP_CHECKIN_MAX
+
 struct holder {
 	struct as_credential cred;
 	uint8_t sk[AS_SIGN_SK_LEN];
@@ -45,6 +48,8 @@ struct flood {
 	unsigned n_holders;
 	struct as_venue_code code;
 	uint64_t count, next, acked, failed;
+	uint8_t *msgs;          /* count signed check-ins, MSG_MAX bytes apart */
+	uint16_t *lens;
 	unsigned window, inflight;
 	int64_t now;
 	int64_t at;
@@ -67,22 +72,10 @@ static void pump(struct flood *f)
 {
 	while (!f->done && f->next < f->count && f->inflight < f->window) {
 		struct holder *h = &f->holders[f->next % f->n_holders];
-		struct as_app_checkin m;
-		uint8_t buf[AS_APP_CHECKIN_MAX];
-		int n, rc;
+		int rc;
 
-		memset(&m, 0, sizeof m);
-		m.kind = AS_APP_CHECKIN;
-		m.cred = h->cred;
-		m.code = f->code;
-		m.time = f->has_at ? f->at : f->now - (int64_t)(f->next % 3600);
-		if (as_app_checkin_sign(&m, h->sk) ||
-		    (n = as_app_checkin_encode(buf, sizeof buf, &m)) < 0) {
-			fprintf(stderr, "flood_checkins: cannot sign or encode a check-in\n");
-			finish(f);
-			return;
-		}
-		rc = as_mqtt_publish(f->mqtt, h->topic, buf, (size_t)n, 1, 0, f->next);
+		rc = as_mqtt_publish(f->mqtt, h->topic, f->msgs + f->next * MSG_MAX,
+				     f->lens[f->next], 1, 0, f->next);
 		if (rc == -ENOBUFS)
 			return; /* Paho's buffer: wait for acks */
 		if (rc) {
@@ -226,6 +219,32 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	cl_authority_wipe(&auth);
+	/* Sign everything first, so that publishing runs at the broker's pace,
+	 * not at the pace of signing. */
+	f.msgs = malloc(f.count * MSG_MAX);
+	f.lens = calloc(f.count, sizeof *f.lens);
+	if (!f.msgs || !f.lens) {
+		fprintf(stderr, "flood_checkins: out of memory for %llu messages\n",
+			(unsigned long long)f.count);
+		return 1;
+	}
+	for (uint64_t i = 0; i < f.count; i++) {
+		struct holder *h = &f.holders[i % f.n_holders];
+		struct as_app_checkin m;
+		int n;
+
+		memset(&m, 0, sizeof m);
+		m.kind = AS_APP_CHECKIN;
+		m.cred = h->cred;
+		m.code = f.code;
+		m.time = f.has_at ? f.at : f.now - (int64_t)(i % 3600);
+		if (as_app_checkin_sign(&m, h->sk) ||
+		    (n = as_app_checkin_encode(f.msgs + i * MSG_MAX, MSG_MAX, &m)) < 0) {
+			fprintf(stderr, "flood_checkins: cannot sign or encode a check-in\n");
+			return 1;
+		}
+		f.lens[i] = (uint16_t)n;
+	}
 
 	uv_loop_init(&loop);
 	uv_timer_init(&loop, &f.deadline);
@@ -249,6 +268,8 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < f.n_holders; i++)
 		sodium_memzero(f.holders[i].sk, sizeof f.holders[i].sk);
 	free(f.holders);
+	free(f.msgs);
+	free(f.lens);
 	printf("published %llu check-ins, %llu acknowledged by the broker\n",
 	       (unsigned long long)f.next, (unsigned long long)f.acked);
 	return f.acked == f.count ? 0 : 1;
