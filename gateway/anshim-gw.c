@@ -16,6 +16,7 @@
 #include "register.h"
 #include "showcode.h"
 
+#include "anshim/args.h"
 #include "anshim/bytes.h"
 #include "anshim/capsule.h"
 #include "anshim/credential.h"
@@ -27,7 +28,6 @@
 #include "anshim/fileio.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <sodium.h>
 #include <unistd.h>
@@ -197,7 +197,7 @@ static int cli_parse(struct cli *cli, int argc, char **argv, const struct option
 	if (extra_short)
 		snprintf(shortopts, sizeof shortopts, "h%s", extra_short);
 	optind = 2;
-	while ((c = getopt_long(argc, argv, shortopts, options, NULL)) != -1) {
+	while ((c = as_args_next("anshim-gw", argc, argv, shortopts, options, NULL)) != -1) {
 		if (c == 1000) {
 			cli->config_path = optarg;
 		} else if (c == 1001) {
@@ -206,9 +206,7 @@ static int cli_parse(struct cli *cli, int argc, char **argv, const struct option
 			fputs(usage_text, stdout);
 			exit(0);
 		} else if (c == '?' || !on_opt || on_opt(ctx, c, optarg)) {
-			if (c == '?')
-				return usage_error("bad option for '%s'", argv[1]);
-			return AS_EXIT_USAGE;
+			return AS_EXIT_USAGE; /* the reason is printed */
 		}
 	}
 	if (first_arg) {
@@ -815,7 +813,7 @@ static int cmd_verify_pass(struct cli *cli, int argc, char **argv)
 
 	params.now = (int64_t)time(NULL);
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "a:t:f:h", options, NULL)) != -1) {
+	while ((c = as_args_next("anshim-gw", argc, argv, "a:t:f:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'a': authority = optarg; break;
 		case 't':
@@ -828,7 +826,7 @@ static int cmd_verify_pass(struct cli *cli, int argc, char **argv)
 			break;
 		case 1000: cli->config_path = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		default: return usage_error("%s", "bad option for 'verify-pass'");
+		default: return AS_EXIT_USAGE; /* the reason is printed */
 		}
 	}
 	if (optind != argc - 1)
@@ -958,7 +956,7 @@ static int cmd_verify_code(struct cli *cli, int argc, char **argv)
 	int c, rc;
 
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = as_args_next("anshim-gw", argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
 		case 'a': authority = optarg; break;
 		case 'g': gateway = optarg; break;
@@ -968,7 +966,7 @@ static int cmd_verify_code(struct cli *cli, int argc, char **argv)
 			break;
 		case 1000: cli->config_path = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		default: return usage_error("%s", "bad option for 'verify-code'");
+		default: return AS_EXIT_USAGE; /* the reason is printed */
 		}
 	}
 	if (optind != argc - 1)

@@ -11,6 +11,7 @@
  * Single-threaded command-line tool (Paho's threads stay inside the mqtt
  * module); one command at a time per wallet directory (a lock file).
  */
+#include "anshim/args.h"
 #include "anshim/bytes.h"
 #include "anshim/credential.h"
 #include "anshim/error.h"
@@ -28,7 +29,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <getopt.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -184,7 +184,7 @@ static int parse_args(int argc, char **argv, struct wallet_args *a)
 
 	a->format = AS_QR_UTF8;
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "d:c:o:t:f:h", options, NULL)) != -1) {
+	while ((c = as_args_next("anshim-wallet", argc, argv, "d:c:o:t:f:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'd': a->dir = optarg; break;
 		case 'c': a->credential = optarg; break;
@@ -207,7 +207,7 @@ static int parse_args(int argc, char **argv, struct wallet_args *a)
 			break;
 		case 'j': a->json = 1; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
-		default: return usage_error("%s", "bad option");
+		default: return AS_EXIT_USAGE; /* as_args_next printed why */
 		}
 	}
 	if (optind < argc && strcmp(argv[1], "checkin") == 0)

@@ -5,7 +5,9 @@
  */
 #include "anshim/daemon.h"
 
-#include <getopt.h>
+#include "anshim/args.h"
+#include "anshim/usage.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +50,8 @@ int as_daemon_args(int argc, char **argv, const struct as_daemon_spec *spec,
 	int c, check = 0;
 
 	*config_path = spec->default_config;
-	while ((c = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+	optind = 1;
+	while ((c = as_args_next(spec->prog, argc, argv, "c:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'c': *config_path = optarg; break;
 		case 'C': check = 1; break;
@@ -57,15 +60,11 @@ int as_daemon_args(int argc, char **argv, const struct as_daemon_spec *spec,
 				 spec->default_config);
 			return as_config_write_example(stdout, spec->table, title) ? 1 : 0;
 		case 'h': fputs(spec->usage, stdout); return 0;
-		default:
-			fprintf(stderr, "Try '%s --help'.\n", spec->prog);
-			return 2;
+		default: return AS_EXIT_USAGE; /* as_args_next said why */
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "%s: unexpected argument '%s'\nTry '%s --help'.\n", spec->prog,
-			argv[optind], spec->prog);
-		return 2;
+		return as_usage_error(spec->prog, "unexpected argument '%s'", argv[optind]);
 	}
 	return check ? check_config(spec, *config_path) : -1;
 }
