@@ -273,13 +273,9 @@ static int start_daemon(struct cl_daemon *d, char *err, size_t err_len)
 		snprintf(d->batch_topic, sizeof d->batch_topic, BATCH_TOPIC);
 		snprintf(d->wallet_topic, sizeof d->wallet_topic, WALLET_TOPIC);
 	}
-	mo.uri = d->cfg.broker;
+	AS_MQTT_OPTIONS_FROM_CONFIG(&mo, &d->cfg, d->config_path);
+	mo.log_failures = 1;
 	mo.client_id = d->cfg.client_id;
-	mo.username = d->cfg.broker_username;
-	mo.password = d->cfg.broker_password;
-	mo.ca_file = d->cfg.broker_ca_file;
-	mo.cert_file = d->cfg.broker_cert_file;
-	mo.key_file = d->cfg.broker_key_file;
 	mo.keepalive = 30;
 	/* A persistent session: the broker queues batches for us while we
 	 * restart (gateways also resend what stays unacknowledged). */

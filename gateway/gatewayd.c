@@ -486,18 +486,14 @@ static int start_daemon(struct gw_daemon *d, char *err, size_t err_len)
 		struct gw_sync_deps deps = {d->journal, d->writer, &d->clock, &d->policy,
 					    d->device_sk, d->gw_id, d->authority_pk, NULL, d};
 		struct gw_sync_config *sc = &d->sync_cfg;
-		sc->broker = d->cfg.broker;
-		sc->username = d->cfg.broker_username;
-		sc->password = d->cfg.broker_password;
-		sc->ca_file = d->cfg.broker_ca_file;
-		sc->cert_file = d->cfg.broker_cert_file;
-		sc->key_file = d->cfg.broker_key_file;
-		sc->keepalive = (int)d->cfg.mqtt_keepalive;
+		AS_MQTT_OPTIONS_FROM_CONFIG(&sc->mqtt, &d->cfg, d->config_path);
+		sc->mqtt.keepalive = (int)d->cfg.mqtt_keepalive;
+		sc->mqtt.reconnect_min_ms = (uint64_t)d->cfg.reconnect_min * 1000;
+		sc->mqtt.reconnect_max_ms = (uint64_t)d->cfg.reconnect_max * 1000;
+		sc->mqtt.log_failures = 1;
 		sc->batch_max_records = (unsigned)d->cfg.batch_max_records;
 		sc->batch_max_bytes = (size_t)d->cfg.batch_max_bytes;
 		sc->inflight = (unsigned)d->cfg.inflight_batches;
-		sc->reconnect_min_ms = (uint64_t)d->cfg.reconnect_min * 1000;
-		sc->reconnect_max_ms = (uint64_t)d->cfg.reconnect_max * 1000;
 		sc->ack_timeout_ms = (uint64_t)d->cfg.ack_timeout * 1000;
 		rc = gw_sync_start(&d->sync, d->loop, sc, &deps, err, err_len);
 		if (rc)

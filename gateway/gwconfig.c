@@ -10,6 +10,7 @@
 #include "gwconfig.h"
 
 #include "anshim/log.h"
+#include "anshim/mqtt.h"
 
 #include <stddef.h>
 
@@ -82,21 +83,10 @@ const struct as_config_option gw_config_table[] = {
 	 "How long each rotating venue code of 'anshim-gw show-code' is valid "
 	 "before the next one replaces it. A screenshot sent away stops working "
 	 "after the cloud's tolerance of a few slots."},
-	{"broker", AS_CFG_STRING, OPT(broker), 0, 512, NULL, 0, NULL,
-	 "The MQTT broker to send check-ins to, tcp://HOST:PORT or ssl://HOST:PORT "
-	 "(8883 with TLS). Unset: the gateway works offline only and keeps "
-	 "everything in its journal until it is set."},
-	{"broker_username", AS_CFG_STRING, OPT(broker_username), 0, 256, NULL, 0, NULL,
-	 "Username for the broker (the broker's ACL limits each gateway to its own "
-	 "topics)."},
-	{"broker_password", AS_CFG_STRING, OPT(broker_password), 0, 256, NULL, AS_CFG_SECRET,
-	 NULL, "Password for the broker. Keep this file mode 0640 root:anshim-gateway."},
-	{"broker_ca_file", AS_CFG_PATH, OPT(broker_ca_file), 0, 0, NULL, 0, NULL,
-	 "TLS: the CA certificate that signed the broker's certificate."},
-	{"broker_cert_file", AS_CFG_PATH, OPT(broker_cert_file), 0, 0, NULL, 0, NULL,
-	 "TLS: this gateway's client certificate, if the broker asks for one."},
-	{"broker_key_file", AS_CFG_PATH, OPT(broker_key_file), 0, 0, NULL, 0, NULL,
-	 "TLS: the private key of broker_cert_file."},
+	AS_MQTT_CONFIG_ROWS(struct gw_config, NULL,
+			    "The MQTT broker to send check-ins to, tcp://HOST:PORT or "
+			    "ssl://HOST:PORT (8883 with TLS). Unset: the gateway works offline "
+			    "only and keeps everything in its journal until it is set."),
 	{"mqtt_keepalive", AS_CFG_DURATION, OPT(mqtt_keepalive), 5, 3600, NULL, 0, "60s",
 	 "MQTT keep-alive: how soon a dead connection is noticed."},
 	{"batch_max_records", AS_CFG_INT, OPT(batch_max_records), 1, 1024, NULL, 0, "500",
