@@ -319,9 +319,41 @@ static const char *json_field(const char *json, const char *key, char *out, size
 	return out;
 }
 
+/* The scan sources of a status reply, one line each: "NAME: STATE, N lines
+ * (M too long)".  json holds "sources":[{"name":..,"state":..,"lines":..,
+ * "oversized":..},...]. */
+static void print_sources(const char *json)
+{
+	const char *p = strstr(json, "\"sources\":[");
+	const char *end = p ? strchr(p, ']') : NULL;
+	char name[1024], state[128], lines[32], oversized[32];
+	int n = 0;
+
+	if (p)
+		p += strlen("\"sources\":[");
+	for (int i = 0; p && end && p < end && i < 256; i++) {
+		const char *next = strchr(p, '}');
+		if (!next || next > end || !strstr(p, "\"name\":"))
+			break;
+		json_field(p, "name", name, sizeof name);
+		json_field(p, "state", state, sizeof state);
+		json_field(p, "lines", lines, sizeof lines);
+		json_field(p, "oversized", oversized, sizeof oversized);
+		printf("%s%s: %s, %s lines read", n++ ? "             " : "sources      ", name, state,
+		       lines);
+		if (strcmp(oversized, "0") != 0)
+			printf(" (%s too long, dropped)", oversized);
+		printf("\n");
+		p = next + 1;
+	}
+	if (!n)
+		printf("sources      none\n");
+}
+
 static void print_status(const char *json)
 {
-	char v[4][2048], when[32];
+	char v[4][2048], when[32], cloud_error[2048] = "";
+	const char *sync = strstr(json, "\"sync\":{");
 	int64_t oldest = 0;
 	double used = 0, size = 1;
 
@@ -344,22 +376,27 @@ static void print_status(const char *json)
 	       json_field(json, "duplicate", v[1], sizeof v[1]),
 	       json_field(json, "rejected", v[2], sizeof v[2]),
 	       json_field(json, "not_collecting", v[3], sizeof v[3]));
-	printf("sources      %s\n", json_field(json, "sources", v[0], sizeof v[0]));
-	if (strcmp(json_field(json, "enabled", v[0], sizeof v[0]), "true") != 0) {
+	print_sources(json);
+	if (!sync || strcmp(json_field(sync, "enabled", v[0], sizeof v[0]), "true") != 0) {
 		printf("cloud        offline only (no broker configured)\n");
 	} else {
 		int64_t last_ack = 0;
-		as_parse_int64(json_field(json, "last_ack_time", v[2], sizeof v[2]), 0, INT64_MAX,
+		int connected = strcmp(json_field(sync, "connected", v[0], sizeof v[0]), "true") == 0;
+		as_parse_int64(json_field(sync, "last_ack_time", v[2], sizeof v[2]), 0, INT64_MAX,
 			       &last_ack);
 		printf("cloud        %s, acked through seq %s, last ack %s\n",
-		       strcmp(json_field(json, "connected", v[0], sizeof v[0]), "true") == 0 ?
-		       "connected" : strcmp(json_field(json, "offline", v[1], sizeof v[1]),
-					    "true") == 0 ? "OFFLINE (on request)" : "NOT connected",
-		       json_field(json, "acked_seq", v[3], sizeof v[3]),
+		       connected ? "connected" : strcmp(json_field(sync, "offline", v[1],
+							   sizeof v[1]), "true") == 0 ?
+		       "OFFLINE (on request)" : "NOT connected",
+		       json_field(sync, "acked_seq", v[3], sizeof v[3]),
 		       last_ack ? as_format_time(when, last_ack) : "never");
+		json_field(sync, "last_error", cloud_error, sizeof cloud_error);
+		if (cloud_error[0])
+			printf("cloud error  %s\n", cloud_error);
 	}
+	/* The gateway's own error first; else why it cannot reach the cloud. */
 	json_field(json, "last_error", v[0], sizeof v[0]);
-	printf("last error   %s\n", v[0][0] ? v[0] : "none");
+	printf("last error   %s\n", v[0][0] ? v[0] : cloud_error[0] ? cloud_error : "none");
 }
 
 static int cmd_status(struct cli *cli, int argc, char **argv)

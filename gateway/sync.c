@@ -75,7 +75,7 @@ struct gw_sync {
 	/* status */
 	uint64_t batches_sent, acks, resends;
 	int64_t last_ack_time;   /* cloud time of the last ack, unix s */
-	char last_error[160];
+	char last_error[AS_MQTT_ERROR_MAX];
 	struct gw_write_req ack_req;
 	int ack_req_busy;
 	struct gw_write_req correct_req;
@@ -430,7 +430,7 @@ static void on_disconnected(void *ctx, const char *why)
 	struct gw_sync *s = ctx;
 
 	as_log(AS_LOG_WARNING, "sync: disconnected (%s); records stay in the journal", why);
-	snprintf(s->last_error, sizeof s->last_error, "%s", why);
+	s->last_error[0] = '\0'; /* the MQTT client's own words say why */
 	s->subscribed = 0;
 	rewind_to_acked(s, "disconnected");
 }
