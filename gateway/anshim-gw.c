@@ -20,6 +20,7 @@
 #include "anshim/bytes.h"
 #include "anshim/capsule.h"
 #include "anshim/credential.h"
+#include "anshim/daemon.h"
 #include "anshim/error.h"
 #include "anshim/keyfile.h"
 #include "anshim/parse.h"
@@ -141,20 +142,24 @@ struct cli {
 	int cfg_loaded;
 };
 
-/* Load the configuration: the named file (must exist), or the default
- * file if present, or the built-in defaults. */
+/* Load the configuration: the named file, or the default one; as for the
+ * daemon, it must exist (as_daemon_config_path).  cli->config_path is then
+ * the file used. */
 static int cli_load_config(struct cli *cli)
 {
-	char err[PATH_MAX + 512];
-	const char *path = cli->config_path;
+	char err[PATH_MAX + 1024];
 	int rc;
 
 	if (cli->cfg_loaded)
 		return 0;
-	if (!path && access(GW_DEFAULT_CONFIG, F_OK) == 0)
-		path = GW_DEFAULT_CONFIG;
+	rc = as_daemon_config_path("anshim-gatewayd", cli->config_path, GW_DEFAULT_CONFIG,
+				   &cli->config_path, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "anshim-gw: %s\n", err);
+		return rc;
+	}
 	memset(&cli->cfg, 0, sizeof cli->cfg);
-	rc = gw_config_load(&cli->cfg, path, err, sizeof err);
+	rc = gw_config_load(&cli->cfg, cli->config_path, err, sizeof err);
 	if (rc) {
 		fprintf(stderr, "anshim-gw: %s\n", err);
 		return rc;
@@ -264,8 +269,9 @@ static int cmd_init(struct cli *cli, int argc, char **argv)
 	as_gateway_id(gw_id, pk);
 	as_hex_encode(id_hex, gw_id, sizeof gw_id);
 	as_hex_encode(pk_hex, pk, sizeof pk);
-	printf("%s gateway keys in %s\ngateway id: %s\npublic key: %s\n",
-	       created ? "created" : "kept existing", cli->cfg.state_dir, id_hex, pk_hex);
+	printf("configuration %s\n%s gateway keys in %s\ngateway id: %s\npublic key: %s\n",
+	       cli->config_path, created ? "created" : "kept existing", cli->cfg.state_dir,
+	       id_hex, pk_hex);
 	if (created)
 		printf("next: give the public key to the health authority for "
 		       "'anshim-cloud enroll', and copy its sign.pub to %s\n",
@@ -948,7 +954,7 @@ static int cmd_show_code(struct cli *cli, int argc, char **argv)
 	if (cli->cfg.venue_id == 0) {
 		fprintf(stderr, "anshim-gw: show-code needs the venue id: set 'venue_id ID' in %s "
 			"to the venue id this gateway was enrolled with ('anshim-cloud enroll "
-			"--venue ID')\n", cli->config_path ? cli->config_path : GW_DEFAULT_CONFIG);
+			"--venue ID')\n", cli->config_path);
 		return 1;
 	}
 	sc.venue_id = (uint32_t)cli->cfg.venue_id;
