@@ -76,8 +76,23 @@ static const char usage_text[] =
 "      Import a spreadsheet of the paper register: a header row, then\n"
 "      columns date,time,name,phone[,headcount][,exit_time]. Every row is\n"
 "      checked; bad rows are listed by line number with the reason and the\n"
-"      rest are imported. Importing the same file again adds nothing.\n"
-"      Exit status 1 if any row was rejected.\n"
+"      rest are imported. Importing the same file again adds nothing. The\n"
+"      summary names the time zone used. Exit status 1 if any row was\n"
+"      rejected.\n"
+"\n"
+"      Fields of register and import:\n"
+"        date       YYYY-MM-DD, YYYY.MM.DD or YYYY/MM/DD (month and day may\n"
+"                   have one digit: 2026.3.2)\n"
+"        time       H:MM or H:MM:SS, 24-hour clock (9:05, 18:30:00)\n"
+"        name       up to 64 bytes of text\n"
+"        phone      a phone number in a usual spelling (010-1234-5678,\n"
+"                   01012345678, +82 10 1234 5678)\n"
+"        headcount  1 to 999; empty means 1\n"
+"        exit_time  H:MM or H:MM:SS on the entry date, after the entry;\n"
+"                   empty if unknown\n"
+"      Dates and times are wall-clock times in the configuration's\n"
+"      'timezone' (default Asia/Seoul), whatever this machine's own time\n"
+"      zone is.\n"
 "  journal [--json]\n"
 "      List the journaled records, oldest first: seq, kind, entry time,\n"
 "      flags (unsynced/corrected clock), headcount, and the visitor's\n"
@@ -116,7 +131,8 @@ static const char usage_text[] =
 "      (malformed, bad-signature, wrong-gateway, stale) and exits 1.\n"
 "\n"
 "Common options:\n"
-"  --config FILE    gateway configuration (default " GW_DEFAULT_CONFIG ")\n"
+"  --config FILE    gateway configuration (default " GW_DEFAULT_CONFIG "; the\n"
+"                   file must exist)\n"
 "  --socket PATH    control socket (default: control_socket from the config)\n"
 "\n"
 "Exit status: 0 success / valid, 1 failure / rejected, 2 bad usage.\n";
@@ -525,10 +541,18 @@ struct register_session {
 
 static int register_open(struct cli *cli, struct register_session *rs)
 {
-	char reply[256];
+	char reply[256], err[PATH_MAX + 512];
 	int rc;
 
 	memset(rs, 0, sizeof *rs);
+	if (cli_load_config(cli))
+		return -1;
+	/* The register's dates and times are wall-clock times of the venue's
+	 * zone, not of this machine's. */
+	if (gw_config_use_timezone(&cli->cfg, cli->config_path, err, sizeof err)) {
+		fprintf(stderr, "anshim-gw: %s\n", err);
+		return -1;
+	}
 	if (cli_connect(cli, &rs->client))
 		return -1;
 	rc = gw_client_request(&rs->client, "contact-key", reply, sizeof reply);
@@ -741,9 +765,9 @@ static int cmd_import(struct cli *cli, int argc, char **argv)
 		return 1;
 	}
 	printf("%s: %lu imported, %lu already imported, %lu rejected by the gateway, "
-	       "%lu invalid rows%s\n", path, rs.accepted, rs.duplicate,
-	       rs.rejected + rs.not_collecting, ic.rows_bad,
-	       ic.rows_bad ? " (fix them and import the file again)" : "");
+	       "%lu invalid rows%s; dates and times read in the time zone %s\n", path,
+	       rs.accepted, rs.duplicate, rs.rejected + rs.not_collecting, ic.rows_bad,
+	       ic.rows_bad ? " (fix them and import the file again)" : "", cli->cfg.timezone);
 	return ic.rows_bad || rs.rejected || rs.not_collecting ? 1 : 0;
 }
 
@@ -798,7 +822,9 @@ static int cmd_register(struct cli *cli, int argc, char **argv)
 	localtime_r(&now_t, &tm);
 	strftime(today, sizeof today, "%Y-%m-%d", &tm);
 	printf("Paper register entry. Name and phone are sealed for the health authority "
-	       "as soon as you press Enter;\nthey cannot be shown again. Ctrl-D to finish.\n");
+	       "as soon as you press Enter;\nthey cannot be shown again. Ctrl-D to finish.\n"
+	       "Dates and times are in the time zone %s ('timezone' in %s).\n",
+	       cli->cfg.timezone, cli->config_path);
 	for (unsigned long id = 1; id < 100000; id++) {
 		printf("\nEntry %lu\n", id);
 		if (prompt_field("  Date (YYYY-MM-DD)", today, GW_REG_DATE, date, sizeof date) ||

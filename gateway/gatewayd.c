@@ -422,6 +422,8 @@ static int check_startup(const void *config, const char *config_path, char *err,
 	sodium_memzero(import_key, sizeof import_key);
 	if (!rc)
 		rc = gw_sources_check(&cfg->sources, err, err_len);
+	if (!rc)
+		rc = gw_config_check_timezone(cfg, config_path, err, err_len);
 	return rc;
 }
 
