@@ -36,6 +36,12 @@ for sub in new pass card config checkin checkout diary sync; do
 done
 refused "visits_gen" vis visits "$ANSHIM_BUILD_DIR/bench/visits_gen" --vis 10
 refused "cloud_ingest" bat batch "$ANSHIM_BUILD_DIR/bench/cloud_ingest" --bat 1
+refused "pass_verify" sec seconds "$ANSHIM_BUILD_DIR/bench/pass_verify" --sec 1
+refused "trace_bench" sto store "$ANSHIM_BUILD_DIR/bench/trace_bench" --sto x
+refused "gateway_scan" sock socket "$ANSHIM_BUILD_DIR/bench/gateway_scan" --sock x
+if [ -x "$ANSHIM_BUILD_DIR/bench/pg_trace" ]; then # built where libpq is installed
+  refused "pg_trace" con conn "$ANSHIM_BUILD_DIR/bench/pg_trace" --con x load
+fi
 [ ! -e keys ] && [ ! -e wallet ] || fail "a refused command created files: $(ls)"
 check
 
