@@ -21,7 +21,7 @@ struct one_shot {
 	size_t len;
 	int retained;
 	int done;          /* 1 acknowledged, -1 failed */
-	char why[160];
+	char why[AS_MQTT_ERROR_MAX];
 };
 
 static void finish(struct one_shot *o, int result, const char *why)
