@@ -184,10 +184,12 @@ static int cli_load_config(struct cli *cli)
 	return 0;
 }
 
+/* Connect to the control socket: --socket, else control_socket from the
+ * configuration (which is then loaded). */
 static int cli_connect(struct cli *cli, struct gw_client *client)
 {
 	char err[PATH_MAX + 256];
-	int rc = cli_load_config(cli);
+	int rc = cli->socket_path ? 0 : cli_load_config(cli);
 
 	if (rc)
 		return rc;
