@@ -4,7 +4,10 @@
  * One libuv loop: the MQTT client (batches in, acks and the retained policy
  * out), the ingest thread (verify, de-duplicate, index, commit), a daily
  * retention purge in the thread pool (LMDB serialises it with ingest, in
- * short slices), signals, and the systemd notify/watchdog protocol.
+ * short slices).  The run itself (configuration file, loop, signals, the
+ * systemd notify/watchdog protocol) is common's daemon.c, which calls the
+ * start, stop, reload and clean-up below; check_startup is shared with
+ * --check-config.
  */
 #include "authority.h"
 #include "clconfig.h"
@@ -17,7 +20,6 @@
 #include "anshim/log.h"
 #include "anshim/mqtt.h"
 #include "anshim/policy.h"
-#include "anshim/sdnotify.h"
 
 #include <limits.h>
 #include <stdio.h>

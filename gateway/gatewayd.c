@@ -2,11 +2,14 @@
  * anshim-gatewayd - the venue gateway daemon.
  *
  * Wires the modules together on one libuv loop: scan sources -> check-in
- * pipeline -> writer thread -> LMDB journal, plus the control socket, the
- * retention purge timer, signals (TERM/INT stop, HUP reloads the config)
- * and the systemd notify/watchdog protocol.  SIGHUP also re-reads the
- * policy file in the state directory.  All state lives in one
- * struct gw_daemon owned by main; only the writer thread runs elsewhere.
+ * pipeline -> writer thread -> LMDB journal, plus the control socket and
+ * the retention purge timer.  The run itself (configuration file, loop,
+ * signals: TERM/INT stop, HUP reloads; the systemd notify/watchdog
+ * protocol) is common's daemon.c, which calls the start, stop, reload and
+ * clean-up below; check_startup is shared with --check-config.  SIGHUP
+ * also re-reads the policy file in the state directory.  All state lives
+ * in one struct gw_daemon owned by main; only the writer thread runs
+ * elsewhere.
  */
 #include "checkin.h"
 #include "clock.h"
@@ -24,7 +27,6 @@
 #include "anshim/fileio.h"
 #include "anshim/keyfile.h"
 #include "anshim/log.h"
-#include "anshim/sdnotify.h"
 
 #include <limits.h>
 #include <sodium.h>
