@@ -19,6 +19,7 @@
 #include "authority.h"
 
 #include "anshim/appcheckin.h"
+#include "anshim/args.h"
 #include "anshim/bytes.h"
 #include "anshim/credential.h"
 #include "anshim/error.h"
@@ -26,7 +27,6 @@
 #include "anshim/mqtt.h"
 #include "anshim/venuecode.h"
 
-#include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,7 +161,7 @@ int main(int argc, char **argv)
 	memset(&f, 0, sizeof f);
 	f.window = 500;
 	f.n_holders = 50;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = as_args_next("flood_checkins", argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b': broker = optarg; break;
 		case 'k': keys = optarg; break;
