@@ -9,14 +9,15 @@
 #
 #   - both gateways' legitimate traffic flows under it (own batches out,
 #     own acks and the retained policy in) and is delivered exactly once;
-#   - gateway A's credentials cannot publish on gateway B's batch topic:
-#     mosquitto PUBACKs the publish (mosquitto_pub exits 0: a PUBACK is not
-#     a receipt) and drops it.  Proof: a subscriber with the cloud's
-#     credentials on every batch topic never sees it, although a control
-#     message A publishes on its own topic right afterwards does arrive
-#     (the broker routes one client's messages in order), and the cloud
-#     counts only the control (as malformed);
-#   - A's credentials cannot replace the retained policy, nor read B's
+#   - gateway X's credentials (a third gateway, whose daemon does not run)
+#     cannot publish on gateway B's batch topic: mosquitto PUBACKs the
+#     publish (mosquitto_pub exits 0: a PUBACK is not a receipt) and drops
+#     it.  Proof: a subscriber with the cloud's rights on every batch topic
+#     never sees it, although a control message X publishes on its own
+#     topic right afterwards does arrive (the broker routes one client's
+#     messages in order), and the cloud counts only the control (as
+#     malformed);
+#   - X's credentials cannot replace the retained policy, nor read B's
 #     acks; a wrong password and an anonymous client are refused;
 #   - client-id takeover: a wallet account that connects with the cloud's
 #     client id (anshim-cloud, and the default anshim-cloudd) or gateway
@@ -56,6 +57,13 @@ for n in A B; do
   echo "broker_password ${PW[$n]}" >> "$(sgw_dir $n)/gw.conf"
   mosquitto_passwd -b "$WORK/passwd" "gw/${SGW_ID[$n]}" "${PW[$n]}" 2>/dev/null
 done
+# X: a third gateway's account, whose credentials the test plays with as
+# a compromised gateway would.  Its daemon never runs: one account is one
+# connection (its client id), so a test client on A's own account would
+# take turns with A's daemon.
+sgw_init X
+PW[X]=gw-X-$RANDOM$RANDOM
+mosquitto_passwd -b "$WORK/passwd" "gw/${SGW_ID[X]}" "${PW[X]}" 2>/dev/null
 # A wallet account (a visitor's phone): wallet/HOLDER_ID, its name taken
 # from its identity by anshim-wallet.
 W=$WORK/wallet
@@ -81,6 +89,7 @@ cloud_start
 sgw_start A
 sgw_start B
 TOPIC_A=anshim/v1/gw/${SGW_ID[A]}/batch
+TOPIC_X=anshim/v1/gw/${SGW_ID[X]}/batch
 TOPIC_B=anshim/v1/gw/${SGW_ID[B]}/batch
 
 # Everything on any batch topic, as the cloud's rights see it.  (The
@@ -98,22 +107,22 @@ for n in A B; do
     fail "the observer saw no batch of $n"
 done
 
-# --- A's credentials on B's topic ---
-phase "A publishes on B's topic"
-as_a() { MQTT_USER=gw/${SGW_ID[A]} MQTT_PASS=${PW[A]} "$@"; }
+# --- X's credentials on B's topic ---
+phase "X publishes on B's topic"
+as_x() { MQTT_USER=gw/${SGW_ID[X]} MQTT_PASS=${PW[X]} "$@"; }
 hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
 FORBIDDEN=forbidden-$RANDOM$RANDOM
 CONTROL=control-$RANDOM$RANDOM
 malformed=$(cloud_reject malformed)
 visits=$(cloud_field visits)
-rc=0; as_a mpub -q 1 -t "$TOPIC_B" -m "$FORBIDDEN" || rc=$?
-expect_eq "A's publish on B's topic is PUBACKed (mosquitto_pub exit status)" 0 "$rc"
-rc=0; as_a mpub -q 1 -t "$TOPIC_A" -m "$CONTROL" || rc=$?
-expect_eq "A's control publish on its own topic" 0 "$rc"
-wait_for 20 "the control message on A's topic" grep -q "^$TOPIC_A $(hex "$CONTROL")\$" "$WORK/seen.txt"
+rc=0; as_x mpub -q 1 -t "$TOPIC_B" -m "$FORBIDDEN" || rc=$?
+expect_eq "X's publish on B's topic is PUBACKed (mosquitto_pub exit status)" 0 "$rc"
+rc=0; as_x mpub -q 1 -t "$TOPIC_X" -m "$CONTROL" || rc=$?
+expect_eq "X's control publish on its own topic" 0 "$rc"
+wait_for 20 "the control message on X's topic" grep -q "^$TOPIC_X $(hex "$CONTROL")\$" "$WORK/seen.txt"
 check
 if grep -q "$(hex "$FORBIDDEN")" "$WORK/seen.txt"; then
-  fail "A's message on B's topic reached the cloud's subscription"
+  fail "X's message on B's topic reached the cloud's subscription"
 fi
 malformed_above() { [ "$(cloud_reject malformed)" -gt "$1" ]; }
 wait_for 20 "the cloud to count the control message" malformed_above "$malformed"
@@ -121,7 +130,7 @@ expect_eq "the cloud counted only the control message" $((malformed + 1)) "$(clo
 expect_eq "rejects in all" $((malformed + 1)) "$(cloud_field rejects_total)"
 expect_eq "nothing stored" "$visits" "$(cloud_field visits)"
 
-# A valid batch of B replayed with A's credentials: dropped as well (B's
+# A valid batch of B replayed with X's credentials: dropped as well (B's
 # acks count would grow if the cloud had seen it).
 python3 - "$WORK/seen.txt" "$TOPIC_B" "$WORK/b-batch.bin" <<'PY'
 import sys
@@ -131,10 +140,10 @@ open(out, "wb").write(frames[-1])
 PY
 acks_b=$(sgw_field B acks)
 CONTROL2=control-$RANDOM$RANDOM
-as_a mpub -q 1 -t "$TOPIC_B" -f "$WORK/b-batch.bin"
-as_a mpub -q 1 -t "$TOPIC_A" -m "$CONTROL2"
-wait_for 20 "the second control message" grep -q "^$TOPIC_A $(hex "$CONTROL2")\$" "$WORK/seen.txt"
-expect_eq "B's batch via A's account: not seen on B's topic" 1 \
+as_x mpub -q 1 -t "$TOPIC_B" -f "$WORK/b-batch.bin"
+as_x mpub -q 1 -t "$TOPIC_X" -m "$CONTROL2"
+wait_for 20 "the second control message" grep -q "^$TOPIC_X $(hex "$CONTROL2")\$" "$WORK/seen.txt"
+expect_eq "B's batch via X's account: not seen on B's topic" 1 \
   "$(grep -c "^$TOPIC_B $(od -An -tx1 "$WORK/b-batch.bin" | tr -d ' \n')\$" "$WORK/seen.txt")"
 wait_for 20 "the cloud to count the second control" malformed_above $((malformed + 1))
 expect_eq "B got no ack for the replay it did not send" "$acks_b" "$(sgw_field B acks)"
@@ -144,18 +153,18 @@ msub_stop
 phase "policy, acks and logins"
 retained() { msub -t anshim/v1/policy -C 1 -W 5 -F '%x'; }
 policy_before=$(retained)
-as_a mpub -q 1 -r -t anshim/v1/policy -m "fake-policy" || true
+as_x mpub -q 1 -r -t anshim/v1/policy -m "fake-policy" || true
 CONTROL3=control-$RANDOM$RANDOM
-msub_start "$WORK/seen2.txt" anshim/v1/policy "$TOPIC_A"
-as_a mpub -q 1 -t "$TOPIC_A" -m "$CONTROL3"
-wait_for 20 "the third control message" grep -q "^$TOPIC_A $(hex "$CONTROL3")\$" "$WORK/seen2.txt"
+msub_start "$WORK/seen2.txt" anshim/v1/policy "$TOPIC_X"
+as_x mpub -q 1 -t "$TOPIC_X" -m "$CONTROL3"
+wait_for 20 "the third control message" grep -q "^$TOPIC_X $(hex "$CONTROL3")\$" "$WORK/seen2.txt"
 msub_stop
-expect_eq "A cannot replace the retained policy" "$policy_before" "$(retained)"
+expect_eq "X cannot replace the retained policy" "$policy_before" "$(retained)"
 expect_eq "A still applies the cloud's policy" true "$(sgw_field A collecting)"
 
-# A listens on B's ack topic (and the policy, to know it is subscribed)
+# X listens on B's ack topic (and the policy, to know it is subscribed)
 # while B gets acks: none arrives.
-as_a msub_start "$WORK/a-reads-b.txt" anshim/v1/policy "anshim/v1/gw/${SGW_ID[B]}/ack"
+as_x msub_start "$WORK/a-reads-b.txt" anshim/v1/policy "anshim/v1/gw/${SGW_ID[B]}/ack"
 acks_b=$(sgw_field B acks)
 sgw_load B 50 100 2
 wait_delivered 30 B
@@ -164,12 +173,12 @@ check
 msub_stop
 check
 if grep -q "/ack " "$WORK/a-reads-b.txt"; then
-  fail "A's account read B's acks: $(grep "/ack " "$WORK/a-reads-b.txt" | head -n 2)"
+  fail "X's account read B's acks: $(grep "/ack " "$WORK/a-reads-b.txt" | head -n 2)"
 fi
 
-rc=0; MQTT_USER=gw/${SGW_ID[A]} MQTT_PASS=wrong mpub -q 1 -t "$TOPIC_A" -m x 2> "$WORK/wrong.err" || rc=$?
+rc=0; MQTT_USER=gw/${SGW_ID[X]} MQTT_PASS=wrong mpub -q 1 -t "$TOPIC_X" -m x 2> "$WORK/wrong.err" || rc=$?
 check; [ "$rc" != 0 ] || fail "a wrong password was accepted"
-rc=0; MQTT_USER= mpub -q 1 -t "$TOPIC_A" -m x 2> "$WORK/anon.err" || rc=$?
+rc=0; MQTT_USER= mpub -q 1 -t "$TOPIC_X" -m x 2> "$WORK/anon.err" || rc=$?
 check; [ "$rc" != 0 ] || fail "an anonymous client was accepted"
 
 # --- client-id takeover (a wallet account) and nothing lost ---
@@ -192,10 +201,8 @@ done
 expect_eq "attempts logged by the broker under the wallet's own id" \
   $((w_connects0 + 3 * ${#TAKEOVER_IDS[@]})) "$(as_w_connects)"
 # Both victims still work (a kick would have been logged before these).
-# (A's own account, used by this test to play a compromised gateway,
-# does knock A off: one account, one connection.)
 CONTROL4=control-$RANDOM$RANDOM
-as_a mpub -q 1 -t "$TOPIC_A" -m "$CONTROL4"
+as_x mpub -q 1 -t "$TOPIC_X" -m "$CONTROL4"
 wait_for 20 "the cloud to count the fourth control" malformed_above $((malformed + 3))
 acks_b=$(sgw_field B acks)
 sgw_load B 20 40 2
@@ -209,34 +216,34 @@ phase "a gateway on a wallet topic, a wallet on a batch topic"
 msub_start "$WORK/seen3.txt" anshim/v1/policy 'anshim/v1/gw/+/batch' 'anshim/v1/wallet/+/checkin'
 X_GW=x-gw-$RANDOM$RANDOM
 X_W=x-w-$RANDOM$RANDOM
-as_a mpub -q 1 -t "anshim/v1/wallet/${SGW_ID[A]}/checkin" -m "$X_GW"
+as_x mpub -q 1 -t "anshim/v1/wallet/${SGW_ID[X]}/checkin" -m "$X_GW"
 as_w mpub -q 1 -t "anshim/v1/gw/$HID/batch" -m "$X_W"
 CONTROL5=control-$RANDOM$RANDOM
-as_a mpub -q 1 -t "$TOPIC_A" -m "$CONTROL5"
+as_x mpub -q 1 -t "$TOPIC_X" -m "$CONTROL5"
 as_w mpub -q 1 -t "anshim/v1/wallet/$HID/checkin" -m "$CONTROL5"
-wait_for 20 "A's control" grep -q "^$TOPIC_A $(hex "$CONTROL5")\$" "$WORK/seen3.txt"
+wait_for 20 "X's control" grep -q "^$TOPIC_X $(hex "$CONTROL5")\$" "$WORK/seen3.txt"
 wait_for 20 "the wallet's control" grep -q "^anshim/v1/wallet/$HID/checkin $(hex "$CONTROL5")\$" "$WORK/seen3.txt"
 msub_stop
 check
 if grep -q -e "$(hex "$X_GW")" -e "$(hex "$X_W")" "$WORK/seen3.txt"; then
   fail "a cross-role message got through: $(grep -e "$(hex "$X_GW")" -e "$(hex "$X_W")" "$WORK/seen3.txt")"
 fi
-wait_for 20 "the cloud to count A's fifth control" malformed_above $((malformed + 4))
+wait_for 20 "the cloud to count X's fifth control" malformed_above $((malformed + 4))
 app_malformed_above() { [ "$(cloud_reject app-malformed)" -gt 0 ]; }
 wait_for 20 "the cloud to answer the wallet's control" app_malformed_above
 
 # --- retained junk on an ingest topic ---
-phase "a retained message on A's batch topic: ingested live once, ignored on reconnect"
-as_a mpub -q 1 -r -t "$TOPIC_A" -m "retained-junk-$RANDOM"
+phase "a retained message on X's batch topic: ingested live once, ignored on reconnect"
+as_x mpub -q 1 -r -t "$TOPIC_X" -m "retained-junk-$RANDOM"
 wait_for 20 "the cloud to count the retained junk (live)" malformed_above $((malformed + 5))
 cloud_stop
 cloud_start
 CONTROL6=control-$RANDOM$RANDOM
-as_a mpub -q 1 -t "$TOPIC_A" -m "$CONTROL6"
+as_x mpub -q 1 -t "$TOPIC_X" -m "$CONTROL6"
 wait_for 20 "the cloud to count the sixth control" malformed_above $((malformed + 6))
 expect_eq "the retained junk was not ingested again" $((malformed + 7)) "$(cloud_reject malformed)"
 # Clear it (subscribers get the empty message live: one more malformed).
-as_a mpub -q 1 -r -n -t "$TOPIC_A"
+as_x mpub -q 1 -r -n -t "$TOPIC_X"
 wait_for 20 "the cloud to count the clearing message" malformed_above $((malformed + 7))
 
 # --- both gateways still deliver ---
@@ -252,7 +259,7 @@ expect_eq "rejects: only the control messages" \
 phase "a check-in queued in the cloud's session survives a takeover attempt"
 cloud_stop
 anshim-wallet config --dir "$W" --broker "127.0.0.1:$BROKER_PORT" --authority "$SYNC_AUTH/sign.pub" \
-  --password-file "$W/mqtt.pw" --timeout 3 > /dev/null
+  --password-file "$W/mqtt.pw" --timeout 10 > /dev/null
 CODE=$(anshim-gw show-code --config "$(sgw_dir A)/gw.conf" --once --format text | grep '^AV1:')
 msub_start "$WORK/seen4.txt" anshim/v1/policy "anshim/v1/wallet/$HID/checkin"
 out=$(anshim-wallet checkin --dir "$W" "$CODE" 2>&1 || true)
