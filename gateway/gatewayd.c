@@ -68,6 +68,7 @@ struct gw_daemon {
 	int purge_running;
 	struct purge_waiter *purge_waiters;
 	int stopping;
+	uint64_t started_mono_ms;   /* for the heartbeat's up_since */
 };
 
 static const char usage_text[] =
@@ -484,7 +485,8 @@ static int start_daemon(struct gw_daemon *d, char *err, size_t err_len)
 		return rc;
 	if (d->cfg.broker) {
 		struct gw_sync_deps deps = {d->journal, d->writer, &d->clock, &d->policy,
-					    d->device_sk, d->gw_id, d->authority_pk, NULL, d};
+					    d->device_sk, d->gw_id, d->authority_pk,
+					    d->started_mono_ms, NULL, d};
 		struct gw_sync_config *sc = &d->sync_cfg;
 		sc->broker = d->cfg.broker;
 		sc->username = d->cfg.broker_username;
@@ -499,6 +501,7 @@ static int start_daemon(struct gw_daemon *d, char *err, size_t err_len)
 		sc->reconnect_min_ms = (uint64_t)d->cfg.reconnect_min * 1000;
 		sc->reconnect_max_ms = (uint64_t)d->cfg.reconnect_max * 1000;
 		sc->ack_timeout_ms = (uint64_t)d->cfg.ack_timeout * 1000;
+		sc->heartbeat_interval = (uint32_t)d->cfg.heartbeat_interval;
 		rc = gw_sync_start(&d->sync, d->loop, sc, &deps, err, err_len);
 		if (rc)
 			return rc;
@@ -544,6 +547,7 @@ int main(int argc, char **argv)
 	int rc, status = 0;
 
 	memset(&d, 0, sizeof d);
+	d.started_mono_ms = gw_clock_mono_ms();
 	rc = as_daemon_args(argc, argv, &spec, &d.config_path);
 	if (rc >= 0)
 		return rc;
