@@ -315,9 +315,11 @@ static void reload_config(struct gw_daemon *d)
 	    str_changed(fresh.authority_key, d->cfg.authority_key) ||
 	    str_changed(fresh.control_socket, d->cfg.control_socket) ||
 	    fresh.map_size != d->cfg.map_size ||
-	    fresh.commit_max_records != d->cfg.commit_max_records || fresh.clock != d->cfg.clock)
+	    fresh.commit_max_records != d->cfg.commit_max_records || fresh.clock != d->cfg.clock ||
+	    fresh.heartbeat_interval != d->cfg.heartbeat_interval)
 		as_log(AS_LOG_WARNING, "reload: state_dir, authority_key, control_socket, "
-		       "map_size, commit_max_records and clock take effect at the next restart");
+		       "map_size, commit_max_records, clock and heartbeat_interval take effect at "
+		       "the next restart");
 	if (!lists_equal(&fresh.sources, &d->cfg.sources)) {
 		struct gw_sources *next = NULL;
 		if (d->n_retired == MAX_RETIRED_SOURCES) {

@@ -9,9 +9,12 @@
  */
 #include "heartbeat.h"
 
+#include "anshim/chain.h"
 #include "anshim/error.h"
 
 #include <string.h>
+
+_Static_assert(AS_CHAIN_HEAD_LEN == AS_CHAIN_LEN, "a heartbeat carries the journal's chain link");
 
 uint8_t gw_heartbeat_clock_state(const struct gw_clock *c)
 {
@@ -24,11 +27,14 @@ int gw_heartbeat_fill(struct as_heartbeat *hb, struct gw_journal *j, const struc
 		      const uint8_t gw_id[AS_GWID_LEN], uint64_t started_mono_ms, uint32_t interval)
 {
 	struct gw_journal_stats st;
+	struct gw_journal_chain chain;
 	uint64_t mono = gw_clock_mono_ms(), running;
 	int rc;
 
 	memset(hb, 0, sizeof *hb);
 	rc = gw_journal_stats(j, &st);
+	if (!rc)
+		rc = gw_journal_chain_head(j, &chain);
 	if (rc)
 		return rc;
 	memcpy(hb->gw_id, gw_id, AS_GWID_LEN);
@@ -40,7 +46,9 @@ int gw_heartbeat_fill(struct as_heartbeat *hb, struct gw_journal *j, const struc
 	memcpy(hb->boot_id, c->boot_id, AS_BOOT_ID_LEN);
 	hb->interval = interval;
 	hb->clock_state = gw_heartbeat_clock_state(c);
-	hb->last_seq = st.last_seq;
+	/* The head and its seq come from one read transaction. */
+	hb->last_seq = chain.seq;
+	memcpy(hb->chain_head, chain.head, AS_CHAIN_HEAD_LEN);
 	hb->acked_seq = st.acked_seq;
 	hb->journal_records = st.records;
 	hb->journal_size = st.map_size;

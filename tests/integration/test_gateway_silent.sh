@@ -4,7 +4,8 @@
 # real cloud:
 #
 #   - while both run, 'anshim-cloud gateways --json' shows each one heard
-#     (its last heartbeat: interval, clock, last seq, journal size) and
+#     (its last heartbeat: interval, clock, last seq, chain head, journal
+#     size) and
 #     'gateways --silent' lists none;
 #   - a case's pass is scanned at both venues; then gateway B is killed
 #     with SIGKILL (a power cut): 'gateways --silent' lists B (silent now),
@@ -74,6 +75,8 @@ sgw_use B
 expect_eq "case's pass at B" accepted "$(gw_scan "$GW_SCAN" "$(gw_pass "$WORK/case")")"
 wait_delivered 60 A B
 wait_for 30 "B's heartbeat to report its last seq 1" last_seq_heard B 1
+expect_eq "B's heartbeat carries a chain head past the genesis" true \
+  "$(pyq "$(gateways --json)" "set(g['${SGW_ID[B]}']['last_heartbeat']['chain_head']) != {'0'}")"
 
 phase "B loses power"
 killed_at=$(date +%s)
