@@ -9,6 +9,7 @@
  * Read-only: it opens the store read-only and prints as it goes (one
  * gateway's periods in memory at a time).  Single-threaded CLI use.
  */
+#include "bigarray.h"
 #include "cli.h"
 #include "commands.h"
 #include "gwcoverage.h"
@@ -91,15 +92,8 @@ static int add_silence(void *ctx, const struct cl_silence *sl)
 {
 	struct silence_list *l = ctx;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 8;
-		struct cl_silence *q = realloc(l->s, cap * sizeof *q);
-
-		if (!q)
-			return -ENOMEM;
-		l->s = q;
-		l->cap = cap;
-	}
+	if (big_grow((void **)&l->s, &l->cap, l->n + 1, sizeof *l->s))
+		return -ENOMEM;
 	l->s[l->n++] = *sl;
 	return 0;
 }
@@ -290,13 +284,13 @@ static int list_gateway(void *ctx, const struct cl_gateway *g)
 		rc = cl_coverage_silences(p, n, g->enrolled_at, o->now, o->from, o->to, add_silence, &sl);
 	if (rc) {
 		l->rc = rc;
-		free(p);
-		free(sl.s);
+		big_free(p);
+		big_free(sl.s);
 		return 1;
 	}
 	if (o->silent_only && !(o->window_given ? sl.n > 0 : cl_coverage_silent_now(p, n, o->now))) {
-		free(p);
-		free(sl.s);
+		big_free(p);
+		big_free(sl.s);
 		return 0;
 	}
 	if (cl_store_get_venue(l->store, g->venue_id, &v)) {
@@ -304,8 +298,8 @@ static int list_gateway(void *ctx, const struct cl_gateway *g)
 		snprintf(v.name, sizeof v.name, "(unknown venue)");
 	}
 	print_gateway(l, g, &v, p, n, &sl, &b);
-	free(p);
-	free(sl.s);
+	big_free(p);
+	big_free(sl.s);
 	if (b.failed) {
 		as_strbuf_free(&b);
 		l->rc = -ENOMEM;

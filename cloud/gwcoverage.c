@@ -6,10 +6,11 @@
  */
 #include "gwcoverage.h"
 
+#include "bigarray.h"
+
 #include "anshim/error.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 struct period_list {
@@ -21,15 +22,8 @@ static int add_period(void *ctx, const struct cl_period *p)
 {
 	struct period_list *l = ctx;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 16;
-		struct cl_period *q = realloc(l->p, cap * sizeof *q);
-
-		if (!q)
-			return -ENOMEM;
-		l->p = q;
-		l->cap = cap;
-	}
+	if (big_grow((void **)&l->p, &l->cap, l->n + 1, sizeof *l->p))
+		return -ENOMEM;
 	l->p[l->n++] = *p;
 	return 0;
 }
@@ -41,7 +35,7 @@ int cl_gateway_periods(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN],
 	int rc = cl_store_each_period(s, gw_id, add_period, &l);
 
 	if (rc) {
-		free(l.p);
+		big_free(l.p);
 		l.p = NULL;
 		l.n = 0;
 	}
@@ -64,16 +58,9 @@ static int add_gateway(void *ctx, const struct cl_gateway *g)
 
 	if (g->venue_id != v->venue)
 		return 0;
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? 2 * v->cap : 4;
-		struct cl_gateway *q = realloc(v->g, cap * sizeof *q);
-
-		if (!q) {
-			v->failed = 1;
-			return 1;
-		}
-		v->g = q;
-		v->cap = cap;
+	if (big_grow((void **)&v->g, &v->cap, v->n + 1, sizeof *v->g)) {
+		v->failed = 1;
+		return 1;
 	}
 	v->g[v->n++] = *g;
 	return 0;
@@ -114,8 +101,8 @@ int cl_venue_silences(struct cl_store *s, uint32_t venue_id, int64_t from, int64
 		 * before its enrolment (a gateway journals offline first). */
 		rc = cl_coverage_silences(p, n, from < v.g[i].enrolled_at ? from : v.g[i].enrolled_at,
 					  now, from, to, relay, &r);
-		free(p);
+		big_free(p);
 	}
-	free(v.g);
+	big_free(v.g);
 	return rc;
 }

@@ -14,8 +14,9 @@
 #include "coverage.h"
 #include "store.h"
 
-/* Every stored period of gw_id, in start order, into *out (malloc'd; the
- * caller frees it; NULL when *n is 0).  0, -ENOMEM or a store error. */
+/* Every stored period of gw_id, in start order, into *out (the caller
+ * releases it with big_free, bigarray.h; NULL when *n is 0).  0, -ENOMEM
+ * or a store error. */
 int cl_gateway_periods(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN],
 		       struct cl_period **out, size_t *n);
 
