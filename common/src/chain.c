@@ -59,3 +59,24 @@ int as_chain_is_genesis(const uint8_t h[AS_CHAIN_LEN])
 {
 	return sodium_is_zero(h, AS_CHAIN_LEN);
 }
+
+enum as_chain_verdict as_chain_verify(const uint8_t prev[AS_CHAIN_LEN],
+				      const uint8_t head[AS_CHAIN_LEN],
+				      const struct as_record *recs,
+				      const uint8_t (*digests)[AS_CHAIN_LEN], size_t n, size_t *at)
+{
+	uint8_t link[AS_CHAIN_LEN], digest[AS_CHAIN_LEN];
+
+	*at = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (recs[i].kind == AS_REC_EXPIRED)
+			continue;
+		as_chain_record_digest(&recs[i], digest);
+		if (!as_chain_equal(digest, digests[i])) {
+			*at = i;
+			return AS_CHAIN_RECORD_CHANGED;
+		}
+	}
+	as_chain_fold(prev, digests, n, link);
+	return as_chain_equal(link, head) ? AS_CHAIN_INTACT : AS_CHAIN_HEAD_MISMATCH;
+}

@@ -52,4 +52,24 @@ int as_chain_equal(const uint8_t a[AS_CHAIN_LEN], const uint8_t b[AS_CHAIN_LEN])
  * first record). */
 int as_chain_is_genesis(const uint8_t h[AS_CHAIN_LEN]);
 
+/* What as_chain_verify found. */
+enum as_chain_verdict {
+	AS_CHAIN_INTACT = 0,         /* digests match the records and fold to head */
+	AS_CHAIN_RECORD_CHANGED = 1, /* record *at does not match its digest */
+	AS_CHAIN_HEAD_MISMATCH = 2   /* the digests do not fold from prev to head:
+				      * a record was removed from, or put into,
+				      * the run after the journal chained it */
+};
+
+/*
+ * Judge a run of n records (a batch): every record except an
+ * AS_REC_EXPIRED placeholder must have digests[i] as its digest, and the
+ * digests must fold from prev to head.  Returns a verdict; *at gets the
+ * index of the first changed record (AS_CHAIN_RECORD_CHANGED only).
+ */
+enum as_chain_verdict as_chain_verify(const uint8_t prev[AS_CHAIN_LEN],
+				      const uint8_t head[AS_CHAIN_LEN],
+				      const struct as_record *recs,
+				      const uint8_t (*digests)[AS_CHAIN_LEN], size_t n, size_t *at);
+
 #endif
