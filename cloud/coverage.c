@@ -15,9 +15,9 @@
 
 #include <string.h>
 
-/* up_since is whole seconds of the gateway's estimate: two heartbeats of
- * one daemon run may disagree by this much. */
-#define UP_SINCE_JITTER 2
+/* up_since is whole seconds (the time now less the whole seconds the
+ * daemon has run): two heartbeats of one daemon run may disagree by one. */
+#define UP_SINCE_JITTER 1
 
 int64_t cl_coverage_time(const struct as_heartbeat *hb, int64_t now, int64_t retention)
 {
@@ -61,12 +61,19 @@ int cl_period_joins(const struct cl_period *a, const struct cl_period *b)
 }
 
 /* Did the daemon start again between the last heartbeat of a and the
- * first of b? */
-static int restarted_between(int64_t a_up, const uint8_t *a_boot, int64_t b_up,
-			     const uint8_t *b_boot)
+ * first of b?  A new boot says so; within one boot, up_since moving says
+ * so only when both were stamped in the same clock state (a clock that
+ * becomes corrected moves every time it reports, up_since too).  b's
+ * clock state is that of its last heartbeat: b is a lone heartbeat when
+ * the store merges, which is when this is counted. */
+static int restarted_between(const struct cl_period *a, const struct cl_period *b)
 {
-	return memcmp(a_boot, b_boot, AS_BOOT_ID_LEN) != 0 || b_up > a_up + UP_SINCE_JITTER ||
-	       b_up < a_up - UP_SINCE_JITTER;
+	if (memcmp(a->last_boot, b->first_boot, AS_BOOT_ID_LEN) != 0)
+		return 1;
+	if (a->clock_state != b->clock_state)
+		return 0;
+	return b->first_up_since > a->last_up_since + UP_SINCE_JITTER ||
+	       b->first_up_since < a->last_up_since - UP_SINCE_JITTER;
 }
 
 void cl_period_combine(struct cl_period *out, const struct cl_period *a, const struct cl_period *b)
@@ -79,9 +86,7 @@ void cl_period_combine(struct cl_period *out, const struct cl_period *a, const s
 	r.end = a->end > b->end ? a->end : b->end;
 	r.interval = a->interval > b->interval ? a->interval : b->interval;
 	r.heartbeats = a->heartbeats + b->heartbeats;
-	r.restarts = a->restarts + b->restarts +
-		     (uint32_t)restarted_between(a->last_up_since, a->last_boot, b->first_up_since,
-						 b->first_boot);
+	r.restarts = a->restarts + b->restarts + (uint32_t)restarted_between(a, b);
 	r.first_up_since = a->first_up_since;
 	memcpy(r.first_boot, a->first_boot, AS_BOOT_ID_LEN);
 	r.first_seq = a->first_seq;
@@ -195,9 +200,7 @@ int cl_coverage_silences(const struct cl_period *p, size_t n, int64_t since, int
 		s.to = b->start;
 		if (memcmp(a->last_boot, b->first_boot, AS_BOOT_ID_LEN) != 0)
 			s.kind = CL_SILENT_REBOOTED;
-		else if (b->first_up_since > a->end ||
-			 restarted_between(a->last_up_since, a->last_boot, b->first_up_since,
-					   b->first_boot))
+		else if (b->first_up_since > a->end || restarted_between(a, b))
 			s.kind = CL_SILENT_DOWN;
 		else
 			s.kind = CL_SILENT_OFFLINE;

@@ -3,8 +3,10 @@
  * coverage - the periods the cloud heard its signed heartbeats, the
  * silences between them (offline, down, rebooted, never heard, silent
  * now), its last heartbeat (up since, last seq, chain head, journal use,
- * clock state) - as aligned text or JSON, optionally only the gateways
- * silent now or during a window.
+ * clock state), and its journal chain as the cloud follows it (new
+ * journals, forks, breaks; whether the last heartbeat's chain head agrees)
+ * - as aligned text or JSON, optionally only the gateways silent now or
+ * during a window.
  *
  * Read-only: it opens the store read-only and prints as it goes (one
  * gateway's periods in memory at a time).  Single-threaded CLI use.
@@ -54,6 +56,16 @@ static const char usage_text[] =
 "records and use, and whether its clock was synced, corrected from the\n"
 "cloud's time, or unsynced. A heartbeat is placed at its own time when the\n"
 "gateway's clock is synced or corrected, else at the time it arrived.\n"
+"\n"
+"Then the gateway's journal chain as the cloud follows it from its batches:\n"
+"the journal id, the seq and chain head it holds, whether the last\n"
+"heartbeat agrees (same seq, same head), differs (another journal at that\n"
+"seq), is ahead (records not delivered yet) or behind (the journal holds\n"
+"less than the cloud took: lost or restored), and the chain events in the\n"
+"window: start, new-journal (the journal was made anew), fork (a restored\n"
+"backup continued an earlier link; its records were reconciled by content,\n"
+"none stored twice) and break (a record changed or removed in the journal,\n"
+"with its cause: record-changed, head-mismatch, unlinked).\n"
 "\n"
 "Options:\n"
 "      --silent       only the gateways silent now; with --from/--to, only\n"
@@ -189,8 +201,140 @@ static void json_last(struct as_strbuf *b, const struct cl_period *last)
 			 (unsigned long long)last->journal_size);
 }
 
+/* ---- the journal chain the cloud follows (store.h) ---- */
+
+struct chain_view {
+	int have;                      /* the store follows a chain for it */
+	struct cl_chain_state st;
+	struct as_strbuf *b;
+	const struct gateways_opts *o;
+	unsigned shown, flagged;       /* events listed; forks and breaks among them */
+};
+
+/* How the last heartbeat's chain head compares with the chain the cloud
+ * follows: "agrees" (same seq, same link), "differs" (same seq, another
+ * link: the journal is not the one the cloud follows), "ahead" (records
+ * not delivered yet), "behind" (the journal holds less than the cloud
+ * took from it: lost or restored), or "unknown". */
+static const char *heartbeat_vs_chain(const struct chain_view *c, const struct cl_period *last)
+{
+	if (!c->have || !last)
+		return "unknown";
+	if (last->last_seq > c->st.seq)
+		return "ahead";
+	if (last->last_seq < c->st.seq)
+		return "behind";
+	return memcmp(last->chain_head, c->st.head, AS_CHAIN_HEAD_LEN) == 0 ? "agrees" : "differs";
+}
+
+static const char *heartbeat_phrase(const char *verdict)
+{
+	if (strcmp(verdict, "agrees") == 0)
+		return "agrees with it";
+	if (strcmp(verdict, "differs") == 0)
+		return "DIFFERS at that seq: its journal is not the one the cloud follows";
+	if (strcmp(verdict, "ahead") == 0)
+		return "is ahead: records not delivered yet";
+	if (strcmp(verdict, "behind") == 0)
+		return "is behind: the journal holds less than the cloud took (lost or restored?)";
+	return "cannot be compared";
+}
+
+static int chain_event_in_window(const struct cl_chain_event *ev, const struct gateways_opts *o)
+{
+	return ev->time >= o->from && ev->time <= o->to;
+}
+
+static int text_chain_event(void *ctx, const struct cl_chain_event *ev)
+{
+	struct chain_view *c = ctx;
+	char t[32], jid[2 * AS_JOURNAL_ID_LEN + 1];
+
+	if (!chain_event_in_window(ev, c->o))
+		return 0;
+	as_hex_encode(jid, ev->journal_id, AS_JOURNAL_ID_LEN);
+	as_strbuf_printf(c->b, "    %s  %-11s", as_format_time(t, ev->time),
+			 cl_chain_event_name(ev->kind));
+	if (ev->kind == CL_CHAIN_BREAK)
+		as_strbuf_printf(c->b, " (%s)", cl_chain_cause_name(ev->cause));
+	as_strbuf_printf(c->b, " journal %s, batch seqs %llu-%llu", jid,
+			 (unsigned long long)ev->first_seq, (unsigned long long)ev->last_seq);
+	if (ev->at_seq)
+		as_strbuf_printf(c->b, ", at seq %llu", (unsigned long long)ev->at_seq);
+	if (ev->reconciled)
+		as_strbuf_printf(c->b, ", %u records found stored already", ev->reconciled);
+	as_strbuf_add(c->b, "\n");
+	c->shown++;
+	if (ev->kind == CL_CHAIN_FORK || ev->kind == CL_CHAIN_BREAK)
+		c->flagged++;
+	return 0;
+}
+
+static int json_chain_event(void *ctx, const struct cl_chain_event *ev)
+{
+	struct chain_view *c = ctx;
+	char jid[2 * AS_JOURNAL_ID_LEN + 1];
+
+	if (!chain_event_in_window(ev, c->o))
+		return 0;
+	as_hex_encode(jid, ev->journal_id, AS_JOURNAL_ID_LEN);
+	as_strbuf_printf(c->b, "%s{\"n\":%u,\"kind\":\"%s\",\"cause\":\"%s\",\"journal_id\":\"%s\","
+			 "\"first_seq\":%llu,\"last_seq\":%llu,\"at_seq\":%llu,\"reconciled\":%u,",
+			 c->shown ? "," : "", ev->n, cl_chain_event_name(ev->kind),
+			 cl_chain_cause_name(ev->cause), jid, (unsigned long long)ev->first_seq,
+			 (unsigned long long)ev->last_seq, (unsigned long long)ev->at_seq,
+			 ev->reconciled);
+	json_time(c->b, "time", ev->time);
+	as_strbuf_add(c->b, "}");
+	c->shown++;
+	if (ev->kind == CL_CHAIN_FORK || ev->kind == CL_CHAIN_BREAK)
+		c->flagged++;
+	return 0;
+}
+
+/* The chain part of one gateway: what the cloud follows, how the last
+ * heartbeat compares, and the chain events in the window. */
+static int print_chain(struct lister *l, const struct cl_gateway *g, const struct cl_period *last,
+		       struct as_strbuf *b)
+{
+	struct chain_view c = {0};
+	char jid[2 * AS_JOURNAL_ID_LEN + 1], head[2 * AS_CHAIN_HEAD_LEN + 1];
+	int rc = cl_store_gateway_chain(l->store, g->gw_id, &c.st);
+
+	if (rc && rc != AS_E_NOT_FOUND)
+		return rc;
+	c.have = rc == 0;
+	c.b = b;
+	c.o = l->o;
+	as_hex_encode(jid, c.st.journal_id, AS_JOURNAL_ID_LEN);
+	as_hex_encode(head, c.st.head, AS_CHAIN_HEAD_LEN);
+	if (l->o->json) {
+		as_strbuf_printf(b, ",\"chain\":{\"followed\":%s", c.have ? "true" : "false");
+		if (c.have)
+			as_strbuf_printf(b, ",\"journal_id\":\"%s\",\"seq\":%llu,\"head\":\"%s\"", jid,
+					 (unsigned long long)c.st.seq, head);
+		as_strbuf_printf(b, ",\"heartbeat\":\"%s\",\"events\":[", heartbeat_vs_chain(&c, last));
+		rc = cl_store_gateway_chain_events(l->store, g->gw_id, json_chain_event, &c);
+		as_strbuf_printf(b, "],\"forks_or_breaks\":%u}", c.flagged);
+		return rc;
+	}
+	if (c.have)
+		as_strbuf_printf(b, "  chain           journal %s through seq %llu, head %s\n"
+				 "                  the last heartbeat %s\n", jid,
+				 (unsigned long long)c.st.seq, head,
+				 heartbeat_phrase(heartbeat_vs_chain(&c, last)));
+	else
+		as_strbuf_add(b, "  chain           no chained batch taken yet\n");
+	rc = cl_store_gateway_chain_events(l->store, g->gw_id, text_chain_event, &c);
+	if (!rc && c.shown == 0)
+		as_strbuf_add(b, "    no chain events (new journal, fork, break) in this window\n");
+	else if (!rc && c.flagged == 0)
+		as_strbuf_add(b, "    no forks or breaks\n");
+	return rc;
+}
+
 /* Print one gateway (periods p[0..n), silences in the window sl). */
-static void print_gateway(struct lister *l, const struct cl_gateway *g, const struct cl_venue *v,
+static int print_gateway(struct lister *l, const struct cl_gateway *g, const struct cl_venue *v,
 			  const struct cl_period *p, size_t n, const struct silence_list *sl,
 			  struct as_strbuf *b)
 {
@@ -199,7 +343,7 @@ static void print_gateway(struct lister *l, const struct cl_gateway *g, const st
 	int silent = cl_coverage_silent_now(p, n, o->now);
 	char hex[2 * AS_GWID_LEN + 1], a[32], d[32];
 	size_t i = 0, j = 0;
-	int first;
+	int first, rc;
 
 	as_hex_encode(hex, g->gw_id, AS_GWID_LEN);
 	if (o->json) {
@@ -224,8 +368,10 @@ static void print_gateway(struct lister *l, const struct cl_gateway *g, const st
 		as_strbuf_add(b, "],\"silent\":[");
 		for (j = 0; j < sl->n; j++)
 			json_silence(b, &sl->s[j], j == 0);
-		as_strbuf_add(b, "],\"chain\":{\"checked\":false}}");
-		return;
+		as_strbuf_add(b, "]");
+		rc = print_chain(l, g, last, b);
+		as_strbuf_add(b, "}");
+		return rc;
 	}
 	as_strbuf_printf(b, "%sgateway %s  venue %u ", l->shown ? "\n" : "", hex, g->venue_id);
 	as_strbuf_add(b, v->name);
@@ -265,7 +411,7 @@ static void print_gateway(struct lister *l, const struct cl_gateway *g, const st
 			text_silence(b, &sl->s[j++]);
 		}
 	}
-	as_strbuf_add(b, "  chain: not checked\n");
+	return print_chain(l, g, last, b);
 }
 
 static int list_gateway(void *ctx, const struct cl_gateway *g)
@@ -297,12 +443,12 @@ static int list_gateway(void *ctx, const struct cl_gateway *g)
 		memset(&v, 0, sizeof v);
 		snprintf(v.name, sizeof v.name, "(unknown venue)");
 	}
-	print_gateway(l, g, &v, p, n, &sl, &b);
+	rc = print_gateway(l, g, &v, p, n, &sl, &b);
 	big_free(p);
 	big_free(sl.s);
-	if (b.failed) {
+	if (rc || b.failed) {
 		as_strbuf_free(&b);
-		l->rc = -ENOMEM;
+		l->rc = rc ? rc : -ENOMEM;
 		return 1;
 	}
 	fwrite(b.p, 1, b.len, stdout);

@@ -16,7 +16,10 @@
 #   - B is started again: it is heard again, and the silence is kept as
 #     "down" (the daemon started during it); 'gateways --silent' with a
 #     window around the silence lists B and not A, and without a window
-#     lists none; the trace now marks B's venue "down".
+#     lists none; the trace now marks B's venue "down";
+#   - the chain the cloud follows is shown with the coverage: A's start,
+#     the last heartbeat agreeing with it, and, after an older backup of
+#     A's journal is restored, the fork (its records found stored already).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/broker.sh"
 . "$(dirname "$0")/sync_lib.sh"
@@ -128,6 +131,43 @@ expect_match "text: the silence is shown as down" "SILENT .*down" "$(gateways)"
 tj=$(trace --json) || fail "trace --json: $(cat "$WORK/trace.err")"
 expect_eq "the trace now says down" "${SGW_ID[B]} down" \
   "$(pyq "$tj" "' '.join(m['gateway'] + ' ' + m['kind'] for v in s['visits'] if v['venue'] == 2 for m in v['gateway_silent'])")"
+
+phase "the chain the cloud follows, and a fork"
+json=$(gateways --json)
+expect_eq "A's chain followed" true "$(pyq "$json" "g['${SGW_ID[A]}']['chain']['followed']")"
+expect_eq "A's chain events: the start" start \
+  "$(pyq "$json" "' '.join(e['kind'] for e in g['${SGW_ID[A]}']['chain']['events'])")"
+expect_eq "A's last heartbeat agrees with the chain" agrees \
+  "$(pyq "$json" "g['${SGW_ID[A]}']['chain']['heartbeat']")"
+# A journals two visits offline, its journal is backed up, they and one
+# more are delivered; then the backup is restored: its two unsent records
+# are renumbered after the cloud's ack and continue an earlier link of the
+# chain: a fork, whose records the cloud finds stored already.
+sgw_use A
+gw_wallet "$WORK/v2" 010-7100-0002 "Visitor Two"
+sgw_ctl A offline > /dev/null
+wait_for 10 "A offline" sgw_field_is A offline true
+for i in 1 2; do
+  expect_eq "offline visit $i at A" accepted "$(gw_scan "$GW_SCAN" "$(gw_pass "$WORK/v2")")"
+done
+sgw_stop A
+cp -a "$(sgw_dir A)/state/journal" "$WORK/journal-a.backup"
+sgw_start A
+sgw_ctl A online > /dev/null
+sgw_use A
+expect_eq "one more visit at A" accepted "$(gw_scan "$GW_SCAN" "$(gw_pass "$WORK/v2")")"
+wait_delivered 60 A
+sgw_stop A
+rm -rf "$(sgw_dir A)/state/journal"
+cp -a "$WORK/journal-a.backup" "$(sgw_dir A)/state/journal"
+sgw_start A
+wait_for 60 "the restored journal to be renumbered and delivered" sgw_field_is A last_seq 6
+wait_delivered 60 A
+json=$(gateways --json)
+expect_eq "A's fork is listed" "fork 2" \
+  "$(pyq "$json" "' '.join(e['kind'] + ' ' + str(e['reconciled']) for e in g['${SGW_ID[A]}']['chain']['events'] if e['kind'] != 'start')")"
+expect_eq "counted as a fork or break" 1 "$(pyq "$json" "g['${SGW_ID[A]}']['chain']['forks_or_breaks']")"
+expect_match "text lists the fork" "fork .*2 records found stored already" "$(gateways)"
 
 phase "usage"
 expect_match "--help is a manual" "offline .*could not reach" "$(gateways --help | tr '\n' ' ')"

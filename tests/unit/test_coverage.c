@@ -81,6 +81,25 @@ static void test_merge_rules(void)
 	CHECK_EQ_INT(a.restarts, 1);
 	CHECK_EQ_INT(a.last_up_since, T0 + 150);
 	CHECK_EQ_INT(a.first_up_since, T0 - 10);
+	/* up_since moving by one second is rounding, not a restart. */
+	make_hb(&hb, 1, T0 + 240, T0 + 151, 1, 60);
+	cl_period_from_heartbeat(&c, &hb, T0 + 240, T0 + 241);
+	cl_period_combine(&a, &a, &c);
+	CHECK_EQ_INT(a.restarts, 1);
+	/* Nor is it when the clock became corrected from the cloud's time
+	 * (every time it reports moves). */
+	make_hb(&hb, 1, T0 + 300, T0 + 9000, 1, 60);
+	hb.clock_state = AS_CLOCK_CORRECTED;
+	cl_period_from_heartbeat(&c, &hb, T0 + 300, T0 + 301);
+	cl_period_combine(&a, &a, &c);
+	CHECK_EQ_INT(a.restarts, 1);
+	CHECK_EQ_INT(a.clock_state, AS_CLOCK_CORRECTED);
+	/* A new boot is a restart whatever the clock says. */
+	make_hb(&hb, 1, T0 + 360, T0 + 9000, 2, 60);
+	hb.clock_state = AS_CLOCK_UNSYNCED;
+	cl_period_from_heartbeat(&c, &hb, T0 + 360, T0 + 361);
+	cl_period_combine(&a, &a, &c);
+	CHECK_EQ_INT(a.restarts, 2);
 	/* Encoding round trip. */
 	{
 		uint8_t v[CL_PERIOD_VALUE_LEN];
