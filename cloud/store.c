@@ -1,7 +1,10 @@
 /*
  * store.c - the cloud aggregator's LMDB store (see store.h for the contract).
  *
- * Layout (store version 3): one environment, eleven named databases.
+ * Layout (store version 4): one environment, thirteen named databases.
+ * A version 3 store lacks only chains and chain_events (and the digests in
+ * visits): opened for writing it gains them, empty, and becomes version 4;
+ * read-only it is read without them.
  * Every integer in a key or an index entry is big-endian, so LMDB's byte
  * order is numeric order.
  *
@@ -13,7 +16,9 @@
  *             length-prefixed strings)
  *   counters  reason text -> u64 (rejected batches, by reason)
  *   visits    vid (48-bit) -> where the visit came from: varints gateway
- *             index (0: an app check-in) and record seq, typically 4 bytes
+ *             index (0: an app check-in) and record seq, typically 4 bytes;
+ *             then, for a gateway's visit, 8 bytes of its record's chain
+ *             digest (absent in visits stored by version 3)
  *   by_venue  day u32 || venue u32   -> DUPSORT|DUPFIXED index entries
  *   by_pid    day u32 || person u32  -> the person's index entries that
  *             day, one after the other in (entry, vid) order
@@ -22,6 +27,8 @@
  *   paper     person u32 -> capsule fingerprint[8] || capsule[131]
  *   app       'i' || check-in id[32] -> vid || venue u32 || entry i64
  *             'r' || replay key[32]  -> check-in id[32] || entry i64
+ *   chains, chain_events: the journal chain followed per gateway and what
+ *             it showed (see "journal chains" below)
  *
  * An index entry (24 bytes) covers what tracing needs, so a query reads
  * the index alone: entry i64 (sign bit flipped, so it sorts) || vid[6] ||
