@@ -1850,6 +1850,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 	struct stored_gateway sg;
 	struct chain_judgement judge = {0};
 	uint64_t through;
+	uint32_t longest = 0;
 	int rc;
 
 	memset(res, 0, sizeof *res);
@@ -1893,12 +1894,18 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 		const struct as_record *r = &recs[i];
 		struct stored_visit sv;
 		uint8_t digest[AS_CHAIN_LEN];
+		uint32_t span;
 
-		if (r->seq <= through) {
+		/* Below through_seq a record is a duplicate, unless the batch
+		 * left the chain followed: then those seqs may hold other
+		 * records (a journal made anew, or a restored copy that went on
+		 * scanning before it reached the cloud), and content decides. */
+		if (r->seq <= through && !judge.reconcile) {
 			res->duplicates++;
 			continue;
 		}
-		through = r->seq;
+		if (r->seq > through)
+			through = r->seq;
 		if (r->kind == AS_REC_EXPIRED) {
 			res->expired++;
 			continue;
@@ -1918,6 +1925,9 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 				continue;
 			}
 		}
+		span = visit_span(r->entry_time, r->exit_time);
+		if (span > longest)
+			longest = span;
 		if (in->next_vid > VID_MAX) {
 			in->failed = MDB_MAP_FULL; /* out of visit ids */
 			memset(res, 0, sizeof *res);
@@ -1946,15 +1956,6 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 		res->stored++;
 	}
 	if (res->stored) {
-		uint32_t longest = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			uint32_t span = recs[i].kind == AS_REC_EXPIRED || recs[i].seq <= sg.g.through_seq
-						? 0 : visit_span(recs[i].entry_time, recs[i].exit_time);
-
-			if (span > longest)
-				longest = span;
-		}
 		rc = longest ? venue_raise_longest(in->txn, in->s->venues, sg.g.venue_id, longest) : 0;
 		if (rc) {
 			in->failed = rc;

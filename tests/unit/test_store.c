@@ -2257,6 +2257,45 @@ static void test_chains(void)
 	/* Nothing stored twice: 12 + 2 (fork) + 2 (new journal) + 1 + 1. */
 	if (CHECK_OK(cl_store_stats(s, &stats)))
 		CHECK_EQ_INT(stats.visits, 18);
+	/* A restored copy that went on scanning past the cloud's seq before it
+	 * reached the cloud: its seqs 6..8 hold other records than the
+	 * cloud's, so content decides below through_seq too. */
+	{
+		static struct sim_journal a, copy;
+		struct cl_gateway k;
+
+		enroll(s, 3, 12, &k);
+		sim_init(&a, 3);
+		for (uint64_t seq = 1; seq <= 8; seq++) {
+			make_rec(&r, seq, 100 + (unsigned)seq, T0 + 60 * (int64_t)seq, 0, 100);
+			sim_append(&a, &r);
+		}
+		CHECK_OK(sim_send(s, &k, &a, 0, 3, 1, &res));
+		CHECK_OK(sim_send(s, &k, &a, 3, 5, 4, &res));      /* cloud: 1..8 */
+		copy = a;
+		copy.n = 5;                                        /* backup after 5 */
+		for (uint64_t seq = 6; seq <= 9; seq++) {
+			make_rec(&r, seq, 200 + (unsigned)seq, T0 + 7000 + (int64_t)seq, 0, 200);
+			sim_append(&copy, &r);
+		}
+		CHECK_OK(sim_send(s, &k, &copy, 3, 6, 4, &res));   /* 4..9 */
+		check_result(&res, 4, 0, 2, CL_CHAIN_FORK, 0);
+		CHECK_EQ_INT(res.through_seq, 9);
+		/* A journal made anew that reached seq 10 before the cloud: its
+		 * records 1..10 are all new. */
+		sim_init(&a, 4);
+		for (uint64_t seq = 1; seq <= 10; seq++) {
+			make_rec(&r, seq, 300 + (unsigned)seq, T0 + 60 * (int64_t)seq, 0, 300);
+			sim_append(&a, &r);
+		}
+		CHECK_OK(sim_send(s, &k, &a, 0, 10, 1, &res));
+		check_result(&res, 10, 0, 0, CL_CHAIN_NEW_JOURNAL, 0);
+		/* ...and sent again: a resend, nothing judged. */
+		CHECK_OK(sim_send(s, &k, &a, 0, 10, 1, &res));
+		check_result(&res, 0, 10, 0, 0, 0);
+		if (CHECK_OK(cl_store_stats(s, &stats)))
+			CHECK_EQ_INT(stats.visits, 18 + 8 + 4 + 10);
+	}
 	/* An unchained (version 1) batch: no chain, no event. */
 	make_rec(&r, 1, 60, T0 + 100, 0, 60);
 	CHECK_OK(ingest1(s, &h, &r, 1, T0, &res));
