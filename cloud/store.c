@@ -1,8 +1,12 @@
 /*
  * store.c - the cloud aggregator's LMDB store (see store.h for the contract).
  *
- * Layout (store version 4): one environment, fourteen named databases
- * (chains and chain_events are described with the chain code below).
+ * Layout (store version 4): one environment, fourteen named databases.
+ * A version 3 store lacks only chains and chain_events (and the digests in
+ * visits): opened for writing it gains them, empty, and becomes version 4;
+ * read-only it is read without them.  coverage came later within version
+ * 4: a store opened for writing gains it, empty; read-only, a store
+ * without it has no coverage.
  * Every integer in a key or an index entry is big-endian, so LMDB's byte
  * order is numeric order.
  *
@@ -14,7 +18,9 @@
  *             length-prefixed strings)
  *   counters  reason text -> u64 (rejected batches, by reason)
  *   visits    vid (48-bit) -> where the visit came from: varints gateway
- *             index (0: an app check-in) and record seq, typically 4 bytes
+ *             index (0: an app check-in) and record seq, typically 4 bytes;
+ *             then, for a gateway's visit, 8 bytes of its record's chain
+ *             digest (absent in visits stored by version 3)
  *   by_venue  day u32 || venue u32   -> DUPSORT|DUPFIXED index entries
  *   by_pid    day u32 || person u32  -> the person's index entries that
  *             day, one after the other in (entry, vid) order
@@ -23,10 +29,10 @@
  *   paper     person u32 -> capsule fingerprint[8] || capsule[131]
  *   app       'i' || check-in id[32] -> vid || venue u32 || entry i64
  *             'r' || replay key[32]  -> check-in id[32] || entry i64
+ *   chains, chain_events: the journal chain followed per gateway and what
+ *             it showed (see "journal chains" below)
  *   coverage  gw_id[16] || start (sortable time) -> a coverage period of
- *             that gateway's heartbeats (coverage.h, 158 bytes); created
- *             when a store is opened read-write, so a store of the same
- *             version from before it gains it then
+ *             that gateway's heartbeats (coverage.h, 158 bytes)
  *
  * An index entry (24 bytes) covers what tracing needs, so a query reads
  * the index alone: entry i64 (sign bit flipped, so it sorts) || vid[6] ||
@@ -1859,6 +1865,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 	struct stored_gateway sg;
 	struct chain_judgement judge = {0};
 	uint64_t through;
+	uint32_t longest = 0;
 	int rc;
 
 	memset(res, 0, sizeof *res);
@@ -1902,12 +1909,18 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 		const struct as_record *r = &recs[i];
 		struct stored_visit sv;
 		uint8_t digest[AS_CHAIN_LEN];
+		uint32_t span;
 
-		if (r->seq <= through) {
+		/* Below through_seq a record is a duplicate, unless the batch
+		 * left the chain followed: then those seqs may hold other
+		 * records (a journal made anew, or a restored copy that went on
+		 * scanning before it reached the cloud), and content decides. */
+		if (r->seq <= through && !judge.reconcile) {
 			res->duplicates++;
 			continue;
 		}
-		through = r->seq;
+		if (r->seq > through)
+			through = r->seq;
 		if (r->kind == AS_REC_EXPIRED) {
 			res->expired++;
 			continue;
@@ -1927,6 +1940,9 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 				continue;
 			}
 		}
+		span = visit_span(r->entry_time, r->exit_time);
+		if (span > longest)
+			longest = span;
 		if (in->next_vid > VID_MAX) {
 			in->failed = MDB_MAP_FULL; /* out of visit ids */
 			memset(res, 0, sizeof *res);
@@ -1955,15 +1971,6 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 		res->stored++;
 	}
 	if (res->stored) {
-		uint32_t longest = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			uint32_t span = recs[i].kind == AS_REC_EXPIRED || recs[i].seq <= sg.g.through_seq
-						? 0 : visit_span(recs[i].entry_time, recs[i].exit_time);
-
-			if (span > longest)
-				longest = span;
-		}
 		rc = longest ? venue_raise_longest(in->txn, in->s->venues, sg.g.venue_id, longest) : 0;
 		if (rc) {
 			in->failed = rc;

@@ -160,7 +160,9 @@ struct cl_chain_batch {
  * CL_CHAIN_POINTS batches.  A batch that extends the followed chain (its
  * records up to that seq fold to that link) is taken as usual.  Otherwise
  * it is judged, the judgement recorded as a chain event (below), and its
- * records past through_seq are reconciled by content: a record whose visit
+ * records, those at or below through_seq too, are reconciled by content
+ * (those seqs may hold other records: a journal made anew, or a restored
+ * copy that went on scanning before it reached the cloud): a record whose visit
  * this gateway already stored (same venue, entry, person, exit, kind and
  * headcount) counts in res->reconciled and is not stored again; the rest
  * are stored.  Either way the store then follows the batch's chain:
@@ -173,8 +175,9 @@ struct cl_chain_batch {
  *     match its digest, or the digests do not fold to the head: a record
  *     was changed or removed in the journal), or it continues no link the
  *     store knows of its journal (records removed before it).
- * A batch wholly at or below the followed seq is a resend: its records are
- * duplicates and nothing is judged.  A batch may record a BREAK besides
+ * A batch wholly at or below through_seq is a resend (or the first send
+ * of a renumbered journal): its records are duplicates and nothing is
+ * judged.  A batch may record a BREAK besides
  * one of the others.
  */
 int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
