@@ -359,6 +359,16 @@ static void print_status(const char *json)
 					    "true") == 0 ? "OFFLINE (on request)" : "NOT connected",
 		       json_field(json, "acked_seq", v[3], sizeof v[3]),
 		       last_ack ? as_format_time(when, last_ack) : "never");
+		{
+			int64_t last_hb = 0;
+
+			as_parse_int64(json_field(json, "last_heartbeat", v[0], sizeof v[0]), 0,
+				       INT64_MAX, &last_hb);
+			printf("heartbeat    every %s s, %s sent, last %s\n",
+			       json_field(json, "heartbeat_interval", v[1], sizeof v[1]),
+			       json_field(json, "heartbeats_sent", v[2], sizeof v[2]),
+			       last_hb ? as_format_time(when, last_hb) : "never");
+		}
 	}
 	json_field(json, "last_error", v[0], sizeof v[0]);
 	printf("last error   %s\n", v[0][0] ? v[0] : "none");

@@ -67,6 +67,8 @@ expect_eq "A's journal size" "$(sgw_q A "s['map_size']")" \
 expect_eq "A's venue" 1 "$(pyq "$json" "g['${SGW_ID[A]}']['venue']")"
 expect_eq "heartbeats sent by A (gateway status)" true \
   "$(sgw_q A "s['sync']['heartbeats_sent'] >= 3")"
+expect_match "human status shows the heartbeats" "heartbeat    every 1 s, [0-9]+ sent, last 20" \
+  "$(sgw_ctl A status)"
 wait_for 30 "no gateway to be listed silent" silent_is ""
 expect_match "text: nobody silent" "no gateway is silent" "$(gateways --silent)"
 
