@@ -192,7 +192,7 @@ static int run(const struct options *o, double *rate, uint64_t *rows, double *by
 			hb.sent_at = t;
 			hb.last_seq = (uint64_t)(t - START_TIME) / 60;
 			if (!rc)
-				rc = cl_store_ingest_heartbeat(in, &hb, t, t);
+				rc = cl_store_ingest_heartbeat(in, &hb, t, t + 1, NULL);
 			if (!rc && ++in_txn == (uint64_t)o->per_txn) {
 				rc = cl_store_ingest_commit(in);
 				in = NULL;

@@ -39,6 +39,7 @@ void cl_period_from_heartbeat(struct cl_period *p, const struct as_heartbeat *hb
 	memcpy(p->last_boot, hb->boot_id, AS_BOOT_ID_LEN);
 	p->first_seq = hb->last_seq;
 	p->received = now;
+	p->last_sent = hb->sent_at;
 	p->last_seq = hb->last_seq;
 	p->acked_seq = hb->acked_seq;
 	memcpy(p->chain_head, hb->chain_head, AS_CHAIN_HEAD_LEN);
@@ -46,6 +47,12 @@ void cl_period_from_heartbeat(struct cl_period *p, const struct as_heartbeat *hb
 	p->journal_used = hb->journal_used;
 	p->journal_size = hb->journal_size;
 	p->clock_state = hb->clock_state;
+}
+
+int cl_heartbeat_is_replay(const struct cl_period *latest, const struct as_heartbeat *hb)
+{
+	return latest && memcmp(latest->last_boot, hb->boot_id, AS_BOOT_ID_LEN) == 0 &&
+	       hb->sent_at <= latest->last_sent;
 }
 
 int64_t cl_period_limit(const struct cl_period *a, const struct cl_period *b)
@@ -109,6 +116,7 @@ void cl_period_encode(uint8_t out[CL_PERIOD_VALUE_LEN], const struct cl_period *
 	as_writer_bytes(&w, p->last_boot, AS_BOOT_ID_LEN);
 	as_writer_u64(&w, p->first_seq);
 	as_writer_i64(&w, p->received);
+	as_writer_i64(&w, p->last_sent);
 	as_writer_u64(&w, p->last_seq);
 	as_writer_u64(&w, p->acked_seq);
 	as_writer_bytes(&w, p->chain_head, AS_CHAIN_HEAD_LEN);
@@ -137,6 +145,7 @@ int cl_period_decode(struct cl_period *p, int64_t start, const uint8_t *in, size
 	as_reader_copy(&r, p->last_boot, AS_BOOT_ID_LEN);
 	p->first_seq = as_reader_u64(&r);
 	p->received = as_reader_i64(&r);
+	p->last_sent = as_reader_i64(&r);
 	p->last_seq = as_reader_u64(&r);
 	p->acked_seq = as_reader_u64(&r);
 	as_reader_copy(&r, p->chain_head, AS_CHAIN_HEAD_LEN);

@@ -45,13 +45,14 @@ struct cl_period {
 	uint64_t first_seq;          /* last_seq of its first heartbeat */
 	/* from its last heartbeat: */
 	int64_t received;            /* cloud time when it arrived */
+	int64_t last_sent;           /* its own sent_at */
 	uint64_t last_seq, acked_seq;
 	uint8_t chain_head[AS_CHAIN_HEAD_LEN];
 	uint64_t journal_records, journal_used, journal_size;
 	uint8_t clock_state;
 };
 
-#define CL_PERIOD_VALUE_LEN 158
+#define CL_PERIOD_VALUE_LEN 166
 
 /* The time the cloud files heartbeat hb under: its own sent_at when the
  * gateway's clock is synced or corrected and sent_at lies in
@@ -61,6 +62,18 @@ int64_t cl_coverage_time(const struct as_heartbeat *hb, int64_t now, int64_t ret
 /* A period of one heartbeat filed at time t, received at now. */
 void cl_period_from_heartbeat(struct cl_period *p, const struct as_heartbeat *hb, int64_t t,
 			      int64_t now);
+
+/*
+ * Is hb, filed at the cloud's receive time (its own time not believed:
+ * an unsynced clock), a replay?  Its time cannot place it, so it must at
+ * least be newer than the last heartbeat of the same boot in `latest`
+ * (the gateway's period that starts at or before the receive time):
+ * within one boot an unsynced wall clock still runs forward.  Without
+ * this, a copy of an old heartbeat sent again (by the broker, or anyone
+ * on the path) would make a dead gateway look alive.  A heartbeat filed
+ * at its own time is placed there and cannot extend coverage past it.
+ */
+int cl_heartbeat_is_replay(const struct cl_period *latest, const struct as_heartbeat *hb);
 
 /* The longest gap (seconds) heartbeats of a and b may leave and still be
  * one period: 2 x the longer interval. */

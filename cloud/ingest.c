@@ -533,10 +533,15 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 		}
 		if (checked[i].heartbeat) {
 			const struct as_heartbeat *hb = &checked[i].hb;
+			int replay = 0;
 
 			rc = cl_store_ingest_heartbeat(txn, hb,
 						       cl_coverage_time(hb, now, in->opt.retention),
-						       now);
+						       now, &replay);
+			if (!rc && replay) {
+				reasons[i] = "heartbeat-replay";
+				rc = cl_store_ingest_count_reject(txn, reasons[i]);
+			}
 			continue;
 		}
 		if (checked[i].app) {

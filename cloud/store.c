@@ -32,7 +32,7 @@
  *   chains, chain_events: the journal chain followed per gateway and what
  *             it showed (see "journal chains" below)
  *   coverage  gw_id[16] || start (sortable time) -> a coverage period of
- *             that gateway's heartbeats (coverage.h, 158 bytes)
+ *             that gateway's heartbeats (coverage.h, 166 bytes)
  *
  * An index entry (24 bytes) covers what tracing needs, so a query reads
  * the index alone: entry i64 (sign bit flipped, so it sorts) || vid[6] ||
@@ -2350,7 +2350,7 @@ static int coverage_at(const MDB_val *key, const MDB_val *val, const uint8_t gw_
 }
 
 static int coverage_merge(struct cl_ingest *in, const struct as_heartbeat *hb, int64_t t,
-			  int64_t now)
+			  int64_t now, int *replay)
 {
 	struct cl_store *s = in->s;
 	uint8_t kbuf[COVERAGE_KEY_LEN], vbuf[CL_PERIOD_VALUE_LEN];
@@ -2383,6 +2383,10 @@ static int coverage_merge(struct cl_ingest *in, const struct as_heartbeat *hb, i
 	mdb_cursor_close(c);
 	if (rc)
 		return rc;
+	if (t == now && cl_heartbeat_is_replay(have_prev == 1 ? &prev : NULL, hb)) {
+		*replay = 1;
+		return 0;
+	}
 	if (have_prev == 1 && cl_period_joins(&prev, &cur))
 		cl_period_combine(&cur, &prev, &cur);
 	if (have_next == 1 && cl_period_joins(&cur, &next)) {
@@ -2403,13 +2407,17 @@ static int coverage_merge(struct cl_ingest *in, const struct as_heartbeat *hb, i
 }
 
 int cl_store_ingest_heartbeat(struct cl_ingest *in, const struct as_heartbeat *hb, int64_t t,
-			      int64_t now)
+			      int64_t now, int *replay)
 {
-	int rc;
+	int rc, replayed = 0;
 
+	if (replay)
+		*replay = 0;
 	if (in->failed)
 		return store_error(in->failed);
-	rc = coverage_merge(in, hb, t, now);
+	rc = coverage_merge(in, hb, t, now, &replayed);
+	if (replay)
+		*replay = replayed;
 	if (rc)
 		in->failed = rc;
 	return store_error(rc);

@@ -288,10 +288,13 @@ int cl_store_ingest_app_exit(struct cl_ingest *in, const uint8_t checkin_id[CL_A
  * signature valid) filed at time t (cl_coverage_time) and received at now
  * into its gateway's coverage periods, in the ingest transaction: it
  * extends the period it falls in or next to, joins two periods when it
- * closes the gap between them, or starts a new one.
+ * closes the gap between them, or starts a new one.  A heartbeat filed at
+ * its receive time (t == now) that is not newer than the last one of the
+ * same boot is a replay (cl_heartbeat_is_replay): nothing changes and
+ * *replay (if not NULL) is set; otherwise *replay is 0.
  */
 int cl_store_ingest_heartbeat(struct cl_ingest *in, const struct as_heartbeat *hb, int64_t t,
-			      int64_t now);
+			      int64_t now, int *replay);
 
 /* Call fn for each stored coverage period of gateway gw_id, in start
  * order, inside one read transaction; stop when fn returns nonzero.  A

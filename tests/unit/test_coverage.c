@@ -4,8 +4,9 @@
  * merge into periods (in order, out of order, closing a gap, two gateways
  * side by side), how silences are read and classified (offline, down,
  * rebooted, never heard, silent now, clipped to a window), that a long run
- * of heartbeats is stored as one row, and that the purge drops periods
- * that ended before the horizon.  Stores live under /tmp, removed at the
+ * of heartbeats is stored as one row, that the purge drops periods that
+ * ended before the horizon, and that an unsynced gateway's old heartbeat
+ * sent again is refused as a replay.  Stores live under /tmp, removed at the
  * end.
  */
 #include "test.h"
@@ -227,7 +228,8 @@ static void ingest(struct cl_store *s, const struct as_heartbeat *hb, size_t n)
 	if (!CHECK_OK(cl_store_ingest_begin(s, &in)))
 		return;
 	for (size_t i = 0; i < n; i++)
-		CHECK_OK(cl_store_ingest_heartbeat(in, &hb[i], hb[i].sent_at, hb[i].sent_at));
+		CHECK_OK(cl_store_ingest_heartbeat(in, &hb[i], hb[i].sent_at, hb[i].sent_at + 1,
+						   NULL));
 	CHECK_OK(cl_store_ingest_commit(in));
 }
 
@@ -300,11 +302,62 @@ static void test_store_merge(void)
 	test_rmdir(dir);
 }
 
+/* Heartbeats of an unsynced gateway are filed when they arrive; an old one
+ * sent again must not make the gateway look alive. */
+static void test_store_replay(void)
+{
+	char dir[64], err[300];
+	struct cl_store *s = NULL;
+	struct cl_ingest *in;
+	struct as_heartbeat hb[3];
+	struct periods got;
+	int replay = -1;
+
+	test_tmpdir(dir);
+	if (!CHECK_OK(cl_store_open(&s, dir, MAP_TEST, 0, err, sizeof err)))
+		return;
+	for (int i = 0; i < 3; i++) {
+		/* The gateway's own clock says 1970-something: unsynced. */
+		make_hb(&hb[i], 1, 1000 + 60 * i, 900, 1, 60);
+		hb[i].clock_state = AS_CLOCK_UNSYNCED;
+	}
+	if (CHECK_OK(cl_store_ingest_begin(s, &in))) {
+		CHECK_OK(cl_store_ingest_heartbeat(in, &hb[0], T0, T0, &replay));
+		CHECK_EQ_INT(replay, 0);
+		CHECK_OK(cl_store_ingest_heartbeat(in, &hb[1], T0 + 60, T0 + 60, &replay));
+		CHECK_EQ_INT(replay, 0);
+		CHECK_OK(cl_store_ingest_commit(in));
+	}
+	/* An hour later, hb[1] again: a replay, the gateway stays silent. */
+	if (CHECK_OK(cl_store_ingest_begin(s, &in))) {
+		CHECK_OK(cl_store_ingest_heartbeat(in, &hb[1], T0 + 3600, T0 + 3600, &replay));
+		CHECK_EQ_INT(replay, 1);
+		CHECK_OK(cl_store_ingest_heartbeat(in, &hb[0], T0 + 3601, T0 + 3601, &replay));
+		CHECK_EQ_INT(replay, 1);
+		CHECK_OK(cl_store_ingest_commit(in));
+	}
+	if (CHECK_EQ_INT(read_periods(s, 1, &got), 1))
+		CHECK_EQ_INT(got.p[0].end, T0 + 60);
+	/* A newer one is taken; so is the first of a new boot. */
+	hb[1].boot_id[0] ^= 1;
+	if (CHECK_OK(cl_store_ingest_begin(s, &in))) {
+		CHECK_OK(cl_store_ingest_heartbeat(in, &hb[2], T0 + 3602, T0 + 3602, &replay));
+		CHECK_EQ_INT(replay, 0);
+		CHECK_OK(cl_store_ingest_heartbeat(in, &hb[1], T0 + 3660, T0 + 3660, &replay));
+		CHECK_EQ_INT(replay, 0);
+		CHECK_OK(cl_store_ingest_commit(in));
+	}
+	CHECK_EQ_INT(read_periods(s, 1, &got), 2);
+	cl_store_close(s);
+	test_rmdir(dir);
+}
+
 int main(void)
 {
 	TEST_RUN(test_filing_time);
 	TEST_RUN(test_merge_rules);
 	TEST_RUN(test_silences);
 	TEST_RUN(test_store_merge);
+	TEST_RUN(test_store_replay);
 	return TEST_DONE();
 }

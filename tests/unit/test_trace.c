@@ -896,7 +896,7 @@ static void fx_heartbeats(struct fx *f, unsigned gw, int64_t from, int64_t to, i
 	hb.clock_state = AS_CLOCK_SYNCED;
 	for (int64_t t = from; t <= to; t += 300) {
 		hb.sent_at = t;
-		CHECK_OK(cl_store_ingest_heartbeat(in, &hb, t, t));
+		CHECK_OK(cl_store_ingest_heartbeat(in, &hb, t, t + 1, NULL));
 	}
 	CHECK_OK(cl_store_ingest_commit(in));
 }
