@@ -349,7 +349,7 @@ static int print_gateway(struct lister *l, const struct cl_gateway *g, const str
 	if (o->json) {
 		as_strbuf_printf(b, "%s{\"gateway\":\"%s\",\"venue\":%u,\"venue_name\":",
 				 l->shown ? "," : "", hex, g->venue_id);
-		as_strbuf_add_json(b, v->name);
+		as_strbuf_add_clean(b, v->name, 1);
 		as_strbuf_printf(b, ",\"revoked\":%s,\"silent_now\":%s,", g->revoked ? "true" : "false",
 				 silent ? "true" : "false");
 		json_time(b, "enrolled", g->enrolled_at);
@@ -374,7 +374,7 @@ static int print_gateway(struct lister *l, const struct cl_gateway *g, const str
 		return rc;
 	}
 	as_strbuf_printf(b, "%sgateway %s  venue %u ", l->shown ? "\n" : "", hex, g->venue_id);
-	as_strbuf_add(b, v->name);
+	as_strbuf_add_clean(b, v->name, 0);
 	if (g->revoked)
 		as_strbuf_add(b, "  (revoked)");
 	if (!last)

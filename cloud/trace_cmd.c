@@ -132,29 +132,7 @@ static char *span_text(char out[72], int64_t start, int64_t end)
  * terminal or a JSON reader raw. */
 static void add_clean(struct as_strbuf *b, const char *s, int json)
 {
-	size_t n = strlen(s);
-	char *copy = malloc(n + 1);
-
-	if (!copy) {
-		b->failed = 1;
-		return;
-	}
-	for (size_t i = 0; i < n;) {
-		size_t k = as_utf8_char((const unsigned char *)s + i, n - i);
-
-		if (k) {
-			memcpy(copy + i, s + i, k);
-			i += k;
-		} else {
-			copy[i++] = '?';
-		}
-	}
-	copy[n] = '\0';
-	if (json)
-		as_strbuf_add_json(b, copy);
-	else
-		as_strbuf_add(b, copy);
-	free(copy);
+	as_strbuf_add_clean(b, s, json);
 }
 
 static void json_time(struct as_strbuf *b, const char *key, int64_t t)
