@@ -20,11 +20,11 @@
 #include "gwcoverage.h"
 #include "store.h"
 
+#include "anshim/args.h"
 #include "anshim/error.h"
 #include "anshim/parse.h"
 #include "stats.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +64,7 @@ static int parse(int argc, char **argv, struct options *o)
 	int c;
 
 	*o = (struct options){2000, 1, 300, 4096, 3, 1000, 5, "/tmp"};
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = as_args_next("coverage_bench", argc, argv, "h", opts, NULL)) != -1) {
 		int rc = 0;
 
 		switch (c) {
@@ -77,7 +77,7 @@ static int parse(int argc, char **argv, struct options *o)
 		case 's': rc = as_parse_int64(optarg, 0, 100, &o->silent_share); break;
 		case 'D': o->dir = optarg; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
-		default: fputs(usage_text, stderr); return 2;
+		default: return 2; /* as_args_next printed why */
 		}
 		if (rc) {
 			fprintf(stderr, "coverage_bench: bad value '%s' for %s (see --help)\n", optarg,

@@ -16,13 +16,13 @@
 #include "commands.h"
 #include "gwcoverage.h"
 
+#include "anshim/args.h"
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/parse.h"
 #include "anshim/strbuf.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -476,7 +476,7 @@ static int parse_opts(int argc, char **argv, struct gateways_opts *o, int *help)
 	o->now = (int64_t)time(NULL);
 	optind = 2;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = as_args_next("anshim-cloud", argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
 		case 's': o->silent_only = 1; break;
 		case 'f': from = optarg; break;
@@ -484,8 +484,7 @@ static int parse_opts(int argc, char **argv, struct gateways_opts *o, int *help)
 		case 'j': o->json = 1; break;
 		case 'c': break; /* read by cl_cli_load_config */
 		case 'h': *help = 1; return 0;
-		default:
-			return cl_usage_error("bad option '%s' for 'gateways'", argv[optind - 1]);
+		default: return CL_EXIT_USAGE; /* as_args_next printed why */
 		}
 	}
 	if (optind < argc)

@@ -176,6 +176,9 @@ expect_match "--help is a manual" "offline .*could not reach" "$(gateways --help
 rc=0; gateways --from yesterday-ish >/dev/null 2>"$WORK/usage.err" || rc=$?
 expect_eq "bad --from is a usage error" 2 "$rc"
 expect_match "the error names the option" "--from 'yesterday-ish'" "$(cat "$WORK/usage.err")"
+rc=0; gateways --sil >/dev/null 2>"$WORK/usage.err" || rc=$?
+expect_eq "an abbreviated option is a usage error" 2 "$rc"
+expect_match "the error names the option" "--silent" "$(cat "$WORK/usage.err")"
 
 sync_stop_all
 sync_logs_clean
