@@ -1639,6 +1639,7 @@ static int visit_held(struct cl_ingest *in, const struct stored_gateway *sg,
 struct chain_judgement {
 	int judged;                  /* 0: a resend or unchained: nothing to do */
 	int reconcile;               /* look for each new record among the stored */
+	int intact;                  /* the batch's digests match its records */
 	struct cl_chain_event first; /* kind 0: none */
 	struct cl_chain_event brk;   /* an in-batch break; kind 0: none */
 };
@@ -1704,6 +1705,7 @@ static int chain_judge(struct cl_ingest *in, const struct stored_gateway *sg, ui
 	j->first.time = now;
 	j->brk = j->first;
 	verdict = as_chain_verify(chain->prev, chain->head, recs, chain->digests, n, &at);
+	j->intact = verdict == AS_CHAIN_INTACT;
 	if (verdict != AS_CHAIN_INTACT) {
 		j->brk.kind = CL_CHAIN_BREAK;
 		j->brk.cause = verdict == AS_CHAIN_RECORD_CHANGED ? CL_BREAK_RECORD_CHANGED
@@ -1955,7 +1957,12 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 			res->expired++;
 			continue;
 		}
-		as_chain_record_digest(r, digest);
+		/* as_chain_verify has just checked the batch's digests
+		 * against the records: no need to hash them again. */
+		if (judge.intact)
+			memcpy(digest, chain->digests[i], AS_CHAIN_LEN);
+		else
+			as_chain_record_digest(r, digest);
 		if (judge.reconcile) {
 			int held;
 			uint64_t held_seq;
