@@ -1646,18 +1646,64 @@ static int chain_event_put(MDB_txn *txn, MDB_dbi dbi, const uint8_t gw_id[AS_GWI
 	return mdb_put(txn, dbi, &key, &val, MDB_NOOVERWRITE);
 }
 
+static int visit_held(struct cl_ingest *in, const struct stored_gateway *sg,
+		      const struct as_record *r, const uint8_t pid[AS_PID_LEN],
+		      const uint8_t digest[AS_CHAIN_LEN], int *held, uint64_t *held_seq);
+
 /* How a batch stands to the chain the store follows. */
 struct chain_judgement {
 	int judged;                  /* 0: a resend or unchained: nothing to do */
 	int reconcile;               /* look for each new record among the stored */
+	int intact;                  /* the batch's digests match its records */
 	struct cl_chain_event first; /* kind 0: none */
 	struct cl_chain_event brk;   /* an in-batch break; kind 0: none */
 };
 
-static int chain_judge(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN], uint64_t through,
-		       const struct cl_chain_batch *chain, const struct as_record *recs,
-		       size_t n, int64_t now, struct chain_judgement *j)
+/*
+ * Where does a batch that left the chain followed come from?  Its
+ * chain_prev is the link at the end of an earlier batch (the ring), or its
+ * first record (not a placeholder) is one the store holds under seq q, so
+ * chain_prev is the link at q - 1 (a copy older than the ring): a fork at
+ * *at_seq.  Otherwise MDB_NOTFOUND: a break.
+ */
+static int chain_fork_point(struct cl_ingest *in, const struct stored_gateway *sg,
+			    const struct cl_chain_batch *chain, const struct as_record *recs,
+			    const uint8_t (*pids)[AS_PID_LEN], size_t n, uint64_t *at_seq)
 {
+	uint8_t digest[AS_CHAIN_LEN];
+	uint64_t held_seq = 0;
+	int rc, held = 0;
+
+	if (as_chain_is_genesis(chain->prev)) {
+		*at_seq = 0;
+		return 0;
+	}
+	rc = chain_find_point(in->txn, in->s->chains, sg->g.gw_id, chain->journal_id,
+			      chain->prev, at_seq);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (recs[i].kind == AS_REC_EXPIRED)
+			continue;
+		as_chain_record_digest(&recs[i], digest);
+		rc = visit_held(in, sg, &recs[i], pids ? pids[i] : recs[i].pid, digest, &held,
+				&held_seq);
+		if (rc)
+			return rc;
+		if (!held || held_seq < i + 1)
+			return MDB_NOTFOUND;
+		*at_seq = held_seq - i - 1;
+		return 0;
+	}
+	return MDB_NOTFOUND;
+}
+
+static int chain_judge(struct cl_ingest *in, const struct stored_gateway *sg, uint64_t through,
+		       const struct cl_chain_batch *chain, const struct as_record *recs,
+		       const uint8_t (*pids)[AS_PID_LEN], size_t n, int64_t now,
+		       struct chain_judgement *j)
+{
+	const uint8_t *gw_id = sg->g.gw_id;
 	struct cl_chain_state st;
 	uint64_t first = recs[0].seq, last = recs[n - 1].seq, at_seq = 0;
 	size_t at = 0;
@@ -1674,6 +1720,7 @@ static int chain_judge(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN], u
 	j->first.time = now;
 	j->brk = j->first;
 	verdict = as_chain_verify(chain->prev, chain->head, recs, chain->digests, n, &at);
+	j->intact = verdict == AS_CHAIN_INTACT;
 	if (verdict != AS_CHAIN_INTACT) {
 		j->brk.kind = CL_CHAIN_BREAK;
 		j->brk.cause = verdict == AS_CHAIN_RECORD_CHANGED ? CL_BREAK_RECORD_CHANGED
@@ -1700,9 +1747,7 @@ static int chain_judge(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN], u
 			return 0; /* continues the chain followed */
 	}
 	j->reconcile = 1;
-	rc = as_chain_is_genesis(chain->prev) ? 0
-		: chain_find_point(in->txn, in->s->chains, gw_id, chain->journal_id, chain->prev,
-				   &at_seq);
+	rc = chain_fork_point(in, sg, chain, recs, pids, n, &at_seq);
 	if (rc == 0) {
 		j->first.kind = CL_CHAIN_FORK;
 		j->first.at_seq = at_seq;
@@ -1767,10 +1812,10 @@ static int person_of(MDB_txn *txn, MDB_dbi persons, const uint8_t pid[AS_PID_LEN
  * queued in this transaction: a visit from this gateway at its venue with
  * the same entry, exit, person, kind and headcount, and the same digest
  * (a visit stored before store version 4 has none: the fields decide).
- * *held 1 or 0. */
+ * *held 1 or 0; when 1, *held_seq is the seq it was stored under. */
 static int visit_held(struct cl_ingest *in, const struct stored_gateway *sg,
 		      const struct as_record *r, const uint8_t pid[AS_PID_LEN],
-		      const uint8_t digest[AS_CHAIN_LEN], int *held)
+		      const uint8_t digest[AS_CHAIN_LEN], int *held, uint64_t *held_seq)
 {
 	uint8_t k[IDX_KEY_LEN], probe[IDX_LEN] = {0};
 	MDB_val key = {sizeof k, k}, val = {sizeof probe, probe};
@@ -1787,6 +1832,7 @@ static int visit_held(struct cl_ingest *in, const struct stored_gateway *sg,
 		    p->v.headcount == r->headcount && memcmp(p->v.pid, pid, AS_PID_LEN) == 0 &&
 		    p->has_digest && memcmp(p->digest, digest, VISIT_DIGEST_LEN) == 0) {
 			*held = 1;
+			*held_seq = p->seq;
 			return 0;
 		}
 	}
@@ -1831,6 +1877,7 @@ static int visit_held(struct cl_ingest *in, const struct stored_gateway *sg,
 			    (p == end || (end - p == VISIT_DIGEST_LEN &&
 					  memcmp(p, digest, VISIT_DIGEST_LEN) == 0))) {
 				*held = 1;
+				*held_seq = seq;
 				break;
 			}
 		}
@@ -1898,7 +1945,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 		return 0;
 	}
 	if (chain && in->s->has_chain) {
-		rc = chain_judge(in, gw_id, through, chain, recs, n, now, &judge);
+		rc = chain_judge(in, &sg, through, chain, recs, pids, n, now, &judge);
 		if (rc) {
 			in->failed = rc;
 			memset(res, 0, sizeof *res);
@@ -1925,11 +1972,18 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 			res->expired++;
 			continue;
 		}
-		as_chain_record_digest(r, digest);
+		/* as_chain_verify has just checked the batch's digests
+		 * against the records: no need to hash them again. */
+		if (judge.intact)
+			memcpy(digest, chain->digests[i], AS_CHAIN_LEN);
+		else
+			as_chain_record_digest(r, digest);
 		if (judge.reconcile) {
 			int held;
+			uint64_t held_seq;
 
-			rc = visit_held(in, &sg, r, pids ? pids[i] : r->pid, digest, &held);
+			rc = visit_held(in, &sg, r, pids ? pids[i] : r->pid, digest, &held,
+					&held_seq);
 			if (rc) {
 				in->failed = rc;
 				memset(res, 0, sizeof *res);

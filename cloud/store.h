@@ -170,7 +170,9 @@ struct cl_chain_batch {
  *   - CL_CHAIN_NEW_JOURNAL: a journal id other than the followed one (the
  *     journal was lost or made anew while the device key was kept);
  *   - CL_CHAIN_FORK: the same journal, continuing an earlier link of it
- *     (a restored backup, after the gateway renumbered its unsent records);
+ *     (a restored backup, after the gateway renumbered its unsent records):
+ *     the link at the end of one of its last CL_CHAIN_POINTS batches, or
+ *     (older) the link before a record the store holds, the batch's first;
  *   - CL_CHAIN_BREAK: the batch does not hold together (a record does not
  *     match its digest, or the digests do not fold to the head: a record
  *     was changed or removed in the journal), or it continues no link the
@@ -196,7 +198,7 @@ void cl_store_ingest_abort(struct cl_ingest *in);
 
 /* ---- the journal chains of gateways ---- */
 
-#define CL_CHAIN_POINTS 1024   /* batch-end links kept per gateway */
+#define CL_CHAIN_POINTS 64     /* batch-end links kept per gateway */
 
 enum cl_chain_event_kind {
 	CL_CHAIN_START = 1,

@@ -89,6 +89,8 @@ static int meta_put_raw(MDB_txn *txn, MDB_dbi dbi, const char *name, const uint8
 	return mdb_put(txn, dbi, &key, &val, 0);
 }
 
+static int meta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *value);
+
 /* The chain head in txn (genesis if none yet). */
 static int chain_head_get(struct gw_journal *j, MDB_txn *txn, uint8_t head[AS_CHAIN_LEN])
 {
@@ -118,16 +120,18 @@ static int chain_put(struct gw_journal *j, MDB_txn *txn, uint64_t seq,
 
 /*
  * A journal without a journal id is new, or was written by a version
- * without the chain: give it an id, and chain the records it holds (from
- * the genesis link, in seq order, placeholders as they are now).  The
- * cloud sees a journal it has not met and starts following it there.
+ * without the chain: give it an id, and chain the records it has not sent
+ * (from the genesis link, in seq order, placeholders as they are now; sent
+ * ones are never sent again, so they need no entry).  The cloud sees a
+ * journal it has not met and starts following it there.
  */
 static int chain_upgrade(struct gw_journal *j, MDB_txn *txn)
 {
-	uint8_t id[AS_JOURNAL_ID_LEN], head[AS_CHAIN_LEN] = {0};
+	uint8_t id[AS_JOURNAL_ID_LEN], head[AS_CHAIN_LEN] = {0}, start[8];
 	MDB_cursor *cur;
-	MDB_val key, val;
-	int rc = meta_get_raw(txn, j->meta, "journal_id", id, sizeof id), op = MDB_FIRST;
+	MDB_val key = {8, start}, val;
+	uint64_t acked = 0;
+	int rc = meta_get_raw(txn, j->meta, "journal_id", id, sizeof id), op = MDB_SET_RANGE;
 
 	if (rc != MDB_NOTFOUND)
 		return rc;
@@ -136,9 +140,12 @@ static int chain_upgrade(struct gw_journal *j, MDB_txn *txn)
 	if (!rc)
 		rc = mdb_drop(txn, j->chain, 0);
 	if (!rc)
+		rc = meta_get(txn, j->meta, "acked_seq", &acked);
+	if (!rc)
 		rc = mdb_cursor_open(txn, j->records, &cur);
 	if (rc)
 		return rc;
+	as_put_be64(start, acked + 1);
 	while ((rc = mdb_cursor_get(cur, &key, &val, op)) == 0) {
 		struct as_record rec;
 
@@ -211,7 +218,10 @@ static int journal_open(struct gw_journal **out, const char *dir, uint64_t map_s
 		txn = NULL;
 	}
 	if (rc) {
-		snprintf(err, err_len, "cannot open journal in %s: %s", dir, mdb_strerror(rc));
+		snprintf(err, err_len, "cannot open journal in %s: %s%s", dir, mdb_strerror(rc),
+			 rc == MDB_MAP_FULL ? " (the journal is full: chaining its unsent records "
+					       "for this version needs 72 bytes each; raise map_size)"
+					    : "");
 		if (txn)
 			mdb_txn_abort(txn);
 		mdb_env_close(j->env);

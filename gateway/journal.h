@@ -13,8 +13,9 @@
  *            journal) and "chain_head" (the link after the newest record).
  *
  * A journal written before the chain existed (no journal_id) is given an
- * id and chained from the genesis link over the records it holds, in seq
- * order, when gw_journal_open first opens it; nothing else changes.
+ * id and its unsent records (seq > acked_seq) are chained from the genesis
+ * link, in seq order, when gw_journal_open first opens it; nothing else
+ * changes.  Sent records have no chain entry then (none is sent again).
  *
  * Threads: writes (append, purge, set_meta) come from ONE thread only, the
  * gateway's writer thread.  Read calls (get, stats, scan) may come from any

@@ -33,8 +33,12 @@ offline_load() {
   sgw_stop "$1"
 }
 
-# resume NAME: start NAME again, online, and wait until all is delivered.
-resume() {
+# tamper_resume NAME COUNT EDIT SEQ: journal COUNT unsent scans, edit the
+# stopped journal (journal_tamper EDIT SEQ), start NAME again, online, and
+# wait until all is delivered.
+tamper_resume() {
+  offline_load "$1" "$2"
+  "$TAMPER" "$(sgw_dir "$1")/state/journal" "$3" "$4" || fail "journal_tamper $3 $4 failed"
   sgw_start "$1"
   sgw_ctl "$1" online > /dev/null
   wait_delivered 60 "$1"
@@ -57,25 +61,19 @@ expect_eq "C: no chain break" 0 "$(breaks C)"
 expect_eq "D: no chain break" 0 "$(breaks D)"
 
 phase "C: an unsent record changed on disk"
-offline_load C 10                      # seqs 21..30
-"$TAMPER" "$(sgw_dir C)/state/journal" change 25 || fail "journal_tamper change failed"
-resume C
+tamper_resume C 10 change 25          # seqs 21..30
 expect_eq "C: one chain break" 1 "$(breaks C)"
 expect_match "the cloud logs the changed record" "chain break record-changed" "$(cat "$CLOUD_LOG")"
 expect_eq "C: all 30 records stored once" 30 "$(cloud_gw_field "${SGW_ID[C]}" records)"
 
 phase "C: an unsent record deleted on disk, the rest renumbered"
-offline_load C 10                      # seqs 31..40
-"$TAMPER" "$(sgw_dir C)/state/journal" delete 35 || fail "journal_tamper delete failed"
-resume C
+tamper_resume C 10 delete 35          # seqs 31..40
 expect_eq "C: the journal lost a seq" 39 "$(sgw_field C last_seq)"
 expect_eq "C: a second chain break" 2 "$(breaks C)"
 expect_eq "C: 39 records stored once" 39 "$(cloud_gw_field "${SGW_ID[C]}" records)"
 
 phase "C: the first unsent record deleted on disk"
-offline_load C 5                       # seqs 40..44
-"$TAMPER" "$(sgw_dir C)/state/journal" delete 40 || fail "journal_tamper delete failed"
-resume C
+tamper_resume C 5 delete 40           # seqs 40..44
 expect_eq "C: a third chain break" 3 "$(breaks C)"
 expect_match "the cloud logs a batch that continues no known link" "chain break unlinked" \
   "$(cat "$CLOUD_LOG")"

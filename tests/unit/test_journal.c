@@ -1219,8 +1219,8 @@ out:
 }
 
 /* A journal written before the chain (no journal id, no chain entries):
- * a read-only view has no chain; the first writer chains its records from
- * the genesis link. */
+ * a read-only view has no chain; the first writer chains its unsent records
+ * from the genesis link. */
 static void test_chain_upgrade(void)
 {
 	char dir[64];
@@ -1238,6 +1238,7 @@ static void test_chain_upgrade(void)
 	if (!j)
 		goto out;
 	CHECK_OK(append_group(j, 4, 1, TEST_NOW, NULL));
+	CHECK_OK(gw_journal_set_meta(j, "acked_seq", 2));
 	gw_journal_close(j);
 	/* Make it an old journal. */
 	CHECK_OK(mdb_env_create(&env));
@@ -1259,8 +1260,11 @@ static void test_chain_upgrade(void)
 	j = open_j(dir, MAP_DEFAULT);
 	if (!j)
 		goto out;
-	check_chain_run(j, 1, 4, prev, head, d);
+	/* Only the unsent records 3..4 are chained, from the genesis. */
+	check_chain_run(j, 3, 2, prev, head, d);
 	CHECK(as_chain_is_genesis(prev));
+	CHECK_RC(gw_journal_chain_range(j, 2, 1, prev, d, head), AS_E_NOT_FOUND);
+	check_chain_run(j, 3, 2, prev, head, d);
 	if (CHECK_OK(gw_journal_chain_head(j, &c))) {
 		CHECK_EQ_INT(c.seq, 4);
 		CHECK_MEM(c.head, head, AS_CHAIN_LEN);

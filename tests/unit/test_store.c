@@ -2041,13 +2041,15 @@ static void test_app_checkins(void)
 
 /* ---- journal chains ------------------------------------------------------ */
 
+#define SIM_MAX (CL_CHAIN_POINTS + 16)
+
 /* A gateway journal as the cloud sees it: records by seq, their digests and
  * the links after them (links[0] the genesis). */
 struct sim_journal {
 	uint8_t id[AS_JOURNAL_ID_LEN];
-	struct as_record recs[64];
-	uint8_t digests[64][AS_CHAIN_LEN];
-	uint8_t links[65][AS_CHAIN_LEN];
+	struct as_record recs[SIM_MAX];
+	uint8_t digests[SIM_MAX][AS_CHAIN_LEN];
+	uint8_t links[SIM_MAX + 1][AS_CHAIN_LEN];
 	size_t n;
 };
 
@@ -2060,6 +2062,8 @@ static void sim_init(struct sim_journal *j, unsigned tag)
 /* Append a copy of r (any seq) to j. */
 static void sim_append(struct sim_journal *j, const struct as_record *r)
 {
+	if (j->n == SIM_MAX)
+		abort();
 	j->recs[j->n] = *r;
 	as_chain_record_digest(r, j->digests[j->n]);
 	as_chain_link(j->links[j->n], j->digests[j->n], j->links[j->n + 1]);
@@ -2071,7 +2075,7 @@ static void sim_append(struct sim_journal *j, const struct as_record *r)
 static int sim_send(struct cl_store *s, const struct cl_gateway *g, struct sim_journal *j,
 		    size_t i, size_t n, uint64_t first, struct cl_ingest_result *res)
 {
-	struct as_record recs[64];
+	struct as_record recs[SIM_MAX];
 	struct cl_chain_batch chain;
 	struct cl_ingest *in;
 	int rc;
@@ -2190,19 +2194,17 @@ static void test_chains(void)
 	/* A batch that continues no link the cloud knows (a record removed
 	 * before it), one of its records stored already: a break, reconciled. */
 	make_rec(&r, 3, 51, T0 + 9060, 0, 51);
-	sim_append(&j2, &r);
+	sim_append(&j2, &r);                       /* never sent: "removed" */
 	make_rec(&r, 4, 52, T0 + 9120, 0, 52);
 	sim_append(&j2, &r);
-	j2.recs[3] = j1.recs[0]; /* record 1 of the first journal, sent again */
-	as_chain_record_digest(&j2.recs[3], j2.digests[3]);
-	as_chain_link(j2.links[3], j2.digests[3], j2.links[4]);
-	CHECK_OK(sim_send(s, &g, &j2, 3, 1, 20, &res));
-	check_result(&res, 0, 0, 1, CL_CHAIN_BREAK, CL_BREAK_UNLINKED);
+	sim_append(&j2, &j1.recs[0]);              /* record 1 of the first journal again */
+	CHECK_OK(sim_send(s, &g, &j2, 3, 2, 20, &res));
+	check_result(&res, 1, 0, 1, CL_CHAIN_BREAK, CL_BREAK_UNLINKED);
 	/* A record changed after the journal chained it: a break, stored. */
 	make_rec(&r, 5, 53, T0 + 9180, 0, 53);
 	sim_append(&j2, &r);
-	j2.recs[4].headcount = 3;
-	CHECK_OK(sim_send(s, &g, &j2, 4, 1, 21, &res));
+	j2.recs[5].headcount = 3;
+	CHECK_OK(sim_send(s, &g, &j2, 5, 1, 22, &res));
 	check_result(&res, 1, 0, 0, CL_CHAIN_BREAK, CL_BREAK_RECORD_CHANGED);
 	/* A record left out of a batch: the digests do not fold to the head. */
 	make_rec(&r, 6, 54, T0 + 9240, 0, 54);
@@ -2214,11 +2216,11 @@ static void test_chains(void)
 		struct cl_ingest *in;
 
 		memcpy(chain.journal_id, j2.id, AS_JOURNAL_ID_LEN);
-		memcpy(chain.prev, j2.links[5], AS_CHAIN_LEN);
-		memcpy(chain.head, j2.links[7], AS_CHAIN_LEN);
-		chain.digests = (const uint8_t (*)[AS_CHAIN_LEN])&j2.digests[6];
-		r = j2.recs[6];
-		r.seq = 22;
+		memcpy(chain.prev, j2.links[6], AS_CHAIN_LEN);
+		memcpy(chain.head, j2.links[8], AS_CHAIN_LEN);
+		chain.digests = (const uint8_t (*)[AS_CHAIN_LEN])&j2.digests[7];
+		r = j2.recs[7];
+		r.seq = 23;
 		if (CHECK_OK(cl_store_ingest_begin(s, &in))) {
 			CHECK_OK(cl_store_ingest_chained_batch(in, g.gw_id, &chain, &r, NULL, 1, T0,
 							       T0 + 5, &res));
@@ -2247,16 +2249,16 @@ static void test_chains(void)
 		CHECK_EQ_INT(l.ev[3].cause, CL_BREAK_UNLINKED);
 		CHECK_EQ_INT(l.ev[3].reconciled, 1);
 		CHECK_EQ_INT(l.ev[4].cause, CL_BREAK_RECORD_CHANGED);
-		CHECK_EQ_INT(l.ev[4].at_seq, 21);
+		CHECK_EQ_INT(l.ev[4].at_seq, 22);
 		CHECK_EQ_INT(l.ev[5].cause, CL_BREAK_HEAD_MISMATCH);
-		CHECK_EQ_INT(l.ev[5].first_seq, 22);
+		CHECK_EQ_INT(l.ev[5].first_seq, 23);
 	}
 	CHECK(strcmp(cl_chain_event_name(CL_CHAIN_FORK), "fork") == 0);
 	CHECK(strcmp(cl_chain_cause_name(CL_BREAK_HEAD_MISMATCH), "head-mismatch") == 0);
 	CHECK(strcmp(cl_chain_event_name(99), "unknown") == 0);
-	/* Nothing stored twice: 12 + 2 (fork) + 2 (new journal) + 1 + 1. */
+	/* Nothing stored twice: 12 + 2 (fork) + 2 (new journal) + 1 + 1 + 1. */
 	if (CHECK_OK(cl_store_stats(s, &stats)))
-		CHECK_EQ_INT(stats.visits, 18);
+		CHECK_EQ_INT(stats.visits, 19);
 	/* A restored copy that went on scanning past the cloud's seq before it
 	 * reached the cloud: its seqs 6..8 hold other records than the
 	 * cloud's, so content decides below through_seq too. */
@@ -2294,7 +2296,31 @@ static void test_chains(void)
 		CHECK_OK(sim_send(s, &k, &a, 0, 10, 1, &res));
 		check_result(&res, 0, 10, 0, 0, 0);
 		if (CHECK_OK(cl_store_stats(s, &stats)))
-			CHECK_EQ_INT(stats.visits, 18 + 8 + 4 + 10);
+			CHECK_EQ_INT(stats.visits, 19 + 8 + 4 + 10);
+	}
+	/* A copy older than the ring of batch ends: the fork point is found
+	 * from the first record, which the store holds. */
+	{
+		static struct sim_journal a, copy;
+		struct cl_gateway k;
+		struct event_list kl = {.n = 0};
+
+		enroll(s, 4, 13, &k);
+		sim_init(&a, 5);
+		for (uint64_t seq = 1; seq <= CL_CHAIN_POINTS + 6; seq++) {
+			make_rec(&r, seq, 400 + (unsigned)seq, T0 + 60 * (int64_t)seq, 0, 400);
+			sim_append(&a, &r);
+			CHECK_OK(sim_send(s, &k, &a, seq - 1, 1, seq, &res));
+		}
+		copy = a;
+		copy.n = 5;                                  /* backup after 5, 3..5 unsent */
+		make_rec(&r, 6, 600, T0 + 90000, 0, 600);
+		sim_append(&copy, &r);
+		CHECK_OK(sim_send(s, &k, &copy, 2, 4, CL_CHAIN_POINTS + 7, &res));
+		check_result(&res, 1, 0, 3, CL_CHAIN_FORK, 0);
+		CHECK_OK(cl_store_gateway_chain_events(s, k.gw_id, collect_event, &kl));
+		if (CHECK_EQ_INT(kl.n, 2))
+			CHECK_EQ_INT(kl.ev[1].at_seq, 2);
 	}
 	/* An unchained (version 1) batch: no chain, no event. */
 	make_rec(&r, 1, 60, T0 + 100, 0, 60);
