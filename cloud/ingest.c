@@ -64,6 +64,7 @@ struct checked {
 	uint8_t gw_id[AS_GWID_LEN];
 	struct as_batch_header hdr;
 	struct as_record *recs;
+	uint8_t (*digests)[AS_CHAIN_LEN];      /* version 2 batches */
 	uint8_t (*pids)[AS_PID_LEN];
 	size_t n;
 	struct checked_app *app;               /* a wallet message, or NULL */
@@ -164,14 +165,23 @@ static const char *check_message(struct cl_ingester *in, const struct message *m
 	/* Framing first (strict, bounded), so a cut or garbled frame is
 	 * counted as malformed; then the signature over what parsed. */
 	c->recs = calloc(AS_BATCH_MAX_RECORDS, sizeof *c->recs);
-	if (!c->recs)
+	c->digests = calloc(AS_BATCH_MAX_RECORDS, sizeof *c->digests);
+	if (!c->recs || !c->digests) {
+		free(c->recs);
+		free(c->digests);
+		c->recs = NULL;
+		c->digests = NULL;
 		return "out-of-memory";
-	rc = as_batch_decode(&c->hdr, c->recs, AS_BATCH_MAX_RECORDS, m->payload, m->len);
+	}
+	rc = as_batch_decode_chained(&c->hdr, c->recs, c->digests, AS_BATCH_MAX_RECORDS,
+				     m->payload, m->len);
 	if (!rc && as_batch_verify(m->payload, m->len, gw.pk))
 		rc = AS_E_SIGNATURE;
 	if (rc) {
 		free(c->recs);
+		free(c->digests);
 		c->recs = NULL;
+		c->digests = NULL;
 		return rc == AS_E_SIGNATURE ? "bad-signature" : "malformed";
 	}
 	c->n = c->hdr.count;
@@ -415,6 +425,25 @@ static void log_reject(const struct message *m, const char *reason)
 	       m->len, reason);
 }
 
+/* A batch that did not simply extend its gateway's chain (store.h). */
+static void log_chain_event(const uint8_t gw_id[AS_GWID_LEN], const struct as_batch_header *hdr,
+			    const struct cl_ingest_result *res)
+{
+	char gw[2 * AS_GWID_LEN + 1], journal[2 * AS_JOURNAL_ID_LEN + 1];
+
+	as_hex_encode(gw, gw_id, AS_GWID_LEN);
+	as_hex_encode(journal, hdr->journal_id, AS_JOURNAL_ID_LEN);
+	as_log(res->chain_event == CL_CHAIN_START ? AS_LOG_INFO : AS_LOG_WARNING,
+	       "ingest: gateway %s journal %s, batch seqs %llu..%llu: chain %s%s%s; %u record(s) "
+	       "found stored already (not stored again)%s", gw, journal,
+	       (unsigned long long)hdr->first_seq, (unsigned long long)hdr->last_seq,
+	       cl_chain_event_name(res->chain_event), res->chain_cause ? " " : "",
+	       cl_chain_cause_name(res->chain_cause), (unsigned)res->reconciled,
+	       res->chain_event == CL_CHAIN_BREAK
+		       ? " (the gateway's journal was changed on disk, or records were removed: "
+			"recorded as a chain event of the gateway)" : "");
+}
+
 /* Process one group of messages: check, store in one transaction, ack. */
 static void process_group(struct cl_ingester *in, struct message **msgs, size_t n)
 {
@@ -466,9 +495,23 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 			}
 			continue;
 		}
-		rc = cl_store_ingest_batch(txn, checked[i].gw_id, checked[i].recs,
-					   (const uint8_t (*)[AS_PID_LEN])checked[i].pids,
-					   checked[i].n, checked[i].hdr.created, now, &results[i]);
+		if (checked[i].hdr.version >= 2) {
+			struct cl_chain_batch chain;
+
+			memcpy(chain.journal_id, checked[i].hdr.journal_id, AS_JOURNAL_ID_LEN);
+			memcpy(chain.prev, checked[i].hdr.chain_prev, AS_CHAIN_LEN);
+			memcpy(chain.head, checked[i].hdr.chain_head, AS_CHAIN_LEN);
+			chain.digests = (const uint8_t (*)[AS_CHAIN_LEN])checked[i].digests;
+			rc = cl_store_ingest_chained_batch(
+				txn, checked[i].gw_id, &chain, checked[i].recs,
+				(const uint8_t (*)[AS_PID_LEN])checked[i].pids, checked[i].n,
+				checked[i].hdr.created, now, &results[i]);
+		} else {
+			rc = cl_store_ingest_batch(txn, checked[i].gw_id, checked[i].recs,
+						   (const uint8_t (*)[AS_PID_LEN])checked[i].pids,
+						   checked[i].n, checked[i].hdr.created, now,
+						   &results[i]);
+		}
 		if (!rc && results[i].gap) {
 			reasons[i] = "gap";
 			rc = cl_store_ingest_count_reject(txn, "gap");
@@ -514,7 +557,9 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 		else
 			batches++;
 		stored += results[i].stored;
-		dups += results[i].duplicates;
+		dups += results[i].duplicates + results[i].reconciled;
+		if (results[i].chain_event)
+			log_chain_event(checked[i].gw_id, &checked[i].hdr, &results[i]);
 		/* A gap or a replay is acknowledged too: the ack's through_seq
 		 * tells the gateway where the store stands. */
 		a = calloc(1, sizeof *a);
@@ -527,6 +572,7 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 out:
 	for (size_t i = 0; checked && i < n; i++) {
 		free(checked[i].recs);
+		free(checked[i].digests);
 		free(checked[i].pids);
 		if (checked[i].app)
 			sodium_memzero(checked[i].app, sizeof *checked[i].app);

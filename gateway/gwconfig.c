@@ -9,6 +9,7 @@
  */
 #include "gwconfig.h"
 
+#include "anshim/batch.h"
 #include "anshim/log.h"
 #include "anshim/mqtt.h"
 
@@ -106,7 +107,7 @@ const struct as_config_option gw_config_table[] = {
 	 "MQTT keep-alive: how soon a dead connection is noticed."},
 	{"batch_max_records", AS_CFG_INT, OPT(batch_max_records), 1, 1024, NULL, 0, "500",
 	 "Most records in one signed batch."},
-	{"batch_max_bytes", AS_CFG_SIZE, OPT(batch_max_bytes), 512, 222326, NULL, 0, "128k",
+	{"batch_max_bytes", AS_CFG_SIZE, OPT(batch_max_bytes), 512, AS_BATCH_MAX_BYTES, NULL, 0, "128k",
 	 "Largest batch in bytes (keep it under the broker's message_size_limit)."},
 	{"inflight_batches", AS_CFG_INT, OPT(inflight_batches), 1, 32, NULL, 0, "8",
 	 "Batches sent and not yet acknowledged by the cloud, at most."},

@@ -131,6 +131,7 @@ static void build_work(uv_work_t *w)
 	struct gw_sync *s = job->sync;
 	struct as_batch_header hdr;
 	struct collect c = {0};
+	uint8_t (*digests)[AS_CHAIN_LEN] = NULL;
 
 	c.recs = calloc(job->max_records, sizeof *c.recs);
 	c.cap = job->max_records;
@@ -143,21 +144,36 @@ static void build_work(uv_work_t *w)
 	job->rc = gw_journal_scan(s->deps.journal, job->first, 0, job->max_records, collect_one, &c);
 	job->n = c.n;
 	if (!job->rc && c.n) {
+		struct gw_journal_chain chain;
+
 		job->len = as_batch_size(c.n);
 		job->buf = malloc(job->len);
+		digests = malloc(c.n * sizeof *digests);
 		memset(&hdr, 0, sizeof hdr);
 		memcpy(hdr.gw_id, s->deps.gw_id, AS_GWID_LEN);
 		hdr.batch_seq = job->batch_seq;
 		hdr.first_seq = job->first;
 		hdr.created = (int64_t)time(NULL);
-		job->rc = job->buf ? as_batch_encode(job->buf, job->len, &hdr, c.recs, c.n,
-						     s->deps.device_sk) : -ENOMEM;
+		/* The chain as the journal holds it, never recomputed here: a
+		 * record changed or removed on disk must show at the cloud. */
+		job->rc = job->buf && digests ? gw_journal_chain_head(s->deps.journal, &chain)
+					      : -ENOMEM;
+		if (!job->rc) {
+			memcpy(hdr.journal_id, chain.journal_id, AS_JOURNAL_ID_LEN);
+			job->rc = gw_journal_chain_range(s->deps.journal, job->first, c.n,
+							 hdr.chain_prev, digests, hdr.chain_head);
+		}
+		if (!job->rc)
+			job->rc = as_batch_encode_chained(job->buf, job->len, &hdr, c.recs,
+							  (const uint8_t (*)[AS_CHAIN_LEN])digests,
+							  c.n, s->deps.device_sk);
 		if (job->rc > 0) {
 			job->len = (size_t)job->rc;
 			job->last = hdr.last_seq;
 			job->rc = 0;
 		}
 	}
+	free(digests);
 	free(c.recs);
 }
 

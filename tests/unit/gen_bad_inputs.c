@@ -105,8 +105,11 @@ static void emit_framing(const char *fmt, const uint8_t *msg, size_t len, size_t
 	emit_resized(name, fmt, AS_E_TRAILING, "one zero byte after the message", msg, len,
 		     len + 1);
 	snprintf(name, sizeof name, "%s-version.bin", fmt);
-	emit_patched(name, fmt, AS_E_VERSION, "version byte 2 (only 1 exists)", msg, len, 1,
-		     1, 2, NULL);
+	/* The version after the newest (1, or 2 for a batch). */
+	emit_patched(name, fmt, AS_E_VERSION,
+		     msg[1] == 1 ? "version byte 2 (only 1 exists)"
+				 : "version byte 3 (only 1 and 2 exist)",
+		     msg, len, 1, 1, (uint64_t)msg[1] + 1, NULL);
 	snprintf(name, sizeof name, "%s-magic.bin", fmt);
 	emit_patched(name, fmt, AS_E_MAGIC, "magic byte 'X'", msg, len, 0, 1, 'X', NULL);
 	snprintf(name, sizeof name, "%s-oversize.bin", fmt);
@@ -183,7 +186,7 @@ static void gen_batches(void)
 	struct as_batch_header hdr = {0};
 	struct as_record recs[2];
 	size_t len = as_batch_size(2);
-	size_t rec2 = AS_BATCH_HEADER_LEN + 2 + AS_RECORD_LEN + 2; /* second record */
+	size_t rec2 = AS_BATCH_HEADER_LEN + AS_BATCH_ENTRY_LEN + 2; /* second record */
 	uint8_t *batch = malloc(len);
 
 	if (!batch)
@@ -198,7 +201,7 @@ static void gen_batches(void)
 		abort();
 	emit_framing("batch", batch, len, AS_BATCH_MAX_BYTES + 1);
 	emit_resized("batch-header-only.bin", "batch", AS_E_TRUNCATED,
-		     "only the 54-byte header", batch, len, AS_BATCH_HEADER_LEN);
+		     "only the 134-byte header", batch, len, AS_BATCH_HEADER_LEN);
 	emit_patched("batch-count.bin", "batch", AS_E_LENGTH,
 		     "count 3 while first_seq..last_seq spans 2", batch, len, 42, 4, 3,
 		     keys.device_sk);
@@ -437,7 +440,7 @@ static char *render(int readme, size_t *len)
 		      "field, so it has no bad-length case.  The `*-oversize.bin` files are "
 		      "the message padded with zeros to the smallest length each decoder "
 		      "rejects as oversized before reading it (twice the fixed length plus "
-		      "one; batch 222 KB and policy 2 MB, their maximum sizes plus one).\n\n"
+		      "one; batch 255 KB and policy 2 MB, their maximum sizes plus one).\n\n"
 		      "| file | decoder | expected | what is wrong |\n"
 		      "|---|---|---|---|\n", f);
 		for (size_t i = 0; i < n_cases; i++)
