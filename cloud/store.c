@@ -1623,8 +1623,11 @@ static int chain_event_put(MDB_txn *txn, MDB_dbi dbi, const uint8_t gw_id[AS_GWI
 	rc = mdb_cursor_open(txn, dbi, &cur);
 	if (rc)
 		return rc;
+	/* The gateway's last event: the entry before the first key past its
+	 * range (or the last entry of all). */
 	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-	rc = mdb_cursor_get(cur, &key, &val, rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
+	if (rc == 0 || rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, &key, &val, rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
 	if (rc == 0 && key.mv_size == EVENT_KEY_LEN && memcmp(key.mv_data, gw_id, AS_GWID_LEN) == 0)
 		n = as_get_be32((const uint8_t *)key.mv_data + AS_GWID_LEN) + 1;
 	mdb_cursor_close(cur);

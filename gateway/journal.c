@@ -7,6 +7,11 @@
  *    newest records are purged or the process dies mid-commit;
  *  - a failed transaction is aborted whole: an append either stores every
  *    non-duplicate entry of the group or none of them;
+ *  - every unsent record has a chain entry (link before it, its digest as
+ *    appended) written in the same transaction as the record, and
+ *    "chain_head" is the link after the newest record; rebase moves
+ *    entries with their records, purge deletes them with theirs, nothing
+ *    else rewrites them;
  *  - LMDB return codes are translated here and nowhere else
  *    (MDB_MAP_FULL -> AS_E_FULL, MDB_CORRUPTED/PANIC -> AS_E_CORRUPT).
  * Threads: see journal.h (one writer thread; readers anywhere, MDB_NOTLS).
