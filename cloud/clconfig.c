@@ -56,7 +56,7 @@ const struct as_config_option cl_config_table[] = {
 	 "30 s by default). A screenshot sent away and used later is refused as "
 	 "'remote'."},
 	{"max_batch_bytes", AS_CFG_SIZE, OPT(max_batch_bytes), 1024, AS_BATCH_MAX_BYTES, NULL, 0,
-	 "222326", "Larger messages on a batch topic are refused as oversize."},
+	 "255174", "Larger messages on a batch topic are refused as oversize."},
 	{"ingest_queue_messages", AS_CFG_INT, OPT(ingest_queue_messages), 16, 10000000, NULL, 0,
 	 "20000", "Most messages waiting for the ingest thread. When the queue is "
 	 "full, anshim-cloudd stops reading from the broker until it has drained to "

@@ -11,6 +11,12 @@
  * to publish.  Invalid batches are counted by reason, logged and not
  * acknowledged.
  *
+ * Gateway heartbeats (anshim/v1/gw/{gw id}/heartbeat, heartbeat.h) share
+ * the queue and the transactions too: checked (strict decoding, topic vs
+ * message, enrolled and not revoked, device signature) and merged into the
+ * gateway's coverage periods (coverage.h); nothing answers them.  Rejects
+ * are counted as "heartbeat-REASON".
+ *
  * Wallet messages (anshim/v1/wallet/{holder id}/checkin: a check-in at a
  * venue code, or a check-out; appcheckin.h) share the queue and the
  * transactions.  Each is checked (strict decoding, topic vs holder key,
@@ -64,6 +70,7 @@ struct cl_ingest_stats {
 	uint64_t held;              /* times the queue was full and the broker held back */
 	uint64_t queue_peak;        /* most messages queued at once */
 	uint64_t queue_peak_bytes;  /* most payload bytes queued at once */
+	uint64_t heartbeats;                                 /* merged into coverage */
 };
 
 struct cl_ingest_options {
@@ -75,8 +82,10 @@ struct cl_ingest_options {
 	const char *revoked_credentials; /* file of revoked credential ids
 					  * (16 bytes each), or NULL */
 	size_t queue_messages;   /* bound of the queue (0: none): when reached, */
-	size_t queue_bytes;      /* cl_ingester_wait_room blocks until it is half */
-	int64_t retention;       /* times older than now - retention are refused */
+	size_t queue_bytes;      /* cl_ingester_submit_wait waits until it is half */
+	int64_t retention;       /* seconds: times older than now - retention are
+				  * refused; a heartbeat's own time older than
+				  * this is not believed (cl_coverage_time) */
 	int64_t time_skew;       /* times later than now + time_skew are refused */
 };
 

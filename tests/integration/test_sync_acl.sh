@@ -7,8 +7,9 @@
 # use_username_as_clientid, a test client on the cloud's account would get
 # the cloud's client id and knock it off).
 #
-#   - both gateways' legitimate traffic flows under it (own batches out,
-#     own acks and the retained policy in) and is delivered exactly once;
+#   - both gateways' legitimate traffic flows under it (own batches and
+#     heartbeats out, own acks and the retained policy in) and is delivered
+#     exactly once;
 #   - gateway X's credentials (a third gateway, whose daemon does not run)
 #     cannot publish on gateway B's batch topic: mosquitto PUBACKs the
 #     publish (mosquitto_pub exits 0: a PUBACK is not a receipt) and drops
@@ -106,6 +107,13 @@ for n in A B; do
   grep -q "^anshim/v1/gw/${SGW_ID[$n]}/batch " "$WORK/seen.txt" ||
     fail "the observer saw no batch of $n"
 done
+# Each gateway's heartbeat (one on connecting) reaches the cloud under the
+# ACL too.
+heard_under_acl() {
+  [ "$(pyq "$(anshim-cloud gateways --json --config "$CLOUD_CONF")" \
+    "all(g[i]['last_heartbeat'] is not None for i in ['${SGW_ID[A]}', '${SGW_ID[B]}'])")" = true ]
+}
+wait_for 30 "both gateways' heartbeats in the cloud" heard_under_acl
 
 # --- X's credentials on B's topic ---
 phase "X publishes on B's topic"
