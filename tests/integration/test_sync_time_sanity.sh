@@ -72,8 +72,7 @@ csv_row() { # TIME: a register row dated TIME (local time of the gateway)
     "$(date -d "@$1" '+%F,%H:%M')" "$2" "$3"
 }
 import_at() { # NAME FAKETIME CSV
-  env LD_PRELOAD="$(faketime_lib)" FAKETIME="$2" FAKETIME_DONT_FAKE_MONOTONIC=1 \
-    anshim-gw import --config "$(sgw_dir "$1")/gw.conf" "$3"
+  env $(faketime_env "$2") anshim-gw import --config "$(sgw_dir "$1")/gw.conf" "$3"
 }
 phase "gateway F 50 years ahead imports a row dated 2076; P 400 days behind, a row of then"
 # (libfaketime offsets in seconds: the rows are a few seconds old there)
