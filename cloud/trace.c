@@ -1163,13 +1163,15 @@ static int64_t exposure_before(const int64_t *x, const int64_t *w, const int64_t
  * piecewise linear and bends only where u or u + period is a breakpoint
  * x[q] of W (a piece's start or end): its maximum is at one of those u.
  * Both kinds of u increase with q, so each kind is one pass with two
- * cursors; with the sort, O(n log n).
+ * cursors: O(n) when the pieces come in order (one venue), else O(n log n)
+ * for the sort.
  */
 static int period_max(struct tracer *t, size_t n, int64_t period, int64_t *best)
 {
 	int64_t *starts, *ends, *x, *w, *d;
 	size_t i = 0, j = 0, m = 0, q1 = 0, q2 = 0;
 	int64_t depth = 0, max = 0;
+	int sorted = 1;
 
 	if (big_grow((void **)&t->pm, &t->cap_pm, 8 * n, sizeof *t->pm))
 		return -ENOMEM;
@@ -1181,9 +1183,14 @@ static int period_max(struct tracer *t, size_t n, int64_t period, int64_t *best)
 	for (size_t k = 0; k < n; k++) {
 		starts[k] = t->pieces[k].a;
 		ends[k] = t->pieces[k].b;
+		/* Pieces at one venue come in order and apart: nothing to sort
+		 * unless another venue's follow. */
+		sorted = sorted && (k == 0 || starts[k] >= ends[k - 1]);
 	}
-	qsort(starts, n, sizeof *starts, cmp_int64);
-	qsort(ends, n, sizeof *ends, cmp_int64);
+	if (!sorted) {
+		qsort(starts, n, sizeof *starts, cmp_int64);
+		qsort(ends, n, sizeof *ends, cmp_int64);
+	}
 	while (j < n) { /* every start is before its end: the ends finish last */
 		int64_t at = i < n && starts[i] < ends[j] ? starts[i] : ends[j];
 
