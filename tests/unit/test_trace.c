@@ -1205,6 +1205,21 @@ out:
 	cli_close(&x);
 }
 
+/* Trace the case of cli_open on 2 March with the options extra, which
+ * must succeed; returns stdout (caller frees). */
+static char *trace_case(const struct cli *x, const char *extra)
+{
+	char cmd[600];
+	char *out;
+	int st;
+
+	snprintf(cmd, sizeof cmd, "trace --config %s --phone 01012345678 --from 2026-03-02 "
+		 "--to 2026-03-02 --reason r %s", x->conf, extra);
+	out = run_cli(cmd, &st);
+	CHECK_EQ_INT(st, 0);
+	return out;
+}
+
 static void test_cli_text(void)
 {
 	struct cli x;
@@ -1250,26 +1265,17 @@ static void test_cli_text(void)
 	CHECK_EQ_INT(audit_count(&x, &al), 2);
 
 	/* Another risk period, named in the report and in the JSON. */
-	snprintf(cmd, sizeof cmd, "trace --config %s --phone 01012345678 --from 2026-03-02 "
-		 "--to 2026-03-02 --risk-period 36h --reason r", x.conf);
-	out = run_cli(cmd, &st);
-	CHECK_EQ_INT(st, 0);
+	out = trace_case(&x, "--risk-period 36h");
 	CHECK(strstr(out, "min overlap 15 min within any 36h,") != NULL);
 	CHECK(strstr(out, "max in 36h  total exposure") != NULL);
 	free(out);
-	snprintf(cmd, sizeof cmd, "trace --config %s --phone 01012345678 --from 2026-03-02 "
-		 "--to 2026-03-02 --risk-period 10m --min-overlap 10 --json --reason r", x.conf);
-	out = run_cli(cmd, &st);
-	CHECK_EQ_INT(st, 0);
+	out = trace_case(&x, "--risk-period 10m --min-overlap 10 --json");
 	CHECK(strstr(out, "\"min_overlap_minutes\":10,\"risk_period_minutes\":10,") != NULL);
 	/* B's 20 minutes hold at most 10 in any 10 minutes: still high. */
 	CHECK(strstr(out, "\"overlap_minutes\":20,\"period_overlap_minutes\":10,\"risk\":\"high\"")
 	      != NULL);
 	free(out);
-	snprintf(cmd, sizeof cmd, "trace --config %s --phone 01012345678 --from 2026-03-02 "
-		 "--to 2026-03-02 --risk-period 90m --json --reason r", x.conf);
-	out = run_cli(cmd, &st);
-	CHECK_EQ_INT(st, 0);
+	out = trace_case(&x, "--risk-period 90m --json");
 	CHECK(strstr(out, "\"risk_period_minutes\":90,") != NULL);
 	free(out);
 	CHECK_EQ_INT(audit_count(&x, &al), 5);
