@@ -28,8 +28,10 @@
  *      the overlap in seconds (each second once), the end of the first
  *      exposure, the visit kind and headcount_extra.  When those pieces
  *      of overlap span more than the risk period, the most of them in any
- *      one period comes from a sliding window over their sorted ends
- *      (period_max); otherwise it is the whole overlap.  No store query.
+ *      one period comes from a sliding window over them (period_max:
+ *      linear for pieces apart and in order, as one venue's are, else over
+ *      their sorted starts and ends); otherwise it is the whole overlap.
+ *      No store query.
  *   4. The order's new people are sorted by (venue, start, pid) and handed
  *      to the sink; they are the sources of order k + 1.
  *
@@ -1156,24 +1158,63 @@ static int64_t exposure_before(const int64_t *x, const int64_t *w, const int64_t
 }
 
 /*
+ * The most seconds of the pieces p[0..n), in time order and apart (each
+ * begins at or after the end of the one before: one venue's), inside any
+ * window [u, u + period).  Some best window begins where a piece begins:
+ * one that begins in a gap gains nothing by starting earlier, and one
+ * that begins inside a piece loses at its end at most what it gains at
+ * its start by moving back to that piece's start.  One pass, with j the
+ * first piece not whole in the window.
+ */
+static int64_t period_max_apart(const struct piece *p, size_t n, int64_t period)
+{
+	int64_t best = 0, whole = 0; /* whole: the seconds of p[i..j) */
+	size_t j = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int64_t end = sat_add(p[i].a, period), here;
+
+		if (j < i) {
+			j = i;
+			whole = 0;
+		}
+		while (j < n && p[j].b <= end) {
+			whole = sat_add(whole, sat_diff(p[j].b, p[j].a));
+			j++;
+		}
+		here = j < n && p[j].a < end ? sat_add(whole, end - p[j].a) : whole;
+		if (here > best)
+			best = here;
+		if (j > i)
+			whole -= sat_diff(p[i].b, p[i].a);
+	}
+	return best;
+}
+
+/*
  * *best = the most seconds of t->pieces[0..n) inside any window [u, u +
  * period).  Pieces at different venues may overlap in time (one person
- * at two venues at once); each counts, as in the total.  With W as in
+ * at two venues at once); each counts, as in the total.  Pieces apart
+ * and in order take period_max_apart.  Otherwise, with W as in
  * exposure_before, a window holds f(u) = W(u + period) - W(u), which is
  * piecewise linear and bends only where u or u + period is a breakpoint
  * x[q] of W (a piece's start or end): its maximum is at one of those u.
- * Both kinds of u increase with q, so each kind is one pass with two
- * cursors: O(n) when the pieces come in order (one venue), else O(n log n)
- * for the sort.
+ * Both kinds of u increase with q, so after sorting the starts and the
+ * ends each kind is one pass with two cursors: O(n log n).
  */
 static int period_max(struct tracer *t, size_t n, int64_t period, int64_t *best)
 {
 	int64_t *starts, *ends, *x, *w, *d;
-	size_t i = 0, j = 0, m = 0, q1 = 0, q2 = 0;
+	size_t i = 1, j = 0, m = 0, q1 = 0, q2 = 0;
 	int64_t depth = 0, max = 0;
-	int sorted = 1;
 
-	if (big_grow((void **)&t->pm, &t->cap_pm, 8 * n, sizeof *t->pm))
+	while (i < n && t->pieces[i].a >= t->pieces[i - 1].b)
+		i++;
+	if (i >= n) {
+		*best = period_max_apart(t->pieces, n, period);
+		return 0;
+	}
+	if (8 * n > t->cap_pm && big_grow((void **)&t->pm, &t->cap_pm, 8 * n, sizeof *t->pm))
 		return -ENOMEM;
 	starts = t->pm;
 	ends = starts + n;
@@ -1183,14 +1224,10 @@ static int period_max(struct tracer *t, size_t n, int64_t period, int64_t *best)
 	for (size_t k = 0; k < n; k++) {
 		starts[k] = t->pieces[k].a;
 		ends[k] = t->pieces[k].b;
-		/* Pieces at one venue come in order and apart: nothing to sort
-		 * unless another venue's follow. */
-		sorted = sorted && (k == 0 || starts[k] >= ends[k - 1]);
 	}
-	if (!sorted) {
-		qsort(starts, n, sizeof *starts, cmp_int64);
-		qsort(ends, n, sizeof *ends, cmp_int64);
-	}
+	qsort(starts, n, sizeof *starts, cmp_int64);
+	qsort(ends, n, sizeof *ends, cmp_int64);
+	i = 0;
 	while (j < n) { /* every start is before its end: the ends finish last */
 		int64_t at = i < n && starts[i] < ends[j] ? starts[i] : ends[j];
 
@@ -1259,9 +1296,11 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
 	/* Merge p's hits per venue into t->tmp, then intersect with via's:
 	 * per venue, two sorted sets of disjoint intervals meet in fewer
 	 * pieces than they have intervals together. */
-	if (big_grow((void **)&t->tmp, &t->cap_tmp, nh + 1, sizeof *t->tmp) ||
-	    big_grow((void **)&t->pieces, &t->cap_pieces, nh + (vhi - vlo) + 1,
-		     sizeof *t->pieces))
+	if ((nh + 1 > t->cap_tmp &&
+	     big_grow((void **)&t->tmp, &t->cap_tmp, nh + 1, sizeof *t->tmp)) ||
+	    (nh + (vhi - vlo) + 1 > t->cap_pieces &&
+	     big_grow((void **)&t->pieces, &t->cap_pieces, nh + (vhi - vlo) + 1,
+		      sizeof *t->pieces)))
 		return -ENOMEM;
 	for (size_t i = 0; i < nh; i++) {
 		const struct hit *v = &h[i];
