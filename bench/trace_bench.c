@@ -39,7 +39,7 @@
 
 struct options {
 	const char *store, *cases, *out;
-	int64_t reps1, reps3, depth3_cases, incubation_days, min_overlap_min;
+	int64_t reps1, reps3, depth3_cases, incubation_days, min_overlap_min, map_mib;
 };
 
 struct tcase {
@@ -51,6 +51,7 @@ struct tcase {
 static const char usage_text[] =
 "Usage: trace_bench --store DIR --cases FILE [--out FILE] [--reps1 N] [--reps3 N]\n"
 "                   [--depth3-cases N] [--incubation DAYS] [--min-overlap MIN]\n"
+"                   [--map-mib N]\n"
 "\n"
 "  --store DIR        a store loaded by visits_gen\n"
 "  --cases FILE       cases written by visits_gen --cases\n"
@@ -58,7 +59,9 @@ static const char usage_text[] =
 "  --reps1 N          timed depth-1 runs per case (default 5)\n"
 "  --reps3 N          timed depth-3 runs per case (default 1)\n"
 "  --depth3-cases N   trace only the first N cases at depth 3 (default 5)\n"
-"  --incubation DAYS  (default 14)    --min-overlap MIN (default 15)\n";
+"  --incubation DAYS  (default 14)    --min-overlap MIN (default 15)\n"
+"  --map-mib N        map N MiB of the store (default: the size it was made\n"
+"                     with); a smaller map lets valgrind run this program\n";
 
 static int hexval(int c)
 {
@@ -216,6 +219,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{"reps3", required_argument, NULL, '3'},  {"depth3-cases", required_argument, NULL, 'n'},
 		{"incubation", required_argument, NULL, 'i'},
 		{"min-overlap", required_argument, NULL, 'm'},
+		{"map-mib", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	int c, at = 0;
@@ -238,6 +242,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		case 'n': target = &o->depth3_cases; min = 0; max = MAX_CASES; break;
 		case 'i': target = &o->incubation_days; min = 0; max = 60; break;
 		case 'm': target = &o->min_overlap_min; min = 0; max = 1440; break;
+		case 'M': target = &o->map_mib; max = INT64_C(1) << 30; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		default: fputs(usage_text, stderr); return 2;
 		}
@@ -278,7 +283,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	n3 = (size_t)o.depth3_cases < n ? (size_t)o.depth3_cases : n;
-	rc = cl_store_open(&st, o.store, 0, 1, err, sizeof err);
+	rc = cl_store_open(&st, o.store, (uint64_t)o.map_mib << 20, 1, err, sizeof err);
 	if (rc) {
 		fprintf(stderr, "trace_bench: %s\n", err);
 		return 1;
