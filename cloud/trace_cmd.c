@@ -542,15 +542,17 @@ static int text_ok(const char *s, size_t max)
 static int parse_risk_period(const char *text, int64_t *out)
 {
 	size_t n = strlen(text);
-	int64_t v;
+	int64_t v = 0;
+	int rc;
 
 	if (n && strspn(text, "0123456789") == n)
 		return cl_usage_error("--risk-period '%s': give a unit, e.g. %sh for hours, %sd "
 				      "for days or %sm for minutes", text, text, text, text);
-	if (as_parse_duration(text, &v) == AS_E_FIELD)
+	rc = as_parse_duration(text, &v);
+	if (rc == AS_E_FIELD)
 		return cl_usage_error("--risk-period '%s' is not a duration: give one number and "
 				      "one unit (m, h, d or w), e.g. 24h, 36h, 2d or 90m", text);
-	if (as_parse_duration(text, &v) || v < 60 || v > RISK_PERIOD_MAX || v % 60 != 0)
+	if (rc || v < 60 || v > RISK_PERIOD_MAX || v % 60 != 0)
 		return cl_usage_error("--risk-period '%s': whole minutes from 1m to 60d (e.g. 24h, "
 				      "the default)", text);
 	*out = v;
