@@ -95,7 +95,10 @@ enum cl_silence_kind {
 	CL_SILENT_OFFLINE = 2,   /* the daemon kept running: unreachable */
 	CL_SILENT_DOWN = 3,      /* the daemon started again during it */
 	CL_SILENT_REBOOTED = 4,  /* ... and the device booted again */
-	CL_SILENT_NEVER = 5      /* never heard from (before its first period) */
+	CL_SILENT_NEVER = 5      /* before its first period: no data, not a
+				  * silence (it may have run without
+				  * heartbeats); silent only when the gateway
+				  * was never heard at all */
 };
 
 struct cl_silence {
@@ -110,7 +113,8 @@ const char *cl_silence_kind_name(uint8_t kind);
  * The silences of a gateway with periods p[0..n) (in start order) that
  * overlap [from, to], at cloud time now; since = when the gateway could
  * first have been heard (its enrolment): the time before its first period
- * is a CL_SILENT_NEVER silence.  fn gets each in time order; it returns 0
+ * is reported as CL_SILENT_NEVER (no coverage data; callers must not
+ * present it as a silence once the gateway has been heard).  fn gets each in time order; it returns 0
  * to go on.  Returns fn's nonzero value or 0.
  */
 int cl_coverage_silences(const struct cl_period *p, size_t n, int64_t since, int64_t now,
