@@ -175,6 +175,15 @@ int cl_coverage_silent_now(const struct cl_period *p, size_t n, int64_t now)
 	return n == 0 || now - p[n - 1].end > cl_period_limit(&p[n - 1], &p[n - 1]);
 }
 
+/* May b's first up_since be compared with a's end (cloud-placed time)?
+ * Only when both sides were stamped by a synced or corrected clock: an
+ * unsynced gateway's up_since is in its own clock's time, which may be
+ * days off, while its periods are placed at the cloud's receive time. */
+static int up_since_comparable(const struct cl_period *a, const struct cl_period *b)
+{
+	return a->clock_state != AS_CLOCK_UNSYNCED && b->clock_state != AS_CLOCK_UNSYNCED;
+}
+
 /* Report s if it overlaps [from, to]. */
 static int emit(const struct cl_silence *s, int64_t from, int64_t to,
 		int (*fn)(void *ctx, const struct cl_silence *s), void *ctx)
@@ -209,7 +218,8 @@ int cl_coverage_silences(const struct cl_period *p, size_t n, int64_t since, int
 		s.to = b->start;
 		if (memcmp(a->last_boot, b->first_boot, AS_BOOT_ID_LEN) != 0)
 			s.kind = CL_SILENT_REBOOTED;
-		else if (b->first_up_since > a->end || restarted_between(a, b))
+		else if (restarted_between(a, b) || (up_since_comparable(a, b) &&
+							     b->first_up_since > a->end))
 			s.kind = CL_SILENT_DOWN;
 		else
 			s.kind = CL_SILENT_OFFLINE;

@@ -14,7 +14,8 @@
  * silence: "offline", the network or the broker failed; what it journaled
  * arrives later) or started again during it ("down": the daemon or the
  * device was not running, and nobody could check in; "rebooted" when the
- * boot id changed as well).
+ * boot id changed as well).  An unsynced gateway's up_since is in its own
+ * clock's time, so then only a change of up_since or of boot tells.
  *
  * This module is pure (no storage): the store keeps the periods
  * (store.h, cl_store_ingest_heartbeat) and these functions merge and read

@@ -195,6 +195,28 @@ static void test_silences(void)
 	CHECK_STR(cl_silence_kind_name(CL_SILENT_NEVER), "never-heard");
 }
 
+/* An unsynced gateway's up_since is in its own clock's time, not the
+ * cloud's: with its clock a day ahead, a network outage of one daemon run
+ * is "offline", not "down" (up_since after the silence began only by the
+ * gateway's wrong clock), and a daemon restart is still "down". */
+static void test_silences_unsynced_clock(void)
+{
+	struct cl_period p[3];
+	struct silences got = {0};
+	const int64_t ahead = 86400;
+
+	period(&p[0], T0, T0 + 1000, T0 + ahead - 5, T0 + ahead - 5, 1, 1);
+	period(&p[1], T0 + 2000, T0 + 3000, T0 + ahead - 5, T0 + ahead - 5, 1, 1);
+	period(&p[2], T0 + 4000, T0 + 5000, T0 + ahead + 3500, T0 + ahead + 3500, 1, 1);
+	for (int i = 0; i < 3; i++)
+		p[i].clock_state = AS_CLOCK_UNSYNCED;
+	CHECK_OK(cl_coverage_silences(p, 3, T0, T0 + 5050, INT64_MIN, INT64_MAX, collect, &got));
+	if (CHECK_EQ_INT(got.n, 2)) {
+		CHECK_EQ_INT(got.s[0].kind, CL_SILENT_OFFLINE);
+		CHECK_EQ_INT(got.s[1].kind, CL_SILENT_DOWN);
+	}
+}
+
 /* ---- through the store ---- */
 
 struct periods {
@@ -357,6 +379,7 @@ int main(void)
 	TEST_RUN(test_filing_time);
 	TEST_RUN(test_merge_rules);
 	TEST_RUN(test_silences);
+	TEST_RUN(test_silences_unsynced_clock);
 	TEST_RUN(test_store_merge);
 	TEST_RUN(test_store_replay);
 	return TEST_DONE();
