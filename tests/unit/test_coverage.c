@@ -370,6 +370,24 @@ static void test_store_replay(void)
 		CHECK_OK(cl_store_ingest_commit(in));
 	}
 	CHECK_EQ_INT(read_periods(s, 1, &got), 2);
+	/* The gateway dies.  Copies of the last heartbeat of each of its two
+	 * boots, sent again in turn, must not keep it alive: a boot that a
+	 * newer boot followed is over. */
+	hb[0].boot_id[0] ^= 1;
+	if (CHECK_OK(cl_store_ingest_begin(s, &in))) {
+		CHECK_OK(cl_store_ingest_heartbeat(in, &hb[2], T0 + 7200, T0 + 7200, &replay));
+		CHECK_EQ_INT(replay, 1);
+		CHECK_OK(cl_store_ingest_heartbeat(in, &hb[1], T0 + 7201, T0 + 7201, &replay));
+		CHECK_EQ_INT(replay, 1);
+		/* hb[0] again, but claiming the second boot and newer: taken (the
+		 * cloud cannot tell it from a live heartbeat of that boot). */
+		hb[0].sent_at = hb[1].sent_at + 1;
+		CHECK_OK(cl_store_ingest_heartbeat(in, &hb[0], T0 + 7202, T0 + 7202, &replay));
+		CHECK_EQ_INT(replay, 0);
+		CHECK_OK(cl_store_ingest_commit(in));
+	}
+	if (CHECK_EQ_INT(read_periods(s, 1, &got), 3))
+		CHECK_EQ_INT(got.p[1].end, T0 + 3660);
 	cl_store_close(s);
 	test_rmdir(dir);
 }
