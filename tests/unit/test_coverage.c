@@ -14,6 +14,8 @@
 #include "coverage.h"
 #include "store.h"
 
+#include <lmdb.h>
+
 #define T0 TEST_NOW
 #define MAP_TEST (UINT64_C(64) << 20)
 
@@ -392,6 +394,47 @@ static void test_store_replay(void)
 	test_rmdir(dir);
 }
 
+/* A store from before coverage (no "coverage" database): read-only it has
+ * no periods (and no error); opened for writing it gains the database and
+ * takes heartbeats. */
+static void test_store_before_coverage(void)
+{
+	char dir[64], err[300];
+	struct cl_store *s = NULL;
+	struct as_heartbeat hb;
+	struct periods got;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	test_tmpdir(dir);
+	if (!CHECK_OK(cl_store_open(&s, dir, MAP_TEST, 0, err, sizeof err)))
+		return;
+	cl_store_close(s);
+	s = NULL;
+	CHECK_OK(mdb_env_create(&env));
+	CHECK_OK(mdb_env_set_maxdbs(env, 16));
+	if (CHECK_OK(mdb_env_open(env, dir, 0, 0600)) && CHECK_OK(mdb_txn_begin(env, NULL, 0, &txn))) {
+		CHECK_OK(mdb_dbi_open(txn, "coverage", 0, &dbi));
+		CHECK_OK(mdb_drop(txn, dbi, 1));
+		CHECK_OK(mdb_txn_commit(txn));
+	}
+	mdb_env_close(env);
+	if (CHECK_OK(cl_store_open(&s, dir, 0, 1, err, sizeof err))) {
+		CHECK_EQ_INT(read_periods(s, 1, &got), 0);
+		cl_store_close(s);
+		s = NULL;
+	}
+	if (CHECK_OK(cl_store_open(&s, dir, MAP_TEST, 0, err, sizeof err))) {
+		make_hb(&hb, 1, T0, T0 - 10, 1, 60);
+		ingest(s, &hb, 1);
+		if (CHECK_EQ_INT(read_periods(s, 1, &got), 1))
+			CHECK_EQ_INT(got.p[0].start, T0);
+		cl_store_close(s);
+	}
+	test_rmdir(dir);
+}
+
 int main(void)
 {
 	TEST_RUN(test_filing_time);
@@ -400,5 +443,6 @@ int main(void)
 	TEST_RUN(test_silences_unsynced_clock);
 	TEST_RUN(test_store_merge);
 	TEST_RUN(test_store_replay);
+	TEST_RUN(test_store_before_coverage);
 	return TEST_DONE();
 }
