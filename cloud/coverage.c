@@ -93,7 +93,10 @@ void cl_period_combine(struct cl_period *out, const struct cl_period *a, const s
 	r.end = a->end > b->end ? a->end : b->end;
 	r.interval = a->interval > b->interval ? a->interval : b->interval;
 	r.heartbeats = a->heartbeats + b->heartbeats;
-	r.restarts = a->restarts + b->restarts + (uint32_t)restarted_between(a, b);
+	/* A restart between them shows only when b follows a's last
+	 * heartbeat; a late heartbeat inside a compares with nothing. */
+	r.restarts = a->restarts + b->restarts +
+		     (uint32_t)(b->start >= a->end && restarted_between(a, b));
 	r.first_up_since = a->first_up_since;
 	memcpy(r.first_boot, a->first_boot, AS_BOOT_ID_LEN);
 	r.first_seq = a->first_seq;

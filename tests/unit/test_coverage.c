@@ -103,6 +103,14 @@ static void test_merge_rules(void)
 	cl_period_from_heartbeat(&c, &hb, T0 + 360, T0 + 361);
 	cl_period_combine(&a, &a, &c);
 	CHECK_EQ_INT(a.restarts, 2);
+	/* A late copy of a heartbeat from before those restarts (the broker
+	 * delivers it again) lands inside the period: no restart is new. */
+	make_hb(&hb, 1, T0 + 120, T0 - 10, 1, 60);
+	cl_period_from_heartbeat(&c, &hb, T0 + 120, T0 + 400);
+	cl_period_combine(&a, &a, &c);
+	CHECK_EQ_INT(a.restarts, 2);
+	CHECK_EQ_INT(a.end, T0 + 360);
+	CHECK_EQ_INT(a.last_up_since, T0 + 9000);
 	/* Encoding round trip. */
 	{
 		uint8_t v[CL_PERIOD_VALUE_LEN];
