@@ -152,7 +152,9 @@ static void text_heard(struct as_strbuf *b, const struct cl_period *p)
 	as_strbuf_add(b, "\n");
 }
 
-static void text_silence(struct as_strbuf *b, const struct cl_silence *sl)
+/* heard: the gateway has been heard at least once (else its whole time
+ * since enrolment is one silence). */
+static void text_silence(struct as_strbuf *b, const struct cl_silence *sl, int heard)
 {
 	char a[32], z[32], d[32];
 
@@ -162,7 +164,7 @@ static void text_silence(struct as_strbuf *b, const struct cl_silence *sl)
 		as_format_time(z, sl->to);
 	/* Before the first heartbeat nothing is known: not a silence. */
 	as_strbuf_printf(b, "    %-7s %s .. %-20s  %-13s %s\n",
-			 sl->kind == CL_SILENT_NEVER ? "no data" : "SILENT", as_format_time(a, sl->from),
+			 sl->kind == CL_SILENT_NEVER && heard ? "no data" : "SILENT", as_format_time(a, sl->from),
 			 z, duration_text(d, sl->to - sl->from), cl_silence_kind_name(sl->kind));
 }
 
@@ -414,7 +416,7 @@ static int print_gateway(struct lister *l, const struct cl_gateway *g, const str
 		} else if (i < n && (j == sl->n || p[i].start <= sl->s[j].from)) {
 			text_heard(b, &p[i++]);
 		} else {
-			text_silence(b, &sl->s[j++]);
+			text_silence(b, &sl->s[j++], n > 0);
 		}
 	}
 	return print_chain(l, g, last, b);

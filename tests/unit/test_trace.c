@@ -902,7 +902,8 @@ static void fx_heartbeats(struct fx *f, unsigned gw, int64_t from, int64_t to, i
 }
 
 /* museum: also a museum (venue GYM) that the case visits at 15:00, whose
- * gateway sent its first heartbeat at 15:30 (see cli_open). */
+ * gateway sent its first heartbeat at 15:30, and a market (venue MARKET)
+ * whose gateway was never heard (see cli_open). */
 static int cli_open_with(struct cli *x, int museum)
 {
 	const char *failed = NULL;
@@ -942,6 +943,7 @@ static int cli_open_with(struct cli *x, int museum)
 	if (museum) {
 		gym = fx_gateway(&x->f, GYM, "Museum", 60);
 		fx_scan(&x->f, gym, x->a, at(0, 15, 0));
+		fx_gateway(&x->f, MARKET, "Market", 60);   /* never heard */
 	}
 	fx_flush(&x->f);
 	/* The museum's gateway was first heard at 15:30 (it ran software
@@ -1171,13 +1173,17 @@ static void test_cli_before_first_heartbeat(void)
 	CHECK_EQ_INT(st, 0);
 	CHECK(strstr(out, "    no data 2026-0") != NULL);
 	CHECK(strstr(out, " .. 2026-03-02T15:30:00+09:00  ") != NULL);
-	CHECK(strstr(out, "SILENT  2026-01") == NULL);
+	CHECK(strstr(out, "    no data 2026-01-31T") != NULL);
+	/* The market's gateway, never heard at all, is silent throughout. */
+	CHECK(strstr(out, "Market\n  SILENT: never heard from since its enrolment\n  coverage:\n"
+			  "    SILENT  2026-01-31T") != NULL);
 	free(out);
 	snprintf(cmd, sizeof cmd, "gateways --config %s --silent --json --from "
 		 "2026-03-02T11:30:00+09:00 --to 2026-03-02T12:00:00+09:00", x.conf);
 	out = run_cli(cmd, &st);
 	CHECK_EQ_INT(st, 0);
-	CHECK(strstr(out, "\"shown\":0") != NULL);
+	CHECK(strstr(out, "\"shown\":1") != NULL);
+	CHECK(strstr(out, "\"venue_name\":\"Market\"") != NULL);
 	CHECK(strstr(out, gym) == NULL);
 	free(out);
 out:
