@@ -19,6 +19,9 @@
  * daemon has run): two heartbeats of one daemon run may disagree by one. */
 #define UP_SINCE_JITTER 1
 
+/* How far a corrected clock may be off the cloud's, seconds. */
+#define RESTART_MARGIN 60
+
 int64_t cl_coverage_time(const struct as_heartbeat *hb, int64_t now, int64_t retention)
 {
 	if ((hb->clock_state == AS_CLOCK_SYNCED || hb->clock_state == AS_CLOCK_CORRECTED) &&
@@ -49,10 +52,18 @@ void cl_period_from_heartbeat(struct cl_period *p, const struct as_heartbeat *hb
 	p->clock_state = hb->clock_state;
 }
 
-int cl_heartbeat_is_replay(const struct cl_period *latest, const struct as_heartbeat *hb)
+int cl_heartbeat_is_replay(const struct cl_period *latest, const struct as_heartbeat *hb,
+			   int64_t now)
 {
-	return latest && memcmp(latest->last_boot, hb->boot_id, AS_BOOT_ID_LEN) == 0 &&
-	       hb->sent_at <= latest->last_sent;
+	if (!latest || memcmp(latest->last_boot, hb->boot_id, AS_BOOT_ID_LEN) != 0)
+		return 0;
+	if (latest->clock_state != AS_CLOCK_UNSYNCED && hb->clock_state == AS_CLOCK_UNSYNCED)
+		/* The latest was stamped in corrected (or synced) time, this
+		 * one in the raw clock's: a daemon restarted since, its
+		 * correction lost.  It must have started after the latest was
+		 * sent: its running time no longer than the time since. */
+		return hb->sent_at - hb->up_since > now - latest->last_sent + RESTART_MARGIN;
+	return hb->sent_at <= latest->last_sent;
 }
 
 int64_t cl_period_limit(const struct cl_period *a, const struct cl_period *b)

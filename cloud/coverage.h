@@ -73,8 +73,16 @@ void cl_period_from_heartbeat(struct cl_period *p, const struct as_heartbeat *hb
  * this, a copy of an old heartbeat sent again (by the broker, or anyone
  * on the path) would make a dead gateway look alive.  A heartbeat filed
  * at its own time is placed there and cannot extend coverage past it.
+ * When the latest was stamped in corrected or synced time and hb in the
+ * raw unsynced clock's (a daemon restart lost the correction, within the
+ * same boot), the times cannot be compared: hb's daemon must have started
+ * after the latest was sent (its running time, sent_at - up_since, at
+ * most now - the latest's sent_at, plus a minute).  A copy of a raw
+ * heartbeat sent early in an earlier run can then pass once; each one
+ * taken makes the raw time the one compared.
  */
-int cl_heartbeat_is_replay(const struct cl_period *latest, const struct as_heartbeat *hb);
+int cl_heartbeat_is_replay(const struct cl_period *latest, const struct as_heartbeat *hb,
+			   int64_t now);
 
 /* The longest gap (seconds) heartbeats of a and b may leave and still be
  * one period: 2 x the longer interval. */

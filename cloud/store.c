@@ -2486,7 +2486,7 @@ static int coverage_merge(struct cl_ingest *in, const struct as_heartbeat *hb, i
 			over = coverage_boot_over(in, hb->gw_id, hb->boot_id, latest);
 		if (over < 0 || over > 1)
 			return over;
-		if (over || cl_heartbeat_is_replay(latest, hb)) {
+		if (over || cl_heartbeat_is_replay(latest, hb, now)) {
 			*replay = 1;
 			return 0;
 		}

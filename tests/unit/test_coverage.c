@@ -402,6 +402,62 @@ static void test_store_replay(void)
 	test_rmdir(dir);
 }
 
+/* A gateway without NTP whose clock the cloud's acks corrected restarts
+ * its daemon in the same boot: the correction is gone, and its heartbeats
+ * carry the raw wall clock again, years behind the corrected times the
+ * cloud holds.  They are not replays (the new daemon started after the
+ * cloud last heard it); a raw heartbeat of a daemon that was running
+ * before that still is. */
+static void test_store_restart_loses_correction(void)
+{
+	char dir[64], err[300];
+	struct cl_store *s = NULL;
+	struct cl_ingest *in;
+	struct as_heartbeat early, fixed, raw;
+	struct periods got;
+	int replay = -1;
+
+	test_tmpdir(dir);
+	if (!CHECK_OK(cl_store_open(&s, dir, MAP_TEST, 0, err, sizeof err)))
+		return;
+	/* Run 1: raw clock at 1000 + uptime; uncorrected, then corrected. */
+	make_hb(&early, 1, 1030, 1000, 1, 60);
+	early.clock_state = AS_CLOCK_UNSYNCED;
+	make_hb(&fixed, 1, T0, T0 - 600, 1, 60);
+	fixed.clock_state = AS_CLOCK_CORRECTED;
+	/* Run 2, started at raw 1700, 30 s before it sends. */
+	make_hb(&raw, 1, 1730, 1700, 1, 60);
+	raw.clock_state = AS_CLOCK_UNSYNCED;
+	if (CHECK_OK(cl_store_ingest_begin(s, &in))) {
+		CHECK_OK(cl_store_ingest_heartbeat(in, &early, T0 - 60, T0 - 60, &replay));
+		CHECK_EQ_INT(replay, 0);
+		CHECK_OK(cl_store_ingest_heartbeat(in, &fixed, T0, T0 + 1, &replay));
+		CHECK_EQ_INT(replay, 0);
+		/* A raw heartbeat whose daemon ran longer than the time since the
+		 * corrected one was sent: not of a run started since. */
+		{
+			struct as_heartbeat old = raw;
+
+			old.up_since = old.sent_at - 200;
+			CHECK_OK(cl_store_ingest_heartbeat(in, &old, T0 + 100, T0 + 100, &replay));
+			CHECK_EQ_INT(replay, 1);
+		}
+		/* Run 2's first heartbeat, 100 s after the last one heard. */
+		CHECK_OK(cl_store_ingest_heartbeat(in, &raw, T0 + 101, T0 + 101, &replay));
+		CHECK_EQ_INT(replay, 0);
+		raw.sent_at += 60;
+		CHECK_OK(cl_store_ingest_heartbeat(in, &raw, T0 + 161, T0 + 161, &replay));
+		CHECK_EQ_INT(replay, 0);
+		CHECK_OK(cl_store_ingest_commit(in));
+	}
+	if (CHECK_EQ_INT(read_periods(s, 1, &got), 1)) {
+		CHECK_EQ_INT(got.p[0].start, T0 - 60);
+		CHECK_EQ_INT(got.p[0].end, T0 + 161);
+	}
+	cl_store_close(s);
+	test_rmdir(dir);
+}
+
 /* A store from before coverage (no "coverage" database): read-only it has
  * no periods (and no error); opened for writing it gains the database and
  * takes heartbeats. */
@@ -452,5 +508,6 @@ int main(void)
 	TEST_RUN(test_store_merge);
 	TEST_RUN(test_store_replay);
 	TEST_RUN(test_store_before_coverage);
+	TEST_RUN(test_store_restart_loses_correction);
 	return TEST_DONE();
 }
