@@ -22,6 +22,7 @@
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/fileio.h"
+#include "anshim/heartbeat.h"
 #include "anshim/log.h"
 #include "anshim/policy.h"
 
@@ -68,6 +69,8 @@ struct checked {
 	uint8_t (*pids)[AS_PID_LEN];
 	size_t n;
 	struct checked_app *app;               /* a wallet message, or NULL */
+	int heartbeat;                         /* 1: a gateway heartbeat, in hb */
+	struct as_heartbeat hb;
 };
 
 struct cl_ingester {
@@ -96,14 +99,15 @@ static void free_message(struct message *m)
 	free(m);
 }
 
-/* "anshim/v1/gw/{hex}/batch" -> gw id; 0 or AS_E_FIELD. */
-static int topic_gateway(const char *topic, uint8_t gw_id[AS_GWID_LEN])
+/* "anshim/v1/gw/{hex}{suffix}" -> gw id; 0 or AS_E_FIELD. */
+static int topic_gateway(const char *topic, const char *suffix, uint8_t gw_id[AS_GWID_LEN])
 {
 	char hex[2 * AS_GWID_LEN + 1];
 	size_t plen = strlen(TOPIC_PREFIX);
 
-	if (strncmp(topic, TOPIC_PREFIX, plen) != 0 || strlen(topic) != plen + 2 * AS_GWID_LEN + 6 ||
-	    strcmp(topic + plen + 2 * AS_GWID_LEN, "/batch") != 0)
+	if (strncmp(topic, TOPIC_PREFIX, plen) != 0 ||
+	    strlen(topic) != plen + 2 * AS_GWID_LEN + strlen(suffix) ||
+	    strcmp(topic + plen + 2 * AS_GWID_LEN, suffix) != 0)
 		return AS_E_FIELD;
 	memcpy(hex, topic + plen, 2 * AS_GWID_LEN);
 	hex[2 * AS_GWID_LEN] = '\0';
@@ -149,7 +153,7 @@ static const char *check_message(struct cl_ingester *in, const struct message *m
 	memset(c, 0, sizeof *c);
 	if (m->len > in->opt.max_batch_bytes)
 		return "oversize";
-	if (topic_gateway(m->topic, c->gw_id))
+	if (topic_gateway(m->topic, "/batch", c->gw_id))
 		return "bad-topic";
 	if (as_batch_peek_gateway(header_id, m->payload, m->len))
 		return "malformed";
@@ -194,6 +198,45 @@ static const char *check_message(struct cl_ingester *in, const struct message *m
 	if (derive_pids(in, c))
 		as_log(AS_LOG_WARNING, "ingest: a batch holds paper-register entries sealed to "
 		       "another contact key; stored without a pseudonym");
+	return NULL;
+}
+
+/* ---- heartbeats ---- */
+
+static int is_heartbeat_topic(const char *topic)
+{
+	size_t n = strlen(topic);
+
+	return n > 10 && strcmp(topic + n - 10, "/heartbeat") == 0 &&
+	       strncmp(topic, TOPIC_PREFIX, strlen(TOPIC_PREFIX)) == 0;
+}
+
+/* Check a heartbeat into c->hb; NULL, or the reject reason.  Nothing of
+ * it is trusted before the signature verifies with the enrolled key of the
+ * gateway named by both the topic and the message. */
+static const char *check_heartbeat(struct cl_ingester *in, const struct message *m,
+				   struct checked *c)
+{
+	struct cl_gateway gw;
+	int rc;
+
+	memset(c, 0, sizeof *c);
+	c->heartbeat = 1;
+	if (topic_gateway(m->topic, "/heartbeat", c->gw_id))
+		return "heartbeat-bad-topic";
+	if (as_heartbeat_decode(&c->hb, m->payload, m->len))
+		return "heartbeat-malformed";
+	if (memcmp(c->hb.gw_id, c->gw_id, AS_GWID_LEN) != 0)
+		return "heartbeat-topic-mismatch";
+	rc = cl_store_get_gateway(in->store, c->gw_id, &gw);
+	if (rc == AS_E_NOT_FOUND)
+		return "heartbeat-unknown-gateway";
+	if (rc)
+		return "store-error";
+	if (gw.revoked)
+		return "heartbeat-revoked";
+	if (as_heartbeat_verify(m->payload, m->len, gw.pk))
+		return "heartbeat-bad-signature";
 	return NULL;
 }
 
@@ -453,7 +496,7 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 	struct ack_item *acks = NULL, **acks_end = &acks;
 	struct cl_ingest *txn = NULL;
 	int64_t now = (int64_t)time(NULL);
-	uint64_t stored = 0, dups = 0, rejected = 0, batches = 0;
+	uint64_t stored = 0, dups = 0, rejected = 0, batches = 0, heartbeats = 0;
 	uint64_t app_counts[4] = {0};   /* by AS_APP_* status */
 	struct id_set revoked = {NULL, 0};
 	int rc, have_app = 0;
@@ -468,6 +511,10 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 	if (have_app)
 		load_revoked(in, &revoked);
 	for (size_t i = 0; i < n; i++) {
+		if (is_heartbeat_topic(msgs[i]->topic)) {
+			reasons[i] = check_heartbeat(in, msgs[i], &checked[i]);
+			continue;
+		}
 		if (!is_wallet_topic(msgs[i]->topic)) {
 			reasons[i] = check_message(in, msgs[i], &checked[i]);
 			continue;
@@ -482,6 +529,19 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 	for (size_t i = 0; !rc && i < n; i++) {
 		if (reasons[i]) {
 			rc = cl_store_ingest_count_reject(txn, reasons[i]);
+			continue;
+		}
+		if (checked[i].heartbeat) {
+			const struct as_heartbeat *hb = &checked[i].hb;
+			int replay = 0;
+
+			rc = cl_store_ingest_heartbeat(txn, hb,
+						       cl_coverage_time(hb, now, in->opt.retention),
+						       now, &replay);
+			if (!rc && replay) {
+				reasons[i] = "heartbeat-replay";
+				rc = cl_store_ingest_count_reject(txn, reasons[i]);
+			}
 			continue;
 		}
 		if (checked[i].app) {
@@ -536,6 +596,10 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 			rejected++;
 			continue;
 		}
+		if (checked[i].heartbeat) {
+			heartbeats++;
+			continue;   /* nothing answers a heartbeat */
+		}
 		if (checked[i].app) {
 			const struct checked_app *ap = checked[i].app;
 
@@ -584,6 +648,7 @@ out:
 	free(results);
 	uv_mutex_lock(&in->lock);
 	in->stats.batches += batches;
+	in->stats.heartbeats += heartbeats;
 	in->stats.records += stored;
 	in->stats.duplicates += dups;
 	in->stats.rejected += rejected;

@@ -1,10 +1,12 @@
 /*
  * store.c - the cloud aggregator's LMDB store (see store.h for the contract).
  *
- * Layout (store version 4): one environment, thirteen named databases.
+ * Layout (store version 4): one environment, fourteen named databases.
  * A version 3 store lacks only chains and chain_events (and the digests in
  * visits): opened for writing it gains them, empty, and becomes version 4;
- * read-only it is read without them.
+ * read-only it is read without them.  coverage came later within version
+ * 4: a store opened for writing gains it, empty; read-only, a store
+ * without it has no coverage.
  * Every integer in a key or an index entry is big-endian, so LMDB's byte
  * order is numeric order.
  *
@@ -29,6 +31,8 @@
  *             'r' || replay key[32]  -> check-in id[32] || entry i64
  *   chains, chain_events: the journal chain followed per gateway and what
  *             it showed (see "journal chains" below)
+ *   coverage  gw_id[16] || start (sortable time) -> a coverage period of
+ *             that gateway's heartbeats (coverage.h, 166 bytes)
  *
  * An index entry (24 bytes) covers what tracing needs, so a query reads
  * the index alone: entry i64 (sign bit flipped, so it sorts) || vid[6] ||
@@ -114,7 +118,7 @@
 #include <time.h>
 
 #define STORE_VERSION 4
-#define STORE_MAXDBS 13
+#define STORE_MAXDBS 14
 #define STORE_V3_DBS 11              /* version 3: no chains, chain_events */
 #define FP_LEN 8                     /* capsule fingerprint (SipHash-2-4) */
 #define FP_KEY_LEN 16
@@ -137,15 +141,17 @@
 #define APP_KEY_LEN (1 + CL_APP_ID_LEN)
 #define APP_ID_VALUE_LEN (VID_LEN + 4 + 8)
 #define APP_REPLAY_VALUE_LEN (CL_APP_ID_LEN + 8)
+#define COVERAGE_KEY_LEN (AS_GWID_LEN + 8)
 #define REASON_MAX 32
 #define PURGE_DEFAULT_SLICE 10000
 
 struct cl_store {
 	MDB_env *env;
 	MDB_dbi meta, gateways, venues, counters, visits, by_venue, by_pid, persons, capsules,
-		paper, app, chains, chain_events;
+		paper, app, chains, chain_events, coverage;
 	int readonly;
 	int has_chain;               /* 0: a version 3 store opened read-only */
+	int no_coverage;             /* a store from before coverage, read-only */
 };
 
 /* The store whose write transaction this thread holds, if any.  LMDB lets
@@ -579,7 +585,7 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 		{"by_pid", 0, &s->by_pid},     {"persons", 0, &s->persons},
 		{"capsules", 0, &s->capsules}, {"paper", 0, &s->paper},
 		{"app", 0, &s->app},           {"chains", 0, &s->chains},
-		{"chain_events", 0, &s->chain_events},
+		{"chain_events", 0, &s->chain_events}, {"coverage", 0, &s->coverage},
 	};
 	uint8_t buf[FP_KEY_LEN];
 	MDB_val key = {7, (void *)"version"}, val, fkey = {6, (void *)"fp_key"};
@@ -623,8 +629,17 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 			rc = mdb_put(txn, s->meta, &key, &val, 0);
 		}
 	}
-	for (int i = 1; i < ndbs && !rc; i++)
+	s->no_coverage = 1;
+	for (int i = 1; i < ndbs && !rc; i++) {
 		rc = mdb_dbi_open(txn, dbs[i].name, create | dbs[i].flags, dbs[i].dbi);
+		if (dbs[i].dbi == &s->coverage) {
+			/* Coverage came after the chains: a reader of a store that
+			 * no writer has opened since goes without it too. */
+			s->no_coverage = rc != 0;
+			if (rc == MDB_NOTFOUND && s->readonly)
+				rc = 0;
+		}
+	}
 	s->has_chain = ndbs == STORE_MAXDBS;
 	return rc;
 }
@@ -2451,6 +2466,145 @@ void cl_store_ingest_abort(struct cl_ingest *in)
 	ingest_free(in);
 }
 
+/* ---- coverage ------------------------------------------------------------------ */
+
+static void coverage_key(uint8_t out[COVERAGE_KEY_LEN], const uint8_t gw_id[AS_GWID_LEN],
+			 int64_t start)
+{
+	memcpy(out, gw_id, AS_GWID_LEN);
+	put_time(out + AS_GWID_LEN, start);
+}
+
+/* The period at the cursor if it belongs to gw_id: 1, 0 (another
+ * gateway's), or an LMDB error. */
+static int coverage_at(const MDB_val *key, const MDB_val *val, const uint8_t gw_id[AS_GWID_LEN],
+		       struct cl_period *p)
+{
+	if (key->mv_size != COVERAGE_KEY_LEN)
+		return MDB_CORRUPTED;
+	if (memcmp(key->mv_data, gw_id, AS_GWID_LEN) != 0)
+		return 0;
+	if (cl_period_decode(p, get_time((const uint8_t *)key->mv_data + AS_GWID_LEN),
+			     val->mv_data, val->mv_size))
+		return MDB_CORRUPTED;
+	return 1;
+}
+
+static int coverage_merge(struct cl_ingest *in, const struct as_heartbeat *hb, int64_t t,
+			  int64_t now, int *replay)
+{
+	struct cl_store *s = in->s;
+	uint8_t kbuf[COVERAGE_KEY_LEN], vbuf[CL_PERIOD_VALUE_LEN];
+	struct cl_period cur, prev, next;
+	int have_prev = 0, have_next = 0, rc;
+	MDB_cursor *c;
+	MDB_val key, val;
+
+	cl_period_from_heartbeat(&cur, hb, t, now);
+	rc = mdb_cursor_open(in->txn, s->coverage, &c);
+	if (rc)
+		return rc;
+	coverage_key(kbuf, hb->gw_id, t);
+	key = (MDB_val){COVERAGE_KEY_LEN, kbuf};
+	rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+	if (rc == 0) {
+		have_next = coverage_at(&key, &val, hb->gw_id, &next);
+		rc = have_next < 0 || have_next > 1 ? have_next : 0;
+		if (!rc)
+			rc = mdb_cursor_get(c, &key, &val, MDB_PREV);
+	} else if (rc == MDB_NOTFOUND) {
+		rc = mdb_cursor_get(c, &key, &val, MDB_LAST);
+	}
+	if (rc == 0) {
+		have_prev = coverage_at(&key, &val, hb->gw_id, &prev);
+		rc = have_prev < 0 || have_prev > 1 ? have_prev : 0;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	mdb_cursor_close(c);
+	if (rc)
+		return rc;
+	if (t == now && cl_heartbeat_is_replay(have_prev == 1 ? &prev : NULL, hb)) {
+		*replay = 1;
+		return 0;
+	}
+	if (have_prev == 1 && cl_period_joins(&prev, &cur))
+		cl_period_combine(&cur, &prev, &cur);
+	if (have_next == 1 && cl_period_joins(&cur, &next)) {
+		cl_period_combine(&cur, &cur, &next);
+		if (next.start != cur.start) {
+			coverage_key(kbuf, hb->gw_id, next.start);
+			key = (MDB_val){COVERAGE_KEY_LEN, kbuf};
+			rc = mdb_del(in->txn, s->coverage, &key, NULL);
+			if (rc)
+				return rc;
+		}
+	}
+	coverage_key(kbuf, hb->gw_id, cur.start);
+	cl_period_encode(vbuf, &cur);
+	key = (MDB_val){COVERAGE_KEY_LEN, kbuf};
+	val = (MDB_val){CL_PERIOD_VALUE_LEN, vbuf};
+	return mdb_put(in->txn, s->coverage, &key, &val, 0);
+}
+
+int cl_store_ingest_heartbeat(struct cl_ingest *in, const struct as_heartbeat *hb, int64_t t,
+			      int64_t now, int *replay)
+{
+	int rc, replayed = 0;
+
+	if (replay)
+		*replay = 0;
+	if (in->failed)
+		return store_error(in->failed);
+	rc = coverage_merge(in, hb, t, now, &replayed);
+	if (replay)
+		*replay = replayed;
+	if (rc)
+		in->failed = rc;
+	return store_error(rc);
+}
+
+int cl_store_each_period(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN],
+			 int (*fn)(void *ctx, const struct cl_period *p), void *ctx)
+{
+	uint8_t kbuf[COVERAGE_KEY_LEN];
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val key, val;
+	struct cl_period p;
+	int rc, stop = 0;
+
+	if (s->no_coverage)
+		return 0;
+	rc = read_begin(s, &txn);
+	if (rc)
+		return rc;
+	rc = mdb_cursor_open(txn, s->coverage, &c);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return store_error(rc);
+	}
+	coverage_key(kbuf, gw_id, INT64_MIN);
+	key = (MDB_val){COVERAGE_KEY_LEN, kbuf};
+	for (rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
+		int mine = coverage_at(&key, &val, gw_id, &p);
+
+		if (mine != 1) {
+			rc = mine == 0 ? MDB_NOTFOUND : mine;
+			break;
+		}
+		stop = fn(ctx, &p);
+		if (stop)
+			break;
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	if (stop)
+		return stop < 0 ? stop : 0;
+	return rc == MDB_NOTFOUND ? 0 : store_error(rc);
+}
+
 /* ---- statistics -------------------------------------------------------------- */
 
 struct reject_sum {
@@ -3033,11 +3187,13 @@ int cl_store_capsule(struct cl_store *s, const uint8_t pid[AS_PID_LEN],
  *   3. people, by person number: those with no by_pid key left lose their
  *      persons, capsules and paper entries (slices of max / 8 people: each
  *      costs a key step per stored day);
- *   4. app: entries of check-ins (and replay keys) before the horizon.
+ *   4. app: entries of check-ins (and replay keys) before the horizon;
+ *   5. coverage: gateway coverage periods that ended before the horizon.
  * Between slices the purge pauses as long as the slice took, so that the
  * ingest thread gets the writer lock at least half the time.
  */
-enum purge_phase { PURGE_VENUES, PURGE_PIDS, PURGE_PERSONS, PURGE_APP, PURGE_DONE };
+enum purge_phase { PURGE_VENUES, PURGE_PIDS, PURGE_PERSONS, PURGE_APP, PURGE_COVERAGE,
+		   PURGE_DONE };
 
 struct purge_pos {
 	enum purge_phase phase;
@@ -3417,6 +3573,17 @@ static int judge_app(struct cl_store *s, MDB_txn *txn, int64_t horizon, const MD
 	return get_time((const uint8_t *)val->mv_data + val->mv_size - 8) < horizon;
 }
 
+static int judge_period(struct cl_store *s, MDB_txn *txn, int64_t horizon, const MDB_val *val)
+{
+	struct cl_period p;
+
+	(void)s;
+	(void)txn;
+	if (cl_period_decode(&p, INT64_MIN, val->mv_data, val->mv_size))
+		return MDB_CORRUPTED;
+	return p.end < horizon;
+}
+
 static double monotonic_seconds(void)
 {
 	struct timespec ts;
@@ -3462,9 +3629,13 @@ int cl_store_purge(struct cl_store *s, int64_t horizon, size_t max_per_txn, uint
 									    : 1,
 					   &more);
 			break;
-		default:
+		case PURGE_APP:
 			rc = purge_walk(s, txn, s->app, APP_KEY_LEN, judge_app, horizon, &pos,
 					max_per_txn, &more);
+			break;
+		default:
+			rc = purge_walk(s, txn, s->coverage, COVERAGE_KEY_LEN, judge_period, horizon,
+					&pos, max_per_txn, &more);
 			break;
 		}
 		rc = write_end(s, txn, rc);

@@ -31,6 +31,7 @@
 #include "anshim/chain.h"
 #include "anshim/identity.h"
 #include "anshim/record.h"
+#include "coverage.h"
 
 struct cl_store;
 
@@ -287,6 +288,27 @@ int cl_store_ingest_app(struct cl_ingest *in, const struct cl_app_visit *a, int 
 int cl_store_ingest_app_exit(struct cl_ingest *in, const uint8_t checkin_id[CL_APP_ID_LEN],
 			     const uint8_t pid[AS_PID_LEN], int64_t exit, int *outcome);
 
+/* ---- coverage (gateway heartbeats, coverage.h) ---- */
+
+/*
+ * Merge heartbeat hb (already checked: its gateway enrolled, not revoked,
+ * signature valid) filed at time t (cl_coverage_time) and received at now
+ * into its gateway's coverage periods, in the ingest transaction: it
+ * extends the period it falls in or next to, joins two periods when it
+ * closes the gap between them, or starts a new one.  A heartbeat filed at
+ * its receive time (t == now) that is not newer than the last one of the
+ * same boot is a replay (cl_heartbeat_is_replay): nothing changes and
+ * *replay (if not NULL) is set; otherwise *replay is 0.
+ */
+int cl_store_ingest_heartbeat(struct cl_ingest *in, const struct as_heartbeat *hb, int64_t t,
+			      int64_t now, int *replay);
+
+/* Call fn for each stored coverage period of gateway gw_id, in start
+ * order, inside one read transaction; stop when fn returns nonzero.  A
+ * store opened read-only that predates coverage has none. */
+int cl_store_each_period(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN],
+			 int (*fn)(void *ctx, const struct cl_period *p), void *ctx);
+
 /* ---- statistics ---- */
 
 struct cl_store_stats {
@@ -366,8 +388,9 @@ int cl_reader_person_limit(struct cl_reader *r, uint32_t *limit);
 /* ---- retention ---- */
 
 /*
- * Delete every visit with entry before horizon from all indexes, and the
- * capsules of people left with no visit.  Works in transactions of at most
+ * Delete every visit with entry before horizon from all indexes, the
+ * capsules of people left with no visit, and the coverage periods that
+ * ended before horizon.  Works in transactions of at most
  * max_per_txn visits (then people examined) so ingest can interleave;
  * *deleted gets the total visits.
  */

@@ -119,6 +119,12 @@ const struct as_config_option gw_config_table[] = {
 	{"ack_timeout", AS_CFG_DURATION, OPT(ack_timeout), 1, 3600, NULL, 0, "30s",
 	 "Resend unacknowledged batches when the cloud has not acknowledged them "
 	 "within this time."},
+	{"heartbeat_interval", AS_CFG_DURATION, OPT(heartbeat_interval), 1, 86400, NULL, 0, "5m",
+	 "How often the gateway sends the cloud a signed heartbeat (up since, "
+	 "last seq, chain head, journal use, clock state) while it is connected, "
+	 "even when nobody checks in. The cloud counts a gateway silent after two "
+	 "intervals without one, and shows investigators when a venue's gateway "
+	 "was silent. Changed by a restart."},
 	{"clock", AS_CFG_ENUM, OPT(clock), 0, 0, clock_choices, 0, "auto",
 	 "Is the wall clock trustworthy? 'auto' asks the kernel (NTP sync state); "
 	 "'synced' or 'unsynced' force it. Records made while it is unsynced are "

@@ -30,6 +30,7 @@
 #include "anshim/capsule.h"
 #include "anshim/chain.h"
 #include "anshim/fileio.h"
+#include "anshim/heartbeat.h"
 #include "anshim/phone.h"
 #include "anshim/qr.h"
 
@@ -183,6 +184,26 @@ static void build_ack(struct as_ack *a)
 	as_gateway_id(a->gw_id, K.device_pk);
 	a->through_seq = 2;
 	a->cloud_time_ms = INT64_C(1767229561234);
+}
+
+#define V_CHAIN_HEAD_BYTE 0xC4
+
+static void build_heartbeat(struct as_heartbeat *h)
+{
+	memset(h, 0, sizeof *h);
+	as_gateway_id(h->gw_id, K.device_pk);
+	h->sent_at = V_PASS_TIME + 600;
+	h->up_since = V_ISSUED;
+	for (int i = 0; i < AS_BOOT_ID_LEN; i++)
+		h->boot_id[i] = (uint8_t)(0xB0 + i);
+	h->interval = 300;
+	h->clock_state = AS_CLOCK_SYNCED;
+	h->last_seq = 2;
+	h->acked_seq = 2;
+	memset(h->chain_head, V_CHAIN_HEAD_BYTE, AS_CHAIN_HEAD_LEN);
+	h->journal_records = 2;
+	h->journal_used = 65536;
+	h->journal_size = UINT64_C(4294967296);
 }
 
 /* The lists point into the caller's arrays. */
@@ -403,6 +424,14 @@ static int v_ack(uint8_t *o, size_t c)
 	return as_ack_encode(o, c, &a, K.auth_sk);
 }
 
+static int v_heartbeat(uint8_t *o, size_t c)
+{
+	struct as_heartbeat h;
+
+	build_heartbeat(&h);
+	return as_heartbeat_encode(o, c, &h, K.device_sk);
+}
+
 static int v_policy(uint8_t *o, size_t c)
 {
 	struct as_policy p;
@@ -450,6 +479,7 @@ static const struct vector vectors[] = {
 	{"ack", 0, AS_ACK_LEN, v_ack},
 	{"policy", 0, 123 + 2 * 16, v_policy},
 	{"policy_empty", 0, 123, v_policy_empty},
+	{"heartbeat", 0, AS_HEARTBEAT_LEN, v_heartbeat},
 };
 #define N_VECTORS (sizeof vectors / sizeof vectors[0])
 
@@ -702,6 +732,15 @@ static void test_decode_reencode(void)
 		CHECK_RC(as_ack_encode(out, sizeof out, &a, K.auth_sk), (int)n);
 		CHECK_MEM(out, in, n);
 	}
+	if ((n = load("heartbeat", in)) != 0) {
+		struct as_heartbeat h;
+		test_ctx("heartbeat");
+		CHECK_OK(as_heartbeat_verify(in, n, K.device_pk));
+		if (CHECK_OK(as_heartbeat_decode(&h, in, n))) {
+			CHECK_RC(as_heartbeat_encode(out, sizeof out, &h, K.device_sk), (int)n);
+			CHECK_MEM(out, in, n);
+		}
+	}
 	static const char *const policies[] = {"policy", "policy_empty"};
 	for (size_t i = 0; i < 2; i++) {
 		if ((n = load(policies[i], in)) != 0) {
@@ -841,6 +880,27 @@ static void test_documented_offsets(void)
 		CHECK_EQ_INT(le(b + 26, 8), INT64_C(1767229561234));
 		CHECK(crypto_sign_verify_detached(b + 34, b, 34, K.auth_pk) == 0);
 	}
+	if ((n = load("heartbeat", b)) != 0) {
+		test_ctx("heartbeat offsets");
+		CHECK_EQ_INT(b[0], 0x48);
+		CHECK_EQ_INT(b[1], 1);
+		CHECK_MEM(b + 2, gw, 16);
+		CHECK_EQ_INT(le(b + 18, 8), V_PASS_TIME + 600);
+		CHECK_EQ_INT(le(b + 26, 8), V_ISSUED);
+		CHECK_EQ_INT(b[34], 0xB0);
+		CHECK_EQ_INT(b[49], 0xBF);
+		CHECK_EQ_INT(le(b + 50, 4), 300);
+		CHECK_EQ_INT(b[54], AS_CLOCK_SYNCED);
+		CHECK_EQ_INT(le(b + 55, 8), 2);
+		CHECK_EQ_INT(le(b + 63, 8), 2);
+		CHECK_EQ_INT(b[71], V_CHAIN_HEAD_BYTE);
+		CHECK_EQ_INT(b[102], V_CHAIN_HEAD_BYTE);
+		CHECK_EQ_INT(le(b + 103, 8), 2);
+		CHECK_EQ_INT(le(b + 111, 8), 65536);
+		CHECK_EQ_INT(le(b + 119, 8), UINT64_C(4294967296));
+		CHECK_EQ_INT(n, 191);
+		CHECK(crypto_sign_verify_detached(b + 127, b, 127, K.device_pk) == 0);
+	}
 	if ((n = load("policy", b)) != 0) {
 		test_ctx("policy offsets");
 		CHECK_EQ_INT(b[0], 0x4C);
@@ -968,7 +1028,7 @@ static void test_qr_capacity(void)
 }
 
 /* Decode `n` bytes of a mutated copy with the format's decoder. */
-enum fmt { F_CREDENTIAL, F_PASS, F_CARD, F_RECORD, F_BATCH, F_ACK, F_POLICY };
+enum fmt { F_CREDENTIAL, F_PASS, F_CARD, F_RECORD, F_BATCH, F_ACK, F_POLICY, F_HEARTBEAT };
 
 static int decode_as(enum fmt f, const uint8_t *b, size_t n)
 {
@@ -979,6 +1039,7 @@ static int decode_as(enum fmt f, const uint8_t *b, size_t n)
 	struct as_batch_header h;
 	struct as_ack a;
 	struct as_policy pol;
+	struct as_heartbeat hb;
 	int rc;
 
 	switch (f) {
@@ -988,6 +1049,7 @@ static int decode_as(enum fmt f, const uint8_t *b, size_t n)
 	case F_RECORD: return as_record_decode(&r, b, n);
 	case F_BATCH: return as_batch_decode(&h, recs, 4, b, n);
 	case F_ACK: return as_ack_decode(&a, b, n, K.auth_pk);
+	case F_HEARTBEAT: return as_heartbeat_decode(&hb, b, n);
 	case F_POLICY:
 		rc = as_policy_decode(&pol, b, n, K.auth_pk);
 		as_policy_free(&pol);
@@ -1003,6 +1065,7 @@ static void test_strict_rules(void)
 		{"credential", F_CREDENTIAL, 1, 1}, {"pass", F_PASS, 1, 1}, {"card", F_CARD, 1, 1},
 		{"record_pass", F_RECORD, 1, 1}, {"batch", F_BATCH, 0, 2},
 		{"batch_v1", F_BATCH, 0, 1}, {"ack", F_ACK, 1, 1}, {"policy", F_POLICY, 0, 1},
+		{"heartbeat", F_HEARTBEAT, 1, 1},
 	};
 	static uint8_t big[2 * VEC_MAX + 2];
 
@@ -1130,6 +1193,18 @@ static void test_field_rules(void)
 		test_ctx("ack signature");
 		b[20] ^= 1;
 		CHECK_RC(decode_as(F_ACK, b, n), AS_E_SIGNATURE);
+	}
+	if ((n = load("heartbeat", b)) != 0) {
+		test_ctx("heartbeat fields");
+		b[54] = 4;                     /* clock_state */
+		CHECK_RC(decode_as(F_HEARTBEAT, b, n), AS_E_FIELD);
+		load("heartbeat", b);
+		memset(b + 50, 0, 4);          /* interval 0 */
+		CHECK_RC(decode_as(F_HEARTBEAT, b, n), AS_E_FIELD);
+		load("heartbeat", b);
+		b[n - 1] ^= 1;                 /* signature: decode passes, verify fails */
+		CHECK_OK(decode_as(F_HEARTBEAT, b, n));
+		CHECK_RC(as_heartbeat_verify(b, n, K.device_pk), AS_E_SIGNATURE);
 	}
 	if ((n = load("policy", b)) != 0) {
 		test_ctx("policy fields");
