@@ -3523,10 +3523,11 @@ static int purge_pid_index(struct cl_store *s, MDB_txn *txn, struct purge_pos *p
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* Phase 4: one slice over app.  judge() says whether an entry stays (0),
- * goes (1), or an error. */
+/* Phases 4 and 5: one slice over app or coverage.  judge() says whether
+ * an entry (its key and value) stays (0), goes (1), or an error. */
 static int purge_walk(struct cl_store *s, MDB_txn *txn, MDB_dbi dbi, size_t key_len,
-		      int (*judge)(const struct purge_pos *pos, const MDB_val *val),
+		      int (*judge)(const struct purge_pos *pos, const MDB_val *key,
+				   const MDB_val *val),
 		      struct purge_pos *pos, size_t max, int *more)
 {
 	uint8_t kcopy[APP_KEY_LEN];
@@ -3550,7 +3551,7 @@ static int purge_walk(struct cl_store *s, MDB_txn *txn, MDB_dbi dbi, size_t key_
 			break;
 		}
 		ops++;
-		gone = judge(pos, &val);
+		gone = judge(pos, &key, &val);
 		if (gone < 0) {
 			rc = gone;
 			break;
@@ -3680,19 +3681,21 @@ static int purge_persons(struct cl_store *s, MDB_txn *txn, struct purge_pos *pos
 }
 
 /* An app entry goes with its check-in's entry time. */
-static int judge_app(const struct purge_pos *pos, const MDB_val *val)
+static int judge_app(const struct purge_pos *pos, const MDB_val *key, const MDB_val *val)
 {
+	(void)key;
 	if (val->mv_size != APP_ID_VALUE_LEN && val->mv_size != APP_REPLAY_VALUE_LEN)
 		return MDB_CORRUPTED;
 	return outside(pos, get_time((const uint8_t *)val->mv_data + val->mv_size - 8));
 }
 
 /* A coverage period goes when it lies wholly outside the window. */
-static int judge_period(const struct purge_pos *pos, const MDB_val *val)
+static int judge_period(const struct purge_pos *pos, const MDB_val *key, const MDB_val *val)
 {
 	struct cl_period p;
 
-	if (cl_period_decode(&p, INT64_MIN, val->mv_data, val->mv_size))
+	if (cl_period_decode(&p, get_time((const uint8_t *)key->mv_data + AS_GWID_LEN),
+			     val->mv_data, val->mv_size))
 		return MDB_CORRUPTED;
 	return p.end < pos->horizon || p.start > pos->limit;
 }
