@@ -236,6 +236,21 @@ static void register_fields(void)
 	put("fuzz_register_fields", "minimal", minimal, strlen(minimal));
 }
 
+/* A register file of the day of FUZZ_NOW (the checked-in samples lie in
+ * its future, so every row of theirs is refused as such). */
+static void register_csv(void)
+{
+	static const char today[] =
+		"\xef\xbb\xbf" "date,time,name,phone,headcount,exit_time\r\n"
+		"2026-01-01,08:05,\xed\x99\x8d\xea\xb8\xb8\xeb\x8f\x99,010-0000-0001,1,09:30\r\n"
+		"2026.01.01,9:12:15,\"Lee, Younghee\",+82 10 0000 0002,2,\r\n"
+		"2025/12/31,18:45,\"Park \"\"PJ\"\" Jisung\",01000000003,,\r\n"
+		",,,,,\r\n"
+		"2026-01-01,09:40,Kim,010.0000.0004,4,09:20\r\n";
+
+	put("fuzz_register_csv", "today", today, strlen(today));
+}
+
 static void control_requests(void)
 {
 	static const char words[] = "status\nevents\npurge\noffline\nonline\ncontact-key\n";
@@ -379,6 +394,7 @@ int main(int argc, char **argv)
 
 	put_file("fuzz_register_csv", "good", data_dir, "csv/good.csv", -1);
 	put_file("fuzz_register_csv", "mixed", data_dir, "csv/mixed.csv", -1);
+	register_csv();
 	register_fields();
 	control_requests();
 	scan_streams();
