@@ -26,13 +26,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct as_record *recs;
 	uint8_t gw_id[AS_GWID_LEN];
 	uint8_t *out;
+	size_t cap;
 	int peek, rc, n;
 
 	peek = as_batch_peek_gateway(gw_id, data, size);
-	recs = calloc(AS_BATCH_MAX_RECORDS, sizeof *recs);
+	/* room for every record the input could hold, at most the maximum:
+	 * a batch claiming more fails either way */
+	cap = size / (2 + AS_RECORD_LEN) + 1;
+	if (cap > AS_BATCH_MAX_RECORDS)
+		cap = AS_BATCH_MAX_RECORDS;
+	recs = malloc(cap * sizeof *recs);
 	if (!recs)
 		abort();
-	rc = as_batch_decode(&hdr, recs, AS_BATCH_MAX_RECORDS, data, size);
+	rc = as_batch_decode(&hdr, recs, cap, data, size);
 	if (rc == 0) {
 		if (peek != 0 || memcmp(gw_id, hdr.gw_id, AS_GWID_LEN) != 0)
 			fuzz_fail("batch decodes but its gateway id peek does not (%d)", peek);
