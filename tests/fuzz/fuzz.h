@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "anshim/identity.h"
 
@@ -94,7 +95,20 @@ static inline char *fuzz_strndup(const uint8_t *data, size_t len)
 	return s;
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* libFuzzer calls this once, before any input: the keys, and the
+ * register's own time zone for the targets that turn local dates and
+ * times into unix times. */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_keys_init();
+	setenv("TZ", "Asia/Seoul", 1);
+	tzset();
+	return 0;
+}
 
 #endif

@@ -11,13 +11,6 @@
 #include "anshim/base45.h"
 #include "anshim/error.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t cap = size, tlen = as_base45_encoded_len(size);

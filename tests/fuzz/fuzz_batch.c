@@ -12,14 +12,6 @@
 #include "anshim/batch.h"
 #include "anshim/error.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_keys_init();
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct as_batch_header hdr, again;

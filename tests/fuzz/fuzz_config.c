@@ -14,13 +14,6 @@
 #include "clconfig.h"
 #include "gwconfig.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	return 0;
-}
-
 /* The dump of target as a malloc'd string (*len bytes). */
 static char *dump(const struct as_config_option *table, const void *target, size_t *len)
 {

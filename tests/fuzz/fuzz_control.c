@@ -15,13 +15,6 @@
 #include "control.h"
 #include "linebuf.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	return 0;
-}
-
 /* Whether the string s occurs in the len bytes of line. */
 static int contains(const char *line, size_t len, const char *s)
 {

@@ -10,14 +10,6 @@
 #include "anshim/credential.h"
 #include "anshim/error.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_keys_init();
-	return 0;
-}
-
 static void check_issuer(const struct as_credential *c)
 {
 	int rc = as_credential_verify_issuer(c, fuzz_k.auth_pk);

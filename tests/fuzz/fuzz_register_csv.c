@@ -14,18 +14,6 @@
 #include "anshim/record.h"
 #include "register.h"
 
-#include <time.h>
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_keys_init();
-	setenv("TZ", "Asia/Seoul", 1);
-	tzset();
-	return 0;
-}
-
 struct tally {
 	unsigned last_line;
 	size_t reports;

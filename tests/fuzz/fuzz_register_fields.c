@@ -16,18 +16,6 @@
 #include "anshim/record.h"
 #include "register.h"
 
-#include <time.h>
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_keys_init();
-	setenv("TZ", "Asia/Seoul", 1);
-	tzset();
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *f[GW_REG_FIELD_COUNT] = {NULL};

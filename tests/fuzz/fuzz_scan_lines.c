@@ -19,14 +19,6 @@
 
 #define MAX_LINE 600
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_keys_init();
-	return 0;
-}
-
 struct seen {
 	size_t bytes; /* line bytes delivered or dropped */
 };

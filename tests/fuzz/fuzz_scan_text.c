@@ -11,14 +11,6 @@
 
 #include "anshim/credential.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_keys_init();
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct as_verify_params params = {fuzz_k.auth_pk, FUZZ_NOW, FUZZ_FRESHNESS};

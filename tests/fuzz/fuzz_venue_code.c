@@ -12,14 +12,6 @@
 #include "anshim/error.h"
 #include "anshim/venuecode.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_keys_init();
-	return 0;
-}
-
 static void check_code(const struct as_venue_code *c)
 {
 	const uint8_t *pk = c->type == AS_VC_POSTER ? fuzz_k.auth_pk : fuzz_k.device_pk;
