@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "commands.h"
 
+#include "anshim/args.h"
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/fileio.h"
@@ -18,7 +19,6 @@
 #include "anshim/parse.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +80,14 @@ static const char usage_text[] =
 "      for each gateway: venue, records, the seq it is stored through, when\n"
 "      it was last seen and the lag from batch creation to ingest.\n"
 "\n"
+"  gateways [--silent] [--from TIME] [--to TIME] [--json]\n"
+"      Each gateway's coverage from its signed heartbeats: the periods it was\n"
+"      heard from, the periods it was silent (offline, down, rebooted, still\n"
+"      silent, never heard), and its last heartbeat (up since, last seq,\n"
+"      chain head, journal use, clock state). --silent lists only the\n"
+"      gateways silent now, or with --from/--to silent during that window.\n"
+"      See 'anshim-cloud gateways --help'.\n"
+"\n"
 "  audit verify [--keys DIR]\n"
 "      Check the audit log of traces and reveals (audit_log): every entry is\n"
 "      hash-chained to the one before and signed with sign.key. Prints 'N\n"
@@ -135,13 +143,13 @@ static int cmd_keys(int argc, char **argv)
 	if (argc < 3 || strcmp(argv[2], "init") != 0)
 		return cl_usage_error("%s", "usage: anshim-cloud keys init [--dir DIR]");
 	optind = 3;
-	while ((c = getopt_long(argc, argv, "d:h", options, NULL)) != -1) {
+	while ((c = as_args_next("anshim-cloud", argc, argv, "d:h", options, NULL)) != -1) {
 		if (c == 'd')
 			dir = optarg;
 		else if (c == 'h')
 			return fputs(usage_text, stdout), 0;
 		else
-			return cl_usage_error("%s", "bad option for 'keys init'");
+			return CL_EXIT_USAGE; /* as_args_next printed why */
 	}
 	if (optind < argc)
 		return cl_usage_error("unexpected argument '%s'", argv[optind]);
@@ -198,7 +206,7 @@ static int cmd_issue(int argc, char **argv)
 	int c, card = 0, rc;
 
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "k:H:p:n:o:v:t:ch", options, NULL)) != -1) {
+	while ((c = as_args_next("anshim-cloud", argc, argv, "k:H:p:n:o:v:t:ch", options, NULL)) != -1) {
 		switch (c) {
 		case 'k': keys = optarg; break;
 		case 'H': holder = optarg; break;
@@ -216,7 +224,7 @@ static int cmd_issue(int argc, char **argv)
 				return cl_usage_error("--at '%s' is not a time (unix seconds or ISO 8601)", optarg);
 			break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		default: return cl_usage_error("%s", "bad option for 'issue'");
+		default: return CL_EXIT_USAGE; /* as_args_next printed why */
 		}
 	}
 	if (optind < argc)
@@ -300,5 +308,7 @@ int main(int argc, char **argv)
 		return cl_cmd_trace(argc, argv);
 	if (strcmp(cmd, "poster") == 0)
 		return cl_cmd_poster(argc, argv);
+	if (strcmp(cmd, "gateways") == 0)
+		return cl_cmd_gateways(argc, argv);
 	return cl_usage_error("unknown command '%s'", cmd);
 }

@@ -7,12 +7,12 @@
 #include "cli.h"
 #include "commands.h"
 
+#include "anshim/args.h"
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/fileio.h"
 #include "anshim/parse.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +54,7 @@ int cl_cmd_enroll(int argc, char **argv)
 	memset(&gw, 0, sizeof gw);
 	memset(&venue, 0, sizeof venue);
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = as_args_next("anshim-cloud", argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
 		case 'g': key = optarg; break;
 		case 'v':
@@ -80,7 +80,7 @@ int cl_cmd_enroll(int argc, char **argv)
 			break;
 		case 'c': break;
 		case 'h': return cl_usage_error("%s", "see the enroll section of --help");
-		default: return cl_usage_error("%s", "bad option for 'enroll'");
+		default: return CL_EXIT_USAGE; /* as_args_next printed why */
 		}
 	}
 	if (optind < argc)
@@ -136,9 +136,11 @@ int cl_cmd_revoke(int argc, char **argv)
 	int c, rc, have_pk;
 
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = as_args_next("anshim-cloud", argc, argv, "h", options, NULL)) != -1) {
 		if (c == 'g')
 			gateway = optarg;
+		else if (c == '?')
+			return CL_EXIT_USAGE; /* as_args_next printed why */
 		else if (c != 'c')
 			return cl_usage_error("%s", "usage: anshim-cloud revoke --gateway ID");
 	}
@@ -189,28 +191,54 @@ static int print_reject(void *ctx, const char *reason, uint64_t count)
 	return 0;
 }
 
+/* How many chain events of each kind a gateway has (index: kind). */
+static int count_chain_event(void *ctx, const struct cl_chain_event *ev)
+{
+	uint64_t *counts = ctx;
+
+	counts[ev->kind <= CL_CHAIN_BREAK ? ev->kind : 0]++;
+	return 0;
+}
+
 static int print_gateway(void *ctx, const struct cl_gateway *g)
 {
 	struct stats_ctx *s = ctx;
 	struct cl_venue v;
-	char hex[2 * AS_GWID_LEN + 1], seen[32];
+	struct cl_chain_state chain;
+	uint64_t events[CL_CHAIN_BREAK + 1] = {0};
+	char hex[2 * AS_GWID_LEN + 1], seen[32], journal[2 * AS_JOURNAL_ID_LEN + 1] = "";
 	long long lag = g->last_seen && g->last_created ? (long long)(g->last_seen - g->last_created)
 							: -1;
+	int rc;
 
 	as_hex_encode(hex, g->gw_id, AS_GWID_LEN);
 	if (cl_store_get_venue(s->store, g->venue_id, &v))
 		snprintf(v.name, sizeof v.name, "?");
+	if (cl_store_gateway_chain(s->store, g->gw_id, &chain) == 0)
+		as_hex_encode(journal, chain.journal_id, AS_JOURNAL_ID_LEN);
+	rc = cl_store_gateway_chain_events(s->store, g->gw_id, count_chain_event, events);
+	if (rc)
+		return rc;
 	if (s->json) {
 		printf("%s{\"gateway\":\"%s\",\"venue\":%u,\"revoked\":%s,\"records\":%llu,"
-		       "\"batches\":%llu,\"through_seq\":%llu,\"last_seen\":%lld,\"lag_seconds\":%lld}",
+		       "\"batches\":%llu,\"through_seq\":%llu,\"last_seen\":%lld,\"lag_seconds\":%lld,"
+		       "\"journal\":\"%s\",\"new_journals\":%llu,\"forks\":%llu,\"breaks\":%llu}",
 		       s->first ? "" : ",", hex, g->venue_id, g->revoked ? "true" : "false",
 		       (unsigned long long)g->records, (unsigned long long)g->batches,
-		       (unsigned long long)g->through_seq, (long long)g->last_seen, lag);
+		       (unsigned long long)g->through_seq, (long long)g->last_seen, lag, journal,
+		       (unsigned long long)events[CL_CHAIN_NEW_JOURNAL],
+		       (unsigned long long)events[CL_CHAIN_FORK],
+		       (unsigned long long)events[CL_CHAIN_BREAK]);
 	} else {
 		printf("  %s  venue %-6u %-20.20s %s records %-8llu through %-8llu last seen %s "
 		       "(lag %llds)\n", hex, g->venue_id, v.name, g->revoked ? "REVOKED" : "active ",
 		       (unsigned long long)g->records, (unsigned long long)g->through_seq,
 		       g->last_seen ? as_format_time(seen, g->last_seen) : "never", lag);
+		if (events[CL_CHAIN_NEW_JOURNAL] || events[CL_CHAIN_FORK] || events[CL_CHAIN_BREAK])
+			printf("    journal chain: %llu new journal(s), %llu fork(s), %llu break(s)\n",
+			       (unsigned long long)events[CL_CHAIN_NEW_JOURNAL],
+			       (unsigned long long)events[CL_CHAIN_FORK],
+			       (unsigned long long)events[CL_CHAIN_BREAK]);
 	}
 	s->first = 0;
 	return 0;
@@ -224,14 +252,22 @@ int cl_cmd_stats(int argc, char **argv)
 	struct stats_ctx s = {0};
 	int rc;
 
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
+	static const struct option options[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	optind = 2;
+	while ((c = as_args_next("anshim-cloud", argc, argv, "", options, NULL)) != -1) {
+		if (c == 'j')
 			s.json = 1;
-		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			i++;
-		else if (strncmp(argv[i], "--config=", 9) != 0)
-			return cl_usage_error("unexpected argument '%s' for 'stats'", argv[i]);
+		else if (c != 'c')
+			return CL_EXIT_USAGE; /* as_args_next printed why */
 	}
+	if (optind < argc)
+		return cl_usage_error("unexpected argument '%s' for 'stats'", argv[optind]);
 	if (cl_cli_load_config(&cfg, argc, argv))
 		return 1;
 	if (cl_cli_open_store(&store, &cfg, 1)) {
@@ -282,12 +318,18 @@ int cl_cmd_purge(int argc, char **argv)
 	int64_t horizon;
 	int rc;
 
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			i++;
-		else if (strncmp(argv[i], "--config=", 9) != 0)
-			return cl_usage_error("unexpected argument '%s' for 'purge'", argv[i]);
-	}
+	static const struct option options[] = {
+		{"config", required_argument, NULL, 'c'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	optind = 2;
+	while ((c = as_args_next("anshim-cloud", argc, argv, "", options, NULL)) != -1)
+		if (c != 'c')
+			return CL_EXIT_USAGE; /* as_args_next printed why */
+	if (optind < argc)
+		return cl_usage_error("unexpected argument '%s' for 'purge'", argv[optind]);
 	if (cl_cli_load_config(&cfg, argc, argv))
 		return 1;
 	if (cl_cli_open_store(&store, &cfg, 0)) {

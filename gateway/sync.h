@@ -11,6 +11,11 @@
  * (ack_timeout), a lost connection, or an ack that shows the cloud missed a
  * batch all make the sender go back to acked_seq + 1 and resend.
  *
+ * Every heartbeat_interval, and right after every connection, a signed
+ * heartbeat (heartbeat.h) goes to anshim/v1/gw/{gw_id}/heartbeat, QoS 1,
+ * whether or not anything was scanned; none is sent or kept while
+ * disconnected.
+ *
  * The signed policy (retained, anshim/v1/policy) is applied when newer.
  * The ack's cloud time fixes an unsynced clock: offset learned, unsynced
  * records of this boot corrected in the journal.  While the clock is
@@ -23,6 +28,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "anshim/mqtt.h"
 #include "anshim/strbuf.h"
 #include "clock.h"
 #include "journal.h"
@@ -32,15 +38,14 @@
 #define GW_TOPIC_PREFIX "anshim/v1"
 
 struct gw_sync_config {
-	const char *broker;           /* tcp://... or ssl://...; borrowed */
-	const char *username, *password;
-	const char *ca_file, *cert_file, *key_file;
-	int keepalive;                /* seconds */
+	/* The broker, TLS, keep-alive and reconnect settings (strings
+	 * borrowed); sync sets the client id, session and buffer itself. */
+	struct as_mqtt_options mqtt;
 	unsigned batch_max_records;   /* 1..AS_BATCH_MAX_RECORDS */
 	size_t batch_max_bytes;
 	unsigned inflight;            /* batches awaiting an ack */
-	uint64_t reconnect_min_ms, reconnect_max_ms;
 	uint64_t ack_timeout_ms;
+	uint32_t heartbeat_interval;  /* seconds between heartbeats, 1..86400 */
 };
 
 struct gw_sync_deps {
@@ -51,6 +56,8 @@ struct gw_sync_deps {
 	const uint8_t *device_sk;     /* AS_SIGN_SK_LEN */
 	const uint8_t *gw_id;         /* AS_GWID_LEN */
 	const uint8_t *authority_pk;  /* AS_SIGN_PK_LEN */
+	uint64_t started_mono_ms;     /* the daemon's start (gw_clock_mono_ms),
+				       * for the heartbeat's up_since */
 	/* called when a newer policy was applied (may be NULL) */
 	void (*on_policy)(void *ctx);
 	void *ctx;
