@@ -375,6 +375,8 @@ int main(int argc, char **argv)
 	put_vector("fuzz_record", "record_pass.hex");
 	put_vector("fuzz_record", "record_manual.hex");
 	put_vector("fuzz_batch", "batch.hex");
+	put_vector("fuzz_batch", "batch_v1.hex");
+	put_vector("fuzz_heartbeat", "heartbeat.hex");
 	put_vector("fuzz_ack", "ack.hex");
 	put_vector("fuzz_policy", "policy.hex");
 	put_vector("fuzz_policy", "policy_empty.hex");
