@@ -72,7 +72,7 @@ static const char usage_text[] =
 "heartbeat (anshim/v1/gw/+/heartbeat) and keeps each gateway's coverage:\n"
 "the periods it was heard from and its silences ('anshim-cloud gateways').\n"
 "It republishes the last signed policy (retained) on every connection and\n"
-"purges data past retention.\n"
+"purges data past retention or dated later than now + time_skew.\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE        configuration (default " CL_DEFAULT_CONFIG "; it\n"
