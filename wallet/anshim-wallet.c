@@ -1033,6 +1033,9 @@ int main(int argc, char **argv)
 		fputs(usage_text, cmd ? stdout : stderr);
 		return cmd ? 0 : AS_EXIT_USAGE;
 	}
+	/* 'COMMAND --help': that command's part of the manual (usage.h). */
+	if (as_usage_subcommand_help(argc, argv, "anshim-wallet", usage_text))
+		return 0;
 	if (as_crypto_init()) {
 		fprintf(stderr, "anshim-wallet: libsodium failed to initialise\n");
 		return 1;

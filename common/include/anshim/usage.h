@@ -6,6 +6,7 @@
 #define ANSHIM_USAGE_H
 
 #include <stdarg.h>
+#include <stdio.h>
 
 #define AS_EXIT_USAGE 2
 
@@ -14,5 +15,18 @@
 int as_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int as_usage_verror(const char *prog, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
+
+/* Print the part of manual (a program's --help text) about one command to
+ * out: its entries in the manual's "Commands:" list (a heading line
+ * "  COMMAND ..." or "  OTHER | COMMAND", with the indented lines under
+ * it), then the paragraphs that follow the list (common options, exit
+ * status).  Returns 1 when the manual has the command, else 0 (nothing
+ * printed).  Single-threaded CLI use. */
+int as_usage_command_help(FILE *out, const char *prog, const char *manual, const char *command);
+
+/* 'PROG COMMAND ... --help' (or -h, before any "--"): print COMMAND's part
+ * of manual on stdout and return 1 (exit 0); 0 when argv asks for no help
+ * or the manual does not list argv[1] (the caller goes on as usual). */
+int as_usage_subcommand_help(int argc, char **argv, const char *prog, const char *manual);
 
 #endif
