@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Jeju flow end to end (issue 7), on a real mosquitto with the real
+# The Jeju flow end to end, on a real mosquitto with the real
 # anshim-cloudd and gateways: visitors' wallets check in by scanning the
 # venue's own QR code.
 #
