@@ -1,5 +1,8 @@
 /*
- * usage.c - bad-usage messages for the CLIs (see usage.h).
+ * usage.c - bad-usage messages for the CLIs, and one command's part of a
+ * CLI's manual for 'PROG COMMAND --help' (see usage.h).  The manual is
+ * the program's --help text: its "Commands:" list has a heading line per
+ * command, indented two spaces, with the lines under it indented more.
  * Single-threaded CLI use.
  */
 #include "anshim/usage.h"

@@ -1,6 +1,7 @@
 /*
  * usage.h - the one way the command-line tools report bad usage:
- * "PROG: MESSAGE" and "Try 'PROG --help'." on stderr, exit status 2.
+ * "PROG: MESSAGE" and "Try 'PROG --help'." on stderr, exit status 2; and
+ * the one way 'PROG COMMAND --help' prints that command's manual.
  */
 #ifndef ANSHIM_USAGE_H
 #define ANSHIM_USAGE_H
