@@ -321,4 +321,6 @@ phone_spellings() {
 # costs a shell script and a second process, which the gateway tests, with
 # dozens of small python3 clients each, feel on a loaded 2-core machine.
 ANSHIM_PYTHON=$(command python3 -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3)
+# A function: in the background ('python3 ... &') it would run in a
+# subshell, and $! would not be python's pid; start "$ANSHIM_PYTHON" there.
 python3() { "$ANSHIM_PYTHON" "$@"; }

@@ -339,7 +339,7 @@ run_unit() {
   done
   install -d -m 0711 "$WORK/notify"
   notify=$WORK/notify/$name.sock
-  python3 -c "$_NOTIFY_PY" "$notify" "$WORK/notify-$name.txt" > "$WORK/notify-$name.err" 2>&1 4>&- &
+  "$ANSHIM_PYTHON" -c "$_NOTIFY_PY" "$notify" "$WORK/notify-$name.txt" > "$WORK/notify-$name.err" 2>&1 4>&- &
   CLEANUP_PIDS+=($!)
   wait_for 10 "the notify socket for $name" test -S "$notify"
   # ExecStart is split into words (systemd's quoting is not needed here).
