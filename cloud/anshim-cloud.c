@@ -285,8 +285,8 @@ int main(int argc, char **argv)
 		fputs(usage_text, cmd ? stdout : stderr);
 		return cmd ? 0 : CL_EXIT_USAGE;
 	}
-	/* 'COMMAND --help': that command's part of the manual (poster has a manual of its own). */
-	if (strcmp(cmd, "poster") != 0 && as_usage_subcommand_help(argc, argv, "anshim-cloud", usage_text))
+	/* 'COMMAND --help': that command's part of the manual (usage.h). */
+	if (as_usage_subcommand_help(argc, argv, "anshim-cloud", usage_text))
 		return 0;
 	if (as_crypto_init()) {
 		fprintf(stderr, "anshim-cloud: libsodium failed to initialise\n");

@@ -94,7 +94,14 @@ int as_usage_command_help(FILE *out, const char *prog, const char *manual, const
 
 int as_usage_subcommand_help(int argc, char **argv, const char *prog, const char *manual)
 {
+	char own[128];
+
 	if (argc < 3 || argv[1][0] == '-')
+		return 0;
+	/* A command whose entry points to 'PROG COMMAND --help' has a manual
+	 * of its own, which the command prints itself. */
+	if (snprintf(own, sizeof own, "'%s %s --help'", prog, argv[1]) < (int)sizeof own &&
+	    strstr(manual, own))
 		return 0;
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)

@@ -26,8 +26,10 @@ int as_usage_verror(const char *prog, const char *fmt, va_list ap)
 int as_usage_command_help(FILE *out, const char *prog, const char *manual, const char *command);
 
 /* 'PROG COMMAND ... --help' (or -h, before any "--"): print COMMAND's part
- * of manual on stdout and return 1 (exit 0); 0 when argv asks for no help
- * or the manual does not list argv[1] (the caller goes on as usual). */
+ * of manual on stdout and return 1 (exit 0); 0 when argv asks for no help,
+ * the manual does not list argv[1], or the manual says "see 'PROG COMMAND
+ * --help'" (the command has a manual of its own): the caller goes on as
+ * usual. */
 int as_usage_subcommand_help(int argc, char **argv, const char *prog, const char *manual);
 
 #endif
