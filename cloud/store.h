@@ -177,10 +177,15 @@ struct cl_chain_batch {
  *     match its digest, or the digests do not fold to the head: a record
  *     was changed or removed in the journal), or it continues no link the
  *     store knows of its journal (records removed before it).
- * A batch wholly at or below through_seq is a resend (or the first send
- * of a renumbered journal): its records are duplicates and nothing is
- * judged.  A batch may record a BREAK besides
- * one of the others.
+ * A batch wholly at or below through_seq is a resend (its records are
+ * duplicates and nothing is judged) when its head is the link at the end
+ * of one of the last CL_CHAIN_POINTS batches with the same last seq, or
+ * its last record (not a placeholder) is held under the same seq;
+ * otherwise it carries other records under those seqs and is judged and
+ * reconciled as above.  A batch that continues a chain followed since a
+ * fork or new journal below through_seq has its records between the
+ * followed seq and through_seq reconciled.  A batch may record a BREAK
+ * besides one of the others.
  */
 int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 				  const struct cl_chain_batch *chain,

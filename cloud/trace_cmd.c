@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #define PID_HEX (2 * AS_PID_LEN + 1)
+#define RISK_PERIOD_MAX (60 * 86400)
 #define WHO_MAX 63
 #define REASON_MAX 255
 
@@ -135,6 +136,16 @@ static void add_clean(struct as_strbuf *b, const char *s, int json)
 	as_strbuf_add_clean(b, s, json);
 }
 
+/* The risk period as the report names it: "24h", "36h", "90m". */
+static char *period_text(char out[32], int64_t s)
+{
+	if (s % 3600 == 0)
+		snprintf(out, 32, "%lldh", (long long)(s / 3600));
+	else
+		as_format_duration(out, s);
+	return out;
+}
+
 static void json_time(struct as_strbuf *b, const char *key, int64_t t)
 {
 	char buf[32];
@@ -154,7 +165,7 @@ static void out_buf(struct as_strbuf *b)
 static void print_case_header(struct printer *pr, const struct cl_trace_visit *first)
 {
 	const struct trace_opts *o = pr->o;
-	char pid[PID_HEX], from[32], to[32];
+	char pid[PID_HEX], from[32], to[32], period[32];
 	struct as_strbuf b = {0};
 
 	pr->case_done = 1;
@@ -165,9 +176,9 @@ static void print_case_header(struct printer *pr, const struct cl_trace_visit *f
 		as_strbuf_add(&b, ",");
 		json_time(&b, "to", o->p.to);
 		as_strbuf_printf(&b, ",\"depth\":%u,\"min_overlap_minutes\":%lld,"
-				 "\"incubation_days\":%lld,\"source\":",
+				 "\"risk_period_minutes\":%lld,\"incubation_days\":%lld,\"source\":",
 				 o->p.depth, (long long)(o->p.min_overlap / 60),
-				 (long long)(o->p.incubation / 86400));
+				 (long long)(o->p.risk_period / 60), (long long)(o->p.incubation / 86400));
 		if (first)
 			as_strbuf_printf(&b, "\"%s\"", cl_trace_source_name(first->v.kind));
 		else
@@ -177,8 +188,9 @@ static void print_case_header(struct printer *pr, const struct cl_trace_visit *f
 		as_strbuf_printf(&b, "Case %s\n", pid);
 		as_strbuf_printf(&b, "  infectious window  %s .. %s\n", as_format_time(from, o->p.from),
 				 as_format_time(to, o->p.to));
-		as_strbuf_printf(&b, "  depth %u, min overlap %lld min, incubation %lld days\n\n",
-				 o->p.depth, (long long)(o->p.min_overlap / 60),
+		as_strbuf_printf(&b, "  depth %u, min overlap %lld min within any %s, incubation "
+				 "%lld days\n\n", o->p.depth, (long long)(o->p.min_overlap / 60),
+				 period_text(period, o->p.risk_period),
 				 (long long)(o->p.incubation / 86400));
 		as_strbuf_add(&b, "Case visits (entry inside the window):\n");
 		if (!first)
@@ -339,9 +351,10 @@ static void contact_json(struct printer *pr, const struct cl_trace_contact *c, s
 	json_time(b, "start", c->start);
 	as_strbuf_add(b, ",");
 	json_time(b, "end", c->end);
-	as_strbuf_printf(b, ",\"overlap_minutes\":%lld,\"risk\":\"%s\",\"via\":\"%s\","
-			 "\"source\":\"%s\"", (long long)(c->overlap / 60), c->high ? "high" : "low",
-			 hex_pid(via, c->via), cl_trace_source_name(c->kind));
+	as_strbuf_printf(b, ",\"overlap_minutes\":%lld,\"period_overlap_minutes\":%lld,"
+			 "\"risk\":\"%s\",\"via\":\"%s\",\"source\":\"%s\"",
+			 (long long)(c->overlap / 60), (long long)(c->period_overlap / 60),
+			 c->high ? "high" : "low", hex_pid(via, c->via), cl_trace_source_name(c->kind));
 	if (c->headcount_extra)
 		as_strbuf_printf(b, ",\"headcount_extra\":%u", c->headcount_extra);
 	if (pr->o->reveal) {
@@ -361,7 +374,8 @@ static void contact_json(struct printer *pr, const struct cl_trace_contact *c, s
 static void contact_text(struct printer *pr, const struct cl_trace_contact *c, struct as_strbuf *b,
 			 const struct as_contact *who, int opened, const char *why)
 {
-	char pid[PID_HEX], via[PID_HEX], span[72], ov[24];
+	char pid[PID_HEX], via[PID_HEX], span[72], ov[24], most[24], period[32], head[48];
+	int wide;
 
 	if (c->order != pr->cur_order) {
 		pr->cur_order = c->order;
@@ -369,18 +383,24 @@ static void contact_text(struct printer *pr, const struct cl_trace_contact *c, s
 		as_strbuf_printf(b, "\nOrder %u contacts%s:\n", c->order,
 				 c->order == 1 ? " (with the case)" : "");
 	}
+	/* Risk is judged on the most exposure within one risk period; the
+	 * total sums every venue and day, so it can exceed the span shown. */
+	snprintf(head, sizeof head, "max in %s", period_text(period, pr->o->p.risk_period));
+	wide = (int)strlen(head) > 10 ? (int)strlen(head) : 10;
 	if (c->venue != pr->cur_venue) {
 		pr->cur_venue = c->venue;
 		as_strbuf_add(b, "  ");
 		add_clean(b, venue_name(pr, c->venue), 0);
 		as_strbuf_printf(b, " (venue %u)\n", c->venue);
-		as_strbuf_printf(b, "    %-32s  %-26s %8s  %-4s  %-6s  %s\n", "pid", "first exposure",
-				 "overlap", "risk", "source", "via");
+		as_strbuf_printf(b, "    %-32s  %-26s %*s  %14s  %-4s  %-6s  %s\n", "pid",
+				 "first exposure", wide, head, "total exposure", "risk", "source",
+				 "via");
 	}
+	snprintf(most, sizeof most, "%lld min", (long long)(c->period_overlap / 60));
 	snprintf(ov, sizeof ov, "%lld min", (long long)(c->overlap / 60));
 	hex_pid(via, c->via);
-	as_strbuf_printf(b, "    %s  %-26s %8s  %-4s  %-6s  %s", hex_pid(pid, c->pid),
-			 span_text(span, c->start, c->end), ov, c->high ? "HIGH" : "low",
+	as_strbuf_printf(b, "    %s  %-26s %*s  %14s  %-4s  %-6s  %s", hex_pid(pid, c->pid),
+			 span_text(span, c->start, c->end), wide, most, ov, c->high ? "HIGH" : "low",
 			 cl_trace_source_name(c->kind), c->order == 1 ? "case" : via);
 	if (c->headcount_extra)
 		as_strbuf_printf(b, "  +%u unnamed", c->headcount_extra);
@@ -535,8 +555,34 @@ static int text_ok(const char *s, size_t max)
 	return strspn(s, " ") != n;
 }
 
+/*
+ * --risk-period: a duration with its unit, in whole minutes, from the
+ * minimum overlap (checked by the caller) to 60 days.  0, or the usage
+ * error's status.
+ */
+static int parse_risk_period(const char *text, int64_t *out)
+{
+	size_t n = strlen(text);
+	int64_t v = 0;
+	int rc;
+
+	if (n && strspn(text, "0123456789") == n)
+		return cl_usage_error("--risk-period '%s': give a unit, e.g. %sh for hours, %sd "
+				      "for days or %sm for minutes", text, text, text, text);
+	rc = as_parse_duration(text, &v);
+	if (rc == AS_E_FIELD)
+		return cl_usage_error("--risk-period '%s' is not a duration: give one number and "
+				      "one unit (m, h, d or w), e.g. 24h, 36h, 2d or 90m", text);
+	if (rc || v < 60 || v > RISK_PERIOD_MAX || v % 60 != 0)
+		return cl_usage_error("--risk-period '%s': whole minutes from 1m to 60d (e.g. 24h, "
+				      "the default)", text);
+	*out = v;
+	return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct trace_opts *o)
 {
+	enum { OPT_RISK_PERIOD = 256 };
 	static const struct option options[] = {
 		{"phone", required_argument, NULL, 'p'},
 		{"pid", required_argument, NULL, 'P'},
@@ -545,6 +591,7 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 		{"depth", required_argument, NULL, 'd'},
 		{"min-overlap", required_argument, NULL, 'm'},
 		{"incubation", required_argument, NULL, 'i'},
+		{"risk-period", required_argument, NULL, OPT_RISK_PERIOD},
 		{"json", no_argument, NULL, 'j'},
 		{"reveal", no_argument, NULL, 'r'},
 		{"as", required_argument, NULL, 'a'},
@@ -554,8 +601,9 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	char period[32];
 	int64_t v;
-	int c;
+	int c, rc;
 
 	memset(o, 0, sizeof *o);
 	cl_trace_params_init(&o->p);
@@ -582,6 +630,11 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 				return cl_usage_error("--incubation '%s': days, 0 to 60", optarg);
 			o->p.incubation = v * 86400;
 			break;
+		case OPT_RISK_PERIOD:
+			rc = parse_risk_period(optarg, &o->p.risk_period);
+			if (rc)
+				return rc;
+			break;
 		case 'j': o->json = 1; break;
 		case 'r': o->reveal = 1; break;
 		case 'a': o->who = optarg; break;
@@ -606,6 +659,12 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 				      "2026-03-02T18:00+09:00 or unix seconds)", o->to_text);
 	if (o->p.from > o->p.to)
 		return cl_usage_error("%s", "--from is after --to");
+	if (o->p.risk_period < o->p.min_overlap)
+		return cl_usage_error("--risk-period %s is shorter than the minimum overlap (%lld "
+				      "min): nobody could reach high risk; give a longer period "
+				      "(default 24h) or a smaller --min-overlap",
+				      period_text(period, o->p.risk_period),
+				      (long long)(o->p.min_overlap / 60));
 	if (!o->reason)
 		return cl_usage_error("%s", "trace needs --reason TEXT: the audit log records why "
 				      "each trace was run");
