@@ -20,7 +20,7 @@ chmod 0711 "$WORK"
 ETC=$WORK/etc
 mkdir -m 0755 "$ETC"
 PASSWD=$ETC/anshim.passwd
-GW_ID=0123456789abcdef0123456789abcdef
+GW_ID=gw/0123456789abcdef0123456789abcdef
 
 rc=0; out=$(mosquitto_passwd -b "$PASSWD" anshim-cloud cloud-pw 2>&1) || rc=$?
 check; [ "$rc" != 0 ] || fail "mosquitto_passwd without -c on a missing file succeeded"
@@ -76,7 +76,7 @@ check; ! pub "$GW_ID" wrong-pw || fail "a wrong password was accepted"
 check; ! pub nobody x || fail "an unknown account was accepted"
 
 # A gateway enrolled while the broker runs: added, then a reload (SIGHUP).
-GW2=fedcba9876543210fedcba9876543210
+GW2=gw/fedcba9876543210fedcba9876543210
 (umask 077; mosquitto_passwd -b "$PASSWD" "$GW2" gw2-pw)
 check; ! pub "$GW2" gw2-pw || fail "an account was accepted before the reload"
 kill -HUP "$BROKER_PID"
