@@ -33,13 +33,13 @@
  */
 #include "store.h"
 
+#include "anshim/args.h"
 #include "anshim/batch.h"
 #include "anshim/error.h"
 #include "anshim/parse.h"
 #include "stats.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <lmdb.h>
 #include <math.h>
 #include <sodium.h>
@@ -679,7 +679,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 	*o = (struct options){.visits = 1000000, .gateways = 1200, .venues = 1000, .people = 0,
 			      .days = 28, .batch = 512, .per_txn = 64, .runs = 1, .queries = 1000,
 			      .seed = 1, .dir = "/tmp", .keep = 0};
-	while ((c = getopt_long(argc, argv, "", longopts, &at)) != -1) {
+	while ((c = as_args_next("cloud_ingest", argc, argv, "", longopts, &at)) != -1) {
 		int64_t *target = NULL, min = 1, max = 0;
 
 		switch (c) {

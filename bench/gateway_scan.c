@@ -15,6 +15,7 @@
  */
 #include "authority.h"
 
+#include "anshim/args.h"
 #include "anshim/bytes.h"
 #include "anshim/credential.h"
 #include "anshim/error.h"
@@ -22,7 +23,6 @@
 #include "stats.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -210,7 +210,7 @@ int main(int argc, char **argv)
 	double start, deadline, elapsed;
 	int c, quiet = 0, lost = 0;
 
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = as_args_next("gateway_scan", argc, argv, "h", options, NULL)) != -1) {
 		int bad = 0;
 		switch (c) {
 		case 'k': keys = optarg; break;

@@ -25,6 +25,7 @@
  * process spent preempted by others.  Single-threaded throughout.
  */
 #include "anshim/base45.h"
+#include "anshim/args.h"
 #include "anshim/capsule.h"
 #include "anshim/credential.h"
 #include "anshim/error.h"
@@ -347,36 +348,38 @@ static int parse_int(const char *s, long lo, long hi, int *out)
 
 int main(int argc, char **argv)
 {
+	static const struct option options[] = {
+		{"seconds", required_argument, NULL, 's'},
+		{"rounds", required_argument, NULL, 'r'},
+		{"png-scale", required_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
 	static struct pool pl;
 	double seconds = 1.0, verify_med, verify_best, verify_cpu, qr_med, png_med;
-	int rounds = 5, rc;
+	int rounds = 5, rc, c;
 
 	pl.png_scale = 8;
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+	optind = 1;
+	while ((c = as_args_next("pass_verify", argc, argv, "h", options, NULL)) != -1) {
 		int bad = 0;
 
-		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else if (strcmp(arg, "--seconds") == 0 && val) {
-			bad = parse_double(val, 0.05, 60.0, &seconds);
-			i++;
-		} else if (strcmp(arg, "--rounds") == 0 && val) {
-			bad = parse_int(val, 1, MAX_ROUNDS, &rounds);
-			i++;
-		} else if (strcmp(arg, "--png-scale") == 0 && val) {
-			bad = parse_int(val, 1, 64, &pl.png_scale);
-			i++;
-		} else {
-			fprintf(stderr, "pass_verify: unknown or incomplete option '%s'\n", arg);
-			usage(stderr);
-			return 2;
+		switch (c) {
+		case 'h': usage(stdout); return 0;
+		case 's': bad = parse_double(optarg, 0.05, 60.0, &seconds); break;
+		case 'r': bad = parse_int(optarg, 1, MAX_ROUNDS, &rounds); break;
+		case 'p': bad = parse_int(optarg, 1, 64, &pl.png_scale); break;
+		default: usage(stderr); return 2;
 		}
 		if (bad) {
-			fprintf(stderr, "pass_verify: bad value '%s' for %s (see --help)\n", val, arg);
+			fprintf(stderr, "pass_verify: bad value '%s' for --%s (see --help)\n", optarg,
+				c == 's' ? "seconds" : c == 'r' ? "rounds" : "png-scale");
 			return 2;
 		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pass_verify: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return 2;
 	}
 
 	if ((rc = as_crypto_init()) != 0)

@@ -16,6 +16,8 @@
  */
 #include "stats.h"
 
+#include "anshim/args.h"
+
 #include <errno.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -417,49 +419,46 @@ int main(int argc, char **argv)
 {
 	const char *conninfo = NULL, *sql = NULL, *mode = NULL, *csv = NULL, *cases = NULL,
 		   *out = NULL;
+	static const struct option options[] = {
+		{"conn", required_argument, NULL, 'c'},
+		{"sql", required_argument, NULL, 's'},
+		{"csv", required_argument, NULL, 'v'},
+		{"cases", required_argument, NULL, 'a'},
+		{"out", required_argument, NULL, 'o'},
+		{"reps1", required_argument, NULL, '1'},
+		{"reps3", required_argument, NULL, '3'},
+		{"depth3-cases", required_argument, NULL, 'd'},
+		{"incubation", required_argument, NULL, 'i'},
+		{"d3-timeout", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
 	long reps1 = 5, reps3 = 1, depth3 = 5, incubation = 14;
-	int rc;
+	int rc, c;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (!strcmp(a, "load") || !strcmp(a, "trace")) {
-			mode = a;
-			continue;
+	optind = 1;
+	while ((c = as_args_next("pg_trace", argc, argv, "", options, NULL)) != -1) {
+		switch (c) {
+		case 'h': fputs(usage_text, stdout); return 0;
+		case 'c': conninfo = optarg; break;
+		case 's': sql = optarg; break;
+		case 'v': csv = optarg; break;
+		case 'a': cases = optarg; break;
+		case 'o': out = optarg; break;
+		case '1': reps1 = number(optarg, 1, MAX_REPS); break;
+		case '3': reps3 = number(optarg, 1, MAX_REPS); break;
+		case 'd': depth3 = number(optarg, 0, MAX_CASES); break;
+		case 'i': incubation = number(optarg, 0, 60); break;
+		case 't': d3_timeout = (double)number(optarg, 1, 86400); break;
+		default: fputs(usage_text, stderr); return 2;
 		}
-		if (!strcmp(a, "--help")) {
-			fputs(usage_text, stdout);
-			return 0;
-		}
-		if (!v || strncmp(a, "--", 2)) {
-			fputs(usage_text, stderr);
-			return 2;
-		}
-		i++;
-		if (!strcmp(a, "--conn"))
-			conninfo = v;
-		else if (!strcmp(a, "--sql"))
-			sql = v;
-		else if (!strcmp(a, "--csv"))
-			csv = v;
-		else if (!strcmp(a, "--cases"))
-			cases = v;
-		else if (!strcmp(a, "--out"))
-			out = v;
-		else if (!strcmp(a, "--reps1"))
-			reps1 = number(v, 1, MAX_REPS);
-		else if (!strcmp(a, "--reps3"))
-			reps3 = number(v, 1, MAX_REPS);
-		else if (!strcmp(a, "--depth3-cases"))
-			depth3 = number(v, 0, MAX_CASES);
-		else if (!strcmp(a, "--incubation"))
-			incubation = number(v, 0, 60);
-		else if (!strcmp(a, "--d3-timeout"))
-			d3_timeout = (double)number(v, 1, 86400);
-		else {
-			fputs(usage_text, stderr);
-			return 2;
-		}
+	}
+	/* The one operand: the mode. */
+	if (optind == argc - 1 && (!strcmp(argv[optind], "load") || !strcmp(argv[optind], "trace")))
+		mode = argv[optind];
+	else if (optind < argc) {
+		fprintf(stderr, "pg_trace: unexpected argument '%s'\n", argv[optind]);
+		return 2;
 	}
 	if (!conninfo || !sql || !mode || (!strcmp(mode, "load") && !csv) ||
 	    (!strcmp(mode, "trace") && !cases)) {

@@ -21,12 +21,12 @@
 
 #include "bigarray.h"
 
+#include "anshim/args.h"
 #include "anshim/error.h"
 #include "anshim/parse.h"
 #include "stats.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,7 +226,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 	o->depth3_cases = 5;
 	o->incubation_days = 14;
 	o->min_overlap_min = 15;
-	while ((c = getopt_long(argc, argv, "", longopts, &at)) != -1) {
+	while ((c = as_args_next("trace_bench", argc, argv, "", longopts, &at)) != -1) {
 		int64_t *target = NULL, min = 1, max = 0;
 
 		switch (c) {

@@ -9,6 +9,7 @@
  */
 #include "gen.h"
 
+#include "anshim/args.h"
 #include "anshim/batch.h"
 #include "anshim/error.h"
 #include "anshim/parse.h"
@@ -16,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <lmdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -595,7 +595,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 	o->cases_max = 25;
 	o->purge_rate = 0;
 	o->purge_slice = PURGE_SLICE;
-	while ((c = getopt_long(argc, argv, "", longopts, &at)) != -1) {
+	while ((c = as_args_next("visits_gen", argc, argv, "", longopts, &at)) != -1) {
 		int64_t *target = NULL, min = 1, max = 0;
 
 		switch (c) {

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "commands.h"
 
+#include "anshim/args.h"
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/fileio.h"
@@ -18,7 +19,6 @@
 #include "anshim/parse.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,13 +135,13 @@ static int cmd_keys(int argc, char **argv)
 	if (argc < 3 || strcmp(argv[2], "init") != 0)
 		return cl_usage_error("%s", "usage: anshim-cloud keys init [--dir DIR]");
 	optind = 3;
-	while ((c = getopt_long(argc, argv, "d:h", options, NULL)) != -1) {
+	while ((c = as_args_next("anshim-cloud", argc, argv, "d:h", options, NULL)) != -1) {
 		if (c == 'd')
 			dir = optarg;
 		else if (c == 'h')
 			return fputs(usage_text, stdout), 0;
 		else
-			return cl_usage_error("%s", "bad option for 'keys init'");
+			return CL_EXIT_USAGE; /* as_args_next printed why */
 	}
 	if (optind < argc)
 		return cl_usage_error("unexpected argument '%s'", argv[optind]);
@@ -198,7 +198,7 @@ static int cmd_issue(int argc, char **argv)
 	int c, card = 0, rc;
 
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "k:H:p:n:o:v:t:ch", options, NULL)) != -1) {
+	while ((c = as_args_next("anshim-cloud", argc, argv, "k:H:p:n:o:v:t:ch", options, NULL)) != -1) {
 		switch (c) {
 		case 'k': keys = optarg; break;
 		case 'H': holder = optarg; break;
@@ -216,7 +216,7 @@ static int cmd_issue(int argc, char **argv)
 				return cl_usage_error("--at '%s' is not a time (unix seconds or ISO 8601)", optarg);
 			break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		default: return cl_usage_error("%s", "bad option for 'issue'");
+		default: return CL_EXIT_USAGE; /* as_args_next printed why */
 		}
 	}
 	if (optind < argc)

@@ -23,6 +23,8 @@
 #include "anshim/parse.h"
 #include "anshim/strbuf.h"
 
+#include "anshim/args.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,22 +38,32 @@ struct audit_args {
  * --keys DIR (verify), --json (show). */
 static int parse_args(int argc, char **argv, int is_show, struct audit_args *a)
 {
+	static const struct option show_options[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	static const struct option verify_options[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"keys", required_argument, NULL, 'k'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
 	memset(a, 0, sizeof *a);
-	for (int i = 3; i < argc; i++) {
-		if (is_show && strcmp(argv[i], "--json") == 0)
+	optind = 3;
+	while ((c = as_args_next("anshim-cloud", argc, argv, "",
+				 is_show ? show_options : verify_options, NULL)) != -1) {
+		if (c == 'j')
 			a->json = 1;
-		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			i++;
-		else if (strncmp(argv[i], "--config=", 9) == 0)
-			continue;
-		else if (!is_show && strcmp(argv[i], "--keys") == 0 && i + 1 < argc)
-			a->keys = argv[++i];
-		else if (!is_show && strncmp(argv[i], "--keys=", 7) == 0)
-			a->keys = argv[i] + 7;
-		else
-			return cl_usage_error("unexpected argument '%s' for 'audit %s'", argv[i],
-					      argv[2]);
+		else if (c == 'k')
+			a->keys = optarg;
+		else if (c != 'c')
+			return CL_EXIT_USAGE; /* as_args_next printed why */
 	}
+	if (optind < argc)
+		return cl_usage_error("unexpected argument '%s' for 'audit %s'", argv[optind],
+				      argv[2]);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include "anshim/batch.h"
 #include "anshim/log.h"
+#include "anshim/mqtt.h"
 
 #include <stddef.h>
 
@@ -21,24 +22,15 @@ const struct as_config_option cl_config_table[] = {
 	 "The authority key directory made by 'anshim-cloud keys init': sign.key "
 	 "signs acks and policies, contact.key opens paper-register capsules at "
 	 "ingest (only to derive the pseudonym), pseudonym.key derives it."},
-	{"broker", AS_CFG_STRING, OPT(broker), 0, 512, NULL, 0, "tcp://127.0.0.1:1883",
-	 "The MQTT broker, tcp://HOST:PORT or ssl://HOST:PORT."},
+	AS_MQTT_CONFIG_ROWS(struct cl_config, "tcp://127.0.0.1:1883",
+			    "The MQTT broker, tcp://HOST:PORT or ssl://HOST:PORT (8883 with "
+			    "TLS)."),
 	{"client_id", AS_CFG_STRING, OPT(client_id), 1, 64, NULL, 0, "anshim-cloudd",
 	 "MQTT client id. Each aggregator instance needs its own."},
 	{"shared_group", AS_CFG_STRING, OPT(shared_group), 0, 64, NULL, 0, NULL,
 	 "Subscribe to batches as the MQTT shared subscription $share/GROUP/... so "
 	 "that several aggregator instances split the load. Unset: plain "
 	 "subscription."},
-	{"broker_username", AS_CFG_STRING, OPT(broker_username), 0, 256, NULL, 0, NULL,
-	 "Username for the broker."},
-	{"broker_password", AS_CFG_STRING, OPT(broker_password), 0, 256, NULL, AS_CFG_SECRET,
-	 NULL, "Password for the broker."},
-	{"broker_ca_file", AS_CFG_PATH, OPT(broker_ca_file), 0, 0, NULL, 0, NULL,
-	 "TLS: CA certificate of the broker."},
-	{"broker_cert_file", AS_CFG_PATH, OPT(broker_cert_file), 0, 0, NULL, 0, NULL,
-	 "TLS: client certificate."},
-	{"broker_key_file", AS_CFG_PATH, OPT(broker_key_file), 0, 0, NULL, 0, NULL,
-	 "TLS: client key."},
 	{"audit_log", AS_CFG_PATH, OPT(audit_log), 0, 0, NULL, 0, "/var/lib/anshim-cloud/audit.log",
 	 "The append-only, hash-chained, signed audit log of traces and reveals."},
 	{"map_size", AS_CFG_SIZE, OPT(map_size), 1 << 20, INT64_MAX, NULL, 0, "64G",

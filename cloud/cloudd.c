@@ -4,7 +4,10 @@
  * One libuv loop: the MQTT client (batches in, acks and the retained policy
  * out), the ingest thread (verify, de-duplicate, index, commit), a daily
  * retention purge in the thread pool (LMDB serialises it with ingest, in
- * short slices), signals, and the systemd notify/watchdog protocol.
+ * short slices).  The run itself (configuration file, loop, signals, the
+ * systemd notify/watchdog protocol) is common's daemon.c, which calls the
+ * start, stop, reload and clean-up below; check_startup is shared with
+ * --check-config.
  */
 #include "authority.h"
 #include "clconfig.h"
@@ -17,11 +20,8 @@
 #include "anshim/log.h"
 #include "anshim/mqtt.h"
 #include "anshim/policy.h"
-#include "anshim/sdnotify.h"
 
-#include <getopt.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +40,8 @@ struct cl_daemon {
 	struct cl_store *store;
 	struct cl_ingester *ingester;
 	struct as_mqtt *mqtt;
-	uv_signal_t sig_term, sig_int, sig_hup;
-	uv_timer_t purge_timer, watchdog_timer;
+	uv_timer_t purge_timer;
+	int purge_timer_open;
 	uv_work_t purge_work;
 	int purge_running;
 	uint64_t purged;
@@ -70,8 +70,12 @@ static const char usage_text[] =
 "policy (retained) on every connection and purges data past retention.\n"
 "\n"
 "Options:\n"
-"  -c, --config FILE        configuration (default " CL_DEFAULT_CONFIG ")\n"
-"      --check-config       validate it, print the effective settings, exit\n"
+"  -c, --config FILE        configuration (default " CL_DEFAULT_CONFIG "; it\n"
+"                           must exist)\n"
+"      --check-config       validate it, print the effective settings, run\n"
+"                           the start-up checks (authority keys) and exit:\n"
+"                           0 if the daemon would start, 1 with the reason\n"
+"                           if not\n"
 "      --print-example-config\n"
 "                           print a commented configuration with every key\n"
 "  -h, --help               this text\n"
@@ -187,20 +191,13 @@ static void on_purge_timer(uv_timer_t *t)
 		d->purge_running = 1;
 }
 
-/* ---- lifecycle ---- */
+/* ---- lifecycle (the loop, signals and watchdog are daemon.c's) ---- */
 
-static void on_watchdog(uv_timer_t *t)
+static void stop_daemon(void *ctx)
 {
-	(void)t;
-	as_sd_notify("WATCHDOG=1");
-}
+	struct cl_daemon *d = ctx;
 
-static void shutdown_daemon(struct cl_daemon *d)
-{
-	if (d->stopping)
-		return;
 	d->stopping = 1;
-	as_sd_notify("STOPPING=1");
 	as_log(AS_LOG_NOTICE, "stopping: finishing queued batches");
 	as_mqtt_stop(d->mqtt);
 	d->mqtt = NULL;
@@ -208,33 +205,47 @@ static void shutdown_daemon(struct cl_daemon *d)
 	 * gateways resend and are acknowledged after the restart. */
 	cl_ingester_stop(d->ingester);
 	d->ingester = NULL;
-	uv_close((uv_handle_t *)&d->sig_term, NULL);
-	uv_close((uv_handle_t *)&d->sig_int, NULL);
-	uv_close((uv_handle_t *)&d->sig_hup, NULL);
-	uv_close((uv_handle_t *)&d->purge_timer, NULL);
-	uv_close((uv_handle_t *)&d->watchdog_timer, NULL);
+	if (d->purge_timer_open)
+		uv_close((uv_handle_t *)&d->purge_timer, NULL);
+	d->purge_timer_open = 0;
 }
 
-static void on_signal(uv_signal_t *h, int signum)
+/* SIGHUP: the registry and counters live in the store, read per batch; the
+ * policy is republished from the store directory. */
+static void reload_daemon(void *ctx)
 {
-	struct cl_daemon *d = h->data;
+	struct cl_daemon *d = ctx;
 
-	if (signum == SIGHUP) {
-		/* The registry and counters live in the store, read per batch;
-		 * the policy is republished from the store directory. */
-		if (d->mqtt && as_mqtt_is_connected(d->mqtt))
-			publish_saved_policy(d);
-		as_log(AS_LOG_NOTICE, "SIGHUP: policy republished (other settings need a restart)");
-		return;
-	}
-	shutdown_daemon(d);
+	if (d->mqtt && as_mqtt_is_connected(d->mqtt))
+		publish_saved_policy(d);
+	as_log(AS_LOG_NOTICE, "SIGHUP: policy republished (other settings need a restart)");
 }
 
-static int start_daemon(struct cl_daemon *d, char *err, size_t err_len)
+/* What start-up needs beyond the table: the authority's keys. */
+static int check_startup(const void *config, const char *config_path, char *err,
+			 size_t err_len)
 {
+	const struct cl_config *cfg = config;
+	struct cl_authority keys;
+	const char *failed = NULL;
+	int rc = cl_authority_load(&keys, cfg->keys_dir,
+				   CL_KEY_SIGN | CL_KEY_CONTACT | CL_KEY_PSEUDONYM, &failed);
+
+	cl_authority_wipe(&keys);
+	if (rc)
+		snprintf(err, err_len, "cannot load authority key %s: %s (%s; or set keys_dir "
+			 "in %s)", failed ? failed : cfg->keys_dir, as_strerror(rc),
+			 rc == -ENOENT ? "create the keys with 'anshim-cloud keys init --dir "
+			 "DIR'" : "the secret keys must be mode 0600, owned by the service's "
+			 "user", config_path);
+	return rc;
+}
+
+static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
+{
+	struct cl_daemon *d = ctx;
 	struct as_mqtt_options mo = {0};
 	const char *failed = NULL;
-	uint64_t watchdog_usec;
 	const struct cl_ingest_options ingest_opt = {
 		.max_batch_bytes = (size_t)d->cfg.max_batch_bytes,
 		.group = (unsigned)d->cfg.ingest_group,
@@ -244,12 +255,14 @@ static int start_daemon(struct cl_daemon *d, char *err, size_t err_len)
 	};
 	int rc;
 
+	d->loop = loop;
+	if ((rc = check_startup(&d->cfg, d->config_path, err, err_len)) != 0)
+		return rc;
 	rc = cl_authority_load(&d->keys, d->cfg.keys_dir,
 			       CL_KEY_SIGN | CL_KEY_CONTACT | CL_KEY_PSEUDONYM, &failed);
 	if (rc) {
-		snprintf(err, err_len, "cannot load authority key %s: %s (set keys_dir, or create "
-			 "keys with 'anshim-cloud keys init')", failed ? failed : d->cfg.keys_dir,
-			 as_strerror(rc));
+		snprintf(err, err_len, "cannot load authority key %s: %s",
+			 failed ? failed : d->cfg.keys_dir, as_strerror(rc));
 		return rc;
 	}
 	/* Written by 'anshim-cloud policy set --revoke-credential'. */
@@ -273,13 +286,9 @@ static int start_daemon(struct cl_daemon *d, char *err, size_t err_len)
 		snprintf(d->batch_topic, sizeof d->batch_topic, BATCH_TOPIC);
 		snprintf(d->wallet_topic, sizeof d->wallet_topic, WALLET_TOPIC);
 	}
-	mo.uri = d->cfg.broker;
+	AS_MQTT_OPTIONS_FROM_CONFIG(&mo, &d->cfg, d->config_path);
+	mo.log_failures = 1;
 	mo.client_id = d->cfg.client_id;
-	mo.username = d->cfg.broker_username;
-	mo.password = d->cfg.broker_password;
-	mo.ca_file = d->cfg.broker_ca_file;
-	mo.cert_file = d->cfg.broker_cert_file;
-	mo.key_file = d->cfg.broker_key_file;
 	mo.keepalive = 30;
 	/* A persistent session: the broker queues batches for us while we
 	 * restart (gateways also resend what stays unacknowledged). */
@@ -290,69 +299,55 @@ static int start_daemon(struct cl_daemon *d, char *err, size_t err_len)
 	rc = as_mqtt_start(&d->mqtt, d->loop, &mo, &mqtt_handlers, d, err, err_len);
 	if (rc)
 		return rc;
-	uv_signal_init(d->loop, &d->sig_term);
-	uv_signal_init(d->loop, &d->sig_int);
-	uv_signal_init(d->loop, &d->sig_hup);
-	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
-	uv_signal_start(&d->sig_term, on_signal, SIGTERM);
-	uv_signal_start(&d->sig_int, on_signal, SIGINT);
-	uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
 	uv_timer_init(d->loop, &d->purge_timer);
+	d->purge_timer_open = 1;
 	d->purge_timer.data = d;
 	uv_timer_start(&d->purge_timer, on_purge_timer, 5000, (uint64_t)d->cfg.purge_interval * 1000);
-	uv_timer_init(d->loop, &d->watchdog_timer);
-	watchdog_usec = as_sd_watchdog_usec();
-	if (watchdog_usec)
-		uv_timer_start(&d->watchdog_timer, on_watchdog, 0, watchdog_usec / 2000 + 1);
 	return 0;
+}
+
+static int load_config(void *ctx, const char *path, char *err, size_t err_len)
+{
+	struct cl_daemon *d = ctx;
+
+	d->config_path = path;
+	return cl_config_load(&d->cfg, path, err, err_len);
+}
+
+static int log_level(const void *ctx)
+{
+	const struct cl_daemon *d = ctx;
+
+	return cl_config_log_level(&d->cfg);
+}
+
+static void ready(void *ctx)
+{
+	struct cl_daemon *d = ctx;
+
+	as_log(AS_LOG_NOTICE, "ready: configuration %s, store %s, broker %s", d->config_path,
+	       d->cfg.store_dir, d->cfg.broker);
+}
+
+static void cleanup(void *ctx)
+{
+	struct cl_daemon *d = ctx;
+
+	cl_store_close(d->store);
+	cl_authority_wipe(&d->keys);
+	cl_config_free(&d->cfg);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct as_daemon_spec spec = {
 		"anshim-cloudd", usage_text, CL_DEFAULT_CONFIG, cl_config_table,
-		sizeof(struct cl_config), NULL,
+		sizeof(struct cl_config), check_startup,
 	};
-	struct cl_daemon d;
-	char err[PATH_MAX + 512];
-	int rc, status = 0;
+	static const struct as_daemon_ops ops = {
+		load_config, log_level, start_daemon, ready, stop_daemon, reload_daemon, cleanup,
+	};
+	static struct cl_daemon d;
 
-	memset(&d, 0, sizeof d);
-	rc = as_daemon_args(argc, argv, &spec, &d.config_path);
-	if (rc >= 0)
-		return rc;
-	as_log_init("anshim-cloudd", AS_LOG_INFO);
-	if (as_crypto_init()) {
-		as_log(AS_LOG_ERR, "libsodium failed to initialise");
-		return 1;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	rc = cl_config_load(&d.cfg, d.config_path, err, sizeof err);
-	if (rc) {
-		as_log(AS_LOG_ERR, "%s", err);
-		return 1;
-	}
-	as_log_init("anshim-cloudd", cl_config_log_level(&d.cfg));
-	d.loop = uv_default_loop();
-	rc = start_daemon(&d, err, sizeof err);
-	if (rc) {
-		as_log(AS_LOG_ERR, "%s", err);
-		status = 1;
-		as_mqtt_stop(d.mqtt);
-		d.mqtt = NULL;
-		cl_ingester_stop(d.ingester);
-		d.stopping = 1;
-	} else {
-		as_log(AS_LOG_NOTICE, "ready: store %s, broker %s", d.cfg.store_dir, d.cfg.broker);
-		as_sd_notify("READY=1\nSTATUS=running");
-	}
-	uv_run(d.loop, UV_RUN_DEFAULT);
-	if (uv_loop_close(d.loop))
-		as_log(AS_LOG_WARNING, "event loop closed with handles still open");
-	cl_store_close(d.store);
-	cl_authority_wipe(&d.keys);
-	cl_config_free(&d.cfg);
-	if (!status)
-		as_log(AS_LOG_NOTICE, "stopped");
-	return status;
+	return as_daemon_main(argc, argv, &spec, &ops, &d);
 }

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "publish.h"
 
+#include "anshim/args.h"
 #include "anshim/bytes.h"
 #include "anshim/credential.h"
 #include "anshim/error.h"
@@ -19,7 +20,6 @@
 #include "anshim/policy.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,7 +102,7 @@ int cl_cmd_policy(int argc, char **argv)
 	if (argc < 3 || strcmp(argv[2], "set") != 0)
 		return cl_usage_error("%s", "usage: anshim-cloud policy set --level N");
 	optind = 3;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = as_args_next("anshim-cloud", argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
 		case 'k': keys = optarg; break;
 		case 'o': out = optarg; break;
@@ -125,7 +125,7 @@ int cl_cmd_policy(int argc, char **argv)
 			}
 			n_fresh++;
 			break;
-		default: return cl_usage_error("%s", "bad option for 'policy set'");
+		default: return CL_EXIT_USAGE; /* as_args_next printed why */
 		}
 	}
 	if (optind < argc)

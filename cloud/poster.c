@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "commands.h"
 
+#include "anshim/args.h"
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/fileio.h"
@@ -32,7 +33,6 @@
 #include <fontconfig/fontconfig.h>
 #endif
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -374,7 +374,7 @@ int cl_cmd_poster(int argc, char **argv)
 	int c, rc, a5 = 0;
 
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = as_args_next("anshim-cloud", argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			if (as_parse_int64(optarg, 1, UINT32_MAX, &venue_id))
@@ -393,8 +393,7 @@ int cl_cmd_poster(int argc, char **argv)
 		case 'V': check = optarg; break;
 		case 'c': break; /* read by cl_cli_load_config */
 		case 'h': fputs(poster_usage, stdout); return 0;
-		default: return cl_usage_error("%s", "bad option for 'poster' (see "
-					       "'anshim-cloud poster --help')");
+		default: return CL_EXIT_USAGE; /* as_args_next printed why */
 		}
 	}
 	if (optind < argc)

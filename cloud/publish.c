@@ -21,7 +21,7 @@ struct one_shot {
 	size_t len;
 	int retained;
 	int done;          /* 1 acknowledged, -1 failed */
-	char why[160];
+	char why[AS_MQTT_ERROR_MAX];
 };
 
 static void finish(struct one_shot *o, int result, const char *why)
@@ -78,13 +78,8 @@ int cl_publish_once(const struct cl_config *cfg, const char *topic, const void *
 	if (uv_loop_init(&loop))
 		return -ENOMEM;
 	snprintf(client_id, sizeof client_id, "anshim-cloud-%ld", (long)getpid());
-	mo.uri = cfg->broker;
+	AS_MQTT_OPTIONS_FROM_CONFIG(&mo, cfg, NULL);
 	mo.client_id = client_id;
-	mo.username = cfg->broker_username;
-	mo.password = cfg->broker_password;
-	mo.ca_file = cfg->broker_ca_file;
-	mo.cert_file = cfg->broker_cert_file;
-	mo.key_file = cfg->broker_key_file;
 	mo.keepalive = 30;
 	mo.clean_session = 1;
 	mo.max_buffered = 10;

@@ -7,12 +7,12 @@
 #include "cli.h"
 #include "commands.h"
 
+#include "anshim/args.h"
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/fileio.h"
 #include "anshim/parse.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +54,7 @@ int cl_cmd_enroll(int argc, char **argv)
 	memset(&gw, 0, sizeof gw);
 	memset(&venue, 0, sizeof venue);
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = as_args_next("anshim-cloud", argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
 		case 'g': key = optarg; break;
 		case 'v':
@@ -80,7 +80,7 @@ int cl_cmd_enroll(int argc, char **argv)
 			break;
 		case 'c': break;
 		case 'h': return cl_usage_error("%s", "see the enroll section of --help");
-		default: return cl_usage_error("%s", "bad option for 'enroll'");
+		default: return CL_EXIT_USAGE; /* as_args_next printed why */
 		}
 	}
 	if (optind < argc)
@@ -136,9 +136,11 @@ int cl_cmd_revoke(int argc, char **argv)
 	int c, rc, have_pk;
 
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = as_args_next("anshim-cloud", argc, argv, "h", options, NULL)) != -1) {
 		if (c == 'g')
 			gateway = optarg;
+		else if (c == '?')
+			return CL_EXIT_USAGE; /* as_args_next printed why */
 		else if (c != 'c')
 			return cl_usage_error("%s", "usage: anshim-cloud revoke --gateway ID");
 	}
@@ -224,14 +226,22 @@ int cl_cmd_stats(int argc, char **argv)
 	struct stats_ctx s = {0};
 	int rc;
 
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
+	static const struct option options[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	optind = 2;
+	while ((c = as_args_next("anshim-cloud", argc, argv, "", options, NULL)) != -1) {
+		if (c == 'j')
 			s.json = 1;
-		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			i++;
-		else if (strncmp(argv[i], "--config=", 9) != 0)
-			return cl_usage_error("unexpected argument '%s' for 'stats'", argv[i]);
+		else if (c != 'c')
+			return CL_EXIT_USAGE; /* as_args_next printed why */
 	}
+	if (optind < argc)
+		return cl_usage_error("unexpected argument '%s' for 'stats'", argv[optind]);
 	if (cl_cli_load_config(&cfg, argc, argv))
 		return 1;
 	if (cl_cli_open_store(&store, &cfg, 1)) {
@@ -282,12 +292,18 @@ int cl_cmd_purge(int argc, char **argv)
 	int64_t horizon;
 	int rc;
 
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			i++;
-		else if (strncmp(argv[i], "--config=", 9) != 0)
-			return cl_usage_error("unexpected argument '%s' for 'purge'", argv[i]);
-	}
+	static const struct option options[] = {
+		{"config", required_argument, NULL, 'c'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	optind = 2;
+	while ((c = as_args_next("anshim-cloud", argc, argv, "", options, NULL)) != -1)
+		if (c != 'c')
+			return CL_EXIT_USAGE; /* as_args_next printed why */
+	if (optind < argc)
+		return cl_usage_error("unexpected argument '%s' for 'purge'", argv[optind]);
 	if (cl_cli_load_config(&cfg, argc, argv))
 		return 1;
 	if (cl_cli_open_store(&store, &cfg, 0)) {

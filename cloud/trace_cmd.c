@@ -27,6 +27,7 @@
 #include "commands.h"
 #include "trace.h"
 
+#include "anshim/args.h"
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/identity.h"
@@ -34,7 +35,6 @@
 #include "anshim/strbuf.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <pwd.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -540,7 +540,7 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 	cl_trace_params_init(&o->p);
 	optind = 2;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = as_args_next("anshim-cloud", argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
 		case 'p': o->phone = optarg; break;
 		case 'P': o->pid_hex = optarg; break;
@@ -568,8 +568,7 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 		case 'c': break; /* read by cl_cli_load_config */
 		case 'k': o->keys = optarg; break;
 		case 'h': return cl_usage_error("%s", "see the trace section of --help");
-		default:
-			return cl_usage_error("bad option '%s' for 'trace'", argv[optind - 1]);
+		default: return CL_EXIT_USAGE; /* as_args_next printed why */
 		}
 	}
 	if (optind < argc)

@@ -16,9 +16,11 @@
 #include "register.h"
 #include "showcode.h"
 
+#include "anshim/args.h"
 #include "anshim/bytes.h"
 #include "anshim/capsule.h"
 #include "anshim/credential.h"
+#include "anshim/daemon.h"
 #include "anshim/error.h"
 #include "anshim/keyfile.h"
 #include "anshim/parse.h"
@@ -27,7 +29,6 @@
 #include "anshim/fileio.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <sodium.h>
 #include <unistd.h>
@@ -75,8 +76,23 @@ static const char usage_text[] =
 "      Import a spreadsheet of the paper register: a header row, then\n"
 "      columns date,time,name,phone[,headcount][,exit_time]. Every row is\n"
 "      checked; bad rows are listed by line number with the reason and the\n"
-"      rest are imported. Importing the same file again adds nothing.\n"
-"      Exit status 1 if any row was rejected.\n"
+"      rest are imported. Importing the same file again adds nothing. The\n"
+"      summary names the time zone used. Exit status 1 if any row was\n"
+"      rejected.\n"
+"\n"
+"      Fields of register and import:\n"
+"        date       YYYY-MM-DD, YYYY.MM.DD or YYYY/MM/DD (month and day may\n"
+"                   have one digit: 2026.3.2)\n"
+"        time       H:MM or H:MM:SS, 24-hour clock (9:05, 18:30:00)\n"
+"        name       up to 64 bytes of text\n"
+"        phone      a phone number in a usual spelling (010-1234-5678,\n"
+"                   01012345678, +82 10 1234 5678)\n"
+"        headcount  1 to 999; empty means 1\n"
+"        exit_time  H:MM or H:MM:SS on the entry date, after the entry;\n"
+"                   empty if unknown\n"
+"      Dates and times are wall-clock times in the configuration's\n"
+"      'timezone' (default Asia/Seoul), whatever this machine's own time\n"
+"      zone is.\n"
 "  journal [--json]\n"
 "      List the journaled records, oldest first: seq, kind, entry time,\n"
 "      flags (unsynced/corrected clock), headcount, and the visitor's\n"
@@ -115,7 +131,8 @@ static const char usage_text[] =
 "      (malformed, bad-signature, wrong-gateway, stale) and exits 1.\n"
 "\n"
 "Common options:\n"
-"  --config FILE    gateway configuration (default " GW_DEFAULT_CONFIG ")\n"
+"  --config FILE    gateway configuration (default " GW_DEFAULT_CONFIG "; the\n"
+"                   file must exist)\n"
 "  --socket PATH    control socket (default: control_socket from the config)\n"
 "\n"
 "Exit status: 0 success / valid, 1 failure / rejected, 2 bad usage.\n";
@@ -141,20 +158,24 @@ struct cli {
 	int cfg_loaded;
 };
 
-/* Load the configuration: the named file (must exist), or the default
- * file if present, or the built-in defaults. */
+/* Load the configuration: the named file, or the default one; as for the
+ * daemon, it must exist (as_daemon_config_path).  cli->config_path is then
+ * the file used. */
 static int cli_load_config(struct cli *cli)
 {
-	char err[PATH_MAX + 512];
-	const char *path = cli->config_path;
+	char err[PATH_MAX + 1024];
 	int rc;
 
 	if (cli->cfg_loaded)
 		return 0;
-	if (!path && access(GW_DEFAULT_CONFIG, F_OK) == 0)
-		path = GW_DEFAULT_CONFIG;
+	rc = as_daemon_config_path("anshim-gatewayd", cli->config_path, GW_DEFAULT_CONFIG,
+				   &cli->config_path, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "anshim-gw: %s\n", err);
+		return rc;
+	}
 	memset(&cli->cfg, 0, sizeof cli->cfg);
-	rc = gw_config_load(&cli->cfg, path, err, sizeof err);
+	rc = gw_config_load(&cli->cfg, cli->config_path, err, sizeof err);
 	if (rc) {
 		fprintf(stderr, "anshim-gw: %s\n", err);
 		return rc;
@@ -163,10 +184,12 @@ static int cli_load_config(struct cli *cli)
 	return 0;
 }
 
+/* Connect to the control socket: --socket, else control_socket from the
+ * configuration (which is then loaded). */
 static int cli_connect(struct cli *cli, struct gw_client *client)
 {
 	char err[PATH_MAX + 256];
-	int rc = cli_load_config(cli);
+	int rc = cli->socket_path ? 0 : cli_load_config(cli);
 
 	if (rc)
 		return rc;
@@ -197,7 +220,7 @@ static int cli_parse(struct cli *cli, int argc, char **argv, const struct option
 	if (extra_short)
 		snprintf(shortopts, sizeof shortopts, "h%s", extra_short);
 	optind = 2;
-	while ((c = getopt_long(argc, argv, shortopts, options, NULL)) != -1) {
+	while ((c = as_args_next("anshim-gw", argc, argv, shortopts, options, NULL)) != -1) {
 		if (c == 1000) {
 			cli->config_path = optarg;
 		} else if (c == 1001) {
@@ -206,9 +229,7 @@ static int cli_parse(struct cli *cli, int argc, char **argv, const struct option
 			fputs(usage_text, stdout);
 			exit(0);
 		} else if (c == '?' || !on_opt || on_opt(ctx, c, optarg)) {
-			if (c == '?')
-				return usage_error("bad option for '%s'", argv[1]);
-			return AS_EXIT_USAGE;
+			return AS_EXIT_USAGE; /* the reason is printed */
 		}
 	}
 	if (first_arg) {
@@ -266,8 +287,9 @@ static int cmd_init(struct cli *cli, int argc, char **argv)
 	as_gateway_id(gw_id, pk);
 	as_hex_encode(id_hex, gw_id, sizeof gw_id);
 	as_hex_encode(pk_hex, pk, sizeof pk);
-	printf("%s gateway keys in %s\ngateway id: %s\npublic key: %s\n",
-	       created ? "created" : "kept existing", cli->cfg.state_dir, id_hex, pk_hex);
+	printf("configuration %s\n%s gateway keys in %s\ngateway id: %s\npublic key: %s\n",
+	       cli->config_path, created ? "created" : "kept existing", cli->cfg.state_dir,
+	       id_hex, pk_hex);
 	if (created)
 		printf("next: give the public key to the health authority for "
 		       "'anshim-cloud enroll', and copy its sign.pub to %s\n",
@@ -321,9 +343,41 @@ static const char *json_field(const char *json, const char *key, char *out, size
 	return out;
 }
 
+/* The scan sources of a status reply, one line each: "NAME: STATE, N lines
+ * (M too long)".  json holds "sources":[{"name":..,"state":..,"lines":..,
+ * "oversized":..},...]. */
+static void print_sources(const char *json)
+{
+	const char *p = strstr(json, "\"sources\":[");
+	const char *end = p ? strchr(p, ']') : NULL;
+	char name[1024], state[128], lines[32], oversized[32];
+	int n = 0;
+
+	if (p)
+		p += strlen("\"sources\":[");
+	for (int i = 0; p && end && p < end && i < 256; i++) {
+		const char *next = strchr(p, '}');
+		if (!next || next > end || !strstr(p, "\"name\":"))
+			break;
+		json_field(p, "name", name, sizeof name);
+		json_field(p, "state", state, sizeof state);
+		json_field(p, "lines", lines, sizeof lines);
+		json_field(p, "oversized", oversized, sizeof oversized);
+		printf("%s%s: %s, %s lines read", n++ ? "             " : "sources      ", name, state,
+		       lines);
+		if (strcmp(oversized, "0") != 0)
+			printf(" (%s too long, dropped)", oversized);
+		printf("\n");
+		p = next + 1;
+	}
+	if (!n)
+		printf("sources      none\n");
+}
+
 static void print_status(const char *json)
 {
-	char v[4][2048], when[32];
+	char v[4][2048], when[32], cloud_error[2048] = "";
+	const char *sync = strstr(json, "\"sync\":{");
 	int64_t oldest = 0;
 	double used = 0, size = 1;
 
@@ -346,22 +400,27 @@ static void print_status(const char *json)
 	       json_field(json, "duplicate", v[1], sizeof v[1]),
 	       json_field(json, "rejected", v[2], sizeof v[2]),
 	       json_field(json, "not_collecting", v[3], sizeof v[3]));
-	printf("sources      %s\n", json_field(json, "sources", v[0], sizeof v[0]));
-	if (strcmp(json_field(json, "enabled", v[0], sizeof v[0]), "true") != 0) {
+	print_sources(json);
+	if (!sync || strcmp(json_field(sync, "enabled", v[0], sizeof v[0]), "true") != 0) {
 		printf("cloud        offline only (no broker configured)\n");
 	} else {
 		int64_t last_ack = 0;
-		as_parse_int64(json_field(json, "last_ack_time", v[2], sizeof v[2]), 0, INT64_MAX,
+		int connected = strcmp(json_field(sync, "connected", v[0], sizeof v[0]), "true") == 0;
+		as_parse_int64(json_field(sync, "last_ack_time", v[2], sizeof v[2]), 0, INT64_MAX,
 			       &last_ack);
 		printf("cloud        %s, acked through seq %s, last ack %s\n",
-		       strcmp(json_field(json, "connected", v[0], sizeof v[0]), "true") == 0 ?
-		       "connected" : strcmp(json_field(json, "offline", v[1], sizeof v[1]),
-					    "true") == 0 ? "OFFLINE (on request)" : "NOT connected",
-		       json_field(json, "acked_seq", v[3], sizeof v[3]),
+		       connected ? "connected" : strcmp(json_field(sync, "offline", v[1],
+							   sizeof v[1]), "true") == 0 ?
+		       "OFFLINE (on request)" : "NOT connected",
+		       json_field(sync, "acked_seq", v[3], sizeof v[3]),
 		       last_ack ? as_format_time(when, last_ack) : "never");
+		json_field(sync, "last_error", cloud_error, sizeof cloud_error);
+		if (cloud_error[0])
+			printf("cloud error  %s\n", cloud_error);
 	}
+	/* The gateway's own error first; else why it cannot reach the cloud. */
 	json_field(json, "last_error", v[0], sizeof v[0]);
-	printf("last error   %s\n", v[0][0] ? v[0] : "none");
+	printf("last error   %s\n", v[0][0] ? v[0] : cloud_error[0] ? cloud_error : "none");
 }
 
 static int cmd_status(struct cli *cli, int argc, char **argv)
@@ -484,10 +543,18 @@ struct register_session {
 
 static int register_open(struct cli *cli, struct register_session *rs)
 {
-	char reply[256];
+	char reply[256], err[PATH_MAX + 512];
 	int rc;
 
 	memset(rs, 0, sizeof *rs);
+	if (cli_load_config(cli))
+		return -1;
+	/* The register's dates and times are wall-clock times of the venue's
+	 * zone, not of this machine's. */
+	if (gw_config_use_timezone(&cli->cfg, cli->config_path, err, sizeof err)) {
+		fprintf(stderr, "anshim-gw: %s\n", err);
+		return -1;
+	}
 	if (cli_connect(cli, &rs->client))
 		return -1;
 	rc = gw_client_request(&rs->client, "contact-key", reply, sizeof reply);
@@ -700,9 +767,9 @@ static int cmd_import(struct cli *cli, int argc, char **argv)
 		return 1;
 	}
 	printf("%s: %lu imported, %lu already imported, %lu rejected by the gateway, "
-	       "%lu invalid rows%s\n", path, rs.accepted, rs.duplicate,
-	       rs.rejected + rs.not_collecting, ic.rows_bad,
-	       ic.rows_bad ? " (fix them and import the file again)" : "");
+	       "%lu invalid rows%s; dates and times read in the time zone %s\n", path,
+	       rs.accepted, rs.duplicate, rs.rejected + rs.not_collecting, ic.rows_bad,
+	       ic.rows_bad ? " (fix them and import the file again)" : "", cli->cfg.timezone);
 	return ic.rows_bad || rs.rejected || rs.not_collecting ? 1 : 0;
 }
 
@@ -757,7 +824,9 @@ static int cmd_register(struct cli *cli, int argc, char **argv)
 	localtime_r(&now_t, &tm);
 	strftime(today, sizeof today, "%Y-%m-%d", &tm);
 	printf("Paper register entry. Name and phone are sealed for the health authority "
-	       "as soon as you press Enter;\nthey cannot be shown again. Ctrl-D to finish.\n");
+	       "as soon as you press Enter;\nthey cannot be shown again. Ctrl-D to finish.\n"
+	       "Dates and times are in the time zone %s ('timezone' in %s).\n",
+	       cli->cfg.timezone, cli->config_path);
 	for (unsigned long id = 1; id < 100000; id++) {
 		printf("\nEntry %lu\n", id);
 		if (prompt_field("  Date (YYYY-MM-DD)", today, GW_REG_DATE, date, sizeof date) ||
@@ -815,7 +884,7 @@ static int cmd_verify_pass(struct cli *cli, int argc, char **argv)
 
 	params.now = (int64_t)time(NULL);
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "a:t:f:h", options, NULL)) != -1) {
+	while ((c = as_args_next("anshim-gw", argc, argv, "a:t:f:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'a': authority = optarg; break;
 		case 't':
@@ -828,7 +897,7 @@ static int cmd_verify_pass(struct cli *cli, int argc, char **argv)
 			break;
 		case 1000: cli->config_path = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		default: return usage_error("%s", "bad option for 'verify-pass'");
+		default: return AS_EXIT_USAGE; /* the reason is printed */
 		}
 	}
 	if (optind != argc - 1)
@@ -913,7 +982,7 @@ static int cmd_show_code(struct cli *cli, int argc, char **argv)
 	if (cli->cfg.venue_id == 0) {
 		fprintf(stderr, "anshim-gw: show-code needs the venue id: set 'venue_id ID' in %s "
 			"to the venue id this gateway was enrolled with ('anshim-cloud enroll "
-			"--venue ID')\n", cli->config_path ? cli->config_path : GW_DEFAULT_CONFIG);
+			"--venue ID')\n", cli->config_path);
 		return 1;
 	}
 	sc.venue_id = (uint32_t)cli->cfg.venue_id;
@@ -958,7 +1027,7 @@ static int cmd_verify_code(struct cli *cli, int argc, char **argv)
 	int c, rc;
 
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = as_args_next("anshim-gw", argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
 		case 'a': authority = optarg; break;
 		case 'g': gateway = optarg; break;
@@ -968,7 +1037,7 @@ static int cmd_verify_code(struct cli *cli, int argc, char **argv)
 			break;
 		case 1000: cli->config_path = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		default: return usage_error("%s", "bad option for 'verify-code'");
+		default: return AS_EXIT_USAGE; /* the reason is printed */
 		}
 	}
 	if (optind != argc - 1)

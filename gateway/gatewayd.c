@@ -2,11 +2,14 @@
  * anshim-gatewayd - the venue gateway daemon.
  *
  * Wires the modules together on one libuv loop: scan sources -> check-in
- * pipeline -> writer thread -> LMDB journal, plus the control socket, the
- * retention purge timer, signals (TERM/INT stop, HUP reloads the config)
- * and the systemd notify/watchdog protocol.  SIGHUP also re-reads the
- * policy file in the state directory.  All state lives in one
- * struct gw_daemon owned by main; only the writer thread runs elsewhere.
+ * pipeline -> writer thread -> LMDB journal, plus the control socket and
+ * the retention purge timer.  The run itself (configuration file, loop,
+ * signals: TERM/INT stop, HUP reloads; the systemd notify/watchdog
+ * protocol) is common's daemon.c, which calls the start, stop, reload and
+ * clean-up below; check_startup is shared with --check-config.  SIGHUP
+ * also re-reads the policy file in the state directory.  All state lives
+ * in one struct gw_daemon owned by main; only the writer thread runs
+ * elsewhere.
  */
 #include "checkin.h"
 #include "clock.h"
@@ -24,11 +27,8 @@
 #include "anshim/fileio.h"
 #include "anshim/keyfile.h"
 #include "anshim/log.h"
-#include "anshim/sdnotify.h"
 
-#include <getopt.h>
 #include <limits.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,8 +62,8 @@ struct gw_daemon {
 	struct gw_control *control;
 	struct gw_sync *sync;
 	struct gw_sync_config sync_cfg;
-	uv_signal_t sig_term, sig_int, sig_hup;
-	uv_timer_t purge_timer, watchdog_timer, release_timer;
+	uv_timer_t purge_timer, release_timer;
+	int timers_open;
 	struct gw_write_req purge_req;
 	int purge_running;
 	struct purge_waiter *purge_waiters;
@@ -81,9 +81,13 @@ static const char usage_text[] =
 "the control socket (anshim-gw register / import).\n"
 "\n"
 "Options:\n"
-"  -c, --config FILE        configuration file (default " GW_DEFAULT_CONFIG ")\n"
+"  -c, --config FILE        configuration file (default " GW_DEFAULT_CONFIG ";\n"
+"                           it must exist)\n"
 "      --check-config       validate the configuration, print the effective\n"
-"                           settings and exit (0 if valid, 1 if not)\n"
+"                           settings, run the start-up checks (device key,\n"
+"                           authority key, sources, time zone) and exit: 0\n"
+"                           if the daemon would start, 1 with the reason if\n"
+"                           not\n"
 "      --print-example-config\n"
 "                           print a commented configuration with every key\n"
 "  -h, --help               this text\n"
@@ -295,8 +299,9 @@ static void reload_policy_file(struct gw_daemon *d)
 		       "collecting" : "not collecting");
 }
 
-static void reload_config(struct gw_daemon *d)
+static void reload_config(void *ctx)
 {
+	struct gw_daemon *d = ctx;
 	struct gw_config fresh;
 	char err[PATH_MAX + 512];
 	int rc;
@@ -355,81 +360,101 @@ static void reload_config(struct gw_daemon *d)
 	as_log(AS_LOG_NOTICE, "configuration reloaded from %s", d->config_path);
 }
 
-/* ---- lifecycle ---- */
+/* ---- lifecycle (the loop, signals and watchdog are daemon.c's) ---- */
 
-static void on_watchdog(uv_timer_t *t)
+static void stop_daemon(void *ctx)
 {
-	(void)t;
-	as_sd_notify("WATCHDOG=1");
-}
+	struct gw_daemon *d = ctx;
 
-static void shutdown_daemon(struct gw_daemon *d)
-{
-	if (d->stopping)
-		return;
 	d->stopping = 1;
-	as_sd_notify("STOPPING=1");
 	as_log(AS_LOG_NOTICE, "stopping: closing sources, flushing the journal");
 	gw_sources_stop(d->sources);
 	gw_control_stop(d->control);
 	gw_sync_stop(d->sync);
 	d->sync = NULL;
-	uv_close((uv_handle_t *)&d->sig_term, NULL);
-	uv_close((uv_handle_t *)&d->sig_int, NULL);
-	uv_close((uv_handle_t *)&d->sig_hup, NULL);
-	uv_close((uv_handle_t *)&d->purge_timer, NULL);
-	uv_close((uv_handle_t *)&d->watchdog_timer, NULL);
-	uv_close((uv_handle_t *)&d->release_timer, NULL);
+	if (d->timers_open) {
+		uv_close((uv_handle_t *)&d->purge_timer, NULL);
+		uv_close((uv_handle_t *)&d->release_timer, NULL);
+		d->timers_open = 0;
+	}
 	/* Finishes every queued write and delivers its outcome first. */
 	gw_writer_stop(d->writer);
 	d->writer = NULL;
 }
 
-static void on_signal(uv_signal_t *h, int signum)
-{
-	struct gw_daemon *d = h->data;
-
-	if (signum == SIGHUP)
-		reload_config(d);
-	else
-		shutdown_daemon(d);
-}
-
-static int load_state_keys(struct gw_daemon *d, char *err, size_t err_len)
+/* Read the keys start-up needs into the given buffers: the device key and
+ * import key that 'anshim-gw init' made in state_dir, and the authority's
+ * public key.  Messages name the file and the fix. */
+static int read_keys(const struct gw_config *cfg, const char *config_path,
+		     uint8_t device_sk[AS_SIGN_SK_LEN], uint8_t import_key[32],
+		     uint8_t authority_pk[AS_SIGN_PK_LEN], char *err, size_t err_len)
 {
 	char path[PATH_MAX];
 	int rc;
 
-	snprintf(path, sizeof path, "%s/device.key", d->cfg.state_dir);
-	rc = as_keyfile_read(path, AS_KEY_SIGN_SECRET, d->device_sk);
+	snprintf(path, sizeof path, "%s/device.key", cfg->state_dir);
+	rc = as_keyfile_read(path, AS_KEY_SIGN_SECRET, device_sk);
 	if (!rc) {
-		snprintf(path, sizeof path, "%s/import.key", d->cfg.state_dir);
-		rc = as_keyfile_read(path, AS_KEY_PSEUDONYM, d->import_key);
+		snprintf(path, sizeof path, "%s/import.key", cfg->state_dir);
+		rc = as_keyfile_read(path, AS_KEY_PSEUDONYM, import_key);
 	}
 	if (rc) {
-		snprintf(err, err_len, "cannot read %s: %s%s", path, as_strerror(rc),
-			 rc == -ENOENT ? " (run 'anshim-gw init' first)" : "");
+		snprintf(err, err_len, "cannot read %s: %s (%s)", path, as_strerror(rc),
+			 rc == -ENOENT ? "run 'anshim-gw init --config FILE' first, as the "
+			 "gateway's user" : rc == AS_E_KEY_PERMS ? "make it mode 0600" :
+			 "is state_dir right, and does the gateway's user own it?");
 		return rc;
 	}
-	crypto_sign_ed25519_sk_to_pk(d->device_pk, d->device_sk);
-	as_gateway_id(d->gw_id, d->device_pk);
-	rc = as_keyfile_read(d->cfg.authority_key, AS_KEY_SIGN_PUBLIC, d->authority_pk);
+	rc = as_keyfile_read(cfg->authority_key, AS_KEY_SIGN_PUBLIC, authority_pk);
 	if (rc) {
 		snprintf(err, err_len, "cannot read the authority key %s: %s (copy the "
-			 "authority's sign.pub there, or set authority_key)", d->cfg.authority_key,
-			 as_strerror(rc));
+			 "authority's sign.pub there, or set authority_key in %s)",
+			 cfg->authority_key, as_strerror(rc), config_path);
 		return rc;
 	}
 	return 0;
 }
 
-static int start_daemon(struct gw_daemon *d, char *err, size_t err_len)
+/* Everything start-up checks before it opens anything: the keys and the
+ * scan sources.  --check-config runs it too. */
+static int check_startup(const void *config, const char *config_path, char *err,
+			 size_t err_len)
 {
+	const struct gw_config *cfg = config;
+	uint8_t sk[AS_SIGN_SK_LEN], import_key[32], pk[AS_SIGN_PK_LEN];
+	int rc = read_keys(cfg, config_path, sk, import_key, pk, err, err_len);
+
+	sodium_memzero(sk, sizeof sk);
+	sodium_memzero(import_key, sizeof import_key);
+	if (!rc)
+		rc = gw_sources_check(&cfg->sources, err, err_len);
+	if (!rc)
+		rc = gw_config_check_timezone(cfg, config_path, err, err_len);
+	return rc;
+}
+
+static int load_state_keys(struct gw_daemon *d, char *err, size_t err_len)
+{
+	int rc = check_startup(&d->cfg, d->config_path, err, err_len);
+
+	if (!rc)
+		rc = read_keys(&d->cfg, d->config_path, d->device_sk, d->import_key,
+			       d->authority_pk, err, err_len);
+	if (rc)
+		return rc;
+	crypto_sign_ed25519_sk_to_pk(d->device_pk, d->device_sk);
+	as_gateway_id(d->gw_id, d->device_pk);
+	return 0;
+}
+
+static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
+{
+	struct gw_daemon *d = ctx;
 	char path[PATH_MAX];
 	enum gw_clock_mode mode = (enum gw_clock_mode)d->cfg.clock;
-	uint64_t watchdog_usec;
 	int rc;
 
+	d->loop = loop;
 	if ((rc = load_state_keys(d, err, err_len)) != 0)
 		return rc;
 	rc = gw_clock_init(&d->clock, mode);
@@ -486,18 +511,14 @@ static int start_daemon(struct gw_daemon *d, char *err, size_t err_len)
 		struct gw_sync_deps deps = {d->journal, d->writer, &d->clock, &d->policy,
 					    d->device_sk, d->gw_id, d->authority_pk, NULL, d};
 		struct gw_sync_config *sc = &d->sync_cfg;
-		sc->broker = d->cfg.broker;
-		sc->username = d->cfg.broker_username;
-		sc->password = d->cfg.broker_password;
-		sc->ca_file = d->cfg.broker_ca_file;
-		sc->cert_file = d->cfg.broker_cert_file;
-		sc->key_file = d->cfg.broker_key_file;
-		sc->keepalive = (int)d->cfg.mqtt_keepalive;
+		AS_MQTT_OPTIONS_FROM_CONFIG(&sc->mqtt, &d->cfg, d->config_path);
+		sc->mqtt.keepalive = (int)d->cfg.mqtt_keepalive;
+		sc->mqtt.reconnect_min_ms = (uint64_t)d->cfg.reconnect_min * 1000;
+		sc->mqtt.reconnect_max_ms = (uint64_t)d->cfg.reconnect_max * 1000;
+		sc->mqtt.log_failures = 1;
 		sc->batch_max_records = (unsigned)d->cfg.batch_max_records;
 		sc->batch_max_bytes = (size_t)d->cfg.batch_max_bytes;
 		sc->inflight = (unsigned)d->cfg.inflight_batches;
-		sc->reconnect_min_ms = (uint64_t)d->cfg.reconnect_min * 1000;
-		sc->reconnect_max_ms = (uint64_t)d->cfg.reconnect_max * 1000;
 		sc->ack_timeout_ms = (uint64_t)d->cfg.ack_timeout * 1000;
 		rc = gw_sync_start(&d->sync, d->loop, sc, &deps, err, err_len);
 		if (rc)
@@ -506,94 +527,70 @@ static int start_daemon(struct gw_daemon *d, char *err, size_t err_len)
 		as_log(AS_LOG_WARNING, "no broker configured: working offline; check-ins stay "
 		       "in the journal until 'broker' is set");
 	}
-	uv_signal_init(d->loop, &d->sig_term);
-	uv_signal_init(d->loop, &d->sig_int);
-	uv_signal_init(d->loop, &d->sig_hup);
-	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
-	uv_signal_start(&d->sig_term, on_signal, SIGTERM);
-	uv_signal_start(&d->sig_int, on_signal, SIGINT);
-	uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
 	uv_timer_init(d->loop, &d->purge_timer);
 	d->purge_timer.data = d;
 	uv_timer_start(&d->purge_timer, on_purge_timer, 1000, (uint64_t)d->cfg.purge_interval * 1000);
 	uv_timer_init(d->loop, &d->release_timer);
 	d->release_timer.data = d;
 	uv_timer_start(&d->release_timer, on_release_timer, 30000, 30000);
-	uv_timer_init(d->loop, &d->watchdog_timer);
-	watchdog_usec = as_sd_watchdog_usec();
-	if (watchdog_usec)
-		uv_timer_start(&d->watchdog_timer, on_watchdog, 0, watchdog_usec / 2000 + 1);
+	d->timers_open = 1;
 	return 0;
 }
 
-static int check_sources(const void *config, char *err, size_t err_len)
+static int load_config(void *ctx, const char *path, char *err, size_t err_len)
 {
-	const struct gw_config *cfg = config;
+	struct gw_daemon *d = ctx;
 
-	return gw_sources_check(&cfg->sources, err, err_len);
+	d->config_path = path;
+	return gw_config_load(&d->cfg, path, err, err_len);
+}
+
+static int log_level(const void *ctx)
+{
+	const struct gw_daemon *d = ctx;
+
+	return gw_config_log_level(&d->cfg);
+}
+
+static void ready(void *ctx)
+{
+	struct gw_daemon *d = ctx;
+	char id_hex[2 * AS_GWID_LEN + 1];
+
+	as_hex_encode(id_hex, d->gw_id, AS_GWID_LEN);
+	as_log(AS_LOG_NOTICE, "gateway %s ready: configuration %s, %zu source(s), alert level "
+	       "%d, %s", id_hex, d->config_path, d->cfg.sources.n,
+	       gw_policy_store_level(&d->policy),
+	       gw_policy_store_collecting(&d->policy, (int)d->cfg.collect_level) ?
+	       "collecting" : "not collecting");
+}
+
+static void cleanup(void *ctx)
+{
+	struct gw_daemon *d = ctx;
+
+	gw_sources_free(d->sources);
+	for (size_t i = 0; i < d->n_retired; i++)
+		gw_sources_free(d->retired[i]);
+	gw_control_free(d->control);
+	gw_checkin_free(&d->checkin);
+	gw_policy_store_free(&d->policy);
+	gw_journal_close(d->journal);
+	sodium_memzero(d->device_sk, sizeof d->device_sk);
+	sodium_memzero(d->import_key, sizeof d->import_key);
+	gw_config_free(&d->cfg);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct as_daemon_spec spec = {
 		"anshim-gatewayd", usage_text, GW_DEFAULT_CONFIG, gw_config_table,
-		sizeof(struct gw_config), check_sources,
+		sizeof(struct gw_config), check_startup,
 	};
-	struct gw_daemon d;
-	char err[PATH_MAX + 512];
-	int rc, status = 0;
+	static const struct as_daemon_ops ops = {
+		load_config, log_level, start_daemon, ready, stop_daemon, reload_config, cleanup,
+	};
+	static struct gw_daemon d;
 
-	memset(&d, 0, sizeof d);
-	rc = as_daemon_args(argc, argv, &spec, &d.config_path);
-	if (rc >= 0)
-		return rc;
-	as_log_init("anshim-gatewayd", AS_LOG_INFO);
-	if (as_crypto_init()) {
-		as_log(AS_LOG_ERR, "libsodium failed to initialise");
-		return 1;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	rc = gw_config_load(&d.cfg, d.config_path, err, sizeof err);
-	if (rc) {
-		as_log(AS_LOG_ERR, "%s", err);
-		return 1;
-	}
-	as_log_init("anshim-gatewayd", gw_config_log_level(&d.cfg));
-	d.loop = uv_default_loop();
-	rc = start_daemon(&d, err, sizeof err);
-	if (rc) {
-		as_log(AS_LOG_ERR, "%s", err);
-		status = 1;
-		/* Close whatever started so the loop can finish. */
-		gw_sources_stop(d.sources);
-		gw_control_stop(d.control);
-		gw_sync_stop(d.sync);
-		gw_writer_stop(d.writer);
-		d.stopping = 1;
-	} else {
-		char id_hex[2 * AS_GWID_LEN + 1];
-		as_hex_encode(id_hex, d.gw_id, AS_GWID_LEN);
-		as_log(AS_LOG_NOTICE, "gateway %s ready: %zu source(s), alert level %d, %s",
-		       id_hex, d.cfg.sources.n, gw_policy_store_level(&d.policy),
-		       gw_policy_store_collecting(&d.policy, (int)d.cfg.collect_level) ?
-		       "collecting" : "not collecting");
-		as_sd_notify("READY=1\nSTATUS=running");
-	}
-	uv_run(d.loop, UV_RUN_DEFAULT);
-	rc = uv_loop_close(d.loop);
-	if (rc)
-		as_log(AS_LOG_WARNING, "event loop closed with handles still open");
-	gw_sources_free(d.sources);
-	for (size_t i = 0; i < d.n_retired; i++)
-		gw_sources_free(d.retired[i]);
-	gw_control_free(d.control);
-	gw_checkin_free(&d.checkin);
-	gw_policy_store_free(&d.policy);
-	gw_journal_close(d.journal);
-	sodium_memzero(d.device_sk, sizeof d.device_sk);
-	sodium_memzero(d.import_key, sizeof d.import_key);
-	gw_config_free(&d.cfg);
-	if (!status)
-		as_log(AS_LOG_NOTICE, "stopped");
-	return status;
+	return as_daemon_main(argc, argv, &spec, &ops, &d);
 }

@@ -10,8 +10,19 @@
 #include "gwconfig.h"
 
 #include "anshim/log.h"
+#include "anshim/mqtt.h"
 
+#include "anshim/error.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #define OPT(field) offsetof(struct gw_config, field)
 
@@ -74,6 +85,11 @@ const struct as_config_option gw_config_table[] = {
 	 "lost. Keep it at or below 1G on 32-bit (armhf) systems."},
 	{"commit_max_records", AS_CFG_INT, OPT(commit_max_records), 1, 65536, NULL, 0, "1000",
 	 "Most records written in one group commit (one fsync)."},
+	{"timezone", AS_CFG_STRING, OPT(timezone), 1, 64, NULL, 0, GW_DEFAULT_TIMEZONE,
+	 "The time zone of the paper register: the dates and times typed with "
+	 "'anshim-gw register' or imported with 'anshim-gw import' are read as "
+	 "wall-clock times in this zone, whatever the machine's own zone is. A name "
+	 "from the tz database (tzdata), e.g. Asia/Seoul or Europe/Berlin."},
 	{"venue_id", AS_CFG_INT, OPT(venue_id), 0, UINT32_MAX, NULL, 0, "0",
 	 "The venue id this gateway was enrolled at ('anshim-cloud enroll --venue "
 	 "ID'). Only 'anshim-gw show-code' uses it, to put the venue in the "
@@ -82,21 +98,10 @@ const struct as_config_option gw_config_table[] = {
 	 "How long each rotating venue code of 'anshim-gw show-code' is valid "
 	 "before the next one replaces it. A screenshot sent away stops working "
 	 "after the cloud's tolerance of a few slots."},
-	{"broker", AS_CFG_STRING, OPT(broker), 0, 512, NULL, 0, NULL,
-	 "The MQTT broker to send check-ins to, tcp://HOST:PORT or ssl://HOST:PORT "
-	 "(8883 with TLS). Unset: the gateway works offline only and keeps "
-	 "everything in its journal until it is set."},
-	{"broker_username", AS_CFG_STRING, OPT(broker_username), 0, 256, NULL, 0, NULL,
-	 "Username for the broker (the broker's ACL limits each gateway to its own "
-	 "topics)."},
-	{"broker_password", AS_CFG_STRING, OPT(broker_password), 0, 256, NULL, AS_CFG_SECRET,
-	 NULL, "Password for the broker. Keep this file mode 0640 root:anshim-gateway."},
-	{"broker_ca_file", AS_CFG_PATH, OPT(broker_ca_file), 0, 0, NULL, 0, NULL,
-	 "TLS: the CA certificate that signed the broker's certificate."},
-	{"broker_cert_file", AS_CFG_PATH, OPT(broker_cert_file), 0, 0, NULL, 0, NULL,
-	 "TLS: this gateway's client certificate, if the broker asks for one."},
-	{"broker_key_file", AS_CFG_PATH, OPT(broker_key_file), 0, 0, NULL, 0, NULL,
-	 "TLS: the private key of broker_cert_file."},
+	AS_MQTT_CONFIG_ROWS(struct gw_config, NULL,
+			    "The MQTT broker to send check-ins to, tcp://HOST:PORT or "
+			    "ssl://HOST:PORT (8883 with TLS). Unset: the gateway works offline "
+			    "only and keeps everything in its journal until it is set."),
 	{"mqtt_keepalive", AS_CFG_DURATION, OPT(mqtt_keepalive), 5, 3600, NULL, 0, "60s",
 	 "MQTT keep-alive: how soon a dead connection is noticed."},
 	{"batch_max_records", AS_CFG_INT, OPT(batch_max_records), 1, 1024, NULL, 0, "500",
@@ -137,4 +142,42 @@ void gw_config_free(struct gw_config *cfg)
 int gw_config_log_level(const struct gw_config *cfg)
 {
 	return AS_LOG_ERR + cfg->log_level;
+}
+
+int gw_config_check_timezone(const struct gw_config *cfg, const char *config_path, char *err,
+			     size_t err_len)
+{
+	const char *tz = cfg->timezone, *dir = getenv("TZDIR");
+	char path[PATH_MAX];
+	struct stat st;
+	int ok = tz && tz[0] && tz[0] != '/' && !strstr(tz, "..");
+
+	for (const char *p = tz; ok && *p; p++)
+		ok = isalnum((unsigned char)*p) || strchr("/_+-", *p);
+	if (ok) {
+		snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", tz);
+		ok = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	}
+	if (ok)
+		return 0;
+	snprintf(err, err_len, "timezone '%.64s' in %s is not a time zone this machine knows: "
+		 "give a name from the tz database such as Asia/Seoul (see "
+		 "/usr/share/zoneinfo; install the package tzdata)", tz ? tz : "",
+		 config_path ? config_path : "the configuration");
+	return AS_E_CONFIG;
+}
+
+int gw_config_use_timezone(const struct gw_config *cfg, const char *config_path, char *err,
+			   size_t err_len)
+{
+	int rc = gw_config_check_timezone(cfg, config_path, err, err_len);
+
+	if (rc)
+		return rc;
+	if (setenv("TZ", cfg->timezone, 1) != 0) {
+		snprintf(err, err_len, "cannot set the time zone: %s", strerror(errno));
+		return -errno;
+	}
+	tzset();
+	return 0;
 }

@@ -12,6 +12,7 @@
 #include "anshim/config.h"
 
 #define GW_DEFAULT_CONFIG "/etc/anshim/gateway.conf"
+#define GW_DEFAULT_TIMEZONE "Asia/Seoul"
 
 struct gw_config {
 	char *state_dir;
@@ -27,6 +28,7 @@ struct gw_config {
 	int64_t purge_interval;
 	uint64_t map_size;
 	int64_t commit_max_records;
+	char *timezone;         /* of the paper register's times */
 	/* the rotating venue code (anshim-gw show-code) */
 	int64_t venue_id;       /* 0 = not set */
 	int64_t code_slot;      /* seconds */
@@ -57,5 +59,23 @@ void gw_config_free(struct gw_config *cfg);
 
 /* The syslog level for cfg->log_level. */
 int gw_config_log_level(const struct gw_config *cfg);
+
+/*
+ * Check that cfg->timezone names a zone of the tz database on this machine
+ * (a file under $TZDIR or /usr/share/zoneinfo; the C library would take an
+ * unknown name silently as UTC).  0, or AS_E_CONFIG with the fix in err,
+ * naming config_path.  Any thread.
+ */
+int gw_config_check_timezone(const struct gw_config *cfg, const char *config_path, char *err,
+			     size_t err_len);
+
+/*
+ * Make cfg->timezone the process's local time zone (TZ, tzset), so that
+ * the register's dates and times are read in it.  Checks it first (as
+ * gw_config_check_timezone).  Single-threaded CLI start-up only: it
+ * changes the environment.
+ */
+int gw_config_use_timezone(const struct gw_config *cfg, const char *config_path, char *err,
+			   size_t err_len);
 
 #endif

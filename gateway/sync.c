@@ -75,7 +75,7 @@ struct gw_sync {
 	/* status */
 	uint64_t batches_sent, acks, resends;
 	int64_t last_ack_time;   /* cloud time of the last ack, unix s */
-	char last_error[160];
+	char last_error[AS_MQTT_ERROR_MAX];
 	struct gw_write_req ack_req;
 	int ack_req_busy;
 	struct gw_write_req correct_req;
@@ -415,7 +415,7 @@ static void on_connected(void *ctx)
 {
 	struct gw_sync *s = ctx;
 
-	as_log(AS_LOG_NOTICE, "sync: connected to %s", s->cfg.broker);
+	as_log(AS_LOG_NOTICE, "sync: connected to %s", s->cfg.mqtt.uri);
 	s->subscribed = 0;
 	s->subs_pending = 2;
 	s->last_error[0] = '\0';
@@ -430,7 +430,7 @@ static void on_disconnected(void *ctx, const char *why)
 	struct gw_sync *s = ctx;
 
 	as_log(AS_LOG_WARNING, "sync: disconnected (%s); records stay in the journal", why);
-	snprintf(s->last_error, sizeof s->last_error, "%s", why);
+	s->last_error[0] = '\0'; /* the MQTT client's own words say why */
 	s->subscribed = 0;
 	rewind_to_acked(s, "disconnected");
 }
@@ -505,7 +505,7 @@ static void on_tick(uv_timer_t *t)
 int gw_sync_start(struct gw_sync **out, uv_loop_t *loop, const struct gw_sync_config *cfg,
 		  const struct gw_sync_deps *deps, char *err, size_t err_len)
 {
-	struct as_mqtt_options mo = {0};
+	struct as_mqtt_options mo;
 	struct gw_sync *s;
 	char id_hex[2 * AS_GWID_LEN + 1];
 	uint64_t acked = 0;
@@ -533,20 +533,12 @@ int gw_sync_start(struct gw_sync **out, uv_loop_t *loop, const struct gw_sync_co
 	as_hex_encode(id_hex, deps->gw_id, AS_GWID_LEN);
 	snprintf(s->topic_batch, sizeof s->topic_batch, GW_TOPIC_PREFIX "/gw/%s/batch", id_hex);
 	snprintf(s->topic_ack, sizeof s->topic_ack, GW_TOPIC_PREFIX "/gw/%s/ack", id_hex);
-	mo.uri = cfg->broker;
+	mo = cfg->mqtt;
 	mo.client_id = id_hex;
-	mo.username = cfg->username;
-	mo.password = cfg->password;
-	mo.ca_file = cfg->ca_file;
-	mo.cert_file = cfg->cert_file;
-	mo.key_file = cfg->key_file;
-	mo.keepalive = cfg->keepalive;
 	mo.clean_session = 1;
 	/* Our window stays far below Paho's buffer limit, which also applies
 	 * while connected. */
 	mo.max_buffered = 4 * MAX_INFLIGHT;
-	mo.reconnect_min_ms = cfg->reconnect_min_ms;
-	mo.reconnect_max_ms = cfg->reconnect_max_ms;
 	rc = as_mqtt_start(&s->mqtt, loop, &mo, &mqtt_handlers, s, err, err_len);
 	if (rc) {
 		free(s);

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "anshim/mqtt.h"
 #include "anshim/strbuf.h"
 #include "clock.h"
 #include "journal.h"
@@ -32,14 +33,12 @@
 #define GW_TOPIC_PREFIX "anshim/v1"
 
 struct gw_sync_config {
-	const char *broker;           /* tcp://... or ssl://...; borrowed */
-	const char *username, *password;
-	const char *ca_file, *cert_file, *key_file;
-	int keepalive;                /* seconds */
+	/* The broker, TLS, keep-alive and reconnect settings (strings
+	 * borrowed); sync sets the client id, session and buffer itself. */
+	struct as_mqtt_options mqtt;
 	unsigned batch_max_records;   /* 1..AS_BATCH_MAX_RECORDS */
 	size_t batch_max_bytes;
 	unsigned inflight;            /* batches awaiting an ack */
-	uint64_t reconnect_min_ms, reconnect_max_ms;
 	uint64_t ack_timeout_ms;
 };
 

@@ -11,6 +11,7 @@
  * Single-threaded command-line tool (Paho's threads stay inside the mqtt
  * module); one command at a time per wallet directory (a lock file).
  */
+#include "anshim/args.h"
 #include "anshim/bytes.h"
 #include "anshim/credential.h"
 #include "anshim/error.h"
@@ -28,7 +29,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <getopt.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -51,6 +51,12 @@ static const char usage_text[] =
 "      Create a wallet in DIR: a new holder key pair (DIR/holder.key, mode\n"
 "      0600, and DIR/holder.pub). Refuses to overwrite an existing wallet.\n"
 "      Give DIR/holder.pub to the authority: 'anshim-cloud issue --holder'.\n"
+"      Also prints the holder id (see 'id').\n"
+"  id --dir DIR\n"
+"      Print this wallet's holder id (32 hex digits, a hash of holder.pub):\n"
+"      its name in the MQTT topics anshim/v1/wallet/HOLDER_ID/..., and so\n"
+"      the user name the broker's operator creates an account for\n"
+"      (mosquitto_passwd; see OPERATE-CLOUD.md) and 'config --username'.\n"
 "  pass --dir DIR [--at UNIX_TIME|ISO8601] [--format FMT] [--out FILE]\n"
 "      Print the current pass: the credential in DIR/credential, the time\n"
 "      (now, or --at) and the holder signature. A pass is valid at a\n"
@@ -184,7 +190,7 @@ static int parse_args(int argc, char **argv, struct wallet_args *a)
 
 	a->format = AS_QR_UTF8;
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "d:c:o:t:f:h", options, NULL)) != -1) {
+	while ((c = as_args_next("anshim-wallet", argc, argv, "d:c:o:t:f:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'd': a->dir = optarg; break;
 		case 'c': a->credential = optarg; break;
@@ -207,7 +213,7 @@ static int parse_args(int argc, char **argv, struct wallet_args *a)
 			break;
 		case 'j': a->json = 1; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
-		default: return usage_error("%s", "bad option");
+		default: return AS_EXIT_USAGE; /* as_args_next printed why */
 		}
 	}
 	if (optind < argc && strcmp(argv[1], "checkin") == 0)
@@ -229,7 +235,8 @@ static int wallet_path(char *out, const char *dir, const char *name)
 static int cmd_new(const struct wallet_args *a)
 {
 	char sk_path[PATH_MAX], pk_path[PATH_MAX], hex[2 * AS_SIGN_PK_LEN + 1];
-	uint8_t pk[AS_SIGN_PK_LEN], sk[AS_SIGN_SK_LEN];
+	char hid_hex[2 * AS_HOLDER_ID_LEN + 1];
+	uint8_t pk[AS_SIGN_PK_LEN], sk[AS_SIGN_SK_LEN], hid[AS_HOLDER_ID_LEN];
 	int rc;
 
 	if (!a->dir)
@@ -257,9 +264,35 @@ static int cmd_new(const struct wallet_args *a)
 		return 1;
 	}
 	as_hex_encode(hex, pk, sizeof pk);
-	printf("wallet created in %s\nholder public key: %s\n"
+	as_holder_id(hid, pk);
+	as_hex_encode(hid_hex, hid, sizeof hid);
+	printf("wallet created in %s\nholder public key: %s\nholder id: %s (the user name "
+	       "of this wallet at the broker)\n"
 	       "next: anshim-cloud issue --holder %s --phone ... --out %s/credential\n",
-	       a->dir, hex, pk_path, a->dir);
+	       a->dir, hex, hid_hex, pk_path, a->dir);
+	return 0;
+}
+
+static int cmd_id(const struct wallet_args *a)
+{
+	char pk_path[PATH_MAX], hex[2 * AS_HOLDER_ID_LEN + 1];
+	uint8_t pk[AS_SIGN_PK_LEN], hid[AS_HOLDER_ID_LEN];
+	int rc;
+
+	if (!a->dir)
+		return usage_error("%s", "id needs --dir DIR");
+	if (wallet_path(pk_path, a->dir, "holder.pub"))
+		return 1;
+	rc = as_keyfile_read(pk_path, AS_KEY_SIGN_PUBLIC, pk);
+	if (rc) {
+		fprintf(stderr, "anshim-wallet: cannot read %s: %s%s\n", pk_path, as_strerror(rc),
+			rc == -ENOENT ? " (no wallet there: create one with 'anshim-wallet new "
+			"--dir DIR')" : "");
+		return 1;
+	}
+	as_holder_id(hid, pk);
+	as_hex_encode(hex, hid, sizeof hid);
+	printf("%s\n", hex);
 	return 0;
 }
 
@@ -983,6 +1016,8 @@ int main(int argc, char **argv)
 		return rc;
 	if (strcmp(cmd, "new") == 0)
 		return cmd_new(&args);
+	if (strcmp(cmd, "id") == 0)
+		return cmd_id(&args);
 	if (strcmp(cmd, "pass") == 0)
 		return cmd_pass(&args);
 	if (strcmp(cmd, "card") == 0)

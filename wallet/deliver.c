@@ -120,19 +120,15 @@ static void on_disconnected(void *ctx, const char *why)
 	snprintf(r->res->error, sizeof r->res->error, "connection lost: %s", why);
 }
 
-/* Paho reports a CONNACK refusal with the MQTT 3.1.1 return code: 4 bad
- * user name or password, 5 not authorised (1-3: protocol, client id,
- * server unavailable). */
-static int refused_by_broker(const char *why)
-{
-	return strstr(why, "(code 4)") || strstr(why, "(code 5)") || strstr(why, "(code 2)");
-}
-
 static void on_connect_failed(void *ctx, const char *why)
 {
 	struct run *r = ctx;
 
-	if (refused_by_broker(why)) {
+	int connack = as_mqtt_last_connack(r->mqtt);
+
+	/* Refused by the broker (2 client id, 4 bad user name or password,
+	 * 5 not authorised): retrying would not help. */
+	if (connack == 2 || connack == 4 || connack == 5) {
 		r->res->refused = 1;
 		snprintf(r->res->error, sizeof r->res->error,
 			 "the broker %s refused the connection: %s (check the user name "

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define SHOW_MAX 40    /* bytes of a bad value or key echoed in a message */
 #define SUGGEST_MAX 64 /* longest word compared for "did you mean" */
@@ -1006,9 +1007,26 @@ int as_config_defaults(const struct as_config_option *table, void *target, char 
 	return rc;
 }
 
-int as_config_load_string(const char *name, const char *text, size_t len,
-			  const struct as_config_option *table, void *target, char *err,
-			  size_t err_len)
+/* A file that sets a secret must not be readable by every user of the
+ * machine (the same rule as key files, one step looser: the service's
+ * group may read a configuration).  mode < 0: the text came from no file. */
+static int check_secret_mode(const struct cfg_ctx *c, long mode)
+{
+	for (size_t i = 0; mode >= 0 && i < c->n_opts; i++) {
+		if ((c->table[i].flags & AS_CFG_SECRET) && c->seen[i] && (mode & 0004))
+			return fail(c, 0, AS_E_CONFIG,
+				    "sets the secret '%s' but every user of this machine may "
+				    "read it (mode %04lo); refusing to use it. Make it readable "
+				    "by the service alone: chmod o-rwx %s (e.g. mode 0640, owner "
+				    "root, group of the service's user)",
+				    c->table[i].key, (unsigned long)mode & 07777, c->name);
+	}
+	return 0;
+}
+
+static int load_text(const char *name, const char *text, size_t len, long mode,
+		     const struct as_config_option *table, void *target, char *err,
+		     size_t err_len)
 {
 	struct cfg_ctx c;
 	int rc = ctx_init(&c, name ? name : "<config>", table, target, err, err_len);
@@ -1022,16 +1040,26 @@ int as_config_load_string(const char *name, const char *text, size_t len,
 		rc = parse_text(&c, text, len);
 	if (rc == 0)
 		rc = check_required(&c);
+	if (rc == 0)
+		rc = check_secret_mode(&c, mode);
 	if (rc)
 		as_config_free(table, target);
 	free(c.seen);
 	return rc;
 }
 
+int as_config_load_string(const char *name, const char *text, size_t len,
+			  const struct as_config_option *table, void *target, char *err,
+			  size_t err_len)
+{
+	return load_text(name, text, len, -1, table, target, err, err_len);
+}
+
 int as_config_load_file(const char *path, const struct as_config_option *table,
 			void *target, char *err, size_t err_len)
 {
 	struct cfg_ctx c;
+	struct stat st;
 	unsigned char *buf;
 	size_t len;
 	int rc;
@@ -1051,8 +1079,16 @@ int as_config_load_file(const char *path, const struct as_config_option *table,
 	if (rc)
 		return fail(&c, 0, rc <= AS_ERR_BASE ? AS_E_CONFIG : rc,
 			    "cannot read: %s", as_strerror(rc));
-	rc = as_config_load_string(path, (const char *)buf, len, table, target, err,
-				   err_len);
+	/* The mode of the file as it is now; a chmod between this and the
+	 * read only matters to an owner racing against himself. */
+	rc = stat(path, &st) == 0 ? 0 : -errno;
+	if (rc) {
+		sodium_memzero(buf, len);
+		free(buf);
+		return fail(&c, 0, rc, "cannot read: %s", as_strerror(rc));
+	}
+	rc = load_text(path, (const char *)buf, len, (long)(st.st_mode & 07777), table,
+		       target, err, err_len);
 	sodium_memzero(buf, len);
 	free(buf);
 	return rc;
@@ -1188,7 +1224,8 @@ static const char *describe(const struct as_config_option *o, char *buf, size_t 
 	if ((o->flags & AS_CFG_SECRET) && used < len)
 		snprintf(buf + used, len - used,
 			 " Secret: keep this file readable only by "
-			 "the service.");
+			 "the service; a file that sets it and that every user "
+			 "may read is refused.");
 	return buf;
 }
 

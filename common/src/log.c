@@ -3,7 +3,8 @@
  *
  * Each line is formatted into a local buffer and written with one fputs, so
  * lines from different threads do not interleave.  Configuration is set
- * once at start-up; afterwards any thread may log.
+ * once at start-up; afterwards any thread may log.  The back-off of
+ * recurring reports is plain data owned by its caller.
  */
 #include "anshim/log.h"
 
@@ -63,4 +64,33 @@ void as_log(int level, const char *fmt, ...)
 	line[n] = '\n';
 	line[n + 1] = '\0';
 	fputs(line, stderr);
+}
+
+int as_log_backoff_due(struct as_log_backoff *b, uint64_t now_ms, uint64_t *held)
+{
+	b->total++;
+	if (b->next_ms && now_ms < b->next_ms) {
+		b->held++;
+		return 0;
+	}
+	*held = b->held;
+	b->held = 0;
+	if (!b->interval_ms)
+		b->interval_ms = AS_LOG_BACKOFF_FIRST_MS;
+	else if (b->interval_ms < AS_LOG_BACKOFF_MAX_MS / 2)
+		b->interval_ms *= 2;
+	else
+		b->interval_ms = AS_LOG_BACKOFF_MAX_MS;
+	b->next_ms = now_ms + b->interval_ms;
+	if (!b->next_ms)
+		b->next_ms = 1;
+	return 1;
+}
+
+uint64_t as_log_backoff_reset(struct as_log_backoff *b)
+{
+	uint64_t total = b->total;
+
+	memset(b, 0, sizeof *b);
+	return total;
 }

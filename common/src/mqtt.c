@@ -11,6 +11,11 @@
  * Invariants: one connect attempt at a time; reconnects come only from the
  * timer; an operation context allocated for Paho is freed by its callback,
  * or at stop if Paho never called back (they are all on one list).
+ *
+ * A failed connection is explained in plain words with the fix (which
+ * setting of which file to check) in last_error; with log_failures it is
+ * also logged, once when it starts or changes cause, then with a back-off
+ * (struct as_log_backoff), each attempt only at debug level.
  */
 #include "anshim/mqtt.h"
 
@@ -40,6 +45,7 @@ struct mqtt_event {
 	char *topic;              /* EV_MESSAGE */
 	uint8_t *payload;         /* EV_MESSAGE */
 	size_t len;
+	int code;                 /* Paho's failure code (CONNACK code 1-5) */
 	char text[160];           /* failure reason */
 	struct mqtt_event *next;
 };
@@ -62,11 +68,15 @@ struct as_mqtt {
 	void *ctx;
 	/* copies of the options */
 	char *uri, *client_id, *username, *password, *ca_file, *cert_file, *key_file;
-	int keepalive, clean_session;
+	char *config_path;
+	int keepalive, clean_session, log_failures;
 	uint64_t backoff_min, backoff_max, backoff;
 	/* loop-thread state */
 	int connected, connecting, offline, stopping, handles_open;
-	char last_error[160];
+	int last_connack;                /* CONNACK refusal of the last attempt, or 0 */
+	char last_error[AS_MQTT_ERROR_MAX];
+	char reported[AS_MQTT_ERROR_MAX]; /* the failure last logged */
+	struct as_log_backoff report;
 	/* shared with Paho threads, under lock */
 	uv_mutex_t lock;
 	struct mqtt_event *head, *tail;
@@ -94,7 +104,7 @@ static void push_event(struct as_mqtt *m, struct mqtt_event *ev)
 }
 
 static void push_simple(struct as_mqtt *m, enum mqtt_event_type type, uint64_t id, int ok,
-			const char *text)
+			int code, const char *text)
 {
 	struct mqtt_event *ev = calloc(1, sizeof *ev);
 
@@ -103,6 +113,7 @@ static void push_simple(struct as_mqtt *m, enum mqtt_event_type type, uint64_t i
 	ev->type = type;
 	ev->id = id;
 	ev->ok = ok;
+	ev->code = code;
 	if (text)
 		snprintf(ev->text, sizeof ev->text, "%s", text);
 	push_event(m, ev);
@@ -134,7 +145,7 @@ static void on_op_success(void *context, MQTTAsync_successData *data)
 	struct as_mqtt *m = op_finish(context, &id, &type);
 
 	(void)data;
-	push_simple(m, type, id, 1, NULL);
+	push_simple(m, type, id, 1, 0, NULL);
 }
 
 static void on_op_failure(void *context, MQTTAsync_failureData *data)
@@ -146,12 +157,13 @@ static void on_op_failure(void *context, MQTTAsync_failureData *data)
 
 	snprintf(text, sizeof text, "%s (code %d)", data && data->message ? data->message :
 		 "operation failed", data ? data->code : 0);
-	push_simple(m, type == EV_CONNECTED ? EV_CONNECT_FAILED : type, id, 0, text);
+	push_simple(m, type == EV_CONNECTED ? EV_CONNECT_FAILED : type, id, 0,
+		    data ? data->code : 0, text);
 }
 
 static void on_connection_lost(void *context, char *cause)
 {
-	push_simple(context, EV_CONNECTION_LOST, 0, 0, cause ? cause : "connection lost");
+	push_simple(context, EV_CONNECTION_LOST, 0, 0, 0, cause ? cause : "connection lost");
 }
 
 static int on_message_arrived(void *context, char *topic, int topic_len, MQTTAsync_message *msg)
@@ -211,6 +223,7 @@ static void op_cancel(struct mqtt_op *op)
 }
 
 static void schedule_reconnect(struct as_mqtt *m);
+static void report_failure(struct as_mqtt *m);
 
 static void connect_now(struct as_mqtt *m)
 {
@@ -246,8 +259,11 @@ static void connect_now(struct as_mqtt *m)
 	if (rc != MQTTASYNC_SUCCESS) {
 		op_cancel(op);
 		m->connecting = 0;
-		snprintf(m->last_error, sizeof m->last_error, "connect refused by the client "
-			 "library (code %d)", rc);
+		snprintf(m->last_error, sizeof m->last_error, "the MQTT client library cannot "
+			 "start a connection to %s (code %d)%s", m->uri, rc,
+			 co.ssl ? ": check broker_ca_file, broker_cert_file and broker_key_file" :
+			 "");
+		report_failure(m);
 		schedule_reconnect(m);
 	}
 }
@@ -270,6 +286,79 @@ static void schedule_reconnect(struct as_mqtt *m)
 		m->backoff = m->backoff_max;
 	delay = m->backoff / 2 + randombytes_uniform((uint32_t)(m->backoff / 2 + 1));
 	uv_timer_start(&m->retry, on_retry, delay, 0);
+}
+
+/* Put the failure of a connection attempt into plain words, with the fix:
+ * code is Paho's (1-5: the broker's CONNACK refusal, MQTT 3.1.1), text its
+ * own words. */
+static void explain_failure(struct as_mqtt *m, int code, const char *text)
+{
+	const char *file = m->config_path ? m->config_path : "the configuration";
+	int tls = strncmp(m->uri, "ssl://", 6) == 0 || strncmp(m->uri, "mqtts://", 8) == 0;
+
+	m->last_connack = code >= 1 && code <= 5 ? code : 0;
+	switch (m->last_connack) {
+	case 4:
+	case 5:
+		if (m->username)
+			snprintf(m->last_error, sizeof m->last_error,
+				 "the broker at %s refused the password for user '%s' or does "
+				 "not know the user (%s, CONNACK code %d): check broker_username "
+				 "and broker_password in %s against the broker's password file",
+				 m->uri, m->username, code == 4 ? "bad user name or password" :
+				 "not authorised", code, file);
+		else
+			snprintf(m->last_error, sizeof m->last_error,
+				 "the broker at %s refused a connection without a user name "
+				 "(not authorised, CONNACK code %d): set broker_username and "
+				 "broker_password in %s", m->uri, code, file);
+		break;
+	case 2:
+		snprintf(m->last_error, sizeof m->last_error,
+			 "the broker at %s refused the client id '%s' (CONNACK code 2): check "
+			 "the broker's client id rules for user '%s'", m->uri, m->client_id,
+			 m->username ? m->username : "(none)");
+		break;
+	case 1:
+	case 3:
+		snprintf(m->last_error, sizeof m->last_error,
+			 "the broker at %s turned the connection away (%s, CONNACK code %d): "
+			 "check the broker's own log", m->uri, code == 1 ?
+			 "protocol version not supported" : "server unavailable", code);
+		break;
+	default:
+		snprintf(m->last_error, sizeof m->last_error,
+			 "cannot reach the broker at %s (%s): check that it runs and listens "
+			 "there, the network, and 'broker' in %s%s", m->uri, text, file,
+			 tls ? " (for ssl://, also broker_ca_file and the broker's certificate)" :
+			 "");
+		break;
+	}
+}
+
+/* Log a failed attempt: every one at debug level; the report (cause and
+ * fix) when it starts or changes, then with a back-off. */
+static void report_failure(struct as_mqtt *m)
+{
+	uint64_t held = 0, total;
+
+	if (!m->log_failures)
+		return;
+	if (strcmp(m->reported, m->last_error) != 0) {
+		as_log_backoff_reset(&m->report);
+		snprintf(m->reported, sizeof m->reported, "%s", m->last_error);
+	}
+	total = m->report.total + 1;
+	as_log(AS_LOG_DEBUG, "connection attempt %llu failed: %s", (unsigned long long)total,
+	       m->last_error);
+	if (!as_log_backoff_due(&m->report, uv_now(m->loop), &held))
+		return;
+	if (total == 1)
+		as_log(AS_LOG_ERR, "%s; retrying, with growing pauses", m->last_error);
+	else
+		as_log(AS_LOG_ERR, "still failing after %llu attempts (%llu since the last "
+		       "report): %s", (unsigned long long)total, (unsigned long long)held + 1,
+		       m->last_error);
 }
 
 static void free_event(struct mqtt_event *ev)
@@ -296,12 +385,19 @@ static void handle_event(struct as_mqtt *m, struct mqtt_event *ev)
 		m->connected = 1;
 		m->backoff = 0;
 		m->last_error[0] = '\0';
+		m->last_connack = 0;
+		m->reported[0] = '\0';
+		if (m->report.total && m->log_failures)
+			as_log(AS_LOG_NOTICE, "connected to the broker at %s after %llu failed "
+			       "attempts", m->uri, (unsigned long long)m->report.total);
+		as_log_backoff_reset(&m->report);
 		if (h->on_connected)
 			h->on_connected(m->ctx);
 		break;
 	case EV_CONNECT_FAILED:
 		m->connecting = 0;
-		snprintf(m->last_error, sizeof m->last_error, "%s", ev->text);
+		explain_failure(m, ev->code, ev->text);
+		report_failure(m);
 		schedule_reconnect(m);
 		if (m->on_connect_failed)
 			m->on_connect_failed(m->ctx, ev->text);
@@ -309,7 +405,8 @@ static void handle_event(struct as_mqtt *m, struct mqtt_event *ev)
 	case EV_CONNECTION_LOST:
 		m->connected = 0;
 		m->connecting = 0;
-		snprintf(m->last_error, sizeof m->last_error, "%s", ev->text);
+		snprintf(m->last_error, sizeof m->last_error, "lost the connection to the broker "
+			 "at %s (%s); reconnecting", m->uri, ev->text);
 		if (h->on_disconnected)
 			h->on_disconnected(m->ctx, ev->text);
 		schedule_reconnect(m);
@@ -368,6 +465,8 @@ int as_mqtt_start(struct as_mqtt **out, uv_loop_t *loop, const struct as_mqtt_op
 	m->ca_file = dup_or_null(opts->ca_file);
 	m->cert_file = dup_or_null(opts->cert_file);
 	m->key_file = dup_or_null(opts->key_file);
+	m->config_path = dup_or_null(opts->config_path);
+	m->log_failures = opts->log_failures;
 	m->keepalive = opts->keepalive > 0 ? opts->keepalive : 60;
 	m->clean_session = opts->clean_session;
 	m->backoff_min = opts->reconnect_min_ms ? opts->reconnect_min_ms : 1000;
@@ -392,6 +491,7 @@ int as_mqtt_start(struct as_mqtt **out, uv_loop_t *loop, const struct as_mqtt_op
 		free(m->ca_file);
 		free(m->cert_file);
 		free(m->key_file);
+		free(m->config_path);
 		uv_mutex_destroy(&m->lock);
 		free(m);
 		return AS_E_MQTT;
@@ -467,6 +567,11 @@ int as_mqtt_is_connected(const struct as_mqtt *m)
 const char *as_mqtt_last_error(const struct as_mqtt *m)
 {
 	return m ? m->last_error : "";
+}
+
+int as_mqtt_last_connack(const struct as_mqtt *m)
+{
+	return m ? m->last_connack : 0;
 }
 
 void as_mqtt_set_offline(struct as_mqtt *m, int offline)
@@ -545,6 +650,7 @@ void as_mqtt_stop(struct as_mqtt *m)
 	free(m->ca_file);
 	free(m->cert_file);
 	free(m->key_file);
+	free(m->config_path);
 	uv_close((uv_handle_t *)&m->async, on_handle_closed);
 	uv_close((uv_handle_t *)&m->retry, on_handle_closed);
 }

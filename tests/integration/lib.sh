@@ -7,6 +7,11 @@
 set -euo pipefail
 
 : "${ANSHIM_BUILD_DIR:?set ANSHIM_BUILD_DIR to the CMake build directory}"
+# The tests are a venue in Korea: the machine's clock shows Korean time,
+# the zone the gateway reads paper-register times in by default
+# (timezone Asia/Seoul), so 'date' gives the times staff would write down.
+# A test of another zone sets TZ for its own commands.
+export TZ=Asia/Seoul
 export PATH="$ANSHIM_BUILD_DIR/cloud:$ANSHIM_BUILD_DIR/gateway:$ANSHIM_BUILD_DIR/wallet:$PATH"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/anshim-it.XXXXXX")
 CLEANUP_PIDS=()

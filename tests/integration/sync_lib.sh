@@ -184,6 +184,7 @@ cloud_init() {
     "log_level info"
   )
   _merge_config CLOUD_DEFAULTS "$@" > "$CLOUD_CONF"
+  chmod 0640 "$CLOUD_CONF" # it may hold broker_password: not for every user
   # Signed and saved in the store only: anshim-cloudd publishes it retained
   # when it connects (which cloud_start waits for), gateways get a copy.
   anshim-cloud policy set --config "$CLOUD_CONF" --level 3 --no-publish >/dev/null
@@ -283,6 +284,7 @@ sgw_init() {
     "reconnect_max 2s"
   )
   _merge_config defaults "$@" > "$GW_CONF"
+  chmod 0640 "$GW_CONF" # it may hold broker_password: not for every user
   out=$(anshim-gw init --config "$GW_CONF")
   [[ $out =~ gateway\ id:\ ([0-9a-f]{32}) ]] || fail "anshim-gw init printed no gateway id: $out"
   SGW_ID[$name]=${BASH_REMATCH[1]}

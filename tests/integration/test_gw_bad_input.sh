@@ -28,7 +28,7 @@ date,time,name,phone,headcount
 $YESTERDAY,09:00,Paper One,010-3000-0101,2
 $YESTERDAY,09:30,Paper Two,010-3000-0102,
 EOF
-expect_eq "good CSV import" "$WORK/good.csv: 2 imported, 0 already imported, 0 rejected by the gateway, 0 invalid rows" \
+expect_eq "good CSV import" "$WORK/good.csv: 2 imported, 0 already imported, 0 rejected by the gateway, 0 invalid rows; dates and times read in the time zone Asia/Seoul" \
   "$(anshim-gw import --config "$GW_CONF" "$WORK/good.csv")"
 gw_journal > "$WORK/journal.before"
 expect_eq "records before the bad input" 4 "$(wc -l < "$WORK/journal.before")"
@@ -162,14 +162,14 @@ line 4: rejected: phone: not a phone number (write it as 010-XXXX-XXXX, or +, co
 line 5: rejected: time: '25:00' is not a time (use HH:MM or HH:MM:SS, 24-hour)
 line 6: rejected: date: the value is not a date (use YYYY-MM-DD, YYYY.MM.DD or YYYY/MM/DD)
 line 7: rejected: phone: not a phone number (write it as 010-XXXX-XXXX, or +, country code and number for a foreign phone)
-$WORK/mixed.csv: 2 imported, 0 already imported, 0 rejected by the gateway, 5 invalid rows (fix them and import the file again)" \
+$WORK/mixed.csv: 2 imported, 0 already imported, 0 rejected by the gateway, 5 invalid rows (fix them and import the file again); dates and times read in the time zone Asia/Seoul" \
   "$(cat "$WORK/mixed.out")"
 # The same files again add nothing.
-expect_eq "repeated good import" "$WORK/good.csv: 0 imported, 2 already imported, 0 rejected by the gateway, 0 invalid rows" \
+expect_eq "repeated good import" "$WORK/good.csv: 0 imported, 2 already imported, 0 rejected by the gateway, 0 invalid rows; dates and times read in the time zone Asia/Seoul" \
   "$(anshim-gw import --config "$GW_CONF" "$WORK/good.csv")"
 rc=0; out=$(anshim-gw import --config "$GW_CONF" "$WORK/mixed.csv") || rc=$?
 expect_eq "repeated mixed import exit status" 1 "$rc"
-expect_eq "repeated mixed import summary" "$WORK/mixed.csv: 0 imported, 2 already imported, 0 rejected by the gateway, 5 invalid rows (fix them and import the file again)" \
+expect_eq "repeated mixed import summary" "$WORK/mixed.csv: 0 imported, 2 already imported, 0 rejected by the gateway, 5 invalid rows (fix them and import the file again); dates and times read in the time zone Asia/Seoul" \
   "$(tail -n 1 <<< "$out")"
 # A file that is not a register at all.
 printf 'name,phone\nX,010-3000-0301\n' > "$WORK/noheader.csv"

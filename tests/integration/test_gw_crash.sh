@@ -140,7 +140,7 @@ expect_match "interrupted import message" "lost the connection to the daemon aft
 JOURNALED=$(( $(gw_journal_count) - SCANS ))
 gw_start
 expect_eq "import again after the crash" \
-  "$WORK/big.csv: $((ROWS - JOURNALED)) imported, $JOURNALED already imported, 0 rejected by the gateway, 0 invalid rows" \
+  "$WORK/big.csv: $((ROWS - JOURNALED)) imported, $JOURNALED already imported, 0 rejected by the gateway, 0 invalid rows; dates and times read in the time zone Asia/Seoul" \
   "$(anshim-gw import --config "$GW_CONF" "$WORK/big.csv")"
 expect_eq "paper rows journaled, each once" $ROWS "$(gw_journal | grep -c '"kind":"manual"')"
 gw_stop

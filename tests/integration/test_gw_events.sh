@@ -42,9 +42,9 @@ expect_eq "same pass" duplicate "$(gw_scan "$GW_SCAN" "$P1")"
 expect_eq "stale pass" "rejected stale" "$(gw_scan "$GW_SCAN" "$(gw_pass "$WORK/w1" $(( $(date +%s) - 300 )))")"
 expect_eq "card" accepted "$(gw_scan "$GW_SCAN" "$CARD")"
 expect_eq "oversized line" "rejected oversized" "$(gw_scan "$GW_SCAN" "$(printf 'A%.0s' $(seq 2000))")"
-expect_eq "paper row" "$WORK/row.csv: 1 imported, 0 already imported, 0 rejected by the gateway, 0 invalid rows" \
+expect_eq "paper row" "$WORK/row.csv: 1 imported, 0 already imported, 0 rejected by the gateway, 0 invalid rows; dates and times read in the time zone Asia/Seoul" \
   "$(anshim-gw import --config "$GW_CONF" "$WORK/row.csv")"
-expect_eq "paper row again" "$WORK/row.csv: 0 imported, 1 already imported, 0 rejected by the gateway, 0 invalid rows" \
+expect_eq "paper row again" "$WORK/row.csv: 0 imported, 1 already imported, 0 rejected by the gateway, 0 invalid rows; dates and times read in the time zone Asia/Seoul" \
   "$(anshim-gw import --config "$GW_CONF" "$WORK/row.csv")"
 
 # Alert level 2 (a newer policy) after SIGHUP: not collecting.
@@ -55,7 +55,7 @@ expect_eq "scan at level 2" not-collecting "$(gw_scan "$GW_SCAN" "$(gw_pass "$WO
 rc=0; out=$(anshim-gw import --config "$GW_CONF" "$WORK/late.csv") || rc=$?
 expect_eq "paper row at level 2: exit status" 1 "$rc"
 expect_eq "paper row at level 2" "line 2: not recorded: the alert level is below the collection level
-$WORK/late.csv: 0 imported, 0 already imported, 1 rejected by the gateway, 0 invalid rows" "$out"
+$WORK/late.csv: 0 imported, 0 already imported, 1 rejected by the gateway, 0 invalid rows; dates and times read in the time zone Asia/Seoul" "$out"
 
 # The subscriber stops by itself after N events.
 wait_for 20 "anshim-gw events to stop after $N events" eval "! kill -0 $EV_PID 2>/dev/null"

@@ -31,7 +31,7 @@ $YESTERDAY,010-2718-2818,Swapped Columns,09:30
 EOF
 rc=0; anshim-gw import --config "$GW_CONF" "$WORK/register.csv" > "$WORK/import.out" 2>&1 || rc=$?
 expect_eq "import exit status (two bad rows)" 1 "$rc"
-expect_eq "import summary" "$WORK/register.csv: 2 imported, 0 already imported, 0 rejected by the gateway, 2 invalid rows (fix them and import the file again)" \
+expect_eq "import summary" "$WORK/register.csv: 2 imported, 0 already imported, 0 rejected by the gateway, 2 invalid rows (fix them and import the file again); dates and times read in the time zone Asia/Seoul" \
   "$(tail -n 1 "$WORK/import.out")"
 expect_match "bad rows reported by line" "^line 4: rejected: phone: .*
 line 5: rejected: time: " "$(cat "$WORK/import.out")"

@@ -26,7 +26,7 @@ $(day 40),12:00,Forty Days,010-8200-0040,2
 $(day 40),18:00,Forty Days Later,010-8200-0041,1
 $(day 50),12:00,Fifty Days,010-8200-0050,1
 EOF
-expect_eq "import" "$WORK/rows.csv: 8 imported, 0 already imported, 0 rejected by the gateway, 0 invalid rows" \
+expect_eq "import" "$WORK/rows.csv: 8 imported, 0 already imported, 0 rejected by the gateway, 0 invalid rows; dates and times read in the time zone Asia/Seoul" \
   "$(anshim-gw import --config "$GW_CONF" "$WORK/rows.csv")"
 gw_wallet "$WORK/w1" 010-8200-0001 "Scan Now"
 expect_eq "scan now" accepted "$(gw_scan "$GW_SCAN" "$(gw_pass "$WORK/w1")")"

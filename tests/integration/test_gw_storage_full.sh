@@ -34,7 +34,7 @@ PY
 rc=0; anshim-gw import --config "$GW_CONF" "$WORK/fill.csv" > "$WORK/fill.out" 2>&1 || rc=$?
 expect_eq "import into a full journal exits 1" 1 "$rc"
 summary=$(tail -n 1 "$WORK/fill.out")
-expect_match "import summary" "^$WORK/fill.csv: ([0-9]+) imported, 0 already imported, ([0-9]+) rejected by the gateway, 0 invalid rows\$" "$summary"
+expect_match "import summary" "^$WORK/fill.csv: ([0-9]+) imported, 0 already imported, ([0-9]+) rejected by the gateway, 0 invalid rows; dates and times read in the time zone Asia/Seoul\$" "$summary"
 IMPORTED=${BASH_REMATCH[1]} REFUSED=${BASH_REMATCH[2]}
 echo "the 1 MiB journal took $IMPORTED of $ROWS rows"
 check; [ "$IMPORTED" -gt 1000 ] && [ "$REFUSED" -gt 0 ] || fail "expected the journal to fill: $summary"

@@ -59,7 +59,7 @@ $YESTERDAY,09:30,Paper Two,010-3000-0102,
 $YESTERDAY,10:15,Paper Three,+82 10 3000 0103,1
 EOF
 expect_eq "CSV import at A" \
-  "$WORK/paper-a.csv: 3 imported, 0 already imported, 0 rejected by the gateway, 0 invalid rows" \
+  "$WORK/paper-a.csv: 3 imported, 0 already imported, 0 rejected by the gateway, 0 invalid rows; dates and times read in the time zone Asia/Seoul" \
   "$(anshim-gw import --config "$(sgw_dir A)/gw.conf" "$WORK/paper-a.csv")"
 
 phase "waiting for delivery"
@@ -119,7 +119,7 @@ date,time,name,phone
 $YESTERDAY,12:00,Kim Same,+82 10 5555 1234
 EOF
 expect_eq "CSV import at B" \
-  "$WORK/paper-b.csv: 1 imported, 0 already imported, 0 rejected by the gateway, 0 invalid rows" \
+  "$WORK/paper-b.csv: 1 imported, 0 already imported, 0 rejected by the gateway, 0 invalid rows; dates and times read in the time zone Asia/Seoul" \
   "$(anshim-gw import --config "$(sgw_dir B)/gw.conf" "$WORK/paper-b.csv")"
 expect_eq "B journals the paper entry without a pid" '""' "$(sgw_journal B | tail -n 1 |
   python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps(r["pid"]) if r["kind"]=="manual" else "not manual")')"

@@ -923,6 +923,33 @@ static void test_load_file(void)
 		CHECK_EQ_INT(c.port, 8080);
 	as_config_free(table, &c);
 
+	/* A file that sets a secret may not be readable by every user. */
+	f = fopen(path, "w");
+	if (!CHECK(f != NULL))
+		goto out;
+	fputs(REQ "mqtt_password hunter2hunter2\n", f);
+	fclose(f);
+	CHECK_OK(chmod(path, 0644));
+	CHECK_RC(as_config_load_file(path, table, &c, err, sizeof err), AS_E_CONFIG);
+	has(err, "sets the secret 'mqtt_password' but every user of this machine may read "
+	    "it (mode 0644)");
+	has(err, "chmod o-rwx ");
+	CHECK(strstr(err, "hunter2") == NULL);
+	CHECK(owns_nothing(&c));
+	CHECK_OK(chmod(path, 0640));
+	if (CHECK_OK(as_config_load_file(path, table, &c, err, sizeof err)))
+		CHECK_STR(c.mqtt_password, "hunter2hunter2");
+	as_config_free(table, &c);
+	/* Without a secret, a world-readable file is fine. */
+	f = fopen(path, "w");
+	if (!CHECK(f != NULL))
+		goto out;
+	fputs(REQ "port 8080\n", f);
+	fclose(f);
+	CHECK_OK(chmod(path, 0644));
+	CHECK_OK(as_config_load_file(path, table, &c, err, sizeof err));
+	as_config_free(table, &c);
+
 	/* too large to be a config file */
 	if (CHECK_OK(truncate(path, AS_CONFIG_FILE_MAX + 1))) {
 		CHECK_RC(as_config_load_file(path, table, &c, err, sizeof err),

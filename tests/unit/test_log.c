@@ -113,11 +113,50 @@ static void test_long_lines(void)
 	}
 }
 
+/* A condition retried every second for four hours: reported at once,
+ * then after 1, 2, 4, 8, 16, 32 min, then hourly (four hours); every occurrence is
+ * either reported or counted as held. */
+static void test_backoff(void)
+{
+	struct as_log_backoff b = {0};
+	uint64_t held = 99, reported = 0, held_sum = 0, last = 0;
+	uint64_t gaps[16];
+	size_t n_gaps = 0;
+
+	for (uint64_t t = 0; t < 4 * 3600; t++) {
+		if (as_log_backoff_due(&b, t * 1000, &held)) {
+			if (reported)
+				gaps[n_gaps < 16 ? n_gaps++ : 15] = t - last;
+			else
+				CHECK_EQ_INT(held, 0);
+			held_sum += held + 1;
+			reported++;
+			last = t;
+		}
+	}
+	CHECK_EQ_INT(b.total, 4 * 3600);
+	CHECK_EQ_INT(held_sum + b.held, 4 * 3600);
+	if (!CHECK(n_gaps >= 8))
+		return;
+	CHECK_EQ_INT(gaps[0], 60);
+	CHECK_EQ_INT(gaps[1], 120);
+	CHECK_EQ_INT(gaps[2], 240);
+	CHECK_EQ_INT(gaps[5], 1920);
+	CHECK_EQ_INT(gaps[6], 3600);
+	CHECK_EQ_INT(gaps[7], 3600);
+	/* A reset (the condition ended) reports the next occurrence at once. */
+	CHECK_EQ_INT(as_log_backoff_reset(&b), 4 * 3600);
+	CHECK(as_log_backoff_due(&b, 4 * 3600 * 1000 + 5, &held));
+	CHECK_EQ_INT(held, 0);
+	CHECK(!as_log_backoff_due(&b, 4 * 3600 * 1000 + 6, &held));
+}
+
 int main(void)
 {
 	TEST_RUN(test_level_names);
 	TEST_RUN(test_terminal_format);
 	TEST_RUN(test_journal_format);
 	TEST_RUN(test_long_lines);
+	TEST_RUN(test_backoff);
 	return TEST_DONE();
 }

@@ -56,6 +56,8 @@
  * (uncommented) into the example file, and is validated like a default.
  * AS_CFG_SECRET - the value is never echoed: error messages and
  * as_config_dump say "(hidden)", and the string is wiped before it is freed.
+ * A file that sets a secret key and that every user may read (mode o+r) is
+ * refused by as_config_load_file(), naming the key and the chmod to run.
  *
  * Errors are written into the caller's buffer as
  *     "PATH:LINE: key 'foo': what is wrong (how to fix it)"

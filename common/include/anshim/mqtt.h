@@ -18,6 +18,10 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "anshim/config.h"
+
+#define AS_MQTT_ERROR_MAX 512 /* bytes of as_mqtt_last_error, with its NUL */
+
 struct as_mqtt;
 
 struct as_mqtt_options {
@@ -33,7 +37,52 @@ struct as_mqtt_options {
 	int max_buffered;           /* Paho maxBufferedMessages (>= 1) */
 	uint64_t reconnect_min_ms;  /* first retry delay */
 	uint64_t reconnect_max_ms;  /* cap */
+	/* The configuration file the settings came from, named in the fix of a
+	 * connection error ("check broker_password in FILE"); NULL: none. */
+	const char *config_path;
+	/* Log failed connection attempts (as_log): the cause and the fix when
+	 * they start or change, then again after 1 min, 2 min, 4 min ... up to
+	 * hourly while they go on; each attempt at debug level only.  For
+	 * daemons; short-lived clients read as_mqtt_last_error instead. */
+	int log_failures;
 };
+
+/*
+ * The broker and TLS rows of a configuration table, the same in every
+ * program that talks to the broker: keys broker, broker_username,
+ * broker_password, broker_ca_file, broker_cert_file, broker_key_file, into
+ * the char * fields of those names in TYPE.  Only the broker's default and
+ * help differ (a gateway without a broker works offline).  A file that sets
+ * broker_password must not be readable by every user (config.h).
+ */
+#define AS_MQTT_CONFIG_ROWS(TYPE, BROKER_DEFAULT, BROKER_HELP)                             \
+	{"broker", AS_CFG_STRING, offsetof(TYPE, broker), 0, 512, NULL, 0, BROKER_DEFAULT,  \
+	 BROKER_HELP},                                                                        \
+	{"broker_username", AS_CFG_STRING, offsetof(TYPE, broker_username), 0, 256, NULL, 0, \
+	 NULL, "User name at the broker, whose ACL gives each user its own topics."},        \
+	{"broker_password", AS_CFG_STRING, offsetof(TYPE, broker_password), 0, 256, NULL,    \
+	 AS_CFG_SECRET, NULL,                                                                \
+	 "Password of broker_username. Keep this file mode 0640, owner root, group "        \
+	 "of the service's user."},                                                          \
+	{"broker_ca_file", AS_CFG_PATH, offsetof(TYPE, broker_ca_file), 0, 0, NULL, 0, NULL,  \
+	 "TLS (ssl://): the CA certificate that signed the broker's certificate."},          \
+	{"broker_cert_file", AS_CFG_PATH, offsetof(TYPE, broker_cert_file), 0, 0, NULL, 0,   \
+	 NULL, "TLS: this client's certificate, if the broker asks for one."},               \
+	{"broker_key_file", AS_CFG_PATH, offsetof(TYPE, broker_key_file), 0, 0, NULL, 0,     \
+	 NULL, "TLS: the private key of broker_cert_file."}
+
+/* Point mo's broker and TLS settings at those of CFG (a struct with the
+ * fields of AS_MQTT_CONFIG_ROWS), read from the file PATH. */
+#define AS_MQTT_OPTIONS_FROM_CONFIG(MO, CFG, PATH)                                          \
+	do {                                                                                 \
+		(MO)->uri = (CFG)->broker;                                                   \
+		(MO)->username = (CFG)->broker_username;                                     \
+		(MO)->password = (CFG)->broker_password;                                     \
+		(MO)->ca_file = (CFG)->broker_ca_file;                                       \
+		(MO)->cert_file = (CFG)->broker_cert_file;                                   \
+		(MO)->key_file = (CFG)->broker_key_file;                                     \
+		(MO)->config_path = (PATH);                                                  \
+	} while (0)
 
 /* Handlers run on the loop thread.  Any may be NULL. */
 struct as_mqtt_handlers {
@@ -69,8 +118,15 @@ int as_mqtt_publish(struct as_mqtt *m, const char *topic, const void *payload, s
 void as_mqtt_on_connect_failed(struct as_mqtt *m, void (*cb)(void *ctx, const char *why));
 
 int as_mqtt_is_connected(const struct as_mqtt *m);
-/* Last connection error text ("" if none); borrowed until the next event. */
+/* Last connection error ("" if none), in plain words with the fix, e.g.
+ * "the broker at URI refused the password for user 'u' ...: check
+ * broker_username and broker_password in FILE"; borrowed until the next
+ * event. */
 const char *as_mqtt_last_error(const struct as_mqtt *m);
+/* The broker's CONNACK refusal code (MQTT 3.1.1: 1 protocol, 2 client id,
+ * 3 unavailable, 4 bad user name or password, 5 not authorised) of the last
+ * failed attempt, or 0 when it failed otherwise or none failed. */
+int as_mqtt_last_connack(const struct as_mqtt *m);
 
 /* Go offline on purpose (disconnect, no reconnect) / come back. */
 void as_mqtt_set_offline(struct as_mqtt *m, int offline);
