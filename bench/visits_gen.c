@@ -209,7 +209,7 @@ static void lmdb_breakdown(const char *dir, uint64_t visits)
 /* A batch of n records as sent (header, length-prefixed records, signature). */
 static size_t batch_bytes(size_t n)
 {
-	return AS_BATCH_HEADER_LEN + n * (2 + AS_RECORD_LEN) + AS_SIG_LEN;
+	return as_batch_size(n);
 }
 
 static int load_store(const struct options *o, const struct gen_world *w)

@@ -80,6 +80,14 @@ static const char usage_text[] =
 "      for each gateway: venue, records, the seq it is stored through, when\n"
 "      it was last seen and the lag from batch creation to ingest.\n"
 "\n"
+"  gateways [--silent] [--from TIME] [--to TIME] [--json]\n"
+"      Each gateway's coverage from its signed heartbeats: the periods it was\n"
+"      heard from, the periods it was silent (offline, down, rebooted, still\n"
+"      silent, never heard), and its last heartbeat (up since, last seq,\n"
+"      chain head, journal use, clock state). --silent lists only the\n"
+"      gateways silent now, or with --from/--to silent during that window.\n"
+"      See 'anshim-cloud gateways --help'.\n"
+"\n"
 "  audit verify [--keys DIR]\n"
 "      Check the audit log of traces and reveals (audit_log): every entry is\n"
 "      hash-chained to the one before and signed with sign.key. Prints 'N\n"
@@ -300,5 +308,7 @@ int main(int argc, char **argv)
 		return cl_cmd_trace(argc, argv);
 	if (strcmp(cmd, "poster") == 0)
 		return cl_cmd_poster(argc, argv);
+	if (strcmp(cmd, "gateways") == 0)
+		return cl_cmd_gateways(argc, argv);
 	return cl_usage_error("unknown command '%s'", cmd);
 }

@@ -53,7 +53,7 @@ const struct as_config_option cl_config_table[] = {
 	 "30 s by default). A screenshot sent away and used later is refused as "
 	 "'remote'."},
 	{"max_batch_bytes", AS_CFG_SIZE, OPT(max_batch_bytes), 1024, AS_BATCH_MAX_BYTES, NULL, 0,
-	 "222326", "Larger messages on a batch topic are refused as oversize."},
+	 "255174", "Larger messages on a batch topic are refused as oversize."},
 	{"log_level", AS_CFG_ENUM, OPT(log_level), 0, 0, log_choices, 0, "info",
 	 "Least important messages to log."},
 	{NULL, 0, 0, 0, 0, NULL, 0, NULL, NULL},

@@ -8,12 +8,14 @@
 #include "anshim/error.h"
 #include "anshim/identity.h"
 #include "anshim/keyfile.h"
+#include "anshim/parse.h"
 #include "anshim/usage.h"
 
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int cl_usage_error(const char *fmt, ...)
@@ -76,5 +78,27 @@ int cl_cli_gateway_arg(const char *arg, uint8_t id[16], uint8_t pk[32], int *hav
 	}
 	as_gateway_id(id, pk);
 	*have_pk = 1;
+	return 0;
+}
+
+int cl_cli_parse_until(const char *text, int64_t *out)
+{
+	int y, m, d, n = 0;
+	struct tm tm;
+	time_t t;
+
+	if (as_parse_time(text, out))
+		return AS_E_TIME;
+	if (strlen(text) != 10 || sscanf(text, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10)
+		return 0;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d + 1;
+	tm.tm_isdst = -1;
+	t = mktime(&tm);
+	if (t == (time_t)-1)
+		return AS_E_TIME;
+	*out = (int64_t)t - 1;
 	return 0;
 }

@@ -31,4 +31,9 @@ int cl_cli_open_store(struct cl_store **out, const struct cl_config *cfg, int re
  * *have_pk says which).  0 or an error. */
 int cl_cli_gateway_arg(const char *arg, uint8_t id[16], uint8_t pk[32], int *have_pk);
 
+/* The end of a time span given as text: a time as as_parse_time takes it,
+ * and a bare date (2026-03-02) means the end of that day, local time.
+ * 0 or AS_E_TIME. */
+int cl_cli_parse_until(const char *text, int64_t *out);
+
 #endif

@@ -29,6 +29,7 @@
 
 #define BATCH_TOPIC "anshim/v1/gw/+/batch"
 #define WALLET_TOPIC "anshim/v1/wallet/+/checkin"
+#define HEARTBEAT_TOPIC "anshim/v1/gw/+/heartbeat"
 #define POLICY_TOPIC "anshim/v1/policy"
 #define PURGE_SLICE 20000
 
@@ -49,6 +50,7 @@ struct cl_daemon {
 	int stopping;
 	char batch_topic[160];
 	char wallet_topic[160];
+	char heartbeat_topic[160];
 	char revoked_path[4200];
 };
 
@@ -66,8 +68,11 @@ static const char usage_text[] =
 "signature and the venue code (a poster signed by the authority, or a\n"
 "gateway's rotating code shown within app_slot_tolerance of the check-in),\n"
 "stores the visit with source 'app' and answers each wallet with a signed\n"
-"stored / duplicate / rejected (reason). It republishes the last signed\n"
-"policy (retained) on every connection and purges data past retention.\n"
+"stored / duplicate / rejected (reason). It takes every gateway's signed\n"
+"heartbeat (anshim/v1/gw/+/heartbeat) and keeps each gateway's coverage:\n"
+"the periods it was heard from and its silences ('anshim-cloud gateways').\n"
+"It republishes the last signed policy (retained) on every connection and\n"
+"purges data past retention.\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE        configuration (default " CL_DEFAULT_CONFIG "; it\n"
@@ -129,6 +134,8 @@ static void on_connected(void *ctx)
 		as_log(AS_LOG_ERR, "cannot subscribe to %s", d->batch_topic);
 	if (as_mqtt_subscribe(d->mqtt, d->wallet_topic, 1, 2))
 		as_log(AS_LOG_ERR, "cannot subscribe to %s", d->wallet_topic);
+	if (as_mqtt_subscribe(d->mqtt, d->heartbeat_topic, 1, 3))
+		as_log(AS_LOG_ERR, "cannot subscribe to %s", d->heartbeat_topic);
 	publish_saved_policy(d);
 }
 
@@ -150,7 +157,7 @@ static void on_subscribed(void *ctx, uint64_t id, int ok)
 	(void)ctx;
 	if (!ok)
 		as_log(AS_LOG_ERR, "the broker refused the %s subscription (check its ACL)",
-		       id == 2 ? "wallet check-in" : "batch");
+		       id == 2 ? "wallet check-in" : id == 3 ? "heartbeat" : "batch");
 }
 
 static const struct as_mqtt_handlers mqtt_handlers = {
@@ -252,6 +259,7 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 		.group_bytes = (size_t)d->cfg.ingest_group_bytes,
 		.app_tolerance = d->cfg.app_slot_tolerance,
 		.revoked_credentials = d->revoked_path,
+		.retention = d->cfg.retention,
 	};
 	int rc;
 
@@ -282,9 +290,12 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 			 d->cfg.shared_group);
 		snprintf(d->wallet_topic, sizeof d->wallet_topic, "$share/%s/" WALLET_TOPIC,
 			 d->cfg.shared_group);
+		snprintf(d->heartbeat_topic, sizeof d->heartbeat_topic, "$share/%s/" HEARTBEAT_TOPIC,
+			 d->cfg.shared_group);
 	} else {
 		snprintf(d->batch_topic, sizeof d->batch_topic, BATCH_TOPIC);
 		snprintf(d->wallet_topic, sizeof d->wallet_topic, WALLET_TOPIC);
+		snprintf(d->heartbeat_topic, sizeof d->heartbeat_topic, HEARTBEAT_TOPIC);
 	}
 	AS_MQTT_OPTIONS_FROM_CONFIG(&mo, &d->cfg, d->config_path);
 	mo.log_failures = 1;

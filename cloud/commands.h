@@ -14,5 +14,6 @@ int cl_cmd_policy(int argc, char **argv);   /* policy_cmd.c */
 int cl_cmd_audit(int argc, char **argv);    /* audit_cmd.c */
 int cl_cmd_trace(int argc, char **argv);    /* trace_cmd.c */
 int cl_cmd_poster(int argc, char **argv);   /* poster.c */
+int cl_cmd_gateways(int argc, char **argv); /* gateways_cmd.c */
 
 #endif

@@ -22,6 +22,7 @@
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/fileio.h"
+#include "anshim/heartbeat.h"
 #include "anshim/log.h"
 #include "anshim/policy.h"
 
@@ -64,9 +65,12 @@ struct checked {
 	uint8_t gw_id[AS_GWID_LEN];
 	struct as_batch_header hdr;
 	struct as_record *recs;
+	uint8_t (*digests)[AS_CHAIN_LEN];      /* version 2 batches */
 	uint8_t (*pids)[AS_PID_LEN];
 	size_t n;
 	struct checked_app *app;               /* a wallet message, or NULL */
+	int heartbeat;                         /* 1: a gateway heartbeat, in hb */
+	struct as_heartbeat hb;
 };
 
 struct cl_ingester {
@@ -95,14 +99,15 @@ static void free_message(struct message *m)
 	free(m);
 }
 
-/* "anshim/v1/gw/{hex}/batch" -> gw id; 0 or AS_E_FIELD. */
-static int topic_gateway(const char *topic, uint8_t gw_id[AS_GWID_LEN])
+/* "anshim/v1/gw/{hex}{suffix}" -> gw id; 0 or AS_E_FIELD. */
+static int topic_gateway(const char *topic, const char *suffix, uint8_t gw_id[AS_GWID_LEN])
 {
 	char hex[2 * AS_GWID_LEN + 1];
 	size_t plen = strlen(TOPIC_PREFIX);
 
-	if (strncmp(topic, TOPIC_PREFIX, plen) != 0 || strlen(topic) != plen + 2 * AS_GWID_LEN + 6 ||
-	    strcmp(topic + plen + 2 * AS_GWID_LEN, "/batch") != 0)
+	if (strncmp(topic, TOPIC_PREFIX, plen) != 0 ||
+	    strlen(topic) != plen + 2 * AS_GWID_LEN + strlen(suffix) ||
+	    strcmp(topic + plen + 2 * AS_GWID_LEN, suffix) != 0)
 		return AS_E_FIELD;
 	memcpy(hex, topic + plen, 2 * AS_GWID_LEN);
 	hex[2 * AS_GWID_LEN] = '\0';
@@ -148,7 +153,7 @@ static const char *check_message(struct cl_ingester *in, const struct message *m
 	memset(c, 0, sizeof *c);
 	if (m->len > in->opt.max_batch_bytes)
 		return "oversize";
-	if (topic_gateway(m->topic, c->gw_id))
+	if (topic_gateway(m->topic, "/batch", c->gw_id))
 		return "bad-topic";
 	if (as_batch_peek_gateway(header_id, m->payload, m->len))
 		return "malformed";
@@ -164,14 +169,23 @@ static const char *check_message(struct cl_ingester *in, const struct message *m
 	/* Framing first (strict, bounded), so a cut or garbled frame is
 	 * counted as malformed; then the signature over what parsed. */
 	c->recs = calloc(AS_BATCH_MAX_RECORDS, sizeof *c->recs);
-	if (!c->recs)
+	c->digests = calloc(AS_BATCH_MAX_RECORDS, sizeof *c->digests);
+	if (!c->recs || !c->digests) {
+		free(c->recs);
+		free(c->digests);
+		c->recs = NULL;
+		c->digests = NULL;
 		return "out-of-memory";
-	rc = as_batch_decode(&c->hdr, c->recs, AS_BATCH_MAX_RECORDS, m->payload, m->len);
+	}
+	rc = as_batch_decode_chained(&c->hdr, c->recs, c->digests, AS_BATCH_MAX_RECORDS,
+				     m->payload, m->len);
 	if (!rc && as_batch_verify(m->payload, m->len, gw.pk))
 		rc = AS_E_SIGNATURE;
 	if (rc) {
 		free(c->recs);
+		free(c->digests);
 		c->recs = NULL;
+		c->digests = NULL;
 		return rc == AS_E_SIGNATURE ? "bad-signature" : "malformed";
 	}
 	c->n = c->hdr.count;
@@ -184,6 +198,45 @@ static const char *check_message(struct cl_ingester *in, const struct message *m
 	if (derive_pids(in, c))
 		as_log(AS_LOG_WARNING, "ingest: a batch holds paper-register entries sealed to "
 		       "another contact key; stored without a pseudonym");
+	return NULL;
+}
+
+/* ---- heartbeats ---- */
+
+static int is_heartbeat_topic(const char *topic)
+{
+	size_t n = strlen(topic);
+
+	return n > 10 && strcmp(topic + n - 10, "/heartbeat") == 0 &&
+	       strncmp(topic, TOPIC_PREFIX, strlen(TOPIC_PREFIX)) == 0;
+}
+
+/* Check a heartbeat into c->hb; NULL, or the reject reason.  Nothing of
+ * it is trusted before the signature verifies with the enrolled key of the
+ * gateway named by both the topic and the message. */
+static const char *check_heartbeat(struct cl_ingester *in, const struct message *m,
+				   struct checked *c)
+{
+	struct cl_gateway gw;
+	int rc;
+
+	memset(c, 0, sizeof *c);
+	c->heartbeat = 1;
+	if (topic_gateway(m->topic, "/heartbeat", c->gw_id))
+		return "heartbeat-bad-topic";
+	if (as_heartbeat_decode(&c->hb, m->payload, m->len))
+		return "heartbeat-malformed";
+	if (memcmp(c->hb.gw_id, c->gw_id, AS_GWID_LEN) != 0)
+		return "heartbeat-topic-mismatch";
+	rc = cl_store_get_gateway(in->store, c->gw_id, &gw);
+	if (rc == AS_E_NOT_FOUND)
+		return "heartbeat-unknown-gateway";
+	if (rc)
+		return "store-error";
+	if (gw.revoked)
+		return "heartbeat-revoked";
+	if (as_heartbeat_verify(m->payload, m->len, gw.pk))
+		return "heartbeat-bad-signature";
 	return NULL;
 }
 
@@ -415,6 +468,25 @@ static void log_reject(const struct message *m, const char *reason)
 	       m->len, reason);
 }
 
+/* A batch that did not simply extend its gateway's chain (store.h). */
+static void log_chain_event(const uint8_t gw_id[AS_GWID_LEN], const struct as_batch_header *hdr,
+			    const struct cl_ingest_result *res)
+{
+	char gw[2 * AS_GWID_LEN + 1], journal[2 * AS_JOURNAL_ID_LEN + 1];
+
+	as_hex_encode(gw, gw_id, AS_GWID_LEN);
+	as_hex_encode(journal, hdr->journal_id, AS_JOURNAL_ID_LEN);
+	as_log(res->chain_event == CL_CHAIN_START ? AS_LOG_INFO : AS_LOG_WARNING,
+	       "ingest: gateway %s journal %s, batch seqs %llu..%llu: chain %s%s%s; %u record(s) "
+	       "found stored already (not stored again)%s", gw, journal,
+	       (unsigned long long)hdr->first_seq, (unsigned long long)hdr->last_seq,
+	       cl_chain_event_name(res->chain_event), res->chain_cause ? " " : "",
+	       cl_chain_cause_name(res->chain_cause), (unsigned)res->reconciled,
+	       res->chain_event == CL_CHAIN_BREAK
+		       ? " (the gateway's journal was changed on disk, or records were removed: "
+			"recorded as a chain event of the gateway)" : "");
+}
+
 /* Process one group of messages: check, store in one transaction, ack. */
 static void process_group(struct cl_ingester *in, struct message **msgs, size_t n)
 {
@@ -424,7 +496,7 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 	struct ack_item *acks = NULL, **acks_end = &acks;
 	struct cl_ingest *txn = NULL;
 	int64_t now = (int64_t)time(NULL);
-	uint64_t stored = 0, dups = 0, rejected = 0, batches = 0;
+	uint64_t stored = 0, dups = 0, rejected = 0, batches = 0, heartbeats = 0;
 	uint64_t app_counts[4] = {0};   /* by AS_APP_* status */
 	struct id_set revoked = {NULL, 0};
 	int rc, have_app = 0;
@@ -439,6 +511,10 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 	if (have_app)
 		load_revoked(in, &revoked);
 	for (size_t i = 0; i < n; i++) {
+		if (is_heartbeat_topic(msgs[i]->topic)) {
+			reasons[i] = check_heartbeat(in, msgs[i], &checked[i]);
+			continue;
+		}
 		if (!is_wallet_topic(msgs[i]->topic)) {
 			reasons[i] = check_message(in, msgs[i], &checked[i]);
 			continue;
@@ -455,6 +531,19 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 			rc = cl_store_ingest_count_reject(txn, reasons[i]);
 			continue;
 		}
+		if (checked[i].heartbeat) {
+			const struct as_heartbeat *hb = &checked[i].hb;
+			int replay = 0;
+
+			rc = cl_store_ingest_heartbeat(txn, hb,
+						       cl_coverage_time(hb, now, in->opt.retention),
+						       now, &replay);
+			if (!rc && replay) {
+				reasons[i] = "heartbeat-replay";
+				rc = cl_store_ingest_count_reject(txn, reasons[i]);
+			}
+			continue;
+		}
 		if (checked[i].app) {
 			rc = store_app(txn, checked[i].app);
 			if (!rc && checked[i].app->status == AS_APP_REJECTED) {
@@ -466,9 +555,23 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 			}
 			continue;
 		}
-		rc = cl_store_ingest_batch(txn, checked[i].gw_id, checked[i].recs,
-					   (const uint8_t (*)[AS_PID_LEN])checked[i].pids,
-					   checked[i].n, checked[i].hdr.created, now, &results[i]);
+		if (checked[i].hdr.version >= 2) {
+			struct cl_chain_batch chain;
+
+			memcpy(chain.journal_id, checked[i].hdr.journal_id, AS_JOURNAL_ID_LEN);
+			memcpy(chain.prev, checked[i].hdr.chain_prev, AS_CHAIN_LEN);
+			memcpy(chain.head, checked[i].hdr.chain_head, AS_CHAIN_LEN);
+			chain.digests = (const uint8_t (*)[AS_CHAIN_LEN])checked[i].digests;
+			rc = cl_store_ingest_chained_batch(
+				txn, checked[i].gw_id, &chain, checked[i].recs,
+				(const uint8_t (*)[AS_PID_LEN])checked[i].pids, checked[i].n,
+				checked[i].hdr.created, now, &results[i]);
+		} else {
+			rc = cl_store_ingest_batch(txn, checked[i].gw_id, checked[i].recs,
+						   (const uint8_t (*)[AS_PID_LEN])checked[i].pids,
+						   checked[i].n, checked[i].hdr.created, now,
+						   &results[i]);
+		}
 		if (!rc && results[i].gap) {
 			reasons[i] = "gap";
 			rc = cl_store_ingest_count_reject(txn, "gap");
@@ -493,6 +596,10 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 			rejected++;
 			continue;
 		}
+		if (checked[i].heartbeat) {
+			heartbeats++;
+			continue;   /* nothing answers a heartbeat */
+		}
 		if (checked[i].app) {
 			const struct checked_app *ap = checked[i].app;
 
@@ -514,7 +621,9 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 		else
 			batches++;
 		stored += results[i].stored;
-		dups += results[i].duplicates;
+		dups += results[i].duplicates + results[i].reconciled;
+		if (results[i].chain_event)
+			log_chain_event(checked[i].gw_id, &checked[i].hdr, &results[i]);
 		/* A gap or a replay is acknowledged too: the ack's through_seq
 		 * tells the gateway where the store stands. */
 		a = calloc(1, sizeof *a);
@@ -527,6 +636,7 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 out:
 	for (size_t i = 0; checked && i < n; i++) {
 		free(checked[i].recs);
+		free(checked[i].digests);
 		free(checked[i].pids);
 		if (checked[i].app)
 			sodium_memzero(checked[i].app, sizeof *checked[i].app);
@@ -538,6 +648,7 @@ out:
 	free(results);
 	uv_mutex_lock(&in->lock);
 	in->stats.batches += batches;
+	in->stats.heartbeats += heartbeats;
 	in->stats.records += stored;
 	in->stats.duplicates += dups;
 	in->stats.rejected += rejected;

@@ -11,6 +11,12 @@
  * to publish.  Invalid batches are counted by reason, logged and not
  * acknowledged.
  *
+ * Gateway heartbeats (anshim/v1/gw/{gw id}/heartbeat, heartbeat.h) share
+ * the queue and the transactions too: checked (strict decoding, topic vs
+ * message, enrolled and not revoked, device signature) and merged into the
+ * gateway's coverage periods (coverage.h); nothing answers them.  Rejects
+ * are counted as "heartbeat-REASON".
+ *
  * Wallet messages (anshim/v1/wallet/{holder id}/checkin: a check-in at a
  * venue code, or a check-out; appcheckin.h) share the queue and the
  * transactions.  Each is checked (strict decoding, topic vs holder key,
@@ -49,6 +55,7 @@ struct cl_ingester;
 struct cl_ingest_stats {
 	uint64_t batches, records, duplicates, rejected;
 	uint64_t app_stored, app_duplicates, app_rejected;   /* wallet messages */
+	uint64_t heartbeats;                                 /* merged into coverage */
 };
 
 struct cl_ingest_options {
@@ -59,6 +66,8 @@ struct cl_ingest_options {
 				  * outside its rotating code's slot */
 	const char *revoked_credentials; /* file of revoked credential ids
 					  * (16 bytes each), or NULL */
+	int64_t retention;       /* seconds: a heartbeat's own time older than
+				  * this is not believed (cl_coverage_time) */
 };
 
 int cl_ingester_start(struct cl_ingester **out, uv_loop_t *loop, struct cl_store *store,

@@ -191,28 +191,54 @@ static int print_reject(void *ctx, const char *reason, uint64_t count)
 	return 0;
 }
 
+/* How many chain events of each kind a gateway has (index: kind). */
+static int count_chain_event(void *ctx, const struct cl_chain_event *ev)
+{
+	uint64_t *counts = ctx;
+
+	counts[ev->kind <= CL_CHAIN_BREAK ? ev->kind : 0]++;
+	return 0;
+}
+
 static int print_gateway(void *ctx, const struct cl_gateway *g)
 {
 	struct stats_ctx *s = ctx;
 	struct cl_venue v;
-	char hex[2 * AS_GWID_LEN + 1], seen[32];
+	struct cl_chain_state chain;
+	uint64_t events[CL_CHAIN_BREAK + 1] = {0};
+	char hex[2 * AS_GWID_LEN + 1], seen[32], journal[2 * AS_JOURNAL_ID_LEN + 1] = "";
 	long long lag = g->last_seen && g->last_created ? (long long)(g->last_seen - g->last_created)
 							: -1;
+	int rc;
 
 	as_hex_encode(hex, g->gw_id, AS_GWID_LEN);
 	if (cl_store_get_venue(s->store, g->venue_id, &v))
 		snprintf(v.name, sizeof v.name, "?");
+	if (cl_store_gateway_chain(s->store, g->gw_id, &chain) == 0)
+		as_hex_encode(journal, chain.journal_id, AS_JOURNAL_ID_LEN);
+	rc = cl_store_gateway_chain_events(s->store, g->gw_id, count_chain_event, events);
+	if (rc)
+		return rc;
 	if (s->json) {
 		printf("%s{\"gateway\":\"%s\",\"venue\":%u,\"revoked\":%s,\"records\":%llu,"
-		       "\"batches\":%llu,\"through_seq\":%llu,\"last_seen\":%lld,\"lag_seconds\":%lld}",
+		       "\"batches\":%llu,\"through_seq\":%llu,\"last_seen\":%lld,\"lag_seconds\":%lld,"
+		       "\"journal\":\"%s\",\"new_journals\":%llu,\"forks\":%llu,\"breaks\":%llu}",
 		       s->first ? "" : ",", hex, g->venue_id, g->revoked ? "true" : "false",
 		       (unsigned long long)g->records, (unsigned long long)g->batches,
-		       (unsigned long long)g->through_seq, (long long)g->last_seen, lag);
+		       (unsigned long long)g->through_seq, (long long)g->last_seen, lag, journal,
+		       (unsigned long long)events[CL_CHAIN_NEW_JOURNAL],
+		       (unsigned long long)events[CL_CHAIN_FORK],
+		       (unsigned long long)events[CL_CHAIN_BREAK]);
 	} else {
 		printf("  %s  venue %-6u %-20.20s %s records %-8llu through %-8llu last seen %s "
 		       "(lag %llds)\n", hex, g->venue_id, v.name, g->revoked ? "REVOKED" : "active ",
 		       (unsigned long long)g->records, (unsigned long long)g->through_seq,
 		       g->last_seen ? as_format_time(seen, g->last_seen) : "never", lag);
+		if (events[CL_CHAIN_NEW_JOURNAL] || events[CL_CHAIN_FORK] || events[CL_CHAIN_BREAK])
+			printf("    journal chain: %llu new journal(s), %llu fork(s), %llu break(s)\n",
+			       (unsigned long long)events[CL_CHAIN_NEW_JOURNAL],
+			       (unsigned long long)events[CL_CHAIN_FORK],
+			       (unsigned long long)events[CL_CHAIN_BREAK]);
 	}
 	s->first = 0;
 	return 0;

@@ -1,7 +1,12 @@
 /*
  * store.c - the cloud aggregator's LMDB store (see store.h for the contract).
  *
- * Layout (store version 3): one environment, eleven named databases.
+ * Layout (store version 4): one environment, fourteen named databases.
+ * A version 3 store lacks only chains and chain_events (and the digests in
+ * visits): opened for writing it gains them, empty, and becomes version 4;
+ * read-only it is read without them.  coverage came later within version
+ * 4: a store opened for writing gains it, empty; read-only, a store
+ * without it has no coverage.
  * Every integer in a key or an index entry is big-endian, so LMDB's byte
  * order is numeric order.
  *
@@ -13,7 +18,9 @@
  *             length-prefixed strings)
  *   counters  reason text -> u64 (rejected batches, by reason)
  *   visits    vid (48-bit) -> where the visit came from: varints gateway
- *             index (0: an app check-in) and record seq, typically 4 bytes
+ *             index (0: an app check-in) and record seq, typically 4 bytes;
+ *             then, for a gateway's visit, 8 bytes of its record's chain
+ *             digest (absent in visits stored by version 3)
  *   by_venue  day u32 || venue u32   -> DUPSORT|DUPFIXED index entries
  *   by_pid    day u32 || person u32  -> the person's index entries that
  *             day, one after the other in (entry, vid) order
@@ -22,6 +29,10 @@
  *   paper     person u32 -> capsule fingerprint[8] || capsule[131]
  *   app       'i' || check-in id[32] -> vid || venue u32 || entry i64
  *             'r' || replay key[32]  -> check-in id[32] || entry i64
+ *   chains, chain_events: the journal chain followed per gateway and what
+ *             it showed (see "journal chains" below)
+ *   coverage  gw_id[16] || start (sortable time) -> a coverage period of
+ *             that gateway's heartbeats (coverage.h, 166 bytes)
  *
  * An index entry (24 bytes) covers what tracing needs, so a query reads
  * the index alone: entry i64 (sign bit flipped, so it sorts) || vid[6] ||
@@ -106,8 +117,9 @@
 #include <string.h>
 #include <time.h>
 
-#define STORE_VERSION 3
-#define STORE_MAXDBS 11
+#define STORE_VERSION 4
+#define STORE_MAXDBS 14
+#define STORE_V3_DBS 11              /* version 3: no chains, chain_events */
 #define FP_LEN 8                     /* capsule fingerprint (SipHash-2-4) */
 #define FP_KEY_LEN 16
 #define VID_LEN 6                    /* vids are 48-bit: 2.8e14 visits */
@@ -121,21 +133,25 @@
 #define GATEWAY_VALUE_LEN 98
 #define VENUE_VALUE_MAX (1 + 2 + 4 + 3 + CL_NAME_MAX + CL_ADDRESS_MAX + CL_CATEGORY_MAX)
 /* varints: gateway index 5, seq 10 bytes at most */
-#define VISIT_VALUE_MAX (5 + 10)
+#define VISIT_DIGEST_LEN 8           /* a visit's record digest, cut (chain.h) */
+#define VISIT_VALUE_MAX (5 + 10 + VISIT_DIGEST_LEN)
 #define PERSON_VALUE_LEN (4 + FP_LEN) /* persons: person || fingerprint */
 #define CAPSULE_VALUE_LEN (AS_PID_LEN + AS_CAPSULE_LEN) /* capsules: pid || capsule */
 #define PAPER_VALUE_LEN (FP_LEN + AS_CAPSULE_LEN) /* paper: fingerprint || capsule */
 #define APP_KEY_LEN (1 + CL_APP_ID_LEN)
 #define APP_ID_VALUE_LEN (VID_LEN + 4 + 8)
 #define APP_REPLAY_VALUE_LEN (CL_APP_ID_LEN + 8)
+#define COVERAGE_KEY_LEN (AS_GWID_LEN + 8)
 #define REASON_MAX 32
 #define PURGE_DEFAULT_SLICE 10000
 
 struct cl_store {
 	MDB_env *env;
 	MDB_dbi meta, gateways, venues, counters, visits, by_venue, by_pid, persons, capsules,
-		paper, app;
+		paper, app, chains, chain_events, coverage;
 	int readonly;
+	int has_chain;               /* 0: a version 3 store opened read-only */
+	int no_coverage;             /* a store from before coverage, read-only */
 };
 
 /* The store whose write transaction this thread holds, if any.  LMDB lets
@@ -148,6 +164,8 @@ struct stored_visit {
 	struct cl_visit v;       /* v.pid is filled only where the caller knows it */
 	uint32_t gw_index;       /* 0 for app visits */
 	uint64_t seq;            /* 0 for app visits */
+	int has_digest;          /* gateway visits stored by store version 4 */
+	uint8_t digest[VISIT_DIGEST_LEN]; /* the record's chain digest, cut */
 };
 
 /* A visit queued for the commit. */
@@ -348,12 +366,19 @@ static size_t varint_put(uint8_t *p, uint64_t v)
 	return n;
 }
 
-/* Visit value: varints gateway index, seq. */
+/* Visit value: varints gateway index, seq; then (a gateway visit stored
+ * by store version 4) the first VISIT_DIGEST_LEN bytes of its record's
+ * chain digest, by which a record sent again under another seq is known. */
 static size_t visit_encode(uint8_t out[VISIT_VALUE_MAX], const struct stored_visit *sv)
 {
 	size_t n = varint_put(out, sv->gw_index);
 
-	return n + varint_put(out + n, sv->seq);
+	n += varint_put(out + n, sv->seq);
+	if (sv->has_digest) {
+		memcpy(out + n, sv->digest, VISIT_DIGEST_LEN);
+		n += VISIT_DIGEST_LEN;
+	}
+	return n;
 }
 
 /* Registry entry: version u8, pk[32], venue u32, revoked u8, index u32,
@@ -559,11 +584,12 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 		{"visits", 0, &s->visits},     {"by_venue", dup, &s->by_venue},
 		{"by_pid", 0, &s->by_pid},     {"persons", 0, &s->persons},
 		{"capsules", 0, &s->capsules}, {"paper", 0, &s->paper},
-		{"app", 0, &s->app},
+		{"app", 0, &s->app},           {"chains", 0, &s->chains},
+		{"chain_events", 0, &s->chain_events}, {"coverage", 0, &s->coverage},
 	};
 	uint8_t buf[FP_KEY_LEN];
 	MDB_val key = {7, (void *)"version"}, val, fkey = {6, (void *)"fp_key"};
-	int rc, fresh = 0;
+	int rc, fresh = 0, ndbs;
 
 	/* The version first, so that an older store is named as such. */
 	rc = mdb_dbi_open(txn, "meta", create, &s->meta);
@@ -587,10 +613,34 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 		return rc;
 	if (!fresh && val.mv_size != 4)
 		return MDB_CORRUPTED;
-	if (!fresh && as_get_be32(val.mv_data) != STORE_VERSION)
+	if (!fresh && as_get_be32(val.mv_data) != STORE_VERSION &&
+	    as_get_be32(val.mv_data) != 3)
 		return AS_E_VERSION;
-	for (int i = 1; i < STORE_MAXDBS && !rc; i++)
+	ndbs = STORE_MAXDBS;
+	if (!fresh && as_get_be32(val.mv_data) == 3) {
+		/* Version 3 lacks only the chain databases: a writer adds them
+		 * (empty: every gateway's chain starts with its next batch); a
+		 * reader goes without. */
+		if (s->readonly) {
+			ndbs = STORE_V3_DBS;
+		} else {
+			as_put_be32(buf, STORE_VERSION);
+			val = (MDB_val){4, buf};
+			rc = mdb_put(txn, s->meta, &key, &val, 0);
+		}
+	}
+	s->no_coverage = 1;
+	for (int i = 1; i < ndbs && !rc; i++) {
 		rc = mdb_dbi_open(txn, dbs[i].name, create | dbs[i].flags, dbs[i].dbi);
+		if (dbs[i].dbi == &s->coverage) {
+			/* Coverage came after the chains: a reader of a store that
+			 * no writer has opened since goes without it too. */
+			s->no_coverage = rc != 0;
+			if (rc == MDB_NOTFOUND && s->readonly)
+				rc = 0;
+		}
+	}
+	s->has_chain = ndbs == STORE_MAXDBS;
 	return rc;
 }
 
@@ -1454,6 +1504,392 @@ static uint32_t visit_span(int64_t entry, int64_t exit)
 	return d > SPAN_MAX ? SPAN_MAX : (uint32_t)d;
 }
 
+/* ---- journal chains (see store.h: cl_store_ingest_chained_batch) ---------
+ *
+ * chains        gw_id[16] || slot u16 -> journal_id[16] || link[32] ||
+ *               seq u64 || time i64: slot CHAIN_STATE is the chain followed
+ *               (the link after the highest seq taken from it); slots
+ *               0..CL_CHAIN_POINTS-1 a ring of batch-end links, by the
+ *               gateway's batch count, where a restored journal's branch
+ *               is found.
+ * chain_events  gw_id[16] || n u32 -> kind u8 || cause u8 ||
+ *               journal_id[16] || first u64 || last u64 || at u64 ||
+ *               reconciled u32 || time i64.  Rare, never purged (they hold
+ *               no personal data).
+ */
+#define CHAIN_STATE 0xffff
+#define CHAIN_KEY_LEN (AS_GWID_LEN + 2)
+#define CHAIN_VALUE_LEN (AS_JOURNAL_ID_LEN + AS_CHAIN_LEN + 8 + 8)
+#define EVENT_KEY_LEN (AS_GWID_LEN + 4)
+#define EVENT_VALUE_LEN (2 + AS_JOURNAL_ID_LEN + 8 + 8 + 8 + 4 + 8)
+
+static void chain_key(uint8_t out[CHAIN_KEY_LEN], const uint8_t gw_id[AS_GWID_LEN], uint16_t slot)
+{
+	memcpy(out, gw_id, AS_GWID_LEN);
+	as_put_be16(out + AS_GWID_LEN, slot);
+}
+
+static int chain_value_decode(struct cl_chain_state *st, const MDB_val *val)
+{
+	const uint8_t *p = val->mv_data;
+
+	if (val->mv_size != CHAIN_VALUE_LEN)
+		return MDB_CORRUPTED;
+	memcpy(st->journal_id, p, AS_JOURNAL_ID_LEN);
+	memcpy(st->head, p + AS_JOURNAL_ID_LEN, AS_CHAIN_LEN);
+	st->seq = as_get_be64(p + AS_JOURNAL_ID_LEN + AS_CHAIN_LEN);
+	st->time = (int64_t)as_get_be64(p + AS_JOURNAL_ID_LEN + AS_CHAIN_LEN + 8);
+	return 0;
+}
+
+static int chain_put(MDB_txn *txn, MDB_dbi dbi, const uint8_t gw_id[AS_GWID_LEN], uint16_t slot,
+		     const struct cl_chain_state *st)
+{
+	uint8_t k[CHAIN_KEY_LEN], v[CHAIN_VALUE_LEN];
+	MDB_val key = {sizeof k, k}, val = {sizeof v, v};
+
+	chain_key(k, gw_id, slot);
+	memcpy(v, st->journal_id, AS_JOURNAL_ID_LEN);
+	memcpy(v + AS_JOURNAL_ID_LEN, st->head, AS_CHAIN_LEN);
+	as_put_be64(v + AS_JOURNAL_ID_LEN + AS_CHAIN_LEN, st->seq);
+	as_put_be64(v + AS_JOURNAL_ID_LEN + AS_CHAIN_LEN + 8, (uint64_t)st->time);
+	return mdb_put(txn, dbi, &key, &val, 0);
+}
+
+static int chain_state_get(MDB_txn *txn, MDB_dbi dbi, const uint8_t gw_id[AS_GWID_LEN],
+			   struct cl_chain_state *st)
+{
+	uint8_t k[CHAIN_KEY_LEN];
+	MDB_val key = {sizeof k, k}, val;
+	int rc;
+
+	chain_key(k, gw_id, CHAIN_STATE);
+	rc = mdb_get(txn, dbi, &key, &val);
+	return rc ? rc : chain_value_decode(st, &val);
+}
+
+/* The highest seq of a ring point of gw_id in journal_id whose link is
+ * link: 0 (found, *seq), MDB_NOTFOUND or an error. */
+static int chain_find_point(MDB_txn *txn, MDB_dbi dbi, const uint8_t gw_id[AS_GWID_LEN],
+			    const uint8_t journal_id[AS_JOURNAL_ID_LEN],
+			    const uint8_t link[AS_CHAIN_LEN], uint64_t *seq)
+{
+	uint8_t k[CHAIN_KEY_LEN];
+	MDB_val key = {sizeof k, k}, val;
+	MDB_cursor *cur;
+	int rc, found = 0, op = MDB_SET_RANGE;
+
+	chain_key(k, gw_id, 0);
+	rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc)
+		return rc;
+	for (int i = 0; i <= CL_CHAIN_POINTS; i++) {
+		struct cl_chain_state p;
+
+		rc = mdb_cursor_get(cur, &key, &val, op);
+		op = MDB_NEXT;
+		if (rc)
+			break;
+		if (key.mv_size != CHAIN_KEY_LEN || memcmp(key.mv_data, gw_id, AS_GWID_LEN) != 0 ||
+		    as_get_be16((const uint8_t *)key.mv_data + AS_GWID_LEN) == CHAIN_STATE)
+			break;
+		rc = chain_value_decode(&p, &val);
+		if (rc)
+			break;
+		if (memcmp(p.journal_id, journal_id, AS_JOURNAL_ID_LEN) == 0 &&
+		    as_chain_equal(p.head, link) && (!found || p.seq > *seq)) {
+			*seq = p.seq;
+			found = 1;
+		}
+	}
+	mdb_cursor_close(cur);
+	if (rc && rc != MDB_NOTFOUND)
+		return rc;
+	return found ? 0 : MDB_NOTFOUND;
+}
+
+/* Append an event of gw_id (numbered after its last one). */
+static int chain_event_put(MDB_txn *txn, MDB_dbi dbi, const uint8_t gw_id[AS_GWID_LEN],
+			   const struct cl_chain_event *ev)
+{
+	uint8_t k[EVENT_KEY_LEN], v[EVENT_VALUE_LEN];
+	MDB_val key = {sizeof k, k}, val;
+	MDB_cursor *cur;
+	uint32_t n = 1;
+	int rc;
+
+	memcpy(k, gw_id, AS_GWID_LEN);
+	as_put_be32(k + AS_GWID_LEN, UINT32_MAX);
+	rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc)
+		return rc;
+	/* The gateway's last event: the entry before the first key past its
+	 * range (or the last entry of all). */
+	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+	if (rc == 0 || rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, &key, &val, rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
+	if (rc == 0 && key.mv_size == EVENT_KEY_LEN && memcmp(key.mv_data, gw_id, AS_GWID_LEN) == 0)
+		n = as_get_be32((const uint8_t *)key.mv_data + AS_GWID_LEN) + 1;
+	mdb_cursor_close(cur);
+	if (rc && rc != MDB_NOTFOUND)
+		return rc;
+	if (n == UINT32_MAX)
+		return 0; /* four billion events: keep the first ones */
+	as_put_be32(k + AS_GWID_LEN, n);
+	v[0] = ev->kind;
+	v[1] = ev->cause;
+	memcpy(v + 2, ev->journal_id, AS_JOURNAL_ID_LEN);
+	as_put_be64(v + 18, ev->first_seq);
+	as_put_be64(v + 26, ev->last_seq);
+	as_put_be64(v + 34, ev->at_seq);
+	as_put_be32(v + 42, ev->reconciled);
+	as_put_be64(v + 46, (uint64_t)ev->time);
+	key = (MDB_val){sizeof k, k};
+	val = (MDB_val){sizeof v, v};
+	return mdb_put(txn, dbi, &key, &val, MDB_NOOVERWRITE);
+}
+
+static int visit_held(struct cl_ingest *in, const struct stored_gateway *sg,
+		      const struct as_record *r, const uint8_t pid[AS_PID_LEN],
+		      const uint8_t digest[AS_CHAIN_LEN], int *held, uint64_t *held_seq);
+
+/* How a batch stands to the chain the store follows. */
+struct chain_judgement {
+	int judged;                  /* 0: a resend or unchained: nothing to do */
+	int reconcile;               /* look for each new record among the stored */
+	int intact;                  /* the batch's digests match its records */
+	struct cl_chain_event first; /* kind 0: none */
+	struct cl_chain_event brk;   /* an in-batch break; kind 0: none */
+};
+
+/*
+ * Where does a batch that left the chain followed come from?  Its
+ * chain_prev is the link at the end of an earlier batch (the ring), or its
+ * first record (not a placeholder) is one the store holds under seq q, so
+ * chain_prev is the link at q - 1 (a copy older than the ring): a fork at
+ * *at_seq.  Otherwise MDB_NOTFOUND: a break.
+ */
+static int chain_fork_point(struct cl_ingest *in, const struct stored_gateway *sg,
+			    const struct cl_chain_batch *chain, const struct as_record *recs,
+			    const uint8_t (*pids)[AS_PID_LEN], size_t n, uint64_t *at_seq)
+{
+	uint8_t digest[AS_CHAIN_LEN];
+	uint64_t held_seq = 0;
+	int rc, held = 0;
+
+	if (as_chain_is_genesis(chain->prev)) {
+		*at_seq = 0;
+		return 0;
+	}
+	rc = chain_find_point(in->txn, in->s->chains, sg->g.gw_id, chain->journal_id,
+			      chain->prev, at_seq);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (recs[i].kind == AS_REC_EXPIRED)
+			continue;
+		as_chain_record_digest(&recs[i], digest);
+		rc = visit_held(in, sg, &recs[i], pids ? pids[i] : recs[i].pid, digest, &held,
+				&held_seq);
+		if (rc)
+			return rc;
+		if (!held || held_seq < i + 1)
+			return MDB_NOTFOUND;
+		*at_seq = held_seq - i - 1;
+		return 0;
+	}
+	return MDB_NOTFOUND;
+}
+
+static int chain_judge(struct cl_ingest *in, const struct stored_gateway *sg, uint64_t through,
+		       const struct cl_chain_batch *chain, const struct as_record *recs,
+		       const uint8_t (*pids)[AS_PID_LEN], size_t n, int64_t now,
+		       struct chain_judgement *j)
+{
+	const uint8_t *gw_id = sg->g.gw_id;
+	struct cl_chain_state st;
+	uint64_t first = recs[0].seq, last = recs[n - 1].seq, at_seq = 0;
+	size_t at = 0;
+	enum as_chain_verdict verdict;
+	int rc;
+
+	memset(j, 0, sizeof *j);
+	if (last <= through)
+		return 0; /* a resend, or a renumbered journal's first send */
+	j->judged = 1;
+	memcpy(j->first.journal_id, chain->journal_id, AS_JOURNAL_ID_LEN);
+	j->first.first_seq = first;
+	j->first.last_seq = last;
+	j->first.time = now;
+	j->brk = j->first;
+	verdict = as_chain_verify(chain->prev, chain->head, recs, chain->digests, n, &at);
+	j->intact = verdict == AS_CHAIN_INTACT;
+	if (verdict != AS_CHAIN_INTACT) {
+		j->brk.kind = CL_CHAIN_BREAK;
+		j->brk.cause = verdict == AS_CHAIN_RECORD_CHANGED ? CL_BREAK_RECORD_CHANGED
+								  : CL_BREAK_HEAD_MISMATCH;
+		j->brk.at_seq = verdict == AS_CHAIN_RECORD_CHANGED ? recs[at].seq : 0;
+	}
+	rc = chain_state_get(in->txn, in->s->chains, gw_id, &st);
+	if (rc == MDB_NOTFOUND) {
+		j->first.kind = CL_CHAIN_START;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	if (memcmp(st.journal_id, chain->journal_id, AS_JOURNAL_ID_LEN) != 0) {
+		j->first.kind = CL_CHAIN_NEW_JOURNAL;
+		j->reconcile = 1;
+		return 0;
+	}
+	if (first <= st.seq + 1 && last > st.seq) {
+		uint8_t link[AS_CHAIN_LEN];
+
+		as_chain_fold(chain->prev, chain->digests, (size_t)(st.seq + 1 - first), link);
+		if (as_chain_equal(link, st.head))
+			return 0; /* continues the chain followed */
+	}
+	j->reconcile = 1;
+	rc = chain_fork_point(in, sg, chain, recs, pids, n, &at_seq);
+	if (rc == 0) {
+		j->first.kind = CL_CHAIN_FORK;
+		j->first.at_seq = at_seq;
+	} else if (rc == MDB_NOTFOUND) {
+		j->first.kind = CL_CHAIN_BREAK;
+		j->first.cause = CL_BREAK_UNLINKED;
+	} else {
+		return rc;
+	}
+	return 0;
+}
+
+/* After the batch: record its events, and follow its chain. */
+static int chain_follow(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
+			const struct stored_gateway *sg, const struct cl_chain_batch *chain,
+			uint64_t last, int64_t now, struct chain_judgement *j, uint32_t reconciled,
+			struct cl_ingest_result *res)
+{
+	struct cl_chain_state st;
+	int rc = 0;
+
+	memcpy(st.journal_id, chain->journal_id, AS_JOURNAL_ID_LEN);
+	memcpy(st.head, chain->head, AS_CHAIN_LEN);
+	st.seq = last;
+	st.time = now;
+	j->first.reconciled = j->brk.reconciled = reconciled;
+	if (j->first.kind) {
+		rc = chain_event_put(in->txn, in->s->chain_events, gw_id, &j->first);
+		res->chain_event = j->first.kind;
+		res->chain_cause = j->first.cause;
+	}
+	if (!rc && j->brk.kind) {
+		rc = chain_event_put(in->txn, in->s->chain_events, gw_id, &j->brk);
+		res->chain_event = j->brk.kind;
+		res->chain_cause = j->brk.cause;
+	}
+	if (!rc)
+		rc = chain_put(in->txn, in->s->chains, gw_id, CHAIN_STATE, &st);
+	if (!rc)
+		rc = chain_put(in->txn, in->s->chains, gw_id,
+			       (uint16_t)(sg->g.batches % CL_CHAIN_POINTS), &st);
+	return rc;
+}
+
+static int varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+		uint8_t b = *(*p)++;
+
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return 0;
+	}
+	return MDB_CORRUPTED;
+}
+
+static int person_of(MDB_txn *txn, MDB_dbi persons, const uint8_t pid[AS_PID_LEN],
+		     uint32_t *person);
+
+/* Whether sg already stored r (with pid and digest) as a visit, before or
+ * queued in this transaction: a visit from this gateway at its venue with
+ * the same entry, exit, person, kind and headcount, and the same digest
+ * (a visit stored before store version 4 has none: the fields decide).
+ * *held 1 or 0; when 1, *held_seq is the seq it was stored under. */
+static int visit_held(struct cl_ingest *in, const struct stored_gateway *sg,
+		      const struct as_record *r, const uint8_t pid[AS_PID_LEN],
+		      const uint8_t digest[AS_CHAIN_LEN], int *held, uint64_t *held_seq)
+{
+	uint8_t k[IDX_KEY_LEN], probe[IDX_LEN] = {0};
+	MDB_val key = {sizeof k, k}, val = {sizeof probe, probe};
+	MDB_cursor *cur;
+	uint32_t person = 0;
+	int rc;
+
+	*held = 0;
+	for (size_t i = 0; i < in->npend; i++) {
+		const struct stored_visit *p = &in->pend[i].sv;
+
+		if (p->gw_index == sg->index && p->v.entry == r->entry_time &&
+		    p->v.exit == r->exit_time && p->v.kind == r->kind &&
+		    p->v.headcount == r->headcount && memcmp(p->v.pid, pid, AS_PID_LEN) == 0 &&
+		    p->has_digest && memcmp(p->digest, digest, VISIT_DIGEST_LEN) == 0) {
+			*held = 1;
+			*held_seq = p->seq;
+			return 0;
+		}
+	}
+	if (!pid_is_zero(pid)) {
+		rc = person_of(in->txn, in->s->persons, pid, &person);
+		if (rc == MDB_NOTFOUND)
+			return 0; /* nobody with that pid was ever stored */
+		if (rc)
+			return rc;
+	}
+	idx_key(k, day_of(r->entry_time), sg->g.venue_id);
+	put_time(probe, r->entry_time);
+	rc = mdb_cursor_open(in->txn, in->s->by_venue, &cur);
+	if (rc)
+		return rc;
+	rc = mdb_cursor_get(cur, &key, &val, MDB_GET_BOTH_RANGE);
+	for (int guard = 0; rc == 0 && guard < 1000000; guard++) {
+		struct cl_visit v;
+		uint8_t vk[VID_LEN];
+		MDB_val vkey = {VID_LEN, vk}, vval;
+		uint64_t gw_index = 0, seq = 0;
+
+		rc = idx_decode(&v, &val, sg->g.venue_id, 0);
+		if (rc || v.entry != r->entry_time)
+			break;
+		if (v.person == person && v.kind == r->kind && v.headcount == r->headcount &&
+		    v.exit == (r->exit_time ? r->exit_time : 0)) {
+			const uint8_t *p, *end;
+
+			put_vid(vk, v.vid);
+			rc = mdb_get(in->txn, in->s->visits, &vkey, &vval);
+			if (rc)
+				break;
+			p = vval.mv_data;
+			end = p + vval.mv_size;
+			rc = varint_get(&p, end, &gw_index);
+			if (!rc)
+				rc = varint_get(&p, end, &seq);
+			if (rc)
+				break;
+			if (gw_index == sg->index &&
+			    (p == end || (end - p == VISIT_DIGEST_LEN &&
+					  memcmp(p, digest, VISIT_DIGEST_LEN) == 0))) {
+				*held = 1;
+				*held_seq = seq;
+				break;
+			}
+		}
+		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_DUP);
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 static int record_check(const struct as_record *r)
 {
 	if (r->seq == 0 || r->kind < AS_REC_PASS || r->kind > AS_REC_EXPIRED ||
@@ -1467,8 +1903,19 @@ int cl_store_ingest_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN]
 			  const struct as_record *recs, const uint8_t (*pids)[AS_PID_LEN],
 			  size_t n, int64_t created, int64_t now, struct cl_ingest_result *res)
 {
+	return cl_store_ingest_chained_batch(in, gw_id, NULL, recs, pids, n, created, now, res);
+}
+
+int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
+				  const struct cl_chain_batch *chain,
+				  const struct as_record *recs, const uint8_t (*pids)[AS_PID_LEN],
+				  size_t n, int64_t created, int64_t now,
+				  struct cl_ingest_result *res)
+{
 	struct stored_gateway sg;
+	struct chain_judgement judge = {0};
 	uint64_t through;
+	uint32_t longest = 0;
 	int rc;
 
 	memset(res, 0, sizeof *res);
@@ -1500,19 +1947,59 @@ int cl_store_ingest_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN]
 		res->gap = 1;
 		return 0;
 	}
+	if (chain && in->s->has_chain) {
+		rc = chain_judge(in, &sg, through, chain, recs, pids, n, now, &judge);
+		if (rc) {
+			in->failed = rc;
+			memset(res, 0, sizeof *res);
+			return store_error(rc);
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct as_record *r = &recs[i];
 		struct stored_visit sv;
+		uint8_t digest[AS_CHAIN_LEN];
+		uint32_t span;
 
-		if (r->seq <= through) {
+		/* Below through_seq a record is a duplicate, unless the batch
+		 * left the chain followed: then those seqs may hold other
+		 * records (a journal made anew, or a restored copy that went on
+		 * scanning before it reached the cloud), and content decides. */
+		if (r->seq <= through && !judge.reconcile) {
 			res->duplicates++;
 			continue;
 		}
-		through = r->seq;
+		if (r->seq > through)
+			through = r->seq;
 		if (r->kind == AS_REC_EXPIRED) {
 			res->expired++;
 			continue;
 		}
+		/* as_chain_verify has just checked the batch's digests
+		 * against the records: no need to hash them again. */
+		if (judge.intact)
+			memcpy(digest, chain->digests[i], AS_CHAIN_LEN);
+		else
+			as_chain_record_digest(r, digest);
+		if (judge.reconcile) {
+			int held;
+			uint64_t held_seq;
+
+			rc = visit_held(in, &sg, r, pids ? pids[i] : r->pid, digest, &held,
+					&held_seq);
+			if (rc) {
+				in->failed = rc;
+				memset(res, 0, sizeof *res);
+				return store_error(rc);
+			}
+			if (held) {
+				res->reconciled++;
+				continue;
+			}
+		}
+		span = visit_span(r->entry_time, r->exit_time);
+		if (span > longest)
+			longest = span;
 		if (in->next_vid > VID_MAX) {
 			in->failed = MDB_MAP_FULL; /* out of visit ids */
 			memset(res, 0, sizeof *res);
@@ -1529,6 +2016,8 @@ int cl_store_ingest_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN]
 		sv.gw_index = sg.index;
 		sv.seq = r->seq;
 		sv.v.person = 0;
+		sv.has_digest = 1;
+		memcpy(sv.digest, digest, VISIT_DIGEST_LEN);
 		rc = ingest_visit(in, &sv, r->capsule);
 		if (rc) {
 			in->failed = rc;
@@ -1539,15 +2028,6 @@ int cl_store_ingest_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN]
 		res->stored++;
 	}
 	if (res->stored) {
-		uint32_t longest = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			uint32_t span = recs[i].kind == AS_REC_EXPIRED || recs[i].seq <= sg.g.through_seq
-						? 0 : visit_span(recs[i].entry_time, recs[i].exit_time);
-
-			if (span > longest)
-				longest = span;
-		}
 		rc = longest ? venue_raise_longest(in->txn, in->s->venues, sg.g.venue_id, longest) : 0;
 		if (rc) {
 			in->failed = rc;
@@ -1555,7 +2035,16 @@ int cl_store_ingest_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN]
 			return store_error(rc);
 		}
 	}
-	if (res->stored || res->expired) {
+	if (judge.judged) {
+		rc = chain_follow(in, gw_id, &sg, chain, recs[n - 1].seq, now, &judge,
+				  res->reconciled, res);
+		if (rc) {
+			in->failed = rc;
+			memset(res, 0, sizeof *res);
+			return store_error(rc);
+		}
+	}
+	if (res->stored || res->expired || res->reconciled) {
 		sg.g.through_seq = through;
 		sg.g.records += res->stored;
 		sg.g.batches++;
@@ -1891,6 +2380,145 @@ void cl_store_ingest_abort(struct cl_ingest *in)
 	if (thread_writing == in->s)
 		thread_writing = NULL;
 	ingest_free(in);
+}
+
+/* ---- coverage ------------------------------------------------------------------ */
+
+static void coverage_key(uint8_t out[COVERAGE_KEY_LEN], const uint8_t gw_id[AS_GWID_LEN],
+			 int64_t start)
+{
+	memcpy(out, gw_id, AS_GWID_LEN);
+	put_time(out + AS_GWID_LEN, start);
+}
+
+/* The period at the cursor if it belongs to gw_id: 1, 0 (another
+ * gateway's), or an LMDB error. */
+static int coverage_at(const MDB_val *key, const MDB_val *val, const uint8_t gw_id[AS_GWID_LEN],
+		       struct cl_period *p)
+{
+	if (key->mv_size != COVERAGE_KEY_LEN)
+		return MDB_CORRUPTED;
+	if (memcmp(key->mv_data, gw_id, AS_GWID_LEN) != 0)
+		return 0;
+	if (cl_period_decode(p, get_time((const uint8_t *)key->mv_data + AS_GWID_LEN),
+			     val->mv_data, val->mv_size))
+		return MDB_CORRUPTED;
+	return 1;
+}
+
+static int coverage_merge(struct cl_ingest *in, const struct as_heartbeat *hb, int64_t t,
+			  int64_t now, int *replay)
+{
+	struct cl_store *s = in->s;
+	uint8_t kbuf[COVERAGE_KEY_LEN], vbuf[CL_PERIOD_VALUE_LEN];
+	struct cl_period cur, prev, next;
+	int have_prev = 0, have_next = 0, rc;
+	MDB_cursor *c;
+	MDB_val key, val;
+
+	cl_period_from_heartbeat(&cur, hb, t, now);
+	rc = mdb_cursor_open(in->txn, s->coverage, &c);
+	if (rc)
+		return rc;
+	coverage_key(kbuf, hb->gw_id, t);
+	key = (MDB_val){COVERAGE_KEY_LEN, kbuf};
+	rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+	if (rc == 0) {
+		have_next = coverage_at(&key, &val, hb->gw_id, &next);
+		rc = have_next < 0 || have_next > 1 ? have_next : 0;
+		if (!rc)
+			rc = mdb_cursor_get(c, &key, &val, MDB_PREV);
+	} else if (rc == MDB_NOTFOUND) {
+		rc = mdb_cursor_get(c, &key, &val, MDB_LAST);
+	}
+	if (rc == 0) {
+		have_prev = coverage_at(&key, &val, hb->gw_id, &prev);
+		rc = have_prev < 0 || have_prev > 1 ? have_prev : 0;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	mdb_cursor_close(c);
+	if (rc)
+		return rc;
+	if (t == now && cl_heartbeat_is_replay(have_prev == 1 ? &prev : NULL, hb)) {
+		*replay = 1;
+		return 0;
+	}
+	if (have_prev == 1 && cl_period_joins(&prev, &cur))
+		cl_period_combine(&cur, &prev, &cur);
+	if (have_next == 1 && cl_period_joins(&cur, &next)) {
+		cl_period_combine(&cur, &cur, &next);
+		if (next.start != cur.start) {
+			coverage_key(kbuf, hb->gw_id, next.start);
+			key = (MDB_val){COVERAGE_KEY_LEN, kbuf};
+			rc = mdb_del(in->txn, s->coverage, &key, NULL);
+			if (rc)
+				return rc;
+		}
+	}
+	coverage_key(kbuf, hb->gw_id, cur.start);
+	cl_period_encode(vbuf, &cur);
+	key = (MDB_val){COVERAGE_KEY_LEN, kbuf};
+	val = (MDB_val){CL_PERIOD_VALUE_LEN, vbuf};
+	return mdb_put(in->txn, s->coverage, &key, &val, 0);
+}
+
+int cl_store_ingest_heartbeat(struct cl_ingest *in, const struct as_heartbeat *hb, int64_t t,
+			      int64_t now, int *replay)
+{
+	int rc, replayed = 0;
+
+	if (replay)
+		*replay = 0;
+	if (in->failed)
+		return store_error(in->failed);
+	rc = coverage_merge(in, hb, t, now, &replayed);
+	if (replay)
+		*replay = replayed;
+	if (rc)
+		in->failed = rc;
+	return store_error(rc);
+}
+
+int cl_store_each_period(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN],
+			 int (*fn)(void *ctx, const struct cl_period *p), void *ctx)
+{
+	uint8_t kbuf[COVERAGE_KEY_LEN];
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val key, val;
+	struct cl_period p;
+	int rc, stop = 0;
+
+	if (s->no_coverage)
+		return 0;
+	rc = read_begin(s, &txn);
+	if (rc)
+		return rc;
+	rc = mdb_cursor_open(txn, s->coverage, &c);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return store_error(rc);
+	}
+	coverage_key(kbuf, gw_id, INT64_MIN);
+	key = (MDB_val){COVERAGE_KEY_LEN, kbuf};
+	for (rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
+		int mine = coverage_at(&key, &val, gw_id, &p);
+
+		if (mine != 1) {
+			rc = mine == 0 ? MDB_NOTFOUND : mine;
+			break;
+		}
+		stop = fn(ctx, &p);
+		if (stop)
+			break;
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	if (stop)
+		return stop < 0 ? stop : 0;
+	return rc == MDB_NOTFOUND ? 0 : store_error(rc);
 }
 
 /* ---- statistics -------------------------------------------------------------- */
@@ -2475,11 +3103,13 @@ int cl_store_capsule(struct cl_store *s, const uint8_t pid[AS_PID_LEN],
  *   3. people, by person number: those with no by_pid key left lose their
  *      persons, capsules and paper entries (slices of max / 8 people: each
  *      costs a key step per stored day);
- *   4. app: entries of check-ins (and replay keys) before the horizon.
+ *   4. app: entries of check-ins (and replay keys) before the horizon;
+ *   5. coverage: gateway coverage periods that ended before the horizon.
  * Between slices the purge pauses as long as the slice took, so that the
  * ingest thread gets the writer lock at least half the time.
  */
-enum purge_phase { PURGE_VENUES, PURGE_PIDS, PURGE_PERSONS, PURGE_APP, PURGE_DONE };
+enum purge_phase { PURGE_VENUES, PURGE_PIDS, PURGE_PERSONS, PURGE_APP, PURGE_COVERAGE,
+		   PURGE_DONE };
 
 struct purge_pos {
 	enum purge_phase phase;
@@ -2859,6 +3489,17 @@ static int judge_app(struct cl_store *s, MDB_txn *txn, int64_t horizon, const MD
 	return get_time((const uint8_t *)val->mv_data + val->mv_size - 8) < horizon;
 }
 
+static int judge_period(struct cl_store *s, MDB_txn *txn, int64_t horizon, const MDB_val *val)
+{
+	struct cl_period p;
+
+	(void)s;
+	(void)txn;
+	if (cl_period_decode(&p, INT64_MIN, val->mv_data, val->mv_size))
+		return MDB_CORRUPTED;
+	return p.end < horizon;
+}
+
 static double monotonic_seconds(void)
 {
 	struct timespec ts;
@@ -2904,9 +3545,13 @@ int cl_store_purge(struct cl_store *s, int64_t horizon, size_t max_per_txn, uint
 									    : 1,
 					   &more);
 			break;
-		default:
+		case PURGE_APP:
 			rc = purge_walk(s, txn, s->app, APP_KEY_LEN, judge_app, horizon, &pos,
 					max_per_txn, &more);
+			break;
+		default:
+			rc = purge_walk(s, txn, s->coverage, COVERAGE_KEY_LEN, judge_period, horizon,
+					&pos, max_per_txn, &more);
 			break;
 		}
 		rc = write_end(s, txn, rc);
@@ -2928,4 +3573,99 @@ int cl_store_purge(struct cl_store *s, int64_t horizon, size_t max_per_txn, uint
 	if (deleted)
 		*deleted = total;
 	return rc;
+}
+
+/* ---- journal chains: readers ---------------------------------------------- */
+
+int cl_store_gateway_chain(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN],
+			   struct cl_chain_state *out)
+{
+	MDB_txn *txn;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (!s->has_chain)
+		return AS_E_NOT_FOUND;
+	rc = read_begin(s, &txn);
+	if (rc)
+		return rc;
+	rc = chain_state_get(txn, s->chains, gw_id, out);
+	mdb_txn_abort(txn);
+	if (rc)
+		memset(out, 0, sizeof *out);
+	return store_error(rc);
+}
+
+int cl_store_gateway_chain_events(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN],
+				  int (*fn)(void *ctx, const struct cl_chain_event *ev),
+				  void *ctx)
+{
+	uint8_t k[EVENT_KEY_LEN];
+	MDB_val key = {sizeof k, k}, val;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	int rc, stop = 0, op = MDB_SET_RANGE;
+
+	if (!s->has_chain)
+		return 0;
+	rc = read_begin(s, &txn);
+	if (rc)
+		return rc;
+	rc = mdb_cursor_open(txn, s->chain_events, &cur);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return store_error(rc);
+	}
+	memcpy(k, gw_id, AS_GWID_LEN);
+	as_put_be32(k + AS_GWID_LEN, 0);
+	while ((rc = mdb_cursor_get(cur, &key, &val, op)) == 0) {
+		const uint8_t *v = val.mv_data;
+		struct cl_chain_event ev;
+
+		op = MDB_NEXT;
+		if (key.mv_size != EVENT_KEY_LEN || memcmp(key.mv_data, gw_id, AS_GWID_LEN) != 0)
+			break;
+		if (val.mv_size != EVENT_VALUE_LEN) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		ev.n = as_get_be32((const uint8_t *)key.mv_data + AS_GWID_LEN);
+		ev.kind = v[0];
+		ev.cause = v[1];
+		memcpy(ev.journal_id, v + 2, AS_JOURNAL_ID_LEN);
+		ev.first_seq = as_get_be64(v + 18);
+		ev.last_seq = as_get_be64(v + 26);
+		ev.at_seq = as_get_be64(v + 34);
+		ev.reconciled = as_get_be32(v + 42);
+		ev.time = (int64_t)as_get_be64(v + 46);
+		stop = fn(ctx, &ev);
+		if (stop)
+			break;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (stop)
+		return stop;
+	return rc == MDB_NOTFOUND || rc == 0 ? 0 : store_error(rc);
+}
+
+const char *cl_chain_event_name(uint8_t kind)
+{
+	switch (kind) {
+	case CL_CHAIN_START: return "start";
+	case CL_CHAIN_NEW_JOURNAL: return "new-journal";
+	case CL_CHAIN_FORK: return "fork";
+	case CL_CHAIN_BREAK: return "break";
+	default: return "unknown";
+	}
+}
+
+const char *cl_chain_cause_name(uint8_t cause)
+{
+	switch (cause) {
+	case CL_BREAK_UNLINKED: return "unlinked";
+	case CL_BREAK_RECORD_CHANGED: return "record-changed";
+	case CL_BREAK_HEAD_MISMATCH: return "head-mismatch";
+	default: return "";
+	}
 }

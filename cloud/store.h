@@ -28,8 +28,10 @@
 #include <stdint.h>
 
 #include "anshim/capsule.h"
+#include "anshim/chain.h"
 #include "anshim/identity.h"
 #include "anshim/record.h"
+#include "coverage.h"
 
 struct cl_store;
 
@@ -115,6 +117,10 @@ struct cl_ingest_result {
 	uint32_t duplicates;    /* records at or below the old through_seq */
 	uint32_t expired;       /* placeholders skipped */
 	int gap;                /* 1: first record past through_seq + 1; nothing stored */
+	uint32_t reconciled;    /* records past through_seq found stored already
+				 * (same gateway, same content): not stored again */
+	uint8_t chain_event;    /* enum cl_chain_event_kind recorded, 0 none */
+	uint8_t chain_cause;    /* enum cl_chain_break_cause of a CL_CHAIN_BREAK */
 };
 
 int cl_store_ingest_begin(struct cl_store *s, struct cl_ingest **out);
@@ -132,6 +138,56 @@ int cl_store_ingest_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN]
 			  const struct as_record *recs, const uint8_t (*pids)[AS_PID_LEN],
 			  size_t n, int64_t created, int64_t now, struct cl_ingest_result *res);
 
+/*
+ * The hash chain of a version 2 batch (anshim/chain.h, batch.h): the
+ * journal it comes from, the link before its first record, the link its
+ * journal holds after the last, and each record's digest (n of them,
+ * borrowed for the call).
+ */
+struct cl_chain_batch {
+	uint8_t journal_id[AS_JOURNAL_ID_LEN];
+	uint8_t prev[AS_CHAIN_LEN];
+	uint8_t head[AS_CHAIN_LEN];
+	const uint8_t (*digests)[AS_CHAIN_LEN];
+};
+
+/*
+ * cl_store_ingest_batch for a batch that carries its chain (chain NULL: an
+ * unchained version 1 batch, taken as cl_store_ingest_batch takes it).
+ *
+ * The store follows one chain per gateway: the journal id, the link after
+ * the highest seq it took from it, and the links at the ends of the last
+ * CL_CHAIN_POINTS batches.  A batch that extends the followed chain (its
+ * records up to that seq fold to that link) is taken as usual.  Otherwise
+ * it is judged, the judgement recorded as a chain event (below), and its
+ * records, those at or below through_seq too, are reconciled by content
+ * (those seqs may hold other records: a journal made anew, or a restored
+ * copy that went on scanning before it reached the cloud): a record whose visit
+ * this gateway already stored (same venue, entry, person, exit, kind and
+ * headcount) counts in res->reconciled and is not stored again; the rest
+ * are stored.  Either way the store then follows the batch's chain:
+ *   - CL_CHAIN_START: the first chained batch of the gateway;
+ *   - CL_CHAIN_NEW_JOURNAL: a journal id other than the followed one (the
+ *     journal was lost or made anew while the device key was kept);
+ *   - CL_CHAIN_FORK: the same journal, continuing an earlier link of it
+ *     (a restored backup, after the gateway renumbered its unsent records):
+ *     the link at the end of one of its last CL_CHAIN_POINTS batches, or
+ *     (older) the link before a record the store holds, the batch's first;
+ *   - CL_CHAIN_BREAK: the batch does not hold together (a record does not
+ *     match its digest, or the digests do not fold to the head: a record
+ *     was changed or removed in the journal), or it continues no link the
+ *     store knows of its journal (records removed before it).
+ * A batch wholly at or below through_seq is a resend (or the first send
+ * of a renumbered journal): its records are duplicates and nothing is
+ * judged.  A batch may record a BREAK besides
+ * one of the others.
+ */
+int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
+				  const struct cl_chain_batch *chain,
+				  const struct as_record *recs, const uint8_t (*pids)[AS_PID_LEN],
+				  size_t n, int64_t created, int64_t now,
+				  struct cl_ingest_result *res);
+
 /* Count a rejected batch under reason (a short word: "bad-signature",
  * "unknown-gateway", "revoked", "malformed", "oversize", "gap"). */
 int cl_store_ingest_count_reject(struct cl_ingest *in, const char *reason);
@@ -139,6 +195,64 @@ int cl_store_ingest_count_reject(struct cl_ingest *in, const char *reason);
 /* Commit (durable on return) or abort; both free in. */
 int cl_store_ingest_commit(struct cl_ingest *in);
 void cl_store_ingest_abort(struct cl_ingest *in);
+
+/* ---- the journal chains of gateways ---- */
+
+#define CL_CHAIN_POINTS 64     /* batch-end links kept per gateway */
+
+enum cl_chain_event_kind {
+	CL_CHAIN_START = 1,
+	CL_CHAIN_NEW_JOURNAL = 2,
+	CL_CHAIN_FORK = 3,
+	CL_CHAIN_BREAK = 4
+};
+
+enum cl_chain_break_cause {
+	CL_BREAK_NONE = 0,
+	CL_BREAK_UNLINKED = 1,       /* continues no link the store knows */
+	CL_BREAK_RECORD_CHANGED = 2, /* a record does not match its digest */
+	CL_BREAK_HEAD_MISMATCH = 3   /* the digests do not fold to the head */
+};
+
+/* What the store follows of a gateway's chain. */
+struct cl_chain_state {
+	uint8_t journal_id[AS_JOURNAL_ID_LEN];
+	uint8_t head[AS_CHAIN_LEN];  /* the link after seq */
+	uint64_t seq;                /* the highest seq taken from this journal */
+	int64_t time;                /* cloud time of that batch */
+};
+
+/* One chain event of a gateway (see cl_store_ingest_chained_batch). */
+struct cl_chain_event {
+	uint32_t n;                  /* 1, 2, ... per gateway, in order */
+	uint8_t kind;                /* enum cl_chain_event_kind */
+	uint8_t cause;               /* enum cl_chain_break_cause (BREAK only) */
+	uint8_t journal_id[AS_JOURNAL_ID_LEN]; /* the batch's journal */
+	uint64_t first_seq, last_seq; /* the batch that showed it */
+	uint64_t at_seq;             /* FORK: the seq whose link the batch continues;
+				      * BREAK record-changed: that record; else 0 */
+	uint32_t reconciled;         /* the batch's records found stored already */
+	int64_t time;                /* cloud time */
+};
+
+/* The chain the store follows for gateway gw_id: 0, or AS_E_NOT_FOUND (no
+ * chained batch taken yet, or a store not yet upgraded, opened read-only).
+ * Any thread. */
+int cl_store_gateway_chain(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN],
+			   struct cl_chain_state *out);
+
+/* Call fn for each chain event of gateway gw_id, oldest first, until fn
+ * returns nonzero (returned).  ev is valid during the call only.  Any
+ * thread; runs inside one read transaction. */
+int cl_store_gateway_chain_events(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN],
+				  int (*fn)(void *ctx, const struct cl_chain_event *ev),
+				  void *ctx);
+
+/* "start", "new-journal", "fork", "break" ("unknown" otherwise); and
+ * "unlinked", "record-changed", "head-mismatch" ("" for none).  Never
+ * NULL. */
+const char *cl_chain_event_name(uint8_t kind);
+const char *cl_chain_cause_name(uint8_t cause);
 
 /* ---- app check-ins (a wallet's own check-in at a venue code) ---- */
 
@@ -168,6 +282,27 @@ int cl_store_ingest_app(struct cl_ingest *in, const struct cl_app_visit *a, int 
  * the entry. */
 int cl_store_ingest_app_exit(struct cl_ingest *in, const uint8_t checkin_id[CL_APP_ID_LEN],
 			     const uint8_t pid[AS_PID_LEN], int64_t exit, int *outcome);
+
+/* ---- coverage (gateway heartbeats, coverage.h) ---- */
+
+/*
+ * Merge heartbeat hb (already checked: its gateway enrolled, not revoked,
+ * signature valid) filed at time t (cl_coverage_time) and received at now
+ * into its gateway's coverage periods, in the ingest transaction: it
+ * extends the period it falls in or next to, joins two periods when it
+ * closes the gap between them, or starts a new one.  A heartbeat filed at
+ * its receive time (t == now) that is not newer than the last one of the
+ * same boot is a replay (cl_heartbeat_is_replay): nothing changes and
+ * *replay (if not NULL) is set; otherwise *replay is 0.
+ */
+int cl_store_ingest_heartbeat(struct cl_ingest *in, const struct as_heartbeat *hb, int64_t t,
+			      int64_t now, int *replay);
+
+/* Call fn for each stored coverage period of gateway gw_id, in start
+ * order, inside one read transaction; stop when fn returns nonzero.  A
+ * store opened read-only that predates coverage has none. */
+int cl_store_each_period(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN],
+			 int (*fn)(void *ctx, const struct cl_period *p), void *ctx);
 
 /* ---- statistics ---- */
 
@@ -248,8 +383,9 @@ int cl_reader_person_limit(struct cl_reader *r, uint32_t *limit);
 /* ---- retention ---- */
 
 /*
- * Delete every visit with entry before horizon from all indexes, and the
- * capsules of people left with no visit.  Works in transactions of at most
+ * Delete every visit with entry before horizon from all indexes, the
+ * capsules of people left with no visit, and the coverage periods that
+ * ended before horizon.  Works in transactions of at most
  * max_per_txn visits (then people examined) so ingest can interleave;
  * *deleted gets the total visits.
  */

@@ -25,6 +25,7 @@
 #include "authority.h"
 #include "cli.h"
 #include "commands.h"
+#include "gwcoverage.h"
 #include "trace.h"
 
 #include "anshim/args.h"
@@ -69,6 +70,8 @@ struct printer {
 	struct cl_venue venue;             /* cache of the last venue looked up */
 	struct cl_trace_order orders[CL_TRACE_DEPTH_MAX + 1];
 	unsigned n_orders;
+	int64_t now;                       /* for the gateways' silences */
+	unsigned visits_silent;            /* case visits marked */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -129,29 +132,7 @@ static char *span_text(char out[72], int64_t start, int64_t end)
  * terminal or a JSON reader raw. */
 static void add_clean(struct as_strbuf *b, const char *s, int json)
 {
-	size_t n = strlen(s);
-	char *copy = malloc(n + 1);
-
-	if (!copy) {
-		b->failed = 1;
-		return;
-	}
-	for (size_t i = 0; i < n;) {
-		size_t k = as_utf8_char((const unsigned char *)s + i, n - i);
-
-		if (k) {
-			memcpy(copy + i, s + i, k);
-			i += k;
-		} else {
-			copy[i++] = '?';
-		}
-	}
-	copy[n] = '\0';
-	if (json)
-		as_strbuf_add_json(b, copy);
-	else
-		as_strbuf_add(b, copy);
-	free(copy);
+	as_strbuf_add_clean(b, s, json);
 }
 
 static void json_time(struct as_strbuf *b, const char *key, int64_t t)
@@ -206,12 +187,63 @@ static void print_case_header(struct printer *pr, const struct cl_trace_visit *f
 	out_buf(&b);
 }
 
+/* ---- silent gateways ------------------------------------------------------ */
+
+struct silence_marks {
+	struct as_strbuf *b;
+	int json;
+	unsigned n;
+};
+
+/* One silence of one of the venue's gateways during the visit. */
+static int mark_silence(void *ctx, const struct cl_gateway *g, const struct cl_silence *sl)
+{
+	struct silence_marks *m = ctx;
+	char hex[2 * AS_GWID_LEN + 1], a[32], z[32];
+
+	as_hex_encode(hex, g->gw_id, AS_GWID_LEN);
+	if (m->json) {
+		as_strbuf_printf(m->b, "%s{\"gateway\":\"%s\",\"kind\":\"%s\",", m->n ? "," : "",
+				 hex, cl_silence_kind_name(sl->kind));
+		json_time(m->b, "from", sl->from);
+		as_strbuf_add(m->b, ",");
+		json_time(m->b, "to", sl->to);
+		as_strbuf_add(m->b, "}");
+	} else {
+		as_strbuf_printf(m->b, "      ! gateway %s was silent (%s) %s .. %s: check-ins there "
+				 "may be missing\n", hex, cl_silence_kind_name(sl->kind),
+				 as_format_time(a, sl->from),
+				 sl->kind == CL_SILENT_NOW ? "now" : as_format_time(z, sl->to));
+	}
+	m->n++;
+	return 0;
+}
+
+/* Mark the case's visit v with every silence of its venue's gateways
+ * during it (JSON: the "gateway_silent" array). */
+static int mark_silent_gateways(struct printer *pr, const struct cl_trace_visit *v,
+				struct as_strbuf *b)
+{
+	struct silence_marks m = {b, pr->o->json, 0};
+	int rc;
+
+	if (pr->o->json)
+		as_strbuf_add(b, ",\"gateway_silent\":[");
+	rc = cl_venue_silences(pr->store, v->v.venue_id, v->start, v->end, pr->now, mark_silence, &m);
+	if (pr->o->json)
+		as_strbuf_add(b, "]");
+	if (m.n)
+		pr->visits_silent++;
+	return rc;
+}
+
 static int on_case_visit(void *ctx, const struct cl_trace_visit *v)
 {
 	struct printer *pr = ctx;
 	struct as_strbuf b = {0};
 	char span[72];
 	const char *name;
+	int rc = 0;
 
 	if (pr->silent)
 		return 0;
@@ -227,10 +259,12 @@ static int on_case_visit(void *ctx, const struct cl_trace_visit *v)
 		as_strbuf_add(&b, ",");
 		json_time(&b, "end", v->end);
 		as_strbuf_printf(&b, ",\"source\":\"%s\",\"headcount\":%u,\"exit_recorded\":%s,"
-				 "\"clock_unsynced\":%s}",
+				 "\"clock_unsynced\":%s",
 				 cl_trace_source_name(v->v.kind), v->v.headcount,
 				 v->v.exit ? "true" : "false",
 				 (v->v.flags & AS_REC_CLOCK_UNSYNCED) ? "true" : "false");
+		rc = mark_silent_gateways(pr, v, &b);
+		as_strbuf_add(&b, "}");
 	} else {
 		as_strbuf_printf(&b, "  %-26s %-6s  %-13s  venue %-6u ", span_text(span, v->start, v->end),
 				 cl_trace_source_name(v->v.kind), v->v.exit ? "exit recorded" : "by dwell",
@@ -241,8 +275,13 @@ static int on_case_visit(void *ctx, const struct cl_trace_visit *v)
 		if (v->v.flags & AS_REC_CLOCK_UNSYNCED)
 			as_strbuf_add(&b, ", gateway clock unsynced");
 		as_strbuf_add(&b, "\n");
+		rc = mark_silent_gateways(pr, v, &b);
 	}
 	pr->n_visits++;
+	if (rc || b.failed) {
+		as_strbuf_free(&b);
+		return rc ? rc : -ENOMEM;
+	}
 	out_buf(&b);
 	return 0;
 }
@@ -457,12 +496,17 @@ static void print_totals(struct printer *pr, const struct cl_trace_order *t)
 		}
 		as_strbuf_add(&b, "],\"totals\":");
 		json_order(&b, t, 0);
+		as_strbuf_printf(&b, ",\"visits_gateway_silent\":%u", pr->visits_silent);
 		if (pr->o->reveal)
 			as_strbuf_printf(&b, ",\"revealed\":%llu", (unsigned long long)pr->revealed);
 		as_strbuf_add(&b, "}\n");
 	} else {
 		as_strbuf_add(&b, "\n");
 		order_text(&b, "Total: ", t);
+		if (pr->visits_silent)
+			as_strbuf_printf(&b, "Case visits at a venue whose gateway was silent: %u (marked "
+					 "!): people there may be missing from the contacts.\n",
+					 pr->visits_silent);
 		if (pr->o->reveal)
 			as_strbuf_printf(&b, "Revealed: %llu contact%s\n", (unsigned long long)pr->revealed,
 					 pr->revealed == 1 ? "" : "s");
@@ -474,29 +518,6 @@ static void print_totals(struct printer *pr, const struct cl_trace_order *t)
 }
 
 /* ---- options -------------------------------------------------------------- */
-
-/* --to given as a bare date means the end of that day (local). */
-static int parse_to(const char *text, int64_t *out)
-{
-	int y, m, d, n = 0;
-	struct tm tm;
-	time_t t;
-
-	if (as_parse_time(text, out))
-		return AS_E_TIME;
-	if (strlen(text) != 10 || sscanf(text, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10)
-		return 0;
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = y - 1900;
-	tm.tm_mon = m - 1;
-	tm.tm_mday = d + 1;
-	tm.tm_isdst = -1;
-	t = mktime(&tm);
-	if (t == (time_t)-1)
-		return AS_E_TIME;
-	*out = (int64_t)t - 1;
-	return 0;
-}
 
 static int text_ok(const char *s, size_t max)
 {
@@ -580,7 +601,7 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 	if (as_parse_time(o->from_text, &o->p.from))
 		return cl_usage_error("--from '%s' is not a time (2026-03-02, "
 				      "2026-03-02T09:00+09:00 or unix seconds)", o->from_text);
-	if (parse_to(o->to_text, &o->p.to))
+	if (cl_cli_parse_until(o->to_text, &o->p.to))
 		return cl_usage_error("--to '%s' is not a time (2026-03-02, "
 				      "2026-03-02T18:00+09:00 or unix seconds)", o->to_text);
 	if (o->p.from > o->p.to)
@@ -723,6 +744,7 @@ int cl_cmd_trace(int argc, char **argv)
 		pr.o = &o;
 		pr.auth = &auth;
 		pr.reveal_limit = limit;
+		pr.now = (int64_t)time(NULL);
 		rc = run(&pr, &total);
 		if (rc) {
 			fflush(stdout);

@@ -414,6 +414,16 @@ static void print_status(const char *json)
 		       "OFFLINE (on request)" : "NOT connected",
 		       json_field(sync, "acked_seq", v[3], sizeof v[3]),
 		       last_ack ? as_format_time(when, last_ack) : "never");
+		{
+			int64_t last_hb = 0;
+
+			as_parse_int64(json_field(sync, "last_heartbeat", v[0], sizeof v[0]), 0,
+				       INT64_MAX, &last_hb);
+			printf("heartbeat    every %s s, %s sent, last %s\n",
+			       json_field(sync, "heartbeat_interval", v[1], sizeof v[1]),
+			       json_field(sync, "heartbeats_sent", v[2], sizeof v[2]),
+			       last_hb ? as_format_time(when, last_hb) : "never");
+		}
 		json_field(sync, "last_error", cloud_error, sizeof cloud_error);
 		if (cloud_error[0])
 			printf("cloud error  %s\n", cloud_error);

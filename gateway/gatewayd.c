@@ -68,6 +68,7 @@ struct gw_daemon {
 	int purge_running;
 	struct purge_waiter *purge_waiters;
 	int stopping;
+	uint64_t started_mono_ms;   /* for the heartbeat's up_since */
 };
 
 static const char usage_text[] =
@@ -78,7 +79,10 @@ static const char usage_text[] =
 "the configured scan sources, verifies them offline against the health\n"
 "authority's key, and journals every accepted check-in durably in LMDB\n"
 "before answering 'accepted'. Paper-register entries arrive sealed through\n"
-"the control socket (anshim-gw register / import).\n"
+"the control socket (anshim-gw register / import). With a broker set, it\n"
+"sends signed batches to the cloud, forgets them only on the cloud's signed\n"
+"ack, and sends a signed heartbeat every heartbeat_interval (5 minutes by\n"
+"default), so that the cloud can tell a quiet venue from a dead gateway.\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE        configuration file (default " GW_DEFAULT_CONFIG ";\n"
@@ -319,9 +323,11 @@ static void reload_config(void *ctx)
 	    str_changed(fresh.authority_key, d->cfg.authority_key) ||
 	    str_changed(fresh.control_socket, d->cfg.control_socket) ||
 	    fresh.map_size != d->cfg.map_size ||
-	    fresh.commit_max_records != d->cfg.commit_max_records || fresh.clock != d->cfg.clock)
+	    fresh.commit_max_records != d->cfg.commit_max_records || fresh.clock != d->cfg.clock ||
+	    fresh.heartbeat_interval != d->cfg.heartbeat_interval)
 		as_log(AS_LOG_WARNING, "reload: state_dir, authority_key, control_socket, "
-		       "map_size, commit_max_records and clock take effect at the next restart");
+		       "map_size, commit_max_records, clock and heartbeat_interval take effect at "
+		       "the next restart");
 	if (!lists_equal(&fresh.sources, &d->cfg.sources)) {
 		struct gw_sources *next = NULL;
 		if (d->n_retired == MAX_RETIRED_SOURCES) {
@@ -509,7 +515,8 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 		return rc;
 	if (d->cfg.broker) {
 		struct gw_sync_deps deps = {d->journal, d->writer, &d->clock, &d->policy,
-					    d->device_sk, d->gw_id, d->authority_pk, NULL, d};
+					    d->device_sk, d->gw_id, d->authority_pk,
+					    d->started_mono_ms, NULL, d};
 		struct gw_sync_config *sc = &d->sync_cfg;
 		AS_MQTT_OPTIONS_FROM_CONFIG(&sc->mqtt, &d->cfg, d->config_path);
 		sc->mqtt.keepalive = (int)d->cfg.mqtt_keepalive;
@@ -520,6 +527,7 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 		sc->batch_max_bytes = (size_t)d->cfg.batch_max_bytes;
 		sc->inflight = (unsigned)d->cfg.inflight_batches;
 		sc->ack_timeout_ms = (uint64_t)d->cfg.ack_timeout * 1000;
+		sc->heartbeat_interval = (uint32_t)d->cfg.heartbeat_interval;
 		rc = gw_sync_start(&d->sync, d->loop, sc, &deps, err, err_len);
 		if (rc)
 			return rc;
@@ -592,5 +600,6 @@ int main(int argc, char **argv)
 	};
 	static struct gw_daemon d;
 
+	d.started_mono_ms = gw_clock_mono_ms();
 	return as_daemon_main(argc, argv, &spec, &ops, &d);
 }

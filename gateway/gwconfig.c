@@ -9,6 +9,7 @@
  */
 #include "gwconfig.h"
 
+#include "anshim/batch.h"
 #include "anshim/log.h"
 #include "anshim/mqtt.h"
 
@@ -106,7 +107,7 @@ const struct as_config_option gw_config_table[] = {
 	 "MQTT keep-alive: how soon a dead connection is noticed."},
 	{"batch_max_records", AS_CFG_INT, OPT(batch_max_records), 1, 1024, NULL, 0, "500",
 	 "Most records in one signed batch."},
-	{"batch_max_bytes", AS_CFG_SIZE, OPT(batch_max_bytes), 512, 222326, NULL, 0, "128k",
+	{"batch_max_bytes", AS_CFG_SIZE, OPT(batch_max_bytes), 512, AS_BATCH_MAX_BYTES, NULL, 0, "128k",
 	 "Largest batch in bytes (keep it under the broker's message_size_limit)."},
 	{"inflight_batches", AS_CFG_INT, OPT(inflight_batches), 1, 32, NULL, 0, "8",
 	 "Batches sent and not yet acknowledged by the cloud, at most."},
@@ -118,6 +119,12 @@ const struct as_config_option gw_config_table[] = {
 	{"ack_timeout", AS_CFG_DURATION, OPT(ack_timeout), 1, 3600, NULL, 0, "30s",
 	 "Resend unacknowledged batches when the cloud has not acknowledged them "
 	 "within this time."},
+	{"heartbeat_interval", AS_CFG_DURATION, OPT(heartbeat_interval), 1, 86400, NULL, 0, "5m",
+	 "How often the gateway sends the cloud a signed heartbeat (up since, "
+	 "last seq, chain head, journal use, clock state) while it is connected, "
+	 "even when nobody checks in. The cloud counts a gateway silent after two "
+	 "intervals without one, and shows investigators when a venue's gateway "
+	 "was silent. Changed by a restart."},
 	{"clock", AS_CFG_ENUM, OPT(clock), 0, 0, clock_choices, 0, "auto",
 	 "Is the wall clock trustworthy? 'auto' asks the kernel (NTP sync state); "
 	 "'synced' or 'unsynced' force it. Records made while it is unsynced are "

@@ -46,6 +46,7 @@ struct gw_config {
 	int64_t reconnect_min;
 	int64_t reconnect_max;
 	int64_t ack_timeout;
+	int64_t heartbeat_interval; /* seconds */
 	int clock;              /* index into gw_clock_choices */
 	int log_level;          /* index into gw_log_choices */
 };

@@ -7,6 +7,11 @@
  *    newest records are purged or the process dies mid-commit;
  *  - a failed transaction is aborted whole: an append either stores every
  *    non-duplicate entry of the group or none of them;
+ *  - every unsent record has a chain entry (link before it, its digest as
+ *    appended) written in the same transaction as the record, and
+ *    "chain_head" is the link after the newest record; rebase moves
+ *    entries with their records, purge deletes them with theirs, nothing
+ *    else rewrites them;
  *  - LMDB return codes are translated here and nowhere else
  *    (MDB_MAP_FULL -> AS_E_FULL, MDB_CORRUPTED/PANIC -> AS_E_CORRUPT).
  * Threads: see journal.h (one writer thread; readers anywhere, MDB_NOTLS).
@@ -14,8 +19,11 @@
 #include "journal.h"
 
 #include "anshim/bytes.h"
+#include "anshim/chain.h"
 #include "anshim/error.h"
 #include "anshim/fileio.h"
+
+#include <sodium.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -30,6 +38,8 @@ struct gw_journal {
 	MDB_dbi records;
 	MDB_dbi meta;
 	MDB_dbi imports;
+	MDB_dbi chain;
+	int has_chain;           /* 0: a read-only view of a journal not yet upgraded */
 	uint64_t map_size;
 	size_t purge_slice;      /* adaptive slice size (writer thread) */
 	char data_path[PATH_MAX];
@@ -50,6 +60,115 @@ static int journal_error(int rc)
 	case MDB_VERSION_MISMATCH: return AS_E_CORRUPT;
 	default: return rc > 0 ? -rc : AS_E_STORE;
 	}
+}
+
+
+/* ---- the hash chain (chain.h) ----
+ * chain  be64 seq -> prev link[32] || digest[32]: the link before the
+ *        record and the record's digest as appended.  The link after it is
+ *        as_chain_link(prev, digest).  Entries move with their records
+ *        (rebase) and go with them (purge); a placeholder keeps its entry.
+ * meta   "journal_id" (16 random bytes, made when the journal is),
+ *        "chain_head" (the link after the newest record; absent = genesis).
+ */
+#define CHAIN_VALUE_LEN (2 * AS_CHAIN_LEN)
+
+static int meta_get_raw(MDB_txn *txn, MDB_dbi dbi, const char *name, uint8_t *out, size_t len)
+{
+	MDB_val key = {strlen(name), (void *)name}, val;
+	int rc = mdb_get(txn, dbi, &key, &val);
+
+	if (rc)
+		return rc;
+	if (val.mv_size != len)
+		return MDB_CORRUPTED;
+	memcpy(out, val.mv_data, len);
+	return 0;
+}
+
+static int meta_put_raw(MDB_txn *txn, MDB_dbi dbi, const char *name, const uint8_t *in,
+			size_t len)
+{
+	MDB_val key = {strlen(name), (void *)name}, val = {len, (void *)in};
+
+	return mdb_put(txn, dbi, &key, &val, 0);
+}
+
+static int meta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *value);
+
+/* The chain head in txn (genesis if none yet). */
+static int chain_head_get(struct gw_journal *j, MDB_txn *txn, uint8_t head[AS_CHAIN_LEN])
+{
+	int rc = meta_get_raw(txn, j->meta, "chain_head", head, AS_CHAIN_LEN);
+
+	if (rc == MDB_NOTFOUND) {
+		memset(head, 0, AS_CHAIN_LEN);
+		rc = 0;
+	}
+	return rc;
+}
+
+/* Append rec (as encoded in rec_buf) to the chain: its entry under seq,
+ * and head moves past it. */
+static int chain_put(struct gw_journal *j, MDB_txn *txn, uint64_t seq,
+		     const struct as_record *rec, uint8_t head[AS_CHAIN_LEN], unsigned flags)
+{
+	uint8_t key_buf[8], value[CHAIN_VALUE_LEN];
+	MDB_val key = {8, key_buf}, val = {CHAIN_VALUE_LEN, value};
+
+	memcpy(value, head, AS_CHAIN_LEN);
+	as_chain_record_digest(rec, value + AS_CHAIN_LEN);
+	as_chain_link(head, value + AS_CHAIN_LEN, head);
+	as_put_be64(key_buf, seq);
+	return mdb_put(txn, j->chain, &key, &val, flags);
+}
+
+/*
+ * A journal without a journal id is new, or was written by a version
+ * without the chain: give it an id, and chain the records it has not sent
+ * (from the genesis link, in seq order, placeholders as they are now; sent
+ * ones are never sent again, so they need no entry).  The cloud sees a
+ * journal it has not met and starts following it there.
+ */
+static int chain_upgrade(struct gw_journal *j, MDB_txn *txn)
+{
+	uint8_t id[AS_JOURNAL_ID_LEN], head[AS_CHAIN_LEN] = {0}, start[8];
+	MDB_cursor *cur;
+	MDB_val key = {8, start}, val;
+	uint64_t acked = 0;
+	int rc = meta_get_raw(txn, j->meta, "journal_id", id, sizeof id), op = MDB_SET_RANGE;
+
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	randombytes_buf(id, sizeof id);
+	rc = meta_put_raw(txn, j->meta, "journal_id", id, sizeof id);
+	if (!rc)
+		rc = mdb_drop(txn, j->chain, 0);
+	if (!rc)
+		rc = meta_get(txn, j->meta, "acked_seq", &acked);
+	if (!rc)
+		rc = mdb_cursor_open(txn, j->records, &cur);
+	if (rc)
+		return rc;
+	as_put_be64(start, acked + 1);
+	while ((rc = mdb_cursor_get(cur, &key, &val, op)) == 0) {
+		struct as_record rec;
+
+		op = MDB_NEXT;
+		if (key.mv_size != 8 || as_record_decode(&rec, val.mv_data, val.mv_size)) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		rc = chain_put(j, txn, as_get_be64(key.mv_data), &rec, head, MDB_APPEND);
+		if (rc)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	if (!rc)
+		rc = meta_put_raw(txn, j->meta, "chain_head", head, sizeof head);
+	return rc;
 }
 
 static int journal_open(struct gw_journal **out, const char *dir, uint64_t map_size,
@@ -78,7 +197,7 @@ static int journal_open(struct gw_journal **out, const char *dir, uint64_t map_s
 	}
 	rc = mdb_env_create(&j->env);
 	if (!rc)
-		rc = mdb_env_set_maxdbs(j->env, 4);
+		rc = mdb_env_set_maxdbs(j->env, 5);
 	if (!rc && map_size)
 		rc = mdb_env_set_mapsize(j->env, (size_t)map_size);
 	if (!rc)
@@ -92,11 +211,22 @@ static int journal_open(struct gw_journal **out, const char *dir, uint64_t map_s
 	if (!rc)
 		rc = mdb_dbi_open(txn, "imports", readonly ? 0 : MDB_CREATE, &j->imports);
 	if (!rc) {
+		rc = mdb_dbi_open(txn, "chain", readonly ? 0 : MDB_CREATE, &j->chain);
+		j->has_chain = rc == 0;
+		if (rc == MDB_NOTFOUND && readonly)
+			rc = 0;
+	}
+	if (!rc && !readonly)
+		rc = chain_upgrade(j, txn);
+	if (!rc) {
 		rc = mdb_txn_commit(txn);
 		txn = NULL;
 	}
 	if (rc) {
-		snprintf(err, err_len, "cannot open journal in %s: %s", dir, mdb_strerror(rc));
+		snprintf(err, err_len, "cannot open journal in %s: %s%s", dir, mdb_strerror(rc),
+			 rc == MDB_MAP_FULL ? " (the journal is full: chaining its unsent records "
+					       "for this version needs 72 bytes each; raise map_size)"
+					    : "");
 		if (txn)
 			mdb_txn_abort(txn);
 		mdb_env_close(j->env);
@@ -183,6 +313,7 @@ int gw_journal_append(struct gw_journal *j, struct gw_journal_entry *entries, si
 {
 	MDB_txn *txn;
 	uint64_t next_seq;
+	uint8_t head[AS_CHAIN_LEN];
 	int rc;
 
 	rc = mdb_txn_begin(j->env, NULL, 0, &txn);
@@ -191,6 +322,8 @@ int gw_journal_append(struct gw_journal *j, struct gw_journal_entry *entries, si
 	rc = meta_get(txn, j->meta, "next_seq", &next_seq);
 	if (!rc && next_seq == 0)
 		next_seq = 1;
+	if (!rc)
+		rc = chain_head_get(j, txn, head);
 	for (size_t i = 0; i < n && !rc; i++) {
 		struct gw_journal_entry *e = &entries[i];
 		uint8_t key_buf[8], rec_buf[AS_RECORD_LEN], import_val[16];
@@ -228,10 +361,14 @@ int gw_journal_append(struct gw_journal *j, struct gw_journal_entry *entries, si
 		}
 		as_put_be64(key_buf, next_seq);
 		rc = mdb_put(txn, j->records, &key, &val, MDB_APPEND);
+		if (!rc)
+			rc = chain_put(j, txn, next_seq, e->rec, head, MDB_APPEND);
 		next_seq++;
 	}
 	if (!rc)
 		rc = meta_put(txn, j->meta, "next_seq", next_seq);
+	if (!rc)
+		rc = meta_put_raw(txn, j->meta, "chain_head", head, sizeof head);
 	if (rc) {
 		mdb_txn_abort(txn);
 		for (size_t i = 0; i < n; i++)
@@ -307,7 +444,15 @@ static int purge_slice(struct gw_journal *j, int64_t horizon, int64_t sent_horiz
 			as_record_encode(buf, sizeof buf, &rec);
 			rc = mdb_cursor_put(cur, &key, &nval, MDB_CURRENT);
 		} else {
+			uint8_t seq_key[8];
+			MDB_val ckey = {8, seq_key};
+
+			memcpy(seq_key, key.mv_data, 8);
 			rc = mdb_cursor_del(cur, 0);
+			if (!rc)
+				rc = mdb_del(txn, j->chain, &ckey, NULL);
+			if (rc == MDB_NOTFOUND)
+				rc = 0;
 		}
 		if (rc)
 			break;
@@ -435,6 +580,7 @@ int gw_journal_rebase(struct gw_journal *j, uint64_t through, uint64_t *moved)
 	MDB_val key, val;
 	uint64_t acked, next_seq, n = 0;
 	uint8_t (*recs)[AS_RECORD_LEN] = NULL;
+	uint8_t (*links)[CHAIN_VALUE_LEN] = NULL;
 	int rc;
 
 	*moved = 0;
@@ -451,7 +597,8 @@ int gw_journal_rebase(struct gw_journal *j, uint64_t through, uint64_t *moved)
 	}
 	if (!rc && next_seq > acked + 1) {
 		recs = malloc((size_t)(next_seq - acked - 1) * AS_RECORD_LEN);
-		if (!recs)
+		links = malloc((size_t)(next_seq - acked - 1) * CHAIN_VALUE_LEN);
+		if (!recs || !links)
 			rc = ENOMEM;
 	}
 	if (!rc)
@@ -471,7 +618,26 @@ int gw_journal_rebase(struct gw_journal *j, uint64_t through, uint64_t *moved)
 				rc = MDB_CORRUPTED;
 				break;
 			}
-			memcpy(recs[n++], val.mv_data, AS_RECORD_LEN);
+			memcpy(recs[n], val.mv_data, AS_RECORD_LEN);
+			{
+				/* The record's chain entry moves with it. */
+				uint8_t seq_key[8];
+				MDB_val ckey = {8, seq_key}, cval;
+
+				memcpy(seq_key, key.mv_data, 8);
+				rc = mdb_get(txn, j->chain, &ckey, &cval);
+				if (!rc && cval.mv_size != CHAIN_VALUE_LEN)
+					rc = MDB_CORRUPTED;
+				if (!rc) {
+					memcpy(links[n], cval.mv_data, CHAIN_VALUE_LEN);
+					rc = mdb_del(txn, j->chain, &ckey, NULL);
+				}
+				if (rc) {
+					rc = rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+					break;
+				}
+			}
+			n++;
 			rc = mdb_cursor_del(cur, 0);
 			if (rc)
 				break;
@@ -494,12 +660,17 @@ int gw_journal_rebase(struct gw_journal *j, uint64_t through, uint64_t *moved)
 		as_record_encode(buf, sizeof buf, &rec);
 		as_put_be64(key_buf, rec.seq);
 		rc = mdb_put(txn, j->records, &k, &v, MDB_APPEND);
+		if (!rc) {
+			MDB_val cval = {CHAIN_VALUE_LEN, links[i]};
+			rc = mdb_put(txn, j->chain, &k, &cval, MDB_APPEND);
+		}
 	}
 	if (!rc)
 		rc = meta_put(txn, j->meta, "acked_seq", through);
 	if (!rc)
 		rc = meta_put(txn, j->meta, "next_seq", through + 1 + n);
 	free(recs);
+	free(links);
 	if (rc) {
 		mdb_txn_abort(txn);
 		return journal_error(rc);
@@ -643,5 +814,83 @@ int gw_journal_stats(struct gw_journal *j, struct gw_journal_stats *st)
 	mdb_env_stat(j->env, &ms);
 	st->map_size = info.me_mapsize;
 	st->map_used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
+	return 0;
+}
+
+int gw_journal_chain_head(struct gw_journal *j, struct gw_journal_chain *out)
+{
+	MDB_txn *txn;
+	uint64_t next_seq;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (!j->has_chain)
+		return AS_E_NOT_FOUND;
+	rc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return journal_error(rc);
+	rc = meta_get_raw(txn, j->meta, "journal_id", out->journal_id, AS_JOURNAL_ID_LEN);
+	if (!rc)
+		rc = chain_head_get(j, txn, out->head);
+	if (!rc)
+		rc = meta_get(txn, j->meta, "next_seq", &next_seq);
+	mdb_txn_abort(txn);
+	if (rc) {
+		memset(out, 0, sizeof *out);
+		return journal_error(rc);
+	}
+	out->seq = next_seq ? next_seq - 1 : 0;
+	return 0;
+}
+
+int gw_journal_chain_range(struct gw_journal *j, uint64_t first, size_t n,
+			   uint8_t prev[AS_CHAIN_LEN], uint8_t (*digests)[AS_CHAIN_LEN],
+			   uint8_t head[AS_CHAIN_LEN])
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	uint8_t key_buf[8], last_prev[AS_CHAIN_LEN];
+	MDB_val key = {8, key_buf}, val;
+	int rc, op = MDB_SET_KEY;
+
+	if (!j->has_chain)
+		return AS_E_NOT_FOUND;
+	if (n == 0 || first == 0 || first > UINT64_MAX - n)
+		return AS_E_LENGTH;
+	rc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return journal_error(rc);
+	rc = mdb_cursor_open(txn, j->chain, &cur);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return journal_error(rc);
+	}
+	as_put_be64(key_buf, first);
+	for (size_t i = 0; i < n; i++) {
+		rc = mdb_cursor_get(cur, &key, &val, op);
+		op = MDB_NEXT;
+		if (rc)
+			break;
+		if (key.mv_size != 8 || val.mv_size != CHAIN_VALUE_LEN) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if (as_get_be64(key.mv_data) != first + i) {
+			rc = MDB_NOTFOUND; /* a hole: the caller's records are not all there */
+			break;
+		}
+		if (i == 0)
+			memcpy(prev, val.mv_data, AS_CHAIN_LEN);
+		memcpy(last_prev, val.mv_data, AS_CHAIN_LEN);
+		memcpy(digests[i], (const uint8_t *)val.mv_data + AS_CHAIN_LEN, AS_CHAIN_LEN);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc)
+		return journal_error(rc);
+	/* The head is the link the journal holds after the last record: built
+	 * from that record's own entry, not folded over the others, so that a
+	 * record removed from the middle shows as a break at the cloud. */
+	as_chain_link(last_prev, digests[n - 1], head);
 	return 0;
 }

@@ -7,6 +7,15 @@
  *   meta     short ASCII names -> be64 values (next_seq, acked_seq, ...)
  *   imports  16-byte keyed row digest -> be64 entry_time || be64 seq, so a
  *            paper-register row imported twice is recognised
+ *   chain    be64 seq -> prev link[32] || digest[32]: the hash chain
+ *            (anshim/chain.h); every record commits to all appended before
+ *            it.  meta holds "journal_id" (16 random bytes, made with the
+ *            journal) and "chain_head" (the link after the newest record).
+ *
+ * A journal written before the chain existed (no journal_id) is given an
+ * id and its unsent records (seq > acked_seq) are chained from the genesis
+ * link, in seq order, when gw_journal_open first opens it; nothing else
+ * changes.  Sent records have no chain entry then (none is sent again).
  *
  * Threads: writes (append, purge, set_meta) come from ONE thread only, the
  * gateway's writer thread.  Read calls (get, stats, scan) may come from any
@@ -20,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "anshim/chain.h"
 #include "anshim/record.h"
 
 #define GW_IMPORT_KEY_LEN 16
@@ -127,6 +137,33 @@ int gw_journal_stats(struct gw_journal *j, struct gw_journal_stats *st);
  * daemon's RSS.  Any thread.
  */
 void gw_journal_release_pages(struct gw_journal *j);
+
+/* The journal's identity and chain head. */
+struct gw_journal_chain {
+	uint8_t journal_id[AS_JOURNAL_ID_LEN];
+	uint8_t head[AS_CHAIN_LEN];   /* the link after the newest record; all zero
+				       * (the genesis) while the journal is empty */
+	uint64_t seq;                 /* the newest record's seq (last_seq), 0 if none */
+};
+
+/*
+ * Fill out with the journal id and the current chain head, from one read
+ * transaction (so head and seq agree).  0, or AS_E_NOT_FOUND for a
+ * read-only view of a journal that no writer has opened since the chain
+ * was introduced.  Any thread.  (Heartbeats publish this.)
+ */
+int gw_journal_chain_head(struct gw_journal *j, struct gw_journal_chain *out);
+
+/*
+ * The chain entries of records first .. first+n-1 (n >= 1), as a batch
+ * carries them: prev = the link before record first, digests[i] (caller's
+ * array of n) = record first+i's digest as appended, head = the link after
+ * the last record, as the journal holds it.  AS_E_NOT_FOUND if any of the
+ * seqs has no entry.  Any thread.
+ */
+int gw_journal_chain_range(struct gw_journal *j, uint64_t first, size_t n,
+			   uint8_t prev[AS_CHAIN_LEN], uint8_t (*digests)[AS_CHAIN_LEN],
+			   uint8_t head[AS_CHAIN_LEN]);
 
 /* The path of the LMDB data file (for tests and status).  Borrowed. */
 const char *gw_journal_data_path(const struct gw_journal *j);

@@ -17,6 +17,8 @@
  */
 #include "sync.h"
 
+#include "heartbeat.h"
+
 #include "anshim/ack.h"
 #include "anshim/batch.h"
 #include "anshim/bytes.h"
@@ -60,8 +62,8 @@ struct gw_sync {
 	struct gw_sync_config cfg;
 	struct gw_sync_deps deps;
 	struct as_mqtt *mqtt;
-	uv_timer_t tick;
-	char topic_batch[96], topic_ack[96];
+	uv_timer_t tick, hb_timer;
+	char topic_batch[96], topic_ack[96], topic_heartbeat[96];
 	int subscribed;          /* both subscriptions confirmed */
 	int subs_pending;
 	uint64_t acked, ack_writing, send_next;
@@ -71,7 +73,9 @@ struct gw_sync {
 	unsigned n_inflight;
 	struct build_job *building;
 	int stopping;
-	int tick_open;
+	int tick_open, hb_open;
+	uint64_t heartbeats_sent;
+	int64_t last_heartbeat;  /* sent_at of the last heartbeat published */
 	/* status */
 	uint64_t batches_sent, acks, resends;
 	int64_t last_ack_time;   /* cloud time of the last ack, unix s */
@@ -131,6 +135,7 @@ static void build_work(uv_work_t *w)
 	struct gw_sync *s = job->sync;
 	struct as_batch_header hdr;
 	struct collect c = {0};
+	uint8_t (*digests)[AS_CHAIN_LEN] = NULL;
 
 	c.recs = calloc(job->max_records, sizeof *c.recs);
 	c.cap = job->max_records;
@@ -143,21 +148,36 @@ static void build_work(uv_work_t *w)
 	job->rc = gw_journal_scan(s->deps.journal, job->first, 0, job->max_records, collect_one, &c);
 	job->n = c.n;
 	if (!job->rc && c.n) {
+		struct gw_journal_chain chain;
+
 		job->len = as_batch_size(c.n);
 		job->buf = malloc(job->len);
+		digests = malloc(c.n * sizeof *digests);
 		memset(&hdr, 0, sizeof hdr);
 		memcpy(hdr.gw_id, s->deps.gw_id, AS_GWID_LEN);
 		hdr.batch_seq = job->batch_seq;
 		hdr.first_seq = job->first;
 		hdr.created = (int64_t)time(NULL);
-		job->rc = job->buf ? as_batch_encode(job->buf, job->len, &hdr, c.recs, c.n,
-						     s->deps.device_sk) : -ENOMEM;
+		/* The chain as the journal holds it, never recomputed here: a
+		 * record changed or removed on disk must show at the cloud. */
+		job->rc = job->buf && digests ? gw_journal_chain_head(s->deps.journal, &chain)
+					      : -ENOMEM;
+		if (!job->rc) {
+			memcpy(hdr.journal_id, chain.journal_id, AS_JOURNAL_ID_LEN);
+			job->rc = gw_journal_chain_range(s->deps.journal, job->first, c.n,
+							 hdr.chain_prev, digests, hdr.chain_head);
+		}
+		if (!job->rc)
+			job->rc = as_batch_encode_chained(job->buf, job->len, &hdr, c.recs,
+							  (const uint8_t (*)[AS_CHAIN_LEN])digests,
+							  c.n, s->deps.device_sk);
 		if (job->rc > 0) {
 			job->len = (size_t)job->rc;
 			job->last = hdr.last_seq;
 			job->rc = 0;
 		}
 	}
+	free(digests);
 	free(c.recs);
 }
 
@@ -409,6 +429,37 @@ static void handle_ack(struct gw_sync *s, const uint8_t *payload, size_t len)
 	pump(s);
 }
 
+/* ---- heartbeats ---- */
+
+/* Publish a heartbeat now if connected; a disconnected gateway's silence
+ * is what the cloud records, so nothing is queued. */
+static void send_heartbeat(struct gw_sync *s)
+{
+	uint8_t buf[AS_HEARTBEAT_LEN];
+	struct as_heartbeat hb;
+	int rc;
+
+	if (s->stopping || !s->mqtt || !as_mqtt_is_connected(s->mqtt))
+		return;
+	rc = gw_heartbeat_fill(&hb, s->deps.journal, s->deps.clock, s->deps.gw_id,
+			       s->deps.started_mono_ms, s->cfg.heartbeat_interval);
+	if (!rc)
+		rc = as_heartbeat_encode(buf, sizeof buf, &hb, s->deps.device_sk);
+	if (rc > 0)
+		rc = as_mqtt_publish(s->mqtt, s->topic_heartbeat, buf, (size_t)rc, 1, 0, 0);
+	if (rc) {
+		as_log(AS_LOG_WARNING, "sync: cannot send a heartbeat: %s", as_strerror(rc));
+		return;
+	}
+	s->heartbeats_sent++;
+	s->last_heartbeat = hb.sent_at;
+}
+
+static void on_hb_timer(uv_timer_t *t)
+{
+	send_heartbeat(t->data);
+}
+
 /* ---- MQTT events ---- */
 
 static void on_connected(void *ctx)
@@ -423,6 +474,8 @@ static void on_connected(void *ctx)
 	if (as_mqtt_subscribe(s->mqtt, s->topic_ack, 1, SUB_ACK) ||
 	    as_mqtt_subscribe(s->mqtt, GW_TOPIC_PREFIX "/policy", 1, SUB_POLICY))
 		as_log(AS_LOG_ERR, "sync: cannot subscribe");
+	/* Tell the cloud at once that the silence (if any) is over. */
+	send_heartbeat(s);
 }
 
 static void on_disconnected(void *ctx, const char *why)
@@ -526,6 +579,8 @@ int gw_sync_start(struct gw_sync **out, uv_loop_t *loop, const struct gw_sync_co
 		s->cfg.inflight = 1;
 	if (s->cfg.inflight > MAX_INFLIGHT)
 		s->cfg.inflight = MAX_INFLIGHT;
+	if (s->cfg.heartbeat_interval < 1 || s->cfg.heartbeat_interval > AS_HEARTBEAT_INTERVAL_MAX)
+		s->cfg.heartbeat_interval = 300;
 	s->deps = *deps;
 	s->acked = s->ack_writing = acked;
 	s->send_next = acked + 1;
@@ -533,6 +588,8 @@ int gw_sync_start(struct gw_sync **out, uv_loop_t *loop, const struct gw_sync_co
 	as_hex_encode(id_hex, deps->gw_id, AS_GWID_LEN);
 	snprintf(s->topic_batch, sizeof s->topic_batch, GW_TOPIC_PREFIX "/gw/%s/batch", id_hex);
 	snprintf(s->topic_ack, sizeof s->topic_ack, GW_TOPIC_PREFIX "/gw/%s/ack", id_hex);
+	snprintf(s->topic_heartbeat, sizeof s->topic_heartbeat, GW_TOPIC_PREFIX "/gw/%s/heartbeat",
+		 id_hex);
 	mo = cfg->mqtt;
 	mo.client_id = id_hex;
 	mo.clean_session = 1;
@@ -548,6 +605,11 @@ int gw_sync_start(struct gw_sync **out, uv_loop_t *loop, const struct gw_sync_co
 	s->tick.data = s;
 	s->tick_open = 1;
 	uv_timer_start(&s->tick, on_tick, 1000, 1000);
+	uv_timer_init(loop, &s->hb_timer);
+	s->hb_timer.data = s;
+	s->hb_open = 1;
+	uv_timer_start(&s->hb_timer, on_hb_timer, (uint64_t)s->cfg.heartbeat_interval * 1000,
+		       (uint64_t)s->cfg.heartbeat_interval * 1000);
 	*out = s;
 	return 0;
 }
@@ -579,21 +641,23 @@ void gw_sync_status_json(const struct gw_sync *s, struct as_strbuf *b)
 	as_strbuf_printf(b, ",\"sync\":{\"enabled\":true,\"connected\":%s,\"offline\":%s,"
 			 "\"acked_seq\":%llu,\"send_next\":%llu,\"inflight\":%u,"
 			 "\"batches_sent\":%llu,\"acks\":%llu,\"resends\":%llu,"
-			 "\"last_ack_time\":%lld,\"last_error\":",
+			 "\"last_ack_time\":%lld,\"heartbeats_sent\":%llu,"
+			 "\"last_heartbeat\":%lld,\"heartbeat_interval\":%u,\"last_error\":",
 			 as_mqtt_is_connected(s->mqtt) && s->subscribed ? "true" : "false",
 			 as_mqtt_is_offline(s->mqtt) ? "true" : "false",
 			 (unsigned long long)s->acked, (unsigned long long)s->send_next,
 			 s->n_inflight, (unsigned long long)s->batches_sent,
 			 (unsigned long long)s->acks, (unsigned long long)s->resends,
-			 (long long)s->last_ack_time);
+			 (long long)s->last_ack_time, (unsigned long long)s->heartbeats_sent,
+			 (long long)s->last_heartbeat, s->cfg.heartbeat_interval);
 	as_strbuf_add_json(b, s->last_error[0] ? s->last_error : as_mqtt_last_error(s->mqtt));
 	as_strbuf_add(b, "}");
 }
 
 static void sync_maybe_free(struct gw_sync *s)
 {
-	if (s->stopping && !s->building && !s->tick_open && !s->ack_req_busy && !s->correct_busy &&
-	    !s->rebase_busy)
+	if (s->stopping && !s->building && !s->tick_open && !s->hb_open && !s->ack_req_busy &&
+	    !s->correct_busy && !s->rebase_busy)
 		free(s);
 }
 
@@ -601,7 +665,10 @@ static void on_tick_closed(uv_handle_t *h)
 {
 	struct gw_sync *s = h->data;
 
-	s->tick_open = 0;
+	if (h == (uv_handle_t *)&s->hb_timer)
+		s->hb_open = 0;
+	else
+		s->tick_open = 0;
 	sync_maybe_free(s);
 }
 
@@ -613,4 +680,5 @@ void gw_sync_stop(struct gw_sync *s)
 	as_mqtt_stop(s->mqtt);
 	s->mqtt = NULL;
 	uv_close((uv_handle_t *)&s->tick, on_tick_closed);
+	uv_close((uv_handle_t *)&s->hb_timer, on_tick_closed);
 }

@@ -11,6 +11,11 @@
  * (ack_timeout), a lost connection, or an ack that shows the cloud missed a
  * batch all make the sender go back to acked_seq + 1 and resend.
  *
+ * Every heartbeat_interval, and right after every connection, a signed
+ * heartbeat (heartbeat.h) goes to anshim/v1/gw/{gw_id}/heartbeat, QoS 1,
+ * whether or not anything was scanned; none is sent or kept while
+ * disconnected.
+ *
  * The signed policy (retained, anshim/v1/policy) is applied when newer.
  * The ack's cloud time fixes an unsynced clock: offset learned, unsynced
  * records of this boot corrected in the journal.  While the clock is
@@ -40,6 +45,7 @@ struct gw_sync_config {
 	size_t batch_max_bytes;
 	unsigned inflight;            /* batches awaiting an ack */
 	uint64_t ack_timeout_ms;
+	uint32_t heartbeat_interval;  /* seconds between heartbeats, 1..86400 */
 };
 
 struct gw_sync_deps {
@@ -50,6 +56,8 @@ struct gw_sync_deps {
 	const uint8_t *device_sk;     /* AS_SIGN_SK_LEN */
 	const uint8_t *gw_id;         /* AS_GWID_LEN */
 	const uint8_t *authority_pk;  /* AS_SIGN_PK_LEN */
+	uint64_t started_mono_ms;     /* the daemon's start (gw_clock_mono_ms),
+				       * for the heartbeat's up_since */
 	/* called when a newer policy was applied (may be NULL) */
 	void (*on_policy)(void *ctx);
 	void *ctx;

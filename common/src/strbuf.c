@@ -7,6 +7,8 @@
  */
 #include "anshim/strbuf.h"
 
+#include "anshim/parse.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +81,33 @@ void as_strbuf_add_json(struct as_strbuf *b, const char *s)
 		}
 	}
 	as_strbuf_add(b, "\"");
+}
+
+void as_strbuf_add_clean(struct as_strbuf *b, const char *s, int json)
+{
+	size_t n = strlen(s);
+	char *copy = malloc(n + 1);
+
+	if (!copy) {
+		b->failed = 1;
+		return;
+	}
+	for (size_t i = 0; i < n;) {
+		size_t k = as_utf8_char((const unsigned char *)s + i, n - i);
+
+		if (k) {
+			memcpy(copy + i, s + i, k);
+			i += k;
+		} else {
+			copy[i++] = '?';
+		}
+	}
+	copy[n] = '\0';
+	if (json)
+		as_strbuf_add_json(b, copy);
+	else
+		as_strbuf_add(b, copy);
+	free(copy);
 }
 
 void as_strbuf_add_xml(struct as_strbuf *b, const char *s)

@@ -2,8 +2,9 @@
 # The production broker ACL (packaging/mosquitto/anshim.acl) with a password
 # file: each gateway logs in as its own id, the cloud as anshim-cloud.
 #
-#   - both gateways' legitimate traffic flows under it (own batches out,
-#     own acks and the retained policy in) and is delivered exactly once;
+#   - both gateways' legitimate traffic flows under it (own batches and
+#     heartbeats out, own acks and the retained policy in) and is delivered
+#     exactly once;
 #   - gateway A's credentials cannot publish on gateway B's batch topic:
 #     mosquitto PUBACKs the publish (mosquitto_pub exits 0: a PUBACK is not
 #     a receipt) and drops it.  Proof: a subscriber with the cloud's
@@ -66,6 +67,13 @@ for n in A B; do
   grep -q "^anshim/v1/gw/${SGW_ID[$n]}/batch " "$WORK/seen.txt" ||
     fail "the cloud's account saw no batch of $n"
 done
+# Each gateway's heartbeat (one on connecting) reaches the cloud under the
+# ACL too.
+heard_under_acl() {
+  [ "$(pyq "$(anshim-cloud gateways --json --config "$CLOUD_CONF")" \
+    "all(g[i]['last_heartbeat'] is not None for i in ['${SGW_ID[A]}', '${SGW_ID[B]}'])")" = true ]
+}
+wait_for 30 "both gateways' heartbeats in the cloud" heard_under_acl
 
 # --- A's credentials on B's topic ---
 phase "A publishes on B's topic"

@@ -66,7 +66,7 @@ for line in open(path):
     if first_count is None:
         first_count = n
     for i in range(n):
-        r = 54 + 217 * i + 2                 # rec_len u16, then the record
+        r = 134 + 249 * i + 2                # batch version 2: rec_len u16, then the record
         flags, seq, entry = b[r + 3], u64(b, r + 4), i64(b, r + 12)
         first_flags.setdefault(seq, flags)
         if not (t0 - 600 <= entry <= t1 + 60):

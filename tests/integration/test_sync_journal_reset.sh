@@ -13,11 +13,16 @@
 #     the cloud stores them as new: it ends with 105 visits, the gateway
 #     with acked_seq == last_seq == 105 (once a bug: JOURNAL-RESET, the
 #     gateway took the ack and forgot records the cloud never stored);
+#     the cloud sees the fresh journal's id (a new journal) in the batch;
 #   - a gateway whose journal is replaced by an older backup (records
 #     51..70 unsent in it, but stored in the cloud since, which holds it
-#     through 100) must not have them stored twice.  KNOWN-BUG
-#     JOURNAL-RESTORE: the JOURNAL-RESET fix renumbers them 101..120 after
-#     the cloud's ack, and the cloud stores 20 duplicate visits.
+#     through 100) must not have them stored twice.  The gateway renumbers
+#     them 101..120 after the cloud's ack (as above); their hash chain
+#     continues the cloud's link at seq 50, not at 100, so the cloud records
+#     a fork and finds each record stored already by its content (once a
+#     bug: JOURNAL-RESTORE, the cloud stored 20 duplicate visits);
+#   - the restored gateway's next scans continue its chain: stored, no
+#     further fork or break.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/broker.sh"
 . "$(dirname "$0")/sync_lib.sh"
@@ -49,6 +54,10 @@ expect_eq "gateway acked_seq" 105 "$(sgw_field A acked_seq)"
 expect_eq "gateway last_seq" 105 "$(sgw_field A last_seq)"
 expect_eq "nothing unsent" 0 "$(sgw_field A unsent)"
 expect_eq "the renumbered records are in the journal" 5 "$(sgw_field A records)"
+expect_eq "cloud: A's visits" 105 "$(cloud_gw_field "$ID" records)"
+expect_eq "cloud: A's new journal was seen" 1 "$(cloud_gw_field "$ID" new_journals)"
+expect_eq "cloud: no fork of A" 0 "$(cloud_gw_field "$ID" forks)"
+expect_eq "cloud: no chain break of A" 0 "$(cloud_gw_field "$ID" breaks)"
 
 # --- an older backup of the journal is restored ---
 # Gateway B journals 70 (the last 20 offline, unsent), its journal is
@@ -78,9 +87,21 @@ cp -a "$WORK/journal-b.backup" "$(sgw_dir B)/state/journal"
 sgw_start B
 wait_delivered 30 B
 echo "  B after the restore: journal last_seq $(sgw_field B last_seq), cloud records $(cloud_gw_field "${SGW_ID[B]}" records)"
-known_bug JOURNAL-RESTORE "B's records in the cloud after the backup's unsent records were sent again" \
-  100 "$(cloud_gw_field "${SGW_ID[B]}" records)" || true
-known_bug JOURNAL-RESTORE "cloud visits (A 105 + B 100)" 205 "$(cloud_field visits)" || true
+expect_eq "B's unsent records were renumbered after the cloud's 100" 120 "$(sgw_field B last_seq)"
+expect_eq "B's records in the cloud after the backup's unsent records were sent again" \
+  100 "$(cloud_gw_field "${SGW_ID[B]}" records)"
+expect_eq "cloud visits (A 105 + B 100)" 205 "$(cloud_field visits)"
+expect_eq "cloud: the restored backup is a fork of B's journal" 1 "$(cloud_gw_field "${SGW_ID[B]}" forks)"
+expect_eq "cloud: no chain break of B" 0 "$(cloud_gw_field "${SGW_ID[B]}" breaks)"
+expect_eq "cloud: B's journal is the same journal" 0 "$(cloud_gw_field "${SGW_ID[B]}" new_journals)"
+
+phase "B: the restored journal goes on"
+sgw_load B 50 10 4
+wait_delivered 30 B
+expect_eq "B's new scans are stored" 110 "$(cloud_gw_field "${SGW_ID[B]}" records)"
+expect_eq "cloud visits (A 105 + B 110)" 215 "$(cloud_field visits)"
+expect_eq "cloud: still one fork of B" 1 "$(cloud_gw_field "${SGW_ID[B]}" forks)"
+expect_eq "cloud: still no chain break of B" 0 "$(cloud_gw_field "${SGW_ID[B]}" breaks)"
 
 phase "stopping"
 sync_stop_all

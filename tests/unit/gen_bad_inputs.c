@@ -19,6 +19,7 @@
 #include "anshim/base45.h"
 #include "anshim/batch.h"
 #include "anshim/fileio.h"
+#include "anshim/heartbeat.h"
 
 #define MAX_CASES 128
 
@@ -105,8 +106,11 @@ static void emit_framing(const char *fmt, const uint8_t *msg, size_t len, size_t
 	emit_resized(name, fmt, AS_E_TRAILING, "one zero byte after the message", msg, len,
 		     len + 1);
 	snprintf(name, sizeof name, "%s-version.bin", fmt);
-	emit_patched(name, fmt, AS_E_VERSION, "version byte 2 (only 1 exists)", msg, len, 1,
-		     1, 2, NULL);
+	/* The version after the newest (1, or 2 for a batch). */
+	emit_patched(name, fmt, AS_E_VERSION,
+		     msg[1] == 1 ? "version byte 2 (only 1 exists)"
+				 : "version byte 3 (only 1 and 2 exist)",
+		     msg, len, 1, 1, (uint64_t)msg[1] + 1, NULL);
 	snprintf(name, sizeof name, "%s-magic.bin", fmt);
 	emit_patched(name, fmt, AS_E_MAGIC, "magic byte 'X'", msg, len, 0, 1, 'X', NULL);
 	snprintf(name, sizeof name, "%s-oversize.bin", fmt);
@@ -183,7 +187,7 @@ static void gen_batches(void)
 	struct as_batch_header hdr = {0};
 	struct as_record recs[2];
 	size_t len = as_batch_size(2);
-	size_t rec2 = AS_BATCH_HEADER_LEN + 2 + AS_RECORD_LEN + 2; /* second record */
+	size_t rec2 = AS_BATCH_HEADER_LEN + AS_BATCH_ENTRY_LEN + 2; /* second record */
 	uint8_t *batch = malloc(len);
 
 	if (!batch)
@@ -198,7 +202,7 @@ static void gen_batches(void)
 		abort();
 	emit_framing("batch", batch, len, AS_BATCH_MAX_BYTES + 1);
 	emit_resized("batch-header-only.bin", "batch", AS_E_TRUNCATED,
-		     "only the 54-byte header", batch, len, AS_BATCH_HEADER_LEN);
+		     "only the 134-byte header", batch, len, AS_BATCH_HEADER_LEN);
 	emit_patched("batch-count.bin", "batch", AS_E_LENGTH,
 		     "count 3 while first_seq..last_seq spans 2", batch, len, 42, 4, 3,
 		     keys.device_sk);
@@ -238,6 +242,45 @@ static void gen_acks(void)
 	emit_patched("ack-wrong-key.bin", "ack", AS_E_SIGNATURE,
 		     "signed by a key other than the authority's", bin, sizeof bin, 18, 8, 41,
 		     keys.other_sk);
+}
+
+static void gen_heartbeats(void)
+{
+	struct as_heartbeat hb;
+	uint8_t bin[AS_HEARTBEAT_LEN];
+
+	memset(&hb, 0, sizeof hb);
+	as_gateway_id(hb.gw_id, keys.device_pk);
+	hb.sent_at = TEST_NOW;
+	hb.up_since = TEST_NOW - 3600;
+	memset(hb.boot_id, 0xb0, AS_BOOT_ID_LEN);
+	hb.interval = 300;
+	hb.clock_state = AS_CLOCK_SYNCED;
+	hb.last_seq = 42;
+	hb.acked_seq = 41;
+	memset(hb.chain_head, 0x5c, AS_CHAIN_HEAD_LEN);
+	hb.journal_records = 2;
+	hb.journal_used = 65536;
+	hb.journal_size = 1 << 20;
+	if (as_heartbeat_encode(bin, sizeof bin, &hb, keys.device_sk) != AS_HEARTBEAT_LEN)
+		abort();
+	emit_framing("heartbeat", bin, sizeof bin, 2 * AS_HEARTBEAT_LEN + 1);
+	emit_patched("heartbeat-clock-state.bin", "heartbeat", AS_E_FIELD,
+		     "clock_state 4 (only 1 to 3 exist)", bin, sizeof bin, 54, 1, 4,
+		     keys.device_sk);
+	emit_patched("heartbeat-interval-zero.bin", "heartbeat", AS_E_FIELD, "interval 0", bin,
+		     sizeof bin, 50, 4, 0, keys.device_sk);
+	emit_patched("heartbeat-up-after-sent.bin", "heartbeat", AS_E_FIELD,
+		     "up_since a second after sent_at", bin, sizeof bin, 26, 8,
+		     (uint64_t)(TEST_NOW + 1), keys.device_sk);
+	emit_patched("heartbeat-journal-use.bin", "heartbeat", AS_E_FIELD,
+		     "journal_used above journal_size", bin, sizeof bin, 111, 8, (1 << 20) + 1,
+		     keys.device_sk);
+	emit_patched("heartbeat-signature.bin", "heartbeat", AS_E_SIGNATURE,
+		     "last_seq raised to 1000 after signing", bin, sizeof bin, 55, 8, 1000, NULL);
+	emit_patched("heartbeat-wrong-key.bin", "heartbeat", AS_E_SIGNATURE,
+		     "signed by a key other than the gateway's device key", bin, sizeof bin, 55, 8,
+		     42, keys.other_sk);
 }
 
 static void gen_policies(void)
@@ -431,13 +474,14 @@ static char *render(int readme, size_t *len)
 		      "Decoders: `credential`, `pass`, `card`, `record` are the strict "
 		      "decoders; `batch` is as_batch_decode then as_batch_verify with the "
 		      "fixture device key; `ack` and `policy` decode and check the fixture "
-		      "authority's signature; `scan` is as_scan_verify of the file's text "
+		      "authority's signature; `heartbeat` is as_heartbeat_decode then "
+		      "as_heartbeat_verify with the fixture device key; `scan` is as_scan_verify of the file's text "
 		      "(no line end) with the fixture authority key, now = TEST_NOW "
 		      "(2026-01-01T00:00:00Z) and 60 s freshness.  The ack has no length "
 		      "field, so it has no bad-length case.  The `*-oversize.bin` files are "
 		      "the message padded with zeros to the smallest length each decoder "
 		      "rejects as oversized before reading it (twice the fixed length plus "
-		      "one; batch 222 KB and policy 2 MB, their maximum sizes plus one).\n\n"
+		      "one; batch 255 KB and policy 2 MB, their maximum sizes plus one).\n\n"
 		      "| file | decoder | expected | what is wrong |\n"
 		      "|---|---|---|---|\n", f);
 		for (size_t i = 0; i < n_cases; i++)
@@ -499,6 +543,7 @@ int main(int argc, char **argv)
 	gen_records();
 	gen_batches();
 	gen_acks();
+	gen_heartbeats();
 	gen_policies();
 	gen_scans();
 	if (!check && as_mkdir_p(dir, 0755) != 0) {

@@ -11,6 +11,7 @@
 #include "anshim/ack.h"
 #include "anshim/batch.h"
 #include "anshim/fileio.h"
+#include "anshim/heartbeat.h"
 
 #include <dirent.h>
 
@@ -75,6 +76,14 @@ static int dec_ack(const uint8_t *in, size_t len)
 	return as_ack_decode(&ack, in, len, keys.auth_pk);
 }
 
+static int dec_heartbeat(const uint8_t *in, size_t len)
+{
+	struct as_heartbeat hb;
+	int rc = as_heartbeat_decode(&hb, in, len);
+
+	return rc ? rc : as_heartbeat_verify(in, len, keys.device_pk);
+}
+
 static int dec_policy(const uint8_t *in, size_t len)
 {
 	struct as_policy p;
@@ -98,6 +107,7 @@ static const struct {
 } decoders[] = {
 	{"credential", dec_credential}, {"pass", dec_pass}, {"card", dec_card},
 	{"record", dec_record}, {"batch", dec_batch}, {"ack", dec_ack},
+	{"heartbeat", dec_heartbeat},
 	{"policy", dec_policy}, {"scan", dec_scan},
 };
 

@@ -2,7 +2,9 @@
  * test_batch.c - the signed batch codec (common/src/batch.c): round trips
  * up to the maximum size, encoder argument checks, framing, the header's
  * count and sequence fields, per-record length and contents, gateway id
- * peeking, and the device signature.
+ * peeking, the device signature, and the journal chain a batch carries
+ * (journal id, links, per-record digests) with what as_chain_verify makes
+ * of a changed, removed or expired record.
  */
 #include "test.h"
 
@@ -75,7 +77,7 @@ static void check_round_trip(size_t n, uint64_t first_seq)
 
 	test_ctx("%zu records from seq %" PRIu64, n, first_seq);
 	batch = make_batch(n, first_seq, &len);
-	CHECK_EQ_INT(len, AS_BATCH_HEADER_LEN + n * (2 + AS_RECORD_LEN) + AS_SIG_LEN);
+	CHECK_EQ_INT(len, AS_BATCH_HEADER_LEN + n * AS_BATCH_ENTRY_LEN + AS_SIG_LEN);
 	CHECK_OK(as_batch_verify(batch, len, keys.device_pk));
 	if (CHECK_OK(as_batch_decode(&hdr, decoded, AS_BATCH_MAX_RECORDS, batch, len))) {
 		CHECK_EQ_INT(hdr.count, n);
@@ -153,7 +155,8 @@ static void test_framing(void)
 	uint8_t *batch = make_batch(3, 100, &len);
 
 	test_check_truncations("batch", dec_batch, batch, len, NULL);
-	test_check_framing("batch", dec_batch, batch, len, AS_BATCH_MAX_BYTES + 1);
+	/* Version 1 is still read (its own, shorter layout). */
+	test_check_framing_old("batch", dec_batch, batch, len, AS_BATCH_MAX_BYTES + 1, 1);
 	free(batch);
 }
 
@@ -179,7 +182,7 @@ static void test_length_fields(void)
 	CHECK_RC(decode_patched(batch, len, OFF_REC_LEN, 2, 214), AS_E_LENGTH);
 	CHECK_RC(decode_patched(batch, len, OFF_REC_LEN, 2, 216), AS_E_LENGTH);
 	CHECK_RC(decode_patched(batch, len, OFF_REC_LEN, 2, 0), AS_E_LENGTH);
-	CHECK_RC(decode_patched(batch, len, OFF_REC_LEN + 2 * (2 + AS_RECORD_LEN), 2, 0xffff),
+	CHECK_RC(decode_patched(batch, len, OFF_REC_LEN + 2 * AS_BATCH_ENTRY_LEN, 2, 0xffff),
 		 AS_E_LENGTH);
 	/* More records than the caller has room for. */
 	CHECK_RC(as_batch_decode(&hdr, decoded, 2, batch, len), AS_E_LENGTH);
@@ -191,7 +194,7 @@ static void test_record_contents(void)
 {
 	size_t len;
 	uint8_t *batch = make_batch(3, 100, &len);
-	size_t rec1 = AS_BATCH_HEADER_LEN + (2 + AS_RECORD_LEN) + 2; /* second record */
+	size_t rec1 = AS_BATCH_HEADER_LEN + AS_BATCH_ENTRY_LEN + 2; /* second record */
 
 	/* A record whose own seq breaks the run. */
 	CHECK_RC(decode_patched(batch, len, rec1 + 4, 8, 100), AS_E_FIELD);
@@ -226,7 +229,7 @@ static void test_signature(void)
 	memcpy(bad, batch, len);
 	bad[len] = 0;
 	CHECK_RC(as_batch_verify(bad, len + 1, keys.device_pk), AS_E_SIGNATURE);
-	CHECK_RC(as_batch_verify(batch, AS_BATCH_HEADER_LEN + AS_SIG_LEN - 1, keys.device_pk),
+	CHECK_RC(as_batch_verify(batch, AS_BATCH_V1_HEADER_LEN + AS_SIG_LEN - 1, keys.device_pk),
 		 AS_E_TRUNCATED);
 	CHECK_RC(as_batch_verify(batch, 0, keys.device_pk), AS_E_TRUNCATED);
 	/* Decoding does not check the signature: that is as_batch_verify's job. */
@@ -275,6 +278,102 @@ static void test_peek_gateway(void)
 	}
 }
 
+
+/* The chain fields travel as given; as_chain_verify judges them. */
+static void test_chain_fields(void)
+{
+	enum { N = 6 };
+	static struct as_record run[N], got[N];
+	uint8_t digests[N][AS_CHAIN_LEN], got_d[N][AS_CHAIN_LEN], genesis[AS_CHAIN_LEN] = {0};
+	uint8_t links[N + 1][AS_CHAIN_LEN];
+	struct as_batch_header hdr = {0}, out;
+	size_t cap = as_batch_size(N), at = 99;
+	uint8_t *buf = malloc(cap);
+	int len;
+
+	if (!CHECK(buf != NULL))
+		return;
+	/* A journal's run 1..6 and its links. */
+	memcpy(links[0], genesis, AS_CHAIN_LEN);
+	for (size_t i = 0; i < N; i++) {
+		test_record_make(&run[i], 1 + i);
+		as_chain_record_digest(&run[i], digests[i]);
+		as_chain_link(links[i], digests[i], links[i + 1]);
+	}
+	/* A batch of records 3..6: prev is the link after 2. */
+	as_gateway_id(hdr.gw_id, keys.device_pk);
+	hdr.first_seq = 3;
+	test_fill(hdr.journal_id, AS_JOURNAL_ID_LEN, 77);
+	memcpy(hdr.chain_prev, links[2], AS_CHAIN_LEN);
+	memcpy(hdr.chain_head, links[N], AS_CHAIN_LEN);
+	len = as_batch_encode_chained(buf, cap, &hdr, run + 2,
+				      (const uint8_t (*)[AS_CHAIN_LEN])(digests + 2), 4, keys.device_sk);
+	CHECK_RC(len, (int)as_batch_size(4));
+	CHECK_OK(as_batch_verify(buf, (size_t)len, keys.device_pk));
+	if (CHECK_OK(as_batch_decode_chained(&out, got, got_d, N, buf, (size_t)len))) {
+		CHECK_EQ_INT(out.version, AS_BATCH_VERSION);
+		CHECK_MEM(out.journal_id, hdr.journal_id, AS_JOURNAL_ID_LEN);
+		CHECK_MEM(out.chain_prev, links[2], AS_CHAIN_LEN);
+		CHECK_MEM(out.chain_head, links[N], AS_CHAIN_LEN);
+		CHECK_MEM(got_d, digests + 2, 4 * AS_CHAIN_LEN);
+		CHECK_EQ_INT(as_chain_verify(out.chain_prev, out.chain_head, got,
+					     (const uint8_t (*)[AS_CHAIN_LEN])got_d, 4, &at),
+			     AS_CHAIN_INTACT);
+	}
+	/* as_batch_encode computes the digests and the head from prev. */
+	hdr.first_seq = 1;
+	memset(hdr.chain_head, 0, AS_CHAIN_LEN);
+	memcpy(hdr.chain_prev, genesis, AS_CHAIN_LEN);
+	len = as_batch_encode(buf, cap, &hdr, run, N, keys.device_sk);
+	CHECK_RC(len, (int)cap);
+	CHECK_MEM(hdr.chain_head, links[N], AS_CHAIN_LEN);
+	if (CHECK_OK(as_batch_decode_chained(&out, got, got_d, N, buf, (size_t)len)))
+		CHECK_MEM(got_d, digests, sizeof digests);
+	/* A record changed after its digest was taken. */
+	run[3].headcount = 2;
+	CHECK_EQ_INT(as_chain_verify(genesis, links[N], run,
+				     (const uint8_t (*)[AS_CHAIN_LEN])digests, N, &at),
+		     AS_CHAIN_RECORD_CHANGED);
+	CHECK_EQ_INT(at, 3);
+	run[3].headcount = 1;
+	/* Its seq and (unsynced) entry time may change: not part of the
+	 * digest. */
+	run[3].seq = 1003;
+	run[4].flags = AS_REC_CLOCK_UNSYNCED;
+	as_chain_record_digest(&run[4], digests[4]);
+	as_chain_link(links[4], digests[4], links[5]);
+	as_chain_link(links[5], digests[5], links[6]);
+	run[4].entry_time += 3600;
+	run[4].flags = AS_REC_TIME_CORRECTED;
+	CHECK_EQ_INT(as_chain_verify(genesis, links[N], run,
+				     (const uint8_t (*)[AS_CHAIN_LEN])digests, N, &at),
+		     AS_CHAIN_INTACT);
+	/* A placeholder keeps the digest of the record it replaced. */
+	as_record_make_placeholder(&run[1]);
+	CHECK_EQ_INT(as_chain_verify(genesis, links[N], run,
+				     (const uint8_t (*)[AS_CHAIN_LEN])digests, N, &at),
+		     AS_CHAIN_INTACT);
+	/* A record removed from the run (with its digest): the digests no
+	 * longer fold to the head the journal holds. */
+	memmove(&run[2], &run[3], 3 * sizeof run[0]);
+	memmove(digests[2], digests[3], 3 * AS_CHAIN_LEN);
+	CHECK_EQ_INT(as_chain_verify(genesis, links[N], run,
+				     (const uint8_t (*)[AS_CHAIN_LEN])digests, N - 1, &at),
+		     AS_CHAIN_HEAD_MISMATCH);
+	/* A wrong link before the run. */
+	CHECK_EQ_INT(as_chain_verify(links[1], links[N], run + 3,
+				     (const uint8_t (*)[AS_CHAIN_LEN])(digests + 3), 2, &at),
+		     AS_CHAIN_HEAD_MISMATCH);
+	/* A digest changed in flight breaks the signature, not the framing. */
+	len = as_batch_encode(buf, cap, &hdr, recs, 1, keys.device_sk);
+	if (CHECK(len > 0)) {
+		buf[AS_BATCH_HEADER_LEN + 2 + AS_RECORD_LEN] ^= 1;
+		CHECK_OK(test_decode_copy(dec_batch, buf, (size_t)len));
+		CHECK_RC(as_batch_verify(buf, (size_t)len, keys.device_pk), AS_E_SIGNATURE);
+	}
+	free(buf);
+}
+
 int main(void)
 {
 	test_keys_init(&keys);
@@ -285,5 +384,6 @@ int main(void)
 	TEST_RUN(test_record_contents);
 	TEST_RUN(test_signature);
 	TEST_RUN(test_peek_gateway);
+	TEST_RUN(test_chain_fields);
 	return TEST_DONE();
 }

@@ -21,6 +21,7 @@
 #include "journal.h"
 
 #include <errno.h>
+#include <lmdb.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -1083,6 +1084,197 @@ out:
 	test_rmdir(dir);
 }
 
+
+/* ---- the hash chain ---------------------------------------------------- */
+
+/* The journal's records first..first+n-1 (n <= 16) hold together as a
+ * batch would carry them: each record matches its digest (placeholders
+ * aside), the digests fold from prev to head.  Fills prev/head. */
+static void check_chain_run(struct gw_journal *j, uint64_t first, size_t n,
+			    uint8_t prev[AS_CHAIN_LEN], uint8_t head[AS_CHAIN_LEN],
+			    uint8_t digests[][AS_CHAIN_LEN])
+{
+	struct as_record recs[16];
+	size_t at = 99;
+
+	if (!CHECK(n <= 16) || !CHECK_OK(gw_journal_chain_range(j, first, n, prev, digests, head)))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (!CHECK_OK(gw_journal_get(j, first + i, &recs[i])))
+			return;
+	CHECK_EQ_INT(as_chain_verify(prev, head, recs, (const uint8_t (*)[AS_CHAIN_LEN])digests, n,
+				     &at), AS_CHAIN_INTACT);
+}
+
+static void test_chain(void)
+{
+	char dir[64], other_dir[128];
+	struct gw_journal *j, *other;
+	struct gw_journal_chain c, c2;
+	uint8_t prev[AS_CHAIN_LEN], head[AS_CHAIN_LEN], link[AS_CHAIN_LEN];
+	uint8_t d[16][AS_CHAIN_LEN], d2[16][AS_CHAIN_LEN];
+	uint8_t genesis[AS_CHAIN_LEN] = {0};
+	struct as_record r;
+	uint64_t deleted = 0, moved = 0, changed = 0;
+	unsigned calls;
+
+	test_tmpdir(dir);
+	j = open_j(dir, MAP_DEFAULT);
+	if (!j)
+		goto out;
+	/* A new journal: an id, the genesis head. */
+	if (CHECK_OK(gw_journal_chain_head(j, &c))) {
+		CHECK_EQ_INT(c.seq, 0);
+		CHECK(as_chain_is_genesis(c.head));
+		CHECK(!sodium_is_zero(c.journal_id, AS_JOURNAL_ID_LEN));
+	}
+	CHECK_RC(gw_journal_chain_range(j, 1, 1, prev, d, head), AS_E_NOT_FOUND);
+	CHECK_RC(gw_journal_chain_range(j, 1, 0, prev, d, head), AS_E_LENGTH);
+	/* Groups and single appends make one chain. */
+	CHECK_OK(append_group(j, 3, 1, TEST_NOW, NULL));
+	append_one(j, 4, TEST_NOW);
+	append_one(j, 5, TEST_NOW);
+	check_chain_run(j, 1, 5, prev, head, d);
+	CHECK(as_chain_is_genesis(prev));
+	for (uint64_t seq = 1; seq <= 5; seq++)
+		if (CHECK_OK(gw_journal_get(j, seq, &r))) {
+			uint8_t digest[AS_CHAIN_LEN];
+
+			as_chain_record_digest(&r, digest);
+			CHECK_MEM(digest, d[seq - 1], AS_CHAIN_LEN);
+		}
+	if (CHECK_OK(gw_journal_chain_head(j, &c2))) {
+		CHECK_EQ_INT(c2.seq, 5);
+		CHECK_MEM(c2.head, head, AS_CHAIN_LEN);
+		CHECK_MEM(c2.journal_id, c.journal_id, AS_JOURNAL_ID_LEN);
+	}
+	/* A run from the middle starts at the link after the records before. */
+	check_chain_run(j, 3, 3, prev, head, d2);
+	as_chain_fold(genesis, (const uint8_t (*)[AS_CHAIN_LEN])d, 2, link);
+	CHECK_MEM(prev, link, AS_CHAIN_LEN);
+	CHECK_MEM(head, c2.head, AS_CHAIN_LEN);
+	CHECK_RC(gw_journal_chain_range(j, 5, 2, prev, d2, head), AS_E_NOT_FOUND);
+	/* Time correction keeps the chain: the digest leaves out an unsynced
+	 * record's entry time. */
+	{
+		struct as_record u;
+		struct gw_journal_entry e = {&u, NULL, 0};
+
+		rec_make(&u, 6, TEST_NOW - 999999);
+		u.flags = AS_REC_CLOCK_UNSYNCED;
+		CHECK_OK(gw_journal_append(j, &e, 1));
+		CHECK_OK(gw_journal_correct_times(j, u.boot_id, TEST_NOW - 5, &changed));
+		CHECK_EQ_INT(changed, 1);
+		if (CHECK_OK(gw_journal_get(j, 6, &u)))
+			CHECK_EQ_INT(u.flags, AS_REC_TIME_CORRECTED);
+		check_chain_run(j, 1, 6, prev, head, d);
+	}
+	/* Purge: acknowledged records go with their chain entries; unsent ones
+	 * past retention become placeholders and keep theirs. */
+	CHECK_OK(gw_journal_set_meta(j, "acked_seq", 2));
+	CHECK_OK(purge_all(j, TEST_NOW + 1000000, TEST_NOW + 1000000, 100, &deleted, &calls));
+	CHECK_EQ_INT(deleted, 6);
+	CHECK_RC(gw_journal_chain_range(j, 1, 1, prev, d2, head), AS_E_NOT_FOUND);
+	if (CHECK_OK(gw_journal_get(j, 3, &r)))
+		CHECK_EQ_INT(r.kind, AS_REC_EXPIRED);
+	check_chain_run(j, 3, 4, prev, head, d2);
+	CHECK_MEM(d2, d + 2, 4 * AS_CHAIN_LEN);
+	/* Rebase: the unsent records move after the cloud's seq, the chain
+	 * with them, unchanged. */
+	CHECK_OK(gw_journal_rebase(j, 100, &moved));
+	CHECK_EQ_INT(moved, 4);
+	{
+		uint8_t prev2[AS_CHAIN_LEN], head2[AS_CHAIN_LEN];
+
+		check_chain_run(j, 101, 4, prev2, head2, d);
+		CHECK_MEM(prev2, prev, AS_CHAIN_LEN);
+		CHECK_MEM(head2, head, AS_CHAIN_LEN);
+		CHECK_MEM(d, d2, 4 * AS_CHAIN_LEN);
+	}
+	if (CHECK_OK(gw_journal_chain_head(j, &c2))) {
+		CHECK_EQ_INT(c2.seq, 104);
+		CHECK_MEM(c2.head, head, AS_CHAIN_LEN);
+	}
+	/* The next append continues from the head. */
+	append_one(j, 7, TEST_NOW);
+	check_chain_run(j, 105, 1, prev, link, d);
+	CHECK_MEM(prev, head, AS_CHAIN_LEN);
+	/* Reopening keeps id and head; another journal has another id. */
+	gw_journal_close(j);
+	j = open_j(dir, MAP_DEFAULT);
+	if (j && CHECK_OK(gw_journal_chain_head(j, &c2))) {
+		CHECK_MEM(c2.journal_id, c.journal_id, AS_JOURNAL_ID_LEN);
+		CHECK_MEM(c2.head, link, AS_CHAIN_LEN);
+		CHECK_EQ_INT(c2.seq, 105);
+	}
+	snprintf(other_dir, sizeof other_dir, "%s/other", dir);
+	other = open_j(other_dir, MAP_DEFAULT);
+	if (other && CHECK_OK(gw_journal_chain_head(other, &c2)))
+		CHECK(memcmp(c2.journal_id, c.journal_id, AS_JOURNAL_ID_LEN) != 0);
+	gw_journal_close(other);
+	gw_journal_close(j);
+	test_rmdir(other_dir);
+out:
+	test_rmdir(dir);
+}
+
+/* A journal written before the chain (no journal id, no chain entries):
+ * a read-only view has no chain; the first writer chains its unsent records
+ * from the genesis link. */
+static void test_chain_upgrade(void)
+{
+	char dir[64];
+	struct gw_journal *j, *ro = NULL;
+	struct gw_journal_chain c;
+	uint8_t prev[AS_CHAIN_LEN], head[AS_CHAIN_LEN], d[16][AS_CHAIN_LEN];
+	char err[300];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta, chain;
+	MDB_val k1 = {10, (void *)"journal_id"}, k2 = {10, (void *)"chain_head"};
+
+	test_tmpdir(dir);
+	j = open_j(dir, MAP_DEFAULT);
+	if (!j)
+		goto out;
+	CHECK_OK(append_group(j, 4, 1, TEST_NOW, NULL));
+	CHECK_OK(gw_journal_set_meta(j, "acked_seq", 2));
+	gw_journal_close(j);
+	/* Make it an old journal. */
+	CHECK_OK(mdb_env_create(&env));
+	CHECK_OK(mdb_env_set_maxdbs(env, 8));
+	if (CHECK_OK(mdb_env_open(env, dir, 0, 0600)) && CHECK_OK(mdb_txn_begin(env, NULL, 0, &txn))) {
+		CHECK_OK(mdb_dbi_open(txn, "meta", 0, &meta));
+		CHECK_OK(mdb_dbi_open(txn, "chain", 0, &chain));
+		CHECK_OK(mdb_del(txn, meta, &k1, NULL));
+		CHECK_OK(mdb_del(txn, meta, &k2, NULL));
+		CHECK_OK(mdb_drop(txn, chain, 1));
+		CHECK_OK(mdb_txn_commit(txn));
+	}
+	mdb_env_close(env);
+	if (CHECK_OK(gw_journal_open_readonly(&ro, dir, err, sizeof err))) {
+		CHECK_RC(gw_journal_chain_head(ro, &c), AS_E_NOT_FOUND);
+		CHECK_RC(gw_journal_chain_range(ro, 1, 1, prev, d, head), AS_E_NOT_FOUND);
+		gw_journal_close(ro);
+	}
+	j = open_j(dir, MAP_DEFAULT);
+	if (!j)
+		goto out;
+	/* Only the unsent records 3..4 are chained, from the genesis. */
+	check_chain_run(j, 3, 2, prev, head, d);
+	CHECK(as_chain_is_genesis(prev));
+	CHECK_RC(gw_journal_chain_range(j, 2, 1, prev, d, head), AS_E_NOT_FOUND);
+	check_chain_run(j, 3, 2, prev, head, d);
+	if (CHECK_OK(gw_journal_chain_head(j, &c))) {
+		CHECK_EQ_INT(c.seq, 4);
+		CHECK_MEM(c.head, head, AS_CHAIN_LEN);
+		CHECK(!sodium_is_zero(c.journal_id, AS_JOURNAL_ID_LEN));
+	}
+	gw_journal_close(j);
+out:
+	test_rmdir(dir);
+}
+
 int main(void)
 {
 	if (as_crypto_init() != 0)
@@ -1101,6 +1293,8 @@ int main(void)
 	TEST_RUN(test_stats_and_meta);
 	TEST_RUN(test_readonly_and_reopen);
 	TEST_RUN(test_append_refuses_undecodable_record);
+	TEST_RUN(test_chain);
+	TEST_RUN(test_chain_upgrade);
 	if (known_bugs_seen)
 		printf("%d known-bug checks failed (not counted; see KNOWN-BUG lines)\n",
 		       known_bugs_seen);

@@ -7,7 +7,9 @@
  * other venues and pids excluded, times outside 1970..2106), one capsule
  * per person (latest wins, gone with the person's last visit), purge
  * exactness in slices across every index, unattributed visits (zero pid),
- * read-only opening, reopening, and a full map.
+ * read-only opening, reopening, a full map, and the journal chains it
+ * follows per gateway (start, continuation, resend, fork reconciled by
+ * content, new journal, breaks; the events; a version 3 store upgraded).
  *
  * Index exactness is also checked white-box: the test opens the store's
  * LMDB environment itself and counts the entries of each index database.
@@ -17,6 +19,8 @@
 #include "test.h"
 
 #include "store.h"
+
+#include "anshim/bytes.h"
 
 #include <errno.h>
 #include <lmdb.h>
@@ -2034,6 +2038,380 @@ static void test_app_checkins(void)
 	test_rmdir(dir);
 }
 
+
+/* ---- journal chains ------------------------------------------------------ */
+
+#define SIM_MAX (CL_CHAIN_POINTS + 16)
+
+/* A gateway journal as the cloud sees it: records by seq, their digests and
+ * the links after them (links[0] the genesis). */
+struct sim_journal {
+	uint8_t id[AS_JOURNAL_ID_LEN];
+	struct as_record recs[SIM_MAX];
+	uint8_t digests[SIM_MAX][AS_CHAIN_LEN];
+	uint8_t links[SIM_MAX + 1][AS_CHAIN_LEN];
+	size_t n;
+};
+
+static void sim_init(struct sim_journal *j, unsigned tag)
+{
+	memset(j, 0, sizeof *j);
+	test_fill(j->id, AS_JOURNAL_ID_LEN, 300 + tag);
+}
+
+/* Append a copy of r (any seq) to j. */
+static void sim_append(struct sim_journal *j, const struct as_record *r)
+{
+	if (j->n == SIM_MAX)
+		abort();
+	j->recs[j->n] = *r;
+	as_chain_record_digest(r, j->digests[j->n]);
+	as_chain_link(j->links[j->n], j->digests[j->n], j->links[j->n + 1]);
+	j->n++;
+}
+
+/* Send j's records from index i (n of them) as seqs first..: one chained
+ * batch in its own transaction. */
+static int sim_send(struct cl_store *s, const struct cl_gateway *g, struct sim_journal *j,
+		    size_t i, size_t n, uint64_t first, struct cl_ingest_result *res)
+{
+	struct as_record recs[SIM_MAX];
+	struct cl_chain_batch chain;
+	struct cl_ingest *in;
+	int rc;
+
+	for (size_t k = 0; k < n; k++) {
+		recs[k] = j->recs[i + k];
+		recs[k].seq = first + k;
+	}
+	memcpy(chain.journal_id, j->id, AS_JOURNAL_ID_LEN);
+	memcpy(chain.prev, j->links[i], AS_CHAIN_LEN);
+	memcpy(chain.head, j->links[i + n], AS_CHAIN_LEN);
+	chain.digests = (const uint8_t (*)[AS_CHAIN_LEN])&j->digests[i];
+	rc = cl_store_ingest_begin(s, &in);
+	if (!CHECK_OK(rc))
+		return rc;
+	rc = cl_store_ingest_chained_batch(in, g->gw_id, &chain, recs, NULL, n, T0, T0 + 5, res);
+	if (rc) {
+		cl_store_ingest_abort(in);
+		return rc;
+	}
+	return cl_store_ingest_commit(in);
+}
+
+struct event_list {
+	struct cl_chain_event ev[16];
+	size_t n;
+};
+
+static int collect_event(void *ctx, const struct cl_chain_event *ev)
+{
+	struct event_list *l = ctx;
+
+	if (l->n < 16)
+		l->ev[l->n++] = *ev;
+	return 0;
+}
+
+static void check_result(const struct cl_ingest_result *res, uint32_t stored, uint32_t dups,
+			 uint32_t reconciled, uint8_t event, uint8_t cause)
+{
+	CHECK_EQ_INT(res->stored, stored);
+	CHECK_EQ_INT(res->duplicates, dups);
+	CHECK_EQ_INT(res->reconciled, reconciled);
+	CHECK_EQ_INT(res->chain_event, event);
+	CHECK_EQ_INT(res->chain_cause, cause);
+}
+
+static void test_chains(void)
+{
+	char dir[64];
+	struct cl_store *s;
+	struct cl_gateway g, h;
+	static struct sim_journal j1, j2;
+	struct cl_ingest_result res;
+	struct cl_chain_state st;
+	struct event_list l = {.n = 0};
+	struct cl_store_stats stats;
+	struct as_record r;
+
+	test_tmpdir(dir);
+	s = open_store(dir, MAP_TEST, 0);
+	if (!s)
+		goto out;
+	enroll(s, 1, 10, &g);
+	enroll(s, 2, 11, &h);
+	sim_init(&j1, 1);
+	for (uint64_t seq = 1; seq <= 12; seq++) {
+		make_rec(&r, seq, (unsigned)seq, T0 + 60 * (int64_t)seq, 0, (unsigned)seq);
+		sim_append(&j1, &r);
+	}
+	CHECK_RC(cl_store_gateway_chain(s, g.gw_id, &st), AS_E_NOT_FOUND);
+	/* The first chained batch starts the chain; the next continues it. */
+	CHECK_OK(sim_send(s, &g, &j1, 0, 5, 1, &res));
+	check_result(&res, 5, 0, 0, CL_CHAIN_START, 0);
+	CHECK_OK(sim_send(s, &g, &j1, 5, 5, 6, &res));
+	check_result(&res, 5, 0, 0, 0, 0);
+	/* A resend changes nothing; an overlapping one stores its new part. */
+	CHECK_OK(sim_send(s, &g, &j1, 5, 5, 6, &res));
+	check_result(&res, 0, 5, 0, 0, 0);
+	CHECK_OK(sim_send(s, &g, &j1, 3, 9, 4, &res));
+	check_result(&res, 2, 7, 0, 0, 0);
+	if (CHECK_OK(cl_store_gateway_chain(s, g.gw_id, &st))) {
+		CHECK_MEM(st.journal_id, j1.id, AS_JOURNAL_ID_LEN);
+		CHECK_MEM(st.head, j1.links[12], AS_CHAIN_LEN);
+		CHECK_EQ_INT(st.seq, 12);
+		CHECK_EQ_INT(st.time, T0 + 5);
+	}
+	/* A backup of the journal taken after seq 5, restored: its records 6..8
+	 * (stored already) and a new one, renumbered after the cloud's 12.  A
+	 * fork at 5: the three are found by content, the new one stored. */
+	{
+		static struct sim_journal fork;
+
+		fork = j1;
+		fork.n = 8;
+		make_rec(&r, 9, 40, T0 + 5000, 0, 40);
+		sim_append(&fork, &r);
+		CHECK_OK(sim_send(s, &g, &fork, 5, 4, 13, &res));
+		check_result(&res, 1, 0, 3, CL_CHAIN_FORK, 0);
+		/* The fork goes on: its next record continues it. */
+		make_rec(&r, 10, 41, T0 + 5060, 0, 41);
+		sim_append(&fork, &r);
+		CHECK_OK(sim_send(s, &g, &fork, 9, 1, 17, &res));
+		check_result(&res, 1, 0, 0, 0, 0);
+	}
+	/* The same person at the same second, but another record (another
+	 * capsule): stored, not taken for the one already there. */
+	sim_init(&j2, 2);
+	make_rec(&r, 1, 6, T0 + 60 * 6, 0, 99);
+	sim_append(&j2, &r);
+	make_rec(&r, 2, 50, T0 + 9000, 0, 50);
+	sim_append(&j2, &r);
+	/* A new journal (the old one lost), renumbered after the cloud's 17. */
+	CHECK_OK(sim_send(s, &g, &j2, 0, 2, 18, &res));
+	check_result(&res, 2, 0, 0, CL_CHAIN_NEW_JOURNAL, 0);
+	/* A batch that continues no link the cloud knows (a record removed
+	 * before it), one of its records stored already: a break, reconciled. */
+	make_rec(&r, 3, 51, T0 + 9060, 0, 51);
+	sim_append(&j2, &r);                       /* never sent: "removed" */
+	make_rec(&r, 4, 52, T0 + 9120, 0, 52);
+	sim_append(&j2, &r);
+	sim_append(&j2, &j1.recs[0]);              /* record 1 of the first journal again */
+	CHECK_OK(sim_send(s, &g, &j2, 3, 2, 20, &res));
+	check_result(&res, 1, 0, 1, CL_CHAIN_BREAK, CL_BREAK_UNLINKED);
+	/* A record changed after the journal chained it: a break, stored. */
+	make_rec(&r, 5, 53, T0 + 9180, 0, 53);
+	sim_append(&j2, &r);
+	j2.recs[5].headcount = 3;
+	CHECK_OK(sim_send(s, &g, &j2, 5, 1, 22, &res));
+	check_result(&res, 1, 0, 0, CL_CHAIN_BREAK, CL_BREAK_RECORD_CHANGED);
+	/* A record left out of a batch: the digests do not fold to the head. */
+	make_rec(&r, 6, 54, T0 + 9240, 0, 54);
+	sim_append(&j2, &r);
+	make_rec(&r, 7, 55, T0 + 9300, 0, 55);
+	sim_append(&j2, &r);
+	{
+		struct cl_chain_batch chain;
+		struct cl_ingest *in;
+
+		memcpy(chain.journal_id, j2.id, AS_JOURNAL_ID_LEN);
+		memcpy(chain.prev, j2.links[6], AS_CHAIN_LEN);
+		memcpy(chain.head, j2.links[8], AS_CHAIN_LEN);
+		chain.digests = (const uint8_t (*)[AS_CHAIN_LEN])&j2.digests[7];
+		r = j2.recs[7];
+		r.seq = 23;
+		if (CHECK_OK(cl_store_ingest_begin(s, &in))) {
+			CHECK_OK(cl_store_ingest_chained_batch(in, g.gw_id, &chain, &r, NULL, 1, T0,
+							       T0 + 5, &res));
+			CHECK_OK(cl_store_ingest_commit(in));
+		}
+		check_result(&res, 1, 0, 0, CL_CHAIN_BREAK, CL_BREAK_HEAD_MISMATCH);
+	}
+	/* The events, in order. */
+	CHECK_OK(cl_store_gateway_chain_events(s, g.gw_id, collect_event, &l));
+	if (CHECK_EQ_INT(l.n, 6)) {
+		static const uint8_t kinds[] = {CL_CHAIN_START, CL_CHAIN_FORK, CL_CHAIN_NEW_JOURNAL,
+						CL_CHAIN_BREAK, CL_CHAIN_BREAK, CL_CHAIN_BREAK};
+		for (size_t i = 0; i < 6; i++) {
+			CHECK_EQ_INT(l.ev[i].n, i + 1);
+			CHECK_EQ_INT(l.ev[i].kind, kinds[i]);
+			CHECK_EQ_INT(l.ev[i].time, T0 + 5);
+		}
+		CHECK_MEM(l.ev[0].journal_id, j1.id, AS_JOURNAL_ID_LEN);
+		CHECK_EQ_INT(l.ev[0].first_seq, 1);
+		CHECK_EQ_INT(l.ev[0].last_seq, 5);
+		CHECK_EQ_INT(l.ev[1].at_seq, 5);
+		CHECK_EQ_INT(l.ev[1].first_seq, 13);
+		CHECK_EQ_INT(l.ev[1].last_seq, 16);
+		CHECK_EQ_INT(l.ev[1].reconciled, 3);
+		CHECK_MEM(l.ev[2].journal_id, j2.id, AS_JOURNAL_ID_LEN);
+		CHECK_EQ_INT(l.ev[3].cause, CL_BREAK_UNLINKED);
+		CHECK_EQ_INT(l.ev[3].reconciled, 1);
+		CHECK_EQ_INT(l.ev[4].cause, CL_BREAK_RECORD_CHANGED);
+		CHECK_EQ_INT(l.ev[4].at_seq, 22);
+		CHECK_EQ_INT(l.ev[5].cause, CL_BREAK_HEAD_MISMATCH);
+		CHECK_EQ_INT(l.ev[5].first_seq, 23);
+	}
+	CHECK(strcmp(cl_chain_event_name(CL_CHAIN_FORK), "fork") == 0);
+	CHECK(strcmp(cl_chain_cause_name(CL_BREAK_HEAD_MISMATCH), "head-mismatch") == 0);
+	CHECK(strcmp(cl_chain_event_name(99), "unknown") == 0);
+	/* Nothing stored twice: 12 + 2 (fork) + 2 (new journal) + 1 + 1 + 1. */
+	if (CHECK_OK(cl_store_stats(s, &stats)))
+		CHECK_EQ_INT(stats.visits, 19);
+	/* A restored copy that went on scanning past the cloud's seq before it
+	 * reached the cloud: its seqs 6..8 hold other records than the
+	 * cloud's, so content decides below through_seq too. */
+	{
+		static struct sim_journal a, copy;
+		struct cl_gateway k;
+
+		enroll(s, 3, 12, &k);
+		sim_init(&a, 3);
+		for (uint64_t seq = 1; seq <= 8; seq++) {
+			make_rec(&r, seq, 100 + (unsigned)seq, T0 + 60 * (int64_t)seq, 0, 100);
+			sim_append(&a, &r);
+		}
+		CHECK_OK(sim_send(s, &k, &a, 0, 3, 1, &res));
+		CHECK_OK(sim_send(s, &k, &a, 3, 5, 4, &res));      /* cloud: 1..8 */
+		copy = a;
+		copy.n = 5;                                        /* backup after 5 */
+		for (uint64_t seq = 6; seq <= 9; seq++) {
+			make_rec(&r, seq, 200 + (unsigned)seq, T0 + 7000 + (int64_t)seq, 0, 200);
+			sim_append(&copy, &r);
+		}
+		CHECK_OK(sim_send(s, &k, &copy, 3, 6, 4, &res));   /* 4..9 */
+		check_result(&res, 4, 0, 2, CL_CHAIN_FORK, 0);
+		CHECK_EQ_INT(res.through_seq, 9);
+		/* A journal made anew that reached seq 10 before the cloud: its
+		 * records 1..10 are all new. */
+		sim_init(&a, 4);
+		for (uint64_t seq = 1; seq <= 10; seq++) {
+			make_rec(&r, seq, 300 + (unsigned)seq, T0 + 60 * (int64_t)seq, 0, 300);
+			sim_append(&a, &r);
+		}
+		CHECK_OK(sim_send(s, &k, &a, 0, 10, 1, &res));
+		check_result(&res, 10, 0, 0, CL_CHAIN_NEW_JOURNAL, 0);
+		/* ...and sent again: a resend, nothing judged. */
+		CHECK_OK(sim_send(s, &k, &a, 0, 10, 1, &res));
+		check_result(&res, 0, 10, 0, 0, 0);
+		if (CHECK_OK(cl_store_stats(s, &stats)))
+			CHECK_EQ_INT(stats.visits, 19 + 8 + 4 + 10);
+	}
+	/* A copy older than the ring of batch ends: the fork point is found
+	 * from the first record, which the store holds. */
+	{
+		static struct sim_journal a, copy;
+		struct cl_gateway k;
+		struct event_list kl = {.n = 0};
+
+		enroll(s, 4, 13, &k);
+		sim_init(&a, 5);
+		for (uint64_t seq = 1; seq <= CL_CHAIN_POINTS + 6; seq++) {
+			make_rec(&r, seq, 400 + (unsigned)seq, T0 + 60 * (int64_t)seq, 0, 400);
+			sim_append(&a, &r);
+			CHECK_OK(sim_send(s, &k, &a, seq - 1, 1, seq, &res));
+		}
+		copy = a;
+		copy.n = 5;                                  /* backup after 5, 3..5 unsent */
+		make_rec(&r, 6, 600, T0 + 90000, 0, 600);
+		sim_append(&copy, &r);
+		CHECK_OK(sim_send(s, &k, &copy, 2, 4, CL_CHAIN_POINTS + 7, &res));
+		check_result(&res, 1, 0, 3, CL_CHAIN_FORK, 0);
+		CHECK_OK(cl_store_gateway_chain_events(s, k.gw_id, collect_event, &kl));
+		if (CHECK_EQ_INT(kl.n, 2))
+			CHECK_EQ_INT(kl.ev[1].at_seq, 2);
+	}
+	/* An unchained (version 1) batch: no chain, no event. */
+	make_rec(&r, 1, 60, T0 + 100, 0, 60);
+	CHECK_OK(ingest1(s, &h, &r, 1, T0, &res));
+	CHECK_EQ_INT(res.stored, 1);
+	CHECK_RC(cl_store_gateway_chain(s, h.gw_id, &st), AS_E_NOT_FOUND);
+	l.n = 0;
+	CHECK_OK(cl_store_gateway_chain_events(s, h.gw_id, collect_event, &l));
+	CHECK_EQ_INT(l.n, 0);
+	cl_store_close(s);
+	/* Read-only, the same. */
+	s = open_store(dir, 0, 1);
+	if (s) {
+		l.n = 0;
+		CHECK_OK(cl_store_gateway_chain_events(s, g.gw_id, collect_event, &l));
+		CHECK_EQ_INT(l.n, 6);
+		CHECK_OK(cl_store_gateway_chain(s, g.gw_id, &st));
+		cl_store_close(s);
+	}
+out:
+	test_rmdir(dir);
+}
+
+/* A version 3 store (no chain databases): read-only it has no chains; a
+ * writer adds them and it becomes version 4. */
+static void test_chains_upgrade(void)
+{
+	char dir[64];
+	struct cl_store *s;
+	struct cl_gateway g;
+	struct cl_chain_state st;
+	struct event_list l = {.n = 0};
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta, dbi;
+	uint8_t v[4];
+	MDB_val key = {7, (void *)"version"}, val = {4, v};
+
+	test_tmpdir(dir);
+	s = open_store(dir, MAP_TEST, 0);
+	if (!s)
+		goto out;
+	enroll(s, 1, 10, &g);
+	cl_store_close(s);
+	CHECK_OK(mdb_env_create(&env));
+	CHECK_OK(mdb_env_set_maxdbs(env, 16));
+	if (CHECK_OK(mdb_env_open(env, dir, 0, 0600)) && CHECK_OK(mdb_txn_begin(env, NULL, 0, &txn))) {
+		CHECK_OK(mdb_dbi_open(txn, "meta", 0, &meta));
+		as_put_be32(v, 3);
+		CHECK_OK(mdb_put(txn, meta, &key, &val, 0));
+		CHECK_OK(mdb_dbi_open(txn, "chains", 0, &dbi));
+		CHECK_OK(mdb_drop(txn, dbi, 1));
+		CHECK_OK(mdb_dbi_open(txn, "chain_events", 0, &dbi));
+		CHECK_OK(mdb_drop(txn, dbi, 1));
+		CHECK_OK(mdb_txn_commit(txn));
+	}
+	mdb_env_close(env);
+	s = open_store(dir, 0, 1);
+	if (s) {
+		CHECK_RC(cl_store_gateway_chain(s, g.gw_id, &st), AS_E_NOT_FOUND);
+		CHECK_OK(cl_store_gateway_chain_events(s, g.gw_id, collect_event, &l));
+		CHECK_EQ_INT(l.n, 0);
+		cl_store_close(s);
+	}
+	s = open_store(dir, MAP_TEST, 0);
+	if (s) {
+		static struct sim_journal j;
+		struct cl_ingest_result res;
+		struct as_record r;
+
+		sim_init(&j, 7);
+		make_rec(&r, 1, 1, T0 + 60, 0, 1);
+		sim_append(&j, &r);
+		CHECK_OK(sim_send(s, &g, &j, 0, 1, 1, &res));
+		check_result(&res, 1, 0, 0, CL_CHAIN_START, 0);
+		cl_store_close(s);
+	}
+	CHECK_OK(mdb_env_create(&env));
+	CHECK_OK(mdb_env_set_maxdbs(env, 16));
+	if (CHECK_OK(mdb_env_open(env, dir, MDB_RDONLY, 0600)) &&
+	    CHECK_OK(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn))) {
+		CHECK_OK(mdb_dbi_open(txn, "meta", 0, &meta));
+		if (CHECK_OK(mdb_get(txn, meta, &key, &val)))
+			CHECK_EQ_INT(as_get_be32(val.mv_data), 4);
+		mdb_txn_abort(txn);
+	}
+	mdb_env_close(env);
+out:
+	test_rmdir(dir);
+}
+
 static void test_readonly_and_reopen(void)
 {
 	char dir[64], missing[80];
@@ -2210,5 +2588,7 @@ int main(void)
 	TEST_RUN(test_app_checkins);
 	TEST_RUN(test_readonly_and_reopen);
 	TEST_RUN(test_map_full);
+	TEST_RUN(test_chains);
+	TEST_RUN(test_chains_upgrade);
 	return TEST_DONE();
 }

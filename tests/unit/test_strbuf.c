@@ -68,6 +68,21 @@ static void test_json(void)
 	as_strbuf_free(&b);
 }
 
+static void test_clean(void)
+{
+	struct as_strbuf b = {0};
+
+	as_strbuf_add_clean(&b, "Cafe \x1b[31mred\x7f \xff\xfe 안심", 0);
+	CHECK_STR(b.p, "Cafe ?[31mred? ?? 안심");
+	as_strbuf_free(&b);
+	as_strbuf_add_clean(&b, "a\"b\x01\xc3", 1);
+	CHECK_STR(b.p, "\"a\\\"b??\"");
+	as_strbuf_free(&b);
+	as_strbuf_add_clean(&b, "", 0);
+	CHECK(b.len == 0);
+	as_strbuf_free(&b);
+}
+
 static void test_xml(void)
 {
 	struct as_strbuf b = {0};
@@ -85,6 +100,7 @@ int main(void)
 	TEST_RUN(test_append_and_grow);
 	TEST_RUN(test_printf);
 	TEST_RUN(test_json);
+	TEST_RUN(test_clean);
 	TEST_RUN(test_xml);
 	return TEST_DONE();
 }

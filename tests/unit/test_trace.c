@@ -880,6 +880,27 @@ static void write_conf(const char *path, const char *store, const char *keys, co
  * paper (+82 10 4444 5555) with two companions at 12:50; an unreadable
  * paper entry for two at 12:30.
  */
+/* Heartbeats of gateway gw every 300 s from `from` to `to`, its daemon up
+ * since up_since, filed at their own times. */
+static void fx_heartbeats(struct fx *f, unsigned gw, int64_t from, int64_t to, int64_t up_since)
+{
+	struct cl_ingest *in;
+	struct as_heartbeat hb;
+
+	if (!CHECK_OK(cl_store_ingest_begin(f->s, &in)))
+		return;
+	memset(&hb, 0, sizeof hb);
+	memcpy(hb.gw_id, f->gw[gw].id, AS_GWID_LEN);
+	hb.up_since = up_since;
+	hb.interval = 300;
+	hb.clock_state = AS_CLOCK_SYNCED;
+	for (int64_t t = from; t <= to; t += 300) {
+		hb.sent_at = t;
+		CHECK_OK(cl_store_ingest_heartbeat(in, &hb, t, t + 1, NULL));
+	}
+	CHECK_OK(cl_store_ingest_commit(in));
+}
+
 static int cli_open(struct cli *x)
 {
 	const char *failed = NULL;
@@ -917,6 +938,11 @@ static int cli_open(struct cli *x)
 	seal(&x->f, x, "+82 10 4444 5555", "Lee");
 	fx_visit(&x->f, cafe, NULL, AS_REC_MANUAL, at(0, 12, 30), 0, 2);
 	fx_flush(&x->f);
+	/* The cafe's gateway was heard every 5 minutes from 11:00 to 14:00,
+	 * but for 12:20-12:40, when its daemon restarted (up since 12:38): the
+	 * case's visit 12:00-13:00 is marked with that silence, "down". */
+	fx_heartbeats(&x->f, cafe, at(0, 11, 0), at(0, 12, 20), at(0, 10, 0));
+	fx_heartbeats(&x->f, cafe, at(0, 12, 40), at(0, 14, 0), at(0, 12, 38));
 	/* The command opens the store itself. */
 	cl_store_close(x->f.s);
 	x->f.s = NULL;
@@ -997,12 +1023,13 @@ static void test_cli_json(void)
 {
 	struct cli x;
 	struct audit_list al;
-	char cmd[600], want[4096], a[33], b[33], c[33];
+	char cmd[600], want[4096], a[33], b[33], c[33], gw[33];
 	char *out;
 	int st;
 
 	if (!cli_open(&x))
 		goto out;
+	as_hex_encode(gw, x.f.gw[0].id, 16);
 	as_hex_encode(a, x.a, 16);
 	as_hex_encode(b, x.b, 16);
 	as_hex_encode(c, x.c, 16);
@@ -1017,7 +1044,9 @@ static void test_cli_json(void)
 		 "\"visits\":[{\"venue\":1,\"venue_name\":\"Cafe \\\"Halla\\\"\","
 		 "\"start\":\"2026-03-02T12:00:00+09:00\",\"end\":\"2026-03-02T13:00:00+09:00\","
 		 "\"source\":\"scan\",\"headcount\":1,\"exit_recorded\":false,"
-		 "\"clock_unsynced\":false}],"
+		 "\"clock_unsynced\":false,\"gateway_silent\":[{\"gateway\":\"%s\","
+		 "\"kind\":\"down\",\"from\":\"2026-03-02T12:20:00+09:00\","
+		 "\"to\":\"2026-03-02T12:40:00+09:00\"}]}],"
 		 "\"contacts\":[{\"pid\":\"%s\",\"order\":1,\"venue\":1,"
 		 "\"venue_name\":\"Cafe \\\"Halla\\\"\",\"start\":\"2026-03-02T12:40:00+09:00\","
 		 "\"end\":\"2026-03-02T13:00:00+09:00\",\"overlap_minutes\":20,\"risk\":\"high\","
@@ -1029,8 +1058,8 @@ static void test_cli_json(void)
 		 "\"orders\":[{\"order\":1,\"people\":2,\"high\":1,\"low\":1,\"headcount_extra\":2,"
 		 "\"unnamed_visits\":1,\"unnamed_people\":2}],"
 		 "\"totals\":{\"people\":2,\"high\":1,\"low\":1,\"headcount_extra\":2,"
-		 "\"unnamed_visits\":1,\"unnamed_people\":2}}\n",
-		 a, b, a, c, a);
+		 "\"unnamed_visits\":1,\"unnamed_people\":2},\"visits_gateway_silent\":1}\n",
+		 a, gw, b, a, c, a);
 	CHECK_STR(out, want);
 	CHECK(strstr(out, "+8210") == NULL);
 	free(out);
@@ -1083,7 +1112,11 @@ static void test_cli_text(void)
 	out = run_cli(cmd, &st);
 	CHECK_EQ_INT(st, 0);
 	CHECK(strstr(out, "Case visits (entry inside the window):\n  2026-03-02 12:00-13:00     "
-			  "scan    by dwell       venue 1      Cafe \"Halla\"\n") != NULL);
+			  "scan    by dwell       venue 1      Cafe \"Halla\"\n"
+			  "      ! gateway ") != NULL);
+	CHECK(strstr(out, " was silent (down) 2026-03-02T12:20:00+09:00 .. "
+			  "2026-03-02T12:40:00+09:00: check-ins there may be missing\n") != NULL);
+	CHECK(strstr(out, "Case visits at a venue whose gateway was silent: 1 (marked !)") != NULL);
 	CHECK(strstr(out, "Order 1 contacts (with the case):\n  Cafe \"Halla\" (venue 1)\n") != NULL);
 	CHECK(strstr(out, "20 min  HIGH  card    case\n") != NULL);
 	CHECK(strstr(out, "10 min  low   manual  case  +2 unnamed\n") != NULL);

@@ -28,7 +28,9 @@
 #include "anshim/batch.h"
 #include "anshim/bytes.h"
 #include "anshim/capsule.h"
+#include "anshim/chain.h"
 #include "anshim/fileio.h"
+#include "anshim/heartbeat.h"
 #include "anshim/phone.h"
 #include "anshim/qr.h"
 
@@ -166,6 +168,10 @@ static int build_batch_parts(struct as_batch_header *h, struct as_record recs[2]
 	h->batch_seq = 1;
 	h->first_seq = 1;
 	h->created = V_PASS_TIME + 360;
+	for (int i = 0; i < AS_JOURNAL_ID_LEN; i++)
+		h->journal_id[i] = (uint8_t)(0x10 + i);
+	/* chain_prev: the genesis link (all zero), as before a journal's first
+	 * record; as_batch_encode sets chain_head. */
 	if ((rc = build_record_pass(&recs[0])) != 0)
 		return rc;
 	build_record_manual(&recs[1]);
@@ -178,6 +184,26 @@ static void build_ack(struct as_ack *a)
 	as_gateway_id(a->gw_id, K.device_pk);
 	a->through_seq = 2;
 	a->cloud_time_ms = INT64_C(1767229561234);
+}
+
+#define V_CHAIN_HEAD_BYTE 0xC4
+
+static void build_heartbeat(struct as_heartbeat *h)
+{
+	memset(h, 0, sizeof *h);
+	as_gateway_id(h->gw_id, K.device_pk);
+	h->sent_at = V_PASS_TIME + 600;
+	h->up_since = V_ISSUED;
+	for (int i = 0; i < AS_BOOT_ID_LEN; i++)
+		h->boot_id[i] = (uint8_t)(0xB0 + i);
+	h->interval = 300;
+	h->clock_state = AS_CLOCK_SYNCED;
+	h->last_seq = 2;
+	h->acked_seq = 2;
+	memset(h->chain_head, V_CHAIN_HEAD_BYTE, AS_CHAIN_HEAD_LEN);
+	h->journal_records = 2;
+	h->journal_used = 65536;
+	h->journal_size = UINT64_C(4294967296);
 }
 
 /* The lists point into the caller's arrays. */
@@ -344,12 +370,66 @@ static int v_batch(uint8_t *o, size_t c)
 	return rc ? rc : as_batch_encode(o, c, &h, recs, 2, K.device_sk);
 }
 
+/* The same two records as a version 1 batch (decoded, no longer encoded):
+ * the version 2 header's first 54 bytes with version 1, each record
+ * without its digest, signed again. */
+static int v_batch_v1(uint8_t *o, size_t c)
+{
+	uint8_t v2[VEC_MAX];
+	int n = v_batch(v2, sizeof v2);
+	size_t len = AS_BATCH_V1_HEADER_LEN;
+
+	if (n < 0)
+		return n;
+	if (c < AS_BATCH_V1_HEADER_LEN + 2 * AS_BATCH_V1_ENTRY_LEN + AS_SIG_LEN)
+		return AS_E_OVERSIZE;
+	memcpy(o, v2, AS_BATCH_V1_HEADER_LEN);
+	o[1] = 1;
+	for (int i = 0; i < 2; i++) {
+		memcpy(o + len, v2 + AS_BATCH_HEADER_LEN + i * AS_BATCH_ENTRY_LEN,
+		       AS_BATCH_V1_ENTRY_LEN);
+		len += AS_BATCH_V1_ENTRY_LEN;
+	}
+	crypto_sign_detached(o + len, NULL, o, len, K.device_sk);
+	return (int)(len + AS_SIG_LEN);
+}
+
+/* The chain of the batch vector: digest of record_pass, digest of
+ * record_manual, and the link after both from the genesis (= the batch's
+ * chain_head). */
+static int v_chain(uint8_t *o, size_t c)
+{
+	struct as_batch_header h;
+	struct as_record recs[2];
+	uint8_t digests[2][AS_CHAIN_LEN], genesis[AS_CHAIN_LEN] = {0};
+	int rc = build_batch_parts(&h, recs);
+
+	if (rc)
+		return rc;
+	if (c < 3 * AS_CHAIN_LEN)
+		return AS_E_OVERSIZE;
+	recs[1].seq = 2;
+	as_chain_record_digest(&recs[0], digests[0]);
+	as_chain_record_digest(&recs[1], digests[1]);
+	memcpy(o, digests, 2 * AS_CHAIN_LEN);
+	as_chain_fold(genesis, (const uint8_t (*)[AS_CHAIN_LEN])digests, 2, o + 2 * AS_CHAIN_LEN);
+	return 3 * AS_CHAIN_LEN;
+}
+
 static int v_ack(uint8_t *o, size_t c)
 {
 	struct as_ack a;
 
 	build_ack(&a);
 	return as_ack_encode(o, c, &a, K.auth_sk);
+}
+
+static int v_heartbeat(uint8_t *o, size_t c)
+{
+	struct as_heartbeat h;
+
+	build_heartbeat(&h);
+	return as_heartbeat_encode(o, c, &h, K.device_sk);
 }
 
 static int v_policy(uint8_t *o, size_t c)
@@ -393,10 +473,13 @@ static const struct vector vectors[] = {
 	{"card_qr", 1, 4 + AS_CARD_LEN / 2 * 3, v_card_qr},
 	{"record_pass", 0, AS_RECORD_LEN, v_record_pass},
 	{"record_manual", 0, AS_RECORD_LEN, v_record_manual},
-	{"batch", 0, 54 + 2 * 217 + 64, v_batch},
+	{"batch", 0, 134 + 2 * 249 + 64, v_batch},
+	{"batch_v1", 0, 54 + 2 * 217 + 64, v_batch_v1},
+	{"chain", 0, 3 * 32, v_chain},
 	{"ack", 0, AS_ACK_LEN, v_ack},
 	{"policy", 0, 123 + 2 * 16, v_policy},
 	{"policy_empty", 0, 123, v_policy_empty},
+	{"heartbeat", 0, AS_HEARTBEAT_LEN, v_heartbeat},
 };
 #define N_VECTORS (sizeof vectors / sizeof vectors[0])
 
@@ -587,18 +670,59 @@ static void test_decode_reencode(void)
 	if ((n = load("batch", in)) != 0) {
 		struct as_batch_header h;
 		struct as_record recs[4];
+		uint8_t digests[4][AS_CHAIN_LEN];
 		uint8_t gw[AS_GWID_LEN], want_gw[AS_GWID_LEN];
 		test_ctx("batch");
 		CHECK_OK(as_batch_verify(in, n, K.device_pk));
 		CHECK_OK(as_batch_peek_gateway(gw, in, n));
 		as_gateway_id(want_gw, K.device_pk);
 		CHECK_MEM(gw, want_gw, AS_GWID_LEN);
-		if (CHECK_OK(as_batch_decode(&h, recs, 4, in, n))) {
+		if (CHECK_OK(as_batch_decode_chained(&h, recs, digests, 4, in, n))) {
+			uint8_t chain[VEC_MAX];
+			size_t at = 99;
+
+			CHECK_EQ_INT(h.version, 2);
 			CHECK_EQ_INT(h.count, 2);
 			CHECK_EQ_INT(h.last_seq, 2);
+			CHECK_EQ_INT(h.journal_id[0], 0x10);
+			CHECK(as_chain_is_genesis(h.chain_prev));
+			CHECK_EQ_INT(as_chain_verify(h.chain_prev, h.chain_head, recs,
+						     (const uint8_t (*)[AS_CHAIN_LEN])digests, 2, &at),
+				     AS_CHAIN_INTACT);
+			if (load("chain", chain) == 3 * AS_CHAIN_LEN) {
+				CHECK_MEM(digests, chain, 2 * AS_CHAIN_LEN);
+				CHECK_MEM(h.chain_head, chain + 2 * AS_CHAIN_LEN, AS_CHAIN_LEN);
+			}
+			CHECK_RC(as_batch_encode_chained(out, sizeof out, &h, recs,
+							 (const uint8_t (*)[AS_CHAIN_LEN])digests,
+							 h.count, K.device_sk), (int)n);
+			CHECK_MEM(out, in, n);
 			CHECK_RC(as_batch_encode(out, sizeof out, &h, recs, h.count, K.device_sk),
 				 (int)n);
 			CHECK_MEM(out, in, n);
+		}
+	}
+	if ((n = load("batch_v1", in)) != 0) {
+		struct as_batch_header h, h2;
+		struct as_record recs[4], recs2[4];
+		uint8_t v2[VEC_MAX];
+		size_t n2 = load("batch", v2);
+
+		test_ctx("batch_v1");
+		CHECK_OK(as_batch_verify(in, n, K.device_pk));
+		if (CHECK_OK(as_batch_decode(&h, recs, 4, in, n)) && n2 &&
+		    CHECK_OK(as_batch_decode(&h2, recs2, 4, v2, n2))) {
+			CHECK_EQ_INT(h.version, 1);
+			CHECK_EQ_INT(h.count, 2);
+			CHECK(sodium_is_zero(h.journal_id, AS_JOURNAL_ID_LEN));
+			CHECK(sodium_is_zero(h.chain_head, AS_CHAIN_LEN));
+			for (int i = 0; i < 2; i++) {
+				uint8_t e1[AS_RECORD_LEN], e2[AS_RECORD_LEN];
+
+				CHECK_RC(as_record_encode(e1, sizeof e1, &recs[i]), AS_RECORD_LEN);
+				CHECK_RC(as_record_encode(e2, sizeof e2, &recs2[i]), AS_RECORD_LEN);
+				CHECK_MEM(e1, e2, AS_RECORD_LEN);
+			}
 		}
 	}
 	if ((n = load("ack", in)) != 0) {
@@ -607,6 +731,15 @@ static void test_decode_reencode(void)
 		CHECK_OK(as_ack_decode(&a, in, n, K.auth_pk));
 		CHECK_RC(as_ack_encode(out, sizeof out, &a, K.auth_sk), (int)n);
 		CHECK_MEM(out, in, n);
+	}
+	if ((n = load("heartbeat", in)) != 0) {
+		struct as_heartbeat h;
+		test_ctx("heartbeat");
+		CHECK_OK(as_heartbeat_verify(in, n, K.device_pk));
+		if (CHECK_OK(as_heartbeat_decode(&h, in, n))) {
+			CHECK_RC(as_heartbeat_encode(out, sizeof out, &h, K.device_sk), (int)n);
+			CHECK_MEM(out, in, n);
+		}
 	}
 	static const char *const policies[] = {"policy", "policy_empty"};
 	for (size_t i = 0; i < 2; i++) {
@@ -630,6 +763,42 @@ static uint64_t le(const uint8_t *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		v |= (uint64_t)p[i] << (8 * i);
 	return v;
+}
+
+/* The offsets of section 11 on the batch vector of version 1 or 2. */
+static void check_batch_offsets(const uint8_t *b, size_t n, int version, const uint8_t *gw)
+{
+	uint8_t r1[VEC_MAX], r2[VEC_MAX], chain[VEC_MAX];
+	size_t header = version == 2 ? 134 : 54, entry = version == 2 ? 249 : 217;
+	size_t sig = header + 2 * entry;
+
+	test_ctx("batch version %d offsets", version);
+	CHECK_EQ_INT(b[0], 0x42);
+	CHECK_EQ_INT(b[1], version);
+	CHECK_MEM(b + 2, gw, 16);
+	CHECK_EQ_INT(le(b + 18, 8), 1);
+	CHECK_EQ_INT(le(b + 26, 8), 1);
+	CHECK_EQ_INT(le(b + 34, 8), 2);
+	CHECK_EQ_INT(le(b + 42, 4), 2);
+	CHECK_EQ_INT(le(b + 46, 8), V_PASS_TIME + 360);
+	CHECK_EQ_INT(le(b + header, 2), 215);
+	if (load("record_pass", r1))
+		CHECK_MEM(b + header + 2, r1, 215);
+	CHECK_EQ_INT(le(b + header + entry, 2), 215);
+	if (load("record_manual", r2))
+		CHECK_MEM(b + header + entry + 2, r2, 215);
+	if (version == 2) {
+		CHECK_EQ_INT(b[54], 0x10);
+		CHECK_EQ_INT(b[69], 0x1F);
+		CHECK(sodium_is_zero(b + 70, 32));
+		if (load("chain", chain)) {
+			CHECK_MEM(b + 102, chain + 64, 32);  /* chain_head */
+			CHECK_MEM(b + 351, chain, 32);       /* digest of record 1 */
+			CHECK_MEM(b + 600, chain + 32, 32);  /* digest of record 2 */
+		}
+	}
+	CHECK_EQ_INT(n, sig + 64);
+	CHECK(crypto_sign_verify_detached(b + sig, b, sig, K.device_pk) == 0);
 }
 
 /* The offsets of the byte tables in docs/PROTOCOL.md, read straight off the
@@ -698,26 +867,10 @@ static void test_documented_offsets(void)
 		CHECK_EQ_INT(b[84], 0xCA);
 		CHECK_EQ_INT(b[214], 0xCA);
 	}
-	if ((n = load("batch", b)) != 0) {
-		uint8_t r1[VEC_MAX], r2[VEC_MAX];
-		test_ctx("batch offsets");
-		CHECK_EQ_INT(b[0], 0x42);
-		CHECK_EQ_INT(b[1], 1);
-		CHECK_MEM(b + 2, gw, 16);
-		CHECK_EQ_INT(le(b + 18, 8), 1);
-		CHECK_EQ_INT(le(b + 26, 8), 1);
-		CHECK_EQ_INT(le(b + 34, 8), 2);
-		CHECK_EQ_INT(le(b + 42, 4), 2);
-		CHECK_EQ_INT(le(b + 46, 8), V_PASS_TIME + 360);
-		CHECK_EQ_INT(le(b + 54, 2), 215);
-		if (load("record_pass", r1))
-			CHECK_MEM(b + 56, r1, 215);
-		CHECK_EQ_INT(le(b + 271, 2), 215);
-		if (load("record_manual", r2))
-			CHECK_MEM(b + 273, r2, 215);
-		CHECK_EQ_INT(n, 552);
-		CHECK(crypto_sign_verify_detached(b + 488, b, 488, K.device_pk) == 0);
-	}
+	if ((n = load("batch", b)) != 0)
+		check_batch_offsets(b, n, 2, gw);
+	if ((n = load("batch_v1", b)) != 0)
+		check_batch_offsets(b, n, 1, gw);
 	if ((n = load("ack", b)) != 0) {
 		test_ctx("ack offsets");
 		CHECK_EQ_INT(b[0], 0x41);
@@ -726,6 +879,27 @@ static void test_documented_offsets(void)
 		CHECK_EQ_INT(le(b + 18, 8), 2);
 		CHECK_EQ_INT(le(b + 26, 8), INT64_C(1767229561234));
 		CHECK(crypto_sign_verify_detached(b + 34, b, 34, K.auth_pk) == 0);
+	}
+	if ((n = load("heartbeat", b)) != 0) {
+		test_ctx("heartbeat offsets");
+		CHECK_EQ_INT(b[0], 0x48);
+		CHECK_EQ_INT(b[1], 1);
+		CHECK_MEM(b + 2, gw, 16);
+		CHECK_EQ_INT(le(b + 18, 8), V_PASS_TIME + 600);
+		CHECK_EQ_INT(le(b + 26, 8), V_ISSUED);
+		CHECK_EQ_INT(b[34], 0xB0);
+		CHECK_EQ_INT(b[49], 0xBF);
+		CHECK_EQ_INT(le(b + 50, 4), 300);
+		CHECK_EQ_INT(b[54], AS_CLOCK_SYNCED);
+		CHECK_EQ_INT(le(b + 55, 8), 2);
+		CHECK_EQ_INT(le(b + 63, 8), 2);
+		CHECK_EQ_INT(b[71], V_CHAIN_HEAD_BYTE);
+		CHECK_EQ_INT(b[102], V_CHAIN_HEAD_BYTE);
+		CHECK_EQ_INT(le(b + 103, 8), 2);
+		CHECK_EQ_INT(le(b + 111, 8), 65536);
+		CHECK_EQ_INT(le(b + 119, 8), UINT64_C(4294967296));
+		CHECK_EQ_INT(n, 191);
+		CHECK(crypto_sign_verify_detached(b + 127, b, 127, K.device_pk) == 0);
 	}
 	if ((n = load("policy", b)) != 0) {
 		test_ctx("policy offsets");
@@ -854,7 +1028,7 @@ static void test_qr_capacity(void)
 }
 
 /* Decode `n` bytes of a mutated copy with the format's decoder. */
-enum fmt { F_CREDENTIAL, F_PASS, F_CARD, F_RECORD, F_BATCH, F_ACK, F_POLICY };
+enum fmt { F_CREDENTIAL, F_PASS, F_CARD, F_RECORD, F_BATCH, F_ACK, F_POLICY, F_HEARTBEAT };
 
 static int decode_as(enum fmt f, const uint8_t *b, size_t n)
 {
@@ -865,6 +1039,7 @@ static int decode_as(enum fmt f, const uint8_t *b, size_t n)
 	struct as_batch_header h;
 	struct as_ack a;
 	struct as_policy pol;
+	struct as_heartbeat hb;
 	int rc;
 
 	switch (f) {
@@ -874,6 +1049,7 @@ static int decode_as(enum fmt f, const uint8_t *b, size_t n)
 	case F_RECORD: return as_record_decode(&r, b, n);
 	case F_BATCH: return as_batch_decode(&h, recs, 4, b, n);
 	case F_ACK: return as_ack_decode(&a, b, n, K.auth_pk);
+	case F_HEARTBEAT: return as_heartbeat_decode(&hb, b, n);
 	case F_POLICY:
 		rc = as_policy_decode(&pol, b, n, K.auth_pk);
 		as_policy_free(&pol);
@@ -885,10 +1061,11 @@ static int decode_as(enum fmt f, const uint8_t *b, size_t n)
 /* The strict-decoding rules of docs/PROTOCOL.md, on each vector. */
 static void test_strict_rules(void)
 {
-	static const struct { const char *name; enum fmt f; int fixed; } fmts[] = {
-		{"credential", F_CREDENTIAL, 1}, {"pass", F_PASS, 1}, {"card", F_CARD, 1},
-		{"record_pass", F_RECORD, 1}, {"batch", F_BATCH, 0}, {"ack", F_ACK, 1},
-		{"policy", F_POLICY, 0},
+	static const struct { const char *name; enum fmt f; int fixed; uint8_t version; } fmts[] = {
+		{"credential", F_CREDENTIAL, 1, 1}, {"pass", F_PASS, 1, 1}, {"card", F_CARD, 1, 1},
+		{"record_pass", F_RECORD, 1, 1}, {"batch", F_BATCH, 0, 2},
+		{"batch_v1", F_BATCH, 0, 1}, {"ack", F_ACK, 1, 1}, {"policy", F_POLICY, 0, 1},
+		{"heartbeat", F_HEARTBEAT, 1, 1},
 	};
 	static uint8_t big[2 * VEC_MAX + 2];
 
@@ -915,11 +1092,15 @@ static void test_strict_rules(void)
 		b[0] ^= 0x20;
 		CHECK_RC(decode_as(f, b, n), AS_E_MAGIC);
 		b[0] ^= 0x20;
-		b[1] = 2;
+		b[1] = 3;
 		CHECK_RC(decode_as(f, b, n), AS_E_VERSION);
+		if (fmts[i].version == 1 && fmts[i].f != F_BATCH) {
+			b[1] = 2;
+			CHECK_RC(decode_as(f, b, n), AS_E_VERSION);
+		}
 		b[1] = 0;
 		CHECK_RC(decode_as(f, b, n), AS_E_VERSION);
-		b[1] = 1;
+		b[1] = fmts[i].version;
 		CHECK_OK(decode_as(f, b, n));
 	}
 	test_ctx_clear();
@@ -982,11 +1163,26 @@ static void test_field_rules(void)
 		b[42] = 3;                     /* count 3, last_seq - first_seq + 1 = 2 */
 		CHECK_RC(decode_as(F_BATCH, b, n), AS_E_LENGTH);
 		load("batch", b);
-		b[54] = 214;                   /* first rec_len */
+		b[134] = 214;                  /* first rec_len */
 		CHECK_RC(decode_as(F_BATCH, b, n), AS_E_LENGTH);
 		load("batch", b);
-		b[56 + 4] = 5;                 /* first record's seq 5 != first_seq */
+		b[136 + 4] = 5;                /* first record's seq 5 != first_seq */
 		CHECK_RC(decode_as(F_BATCH, b, n), AS_E_FIELD);
+		load("batch", b);
+		b[351] ^= 1;                   /* a digest: framing is fine, the chain is not */
+		CHECK_OK(decode_as(F_BATCH, b, n));
+		{
+			struct as_batch_header h;
+			struct as_record recs[2];
+			uint8_t digests[2][AS_CHAIN_LEN];
+			size_t at = 99;
+
+			if (CHECK_OK(as_batch_decode_chained(&h, recs, digests, 2, b, n)))
+				CHECK_EQ_INT(as_chain_verify(h.chain_prev, h.chain_head, recs,
+							     (const uint8_t (*)[AS_CHAIN_LEN])digests,
+							     2, &at), AS_CHAIN_RECORD_CHANGED);
+			CHECK_EQ_INT(at, 0);
+		}
 		load("batch", b);
 		b[n - 1] ^= 1;                 /* signature: decode passes, verify fails */
 		CHECK_OK(decode_as(F_BATCH, b, n));
@@ -997,6 +1193,18 @@ static void test_field_rules(void)
 		test_ctx("ack signature");
 		b[20] ^= 1;
 		CHECK_RC(decode_as(F_ACK, b, n), AS_E_SIGNATURE);
+	}
+	if ((n = load("heartbeat", b)) != 0) {
+		test_ctx("heartbeat fields");
+		b[54] = 4;                     /* clock_state */
+		CHECK_RC(decode_as(F_HEARTBEAT, b, n), AS_E_FIELD);
+		load("heartbeat", b);
+		memset(b + 50, 0, 4);          /* interval 0 */
+		CHECK_RC(decode_as(F_HEARTBEAT, b, n), AS_E_FIELD);
+		load("heartbeat", b);
+		b[n - 1] ^= 1;                 /* signature: decode passes, verify fails */
+		CHECK_OK(decode_as(F_HEARTBEAT, b, n));
+		CHECK_RC(as_heartbeat_verify(b, n, K.device_pk), AS_E_SIGNATURE);
 	}
 	if ((n = load("policy", b)) != 0) {
 		test_ctx("policy fields");

@@ -1,6 +1,7 @@
 /*
- * strbuf.h - a growing text buffer with printf-style appends and JSON
- * string escaping, for status lines, event streams and reports.
+ * strbuf.h - a growing text buffer with printf-style appends, JSON
+ * string escaping and untrusted-text cleaning, for status lines, event
+ * streams and reports.
  */
 #ifndef ANSHIM_STRBUF_H
 #define ANSHIM_STRBUF_H
@@ -24,6 +25,12 @@ void as_strbuf_printf(struct as_strbuf *b, const char *fmt, ...)
 /* Append s as a JSON string literal, quotes included, escaping '"', '\\'
  * and control characters. */
 void as_strbuf_add_json(struct as_strbuf *b, const char *s);
+
+/* Append s (untrusted text: registry names, capsule contents) with every
+ * control character and ill-formed UTF-8 byte replaced by '?', as a JSON
+ * string literal when json is set, else as plain text, so that it reaches
+ * neither a terminal nor a JSON reader raw. */
+void as_strbuf_add_clean(struct as_strbuf *b, const char *s, int json);
 
 /* Append s with the XML special characters escaped. */
 void as_strbuf_add_xml(struct as_strbuf *b, const char *s);

@@ -1,0 +1,108 @@
+/*
+ * gwcoverage.c - coverage reads over the store (see gwcoverage.h).
+ *
+ * A gateway's periods are few (one per stretch between silences, purged
+ * past retention), so they are read whole into memory.  Single-threaded.
+ */
+#include "gwcoverage.h"
+
+#include "bigarray.h"
+
+#include "anshim/error.h"
+
+#include <errno.h>
+#include <string.h>
+
+struct period_list {
+	struct cl_period *p;
+	size_t n, cap;
+};
+
+static int add_period(void *ctx, const struct cl_period *p)
+{
+	struct period_list *l = ctx;
+
+	if (big_grow((void **)&l->p, &l->cap, l->n + 1, sizeof *l->p))
+		return -ENOMEM;
+	l->p[l->n++] = *p;
+	return 0;
+}
+
+int cl_gateway_periods(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN],
+		       struct cl_period **out, size_t *n)
+{
+	struct period_list l = {NULL, 0, 0};
+	int rc = cl_store_each_period(s, gw_id, add_period, &l);
+
+	if (rc) {
+		big_free(l.p);
+		l.p = NULL;
+		l.n = 0;
+	}
+	*out = l.p;
+	*n = l.n;
+	return rc;
+}
+
+/* The gateways of one venue. */
+struct venue_gateways {
+	uint32_t venue;
+	struct cl_gateway *g;
+	size_t n, cap;
+	int failed;
+};
+
+static int add_gateway(void *ctx, const struct cl_gateway *g)
+{
+	struct venue_gateways *v = ctx;
+
+	if (g->venue_id != v->venue)
+		return 0;
+	if (big_grow((void **)&v->g, &v->cap, v->n + 1, sizeof *v->g)) {
+		v->failed = 1;
+		return 1;
+	}
+	v->g[v->n++] = *g;
+	return 0;
+}
+
+struct silence_relay {
+	const struct cl_gateway *g;
+	int (*fn)(void *ctx, const struct cl_gateway *g, const struct cl_silence *sl);
+	void *ctx;
+};
+
+static int relay(void *ctx, const struct cl_silence *sl)
+{
+	struct silence_relay *r = ctx;
+
+	return r->fn(r->ctx, r->g, sl);
+}
+
+int cl_venue_silences(struct cl_store *s, uint32_t venue_id, int64_t from, int64_t to,
+		      int64_t now,
+		      int (*fn)(void *ctx, const struct cl_gateway *g, const struct cl_silence *sl),
+		      void *ctx)
+{
+	struct venue_gateways v = {venue_id, NULL, 0, 0, 0};
+	int rc = cl_store_each_gateway(s, add_gateway, &v);
+
+	if (!rc && v.failed)
+		rc = -ENOMEM;
+	for (size_t i = 0; !rc && i < v.n; i++) {
+		struct silence_relay r = {&v.g[i], fn, ctx};
+		struct cl_period *p;
+		size_t n;
+
+		rc = cl_gateway_periods(s, v.g[i].gw_id, &p, &n);
+		if (rc)
+			break;
+		/* Before its first heartbeat nothing is known of a gateway, even
+		 * before its enrolment (a gateway journals offline first). */
+		rc = cl_coverage_silences(p, n, from < v.g[i].enrolled_at ? from : v.g[i].enrolled_at,
+					  now, from, to, relay, &r);
+		big_free(p);
+	}
+	big_free(v.g);
+	return rc;
+}
