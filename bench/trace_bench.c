@@ -11,11 +11,12 @@
  * first keeping its contacts in memory, written after the run ("d3 CASE
  * ORDER PID START").  The driver compares the results with PostgreSQL's.
  * A case's latency is the median of its timed runs; printed are the median
- * and p95 over cases, and for depth 3 the largest result, the engine's
- * peak heap (mallinfo2 and big_mapped_bytes, sampled whenever an order
- * completes, less the heap
- * before the run and what this program keeps) and the process's peak RSS
- * (getrusage; it includes the store's pages the process mapped).
+ * and p95 over cases, the first-order contacts that are high risk (by
+ * --risk-period, 24 hours by default), and for depth 3 the largest
+ * result, the engine's peak heap (mallinfo2 and big_mapped_bytes, sampled
+ * whenever an order completes, less the heap before the run and what this
+ * program keeps) and the process's peak RSS (getrusage; it includes the
+ * store's pages the process mapped).
  */
 #include "trace.h"
 
@@ -39,7 +40,8 @@
 
 struct options {
 	const char *store, *cases, *out;
-	int64_t reps1, reps3, depth3_cases, incubation_days, min_overlap_min;
+	int64_t reps1, reps3, depth3_cases, incubation_days, min_overlap_min, map_mib;
+	int64_t risk_period;
 };
 
 struct tcase {
@@ -51,6 +53,7 @@ struct tcase {
 static const char usage_text[] =
 "Usage: trace_bench --store DIR --cases FILE [--out FILE] [--reps1 N] [--reps3 N]\n"
 "                   [--depth3-cases N] [--incubation DAYS] [--min-overlap MIN]\n"
+"                   [--risk-period DURATION] [--map-mib N]\n"
 "\n"
 "  --store DIR        a store loaded by visits_gen\n"
 "  --cases FILE       cases written by visits_gen --cases\n"
@@ -58,7 +61,10 @@ static const char usage_text[] =
 "  --reps1 N          timed depth-1 runs per case (default 5)\n"
 "  --reps3 N          timed depth-3 runs per case (default 1)\n"
 "  --depth3-cases N   trace only the first N cases at depth 3 (default 5)\n"
-"  --incubation DAYS  (default 14)    --min-overlap MIN (default 15)\n";
+"  --incubation DAYS  (default 14)    --min-overlap MIN (default 15)\n"
+"  --risk-period DURATION  e.g. 24h (the default), 90m, 60d\n"
+"  --map-mib N        map N MiB of the store (default: the size it was made\n"
+"                     with); a smaller map lets valgrind run this program\n";
 
 static int hexval(int c)
 {
@@ -113,7 +119,7 @@ struct sink_ctx {
 	FILE *out;                 /* depth 1: write each contact here */
 	int keep;                  /* depth 3: keep each contact in kept[] */
 	size_t case_no;
-	uint64_t contacts, case_visits;
+	uint64_t contacts, high, case_visits;
 	size_t heap_base, heap_peak;
 	int sample_heap;
 };
@@ -139,6 +145,7 @@ static int on_contact(void *ctx, const struct cl_trace_contact *c)
 	struct sink_ctx *s = ctx;
 
 	s->contacts++;
+	s->high += c->high != 0;
 	if (s->out) {
 		char p[2 * AS_PID_LEN + 1];
 
@@ -193,7 +200,8 @@ static int trace_once(struct cl_store *st, const struct options *o, const struct
 	p.depth = depth;
 	p.incubation = o->incubation_days * 86400;
 	p.min_overlap = o->min_overlap_min * 60;
-	sc->contacts = sc->case_visits = 0;
+	p.risk_period = o->risk_period;
+	sc->contacts = sc->high = sc->case_visits = 0;
 	t = bench_now_sec();
 	rc = cl_trace_run(st, &p, &sink, NULL);
 	*seconds = bench_now_sec() - t;
@@ -216,6 +224,8 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{"reps3", required_argument, NULL, '3'},  {"depth3-cases", required_argument, NULL, 'n'},
 		{"incubation", required_argument, NULL, 'i'},
 		{"min-overlap", required_argument, NULL, 'm'},
+		{"map-mib", required_argument, NULL, 'M'},
+		{"risk-period", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	int c, at = 0;
@@ -226,6 +236,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 	o->depth3_cases = 5;
 	o->incubation_days = 14;
 	o->min_overlap_min = 15;
+	o->risk_period = CL_TRACE_DEFAULT_RISK_PERIOD;
 	while ((c = as_args_next("trace_bench", argc, argv, "", longopts, &at)) != -1) {
 		int64_t *target = NULL, min = 1, max = 0;
 
@@ -238,6 +249,14 @@ static int parse_options(struct options *o, int argc, char **argv)
 		case 'n': target = &o->depth3_cases; min = 0; max = MAX_CASES; break;
 		case 'i': target = &o->incubation_days; min = 0; max = 60; break;
 		case 'm': target = &o->min_overlap_min; min = 0; max = 1440; break;
+		case 'M': target = &o->map_mib; max = INT64_C(1) << 30; break;
+		case 'r':
+			if (as_parse_duration(optarg, &o->risk_period) || o->risk_period <= 0) {
+				fprintf(stderr, "trace_bench: --risk-period '%s': a duration such as "
+					"24h, 90m or 60d\n", optarg);
+				return 2;
+			}
+			break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		default: fputs(usage_text, stderr); return 2;
 		}
@@ -265,7 +284,7 @@ int main(int argc, char **argv)
 	FILE *out = NULL;
 	char err[600];
 	size_t n, n3;
-	uint64_t c1 = 0, c3 = 0, max3 = 0, cv = 0;
+	uint64_t c1 = 0, h1 = 0, c3 = 0, max3 = 0, cv = 0;
 	size_t heap_peak = 0;
 	double t;
 	int rc = parse_options(&o, argc, argv);
@@ -278,7 +297,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	n3 = (size_t)o.depth3_cases < n ? (size_t)o.depth3_cases : n;
-	rc = cl_store_open(&st, o.store, 0, 1, err, sizeof err);
+	rc = cl_store_open(&st, o.store, (uint64_t)o.map_mib << 20, 1, err, sizeof err);
 	if (rc) {
 		fprintf(stderr, "trace_bench: %s\n", err);
 		return 1;
@@ -296,6 +315,7 @@ int main(int argc, char **argv)
 		rc = trace_once(st, &o, &cases[i], 1, &sc, &t);
 		cv += sc.case_visits;
 		c1 += sc.contacts;
+		h1 += sc.high;
 	}
 	for (size_t i = 0; i < n && !rc; i++) {
 		for (int64_t r = 0; r < o.reps1 && !rc; r++) {
@@ -341,8 +361,9 @@ int main(int argc, char **argv)
 		rc = -errno;
 	if (!rc)
 		printf("anshim traces: %zu cases, %.1f visits each in the window, %.1f first-order "
-		       "contacts each; depth 3 (first %zu cases): %.0f contacts each on average, at "
-		       "most %llu\n", n, (double)cv / (double)n, (double)c1 / (double)n, n3,
+		       "contacts each (%.1f high); depth 3 (first %zu cases): %.0f contacts each on "
+		       "average, at most %llu\n", n, (double)cv / (double)n, (double)c1 / (double)n,
+		       (double)h1 / (double)n, n3,
 		       n3 ? (double)c3 / (double)n3 : 0.0, (unsigned long long)max3);
 	cl_store_close(st);
 	if (rc) {
@@ -363,11 +384,12 @@ int main(int argc, char **argv)
 	       (double)ru.ru_maxrss / 1024.0);
 	printf("RESULT anshim_d1_median_ms=%.3f anshim_d1_p95_ms=%.3f anshim_d3_median_ms=%.3f "
 	       "anshim_d3_p95_ms=%.3f anshim_d1_contacts=%.1f anshim_d3_contacts=%.1f "
-	       "anshim_d3_max_contacts=%llu anshim_d3_heap_mib=%.1f anshim_maxrss_mib=%.1f\n",
+	       "anshim_d3_max_contacts=%llu anshim_d3_heap_mib=%.1f anshim_maxrss_mib=%.1f "
+	       "anshim_d1_high=%.1f\n",
 	       bench_median(lat1, n) * 1e3, bench_percentile(lat1, n, 0.95) * 1e3,
 	       n3 ? bench_median(lat3, n3) * 1e3 : 0.0, n3 ? bench_percentile(lat3, n3, 0.95) * 1e3 : 0.0,
 	       (double)c1 / (double)n, n3 ? (double)c3 / (double)n3 : 0.0,
 	       (unsigned long long)max3, (double)heap_peak / 1048576.0,
-	       (double)ru.ru_maxrss / 1024.0);
+	       (double)ru.ru_maxrss / 1024.0, (double)h1 / (double)n);
 	return 0;
 }

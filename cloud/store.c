@@ -1657,6 +1657,7 @@ static int visit_held(struct cl_ingest *in, const struct stored_gateway *sg,
 struct chain_judgement {
 	int judged;                  /* 0: a resend or unchained: nothing to do */
 	int reconcile;               /* look for each new record among the stored */
+	uint64_t dups_through;       /* records at or below it are duplicates */
 	int intact;                  /* the batch's digests match its records */
 	struct cl_chain_event first; /* kind 0: none */
 	struct cl_chain_event brk;   /* an in-batch break; kind 0: none */
@@ -1701,6 +1702,63 @@ static int chain_fork_point(struct cl_ingest *in, const struct stored_gateway *s
 	return MDB_NOTFOUND;
 }
 
+/*
+ * Whether a chained batch wholly at or below through_seq is a resend of
+ * what the store took: the link at the end of one of the gateway's last
+ * batches with the same journal, head and last seq; or its last record
+ * (not a placeholder) held under the same seq.  *resend 1 (also when the
+ * batch holds only placeholders) or 0 (other records under those seqs);
+ * returns 0 or an LMDB error.
+ */
+static int chain_is_resend(struct cl_ingest *in, const struct stored_gateway *sg,
+			   const struct cl_chain_batch *chain, const struct as_record *recs,
+			   const uint8_t (*pids)[AS_PID_LEN], size_t n, int *resend)
+{
+	uint8_t digest[AS_CHAIN_LEN];
+	uint64_t seq = 0, held_seq = 0;
+	size_t k = n;
+	int rc, held = 0;
+
+	*resend = 1;
+	rc = chain_find_point(in->txn, in->s->chains, sg->g.gw_id, chain->journal_id,
+			      chain->head, &seq);
+	if (rc == 0 && seq == recs[n - 1].seq)
+		return 0;
+	if (rc && rc != MDB_NOTFOUND)
+		return rc;
+	while (k > 0 && recs[k - 1].kind == AS_REC_EXPIRED)
+		k--;
+	if (k == 0)
+		return 0;
+	as_chain_record_digest(&recs[k - 1], digest);
+	rc = visit_held(in, sg, &recs[k - 1], pids ? pids[k - 1] : recs[k - 1].pid, digest,
+			&held, &held_seq);
+	if (rc)
+		return rc;
+	*resend = held && held_seq == recs[k - 1].seq;
+	return 0;
+}
+
+/* Whether the batch's chain passes through link: chain_prev or a link
+ * after one of its digests is link.  A journal that renumbered its unsent
+ * records after the cloud's through_seq (a journal made anew, whose first
+ * records the cloud took under their first seqs) sends them again under
+ * other seqs, on the chain the cloud follows. */
+static int chain_passes(const struct cl_chain_batch *chain, size_t n,
+			const uint8_t link[AS_CHAIN_LEN])
+{
+	uint8_t at[AS_CHAIN_LEN];
+
+	memcpy(at, chain->prev, AS_CHAIN_LEN);
+	for (size_t i = 0; i <= n; i++) {
+		if (as_chain_equal(at, link))
+			return 1;
+		if (i < n)
+			as_chain_link(at, chain->digests[i], at);
+	}
+	return 0;
+}
+
 static int chain_judge(struct cl_ingest *in, const struct stored_gateway *sg, uint64_t through,
 		       const struct cl_chain_batch *chain, const struct as_record *recs,
 		       const uint8_t (*pids)[AS_PID_LEN], size_t n, int64_t now,
@@ -1714,8 +1772,20 @@ static int chain_judge(struct cl_ingest *in, const struct stored_gateway *sg, ui
 	int rc;
 
 	memset(j, 0, sizeof *j);
-	if (last <= through)
-		return 0; /* a resend, or a renumbered journal's first send */
+	j->dups_through = through;
+	if (last <= through) {
+		/* A resend, or a renumbered journal's first send; or the
+		 * first batch of a copy of the journal (a restored backup)
+		 * that went on scanning, or of a journal made anew, whose
+		 * seqs the cloud holds other records under: those are new. */
+		int resend;
+
+		rc = chain_is_resend(in, sg, chain, recs, pids, n, &resend);
+		if (rc || resend)
+			return rc;
+		j->reconcile = 1;
+		j->dups_through = 0;
+	}
 	j->judged = 1;
 	memcpy(j->first.journal_id, chain->journal_id, AS_JOURNAL_ID_LEN);
 	j->first.first_seq = first;
@@ -1740,16 +1810,29 @@ static int chain_judge(struct cl_ingest *in, const struct stored_gateway *sg, ui
 	if (memcmp(st.journal_id, chain->journal_id, AS_JOURNAL_ID_LEN) != 0) {
 		j->first.kind = CL_CHAIN_NEW_JOURNAL;
 		j->reconcile = 1;
+		j->dups_through = 0;
 		return 0;
 	}
 	if (first <= st.seq + 1 && last > st.seq) {
 		uint8_t link[AS_CHAIN_LEN];
 
 		as_chain_fold(chain->prev, chain->digests, (size_t)(st.seq + 1 - first), link);
-		if (as_chain_equal(link, st.head))
-			return 0; /* continues the chain followed */
+		if (as_chain_equal(link, st.head)) {
+			/* Continues the chain followed.  A chain followed since
+			 * a fork below through_seq has not reached it: its
+			 * records past st.seq are new to the cloud, whose
+			 * through_seq counts the other branch. */
+			if (st.seq < through) {
+				j->reconcile = 1;
+				j->dups_through = st.seq;
+			}
+			return 0;
+		}
 	}
 	j->reconcile = 1;
+	j->dups_through = 0;
+	if (chain_passes(chain, n, st.head))
+		return 0; /* renumbered: holds what was taken, then goes on */
 	rc = chain_fork_point(in, sg, chain, recs, pids, n, &at_seq);
 	if (rc == 0) {
 		j->first.kind = CL_CHAIN_FORK;
@@ -1913,7 +1996,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 				  struct cl_ingest_result *res)
 {
 	struct stored_gateway sg;
-	struct chain_judgement judge = {0};
+	struct chain_judgement judge = {.dups_through = 0};
 	uint64_t through;
 	uint32_t longest = 0;
 	int rc;
@@ -1947,6 +2030,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 		res->gap = 1;
 		return 0;
 	}
+	judge.dups_through = through;
 	if (chain && in->s->has_chain) {
 		rc = chain_judge(in, &sg, through, chain, recs, pids, n, now, &judge);
 		if (rc) {
@@ -1965,7 +2049,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 		 * left the chain followed: then those seqs may hold other
 		 * records (a journal made anew, or a restored copy that went on
 		 * scanning before it reached the cloud), and content decides. */
-		if (r->seq <= through && !judge.reconcile) {
+		if (r->seq <= judge.dups_through) {
 			res->duplicates++;
 			continue;
 		}
@@ -2406,6 +2490,42 @@ static int coverage_at(const MDB_val *key, const MDB_val *val, const uint8_t gw_
 	return 1;
 }
 
+/* Is boot_id that of a boot of gw_id which a newer boot has followed: the
+ * first boot of any stored period, or the last boot of any but `latest`
+ * (the period a heartbeat filed now would join)?  1, 0 or an LMDB error. */
+static int coverage_boot_over(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
+			      const uint8_t boot_id[AS_BOOT_ID_LEN], const struct cl_period *latest)
+{
+	uint8_t kbuf[COVERAGE_KEY_LEN];
+	struct cl_period p;
+	MDB_cursor *c;
+	MDB_val key, val;
+	int rc, over = 0;
+
+	rc = mdb_cursor_open(in->txn, in->s->coverage, &c);
+	if (rc)
+		return rc;
+	coverage_key(kbuf, gw_id, INT64_MIN);
+	key = (MDB_val){COVERAGE_KEY_LEN, kbuf};
+	for (rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE); rc == 0 && !over;
+	     rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
+		int mine = coverage_at(&key, &val, gw_id, &p);
+
+		if (mine != 1) {
+			rc = mine == 0 ? MDB_NOTFOUND : mine;
+			break;
+		}
+		if (memcmp(p.last_boot, boot_id, AS_BOOT_ID_LEN) == 0)
+			over = !latest || p.start != latest->start;
+		else if (memcmp(p.first_boot, boot_id, AS_BOOT_ID_LEN) == 0)
+			over = 1;
+	}
+	mdb_cursor_close(c);
+	if (over)
+		return 1;
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 static int coverage_merge(struct cl_ingest *in, const struct as_heartbeat *hb, int64_t t,
 			  int64_t now, int *replay)
 {
@@ -2440,9 +2560,20 @@ static int coverage_merge(struct cl_ingest *in, const struct as_heartbeat *hb, i
 	mdb_cursor_close(c);
 	if (rc)
 		return rc;
-	if (t == now && cl_heartbeat_is_replay(have_prev == 1 ? &prev : NULL, hb)) {
-		*replay = 1;
-		return 0;
+	if (t == now) {
+		const struct cl_period *latest = have_prev == 1 ? &prev : NULL;
+		int over = 0;
+
+		/* Of the same boot as the latest heartbeat: newer than it.  Of
+		 * another boot: not one that a newer boot has followed. */
+		if (!latest || memcmp(latest->last_boot, hb->boot_id, AS_BOOT_ID_LEN) != 0)
+			over = coverage_boot_over(in, hb->gw_id, hb->boot_id, latest);
+		if (over < 0 || over > 1)
+			return over;
+		if (over || cl_heartbeat_is_replay(latest, hb, now)) {
+			*replay = 1;
+			return 0;
+		}
 	}
 	if (have_prev == 1 && cl_period_joins(&prev, &cur))
 		cl_period_combine(&cur, &prev, &cur);

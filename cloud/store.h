@@ -177,10 +177,15 @@ struct cl_chain_batch {
  *     match its digest, or the digests do not fold to the head: a record
  *     was changed or removed in the journal), or it continues no link the
  *     store knows of its journal (records removed before it).
- * A batch wholly at or below through_seq is a resend (or the first send
- * of a renumbered journal): its records are duplicates and nothing is
- * judged.  A batch may record a BREAK besides
- * one of the others.
+ * A batch wholly at or below through_seq is a resend (its records are
+ * duplicates and nothing is judged) when its head is the link at the end
+ * of one of the last CL_CHAIN_POINTS batches with the same last seq, or
+ * its last record (not a placeholder) is held under the same seq;
+ * otherwise it carries other records under those seqs and is judged and
+ * reconciled as above.  A batch that continues a chain followed since a
+ * fork or new journal below through_seq has its records between the
+ * followed seq and through_seq reconciled.  A batch may record a BREAK
+ * besides one of the others.
  */
 int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 				  const struct cl_chain_batch *chain,
@@ -291,8 +296,10 @@ int cl_store_ingest_app_exit(struct cl_ingest *in, const uint8_t checkin_id[CL_A
  * into its gateway's coverage periods, in the ingest transaction: it
  * extends the period it falls in or next to, joins two periods when it
  * closes the gap between them, or starts a new one.  A heartbeat filed at
- * its receive time (t == now) that is not newer than the last one of the
- * same boot is a replay (cl_heartbeat_is_replay): nothing changes and
+ * its receive time (t == now) that is not newer than the latest one when
+ * that is of the same boot (cl_heartbeat_is_replay), or that is of a boot
+ * a newer boot has followed (the first boot of a stored period, or the
+ * last boot of one but the latest), is a replay: nothing changes and
  * *replay (if not NULL) is set; otherwise *replay is 0.
  */
 int cl_store_ingest_heartbeat(struct cl_ingest *in, const struct as_heartbeat *hb, int64_t t,

@@ -26,7 +26,12 @@
  *      overlaps a source of this order, so every one that overlaps via)
  *      are merged per venue and intersected with via's intervals, giving
  *      the overlap in seconds (each second once), the end of the first
- *      exposure, the visit kind and headcount_extra.  No store query.
+ *      exposure, the visit kind and headcount_extra.  When those pieces
+ *      of overlap span more than the risk period, the most of them in any
+ *      one period comes from a sliding window over them (period_max:
+ *      linear for pieces apart and in order, as one venue's are, else over
+ *      their sorted starts and ends); otherwise it is the whole overlap.
+ *      No store query.
  *   4. The order's new people are sorted by (venue, start, pid) and handed
  *      to the sink; they are the sources of order k + 1.
  *
@@ -85,6 +90,19 @@ static int64_t sat_sub(int64_t a, int64_t b) /* b >= 0 */
 	return a < INT64_MIN + b ? INT64_MIN : a - b;
 }
 
+/* b - a for b >= a, at most INT64_MAX. */
+static int64_t sat_diff(int64_t b, int64_t a)
+{
+	uint64_t d = (uint64_t)b - (uint64_t)a;
+
+	return d > INT64_MAX ? INT64_MAX : (int64_t)d;
+}
+
+static int64_t sat_mul(int64_t a, int64_t b) /* a, b >= 0 */
+{
+	return a && b > INT64_MAX / a ? INT64_MAX : a * b;
+}
+
 static int pid_is_zero(const uint8_t pid[AS_PID_LEN])
 {
 	uint8_t acc = 0;
@@ -136,6 +154,7 @@ void cl_trace_params_init(struct cl_trace_params *p)
 	p->depth = 1;
 	p->min_overlap = CL_TRACE_DEFAULT_MIN_OVERLAP;
 	p->incubation = CL_TRACE_DEFAULT_INCUBATION;
+	p->risk_period = CL_TRACE_DEFAULT_RISK_PERIOD;
 }
 
 /* ---- state ------------------------------------------------------------- */
@@ -163,6 +182,12 @@ struct hit {
 	int64_t a, b;     /* [a, b), a < b */
 	uint16_t headcount;
 	uint8_t kind;
+};
+
+/* One piece of a contact's exposure: where one of C's merged intervals
+ * and one of via's overlap, [a, b), a < b. */
+struct piece {
+	int64_t a, b;
 };
 
 /* Open addressing, keys nonzero (stored as key), linear probing. */
@@ -219,6 +244,10 @@ struct tracer {
 	size_t cap_hits_tmp;
 	size_t *hit_at;                 /* per new person: first hit */
 	size_t cap_hit_at;
+	struct piece *pieces;           /* scratch: one contact's exposure pieces */
+	size_t cap_pieces;
+	int64_t *pm;                    /* scratch for period_max: 8 per piece */
+	size_t cap_pm;
 
 	struct cl_trace_order cur;
 };
@@ -1107,13 +1136,134 @@ static int group_hits(struct tracer *t, size_t lo)
 	return 0;
 }
 
+static int cmp_int64(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+
+	return (a > b) - (a < b);
+}
+
+/* Exposure up to y, W(y) = the seconds of the pieces before y, from the
+ * breakpoints x[0..m) of W with w[q] = W(x[q]) and d[q] pieces covering
+ * [x[q], x[q + 1]) (d[m - 1] = 0).  *q is a cursor: y never decreases
+ * between calls with one cursor. */
+static int64_t exposure_before(const int64_t *x, const int64_t *w, const int64_t *d, size_t m,
+			       size_t *q, int64_t y)
+{
+	if (y < x[0])
+		return 0;
+	while (*q + 1 < m && x[*q + 1] <= y)
+		(*q)++;
+	return sat_add(w[*q], sat_mul(d[*q], sat_diff(y, x[*q])));
+}
+
+/*
+ * The most seconds of the pieces p[0..n), in time order and apart (each
+ * begins at or after the end of the one before: one venue's), inside any
+ * window [u, u + period).  Some best window begins where a piece begins:
+ * one that begins in a gap gains nothing by starting earlier, and one
+ * that begins inside a piece loses at its end at most what it gains at
+ * its start by moving back to that piece's start.  One pass, with j the
+ * first piece not whole in the window.
+ */
+static int64_t period_max_apart(const struct piece *p, size_t n, int64_t period)
+{
+	int64_t best = 0, whole = 0; /* whole: the seconds of p[i..j) */
+	size_t j = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int64_t end = sat_add(p[i].a, period), here;
+
+		if (j < i) {
+			j = i;
+			whole = 0;
+		}
+		while (j < n && p[j].b <= end) {
+			whole = sat_add(whole, sat_diff(p[j].b, p[j].a));
+			j++;
+		}
+		here = j < n && p[j].a < end ? sat_add(whole, end - p[j].a) : whole;
+		if (here > best)
+			best = here;
+		if (j > i)
+			whole -= sat_diff(p[i].b, p[i].a);
+	}
+	return best;
+}
+
+/*
+ * *best = the most seconds of t->pieces[0..n) inside any window [u, u +
+ * period).  Pieces at different venues may overlap in time (one person
+ * at two venues at once); each counts, as in the total.  Pieces apart
+ * and in order take period_max_apart.  Otherwise, with W as in
+ * exposure_before, a window holds f(u) = W(u + period) - W(u), which is
+ * piecewise linear and bends only where u or u + period is a breakpoint
+ * x[q] of W (a piece's start or end): its maximum is at one of those u.
+ * Both kinds of u increase with q, so after sorting the starts and the
+ * ends each kind is one pass with two cursors: O(n log n).
+ */
+static int period_max(struct tracer *t, size_t n, int64_t period, int64_t *best)
+{
+	int64_t *starts, *ends, *x, *w, *d;
+	size_t i = 1, j = 0, m = 0, q1 = 0, q2 = 0;
+	int64_t depth = 0, max = 0;
+
+	while (i < n && t->pieces[i].a >= t->pieces[i - 1].b)
+		i++;
+	if (i >= n) {
+		*best = period_max_apart(t->pieces, n, period);
+		return 0;
+	}
+	if (8 * n > t->cap_pm && big_grow((void **)&t->pm, &t->cap_pm, 8 * n, sizeof *t->pm))
+		return -ENOMEM;
+	starts = t->pm;
+	ends = starts + n;
+	x = ends + n;
+	w = x + 2 * n;
+	d = w + 2 * n;
+	for (size_t k = 0; k < n; k++) {
+		starts[k] = t->pieces[k].a;
+		ends[k] = t->pieces[k].b;
+	}
+	qsort(starts, n, sizeof *starts, cmp_int64);
+	qsort(ends, n, sizeof *ends, cmp_int64);
+	i = 0;
+	while (j < n) { /* every start is before its end: the ends finish last */
+		int64_t at = i < n && starts[i] < ends[j] ? starts[i] : ends[j];
+
+		x[m] = at;
+		w[m] = m ? sat_add(w[m - 1], sat_mul(d[m - 1], sat_diff(at, x[m - 1]))) : 0;
+		while (i < n && starts[i] == at) {
+			depth++;
+			i++;
+		}
+		while (j < n && ends[j] == at) {
+			depth--;
+			j++;
+		}
+		d[m++] = depth;
+	}
+	for (size_t k = 0; k < m; k++) {
+		/* Windows starting at x[k], and windows ending at x[k]. */
+		int64_t a = sat_sub(exposure_before(x, w, d, m, &q1, sat_add(x[k], period)), w[k]);
+		int64_t b = sat_sub(w[k], exposure_before(x, w, d, m, &q2, sat_sub(x[k], period)));
+
+		if (a > max)
+			max = a;
+		if (b > max)
+			max = b;
+	}
+	*best = max;
+	return 0;
+}
+
 /* Exposure of new person who from its hits h[0..nh), sorted by (venue, a). */
 static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t nh)
 {
 	struct person *p = &t->people[who];
 	uint32_t via = p->via_idx;
-	size_t vlo = src_lower(t, via), vhi = vlo, m = 0, j;
-	int64_t first_end = p->c.start;
+	size_t vlo = src_lower(t, via), vhi = vlo, m = 0, j, np = 0;
+	int64_t first_end = p->c.start, lo = INT64_MAX, hi = INT64_MIN;
 	int found_kind = 0;
 
 	while (vhi < t->n_by_src && t->by_src[vhi].src == via)
@@ -1143,8 +1293,14 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
 		}
 	}
 
-	/* Merge p's hits per venue into t->tmp, then intersect with via's. */
-	if (big_grow((void **)&t->tmp, &t->cap_tmp, nh + 1, sizeof *t->tmp))
+	/* Merge p's hits per venue into t->tmp, then intersect with via's:
+	 * per venue, two sorted sets of disjoint intervals meet in fewer
+	 * pieces than they have intervals together. */
+	if ((nh + 1 > t->cap_tmp &&
+	     big_grow((void **)&t->tmp, &t->cap_tmp, nh + 1, sizeof *t->tmp)) ||
+	    (nh + (vhi - vlo) + 1 > t->cap_pieces &&
+	     big_grow((void **)&t->pieces, &t->cap_pieces, nh + (vhi - vlo) + 1,
+		      sizeof *t->pieces)))
 		return -ENOMEM;
 	for (size_t i = 0; i < nh; i++) {
 		const struct hit *v = &h[i];
@@ -1174,10 +1330,23 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
 			p->c.overlap = sat_add(p->c.overlap, e - s);
 			if (c->venue == p->c.venue && s == p->c.start)
 				first_end = e;
+			if (s < lo)
+				lo = s;
+			if (e > hi)
+				hi = e;
+			t->pieces[np++] = (struct piece){s, e};
 		}
 	}
 	p->c.end = first_end;
-	p->c.high = p->c.overlap >= t->p->min_overlap;
+	/* Pieces that all fit in one period: all of the overlap is in it. */
+	p->c.period_overlap = p->c.overlap;
+	if (np && sat_diff(hi, lo) > t->p->risk_period) {
+		int rc = period_max(t, np, t->p->risk_period, &p->c.period_overlap);
+
+		if (rc)
+			return rc;
+	}
+	p->c.high = p->c.period_overlap >= t->p->min_overlap;
 	return 0;
 }
 
@@ -1281,6 +1450,8 @@ static void tracer_free(struct tracer *t)
 	big_free(t->hits);
 	big_free(t->hits_tmp);
 	big_free(t->hit_at);
+	big_free(t->pieces);
+	big_free(t->pm);
 	cl_reader_end(t->r2);
 	cl_reader_end(t->r);
 }
@@ -1298,7 +1469,8 @@ int cl_trace_run(struct cl_store *s, const struct cl_trace_params *p,
 	if (total)
 		memset(total, 0, sizeof *total);
 	if (!s || !p || pid_is_zero(p->pid) || p->from > p->to || p->depth < 1 ||
-	    p->depth > CL_TRACE_DEPTH_MAX || p->min_overlap < 0 || p->incubation < 0)
+	    p->depth > CL_TRACE_DEPTH_MAX || p->min_overlap < 0 || p->incubation < 0 ||
+	    p->risk_period <= 0)
 		return AS_E_FIELD;
 	memset(&t, 0, sizeof t);
 	t.s = s;

@@ -23,7 +23,9 @@
  *    then the smallest venue id).  C's exposure is the total overlap of
  *    C's visits with via's union, summed over venues, each second counted
  *    once even if C was recorded twice (two gateways of one venue).
- *    Risk is high when the exposure is at least min_overlap.
+ *    C's period exposure is the largest part of that exposure inside any
+ *    one window [w, w + risk_period) (24 hours by default), and risk is
+ *    high when the period exposure is at least min_overlap.
  *  - Visits of unknown people (all-zero pid: a paper entry whose capsule did
  *    not open) are counted, never traced: each such visit counts its
  *    headcount once, at the lowest order at which it overlapped a source.
@@ -61,6 +63,7 @@
 #define CL_TRACE_MAX_VISIT (24 * 3600)          /* cap on one visit's length, s */
 #define CL_TRACE_DEFAULT_MIN_OVERLAP (15 * 60)  /* seconds */
 #define CL_TRACE_DEFAULT_INCUBATION (14 * 86400)
+#define CL_TRACE_DEFAULT_RISK_PERIOD (24 * 3600) /* seconds */
 
 struct cl_trace_params {
 	uint8_t pid[AS_PID_LEN];   /* the case; not all zero */
@@ -68,6 +71,8 @@ struct cl_trace_params {
 	unsigned depth;            /* 1..CL_TRACE_DEPTH_MAX */
 	int64_t min_overlap;       /* seconds, >= 0: exposure for risk "high" */
 	int64_t incubation;        /* seconds, >= 0 */
+	int64_t risk_period;       /* seconds, > 0: risk is judged on the most
+				    * exposure within any period this long */
 	size_t split_min;          /* an order with this many sources (source
 				    * intervals) or more reads (sweeps) on two
 				    * threads (0: 4096) */
@@ -88,7 +93,9 @@ struct cl_trace_contact {
 	int64_t start;             /* first exposure: the first moment of overlap */
 	int64_t end;               /* end of that uninterrupted overlap */
 	int64_t overlap;           /* seconds of overlap with via, all venues */
-	int high;                  /* overlap >= min_overlap */
+	int64_t period_overlap;    /* the most of those seconds within any
+				    * [w, w + risk_period); <= overlap */
+	int high;                  /* period_overlap >= min_overlap */
 	uint8_t kind;              /* AS_REC_PASS/CARD/MANUAL: C's visit at start */
 	uint16_t headcount_extra;  /* unnamed people who came with C (0 = none) */
 };
@@ -117,14 +124,16 @@ struct cl_trace_sink {
 	int (*order_done)(void *ctx, const struct cl_trace_order *o);
 };
 
-/* Fill p with the defaults (depth 1, 15 min, 14 days); pid/from/to zeroed. */
+/* Fill p with the defaults (depth 1, 15 min within 24 hours, 14 days);
+ * pid/from/to zeroed. */
 void cl_trace_params_init(struct cl_trace_params *p);
 
 /*
  * Run the trace described by p on store s, reporting to sink; *total (if
  * not NULL) gets the sums over all orders (total->order = depth).
  * Returns 0, AS_E_FIELD for bad parameters (zero pid, from > to, depth out
- * of range, negative durations), -ENOMEM, a store error, or a sink error.
+ * of range, negative durations, risk_period not above 0), -ENOMEM, a store
+ * error, or a sink error.
  * After an error, the sink may have received part of the results.
  */
 int cl_trace_run(struct cl_store *s, const struct cl_trace_params *p,

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #define PID_HEX (2 * AS_PID_LEN + 1)
+#define RISK_PERIOD_MAX (60 * 86400)
 #define WHO_MAX 63
 #define REASON_MAX 255
 
@@ -71,7 +72,8 @@ struct printer {
 	struct cl_trace_order orders[CL_TRACE_DEPTH_MAX + 1];
 	unsigned n_orders;
 	int64_t now;                       /* for the gateways' silences */
-	unsigned visits_silent;            /* case visits marked */
+	unsigned visits_silent;            /* case visits marked "!" */
+	unsigned visits_unknown;           /* case visits marked "?" */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -135,6 +137,16 @@ static void add_clean(struct as_strbuf *b, const char *s, int json)
 	as_strbuf_add_clean(b, s, json);
 }
 
+/* The risk period as the report names it: "24h", "36h", "90m". */
+static char *period_text(char out[32], int64_t s)
+{
+	if (s % 3600 == 0)
+		snprintf(out, 32, "%lldh", (long long)(s / 3600));
+	else
+		as_format_duration(out, s);
+	return out;
+}
+
 static void json_time(struct as_strbuf *b, const char *key, int64_t t)
 {
 	char buf[32];
@@ -154,7 +166,7 @@ static void out_buf(struct as_strbuf *b)
 static void print_case_header(struct printer *pr, const struct cl_trace_visit *first)
 {
 	const struct trace_opts *o = pr->o;
-	char pid[PID_HEX], from[32], to[32];
+	char pid[PID_HEX], from[32], to[32], period[32];
 	struct as_strbuf b = {0};
 
 	pr->case_done = 1;
@@ -165,9 +177,9 @@ static void print_case_header(struct printer *pr, const struct cl_trace_visit *f
 		as_strbuf_add(&b, ",");
 		json_time(&b, "to", o->p.to);
 		as_strbuf_printf(&b, ",\"depth\":%u,\"min_overlap_minutes\":%lld,"
-				 "\"incubation_days\":%lld,\"source\":",
+				 "\"risk_period_minutes\":%lld,\"incubation_days\":%lld,\"source\":",
 				 o->p.depth, (long long)(o->p.min_overlap / 60),
-				 (long long)(o->p.incubation / 86400));
+				 (long long)(o->p.risk_period / 60), (long long)(o->p.incubation / 86400));
 		if (first)
 			as_strbuf_printf(&b, "\"%s\"", cl_trace_source_name(first->v.kind));
 		else
@@ -177,8 +189,9 @@ static void print_case_header(struct printer *pr, const struct cl_trace_visit *f
 		as_strbuf_printf(&b, "Case %s\n", pid);
 		as_strbuf_printf(&b, "  infectious window  %s .. %s\n", as_format_time(from, o->p.from),
 				 as_format_time(to, o->p.to));
-		as_strbuf_printf(&b, "  depth %u, min overlap %lld min, incubation %lld days\n\n",
-				 o->p.depth, (long long)(o->p.min_overlap / 60),
+		as_strbuf_printf(&b, "  depth %u, min overlap %lld min within any %s, incubation "
+				 "%lld days\n\n", o->p.depth, (long long)(o->p.min_overlap / 60),
+				 period_text(period, o->p.risk_period),
 				 (long long)(o->p.incubation / 86400));
 		as_strbuf_add(&b, "Case visits (entry inside the window):\n");
 		if (!first)
@@ -189,19 +202,40 @@ static void print_case_header(struct printer *pr, const struct cl_trace_visit *f
 
 /* ---- silent gateways ------------------------------------------------------ */
 
+/* Each silence of the venue's gateways during a case visit is marked "!".
+ * The time before a gateway's first heartbeat is not a silence: nothing is
+ * known of it then (a gateway that ran before heartbeats existed, or a day
+ * replayed with --at times, recorded the visit itself), so it is marked
+ * apart, "?", as unknown coverage, and never counted as silent. */
 struct silence_marks {
-	struct as_strbuf *b;
+	struct as_strbuf *b;         /* "!" marks (JSON: gateway_silent) */
+	struct as_strbuf unknown;    /* "?" marks (JSON: gateway_coverage_unknown) */
 	int json;
-	unsigned n;
+	unsigned n, n_unknown;
 };
 
-/* One silence of one of the venue's gateways during the visit. */
+/* One silence (or stretch of unknown coverage) of one of the venue's
+ * gateways during the visit. */
 static int mark_silence(void *ctx, const struct cl_gateway *g, const struct cl_silence *sl)
 {
 	struct silence_marks *m = ctx;
 	char hex[2 * AS_GWID_LEN + 1], a[32], z[32];
 
 	as_hex_encode(hex, g->gw_id, AS_GWID_LEN);
+	if (sl->kind == CL_SILENT_NEVER) {
+		if (m->json) {
+			as_strbuf_printf(&m->unknown, "%s{\"gateway\":\"%s\",", m->n_unknown ? "," : "",
+					 hex);
+			json_time(&m->unknown, "before", sl->to);
+			as_strbuf_add(&m->unknown, "}");
+		} else {
+			as_strbuf_printf(&m->unknown, "      ? gateway %s sent no heartbeat before %s: "
+					 "its coverage then is unknown (not a silence)\n", hex,
+					 as_format_time(z, sl->to));
+		}
+		m->n_unknown++;
+		return 0;
+	}
 	if (m->json) {
 		as_strbuf_printf(m->b, "%s{\"gateway\":\"%s\",\"kind\":\"%s\",", m->n ? "," : "",
 				 hex, cl_silence_kind_name(sl->kind));
@@ -220,20 +254,32 @@ static int mark_silence(void *ctx, const struct cl_gateway *g, const struct cl_s
 }
 
 /* Mark the case's visit v with every silence of its venue's gateways
- * during it (JSON: the "gateway_silent" array). */
+ * during it (JSON: the "gateway_silent" array), then with the gateways
+ * whose coverage is unknown then ("gateway_coverage_unknown"). */
 static int mark_silent_gateways(struct printer *pr, const struct cl_trace_visit *v,
 				struct as_strbuf *b)
 {
-	struct silence_marks m = {b, pr->o->json, 0};
+	struct silence_marks m = {b, {0}, pr->o->json, 0, 0};
 	int rc;
 
 	if (pr->o->json)
 		as_strbuf_add(b, ",\"gateway_silent\":[");
 	rc = cl_venue_silences(pr->store, v->v.venue_id, v->start, v->end, pr->now, mark_silence, &m);
-	if (pr->o->json)
+	if (pr->o->json) {
+		as_strbuf_add(b, "],\"gateway_coverage_unknown\":[");
+		if (m.unknown.len)
+			as_strbuf_add(b, m.unknown.p);
 		as_strbuf_add(b, "]");
+	} else if (m.unknown.len) {
+		as_strbuf_add(b, m.unknown.p);
+	}
+	if (m.unknown.failed)
+		b->failed = 1;
+	as_strbuf_free(&m.unknown);
 	if (m.n)
 		pr->visits_silent++;
+	if (m.n_unknown)
+		pr->visits_unknown++;
 	return rc;
 }
 
@@ -339,9 +385,10 @@ static void contact_json(struct printer *pr, const struct cl_trace_contact *c, s
 	json_time(b, "start", c->start);
 	as_strbuf_add(b, ",");
 	json_time(b, "end", c->end);
-	as_strbuf_printf(b, ",\"overlap_minutes\":%lld,\"risk\":\"%s\",\"via\":\"%s\","
-			 "\"source\":\"%s\"", (long long)(c->overlap / 60), c->high ? "high" : "low",
-			 hex_pid(via, c->via), cl_trace_source_name(c->kind));
+	as_strbuf_printf(b, ",\"overlap_minutes\":%lld,\"period_overlap_minutes\":%lld,"
+			 "\"risk\":\"%s\",\"via\":\"%s\",\"source\":\"%s\"",
+			 (long long)(c->overlap / 60), (long long)(c->period_overlap / 60),
+			 c->high ? "high" : "low", hex_pid(via, c->via), cl_trace_source_name(c->kind));
 	if (c->headcount_extra)
 		as_strbuf_printf(b, ",\"headcount_extra\":%u", c->headcount_extra);
 	if (pr->o->reveal) {
@@ -361,7 +408,8 @@ static void contact_json(struct printer *pr, const struct cl_trace_contact *c, s
 static void contact_text(struct printer *pr, const struct cl_trace_contact *c, struct as_strbuf *b,
 			 const struct as_contact *who, int opened, const char *why)
 {
-	char pid[PID_HEX], via[PID_HEX], span[72], ov[24];
+	char pid[PID_HEX], via[PID_HEX], span[72], ov[24], most[24], period[32], head[48];
+	int wide;
 
 	if (c->order != pr->cur_order) {
 		pr->cur_order = c->order;
@@ -369,18 +417,24 @@ static void contact_text(struct printer *pr, const struct cl_trace_contact *c, s
 		as_strbuf_printf(b, "\nOrder %u contacts%s:\n", c->order,
 				 c->order == 1 ? " (with the case)" : "");
 	}
+	/* Risk is judged on the most exposure within one risk period; the
+	 * total sums every venue and day, so it can exceed the span shown. */
+	snprintf(head, sizeof head, "max in %s", period_text(period, pr->o->p.risk_period));
+	wide = (int)strlen(head) > 10 ? (int)strlen(head) : 10;
 	if (c->venue != pr->cur_venue) {
 		pr->cur_venue = c->venue;
 		as_strbuf_add(b, "  ");
 		add_clean(b, venue_name(pr, c->venue), 0);
 		as_strbuf_printf(b, " (venue %u)\n", c->venue);
-		as_strbuf_printf(b, "    %-32s  %-26s %8s  %-4s  %-6s  %s\n", "pid", "first exposure",
-				 "overlap", "risk", "source", "via");
+		as_strbuf_printf(b, "    %-32s  %-26s %*s  %14s  %-4s  %-6s  %s\n", "pid",
+				 "first exposure", wide, head, "total exposure", "risk", "source",
+				 "via");
 	}
+	snprintf(most, sizeof most, "%lld min", (long long)(c->period_overlap / 60));
 	snprintf(ov, sizeof ov, "%lld min", (long long)(c->overlap / 60));
 	hex_pid(via, c->via);
-	as_strbuf_printf(b, "    %s  %-26s %8s  %-4s  %-6s  %s", hex_pid(pid, c->pid),
-			 span_text(span, c->start, c->end), ov, c->high ? "HIGH" : "low",
+	as_strbuf_printf(b, "    %s  %-26s %*s  %14s  %-4s  %-6s  %s", hex_pid(pid, c->pid),
+			 span_text(span, c->start, c->end), wide, most, ov, c->high ? "HIGH" : "low",
 			 cl_trace_source_name(c->kind), c->order == 1 ? "case" : via);
 	if (c->headcount_extra)
 		as_strbuf_printf(b, "  +%u unnamed", c->headcount_extra);
@@ -496,7 +550,8 @@ static void print_totals(struct printer *pr, const struct cl_trace_order *t)
 		}
 		as_strbuf_add(&b, "],\"totals\":");
 		json_order(&b, t, 0);
-		as_strbuf_printf(&b, ",\"visits_gateway_silent\":%u", pr->visits_silent);
+		as_strbuf_printf(&b, ",\"visits_gateway_silent\":%u,\"visits_coverage_unknown\":%u",
+				 pr->visits_silent, pr->visits_unknown);
 		if (pr->o->reveal)
 			as_strbuf_printf(&b, ",\"revealed\":%llu", (unsigned long long)pr->revealed);
 		as_strbuf_add(&b, "}\n");
@@ -507,6 +562,9 @@ static void print_totals(struct printer *pr, const struct cl_trace_order *t)
 			as_strbuf_printf(&b, "Case visits at a venue whose gateway was silent: %u (marked "
 					 "!): people there may be missing from the contacts.\n",
 					 pr->visits_silent);
+		if (pr->visits_unknown)
+			as_strbuf_printf(&b, "Case visits before a gateway's first heartbeat: %u (marked ?): "
+					 "whether it was up then is unknown.\n", pr->visits_unknown);
 		if (pr->o->reveal)
 			as_strbuf_printf(&b, "Revealed: %llu contact%s\n", (unsigned long long)pr->revealed,
 					 pr->revealed == 1 ? "" : "s");
@@ -535,8 +593,34 @@ static int text_ok(const char *s, size_t max)
 	return strspn(s, " ") != n;
 }
 
+/*
+ * --risk-period: a duration with its unit, in whole minutes, from the
+ * minimum overlap (checked by the caller) to 60 days.  0, or the usage
+ * error's status.
+ */
+static int parse_risk_period(const char *text, int64_t *out)
+{
+	size_t n = strlen(text);
+	int64_t v = 0;
+	int rc;
+
+	if (n && strspn(text, "0123456789") == n)
+		return cl_usage_error("--risk-period '%s': give a unit, e.g. %sh for hours, %sd "
+				      "for days or %sm for minutes", text, text, text, text);
+	rc = as_parse_duration(text, &v);
+	if (rc == AS_E_FIELD)
+		return cl_usage_error("--risk-period '%s' is not a duration: give one number and "
+				      "one unit (m, h, d or w), e.g. 24h, 36h, 2d or 90m", text);
+	if (rc || v < 60 || v > RISK_PERIOD_MAX || v % 60 != 0)
+		return cl_usage_error("--risk-period '%s': whole minutes from 1m to 60d (e.g. 24h, "
+				      "the default)", text);
+	*out = v;
+	return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct trace_opts *o)
 {
+	enum { OPT_RISK_PERIOD = 256 };
 	static const struct option options[] = {
 		{"phone", required_argument, NULL, 'p'},
 		{"pid", required_argument, NULL, 'P'},
@@ -545,6 +629,7 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 		{"depth", required_argument, NULL, 'd'},
 		{"min-overlap", required_argument, NULL, 'm'},
 		{"incubation", required_argument, NULL, 'i'},
+		{"risk-period", required_argument, NULL, OPT_RISK_PERIOD},
 		{"json", no_argument, NULL, 'j'},
 		{"reveal", no_argument, NULL, 'r'},
 		{"as", required_argument, NULL, 'a'},
@@ -554,8 +639,9 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	char period[32];
 	int64_t v;
-	int c;
+	int c, rc;
 
 	memset(o, 0, sizeof *o);
 	cl_trace_params_init(&o->p);
@@ -582,6 +668,11 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 				return cl_usage_error("--incubation '%s': days, 0 to 60", optarg);
 			o->p.incubation = v * 86400;
 			break;
+		case OPT_RISK_PERIOD:
+			rc = parse_risk_period(optarg, &o->p.risk_period);
+			if (rc)
+				return rc;
+			break;
 		case 'j': o->json = 1; break;
 		case 'r': o->reveal = 1; break;
 		case 'a': o->who = optarg; break;
@@ -606,6 +697,12 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 				      "2026-03-02T18:00+09:00 or unix seconds)", o->to_text);
 	if (o->p.from > o->p.to)
 		return cl_usage_error("%s", "--from is after --to");
+	if (o->p.risk_period < o->p.min_overlap)
+		return cl_usage_error("--risk-period %s is shorter than the minimum overlap (%lld "
+				      "min): nobody could reach high risk; give a longer period "
+				      "(default 24h) or a smaller --min-overlap",
+				      period_text(period, o->p.risk_period),
+				      (long long)(o->p.min_overlap / 60));
 	if (!o->reason)
 		return cl_usage_error("%s", "trace needs --reason TEXT: the audit log records why "
 				      "each trace was run");

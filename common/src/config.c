@@ -226,51 +226,6 @@ static int digits_value(const char *text, size_t d, int64_t max, int64_t *out)
 	return as_parse_int64(buf, 0, max, out) ? -1 : 0;
 }
 
-static const struct {
-	char suffix;
-	int64_t seconds;
-} duration_units[] = {{'w', 604800}, {'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
-
-#define N_DURATION_UNITS (sizeof duration_units / sizeof duration_units[0])
-
-/* "90", "90s", "15m", "24h", "56d", "8w" to seconds.  Returns 0, -1 when
- * the text is not a duration, -2 when it is one too large for int64. */
-static int parse_duration(const char *text, int64_t *out)
-{
-	const char *unit;
-	size_t d = split_number(text, &unit);
-	int64_t mult = 1, v;
-
-	if (d == 0 || (unit[0] && unit[1]))
-		return -1;
-	if (unit[0]) {
-		size_t k = 0;
-		while (k < N_DURATION_UNITS && duration_units[k].suffix != unit[0])
-			k++;
-		if (k == N_DURATION_UNITS)
-			return -1;
-		mult = duration_units[k].seconds;
-	}
-	if (digits_value(text, d, INT64_MAX / mult, &v))
-		return -2;
-	*out = v * mult;
-	return 0;
-}
-
-/* Seconds in the largest unit that holds them exactly: "1h", "90s". */
-static const char *format_duration(char buf[32], int64_t s)
-{
-	size_t k = 0;
-
-	while (s != 0 && k + 1 < N_DURATION_UNITS && s % duration_units[k].seconds != 0)
-		k++;
-	if (s == 0)
-		k = N_DURATION_UNITS - 1;
-	snprintf(buf, 32, "%" PRId64 "%c", s / duration_units[k].seconds,
-		 duration_units[k].suffix);
-	return buf;
-}
-
 static const char size_suffixes[] = "kmgt"; /* 2^10, 2^20, 2^30, 2^40 */
 
 /* "1048576", "512k", "64M", "1G", "2T" to bytes.  Returns 0, -1 when the
@@ -436,8 +391,8 @@ static int convert(const struct as_config_option *o, const char *text, size_t le
 			 shown(o, text, sb, 1));
 		return AS_E_CONFIG;
 	case AS_CFG_DURATION:
-		rc = parse_duration(text, &v->i);
-		if (rc == -1) {
+		rc = as_parse_duration(text, &v->i);
+		if (rc == AS_E_FIELD) {
 			snprintf(why, why_len,
 				 "%s is not a duration (use e.g. 90s, 15m, 24h, 56d)",
 				 shown(o, text, sb, 1));
@@ -445,8 +400,8 @@ static int convert(const struct as_config_option *o, const char *text, size_t le
 		}
 		if (rc || v->i < o->min || v->i > o->max) {
 			snprintf(why, why_len, "value %s out of range (%s..%s)",
-				 shown(o, text, sb, 0), format_duration(lo, o->min),
-				 format_duration(hi, o->max));
+				 shown(o, text, sb, 0), as_format_duration(lo, o->min),
+				 as_format_duration(hi, o->max));
 			return AS_E_CONFIG;
 		}
 		return 0;
@@ -1113,12 +1068,18 @@ void as_config_free(const struct as_config_option *table, void *target)
 /* ---- writing ------------------------------------------------------------ */
 
 /* Write s as a value the parser reads back unchanged: quoted, with \" and
- * \\, when it is empty, has edge spaces, starts with '"' or holds a '#'. */
+ * \\, only when it must be: when it is empty, has edge spaces, starts with
+ * '"' or '#', or holds a '#' after a blank (a comment, unquoted).  Quoting
+ * what need not be would double every '"' and '\\' in it, and a long value
+ * would no longer fit on a line the parser accepts. */
 static void put_value(FILE *out, const char *s)
 {
 	size_t n = strlen(s);
 	int quote = n == 0 || is_space(s[0]) || is_space(s[n - 1]) || s[0] == '"' ||
-		    strchr(s, '#') != NULL;
+		    s[0] == '#';
+
+	for (size_t i = 1; i < n && !quote; i++)
+		quote = s[i] == '#' && is_space(s[i - 1]);
 
 	if (!quote) {
 		fputs(s, out);
@@ -1200,7 +1161,7 @@ static const char *describe(const struct as_config_option *o, char *buf, size_t 
 	case AS_CFG_DURATION:
 		w = snprintf(buf, len,
 			     "A duration from %s to %s (e.g. 90s, 15m, 24h, 56d, 8w).",
-			     format_duration(lo, o->min), format_duration(hi, o->max));
+			     as_format_duration(lo, o->min), as_format_duration(hi, o->max));
 		break;
 	case AS_CFG_SIZE:
 		w = snprintf(buf, len,
@@ -1314,7 +1275,7 @@ int as_config_dump(FILE *out, const struct as_config_option *table, const void *
 			break;
 		case AS_CFG_DURATION:
 			fprintf(out, "%s %s\n", o->key,
-				format_duration(buf, *(const int64_t *)f));
+				as_format_duration(buf, *(const int64_t *)f));
 			break;
 		case AS_CFG_SIZE:
 			fprintf(out, "%s %s\n", o->key,

@@ -118,6 +118,55 @@ int as_parse_time(const char *text, int64_t *out)
 	return 0;
 }
 
+static const struct {
+	char suffix;
+	int64_t seconds;
+} duration_units[] = {{'w', 604800}, {'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
+
+#define N_DURATION_UNITS (sizeof duration_units / sizeof duration_units[0])
+
+int as_parse_duration(const char *text, int64_t *out)
+{
+	char digits[24];
+	size_t d = 0, k = N_DURATION_UNITS - 1; /* no unit: seconds */
+	int64_t v;
+
+	if (!text)
+		return AS_E_FIELD;
+	while (text[d] >= '0' && text[d] <= '9')
+		d++;
+	if (d == 0 || (text[d] && text[d + 1]))
+		return AS_E_FIELD;
+	if (text[d]) {
+		k = 0;
+		while (k < N_DURATION_UNITS && duration_units[k].suffix != text[d])
+			k++;
+		if (k == N_DURATION_UNITS)
+			return AS_E_FIELD;
+	}
+	if (d >= sizeof digits)
+		return -ERANGE;
+	memcpy(digits, text, d);
+	digits[d] = '\0';
+	if (as_parse_int64(digits, 0, INT64_MAX / duration_units[k].seconds, &v))
+		return -ERANGE;
+	*out = v * duration_units[k].seconds;
+	return 0;
+}
+
+char *as_format_duration(char out[32], int64_t s)
+{
+	size_t k = 0;
+
+	while (s != 0 && k + 1 < N_DURATION_UNITS && s % duration_units[k].seconds != 0)
+		k++;
+	if (s == 0)
+		k = N_DURATION_UNITS - 1;
+	snprintf(out, 32, "%lld%c", (long long)(s / duration_units[k].seconds),
+		 duration_units[k].suffix);
+	return out;
+}
+
 char *as_format_time(char out[32], int64_t t)
 {
 	time_t tt = (time_t)t;

@@ -82,6 +82,10 @@ expect_eq "no phone or name without --reveal" "[]" \
 expect_eq "totals" '{"people": 5, "high": 4, "low": 1, "headcount_extra": 2, "unnamed_visits": 0, "unnamed_people": 0}' \
   "$(pyq "$json" "s['totals']")"
 check; case "$json" in *7000*|*Park*|*Kim*) fail "a phone or name in the pseudonymous JSON";; esac
+expect_eq "risk period: 24 h, in whole minutes" 1440 "$(pyq "$json" "s['case']['risk_period_minutes']")"
+# Both exposures are integers; risk follows the most within one period.
+expect_eq "exposures typed, risk by the period exposure" '[]' \
+  "$(pyq "$json" "[c['pid'] for c in s['contacts'] if not (type(c['overlap_minutes']) is int and type(c['period_overlap_minutes']) is int and 0 <= c['period_overlap_minutes'] <= c['overlap_minutes'] and (c['risk'] == 'high') == (c['period_overlap_minutes'] >= 15))]")"
 
 expect_eq "--phone in another spelling: same case" "$CASE" \
   "$(pyq "$(trace --phone '+82 10-7000-0001' --json)" "s['case']['pid']")"
@@ -111,6 +115,7 @@ expect_eq "the case's own phone is never printed" "" "$(grep -o '+821070000001' 
 phase "trace, text"
 text=$(trace --pid "$CASE")
 expect_match "text: order 2 heading" "Order 2 contacts:" "$text"
+expect_match "text: both exposures named" "max in 24h  total exposure  risk  source  via" "$text"
 expect_match "text: totals" "Total: 5 people \\(4 high, 1 low\\), 2 unnamed with them" "$text"
 check; case "$text" in *7000*|*Park*) fail "a phone or name in the text form";; esac
 

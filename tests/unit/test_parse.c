@@ -1,13 +1,15 @@
 /*
  * test_parse.c - strict number and time parsing (common/src/parse.c):
  * integer ranges and junk, every accepted time form, rejected dates and
- * times, and formatting back in local time.  Local forms run with
+ * times, and formatting back in local time; durations with their units,
+ * rejected and overlong ones, and formatting them back.  Local forms run with
  * TZ=KST-9 (Korea, no daylight saving; needs no tzdata).
  */
 #include "test.h"
 
 #include "anshim/parse.h"
 
+#include <errno.h>
 #include <time.h>
 
 static void check_int(const char *text, int64_t min, int64_t max, int want_rc, int64_t want)
@@ -112,6 +114,61 @@ static void test_format_time(void)
 	test_ctx_clear();
 }
 
+static void check_duration(const char *text, int want_rc, int64_t want)
+{
+	int64_t v = 12345;
+
+	test_ctx("duration \"%s\"", text ? text : "(null)");
+	if (CHECK_RC(as_parse_duration(text, &v), want_rc))
+		CHECK_EQ_INT(v, want_rc ? 12345 : want); /* untouched on failure */
+	test_ctx_clear();
+}
+
+static void test_duration(void)
+{
+	char out[32];
+
+	check_duration("90", 0, 90);
+	check_duration("90s", 0, 90);
+	check_duration("15m", 0, 900);
+	check_duration("24h", 0, 86400);
+	check_duration("56d", 0, 56 * 86400);
+	check_duration("8w", 0, 8 * 604800);
+	check_duration("0m", 0, 0);
+	check_duration("0024h", 0, 86400);
+	check_duration("15250284452471w", 0, INT64_C(15250284452471) * 604800);
+	check_duration("15250284452472w", -ERANGE, 0);
+	check_duration("99999999999999999999999999s", -ERANGE, 0);
+	check_duration(NULL, AS_E_FIELD, 0);
+	check_duration("", AS_E_FIELD, 0);
+	check_duration("h", AS_E_FIELD, 0);
+	check_duration("24H", AS_E_FIELD, 0);
+	check_duration("24 h", AS_E_FIELD, 0);
+	check_duration(" 24h", AS_E_FIELD, 0);
+	check_duration("24hr", AS_E_FIELD, 0);
+	check_duration("1d12h", AS_E_FIELD, 0);
+	check_duration("1.5h", AS_E_FIELD, 0);
+	check_duration("-1h", AS_E_FIELD, 0);
+	check_duration("+1h", AS_E_FIELD, 0);
+	check_duration("24x", AS_E_FIELD, 0);
+	CHECK_STR(as_format_duration(out, 0), "0s");
+	CHECK_STR(as_format_duration(out, 45), "45s");
+	CHECK_STR(as_format_duration(out, 5400), "90m");
+	CHECK_STR(as_format_duration(out, 3600), "1h");
+	CHECK_STR(as_format_duration(out, 86400), "1d");
+	CHECK_STR(as_format_duration(out, 129600), "36h");
+	CHECK_STR(as_format_duration(out, 1209600), "2w");
+	/* What is formatted parses back to the same duration. */
+	for (int64_t s = 0; s < INT64_C(40000000); s += 77777) {
+		int64_t back = -1;
+
+		test_ctx("s = %" PRId64, s);
+		if (CHECK_OK(as_parse_duration(as_format_duration(out, s), &back)))
+			CHECK_EQ_INT(back, s);
+	}
+	test_ctx_clear();
+}
+
 int main(void)
 {
 	setenv("TZ", "KST-9", 1);
@@ -120,5 +177,6 @@ int main(void)
 	TEST_RUN(test_time_forms);
 	TEST_RUN(test_time_rejected);
 	TEST_RUN(test_format_time);
+	TEST_RUN(test_duration);
 	return TEST_DONE();
 }

@@ -2344,6 +2344,87 @@ out:
 	test_rmdir(dir);
 }
 
+/* A restored copy of a journal that went on scanning, whose batches end
+ * at or below the cloud's through_seq (small batches, or one record at a
+ * time while the clock is unsynced): its records under seqs the cloud
+ * holds other records under are new, and stored; resends of either branch
+ * store nothing twice. */
+static void test_chains_below_through(void)
+{
+	char dir[64];
+	struct cl_store *s;
+	struct cl_gateway k;
+	static struct sim_journal a, copy;
+	struct cl_ingest_result res;
+	struct cl_store_stats stats;
+	struct event_list l = {.n = 0};
+	struct as_record r;
+
+	test_tmpdir(dir);
+	s = open_store(dir, MAP_TEST, 0);
+	if (!s)
+		goto out;
+	enroll(s, 5, 14, &k);
+	sim_init(&a, 6);
+	for (uint64_t seq = 1; seq <= 8; seq++) {
+		make_rec(&r, seq, 700 + (unsigned)seq, T0 + 60 * (int64_t)seq, 0, 700 + (unsigned)seq);
+		sim_append(&a, &r);
+	}
+	CHECK_OK(sim_send(s, &k, &a, 0, 3, 1, &res));
+	check_result(&res, 3, 0, 0, CL_CHAIN_START, 0);
+	CHECK_OK(sim_send(s, &k, &a, 3, 5, 4, &res));          /* cloud: 1..8 */
+	check_result(&res, 5, 0, 0, 0, 0);
+	copy = a;
+	copy.n = 3;                                             /* backup after 3 */
+	for (uint64_t seq = 4; seq <= 9; seq++) {
+		make_rec(&r, seq, 800 + (unsigned)seq, T0 + 9000 + (int64_t)seq, 0,
+			 800 + (unsigned)seq);
+		sim_append(&copy, &r);
+	}
+	/* 4..6 of the copy: other visits than the cloud's 4..6. */
+	CHECK_OK(sim_send(s, &k, &copy, 3, 3, 4, &res));
+	check_result(&res, 3, 0, 0, CL_CHAIN_FORK, 0);
+	CHECK_EQ_INT(res.through_seq, 8);
+	/* 7..8 continue the copy, still at or below the cloud's 8; 9 is past. */
+	CHECK_OK(sim_send(s, &k, &copy, 6, 2, 7, &res));
+	check_result(&res, 2, 0, 0, 0, 0);
+	CHECK_OK(sim_send(s, &k, &copy, 8, 1, 9, &res));
+	check_result(&res, 1, 0, 0, 0, 0);
+	/* Resends: the same batch, other boundaries, the original's. */
+	CHECK_OK(sim_send(s, &k, &copy, 3, 3, 4, &res));
+	check_result(&res, 0, 3, 0, 0, 0);
+	CHECK_OK(sim_send(s, &k, &copy, 4, 5, 5, &res));
+	check_result(&res, 0, 5, 0, 0, 0);
+	CHECK_OK(sim_send(s, &k, &a, 5, 3, 6, &res));
+	check_result(&res, 0, 3, 0, 0, 0);
+	/* Nothing lost, nothing twice: the original's 8 and the copy's 6. */
+	if (CHECK_OK(cl_store_stats(s, &stats)))
+		CHECK_EQ_INT(stats.visits, 8 + 6);
+	CHECK_OK(cl_store_gateway_chain_events(s, k.gw_id, collect_event, &l));
+	if (CHECK_EQ_INT(l.n, 2))
+		CHECK_EQ_INT(l.ev[1].at_seq, 3);
+	/* A journal made anew sends its first record alone under seq 1 (the
+	 * cloud holds 9): new, stored.  The ack makes it renumber its records
+	 * after 9: that one again (found), and two more (stored), on the same
+	 * chain: no fork. */
+	sim_init(&a, 7);
+	for (uint64_t seq = 1; seq <= 3; seq++) {
+		make_rec(&r, seq, 900 + (unsigned)seq, T0 + 20000 + (int64_t)seq, 0,
+			 900 + (unsigned)seq);
+		sim_append(&a, &r);
+	}
+	CHECK_OK(sim_send(s, &k, &a, 0, 1, 1, &res));
+	check_result(&res, 1, 0, 0, CL_CHAIN_NEW_JOURNAL, 0);
+	CHECK_OK(sim_send(s, &k, &a, 0, 3, 10, &res));
+	check_result(&res, 2, 0, 1, 0, 0);
+	CHECK_EQ_INT(res.through_seq, 12);
+	if (CHECK_OK(cl_store_stats(s, &stats)))
+		CHECK_EQ_INT(stats.visits, 8 + 6 + 3);
+	cl_store_close(s);
+out:
+	test_rmdir(dir);
+}
+
 /* A version 3 store (no chain databases): read-only it has no chains; a
  * writer adds them and it becomes version 4. */
 static void test_chains_upgrade(void)
@@ -2589,6 +2670,7 @@ int main(void)
 	TEST_RUN(test_readonly_and_reopen);
 	TEST_RUN(test_map_full);
 	TEST_RUN(test_chains);
+	TEST_RUN(test_chains_below_through);
 	TEST_RUN(test_chains_upgrade);
 	return TEST_DONE();
 }

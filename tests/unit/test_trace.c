@@ -7,7 +7,9 @@
  * chain across venues up to order 3 (incubation bounds), a person reachable
  * at orders 1 and 2, the earliest exposure choosing "via", headcount and
  * unreadable paper entries, one phone written three ways, recorded exits
- * against dwell (cap, empty interval, one person recorded by two gateways).
+ * against dwell (cap, empty interval, one person recorded by two gateways),
+ * risk judged on the most exposure within any 24 hours (or another risk
+ * period) while the total is reported too.
  *
  * The command (cl_cmd_trace, called in-process with a real config, keys,
  * sealed capsules and audit log): the exact JSON of an example, the human
@@ -16,9 +18,12 @@
  *
  * Then a randomized comparison: for many seeds, random venues, people,
  * visits, windows and depths; the engine's contacts (pid, order, via,
- * first exposure, overlap, risk, headcount extra) and unnamed counts must
- * equal a brute force written independently over the raw visit list (it
- * counts overlap on elementary segments instead of merging intervals).
+ * first exposure, overlap, the most overlap within the risk period, risk,
+ * headcount extra) and unnamed counts must equal a brute force written
+ * independently over the raw visit list (it counts overlap on elementary
+ * segments instead of merging intervals, and finds the most within one
+ * period by summing the segments inside every window that starts or ends
+ * at a segment's edge).
  */
 #include "test.h"
 
@@ -279,8 +284,10 @@ static void got_free(struct got *g)
 	memset(g, 0, sizeof *g);
 }
 
-static int trace(struct fx *f, const uint8_t case_pid[AS_PID_LEN], int64_t from, int64_t to,
-		 unsigned depth, struct got *g, struct cl_trace_order *total)
+/* Trace with the defaults but risk_period (0: the default). */
+static int trace_period(struct fx *f, const uint8_t case_pid[AS_PID_LEN], int64_t from,
+			int64_t to, unsigned depth, int64_t risk_period, struct got *g,
+			struct cl_trace_order *total)
 {
 	struct cl_trace_params p;
 	struct cl_trace_sink sink = {g, got_case_visit, got_contact, got_order};
@@ -288,6 +295,8 @@ static int trace(struct fx *f, const uint8_t case_pid[AS_PID_LEN], int64_t from,
 
 	memset(g, 0, sizeof *g);
 	cl_trace_params_init(&p);
+	if (risk_period)
+		p.risk_period = risk_period;
 	memcpy(p.pid, case_pid, AS_PID_LEN);
 	p.from = from;
 	p.to = to;
@@ -298,6 +307,12 @@ static int trace(struct fx *f, const uint8_t case_pid[AS_PID_LEN], int64_t from,
 	if (rc == 0)
 		CHECK_EQ_INT(g->norders, depth);
 	return rc;
+}
+
+static int trace(struct fx *f, const uint8_t case_pid[AS_PID_LEN], int64_t from, int64_t to,
+		 unsigned depth, struct got *g, struct cl_trace_order *total)
+{
+	return trace_period(f, case_pid, from, to, depth, 0, g, total);
 }
 
 static const struct cl_trace_contact *find(const struct got *g, char who)
@@ -316,11 +331,11 @@ static const struct cl_trace_contact *find(const struct got *g, char who)
 	return hit;
 }
 
-/* Check contact who: order, via, venue, first exposure, overlap minutes,
+/* Check contact who: order, via, venue, first exposure, overlap seconds,
  * risk.  Returns the contact. */
-static const struct cl_trace_contact *expect(const struct got *g, char who, unsigned order,
-					     char via, uint32_t venue, int64_t start, int64_t end,
-					     int64_t overlap_min, int high)
+static const struct cl_trace_contact *expect_s(const struct got *g, char who, unsigned order,
+					       char via, uint32_t venue, int64_t start, int64_t end,
+					       int64_t overlap, int high)
 {
 	const struct cl_trace_contact *c = find(g, who);
 	uint8_t via_pid[AS_PID_LEN];
@@ -334,10 +349,18 @@ static const struct cl_trace_contact *expect(const struct got *g, char who, unsi
 	CHECK_EQ_INT(c->venue, venue);
 	CHECK_EQ_INT(c->start, start);
 	CHECK_EQ_INT(c->end, end);
-	CHECK_EQ_INT(c->overlap, overlap_min * MIN);
+	CHECK_EQ_INT(c->overlap, overlap);
 	CHECK_EQ_INT(c->high, high);
 	test_ctx_clear();
 	return c;
+}
+
+/* The same with the overlap in whole minutes. */
+static const struct cl_trace_contact *expect(const struct got *g, char who, unsigned order,
+					     char via, uint32_t venue, int64_t start, int64_t end,
+					     int64_t overlap_min, int high)
+{
+	return expect_s(g, who, order, via, venue, start, end, overlap_min * MIN, high);
 }
 
 /* ---- worked examples (docs/TRACING.md) --------------------------------- */
@@ -716,6 +739,112 @@ static void test_example_app_and_paper(void)
 /* Ties: D is exposed at the same moment by B at the Gym and by C at the
  * Market (order 2): via is the smaller pid.  E is exposed at the same
  * moment by the case at two venues: the smaller venue id. */
+/* Example 10 is on real dates: day 0 is Monday 30 November 2026 (KST). */
+#define NOV30 INT64_C(1795964400) /* 2026-11-30T00:00:00+09:00 */
+
+static int64_t nov30(int day, int hh, int mm, int ss)
+{
+	return NOV30 + (int64_t)day * DAY + hh * HOUR + mm * MIN + ss;
+}
+
+/* Contact who's total and most-in-one-period exposure (seconds), and risk. */
+static void expect_period(const struct got *g, char who, int64_t overlap, int64_t period_overlap,
+			  int high)
+{
+	const struct cl_trace_contact *c = find(g, who);
+
+	test_ctx("contact %c", who);
+	if (CHECK(c != NULL)) {
+		CHECK_EQ_INT(c->overlap, overlap);
+		CHECK_EQ_INT(c->period_overlap, period_overlap);
+		CHECK_EQ_INT(c->high, high);
+	}
+	test_ctx_clear();
+}
+
+/*
+ * Example 10: risk is judged on the most exposure within any 24 hours,
+ * not on the total over the window.  B: 8.5 min on 30 November and 17 on
+ * 4 December (25.5 in total, 17 in one period: high).  C: 8.5 and 8.5
+ * (17 in total, 8.5 in one period: low).  D: 9 min on 2 December 20:51
+ * and 7 on 3 December 10:53, 14 hours apart (16 in one period: high).  E:
+ * 10 min at 20:50 on 2 and on 3 December, exactly 24 hours apart (20 in
+ * total, never more than 10 in one period: low).
+ */
+static void test_example_risk_period(void)
+{
+	struct fx f;
+	struct got g;
+	struct cl_trace_order tot;
+	uint8_t a[16], b[16], c[16], d[16], e[16];
+	unsigned cafe, market;
+	int64_t from = nov30(0, 0, 0, 0), to = nov30(5, 0, 0, 0) - 1;
+
+	if (!fx_open(&f))
+		return;
+	cafe = fx_gateway(&f, CAFE, "Cafe Halla", 60);
+	market = fx_gateway(&f, MARKET, "Market", 60);
+	person(a, 'A'), person(b, 'B'), person(c, 'C'), person(d, 'D'), person(e, 'E');
+	fx_scan(&f, cafe, a, nov30(0, 12, 0, 0));    /* [12:00, 13:00) */
+	fx_scan(&f, market, a, nov30(2, 20, 0, 0));  /* 2 Dec [20:00, 21:00) */
+	fx_scan(&f, market, a, nov30(3, 10, 0, 0));  /* 3 Dec [10:00, 11:00) */
+	fx_scan(&f, market, a, nov30(3, 20, 0, 0));  /* 3 Dec [20:00, 21:00) */
+	fx_scan(&f, cafe, a, nov30(4, 18, 0, 0));    /* 4 Dec [18:00, 19:00) */
+	fx_scan(&f, cafe, b, nov30(0, 12, 51, 30));  /* 8.5 min */
+	fx_scan(&f, cafe, b, nov30(4, 18, 43, 0));   /* 17 min */
+	fx_scan(&f, cafe, c, nov30(0, 12, 51, 30));  /* 8.5 min */
+	fx_scan(&f, cafe, c, nov30(4, 18, 51, 30));  /* 8.5 min */
+	fx_scan(&f, market, d, nov30(2, 20, 51, 0)); /* 9 min */
+	fx_scan(&f, market, d, nov30(3, 10, 53, 0)); /* 7 min, 14 h later */
+	fx_scan(&f, market, e, nov30(2, 20, 50, 0)); /* 10 min */
+	fx_scan(&f, market, e, nov30(3, 20, 50, 0)); /* 10 min, 24 h later */
+	fx_flush(&f);
+
+	/* The default: 15 minutes within any 24 hours. */
+	CHECK_OK(trace(&f, a, from, to, 1, &g, &tot));
+	CHECK_EQ_INT(g.ncv, 5);
+	expect_s(&g, 'B', 1, 'A', CAFE, nov30(0, 12, 51, 30), nov30(0, 13, 0, 0), 25 * MIN + 30, 1);
+	expect_period(&g, 'B', 25 * MIN + 30, 17 * MIN, 1);
+	expect_s(&g, 'C', 1, 'A', CAFE, nov30(0, 12, 51, 30), nov30(0, 13, 0, 0), 17 * MIN, 0);
+	expect_period(&g, 'C', 17 * MIN, 8 * MIN + 30, 0);
+	expect(&g, 'D', 1, 'A', MARKET, nov30(2, 20, 51, 0), nov30(2, 21, 0, 0), 16, 1);
+	expect_period(&g, 'D', 16 * MIN, 16 * MIN, 1);
+	expect(&g, 'E', 1, 'A', MARKET, nov30(2, 20, 50, 0), nov30(2, 21, 0, 0), 20, 0);
+	expect_period(&g, 'E', 20 * MIN, 10 * MIN, 0);
+	CHECK_EQ_INT(g.nc, 4);
+	CHECK_EQ_INT(tot.high, 2);
+	CHECK_EQ_INT(tot.low, 2);
+	got_free(&g);
+
+	/* 25 hours: E's two exposures fall in one period. */
+	CHECK_OK(trace_period(&f, a, from, to, 1, 25 * HOUR, &g, &tot));
+	expect_period(&g, 'B', 25 * MIN + 30, 17 * MIN, 1);
+	expect_period(&g, 'C', 17 * MIN, 8 * MIN + 30, 0);
+	expect_period(&g, 'D', 16 * MIN, 16 * MIN, 1);
+	expect_period(&g, 'E', 20 * MIN, 20 * MIN, 1);
+	CHECK_EQ_INT(tot.high, 3);
+	got_free(&g);
+
+	/* 12 hours: D's are 14 hours apart. */
+	CHECK_OK(trace_period(&f, a, from, to, 1, 12 * HOUR, &g, &tot));
+	expect_period(&g, 'B', 25 * MIN + 30, 17 * MIN, 1);
+	expect_period(&g, 'D', 16 * MIN, 9 * MIN, 0);
+	expect_period(&g, 'E', 20 * MIN, 10 * MIN, 0);
+	CHECK_EQ_INT(tot.high, 1);
+	got_free(&g);
+
+	/* A period as long as the window: the total decides, as everyone's
+	 * would have before risk periods. */
+	CHECK_OK(trace_period(&f, a, from, to, 1, 5 * DAY, &g, &tot));
+	expect_period(&g, 'B', 25 * MIN + 30, 25 * MIN + 30, 1);
+	expect_period(&g, 'C', 17 * MIN, 17 * MIN, 1);
+	expect_period(&g, 'D', 16 * MIN, 16 * MIN, 1);
+	expect_period(&g, 'E', 20 * MIN, 20 * MIN, 1);
+	CHECK_EQ_INT(tot.high, 4);
+	got_free(&g);
+	fx_close(&f);
+}
+
 static void test_ties(void)
 {
 	struct fx f;
@@ -773,6 +902,7 @@ static void test_params_and_empty(void)
 	CHECK_EQ_INT(p.depth, 1);
 	CHECK_EQ_INT(p.min_overlap, 15 * MIN);
 	CHECK_EQ_INT(p.incubation, 14 * DAY);
+	CHECK_EQ_INT(p.risk_period, 24 * HOUR);
 	CHECK_RC(cl_trace_run(f.s, &p, NULL, NULL), AS_E_FIELD); /* zero pid */
 	memcpy(p.pid, a, 16);
 	p.from = 10, p.to = 9;
@@ -787,6 +917,11 @@ static void test_params_and_empty(void)
 	CHECK_RC(cl_trace_run(f.s, &p, NULL, NULL), AS_E_FIELD);
 	p.min_overlap = 0;
 	p.incubation = -1;
+	CHECK_RC(cl_trace_run(f.s, &p, NULL, NULL), AS_E_FIELD);
+	p.incubation = 0;
+	p.risk_period = 0;
+	CHECK_RC(cl_trace_run(f.s, &p, NULL, NULL), AS_E_FIELD);
+	p.risk_period = -DAY;
 	CHECK_RC(cl_trace_run(f.s, &p, NULL, NULL), AS_E_FIELD);
 
 	CHECK_OK(trace(&f, a, INT64_MIN, INT64_MAX, 3, &g, &tot));
@@ -901,10 +1036,13 @@ static void fx_heartbeats(struct fx *f, unsigned gw, int64_t from, int64_t to, i
 	CHECK_OK(cl_store_ingest_commit(in));
 }
 
-static int cli_open(struct cli *x)
+/* museum: also a museum (venue GYM) that the case visits at 15:00, whose
+ * gateway sent its first heartbeat at 15:30, and a market (venue MARKET)
+ * whose gateway was never heard (see cli_open). */
+static int cli_open_with(struct cli *x, int museum)
 {
 	const char *failed = NULL;
-	unsigned cafe;
+	unsigned cafe, gym = 0;
 
 	memset(x, 0, sizeof *x);
 	if (!fx_open(&x->f))
@@ -937,7 +1075,18 @@ static int cli_open(struct cli *x)
 	fx_visit(&x->f, cafe, x->c, AS_REC_MANUAL, at(0, 12, 50), 0, 3);
 	seal(&x->f, x, "+82 10 4444 5555", "Lee");
 	fx_visit(&x->f, cafe, NULL, AS_REC_MANUAL, at(0, 12, 30), 0, 2);
+	if (museum) {
+		gym = fx_gateway(&x->f, GYM, "Museum", 60);
+		fx_scan(&x->f, gym, x->a, at(0, 15, 0));
+		fx_gateway(&x->f, MARKET, "Market", 60);   /* never heard */
+	}
 	fx_flush(&x->f);
+	/* The museum's gateway was first heard at 15:30 (it ran software
+	 * without heartbeats before, or its day is replayed with --at times):
+	 * the case's visit there 15:00-16:00, which that gateway recorded, is
+	 * not a silence but unknown coverage until 15:30. */
+	if (museum)
+		fx_heartbeats(&x->f, gym, at(0, 15, 30), at(0, 17, 0), at(0, 15, 29));
 	/* The cafe's gateway was heard every 5 minutes from 11:00 to 14:00,
 	 * but for 12:20-12:40, when its daemon restarted (up since 12:38): the
 	 * case's visit 12:00-13:00 is marked with that silence, "down". */
@@ -947,6 +1096,11 @@ static int cli_open(struct cli *x)
 	cl_store_close(x->f.s);
 	x->f.s = NULL;
 	return 1;
+}
+
+static int cli_open(struct cli *x)
+{
+	return cli_open_with(x, 0);
 }
 
 static void cli_close(struct cli *x)
@@ -980,7 +1134,8 @@ static char *run_cli(const char *cmd, int *status)
 	saved = dup(1);
 	fd = fileno(tmp);
 	dup2(fd, 1);
-	*status = cl_cmd_trace(argc, argv);
+	*status = argc > 1 && strcmp(argv[1], "gateways") == 0 ? cl_cmd_gateways(argc, argv)
+							       : cl_cmd_trace(argc, argv);
 	fflush(stdout);
 	dup2(saved, 1);
 	close(saved);
@@ -1040,25 +1195,28 @@ static void test_cli_json(void)
 	snprintf(want, sizeof want,
 		 "{\"case\":{\"pid\":\"%s\",\"from\":\"2026-03-02T00:00:00+09:00\","
 		 "\"to\":\"2026-03-02T23:59:59+09:00\",\"depth\":1,\"min_overlap_minutes\":15,"
-		 "\"incubation_days\":14,\"source\":\"scan\"},"
+		 "\"risk_period_minutes\":1440,\"incubation_days\":14,\"source\":\"scan\"},"
 		 "\"visits\":[{\"venue\":1,\"venue_name\":\"Cafe \\\"Halla\\\"\","
 		 "\"start\":\"2026-03-02T12:00:00+09:00\",\"end\":\"2026-03-02T13:00:00+09:00\","
 		 "\"source\":\"scan\",\"headcount\":1,\"exit_recorded\":false,"
 		 "\"clock_unsynced\":false,\"gateway_silent\":[{\"gateway\":\"%s\","
 		 "\"kind\":\"down\",\"from\":\"2026-03-02T12:20:00+09:00\","
-		 "\"to\":\"2026-03-02T12:40:00+09:00\"}]}],"
+		 "\"to\":\"2026-03-02T12:40:00+09:00\"}],\"gateway_coverage_unknown\":[]}],"
 		 "\"contacts\":[{\"pid\":\"%s\",\"order\":1,\"venue\":1,"
 		 "\"venue_name\":\"Cafe \\\"Halla\\\"\",\"start\":\"2026-03-02T12:40:00+09:00\","
-		 "\"end\":\"2026-03-02T13:00:00+09:00\",\"overlap_minutes\":20,\"risk\":\"high\","
+		 "\"end\":\"2026-03-02T13:00:00+09:00\",\"overlap_minutes\":20,"
+		 "\"period_overlap_minutes\":20,\"risk\":\"high\","
 		 "\"via\":\"%s\",\"source\":\"card\"},"
 		 "{\"pid\":\"%s\",\"order\":1,\"venue\":1,"
 		 "\"venue_name\":\"Cafe \\\"Halla\\\"\",\"start\":\"2026-03-02T12:50:00+09:00\","
-		 "\"end\":\"2026-03-02T13:00:00+09:00\",\"overlap_minutes\":10,\"risk\":\"low\","
+		 "\"end\":\"2026-03-02T13:00:00+09:00\",\"overlap_minutes\":10,"
+		 "\"period_overlap_minutes\":10,\"risk\":\"low\","
 		 "\"via\":\"%s\",\"source\":\"manual\",\"headcount_extra\":2}],"
 		 "\"orders\":[{\"order\":1,\"people\":2,\"high\":1,\"low\":1,\"headcount_extra\":2,"
 		 "\"unnamed_visits\":1,\"unnamed_people\":2}],"
 		 "\"totals\":{\"people\":2,\"high\":1,\"low\":1,\"headcount_extra\":2,"
-		 "\"unnamed_visits\":1,\"unnamed_people\":2},\"visits_gateway_silent\":1}\n",
+		 "\"unnamed_visits\":1,\"unnamed_people\":2},\"visits_gateway_silent\":1,"
+		 "\"visits_coverage_unknown\":0}\n",
 		 a, gw, b, a, c, a);
 	CHECK_STR(out, want);
 	CHECK(strstr(out, "+8210") == NULL);
@@ -1097,6 +1255,93 @@ out:
 	cli_close(&x);
 }
 
+/* A case visit before the venue's gateway's first heartbeat (recorded by
+ * that very gateway) is marked "?", unknown coverage, not "!" silent: the
+ * gateway was evidently up to record it.  Only the real silence at the
+ * cafe counts as silent. */
+static void test_cli_before_first_heartbeat(void)
+{
+	struct cli x;
+	char cmd[600], gym[33];
+	char *out;
+	int st;
+
+	if (!cli_open_with(&x, 1))
+		goto out;
+	as_hex_encode(gym, x.f.gw[1].id, 16);
+	snprintf(cmd, sizeof cmd, "trace --config %s --phone 01012345678 --from 2026-03-02 "
+		 "--to 2026-03-02 --reason lab_report", x.conf);
+	out = run_cli(cmd, &st);
+	CHECK_EQ_INT(st, 0);
+	CHECK(strstr(out, "venue 6      Museum\n      ? gateway ") != NULL);
+	CHECK(strstr(out, " sent no heartbeat before 2026-03-02T15:30:00+09:00: its coverage then "
+			  "is unknown (not a silence)\n") != NULL);
+	CHECK(strstr(out, "never-heard") == NULL);
+	{
+		char mark[60];
+
+		snprintf(mark, sizeof mark, "! gateway %s", gym);
+		CHECK(strstr(out, gym) != NULL);
+		CHECK(strstr(out, mark) == NULL);
+	}
+	CHECK(strstr(out, "Case visits at a venue whose gateway was silent: 1 (marked !)") != NULL);
+	CHECK(strstr(out, "Case visits before a gateway's first heartbeat: 1 (marked ?)") != NULL);
+	free(out);
+
+	snprintf(cmd, sizeof cmd, "trace --config %s --phone 01012345678 --from 2026-03-02 "
+		 "--to 2026-03-02 --reason lab_report --json", x.conf);
+	out = run_cli(cmd, &st);
+	CHECK_EQ_INT(st, 0);
+	{
+		char want[300];
+
+		snprintf(want, sizeof want, "\"gateway_silent\":[],\"gateway_coverage_unknown\":"
+			 "[{\"gateway\":\"%s\",\"before\":\"2026-03-02T15:30:00+09:00\"}]}", gym);
+		CHECK(strstr(out, want) != NULL);
+	}
+	CHECK(strstr(out, "\"visits_gateway_silent\":1,\"visits_coverage_unknown\":1") != NULL);
+	free(out);
+
+	/* 'gateways': the museum's time before its first heartbeat is shown
+	 * as no data, and '--silent' over it does not list the museum. */
+	snprintf(cmd, sizeof cmd, "gateways --config %s --from 2026-03-02T11:30:00+09:00 "
+		 "--to 2026-03-02T12:00:00+09:00", x.conf);
+	out = run_cli(cmd, &st);
+	CHECK_EQ_INT(st, 0);
+	CHECK(strstr(out, "    no data 2026-0") != NULL);
+	CHECK(strstr(out, " .. 2026-03-02T15:30:00+09:00  ") != NULL);
+	CHECK(strstr(out, "    no data 2026-01-31T") != NULL);
+	/* The market's gateway, never heard at all, is silent throughout. */
+	CHECK(strstr(out, "Market\n  SILENT: never heard from since its enrolment\n  coverage:\n"
+			  "    SILENT  2026-01-31T") != NULL);
+	free(out);
+	snprintf(cmd, sizeof cmd, "gateways --config %s --silent --json --from "
+		 "2026-03-02T11:30:00+09:00 --to 2026-03-02T12:00:00+09:00", x.conf);
+	out = run_cli(cmd, &st);
+	CHECK_EQ_INT(st, 0);
+	CHECK(strstr(out, "\"shown\":1") != NULL);
+	CHECK(strstr(out, "\"venue_name\":\"Market\"") != NULL);
+	CHECK(strstr(out, gym) == NULL);
+	free(out);
+out:
+	cli_close(&x);
+}
+
+/* Trace the case of cli_open on 2 March with the options extra, which
+ * must succeed; returns stdout (caller frees). */
+static char *trace_case(const struct cli *x, const char *extra)
+{
+	char cmd[600];
+	char *out;
+	int st;
+
+	snprintf(cmd, sizeof cmd, "trace --config %s --phone 01012345678 --from 2026-03-02 "
+		 "--to 2026-03-02 --reason r %s", x->conf, extra);
+	out = run_cli(cmd, &st);
+	CHECK_EQ_INT(st, 0);
+	return out;
+}
+
 static void test_cli_text(void)
 {
 	struct cli x;
@@ -1117,9 +1362,17 @@ static void test_cli_text(void)
 	CHECK(strstr(out, " was silent (down) 2026-03-02T12:20:00+09:00 .. "
 			  "2026-03-02T12:40:00+09:00: check-ins there may be missing\n") != NULL);
 	CHECK(strstr(out, "Case visits at a venue whose gateway was silent: 1 (marked !)") != NULL);
+	CHECK(strstr(out, "  depth 2, min overlap 15 min within any 24h, incubation 14 days\n") !=
+	      NULL);
 	CHECK(strstr(out, "Order 1 contacts (with the case):\n  Cafe \"Halla\" (venue 1)\n") != NULL);
-	CHECK(strstr(out, "20 min  HIGH  card    case\n") != NULL);
-	CHECK(strstr(out, "10 min  low   manual  case  +2 unnamed\n") != NULL);
+	/* The heading says which figure is which: risk is judged on the
+	 * first, the total sums every venue and day. */
+	CHECK(strstr(out, "    pid                               first exposure             max in 24h"
+			  "  total exposure  risk  source  via\n") != NULL);
+	CHECK(strstr(out, "  2026-03-02 12:40-13:00         20 min          20 min  HIGH  card    "
+			  "case\n") != NULL);
+	CHECK(strstr(out, "  2026-03-02 12:50-13:00         10 min          10 min  low   manual  "
+			  "case  +2 unnamed\n") != NULL);
 	CHECK(strstr(out, "Order 2 contacts:\n  none\n  order 2 total: 0 people") != NULL);
 	CHECK(strstr(out, "Total: 2 people (1 high, 1 low), 2 unnamed with them, 1 unreadable entry "
 			  "(2 people)\n") != NULL);
@@ -1136,6 +1389,22 @@ static void test_cli_text(void)
 	CHECK(strstr(out, "Revealed: 2 contacts\n") != NULL);
 	free(out);
 	CHECK_EQ_INT(audit_count(&x, &al), 2);
+
+	/* Another risk period, named in the report and in the JSON. */
+	out = trace_case(&x, "--risk-period 36h");
+	CHECK(strstr(out, "min overlap 15 min within any 36h,") != NULL);
+	CHECK(strstr(out, "max in 36h  total exposure") != NULL);
+	free(out);
+	out = trace_case(&x, "--risk-period 10m --min-overlap 10 --json");
+	CHECK(strstr(out, "\"min_overlap_minutes\":10,\"risk_period_minutes\":10,") != NULL);
+	/* B's 20 minutes hold at most 10 in any 10 minutes: still high. */
+	CHECK(strstr(out, "\"overlap_minutes\":20,\"period_overlap_minutes\":10,\"risk\":\"high\"")
+	      != NULL);
+	free(out);
+	out = trace_case(&x, "--risk-period 90m --json");
+	CHECK(strstr(out, "\"risk_period_minutes\":90,") != NULL);
+	free(out);
+	CHECK_EQ_INT(audit_count(&x, &al), 5);
 out:
 	cli_close(&x);
 }
@@ -1182,6 +1451,26 @@ static void test_cli_refusals(void)
 			"--incubation 61 --reason r",
 			"--pid 00112233445566778899aabbccddeeff --from 2026-03-02 --to 2026-03-02 "
 			"--reason r extra",
+			/* A risk period needs its unit, one unit, whole minutes, at
+			 * least the minimum overlap, at most 60 days. */
+			"--pid 00112233445566778899aabbccddeeff --from 2026-03-02 --to 2026-03-02 "
+			"--risk-period 24 --reason r",
+			"--pid 00112233445566778899aabbccddeeff --from 2026-03-02 --to 2026-03-02 "
+			"--risk-period 1d12h --reason r",
+			"--pid 00112233445566778899aabbccddeeff --from 2026-03-02 --to 2026-03-02 "
+			"--risk-period 24H --reason r",
+			"--pid 00112233445566778899aabbccddeeff --from 2026-03-02 --to 2026-03-02 "
+			"--risk-period 90s --reason r",
+			"--pid 00112233445566778899aabbccddeeff --from 2026-03-02 --to 2026-03-02 "
+			"--risk-period 0m --reason r",
+			"--pid 00112233445566778899aabbccddeeff --from 2026-03-02 --to 2026-03-02 "
+			"--risk-period 10m --reason r",
+			"--pid 00112233445566778899aabbccddeeff --from 2026-03-02 --to 2026-03-02 "
+			"--risk-period 61d --reason r",
+			"--pid 00112233445566778899aabbccddeeff --from 2026-03-02 --to 2026-03-02 "
+			"--risk-period 99999999999999999999w --reason r",
+			"--pid 00112233445566778899aabbccddeeff --from 2026-03-02 --to 2026-03-02 "
+			"--risk-period= --reason r",
 		};
 
 		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -1238,7 +1527,7 @@ struct world {
 	uint8_t pid[R_PEOPLE_MAX][AS_PID_LEN];
 	struct rvisit v[R_VISITS_MAX];
 	int casei;
-	int64_t from, to, min_overlap, incubation;
+	int64_t from, to, min_overlap, incubation, risk_period;
 	unsigned depth;
 };
 
@@ -1248,6 +1537,7 @@ struct want {
 	int via;          /* person index */
 	unsigned venue;
 	int64_t t, end, overlap;
+	int64_t period_overlap; /* the most of overlap within one risk period */
 	uint16_t extra;
 	int kind;         /* -1 if ambiguous */
 	int64_t lo, hi;   /* traced window as a source */
@@ -1332,6 +1622,14 @@ static void world_make(struct world *w, uint64_t seed)
 	w->depth = (unsigned)rnd_in(1, CL_TRACE_DEPTH_MAX);
 	w->min_overlap = rnd_in(0, 60) * MIN;
 	w->incubation = rnd_in(0, 1) ? rnd_in(0, 3) * DAY : rnd_in(0, 3 * DAY);
+	/* Drawn last, so the worlds are those of the seeds before risk
+	 * periods: a third the default, a third a few hours (shorter than
+	 * some visits), a third any length up to 3 days. */
+	switch (rnd_in(0, 2)) {
+	case 0: w->risk_period = DAY; break;
+	case 1: w->risk_period = rnd_in(1, 12) * HOUR; break;
+	default: w->risk_period = rnd_in(1, 3 * DAY); break;
+	}
 }
 
 static int64_t b_end(const struct world *w, const struct rvisit *v)
@@ -1377,12 +1675,60 @@ static int covered(const struct world *w, int who, unsigned venue, const struct 
 	return 0;
 }
 
+#define B_SEGS_MAX (R_VENUES_MAX * 2 * R_VISITS_MAX)
+
+/* Seconds of the segments seg[0..n) (counted at every venue) inside
+ * [u, u + period). */
+static int64_t b_window(const int64_t (*seg)[2], size_t n, int64_t u, int64_t period)
+{
+	int64_t sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int64_t lo = seg[i][0] > u ? seg[i][0] : u;
+		int64_t hi = seg[i][1] < u + period ? seg[i][1] : u + period;
+
+		if (hi > lo)
+			sum += hi - lo;
+	}
+	return sum;
+}
+
+/*
+ * The most of the segments inside any window of length period, naively:
+ * the sum inside [u, u + period) changes slope only where u or u + period
+ * meets a segment's edge, so it is largest at one of those u; every one
+ * is summed afresh.  Windows at random other u must not hold more.
+ */
+static int64_t b_period_max(const int64_t (*seg)[2], size_t n, int64_t period)
+{
+	int64_t best = 0;
+
+	for (size_t i = 0; i < n; i++)
+		for (int edge = 0; edge < 2; edge++)
+			for (int side = 0; side < 2; side++) {
+				int64_t u = seg[i][edge] - (side ? period : 0);
+				int64_t sum = b_window(seg, n, u, period);
+
+				if (sum > best)
+					best = sum;
+			}
+	for (int k = 0; k < 20 && n; k++) {
+		int64_t u = seg[0][0] - period + rnd_in(0, seg[n - 1][1] - seg[0][0] + period);
+
+		CHECK(b_window(seg, n, u, period) <= best);
+	}
+	return best;
+}
+
 /* Exposure of p to source s: total covered length on elementary segments,
- * and the end of the run of covered segments that starts at p's t. */
+ * the most of it within one risk period, and the end of the run of
+ * covered segments that starts at p's t. */
 static void b_exposure(const struct world *w, struct want *wp, int p, int s,
 		       const struct want *ws)
 {
 	static int64_t pts[2 * R_VISITS_MAX];
+	static int64_t seg[B_SEGS_MAX][2];
+	size_t nseg = 0;
 
 	wp->overlap = 0;
 	wp->end = wp->t;
@@ -1407,8 +1753,11 @@ static void b_exposure(const struct world *w, struct want *wp, int p, int s,
 				continue;
 			both = covered(w, p, venue, NULL, pts[i], pts[i + 1]) &&
 			       covered(w, s, venue, ws, pts[i], pts[i + 1]);
-			if (both)
+			if (both) {
 				wp->overlap += pts[i + 1] - pts[i];
+				seg[nseg][0] = pts[i];
+				seg[nseg++][1] = pts[i + 1];
+			}
 			if (venue != wp->venue)
 				continue;
 			if (run == 0 && both && pts[i] == wp->t)
@@ -1419,6 +1768,7 @@ static void b_exposure(const struct world *w, struct want *wp, int p, int s,
 				run = 2;
 		}
 	}
+	wp->period_overlap = b_period_max(seg, nseg, w->risk_period);
 }
 
 /* The whole brute force: fills want[] and the unnamed counts per order. */
@@ -1565,8 +1915,10 @@ static void world_store(struct fx *f, unsigned gws[R_POOL][2], const struct worl
 	fx_flush(f);
 }
 
+/* split[0] counts contacts with less exposure in one risk period than in
+ * all, split[1] those that are low only because of the risk period. */
 static void compare_seed(struct fx *fp, unsigned gws[R_POOL][2], uint64_t seed,
-			 unsigned *reached)
+			 unsigned *reached, unsigned split[2])
 {
 	static struct world w;
 	static struct want wt[R_PEOPLE_MAX];
@@ -1591,6 +1943,7 @@ static void compare_seed(struct fx *fp, unsigned gws[R_POOL][2], uint64_t seed,
 	p.depth = w.depth;
 	p.min_overlap = w.min_overlap;
 	p.incubation = w.incubation;
+	p.risk_period = w.risk_period;
 	/* Every other seed reads the sources on two threads from 2 sources
 	 * on: the same results as one thread. */
 	p.split_min = seed % 2 ? 2 : 0;
@@ -1625,7 +1978,10 @@ static void compare_seed(struct fx *fp, unsigned gws[R_POOL][2], uint64_t seed,
 		CHECK_EQ_INT(c->start, e->t);
 		CHECK_EQ_INT(c->end, e->end);
 		CHECK_EQ_INT(c->overlap, e->overlap);
-		CHECK_EQ_INT(c->high, e->overlap >= w.min_overlap);
+		CHECK_EQ_INT(c->period_overlap, e->period_overlap);
+		CHECK_EQ_INT(c->high, e->period_overlap >= w.min_overlap);
+		split[0] += e->period_overlap < e->overlap;
+		split[1] += e->period_overlap < w.min_overlap && e->overlap >= w.min_overlap;
 		CHECK_EQ_INT(c->headcount_extra, e->extra);
 		if (e->kind >= 0)
 			CHECK_EQ_INT(c->kind, e->kind);
@@ -1643,7 +1999,7 @@ out:
 
 static void test_random_vs_brute_force(void)
 {
-	unsigned reached[CL_TRACE_DEPTH_MAX + 1] = {0}, gws[R_POOL][2];
+	unsigned reached[CL_TRACE_DEPTH_MAX + 1] = {0}, gws[R_POOL][2], split[2] = {0};
 	int before = test_failures;
 	struct fx f;
 
@@ -1651,7 +2007,7 @@ static void test_random_vs_brute_force(void)
 		return;
 	pool_enroll(&f, gws);
 	for (uint64_t seed = 1; seed <= 300 && test_failures - before < 20; seed++)
-		compare_seed(&f, gws, seed, reached);
+		compare_seed(&f, gws, seed, reached, split);
 	fx_close(&f);
 	/* The generator must exercise every order. */
 	printf("  contacts checked by order: 1:%u 2:%u 3:%u\n", reached[1], reached[2],
@@ -1659,6 +2015,11 @@ static void test_random_vs_brute_force(void)
 	CHECK(reached[1] > 150);
 	CHECK(reached[2] > 75);
 	CHECK(reached[3] > 30);
+	/* ... and contacts whose exposure spreads beyond one risk period. */
+	printf("  contacts with less exposure in one risk period than in all: %u, low only "
+	       "because of it: %u\n", split[0], split[1]);
+	CHECK(split[0] > 50);
+	CHECK(split[1] > 0);
 }
 
 int main(void)
@@ -1676,11 +2037,13 @@ int main(void)
 	TEST_RUN(test_example_phone_spellings);
 	TEST_RUN(test_example_exit_and_dwell);
 	TEST_RUN(test_example_app_and_paper);
+	TEST_RUN(test_example_risk_period);
 	TEST_RUN(test_ties);
 	TEST_RUN(test_params_and_empty);
 	TEST_RUN(test_sink_error);
 	TEST_RUN(test_cli_json);
 	TEST_RUN(test_cli_text);
+	TEST_RUN(test_cli_before_first_heartbeat);
 	TEST_RUN(test_cli_refusals);
 	TEST_RUN(test_random_vs_brute_force);
 	return TEST_DONE();

@@ -24,6 +24,19 @@ int as_parse_int64(const char *text, int64_t min, int64_t max, int64_t *out);
  */
 int as_parse_time(const char *text, int64_t *out);
 
+/*
+ * Parse a duration: decimal digits and at most one unit, s m h d w
+ * ("90" and "90s" are seconds; "15m", "24h", "56d", "8w") to seconds.
+ * Returns 0, AS_E_FIELD when the text is not of that form, or -ERANGE when
+ * it is a duration too long for int64 seconds.  Pure; any thread.
+ */
+int as_parse_duration(const char *text, int64_t *out);
+
+/* Format s seconds (>= 0) in the largest unit that holds them exactly
+ * ("1h", "90m", "2d", "45s"), as as_parse_duration reads it, into out (at
+ * least 32 bytes).  Returns out.  Pure; any thread. */
+char *as_format_duration(char out[32], int64_t s);
+
 /* Format t as "2026-11-28T10:15:00+09:00" in local time (the process's TZ)
  * into out (at least 32 bytes).  Returns out. */
 char *as_format_time(char out[32], int64_t t);
