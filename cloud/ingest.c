@@ -189,6 +189,8 @@ static const char *check_message(struct cl_ingester *in, const struct message *m
 		return rc == AS_E_SIGNATURE ? "bad-signature" : "malformed";
 	}
 	c->n = c->hdr.count;
+	if (c->hdr.version >= 2)
+		as_chain_unseal(c->recs, c->digests, c->n);
 	c->pids = calloc(c->n, sizeof *c->pids);
 	if (!c->pids) {
 		free(c->recs);
@@ -562,6 +564,9 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 			memcpy(chain.prev, checked[i].hdr.chain_prev, AS_CHAIN_LEN);
 			memcpy(chain.head, checked[i].hdr.chain_head, AS_CHAIN_LEN);
 			chain.digests = (const uint8_t (*)[AS_CHAIN_LEN])checked[i].digests;
+			/* A gateway purges an unsent record into a placeholder
+			 * at its retention horizon, which is the cloud's. */
+			chain.placeholder_before = now - in->opt.retention + CL_HEARTBEAT_SKEW;
 			rc = cl_store_ingest_chained_batch(
 				txn, checked[i].gw_id, &chain, checked[i].recs,
 				(const uint8_t (*)[AS_PID_LEN])checked[i].pids, checked[i].n,

@@ -142,13 +142,16 @@ int cl_store_ingest_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN]
  * The hash chain of a version 2 batch (anshim/chain.h, batch.h): the
  * journal it comes from, the link before its first record, the link its
  * journal holds after the last, and each record's digest (n of them,
- * borrowed for the call).
+ * borrowed for the call; as_chain_unseal of the batch's seals), and the
+ * time before which a placeholder's entry time must lie (now - retention
+ * + allowed clock skew; as_chain_verify).
  */
 struct cl_chain_batch {
 	uint8_t journal_id[AS_JOURNAL_ID_LEN];
 	uint8_t prev[AS_CHAIN_LEN];
 	uint8_t head[AS_CHAIN_LEN];
 	const uint8_t (*digests)[AS_CHAIN_LEN];
+	int64_t placeholder_before;
 };
 
 /*
@@ -216,7 +219,9 @@ enum cl_chain_break_cause {
 	CL_BREAK_NONE = 0,
 	CL_BREAK_UNLINKED = 1,       /* continues no link the store knows */
 	CL_BREAK_RECORD_CHANGED = 2, /* a record does not match its digest */
-	CL_BREAK_HEAD_MISMATCH = 3   /* the digests do not fold to the head */
+	CL_BREAK_HEAD_MISMATCH = 3,  /* the digests do not fold to the head */
+	CL_BREAK_EARLY_PLACEHOLDER = 4 /* a placeholder younger than retention:
+					* a live record turned into one */
 };
 
 /* What the store follows of a gateway's chain. */
