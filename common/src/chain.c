@@ -111,17 +111,18 @@ enum as_chain_verdict as_chain_verify(const uint8_t prev[AS_CHAIN_LEN],
 				      int64_t placeholder_before, size_t *at)
 {
 	uint8_t link[AS_CHAIN_LEN], digest[AS_CHAIN_LEN];
+	size_t early = n;
 
 	*at = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (recs[i].kind == AS_REC_EXPIRED) {
 			/* Its digest was computed from its own fields
 			 * (as_chain_unseal): the fold checks them.  Its age is
-			 * what makes it legitimate. */
-			if (recs[i].entry_time >= placeholder_before) {
-				*at = i;
-				return AS_CHAIN_EARLY_PLACEHOLDER;
-			}
+			 * what makes it legitimate: judged once the fold holds,
+			 * so a placeholder whose fields were edited reads as the
+			 * head mismatch it is. */
+			if (early == n && recs[i].entry_time >= placeholder_before)
+				early = i;
 			continue;
 		}
 		as_chain_record_digest(&recs[i], digest);
@@ -131,5 +132,11 @@ enum as_chain_verdict as_chain_verify(const uint8_t prev[AS_CHAIN_LEN],
 		}
 	}
 	as_chain_fold(prev, digests, n, link);
-	return as_chain_equal(link, head) ? AS_CHAIN_INTACT : AS_CHAIN_HEAD_MISMATCH;
+	if (!as_chain_equal(link, head))
+		return AS_CHAIN_HEAD_MISMATCH;
+	if (early < n) {
+		*at = early;
+		return AS_CHAIN_EARLY_PLACEHOLDER;
+	}
+	return AS_CHAIN_INTACT;
 }

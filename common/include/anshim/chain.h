@@ -100,10 +100,11 @@ enum as_chain_verdict {
 /*
  * Judge a run of n records (a batch) with their digests (as_chain_unseal
  * of the batch's seals): every record except an AS_REC_EXPIRED placeholder
- * must have digests[i] as its digest; every placeholder's entry_time must
- * be before placeholder_before (the receiver's now - retention + allowed
- * clock skew); and the digests must fold from prev to head.  Returns a
- * verdict; *at gets the index of the first offending record
+ * must have digests[i] as its digest; the digests must fold from prev to
+ * head; and then every placeholder's entry_time must be before
+ * placeholder_before (the receiver's now - retention + allowed clock skew).
+ * Returns the first verdict that fails, in that order; *at gets the index
+ * of the first offending record
  * (AS_CHAIN_RECORD_CHANGED and AS_CHAIN_EARLY_PLACEHOLDER).
  */
 enum as_chain_verdict as_chain_verify(const uint8_t prev[AS_CHAIN_LEN],
