@@ -143,15 +143,15 @@ int cl_store_ingest_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN]
  * journal it comes from, the link before its first record, the link its
  * journal holds after the last, and each record's digest (n of them,
  * borrowed for the call; as_chain_unseal of the batch's seals), and the
- * time before which a placeholder's entry time must lie (now - retention
- * + allowed clock skew; as_chain_verify).
+ * window of times in which the cloud keeps live records, in which no
+ * placeholder may lie (as_chain_verify).
  */
 struct cl_chain_batch {
 	uint8_t journal_id[AS_JOURNAL_ID_LEN];
 	uint8_t prev[AS_CHAIN_LEN];
 	uint8_t head[AS_CHAIN_LEN];
 	const uint8_t (*digests)[AS_CHAIN_LEN];
-	int64_t placeholder_before;
+	int64_t keep_from, keep_to; /* as_chain_verify's window */
 };
 
 /*
@@ -301,8 +301,10 @@ int cl_store_ingest_app_exit(struct cl_ingest *in, const uint8_t checkin_id[CL_A
  * into its gateway's coverage periods, in the ingest transaction: it
  * extends the period it falls in or next to, joins two periods when it
  * closes the gap between them, or starts a new one.  A heartbeat filed at
- * its receive time (t == now) that is not newer than the last one of the
- * same boot is a replay (cl_heartbeat_is_replay): nothing changes and
+ * its receive time (t == now) that is not newer than the latest one when
+ * that is of the same boot (cl_heartbeat_is_replay), or that is of a boot
+ * a newer boot has followed (the first boot of a stored period, or the
+ * last boot of one but the latest), is a replay: nothing changes and
  * *replay (if not NULL) is set; otherwise *replay is 0.
  */
 int cl_store_ingest_heartbeat(struct cl_ingest *in, const struct as_heartbeat *hb, int64_t t,

@@ -108,7 +108,7 @@ enum as_chain_verdict as_chain_verify(const uint8_t prev[AS_CHAIN_LEN],
 				      const uint8_t head[AS_CHAIN_LEN],
 				      const struct as_record *recs,
 				      const uint8_t (*digests)[AS_CHAIN_LEN], size_t n,
-				      int64_t placeholder_before, size_t *at)
+				      int64_t keep_from, int64_t keep_to, size_t *at)
 {
 	uint8_t link[AS_CHAIN_LEN], digest[AS_CHAIN_LEN];
 	size_t early = n;
@@ -121,7 +121,8 @@ enum as_chain_verdict as_chain_verify(const uint8_t prev[AS_CHAIN_LEN],
 			 * what makes it legitimate: judged once the fold holds,
 			 * so a placeholder whose fields were edited reads as the
 			 * head mismatch it is. */
-			if (early == n && recs[i].entry_time >= placeholder_before)
+			if (early == n && recs[i].entry_time >= keep_from &&
+			    recs[i].entry_time <= keep_to && recs[i].exit_time <= keep_to)
 				early = i;
 			continue;
 		}

@@ -708,7 +708,7 @@ static void test_decode_reencode(void)
 			CHECK(as_chain_is_genesis(h.chain_prev));
 			CHECK_EQ_INT(as_chain_verify(h.chain_prev, h.chain_head, recs,
 						     (const uint8_t (*)[AS_CHAIN_LEN])digests, 2,
-						     INT64_MAX, &at),
+						     INT64_MAX, INT64_MAX, &at),
 				     AS_CHAIN_INTACT);
 			if (load("chain", chain) == 3 * AS_CHAIN_LEN) {
 				uint8_t ph[VEC_MAX];
@@ -733,11 +733,11 @@ static void test_decode_reencode(void)
 							  AS_CHAIN_LEN);
 						CHECK_EQ_INT(as_chain_verify(h.chain_prev, h.chain_head, p,
 									     (const uint8_t (*)[AS_CHAIN_LEN])seals,
-									     2, p[0].entry_time + 1, &at),
+									     2, p[0].entry_time + 1, INT64_MAX, &at),
 							     AS_CHAIN_INTACT);
 						CHECK_EQ_INT(as_chain_verify(h.chain_prev, h.chain_head, p,
 									     (const uint8_t (*)[AS_CHAIN_LEN])seals,
-									     2, p[0].entry_time, &at),
+									     2, p[0].entry_time, INT64_MAX, &at),
 							     AS_CHAIN_EARLY_PLACEHOLDER);
 					}
 				}
@@ -1229,7 +1229,7 @@ static void test_field_rules(void)
 			if (CHECK_OK(as_batch_decode_chained(&h, recs, digests, 2, b, n)))
 				CHECK_EQ_INT(as_chain_verify(h.chain_prev, h.chain_head, recs,
 							     (const uint8_t (*)[AS_CHAIN_LEN])digests,
-							     2, INT64_MAX, &at), AS_CHAIN_RECORD_CHANGED);
+							     2, INT64_MAX, INT64_MAX, &at), AS_CHAIN_RECORD_CHANGED);
 			CHECK_EQ_INT(at, 0);
 		}
 		load("batch", b);

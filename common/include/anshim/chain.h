@@ -28,9 +28,9 @@
  * says why it is a placeholder) and that seal, and must fold into the
  * chain like any other.  So a placeholder's own fields are bound, and one
  * made from a live record by an edit on disk is a break unless it is as
- * old as the gateway's purge would have made it: the receiver checks its
- * entry time against its own retention (as_chain_verify's
- * placeholder_before).  A live record's seal is its digest.
+ * old (or as far in the future) as the gateway's purge would have made it:
+ * the receiver checks its times against its own retention and clock skew
+ * (as_chain_verify's keep window).  A live record's seal is its digest.
  *
  * A journal id (16 random bytes) names one journal: a journal created anew
  * (lost, deleted, re-initialised) gets a new one; a copy of a journal (a
@@ -101,8 +101,11 @@ enum as_chain_verdict {
  * Judge a run of n records (a batch) with their digests (as_chain_unseal
  * of the batch's seals): every record except an AS_REC_EXPIRED placeholder
  * must have digests[i] as its digest; the digests must fold from prev to
- * head; and then every placeholder's entry_time must be before
- * placeholder_before (the receiver's now - retention + allowed clock skew).
+ * head; and then no placeholder may lie in the window in which the
+ * receiver keeps live records: entry_time in [keep_from, keep_to] and
+ * exit_time <= keep_to (the cloud: now - retention + clock skew, now +
+ * clock skew; the gateway purges records before its horizon, or after its
+ * now + skew, into placeholders).
  * Returns the first verdict that fails, in that order; *at gets the index
  * of the first offending record
  * (AS_CHAIN_RECORD_CHANGED and AS_CHAIN_EARLY_PLACEHOLDER).
@@ -111,6 +114,6 @@ enum as_chain_verdict as_chain_verify(const uint8_t prev[AS_CHAIN_LEN],
 				      const uint8_t head[AS_CHAIN_LEN],
 				      const struct as_record *recs,
 				      const uint8_t (*digests)[AS_CHAIN_LEN], size_t n,
-				      int64_t placeholder_before, size_t *at);
+				      int64_t keep_from, int64_t keep_to, size_t *at);
 
 #endif
