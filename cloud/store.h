@@ -178,7 +178,9 @@ struct cl_chain_batch {
  *     (older) the link before a record the store holds, the batch's first;
  *   - CL_CHAIN_BREAK: the batch does not hold together (a record does not
  *     match its digest, or the digests do not fold to the head: a record
- *     was changed or removed in the journal), or it continues no link the
+ *     was changed or removed in the journal; or a placeholder lies in
+ *     chain->keep_from..keep_to: a live record turned into one), or it
+ *     continues no link the
  *     store knows of its journal (records removed before it).
  * A batch wholly at or below through_seq is a resend (its records are
  * duplicates and nothing is judged) when its head is the link at the end
