@@ -117,8 +117,8 @@ enum as_chain_verdict as_chain_verify(const uint8_t prev[AS_CHAIN_LEN],
 	for (size_t i = 0; i < n; i++) {
 		if (recs[i].kind == AS_REC_EXPIRED) {
 			/* Its digest was computed from its own fields
-			 * (as_chain_unseal): the fold checks them.  Its age is
-			 * what makes it legitimate: judged once the fold holds,
+			 * (as_chain_unseal): the fold checks them.  Its times are
+			 * what make it legitimate: judged once the fold holds,
 			 * so a placeholder whose fields were edited reads as the
 			 * head mismatch it is. */
 			if (early == n && recs[i].entry_time >= keep_from &&
