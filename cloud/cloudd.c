@@ -72,7 +72,7 @@ static const char usage_text[] =
 "heartbeat (anshim/v1/gw/+/heartbeat) and keeps each gateway's coverage:\n"
 "the periods it was heard from and its silences ('anshim-cloud gateways').\n"
 "It republishes the last signed policy (retained) on every connection and\n"
-"purges data past retention.\n"
+"purges data past retention or dated later than now + time_skew.\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE        configuration (default " CL_DEFAULT_CONFIG "; it\n"
@@ -164,9 +164,12 @@ static void purge_work(uv_work_t *w)
 {
 	struct cl_daemon *d = w->data;
 
+	const int64_t now = (int64_t)time(NULL);
+
 	d->purged = 0;
-	d->purge_rc = cl_store_purge(d->store, (int64_t)time(NULL) - d->cfg.retention,
-				     PURGE_SLICE, &d->purged);
+	/* The window ingest accepts: what lies before it or beyond it goes. */
+	d->purge_rc = cl_store_purge_outside(d->store, now - d->cfg.retention,
+					     now + d->cfg.time_skew, PURGE_SLICE, &d->purged);
 }
 
 static void purge_done(uv_work_t *w, int status)
@@ -177,7 +180,9 @@ static void purge_done(uv_work_t *w, int status)
 	if (status == 0 && d->purge_rc)
 		as_log(AS_LOG_ERR, "retention purge failed: %s", as_strerror(d->purge_rc));
 	else if (status == 0)
-		as_log(AS_LOG_INFO, "retention purge: %llu visits older than %lld days deleted",
+		as_log(AS_LOG_INFO,
+		       "retention purge: %llu visits older than %lld days (or dated later than "
+		       "now + time_skew) deleted",
 		       (unsigned long long)d->purged, (long long)(d->cfg.retention / 86400));
 }
 

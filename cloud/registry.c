@@ -315,7 +315,7 @@ int cl_cmd_purge(int argc, char **argv)
 	struct cl_config cfg;
 	struct cl_store *store;
 	uint64_t deleted = 0;
-	int64_t horizon;
+	int64_t now;
 	int rc;
 
 	static const struct option options[] = {
@@ -336,10 +336,12 @@ int cl_cmd_purge(int argc, char **argv)
 		cl_config_free(&cfg);
 		return 1;
 	}
-	horizon = (int64_t)time(NULL) - cfg.retention;
+	now = (int64_t)time(NULL);
 	/* Slices keep each write transaction short, so a running anshim-cloudd
-	 * keeps ingesting between them. */
-	rc = cl_store_purge(store, horizon, 20000, &deleted);
+	 * keeps ingesting between them.  What lies outside the window ingest
+	 * accepts goes: older than retention, or later than now + time_skew. */
+	rc = cl_store_purge_outside(store, now - cfg.retention, now + cfg.time_skew, 20000,
+				    &deleted);
 	cl_store_close(store);
 	if (rc) {
 		fprintf(stderr, "anshim-cloud: purge failed after %llu visits: %s\n",
@@ -347,9 +349,10 @@ int cl_cmd_purge(int argc, char **argv)
 		cl_config_free(&cfg);
 		return 1;
 	}
-	printf("purged %llu visits older than %lld days (and the capsules of people left "
-	       "with none); the audit log is kept\n", (unsigned long long)deleted,
-	       (long long)(cfg.retention / 86400));
+	printf("purged %llu visits older than %lld days or dated later than %lld s from now (and "
+	       "the capsules of people left with none); the audit log is kept\n",
+	       (unsigned long long)deleted, (long long)(cfg.retention / 86400),
+	       (long long)cfg.time_skew);
 	cl_config_free(&cfg);
 	return 0;
 }

@@ -196,11 +196,13 @@ cloud_init() {
 _policy_retained() { msub -t anshim/v1/policy -C 1 -W 2 >/dev/null 2>&1; }
 
 # cloud_start: start anshim-cloudd and wait until it is connected and the
-# retained policy is on the broker.
+# retained policy is on the broker.  With CLOUD_FAKETIME set (e.g. +50y),
+# the daemon sees its wall clock that far off (libfaketime).
 cloud_start() {
-  local n
+  local n pre=()
+  [ -z "${CLOUD_FAKETIME:-}" ] || pre=(env $(faketime_env "$CLOUD_FAKETIME"))
   n=$(_log_count "$CLOUD_LOG" 'connected to .*subscribing')
-  anshim-cloudd --config "$CLOUD_CONF" >> "$CLOUD_LOG" 2>&1 5>&- 6>&- 7>&- 8>&- 9>&- &
+  "${pre[@]}" anshim-cloudd --config "$CLOUD_CONF" >> "$CLOUD_LOG" 2>&1 5>&- 6>&- 7>&- 8>&- 9>&- &
   CLOUD_PID=$!
   CLEANUP_PIDS+=("$CLOUD_PID")
   wait_for 30 "anshim-cloudd to connect to the broker" \

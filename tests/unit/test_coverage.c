@@ -330,6 +330,14 @@ static void test_store_merge(void)
 	if (CHECK_EQ_INT(read_periods(s, 1, &got), 1))
 		CHECK_EQ_INT(got.p[0].start, t1 + 86400);
 	CHECK_EQ_INT(read_periods(s, 2, &got), 0);
+	/* A period that starts after the limit (a store written by a cloud
+	 * whose clock was ahead) goes too; one that starts before it stays. */
+	make_hb(&hb[0], 1, t1 + 100 * 86400, T0 - 5, 1, 60);
+	ingest(s, hb, 1);
+	CHECK_EQ_INT(read_periods(s, 1, &got), 2);
+	CHECK_OK(cl_store_purge_outside(s, t1 + 61, t1 + 86400, 3, NULL));
+	if (CHECK_EQ_INT(read_periods(s, 1, &got), 1))
+		CHECK_EQ_INT(got.p[0].start, t1 + 86400);
 	cl_store_close(s);
 	test_rmdir(dir);
 }
