@@ -2562,7 +2562,11 @@ static int coverage_merge(struct cl_ingest *in, const struct as_heartbeat *hb, i
 	mdb_cursor_close(c);
 	if (rc)
 		return rc;
-	if (t == now) {
+	/* Only a heartbeat filed when it arrived (its own clock untrusted)
+	 * could make a dead gateway look alive if it were a copy; one filed
+	 * at its own trusted time (which may be now) merely fills in. */
+	if (t == now && !((hb->clock_state == AS_CLOCK_SYNCED ||
+			   hb->clock_state == AS_CLOCK_CORRECTED) && hb->sent_at == t)) {
 		const struct cl_period *latest = have_prev == 1 ? &prev : NULL;
 		int over = 0;
 

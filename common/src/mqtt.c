@@ -38,7 +38,8 @@ enum mqtt_event_type {
 	EV_CONNECTION_LOST,
 	EV_MESSAGE,
 	EV_PUBLISHED,
-	EV_SUBSCRIBED
+	EV_SUBSCRIBED,
+	EV_DISCONNECTED           /* a disconnect we asked for has finished */
 };
 
 struct mqtt_event {
@@ -79,6 +80,12 @@ struct as_mqtt {
 	uint64_t backoff_min, backoff_max, backoff;
 	/* loop-thread state */
 	int connected, connecting, offline, stopping, handles_open;
+	/* Disconnects asked of Paho and not finished yet: a connect started
+	 * meanwhile can be lost by Paho with no callback at all, so none is
+	 * started until they finish (EV_DISCONNECTED), or until
+	 * DISCONNECT_GRACE_MS after the last one, should Paho not say. */
+	int disconnecting;
+	uint64_t disconnect_started;      /* uv_now of the last one */
 	int last_connack;                /* CONNACK refusal of the last attempt, or 0 */
 	char last_error[AS_MQTT_ERROR_MAX];
 	char reported[AS_MQTT_ERROR_MAX]; /* the failure last logged */
@@ -253,6 +260,34 @@ static void op_cancel(struct mqtt_op *op)
 static void schedule_reconnect(struct as_mqtt *m);
 static void report_failure(struct as_mqtt *m);
 
+/* Paho's disconnect waits up to this long for messages in flight. */
+#define DISCONNECT_TIMEOUT_MS 1000
+#define DISCONNECT_GRACE_MS (3 * DISCONNECT_TIMEOUT_MS)
+
+static void on_retry(uv_timer_t *t);
+
+/* Ask Paho to disconnect, and note it until it says it is done. */
+static void disconnect_now(struct as_mqtt *m)
+{
+	MQTTAsync_disconnectOptions dopts = MQTTAsync_disconnectOptions_initializer;
+	struct mqtt_op *op = op_new(m, 0, EV_DISCONNECTED);
+
+	dopts.timeout = DISCONNECT_TIMEOUT_MS;
+	if (op) {
+		dopts.onSuccess = on_op_success;
+		dopts.onFailure = on_op_failure;
+		dopts.context = op;
+	}
+	if (MQTTAsync_disconnect(m->client, &dopts) != MQTTASYNC_SUCCESS) {
+		if (op)
+			op_cancel(op);
+		return;
+	}
+	if (op)
+		m->disconnecting++;
+	m->disconnect_started = uv_now(m->loop);
+}
+
 static void connect_now(struct as_mqtt *m)
 {
 	MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
@@ -262,6 +297,16 @@ static void connect_now(struct as_mqtt *m)
 
 	if (m->stopping || m->offline || m->connecting || m->connected)
 		return;
+	if (m->disconnecting) {
+		uint64_t since = uv_now(m->loop) - m->disconnect_started;
+
+		if (since < DISCONNECT_GRACE_MS) {
+			/* EV_DISCONNECTED connects; this timer, should it not come. */
+			uv_timer_start(&m->retry, on_retry, DISCONNECT_GRACE_MS - since, 0);
+			return;
+		}
+		m->disconnecting = 0;
+	}
 	op = op_new(m, 0, EV_CONNECTED);
 	if (!op)
 		return;
@@ -405,9 +450,7 @@ static void handle_event(struct as_mqtt *m, struct mqtt_event *ev)
 		m->connecting = 0;
 		if (m->offline) {
 			/* The attempt finished after we were told to go offline. */
-			MQTTAsync_disconnectOptions dopts = MQTTAsync_disconnectOptions_initializer;
-			dopts.timeout = 1000;
-			MQTTAsync_disconnect(m->client, &dopts);
+			disconnect_now(m);
 			break;
 		}
 		m->connected = 1;
@@ -450,6 +493,12 @@ static void handle_event(struct as_mqtt *m, struct mqtt_event *ev)
 	case EV_SUBSCRIBED:
 		if (h->on_subscribed)
 			h->on_subscribed(m->ctx, ev->id, ev->ok);
+		break;
+	case EV_DISCONNECTED:
+		if (m->disconnecting > 0)
+			m->disconnecting--;
+		if (!m->disconnecting)
+			connect_now(m);
 		break;
 	}
 }
@@ -624,11 +673,8 @@ void as_mqtt_set_offline(struct as_mqtt *m, int offline)
 	m->offline = offline;
 	if (offline) {
 		uv_timer_stop(&m->retry);
-		if (m->connected || m->connecting) {
-			MQTTAsync_disconnectOptions dopts = MQTTAsync_disconnectOptions_initializer;
-			dopts.timeout = 1000;
-			MQTTAsync_disconnect(m->client, &dopts);
-		}
+		if (m->connected || m->connecting)
+			disconnect_now(m);
 		if (m->connected && m->handlers->on_disconnected)
 			m->handlers->on_disconnected(m->ctx, "taken offline");
 		m->connected = 0;

@@ -34,7 +34,7 @@ _any_running() { ps -o stat= -p "$(echo "$@" | tr ' ' ,)" 2>/dev/null | grep -qv
 # command substitution), taken as a list before the first kill, since a
 # process whose parent dies is no longer below this script.
 cleanup() {
-  local pid left deadline
+  local status=$? pid left deadline
   left=$(_descendants $$)
   for pid in "${CLEANUP_PIDS[@]}"; do
     kill "$pid" 2>/dev/null || true
@@ -49,7 +49,13 @@ cleanup() {
     kill -KILL $left 2>/dev/null || true
     wait 2>/dev/null || true
   fi
-  rm -rf "$WORK"
+  # ANSHIM_TEST_KEEP=1 keeps a failed test's scratch directory (logs,
+  # stores, journals) to look at.
+  if [ "$status" -ne 0 ] && [ "${ANSHIM_TEST_KEEP:-0}" = 1 ]; then
+    echo "kept $WORK" >&2
+  else
+    rm -rf "$WORK"
+  fi
 }
 trap cleanup EXIT
 
