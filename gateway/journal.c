@@ -13,7 +13,9 @@
  *    entries with their records, purge deletes them with theirs, nothing
  *    else rewrites them;
  *  - LMDB return codes are translated here and nowhere else
- *    (MDB_MAP_FULL -> AS_E_FULL, MDB_CORRUPTED/PANIC -> AS_E_CORRUPT).
+ *    (MDB_MAP_FULL -> AS_E_FULL, MDB_CORRUPTED/PANIC -> AS_E_CORRUPT);
+ *  - appends leave a reserve of free pages (reserve_pages), so that an
+ *    acknowledgement or a purge can always commit.
  * Threads: see journal.h (one writer thread; readers anywhere, MDB_NOTLS).
  */
 #include "journal.h"
