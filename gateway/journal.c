@@ -13,7 +13,9 @@
  *    entries with their records, purge deletes them with theirs, nothing
  *    else rewrites them;
  *  - LMDB return codes are translated here and nowhere else
- *    (MDB_MAP_FULL -> AS_E_FULL, MDB_CORRUPTED/PANIC -> AS_E_CORRUPT).
+ *    (MDB_MAP_FULL -> AS_E_FULL, MDB_CORRUPTED/PANIC -> AS_E_CORRUPT);
+ *  - appends leave a reserve of free pages (reserve_pages), so that an
+ *    acknowledgement or a purge can always commit.
  * Threads: see journal.h (one writer thread; readers anywhere, MDB_NOTLS).
  */
 #include "journal.h"
@@ -180,6 +182,21 @@ static int chain_upgrade(struct gw_journal *j, MDB_txn *txn)
 	return rc;
 }
 
+/* Free the reader slots of processes that died inside a read transaction
+ * (a SIGKILLed daemon or anshim-gw while another process kept the journal
+ * open, so LMDB did not reset its reader table).  LMDB reuses no page freed
+ * after the oldest snapshot still marked as read, so one such slot would
+ * keep a full journal full for good, purges and acknowledgements included.
+ * Returns how many slots were freed. */
+static int clear_dead_readers(struct gw_journal *j)
+{
+	int dead = 0;
+
+	if (mdb_reader_check(j->env, &dead) != 0)
+		return 0;
+	return dead;
+}
+
 static int journal_open(struct gw_journal **out, const char *dir, uint64_t map_size,
 			int readonly, char *err, size_t err_len)
 {
@@ -211,6 +228,8 @@ static int journal_open(struct gw_journal **out, const char *dir, uint64_t map_s
 		rc = mdb_env_set_mapsize(j->env, (size_t)map_size);
 	if (!rc)
 		rc = mdb_env_open(j->env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0), 0600);
+	if (!rc && !readonly)
+		clear_dead_readers(j);
 	if (!rc)
 		rc = mdb_txn_begin(j->env, NULL, readonly ? MDB_RDONLY : 0, &txn);
 	if (!rc)
@@ -318,13 +337,103 @@ static int meta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t value)
 	return mdb_put(txn, dbi, &key, &val, 0);
 }
 
-int gw_journal_append(struct gw_journal *j, struct gw_journal_entry *entries, size_t n)
+/*
+ * Every LMDB write copies the pages it touches (copy-on-write), deletes
+ * included, and the pages a commit frees are reusable only from the commit
+ * after next.  So a map that appends filled to the last page could never be
+ * written again: not an acknowledgement, not a purge.  Appends therefore
+ * leave a reserve free for those: 1/32 of the map, at least 32 pages and at
+ * most 4096 (128 KiB to 16 MiB with 4 KiB pages; never more than a quarter
+ * of a map that small).  A purge slice halves until it fits in it (see
+ * gw_journal_purge).
+ */
+static size_t reserve_pages(size_t map_pages)
+{
+	size_t r = map_pages / 32;
+
+	if (r < 32)
+		r = 32;
+	if (r > 4096)
+		r = 4096;
+	return r < map_pages / 4 ? r : map_pages / 4;
+}
+
+/* Pages an append of n records may take: each record, its chain entry and
+ * an import key with their keys and node headers, at half-full pages, plus
+ * one. */
+static size_t append_pages(size_t n, size_t page_size)
+{
+	size_t per_record = AS_RECORD_LEN + CHAIN_VALUE_LEN + 2 * GW_IMPORT_KEY_LEN + 3 * (8 + 8);
+
+	return n * per_record * 2 / page_size + 1;
+}
+
+/* 0 if an append of n records leaves the reserve free, AS_E_FULL if not.
+ * Pages past the last used one are free; when they alone do not cover it,
+ * the free list (read in a read-only transaction: LMDB does not open it in
+ * a write one) adds the pages freed by commits older than the last one. */
+static int append_room(struct gw_journal *j, size_t n)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	size_t map_pages, avail, need, reusable_below;
+	int rc, op = MDB_FIRST;
+
+	if (mdb_env_info(j->env, &info) || mdb_env_stat(j->env, &st) || st.ms_psize == 0)
+		return 0;
+	map_pages = info.me_mapsize / st.ms_psize;
+	avail = map_pages > info.me_last_pgno + 1 ? map_pages - (info.me_last_pgno + 1) : 0;
+	need = reserve_pages(map_pages) + append_pages(n, st.ms_psize);
+	if (avail >= need)
+		return 0;
+	rc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return journal_error(rc);
+	reusable_below = mdb_txn_id(txn);
+	rc = mdb_cursor_open(txn, 0, &cur);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return journal_error(rc);
+	}
+	while (avail < need && (rc = mdb_cursor_get(cur, &key, &val, op)) == 0) {
+		size_t txnid, count;
+
+		op = MDB_NEXT;
+		if (key.mv_size != sizeof txnid || val.mv_size < sizeof count) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		memcpy(&txnid, key.mv_data, sizeof txnid);
+		if (txnid >= reusable_below)
+			break;
+		memcpy(&count, val.mv_data, sizeof count);
+		avail += count;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc)
+		return journal_error(rc);
+	return avail >= need ? 0 : AS_E_FULL;
+}
+
+static int append_txn(struct gw_journal *j, struct gw_journal_entry *entries, size_t n)
 {
 	MDB_txn *txn;
 	uint64_t next_seq;
 	uint8_t head[AS_CHAIN_LEN];
 	int rc;
 
+	rc = append_room(j, n);
+	if (rc) {
+		for (size_t i = 0; i < n; i++)
+			entries[i].rec->seq = 0;
+		return rc;
+	}
 	rc = mdb_txn_begin(j->env, NULL, 0, &txn);
 	if (rc)
 		return journal_error(rc);
@@ -391,6 +500,15 @@ int gw_journal_append(struct gw_journal *j, struct gw_journal_entry *entries, si
 		return journal_error(rc);
 	}
 	return 0;
+}
+
+int gw_journal_append(struct gw_journal *j, struct gw_journal_entry *entries, size_t n)
+{
+	int rc = append_txn(j, entries, n);
+
+	if (rc == AS_E_FULL && clear_dead_readers(j) > 0)
+		rc = append_txn(j, entries, n);
+	return rc;
 }
 
 /* One purge transaction over at most max_visit records (see
@@ -538,6 +656,8 @@ int gw_journal_purge(struct gw_journal *j, int64_t horizon, int64_t sent_horizon
 
 		rc = purge_slice(j, horizon, sent_horizon, future_horizon, keep_boot_id, &resume, n,
 				 &d, &slice_more, &visited);
+		if (rc == AS_E_FULL && clear_dead_readers(j) > 0)
+			continue;
 		if (rc == AS_E_FULL && n > 1) {
 			j->purge_slice = n / 2;
 			continue;
@@ -711,7 +831,7 @@ int gw_journal_rebase(struct gw_journal *j, uint64_t through, uint64_t *moved)
 	return journal_error(rc);
 }
 
-int gw_journal_set_meta(struct gw_journal *j, const char *name, uint64_t value)
+static int set_meta_txn(struct gw_journal *j, const char *name, uint64_t value)
 {
 	MDB_txn *txn;
 	int rc = mdb_txn_begin(j->env, NULL, 0, &txn);
@@ -724,6 +844,15 @@ int gw_journal_set_meta(struct gw_journal *j, const char *name, uint64_t value)
 		return journal_error(rc);
 	}
 	return journal_error(mdb_txn_commit(txn));
+}
+
+int gw_journal_set_meta(struct gw_journal *j, const char *name, uint64_t value)
+{
+	int rc = set_meta_txn(j, name, value);
+
+	if (rc == AS_E_FULL && clear_dead_readers(j) > 0)
+		rc = set_meta_txn(j, name, value);
+	return rc;
 }
 
 int gw_journal_get_meta(struct gw_journal *j, const char *name, uint64_t *value)

@@ -60,8 +60,10 @@ struct gw_journal_entry {
  * Append n entries in ONE write transaction and commit it (one fsync for
  * the group).  Entries whose import key is already present are skipped and
  * flagged duplicate.  Returns 0 (every non-duplicate entry is durable and
- * has its seq), AS_E_FULL (map full: nothing was written), or another
- * error (nothing written).  Writer thread only.
+ * has its seq), AS_E_FULL (the map is full, or storing the group would
+ * leave less than the reserve of free pages acknowledgements and purges
+ * need (see journal.c): nothing was written), or another error (nothing
+ * written).  Writer thread only.
  */
 int gw_journal_append(struct gw_journal *j, struct gw_journal_entry *entries, size_t n);
 

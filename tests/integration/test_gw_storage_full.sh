@@ -42,14 +42,14 @@ expect_eq "rows accounted for" $ROWS $((IMPORTED + REFUSED))
 expect_eq "every refused row reported with its line as storage-full" "$REFUSED" \
   "$(grep -Ec '^line [0-9]+: rejected by the gateway: storage-full$' "$WORK/fill.out")"
 
-# The import's groups no longer fit; single scans may still.  Top the
-# journal off by rescanning one pass (duplicate_window 0) until the scans are
-# refused too.
+# The import's groups no longer fit; single scans may still (a group needs
+# more pages than one record on top of the reserve).  Top the journal off by
+# rescanning one pass (duplicate_window 0) until the scans are refused too.
 gw_wallet "$WORK/w4" 010-6000-0004 "Late Visitor"
 P4=$(gw_pass "$WORK/w4")
 for i in $(seq 1000); do echo "$P4"; done | gw_scan "$GW_SCAN" > "$WORK/topoff.answers"
-expect_eq "top-off answers are accepted or storage-full only" "accepted
-rejected storage-full" "$(sort -u "$WORK/topoff.answers")"
+check; grep -qvxE 'accepted|rejected storage-full' "$WORK/topoff.answers" &&
+  fail "top-off answers are accepted or storage-full only: $(sort -u "$WORK/topoff.answers" | tr '\n' '|')"
 expect_eq "the last scans are all refused" "rejected storage-full" \
   "$(tail -n 20 "$WORK/topoff.answers" | sort -u)"
 TOPOFF=$(grep -c '^accepted$' "$WORK/topoff.answers" || true)

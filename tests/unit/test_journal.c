@@ -2,7 +2,8 @@
  * test_journal.c - the LMDB check-in journal (gateway/journal.c): seqs
  * start at 1, only grow and are never reused (purging the newest records,
  * reopening); a group append is all-or-nothing when the map is full, and a
- * full journal can be purged and used again; import keys; purge by horizon
+ * full journal can be purged and used again (appends leave a reserve of
+ * pages, and dead readers are cleared); import keys; purge by horizon
  * and by acknowledgement, in slices; scans in both directions with edge
  * cases; stats; meta values; read-only opening (also from another process
  * while the writer holds the journal open); reopening keeps everything.
@@ -22,6 +23,7 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -502,6 +504,101 @@ static void test_full_journal_recovers_after_ack(void)
 	for (uint64_t n = 50; n + 100 < total; n += 50)
 		if (!CHECK_OK(append_group(j, 50, (unsigned)n, TEST_NOW, NULL)))
 			break;
+	gw_journal_close(j);
+out:
+	test_rmdir(dir);
+}
+
+/* A gateway that fills while the cloud keeps up: one scan per transaction,
+ * each acknowledged right after (the way the sync thread moves acked_seq),
+ * until an append is refused.  Everything acknowledged, a purge must still
+ * run to the end and records must be accepted again.  Every LMDB write, a
+ * delete included, copies pages, and pages a commit frees are reusable only
+ * from the commit after next: without the reserve appends leave free, the
+ * first purge slice commits and the next one finds no page, for good. */
+static void test_full_acked_journal_purges(void)
+{
+	char dir[64];
+	struct gw_journal *j;
+	struct gw_journal_stats st;
+	uint64_t total = 0, deleted = 0;
+	unsigned calls = 0;
+	int rc = 0;
+
+	test_tmpdir(dir);
+	if (!(j = open_j(dir, MAP_TINY)))
+		goto out;
+	for (unsigned i = 0; i < 20000 && rc == 0; i++) {
+		uint64_t seq;
+		if ((rc = append_group(j, 1, i, TEST_NOW - 30 * 86400, &seq)) != 0)
+			break;
+		total++;
+		rc = gw_journal_set_meta(j, "acked_seq", seq);
+	}
+	CHECK_RC(rc, AS_E_FULL);
+	CHECK(total > 100);
+	/* the acknowledgement of everything still fits */
+	CHECK_OK(gw_journal_set_meta(j, "acked_seq", total));
+	CHECK_OK(purge_all(j, TEST_NOW - 60 * 86400, TEST_NOW - 14 * 86400, 2000, &deleted,
+			   &calls));
+	CHECK_EQ_INT(deleted, total);
+	CHECK_EQ_INT(append_one(j, 1, TEST_NOW), total + 1);
+	if (CHECK_OK(gw_journal_stats(j, &st))) {
+		CHECK_EQ_INT(st.records, 1);
+		CHECK_EQ_INT(st.unsent, 1);
+	}
+	gw_journal_close(j);
+out:
+	test_rmdir(dir);
+}
+
+/* A process that dies inside a read transaction (SIGKILL while another
+ * process holds the journal open, so the reader table is not reset) leaves
+ * its reader slot behind, and LMDB keeps every page that snapshot could see:
+ * nothing freed after it is ever reused.  The journal must clear such slots
+ * itself, or a full journal stays full for good, purge included. */
+static void test_dead_reader_does_not_pin_pages(void)
+{
+	char dir[64];
+	struct gw_journal *j;
+	uint64_t total = 0, deleted = 0;
+	unsigned calls = 0;
+	int rc = 0, status = 0;
+	pid_t pid;
+
+	test_tmpdir(dir);
+	if (!(j = open_j(dir, MAP_TINY)))
+		goto out;
+	CHECK_EQ_INT(append_one(j, 0, TEST_NOW - 30 * 86400), 1);
+	pid = fork();
+	if (pid == 0) {
+		MDB_env *env;
+		MDB_txn *txn;
+		if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 5) ||
+		    mdb_env_open(env, dir, MDB_NOTLS | MDB_RDONLY, 0600) ||
+		    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn))
+			_exit(3);
+		raise(SIGKILL); /* dies holding the snapshot */
+		_exit(4);
+	}
+	if (!CHECK(pid > 0))
+		goto close;
+	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) &&
+	      WTERMSIG(status) == SIGKILL);
+	total = 1;
+	for (unsigned i = 1; i < 20000 && rc == 0; i++) {
+		if ((rc = append_group(j, 1, i, TEST_NOW - 30 * 86400, NULL)) != 0)
+			break;
+		total++;
+		rc = gw_journal_set_meta(j, "acked_seq", total);
+	}
+	CHECK_RC(rc, AS_E_FULL);
+	CHECK_OK(gw_journal_set_meta(j, "acked_seq", total));
+	CHECK_OK(purge_all(j, TEST_NOW - 60 * 86400, TEST_NOW - 14 * 86400, 2000, &deleted,
+			   &calls));
+	CHECK_EQ_INT(deleted, total);
+	CHECK_EQ_INT(append_one(j, 1, TEST_NOW), total + 1);
+close:
 	gw_journal_close(j);
 out:
 	test_rmdir(dir);
@@ -1346,6 +1443,8 @@ int main(void)
 	TEST_RUN(test_seqs_never_reused);
 	TEST_RUN(test_map_full_all_or_nothing);
 	TEST_RUN(test_full_journal_recovers_after_ack);
+	TEST_RUN(test_full_acked_journal_purges);
+	TEST_RUN(test_dead_reader_does_not_pin_pages);
 	TEST_RUN(test_full_unacked_journal_purge);
 	TEST_RUN(test_import_keys);
 	TEST_RUN(test_purge_exact);
