@@ -677,8 +677,9 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 	if (rc) {
 		if (txn)
 			cl_store_ingest_abort(txn);
-		as_log(AS_LOG_ERR, "ingest: storing %zu batches failed: %s; not acknowledged "
-		       "(gateways will resend)", n, as_strerror(rc));
+		as_log(AS_LOG_ERR, "ingest: storing %zu batches failed: %s%s%s; not acknowledged "
+		       "(gateways will resend)", n, as_strerror(rc), rc == AS_E_STORE ? ": " : "",
+		       rc == AS_E_STORE ? cl_store_last_error() : "");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
