@@ -48,6 +48,9 @@
  * deletes whole keys.  A person has one or two visits a day, so by_pid
  * keeps them in one plain value per (day, person) (a DUPSORT key would
  * cost about 34 bytes of its own); ingest merges new entries into it.
+ * The value has no bound of its own below LMDB's (4 GiB): a person with
+ * thousands of visits in a day (a pass scanned over and over) costs the
+ * commits that add to it more, and stops nothing.
  *
  * A person is a pid with at least one stored visit; its number is handed
  * out on its first visit and keys by_pid and capsules, so each visit and
@@ -126,7 +129,7 @@
 #define VID_MAX ((UINT64_C(1) << 48) - 1)
 #define IDX_KEY_LEN 8                /* day u32 || venue or person u32 */
 #define IDX_LEN 24                   /* an index entry, see above */
-#define PID_VALUE_MAX (4096 * IDX_LEN) /* most visits of one person in one day */
+#define PID_VALUE_MAX UINT32_MAX    /* LMDB's largest value: 178 million entries */
 #define SPAN_NONE UINT32_MAX         /* no exit recorded */
 #define SPAN_MAX (UINT32_MAX - 1)
 #define DAY_SECONDS 86400
@@ -1214,8 +1217,13 @@ static int write_pid_index(struct cl_ingest *in, const uint32_t *persons, struct
 			rc = 0;
 		}
 		need = (n_old + (b - a)) * IDX_LEN;
+		/* No smaller bound: a pass scanned thousands of times a day
+		 * (a card passed round, a scanner stuck on one code) makes a
+		 * large value, rewritten by each commit that adds to it, but
+		 * must not make every later batch with it fail. */
 		if (!rc && need > PID_VALUE_MAX)
-			rc = MDB_BAD_VALSIZE; /* thousands of visits by one person in a day */
+			rc = store_fail("writing to by_pid (one person's visits of one day)",
+					MDB_BAD_VALSIZE);
 		if (!rc && need > cap) {
 			uint8_t *p = realloc(buf, need);
 
