@@ -677,19 +677,19 @@ static int process_group(struct cl_ingester *in, struct message **msgs, size_t n
 		txn = NULL;
 	}
 	if (rc) {
+		const char *detail = cl_store_last_error();
+
 		if (txn)
 			cl_store_ingest_abort(txn);
 		if (n == 1)
 			as_log(AS_LOG_ERR, "ingest: storing the message on '%.80s' (%zu bytes) "
 			       "failed: %s%s%s; not acknowledged (its sender will resend)",
 			       msgs[0]->topic, msgs[0]->len, as_strerror(rc),
-			       rc == AS_E_STORE ? ": " : "",
-			       rc == AS_E_STORE ? cl_store_last_error() : "");
+			       *detail ? ": " : "", detail);
 		else
 			as_log(AS_LOG_ERR, "ingest: storing %zu batches failed: %s%s%s; not "
 			       "acknowledged (gateways will resend)", n, as_strerror(rc),
-			       rc == AS_E_STORE ? ": " : "",
-			       rc == AS_E_STORE ? cl_store_last_error() : "");
+			       *detail ? ": " : "", detail);
 		failed = 1;
 		goto out;
 	}

@@ -248,7 +248,7 @@ static int store_fail(const char *what, int rc)
 
 const char *cl_store_last_error(void)
 {
-	return last_error[0] ? last_error : "no detail";
+	return last_error;
 }
 
 /* LMDB result (0, MDB_*, or a positive errno) -> Anshim code.  Codes that
@@ -1207,10 +1207,12 @@ static int write_pid_index(struct cl_ingest *in, const uint32_t *persons, struct
 
 		for (b = a + 1; b < n && memcmp(recs[b].key, recs[a].key, IDX_KEY_LEN) == 0; b++)
 			;
-		rc = mdb_cursor_get(in->by_pid, &key, &val, MDB_SET_KEY);
+		rc = store_fail("reading by_pid",
+				mdb_cursor_get(in->by_pid, &key, &val, MDB_SET_KEY));
 		if (rc == 0) {
 			if (val.mv_size == 0 || val.mv_size % IDX_LEN)
-				rc = MDB_CORRUPTED;
+				rc = store_fail("reading by_pid (a value of part entries)",
+						MDB_CORRUPTED);
 			old = val.mv_data;
 			n_old = val.mv_size / IDX_LEN;
 		} else if (rc == MDB_NOTFOUND) {

@@ -14,8 +14,9 @@
 #     scans its own visitors: their batches wait in anshim-cloudd's queue
 #     together, behind one junk message that took the ingest thread first;
 #   - when the lock is released, B's batch is stored and acknowledged
-#     without a resend; A's is not, and the log names its topic and what
-#     failed ("corrupt"); A's through_seq stays where it was.
+#     without a resend; A's is not, and the log names its topic, what
+#     failed and LMDB's code ("corrupt: reading by_pid ...: MDB_CORRUPTED");
+#     A's through_seq stays where it was.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/broker.sh"
 . "$(dirname "$0")/sync_lib.sh"
@@ -104,7 +105,7 @@ expect_eq "the lock holder's exit status ($(cat "$WORK/hold.out"))" 0 "$rc"
 phase "B is stored; A's batch alone is not"
 wait_delivered 60 B
 expect_eq "B was acknowledged without resending" "$resends_b" "$(sgw_field B resends)"
-a_failed() { grep -Eq "storing the message on 'anshim/v1/gw/${SGW_ID[A]}/batch' .*failed: .*corrupt" "$CLOUD_LOG"; }
+a_failed() { grep -Eq "storing the message on 'anshim/v1/gw/${SGW_ID[A]}/batch' .*failed: .*corrupt: reading by_pid .*MDB_CORRUPTED" "$CLOUD_LOG"; }
 wait_for 30 "the log to name A's batch as the one that failed" a_failed
 expect_eq "A's through_seq (its batch not stored)" "$through_a" \
   "$(cloud_gw_field "${SGW_ID[A]}" through_seq)"
