@@ -581,8 +581,8 @@ static void log_chain_event(const uint8_t gw_id[AS_GWID_LEN], const struct as_ba
 }
 
 /* Process one group of messages: check, store in one transaction, ack.
- * Returns nonzero when the transaction failed (nothing stored, nothing
- * acknowledged). */
+ * Returns the transaction's failure (nothing stored, nothing acknowledged)
+ * or 0. */
 static int process_group(struct cl_ingester *in, struct message **msgs, size_t n)
 {
 	struct checked *checked = calloc(n, sizeof *checked);
@@ -690,7 +690,7 @@ static int process_group(struct cl_ingester *in, struct message **msgs, size_t n
 			as_log(AS_LOG_ERR, "ingest: storing %zu batches failed: %s%s%s; not "
 			       "acknowledged (gateways will resend)", n, as_strerror(rc),
 			       *detail ? ": " : "", detail);
-		failed = 1;
+		failed = rc;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -792,6 +792,7 @@ static void run_ingest(void *arg)
 
 	for (;;) {
 		size_t n = 0, bytes = 0;
+		int rc;
 
 		uv_mutex_lock(&in->lock);
 		while (!in->head && !in->stopping)
@@ -815,8 +816,10 @@ static void run_ingest(void *arg)
 		/* A group that cannot be stored is stored again one message
 		 * at a time: a message the store cannot take (whatever the
 		 * cause) then holds up itself alone, not every gateway whose
-		 * batches share a group with it. */
-		if (process_group(in, msgs, n) && n > 1) {
+		 * batches share a group with it.  Not when the store is full:
+		 * that holds up everything alike. */
+		rc = process_group(in, msgs, n);
+		if (rc && rc != AS_E_FULL && n > 1) {
 			as_log(AS_LOG_WARNING, "ingest: storing the %zu messages one at a time, so "
 			       "that one that cannot be stored holds up no other", n);
 			for (size_t i = 0; i < n; i++)
