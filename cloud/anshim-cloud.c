@@ -17,6 +17,7 @@
 #include "clconfig.h"
 #include "anshim/policy.h"
 #include "anshim/parse.h"
+#include "anshim/usage.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -288,6 +289,9 @@ int main(int argc, char **argv)
 		fputs(usage_text, cmd ? stdout : stderr);
 		return cmd ? 0 : CL_EXIT_USAGE;
 	}
+	/* 'COMMAND --help': that command's part of the manual (usage.h). */
+	if (as_usage_subcommand_help(argc, argv, "anshim-cloud", usage_text))
+		return 0;
 	if (as_crypto_init()) {
 		fprintf(stderr, "anshim-cloud: libsodium failed to initialise\n");
 		return 1;

@@ -3843,6 +3843,32 @@ int cl_store_purge(struct cl_store *s, int64_t horizon, size_t max_per_txn, uint
 	return cl_store_purge_outside(s, horizon, INT64_MAX, max_per_txn, deleted);
 }
 
+static int latest_seen_of(void *ctx, const struct cl_gateway *g)
+{
+	int64_t *latest = ctx;
+
+	if (g->last_seen > *latest)
+		*latest = g->last_seen;
+	return 0;
+}
+
+int cl_store_purge_limit(struct cl_store *s, int64_t now, int64_t skew, int64_t *limit,
+			 int64_t *latest_seen)
+{
+	int64_t latest = 0;
+	int rc = cl_store_each_gateway(s, latest_seen_of, &latest);
+
+	*limit = now + skew;
+	*latest_seen = latest;
+	if (rc < 0)
+		return rc;
+	if (latest > *limit) {
+		*limit = INT64_MAX;
+		return 1;
+	}
+	return 0;
+}
+
 /* ---- journal chains: readers ---------------------------------------------- */
 
 int cl_store_gateway_chain(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN],
