@@ -12,7 +12,9 @@
  *    wiped right after the pid is derived; they are never logged.
  * Threads: see ingest.h.  Batch checks run before the write transaction
  * opens (registry reads use their own read transactions); the write
- * transaction covers the whole group.
+ * transaction covers the whole group.  A group whose transaction fails
+ * (other than for a full store) is processed again one message per
+ * transaction, so one message the store cannot take holds up no other.
  */
 #include "ingest.h"
 
