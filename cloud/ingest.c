@@ -12,7 +12,9 @@
  *    wiped right after the pid is derived; they are never logged.
  * Threads: see ingest.h.  Batch checks run before the write transaction
  * opens (registry reads use their own read transactions); the write
- * transaction covers the whole group.
+ * transaction covers the whole group.  A group whose transaction fails
+ * (other than for a full store) is processed again one message per
+ * transaction, so one message the store cannot take holds up no other.
  */
 #include "ingest.h"
 
@@ -582,8 +584,10 @@ static void log_chain_event(const uint8_t gw_id[AS_GWID_LEN], const struct as_ba
 			"recorded as a chain event of the gateway)" : "");
 }
 
-/* Process one group of messages: check, store in one transaction, ack. */
-static void process_group(struct cl_ingester *in, struct message **msgs, size_t n)
+/* Process one group of messages: check, store in one transaction, ack.
+ * Returns the transaction's failure (nothing stored, nothing acknowledged)
+ * or 0. */
+static int process_group(struct cl_ingester *in, struct message **msgs, size_t n)
 {
 	struct checked *checked = calloc(n, sizeof *checked);
 	const char **reasons = calloc(n, sizeof *reasons);
@@ -594,7 +598,7 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 	uint64_t stored = 0, dups = 0, rejected = 0, batches = 0, heartbeats = 0;
 	uint64_t app_counts[4] = {0};   /* by AS_APP_* status */
 	struct id_set revoked = {NULL, 0};
-	int rc, have_app = 0;
+	int rc, have_app = 0, failed = 0;
 
 	if (!checked || !reasons || !results) {
 		as_log(AS_LOG_ERR, "ingest: out of memory; %zu batches dropped unacknowledged "
@@ -683,10 +687,20 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 		txn = NULL;
 	}
 	if (rc) {
+		const char *detail = cl_store_last_error();
+
 		if (txn)
 			cl_store_ingest_abort(txn);
-		as_log(AS_LOG_ERR, "ingest: storing %zu batches failed: %s; not acknowledged "
-		       "(gateways will resend)", n, as_strerror(rc));
+		if (n == 1)
+			as_log(AS_LOG_ERR, "ingest: storing the message on '%.80s' (%zu bytes) "
+			       "failed: %s%s%s; not acknowledged (its sender will resend)",
+			       msgs[0]->topic, msgs[0]->len, as_strerror(rc),
+			       *detail ? ": " : "", detail);
+		else
+			as_log(AS_LOG_ERR, "ingest: storing %zu batches failed: %s%s%s; not "
+			       "acknowledged (gateways will resend)", n, as_strerror(rc),
+			       *detail ? ": " : "", detail);
+		failed = rc;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -778,6 +792,7 @@ out:
 	}
 	uv_mutex_unlock(&in->lock);
 	uv_async_send(&in->async);
+	return failed;
 }
 
 static void run_ingest(void *arg)
@@ -787,6 +802,7 @@ static void run_ingest(void *arg)
 
 	for (;;) {
 		size_t n = 0, bytes = 0;
+		int rc;
 
 		uv_mutex_lock(&in->lock);
 		while (!in->head && !in->stopping)
@@ -807,7 +823,18 @@ static void run_ingest(void *arg)
 		uv_mutex_unlock(&in->lock);
 		if (n == 0)
 			break;
-		process_group(in, msgs, n);
+		/* A group that cannot be stored is stored again one message
+		 * at a time: a message the store cannot take (whatever the
+		 * cause) then holds up itself alone, not every gateway whose
+		 * batches share a group with it.  Not when the store is full:
+		 * that holds up everything alike. */
+		rc = process_group(in, msgs, n);
+		if (rc && rc != AS_E_FULL && n > 1) {
+			as_log(AS_LOG_WARNING, "ingest: storing the %zu messages one at a time, so "
+			       "that one that cannot be stored holds up no other", n);
+			for (size_t i = 0; i < n; i++)
+				process_group(in, &msgs[i], 1);
+		}
 		for (size_t i = 0; i < n; i++)
 			free_message(msgs[i]);
 	}

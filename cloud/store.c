@@ -48,6 +48,9 @@
  * deletes whole keys.  A person has one or two visits a day, so by_pid
  * keeps them in one plain value per (day, person) (a DUPSORT key would
  * cost about 34 bytes of its own); ingest merges new entries into it.
+ * The value has no bound of its own below LMDB's (4 GiB): a person with
+ * thousands of visits in a day (a pass scanned over and over) costs the
+ * commits that add to it more, and stops nothing.
  *
  * A person is a pid with at least one stored visit; its number is handed
  * out on its first visit and keys by_pid and capsules, so each visit and
@@ -126,7 +129,7 @@
 #define VID_MAX ((UINT64_C(1) << 48) - 1)
 #define IDX_KEY_LEN 8                /* day u32 || venue or person u32 */
 #define IDX_LEN 24                   /* an index entry, see above */
-#define PID_VALUE_MAX (4096 * IDX_LEN) /* most visits of one person in one day */
+#define PID_VALUE_MAX UINT32_MAX    /* LMDB's largest value: 178 million entries */
 #define SPAN_NONE UINT32_MAX         /* no exit recorded */
 #define SPAN_MAX (UINT32_MAX - 1)
 #define DAY_SECONDS 86400
@@ -205,6 +208,49 @@ struct stored_gateway {
 
 /* ---- errors -------------------------------------------------------------- */
 
+/* What the last failed LMDB call of this thread was, and its code
+ * ("appending to visits: MDB_KEYEXIST"): AS_E_STORE alone says only
+ * "database error".  The first failure of a write transaction is kept. */
+static _Thread_local char last_error[160];
+
+static const char *mdb_code_name(int rc)
+{
+	static const char *const names[] = {
+		"MDB_KEYEXIST",       "MDB_NOTFOUND",     "MDB_PAGE_NOTFOUND",  "MDB_CORRUPTED",
+		"MDB_PANIC",          "MDB_VERSION_MISMATCH", "MDB_INVALID",    "MDB_MAP_FULL",
+		"MDB_DBS_FULL",       "MDB_READERS_FULL", "MDB_TLS_FULL",       "MDB_TXN_FULL",
+		"MDB_CURSOR_FULL",    "MDB_PAGE_FULL",    "MDB_MAP_RESIZED",    "MDB_INCOMPATIBLE",
+		"MDB_BAD_RSLOT",      "MDB_BAD_TXN",      "MDB_BAD_VALSIZE",    "MDB_BAD_DBI",
+	};
+
+	if (rc >= MDB_KEYEXIST && rc < MDB_KEYEXIST + (int)(sizeof names / sizeof *names))
+		return names[rc - MDB_KEYEXIST];
+	return NULL;
+}
+
+/* Note that `what` failed with LMDB result rc (kept unless one is noted
+ * already); returns rc. */
+static int store_fail(const char *what, int rc)
+{
+	const char *name;
+
+	if (!rc || rc == MDB_NOTFOUND || last_error[0])
+		return rc;
+	name = mdb_code_name(rc);
+	if (name)
+		snprintf(last_error, sizeof last_error, "%s: %s (%s)", what, name,
+			 mdb_strerror(rc));
+	else
+		snprintf(last_error, sizeof last_error, "%s: %s", what,
+			 rc > 0 ? strerror(rc) : as_strerror(rc));
+	return rc;
+}
+
+const char *cl_store_last_error(void)
+{
+	return last_error;
+}
+
 /* LMDB result (0, MDB_*, or a positive errno) -> Anshim code.  Codes that
  * are already Anshim's own or negative errno values pass through, so
  * internal helpers may return either kind. */
@@ -228,8 +274,10 @@ static int store_error(int rc)
 	default:
 		if (rc > 0)
 			return -rc;
-		if (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE)
+		if (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE) {
+			store_fail("a database operation", rc);
 			return AS_E_STORE;
+		}
 		return rc;
 	}
 }
@@ -518,9 +566,10 @@ static int write_begin(struct cl_store *s, MDB_txn **txn)
 		return -EACCES;
 	if (thread_writing == s)
 		return -EBUSY;
+	last_error[0] = '\0';
 	rc = mdb_txn_begin(s->env, NULL, 0, txn);
 	if (rc)
-		return store_error(rc);
+		return store_error(store_fail("beginning a write transaction", rc));
 	if (!thread_writing)
 		thread_writing = s;
 	return 0;
@@ -532,7 +581,7 @@ static int write_end(struct cl_store *s, MDB_txn *txn, int rc)
 	if (rc)
 		mdb_txn_abort(txn);
 	else
-		rc = mdb_txn_commit(txn);
+		rc = store_fail("committing", mdb_txn_commit(txn));
 	if (thread_writing == s)
 		thread_writing = NULL;
 	return store_error(rc);
@@ -1008,7 +1057,8 @@ static int resolve_person(struct cl_ingest *in, const uint8_t pid[AS_PID_LEN],
 	memcpy(pval + 4, fp, FP_LEN);
 	key = (MDB_val){AS_PID_LEN, (void *)pid};
 	val = (MDB_val){PERSON_VALUE_LEN, pval};
-	return mdb_cursor_put(in->persons, &key, &val, MDB_CURRENT * (rc == 0));
+	return store_fail(rc == 0 ? "writing to persons" : "adding to persons",
+			  mdb_cursor_put(in->persons, &key, &val, MDB_CURRENT * (rc == 0)));
 }
 
 /*
@@ -1136,7 +1186,7 @@ static int write_venue_index(struct cl_ingest *in, const uint32_t *persons,
 	for (size_t k = 0; k < n && !rc; k++) {
 		MDB_val key = {IDX_KEY_LEN, recs[k].key}, val = {IDX_LEN, recs[k].ent};
 
-		rc = mdb_cursor_put(in->by_venue, &key, &val, 0);
+		rc = store_fail("writing to by_venue", mdb_cursor_put(in->by_venue, &key, &val, 0));
 	}
 	return rc;
 }
@@ -1157,18 +1207,25 @@ static int write_pid_index(struct cl_ingest *in, const uint32_t *persons, struct
 
 		for (b = a + 1; b < n && memcmp(recs[b].key, recs[a].key, IDX_KEY_LEN) == 0; b++)
 			;
-		rc = mdb_cursor_get(in->by_pid, &key, &val, MDB_SET_KEY);
+		rc = store_fail("reading by_pid",
+				mdb_cursor_get(in->by_pid, &key, &val, MDB_SET_KEY));
 		if (rc == 0) {
 			if (val.mv_size == 0 || val.mv_size % IDX_LEN)
-				rc = MDB_CORRUPTED;
+				rc = store_fail("reading by_pid (a value of part entries)",
+						MDB_CORRUPTED);
 			old = val.mv_data;
 			n_old = val.mv_size / IDX_LEN;
 		} else if (rc == MDB_NOTFOUND) {
 			rc = 0;
 		}
 		need = (n_old + (b - a)) * IDX_LEN;
+		/* No smaller bound: a pass scanned thousands of times a day
+		 * (a card passed round, a scanner stuck on one code) makes a
+		 * large value, rewritten by each commit that adds to it, but
+		 * must not make every later batch with it fail. */
 		if (!rc && need > PID_VALUE_MAX)
-			rc = MDB_BAD_VALSIZE; /* thousands of visits by one person in a day */
+			rc = store_fail("writing to by_pid (one person's visits of one day)",
+					MDB_BAD_VALSIZE);
 		if (!rc && need > cap) {
 			uint8_t *p = realloc(buf, need);
 
@@ -1192,7 +1249,8 @@ static int write_pid_index(struct cl_ingest *in, const uint32_t *persons, struct
 		if (!rc) {
 			key = (MDB_val){IDX_KEY_LEN, recs[a].key};
 			val = (MDB_val){m * IDX_LEN, buf};
-			rc = mdb_cursor_put(in->by_pid, &key, &val, 0);
+			rc = store_fail("writing to by_pid",
+					mdb_cursor_put(in->by_pid, &key, &val, 0));
 		}
 	}
 	free(buf);
@@ -1271,7 +1329,9 @@ static int write_capsules(struct cl_ingest *in, const struct capsule_job *jobs, 
 
 			memcpy(cval, p->sv.v.pid, AS_PID_LEN);
 			memcpy(cval + AS_PID_LEN, p->capsule, AS_CAPSULE_LEN);
-			rc = mdb_cursor_put(in->capsules, &key, &val, j->fresh ? MDB_APPEND : 0);
+			rc = store_fail(j->fresh ? "appending to capsules" : "writing to capsules",
+					mdb_cursor_put(in->capsules, &key, &val,
+						       j->fresh ? MDB_APPEND : 0));
 			if (rc)
 				break;
 		}
@@ -1292,7 +1352,7 @@ static int write_capsules(struct cl_ingest *in, const struct capsule_job *jobs, 
 
 			memcpy(pval, j->fp, FP_LEN);
 			memcpy(pval + FP_LEN, p->capsule, AS_CAPSULE_LEN);
-			rc = mdb_cursor_put(in->paper, &key, &val, 0);
+			rc = store_fail("writing to paper", mdb_cursor_put(in->paper, &key, &val, 0));
 			at = 0;
 		} else if (!j->paper && has) {
 			rc = mdb_cursor_del(in->paper, 0);
@@ -1370,7 +1430,8 @@ static int apply_pending(struct cl_ingest *in)
 
 		put_vid(vid, in->pend[i].sv.v.vid);
 		val.mv_size = visit_encode(value, &in->pend[i].sv);
-		rc = mdb_cursor_put(in->visits, &key, &val, MDB_APPEND);
+		rc = store_fail("appending to visits",
+				mdb_cursor_put(in->visits, &key, &val, MDB_APPEND));
 	}
 	if (!rc)
 		in->npend = 0;
@@ -1646,7 +1707,7 @@ static int chain_event_put(MDB_txn *txn, MDB_dbi dbi, const uint8_t gw_id[AS_GWI
 	as_put_be64(v + 46, (uint64_t)ev->time);
 	key = (MDB_val){sizeof k, k};
 	val = (MDB_val){sizeof v, v};
-	return mdb_put(txn, dbi, &key, &val, MDB_NOOVERWRITE);
+	return store_fail("adding to chain_events", mdb_put(txn, dbi, &key, &val, MDB_NOOVERWRITE));
 }
 
 static int visit_held(struct cl_ingest *in, const struct stored_gateway *sg,
@@ -2444,13 +2505,14 @@ int cl_store_ingest_commit(struct cl_ingest *in)
 	int rc = in->failed;
 
 	if (!rc)
-		rc = apply_pending(in);
+		rc = store_fail("writing the queued visits", apply_pending(in));
 	if (!rc && in->next_vid != in->next_vid_stored)
 		rc = meta_put(in->txn, s->meta, "next_vid", in->next_vid);
 	if (!rc && in->next_person != in->next_person_stored)
 		rc = meta_put(in->txn, s->meta, "next_person", in->next_person);
 	if (!rc && in->batches != in->batches_stored)
 		rc = meta_put(in->txn, s->meta, "batches", in->batches);
+	store_fail("writing to meta", rc);
 	ingest_close_cursors(in);
 	rc = write_end(s, in->txn, rc);
 	ingest_free(in);

@@ -206,6 +206,13 @@ int cl_store_ingest_count_reject(struct cl_ingest *in, const char *reason);
 int cl_store_ingest_commit(struct cl_ingest *in);
 void cl_store_ingest_abort(struct cl_ingest *in);
 
+/* What the last store call of this thread that failed with AS_E_STORE,
+ * AS_E_CORRUPT or AS_E_FULL failed on, where the store noted it: the
+ * operation, the database and LMDB's code, e.g. "appending to visits:
+ * MDB_KEYEXIST (...)".  Kept until the thread's next write transaction
+ * begins; "" when none was noted. */
+const char *cl_store_last_error(void);
+
 /* ---- the journal chains of gateways ---- */
 
 #define CL_CHAIN_POINTS 64     /* batch-end links kept per gateway */

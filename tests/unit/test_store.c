@@ -1737,6 +1737,52 @@ static void test_big_transaction(void)
 	test_rmdir(dir);
 }
 
+/* One pass scanned thousands of times in a day (a test wallet, a card
+ * passed around, a scanner stuck on one code): every visit is stored, and
+ * the person's visits of that day do not stop the ingest of anyone else's. */
+static void test_busy_person(void)
+{
+	enum { PER = 500, BATCHES = 10 };
+	char dir[64];
+	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
+	static struct as_record recs[PER];
+	struct cl_ingest_result res;
+	struct cl_gateway g;
+	uint64_t seq = 0;
+
+	if (!s) {
+		test_rmdir(dir);
+		return;
+	}
+	enroll(s, 1, 7, &g);
+	for (int b = 0; b < BATCHES; b++) {
+		int rc;
+
+		for (int k = 0; k < PER; k++) {
+			seq++;
+			make_rec(&recs[k], seq, 1, T0 + (int64_t)seq, 0, 1);
+		}
+		test_ctx("batch %d", b);
+		rc = ingest1(s, &g, recs, PER, T0, &res);
+		if (!CHECK_OK(rc)) {
+			fprintf(stderr, "  %s\n", cl_store_last_error());
+			break;
+		}
+		CHECK_EQ_INT(res.stored, PER);
+	}
+	test_ctx_clear();
+	CHECK_EQ_INT(count_of(s, 1, INT64_MIN, INT64_MAX), PER * BATCHES);
+	/* Someone else's visit the same day, and the busy person's next. */
+	make_rec(&recs[0], seq + 1, 2, T0 + 1, 0, 2);
+	make_rec(&recs[1], seq + 2, 1, T0 + 2, 0, 1);
+	CHECK_OK(ingest1(s, &g, recs, 2, T0, &res));
+	CHECK_EQ_INT(count_of(s, 2, INT64_MIN, INT64_MAX), 1);
+	CHECK_EQ_INT(count_of(s, 1, INT64_MIN, INT64_MAX), PER * BATCHES + 1);
+	cl_store_close(s);
+	check_indexes(dir, PER * BATCHES + 2, PER * BATCHES + 2, 2);
+	test_rmdir(dir);
+}
+
 /* A record whose pid the caller could not derive (all zero): stored and
  * found by venue, but not attributed to anyone. */
 static void test_unattributed(void)
@@ -2843,6 +2889,7 @@ int main(void)
 	TEST_RUN(test_writer_threads);
 	TEST_RUN(test_many_gateways);
 	TEST_RUN(test_big_transaction);
+	TEST_RUN(test_busy_person);
 	TEST_RUN(test_counters);
 	TEST_RUN(test_query_ranges);
 	TEST_RUN(test_extreme_times);
