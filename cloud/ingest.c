@@ -444,8 +444,10 @@ static void make_answer(struct cl_ingester *in, const struct checked_app *a,
 	out->len = rc > 0 ? (size_t)rc : 0;
 }
 
+/* The ack of one batch: where the store stands for its gateway, and the
+ * chain it follows (anshim/ack.h), after the batch. */
 static void make_ack(struct cl_ingester *in, const uint8_t gw_id[AS_GWID_LEN],
-		     uint64_t through, struct cl_ingest_ack *out)
+		     const struct cl_ingest_result *res, struct cl_ingest_ack *out)
 {
 	struct as_ack ack;
 	struct timespec ts;
@@ -453,8 +455,14 @@ static void make_ack(struct cl_ingester *in, const uint8_t gw_id[AS_GWID_LEN],
 	int rc;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	memset(&ack, 0, sizeof ack);
 	memcpy(ack.gw_id, gw_id, AS_GWID_LEN);
-	ack.through_seq = through;
+	ack.through_seq = res->through_seq;
+	if (res->has_chain) {
+		memcpy(ack.journal_id, res->chain.journal_id, AS_JOURNAL_ID_LEN);
+		ack.chain_seq = res->chain.seq;
+		memcpy(ack.chain_link, res->chain.head, AS_CHAIN_LEN);
+	}
 	ack.cloud_time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	as_hex_encode(hex, gw_id, AS_GWID_LEN);
 	snprintf(out->topic, sizeof out->topic, TOPIC_PREFIX "%s/ack", hex);
@@ -629,7 +637,7 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 		a = calloc(1, sizeof *a);
 		if (!a)
 			continue;
-		make_ack(in, checked[i].gw_id, results[i].through_seq, &a->ack);
+		make_ack(in, checked[i].gw_id, &results[i], &a->ack);
 		*acks_end = a;
 		acks_end = &a->next;
 	}

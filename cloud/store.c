@@ -1989,6 +1989,28 @@ int cl_store_ingest_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN]
 	return cl_store_ingest_chained_batch(in, gw_id, NULL, recs, pids, n, created, now, res);
 }
 
+/* Fill res->chain with the chain the store now follows for gw_id (for the
+ * ack), or leave has_chain 0 if it follows none.  0 or a store error (the
+ * transaction is then failed). */
+static int chain_report(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
+			struct cl_ingest_result *res)
+{
+	int rc;
+
+	if (!in->s->has_chain)
+		return 0;
+	rc = chain_state_get(in->txn, in->s->chains, gw_id, &res->chain);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc) {
+		in->failed = rc;
+		memset(res, 0, sizeof *res);
+		return store_error(rc);
+	}
+	res->has_chain = 1;
+	return 0;
+}
+
 int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 				  const struct cl_chain_batch *chain,
 				  const struct as_record *recs, const uint8_t (*pids)[AS_PID_LEN],
@@ -2028,7 +2050,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 	res->through_seq = through;
 	if (through != UINT64_MAX && recs[0].seq > through + 1) {
 		res->gap = 1;
-		return 0;
+		return chain_report(in, gw_id, res);
 	}
 	judge.dups_through = through;
 	if (chain && in->s->has_chain) {
@@ -2143,7 +2165,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 		in->batches++;
 	}
 	res->through_seq = through;
-	return 0;
+	return chain_report(in, gw_id, res);
 }
 
 /* A reason is 1..REASON_MAX characters of [a-z0-9-]. */

@@ -110,6 +110,14 @@ int cl_store_each_venue(struct cl_store *s, int (*fn)(void *ctx, const struct cl
 
 struct cl_ingest;   /* one write transaction covering many batches */
 
+/* What the store follows of a gateway's chain. */
+struct cl_chain_state {
+	uint8_t journal_id[AS_JOURNAL_ID_LEN];
+	uint8_t head[AS_CHAIN_LEN];  /* the link after seq */
+	uint64_t seq;                /* the highest seq taken from this journal */
+	int64_t time;                /* cloud time of that batch */
+};
+
 /* Per-batch outcome. */
 struct cl_ingest_result {
 	uint64_t through_seq;   /* after this batch */
@@ -121,6 +129,9 @@ struct cl_ingest_result {
 				 * (same gateway, same content): not stored again */
 	uint8_t chain_event;    /* enum cl_chain_event_kind recorded, 0 none */
 	uint8_t chain_cause;    /* enum cl_chain_break_cause of a CL_CHAIN_BREAK */
+	int has_chain;          /* chained batches: 1 if the store follows a chain
+				 * of the gateway after this batch, in chain */
+	struct cl_chain_state chain; /* what the ack reports (anshim/ack.h) */
 };
 
 int cl_store_ingest_begin(struct cl_store *s, struct cl_ingest **out);
@@ -217,14 +228,6 @@ enum cl_chain_break_cause {
 	CL_BREAK_UNLINKED = 1,       /* continues no link the store knows */
 	CL_BREAK_RECORD_CHANGED = 2, /* a record does not match its digest */
 	CL_BREAK_HEAD_MISMATCH = 3   /* the digests do not fold to the head */
-};
-
-/* What the store follows of a gateway's chain. */
-struct cl_chain_state {
-	uint8_t journal_id[AS_JOURNAL_ID_LEN];
-	uint8_t head[AS_CHAIN_LEN];  /* the link after seq */
-	uint64_t seq;                /* the highest seq taken from this journal */
-	int64_t time;                /* cloud time of that batch */
 };
 
 /* One chain event of a gateway (see cl_store_ingest_chained_batch). */

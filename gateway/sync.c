@@ -356,6 +356,14 @@ static void on_rebased(struct gw_write_req *req)
 	s->rebase_busy = 0;
 	if (req->status) {
 		as_log(AS_LOG_ERR, "sync: cannot renumber the journal: %s", as_strerror(req->status));
+	} else if (req->rebase_forked) {
+		as_log(AS_LOG_WARNING, "sync: the cloud holds this gateway through seq %llu, but "
+		       "not this journal's records there (restored from a backup, or made anew?): "
+		       "%llu unsent records renumbered after it; the cloud finds those it holds "
+		       "already by their content", (unsigned long long)req->meta_value,
+		       (unsigned long long)req->purged);
+		if (req->meta_value > s->acked)
+			s->acked = s->ack_writing = req->meta_value;
 	} else {
 		as_log(AS_LOG_WARNING, "sync: the cloud already holds this gateway through seq "
 		       "%llu, beyond the journal (lost or restored?): %llu unsent records "
@@ -372,6 +380,21 @@ static void on_rebased(struct gw_write_req *req)
 	pump(s);
 }
 
+/* Renumber the unsent records to follow `through` (gw_journal_rebase). */
+static void renumber_after(struct gw_sync *s, uint64_t through, int forked)
+{
+	memset(&s->rebase_req, 0, sizeof s->rebase_req);
+	s->rebase_req.kind = GW_WRITE_REBASE;
+	s->rebase_req.meta_value = through;
+	s->rebase_req.rebase_forked = forked;
+	s->rebase_req.done = on_rebased;
+	s->rebase_req.data = s;
+	s->rebase_busy = 1;
+	s->n_inflight = 0;
+	s->epoch++;
+	gw_writer_submit(s->deps.writer, &s->rebase_req);
+}
+
 /* An ack above anything journaled means the journal restarted from seq 1
  * while the device key (and so the cloud's count) went on.  Renumber the
  * unsent records so the cloud takes them as new.  Returns 1 if so. */
@@ -381,16 +404,33 @@ static int journal_behind(struct gw_sync *s, uint64_t through)
 
 	if (gw_journal_stats(s->deps.journal, &st) || through <= st.last_seq)
 		return 0;
-	memset(&s->rebase_req, 0, sizeof s->rebase_req);
-	s->rebase_req.kind = GW_WRITE_REBASE;
-	s->rebase_req.meta_value = through;
-	s->rebase_req.done = on_rebased;
-	s->rebase_req.data = s;
-	s->rebase_busy = 1;
-	s->n_inflight = 0;
-	s->epoch++;
-	gw_writer_submit(s->deps.writer, &s->rebase_req);
+	renumber_after(s, through, 0);
 	return 1;
+}
+
+/* Is the chain the ack reports this journal's?  1 if the journal id is
+ * ours and our link after record chain_seq is the ack's link (the cloud
+ * took our records through chain_seq), 0 if not (the records the cloud
+ * holds are another branch's: the original of a restored backup, or an
+ * earlier journal), or an error (the journal could not be read). */
+static int ack_chain_is_ours(struct gw_sync *s, const struct as_ack *ack)
+{
+	struct gw_journal_chain own;
+	uint8_t prev[AS_CHAIN_LEN], digest[1][AS_CHAIN_LEN], link[AS_CHAIN_LEN];
+	int rc = gw_journal_chain_head(s->deps.journal, &own);
+
+	if (rc)
+		return rc;
+	if (memcmp(own.journal_id, ack->journal_id, AS_JOURNAL_ID_LEN) != 0)
+		return 0;
+	if (ack->chain_seq == 0)
+		return as_chain_is_genesis(ack->chain_link);
+	rc = gw_journal_chain_range(s->deps.journal, ack->chain_seq, 1, prev, digest, link);
+	if (rc == AS_E_NOT_FOUND)
+		return 0;   /* not a seq of ours (any more): not ours to confirm */
+	if (rc)
+		return rc;
+	return as_chain_equal(link, ack->chain_link);
 }
 
 static void handle_ack(struct gw_sync *s, const uint8_t *payload, size_t len)
@@ -398,6 +438,7 @@ static void handle_ack(struct gw_sync *s, const uint8_t *payload, size_t len)
 	struct as_ack ack;
 	int rc = as_ack_decode(&ack, payload, len, s->deps.authority_pk);
 	int continues = 0;
+	uint64_t through;
 
 	if (rc || memcmp(ack.gw_id, s->deps.gw_id, AS_GWID_LEN) != 0) {
 		as_log(AS_LOG_WARNING, "sync: ignored an ack that %s",
@@ -406,25 +447,50 @@ static void handle_ack(struct gw_sync *s, const uint8_t *payload, size_t len)
 	}
 	s->acks++;
 	learn_time(s, ack.cloud_time_ms);
-	if (ack.through_seq < s->ack_writing || s->rebase_busy)
+	through = ack.through_seq;
+	if (through < s->ack_writing || s->rebase_busy)
 		return; /* older news than an ack already taken */
-	if (journal_behind(s, ack.through_seq))
+	/* through_seq says the cloud holds some record under every seq up to
+	 * it, not whose.  An ack that names a chain says whose: take it only
+	 * as far as the cloud took this journal's chain, and if the cloud
+	 * follows another branch, renumber what is unsent to follow
+	 * through_seq (the cloud reconciles those it holds by content).  An
+	 * ack that names none (version 1, or a cloud that follows no chain of
+	 * this gateway yet) is taken as it is (docs/PROTOCOL.md, Ack). */
+	if (as_ack_has_chain(&ack)) {
+		rc = ack_chain_is_ours(s, &ack);
+		if (rc < 0) {
+			as_log(AS_LOG_ERR, "sync: cannot read the journal's chain to check an ack: "
+			       "%s", as_strerror(rc));
+			return;
+		}
+		if (!rc) {
+			if (through > s->ack_writing)
+				renumber_after(s, through, 1);
+			return;
+		}
+		if (ack.chain_seq < through)
+			through = ack.chain_seq;
+		if (through < s->ack_writing)
+			return;
+	}
+	if (journal_behind(s, through))
 		return;
-	if (ack.through_seq > s->ack_writing) {
-		s->ack_writing = ack.through_seq;
+	if (through > s->ack_writing) {
+		s->ack_writing = through;
 		if (!s->ack_req_busy)
-			submit_ack_write(s, ack.through_seq);
+			submit_ack_write(s, through);
 	}
 	/* Does what is in flight continue where the cloud stands?  If some
-	 * batch was sent beyond through_seq but none starts at or before
-	 * through_seq + 1, the cloud lost or refused one: go back. */
+	 * batch was sent beyond through but none starts at or before
+	 * through + 1, the cloud lost or refused one: go back. */
 	for (unsigned i = 0; i < s->n_inflight; i++)
-		if (s->inflight[i].first <= ack.through_seq + 1)
+		if (s->inflight[i].first <= through + 1)
 			continues = 1;
-	if (!continues && s->send_next > ack.through_seq + 1) {
+	if (!continues && s->send_next > through + 1) {
 		rewind_to_acked(s, "the cloud's ack shows a missing batch");
-		if (ack.through_seq + 1 > s->send_next)
-			s->send_next = ack.through_seq + 1;
+		if (through + 1 > s->send_next)
+			s->send_next = through + 1;
 	}
 	pump(s);
 }
