@@ -1989,16 +1989,27 @@ int cl_store_ingest_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN]
 	return cl_store_ingest_chained_batch(in, gw_id, NULL, recs, pids, n, created, now, res);
 }
 
-/* Fill res->chain with the chain the store now follows for gw_id (for the
- * ack), or leave has_chain 0 if it follows none.  0 or a store error (the
- * transaction is then failed). */
+/* Fill res->chain with what the ack of a batch reports (anshim/ack.h): a
+ * batch taken (stored, reconciled, or a resend of records the store holds)
+ * names its own chain position, the store now holding that journal's
+ * records through its last seq; a batch not taken (a gap) names the chain
+ * the store follows, if any.  0 or a store error (the transaction is then
+ * failed). */
 static int chain_report(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
+			const struct cl_chain_batch *chain, uint64_t last_seq,
 			struct cl_ingest_result *res)
 {
 	int rc;
 
-	if (!in->s->has_chain)
+	if (!chain || !in->s->has_chain)
 		return 0;
+	if (!res->gap) {
+		memcpy(res->chain.journal_id, chain->journal_id, AS_JOURNAL_ID_LEN);
+		memcpy(res->chain.head, chain->head, AS_CHAIN_LEN);
+		res->chain.seq = last_seq;
+		res->has_chain = 1;
+		return 0;
+	}
 	rc = chain_state_get(in->txn, in->s->chains, gw_id, &res->chain);
 	if (rc == MDB_NOTFOUND)
 		return 0;
@@ -2050,7 +2061,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 	res->through_seq = through;
 	if (through != UINT64_MAX && recs[0].seq > through + 1) {
 		res->gap = 1;
-		return chain_report(in, gw_id, res);
+		return chain_report(in, gw_id, chain, 0, res);
 	}
 	judge.dups_through = through;
 	if (chain && in->s->has_chain) {
@@ -2165,7 +2176,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 		in->batches++;
 	}
 	res->through_seq = through;
-	return chain_report(in, gw_id, res);
+	return chain_report(in, gw_id, chain, recs[n - 1].seq, res);
 }
 
 /* A reason is 1..REASON_MAX characters of [a-z0-9-]. */

@@ -129,9 +129,12 @@ struct cl_ingest_result {
 				 * (same gateway, same content): not stored again */
 	uint8_t chain_event;    /* enum cl_chain_event_kind recorded, 0 none */
 	uint8_t chain_cause;    /* enum cl_chain_break_cause of a CL_CHAIN_BREAK */
-	int has_chain;          /* chained batches: 1 if the store follows a chain
-				 * of the gateway after this batch, in chain */
-	struct cl_chain_state chain; /* what the ack reports (anshim/ack.h) */
+	/* What the ack reports (anshim/ack.h), for a chained batch: a batch
+	 * taken (stored, reconciled or a resend of what the store holds) its
+	 * own journal id, last seq and head; a gap the chain the store
+	 * follows.  has_chain 0: nothing to report (time unused). */
+	int has_chain;
+	struct cl_chain_state chain;
 };
 
 int cl_store_ingest_begin(struct cl_store *s, struct cl_ingest **out);

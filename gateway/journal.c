@@ -573,7 +573,7 @@ int gw_journal_correct_times(struct gw_journal *j, const uint8_t boot_id[AS_BOOT
 	return journal_error(mdb_txn_commit(txn));
 }
 
-int gw_journal_rebase(struct gw_journal *j, uint64_t through, int forked, uint64_t *moved)
+int gw_journal_rebase(struct gw_journal *j, uint64_t through, uint64_t *moved)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
@@ -590,7 +590,7 @@ int gw_journal_rebase(struct gw_journal *j, uint64_t through, int forked, uint64
 	rc = meta_get(txn, j->meta, "acked_seq", &acked);
 	if (!rc)
 		rc = meta_get(txn, j->meta, "next_seq", &next_seq);
-	if (!rc && (through <= acked || (!forked && next_seq > through + 1))) {
+	if (!rc && next_seq > through + 1) {
 		/* Not behind after all (a stale ack): nothing to do. */
 		mdb_txn_abort(txn);
 		return 0;

@@ -93,16 +93,11 @@ int gw_journal_correct_times(struct gw_journal *j, const uint8_t boot_id[AS_BOOT
  * The cloud holds this gateway through seq `through`, beyond the journal's
  * last seq: the journal was lost or restored from an old copy while the
  * device key was kept.  Renumber every unacknowledged record to follow
- * `through` (same order, same chain entries), and set acked_seq = through
- * and next_seq after them, in one transaction, so the cloud takes them as
- * new.  *moved gets the count.  Without `forked`, an ack that is not beyond
- * the last seq is stale and nothing is done.  With `forked` (the cloud's
- * ack shows that the records it holds up to `through` are not this
- * journal's: anshim/ack.h), the unacknowledged records are renumbered
- * whenever through > acked_seq, even if some of them had seqs at or below
- * `through`.  Writer thread only.
+ * `through` (same order), and set acked_seq = through and next_seq after
+ * them, in one transaction, so the cloud takes them as new.  *moved gets
+ * the count.  Writer thread only.
  */
-int gw_journal_rebase(struct gw_journal *j, uint64_t through, int forked, uint64_t *moved);
+int gw_journal_rebase(struct gw_journal *j, uint64_t through, uint64_t *moved);
 
 /* Set a meta value (e.g. "acked_seq").  Writer thread only. */
 int gw_journal_set_meta(struct gw_journal *j, const char *name, uint64_t value);

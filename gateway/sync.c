@@ -5,7 +5,11 @@
  * acked_seq being persisted), send_next (first seq not yet handed to a
  * batch), the in-flight table, and at most one batch being built in the
  * thread pool.  Invariants:
- *  - acked only grows, and only from a verified ack for this gateway;
+ *  - acked only grows, and only from a verified ack for this gateway; an
+ *    ack that names a chain (version 2) moves it at most to the seq at
+ *    which the cloud holds this journal's own link, so records of another
+ *    branch under the same seqs (a restored backup's original, an earlier
+ *    journal) never count as ours;
  *  - every in-flight batch covers [first, last] with first >= acked + 1,
  *    and batches are contiguous: the next one starts at send_next;
  *  - on any doubt (disconnect, ack timeout, an ack showing the cloud lacks
@@ -78,6 +82,7 @@ struct gw_sync {
 	int64_t last_heartbeat;  /* sent_at of the last heartbeat published */
 	/* status */
 	uint64_t batches_sent, acks, resends;
+	uint64_t acks_other_chain; /* acks naming a chain not this journal's */
 	int64_t last_ack_time;   /* cloud time of the last ack, unix s */
 	char last_error[AS_MQTT_ERROR_MAX];
 	struct gw_write_req ack_req;
@@ -356,14 +361,6 @@ static void on_rebased(struct gw_write_req *req)
 	s->rebase_busy = 0;
 	if (req->status) {
 		as_log(AS_LOG_ERR, "sync: cannot renumber the journal: %s", as_strerror(req->status));
-	} else if (req->rebase_forked) {
-		as_log(AS_LOG_WARNING, "sync: the cloud holds this gateway through seq %llu, but "
-		       "not this journal's records there (restored from a backup, or made anew?): "
-		       "%llu unsent records renumbered after it; the cloud finds those it holds "
-		       "already by their content", (unsigned long long)req->meta_value,
-		       (unsigned long long)req->purged);
-		if (req->meta_value > s->acked)
-			s->acked = s->ack_writing = req->meta_value;
 	} else {
 		as_log(AS_LOG_WARNING, "sync: the cloud already holds this gateway through seq "
 		       "%llu, beyond the journal (lost or restored?): %llu unsent records "
@@ -380,31 +377,26 @@ static void on_rebased(struct gw_write_req *req)
 	pump(s);
 }
 
-/* Renumber the unsent records to follow `through` (gw_journal_rebase). */
-static void renumber_after(struct gw_sync *s, uint64_t through, int forked)
-{
-	memset(&s->rebase_req, 0, sizeof s->rebase_req);
-	s->rebase_req.kind = GW_WRITE_REBASE;
-	s->rebase_req.meta_value = through;
-	s->rebase_req.rebase_forked = forked;
-	s->rebase_req.done = on_rebased;
-	s->rebase_req.data = s;
-	s->rebase_busy = 1;
-	s->n_inflight = 0;
-	s->epoch++;
-	gw_writer_submit(s->deps.writer, &s->rebase_req);
-}
-
 /* An ack above anything journaled means the journal restarted from seq 1
  * while the device key (and so the cloud's count) went on.  Renumber the
- * unsent records so the cloud takes them as new.  Returns 1 if so. */
+ * unsent records so the cloud takes them as new.  Returns 1 if so.  (Only
+ * for an ack that names no chain: one that does says whose records the
+ * cloud holds, and the cloud reconciles the seqs it holds by content.) */
 static int journal_behind(struct gw_sync *s, uint64_t through)
 {
 	struct gw_journal_stats st;
 
 	if (gw_journal_stats(s->deps.journal, &st) || through <= st.last_seq)
 		return 0;
-	renumber_after(s, through, 0);
+	memset(&s->rebase_req, 0, sizeof s->rebase_req);
+	s->rebase_req.kind = GW_WRITE_REBASE;
+	s->rebase_req.meta_value = through;
+	s->rebase_req.done = on_rebased;
+	s->rebase_req.data = s;
+	s->rebase_busy = 1;
+	s->n_inflight = 0;
+	s->epoch++;
+	gw_writer_submit(s->deps.writer, &s->rebase_req);
 	return 1;
 }
 
@@ -451,12 +443,14 @@ static void handle_ack(struct gw_sync *s, const uint8_t *payload, size_t len)
 	if (through < s->ack_writing || s->rebase_busy)
 		return; /* older news than an ack already taken */
 	/* through_seq says the cloud holds some record under every seq up to
-	 * it, not whose.  An ack that names a chain says whose: take it only
-	 * as far as the cloud took this journal's chain, and if the cloud
-	 * follows another branch, renumber what is unsent to follow
-	 * through_seq (the cloud reconciles those it holds by content).  An
-	 * ack that names none (version 1, or a cloud that follows no chain of
-	 * this gateway yet) is taken as it is (docs/PROTOCOL.md, Ack). */
+	 * it, not whose: a restored backup's original, or an earlier journal,
+	 * may have filled seqs this journal has other records under.  An ack
+	 * that names a chain says how far the cloud holds this journal's: take
+	 * it only that far, and an ack naming another chain (or a link that is
+	 * not ours) not at all; what is unsent goes on under its own seqs,
+	 * which the cloud reconciles by content.  An ack that names none
+	 * (version 1, or a cloud following no chain of this gateway) is taken
+	 * as it is (docs/PROTOCOL.md, section 12). */
 	if (as_ack_has_chain(&ack)) {
 		rc = ack_chain_is_ours(s, &ack);
 		if (rc < 0) {
@@ -465,17 +459,16 @@ static void handle_ack(struct gw_sync *s, const uint8_t *payload, size_t len)
 			return;
 		}
 		if (!rc) {
-			if (through > s->ack_writing)
-				renumber_after(s, through, 1);
+			s->acks_other_chain++;
 			return;
 		}
 		if (ack.chain_seq < through)
 			through = ack.chain_seq;
 		if (through < s->ack_writing)
 			return;
-	}
-	if (journal_behind(s, through))
+	} else if (journal_behind(s, through)) {
 		return;
+	}
 	if (through > s->ack_writing) {
 		s->ack_writing = through;
 		if (!s->ack_req_busy)
@@ -707,14 +700,14 @@ void gw_sync_status_json(const struct gw_sync *s, struct as_strbuf *b)
 	as_strbuf_printf(b, ",\"sync\":{\"enabled\":true,\"connected\":%s,\"offline\":%s,"
 			 "\"acked_seq\":%llu,\"send_next\":%llu,\"inflight\":%u,"
 			 "\"batches_sent\":%llu,\"acks\":%llu,\"resends\":%llu,"
-			 "\"last_ack_time\":%lld,\"heartbeats_sent\":%llu,"
+			 "\"acks_other_chain\":%llu,\"last_ack_time\":%lld,\"heartbeats_sent\":%llu,"
 			 "\"last_heartbeat\":%lld,\"heartbeat_interval\":%u,\"last_error\":",
 			 as_mqtt_is_connected(s->mqtt) && s->subscribed ? "true" : "false",
 			 as_mqtt_is_offline(s->mqtt) ? "true" : "false",
 			 (unsigned long long)s->acked, (unsigned long long)s->send_next,
 			 s->n_inflight, (unsigned long long)s->batches_sent,
 			 (unsigned long long)s->acks, (unsigned long long)s->resends,
-			 (long long)s->last_ack_time, (unsigned long long)s->heartbeats_sent,
+			 (unsigned long long)s->acks_other_chain, (long long)s->last_ack_time, (unsigned long long)s->heartbeats_sent,
 			 (long long)s->last_heartbeat, s->cfg.heartbeat_interval);
 	as_strbuf_add_json(b, s->last_error[0] ? s->last_error : as_mqtt_last_error(s->mqtt));
 	as_strbuf_add(b, "}");

@@ -140,7 +140,6 @@ static void run_writer(void *arg)
 			requeue = execute_purge(w, work[0]);
 		} else if (work[0]->kind == GW_WRITE_REBASE) {
 			work[0]->status = gw_journal_rebase(w->journal, work[0]->meta_value,
-							    work[0]->rebase_forked,
 							    &work[0]->purged);
 		} else if (work[0]->kind == GW_WRITE_CORRECT) {
 			work[0]->status = gw_journal_correct_times(w->journal, work[0]->boot_id,

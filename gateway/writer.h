@@ -32,11 +32,9 @@ struct gw_write_req {
 	int has_import_key;
 	/* GW_WRITE_PURGE */
 	int64_t horizon, sent_horizon;
-	/* GW_WRITE_META (GW_WRITE_REBASE: meta_value is the cloud's seq) */
+	/* GW_WRITE_META */
 	const char *meta_name;                /* borrowed; static string */
 	uint64_t meta_value;
-	/* GW_WRITE_REBASE: gw_journal_rebase's forked (moved count in purged) */
-	int rebase_forked;
 	/* GW_WRITE_CORRECT (count of changed records in purged) */
 	uint8_t boot_id[AS_BOOT_ID_LEN];
 	int64_t offset;

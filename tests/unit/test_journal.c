@@ -1181,7 +1181,7 @@ static void test_chain(void)
 	CHECK_MEM(d2, d + 2, 4 * AS_CHAIN_LEN);
 	/* Rebase: the unsent records move after the cloud's seq, the chain
 	 * with them, unchanged. */
-	CHECK_OK(gw_journal_rebase(j, 100, 0, &moved));
+	CHECK_OK(gw_journal_rebase(j, 100, &moved));
 	CHECK_EQ_INT(moved, 4);
 	{
 		uint8_t prev2[AS_CHAIN_LEN], head2[AS_CHAIN_LEN];
