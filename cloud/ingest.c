@@ -445,9 +445,11 @@ static void make_answer(struct cl_ingester *in, const struct checked_app *a,
 }
 
 /* The ack of one batch: where the store stands for its gateway, and the
- * chain it follows (anshim/ack.h), after the batch. */
+ * chain position it holds (anshim/ack.h), after the batch; version 1 for a
+ * version 1 batch, whose gateway reads no other. */
 static void make_ack(struct cl_ingester *in, const uint8_t gw_id[AS_GWID_LEN],
-		     const struct cl_ingest_result *res, struct cl_ingest_ack *out)
+		     uint8_t batch_version, const struct cl_ingest_result *res,
+		     struct cl_ingest_ack *out)
 {
 	struct as_ack ack;
 	struct timespec ts;
@@ -456,6 +458,7 @@ static void make_ack(struct cl_ingester *in, const uint8_t gw_id[AS_GWID_LEN],
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	memset(&ack, 0, sizeof ack);
+	ack.version = batch_version >= 2 ? AS_ACK_VERSION : 1; /* what its gateway reads */
 	memcpy(ack.gw_id, gw_id, AS_GWID_LEN);
 	ack.through_seq = res->through_seq;
 	if (res->has_chain) {
@@ -637,7 +640,7 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 		a = calloc(1, sizeof *a);
 		if (!a)
 			continue;
-		make_ack(in, checked[i].gw_id, &results[i], &a->ack);
+		make_ack(in, checked[i].gw_id, checked[i].hdr.version, &results[i], &a->ack);
 		*acks_end = a;
 		acks_end = &a->next;
 	}

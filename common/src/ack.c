@@ -14,15 +14,19 @@ int as_ack_encode(uint8_t *out, size_t cap, const struct as_ack *ack,
 {
 	struct as_writer w;
 
+	int v1 = ack->version == 1;
+
 	as_writer_init(&w, out, cap);
 	as_writer_u8(&w, AS_ACK_MAGIC);
-	as_writer_u8(&w, AS_ACK_VERSION);
+	as_writer_u8(&w, v1 ? 1 : AS_ACK_VERSION);
 	as_writer_bytes(&w, ack->gw_id, AS_GWID_LEN);
 	as_writer_u64(&w, ack->through_seq);
 	as_writer_i64(&w, ack->cloud_time_ms);
-	as_writer_bytes(&w, ack->journal_id, AS_JOURNAL_ID_LEN);
-	as_writer_u64(&w, ack->chain_seq);
-	as_writer_bytes(&w, ack->chain_link, AS_CHAIN_LEN);
+	if (!v1) {
+		as_writer_bytes(&w, ack->journal_id, AS_JOURNAL_ID_LEN);
+		as_writer_u64(&w, ack->chain_seq);
+		as_writer_bytes(&w, ack->chain_link, AS_CHAIN_LEN);
+	}
 	if (w.err || w.cap - w.len < AS_SIG_LEN)
 		return AS_E_OVERSIZE;
 	crypto_sign_detached(w.p + w.len, NULL, w.p, w.len, authority_sk);

@@ -93,6 +93,15 @@ static void test_version1(void)
 		CHECK_MEM(back.chain_link, zero, AS_CHAIN_LEN);
 		CHECK(!as_ack_has_chain(&back));
 	}
+	{
+		/* The encoder writes the same bytes for a version 1 ack. */
+		uint8_t enc[AS_ACK_LEN];
+
+		CHECK_RC(as_ack_encode(enc, sizeof enc, &back, keys.auth_sk), AS_ACK_V1_LEN);
+		CHECK_MEM(enc, v1, AS_ACK_V1_LEN);
+		CHECK_RC(as_ack_encode(enc, AS_ACK_V1_LEN - 1, &back, keys.auth_sk),
+			 AS_E_OVERSIZE);
+	}
 	test_check_truncations("ack v1", dec_ack, v1, sizeof v1, NULL);
 	CHECK_RC(test_decode_copy(dec_ack, v1, sizeof v1 + 1), AS_E_TRAILING);
 	/* A version 1 ack padded to version 2's length is not a version 2

@@ -14,9 +14,10 @@
  * chain_seq, the highest seq the cloud took from it.  All zero: the cloud
  * follows no chain of this gateway yet.
  *
- * Version 1 (still decoded, never encoded): no chain fields; its 98 bytes
- * are the first 34 bytes above and the signature.  Decoded with version 1
- * and the chain fields zero.
+ * Version 1: no chain fields; its 98 bytes are the first 34 bytes above
+ * and the signature.  Decoded with version 1 and the chain fields zero;
+ * encoded only to answer a version 1 batch (a gateway that predates the
+ * chain decodes only version 1).
  */
 #ifndef ANSHIM_ACK_H
 #define ANSHIM_ACK_H
@@ -33,7 +34,7 @@
 #define AS_ACK_LEN (AS_ACK_V1_LEN + AS_JOURNAL_ID_LEN + 8 + AS_CHAIN_LEN)
 
 struct as_ack {
-	uint8_t version;        /* decode: 1 or 2; encode writes 2 */
+	uint8_t version;        /* decode: 1 or 2; encode writes 1 if 1, else 2 */
 	uint8_t gw_id[AS_GWID_LEN];
 	uint64_t through_seq;
 	int64_t cloud_time_ms;  /* cloud's unix time in milliseconds */
@@ -42,8 +43,9 @@ struct as_ack {
 	uint8_t chain_link[AS_CHAIN_LEN];
 };
 
-/* Encode (version 2) and sign; returns AS_ACK_LEN or an error.  Any
- * thread. */
+/* Encode (version 2, or 1 if ack->version is 1: the chain fields are then
+ * left out) and sign; returns the length (AS_ACK_LEN, AS_ACK_V1_LEN) or an
+ * error.  Any thread. */
 int as_ack_encode(uint8_t *out, size_t cap, const struct as_ack *ack,
 		  const uint8_t authority_sk[AS_SIGN_SK_LEN]);
 
