@@ -26,7 +26,10 @@ const struct as_config_option cl_config_table[] = {
 			    "The MQTT broker, tcp://HOST:PORT or ssl://HOST:PORT (8883 with "
 			    "TLS)."),
 	{"client_id", AS_CFG_STRING, OPT(client_id), 1, 64, NULL, 0, "anshim-cloudd",
-	 "MQTT client id. Each aggregator instance needs its own."},
+	 "MQTT client id. Each aggregator instance needs its own. The shipped broker "
+	 "configuration (use_username_as_clientid) replaces it with the account name "
+	 "(broker_username), so that no other account can take it over: there, give "
+	 "each instance its own account."},
 	{"shared_group", AS_CFG_STRING, OPT(shared_group), 0, 64, NULL, 0, NULL,
 	 "Subscribe to batches as the MQTT shared subscription $share/GROUP/... so "
 	 "that several aggregator instances split the load. Unset: plain "
@@ -54,6 +57,19 @@ const struct as_config_option cl_config_table[] = {
 	 "'remote'."},
 	{"max_batch_bytes", AS_CFG_SIZE, OPT(max_batch_bytes), 1024, AS_BATCH_MAX_BYTES, NULL, 0,
 	 "255174", "Larger messages on a batch topic are refused as oversize."},
+	{"ingest_queue_messages", AS_CFG_INT, OPT(ingest_queue_messages), 16, 10000000, NULL, 0,
+	 "20000", "Most messages waiting for the ingest thread. When the queue is "
+	 "full, anshim-cloudd stops reading from the broker until it has drained to "
+	 "half: the broker holds the rest (QoS 1, in the persistent session; see "
+	 "max_queued_messages in its configuration) and nothing acknowledged is "
+	 "dropped."},
+	{"ingest_queue_bytes", AS_CFG_SIZE, OPT(ingest_queue_bytes), 1 << 20, 1ULL << 34, NULL, 0,
+	 "64M", "Most message bytes waiting for the ingest thread (the same "
+	 "backpressure as ingest_queue_messages). Keep it above ingest_group_bytes."},
+	{"time_skew", AS_CFG_DURATION, OPT(time_skew), 0, 86400, NULL, 0, "10m",
+	 "How far in the future a visit's time may lie (clocks differ a little). A "
+	 "batch or wallet check-in with a time later than now plus this, or older "
+	 "than retention, is refused ('time-future', 'time-past')."},
 	{"log_level", AS_CFG_ENUM, OPT(log_level), 0, 0, log_choices, 0, "info",
 	 "Least important messages to log."},
 	{NULL, 0, 0, 0, 0, NULL, 0, NULL, NULL},

@@ -32,6 +32,9 @@ struct cl_config {
 	uint64_t ingest_group_bytes;
 	int64_t app_slot_tolerance;
 	uint64_t max_batch_bytes;
+	int64_t ingest_queue_messages;
+	uint64_t ingest_queue_bytes;
+	int64_t time_skew;
 	int log_level;
 };
 

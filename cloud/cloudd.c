@@ -145,13 +145,6 @@ static void on_disconnected(void *ctx, const char *why)
 	as_log(AS_LOG_WARNING, "disconnected from the broker (%s); reconnecting", why);
 }
 
-static void on_message(void *ctx, const char *topic, const uint8_t *payload, size_t len)
-{
-	struct cl_daemon *d = ctx;
-
-	cl_ingester_submit(d->ingester, topic, payload, len);
-}
-
 static void on_subscribed(void *ctx, uint64_t id, int ok)
 {
 	(void)ctx;
@@ -161,7 +154,8 @@ static void on_subscribed(void *ctx, uint64_t id, int ok)
 }
 
 static const struct as_mqtt_handlers mqtt_handlers = {
-	on_connected, on_disconnected, on_message, NULL, on_subscribed,
+	/* Messages: the receiver, cl_ingester_submit_wait (start_daemon). */
+	on_connected, on_disconnected, NULL, NULL, on_subscribed,
 };
 
 /* ---- purge ---- */
@@ -259,7 +253,10 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 		.group_bytes = (size_t)d->cfg.ingest_group_bytes,
 		.app_tolerance = d->cfg.app_slot_tolerance,
 		.revoked_credentials = d->revoked_path,
+		.queue_messages = (size_t)d->cfg.ingest_queue_messages,
+		.queue_bytes = (size_t)d->cfg.ingest_queue_bytes,
 		.retention = d->cfg.retention,
+		.time_skew = d->cfg.time_skew,
 	};
 	int rc;
 
@@ -305,6 +302,13 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 	 * restart (gateways also resend what stays unacknowledged). */
 	mo.clean_session = 0;
 	mo.max_buffered = 10000;
+	/* A retained message on an ingest topic is junk someone left there:
+	 * live traffic is never retained.  Messages go straight from Paho's
+	 * receive thread into the ingest queue; when it is full, that thread
+	 * waits and the broker holds the rest (backpressure). */
+	mo.ignore_retained = 1;
+	mo.receiver = cl_ingester_submit_wait;
+	mo.receiver_ctx = d->ingester;
 	mo.reconnect_min_ms = 500;
 	mo.reconnect_max_ms = 30000;
 	rc = as_mqtt_start(&d->mqtt, d->loop, &mo, &mqtt_handlers, d, err, err_len);

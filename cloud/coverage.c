@@ -19,6 +19,9 @@
  * daemon has run): two heartbeats of one daemon run may disagree by one. */
 #define UP_SINCE_JITTER 1
 
+/* How far a corrected clock may be off the cloud's, seconds. */
+#define RESTART_MARGIN 60
+
 int64_t cl_coverage_time(const struct as_heartbeat *hb, int64_t now, int64_t retention)
 {
 	if ((hb->clock_state == AS_CLOCK_SYNCED || hb->clock_state == AS_CLOCK_CORRECTED) &&
@@ -49,10 +52,18 @@ void cl_period_from_heartbeat(struct cl_period *p, const struct as_heartbeat *hb
 	p->clock_state = hb->clock_state;
 }
 
-int cl_heartbeat_is_replay(const struct cl_period *latest, const struct as_heartbeat *hb)
+int cl_heartbeat_is_replay(const struct cl_period *latest, const struct as_heartbeat *hb,
+			   int64_t now)
 {
-	return latest && memcmp(latest->last_boot, hb->boot_id, AS_BOOT_ID_LEN) == 0 &&
-	       hb->sent_at <= latest->last_sent;
+	if (!latest || memcmp(latest->last_boot, hb->boot_id, AS_BOOT_ID_LEN) != 0)
+		return 0;
+	if (latest->clock_state != AS_CLOCK_UNSYNCED && hb->clock_state == AS_CLOCK_UNSYNCED)
+		/* The latest was stamped in corrected (or synced) time, this
+		 * one in the raw clock's: a daemon restarted since, its
+		 * correction lost.  It must have started after the latest was
+		 * sent: its running time no longer than the time since. */
+		return hb->sent_at - hb->up_since > now - latest->last_sent + RESTART_MARGIN;
+	return hb->sent_at <= latest->last_sent;
 }
 
 int64_t cl_period_limit(const struct cl_period *a, const struct cl_period *b)
@@ -93,7 +104,10 @@ void cl_period_combine(struct cl_period *out, const struct cl_period *a, const s
 	r.end = a->end > b->end ? a->end : b->end;
 	r.interval = a->interval > b->interval ? a->interval : b->interval;
 	r.heartbeats = a->heartbeats + b->heartbeats;
-	r.restarts = a->restarts + b->restarts + (uint32_t)restarted_between(a, b);
+	/* A restart between them shows only when b follows a's last
+	 * heartbeat; a late heartbeat inside a compares with nothing. */
+	r.restarts = a->restarts + b->restarts +
+		     (uint32_t)(b->start >= a->end && restarted_between(a, b));
 	r.first_up_since = a->first_up_since;
 	memcpy(r.first_boot, a->first_boot, AS_BOOT_ID_LEN);
 	r.first_seq = a->first_seq;
@@ -175,6 +189,15 @@ int cl_coverage_silent_now(const struct cl_period *p, size_t n, int64_t now)
 	return n == 0 || now - p[n - 1].end > cl_period_limit(&p[n - 1], &p[n - 1]);
 }
 
+/* May b's first up_since be compared with a's end (cloud-placed time)?
+ * Only when both sides were stamped by a synced or corrected clock: an
+ * unsynced gateway's up_since is in its own clock's time, which may be
+ * days off, while its periods are placed at the cloud's receive time. */
+static int up_since_comparable(const struct cl_period *a, const struct cl_period *b)
+{
+	return a->clock_state != AS_CLOCK_UNSYNCED && b->clock_state != AS_CLOCK_UNSYNCED;
+}
+
 /* Report s if it overlaps [from, to]. */
 static int emit(const struct cl_silence *s, int64_t from, int64_t to,
 		int (*fn)(void *ctx, const struct cl_silence *s), void *ctx)
@@ -209,7 +232,8 @@ int cl_coverage_silences(const struct cl_period *p, size_t n, int64_t since, int
 		s.to = b->start;
 		if (memcmp(a->last_boot, b->first_boot, AS_BOOT_ID_LEN) != 0)
 			s.kind = CL_SILENT_REBOOTED;
-		else if (b->first_up_since > a->end || restarted_between(a, b))
+		else if (restarted_between(a, b) || (up_since_comparable(a, b) &&
+							     b->first_up_since > a->end))
 			s.kind = CL_SILENT_DOWN;
 		else
 			s.kind = CL_SILENT_OFFLINE;

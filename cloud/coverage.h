@@ -14,7 +14,8 @@
  * silence: "offline", the network or the broker failed; what it journaled
  * arrives later) or started again during it ("down": the daemon or the
  * device was not running, and nobody could check in; "rebooted" when the
- * boot id changed as well).
+ * boot id changed as well).  An unsynced gateway's up_since is in its own
+ * clock's time, so then only a change of up_since or of boot tells.
  *
  * This module is pure (no storage): the store keeps the periods
  * (store.h, cl_store_ingest_heartbeat) and these functions merge and read
@@ -72,8 +73,16 @@ void cl_period_from_heartbeat(struct cl_period *p, const struct as_heartbeat *hb
  * this, a copy of an old heartbeat sent again (by the broker, or anyone
  * on the path) would make a dead gateway look alive.  A heartbeat filed
  * at its own time is placed there and cannot extend coverage past it.
+ * When the latest was stamped in corrected or synced time and hb in the
+ * raw unsynced clock's (a daemon restart lost the correction, within the
+ * same boot), the times cannot be compared: hb's daemon must have started
+ * after the latest was sent (its running time, sent_at - up_since, at
+ * most now - the latest's sent_at, plus a minute).  A copy of a raw
+ * heartbeat sent early in an earlier run can then pass once; each one
+ * taken makes the raw time the one compared.
  */
-int cl_heartbeat_is_replay(const struct cl_period *latest, const struct as_heartbeat *hb);
+int cl_heartbeat_is_replay(const struct cl_period *latest, const struct as_heartbeat *hb,
+			   int64_t now);
 
 /* The longest gap (seconds) heartbeats of a and b may leave and still be
  * one period: 2 x the longer interval. */
@@ -95,7 +104,10 @@ enum cl_silence_kind {
 	CL_SILENT_OFFLINE = 2,   /* the daemon kept running: unreachable */
 	CL_SILENT_DOWN = 3,      /* the daemon started again during it */
 	CL_SILENT_REBOOTED = 4,  /* ... and the device booted again */
-	CL_SILENT_NEVER = 5      /* never heard from (before its first period) */
+	CL_SILENT_NEVER = 5      /* before its first period: no data, not a
+				  * silence (it may have run without
+				  * heartbeats); silent only when the gateway
+				  * was never heard at all */
 };
 
 struct cl_silence {
@@ -110,7 +122,8 @@ const char *cl_silence_kind_name(uint8_t kind);
  * The silences of a gateway with periods p[0..n) (in start order) that
  * overlap [from, to], at cloud time now; since = when the gateway could
  * first have been heard (its enrolment): the time before its first period
- * is a CL_SILENT_NEVER silence.  fn gets each in time order; it returns 0
+ * is reported as CL_SILENT_NEVER (no coverage data; callers must not
+ * present it as a silence once the gateway has been heard).  fn gets each in time order; it returns 0
  * to go on.  Returns fn's nonzero value or 0.
  */
 int cl_coverage_silences(const struct cl_period *p, size_t n, int64_t since, int64_t now,

@@ -49,7 +49,11 @@ static const char usage_text[] =
 "                          was not running, nobody could check in there;\n"
 "             rebooted     as down, and the device itself booted again;\n"
 "             silent       still silent now: not known yet;\n"
-"             never-heard  from enrolment to its first heartbeat.\n"
+"             never-heard  never heard at all since its enrolment.\n"
+"  no data  the time before its first heartbeat (kind never-heard):\n"
+"           nothing is known of it (the gateway may have run without\n"
+"           heartbeats); it is not a silence, and --silent with a window\n"
+"           does not count it unless the gateway was never heard at all.\n"
 "\n"
 "and its last heartbeat: when it was sent, up since, the journal's last\n"
 "seq, the seq the cloud acknowledged, the chain head, the journal's\n"
@@ -148,7 +152,9 @@ static void text_heard(struct as_strbuf *b, const struct cl_period *p)
 	as_strbuf_add(b, "\n");
 }
 
-static void text_silence(struct as_strbuf *b, const struct cl_silence *sl)
+/* heard: the gateway has been heard at least once (else its whole time
+ * since enrolment is one silence). */
+static void text_silence(struct as_strbuf *b, const struct cl_silence *sl, int heard)
 {
 	char a[32], z[32], d[32];
 
@@ -156,8 +162,10 @@ static void text_silence(struct as_strbuf *b, const struct cl_silence *sl)
 		snprintf(z, sizeof z, "now");
 	else
 		as_format_time(z, sl->to);
-	as_strbuf_printf(b, "    SILENT  %s .. %-20s  %-13s %s\n", as_format_time(a, sl->from), z,
-			 duration_text(d, sl->to - sl->from), cl_silence_kind_name(sl->kind));
+	/* Before the first heartbeat nothing is known: not a silence. */
+	as_strbuf_printf(b, "    %-7s %s .. %-20s  %-13s %s\n",
+			 sl->kind == CL_SILENT_NEVER && heard ? "no data" : "SILENT", as_format_time(a, sl->from),
+			 z, duration_text(d, sl->to - sl->from), cl_silence_kind_name(sl->kind));
 }
 
 static void json_period(struct as_strbuf *b, const struct cl_period *p, int first)
@@ -408,10 +416,21 @@ static int print_gateway(struct lister *l, const struct cl_gateway *g, const str
 		} else if (i < n && (j == sl->n || p[i].start <= sl->s[j].from)) {
 			text_heard(b, &p[i++]);
 		} else {
-			text_silence(b, &sl->s[j++]);
+			text_silence(b, &sl->s[j++], n > 0);
 		}
 	}
 	return print_chain(l, g, last, b);
+}
+
+/* Was a gateway with n periods silent in the window (silences sl)?  The
+ * time before its first heartbeat is no data, not a silence, unless it was
+ * never heard at all (then it is silent since its enrolment). */
+static int silent_in_window(const struct silence_list *sl, size_t n)
+{
+	for (size_t j = 0; j < sl->n; j++)
+		if (sl->s[j].kind != CL_SILENT_NEVER || n == 0)
+			return 1;
+	return 0;
 }
 
 static int list_gateway(void *ctx, const struct cl_gateway *g)
@@ -434,7 +453,8 @@ static int list_gateway(void *ctx, const struct cl_gateway *g)
 		big_free(sl.s);
 		return 1;
 	}
-	if (o->silent_only && !(o->window_given ? sl.n > 0 : cl_coverage_silent_now(p, n, o->now))) {
+	if (o->silent_only && !(o->window_given ? silent_in_window(&sl, n)
+						: cl_coverage_silent_now(p, n, o->now))) {
 		big_free(p);
 		big_free(sl.s);
 		return 0;

@@ -25,7 +25,8 @@ int cl_gateway_periods(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN],
  * there), each of its silences (coverage.h) that overlaps [from, to] at
  * cloud time now: fn(ctx, gateway, silence), in gateway then time order
  * (the time before a gateway's first heartbeat, even before its
- * enrolment, is a never-heard silence: nothing is known of it then);
+ * enrolment, comes as CL_SILENT_NEVER: no data, nothing is known of it
+ * then, which a trace shows as unknown coverage, not as a silence);
  * fn returns 0 to go on.  Returns fn's nonzero value, 0, or an error.
  */
 int cl_venue_silences(struct cl_store *s, uint32_t venue_id, int64_t from, int64_t to,

@@ -35,6 +35,10 @@
 
 #define TOPIC_PREFIX "anshim/v1/gw/"
 #define WALLET_PREFIX "anshim/v1/wallet/"
+/* Refused messages: at most REJECT_LOG_BURST WARNING lines per window of
+ * REJECT_LOG_WINDOW seconds, then one line with the count of the rest. */
+#define REJECT_LOG_BURST 5
+#define REJECT_LOG_WINDOW 10
 
 struct message {
 	struct message *next;
@@ -69,6 +73,9 @@ struct checked {
 	uint8_t (*pids)[AS_PID_LEN];
 	size_t n;
 	struct checked_app *app;               /* a wallet message, or NULL */
+	int ack_refused;                       /* refused for an unsynced clock's
+						* time: ack the unchanged through_seq */
+	uint64_t through_seq;                  /* the store's, when checked */
 	int heartbeat;                         /* 1: a gateway heartbeat, in hb */
 	struct as_heartbeat hb;
 };
@@ -84,9 +91,15 @@ struct cl_ingester {
 	struct cl_ingest_options opt;
 	cl_ack_cb on_ack;
 	void *ctx;
+	/* ingest thread only: the rate limit of reject warnings */
+	int64_t log_window_start;
+	unsigned log_in_window;
+	uint64_t log_suppressed;
 	/* under lock */
+	uv_cond_t room;                      /* the queue drained: wait_room wakes */
 	struct message *head, *tail;
 	unsigned backlog;
+	size_t backlog_bytes;
 	struct ack_item *acks, *acks_tail;   /* in store order, oldest first */
 	int stopping;
 	struct cl_ingest_stats stats;
@@ -141,6 +154,42 @@ static unsigned derive_pids(struct cl_ingester *in, struct checked *c)
 	return unreadable;
 }
 
+/* A time the cloud accepts: within [now - retention, now + time_skew].
+ * Returns NULL or the reject reason. */
+static const char *time_verdict(const struct cl_ingester *in, int64_t t, int64_t now)
+{
+	if (t > now + in->opt.time_skew)
+		return "time-future";
+	if (t < now - in->opt.retention)
+		return "time-past";
+	return NULL;
+}
+
+/* Every record of a decoded batch within the accepted times (placeholders
+ * carry no visit and are exempt).  Sets c->ack_refused when the first
+ * offending record was stamped by an unsynced clock. */
+static const char *check_times(struct cl_ingester *in, struct checked *c)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	for (size_t i = 0; i < c->n; i++) {
+		const struct as_record *r = &c->recs[i];
+		const char *why;
+
+		if (r->kind == AS_REC_EXPIRED)
+			continue;
+		why = time_verdict(in, r->entry_time, now);
+		if (!why && r->exit_time != 0 && r->exit_time > now + in->opt.time_skew)
+			why = "time-future";
+		if (why) {
+			c->ack_refused = (r->flags & AS_REC_CLOCK_UNSYNCED) &&
+					 !(r->flags & AS_REC_TIME_CORRECTED);
+			return why;
+		}
+	}
+	return NULL;
+}
+
 /* Check one message; on success fill c (owning recs/pids) and return NULL,
  * else return the reject reason. */
 static const char *check_message(struct cl_ingester *in, const struct message *m,
@@ -189,6 +238,16 @@ static const char *check_message(struct cl_ingester *in, const struct message *m
 		return rc == AS_E_SIGNATURE ? "bad-signature" : "malformed";
 	}
 	c->n = c->hdr.count;
+	c->through_seq = gw.through_seq;
+	{
+		const char *why = check_times(in, c);
+
+		if (why) {
+			free(c->recs);
+			c->recs = NULL;
+			return why;
+		}
+	}
 	c->pids = calloc(c->n, sizeof *c->pids);
 	if (!c->pids) {
 		free(c->recs);
@@ -372,6 +431,15 @@ static int check_app(struct cl_ingester *in, const struct message *m, const stru
 		a->reason = AS_APP_R_REVOKED_HOLDER;
 		return 0;
 	}
+	{
+		const char *why = time_verdict(in, msg.time, (int64_t)time(NULL));
+
+		if (why) {
+			a->reason = strcmp(why, "time-future") == 0 ? AS_APP_R_TIME_FUTURE
+								  : AS_APP_R_TIME_PAST;
+			return 0;
+		}
+	}
 	if (msg.kind == AS_APP_CHECKOUT) {
 		memcpy(a->closes, msg.checkin_id, AS_APP_CHECKIN_ID_LEN);
 		memcpy(a->visit.pid, msg.cred.pid, AS_PID_LEN);
@@ -473,10 +541,35 @@ static void make_ack(struct cl_ingester *in, const uint8_t gw_id[AS_GWID_LEN],
 	out->len = rc > 0 ? (size_t)rc : 0;
 }
 
-static void log_reject(const struct message *m, const char *reason)
+/* May one more refusal be logged now?  Opens a new window when the last
+ * one is over, first reporting how many refusals it did not log. */
+static int reject_log_allowed(struct cl_ingester *in)
 {
-	as_log(AS_LOG_WARNING, "ingest: batch on '%.80s' (%zu bytes) rejected: %s", m->topic,
-	       m->len, reason);
+	int64_t now = (int64_t)time(NULL);
+
+	if (now - in->log_window_start >= REJECT_LOG_WINDOW || now < in->log_window_start) {
+		if (in->log_suppressed)
+			as_log(AS_LOG_WARNING, "ingest: %llu more messages rejected in %lld s, not "
+			       "logged one by one (counts by reason: anshim-cloud stats)",
+			       (unsigned long long)in->log_suppressed,
+			       (long long)(now - in->log_window_start));
+		in->log_window_start = now;
+		in->log_in_window = 0;
+		in->log_suppressed = 0;
+	}
+	if (in->log_in_window < REJECT_LOG_BURST) {
+		in->log_in_window++;
+		return 1;
+	}
+	in->log_suppressed++;
+	return 0;
+}
+
+static void log_reject(struct cl_ingester *in, const struct message *m, const char *reason)
+{
+	if (reject_log_allowed(in))
+		as_log(AS_LOG_WARNING, "ingest: batch on '%.80s' (%zu bytes) rejected: %s",
+		       m->topic, m->len, reason);
 }
 
 /* A batch that did not simply extend its gateway's chain (store.h). */
@@ -603,8 +696,18 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 		struct ack_item *a;
 
 		if (reasons[i] && strcmp(reasons[i], "gap") != 0) {
-			log_reject(msgs[i], reasons[i]);
+			log_reject(in, msgs[i], reasons[i]);
 			rejected++;
+			if (!checked[i].ack_refused)
+				continue;
+			/* Teach an unsynced gateway the cloud's time; it keeps
+			 * the refused records and sends them corrected. */
+			a = calloc(1, sizeof *a);
+			if (!a)
+				continue;
+			make_ack(in, checked[i].gw_id, checked[i].through_seq, &a->ack);
+			*acks_end = a;
+			acks_end = &a->next;
 			continue;
 		}
 		if (checked[i].heartbeat) {
@@ -614,7 +717,7 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 		if (checked[i].app) {
 			const struct checked_app *ap = checked[i].app;
 
-			if (ap->status == AS_APP_REJECTED)
+			if (ap->status == AS_APP_REJECTED && reject_log_allowed(in))
 				as_log(AS_LOG_WARNING, "ingest: wallet %s (%zu bytes) rejected: %s",
 				       ap->kind == AS_APP_CHECKOUT ? "check-out" : "check-in",
 				       msgs[i]->len, as_app_reason_name(ap->reason));
@@ -628,7 +731,7 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 			continue;
 		}
 		if (reasons[i])
-			log_reject(msgs[i], "gap (acknowledging the contiguous part only)");
+			log_reject(in, msgs[i], "gap (acknowledging the contiguous part only)");
 		else
 			batches++;
 		stored += results[i].stored;
@@ -701,7 +804,9 @@ static void run_ingest(void *arg)
 			if (!in->head)
 				in->tail = NULL;
 			in->backlog--;
+			in->backlog_bytes -= msgs[n - 1]->len;
 		}
+		uv_cond_broadcast(&in->room);
 		uv_mutex_unlock(&in->lock);
 		if (n == 0)
 			break;
@@ -750,6 +855,7 @@ int cl_ingester_start(struct cl_ingester **out, uv_loop_t *loop, struct cl_store
 	in->ctx = ctx;
 	uv_mutex_init(&in->lock);
 	uv_cond_init(&in->wake);
+	uv_cond_init(&in->room);
 	uv_async_init(loop, &in->async, on_async);
 	in->async.data = in;
 	rc = uv_thread_create(&in->thread, run_ingest, in);
@@ -783,8 +889,49 @@ void cl_ingester_submit(struct cl_ingester *in, const char *topic, const uint8_t
 		in->head = m;
 	in->tail = m;
 	in->backlog++;
+	in->backlog_bytes += len;
+	if (in->backlog > in->stats.queue_peak)
+		in->stats.queue_peak = in->backlog;
+	if (in->backlog_bytes > in->stats.queue_peak_bytes)
+		in->stats.queue_peak_bytes = in->backlog_bytes;
 	uv_cond_signal(&in->wake);
 	uv_mutex_unlock(&in->lock);
+}
+
+static int queue_full(const struct cl_ingester *in)
+{
+	return (in->opt.queue_messages && in->backlog >= in->opt.queue_messages) ||
+	       (in->opt.queue_bytes && in->backlog_bytes >= in->opt.queue_bytes);
+}
+
+static int queue_above_half(const struct cl_ingester *in)
+{
+	return (in->opt.queue_messages && in->backlog > in->opt.queue_messages / 2) ||
+	       (in->opt.queue_bytes && in->backlog_bytes > in->opt.queue_bytes / 2);
+}
+
+void cl_ingester_submit_wait(void *ingester, const char *topic, const uint8_t *payload,
+			     size_t len)
+{
+	struct cl_ingester *in = ingester;
+	uint64_t held = 0;
+
+	uv_mutex_lock(&in->lock);
+	if (queue_full(in)) {
+		held = ++in->stats.held;
+		while (!in->stopping && queue_above_half(in))
+			uv_cond_wait(&in->room, &in->lock);
+	}
+	uv_mutex_unlock(&in->lock);
+	/* 1st, 10th, 100th, ... time: the operator learns of it, once in a
+	 * while. */
+	for (uint64_t p = 1; held && p <= held; p *= 10)
+		if (p == held)
+			as_log(AS_LOG_NOTICE, "ingest: the queue was full (%zu messages or %zu "
+			       "bytes) %llu time(s); the broker held the rest back",
+			       in->opt.queue_messages, in->opt.queue_bytes,
+			       (unsigned long long)held);
+	cl_ingester_submit(in, topic, payload, len);
 }
 
 unsigned cl_ingester_backlog(const struct cl_ingester *in)
@@ -809,6 +956,7 @@ static void on_closed(uv_handle_t *h)
 	struct cl_ingester *in = h->data;
 
 	uv_cond_destroy(&in->wake);
+	uv_cond_destroy(&in->room);
 	uv_mutex_destroy(&in->lock);
 	free(in);
 }
@@ -820,8 +968,12 @@ void cl_ingester_stop(struct cl_ingester *in)
 	uv_mutex_lock(&in->lock);
 	in->stopping = 1;
 	uv_cond_signal(&in->wake);
+	uv_cond_broadcast(&in->room);
 	uv_mutex_unlock(&in->lock);
 	uv_thread_join(&in->thread);
+	as_log(AS_LOG_INFO, "ingest: at most %llu messages (%llu bytes) were queued at once",
+	       (unsigned long long)in->stats.queue_peak,
+	       (unsigned long long)in->stats.queue_peak_bytes);
 	on_async(&in->async);
 	uv_close((uv_handle_t *)&in->async, on_closed);
 }

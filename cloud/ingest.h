@@ -28,8 +28,20 @@
  * or rejected with its reason (counted as "app-REASON").  A rejected
  * message is answered too, so the wallet stops resending it.
  *
- * Threads: submit/stop on the loop; the rest on the ingest thread; results
- * return through uv_async_send.
+ * Time sanity: a check-in, or a batch record, whose time lies after now +
+ * time_skew or before now - retention is refused ("time-future",
+ * "time-past"; a wallet gets the answer with that reason).  A batch is
+ * refused whole and not stored; if the offending record carries the
+ * gateway's clock-unsynced flag, the refusal is still acknowledged with the
+ * store's unchanged through_seq, so that the gateway learns the cloud's
+ * time from the ack, corrects its records and sends them again.
+ *
+ * The WARNING logged per refused message is rate-limited: a few per
+ * window, then one line with the count of those not logged.
+ *
+ * Threads: submit from any thread (anshim-cloudd: Paho's receive thread,
+ * through cl_ingester_submit_wait), stop on the loop; the rest on the
+ * ingest thread; results return through uv_async_send.
  */
 #ifndef CL_INGEST_H
 #define CL_INGEST_H
@@ -58,6 +70,9 @@ struct cl_ingester;
 struct cl_ingest_stats {
 	uint64_t batches, records, duplicates, rejected;
 	uint64_t app_stored, app_duplicates, app_rejected;   /* wallet messages */
+	uint64_t held;              /* times the queue was full and the broker held back */
+	uint64_t queue_peak;        /* most messages queued at once */
+	uint64_t queue_peak_bytes;  /* most payload bytes queued at once */
 	uint64_t heartbeats;                                 /* merged into coverage */
 };
 
@@ -69,17 +84,33 @@ struct cl_ingest_options {
 				  * outside its rotating code's slot */
 	const char *revoked_credentials; /* file of revoked credential ids
 					  * (16 bytes each), or NULL */
-	int64_t retention;       /* seconds: a heartbeat's own time older than
+	size_t queue_messages;   /* bound of the queue (0: none): when reached, */
+	size_t queue_bytes;      /* cl_ingester_submit_wait waits until it is half */
+	int64_t retention;       /* seconds: times older than now - retention are
+				  * refused; a heartbeat's own time older than
 				  * this is not believed (cl_coverage_time) */
+	int64_t time_skew;       /* times later than now + time_skew are refused */
 };
 
 int cl_ingester_start(struct cl_ingester **out, uv_loop_t *loop, struct cl_store *store,
 		      const struct cl_authority *keys, const struct cl_ingest_options *opt,
 		      cl_ack_cb on_ack, void *ctx);
 
-/* Queue a message received on topic (copied). Loop thread. */
+/* Queue a message received on topic (copied), whatever the queue holds.
+ * Any thread. */
 void cl_ingester_submit(struct cl_ingester *in, const char *topic, const uint8_t *payload,
 			size_t len);
+
+/*
+ * cl_ingester_submit with backpressure, for as_mqtt's receiver: if the
+ * queue holds queue_messages messages or queue_bytes bytes, first wait
+ * until the ingest thread has drained it to half of both (or the ingester
+ * stops).  Any thread but the loop's: it waits only for the ingest thread,
+ * which never waits for the loop or for Paho.  ingester is a struct
+ * cl_ingester.
+ */
+void cl_ingester_submit_wait(void *ingester, const char *topic, const uint8_t *payload,
+			     size_t len);
 
 /* Messages queued and not yet processed. */
 unsigned cl_ingester_backlog(const struct cl_ingester *in);

@@ -2,6 +2,10 @@
  * publish.c - one-shot MQTT publish for CLIs (see publish.h), built on the
  * same as_mqtt client the daemons use, in a private loop that runs until
  * the broker acknowledged the message or the deadline timer fires.
+ * It logs in as the daemon's account name + "/cli" (same password): the
+ * shipped broker configuration makes the account name the client id, and a
+ * second connection under the daemon's name would take over its connection
+ * and, with a clean session, discard what the broker queued for it.
  * Single thread.
  */
 #include "publish.h"
@@ -67,7 +71,7 @@ int cl_publish_once(const struct cl_config *cfg, const char *topic, const void *
 	struct as_mqtt_options mo = {0};
 	struct one_shot o;
 	uv_loop_t loop;
-	char client_id[64];
+	char client_id[64], username[300];
 	int rc;
 
 	memset(&o, 0, sizeof o);
@@ -79,6 +83,10 @@ int cl_publish_once(const struct cl_config *cfg, const char *topic, const void *
 		return -ENOMEM;
 	snprintf(client_id, sizeof client_id, "anshim-cloud-%ld", (long)getpid());
 	AS_MQTT_OPTIONS_FROM_CONFIG(&mo, cfg, NULL);
+	if (cfg->broker_username) {
+		snprintf(username, sizeof username, "%s/cli", cfg->broker_username);
+		mo.username = username;
+	}
 	mo.client_id = client_id;
 	mo.keepalive = 30;
 	mo.clean_session = 1;

@@ -2523,6 +2523,42 @@ static int coverage_at(const MDB_val *key, const MDB_val *val, const uint8_t gw_
 	return 1;
 }
 
+/* Is boot_id that of a boot of gw_id which a newer boot has followed: the
+ * first boot of any stored period, or the last boot of any but `latest`
+ * (the period a heartbeat filed now would join)?  1, 0 or an LMDB error. */
+static int coverage_boot_over(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
+			      const uint8_t boot_id[AS_BOOT_ID_LEN], const struct cl_period *latest)
+{
+	uint8_t kbuf[COVERAGE_KEY_LEN];
+	struct cl_period p;
+	MDB_cursor *c;
+	MDB_val key, val;
+	int rc, over = 0;
+
+	rc = mdb_cursor_open(in->txn, in->s->coverage, &c);
+	if (rc)
+		return rc;
+	coverage_key(kbuf, gw_id, INT64_MIN);
+	key = (MDB_val){COVERAGE_KEY_LEN, kbuf};
+	for (rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE); rc == 0 && !over;
+	     rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
+		int mine = coverage_at(&key, &val, gw_id, &p);
+
+		if (mine != 1) {
+			rc = mine == 0 ? MDB_NOTFOUND : mine;
+			break;
+		}
+		if (memcmp(p.last_boot, boot_id, AS_BOOT_ID_LEN) == 0)
+			over = !latest || p.start != latest->start;
+		else if (memcmp(p.first_boot, boot_id, AS_BOOT_ID_LEN) == 0)
+			over = 1;
+	}
+	mdb_cursor_close(c);
+	if (over)
+		return 1;
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 static int coverage_merge(struct cl_ingest *in, const struct as_heartbeat *hb, int64_t t,
 			  int64_t now, int *replay)
 {
@@ -2557,9 +2593,20 @@ static int coverage_merge(struct cl_ingest *in, const struct as_heartbeat *hb, i
 	mdb_cursor_close(c);
 	if (rc)
 		return rc;
-	if (t == now && cl_heartbeat_is_replay(have_prev == 1 ? &prev : NULL, hb)) {
-		*replay = 1;
-		return 0;
+	if (t == now) {
+		const struct cl_period *latest = have_prev == 1 ? &prev : NULL;
+		int over = 0;
+
+		/* Of the same boot as the latest heartbeat: newer than it.  Of
+		 * another boot: not one that a newer boot has followed. */
+		if (!latest || memcmp(latest->last_boot, hb->boot_id, AS_BOOT_ID_LEN) != 0)
+			over = coverage_boot_over(in, hb->gw_id, hb->boot_id, latest);
+		if (over < 0 || over > 1)
+			return over;
+		if (over || cl_heartbeat_is_replay(latest, hb, now)) {
+			*replay = 1;
+			return 0;
+		}
 	}
 	if (have_prev == 1 && cl_period_joins(&prev, &cur))
 		cl_period_combine(&cur, &prev, &cur);

@@ -302,8 +302,10 @@ int cl_store_ingest_app_exit(struct cl_ingest *in, const uint8_t checkin_id[CL_A
  * into its gateway's coverage periods, in the ingest transaction: it
  * extends the period it falls in or next to, joins two periods when it
  * closes the gap between them, or starts a new one.  A heartbeat filed at
- * its receive time (t == now) that is not newer than the last one of the
- * same boot is a replay (cl_heartbeat_is_replay): nothing changes and
+ * its receive time (t == now) that is not newer than the latest one when
+ * that is of the same boot (cl_heartbeat_is_replay), or that is of a boot
+ * a newer boot has followed (the first boot of a stored period, or the
+ * last boot of one but the latest), is a replay: nothing changes and
  * *replay (if not NULL) is set; otherwise *replay is 0.
  */
 int cl_store_ingest_heartbeat(struct cl_ingest *in, const struct as_heartbeat *hb, int64_t t,

@@ -72,7 +72,8 @@ struct printer {
 	struct cl_trace_order orders[CL_TRACE_DEPTH_MAX + 1];
 	unsigned n_orders;
 	int64_t now;                       /* for the gateways' silences */
-	unsigned visits_silent;            /* case visits marked */
+	unsigned visits_silent;            /* case visits marked "!" */
+	unsigned visits_unknown;           /* case visits marked "?" */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -201,19 +202,40 @@ static void print_case_header(struct printer *pr, const struct cl_trace_visit *f
 
 /* ---- silent gateways ------------------------------------------------------ */
 
+/* Each silence of the venue's gateways during a case visit is marked "!".
+ * The time before a gateway's first heartbeat is not a silence: nothing is
+ * known of it then (a gateway that ran before heartbeats existed, or a day
+ * replayed with --at times, recorded the visit itself), so it is marked
+ * apart, "?", as unknown coverage, and never counted as silent. */
 struct silence_marks {
-	struct as_strbuf *b;
+	struct as_strbuf *b;         /* "!" marks (JSON: gateway_silent) */
+	struct as_strbuf unknown;    /* "?" marks (JSON: gateway_coverage_unknown) */
 	int json;
-	unsigned n;
+	unsigned n, n_unknown;
 };
 
-/* One silence of one of the venue's gateways during the visit. */
+/* One silence (or stretch of unknown coverage) of one of the venue's
+ * gateways during the visit. */
 static int mark_silence(void *ctx, const struct cl_gateway *g, const struct cl_silence *sl)
 {
 	struct silence_marks *m = ctx;
 	char hex[2 * AS_GWID_LEN + 1], a[32], z[32];
 
 	as_hex_encode(hex, g->gw_id, AS_GWID_LEN);
+	if (sl->kind == CL_SILENT_NEVER) {
+		if (m->json) {
+			as_strbuf_printf(&m->unknown, "%s{\"gateway\":\"%s\",", m->n_unknown ? "," : "",
+					 hex);
+			json_time(&m->unknown, "before", sl->to);
+			as_strbuf_add(&m->unknown, "}");
+		} else {
+			as_strbuf_printf(&m->unknown, "      ? gateway %s sent no heartbeat before %s: "
+					 "its coverage then is unknown (not a silence)\n", hex,
+					 as_format_time(z, sl->to));
+		}
+		m->n_unknown++;
+		return 0;
+	}
 	if (m->json) {
 		as_strbuf_printf(m->b, "%s{\"gateway\":\"%s\",\"kind\":\"%s\",", m->n ? "," : "",
 				 hex, cl_silence_kind_name(sl->kind));
@@ -232,20 +254,32 @@ static int mark_silence(void *ctx, const struct cl_gateway *g, const struct cl_s
 }
 
 /* Mark the case's visit v with every silence of its venue's gateways
- * during it (JSON: the "gateway_silent" array). */
+ * during it (JSON: the "gateway_silent" array), then with the gateways
+ * whose coverage is unknown then ("gateway_coverage_unknown"). */
 static int mark_silent_gateways(struct printer *pr, const struct cl_trace_visit *v,
 				struct as_strbuf *b)
 {
-	struct silence_marks m = {b, pr->o->json, 0};
+	struct silence_marks m = {b, {0}, pr->o->json, 0, 0};
 	int rc;
 
 	if (pr->o->json)
 		as_strbuf_add(b, ",\"gateway_silent\":[");
 	rc = cl_venue_silences(pr->store, v->v.venue_id, v->start, v->end, pr->now, mark_silence, &m);
-	if (pr->o->json)
+	if (pr->o->json) {
+		as_strbuf_add(b, "],\"gateway_coverage_unknown\":[");
+		if (m.unknown.len)
+			as_strbuf_add(b, m.unknown.p);
 		as_strbuf_add(b, "]");
+	} else if (m.unknown.len) {
+		as_strbuf_add(b, m.unknown.p);
+	}
+	if (m.unknown.failed)
+		b->failed = 1;
+	as_strbuf_free(&m.unknown);
 	if (m.n)
 		pr->visits_silent++;
+	if (m.n_unknown)
+		pr->visits_unknown++;
 	return rc;
 }
 
@@ -516,7 +550,8 @@ static void print_totals(struct printer *pr, const struct cl_trace_order *t)
 		}
 		as_strbuf_add(&b, "],\"totals\":");
 		json_order(&b, t, 0);
-		as_strbuf_printf(&b, ",\"visits_gateway_silent\":%u", pr->visits_silent);
+		as_strbuf_printf(&b, ",\"visits_gateway_silent\":%u,\"visits_coverage_unknown\":%u",
+				 pr->visits_silent, pr->visits_unknown);
 		if (pr->o->reveal)
 			as_strbuf_printf(&b, ",\"revealed\":%llu", (unsigned long long)pr->revealed);
 		as_strbuf_add(&b, "}\n");
@@ -527,6 +562,9 @@ static void print_totals(struct printer *pr, const struct cl_trace_order *t)
 			as_strbuf_printf(&b, "Case visits at a venue whose gateway was silent: %u (marked "
 					 "!): people there may be missing from the contacts.\n",
 					 pr->visits_silent);
+		if (pr->visits_unknown)
+			as_strbuf_printf(&b, "Case visits before a gateway's first heartbeat: %u (marked ?): "
+					 "whether it was up then is unknown.\n", pr->visits_unknown);
 		if (pr->o->reveal)
 			as_strbuf_printf(&b, "Revealed: %llu contact%s\n", (unsigned long long)pr->revealed,
 					 pr->revealed == 1 ? "" : "s");

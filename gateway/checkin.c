@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FUTURE_TOLERANCE 600  /* a register entry may be up to 10 min ahead */
 
 struct pending_checkin {
 	struct gw_write_req req;    /* first: the writer hands this back */
@@ -241,12 +240,14 @@ void gw_checkin_manual(struct gw_checkin *c, const struct gw_manual_entry *m,
 	 * nothing that came over the socket. */
 	if (m->headcount < 1 || m->headcount > AS_HEADCOUNT_MAX)
 		ev.reason = "bad-headcount";
-	else if (m->entry_time > now + FUTURE_TOLERANCE)
+	else if (m->entry_time > now + GW_TIME_SKEW || m->exit_time > now + GW_TIME_SKEW)
 		ev.reason = "in-the-future";
 	else if (m->entry_time < now - c->cfg.retention)
 		ev.reason = "older-than-retention";
 	else if (m->exit_time != 0 && m->exit_time <= m->entry_time)
 		ev.reason = "exit-before-entry";
+	else if (m->exit_time != 0 && m->exit_time > m->entry_time + GW_MAX_STAY)
+		ev.reason = "exit-too-late";
 	if (ev.reason[0]) {
 		answer(c, &ev, cb, ctx);
 		return;

@@ -20,6 +20,13 @@
 #include "recent.h"
 #include "writer.h"
 
+/* Times the gateway accepts for a check-in (and, with a trusted clock,
+ * keeps): no later than now + GW_TIME_SKEW (clocks differ a little, staff
+ * round), no older than the retention; a typed exit at most GW_MAX_STAY
+ * after its entry. */
+#define GW_TIME_SKEW 600
+#define GW_MAX_STAY 86400
+
 enum gw_outcome {
 	GW_OUTCOME_ACCEPTED,
 	GW_OUTCOME_DUPLICATE,

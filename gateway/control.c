@@ -5,7 +5,9 @@
  * that does not parse is answered "ID rejected malformed" (or "error ...")
  * and the connection stays usable.  The daemon never sees the plaintext of
  * a paper-register row: the client seals it before sending.
- * Loop thread only.
+ * gw_control_parse turns a line into a request and touches nothing else
+ * (any thread; tests/fuzz feeds it arbitrary lines); the rest runs on the
+ * loop thread only.
  */
 #include "control.h"
 
@@ -19,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CONTROL_MAX_LINE 1024
 #define SUBSCRIBED 1
 
 struct gw_control {
@@ -84,12 +85,12 @@ static void on_manual_outcome(void *ctx, const struct gw_outcome_event *ev)
 	free(r);
 }
 
-/* "manual ID ENTRY EXIT HEADCOUNT CAPSULE DIGEST" */
-static void handle_manual(struct gw_control *c, struct gw_lineclient *cl, char *args)
+/* "manual ID ENTRY EXIT HEADCOUNT CAPSULE DIGEST": args is the text after
+ * "manual " (modified by strtok_r). */
+static void parse_manual(struct gw_control_request *req, char *args)
 {
-	char *fields[6], *save = NULL, text[96];
-	struct gw_manual_entry m;
-	struct manual_reply *r;
+	struct gw_manual_entry *m = &req->entry;
+	char *fields[6], *save = NULL;
 	int64_t entry, exit_time, headcount;
 	size_t n = 0;
 
@@ -100,33 +101,66 @@ static void handle_manual(struct gw_control *c, struct gw_lineclient *cl, char *
 		}
 		fields[n++] = tok;
 	}
-	if (n < 1 || strlen(fields[0]) >= sizeof r->id) {
-		send_text(cl, "error manual needs: ID ENTRY EXIT HEADCOUNT CAPSULE DIGEST\n");
+	if (n < 1 || strlen(fields[0]) >= sizeof req->id) {
+		req->kind = GW_CTL_MANUAL_USAGE;
 		return;
 	}
-	memset(&m, 0, sizeof m);
+	snprintf(req->id, sizeof req->id, "%s", fields[0]);
 	if (n != 6 || as_parse_int64(fields[1], 0, INT64_MAX / 2, &entry) ||
 	    as_parse_int64(fields[2], 0, INT64_MAX / 2, &exit_time) ||
 	    as_parse_int64(fields[3], 1, AS_HEADCOUNT_MAX, &headcount) ||
-	    as_hex_decode(m.capsule, AS_CAPSULE_LEN, fields[4]) ||
+	    as_hex_decode(m->capsule, AS_CAPSULE_LEN, fields[4]) ||
 	    (strcmp(fields[5], "-") != 0 &&
-	     as_hex_decode(m.row_digest, sizeof m.row_digest, fields[5]))) {
-		snprintf(text, sizeof text, "%s rejected malformed\n", fields[0]);
-		send_text(cl, text);
+	     as_hex_decode(m->row_digest, sizeof m->row_digest, fields[5]))) {
+		memset(m, 0, sizeof *m);
+		req->kind = GW_CTL_MANUAL_MALFORMED;
 		return;
 	}
+	m->entry_time = entry;
+	m->exit_time = exit_time;
+	m->headcount = (uint16_t)headcount;
+	m->has_row_digest = strcmp(fields[5], "-") != 0;
+	req->kind = GW_CTL_MANUAL;
+}
+
+void gw_control_parse(struct gw_control_request *req, const char *line, size_t len)
+{
+	static const struct {
+		const char *word;
+		enum gw_control_request_kind kind;
+	} words[] = {
+		{"status", GW_CTL_STATUS},   {"events", GW_CTL_EVENTS},
+		{"purge", GW_CTL_PURGE},     {"offline", GW_CTL_OFFLINE},
+		{"online", GW_CTL_ONLINE},   {"contact-key", GW_CTL_CONTACT_KEY},
+	};
+	char buf[GW_CONTROL_MAX_LINE + 1];
+	size_t n = len < GW_CONTROL_MAX_LINE ? len : GW_CONTROL_MAX_LINE;
+
+	memset(req, 0, sizeof *req);
+	memcpy(buf, line, n);
+	buf[n] = '\0';
+	req->kind = GW_CTL_UNKNOWN;
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strcmp(buf, words[i].word) == 0)
+			req->kind = words[i].kind;
+	if (strncmp(buf, "manual ", 7) == 0)
+		parse_manual(req, buf + 7);
+}
+
+static void handle_manual(struct gw_control *c, struct gw_lineclient *cl,
+			  const struct gw_control_request *req)
+{
+	struct manual_reply *r;
+	struct gw_manual_entry m = req->entry;
+
 	r = calloc(1, sizeof *r);
 	if (!r) {
 		send_text(cl, "error out-of-memory\n");
 		return;
 	}
-	m.entry_time = entry;
-	m.exit_time = exit_time;
-	m.headcount = (uint16_t)headcount;
 	m.entered_by = (uint32_t)gw_lineclient_uid(cl);
-	m.has_row_digest = strcmp(fields[5], "-") != 0;
 	r->cl = cl;
-	snprintf(r->id, sizeof r->id, "%s", fields[0]);
+	snprintf(r->id, sizeof r->id, "%s", req->id);
 	gw_lineclient_hold(cl);
 	gw_checkin_manual(c->checkin, &m, "register", on_manual_outcome, r);
 }
@@ -152,46 +186,65 @@ static void on_purged(void *arg, int status, uint64_t purged)
 static void on_control_line(void *ctx, struct gw_lineclient *cl, const char *line, size_t len)
 {
 	struct gw_control *c = ctx;
-	char buf[CONTROL_MAX_LINE + 1];
+	struct gw_control_request req;
+	char text[2 * AS_BOX_PK_LEN + 16];
 
-	(void)len;
-	snprintf(buf, sizeof buf, "%s", line);
-	if (strcmp(buf, "status") == 0) {
+	gw_control_parse(&req, line, len);
+	switch (req.kind) {
+	case GW_CTL_STATUS: {
 		struct as_strbuf b = {0};
 		c->ops->status(c->ctx, &b);
 		send_buf(cl, &b);
-	} else if (strcmp(buf, "events") == 0) {
+		break;
+	}
+	case GW_CTL_EVENTS:
 		*gw_lineclient_flags(cl) |= SUBSCRIBED;
 		send_text(cl, "ok\n");
-	} else if (strcmp(buf, "purge") == 0) {
+		break;
+	case GW_CTL_PURGE: {
 		struct purge_reply *r = calloc(1, sizeof *r);
 		if (!r) {
 			send_text(cl, "error out-of-memory\n");
-			return;
+			break;
 		}
 		r->cl = cl;
 		gw_lineclient_hold(cl);
 		c->ops->purge(c->ctx, on_purged, r);
-	} else if (strcmp(buf, "offline") == 0 || strcmp(buf, "online") == 0) {
-		int rc = c->ops->set_offline(c->ctx, strcmp(buf, "offline") == 0);
+		break;
+	}
+	case GW_CTL_OFFLINE:
+	case GW_CTL_ONLINE: {
+		int rc = c->ops->set_offline(c->ctx, req.kind == GW_CTL_OFFLINE);
 		send_text(cl, rc ? "error no broker configured\n" : "ok\n");
-	} else if (strcmp(buf, "contact-key") == 0) {
+		break;
+	}
+	case GW_CTL_CONTACT_KEY: {
 		const uint8_t *key = c->ops->contact_key(c->ctx);
-		char text[2 * AS_BOX_PK_LEN + 16];
 		if (!key) {
 			send_text(cl, "error no-policy\n");
-			return;
+			break;
 		}
 		memcpy(text, "contact-key ", 12);
 		as_hex_encode(text + 12, key, AS_BOX_PK_LEN);
 		text[12 + 2 * AS_BOX_PK_LEN] = '\n';
 		text[13 + 2 * AS_BOX_PK_LEN] = '\0';
 		send_text(cl, text);
-	} else if (strncmp(buf, "manual ", 7) == 0) {
-		handle_manual(c, cl, buf + 7);
-	} else {
+		break;
+	}
+	case GW_CTL_MANUAL:
+		handle_manual(c, cl, &req);
+		break;
+	case GW_CTL_MANUAL_MALFORMED:
+		snprintf(text, sizeof text, "%s rejected malformed\n", req.id);
+		send_text(cl, text);
+		break;
+	case GW_CTL_MANUAL_USAGE:
+		send_text(cl, "error manual needs: ID ENTRY EXIT HEADCOUNT CAPSULE DIGEST\n");
+		break;
+	case GW_CTL_UNKNOWN:
 		send_text(cl, "error unknown request (status, events, purge, offline, online, "
 			  "contact-key, manual)\n");
+		break;
 	}
 }
 
@@ -217,7 +270,7 @@ int gw_control_start(struct gw_control **out, uv_loop_t *loop, const char *path,
 	c->checkin = checkin;
 	c->ops = ops;
 	c->ctx = ctx;
-	rc = gw_lineserver_start(&c->server, loop, path, 0660, CONTROL_MAX_LINE, &control_ops, c,
+	rc = gw_lineserver_start(&c->server, loop, path, 0660, GW_CONTROL_MAX_LINE, &control_ops, c,
 				 err, err_len);
 	if (rc) {
 		free(c);

@@ -42,6 +42,39 @@ struct gw_control_ops {
 	int (*set_offline)(void *ctx, int offline);
 };
 
+/* The maximum request length, in bytes without the line end. */
+#define GW_CONTROL_MAX_LINE 1024
+
+enum gw_control_request_kind {
+	GW_CTL_STATUS = 1,
+	GW_CTL_EVENTS,
+	GW_CTL_PURGE,
+	GW_CTL_OFFLINE,
+	GW_CTL_ONLINE,
+	GW_CTL_CONTACT_KEY,
+	GW_CTL_MANUAL,           /* manual: id and entry filled */
+	GW_CTL_MANUAL_MALFORMED, /* manual with an id but bad fields: id filled */
+	GW_CTL_MANUAL_USAGE,     /* manual without a usable id */
+	GW_CTL_UNKNOWN
+};
+
+/* One parsed request.  id is the client's label of a manual entry, echoed
+ * in its reply; entry.entered_by is left 0 (the socket's peer uid is the
+ * caller's to fill). */
+struct gw_control_request {
+	enum gw_control_request_kind kind;
+	char id[24];
+	struct gw_manual_entry entry;
+};
+
+/*
+ * Parse one request line (len bytes, no line end, need not be
+ * NUL-terminated; bytes from a NUL on are ignored, and a line longer than
+ * GW_CONTROL_MAX_LINE is cut there).  Always fills *req; never fails.
+ * Pure; any thread.
+ */
+void gw_control_parse(struct gw_control_request *req, const char *line, size_t len);
+
 int gw_control_start(struct gw_control **out, uv_loop_t *loop, const char *path,
 		     struct gw_checkin *checkin, const struct gw_control_ops *ops, void *ctx,
 		     char *err, size_t err_len);

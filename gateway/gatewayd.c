@@ -130,7 +130,7 @@ static void on_purge_done(struct gw_write_req *req)
 	if (req->status)
 		as_log(AS_LOG_ERR, "purge failed: %s", as_strerror(req->status));
 	else if (req->purged)
-		as_log(AS_LOG_INFO, "purged %llu records past retention",
+		as_log(AS_LOG_INFO, "purged %llu records past retention (or dated in the future)",
 		       (unsigned long long)req->purged);
 	while (w) {
 		struct purge_waiter *next = w->next;
@@ -163,6 +163,15 @@ static void start_purge(void *ctx, void (*done)(void *arg, int status, uint64_t 
 	d->purge_req.kind = GW_WRITE_PURGE;
 	d->purge_req.horizon = now - d->cfg.retention;
 	d->purge_req.sent_horizon = now - d->cfg.sent_retention;
+	/* With a trusted clock, a record dated beyond the skew (typed while
+	 * the clock was years ahead) would never age out, and the cloud
+	 * refuses it: replace it too.  This boot's unsynced records are about
+	 * to be corrected and are spared. */
+	if (gw_clock_synced(&d->clock) || d->clock.has_offset) {
+		d->purge_req.future_horizon = gw_clock_trusted_now(&d->clock) + GW_TIME_SKEW;
+		memcpy(d->purge_req.boot_id, d->clock.boot_id, AS_BOOT_ID_LEN);
+		d->purge_req.has_boot_id = 1;
+	}
 	d->purge_req.done = on_purge_done;
 	d->purge_req.data = d;
 	d->purge_running = 1;

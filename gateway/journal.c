@@ -387,7 +387,7 @@ int gw_journal_append(struct gw_journal *j, struct gw_journal_entry *entries, si
 /* One purge transaction over at most max_visit records (see
  * gw_journal_purge); *visited gets how many it looked at. */
 static int purge_slice(struct gw_journal *j, int64_t horizon, int64_t sent_horizon,
-		       uint64_t *resume_seq, size_t max_visit, uint64_t *deleted, int *more,
+		       int64_t future_horizon, const uint8_t *keep_boot_id, uint64_t *resume_seq, size_t max_visit, uint64_t *deleted, int *more,
 		       size_t *visited_out)
 {
 	MDB_txn *txn;
@@ -432,12 +432,17 @@ static int purge_slice(struct gw_journal *j, int64_t horizon, int64_t sent_horiz
 		if (rec.kind == AS_REC_EXPIRED && rec.seq > acked)
 			continue; /* a placeholder waiting to be sent */
 		expired = rec.entry_time < horizon ||
-			  (rec.seq <= acked && rec.entry_time < sent_horizon);
+			  (rec.seq <= acked && rec.entry_time < sent_horizon) ||
+			  ((rec.entry_time > future_horizon || rec.exit_time > future_horizon) &&
+			   !(keep_boot_id && (rec.flags & AS_REC_CLOCK_UNSYNCED) &&
+			     memcmp(rec.boot_id, keep_boot_id, AS_BOOT_ID_LEN) == 0));
 		if (!expired)
 			continue;
 		if (rec.seq > acked) {
-			/* Never sent, but past retention: keep a placeholder with
-			 * no personal data so the cloud's seqs stay contiguous. */
+			/* Never sent, but past retention (or dated in the
+			 * future, which the cloud refuses): keep a placeholder
+			 * with no personal data so the cloud's seqs stay
+			 * contiguous. */
 			uint8_t buf[AS_RECORD_LEN];
 			MDB_val nval = {AS_RECORD_LEN, buf};
 			as_record_make_placeholder(&rec);
@@ -489,7 +494,7 @@ static int purge_slice(struct gw_journal *j, int64_t horizon, int64_t sent_horiz
 }
 
 int gw_journal_purge(struct gw_journal *j, int64_t horizon, int64_t sent_horizon,
-		     uint64_t *resume_seq, size_t max_visit, uint64_t *deleted, int *more)
+		     int64_t future_horizon, const uint8_t *keep_boot_id, uint64_t *resume_seq, size_t max_visit, uint64_t *deleted, int *more)
 {
 	size_t budget = max_visit ? max_visit : 1;
 	int rc = 0;
@@ -507,7 +512,8 @@ int gw_journal_purge(struct gw_journal *j, int64_t horizon, int64_t sent_horizon
 		uint64_t d = 0, resume = *resume_seq;
 		int slice_more = 0;
 
-		rc = purge_slice(j, horizon, sent_horizon, &resume, n, &d, &slice_more, &visited);
+		rc = purge_slice(j, horizon, sent_horizon, future_horizon, keep_boot_id, &resume, n,
+				 &d, &slice_more, &visited);
 		if (rc == AS_E_FULL && n > 1) {
 			j->purge_slice = n / 2;
 			continue;

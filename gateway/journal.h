@@ -68,16 +68,21 @@ int gw_journal_append(struct gw_journal *j, struct gw_journal_entry *entries, si
 /*
  * Delete acknowledged records (seq <= acked_seq) whose entry time is before
  * horizon or sent_horizon; replace unacknowledged records older than
- * horizon by AS_REC_EXPIRED placeholders (no personal data, same seq, so
+ * horizon, or later than future_horizon, by AS_REC_EXPIRED placeholders (no personal data, same seq, so
  * the cloud's view of this gateway's seqs stays contiguous).  In
  * one transaction, looking at no more than max_visit records starting at
  * *resume_seq (0 = from the start).  When the budget runs out, *more is set
  * and *resume_seq says where to carry on, so appends can interleave between
- * calls; when a pass completes, *resume_seq is 0 and the import keys of
+ * calls.  future_horizon (INT64_MAX: none) is for a trusted clock only: a
+ * record dated after it (a row typed while the clock was years ahead) would
+ * never age out; records flagged clock-unsynced of boot keep_boot_id (if
+ * not NULL) are spared, as they are about to be corrected.  When a pass
+ * completes, *resume_seq is 0 and the import keys of
  * rows past the horizon are dropped too.  *deleted gets the count.
  * Writer thread only.
  */
 int gw_journal_purge(struct gw_journal *j, int64_t horizon, int64_t sent_horizon,
+		     int64_t future_horizon, const uint8_t *keep_boot_id,
 		     uint64_t *resume_seq, size_t max_visit, uint64_t *deleted, int *more);
 
 /*

@@ -619,7 +619,7 @@ int gw_sync_start(struct gw_sync **out, uv_loop_t *loop, const struct gw_sync_co
 {
 	struct as_mqtt_options mo;
 	struct gw_sync *s;
-	char id_hex[2 * AS_GWID_LEN + 1];
+	char id_hex[2 * AS_GWID_LEN + 1], account[2 * AS_GWID_LEN + 4];
 	uint64_t acked = 0;
 	int rc;
 
@@ -649,8 +649,14 @@ int gw_sync_start(struct gw_sync **out, uv_loop_t *loop, const struct gw_sync_co
 	snprintf(s->topic_ack, sizeof s->topic_ack, GW_TOPIC_PREFIX "/gw/%s/ack", id_hex);
 	snprintf(s->topic_heartbeat, sizeof s->topic_heartbeat, GW_TOPIC_PREFIX "/gw/%s/heartbeat",
 		 id_hex);
+	/* The broker account of a gateway is "gw/ID" (the shipped ACL's
+	 * patterns expand it into this gateway's own topics only); the client
+	 * id is the same, which the shipped broker configuration enforces. */
+	snprintf(account, sizeof account, "gw/%s", id_hex);
 	mo = cfg->mqtt;
-	mo.client_id = id_hex;
+	mo.client_id = account;
+	if (!mo.username && mo.password)
+		mo.username = account;
 	mo.clean_session = 1;
 	/* Our window stays far below Paho's buffer limit, which also applies
 	 * while connected. */

@@ -101,7 +101,9 @@ static int execute_purge(struct gw_writer *w, struct gw_write_req *r)
 	uint64_t deleted = 0;
 	int more = 0;
 
-	r->status = gw_journal_purge(w->journal, r->horizon, r->sent_horizon, &r->purge_resume,
+	r->status = gw_journal_purge(w->journal, r->horizon, r->sent_horizon,
+				     r->future_horizon ? r->future_horizon : INT64_MAX,
+				     r->has_boot_id ? r->boot_id : NULL, &r->purge_resume,
 				     PURGE_SLICE, &deleted, &more);
 	r->purged += deleted;
 	return r->status == 0 && more;

@@ -30,8 +30,10 @@ struct gw_write_req {
 	struct as_record rec;                 /* seq filled in on success */
 	uint8_t import_key[GW_IMPORT_KEY_LEN];
 	int has_import_key;
-	/* GW_WRITE_PURGE */
-	int64_t horizon, sent_horizon;
+	/* GW_WRITE_PURGE (future_horizon: 0 for none; spares the
+	 * unsynced records of boot_id when has_boot_id) */
+	int64_t horizon, sent_horizon, future_horizon;
+	int has_boot_id;
 	/* GW_WRITE_META */
 	const char *meta_name;                /* borrowed; static string */
 	uint64_t meta_value;

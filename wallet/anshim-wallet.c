@@ -55,8 +55,9 @@ static const char usage_text[] =
 "  id --dir DIR\n"
 "      Print this wallet's holder id (32 hex digits, a hash of holder.pub):\n"
 "      its name in the MQTT topics anshim/v1/wallet/HOLDER_ID/..., and so\n"
-"      the user name the broker's operator creates an account for\n"
-"      (mosquitto_passwd; see OPERATE-CLOUD.md) and 'config --username'.\n"
+"      in its account at the broker, wallet/HOLDER_ID, which the broker's\n"
+"      operator creates (mosquitto_passwd; see OPERATE-CLOUD.md). The wallet\n"
+"      logs in under that name when it has a password and no --username.\n"
 "  pass --dir DIR [--at UNIX_TIME|ISO8601] [--format FMT] [--out FILE]\n"
 "      Print the current pass: the credential in DIR/credential, the time\n"
 "      (now, or --at) and the holder signature. A pass is valid at a\n"
@@ -266,10 +267,10 @@ static int cmd_new(const struct wallet_args *a)
 	as_hex_encode(hex, pk, sizeof pk);
 	as_holder_id(hid, pk);
 	as_hex_encode(hid_hex, hid, sizeof hid);
-	printf("wallet created in %s\nholder public key: %s\nholder id: %s (the user name "
-	       "of this wallet at the broker)\n"
+	printf("wallet created in %s\nholder public key: %s\nholder id: %s (its account at "
+	       "the broker: wallet/%s)\n"
 	       "next: anshim-cloud issue --holder %s --phone ... --out %s/credential\n",
-	       a->dir, hex, hid_hex, pk_path, a->dir);
+	       a->dir, hex, hid_hex, hid_hex, pk_path, a->dir);
 	return 0;
 }
 
@@ -658,6 +659,16 @@ static int load_message_base(const struct wallet_args *a, struct as_app_checkin 
 	if (a->at && as_parse_time(a->at, &now))
 		return usage_error("--at '%s' is not a time (unix seconds or ISO 8601)", a->at);
 	m->time = now;
+	if (m->time > (int64_t)time(NULL) + AS_APP_TIME_SKEW ||
+	    m->time < (int64_t)time(NULL) - AS_APP_MAX_AGE) {
+		fprintf(stderr, "anshim-wallet: --at %s is %s; the cloud refuses a %s more than "
+			"%d minutes ahead or %d days behind its clock (give a time near now)\n",
+			as_format_time(when, m->time),
+			m->time > (int64_t)time(NULL) ? "in the future" : "too long ago",
+			kind == AS_APP_CHECKOUT ? "check-out" : "check-in", AS_APP_TIME_SKEW / 60,
+			AS_APP_MAX_AGE / 86400);
+		return 1;
+	}
 	if (wallet_path(path, a->dir, "credential") || load_credential(path, &m->cred))
 		return 1;
 	if (m->time < m->cred.issued_at || m->time >= m->cred.expires_at) {

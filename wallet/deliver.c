@@ -237,7 +237,7 @@ int wl_deliver(struct wl_diary *d, const struct wl_deliver_opts *o,
 	       struct wl_deliver_result *res)
 {
 	struct as_mqtt_options mo = {0};
-	char client_id[2 * AS_HOLDER_ID_LEN + 3], err[200];
+	char client_id[2 * AS_HOLDER_ID_LEN + 8], err[200];
 	uint8_t hid[AS_HOLDER_ID_LEN];
 	struct run r;
 	int rc;
@@ -252,11 +252,13 @@ int wl_deliver(struct wl_diary *d, const struct wl_deliver_opts *o,
 	wl_topic(r.ack_topic, sizeof r.ack_topic, o->holder_pk, "ack");
 	wl_topic(r.checkin_topic, sizeof r.checkin_topic, o->holder_pk, "checkin");
 	as_holder_id(hid, o->holder_pk);
-	memcpy(client_id, "w-", 2);
-	as_hex_encode(client_id + 2, hid, sizeof hid);
+	/* The wallet's broker account is "wallet/ID" (ID: its holder id), and
+	 * so is its client id (the shipped broker configuration enforces it). */
+	memcpy(client_id, "wallet/", 7);
+	as_hex_encode(client_id + 7, hid, sizeof hid);
 	mo.uri = o->uri;
 	mo.client_id = client_id;
-	mo.username = o->username;
+	mo.username = o->username ? o->username : o->password ? client_id : NULL;
 	mo.password = o->password;
 	mo.ca_file = o->ca_file;
 	mo.keepalive = 30;

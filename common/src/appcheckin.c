@@ -258,6 +258,8 @@ const char *as_app_reason_name(uint8_t reason)
 	case AS_APP_R_REMOTE: return "remote";
 	case AS_APP_R_REPLAY: return "replay";
 	case AS_APP_R_UNKNOWN_CHECKIN: return "unknown-checkin";
+	case AS_APP_R_TIME_FUTURE: return "time-future";
+	case AS_APP_R_TIME_PAST: return "time-past";
 	default: return "unknown";
 	}
 }

@@ -1068,12 +1068,18 @@ void as_config_free(const struct as_config_option *table, void *target)
 /* ---- writing ------------------------------------------------------------ */
 
 /* Write s as a value the parser reads back unchanged: quoted, with \" and
- * \\, when it is empty, has edge spaces, starts with '"' or holds a '#'. */
+ * \\, only when it must be: when it is empty, has edge spaces, starts with
+ * '"' or '#', or holds a '#' after a blank (a comment, unquoted).  Quoting
+ * what need not be would double every '"' and '\\' in it, and a long value
+ * would no longer fit on a line the parser accepts. */
 static void put_value(FILE *out, const char *s)
 {
 	size_t n = strlen(s);
 	int quote = n == 0 || is_space(s[0]) || is_space(s[n - 1]) || s[0] == '"' ||
-		    strchr(s, '#') != NULL;
+		    s[0] == '#';
+
+	for (size_t i = 1; i < n && !quote; i++)
+		quote = s[i] == '#' && is_space(s[i - 1]);
 
 	if (!quote) {
 		fputs(s, out);

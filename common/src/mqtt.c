@@ -4,7 +4,10 @@
  * Threads: the Paho callbacks (connect/subscribe/send outcomes,
  * connectionLost, messageArrived) run on Paho's threads; they allocate one
  * event, push it on a mutex-protected queue and call uv_async_send - never
- * anything else, in particular never back into Paho.  Everything else runs
+ * anything else, in particular never back into Paho.  (Except that
+ * messageArrived drops retained messages when told to, and hands messages
+ * to the application's receiver instead when it has one, which may block:
+ * backpressure, see mqtt.h.)  Everything else runs
  * on the loop thread.  Every callback is set once, before the first
  * connect.
  *
@@ -69,7 +72,10 @@ struct as_mqtt {
 	/* copies of the options */
 	char *uri, *client_id, *username, *password, *ca_file, *cert_file, *key_file;
 	char *config_path;
-	int keepalive, clean_session, log_failures;
+	int keepalive, clean_session, log_failures, ignore_retained;
+	void (*receiver)(void *receiver_ctx, const char *topic, const uint8_t *payload,
+			 size_t len);
+	void *receiver_ctx;
 	uint64_t backoff_min, backoff_max, backoff;
 	/* loop-thread state */
 	int connected, connecting, offline, stopping, handles_open;
@@ -81,6 +87,7 @@ struct as_mqtt {
 	uv_mutex_t lock;
 	struct mqtt_event *head, *tail;
 	struct mqtt_op *ops;
+	uint64_t retained_ignored;
 };
 
 static char *dup_or_null(const char *s)
@@ -169,9 +176,30 @@ static void on_connection_lost(void *context, char *cause)
 static int on_message_arrived(void *context, char *topic, int topic_len, MQTTAsync_message *msg)
 {
 	struct as_mqtt *m = context;
-	struct mqtt_event *ev = calloc(1, sizeof *ev);
+	struct mqtt_event *ev;
 	size_t tlen = topic_len > 0 ? (size_t)topic_len : strlen(topic);
 
+	if (msg->retained && m->ignore_retained) {
+		uv_mutex_lock(&m->lock);
+		m->retained_ignored++;
+		uv_mutex_unlock(&m->lock);
+		MQTTAsync_freeMessage(&msg);
+		MQTTAsync_free(topic);
+		return 1;
+	}
+	if (m->receiver) {
+		char *t = topic_len > 0 ? strndup(topic, tlen) : NULL;
+
+		/* A NULL copy (out of memory) falls back to the borrowed topic,
+		 * NUL-terminated when topic_len is 0. */
+		m->receiver(m->receiver_ctx, t ? t : topic, msg->payload,
+			    msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
+		free(t);
+		MQTTAsync_freeMessage(&msg);
+		MQTTAsync_free(topic);
+		return 1;
+	}
+	ev = calloc(1, sizeof *ev);
 	if (ev) {
 		ev->type = EV_MESSAGE;
 		ev->topic = malloc(tlen + 1);
@@ -469,6 +497,9 @@ int as_mqtt_start(struct as_mqtt **out, uv_loop_t *loop, const struct as_mqtt_op
 	m->log_failures = opts->log_failures;
 	m->keepalive = opts->keepalive > 0 ? opts->keepalive : 60;
 	m->clean_session = opts->clean_session;
+	m->ignore_retained = opts->ignore_retained;
+	m->receiver = opts->receiver;
+	m->receiver_ctx = opts->receiver_ctx;
 	m->backoff_min = opts->reconnect_min_ms ? opts->reconnect_min_ms : 1000;
 	m->backoff_max = opts->reconnect_max_ms > m->backoff_min ? opts->reconnect_max_ms
 								 : m->backoff_min;
@@ -562,6 +593,18 @@ int as_mqtt_publish(struct as_mqtt *m, const char *topic, const void *payload, s
 int as_mqtt_is_connected(const struct as_mqtt *m)
 {
 	return m && m->connected;
+}
+
+uint64_t as_mqtt_retained_ignored(const struct as_mqtt *m)
+{
+	uint64_t n;
+
+	if (!m)
+		return 0;
+	uv_mutex_lock((uv_mutex_t *)&m->lock);
+	n = m->retained_ignored;
+	uv_mutex_unlock((uv_mutex_t *)&m->lock);
+	return n;
 }
 
 const char *as_mqtt_last_error(const struct as_mqtt *m)

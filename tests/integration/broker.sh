@@ -1,7 +1,9 @@
 # Broker helpers for integration scripts (sourced after lib.sh).
 #
 # start_broker [ACL_FILE PASSWD_FILE]: start a real mosquitto on a free
-# loopback port (anonymous, or with the given ACL and password file),
+# loopback port (anonymous, or with the given ACL and password file and
+# the access settings of packaging/mosquitto/anshim.conf; plus the lines
+# in BROKER_EXTRA_CONF, if set),
 # export BROKER_PORT and BROKER_URI, and wait until it accepts connections.
 # stop_broker / restart_broker for outage tests.
 
@@ -25,9 +27,14 @@ start_broker() {
       echo "allow_anonymous false"
       echo "acl_file $1"
       echo "password_file $2"
+      # The access settings of the shipped production configuration.
+      grep -E '^use_username_as_clientid[[:space:]]' \
+        "$(dirname "${BASH_SOURCE[0]}")/../../packaging/mosquitto/anshim.conf" || true
     else
       echo "allow_anonymous true"
     fi
+    # Extra lines a test needs (e.g. max_queued_messages).
+    [ -z "${BROKER_EXTRA_CONF:-}" ] || printf '%s\n' "$BROKER_EXTRA_CONF"
   } > "$conf"
   mosquitto -c "$conf" > "$WORK/mosquitto.log" 2>&1 &
   BROKER_PID=$!

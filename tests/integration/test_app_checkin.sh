@@ -60,17 +60,17 @@ expect_match "paper row imported" ": 1 imported" \
 wait_delivered 60 A
 expect_eq "visits" 2 "$(visits)"
 
-phase "a poster at venue 502, scanned by the case and by another visitor"
+phase "a poster at venue 502, scanned two hours before by the case and by another visitor"
 anshim-cloud poster --config "$CLOUD_CONF" --venue 502 --format png --out "$WORK/poster.png" >/dev/null
 check; [ -s "$WORK/poster.png" ] || fail "no poster PNG"
 for w in case poster-visitor; do
-  out=$(anshim-wallet checkin --dir "$WORK/$w" --image "$WORK/poster.png" --at $((T0 + 7200)))
+  out=$(anshim-wallet checkin --dir "$WORK/$w" --image "$WORK/poster.png" --at $((T0 - 7200)))
   expect_match "$w poster check-in" "delivered: stored by the cloud" "$out"
 done
 expect_eq "visits" 4 "$(visits)"
 
 phase "the case checks out of the poster venue"
-out=$(anshim-wallet checkout --dir "$WORK/case" --at $((T0 + 7200 + 1200)))
+out=$(anshim-wallet checkout --dir "$WORK/case" --at $((T0 - 7200 + 1200)))
 expect_match "check-out" "delivered: stored by the cloud" "$out"
 expect_eq "a check-out adds no visit" 4 "$(visits)"
 
@@ -79,8 +79,8 @@ FROM=$(date -d "@$((T0 - 86400))" +%F)
 TO=$(date -d "@$((T0 + 86400))" +%F)
 json=$(anshim-cloud trace --config "$CLOUD_CONF" --phone 010-7100-0001 --from "$FROM" --to "$TO" \
   --json --reason "e2e: app check-ins" 2>>"$WORK/trace.err")
-expect_eq "case visits: app at 501 (by dwell), app at 502 (exit recorded)" \
-  '[[501, "app", false], [502, "app", true]]' \
+expect_eq "case visits: app at 502 two hours before (exit recorded), app at 501 (by dwell)" \
+  '[[502, "app", true], [501, "app", false]]' \
   "$(pyq "$json" "[[v['venue'], v['source'], v['exit_recorded']] for v in s['visits']]")"
 expect_eq "the check-out is the exit: 20 minutes after the entry" 1200 \
   "$(pyq "$json" "[int(__import__('datetime').datetime.fromisoformat(v['end']).timestamp() - __import__('datetime').datetime.fromisoformat(v['start']).timestamp()) for v in s['visits'] if v['venue'] == 502][0]")"

@@ -238,13 +238,16 @@ mkdir -m 0700 "$BROKER_DIR"
 GW_PASS=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 CL_PASS=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 mosquitto_passwd -c -b "$BROKER_DIR/passwd" "$CL_USER" "$CL_PASS"
-mosquitto_passwd -b "$BROKER_DIR/passwd" "$GW_ID" "$GW_PASS"
+# 'anshim-cloud policy set' logs in as the aggregator's account + /cli.
+mosquitto_passwd -b "$BROKER_DIR/passwd" "$CL_USER/cli" "$CL_PASS"
+mosquitto_passwd -b "$BROKER_DIR/passwd" "gw/$GW_ID" "$GW_PASS"
 cp /usr/share/anshim/mosquitto/anshim.acl "$BROKER_DIR/anshim.acl"
 {
   echo "per_listener_settings false"
   echo "allow_anonymous false"
   echo "password_file $BROKER_DIR/passwd"
   echo "acl_file $BROKER_DIR/anshim.acl"
+  grep -E '^use_username_as_clientid[[:space:]]' /usr/share/anshim/mosquitto/anshim.conf
   echo "persistence false"
   echo "listener $BROKER_PORT 127.0.0.1"
 } > "$BROKER_DIR/mosquitto.conf"
@@ -273,7 +276,7 @@ wait_for 10 "mosquitto on port $BROKER_PORT" broker_up
   echo "# Added by tests/integration/test_package_install.sh"
   echo "source socket /run/anshim-gateway/scan.sock"
   echo "broker tcp://127.0.0.1:$BROKER_PORT"
-  echo "broker_username $GW_ID"
+  echo "broker_username gw/$GW_ID"
   echo "broker_password $GW_PASS"
 } >> "$GW_CONF"
 as "$CL_USER" anshim-cloudd --check-config > "$WORK/cloud-check.log" 2>&1 ||

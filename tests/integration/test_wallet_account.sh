@@ -21,9 +21,14 @@ cp "$(dirname "$0")/../../packaging/mosquitto/anshim.acl" "$WORK/anshim.acl"
 CLOUD_PW=cloud-$RANDOM$RANDOM
 PASSWD=$WORK/anshim.passwd
 mosquitto_passwd -c -b "$PASSWD" anshim-cloud "$CLOUD_PW"
+# The test's own client (probes of the retained policy, which every
+# account may read): not the cloud's account, whose client id it would
+# take under use_username_as_clientid.
+OBS_PW=obs-$RANDOM$RANDOM
+mosquitto_passwd -b "$PASSWD" observer "$OBS_PW"
 chmod 0600 "$PASSWD"
 start_broker "$WORK/anshim.acl" "$PASSWD"
-MQTT_USER=anshim-cloud MQTT_PASS=$CLOUD_PW
+MQTT_USER=observer MQTT_PASS=$OBS_PW
 cloud_init "app_slot_tolerance 60s" "broker_username anshim-cloud" "broker_password $CLOUD_PW"
 sgw_init A "venue_id 601"
 sgw_enroll A 601
@@ -41,12 +46,13 @@ expect_match "new shows the holder id" "holder id: $ID " "$out"
 anshim-cloud issue --at $(( $(date +%s) - 86400 )) --keys "$SYNC_AUTH" --holder "$W/holder.pub" \
   --phone 010-5555-0601 --name "Account Person" --out "$W/credential" >/dev/null
 WALLET_PW=wallet-$RANDOM$RANDOM
-mosquitto_passwd -b "$PASSWD" "$ID" "$WALLET_PW"
+mosquitto_passwd -b "$PASSWD" "wallet/$ID" "$WALLET_PW"
 kill -HUP "$BROKER_PID"   # mosquitto re-reads its password file
 printf '%s\n' "$WALLET_PW" > "$WORK/wallet.pw"
 chmod 0600 "$WORK/wallet.pw"
+# No --username: with a password, the wallet logs in as wallet/ID.
 anshim-wallet config --dir "$W" --broker "$BROKER_URI" --authority "$SYNC_AUTH/sign.pub" \
-  --username "$ID" --password-file "$WORK/wallet.pw" --timeout 15 >/dev/null
+  --password-file "$WORK/wallet.pw" --timeout 15 >/dev/null
 # The broker applies the reload when it next runs its loop: retry a refused
 # first attempt for a bounded time (the check-in is queued, sync resends).
 out=$(anshim-wallet checkin --dir "$W" "$POSTER" 2>&1 || true)
@@ -61,7 +67,7 @@ anshim-wallet new --dir "$W2" >/dev/null
 anshim-cloud issue --at $(( $(date +%s) - 86400 )) --keys "$SYNC_AUTH" --holder "$W2/holder.pub" \
   --phone 010-5555-0602 --name "Borrowed Account" --out "$W2/credential" >/dev/null
 anshim-wallet config --dir "$W2" --broker "$BROKER_URI" --authority "$SYNC_AUTH/sign.pub" \
-  --username "$ID" --password-file "$WORK/wallet.pw" --timeout 3 >/dev/null
+  --username "wallet/$ID" --password-file "$WORK/wallet.pw" --timeout 3 >/dev/null
 anshim-wallet checkin --dir "$W2" "$POSTER" >/dev/null 2>&1 || true
 expect_match "under another wallet's account: still queued" "queued" "$(anshim-wallet diary --dir "$W2")"
 expect_eq "nothing stored for it" 1 "$(cloud_q 's["visits"]')"

@@ -839,6 +839,10 @@ static void test_manual_validation(void)
 		{"exit equals entry", -3600, -3600, 1, "exit-before-entry"},
 		{"exit before entry", -3600, -7200, 1, "exit-before-entry"},
 		{"exit after entry", -3600, -1800, 2, NULL},
+		{"exit 24 h after entry", -2 * 86400, -86400, 1, NULL},
+		{"exit 24 h 1 s after entry", -2 * 86400, -86400 + 1, 1, "exit-too-late"},
+		{"exit an hour ahead", -3600, 3600, 1, "in-the-future"},
+		{"exit 9 minutes ahead", -3600, 540, 1, NULL},
 	};
 
 	fx_open(&f, MAP_DEFAULT, 3, NULL, 0);
@@ -1098,7 +1102,7 @@ static void test_storage_full(void)
 	CHECK_OK(gw_journal_set_meta(f.j, "acked_seq", total));
 	for (int i = 0; i < 100 && more; i++)
 		if (!CHECK_OK(gw_journal_purge(f.j, gw_clock_now() - 30 * 86400,
-					       gw_clock_now() - 14 * 86400, &resume, 2000, &deleted,
+					       gw_clock_now() - 14 * 86400, INT64_MAX, NULL, &resume, 2000, &deleted,
 					       &more)))
 			break;
 	CHECK_EQ_INT(journal_records(&f), 0);

@@ -876,6 +876,61 @@ static void test_dump(void)
 	}
 }
 
+/* A value the dump need not quote is printed as it is: quoting a long one
+ * doubled its '"' and '\\' and made a line longer than the parser accepts
+ * (found by tests/fuzz/fuzz_config).  Values that must be quoted still are. */
+static void test_dump_long_values(void)
+{
+	static const struct {
+		const char *line, *printed;
+	} cases[] = {
+		{"motd a#b\"c\\d", "motd a#b\"c\\d\n"},
+		{"motd \"# start\"", "motd \"# start\"\n"},
+		{"motd \"a #b\"", "motd \"a #b\"\n"},
+		{"motd \"a\t#b\"", "motd \"a\t#b\"\n"},
+	};
+	size_t head = strlen(REQ "motd x#"), n = AS_CONFIG_LINE_MAX - strlen("motd x#");
+	char *text = malloc(head + n + 2), *printed;
+	struct tcfg c, again;
+	int rc;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char line[64];
+
+		test_ctx("%s", cases[i].line);
+		snprintf(line, sizeof line, REQ "%s\n", cases[i].line);
+		if (CHECK_OK(load(line, &c))) {
+			printed = capture(dump, &c, &rc);
+			has(printed, cases[i].printed);
+			free(printed);
+		}
+		as_config_free(table, &c);
+	}
+	test_ctx_clear();
+
+	/* a longest line of a value full of quotes prints and loads again */
+	if (!CHECK(text != NULL))
+		return;
+	memcpy(text, REQ "motd x#", head);
+	memset(text + head, '"', n);
+	memcpy(text + head + n, "\n", 2);
+	if (!CHECK_OK(load(text, &c))) {
+		fprintf(stderr, "  %s\n", err);
+		free(text);
+		return;
+	}
+	printed = capture(dump, &c, &rc);
+	CHECK_OK(rc);
+	if (CHECK_OK(load(printed, &again)))
+		CHECK_STR(again.motd, c.motd);
+	else
+		fprintf(stderr, "  %s\n", err);
+	as_config_free(table, &again);
+	as_config_free(table, &c);
+	free(printed);
+	free(text);
+}
+
 /* ---- files -------------------------------------------------------------- */
 
 static const char *data_dir(void)
@@ -1048,6 +1103,7 @@ int main(void)
 	TEST_RUN(test_defaults_validated);
 	TEST_RUN(test_example_reparses);
 	TEST_RUN(test_dump);
+	TEST_RUN(test_dump_long_values);
 	TEST_RUN(test_load_file);
 	TEST_RUN(test_data_files);
 	return TEST_DONE();

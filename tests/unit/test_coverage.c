@@ -14,6 +14,8 @@
 #include "coverage.h"
 #include "store.h"
 
+#include <lmdb.h>
+
 #define T0 TEST_NOW
 #define MAP_TEST (UINT64_C(64) << 20)
 
@@ -101,6 +103,14 @@ static void test_merge_rules(void)
 	cl_period_from_heartbeat(&c, &hb, T0 + 360, T0 + 361);
 	cl_period_combine(&a, &a, &c);
 	CHECK_EQ_INT(a.restarts, 2);
+	/* A late copy of a heartbeat from before those restarts (the broker
+	 * delivers it again) lands inside the period: no restart is new. */
+	make_hb(&hb, 1, T0 + 120, T0 - 10, 1, 60);
+	cl_period_from_heartbeat(&c, &hb, T0 + 120, T0 + 400);
+	cl_period_combine(&a, &a, &c);
+	CHECK_EQ_INT(a.restarts, 2);
+	CHECK_EQ_INT(a.end, T0 + 360);
+	CHECK_EQ_INT(a.last_up_since, T0 + 9000);
 	/* Encoding round trip. */
 	{
 		uint8_t v[CL_PERIOD_VALUE_LEN];
@@ -193,6 +203,28 @@ static void test_silences(void)
 		CHECK_EQ_INT(got.s[0].kind, CL_SILENT_NEVER);
 	CHECK_STR(cl_silence_kind_name(CL_SILENT_OFFLINE), "offline");
 	CHECK_STR(cl_silence_kind_name(CL_SILENT_NEVER), "never-heard");
+}
+
+/* An unsynced gateway's up_since is in its own clock's time, not the
+ * cloud's: with its clock a day ahead, a network outage of one daemon run
+ * is "offline", not "down" (up_since after the silence began only by the
+ * gateway's wrong clock), and a daemon restart is still "down". */
+static void test_silences_unsynced_clock(void)
+{
+	struct cl_period p[3];
+	struct silences got = {0};
+	const int64_t ahead = 86400;
+
+	period(&p[0], T0, T0 + 1000, T0 + ahead - 5, T0 + ahead - 5, 1, 1);
+	period(&p[1], T0 + 2000, T0 + 3000, T0 + ahead - 5, T0 + ahead - 5, 1, 1);
+	period(&p[2], T0 + 4000, T0 + 5000, T0 + ahead + 3500, T0 + ahead + 3500, 1, 1);
+	for (int i = 0; i < 3; i++)
+		p[i].clock_state = AS_CLOCK_UNSYNCED;
+	CHECK_OK(cl_coverage_silences(p, 3, T0, T0 + 5050, INT64_MIN, INT64_MAX, collect, &got));
+	if (CHECK_EQ_INT(got.n, 2)) {
+		CHECK_EQ_INT(got.s[0].kind, CL_SILENT_OFFLINE);
+		CHECK_EQ_INT(got.s[1].kind, CL_SILENT_DOWN);
+	}
 }
 
 /* ---- through the store ---- */
@@ -348,7 +380,122 @@ static void test_store_replay(void)
 		CHECK_OK(cl_store_ingest_commit(in));
 	}
 	CHECK_EQ_INT(read_periods(s, 1, &got), 2);
+	/* The gateway dies.  Copies of the last heartbeat of each of its two
+	 * boots, sent again in turn, must not keep it alive: a boot that a
+	 * newer boot followed is over. */
+	hb[0].boot_id[0] ^= 1;
+	if (CHECK_OK(cl_store_ingest_begin(s, &in))) {
+		CHECK_OK(cl_store_ingest_heartbeat(in, &hb[2], T0 + 7200, T0 + 7200, &replay));
+		CHECK_EQ_INT(replay, 1);
+		CHECK_OK(cl_store_ingest_heartbeat(in, &hb[1], T0 + 7201, T0 + 7201, &replay));
+		CHECK_EQ_INT(replay, 1);
+		/* hb[0] again, but claiming the second boot and newer: taken (the
+		 * cloud cannot tell it from a live heartbeat of that boot). */
+		hb[0].sent_at = hb[1].sent_at + 1;
+		CHECK_OK(cl_store_ingest_heartbeat(in, &hb[0], T0 + 7202, T0 + 7202, &replay));
+		CHECK_EQ_INT(replay, 0);
+		CHECK_OK(cl_store_ingest_commit(in));
+	}
+	if (CHECK_EQ_INT(read_periods(s, 1, &got), 3))
+		CHECK_EQ_INT(got.p[1].end, T0 + 3660);
 	cl_store_close(s);
+	test_rmdir(dir);
+}
+
+/* A gateway without NTP whose clock the cloud's acks corrected restarts
+ * its daemon in the same boot: the correction is gone, and its heartbeats
+ * carry the raw wall clock again, years behind the corrected times the
+ * cloud holds.  They are not replays (the new daemon started after the
+ * cloud last heard it); a raw heartbeat of a daemon that was running
+ * before that still is. */
+static void test_store_restart_loses_correction(void)
+{
+	char dir[64], err[300];
+	struct cl_store *s = NULL;
+	struct cl_ingest *in;
+	struct as_heartbeat early, fixed, raw;
+	struct periods got;
+	int replay = -1;
+
+	test_tmpdir(dir);
+	if (!CHECK_OK(cl_store_open(&s, dir, MAP_TEST, 0, err, sizeof err)))
+		return;
+	/* Run 1: raw clock at 1000 + uptime; uncorrected, then corrected. */
+	make_hb(&early, 1, 1030, 1000, 1, 60);
+	early.clock_state = AS_CLOCK_UNSYNCED;
+	make_hb(&fixed, 1, T0, T0 - 600, 1, 60);
+	fixed.clock_state = AS_CLOCK_CORRECTED;
+	/* Run 2, started at raw 1700, 30 s before it sends. */
+	make_hb(&raw, 1, 1730, 1700, 1, 60);
+	raw.clock_state = AS_CLOCK_UNSYNCED;
+	if (CHECK_OK(cl_store_ingest_begin(s, &in))) {
+		CHECK_OK(cl_store_ingest_heartbeat(in, &early, T0 - 60, T0 - 60, &replay));
+		CHECK_EQ_INT(replay, 0);
+		CHECK_OK(cl_store_ingest_heartbeat(in, &fixed, T0, T0 + 1, &replay));
+		CHECK_EQ_INT(replay, 0);
+		/* A raw heartbeat whose daemon ran longer than the time since the
+		 * corrected one was sent: not of a run started since. */
+		{
+			struct as_heartbeat old = raw;
+
+			old.up_since = old.sent_at - 200;
+			CHECK_OK(cl_store_ingest_heartbeat(in, &old, T0 + 100, T0 + 100, &replay));
+			CHECK_EQ_INT(replay, 1);
+		}
+		/* Run 2's first heartbeat, 100 s after the last one heard. */
+		CHECK_OK(cl_store_ingest_heartbeat(in, &raw, T0 + 101, T0 + 101, &replay));
+		CHECK_EQ_INT(replay, 0);
+		raw.sent_at += 60;
+		CHECK_OK(cl_store_ingest_heartbeat(in, &raw, T0 + 161, T0 + 161, &replay));
+		CHECK_EQ_INT(replay, 0);
+		CHECK_OK(cl_store_ingest_commit(in));
+	}
+	if (CHECK_EQ_INT(read_periods(s, 1, &got), 1)) {
+		CHECK_EQ_INT(got.p[0].start, T0 - 60);
+		CHECK_EQ_INT(got.p[0].end, T0 + 161);
+	}
+	cl_store_close(s);
+	test_rmdir(dir);
+}
+
+/* A store from before coverage (no "coverage" database): read-only it has
+ * no periods (and no error); opened for writing it gains the database and
+ * takes heartbeats. */
+static void test_store_before_coverage(void)
+{
+	char dir[64], err[300];
+	struct cl_store *s = NULL;
+	struct as_heartbeat hb;
+	struct periods got;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	test_tmpdir(dir);
+	if (!CHECK_OK(cl_store_open(&s, dir, MAP_TEST, 0, err, sizeof err)))
+		return;
+	cl_store_close(s);
+	s = NULL;
+	CHECK_OK(mdb_env_create(&env));
+	CHECK_OK(mdb_env_set_maxdbs(env, 16));
+	if (CHECK_OK(mdb_env_open(env, dir, 0, 0600)) && CHECK_OK(mdb_txn_begin(env, NULL, 0, &txn))) {
+		CHECK_OK(mdb_dbi_open(txn, "coverage", 0, &dbi));
+		CHECK_OK(mdb_drop(txn, dbi, 1));
+		CHECK_OK(mdb_txn_commit(txn));
+	}
+	mdb_env_close(env);
+	if (CHECK_OK(cl_store_open(&s, dir, 0, 1, err, sizeof err))) {
+		CHECK_EQ_INT(read_periods(s, 1, &got), 0);
+		cl_store_close(s);
+		s = NULL;
+	}
+	if (CHECK_OK(cl_store_open(&s, dir, MAP_TEST, 0, err, sizeof err))) {
+		make_hb(&hb, 1, T0, T0 - 10, 1, 60);
+		ingest(s, &hb, 1);
+		if (CHECK_EQ_INT(read_periods(s, 1, &got), 1))
+			CHECK_EQ_INT(got.p[0].start, T0);
+		cl_store_close(s);
+	}
 	test_rmdir(dir);
 }
 
@@ -357,7 +504,10 @@ int main(void)
 	TEST_RUN(test_filing_time);
 	TEST_RUN(test_merge_rules);
 	TEST_RUN(test_silences);
+	TEST_RUN(test_silences_unsynced_clock);
 	TEST_RUN(test_store_merge);
 	TEST_RUN(test_store_replay);
+	TEST_RUN(test_store_before_coverage);
+	TEST_RUN(test_store_restart_loses_correction);
 	return TEST_DONE();
 }

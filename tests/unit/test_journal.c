@@ -212,7 +212,7 @@ static int purge_all(struct gw_journal *j, int64_t horizon, int64_t sent_horizon
 	*deleted = 0;
 	*calls = 0;
 	while (more && *calls < 100000) {
-		rc = gw_journal_purge(j, horizon, sent_horizon, &resume, max_visit, &d, &more);
+		rc = gw_journal_purge(j, horizon, sent_horizon, INT64_MAX, NULL, &resume, max_visit, &d, &more);
 		(*calls)++;
 		if (rc)
 			return rc;
@@ -534,7 +534,7 @@ static void test_full_unacked_journal_purge(void)
 		goto out;
 	total = fill_until_full(j, TEST_NOW - 90 * 86400);
 	while (more && calls < 100) {
-		rc = gw_journal_purge(j, TEST_NOW - 30 * 86400, TEST_NOW - 14 * 86400, &resume,
+		rc = gw_journal_purge(j, TEST_NOW - 30 * 86400, TEST_NOW - 14 * 86400, INT64_MAX, NULL, &resume,
 				      2000, &d, &more);
 		calls++;
 		if (rc)
@@ -683,7 +683,7 @@ static void purge_case(unsigned n, uint64_t acked, int64_t horizon, int64_t sent
 	/* slice by slice: resume_seq only grows, each slice changes at most
 	 * max_visit records, and the pass finishes */
 	while (more && calls < 100000) {
-		rc = gw_journal_purge(j, horizon, sent_horizon, &resume, max_visit, &d, &more);
+		rc = gw_journal_purge(j, horizon, sent_horizon, INT64_MAX, NULL, &resume, max_visit, &d, &more);
 		calls++;
 		if (!CHECK_OK(rc))
 			goto close;
@@ -792,7 +792,7 @@ static void test_purge_interleaved(void)
 	CHECK_OK(append_group(j, 99, 1, TEST_NOW - 90 * 86400, NULL));
 	CHECK_OK(gw_journal_set_meta(j, "acked_seq", 100)); /* sent: deleted outright */
 	while (more && calls < 1000) {
-		if (!CHECK_OK(gw_journal_purge(j, TEST_NOW - 30 * 86400, TEST_NOW - 30 * 86400,
+		if (!CHECK_OK(gw_journal_purge(j, TEST_NOW - 30 * 86400, TEST_NOW - 30 * 86400, INT64_MAX, NULL,
 					       &resume, 10, &d, &more)))
 			break;
 		calls++;
@@ -818,6 +818,64 @@ static void test_purge_interleaved(void)
 	e.import_key = key;
 	CHECK_OK(gw_journal_append(j, &e, 1));
 	CHECK_EQ_INT(e.duplicate, 0);
+	gw_journal_close(j);
+out:
+	test_rmdir(dir);
+}
+
+/* Records dated in the future (a row typed while the clock was years
+ * ahead): past future_horizon, an unsent one becomes a placeholder and a
+ * sent one goes, like records past retention; an unsynced record of the
+ * spared boot stays (it is about to be corrected), one of another boot
+ * does not; without a future horizon nothing of the future goes. */
+static void test_purge_future(void)
+{
+	char dir[64];
+	struct gw_journal *j;
+	struct as_record r;
+	struct gw_journal_entry e = {&r, NULL, 0};
+	uint8_t boot[AS_BOOT_ID_LEN], other[AS_BOOT_ID_LEN];
+	uint64_t resume = 0, d;
+	int more;
+	const int64_t later = TEST_NOW + 50LL * 365 * 86400;
+
+	test_fill(boot, sizeof boot, 1);
+	test_fill(other, sizeof other, 2);
+	test_tmpdir(dir);
+	if (!(j = open_j(dir, MAP_DEFAULT)))
+		goto out;
+	CHECK_EQ_INT(append_one(j, 1, later), 1);              /* sent, future */
+	CHECK_EQ_INT(append_one(j, 2, TEST_NOW), 2);           /* unsent, now */
+	CHECK_EQ_INT(append_one(j, 3, later), 3);              /* unsent, future */
+	rec_make(&r, 4, later);                                /* unsynced, this boot */
+	r.flags = AS_REC_CLOCK_UNSYNCED;
+	memcpy(r.boot_id, boot, sizeof boot);
+	CHECK_OK(gw_journal_append(j, &e, 1));
+	rec_make(&r, 5, later);                                /* unsynced, other boot */
+	r.flags = AS_REC_CLOCK_UNSYNCED;
+	memcpy(r.boot_id, other, sizeof other);
+	CHECK_OK(gw_journal_append(j, &e, 1));
+	CHECK_EQ_INT(append_one(j, 6, TEST_NOW + 300), 6);     /* within the skew */
+	CHECK_OK(gw_journal_set_meta(j, "acked_seq", 1));
+	/* No future horizon: nothing goes. */
+	CHECK_OK(gw_journal_purge(j, TEST_NOW - 30 * 86400, TEST_NOW - 86400, INT64_MAX, boot,
+				  &resume, 100, &d, &more));
+	CHECK_EQ_INT(d, 0);
+	resume = 0;
+	CHECK_OK(gw_journal_purge(j, TEST_NOW - 30 * 86400, TEST_NOW - 86400, TEST_NOW + 600, boot,
+				  &resume, 100, &d, &more));
+	CHECK_EQ_INT(d, 3);
+	CHECK_EQ_INT(gw_journal_get(j, 1, &r), AS_E_NOT_FOUND);
+	if (CHECK_OK(gw_journal_get(j, 2, &r)))
+		CHECK_EQ_INT(r.kind, AS_REC_PASS);
+	if (CHECK_OK(gw_journal_get(j, 3, &r)))
+		CHECK_EQ_INT(r.kind, AS_REC_EXPIRED);
+	if (CHECK_OK(gw_journal_get(j, 4, &r)))
+		CHECK_EQ_INT(r.kind, AS_REC_PASS);
+	if (CHECK_OK(gw_journal_get(j, 5, &r)))
+		CHECK_EQ_INT(r.kind, AS_REC_EXPIRED);
+	if (CHECK_OK(gw_journal_get(j, 6, &r)))
+		CHECK_EQ_INT(r.kind, AS_REC_PASS);
 	gw_journal_close(j);
 out:
 	test_rmdir(dir);
@@ -1289,6 +1347,7 @@ int main(void)
 	TEST_RUN(test_import_keys);
 	TEST_RUN(test_purge_exact);
 	TEST_RUN(test_purge_interleaved);
+	TEST_RUN(test_purge_future);
 	TEST_RUN(test_scan_edges);
 	TEST_RUN(test_stats_and_meta);
 	TEST_RUN(test_readonly_and_reopen);

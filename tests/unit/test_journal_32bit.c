@@ -101,7 +101,7 @@ static uint64_t purge_all(struct gw_journal *j, int64_t horizon, int64_t sent_ho
 	int more = 1, rounds = 0;
 
 	while (more && rounds++ < 10000) {
-		if (!CHECK_OK(gw_journal_purge(j, horizon, sent_horizon, &resume, 500, &deleted,
+		if (!CHECK_OK(gw_journal_purge(j, horizon, sent_horizon, INT64_MAX, NULL, &resume, 500, &deleted,
 					       &more)))
 			break;
 		total += deleted;

@@ -1036,10 +1036,13 @@ static void fx_heartbeats(struct fx *f, unsigned gw, int64_t from, int64_t to, i
 	CHECK_OK(cl_store_ingest_commit(in));
 }
 
-static int cli_open(struct cli *x)
+/* museum: also a museum (venue GYM) that the case visits at 15:00, whose
+ * gateway sent its first heartbeat at 15:30, and a market (venue MARKET)
+ * whose gateway was never heard (see cli_open). */
+static int cli_open_with(struct cli *x, int museum)
 {
 	const char *failed = NULL;
-	unsigned cafe;
+	unsigned cafe, gym = 0;
 
 	memset(x, 0, sizeof *x);
 	if (!fx_open(&x->f))
@@ -1072,7 +1075,18 @@ static int cli_open(struct cli *x)
 	fx_visit(&x->f, cafe, x->c, AS_REC_MANUAL, at(0, 12, 50), 0, 3);
 	seal(&x->f, x, "+82 10 4444 5555", "Lee");
 	fx_visit(&x->f, cafe, NULL, AS_REC_MANUAL, at(0, 12, 30), 0, 2);
+	if (museum) {
+		gym = fx_gateway(&x->f, GYM, "Museum", 60);
+		fx_scan(&x->f, gym, x->a, at(0, 15, 0));
+		fx_gateway(&x->f, MARKET, "Market", 60);   /* never heard */
+	}
 	fx_flush(&x->f);
+	/* The museum's gateway was first heard at 15:30 (it ran software
+	 * without heartbeats before, or its day is replayed with --at times):
+	 * the case's visit there 15:00-16:00, which that gateway recorded, is
+	 * not a silence but unknown coverage until 15:30. */
+	if (museum)
+		fx_heartbeats(&x->f, gym, at(0, 15, 30), at(0, 17, 0), at(0, 15, 29));
 	/* The cafe's gateway was heard every 5 minutes from 11:00 to 14:00,
 	 * but for 12:20-12:40, when its daemon restarted (up since 12:38): the
 	 * case's visit 12:00-13:00 is marked with that silence, "down". */
@@ -1082,6 +1096,11 @@ static int cli_open(struct cli *x)
 	cl_store_close(x->f.s);
 	x->f.s = NULL;
 	return 1;
+}
+
+static int cli_open(struct cli *x)
+{
+	return cli_open_with(x, 0);
 }
 
 static void cli_close(struct cli *x)
@@ -1115,7 +1134,8 @@ static char *run_cli(const char *cmd, int *status)
 	saved = dup(1);
 	fd = fileno(tmp);
 	dup2(fd, 1);
-	*status = cl_cmd_trace(argc, argv);
+	*status = argc > 1 && strcmp(argv[1], "gateways") == 0 ? cl_cmd_gateways(argc, argv)
+							       : cl_cmd_trace(argc, argv);
 	fflush(stdout);
 	dup2(saved, 1);
 	close(saved);
@@ -1181,7 +1201,7 @@ static void test_cli_json(void)
 		 "\"source\":\"scan\",\"headcount\":1,\"exit_recorded\":false,"
 		 "\"clock_unsynced\":false,\"gateway_silent\":[{\"gateway\":\"%s\","
 		 "\"kind\":\"down\",\"from\":\"2026-03-02T12:20:00+09:00\","
-		 "\"to\":\"2026-03-02T12:40:00+09:00\"}]}],"
+		 "\"to\":\"2026-03-02T12:40:00+09:00\"}],\"gateway_coverage_unknown\":[]}],"
 		 "\"contacts\":[{\"pid\":\"%s\",\"order\":1,\"venue\":1,"
 		 "\"venue_name\":\"Cafe \\\"Halla\\\"\",\"start\":\"2026-03-02T12:40:00+09:00\","
 		 "\"end\":\"2026-03-02T13:00:00+09:00\",\"overlap_minutes\":20,"
@@ -1195,7 +1215,8 @@ static void test_cli_json(void)
 		 "\"orders\":[{\"order\":1,\"people\":2,\"high\":1,\"low\":1,\"headcount_extra\":2,"
 		 "\"unnamed_visits\":1,\"unnamed_people\":2}],"
 		 "\"totals\":{\"people\":2,\"high\":1,\"low\":1,\"headcount_extra\":2,"
-		 "\"unnamed_visits\":1,\"unnamed_people\":2},\"visits_gateway_silent\":1}\n",
+		 "\"unnamed_visits\":1,\"unnamed_people\":2},\"visits_gateway_silent\":1,"
+		 "\"visits_coverage_unknown\":0}\n",
 		 a, gw, b, a, c, a);
 	CHECK_STR(out, want);
 	CHECK(strstr(out, "+8210") == NULL);
@@ -1230,6 +1251,78 @@ static void test_cli_json(void)
 		CHECK_EQ_INT(al.e[1].revealed, 2);
 		CHECK_EQ_INT(al.e[1].window_to, at(1, 0, 0));
 	}
+out:
+	cli_close(&x);
+}
+
+/* A case visit before the venue's gateway's first heartbeat (recorded by
+ * that very gateway) is marked "?", unknown coverage, not "!" silent: the
+ * gateway was evidently up to record it.  Only the real silence at the
+ * cafe counts as silent. */
+static void test_cli_before_first_heartbeat(void)
+{
+	struct cli x;
+	char cmd[600], gym[33];
+	char *out;
+	int st;
+
+	if (!cli_open_with(&x, 1))
+		goto out;
+	as_hex_encode(gym, x.f.gw[1].id, 16);
+	snprintf(cmd, sizeof cmd, "trace --config %s --phone 01012345678 --from 2026-03-02 "
+		 "--to 2026-03-02 --reason lab_report", x.conf);
+	out = run_cli(cmd, &st);
+	CHECK_EQ_INT(st, 0);
+	CHECK(strstr(out, "venue 6      Museum\n      ? gateway ") != NULL);
+	CHECK(strstr(out, " sent no heartbeat before 2026-03-02T15:30:00+09:00: its coverage then "
+			  "is unknown (not a silence)\n") != NULL);
+	CHECK(strstr(out, "never-heard") == NULL);
+	{
+		char mark[60];
+
+		snprintf(mark, sizeof mark, "! gateway %s", gym);
+		CHECK(strstr(out, gym) != NULL);
+		CHECK(strstr(out, mark) == NULL);
+	}
+	CHECK(strstr(out, "Case visits at a venue whose gateway was silent: 1 (marked !)") != NULL);
+	CHECK(strstr(out, "Case visits before a gateway's first heartbeat: 1 (marked ?)") != NULL);
+	free(out);
+
+	snprintf(cmd, sizeof cmd, "trace --config %s --phone 01012345678 --from 2026-03-02 "
+		 "--to 2026-03-02 --reason lab_report --json", x.conf);
+	out = run_cli(cmd, &st);
+	CHECK_EQ_INT(st, 0);
+	{
+		char want[300];
+
+		snprintf(want, sizeof want, "\"gateway_silent\":[],\"gateway_coverage_unknown\":"
+			 "[{\"gateway\":\"%s\",\"before\":\"2026-03-02T15:30:00+09:00\"}]}", gym);
+		CHECK(strstr(out, want) != NULL);
+	}
+	CHECK(strstr(out, "\"visits_gateway_silent\":1,\"visits_coverage_unknown\":1") != NULL);
+	free(out);
+
+	/* 'gateways': the museum's time before its first heartbeat is shown
+	 * as no data, and '--silent' over it does not list the museum. */
+	snprintf(cmd, sizeof cmd, "gateways --config %s --from 2026-03-02T11:30:00+09:00 "
+		 "--to 2026-03-02T12:00:00+09:00", x.conf);
+	out = run_cli(cmd, &st);
+	CHECK_EQ_INT(st, 0);
+	CHECK(strstr(out, "    no data 2026-0") != NULL);
+	CHECK(strstr(out, " .. 2026-03-02T15:30:00+09:00  ") != NULL);
+	CHECK(strstr(out, "    no data 2026-01-31T") != NULL);
+	/* The market's gateway, never heard at all, is silent throughout. */
+	CHECK(strstr(out, "Market\n  SILENT: never heard from since its enrolment\n  coverage:\n"
+			  "    SILENT  2026-01-31T") != NULL);
+	free(out);
+	snprintf(cmd, sizeof cmd, "gateways --config %s --silent --json --from "
+		 "2026-03-02T11:30:00+09:00 --to 2026-03-02T12:00:00+09:00", x.conf);
+	out = run_cli(cmd, &st);
+	CHECK_EQ_INT(st, 0);
+	CHECK(strstr(out, "\"shown\":1") != NULL);
+	CHECK(strstr(out, "\"venue_name\":\"Market\"") != NULL);
+	CHECK(strstr(out, gym) == NULL);
+	free(out);
 out:
 	cli_close(&x);
 }
@@ -1950,6 +2043,7 @@ int main(void)
 	TEST_RUN(test_sink_error);
 	TEST_RUN(test_cli_json);
 	TEST_RUN(test_cli_text);
+	TEST_RUN(test_cli_before_first_heartbeat);
 	TEST_RUN(test_cli_refusals);
 	TEST_RUN(test_random_vs_brute_force);
 	return TEST_DONE();

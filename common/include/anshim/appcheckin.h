@@ -43,6 +43,10 @@
 #define AS_APP_CODE_MIN (AS_VENUE_POSTER_BASE_LEN + 1)
 #define AS_APP_CHECKIN_MAX (3 + AS_CREDENTIAL_LEN + 8 + AS_APP_NONCE_LEN + 2 + \
 			    AS_VENUE_CODE_MAX + AS_SIG_LEN)
+/* The times a wallet signs and the cloud accepts (the cloud's own are
+ * configured: time_skew, retention; these are their defaults). */
+#define AS_APP_TIME_SKEW 600              /* at most this far ahead of now */
+#define AS_APP_MAX_AGE (56 * 86400)       /* at most this far behind */
 #define AS_APP_ANSWER_MAGIC 'Y'
 #define AS_APP_ANSWER_VERSION 1
 #define AS_APP_ANSWER_LEN 108
@@ -99,7 +103,9 @@ enum as_app_reason {
 	AS_APP_R_REMOTE = 8,          /* check-in time far from the code's slot */
 	AS_APP_R_REPLAY = 9,          /* this holder already used this rotating code */
 	AS_APP_R_UNKNOWN_CHECKIN = 10,/* check-out of a check-in not stored (or not theirs) */
-	AS_APP_R_LAST = 10
+	AS_APP_R_TIME_FUTURE = 11,    /* time later than the cloud's now + skew */
+	AS_APP_R_TIME_PAST = 12,      /* time older than the cloud's retention */
+	AS_APP_R_LAST = 12
 };
 
 struct as_app_answer {

@@ -37,6 +37,29 @@ struct as_mqtt_options {
 	int max_buffered;           /* Paho maxBufferedMessages (>= 1) */
 	uint64_t reconnect_min_ms;  /* first retry delay */
 	uint64_t reconnect_max_ms;  /* cap */
+	/* Drop, uncounted by the handlers, every message the broker delivers
+	 * because it was retained on a topic we subscribed to (a subscriber
+	 * that only ingests live traffic); as_mqtt_retained_ignored counts
+	 * them. */
+	int ignore_retained;
+	/*
+	 * A receiver that takes messages on Paho's receive thread instead of
+	 * on_message on the loop (NULL: on_message).  topic and payload are
+	 * borrowed for the call.  It may block until the application has
+	 * room: backpressure.  While it blocks, Paho reads nothing more from
+	 * the socket, so TCP flow control stops the broker, which keeps the
+	 * QoS 1 messages queued for us.  (Paho acknowledges a QoS 1 message
+	 * when it reads it, before messageArrived, and returning 0 from
+	 * messageArrived only keeps the message in Paho's own unbounded queue:
+	 * neither bounds anything.)  Paho holds its own mutex meanwhile, so the
+	 * receiver must never wait for the loop thread nor for anything that
+	 * calls into Paho, and must not call this module; the loop's own Paho
+	 * calls (publish, subscribe) wait until it returns.  receiver_ctx is
+	 * borrowed until as_mqtt_stop.
+	 */
+	void (*receiver)(void *receiver_ctx, const char *topic, const uint8_t *payload,
+			 size_t len);
+	void *receiver_ctx;
 	/* The configuration file the settings came from, named in the fix of a
 	 * connection error ("check broker_password in FILE"); NULL: none. */
 	const char *config_path;
@@ -59,7 +82,11 @@ struct as_mqtt_options {
 	{"broker", AS_CFG_STRING, offsetof(TYPE, broker), 0, 512, NULL, 0, BROKER_DEFAULT,  \
 	 BROKER_HELP},                                                                        \
 	{"broker_username", AS_CFG_STRING, offsetof(TYPE, broker_username), 0, 256, NULL, 0, \
-	 NULL, "User name at the broker, whose ACL gives each user its own topics."},        \
+	 NULL, "User name at the broker, whose ACL gives each user its own topics. The "    \
+	 "shipped ACL names accounts by role: gw/GATEWAY_ID for a gateway (its default "   \
+	 "when a password is set), anshim-cloud for the aggregator ('anshim-cloud policy " \
+	 "set' logs in as NAME/cli, same password). The shipped broker makes it the "     \
+	 "client id too."},                                                                  \
 	{"broker_password", AS_CFG_STRING, offsetof(TYPE, broker_password), 0, 256, NULL,    \
 	 AS_CFG_SECRET, NULL,                                                                \
 	 "Password of broker_username. Keep this file mode 0640, owner root, group "        \
@@ -118,6 +145,8 @@ int as_mqtt_publish(struct as_mqtt *m, const char *topic, const void *payload, s
 void as_mqtt_on_connect_failed(struct as_mqtt *m, void (*cb)(void *ctx, const char *why));
 
 int as_mqtt_is_connected(const struct as_mqtt *m);
+/* Retained messages dropped under ignore_retained so far.  Loop thread. */
+uint64_t as_mqtt_retained_ignored(const struct as_mqtt *m);
 /* Last connection error ("" if none), in plain words with the fix, e.g.
  * "the broker at URI refused the password for user 'u' ...: check
  * broker_username and broker_password in FILE"; borrowed until the next
