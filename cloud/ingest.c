@@ -705,7 +705,19 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 			a = calloc(1, sizeof *a);
 			if (!a)
 				continue;
-			make_ack(in, checked[i].gw_id, checked[i].through_seq, &a->ack);
+			{
+				/* Nothing taken: the chain position it reports
+				 * is the one the store follows (as for a gap). */
+				struct cl_ingest_result held;
+
+				memset(&held, 0, sizeof held);
+				held.through_seq = checked[i].through_seq;
+				held.has_chain = checked[i].hdr.version >= 2 &&
+						 cl_store_gateway_chain(in->store, checked[i].gw_id,
+									&held.chain) == 0;
+				make_ack(in, checked[i].gw_id, checked[i].hdr.version, &held,
+					 &a->ack);
+			}
 			*acks_end = a;
 			acks_end = &a->next;
 			continue;
