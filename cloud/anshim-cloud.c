@@ -17,6 +17,7 @@
 #include "clconfig.h"
 #include "anshim/policy.h"
 #include "anshim/parse.h"
+#include "anshim/usage.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -122,9 +123,11 @@ static const char usage_text[] =
 "\n"
 "  purge\n"
 "      Delete every visit older than the retention period (the\n"
-"      configuration's 'retention', 56 days by default) from every index, and the sealed\n"
-"      capsules of people left with no visit. anshim-cloudd also does this\n"
-"      daily. The audit log is kept.\n"
+"      configuration's 'retention', 56 days by default) or dated later than\n"
+"      now plus 'time_skew' (10 minutes by default; such times are refused\n"
+"      at ingest, but a store may hold some from before) from every index,\n"
+"      and the sealed capsules of people left with no visit. anshim-cloudd\n"
+"      also does this daily. The audit log is kept.\n"
 "\n"
 "Options for all commands: --config FILE (default " CL_DEFAULT_CONFIG "),\n"
 "which gives store_dir, keys_dir and the broker. --keys DIR overrides\n"
@@ -286,6 +289,9 @@ int main(int argc, char **argv)
 		fputs(usage_text, cmd ? stdout : stderr);
 		return cmd ? 0 : CL_EXIT_USAGE;
 	}
+	/* 'COMMAND --help': that command's part of the manual (usage.h). */
+	if (as_usage_subcommand_help(argc, argv, "anshim-cloud", usage_text))
+		return 0;
 	if (as_crypto_init()) {
 		fprintf(stderr, "anshim-cloud: libsodium failed to initialise\n");
 		return 1;

@@ -69,7 +69,8 @@ const struct as_config_option cl_config_table[] = {
 	{"time_skew", AS_CFG_DURATION, OPT(time_skew), 0, 86400, NULL, 0, "10m",
 	 "How far in the future a visit's time may lie (clocks differ a little). A "
 	 "batch or wallet check-in with a time later than now plus this, or older "
-	 "than retention, is refused ('time-future', 'time-past')."},
+	 "than retention, is refused ('time-future', 'time-past'); the purge deletes "
+	 "stored visits later than now plus this."},
 	{"log_level", AS_CFG_ENUM, OPT(log_level), 0, 0, log_choices, 0, "info",
 	 "Least important messages to log."},
 	{NULL, 0, 0, 0, 0, NULL, 0, NULL, NULL},

@@ -19,6 +19,7 @@
 #include "anshim/fileio.h"
 #include "anshim/log.h"
 #include "anshim/mqtt.h"
+#include "anshim/parse.h"
 #include "anshim/policy.h"
 
 #include <limits.h>
@@ -47,6 +48,7 @@ struct cl_daemon {
 	int purge_running;
 	uint64_t purged;
 	int purge_rc;
+	int64_t purge_clock_behind;          /* a later cloud time seen, or 0 */
 	int stopping;
 	char batch_topic[160];
 	char wallet_topic[160];
@@ -72,7 +74,7 @@ static const char usage_text[] =
 "heartbeat (anshim/v1/gw/+/heartbeat) and keeps each gateway's coverage:\n"
 "the periods it was heard from and its silences ('anshim-cloud gateways').\n"
 "It republishes the last signed policy (retained) on every connection and\n"
-"purges data past retention.\n"
+"purges data past retention or dated later than now + time_skew.\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE        configuration (default " CL_DEFAULT_CONFIG "; it\n"
@@ -164,20 +166,42 @@ static void purge_work(uv_work_t *w)
 {
 	struct cl_daemon *d = w->data;
 
+	const int64_t now = (int64_t)time(NULL);
+
+	int64_t limit, latest_seen;
+
 	d->purged = 0;
-	d->purge_rc = cl_store_purge(d->store, (int64_t)time(NULL) - d->cfg.retention,
-				     PURGE_SLICE, &d->purged);
+	d->purge_clock_behind = 0;
+	/* The window ingest accepts: what lies before it or beyond it goes,
+	 * unless this clock has gone back (cl_store_purge_limit). */
+	d->purge_rc = cl_store_purge_limit(d->store, now, d->cfg.time_skew, &limit, &latest_seen);
+	if (d->purge_rc < 0)
+		return;
+	if (d->purge_rc == 1)
+		d->purge_clock_behind = latest_seen;
+	d->purge_rc = cl_store_purge_outside(d->store, now - d->cfg.retention, limit, PURGE_SLICE,
+					     &d->purged);
 }
 
 static void purge_done(uv_work_t *w, int status)
 {
 	struct cl_daemon *d = w->data;
 
+	char seen[32];
+
 	d->purge_running = 0;
+	if (status == 0 && d->purge_clock_behind)
+		as_log(AS_LOG_ERR,
+		       "this machine's clock reads earlier than a batch received at %s: the clock "
+		       "went back, so nothing dated in the future was purged; set the clock right "
+		       "(NTP)",
+		       as_format_time(seen, d->purge_clock_behind));
 	if (status == 0 && d->purge_rc)
 		as_log(AS_LOG_ERR, "retention purge failed: %s", as_strerror(d->purge_rc));
 	else if (status == 0)
-		as_log(AS_LOG_INFO, "retention purge: %llu visits older than %lld days deleted",
+		as_log(AS_LOG_INFO,
+		       "retention purge: %llu visits older than %lld days (or dated later than "
+		       "now + time_skew) deleted",
 		       (unsigned long long)d->purged, (long long)(d->cfg.retention / 86400));
 }
 

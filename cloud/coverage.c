@@ -63,7 +63,12 @@ int cl_heartbeat_is_replay(const struct cl_period *latest, const struct as_heart
 		 * correction lost.  It must have started after the latest was
 		 * sent: its running time no longer than the time since. */
 		return hb->sent_at - hb->up_since > now - latest->last_sent + RESTART_MARGIN;
-	return hb->sent_at <= latest->last_sent;
+	if (hb->sent_at == latest->last_sent)
+		/* The same second: a copy if it is of the same daemon run;
+		 * a daemon restarted within that second says so by its
+		 * up_since. */
+		return hb->up_since == latest->last_up_since;
+	return hb->sent_at < latest->last_sent;
 }
 
 int64_t cl_period_limit(const struct cl_period *a, const struct cl_period *b)

@@ -315,7 +315,7 @@ int cl_cmd_purge(int argc, char **argv)
 	struct cl_config cfg;
 	struct cl_store *store;
 	uint64_t deleted = 0;
-	int64_t horizon;
+	int64_t now, limit, latest_seen;
 	int rc;
 
 	static const struct option options[] = {
@@ -336,10 +336,22 @@ int cl_cmd_purge(int argc, char **argv)
 		cl_config_free(&cfg);
 		return 1;
 	}
-	horizon = (int64_t)time(NULL) - cfg.retention;
+	now = (int64_t)time(NULL);
 	/* Slices keep each write transaction short, so a running anshim-cloudd
-	 * keeps ingesting between them. */
-	rc = cl_store_purge(store, horizon, 20000, &deleted);
+	 * keeps ingesting between them.  What lies outside the window ingest
+	 * accepts goes: older than retention, or later than now + time_skew. */
+	rc = cl_store_purge_limit(store, now, cfg.time_skew, &limit, &latest_seen);
+	if (rc == 1) {
+		char seen[32];
+
+		fprintf(stderr,
+			"anshim-cloud: this machine's clock reads earlier than a batch received at "
+			"%s: the clock went back, so nothing dated in the future is purged; set the "
+			"clock right (NTP)\n",
+			as_format_time(seen, latest_seen));
+	}
+	if (rc >= 0)
+		rc = cl_store_purge_outside(store, now - cfg.retention, limit, 20000, &deleted);
 	cl_store_close(store);
 	if (rc) {
 		fprintf(stderr, "anshim-cloud: purge failed after %llu visits: %s\n",
@@ -347,9 +359,10 @@ int cl_cmd_purge(int argc, char **argv)
 		cl_config_free(&cfg);
 		return 1;
 	}
-	printf("purged %llu visits older than %lld days (and the capsules of people left "
-	       "with none); the audit log is kept\n", (unsigned long long)deleted,
-	       (long long)(cfg.retention / 86400));
+	printf("purged %llu visits older than %lld days or dated later than %lld s from now (and "
+	       "the capsules of people left with none); the audit log is kept\n",
+	       (unsigned long long)deleted, (long long)(cfg.retention / 86400),
+	       (long long)cfg.time_skew);
 	cl_config_free(&cfg);
 	return 0;
 }

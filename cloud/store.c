@@ -3258,17 +3258,27 @@ int cl_store_capsule(struct cl_store *s, const uint8_t pid[AS_PID_LEN],
 /* ---- retention ----------------------------------------------------------------- */
 
 /*
- * The purge works in phases, each in slices of at most max deletions per
- * write transaction, resuming from the key where the last slice stopped:
- *   1. by_venue: keys of days before the horizon's day go whole, with each
- *      entry's visit; on the horizon's day, entries before the horizon go
+ * The purge keeps the visits with entry in [horizon, limit] (limit: now
+ * plus the clock skew ingest allows, so a visit stored with a time further
+ * ahead, by a store written before ingest refused such times or by a cloud
+ * whose clock was wrong, is not traced forever).  Days are index keys, so
+ * the days wholly outside the window go whole, as keys: the horizon's day
+ * and the limit's day are cut entry by entry, and the days between them
+ * are skipped with one seek.  It works in phases, each in slices of at
+ * most max deletions per write transaction, resuming from the key where
+ * the last slice stopped:
+ *   1. by_venue: keys of days before the horizon's day or after the
+ *      limit's day go whole, with each entry's visit; on the horizon's and
+ *      the limit's day, entries before the horizon or after the limit go
  *      one by one (the visit with each);
- *   2. by_pid: the same, without visits (values cut on the horizon's day);
+ *   2. by_pid: the same, without visits (values cut on those two days);
  *   3. people, by person number: those with no by_pid key left lose their
  *      persons, capsules and paper entries (slices of max / 8 people: each
  *      costs a key step per stored day);
- *   4. app: entries of check-ins (and replay keys) before the horizon;
- *   5. coverage: gateway coverage periods that ended before the horizon.
+ *   4. app: entries of check-ins (and replay keys) before the horizon or
+ *      after the limit;
+ *   5. coverage: gateway coverage periods that ended before the horizon or
+ *      start after the limit.
  * Between slices the purge pauses as long as the slice took, so that the
  * ingest thread gets the writer lock at least half the time.
  */
@@ -3277,6 +3287,7 @@ enum purge_phase { PURGE_VENUES, PURGE_PIDS, PURGE_PERSONS, PURGE_APP, PURGE_COV
 
 struct purge_pos {
 	enum purge_phase phase;
+	int64_t horizon, limit;      /* what is kept: entry in [horizon, limit] */
 	uint8_t key[APP_KEY_LEN];    /* resume at the first key >= this */
 	size_t key_len;              /* 0: from the start */
 };
@@ -3334,22 +3345,61 @@ static int slice_next_after(MDB_cursor *cur, const uint8_t *k, size_t len, MDB_v
 	return rc;
 }
 
-/* Is index day `day` past everything the horizon deletes?  (Day 0 also
- * holds the clamped times before 1970, so it is never skipped whole.) */
-static int day_past_horizon(uint32_t day, int64_t horizon)
-{
-	const uint32_t hday = day_of(horizon);
+/* A day's index keys are kept whole, cut entry by entry, or deleted
+ * whole. */
+enum day_fate { DAY_KEPT, DAY_CUT, DAY_GONE };
 
-	return day > hday || (day == hday && hday > 0 && horizon <= day_start(hday));
+static int outside(const struct purge_pos *pos, int64_t t)
+{
+	return t < pos->horizon || t > pos->limit;
+}
+
+/* Day 0 also holds the clamped times before 1970, and the last day the
+ * clamped times after 2106, so neither is judged by its span alone. */
+static enum day_fate day_fate(const struct purge_pos *pos, uint32_t day)
+{
+	const uint32_t hday = day_of(pos->horizon), lday = day_of(pos->limit);
+
+	if (day < hday || day > lday)
+		return DAY_GONE;
+	if (day == lday)
+		return DAY_CUT;
+	if (day == hday && !(hday > 0 && pos->horizon <= day_start(hday)))
+		return DAY_CUT;
+	return DAY_KEPT;
+}
+
+/* From a kept day, on to the first key of the limit's day (kept days lie
+ * before it): the days between are skipped with one seek. */
+static int skip_kept_days(MDB_cursor *cur, const struct purge_pos *pos, MDB_val *key,
+			  MDB_val *val, uint8_t kbuf[IDX_KEY_LEN])
+{
+	idx_key(kbuf, day_of(pos->limit), 0);
+	*key = (MDB_val){IDX_KEY_LEN, kbuf};
+	return mdb_cursor_get(cur, key, val, MDB_SET_RANGE);
+}
+
+/* Delete the entry under the cursor of by_venue and its visit, then put
+ * the cursor back on key k (MDB_NOTFOUND: k is gone with its last entry). */
+static int purge_venue_entry(struct cl_store *s, MDB_cursor *cur, uint64_t vid, uint8_t *k,
+			     MDB_val *key, MDB_val *val)
+{
+	int rc = purge_visit_row(s, mdb_cursor_txn(cur), vid);
+
+	if (!rc)
+		rc = mdb_cursor_del(cur, 0);
+	if (rc)
+		return rc;
+	*key = (MDB_val){IDX_KEY_LEN, k};
+	return mdb_cursor_get(cur, key, val, MDB_SET);
 }
 
 /* Phase 1: one slice over by_venue, deleting each entry's visit too.
  * After a delete the cursor is sought again from a copy of the key. */
-static int purge_venue_index(struct cl_store *s, MDB_txn *txn, int64_t horizon,
-			     struct purge_pos *pos, size_t max, uint64_t *deleted, int *more)
+static int purge_venue_index(struct cl_store *s, MDB_txn *txn, struct purge_pos *pos,
+			     size_t max, uint64_t *deleted, int *more)
 {
-	const uint32_t hday = day_of(horizon);
-	uint8_t kcopy[IDX_KEY_LEN];
+	uint8_t kcopy[IDX_KEY_LEN], kseek[IDX_KEY_LEN];
 	MDB_cursor *cur;
 	MDB_val key, val;
 	size_t ops = 0;
@@ -3358,7 +3408,8 @@ static int purge_venue_index(struct cl_store *s, MDB_txn *txn, int64_t horizon,
 	if (!cur)
 		return rc;
 	while (rc == 0) {
-		uint32_t day, id;
+		enum day_fate fate;
+		uint32_t id;
 		struct cl_visit v;
 
 		if (key.mv_size != IDX_KEY_LEN) {
@@ -3366,15 +3417,17 @@ static int purge_venue_index(struct cl_store *s, MDB_txn *txn, int64_t horizon,
 			break;
 		}
 		memcpy(kcopy, key.mv_data, IDX_KEY_LEN);
-		day = as_get_be32(kcopy);
 		id = as_get_be32(kcopy + 4);
-		if (day_past_horizon(day, horizon))
-			break; /* nothing before the horizon from here on */
+		fate = day_fate(pos, as_get_be32(kcopy));
+		if (fate == DAY_KEPT) {
+			rc = skip_kept_days(cur, pos, &key, &val, kseek);
+			continue;
+		}
 		if (ops >= max) {
 			slice_pause(pos, kcopy, IDX_KEY_LEN, more);
 			break;
 		}
-		if (day < hday) {
+		if (fate == DAY_GONE) {
 			/* The whole key: its visits first, then every entry at once. */
 			size_t count = 0;
 
@@ -3395,21 +3448,29 @@ static int purge_venue_index(struct cl_store *s, MDB_txn *txn, int64_t horizon,
 			*deleted += count;
 			ops += count;
 		} else {
-			/* The horizon's day: the entries before the horizon. */
+			/* The horizon's or the limit's day: entries are in entry
+			 * order, so those before the horizon lead and those after
+			 * the limit trail. */
 			rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST_DUP);
 			while (rc == 0) {
 				rc = idx_decode(&v, &val, id, 0);
-				if (rc || v.entry >= horizon)
+				if (rc || v.entry >= pos->horizon)
 					break;
-				rc = purge_visit_row(s, txn, v.vid);
 				(*deleted)++;
 				ops++;
-				if (!rc)
-					rc = mdb_cursor_del(cur, 0);
-				if (rc)
+				rc = purge_venue_entry(s, cur, v.vid, kcopy, &key, &val);
+			}
+			if (rc == 0)
+				rc = mdb_cursor_get(cur, &key, &val, MDB_LAST_DUP);
+			while (rc == 0) {
+				rc = idx_decode(&v, &val, id, 0);
+				if (rc || v.entry <= pos->limit)
 					break;
-				key = (MDB_val){IDX_KEY_LEN, kcopy};
-				rc = mdb_cursor_get(cur, &key, &val, MDB_SET);
+				(*deleted)++;
+				ops++;
+				rc = purge_venue_entry(s, cur, v.vid, kcopy, &key, &val);
+				if (rc == 0)
+					rc = mdb_cursor_get(cur, &key, &val, MDB_LAST_DUP);
 			}
 			if (rc == MDB_NOTFOUND)
 				rc = 0;
@@ -3421,13 +3482,13 @@ static int purge_venue_index(struct cl_store *s, MDB_txn *txn, int64_t horizon,
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* Phase 2: one slice over by_pid: values of days before the horizon's day
- * go whole; on that day the entries before the horizon are cut out. */
-static int purge_pid_index(struct cl_store *s, MDB_txn *txn, int64_t horizon,
-			   struct purge_pos *pos, size_t max, int *more)
+/* Phase 2: one slice over by_pid: values of days outside the window go
+ * whole; on the horizon's and the limit's day the entries outside it are
+ * cut out. */
+static int purge_pid_index(struct cl_store *s, MDB_txn *txn, struct purge_pos *pos, size_t max,
+			   int *more)
 {
-	const uint32_t hday = day_of(horizon);
-	uint8_t kcopy[IDX_KEY_LEN];
+	uint8_t kcopy[IDX_KEY_LEN], kseek[IDX_KEY_LEN];
 	MDB_cursor *cur;
 	MDB_val key, val;
 	size_t ops = 0;
@@ -3436,44 +3497,51 @@ static int purge_pid_index(struct cl_store *s, MDB_txn *txn, int64_t horizon,
 	if (!cur)
 		return rc;
 	while (rc == 0) {
-		uint32_t day;
-		size_t n, keep = 0;
+		enum day_fate fate;
+		size_t n, lo = 0, hi;
 
 		if (key.mv_size != IDX_KEY_LEN || val.mv_size == 0 || val.mv_size % IDX_LEN) {
 			rc = MDB_CORRUPTED;
 			break;
 		}
 		memcpy(kcopy, key.mv_data, IDX_KEY_LEN);
-		day = as_get_be32(kcopy);
-		if (day_past_horizon(day, horizon))
-			break;
+		fate = day_fate(pos, as_get_be32(kcopy));
+		if (fate == DAY_KEPT) {
+			rc = skip_kept_days(cur, pos, &key, &val, kseek);
+			continue;
+		}
 		if (ops >= max) {
 			slice_pause(pos, kcopy, IDX_KEY_LEN, more);
 			break;
 		}
-		n = val.mv_size / IDX_LEN;
-		if (day == hday) {
-			/* Entries are in entry order: keep those from the first at
-			 * or after the horizon. */
+		n = hi = val.mv_size / IDX_LEN;
+		if (fate == DAY_CUT) {
+			/* Entries are in entry order: keep [lo, hi), those from the
+			 * first at or after the horizon to the last at or before
+			 * the limit. */
 			const uint8_t *p = val.mv_data;
 
-			while (keep < n && get_time(p + (n - keep - 1) * IDX_LEN) >= horizon)
-				keep++;
+			while (lo < n && get_time(p + lo * IDX_LEN) < pos->horizon)
+				lo++;
+			while (hi > lo && get_time(p + (hi - 1) * IDX_LEN) > pos->limit)
+				hi--;
+		} else {
+			lo = hi = 0;
 		}
-		ops += n - keep;
-		if (keep == n) {
+		ops += n - (hi - lo);
+		if (hi - lo == n) {
 			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
 			continue;
 		}
-		if (keep) {
+		if (hi > lo) {
+			size_t keep = hi - lo;
 			uint8_t *rest = malloc(keep * IDX_LEN);
 
 			if (!rest) {
 				rc = ENOMEM;
 				break;
 			}
-			memcpy(rest, (const uint8_t *)val.mv_data + (n - keep) * IDX_LEN,
-			       keep * IDX_LEN);
+			memcpy(rest, (const uint8_t *)val.mv_data + lo * IDX_LEN, keep * IDX_LEN);
 			key = (MDB_val){IDX_KEY_LEN, kcopy};
 			val = (MDB_val){keep * IDX_LEN, rest};
 			rc = mdb_cursor_put(cur, &key, &val, 0);
@@ -3488,12 +3556,12 @@ static int purge_pid_index(struct cl_store *s, MDB_txn *txn, int64_t horizon,
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* Phase 4: one slice over app.  judge() says whether an entry stays (0),
- * goes (1), or an error. */
+/* Phases 4 and 5: one slice over app or coverage.  judge() says whether
+ * an entry (its key and value) stays (0), goes (1), or an error. */
 static int purge_walk(struct cl_store *s, MDB_txn *txn, MDB_dbi dbi, size_t key_len,
-		      int (*judge)(struct cl_store *s, MDB_txn *txn, int64_t horizon,
+		      int (*judge)(const struct purge_pos *pos, const MDB_val *key,
 				   const MDB_val *val),
-		      int64_t horizon, struct purge_pos *pos, size_t max, int *more)
+		      struct purge_pos *pos, size_t max, int *more)
 {
 	uint8_t kcopy[APP_KEY_LEN];
 	MDB_cursor *cur;
@@ -3516,7 +3584,7 @@ static int purge_walk(struct cl_store *s, MDB_txn *txn, MDB_dbi dbi, size_t key_
 			break;
 		}
 		ops++;
-		gone = judge(s, txn, horizon, &val);
+		gone = judge(pos, &key, &val);
 		if (gone < 0) {
 			rc = gone;
 			break;
@@ -3646,22 +3714,23 @@ static int purge_persons(struct cl_store *s, MDB_txn *txn, struct purge_pos *pos
 }
 
 /* An app entry goes with its check-in's entry time. */
-static int judge_app(struct cl_store *s, MDB_txn *txn, int64_t horizon, const MDB_val *val)
+static int judge_app(const struct purge_pos *pos, const MDB_val *key, const MDB_val *val)
 {
+	(void)key;
 	if (val->mv_size != APP_ID_VALUE_LEN && val->mv_size != APP_REPLAY_VALUE_LEN)
 		return MDB_CORRUPTED;
-	return get_time((const uint8_t *)val->mv_data + val->mv_size - 8) < horizon;
+	return outside(pos, get_time((const uint8_t *)val->mv_data + val->mv_size - 8));
 }
 
-static int judge_period(struct cl_store *s, MDB_txn *txn, int64_t horizon, const MDB_val *val)
+/* A coverage period goes when it lies wholly outside the window. */
+static int judge_period(const struct purge_pos *pos, const MDB_val *key, const MDB_val *val)
 {
 	struct cl_period p;
 
-	(void)s;
-	(void)txn;
-	if (cl_period_decode(&p, INT64_MIN, val->mv_data, val->mv_size))
+	if (cl_period_decode(&p, get_time((const uint8_t *)key->mv_data + AS_GWID_LEN),
+			     val->mv_data, val->mv_size))
 		return MDB_CORRUPTED;
-	return p.end < horizon;
+	return p.end < pos->horizon || p.start > pos->limit;
 }
 
 static double monotonic_seconds(void)
@@ -3674,9 +3743,10 @@ static double monotonic_seconds(void)
 
 #define PURGE_PEOPLE_SHARE 8
 
-int cl_store_purge(struct cl_store *s, int64_t horizon, size_t max_per_txn, uint64_t *deleted)
+int cl_store_purge_outside(struct cl_store *s, int64_t horizon, int64_t limit, size_t max_per_txn,
+			   uint64_t *deleted)
 {
-	struct purge_pos pos = {PURGE_VENUES, {0}, 0};
+	struct purge_pos pos = {PURGE_VENUES, horizon, limit, {0}, 0};
 	uint64_t total = 0;
 	int rc = 0;
 
@@ -3695,10 +3765,10 @@ int cl_store_purge(struct cl_store *s, int64_t horizon, size_t max_per_txn, uint
 			break;
 		switch (pos.phase) {
 		case PURGE_VENUES:
-			rc = purge_venue_index(s, txn, horizon, &pos, max_per_txn, &n, &more);
+			rc = purge_venue_index(s, txn, &pos, max_per_txn, &n, &more);
 			break;
 		case PURGE_PIDS:
-			rc = purge_pid_index(s, txn, horizon, &pos, max_per_txn, &more);
+			rc = purge_pid_index(s, txn, &pos, max_per_txn, &more);
 			break;
 		case PURGE_PERSONS:
 			/* A person costs a key step per stored day: a people
@@ -3710,12 +3780,12 @@ int cl_store_purge(struct cl_store *s, int64_t horizon, size_t max_per_txn, uint
 					   &more);
 			break;
 		case PURGE_APP:
-			rc = purge_walk(s, txn, s->app, APP_KEY_LEN, judge_app, horizon, &pos,
-					max_per_txn, &more);
+			rc = purge_walk(s, txn, s->app, APP_KEY_LEN, judge_app, &pos, max_per_txn,
+					&more);
 			break;
 		default:
-			rc = purge_walk(s, txn, s->coverage, COVERAGE_KEY_LEN, judge_period, horizon,
-					&pos, max_per_txn, &more);
+			rc = purge_walk(s, txn, s->coverage, COVERAGE_KEY_LEN, judge_period, &pos,
+					max_per_txn, &more);
 			break;
 		}
 		rc = write_end(s, txn, rc);
@@ -3737,6 +3807,37 @@ int cl_store_purge(struct cl_store *s, int64_t horizon, size_t max_per_txn, uint
 	if (deleted)
 		*deleted = total;
 	return rc;
+}
+
+int cl_store_purge(struct cl_store *s, int64_t horizon, size_t max_per_txn, uint64_t *deleted)
+{
+	return cl_store_purge_outside(s, horizon, INT64_MAX, max_per_txn, deleted);
+}
+
+static int latest_seen_of(void *ctx, const struct cl_gateway *g)
+{
+	int64_t *latest = ctx;
+
+	if (g->last_seen > *latest)
+		*latest = g->last_seen;
+	return 0;
+}
+
+int cl_store_purge_limit(struct cl_store *s, int64_t now, int64_t skew, int64_t *limit,
+			 int64_t *latest_seen)
+{
+	int64_t latest = 0;
+	int rc = cl_store_each_gateway(s, latest_seen_of, &latest);
+
+	*limit = now + skew;
+	*latest_seen = latest;
+	if (rc < 0)
+		return rc;
+	if (latest > *limit) {
+		*limit = INT64_MAX;
+		return 1;
+	}
+	return 0;
 }
 
 /* ---- journal chains: readers ---------------------------------------------- */

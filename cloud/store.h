@@ -396,12 +396,31 @@ int cl_reader_person_limit(struct cl_reader *r, uint32_t *limit);
 /* ---- retention ---- */
 
 /*
- * Delete every visit with entry before horizon from all indexes, the
- * capsules of people left with no visit, and the coverage periods that
- * ended before horizon.  Works in transactions of at most
- * max_per_txn visits (then people examined) so ingest can interleave;
- * *deleted gets the total visits.
+ * Keep what lies in [horizon, limit]: delete every visit with entry before
+ * horizon or after limit from all indexes (and app check-ins' entries with
+ * them), the capsules of people left with no visit, and the coverage
+ * periods that ended before horizon or start after limit.  The callers
+ * pass now - retention and now + time_skew (the clock skew ingest allows),
+ * so visits stored with a time further ahead (by a store written before
+ * ingest refused them, or by a cloud whose clock was wrong) go too.  Works
+ * in transactions of at most max_per_txn visits (then people examined) so
+ * ingest can interleave; *deleted gets the total visits.  Every invariant
+ * of the store holds after each transaction.
  */
+int cl_store_purge_outside(struct cl_store *s, int64_t horizon, int64_t limit, size_t max_per_txn,
+			   uint64_t *deleted);
+/* cl_store_purge_outside with no limit: only what lies before horizon. */
 int cl_store_purge(struct cl_store *s, int64_t horizon, size_t max_per_txn, uint64_t *deleted);
+/*
+ * The purge's upper limit for a cloud whose clock reads now: now + skew,
+ * unless some gateway's last batch was received at a later cloud time
+ * (last_seen), which means this clock has gone back since: then nothing is
+ * purged for being in the future (*limit = INT64_MAX) and the function
+ * returns 1 with *latest_seen set, so the caller can say so; 0 otherwise.
+ * A clock that went back must not delete the newest visits as if they were
+ * dated ahead.  Negative on a store error.
+ */
+int cl_store_purge_limit(struct cl_store *s, int64_t now, int64_t skew, int64_t *limit,
+			 int64_t *latest_seen);
 
 #endif

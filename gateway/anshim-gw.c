@@ -59,6 +59,14 @@ static const char usage_text[] =
 "      Follow check-in outcomes as they happen, one JSON object per line\n"
 "      (accepted, duplicate, rejected with a reason, not-collecting), e.g.\n"
 "      to drive a kiosk screen, LED or buzzer. Stops after N events if set.\n"
+"  scan [TEXT...|-] [--scan-socket PATH]\n"
+"      Hand scans to the running daemon as a scanner would: each TEXT (a\n"
+"      pass or card, AP1:... or AC1:...), or with '-' each line of standard\n"
+"      input, is written to the daemon's scan socket (the first 'source\n"
+"      socket PATH' of the configuration, or --scan-socket PATH) and its\n"
+"      answer printed: accepted, duplicate, rejected REASON or\n"
+"      not-collecting. For example: zbarcam --raw | anshim-gw scan -\n"
+"      Exit status 0 when every scan was accepted or a duplicate, else 1.\n"
 "  purge\n"
 "      Delete records past the retention period now (the daemon also does\n"
 "      this on a timer) and print how many went.\n"
@@ -238,6 +246,103 @@ static int cli_parse(struct cli *cli, int argc, char **argv, const struct option
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	}
 	return 0;
+}
+
+/* ---- scan ---- */
+
+struct scan_opts {
+	const char *socket_path;
+};
+
+static int scan_on_opt(void *ctx, int c, const char *arg)
+{
+	struct scan_opts *o = ctx;
+
+	if (c != 's')
+		return 1;
+	o->socket_path = arg;
+	return 0;
+}
+
+/* The path of the configuration's first 'source socket PATH' in out, or
+ * -ENOENT.  Read as the daemon reads it (sources.c): words split by
+ * blanks. */
+static int config_scan_socket(const struct gw_config *cfg, char out[256])
+{
+	char kind[16], extra[2];
+
+	for (size_t i = 0; i < cfg->sources.n; i++)
+		if (sscanf(cfg->sources.items[i], "%15s %255s %1s", kind, out, extra) == 2 &&
+		    strcmp(kind, "socket") == 0)
+			return 0;
+	return -ENOENT;
+}
+
+/* Send one scan line and print its answer.  1 when it was accepted or a
+ * duplicate, 0 for another answer, < 0 when the daemon did not answer. */
+static int scan_one(struct gw_client *client, const char *line)
+{
+	char reply[512];
+	int rc = gw_client_send(client, line);
+
+	if (!rc)
+		rc = gw_client_read_line(client, reply, sizeof reply, 30000);
+	if (rc <= 0) {
+		fprintf(stderr, "anshim-gw: scan: no answer from the daemon: %s\n",
+			as_strerror(rc ? rc : -ECONNRESET));
+		return rc ? rc : -ECONNRESET;
+	}
+	printf("%s\n", reply);
+	fflush(stdout);
+	return strcmp(reply, "accepted") == 0 || strcmp(reply, "duplicate") == 0;
+}
+
+static int cmd_scan(struct cli *cli, int argc, char **argv)
+{
+	static const struct option extra[] = {
+		{"scan-socket", required_argument, NULL, 's'},
+		{NULL, 0, NULL, 0},
+	};
+	struct scan_opts o = {NULL};
+	struct gw_client client;
+	char err[PATH_MAX + 256], path[256], *line = NULL;
+	size_t cap = 0, failed = 0;
+	ssize_t n;
+	int first, rc, from_stdin;
+
+	if ((rc = cli_parse(cli, argc, argv, extra, "", scan_on_opt, &o, &first)) != 0)
+		return rc;
+	from_stdin = first == argc || (first == argc - 1 && strcmp(argv[first], "-") == 0);
+	if (!o.socket_path) {
+		if (cli_load_config(cli))
+			return 1;
+		o.socket_path = config_scan_socket(&cli->cfg, path) == 0 ? path : NULL;
+		if (!o.socket_path) {
+			fprintf(stderr, "anshim-gw: the configuration has no 'source socket PATH' "
+				"(add one and restart the daemon, or give --scan-socket PATH)\n");
+			return 1;
+		}
+	}
+	rc = gw_client_connect(&client, o.socket_path, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "anshim-gw: %s\n", err);
+		return 1;
+	}
+	rc = 0;
+	if (!from_stdin) {
+		for (int i = first; i < argc && rc >= 0; i++)
+			if (argv[i][0] && (rc = scan_one(&client, argv[i])) == 0)
+				failed++;
+	} else {
+		while (rc >= 0 && (n = getline(&line, &cap, stdin)) > 0) {
+			line[strcspn(line, "\r\n")] = '\0';
+			if (line[0] && (rc = scan_one(&client, line)) == 0)
+				failed++;
+		}
+		free(line);
+	}
+	gw_client_close(&client);
+	return rc < 0 || failed ? 1 : 0;
 }
 
 /* ---- init ---- */
@@ -1124,7 +1229,7 @@ int main(int argc, char **argv)
 		{"purge", cmd_purge}, {"register", cmd_register}, {"import", cmd_import},
 		{"journal", cmd_journal}, {"offline", cmd_online}, {"online", cmd_online},
 		{"verify-pass", cmd_verify_pass}, {"show-code", cmd_show_code},
-		{"verify-code", cmd_verify_code},
+		{"verify-code", cmd_verify_code}, {"scan", cmd_scan},
 	};
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 	struct cli cli;
@@ -1135,6 +1240,9 @@ int main(int argc, char **argv)
 		fputs(usage_text, cmd ? stdout : stderr);
 		return cmd ? 0 : AS_EXIT_USAGE;
 	}
+	/* 'COMMAND --help': that command's part of the manual (usage.h). */
+	if (as_usage_subcommand_help(argc, argv, "anshim-gw", usage_text))
+		return 0;
 	if (as_crypto_init()) {
 		fprintf(stderr, "anshim-gw: libsodium failed to initialise\n");
 		return 1;

@@ -502,6 +502,11 @@ static void send_heartbeat(struct gw_sync *s)
 		return;
 	rc = gw_heartbeat_fill(&hb, s->deps.journal, s->deps.clock, s->deps.gw_id,
 			       s->deps.started_mono_ms, s->cfg.heartbeat_interval);
+	/* Two heartbeats of one run in the same second (a reconnect right
+	 * after one) would read as a replay to the cloud, which refuses one
+	 * not newer than the last: the first already says it all. */
+	if (!rc && s->heartbeats_sent && hb.sent_at == s->last_heartbeat)
+		return;
 	if (!rc)
 		rc = as_heartbeat_encode(buf, sizeof buf, &hb, s->deps.device_sk);
 	if (rc > 0)

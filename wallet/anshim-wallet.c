@@ -37,6 +37,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 
 static const char usage_text[] =
@@ -310,6 +311,33 @@ static int load_credential(const char *path, struct as_credential *cred)
 	return 0;
 }
 
+/* The credential of the wallet in dir.  When it is missing, the hint says
+ * which step comes next: no wallet there at all (no holder.key) means
+ * 'anshim-wallet new'; a wallet without a credential means the authority
+ * has not issued one for its holder.pub yet. */
+static int load_wallet_credential(const char *dir, struct as_credential *cred)
+{
+	char path[PATH_MAX], key_path[PATH_MAX];
+	int rc;
+
+	if (wallet_path(path, dir, "credential") || wallet_path(key_path, dir, "holder.key"))
+		return 1;
+	rc = as_credential_load(path, cred);
+	if (rc == -ENOENT && access(key_path, F_OK) != 0) {
+		fprintf(stderr, "anshim-wallet: no wallet in %s (no holder.key there); create "
+			"one with 'anshim-wallet new --dir %s', then have the authority issue "
+			"its credential\n", dir, dir);
+		return 1;
+	}
+	if (rc == -ENOENT) {
+		fprintf(stderr, "anshim-wallet: the wallet in %s has no credential yet; ask the "
+			"authority to issue one for its holder key (anshim-cloud issue --holder "
+			"%s/holder.pub --phone ... --out %s)\n", dir, dir, path);
+		return 1;
+	}
+	return load_credential(path, cred);
+}
+
 static int render(const struct wallet_args *a, const char *text, const char *caption)
 {
 	int rc = as_qr_output(text, a->format, a->out, caption, 0);
@@ -336,7 +364,7 @@ static int cmd_pass(const struct wallet_args *a)
 		return usage_error("%s", "pass needs --dir DIR");
 	if (a->at && as_parse_time(a->at, &now))
 		return usage_error("--at '%s' is not a time (unix seconds or ISO 8601)", a->at);
-	if (wallet_path(path, a->dir, "credential") || load_credential(path, &cred))
+	if (load_wallet_credential(a->dir, &cred))
 		return 1;
 	if (wallet_path(path, a->dir, "holder.key"))
 		return 1;
@@ -537,15 +565,36 @@ static int open_diary(const char *dir, int *lock, struct wl_diary *d, char path[
 	return 0;
 }
 
+/* What a rejection reason means to the visitor. */
+static const char *reason_meaning(uint8_t reason)
+{
+	switch (reason) {
+	case AS_APP_R_REPLAY: return "this code was used for a check-in already";
+	case AS_APP_R_REMOTE: return "the code was shown far from the check-in time, "
+				     "as with a screenshot";
+	case AS_APP_R_FORGED_CODE: return "the venue code's signature is not valid";
+	case AS_APP_R_UNKNOWN_VENUE: return "the cloud does not know this venue or gateway";
+	case AS_APP_R_REVOKED_GATEWAY: return "the venue's gateway was revoked";
+	case AS_APP_R_REVOKED_HOLDER: return "this wallet's credential was revoked";
+	case AS_APP_R_CREDENTIAL: return "the credential is not valid";
+	case AS_APP_R_HOLDER_SIG: return "the wallet's signature is not valid";
+	case AS_APP_R_UNKNOWN_CHECKIN: return "the cloud has no such check-in";
+	default: return "see the rejection reasons in anshim-wallet --help";
+	}
+}
+
 /*
  * Deliver what is queued and report.  want (may be NULL) is the entry the
- * command just made: its outcome is reported by name.  give_up: stop at
+ * command just made: its outcome is reported by name, after headline (what
+ * was recorded, e.g. "checked in at venue 2 ..."), which is printed only
+ * when the cloud did not reject it, so the user reads one outcome.  give_up: stop at
  * the first failed connection (checkin/checkout).  Returns 0 when nothing
  * is left queued or it is only queued (checkin/checkout), 1 when want was
  * rejected or (sync) messages are left.
  */
 static int deliver_and_report(const struct wallet_args *a, struct wl_diary *d,
-			      const char *diary_path, const uint8_t *want_id, int give_up)
+			      const char *diary_path, const uint8_t *want_id,
+			      const char *headline, int give_up)
 {
 	uint8_t authority_pk[AS_SIGN_PK_LEN], sk[AS_SIGN_SK_LEN];
 	struct wl_deliver_opts o = {0};
@@ -560,6 +609,8 @@ static int deliver_and_report(const struct wallet_args *a, struct wl_diary *d,
 			printf("nothing to send: every check-in has its answer\n");
 		return 0;
 	}
+	if (want_id && headline && wl_diary_find(d, want_id) == NULL)
+		headline = NULL;
 	if (load_settings(a, &cfg))
 		return 1;
 	arc = load_authority(a, authority_pk);
@@ -568,6 +619,8 @@ static int deliver_and_report(const struct wallet_args *a, struct wl_diary *d,
 		return 1;
 	}
 	if (!cfg.broker || arc > 0) {
+		if (headline)
+			fputs(headline, stdout);
 		printf("queued: %zu message(s) wait for delivery; no %s configured yet "
 		       "(anshim-wallet config --dir %s %s), then run anshim-wallet sync --dir %s\n",
 		       before, !cfg.broker ? "broker" : "authority key", a->dir,
@@ -585,16 +638,23 @@ static int deliver_and_report(const struct wallet_args *a, struct wl_diary *d,
 	o.timeout_ms = (uint64_t)cfg.timeout * 1000;
 	o.give_up_offline = give_up;
 	o.diary_path = diary_path;
+	o.own_id = want_id;
 	rc = wl_deliver(d, &o, &res);
 	sodium_memzero(sk, sizeof sk);
 	wl_config_free(&cfg);
 
 	e = want_id ? wl_diary_find(d, want_id) : NULL;
 	if (e && e->state == AS_APP_REJECTED) {
-		fprintf(stderr, "anshim-wallet: the cloud rejected it: %s\n",
-			as_app_reason_name(e->reason));
+		char idhex[2 * AS_APP_CHECKIN_ID_LEN + 1];
+
+		id_text(idhex, e->id);
+		fprintf(stderr, "anshim-wallet: the cloud rejected it: %s (%s); no visit was "
+			"recorded\ncheck-in id %.16s\n", as_app_reason_name(e->reason),
+			reason_meaning(e->reason), idhex);
 		return 1;
 	}
+	if (headline)
+		fputs(headline, stdout);
 	if (e && e->state != WL_QUEUED)
 		printf("delivered: %s by the cloud\n", wl_state_name(e->state));
 	else if (e)
@@ -651,7 +711,7 @@ static int record_message(const struct wallet_args *a, struct wl_diary *d, const
 
 static int load_message_base(const struct wallet_args *a, struct as_app_checkin *m, int kind)
 {
-	char path[PATH_MAX], when[32];
+	char when[32];
 	int64_t now = (int64_t)time(NULL);
 
 	memset(m, 0, sizeof *m);
@@ -669,7 +729,7 @@ static int load_message_base(const struct wallet_args *a, struct as_app_checkin 
 			AS_APP_MAX_AGE / 86400);
 		return 1;
 	}
-	if (wallet_path(path, a->dir, "credential") || load_credential(path, &m->cred))
+	if (load_wallet_credential(a->dir, &m->cred))
 		return 1;
 	if (m->time < m->cred.issued_at || m->time >= m->cred.expires_at) {
 		fprintf(stderr, "anshim-wallet: the credential is %s at that time (valid %s",
@@ -685,7 +745,7 @@ static int load_message_base(const struct wallet_args *a, struct as_app_checkin 
 static int cmd_checkin(const struct wallet_args *a)
 {
 	char text[AS_VENUE_CODE_TEXT_MAX], path[PATH_MAX], when[32], err[300];
-	char idhex[2 * AS_APP_CHECKIN_ID_LEN + 1];
+	char idhex[2 * AS_APP_CHECKIN_ID_LEN + 1], headline[AS_VENUE_NAME_MAX + 160];
 	uint8_t id[AS_APP_CHECKIN_ID_LEN];
 	struct as_app_checkin m;
 	struct wl_diary d = {0};
@@ -744,13 +804,13 @@ static int cmd_checkin(const struct wallet_args *a)
 		return 1;
 	}
 	id_text(idhex, id);
-	printf("checked in at venue %u%s%s%s (%s code) at %s\ncheck-in id %.16s\n",
-	       m.code.venue_id, m.code.type == AS_VC_POSTER ? " \"" : "",
-	       m.code.type == AS_VC_POSTER ? m.code.name : "",
-	       m.code.type == AS_VC_POSTER ? "\"" : "", code_type_name(m.code.type),
-	       as_format_time(when, m.time), idhex);
-	fflush(stdout);
-	rc = deliver_and_report(a, &d, path, id, 1);
+	snprintf(headline, sizeof headline,
+		 "checked in at venue %u%s%s%s (%s code) at %s\ncheck-in id %.16s\n",
+		 m.code.venue_id, m.code.type == AS_VC_POSTER ? " \"" : "",
+		 m.code.type == AS_VC_POSTER ? m.code.name : "",
+		 m.code.type == AS_VC_POSTER ? "\"" : "", code_type_name(m.code.type),
+		 as_format_time(when, m.time), idhex);
+	rc = deliver_and_report(a, &d, path, id, headline, 1);
 	wl_diary_free(&d);
 	wl_diary_unlock(lock);
 	return rc;
@@ -780,7 +840,7 @@ static struct wl_entry *find_by_prefix(struct wl_diary *d, const char *text, int
 
 static int cmd_checkout(const struct wallet_args *a)
 {
-	char path[PATH_MAX], when[32], idhex[2 * AS_APP_CHECKIN_ID_LEN + 1];
+	char path[PATH_MAX], when[32], idhex[2 * AS_APP_CHECKIN_ID_LEN + 1], headline[160];
 	uint8_t id[AS_APP_CHECKIN_ID_LEN];
 	struct as_app_checkin m;
 	struct wl_diary d = {0};
@@ -825,10 +885,9 @@ static int cmd_checkout(const struct wallet_args *a)
 	memcpy(m.checkin_id, in->id, AS_APP_CHECKIN_ID_LEN);
 	if (record_message(a, &d, path, &m, id))
 		goto out;
-	printf("checked out of venue %u at %s (check-in %.16s)\n", in->m.code.venue_id,
-	       as_format_time(when, m.time), idhex);
-	fflush(stdout);
-	rc = deliver_and_report(a, &d, path, id, 1);
+	snprintf(headline, sizeof headline, "checked out of venue %u at %s (check-in %.16s)\n",
+		 in->m.code.venue_id, as_format_time(when, m.time), idhex);
+	rc = deliver_and_report(a, &d, path, id, headline, 1);
 out:
 	wl_diary_free(&d);
 	wl_diary_unlock(lock);
@@ -947,7 +1006,7 @@ static int cmd_sync(const struct wallet_args *a)
 		return usage_error("%s", "sync needs --dir DIR");
 	if (open_diary(a->dir, &lock, &d, path))
 		return 1;
-	rc = deliver_and_report(a, &d, path, NULL, 0);
+	rc = deliver_and_report(a, &d, path, NULL, NULL, 0);
 	wl_diary_free(&d);
 	wl_diary_unlock(lock);
 	return rc;
@@ -1018,6 +1077,9 @@ int main(int argc, char **argv)
 		fputs(usage_text, cmd ? stdout : stderr);
 		return cmd ? 0 : AS_EXIT_USAGE;
 	}
+	/* 'COMMAND --help': that command's part of the manual (usage.h). */
+	if (as_usage_subcommand_help(argc, argv, "anshim-wallet", usage_text))
+		return 0;
 	if (as_crypto_init()) {
 		fprintf(stderr, "anshim-wallet: libsodium failed to initialise\n");
 		return 1;

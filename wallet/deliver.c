@@ -192,7 +192,8 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 	}
 	r->res->answered++;
 	as_hex_encode(idhex, a.checkin_id, sizeof a.checkin_id);
-	if (a.status == AS_APP_REJECTED)
+	if (a.status == AS_APP_REJECTED &&
+	    !(r->o->own_id && memcmp(r->o->own_id, a.checkin_id, sizeof a.checkin_id) == 0))
 		fprintf(stderr, "anshim-wallet: the cloud rejected %.12s: %s\n", idhex,
 			as_app_reason_name(a.reason));
 	rc = wl_diary_save(r->d, r->o->diary_path);

@@ -29,6 +29,8 @@ struct wl_deliver_opts {
 	uint64_t timeout_ms;            /* the whole attempt, connection included */
 	int give_up_offline;            /* stop at the first failed connection */
 	const char *diary_path;         /* saved after each answer applied */
+	const uint8_t *own_id;          /* AS_APP_CHECKIN_ID_LEN: the entry whose outcome
+					 * the caller reports itself; NULL: none */
 };
 
 struct wl_deliver_result {

@@ -16,14 +16,39 @@ export PATH="$ANSHIM_BUILD_DIR/cloud:$ANSHIM_BUILD_DIR/gateway:$ANSHIM_BUILD_DIR
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/anshim-it.XXXXXX")
 CLEANUP_PIDS=()
 
+# _descendants PID: the pids of every process below PID in the process tree.
+_descendants() {
+  ps -e -o pid=,ppid= | awk -v root="$1" '
+    { parent[$1] = $2 }
+    END { for (p in parent) { q = parent[p]
+            while (q != root && (q in parent) && q > 1) q = parent[q]
+            if (q == root) print p } }'
+}
+
+# _any_running PID...: one of them is still running (not a zombie).
+_any_running() { ps -o stat= -p "$(echo "$@" | tr ' ' ,)" 2>/dev/null | grep -qv '^Z'; }
+
+# On exit, every process this script started is stopped and reaped: the
+# ones in CLEANUP_PIDS (SIGTERM, then wait), then any other descendant
+# still running (a process started inside a background subshell or a
+# command substitution), taken as a list before the first kill, since a
+# process whose parent dies is no longer below this script.
 cleanup() {
-  local pid
+  local pid left deadline
+  left=$(_descendants $$)
   for pid in "${CLEANUP_PIDS[@]}"; do
     kill "$pid" 2>/dev/null || true
   done
   for pid in "${CLEANUP_PIDS[@]}"; do
     wait "$pid" 2>/dev/null || true
   done
+  # shellcheck disable=SC2086 # a list of pids
+  if [ -n "$left" ] && kill $left 2>/dev/null; then
+    deadline=$(( $(date +%s) + 5 ))
+    while [ "$(date +%s)" -lt "$deadline" ] && _any_running $left; do sleep 0.05; done
+    kill -KILL $left 2>/dev/null || true
+    wait 2>/dev/null || true
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -323,4 +348,6 @@ phone_spellings() {
 # costs a shell script and a second process, which the gateway tests, with
 # dozens of small python3 clients each, feel on a loaded 2-core machine.
 ANSHIM_PYTHON=$(command python3 -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3)
+# A function: in the background ('python3 ... &') it would run in a
+# subshell, and $! would not be python's pid; start "$ANSHIM_PYTHON" there.
 python3() { "$ANSHIM_PYTHON" "$@"; }

@@ -112,10 +112,15 @@ mpub() {
 # probe topic anshim/v1/policy is not published to: its retained message
 # (put there by anshim-cloudd) is the probe.
 msub_start() {
-  local file=$1 probe=$2 try t args=()
+  local file=$1 probe=$2 try t args=() auth=()
   shift 2
   for t in "$@" "$probe"; do args+=(-t "$t"); done
-  msub -q 1 -F '%t %x' "${args[@]}" > "$file" 2>> "$WORK/msub.err" &
+  mapfile -t auth < <(_mqtt_auth)
+  # mosquitto_sub itself, not the msub function: a function in the
+  # background runs in a subshell, $! would be that subshell, and killing
+  # it would leave mosquitto_sub running.
+  mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" "${auth[@]}" -q 1 -F '%t %x' "${args[@]}" \
+    > "$file" 2>> "$WORK/msub.err" &
   MSUB_PID=$!
   CLEANUP_PIDS+=("$MSUB_PID")
   for try in 1 2 3 4 5 6 7 8 9 10; do
@@ -196,11 +201,13 @@ cloud_init() {
 _policy_retained() { msub -t anshim/v1/policy -C 1 -W 2 >/dev/null 2>&1; }
 
 # cloud_start: start anshim-cloudd and wait until it is connected and the
-# retained policy is on the broker.
+# retained policy is on the broker.  With CLOUD_FAKETIME set (e.g. +50y),
+# the daemon sees its wall clock that far off (libfaketime).
 cloud_start() {
-  local n
+  local n pre=()
+  [ -z "${CLOUD_FAKETIME:-}" ] || pre=(env $(faketime_env "$CLOUD_FAKETIME"))
   n=$(_log_count "$CLOUD_LOG" 'connected to .*subscribing')
-  anshim-cloudd --config "$CLOUD_CONF" >> "$CLOUD_LOG" 2>&1 5>&- 6>&- 7>&- 8>&- 9>&- &
+  "${pre[@]}" anshim-cloudd --config "$CLOUD_CONF" >> "$CLOUD_LOG" 2>&1 5>&- 6>&- 7>&- 8>&- 9>&- &
   CLOUD_PID=$!
   CLEANUP_PIDS+=("$CLOUD_PID")
   wait_for 30 "anshim-cloudd to connect to the broker" \

@@ -8,11 +8,16 @@
 #     bytes are nowhere in the data file.  Before compaction LMDB may keep
 #     freed pages' old bytes (it reuses pages, it does not zero them): that
 #     is reported, not asserted.
-#   - the audit log survives the purge.
+#   - the audit log survives the purge;
+#   - a visit dated 2076, stored by a cloud whose clock was 50 years ahead
+#     (libfaketime: the cloud and the wallet both in 2076, where it is
+#     valid), is traced until 'anshim-cloud purge' at the right time deletes
+#     it with its person (later than now + time_skew).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/broker.sh"
 . "$(dirname "$0")/sync_lib.sh"
 need mdb_copy
+need faketime
 
 has_bytes() { # FILE HEX: does FILE contain these bytes?
   python3 -c 'import sys; sys.exit(0 if bytes.fromhex(sys.argv[2]) in open(sys.argv[1],"rb").read() else 1)' "$1" "$2"
@@ -23,6 +28,32 @@ start_broker
 cloud_init
 sgw_init A
 sgw_enroll A 1
+
+phase "a cloud whose clock is 50 years ahead stores a wallet check-in dated 2076"
+NOW=$(date +%s)
+Y2076=$(date -d "2076-06-01T12:00:00Z" +%s)
+SHIFT="+$((Y2076 - NOW))"
+CLOUD_FAKETIME=$SHIFT cloud_start
+out=$(env $(faketime_env "$SHIFT") "$BENCH_DIR/flood_checkins" --broker "$BROKER_URI" \
+  --keys "$SYNC_AUTH" --venue 1 --count 1 --holders 1 --at "$Y2076")
+expect_match "published" "published 1 check-ins, 1 acknowledged" "$out"
+wait_for 60 "the 2076 visit in the store" cloud_is "s['visits']" 1
+cloud_stop
+FLOOD_PHONE=010-7700-0000 # flood_checkins' first holder
+trace_2076() { # number of visits of the 2076 visitor traced in 2076
+  anshim-cloud trace --config "$CLOUD_CONF" --phone "$FLOOD_PHONE" --from 2076-05-31 \
+    --to 2076-06-02 --reason "purge test" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["visits"]))'
+}
+expect_eq "the 2076 visit is traced before the purge" 1 "$(trace_2076)"
+
+phase "anshim-cloud purge at the right time deletes it"
+out=$(anshim-cloud purge --config "$CLOUD_CONF")
+expect_match "purge says so" "^purged 1 visits older than 56 days or dated later than 600 s from now" "$out"
+expect_eq "the 2076 visit is not traced after the purge" 0 "$(trace_2076)"
+expect_eq "no visit left" 0 "$(cloud_q "s['visits']")"
+expect_eq "no person left" 0 "$(cloud_q "s['people']")"
+
+phase "the cloud at the right time"
 cloud_start
 sgw_start A
 
@@ -70,6 +101,6 @@ fi
 
 phase "the audit log is kept"
 out=$(anshim-cloud audit verify --config "$CLOUD_CONF")
-expect_match "audit log intact after purge" "3 entries, chain intact" "$out"
+expect_match "audit log intact after purge" "5 entries, chain intact" "$out"
 sync_stop_all
 done_ok

@@ -17,7 +17,7 @@
 # The pty, held by a helper that writes each line it reads from a command
 # FIFO to the master side, ended by CR LF ("PART text": text alone).
 mkfifo "$WORK/pty.cmd" "$WORK/stdin.fifo" "$WORK/evdev.fifo"
-python3 -c '
+"$ANSHIM_PYTHON" -c '
 import os, pty, sys
 master, slave = pty.openpty()
 with open(sys.argv[1] + ".tmp", "w") as f:

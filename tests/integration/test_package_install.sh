@@ -64,8 +64,9 @@ if [ -z "${ANSHIM_DEB_DIR:-}" ]; then
   fi
 fi
 # One run at a time on a machine: it installs packages and creates users.
+# Another run (another checkout's tests) is waited for, within a deadline.
 exec 4> /run/lock/anshim-package-install-test.lock
-flock -n 4 || skip "another test_package_install.sh is running on this machine"
+flock -w 150 4 || skip "another test_package_install.sh has been running on this machine for 150 s"
 for p in "${PACKAGES[@]}"; do
   st=$(dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null || true)
   case $st in ''|un*|pn*) ;; *) skip "$p is installed here ($st): refusing to touch an existing installation" ;; esac
@@ -342,7 +343,7 @@ run_unit() {
   done
   install -d -m 0711 "$WORK/notify"
   notify=$WORK/notify/$name.sock
-  python3 -c "$_NOTIFY_PY" "$notify" "$WORK/notify-$name.txt" > "$WORK/notify-$name.err" 2>&1 4>&- &
+  "$ANSHIM_PYTHON" -c "$_NOTIFY_PY" "$notify" "$WORK/notify-$name.txt" > "$WORK/notify-$name.err" 2>&1 4>&- &
   CLEANUP_PIDS+=($!)
   wait_for 10 "the notify socket for $name" test -S "$notify"
   # ExecStart is split into words (systemd's quoting is not needed here).

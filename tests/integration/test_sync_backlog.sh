@@ -72,7 +72,7 @@ for b in bad[:10]:
     print("  " + b, file=sys.stderr)
 sys.exit(1 if bad else 0)
 PY
-python3 "$WORK/sampler.py" "$(sgw_dir A)/control.sock" "$RECORDS" "$INFLIGHT" "$WORK/sampling" \
+"$ANSHIM_PYTHON" "$WORK/sampler.py" "$(sgw_dir A)/control.sock" "$RECORDS" "$INFLIGHT" "$WORK/sampling" \
   > "$WORK/sampler.out" 2>&1 &
 SAMPLER=$!
 CLEANUP_PIDS+=("$SAMPLER")

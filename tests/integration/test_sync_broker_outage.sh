@@ -44,6 +44,12 @@ CLEANUP_PIDS+=("$LOAD_PID")
 wait_for 30 "400 scans accepted before the outage" file_lines_at_least "$ACC" 400
 stop_broker
 wait_for 30 "the gateway to notice the outage" sgw_field_is A connected false
+# acked_seq is the durable one: an ack taken just before the outage may
+# still be on its way to the journal.  The single writer commits in order,
+# so once scans sent after the outage was noticed are accepted (the load
+# has at most 4 in flight), that write is done and acked_seq is final.
+n=$(wc -l < "$ACC")
+wait_for 30 "50 more scans accepted after the outage was noticed" file_lines_at_least "$ACC" $((n + 50))
 acked_down=$(sgw_field A acked_seq)
 through_down=$(cloud_gw_field "$ID" through_seq)
 accepted_down=$(wc -l < "$ACC")

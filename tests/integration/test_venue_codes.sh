@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Venue QR codes (issue 7), end to end through the real tools and real
+# Venue QR codes, end to end through the real tools and real
 # decoders: authority keys and a store, a gateway enrolled at a venue with a
 # long Korean name, its poster rendered as PNG and PDF (rasterized with
 # pdftoppm) and decoded by zbarimg into a poster code signed by the

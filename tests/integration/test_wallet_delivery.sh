@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The wallet's delivery (issue 7) on a real mosquitto with the real
+# The wallet's delivery on a real mosquitto with the real
 # anshim-cloudd (and a second anshim-cloudd holding another authority key):
 #
 #  - online: a check-in is stored at once;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The wallet's own check-in (issue 7) while the cloud cannot be reached:
+# The wallet's own check-in while the cloud cannot be reached:
 # check-ins at a gateway's rotating code (as text and as a photo through
 # zbarimg) and at a venue poster (a PNG from anshim-cloud poster) are signed,
 # recorded and queued, not lost; the diary shows them queued with venue,

@@ -330,6 +330,14 @@ static void test_store_merge(void)
 	if (CHECK_EQ_INT(read_periods(s, 1, &got), 1))
 		CHECK_EQ_INT(got.p[0].start, t1 + 86400);
 	CHECK_EQ_INT(read_periods(s, 2, &got), 0);
+	/* A period that starts after the limit (a store written by a cloud
+	 * whose clock was ahead) goes too; one that starts before it stays. */
+	make_hb(&hb[0], 1, t1 + 100 * 86400, T0 - 5, 1, 60);
+	ingest(s, hb, 1);
+	CHECK_EQ_INT(read_periods(s, 1, &got), 2);
+	CHECK_OK(cl_store_purge_outside(s, t1 + 61, t1 + 86400, 3, NULL));
+	if (CHECK_EQ_INT(read_periods(s, 1, &got), 1))
+		CHECK_EQ_INT(got.p[0].start, t1 + 86400);
 	cl_store_close(s);
 	test_rmdir(dir);
 }
@@ -499,6 +507,23 @@ static void test_store_before_coverage(void)
 	test_rmdir(dir);
 }
 
+/* Two heartbeats in the same second: a copy of one daemon run's is a
+ * replay; a daemon restarted within that second (another up_since) is not. */
+static void test_replay_same_second(void)
+{
+	struct cl_period latest;
+	struct as_heartbeat first, again, restarted;
+
+	make_hb(&first, 1, T0 + 100, T0 + 40, 1, 60);
+	cl_period_from_heartbeat(&latest, &first, T0 + 100, T0 + 100);
+	again = first;
+	CHECK_EQ_INT(cl_heartbeat_is_replay(&latest, &again, T0 + 100), 1);
+	make_hb(&restarted, 1, T0 + 100, T0 + 100, 1, 60);
+	CHECK_EQ_INT(cl_heartbeat_is_replay(&latest, &restarted, T0 + 100), 0);
+	make_hb(&restarted, 1, T0 + 99, T0 + 99, 1, 60);
+	CHECK_EQ_INT(cl_heartbeat_is_replay(&latest, &restarted, T0 + 100), 1);
+}
+
 int main(void)
 {
 	TEST_RUN(test_filing_time);
@@ -507,6 +532,7 @@ int main(void)
 	TEST_RUN(test_silences_unsynced_clock);
 	TEST_RUN(test_store_merge);
 	TEST_RUN(test_store_replay);
+	TEST_RUN(test_replay_same_second);
 	TEST_RUN(test_store_before_coverage);
 	TEST_RUN(test_store_restart_loses_correction);
 	return TEST_DONE();

@@ -6,7 +6,8 @@
  * waits), reject counters, query ranges (inclusive bounds, entry order,
  * other venues and pids excluded, times outside 1970..2106), one capsule
  * per person (latest wins, gone with the person's last visit), purge
- * exactness in slices across every index, unattributed visits (zero pid),
+ * exactness in slices across every index (visits before the horizon and
+ * dated in the future beyond the skew), unattributed visits (zero pid),
  * read-only opening, reopening, a full map, and the journal chains it
  * follows per gateway (start, continuation, resend, fork reconciled by
  * content, new journal, breaks; the events; a version 3 store upgraded).
@@ -1905,6 +1906,129 @@ static void test_purge_exact(void)
 	test_rmdir(dir);
 }
 
+/*
+ * Purge of a window [horizon, limit]: visits dated after the limit (now +
+ * skew) go like those before the horizon: a visit in 2076, one after 2106
+ * (clamped to the last index day), one on a day between, and entries after
+ * the limit on the limit's own day (trailing a kept entry in the same
+ * venue key and the same by_pid value); app check-ins in the future go
+ * with their app entries; people left with none lose their capsules.  A
+ * purge with no limit keeps them; bounds are inclusive; counts are exact
+ * after slices of one.
+ */
+static void test_purge_future(void)
+{
+	const int64_t now = T0 + 10 * DAY + 43200, limit = now + 600, horizon = now - 5 * DAY;
+	const int64_t y2076 = INT64_C(3345062400) + 3600; /* 2076-01-01T01:00Z */
+	const struct {
+		unsigned person;
+		int64_t entry, exit;
+		int kept;
+	} visits[] = {
+		{1, T0 + DAY, 0, 0},                /* before the horizon's day */
+		{1, horizon - 1, 0, 0},            /* the horizon's day, before it */
+		{2, horizon, 0, 1},
+		{2, now - DAY, now - DAY + 900, 1},
+		{2, limit, 0, 1},
+		{2, limit + 1, 0, 0},              /* the limit's day, after it */
+		{4, now - 7200, 0, 1},
+		{4, now + 3600, 0, 0},
+		{3, y2076, y2076 + 1800, 0},       /* the 2076 visit */
+		{6, INT64_C(5000000000), 0, 0},    /* 2128: the clamped last day */
+		{1, now + 2 * DAY, 0, 0},          /* a day after the limit's */
+	};
+	enum { N = sizeof visits / sizeof visits[0] };
+	char dir[64];
+	struct cl_store *s = open_store(test_tmpdir(dir), MAP_TEST, 0);
+	struct cl_gateway g;
+	struct as_record recs[N];
+	struct cl_ingest_result res;
+	struct cl_store_stats st;
+	struct cl_app_visit a[3];
+	struct cl_ingest *in;
+	uint64_t deleted = 0;
+	int out = 0;
+
+	if (!s) {
+		test_rmdir(dir);
+		return;
+	}
+	enroll(s, 1, 7, &g);
+	for (size_t i = 0; i < N; i++)
+		make_rec(&recs[i], i + 1, visits[i].person, visits[i].entry, visits[i].exit,
+			 visits[i].person);
+	memset(a, 0, sizeof a);
+	for (unsigned i = 0; i < 3; i++) {
+		test_fill(a[i].checkin_id, CL_APP_ID_LEN, 60 + i);
+		test_fill(a[i].replay_key, CL_APP_ID_LEN, 70 + i);
+		test_fill(a[i].capsule, AS_CAPSULE_LEN, 5005);
+		make_pid(a[i].pid, 5);
+		a[i].venue_id = 8;
+	}
+	a[0].entry = now + 2 * DAY;         /* future: goes, with its 'i' and 'r' */
+	a[1].entry = now - 3600;            /* kept, person 2's */
+	make_pid(a[1].pid, 2);
+	test_fill(a[1].capsule, AS_CAPSULE_LEN, 5002);
+	a[2].entry = y2076;                 /* a poster check-in in 2076 */
+	memset(a[2].replay_key, 0, CL_APP_ID_LEN);
+	CHECK_OK(cl_store_ingest_begin(s, &in));
+	CHECK_OK(cl_store_ingest_batch(in, g.gw_id, recs, NULL, N, now, now, &res));
+	CHECK_EQ_INT(res.stored, N);
+	for (unsigned i = 0; i < 3; i++) {
+		CHECK_OK(cl_store_ingest_app(in, &a[i], &out));
+		CHECK_EQ_INT(out, CL_APP_STORED);
+	}
+	CHECK_OK(cl_store_ingest_commit(in));
+	CHECK_EQ_INT(count_of(s, 3, y2076, y2076), 1); /* traced before the purge */
+	s = recheck(s, dir, N + 3, N + 3, 6);
+	if (!s) {
+		test_rmdir(dir);
+		return;
+	}
+	CHECK_EQ_INT(db_entries(dir, "app"), 5);
+
+	/* No limit: only the two before the horizon go. */
+	CHECK_OK(cl_store_purge(s, horizon, 1, &deleted));
+	CHECK_EQ_INT(deleted, 2);
+	s = recheck(s, dir, N + 1, N + 1, 6);
+	if (!s) {
+		test_rmdir(dir);
+		return;
+	}
+
+	/* The window: everything after the limit goes too, in slices of one. */
+	CHECK_OK(cl_store_purge_outside(s, horizon, limit, 1, &deleted));
+	CHECK_EQ_INT(deleted, N + 3 - 2 - 5);
+	CHECK_OK(cl_store_stats(s, &st));
+	CHECK_EQ_INT(st.visits, 5);
+	CHECK_EQ_INT(st.people, 2);
+	CHECK_EQ_INT(count_at(s, 7, INT64_MIN, INT64_MAX), 4);
+	CHECK_EQ_INT(count_at(s, 7, limit, limit), 1);
+	CHECK_EQ_INT(count_at(s, 7, horizon, horizon), 1);
+	CHECK_EQ_INT(count_at(s, 7, limit + 1, INT64_MAX), 0);
+	CHECK_EQ_INT(count_at(s, 8, INT64_MIN, INT64_MAX), 1);
+	CHECK_EQ_INT(count_of(s, 2, INT64_MIN, INT64_MAX), 4);
+	CHECK_EQ_INT(count_of(s, 4, INT64_MIN, INT64_MAX), 1);
+	for (unsigned p = 1; p <= 6; p++) {
+		uint8_t pid[AS_PID_LEN], cap[AS_CAPSULE_LEN];
+		int alive = p == 2 || p == 4;
+
+		test_ctx("person %u", p);
+		if (!alive)
+			CHECK_EQ_INT(count_of(s, p, INT64_MIN, INT64_MAX), 0);
+		make_pid(pid, p);
+		CHECK_RC(cl_store_capsule(s, pid, cap), alive ? 0 : AS_E_NOT_FOUND);
+	}
+	test_ctx_clear();
+	/* Nothing more at the same window. */
+	CHECK_OK(cl_store_purge_outside(s, horizon, limit, 1, &deleted));
+	CHECK_EQ_INT(deleted, 0);
+	cl_store_close(s);
+	check_indexes(dir, 5, 5, 2);
+	CHECK_EQ_INT(db_entries(dir, "app"), 2); /* a[1]'s 'i' and 'r' */
+	test_rmdir(dir);
+}
+
 /* ---- opening ------------------------------------------------------------ */
 
 /* What a read-only handle sees: 0 if it is `visits` visits and a gateway
@@ -2727,6 +2851,7 @@ int main(void)
 	TEST_RUN(test_capsules);
 	TEST_RUN(test_unattributed);
 	TEST_RUN(test_purge_exact);
+	TEST_RUN(test_purge_future);
 	TEST_RUN(test_paper_capsules);
 	TEST_RUN(test_purge_people);
 	TEST_RUN(test_app_checkins);
