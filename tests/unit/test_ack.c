@@ -103,7 +103,9 @@ static void test_version1(void)
 			 AS_E_OVERSIZE);
 	}
 	test_check_truncations("ack v1", dec_ack, v1, sizeof v1, NULL);
-	CHECK_RC(test_decode_copy(dec_ack, v1, sizeof v1 + 1), AS_E_TRAILING);
+	memset(bad, 0, sizeof bad);
+	memcpy(bad, v1, sizeof v1);
+	CHECK_RC(test_decode_copy(dec_ack, bad, sizeof v1 + 1), AS_E_TRAILING);
 	/* A version 1 ack padded to version 2's length is not a version 2
 	 * ack; a version 2 ack cut to version 1's length is not a version 1
 	 * ack. */
