@@ -69,7 +69,7 @@ static const char usage_text[] =
 "window: start, new-journal (the journal was made anew), fork (a restored\n"
 "backup continued an earlier link; its records were reconciled by content,\n"
 "none stored twice) and break (a record changed or removed in the journal,\n"
-"with its cause: record-changed, head-mismatch, unlinked).\n"
+"with its cause: record-changed, head-mismatch, early-placeholder, unlinked).\n"
 "\n"
 "Options:\n"
 "      --silent       only the gateways silent now; with --from/--to, only\n"

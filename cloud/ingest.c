@@ -238,6 +238,8 @@ static const char *check_message(struct cl_ingester *in, const struct message *m
 		return rc == AS_E_SIGNATURE ? "bad-signature" : "malformed";
 	}
 	c->n = c->hdr.count;
+	if (c->hdr.version >= 2)
+		as_chain_unseal(c->recs, c->digests, c->n);
 	c->through_seq = gw.through_seq;
 	{
 		const char *why = check_times(in, c);
@@ -666,6 +668,12 @@ static void process_group(struct cl_ingester *in, struct message **msgs, size_t 
 			memcpy(chain.prev, checked[i].hdr.chain_prev, AS_CHAIN_LEN);
 			memcpy(chain.head, checked[i].hdr.chain_head, AS_CHAIN_LEN);
 			chain.digests = (const uint8_t (*)[AS_CHAIN_LEN])checked[i].digests;
+			/* A gateway purges an unsent record into a placeholder
+			 * at its retention horizon, which is the cloud's, or
+			 * when it is dated in the future: both times the cloud
+			 * would refuse in a live record. */
+			chain.keep_from = now - in->opt.retention + in->opt.time_skew;
+			chain.keep_to = now + in->opt.time_skew;
 			rc = cl_store_ingest_chained_batch(
 				txn, checked[i].gw_id, &chain, checked[i].recs,
 				(const uint8_t (*)[AS_PID_LEN])checked[i].pids, checked[i].n,

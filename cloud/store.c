@@ -1792,13 +1792,15 @@ static int chain_judge(struct cl_ingest *in, const struct stored_gateway *sg, ui
 	j->first.last_seq = last;
 	j->first.time = now;
 	j->brk = j->first;
-	verdict = as_chain_verify(chain->prev, chain->head, recs, chain->digests, n, &at);
+	verdict = as_chain_verify(chain->prev, chain->head, recs, chain->digests, n,
+				  chain->keep_from, chain->keep_to, &at);
 	j->intact = verdict == AS_CHAIN_INTACT;
 	if (verdict != AS_CHAIN_INTACT) {
 		j->brk.kind = CL_CHAIN_BREAK;
-		j->brk.cause = verdict == AS_CHAIN_RECORD_CHANGED ? CL_BREAK_RECORD_CHANGED
-								  : CL_BREAK_HEAD_MISMATCH;
-		j->brk.at_seq = verdict == AS_CHAIN_RECORD_CHANGED ? recs[at].seq : 0;
+		j->brk.cause = verdict == AS_CHAIN_RECORD_CHANGED     ? CL_BREAK_RECORD_CHANGED
+			       : verdict == AS_CHAIN_EARLY_PLACEHOLDER ? CL_BREAK_EARLY_PLACEHOLDER
+								       : CL_BREAK_HEAD_MISMATCH;
+		j->brk.at_seq = verdict == AS_CHAIN_HEAD_MISMATCH ? 0 : recs[at].seq;
 	}
 	rc = chain_state_get(in->txn, in->s->chains, gw_id, &st);
 	if (rc == MDB_NOTFOUND) {
@@ -3931,6 +3933,7 @@ const char *cl_chain_cause_name(uint8_t cause)
 	case CL_BREAK_UNLINKED: return "unlinked";
 	case CL_BREAK_RECORD_CHANGED: return "record-changed";
 	case CL_BREAK_HEAD_MISMATCH: return "head-mismatch";
+	case CL_BREAK_EARLY_PLACEHOLDER: return "early-placeholder";
 	default: return "";
 	}
 }

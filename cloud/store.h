@@ -156,13 +156,16 @@ int cl_store_ingest_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN]
  * The hash chain of a version 2 batch (anshim/chain.h, batch.h): the
  * journal it comes from, the link before its first record, the link its
  * journal holds after the last, and each record's digest (n of them,
- * borrowed for the call).
+ * borrowed for the call; as_chain_unseal of the batch's seals), and the
+ * window of times in which the cloud keeps live records, in which no
+ * placeholder may lie (as_chain_verify).
  */
 struct cl_chain_batch {
 	uint8_t journal_id[AS_JOURNAL_ID_LEN];
 	uint8_t prev[AS_CHAIN_LEN];
 	uint8_t head[AS_CHAIN_LEN];
 	const uint8_t (*digests)[AS_CHAIN_LEN];
+	int64_t keep_from, keep_to; /* as_chain_verify's window */
 };
 
 /*
@@ -189,7 +192,9 @@ struct cl_chain_batch {
  *     (older) the link before a record the store holds, the batch's first;
  *   - CL_CHAIN_BREAK: the batch does not hold together (a record does not
  *     match its digest, or the digests do not fold to the head: a record
- *     was changed or removed in the journal), or it continues no link the
+ *     was changed or removed in the journal; or a placeholder lies in
+ *     chain->keep_from..keep_to: a live record turned into one), or it
+ *     continues no link the
  *     store knows of its journal (records removed before it).
  * A batch wholly at or below through_seq is a resend (its records are
  * duplicates and nothing is judged) when its head is the link at the end
@@ -230,7 +235,9 @@ enum cl_chain_break_cause {
 	CL_BREAK_NONE = 0,
 	CL_BREAK_UNLINKED = 1,       /* continues no link the store knows */
 	CL_BREAK_RECORD_CHANGED = 2, /* a record does not match its digest */
-	CL_BREAK_HEAD_MISMATCH = 3   /* the digests do not fold to the head */
+	CL_BREAK_HEAD_MISMATCH = 3,  /* the digests do not fold to the head */
+	CL_BREAK_EARLY_PLACEHOLDER = 4 /* a placeholder younger than retention:
+					* a live record turned into one */
 };
 
 /* One chain event of a gateway (see cl_store_ingest_chained_batch). */

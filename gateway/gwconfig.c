@@ -73,7 +73,8 @@ const struct as_config_option gw_config_table[] = {
 	 "Record check-ins only while the authority's signed alert level is at "
 	 "least this; otherwise scans are answered 'not-collecting'."},
 	{"retention", AS_CFG_DURATION, OPT(retention), 86400, 366 * 86400, NULL, 0, "56d",
-	 "Records older than this are purged, sent or not (8 weeks by default)."},
+	 "Records older than this are purged, sent or not (8 weeks by default); keep it "
+	 "at least the cloud's retention."},
 	{"sent_retention", AS_CFG_DURATION, OPT(sent_retention), 0, 366 * 86400, NULL, 0,
 	 "24h",
 	 "Records the cloud has acknowledged are purged after this, so a stolen "

@@ -64,10 +64,14 @@ static int journal_error(int rc)
 
 
 /* ---- the hash chain (chain.h) ----
- * chain  be64 seq -> prev link[32] || digest[32]: the link before the
- *        record and the record's digest as appended.  The link after it is
- *        as_chain_link(prev, digest).  Entries move with their records
- *        (rebase) and go with them (purge); a placeholder keeps its entry.
+ * chain  be64 seq -> prev link[32] || seal[32]: the link before the
+ *        record and its seal (chain.h): the record's digest as appended,
+ *        or for a placeholder the personal hash of the record it replaced,
+ *        which the purge that made it writes in place of the digest (same
+ *        size, so a full journal can still purge).  The link after it is
+ *        as_chain_link(prev, digest), a placeholder's digest recomputed
+ *        from it and its seal.  Entries move with their records (rebase)
+ *        and go with them (purge); a placeholder keeps its entry.
  * meta   "journal_id" (16 random bytes, made when the journal is),
  *        "chain_head" (the link after the newest record; absent = genesis).
  */
@@ -116,9 +120,14 @@ static int chain_put(struct gw_journal *j, MDB_txn *txn, uint64_t seq,
 	uint8_t key_buf[8], value[CHAIN_VALUE_LEN];
 	MDB_val key = {8, key_buf}, val = {CHAIN_VALUE_LEN, value};
 
+	uint8_t digest[AS_CHAIN_LEN];
+
 	memcpy(value, head, AS_CHAIN_LEN);
-	as_chain_record_digest(rec, value + AS_CHAIN_LEN);
-	as_chain_link(head, value + AS_CHAIN_LEN, head);
+	/* Chaining a journal that already held placeholders (an upgrade):
+	 * each is chained as itself. */
+	as_chain_record_digest(rec, digest);
+	as_chain_record_seal(rec, value + AS_CHAIN_LEN);
+	as_chain_link(head, digest, head);
 	as_put_be64(key_buf, seq);
 	return mdb_put(txn, j->chain, &key, &val, flags);
 }
@@ -443,8 +452,23 @@ static int purge_slice(struct gw_journal *j, int64_t horizon, int64_t sent_horiz
 			 * future, which the cloud refuses): keep a placeholder
 			 * with no personal data so the cloud's seqs stay
 			 * contiguous. */
-			uint8_t buf[AS_RECORD_LEN];
-			MDB_val nval = {AS_RECORD_LEN, buf};
+			uint8_t buf[AS_RECORD_LEN], centry[CHAIN_VALUE_LEN], seq_key[8];
+			MDB_val nval = {AS_RECORD_LEN, buf}, ckey = {8, seq_key}, cval;
+
+			/* Its chain entry's seal becomes the personal hash it
+			 * loses, so the cloud can still fold its digest. */
+			memcpy(seq_key, key.mv_data, 8);
+			rc = mdb_get(txn, j->chain, &ckey, &cval);
+			if (!rc && cval.mv_size != CHAIN_VALUE_LEN)
+				rc = MDB_CORRUPTED;
+			if (!rc) {
+				memcpy(centry, cval.mv_data, AS_CHAIN_LEN);
+				as_chain_record_personal(&rec, centry + AS_CHAIN_LEN);
+				cval.mv_data = centry;
+				rc = mdb_put(txn, j->chain, &ckey, &cval, 0);
+			}
+			if (rc)
+				break;
 			as_record_make_placeholder(&rec);
 			as_record_encode(buf, sizeof buf, &rec);
 			rc = mdb_cursor_put(cur, &key, &nval, MDB_CURRENT);
@@ -855,7 +879,7 @@ int gw_journal_chain_range(struct gw_journal *j, uint64_t first, size_t n,
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
-	uint8_t key_buf[8], last_prev[AS_CHAIN_LEN];
+	uint8_t key_buf[8], last_prev[AS_CHAIN_LEN], last_digest[AS_CHAIN_LEN];
 	MDB_val key = {8, key_buf}, val;
 	int rc, op = MDB_SET_KEY;
 
@@ -891,12 +915,27 @@ int gw_journal_chain_range(struct gw_journal *j, uint64_t first, size_t n,
 		memcpy(digests[i], (const uint8_t *)val.mv_data + AS_CHAIN_LEN, AS_CHAIN_LEN);
 	}
 	mdb_cursor_close(cur);
+	/* The head is the link the journal holds after the last record: built
+	 * from that record's own entry, not folded over the others, so that a
+	 * record removed from the middle shows as a break at the cloud.  A
+	 * placeholder's digest comes from it and its seal. */
+	memcpy(last_digest, digests[n - 1], AS_CHAIN_LEN);
+	if (!rc) {
+		MDB_val rval;
+		struct as_record last;
+
+		as_put_be64(key_buf, first + n - 1);
+		key.mv_data = key_buf;
+		key.mv_size = 8;
+		rc = mdb_get(txn, j->records, &key, &rval);
+		if (!rc && as_record_decode(&last, rval.mv_data, rval.mv_size) != 0)
+			rc = MDB_CORRUPTED;
+		if (!rc && last.kind == AS_REC_EXPIRED)
+			as_chain_digest_of(&last, digests[n - 1], last_digest);
+	}
 	mdb_txn_abort(txn);
 	if (rc)
 		return journal_error(rc);
-	/* The head is the link the journal holds after the last record: built
-	 * from that record's own entry, not folded over the others, so that a
-	 * record removed from the middle shows as a break at the cloud. */
-	as_chain_link(last_prev, digests[n - 1], head);
+	as_chain_link(last_prev, last_digest, head);
 	return 0;
 }

@@ -162,7 +162,8 @@ int gw_journal_chain_head(struct gw_journal *j, struct gw_journal_chain *out);
 /*
  * The chain entries of records first .. first+n-1 (n >= 1), as a batch
  * carries them: prev = the link before record first, digests[i] (caller's
- * array of n) = record first+i's digest as appended, head = the link after
+ * array of n) = record first+i's seal (its digest as appended, or for a
+ * placeholder the personal hash of the record it replaced: chain.h), head = the link after
  * the last record, as the journal holds it.  AS_E_NOT_FOUND if any of the
  * seqs has no entry.  Any thread.
  */

@@ -87,6 +87,9 @@ int as_batch_encode(uint8_t *out, size_t cap, struct as_batch_header *hdr,
 		as_chain_record_digest(&recs[i], digests[i]);
 	as_chain_fold(hdr->chain_prev, (const uint8_t (*)[AS_CHAIN_LEN])digests, n,
 		      hdr->chain_head);
+	for (size_t i = 0; i < n; i++)
+		if (recs[i].kind == AS_REC_EXPIRED)
+			as_chain_record_seal(&recs[i], digests[i]);
 	rc = as_batch_encode_chained(out, cap, hdr, recs, (const uint8_t (*)[AS_CHAIN_LEN])digests,
 				     n, device_sk);
 	free(digests);

@@ -1,11 +1,12 @@
 /*
  * fuzz_batch.c - a signed batch as the cloud receives it: the gateway id
- * peek, the strict decoder (versions 1 and 2) with the chain digests, the
- * chain verdict and the signature check with the vectors' device key.
+ * peek, the strict decoder (versions 1 and 2) with the chain seals, their
+ * digests, the chain verdict and the signature check with the vectors'
+ * device key.
  *
  * Properties: a batch that decodes has count records numbered first_seq..
  * last_seq and the peeked gateway id; its chain verdict is one of the
- * three; a version 2 batch that also verifies is encoded back (Ed25519 is
+ * four; a version 2 batch that also verifies is encoded back (Ed25519 is
  * deterministic) to exactly the same bytes (version 1 is never encoded).
  */
 #include "fuzz.h"
@@ -17,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct as_batch_header hdr, again;
 	struct as_record *recs;
-	uint8_t (*digests)[AS_CHAIN_LEN];
+	uint8_t (*digests)[AS_CHAIN_LEN], (*unsealed)[AS_CHAIN_LEN];
 	uint8_t gw_id[AS_GWID_LEN];
 	uint8_t *out;
 	size_t cap, at = 0;
@@ -32,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cap = AS_BATCH_MAX_RECORDS;
 	recs = malloc(cap * sizeof *recs);
 	digests = malloc(cap * sizeof *digests);
-	if (!recs || !digests)
+	unsealed = malloc(cap * sizeof *unsealed);
+	if (!recs || !digests || !unsealed)
 		abort();
 	rc = as_batch_decode_chained(&hdr, recs, digests, cap, data, size);
 	if (rc == 0) {
@@ -47,11 +49,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				fuzz_fail("record %u has seq %llu", i,
 					  (unsigned long long)recs[i].seq);
 		if (data[1] == AS_BATCH_VERSION) {
+			/* the cloud's window, around the batch's own time
+			 * (clamped so the window's ends cannot overflow) */
+			int64_t t = hdr.created > INT64_MAX / 2 || hdr.created < INT64_MIN / 2
+					    ? 0
+					    : hdr.created;
+
+			memcpy(unsealed, digests, hdr.count * sizeof *digests);
+			as_chain_unseal(recs, unsealed, hdr.count);
 			verdict = as_chain_verify(hdr.chain_prev, hdr.chain_head, recs,
-						  (const uint8_t(*)[AS_CHAIN_LEN])digests,
-						  hdr.count, &at);
+						  (const uint8_t(*)[AS_CHAIN_LEN])unsealed,
+						  hdr.count, t - 56 * 86400, t + 300, &at);
 			if (verdict != AS_CHAIN_INTACT && verdict != AS_CHAIN_HEAD_MISMATCH &&
-			    !(verdict == AS_CHAIN_RECORD_CHANGED && at < hdr.count))
+			    !((verdict == AS_CHAIN_RECORD_CHANGED ||
+			       verdict == AS_CHAIN_EARLY_PLACEHOLDER) && at < hdr.count))
 				fuzz_fail("chain verdict %d at %zu", (int)verdict, at);
 		}
 	}
@@ -67,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_same_bytes("signed batch", n, out, data, size);
 		free(out);
 	}
+	free(unsealed);
 	free(digests);
 	free(recs);
 	return 0;

@@ -15,6 +15,7 @@
 #include "fuzz.h"
 
 #include "anshim/appcheckin.h"
+#include "anshim/batch.h"
 #include "anshim/bytes.h"
 #include "anshim/credential.h"
 #include "anshim/error.h"
@@ -352,6 +353,34 @@ static const char cl_conf[] =
 	"app_slot_tolerance 2m\n"
 	"log_level info\n";
 
+/* The batch vector with its first record purged into a placeholder (the
+ * seal it carries is the record's personal hash), signed again: the chain
+ * still folds, so the fuzzer starts from the placeholder path. */
+static void batch_with_placeholder(void)
+{
+	struct as_batch_header h;
+	struct as_record recs[2];
+	uint8_t seals[2][AS_CHAIN_LEN], out[AS_BATCH_MAX_BYTES];
+	size_t len;
+	unsigned char *v = vector("batch.hex", &len);
+	int n;
+
+	if (as_batch_decode_chained(&h, recs, seals, 2, v, len) != 0) {
+		fprintf(stderr, "gen_corpus: batch.hex does not decode\n");
+		exit(1);
+	}
+	as_chain_record_personal(&recs[0], seals[0]);
+	as_record_make_placeholder(&recs[0]);
+	n = as_batch_encode_chained(out, sizeof out, &h, recs, (const uint8_t(*)[AS_CHAIN_LEN])seals,
+				    2, fuzz_k.device_sk);
+	if (n < 0) {
+		fprintf(stderr, "gen_corpus: cannot encode the placeholder batch\n");
+		exit(1);
+	}
+	put("fuzz_batch", "batch_placeholder", out, (size_t)n);
+	free(v);
+}
+
 int main(int argc, char **argv)
 {
 	size_t len;
@@ -376,6 +405,7 @@ int main(int argc, char **argv)
 	put_vector("fuzz_record", "record_manual.hex");
 	put_vector("fuzz_batch", "batch.hex");
 	put_vector("fuzz_batch", "batch_v1.hex");
+	batch_with_placeholder();
 	put_vector("fuzz_heartbeat", "heartbeat.hex");
 	put_vector("fuzz_ack", "ack.hex");
 	put_vector("fuzz_ack", "ack_v1.hex");

@@ -8,12 +8,25 @@
  *   journal_tamper DIR delete SEQ   record SEQ and its chain entry go, every
  *                                   later record and entry moves down one
  *                                   seq, next_seq follows: no hole is left
+ *   journal_tamper DIR placeholder SEQ
+ *                                   record SEQ turned into a placeholder
+ *                                   (kind expired, personal fields zero);
+ *                                   its chain entry is left as it was
+ *   journal_tamper DIR hide SEQ     the same, and its chain entry's seal
+ *                                   rewritten to the record's personal hash,
+ *                                   as the gateway's own purge does: the
+ *                                   chain still folds; only the placeholder's
+ *                                   age gives it away
+ *   journal_tamper DIR hide-backdated SEQ
+ *                                   hide, with the entry time also moved
+ *                                   100 days back, past any retention
  *
  * It goes straight to LMDB (not through gateway/journal.c), as such an edit
  * would.  Exit 0 on success, 1 with a message otherwise.  Single-threaded;
  * the gateway must not be running.
  */
 #include "anshim/bytes.h"
+#include "anshim/chain.h"
 #include "anshim/parse.h"
 #include "anshim/record.h"
 
@@ -44,6 +57,46 @@ static int change(MDB_txn *txn, MDB_dbi records, uint64_t seq)
 	if (as_record_decode(&rec, val.mv_data, val.mv_size))
 		return die("record does not decode", 0);
 	rec.headcount = rec.headcount < AS_HEADCOUNT_MAX ? rec.headcount + 1 : 1;
+	as_record_encode(buf, sizeof buf, &rec);
+	val = (MDB_val){sizeof buf, buf};
+	rc = mdb_put(txn, records, &key, &val, 0);
+	return rc ? die("rewriting the record", rc) : 0;
+}
+
+/* Turn record SEQ into a placeholder; with reseal, also put its personal
+ * hash in its chain entry (the seal a purge would leave); with backdate,
+ * move its entry time 100 days back first. */
+static int hide(MDB_txn *txn, MDB_dbi records, MDB_dbi chain, uint64_t seq, int reseal,
+		int backdate)
+{
+	uint8_t k[8], buf[AS_RECORD_LEN], entry[2 * AS_CHAIN_LEN];
+	MDB_val key = {8, k}, val;
+	struct as_record rec;
+	int rc;
+
+	as_put_be64(k, seq);
+	rc = mdb_get(txn, records, &key, &val);
+	if (rc)
+		return die("no such record", rc);
+	if (as_record_decode(&rec, val.mv_data, val.mv_size) || rec.kind == AS_REC_EXPIRED)
+		return die("record does not decode or is a placeholder already", 0);
+	if (reseal) {
+		rc = mdb_get(txn, chain, &key, &val);
+		if (rc || val.mv_size != sizeof entry)
+			return die("reading its chain entry", rc);
+		memcpy(entry, val.mv_data, AS_CHAIN_LEN);
+		as_chain_record_personal(&rec, entry + AS_CHAIN_LEN);
+		val = (MDB_val){sizeof entry, entry};
+		rc = mdb_put(txn, chain, &key, &val, 0);
+		if (rc)
+			return die("rewriting its chain entry", rc);
+	}
+	if (backdate) {
+		rec.entry_time -= 100 * 86400;
+		if (rec.exit_time)
+			rec.exit_time -= 100 * 86400;
+	}
+	as_record_make_placeholder(&rec);
 	as_record_encode(buf, sizeof buf, &rec);
 	val = (MDB_val){sizeof buf, buf};
 	rc = mdb_put(txn, records, &key, &val, 0);
@@ -121,9 +174,16 @@ int main(int argc, char **argv)
 	int64_t seq;
 	int rc, bad;
 
-	if (argc != 4 || (strcmp(argv[2], "change") != 0 && strcmp(argv[2], "delete") != 0) ||
-	    as_parse_int64(argv[3], 1, INT64_MAX, &seq) != 0) {
-		fprintf(stderr, "usage: journal_tamper DIR change|delete SEQ\n");
+	static const char *const edits[] = {"change", "delete", "placeholder", "hide",
+					    "hide-backdated"};
+	int edit = -1;
+
+	for (int i = 0; argc == 4 && i < (int)(sizeof edits / sizeof edits[0]); i++)
+		if (strcmp(argv[2], edits[i]) == 0)
+			edit = i;
+	if (edit < 0 || as_parse_int64(argv[3], 1, INT64_MAX, &seq) != 0) {
+		fprintf(stderr, "usage: journal_tamper DIR "
+				"change|delete|placeholder|hide|hide-backdated SEQ\n");
 		return 2;
 	}
 	rc = mdb_env_create(&env);
@@ -141,8 +201,9 @@ int main(int argc, char **argv)
 		rc = mdb_dbi_open(txn, "meta", 0, &meta);
 	if (rc)
 		return die(argv[1], rc);
-	bad = strcmp(argv[2], "change") == 0 ? change(txn, records, (uint64_t)seq)
-					     : delete(txn, records, chain, meta, (uint64_t)seq);
+	bad = edit == 0   ? change(txn, records, (uint64_t)seq)
+	      : edit == 1 ? delete(txn, records, chain, meta, (uint64_t)seq)
+			  : hide(txn, records, chain, (uint64_t)seq, edit >= 3, edit == 4);
 	if (bad) {
 		mdb_txn_abort(txn);
 		mdb_env_close(env);

@@ -12,8 +12,18 @@
 #     head: break "head-mismatch" (or "unlinked" when a batch starts right
 #     after the hole);
 #   - the first unsent record deleted and the rest renumbered: the batch no
-#     longer continues the link the cloud holds: break "unlinked".
-# The records are stored all the same (they are signed; the break is for
+#     longer continues the link the cloud holds: break "unlinked";
+#   - a record turned into a placeholder (kind expired, personal fields
+#     zero), its chain entry untouched: the placeholder's digest, computed
+#     from its own fields and the seal its entry holds, does not fold to the
+#     head: break "head-mismatch";
+#   - the same with the entry's seal rewritten to the record's personal hash
+#     (as the gateway's own purge does), so the chain folds: the placeholder
+#     is younger than the cloud's retention: break "early-placeholder";
+#   - the same with its entry time also moved 100 days back, past
+#     retention: its digest binds the time: break "head-mismatch".
+# The records are stored all the same (they are signed; a placeholder holds
+# nothing to store; the break is for
 # the investigator to weigh), each once; an unedited gateway shows no
 # break; the gateway's next scans continue the chain without a new break.
 . "$(dirname "$0")/lib.sh"
@@ -79,15 +89,37 @@ expect_match "the cloud logs a batch that continues no known link" "chain break 
   "$(cat "$CLOUD_LOG")"
 expect_eq "C: 43 records stored once" 43 "$(cloud_gw_field "${SGW_ID[C]}" records)"
 
+# hide_phase EDIT CAUSE BREAKS RECORDS: journal 5 unsent scans on C, edit
+# the third with journal_tamper EDIT, and expect break number BREAKS with
+# CAUSE at that seq, and the other 4 stored (RECORDS in all).
+hide_phase() {
+  local seq=$(( $(sgw_field C last_seq) + 3 )) log
+  tamper_resume C 5 "$1" "$seq"
+  expect_eq "C: break $3 ($1)" "$3" "$(breaks C)"
+  log=$(grep "chain break" "$CLOUD_LOG" | tail -n 1)
+  expect_match "the cloud logs $2 for the $1 edit" "chain break $2" "$log"
+  expect_eq "C: $4 records stored once, the placeholder none" "$4" \
+    "$(cloud_gw_field "${SGW_ID[C]}" records)"
+}
+
+phase "C: an unsent record turned into a placeholder on disk"
+hide_phase placeholder head-mismatch 4 47
+
+phase "C: the same, its chain entry's seal rewritten as a purge would"
+hide_phase hide early-placeholder 5 51
+
+phase "C: the same, its entry time also moved back past retention"
+hide_phase hide-backdated head-mismatch 6 55
+
 phase "C goes on; D was never edited"
 sgw_load C 20 10 2
 sgw_load D 20 10 2
 wait_delivered 30 C D
-expect_eq "C: no new break" 3 "$(breaks C)"
-expect_eq "C: 53 records" 53 "$(cloud_gw_field "${SGW_ID[C]}" records)"
+expect_eq "C: no new break" 6 "$(breaks C)"
+expect_eq "C: 65 records" 65 "$(cloud_gw_field "${SGW_ID[C]}" records)"
 expect_eq "D: no chain break" 0 "$(breaks D)"
 expect_eq "D: no fork" 0 "$(cloud_gw_field "${SGW_ID[D]}" forks)"
-expect_eq "cloud visits (C 53 + D 30)" 83 "$(cloud_field visits)"
+expect_eq "cloud visits (C 65 + D 30)" 95 "$(cloud_field visits)"
 
 echo "  the cloud's chain log:"
 grep -o 'gateway.*chain [a-z-]*[ a-z-]*' "$CLOUD_LOG" | sed 's/^/    /'

@@ -317,7 +317,7 @@ static void test_chain_fields(void)
 		CHECK_MEM(out.chain_head, links[N], AS_CHAIN_LEN);
 		CHECK_MEM(got_d, digests + 2, 4 * AS_CHAIN_LEN);
 		CHECK_EQ_INT(as_chain_verify(out.chain_prev, out.chain_head, got,
-					     (const uint8_t (*)[AS_CHAIN_LEN])got_d, 4, &at),
+					     (const uint8_t (*)[AS_CHAIN_LEN])got_d, 4, INT64_MAX, INT64_MAX, &at),
 			     AS_CHAIN_INTACT);
 	}
 	/* as_batch_encode computes the digests and the head from prev. */
@@ -332,7 +332,7 @@ static void test_chain_fields(void)
 	/* A record changed after its digest was taken. */
 	run[3].headcount = 2;
 	CHECK_EQ_INT(as_chain_verify(genesis, links[N], run,
-				     (const uint8_t (*)[AS_CHAIN_LEN])digests, N, &at),
+				     (const uint8_t (*)[AS_CHAIN_LEN])digests, N, INT64_MAX, INT64_MAX, &at),
 		     AS_CHAIN_RECORD_CHANGED);
 	CHECK_EQ_INT(at, 3);
 	run[3].headcount = 1;
@@ -346,23 +346,80 @@ static void test_chain_fields(void)
 	run[4].entry_time += 3600;
 	run[4].flags = AS_REC_TIME_CORRECTED;
 	CHECK_EQ_INT(as_chain_verify(genesis, links[N], run,
-				     (const uint8_t (*)[AS_CHAIN_LEN])digests, N, &at),
+				     (const uint8_t (*)[AS_CHAIN_LEN])digests, N, INT64_MAX, INT64_MAX, &at),
 		     AS_CHAIN_INTACT);
-	/* A placeholder keeps the digest of the record it replaced. */
-	as_record_make_placeholder(&run[1]);
-	CHECK_EQ_INT(as_chain_verify(genesis, links[N], run,
-				     (const uint8_t (*)[AS_CHAIN_LEN])digests, N, &at),
-		     AS_CHAIN_INTACT);
+	/* A placeholder: the batch carries the personal hash of the record it
+	 * replaced, and its digest is recomputed from that and its own
+	 * fields, which the digest binds. */
+	{
+		uint8_t seals[N][AS_CHAIN_LEN], personal[AS_CHAIN_LEN];
+		struct as_record live = run[1];
+		int64_t when = run[1].entry_time;
+
+		as_chain_record_personal(&run[1], personal);
+		as_record_make_placeholder(&run[1]);
+		memcpy(seals, digests, sizeof seals);
+		memcpy(seals[1], personal, AS_CHAIN_LEN);
+		as_chain_unseal(run, seals, N);
+		CHECK_MEM(seals, digests, sizeof seals);
+		CHECK_EQ_INT(as_chain_verify(genesis, links[N], run,
+					     (const uint8_t (*)[AS_CHAIN_LEN])seals, N, when + 1, INT64_MAX, &at),
+			     AS_CHAIN_INTACT);
+		/* ...but only if it is past the receiver's retention horizon:
+		 * a live record turned into one by an edit on disk is not. */
+		at = 99;
+		CHECK_EQ_INT(as_chain_verify(genesis, links[N], run,
+					     (const uint8_t (*)[AS_CHAIN_LEN])seals, N, when, INT64_MAX, &at),
+			     AS_CHAIN_EARLY_PLACEHOLDER);
+		CHECK_EQ_INT(at, 1);
+		/* Dated after the window (the gateway purges records dated in
+		 * the future too): legitimate. */
+		CHECK_EQ_INT(as_chain_verify(genesis, links[N], run,
+					     (const uint8_t (*)[AS_CHAIN_LEN])seals, N, when - 600,
+					     when - 1, &at),
+			     AS_CHAIN_INTACT);
+		/* Its entry time moved back to pass that check: its digest
+		 * no longer folds to the head. */
+		run[1].entry_time = when - 100 * 86400;
+		memcpy(seals[1], personal, AS_CHAIN_LEN);
+		as_chain_unseal(run, seals, N);
+		CHECK_EQ_INT(as_chain_verify(genesis, links[N], run,
+					     (const uint8_t (*)[AS_CHAIN_LEN])seals, N, when + 1, INT64_MAX, &at),
+			     AS_CHAIN_HEAD_MISMATCH);
+		/* Its other kept fields are bound too. */
+		run[1].entry_time = when;
+		run[1].headcount = 5;
+		memcpy(seals[1], personal, AS_CHAIN_LEN);
+		as_chain_unseal(run, seals, N);
+		CHECK_EQ_INT(as_chain_verify(genesis, links[N], run,
+					     (const uint8_t (*)[AS_CHAIN_LEN])seals, N, when + 1, INT64_MAX, &at),
+			     AS_CHAIN_HEAD_MISMATCH);
+		run[1].headcount = live.headcount;
+		/* Made without the personal hash (the old digest left as the
+		 * seal): a break too. */
+		memcpy(seals[1], digests[1], AS_CHAIN_LEN);
+		as_chain_unseal(run, seals, N);
+		CHECK_EQ_INT(as_chain_verify(genesis, links[N], run,
+					     (const uint8_t (*)[AS_CHAIN_LEN])seals, N, when + 1, INT64_MAX, &at),
+			     AS_CHAIN_HEAD_MISMATCH);
+		/* A placeholder's own seal is its personal hash, and what
+		 * as_batch_encode carries. */
+		as_chain_record_seal(&run[1], seals[1]);
+		as_chain_record_personal(&run[1], personal);
+		CHECK_MEM(seals[1], personal, AS_CHAIN_LEN);
+		as_chain_record_seal(&live, seals[1]);
+		CHECK_MEM(seals[1], digests[1], AS_CHAIN_LEN);
+	}
 	/* A record removed from the run (with its digest): the digests no
 	 * longer fold to the head the journal holds. */
 	memmove(&run[2], &run[3], 3 * sizeof run[0]);
 	memmove(digests[2], digests[3], 3 * AS_CHAIN_LEN);
 	CHECK_EQ_INT(as_chain_verify(genesis, links[N], run,
-				     (const uint8_t (*)[AS_CHAIN_LEN])digests, N - 1, &at),
+				     (const uint8_t (*)[AS_CHAIN_LEN])digests, N - 1, INT64_MAX, INT64_MAX, &at),
 		     AS_CHAIN_HEAD_MISMATCH);
 	/* A wrong link before the run. */
 	CHECK_EQ_INT(as_chain_verify(links[1], links[N], run + 3,
-				     (const uint8_t (*)[AS_CHAIN_LEN])(digests + 3), 2, &at),
+				     (const uint8_t (*)[AS_CHAIN_LEN])(digests + 3), 2, INT64_MAX, INT64_MAX, &at),
 		     AS_CHAIN_HEAD_MISMATCH);
 	/* A digest changed in flight breaks the signature, not the framing. */
 	len = as_batch_encode(buf, cap, &hdr, recs, 1, keys.device_sk);

@@ -1160,8 +1160,11 @@ static void check_chain_run(struct gw_journal *j, uint64_t first, size_t n,
 	for (size_t i = 0; i < n; i++)
 		if (!CHECK_OK(gw_journal_get(j, first + i, &recs[i])))
 			return;
+	/* The journal gives seals (a placeholder's is the personal hash of
+	 * the record it replaced), as a batch carries them. */
+	as_chain_unseal(recs, digests, n);
 	CHECK_EQ_INT(as_chain_verify(prev, head, recs, (const uint8_t (*)[AS_CHAIN_LEN])digests, n,
-				     &at), AS_CHAIN_INTACT);
+				     INT64_MAX, INT64_MAX, &at), AS_CHAIN_INTACT);
 }
 
 static void test_chain(void)

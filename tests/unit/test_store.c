@@ -2167,8 +2167,12 @@ static void test_app_checkins(void)
 
 #define SIM_MAX (CL_CHAIN_POINTS + 16)
 
-/* A gateway journal as the cloud sees it: records by seq, their digests and
- * the links after them (links[0] the genesis). */
+/* The retention the simulated cloud judges placeholders by. */
+#define SIM_RETENTION (14 * 86400)
+
+/* A gateway journal as the cloud sees it: records by seq, their digests
+ * (placeholders' unsealed, as ingest hands them on) and the links after
+ * them (links[0] the genesis). */
 struct sim_journal {
 	uint8_t id[AS_JOURNAL_ID_LEN];
 	struct as_record recs[SIM_MAX];
@@ -2212,6 +2216,8 @@ static int sim_send(struct cl_store *s, const struct cl_gateway *g, struct sim_j
 	memcpy(chain.prev, j->links[i], AS_CHAIN_LEN);
 	memcpy(chain.head, j->links[i + n], AS_CHAIN_LEN);
 	chain.digests = (const uint8_t (*)[AS_CHAIN_LEN])&j->digests[i];
+	chain.keep_from = T0 + 5 - SIM_RETENTION;
+	chain.keep_to = T0 + 5 + 300;
 	rc = cl_store_ingest_begin(s, &in);
 	if (!CHECK_OK(rc))
 		return rc;
@@ -2245,6 +2251,60 @@ static void check_result(const struct cl_ingest_result *res, uint32_t stored, ui
 	CHECK_EQ_INT(res->reconciled, reconciled);
 	CHECK_EQ_INT(res->chain_event, event);
 	CHECK_EQ_INT(res->chain_cause, cause);
+}
+
+/* A placeholder the gateway made at its retention horizon, or of a record
+ * dated in the future, continues the chain; a live record turned into one by an edit on disk (its seal the
+ * true personal hash, so its digest still folds) is younger than the
+ * horizon: a break, early-placeholder, at its seq. */
+static void test_chain_placeholders(void)
+{
+	char dir[64];
+	struct cl_store *s;
+	struct cl_gateway g;
+	static struct sim_journal j;
+	struct cl_ingest_result res;
+	struct cl_store_stats stats;
+	struct as_record r;
+	struct event_list l = {.n = 0};
+
+	test_tmpdir(dir);
+	s = open_store(dir, MAP_TEST, 0);
+	if (!s)
+		goto out;
+	enroll(s, 1, 10, &g);
+	sim_init(&j, 1);
+	make_rec(&r, 1, 1, T0 - 60, 0, 1);
+	sim_append(&j, &r);
+	make_rec(&r, 2, 2, T0 + 5 - SIM_RETENTION - 3600, 0, 2); /* past the horizon */
+	sim_append(&j, &r);
+	make_rec(&r, 3, 3, T0 - 30, 0, 3);
+	sim_append(&j, &r);
+	make_rec(&r, 4, 4, T0 + 5 + 3600, 0, 4);                 /* dated in the future */
+	sim_append(&j, &r);
+	make_rec(&r, 5, 5, T0 - 20, 0, 5);                       /* hidden by an edit */
+	sim_append(&j, &r);
+	/* The journal's purge and the edit: same change to the record; the
+	 * digest stays what the journal appended. */
+	as_record_make_placeholder(&j.recs[1]);
+	as_record_make_placeholder(&j.recs[3]);
+	as_record_make_placeholder(&j.recs[4]);
+	CHECK_OK(sim_send(s, &g, &j, 0, 4, 1, &res));
+	check_result(&res, 2, 0, 0, CL_CHAIN_START, 0);
+	CHECK_EQ_INT(res.expired, 2);
+	CHECK_OK(sim_send(s, &g, &j, 4, 1, 5, &res));
+	check_result(&res, 0, 0, 0, CL_CHAIN_BREAK, CL_BREAK_EARLY_PLACEHOLDER);
+	CHECK_OK(cl_store_gateway_chain_events(s, g.gw_id, collect_event, &l));
+	if (CHECK_EQ_INT(l.n, 2)) {
+		CHECK_EQ_INT(l.ev[1].cause, CL_BREAK_EARLY_PLACEHOLDER);
+		CHECK_EQ_INT(l.ev[1].at_seq, 5);
+	}
+	CHECK(strcmp(cl_chain_cause_name(CL_BREAK_EARLY_PLACEHOLDER), "early-placeholder") == 0);
+	if (CHECK_OK(cl_store_stats(s, &stats)))
+		CHECK_EQ_INT(stats.visits, 2);
+	cl_store_close(s);
+out:
+	test_rmdir(dir);
 }
 
 static void test_chains(void)
@@ -2343,6 +2403,8 @@ static void test_chains(void)
 		memcpy(chain.prev, j2.links[6], AS_CHAIN_LEN);
 		memcpy(chain.head, j2.links[8], AS_CHAIN_LEN);
 		chain.digests = (const uint8_t (*)[AS_CHAIN_LEN])&j2.digests[7];
+		chain.keep_from = T0 + 5 - SIM_RETENTION;
+		chain.keep_to = T0 + 5 + 300;
 		r = j2.recs[7];
 		r.seq = 23;
 		if (CHECK_OK(cl_store_ingest_begin(s, &in))) {
@@ -2858,6 +2920,7 @@ int main(void)
 	TEST_RUN(test_readonly_and_reopen);
 	TEST_RUN(test_map_full);
 	TEST_RUN(test_chains);
+	TEST_RUN(test_chain_placeholders);
 	TEST_RUN(test_chains_below_through);
 	TEST_RUN(test_chains_ack_position);
 	TEST_RUN(test_chains_upgrade);

@@ -5,15 +5,17 @@
  * Layout (little-endian), version 2:
  *   'B' ver=2 gw_id[16] batch_seq u64 first_seq u64 last_seq u64
  *   count u32 created i64 journal_id[16] chain_prev[32] chain_head[32]
- *   count x { rec_len u16 (=215) record[rec_len] digest[32] }
+ *   count x { rec_len u16 (=215) record[rec_len] seal[32] }
  *   signature[64]   (Ed25519 by the device key over every byte before it)
  * count == last_seq - first_seq + 1 and record i has seq first_seq + i.
  * The chain fields (anshim/chain.h): journal_id names the journal the
  * records come from; chain_prev is the link before the first record,
- * chain_head the link the journal holds after the last, and digest the
- * record's digest as the journal appended it.  The decoder checks only the
- * framing; whether the digests fold from chain_prev to chain_head and match
- * the records is the receiver's judgement (as_chain_verify).
+ * chain_head the link the journal holds after the last, and seal the
+ * record's digest as the journal appended it, or for an AS_REC_EXPIRED
+ * placeholder the personal hash of the record it replaced (as_chain_unseal
+ * turns seals into digests).  The decoder checks only the framing; whether
+ * the digests fold from chain_prev to chain_head and match the records is
+ * the receiver's judgement (as_chain_verify).
  *
  * Version 1 (still decoded, never encoded): no chain fields and no
  * digests; its header is the first 54 bytes of the above.
@@ -56,7 +58,8 @@ size_t as_batch_size(size_t n);
 /*
  * Encode hdr and n records (n >= 1, n <= AS_BATCH_MAX_RECORDS, seqs
  * contiguous from hdr->first_seq >= 1; count/last_seq are set from n) with
- * digests[i] the chain digest of record i as its journal holds it, into out
+ * digests[i] the chain seal of record i as its journal holds it (its digest,
+ * or a placeholder's personal hash: chain.h), into out
  * and sign it with device_sk.  hdr's journal_id, chain_prev and chain_head
  * are written as given.  Every record must pass as_record_decode's checks
  * (AS_E_FIELD otherwise), so nothing is signed that a receiver would
@@ -66,8 +69,8 @@ int as_batch_encode_chained(uint8_t *out, size_t cap, struct as_batch_header *hd
 			    const struct as_record *recs, const uint8_t (*digests)[AS_CHAIN_LEN],
 			    size_t n, const uint8_t device_sk[AS_SIGN_SK_LEN]);
 
-/* as_batch_encode_chained with each record's digest computed from the
- * record, and hdr->chain_head set to their fold from hdr->chain_prev (for
+/* as_batch_encode_chained with each record's seal computed from the
+ * record (as_chain_record_seal), and hdr->chain_head set to their fold from hdr->chain_prev (for
  * callers without a journal: tests, benchmarks). */
 int as_batch_encode(uint8_t *out, size_t cap, struct as_batch_header *hdr,
 		    const struct as_record *recs, size_t n,
@@ -77,7 +80,8 @@ int as_batch_encode(uint8_t *out, size_t cap, struct as_batch_header *hdr,
  * Strictly decode a batch of version 1 or 2: header into hdr, up to
  * recs_cap records into recs and (when digests is not NULL, version 2) their
  * digests into digests[] (both caller-owned; AS_E_LENGTH if count exceeds
- * recs_cap).  Checks framing, contiguity and each record; does NOT check
+ * recs_cap).  digests get the seals as carried: as_chain_unseal them
+ * before as_chain_verify.  Checks framing, contiguity and each record; does NOT check
  * the signature (the caller must know the gateway's key first:
  * as_batch_verify) nor the chain (as_chain_verify).  Pure.
  */
