@@ -516,8 +516,12 @@ static void make_answer(struct cl_ingester *in, const struct checked_app *a,
 	out->len = rc > 0 ? (size_t)rc : 0;
 }
 
+/* The ack of one batch: where the store stands for its gateway, and the
+ * chain position it holds (anshim/ack.h), after the batch; version 1 for a
+ * version 1 batch, whose gateway reads no other. */
 static void make_ack(struct cl_ingester *in, const uint8_t gw_id[AS_GWID_LEN],
-		     uint64_t through, struct cl_ingest_ack *out)
+		     uint8_t batch_version, const struct cl_ingest_result *res,
+		     struct cl_ingest_ack *out)
 {
 	struct as_ack ack;
 	struct timespec ts;
@@ -525,8 +529,15 @@ static void make_ack(struct cl_ingester *in, const uint8_t gw_id[AS_GWID_LEN],
 	int rc;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	memset(&ack, 0, sizeof ack);
+	ack.version = batch_version >= 2 ? AS_ACK_VERSION : 1; /* what its gateway reads */
 	memcpy(ack.gw_id, gw_id, AS_GWID_LEN);
-	ack.through_seq = through;
+	ack.through_seq = res->through_seq;
+	if (res->has_chain) {
+		memcpy(ack.journal_id, res->chain.journal_id, AS_JOURNAL_ID_LEN);
+		ack.chain_seq = res->chain.seq;
+		memcpy(ack.chain_link, res->chain.head, AS_CHAIN_LEN);
+	}
 	ack.cloud_time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	as_hex_encode(hex, gw_id, AS_GWID_LEN);
 	snprintf(out->topic, sizeof out->topic, TOPIC_PREFIX "%s/ack", hex);
@@ -716,7 +727,19 @@ static int process_group(struct cl_ingester *in, struct message **msgs, size_t n
 			a = calloc(1, sizeof *a);
 			if (!a)
 				continue;
-			make_ack(in, checked[i].gw_id, checked[i].through_seq, &a->ack);
+			{
+				/* Nothing taken: the chain position it reports
+				 * is the one the store follows (as for a gap). */
+				struct cl_ingest_result held;
+
+				memset(&held, 0, sizeof held);
+				held.through_seq = checked[i].through_seq;
+				held.has_chain = checked[i].hdr.version >= 2 &&
+						 cl_store_gateway_chain(in->store, checked[i].gw_id,
+									&held.chain) == 0;
+				make_ack(in, checked[i].gw_id, checked[i].hdr.version, &held,
+					 &a->ack);
+			}
 			*acks_end = a;
 			acks_end = &a->next;
 			continue;
@@ -754,7 +777,7 @@ static int process_group(struct cl_ingester *in, struct message **msgs, size_t n
 		a = calloc(1, sizeof *a);
 		if (!a)
 			continue;
-		make_ack(in, checked[i].gw_id, results[i].through_seq, &a->ack);
+		make_ack(in, checked[i].gw_id, checked[i].hdr.version, &results[i], &a->ack);
 		*acks_end = a;
 		acks_end = &a->next;
 	}

@@ -50,12 +50,15 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "anshim/ack.h"
+#include "anshim/appcheckin.h"
+
 #include "authority.h"
 #include "store.h"
 
 struct cl_ingest_ack {
 	char topic[96];
-	uint8_t payload[128];
+	uint8_t payload[AS_ACK_LEN > AS_APP_ANSWER_LEN ? AS_ACK_LEN : AS_APP_ANSWER_LEN];
 	size_t len;
 };
 

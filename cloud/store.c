@@ -2052,6 +2052,39 @@ int cl_store_ingest_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN]
 	return cl_store_ingest_chained_batch(in, gw_id, NULL, recs, pids, n, created, now, res);
 }
 
+/* Fill res->chain with what the ack of a batch reports (anshim/ack.h): a
+ * batch taken (stored, reconciled, or a resend of records the store holds)
+ * names its own chain position, the store now holding that journal's
+ * records through its last seq; a batch not taken (a gap) names the chain
+ * the store follows, if any.  0 or a store error (the transaction is then
+ * failed). */
+static int chain_report(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
+			const struct cl_chain_batch *chain, uint64_t last_seq,
+			struct cl_ingest_result *res)
+{
+	int rc;
+
+	if (!chain || !in->s->has_chain)
+		return 0;
+	if (!res->gap) {
+		memcpy(res->chain.journal_id, chain->journal_id, AS_JOURNAL_ID_LEN);
+		memcpy(res->chain.head, chain->head, AS_CHAIN_LEN);
+		res->chain.seq = last_seq;
+		res->has_chain = 1;
+		return 0;
+	}
+	rc = chain_state_get(in->txn, in->s->chains, gw_id, &res->chain);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc) {
+		in->failed = rc;
+		memset(res, 0, sizeof *res);
+		return store_error(rc);
+	}
+	res->has_chain = 1;
+	return 0;
+}
+
 int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 				  const struct cl_chain_batch *chain,
 				  const struct as_record *recs, const uint8_t (*pids)[AS_PID_LEN],
@@ -2091,7 +2124,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 	res->through_seq = through;
 	if (through != UINT64_MAX && recs[0].seq > through + 1) {
 		res->gap = 1;
-		return 0;
+		return chain_report(in, gw_id, chain, 0, res);
 	}
 	judge.dups_through = through;
 	if (chain && in->s->has_chain) {
@@ -2206,7 +2239,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 		in->batches++;
 	}
 	res->through_seq = through;
-	return 0;
+	return chain_report(in, gw_id, chain, recs[n - 1].seq, res);
 }
 
 /* A reason is 1..REASON_MAX characters of [a-z0-9-]. */

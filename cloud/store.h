@@ -110,6 +110,14 @@ int cl_store_each_venue(struct cl_store *s, int (*fn)(void *ctx, const struct cl
 
 struct cl_ingest;   /* one write transaction covering many batches */
 
+/* What the store follows of a gateway's chain. */
+struct cl_chain_state {
+	uint8_t journal_id[AS_JOURNAL_ID_LEN];
+	uint8_t head[AS_CHAIN_LEN];  /* the link after seq */
+	uint64_t seq;                /* the highest seq taken from this journal */
+	int64_t time;                /* cloud time of that batch */
+};
+
 /* Per-batch outcome. */
 struct cl_ingest_result {
 	uint64_t through_seq;   /* after this batch */
@@ -121,6 +129,12 @@ struct cl_ingest_result {
 				 * (same gateway, same content): not stored again */
 	uint8_t chain_event;    /* enum cl_chain_event_kind recorded, 0 none */
 	uint8_t chain_cause;    /* enum cl_chain_break_cause of a CL_CHAIN_BREAK */
+	/* What the ack reports (anshim/ack.h), for a chained batch: a batch
+	 * taken (stored, reconciled or a resend of what the store holds) its
+	 * own journal id, last seq and head; a gap the chain the store
+	 * follows.  has_chain 0: nothing to report (time unused). */
+	int has_chain;
+	struct cl_chain_state chain;
 };
 
 int cl_store_ingest_begin(struct cl_store *s, struct cl_ingest **out);
@@ -231,14 +245,6 @@ enum cl_chain_break_cause {
 	CL_BREAK_HEAD_MISMATCH = 3,  /* the digests do not fold to the head */
 	CL_BREAK_EARLY_PLACEHOLDER = 4 /* a placeholder younger than retention:
 					* a live record turned into one */
-};
-
-/* What the store follows of a gateway's chain. */
-struct cl_chain_state {
-	uint8_t journal_id[AS_JOURNAL_ID_LEN];
-	uint8_t head[AS_CHAIN_LEN];  /* the link after seq */
-	uint64_t seq;                /* the highest seq taken from this journal */
-	int64_t time;                /* cloud time of that batch */
 };
 
 /* One chain event of a gateway (see cl_store_ingest_chained_batch). */

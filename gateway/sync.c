@@ -5,7 +5,11 @@
  * acked_seq being persisted), send_next (first seq not yet handed to a
  * batch), the in-flight table, and at most one batch being built in the
  * thread pool.  Invariants:
- *  - acked only grows, and only from a verified ack for this gateway;
+ *  - acked only grows, and only from a verified ack for this gateway; an
+ *    ack that names a chain (version 2) moves it at most to the seq at
+ *    which the cloud holds this journal's own link, so records of another
+ *    branch under the same seqs (a restored backup's original, an earlier
+ *    journal) never count as ours;
  *  - every in-flight batch covers [first, last] with first >= acked + 1,
  *    and batches are contiguous: the next one starts at send_next;
  *  - on any doubt (disconnect, ack timeout, an ack showing the cloud lacks
@@ -78,6 +82,7 @@ struct gw_sync {
 	int64_t last_heartbeat;  /* sent_at of the last heartbeat published */
 	/* status */
 	uint64_t batches_sent, acks, resends;
+	uint64_t acks_other_chain; /* acks naming a chain not this journal's */
 	int64_t last_ack_time;   /* cloud time of the last ack, unix s */
 	char last_error[AS_MQTT_ERROR_MAX];
 	struct gw_write_req ack_req;
@@ -374,7 +379,9 @@ static void on_rebased(struct gw_write_req *req)
 
 /* An ack above anything journaled means the journal restarted from seq 1
  * while the device key (and so the cloud's count) went on.  Renumber the
- * unsent records so the cloud takes them as new.  Returns 1 if so. */
+ * unsent records so the cloud takes them as new.  Returns 1 if so.  (Only
+ * for an ack that names no chain: one that does says whose records the
+ * cloud holds, and the cloud reconciles the seqs it holds by content.) */
 static int journal_behind(struct gw_sync *s, uint64_t through)
 {
 	struct gw_journal_stats st;
@@ -393,11 +400,37 @@ static int journal_behind(struct gw_sync *s, uint64_t through)
 	return 1;
 }
 
+/* Is the chain the ack reports this journal's?  1 if the journal id is
+ * ours and our link after record chain_seq is the ack's link (the cloud
+ * took our records through chain_seq), 0 if not (the records the cloud
+ * holds are another branch's: the original of a restored backup, or an
+ * earlier journal), or an error (the journal could not be read). */
+static int ack_chain_is_ours(struct gw_sync *s, const struct as_ack *ack)
+{
+	struct gw_journal_chain own;
+	uint8_t prev[AS_CHAIN_LEN], digest[1][AS_CHAIN_LEN], link[AS_CHAIN_LEN];
+	int rc = gw_journal_chain_head(s->deps.journal, &own);
+
+	if (rc)
+		return rc;
+	if (memcmp(own.journal_id, ack->journal_id, AS_JOURNAL_ID_LEN) != 0)
+		return 0;
+	if (ack->chain_seq == 0)
+		return as_chain_is_genesis(ack->chain_link);
+	rc = gw_journal_chain_range(s->deps.journal, ack->chain_seq, 1, prev, digest, link);
+	if (rc == AS_E_NOT_FOUND)
+		return 0;   /* not a seq of ours (any more): not ours to confirm */
+	if (rc)
+		return rc;
+	return as_chain_equal(link, ack->chain_link);
+}
+
 static void handle_ack(struct gw_sync *s, const uint8_t *payload, size_t len)
 {
 	struct as_ack ack;
 	int rc = as_ack_decode(&ack, payload, len, s->deps.authority_pk);
 	int continues = 0;
+	uint64_t through;
 
 	if (rc || memcmp(ack.gw_id, s->deps.gw_id, AS_GWID_LEN) != 0) {
 		as_log(AS_LOG_WARNING, "sync: ignored an ack that %s",
@@ -406,25 +439,51 @@ static void handle_ack(struct gw_sync *s, const uint8_t *payload, size_t len)
 	}
 	s->acks++;
 	learn_time(s, ack.cloud_time_ms);
-	if (ack.through_seq < s->ack_writing || s->rebase_busy)
+	through = ack.through_seq;
+	if (through < s->ack_writing || s->rebase_busy)
 		return; /* older news than an ack already taken */
-	if (journal_behind(s, ack.through_seq))
+	/* through_seq says the cloud holds some record under every seq up to
+	 * it, not whose: a restored backup's original, or an earlier journal,
+	 * may have filled seqs this journal has other records under.  An ack
+	 * that names a chain says how far the cloud holds this journal's: take
+	 * it only that far, and an ack naming another chain (or a link that is
+	 * not ours) not at all; what is unsent goes on under its own seqs,
+	 * which the cloud reconciles by content.  An ack that names none
+	 * (version 1, or a cloud following no chain of this gateway) is taken
+	 * as it is (docs/PROTOCOL.md, section 12). */
+	if (as_ack_has_chain(&ack)) {
+		rc = ack_chain_is_ours(s, &ack);
+		if (rc < 0) {
+			as_log(AS_LOG_ERR, "sync: cannot read the journal's chain to check an ack: "
+			       "%s", as_strerror(rc));
+			return;
+		}
+		if (!rc) {
+			s->acks_other_chain++;
+			return;
+		}
+		if (ack.chain_seq < through)
+			through = ack.chain_seq;
+		if (through < s->ack_writing)
+			return;
+	} else if (journal_behind(s, through)) {
 		return;
-	if (ack.through_seq > s->ack_writing) {
-		s->ack_writing = ack.through_seq;
+	}
+	if (through > s->ack_writing) {
+		s->ack_writing = through;
 		if (!s->ack_req_busy)
-			submit_ack_write(s, ack.through_seq);
+			submit_ack_write(s, through);
 	}
 	/* Does what is in flight continue where the cloud stands?  If some
-	 * batch was sent beyond through_seq but none starts at or before
-	 * through_seq + 1, the cloud lost or refused one: go back. */
+	 * batch was sent beyond through but none starts at or before
+	 * through + 1, the cloud lost or refused one: go back. */
 	for (unsigned i = 0; i < s->n_inflight; i++)
-		if (s->inflight[i].first <= ack.through_seq + 1)
+		if (s->inflight[i].first <= through + 1)
 			continues = 1;
-	if (!continues && s->send_next > ack.through_seq + 1) {
+	if (!continues && s->send_next > through + 1) {
 		rewind_to_acked(s, "the cloud's ack shows a missing batch");
-		if (ack.through_seq + 1 > s->send_next)
-			s->send_next = ack.through_seq + 1;
+		if (through + 1 > s->send_next)
+			s->send_next = through + 1;
 	}
 	pump(s);
 }
@@ -652,14 +711,14 @@ void gw_sync_status_json(const struct gw_sync *s, struct as_strbuf *b)
 	as_strbuf_printf(b, ",\"sync\":{\"enabled\":true,\"connected\":%s,\"offline\":%s,"
 			 "\"acked_seq\":%llu,\"send_next\":%llu,\"inflight\":%u,"
 			 "\"batches_sent\":%llu,\"acks\":%llu,\"resends\":%llu,"
-			 "\"last_ack_time\":%lld,\"heartbeats_sent\":%llu,"
+			 "\"acks_other_chain\":%llu,\"last_ack_time\":%lld,\"heartbeats_sent\":%llu,"
 			 "\"last_heartbeat\":%lld,\"heartbeat_interval\":%u,\"last_error\":",
 			 as_mqtt_is_connected(s->mqtt) && s->subscribed ? "true" : "false",
 			 as_mqtt_is_offline(s->mqtt) ? "true" : "false",
 			 (unsigned long long)s->acked, (unsigned long long)s->send_next,
 			 s->n_inflight, (unsigned long long)s->batches_sent,
 			 (unsigned long long)s->acks, (unsigned long long)s->resends,
-			 (long long)s->last_ack_time, (unsigned long long)s->heartbeats_sent,
+			 (unsigned long long)s->acks_other_chain, (long long)s->last_ack_time, (unsigned long long)s->heartbeats_sent,
 			 (long long)s->last_heartbeat, s->cfg.heartbeat_interval);
 	as_strbuf_add_json(b, s->last_error[0] ? s->last_error : as_mqtt_last_error(s->mqtt));
 	as_strbuf_add(b, "}");

@@ -36,6 +36,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "anshim/ack.h"
 #include "anshim/credential.h"
 #include "anshim/error.h"
 #include "anshim/identity.h"
@@ -252,6 +253,21 @@ static inline void test_put_le(uint8_t *msg, size_t off, size_t width, uint64_t 
 {
 	for (size_t i = 0; i < width; i++)
 		msg[off + i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A version 1 ack (anshim/ack.h), as a cloud before ack version 2 signed
+ * it: nothing encodes version 1 any more. */
+static inline void test_ack_v1_make(uint8_t out[AS_ACK_V1_LEN], const uint8_t gw_id[AS_GWID_LEN],
+				    uint64_t through_seq, int64_t cloud_time_ms,
+				    const uint8_t authority_sk[AS_SIGN_SK_LEN])
+{
+	out[0] = AS_ACK_MAGIC;
+	out[1] = 1;
+	memcpy(out + 2, gw_id, AS_GWID_LEN);
+	test_put_le(out, 18, 8, through_seq);
+	test_put_le(out, 26, 8, (uint64_t)cloud_time_ms);
+	crypto_sign_detached(out + AS_ACK_V1_LEN - AS_SIG_LEN, NULL, out,
+			     AS_ACK_V1_LEN - AS_SIG_LEN, authority_sk);
 }
 
 /* ---- scratch directories ---------------------------------------------- */

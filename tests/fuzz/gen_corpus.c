@@ -408,6 +408,7 @@ int main(int argc, char **argv)
 	batch_with_placeholder();
 	put_vector("fuzz_heartbeat", "heartbeat.hex");
 	put_vector("fuzz_ack", "ack.hex");
+	put_vector("fuzz_ack", "ack_v1.hex");
 	put_vector("fuzz_policy", "policy.hex");
 	put_vector("fuzz_policy", "policy_empty.hex");
 	venue_codes();

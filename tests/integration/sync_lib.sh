@@ -354,6 +354,15 @@ sgw_delivered() {
     [ "$(cloud_gw_field "${SGW_ID[$1]}" through_seq)" = "$last" ]
 }
 
+# sgw_caught_up NAME: every record of the gateway is acknowledged (unsent
+# 0, acked_seq = last_seq), whatever the cloud's through_seq (which, after
+# a journal made anew or restored, may count another branch's records).
+sgw_caught_up() {
+  local st
+  st=$(sgw_status "$1") || return 1
+  [ "$(json_get "$st" unsent)" = 0 ] && [ "$(json_get "$st" acked_seq)" = "$(json_get "$st" last_seq)" ]
+}
+
 # wait_delivered SECONDS NAME...
 wait_delivered() {
   local limit=$1 n

@@ -2,27 +2,28 @@
 # A gateway whose journal is lost while its device key is kept (a corrupt
 # SD card's journal deleted, an old backup of the state dir restored, or
 # 'anshim-gw init' on a state dir that still holds the keys) numbers its
-# records from seq 1 again.  The cloud de-duplicates by (gateway id, seq),
-# so it must not take these new records for old ones, and the gateway must
-# not forget records the cloud does not hold.
+# records from seq 1 again.  The cloud holds other records under those
+# seqs, so it must not take these new records for old ones, and the
+# gateway must not forget records the cloud does not hold.
 #
 #   - a delivered gateway (100 records, cloud through_seq 100) loses its
 #     journal and restarts; five new scans are accepted (seq 1..5);
-#   - the cloud acks through_seq 100, above the gateway's last seq; the
-#     gateway then renumbers its unsent records after 100 (101..105), so
-#     the cloud stores them as new: it ends with 105 visits, the gateway
-#     with acked_seq == last_seq == 105 (once a bug: JOURNAL-RESET, the
-#     gateway took the ack and forgot records the cloud never stored);
-#     the cloud sees the fresh journal's id (a new journal) in the batch;
+#   - the cloud sees the fresh journal's id (a new journal) in the batch,
+#     finds the records' content new and stores them: it ends with 105
+#     visits.  Its ack names the new journal's chain at seq 5, so the
+#     gateway takes it only through 5, its own (once a bug: JOURNAL-RESET,
+#     the gateway took the ack's through_seq 100 and forgot records the
+#     cloud never stored);
 #   - a gateway whose journal is replaced by an older backup (records
 #     51..70 unsent in it, but stored in the cloud since, which holds it
-#     through 100) must not have them stored twice.  The gateway renumbers
-#     them 101..120 after the cloud's ack (as above); their hash chain
-#     continues the cloud's link at seq 50, not at 100, so the cloud records
-#     a fork and finds each record stored already by its content (once a
+#     through 100) must not have them stored twice.  They are a resend of
+#     what the cloud holds under the same seqs: acknowledged as such (the
+#     ack names the backup's own chain at 70), not stored again (once a
 #     bug: JOURNAL-RESTORE, the cloud stored 20 duplicate visits);
-#   - the restored gateway's next scans continue its chain: stored, no
-#     further fork or break.
+#   - the restored gateway's next scans (71..80, seqs under which the cloud
+#     holds the original's records) leave the chain the cloud followed at
+#     70: the cloud records a fork at 70 and stores them by their content,
+#     with no chain break.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/broker.sh"
 . "$(dirname "$0")/sync_lib.sh"
@@ -44,17 +45,17 @@ sgw_stop A
 rm -rf "$(sgw_dir A)/state/journal"
 sgw_start A
 expect_eq "a fresh journal" 0 "$(sgw_field A last_seq)"
-acks=$(sgw_field A acks)
 sgw_load A 50 5 1
-# Numbered from 1, or already renumbered after the cloud's 100.
-expect_match "new records numbered from 1 (or renumbered after 100)" '^(5|105)$' "$(sgw_field A last_seq)"
+expect_eq "new records numbered from 1" 5 "$(sgw_field A last_seq)"
 wait_for 60 "the cloud to store the new records" cloud_is "s['visits']" 105
-wait_delivered 60 A
-expect_eq "gateway acked_seq" 105 "$(sgw_field A acked_seq)"
-expect_eq "gateway last_seq" 105 "$(sgw_field A last_seq)"
+wait_for 60 "gateway A to have its records acknowledged" sgw_caught_up A
+expect_eq "gateway acked_seq" 5 "$(sgw_field A acked_seq)"
+expect_eq "gateway last_seq" 5 "$(sgw_field A last_seq)"
 expect_eq "nothing unsent" 0 "$(sgw_field A unsent)"
-expect_eq "the renumbered records are in the journal" 5 "$(sgw_field A records)"
+expect_eq "the new records are in the journal" 5 "$(sgw_field A records)"
 expect_eq "cloud: A's visits" 105 "$(cloud_gw_field "$ID" records)"
+expect_eq "cloud: A's through_seq (seqs of the old journal)" 100 \
+  "$(cloud_gw_field "$ID" through_seq)"
 expect_eq "cloud: A's new journal was seen" 1 "$(cloud_gw_field "$ID" new_journals)"
 expect_eq "cloud: no fork of A" 0 "$(cloud_gw_field "$ID" forks)"
 expect_eq "cloud: no chain break of A" 0 "$(cloud_gw_field "$ID" breaks)"
@@ -85,22 +86,25 @@ sgw_stop B
 rm -rf "$(sgw_dir B)/state/journal"
 cp -a "$WORK/journal-b.backup" "$(sgw_dir B)/state/journal"
 sgw_start B
-wait_delivered 30 B
+wait_for 30 "B to have its records acknowledged" sgw_caught_up B
 echo "  B after the restore: journal last_seq $(sgw_field B last_seq), cloud records $(cloud_gw_field "${SGW_ID[B]}" records)"
-expect_eq "B's unsent records were renumbered after the cloud's 100" 120 "$(sgw_field B last_seq)"
+expect_eq "B's unsent records keep their seqs" 70 "$(sgw_field B last_seq)"
+expect_eq "B's unsent records are acknowledged" 70 "$(sgw_field B acked_seq)"
 expect_eq "B's records in the cloud after the backup's unsent records were sent again" \
   100 "$(cloud_gw_field "${SGW_ID[B]}" records)"
 expect_eq "cloud visits (A 105 + B 100)" 205 "$(cloud_field visits)"
-expect_eq "cloud: the restored backup is a fork of B's journal" 1 "$(cloud_gw_field "${SGW_ID[B]}" forks)"
+expect_eq "cloud: a resend is no fork yet" 0 "$(cloud_gw_field "${SGW_ID[B]}" forks)"
 expect_eq "cloud: no chain break of B" 0 "$(cloud_gw_field "${SGW_ID[B]}" breaks)"
 expect_eq "cloud: B's journal is the same journal" 0 "$(cloud_gw_field "${SGW_ID[B]}" new_journals)"
 
 phase "B: the restored journal goes on"
 sgw_load B 50 10 4
-wait_delivered 30 B
+wait_for 30 "the cloud to store B's new scans" cloud_is "s['visits']" 215
+wait_for 30 "B to have its records acknowledged" sgw_caught_up B
 expect_eq "B's new scans are stored" 110 "$(cloud_gw_field "${SGW_ID[B]}" records)"
+expect_eq "B's last_seq" 80 "$(sgw_field B last_seq)"
 expect_eq "cloud visits (A 105 + B 110)" 215 "$(cloud_field visits)"
-expect_eq "cloud: still one fork of B" 1 "$(cloud_gw_field "${SGW_ID[B]}" forks)"
+expect_eq "cloud: the restored backup is a fork of B's journal" 1 "$(cloud_gw_field "${SGW_ID[B]}" forks)"
 expect_eq "cloud: still no chain break of B" 0 "$(cloud_gw_field "${SGW_ID[B]}" breaks)"
 
 phase "stopping"

@@ -21,7 +21,7 @@
 #include "anshim/fileio.h"
 #include "anshim/heartbeat.h"
 
-#define MAX_CASES 128
+#define MAX_CASES 160
 
 struct bad_case {
 	char name[64];
@@ -230,18 +230,43 @@ static void gen_batches(void)
 
 static void gen_acks(void)
 {
-	struct as_ack ack = {{0}, 41, TEST_NOW * 1000};
-	uint8_t bin[AS_ACK_LEN];
+	struct as_ack ack;
+	uint8_t bin[AS_ACK_LEN], v1[AS_ACK_V1_LEN], buf[AS_ACK_LEN];
 
+	memset(&ack, 0, sizeof ack);
 	as_gateway_id(ack.gw_id, keys.device_pk);
+	ack.through_seq = 41;
+	ack.cloud_time_ms = TEST_NOW * 1000;
+	memset(ack.journal_id, 0x1A, sizeof ack.journal_id);
+	ack.chain_seq = 41;
+	memset(ack.chain_link, 0x2B, sizeof ack.chain_link);
 	as_ack_encode(bin, sizeof bin, &ack, keys.auth_sk);
 	emit_framing("ack", bin, sizeof bin, 2 * AS_ACK_LEN + 1);
 	emit_patched("ack-signature.bin", "ack", AS_E_SIGNATURE,
 		     "through_seq raised to 1000 after signing", bin, sizeof bin, 18, 8, 1000,
 		     NULL);
+	emit_patched("ack-chain-signature.bin", "ack", AS_E_SIGNATURE,
+		     "chain_seq raised to 1000 after signing", bin, sizeof bin, 50, 8, 1000,
+		     NULL);
 	emit_patched("ack-wrong-key.bin", "ack", AS_E_SIGNATURE,
 		     "signed by a key other than the authority's", bin, sizeof bin, 18, 8, 41,
 		     keys.other_sk);
+	emit_resized("ack-v2-short.bin", "ack", AS_E_TRUNCATED,
+		     "version 2 cut to version 1's length (98 bytes)", bin, sizeof bin,
+		     AS_ACK_V1_LEN);
+	/* Version 1, still decoded. */
+	test_ack_v1_make(v1, ack.gw_id, 41, TEST_NOW * 1000, keys.auth_sk);
+	emit("ack-v1-valid.bin", "ack", 0, "control: a valid version 1 ack, must decode", v1,
+	     sizeof v1);
+	emit_patched("ack-v1-signature.bin", "ack", AS_E_SIGNATURE,
+		     "version 1, through_seq raised to 1000 after signing", v1, sizeof v1, 18, 8,
+		     1000, NULL);
+	emit_resized("ack-v1-long.bin", "ack", AS_E_TRAILING,
+		     "version 1 zero-padded to version 2's length (154 bytes)", v1, sizeof v1,
+		     AS_ACK_LEN);
+	memcpy(buf, v1, sizeof v1);
+	emit_resized("ack-v1-truncated.bin", "ack", AS_E_TRUNCATED,
+		     "version 1, last byte missing", buf, sizeof v1, AS_ACK_V1_LEN - 1);
 }
 
 static void gen_heartbeats(void)

@@ -2657,6 +2657,69 @@ out:
 	test_rmdir(dir);
 }
 
+/* What each batch's ack reports (anshim/ack.h): a batch taken names its
+ * own chain position, even a resend below through_seq (so a restored copy
+ * learns the cloud holds its records through that batch, not through the
+ * original's through_seq); a gap names the chain the store follows. */
+static void test_chains_ack_position(void)
+{
+	char dir[64];
+	struct cl_store *s;
+	struct cl_gateway k;
+	static struct sim_journal a, copy;
+	struct cl_ingest_result res;
+	struct as_record r;
+
+	test_tmpdir(dir);
+	s = open_store(dir, MAP_TEST, 0);
+	if (!s)
+		goto out;
+	enroll(s, 5, 14, &k);
+	sim_init(&a, 8);
+	for (uint64_t seq = 1; seq <= 8; seq++) {
+		make_rec(&r, seq, 700 + (unsigned)seq, T0 + 60 * (int64_t)seq, 0, 700 + (unsigned)seq);
+		sim_append(&a, &r);
+	}
+	CHECK_OK(sim_send(s, &k, &a, 0, 3, 1, &res));
+	CHECK_OK(sim_send(s, &k, &a, 3, 5, 4, &res));          /* cloud: 1..8 */
+	CHECK(res.has_chain);
+	CHECK_MEM(res.chain.journal_id, a.id, AS_JOURNAL_ID_LEN);
+	CHECK_EQ_INT(res.chain.seq, 8);
+	CHECK_MEM(res.chain.head, a.links[8], AS_CHAIN_LEN);
+	copy = a;
+	copy.n = 3;                                             /* backup after 3 */
+	for (uint64_t seq = 4; seq <= 6; seq++) {
+		make_rec(&r, seq, 800 + (unsigned)seq, T0 + 9000 + (int64_t)seq, 0,
+			 800 + (unsigned)seq);
+		sim_append(&copy, &r);
+	}
+	/* The copy's 2..3 alone: a resend, acked through 8, position 3. */
+	CHECK_OK(sim_send(s, &k, &copy, 1, 2, 2, &res));
+	check_result(&res, 0, 2, 0, 0, 0);
+	CHECK_EQ_INT(res.through_seq, 8);
+	CHECK(res.has_chain);
+	CHECK_MEM(res.chain.journal_id, a.id, AS_JOURNAL_ID_LEN);
+	CHECK_EQ_INT(res.chain.seq, 3);
+	CHECK_MEM(res.chain.head, copy.links[3], AS_CHAIN_LEN);
+	/* A gap: the chain the store follows (the original's, at 8), which is
+	 * not the copy's link at 8. */
+	CHECK_OK(sim_send(s, &k, &copy, 5, 1, 20, &res));
+	CHECK(res.gap);
+	CHECK(res.has_chain);
+	CHECK_EQ_INT(res.chain.seq, 8);
+	CHECK_MEM(res.chain.head, a.links[8], AS_CHAIN_LEN);
+	/* The copy's own 4 alone: a fork, stored, position 4 of the copy. */
+	CHECK_OK(sim_send(s, &k, &copy, 3, 1, 4, &res));
+	check_result(&res, 1, 0, 0, CL_CHAIN_FORK, 0);
+	CHECK_EQ_INT(res.through_seq, 8);
+	CHECK(res.has_chain);
+	CHECK_EQ_INT(res.chain.seq, 4);
+	CHECK_MEM(res.chain.head, copy.links[4], AS_CHAIN_LEN);
+	cl_store_close(s);
+out:
+	test_rmdir(dir);
+}
+
 /* A version 3 store (no chain databases): read-only it has no chains; a
  * writer adds them and it becomes version 4. */
 static void test_chains_upgrade(void)
@@ -2906,6 +2969,7 @@ int main(void)
 	TEST_RUN(test_chains);
 	TEST_RUN(test_chain_placeholders);
 	TEST_RUN(test_chains_below_through);
+	TEST_RUN(test_chains_ack_position);
 	TEST_RUN(test_chains_upgrade);
 	return TEST_DONE();
 }

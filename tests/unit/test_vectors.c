@@ -178,12 +178,18 @@ static int build_batch_parts(struct as_batch_header *h, struct as_record recs[2]
 	return 0;
 }
 
+/* The cloud's ack of the batch vector: through seq 2, following that
+ * batch's chain (journal 10..1f, link after seq 2 = its chain_head, filled
+ * in by v_ack). */
 static void build_ack(struct as_ack *a)
 {
 	memset(a, 0, sizeof *a);
 	as_gateway_id(a->gw_id, K.device_pk);
 	a->through_seq = 2;
 	a->cloud_time_ms = INT64_C(1767229561234);
+	for (int i = 0; i < AS_JOURNAL_ID_LEN; i++)
+		a->journal_id[i] = (uint8_t)(0x10 + i);
+	a->chain_seq = 2;
 }
 
 #define V_CHAIN_HEAD_BYTE 0xC4
@@ -438,9 +444,27 @@ static int v_chain_placeholder(uint8_t *o, size_t c)
 static int v_ack(uint8_t *o, size_t c)
 {
 	struct as_ack a;
+	uint8_t chain[3 * AS_CHAIN_LEN];
+	int rc = v_chain(chain, sizeof chain);
 
+	if (rc < 0)
+		return rc;
 	build_ack(&a);
+	memcpy(a.chain_link, chain + 2 * AS_CHAIN_LEN, AS_CHAIN_LEN);
 	return as_ack_encode(o, c, &a, K.auth_sk);
+}
+
+/* The same ack as version 1 (no chain fields), as a cloud before ack
+ * version 2 signed it. */
+static int v_ack_v1(uint8_t *o, size_t c)
+{
+	struct as_ack a;
+
+	if (c < AS_ACK_V1_LEN)
+		return AS_E_OVERSIZE;
+	build_ack(&a);
+	test_ack_v1_make(o, a.gw_id, a.through_seq, a.cloud_time_ms, K.auth_sk);
+	return AS_ACK_V1_LEN;
 }
 
 static int v_heartbeat(uint8_t *o, size_t c)
@@ -497,6 +521,7 @@ static const struct vector vectors[] = {
 	{"chain", 0, 3 * 32, v_chain},
 	{"chain_placeholder", 0, 32 + AS_RECORD_LEN + 32, v_chain_placeholder},
 	{"ack", 0, AS_ACK_LEN, v_ack},
+	{"ack_v1", 0, AS_ACK_V1_LEN, v_ack_v1},
 	{"policy", 0, 123 + 2 * 16, v_policy},
 	{"policy_empty", 0, 123, v_policy_empty},
 	{"heartbeat", 0, AS_HEARTBEAT_LEN, v_heartbeat},
@@ -781,6 +806,17 @@ static void test_decode_reencode(void)
 		CHECK_RC(as_ack_encode(out, sizeof out, &a, K.auth_sk), (int)n);
 		CHECK_MEM(out, in, n);
 	}
+	if ((n = load("ack_v1", in)) != 0) {
+		struct as_ack a;
+		test_ctx("ack_v1");
+		if (CHECK_OK(as_ack_decode(&a, in, n, K.auth_pk))) {
+			/* Decoded without a chain; re-encoded as version 1. */
+			CHECK_EQ_INT(a.version, 1);
+			CHECK(!as_ack_has_chain(&a));
+			test_ack_v1_make(out, a.gw_id, a.through_seq, a.cloud_time_ms, K.auth_sk);
+			CHECK_MEM(out, in, n);
+		}
+	}
 	if ((n = load("heartbeat", in)) != 0) {
 		struct as_heartbeat h;
 		test_ctx("heartbeat");
@@ -921,7 +957,27 @@ static void test_documented_offsets(void)
 	if ((n = load("batch_v1", b)) != 0)
 		check_batch_offsets(b, n, 1, gw);
 	if ((n = load("ack", b)) != 0) {
+		static uint8_t chain[VEC_MAX];
+
 		test_ctx("ack offsets");
+		CHECK_EQ_INT(n, 154);
+		CHECK_EQ_INT(b[0], 0x41);
+		CHECK_EQ_INT(b[1], 2);
+		CHECK_MEM(b + 2, gw, 16);
+		CHECK_EQ_INT(le(b + 18, 8), 2);
+		CHECK_EQ_INT(le(b + 26, 8), INT64_C(1767229561234));
+		for (int i = 0; i < 16; i++)
+			CHECK_EQ_INT(b[34 + i], 0x10 + i);
+		CHECK_EQ_INT(le(b + 50, 8), 2);
+		if (load("chain", chain) == 96) {
+			test_ctx("ack offsets");
+			CHECK_MEM(b + 58, chain + 64, 32); /* the link after both records */
+		}
+		CHECK(crypto_sign_verify_detached(b + 90, b, 90, K.auth_pk) == 0);
+	}
+	if ((n = load("ack_v1", b)) != 0) {
+		test_ctx("ack_v1 offsets");
+		CHECK_EQ_INT(n, 98);
 		CHECK_EQ_INT(b[0], 0x41);
 		CHECK_EQ_INT(b[1], 1);
 		CHECK_MEM(b + 2, gw, 16);
@@ -1113,7 +1169,8 @@ static void test_strict_rules(void)
 	static const struct { const char *name; enum fmt f; int fixed; uint8_t version; } fmts[] = {
 		{"credential", F_CREDENTIAL, 1, 1}, {"pass", F_PASS, 1, 1}, {"card", F_CARD, 1, 1},
 		{"record_pass", F_RECORD, 1, 1}, {"batch", F_BATCH, 0, 2},
-		{"batch_v1", F_BATCH, 0, 1}, {"ack", F_ACK, 1, 1}, {"policy", F_POLICY, 0, 1},
+		{"batch_v1", F_BATCH, 0, 1}, {"ack", F_ACK, 1, 2}, {"ack_v1", F_ACK, 0, 1},
+		{"policy", F_POLICY, 0, 1},
 		{"heartbeat", F_HEARTBEAT, 1, 1},
 	};
 	static uint8_t big[2 * VEC_MAX + 2];
@@ -1143,7 +1200,7 @@ static void test_strict_rules(void)
 		b[0] ^= 0x20;
 		b[1] = 3;
 		CHECK_RC(decode_as(f, b, n), AS_E_VERSION);
-		if (fmts[i].version == 1 && fmts[i].f != F_BATCH) {
+		if (fmts[i].version == 1 && fmts[i].f != F_BATCH && fmts[i].f != F_ACK) {
 			b[1] = 2;
 			CHECK_RC(decode_as(f, b, n), AS_E_VERSION);
 		}
@@ -1240,6 +1297,16 @@ static void test_field_rules(void)
 	}
 	if ((n = load("ack", b)) != 0) {
 		test_ctx("ack signature");
+		b[20] ^= 1;
+		CHECK_RC(decode_as(F_ACK, b, n), AS_E_SIGNATURE);
+		load("ack", b);
+		b[60] ^= 1;                    /* chain_link */
+		CHECK_RC(decode_as(F_ACK, b, n), AS_E_SIGNATURE);
+		load("ack", b);
+		CHECK_RC(decode_as(F_ACK, b, 98), AS_E_TRUNCATED); /* v2 at v1's length */
+	}
+	if ((n = load("ack_v1", b)) != 0) {
+		test_ctx("ack_v1 signature");
 		b[20] ^= 1;
 		CHECK_RC(decode_as(F_ACK, b, n), AS_E_SIGNATURE);
 	}
