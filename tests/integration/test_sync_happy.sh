@@ -51,12 +51,14 @@ check; [ "$rc" = 0 ] || fail "load at A: $(cat "$WORK/load.A")"
 rc=0; wait "$load_b" || rc=$?
 check; [ "$rc" = 0 ] || fail "load at B: $(cat "$WORK/load.B")"
 
-YESTERDAY=$(date -d '1 day ago' +%F)
+# Earlier today (or late yesterday): within sent_retention (24 h), so the
+# gateway's purge keeps them after the ack whatever the time of day.
+at() { date -d "$1" '+%F,%H:%M'; }
 cat > "$WORK/paper-a.csv" <<EOF
 date,time,name,phone,headcount
-$YESTERDAY,09:00,Paper One,010-3000-0101,2
-$YESTERDAY,09:30,Paper Two,010-3000-0102,
-$YESTERDAY,10:15,Paper Three,+82 10 3000 0103,1
+$(at '-5 hours'),Paper One,010-3000-0101,2
+$(at '-4 hours'),Paper Two,010-3000-0102,
+$(at '-3 hours'),Paper Three,+82 10 3000 0103,1
 EOF
 expect_eq "CSV import at A" \
   "$WORK/paper-a.csv: 3 imported, 0 already imported, 0 rejected by the gateway, 0 invalid rows; dates and times read in the time zone Asia/Seoul" \
@@ -116,7 +118,7 @@ expect_eq "people after the pass (a new person)" $((people0 + 1)) "$(cloud_field
 
 cat > "$WORK/paper-b.csv" <<EOF
 date,time,name,phone
-$YESTERDAY,12:00,Kim Same,+82 10 5555 1234
+$(at "-2 hours"),Kim Same,+82 10 5555 1234
 EOF
 expect_eq "CSV import at B" \
   "$WORK/paper-b.csv: 1 imported, 0 already imported, 0 rejected by the gateway, 0 invalid rows; dates and times read in the time zone Asia/Seoul" \
@@ -143,7 +145,7 @@ expect_eq "trace --phone in another spelling" "$pid [(1, 'scan'), (2, 'manual')]
 # Control: another phone on paper is another person.
 cat > "$WORK/paper-c.csv" <<EOF
 date,time,name,phone
-$YESTERDAY,13:00,Lee Other,010-5555-9876
+$(at "-1 hours"),Lee Other,010-5555-9876
 EOF
 anshim-gw import --config "$(sgw_dir B)/gw.conf" "$WORK/paper-c.csv" > /dev/null
 wait_delivered 30 B
