@@ -372,6 +372,10 @@ static size_t append_pages(size_t n, size_t page_size)
  * Pages past the last used one are free; when they alone do not cover it,
  * the free list (read in a read-only transaction: LMDB does not open it in
  * a write one) adds the pages freed by commits older than the last one. */
+/* append_room's answer when only the pages the last commit freed would
+ * make room: LMDB reuses them from the commit after next. */
+#define ROOM_AFTER_A_COMMIT 1
+
 static int append_room(struct gw_journal *j, size_t n)
 {
 	MDB_envinfo info;
@@ -379,7 +383,7 @@ static int append_room(struct gw_journal *j, size_t n)
 	MDB_txn *txn;
 	MDB_cursor *cur;
 	MDB_val key, val;
-	size_t map_pages, avail, need, reusable_below;
+	size_t map_pages, avail, need, reusable_below, freed_last = 0;
 	int rc, op = MDB_FIRST;
 
 	if (mdb_env_info(j->env, &info) || mdb_env_stat(j->env, &st) || st.ms_psize == 0)
@@ -407,9 +411,11 @@ static int append_room(struct gw_journal *j, size_t n)
 			break;
 		}
 		memcpy(&txnid, key.mv_data, sizeof txnid);
-		if (txnid >= reusable_below)
-			break;
 		memcpy(&count, val.mv_data, sizeof count);
+		if (txnid >= reusable_below) {
+			freed_last += count;
+			continue;
+		}
 		avail += count;
 	}
 	if (rc == MDB_NOTFOUND)
@@ -418,7 +424,32 @@ static int append_room(struct gw_journal *j, size_t n)
 	mdb_txn_abort(txn);
 	if (rc)
 		return journal_error(rc);
-	return avail >= need ? 0 : AS_E_FULL;
+	if (avail >= need)
+		return 0;
+	return avail + freed_last >= need ? ROOM_AFTER_A_COMMIT : AS_E_FULL;
+}
+
+/* One small commit (next_seq written again as it is), after which LMDB
+ * may reuse the pages the commit before it freed: without it, a journal
+ * whose last purge or ack freed the room would refuse every record, since
+ * a refused record commits nothing. */
+static int commit_to_release_pages(struct gw_journal *j)
+{
+	MDB_txn *txn;
+	uint64_t next_seq;
+	int rc = mdb_txn_begin(j->env, NULL, 0, &txn);
+
+	if (rc)
+		return journal_error(rc);
+	rc = meta_get(txn, j->meta, "next_seq", &next_seq);
+	if (!rc)
+		rc = meta_put(txn, j->meta, "next_seq", next_seq);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return journal_error(rc);
+	}
+	rc = mdb_txn_commit(txn);
+	return rc ? journal_error(rc) : 0;
 }
 
 static int append_txn(struct gw_journal *j, struct gw_journal_entry *entries, size_t n)
@@ -429,6 +460,13 @@ static int append_txn(struct gw_journal *j, struct gw_journal_entry *entries, si
 	int rc;
 
 	rc = append_room(j, n);
+	if (rc == ROOM_AFTER_A_COMMIT) {
+		rc = commit_to_release_pages(j);
+		if (!rc)
+			rc = append_room(j, n);
+		if (rc == ROOM_AFTER_A_COMMIT)
+			rc = AS_E_FULL;
+	}
 	if (rc) {
 		for (size_t i = 0; i < n; i++)
 			entries[i].rec->seq = 0;
