@@ -168,19 +168,10 @@ static void purge_work(uv_work_t *w)
 
 	const int64_t now = (int64_t)time(NULL);
 
-	int64_t limit, latest_seen;
-
-	d->purged = 0;
-	d->purge_clock_behind = 0;
 	/* The window ingest accepts: what lies before it or beyond it goes,
-	 * unless this clock has gone back (cl_store_purge_limit). */
-	d->purge_rc = cl_store_purge_limit(d->store, now, d->cfg.time_skew, &limit, &latest_seen);
-	if (d->purge_rc < 0)
-		return;
-	if (d->purge_rc == 1)
-		d->purge_clock_behind = latest_seen;
-	d->purge_rc = cl_store_purge_outside(d->store, now - d->cfg.retention, limit, PURGE_SLICE,
-					     &d->purged);
+	 * unless this clock has gone back. */
+	d->purge_rc = cl_store_purge_now(d->store, now, d->cfg.retention, d->cfg.time_skew,
+					 PURGE_SLICE, &d->purged, &d->purge_clock_behind);
 }
 
 static void purge_done(uv_work_t *w, int status)

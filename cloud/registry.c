@@ -315,7 +315,7 @@ int cl_cmd_purge(int argc, char **argv)
 	struct cl_config cfg;
 	struct cl_store *store;
 	uint64_t deleted = 0;
-	int64_t now, limit, latest_seen;
+	int64_t now, clock_behind = 0;
 	int rc;
 
 	static const struct option options[] = {
@@ -340,18 +340,17 @@ int cl_cmd_purge(int argc, char **argv)
 	/* Slices keep each write transaction short, so a running anshim-cloudd
 	 * keeps ingesting between them.  What lies outside the window ingest
 	 * accepts goes: older than retention, or later than now + time_skew. */
-	rc = cl_store_purge_limit(store, now, cfg.time_skew, &limit, &latest_seen);
-	if (rc == 1) {
+	rc = cl_store_purge_now(store, now, cfg.retention, cfg.time_skew, 20000, &deleted,
+				&clock_behind);
+	if (clock_behind) {
 		char seen[32];
 
 		fprintf(stderr,
 			"anshim-cloud: this machine's clock reads earlier than a batch received at "
-			"%s: the clock went back, so nothing dated in the future is purged; set the "
+			"%s: the clock went back, so nothing dated in the future was purged; set the "
 			"clock right (NTP)\n",
-			as_format_time(seen, latest_seen));
+			as_format_time(seen, clock_behind));
 	}
-	if (rc >= 0)
-		rc = cl_store_purge_outside(store, now - cfg.retention, limit, 20000, &deleted);
 	cl_store_close(store);
 	if (rc) {
 		fprintf(stderr, "anshim-cloud: purge failed after %llu visits: %s\n",

@@ -3891,21 +3891,22 @@ static int latest_seen_of(void *ctx, const struct cl_gateway *g)
 	return 0;
 }
 
-int cl_store_purge_limit(struct cl_store *s, int64_t now, int64_t skew, int64_t *limit,
-			 int64_t *latest_seen)
+int cl_store_purge_now(struct cl_store *s, int64_t now, int64_t retention, int64_t skew,
+		       size_t max_per_txn, uint64_t *deleted, int64_t *clock_behind)
 {
-	int64_t latest = 0;
+	int64_t latest = 0, limit = now + skew;
 	int rc = cl_store_each_gateway(s, latest_seen_of, &latest);
 
-	*limit = now + skew;
-	*latest_seen = latest;
+	*clock_behind = 0;
+	if (deleted)
+		*deleted = 0;
 	if (rc < 0)
 		return rc;
-	if (latest > *limit) {
-		*limit = INT64_MAX;
-		return 1;
+	if (latest > limit) {
+		*clock_behind = latest;
+		limit = INT64_MAX;
 	}
-	return 0;
+	return cl_store_purge_outside(s, now - retention, limit, max_per_txn, deleted);
 }
 
 /* ---- journal chains: readers ---------------------------------------------- */

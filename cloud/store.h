@@ -426,15 +426,15 @@ int cl_store_purge_outside(struct cl_store *s, int64_t horizon, int64_t limit, s
 /* cl_store_purge_outside with no limit: only what lies before horizon. */
 int cl_store_purge(struct cl_store *s, int64_t horizon, size_t max_per_txn, uint64_t *deleted);
 /*
- * The purge's upper limit for a cloud whose clock reads now: now + skew,
- * unless some gateway's last batch was received at a later cloud time
- * (last_seen), which means this clock has gone back since: then nothing is
- * purged for being in the future (*limit = INT64_MAX) and the function
- * returns 1 with *latest_seen set, so the caller can say so; 0 otherwise.
- * A clock that went back must not delete the newest visits as if they were
- * dated ahead.  Negative on a store error.
+ * The retention purge as the daemon and the CLI run it at time now: keep
+ * [now - retention, now + skew], unless some gateway's last batch was
+ * received at a later cloud time (last_seen) than now + skew, which means
+ * this clock has gone back since: then nothing is purged for being in the
+ * future, and *clock_behind gets that time (0 otherwise), so the caller
+ * can say so.  A clock that went back must not delete the newest visits as
+ * if they were dated ahead.  Otherwise as cl_store_purge_outside.
  */
-int cl_store_purge_limit(struct cl_store *s, int64_t now, int64_t skew, int64_t *limit,
-			 int64_t *latest_seen);
+int cl_store_purge_now(struct cl_store *s, int64_t now, int64_t retention, int64_t skew,
+		       size_t max_per_txn, uint64_t *deleted, int64_t *clock_behind);
 
 #endif
