@@ -43,6 +43,22 @@ static int die(const char *what, int rc)
 	return 1;
 }
 
+/* Read record SEQ into rec, its key into k: 0, or 1 having said why. */
+static int record_at(MDB_txn *txn, MDB_dbi records, uint64_t seq, uint8_t k[8],
+		     struct as_record *rec)
+{
+	MDB_val key = {8, k}, val;
+	int rc;
+
+	as_put_be64(k, seq);
+	rc = mdb_get(txn, records, &key, &val);
+	if (rc)
+		return die("no such record", rc);
+	if (as_record_decode(rec, val.mv_data, val.mv_size))
+		return die("record does not decode", 0);
+	return 0;
+}
+
 static int change(MDB_txn *txn, MDB_dbi records, uint64_t seq)
 {
 	uint8_t k[8], buf[AS_RECORD_LEN];
@@ -50,12 +66,8 @@ static int change(MDB_txn *txn, MDB_dbi records, uint64_t seq)
 	struct as_record rec;
 	int rc;
 
-	as_put_be64(k, seq);
-	rc = mdb_get(txn, records, &key, &val);
-	if (rc)
-		return die("no such record", rc);
-	if (as_record_decode(&rec, val.mv_data, val.mv_size))
-		return die("record does not decode", 0);
+	if (record_at(txn, records, seq, k, &rec))
+		return 1;
 	rec.headcount = rec.headcount < AS_HEADCOUNT_MAX ? rec.headcount + 1 : 1;
 	as_record_encode(buf, sizeof buf, &rec);
 	val = (MDB_val){sizeof buf, buf};
@@ -74,12 +86,10 @@ static int hide(MDB_txn *txn, MDB_dbi records, MDB_dbi chain, uint64_t seq, int 
 	struct as_record rec;
 	int rc;
 
-	as_put_be64(k, seq);
-	rc = mdb_get(txn, records, &key, &val);
-	if (rc)
-		return die("no such record", rc);
-	if (as_record_decode(&rec, val.mv_data, val.mv_size) || rec.kind == AS_REC_EXPIRED)
-		return die("record does not decode or is a placeholder already", 0);
+	if (record_at(txn, records, seq, k, &rec))
+		return 1;
+	if (rec.kind == AS_REC_EXPIRED)
+		return die("record is a placeholder already", 0);
 	if (reseal) {
 		rc = mdb_get(txn, chain, &key, &val);
 		if (rc || val.mv_size != sizeof entry)
