@@ -125,6 +125,14 @@ static const char usage_text[] =
 "      that visitors scan with the wallet app. 'poster --verify TEXT'\n"
 "      checks a scanned poster code. See 'anshim-cloud poster --help'.\n"
 "\n"
+"  user add NAME --role analyst|investigator|supervisor\n"
+"  user passwd NAME | user disable NAME | user list [--json]\n"
+"      The investigator console's accounts (the configuration's 'accounts'\n"
+"      file): add one with its role, set a new password (which also unlocks\n"
+"      it), disable one, or list them. The password is asked on the terminal\n"
+"      with echo off, or read from standard input; never on the command line.\n"
+"      See 'anshim-cloud user --help'.\n"
+"\n"
 "  purge\n"
 "      Delete every visit older than the retention period (the\n"
 "      configuration's 'retention', 56 days by default) or dated later than\n"
@@ -332,5 +340,7 @@ int main(int argc, char **argv)
 		return cl_cmd_poster(argc, argv);
 	if (strcmp(cmd, "gateways") == 0)
 		return cl_cmd_gateways(argc, argv);
+	if (strcmp(cmd, "user") == 0)
+		return cl_cmd_user(argc, argv);
 	return cl_usage_error("unknown command '%s'", cmd);
 }
