@@ -23,7 +23,7 @@ console_start "connection_timeout 2s" "max_connections 400" "max_connections_per
 console_py - <<'PY'
 import os, socket, threading, time
 from concurrent.futures import ThreadPoolExecutor
-from console_client import Client, json, expect, wait_until, rss_kib
+from console_client import Client, json, expect, wait_until, rss_kib, read_answer
 
 url = os.environ["CONSOLE_URL"]
 port = int(url.rsplit(":", 1)[1])
@@ -34,19 +34,6 @@ def raw(data=b"", timeout=15):
     if data:
         s.sendall(data)
     return s
-
-def read_answer(s, limit=15):
-    s.settimeout(limit)
-    out = b""
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-    except (ConnectionResetError, socket.timeout):
-        pass
-    return out
 
 sue = Client()
 expect("login", sue.login("sue", "supervisor-pass-1")[0] == 200)
