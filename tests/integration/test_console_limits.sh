@@ -15,6 +15,12 @@ set -euo pipefail
 . "$(dirname "$0")/console_lib.sh"
 need python3
 
+# Under AddressSanitizer freed memory waits in its quarantine (up to 256 MiB):
+# the RSS bound holds for normal builds only; the figures are printed anyway.
+SANITIZED=0
+[[ $(ldd "$(command -v anshim-consoled)") == *libasan* ]] && SANITIZED=1
+export SANITIZED
+
 console_init
 console_user sue supervisor 'supervisor-pass-1'
 console_start "connection_timeout 2s" "max_connections 400" "max_connections_per_ip 300" \
@@ -146,7 +152,8 @@ wait_until("service after the connection flood", lambda: sue.get("/api/me")[0] =
 rss_abuse = rss_kib(pid)
 print("RSS: %d KiB after the first login, %d KiB after the bodies, the slowloris and the "
       "connection flood (%+d KiB)" % (rss_start, rss_abuse, rss_abuse - rss_start))
-expect("RSS bounded after the abuse: grew less than 64 MiB", rss_abuse - rss_start < 64 * 1024)
+if os.environ["SANITIZED"] == "0":
+    expect("RSS bounded after the abuse: grew less than 64 MiB", rss_abuse - rss_start < 64 * 1024)
 print("python checks passed (limits)")
 PY
 check
@@ -189,8 +196,11 @@ expect("200 requests at once: all 200", statuses.count(200) == 200,
 rss_end = rss_kib(pid)
 print("RSS: %d KiB after the first login, %d KiB after 200 sessions and 200 requests at once (%+d KiB)"
       % (rss_start, rss_end, rss_end - rss_start))
-expect("RSS bounded: grew less than 64 MiB", rss_end - rss_start < 64 * 1024, (rss_start, rss_end))
-expect("RSS bounded: under 256 MiB", rss_end < 256 * 1024, rss_end)
+if os.environ["SANITIZED"] == "0":
+    expect("RSS bounded: grew less than 64 MiB", rss_end - rss_start < 64 * 1024, (rss_start, rss_end))
+    expect("RSS bounded: under 256 MiB", rss_end < 256 * 1024, rss_end)
+else:
+    print("(AddressSanitizer build: its quarantine holds freed memory; RSS not bounded here)")
 print("python checks passed (sessions)")
 PY
 check
