@@ -28,6 +28,7 @@
 #include "commands.h"
 #include "gwcoverage.h"
 #include "revealclient.h"
+#include "revealwire.h"
 #include "trace.h"
 
 #include "anshim/args.h"
@@ -632,20 +633,10 @@ static void print_totals(struct printer *pr, const struct cl_trace_order *t)
 
 /* ---- options -------------------------------------------------------------- */
 
+/* 1..max bytes of UTF-8 text without control characters, not all spaces. */
 static int text_ok(const char *s, size_t max)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max)
-		return 0;
-	for (size_t i = 0; i < n;) {
-		size_t k = as_utf8_char((const unsigned char *)s + i, n - i);
-
-		if (!k)
-			return 0;
-		i += k;
-	}
-	return strspn(s, " ") != n;
+	return cl_revealwire_text_ok(s, 1, max) && strspn(s, " ") != strlen(s);
 }
 
 /*
@@ -848,20 +839,30 @@ int cl_cmd_trace(int argc, char **argv)
 		free(cfg.keys_dir);
 		cfg.keys_dir = k;
 	}
-	need = o.phone ? CL_KEY_PSEUDONYM : 0;
+	/* --keys DIR: pseudonym.key read here (an offline key set); otherwise
+	 * the reveal service, which alone holds it, derives the pid. */
+	need = o.phone && o.keys ? CL_KEY_PSEUDONYM : 0;
 	if (need && (rc = cl_authority_load(&auth, cfg.keys_dir, need, &failed)) != 0) {
 		fprintf(stderr, "anshim-cloud: cannot load authority key %s: %s%s\n",
 			failed ? failed : cfg.keys_dir, as_strerror(rc),
-			rc == -ENOENT ? " (pass --keys DIR or set keys_dir in the config)" :
-			" (or give the case's pid with --pid)");
+			" (without --keys the reveal service derives the pid; or give the "
+			"case's pid with --pid)");
 		goto out;
 	}
 	if (o.phone) {
-		rc = as_pid_from_phone(o.p.pid, auth.pseudonym_key, o.phone);
-		if (rc) {
+		char err[512] = "";
+
+		rc = need ? as_pid_from_phone(o.p.pid, auth.pseudonym_key, o.phone)
+			  : cl_reveal_pid_of_phone(cfg.reveal_socket, o.phone, o.p.pid, err,
+						   sizeof err);
+		if (rc == AS_E_FIELD || (need && rc)) {
 			/* The number itself is not echoed: stderr may be logged. */
 			status = cl_usage_error("%s", "--phone: not a phone number we accept "
 						"(examples: 010-1234-5678, +82 10 1234 5678)");
+			goto out;
+		}
+		if (rc) {
+			fprintf(stderr, "anshim-cloud: --phone: %s\n", err);
 			goto out;
 		}
 	}
