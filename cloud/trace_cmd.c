@@ -36,7 +36,6 @@
 #include "anshim/strbuf.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,17 +261,6 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 	return 0;
 }
 
-/* The investigator: --as, else the login name of this user. */
-static void default_who(char out[WHO_MAX + 1])
-{
-	struct passwd *pw = getpwuid(getuid());
-
-	if (pw && pw->pw_name && text_ok(pw->pw_name, WHO_MAX))
-		snprintf(out, WHO_MAX + 1, "%s", pw->pw_name);
-	else
-		snprintf(out, WHO_MAX + 1, "uid:%lu", (unsigned long)getuid());
-}
-
 /* ---- the command ------------------------------------------------------------- */
 
 static int audit(struct cl_config *cfg, const struct trace_opts *o, const char *who,
@@ -318,7 +306,7 @@ int cl_cmd_trace(int argc, char **argv)
 	if (o.who)
 		snprintf(who, sizeof who, "%s", o.who);
 	else
-		default_who(who);
+		cl_cli_unix_user(who);
 	if (cl_cli_load_config(&cfg, argc, argv))
 		return 1;
 	if (o.keys) {
