@@ -280,7 +280,7 @@ static int audit(struct cl_config *cfg, const struct trace_opts *o, const char *
 	e.contacts = contacts > UINT32_MAX ? UINT32_MAX : (uint32_t)contacts;
 	e.revealed = revealed > UINT32_MAX ? UINT32_MAX : (uint32_t)revealed;
 	snprintf(e.reason, sizeof e.reason, "%s", o->reason);
-	rc = cl_audit_append(cfg, &e, err, sizeof err);
+	rc = cl_audit_append(cfg, &e, NULL, err, sizeof err);
 	if (rc)
 		fprintf(stderr, "anshim-cloud: trace not run: cannot write the audit entry: %s\n",
 			err[0] ? err : as_strerror(rc));
