@@ -17,7 +17,8 @@
 #   the asker opens, the contacts' phones and names, the CSV export, and
 #   the ask / approve / reveal entries in the audit log, chain intact.
 #
-# Then here: the CSV cells that would run as formulas are guarded; nothing
+# Then here: without the reveal service no trace is answered (503, nothing
+# audited, the daemon serves on); the CSV cells that would run as formulas are guarded; nothing
 # personal (the case's and the contacts' phones in five spellings, their
 # names) is in any response before the approval, nor in the console's log
 # at all; 'anshim-cloud audit verify' finds the chain intact.
@@ -136,6 +137,30 @@ check; ! grep -F -f "$WORK/personal" "$REVEAL_LOG" || fail "personal data in the
 phase "audit"
 expect_match "audit verify" "chain intact" "$(anshim-cloud audit verify --config "$CLOUD_CONF")"
 check; console_alive || fail "anshim-consoled died"
+
+phase "the reveal service down: 503 and no trace"
+kill -TERM "$REVEAL_PID"
+wait "$REVEAL_PID" 2>/dev/null || true
+entries=$(grep -c . "$CLOUD_DIR/audit.log")
+CASE_PID="$CASE" FROM="$FROM" TO="$TO" console_py -c '
+import json, os
+from console_client import Client, expect
+c = Client(); c.login("ivan", "console-test-password")
+t = {"pid": os.environ["CASE_PID"], "from": os.environ["FROM"], "to": os.environ["TO"],
+     "reason": "service down"}
+s, h, b = c.get("/api/reveals?state=all")
+rid = [r["id"] for r in json.loads(b)["requests"] if r["may_open"]][0]
+for path, body in (("/api/trace", t), ("/api/export", t), ("/api/reveals/ask", t),
+                   ("/api/reveals/open", {"id": rid}), ("/api/export", {"id": rid})):
+    s, h, b = c.post(path, body)
+    err = json.loads(b).get("error", "")
+    expect("%s without the reveal service: 503" % path, s == 503, (s, b[:200]))
+    expect("%s: no trace in the answer" % path, b"contacts" not in b and b"visits" not in b, b[:200])
+    expect("%s: the message says to start it" % path, "anshim-revealed" in err, err)
+s, h, b = c.get("/api/gateways")
+expect("the console serves on", s == 200, (s, b[:200]))
+' || fail "without the reveal service"
+expect_eq "no audit entry while it was down" "$entries" "$(grep -c . "$CLOUD_DIR/audit.log")"
 
 phase "stopping"
 console_stop
