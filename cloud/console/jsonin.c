@@ -18,24 +18,8 @@
 #include "anshim/parse.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static int refuse(char *err, size_t err_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int refuse(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err_len) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_len, fmt, ap);
-		va_end(ap);
-	}
-	return AS_E_FIELD;
-}
 
 /* What a field must be, for messages: "an integer from 1 to 3". */
 static const char *expect_text(char out[160], const struct cs_in_field *f)
@@ -164,7 +148,7 @@ int cs_in_json(const json_t *obj, const struct cs_in_field *fields, size_t n, ch
 	json_t *v;
 
 	if (!json_is_object(obj))
-		return refuse(err, err_len, "the body must be one JSON object");
+		return as_err_say(err, err_len, AS_E_FIELD, "the body must be one JSON object");
 	json_object_foreach((json_t *)obj, key, v) {
 		size_t i;
 
@@ -181,9 +165,9 @@ int cs_in_json(const json_t *obj, const struct cs_in_field *fields, size_t n, ch
 			 * and only if it is plain. */
 			if (strlen(key) <= 64 && strspn(key, "abcdefghijklmnopqrstuvwxyz"
 					"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == strlen(key))
-				return refuse(err, err_len, "unknown field '%s' (known: %s)", key,
+				return as_err_say(err, err_len, AS_E_FIELD, "unknown field '%s' (known: %s)", key,
 					      n ? known : "none");
-			return refuse(err, err_len, "unknown field (known: %s)", n ? known : "none");
+			return as_err_say(err, err_len, AS_E_FIELD, "unknown field (known: %s)", n ? known : "none");
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -194,12 +178,12 @@ int cs_in_json(const json_t *obj, const struct cs_in_field *fields, size_t n, ch
 			*f->given = v != NULL;
 		if (!v) {
 			if (f->required)
-				return refuse(err, err_len, "field '%s' is required: %s", f->name,
+				return as_err_say(err, err_len, AS_E_FIELD, "field '%s' is required: %s", f->name,
 					      expect_text(want, f));
 			continue;
 		}
 		if (from_json(f, v))
-			return refuse(err, err_len, "field '%s' must be %s", f->name,
+			return as_err_say(err, err_len, AS_E_FIELD, "field '%s' must be %s", f->name,
 				      expect_text(want, f));
 	}
 	return 0;
@@ -218,12 +202,12 @@ int cs_in_query(const struct cs_call *call, const struct cs_in_field *fields, si
 			*f->given = s != NULL;
 		if (!s) {
 			if (f->required)
-				return refuse(err, err_len, "query argument '%s' is required: %s",
+				return as_err_say(err, err_len, AS_E_FIELD, "query argument '%s' is required: %s",
 					      f->name, expect_text(want, f));
 			continue;
 		}
 		if (from_text(f, s, 1))
-			return refuse(err, err_len, "query argument '%s' must be %s", f->name,
+			return as_err_say(err, err_len, AS_E_FIELD, "query argument '%s' must be %s", f->name,
 				      expect_text(want, f));
 	}
 	return 0;
