@@ -73,6 +73,7 @@ users = {"analyst": session("ana"), "investigator": session("ivan"),
          "supervisor": session("sue"), "none": Client()}
 iris = session("iris")
 sam = session("sam")
+sue = users["supervisor"]
 
 # ---- every endpoint x every role -------------------------------------
 # (method, path, body, {role: status}); ids 999999 name no request.
@@ -118,8 +119,20 @@ for method, path, body, want in ROUTES:
                    hdrs.get("content-type", "").startswith("application/json"), str(hdrs))
 print("routes x roles: %d calls" % saved[0])
 
+# Every state-changing route refuses a missing or wrong CSRF token (403),
+# whatever the role, and does nothing.
+for method, path, body, want in ROUTES:
+    if method != "POST":
+        continue
+    for token in (None, "0" * 43):
+        status, _, data = sue.request("POST", path, body, csrf=False,
+                                      headers={"X-CSRF-Token": token})
+        save(method, path, status, data)
+        expect("POST %s with %s CSRF token: 403" % (path, "a wrong" if token else "no"),
+               status == 403 and bool(error_of(data)), (status, data[:200]))
+
 # ---- bad requests: 4xx with a clear message, and the daemon serves on ----
-sue = users[S]
+
 BAD = [
     ("/api/trace", b"{", 400, "JSON"),
     ("/api/trace", b"[1, 2]", 400, "object"),
