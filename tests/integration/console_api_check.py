@@ -187,6 +187,21 @@ expect("an unknown case is 404", status == 404, data)
 status, _, data = call(sue, "GET", "/api/me")
 expect("the daemon serves after bad requests", status == 200, data)
 
+# ---- gateways and policy as the matrix left them ----------------------
+status, _, data = call(users[A], "GET", "/api/gateways")
+gws = json.loads(data.decode())["gateways"]
+expect("both gateways, with their venues", sorted(g["venue"] for g in gws) == [1, 2], gws)
+expect("every gateway's fields", all(set(g) == {"gateway", "venue", "venue_name", "last_seen",
+                                               "backlog", "lag_seconds", "revoked", "silent"}
+                                     for g in gws), gws)
+expect("silent gateways first", [g["silent"] for g in gws] == sorted((g["silent"] for g in gws),
+                                                                     reverse=True), gws)
+status, _, data = call(users[I], "GET", "/api/policy")
+pol = json.loads(data.decode())
+expect("the policy sue set is in force", pol["current"]["level"] == 3 and
+       pol["history"][0]["who"] == "sue" and pol["history"][0]["seq"] == pol["current"]["seq"],
+       pol)
+
 # ---- the console's trace is 'anshim-cloud trace --json', row for row ----
 if REVEAL:
     with open(os.environ["CLI_TRACE"]) as f:
