@@ -161,10 +161,11 @@ int cs_in_json(const json_t *obj, const struct cs_in_field *fields, size_t n, ch
 			for (size_t k = 0; k < n && len < sizeof known; k++)
 				len += (size_t)snprintf(known + len, sizeof known - len, "%s%s",
 							k ? ", " : "", fields[k].name);
-			/* The key is the client's text: show at most 64 bytes of it,
-			 * and only if it is plain. */
-			if (strlen(key) <= 64 && strspn(key, "abcdefghijklmnopqrstuvwxyz"
-					"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == strlen(key))
+			/* The key is the client's text: it is shown only when it
+			 * looks like a field name (lowercase letters and '_', at
+			 * most 32), never when it could be data (a phone). */
+			if (strlen(key) <= 32 &&
+			    strspn(key, "abcdefghijklmnopqrstuvwxyz_") == strlen(key))
 				return as_err_say(err, err_len, AS_E_FIELD, "unknown field '%s' (known: %s)", key,
 					      n ? known : "none");
 			return as_err_say(err, err_len, AS_E_FIELD, "unknown field (known: %s)", n ? known : "none");
