@@ -7,7 +7,6 @@
  */
 #include "anshim/error.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -95,16 +94,4 @@ const char *as_errname(int err)
 	}
 	snprintf(buf, sizeof buf, "errno %d", -err);
 	return buf;
-}
-
-int as_err_say(char *buf, size_t len, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (buf && len) {
-		va_start(ap, fmt);
-		vsnprintf(buf, len, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
 }

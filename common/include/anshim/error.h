@@ -9,8 +9,6 @@
 #ifndef ANSHIM_ERROR_H
 #define ANSHIM_ERROR_H
 
-#include <stddef.h>
-
 #define AS_ERR_BASE (-1000)
 
 enum as_error {
@@ -68,11 +66,5 @@ const char *as_strerror(int err);
 /* Return the symbolic name ("AS_E_STALE", "ENOENT", ...) of err, for tests
  * and logs; never NULL.  Thread-safe. */
 const char *as_errname(int err);
-
-/* Write the formatted message into buf (len bytes; nothing when buf is
- * NULL or len is 0) and return rc, so a function may end with
- * `return as_err_say(err, err_len, AS_E_FIELD, "...", ...)`.  Any thread. */
-int as_err_say(char *buf, size_t len, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 
 #endif
