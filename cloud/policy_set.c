@@ -73,8 +73,10 @@ static int append_history(const struct cl_config *cfg, const struct as_policy *p
 	ssize_t n;
 	int fd, rc = cl_policy_history_path(cfg, path, sizeof path);
 
-	if (rc)
-		return as_err_say(err, err_len, rc, "%s/policy-history: path too long", cfg->store_dir);
+	if (rc) {
+		as_err_printf(err, err_len, "%s/policy-history: path too long", cfg->store_dir);
+		return rc;
+	}
 	as_strbuf_printf(&b, "{\"seq\":%llu,\"issued\":\"%s\",\"level\":%u,"
 			 "\"revoked_gateways\":%u,\"revoked_credentials\":%u,\"who\":",
 			 (unsigned long long)p->policy_seq, as_format_time(issued, p->issued_at),
@@ -83,7 +85,8 @@ static int append_history(const struct cl_config *cfg, const struct as_policy *p
 	as_strbuf_add(&b, "}\n");
 	if (b.failed) {
 		as_strbuf_free(&b);
-		return as_err_say(err, err_len, -ENOMEM, "out of memory");
+		as_err_printf(err, err_len, "out of memory");
+		return -ENOMEM;
 	}
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
@@ -97,9 +100,11 @@ static int append_history(const struct cl_config *cfg, const struct as_policy *p
 			rc = -errno;
 	}
 	as_strbuf_free(&b);
-	if (rc)
-		return as_err_say(err, err_len, rc, "%s: cannot append the policy: %s (the policy itself "
-			   "is saved)", path, as_strerror(rc));
+	if (rc) {
+		as_err_printf(err, err_len, "%s: cannot append the policy: %s (the policy itself "
+			      "is saved)", path, as_strerror(rc));
+		return rc;
+	}
 	return 0;
 }
 
@@ -120,11 +125,13 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 
 	memset(res, 0, sizeof *res);
 	memset(&auth, 0, sizeof auth);
-	if (rq->level < 1 || rq->level > 4)
-		return as_err_say(err, err_len, AS_E_FIELD, "the alert level is 1, 2, 3 or 4");
+	if (rq->level < 1 || rq->level > 4) {
+		as_err_printf(err, err_len, "the alert level is 1, 2, 3 or 4");
+		return AS_E_FIELD;
+	}
 	rc = cl_store_each_gateway(store, add_revoked_gateway, &gateways);
 	if (rc) {
-		as_err_say(err, err_len, rc, "reading the revoked gateways: %s", as_strerror(rc));
+		as_err_printf(err, err_len, "reading the revoked gateways: %s", as_strerror(rc));
 		goto out;
 	}
 	/* Revoked credentials: the saved list plus the new ones. */
@@ -141,12 +148,12 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	if (!rc && rq->n_revoke)
 		rc = as_file_write_atomic(path, credentials.ids, (size_t)credentials.n * 16, 0600, 0);
 	if (rc) {
-		as_err_say(err, err_len, rc, "%s: %s", path, as_strerror(rc));
+		as_err_printf(err, err_len, "%s: %s", path, as_strerror(rc));
 		goto out;
 	}
 	rc = cl_authority_load(&auth, rq->keys_dir, CL_KEY_SIGN | CL_KEY_CONTACT_PUBLIC, &failed);
 	if (rc) {
-		as_err_say(err, err_len, rc, "%s: %s", failed ? failed : rq->keys_dir, as_strerror(rc));
+		as_err_printf(err, err_len, "%s: %s", failed ? failed : rq->keys_dir, as_strerror(rc));
 		goto out;
 	}
 	memset(&policy, 0, sizeof policy);
@@ -179,7 +186,7 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	if (!rc && rq->out)
 		rc = as_file_write_atomic(rq->out, buf, (size_t)encoded, 0644, 0);
 	if (rc) {
-		as_err_say(err, err_len, rc, "cannot write the policy: %s", as_strerror(rc));
+		as_err_printf(err, err_len, "cannot write the policy: %s", as_strerror(rc));
 		goto out;
 	}
 	res->seq = policy.policy_seq;

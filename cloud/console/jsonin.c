@@ -12,6 +12,7 @@
 
 #include "api.h"
 #include "cli.h"
+#include "revealwire.h"
 
 #include "anshim/bytes.h"
 #include "anshim/error.h"
@@ -22,6 +23,9 @@
 #include <string.h>
 
 /* What a field must be, for messages: "an integer from 1 to 3". */
+/* The message into err, and AS_E_FIELD. */
+#define refuse(err, err_len, ...) (as_err_printf((err), (err_len), __VA_ARGS__), AS_E_FIELD)
+
 static const char *expect_text(char out[160], const struct cs_in_field *f)
 {
 	switch (f->type) {
@@ -53,8 +57,8 @@ static const char *expect_text(char out[160], const struct cs_in_field *f)
 
 static int text_ok(const char *s, size_t len, const struct cs_in_field *f)
 {
-	return (int64_t)len >= f->min && (int64_t)len <= f->max && strlen(s) == len &&
-	       as_utf8_text_ok(s, len);
+	/* A NUL inside (strlen short of len) is not text either. */
+	return strlen(s) == len && cl_revealwire_text_ok(s, (size_t)f->min, (size_t)f->max);
 }
 
 /* A time from text; 0 or AS_E_TIME. */
@@ -148,7 +152,7 @@ int cs_in_json(const json_t *obj, const struct cs_in_field *fields, size_t n, ch
 	json_t *v;
 
 	if (!json_is_object(obj))
-		return as_err_say(err, err_len, AS_E_FIELD, "the body must be one JSON object");
+		return refuse(err, err_len, "the body must be one JSON object");
 	json_object_foreach((json_t *)obj, key, v) {
 		size_t i;
 
@@ -166,9 +170,9 @@ int cs_in_json(const json_t *obj, const struct cs_in_field *fields, size_t n, ch
 			 * most 32), never when it could be data (a phone). */
 			if (strlen(key) <= 32 &&
 			    strspn(key, "abcdefghijklmnopqrstuvwxyz_") == strlen(key))
-				return as_err_say(err, err_len, AS_E_FIELD, "unknown field '%s' (known: %s)", key,
+				return refuse(err, err_len, "unknown field '%s' (known: %s)", key,
 					      n ? known : "none");
-			return as_err_say(err, err_len, AS_E_FIELD, "unknown field (known: %s)", n ? known : "none");
+			return refuse(err, err_len, "unknown field (known: %s)", n ? known : "none");
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -179,12 +183,12 @@ int cs_in_json(const json_t *obj, const struct cs_in_field *fields, size_t n, ch
 			*f->given = v != NULL;
 		if (!v) {
 			if (f->required)
-				return as_err_say(err, err_len, AS_E_FIELD, "field '%s' is required: %s", f->name,
+				return refuse(err, err_len, "field '%s' is required: %s", f->name,
 					      expect_text(want, f));
 			continue;
 		}
 		if (from_json(f, v))
-			return as_err_say(err, err_len, AS_E_FIELD, "field '%s' must be %s", f->name,
+			return refuse(err, err_len, "field '%s' must be %s", f->name,
 				      expect_text(want, f));
 	}
 	return 0;
@@ -203,12 +207,12 @@ int cs_in_query(const struct cs_call *call, const struct cs_in_field *fields, si
 			*f->given = s != NULL;
 		if (!s) {
 			if (f->required)
-				return as_err_say(err, err_len, AS_E_FIELD, "query argument '%s' is required: %s",
+				return refuse(err, err_len, "query argument '%s' is required: %s",
 					      f->name, expect_text(want, f));
 			continue;
 		}
 		if (from_text(f, s, 1))
-			return as_err_say(err, err_len, AS_E_FIELD, "query argument '%s' must be %s", f->name,
+			return refuse(err, err_len, "query argument '%s' must be %s", f->name,
 				      expect_text(want, f));
 	}
 	return 0;
