@@ -283,6 +283,9 @@ if REVEAL:
     status, hdrs, data = call(ivan, "POST", "/api/export", {"id": rid})
     expect("export of the request", status == 200 and
            hdrs.get("content-type", "").startswith("text/csv"), data[:300])
+    expect("export: an attachment named after the request",
+           hdrs.get("content-disposition", "").startswith("attachment") and
+           ("contacts-request-%d.csv" % rid) in hdrs.get("content-disposition", ""), hdrs)
     with open(os.path.join(OUT, "export.csv"), "wb") as f:
         f.write(data)
     status, _, data = call(users[A], "POST", "/api/export", {"id": rid})
