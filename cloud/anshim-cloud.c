@@ -34,13 +34,17 @@ static const char usage_text[] =
 "Tools for the health authority that runs the Anshim cloud.\n"
 "\n"
 "Commands:\n"
-"  keys init [--dir DIR]\n"
+"  keys init [--audit] [--dir DIR]\n"
 "      Create the authority key set in DIR (default " DEFAULT_KEY_DIR "):\n"
 "        sign.key, sign.pub         Ed25519: signs credentials, policy, acks\n"
 "        contact.key, contact.pub   X25519: personal data is sealed to it\n"
 "        pseudonym.key              keyed BLAKE2b: phone -> pseudonym (pid)\n"
+"        audit.key, audit.pub       Ed25519: signs the audit log\n"
 "      Secret keys are written atomically with mode 0600. Refuses to touch\n"
-"      a directory that already holds any of these files.\n"
+"      a directory that already holds any of these files. --audit adds\n"
+"      only audit.key and audit.pub to a key set made without them.\n"
+"      contact.key, pseudonym.key and audit.key belong to the reveal\n"
+"      service (anshim-revealed) alone: chown them to its user.\n"
 "      Give sign.pub and contact.pub to gateways; keep the rest offline or\n"
 "      on the cloud host only (see docs/OPERATE-CLOUD.md).\n"
 "\n"
@@ -121,6 +125,14 @@ static const char usage_text[] =
 "      that visitors scan with the wallet app. 'poster --verify TEXT'\n"
 "      checks a scanned poster code. See 'anshim-cloud poster --help'.\n"
 "\n"
+"  user add NAME --role analyst|investigator|supervisor\n"
+"  user passwd NAME | user disable NAME | user list [--json]\n"
+"      The investigator console's accounts (the configuration's 'accounts'\n"
+"      file): add one with its role, set a new password (which also unlocks\n"
+"      it), disable one, or list them. The password is asked on the terminal\n"
+"      with echo off, or read from standard input; never on the command line.\n"
+"      See 'anshim-cloud user --help'.\n"
+"\n"
 "  purge\n"
 "      Delete every visit older than the retention period (the\n"
 "      configuration's 'retention', 56 days by default) or dated later than\n"
@@ -139,18 +151,21 @@ static int cmd_keys(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"dir", required_argument, NULL, 'd'},
+		{"audit", no_argument, NULL, 'a'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = DEFAULT_KEY_DIR, *failed = NULL;
-	int c, rc;
+	int c, rc, audit_only = 0;
 
 	if (argc < 3 || strcmp(argv[2], "init") != 0)
-		return cl_usage_error("%s", "usage: anshim-cloud keys init [--dir DIR]");
+		return cl_usage_error("%s", "usage: anshim-cloud keys init [--audit] [--dir DIR]");
 	optind = 3;
 	while ((c = as_args_next("anshim-cloud", argc, argv, "d:h", options, NULL)) != -1) {
 		if (c == 'd')
 			dir = optarg;
+		else if (c == 'a')
+			audit_only = 1;
 		else if (c == 'h')
 			return fputs(usage_text, stdout), 0;
 		else
@@ -158,7 +173,7 @@ static int cmd_keys(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cl_usage_error("unexpected argument '%s'", argv[optind]);
-	rc = cl_authority_create(dir, &failed);
+	rc = audit_only ? cl_authority_create_audit(dir, &failed) : cl_authority_create(dir, &failed);
 	if (rc == AS_E_EXISTS) {
 		fprintf(stderr, "anshim-cloud: %s already exists; refusing to overwrite "
 			"authority keys (choose another --dir, or move the old keys away "
@@ -170,9 +185,16 @@ static int cmd_keys(int argc, char **argv)
 			failed ? failed : dir, as_strerror(rc));
 		return 1;
 	}
-	printf("authority keys created in %s\n"
-	       "  public:  sign.pub contact.pub (give these to gateways)\n"
-	       "  secret:  sign.key contact.key pseudonym.key (mode 0600; keep safe)\n", dir);
+	if (audit_only)
+		printf("audit log keys created in %s: audit.key (mode 0600: give it to the reveal "
+		       "service's user alone) and audit.pub\n", dir);
+	else
+		printf("authority keys created in %s\n"
+		       "  public:  sign.pub contact.pub (give these to gateways), audit.pub\n"
+		       "  secret:  sign.key contact.key pseudonym.key audit.key (mode 0600; keep "
+		       "safe;\n"
+		       "           contact.key, pseudonym.key and audit.key belong to the reveal "
+		       "service's user)\n", dir);
 	return 0;
 }
 
@@ -318,5 +340,7 @@ int main(int argc, char **argv)
 		return cl_cmd_poster(argc, argv);
 	if (strcmp(cmd, "gateways") == 0)
 		return cl_cmd_gateways(argc, argv);
+	if (strcmp(cmd, "user") == 0)
+		return cl_cmd_user(argc, argv);
 	return cl_usage_error("unknown command '%s'", cmd);
 }

@@ -36,6 +36,16 @@ const struct as_config_option cl_config_table[] = {
 	 "subscription."},
 	{"audit_log", AS_CFG_PATH, OPT(audit_log), 0, 0, NULL, 0, "/var/lib/anshim-cloud/audit.log",
 	 "The append-only, hash-chained, signed audit log of traces and reveals."},
+	{"accounts", AS_CFG_PATH, OPT(accounts), 0, 0, NULL, 0, "/var/lib/anshim/console/accounts",
+	 "The console's user accounts (name, role, argon2id password hash, lockout "
+	 "state), one file of mode 0600 owned by the console's user. Manage it with "
+	 "'anshim-cloud user add|passwd|disable|list'; anshim-consoled reads it at "
+	 "every login."},
+	{"reveal_socket", AS_CFG_PATH, OPT(reveal_socket), 0, 0, NULL, 0,
+	 "/run/anshim-reveal/reveal.sock",
+	 "The Unix socket of the reveal service (anshim-revealed), the only process "
+	 "that can read contact.key: the console, the CLI and the aggregator ask it "
+	 "to open capsules and to write audit entries."},
 	{"map_size", AS_CFG_SIZE, OPT(map_size), 1 << 20, INT64_MAX, NULL, 0, "64G",
 	 "Maximum size of the LMDB store (address space, not disk, until used)."},
 	{"retention", AS_CFG_DURATION, OPT(retention), 86400, 366 * 86400, NULL, 0, "56d",
