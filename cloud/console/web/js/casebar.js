@@ -31,7 +31,7 @@ export function periodText(minutes) {
 }
 
 export function exportButton(ctx, body, status) {
-  const b = h('button', { type: 'button', class: 'button' }, t('export_csv'));
+  const b = h('button', { type: 'button', class: 'button', id: 'export-csv' }, t('export_csv'));
   b.addEventListener('click', async () => {
     b.disabled = true;
     try {

@@ -1,6 +1,6 @@
 // i18n.js - every string the console shows comes from one catalog per
 // language (lang/ko.js, lang/en.js, the same keys in both).  Korean is the
-// default; the choice is kept in localStorage.  t('key', {n: 3}) fills
+// default; the choice is kept in localStorage.  t("key", {n: 3}) fills
 // {n}-style placeholders.  A key missing from a catalog shows as the key
 // itself, so it is visible rather than blank (tests check both catalogs
 // have the same keys).
