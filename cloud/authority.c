@@ -87,7 +87,7 @@ static int create_files(const char *dir, const struct cl_authority *a, unsigned 
 		rc = key_path(path, dir, key_files[i].name);
 		if (!rc)
 			rc = as_keyfile_write(path, key_files[i].kind,
-					      (const uint8_t *)&a + key_files[i].offset,
+					      (const uint8_t *)a + key_files[i].offset,
 					      AS_WRITE_EXCLUSIVE);
 		if (rc)
 			note_failure(failed_path, path);

@@ -108,11 +108,12 @@ int cs_trace_json(const struct cs_ctx *ctx, const struct cl_trace_params *p,
 	return rc;
 }
 
-int cs_trace_reply(struct cs_reply *reply, struct as_strbuf *report, uint64_t seq)
+int cs_trace_reply(struct cs_reply *reply, struct as_strbuf *report, const char *key,
+		   uint64_t value)
 {
 	size_t end = report->len;
 
-	/* The report is one object and a newline: put audit_seq before its
+	/* The report is one object and a newline: put the member before its
 	 * closing brace. */
 	while (end && (report->p[end - 1] == '\n'))
 		end--;
@@ -121,7 +122,7 @@ int cs_trace_reply(struct cs_reply *reply, struct as_strbuf *report, uint64_t se
 		return cs_reply_error(reply, 500, "the trace report could not be built");
 	}
 	report->len = end - 1;
-	as_strbuf_printf(report, ",\"audit_seq\":%" PRIu64 "}\n", seq);
+	as_strbuf_printf(report, ",\"%s\":%" PRIu64 "}\n", key, value);
 	if (report->failed) {
 		as_strbuf_free(report);
 		return cs_reply_error(reply, 500, "out of memory");
@@ -133,6 +134,13 @@ int cs_trace_reply(struct cs_reply *reply, struct as_strbuf *report, uint64_t se
 	reply->content_type = "application/json";
 	memset(report, 0, sizeof *report);
 	return 0;
+}
+
+void cs_strbuf_wipe(struct as_strbuf *b)
+{
+	if (b->p)
+		sodium_memzero(b->p, b->cap);
+	as_strbuf_free(b);
 }
 
 int cs_reveal_status(int rc)
@@ -185,5 +193,5 @@ int cs_api_trace(const struct cs_ctx *ctx, const struct cs_call *call, struct cs
 				      "audit entry could not be written: %s",
 				      err[0] ? err : as_strerror(rc));
 	}
-	return cs_trace_reply(reply, &report, seq);
+	return cs_trace_reply(reply, &report, "audit_seq", seq);
 }

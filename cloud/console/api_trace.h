@@ -33,9 +33,26 @@ int cs_trace_json(const struct cs_ctx *ctx, const struct cl_trace_params *p,
 			      const char **why),
 		  void *open_ctx, struct as_strbuf *out, struct cl_trace_report_counts *counts);
 
-/* Fill reply with the report in *report (consumed: freed in any case) and
- * "audit_seq": seq inserted as its last member.  Returns 0. */
-int cs_trace_reply(struct cs_reply *reply, struct as_strbuf *report, uint64_t seq);
+/* Fill reply with the report in *report (consumed: freed in any case)
+ * with "KEY": value inserted as its last member ("audit_seq" for a trace,
+ * "request" for an opened request).  Returns 0. */
+int cs_trace_reply(struct cs_reply *reply, struct as_strbuf *report, const char *key,
+		   uint64_t value);
+
+/*
+ * The report of reveal request id for the account user (its asker), with
+ * phone and name on each contact: checks the request in the audit log
+ * (404 none, 403 not the asker's, 409 not approved), has the reveal
+ * service open it (which writes the 'reveal' entry), and writes the JSON
+ * report into *out.  Returns 0, or fills reply with the error and returns
+ * 1.  Phones and names are in *out only; the caller wipes it
+ * (cs_strbuf_wipe) when done.
+ */
+int cs_reveal_report(const struct cs_ctx *ctx, const struct cs_user *user, uint64_t id,
+		     struct as_strbuf *out, struct cs_reply *reply);
+
+/* Zero b's bytes, then free it. */
+void cs_strbuf_wipe(struct as_strbuf *b);
 
 /* The status for a reveal service error: 503 when it cannot be reached,
  * 404 for no such request, 409 for a request in the wrong state, 403 when
