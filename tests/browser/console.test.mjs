@@ -83,7 +83,9 @@ async function checkLabels(page, where) {
 }
 
 async function go(page, route, selector) {
-  await page.goto(`${URL}/#/${route}`);
+  // the same address again is no navigation: reload to see the page anew
+  if (page.url() === `${URL}/#/${route}`) await page.reload();
+  else await page.goto(`${URL}/#/${route}`);
   if (selector) await page.waitForSelector(selector, { visible: true });
 }
 

@@ -19,6 +19,7 @@ SRC=$(cd "$HERE/../.." && pwd)
 . "$SRC/tests/integration/lib.sh"
 . "$SRC/tests/integration/broker.sh"
 . "$SRC/tests/integration/sync_lib.sh"
+export PATH="$ANSHIM_BUILD_DIR/cloud/console:$PATH"
 
 need node
 need chromium
@@ -36,6 +37,8 @@ phase "setup: broker, cloud, two gateways"
 start_broker
 REVEAL_SOCK=$WORK/reveal/reveal.sock
 mkdir -p "$WORK/reveal"
+# The console runs as this test's Unix user: the reveal service takes
+# that user's requests as the console's, naming the console's account.
 cloud_init "accounts $WORK/cloud/accounts" "reveal_socket $REVEAL_SOCK" \
   "reveal_console_user $(id -un)"
 sgw_init A

@@ -82,7 +82,8 @@ function renderNav(current) {
       class: ['nav-link', disabled && 'nav-disabled'],
       'aria-current': current === r.path ? 'page' : null,
       'aria-disabled': disabled ? 'true' : null,
-      onclick: disabled ? (e) => { e.preventDefault(); announce(t('nav_needs_case')); } : null,
+      onclick: disabled ? (e) => { e.preventDefault(); announce(t('nav_needs_case')); }
+        : (e) => { if (window.location.hash === `#/${r.path}`) { e.preventDefault(); route(); } },
     }, t(r.nav));
     list.appendChild(h('li', null, a));
   }

@@ -27,6 +27,31 @@ function stateBadge(r) {
   return h('span', { class: `state state-${st}` }, t(`state_${st}`) === `state_${st}` ? st : t(`state_${st}`));
 }
 
+// Break-glass reveals (the command line's, without a second person), from
+// the audit log: shown to supervisors in red below the queue.
+async function breakGlass() {
+  const box = h('section', { class: 'break-glass-box', 'aria-labelledby': 'bg-h2' }, h('h2', { id: 'bg-h2' }, t('break_glass_title')));
+  let entries;
+  try {
+    entries = ((await api.get('/api/audit')).entries || []).filter((e) => e.break_glass === true || e.action === 'break-glass');
+  } catch (err) {
+    box.appendChild(h('p', { class: 'notice notice-error', role: 'alert' }, errorText(err)));
+    return box;
+  }
+  box.appendChild(h('p', { class: 'lead' }, t('break_glass_lead')));
+  box.appendChild(h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'break-glass-table' },
+    h('caption', { class: 'visually-hidden' }, t('break_glass_title')),
+    h('thead', null, h('tr', null, ['col_seq', 'col_time', 'col_user', 'col_case', 'col_revealed', 'col_reason'].map((k) => h('th', { scope: 'col' }, t(k))))),
+    h('tbody', null, entries.length ? entries.slice().reverse().map((e) => h('tr', { class: 'row-break-glass', dataset: { seq: e.seq } },
+      h('th', { scope: 'row', class: 'num' }, e.seq),
+      h('td', { class: 'nowrap' }, dateTime(e.time)),
+      h('td', null, e.who || '—'),
+      h('td', null, e.case ? h('code', { class: 'pid', title: e.case }, shortPid(e.case)) : '—'),
+      h('td', { class: 'num' }, e.revealed ?? '—'),
+      h('td', { class: 'wrap' }, e.reason || '—'))) : h('tr', null, h('td', { colspan: 6, class: 'empty' }, t('break_glass_none')))))));
+  return box;
+}
+
 export function render(ctx) {
   const { state } = ctx;
   const mode = state.revealsMode || (ctx.can('supervisor') ? 'pending' : 'all');
@@ -55,7 +80,7 @@ export function render(ctx) {
     const cancel = h('button', { type: 'button', class: 'button' }, t('cancel'));
     const form = h('form', { class: 'form', 'aria-labelledby': 'decision-title' },
       h('h2', { id: 'decision-title' }, t(approve ? 'reveal_approve_title' : 'reveal_refuse_title', { id: r.id })),
-      h('p', null, t('reveal_decide_lead', { who: pick(r, 'asker', 'who', 'asked_by') || '—', case_ref: pick(r, 'case_ref') || '—', reason: r.reason || '—' })),
+      h('p', null, t('reveal_decide_lead', { who: pick(r, 'asked_by', 'asker', 'who') || '—', case_ref: pick(r, 'case_ref') || '—', reason: r.reason || '—' })),
       field(approve ? t('reveal_decide_reason_optional') : t('reveal_decide_reason'), reason),
       h('div', { class: 'actions' }, confirm, cancel));
     cancel.addEventListener('click', () => { panel.hidden = true; panel.replaceChildren(); button.focus(); });
@@ -82,19 +107,23 @@ export function render(ctx) {
 
   function actions(r) {
     const me = state.user.name;
-    const asker = pick(r, 'asker', 'who', 'asked_by');
+    const asker = pick(r, 'asked_by', 'asker', 'who');
+    const mine = r.mine ?? asker === me;
+    const pending = (r.state || 'pending') === 'pending';
+    const mayDecide = r.may_decide ?? (pending && ctx.can('supervisor') && !mine);
+    const mayOpen = r.may_open ?? (mine && (r.state === 'approved' || r.state === 'revealed'));
     const out = [];
     if (requestKind(r) === 'break-glass') return h('td', null, h('span', { class: 'muted' }, t('reveal_break_glass_note')));
-    if ((r.state || 'pending') === 'pending' && ctx.can('supervisor') && asker !== me) {
+    if (mayDecide) {
       const ok = h('button', { type: 'button', class: 'button small primary approve', dataset: { id: r.id } }, t('reveal_approve'));
       const no = h('button', { type: 'button', class: 'button small danger refuse', dataset: { id: r.id } }, t('reveal_refuse'));
       ok.addEventListener('click', () => openDecision(r, true, ok));
       no.addEventListener('click', () => openDecision(r, false, no));
       out.push(ok, ' ', no);
-    } else if ((r.state || 'pending') === 'pending' && asker === me) {
+    } else if (pending && mine) {
       out.push(h('span', { class: 'muted' }, t('reveal_wait_other')));
     }
-    if ((r.state === 'approved' || r.state === 'revealed') && asker === me) {
+    if (mayOpen) {
       out.push(h('a', { href: `#/reveal/${r.id}`, class: 'button small primary open-reveal', dataset: { id: r.id } }, t('reveal_open')));
     }
     return h('td', { class: 'actions-cell' }, out.length ? out : '—');
@@ -116,20 +145,21 @@ export function render(ctx) {
       h('tbody', null, reqs.length ? reqs.map((r) => {
         const bg = requestKind(r) === 'break-glass';
         const decidedBy = pick(r, 'decided_by', 'supervisor', 'approver');
-        const pid = pick(r, 'pid', 'case');
+        const pid = pick(r, 'case', 'pid');
         return h('tr', { class: bg ? 'row-break-glass' : null, dataset: { id: r.id, state: r.state || '', kind: requestKind(r) } },
           h('th', { scope: 'row', class: 'num' }, `#${r.id}`),
           h('td', null, stateBadge(r)),
-          h('td', { class: 'nowrap' }, dateTime(pick(r, 'asked', 'time', 'asked_at'))),
-          h('td', null, pick(r, 'asker', 'who', 'asked_by') || '—'),
+          h('td', { class: 'nowrap' }, dateTime(pick(r, 'asked_at', 'asked', 'time'))),
+          h('td', null, pick(r, 'asked_by', 'asker', 'who') || '—'),
           h('td', null, pid ? h('code', { class: 'pid', title: pid }, shortPid(pid)) : '—'),
           h('td', null, pick(r, 'case_ref') || '—'),
           h('td', { class: 'wrap' }, r.reason || '—'),
-          h('td', { class: 'wrap' }, decidedBy ? [t('decided_by', { who: decidedBy, when: dateTime(pick(r, 'decided', 'decided_at')) }),
+          h('td', { class: 'wrap' }, decidedBy ? [t('decided_by', { who: decidedBy, when: dateTime(pick(r, 'decided_at', 'decided')) }),
             pick(r, 'decision_reason', 'decide_reason') ? h('span', { class: 'note' }, pick(r, 'decision_reason', 'decide_reason')) : null] : '—'),
           actions(r));
       }) : h('tr', null, h('td', { colspan: 9, class: 'empty' }, mode === 'pending' ? t('reveals_none_pending') : t('reveals_none')))));
     tableWrap.replaceChildren(table);
+    if (ctx.can('supervisor')) root.appendChild(await breakGlass());
     return root;
   })();
 }
