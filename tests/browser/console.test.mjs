@@ -361,15 +361,16 @@ try {
   await inv.waitForSelector('#contacts-table td.personal', { visible: true });
   await inv.select('.filters select[id^=psize]', '500');
   const revealed = await inv.$$eval('#contacts-table tbody tr.contact-row', (trs) => trs.map((tr) => {
-    const cells = [...tr.querySelectorAll('td.personal')].map((td) => td.textContent);
-    return { pid: tr.dataset.pid, name: cells[0], phone: cells[1] };
+    return { pid: tr.dataset.pid, name: tr.querySelector('td.name-cell').textContent, phone: tr.querySelector('td.phone-cell').dataset.phone, shown: tr.querySelector('td.phone-cell').textContent };
   }));
   eq(revealed.length, cli.contacts.length, 'every contact revealed');
   for (const r of revealed) {
     check(r.phone in NAMES, `revealed phone ${r.phone} is one of the demo's contacts`);
     eq(r.name, NAMES[r.phone], `the name of ${r.phone}`);
+    eq(r.shown, `010-${r.phone.slice(5, 9)}-${r.phone.slice(9)}`, `${r.phone} shown as dialled in Korea`);
   }
   eq(new Set(revealed.map((r) => r.phone)).size, cli.contacts.length, 'each contact once');
+  eq(revealed.map((r) => r.pid), cli.contacts.map((c) => c.pid), 'the revealed rows are the trace\'s contacts, in its order');
   check(await inv.$('.notice-personal') !== null, 'the personal-data warning');
   await shot(inv, '06-revealed');
 

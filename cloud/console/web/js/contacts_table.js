@@ -16,7 +16,7 @@ const PAGE_SIZES = [100, 250, 500];
 const COLUMNS = [
   { key: 'order', label: 'col_order', num: true },
   { key: 'venue', label: 'col_venue' },
-  { key: 'pid', label: 'col_pid' },
+  { key: 'pid', label: 'col_pid', pseudonymous: true },
   { key: 'start', label: 'col_first_exposure' },
   { key: 'period_overlap_minutes', label: 'col_period_overlap', num: true },
   { key: 'overlap_minutes', label: 'col_overlap', num: true },
@@ -26,6 +26,14 @@ const COLUMNS = [
   { key: 'name', label: 'col_name', revealed: true },
   { key: 'phone', label: 'col_phone', revealed: true },
 ];
+
+// A Korean mobile number as officials dial it (010-1234-5678); any other
+// number as the server gave it (E.164).
+export function nationalPhone(e164) {
+  if (!e164) return '—';
+  const m = /^\+82(1[016789])(\d{3,4})(\d{4})$/.exec(e164);
+  return m ? `0${m[1]}-${m[2]}-${m[3]}` : e164;
+}
 
 function defaultView() {
   return { sort: 'start', dir: 1, group: true, order: '', venue: '', risk: '', source: '', text: '', page: 0, pageSize: 100 };
@@ -51,7 +59,10 @@ export function contactsTable(ctx, trace, opts) {
   const view = ctx.state[viewKey];
   const all = trace.contacts || [];
   const casePid = trace.case.pid;
-  const columns = COLUMNS.filter((c) => !c.revealed || revealed);
+  // With names, the pid column gives way to them (each row keeps its pid
+  // in data-pid and the name cell's title), and via names the person.
+  const columns = COLUMNS.filter((c) => (revealed ? !c.pseudonymous : !c.revealed));
+  const nameByPid = new Map(all.filter((c) => c.name).map((c) => [c.pid, c.name]));
   const venues = new Map();
   for (const c of all) venues.set(c.venue, c.venue_name || t('venue_n', { n: c.venue }));
 
@@ -150,9 +161,12 @@ export function contactsTable(ctx, trace, opts) {
       case 'risk': return h('td', null, h('span', { class: `risk risk-${c.risk}` }, t(`risk_${c.risk}`)),
         c.headcount_extra ? h('span', { class: 'note' }, t('headcount_extra', { n: c.headcount_extra })) : null);
       case 'source': return h('td', null, h('span', { class: `source-tag src-${c.source}` }, sourceLabel(c.source)));
-      case 'via': return h('td', null, c.via === casePid ? t('via_case') : h('code', { class: 'pid', title: c.via }, shortPid(c.via)));
-      case 'name': return h('td', { class: 'personal' }, c.name ? c.name : (c.reveal_error ? h('span', { class: 'muted' }, t('not_revealed', { why: c.reveal_error })) : '—'));
-      case 'phone': return h('td', { class: 'personal nowrap' }, c.phone || '—');
+      case 'via':
+        if (c.via === casePid) return h('td', null, t('via_case'));
+        if (nameByPid.has(c.via)) return h('td', { class: 'personal', title: c.via }, nameByPid.get(c.via));
+        return h('td', null, h('code', { class: 'pid', title: c.via }, shortPid(c.via)));
+      case 'name': return h('td', { class: 'personal name-cell', title: c.pid }, c.name ? c.name : (c.reveal_error ? h('span', { class: 'muted' }, t('not_revealed', { why: c.reveal_error })) : '—'));
+      case 'phone': return h('td', { class: 'personal phone-cell nowrap', dataset: { phone: c.phone || '' } }, nationalPhone(c.phone));
       default: return h('td', null, '');
     }
   }

@@ -23,7 +23,7 @@ export async function render(ctx) {
       h('span', { class: 'level-l' }, t('policy_level'))),
     h('div', null,
       h('p', { class: 'level-text' }, cur ? t(`level_${cur.level}`) : t('policy_none')),
-      cur ? h('p', { class: 'muted' }, t('policy_issued', { seq: cur.seq ?? '—', when: dateTime(cur.issued) })) : null,
+      cur ? h('p', { class: 'muted' }, t('policy_issued', { when: dateTime(cur.issued) }), h('span', { class: 'note' }, t('policy_id', { seq: cur.seq ?? '—' }))) : null,
       cur ? h('p', { class: 'muted' }, cur.level >= 3 ? t('policy_collecting') : t('policy_not_collecting')) : null)));
 
   if (ctx.can('supervisor')) {
@@ -53,14 +53,13 @@ export async function render(ctx) {
   }
 
   const hist = data.history || [];
-  root.appendChild(h('h2', null, t('policy_history')));
-  root.appendChild(h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'policy-table' },
-    h('caption', { class: 'visually-hidden' }, t('policy_history')),
-    h('thead', null, h('tr', null, ['col_seq', 'col_level', 'col_issued', 'col_by'].map((k) => h('th', { scope: 'col' }, t(k))))),
+  root.appendChild(h('h2', { id: 'po-hist' }, t('policy_history')));
+  root.appendChild(h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'policy-table', 'aria-labelledby': 'po-hist' },
+    h('thead', null, h('tr', null, ['col_issued', 'col_level', 'col_by', 'col_policy_id'].map((k) => h('th', { scope: 'col' }, t(k))))),
     h('tbody', null, hist.length ? hist.map((p) => h('tr', null,
-      h('td', { class: 'num' }, p.seq ?? '—'),
-      h('td', null, h('span', { class: `level-chip level-${p.level}` }, p.level), ' ', t(`level_${p.level}`)),
       h('td', { class: 'nowrap' }, dateTime(p.issued)),
-      h('td', null, p.by || p.who || '—'))) : h('tr', null, h('td', { colspan: 4, class: 'empty' }, t('policy_no_history')))))));
+      h('td', null, h('span', { class: `level-chip level-${p.level}` }, p.level), ' ', t(`level_${p.level}`)),
+      h('td', null, p.by || p.who || '—'),
+      h('td', { class: 'muted' }, h('code', null, p.seq ?? '—')))) : h('tr', null, h('td', { colspan: 4, class: 'empty' }, t('policy_no_history')))))));
   return root;
 }

@@ -39,8 +39,7 @@ async function breakGlass() {
     return box;
   }
   box.appendChild(h('p', { class: 'lead' }, t('break_glass_lead')));
-  box.appendChild(h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'break-glass-table' },
-    h('caption', { class: 'visually-hidden' }, t('break_glass_title')),
+  box.appendChild(h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'break-glass-table', 'aria-labelledby': 'bg-h2' },
     h('thead', null, h('tr', null, ['col_seq', 'col_time', 'col_user', 'col_case', 'col_revealed', 'col_reason'].map((k) => h('th', { scope: 'col' }, t(k))))),
     h('tbody', null, entries.length ? entries.slice().reverse().map((e) => h('tr', { class: 'row-break-glass', dataset: { seq: e.seq } },
       h('th', { scope: 'row', class: 'num' }, e.seq),
