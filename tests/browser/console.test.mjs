@@ -39,7 +39,7 @@ const NAMES = {
   '+821070000004': 'Dong Dee',
   '+821070000006': 'Fay Scan',
 };
-const REASON = 'browser test: lab report';
+const REASON = 'PCR 양성 확진 통보';
 const CASE_REF = 'JEJU-2026-0118';
 const TIMEOUT = 30000;
 
@@ -322,7 +322,7 @@ try {
   const supKim = await newPage(supKimCtx, 'sup.kim');
   await login(supKim, 'sup.kim');
   const ownAsk = await api(supKim, 'POST', '/api/reveals/ask', {
-    pid: trace.case.pid, from: FROM, to: TO, depth: 2, reason: 'supervisor asks too', case_ref: CASE_REF,
+    pid: trace.case.pid, from: FROM, to: TO, depth: 2, reason: '야간 연락 준비', case_ref: CASE_REF,
   });
   eq(ownAsk.status, 200, 'a supervisor may ask');
   const ownId = ownAsk.json.id;
@@ -345,7 +345,7 @@ try {
   await sup.click(`button.approve[data-id="${requestId}"]`);
   await sup.waitForSelector('#decision-reason', { visible: true });
   eq(await sup.evaluate(() => document.activeElement.id), 'decision-reason', 'focus moves to the decision');
-  await sup.type('#decision-reason', 'approved: contacts to be called today');
+  await sup.type('#decision-reason', '오늘 안에 접촉자 연락');
   const decided = sup.waitForResponse((r) => r.url().endsWith('/api/reveals/decide'));
   await sup.click('#decision-confirm');
   eq((await decided).status(), 200, 'POST /api/reveals/decide status');

@@ -39,15 +39,19 @@ async function breakGlass() {
     return box;
   }
   box.appendChild(h('p', { class: 'lead' }, t('break_glass_lead')));
+  if (!entries.length) {
+    box.appendChild(h('p', { class: 'muted', id: 'break-glass-none' }, t('break_glass_none')));
+    return box;
+  }
   box.appendChild(h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'break-glass-table', 'aria-labelledby': 'bg-h2' },
     h('thead', null, h('tr', null, ['col_seq', 'col_time', 'col_user', 'col_case', 'col_revealed', 'col_reason'].map((k) => h('th', { scope: 'col' }, t(k))))),
-    h('tbody', null, entries.length ? entries.slice().reverse().map((e) => h('tr', { class: 'row-break-glass', dataset: { seq: e.seq } },
+    h('tbody', null, entries.slice().reverse().map((e) => h('tr', { class: 'row-break-glass', dataset: { seq: e.seq } },
       h('th', { scope: 'row', class: 'num' }, e.seq),
       h('td', { class: 'nowrap' }, dateTime(e.time)),
       h('td', null, e.who || '—'),
       h('td', null, e.case ? h('code', { class: 'pid', title: e.case }, shortPid(e.case)) : '—'),
       h('td', { class: 'num' }, e.revealed ?? '—'),
-      h('td', { class: 'wrap' }, e.reason || '—'))) : h('tr', null, h('td', { colspan: 6, class: 'empty' }, t('break_glass_none')))))));
+      h('td', { class: 'wrap' }, e.reason || '—')))))));
   return box;
 }
 
