@@ -28,6 +28,7 @@ const ARTEFACTS = env('ARTEFACTS');
 const FROM = env('FROM');
 const TO = env('TO');
 const PHONE = env('CASE_PHONE_SPELLING');
+const CROWD_PHONE = env('CROWD_PHONE');
 const USERS = Object.fromEntries(env('USERS').split(' ').map((u) => u.split(':')));
 const NAMES = {
   '+821070000002': 'Park Bee',
@@ -125,16 +126,19 @@ async function login(page, name) {
 }
 
 // Search the case in the form, as a user would; the console's trace answer.
-async function searchCase(page) {
+async function searchCase(page, phone) {
   await go(page, 'search', 'input[name=who]');
-  await page.type('input[name=who]', PHONE);
+  await page.$eval('input[name=who]', (el) => { el.value = ''; });
+  await page.type('input[name=who]', phone || PHONE);
   const setValue = (sel, v) => page.$eval(sel, (el, v) => { el.value = v; el.dispatchEvent(new Event('input', { bubbles: true })); }, v);
   await setValue('input[name=from]', FROM);
   await setValue('input[name=to]', TO);
   await page.select('select[name=depth]', '2');
   await setValue('input[name=min_overlap]', '15');
   await setValue('input[name=incubation]', '14');
+  await setValue('input[name=reason]', '');
   await page.type('input[name=reason]', REASON);
+  await setValue('input[name=case_ref]', '');
   await page.type('input[name=case_ref]', CASE_REF);
   const traced = page.waitForResponse((r) => r.url().endsWith('/api/trace'));
   await page.click('form button[type=submit]');
@@ -153,6 +157,37 @@ function cliTrace(pid) {
 }
 
 const hhmm = (iso) => iso.slice(11, 16);
+
+// The contacts table's rows on every page, turning the pages with "next".
+async function allContactRows(page) {
+  const rows = [];
+  for (let pages = 0; pages < 50; pages++) {
+    rows.push(...await page.$$eval('#contacts-table tbody tr.contact-row', (trs) => trs.map((tr) => {
+      const d = tr.dataset;
+      const name = tr.querySelector('td.name-cell'), phone = tr.querySelector('td.phone-cell');
+      return {
+        pid: d.pid, order: Number(d.order), venue: Number(d.venue), start: d.start, end: d.end,
+        overlap: Number(d.overlap), period: Number(d.period), risk: d.risk, via: d.via, source: d.source,
+        extra: Number(d.extra), cells: [...tr.children].map((td) => td.textContent),
+        name: name ? name.textContent : null, phone: phone ? phone.dataset.phone : null, shown: phone ? phone.textContent : null,
+      };
+    })));
+    const next = await page.$('.pager button:last-child');
+    if (!next || await page.$eval('.pager', (el) => el.hidden) || await next.evaluate((b) => b.disabled)) return rows;
+    await next.click();
+  }
+  throw new Error('the contacts table has more than 50 pages');
+}
+
+function expectContacts(rows, cli, what) {
+  eq(rows.length, cli.contacts.length, `${what}: contact rows = CLI contacts`);
+  cli.contacts.forEach((c, i) => {
+    const r = rows[i];
+    eq([r.pid, r.order, r.venue, r.start, r.end, r.overlap, r.period, r.risk, r.via, r.source, r.extra],
+      [c.pid, c.order, c.venue, c.start, c.end, c.overlap_minutes, c.period_overlap_minutes, c.risk, c.via, c.source, c.headcount_extra || 0],
+      `${what}: contact ${i + 1}`);
+  });
+}
 
 // RFC 4180 CSV into rows of cells.
 function parseCsv(text) {
@@ -240,21 +275,11 @@ try {
 
   await go(inv, 'contacts', '#contacts-table');
   await inv.select('.filters select[id^=psize]', '500');
-  const contactRows = await inv.$$eval('#contacts-table tbody tr.contact-row', (trs) => trs.map((tr) => {
-    const d = tr.dataset;
-    return {
-      pid: d.pid, order: Number(d.order), venue: Number(d.venue), start: d.start, end: d.end,
-      overlap: Number(d.overlap), period: Number(d.period), risk: d.risk, via: d.via, source: d.source,
-      extra: Number(d.extra), cells: [...tr.children].map((td) => td.textContent),
-    };
-  }));
-  eq(contactRows.length, cli.contacts.length, 'contact rows = CLI contacts');
+  const contactRows = await allContactRows(inv);
   eq(cli.contacts.length, 8, 'the demo case has 8 contacts');
+  expectContacts(contactRows, cli, 'the demo case');
   cli.contacts.forEach((c, i) => {
     const r = contactRows[i];
-    eq([r.pid, r.order, r.venue, r.start, r.end, r.overlap, r.period, r.risk, r.via, r.source, r.extra],
-      [c.pid, c.order, c.venue, c.start, c.end, c.overlap_minutes, c.period_overlap_minutes, c.risk, c.via, c.source, c.headcount_extra || 0],
-      `contact ${i + 1}`);
     eq(r.cells[0], String(c.order), `contact ${i + 1}: order shown`);
     check(r.cells[1].includes(c.venue_name), `contact ${i + 1}: venue shown`);
     eq(r.cells[4], `${c.period_overlap_minutes}분`, `contact ${i + 1}: exposure in the period shown`);
@@ -264,6 +289,7 @@ try {
   });
   eq(await inv.$$eval('#contacts-table tbody tr.group-row', (x) => x.length) > 1, true, 'grouped by order and venue');
   eq(await inv.$$eval('svg.graph g.node', (x) => x.length), cli.contacts.length + 1, 'the exposure graph has the case and every contact');
+  eq(await inv.$$eval('svg.graph path.edge', (x) => x.length), cli.contacts.length, 'one edge per contact, from its via');
   // sorting: by total exposure, descending, by the header button
   await inv.click('#contacts-table th[data-key=overlap_minutes] button');
   await inv.click('#contacts-table th[data-key=overlap_minutes] button');
@@ -279,8 +305,23 @@ try {
   const highRows = await inv.$$eval('#contacts-table tbody tr.contact-row', (trs) => trs.map((tr) => tr.dataset.risk));
   eq(highRows.length, cli.contacts.filter((c) => c.risk === 'high').length, 'the risk filter');
   await inv.select('.filters select[name=risk]', '');
+  await inv.select('.filters select[id^=psize]', '100');
+
   await checkLabels(inv, 'the contacts page');
   await shot(inv, '04-contacts');
+
+  // a case with 600 contacts: the table pages past 500 rows
+  const crowd = await searchCase(inv, CROWD_PHONE);
+  const crowdCli = cliTrace(crowd.case.pid);
+  eq(crowdCli.contacts.length, 600, 'the crowd case has 600 contacts');
+  await go(inv, 'contacts', '#contacts-table');
+  await inv.select('.filters select[id^=psize]', '500');
+  eq(await inv.$eval('.pager .page-of', (el) => el.textContent), '2쪽 중 1쪽', 'two pages of 500 rows');
+  eq(await inv.$$eval('#contacts-table tbody tr.contact-row', (x) => x.length), 500, '500 rows on the first page');
+  expectContacts(await allContactRows(inv), crowdCli, 'the crowd case, page by page');
+  eq(await inv.$eval('.pager .page-of', (el) => el.textContent), '2쪽 중 2쪽', 'the last page');
+  eq(await inv.$eval('svg.graph .graph-more', (el) => el.textContent), '외 560명', 'the graph draws 40 people of a column and counts the rest');
+  await shot(inv, '04b-contacts-page-2');
 
   // the language: English one click away, remembered
   await inv.click('#lang-toggle');
@@ -360,9 +401,7 @@ try {
   await inv.click(`a.open-reveal[data-id="${requestId}"]`);
   await inv.waitForSelector('#contacts-table td.personal', { visible: true });
   await inv.select('.filters select[id^=psize]', '500');
-  const revealed = await inv.$$eval('#contacts-table tbody tr.contact-row', (trs) => trs.map((tr) => {
-    return { pid: tr.dataset.pid, name: tr.querySelector('td.name-cell').textContent, phone: tr.querySelector('td.phone-cell').dataset.phone, shown: tr.querySelector('td.phone-cell').textContent };
-  }));
+  const revealed = await allContactRows(inv);
   eq(revealed.length, cli.contacts.length, 'every contact revealed');
   for (const r of revealed) {
     check(r.phone in NAMES, `revealed phone ${r.phone} is one of the demo's contacts`);

@@ -11,6 +11,8 @@
 #     12:50, +1 12:30, -2 12:20, @x 12:10; Eun Ee 13:00 (order 2)
 #   venue 2, Museum Jeju (gateway B): Park Bee 18:00, Dong Dee 18:30
 #   today at venue 2: the case's own pass scanned, then Fay Scan's pass
+# and a second case, for the pages of a long list: Crowd Case at venue 2 at
+# 09:00 the same day with 600 people on the paper register 09:05-09:55.
 # console.test.mjs then runs the ten steps of the console's browser test
 # (see its header) and saves a screenshot of every page under
 # $ANSHIM_BUILD_DIR/browser-artefacts.
@@ -72,13 +74,22 @@ expect_match "CSV import at A" ": 7 imported, 0 already imported, 0 rejected" \
   "$(anshim-gw import --config "$(sgw_dir A)/gw.conf" "$WORK/paper-a.csv")"
 expect_match "CSV import at B" ": 2 imported, 0 already imported, 0 rejected" \
   "$(anshim-gw import --config "$(sgw_dir B)/gw.conf" "$WORK/paper-b.csv")"
+{
+  echo "date,time,name,phone"
+  echo "$D,09:00,Crowd Case,010-7200-0000"
+  for i in $(seq 1 600); do
+    printf '%s,09:%02d,방문자 %03d,010-7200-%04d\n' "$D" $((5 + i % 51)) "$i" "$i"
+  done
+} > "$WORK/paper-crowd.csv"
+expect_match "CSV import of the crowd at B" ": 601 imported, 0 already imported, 0 rejected" \
+  "$(anshim-gw import --config "$(sgw_dir B)/gw.conf" "$WORK/paper-crowd.csv")"
 sgw_use B
 gw_wallet "$WORK/wcase" 010-7000-0001 "Case Kim"
 gw_wallet "$WORK/wf" 010-7000-0006 "Fay Scan"
 expect_eq "the case's pass at B" accepted "$(gw_scan "$GW_SCAN" "$(gw_pass "$WORK/wcase")")"
 expect_eq "F's pass at B" accepted "$(gw_scan "$GW_SCAN" "$(gw_pass "$WORK/wf")")"
 wait_delivered 60 A B
-expect_eq "visits stored" 11 "$(cloud_q "s['visits']")"
+expect_eq "visits stored" 612 "$(cloud_q "s['visits']")"
 
 phase "accounts"
 PW_INV="investigator-pass-1"
@@ -118,7 +129,7 @@ phase "the browser test"
 check
 FROM=$(date -d '4 days ago' +%F) TO=$(date -d tomorrow +%F) \
 CONSOLE_URL=$URL CLOUD_CONF=$CLOUD_CONF ARTEFACTS=$ARTEFACTS \
-CASE_PHONE_SPELLING="+82 10-7000-0001" \
+CASE_PHONE_SPELLING="+82 10-7000-0001" CROWD_PHONE="01072000000" \
 USERS="inv.lee:$PW_INV sup.park:$PW_SUP1 sup.kim:$PW_SUP2 ana.choi:$PW_ANA" \
   node "$HERE/console.test.mjs" || fail "console.test.mjs failed (screenshots in $ARTEFACTS)"
 
@@ -127,7 +138,7 @@ check; kill -0 "$CONSOLE_PID" || fail "anshim-consoled died during the browser t
 check; kill -0 "$REVEAL_PID" || fail "anshim-revealed died during the browser test"
 for log in "$CONSOLE_LOG" "$CLOUD_LOG"; do
   check
-  ! grep -Eq '7000|Park Bee|HYPERLINK|Dong Dee' "$log" || fail "a phone or a name in $log"
+  ! grep -Eq '7000|7200|Park Bee|HYPERLINK|Dong Dee|방문자' "$log" || fail "a phone or a name in $log"
 done
 
 phase "stopping"
