@@ -95,16 +95,18 @@ static const char usage_text[] =
 "\n"
 "  audit verify [--keys DIR]\n"
 "      Check the audit log of traces and reveals (audit_log): every entry is\n"
-"      hash-chained to the one before and signed with sign.key. Prints 'N\n"
-"      entries, chain intact' (exit 0) or the first broken entry and why\n"
-"      (exit 1). Keep the count: entries cut off the end leave no trace.\n"
+"      hash-chained to the one before and signed with audit.key (entries\n"
+"      from before the reveal service: with sign.key). Prints 'N entries,\n"
+"      chain intact' (exit 0) or the first broken entry and why (exit 1).\n"
+"      Keep the count: entries cut off the end leave no trace in the file.\n"
 "  audit show [--json]\n"
-"      List the audit entries: time, investigator, trace or reveal, the\n"
-"      case's pid, window, depth, contacts, capsules revealed, reason.\n"
+"      List the audit entries: time, who, action (trace, ask, approve,\n"
+"      refuse, reveal, break-glass), the case's pid, window, depth,\n"
+"      contacts, capsules revealed, the request answered, reason.\n"
 "\n"
 "  trace (--phone PHONE | --pid HEX) --from TIME --to TIME --reason TEXT\n"
 "        [--depth N] [--min-overlap MIN] [--risk-period DURATION]\n"
-"        [--incubation DAYS] [--json] [--reveal --as NAME] [--keys DIR]\n"
+"        [--incubation DAYS] [--case-ref REF] [--json] [--reveal] [--keys DIR]\n"
 "      Trace a case: its visits with entry in the infectious window (TIME:\n"
 "      2026-03-02, 2026-03-02T09:00+09:00 or unix seconds; a bare --to date\n"
 "      means the end of that day), everyone who was at the same venue at the\n"
@@ -112,10 +114,14 @@ static const char usage_text[] =
 "      their exposure to DAYS later (default 14). A contact's risk is HIGH from\n"
 "      MIN minutes of exposure (default 15) within any one DURATION (default\n"
 "      24h; e.g. 36h, 2d, 90m); each contact shows that most and the total\n"
-"      exposure over all venues and days. Prints pids; --reveal --as NAME also\n"
-"      opens the contacts' sealed phone and name. Every trace is written to the\n"
-"      audit log, with --as (default: your login name) and --reason, before\n"
-"      anything is printed. --phone needs pseudonym.key, --reveal contact.key.\n"
+"      exposure over all venues and days. Prints pids. Every trace is written\n"
+"      to the audit log by the reveal service (anshim-revealed, at\n"
+"      reveal_socket) with your Unix user, --reason and --case-ref, before\n"
+"      anything is printed; if it cannot be written, nothing is. --reveal is\n"
+"      the break-glass reveal: the service opens the contacts' phones and\n"
+"      names, only for members of reveal_breakglass_group, and logs it as\n"
+"      break-glass (the console's two-person reveal is the normal way).\n"
+"      --phone needs pseudonym.key (or give --pid).\n"
 "      --json prints the stable form described in docs/TRACING.md.\n"
 "\n"
 "  poster --venue ID [--out FILE] [--format pdf|png|svg] [--size a4|a5]\n"
@@ -275,7 +281,8 @@ static int cmd_issue(int argc, char **argv)
 		return 1;
 	if (!keys)
 		keys = cfg.keys_dir;
-	rc = cl_authority_load(&auth, keys, CL_KEY_SIGN | CL_KEY_CONTACT | CL_KEY_PSEUDONYM, &failed);
+	rc = cl_authority_load(&auth, keys, CL_KEY_SIGN | CL_KEY_CONTACT_PUBLIC | CL_KEY_PSEUDONYM,
+			       &failed);
 	if (rc) {
 		fprintf(stderr, "anshim-cloud: cannot load authority key %s: %s%s\n",
 			failed ? failed : keys, as_strerror(rc),

@@ -20,8 +20,9 @@ const struct as_config_option cl_config_table[] = {
 	 "sealed contact capsules, counters; and the last signed policy."},
 	{"keys_dir", AS_CFG_PATH, OPT(keys_dir), 0, 0, NULL, 0, "/etc/anshim/authority",
 	 "The authority key directory made by 'anshim-cloud keys init': sign.key "
-	 "signs acks and policies, contact.key opens paper-register capsules at "
-	 "ingest (only to derive the pseudonym), pseudonym.key derives it."},
+	 "signs acks and policies (anshim-cloudd, anshim-cloud); contact.key opens "
+	 "capsules, pseudonym.key derives pseudonyms and audit.key signs the audit "
+	 "log: those three are read by the reveal service (anshim-revealed) alone."},
 	AS_MQTT_CONFIG_ROWS(struct cl_config, "tcp://127.0.0.1:1883",
 			    "The MQTT broker, tcp://HOST:PORT or ssl://HOST:PORT (8883 with "
 			    "TLS)."),

@@ -160,7 +160,7 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 		say(err, err_len, rc, "%s: %s", path, as_strerror(rc));
 		goto out;
 	}
-	rc = cl_authority_load(&auth, rq->keys_dir, CL_KEY_SIGN | CL_KEY_CONTACT, &failed);
+	rc = cl_authority_load(&auth, rq->keys_dir, CL_KEY_SIGN | CL_KEY_CONTACT_PUBLIC, &failed);
 	if (rc) {
 		say(err, err_len, rc, "%s: %s", failed ? failed : rq->keys_dir, as_strerror(rc));
 		goto out;

@@ -2,29 +2,32 @@
  * trace_cmd.c - 'anshim-cloud trace': run the tracing engine (trace.h) for
  * a case and print the case's timeline and its contacts, as aligned text
  * or as the stable JSON form of docs/TRACING.md; with --reveal, open the
- * contacts' sealed capsules so investigators can call them.
+ * contacts' names and phones (the break-glass reveal) through the reveal
+ * service.
  *
- * Audit before output: every trace is written to the audit log (audit.h)
- * before anything about it is printed.  The entry needs the number of
- * contacts and of capsules revealed, so the trace runs twice: a first,
- * silent run counts them (opening each capsule in memory, then wiping
- * it); then the entry is appended and fsynced; then the second run prints.
- * If the audit entry cannot be written, nothing is printed and the
- * command fails.  The second run never opens more capsules than the
- * entry says: if visits ingested in between add contacts, those past the
- * count are shown pseudonymously, and a note says so.
+ * Audit before output: this command holds no key that opens capsules or
+ * signs the audit log.  The reveal service (revealclient.h) writes every
+ * entry, recording this process's Unix user, before anything about the
+ * trace is printed.  The entry needs the number of contacts, so the trace
+ * runs twice: a first, silent run counts them; then the service writes
+ * the entry ('trace'), or with --reveal runs the same trace itself, opens
+ * its contacts and writes a 'break-glass' entry (only for members of
+ * reveal_breakglass_group); then the second run prints.  If the service
+ * refuses or cannot be reached, nothing is printed and the command fails.
+ * With --reveal only the contacts the service opened are shown: contacts
+ * ingested in between are shown pseudonymously, and a note says so.
  *
  * Invariants: phone numbers and names appear only on stdout, only with
  * --reveal, only for contacts; the case's phone (--phone) is turned into a
- * pid and never printed or logged; opened capsules live in one stack
- * struct that is wiped after each contact; memory is bounded by the
- * engine's per-person state (each line or JSON object is printed as soon
- * as it is known).  Single-threaded CLI use.
+ * pid and never printed or logged; the opened contacts live in one array
+ * that is wiped when the command ends; memory is bounded by the engine's
+ * per-person state and the contacts opened.  Single-threaded CLI use.
  */
-#include "audit.h"
 #include "authority.h"
 #include "cli.h"
 #include "commands.h"
+#include "revealclient.h"
+#include "revealed_set.h"
 #include "trace.h"
 #include "trace_report.h"
 
@@ -45,46 +48,13 @@
 
 #define PID_HEX (2 * AS_PID_LEN + 1)
 #define RISK_PERIOD_MAX (60 * 86400)
-#define WHO_MAX 63
 #define REASON_MAX 255
 
 struct trace_opts {
-	const char *phone, *pid_hex, *from_text, *to_text, *who, *reason, *keys;
+	const char *phone, *pid_hex, *from_text, *to_text, *reason, *case_ref, *keys;
 	int json, reveal;
 	struct cl_trace_params p;
 };
-
-/* Opening capsules for --reveal: the counting run opens (and wipes) each
- * contact's capsule to count them for the audit entry; the printing run
- * opens at most as many as the entry says. */
-struct opener {
-	struct cl_store *store;
-	const struct cl_authority *auth;
-	uint64_t revealed, limit;
-};
-
-/* cl_trace_report_opts.open: pid's capsule into *c. */
-static int open_capsule(void *ctx, const uint8_t pid[AS_PID_LEN], struct as_contact *c,
-			const char **why)
-{
-	struct opener *op = ctx;
-	uint8_t capsule[AS_CAPSULE_LEN];
-	int rc;
-
-	if (op->revealed >= op->limit) {
-		*why = "found after the audit entry was written; trace again";
-		return 0;
-	}
-	rc = cl_store_capsule(op->store, pid, capsule);
-	if (!rc)
-		rc = as_capsule_open(c, capsule, op->auth->contact_pk, op->auth->contact_sk);
-	if (rc) {
-		*why = rc == AS_E_NOT_FOUND ? "no capsule stored" : as_strerror(rc);
-		return 0;
-	}
-	op->revealed++;
-	return 1;
-}
 
 static void write_stdout(void *ctx, const char *p, size_t n)
 {
@@ -92,26 +62,11 @@ static void write_stdout(void *ctx, const char *p, size_t n)
 	fwrite(p, 1, n, stdout);
 }
 
-/* The counting run: contacts, and with --reveal the capsules that open
- * (each wiped at once). */
-struct counter {
-	struct opener *op;
-	int reveal;
-	uint64_t contacts;
-};
-
+/* The counting run: the contacts, for the audit entry. */
 static int count_contact(void *ctx, const struct cl_trace_contact *c)
 {
-	struct counter *n = ctx;
-	struct as_contact who;
-	const char *why;
-
-	n->contacts++;
-	if (n->reveal) {
-		memset(&who, 0, sizeof who);
-		open_capsule(n->op, c->pid, &who, &why);
-		sodium_memzero(&who, sizeof who);
-	}
+	(void)c;
+	++*(uint64_t *)ctx;
 	return 0;
 }
 
@@ -121,16 +76,7 @@ static int text_ok(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > max)
-		return 0;
-	for (size_t i = 0; i < n;) {
-		size_t k = as_utf8_char((const unsigned char *)s + i, n - i);
-
-		if (!k)
-			return 0;
-		i += k;
-	}
-	return strspn(s, " ") != n;
+	return n > 0 && n <= max && as_utf8_text_ok(s, n) && strspn(s, " ") != n;
 }
 
 /*
@@ -173,6 +119,7 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 		{"json", no_argument, NULL, 'j'},
 		{"reveal", no_argument, NULL, 'r'},
 		{"as", required_argument, NULL, 'a'},
+		{"case-ref", required_argument, NULL, 'C'},
 		{"reason", required_argument, NULL, 'R'},
 		{"config", required_argument, NULL, 'c'},
 		{"keys", required_argument, NULL, 'k'},
@@ -215,7 +162,12 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 			break;
 		case 'j': o->json = 1; break;
 		case 'r': o->reveal = 1; break;
-		case 'a': o->who = optarg; break;
+		case 'a':
+			return cl_usage_error("%s", "--as is no longer accepted: a name given on the "
+					      "command line proves nothing. The audit log records "
+					      "your Unix user (the reveal service learns it from "
+					      "the socket); drop --as");
+		case 'C': o->case_ref = optarg; break;
 		case 'R': o->reason = optarg; break;
 		case 'c': break; /* read by cl_cli_load_config */
 		case 'k': o->keys = optarg; break;
@@ -249,12 +201,10 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 	if (!text_ok(o->reason, REASON_MAX))
 		return cl_usage_error("--reason: 1 to %d bytes of UTF-8 text, no control characters",
 				      REASON_MAX);
-	if (o->reveal && !o->who)
-		return cl_usage_error("%s", "--reveal needs --as NAME: who is opening the contacts' "
-				      "data (written to the audit log)");
-	if (o->who && !text_ok(o->who, WHO_MAX))
-		return cl_usage_error("--as: 1 to %d bytes of UTF-8 text, no control characters",
-				      WHO_MAX);
+	if (o->case_ref && (strlen(o->case_ref) > CL_CASE_REF_MAX ||
+			    (o->case_ref[0] && !text_ok(o->case_ref, CL_CASE_REF_MAX))))
+		return cl_usage_error("--case-ref: at most %d bytes of UTF-8 text, no control "
+				      "characters", CL_CASE_REF_MAX);
 	if (o->pid_hex && (strlen(o->pid_hex) != 2 * AS_PID_LEN ||
 			   as_hex_decode(o->p.pid, AS_PID_LEN, o->pid_hex)))
 		return cl_usage_error("--pid '%s': give the 32 hex digits of a pid", o->pid_hex);
@@ -263,26 +213,31 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 
 /* ---- the command ------------------------------------------------------------- */
 
-static int audit(struct cl_config *cfg, const struct trace_opts *o, const char *who,
-		 uint64_t contacts, uint64_t revealed)
+/* The audit entry, written by the reveal service: a 'trace', or with
+ * --reveal a 'break-glass' that also opens the contacts into *opened. */
+static int audit(struct cl_config *cfg, const struct trace_opts *o, uint64_t contacts,
+		 struct cl_revealed_set *opened)
 {
-	struct cl_audit_entry e;
+	struct cl_reveal_scope scope;
 	char err[1024] = "";
 	int rc;
 
-	memset(&e, 0, sizeof e);
-	snprintf(e.who, sizeof e.who, "%s", who);
-	snprintf(e.action, sizeof e.action, "%s", o->reveal ? "reveal" : "trace");
-	as_hex_encode(e.case_ref, o->p.pid, AS_PID_LEN);
-	e.window_from = o->p.from;
-	e.window_to = o->p.to;
-	e.depth = o->p.depth;
-	e.contacts = contacts > UINT32_MAX ? UINT32_MAX : (uint32_t)contacts;
-	e.revealed = revealed > UINT32_MAX ? UINT32_MAX : (uint32_t)revealed;
-	snprintf(e.reason, sizeof e.reason, "%s", o->reason);
-	rc = cl_audit_append(cfg, &e, NULL, err, sizeof err);
+	memset(&scope, 0, sizeof scope);
+	scope.params = o->p;
+	snprintf(scope.reason, sizeof scope.reason, "%s", o->reason);
+	snprintf(scope.case_ref, sizeof scope.case_ref, "%s", o->case_ref ? o->case_ref : "");
+	if (o->reveal) {
+		rc = cl_reveal_break_glass(cfg->reveal_socket, &scope, cl_revealed_set_add, opened,
+					   err, sizeof err);
+		cl_revealed_set_sort(opened);
+	} else {
+		rc = cl_reveal_log_trace(cfg->reveal_socket, NULL, &scope,
+					 contacts > UINT32_MAX ? UINT32_MAX : (uint32_t)contacts,
+					 NULL, err, sizeof err);
+	}
 	if (rc)
-		fprintf(stderr, "anshim-cloud: trace not run: cannot write the audit entry: %s\n",
+		fprintf(stderr, "anshim-cloud: trace not %s: %s\n",
+			o->reveal ? "revealed" : "shown: the audit entry cannot be written",
 			err[0] ? err : as_strerror(rc));
 	return rc;
 }
@@ -293,8 +248,8 @@ int cl_cmd_trace(int argc, char **argv)
 	struct cl_config cfg;
 	struct cl_store *store = NULL;
 	struct cl_authority auth;
-	uint64_t counted = 0, limit = 0;
-	char who[WHO_MAX + 1];
+	struct cl_revealed_set opened = {0};
+	uint64_t counted = 0;
 	const char *failed = NULL;
 	unsigned need = 0;
 	int rc, status = 1;
@@ -303,10 +258,6 @@ int cl_cmd_trace(int argc, char **argv)
 	if (rc)
 		return rc;
 	memset(&auth, 0, sizeof auth);
-	if (o.who)
-		snprintf(who, sizeof who, "%s", o.who);
-	else
-		cl_cli_unix_user(who);
 	if (cl_cli_load_config(&cfg, argc, argv))
 		return 1;
 	if (o.keys) {
@@ -317,13 +268,14 @@ int cl_cmd_trace(int argc, char **argv)
 			goto out;
 		}
 		free(cfg.keys_dir);
-		cfg.keys_dir = k; /* the audit log's signing key comes from here too */
+		cfg.keys_dir = k;
 	}
-	need = (o.phone ? CL_KEY_PSEUDONYM : 0) | (o.reveal ? CL_KEY_CONTACT : 0);
+	need = o.phone ? CL_KEY_PSEUDONYM : 0;
 	if (need && (rc = cl_authority_load(&auth, cfg.keys_dir, need, &failed)) != 0) {
 		fprintf(stderr, "anshim-cloud: cannot load authority key %s: %s%s\n",
 			failed ? failed : cfg.keys_dir, as_strerror(rc),
-			rc == -ENOENT ? " (pass --keys DIR or set keys_dir in the config)" : "");
+			rc == -ENOENT ? " (pass --keys DIR or set keys_dir in the config)" :
+			" (or give the case's pid with --pid)");
 		goto out;
 	}
 	if (o.phone) {
@@ -338,29 +290,24 @@ int cl_cmd_trace(int argc, char **argv)
 	if (cl_cli_open_store(&store, &cfg, 1))
 		goto out;
 
-	/* Run 1: count, print nothing. */
+	/* Run 1: count, print nothing; then the audit entry. */
 	{
-		struct opener op = {store, &auth, 0, UINT64_MAX};
-		struct counter n = {&op, o.reveal, 0};
-		struct cl_trace_sink sink = {&n, NULL, count_contact, NULL};
+		struct cl_trace_sink sink = {&counted, NULL, count_contact, NULL};
 
 		rc = cl_trace_run(store, &o.p, &sink, NULL);
 		if (rc) {
 			fprintf(stderr, "anshim-cloud: trace failed: %s\n", as_strerror(rc));
 			goto out;
 		}
-		if (audit(&cfg, &o, who, n.contacts, op.revealed))
+		if (audit(&cfg, &o, counted, &opened))
 			goto out;
-		counted = n.contacts;
-		limit = op.revealed;
 	}
 
-	/* Run 2: print, revealing at most what the audit entry says. */
+	/* Run 2: print, revealing only what the service opened. */
 	{
-		struct opener op = {store, &auth, 0, limit};
 		struct cl_trace_report_opts ro = {
 			.p = &o.p, .json = o.json, .reveal = o.reveal, .now = (int64_t)time(NULL),
-			.open = open_capsule, .open_ctx = &op, .write = write_stdout,
+			.open = cl_revealed_set_open, .open_ctx = &opened, .write = write_stdout,
 		};
 		struct cl_trace_report_counts shown;
 
@@ -384,6 +331,7 @@ int cl_cmd_trace(int argc, char **argv)
 	}
 	status = 0;
 out:
+	cl_revealed_set_wipe(&opened);
 	cl_authority_wipe(&auth);
 	if (store)
 		cl_store_close(store);

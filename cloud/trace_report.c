@@ -520,8 +520,8 @@ static void print_totals(struct printer *pr, const struct cl_trace_order *t)
 			as_strbuf_printf(&b, "Revealed: %llu contact%s\n", (unsigned long long)pr->revealed,
 					 pr->revealed == 1 ? "" : "s");
 		else if (t->people)
-			as_strbuf_add(&b, "Names and phones are sealed; to call these people, run again "
-					  "with --reveal --as NAME.\n");
+			as_strbuf_add(&b, "Names and phones are sealed: ask for a reveal in the console "
+					  "(another supervisor approves it).\n");
 	}
 	out_buf(pr, &b);
 }

@@ -69,16 +69,8 @@ static const char *expect_text(char out[160], const struct cs_in_field *f)
 
 static int text_ok(const char *s, size_t len, const struct cs_in_field *f)
 {
-	if ((int64_t)len < f->min || (int64_t)len > f->max || strlen(s) != len)
-		return 0;
-	for (size_t i = 0; i < len;) {
-		size_t k = as_utf8_char((const unsigned char *)s + i, len - i);
-
-		if (!k)
-			return 0;
-		i += k;
-	}
-	return 1;
+	return (int64_t)len >= f->min && (int64_t)len <= f->max && strlen(s) == len &&
+	       as_utf8_text_ok(s, len);
 }
 
 /* A time from text; 0 or AS_E_TIME. */

@@ -11,7 +11,8 @@
  *     force (signed: it decodes with sign.pub) and heads the history with
  *     the account's name; bad bodies are 400 naming the field;
  *   GET /api/audit: the chain verified, entries filtered by user and case,
- *     a tampered log reported not intact with the first bad entry.
+ *     a tampered log reported not intact with the first bad entry;
+ *   the route table: every route of docs/CONSOLE.md with its roles.
  */
 #include "test.h"
 
@@ -406,6 +407,45 @@ static void test_audit(void)
 	json_decref(r.json);
 }
 
+static void test_routes(void)
+{
+	static const struct {
+		const char *method, *path;
+		unsigned roles;
+		int post;
+	} want[] = {
+		{"GET", "/api/case", CL_ROLES_ALL, 0},
+		{"POST", "/api/trace", CL_ROLES_ALL, 1},
+		{"GET", "/api/reveals", CL_ROLES_ALL & ~CL_ROLE_BIT(CL_ROLE_ANALYST), 0},
+		{"POST", "/api/reveals/ask", CL_ROLES_ALL & ~CL_ROLE_BIT(CL_ROLE_ANALYST), 1},
+		{"POST", "/api/reveals/decide", CL_ROLE_BIT(CL_ROLE_SUPERVISOR), 1},
+		{"POST", "/api/reveals/open", CL_ROLES_ALL & ~CL_ROLE_BIT(CL_ROLE_ANALYST), 1},
+		{"POST", "/api/export", CL_ROLES_ALL, 1},
+		{"GET", "/api/gateways", CL_ROLES_ALL, 0},
+		{"GET", "/api/policy", CL_ROLES_ALL, 0},
+		{"POST", "/api/policy", CL_ROLE_BIT(CL_ROLE_SUPERVISOR), 1},
+		{"GET", "/api/audit", CL_ROLE_BIT(CL_ROLE_SUPERVISOR), 0},
+	};
+
+	CHECK_EQ_INT(cs_api_routes_count, sizeof want / sizeof want[0]);
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		size_t k;
+
+		for (k = 0; k < cs_api_routes_count; k++)
+			if (strcmp(cs_api_routes[k].method, want[i].method) == 0 &&
+			    strcmp(cs_api_routes[k].path, want[i].path) == 0)
+				break;
+		test_ctx("%s %s", want[i].method, want[i].path);
+		if (!CHECK(k < cs_api_routes_count))
+			continue;
+		CHECK_EQ_INT(cs_api_routes[k].roles, want[i].roles);
+		CHECK_EQ_INT(!!(cs_api_routes[k].flags & CS_STATE_CHANGING), want[i].post);
+		CHECK(!(cs_api_routes[k].flags & CS_PUBLIC));
+		CHECK(cs_api_routes[k].handler != NULL);
+	}
+	test_ctx_clear();
+}
+
 int main(void)
 {
 	setenv("TZ", "Asia/Seoul", 1);
@@ -415,6 +455,7 @@ int main(void)
 	TEST_RUN(test_gateways);
 	TEST_RUN(test_policy);
 	TEST_RUN(test_audit);
+	TEST_RUN(test_routes);
 	teardown();
 	return TEST_DONE();
 }
