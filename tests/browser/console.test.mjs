@@ -29,6 +29,16 @@ const FROM = env('FROM');
 const TO = env('TO');
 const PHONE = env('CASE_PHONE_SPELLING');
 const CROWD_PHONE = env('CROWD_PHONE');
+// The command line runs as another Unix user than the console (whose
+// requests the reveal service takes as the console's): CLI_AS an operator,
+// BREAK_GLASS_AS a member of the break-glass group ("uid:gid").
+const CLI_AS = env('CLI_AS');
+const BREAK_GLASS_AS = env('BREAK_GLASS_AS');
+function runCli(as, args) {
+  const [uid, gid] = as.split(':');
+  return execFileSync('setpriv', ['--reuid', uid, '--regid', gid, '--clear-groups', 'anshim-cloud', ...args],
+    { env: { ...process.env, TZ: 'Asia/Seoul' }, encoding: 'utf8', cwd: '/' });
+}
 const USERS = Object.fromEntries(env('USERS').split(' ').map((u) => u.split(':')));
 const NAMES = {
   '+821070000002': 'Park Bee',
@@ -150,10 +160,8 @@ async function searchCase(page, phone) {
 }
 
 function cliTrace(pid) {
-  const out = execFileSync('anshim-cloud', ['trace', '--config', CLOUD_CONF, '--pid', pid, '--from', FROM, '--to', TO,
-    '--depth', '2', '--min-overlap', '15', '--incubation', '14', '--json', '--reason', 'browser test: the CLI for comparison'],
-  { env: { ...process.env, TZ: 'Asia/Seoul' }, encoding: 'utf8' });
-  return JSON.parse(out);
+  return JSON.parse(runCli(CLI_AS, ['trace', '--config', CLOUD_CONF, '--pid', pid, '--from', FROM, '--to', TO,
+    '--depth', '2', '--min-overlap', '15', '--incubation', '14', '--json', '--reason', '같은 사례, 명령줄로 비교']));
 }
 
 const hhmm = (iso) => iso.slice(11, 16);
@@ -430,10 +438,24 @@ try {
   for (const a of ['ask', 'approve', 'reveal']) {
     check(await sup.$(`#audit-table tr[data-action="${a}"]`) !== null, `the audit page lists the ${a} entry`);
   }
+  // a break-glass reveal from the command line: red in the queue and the log
+  runCli(BREAK_GLASS_AS, ['trace', '--config', CLOUD_CONF, '--pid', trace.case.pid, '--from', FROM, '--to', TO,
+    '--reveal', '--json', '--reason', '야간 긴급 연락', '--case-ref', CASE_REF]);
+  await go(sup, 'audit', '#audit-verify');
+  const bgRow = await sup.$('#audit-table tr.row-break-glass[data-action="break-glass"]');
+  check(bgRow !== null, 'the audit page lists the break-glass entry');
+  eq(await bgRow.evaluate((tr) => getComputedStyle(tr.querySelector('td')).backgroundColor), 'rgb(253, 236, 234)', 'the break-glass entry is red');
+  check(await sup.$('#audit-verify.verify-ok') !== null, 'the chain is still intact');
+  // the log is the reveal service's (mode 0600): verified as its owner
   const verify = execFileSync('anshim-cloud', ['audit', 'verify', '--config', CLOUD_CONF], { encoding: 'utf8' });
   check(/chain intact/.test(verify), `anshim-cloud audit verify: ${verify.trim()}`);
   await checkLabels(sup, 'the audit page');
   await shot(sup, '07-audit');
+  await go(sup, 'reveals', '#reveals-table');
+  const bgQueue = await sup.$$eval('#break-glass-table tr.row-break-glass', (trs) => trs.map((tr) => getComputedStyle(tr.querySelector('td')).color));
+  eq(bgQueue.length, 1, 'the break-glass reveal under the approval queue');
+  eq(bgQueue[0], 'rgb(122, 26, 20)', 'in red');
+  await shot(sup, '07b-reveals-break-glass');
 
   // ---- 9: the CSV export escapes formulas ----
   step(9, 'the CSV export escapes cells that a spreadsheet would run');

@@ -25,6 +25,7 @@ export PATH="$ANSHIM_BUILD_DIR/cloud/console:$PATH"
 
 need node
 need chromium
+need setpriv
 [ -d "$HERE/node_modules/puppeteer-core" ] ||
   fail "puppeteer-core is not installed in tests/browser: run scripts/setup (it runs 'npm ci' there)"
 for prog in anshim-consoled anshim-revealed; do
@@ -41,8 +42,11 @@ REVEAL_SOCK=$WORK/reveal/reveal.sock
 mkdir -p "$WORK/reveal"
 # The console runs as this test's Unix user: the reveal service takes
 # that user's requests as the console's, naming the console's account.
+# The command line ('anshim-cloud trace') runs as nobody; in this user's
+# group it is the break-glass case (reveal_start's default group).
 cloud_init "accounts $WORK/cloud/accounts" "reveal_socket $REVEAL_SOCK" \
   "reveal_console_user $(id -un)"
+reveal_start "$CLOUD_CONF"
 sgw_init A
 sgw_init B
 anshim-cloud enroll --config "$CLOUD_CONF" --gateway-key "${SGW_PK[A]}" --venue 1 \
@@ -102,13 +106,13 @@ user_add sup.park supervisor "$PW_SUP1"
 user_add sup.kim supervisor "$PW_SUP2"
 user_add ana.choi analyst "$PW_ANA"
 
-phase "the reveal service and the console"
-REVEAL_LOG=$WORK/revealed.log
-anshim-revealed --config "$CLOUD_CONF" >> "$REVEAL_LOG" 2>&1 &
-CLEANUP_PIDS+=("$!")
-REVEAL_PID=$!
-wait_for 30 "the reveal service's socket" test -S "$REVEAL_SOCK"
+# nobody may read the store and the configuration (not the keys), to run
+# 'anshim-cloud trace' as an operator would
+chmod 0755 "$WORK" "$CLOUD_DIR" "$CLOUD_STORE"
+chmod 0644 "$CLOUD_CONF" "$CLOUD_STORE"/data.mdb
+chmod 0666 "$CLOUD_STORE"/lock.mdb
 
+phase "the console"
 CONSOLE_CONF=$WORK/console.conf
 CONSOLE_LOG=$WORK/consoled.log
 cat > "$CONSOLE_CONF" <<CONF
@@ -130,6 +134,7 @@ check
 FROM=$(date -d '4 days ago' +%F) TO=$(date -d tomorrow +%F) \
 CONSOLE_URL=$URL CLOUD_CONF=$CLOUD_CONF ARTEFACTS=$ARTEFACTS \
 CASE_PHONE_SPELLING="+82 10-7000-0001" CROWD_PHONE="01072000000" \
+CLI_AS="65534:65534" BREAK_GLASS_AS="65534:$(id -g)" \
 USERS="inv.lee:$PW_INV sup.park:$PW_SUP1 sup.kim:$PW_SUP2 ana.choi:$PW_ANA" \
   node "$HERE/console.test.mjs" || fail "console.test.mjs failed (screenshots in $ARTEFACTS)"
 
