@@ -204,7 +204,7 @@ export default {
   reveals_title: 'My reveal requests',
   reveals_title_supervisor: 'Reveal requests and approvals',
   reveals_lead: 'Your requests to reveal a trace’s contacts. Once a supervisor approves one, open it here.',
-  reveals_lead_supervisor: 'Approve or refuse other people’s requests. You cannot decide your own. Red rows are break-glass reveals made from the command line without a second person.',
+  reveals_lead_supervisor: 'Approve or refuse other people’s requests. You cannot decide your own. The red list below holds the break-glass reveals made from the command line without a second person.',
   reveals_show: 'Show',
   reveals_pending: 'Waiting for a decision',
   reveals_all: 'All',

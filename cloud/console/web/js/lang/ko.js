@@ -204,7 +204,7 @@ export default {
   reveals_title: '내 공개 요청',
   reveals_title_supervisor: '공개 요청 및 승인',
   reveals_lead: '추적 결과의 접촉자 공개를 요청한 목록입니다. 책임관이 승인하면 여기서 열 수 있습니다.',
-  reveals_lead_supervisor: '다른 사람의 요청을 승인하거나 거절합니다. 본인의 요청은 결정할 수 없습니다. 빨간 행은 명령줄에서 승인 없이 이루어진 긴급 공개(break-glass)입니다.',
+  reveals_lead_supervisor: '다른 사람의 요청을 승인하거나 거절합니다. 본인의 요청은 결정할 수 없습니다. 아래 빨간 목록은 명령줄에서 두 번째 사람의 승인 없이 이루어진 긴급 공개(break-glass)입니다.',
   reveals_show: '보기',
   reveals_pending: '결정 대기',
   reveals_all: '전체',

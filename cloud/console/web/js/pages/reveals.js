@@ -44,7 +44,7 @@ async function breakGlass() {
     return box;
   }
   box.appendChild(h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'break-glass-table', 'aria-labelledby': 'bg-h2' },
-    h('thead', null, h('tr', null, ['col_seq', 'col_time', 'col_user', 'col_case', 'col_revealed', 'col_reason'].map((k) => h('th', { scope: 'col' }, t(k))))),
+    h('thead', null, h('tr', null, ['col_seq', 'col_time', 'col_user', 'col_case', 'col_revealed', 'col_reason'].map((k) => h('th', { scope: 'col', class: k === 'col_seq' || k === 'col_revealed' ? 'num' : null }, t(k))))),
     h('tbody', null, entries.slice().reverse().map((e) => h('tr', { class: 'row-break-glass', dataset: { seq: e.seq } },
       h('th', { scope: 'row', class: 'num' }, e.seq),
       h('td', { class: 'nowrap' }, dateTime(e.time)),
