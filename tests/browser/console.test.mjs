@@ -268,7 +268,7 @@ try {
   eq(cli.case.pid, trace.case.pid, 'same case');
   const visitRows = await inv.$$eval('#visits-table tbody tr', (trs) => trs.map((tr) => ({
     start: tr.dataset.start, end: tr.dataset.end, venue: Number(tr.dataset.venue), source: tr.dataset.source,
-    time: tr.children[2].textContent, venueText: tr.children[3].textContent,
+    time: tr.children[2].textContent, venueText: tr.children[3].textContent, category: tr.children[4].textContent,
   })));
   eq(visitRows.length, cli.visits.length, 'timeline rows = CLI visits');
   check(cli.visits.length === 2, 'the case has two visits in the window');
@@ -277,6 +277,7 @@ try {
     eq([r.start, r.end, r.venue, r.source], [v.start, v.end, v.venue, v.source], `visit ${i + 1}`);
     eq(r.time, `${hhmm(v.start)}–${hhmm(v.end)}`, `visit ${i + 1} shown in Korea time`);
     check(r.venueText.includes(v.venue_name), `visit ${i + 1} names its venue`);
+    eq(r.category, { cafe: '카페', museum: '박물관' }[v.venue_category], `visit ${i + 1}: the venue's category, in Korean`);
   });
   eq(await inv.$$eval('svg.timeline g.visit', (gs) => gs.length) >= cli.visits.length, true, 'one bar per visit in the SVG timeline');
   eq(await inv.$eval('svg.timeline', (el) => el.getAttribute('role')), 'img', 'the timeline is a labelled image');
