@@ -512,6 +512,15 @@ try {
   await go(sup, 'policy', '#policy-table');
   eq(await sup.$eval('.level-n', (el) => el.textContent), '3', 'the alert level in force');
   await checkLabels(sup, 'the policy page');
+  // a supervisor raises the alert level: confirmed, signed, published
+  const historyBefore = await sup.$$eval('#policy-table tbody tr', (trs) => trs.length);
+  await sup.select('#policy-level', '4');
+  sup.once('dialog', (d) => d.accept());
+  const set = sup.waitForResponse((r) => r.url().endsWith('/api/policy') && r.request().method() === 'POST');
+  await sup.click('form.panel button[type=submit]');
+  eq((await set).status(), 200, 'POST /api/policy status');
+  await sup.waitForFunction(() => document.querySelector('.level-n') && document.querySelector('.level-n').textContent === '4');
+  eq(await sup.$$eval('#policy-table tbody tr', (trs) => trs.length), historyBefore + 1, 'the new policy heads the history');
   await shot(sup, '10-policy');
   await supCtx.close();
 

@@ -27,7 +27,7 @@ export async function render(ctx) {
       cur ? h('p', { class: 'muted' }, cur.level >= 3 ? t('policy_collecting') : t('policy_not_collecting')) : null)));
 
   if (ctx.can('supervisor')) {
-    const level = h('select', { id: 'policy-level' }, [1, 2, 3, 4].map((n) => h('option', { value: n, selected: cur && cur.level === n }, `${n} — ${t(`level_${n}`)}`)));
+    const level = h('select', { id: 'policy-level' }, [1, 2, 3, 4].map((n) => h('option', { value: n, selected: cur && cur.level === n }, t(`level_${n}`))));
     const submit = h('button', { type: 'submit', class: 'button primary' }, t('policy_set'));
     const result = h('div', { class: 'form-result', 'aria-live': 'polite' });
     const form = h('form', { class: 'form panel', 'aria-labelledby': 'po-set' },
