@@ -141,7 +141,7 @@ USERS="inv.lee:$PW_INV sup.park:$PW_SUP1 sup.kim:$PW_SUP2 ana.choi:$PW_ANA" \
 phase "the daemons are still up and their logs hold nothing personal"
 check; kill -0 "$CONSOLE_PID" || fail "anshim-consoled died during the browser test"
 check; kill -0 "$REVEAL_PID" || fail "anshim-revealed died during the browser test"
-for log in "$CONSOLE_LOG" "$CLOUD_LOG"; do
+for log in "$CONSOLE_LOG" "$CLOUD_LOG" "$REVEAL_LOG"; do
   check
   ! grep -Eq '7000|7200|Park Bee|HYPERLINK|Dong Dee|방문자' "$log" || fail "a phone or a name in $log"
 done
@@ -149,7 +149,9 @@ done
 phase "stopping"
 kill -TERM "$CONSOLE_PID"
 wait "$CONSOLE_PID" || fail "anshim-consoled exited $? after SIGTERM"
+sync_stop_all
 kill -TERM "$REVEAL_PID"
 wait "$REVEAL_PID" || fail "anshim-revealed exited $? after SIGTERM"
-sync_stop_all
+_sanitizer_clean anshim-consoled "$CONSOLE_LOG"
+_sanitizer_clean anshim-revealed "$REVEAL_LOG"
 done_ok
