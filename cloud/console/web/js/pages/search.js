@@ -67,8 +67,9 @@ export function render(ctx) {
       ctx.announce(t('search_no_visits'));
       return fail(t('search_no_visits'), who);
     }
+    // The window's days in Korea time, whatever the server's own zone is.
     const params = {
-      pid: info.pid, from: from.value, to: to.value, depth: Number(depth.value),
+      pid: info.pid, from: `${from.value}T00:00:00+09:00`, to: `${to.value}T23:59:59+09:00`, depth: Number(depth.value),
       min_overlap: Number(minOverlap.value), incubation: Number(incubation.value),
       reason: reason.value.trim(),
     };
