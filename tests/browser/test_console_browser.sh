@@ -47,8 +47,10 @@ mkdir -p "$WORK/reveal"
 cloud_init "accounts $WORK/cloud/accounts" "reveal_socket $REVEAL_SOCK" \
   "reveal_console_user $(id -un)"
 reveal_start "$CLOUD_CONF"
-sgw_init A
-sgw_init B
+# heartbeats every second: gateway A, stopped near the end of the browser
+# test, is silent within seconds
+sgw_init A "heartbeat_interval 1s"
+sgw_init B "heartbeat_interval 1s"
 anshim-cloud enroll --config "$CLOUD_CONF" --gateway-key "${SGW_PK[A]}" --venue 1 \
   --venue-name "카페 한라" --category cafe >/dev/null
 anshim-cloud enroll --config "$CLOUD_CONF" --gateway-key "${SGW_PK[B]}" --venue 2 \
@@ -134,7 +136,7 @@ check
 FROM=$(date -d '4 days ago' +%F) TO=$(date -d tomorrow +%F) \
 CONSOLE_URL=$URL CLOUD_CONF=$CLOUD_CONF ARTEFACTS=$ARTEFACTS \
 CASE_PHONE_SPELLING="+82 10-7000-0001" CROWD_PHONE="01072000000" \
-CLI_AS="65534:65534" BREAK_GLASS_AS="65534:$(id -g)" \
+CLI_AS="65534:65534" BREAK_GLASS_AS="65534:$(id -g)" GW_A_PID="${SGW_PID[A]}" GW_A_ID="${SGW_ID[A]}" \
 USERS="inv.lee:$PW_INV sup.park:$PW_SUP1 sup.kim:$PW_SUP2 ana.choi:$PW_ANA" \
   node "$HERE/console.test.mjs" || fail "console.test.mjs failed (screenshots in $ARTEFACTS)"
 
