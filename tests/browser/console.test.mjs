@@ -9,6 +9,10 @@
 //   'anshim-cloud audit verify' finds the chain intact;  9 the CSV export
 //   escapes names that are formulas (=HYPERLINK(...), +1, -2, @x);
 //   10 an analyst sees no reveal button and the API answers them 403.
+// And: a second case's 600 contacts across the table's pages, row for row;
+// the language switch, remembered; a break-glass reveal from the command
+// line shown in red; a stopped gateway shown silent, first; a supervisor
+// raising the alert level.
 // On every page: no script error, no Content-Security-Policy violation,
 // every form control labelled.  A screenshot of every page goes to
 // $ARTEFACTS.  The browser runs in New York time: the pages must show

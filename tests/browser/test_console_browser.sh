@@ -14,8 +14,9 @@
 # and a second case, for the pages of a long list: Crowd Case at venue 2 at
 # 09:00 the same day with 600 people on the paper register 09:05-09:55.
 # console.test.mjs then runs the ten steps of the console's browser test
-# (see its header) and saves a screenshot of every page under
-# $ANSHIM_BUILD_DIR/browser-artefacts.
+# and the other pages (see its header), and saves a screenshot of every
+# page under $ANSHIM_BUILD_DIR/browser-artefacts.  The command line runs as
+# nobody: the reveal service takes this test's own user as the console.
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
 . "$SRC/tests/integration/lib.sh"
