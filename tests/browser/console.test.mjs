@@ -340,6 +340,7 @@ try {
   await inv.click('#lang-toggle');
   await inv.waitForFunction(() => document.documentElement.lang === 'en');
   eq(await inv.$eval('h1', (el) => el.textContent), 'Contacts', 'English page heading');
+  await shot(inv, '04c-contacts-english');
   await inv.reload();
   await inv.waitForSelector('h1');
   eq(await inv.evaluate(() => document.documentElement.lang), 'en', 'the language is remembered');

@@ -14,7 +14,8 @@ const cache = new Map();
 function fmt(kind) {
   const key = `${lang()}:${kind}`;
   if (!cache.has(key)) {
-    const locale = lang() === 'ko' ? 'ko-KR' : 'en-GB';
+    // en-CA: dates as 2026-03-02, unambiguous for readers of either order
+    const locale = lang() === 'ko' ? 'ko-KR' : 'en-CA';
     const opts = { timeZone: ZONE, hourCycle: 'h23' };
     if (kind === 'datetime') Object.assign(opts, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
     if (kind === 'datetimesec') Object.assign(opts, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
