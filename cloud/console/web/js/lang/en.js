@@ -104,7 +104,7 @@ export default {
   card_low: 'low risk',
   visits_caption: 'The case’s visits in the infectious period ({n})',
   visits_none: 'No visits of the case in this period.',
-  visits_silent_note: '{n} of the case’s visits were at a venue whose gateway was silent: people there may be missing from the contacts. Ask for the paper register.',
+  visits_silent_note: 'Visits of the case at a venue whose gateway was silent: {n}. People there may be missing from the contacts: ask for the paper register.',
   col_n: 'No.',
   col_date: 'Date',
   col_time: 'Time',
