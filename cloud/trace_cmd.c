@@ -28,6 +28,7 @@
 #include "commands.h"
 #include "revealclient.h"
 #include "revealed_set.h"
+#include "revealwire.h"
 #include "trace.h"
 #include "trace_report.h"
 
@@ -72,11 +73,10 @@ static int count_contact(void *ctx, const struct cl_trace_contact *c)
 
 /* ---- options -------------------------------------------------------------- */
 
+/* 1..max bytes of UTF-8 text without control characters, not all spaces. */
 static int text_ok(const char *s, size_t max)
 {
-	size_t n = strlen(s);
-
-	return n > 0 && n <= max && as_utf8_text_ok(s, n) && strspn(s, " ") != n;
+	return cl_revealwire_text_ok(s, 1, max) && strspn(s, " ") != strlen(s);
 }
 
 /*

@@ -106,11 +106,5 @@ int cs_api_export(const struct cs_ctx *ctx, const struct cs_call *call, struct c
 		cs_strbuf_wipe(&csv);
 		return cs_reply_error(reply, 500, "the CSV could not be built");
 	}
-	cs_reply_json(reply, 200, NULL); /* releases what the reply held */
-	reply->status = 200;
-	reply->body = csv.p;
-	reply->body_len = csv.len;
-	reply->content_type = "text/csv; charset=utf-8";
-	snprintf(reply->filename, sizeof reply->filename, "%s", name);
-	return 0;
+	return cs_reply_body(reply, 200, csv.p, csv.len, "text/csv; charset=utf-8", name);
 }

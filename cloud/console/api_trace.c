@@ -127,11 +127,7 @@ int cs_trace_reply(struct cs_reply *reply, struct as_strbuf *report, const char 
 		as_strbuf_free(report);
 		return cs_reply_error(reply, 500, "out of memory");
 	}
-	cs_reply_json(reply, 200, NULL); /* releases what the reply held */
-	reply->status = 200;
-	reply->body = report->p;
-	reply->body_len = report->len;
-	reply->content_type = "application/json";
+	cs_reply_body(reply, 200, report->p, report->len, "application/json", NULL);
 	memset(report, 0, sizeof *report);
 	return 0;
 }

@@ -221,15 +221,3 @@ size_t as_utf8_char(const unsigned char *s, size_t n)
 		return 0;
 	return len;
 }
-
-int as_utf8_text_ok(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t k = as_utf8_char((const unsigned char *)s + i, n - i);
-
-		if (!k)
-			return 0;
-		i += k;
-	}
-	return 1;
-}

@@ -15,6 +15,12 @@ set -euo pipefail
 . "$(dirname "$0")/console_lib.sh"
 need python3
 
+# Under AddressSanitizer freed memory waits in its quarantine (up to 256 MiB):
+# the RSS bound holds for normal builds only; the figures are printed anyway.
+SANITIZED=0
+[[ $(ldd "$(command -v anshim-consoled)") == *libasan* ]] && SANITIZED=1
+export SANITIZED
+
 console_init
 console_user sue supervisor 'supervisor-pass-1'
 console_start "connection_timeout 2s" "max_connections 400" "max_connections_per_ip 300" \
@@ -23,7 +29,7 @@ console_start "connection_timeout 2s" "max_connections 400" "max_connections_per
 console_py - <<'PY'
 import os, socket, threading, time
 from concurrent.futures import ThreadPoolExecutor
-from console_client import Client, json, expect, wait_until, rss_kib
+from console_client import Client, json, expect, wait_until, rss_kib, read_answer
 
 url = os.environ["CONSOLE_URL"]
 port = int(url.rsplit(":", 1)[1])
@@ -34,19 +40,6 @@ def raw(data=b"", timeout=15):
     if data:
         s.sendall(data)
     return s
-
-def read_answer(s, limit=15):
-    s.settimeout(limit)
-    out = b""
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-    except (ConnectionResetError, socket.timeout):
-        pass
-    return out
 
 sue = Client()
 expect("login", sue.login("sue", "supervisor-pass-1")[0] == 200)
@@ -156,6 +149,31 @@ for c in held + extra:
 expect("connections past the per-address limit are refused", refused == 10, refused)
 wait_until("service after the connection flood", lambda: sue.get("/api/me")[0] == 200, limit=30, step=0.1)
 
+rss_abuse = rss_kib(pid)
+print("RSS: %d KiB after the first login, %d KiB after the bodies, the slowloris and the "
+      "connection flood (%+d KiB)" % (rss_start, rss_abuse, rss_abuse - rss_start))
+if os.environ["SANITIZED"] == "0":
+    expect("RSS bounded after the abuse: grew less than 64 MiB", rss_abuse - rss_start < 64 * 1024)
+print("python checks passed (limits)")
+PY
+check
+console_alive || fail "anshim-consoled died"
+console_stop
+
+# A short connection_timeout (above) would also close connections whose
+# request waits behind password hashes on a loaded machine: the sessions'
+# part runs with the default.
+console_start "max_connections 400" "max_connections_per_ip 300" "max_sessions 200" "threads 4"
+console_py - <<'PY'
+import os, threading
+from concurrent.futures import ThreadPoolExecutor
+from console_client import Client, json, expect, rss_kib
+
+pid = int(os.environ["CONSOLE_PID"])
+sue = Client()
+expect("login", sue.login("sue", "supervisor-pass-1")[0] == 200)
+rss_start = rss_kib(pid)
+
 # ---- 200 concurrent sessions (sue's is one of them)
 def login(i):
     c = Client()
@@ -176,11 +194,14 @@ with ThreadPoolExecutor(max_workers=200) as pool:
 expect("200 requests at once: all 200", statuses.count(200) == 200,
        {x: statuses.count(x) for x in set(statuses)})
 rss_end = rss_kib(pid)
-print("RSS: %d KiB after the first login, %d KiB after everything above (%+d KiB)"
+print("RSS: %d KiB after the first login, %d KiB after 200 sessions and 200 requests at once (%+d KiB)"
       % (rss_start, rss_end, rss_end - rss_start))
-expect("RSS bounded: grew less than 64 MiB", rss_end - rss_start < 64 * 1024, (rss_start, rss_end))
-expect("RSS bounded: under 256 MiB", rss_end < 256 * 1024, rss_end)
-print("python checks passed")
+if os.environ["SANITIZED"] == "0":
+    expect("RSS bounded: grew less than 64 MiB", rss_end - rss_start < 64 * 1024, (rss_start, rss_end))
+    expect("RSS bounded: under 256 MiB", rss_end < 256 * 1024, rss_end)
+else:
+    print("(AddressSanitizer build: its quarantine holds freed memory; RSS not bounded here)")
+print("python checks passed (sessions)")
 PY
 check
 console_alive || fail "anshim-consoled died"

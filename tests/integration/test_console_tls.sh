@@ -58,7 +58,7 @@ expect_eq "the ready line says https" https "$CONSOLE_SCHEME"
 CA="$TLS/cert.pem" console_py - <<'PY'
 import os, socket, ssl, warnings
 warnings.simplefilter("ignore", DeprecationWarning)
-from console_client import Client, json, expect
+from console_client import Client, json, expect, read_answer
 
 ca = os.environ["CA"]
 port = int(os.environ["CONSOLE_URL"].rsplit(":", 1)[1])
@@ -96,15 +96,7 @@ except ValueError:
 # Plain HTTP to the TLS port: no HTTP answer.
 with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
     raw.sendall(b"GET /api/me HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    got = b""
-    try:
-        while True:
-            d = raw.recv(4096)
-            if not d:
-                break
-            got += d
-    except (ConnectionResetError, socket.timeout):
-        pass
+    got = read_answer(raw, 10)
 expect("plain HTTP to the TLS port: no HTTP answer", not got.startswith(b"HTTP/"), got[:40])
 expect("still serving TLS", c.get("/api/me")[0] == 200)
 print("python checks passed")

@@ -169,19 +169,6 @@ static void test_duration(void)
 	test_ctx_clear();
 }
 
-static void test_utf8_text(void)
-{
-	CHECK(as_utf8_text_ok("", 0));
-	CHECK(as_utf8_text_ok("Park Bee", 8));
-	CHECK(as_utf8_text_ok("\xea\xb9\x80\xeb\xaf\xbc\xec\x88\x98", 9)); /* 김민수 */
-	CHECK(!as_utf8_text_ok("a\tb", 3));           /* a control character */
-	CHECK(!as_utf8_text_ok("a\x7f", 2));          /* DEL */
-	CHECK(!as_utf8_text_ok("a\0b", 3));           /* NUL inside */
-	CHECK(!as_utf8_text_ok("\xea\xb9", 2));       /* cut character */
-	CHECK(!as_utf8_text_ok("\xc0\xaf", 2));       /* overlong */
-	CHECK(!as_utf8_text_ok("\xed\xa0\x80", 3));   /* surrogate */
-}
-
 int main(void)
 {
 	setenv("TZ", "KST-9", 1);
@@ -191,6 +178,5 @@ int main(void)
 	TEST_RUN(test_time_rejected);
 	TEST_RUN(test_format_time);
 	TEST_RUN(test_duration);
-	TEST_RUN(test_utf8_text);
 	return TEST_DONE();
 }

@@ -46,9 +46,4 @@ char *as_format_time(char out[32], int64_t t);
  * Pure; any thread. */
 size_t as_utf8_char(const unsigned char *s, size_t n);
 
-/* 1 if the n bytes at s are well-formed UTF-8 text without control
- * characters (as_utf8_char accepts each character; n may be 0), else 0.
- * Pure; any thread. */
-int as_utf8_text_ok(const char *s, size_t n);
-
 #endif
