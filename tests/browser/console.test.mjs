@@ -102,6 +102,8 @@ async function go(page, route, selector) {
   if (page.url() === `${URL}/#/${route}`) await page.reload();
   else await page.goto(`${URL}/#/${route}`);
   if (selector) await page.waitForSelector(selector, { visible: true });
+  // focus follows the page: a new screen starts at its heading
+  eq(await page.evaluate(() => document.activeElement && document.activeElement.tagName), 'H1', `the focus on #/${route} starts at its heading`);
 }
 
 // An API call from the page's session, with its CSRF token on POST.
