@@ -407,9 +407,21 @@ try {
   await sup.click('#decision-confirm');
   eq((await decided).status(), 200, 'POST /api/reveals/decide status');
   await sup.waitForSelector('main .notice-ok', { visible: true });
+  // and refuses the other supervisor's request: a reason is required
+  await go(sup, 'reveals', `button.refuse[data-id="${ownId}"]`);
+  await sup.click(`button.refuse[data-id="${ownId}"]`);
+  await sup.waitForSelector('#decision-reason', { visible: true });
+  await sup.click('#decision-confirm');
+  eq(await sup.evaluate(() => document.activeElement.id), 'decision-reason', 'a refusal without a reason stays, at the reason');
+  await sup.type('#decision-reason', '사건 번호 확인 필요');
+  const refused = sup.waitForResponse((r) => r.url().endsWith('/api/reveals/decide'));
+  await sup.click('#decision-confirm');
+  eq((await refused).status(), 200, 'POST /api/reveals/decide (refuse) status');
+  await sup.waitForSelector('main .notice-ok', { visible: true });
   const all = await api(sup, 'GET', '/api/reveals?state=all');
   const req = all.json.requests.find((r) => r.id === requestId);
   eq(req && req.state, 'approved', 'the request is approved');
+  eq(all.json.requests.find((r) => r.id === ownId).state, 'refused', 'the other request is refused');
 
   // ---- 7: the names appear ----
   step(7, 'the names appear for the asker');
@@ -463,6 +475,8 @@ try {
   const bgQueue = await sup.$$eval('#break-glass-table tr.row-break-glass', (trs) => trs.map((tr) => getComputedStyle(tr.querySelector('td')).color));
   eq(bgQueue.length, 1, 'the break-glass reveal under the approval queue');
   eq(bgQueue[0], 'rgb(122, 26, 20)', 'in red');
+  await sup.click('#rv-mode-all');
+  await sup.waitForFunction(() => document.querySelectorAll('#reveals-table tbody tr[data-id]').length >= 2);
   await shot(sup, '07b-reveals-break-glass');
 
   // ---- 9: the CSV export escapes formulas ----
