@@ -8,8 +8,7 @@
 import { h, uid } from './dom.js';
 import { t } from './i18n.js';
 import { dateTime, timeOnly, seoulDay, toDate } from './time.js';
-import { sourceLabel } from './pages/timeline.js';
-import { shortPid } from './pages/graph.js';
+import { sourceLabel, shortPid, nationalPhone } from './format.js';
 
 const PAGE_SIZES = [100, 250, 500];
 
@@ -26,14 +25,6 @@ const COLUMNS = [
   { key: 'name', label: 'col_name', revealed: true },
   { key: 'phone', label: 'col_phone', revealed: true },
 ];
-
-// A Korean mobile number as officials dial it (010-1234-5678); any other
-// number as the server gave it (E.164).
-export function nationalPhone(e164) {
-  if (!e164) return '—';
-  const m = /^\+82(1[016789])(\d{3,4})(\d{4})$/.exec(e164);
-  return m ? `0${m[1]}-${m[2]}-${m[3]}` : e164;
-}
 
 function defaultView() {
   return { sort: 'start', dir: 1, group: true, order: '', venue: '', risk: '', source: '', text: '', page: 0, pageSize: 100 };

@@ -7,7 +7,7 @@ import { t } from '../i18n.js';
 import * as api from '../api.js';
 import { errorText } from '../errors.js';
 import { dateTime } from '../time.js';
-import { shortPid } from './graph.js';
+import { shortPid } from '../format.js';
 import { pick } from './reveals.js';
 
 export async function render(ctx) {

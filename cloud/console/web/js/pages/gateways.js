@@ -8,7 +8,7 @@ import { t } from '../i18n.js';
 import * as api from '../api.js';
 import { errorText } from '../errors.js';
 import { dateTime, toDate } from '../time.js';
-import { shortPid } from './graph.js';
+import { shortPid } from '../format.js';
 
 export function duration(seconds) {
   if (seconds === null || seconds === undefined) return '—';

@@ -6,13 +6,10 @@
 
 import { s } from '../dom.js';
 import { t } from '../i18n.js';
+import { shortPid } from '../format.js';
 
 const MAX_PER_COLUMN = 40;
 const W = 960, PAD_X = 70, PAD_Y = 34, STEP = 22;
-
-export function shortPid(pid) {
-  return pid ? `${pid.slice(0, 6)}…${pid.slice(-4)}` : '';
-}
 
 export function drawGraph(tr, nameOf) {
   const depth = tr.case.depth;

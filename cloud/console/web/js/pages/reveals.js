@@ -9,7 +9,7 @@ import { t } from '../i18n.js';
 import * as api from '../api.js';
 import { errorText } from '../errors.js';
 import { dateTime } from '../time.js';
-import { shortPid } from './graph.js';
+import { shortPid } from '../format.js';
 
 // A field under any of the names the request object may use.
 export function pick(o, ...names) {

@@ -7,15 +7,12 @@
 import { h, s } from '../dom.js';
 import { t } from '../i18n.js';
 import { caseBar } from '../casebar.js';
+import { sourceLabel } from '../format.js';
 import { toDate, seoulDay, seoulMinute, dayStart, dayLabel, timeOnly, span, dateTime } from '../time.js';
 
 const W = 960, LEFT = 128, RIGHT = 16, TOP = 28, ROW = 38, BAR = 22;
 const MAX_DAYS = 62;
 const PLOT = W - LEFT - RIGHT;
-
-export function sourceLabel(src) {
-  return src ? t(`source_${src}`) : '—';
-}
 
 // Split [a, b) at Seoul midnights: [{day, m0, m1}] in minutes of the day.
 function segments(a, b) {
