@@ -17,7 +17,6 @@ CONSOLE_PID=
 CONSOLE_PORT=
 CONSOLE_URL=
 CONSOLE_SCHEME=http
-export PATH="$ANSHIM_BUILD_DIR/cloud/console:$PATH"
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 console_init() {

@@ -51,4 +51,8 @@ check; ! grep -Eq '7300|Park Bee|Case Kim' "$CLOUD_LOG" "$REVEAL_LOG" ||
 phase "stopping"
 sgw_stop A
 cloud_stop
+kill -TERM "$REVEAL_PID"
+rc=0; wait "$REVEAL_PID" || rc=$?
+expect_eq "anshim-revealed exit status after SIGTERM" 0 "$rc"
+_sanitizer_clean anshim-revealed "$REVEAL_LOG"
 done_ok
