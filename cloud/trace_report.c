@@ -266,6 +266,9 @@ static int on_case_visit(void *ctx, const struct cl_trace_visit *v)
 		as_strbuf_printf(&b, "%s{\"venue\":%u,\"venue_name\":", pr->n_visits ? "," : "",
 				 v->v.venue_id);
 		add_clean(&b, name, 1);
+		/* venue_name() just cached the venue: its registry category */
+		as_strbuf_add(&b, ",\"venue_category\":");
+		add_clean(&b, pr->venue.category, 1);
 		as_strbuf_add(&b, ",");
 		json_time(&b, "start", v->start);
 		as_strbuf_add(&b, ",");
