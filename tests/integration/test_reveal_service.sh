@@ -225,8 +225,5 @@ check; ! grep -Eq '7000|Park|Choi|Case Kim' "$CLOUD_DIR/audit.log" "$REVEAL_LOG"
 phase "stopping"
 sgw_stop A
 cloud_stop
-kill -TERM "$REVEAL_PID"
-rc=0; wait "$REVEAL_PID" || rc=$?
-expect_eq "anshim-revealed exit status after SIGTERM" 0 "$rc"
-_sanitizer_clean anshim-revealed "$REVEAL_LOG"
+reveal_stop
 done_ok
