@@ -923,3 +923,101 @@ int cl_audit_append(const struct cl_config *cfg, const struct cl_audit_entry *e,
 	}
 	return rc;
 }
+
+/* ---- the witness's view (audit.h: cl_audit_last, cl_audit_verify_at) ---- */
+
+int cl_audit_sig_ok(const uint8_t hash[CL_AUDIT_HASH_LEN], const uint8_t sig[64],
+		    const uint8_t pk[32])
+{
+	struct audit_rec r;
+
+	memcpy(r.hash, hash, sizeof r.hash);
+	memcpy(r.sig, sig, sizeof r.sig);
+	return audit__sig_ok(&r, pk);
+}
+
+int cl_audit_last(const char *path, const uint8_t pk[32], struct cl_audit_head *head,
+		  char *err, size_t err_len)
+{
+	struct audit_rec last;
+	struct stat st;
+	int fd, rc = -EINTR;
+
+	memset(head, 0, sizeof *head);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		say(err, err_len, "audit log %s: cannot open: %s", path, as_strerror(rc));
+		return rc;
+	}
+	for (int tries = 0; tries < AUDIT_EINTR_MAX; tries++) {
+		if (flock(fd, LOCK_SH) == 0) {
+			rc = 0;
+			break;
+		}
+		if (errno != EINTR) {
+			rc = -errno;
+			break;
+		}
+	}
+	if (!rc && fstat(fd, &st) != 0)
+		rc = -errno;
+	if (rc)
+		say(err, err_len, "audit log %s: cannot read: %s", path, as_strerror(rc));
+	else if (st.st_size > 0) {
+		rc = audit__last(fd, st.st_size, path, pk, &last, err, err_len);
+		if (rc == AS_E_FULL)
+			rc = 0; /* full for appends, still a last entry */
+		if (!rc) {
+			head->seq = last.seq;
+			memcpy(head->hash, last.hash, sizeof head->hash);
+			memcpy(head->sig, last.sig, sizeof head->sig);
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+struct verify_at {
+	uint64_t at;
+	uint8_t hash[CL_AUDIT_HASH_LEN]; /* of the entry last seen */
+	uint8_t *at_hash;
+	int *reached;
+};
+
+/* The walk checked this entry's hash against its line: recompute it from
+ * the fields to learn it (the walk's callback sees only the fields). */
+static int verify_at_fn(void *ctx, uint64_t index, const struct cl_audit_entry *e)
+{
+	struct verify_at *v = ctx;
+	struct audit_rec r;
+
+	memset(&r, 0, sizeof r);
+	r.seq = index;
+	r.e = *e;
+	memcpy(r.prev, v->hash, sizeof r.prev);
+	if (audit__hash(&r, v->hash) != 0)
+		return AS_E_CORRUPT;
+	if (index == v->at) {
+		memcpy(v->at_hash, v->hash, CL_AUDIT_HASH_LEN);
+		*v->reached = 1;
+	}
+	return 0;
+}
+
+int cl_audit_verify_at(const char *path, const uint8_t *pk, uint64_t at,
+		       uint8_t at_hash[CL_AUDIT_HASH_LEN], int *reached, uint64_t *entries,
+		       uint64_t *first_bad, char *why, size_t why_len)
+{
+	struct verify_at v = {at, {0}, at_hash, reached};
+	uint64_t n, bad;
+	int rc;
+
+	*reached = 0;
+	rc = audit__walk(path, pk, verify_at_fn, &v, &n, &bad, why, why_len);
+	if (entries)
+		*entries = n;
+	if (first_bad)
+		*first_bad = bad;
+	return rc;
+}

@@ -106,4 +106,43 @@ int cl_audit_each(const char *path,
 		  int (*fn)(void *ctx, uint64_t index, const struct cl_audit_entry *e),
 		  void *ctx);
 
+/* ---- the witness's view (audithead.h, witness.h) ----------------------- */
+
+/* One entry as the witness sees it: where it is, its hash, and its own
+ * signature (over "anshim-audit-sig" || hash), copied from its line.  seq 0:
+ * an empty log. */
+struct cl_audit_head {
+	uint64_t seq;
+	uint8_t hash[CL_AUDIT_HASH_LEN];
+	uint8_t sig[64];
+};
+
+/*
+ * The last entry of the log at path, read from its tail (O(1)): *head gets
+ * its seq, hash and signature (seq 0 for an empty log).  The line must be
+ * whole and canonical, its hash must hold, and its signature must verify
+ * with pk (the key that signs the log).  Takes a shared flock.  On error
+ * err says what (the file, what is wrong with its last entry, what to run)
+ * and the return value is as cl_audit_append's checks of the last entry:
+ * AS_E_TRUNCATED, AS_E_CORRUPT, AS_E_SIGNATURE, -errno (-ENOENT: no log).
+ * Any thread.
+ */
+int cl_audit_last(const char *path, const uint8_t pk[32], struct cl_audit_head *head,
+		  char *err, size_t err_len);
+
+/*
+ * Walk the whole log as cl_audit_verify does (signatures checked when pk is
+ * not NULL; chain, sequence and hashes always) and, if the log reaches
+ * entry at (>= 1), give its hash in *at_hash and set *reached to 1 (else
+ * 0).  *entries, *first_bad and why as cl_audit_verify; the return value
+ * too.  Any thread.
+ */
+int cl_audit_verify_at(const char *path, const uint8_t *pk, uint64_t at,
+		       uint8_t at_hash[CL_AUDIT_HASH_LEN], int *reached, uint64_t *entries,
+		       uint64_t *first_bad, char *why, size_t why_len);
+
+/* 1 if sig is the log key pk's signature of an entry with this hash. */
+int cl_audit_sig_ok(const uint8_t hash[CL_AUDIT_HASH_LEN], const uint8_t sig[64],
+		    const uint8_t pk[32]);
+
 #endif

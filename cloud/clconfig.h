@@ -25,6 +25,8 @@ struct cl_config {
 	char *broker_cert_file;
 	char *broker_key_file;
 	char *audit_log;
+	int64_t audit_witness_every;
+	int64_t audit_witness_interval;
 	uint64_t map_size;
 	int64_t retention;
 	int64_t purge_interval;
