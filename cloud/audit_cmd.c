@@ -157,10 +157,16 @@ static int verify_witnessed(const struct cl_config *cfg, const char *keys, const
 		return 1;
 	}
 	if (!reached) {
+		char cut[64];
+
+		if (n + 1 == head.seq)
+			snprintf(cut, sizeof cut, "entry %" PRIu64 " was", head.seq);
+		else
+			snprintf(cut, sizeof cut, "entries %" PRIu64 "-%" PRIu64 " were", n + 1,
+				 head.seq);
 		printf("audit log %s: %" PRIu64 " entries, chain intact, but the witnessed head "
-		       "is entry %" PRIu64 ": entries %" PRIu64 "-%" PRIu64 " were cut off the end "
-		       "of the log (restore it from a copy)\n", cfg->audit_log, n, head.seq,
-		       n + 1, head.seq);
+		       "is entry %" PRIu64 ": %s cut off the end of the log (restore it from a "
+		       "copy)\n", cfg->audit_log, n, head.seq, cut);
 		return 1;
 	}
 	if (sodium_memcmp(hash, head.hash, sizeof hash) != 0) {
