@@ -6,8 +6,9 @@
  * each is signed with the authority's signing key (sign.key in keys_dir),
  * so editing, deleting, inserting or reordering entries is detected by
  * cl_audit_verify with only sign.pub.  (Dropping entries from the END of the
- * log is not detectable from the file alone: compare the entry count with
- * an earlier 'audit verify' output.)
+ * log is not detectable from the file alone: anshim-cloudd publishes the
+ * last entry's seq, hash and signature on the broker -- audithead.h,
+ * witness.h -- and 'audit verify --witness' compares the log with it.)
  *
  * File format (text, append-only, one entry per line, ASCII except valid
  * UTF-8 inside quoted strings; times UTC):
