@@ -774,6 +774,18 @@ static int audit__last(int fd, off_t size, const char *path, const uint8_t pk[32
 	return 0;
 }
 
+/* flock(fd, op), again after EINTR (bounded): 0 or -errno. */
+static int audit__flock(int fd, int op)
+{
+	for (int tries = 0; tries < AUDIT_EINTR_MAX; tries++) {
+		if (flock(fd, op) == 0)
+			return 0;
+		if (errno != EINTR)
+			return -errno;
+	}
+	return -EINTR;
+}
+
 /* fsync the directory holding path (a new log's directory entry). */
 static int fsync_parent(const char *path)
 {
@@ -872,7 +884,7 @@ int cl_audit_append(const struct cl_config *cfg, const struct cl_audit_entry *e,
 	struct audit_rec r;
 	const char *failed = NULL;
 	char why[200];
-	int fd, rc, tries;
+	int fd, rc;
 
 	memset(&r, 0, sizeof r);
 	r.e = *e;
@@ -900,17 +912,7 @@ int cl_audit_append(const struct cl_config *cfg, const struct cl_audit_entry *e,
 		cl_authority_wipe(&a);
 		return rc;
 	}
-	rc = -EINTR;
-	for (tries = 0; tries < AUDIT_EINTR_MAX; tries++) {
-		if (flock(fd, LOCK_EX) == 0) {
-			rc = 0;
-			break;
-		}
-		if (errno != EINTR) {
-			rc = -errno;
-			break;
-		}
-	}
+	rc = audit__flock(fd, LOCK_EX);
 	if (rc)
 		say(err, err_len, "audit log %s: cannot lock: %s", cfg->audit_log, as_strerror(rc));
 	else
@@ -941,7 +943,7 @@ int cl_audit_last(const char *path, const uint8_t pk[32], struct cl_audit_head *
 {
 	struct audit_rec last;
 	struct stat st;
-	int fd, rc = -EINTR;
+	int fd, rc;
 
 	memset(head, 0, sizeof *head);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -950,16 +952,7 @@ int cl_audit_last(const char *path, const uint8_t pk[32], struct cl_audit_head *
 		say(err, err_len, "audit log %s: cannot open: %s", path, as_strerror(rc));
 		return rc;
 	}
-	for (int tries = 0; tries < AUDIT_EINTR_MAX; tries++) {
-		if (flock(fd, LOCK_SH) == 0) {
-			rc = 0;
-			break;
-		}
-		if (errno != EINTR) {
-			rc = -errno;
-			break;
-		}
-	}
+	rc = audit__flock(fd, LOCK_SH);
 	if (!rc && fstat(fd, &st) != 0)
 		rc = -errno;
 	if (rc)
