@@ -34,13 +34,17 @@ static const char usage_text[] =
 "Tools for the health authority that runs the Anshim cloud.\n"
 "\n"
 "Commands:\n"
-"  keys init [--dir DIR]\n"
+"  keys init [--audit] [--dir DIR]\n"
 "      Create the authority key set in DIR (default " DEFAULT_KEY_DIR "):\n"
 "        sign.key, sign.pub         Ed25519: signs credentials, policy, acks\n"
 "        contact.key, contact.pub   X25519: personal data is sealed to it\n"
 "        pseudonym.key              keyed BLAKE2b: phone -> pseudonym (pid)\n"
+"        audit.key, audit.pub       Ed25519: signs the audit log\n"
 "      Secret keys are written atomically with mode 0600. Refuses to touch\n"
-"      a directory that already holds any of these files.\n"
+"      a directory that already holds any of these files. --audit adds\n"
+"      only audit.key and audit.pub to a key set made without them.\n"
+"      contact.key, pseudonym.key and audit.key belong to the reveal\n"
+"      service (anshim-revealed) alone: chown them to its user.\n"
 "      Give sign.pub and contact.pub to gateways; keep the rest offline or\n"
 "      on the cloud host only (see docs/OPERATE-CLOUD.md).\n"
 "\n"
@@ -91,21 +95,23 @@ static const char usage_text[] =
 "\n"
 "  audit verify [--keys DIR] [--witness [--wait SECONDS]]\n"
 "      Check the audit log of traces and reveals (audit_log): every entry is\n"
-"      hash-chained to the one before and signed with sign.key. Prints 'N\n"
-"      entries, chain intact' (exit 0) or the first broken entry and why\n"
-"      (exit 1). The chain alone cannot show entries cut off the end:\n"
-"      --witness also fetches the head anshim-cloudd keeps retained on the\n"
-"      broker (anshim/v1/audit/head; waiting up to --wait seconds, default\n"
-"      10), checks its signature, and fails (exit 1) unless the log holds\n"
-"      that entry with that hash: 'entries K-M were cut off the end', 'entry\n"
-"      M is not the one witnessed', or no head on the broker at all.\n"
+"      hash-chained to the one before and signed with audit.key (entries\n"
+"      from before the reveal service: with sign.key). Prints 'N entries,\n"
+"      chain intact' (exit 0) or the first broken entry and why (exit 1).\n"
+"      The chain alone cannot show entries cut off the end: --witness also\n"
+"      fetches the head anshim-cloudd keeps retained on the broker\n"
+"      (anshim/v1/audit/head; waiting up to --wait seconds, default 10),\n"
+"      checks its signature, and fails (exit 1) unless the log holds that\n"
+"      entry with that hash: 'entries K-M were cut off the end', 'entry M\n"
+"      is not the one witnessed', or no head on the broker at all.\n"
 "  audit show [--json]\n"
-"      List the audit entries: time, investigator, trace or reveal, the\n"
-"      case's pid, window, depth, contacts, capsules revealed, reason.\n"
+"      List the audit entries: time, who, action (trace, ask, approve,\n"
+"      refuse, reveal, break-glass), the case's pid, window, depth,\n"
+"      contacts, capsules revealed, the request answered, reason.\n"
 "\n"
 "  trace (--phone PHONE | --pid HEX) --from TIME --to TIME --reason TEXT\n"
 "        [--depth N] [--min-overlap MIN] [--risk-period DURATION]\n"
-"        [--incubation DAYS] [--json] [--reveal --as NAME] [--keys DIR]\n"
+"        [--incubation DAYS] [--case-ref REF] [--json] [--reveal] [--keys DIR]\n"
 "      Trace a case: its visits with entry in the infectious window (TIME:\n"
 "      2026-03-02, 2026-03-02T09:00+09:00 or unix seconds; a bare --to date\n"
 "      means the end of that day), everyone who was at the same venue at the\n"
@@ -113,10 +119,14 @@ static const char usage_text[] =
 "      their exposure to DAYS later (default 14). A contact's risk is HIGH from\n"
 "      MIN minutes of exposure (default 15) within any one DURATION (default\n"
 "      24h; e.g. 36h, 2d, 90m); each contact shows that most and the total\n"
-"      exposure over all venues and days. Prints pids; --reveal --as NAME also\n"
-"      opens the contacts' sealed phone and name. Every trace is written to the\n"
-"      audit log, with --as (default: your login name) and --reason, before\n"
-"      anything is printed. --phone needs pseudonym.key, --reveal contact.key.\n"
+"      exposure over all venues and days. Prints pids. Every trace is written\n"
+"      to the audit log by the reveal service (anshim-revealed, at\n"
+"      reveal_socket) with your Unix user, --reason and --case-ref, before\n"
+"      anything is printed; if it cannot be written, nothing is. --reveal is\n"
+"      the break-glass reveal: the service opens the contacts' phones and\n"
+"      names, only for members of reveal_breakglass_group, and logs it as\n"
+"      break-glass (the console's two-person reveal is the normal way).\n"
+"      --phone needs pseudonym.key (or give --pid).\n"
 "      --json prints the stable form described in docs/TRACING.md.\n"
 "\n"
 "  poster --venue ID [--out FILE] [--format pdf|png|svg] [--size a4|a5]\n"
@@ -125,6 +135,14 @@ static const char usage_text[] =
 "      and address from the registry and a QR code signed with sign.key\n"
 "      that visitors scan with the wallet app. 'poster --verify TEXT'\n"
 "      checks a scanned poster code. See 'anshim-cloud poster --help'.\n"
+"\n"
+"  user add NAME --role analyst|investigator|supervisor\n"
+"  user passwd NAME | user disable NAME | user list [--json]\n"
+"      The investigator console's accounts (the configuration's 'accounts'\n"
+"      file): add one with its role, set a new password (which also unlocks\n"
+"      it), disable one, or list them. The password is asked on the terminal\n"
+"      with echo off, or read from standard input; never on the command line.\n"
+"      See 'anshim-cloud user --help'.\n"
 "\n"
 "  purge\n"
 "      Delete every visit older than the retention period (the\n"
@@ -144,18 +162,21 @@ static int cmd_keys(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"dir", required_argument, NULL, 'd'},
+		{"audit", no_argument, NULL, 'a'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = DEFAULT_KEY_DIR, *failed = NULL;
-	int c, rc;
+	int c, rc, audit_only = 0;
 
 	if (argc < 3 || strcmp(argv[2], "init") != 0)
-		return cl_usage_error("%s", "usage: anshim-cloud keys init [--dir DIR]");
+		return cl_usage_error("%s", "usage: anshim-cloud keys init [--audit] [--dir DIR]");
 	optind = 3;
 	while ((c = as_args_next("anshim-cloud", argc, argv, "d:h", options, NULL)) != -1) {
 		if (c == 'd')
 			dir = optarg;
+		else if (c == 'a')
+			audit_only = 1;
 		else if (c == 'h')
 			return fputs(usage_text, stdout), 0;
 		else
@@ -163,7 +184,7 @@ static int cmd_keys(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cl_usage_error("unexpected argument '%s'", argv[optind]);
-	rc = cl_authority_create(dir, &failed);
+	rc = audit_only ? cl_authority_create_audit(dir, &failed) : cl_authority_create(dir, &failed);
 	if (rc == AS_E_EXISTS) {
 		fprintf(stderr, "anshim-cloud: %s already exists; refusing to overwrite "
 			"authority keys (choose another --dir, or move the old keys away "
@@ -175,9 +196,16 @@ static int cmd_keys(int argc, char **argv)
 			failed ? failed : dir, as_strerror(rc));
 		return 1;
 	}
-	printf("authority keys created in %s\n"
-	       "  public:  sign.pub contact.pub (give these to gateways)\n"
-	       "  secret:  sign.key contact.key pseudonym.key (mode 0600; keep safe)\n", dir);
+	if (audit_only)
+		printf("audit log keys created in %s: audit.key (mode 0600: give it to the reveal "
+		       "service's user alone) and audit.pub\n", dir);
+	else
+		printf("authority keys created in %s\n"
+		       "  public:  sign.pub contact.pub (give these to gateways), audit.pub\n"
+		       "  secret:  sign.key contact.key pseudonym.key audit.key (mode 0600; keep "
+		       "safe;\n"
+		       "           contact.key, pseudonym.key and audit.key belong to the reveal "
+		       "service's user)\n", dir);
 	return 0;
 }
 
@@ -258,7 +286,8 @@ static int cmd_issue(int argc, char **argv)
 		return 1;
 	if (!keys)
 		keys = cfg.keys_dir;
-	rc = cl_authority_load(&auth, keys, CL_KEY_SIGN | CL_KEY_CONTACT | CL_KEY_PSEUDONYM, &failed);
+	rc = cl_authority_load(&auth, keys, CL_KEY_SIGN | CL_KEY_CONTACT_PUBLIC | CL_KEY_PSEUDONYM,
+			       &failed);
 	if (rc) {
 		fprintf(stderr, "anshim-cloud: cannot load authority key %s: %s%s\n",
 			failed ? failed : keys, as_strerror(rc),
@@ -323,5 +352,7 @@ int main(int argc, char **argv)
 		return cl_cmd_poster(argc, argv);
 	if (strcmp(cmd, "gateways") == 0)
 		return cl_cmd_gateways(argc, argv);
+	if (strcmp(cmd, "user") == 0)
+		return cl_cmd_user(argc, argv);
 	return cl_usage_error("unknown command '%s'", cmd);
 }

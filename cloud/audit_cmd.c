@@ -3,7 +3,8 @@
  * the command-line view of the audit log of traces and reveals (audit.h).
  *
  *   verify  checks every entry (chain, sequence, hashes, signatures with
- *           sign.pub from keys_dir) and prints one line saying the log is
+ *           audit.pub, and sign.pub for version 1 entries, from keys_dir)
+ *           and prints one line saying the log is
  *           intact with N entries, or which entry is the first broken one
  *           and why.  Exit 0 / 1.  With --witness it first fetches the
  *           audit head anshim-cloudd keeps retained on the broker
@@ -91,7 +92,7 @@ static int parse_args(int argc, char **argv, int is_show, struct audit_args *a)
 
 /* Fetch and check the broker's head into *head: 0, or 1 after saying why
  * there is nothing to compare with (no head, unreachable, malformed). */
-static int fetch_witness(const struct cl_config *cfg, const char *keys, const uint8_t pk[32],
+static int fetch_witness(const struct cl_config *cfg, const struct cl_audit_keys *keys,
 			 unsigned wait_ms, struct cl_audit_head *head)
 {
 	uint8_t *msg = NULL;
@@ -114,12 +115,12 @@ static int fetch_witness(const struct cl_config *cfg, const char *keys, const ui
 			"true)\n", cfg->broker, CL_AUDIT_HEAD_TOPIC);
 		return 1;
 	}
-	rc = cl_audit_head_decode(head, msg, len, pk);
+	rc = cl_audit_head_decode(head, msg, len, keys);
 	free(msg);
 	if (rc == AS_E_SIGNATURE) {
 		printf("audit log %s: the witnessed head on %s is not signed by the key that signs "
-		       "the log (%s/sign.pub): a forged head, or the keys changed\n",
-		       cfg->audit_log, cfg->broker, keys);
+		       "the log (audit.pub; sign.pub for entries from before the reveal service): "
+		       "a forged head, or the keys changed\n", cfg->audit_log, cfg->broker);
 		return 1;
 	}
 	if (rc) {
@@ -134,7 +135,7 @@ static int fetch_witness(const struct cl_config *cfg, const char *keys, const ui
 
 /* verify --witness: the head first (a head published while the log is
  * walked is then older than the walk, never newer), then the log. */
-static int verify_witnessed(const struct cl_config *cfg, const char *keys, const uint8_t pk[32],
+static int verify_witnessed(const struct cl_config *cfg, const struct cl_audit_keys *keys,
 			    unsigned wait_ms)
 {
 	struct cl_audit_head head;
@@ -143,9 +144,9 @@ static int verify_witnessed(const struct cl_config *cfg, const char *keys, const
 	char why[300];
 	int reached = 0, rc;
 
-	if (fetch_witness(cfg, keys, pk, wait_ms, &head))
+	if (fetch_witness(cfg, keys, wait_ms, &head))
 		return 1;
-	rc = cl_audit_verify_at(cfg->audit_log, pk, head.seq, hash, &reached, &n, &bad, why,
+	rc = cl_audit_verify_at(cfg->audit_log, keys, head.seq, hash, &reached, &n, &bad, why,
 				sizeof why);
 	if (rc && bad > 0) {
 		printf("audit log %s: entry %" PRIu64 " is broken: %s\n", cfg->audit_log, bad, why);
@@ -184,8 +185,7 @@ static int audit_verify(int argc, char **argv)
 {
 	struct audit_args args;
 	struct cl_config cfg;
-	struct cl_authority auth;
-	const char *failed = NULL, *keys;
+	struct cl_audit_keys keys;
 	uint64_t n = 0, bad = 0;
 	char why[300];
 	int rc;
@@ -194,23 +194,18 @@ static int audit_verify(int argc, char **argv)
 		return rc;
 	if (cl_cli_load_config(&cfg, argc, argv))
 		return 1;
-	keys = args.keys ? args.keys : cfg.keys_dir;
-	rc = cl_authority_load(&auth, keys, CL_KEY_SIGN_PUBLIC, &failed);
+	rc = cl_audit_keys_load(&keys, args.keys ? args.keys : cfg.keys_dir, why, sizeof why);
 	if (rc) {
-		fprintf(stderr, "anshim-cloud: cannot load the authority's public key %s: %s "
-			"(pass --keys DIR or set keys_dir)\n", failed ? failed : keys,
-			as_strerror(rc));
+		fprintf(stderr, "anshim-cloud: %s\n", why);
 		cl_config_free(&cfg);
 		return 1;
 	}
 	if (args.witness) {
-		rc = verify_witnessed(&cfg, keys, auth.sign_pk, (unsigned)args.wait_s * 1000);
-		cl_authority_wipe(&auth);
+		rc = verify_witnessed(&cfg, &keys, (unsigned)args.wait_s * 1000);
 		cl_config_free(&cfg);
 		return rc;
 	}
-	rc = cl_audit_verify(cfg.audit_log, auth.sign_pk, &n, &bad, why, sizeof why);
-	cl_authority_wipe(&auth);
+	rc = cl_audit_verify(cfg.audit_log, &keys, &n, &bad, why, sizeof why);
 	if (rc == 0)
 		printf("audit log %s: %llu entries, chain intact\n", cfg.audit_log,
 		       (unsigned long long)n);
@@ -300,11 +295,27 @@ static int show_one(void *ctx, uint64_t index, const struct cl_audit_entry *e)
 				 (unsigned long)e->depth, (unsigned long)e->contacts,
 				 (unsigned long)e->revealed);
 		add_json(&b, e->reason);
+		as_strbuf_printf(&b, ",\"version\":%u", e->version);
+		if (e->version == 2) {
+			as_strbuf_printf(&b, ",\"min_overlap_minutes\":%lld,\"risk_period_minutes\":"
+					 "%lld,\"incubation_days\":%lld,\"request\":%llu,"
+					 "\"case_no\":", (long long)(e->min_overlap / 60),
+					 (long long)(e->risk_period / 60),
+					 (long long)(e->incubation / 86400),
+					 (unsigned long long)e->request);
+			add_json(&b, e->case_no);
+		}
 		as_strbuf_add(&b, "}\n");
 	} else {
 		as_strbuf_printf(&b, "%llu  %s  %-6s  case %s  by ", (unsigned long long)index, t,
 				 e->action, e->case_ref);
 		add_quoted(&b, e->who);
+		if (e->request)
+			as_strbuf_printf(&b, "  request %llu", (unsigned long long)e->request);
+		if (e->case_no[0]) {
+			as_strbuf_add(&b, "  case no ");
+			add_quoted(&b, e->case_no);
+		}
 		as_strbuf_printf(&b, "\n     window %s .. %s  depth %lu  contacts %lu  "
 				 "revealed %lu\n     reason ", from, to, (unsigned long)e->depth,
 				 (unsigned long)e->contacts, (unsigned long)e->revealed);

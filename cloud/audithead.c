@@ -1,6 +1,6 @@
 /*
  * audithead.c - the witnessed audit head codec (layout in audithead.h,
- * specification in docs/PROTOCOL.md section 19).
+ * specification in docs/PROTOCOL.md section 21).
  *
  * The head carries the log entry's own signature, so the signature check
  * is audit.c's (cl_audit_sig_ok): one definition of what the log key
@@ -17,11 +17,12 @@ int cl_audit_head_encode(uint8_t *out, size_t cap, const struct cl_audit_head *h
 {
 	struct as_writer w;
 
-	if (head->seq == 0)
+	if (head->seq == 0 || (head->version != 1 && head->version != 2))
 		return AS_E_FIELD;
 	as_writer_init(&w, out, cap);
 	as_writer_u8(&w, CL_AUDIT_HEAD_MAGIC);
 	as_writer_u8(&w, CL_AUDIT_HEAD_VERSION);
+	as_writer_u8(&w, (uint8_t)head->version);
 	as_writer_u64(&w, head->seq);
 	as_writer_bytes(&w, head->hash, sizeof head->hash);
 	as_writer_bytes(&w, head->sig, sizeof head->sig);
@@ -29,7 +30,7 @@ int cl_audit_head_encode(uint8_t *out, size_t cap, const struct cl_audit_head *h
 }
 
 int cl_audit_head_decode(struct cl_audit_head *head, const uint8_t *in, size_t len,
-			 const uint8_t pk[32])
+			 const struct cl_audit_keys *k)
 {
 	struct as_reader r;
 	uint8_t magic, version;
@@ -47,13 +48,14 @@ int cl_audit_head_decode(struct cl_audit_head *head, const uint8_t *in, size_t l
 		return AS_E_MAGIC;
 	if (version != CL_AUDIT_HEAD_VERSION)
 		return AS_E_VERSION;
+	head->version = as_reader_u8(&r);
 	head->seq = as_reader_u64(&r);
 	as_reader_copy(&r, head->hash, sizeof head->hash);
 	as_reader_copy(&r, head->sig, sizeof head->sig);
 	rc = as_reader_finish(&r);
-	if (!rc && head->seq == 0)
+	if (!rc && (head->seq == 0 || (head->version != 1 && head->version != 2)))
 		rc = AS_E_FIELD;
-	if (!rc && !cl_audit_sig_ok(head->hash, head->sig, pk))
+	if (!rc && !cl_audit_sig_ok(head->version, head->hash, head->sig, k))
 		rc = AS_E_SIGNATURE;
 	if (rc)
 		memset(head, 0, sizeof *head);

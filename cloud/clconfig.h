@@ -27,6 +27,10 @@ struct cl_config {
 	char *audit_log;
 	int64_t audit_witness_every;
 	int64_t audit_witness_interval;
+	char *accounts;
+	char *reveal_socket;
+	char *reveal_console_user;
+	char *reveal_breakglass_group;
 	uint64_t map_size;
 	int64_t retention;
 	int64_t purge_interval;

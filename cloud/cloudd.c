@@ -86,6 +86,11 @@ static const char usage_text[] =
 "audit_witness_interval, and never for a log that has lost a head it\n"
 "witnessed before ('anshim-cloud audit verify --witness' checks it).\n"
 "\n"
+"It reads sign.key only. The pids of paper-register entries come from the\n"
+"reveal service (anshim-revealed, at reveal_socket): while it cannot be\n"
+"reached, batches holding such entries are not acknowledged, and their\n"
+"gateways keep them and send them again.\n"
+"\n"
 "Options:\n"
 "  -c, --config FILE        configuration (default " CL_DEFAULT_CONFIG "; it\n"
 "                           must exist)\n"
@@ -199,13 +204,27 @@ static int publish_audit_head(void *ctx, const uint8_t *payload, size_t len)
 	return as_mqtt_publish(d->mqtt, CL_AUDIT_HEAD_TOPIC, payload, len, 1, 1, 0);
 }
 
+/* The public keys that verify the audit log (audit.pub, and sign.pub for
+ * entries from before the reveal service): a head carries an entry's own
+ * signature, so publishing one needs no secret key. */
+static int load_witness_keys(const struct cl_config *cfg, struct cl_audit_keys *keys,
+			     char *err, size_t err_len)
+{
+	char why[400];
+	int rc = cl_audit_keys_load(keys, cfg->keys_dir, why, sizeof why);
+
+	if (rc)
+		snprintf(err, err_len, "the audit witness needs the audit log's public key: %s "
+			 "(or set audit_witness_every 0 to run without witnessing the log)", why);
+	return rc;
+}
+
 static int start_witness(struct cl_daemon *d, char *err, size_t err_len)
 {
-	/* The key that signs the audit log: a head carries an entry's own
-	 * signature, so publishing needs only the public half. */
-	const struct cl_witness_options wo = {
+	struct cl_audit_keys keys;
+	struct cl_witness_options wo = {
 		.audit_log = d->cfg.audit_log,
-		.log_pk = d->keys.sign_pk,
+		.log_keys = &keys,
 		.every = (uint64_t)d->cfg.audit_witness_every,
 		.interval_ms = (uint64_t)d->cfg.audit_witness_interval * 1000,
 	};
@@ -213,6 +232,8 @@ static int start_witness(struct cl_daemon *d, char *err, size_t err_len)
 
 	if (d->cfg.audit_witness_every == 0)
 		return 0;
+	if ((rc = load_witness_keys(&d->cfg, &keys, err, err_len)) != 0)
+		return rc;
 	rc = cl_witness_start(&d->witness, d->loop, &wo, publish_audit_head, d);
 	if (rc)
 		snprintf(err, err_len, "cannot start the audit witness: %s", as_strerror(rc));
@@ -298,17 +319,21 @@ static void reload_daemon(void *ctx)
 	as_log(AS_LOG_NOTICE, "SIGHUP: policy republished (other settings need a restart)");
 }
 
-/* What start-up needs beyond the table: the authority's keys. */
+/* What start-up needs beyond the table: the authority's signing key (it
+ * holds no key that opens capsules: the reveal service derives the pids of
+ * paper-register entries). */
 static int check_startup(const void *config, const char *config_path, char *err,
 			 size_t err_len)
 {
 	const struct cl_config *cfg = config;
 	struct cl_authority keys;
 	const char *failed = NULL;
-	int rc = cl_authority_load(&keys, cfg->keys_dir,
-				   CL_KEY_SIGN | CL_KEY_CONTACT | CL_KEY_PSEUDONYM, &failed);
+	struct cl_audit_keys log_keys;
+	int rc = cl_authority_load(&keys, cfg->keys_dir, CL_KEY_SIGN, &failed);
 
 	cl_authority_wipe(&keys);
+	if (!rc && cfg->audit_witness_every > 0)
+		return load_witness_keys(cfg, &log_keys, err, err_len);
 	if (rc)
 		snprintf(err, err_len, "cannot load authority key %s: %s (%s; or set keys_dir "
 			 "in %s)", failed ? failed : cfg->keys_dir, as_strerror(rc),
@@ -333,14 +358,14 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 		.queue_bytes = (size_t)d->cfg.ingest_queue_bytes,
 		.retention = d->cfg.retention,
 		.time_skew = d->cfg.time_skew,
+		.reveal_socket = d->cfg.reveal_socket,
 	};
 	int rc;
 
 	d->loop = loop;
 	if ((rc = check_startup(&d->cfg, d->config_path, err, err_len)) != 0)
 		return rc;
-	rc = cl_authority_load(&d->keys, d->cfg.keys_dir,
-			       CL_KEY_SIGN | CL_KEY_CONTACT | CL_KEY_PSEUDONYM, &failed);
+	rc = cl_authority_load(&d->keys, d->cfg.keys_dir, CL_KEY_SIGN, &failed);
 	if (rc) {
 		snprintf(err, err_len, "cannot load authority key %s: %s",
 			 failed ? failed : d->cfg.keys_dir, as_strerror(rc));

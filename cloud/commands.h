@@ -15,5 +15,6 @@ int cl_cmd_audit(int argc, char **argv);    /* audit_cmd.c */
 int cl_cmd_trace(int argc, char **argv);    /* trace_cmd.c */
 int cl_cmd_poster(int argc, char **argv);   /* poster.c */
 int cl_cmd_gateways(int argc, char **argv); /* gateways_cmd.c */
+int cl_cmd_user(int argc, char **argv);     /* user_cmd.c */
 
 #endif

@@ -159,7 +159,7 @@ int cl_cmd_policy(int argc, char **argv)
 	if (!rc && n_fresh)
 		rc = as_file_write_atomic(path, credentials.ids, (size_t)credentials.n * 16, 0600, 0);
 	if (!rc)
-		rc = cl_authority_load(&auth, keys ? keys : cfg.keys_dir, CL_KEY_SIGN | CL_KEY_CONTACT,
+		rc = cl_authority_load(&auth, keys ? keys : cfg.keys_dir, CL_KEY_SIGN | CL_KEY_CONTACT_PUBLIC,
 				       &failed);
 	if (rc) {
 		fprintf(stderr, "anshim-cloud: %s: %s\n", failed ? failed : cfg.store_dir,

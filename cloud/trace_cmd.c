@@ -2,30 +2,32 @@
  * trace_cmd.c - 'anshim-cloud trace': run the tracing engine (trace.h) for
  * a case and print the case's timeline and its contacts, as aligned text
  * or as the stable JSON form of docs/TRACING.md; with --reveal, open the
- * contacts' sealed capsules so investigators can call them.
+ * contacts' names and phones (the break-glass reveal) through the reveal
+ * service.
  *
- * Audit before output: every trace is written to the audit log (audit.h)
- * before anything about it is printed.  The entry needs the number of
- * contacts and of capsules revealed, so the trace runs twice: a first,
- * silent run counts them (opening each capsule in memory, then wiping
- * it); then the entry is appended and fsynced; then the second run prints.
- * If the audit entry cannot be written, nothing is printed and the
- * command fails.  The second run never opens more capsules than the
- * entry says: if visits ingested in between add contacts, those past the
- * count are shown pseudonymously, and a note says so.
+ * Audit before output: this command holds no key that opens capsules or
+ * signs the audit log.  The reveal service (revealclient.h) writes every
+ * entry, recording this process's Unix user, before anything about the
+ * trace is printed.  The entry needs the number of contacts, so the trace
+ * runs twice: a first, silent run counts them; then the service writes
+ * the entry ('trace'), or with --reveal runs the same trace itself, opens
+ * its contacts and writes a 'break-glass' entry (only for members of
+ * reveal_breakglass_group); then the second run prints.  If the service
+ * refuses or cannot be reached, nothing is printed and the command fails.
+ * With --reveal only the contacts the service opened are shown: contacts
+ * ingested in between are shown pseudonymously, and a note says so.
  *
  * Invariants: phone numbers and names appear only on stdout, only with
  * --reveal, only for contacts; the case's phone (--phone) is turned into a
- * pid and never printed or logged; opened capsules live in one stack
- * struct that is wiped after each contact; memory is bounded by the
- * engine's per-person state (each line or JSON object is printed as soon
- * as it is known).  Single-threaded CLI use.
+ * pid and never printed or logged; the opened contacts live in one array
+ * that is wiped when the command ends; memory is bounded by the engine's
+ * per-person state and the contacts opened.  Single-threaded CLI use.
  */
-#include "audit.h"
 #include "authority.h"
 #include "cli.h"
 #include "commands.h"
 #include "gwcoverage.h"
+#include "revealclient.h"
 #include "trace.h"
 
 #include "anshim/args.h"
@@ -46,23 +48,30 @@
 
 #define PID_HEX (2 * AS_PID_LEN + 1)
 #define RISK_PERIOD_MAX (60 * 86400)
-#define WHO_MAX 63
 #define REASON_MAX 255
 
 struct trace_opts {
-	const char *phone, *pid_hex, *from_text, *to_text, *who, *reason, *keys;
+	const char *phone, *pid_hex, *from_text, *to_text, *reason, *case_ref, *keys;
 	int json, reveal;
 	struct cl_trace_params p;
+};
+
+/* The contacts the reveal service opened, sorted by pid. */
+struct opened {
+	struct cl_revealed_contact *v;
+	size_t n, cap;
+	char whys[8][64];                  /* distinct reasons a contact did not open */
+	unsigned n_whys;
 };
 
 /* State shared by the printing callbacks of one run. */
 struct printer {
 	struct cl_store *store;
 	const struct trace_opts *o;
-	const struct cl_authority *auth;   /* contact keys, with --reveal */
+	const struct opened *opened;       /* with --reveal: what the service opened */
 	int silent;                        /* the counting run */
 	/* counts */
-	uint64_t contacts, revealed, reveal_limit, reveal_failed;
+	uint64_t contacts, revealed, reveal_failed;
 	/* output state */
 	int case_done, n_visits, n_contacts;
 	unsigned cur_order;
@@ -345,30 +354,81 @@ static void end_visits(struct printer *pr)
 
 /* ---- contacts --------------------------------------------------------------- */
 
+static int cmp_pid(const void *a, const void *b)
+{
+	return memcmp(((const struct cl_revealed_contact *)a)->pid,
+		      ((const struct cl_revealed_contact *)b)->pid, AS_PID_LEN);
+}
+
+/* The reveal service's sink: keep a copy of each contact. */
+static int keep_opened(void *ctx, const struct cl_revealed_contact *c)
+{
+	struct opened *o = ctx;
+
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? 2 * o->cap : 64;
+		struct cl_revealed_contact *v = calloc(cap, sizeof *v);
+
+		if (!v)
+			return -ENOMEM;
+		if (o->v) {
+			memcpy(v, o->v, o->n * sizeof *v);
+			sodium_memzero(o->v, o->cap * sizeof *v);
+			free(o->v);
+		}
+		o->v = v;
+		o->cap = cap;
+	}
+	o->v[o->n] = *c;
+	o->v[o->n].why = "";
+	if (!c->opened) {
+		unsigned k;
+
+		for (k = 0; k < o->n_whys && strcmp(o->whys[k], c->why) != 0; k++)
+			;
+		if (k == o->n_whys && k < 8)
+			snprintf(o->whys[o->n_whys++], sizeof o->whys[0], "%s", c->why);
+		o->v[o->n].why = k < 8 ? o->whys[k] : "does not open";
+	}
+	o->n++;
+	return 0;
+}
+
+static void opened_free(struct opened *o)
+{
+	if (o->v) {
+		sodium_memzero(o->v, o->cap * sizeof *o->v);
+		free(o->v);
+	}
+	memset(o, 0, sizeof *o);
+}
+
 /*
- * Open pid's capsule into *c: 1 opened, 0 not (no capsule, does not open,
- * or over the audited limit; *why says which).  The caller wipes *c.
+ * pid's contact as the reveal service opened it, into *c: 1 opened, 0 not
+ * (not in the service's answer, or it did not open; *why says which).
  */
 static int reveal(struct printer *pr, const uint8_t pid[AS_PID_LEN], struct as_contact *c,
 		  const char **why)
 {
-	uint8_t capsule[AS_CAPSULE_LEN];
-	int rc;
+	struct cl_revealed_contact key;
+	const struct cl_revealed_contact *hit;
 
 	memset(c, 0, sizeof *c);
-	if (pr->revealed >= pr->reveal_limit) {
+	memcpy(key.pid, pid, AS_PID_LEN);
+	hit = pr->opened && pr->opened->n ?
+	      bsearch(&key, pr->opened->v, pr->opened->n, sizeof key, cmp_pid) : NULL;
+	if (!hit) {
 		*why = "found after the audit entry was written; trace again";
-		return 0;
-	}
-	rc = cl_store_capsule(pr->store, pid, capsule);
-	if (!rc)
-		rc = as_capsule_open(c, capsule, pr->auth->contact_pk, pr->auth->contact_sk);
-	if (rc) {
-		sodium_memzero(c, sizeof *c);
-		*why = rc == AS_E_NOT_FOUND ? "no capsule stored" : as_strerror(rc);
 		pr->reveal_failed++;
 		return 0;
 	}
+	if (!hit->opened) {
+		*why = hit->why;
+		pr->reveal_failed++;
+		return 0;
+	}
+	memcpy(c->phone, hit->phone, strnlen(hit->phone, sizeof c->phone - 1));
+	memcpy(c->name, hit->name, strnlen(hit->name, sizeof c->name - 1));
 	pr->revealed++;
 	return 1;
 }
@@ -459,13 +519,8 @@ static int on_contact(void *ctx, const struct cl_trace_contact *c)
 	int opened = 0;
 
 	pr->contacts++;
-	if (pr->silent) {
-		if (pr->o->reveal) {
-			opened = reveal(pr, c->pid, &who, &why);
-			sodium_memzero(&who, sizeof who);
-		}
+	if (pr->silent)
 		return 0;
-	}
 	end_visits(pr);
 	if (pr->o->reveal)
 		opened = reveal(pr, c->pid, &who, &why);
@@ -569,8 +624,8 @@ static void print_totals(struct printer *pr, const struct cl_trace_order *t)
 			as_strbuf_printf(&b, "Revealed: %llu contact%s\n", (unsigned long long)pr->revealed,
 					 pr->revealed == 1 ? "" : "s");
 		else if (t->people)
-			as_strbuf_add(&b, "Names and phones are sealed; to call these people, run again "
-					  "with --reveal --as NAME.\n");
+			as_strbuf_add(&b, "Names and phones are sealed: ask for a reveal in the console "
+					  "(another supervisor approves it).\n");
 	}
 	out_buf(&b);
 }
@@ -633,6 +688,7 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 		{"json", no_argument, NULL, 'j'},
 		{"reveal", no_argument, NULL, 'r'},
 		{"as", required_argument, NULL, 'a'},
+		{"case-ref", required_argument, NULL, 'C'},
 		{"reason", required_argument, NULL, 'R'},
 		{"config", required_argument, NULL, 'c'},
 		{"keys", required_argument, NULL, 'k'},
@@ -675,7 +731,12 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 			break;
 		case 'j': o->json = 1; break;
 		case 'r': o->reveal = 1; break;
-		case 'a': o->who = optarg; break;
+		case 'a':
+			return cl_usage_error("%s", "--as is no longer accepted: a name given on the "
+					      "command line proves nothing. The audit log records "
+					      "your Unix user (the reveal service learns it from "
+					      "the socket); drop --as");
+		case 'C': o->case_ref = optarg; break;
 		case 'R': o->reason = optarg; break;
 		case 'c': break; /* read by cl_cli_load_config */
 		case 'k': o->keys = optarg; break;
@@ -709,27 +770,14 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 	if (!text_ok(o->reason, REASON_MAX))
 		return cl_usage_error("--reason: 1 to %d bytes of UTF-8 text, no control characters",
 				      REASON_MAX);
-	if (o->reveal && !o->who)
-		return cl_usage_error("%s", "--reveal needs --as NAME: who is opening the contacts' "
-				      "data (written to the audit log)");
-	if (o->who && !text_ok(o->who, WHO_MAX))
-		return cl_usage_error("--as: 1 to %d bytes of UTF-8 text, no control characters",
-				      WHO_MAX);
+	if (o->case_ref && (strlen(o->case_ref) > CL_CASE_REF_MAX ||
+			    (o->case_ref[0] && !text_ok(o->case_ref, CL_CASE_REF_MAX))))
+		return cl_usage_error("--case-ref: at most %d bytes of UTF-8 text, no control "
+				      "characters", CL_CASE_REF_MAX);
 	if (o->pid_hex && (strlen(o->pid_hex) != 2 * AS_PID_LEN ||
 			   as_hex_decode(o->p.pid, AS_PID_LEN, o->pid_hex)))
 		return cl_usage_error("--pid '%s': give the 32 hex digits of a pid", o->pid_hex);
 	return 0;
-}
-
-/* The investigator: --as, else the login name of this user. */
-static void default_who(char out[WHO_MAX + 1])
-{
-	struct passwd *pw = getpwuid(getuid());
-
-	if (pw && pw->pw_name && text_ok(pw->pw_name, WHO_MAX))
-		snprintf(out, WHO_MAX + 1, "%s", pw->pw_name);
-	else
-		snprintf(out, WHO_MAX + 1, "uid:%lu", (unsigned long)getuid());
 }
 
 /* ---- the command ------------------------------------------------------------- */
@@ -741,26 +789,32 @@ static int run(struct printer *pr, struct cl_trace_order *total)
 	return cl_trace_run(pr->store, &pr->o->p, &sink, total);
 }
 
-static int audit(struct cl_config *cfg, const struct trace_opts *o, const char *who,
-		 const struct printer *counted)
+/* The audit entry, written by the reveal service: a 'trace', or with
+ * --reveal a 'break-glass' that also opens the contacts into *opened. */
+static int audit(struct cl_config *cfg, const struct trace_opts *o, uint64_t contacts,
+		 struct opened *opened)
 {
-	struct cl_audit_entry e;
+	struct cl_reveal_scope scope;
 	char err[1024] = "";
 	int rc;
 
-	memset(&e, 0, sizeof e);
-	snprintf(e.who, sizeof e.who, "%s", who);
-	snprintf(e.action, sizeof e.action, "%s", o->reveal ? "reveal" : "trace");
-	hex_pid(e.case_ref, o->p.pid);
-	e.window_from = o->p.from;
-	e.window_to = o->p.to;
-	e.depth = o->p.depth;
-	e.contacts = counted->contacts > UINT32_MAX ? UINT32_MAX : (uint32_t)counted->contacts;
-	e.revealed = counted->revealed > UINT32_MAX ? UINT32_MAX : (uint32_t)counted->revealed;
-	snprintf(e.reason, sizeof e.reason, "%s", o->reason);
-	rc = cl_audit_append(cfg, &e, err, sizeof err);
+	memset(&scope, 0, sizeof scope);
+	scope.params = o->p;
+	snprintf(scope.reason, sizeof scope.reason, "%s", o->reason);
+	snprintf(scope.case_ref, sizeof scope.case_ref, "%s", o->case_ref ? o->case_ref : "");
+	if (o->reveal) {
+		rc = cl_reveal_break_glass(cfg->reveal_socket, &scope, keep_opened, opened, err,
+					   sizeof err);
+		if (!rc && opened->n)
+			qsort(opened->v, opened->n, sizeof *opened->v, cmp_pid);
+	} else {
+		rc = cl_reveal_log_trace(cfg->reveal_socket, NULL, &scope,
+					 contacts > UINT32_MAX ? UINT32_MAX : (uint32_t)contacts,
+					 NULL, err, sizeof err);
+	}
 	if (rc)
-		fprintf(stderr, "anshim-cloud: trace not run: cannot write the audit entry: %s\n",
+		fprintf(stderr, "anshim-cloud: trace not %s: %s\n",
+			o->reveal ? "revealed" : "shown: the audit entry cannot be written",
 			err[0] ? err : as_strerror(rc));
 	return rc;
 }
@@ -773,7 +827,7 @@ int cl_cmd_trace(int argc, char **argv)
 	struct cl_authority auth;
 	struct printer pr;
 	struct cl_trace_order total;
-	char who[WHO_MAX + 1];
+	struct opened opened = {0};
 	const char *failed = NULL;
 	unsigned need = 0;
 	int rc, status = 1;
@@ -782,10 +836,6 @@ int cl_cmd_trace(int argc, char **argv)
 	if (rc)
 		return rc;
 	memset(&auth, 0, sizeof auth);
-	if (o.who)
-		snprintf(who, sizeof who, "%s", o.who);
-	else
-		default_who(who);
 	if (cl_cli_load_config(&cfg, argc, argv))
 		return 1;
 	if (o.keys) {
@@ -796,13 +846,14 @@ int cl_cmd_trace(int argc, char **argv)
 			goto out;
 		}
 		free(cfg.keys_dir);
-		cfg.keys_dir = k; /* the audit log's signing key comes from here too */
+		cfg.keys_dir = k;
 	}
-	need = (o.phone ? CL_KEY_PSEUDONYM : 0) | (o.reveal ? CL_KEY_CONTACT : 0);
+	need = o.phone ? CL_KEY_PSEUDONYM : 0;
 	if (need && (rc = cl_authority_load(&auth, cfg.keys_dir, need, &failed)) != 0) {
 		fprintf(stderr, "anshim-cloud: cannot load authority key %s: %s%s\n",
 			failed ? failed : cfg.keys_dir, as_strerror(rc),
-			rc == -ENOENT ? " (pass --keys DIR or set keys_dir in the config)" : "");
+			rc == -ENOENT ? " (pass --keys DIR or set keys_dir in the config)" :
+			" (or give the case's pid with --pid)");
 		goto out;
 	}
 	if (o.phone) {
@@ -821,26 +872,23 @@ int cl_cmd_trace(int argc, char **argv)
 	memset(&pr, 0, sizeof pr);
 	pr.store = store;
 	pr.o = &o;
-	pr.auth = &auth;
 	pr.silent = 1;
-	pr.reveal_limit = UINT64_MAX;
 	rc = run(&pr, &total);
 	if (rc) {
 		fprintf(stderr, "anshim-cloud: trace failed: %s\n", as_strerror(rc));
 		goto out;
 	}
-	if (audit(&cfg, &o, who, &pr))
+	if (audit(&cfg, &o, pr.contacts, &opened))
 		goto out;
 
-	/* Run 2: print, revealing at most what the audit entry says. */
+	/* Run 2: print, revealing only what the service opened. */
 	{
-		uint64_t counted = pr.contacts, limit = pr.revealed;
+		uint64_t counted = pr.contacts;
 
 		memset(&pr, 0, sizeof pr);
 		pr.store = store;
 		pr.o = &o;
-		pr.auth = &auth;
-		pr.reveal_limit = limit;
+		pr.opened = &opened;
 		pr.now = (int64_t)time(NULL);
 		rc = run(&pr, &total);
 		if (rc) {
@@ -863,6 +911,7 @@ int cl_cmd_trace(int argc, char **argv)
 	}
 	status = 0;
 out:
+	opened_free(&opened);
 	cl_authority_wipe(&auth);
 	if (store)
 		cl_store_close(store);

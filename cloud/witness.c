@@ -59,7 +59,7 @@ struct cl_witness {
 	uv_timer_t tick;
 	uv_work_t work;
 	char *path;
-	uint8_t pk[32];
+	struct cl_audit_keys keys;
 	uint64_t every, interval_ms;
 	cl_witness_publish_fn publish;
 	void *ctx;
@@ -86,7 +86,8 @@ struct cl_witness {
 
 static int same_head(const struct cl_audit_head *a, const struct cl_audit_head *b)
 {
-	return a->seq == b->seq && sodium_memcmp(a->hash, b->hash, sizeof a->hash) == 0 &&
+	return a->seq == b->seq && a->version == b->version &&
+	       sodium_memcmp(a->hash, b->hash, sizeof a->hash) == 0 &&
 	       sodium_memcmp(a->sig, b->sig, sizeof a->sig) == 0;
 }
 
@@ -111,7 +112,7 @@ static void witness__read(uv_work_t *req)
 	int reached = 0;
 
 	j->held = 1;
-	j->rc = cl_audit_last(w->path, w->pk, &j->last, j->err, sizeof j->err);
+	j->rc = cl_audit_last(w->path, &w->keys, &j->last, j->err, sizeof j->err);
 	if (j->rc == -ENOENT) {
 		j->rc = 0; /* no log yet (or it was removed): no entries */
 		memset(&j->last, 0, sizeof j->last);
@@ -297,7 +298,7 @@ int cl_witness_start(struct cl_witness **out, uv_loop_t *loop,
 		return -ENOMEM;
 	}
 	w->loop = loop;
-	memcpy(w->pk, opts->log_pk, sizeof w->pk);
+	w->keys = *opts->log_keys;
 	w->every = opts->every ? opts->every : 1;
 	w->interval_ms = opts->interval_ms;
 	w->publish = publish;
@@ -337,7 +338,7 @@ void cl_witness_message(struct cl_witness *w, const uint8_t *payload, size_t len
 		w->force = 1;
 		return;
 	}
-	rc = cl_audit_head_decode(&h, payload, len, w->pk);
+	rc = cl_audit_head_decode(&h, payload, len, &w->keys);
 	if (rc) {
 		as_log(AS_LOG_ERR, "malformed audit head on %s (%zu bytes): %s; ignored, and "
 		       "replaced by the current head. Only anshim-cloudd may publish there: "

@@ -24,11 +24,13 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "audit.h"
+
 struct cl_witness;
 
 struct cl_witness_options {
 	const char *audit_log;   /* copied */
-	const uint8_t *log_pk;   /* 32 bytes: the key that signs the log; copied */
+	const struct cl_audit_keys *log_keys; /* the log's public keys; copied */
 	uint64_t every;          /* entries, >= 1 */
 	uint64_t interval_ms;    /* republish at least this often, >= 1000 */
 };

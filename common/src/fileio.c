@@ -35,11 +35,10 @@ static int write_full(int fd, const void *data, size_t len)
 	return 0;
 }
 
-static int fsync_parent_dir(const char *path)
+/* The directory part of path ("." when it has none) into dir. */
+static int parent_dir(char dir[PATH_MAX], const char *path)
 {
-	char dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
-	int fd, rc = 0;
 
 	if (!slash) {
 		strcpy(dir, ".");
@@ -47,11 +46,21 @@ static int fsync_parent_dir(const char *path)
 		strcpy(dir, "/");
 	} else {
 		size_t n = (size_t)(slash - path);
-		if (n >= sizeof dir)
+		if (n >= PATH_MAX)
 			return -ENAMETOOLONG;
 		memcpy(dir, path, n);
 		dir[n] = '\0';
 	}
+	return 0;
+}
+
+static int fsync_parent_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	int fd, rc = parent_dir(dir, path);
+
+	if (rc)
+		return rc;
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -59,6 +68,27 @@ static int fsync_parent_dir(const char *path)
 		rc = -errno;
 	close(fd);
 	return rc;
+}
+
+/* AS_WRITE_KEEP_OWNER: as root, chown fd to the owner of path, or of its
+ * directory when path does not exist. */
+static int keep_owner(int fd, const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	int rc;
+
+	if (geteuid() != 0)
+		return 0;
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		if ((rc = parent_dir(dir, path)) != 0)
+			return rc;
+		if (stat(dir, &st) < 0)
+			return -errno;
+	}
+	return fchown(fd, st.st_uid, st.st_gid) < 0 ? -errno : 0;
 }
 
 int as_file_write_atomic(const char *path, const void *data, size_t len,
@@ -73,6 +103,8 @@ int as_file_write_atomic(const char *path, const void *data, size_t len,
 	if (fd < 0)
 		return -errno;
 	rc = fchmod(fd, mode) < 0 ? -errno : 0;
+	if (!rc && (flags & AS_WRITE_KEEP_OWNER))
+		rc = keep_owner(fd, path);
 	if (!rc)
 		rc = write_full(fd, data, len);
 	if (!rc && fsync(fd) < 0)

@@ -3,7 +3,8 @@
 # on anshim/v1/audit/head, and 'anshim-cloud audit verify --witness'
 # compares the log with it.  Real mosquitto with the shipped ACL and
 # accounts (anshim-cloud, anshim-cloud/cli, the read-only anshim-witness
-# observer), real anshim-cloudd, entries made by real traces.
+# observer), real anshim-cloudd, entries made by real traces (written by
+# the real reveal service).
 #   - no head on the broker: verify --witness fails and says what to do;
 #   - on connecting, the head of the log is published; with
 #     audit_witness_every 3 the next one only once 3 entries are new
@@ -48,10 +49,12 @@ MQTT_USER=anshim-witness MQTT_PASS=$WIT_PW
 # The store, so that traces find it (empty: 0 contacts).
 anshim-cloud enroll --config "$CLOUD_CONF" --gateway-key "$(printf 'ab%.0s' $(seq 32))" \
   --venue 1 --venue-name "Witness Cafe" >/dev/null
+# The reveal service writes the entries (cloud_start finds it running).
+reveal_start "$CLOUD_CONF"
 
 entry() {
   anshim-cloud trace --config "$CLOUD_CONF" --from 2026-01-01 --to 2026-01-10 --pid "$PID_A" \
-    --as kim --reason "$1" >/dev/null
+    --reason "$1" >/dev/null
 }
 verify() { anshim-cloud audit verify --config "$CLOUD_CONF" "$@"; }
 witness() { verify --witness --wait 20; }
@@ -62,8 +65,8 @@ import sys
 out = []
 for line in open(sys.argv[1]):
     t, _, h = line.strip().partition(" ")
-    if t == sys.argv[2] and len(h) >= 20:
-        out.append(str(int.from_bytes(bytes.fromhex(h[4:20]), "little")))
+    if t == sys.argv[2] and len(h) >= 22:
+        out.append(str(int.from_bytes(bytes.fromhex(h[6:22]), "little")))
 print(" ".join(out))' "$1" "$HEAD_TOPIC"
 }
 last_seq_is() { [ "$(seqs "$WORK/heads" | awk '{print $NF}')" = "$1" ]; }
@@ -162,18 +165,18 @@ cloud_stop
 ipub() { mosquitto_pub -h 127.0.0.1 -p "$BROKER_PORT" -u intruder -P "$INT_PW" -q 1 -r -t "$HEAD_TOPIC" "$@"; }
 # mosquitto_pub -s: the message from stdin, bytes as they are.
 ipub_hex() { python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' "$1" | ipub -s; }
-ipub_hex 540100
+ipub_hex 540102
 expect_witness_fails "3 bytes" "the witnessed head on $BROKER_URI is malformed \(3 bytes: .*truncated"
 ipub_hex "55${good_hex:2}"
-expect_witness_fails "wrong magic" "is malformed \(106 bytes: "
+expect_witness_fails "wrong magic" "is malformed \(107 bytes: "
 # The head of entry 5 with its hash changed: the signature no longer holds.
-bad=${good_hex:0:20}$(printf '%02x' $(( 0x${good_hex:20:2} ^ 1 )))${good_hex:22}
+bad=${good_hex:0:22}$(printf '%02x' $(( 0x${good_hex:22:2} ^ 1 )))${good_hex:24}
 ipub_hex "$bad"
 expect_witness_fails "another signature" "is not signed by the key that signs the log"
 n=$(_log_count "$CLOUD_LOG" "malformed audit head")
 cloud_start
 wait_for 30 "cloudd to refuse the retained bad head" \
-  _log_count_above "$CLOUD_LOG" "malformed audit head on $HEAD_TOPIC \(106 bytes\): its signature does not verify" "$n"
+  _log_count_above "$CLOUD_LOG" "malformed audit head on $HEAD_TOPIC \(107 bytes\): its signature does not verify" "$n"
 wait_for 30 "cloudd to replace it" witness
 ipub -m "garbage"
 wait_for 30 "cloudd to refuse a live bad head" \

@@ -4,10 +4,12 @@
  * cloud/audit.c).
  *
  * The head: the test vector tests/data/vectors/audit_head.hex rebuilt byte
- * for byte from the vectors' authority key (seed 01) and checked at its
+ * for byte from the vectors' audit key (seed 07) and checked at its
  * offsets; round trip; every truncation, trailing byte, magic, version and
- * oversize; seq 0; every byte flipped fails (framing, field or
- * signature); another key's signature fails.  The log: the last entry of a
+ * oversize; seq 0 and entry versions other than 1 and 2; every byte
+ * flipped fails (framing, field or signature) except in seq (which only
+ * the log can refute); a version 2 head verifies with audit.pub only, a
+ * version 1 head with sign.pub only (and not at all without it).  The log: the last entry of a
  * real log (tail read) is what its line says and its head verifies; the
  * hash at an earlier entry is that entry's; a head beyond the log is not
  * reached; an empty, missing or torn log answers as documented.
@@ -32,26 +34,37 @@
 #define CASE_PID "0123456789abcdef0123456789abcdef"
 
 static struct test_keys keys;
-static uint8_t vec_pk[32], vec_sk[64];
+/* The vectors' keys: audit.key seed 07, sign.key seed 01. */
+static uint8_t audit_sk[64], sign_sk[64];
+static struct cl_audit_keys vec_keys;
 
-/* The vector: entry 2, hash 32 x a5, signed as the log signs an entry. */
-static void vector_head(struct cl_audit_head *h)
+/* A head of entry seq (version 1 or 2), hash 32 x a5, signed as the log
+ * signs such an entry (with sk). */
+static void make_head(struct cl_audit_head *h, unsigned version, uint64_t seq,
+		      const uint8_t *sk)
 {
 	uint8_t msg[16 + CL_AUDIT_HASH_LEN];
 
 	memset(h, 0, sizeof *h);
-	h->seq = VECTOR_SEQ;
+	h->seq = seq;
+	h->version = version;
 	memset(h->hash, 0xa5, sizeof h->hash);
 	memcpy(msg, "anshim-audit-sig", 16);
 	memcpy(msg + 16, h->hash, CL_AUDIT_HASH_LEN);
-	crypto_sign_detached(h->sig, NULL, msg, sizeof msg, vec_sk);
+	crypto_sign_detached(h->sig, NULL, msg, sizeof msg, sk);
+}
+
+/* The vector: a version 2 entry, seq 2. */
+static void vector_head(struct cl_audit_head *h)
+{
+	make_head(h, 2, VECTOR_SEQ, audit_sk);
 }
 
 static int decode_vec(const uint8_t *in, size_t len)
 {
 	struct cl_audit_head h;
 
-	return cl_audit_head_decode(&h, in, len, vec_pk);
+	return cl_audit_head_decode(&h, in, len, &vec_keys);
 }
 
 static void test_vector(void)
@@ -65,11 +78,11 @@ static void test_vector(void)
 	vector_head(&h);
 	if (!CHECK_RC(cl_audit_head_encode(msg, sizeof msg, &h), CL_AUDIT_HEAD_LEN))
 		return;
-	CHECK_MEM(msg, "T\x01", 2);
-	CHECK_MEM(msg + 2, "\x02\0\0\0\0\0\0\0", 8);
-	CHECK_EQ_INT(msg[10], 0xa5);
-	CHECK_EQ_INT(msg[41], 0xa5);
-	CHECK_MEM(msg + 42, h.sig, 64);
+	CHECK_MEM(msg, "T\x01\x02", 3);
+	CHECK_MEM(msg + 3, "\x02\0\0\0\0\0\0\0", 8);
+	CHECK_EQ_INT(msg[11], 0xa5);
+	CHECK_EQ_INT(msg[42], 0xa5);
+	CHECK_MEM(msg + 43, h.sig, 64);
 	snprintf(path, sizeof path, "%s/vectors/" VECTOR_FILE, getenv("ANSHIM_TEST_DATA"));
 	if (!CHECK_OK(as_file_read_all(path, 4096, &text, &len)))
 		return;
@@ -82,9 +95,14 @@ static void test_vector(void)
 		CHECK_MEM(file, msg, sizeof msg);
 	}
 	free(text);
-	CHECK_OK(cl_audit_head_decode(&back, msg, sizeof msg, vec_pk));
+	CHECK_OK(cl_audit_head_decode(&back, msg, sizeof msg, &vec_keys));
 	CHECK(memcmp(&back, &h, sizeof h) == 0);
 	CHECK_RC(cl_audit_head_encode(msg, sizeof msg - 1, &h), AS_E_OVERSIZE);
+	h.version = 3;
+	CHECK_RC(cl_audit_head_encode(msg, sizeof msg, &h), AS_E_FIELD);
+	h.version = 0;
+	CHECK_RC(cl_audit_head_encode(msg, sizeof msg, &h), AS_E_FIELD);
+	h.version = 2;
 	h.seq = 0;
 	CHECK_RC(cl_audit_head_encode(msg, sizeof msg, &h), AS_E_FIELD);
 }
@@ -98,9 +116,19 @@ static void test_framing(void)
 	cl_audit_head_encode(msg, sizeof msg, &h);
 	test_check_truncations("head", decode_vec, msg, sizeof msg, NULL);
 	test_check_framing("head", decode_vec, msg, sizeof msg, 2 * CL_AUDIT_HEAD_LEN + 1);
-	memset(msg + 2, 0, 8); /* seq 0 */
-	CHECK_RC(cl_audit_head_decode(&dec, msg, sizeof msg, vec_pk), AS_E_FIELD);
+	memset(msg + 3, 0, 8); /* seq 0 */
+	CHECK_RC(cl_audit_head_decode(&dec, msg, sizeof msg, &vec_keys), AS_E_FIELD);
 	CHECK_EQ_INT(dec.seq, 0);
+	cl_audit_head_encode(msg, sizeof msg, &h);
+	for (unsigned v = 0; v < 256; v++) {
+		if (v == 1 || v == 2)
+			continue;
+		msg[2] = (uint8_t)v;
+		test_ctx("entry version %u", v);
+		if (!CHECK_RC(cl_audit_head_decode(&dec, msg, sizeof msg, &vec_keys), AS_E_FIELD))
+			break;
+	}
+	test_ctx_clear();
 }
 
 /* Any byte flipped fails: framing, seq (the signature is over the hash,
@@ -116,16 +144,31 @@ static void test_signature(void)
 	for (size_t i = 0; i < sizeof msg; i++) {
 		msg[i] ^= 0x01;
 		test_ctx("flip byte %zu", i);
-		if (i >= 2 && i < 10)
-			CHECK_OK(cl_audit_head_decode(&dec, msg, sizeof msg, vec_pk));
+		if (i >= 3 && i < 11)
+			CHECK_OK(cl_audit_head_decode(&dec, msg, sizeof msg, &vec_keys));
 		else
-			CHECK(cl_audit_head_decode(&dec, msg, sizeof msg, vec_pk) != 0);
+			CHECK(cl_audit_head_decode(&dec, msg, sizeof msg, &vec_keys) != 0);
 		msg[i] ^= 0x01;
 	}
 	test_ctx_clear();
-	CHECK_RC(cl_audit_head_decode(&dec, msg, sizeof msg, keys.other_pk), AS_E_SIGNATURE);
+	CHECK_OK(cl_audit_head_decode(&dec, msg, sizeof msg, &vec_keys));
+	/* A version 2 head said to be version 1: sign.pub does not verify it. */
+	msg[2] = 1;
+	CHECK_RC(cl_audit_head_decode(&dec, msg, sizeof msg, &vec_keys), AS_E_SIGNATURE);
 	CHECK_EQ_INT(dec.seq, 0);
-	CHECK_OK(cl_audit_head_decode(&dec, msg, sizeof msg, vec_pk));
+	/* A version 1 head: sign.pub only, and only when the keys have it. */
+	make_head(&h, 1, 7, sign_sk);
+	cl_audit_head_encode(msg, sizeof msg, &h);
+	CHECK_OK(cl_audit_head_decode(&dec, msg, sizeof msg, &vec_keys));
+	CHECK_EQ_INT(dec.version, 1);
+	vec_keys.has_sign = 0;
+	CHECK_RC(cl_audit_head_decode(&dec, msg, sizeof msg, &vec_keys), AS_E_SIGNATURE);
+	vec_keys.has_sign = 1;
+	/* Signed by sign.key but said to be version 2 (anshim-cloudd holds
+	 * sign.key: it cannot make a version 2 head). */
+	make_head(&h, 2, 7, sign_sk);
+	cl_audit_head_encode(msg, sizeof msg, &h);
+	CHECK_RC(cl_audit_head_decode(&dec, msg, sizeof msg, &vec_keys), AS_E_SIGNATURE);
 }
 
 /* The hash= field of line n (1-based) of the log text. */
@@ -149,6 +192,7 @@ static void test_log(void)
 {
 	char dir[64], path[160], log[160], err[512], why[300];
 	struct cl_config cfg;
+	struct cl_audit_keys k, other;
 	struct cl_audit_entry e;
 	struct cl_audit_head last, dec;
 	uint8_t hash[CL_AUDIT_HASH_LEN], want[CL_AUDIT_HASH_LEN], msg[CL_AUDIT_HEAD_LEN];
@@ -163,14 +207,21 @@ static void test_log(void)
 	CHECK_OK(as_keyfile_write(path, AS_KEY_SIGN_SECRET, keys.auth_sk, 0));
 	snprintf(path, sizeof path, "%s/sign.pub", dir);
 	CHECK_OK(as_keyfile_write(path, AS_KEY_SIGN_PUBLIC, keys.auth_pk, 0));
+	snprintf(path, sizeof path, "%s/audit.key", dir);
+	CHECK_OK(as_keyfile_write(path, AS_KEY_SIGN_SECRET, keys.device_sk, 0));
+	snprintf(path, sizeof path, "%s/audit.pub", dir);
+	CHECK_OK(as_keyfile_write(path, AS_KEY_SIGN_PUBLIC, keys.device_pk, 0));
+	CHECK_OK(cl_audit_keys_load(&k, dir, err, sizeof err));
+	other = k;
+	memcpy(other.audit_pk, keys.other_pk, sizeof other.audit_pk);
 	memset(&cfg, 0, sizeof cfg);
 	cfg.keys_dir = dir;
 	cfg.audit_log = log;
 
 	/* Missing, then empty. */
-	CHECK_RC(cl_audit_last(log, keys.auth_pk, &last, err, sizeof err), -ENOENT);
+	CHECK_RC(cl_audit_last(log, &k, &last, err, sizeof err), -ENOENT);
 	CHECK_OK(as_file_write_atomic(log, "", 0, 0600, 0));
-	CHECK_OK(cl_audit_last(log, keys.auth_pk, &last, err, sizeof err));
+	CHECK_OK(cl_audit_last(log, &k, &last, err, sizeof err));
 	CHECK_EQ_INT(last.seq, 0);
 
 	for (unsigned i = 1; i <= 3; i++) {
@@ -181,29 +232,31 @@ static void test_log(void)
 		snprintf(e.case_ref, sizeof e.case_ref, CASE_PID);
 		e.window_from = TEST_NOW - 86400;
 		e.window_to = TEST_NOW;
-		CHECK_OK(cl_audit_append(&cfg, &e, err, sizeof err));
+		CHECK_OK(cl_audit_append(&cfg, &e, NULL, err, sizeof err));
 	}
 	if (!CHECK_OK(as_file_read_all(log, 1 << 20, &text, &len)))
 		return;
 	text = realloc(text, len + 1);
 	text[len] = '\0';
 
-	CHECK_OK(cl_audit_last(log, keys.auth_pk, &last, err, sizeof err));
+	CHECK_OK(cl_audit_last(log, &k, &last, err, sizeof err));
 	CHECK_EQ_INT(last.seq, 3);
 	CHECK_OK(line_hash((char *)text, 3, want));
 	CHECK_MEM(last.hash, want, sizeof want);
-	CHECK(cl_audit_sig_ok(last.hash, last.sig, keys.auth_pk));
-	CHECK(!cl_audit_sig_ok(last.hash, last.sig, keys.other_pk));
-	CHECK_RC(cl_audit_last(log, keys.other_pk, &last, err, sizeof err), AS_E_SIGNATURE);
-	CHECK_OK(cl_audit_last(log, keys.auth_pk, &last, err, sizeof err));
+	CHECK_EQ_INT(last.version, 2);
+	CHECK(cl_audit_sig_ok(2, last.hash, last.sig, &k));
+	CHECK(!cl_audit_sig_ok(1, last.hash, last.sig, &k));
+	CHECK(!cl_audit_sig_ok(2, last.hash, last.sig, &other));
+	CHECK_RC(cl_audit_last(log, &other, &last, err, sizeof err), AS_E_SIGNATURE);
+	CHECK_OK(cl_audit_last(log, &k, &last, err, sizeof err));
 	/* Its head, published and read back. */
 	CHECK_RC(cl_audit_head_encode(msg, sizeof msg, &last), CL_AUDIT_HEAD_LEN);
-	CHECK_OK(cl_audit_head_decode(&dec, msg, sizeof msg, keys.auth_pk));
+	CHECK_OK(cl_audit_head_decode(&dec, msg, sizeof msg, &k));
 	CHECK(memcmp(&dec, &last, sizeof dec) == 0);
 
 	/* The hash at entry 2, with and without signatures. */
 	CHECK_OK(line_hash((char *)text, 2, want));
-	CHECK_OK(cl_audit_verify_at(log, keys.auth_pk, 2, hash, &reached, &n, &bad, why,
+	CHECK_OK(cl_audit_verify_at(log, &k, 2, hash, &reached, &n, &bad, why,
 				    sizeof why));
 	CHECK_EQ_INT(reached, 1);
 	CHECK_EQ_INT(n, 3);
@@ -211,22 +264,22 @@ static void test_log(void)
 	memset(hash, 0, sizeof hash);
 	CHECK_OK(cl_audit_verify_at(log, NULL, 2, hash, &reached, &n, &bad, why, sizeof why));
 	CHECK_MEM(hash, want, sizeof want);
-	CHECK_OK(cl_audit_verify_at(log, keys.auth_pk, 3, hash, &reached, &n, &bad, why,
+	CHECK_OK(cl_audit_verify_at(log, &k, 3, hash, &reached, &n, &bad, why,
 				    sizeof why));
 	CHECK_MEM(hash, last.hash, sizeof hash);
 	/* Beyond the end: not reached, the log itself intact. */
-	CHECK_OK(cl_audit_verify_at(log, keys.auth_pk, 5, hash, &reached, &n, &bad, why,
+	CHECK_OK(cl_audit_verify_at(log, &k, 5, hash, &reached, &n, &bad, why,
 				    sizeof why));
 	CHECK_EQ_INT(reached, 0);
 	CHECK_EQ_INT(n, 3);
 	/* Another key: the walk fails at entry 1. */
-	CHECK_RC(cl_audit_verify_at(log, keys.other_pk, 2, hash, &reached, &n, &bad, why,
+	CHECK_RC(cl_audit_verify_at(log, &other, 2, hash, &reached, &n, &bad, why,
 				    sizeof why), AS_E_SIGNATURE);
 	CHECK_EQ_INT(bad, 1);
 
 	/* A torn last line: no head from it. */
 	CHECK_OK(as_file_write_atomic(log, text, len - 5, 0600, 0));
-	CHECK_RC(cl_audit_last(log, keys.auth_pk, &last, err, sizeof err), AS_E_TRUNCATED);
+	CHECK_RC(cl_audit_last(log, &k, &last, err, sizeof err), AS_E_TRUNCATED);
 	CHECK(strstr(err, "torn") != NULL);
 	free(text);
 	test_rmdir(dir);
@@ -252,8 +305,12 @@ int main(int argc, char **argv)
 	uint8_t seed[32];
 
 	test_keys_init(&keys);
+	memset(&vec_keys, 0, sizeof vec_keys);
+	memset(seed, 0x07, sizeof seed);
+	crypto_sign_seed_keypair(vec_keys.audit_pk, audit_sk, seed);
 	memset(seed, 0x01, sizeof seed);
-	crypto_sign_seed_keypair(vec_pk, vec_sk, seed);
+	crypto_sign_seed_keypair(vec_keys.sign_pk, sign_sk, seed);
+	vec_keys.has_sign = 1;
 	if (argc == 3 && strcmp(argv[1], "--write") == 0)
 		return write_vector(argv[2]);
 	TEST_RUN(test_vector);

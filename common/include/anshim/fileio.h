@@ -8,7 +8,11 @@
 #include <sys/types.h>
 
 enum as_write_flags {
-	AS_WRITE_EXCLUSIVE = 1 /* fail with AS_E_EXISTS if path exists */
+	AS_WRITE_EXCLUSIVE = 1, /* fail with AS_E_EXISTS if path exists */
+	/* When run as root, give the new file the owner and group of the file
+	 * it replaces or, for a new file, of its directory: root's tools
+	 * (e.g. 'anshim-cloud user add') keep a daemon's file its own. */
+	AS_WRITE_KEEP_OWNER = 2
 };
 
 /*
