@@ -35,8 +35,10 @@ const struct as_config_option cl_config_table[] = {
 	 "Subscribe to batches as the MQTT shared subscription $share/GROUP/... so "
 	 "that several aggregator instances split the load. Unset: plain "
 	 "subscription."},
-	{"audit_log", AS_CFG_PATH, OPT(audit_log), 0, 0, NULL, 0, "/var/lib/anshim-cloud/audit.log",
-	 "The append-only, hash-chained, signed audit log of traces and reveals."},
+	{"audit_log", AS_CFG_PATH, OPT(audit_log), 0, 0, NULL, 0, "/var/lib/anshim-reveal/audit.log",
+	 "The append-only, hash-chained, signed audit log of traces and reveals. "
+	 "Only the reveal service (anshim-revealed) writes it; its group (the "
+	 "console) may read it."},
 	{"audit_witness_every", AS_CFG_INT, OPT(audit_witness_every), 0, 1000000, NULL, 0, "1",
 	 "anshim-cloudd publishes the audit log's head (its last entry's seq, hash "
 	 "and signature) retained on the broker, anshim/v1/audit/head, once the log "

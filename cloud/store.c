@@ -113,11 +113,13 @@
 #include "anshim/fileio.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <lmdb.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define STORE_VERSION 4
@@ -693,6 +695,24 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 	return rc;
 }
 
+/*
+ * The writer's group may read the store and register as a reader: the
+ * reveal service and the console open it read-only as other users in that
+ * group, and an LMDB reader writes its slot in lock.mdb.  data.mdb 0640,
+ * lock.mdb 0660 (the directory's own mode decides who reaches them).
+ * Best effort: a failure leaves the files private, and those readers say
+ * they cannot open the store.
+ */
+static void store__share_with_group(const char *dir)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof path, "%s/data.mdb", dir) < (int)sizeof path)
+		(void)chmod(path, 0640);
+	if (snprintf(path, sizeof path, "%s/lock.mdb", dir) < (int)sizeof path)
+		(void)chmod(path, 0660);
+}
+
 int cl_store_open(struct cl_store **out, const char *dir, uint64_t map_size, int readonly,
 		  char *err, size_t err_len)
 {
@@ -727,6 +747,8 @@ int cl_store_open(struct cl_store **out, const char *dir, uint64_t map_size, int
 		rc = mdb_env_set_mapsize(s->env, (size_t)map_size);
 	if (!rc)
 		rc = mdb_env_open(s->env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0), 0600);
+	if (!rc && !readonly)
+		store__share_with_group(dir);
 	if (!rc)
 		rc = mdb_txn_begin(s->env, NULL, readonly ? MDB_RDONLY : 0, &txn);
 	if (!rc)

@@ -28,6 +28,7 @@
 #include "commands.h"
 #include "gwcoverage.h"
 #include "revealclient.h"
+#include "revealwire.h"
 #include "trace.h"
 
 #include "anshim/args.h"
@@ -632,20 +633,10 @@ static void print_totals(struct printer *pr, const struct cl_trace_order *t)
 
 /* ---- options -------------------------------------------------------------- */
 
+/* 1..max bytes of UTF-8 text without control characters, not all spaces. */
 static int text_ok(const char *s, size_t max)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max)
-		return 0;
-	for (size_t i = 0; i < n;) {
-		size_t k = as_utf8_char((const unsigned char *)s + i, n - i);
-
-		if (!k)
-			return 0;
-		i += k;
-	}
-	return strspn(s, " ") != n;
+	return cl_revealwire_text_ok(s, 1, max) && strspn(s, " ") != strlen(s);
 }
 
 /*
