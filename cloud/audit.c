@@ -1068,8 +1068,10 @@ int cl_audit_sig_ok(unsigned version, const uint8_t hash[CL_AUDIT_HASH_LEN],
 	return (version == 1 || version == 2) && audit__sig_ok(&r, k);
 }
 
-int cl_audit_last(const char *path, const struct cl_audit_keys *k, struct cl_audit_head *head,
-		  char *err, size_t err_len)
+/* The entry whose line ends at byte end of the log (0: the last entry),
+ * for cl_audit_last and cl_audit_entry_ending. */
+static int audit__tail_entry(const char *path, const struct cl_audit_keys *k, uint64_t end,
+			     struct cl_audit_head *head, char *err, size_t err_len)
 {
 	struct audit_rec last;
 	struct stat st;
@@ -1085,10 +1087,16 @@ int cl_audit_last(const char *path, const struct cl_audit_keys *k, struct cl_aud
 	rc = audit__flock(fd, LOCK_SH);
 	if (!rc && fstat(fd, &st) != 0)
 		rc = -errno;
-	if (rc)
+	if (rc) {
 		as_err_printf(err, err_len, "audit log %s: cannot read: %s", path, as_strerror(rc));
-	else if (st.st_size > 0) {
-		rc = audit__last(fd, st.st_size, path, k, &last, err, err_len);
+	} else if (end > (uint64_t)st.st_size) {
+		as_err_printf(err, err_len, "audit log %s is %lld bytes, shorter than %llu", path,
+			      (long long)st.st_size, (unsigned long long)end);
+		rc = AS_E_TRUNCATED;
+	} else if (end > 0 || st.st_size > 0) {
+		if (end == 0)
+			end = (uint64_t)st.st_size;
+		rc = audit__last(fd, (off_t)end, path, k, &last, err, err_len);
 		if (rc == AS_E_FULL)
 			rc = 0; /* full for appends, still a last entry */
 		if (!rc) {
@@ -1096,10 +1104,28 @@ int cl_audit_last(const char *path, const struct cl_audit_keys *k, struct cl_aud
 			head->version = last.e.version;
 			memcpy(head->hash, last.hash, sizeof head->hash);
 			memcpy(head->sig, last.sig, sizeof head->sig);
+			head->end = end;
 		}
 	}
 	close(fd);
 	return rc;
+}
+
+int cl_audit_last(const char *path, const struct cl_audit_keys *k, struct cl_audit_head *head,
+		  char *err, size_t err_len)
+{
+	return audit__tail_entry(path, k, 0, head, err, err_len);
+}
+
+int cl_audit_entry_ending(const char *path, const struct cl_audit_keys *k, uint64_t end,
+			  struct cl_audit_head *head, char *err, size_t err_len)
+{
+	if (end == 0) {
+		memset(head, 0, sizeof *head);
+		as_err_printf(err, err_len, "audit log %s: no entry ends at byte 0", path);
+		return AS_E_FIELD;
+	}
+	return audit__tail_entry(path, k, end, head, err, err_len);
 }
 
 struct verify_at {

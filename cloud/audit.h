@@ -205,6 +205,10 @@ struct cl_audit_head {
 	unsigned version;        /* the entry's: 1 (sign.key) or 2 (audit.key) */
 	uint8_t hash[CL_AUDIT_HASH_LEN];
 	uint8_t sig[64];
+	uint64_t end;            /* read from a log: the byte just after its
+				  * line (0 otherwise); a log that still holds
+				  * the entry holds it there, since every line
+				  * before it has one spelling */
 };
 
 /*
@@ -219,6 +223,16 @@ struct cl_audit_head {
  */
 int cl_audit_last(const char *path, const struct cl_audit_keys *k, struct cl_audit_head *head,
 		  char *err, size_t err_len);
+
+/*
+ * The entry whose line ends at byte end (>= 1) of the log, checked as
+ * cl_audit_last checks the last one (O(1)): to see whether a log still
+ * holds an entry read before (its head->end), without walking it.  A log
+ * shorter than end is AS_E_TRUNCATED; a line that does not end there, or
+ * is not an entry, is AS_E_TRUNCATED or AS_E_CORRUPT.  Any thread.
+ */
+int cl_audit_entry_ending(const char *path, const struct cl_audit_keys *k, uint64_t end,
+			  struct cl_audit_head *head, char *err, size_t err_len);
 
 /*
  * Walk the whole log as cl_audit_verify does (signatures checked when k is

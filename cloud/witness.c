@@ -13,8 +13,11 @@
  * (the log changed, a head from the broker to check, a head due), queues
  * one read in the thread pool (never two at a time): the last entry (tail
  * read, signature checked) and, when a head is known, whether the log still
- * holds it (the same entry, or a walk of the whole log up to it, chain and
- * hashes checked).  The answer comes back on the loop, which logs what is
+ * holds it: the same entry; or, for a head this process read from the log
+ * itself, the entry whose line ends where that head's did (O(1): every line
+ * before it has one spelling, so an intact log holds it at the same byte);
+ * or, for a head from the broker, a walk of the log up to it (chain and
+ * hashes checked: O(log), once per connection).  The answer comes back on the loop, which logs what is
  * wrong or decides to publish.
  *
  * Invariants:
@@ -44,6 +47,7 @@
 #define WITNESS_POLL_MS 1000
 #define WITNESS_SETTLE_MS 2000
 #define WITNESS_ERR_MAX 600
+#define WITNESS_MSG_MAX (WITNESS_ERR_MAX + 300) /* an error with its fix */
 
 /* One read in the thread pool: input (check) and answers. */
 struct witness_job {
@@ -79,7 +83,7 @@ struct cl_witness {
 	int blocked;                 /* the log does not hold known */
 	int stuck;                   /* blocked, or the last read failed: read
 				      * again only when the log changes */
-	char reported[WITNESS_ERR_MAX];
+	char reported[WITNESS_MSG_MAX];
 
 	struct witness_job job;
 };
@@ -128,6 +132,25 @@ static void witness__read(uv_work_t *req)
 	}
 	if (j->last.seq == j->check.seq) {
 		memcpy(hash, j->last.hash, sizeof hash);
+	} else if (j->check.end > 0) {
+		/* Read from this log before: where its line ended (O(1)). */
+		struct cl_audit_head at;
+		int rc = cl_audit_entry_ending(w->path, &w->keys, j->check.end, &at, why,
+					       sizeof why);
+
+		if (rc < 0 && rc > AS_ERR_BASE) { /* -errno: cannot read */
+			j->rc = rc;
+			snprintf(j->err, sizeof j->err, "%s", why);
+			return;
+		}
+		if (rc || at.seq != j->check.seq) {
+			j->held = 0;
+			snprintf(j->err, sizeof j->err, "its entry %" PRIu64 " is not the one "
+				 "witnessed (not where it was): the log was rewritten from that "
+				 "entry or before", j->check.seq);
+			return;
+		}
+		memcpy(hash, at.hash, sizeof hash);
 	} else {
 		j->rc = cl_audit_verify_at(w->path, NULL, j->check.seq, hash, &reached, &n, &bad,
 					   why, sizeof why);
@@ -205,7 +228,7 @@ static void witness__read_done(uv_work_t *req, int status)
 {
 	struct cl_witness *w = req->data;
 	struct witness_job *j = &w->job;
-	char msg[WITNESS_ERR_MAX + 200];
+	char msg[WITNESS_MSG_MAX];
 
 	w->busy = 0;
 	if (w->stopping) {

@@ -13,7 +13,8 @@
 #     cut off, on two cut off, and on a rewritten tail (cut, then a new,
 #     validly signed entry in its place), where plain verify passes; the
 #     daemon logs it, publishes no head over the evidence, and says so
-#     again after a restart (from the broker's retained head);
+#     again after a restart (from the broker's retained head); a rewrite
+#     under a log grown past it is found where the entry's line ended;
 #   - audit_witness_interval: with every 100 and a 2 s interval, a new
 #     entry is published by the timer;
 #   - malformed heads (short, wrong magic, another key's signature) are
@@ -158,6 +159,21 @@ wait_for 30 "the head of entry 5, by the timer" \
 wait_for 30 "the observer to see entry 5" last_seq_is 5
 expect_eq "intact, witnessed" "audit log $LOG: 5 entries, chain intact, witnessed through entry 5" \
   "$(witness)"
+
+phase "rewritten, then grown"
+# cloudd published entry 5 itself, so it knows where its line ends: it
+# finds it gone from there without walking the log, and publishes nothing.
+cp "$LOG" "$WORK/good5.log"
+head -n 4 "$WORK/good5.log" > "$LOG"
+entry "five, rewritten"
+entry "six"
+expect_witness_fails "rewritten, then grown" \
+  "^audit log $LOG: 6 entries, chain intact, but entry 5 is not the one witnessed"
+wait_for 30 "cloudd to find entry 5 no longer where its line ended" \
+  log_has "its entry 5 is not the one witnessed \(not where it was\)"
+expect_eq "no head for the rewritten log" 5 "$(seqs "$WORK/heads" | awk '{print $NF}')"
+cp "$WORK/good5.log" "$LOG"
+wait_for 30 "verify --witness to pass again" witness
 
 phase "malformed heads"
 good_hex=$(grep "^$HEAD_TOPIC " "$WORK/heads" | tail -n 1 | cut -d' ' -f2)

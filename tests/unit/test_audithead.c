@@ -252,7 +252,31 @@ static void test_log(void)
 	/* Its head, published and read back. */
 	CHECK_RC(cl_audit_head_encode(msg, sizeof msg, &last), CL_AUDIT_HEAD_LEN);
 	CHECK_OK(cl_audit_head_decode(&dec, msg, sizeof msg, &k));
+	CHECK_EQ_INT(last.end, len);
+	CHECK_EQ_INT(dec.end, 0);
+	dec.end = last.end;
 	CHECK(memcmp(&dec, &last, sizeof dec) == 0);
+
+	/* Entry 2 where its line ends, found again after entry 3 came. */
+	{
+		const char *nl2 = strchr(strchr((char *)text, '\n') + 1, '\n');
+		uint64_t end2 = (uint64_t)(nl2 - (char *)text) + 1;
+		struct cl_audit_head two;
+
+		CHECK_OK(cl_audit_entry_ending(log, &k, end2, &two, err, sizeof err));
+		CHECK_EQ_INT(two.seq, 2);
+		CHECK_EQ_INT(two.end, end2);
+		CHECK_OK(line_hash((char *)text, 2, want));
+		CHECK_MEM(two.hash, want, sizeof want);
+		/* Not a line's end, beyond the log, 0, another key. */
+		CHECK(cl_audit_entry_ending(log, &k, end2 - 1, &two, err, sizeof err) != 0);
+		CHECK_EQ_INT(two.seq, 0);
+		CHECK_RC(cl_audit_entry_ending(log, &k, len + 1, &two, err, sizeof err),
+			 AS_E_TRUNCATED);
+		CHECK_RC(cl_audit_entry_ending(log, &k, 0, &two, err, sizeof err), AS_E_FIELD);
+		CHECK_RC(cl_audit_entry_ending(log, &other, end2, &two, err, sizeof err),
+			 AS_E_SIGNATURE);
+	}
 
 	/* The hash at entry 2, with and without signatures. */
 	CHECK_OK(line_hash((char *)text, 2, want));
