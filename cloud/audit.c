@@ -3,15 +3,19 @@
  * and the contract are in audit.h).
  *
  * What it does.  cl_audit_append turns one struct cl_audit_entry into one
- * text line -- fields, the previous entry's hash, this entry's hash and the
- * authority's signature over it -- and appends it under an exclusive flock
- * with a single write() followed by fsync.  cl_audit_verify and
- * cl_audit_each stream the file line by line through one walker that
- * checks, in this order: the line is whole (ends in '\n'), it parses, it is
+ * version 2 text line -- fields, the previous entry's hash, this entry's
+ * hash and audit.key's signature over it -- and appends it under an
+ * exclusive flock with a single write() followed by fsync.
+ * cl_audit_verify and cl_audit_each stream the file line by line through
+ * one walker that checks, in this order: the line is whole (ends in '\n'),
+ * it parses (as version 2 when it starts "v=2 ", else as version 1), it is
  * canonical (re-encoding the parsed fields gives back exactly the same
- * bytes), its seq is its line number, its prev is the previous entry's
- * hash, its hash is the hash of its fields, and (verify only) its
- * signature holds.  The first failure names that line.
+ * bytes), no version 1 line follows a version 2 one, a request it answers
+ * is an earlier entry, its seq is its line number, its prev is the
+ * previous entry's hash, its hash is the hash of its fields (in its
+ * version's domain), and (verify only) its signature holds (audit.pub for
+ * version 2, sign.pub for version 1).  The first failure names that line.
+ * cl_audit_requests folds the entries into the reveal requests' states.
  *
  * Invariants.
  *   - A line is at most AUDIT_LINE_MAX bytes including its '\n'; free text

@@ -696,14 +696,14 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 }
 
 /*
- * The writer's group may read the store and register as a reader: the
- * reveal service and the console open it read-only as other users in that
- * group, and an LMDB reader writes its slot in lock.mdb.  data.mdb 0640,
- * lock.mdb 0660 (the directory's own mode decides who reaches them).
- * Best effort: a failure leaves the files private, and those readers say
- * they cannot open the store.
+ * Readers in other processes (anshim-consoled, as a member of the store
+ * owner's group) need to read data.mdb and to register in lock.mdb: give
+ * the group read on the data and read-write on the lock file, never write
+ * on the data.  Whether the group gets in at all is the directory's mode
+ * (0700 by default: nobody; the packaged service makes it 0750).  Only
+ * the files' owner can change their modes: otherwise they stay as they are.
  */
-static void store__share_with_group(const char *dir)
+static void store_share_with_readers(const char *dir)
 {
 	char path[PATH_MAX];
 
@@ -747,8 +747,6 @@ int cl_store_open(struct cl_store **out, const char *dir, uint64_t map_size, int
 		rc = mdb_env_set_mapsize(s->env, (size_t)map_size);
 	if (!rc)
 		rc = mdb_env_open(s->env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0), 0600);
-	if (!rc && !readonly)
-		store__share_with_group(dir);
 	if (!rc)
 		rc = mdb_txn_begin(s->env, NULL, readonly ? MDB_RDONLY : 0, &txn);
 	if (!rc)
@@ -776,6 +774,8 @@ int cl_store_open(struct cl_store **out, const char *dir, uint64_t map_size, int
 		free(s);
 		return code;
 	}
+	if (!readonly)
+		store_share_with_readers(dir);
 	*out = s;
 	return 0;
 }

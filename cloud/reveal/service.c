@@ -14,6 +14,8 @@
  *     capsules of that trace's contacts only.  break_glass: a caller in
  *     reveal_breakglass_group that is not the console.  derive_pids: pids
  *     of capsules, nothing else of them (the aggregator's paper entries).
+ *     pid_of_phone: a case's pid for the command line's --phone (not
+ *     audited: the trace that follows is; the number is never logged).
  *   - The audit entry is on disk (cl_audit_append fsyncs) before an answer
  *     is built; if it cannot be written the answer is an error and nothing
  *     is opened.
@@ -632,6 +634,24 @@ static int op_break_glass(struct call *c)
 	return c->rc;
 }
 
+static int op_pid_of_phone(struct call *c)
+{
+	json_error_t je;
+	const char *phone;
+	uint8_t pid[AS_PID_LEN];
+	char hex[PID_HEX];
+
+	if (json_unpack_ex(c->req, &je, JSON_STRICT, "{s:s, s:s}", "op", &c->op, "phone", &phone))
+		return refuse(c, AS_E_FIELD, "pid_of_phone: %s", je.text);
+	/* The number is never repeated in an answer or the log. */
+	if (as_pid_from_phone(pid, c->s->keys.pseudonym_key, phone) != 0)
+		return refuse(c, AS_E_FIELD, "not a phone number we accept (examples: "
+			      "010-1234-5678, +82 10 1234 5678)");
+	as_hex_encode(hex, pid, AS_PID_LEN);
+	c->answer = json_pack("{s:s}", "pid", hex);
+	return 0;
+}
+
 static int op_derive_pids(struct call *c)
 {
 	json_error_t je;
@@ -686,7 +706,7 @@ char *rv_service_answer(struct rv_service *s, const struct rv_peer *peer, const 
 	} ops[] = {
 		{"log_trace", op_log_trace}, {"ask", op_ask}, {"decide", op_decide},
 		{"open", op_open}, {"break_glass", op_break_glass},
-		{"derive_pids", op_derive_pids},
+		{"derive_pids", op_derive_pids}, {"pid_of_phone", op_pid_of_phone},
 	};
 	struct call c;
 	json_error_t je;
@@ -713,7 +733,7 @@ char *rv_service_answer(struct rv_service *s, const struct rv_peer *peer, const 
 				break;
 		if (i == sizeof ops / sizeof ops[0])
 			refuse(&c, AS_E_FIELD, "unknown op (log_trace, ask, decide, open, "
-			       "break_glass, derive_pids)");
+			       "break_glass, derive_pids, pid_of_phone)");
 		else if ((c.op = ops[i].op, ops[i].fn(&c)) == 0 && !c.answer)
 			refuse(&c, -ENOMEM, "out of memory");
 	}

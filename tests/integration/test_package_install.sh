@@ -4,9 +4,11 @@
 #   - packaging/build-deb makes anshim-gateway, anshim-cloud and anshim-tools
 #     (DEB_BUILD_OPTIONS=nocheck: ctest -L unit runs the unit tests anyway),
 #     or ANSHIM_DEB_DIR names a directory that already holds them;
-#   - installing them creates the system users, the 0640 configurations, the
-#     state directories and the gateway's device key (owned by its user),
-#     enables the units, and 'systemd-analyze verify' accepts them;
+#   - installing them creates the system users (anshim-console in the
+#     cloud's group), the 0640 configurations, the state directories (the
+#     store 0750, the console's accounts 0700) and the gateway's device key
+#     (owned by its user), enables the units (the console's too), and
+#     'systemd-analyze verify' accepts them;
 #   - 'anshim-cloud keys init' then 'dpkg-reconfigure anshim-cloud' gives
 #     sign.key to anshim-cloud and contact.key, pseudonym.key and audit.key
 #     to the reveal service's user anshim-reveal (mode 0600);
@@ -52,10 +54,12 @@ PACKAGES=(anshim-gateway anshim-cloud anshim-tools)
 GW_USER=anshim-gateway
 CL_USER=anshim-cloud
 RV_USER=anshim-reveal
+CS_USER=anshim-console
+CS_CONF=/etc/anshim/console.conf
 GW_CONF=/etc/anshim/gateway.conf
 CL_CONF=/etc/anshim/cloud.conf
 LEFTOVERS=(/etc/anshim /var/lib/anshim-gateway /var/lib/anshim-cloud /run/anshim-gateway
-           /usr/share/anshim /var/lib/anshim-reveal /run/anshim-reveal)
+           /usr/share/anshim /var/lib/anshim-reveal /run/anshim-reveal /var/lib/anshim)
 
 # ---- may this test run here? ----
 [ "$(id -u)" = 0 ] || skip "needs root: it installs the packages system-wide (run it as root, in a VM or container)"
@@ -84,10 +88,10 @@ done
 # Users and groups the packages may create; those that were not here are
 # deleted again at the end.
 declare -A USER_EXISTED=() GROUP_EXISTED=()
-for u in "$GW_USER" "$CL_USER" "$RV_USER"; do
+for u in "$GW_USER" "$CL_USER" "$RV_USER" "$CS_USER"; do
   getent passwd "$u" >/dev/null && USER_EXISTED[$u]=1
 done
-for g in "$GW_USER" "$CL_USER" "$RV_USER" anshim-breakglass input; do
+for g in "$GW_USER" "$CL_USER" "$RV_USER" "$CS_USER" anshim-breakglass input; do
   getent group "$g" >/dev/null && GROUP_EXISTED[$g]=1
 done
 
@@ -119,12 +123,12 @@ _restore() {
       echo "WARNING: could not purge $p: $(tail -n 3 "$WORK/restore-purge.log")" >&2
   fi
   rm -rf "${LEFTOVERS[@]}"
-  for u in "$GW_USER" "$CL_USER" "$RV_USER"; do
+  for u in "$CS_USER" "$GW_USER" "$CL_USER" "$RV_USER"; do
     if [ -z "${USER_EXISTED[$u]:-}" ] && getent passwd "$u" >/dev/null; then
       userdel "$u"
     fi
   done
-  for u in "$GW_USER" "$CL_USER" "$RV_USER" anshim-breakglass input; do
+  for u in "$CS_USER" "$GW_USER" "$CL_USER" "$RV_USER" anshim-breakglass input; do
     if [ -z "${GROUP_EXISTED[$u]:-}" ] && getent group "$u" >/dev/null; then
       groupdel "$u"
     fi
@@ -201,11 +205,13 @@ for f in /usr/sbin/anshim-gatewayd /usr/bin/anshim-gw /usr/sbin/anshim-cloudd /u
          /usr/sbin/anshim-revealed /usr/share/man/man8/anshim-revealed.8.gz \
          /usr/bin/anshim-wallet /usr/share/anshim/mosquitto/anshim.acl \
          /usr/share/anshim/mosquitto/anshim.conf /usr/share/man/man8/anshim-gatewayd.8.gz \
-         /usr/share/man/man1/anshim-wallet.1.gz; do
+         /usr/share/man/man1/anshim-wallet.1.gz /usr/sbin/anshim-consoled \
+         /usr/share/man/man8/anshim-consoled.8.gz; do
   expect_exists "installed file" "$f"
 done
 expect_match "gateway.conf is a conffile" "$GW_CONF" "$(dpkg-query -W -f '${Conffiles}' anshim-gateway)"
 expect_match "cloud.conf is a conffile" "$CL_CONF" "$(dpkg-query -W -f '${Conffiles}' anshim-cloud)"
+expect_match "console.conf is a conffile" "$CS_CONF" "$(dpkg-query -W -f '${Conffiles}' anshim-cloud)"
 expect_eq "the gateway user" "/var/lib/anshim-gateway:/usr/sbin/nologin" \
   "$(getent passwd "$GW_USER" | cut -d: -f6,7)"
 expect_eq "the cloud user" "/var/lib/anshim-cloud:/usr/sbin/nologin" \
@@ -218,7 +224,13 @@ expect_stat "device key made by the postinst, as the service user" "$GW_USER:$GW
 expect_eq "the reveal service's user" "/var/lib/anshim-reveal:/usr/sbin/nologin" \
   "$(getent passwd "$RV_USER" | cut -d: -f6,7)"
 expect_match "the break-glass group" '^anshim-breakglass:' "$(getent group anshim-breakglass)"
-expect_stat "cloud store dir (its group: the reveal service)" "$CL_USER:$CL_USER 750" /var/lib/anshim-cloud
+expect_stat "cloud store dir (its group may read)" "$CL_USER:$CL_USER 750" /var/lib/anshim-cloud
+expect_stat "console.conf" "root:$CS_USER 640" "$CS_CONF"
+expect_stat "the console's accounts dir" "$CS_USER:$CS_USER 700" /var/lib/anshim/console
+expect_eq "the console user" "/var/lib/anshim/console:/usr/sbin/nologin" \
+  "$(getent passwd "$CS_USER" | cut -d: -f6,7)"
+expect_match "the console user is in the cloud's group" "(^|,)$CS_USER(,|$)" \
+  "$(getent group "$CL_USER" | cut -d: -f4)"
 expect_stat "authority key dir" "$CL_USER:$CL_USER 711" /etc/anshim/authority
 check
 tr -d '\r' < "$WORK/install.log" | grep -q '^public key: [0-9a-f]\{64\}$' ||
@@ -228,11 +240,12 @@ UNIT_DIR=$(dirname "$(dpkg -L anshim-gateway | grep '/systemd/system/anshim-gate
 GW_UNIT=$UNIT_DIR/anshim-gateway.service
 CL_UNIT=$(dpkg -L anshim-cloud | grep '/systemd/system/anshim-cloud\.service$')
 RV_UNIT=$(dpkg -L anshim-cloud | grep '/systemd/system/anshim-revealed\.service$')
-for u in anshim-gateway anshim-cloud anshim-revealed; do
+CS_UNIT=$(dpkg -L anshim-cloud | grep '/systemd/system/anshim-consoled\.service$')
+for u in anshim-gateway anshim-cloud anshim-revealed anshim-consoled; do
   expect_exists "$u enabled" "/etc/systemd/system/multi-user.target.wants/$u.service"
 done
 check
-out=$(systemd-analyze verify --man=no "$GW_UNIT" "$CL_UNIT" "$RV_UNIT" 2>&1) ||
+out=$(systemd-analyze verify --man=no "$GW_UNIT" "$CL_UNIT" "$RV_UNIT" "$CS_UNIT" 2>&1) ||
   fail "systemd-analyze verify: $out"
 
 # ---- configure: authority keys, broker, the gateway's sources ----
@@ -509,10 +522,12 @@ expect_eq "anshim-gateway after remove" rc "$(pkg_status anshim-gateway)"
 expect_eq "anshim-cloud after remove" rc "$(pkg_status anshim-cloud)"
 expect_match "anshim-tools after remove" '^(|un|pn)$' "$(pkg_status anshim-tools)"
 for f in /usr/sbin/anshim-gatewayd /usr/bin/anshim-gw /usr/sbin/anshim-cloudd /usr/bin/anshim-cloud \
-         /usr/sbin/anshim-revealed /usr/bin/anshim-wallet "$GW_UNIT" "$CL_UNIT" "$RV_UNIT"; do
+         /usr/sbin/anshim-revealed /usr/bin/anshim-wallet /usr/sbin/anshim-consoled \
+         "$GW_UNIT" "$CL_UNIT" "$RV_UNIT" "$CS_UNIT"; do
   expect_gone "removed" "$f"
 done
-for f in "$GW_CONF" "$CL_CONF" /var/lib/anshim-gateway/device.key /var/lib/anshim-gateway/journal \
+for f in "$GW_CONF" "$CL_CONF" "$CS_CONF" /var/lib/anshim/console \
+         /var/lib/anshim-gateway/device.key /var/lib/anshim-gateway/journal \
          /var/lib/anshim-cloud/data.mdb /var/lib/anshim-reveal/audit.log; do
   expect_exists "kept on remove" "$f"
 done
@@ -531,7 +546,8 @@ for f in /var/lib/anshim-gateway /var/lib/anshim-cloud /var/lib/anshim-reveal /r
          /usr/sbin/anshim-gatewayd /usr/bin/anshim-gw /usr/sbin/anshim-cloudd /usr/bin/anshim-cloud \
          /usr/bin/anshim-wallet /usr/share/doc/anshim-gateway /usr/share/doc/anshim-cloud \
          /usr/share/doc/anshim-tools /usr/lib/sysusers.d/anshim-gateway.conf \
-         /usr/lib/sysusers.d/anshim-cloud.conf "$GW_CONF" "$CL_CONF"; do
+         /usr/lib/sysusers.d/anshim-cloud.conf "$GW_CONF" "$CL_CONF" "$CS_CONF" /var/lib/anshim \
+         /usr/sbin/anshim-consoled; do
   expect_gone "purged" "$f"
 done
 check
@@ -543,7 +559,7 @@ expect_eq "/etc/anshim after purge (only the administrator's key files)" \
   "authority authority.pub authority/audit.key authority/audit.pub authority/contact.key authority/contact.pub authority/pseudonym.key authority/sign.key authority/sign.pub" \
   "$(cd /etc/anshim && find . -mindepth 1 | sed 's|^\./||' | sort | xargs)"
 expect_match "purge says it kept the authority keys" "kept the authority keys" "$(cat "$WORK/purge.log")"
-for u in "$GW_USER" "$CL_USER" "$RV_USER"; do
+for u in "$GW_USER" "$CL_USER" "$RV_USER" "$CS_USER"; do
   check
   getent passwd "$u" > /dev/null || fail "the system user $u was removed (README.Debian says it stays)"
 done

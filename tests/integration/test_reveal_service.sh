@@ -90,6 +90,10 @@ expect_eq "operator --as: refused" 2 "$rc"
 out=$(optrace --reason "operator traces" --json)
 expect_eq "operator trace: 2 contacts" 2 "$(pyq "$out" "len(s['contacts'])")"
 check; ! grep -Eq '7000|Park|Choi' <<<"$out" || fail "a phone or name in the operator's trace"
+out=$(as_uid "$OPERATOR" anshim-cloud trace --config "$OPCONF" --phone '+82 10-7000-0001' \
+  --from "$FROM" --to "$TO" --reason "operator by phone" --json)
+expect_eq "operator trace by phone (no pseudonym.key): the case" "$CASE" "$(pyq "$out" "s['case']['pid']")"
+n=$((n + 1))
 expect_match "operator trace: recorded as uid:61001" \
   "$((n + 1))  .*  trace   case $CASE  by \"uid:61001\"" "$(anshim-cloud audit show --config "$CLOUD_CONF")"
 
@@ -221,8 +225,5 @@ check; ! grep -Eq '7000|Park|Choi|Case Kim' "$CLOUD_DIR/audit.log" "$REVEAL_LOG"
 phase "stopping"
 sgw_stop A
 cloud_stop
-kill -TERM "$REVEAL_PID"
-rc=0; wait "$REVEAL_PID" || rc=$?
-expect_eq "anshim-revealed exit status after SIGTERM" 0 "$rc"
-_sanitizer_clean anshim-revealed "$REVEAL_LOG"
+reveal_stop
 done_ok
