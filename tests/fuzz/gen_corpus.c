@@ -418,6 +418,7 @@ int main(int argc, char **argv)
 	put_vector("fuzz_batch", "batch_v1.hex");
 	batch_with_placeholder();
 	put_vector("fuzz_heartbeat", "heartbeat.hex");
+	put_vector("fuzz_audit_head", "audit_head.hex");
 	put_vector("fuzz_ack", "ack.hex");
 	put_vector("fuzz_ack", "ack_v1.hex");
 	put_vector("fuzz_policy", "policy.hex");
