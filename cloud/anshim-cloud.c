@@ -34,13 +34,17 @@ static const char usage_text[] =
 "Tools for the health authority that runs the Anshim cloud.\n"
 "\n"
 "Commands:\n"
-"  keys init [--dir DIR]\n"
+"  keys init [--audit] [--dir DIR]\n"
 "      Create the authority key set in DIR (default " DEFAULT_KEY_DIR "):\n"
 "        sign.key, sign.pub         Ed25519: signs credentials, policy, acks\n"
 "        contact.key, contact.pub   X25519: personal data is sealed to it\n"
 "        pseudonym.key              keyed BLAKE2b: phone -> pseudonym (pid)\n"
+"        audit.key, audit.pub       Ed25519: signs the audit log\n"
 "      Secret keys are written atomically with mode 0600. Refuses to touch\n"
-"      a directory that already holds any of these files.\n"
+"      a directory that already holds any of these files. --audit adds\n"
+"      only audit.key and audit.pub to a key set made without them.\n"
+"      contact.key, pseudonym.key and audit.key belong to the reveal\n"
+"      service (anshim-revealed) alone: chown them to its user.\n"
 "      Give sign.pub and contact.pub to gateways; keep the rest offline or\n"
 "      on the cloud host only (see docs/OPERATE-CLOUD.md).\n"
 "\n"
@@ -91,16 +95,18 @@ static const char usage_text[] =
 "\n"
 "  audit verify [--keys DIR]\n"
 "      Check the audit log of traces and reveals (audit_log): every entry is\n"
-"      hash-chained to the one before and signed with sign.key. Prints 'N\n"
-"      entries, chain intact' (exit 0) or the first broken entry and why\n"
-"      (exit 1). Keep the count: entries cut off the end leave no trace.\n"
+"      hash-chained to the one before and signed with audit.key (entries\n"
+"      from before the reveal service: with sign.key). Prints 'N entries,\n"
+"      chain intact' (exit 0) or the first broken entry and why (exit 1).\n"
+"      Keep the count: entries cut off the end leave no trace in the file.\n"
 "  audit show [--json]\n"
-"      List the audit entries: time, investigator, trace or reveal, the\n"
-"      case's pid, window, depth, contacts, capsules revealed, reason.\n"
+"      List the audit entries: time, who, action (trace, ask, approve,\n"
+"      refuse, reveal, break-glass), the case's pid, window, depth,\n"
+"      contacts, capsules revealed, the request answered, reason.\n"
 "\n"
 "  trace (--phone PHONE | --pid HEX) --from TIME --to TIME --reason TEXT\n"
 "        [--depth N] [--min-overlap MIN] [--risk-period DURATION]\n"
-"        [--incubation DAYS] [--json] [--reveal --as NAME] [--keys DIR]\n"
+"        [--incubation DAYS] [--case-ref REF] [--json] [--reveal] [--keys DIR]\n"
 "      Trace a case: its visits with entry in the infectious window (TIME:\n"
 "      2026-03-02, 2026-03-02T09:00+09:00 or unix seconds; a bare --to date\n"
 "      means the end of that day), everyone who was at the same venue at the\n"
@@ -108,10 +114,14 @@ static const char usage_text[] =
 "      their exposure to DAYS later (default 14). A contact's risk is HIGH from\n"
 "      MIN minutes of exposure (default 15) within any one DURATION (default\n"
 "      24h; e.g. 36h, 2d, 90m); each contact shows that most and the total\n"
-"      exposure over all venues and days. Prints pids; --reveal --as NAME also\n"
-"      opens the contacts' sealed phone and name. Every trace is written to the\n"
-"      audit log, with --as (default: your login name) and --reason, before\n"
-"      anything is printed. --phone needs pseudonym.key, --reveal contact.key.\n"
+"      exposure over all venues and days. Prints pids. Every trace is written\n"
+"      to the audit log by the reveal service (anshim-revealed, at\n"
+"      reveal_socket) with your Unix user, --reason and --case-ref, before\n"
+"      anything is printed; if it cannot be written, nothing is. --reveal is\n"
+"      the break-glass reveal: the service opens the contacts' phones and\n"
+"      names, only for members of reveal_breakglass_group, and logs it as\n"
+"      break-glass (the console's two-person reveal is the normal way).\n"
+"      --phone needs pseudonym.key (or give --pid).\n"
 "      --json prints the stable form described in docs/TRACING.md.\n"
 "\n"
 "  poster --venue ID [--out FILE] [--format pdf|png|svg] [--size a4|a5]\n"
@@ -147,18 +157,21 @@ static int cmd_keys(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"dir", required_argument, NULL, 'd'},
+		{"audit", no_argument, NULL, 'a'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = DEFAULT_KEY_DIR, *failed = NULL;
-	int c, rc;
+	int c, rc, audit_only = 0;
 
 	if (argc < 3 || strcmp(argv[2], "init") != 0)
-		return cl_usage_error("%s", "usage: anshim-cloud keys init [--dir DIR]");
+		return cl_usage_error("%s", "usage: anshim-cloud keys init [--audit] [--dir DIR]");
 	optind = 3;
 	while ((c = as_args_next("anshim-cloud", argc, argv, "d:h", options, NULL)) != -1) {
 		if (c == 'd')
 			dir = optarg;
+		else if (c == 'a')
+			audit_only = 1;
 		else if (c == 'h')
 			return fputs(usage_text, stdout), 0;
 		else
@@ -166,7 +179,7 @@ static int cmd_keys(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cl_usage_error("unexpected argument '%s'", argv[optind]);
-	rc = cl_authority_create(dir, &failed);
+	rc = audit_only ? cl_authority_create_audit(dir, &failed) : cl_authority_create(dir, &failed);
 	if (rc == AS_E_EXISTS) {
 		fprintf(stderr, "anshim-cloud: %s already exists; refusing to overwrite "
 			"authority keys (choose another --dir, or move the old keys away "
@@ -178,9 +191,16 @@ static int cmd_keys(int argc, char **argv)
 			failed ? failed : dir, as_strerror(rc));
 		return 1;
 	}
-	printf("authority keys created in %s\n"
-	       "  public:  sign.pub contact.pub (give these to gateways)\n"
-	       "  secret:  sign.key contact.key pseudonym.key (mode 0600; keep safe)\n", dir);
+	if (audit_only)
+		printf("audit log keys created in %s: audit.key (mode 0600: give it to the reveal "
+		       "service's user alone) and audit.pub\n", dir);
+	else
+		printf("authority keys created in %s\n"
+		       "  public:  sign.pub contact.pub (give these to gateways), audit.pub\n"
+		       "  secret:  sign.key contact.key pseudonym.key audit.key (mode 0600; keep "
+		       "safe;\n"
+		       "           contact.key, pseudonym.key and audit.key belong to the reveal "
+		       "service's user)\n", dir);
 	return 0;
 }
 
@@ -261,7 +281,8 @@ static int cmd_issue(int argc, char **argv)
 		return 1;
 	if (!keys)
 		keys = cfg.keys_dir;
-	rc = cl_authority_load(&auth, keys, CL_KEY_SIGN | CL_KEY_CONTACT | CL_KEY_PSEUDONYM, &failed);
+	rc = cl_authority_load(&auth, keys, CL_KEY_SIGN | CL_KEY_CONTACT_PUBLIC | CL_KEY_PSEUDONYM,
+			       &failed);
 	if (rc) {
 		fprintf(stderr, "anshim-cloud: cannot load authority key %s: %s%s\n",
 			failed ? failed : keys, as_strerror(rc),

@@ -27,6 +27,9 @@
  *     so the file only ever grows by whole lines (a crash can still leave
  *     one torn last line, which verify reports as truncated).
  *   - No phone numbers: case_ref must be exactly a pid in hex.
+ *   - Version 1 entries (signed by sign.key) only before the first
+ *     version 2 entry (signed by audit.key); the writer writes version 2
+ *     only.  An approve, refuse or reveal entry names an earlier entry.
  *
  * Threads.  No global state: any thread may call these.  Appends from
  * several threads or processes are serialised by flock (each append opens
@@ -48,6 +51,7 @@
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -60,7 +64,8 @@
 #define AUDIT_READ_BUF (2 * AUDIT_LINE_MAX)
 #define AUDIT_EINTR_MAX 1000                      /* retries of EINTR */
 
-static const char hash_tag[16] = "anshim-audit-v1"; /* + its NUL: 16 bytes */
+static const char hash_tag_v1[16] = "anshim-audit-v1"; /* + its NUL: 16 bytes */
+static const char hash_tag_v2[16] = "anshim-audit-v2";
 static const char sig_tag[16] = {'a', 'n', 's', 'h', 'i', 'm', '-', 'a',
 				 'u', 'd', 'i', 't', '-', 's', 'i', 'g'};
 
@@ -104,7 +109,27 @@ static int is_pid_hex(const char *s)
 	return 1;
 }
 
-/* 0 if e is an entry we can record (time already filled in), else
+static int action_ok(const char *a, unsigned version)
+{
+	static const char *const v2[] = {CL_AUDIT_TRACE, CL_AUDIT_ASK, CL_AUDIT_APPROVE,
+					  CL_AUDIT_REFUSE, CL_AUDIT_REVEAL, CL_AUDIT_BREAK_GLASS};
+
+	if (version == 1)
+		return strcmp(a, "trace") == 0 || strcmp(a, "reveal") == 0;
+	for (size_t i = 0; i < sizeof v2 / sizeof v2[0]; i++)
+		if (strcmp(a, v2[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* The actions that answer a request (and name it). */
+static int names_request(const char *a)
+{
+	return strcmp(a, CL_AUDIT_APPROVE) == 0 || strcmp(a, CL_AUDIT_REFUSE) == 0 ||
+	       strcmp(a, CL_AUDIT_REVEAL) == 0;
+}
+
+/* 0 if e (version 1 or 2) is an entry we can record (time already filled in), else
  * AS_E_FIELD with the reason in why. */
 static int audit__check_entry(const struct cl_audit_entry *e, char *why, size_t why_len)
 {
@@ -112,9 +137,22 @@ static int audit__check_entry(const struct cl_audit_entry *e, char *why, size_t 
 		say(why, why_len, "'who' must be 1-%zu bytes (the investigator)", sizeof e->who - 1);
 		return AS_E_FIELD;
 	}
-	if (!terminated(e->action, sizeof e->action) ||
-	    (strcmp(e->action, "trace") != 0 && strcmp(e->action, "reveal") != 0)) {
-		say(why, why_len, "'action' must be \"trace\" or \"reveal\"");
+	if (!terminated(e->action, sizeof e->action) || !action_ok(e->action, e->version)) {
+		say(why, why_len, e->version == 1 ? "'action' must be \"trace\" or \"reveal\"" :
+		    "'action' must be trace, ask, approve, refuse, reveal or break-glass");
+		return AS_E_FIELD;
+	}
+	if (e->version == 2 && (e->request != 0) != names_request(e->action)) {
+		say(why, why_len, "'request' must name the ask for approve, refuse and reveal "
+		    "(and be 0 for the other actions)");
+		return AS_E_FIELD;
+	}
+	if (e->version == 2 && (!terminated(e->case_no, sizeof e->case_no) ||
+				e->min_overlap < 0 || e->min_overlap > CL_AUDIT_DURATION_MAX ||
+				e->risk_period < 0 || e->risk_period > CL_AUDIT_DURATION_MAX ||
+				e->incubation < 0 || e->incubation > CL_AUDIT_DURATION_MAX)) {
+		say(why, why_len, "'case_no' must be at most %zu bytes and the durations 0 to "
+		    "366 days", sizeof e->case_no - 1);
 		return AS_E_FIELD;
 	}
 	if (!terminated(e->case_ref, sizeof e->case_ref) || !is_pid_hex(e->case_ref)) {
@@ -156,8 +194,10 @@ static int audit__hash(const struct audit_rec *r, uint8_t out[CL_AUDIT_HASH_LEN]
 	uint8_t buf[1024];
 	struct as_writer w;
 
+	int v2 = r->e.version == 2;
+
 	as_writer_init(&w, buf, sizeof buf);
-	as_writer_bytes(&w, hash_tag, sizeof hash_tag);
+	as_writer_bytes(&w, v2 ? hash_tag_v2 : hash_tag_v1, sizeof hash_tag_v1);
 	as_writer_bytes(&w, r->prev, sizeof r->prev);
 	as_writer_u64(&w, r->seq);
 	as_writer_i64(&w, r->e.time);
@@ -167,8 +207,17 @@ static int audit__hash(const struct audit_rec *r, uint8_t out[CL_AUDIT_HASH_LEN]
 	as_writer_i64(&w, r->e.window_from);
 	as_writer_i64(&w, r->e.window_to);
 	as_writer_u32(&w, r->e.depth);
+	if (v2) {
+		as_writer_i64(&w, r->e.min_overlap);
+		as_writer_i64(&w, r->e.risk_period);
+		as_writer_i64(&w, r->e.incubation);
+	}
 	as_writer_u32(&w, r->e.contacts);
 	as_writer_u32(&w, r->e.revealed);
+	if (v2) {
+		as_writer_u64(&w, r->e.request);
+		put_str(&w, r->e.case_no);
+	}
 	put_str(&w, r->e.reason);
 	if (w.err)
 		return w.err;
@@ -183,10 +232,14 @@ static void sig_message(uint8_t msg[sizeof sig_tag + CL_AUDIT_HASH_LEN],
 	memcpy(msg + sizeof sig_tag, hash, CL_AUDIT_HASH_LEN);
 }
 
-static int audit__sig_ok(const struct audit_rec *r, const uint8_t pk[32])
+/* Version 2 by audit.pub, version 1 by sign.pub (if given). */
+static int audit__sig_ok(const struct audit_rec *r, const struct cl_audit_keys *k)
 {
 	uint8_t msg[sizeof sig_tag + CL_AUDIT_HASH_LEN];
+	const uint8_t *pk = r->e.version == 2 ? k->audit_pk : k->has_sign ? k->sign_pk : NULL;
 
+	if (!pk)
+		return 0;
 	sig_message(msg, r->hash);
 	return crypto_sign_verify_detached(r->sig, msg, sizeof msg, pk) == 0;
 }
@@ -281,7 +334,9 @@ static int audit__format(const struct audit_rec *r, char *buf, size_t cap, size_
 {
 	struct out o = {buf, cap, 0, 0};
 
-	out_printf(&o, "seq=%llu time=", (unsigned long long)r->seq);
+	int v2 = r->e.version == 2;
+
+	out_printf(&o, "%sseq=%llu time=", v2 ? "v=2 " : "", (unsigned long long)r->seq);
 	out_time(&o, r->e.time);
 	out_add(&o, " action=");
 	out_add(&o, r->e.action);
@@ -291,8 +346,18 @@ static int audit__format(const struct audit_rec *r, char *buf, size_t cap, size_
 	out_time(&o, r->e.window_from);
 	out_add(&o, " to=");
 	out_time(&o, r->e.window_to);
-	out_printf(&o, " depth=%lu contacts=%lu revealed=%lu who=", (unsigned long)r->e.depth,
-		   (unsigned long)r->e.contacts, (unsigned long)r->e.revealed);
+	out_printf(&o, " depth=%lu", (unsigned long)r->e.depth);
+	if (v2)
+		out_printf(&o, " min_overlap=%lld risk_period=%lld incubation=%lld",
+			   (long long)r->e.min_overlap, (long long)r->e.risk_period,
+			   (long long)r->e.incubation);
+	out_printf(&o, " contacts=%lu revealed=%lu", (unsigned long)r->e.contacts,
+		   (unsigned long)r->e.revealed);
+	if (v2) {
+		out_printf(&o, " request=%llu case_no=", (unsigned long long)r->e.request);
+		out_text(&o, r->e.case_no);
+	}
+	out_add(&o, " who=");
 	out_text(&o, r->e.who);
 	out_add(&o, " reason=");
 	out_text(&o, r->e.reason);
@@ -490,6 +555,7 @@ static int audit__parse(const char *line, size_t len, struct audit_rec *r, char 
 	int bad;
 
 	memset(r, 0, sizeof *r);
+	r->e.version = cur_lit(&c, "v=2 ") == 0 ? 2 : 1;
 	bad = cur_lit(&c, "seq=") || cur_u64(&c, UINT64_MAX, &r->seq) ||
 	      cur_lit(&c, " time=") || cur_time(&c, &r->e.time) ||
 	      cur_lit(&c, " action=") || cur_word(&c, r->e.action, sizeof r->e.action) ||
@@ -500,6 +566,14 @@ static int audit__parse(const char *line, size_t len, struct audit_rec *r, char 
 		bad = cur_lit(&c, " depth=") || cur_u64(&c, UINT32_MAX, &v);
 		r->e.depth = (uint32_t)v;
 	}
+	if (!bad && r->e.version == 2) {
+		bad = cur_lit(&c, " min_overlap=") || cur_u64(&c, CL_AUDIT_DURATION_MAX, &v);
+		r->e.min_overlap = (int64_t)v;
+		bad = bad || cur_lit(&c, " risk_period=") || cur_u64(&c, CL_AUDIT_DURATION_MAX, &v);
+		r->e.risk_period = (int64_t)v;
+		bad = bad || cur_lit(&c, " incubation=") || cur_u64(&c, CL_AUDIT_DURATION_MAX, &v);
+		r->e.incubation = (int64_t)v;
+	}
 	if (!bad) {
 		bad = cur_lit(&c, " contacts=") || cur_u64(&c, UINT32_MAX, &v);
 		r->e.contacts = (uint32_t)v;
@@ -508,6 +582,9 @@ static int audit__parse(const char *line, size_t len, struct audit_rec *r, char 
 		bad = cur_lit(&c, " revealed=") || cur_u64(&c, UINT32_MAX, &v);
 		r->e.revealed = (uint32_t)v;
 	}
+	if (!bad && r->e.version == 2)
+		bad = cur_lit(&c, " request=") || cur_u64(&c, UINT64_MAX, &r->e.request) ||
+		      cur_lit(&c, " case_no=") || cur_text(&c, r->e.case_no, sizeof r->e.case_no);
 	bad = bad || cur_lit(&c, " who=") || cur_text(&c, r->e.who, sizeof r->e.who) ||
 	      cur_lit(&c, " reason=") || cur_text(&c, r->e.reason, sizeof r->e.reason) ||
 	      cur_lit(&c, " prev=") || cur_hex(&c, r->prev, sizeof r->prev) ||
@@ -584,15 +661,15 @@ static int lines_next(struct lines *l, const char **line, size_t *len, int *whol
 
 typedef int (*audit_fn)(void *ctx, uint64_t index, const struct cl_audit_entry *e);
 
-/* Walk path: see the top of the file.  pk NULL skips signatures. */
-static int audit__walk(const char *path, const uint8_t *pk, audit_fn fn, void *ctx,
+/* Walk path: see the top of the file.  keys NULL skips signatures. */
+static int audit__walk(const char *path, const struct cl_audit_keys *keys, audit_fn fn, void *ctx,
 		       uint64_t *entries, uint64_t *first_bad, char *why, size_t why_len)
 {
 	struct lines lines_buf, *l = &lines_buf;
 	uint8_t prev[CL_AUDIT_HASH_LEN] = {0}, hash[CL_AUDIT_HASH_LEN];
 	struct audit_rec r;
 	uint64_t i;
-	int rc = 0;
+	int rc = 0, seen_v2 = 0;
 
 	*entries = 0;
 	*first_bad = 0;
@@ -638,6 +715,17 @@ static int audit__walk(const char *path, const uint8_t *pk, audit_fn fn, void *c
 		rc = audit__parse(line, len, &r, why, why_len);
 		if (rc)
 			break;
+		if (r.e.version == 1 && seen_v2) {
+			say(why, why_len, "version 1 entry after version 2 (written with sign.key "
+			    "instead of by the reveal service)");
+			rc = AS_E_CORRUPT;
+			break;
+		}
+		if (r.e.request >= r.seq) {
+			say(why, why_len, "malformed line (its request is not an earlier entry)");
+			rc = AS_E_CORRUPT;
+			break;
+		}
 		if (r.seq != i) {
 			say(why, why_len, "sequence gap: it has seq=%llu where entry %llu belongs "
 			    "(entries were removed, inserted or reordered)",
@@ -660,11 +748,14 @@ static int audit__walk(const char *path, const uint8_t *pk, audit_fn fn, void *c
 			rc = AS_E_CORRUPT;
 			break;
 		}
-		if (pk && !audit__sig_ok(&r, pk)) {
-			say(why, why_len, "bad signature: not signed by this authority's sign.key");
+		if (keys && !audit__sig_ok(&r, keys)) {
+			say(why, why_len, "bad signature: not signed by this authority's %s",
+			    r.e.version == 2 ? "audit.key" : keys->has_sign ? "sign.key" :
+			    "sign.key (no sign.pub to check it with)");
 			rc = AS_E_SIGNATURE;
 			break;
 		}
+		seen_v2 |= r.e.version == 2;
 		memcpy(prev, r.hash, sizeof prev);
 		*first_bad = 0;
 		*entries = i;
@@ -680,11 +771,11 @@ static int audit__walk(const char *path, const uint8_t *pk, audit_fn fn, void *c
 	return rc;
 }
 
-int cl_audit_verify(const char *path, const uint8_t authority_pk[32], uint64_t *entries,
+int cl_audit_verify(const char *path, const struct cl_audit_keys *k, uint64_t *entries,
 		    uint64_t *first_bad, char *why, size_t why_len)
 {
 	uint64_t n, bad;
-	int rc = audit__walk(path, authority_pk, NULL, NULL, &n, &bad, why, why_len);
+	int rc = audit__walk(path, k, NULL, NULL, &n, &bad, why, why_len);
 
 	if (entries)
 		*entries = n;
@@ -721,7 +812,7 @@ static int full_pread(int fd, void *buf, size_t n, off_t off)
 
 /* Read and check the last entry of the locked log (size bytes) into last.
  * Fails closed with a message in err. */
-static int audit__last(int fd, off_t size, const char *path, const uint8_t pk[32],
+static int audit__last(int fd, off_t size, const char *path, const struct cl_audit_keys *k,
 		       struct audit_rec *last, char *err, size_t err_len)
 {
 	char tail[AUDIT_LINE_MAX + 1], why[160];
@@ -759,11 +850,12 @@ static int audit__last(int fd, off_t size, const char *path, const uint8_t pk[32
 		    "append (run 'anshim-cloud audit verify')", path, why);
 		return rc;
 	}
-	if (!audit__sig_ok(last, pk)) {
-		say(err, err_len, "audit log %s: its last entry is not signed by the key in "
+	if (!audit__sig_ok(last, k)) {
+		say(err, err_len, "audit log %s: its last entry is not signed by the %s in "
 		    "keys_dir (forged, or the authority keys changed); refusing to append. "
 		    "Run 'anshim-cloud audit verify'; after a key change, archive this log "
-		    "and point audit_log at a new file", path);
+		    "and point audit_log at a new file", path,
+		    last->e.version == 2 ? "audit.key" : "sign.key");
 		return AS_E_SIGNATURE;
 	}
 	if (last->seq >= AUDIT_ENTRIES_MAX) {
@@ -802,8 +894,9 @@ static int fsync_parent(const char *path)
 }
 
 /* Under the lock: find the last entry, sign r, write its line, fsync. */
-static int audit__append_locked(int fd, const char *path, const struct cl_authority *a,
-				struct audit_rec *r, char *err, size_t err_len)
+static int audit__append_locked(int fd, const char *path, const struct cl_audit_keys *k,
+				const uint8_t audit_sk[64], struct audit_rec *r, char *err,
+				size_t err_len)
 {
 	struct stat st;
 	struct audit_rec last;
@@ -820,7 +913,7 @@ static int audit__append_locked(int fd, const char *path, const struct cl_author
 		return rc;
 	}
 	if (st.st_size > 0) {
-		rc = audit__last(fd, st.st_size, path, a->sign_pk, &last, err, err_len);
+		rc = audit__last(fd, st.st_size, path, k, &last, err, err_len);
 		if (rc)
 			return rc;
 		r->seq = last.seq + 1;
@@ -832,7 +925,12 @@ static int audit__append_locked(int fd, const char *path, const struct cl_author
 	if ((rc = audit__hash(r, r->hash)) != 0)
 		goto encode_failed;
 	sig_message(msg, r->hash);
-	if (crypto_sign_detached(r->sig, NULL, msg, sizeof msg, a->sign_sk) != 0) {
+	if (r->e.request >= r->seq) {
+		say(err, err_len, "audit entry refused: its request %llu is not an earlier entry",
+		    (unsigned long long)r->e.request);
+		return AS_E_FIELD;
+	}
+	if (crypto_sign_detached(r->sig, NULL, msg, sizeof msg, audit_sk) != 0) {
 		say(err, err_len, "audit log %s: signing the entry failed", path);
 		return AS_E_CRYPTO;
 	}
@@ -865,10 +963,37 @@ encode_failed:
 	return rc;
 }
 
-int cl_audit_append(const struct cl_config *cfg, const struct cl_audit_entry *e, char *err,
-		    size_t err_len)
+int cl_audit_keys_load(struct cl_audit_keys *k, const char *keys_dir, char *err,
+		       size_t err_len)
 {
 	struct cl_authority a;
+	const char *failed = NULL;
+	int rc;
+
+	memset(k, 0, sizeof *k);
+	rc = cl_authority_load(&a, keys_dir, CL_KEY_AUDIT_PUBLIC, &failed);
+	if (rc) {
+		say(err, err_len, "cannot load the audit log's public key %s: %s%s",
+		    failed ? failed : keys_dir, as_strerror(rc),
+		    rc == -ENOENT ? " (a key set made before the reveal service has none: run "
+		    "'anshim-cloud keys init --audit --dir DIR' as the reveal service's user, or "
+		    "pass --keys DIR)" : "");
+		return rc;
+	}
+	memcpy(k->audit_pk, a.audit_pk, sizeof k->audit_pk);
+	if (cl_authority_load(&a, keys_dir, CL_KEY_SIGN_PUBLIC, &failed) == 0) {
+		memcpy(k->sign_pk, a.sign_pk, sizeof k->sign_pk);
+		k->has_sign = 1;
+	}
+	cl_authority_wipe(&a);
+	return 0;
+}
+
+int cl_audit_append(const struct cl_config *cfg, const struct cl_audit_entry *e,
+		    uint64_t *seq, char *err, size_t err_len)
+{
+	struct cl_authority a;
+	struct cl_audit_keys k;
 	struct audit_rec r;
 	const char *failed = NULL;
 	char why[200];
@@ -876,6 +1001,7 @@ int cl_audit_append(const struct cl_config *cfg, const struct cl_audit_entry *e,
 
 	memset(&r, 0, sizeof r);
 	r.e = *e;
+	r.e.version = 2;
 	if (r.e.time == 0)
 		r.e.time = (int64_t)time(NULL);
 	if ((rc = audit__check_entry(&r.e, why, sizeof why)) != 0) {
@@ -886,11 +1012,23 @@ int cl_audit_append(const struct cl_config *cfg, const struct cl_audit_entry *e,
 		say(err, err_len, "no audit_log or keys_dir in the configuration");
 		return AS_E_CONFIG;
 	}
-	rc = cl_authority_load(&a, cfg->keys_dir, CL_KEY_SIGN, &failed);
+	rc = cl_authority_load(&a, cfg->keys_dir, CL_KEY_AUDIT, &failed);
 	if (rc) {
-		say(err, err_len, "cannot load the authority signing key %s to sign the audit "
-		    "log: %s", failed ? failed : cfg->keys_dir, as_strerror(rc));
+		say(err, err_len, "cannot load the audit log's signing key %s: %s (only the "
+		    "reveal service, anshim-revealed, can write the audit log)",
+		    failed ? failed : cfg->keys_dir, as_strerror(rc));
 		return rc;
+	}
+	memset(&k, 0, sizeof k);
+	memcpy(k.audit_pk, a.audit_pk, sizeof k.audit_pk);
+	{
+		struct cl_authority pub;
+
+		if (cl_authority_load(&pub, cfg->keys_dir, CL_KEY_SIGN_PUBLIC, NULL) == 0) {
+			memcpy(k.sign_pk, pub.sign_pk, sizeof k.sign_pk);
+			k.has_sign = 1;
+		}
+		cl_authority_wipe(&pub);
 	}
 	fd = open(cfg->audit_log, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -914,12 +1052,121 @@ int cl_audit_append(const struct cl_config *cfg, const struct cl_audit_entry *e,
 	if (rc)
 		say(err, err_len, "audit log %s: cannot lock: %s", cfg->audit_log, as_strerror(rc));
 	else
-		rc = audit__append_locked(fd, cfg->audit_log, &a, &r, err, err_len);
+		rc = audit__append_locked(fd, cfg->audit_log, &k, a.audit_sk, &r, err, err_len);
 	cl_authority_wipe(&a);
 	if (close(fd) != 0 && !rc) {
 		rc = -errno;
 		say(err, err_len, "audit log %s: close failed: %s", cfg->audit_log,
 		    as_strerror(rc));
 	}
+	if (!rc && seq)
+		*seq = r.seq;
 	return rc;
+}
+
+/* ---- reveal requests ---------------------------------------------------- */
+
+const char *cl_request_state_name(enum cl_request_state s)
+{
+	switch (s) {
+	case CL_REQUEST_PENDING: return "pending";
+	case CL_REQUEST_APPROVED: return "approved";
+	case CL_REQUEST_REFUSED: return "refused";
+	case CL_REQUEST_REVEALED: return "revealed";
+	}
+	return "unknown";
+}
+
+struct request_list {
+	struct cl_request *v;
+	size_t n, cap;
+	int failed;
+};
+
+/* The request with id, or NULL (binary search: ids grow with the log). */
+static struct cl_request *request_find(struct request_list *l, uint64_t id)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->v[mid].id == id)
+			return &l->v[mid];
+		if (l->v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int request_entry(void *ctx, uint64_t index, const struct cl_audit_entry *e)
+{
+	struct request_list *l = ctx;
+	struct cl_request *q;
+
+	if (e->version != 2)
+		return 0;
+	if (strcmp(e->action, CL_AUDIT_ASK) == 0) {
+		if (l->n == l->cap) {
+			size_t cap = l->cap ? 2 * l->cap : 16;
+			struct cl_request *v = realloc(l->v, cap * sizeof *v);
+
+			if (!v) {
+				l->failed = 1;
+				return -ENOMEM;
+			}
+			l->v = v;
+			l->cap = cap;
+		}
+		q = &l->v[l->n++];
+		memset(q, 0, sizeof *q);
+		q->id = index;
+		q->ask = *e;
+		return 0;
+	}
+	if (!names_request(e->action) || !(q = request_find(l, e->request)))
+		return 0;
+	if (strcmp(e->action, CL_AUDIT_REVEAL) == 0) {
+		if (q->state == CL_REQUEST_APPROVED || q->state == CL_REQUEST_REVEALED) {
+			q->state = CL_REQUEST_REVEALED;
+			q->reveals++;
+			q->last_revealed = e->time;
+			q->revealed = e->revealed;
+		}
+		return 0;
+	}
+	if (q->state != CL_REQUEST_PENDING)
+		return 0; /* the first decision counts */
+	q->state = strcmp(e->action, CL_AUDIT_APPROVE) == 0 ? CL_REQUEST_APPROVED
+							    : CL_REQUEST_REFUSED;
+	snprintf(q->decided_by, sizeof q->decided_by, "%s", e->who);
+	snprintf(q->decision_reason, sizeof q->decision_reason, "%s", e->reason);
+	q->decided_at = e->time;
+	return 0;
+}
+
+int cl_audit_requests(const char *path, struct cl_request **out, size_t *n, char *err,
+		      size_t err_len)
+{
+	struct request_list l = {0};
+	int rc = cl_audit_each(path, request_entry, &l);
+
+	*out = NULL;
+	*n = 0;
+	if (rc == -ENOENT && l.n == 0)
+		rc = 0;
+	if (rc) {
+		free(l.v);
+		if (l.failed)
+			say(err, err_len, "out of memory reading the reveal requests");
+		else
+			say(err, err_len, "audit log %s: %s after %zu requests; run 'anshim-cloud "
+			    "audit verify'", path, as_strerror(rc), l.n);
+		return rc;
+	}
+	*out = l.v;
+	*n = l.n;
+	return 0;
 }

@@ -3,7 +3,8 @@
  * the command-line view of the audit log of traces and reveals (audit.h).
  *
  *   verify  checks every entry (chain, sequence, hashes, signatures with
- *           sign.pub from keys_dir) and prints one line saying the log is
+ *           audit.pub, and sign.pub for version 1 entries, from keys_dir)
+ *           and prints one line saying the log is
  *           intact with N entries, or which entry is the first broken one
  *           and why.  Exit 0 / 1.
  *   show    lists the entries in order (text or --json).  It checks the
@@ -71,8 +72,7 @@ static int audit_verify(int argc, char **argv)
 {
 	struct audit_args args;
 	struct cl_config cfg;
-	struct cl_authority auth;
-	const char *failed = NULL, *keys;
+	struct cl_audit_keys keys;
 	uint64_t n = 0, bad = 0;
 	char why[300];
 	int rc;
@@ -81,17 +81,13 @@ static int audit_verify(int argc, char **argv)
 		return rc;
 	if (cl_cli_load_config(&cfg, argc, argv))
 		return 1;
-	keys = args.keys ? args.keys : cfg.keys_dir;
-	rc = cl_authority_load(&auth, keys, CL_KEY_SIGN_PUBLIC, &failed);
+	rc = cl_audit_keys_load(&keys, args.keys ? args.keys : cfg.keys_dir, why, sizeof why);
 	if (rc) {
-		fprintf(stderr, "anshim-cloud: cannot load the authority's public key %s: %s "
-			"(pass --keys DIR or set keys_dir)\n", failed ? failed : keys,
-			as_strerror(rc));
+		fprintf(stderr, "anshim-cloud: %s\n", why);
 		cl_config_free(&cfg);
 		return 1;
 	}
-	rc = cl_audit_verify(cfg.audit_log, auth.sign_pk, &n, &bad, why, sizeof why);
-	cl_authority_wipe(&auth);
+	rc = cl_audit_verify(cfg.audit_log, &keys, &n, &bad, why, sizeof why);
 	if (rc == 0)
 		printf("audit log %s: %llu entries, chain intact\n", cfg.audit_log,
 		       (unsigned long long)n);
@@ -181,11 +177,27 @@ static int show_one(void *ctx, uint64_t index, const struct cl_audit_entry *e)
 				 (unsigned long)e->depth, (unsigned long)e->contacts,
 				 (unsigned long)e->revealed);
 		add_json(&b, e->reason);
+		as_strbuf_printf(&b, ",\"version\":%u", e->version);
+		if (e->version == 2) {
+			as_strbuf_printf(&b, ",\"min_overlap_minutes\":%lld,\"risk_period_minutes\":"
+					 "%lld,\"incubation_days\":%lld,\"request\":%llu,"
+					 "\"case_no\":", (long long)(e->min_overlap / 60),
+					 (long long)(e->risk_period / 60),
+					 (long long)(e->incubation / 86400),
+					 (unsigned long long)e->request);
+			add_json(&b, e->case_no);
+		}
 		as_strbuf_add(&b, "}\n");
 	} else {
 		as_strbuf_printf(&b, "%llu  %s  %-6s  case %s  by ", (unsigned long long)index, t,
 				 e->action, e->case_ref);
 		add_quoted(&b, e->who);
+		if (e->request)
+			as_strbuf_printf(&b, "  request %llu", (unsigned long long)e->request);
+		if (e->case_no[0]) {
+			as_strbuf_add(&b, "  case no ");
+			add_quoted(&b, e->case_no);
+		}
 		as_strbuf_printf(&b, "\n     window %s .. %s  depth %lu  contacts %lu  "
 				 "revealed %lu\n     reason ", from, to, (unsigned long)e->depth,
 				 (unsigned long)e->contacts, (unsigned long)e->revealed);

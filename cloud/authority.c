@@ -34,10 +34,13 @@ static const struct key_file key_files[] = {
 	 offsetof(struct cl_authority, sign_pk)},
 	{"contact.key", AS_KEY_CONTACT_SECRET, CL_KEY_CONTACT,
 	 offsetof(struct cl_authority, contact_sk)},
-	{"contact.pub", AS_KEY_CONTACT_PUBLIC, CL_KEY_CONTACT,
+	{"contact.pub", AS_KEY_CONTACT_PUBLIC, CL_KEY_CONTACT | CL_KEY_CONTACT_PUBLIC,
 	 offsetof(struct cl_authority, contact_pk)},
 	{"pseudonym.key", AS_KEY_PSEUDONYM, CL_KEY_PSEUDONYM,
 	 offsetof(struct cl_authority, pseudonym_key)},
+	{"audit.key", AS_KEY_SIGN_SECRET, CL_KEY_AUDIT, offsetof(struct cl_authority, audit_sk)},
+	{"audit.pub", AS_KEY_SIGN_PUBLIC, CL_KEY_AUDIT | CL_KEY_AUDIT_PUBLIC,
+	 offsetof(struct cl_authority, audit_pk)},
 };
 #define N_KEY_FILES (sizeof key_files / sizeof key_files[0])
 
@@ -55,9 +58,11 @@ static void note_failure(const char **failed_path, const char *path)
 		*failed_path = failed_path_buf;
 }
 
-int cl_authority_create(const char *dir, const char **failed_path)
+/* Create the files of key_files whose group meets `which` (none may exist
+ * yet) from a. */
+static int create_files(const char *dir, const struct cl_authority *a, unsigned which,
+			const char **failed_path)
 {
-	struct cl_authority a;
 	char path[PATH_MAX];
 	int rc;
 
@@ -67,6 +72,8 @@ int cl_authority_create(const char *dir, const char **failed_path)
 		return rc;
 	}
 	for (size_t i = 0; i < N_KEY_FILES; i++) {
+		if (!(key_files[i].group & which))
+			continue;
 		if ((rc = key_path(path, dir, key_files[i].name)) != 0)
 			return rc;
 		if (access(path, F_OK) == 0) {
@@ -74,18 +81,43 @@ int cl_authority_create(const char *dir, const char **failed_path)
 			return AS_E_EXISTS;
 		}
 	}
-	crypto_sign_keypair(a.sign_pk, a.sign_sk);
-	crypto_box_keypair(a.contact_pk, a.contact_sk);
-	randombytes_buf(a.pseudonym_key, sizeof a.pseudonym_key);
 	for (size_t i = 0; i < N_KEY_FILES && !rc; i++) {
+		if (!(key_files[i].group & which))
+			continue;
 		rc = key_path(path, dir, key_files[i].name);
 		if (!rc)
 			rc = as_keyfile_write(path, key_files[i].kind,
-					      (const uint8_t *)&a + key_files[i].offset,
+					      (const uint8_t *)a + key_files[i].offset,
 					      AS_WRITE_EXCLUSIVE);
 		if (rc)
 			note_failure(failed_path, path);
 	}
+	return rc;
+}
+
+int cl_authority_create(const char *dir, const char **failed_path)
+{
+	struct cl_authority a;
+	int rc;
+
+	crypto_sign_keypair(a.sign_pk, a.sign_sk);
+	crypto_box_keypair(a.contact_pk, a.contact_sk);
+	randombytes_buf(a.pseudonym_key, sizeof a.pseudonym_key);
+	crypto_sign_keypair(a.audit_pk, a.audit_sk);
+	rc = create_files(dir, &a, CL_KEY_SIGN | CL_KEY_CONTACT | CL_KEY_PSEUDONYM | CL_KEY_AUDIT,
+			  failed_path);
+	cl_authority_wipe(&a);
+	return rc;
+}
+
+int cl_authority_create_audit(const char *dir, const char **failed_path)
+{
+	struct cl_authority a;
+	int rc;
+
+	memset(&a, 0, sizeof a);
+	crypto_sign_keypair(a.audit_pk, a.audit_sk);
+	rc = create_files(dir, &a, CL_KEY_AUDIT, failed_path);
 	cl_authority_wipe(&a);
 	return rc;
 }
@@ -111,11 +143,16 @@ int cl_authority_load(struct cl_authority *a, const char *dir, unsigned what,
 		}
 	}
 	a->loaded = what;
-	if (what & CL_KEY_SIGN) {
+	for (int k = 0; k < 2; k++) {
+		unsigned bit = k ? CL_KEY_AUDIT : CL_KEY_SIGN;
+		const uint8_t *sk = k ? a->audit_sk : a->sign_sk, *pk = k ? a->audit_pk : a->sign_pk;
 		uint8_t derived[AS_SIGN_PK_LEN];
-		crypto_sign_ed25519_sk_to_pk(derived, a->sign_sk);
-		if (memcmp(derived, a->sign_pk, sizeof derived) != 0) {
-			key_path(path, dir, "sign.pub");
+
+		if (!(what & bit))
+			continue;
+		crypto_sign_ed25519_sk_to_pk(derived, sk);
+		if (memcmp(derived, pk, sizeof derived) != 0) {
+			key_path(path, dir, k ? "audit.pub" : "sign.pub");
 			note_failure(failed_path, path);
 			cl_authority_wipe(a);
 			return AS_E_KEY_FORMAT;
@@ -133,10 +170,11 @@ int cl_authority_issue(const struct cl_authority *a, const struct as_contact *co
 		       const uint8_t *holder_pk, int64_t now, int64_t valid_seconds,
 		       struct as_credential *out)
 {
-	unsigned need = CL_KEY_SIGN | CL_KEY_CONTACT | CL_KEY_PSEUDONYM;
+	unsigned need = CL_KEY_SIGN | CL_KEY_PSEUDONYM;
 	int rc;
 
-	if ((a->loaded & need) != need || valid_seconds <= 0)
+	if ((a->loaded & need) != need || !(a->loaded & (CL_KEY_CONTACT | CL_KEY_CONTACT_PUBLIC)) ||
+	    valid_seconds <= 0)
 		return AS_E_USAGE;
 	memset(out, 0, sizeof *out);
 	if (holder_pk)

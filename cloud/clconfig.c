@@ -20,8 +20,9 @@ const struct as_config_option cl_config_table[] = {
 	 "sealed contact capsules, counters; and the last signed policy."},
 	{"keys_dir", AS_CFG_PATH, OPT(keys_dir), 0, 0, NULL, 0, "/etc/anshim/authority",
 	 "The authority key directory made by 'anshim-cloud keys init': sign.key "
-	 "signs acks and policies, contact.key opens paper-register capsules at "
-	 "ingest (only to derive the pseudonym), pseudonym.key derives it."},
+	 "signs acks and policies (anshim-cloudd, anshim-cloud); contact.key opens "
+	 "capsules, pseudonym.key derives pseudonyms and audit.key signs the audit "
+	 "log: those three are read by the reveal service (anshim-revealed) alone."},
 	AS_MQTT_CONFIG_ROWS(struct cl_config, "tcp://127.0.0.1:1883",
 			    "The MQTT broker, tcp://HOST:PORT or ssl://HOST:PORT (8883 with "
 			    "TLS)."),
@@ -46,6 +47,16 @@ const struct as_config_option cl_config_table[] = {
 	 "The Unix socket of the reveal service (anshim-revealed), the only process "
 	 "that can read contact.key: the console, the CLI and the aggregator ask it "
 	 "to open capsules and to write audit entries."},
+	{"reveal_console_user", AS_CFG_STRING, OPT(reveal_console_user), 1, 63, NULL, 0,
+	 "anshim-console",
+	 "The Unix user (name or number) anshim-consoled runs as. The reveal service "
+	 "takes the account name a request from this user carries (the console "
+	 "authenticated it); any other caller is recorded by its own Unix user."},
+	{"reveal_breakglass_group", AS_CFG_STRING, OPT(reveal_breakglass_group), 1, 63, NULL, 0,
+	 "anshim-breakglass",
+	 "The Unix group (name or number) whose members may use the command line's "
+	 "break-glass reveal ('anshim-cloud trace --reveal'). Each one is logged as "
+	 "'break-glass'."},
 	{"map_size", AS_CFG_SIZE, OPT(map_size), 1 << 20, INT64_MAX, NULL, 0, "64G",
 	 "Maximum size of the LMDB store (address space, not disk, until used)."},
 	{"retention", AS_CFG_DURATION, OPT(retention), 86400, 366 * 86400, NULL, 0, "56d",

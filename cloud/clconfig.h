@@ -27,6 +27,8 @@ struct cl_config {
 	char *audit_log;
 	char *accounts;
 	char *reveal_socket;
+	char *reveal_console_user;
+	char *reveal_breakglass_group;
 	uint64_t map_size;
 	int64_t retention;
 	int64_t purge_interval;

@@ -12,6 +12,7 @@
 #include "anshim/usage.h"
 
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -101,4 +102,22 @@ int cl_cli_parse_until(const char *text, int64_t *out)
 		return AS_E_TIME;
 	*out = (int64_t)t - 1;
 	return 0;
+}
+
+void cl_cli_unix_user(char out[CL_CLI_USER_MAX + 1])
+{
+	struct passwd *pw = getpwuid(getuid());
+	size_t n = pw && pw->pw_name ? strlen(pw->pw_name) : 0;
+	int ok = n > 0 && n <= CL_CLI_USER_MAX;
+
+	for (size_t i = 0; ok && i < n;) {
+		size_t k = as_utf8_char((const unsigned char *)pw->pw_name + i, n - i);
+
+		ok = k != 0;
+		i += k;
+	}
+	if (ok)
+		snprintf(out, CL_CLI_USER_MAX + 1, "%s", pw->pw_name);
+	else
+		snprintf(out, CL_CLI_USER_MAX + 1, "uid:%lu", (unsigned long)getuid());
 }

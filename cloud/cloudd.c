@@ -76,6 +76,11 @@ static const char usage_text[] =
 "It republishes the last signed policy (retained) on every connection and\n"
 "purges data past retention or dated later than now + time_skew.\n"
 "\n"
+"It reads sign.key only. The pids of paper-register entries come from the\n"
+"reveal service (anshim-revealed, at reveal_socket): while it cannot be\n"
+"reached, batches holding such entries are not acknowledged, and their\n"
+"gateways keep them and send them again.\n"
+"\n"
 "Options:\n"
 "  -c, --config FILE        configuration (default " CL_DEFAULT_CONFIG "; it\n"
 "                           must exist)\n"
@@ -237,15 +242,16 @@ static void reload_daemon(void *ctx)
 	as_log(AS_LOG_NOTICE, "SIGHUP: policy republished (other settings need a restart)");
 }
 
-/* What start-up needs beyond the table: the authority's keys. */
+/* What start-up needs beyond the table: the authority's signing key (it
+ * holds no key that opens capsules: the reveal service derives the pids of
+ * paper-register entries). */
 static int check_startup(const void *config, const char *config_path, char *err,
 			 size_t err_len)
 {
 	const struct cl_config *cfg = config;
 	struct cl_authority keys;
 	const char *failed = NULL;
-	int rc = cl_authority_load(&keys, cfg->keys_dir,
-				   CL_KEY_SIGN | CL_KEY_CONTACT | CL_KEY_PSEUDONYM, &failed);
+	int rc = cl_authority_load(&keys, cfg->keys_dir, CL_KEY_SIGN, &failed);
 
 	cl_authority_wipe(&keys);
 	if (rc)
@@ -272,14 +278,14 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 		.queue_bytes = (size_t)d->cfg.ingest_queue_bytes,
 		.retention = d->cfg.retention,
 		.time_skew = d->cfg.time_skew,
+		.reveal_socket = d->cfg.reveal_socket,
 	};
 	int rc;
 
 	d->loop = loop;
 	if ((rc = check_startup(&d->cfg, d->config_path, err, err_len)) != 0)
 		return rc;
-	rc = cl_authority_load(&d->keys, d->cfg.keys_dir,
-			       CL_KEY_SIGN | CL_KEY_CONTACT | CL_KEY_PSEUDONYM, &failed);
+	rc = cl_authority_load(&d->keys, d->cfg.keys_dir, CL_KEY_SIGN, &failed);
 	if (rc) {
 		snprintf(err, err_len, "cannot load authority key %s: %s",
 			 failed ? failed : d->cfg.keys_dir, as_strerror(rc));

@@ -106,3 +106,31 @@ int cl_venue_silences(struct cl_store *s, uint32_t venue_id, int64_t from, int64
 	big_free(v.g);
 	return rc;
 }
+
+int64_t cl_gateway_lag(const struct cl_gateway *g)
+{
+	return g->last_seen && g->last_created ? g->last_seen - g->last_created : -1;
+}
+
+int cl_gateway_glance(struct cl_store *s, const struct cl_gateway *g, int64_t now,
+		      struct cl_gateway_glance *out)
+{
+	const struct cl_period *last;
+	struct cl_period *p;
+	size_t n;
+	int rc = cl_gateway_periods(s, g->gw_id, &p, &n);
+
+	if (rc)
+		return rc;
+	memset(out, 0, sizeof *out);
+	last = n ? &p[n - 1] : NULL;
+	out->silent = cl_coverage_silent_now(p, n, now);
+	out->lag = cl_gateway_lag(g);
+	out->last_seen = g->last_seen;
+	if (last && last->received > out->last_seen)
+		out->last_seen = last->received;
+	if (last && last->last_seq > g->through_seq)
+		out->backlog = last->last_seq - g->through_seq;
+	big_free(p);
+	return 0;
+}

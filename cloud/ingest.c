@@ -8,8 +8,13 @@
  *  - a batch is stored only if its signature verifies with the key the
  *    registry holds for the gateway named in BOTH the topic and the header,
  *    and that gateway is not revoked;
- *  - opened capsules (phone, name) live only in a stack struct that is
- *    wiped right after the pid is derived; they are never logged.
+ *  - this process holds no key that opens capsules: the pid of a
+ *    paper-register entry comes from the reveal service
+ *    (cl_reveal_derive_pids), which returns pids only.  When the service
+ *    cannot be reached, a batch holding such entries is neither stored
+ *    nor acknowledged ('reveal-service-unavailable'): the gateway keeps it
+ *    and sends it again, so nothing is lost and no entry is stored
+ *    without its pid.
  * Threads: see ingest.h.  Batch checks run before the write transaction
  * opens (registry reads use their own read transactions); the write
  * transaction covers the whole group.  A group whose transaction fails
@@ -17,6 +22,7 @@
  * transaction, so one message the store cannot take holds up no other.
  */
 #include "ingest.h"
+#include "revealclient.h"
 
 #include "anshim/ack.h"
 #include "anshim/appcheckin.h"
@@ -130,29 +136,55 @@ static int topic_gateway(const char *topic, const char *suffix, uint8_t gw_id[AS
 }
 
 /* Derive the pid of every record: scans carry it, manual entries carry a
- * capsule to open.  Returns the number of capsules that did not open. */
-static unsigned derive_pids(struct cl_ingester *in, struct checked *c)
+ * capsule the reveal service opens.  Returns the number of capsules that
+ * did not open (sealed to another key: kept with a zero pid), or -1 when
+ * the service did not answer (err says why). */
+static int derive_pids(struct cl_ingester *in, struct checked *c, char *err, size_t err_len)
 {
-	unsigned unreadable = 0;
+	uint8_t (*caps)[AS_CAPSULE_LEN] = NULL;
+	uint8_t (*pids)[AS_PID_LEN] = NULL;
+	size_t k = 0, *at = NULL;
+	int unreadable = 0, rc;
 
 	for (size_t i = 0; i < c->n; i++) {
-		struct as_record *r = &c->recs[i];
-		struct as_contact contact;
-
-		if (r->kind != AS_REC_MANUAL) {
-			memcpy(c->pids[i], r->pid, AS_PID_LEN);
-			continue;
-		}
-		if (as_capsule_open(&contact, r->capsule, in->keys->contact_pk,
-				    in->keys->contact_sk) == 0) {
-			as_pid_derive(c->pids[i], in->keys->pseudonym_key, contact.phone);
-		} else {
-			/* Sealed to another key: kept, but it cannot be traced. */
-			memset(c->pids[i], 0, AS_PID_LEN);
-			unreadable++;
-		}
-		sodium_memzero(&contact, sizeof contact);
+		if (c->recs[i].kind == AS_REC_MANUAL)
+			k++;
+		else
+			memcpy(c->pids[i], c->recs[i].pid, AS_PID_LEN);
 	}
+	if (k == 0)
+		return 0;
+	caps = calloc(k, sizeof *caps);
+	pids = calloc(k, sizeof *pids);
+	at = calloc(k, sizeof *at);
+	if (!caps || !pids || !at) {
+		snprintf(err, err_len, "out of memory");
+		unreadable = -1;
+		goto out;
+	}
+	k = 0;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->recs[i].kind == AS_REC_MANUAL) {
+			memcpy(caps[k], c->recs[i].capsule, AS_CAPSULE_LEN);
+			at[k++] = i;
+		}
+	rc = cl_reveal_derive_pids(in->opt.reveal_socket, (const uint8_t (*)[AS_CAPSULE_LEN])caps,
+				   k, pids, err, err_len);
+	if (rc) {
+		unreadable = -1;
+		goto out;
+	}
+	for (size_t j = 0; j < k; j++) {
+		static const uint8_t zero[AS_PID_LEN];
+
+		memcpy(c->pids[at[j]], pids[j], AS_PID_LEN);
+		if (memcmp(pids[j], zero, AS_PID_LEN) == 0)
+			unreadable++;
+	}
+out:
+	free(caps);
+	free(pids);
+	free(at);
 	return unreadable;
 }
 
@@ -258,9 +290,24 @@ static const char *check_message(struct cl_ingester *in, const struct message *m
 		c->recs = NULL;
 		return "out-of-memory";
 	}
-	if (derive_pids(in, c))
-		as_log(AS_LOG_WARNING, "ingest: a batch holds paper-register entries sealed to "
-		       "another contact key; stored without a pseudonym");
+	{
+		char err[512] = "";
+		int unreadable = derive_pids(in, c, err, sizeof err);
+
+		if (unreadable < 0) {
+			as_log(AS_LOG_ERR, "ingest: the pids of a batch's paper-register entries "
+			       "cannot be derived: %s; the batch is not stored or acknowledged (its "
+			       "gateway keeps it and sends it again)", err);
+			free(c->recs);
+			free(c->pids);
+			c->recs = NULL;
+			c->pids = NULL;
+			return "reveal-service-unavailable";
+		}
+		if (unreadable)
+			as_log(AS_LOG_WARNING, "ingest: a batch holds paper-register entries sealed "
+			       "to another contact key; stored without a pseudonym");
+	}
 	return NULL;
 }
 

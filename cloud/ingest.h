@@ -90,6 +90,8 @@ struct cl_ingest_options {
 				  * refused; a heartbeat's own time older than
 				  * this is not believed (cl_coverage_time) */
 	int64_t time_skew;       /* times later than now + time_skew are refused */
+	const char *reveal_socket; /* the reveal service, which derives the pids of
+				    * paper-register entries (revealclient.h) */
 };
 
 int cl_ingester_start(struct cl_ingester **out, uv_loop_t *loop, struct cl_store *store,

@@ -25,6 +25,12 @@
  * with a deadline (CL_REVEAL_TIMEOUT_MS); an unreachable service is
  * -ECONNREFUSED / -ENOENT with err saying to start anshim-revealed.
  * Errors: AS_E_* or -errno; err (err_len bytes) says what and what to do.
+ * The service's refusals: -EPERM (the caller may not: role, own request,
+ * not the asker, not in the break-glass group, not the console), -EALREADY
+ * (the request is not in a state that allows it: decided already,
+ * pending, refused), AS_E_NOT_FOUND (no such request), AS_E_FIELD (a bad
+ * field), -ETIMEDOUT (no answer in time).  The socket protocol is in
+ * docs/PROTOCOL.md (reveal service).
  * Any thread.
  */
 #ifndef CL_REVEALCLIENT_H

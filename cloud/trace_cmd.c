@@ -2,31 +2,33 @@
  * trace_cmd.c - 'anshim-cloud trace': run the tracing engine (trace.h) for
  * a case and print the case's timeline and its contacts, as aligned text
  * or as the stable JSON form of docs/TRACING.md; with --reveal, open the
- * contacts' sealed capsules so investigators can call them.
+ * contacts' names and phones (the break-glass reveal) through the reveal
+ * service.
  *
- * Audit before output: every trace is written to the audit log (audit.h)
- * before anything about it is printed.  The entry needs the number of
- * contacts and of capsules revealed, so the trace runs twice: a first,
- * silent run counts them (opening each capsule in memory, then wiping
- * it); then the entry is appended and fsynced; then the second run prints.
- * If the audit entry cannot be written, nothing is printed and the
- * command fails.  The second run never opens more capsules than the
- * entry says: if visits ingested in between add contacts, those past the
- * count are shown pseudonymously, and a note says so.
+ * Audit before output: this command holds no key that opens capsules or
+ * signs the audit log.  The reveal service (revealclient.h) writes every
+ * entry, recording this process's Unix user, before anything about the
+ * trace is printed.  The entry needs the number of contacts, so the trace
+ * runs twice: a first, silent run counts them; then the service writes
+ * the entry ('trace'), or with --reveal runs the same trace itself, opens
+ * its contacts and writes a 'break-glass' entry (only for members of
+ * reveal_breakglass_group); then the second run prints.  If the service
+ * refuses or cannot be reached, nothing is printed and the command fails.
+ * With --reveal only the contacts the service opened are shown: contacts
+ * ingested in between are shown pseudonymously, and a note says so.
  *
  * Invariants: phone numbers and names appear only on stdout, only with
  * --reveal, only for contacts; the case's phone (--phone) is turned into a
- * pid and never printed or logged; opened capsules live in one stack
- * struct that is wiped after each contact; memory is bounded by the
- * engine's per-person state (each line or JSON object is printed as soon
- * as it is known).  Single-threaded CLI use.
+ * pid and never printed or logged; the opened contacts live in one array
+ * that is wiped when the command ends; memory is bounded by the engine's
+ * per-person state and the contacts opened.  Single-threaded CLI use.
  */
-#include "audit.h"
 #include "authority.h"
 #include "cli.h"
 #include "commands.h"
-#include "gwcoverage.h"
+#include "revealclient.h"
 #include "trace.h"
+#include "trace_report.h"
 
 #include "anshim/args.h"
 #include "anshim/bytes.h"
@@ -36,7 +38,6 @@
 #include "anshim/strbuf.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,533 +47,110 @@
 
 #define PID_HEX (2 * AS_PID_LEN + 1)
 #define RISK_PERIOD_MAX (60 * 86400)
-#define WHO_MAX 63
 #define REASON_MAX 255
 
 struct trace_opts {
-	const char *phone, *pid_hex, *from_text, *to_text, *who, *reason, *keys;
+	const char *phone, *pid_hex, *from_text, *to_text, *reason, *case_ref, *keys;
 	int json, reveal;
 	struct cl_trace_params p;
 };
 
-/* State shared by the printing callbacks of one run. */
-struct printer {
-	struct cl_store *store;
-	const struct trace_opts *o;
-	const struct cl_authority *auth;   /* contact keys, with --reveal */
-	int silent;                        /* the counting run */
-	/* counts */
-	uint64_t contacts, revealed, reveal_limit, reveal_failed;
-	/* output state */
-	int case_done, n_visits, n_contacts;
-	unsigned cur_order;
-	uint32_t cur_venue;
-	int venue_known;
-	struct cl_venue venue;             /* cache of the last venue looked up */
-	struct cl_trace_order orders[CL_TRACE_DEPTH_MAX + 1];
-	unsigned n_orders;
-	int64_t now;                       /* for the gateways' silences */
-	unsigned visits_silent;            /* case visits marked "!" */
-	unsigned visits_unknown;           /* case visits marked "?" */
+/* The contacts the reveal service opened, sorted by pid. */
+struct opened {
+	struct cl_revealed_contact *v;
+	size_t n, cap;
+	char whys[8][64];                  /* distinct reasons a contact did not open */
+	unsigned n_whys;
 };
 
-/* ---- small helpers ------------------------------------------------------ */
-
-static const char *venue_name(struct printer *pr, uint32_t id)
+static int cmp_pid(const void *a, const void *b)
 {
-	if (!pr->venue_known || pr->venue.id != id) {
-		if (cl_store_get_venue(pr->store, id, &pr->venue)) {
-			memset(&pr->venue, 0, sizeof pr->venue);
-			snprintf(pr->venue.name, sizeof pr->venue.name, "(unknown venue)");
+	return memcmp(((const struct cl_revealed_contact *)a)->pid,
+		      ((const struct cl_revealed_contact *)b)->pid, AS_PID_LEN);
+}
+
+/* The reveal service's sink: keep a copy of each contact. */
+static int keep_opened(void *ctx, const struct cl_revealed_contact *c)
+{
+	struct opened *o = ctx;
+
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? 2 * o->cap : 64;
+		struct cl_revealed_contact *v = calloc(cap, sizeof *v);
+
+		if (!v)
+			return -ENOMEM;
+		if (o->v) {
+			memcpy(v, o->v, o->n * sizeof *v);
+			sodium_memzero(o->v, o->cap * sizeof *v);
+			free(o->v);
 		}
-		pr->venue.id = id;
-		pr->venue_known = 1;
+		o->v = v;
+		o->cap = cap;
 	}
-	return pr->venue.name;
-}
+	o->v[o->n] = *c;
+	o->v[o->n].why = "";
+	if (!c->opened) {
+		unsigned k;
 
-static char *hex_pid(char out[PID_HEX], const uint8_t pid[AS_PID_LEN])
-{
-	as_hex_encode(out, pid, AS_PID_LEN);
-	return out;
-}
-
-/* "12:40" or "2026-03-02 12:40" (local time). */
-static char *clock_text(char out[32], int64_t t, int with_date)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!localtime_r(&tt, &tm) ||
-	    !strftime(out, 32, with_date ? "%Y-%m-%d %H:%M" : "%H:%M", &tm))
-		snprintf(out, 32, "@%lld", (long long)t);
-	return out;
-}
-
-/* Is t on the same local calendar day as u? */
-static int same_day(int64_t t, int64_t u)
-{
-	time_t a = (time_t)t, b = (time_t)u;
-	struct tm x, y;
-
-	return localtime_r(&a, &x) && localtime_r(&b, &y) && x.tm_year == y.tm_year &&
-	       x.tm_yday == y.tm_yday;
-}
-
-/* "2026-03-02 12:40-13:00" or "2026-03-02 23:30-2026-03-03 00:30". */
-static char *span_text(char out[72], int64_t start, int64_t end)
-{
-	char a[32], b[32];
-
-	snprintf(out, 72, "%s-%s", clock_text(a, start, 1),
-		 clock_text(b, end, !same_day(start, end)));
-	return out;
-}
-
-/* Append s with anything that is not well-formed UTF-8 or is a control
- * character replaced by '?': registry and capsule text never reaches a
- * terminal or a JSON reader raw. */
-static void add_clean(struct as_strbuf *b, const char *s, int json)
-{
-	as_strbuf_add_clean(b, s, json);
-}
-
-/* The risk period as the report names it: "24h", "36h", "90m". */
-static char *period_text(char out[32], int64_t s)
-{
-	if (s % 3600 == 0)
-		snprintf(out, 32, "%lldh", (long long)(s / 3600));
-	else
-		as_format_duration(out, s);
-	return out;
-}
-
-static void json_time(struct as_strbuf *b, const char *key, int64_t t)
-{
-	char buf[32];
-
-	as_strbuf_printf(b, "\"%s\":\"%s\"", key, as_format_time(buf, t));
-}
-
-static void out_buf(struct as_strbuf *b)
-{
-	if (b->len)
-		fwrite(b->p, 1, b->len, stdout);
-	as_strbuf_free(b);
-}
-
-/* ---- the case ------------------------------------------------------------ */
-
-static void print_case_header(struct printer *pr, const struct cl_trace_visit *first)
-{
-	const struct trace_opts *o = pr->o;
-	char pid[PID_HEX], from[32], to[32], period[32];
-	struct as_strbuf b = {0};
-
-	pr->case_done = 1;
-	hex_pid(pid, o->p.pid);
-	if (o->json) {
-		as_strbuf_printf(&b, "{\"case\":{\"pid\":\"%s\",", pid);
-		json_time(&b, "from", o->p.from);
-		as_strbuf_add(&b, ",");
-		json_time(&b, "to", o->p.to);
-		as_strbuf_printf(&b, ",\"depth\":%u,\"min_overlap_minutes\":%lld,"
-				 "\"risk_period_minutes\":%lld,\"incubation_days\":%lld,\"source\":",
-				 o->p.depth, (long long)(o->p.min_overlap / 60),
-				 (long long)(o->p.risk_period / 60), (long long)(o->p.incubation / 86400));
-		if (first)
-			as_strbuf_printf(&b, "\"%s\"", cl_trace_source_name(first->v.kind));
-		else
-			as_strbuf_add(&b, "null");
-		as_strbuf_add(&b, "},\"visits\":[");
-	} else {
-		as_strbuf_printf(&b, "Case %s\n", pid);
-		as_strbuf_printf(&b, "  infectious window  %s .. %s\n", as_format_time(from, o->p.from),
-				 as_format_time(to, o->p.to));
-		as_strbuf_printf(&b, "  depth %u, min overlap %lld min within any %s, incubation "
-				 "%lld days\n\n", o->p.depth, (long long)(o->p.min_overlap / 60),
-				 period_text(period, o->p.risk_period),
-				 (long long)(o->p.incubation / 86400));
-		as_strbuf_add(&b, "Case visits (entry inside the window):\n");
-		if (!first)
-			as_strbuf_add(&b, "  none\n");
+		for (k = 0; k < o->n_whys && strcmp(o->whys[k], c->why) != 0; k++)
+			;
+		if (k == o->n_whys && k < 8)
+			snprintf(o->whys[o->n_whys++], sizeof o->whys[0], "%s", c->why);
+		o->v[o->n].why = k < 8 ? o->whys[k] : "does not open";
 	}
-	out_buf(&b);
-}
-
-/* ---- silent gateways ------------------------------------------------------ */
-
-/* Each silence of the venue's gateways during a case visit is marked "!".
- * The time before a gateway's first heartbeat is not a silence: nothing is
- * known of it then (a gateway that ran before heartbeats existed, or a day
- * replayed with --at times, recorded the visit itself), so it is marked
- * apart, "?", as unknown coverage, and never counted as silent. */
-struct silence_marks {
-	struct as_strbuf *b;         /* "!" marks (JSON: gateway_silent) */
-	struct as_strbuf unknown;    /* "?" marks (JSON: gateway_coverage_unknown) */
-	int json;
-	unsigned n, n_unknown;
-};
-
-/* One silence (or stretch of unknown coverage) of one of the venue's
- * gateways during the visit. */
-static int mark_silence(void *ctx, const struct cl_gateway *g, const struct cl_silence *sl)
-{
-	struct silence_marks *m = ctx;
-	char hex[2 * AS_GWID_LEN + 1], a[32], z[32];
-
-	as_hex_encode(hex, g->gw_id, AS_GWID_LEN);
-	if (sl->kind == CL_SILENT_NEVER) {
-		if (m->json) {
-			as_strbuf_printf(&m->unknown, "%s{\"gateway\":\"%s\",", m->n_unknown ? "," : "",
-					 hex);
-			json_time(&m->unknown, "before", sl->to);
-			as_strbuf_add(&m->unknown, "}");
-		} else {
-			as_strbuf_printf(&m->unknown, "      ? gateway %s sent no heartbeat before %s: "
-					 "its coverage then is unknown (not a silence)\n", hex,
-					 as_format_time(z, sl->to));
-		}
-		m->n_unknown++;
-		return 0;
-	}
-	if (m->json) {
-		as_strbuf_printf(m->b, "%s{\"gateway\":\"%s\",\"kind\":\"%s\",", m->n ? "," : "",
-				 hex, cl_silence_kind_name(sl->kind));
-		json_time(m->b, "from", sl->from);
-		as_strbuf_add(m->b, ",");
-		json_time(m->b, "to", sl->to);
-		as_strbuf_add(m->b, "}");
-	} else {
-		as_strbuf_printf(m->b, "      ! gateway %s was silent (%s) %s .. %s: check-ins there "
-				 "may be missing\n", hex, cl_silence_kind_name(sl->kind),
-				 as_format_time(a, sl->from),
-				 sl->kind == CL_SILENT_NOW ? "now" : as_format_time(z, sl->to));
-	}
-	m->n++;
+	o->n++;
 	return 0;
 }
 
-/* Mark the case's visit v with every silence of its venue's gateways
- * during it (JSON: the "gateway_silent" array), then with the gateways
- * whose coverage is unknown then ("gateway_coverage_unknown"). */
-static int mark_silent_gateways(struct printer *pr, const struct cl_trace_visit *v,
-				struct as_strbuf *b)
+static void opened_free(struct opened *o)
 {
-	struct silence_marks m = {b, {0}, pr->o->json, 0, 0};
-	int rc;
-
-	if (pr->o->json)
-		as_strbuf_add(b, ",\"gateway_silent\":[");
-	rc = cl_venue_silences(pr->store, v->v.venue_id, v->start, v->end, pr->now, mark_silence, &m);
-	if (pr->o->json) {
-		as_strbuf_add(b, "],\"gateway_coverage_unknown\":[");
-		if (m.unknown.len)
-			as_strbuf_add(b, m.unknown.p);
-		as_strbuf_add(b, "]");
-	} else if (m.unknown.len) {
-		as_strbuf_add(b, m.unknown.p);
+	if (o->v) {
+		sodium_memzero(o->v, o->cap * sizeof *o->v);
+		free(o->v);
 	}
-	if (m.unknown.failed)
-		b->failed = 1;
-	as_strbuf_free(&m.unknown);
-	if (m.n)
-		pr->visits_silent++;
-	if (m.n_unknown)
-		pr->visits_unknown++;
-	return rc;
+	memset(o, 0, sizeof *o);
 }
-
-static int on_case_visit(void *ctx, const struct cl_trace_visit *v)
-{
-	struct printer *pr = ctx;
-	struct as_strbuf b = {0};
-	char span[72];
-	const char *name;
-	int rc = 0;
-
-	if (pr->silent)
-		return 0;
-	if (!pr->case_done)
-		print_case_header(pr, v);
-	name = venue_name(pr, v->v.venue_id);
-	if (pr->o->json) {
-		as_strbuf_printf(&b, "%s{\"venue\":%u,\"venue_name\":", pr->n_visits ? "," : "",
-				 v->v.venue_id);
-		add_clean(&b, name, 1);
-		as_strbuf_add(&b, ",");
-		json_time(&b, "start", v->start);
-		as_strbuf_add(&b, ",");
-		json_time(&b, "end", v->end);
-		as_strbuf_printf(&b, ",\"source\":\"%s\",\"headcount\":%u,\"exit_recorded\":%s,"
-				 "\"clock_unsynced\":%s",
-				 cl_trace_source_name(v->v.kind), v->v.headcount,
-				 v->v.exit ? "true" : "false",
-				 (v->v.flags & AS_REC_CLOCK_UNSYNCED) ? "true" : "false");
-		rc = mark_silent_gateways(pr, v, &b);
-		as_strbuf_add(&b, "}");
-	} else {
-		as_strbuf_printf(&b, "  %-26s %-6s  %-13s  venue %-6u ", span_text(span, v->start, v->end),
-				 cl_trace_source_name(v->v.kind), v->v.exit ? "exit recorded" : "by dwell",
-				 v->v.venue_id);
-		add_clean(&b, name, 0);
-		if (v->v.headcount > 1)
-			as_strbuf_printf(&b, ", %u people", v->v.headcount);
-		if (v->v.flags & AS_REC_CLOCK_UNSYNCED)
-			as_strbuf_add(&b, ", gateway clock unsynced");
-		as_strbuf_add(&b, "\n");
-		rc = mark_silent_gateways(pr, v, &b);
-	}
-	pr->n_visits++;
-	if (rc || b.failed) {
-		as_strbuf_free(&b);
-		return rc ? rc : -ENOMEM;
-	}
-	out_buf(&b);
-	return 0;
-}
-
-/* After the case's visits: close them once. */
-static void end_visits(struct printer *pr)
-{
-	if (!pr->case_done)
-		print_case_header(pr, NULL);
-	if (pr->case_done == 1) {
-		pr->case_done = 2;
-		fputs(pr->o->json ? "],\"contacts\":[" : "", stdout);
-	}
-}
-
-/* ---- contacts --------------------------------------------------------------- */
 
 /*
- * Open pid's capsule into *c: 1 opened, 0 not (no capsule, does not open,
- * or over the audited limit; *why says which).  The caller wipes *c.
+ * cl_trace_report_opts.open: pid's contact as the reveal service opened
+ * it, into *c: 1 opened, 0 not (not in the service's answer, or it did not
+ * open; *why says which).
  */
-static int reveal(struct printer *pr, const uint8_t pid[AS_PID_LEN], struct as_contact *c,
-		  const char **why)
+static int lookup_opened(void *ctx, const uint8_t pid[AS_PID_LEN], struct as_contact *c,
+			 const char **why)
 {
-	uint8_t capsule[AS_CAPSULE_LEN];
-	int rc;
+	const struct opened *o = ctx;
+	struct cl_revealed_contact key;
+	const struct cl_revealed_contact *hit;
 
-	memset(c, 0, sizeof *c);
-	if (pr->revealed >= pr->reveal_limit) {
+	memcpy(key.pid, pid, AS_PID_LEN);
+	hit = o->n ? bsearch(&key, o->v, o->n, sizeof key, cmp_pid) : NULL;
+	if (!hit) {
 		*why = "found after the audit entry was written; trace again";
 		return 0;
 	}
-	rc = cl_store_capsule(pr->store, pid, capsule);
-	if (!rc)
-		rc = as_capsule_open(c, capsule, pr->auth->contact_pk, pr->auth->contact_sk);
-	if (rc) {
-		sodium_memzero(c, sizeof *c);
-		*why = rc == AS_E_NOT_FOUND ? "no capsule stored" : as_strerror(rc);
-		pr->reveal_failed++;
+	if (!hit->opened) {
+		*why = hit->why;
 		return 0;
 	}
-	pr->revealed++;
+	memcpy(c->phone, hit->phone, strnlen(hit->phone, sizeof c->phone - 1));
+	memcpy(c->name, hit->name, strnlen(hit->name, sizeof c->name - 1));
 	return 1;
 }
 
-static void contact_json(struct printer *pr, const struct cl_trace_contact *c, struct as_strbuf *b,
-			 const struct as_contact *who, int opened, const char *why)
+static void write_stdout(void *ctx, const char *p, size_t n)
 {
-	char pid[PID_HEX], via[PID_HEX];
-
-	as_strbuf_printf(b, "%s{\"pid\":\"%s\",\"order\":%u,\"venue\":%u,\"venue_name\":",
-			 pr->n_contacts ? "," : "", hex_pid(pid, c->pid), c->order, c->venue);
-	add_clean(b, venue_name(pr, c->venue), 1);
-	as_strbuf_add(b, ",");
-	json_time(b, "start", c->start);
-	as_strbuf_add(b, ",");
-	json_time(b, "end", c->end);
-	as_strbuf_printf(b, ",\"overlap_minutes\":%lld,\"period_overlap_minutes\":%lld,"
-			 "\"risk\":\"%s\",\"via\":\"%s\",\"source\":\"%s\"",
-			 (long long)(c->overlap / 60), (long long)(c->period_overlap / 60),
-			 c->high ? "high" : "low", hex_pid(via, c->via), cl_trace_source_name(c->kind));
-	if (c->headcount_extra)
-		as_strbuf_printf(b, ",\"headcount_extra\":%u", c->headcount_extra);
-	if (pr->o->reveal) {
-		if (opened) {
-			as_strbuf_add(b, ",\"phone\":");
-			as_strbuf_add_json(b, who->phone);
-			as_strbuf_add(b, ",\"name\":");
-			add_clean(b, who->name, 1);
-		} else {
-			as_strbuf_add(b, ",\"phone\":null,\"name\":null,\"reveal_error\":");
-			as_strbuf_add_json(b, why);
-		}
-	}
-	as_strbuf_add(b, "}");
+	(void)ctx;
+	fwrite(p, 1, n, stdout);
 }
 
-static void contact_text(struct printer *pr, const struct cl_trace_contact *c, struct as_strbuf *b,
-			 const struct as_contact *who, int opened, const char *why)
+/* The counting run: the contacts, for the audit entry. */
+static int count_contact(void *ctx, const struct cl_trace_contact *c)
 {
-	char pid[PID_HEX], via[PID_HEX], span[72], ov[24], most[24], period[32], head[48];
-	int wide;
-
-	if (c->order != pr->cur_order) {
-		pr->cur_order = c->order;
-		pr->cur_venue = 0;
-		as_strbuf_printf(b, "\nOrder %u contacts%s:\n", c->order,
-				 c->order == 1 ? " (with the case)" : "");
-	}
-	/* Risk is judged on the most exposure within one risk period; the
-	 * total sums every venue and day, so it can exceed the span shown. */
-	snprintf(head, sizeof head, "max in %s", period_text(period, pr->o->p.risk_period));
-	wide = (int)strlen(head) > 10 ? (int)strlen(head) : 10;
-	if (c->venue != pr->cur_venue) {
-		pr->cur_venue = c->venue;
-		as_strbuf_add(b, "  ");
-		add_clean(b, venue_name(pr, c->venue), 0);
-		as_strbuf_printf(b, " (venue %u)\n", c->venue);
-		as_strbuf_printf(b, "    %-32s  %-26s %*s  %14s  %-4s  %-6s  %s\n", "pid",
-				 "first exposure", wide, head, "total exposure", "risk", "source",
-				 "via");
-	}
-	snprintf(most, sizeof most, "%lld min", (long long)(c->period_overlap / 60));
-	snprintf(ov, sizeof ov, "%lld min", (long long)(c->overlap / 60));
-	hex_pid(via, c->via);
-	as_strbuf_printf(b, "    %s  %-26s %*s  %14s  %-4s  %-6s  %s", hex_pid(pid, c->pid),
-			 span_text(span, c->start, c->end), wide, most, ov, c->high ? "HIGH" : "low",
-			 cl_trace_source_name(c->kind), c->order == 1 ? "case" : via);
-	if (c->headcount_extra)
-		as_strbuf_printf(b, "  +%u unnamed", c->headcount_extra);
-	as_strbuf_add(b, "\n");
-	if (pr->o->reveal) {
-		if (opened) {
-			as_strbuf_printf(b, "      phone %s  name ", who->phone);
-			add_clean(b, who->name[0] ? who->name : "(none given)", 0);
-			as_strbuf_add(b, "\n");
-		} else {
-			as_strbuf_printf(b, "      not revealed: %s\n", why);
-		}
-	}
-}
-
-static int on_contact(void *ctx, const struct cl_trace_contact *c)
-{
-	struct printer *pr = ctx;
-	struct as_contact who;
-	struct as_strbuf b = {0};
-	const char *why = "";
-	int opened = 0;
-
-	pr->contacts++;
-	if (pr->silent) {
-		if (pr->o->reveal) {
-			opened = reveal(pr, c->pid, &who, &why);
-			sodium_memzero(&who, sizeof who);
-		}
-		return 0;
-	}
-	end_visits(pr);
-	if (pr->o->reveal)
-		opened = reveal(pr, c->pid, &who, &why);
-	if (pr->o->json)
-		contact_json(pr, c, &b, &who, opened, why);
-	else
-		contact_text(pr, c, &b, &who, opened, why);
-	if (pr->o->reveal)
-		sodium_memzero(&who, sizeof who);
-	pr->n_contacts++;
-	if (b.failed) {
-		as_strbuf_free(&b);
-		return -ENOMEM;
-	}
-	out_buf(&b);
+	(void)c;
+	++*(uint64_t *)ctx;
 	return 0;
-}
-
-static void order_text(struct as_strbuf *b, const char *label, const struct cl_trace_order *o)
-{
-	as_strbuf_printf(b, "%s%llu %s (%llu high, %llu low)", label,
-			 (unsigned long long)o->people, o->people == 1 ? "person" : "people",
-			 (unsigned long long)o->high, (unsigned long long)o->low);
-	if (o->extra)
-		as_strbuf_printf(b, ", %llu unnamed with them", (unsigned long long)o->extra);
-	if (o->unnamed_visits)
-		as_strbuf_printf(b, ", %llu unreadable %s (%llu people)",
-				 (unsigned long long)o->unnamed_visits,
-				 o->unnamed_visits == 1 ? "entry" : "entries",
-				 (unsigned long long)o->unnamed_people);
-	as_strbuf_add(b, "\n");
-}
-
-static int on_order(void *ctx, const struct cl_trace_order *o)
-{
-	struct printer *pr = ctx;
-	struct as_strbuf b = {0};
-	char label[32];
-
-	if (pr->n_orders < CL_TRACE_DEPTH_MAX + 1)
-		pr->orders[pr->n_orders++] = *o;
-	if (pr->silent)
-		return 0;
-	end_visits(pr);
-	if (pr->o->json)
-		return 0;
-	if (o->order != pr->cur_order) {
-		pr->cur_order = o->order;
-		pr->cur_venue = 0;
-		as_strbuf_printf(&b, "\nOrder %u contacts%s:\n  none\n", o->order,
-				 o->order == 1 ? " (with the case)" : "");
-	}
-	snprintf(label, sizeof label, "  order %u total: ", o->order);
-	order_text(&b, label, o);
-	out_buf(&b);
-	return 0;
-}
-
-static void json_order(struct as_strbuf *b, const struct cl_trace_order *o, int with_order)
-{
-	as_strbuf_add(b, "{");
-	if (with_order)
-		as_strbuf_printf(b, "\"order\":%u,", o->order);
-	as_strbuf_printf(b, "\"people\":%llu,\"high\":%llu,\"low\":%llu,\"headcount_extra\":%llu,"
-			 "\"unnamed_visits\":%llu,\"unnamed_people\":%llu}",
-			 (unsigned long long)o->people, (unsigned long long)o->high,
-			 (unsigned long long)o->low, (unsigned long long)o->extra,
-			 (unsigned long long)o->unnamed_visits, (unsigned long long)o->unnamed_people);
-}
-
-static void print_totals(struct printer *pr, const struct cl_trace_order *t)
-{
-	struct as_strbuf b = {0};
-
-	end_visits(pr);
-	if (pr->o->json) {
-		as_strbuf_add(&b, "],\"orders\":[");
-		for (unsigned i = 0; i < pr->n_orders; i++) {
-			if (i)
-				as_strbuf_add(&b, ",");
-			json_order(&b, &pr->orders[i], 1);
-		}
-		as_strbuf_add(&b, "],\"totals\":");
-		json_order(&b, t, 0);
-		as_strbuf_printf(&b, ",\"visits_gateway_silent\":%u,\"visits_coverage_unknown\":%u",
-				 pr->visits_silent, pr->visits_unknown);
-		if (pr->o->reveal)
-			as_strbuf_printf(&b, ",\"revealed\":%llu", (unsigned long long)pr->revealed);
-		as_strbuf_add(&b, "}\n");
-	} else {
-		as_strbuf_add(&b, "\n");
-		order_text(&b, "Total: ", t);
-		if (pr->visits_silent)
-			as_strbuf_printf(&b, "Case visits at a venue whose gateway was silent: %u (marked "
-					 "!): people there may be missing from the contacts.\n",
-					 pr->visits_silent);
-		if (pr->visits_unknown)
-			as_strbuf_printf(&b, "Case visits before a gateway's first heartbeat: %u (marked ?): "
-					 "whether it was up then is unknown.\n", pr->visits_unknown);
-		if (pr->o->reveal)
-			as_strbuf_printf(&b, "Revealed: %llu contact%s\n", (unsigned long long)pr->revealed,
-					 pr->revealed == 1 ? "" : "s");
-		else if (t->people)
-			as_strbuf_add(&b, "Names and phones are sealed; to call these people, run again "
-					  "with --reveal --as NAME.\n");
-	}
-	out_buf(&b);
 }
 
 /* ---- options -------------------------------------------------------------- */
@@ -633,6 +211,7 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 		{"json", no_argument, NULL, 'j'},
 		{"reveal", no_argument, NULL, 'r'},
 		{"as", required_argument, NULL, 'a'},
+		{"case-ref", required_argument, NULL, 'C'},
 		{"reason", required_argument, NULL, 'R'},
 		{"config", required_argument, NULL, 'c'},
 		{"keys", required_argument, NULL, 'k'},
@@ -675,7 +254,12 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 			break;
 		case 'j': o->json = 1; break;
 		case 'r': o->reveal = 1; break;
-		case 'a': o->who = optarg; break;
+		case 'a':
+			return cl_usage_error("%s", "--as is no longer accepted: a name given on the "
+					      "command line proves nothing. The audit log records "
+					      "your Unix user (the reveal service learns it from "
+					      "the socket); drop --as");
+		case 'C': o->case_ref = optarg; break;
 		case 'R': o->reason = optarg; break;
 		case 'c': break; /* read by cl_cli_load_config */
 		case 'k': o->keys = optarg; break;
@@ -701,7 +285,7 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 		return cl_usage_error("--risk-period %s is shorter than the minimum overlap (%lld "
 				      "min): nobody could reach high risk; give a longer period "
 				      "(default 24h) or a smaller --min-overlap",
-				      period_text(period, o->p.risk_period),
+				      cl_trace_period_text(period, o->p.risk_period),
 				      (long long)(o->p.min_overlap / 60));
 	if (!o->reason)
 		return cl_usage_error("%s", "trace needs --reason TEXT: the audit log records why "
@@ -709,58 +293,44 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 	if (!text_ok(o->reason, REASON_MAX))
 		return cl_usage_error("--reason: 1 to %d bytes of UTF-8 text, no control characters",
 				      REASON_MAX);
-	if (o->reveal && !o->who)
-		return cl_usage_error("%s", "--reveal needs --as NAME: who is opening the contacts' "
-				      "data (written to the audit log)");
-	if (o->who && !text_ok(o->who, WHO_MAX))
-		return cl_usage_error("--as: 1 to %d bytes of UTF-8 text, no control characters",
-				      WHO_MAX);
+	if (o->case_ref && (strlen(o->case_ref) > CL_CASE_REF_MAX ||
+			    (o->case_ref[0] && !text_ok(o->case_ref, CL_CASE_REF_MAX))))
+		return cl_usage_error("--case-ref: at most %d bytes of UTF-8 text, no control "
+				      "characters", CL_CASE_REF_MAX);
 	if (o->pid_hex && (strlen(o->pid_hex) != 2 * AS_PID_LEN ||
 			   as_hex_decode(o->p.pid, AS_PID_LEN, o->pid_hex)))
 		return cl_usage_error("--pid '%s': give the 32 hex digits of a pid", o->pid_hex);
 	return 0;
 }
 
-/* The investigator: --as, else the login name of this user. */
-static void default_who(char out[WHO_MAX + 1])
-{
-	struct passwd *pw = getpwuid(getuid());
-
-	if (pw && pw->pw_name && text_ok(pw->pw_name, WHO_MAX))
-		snprintf(out, WHO_MAX + 1, "%s", pw->pw_name);
-	else
-		snprintf(out, WHO_MAX + 1, "uid:%lu", (unsigned long)getuid());
-}
-
 /* ---- the command ------------------------------------------------------------- */
 
-static int run(struct printer *pr, struct cl_trace_order *total)
+/* The audit entry, written by the reveal service: a 'trace', or with
+ * --reveal a 'break-glass' that also opens the contacts into *opened. */
+static int audit(struct cl_config *cfg, const struct trace_opts *o, uint64_t contacts,
+		 struct opened *opened)
 {
-	struct cl_trace_sink sink = {pr, on_case_visit, on_contact, on_order};
-
-	return cl_trace_run(pr->store, &pr->o->p, &sink, total);
-}
-
-static int audit(struct cl_config *cfg, const struct trace_opts *o, const char *who,
-		 const struct printer *counted)
-{
-	struct cl_audit_entry e;
+	struct cl_reveal_scope scope;
 	char err[1024] = "";
 	int rc;
 
-	memset(&e, 0, sizeof e);
-	snprintf(e.who, sizeof e.who, "%s", who);
-	snprintf(e.action, sizeof e.action, "%s", o->reveal ? "reveal" : "trace");
-	hex_pid(e.case_ref, o->p.pid);
-	e.window_from = o->p.from;
-	e.window_to = o->p.to;
-	e.depth = o->p.depth;
-	e.contacts = counted->contacts > UINT32_MAX ? UINT32_MAX : (uint32_t)counted->contacts;
-	e.revealed = counted->revealed > UINT32_MAX ? UINT32_MAX : (uint32_t)counted->revealed;
-	snprintf(e.reason, sizeof e.reason, "%s", o->reason);
-	rc = cl_audit_append(cfg, &e, err, sizeof err);
+	memset(&scope, 0, sizeof scope);
+	scope.params = o->p;
+	snprintf(scope.reason, sizeof scope.reason, "%s", o->reason);
+	snprintf(scope.case_ref, sizeof scope.case_ref, "%s", o->case_ref ? o->case_ref : "");
+	if (o->reveal) {
+		rc = cl_reveal_break_glass(cfg->reveal_socket, &scope, keep_opened, opened, err,
+					   sizeof err);
+		if (!rc && opened->n)
+			qsort(opened->v, opened->n, sizeof *opened->v, cmp_pid);
+	} else {
+		rc = cl_reveal_log_trace(cfg->reveal_socket, NULL, &scope,
+					 contacts > UINT32_MAX ? UINT32_MAX : (uint32_t)contacts,
+					 NULL, err, sizeof err);
+	}
 	if (rc)
-		fprintf(stderr, "anshim-cloud: trace not run: cannot write the audit entry: %s\n",
+		fprintf(stderr, "anshim-cloud: trace not %s: %s\n",
+			o->reveal ? "revealed" : "shown: the audit entry cannot be written",
 			err[0] ? err : as_strerror(rc));
 	return rc;
 }
@@ -771,9 +341,8 @@ int cl_cmd_trace(int argc, char **argv)
 	struct cl_config cfg;
 	struct cl_store *store = NULL;
 	struct cl_authority auth;
-	struct printer pr;
-	struct cl_trace_order total;
-	char who[WHO_MAX + 1];
+	struct opened opened = {0};
+	uint64_t counted = 0;
 	const char *failed = NULL;
 	unsigned need = 0;
 	int rc, status = 1;
@@ -782,10 +351,6 @@ int cl_cmd_trace(int argc, char **argv)
 	if (rc)
 		return rc;
 	memset(&auth, 0, sizeof auth);
-	if (o.who)
-		snprintf(who, sizeof who, "%s", o.who);
-	else
-		default_who(who);
 	if (cl_cli_load_config(&cfg, argc, argv))
 		return 1;
 	if (o.keys) {
@@ -796,13 +361,14 @@ int cl_cmd_trace(int argc, char **argv)
 			goto out;
 		}
 		free(cfg.keys_dir);
-		cfg.keys_dir = k; /* the audit log's signing key comes from here too */
+		cfg.keys_dir = k;
 	}
-	need = (o.phone ? CL_KEY_PSEUDONYM : 0) | (o.reveal ? CL_KEY_CONTACT : 0);
+	need = o.phone ? CL_KEY_PSEUDONYM : 0;
 	if (need && (rc = cl_authority_load(&auth, cfg.keys_dir, need, &failed)) != 0) {
 		fprintf(stderr, "anshim-cloud: cannot load authority key %s: %s%s\n",
 			failed ? failed : cfg.keys_dir, as_strerror(rc),
-			rc == -ENOENT ? " (pass --keys DIR or set keys_dir in the config)" : "");
+			rc == -ENOENT ? " (pass --keys DIR or set keys_dir in the config)" :
+			" (or give the case's pid with --pid)");
 		goto out;
 	}
 	if (o.phone) {
@@ -817,52 +383,48 @@ int cl_cmd_trace(int argc, char **argv)
 	if (cl_cli_open_store(&store, &cfg, 1))
 		goto out;
 
-	/* Run 1: count, print nothing. */
-	memset(&pr, 0, sizeof pr);
-	pr.store = store;
-	pr.o = &o;
-	pr.auth = &auth;
-	pr.silent = 1;
-	pr.reveal_limit = UINT64_MAX;
-	rc = run(&pr, &total);
-	if (rc) {
-		fprintf(stderr, "anshim-cloud: trace failed: %s\n", as_strerror(rc));
-		goto out;
-	}
-	if (audit(&cfg, &o, who, &pr))
-		goto out;
-
-	/* Run 2: print, revealing at most what the audit entry says. */
+	/* Run 1: count, print nothing; then the audit entry. */
 	{
-		uint64_t counted = pr.contacts, limit = pr.revealed;
+		struct cl_trace_sink sink = {&counted, NULL, count_contact, NULL};
 
-		memset(&pr, 0, sizeof pr);
-		pr.store = store;
-		pr.o = &o;
-		pr.auth = &auth;
-		pr.reveal_limit = limit;
-		pr.now = (int64_t)time(NULL);
-		rc = run(&pr, &total);
+		rc = cl_trace_run(store, &o.p, &sink, NULL);
+		if (rc) {
+			fprintf(stderr, "anshim-cloud: trace failed: %s\n", as_strerror(rc));
+			goto out;
+		}
+		if (audit(&cfg, &o, counted, &opened))
+			goto out;
+	}
+
+	/* Run 2: print, revealing only what the service opened. */
+	{
+		struct cl_trace_report_opts ro = {
+			.p = &o.p, .json = o.json, .reveal = o.reveal, .now = (int64_t)time(NULL),
+			.open = lookup_opened, .open_ctx = &opened, .write = write_stdout,
+		};
+		struct cl_trace_report_counts shown;
+
+		rc = cl_trace_report(store, &ro, &shown);
 		if (rc) {
 			fflush(stdout);
 			fprintf(stderr, "anshim-cloud: trace failed: %s\n", as_strerror(rc));
 			goto out;
 		}
-		print_totals(&pr, &total);
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			fprintf(stderr, "anshim-cloud: cannot write the trace to stdout\n");
 			goto out;
 		}
-		if (pr.contacts != counted)
+		if (shown.contacts != counted)
 			fprintf(stderr, "anshim-cloud: note: the store changed during the trace: %llu "
 				"contacts when the audit entry was written, %llu printed\n",
-				(unsigned long long)counted, (unsigned long long)pr.contacts);
-		if (o.reveal && pr.reveal_failed)
+				(unsigned long long)counted, (unsigned long long)shown.contacts);
+		if (o.reveal && shown.reveal_failed)
 			fprintf(stderr, "anshim-cloud: %llu contact(s) could not be revealed (see "
-				"\"not revealed\")\n", (unsigned long long)pr.reveal_failed);
+				"\"not revealed\")\n", (unsigned long long)shown.reveal_failed);
 	}
 	status = 0;
 out:
+	opened_free(&opened);
 	cl_authority_wipe(&auth);
 	if (store)
 		cl_store_close(store);

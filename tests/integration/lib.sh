@@ -96,6 +96,35 @@ free_port() {
 
 done_ok() { echo "PASS: $(basename "$0") ($CHECKS checks)"; }
 
+# ---- The reveal service (anshim-revealed) ----
+#
+# reveal_start CONF [USER]: start the reveal service on the cloud
+# configuration CONF (as USER, "uid:gid", via setpriv, if given) and wait
+# until it is ready.  A configuration without reveal_socket gets one in
+# $WORK, and one without reveal_breakglass_group names this user's group,
+# so the test's own 'anshim-cloud trace --reveal' is the break-glass case.
+# Its log: $REVEAL_LOG.  Every trace, reveal and paper-register pid goes
+# through it: start it before anshim-cloudd or 'anshim-cloud trace'.
+REVEAL_PID=
+REVEAL_LOG=$WORK/revealed.log
+reveal_start() {
+  local conf=$1 as=${2:-} n pre=()
+  grep -q '^reveal_socket ' "$conf" || echo "reveal_socket $WORK/reveal.sock" >> "$conf"
+  grep -q '^reveal_breakglass_group ' "$conf" ||
+    echo "reveal_breakglass_group $(id -g)" >> "$conf"
+  [ -z "$as" ] || pre=(setpriv --reuid "${as%%:*}" --regid "${as##*:}" --clear-groups)
+  n=$(grep -c 'notice: ready' "$REVEAL_LOG" 2>/dev/null || true)
+  "${pre[@]}" anshim-revealed --config "$conf" >> "$REVEAL_LOG" 2>&1 &
+  REVEAL_PID=$!
+  CLEANUP_PIDS+=("$REVEAL_PID")
+  wait_for 30 "anshim-revealed to be ready (see $REVEAL_LOG)" \
+    _reveal_ready "${n:-0}"
+}
+_reveal_ready() {
+  kill -0 "$REVEAL_PID" || fail "anshim-revealed exited: $(tail -n 3 "$REVEAL_LOG")"
+  [ "$(grep -c 'notice: ready' "$REVEAL_LOG" || true)" -gt "$1" ]
+}
+
 # ---- Gateway helpers (anshim-gatewayd + anshim-gw on real files) ----
 #
 # gw_init [EXTRA_CONFIG_LINE]... sets up one gateway under $WORK:

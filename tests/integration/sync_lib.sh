@@ -39,7 +39,7 @@ _sync_exit() {
     done
   fi
   if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
-    for f in "$WORK"/cloudd.log "$WORK"/gw-*/gatewayd.log; do
+    for f in "$WORK"/cloudd.log "$WORK"/revealed.log "$WORK"/gw-*/gatewayd.log; do
       [ -f "$f" ] || continue
       echo "--- last lines of $f" >&2
       grep -v 'check-in {' "$f" | tail -n 15 >&2
@@ -200,12 +200,14 @@ cloud_init() {
 # so on a fresh broker this also means the subscription is in place.
 _policy_retained() { msub -t anshim/v1/policy -C 1 -W 2 >/dev/null 2>&1; }
 
-# cloud_start: start anshim-cloudd and wait until it is connected and the
-# retained policy is on the broker.  With CLOUD_FAKETIME set (e.g. +50y),
+# cloud_start: start anshim-cloudd (and the reveal service, the first
+# time) and wait until it is connected and the retained policy is on the
+# broker.  With CLOUD_FAKETIME set (e.g. +50y),
 # the daemon sees its wall clock that far off (libfaketime).
 cloud_start() {
   local n pre=()
   [ -z "${CLOUD_FAKETIME:-}" ] || pre=(env $(faketime_env "$CLOUD_FAKETIME"))
+  [ -n "$REVEAL_PID" ] || reveal_start "$CLOUD_CONF"
   n=$(_log_count "$CLOUD_LOG" 'connected to .*subscribing')
   "${pre[@]}" anshim-cloudd --config "$CLOUD_CONF" >> "$CLOUD_LOG" 2>&1 5>&- 6>&- 7>&- 8>&- 9>&- &
   CLOUD_PID=$!

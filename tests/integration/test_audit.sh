@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The audit log through the real CLI: 'anshim-cloud trace' writes one signed,
-# chained entry per trace (by --pid or --phone, with --reveal), and
-# 'anshim-cloud audit verify/show' read them back.
+# The audit log through the real CLI and the reveal service: each
+# 'anshim-cloud trace' gets one signed, chained entry written by
+# anshim-revealed (by --pid or --phone; --reveal as break-glass), recorded
+# with the caller's Unix user (--as is refused), and 'anshim-cloud audit
+# verify/show' read them back.
 #   intact log -> "N entries, chain intact", exit 0; show and show --json
 #   list every entry with its fields; no phone number anywhere in the log;
 #   an edited field, a deleted line, a torn last line, another authority's
@@ -22,13 +24,21 @@ printf 'store_dir %s\nkeys_dir %s\naudit_log %s\n' "$WORK/store" "$KEYS" "$LOG" 
 # enroll creates the store, so the traces below find it (empty: 0 contacts).
 anshim-cloud enroll --config "$CONF" --gateway-key "$(printf 'ab%.0s' $(seq 32))" \
   --venue 1 --venue-name "Audit Cafe" >/dev/null
+reveal_start "$CONF"
+ME=$(id -un)
 
 trace() { anshim-cloud trace --config "$CONF" --from 2026-01-01 --to 2026-01-10 "$@"; }
 verify() { anshim-cloud audit verify --config "$CONF" "$@"; }
 
-trace --pid "$PID_A" --as "kim jisoo" --reason 'cluster at "Audit Cafe" \ week 1' >/dev/null
-trace --pid "$PID_B" --depth 2 --reveal --as lee --reason "second case" >/dev/null
-trace --phone "$PHONE" --as park --reason "by phone" >/dev/null
+# --as is refused: a name on the command line proves nothing.
+rc=0; out=$(trace --pid "$PID_A" --as "kim jisoo" --reason x 2>&1) || rc=$?
+expect_eq "--as: exit status" 2 "$rc"
+expect_match "--as: message" "--as is no longer accepted.*records your Unix user" "$out"
+check; [ ! -e "$LOG" ] || fail "a refused --as wrote to the audit log"
+
+trace --pid "$PID_A" --reason 'cluster at "Audit Cafe" \ week 1' --case-ref "JEJU-7" >/dev/null
+trace --pid "$PID_B" --depth 2 --reveal --reason "second case" >/dev/null
+trace --phone "$PHONE" --reason "by phone" >/dev/null
 
 # Intact.
 rc=0; out=$(verify 2>&1) || rc=$?
@@ -39,9 +49,9 @@ expect_eq "log mode" 600 "$(stat -c %a "$LOG")"
 check; ! grep -Eq '4321|8765' "$LOG" || fail "the phone number is in the audit log"
 
 out=$(anshim-cloud audit show --config "$CONF")
-expect_match "show: entry 1" "1  .*  trace   case $PID_A  by \"kim jisoo\"" "$out"
+expect_match "show: entry 1" "1  .*  trace   case $PID_A  by \"$ME\"  case no \"JEJU-7\"" "$out"
 expect_match "show: entry 1 reason" 'reason "cluster at \\x22Audit Cafe\\x22 \\x5c week 1"' "$out"
-expect_match "show: entry 2" "2  .*  reveal  case $PID_B  by \"lee\"" "$out"
+expect_match "show: entry 2" "2  .*  break-glass  case $PID_B  by \"$ME\"" "$out"
 expect_match "show: entry 2 depth" "depth 2  contacts 0  revealed 0" "$out"
 expect_match "show: count" "3 entries" "$out"
 json=$(anshim-cloud audit show --json --config "$CONF")
@@ -50,7 +60,7 @@ import json, sys
 e = json.loads(sys.stdin.read())
 print(len(e), e[0]["who"], e[0]["reason"], e[1]["action"], e[1]["case"], e[2]["who"],
       len(e[2]["case"]), e[0]["window_from"][:10], sep="|")' <<< "$json")
-expect_eq "show --json" "3|kim jisoo|cluster at \"Audit Cafe\" \\ week 1|reveal|$PID_B|park|32|2026-01-01" "$fields"
+expect_eq "show --json" "3|$ME|cluster at \"Audit Cafe\" \\ week 1|break-glass|$PID_B|$ME|32|2026-01-01" "$fields"
 
 # broken_as WHAT K WHY-REGEX: verify must name entry K and exit 1.
 broken_as() {
@@ -65,7 +75,7 @@ cp "$LOG" "$WORK/good.log"
 sed -i '2s/ depth=2 / depth=1 /' "$LOG"
 broken_as "edited depth" 2 "hash mismatch"
 cp "$WORK/good.log" "$LOG"
-sed -i '1s/who="kim jisoo"/who="kim jisoa"/' "$LOG"
+sed -i "1s/who=\"$ME\"/who=\"kim\"/" "$LOG"
 broken_as "edited who" 1 "hash mismatch"
 
 # A deleted line.
@@ -76,10 +86,10 @@ broken_as "deleted line 2" 2 "sequence gap"
 # A torn last line, and a trace refused on it (nothing printed, exit 1).
 head -c -20 "$WORK/good.log" > "$LOG"
 broken_as "torn last line" 3 "truncated last entry"
-rc=0; out=$(trace --pid "$PID_A" --as kim --reason again 2>"$WORK/err") || rc=$?
+rc=0; out=$(trace --pid "$PID_A" --reason again 2>"$WORK/err") || rc=$?
 expect_eq "trace on a torn log: exit status" 1 "$rc"
 expect_eq "trace on a torn log: stdout" "" "$out"
-expect_match "trace on a torn log: message" "cannot write the audit entry: .*torn entry.*refusing to append" \
+expect_match "trace on a torn log: message" "audit entry cannot be written: .*torn entry.*refusing to append" \
   "$(cat "$WORK/err")"
 check; cmp -s "$LOG" <(head -c -20 "$WORK/good.log") || fail "a refused trace changed the log"
 
@@ -98,7 +108,7 @@ expect_match "missing log: message" "audit log $LOG: cannot open: .*no trace or 
 mv "$WORK/moved.log" "$LOG"
 
 # Restored, the log grows again.
-trace --pid "$PID_A" --as kim --reason "after the checks" >/dev/null
+trace --pid "$PID_A" --reason "after the checks" >/dev/null
 expect_eq "verify after another trace" "audit log $LOG: 4 entries, chain intact" "$(verify)"
 
 done_ok

@@ -424,7 +424,7 @@ expect_eq "cloud visits" 1 "$(python3 -c 'import json,sys; print(json.load(sys.s
 
 phase "tracing"
 trace=$(as "$CL_USER" anshim-cloud trace --pid "$pid" --from "$(date -d '2 days ago' +%F)" \
-  --to "$(date -d tomorrow +%F)" --reason test --as package-test --json)
+  --to "$(date -d tomorrow +%F)" --reason test --json)
 expect_eq "trace: the case and its visit" "$pid [1]" "$(python3 -c '
 import json, sys
 t = json.loads(sys.argv[1])

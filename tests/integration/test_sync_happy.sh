@@ -135,7 +135,7 @@ expect_eq "people after the paper entry (the same person: same pid)" $((people0 
 # venue 1 and the paper entry at venue 2.
 trace_visits() {
   anshim-cloud trace --config "$CLOUD_CONF" "$@" --from "$(date -d '3 days ago' +%F)" \
-    --to "$(date -d tomorrow +%F)" --reason "test_sync_happy" --as tester --json |
+    --to "$(date -d tomorrow +%F)" --reason "test_sync_happy" --json |
     python3 -c 'import json,sys; t=json.load(sys.stdin); print(t["case"]["pid"], sorted((v["venue"], v["source"]) for v in t["visits"]))'
 }
 expect_eq "trace --pid of the pass" "$pid [(1, 'scan'), (2, 'manual')]" "$(trace_visits --pid "$pid")"

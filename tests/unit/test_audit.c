@@ -59,6 +59,13 @@ static void fixture_init(struct fixture *f, int other_key)
 	snprintf(path, sizeof path, "%s/sign.pub", f->dir);
 	CHECK_OK(as_keyfile_write(path, AS_KEY_SIGN_PUBLIC, other_key ? keys.other_pk : keys.auth_pk,
 				  0));
+	/* The audit log's own key: here the same pair. */
+	snprintf(path, sizeof path, "%s/audit.key", f->dir);
+	CHECK_OK(as_keyfile_write(path, AS_KEY_SIGN_SECRET, other_key ? keys.other_sk : keys.auth_sk,
+				  0));
+	snprintf(path, sizeof path, "%s/audit.pub", f->dir);
+	CHECK_OK(as_keyfile_write(path, AS_KEY_SIGN_PUBLIC, other_key ? keys.other_pk : keys.auth_pk,
+				  0));
 	memset(&f->cfg, 0, sizeof f->cfg);
 	f->cfg.keys_dir = f->dir;
 	f->cfg.audit_log = f->log;
@@ -87,6 +94,12 @@ static void make_entry(struct cl_audit_entry *e, unsigned i)
 	e->time = TEST_NOW + (int64_t)i * 60;
 	snprintf(e->who, sizeof e->who, "%s", whos[(i - 1) % 5]);
 	snprintf(e->action, sizeof e->action, "%s", i % 2 ? "trace" : "reveal");
+	e->version = 2;
+	e->request = i % 2 ? 0 : i - 1;
+	e->min_overlap = 600 * (int64_t)i;
+	e->risk_period = 86400;
+	e->incubation = i == 5 ? CL_AUDIT_DURATION_MAX : 14 * 86400;
+	snprintf(e->case_no, sizeof e->case_no, "%s", i == 3 ? "제주-2026-\"0042\"\n seq=9" : "");
 	snprintf(e->case_ref, sizeof e->case_ref, "%s", CASE_PID);
 	e->case_ref[0] = (char)('0' + i % 10);
 	e->window_from = TEST_NOW - 14 * 86400;
@@ -106,7 +119,7 @@ static void append_n(struct fixture *f, unsigned from, unsigned to)
 		make_entry(&e, i);
 		err[0] = '\0';
 		test_ctx("entry %u", i);
-		CHECK_OK(cl_audit_append(&f->cfg, &e, err, sizeof err));
+		CHECK_OK(cl_audit_append(&f->cfg, &e, NULL, err, sizeof err));
 		if (err[0])
 			fprintf(stderr, "  err: %s\n", err);
 	}
@@ -157,7 +170,13 @@ static void verify(const char *path, const uint8_t *pk, struct verdict *v)
 {
 	v->why[0] = '\0';
 	v->entries = v->first_bad = 999;
-	v->rc = cl_audit_verify(path, pk, &v->entries, &v->first_bad, v->why, sizeof v->why);
+	struct cl_audit_keys k;
+
+	memset(&k, 0, sizeof k);
+	memcpy(k.audit_pk, pk, sizeof k.audit_pk);
+	memcpy(k.sign_pk, pk, sizeof k.sign_pk);
+	k.has_sign = 1;
+	v->rc = cl_audit_verify(path, &k, &v->entries, &v->first_bad, v->why, sizeof v->why);
 }
 
 /* ---- tests ---------------------------------------------------------------- */
@@ -218,18 +237,22 @@ static void test_append_verify_read_back(void)
 		CHECK(len > 0 && buf[len - 1] == '\n');
 		for (size_t i = 0; i < len; i++)
 			if (buf[i] < 0x20 || buf[i] == 0x7f)
-				CHECK(buf[i] == '\n' && (i + 1 == len || memcmp(buf + i + 1, "seq=", 4) == 0));
+				CHECK(buf[i] == '\n' && (i + 1 == len || memcmp(buf + i + 1, "v=2 seq=", 8) == 0));
 		for (unsigned i = 0; i < n; i++) {
 			char want_seq[16];
-			snprintf(want_seq, sizeof want_seq, "seq=%u ", i + 1);
+			snprintf(want_seq, sizeof want_seq, "v=2 seq=%u ", i + 1);
 			CHECK(memcmp(buf + starts[i], want_seq, strlen(want_seq)) == 0);
 		}
 		/* The first entry chains to 32 zero bytes; this spelling is the format. */
 		CHECK(strstr((char *)buf, " prev=0000000000000000000000000000000000000000000000000000000000000000 hash=") != NULL);
 		CHECK(strstr((char *)buf, "time=2026-01-01T00:01:00Z action=trace case=1123456789abcdef"
 				      "0123456789abcdef from=2025-12-18T00:00:00Z to=2026-01-01T00:00:01Z"
-				      " depth=1 contacts=10 revealed=3 who=\"kim.investigator\" reason=\"\""
-				      " prev=") != NULL);
+				      " depth=1 min_overlap=600 risk_period=86400 incubation=1209600"
+				      " contacts=10 revealed=3 request=0 case_no=\"\""
+				      " who=\"kim.investigator\" reason=\"\" prev=") != NULL);
+		CHECK(strstr((char *)buf, " request=1 case_no=\"\" who=\"Lee") != NULL);
+		CHECK(strstr((char *)buf, "case_no=\"\xec\xa0\x9c\xec\xa3\xbc-2026-\\x220042\\x22"
+				      "\\x0a seq=9\" who=") != NULL);
 		CHECK(strstr((char *)buf, "who=\"Lee \\x22the quote\\x22 Jisoo\\x0aseq=2 time=") != NULL);
 		CHECK(strstr((char *)buf, "who=\"esc\\x1b[31m bad\\xff utf8 \\xc2\\x85 c1 del\\x7f\"") != NULL);
 		CHECK(strstr((char *)buf, "who=\"\xec\x97\xad\xed\x95\x99") != NULL); /* UTF-8 raw */
@@ -255,39 +278,39 @@ static void test_time_now_and_bad_entries(void)
 	/* Refused entries create nothing. */
 	e = good;
 	snprintf(e.case_ref, sizeof e.case_ref, "01012345678"); /* a phone number */
-	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_FIELD);
+	CHECK_RC(cl_audit_append(&f.cfg, &e, NULL, err, sizeof err), AS_E_FIELD);
 	CHECK(strstr(err, "never a phone number") != NULL);
 	e = good;
 	snprintf(e.case_ref, sizeof e.case_ref, "+82 10 1234 5678");
-	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_FIELD);
+	CHECK_RC(cl_audit_append(&f.cfg, &e, NULL, err, sizeof err), AS_E_FIELD);
 	e = good;
 	snprintf(e.case_ref, sizeof e.case_ref, "0123456789ABCDEF0123456789abcdef"); /* upper */
-	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_FIELD);
+	CHECK_RC(cl_audit_append(&f.cfg, &e, NULL, err, sizeof err), AS_E_FIELD);
 	e = good;
 	snprintf(e.action, sizeof e.action, "delete");
-	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_FIELD);
+	CHECK_RC(cl_audit_append(&f.cfg, &e, NULL, err, sizeof err), AS_E_FIELD);
 	e = good;
 	e.who[0] = '\0';
-	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_FIELD);
+	CHECK_RC(cl_audit_append(&f.cfg, &e, NULL, err, sizeof err), AS_E_FIELD);
 	e = good;
 	memset(e.who, 'w', sizeof e.who); /* not terminated */
-	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_FIELD);
+	CHECK_RC(cl_audit_append(&f.cfg, &e, NULL, err, sizeof err), AS_E_FIELD);
 	e = good;
 	memset(e.reason, 'r', sizeof e.reason);
-	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_FIELD);
+	CHECK_RC(cl_audit_append(&f.cfg, &e, NULL, err, sizeof err), AS_E_FIELD);
 	e = good;
 	e.window_from = e.window_to + 1;
-	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_FIELD);
+	CHECK_RC(cl_audit_append(&f.cfg, &e, NULL, err, sizeof err), AS_E_FIELD);
 	e = good;
 	e.time = -5;
-	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_FIELD);
+	CHECK_RC(cl_audit_append(&f.cfg, &e, NULL, err, sizeof err), AS_E_FIELD);
 	CHECK(access(f.log, F_OK) != 0);
 
 	/* time 0 means now. */
 	e = good;
 	e.time = 0;
 	before = (int64_t)time(NULL);
-	CHECK_OK(cl_audit_append(&f.cfg, &e, err, sizeof err));
+	CHECK_OK(cl_audit_append(&f.cfg, &e, NULL, err, sizeof err));
 	after = (int64_t)time(NULL);
 	CHECK_OK(cl_audit_each(f.log, collect_one, &c));
 	CHECK_EQ_INT(c.n, 1);
@@ -299,8 +322,8 @@ static void test_time_now_and_bad_entries(void)
 		char missing[128];
 		snprintf(missing, sizeof missing, "%s/nokeys", f.dir);
 		nokeys.keys_dir = missing;
-		CHECK_RC(cl_audit_append(&nokeys, &good, err, sizeof err), -ENOENT);
-		CHECK(strstr(err, "sign.key") != NULL);
+		CHECK_RC(cl_audit_append(&nokeys, &good, NULL, err, sizeof err), -ENOENT);
+		CHECK(strstr(err, "audit.key") != NULL);
 	}
 	test_rmdir(f.dir);
 }
@@ -561,7 +584,7 @@ static void test_other_key(void)
 	/* Another key cannot extend the authority's log. */
 	other.cfg.audit_log = f.log;
 	make_entry(&e, 4);
-	CHECK_RC(cl_audit_append(&other.cfg, &e, err, sizeof err), AS_E_SIGNATURE);
+	CHECK_RC(cl_audit_append(&other.cfg, &e, NULL, err, sizeof err), AS_E_SIGNATURE);
 	CHECK(strstr(err, "refusing to append") != NULL);
 	after = read_file(f.log, &after_len);
 	CHECK(after && after_len == len);
@@ -591,7 +614,7 @@ static void test_append_after_torn_line_refused(void)
 	buf = read_file(f.log, &len);
 	make_entry(&e, 3);
 	err[0] = '\0';
-	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_TRUNCATED);
+	CHECK_RC(cl_audit_append(&f.cfg, &e, NULL, err, sizeof err), AS_E_TRUNCATED);
 	CHECK(strstr(err, "torn entry") != NULL && strstr(err, f.log) != NULL);
 	after = read_file(f.log, &after_len);
 	CHECK(buf && after && after_len == len && memcmp(buf, after, len) == 0);
@@ -604,7 +627,7 @@ static void test_append_after_torn_line_refused(void)
 
 	/* A last line that is whole but not an entry also stops appends. */
 	CHECK_OK(write_file(f.log, "seq=1 junk\n", 11));
-	CHECK_RC(cl_audit_append(&f.cfg, &e, err, sizeof err), AS_E_CORRUPT);
+	CHECK_RC(cl_audit_append(&f.cfg, &e, NULL, err, sizeof err), AS_E_CORRUPT);
 	CHECK(strstr(err, "refusing to append") != NULL);
 	test_rmdir(f.dir);
 }
@@ -686,7 +709,7 @@ static void test_concurrent_appends(void)
 			int bad = 0;
 			for (int i = 0; i < EACH; i++) {
 				make_entry(&e, (unsigned)(1 + (k + i) % N_ENTRIES));
-				bad |= cl_audit_append(&f.cfg, &e, NULL, 0) != 0;
+				bad |= cl_audit_append(&f.cfg, &e, NULL, NULL, 0) != 0;
 			}
 			_exit(bad);
 		}
@@ -731,7 +754,7 @@ static void test_short_write_undone(void)
 		make_entry(&e, 3);
 		if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
 			_exit(3);
-		rc = cl_audit_append(&f.cfg, &e, err, sizeof err);
+		rc = cl_audit_append(&f.cfg, &e, NULL, err, sizeof err);
 		_exit(rc == 0 ? 1 : strstr(err, "nothing was recorded") ? 0 : 2);
 	}
 	CHECK(kid > 0 && waitpid(kid, &status, 0) == kid);
@@ -762,11 +785,14 @@ static void test_longest_entry(void)
 	make_entry(&e, 1);
 	memset(e.who, '"', sizeof e.who - 1);
 	memset(e.reason, '\n', sizeof e.reason - 1);
+	memset(e.case_no, '\\', sizeof e.case_no - 1);
 	e.depth = e.contacts = e.revealed = UINT32_MAX;
+	e.min_overlap = e.risk_period = e.incubation = CL_AUDIT_DURATION_MAX;
 	e.time = INT64_C(253402300799); /* 9999-12-31T23:59:59Z */
 	e.window_to = e.time;
-	CHECK_OK(cl_audit_append(&f.cfg, &e, NULL, 0));
-	CHECK_OK(cl_audit_append(&f.cfg, &e, NULL, 0));
+	CHECK_OK(cl_audit_append(&f.cfg, &e, NULL, NULL, 0));
+	snprintf(e.action, sizeof e.action, "break-glass");
+	CHECK_OK(cl_audit_append(&f.cfg, &e, NULL, NULL, 0));
 	verify(f.log, keys.auth_pk, &v);
 	CHECK_OK(v.rc);
 	CHECK_EQ_INT(v.entries, 2);
@@ -774,10 +800,194 @@ static void test_longest_entry(void)
 	CHECK_EQ_INT(c.n, 2);
 	CHECK_MEM(&c.e[1], &e, sizeof e);
 	buf = read_file(f.log, &len);
-	CHECK(buf && len / 2 < 2048 && strstr((char *)buf, "time=9999-12-31T23:59:59Z") != NULL);
+	CHECK(buf && len / 2 < 4096 && strstr((char *)buf, "time=9999-12-31T23:59:59Z") != NULL);
 	free(buf);
 	e.time = INT64_C(253402300800);
-	CHECK_RC(cl_audit_append(&f.cfg, &e, NULL, 0), AS_E_FIELD);
+	CHECK_RC(cl_audit_append(&f.cfg, &e, NULL, NULL, 0), AS_E_FIELD);
+	test_rmdir(f.dir);
+}
+
+/* ---- versions, the vector, reveal requests ------------------------------ */
+
+/* The vector's keys (docs/PROTOCOL.md): sign.key from seed 32 x 01 (it
+ * signed the version 1 entry), audit.key from seed 32 x 07. */
+static void vector_keys(const char *dir, struct cl_audit_keys *k)
+{
+	uint8_t seed[32], pk[32], sk[64];
+	char path[160];
+
+	memset(k, 0, sizeof *k);
+	memset(seed, 0x01, sizeof seed);
+	crypto_sign_seed_keypair(k->sign_pk, sk, seed);
+	k->has_sign = 1;
+	snprintf(path, sizeof path, "%s/sign.pub", dir);
+	CHECK_OK(as_keyfile_write(path, AS_KEY_SIGN_PUBLIC, k->sign_pk, 0));
+	memset(seed, 0x07, sizeof seed);
+	crypto_sign_seed_keypair(pk, sk, seed);
+	memcpy(k->audit_pk, pk, sizeof pk);
+	snprintf(path, sizeof path, "%s/audit.key", dir);
+	CHECK_OK(as_keyfile_write(path, AS_KEY_SIGN_SECRET, sk, 0));
+	snprintf(path, sizeof path, "%s/audit.pub", dir);
+	CHECK_OK(as_keyfile_write(path, AS_KEY_SIGN_PUBLIC, pk, 0));
+	sodium_memzero(sk, sizeof sk);
+}
+
+/* The vector's version 2 entry: an 'ask' following the version 1 entry. */
+static void vector_ask(struct cl_audit_entry *e)
+{
+	memset(e, 0, sizeof *e);
+	e->time = INT64_C(1767232800); /* 2026-01-01T02:00:00Z */
+	snprintf(e->who, sizeof e->who, "kim.investigator");
+	snprintf(e->action, sizeof e->action, CL_AUDIT_ASK);
+	snprintf(e->case_ref, sizeof e->case_ref, "2b8e4a4f1c1f2b4d8a1c4e5f6a7b8c9d");
+	e->window_from = INT64_C(1766620800);
+	e->window_to = INT64_C(1767225600);
+	e->depth = 2;
+	e->min_overlap = 900;
+	e->risk_period = 86400;
+	e->incubation = 14 * 86400;
+	e->contacts = 3;
+	snprintf(e->case_no, sizeof e->case_no, "JEJU-2026-0042");
+	snprintf(e->reason, sizeof e->reason, "call the contacts of case 42");
+}
+
+static char *data_path(char *out, size_t cap, const char *name)
+{
+	const char *dir = getenv("ANSHIM_TEST_DATA");
+
+	snprintf(out, cap, "%s/vectors/%s", dir ? dir : "tests/data", name);
+	return out;
+}
+
+/* A log written before the reveal service (version 1, sign.key) goes on
+ * with version 2 entries (audit.key): the vector is rebuilt byte for byte,
+ * verifies with both public keys, and not without sign.pub or with the
+ * keys swapped. */
+static void test_version_vector(void)
+{
+	char dir[64], log[128], path[256];
+	unsigned char *v1, *v2, *got;
+	size_t v1_len, v2_len, got_len;
+	struct cl_config cfg;
+	struct cl_audit_entry e;
+	struct cl_audit_keys k, wrong;
+	struct collect c = {0};
+	uint64_t seq = 0, n = 0, bad = 0;
+	char why[300], err[512];
+
+	test_tmpdir(dir);
+	snprintf(log, sizeof log, "%s/audit.log", dir);
+	vector_keys(dir, &k);
+	v1 = read_file(data_path(path, sizeof path, "audit_v1.txt"), &v1_len);
+	v2 = read_file(data_path(path, sizeof path, "audit_v2.txt"), &v2_len);
+	if (!v1 || !v2)
+		return;
+	CHECK_OK(write_file(log, v1, v1_len));
+	memset(&cfg, 0, sizeof cfg);
+	cfg.keys_dir = dir;
+	cfg.audit_log = log;
+	vector_ask(&e);
+	CHECK_OK(cl_audit_append(&cfg, &e, &seq, err, sizeof err));
+	CHECK_EQ_INT(seq, 2);
+	got = read_file(log, &got_len);
+	CHECK(got && got_len == v1_len + v2_len && memcmp(got + v1_len, v2, v2_len) == 0);
+	if (got && got_len > v1_len && getenv("ANSHIM_PRINT_VECTOR"))
+		fwrite(got + v1_len, 1, got_len - v1_len, stdout);
+	free(got);
+	CHECK_OK(cl_audit_verify(log, &k, &n, &bad, why, sizeof why));
+	CHECK_EQ_INT(n, 2);
+	CHECK_OK(cl_audit_each(log, collect_one, &c));
+	CHECK_EQ_INT(c.n, 2);
+	CHECK_EQ_INT(c.e[0].version, 1);
+	CHECK_EQ_INT(c.e[1].version, 2);
+	e.version = 2;
+	CHECK_MEM(&c.e[1], &e, sizeof e);
+	wrong = k;
+	wrong.has_sign = 0;
+	CHECK_RC(cl_audit_verify(log, &wrong, &n, &bad, why, sizeof why), AS_E_SIGNATURE);
+	CHECK_EQ_INT(bad, 1);
+	wrong = k;
+	memcpy(wrong.audit_pk, k.sign_pk, 32);
+	CHECK_RC(cl_audit_verify(log, &wrong, &n, &bad, why, sizeof why), AS_E_SIGNATURE);
+	CHECK_EQ_INT(bad, 2);
+	CHECK(strstr(why, "audit.key") != NULL);
+
+	/* A version 1 line (sign.key holders: anshim-cloudd) after a version 2
+	 * entry is refused, even correctly chained and signed. */
+	{
+		struct as_strbuf b = {0};
+
+		as_strbuf_addn(&b, (const char *)v1, v1_len);
+		as_strbuf_addn(&b, (const char *)v2, v2_len);
+		as_strbuf_addn(&b, (const char *)v1, v1_len);
+		CHECK_OK(write_file(log, b.p, b.len));
+		as_strbuf_free(&b);
+		CHECK_RC(cl_audit_verify(log, &k, &n, &bad, why, sizeof why), AS_E_CORRUPT);
+		CHECK_EQ_INT(bad, 3);
+	}
+	free(v1);
+	free(v2);
+	test_rmdir(dir);
+}
+
+static void test_requests(void)
+{
+	struct fixture f;
+	struct cl_audit_entry e;
+	struct cl_request *q = NULL;
+	size_t n = 99;
+	uint64_t ask1 = 0, ask2 = 0, ask3 = 0, seq = 0;
+	char err[512];
+
+	fixture_init(&f, 0);
+	CHECK_OK(cl_audit_requests(f.log, &q, &n, err, sizeof err)); /* no log yet */
+	CHECK_EQ_INT(n, 0);
+	vector_ask(&e);
+	e.time = 0;
+	CHECK_OK(cl_audit_append(&f.cfg, &e, &ask1, err, sizeof err));
+	CHECK_OK(cl_audit_append(&f.cfg, &e, &ask2, err, sizeof err));
+	CHECK_OK(cl_audit_append(&f.cfg, &e, &ask3, err, sizeof err));
+	snprintf(e.action, sizeof e.action, CL_AUDIT_APPROVE);
+	snprintf(e.who, sizeof e.who, "lee.supervisor");
+	snprintf(e.reason, sizeof e.reason, "ok");
+	e.request = ask1;
+	CHECK_OK(cl_audit_append(&f.cfg, &e, &seq, err, sizeof err));
+	snprintf(e.action, sizeof e.action, CL_AUDIT_REFUSE);
+	e.request = ask2;
+	CHECK_OK(cl_audit_append(&f.cfg, &e, &seq, err, sizeof err));
+	snprintf(e.action, sizeof e.action, CL_AUDIT_REVEAL);
+	snprintf(e.who, sizeof e.who, "kim.investigator");
+	e.request = ask1;
+	e.revealed = 3;
+	CHECK_OK(cl_audit_append(&f.cfg, &e, &seq, err, sizeof err));
+	/* A reveal of a refused request changes nothing (the service writes
+	 * none; a reader must not be fooled either). */
+	e.request = ask2;
+	CHECK_OK(cl_audit_append(&f.cfg, &e, &seq, err, sizeof err));
+	/* A later approve of a refused request does not count. */
+	snprintf(e.action, sizeof e.action, CL_AUDIT_APPROVE);
+	CHECK_OK(cl_audit_append(&f.cfg, &e, &seq, err, sizeof err));
+	/* request must name an earlier entry */
+	e.request = seq + 5;
+	CHECK_RC(cl_audit_append(&f.cfg, &e, NULL, err, sizeof err), AS_E_FIELD);
+	e.request = 0;
+	CHECK_RC(cl_audit_append(&f.cfg, &e, NULL, err, sizeof err), AS_E_FIELD);
+
+	CHECK_OK(cl_audit_requests(f.log, &q, &n, err, sizeof err));
+	CHECK_EQ_INT(n, 3);
+	if (n == 3) {
+		CHECK_EQ_INT(q[0].id, ask1);
+		CHECK_EQ_INT(q[0].state, CL_REQUEST_REVEALED);
+		CHECK_STR(q[0].decided_by, "lee.supervisor");
+		CHECK_EQ_INT(q[0].reveals, 1);
+		CHECK_EQ_INT(q[0].revealed, 3);
+		CHECK_STR(q[0].ask.case_no, "JEJU-2026-0042");
+		CHECK_EQ_INT(q[1].state, CL_REQUEST_REFUSED);
+		CHECK_EQ_INT(q[1].reveals, 0);
+		CHECK_EQ_INT(q[2].state, CL_REQUEST_PENDING);
+		CHECK_STR(cl_request_state_name(q[2].state), "pending");
+	}
+	free(q);
 	test_rmdir(f.dir);
 }
 
@@ -786,6 +996,8 @@ int main(void)
 	test_keys_init(&keys);
 	TEST_RUN(test_append_verify_read_back);
 	TEST_RUN(test_longest_entry);
+	TEST_RUN(test_version_vector);
+	TEST_RUN(test_requests);
 	TEST_RUN(test_time_now_and_bad_entries);
 	TEST_RUN(test_missing_and_empty);
 	TEST_RUN(test_every_byte_flipped);

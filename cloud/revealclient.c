@@ -1,0 +1,396 @@
+/*
+ * revealclient.c - the client side of the reveal service (see
+ * revealclient.h): one connection per call, one JSON request written and
+ * the write side shut, one JSON answer read to the end of the stream.
+ *
+ * Invariants: every wait is a poll() bounded by what is left of
+ * CL_REVEAL_TIMEOUT_MS; an answer larger than CL_REVEAL_ANSWER_MAX is
+ * refused; the answer's buffer, which may hold phones and names, is wiped
+ * before it is freed, and nothing personal goes into err.  No state: any
+ * thread.
+ */
+#include "revealclient.h"
+#include "revealwire.h"
+
+#include "anshim/bytes.h"
+#include "anshim/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+__attribute__((format(printf, 3, 4))) static void say(char *buf, size_t len, const char *fmt,
+						       ...)
+{
+	va_list ap;
+
+	if (!buf || len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for events on fd until deadline: 0, -ETIMEDOUT or -errno. */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+	for (int guard = 0; guard < 1000; guard++) {
+		struct pollfd p = {fd, events, 0};
+		int64_t left = deadline - now_ms();
+		int n;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(&p, 1, (int)left);
+		if (n > 0)
+			return 0;
+		if (n == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+	return -EINTR;
+}
+
+static int connect_service(const char *path, int *out, char *err, size_t err_len)
+{
+	struct sockaddr_un sa;
+	int fd, rc;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	if (!path || !path[0] || strlen(path) >= sizeof sa.sun_path) {
+		say(err, err_len, "reveal_socket '%s' is not a socket path (set it in the cloud "
+		    "configuration)", path ? path : "");
+		return AS_E_CONFIG;
+	}
+	memcpy(sa.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		say(err, err_len, "cannot make a socket: %s", as_strerror(rc));
+		return rc;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		rc = -errno;
+		close(fd);
+		say(err, err_len, "cannot reach the reveal service at %s: %s (is anshim-revealed "
+		    "running? start it with 'systemctl start anshim-revealed'; reveal_socket in "
+		    "the cloud configuration names the socket)", path, as_strerror(rc));
+		return rc;
+	}
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) != 0) {
+		rc = -errno;
+		close(fd);
+		say(err, err_len, "socket: %s", as_strerror(rc));
+		return rc;
+	}
+	*out = fd;
+	return 0;
+}
+
+/* Send req, read the answer into *answer (the caller json_decref's it).
+ * An {"error"} answer is returned as its code, with its text in err. */
+static int call(const char *path, json_t *req, json_t **answer, char *err, size_t err_len)
+{
+	int64_t deadline = now_ms() + CL_REVEAL_TIMEOUT_MS;
+	char *text = NULL, *buf = NULL;
+	size_t len, off = 0, cap = 0, got = 0;
+	json_error_t je;
+	json_t *a = NULL, *e;
+	int fd = -1, rc;
+
+	*answer = NULL;
+	if (!req) {
+		say(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (!text) {
+		say(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	len = strlen(text);
+	if ((rc = connect_service(path, &fd, err, err_len)) != 0)
+		goto out;
+	while (off < len) {
+		ssize_t n = send(fd, text + off, len - off, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			rc = -errno;
+			goto io_failed;
+		}
+		if ((rc = wait_fd(fd, POLLOUT, deadline)) != 0)
+			goto io_failed;
+	}
+	shutdown(fd, SHUT_WR);
+	for (;;) {
+		ssize_t n;
+
+		if (got == cap) {
+			size_t ncap = cap ? 2 * cap : 4096;
+			char *nb;
+
+			if (cap >= CL_REVEAL_ANSWER_MAX) {
+				rc = AS_E_OVERSIZE;
+				say(err, err_len, "the reveal service's answer is larger than %u bytes",
+				    CL_REVEAL_ANSWER_MAX);
+				goto out;
+			}
+			nb = malloc(ncap);
+			if (!nb) {
+				rc = -ENOMEM;
+				say(err, err_len, "out of memory");
+				goto out;
+			}
+			if (buf) {
+				memcpy(nb, buf, got);
+				sodium_memzero(buf, cap);
+				free(buf);
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		n = recv(fd, buf + got, cap - got, 0);
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			break;
+		if (errno != EAGAIN && errno != EINTR) {
+			rc = -errno;
+			goto io_failed;
+		}
+		if ((rc = wait_fd(fd, POLLIN, deadline)) != 0)
+			goto io_failed;
+	}
+	a = json_loadb(buf ? buf : "", got, 0, &je);
+	if (!a || !json_is_object(a)) {
+		rc = AS_E_CORRUPT;
+		say(err, err_len, "the reveal service gave no answer (%s): see its log "
+		    "(journalctl -u anshim-revealed)", got ? "not JSON" : "it closed the connection");
+		goto out;
+	}
+	e = json_object_get(a, "error");
+	if (e) {
+		const char *code = json_string_value(json_object_get(a, "code"));
+
+		rc = cl_revealwire_rc(code ? code : "");
+		say(err, err_len, "%s", json_is_string(e) ? json_string_value(e) : "refused");
+		goto out;
+	}
+	*answer = a;
+	a = NULL;
+	rc = 0;
+	goto out;
+io_failed:
+	say(err, err_len, "the reveal service at %s: %s", path,
+	    rc == -ETIMEDOUT ? "no answer in time (it may be overloaded; see its log)" :
+	    as_strerror(rc));
+out:
+	if (fd >= 0)
+		close(fd);
+	json_decref(a);
+	if (buf) {
+		sodium_memzero(buf, cap);
+		free(buf);
+	}
+	free(text);
+	return rc;
+}
+
+static int answer_u64(json_t *a, const char *key, uint64_t *out, char *err, size_t err_len)
+{
+	json_t *v = json_object_get(a, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		say(err, err_len, "the reveal service's answer has no '%s'", key);
+		return AS_E_CORRUPT;
+	}
+	if (out)
+		*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+int cl_reveal_log_trace(const char *socket_path, const char *who,
+			const struct cl_reveal_scope *scope, uint32_t contacts, uint64_t *seq,
+			char *err, size_t err_len)
+{
+	json_t *a, *req = json_pack("{s:s, s:s, s:o, s:I}", "op", "log_trace", "who",
+				    who ? who : "", "scope", cl_revealwire_scope_to_json(scope),
+				    "contacts", (json_int_t)contacts);
+	int rc = call(socket_path, req, &a, err, err_len);
+
+	if (rc)
+		return rc;
+	rc = answer_u64(a, "seq", seq, err, err_len);
+	json_decref(a);
+	return rc;
+}
+
+int cl_reveal_ask(const char *socket_path, const char *who, const struct cl_reveal_scope *scope,
+		  uint64_t *request_id, char *err, size_t err_len)
+{
+	json_t *a, *req = json_pack("{s:s, s:s, s:o}", "op", "ask", "who", who ? who : "",
+				    "scope", cl_revealwire_scope_to_json(scope));
+	int rc = call(socket_path, req, &a, err, err_len);
+
+	if (rc)
+		return rc;
+	rc = answer_u64(a, "request", request_id, err, err_len);
+	json_decref(a);
+	return rc;
+}
+
+int cl_reveal_decide(const char *socket_path, const char *who, uint64_t request_id,
+		     int approve, const char *reason, char *err, size_t err_len)
+{
+	json_t *a, *req = json_pack("{s:s, s:s, s:I, s:b, s:s}", "op", "decide", "who",
+				    who ? who : "", "request", (json_int_t)request_id,
+				    "approve", approve, "reason", reason ? reason : "");
+	int rc = call(socket_path, req, &a, err, err_len);
+
+	if (rc)
+		return rc;
+	rc = answer_u64(a, "seq", NULL, err, err_len);
+	json_decref(a);
+	return rc;
+}
+
+/* Hand each contact of an open/break-glass answer to sink, in order. */
+static int feed_contacts(json_t *a, cl_reveal_sink sink, void *ctx, char *err, size_t err_len)
+{
+	json_t *list = json_object_get(a, "contacts"), *c;
+	size_t i;
+	int rc = 0;
+
+	if (!json_is_array(list)) {
+		say(err, err_len, "the reveal service's answer has no contacts");
+		return AS_E_CORRUPT;
+	}
+	json_array_foreach(list, i, c) {
+		struct cl_revealed_contact rc_;
+		const char *pid = json_string_value(json_object_get(c, "pid"));
+		const char *phone = json_string_value(json_object_get(c, "phone"));
+		const char *name = json_string_value(json_object_get(c, "name"));
+		const char *why = json_string_value(json_object_get(c, "why"));
+
+		memset(&rc_, 0, sizeof rc_);
+		if (!pid || strlen(pid) != 2 * AS_PID_LEN ||
+		    as_hex_decode(rc_.pid, AS_PID_LEN, pid)) {
+			say(err, err_len, "the reveal service's answer has a bad pid");
+			return AS_E_CORRUPT;
+		}
+		rc_.opened = json_is_true(json_object_get(c, "opened"));
+		if (rc_.opened) {
+			snprintf(rc_.phone, sizeof rc_.phone, "%s", phone ? phone : "");
+			snprintf(rc_.name, sizeof rc_.name, "%s", name ? name : "");
+		}
+		rc_.why = why ? why : (rc_.opened ? "" : "not opened");
+		rc = sink(ctx, &rc_);
+		sodium_memzero(&rc_, sizeof rc_);
+		if (rc)
+			break;
+	}
+	return rc;
+}
+
+int cl_reveal_open(const char *socket_path, const char *who, uint64_t request_id,
+		   cl_reveal_sink sink, void *ctx, char *err, size_t err_len)
+{
+	json_t *a, *req = json_pack("{s:s, s:s, s:I}", "op", "open", "who", who ? who : "",
+				    "request", (json_int_t)request_id);
+	int rc = call(socket_path, req, &a, err, err_len);
+
+	if (rc)
+		return rc;
+	rc = feed_contacts(a, sink, ctx, err, err_len);
+	json_decref(a);
+	return rc;
+}
+
+int cl_reveal_break_glass(const char *socket_path, const struct cl_reveal_scope *scope,
+			  cl_reveal_sink sink, void *ctx, char *err, size_t err_len)
+{
+	json_t *a, *req = json_pack("{s:s, s:o}", "op", "break_glass", "scope",
+				    cl_revealwire_scope_to_json(scope));
+	int rc = call(socket_path, req, &a, err, err_len);
+
+	if (rc)
+		return rc;
+	rc = feed_contacts(a, sink, ctx, err, err_len);
+	json_decref(a);
+	return rc;
+}
+
+int cl_reveal_derive_pids(const char *socket_path, const uint8_t (*capsules)[AS_CAPSULE_LEN],
+			  size_t n, uint8_t (*pids)[AS_PID_LEN], char *err, size_t err_len)
+{
+	json_t *list, *a, *req, *got;
+	char hex[2 * AS_CAPSULE_LEN + 1];
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	if (n > CL_REVEAL_DERIVE_MAX) {
+		/* In slices the service takes. */
+		for (size_t at = 0; at < n && !rc; at += CL_REVEAL_DERIVE_MAX)
+			rc = cl_reveal_derive_pids(socket_path, capsules + at,
+						   n - at < CL_REVEAL_DERIVE_MAX ? n - at
+										 : CL_REVEAL_DERIVE_MAX,
+						   pids + at, err, err_len);
+		return rc;
+	}
+	list = json_array();
+	for (size_t i = 0; list && i < n; i++) {
+		as_hex_encode(hex, capsules[i], AS_CAPSULE_LEN);
+		if (json_array_append_new(list, json_string(hex))) {
+			json_decref(list);
+			list = NULL;
+		}
+	}
+	req = list ? json_pack("{s:s, s:o}", "op", "derive_pids", "capsules", list) : NULL;
+	rc = call(socket_path, req, &a, err, err_len);
+	if (rc)
+		return rc;
+	got = json_object_get(a, "pids");
+	if (!json_is_array(got) || json_array_size(got) != n) {
+		say(err, err_len, "the reveal service's answer has not %zu pids", n);
+		rc = AS_E_CORRUPT;
+	}
+	for (size_t i = 0; !rc && i < n; i++) {
+		const char *p = json_string_value(json_array_get(got, i));
+
+		if (p && p[0] == '\0')
+			memset(pids[i], 0, AS_PID_LEN);
+		else if (!p || strlen(p) != 2 * AS_PID_LEN || as_hex_decode(pids[i], AS_PID_LEN, p))
+			rc = AS_E_CORRUPT;
+	}
+	if (rc == AS_E_CORRUPT && !(err && err[0]))
+		say(err, err_len, "the reveal service's answer has a bad pid");
+	json_decref(a);
+	return rc;
+}
