@@ -11,7 +11,6 @@
 #include "anshim/error.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 struct period_list {
@@ -124,15 +123,6 @@ int cl_venue_silences(struct cl_store *s, uint32_t venue_id, int64_t from, int64
 	return rc;
 }
 
-static int gateway_venue_cmp(const void *a, const void *b)
-{
-	const struct cl_gateway *x = a, *y = b;
-
-	if (x->venue_id != y->venue_id)
-		return x->venue_id < y->venue_id ? -1 : 1;
-	return memcmp(x->gw_id, y->gw_id, AS_GWID_LEN);
-}
-
 int cl_gateway_index_load(struct cl_store *s, struct cl_gateway_index *ix)
 {
 	struct venue_gateways v = {0, 1, NULL, 0, 0, 0};
@@ -145,8 +135,6 @@ int cl_gateway_index_load(struct cl_store *s, struct cl_gateway_index *ix)
 		memset(ix, 0, sizeof *ix);
 		return rc;
 	}
-	if (v.n > 1)
-		qsort(v.g, v.n, sizeof *v.g, gateway_venue_cmp);
 	ix->g = v.g;
 	ix->n = v.n;
 	ix->cap = v.cap;
@@ -165,18 +153,14 @@ int cl_venue_silences_in(struct cl_store *s, const struct cl_gateway_index *ix,
 				   const struct cl_silence *sl),
 			 void *ctx)
 {
-	size_t lo = 0, hi = ix->n, end;
+	int rc = 0;
 
-	while (lo < hi) { /* the first gateway at venue_id or after it */
-		size_t mid = lo + (hi - lo) / 2;
-		if (ix->g[mid].venue_id < venue_id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (end = lo; end < ix->n && ix->g[end].venue_id == venue_id; end++)
-		;
-	return gateways_silences(s, ix->g + lo, end - lo, from, to, now, fn, ctx);
+	/* A scan of the array in memory: some microseconds for thousands of
+	 * gateways, where a walk of the registry took a millisecond or more. */
+	for (size_t i = 0; !rc && i < ix->n; i++)
+		if (ix->g[i].venue_id == venue_id)
+			rc = gateways_silences(s, &ix->g[i], 1, from, to, now, fn, ctx);
+	return rc;
 }
 
 int64_t cl_gateway_lag(const struct cl_gateway *g)
