@@ -4,6 +4,8 @@
  */
 #include "cli.h"
 
+#include "revealwire.h"
+
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/identity.h"
@@ -108,15 +110,8 @@ void cl_cli_unix_user(char out[CL_CLI_USER_MAX + 1])
 {
 	struct passwd *pw = getpwuid(getuid());
 	size_t n = pw && pw->pw_name ? strlen(pw->pw_name) : 0;
-	int ok = n > 0 && n <= CL_CLI_USER_MAX;
 
-	for (size_t i = 0; ok && i < n;) {
-		size_t k = as_utf8_char((const unsigned char *)pw->pw_name + i, n - i);
-
-		ok = k != 0;
-		i += k;
-	}
-	if (ok)
+	if (n > 0 && cl_revealwire_text_ok(pw->pw_name, 1, CL_CLI_USER_MAX))
 		snprintf(out, CL_CLI_USER_MAX + 1, "%s", pw->pw_name);
 	else
 		snprintf(out, CL_CLI_USER_MAX + 1, "uid:%lu", (unsigned long)getuid());

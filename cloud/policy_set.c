@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,21 +58,6 @@ static int add_revoked_gateway(void *ctx, const struct cl_gateway *g)
 	return g->revoked ? id_list_add(ctx, g->gw_id) != 0 : 0;
 }
 
-static int say(char *err, size_t err_len, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int say(char *err, size_t err_len, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err_len) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_len, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 int cl_policy_history_path(const struct cl_config *cfg, char *out, size_t len)
 {
 	return snprintf(out, len, "%s/policy-history", cfg->store_dir) >= (int)len
@@ -89,8 +73,10 @@ static int append_history(const struct cl_config *cfg, const struct as_policy *p
 	ssize_t n;
 	int fd, rc = cl_policy_history_path(cfg, path, sizeof path);
 
-	if (rc)
-		return say(err, err_len, rc, "%s/policy-history: path too long", cfg->store_dir);
+	if (rc) {
+		as_err_printf(err, err_len, "%s/policy-history: path too long", cfg->store_dir);
+		return rc;
+	}
 	as_strbuf_printf(&b, "{\"seq\":%llu,\"issued\":\"%s\",\"level\":%u,"
 			 "\"revoked_gateways\":%u,\"revoked_credentials\":%u,\"who\":",
 			 (unsigned long long)p->policy_seq, as_format_time(issued, p->issued_at),
@@ -99,7 +85,8 @@ static int append_history(const struct cl_config *cfg, const struct as_policy *p
 	as_strbuf_add(&b, "}\n");
 	if (b.failed) {
 		as_strbuf_free(&b);
-		return say(err, err_len, -ENOMEM, "out of memory");
+		as_err_printf(err, err_len, "out of memory");
+		return -ENOMEM;
 	}
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
@@ -113,9 +100,11 @@ static int append_history(const struct cl_config *cfg, const struct as_policy *p
 			rc = -errno;
 	}
 	as_strbuf_free(&b);
-	if (rc)
-		return say(err, err_len, rc, "%s: cannot append the policy: %s (the policy itself "
-			   "is saved)", path, as_strerror(rc));
+	if (rc) {
+		as_err_printf(err, err_len, "%s: cannot append the policy: %s (the policy itself "
+			      "is saved)", path, as_strerror(rc));
+		return rc;
+	}
 	return 0;
 }
 
@@ -136,11 +125,13 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 
 	memset(res, 0, sizeof *res);
 	memset(&auth, 0, sizeof auth);
-	if (rq->level < 1 || rq->level > 4)
-		return say(err, err_len, AS_E_FIELD, "the alert level is 1, 2, 3 or 4");
+	if (rq->level < 1 || rq->level > 4) {
+		as_err_printf(err, err_len, "the alert level is 1, 2, 3 or 4");
+		return AS_E_FIELD;
+	}
 	rc = cl_store_each_gateway(store, add_revoked_gateway, &gateways);
 	if (rc) {
-		say(err, err_len, rc, "reading the revoked gateways: %s", as_strerror(rc));
+		as_err_printf(err, err_len, "reading the revoked gateways: %s", as_strerror(rc));
 		goto out;
 	}
 	/* Revoked credentials: the saved list plus the new ones. */
@@ -157,12 +148,12 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	if (!rc && rq->n_revoke)
 		rc = as_file_write_atomic(path, credentials.ids, (size_t)credentials.n * 16, 0600, 0);
 	if (rc) {
-		say(err, err_len, rc, "%s: %s", path, as_strerror(rc));
+		as_err_printf(err, err_len, "%s: %s", path, as_strerror(rc));
 		goto out;
 	}
 	rc = cl_authority_load(&auth, rq->keys_dir, CL_KEY_SIGN | CL_KEY_CONTACT_PUBLIC, &failed);
 	if (rc) {
-		say(err, err_len, rc, "%s: %s", failed ? failed : rq->keys_dir, as_strerror(rc));
+		as_err_printf(err, err_len, "%s: %s", failed ? failed : rq->keys_dir, as_strerror(rc));
 		goto out;
 	}
 	memset(&policy, 0, sizeof policy);
@@ -195,7 +186,7 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	if (!rc && rq->out)
 		rc = as_file_write_atomic(rq->out, buf, (size_t)encoded, 0644, 0);
 	if (rc) {
-		say(err, err_len, rc, "cannot write the policy: %s", as_strerror(rc));
+		as_err_printf(err, err_len, "cannot write the policy: %s", as_strerror(rc));
 		goto out;
 	}
 	res->seq = policy.policy_seq;

@@ -19,7 +19,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,18 +26,6 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-
-__attribute__((format(printf, 3, 4))) static void say(char *buf, size_t len, const char *fmt,
-						       ...)
-{
-	va_list ap;
-
-	if (!buf || len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
 
 static int64_t now_ms(void)
 {
@@ -77,7 +64,7 @@ static int connect_service(const char *path, int *out, char *err, size_t err_len
 	memset(&sa, 0, sizeof sa);
 	sa.sun_family = AF_UNIX;
 	if (!path || !path[0] || strlen(path) >= sizeof sa.sun_path) {
-		say(err, err_len, "reveal_socket '%s' is not a socket path (set it in the cloud "
+		as_err_printf(err, err_len, "reveal_socket '%s' is not a socket path (set it in the cloud "
 		    "configuration)", path ? path : "");
 		return AS_E_CONFIG;
 	}
@@ -85,13 +72,13 @@ static int connect_service(const char *path, int *out, char *err, size_t err_len
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		rc = -errno;
-		say(err, err_len, "cannot make a socket: %s", as_strerror(rc));
+		as_err_printf(err, err_len, "cannot make a socket: %s", as_strerror(rc));
 		return rc;
 	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
 		rc = -errno;
 		close(fd);
-		say(err, err_len, "cannot reach the reveal service at %s: %s (is anshim-revealed "
+		as_err_printf(err, err_len, "cannot reach the reveal service at %s: %s (is anshim-revealed "
 		    "running? start it with 'systemctl start anshim-revealed'; reveal_socket in "
 		    "the cloud configuration names the socket)", path, as_strerror(rc));
 		return rc;
@@ -99,7 +86,7 @@ static int connect_service(const char *path, int *out, char *err, size_t err_len
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) != 0) {
 		rc = -errno;
 		close(fd);
-		say(err, err_len, "socket: %s", as_strerror(rc));
+		as_err_printf(err, err_len, "socket: %s", as_strerror(rc));
 		return rc;
 	}
 	*out = fd;
@@ -119,13 +106,13 @@ static int call(const char *path, json_t *req, json_t **answer, char *err, size_
 
 	*answer = NULL;
 	if (!req) {
-		say(err, err_len, "out of memory");
+		as_err_printf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
 	text = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
 	if (!text) {
-		say(err, err_len, "out of memory");
+		as_err_printf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
 	len = strlen(text);
@@ -155,14 +142,14 @@ static int call(const char *path, json_t *req, json_t **answer, char *err, size_
 
 			if (cap >= CL_REVEAL_ANSWER_MAX) {
 				rc = AS_E_OVERSIZE;
-				say(err, err_len, "the reveal service's answer is larger than %u bytes",
+				as_err_printf(err, err_len, "the reveal service's answer is larger than %u bytes",
 				    CL_REVEAL_ANSWER_MAX);
 				goto out;
 			}
 			nb = malloc(ncap);
 			if (!nb) {
 				rc = -ENOMEM;
-				say(err, err_len, "out of memory");
+				as_err_printf(err, err_len, "out of memory");
 				goto out;
 			}
 			if (buf) {
@@ -190,7 +177,7 @@ static int call(const char *path, json_t *req, json_t **answer, char *err, size_
 	a = json_loadb(buf ? buf : "", got, 0, &je);
 	if (!a || !json_is_object(a)) {
 		rc = AS_E_CORRUPT;
-		say(err, err_len, "the reveal service gave no answer (%s): see its log "
+		as_err_printf(err, err_len, "the reveal service gave no answer (%s): see its log "
 		    "(journalctl -u anshim-revealed)", got ? "not JSON" : "it closed the connection");
 		goto out;
 	}
@@ -199,7 +186,7 @@ static int call(const char *path, json_t *req, json_t **answer, char *err, size_
 		const char *code = json_string_value(json_object_get(a, "code"));
 
 		rc = cl_revealwire_rc(code ? code : "");
-		say(err, err_len, "%s", json_is_string(e) ? json_string_value(e) : "refused");
+		as_err_printf(err, err_len, "%s", json_is_string(e) ? json_string_value(e) : "refused");
 		goto out;
 	}
 	*answer = a;
@@ -207,7 +194,7 @@ static int call(const char *path, json_t *req, json_t **answer, char *err, size_
 	rc = 0;
 	goto out;
 io_failed:
-	say(err, err_len, "the reveal service at %s: %s", path,
+	as_err_printf(err, err_len, "the reveal service at %s: %s", path,
 	    rc == -ETIMEDOUT ? "no answer in time (it may be overloaded; see its log)" :
 	    as_strerror(rc));
 out:
@@ -222,62 +209,54 @@ out:
 	return rc;
 }
 
-static int answer_u64(json_t *a, const char *key, uint64_t *out, char *err, size_t err_len)
+/* call(), for an answer that is one number, key, into *out (if not NULL). */
+static int call_u64(const char *path, json_t *req, const char *key, uint64_t *out, char *err,
+		    size_t err_len)
 {
-	json_t *v = json_object_get(a, key);
+	json_t *a, *v;
+	int rc = call(path, req, &a, err, err_len);
 
+	if (rc)
+		return rc;
+	v = json_object_get(a, key);
 	if (!json_is_integer(v) || json_integer_value(v) < 0) {
-		say(err, err_len, "the reveal service's answer has no '%s'", key);
-		return AS_E_CORRUPT;
-	}
-	if (out)
+		as_err_printf(err, err_len, "the reveal service's answer has no '%s'", key);
+		rc = AS_E_CORRUPT;
+	} else if (out) {
 		*out = (uint64_t)json_integer_value(v);
-	return 0;
+	}
+	json_decref(a);
+	return rc;
 }
 
 int cl_reveal_log_trace(const char *socket_path, const char *who,
 			const struct cl_reveal_scope *scope, uint32_t contacts, uint64_t *seq,
 			char *err, size_t err_len)
 {
-	json_t *a, *req = json_pack("{s:s, s:s, s:o, s:I}", "op", "log_trace", "who",
-				    who ? who : "", "scope", cl_revealwire_scope_to_json(scope),
-				    "contacts", (json_int_t)contacts);
-	int rc = call(socket_path, req, &a, err, err_len);
+	json_t *req = json_pack("{s:s, s:s, s:o, s:I}", "op", "log_trace", "who", who ? who : "",
+				"scope", cl_revealwire_scope_to_json(scope), "contacts",
+				(json_int_t)contacts);
 
-	if (rc)
-		return rc;
-	rc = answer_u64(a, "seq", seq, err, err_len);
-	json_decref(a);
-	return rc;
+	return call_u64(socket_path, req, "seq", seq, err, err_len);
 }
 
 int cl_reveal_ask(const char *socket_path, const char *who, const struct cl_reveal_scope *scope,
 		  uint64_t *request_id, char *err, size_t err_len)
 {
-	json_t *a, *req = json_pack("{s:s, s:s, s:o}", "op", "ask", "who", who ? who : "",
-				    "scope", cl_revealwire_scope_to_json(scope));
-	int rc = call(socket_path, req, &a, err, err_len);
+	json_t *req = json_pack("{s:s, s:s, s:o}", "op", "ask", "who", who ? who : "", "scope",
+				cl_revealwire_scope_to_json(scope));
 
-	if (rc)
-		return rc;
-	rc = answer_u64(a, "request", request_id, err, err_len);
-	json_decref(a);
-	return rc;
+	return call_u64(socket_path, req, "request", request_id, err, err_len);
 }
 
 int cl_reveal_decide(const char *socket_path, const char *who, uint64_t request_id,
 		     int approve, const char *reason, char *err, size_t err_len)
 {
-	json_t *a, *req = json_pack("{s:s, s:s, s:I, s:b, s:s}", "op", "decide", "who",
-				    who ? who : "", "request", (json_int_t)request_id,
-				    "approve", approve, "reason", reason ? reason : "");
-	int rc = call(socket_path, req, &a, err, err_len);
+	json_t *req = json_pack("{s:s, s:s, s:I, s:b, s:s}", "op", "decide", "who",
+				who ? who : "", "request", (json_int_t)request_id, "approve",
+				approve, "reason", reason ? reason : "");
 
-	if (rc)
-		return rc;
-	rc = answer_u64(a, "seq", NULL, err, err_len);
-	json_decref(a);
-	return rc;
+	return call_u64(socket_path, req, "seq", NULL, err, err_len);
 }
 
 /* Hand each contact of an open/break-glass answer to sink, in order. */
@@ -288,7 +267,7 @@ static int feed_contacts(json_t *a, cl_reveal_sink sink, void *ctx, char *err, s
 	int rc = 0;
 
 	if (!json_is_array(list)) {
-		say(err, err_len, "the reveal service's answer has no contacts");
+		as_err_printf(err, err_len, "the reveal service's answer has no contacts");
 		return AS_E_CORRUPT;
 	}
 	json_array_foreach(list, i, c) {
@@ -301,7 +280,7 @@ static int feed_contacts(json_t *a, cl_reveal_sink sink, void *ctx, char *err, s
 		memset(&rc_, 0, sizeof rc_);
 		if (!pid || strlen(pid) != 2 * AS_PID_LEN ||
 		    as_hex_decode(rc_.pid, AS_PID_LEN, pid)) {
-			say(err, err_len, "the reveal service's answer has a bad pid");
+			as_err_printf(err, err_len, "the reveal service's answer has a bad pid");
 			return AS_E_CORRUPT;
 		}
 		rc_.opened = json_is_true(json_object_get(c, "opened"));
@@ -318,12 +297,12 @@ static int feed_contacts(json_t *a, cl_reveal_sink sink, void *ctx, char *err, s
 	return rc;
 }
 
-int cl_reveal_open(const char *socket_path, const char *who, uint64_t request_id,
-		   cl_reveal_sink sink, void *ctx, char *err, size_t err_len)
+/* call(), for an answer of contacts, handed to sink. */
+static int call_contacts(const char *path, json_t *req, cl_reveal_sink sink, void *ctx,
+			 char *err, size_t err_len)
 {
-	json_t *a, *req = json_pack("{s:s, s:s, s:I}", "op", "open", "who", who ? who : "",
-				    "request", (json_int_t)request_id);
-	int rc = call(socket_path, req, &a, err, err_len);
+	json_t *a;
+	int rc = call(path, req, &a, err, err_len);
 
 	if (rc)
 		return rc;
@@ -332,18 +311,22 @@ int cl_reveal_open(const char *socket_path, const char *who, uint64_t request_id
 	return rc;
 }
 
+int cl_reveal_open(const char *socket_path, const char *who, uint64_t request_id,
+		   cl_reveal_sink sink, void *ctx, char *err, size_t err_len)
+{
+	json_t *req = json_pack("{s:s, s:s, s:I}", "op", "open", "who", who ? who : "",
+				"request", (json_int_t)request_id);
+
+	return call_contacts(socket_path, req, sink, ctx, err, err_len);
+}
+
 int cl_reveal_break_glass(const char *socket_path, const struct cl_reveal_scope *scope,
 			  cl_reveal_sink sink, void *ctx, char *err, size_t err_len)
 {
-	json_t *a, *req = json_pack("{s:s, s:o}", "op", "break_glass", "scope",
-				    cl_revealwire_scope_to_json(scope));
-	int rc = call(socket_path, req, &a, err, err_len);
+	json_t *req = json_pack("{s:s, s:o}", "op", "break_glass", "scope",
+				cl_revealwire_scope_to_json(scope));
 
-	if (rc)
-		return rc;
-	rc = feed_contacts(a, sink, ctx, err, err_len);
-	json_decref(a);
-	return rc;
+	return call_contacts(socket_path, req, sink, ctx, err, err_len);
 }
 
 int cl_reveal_derive_pids(const char *socket_path, const uint8_t (*capsules)[AS_CAPSULE_LEN],
@@ -378,7 +361,7 @@ int cl_reveal_derive_pids(const char *socket_path, const uint8_t (*capsules)[AS_
 		return rc;
 	got = json_object_get(a, "pids");
 	if (!json_is_array(got) || json_array_size(got) != n) {
-		say(err, err_len, "the reveal service's answer has not %zu pids", n);
+		as_err_printf(err, err_len, "the reveal service's answer has not %zu pids", n);
 		rc = AS_E_CORRUPT;
 	}
 	for (size_t i = 0; !rc && i < n; i++) {
@@ -390,7 +373,7 @@ int cl_reveal_derive_pids(const char *socket_path, const uint8_t (*capsules)[AS_
 			rc = AS_E_CORRUPT;
 	}
 	if (rc == AS_E_CORRUPT && !(err && err[0]))
-		say(err, err_len, "the reveal service's answer has a bad pid");
+		as_err_printf(err, err_len, "the reveal service's answer has a bad pid");
 	json_decref(a);
 	return rc;
 }

@@ -113,11 +113,13 @@
 #include "anshim/fileio.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <lmdb.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define STORE_VERSION 4
@@ -693,6 +695,24 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 	return rc;
 }
 
+/*
+ * Readers in other processes (anshim-consoled, as a member of the store
+ * owner's group) need to read data.mdb and to register in lock.mdb: give
+ * the group read on the data and read-write on the lock file, never write
+ * on the data.  Whether the group gets in at all is the directory's mode
+ * (0700 by default: nobody; the packaged service makes it 0750).  Only
+ * the files' owner can change their modes: otherwise they stay as they are.
+ */
+static void store_share_with_readers(const char *dir)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof path, "%s/data.mdb", dir) < (int)sizeof path)
+		(void)chmod(path, 0640);
+	if (snprintf(path, sizeof path, "%s/lock.mdb", dir) < (int)sizeof path)
+		(void)chmod(path, 0660);
+}
+
 int cl_store_open(struct cl_store **out, const char *dir, uint64_t map_size, int readonly,
 		  char *err, size_t err_len)
 {
@@ -754,6 +774,8 @@ int cl_store_open(struct cl_store **out, const char *dir, uint64_t map_size, int
 		free(s);
 		return code;
 	}
+	if (!readonly)
+		store_share_with_readers(dir);
 	*out = s;
 	return 0;
 }

@@ -27,6 +27,8 @@
 #include "cli.h"
 #include "commands.h"
 #include "revealclient.h"
+#include "revealed_set.h"
+#include "revealwire.h"
 #include "trace.h"
 #include "trace_report.h"
 
@@ -55,90 +57,6 @@ struct trace_opts {
 	struct cl_trace_params p;
 };
 
-/* The contacts the reveal service opened, sorted by pid. */
-struct opened {
-	struct cl_revealed_contact *v;
-	size_t n, cap;
-	char whys[8][64];                  /* distinct reasons a contact did not open */
-	unsigned n_whys;
-};
-
-static int cmp_pid(const void *a, const void *b)
-{
-	return memcmp(((const struct cl_revealed_contact *)a)->pid,
-		      ((const struct cl_revealed_contact *)b)->pid, AS_PID_LEN);
-}
-
-/* The reveal service's sink: keep a copy of each contact. */
-static int keep_opened(void *ctx, const struct cl_revealed_contact *c)
-{
-	struct opened *o = ctx;
-
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? 2 * o->cap : 64;
-		struct cl_revealed_contact *v = calloc(cap, sizeof *v);
-
-		if (!v)
-			return -ENOMEM;
-		if (o->v) {
-			memcpy(v, o->v, o->n * sizeof *v);
-			sodium_memzero(o->v, o->cap * sizeof *v);
-			free(o->v);
-		}
-		o->v = v;
-		o->cap = cap;
-	}
-	o->v[o->n] = *c;
-	o->v[o->n].why = "";
-	if (!c->opened) {
-		unsigned k;
-
-		for (k = 0; k < o->n_whys && strcmp(o->whys[k], c->why) != 0; k++)
-			;
-		if (k == o->n_whys && k < 8)
-			snprintf(o->whys[o->n_whys++], sizeof o->whys[0], "%s", c->why);
-		o->v[o->n].why = k < 8 ? o->whys[k] : "does not open";
-	}
-	o->n++;
-	return 0;
-}
-
-static void opened_free(struct opened *o)
-{
-	if (o->v) {
-		sodium_memzero(o->v, o->cap * sizeof *o->v);
-		free(o->v);
-	}
-	memset(o, 0, sizeof *o);
-}
-
-/*
- * cl_trace_report_opts.open: pid's contact as the reveal service opened
- * it, into *c: 1 opened, 0 not (not in the service's answer, or it did not
- * open; *why says which).
- */
-static int lookup_opened(void *ctx, const uint8_t pid[AS_PID_LEN], struct as_contact *c,
-			 const char **why)
-{
-	const struct opened *o = ctx;
-	struct cl_revealed_contact key;
-	const struct cl_revealed_contact *hit;
-
-	memcpy(key.pid, pid, AS_PID_LEN);
-	hit = o->n ? bsearch(&key, o->v, o->n, sizeof key, cmp_pid) : NULL;
-	if (!hit) {
-		*why = "found after the audit entry was written; trace again";
-		return 0;
-	}
-	if (!hit->opened) {
-		*why = hit->why;
-		return 0;
-	}
-	memcpy(c->phone, hit->phone, strnlen(hit->phone, sizeof c->phone - 1));
-	memcpy(c->name, hit->name, strnlen(hit->name, sizeof c->name - 1));
-	return 1;
-}
-
 static void write_stdout(void *ctx, const char *p, size_t n)
 {
 	(void)ctx;
@@ -155,20 +73,10 @@ static int count_contact(void *ctx, const struct cl_trace_contact *c)
 
 /* ---- options -------------------------------------------------------------- */
 
+/* 1..max bytes of UTF-8 text without control characters, not all spaces. */
 static int text_ok(const char *s, size_t max)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max)
-		return 0;
-	for (size_t i = 0; i < n;) {
-		size_t k = as_utf8_char((const unsigned char *)s + i, n - i);
-
-		if (!k)
-			return 0;
-		i += k;
-	}
-	return strspn(s, " ") != n;
+	return cl_revealwire_text_ok(s, 1, max) && strspn(s, " ") != strlen(s);
 }
 
 /*
@@ -308,7 +216,7 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o)
 /* The audit entry, written by the reveal service: a 'trace', or with
  * --reveal a 'break-glass' that also opens the contacts into *opened. */
 static int audit(struct cl_config *cfg, const struct trace_opts *o, uint64_t contacts,
-		 struct opened *opened)
+		 struct cl_revealed_set *opened)
 {
 	struct cl_reveal_scope scope;
 	char err[1024] = "";
@@ -319,10 +227,9 @@ static int audit(struct cl_config *cfg, const struct trace_opts *o, uint64_t con
 	snprintf(scope.reason, sizeof scope.reason, "%s", o->reason);
 	snprintf(scope.case_ref, sizeof scope.case_ref, "%s", o->case_ref ? o->case_ref : "");
 	if (o->reveal) {
-		rc = cl_reveal_break_glass(cfg->reveal_socket, &scope, keep_opened, opened, err,
-					   sizeof err);
-		if (!rc && opened->n)
-			qsort(opened->v, opened->n, sizeof *opened->v, cmp_pid);
+		rc = cl_reveal_break_glass(cfg->reveal_socket, &scope, cl_revealed_set_add, opened,
+					   err, sizeof err);
+		cl_revealed_set_sort(opened);
 	} else {
 		rc = cl_reveal_log_trace(cfg->reveal_socket, NULL, &scope,
 					 contacts > UINT32_MAX ? UINT32_MAX : (uint32_t)contacts,
@@ -341,7 +248,7 @@ int cl_cmd_trace(int argc, char **argv)
 	struct cl_config cfg;
 	struct cl_store *store = NULL;
 	struct cl_authority auth;
-	struct opened opened = {0};
+	struct cl_revealed_set opened = {0};
 	uint64_t counted = 0;
 	const char *failed = NULL;
 	unsigned need = 0;
@@ -400,7 +307,7 @@ int cl_cmd_trace(int argc, char **argv)
 	{
 		struct cl_trace_report_opts ro = {
 			.p = &o.p, .json = o.json, .reveal = o.reveal, .now = (int64_t)time(NULL),
-			.open = lookup_opened, .open_ctx = &opened, .write = write_stdout,
+			.open = cl_revealed_set_open, .open_ctx = &opened, .write = write_stdout,
 		};
 		struct cl_trace_report_counts shown;
 
@@ -424,7 +331,7 @@ int cl_cmd_trace(int argc, char **argv)
 	}
 	status = 0;
 out:
-	opened_free(&opened);
+	cl_revealed_set_wipe(&opened);
 	cl_authority_wipe(&auth);
 	if (store)
 		cl_store_close(store);

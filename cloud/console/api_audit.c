@@ -9,6 +9,7 @@
  */
 #include "api_handlers.h"
 #include "jsonin.h"
+#include "jsonout.h"
 
 #include "audit.h"
 
@@ -30,24 +31,6 @@ struct audit_filter {
 	int failed;
 };
 
-static json_t *clean(const char *s)
-{
-	struct as_strbuf b = {0};
-	json_t *j;
-
-	as_strbuf_add_clean(&b, s, 0);
-	j = json_string(b.len ? b.p : "");
-	as_strbuf_free(&b);
-	return j;
-}
-
-static json_t *iso(int64_t t)
-{
-	char buf[32];
-
-	return json_string(as_format_time(buf, t));
-}
-
 static int add_entry(void *ctx, uint64_t index, const struct cl_audit_entry *e)
 {
 	struct audit_filter *f = ctx;
@@ -59,16 +42,16 @@ static int add_entry(void *ctx, uint64_t index, const struct cl_audit_entry *e)
 		return 0;
 	j = json_pack("{s:I, s:i, s:o, s:s, s:o, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I,"
 		      " s:I, s:o, s:o, s:b}",
-		      "seq", (json_int_t)index, "version", (int)e->version, "time", iso(e->time),
-		      "action", e->action, "who", clean(e->who), "case", e->case_ref,
-		      "from", iso(e->window_from), "to", iso(e->window_to),
+		      "seq", (json_int_t)index, "version", (int)e->version, "time", cs_json_time(e->time),
+		      "action", e->action, "who", cs_json_text(e->who), "case", e->case_ref,
+		      "from", cs_json_time(e->window_from), "to", cs_json_time(e->window_to),
 		      "depth", (json_int_t)e->depth,
 		      "min_overlap_minutes", (json_int_t)(e->min_overlap / 60),
 		      "risk_period_minutes", (json_int_t)(e->risk_period / 60),
 		      "incubation_days", (json_int_t)(e->incubation / 86400),
 		      "contacts", (json_int_t)e->contacts, "revealed", (json_int_t)e->revealed,
-		      "request", (json_int_t)e->request, "case_ref", clean(e->case_no),
-		      "reason", clean(e->reason),
+		      "request", (json_int_t)e->request, "case_ref", cs_json_text(e->case_no),
+		      "reason", cs_json_text(e->reason),
 		      "break_glass", strcmp(e->action, CL_AUDIT_BREAK_GLASS) == 0);
 	if (!j || json_array_append_new(f->rows, j)) {
 		f->failed = 1;

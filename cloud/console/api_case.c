@@ -10,6 +10,7 @@
  */
 #include "api_handlers.h"
 #include "jsonin.h"
+#include "jsonout.h"
 #include "store.h"
 
 #include "anshim/bytes.h"
@@ -35,13 +36,6 @@ static int count_visit(void *ctx, const struct cl_visit *v)
 		c->last = v->entry;
 	c->visits++;
 	return 0;
-}
-
-static json_t *time_or_null(int64_t t, int have)
-{
-	char buf[32];
-
-	return have ? json_string(as_format_time(buf, t)) : json_null();
 }
 
 int cs_api_case(const struct cs_ctx *ctx, const struct cs_call *call, struct cs_reply *reply)
@@ -80,6 +74,6 @@ int cs_api_case(const struct cs_ctx *ctx, const struct cs_call *call, struct cs_
 	as_hex_encode(hex, pid, AS_PID_LEN);
 	return cs_reply_json(reply, 200,
 			     json_pack("{s:s, s:I, s:o, s:o}", "pid", hex, "visits",
-				       (json_int_t)c.visits, "first", time_or_null(c.first, 1),
-				       "last", time_or_null(c.last, 1)));
+				       (json_int_t)c.visits, "first", cs_json_time(c.first),
+				       "last", cs_json_time(c.last)));
 }

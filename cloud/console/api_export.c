@@ -77,7 +77,6 @@ static int report_csv(const struct as_strbuf *report, int revealed, struct as_st
 int cs_api_export(const struct cs_ctx *ctx, const struct cs_call *call, struct cs_reply *reply)
 {
 	struct as_strbuf report = {0}, csv = {0};
-	struct cl_trace_report_counts counts;
 	struct cl_reveal_scope scope;
 	char err[512] = "", name[96];
 	uint64_t seq;
@@ -96,23 +95,9 @@ int cs_api_export(const struct cs_ctx *ctx, const struct cs_call *call, struct c
 			return 0;
 		snprintf(name, sizeof name, "contacts-request-%" PRId64 ".csv", id);
 	} else {
-		if (cs_trace_scope_read(call->body, &scope, reply))
+		if (cs_trace_scope_read(call->body, &scope, reply) ||
+		    cs_trace_audited(ctx, call->user, &scope, "export", &report, &seq, reply))
 			return 0;
-		rc = cs_trace_json(ctx, &scope.params, NULL, NULL, &report, &counts);
-		if (rc) {
-			as_strbuf_free(&report);
-			return cs_reply_error(reply, 500, "the trace failed: %s", as_strerror(rc));
-		}
-		rc = cl_reveal_log_trace(ctx->cloud->reveal_socket, call->user->name, &scope,
-					 counts.contacts > UINT32_MAX ? UINT32_MAX
-								      : (uint32_t)counts.contacts,
-					 &seq, err, sizeof err);
-		if (rc) {
-			as_strbuf_free(&report);
-			return cs_reply_error(reply, cs_reveal_status(rc), "the export was not made: "
-					      "its audit entry could not be written: %s",
-					      err[0] ? err : as_strerror(rc));
-		}
 		snprintf(name, sizeof name, "contacts-trace-%" PRIu64 ".csv", seq);
 	}
 	rc = report_csv(&report, revealed, &csv);
@@ -121,11 +106,5 @@ int cs_api_export(const struct cs_ctx *ctx, const struct cs_call *call, struct c
 		cs_strbuf_wipe(&csv);
 		return cs_reply_error(reply, 500, "the CSV could not be built");
 	}
-	cs_reply_json(reply, 200, NULL); /* releases what the reply held */
-	reply->status = 200;
-	reply->body = csv.p;
-	reply->body_len = csv.len;
-	reply->content_type = "text/csv; charset=utf-8";
-	snprintf(reply->filename, sizeof reply->filename, "%s", name);
-	return 0;
+	return cs_reply_body(reply, 200, csv.p, csv.len, "text/csv; charset=utf-8", name);
 }

@@ -1,13 +1,14 @@
 /*
  * api_gateways.c - GET /api/gateways: every enrolled gateway at a glance
  * (venue, last seen, backlog, lag, revoked, silent), silent gateways
- * first, then by venue and gateway id.  The figures are the ones
+ * first, then by gateway id.  The figures are the ones
  * 'anshim-cloud stats' and 'anshim-cloud gateways' show
  * (gwcoverage.h: cl_gateway_glance).
  *
  * Any handler thread; reads the store in its own read transactions.
  */
 #include "api_handlers.h"
+#include "jsonout.h"
 
 #include "gwcoverage.h"
 
@@ -28,23 +29,12 @@ struct gw_list {
 	int rc;
 };
 
-static json_t *clean_string(const char *s)
-{
-	struct as_strbuf b = {0};
-	json_t *j;
-
-	as_strbuf_add_clean(&b, s, 0);
-	j = json_string(b.len ? b.p : "");
-	as_strbuf_free(&b);
-	return j;
-}
-
 static int add_gateway(void *ctx, const struct cl_gateway *g)
 {
 	struct gw_list *l = ctx;
 	struct cl_gateway_glance at;
 	struct cl_venue v;
-	char hex[2 * AS_GWID_LEN + 1], seen[32];
+	char hex[2 * AS_GWID_LEN + 1];
 	json_t *j;
 	int rc = cl_gateway_glance(l->store, g, l->now, &at);
 
@@ -56,8 +46,8 @@ static int add_gateway(void *ctx, const struct cl_gateway *g)
 		snprintf(v.name, sizeof v.name, "(unknown venue)");
 	as_hex_encode(hex, g->gw_id, AS_GWID_LEN);
 	j = json_pack("{s:s, s:I, s:o, s:o, s:I, s:o, s:b, s:b}", "gateway", hex, "venue",
-		      (json_int_t)g->venue_id, "venue_name", clean_string(v.name), "last_seen",
-		      at.last_seen ? json_string(as_format_time(seen, at.last_seen)) : json_null(),
+		      (json_int_t)g->venue_id, "venue_name", cs_json_text(v.name), "last_seen",
+		      cs_json_time(at.last_seen),
 		      "backlog", (json_int_t)at.backlog, "lag_seconds",
 		      at.lag >= 0 ? json_integer(at.lag) : json_null(), "revoked", g->revoked,
 		      "silent", at.silent);

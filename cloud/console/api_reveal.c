@@ -14,8 +14,10 @@
  */
 #include "api_handlers.h"
 #include "api_trace.h"
+#include "jsonout.h"
 
 #include "audit.h"
+#include "revealed_set.h"
 
 #include "anshim/bytes.h"
 #include "anshim/error.h"
@@ -30,24 +32,6 @@
 
 /* ---- the requests, from the audit log ---- */
 
-static json_t *clean(const char *s)
-{
-	struct as_strbuf b = {0};
-	json_t *j;
-
-	as_strbuf_add_clean(&b, s, 0);
-	j = json_string(b.len ? b.p : "");
-	as_strbuf_free(&b);
-	return j;
-}
-
-static json_t *iso_or_null(int64_t t)
-{
-	char buf[32];
-
-	return t ? json_string(as_format_time(buf, t)) : json_null();
-}
-
 static json_t *request_json(const struct cl_request *r, const struct cs_user *u)
 {
 	int mine = strcmp(r->ask.who, u->name) == 0;
@@ -55,19 +39,19 @@ static json_t *request_json(const struct cl_request *r, const struct cs_user *u)
 	return json_pack("{s:I, s:s, s:o, s:o, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:o, s:o,"
 			 " s:I, s:o, s:o, s:o, s:I, s:o, s:b, s:b, s:b}",
 			 "id", (json_int_t)r->id, "state", cl_request_state_name(r->state),
-			 "asked_by", clean(r->ask.who), "asked_at", iso_or_null(r->ask.time),
-			 "case", r->ask.case_ref, "from", iso_or_null(r->ask.window_from),
-			 "to", iso_or_null(r->ask.window_to), "depth", (json_int_t)r->ask.depth,
+			 "asked_by", cs_json_text(r->ask.who), "asked_at", cs_json_time(r->ask.time),
+			 "case", r->ask.case_ref, "from", cs_json_time(r->ask.window_from),
+			 "to", cs_json_time(r->ask.window_to), "depth", (json_int_t)r->ask.depth,
 			 "min_overlap_minutes", (json_int_t)(r->ask.min_overlap / 60),
 			 "risk_period_minutes", (json_int_t)(r->ask.risk_period / 60),
 			 "incubation_days", (json_int_t)(r->ask.incubation / 86400),
-			 "reason", clean(r->ask.reason), "case_ref", clean(r->ask.case_no),
+			 "reason", cs_json_text(r->ask.reason), "case_ref", cs_json_text(r->ask.case_no),
 			 "contacts", (json_int_t)r->ask.contacts,
-			 "decided_by", r->decided_by[0] ? clean(r->decided_by) : json_null(),
-			 "decided_at", iso_or_null(r->decided_at),
-			 "decision_reason", r->decided_at ? clean(r->decision_reason) : json_null(),
+			 "decided_by", r->decided_by[0] ? cs_json_text(r->decided_by) : json_null(),
+			 "decided_at", cs_json_time(r->decided_at),
+			 "decision_reason", r->decided_at ? cs_json_text(r->decision_reason) : json_null(),
 			 "reveals", (json_int_t)r->reveals, "last_revealed",
-			 iso_or_null(r->last_revealed), "mine", mine,
+			 cs_json_time(r->last_revealed), "mine", mine,
 			 "may_decide", u->role == CL_ROLE_SUPERVISOR && !mine &&
 				 r->state == CL_REQUEST_PENDING,
 			 "may_open", mine && (r->state == CL_REQUEST_APPROVED ||
@@ -222,86 +206,10 @@ int cs_api_reveal_decide(const struct cs_ctx *ctx, const struct cs_call *call,
 
 /* ---- open ---- */
 
-/* The contacts the service opened, sorted by pid for the report's look-ups. */
-struct opened {
-	uint8_t pid[AS_PID_LEN];
-	int opened;
-	struct as_contact who;
-	char why[96];
-};
-
-struct opened_list {
-	struct opened *o;
-	size_t n, cap;
-	int failed;
-};
-
-static int take_contact(void *ctx, const struct cl_revealed_contact *c)
-{
-	struct opened_list *l = ctx;
-	struct opened *o;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		struct opened *p = sodium_allocarray(cap, sizeof *p);
-
-		if (!p) {
-			l->failed = 1;
-			return -ENOMEM;
-		}
-		if (l->n)
-			memcpy(p, l->o, l->n * sizeof *p);
-		sodium_free(l->o);
-		l->o = p;
-		l->cap = cap;
-	}
-	o = &l->o[l->n++];
-	memset(o, 0, sizeof *o);
-	memcpy(o->pid, c->pid, AS_PID_LEN);
-	if (c->opened && (strnlen(c->phone, sizeof c->phone) >= sizeof o->who.phone ||
-			  strnlen(c->name, sizeof c->name) >= sizeof o->who.name)) {
-		snprintf(o->why, sizeof o->why, "the reveal service's answer is too long");
-	} else if (c->opened) {
-		o->opened = 1;
-		memcpy(o->who.phone, c->phone, strlen(c->phone) + 1);
-		memcpy(o->who.name, c->name, strlen(c->name) + 1);
-	} else {
-		snprintf(o->why, sizeof o->why, "%s", c->why ? c->why : "not opened");
-	}
-	return 0;
-}
-
-static int by_pid(const void *a, const void *b)
-{
-	return memcmp(((const struct opened *)a)->pid, ((const struct opened *)b)->pid,
-		      AS_PID_LEN);
-}
-
-/* trace_report's open: the service's answer for pid. */
-static int lookup_opened(void *ctx, const uint8_t pid[AS_PID_LEN], struct as_contact *c,
-			 const char **why)
-{
-	struct opened_list *l = ctx;
-	struct opened key, *o;
-
-	memcpy(key.pid, pid, AS_PID_LEN);
-	o = l->n ? bsearch(&key, l->o, l->n, sizeof *l->o, by_pid) : NULL;
-	if (!o) {
-		*why = "found after the request was opened; open it again";
-		return 0;
-	}
-	if (!o->opened) {
-		*why = o->why;
-		return 0;
-	}
-	*c = o->who;
-	return 1;
-}
-
 int cs_reveal_report(const struct cs_ctx *ctx, const struct cs_user *user, uint64_t id,
 		     struct as_strbuf *out, struct cs_reply *reply)
 {
-	struct opened_list l = {NULL, 0, 0, 0};
+	struct cl_revealed_set l = {0};
 	const struct cl_request *q;
 	struct cl_request *r = NULL;
 	struct cl_trace_params p;
@@ -340,20 +248,17 @@ int cs_reveal_report(const struct cs_ctx *ctx, const struct cs_user *user, uint6
 	p.risk_period = q->ask.risk_period;
 	p.incubation = q->ask.incubation;
 	free(r);
-	rc = cl_reveal_open(ctx->cloud->reveal_socket, user->name, id, take_contact, &l, err,
-			    sizeof err);
-	if (!rc && l.failed)
-		rc = -ENOMEM;
+	rc = cl_reveal_open(ctx->cloud->reveal_socket, user->name, id, cl_revealed_set_add, &l,
+			    err, sizeof err);
 	if (!rc) {
-		if (l.n)
-			qsort(l.o, l.n, sizeof *l.o, by_pid);
-		rc = cs_trace_json(ctx, &p, lookup_opened, &l, out, NULL);
+		cl_revealed_set_sort(&l);
+		rc = cs_trace_json(ctx, &p, cl_revealed_set_open, &l, out, NULL);
 		if (rc) {
 			cs_strbuf_wipe(out);
 			snprintf(err, sizeof err, "the trace failed: %s", as_strerror(rc));
 		}
 	}
-	sodium_free(l.o); /* zeroes what it held */
+	cl_revealed_set_wipe(&l);
 	if (rc) {
 		cs_reply_error(reply, rc == -ENOMEM || rc == AS_E_STORE ? 500 : cs_reveal_status(rc),
 			       "request %" PRIu64 " was not opened: %s", id,

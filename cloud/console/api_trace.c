@@ -127,11 +127,7 @@ int cs_trace_reply(struct cs_reply *reply, struct as_strbuf *report, const char 
 		as_strbuf_free(report);
 		return cs_reply_error(reply, 500, "out of memory");
 	}
-	cs_reply_json(reply, 200, NULL); /* releases what the reply held */
-	reply->status = 200;
-	reply->body = report->p;
-	reply->body_len = report->len;
-	reply->content_type = "application/json";
+	cs_reply_body(reply, 200, report->p, report->len, "application/json", NULL);
 	memset(report, 0, sizeof *report);
 	return 0;
 }
@@ -167,31 +163,40 @@ int cs_reveal_status(int rc)
 	}
 }
 
+int cs_trace_audited(const struct cs_ctx *ctx, const struct cs_user *user,
+		     const struct cl_reveal_scope *scope, const char *what,
+		     struct as_strbuf *report, uint64_t *seq, struct cs_reply *reply)
+{
+	struct cl_trace_report_counts counts;
+	char err[512] = "";
+	int rc = cs_trace_json(ctx, &scope->params, NULL, NULL, report, &counts);
+
+	if (rc) {
+		as_strbuf_free(report);
+		cs_reply_error(reply, 500, "the trace failed: %s", as_strerror(rc));
+		return 1;
+	}
+	rc = cl_reveal_log_trace(ctx->cloud->reveal_socket, user->name, scope,
+				 counts.contacts > UINT32_MAX ? UINT32_MAX : (uint32_t)counts.contacts,
+				 seq, err, sizeof err);
+	if (rc) {
+		as_strbuf_free(report);
+		cs_reply_error(reply, cs_reveal_status(rc), "the %s was not made: its audit entry "
+			       "could not be written: %s", what, err[0] ? err : as_strerror(rc));
+		return 1;
+	}
+	return 0;
+}
+
 /* POST /api/trace */
 int cs_api_trace(const struct cs_ctx *ctx, const struct cs_call *call, struct cs_reply *reply)
 {
 	struct cl_reveal_scope scope;
-	struct cl_trace_report_counts counts;
 	struct as_strbuf report = {0};
-	char err[512] = "";
 	uint64_t seq = 0;
-	int rc;
 
-	if (cs_trace_scope_read(call->body, &scope, reply))
+	if (cs_trace_scope_read(call->body, &scope, reply) ||
+	    cs_trace_audited(ctx, call->user, &scope, "trace", &report, &seq, reply))
 		return 0;
-	rc = cs_trace_json(ctx, &scope.params, NULL, NULL, &report, &counts);
-	if (rc) {
-		as_strbuf_free(&report);
-		return cs_reply_error(reply, 500, "the trace failed: %s", as_strerror(rc));
-	}
-	rc = cl_reveal_log_trace(ctx->cloud->reveal_socket, call->user->name, &scope,
-				 counts.contacts > UINT32_MAX ? UINT32_MAX : (uint32_t)counts.contacts,
-				 &seq, err, sizeof err);
-	if (rc) {
-		as_strbuf_free(&report);
-		return cs_reply_error(reply, cs_reveal_status(rc), "the trace was not shown: its "
-				      "audit entry could not be written: %s",
-				      err[0] ? err : as_strerror(rc));
-	}
 	return cs_trace_reply(reply, &report, "audit_seq", seq);
 }

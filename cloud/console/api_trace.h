@@ -33,6 +33,17 @@ int cs_trace_json(const struct cs_ctx *ctx, const struct cl_trace_params *p,
 			      const char **why),
 		  void *open_ctx, struct as_strbuf *out, struct cl_trace_report_counts *counts);
 
+/*
+ * The pseudonymous report of scope's trace into *report, audited: the
+ * reveal service writes its 'trace' entry for user (*seq) before this
+ * returns 0.  Otherwise fills reply (500 when the trace fails, the
+ * service's status when the entry is not written: "WHAT was not made")
+ * with *report freed, and returns 1.
+ */
+int cs_trace_audited(const struct cs_ctx *ctx, const struct cs_user *user,
+		     const struct cl_reveal_scope *scope, const char *what,
+		     struct as_strbuf *report, uint64_t *seq, struct cs_reply *reply);
+
 /* Fill reply with the report in *report (consumed: freed in any case)
  * with "KEY": value inserted as its last member ("audit_seq" for a trace,
  * "request" for an opened request).  Returns 0. */

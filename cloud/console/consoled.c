@@ -29,6 +29,7 @@
 #include "anshim/httpserver.h"
 #include "anshim/log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -225,12 +226,27 @@ static int check_startup(const void *config, const char *config_path, char *err,
 			 config_path, cfg->tls_cert ? "tls_cert" : "tls_key");
 		return AS_E_CONFIG;
 	}
+	struct in6_addr addr;
+	if (inet_pton(AF_INET, cfg->listen, &addr) != 1 &&
+	    inet_pton(AF_INET6, cfg->listen, &addr) != 1) {
+		snprintf(err, err_len, "%s: listen %s is not a numeric IP address (give one, "
+			 "e.g. 127.0.0.1 or the LAN address)", config_path, cfg->listen);
+		return AS_E_CONFIG;
+	}
 	if (!cfg->tls_cert && !as_http_address_is_loopback(cfg->listen)) {
 		snprintf(err, err_len,
 			 "%s: listen %s is not a loopback address, and plain HTTP is allowed on "
 			 "loopback only: set tls_cert and tls_key, or listen on 127.0.0.1",
 			 config_path, cfg->listen);
 		return AS_E_CONFIG;
+	}
+	if (cfg->tls_cert) {
+		char inner[512];
+		rc = as_http_tls_files_check(cfg->tls_cert, cfg->tls_key, inner, sizeof inner);
+		if (rc) {
+			snprintf(err, err_len, "%s: %s", config_path, inner);
+			return rc;
+		}
 	}
 	if (stat(cfg->web_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		snprintf(err, err_len, "%s: web_dir %s is not a directory (install the console's "

@@ -12,32 +12,20 @@
 
 #include "api.h"
 #include "cli.h"
+#include "revealwire.h"
 
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/parse.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-static int refuse(char *err, size_t err_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int refuse(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err_len) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_len, fmt, ap);
-		va_end(ap);
-	}
-	return AS_E_FIELD;
-}
-
 /* What a field must be, for messages: "an integer from 1 to 3". */
+/* The message into err, and AS_E_FIELD. */
+#define refuse(err, err_len, ...) (as_err_printf((err), (err_len), __VA_ARGS__), AS_E_FIELD)
+
 static const char *expect_text(char out[160], const struct cs_in_field *f)
 {
 	switch (f->type) {
@@ -69,16 +57,8 @@ static const char *expect_text(char out[160], const struct cs_in_field *f)
 
 static int text_ok(const char *s, size_t len, const struct cs_in_field *f)
 {
-	if ((int64_t)len < f->min || (int64_t)len > f->max || strlen(s) != len)
-		return 0;
-	for (size_t i = 0; i < len;) {
-		size_t k = as_utf8_char((const unsigned char *)s + i, len - i);
-
-		if (!k)
-			return 0;
-		i += k;
-	}
-	return 1;
+	/* A NUL inside (strlen short of len) is not text either. */
+	return strlen(s) == len && cl_revealwire_text_ok(s, (size_t)f->min, (size_t)f->max);
 }
 
 /* A time from text; 0 or AS_E_TIME. */
@@ -185,10 +165,11 @@ int cs_in_json(const json_t *obj, const struct cs_in_field *fields, size_t n, ch
 			for (size_t k = 0; k < n && len < sizeof known; k++)
 				len += (size_t)snprintf(known + len, sizeof known - len, "%s%s",
 							k ? ", " : "", fields[k].name);
-			/* The key is the client's text: show at most 64 bytes of it,
-			 * and only if it is plain. */
-			if (strlen(key) <= 64 && strspn(key, "abcdefghijklmnopqrstuvwxyz"
-					"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == strlen(key))
+			/* The key is the client's text: it is shown only when it
+			 * looks like a field name (lowercase letters and '_', at
+			 * most 32), never when it could be data (a phone). */
+			if (strlen(key) <= 32 &&
+			    strspn(key, "abcdefghijklmnopqrstuvwxyz_") == strlen(key))
 				return refuse(err, err_len, "unknown field '%s' (known: %s)", key,
 					      n ? known : "none");
 			return refuse(err, err_len, "unknown field (known: %s)", n ? known : "none");

@@ -1,7 +1,8 @@
 /*
- * reply.c - the two helpers every API handler answers with (api.h):
- * cs_reply_error, {"error": "message"} with a 4xx/5xx status, and
- * cs_reply_json, any JSON value with a status.
+ * reply.c - the helpers every API handler answers with (api.h):
+ * cs_reply_error, {"error": "message"} with a 4xx/5xx status,
+ * cs_reply_json, any JSON value with a status, and cs_reply_body, a body
+ * of another type (a trace report as it was written, a CSV file).
  *
  * Invariants: a reply holds at most one body: setting one releases what
  * the reply held before (json or body), so a handler may change its mind
@@ -42,6 +43,19 @@ int cs_reply_json(struct cs_reply *reply, int status, json_t *j)
 	}
 	reply->status = status;
 	reply->json = j;
+	return 0;
+}
+
+int cs_reply_body(struct cs_reply *reply, int status, char *body, size_t len,
+		  const char *content_type, const char *filename)
+{
+	reply_release(reply);
+	reply->status = status;
+	reply->body = body;
+	reply->body_len = len;
+	reply->content_type = content_type;
+	if (filename)
+		snprintf(reply->filename, sizeof reply->filename, "%s", filename);
 	return 0;
 }
 

@@ -135,29 +135,36 @@ int cs_sessions_create(struct cs_sessions *s, const struct cs_user *user, int64_
 	return 0;
 }
 
+/* The slot holding the session with this key, or NULL.  Lock held. */
+static struct slot *slot_of(struct cs_sessions *s, const uint8_t key[KEY_LEN])
+{
+	for (size_t i = 0; i < s->max; i++) {
+		struct slot *sl = &s->slots[i];
+		if (!slot_free(sl) && memcmp(sl->key, key, KEY_LEN) == 0)
+			return sl;
+	}
+	return NULL;
+}
+
 int cs_sessions_find(struct cs_sessions *s, const char *id, int64_t now,
 		     struct cs_session *out)
 {
 	uint8_t key[KEY_LEN];
+	struct slot *sl;
 	int rc = AS_E_NOT_FOUND;
 
 	if (id_key(id, key) != 0)
 		return AS_E_NOT_FOUND;
 	pthread_mutex_lock(&s->lock);
-	for (size_t i = 0; i < s->max; i++) {
-		struct slot *sl = &s->slots[i];
-		if (slot_free(sl) || memcmp(sl->key, key, KEY_LEN) != 0)
-			continue;
-		if (!slot_live(s, sl, now)) {
-			slot_clear(sl);
-			rc = AS_E_EXPIRED;
-			break;
-		}
+	sl = slot_of(s, key);
+	if (sl && !slot_live(s, sl, now)) {
+		slot_clear(sl);
+		rc = AS_E_EXPIRED;
+	} else if (sl) {
 		if (now > sl->session.last_used)
 			sl->session.last_used = now;
 		*out = sl->session;
 		rc = 0;
-		break;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -166,21 +173,16 @@ int cs_sessions_find(struct cs_sessions *s, const char *id, int64_t now,
 int cs_sessions_end(struct cs_sessions *s, const char *id)
 {
 	uint8_t key[KEY_LEN];
-	int rc = AS_E_NOT_FOUND;
+	struct slot *sl;
 
 	if (id_key(id, key) != 0)
 		return AS_E_NOT_FOUND;
 	pthread_mutex_lock(&s->lock);
-	for (size_t i = 0; i < s->max; i++) {
-		struct slot *sl = &s->slots[i];
-		if (!slot_free(sl) && memcmp(sl->key, key, KEY_LEN) == 0) {
-			slot_clear(sl);
-			rc = 0;
-			break;
-		}
-	}
+	sl = slot_of(s, key);
+	if (sl)
+		slot_clear(sl);
 	pthread_mutex_unlock(&s->lock);
-	return rc;
+	return sl ? 0 : AS_E_NOT_FOUND;
 }
 
 size_t cs_sessions_end_user(struct cs_sessions *s, const char *name)

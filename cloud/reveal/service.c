@@ -122,11 +122,6 @@ int rv_service_init(struct rv_service *s, const struct cl_config *cfg, char *err
 	s->cfg = cfg;
 	if ((rc = load_keys(&s->keys, cfg, err, err_len)) != 0)
 		return rc;
-	rc = cl_store_open(&s->store, cfg->store_dir, cfg->map_size, 1, err, err_len);
-	if (rc) {
-		cl_authority_wipe(&s->keys);
-		return rc;
-	}
 	if (resolve_id(cfg->reveal_console_user, 0, &id) == 0) {
 		s->has_console = 1;
 		s->console_uid = (uid_t)id;
@@ -145,17 +140,22 @@ int rv_service_init(struct rv_service *s, const struct cl_config *cfg, char *err
 		       cfg->reveal_breakglass_group ? cfg->reveal_breakglass_group : "");
 	}
 	uv_mutex_init(&s->log_lock);
+	uv_mutex_init(&s->store_lock);
+	s->locks = 1;
 	return 0;
 }
 
 void rv_service_free(struct rv_service *s)
 {
-	if (s->store) {
+	if (s->store)
 		cl_store_close(s->store);
+	if (s->locks) {
 		uv_mutex_destroy(&s->log_lock);
+		uv_mutex_destroy(&s->store_lock);
 	}
 	cl_authority_wipe(&s->keys);
 	s->store = NULL;
+	s->locks = 0;
 }
 
 void rv_peer_name(struct rv_peer *peer)
@@ -292,10 +292,34 @@ static int collect_contact(void *ctx, const struct cl_trace_contact *tc)
 	return 0;
 }
 
+/* The store, opened read-only at its first use (it may not exist yet when
+ * the service starts, before anshim-cloudd has run). */
+static struct cl_store *service_store(struct call *c)
+{
+	struct cl_store *st;
+	char err[512];
+
+	uv_mutex_lock(&c->s->store_lock);
+	if (!c->s->store &&
+	    cl_store_open(&c->s->store, c->s->cfg->store_dir, c->s->cfg->map_size, 1, err,
+			  sizeof err) != 0) {
+		c->s->store = NULL;
+		refuse(c, AS_E_STORE, "cannot open the store: %s", err);
+	}
+	st = c->s->store;
+	uv_mutex_unlock(&c->s->store_lock);
+	return st;
+}
+
 static int run_trace(struct call *c, const struct cl_reveal_scope *sc, struct pid_list *l)
 {
 	struct cl_trace_sink sink = {l, NULL, collect_contact, NULL};
-	int rc = cl_trace_run(c->s->store, &sc->params, &sink, NULL);
+	struct cl_store *st = service_store(c);
+	int rc;
+
+	if (!st)
+		return c->rc;
+	rc = cl_trace_run(st, &sc->params, &sink, NULL);
 
 	if (rc) {
 		free(l->pid);

@@ -25,13 +25,15 @@
 
 struct rv_service {
 	const struct cl_config *cfg;     /* borrowed for the service's life */
-	struct cl_store *store;          /* read-only */
+	struct cl_store *store;          /* read-only, opened at first use */
+	uv_mutex_t store_lock;
 	struct cl_authority keys;        /* contact.key, pseudonym.key */
 	int has_console;
 	uid_t console_uid;               /* reveal_console_user */
 	int has_breakglass;
 	gid_t breakglass_gid;            /* reveal_breakglass_group */
 	uv_mutex_t log_lock;
+	int locks;                       /* the mutexes are initialised */
 };
 
 /* Who is calling, from SO_PEERCRED / SO_PEERGROUPS. */
@@ -45,7 +47,7 @@ struct rv_peer {
 
 /*
  * Load the keys (contact.key, pseudonym.key; audit.key is checked
- * readable), open the store read-only, resolve the console's user and the
+ * readable), resolve the console's user and the
  * break-glass group.  0, or an error with err saying what to do.  Start-up
  * thread.
  */

@@ -7,6 +7,7 @@
  */
 #include "anshim/error.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -94,4 +95,15 @@ const char *as_errname(int err)
 	}
 	snprintf(buf, sizeof buf, "errno %d", -err);
 	return buf;
+}
+
+void as_err_printf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!buf || len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
 }

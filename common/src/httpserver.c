@@ -553,6 +553,23 @@ static int read_tls_file(const char *what, const char *path, int secret, char **
 	return 0;
 }
 
+int as_http_tls_files_check(const char *cert_file, const char *key_file, char *err,
+			    size_t err_len)
+{
+	char *cert = NULL, *key = NULL;
+	size_t cert_len = 0, key_len = 0;
+	int rc = read_tls_file("tls_cert", cert_file, 0, &cert, &cert_len, err, err_len);
+
+	if (rc == 0)
+		rc = read_tls_file("tls_key", key_file, 1, &key, &key_len, err, err_len);
+	if (key) {
+		sodium_memzero(key, key_len);
+		free(key);
+	}
+	free(cert);
+	return rc;
+}
+
 static void server_free(struct as_http_server *srv)
 {
 	if (srv->static_fd >= 0)

@@ -73,6 +73,7 @@ users = {"analyst": session("ana"), "investigator": session("ivan"),
          "supervisor": session("sue"), "none": Client()}
 iris = session("iris")
 sam = session("sam")
+sue = users["supervisor"]
 
 # ---- every endpoint x every role -------------------------------------
 # (method, path, body, {role: status}); ids 999999 name no request.
@@ -118,8 +119,20 @@ for method, path, body, want in ROUTES:
                    hdrs.get("content-type", "").startswith("application/json"), str(hdrs))
 print("routes x roles: %d calls" % saved[0])
 
+# Every state-changing route refuses a missing or wrong CSRF token (403),
+# whatever the role, and does nothing.
+for method, path, body, want in ROUTES:
+    if method != "POST":
+        continue
+    for token in (None, "0" * 43):
+        status, _, data = sue.request("POST", path, body, csrf=False,
+                                      headers={"X-CSRF-Token": token})
+        save(method, path, status, data)
+        expect("POST %s with %s CSRF token: 403" % (path, "a wrong" if token else "no"),
+               status == 403 and bool(error_of(data)), (status, data[:200]))
+
 # ---- bad requests: 4xx with a clear message, and the daemon serves on ----
-sue = users[S]
+
 BAD = [
     ("/api/trace", b"{", 400, "JSON"),
     ("/api/trace", b"[1, 2]", 400, "object"),
@@ -173,6 +186,21 @@ status, _, data = call(sue, "GET", "/api/case?phone=010-9999-0000")
 expect("an unknown case is 404", status == 404, data)
 status, _, data = call(sue, "GET", "/api/me")
 expect("the daemon serves after bad requests", status == 200, data)
+
+# ---- gateways and policy as the matrix left them ----------------------
+status, _, data = call(users[A], "GET", "/api/gateways")
+gws = json.loads(data.decode())["gateways"]
+expect("both gateways, with their venues", sorted(g["venue"] for g in gws) == [1, 2], gws)
+expect("every gateway's fields", all(set(g) == {"gateway", "venue", "venue_name", "last_seen",
+                                               "backlog", "lag_seconds", "revoked", "silent"}
+                                     for g in gws), gws)
+expect("silent gateways first", [g["silent"] for g in gws] == sorted((g["silent"] for g in gws),
+                                                                     reverse=True), gws)
+status, _, data = call(users[I], "GET", "/api/policy")
+pol = json.loads(data.decode())
+expect("the policy sue set is in force", pol["current"]["level"] == 3 and
+       pol["history"][0]["who"] == "sue" and pol["history"][0]["seq"] == pol["current"]["seq"],
+       pol)
 
 # ---- the console's trace is 'anshim-cloud trace --json', row for row ----
 if REVEAL:

@@ -9,6 +9,7 @@ a body parses it.  TLS: pass cafile, the certificate the test made.
 import http.client
 import json as jsonlib
 import os
+import socket
 import ssl
 import sys
 import time
@@ -78,6 +79,21 @@ class Client:
 
     def post(self, path, body=None, **kw):
         return self.request("POST", path, {} if body is None else body, **kw)
+
+
+def read_answer(sock, limit=15):
+    """Everything the server sends on sock until it closes (or limit s)."""
+    sock.settimeout(limit)
+    out = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except (ConnectionResetError, socket.timeout):
+        pass
+    return out
 
 
 def json(body):

@@ -43,27 +43,31 @@ console_user() {
 _console_ready_count() { local n; n=$(grep -c "ready: listening on" "$CONSOLE_LOG" 2>/dev/null) || true; echo "${n:-0}"; }
 _console_ready_above() { [ "$(_console_ready_count)" -gt "$1" ]; }
 
+# console_write_config [LINE]...: the test defaults, each replaced by an
+# extra line with the same key.
 console_write_config() {
+  local line key defaults=("port 0" "web_dir $CONSOLE_DIR/web" "cloud_config $CLOUD_CONF"
+                           "threads 4" "log_level info")
   {
-    echo "port 0"
-    echo "web_dir $CONSOLE_DIR/web"
-    echo "cloud_config $CLOUD_CONF"
-    echo "threads 4"
-    echo "log_level info"
-    local line
+    for line in "${defaults[@]}"; do
+      key=${line%% *}
+      printf '%s\n' "$@" | grep -q "^$key " || echo "$line"
+    done
     for line in "$@"; do echo "$line"; done
   } > "$CONSOLE_CONF"
 }
 
+_console_ready_or_dead() { _console_ready_above "$1" || ! kill -0 "$CONSOLE_PID" 2>/dev/null; }
+
 console_start() {
-  local n
+  local n line
   console_write_config "$@"
   n=$(_console_ready_count)
   anshim-consoled --config "$CONSOLE_CONF" >> "$CONSOLE_LOG" 2>&1 5>&- 6>&- 7>&- 8>&- 9>&- &
   CONSOLE_PID=$!
   CLEANUP_PIDS+=("$CONSOLE_PID")
-  wait_for 30 "anshim-consoled to listen" _console_ready_above "$n"
-  local line
+  wait_for 30 "anshim-consoled to listen" _console_ready_or_dead "$n"
+  _console_ready_above "$n" || fail "anshim-consoled did not start: $(tail -n 3 "$CONSOLE_LOG")"
   line=$(grep 'ready: listening on' "$CONSOLE_LOG" | tail -n 1)
   CONSOLE_PORT=$(echo "$line" | sed -n 's|.*listening on https\{0,1\}://[^ ]*:\([0-9]*\)/.*|\1|p')
   CONSOLE_SCHEME=$(echo "$line" | sed -n 's|.*listening on \(https\{0,1\}\)://.*|\1|p')

@@ -17,6 +17,7 @@
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +78,8 @@ int main(int argc, char **argv)
 		goto usage;
 	}
 	if (rc) {
-		fprintf(stderr, "refused %s: %s\n", as_errname(rc), err);
+		fprintf(stderr, "refused %s: %s\n",
+			rc == -EPERM ? "EPERM" : rc == -EALREADY ? "EALREADY" : as_errname(rc), err);
 		return 3;
 	}
 	if (id)

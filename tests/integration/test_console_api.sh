@@ -7,7 +7,8 @@
 # and sam (supervisors).  console_api_check.py checks:
 #
 #   every endpoint x every role and no session (401, 403, 200...), each
-#   error a JSON {"error"} message;
+#   error a JSON {"error"} message; every POST route without or with a
+#   wrong CSRF token: 403;
 #   bad JSON, a non-object, unknown fields, wrong types, out-of-range
 #   values -> 400 naming the field, and the daemon keeps serving;
 #   the console's trace equals 'anshim-cloud trace --json' for the same

@@ -4,9 +4,11 @@
 #   - packaging/build-deb makes anshim-gateway, anshim-cloud and anshim-tools
 #     (DEB_BUILD_OPTIONS=nocheck: ctest -L unit runs the unit tests anyway),
 #     or ANSHIM_DEB_DIR names a directory that already holds them;
-#   - installing them creates the system users, the 0640 configurations, the
-#     state directories and the gateway's device key (owned by its user),
-#     enables the units, and 'systemd-analyze verify' accepts them;
+#   - installing them creates the system users (anshim-console in the
+#     cloud's group), the 0640 configurations, the state directories (the
+#     store 0750, the console's accounts 0700) and the gateway's device key
+#     (owned by its user), enables the units (the console's too), and
+#     'systemd-analyze verify' accepts them;
 #   - both services run as their units say: under systemd when it is PID 1,
 #     otherwise by hand from the installed unit files (User, Group,
 #     SupplementaryGroups, UMask, StateDirectory, RuntimeDirectory,
@@ -45,10 +47,12 @@ skip() { echo "SKIP: $*"; exit 77; }
 PACKAGES=(anshim-gateway anshim-cloud anshim-tools)
 GW_USER=anshim-gateway
 CL_USER=anshim-cloud
+CS_USER=anshim-console
+CS_CONF=/etc/anshim/console.conf
 GW_CONF=/etc/anshim/gateway.conf
 CL_CONF=/etc/anshim/cloud.conf
 LEFTOVERS=(/etc/anshim /var/lib/anshim-gateway /var/lib/anshim-cloud /run/anshim-gateway
-           /usr/share/anshim)
+           /usr/share/anshim /var/lib/anshim)
 
 # ---- may this test run here? ----
 [ "$(id -u)" = 0 ] || skip "needs root: it installs the packages system-wide (run it as root, in a VM or container)"
@@ -77,10 +81,10 @@ done
 # Users and groups the packages may create; those that were not here are
 # deleted again at the end.
 declare -A USER_EXISTED=() GROUP_EXISTED=()
-for u in "$GW_USER" "$CL_USER"; do
+for u in "$GW_USER" "$CL_USER" "$CS_USER"; do
   getent passwd "$u" >/dev/null && USER_EXISTED[$u]=1
 done
-for g in "$GW_USER" "$CL_USER" input; do
+for g in "$GW_USER" "$CL_USER" "$CS_USER" input; do
   getent group "$g" >/dev/null && GROUP_EXISTED[$g]=1
 done
 
@@ -110,12 +114,12 @@ _restore() {
       echo "WARNING: could not purge $p: $(tail -n 3 "$WORK/restore-purge.log")" >&2
   fi
   rm -rf "${LEFTOVERS[@]}"
-  for u in "$GW_USER" "$CL_USER"; do
+  for u in "$CS_USER" "$GW_USER" "$CL_USER"; do
     if [ -z "${USER_EXISTED[$u]:-}" ] && getent passwd "$u" >/dev/null; then
       userdel "$u"
     fi
   done
-  for u in "$GW_USER" "$CL_USER" input; do
+  for u in "$CS_USER" "$GW_USER" "$CL_USER" input; do
     if [ -z "${GROUP_EXISTED[$u]:-}" ] && getent group "$u" >/dev/null; then
       groupdel "$u"
     fi
@@ -191,11 +195,13 @@ for p in "${PACKAGES[@]}"; do expect_eq "$p installed" ii "$(pkg_status "$p")"; 
 for f in /usr/sbin/anshim-gatewayd /usr/bin/anshim-gw /usr/sbin/anshim-cloudd /usr/bin/anshim-cloud \
          /usr/bin/anshim-wallet /usr/share/anshim/mosquitto/anshim.acl \
          /usr/share/anshim/mosquitto/anshim.conf /usr/share/man/man8/anshim-gatewayd.8.gz \
-         /usr/share/man/man1/anshim-wallet.1.gz; do
+         /usr/share/man/man1/anshim-wallet.1.gz /usr/sbin/anshim-consoled \
+         /usr/share/man/man8/anshim-consoled.8.gz; do
   expect_exists "installed file" "$f"
 done
 expect_match "gateway.conf is a conffile" "$GW_CONF" "$(dpkg-query -W -f '${Conffiles}' anshim-gateway)"
 expect_match "cloud.conf is a conffile" "$CL_CONF" "$(dpkg-query -W -f '${Conffiles}' anshim-cloud)"
+expect_match "console.conf is a conffile" "$CS_CONF" "$(dpkg-query -W -f '${Conffiles}' anshim-cloud)"
 expect_eq "the gateway user" "/var/lib/anshim-gateway:/usr/sbin/nologin" \
   "$(getent passwd "$GW_USER" | cut -d: -f6,7)"
 expect_eq "the cloud user" "/var/lib/anshim-cloud:/usr/sbin/nologin" \
@@ -205,7 +211,13 @@ expect_stat "cloud.conf (may hold broker_password)" "root:$CL_USER 640" "$CL_CON
 expect_stat "gateway state dir" "$GW_USER:$GW_USER 700" /var/lib/anshim-gateway
 expect_stat "device key made by the postinst, as the service user" "$GW_USER:$GW_USER 600" \
   /var/lib/anshim-gateway/device.key
-expect_stat "cloud store dir" "$CL_USER:$CL_USER 700" /var/lib/anshim-cloud
+expect_stat "cloud store dir (its group may read)" "$CL_USER:$CL_USER 750" /var/lib/anshim-cloud
+expect_stat "console.conf" "root:$CS_USER 640" "$CS_CONF"
+expect_stat "the console's accounts dir" "$CS_USER:$CS_USER 700" /var/lib/anshim/console
+expect_eq "the console user" "/var/lib/anshim/console:/usr/sbin/nologin" \
+  "$(getent passwd "$CS_USER" | cut -d: -f6,7)"
+expect_match "the console user is in the cloud's group" "(^|,)$CS_USER(,|$)" \
+  "$(getent group "$CL_USER" | cut -d: -f4)"
 expect_stat "authority key dir" "$CL_USER:$CL_USER 700" /etc/anshim/authority
 check
 tr -d '\r' < "$WORK/install.log" | grep -q '^public key: [0-9a-f]\{64\}$' ||
@@ -214,11 +226,12 @@ tr -d '\r' < "$WORK/install.log" | grep -q '^public key: [0-9a-f]\{64\}$' ||
 UNIT_DIR=$(dirname "$(dpkg -L anshim-gateway | grep '/systemd/system/anshim-gateway\.service$')")
 GW_UNIT=$UNIT_DIR/anshim-gateway.service
 CL_UNIT=$(dpkg -L anshim-cloud | grep '/systemd/system/anshim-cloud\.service$')
-for u in anshim-gateway anshim-cloud; do
+CS_UNIT=$(dpkg -L anshim-cloud | grep '/systemd/system/anshim-consoled\.service$')
+for u in anshim-gateway anshim-cloud anshim-consoled; do
   expect_exists "$u enabled" "/etc/systemd/system/multi-user.target.wants/$u.service"
 done
 check
-out=$(systemd-analyze verify --man=no "$GW_UNIT" "$CL_UNIT" 2>&1) ||
+out=$(systemd-analyze verify --man=no "$GW_UNIT" "$CL_UNIT" "$CS_UNIT" 2>&1) ||
   fail "systemd-analyze verify: $out"
 
 # ---- configure: authority keys, broker, the gateway's sources ----
@@ -462,10 +475,11 @@ expect_eq "anshim-gateway after remove" rc "$(pkg_status anshim-gateway)"
 expect_eq "anshim-cloud after remove" rc "$(pkg_status anshim-cloud)"
 expect_match "anshim-tools after remove" '^(|un|pn)$' "$(pkg_status anshim-tools)"
 for f in /usr/sbin/anshim-gatewayd /usr/bin/anshim-gw /usr/sbin/anshim-cloudd /usr/bin/anshim-cloud \
-         /usr/bin/anshim-wallet "$GW_UNIT" "$CL_UNIT"; do
+         /usr/bin/anshim-wallet /usr/sbin/anshim-consoled "$GW_UNIT" "$CL_UNIT" "$CS_UNIT"; do
   expect_gone "removed" "$f"
 done
-for f in "$GW_CONF" "$CL_CONF" /var/lib/anshim-gateway/device.key /var/lib/anshim-gateway/journal \
+for f in "$GW_CONF" "$CL_CONF" "$CS_CONF" /var/lib/anshim/console \
+         /var/lib/anshim-gateway/device.key /var/lib/anshim-gateway/journal \
          /var/lib/anshim-cloud/audit.log; do
   expect_exists "kept on remove" "$f"
 done
@@ -483,7 +497,8 @@ for f in /var/lib/anshim-gateway /var/lib/anshim-cloud /run/anshim-gateway /usr/
          /usr/sbin/anshim-gatewayd /usr/bin/anshim-gw /usr/sbin/anshim-cloudd /usr/bin/anshim-cloud \
          /usr/bin/anshim-wallet /usr/share/doc/anshim-gateway /usr/share/doc/anshim-cloud \
          /usr/share/doc/anshim-tools /usr/lib/sysusers.d/anshim-gateway.conf \
-         /usr/lib/sysusers.d/anshim-cloud.conf "$GW_CONF" "$CL_CONF"; do
+         /usr/lib/sysusers.d/anshim-cloud.conf "$GW_CONF" "$CL_CONF" "$CS_CONF" /var/lib/anshim \
+         /usr/sbin/anshim-consoled; do
   expect_gone "purged" "$f"
 done
 check
@@ -495,7 +510,7 @@ expect_eq "/etc/anshim after purge (only the administrator's key files)" \
   "authority authority.pub authority/contact.key authority/contact.pub authority/pseudonym.key authority/sign.key authority/sign.pub" \
   "$(cd /etc/anshim && find . -mindepth 1 | sed 's|^\./||' | sort | xargs)"
 expect_match "purge says it kept the authority keys" "kept the authority keys" "$(cat "$WORK/purge.log")"
-for u in "$GW_USER" "$CL_USER"; do
+for u in "$GW_USER" "$CL_USER" "$CS_USER"; do
   check
   getent passwd "$u" > /dev/null || fail "the system user $u was removed (README.Debian says it stays)"
 done

@@ -12,12 +12,16 @@
  *     the account's name; bad bodies are 400 naming the field;
  *   GET /api/audit: the chain verified, entries filtered by user and case,
  *     a tampered log reported not intact with the first bad entry;
+ *   GET /api/reveals and the refusals of decide and open made before the
+ *     reveal service is asked (404, 409, 403), 503 when it is not running;
+ *   a TRACE's defaults, and no trace without the reveal service;
  *   the route table: every route of docs/CONSOLE.md with its roles.
  */
 #include "test.h"
 
 #include "api.h"
 #include "api_handlers.h"
+#include "api_trace.h"
 
 #include "audit.h"
 #include "authority.h"
@@ -32,7 +36,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAP_TEST (UINT64_C(32) << 20)
 
@@ -106,6 +112,9 @@ static void setup(void)
 	cfg.audit_log = malloc(128);
 	snprintf(cfg.audit_log, 128, "%s/audit.log", dir);
 	cfg.broker = strdup("tcp://127.0.0.1:1"); /* nothing listens: publish fails fast */
+	free(cfg.reveal_socket);
+	cfg.reveal_socket = malloc(128);
+	snprintf(cfg.reveal_socket, 128, "%s/no-reveal.sock", dir); /* not running */
 	CHECK_OK(cl_authority_create(dir, &failed));
 	CHECK_OK(cl_authority_load(&keys, dir, CL_KEY_SIGN | CL_KEY_PSEUDONYM, &failed));
 	if (!CHECK_OK(cl_store_open(&store, dir, MAP_TEST, 0, err, sizeof err)))
@@ -344,6 +353,7 @@ static void test_audit(void)
 	char hex[2 * AS_PID_LEN + 1];
 	struct cs_reply r;
 	const json_t *v, *e;
+	struct stat st;
 	FILE *f;
 
 	test_fill(other, AS_PID_LEN, 55);
@@ -391,7 +401,9 @@ static void test_audit(void)
 		CHECK(strstr(dump(&r), "7000") == NULL);
 		json_decref(r.json);
 	}
-	/* Tamper: append a copy of entry 2's line as entry 6. */
+	/* Tamper: a malformed entry 6 (taken off again below). */
+	if (!CHECK_OK(stat(cfg.audit_log, &st)))
+		return;
 	f = fopen(cfg.audit_log, "a");
 	if (CHECK(f != NULL)) {
 		fputs("v=2 seq=6 time=2026-01-01T00:00:00Z action=trace\n", f);
@@ -405,6 +417,100 @@ static void test_audit(void)
 	CHECK(json_is_string(json_object_get(v, "why")));
 	CHECK_EQ_INT(json_array_size(json_object_get(r.json, "entries")), 5);
 	json_decref(r.json);
+	CHECK_OK(truncate(cfg.audit_log, st.st_size));
+}
+
+
+/* After test_audit: alice asked (entry 3), boss approved it (entry 4). */
+static void test_reveals(void)
+{
+	static struct cs_user alice = {"alice", CL_ROLE_INVESTIGATOR};
+	static struct cs_user bob = {"bob", CL_ROLE_INVESTIGATOR};
+	const char *all[] = {"state", "all", NULL};
+	const char *bogus[] = {"state", "open", NULL};
+	struct cs_reply r;
+	const json_t *list, *q;
+
+	r = call(cs_api_reveals, &alice, all, NULL);
+	CHECK_EQ_INT(r.status, 200);
+	list = json_object_get(r.json, "requests");
+	if (CHECK(json_array_size(list) == 1)) {
+		q = json_array_get(list, 0);
+		CHECK_EQ_INT(json_integer_value(json_object_get(q, "id")), 3);
+		CHECK_STR(json_string_value(json_object_get(q, "state")), "approved");
+		CHECK_STR(json_string_value(json_object_get(q, "asked_by")), "alice");
+		CHECK_STR(json_string_value(json_object_get(q, "decided_by")), "boss");
+		CHECK(json_is_true(json_object_get(q, "may_open")));
+		CHECK(json_is_false(json_object_get(q, "may_decide")));
+	}
+	json_decref(r.json);
+	/* Pending only (the default): none. */
+	r = call(cs_api_reveals, &boss, NULL, NULL);
+	CHECK_EQ_INT(json_array_size(json_object_get(r.json, "requests")), 0);
+	json_decref(r.json);
+	/* Another investigator does not see alice's; a supervisor does. */
+	r = call(cs_api_reveals, &bob, all, NULL);
+	CHECK_EQ_INT(json_array_size(json_object_get(r.json, "requests")), 0);
+	json_decref(r.json);
+	r = call(cs_api_reveals, &boss, all, NULL);
+	CHECK_EQ_INT(json_array_size(json_object_get(r.json, "requests")), 1);
+	json_decref(r.json);
+	r = call(cs_api_reveals, &boss, bogus, NULL);
+	CHECK_EQ_INT(r.status, 400);
+	json_decref(r.json);
+
+	/* Refused here, before the reveal service is asked. */
+	r = call(cs_api_reveal_decide, &boss, NULL, "{\"id\": 3, \"approve\": true, \"reason\": \"x\"}");
+	CHECK_EQ_INT(r.status, 409);
+	CHECK(strstr(dump(&r), "approved already") != NULL);
+	json_decref(r.json);
+	r = call(cs_api_reveal_decide, &boss, NULL, "{\"id\": 77, \"approve\": false, \"reason\": \"x\"}");
+	CHECK_EQ_INT(r.status, 404);
+	json_decref(r.json);
+	r = call(cs_api_reveal_open, &bob, NULL, "{\"id\": 3}");
+	CHECK_EQ_INT(r.status, 403);
+	CHECK(strstr(dump(&r), "only the investigator who asked") != NULL);
+	json_decref(r.json);
+	r = call(cs_api_reveal_open, &bob, NULL, "{\"id\": 2}");
+	CHECK_EQ_INT(r.status, 404); /* entry 2 is a trace, not a request */
+	json_decref(r.json);
+	/* alice's own, approved: the service is asked, and is not running. */
+	r = call(cs_api_reveal_open, &alice, NULL, "{\"id\": 3}");
+	CHECK_EQ_INT(r.status, 503);
+	CHECK(strstr(dump(&r), "anshim-revealed") != NULL);
+	json_decref(r.json);
+}
+
+/* A TRACE with only what is required gets the CLI's defaults; a trace
+ * without the reveal service is 503 and no report. */
+static void test_trace_scope(void)
+{
+	char body[512], hex[2 * AS_PID_LEN + 1];
+	struct cl_reveal_scope sc;
+	struct cs_reply r = {0};
+	json_t *j;
+
+	as_hex_encode(hex, case_pid, AS_PID_LEN);
+	snprintf(body, sizeof body, "{\"pid\": \"%s\", \"from\": \"2026-03-01\", "
+		 "\"to\": \"2026-03-02\", \"reason\": \"lab\"}", hex);
+	j = json_loads(body, 0, NULL);
+	CHECK_OK(cs_trace_scope_read(j, &sc, &r));
+	CHECK_EQ_INT(sc.params.depth, 1);
+	CHECK_EQ_INT(sc.params.min_overlap, 15 * 60);
+	CHECK_EQ_INT(sc.params.incubation, 14 * 86400);
+	CHECK_EQ_INT(sc.params.risk_period, 86400);
+	CHECK_EQ_INT(sc.params.to - sc.params.from, 2 * 86400 - 1);
+	CHECK_STR(sc.reason, "lab");
+	CHECK_STR(sc.case_ref, "");
+	CHECK(!memcmp(sc.params.pid, case_pid, AS_PID_LEN));
+	json_decref(j);
+
+	r = call(cs_api_trace, &analyst, NULL, body);
+	CHECK_EQ_INT(r.status, 503);
+	CHECK(r.body == NULL);
+	CHECK(strstr(dump(&r), "\"contacts\"") == NULL);
+	json_decref(r.json);
+	free(r.body);
 }
 
 static void test_routes(void)
@@ -455,6 +561,8 @@ int main(void)
 	TEST_RUN(test_gateways);
 	TEST_RUN(test_policy);
 	TEST_RUN(test_audit);
+	TEST_RUN(test_reveals);
+	TEST_RUN(test_trace_scope);
 	TEST_RUN(test_routes);
 	teardown();
 	return TEST_DONE();

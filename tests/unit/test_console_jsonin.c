@@ -114,6 +114,7 @@ static void test_refused(void)
 	refused("{\"reason\":\"x\",\"pid\":\"0011223344556677889900aabbccddeg\"}", "field 'pid'");
 	/* A key that is not plain text is not echoed. */
 	refused("{\"reason\":\"x\",\"010-1234-5678 <b>\":1}", "unknown field (known:");
+	refused("{\"reason\":\"x\",\"01012345678\":1}", "unknown field (known:");
 }
 
 static void test_not_object(void)

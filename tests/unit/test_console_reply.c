@@ -2,8 +2,9 @@
  * test_console_reply.c - the API handlers' reply helpers
  * (cloud/console/reply.c): an error is {"error": message} with its status,
  * a long message is cut at a character boundary, a JSON reply takes
- * ownership, a second reply replaces the first without a leak, and a
- * missing value is a 500.
+ * ownership, a second reply replaces the first without a leak, a missing
+ * value is a 500, and a body of another type (cs_reply_body) replaces and
+ * is replaced the same way.
  */
 #include "test.h"
 
@@ -67,10 +68,29 @@ static void test_json_and_replace(void)
 	CHECK(r.json == NULL);
 }
 
+static void test_body(void)
+{
+	struct cs_reply r = {0};
+
+	CHECK_OK(cs_reply_json(&r, 200, json_pack("{s:i}", "id", 7)));
+	/* A body replaces the JSON value (released) and names its file. */
+	CHECK_OK(cs_reply_body(&r, 200, strdup("a,b\r\n"), 5, "text/csv", "contacts.csv"));
+	CHECK(r.json == NULL);
+	CHECK_EQ_INT(r.status, 200);
+	CHECK_EQ_INT(r.body_len, 5);
+	CHECK_STR(r.content_type, "text/csv");
+	CHECK_STR(r.filename, "contacts.csv");
+	/* And an error replaces the body: no file name is left behind. */
+	CHECK_OK(cs_reply_error(&r, 503, "down"));
+	CHECK(r.body == NULL && r.filename[0] == '\0');
+	json_decref(r.json);
+}
+
 int main(void)
 {
 	TEST_RUN(test_error);
 	TEST_RUN(test_long_error_cut_at_character);
 	TEST_RUN(test_json_and_replace);
+	TEST_RUN(test_body);
 	return TEST_DONE();
 }

@@ -13,13 +13,10 @@
 
 #include "anshim/httpserver.h"
 
-#include <arpa/inet.h>
+#include "http_test.h"
+
 #include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 
 static char web_dir[256];
 
@@ -56,68 +53,6 @@ static struct as_http_config base_config(void)
 		.handler = on_api,
 	};
 	return cfg;
-}
-
-static int connect_to(uint16_t port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Read until the peer closes or 10 s pass; the answer, NUL-terminated. */
-static size_t read_all(int fd, char *buf, size_t cap)
-{
-	size_t n = 0;
-	time_t deadline = time(NULL) + 10;
-
-	while (n + 1 < cap && time(NULL) < deadline) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (poll(&p, 1, 1000) <= 0)
-			continue;
-		ssize_t got = read(fd, buf + n, cap - 1 - n);
-		if (got <= 0)
-			break;
-		n += (size_t)got;
-	}
-	buf[n] = '\0';
-	return n;
-}
-
-/* Send one request (Connection: close) and read the whole answer. */
-static void exchange(uint16_t port, const char *request, char *answer, size_t cap)
-{
-	int fd = connect_to(port);
-
-	answer[0] = '\0';
-	if (!CHECK(fd >= 0))
-		return;
-	CHECK(write(fd, request, strlen(request)) == (ssize_t)strlen(request));
-	read_all(fd, answer, cap);
-	close(fd);
-}
-
-static int status_of(const char *answer)
-{
-	int status = 0;
-
-	if (sscanf(answer, "HTTP/1.%*d %d", &status) != 1)
-		return 0;
-	return status;
-}
-
-static int has_header(const char *answer, const char *line)
-{
-	const char *end = strstr(answer, "\r\n\r\n");
-	const char *p = strstr(answer, line);
-
-	return p && end && p < end;
 }
 
 static void check_security_headers(const char *answer, const char *cache)

@@ -12,9 +12,11 @@
  * period) while the total is reported too.
  *
  * The command (cl_cmd_trace, called in-process with a real config, keys,
- * sealed capsules and audit log): the exact JSON of an example, the human
- * form, --reveal, one audit entry per trace written before any output,
- * nothing printed when the audit log cannot be written, usage errors.
+ * sealed capsules and audit log, against the reveal service's own code
+ * answering in a thread, tests/reveal_test.h): the exact JSON of an
+ * example, the human form, the break-glass --reveal, one audit entry per
+ * trace written by the service before any output, nothing printed when the
+ * audit log cannot be written, --as refused, usage errors.
  *
  * Then a randomized comparison: for many seeds, random venues, people,
  * visits, windows and depths; the engine's contacts (pid, order, via,
@@ -26,6 +28,7 @@
  * at a segment's edge).
  */
 #include "test.h"
+#include "reveal_test.h"
 
 #include "audit.h"
 #include "authority.h"
@@ -43,6 +46,7 @@
 
 #define MAP_TEST (UINT64_C(32) << 20)
 #define BASE INT64_C(1772377200) /* 2026-03-02T00:00:00+09:00, a Monday */
+#undef MIN /* sys/param.h, through uv.h (reveal_test.h) */
 #define MIN 60
 #define HOUR 3600
 #define DAY 86400
@@ -987,6 +991,7 @@ struct cli {
 	char keys[64], adir[64];
 	char conf[128], log[128], badconf[128];
 	struct cl_authority auth;
+	struct reveal_test rt, bad_rt;    /* the reveal service of conf, of badconf */
 	uint8_t a[16], b[16], c[16];
 };
 
@@ -998,14 +1003,16 @@ static void seal(struct fx *f, const struct cli *x, const char *phone, const cha
 	CHECK_OK(as_capsule_seal(f->pend[f->npend - 1].r.capsule, &ct, x->auth.contact_pk));
 }
 
+/* This process's group may break glass. */
 static void write_conf(const char *path, const char *store, const char *keys, const char *log)
 {
 	FILE *fp = fopen(path, "w");
 
 	if (!fp)
 		abort();
-	fprintf(fp, "# test_trace\nstore_dir %s\nkeys_dir %s\naudit_log %s\nmap_size 32M\n", store,
-		keys, log);
+	fprintf(fp, "# test_trace\nstore_dir %s\nkeys_dir %s\naudit_log %s\nmap_size 32M\n"
+		"reveal_socket %s.sock\nreveal_breakglass_group %lu\n", store, keys, log, path,
+		(unsigned long)getgid());
 	fclose(fp);
 }
 
@@ -1095,7 +1102,8 @@ static int cli_open_with(struct cli *x, int museum)
 	/* The command opens the store itself. */
 	cl_store_close(x->f.s);
 	x->f.s = NULL;
-	return 1;
+	return CHECK(reveal_test_start(&x->rt, x->conf) == 0) &&
+	       CHECK(reveal_test_start(&x->bad_rt, x->badconf) == 0);
 }
 
 static int cli_open(struct cli *x)
@@ -1105,6 +1113,8 @@ static int cli_open(struct cli *x)
 
 static void cli_close(struct cli *x)
 {
+	reveal_test_stop(&x->rt);
+	reveal_test_stop(&x->bad_rt);
 	cl_authority_wipe(&x->auth);
 	test_rmdir(x->adir);
 	test_rmdir(x->keys);
@@ -1233,10 +1243,10 @@ static void test_cli_json(void)
 		CHECK(al.e[0].who[0] != '\0');
 	}
 
-	/* --reveal: phones and names, and the entry says how many. */
+	/* --reveal (break-glass): phones and names, and the entry says how
+	 * many, with this process's Unix user. */
 	snprintf(cmd, sizeof cmd, "trace --config %s --pid %s --from 2026-03-02T00:00+09:00 "
-		 "--to 2026-03-03T00:00+09:00 --json --reveal --as inv._Kim --reason second_look",
-		 x.conf, a);
+		 "--to 2026-03-03T00:00+09:00 --json --reveal --reason second_look", x.conf, a);
 	out = run_cli(cmd, &st);
 	CHECK_EQ_INT(st, 0);
 	CHECK(strstr(out, "\"phone\":\"+821022223333\",\"name\":\"\xea\xb9\x80\xeb\xaf\xbc\xec\x88\x98\"}") != NULL);
@@ -1245,8 +1255,12 @@ static void test_cli_json(void)
 	CHECK(strstr(out, "+821012345678") == NULL); /* never the case's own */
 	free(out);
 	if (CHECK_EQ_INT(audit_count(&x, &al), 2)) {
-		CHECK_STR(al.e[1].action, "reveal");
-		CHECK_STR(al.e[1].who, "inv. Kim");
+		struct rv_peer me = {.uid = getuid()};
+
+		rv_peer_name(&me);
+		CHECK_STR(al.e[1].action, "break-glass");
+		CHECK_STR(al.e[1].who, me.user);
+		CHECK_STR(al.e[0].who, me.user);
 		CHECK_EQ_INT(al.e[1].contacts, 2);
 		CHECK_EQ_INT(al.e[1].revealed, 2);
 		CHECK_EQ_INT(al.e[1].window_to, at(1, 0, 0));
@@ -1381,7 +1395,7 @@ static void test_cli_text(void)
 	free(out);
 
 	snprintf(cmd, sizeof cmd, "trace --config %s --phone 01012345678 --from 2026-03-02 "
-		 "--to 2026-03-02 --reveal --as kim --reason call_them", x.conf);
+		 "--to 2026-03-02 --reveal --reason call_them", x.conf);
 	out = run_cli(cmd, &st);
 	CHECK_EQ_INT(st, 0);
 	CHECK(strstr(out, "      phone +821022223333  name \xea\xb9\x80\xeb\xaf\xbc\xec\x88\x98\n") != NULL);
@@ -1421,19 +1435,20 @@ static void test_cli_refusals(void)
 		goto out;
 	/* No audit entry possible: nothing printed, status 1. */
 	snprintf(cmd, sizeof cmd, "trace --config %s --phone 01012345678 --from 2026-03-02 "
-		 "--to 2026-03-02 --reveal --as kim --reason r", x.badconf);
+		 "--to 2026-03-02 --reveal --reason r", x.badconf);
 	out = run_cli(cmd, &st);
 	CHECK_EQ_INT(st, 1);
 	CHECK_STR(out, "");
 	free(out);
 
-	/* Usage errors: no reason, reveal without --as, both or neither of
-	 * --phone/--pid, a bad phone, a bad pid, bad numbers, from > to. */
+	/* Usage errors: no reason, --as (a name proves nothing), both or
+	 * neither of --phone/--pid, a bad phone, a bad pid, bad numbers,
+	 * from > to. */
 	{
 		static const char *const bad[] = {
 			"--phone 01012345678 --from 2026-03-02 --to 2026-03-02",
 			"--phone 01012345678 --from 2026-03-02 --to 2026-03-02 --reason _",
-			"--phone 01012345678 --from 2026-03-02 --to 2026-03-02 --reveal --reason r",
+			"--phone 01012345678 --from 2026-03-02 --to 2026-03-02 --as kim --reason r",
 			"--from 2026-03-02 --to 2026-03-02 --reason r",
 			"--phone 01012345678 --pid 00112233445566778899aabbccddeeff --from 2026-03-02 "
 			"--to 2026-03-02 --reason r",

@@ -9,6 +9,8 @@
 #ifndef ANSHIM_ERROR_H
 #define ANSHIM_ERROR_H
 
+#include <stddef.h>
+
 #define AS_ERR_BASE (-1000)
 
 enum as_error {
@@ -66,5 +68,10 @@ const char *as_strerror(int err);
 /* Return the symbolic name ("AS_E_STALE", "ENOENT", ...) of err, for tests
  * and logs; never NULL.  Thread-safe. */
 const char *as_errname(int err);
+
+/* Write a message into a caller's error buffer (buf, len bytes), as
+ * snprintf; nothing when buf is NULL or len is 0.  Any thread. */
+void as_err_printf(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

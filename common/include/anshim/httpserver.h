@@ -98,6 +98,12 @@ struct as_http_config {
 int as_http_server_start(const struct as_http_config *cfg, struct as_http_server **out,
 			 char *err, size_t err_len);
 
+/* The checks as_http_server_start makes of the TLS files, for a
+ * daemon's --check-config: both readable PEM files, the key not readable
+ * by every user.  0, or an error with err naming the file and the fix. */
+int as_http_tls_files_check(const char *cert_file, const char *key_file, char *err,
+			    size_t err_len);
+
 /* The port the server listens on (the one picked when cfg->port was 0). */
 uint16_t as_http_server_port(const struct as_http_server *srv);
 
