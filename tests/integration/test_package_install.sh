@@ -89,7 +89,7 @@ for g in "$GW_USER" "$CL_USER" "$CS_USER" input; do
 done
 
 # ---- put the machine back on any exit ----
-GW_DPID='' CL_DPID='' GW_MAIN='' CL_MAIN='' SYSTEMD=0
+GW_DPID='' CL_DPID='' CS_DPID='' GW_MAIN='' CL_MAIN='' SYSTEMD=0
 _restore() {
   local rc=$? p u
   trap - EXIT
@@ -105,7 +105,8 @@ _restore() {
       tail -n 20 "$f" >&2
     done
   fi
-  [ "$SYSTEMD" = 1 ] && systemctl stop anshim-gateway.service anshim-cloud.service 2>/dev/null
+  [ "$SYSTEMD" = 1 ] && systemctl stop anshim-gateway.service anshim-cloud.service \
+    anshim-consoled.service 2>/dev/null
   cleanup_daemons
   p=$(known_packages)
   if [ -n "$p" ]; then
@@ -131,9 +132,9 @@ trap _restore EXIT
 
 cleanup_daemons() {
   local pid
-  for pid in $GW_DPID $CL_DPID; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in $GW_DPID $CL_DPID; do wait "$pid" 2>/dev/null; done
-  GW_DPID='' CL_DPID=''
+  for pid in $GW_DPID $CL_DPID $CS_DPID; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in $GW_DPID $CL_DPID $CS_DPID; do wait "$pid" 2>/dev/null; done
+  GW_DPID='' CL_DPID='' CS_DPID=''
 }
 
 # pkg ARGS...: dpkg, waiting up to 3 minutes for its lock (another apt or
@@ -335,6 +336,7 @@ PY
 run_unit() {
   local -n _pid=$1
   local unit=$2 log=$3 name user group supp umask exec d mode notify groups=(--clear-groups)
+  local cred cdir='' envs
   name=$(basename "$unit" .service)
   expect_eq "$name: Type" notify "$(unit_one "$unit" Type)"
   user=$(unit_one "$unit" User)
@@ -354,6 +356,16 @@ run_unit() {
     mode=$(unit_get "$unit" RuntimeDirectoryMode); mode=${mode:-0755}
     install -d -m "$mode" -o "$user" -g "$group" "/run/$d"
   done
+  # LoadCredential=NAME:PATH: a copy only the service's user may read, in
+  # $CREDENTIALS_DIRECTORY, as systemd makes it.
+  for cred in $(unit_get "$unit" LoadCredential); do
+    cdir=$WORK/credentials/$name
+    install -d -m 0711 "$WORK/credentials"
+    install -d -m 0500 -o "$user" -g "$group" "$cdir"
+    install -m 0400 -o "$user" -g "$group" "${cred#*:}" "$cdir/${cred%%:*}"
+  done
+  envs=(PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 WATCHDOG_USEC=2000000)
+  [ -z "$cdir" ] || envs+=("CREDENTIALS_DIRECTORY=$cdir")
   install -d -m 0711 "$WORK/notify"
   notify=$WORK/notify/$name.sock
   "$ANSHIM_PYTHON" -c "$_NOTIFY_PY" "$notify" "$WORK/notify-$name.txt" > "$WORK/notify-$name.err" 2>&1 4>&- &
@@ -363,8 +375,7 @@ run_unit() {
   # shellcheck disable=SC2016,SC2086
   setpriv --reuid="$user" --regid="$group" "${groups[@]}" \
     --no-new-privs --inh-caps=-all --bounding-set=-all -- \
-    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 NOTIFY_SOCKET="$notify" \
-      WATCHDOG_USEC=2000000 \
+    env -i "${envs[@]}" NOTIFY_SOCKET="$notify" \
     /bin/sh -c 'umask "$1"; shift; export WATCHDOG_PID=$$; cd /; exec "$@"' sh "$umask" $exec \
     < /dev/null >> "$log" 2>&1 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
   _pid=$!
@@ -444,11 +455,57 @@ t = json.loads(sys.argv[1])
 print(t["case"]["pid"], [v["venue"] for v in t["visits"]])' "$trace")"
 expect_match "audit log" ": 1 entries?, chain intact$" "$(as "$CL_USER" anshim-cloud audit verify)"
 
+phase "the investigator console, as its unit says"
+# Its pages, when the tree has them; otherwise a directory of our own.
+if [ -d "$SRC/cloud/console/web" ]; then
+  expect_exists "the console's pages" /usr/share/anshim/console/index.html
+else
+  install -d -m 0755 "$WORK/web"
+  echo "web_dir $WORK/web" >> "$CS_CONF"
+fi
+CS_PORT=$(free_port)
+{
+  echo
+  echo "# Added by tests/integration/test_package_install.sh"
+  echo "port $CS_PORT"
+} >> "$CS_CONF"
+# The first supervisor, made as the console's user (the password on stdin).
+printf '%s\n' package-test-password | as "$CS_USER" anshim-cloud user add pkg.supervisor \
+  --role supervisor > "$WORK/user-add.log"
+expect_stat "the accounts file" "$CS_USER:$CS_USER 600" /var/lib/anshim/console/accounts
+if [ "$SYSTEMD" = 1 ]; then
+  systemctl restart anshim-consoled.service ||
+    fail "systemctl restart anshim-consoled: $(systemctl status --no-pager anshim-consoled 2>&1 | tail -n 5)"
+  CS_MAIN=$(systemctl show -p MainPID --value anshim-consoled.service)
+else
+  run_unit CS_DPID "$CS_UNIT" "$WORK/consoled.log"
+  wait_for 30 "anshim-consoled to send READY=1" notified anshim-consoled READY=1
+  CS_MAIN=$CS_DPID
+fi
+expect_eq "anshim-consoled runs as" "$CS_USER $CS_USER" "$(ps -o euser:32=,egroup:32= -p "$CS_MAIN" | xargs)"
+check
+grep -qw "$(getent group "$CL_USER" | cut -d: -f3)" <<< "$(awk '/^Groups:/ {$1=""; print}' "/proc/$CS_MAIN/status")" ||
+  fail "anshim-consoled is not in the group $CL_USER (it could not read the store)"
+# It opened the store read-only (registering in lock.mdb) and logs in.
+check
+python3 - "$CS_PORT" <<'PY' || fail "logging in to the installed console failed"
+import http.client, json, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=30)
+c.request("POST", "/api/login", json.dumps({"name": "pkg.supervisor", "password": "package-test-password"}),
+          {"Content-Type": "application/json"})
+r = c.getresponse()
+body = json.loads(r.read())
+assert r.status == 200 and body["user"]["role"] == "supervisor", (r.status, body)
+PY
+expect_stat "the store's data: its group reads, never writes" "$CL_USER:$CL_USER 640" /var/lib/anshim-cloud/data.mdb
+expect_stat "the store's reader table: its group writes" "$CL_USER:$CL_USER 660" /var/lib/anshim-cloud/lock.mdb
+
 if [ "$SYSTEMD" = 0 ]; then
+  wait_for 10 "anshim-consoled to feed the watchdog" notified anshim-consoled WATCHDOG=1
   wait_for 10 "anshim-gatewayd to feed the watchdog" notified anshim-gateway WATCHDOG=1
   wait_for 10 "anshim-cloudd to feed the watchdog" notified anshim-cloud WATCHDOG=1
   phase "stopping the daemons (SIGTERM)"
-  for d in GW CL; do
+  for d in CS GW CL; do
     dpid_var=${d}_DPID
     rc=0
     kill -TERM "${!dpid_var}"
@@ -459,7 +516,7 @@ if [ "$SYSTEMD" = 0 ]; then
   rm -rf /run/anshim-gateway   # systemd removes the RuntimeDirectory on stop
 else
   phase "stopping the services"
-  for u in anshim-gateway anshim-cloud; do
+  for u in anshim-consoled anshim-gateway anshim-cloud; do
     expect_eq "$u never restarted (watchdog, crash)" 0 "$(systemctl show -p NRestarts --value "$u.service")"
     systemctl stop "$u.service"
     expect_eq "$u stopped cleanly" success "$(systemctl show -p Result --value "$u.service")"
