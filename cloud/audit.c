@@ -3,15 +3,19 @@
  * and the contract are in audit.h).
  *
  * What it does.  cl_audit_append turns one struct cl_audit_entry into one
- * text line -- fields, the previous entry's hash, this entry's hash and the
- * authority's signature over it -- and appends it under an exclusive flock
- * with a single write() followed by fsync.  cl_audit_verify and
- * cl_audit_each stream the file line by line through one walker that
- * checks, in this order: the line is whole (ends in '\n'), it parses, it is
+ * version 2 text line -- fields, the previous entry's hash, this entry's
+ * hash and audit.key's signature over it -- and appends it under an
+ * exclusive flock with a single write() followed by fsync.
+ * cl_audit_verify and cl_audit_each stream the file line by line through
+ * one walker that checks, in this order: the line is whole (ends in '\n'),
+ * it parses (as version 2 when it starts "v=2 ", else as version 1), it is
  * canonical (re-encoding the parsed fields gives back exactly the same
- * bytes), its seq is its line number, its prev is the previous entry's
- * hash, its hash is the hash of its fields, and (verify only) its
- * signature holds.  The first failure names that line.
+ * bytes), no version 1 line follows a version 2 one, a request it answers
+ * is an earlier entry, its seq is its line number, its prev is the
+ * previous entry's hash, its hash is the hash of its fields (in its
+ * version's domain), and (verify only) its signature holds (audit.pub for
+ * version 2, sign.pub for version 1).  The first failure names that line.
+ * cl_audit_requests folds the entries into the reveal requests' states.
  *
  * Invariants.
  *   - A line is at most AUDIT_LINE_MAX bytes including its '\n'; free text
@@ -78,18 +82,6 @@ struct audit_rec {
 	uint8_t sig[crypto_sign_BYTES];
 };
 
-__attribute__((format(printf, 3, 4))) static void say(char *buf, size_t len,
-						       const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!buf || len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
-
 /* ---- entry rules ------------------------------------------------------ */
 
 static int terminated(const char *s, size_t cap)
@@ -134,16 +126,16 @@ static int names_request(const char *a)
 static int audit__check_entry(const struct cl_audit_entry *e, char *why, size_t why_len)
 {
 	if (!terminated(e->who, sizeof e->who) || e->who[0] == '\0') {
-		say(why, why_len, "'who' must be 1-%zu bytes (the investigator)", sizeof e->who - 1);
+		as_err_printf(why, why_len, "'who' must be 1-%zu bytes (the investigator)", sizeof e->who - 1);
 		return AS_E_FIELD;
 	}
 	if (!terminated(e->action, sizeof e->action) || !action_ok(e->action, e->version)) {
-		say(why, why_len, e->version == 1 ? "'action' must be \"trace\" or \"reveal\"" :
+		as_err_printf(why, why_len, e->version == 1 ? "'action' must be \"trace\" or \"reveal\"" :
 		    "'action' must be trace, ask, approve, refuse, reveal or break-glass");
 		return AS_E_FIELD;
 	}
 	if (e->version == 2 && (e->request != 0) != names_request(e->action)) {
-		say(why, why_len, "'request' must name the ask for approve, refuse and reveal "
+		as_err_printf(why, why_len, "'request' must name the ask for approve, refuse and reveal "
 		    "(and be 0 for the other actions)");
 		return AS_E_FIELD;
 	}
@@ -151,26 +143,26 @@ static int audit__check_entry(const struct cl_audit_entry *e, char *why, size_t 
 				e->min_overlap < 0 || e->min_overlap > CL_AUDIT_DURATION_MAX ||
 				e->risk_period < 0 || e->risk_period > CL_AUDIT_DURATION_MAX ||
 				e->incubation < 0 || e->incubation > CL_AUDIT_DURATION_MAX)) {
-		say(why, why_len, "'case_no' must be at most %zu bytes and the durations 0 to "
+		as_err_printf(why, why_len, "'case_no' must be at most %zu bytes and the durations 0 to "
 		    "366 days", sizeof e->case_no - 1);
 		return AS_E_FIELD;
 	}
 	if (!terminated(e->case_ref, sizeof e->case_ref) || !is_pid_hex(e->case_ref)) {
-		say(why, why_len, "'case_ref' must be the case's pid as %d lowercase hex digits "
+		as_err_printf(why, why_len, "'case_ref' must be the case's pid as %d lowercase hex digits "
 		    "(never a phone number)", 2 * AS_PID_LEN);
 		return AS_E_FIELD;
 	}
 	if (!terminated(e->reason, sizeof e->reason)) {
-		say(why, why_len, "'reason' must be at most %zu bytes", sizeof e->reason - 1);
+		as_err_printf(why, why_len, "'reason' must be at most %zu bytes", sizeof e->reason - 1);
 		return AS_E_FIELD;
 	}
 	if (e->time <= 0 || e->time > AUDIT_TIME_MAX) {
-		say(why, why_len, "'time' %lld is out of range", (long long)e->time);
+		as_err_printf(why, why_len, "'time' %lld is out of range", (long long)e->time);
 		return AS_E_FIELD;
 	}
 	if (e->window_from < 0 || e->window_to > AUDIT_TIME_MAX ||
 	    e->window_from > e->window_to) {
-		say(why, why_len, "window %lld..%lld is not a range of times",
+		as_err_printf(why, why_len, "window %lld..%lld is not a range of times",
 		    (long long)e->window_from, (long long)e->window_to);
 		return AS_E_FIELD;
 	}
@@ -591,16 +583,16 @@ static int audit__parse(const char *line, size_t len, struct audit_rec *r, char 
 	      cur_lit(&c, " hash=") || cur_hex(&c, r->hash, sizeof r->hash) ||
 	      cur_lit(&c, " sig=") || cur_hex(&c, r->sig, sizeof r->sig) || c.left != 0;
 	if (bad) {
-		say(why, why_len, "malformed line (a field is missing, misspelt or out of place)");
+		as_err_printf(why, why_len, "malformed line (a field is missing, misspelt or out of place)");
 		return AS_E_CORRUPT;
 	}
 	if (audit__check_entry(&r->e, NULL, 0) != 0) {
-		say(why, why_len, "malformed line (a field holds a value no entry can have)");
+		as_err_printf(why, why_len, "malformed line (a field holds a value no entry can have)");
 		return AS_E_CORRUPT;
 	}
 	if (audit__format(r, again, sizeof again, &again_len) != 0 || again_len != len + 1 ||
 	    memcmp(again, line, len) != 0) {
-		say(why, why_len, "malformed line (not in the one spelling the writer uses)");
+		as_err_printf(why, why_len, "malformed line (not in the one spelling the writer uses)");
 		return AS_E_CORRUPT;
 	}
 	return 0;
@@ -673,13 +665,13 @@ static int audit__walk(const char *path, const struct cl_audit_keys *keys, audit
 
 	*entries = 0;
 	*first_bad = 0;
-	say(why, why_len, "ok");
+	as_err_printf(why, why_len, "ok");
 	l->start = l->end = 0;
 	l->eof = 0;
 	l->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (l->fd < 0) {
 		rc = -errno;
-		say(why, why_len, "cannot open: %s", as_strerror(rc));
+		as_err_printf(why, why_len, "cannot open: %s", as_strerror(rc));
 		return rc;
 	}
 	/* A shared lock waits out an append in progress (it holds LOCK_EX
@@ -697,17 +689,17 @@ static int audit__walk(const char *path, const struct cl_audit_keys *keys, audit
 			break;
 		*first_bad = i;
 		if (rc == AS_E_OVERSIZE) {
-			say(why, why_len, "malformed line (longer than %d bytes)", AUDIT_LINE_MAX);
+			as_err_printf(why, why_len, "malformed line (longer than %d bytes)", AUDIT_LINE_MAX);
 			rc = AS_E_CORRUPT;
 			break;
 		}
 		if (rc < 0) {
-			say(why, why_len, "cannot read: %s", as_strerror(rc));
+			as_err_printf(why, why_len, "cannot read: %s", as_strerror(rc));
 			*first_bad = 0;
 			break;
 		}
 		if (!whole) {
-			say(why, why_len, "truncated last entry (the file ends in the middle of a "
+			as_err_printf(why, why_len, "truncated last entry (the file ends in the middle of a "
 			    "line: a write torn by a crash, or the file was cut)");
 			rc = AS_E_TRUNCATED;
 			break;
@@ -716,18 +708,18 @@ static int audit__walk(const char *path, const struct cl_audit_keys *keys, audit
 		if (rc)
 			break;
 		if (r.e.version == 1 && seen_v2) {
-			say(why, why_len, "version 1 entry after version 2 (written with sign.key "
+			as_err_printf(why, why_len, "version 1 entry after version 2 (written with sign.key "
 			    "instead of by the reveal service)");
 			rc = AS_E_CORRUPT;
 			break;
 		}
 		if (r.e.request >= r.seq) {
-			say(why, why_len, "malformed line (its request is not an earlier entry)");
+			as_err_printf(why, why_len, "malformed line (its request is not an earlier entry)");
 			rc = AS_E_CORRUPT;
 			break;
 		}
 		if (r.seq != i) {
-			say(why, why_len, "sequence gap: it has seq=%llu where entry %llu belongs "
+			as_err_printf(why, why_len, "sequence gap: it has seq=%llu where entry %llu belongs "
 			    "(entries were removed, inserted or reordered)",
 			    (unsigned long long)r.seq, (unsigned long long)i);
 			rc = AS_E_CORRUPT;
@@ -735,21 +727,21 @@ static int audit__walk(const char *path, const struct cl_audit_keys *keys, audit
 		}
 		if (sodium_memcmp(r.prev, prev, sizeof prev) != 0) {
 			if (i == 1)
-				say(why, why_len, "chain break: the first entry's prev is not all zeros");
+				as_err_printf(why, why_len, "chain break: the first entry's prev is not all zeros");
 			else
-				say(why, why_len, "chain break: its prev is not the hash of entry %llu",
+				as_err_printf(why, why_len, "chain break: its prev is not the hash of entry %llu",
 				    (unsigned long long)(i - 1));
 			rc = AS_E_CORRUPT;
 			break;
 		}
 		if (audit__hash(&r, hash) != 0 || sodium_memcmp(hash, r.hash, sizeof hash) != 0) {
-			say(why, why_len, "hash mismatch: its fields are not the ones it was "
+			as_err_printf(why, why_len, "hash mismatch: its fields are not the ones it was "
 			    "recorded with");
 			rc = AS_E_CORRUPT;
 			break;
 		}
 		if (keys && !audit__sig_ok(&r, keys)) {
-			say(why, why_len, "bad signature: not signed by this authority's %s",
+			as_err_printf(why, why_len, "bad signature: not signed by this authority's %s",
 			    r.e.version == 2 ? "audit.key" : keys->has_sign ? "sign.key" :
 			    "sign.key (no sign.pub to check it with)");
 			rc = AS_E_SIGNATURE;
@@ -764,7 +756,7 @@ static int audit__walk(const char *path, const struct cl_audit_keys *keys, audit
 	}
 	if (i > AUDIT_ENTRIES_MAX && !rc) {
 		*first_bad = i;
-		say(why, why_len, "more than %llu entries", (unsigned long long)AUDIT_ENTRIES_MAX);
+		as_err_printf(why, why_len, "more than %llu entries", (unsigned long long)AUDIT_ENTRIES_MAX);
 		rc = AS_E_OVERSIZE;
 	}
 	close(l->fd);
@@ -821,12 +813,12 @@ static int audit__last(int fd, off_t size, const char *path, const struct cl_aud
 	int rc = full_pread(fd, tail, n, size - (off_t)n);
 
 	if (rc) {
-		say(err, err_len, "audit log %s: cannot read its last entry: %s", path,
+		as_err_printf(err, err_len, "audit log %s: cannot read its last entry: %s", path,
 		    as_strerror(rc));
 		return rc;
 	}
 	if (tail[n - 1] != '\n') {
-		say(err, err_len, "audit log %s ends in a torn entry (a crash during a write?); "
+		as_err_printf(err, err_len, "audit log %s ends in a torn entry (a crash during a write?); "
 		    "refusing to append. Run 'anshim-cloud audit verify', keep a copy of the "
 		    "log, and cut the incomplete last line off before recording more", path);
 		return AS_E_TRUNCATED;
@@ -835,7 +827,7 @@ static int audit__last(int fd, off_t size, const char *path, const struct cl_aud
 	while (start > 0 && tail[start - 1] != '\n')
 		start--;
 	if (start == 0 && n < (size_t)size) {
-		say(err, err_len, "audit log %s: its last line is longer than any entry; "
+		as_err_printf(err, err_len, "audit log %s: its last line is longer than any entry; "
 		    "refusing to append (run 'anshim-cloud audit verify')", path);
 		return AS_E_CORRUPT;
 	}
@@ -846,12 +838,12 @@ static int audit__last(int fd, off_t size, const char *path, const struct cl_aud
 		rc = AS_E_CORRUPT;
 	}
 	if (rc) {
-		say(err, err_len, "audit log %s: its last entry is broken (%s); refusing to "
+		as_err_printf(err, err_len, "audit log %s: its last entry is broken (%s); refusing to "
 		    "append (run 'anshim-cloud audit verify')", path, why);
 		return rc;
 	}
 	if (!audit__sig_ok(last, k)) {
-		say(err, err_len, "audit log %s: its last entry is not signed by the %s in "
+		as_err_printf(err, err_len, "audit log %s: its last entry is not signed by the %s in "
 		    "keys_dir (forged, or the authority keys changed); refusing to append. "
 		    "Run 'anshim-cloud audit verify'; after a key change, archive this log "
 		    "and point audit_log at a new file", path,
@@ -859,7 +851,7 @@ static int audit__last(int fd, off_t size, const char *path, const struct cl_aud
 		return AS_E_SIGNATURE;
 	}
 	if (last->seq >= AUDIT_ENTRIES_MAX) {
-		say(err, err_len, "audit log %s is full (%llu entries); start a new one", path,
+		as_err_printf(err, err_len, "audit log %s is full (%llu entries); start a new one", path,
 		    (unsigned long long)last->seq);
 		return AS_E_FULL;
 	}
@@ -908,7 +900,7 @@ static int audit__append_locked(int fd, const char *path, const struct cl_audit_
 
 	rc = fstat(fd, &st) != 0 ? -errno : S_ISREG(st.st_mode) ? 0 : -EINVAL;
 	if (rc) {
-		say(err, err_len, "audit log %s: not a regular file we can use: %s", path,
+		as_err_printf(err, err_len, "audit log %s: not a regular file we can use: %s", path,
 		    as_strerror(rc));
 		return rc;
 	}
@@ -926,12 +918,12 @@ static int audit__append_locked(int fd, const char *path, const struct cl_audit_
 		goto encode_failed;
 	sig_message(msg, r->hash);
 	if (r->e.request >= r->seq) {
-		say(err, err_len, "audit entry refused: its request %llu is not an earlier entry",
+		as_err_printf(err, err_len, "audit entry refused: its request %llu is not an earlier entry",
 		    (unsigned long long)r->e.request);
 		return AS_E_FIELD;
 	}
 	if (crypto_sign_detached(r->sig, NULL, msg, sizeof msg, audit_sk) != 0) {
-		say(err, err_len, "audit log %s: signing the entry failed", path);
+		as_err_printf(err, err_len, "audit log %s: signing the entry failed", path);
 		return AS_E_CRYPTO;
 	}
 	if ((rc = audit__format(r, line, sizeof line, &len)) != 0)
@@ -943,23 +935,23 @@ static int audit__append_locked(int fd, const char *path, const struct cl_audit_
 		rc = w < 0 ? -errno : -ENOSPC;
 		/* Undo a partial line so the log stays whole lines. */
 		if (ftruncate(fd, st.st_size) != 0 || fsync(fd) != 0)
-			say(err, err_len, "audit log %s: writing the entry failed (%s) and the "
+			as_err_printf(err, err_len, "audit log %s: writing the entry failed (%s) and the "
 			    "partial line could not be removed; run 'anshim-cloud audit verify'",
 			    path, as_strerror(rc));
 		else
-			say(err, err_len, "audit log %s: writing the entry failed: %s (disk "
+			as_err_printf(err, err_len, "audit log %s: writing the entry failed: %s (disk "
 			    "full, or a file size limit?); nothing was recorded", path, as_strerror(rc));
 		return rc;
 	}
 	if (fsync(fd) != 0 || (st.st_size == 0 && (rc = fsync_parent(path)) != 0)) {
 		rc = rc ? rc : -errno;
-		say(err, err_len, "audit log %s: the entry was written but could not be made "
+		as_err_printf(err, err_len, "audit log %s: the entry was written but could not be made "
 		    "durable: %s", path, as_strerror(rc));
 		return rc;
 	}
 	return 0;
 encode_failed:
-	say(err, err_len, "audit log %s: cannot encode the entry: %s", path, as_strerror(rc));
+	as_err_printf(err, err_len, "audit log %s: cannot encode the entry: %s", path, as_strerror(rc));
 	return rc;
 }
 
@@ -973,7 +965,7 @@ int cl_audit_keys_load(struct cl_audit_keys *k, const char *keys_dir, char *err,
 	memset(k, 0, sizeof *k);
 	rc = cl_authority_load(&a, keys_dir, CL_KEY_AUDIT_PUBLIC, &failed);
 	if (rc) {
-		say(err, err_len, "cannot load the audit log's public key %s: %s%s",
+		as_err_printf(err, err_len, "cannot load the audit log's public key %s: %s%s",
 		    failed ? failed : keys_dir, as_strerror(rc),
 		    rc == -ENOENT ? " (a key set made before the reveal service has none: run "
 		    "'anshim-cloud keys init --audit --dir DIR' as the reveal service's user, or "
@@ -1005,16 +997,16 @@ int cl_audit_append(const struct cl_config *cfg, const struct cl_audit_entry *e,
 	if (r.e.time == 0)
 		r.e.time = (int64_t)time(NULL);
 	if ((rc = audit__check_entry(&r.e, why, sizeof why)) != 0) {
-		say(err, err_len, "audit entry refused: %s", why);
+		as_err_printf(err, err_len, "audit entry refused: %s", why);
 		return rc;
 	}
 	if (!cfg->audit_log || !cfg->audit_log[0] || !cfg->keys_dir) {
-		say(err, err_len, "no audit_log or keys_dir in the configuration");
+		as_err_printf(err, err_len, "no audit_log or keys_dir in the configuration");
 		return AS_E_CONFIG;
 	}
 	rc = cl_authority_load(&a, cfg->keys_dir, CL_KEY_AUDIT, &failed);
 	if (rc) {
-		say(err, err_len, "cannot load the audit log's signing key %s: %s (only the "
+		as_err_printf(err, err_len, "cannot load the audit log's signing key %s: %s (only the "
 		    "reveal service, anshim-revealed, can write the audit log)",
 		    failed ? failed : cfg->keys_dir, as_strerror(rc));
 		return rc;
@@ -1030,10 +1022,10 @@ int cl_audit_append(const struct cl_config *cfg, const struct cl_audit_entry *e,
 		}
 		cl_authority_wipe(&pub);
 	}
-	fd = open(cfg->audit_log, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(cfg->audit_log, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		rc = -errno;
-		say(err, err_len, "audit log %s: cannot open: %s (does its directory exist? "
+		as_err_printf(err, err_len, "audit log %s: cannot open: %s (does its directory exist? "
 		    "set audit_log in the configuration)", cfg->audit_log, as_strerror(rc));
 		cl_authority_wipe(&a);
 		return rc;
@@ -1050,13 +1042,13 @@ int cl_audit_append(const struct cl_config *cfg, const struct cl_audit_entry *e,
 		}
 	}
 	if (rc)
-		say(err, err_len, "audit log %s: cannot lock: %s", cfg->audit_log, as_strerror(rc));
+		as_err_printf(err, err_len, "audit log %s: cannot lock: %s", cfg->audit_log, as_strerror(rc));
 	else
 		rc = audit__append_locked(fd, cfg->audit_log, &k, a.audit_sk, &r, err, err_len);
 	cl_authority_wipe(&a);
 	if (close(fd) != 0 && !rc) {
 		rc = -errno;
-		say(err, err_len, "audit log %s: close failed: %s", cfg->audit_log,
+		as_err_printf(err, err_len, "audit log %s: close failed: %s", cfg->audit_log,
 		    as_strerror(rc));
 	}
 	if (!rc && seq)
@@ -1160,9 +1152,9 @@ int cl_audit_requests(const char *path, struct cl_request **out, size_t *n, char
 	if (rc) {
 		free(l.v);
 		if (l.failed)
-			say(err, err_len, "out of memory reading the reveal requests");
+			as_err_printf(err, err_len, "out of memory reading the reveal requests");
 		else
-			say(err, err_len, "audit log %s: %s after %zu requests; run 'anshim-cloud "
+			as_err_printf(err, err_len, "audit log %s: %s after %zu requests; run 'anshim-cloud "
 			    "audit verify'", path, as_strerror(rc), l.n);
 		return rc;
 	}

@@ -116,7 +116,9 @@ int cl_audit_keys_load(struct cl_audit_keys *k, const char *keys_dir, char *err,
  * Append e (borrowed) to cfg->audit_log as a version 2 entry (e->version
  * is ignored), signed with audit.key loaded from cfg->keys_dir (the last
  * entry is checked with audit.pub, or sign.pub when it is version 1).
- * Returns its sequence number in *seq (if not NULL).  Opens the log O_APPEND|O_CREAT mode 0600, takes an
+ * Returns its sequence number in *seq (if not NULL).  Opens the log
+ * O_APPEND|O_CREAT mode 0640 (the console, in the reveal service's group,
+ * reads it; it holds pids, never a visitor's phone or name), takes an
  * exclusive flock, checks the last entry (its line is whole, its hash and
  * signature hold), writes the new line with one write() and fsyncs it
  * (and the directory when the log is new).  Refuses (AS_E_TRUNCATED) to

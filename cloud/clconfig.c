@@ -35,8 +35,10 @@ const struct as_config_option cl_config_table[] = {
 	 "Subscribe to batches as the MQTT shared subscription $share/GROUP/... so "
 	 "that several aggregator instances split the load. Unset: plain "
 	 "subscription."},
-	{"audit_log", AS_CFG_PATH, OPT(audit_log), 0, 0, NULL, 0, "/var/lib/anshim-cloud/audit.log",
-	 "The append-only, hash-chained, signed audit log of traces and reveals."},
+	{"audit_log", AS_CFG_PATH, OPT(audit_log), 0, 0, NULL, 0, "/var/lib/anshim-reveal/audit.log",
+	 "The append-only, hash-chained, signed audit log of traces and reveals. "
+	 "Only the reveal service (anshim-revealed) writes it; its group (the "
+	 "console) may read it."},
 	{"accounts", AS_CFG_PATH, OPT(accounts), 0, 0, NULL, 0, "/var/lib/anshim/console/accounts",
 	 "The console's user accounts (name, role, argon2id password hash, lockout "
 	 "state), one file of mode 0600 owned by the console's user. Manage it with "

@@ -329,6 +329,24 @@ int cl_reveal_break_glass(const char *socket_path, const struct cl_reveal_scope 
 	return call_contacts(socket_path, req, sink, ctx, err, err_len);
 }
 
+int cl_reveal_pid_of_phone(const char *socket_path, const char *phone, uint8_t pid[AS_PID_LEN],
+			   char *err, size_t err_len)
+{
+	json_t *a, *req = json_pack("{s:s, s:s}", "op", "pid_of_phone", "phone", phone);
+	const char *hex;
+	int rc = call(socket_path, req, &a, err, err_len);
+
+	if (rc)
+		return rc;
+	hex = json_string_value(json_object_get(a, "pid"));
+	if (!hex || strlen(hex) != 2 * AS_PID_LEN || as_hex_decode(pid, AS_PID_LEN, hex)) {
+		as_err_printf(err, err_len, "the reveal service's answer has no pid");
+		rc = AS_E_CORRUPT;
+	}
+	json_decref(a);
+	return rc;
+}
+
 int cl_reveal_derive_pids(const char *socket_path, const uint8_t (*capsules)[AS_CAPSULE_LEN],
 			  size_t n, uint8_t (*pids)[AS_PID_LEN], char *err, size_t err_len)
 {

@@ -95,6 +95,13 @@ int cl_reveal_open(const char *socket_path, const char *who, uint64_t request_id
 int cl_reveal_break_glass(const char *socket_path, const struct cl_reveal_scope *scope,
 			  cl_reveal_sink sink, void *ctx, char *err, size_t err_len);
 
+/* The pid of a case's phone (any spelling anshim accepts), derived by the
+ * service with pseudonym.key, which the command line no longer reads.
+ * Nothing is audited or logged (the trace that follows is).  AS_E_FIELD
+ * when phone is not a phone number (err never repeats it). */
+int cl_reveal_pid_of_phone(const char *socket_path, const char *phone,
+			   uint8_t pid[AS_PID_LEN], char *err, size_t err_len);
+
 /* The aggregator: the pids of n paper-register capsules (pids[i] all zero
  * when capsule i does not open).  Nothing else of the capsule leaves the
  * service. */

@@ -270,20 +270,30 @@ int cl_cmd_trace(int argc, char **argv)
 		free(cfg.keys_dir);
 		cfg.keys_dir = k;
 	}
-	need = o.phone ? CL_KEY_PSEUDONYM : 0;
+	/* --keys DIR: pseudonym.key read here (an offline key set); otherwise
+	 * the reveal service, which alone holds it, derives the pid. */
+	need = o.phone && o.keys ? CL_KEY_PSEUDONYM : 0;
 	if (need && (rc = cl_authority_load(&auth, cfg.keys_dir, need, &failed)) != 0) {
 		fprintf(stderr, "anshim-cloud: cannot load authority key %s: %s%s\n",
 			failed ? failed : cfg.keys_dir, as_strerror(rc),
-			rc == -ENOENT ? " (pass --keys DIR or set keys_dir in the config)" :
-			" (or give the case's pid with --pid)");
+			" (without --keys the reveal service derives the pid; or give the "
+			"case's pid with --pid)");
 		goto out;
 	}
 	if (o.phone) {
-		rc = as_pid_from_phone(o.p.pid, auth.pseudonym_key, o.phone);
-		if (rc) {
+		char err[512] = "";
+
+		rc = need ? as_pid_from_phone(o.p.pid, auth.pseudonym_key, o.phone)
+			  : cl_reveal_pid_of_phone(cfg.reveal_socket, o.phone, o.p.pid, err,
+						   sizeof err);
+		if (rc == AS_E_FIELD || (need && rc)) {
 			/* The number itself is not echoed: stderr may be logged. */
 			status = cl_usage_error("%s", "--phone: not a phone number we accept "
 						"(examples: 010-1234-5678, +82 10 1234 5678)");
+			goto out;
+		}
+		if (rc) {
+			fprintf(stderr, "anshim-cloud: --phone: %s\n", err);
 			goto out;
 		}
 	}

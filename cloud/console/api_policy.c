@@ -159,6 +159,10 @@ int cs_api_policy_set(const struct cs_ctx *ctx, const struct cs_call *call,
 	rq.who = call->user->name;
 	rq.publish = 1;
 	rc = cl_policy_set(ctx->cloud, ctx->store, &rq, &res, err, sizeof err);
+	if (rc == -EACCES || rc == -ENOENT || rc == -EPERM || rc == AS_E_KEY_PERMS)
+		return cs_reply_error(reply, 503, "the policy was not issued: %s (the console's "
+				      "user needs sign.key and write access to the store directory; "
+				      "until then use 'anshim-cloud policy set')", err);
 	if (rc)
 		return cs_reply_error(reply, 500, "the policy was not issued: %s", err);
 	return cs_reply_json(reply, 200,

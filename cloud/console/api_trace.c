@@ -144,14 +144,15 @@ int cs_reveal_status(int rc)
 	switch (rc) {
 	case -ECONNREFUSED:
 	case -ENOENT:
+	case -EACCES:          /* the socket, not the service, refused */
 	case -ETIMEDOUT:
 	case -ECONNRESET:
 	case -EPIPE:
+	case -EINTR:
 		return 503;
 	case AS_E_NOT_FOUND:
 		return 404;
-	case -EPERM:
-	case -EACCES:
+	case -EPERM:           /* the service refused the caller */
 		return 403;
 	case -EBUSY:
 	case -EALREADY:

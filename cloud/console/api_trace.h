@@ -65,9 +65,10 @@ int cs_reveal_report(const struct cs_ctx *ctx, const struct cs_user *user, uint6
 /* Zero b's bytes, then free it. */
 void cs_strbuf_wipe(struct as_strbuf *b);
 
-/* The status for a reveal service error: 503 when it cannot be reached,
- * 404 for no such request, 409 for a request in the wrong state, 403 when
- * the service refuses the caller, else 500. */
+/* The status for a reveal service error: 503 when it cannot be reached
+ * (no socket, refused, not permitted, timed out), 404 for no such request,
+ * 409 for a request in the wrong state, 403 when the service refuses the
+ * caller (-EPERM), 400 for a field it refuses, else 500. */
 int cs_reveal_status(int rc);
 
 #endif

@@ -22,10 +22,10 @@
 #include <stdio.h>
 #include <string.h>
 
-/* What a field must be, for messages: "an integer from 1 to 3". */
 /* The message into err, and AS_E_FIELD. */
 #define refuse(err, err_len, ...) (as_err_printf((err), (err_len), __VA_ARGS__), AS_E_FIELD)
 
+/* What a field must be, for messages: "an integer from 1 to 3". */
 static const char *expect_text(char out[160], const struct cs_in_field *f)
 {
 	switch (f->type) {

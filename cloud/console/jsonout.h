@@ -2,7 +2,7 @@
  * jsonout.h - JSON values the API handlers answer with, made one way:
  * untrusted text (registry names, audit log text) cleaned of control
  * characters and ill-formed UTF-8, and times in ISO 8601 with the UTC
- * offset of the process's zone (Asia/Seoul for the console).
+ * offset of the process's zone (TZ), as the CLI prints them.
  */
 #ifndef CS_JSONOUT_H
 #define CS_JSONOUT_H

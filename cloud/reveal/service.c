@@ -14,6 +14,8 @@
  *     capsules of that trace's contacts only.  break_glass: a caller in
  *     reveal_breakglass_group that is not the console.  derive_pids: pids
  *     of capsules, nothing else of them (the aggregator's paper entries).
+ *     pid_of_phone: a case's pid for the command line's --phone (not
+ *     audited: the trace that follows is; the number is never logged).
  *   - The audit entry is on disk (cl_audit_append fsyncs) before an answer
  *     is built; if it cannot be written the answer is an error and nothing
  *     is opened.
@@ -197,6 +199,16 @@ __attribute__((format(printf, 3, 4))) static int refuse(struct call *c, int rc,
 	return rc;
 }
 
+/* An account name as accounts.h spells them (so it is safe in a log line). */
+static int account_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > CL_ACCOUNT_NAME_MAX || s[0] < 'a' || s[0] > 'z')
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
 /* Set c->who: the console's account (checked) or the caller's Unix user. */
 static int identify(struct call *c, const char *who_field, unsigned roles)
 {
@@ -209,6 +221,9 @@ static int identify(struct call *c, const char *who_field, unsigned roles)
 	}
 	if (!who_field || !who_field[0])
 		return refuse(c, AS_E_FIELD, "a console request must name its account in 'who'");
+	if (!account_name_ok(who_field))
+		return refuse(c, AS_E_FIELD, "'who' is not an account name ([a-z0-9._-], 1 to %d "
+			      "bytes, starting with a letter)", CL_ACCOUNT_NAME_MAX);
 	rc = cl_accounts_get(c->s->cfg->accounts, who_field, &c->account, err, sizeof err);
 	if (rc == AS_E_NOT_FOUND)
 		return refuse(c, -EPERM, "account '%s' does not exist", who_field);
@@ -619,6 +634,24 @@ static int op_break_glass(struct call *c)
 	return c->rc;
 }
 
+static int op_pid_of_phone(struct call *c)
+{
+	json_error_t je;
+	const char *phone;
+	uint8_t pid[AS_PID_LEN];
+	char hex[PID_HEX];
+
+	if (json_unpack_ex(c->req, &je, JSON_STRICT, "{s:s, s:s}", "op", &c->op, "phone", &phone))
+		return refuse(c, AS_E_FIELD, "pid_of_phone: %s", je.text);
+	/* The number is never repeated in an answer or the log. */
+	if (as_pid_from_phone(pid, c->s->keys.pseudonym_key, phone) != 0)
+		return refuse(c, AS_E_FIELD, "not a phone number we accept (examples: "
+			      "010-1234-5678, +82 10 1234 5678)");
+	as_hex_encode(hex, pid, AS_PID_LEN);
+	c->answer = json_pack("{s:s}", "pid", hex);
+	return 0;
+}
+
 static int op_derive_pids(struct call *c)
 {
 	json_error_t je;
@@ -673,7 +706,7 @@ char *rv_service_answer(struct rv_service *s, const struct rv_peer *peer, const 
 	} ops[] = {
 		{"log_trace", op_log_trace}, {"ask", op_ask}, {"decide", op_decide},
 		{"open", op_open}, {"break_glass", op_break_glass},
-		{"derive_pids", op_derive_pids},
+		{"derive_pids", op_derive_pids}, {"pid_of_phone", op_pid_of_phone},
 	};
 	struct call c;
 	json_error_t je;
@@ -687,7 +720,7 @@ char *rv_service_answer(struct rv_service *s, const struct rv_peer *peer, const 
 	c.is_console = s->has_console && peer->uid == s->console_uid;
 	c.req = json_loadb(req, len, JSON_REJECT_DUPLICATES, &je);
 	op = json_string_value(json_object_get(c.req, "op"));
-	c.op = op ? op : "?";
+	c.op = "request"; /* the known op's name once it is found (never raw input in a log) */
 	if (!c.req || !json_is_object(c.req))
 		refuse(&c, AS_E_FIELD, "the request is not one JSON object: %s", je.text);
 	else if (!op)
@@ -699,18 +732,28 @@ char *rv_service_answer(struct rv_service *s, const struct rv_peer *peer, const 
 			if (strcmp(op, ops[i].op) == 0)
 				break;
 		if (i == sizeof ops / sizeof ops[0])
-			refuse(&c, AS_E_FIELD, "unknown op '%.40s' (log_trace, ask, decide, open, "
-			       "break_glass, derive_pids)", op);
-		else if (ops[i].fn(&c) == 0 && !c.answer)
+			refuse(&c, AS_E_FIELD, "unknown op (log_trace, ask, decide, open, "
+			       "break_glass, derive_pids, pid_of_phone)");
+		else if ((c.op = ops[i].op, ops[i].fn(&c)) == 0 && !c.answer)
 			refuse(&c, -ENOMEM, "out of memory");
 	}
 	if (c.rc) {
+		char shown[sizeof c.why];
+
+		/* The reason may quote the request: no control bytes in the log. */
+		for (size_t i = 0; i < sizeof shown; i++) {
+			unsigned char ch = (unsigned char)c.why[i];
+
+			shown[i] = ch == 0 ? 0 : ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+			if (!ch)
+				break;
+		}
 		json_decref(c.answer);
 		if (c.rc != -EPERM && c.rc != AS_E_FIELD && c.rc != -EALREADY &&
 		    c.rc != AS_E_NOT_FOUND)
-			as_log(AS_LOG_ERR, "%s from %s failed: %s", c.op, peer->user, c.why);
+			as_log(AS_LOG_ERR, "%s from %s failed: %s", c.op, peer->user, shown);
 		else
-			as_log(AS_LOG_NOTICE, "%s from %s refused: %s", c.op, peer->user, c.why);
+			as_log(AS_LOG_NOTICE, "%s from %s refused: %s", c.op, peer->user, shown);
 		answer = json_pack("{s:s, s:s}", "error", c.why, "code", cl_revealwire_code(c.rc));
 	} else {
 		answer = c.answer;

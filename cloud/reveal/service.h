@@ -21,7 +21,7 @@
 #include "clconfig.h"
 #include "store.h"
 
-#define RV_GROUPS_MAX 64
+#define RV_GROUPS_MAX 1024         /* more: only the primary group counts */
 
 struct rv_service {
 	const struct cl_config *cfg;     /* borrowed for the service's life */

@@ -272,6 +272,17 @@ static void control_requests(void)
 	put("fuzz_control", "manual_digest", manual, strlen(manual));
 }
 
+/* A reveal service request's trace scope (fuzz_reveal_scope). */
+static void reveal_scopes(void)
+{
+	static const char scope[] =
+		"{\"pid\":\"00112233445566778899aabbccddeeff\",\"from\":1767225600,"
+		"\"to\":1767312000,\"depth\":2,\"min_overlap\":900,\"incubation\":1209600,"
+		"\"risk_period\":86400,\"reason\":\"cluster at venue 12\",\"case_ref\":\"JEJU-42\"}";
+
+	put("fuzz_reveal_scope", "scope", scope, strlen(scope));
+}
+
 /* One key press and release, then a SYN, as a scanner types it. */
 static size_t key(struct input_event *ev, unsigned code)
 {
@@ -452,6 +463,8 @@ int main(int argc, char **argv)
 	put_file("fuzz_config", "syntax_sample", data_dir, "config/good.conf", 0);
 	put_with("fuzz_config", "gateway_set", 0, gw_conf, strlen(gw_conf));
 	put_with("fuzz_config", "cloud_set", 1, cl_conf, strlen(cl_conf));
+
+	reveal_scopes();
 
 	accounts_files();
 	put_file("fuzz_register_csv", "good", data_dir, "csv/good.csv", -1);

@@ -222,6 +222,29 @@ if REVEAL:
     print("trace equals the CLI's: %d visits, %d contacts" % (len(web["visits"]),
                                                              len(web["contacts"])))
 
+# ---- traces at once: the same answer each, one audit entry each --------
+if REVEAL:
+    import threading
+    answers = []
+
+    def one_trace():
+        c = Client()
+        c.cookie, c.csrf = users[A].cookie, users[A].csrf
+        answers.append(c.post("/api/trace", TRACE))
+
+    threads = [threading.Thread(target=one_trace) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    expect("16 traces at once answered", len(answers) == 16 and
+           all(a[0] == 200 for a in answers), [a[0] for a in answers])
+    bodies = [json.loads(a[2].decode()) for a in answers]
+    seqs = sorted(j.pop("audit_seq") for j in bodies)
+    expect("each its own audit entry", len(set(seqs)) == 16, seqs)
+    expect("the same trace each time", all(j == bodies[0] for j in bodies))
+    print("16 traces at once: audit entries %d..%d" % (seqs[0], seqs[-1]))
+
 # ---- the two-person reveal ------------------------------------------------
 if REVEAL:
     ivan = users[I]
@@ -283,6 +306,9 @@ if REVEAL:
     status, hdrs, data = call(ivan, "POST", "/api/export", {"id": rid})
     expect("export of the request", status == 200 and
            hdrs.get("content-type", "").startswith("text/csv"), data[:300])
+    expect("export: an attachment named after the request",
+           hdrs.get("content-disposition", "").startswith("attachment") and
+           ("contacts-request-%d.csv" % rid) in hdrs.get("content-disposition", ""), hdrs)
     with open(os.path.join(OUT, "export.csv"), "wb") as f:
         f.write(data)
     status, _, data = call(users[A], "POST", "/api/export", {"id": rid})

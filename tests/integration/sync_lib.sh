@@ -4,6 +4,7 @@
 #
 # Cloud:    cloud_init [CONFIG_LINE]... (keys in $SYNC_AUTH, store, config),
 #           cloud_start / cloud_stop / cloud_kill9, cloud_stats (JSON),
+#           reveal_stop (the reveal service cloud_start started),
 #           cloud_q PYEXPR (evaluate with s = stats, g = {gw id: entry}).
 # Gateways: sgw_init NAME [CONFIG_LINE]... (state dir, keys, config with the
 #           broker; a line overrides the default with the same key),
@@ -215,6 +216,18 @@ cloud_start() {
   wait_for 30 "anshim-cloudd to connect to the broker" \
     _log_count_above "$CLOUD_LOG" 'connected to .*subscribing' "$n"
   wait_for 30 "the retained policy on the broker" _policy_retained
+}
+
+# reveal_stop: SIGTERM the reveal service (lib.sh's reveal_start); it must
+# exit 0 with a clean log.
+reveal_stop() {
+  local rc=0
+  kill -TERM "$REVEAL_PID"
+  wait "$REVEAL_PID" || rc=$?
+  _gw_forget_pid "$REVEAL_PID"
+  expect_eq "anshim-revealed exit status after SIGTERM" 0 "$rc"
+  REVEAL_PID=
+  _sanitizer_clean anshim-revealed "$REVEAL_LOG"
 }
 
 cloud_alive() { [ -n "$CLOUD_PID" ] && kill -0 "$CLOUD_PID" 2>/dev/null; }

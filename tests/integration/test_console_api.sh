@@ -14,6 +14,7 @@
 #   the console's trace equals 'anshim-cloud trace --json' for the same
 #   case, row for row (the CLI runs as another Unix user: the reveal
 #   service takes requests from the console's own user as the console's);
+#   16 traces at once: the same answer each, one audit entry each;
 #   the two-person reveal: ask, no self-approval, refusal, approval, only
 #   the asker opens, the contacts' phones and names, the CSV export, and
 #   the ask / approve / reveal entries in the audit log, chain intact.
@@ -28,6 +29,9 @@
 . "$(dirname "$0")/console_lib.sh"
 . "$(dirname "$0")/sync_lib.sh"
 need setpriv
+# The console runs as this user, so 'anshim-cloud trace' runs as another
+# (the reveal service takes this user's requests as the console's).
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (it runs the CLI as another uid)"; exit 77; }
 
 phase "setup"
 start_broker

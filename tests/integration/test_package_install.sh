@@ -9,7 +9,10 @@
 #     store 0750, the console's accounts 0700) and the gateway's device key
 #     (owned by its user), enables the units (the console's too), and
 #     'systemd-analyze verify' accepts them;
-#   - both services run as their units say: under systemd when it is PID 1,
+#   - 'anshim-cloud keys init' then 'dpkg-reconfigure anshim-cloud' gives
+#     sign.key to anshim-cloud and contact.key, pseudonym.key and audit.key
+#     to the reveal service's user anshim-reveal (mode 0600);
+#   - the three services run as their units say (the reveal service first): under systemd when it is PID 1,
 #     otherwise by hand from the installed unit files (User, Group,
 #     SupplementaryGroups, UMask, StateDirectory, RuntimeDirectory,
 #     ExecStart, Type=notify with a NOTIFY_SOCKET listener that must get
@@ -17,8 +20,10 @@
 #     that uses the installed ACL with a password per gateway;
 #   - the gateway is enrolled with the key 'anshim-gw init' printed, a
 #     policy is signed, a pass scanned at the socket source is accepted,
-#     delivered and acknowledged, and 'anshim-cloud trace --json' finds the
-#     visit; the audit log verifies;
+#     delivered and acknowledged, and 'anshim-cloud trace --json' (as
+#     anshim-cloud, through the reveal service) finds the visit; the audit
+#     log verifies; anshim-cloud cannot read contact.key and cannot break
+#     glass;
 #   - 'remove' keeps the configurations and the state; 'purge' removes them,
 #     the programs, units and enablement links, and leaves under /etc/anshim
 #     only the key files an administrator put there.  The system users are
@@ -47,12 +52,13 @@ skip() { echo "SKIP: $*"; exit 77; }
 PACKAGES=(anshim-gateway anshim-cloud anshim-tools)
 GW_USER=anshim-gateway
 CL_USER=anshim-cloud
+RV_USER=anshim-reveal
 CS_USER=anshim-console
 CS_CONF=/etc/anshim/console.conf
 GW_CONF=/etc/anshim/gateway.conf
 CL_CONF=/etc/anshim/cloud.conf
 LEFTOVERS=(/etc/anshim /var/lib/anshim-gateway /var/lib/anshim-cloud /run/anshim-gateway
-           /usr/share/anshim /var/lib/anshim)
+           /usr/share/anshim /var/lib/anshim-reveal /run/anshim-reveal /var/lib/anshim)
 
 # ---- may this test run here? ----
 [ "$(id -u)" = 0 ] || skip "needs root: it installs the packages system-wide (run it as root, in a VM or container)"
@@ -81,15 +87,15 @@ done
 # Users and groups the packages may create; those that were not here are
 # deleted again at the end.
 declare -A USER_EXISTED=() GROUP_EXISTED=()
-for u in "$GW_USER" "$CL_USER" "$CS_USER"; do
+for u in "$GW_USER" "$CL_USER" "$RV_USER" "$CS_USER"; do
   getent passwd "$u" >/dev/null && USER_EXISTED[$u]=1
 done
-for g in "$GW_USER" "$CL_USER" "$CS_USER" input; do
+for g in "$GW_USER" "$CL_USER" "$RV_USER" "$CS_USER" anshim-breakglass input; do
   getent group "$g" >/dev/null && GROUP_EXISTED[$g]=1
 done
 
 # ---- put the machine back on any exit ----
-GW_DPID='' CL_DPID='' CS_DPID='' GW_MAIN='' CL_MAIN='' SYSTEMD=0
+GW_DPID='' CL_DPID='' CS_DPID='' RV_DPID='' GW_MAIN='' CL_MAIN='' RV_MAIN='' SYSTEMD=0
 _restore() {
   local rc=$? p u
   trap - EXIT
@@ -98,6 +104,7 @@ _restore() {
     if [ "$SYSTEMD" = 1 ]; then
       journalctl --no-pager -u anshim-gateway.service -n 30 > "$WORK/gatewayd.log" 2>&1
       journalctl --no-pager -u anshim-cloud.service -n 30 > "$WORK/cloudd.log" 2>&1
+      journalctl --no-pager -u anshim-revealed.service -n 30 > "$WORK/revealed.log" 2>&1
     fi
     for f in "$WORK"/*.log; do
       [ -f "$f" ] || continue
@@ -106,7 +113,7 @@ _restore() {
     done
   fi
   [ "$SYSTEMD" = 1 ] && systemctl stop anshim-gateway.service anshim-cloud.service \
-    anshim-consoled.service 2>/dev/null
+    anshim-consoled.service anshim-revealed.service 2>/dev/null
   cleanup_daemons
   p=$(known_packages)
   if [ -n "$p" ]; then
@@ -115,12 +122,12 @@ _restore() {
       echo "WARNING: could not purge $p: $(tail -n 3 "$WORK/restore-purge.log")" >&2
   fi
   rm -rf "${LEFTOVERS[@]}"
-  for u in "$CS_USER" "$GW_USER" "$CL_USER"; do
+  for u in "$CS_USER" "$GW_USER" "$CL_USER" "$RV_USER"; do
     if [ -z "${USER_EXISTED[$u]:-}" ] && getent passwd "$u" >/dev/null; then
       userdel "$u"
     fi
   done
-  for u in "$CS_USER" "$GW_USER" "$CL_USER" input; do
+  for u in "$CS_USER" "$GW_USER" "$CL_USER" "$RV_USER" anshim-breakglass input; do
     if [ -z "${GROUP_EXISTED[$u]:-}" ] && getent group "$u" >/dev/null; then
       groupdel "$u"
     fi
@@ -132,9 +139,9 @@ trap _restore EXIT
 
 cleanup_daemons() {
   local pid
-  for pid in $GW_DPID $CL_DPID $CS_DPID; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in $GW_DPID $CL_DPID $CS_DPID; do wait "$pid" 2>/dev/null; done
-  GW_DPID='' CL_DPID='' CS_DPID=''
+  for pid in $GW_DPID $CL_DPID $CS_DPID $RV_DPID; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in $GW_DPID $CL_DPID $CS_DPID $RV_DPID; do wait "$pid" 2>/dev/null; done
+  GW_DPID='' CL_DPID='' CS_DPID='' RV_DPID=''
 }
 
 # pkg ARGS...: dpkg, waiting up to 3 minutes for its lock (another apt or
@@ -194,6 +201,7 @@ pkg -i "${DEB_FILES[@]}" > "$WORK/install.log" 2>&1 ||
   fail "dpkg -i failed: $(tail -n 20 "$WORK/install.log")"
 for p in "${PACKAGES[@]}"; do expect_eq "$p installed" ii "$(pkg_status "$p")"; done
 for f in /usr/sbin/anshim-gatewayd /usr/bin/anshim-gw /usr/sbin/anshim-cloudd /usr/bin/anshim-cloud \
+         /usr/sbin/anshim-revealed /usr/share/man/man8/anshim-revealed.8.gz \
          /usr/bin/anshim-wallet /usr/share/anshim/mosquitto/anshim.acl \
          /usr/share/anshim/mosquitto/anshim.conf /usr/share/man/man8/anshim-gatewayd.8.gz \
          /usr/share/man/man1/anshim-wallet.1.gz /usr/sbin/anshim-consoled \
@@ -212,6 +220,9 @@ expect_stat "cloud.conf (may hold broker_password)" "root:$CL_USER 640" "$CL_CON
 expect_stat "gateway state dir" "$GW_USER:$GW_USER 700" /var/lib/anshim-gateway
 expect_stat "device key made by the postinst, as the service user" "$GW_USER:$GW_USER 600" \
   /var/lib/anshim-gateway/device.key
+expect_eq "the reveal service's user" "/var/lib/anshim-reveal:/usr/sbin/nologin" \
+  "$(getent passwd "$RV_USER" | cut -d: -f6,7)"
+expect_match "the break-glass group" '^anshim-breakglass:' "$(getent group anshim-breakglass)"
 expect_stat "cloud store dir (its group may read)" "$CL_USER:$CL_USER 750" /var/lib/anshim-cloud
 expect_stat "console.conf" "root:$CS_USER 640" "$CS_CONF"
 expect_stat "the console's accounts dir" "$CS_USER:$CS_USER 700" /var/lib/anshim/console
@@ -219,7 +230,7 @@ expect_eq "the console user" "/var/lib/anshim/console:/usr/sbin/nologin" \
   "$(getent passwd "$CS_USER" | cut -d: -f6,7)"
 expect_match "the console user is in the cloud's group" "(^|,)$CS_USER(,|$)" \
   "$(getent group "$CL_USER" | cut -d: -f4)"
-expect_stat "authority key dir" "$CL_USER:$CL_USER 700" /etc/anshim/authority
+expect_stat "authority key dir" "$CL_USER:$CL_USER 711" /etc/anshim/authority
 check
 tr -d '\r' < "$WORK/install.log" | grep -q '^public key: [0-9a-f]\{64\}$' ||
   fail "the postinst did not print the gateway's public key: $(grep -i -m 3 'key' "$WORK/install.log")"
@@ -227,17 +238,26 @@ tr -d '\r' < "$WORK/install.log" | grep -q '^public key: [0-9a-f]\{64\}$' ||
 UNIT_DIR=$(dirname "$(dpkg -L anshim-gateway | grep '/systemd/system/anshim-gateway\.service$')")
 GW_UNIT=$UNIT_DIR/anshim-gateway.service
 CL_UNIT=$(dpkg -L anshim-cloud | grep '/systemd/system/anshim-cloud\.service$')
+RV_UNIT=$(dpkg -L anshim-cloud | grep '/systemd/system/anshim-revealed\.service$')
 CS_UNIT=$(dpkg -L anshim-cloud | grep '/systemd/system/anshim-consoled\.service$')
-for u in anshim-gateway anshim-cloud anshim-consoled; do
+for u in anshim-gateway anshim-cloud anshim-revealed anshim-consoled; do
   expect_exists "$u enabled" "/etc/systemd/system/multi-user.target.wants/$u.service"
 done
 check
-out=$(systemd-analyze verify --man=no "$GW_UNIT" "$CL_UNIT" "$CS_UNIT" 2>&1) ||
+out=$(systemd-analyze verify --man=no "$GW_UNIT" "$CL_UNIT" "$RV_UNIT" "$CS_UNIT" 2>&1) ||
   fail "systemd-analyze verify: $out"
 
 # ---- configure: authority keys, broker, the gateway's sources ----
 phase "authority keys, broker and configuration"
-as "$CL_USER" anshim-cloud keys init > "$WORK/keys.log"
+anshim-cloud keys init > "$WORK/keys.log"
+dpkg-reconfigure anshim-cloud > "$WORK/reconfigure.log" 2>&1 ||
+  fail "dpkg-reconfigure anshim-cloud: $(tail -n 5 "$WORK/reconfigure.log")"
+expect_stat "sign.key (the aggregator's)" "$CL_USER:$CL_USER 600" /etc/anshim/authority/sign.key
+for k in contact.key pseudonym.key audit.key; do
+  expect_stat "$k (the reveal service's)" "$RV_USER:$RV_USER 600" "/etc/anshim/authority/$k"
+done
+check; ! as "$CL_USER" cat /etc/anshim/authority/contact.key >/dev/null 2>&1 ||
+  fail "anshim-cloud can read contact.key"
 install -m 0644 /etc/anshim/authority/sign.pub /etc/anshim/authority.pub
 init_out=$(as "$GW_USER" anshim-gw init --config "$GW_CONF")
 expect_match "anshim-gw init keeps the postinst's key" "kept existing" "$init_out"
@@ -296,6 +316,9 @@ wait_for 10 "mosquitto on port $BROKER_PORT" broker_up
 } >> "$GW_CONF"
 as "$CL_USER" anshim-cloudd --check-config > "$WORK/cloud-check.log" 2>&1 ||
   fail "anshim-cloudd --check-config as $CL_USER: $(cat "$WORK/cloud-check.log")"
+(cd / && setpriv --reuid="$RV_USER" --regid="$RV_USER" --groups="$CL_USER" anshim-revealed \
+  --check-config) > "$WORK/reveal-check.log" 2>&1 ||
+  fail "anshim-revealed --check-config as $RV_USER: $(cat "$WORK/reveal-check.log")"
 as "$GW_USER" anshim-gatewayd --check-config > "$WORK/gw-check.log" 2>&1 ||
   fail "anshim-gatewayd --check-config as $GW_USER: $(cat "$WORK/gw-check.log")"
 
@@ -396,21 +419,25 @@ if [ "$(ps -p 1 -o comm= 2>/dev/null)" = systemd ] && [ -d /run/systemd/system ]
   SYSTEMD=1
   phase "starting the services under systemd"
   systemctl daemon-reload
-  for u in anshim-cloud anshim-gateway; do
+  for u in anshim-revealed anshim-cloud anshim-gateway; do
     # Type=notify: start returns once the daemon has sent READY=1.
     systemctl restart "$u.service" || fail "systemctl restart $u: $(systemctl status --no-pager "$u" 2>&1 | tail -n 5)"
     expect_eq "$u active" active "$(systemctl is-active "$u.service")"
   done
   GW_MAIN=$(systemctl show -p MainPID --value anshim-gateway.service)
   CL_MAIN=$(systemctl show -p MainPID --value anshim-cloud.service)
+  RV_MAIN=$(systemctl show -p MainPID --value anshim-revealed.service)
 else
   phase "systemd is not PID 1 here: running the units' ExecStart by hand"
+  run_unit RV_DPID "$RV_UNIT" "$WORK/revealed.log"
+  wait_for 30 "anshim-revealed to send READY=1" notified anshim-revealed READY=1
   run_unit CL_DPID "$CL_UNIT" "$WORK/cloudd.log"
   wait_for 30 "anshim-cloudd to send READY=1" notified anshim-cloud READY=1
   run_unit GW_DPID "$GW_UNIT" "$WORK/gatewayd.log"
   wait_for 30 "anshim-gatewayd to send READY=1" notified anshim-gateway READY=1
-  GW_MAIN=$GW_DPID CL_MAIN=$CL_DPID
+  GW_MAIN=$GW_DPID CL_MAIN=$CL_DPID RV_MAIN=$RV_DPID
 fi
+expect_eq "anshim-revealed runs as" "$RV_USER $RV_USER" "$(ps -o euser:32=,egroup:32= -p "$RV_MAIN" | xargs)"
 expect_eq "anshim-gatewayd runs as" "$GW_USER $GW_USER" "$(ps -o euser:32=,egroup:32= -p "$GW_MAIN" | xargs)"
 expect_eq "anshim-cloudd runs as" "$CL_USER $CL_USER" "$(ps -o euser:32=,egroup:32= -p "$CL_MAIN" | xargs)"
 for g in $(unit_get "$GW_UNIT" SupplementaryGroups); do
@@ -434,7 +461,9 @@ phase "scanning a pass"
 install -d -m 0700 -o "$CL_USER" -g "$CL_USER" "$WORK/issue"
 anshim-wallet new --dir "$WORK/wallet" > /dev/null
 install -m 0644 "$WORK/wallet/holder.pub" "$WORK/issue/holder.pub"
-as "$CL_USER" anshim-cloud issue --at $(( $(date +%s) - 86400 )) --holder "$WORK/issue/holder.pub" \
+# Issuing needs pseudonym.key (the reveal service's): root issues, as an
+# administrator would where the keys are kept.
+anshim-cloud issue --at $(( $(date +%s) - 86400 )) --holder "$WORK/issue/holder.pub" \
   --phone 010-5555-0100 --name "Package Test" --out "$WORK/issue/credential" > /dev/null
 cp "$WORK/issue/credential" "$WORK/wallet/credential"
 pass=$(anshim-wallet pass --dir "$WORK/wallet" --format text)
@@ -453,7 +482,14 @@ expect_eq "trace: the case and its visit" "$pid [1]" "$(python3 -c '
 import json, sys
 t = json.loads(sys.argv[1])
 print(t["case"]["pid"], [v["venue"] for v in t["visits"]])' "$trace")"
-expect_match "audit log" ": 1 entries?, chain intact$" "$(as "$CL_USER" anshim-cloud audit verify)"
+expect_match "audit log" ": 1 entries?, chain intact$" "$(anshim-cloud audit verify)"
+expect_match "the trace recorded as the Unix user" "1  .*  trace   case $pid  by \"$CL_USER\"" \
+  "$(anshim-cloud audit show)"
+expect_stat "the audit log (the reveal service's)" "$RV_USER:$RV_USER 640" /var/lib/anshim-reveal/audit.log
+rc=0; out=$(as "$CL_USER" anshim-cloud trace --pid "$pid" --from "$(date -d '2 days ago' +%F)" \
+  --to "$(date -d tomorrow +%F)" --reason test --reveal 2>&1) || rc=$?
+expect_eq "break-glass outside anshim-breakglass: refused" 1 "$rc"
+expect_match "break-glass outside anshim-breakglass: why" "not in the group anshim-breakglass" "$out"
 
 phase "the investigator console, as its unit says"
 # Its pages, when the tree has them; otherwise a directory of our own.
@@ -504,8 +540,9 @@ if [ "$SYSTEMD" = 0 ]; then
   wait_for 10 "anshim-consoled to feed the watchdog" notified anshim-consoled WATCHDOG=1
   wait_for 10 "anshim-gatewayd to feed the watchdog" notified anshim-gateway WATCHDOG=1
   wait_for 10 "anshim-cloudd to feed the watchdog" notified anshim-cloud WATCHDOG=1
+  wait_for 10 "anshim-revealed to feed the watchdog" notified anshim-revealed WATCHDOG=1
   phase "stopping the daemons (SIGTERM)"
-  for d in CS GW CL; do
+  for d in CS GW CL RV; do
     dpid_var=${d}_DPID
     rc=0
     kill -TERM "${!dpid_var}"
@@ -513,10 +550,10 @@ if [ "$SYSTEMD" = 0 ]; then
     expect_eq "$d daemon exit status after SIGTERM" 0 "$rc"
     printf -v "$dpid_var" ''
   done
-  rm -rf /run/anshim-gateway   # systemd removes the RuntimeDirectory on stop
+  rm -rf /run/anshim-gateway /run/anshim-reveal  # systemd removes the RuntimeDirectory on stop
 else
   phase "stopping the services"
-  for u in anshim-consoled anshim-gateway anshim-cloud; do
+  for u in anshim-consoled anshim-gateway anshim-cloud anshim-revealed; do
     expect_eq "$u never restarted (watchdog, crash)" 0 "$(systemctl show -p NRestarts --value "$u.service")"
     systemctl stop "$u.service"
     expect_eq "$u stopped cleanly" success "$(systemctl show -p Result --value "$u.service")"
@@ -532,12 +569,13 @@ expect_eq "anshim-gateway after remove" rc "$(pkg_status anshim-gateway)"
 expect_eq "anshim-cloud after remove" rc "$(pkg_status anshim-cloud)"
 expect_match "anshim-tools after remove" '^(|un|pn)$' "$(pkg_status anshim-tools)"
 for f in /usr/sbin/anshim-gatewayd /usr/bin/anshim-gw /usr/sbin/anshim-cloudd /usr/bin/anshim-cloud \
-         /usr/bin/anshim-wallet /usr/sbin/anshim-consoled "$GW_UNIT" "$CL_UNIT" "$CS_UNIT"; do
+         /usr/sbin/anshim-revealed /usr/bin/anshim-wallet /usr/sbin/anshim-consoled \
+         "$GW_UNIT" "$CL_UNIT" "$RV_UNIT" "$CS_UNIT"; do
   expect_gone "removed" "$f"
 done
 for f in "$GW_CONF" "$CL_CONF" "$CS_CONF" /var/lib/anshim/console \
          /var/lib/anshim-gateway/device.key /var/lib/anshim-gateway/journal \
-         /var/lib/anshim-cloud/audit.log; do
+         /var/lib/anshim-cloud/data.mdb /var/lib/anshim-reveal/audit.log; do
   expect_exists "kept on remove" "$f"
 done
 
@@ -550,7 +588,8 @@ for p in "${PACKAGES[@]}"; do
   check
   case $st in ''|un|pn) ;; *) fail "$p after purge: status $st" ;; esac
 done
-for f in /var/lib/anshim-gateway /var/lib/anshim-cloud /run/anshim-gateway /usr/share/anshim \
+for f in /var/lib/anshim-gateway /var/lib/anshim-cloud /var/lib/anshim-reveal /run/anshim-gateway \
+         /usr/share/anshim /usr/sbin/anshim-revealed \
          /usr/sbin/anshim-gatewayd /usr/bin/anshim-gw /usr/sbin/anshim-cloudd /usr/bin/anshim-cloud \
          /usr/bin/anshim-wallet /usr/share/doc/anshim-gateway /usr/share/doc/anshim-cloud \
          /usr/share/doc/anshim-tools /usr/lib/sysusers.d/anshim-gateway.conf \
@@ -564,10 +603,10 @@ left=$(find /lib/systemd /usr/lib/systemd /etc/systemd /var/lib/systemd/deb-syst
 [ -z "$left" ] || fail "left behind after purge: $left"
 # What an administrator put in /etc/anshim stays, and nothing else.
 expect_eq "/etc/anshim after purge (only the administrator's key files)" \
-  "authority authority.pub authority/contact.key authority/contact.pub authority/pseudonym.key authority/sign.key authority/sign.pub" \
+  "authority authority.pub authority/audit.key authority/audit.pub authority/contact.key authority/contact.pub authority/pseudonym.key authority/sign.key authority/sign.pub" \
   "$(cd /etc/anshim && find . -mindepth 1 | sed 's|^\./||' | sort | xargs)"
 expect_match "purge says it kept the authority keys" "kept the authority keys" "$(cat "$WORK/purge.log")"
-for u in "$GW_USER" "$CL_USER" "$CS_USER"; do
+for u in "$GW_USER" "$CL_USER" "$RV_USER" "$CS_USER"; do
   check
   getent passwd "$u" > /dev/null || fail "the system user $u was removed (README.Debian says it stays)"
 done

@@ -21,7 +21,10 @@
 #     supervisor approves; another user cannot open it; a refused request
 #     does not open; the asker opens it and gets the names of that trace's
 #     contacts only; a non-console caller cannot ask or open; the ask,
-#     approve and reveal entries are in the log and 'audit verify' is intact.
+#     approve and reveal entries are in the log and 'audit verify' is intact;
+#   bad requests (not JSON, unknown op or field, wrong types, over 1 MiB, a
+#     silent connection held open) are refused or dropped and the service
+#     goes on serving.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/broker.sh"
 . "$(dirname "$0")/sync_lib.sh"
@@ -87,6 +90,10 @@ expect_eq "operator --as: refused" 2 "$rc"
 out=$(optrace --reason "operator traces" --json)
 expect_eq "operator trace: 2 contacts" 2 "$(pyq "$out" "len(s['contacts'])")"
 check; ! grep -Eq '7000|Park|Choi' <<<"$out" || fail "a phone or name in the operator's trace"
+out=$(as_uid "$OPERATOR" anshim-cloud trace --config "$OPCONF" --phone '+82 10-7000-0001' \
+  --from "$FROM" --to "$TO" --reason "operator by phone" --json)
+expect_eq "operator trace by phone (no pseudonym.key): the case" "$CASE" "$(pyq "$out" "s['case']['pid']")"
+n=$((n + 1))
 expect_match "operator trace: recorded as uid:61001" \
   "$((n + 1))  .*  trace   case $CASE  by \"uid:61001\"" "$(anshim-cloud audit show --config "$CLOUD_CONF")"
 
@@ -163,6 +170,47 @@ expect_eq "the asker opens it: that trace's contacts" \
   "+821070000002 Park Bee|+821070000003 Choi Cee" \
   "$(cut -d' ' -f2- <<<"$out" | sort | paste -sd'|')"
 
+phase "bad requests: refused, bounded, and the service keeps serving"
+bad=$(python3 - "$SOCK" <<'PY'
+import json, socket, sys
+path = sys.argv[1]
+def call(data, shut=True):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(20)
+    s.connect(path)
+    try:
+        s.sendall(data)
+        if shut:
+            s.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    out = b""
+    try:
+        while True:
+            x = s.recv(65536)
+            if not x:
+                break
+            out += x
+    except OSError:
+        pass
+    s.close()
+    return out
+silent = socket.socket(socket.AF_UNIX); silent.connect(path)   # says nothing
+res = []
+for data in (b"not json", b'{"op": 7}', b'{"op": "drop_tables"}', b'[1, 2]',
+             b'{"op": "log_trace", "who": "", "contacts": 1, "scope": {}, "extra": 1}',
+             b'{"op": "derive_pids", "capsules": ["zz"]}'):
+    a = json.loads(call(data))
+    res.append(a.get("code", "ok"))
+res.append("big:%d" % len(call(b'{"op": "' + b"x" * (2 << 20) + b'"}')))
+res.append(json.loads(call(json.dumps({"op": "derive_pids", "capsules": []}).encode())).get("code", "ok"))
+silent.close()
+print(" ".join(res))
+PY
+)
+expect_eq "bad requests" "field field field field field field big:0 ok" "$bad"
+check; kill -0 "$REVEAL_PID" || fail "anshim-revealed died on bad requests"
+
 phase "the audit log"
 show=$(anshim-cloud audit show --config "$CLOUD_CONF")
 expect_match "ask entry" "$ID  .*  ask  *case $CASE  by \"kim\"  case no \"JEJU-42\"" "$show"
@@ -177,4 +225,5 @@ check; ! grep -Eq '7000|Park|Choi|Case Kim' "$CLOUD_DIR/audit.log" "$REVEAL_LOG"
 phase "stopping"
 sgw_stop A
 cloud_stop
+reveal_stop
 done_ok

@@ -18,10 +18,7 @@ cloud_start
 sgw_start A
 
 phase "the reveal service stops"
-kill -TERM "$REVEAL_PID"
-rc=0; wait "$REVEAL_PID" || rc=$?
-expect_eq "anshim-revealed exit status after SIGTERM" 0 "$rc"
-REVEAL_PID=
+reveal_stop
 
 D=$(date -d 'yesterday' +%F)
 cat > "$WORK/paper.csv" <<CSV
@@ -51,4 +48,5 @@ check; ! grep -Eq '7300|Park Bee|Case Kim' "$CLOUD_LOG" "$REVEAL_LOG" ||
 phase "stopping"
 sgw_stop A
 cloud_stop
+reveal_stop
 done_ok
