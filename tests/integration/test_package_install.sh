@@ -23,7 +23,8 @@
 #     policy is signed, a pass scanned at the socket source is accepted,
 #     delivered and acknowledged, and 'anshim-cloud trace --json' (as
 #     anshim-cloud, through the reveal service) finds the visit; the audit
-#     log verifies; anshim-cloud cannot read contact.key and cannot break
+#     log verifies, and is witnessed (anshim-cloudd reads it and publishes
+#     its head); anshim-cloud cannot read contact.key and cannot break
 #     glass;
 #   - 'remove' keeps the configurations and the state; 'purge' removes them,
 #     the programs, units and enablement links, and leaves under /etc/anshim
@@ -494,6 +495,14 @@ rc=0; out=$(as "$CL_USER" anshim-cloud trace --pid "$pid" --from "$(date -d '2 d
   --to "$(date -d tomorrow +%F)" --reason test --reveal 2>&1) || rc=$?
 expect_eq "break-glass outside anshim-breakglass: refused" 1 "$rc"
 expect_match "break-glass outside anshim-breakglass: why" "not in the group anshim-breakglass" "$out"
+# anshim-cloudd, as its unit runs it (in the reveal service's group), reads
+# the audit log and publishes its head: the log is witnessed on the broker.
+witnessed_1() {
+  local out
+  out=$(anshim-cloud audit verify --witness --wait 10 2>&1) || return 1
+  [[ $out == *"witnessed through entry 1" ]]
+}
+wait_for 60 "the audit log witnessed through entry 1" witnessed_1
 
 phase "the investigator console, as its unit says"
 # Its pages, when the tree has them; otherwise a directory of our own.
