@@ -123,7 +123,7 @@ expect_match "console URL" '^http://127\.0\.0\.1:[0-9]+$' "$CONSOLE_URL"
 phase "the browser test"
 check
 FROM=$(date -d '4 days ago' +%F) TO=$(date -d tomorrow +%F) \
-CONSOLE_URL=$CONSOLE_URL CLOUD_CONF=$CLOUD_CONF ARTEFACTS=$ARTEFACTS \
+CONSOLE_URL=$CONSOLE_URL CLOUD_CONF=$CLOUD_CONF AUDIT_LOG=$CLOUD_DIR/audit.log ARTEFACTS=$ARTEFACTS \
 CASE_PHONE_SPELLING="+82 10-7000-0001" CROWD_PHONE="01072000000" \
 CLI_AS="65534:65534" BREAK_GLASS_AS="65534:$(id -g)" GW_A_PID="${SGW_PID[A]}" GW_A_ID="${SGW_ID[A]}" \
 USERS="inv.lee:$PW_INV sup.park:$PW_SUP1 sup.kim:$PW_SUP2 ana.choi:$PW_ANA" \

@@ -43,7 +43,6 @@ export async function render(ctx) {
   const entries = data.entries || [];
   root.append(verify);
   if (v.witness) root.append(witnessBox(v.witness));
-  const entries = data.entries || [];
   root.append(form, h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'audit-table' },
     h('caption', null, t('audit_caption', { n: entries.length })),
     h('thead', null, h('tr', null, ['col_seq', 'col_time', 'col_action', 'col_user', 'col_case', 'col_window', 'col_contacts', 'col_revealed', 'col_reason'].map((k) => h('th', { scope: 'col', class: ['col_seq', 'col_contacts', 'col_revealed'].includes(k) ? 'num' : null }, t(k))))),
