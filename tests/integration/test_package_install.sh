@@ -104,7 +104,7 @@ declare -A USER_EXISTED=() GROUP_EXISTED=()
 for u in "$GW_USER" "$CL_USER" "$RV_USER" "$CS_USER"; do
   getent passwd "$u" >/dev/null && USER_EXISTED[$u]=1
 done
-for g in "$GW_USER" "$CL_USER" "$RV_USER" "$CS_USER" anshim-breakglass input; do
+for g in "$GW_USER" "$CL_USER" "$RV_USER" "$CS_USER" anshim-breakglass "$AC_GROUP" input; do
   getent group "$g" >/dev/null && GROUP_EXISTED[$g]=1
 done
 
@@ -142,7 +142,7 @@ _restore() {
       userdel "$u"
     fi
   done
-  for u in "$CS_USER" "$GW_USER" "$CL_USER" "$RV_USER" anshim-breakglass input; do
+  for u in "$CS_USER" "$GW_USER" "$CL_USER" "$RV_USER" anshim-breakglass "$AC_GROUP" input; do
     if [ -z "${GROUP_EXISTED[$u]:-}" ] && getent group "$u" >/dev/null; then
       groupdel "$u"
     fi
@@ -240,7 +240,14 @@ expect_eq "the reveal service's user" "/var/lib/anshim-reveal:/usr/sbin/nologin"
 expect_match "the break-glass group" '^anshim-breakglass:' "$(getent group anshim-breakglass)"
 expect_stat "cloud store dir (its group: the reveal service, the console)" "$CL_USER:$CL_USER 750" /var/lib/anshim-cloud
 expect_stat "console.conf" "root:$CS_USER 640" "$CS_CONF"
-expect_stat "the console's accounts dir" "$CS_USER:$CS_USER 700" /var/lib/anshim/console
+expect_stat "the console's accounts dir (the reveal service reaches the file by name)" \
+  "$CS_USER:$CS_USER 711" /var/lib/anshim/console
+expect_stat "the console's accounts file (its group, the reveal service, reads it)" \
+  "$CS_USER:$AC_GROUP 640" /var/lib/anshim/console/accounts
+for u in "$CS_USER" "$RV_USER"; do
+  check; id -nG "$u" | grep -qw "$AC_GROUP" || fail "$u is not in the group $AC_GROUP"
+done
+check; ! id -nG "$CL_USER" | grep -qw "$AC_GROUP" || fail "$CL_USER is in the group $AC_GROUP"
 expect_eq "the console user" "/var/lib/anshim/console:/usr/sbin/nologin" \
   "$(getent passwd "$CS_USER" | cut -d: -f6,7)"
 expect_match "the console user is in the cloud's group" "(^|,)$CS_USER(,|$)" \
