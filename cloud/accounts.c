@@ -326,14 +326,14 @@ static int check_mode(const char *path, const struct stat *st, char *err, size_t
 	if (!S_ISREG(st->st_mode))
 		return 0; /* reading it says what is wrong */
 	if (mode & 0007) {
-		snprintf(err, err_len, "%s may be read or written by others (mode %04o): it "
+		snprintf(err, err_len, "%s may be read or written by others (mode %o): it "
 			 "holds password hashes; run 'chmod 640 %s' (its group reads it) or "
 			 "'chmod 600 %s'", path, mode, path, path);
 		return AS_E_KEY_PERMS;
 	}
 	if (mode & 07130) {
 		snprintf(err, err_len, "%s may be written or run by its group, or is set-id "
-			 "(mode %04o): only its owner may change the accounts; run "
+			 "(mode %o): only its owner may change the accounts; run "
 			 "'chmod 640 %s' (its group reads it) or 'chmod 600 %s'", path, mode, path,
 			 path);
 		return AS_E_KEY_PERMS;
