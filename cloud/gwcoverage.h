@@ -34,6 +34,27 @@ int cl_venue_silences(struct cl_store *s, uint32_t venue_id, int64_t from, int64
 		      int (*fn)(void *ctx, const struct cl_gateway *g, const struct cl_silence *sl),
 		      void *ctx);
 
+/*
+ * The gateway registry read once into memory, for the many venue lookups
+ * of one trace report (a walk of the registry for each of the case's
+ * visits cost more than the trace itself).  A snapshot: gateways
+ * enrolled after cl_gateway_index_load are not in it.  Caller-owned;
+ * release with cl_gateway_index_free.  0, -ENOMEM or a store error.
+ */
+struct cl_gateway_index {
+	struct cl_gateway *g;  /* in registry (gateway id) order */
+	size_t n, cap;
+};
+int cl_gateway_index_load(struct cl_store *s, struct cl_gateway_index *ix);
+void cl_gateway_index_free(struct cl_gateway_index *ix);
+
+/* As cl_venue_silences, with the venue's gateways found in ix. */
+int cl_venue_silences_in(struct cl_store *s, const struct cl_gateway_index *ix,
+			 uint32_t venue_id, int64_t from, int64_t to, int64_t now,
+			 int (*fn)(void *ctx, const struct cl_gateway *g,
+				   const struct cl_silence *sl),
+			 void *ctx);
+
 /* A gateway at a glance, as 'anshim-cloud stats' and the console's
  * gateway list show it. */
 struct cl_gateway_glance {

@@ -42,6 +42,8 @@ struct printer {
 	unsigned n_orders;
 	unsigned visits_silent;            /* case visits marked "!" */
 	unsigned visits_unknown;           /* case visits marked "?" */
+	struct cl_gateway_index gateways;  /* read at the first case visit */
+	int gateways_loaded;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -232,7 +234,12 @@ static int mark_silent_gateways(struct printer *pr, const struct cl_trace_visit 
 
 	if (pr->o->json)
 		as_strbuf_add(b, ",\"gateway_silent\":[");
-	rc = cl_venue_silences(pr->store, v->v.venue_id, v->start, v->end, pr->o->now, mark_silence, &m);
+	/* One walk of the gateway registry for all the case's visits. */
+	rc = pr->gateways_loaded ? 0 : cl_gateway_index_load(pr->store, &pr->gateways);
+	pr->gateways_loaded = 1;
+	if (!rc)
+		rc = cl_venue_silences_in(pr->store, &pr->gateways, v->v.venue_id, v->start, v->end,
+					  pr->o->now, mark_silence, &m);
 	if (pr->o->json) {
 		as_strbuf_add(b, "],\"gateway_coverage_unknown\":[");
 		if (m.unknown.len)
@@ -544,6 +551,7 @@ int cl_trace_report(struct cl_store *s, const struct cl_trace_report_opts *o,
 	rc = cl_trace_run(s, o->p, &sink, &total);
 	if (!rc)
 		print_totals(&pr, &total);
+	cl_gateway_index_free(&pr.gateways);
 	if (counts) {
 		counts->contacts = pr.contacts;
 		counts->revealed = pr.revealed;
