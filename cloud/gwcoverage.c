@@ -2,7 +2,9 @@
  * gwcoverage.c - coverage reads over the store (see gwcoverage.h).
  *
  * A gateway's periods are few (one per stretch between silences, purged
- * past retention), so they are read whole into memory.  Single-threaded.
+ * past retention), so they are read whole into memory.  Any thread; the
+ * one shared thing is the process's last gateway index (cl_gateway_index_load),
+ * under a mutex, kept while the store's data version is unchanged.
  */
 #include "gwcoverage.h"
 
@@ -11,6 +13,7 @@
 #include "anshim/error.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 struct period_list {
@@ -123,7 +126,7 @@ int cl_venue_silences(struct cl_store *s, uint32_t venue_id, int64_t from, int64
 	return rc;
 }
 
-int cl_gateway_index_load(struct cl_store *s, struct cl_gateway_index *ix)
+static int index_read(struct cl_store *s, struct cl_gateway_index *ix)
 {
 	struct venue_gateways v = {0, 1, NULL, 0, 0, 0};
 	int rc = cl_store_each_gateway(s, add_gateway, &v);
@@ -138,6 +141,56 @@ int cl_gateway_index_load(struct cl_store *s, struct cl_gateway_index *ix)
 	ix->g = v.g;
 	ix->n = v.n;
 	ix->cap = v.cap;
+	return 0;
+}
+
+/* The last index read in this process and the store data version it was
+ * read at (read before the walk: a write during the walk makes the pair
+ * stale, never wrong, and the next load reads again). */
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cl_gateway_index cache;
+static uint64_t cache_serial, cache_txn;
+
+static int index_copy(const struct cl_gateway_index *from, struct cl_gateway_index *to)
+{
+	memset(to, 0, sizeof *to);
+	if (big_grow((void **)&to->g, &to->cap, from->n ? from->n : 1, sizeof *to->g))
+		return -ENOMEM;
+	if (from->n)
+		memcpy(to->g, from->g, from->n * sizeof *to->g);
+	to->n = from->n;
+	return 0;
+}
+
+int cl_gateway_index_load(struct cl_store *s, struct cl_gateway_index *ix)
+{
+	uint64_t serial, txn;
+	int rc = cl_store_data_version(s, &serial, &txn);
+
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&cache_lock);
+	if (cache.g && cache_serial == serial && cache_txn == txn) {
+		rc = index_copy(&cache, ix);
+		pthread_mutex_unlock(&cache_lock);
+		return rc;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	rc = index_read(s, ix);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&cache_lock);
+	if (!cache.g || cache_serial != serial || cache_txn != txn) {
+		struct cl_gateway_index fresh;
+
+		if (!index_copy(ix, &fresh)) {
+			big_free(cache.g);
+			cache = fresh;
+			cache_serial = serial;
+			cache_txn = txn;
+		}
+	}
+	pthread_mutex_unlock(&cache_lock);
 	return 0;
 }
 

@@ -40,6 +40,9 @@ int cl_venue_silences(struct cl_store *s, uint32_t venue_id, int64_t from, int64
  * visits cost more than the trace itself).  A snapshot: gateways
  * enrolled after cl_gateway_index_load are not in it.  Caller-owned;
  * release with cl_gateway_index_free.  0, -ENOMEM or a store error.
+ * The process keeps its last snapshot and hands out copies of it while
+ * cl_store_data_version is unchanged (any write to the store, such as an
+ * enrolment or a batch, changes it); any thread may call.
  */
 struct cl_gateway_index {
 	struct cl_gateway *g;  /* in registry (gateway id) order */

@@ -113,6 +113,7 @@
 #include "anshim/fileio.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <lmdb.h>
 #include <sodium.h>
@@ -157,7 +158,10 @@ struct cl_store {
 	int readonly;
 	int has_chain;               /* 0: a version 3 store opened read-only */
 	int no_coverage;             /* a store from before coverage, read-only */
+	uint64_t open_serial;        /* see cl_store_data_version */
 };
+
+static _Atomic uint64_t store_opens;
 
 /* The store whose write transaction this thread holds, if any.  LMDB lets
  * one writer in at a time: another thread waits for it, but the same
@@ -734,6 +738,7 @@ int cl_store_open(struct cl_store **out, const char *dir, uint64_t map_size, int
 	if (!s)
 		return -ENOMEM;
 	s->readonly = readonly ? 1 : 0;
+	s->open_serial = atomic_fetch_add(&store_opens, 1) + 1;
 	rc = readonly ? 0 : as_mkdir_p(dir, 0700);
 	if (rc) {
 		set_err(err, err_len, "cannot create store directory", dir, as_strerror(rc));
@@ -2788,6 +2793,18 @@ static int sum_reject(void *arg, const MDB_val *key, const MDB_val *val)
 	if (val->mv_size != 8)
 		return MDB_CORRUPTED;
 	sum->total += as_get_be64(val->mv_data);
+	return 0;
+}
+
+int cl_store_data_version(struct cl_store *s, uint64_t *open_serial, uint64_t *last_txn)
+{
+	MDB_envinfo info;
+	int rc = mdb_env_info(s->env, &info);
+
+	if (rc)
+		return store_error(rc);
+	*open_serial = s->open_serial;
+	*last_txn = (uint64_t)info.me_last_txnid;
 	return 0;
 }
 

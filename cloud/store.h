@@ -87,6 +87,11 @@ struct cl_visit {
 int cl_store_open(struct cl_store **out, const char *dir, uint64_t map_size, int readonly,
 		  char *err, size_t err_len);
 void cl_store_close(struct cl_store *s);
+/* What changes whenever the store's data may have: *open_serial names this
+ * opening of a store in this process (unique for the process's life) and
+ * *last_txn is the id of the store's last committed write transaction, by
+ * any process.  Equal pairs mean the same data; for caches keyed on it. */
+int cl_store_data_version(struct cl_store *s, uint64_t *open_serial, uint64_t *last_txn);
 
 /* ---- registry ---- */
 
