@@ -121,7 +121,11 @@ static void json_time(struct as_strbuf *b, const char *key, int64_t t)
 {
 	char buf[32];
 
-	as_strbuf_printf(b, "\"%s\":\"%s\"", key, as_format_time(buf, t));
+	as_strbuf_add(b, "\"");
+	as_strbuf_add(b, key);
+	as_strbuf_add(b, "\":\"");
+	as_strbuf_add(b, as_format_time(buf, t));
+	as_strbuf_add(b, "\"");
 }
 
 static void out_buf(struct printer *pr, struct as_strbuf *b)

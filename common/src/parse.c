@@ -167,14 +167,50 @@ char *as_format_duration(char out[32], int64_t s)
 	return out;
 }
 
+static char *put_digits(char *p, long v, int n)
+{
+	for (int i = n - 1; i >= 0; i--, v /= 10)
+		p[i] = (char)('0' + v % 10);
+	return p + n;
+}
+
 char *as_format_time(char out[32], int64_t t)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
 	char zone[8];
+	long year, off;
 
 	if (!localtime_r(&tt, &tm)) {
 		snprintf(out, 32, "@%lld", (long long)t);
+		return out;
+	}
+	/* The common case written directly (a trace formats thousands of
+	 * times); what strftime would print differently (years outside four
+	 * digits, a zero, unknown or odd-second offset) goes to strftime. */
+	year = (long)tm.tm_year + 1900;
+	off = (long)tm.tm_gmtoff;
+	if (year >= 1000 && year <= 9999 && tm.tm_isdst >= 0 && off != 0 && off % 60 == 0 &&
+	    off > -100L * 3600 && off < 100L * 3600) {
+		char *p = out;
+		long a = off < 0 ? -off : off;
+
+		p = put_digits(p, year, 4);
+		*p++ = '-';
+		p = put_digits(p, tm.tm_mon + 1, 2);
+		*p++ = '-';
+		p = put_digits(p, tm.tm_mday, 2);
+		*p++ = 'T';
+		p = put_digits(p, tm.tm_hour, 2);
+		*p++ = ':';
+		p = put_digits(p, tm.tm_min, 2);
+		*p++ = ':';
+		p = put_digits(p, tm.tm_sec, 2);
+		*p++ = off < 0 ? '-' : '+';
+		p = put_digits(p, a / 3600, 2);
+		*p++ = ':';
+		p = put_digits(p, a / 60 % 60, 2);
+		*p = '\0';
 		return out;
 	}
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
