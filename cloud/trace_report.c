@@ -117,6 +117,21 @@ char *cl_trace_period_text(char out[32], int64_t s)
 	return out;
 }
 
+/* A decimal integer, as printf's %lld would write it. */
+static void add_int(struct as_strbuf *b, long long v)
+{
+	char d[24], *p = d + sizeof d;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	*--p = '\0';
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--p = '-';
+	as_strbuf_add(b, p);
+}
+
 static void json_time(struct as_strbuf *b, const char *key, int64_t t)
 {
 	char buf[32];
@@ -349,17 +364,28 @@ static void contact_json(struct printer *pr, const struct cl_trace_contact *c, s
 {
 	char pid[PID_HEX], via[PID_HEX];
 
-	as_strbuf_printf(b, "%s{\"pid\":\"%s\",\"order\":%u,\"venue\":%u,\"venue_name\":",
-			 pr->n_contacts ? "," : "", hex_pid(pid, c->pid), c->order, c->venue);
+	/* Adds, not printf: a trace writes some thousands of these. */
+	as_strbuf_add(b, pr->n_contacts ? ",{\"pid\":\"" : "{\"pid\":\"");
+	as_strbuf_add(b, hex_pid(pid, c->pid));
+	as_strbuf_add(b, "\",\"order\":");
+	add_int(b, c->order);
+	as_strbuf_add(b, ",\"venue\":");
+	add_int(b, c->venue);
+	as_strbuf_add(b, ",\"venue_name\":");
 	add_clean(b, venue_name(pr, c->venue), 1);
 	as_strbuf_add(b, ",");
 	json_time(b, "start", c->start);
 	as_strbuf_add(b, ",");
 	json_time(b, "end", c->end);
-	as_strbuf_printf(b, ",\"overlap_minutes\":%lld,\"period_overlap_minutes\":%lld,"
-			 "\"risk\":\"%s\",\"via\":\"%s\",\"source\":\"%s\"",
-			 (long long)(c->overlap / 60), (long long)(c->period_overlap / 60),
-			 c->high ? "high" : "low", hex_pid(via, c->via), cl_trace_source_name(c->kind));
+	as_strbuf_add(b, ",\"overlap_minutes\":");
+	add_int(b, c->overlap / 60);
+	as_strbuf_add(b, ",\"period_overlap_minutes\":");
+	add_int(b, c->period_overlap / 60);
+	as_strbuf_add(b, c->high ? ",\"risk\":\"high\",\"via\":\"" : ",\"risk\":\"low\",\"via\":\"");
+	as_strbuf_add(b, hex_pid(via, c->via));
+	as_strbuf_add(b, "\",\"source\":\"");
+	as_strbuf_add(b, cl_trace_source_name(c->kind));
+	as_strbuf_add(b, "\"");
 	if (c->headcount_extra)
 		as_strbuf_printf(b, ",\"headcount_extra\":%u", c->headcount_extra);
 	if (pr->o->reveal) {
