@@ -185,6 +185,7 @@ struct cl_ingest {
 	MDB_cursor *visits, *by_venue, *by_pid, *persons, *capsules, *paper;
 	uint8_t fp_key[FP_KEY_LEN];
 	uint64_t next_vid, next_vid_stored;
+	uint64_t batch_first_vid;    /* next_vid when the batch being taken began */
 	uint64_t next_person, next_person_stored;
 	uint64_t batches, batches_stored;
 	int failed;                  /* first LMDB failure: only abort remains */
@@ -1986,8 +1987,10 @@ static int person_of(MDB_txn *txn, MDB_dbi persons, const uint8_t pid[AS_PID_LEN
  * (a visit stored before store version 4 has none: the fields decide).
  * only_seq 0: under any seq; else only a visit stored under only_seq
  * counts (the same pass scanned twice in one second, with no duplicate
- * window, makes records of the same content under two seqs).  *held 1 or
- * 0; when 1, *held_seq is the seq it was stored under. */
+ * window, makes records of the same content under two seqs).  A visit the
+ * batch being taken stored itself never counts: a journal holds a record
+ * once, so another record of the batch with its content is another visit.
+ * *held 1 or 0; when 1, *held_seq is the seq it was stored under. */
 static int visit_held(struct cl_ingest *in, const struct stored_gateway *sg,
 		      const struct as_record *r, const uint8_t pid[AS_PID_LEN],
 		      const uint8_t digest[AS_CHAIN_LEN], uint64_t only_seq, int *held,
@@ -2003,7 +2006,8 @@ static int visit_held(struct cl_ingest *in, const struct stored_gateway *sg,
 	for (size_t i = 0; i < in->npend; i++) {
 		const struct stored_visit *p = &in->pend[i].sv;
 
-		if (p->gw_index == sg->index && (!only_seq || p->seq == only_seq) &&
+		if (p->v.vid < in->batch_first_vid && p->gw_index == sg->index &&
+		    (!only_seq || p->seq == only_seq) &&
 		    p->v.entry == r->entry_time &&
 		    p->v.exit == r->exit_time && p->v.kind == r->kind &&
 		    p->v.headcount == r->headcount && memcmp(p->v.pid, pid, AS_PID_LEN) == 0 &&
@@ -2035,8 +2039,8 @@ static int visit_held(struct cl_ingest *in, const struct stored_gateway *sg,
 		rc = idx_decode(&v, &val, sg->g.venue_id, 0);
 		if (rc || v.entry != r->entry_time)
 			break;
-		if (v.person == person && v.kind == r->kind && v.headcount == r->headcount &&
-		    v.exit == (r->exit_time ? r->exit_time : 0)) {
+		if (v.vid < in->batch_first_vid && v.person == person && v.kind == r->kind &&
+		    v.headcount == r->headcount && v.exit == (r->exit_time ? r->exit_time : 0)) {
 			const uint8_t *p, *end;
 
 			put_vid(vk, v.vid);
@@ -2148,6 +2152,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 	}
 	if (sg.g.revoked)
 		return AS_E_REVOKED;
+	in->batch_first_vid = in->next_vid;
 	through = sg.g.through_seq;
 	res->through_seq = through;
 	if (through != UINT64_MAX && recs[0].seq > through + 1) {

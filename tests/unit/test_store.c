@@ -2669,7 +2669,7 @@ static void test_chains_same_content(void)
 	char dir[64];
 	struct cl_store *s;
 	struct cl_gateway g;
-	static struct sim_journal j;
+	static struct sim_journal j, j2;
 	struct cl_ingest_result res;
 	struct cl_store_stats stats;
 	struct event_list l = {.n = 0};
@@ -2703,6 +2703,19 @@ static void test_chains_same_content(void)
 		CHECK_EQ_INT(stats.visits, 6);
 	CHECK_OK(cl_store_gateway_chain_events(s, g.gw_id, collect_event, &l));
 	CHECK_EQ_INT(l.n, 1);
+	/* A journal made anew: its batch is reconciled by content.  A record
+	 * the cloud holds is found; two of one content the cloud has none of
+	 * are two visits, not one found in the batch itself. */
+	sim_init(&j2, 9);
+	sim_append(&j2, &j.recs[0]);
+	make_rec(&r, 2, 603, T0 + 30, 0, 603);
+	sim_append(&j2, &r);
+	sim_append(&j2, &r);
+	CHECK_OK(sim_send(s, &g, &j2, 0, 3, 7, &res));
+	check_result(&res, 2, 0, 1, CL_CHAIN_NEW_JOURNAL, 0);
+	CHECK_EQ_INT(res.through_seq, 9);
+	if (CHECK_OK(cl_store_stats(s, &stats)))
+		CHECK_EQ_INT(stats.visits, 8);
 	cl_store_close(s);
 out:
 	test_rmdir(dir);
