@@ -464,6 +464,58 @@ static int not_found(const char *path, const char *name, char *err, size_t err_l
 
 /* ---- changes ----------------------------------------------------------- */
 
+/* What a change under the lock works on. */
+struct change {
+	const char *path, *name;
+	int save;                      /* set by the change: write the table back */
+	/* inputs and outputs of the individual changes */
+	enum cl_role role;
+	int64_t now;
+	char hash[HASH_MAX + 1];
+	int64_t retry_after;
+	struct cl_account account;
+};
+
+typedef int (*change_fn)(struct account_table *t, struct change *c, char *err, size_t err_len);
+
+/*
+ * Read-modify-write under the lock: load the file (a missing one is an
+ * empty table when may_create), let fn change the table, and write it
+ * back when fn set c->save.  Returns fn's result (>= 0) or an error.
+ */
+static int table_update(struct change *c, int may_create, change_fn fn, char *err,
+			size_t err_len)
+{
+	struct account_table t = {0};
+	int rc, fd = accounts_lock(c->path, err, err_len);
+
+	if (fd < 0)
+		return fd;
+	c->save = 0;
+	rc = may_create ? table_load_or_new(c->path, &t, err, err_len)
+			: table_load(c->path, &t, err, err_len);
+	if (!rc)
+		rc = fn(&t, c, err, err_len);
+	if (rc >= 0 && c->save) {
+		int saved = table_save(c->path, &t, err, err_len);
+		if (saved)
+			rc = saved;
+	}
+	accounts_unlock(fd);
+	table_free(&t);
+	return rc;
+}
+
+static struct account_row *find_or_say(struct account_table *t, const struct change *c,
+				       char *err, size_t err_len)
+{
+	struct account_row *row = table_find(t, c->name);
+
+	if (!row)
+		not_found(c->path, c->name, err, err_len);
+	return row;
+}
+
 static int hash_password(char hash[HASH_MAX + 1], const char *password, char *err,
 			 size_t err_len)
 {
@@ -478,13 +530,33 @@ static int hash_password(char hash[HASH_MAX + 1], const char *password, char *er
 	return 0;
 }
 
+static int change_add(struct account_table *t, struct change *c, char *err, size_t err_len)
+{
+	struct account_row *row;
+
+	if (table_find(t, c->name)) {
+		snprintf(err, err_len, "account '%s' already exists in %s (change its password "
+			 "with 'anshim-cloud user passwd %s')", c->name, c->path, c->name);
+		return AS_E_EXISTS;
+	}
+	if (!(row = table_add(t))) {
+		snprintf(err, err_len, "%s: out of memory", c->path);
+		return -ENOMEM;
+	}
+	snprintf(row->a.name, sizeof row->a.name, "%s", c->name);
+	row->a.role = c->role;
+	row->a.created = c->now;
+	row->a.password_changed = c->now;
+	memcpy(row->hash, c->hash, sizeof row->hash);
+	c->save = 1;
+	return 0;
+}
+
 int cl_accounts_add(const char *path, const char *name, enum cl_role role,
 		    const char *password, int64_t now, char *err, size_t err_len)
 {
-	struct account_table t = {0};
-	struct account_row *row;
-	char hash[HASH_MAX + 1];
-	int fd, rc;
+	struct change c = {.path = path, .name = name, .role = role, .now = now};
+	int rc;
 
 	if ((rc = check_name(name, err, err_len)) || (rc = check_password(password, err, err_len)))
 		return rc;
@@ -493,84 +565,57 @@ int cl_accounts_add(const char *path, const char *name, enum cl_role role,
 			 (int)role);
 		return AS_E_FIELD;
 	}
-	if ((rc = hash_password(hash, password, err, err_len)) != 0)
-		return rc;
-	if ((fd = accounts_lock(path, err, err_len)) < 0)
-		return fd;
-	rc = table_load_or_new(path, &t, err, err_len);
-	if (!rc && table_find(&t, name)) {
-		snprintf(err, err_len, "account '%s' already exists in %s (change its password "
-			 "with 'anshim-cloud user passwd %s')", name, path, name);
-		rc = AS_E_EXISTS;
-	}
-	if (!rc && !(row = table_add(&t))) {
-		snprintf(err, err_len, "%s: out of memory", path);
-		rc = -ENOMEM;
-	}
-	if (!rc) {
-		snprintf(row->a.name, sizeof row->a.name, "%s", name);
-		row->a.role = role;
-		row->a.created = now;
-		row->a.password_changed = now;
-		memcpy(row->hash, hash, sizeof hash);
-		rc = table_save(path, &t, err, err_len);
-	}
-	accounts_unlock(fd);
-	table_free(&t);
-	sodium_memzero(hash, sizeof hash);
+	if ((rc = hash_password(c.hash, password, err, err_len)) == 0)
+		rc = table_update(&c, 1, change_add, err, err_len);
+	sodium_memzero(&c, sizeof c);
 	return rc;
+}
+
+static int change_passwd(struct account_table *t, struct change *c, char *err, size_t err_len)
+{
+	struct account_row *row = find_or_say(t, c, err, err_len);
+
+	if (!row)
+		return AS_E_NOT_FOUND;
+	memcpy(row->hash, c->hash, sizeof row->hash);
+	row->a.password_changed = c->now;
+	row->a.failed = 0;
+	row->a.locked_until = 0;
+	c->save = 1;
+	return 0;
 }
 
 int cl_accounts_passwd(const char *path, const char *name, const char *password,
 		       int64_t now, char *err, size_t err_len)
 {
-	struct account_table t = {0};
-	struct account_row *row = NULL;
-	char hash[HASH_MAX + 1];
-	int fd, rc;
+	struct change c = {.path = path, .name = name, .now = now};
+	int rc;
 
 	if ((rc = check_name(name, err, err_len)) || (rc = check_password(password, err, err_len)))
 		return rc;
-	if ((rc = hash_password(hash, password, err, err_len)) != 0)
-		return rc;
-	if ((fd = accounts_lock(path, err, err_len)) < 0)
-		return fd;
-	rc = table_load(path, &t, err, err_len);
-	if (!rc && !(row = table_find(&t, name)))
-		rc = not_found(path, name, err, err_len);
-	if (!rc) {
-		memcpy(row->hash, hash, sizeof hash);
-		row->a.password_changed = now;
-		row->a.failed = 0;
-		row->a.locked_until = 0;
-		rc = table_save(path, &t, err, err_len);
-	}
-	accounts_unlock(fd);
-	table_free(&t);
-	sodium_memzero(hash, sizeof hash);
+	if ((rc = hash_password(c.hash, password, err, err_len)) == 0)
+		rc = table_update(&c, 0, change_passwd, err, err_len);
+	sodium_memzero(&c, sizeof c);
 	return rc;
+}
+
+static int change_disable(struct account_table *t, struct change *c, char *err, size_t err_len)
+{
+	struct account_row *row = find_or_say(t, c, err, err_len);
+
+	if (!row)
+		return AS_E_NOT_FOUND;
+	c->save = !row->a.disabled;
+	row->a.disabled = 1;
+	return 0;
 }
 
 int cl_accounts_disable(const char *path, const char *name, char *err, size_t err_len)
 {
-	struct account_table t = {0};
-	struct account_row *row = NULL;
-	int fd, rc;
+	struct change c = {.path = path, .name = name};
+	int rc = check_name(name, err, err_len);
 
-	if ((rc = check_name(name, err, err_len)) != 0)
-		return rc;
-	if ((fd = accounts_lock(path, err, err_len)) < 0)
-		return fd;
-	rc = table_load(path, &t, err, err_len);
-	if (!rc && !(row = table_find(&t, name)))
-		rc = not_found(path, name, err, err_len);
-	if (!rc && !row->a.disabled) {
-		row->a.disabled = 1;
-		rc = table_save(path, &t, err, err_len);
-	}
-	accounts_unlock(fd);
-	table_free(&t);
-	return rc;
+	return rc ? rc : table_update(&c, 0, change_disable, err, err_len);
 }
 
 int cl_accounts_get(const char *path, const char *name, struct cl_account *out,
@@ -620,41 +665,18 @@ static int login_bad_unknown(const char *password)
 	return CL_LOGIN_BAD;
 }
 
-int cl_accounts_login(const char *path, const char *name, const char *password,
-		      int64_t now, struct cl_account *out, int64_t *retry_after,
-		      char *err, size_t err_len)
+#define LOGIN_UNKNOWN 100 /* change_count's answer for a name not in the file */
+
+/* Before the password is checked: refuse a locked account, else count the
+ * attempt as a failure and take the hash to check against. */
+static int change_count(struct account_table *t, struct change *c, char *err, size_t err_len)
 {
-	struct account_table t = {0};
-	struct account_row *row;
-	char hash[HASH_MAX + 1];
-	int fd, rc, good;
+	struct account_row *row = table_find(t, c->name);
 
-	if (retry_after)
-		*retry_after = 0;
-	if (err_len)
-		err[0] = '\0';
-	if (!name_valid(name) || strlen(password) > CL_PASSWORD_MAX)
-		return login_bad_unknown(password);
-
-	/* 1. Count the attempt as a failure before checking it. */
-	if ((fd = accounts_lock(path, err, err_len)) < 0)
-		return fd;
-	rc = table_load(path, &t, err, err_len);
-	if (rc) {
-		accounts_unlock(fd);
-		return rc;
-	}
-	row = table_find(&t, name);
-	if (!row) {
-		accounts_unlock(fd);
-		table_free(&t);
-		return login_bad_unknown(password);
-	}
-	if (row->a.locked_until > now) {
-		if (retry_after)
-			*retry_after = row->a.locked_until - now;
-		accounts_unlock(fd);
-		table_free(&t);
+	if (!row)
+		return LOGIN_UNKNOWN;
+	if (row->a.locked_until > c->now) {
+		c->retry_after = row->a.locked_until - c->now;
 		return CL_LOGIN_LOCKED;
 	}
 	if (row->a.locked_until != 0) { /* the lock has run out: a fresh start */
@@ -664,52 +686,55 @@ int cl_accounts_login(const char *path, const char *name, const char *password,
 	if (row->a.failed < UINT32_MAX)
 		row->a.failed++;
 	if (row->a.failed >= CL_ACCOUNTS_MAX_FAILED)
-		row->a.locked_until = now + CL_ACCOUNTS_LOCK_SECONDS;
-	memcpy(hash, row->hash, sizeof hash);
-	rc = table_save(path, &t, err, err_len);
-	accounts_unlock(fd);
-	table_free(&t);
-	if (rc)
-		return rc;
+		row->a.locked_until = c->now + CL_ACCOUNTS_LOCK_SECONDS;
+	memcpy(c->hash, row->hash, sizeof c->hash);
+	c->save = 1;
+	return CL_LOGIN_OK;
+}
 
-	/* 2. The slow part, with the file unlocked. */
-	good = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
-	if (!good) {
-		sodium_memzero(hash, sizeof hash);
+/* After a good password: reset the count (unless the password changed
+ * meanwhile, when the login is bad). */
+static int change_good(struct account_table *t, struct change *c, char *err, size_t err_len)
+{
+	struct account_row *row = table_find(t, c->name);
+
+	if (!row || strcmp(row->hash, c->hash) != 0)
 		return CL_LOGIN_BAD;
-	}
+	row->a.failed = 0;
+	row->a.locked_until = 0;
+	if (!row->a.disabled)
+		row->a.last_login = c->now;
+	c->account = row->a;
+	c->save = 1;
+	return row->a.disabled ? CL_LOGIN_DISABLED : CL_LOGIN_OK;
+}
 
-	/* 3. A good password: reset the count (unless the password changed
-	 * meanwhile). */
-	if ((fd = accounts_lock(path, err, err_len)) < 0) {
-		sodium_memzero(hash, sizeof hash);
-		return fd;
-	}
-	rc = table_load(path, &t, err, err_len);
-	if (!rc) {
-		row = table_find(&t, name);
-		if (!row || strcmp(row->hash, hash) != 0) {
-			rc = CL_LOGIN_BAD;
-		} else {
-			struct cl_account a;
+int cl_accounts_login(const char *path, const char *name, const char *password,
+		      int64_t now, struct cl_account *out, int64_t *retry_after,
+		      char *err, size_t err_len)
+{
+	struct change c = {.path = path, .name = name, .now = now};
+	int rc;
 
-			row->a.failed = 0;
-			row->a.locked_until = 0;
-			if (!row->a.disabled)
-				row->a.last_login = now;
-			a = row->a; /* table_save sorts the rows */
-			rc = table_save(path, &t, err, err_len);
-			if (!rc && a.disabled) {
-				rc = CL_LOGIN_DISABLED;
-			} else if (!rc) {
-				if (out)
-					*out = a;
-				rc = CL_LOGIN_OK;
-			}
-		}
-	}
-	accounts_unlock(fd);
-	table_free(&t);
-	sodium_memzero(hash, sizeof hash);
+	if (retry_after)
+		*retry_after = 0;
+	if (err_len)
+		err[0] = '\0';
+	if (!name_valid(name) || strlen(password) > CL_PASSWORD_MAX)
+		return login_bad_unknown(password);
+	/* 1. Count the attempt as a failure before checking it. */
+	rc = table_update(&c, 0, change_count, err, err_len);
+	if (rc == LOGIN_UNKNOWN)
+		rc = login_bad_unknown(password);
+	else if (rc == CL_LOGIN_LOCKED && retry_after)
+		*retry_after = c.retry_after;
+	/* 2. The slow part, with the file unlocked; 3. a good password resets
+	 * the count. */
+	else if (rc == CL_LOGIN_OK)
+		rc = crypto_pwhash_str_verify(c.hash, password, strlen(password)) != 0
+			? CL_LOGIN_BAD : table_update(&c, 0, change_good, err, err_len);
+	if (rc == CL_LOGIN_OK && out)
+		*out = c.account;
+	sodium_memzero(&c, sizeof c);
 	return rc;
 }

@@ -858,6 +858,18 @@ static int audit__last(int fd, off_t size, const char *path, const struct cl_aud
 	return 0;
 }
 
+/* flock(fd, op), again after EINTR (bounded): 0 or -errno. */
+static int audit__flock(int fd, int op)
+{
+	for (int tries = 0; tries < AUDIT_EINTR_MAX; tries++) {
+		if (flock(fd, op) == 0)
+			return 0;
+		if (errno != EINTR)
+			return -errno;
+	}
+	return -EINTR;
+}
+
 /* fsync the directory holding path (a new log's directory entry). */
 static int fsync_parent(const char *path)
 {
@@ -989,7 +1001,7 @@ int cl_audit_append(const struct cl_config *cfg, const struct cl_audit_entry *e,
 	struct audit_rec r;
 	const char *failed = NULL;
 	char why[200];
-	int fd, rc, tries;
+	int fd, rc;
 
 	memset(&r, 0, sizeof r);
 	r.e = *e;
@@ -1030,17 +1042,7 @@ int cl_audit_append(const struct cl_config *cfg, const struct cl_audit_entry *e,
 		cl_authority_wipe(&a);
 		return rc;
 	}
-	rc = -EINTR;
-	for (tries = 0; tries < AUDIT_EINTR_MAX; tries++) {
-		if (flock(fd, LOCK_EX) == 0) {
-			rc = 0;
-			break;
-		}
-		if (errno != EINTR) {
-			rc = -errno;
-			break;
-		}
-	}
+	rc = audit__flock(fd, LOCK_EX);
 	if (rc)
 		as_err_printf(err, err_len, "audit log %s: cannot lock: %s", cfg->audit_log, as_strerror(rc));
 	else
@@ -1053,6 +1055,124 @@ int cl_audit_append(const struct cl_config *cfg, const struct cl_audit_entry *e,
 	}
 	if (!rc && seq)
 		*seq = r.seq;
+	return rc;
+}
+
+/* ---- the witness's view (audit.h: cl_audit_last, cl_audit_verify_at) ---- */
+
+int cl_audit_sig_ok(unsigned version, const uint8_t hash[CL_AUDIT_HASH_LEN],
+		    const uint8_t sig[64], const struct cl_audit_keys *k)
+{
+	struct audit_rec r;
+
+	memset(&r, 0, sizeof r);
+	r.e.version = version;
+	memcpy(r.hash, hash, sizeof r.hash);
+	memcpy(r.sig, sig, sizeof r.sig);
+	return (version == 1 || version == 2) && audit__sig_ok(&r, k);
+}
+
+/* The entry whose line ends at byte end of the log (0: the last entry),
+ * for cl_audit_last and cl_audit_entry_ending. */
+static int audit__tail_entry(const char *path, const struct cl_audit_keys *k, uint64_t end,
+			     struct cl_audit_head *head, char *err, size_t err_len)
+{
+	struct audit_rec last;
+	struct stat st;
+	int fd, rc;
+
+	memset(head, 0, sizeof *head);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		as_err_printf(err, err_len, "audit log %s: cannot open: %s", path, as_strerror(rc));
+		return rc;
+	}
+	rc = audit__flock(fd, LOCK_SH);
+	if (!rc && fstat(fd, &st) != 0)
+		rc = -errno;
+	if (rc) {
+		as_err_printf(err, err_len, "audit log %s: cannot read: %s", path, as_strerror(rc));
+	} else if (end > (uint64_t)st.st_size) {
+		as_err_printf(err, err_len, "audit log %s is %lld bytes, shorter than %llu", path,
+			      (long long)st.st_size, (unsigned long long)end);
+		rc = AS_E_TRUNCATED;
+	} else if (end > 0 || st.st_size > 0) {
+		if (end == 0)
+			end = (uint64_t)st.st_size;
+		rc = audit__last(fd, (off_t)end, path, k, &last, err, err_len);
+		if (rc == AS_E_FULL)
+			rc = 0; /* full for appends, still a last entry */
+		if (!rc) {
+			head->seq = last.seq;
+			head->version = last.e.version;
+			memcpy(head->hash, last.hash, sizeof head->hash);
+			memcpy(head->sig, last.sig, sizeof head->sig);
+			head->end = end;
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+int cl_audit_last(const char *path, const struct cl_audit_keys *k, struct cl_audit_head *head,
+		  char *err, size_t err_len)
+{
+	return audit__tail_entry(path, k, 0, head, err, err_len);
+}
+
+int cl_audit_entry_ending(const char *path, const struct cl_audit_keys *k, uint64_t end,
+			  struct cl_audit_head *head, char *err, size_t err_len)
+{
+	if (end == 0) {
+		memset(head, 0, sizeof *head);
+		as_err_printf(err, err_len, "audit log %s: no entry ends at byte 0", path);
+		return AS_E_FIELD;
+	}
+	return audit__tail_entry(path, k, end, head, err, err_len);
+}
+
+struct verify_at {
+	uint64_t at;
+	uint8_t hash[CL_AUDIT_HASH_LEN]; /* of the entry last seen */
+	uint8_t *at_hash;
+	int *reached;
+};
+
+/* The walk checked this entry's hash against its line: recompute it from
+ * the fields to learn it (the walk's callback sees only the fields). */
+static int verify_at_fn(void *ctx, uint64_t index, const struct cl_audit_entry *e)
+{
+	struct verify_at *v = ctx;
+	struct audit_rec r;
+
+	memset(&r, 0, sizeof r);
+	r.seq = index;
+	r.e = *e;
+	memcpy(r.prev, v->hash, sizeof r.prev);
+	if (audit__hash(&r, v->hash) != 0)
+		return AS_E_CORRUPT;
+	if (index == v->at) {
+		memcpy(v->at_hash, v->hash, CL_AUDIT_HASH_LEN);
+		*v->reached = 1;
+	}
+	return 0;
+}
+
+int cl_audit_verify_at(const char *path, const struct cl_audit_keys *k, uint64_t at,
+		       uint8_t at_hash[CL_AUDIT_HASH_LEN], int *reached, uint64_t *entries,
+		       uint64_t *first_bad, char *why, size_t why_len)
+{
+	struct verify_at v = {at, {0}, at_hash, reached};
+	uint64_t n, bad;
+	int rc;
+
+	*reached = 0;
+	rc = audit__walk(path, k, verify_at_fn, &v, &n, &bad, why, why_len);
+	if (entries)
+		*entries = n;
+	if (first_bad)
+		*first_bad = bad;
 	return rc;
 }
 

@@ -8,7 +8,9 @@
  * Entries form a hash chain and each is signed, so editing, deleting,
  * inserting or reordering entries is detected by cl_audit_verify with only
  * the public keys.  (Dropping entries from the END of the log is not
- * detectable from the file alone: the witnessed head is.)
+ * detectable from the file alone: anshim-cloudd publishes the last entry's
+ * seq, hash and signature on the broker -- audithead.h, witness.h -- and
+ * 'audit verify --witness' compares the log with it.)
  *
  * File format (text, append-only, one entry per line, ASCII except valid
  * UTF-8 inside quoted strings; times UTC; all on one line, fields separated
@@ -192,5 +194,60 @@ struct cl_request {
  */
 int cl_audit_requests(const char *path, struct cl_request **out, size_t *n, char *err,
 		      size_t err_len);
+
+/* ---- the witness's view (audithead.h, witness.h) ----------------------- */
+
+/* One entry as the witness sees it: where it is, its hash, and its own
+ * signature (over "anshim-audit-sig" || hash), copied from its line.  seq 0:
+ * an empty log. */
+struct cl_audit_head {
+	uint64_t seq;
+	unsigned version;        /* the entry's: 1 (sign.key) or 2 (audit.key) */
+	uint8_t hash[CL_AUDIT_HASH_LEN];
+	uint8_t sig[64];
+	uint64_t end;            /* read from a log: the byte just after its
+				  * line (0 otherwise); a log that still holds
+				  * the entry holds it there, since every line
+				  * before it has one spelling */
+};
+
+/*
+ * The last entry of the log at path, read from its tail (O(1)): *head gets
+ * its seq, hash and signature (seq 0 for an empty log).  The line must be
+ * whole and canonical, its hash must hold, and its signature must verify
+ * with k (audit.pub, or sign.pub for a version 1 entry).  Takes a shared flock.  On error
+ * err says what (the file, what is wrong with its last entry, what to run)
+ * and the return value is as cl_audit_append's checks of the last entry:
+ * AS_E_TRUNCATED, AS_E_CORRUPT, AS_E_SIGNATURE, -errno (-ENOENT: no log).
+ * Any thread.
+ */
+int cl_audit_last(const char *path, const struct cl_audit_keys *k, struct cl_audit_head *head,
+		  char *err, size_t err_len);
+
+/*
+ * The entry whose line ends at byte end (>= 1) of the log, checked as
+ * cl_audit_last checks the last one (O(1)): to see whether a log still
+ * holds an entry read before (its head->end), without walking it.  A log
+ * shorter than end is AS_E_TRUNCATED; a line that does not end there, or
+ * is not an entry, is AS_E_TRUNCATED or AS_E_CORRUPT.  Any thread.
+ */
+int cl_audit_entry_ending(const char *path, const struct cl_audit_keys *k, uint64_t end,
+			  struct cl_audit_head *head, char *err, size_t err_len);
+
+/*
+ * Walk the whole log as cl_audit_verify does (signatures checked when k is
+ * not NULL; chain, sequence and hashes always) and, if the log reaches
+ * entry at (>= 1), give its hash in *at_hash and set *reached to 1 (else
+ * 0).  *entries, *first_bad and why as cl_audit_verify; the return value
+ * too.  Any thread.
+ */
+int cl_audit_verify_at(const char *path, const struct cl_audit_keys *k, uint64_t at,
+		       uint8_t at_hash[CL_AUDIT_HASH_LEN], int *reached, uint64_t *entries,
+		       uint64_t *first_bad, char *why, size_t why_len);
+
+/* 1 if sig is the signature of a version (1 or 2) entry with this hash:
+ * by audit.pub for version 2, by sign.pub (if k has it) for version 1. */
+int cl_audit_sig_ok(unsigned version, const uint8_t hash[CL_AUDIT_HASH_LEN],
+		    const uint8_t sig[64], const struct cl_audit_keys *k);
 
 #endif

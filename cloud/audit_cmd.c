@@ -6,7 +6,11 @@
  *           audit.pub, and sign.pub for version 1 entries, from keys_dir)
  *           and prints one line saying the log is
  *           intact with N entries, or which entry is the first broken one
- *           and why.  Exit 0 / 1.
+ *           and why.  Exit 0 / 1.  With --witness it first fetches the
+ *           audit head anshim-cloudd keeps retained on the broker
+ *           (audithead.h), checks its signature, and then also requires
+ *           that the log holds that entry with that hash: a log cut short
+ *           or rewritten after the head was published fails.
  *   show    lists the entries in order (text or --json).  It checks the
  *           chain but not the signatures; it says so when the log is broken
  *           and points at 'verify'.
@@ -16,9 +20,11 @@
  * they are in the file.  Single-threaded CLI use.
  */
 #include "audit.h"
+#include "audithead.h"
 #include "authority.h"
 #include "cli.h"
 #include "commands.h"
+#include "publish.h"
 
 #include "anshim/error.h"
 #include "anshim/parse.h"
@@ -27,13 +33,21 @@
 #include "anshim/args.h"
 
 #include <errno.h>
+#include <sodium.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct audit_args {
 	int json;
 	const char *keys; /* --keys DIR, or NULL for keys_dir */
+	int witness;      /* --witness */
+	int64_t wait_s;   /* --wait SECONDS for the broker */
 };
+
+#define WITNESS_WAIT_DEFAULT 10
+#define WITNESS_WAIT_MAX 600
 
 /* Options after 'audit verify|show': --config FILE (read by cli.c),
  * --keys DIR (verify), --json (show). */
@@ -47,11 +61,14 @@ static int parse_args(int argc, char **argv, int is_show, struct audit_args *a)
 	static const struct option verify_options[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"keys", required_argument, NULL, 'k'},
+		{"witness", no_argument, NULL, 'w'},
+		{"wait", required_argument, NULL, 'W'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
 
 	memset(a, 0, sizeof *a);
+	a->wait_s = WITNESS_WAIT_DEFAULT;
 	optind = 3;
 	while ((c = as_args_next("anshim-cloud", argc, argv, "",
 				 is_show ? show_options : verify_options, NULL)) != -1) {
@@ -59,12 +76,108 @@ static int parse_args(int argc, char **argv, int is_show, struct audit_args *a)
 			a->json = 1;
 		else if (c == 'k')
 			a->keys = optarg;
-		else if (c != 'c')
+		else if (c == 'w')
+			a->witness = 1;
+		else if (c == 'W' && as_parse_int64(optarg, 1, WITNESS_WAIT_MAX, &a->wait_s) != 0)
+			return cl_usage_error("--wait '%s': give whole seconds, 1-%d", optarg,
+					      WITNESS_WAIT_MAX);
+		else if (c != 'c' && c != 'W')
 			return CL_EXIT_USAGE; /* as_args_next printed why */
 	}
 	if (optind < argc)
 		return cl_usage_error("unexpected argument '%s' for 'audit %s'", argv[optind],
 				      argv[2]);
+	return 0;
+}
+
+/* Fetch and check the broker's head into *head: 0, or 1 after saying why
+ * there is nothing to compare with (no head, unreachable, malformed). */
+static int fetch_witness(const struct cl_config *cfg, const struct cl_audit_keys *keys,
+			 unsigned wait_ms, struct cl_audit_head *head)
+{
+	uint8_t *msg = NULL;
+	size_t len = 0;
+	char err[800];
+	int rc = cl_fetch_retained(cfg, CL_AUDIT_HEAD_TOPIC, wait_ms, &msg, &len, err, sizeof err);
+
+	if (rc < 0) {
+		fprintf(stderr, "anshim-cloud: audit verify --witness: %s (is the broker up? "
+			"check broker and the broker_* settings; --wait SECONDS waits longer)\n",
+			err);
+		return 1;
+	}
+	if (rc == 1) {
+		fprintf(stderr, "anshim-cloud: audit verify --witness: the broker %s holds no "
+			"audit head on %s, so there is nothing to compare the log with. "
+			"anshim-cloudd publishes it (retained) on connecting and as the log grows: "
+			"check that it runs and is connected with audit_witness_every above 0, and "
+			"that the broker keeps retained messages across restarts (persistence "
+			"true)\n", cfg->broker, CL_AUDIT_HEAD_TOPIC);
+		return 1;
+	}
+	rc = cl_audit_head_decode(head, msg, len, keys);
+	free(msg);
+	if (rc == AS_E_SIGNATURE) {
+		printf("audit log %s: the witnessed head on %s is not signed by the key that signs "
+		       "the log (audit.pub; sign.pub for entries from before the reveal service): "
+		       "a forged head, or the keys changed\n", cfg->audit_log, cfg->broker);
+		return 1;
+	}
+	if (rc) {
+		printf("audit log %s: the witnessed head on %s is malformed (%zu bytes: %s); "
+		       "only anshim-cloudd may publish on %s (check the broker's ACL), and it "
+		       "replaces a malformed head within a second\n", cfg->audit_log, cfg->broker,
+		       len, as_strerror(rc), CL_AUDIT_HEAD_TOPIC);
+		return 1;
+	}
+	return 0;
+}
+
+/* verify --witness: the head first (a head published while the log is
+ * walked is then older than the walk, never newer), then the log. */
+static int verify_witnessed(const struct cl_config *cfg, const struct cl_audit_keys *keys,
+			    unsigned wait_ms)
+{
+	struct cl_audit_head head;
+	uint8_t hash[CL_AUDIT_HASH_LEN];
+	uint64_t n = 0, bad = 0;
+	char why[300];
+	int reached = 0, rc;
+
+	if (fetch_witness(cfg, keys, wait_ms, &head))
+		return 1;
+	rc = cl_audit_verify_at(cfg->audit_log, keys, head.seq, hash, &reached, &n, &bad, why,
+				sizeof why);
+	if (rc && bad > 0) {
+		printf("audit log %s: entry %" PRIu64 " is broken: %s\n", cfg->audit_log, bad, why);
+		return 1;
+	}
+	if (rc) {
+		fprintf(stderr, "anshim-cloud: audit log %s: %s (the broker's witnessed head is "
+			"entry %" PRIu64 ")\n", cfg->audit_log, why, head.seq);
+		return 1;
+	}
+	if (!reached) {
+		char cut[64];
+
+		if (n + 1 == head.seq)
+			snprintf(cut, sizeof cut, "entry %" PRIu64 " was", head.seq);
+		else
+			snprintf(cut, sizeof cut, "entries %" PRIu64 "-%" PRIu64 " were", n + 1,
+				 head.seq);
+		printf("audit log %s: %" PRIu64 " entries, chain intact, but the witnessed head "
+		       "is entry %" PRIu64 ": %s cut off the end of the log (restore it from a "
+		       "copy)\n", cfg->audit_log, n, head.seq, cut);
+		return 1;
+	}
+	if (sodium_memcmp(hash, head.hash, sizeof hash) != 0) {
+		printf("audit log %s: %" PRIu64 " entries, chain intact, but entry %" PRIu64
+		       " is not the one witnessed (another hash): the log was rewritten from "
+		       "entry %" PRIu64 " or before\n", cfg->audit_log, n, head.seq, head.seq);
+		return 1;
+	}
+	printf("audit log %s: %" PRIu64 " entries, chain intact, witnessed through entry %"
+	       PRIu64 "\n", cfg->audit_log, n, head.seq);
 	return 0;
 }
 
@@ -86,6 +199,11 @@ static int audit_verify(int argc, char **argv)
 		fprintf(stderr, "anshim-cloud: %s\n", why);
 		cl_config_free(&cfg);
 		return 1;
+	}
+	if (args.witness) {
+		rc = verify_witnessed(&cfg, &keys, (unsigned)args.wait_s * 1000);
+		cl_config_free(&cfg);
+		return rc;
 	}
 	rc = cl_audit_verify(cfg.audit_log, &keys, &n, &bad, why, sizeof why);
 	if (rc == 0)
@@ -250,6 +368,6 @@ int cl_cmd_audit(int argc, char **argv)
 		return audit_verify(argc, argv);
 	if (argc >= 3 && strcmp(argv[2], "show") == 0)
 		return audit_show(argc, argv);
-	return cl_usage_error("%s", "usage: anshim-cloud audit verify [--keys DIR] | "
-			      "audit show [--json]");
+	return cl_usage_error("%s", "usage: anshim-cloud audit verify [--keys DIR] "
+			      "[--witness [--wait SECONDS]] | audit show [--json]");
 }

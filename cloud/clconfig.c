@@ -39,6 +39,18 @@ const struct as_config_option cl_config_table[] = {
 	 "The append-only, hash-chained, signed audit log of traces and reveals. "
 	 "Only the reveal service (anshim-revealed) writes it; its group (the "
 	 "console) may read it."},
+	{"audit_witness_every", AS_CFG_INT, OPT(audit_witness_every), 0, 1000000, NULL, 0, "1",
+	 "anshim-cloudd publishes the audit log's head (its last entry's seq, hash "
+	 "and signature) retained on the broker, anshim/v1/audit/head, once the log "
+	 "has grown by this many entries, on every connection, and every "
+	 "audit_witness_interval; 'anshim-cloud audit verify --witness' compares "
+	 "the log with it, so entries cut off the end or rewritten are found. "
+	 "Entries newer than the published head are not witnessed yet: 1 witnesses "
+	 "each within a second. 0: never (extra aggregator instances that share "
+	 "another's log)."},
+	{"audit_witness_interval", AS_CFG_DURATION, OPT(audit_witness_interval), 1, 86400, NULL,
+	 0, "1h", "Republish the audit head at least this often, even when the log "
+	 "has not grown."},
 	{"accounts", AS_CFG_PATH, OPT(accounts), 0, 0, NULL, 0, "/var/lib/anshim/console/accounts",
 	 "The console's user accounts (name, role, argon2id password hash, lockout "
 	 "state), one file of mode 0600 owned by the console's user. Manage it with "

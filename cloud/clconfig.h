@@ -25,6 +25,8 @@ struct cl_config {
 	char *broker_cert_file;
 	char *broker_key_file;
 	char *audit_log;
+	int64_t audit_witness_every;
+	int64_t audit_witness_interval;
 	char *accounts;
 	char *reveal_socket;
 	char *reveal_console_user;

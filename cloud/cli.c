@@ -4,6 +4,8 @@
  */
 #include "cli.h"
 
+#include "revealwire.h"
+
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/identity.h"
@@ -12,6 +14,7 @@
 #include "anshim/usage.h"
 
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -101,4 +104,15 @@ int cl_cli_parse_until(const char *text, int64_t *out)
 		return AS_E_TIME;
 	*out = (int64_t)t - 1;
 	return 0;
+}
+
+void cl_cli_unix_user(char out[CL_CLI_USER_MAX + 1])
+{
+	struct passwd *pw = getpwuid(getuid());
+	size_t n = pw && pw->pw_name ? strlen(pw->pw_name) : 0;
+
+	if (n > 0 && cl_revealwire_text_ok(pw->pw_name, 1, CL_CLI_USER_MAX))
+		snprintf(out, CL_CLI_USER_MAX + 1, "%s", pw->pw_name);
+	else
+		snprintf(out, CL_CLI_USER_MAX + 1, "uid:%lu", (unsigned long)getuid());
 }

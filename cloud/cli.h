@@ -36,4 +36,10 @@ int cl_cli_gateway_arg(const char *arg, uint8_t id[16], uint8_t pk[32], int *hav
  * 0 or AS_E_TIME. */
 int cl_cli_parse_until(const char *text, int64_t *out);
 
+#define CL_CLI_USER_MAX 63
+
+/* The Unix user running the command (its login name, else "uid:N"), for
+ * the audit log and the policy history; out holds CL_CLI_USER_MAX + 1. */
+void cl_cli_unix_user(char out[CL_CLI_USER_MAX + 1]);
+
 #endif

@@ -4,15 +4,18 @@
  * One libuv loop: the MQTT client (batches in, acks and the retained policy
  * out), the ingest thread (verify, de-duplicate, index, commit), a daily
  * retention purge in the thread pool (LMDB serialises it with ingest, in
- * short slices).  The run itself (configuration file, loop, signals, the
+ * short slices), and the audit witness (witness.h: the audit log's head,
+ * retained on the broker).  The run itself (configuration file, loop, signals, the
  * systemd notify/watchdog protocol) is common's daemon.c, which calls the
  * start, stop, reload and clean-up below; check_startup is shared with
  * --check-config.
  */
+#include "audithead.h"
 #include "authority.h"
 #include "clconfig.h"
 #include "ingest.h"
 #include "store.h"
+#include "witness.h"
 
 #include "anshim/daemon.h"
 #include "anshim/error.h"
@@ -33,6 +36,7 @@
 #define HEARTBEAT_TOPIC "anshim/v1/gw/+/heartbeat"
 #define POLICY_TOPIC "anshim/v1/policy"
 #define PURGE_SLICE 20000
+#define SUB_AUDIT_HEAD 5 /* subscription id of CL_AUDIT_HEAD_TOPIC */
 
 struct cl_daemon {
 	uv_loop_t *loop;
@@ -42,6 +46,7 @@ struct cl_daemon {
 	struct cl_store *store;
 	struct cl_ingester *ingester;
 	struct as_mqtt *mqtt;
+	struct cl_witness *witness;          /* NULL: audit_witness_every 0 */
 	uv_timer_t purge_timer;
 	int purge_timer_open;
 	uv_work_t purge_work;
@@ -75,11 +80,17 @@ static const char usage_text[] =
 "the periods it was heard from and its silences ('anshim-cloud gateways').\n"
 "It republishes the last signed policy (retained) on every connection and\n"
 "purges data past retention or dated later than now + time_skew.\n"
+"It publishes the audit log's head (its newest entry's seq, hash and\n"
+"signature) retained on anshim/v1/audit/head when the log has grown by\n"
+"audit_witness_every entries, on every connection and every\n"
+"audit_witness_interval, and never for a log that has lost a head it\n"
+"witnessed before ('anshim-cloud audit verify --witness' checks it).\n"
 "\n"
-"It reads sign.key only. The pids of paper-register entries come from the\n"
-"reveal service (anshim-revealed, at reveal_socket): while it cannot be\n"
-"reached, batches holding such entries are not acknowledged, and their\n"
-"gateways keep them and send them again.\n"
+"Of the secret keys it reads sign.key only (and audit.pub, the audit log's\n"
+"public key, for the witness). The pids of paper-register entries come\n"
+"from the reveal service (anshim-revealed, at reveal_socket): while it\n"
+"cannot be reached, batches holding such entries are not acknowledged,\n"
+"and their gateways keep them and send them again.\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE        configuration (default " CL_DEFAULT_CONFIG "; it\n"
@@ -143,27 +154,92 @@ static void on_connected(void *ctx)
 		as_log(AS_LOG_ERR, "cannot subscribe to %s", d->wallet_topic);
 	if (as_mqtt_subscribe(d->mqtt, d->heartbeat_topic, 1, 3))
 		as_log(AS_LOG_ERR, "cannot subscribe to %s", d->heartbeat_topic);
+	if (d->witness && as_mqtt_subscribe(d->mqtt, CL_AUDIT_HEAD_TOPIC, 1, SUB_AUDIT_HEAD))
+		as_log(AS_LOG_ERR, "cannot subscribe to %s", CL_AUDIT_HEAD_TOPIC);
 	publish_saved_policy(d);
 }
 
 static void on_disconnected(void *ctx, const char *why)
 {
-	(void)ctx;
+	struct cl_daemon *d = ctx;
+
+	if (d->witness)
+		cl_witness_disconnected(d->witness);
 	as_log(AS_LOG_WARNING, "disconnected from the broker (%s); reconnecting", why);
 }
 
 static void on_subscribed(void *ctx, uint64_t id, int ok)
 {
-	(void)ctx;
+	struct cl_daemon *d = ctx;
+
+	if (ok && id == SUB_AUDIT_HEAD && d->witness)
+		cl_witness_connected(d->witness);
 	if (!ok)
 		as_log(AS_LOG_ERR, "the broker refused the %s subscription (check its ACL)",
-		       id == 2 ? "wallet check-in" : id == 3 ? "heartbeat" : "batch");
+		       id == 2 ? "wallet check-in" : id == 3 ? "heartbeat" :
+		       id == SUB_AUDIT_HEAD ? "audit head" : "batch");
+}
+
+/* Only the audit head comes here (loop_topic); the rest goes to the
+ * receiver, cl_ingester_submit_wait (start_daemon). */
+static void on_message(void *ctx, const char *topic, const uint8_t *payload, size_t len)
+{
+	struct cl_daemon *d = ctx;
+
+	if (d->witness && strcmp(topic, CL_AUDIT_HEAD_TOPIC) == 0)
+		cl_witness_message(d->witness, payload, len);
 }
 
 static const struct as_mqtt_handlers mqtt_handlers = {
-	/* Messages: the receiver, cl_ingester_submit_wait (start_daemon). */
-	on_connected, on_disconnected, NULL, NULL, on_subscribed,
+	on_connected, on_disconnected, on_message, NULL, on_subscribed,
 };
+
+/* ---- the audit witness (witness.h) ---- */
+
+static int publish_audit_head(void *ctx, const uint8_t *payload, size_t len)
+{
+	struct cl_daemon *d = ctx;
+
+	if (!d->mqtt || !as_mqtt_is_connected(d->mqtt))
+		return AS_E_MQTT;
+	return as_mqtt_publish(d->mqtt, CL_AUDIT_HEAD_TOPIC, payload, len, 1, 1, 0);
+}
+
+/* The public keys that verify the audit log (audit.pub, and sign.pub for
+ * entries from before the reveal service): a head carries an entry's own
+ * signature, so publishing one needs no secret key. */
+static int load_witness_keys(const struct cl_config *cfg, struct cl_audit_keys *keys,
+			     char *err, size_t err_len)
+{
+	char why[400];
+	int rc = cl_audit_keys_load(keys, cfg->keys_dir, why, sizeof why);
+
+	if (rc)
+		snprintf(err, err_len, "the audit witness needs the audit log's public key: %s "
+			 "(or set audit_witness_every 0 to run without witnessing the log)", why);
+	return rc;
+}
+
+static int start_witness(struct cl_daemon *d, char *err, size_t err_len)
+{
+	struct cl_audit_keys keys;
+	struct cl_witness_options wo = {
+		.audit_log = d->cfg.audit_log,
+		.log_keys = &keys,
+		.every = (uint64_t)d->cfg.audit_witness_every,
+		.interval_ms = (uint64_t)d->cfg.audit_witness_interval * 1000,
+	};
+	int rc;
+
+	if (d->cfg.audit_witness_every == 0)
+		return 0;
+	if ((rc = load_witness_keys(&d->cfg, &keys, err, err_len)) != 0)
+		return rc;
+	rc = cl_witness_start(&d->witness, d->loop, &wo, publish_audit_head, d);
+	if (rc)
+		snprintf(err, err_len, "cannot start the audit witness: %s", as_strerror(rc));
+	return rc;
+}
 
 /* ---- purge ---- */
 
@@ -222,6 +298,8 @@ static void stop_daemon(void *ctx)
 	as_log(AS_LOG_NOTICE, "stopping: finishing queued batches");
 	as_mqtt_stop(d->mqtt);
 	d->mqtt = NULL;
+	cl_witness_stop(d->witness);
+	d->witness = NULL;
 	/* Acks produced while stopping have no client to go out on: the
 	 * gateways resend and are acknowledged after the restart. */
 	cl_ingester_stop(d->ingester);
@@ -251,9 +329,12 @@ static int check_startup(const void *config, const char *config_path, char *err,
 	const struct cl_config *cfg = config;
 	struct cl_authority keys;
 	const char *failed = NULL;
+	struct cl_audit_keys log_keys;
 	int rc = cl_authority_load(&keys, cfg->keys_dir, CL_KEY_SIGN, &failed);
 
 	cl_authority_wipe(&keys);
+	if (!rc && cfg->audit_witness_every > 0)
+		return load_witness_keys(cfg, &log_keys, err, err_len);
 	if (rc)
 		snprintf(err, err_len, "cannot load authority key %s: %s (%s; or set keys_dir "
 			 "in %s)", failed ? failed : cfg->keys_dir, as_strerror(rc),
@@ -330,8 +411,11 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 	mo.ignore_retained = 1;
 	mo.receiver = cl_ingester_submit_wait;
 	mo.receiver_ctx = d->ingester;
+	mo.loop_topic = CL_AUDIT_HEAD_TOPIC;
 	mo.reconnect_min_ms = 500;
 	mo.reconnect_max_ms = 30000;
+	if ((rc = start_witness(d, err, err_len)) != 0)
+		return rc;
 	rc = as_mqtt_start(&d->mqtt, d->loop, &mo, &mqtt_handlers, d, err, err_len);
 	if (rc)
 		return rc;

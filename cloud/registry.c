@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "commands.h"
+#include "gwcoverage.h"
 
 #include "anshim/args.h"
 #include "anshim/bytes.h"
@@ -207,8 +208,7 @@ static int print_gateway(void *ctx, const struct cl_gateway *g)
 	struct cl_chain_state chain;
 	uint64_t events[CL_CHAIN_BREAK + 1] = {0};
 	char hex[2 * AS_GWID_LEN + 1], seen[32], journal[2 * AS_JOURNAL_ID_LEN + 1] = "";
-	long long lag = g->last_seen && g->last_created ? (long long)(g->last_seen - g->last_created)
-							: -1;
+	long long lag = (long long)cl_gateway_lag(g);
 	int rc;
 
 	as_hex_encode(hex, g->gw_id, AS_GWID_LEN);

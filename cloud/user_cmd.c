@@ -140,13 +140,15 @@ static long ask_tty(const char *prompt, char buf[CL_PASSWORD_MAX + 2])
 	tio = saved_tio;
 	tio.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	tio.c_lflag |= ICANON;
-	fputs(prompt, stderr);
-	fflush(stderr);
+	/* Echo off before the prompt: what is typed after it is never shown,
+	 * and never flushed away. */
 	echo_off = 1;
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &tio) < 0) {
 		echo_off = 0;
 		n = -3;
 	} else {
+		fputs(prompt, stderr);
+		fflush(stderr);
 		n = read_line(stdin, buf);
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
 		echo_off = 0;

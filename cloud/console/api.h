@@ -95,5 +95,10 @@ extern const size_t cs_api_routes_count;
 int cs_reply_error(struct cs_reply *reply, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int cs_reply_json(struct cs_reply *reply, int status, json_t *j);
+/* A reply of another type: takes ownership of body (malloc'd, len bytes);
+ * content_type is static; filename (NULL: none) makes it an attachment.
+ * Returns 0. */
+int cs_reply_body(struct cs_reply *reply, int status, char *body, size_t len,
+		  const char *content_type, const char *filename);
 
 #endif

@@ -7,7 +7,8 @@
  * anything else, in particular never back into Paho.  (Except that
  * messageArrived drops retained messages when told to, and hands messages
  * to the application's receiver instead when it has one, which may block:
- * backpressure, see mqtt.h.)  Everything else runs
+ * backpressure, see mqtt.h; messages on loop_topic always take the queue.)
+ * Everything else runs
  * on the loop thread.  Every callback is set once, before the first
  * connect.
  *
@@ -73,6 +74,7 @@ struct as_mqtt {
 	/* copies of the options */
 	char *uri, *client_id, *username, *password, *ca_file, *cert_file, *key_file;
 	char *config_path;
+	char *loop_topic;             /* opts->loop_topic, or NULL */
 	int keepalive, clean_session, log_failures, ignore_retained;
 	void (*receiver)(void *receiver_ctx, const char *topic, const uint8_t *payload,
 			 size_t len);
@@ -185,8 +187,10 @@ static int on_message_arrived(void *context, char *topic, int topic_len, MQTTAsy
 	struct as_mqtt *m = context;
 	struct mqtt_event *ev;
 	size_t tlen = topic_len > 0 ? (size_t)topic_len : strlen(topic);
+	int to_loop = m->loop_topic && strlen(m->loop_topic) == tlen &&
+		      memcmp(m->loop_topic, topic, tlen) == 0;
 
-	if (msg->retained && m->ignore_retained) {
+	if (msg->retained && m->ignore_retained && !to_loop) {
 		uv_mutex_lock(&m->lock);
 		m->retained_ignored++;
 		uv_mutex_unlock(&m->lock);
@@ -194,7 +198,7 @@ static int on_message_arrived(void *context, char *topic, int topic_len, MQTTAsy
 		MQTTAsync_free(topic);
 		return 1;
 	}
-	if (m->receiver) {
+	if (m->receiver && !to_loop) {
 		char *t = topic_len > 0 ? strndup(topic, tlen) : NULL;
 
 		/* A NULL copy (out of memory) falls back to the borrowed topic,
@@ -543,6 +547,7 @@ int as_mqtt_start(struct as_mqtt **out, uv_loop_t *loop, const struct as_mqtt_op
 	m->cert_file = dup_or_null(opts->cert_file);
 	m->key_file = dup_or_null(opts->key_file);
 	m->config_path = dup_or_null(opts->config_path);
+	m->loop_topic = dup_or_null(opts->loop_topic);
 	m->log_failures = opts->log_failures;
 	m->keepalive = opts->keepalive > 0 ? opts->keepalive : 60;
 	m->clean_session = opts->clean_session;
@@ -572,6 +577,7 @@ int as_mqtt_start(struct as_mqtt **out, uv_loop_t *loop, const struct as_mqtt_op
 		free(m->cert_file);
 		free(m->key_file);
 		free(m->config_path);
+		free(m->loop_topic);
 		uv_mutex_destroy(&m->lock);
 		free(m);
 		return AS_E_MQTT;
@@ -740,6 +746,7 @@ void as_mqtt_stop(struct as_mqtt *m)
 	free(m->cert_file);
 	free(m->key_file);
 	free(m->config_path);
+	free(m->loop_topic);
 	uv_close((uv_handle_t *)&m->async, on_handle_closed);
 	uv_close((uv_handle_t *)&m->retry, on_handle_closed);
 }

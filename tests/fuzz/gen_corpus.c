@@ -392,6 +392,34 @@ static void batch_with_placeholder(void)
 	free(v);
 }
 
+/* The console's accounts file: as 'anshim-cloud user' writes it, and one
+ * with a fault a line for the fuzzer to start from. */
+static void accounts_files(void)
+{
+#define ACC_HASH "$argon2id$v=19$m=65536,t=2,p=1$9X4IbyV/sI0se/CsJdNxKg$" \
+		 "bh+KDecmrnMu9nz3pumk8fECpHy2KP8ATYDLPeJpznk"
+	static const char good[] =
+		"anshim-accounts 1\n"
+		"# The console's accounts. Change them with 'anshim-cloud user', not by hand.\n"
+		"# name role state created password_changed failed locked_until last_login hash\n"
+		"kim.jiwoo supervisor enabled 1767225600 1767225600 0 0 1767229200 " ACC_HASH "\n"
+		"lee investigator disabled 1767225600 1767225700 2 0 0 " ACC_HASH "\n"
+		"park analyst enabled 1767225600 1767225600 5 1767230100 0 " ACC_HASH "\n";
+	static const char faults[] =
+		"anshim-accounts 1\n"
+		"\n"
+		"Kim analyst enabled 1 1 0 0 0 " ACC_HASH "\n"
+		"kim admin enabled 1 1 0 0 0 " ACC_HASH "\n"
+		"kim analyst maybe 1 1 0 0 0 " ACC_HASH "\n"
+		"kim analyst enabled -1 1 4294967296 0 0 " ACC_HASH "\n"
+		"kim analyst enabled 1 1 0 0 0 $2y$10$abcdefghijklmnopqrstuv\n"
+		"kim analyst enabled 1 1 0 0\n";
+#undef ACC_HASH
+
+	put("fuzz_accounts", "good", good, sizeof good - 1);
+	put("fuzz_accounts", "faults", faults, sizeof faults - 1);
+}
+
 int main(int argc, char **argv)
 {
 	size_t len;
@@ -418,6 +446,7 @@ int main(int argc, char **argv)
 	put_vector("fuzz_batch", "batch_v1.hex");
 	batch_with_placeholder();
 	put_vector("fuzz_heartbeat", "heartbeat.hex");
+	put_vector("fuzz_audit_head", "audit_head.hex");
 	put_vector("fuzz_ack", "ack.hex");
 	put_vector("fuzz_ack", "ack_v1.hex");
 	put_vector("fuzz_policy", "policy.hex");
@@ -438,6 +467,7 @@ int main(int argc, char **argv)
 
 	reveal_scopes();
 
+	accounts_files();
 	put_file("fuzz_register_csv", "good", data_dir, "csv/good.csv", -1);
 	put_file("fuzz_register_csv", "mixed", data_dir, "csv/mixed.csv", -1);
 	register_csv();

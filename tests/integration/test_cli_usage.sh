@@ -43,7 +43,9 @@ out=$(anshim-cloud trace --help)
 expect_match "trace --help: options" "--from TIME --to TIME --reason TEXT" "$out"
 expect_match "trace --help: the depth" "--depth" "$out"
 expect_match "trace --help: exit status" "Exit status" "$out"
-for daemon in anshim-gatewayd anshim-cloudd; do
+daemons=(anshim-gatewayd anshim-cloudd)
+command -v anshim-consoled >/dev/null && daemons+=(anshim-consoled)
+for daemon in "${daemons[@]}"; do
   rc=0; out=$("$daemon" --help 2>&1) || rc=$?
   expect_eq "$daemon --help: exit status" 0 "$rc"
   expect_match "$daemon --help: usage" "Usage: $daemon" "$out"

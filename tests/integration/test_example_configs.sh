@@ -9,7 +9,9 @@
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
-for pair in "anshim-gatewayd gateway.conf" "anshim-cloudd cloud.conf"; do
+pairs=("anshim-gatewayd gateway.conf" "anshim-cloudd cloud.conf")
+command -v anshim-consoled >/dev/null && pairs+=("anshim-consoled console.conf")
+for pair in "${pairs[@]}"; do
   set -- $pair
   "$1" --print-example-config > "$WORK/$2"
   check

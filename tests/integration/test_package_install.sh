@@ -4,9 +4,12 @@
 #   - packaging/build-deb makes anshim-gateway, anshim-cloud and anshim-tools
 #     (DEB_BUILD_OPTIONS=nocheck: ctest -L unit runs the unit tests anyway),
 #     or ANSHIM_DEB_DIR names a directory that already holds them;
-#   - installing them creates the system users, the 0640 configurations, the
-#     state directories and the gateway's device key (owned by its user),
-#     enables the units, and 'systemd-analyze verify' accepts them;
+#   - installing them creates the system users (anshim-console in the
+#     cloud's and the reveal service's groups), the 0640 configurations,
+#     the state directories (the store 0750, the console's accounts 0700)
+#     and the gateway's device key (owned by its user), enables the units
+#     (the reveal service's and the console's too), and 'systemd-analyze
+#     verify' accepts them;
 #   - 'anshim-cloud keys init' then 'dpkg-reconfigure anshim-cloud' gives
 #     sign.key to anshim-cloud and contact.key, pseudonym.key and audit.key
 #     to the reveal service's user anshim-reveal (mode 0600);
@@ -20,7 +23,8 @@
 #     policy is signed, a pass scanned at the socket source is accepted,
 #     delivered and acknowledged, and 'anshim-cloud trace --json' (as
 #     anshim-cloud, through the reveal service) finds the visit; the audit
-#     log verifies; anshim-cloud cannot read contact.key and cannot break
+#     log verifies, and is witnessed (anshim-cloudd reads it and publishes
+#     its head); anshim-cloud cannot read contact.key and cannot break
 #     glass;
 #   - 'remove' keeps the configurations and the state; 'purge' removes them,
 #     the programs, units and enablement links, and leaves under /etc/anshim
@@ -51,10 +55,12 @@ PACKAGES=(anshim-gateway anshim-cloud anshim-tools)
 GW_USER=anshim-gateway
 CL_USER=anshim-cloud
 RV_USER=anshim-reveal
+CS_USER=anshim-console
+CS_CONF=/etc/anshim/console.conf
 GW_CONF=/etc/anshim/gateway.conf
 CL_CONF=/etc/anshim/cloud.conf
 LEFTOVERS=(/etc/anshim /var/lib/anshim-gateway /var/lib/anshim-cloud /run/anshim-gateway
-           /usr/share/anshim /var/lib/anshim-reveal /run/anshim-reveal)
+           /usr/share/anshim /var/lib/anshim-reveal /run/anshim-reveal /var/lib/anshim)
 
 # ---- may this test run here? ----
 [ "$(id -u)" = 0 ] || skip "needs root: it installs the packages system-wide (run it as root, in a VM or container)"
@@ -83,15 +89,15 @@ done
 # Users and groups the packages may create; those that were not here are
 # deleted again at the end.
 declare -A USER_EXISTED=() GROUP_EXISTED=()
-for u in "$GW_USER" "$CL_USER" "$RV_USER"; do
+for u in "$GW_USER" "$CL_USER" "$RV_USER" "$CS_USER"; do
   getent passwd "$u" >/dev/null && USER_EXISTED[$u]=1
 done
-for g in "$GW_USER" "$CL_USER" "$RV_USER" anshim-breakglass input; do
+for g in "$GW_USER" "$CL_USER" "$RV_USER" "$CS_USER" anshim-breakglass input; do
   getent group "$g" >/dev/null && GROUP_EXISTED[$g]=1
 done
 
 # ---- put the machine back on any exit ----
-GW_DPID='' CL_DPID='' RV_DPID='' GW_MAIN='' CL_MAIN='' RV_MAIN='' SYSTEMD=0
+GW_DPID='' CL_DPID='' RV_DPID='' CS_DPID='' GW_MAIN='' CL_MAIN='' RV_MAIN='' SYSTEMD=0
 _restore() {
   local rc=$? p u
   trap - EXIT
@@ -109,7 +115,8 @@ _restore() {
     done
   fi
   [ "$SYSTEMD" = 1 ] &&
-    systemctl stop anshim-gateway.service anshim-cloud.service anshim-revealed.service 2>/dev/null
+    systemctl stop anshim-consoled.service anshim-gateway.service anshim-cloud.service \
+      anshim-revealed.service 2>/dev/null
   cleanup_daemons
   p=$(known_packages)
   if [ -n "$p" ]; then
@@ -118,12 +125,12 @@ _restore() {
       echo "WARNING: could not purge $p: $(tail -n 3 "$WORK/restore-purge.log")" >&2
   fi
   rm -rf "${LEFTOVERS[@]}"
-  for u in "$GW_USER" "$CL_USER" "$RV_USER"; do
+  for u in "$CS_USER" "$GW_USER" "$CL_USER" "$RV_USER"; do
     if [ -z "${USER_EXISTED[$u]:-}" ] && getent passwd "$u" >/dev/null; then
       userdel "$u"
     fi
   done
-  for u in "$GW_USER" "$CL_USER" "$RV_USER" anshim-breakglass input; do
+  for u in "$CS_USER" "$GW_USER" "$CL_USER" "$RV_USER" anshim-breakglass input; do
     if [ -z "${GROUP_EXISTED[$u]:-}" ] && getent group "$u" >/dev/null; then
       groupdel "$u"
     fi
@@ -135,9 +142,9 @@ trap _restore EXIT
 
 cleanup_daemons() {
   local pid
-  for pid in $GW_DPID $CL_DPID $RV_DPID; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in $GW_DPID $CL_DPID $RV_DPID; do wait "$pid" 2>/dev/null; done
-  GW_DPID='' CL_DPID='' RV_DPID=''
+  for pid in $CS_DPID $GW_DPID $CL_DPID $RV_DPID; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in $CS_DPID $GW_DPID $CL_DPID $RV_DPID; do wait "$pid" 2>/dev/null; done
+  GW_DPID='' CL_DPID='' RV_DPID='' CS_DPID=''
 }
 
 # pkg ARGS...: dpkg, waiting up to 3 minutes for its lock (another apt or
@@ -200,11 +207,13 @@ for f in /usr/sbin/anshim-gatewayd /usr/bin/anshim-gw /usr/sbin/anshim-cloudd /u
          /usr/sbin/anshim-revealed /usr/share/man/man8/anshim-revealed.8.gz \
          /usr/bin/anshim-wallet /usr/share/anshim/mosquitto/anshim.acl \
          /usr/share/anshim/mosquitto/anshim.conf /usr/share/man/man8/anshim-gatewayd.8.gz \
-         /usr/share/man/man1/anshim-wallet.1.gz; do
+         /usr/share/man/man1/anshim-wallet.1.gz /usr/sbin/anshim-consoled \
+         /usr/share/man/man8/anshim-consoled.8.gz; do
   expect_exists "installed file" "$f"
 done
 expect_match "gateway.conf is a conffile" "$GW_CONF" "$(dpkg-query -W -f '${Conffiles}' anshim-gateway)"
 expect_match "cloud.conf is a conffile" "$CL_CONF" "$(dpkg-query -W -f '${Conffiles}' anshim-cloud)"
+expect_match "console.conf is a conffile" "$CS_CONF" "$(dpkg-query -W -f '${Conffiles}' anshim-cloud)"
 expect_eq "the gateway user" "/var/lib/anshim-gateway:/usr/sbin/nologin" \
   "$(getent passwd "$GW_USER" | cut -d: -f6,7)"
 expect_eq "the cloud user" "/var/lib/anshim-cloud:/usr/sbin/nologin" \
@@ -217,7 +226,15 @@ expect_stat "device key made by the postinst, as the service user" "$GW_USER:$GW
 expect_eq "the reveal service's user" "/var/lib/anshim-reveal:/usr/sbin/nologin" \
   "$(getent passwd "$RV_USER" | cut -d: -f6,7)"
 expect_match "the break-glass group" '^anshim-breakglass:' "$(getent group anshim-breakglass)"
-expect_stat "cloud store dir (its group: the reveal service)" "$CL_USER:$CL_USER 750" /var/lib/anshim-cloud
+expect_stat "cloud store dir (its group: the reveal service, the console)" "$CL_USER:$CL_USER 750" /var/lib/anshim-cloud
+expect_stat "console.conf" "root:$CS_USER 640" "$CS_CONF"
+expect_stat "the console's accounts dir" "$CS_USER:$CS_USER 700" /var/lib/anshim/console
+expect_eq "the console user" "/var/lib/anshim/console:/usr/sbin/nologin" \
+  "$(getent passwd "$CS_USER" | cut -d: -f6,7)"
+expect_match "the console user is in the cloud's group" "(^|,)$CS_USER(,|$)" \
+  "$(getent group "$CL_USER" | cut -d: -f4)"
+expect_match "the console user is in the reveal service's group" "(^|,)$CS_USER(,|$)" \
+  "$(getent group "$RV_USER" | cut -d: -f4)"
 expect_stat "authority key dir" "$CL_USER:$CL_USER 711" /etc/anshim/authority
 check
 tr -d '\r' < "$WORK/install.log" | grep -q '^public key: [0-9a-f]\{64\}$' ||
@@ -227,11 +244,12 @@ UNIT_DIR=$(dirname "$(dpkg -L anshim-gateway | grep '/systemd/system/anshim-gate
 GW_UNIT=$UNIT_DIR/anshim-gateway.service
 CL_UNIT=$(dpkg -L anshim-cloud | grep '/systemd/system/anshim-cloud\.service$')
 RV_UNIT=$(dpkg -L anshim-cloud | grep '/systemd/system/anshim-revealed\.service$')
-for u in anshim-gateway anshim-cloud anshim-revealed; do
+CS_UNIT=$(dpkg -L anshim-cloud | grep '/systemd/system/anshim-consoled\.service$')
+for u in anshim-gateway anshim-cloud anshim-revealed anshim-consoled; do
   expect_exists "$u enabled" "/etc/systemd/system/multi-user.target.wants/$u.service"
 done
 check
-out=$(systemd-analyze verify --man=no "$GW_UNIT" "$CL_UNIT" "$RV_UNIT" 2>&1) ||
+out=$(systemd-analyze verify --man=no "$GW_UNIT" "$CL_UNIT" "$RV_UNIT" "$CS_UNIT" 2>&1) ||
   fail "systemd-analyze verify: $out"
 
 # ---- configure: authority keys, broker, the gateway's sources ----
@@ -346,6 +364,7 @@ PY
 run_unit() {
   local -n _pid=$1
   local unit=$2 log=$3 name user group supp umask exec d mode notify groups=(--clear-groups)
+  local cred cdir='' envs
   name=$(basename "$unit" .service)
   expect_eq "$name: Type" notify "$(unit_one "$unit" Type)"
   user=$(unit_one "$unit" User)
@@ -365,6 +384,16 @@ run_unit() {
     mode=$(unit_get "$unit" RuntimeDirectoryMode); mode=${mode:-0755}
     install -d -m "$mode" -o "$user" -g "$group" "/run/$d"
   done
+  # LoadCredential=NAME:PATH: a copy only the service's user may read, in
+  # $CREDENTIALS_DIRECTORY, as systemd makes it.
+  for cred in $(unit_get "$unit" LoadCredential); do
+    cdir=$WORK/credentials/$name
+    install -d -m 0711 "$WORK/credentials"
+    install -d -m 0500 -o "$user" -g "$group" "$cdir"
+    install -m 0400 -o "$user" -g "$group" "${cred#*:}" "$cdir/${cred%%:*}"
+  done
+  envs=(PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 WATCHDOG_USEC=2000000)
+  [ -z "$cdir" ] || envs+=("CREDENTIALS_DIRECTORY=$cdir")
   install -d -m 0711 "$WORK/notify"
   notify=$WORK/notify/$name.sock
   "$ANSHIM_PYTHON" -c "$_NOTIFY_PY" "$notify" "$WORK/notify-$name.txt" > "$WORK/notify-$name.err" 2>&1 4>&- &
@@ -374,8 +403,7 @@ run_unit() {
   # shellcheck disable=SC2016,SC2086
   setpriv --reuid="$user" --regid="$group" "${groups[@]}" \
     --no-new-privs --inh-caps=-all --bounding-set=-all -- \
-    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 NOTIFY_SOCKET="$notify" \
-      WATCHDOG_USEC=2000000 \
+    env -i "${envs[@]}" NOTIFY_SOCKET="$notify" \
     /bin/sh -c 'umask "$1"; shift; export WATCHDOG_PID=$$; cd /; exec "$@"' sh "$umask" $exec \
     < /dev/null >> "$log" 2>&1 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
   _pid=$!
@@ -467,13 +495,67 @@ rc=0; out=$(as "$CL_USER" anshim-cloud trace --pid "$pid" --from "$(date -d '2 d
   --to "$(date -d tomorrow +%F)" --reason test --reveal 2>&1) || rc=$?
 expect_eq "break-glass outside anshim-breakglass: refused" 1 "$rc"
 expect_match "break-glass outside anshim-breakglass: why" "not in the group anshim-breakglass" "$out"
+# anshim-cloudd, as its unit runs it (in the reveal service's group), reads
+# the audit log and publishes its head: the log is witnessed on the broker.
+witnessed_1() {
+  local out
+  out=$(anshim-cloud audit verify --witness --wait 10 2>&1) || return 1
+  [[ $out == *"witnessed through entry 1" ]]
+}
+wait_for 60 "the audit log witnessed through entry 1" witnessed_1
+
+phase "the investigator console, as its unit says"
+# Its pages, when the tree has them; otherwise a directory of our own.
+if [ -d "$SRC/cloud/console/web" ]; then
+  expect_exists "the console's pages" /usr/share/anshim/console/index.html
+else
+  install -d -m 0755 "$WORK/web"
+  echo "web_dir $WORK/web" >> "$CS_CONF"
+fi
+CS_PORT=$(free_port)
+{
+  echo
+  echo "# Added by tests/integration/test_package_install.sh"
+  echo "port $CS_PORT"
+} >> "$CS_CONF"
+# The first supervisor, made as the console's user (the password on stdin).
+printf '%s\n' package-test-password | as "$CS_USER" anshim-cloud user add pkg.supervisor \
+  --role supervisor > "$WORK/user-add.log"
+expect_stat "the accounts file" "$CS_USER:$CS_USER 600" /var/lib/anshim/console/accounts
+if [ "$SYSTEMD" = 1 ]; then
+  systemctl restart anshim-consoled.service ||
+    fail "systemctl restart anshim-consoled: $(systemctl status --no-pager anshim-consoled 2>&1 | tail -n 5)"
+  CS_MAIN=$(systemctl show -p MainPID --value anshim-consoled.service)
+else
+  run_unit CS_DPID "$CS_UNIT" "$WORK/consoled.log"
+  wait_for 30 "anshim-consoled to send READY=1" notified anshim-consoled READY=1
+  CS_MAIN=$CS_DPID
+fi
+expect_eq "anshim-consoled runs as" "$CS_USER $CS_USER" "$(ps -o euser:32=,egroup:32= -p "$CS_MAIN" | xargs)"
+check
+grep -qw "$(getent group "$CL_USER" | cut -d: -f3)" <<< "$(awk '/^Groups:/ {$1=""; print}' "/proc/$CS_MAIN/status")" ||
+  fail "anshim-consoled is not in the group $CL_USER (it could not read the store)"
+# It opened the store read-only (registering in lock.mdb) and logs in.
+check
+python3 - "$CS_PORT" <<'PY' || fail "logging in to the installed console failed"
+import http.client, json, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=30)
+c.request("POST", "/api/login", json.dumps({"name": "pkg.supervisor", "password": "package-test-password"}),
+          {"Content-Type": "application/json"})
+r = c.getresponse()
+body = json.loads(r.read())
+assert r.status == 200 and body["user"]["role"] == "supervisor", (r.status, body)
+PY
+expect_stat "the store's data: its group reads, never writes" "$CL_USER:$CL_USER 640" /var/lib/anshim-cloud/data.mdb
+expect_stat "the store's reader table: its group writes" "$CL_USER:$CL_USER 660" /var/lib/anshim-cloud/lock.mdb
 
 if [ "$SYSTEMD" = 0 ]; then
+  wait_for 10 "anshim-consoled to feed the watchdog" notified anshim-consoled WATCHDOG=1
   wait_for 10 "anshim-gatewayd to feed the watchdog" notified anshim-gateway WATCHDOG=1
   wait_for 10 "anshim-cloudd to feed the watchdog" notified anshim-cloud WATCHDOG=1
   wait_for 10 "anshim-revealed to feed the watchdog" notified anshim-revealed WATCHDOG=1
   phase "stopping the daemons (SIGTERM)"
-  for d in GW CL RV; do
+  for d in CS GW CL RV; do
     dpid_var=${d}_DPID
     rc=0
     kill -TERM "${!dpid_var}"
@@ -484,7 +566,7 @@ if [ "$SYSTEMD" = 0 ]; then
   rm -rf /run/anshim-gateway /run/anshim-reveal  # systemd removes the RuntimeDirectory on stop
 else
   phase "stopping the services"
-  for u in anshim-gateway anshim-cloud anshim-revealed; do
+  for u in anshim-consoled anshim-gateway anshim-cloud anshim-revealed; do
     expect_eq "$u never restarted (watchdog, crash)" 0 "$(systemctl show -p NRestarts --value "$u.service")"
     systemctl stop "$u.service"
     expect_eq "$u stopped cleanly" success "$(systemctl show -p Result --value "$u.service")"
@@ -500,10 +582,12 @@ expect_eq "anshim-gateway after remove" rc "$(pkg_status anshim-gateway)"
 expect_eq "anshim-cloud after remove" rc "$(pkg_status anshim-cloud)"
 expect_match "anshim-tools after remove" '^(|un|pn)$' "$(pkg_status anshim-tools)"
 for f in /usr/sbin/anshim-gatewayd /usr/bin/anshim-gw /usr/sbin/anshim-cloudd /usr/bin/anshim-cloud \
-         /usr/sbin/anshim-revealed /usr/bin/anshim-wallet "$GW_UNIT" "$CL_UNIT" "$RV_UNIT"; do
+         /usr/sbin/anshim-revealed /usr/sbin/anshim-consoled /usr/bin/anshim-wallet "$GW_UNIT" \
+         "$CL_UNIT" "$RV_UNIT" "$CS_UNIT"; do
   expect_gone "removed" "$f"
 done
-for f in "$GW_CONF" "$CL_CONF" /var/lib/anshim-gateway/device.key /var/lib/anshim-gateway/journal \
+for f in "$GW_CONF" "$CL_CONF" "$CS_CONF" /var/lib/anshim/console \
+         /var/lib/anshim-gateway/device.key /var/lib/anshim-gateway/journal \
          /var/lib/anshim-cloud/data.mdb /var/lib/anshim-reveal/audit.log; do
   expect_exists "kept on remove" "$f"
 done
@@ -522,7 +606,8 @@ for f in /var/lib/anshim-gateway /var/lib/anshim-cloud /var/lib/anshim-reveal /r
          /usr/sbin/anshim-gatewayd /usr/bin/anshim-gw /usr/sbin/anshim-cloudd /usr/bin/anshim-cloud \
          /usr/bin/anshim-wallet /usr/share/doc/anshim-gateway /usr/share/doc/anshim-cloud \
          /usr/share/doc/anshim-tools /usr/lib/sysusers.d/anshim-gateway.conf \
-         /usr/lib/sysusers.d/anshim-cloud.conf "$GW_CONF" "$CL_CONF"; do
+         /usr/lib/sysusers.d/anshim-cloud.conf "$GW_CONF" "$CL_CONF" "$CS_CONF" /var/lib/anshim \
+         /usr/sbin/anshim-consoled; do
   expect_gone "purged" "$f"
 done
 check
@@ -534,7 +619,7 @@ expect_eq "/etc/anshim after purge (only the administrator's key files)" \
   "authority authority.pub authority/audit.key authority/audit.pub authority/contact.key authority/contact.pub authority/pseudonym.key authority/sign.key authority/sign.pub" \
   "$(cd /etc/anshim && find . -mindepth 1 | sed 's|^\./||' | sort | xargs)"
 expect_match "purge says it kept the authority keys" "kept the authority keys" "$(cat "$WORK/purge.log")"
-for u in "$GW_USER" "$CL_USER" "$RV_USER"; do
+for u in "$GW_USER" "$CL_USER" "$RV_USER" "$CS_USER"; do
   check
   getent passwd "$u" > /dev/null || fail "the system user $u was removed (README.Debian says it stays)"
 done

@@ -1207,7 +1207,7 @@ static void test_cli_json(void)
 		 "\"to\":\"2026-03-02T23:59:59+09:00\",\"depth\":1,\"min_overlap_minutes\":15,"
 		 "\"risk_period_minutes\":1440,\"incubation_days\":14,\"source\":\"scan\"},"
 		 "\"visits\":[{\"venue\":1,\"venue_name\":\"Cafe \\\"Halla\\\"\","
-		 "\"start\":\"2026-03-02T12:00:00+09:00\",\"end\":\"2026-03-02T13:00:00+09:00\","
+		 "\"venue_category\":\"test\",\"start\":\"2026-03-02T12:00:00+09:00\",\"end\":\"2026-03-02T13:00:00+09:00\","
 		 "\"source\":\"scan\",\"headcount\":1,\"exit_recorded\":false,"
 		 "\"clock_unsynced\":false,\"gateway_silent\":[{\"gateway\":\"%s\","
 		 "\"kind\":\"down\",\"from\":\"2026-03-02T12:20:00+09:00\","

@@ -60,6 +60,12 @@ struct as_mqtt_options {
 	void (*receiver)(void *receiver_ctx, const char *topic, const uint8_t *payload,
 			 size_t len);
 	void *receiver_ctx;
+	/* Messages on this one topic (exact name; NULL: none) always go to
+	 * on_message on the loop, retained or not, whatever ignore_retained
+	 * and receiver say: a daemon that ingests live traffic through the
+	 * receiver can still read one retained message of its own (the
+	 * aggregator's witnessed audit head).  Copied. */
+	const char *loop_topic;
 	/* The configuration file the settings came from, named in the fix of a
 	 * connection error ("check broker_password in FILE"); NULL: none. */
 	const char *config_path;

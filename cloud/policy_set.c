@@ -1,0 +1,212 @@
+/*
+ * policy_set.c - issue a new policy (policy_set.h): the revoked lists,
+ * the signature, the saved copies, the history line and the publish.
+ *
+ * Invariants: policy_seq is milliseconds since the epoch and always above
+ * the saved policy's, so gateways can refuse to go back to an older
+ * policy; every file is written atomically (policy, revoked-credentials)
+ * or appended with one write and an fsync (policy-history); the signing
+ * key is wiped as soon as the policy is signed.  No global state: any
+ * thread, one call at a time per thread.
+ */
+#include "policy_set.h"
+
+#include "authority.h"
+#include "publish.h"
+
+#include "anshim/error.h"
+#include "anshim/fileio.h"
+#include "anshim/parse.h"
+#include "anshim/policy.h"
+#include "anshim/strbuf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct id_list {
+	uint8_t (*ids)[16];
+	uint32_t n, cap;
+};
+
+static int id_list_add(struct id_list *l, const uint8_t id[16])
+{
+	for (uint32_t i = 0; i < l->n; i++)
+		if (memcmp(l->ids[i], id, 16) == 0)
+			return 0;
+	if (l->n == AS_POLICY_MAX_REVOKED)
+		return AS_E_LENGTH;
+	if (l->n == l->cap) {
+		uint32_t cap = l->cap ? l->cap * 2 : 64;
+		void *p = realloc(l->ids, (size_t)cap * 16);
+		if (!p)
+			return -ENOMEM;
+		l->ids = p;
+		l->cap = cap;
+	}
+	memcpy(l->ids[l->n++], id, 16);
+	return 0;
+}
+
+static int add_revoked_gateway(void *ctx, const struct cl_gateway *g)
+{
+	return g->revoked ? id_list_add(ctx, g->gw_id) != 0 : 0;
+}
+
+int cl_policy_history_path(const struct cl_config *cfg, char *out, size_t len)
+{
+	return snprintf(out, len, "%s/policy-history", cfg->store_dir) >= (int)len
+		? -ENAMETOOLONG : 0;
+}
+
+/* Append one JSON line for the policy to the history and fsync it. */
+static int append_history(const struct cl_config *cfg, const struct as_policy *p,
+			  const char *who, char *err, size_t err_len)
+{
+	char path[PATH_MAX], issued[32];
+	struct as_strbuf b = {0};
+	ssize_t n;
+	int fd, rc = cl_policy_history_path(cfg, path, sizeof path);
+
+	if (rc) {
+		as_err_printf(err, err_len, "%s/policy-history: path too long", cfg->store_dir);
+		return rc;
+	}
+	as_strbuf_printf(&b, "{\"seq\":%llu,\"issued\":\"%s\",\"level\":%u,"
+			 "\"revoked_gateways\":%u,\"revoked_credentials\":%u,\"who\":",
+			 (unsigned long long)p->policy_seq, as_format_time(issued, p->issued_at),
+			 p->alert_level, p->n_revoked_gateways, p->n_revoked_holders);
+	as_strbuf_add_clean(&b, who, 1);
+	as_strbuf_add(&b, "}\n");
+	if (b.failed) {
+		as_strbuf_free(&b);
+		as_err_printf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		rc = -errno;
+	} else {
+		n = write(fd, b.p, b.len);
+		rc = n < 0 ? -errno : (size_t)n != b.len ? -EIO : 0;
+		if (!rc && fsync(fd) != 0)
+			rc = -errno;
+		if (close(fd) != 0 && !rc)
+			rc = -errno;
+	}
+	as_strbuf_free(&b);
+	if (rc) {
+		as_err_printf(err, err_len, "%s: cannot append the policy: %s (the policy itself "
+			      "is saved)", path, as_strerror(rc));
+		return rc;
+	}
+	return 0;
+}
+
+int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
+		  const struct cl_policy_request *rq, struct cl_policy_result *res, char *err,
+		  size_t err_len)
+{
+	struct id_list gateways = {0}, credentials = {0};
+	struct as_policy policy, previous;
+	struct cl_authority auth;
+	struct timespec ts;
+	char path[PATH_MAX];
+	const char *failed = NULL;
+	unsigned char *data = NULL;
+	size_t len = 0;
+	uint8_t *buf = NULL;
+	int rc, encoded = 0;
+
+	memset(res, 0, sizeof *res);
+	memset(&auth, 0, sizeof auth);
+	if (rq->level < 1 || rq->level > 4) {
+		as_err_printf(err, err_len, "the alert level is 1, 2, 3 or 4");
+		return AS_E_FIELD;
+	}
+	rc = cl_store_each_gateway(store, add_revoked_gateway, &gateways);
+	if (rc) {
+		as_err_printf(err, err_len, "reading the revoked gateways: %s", as_strerror(rc));
+		goto out;
+	}
+	/* Revoked credentials: the saved list plus the new ones. */
+	snprintf(path, sizeof path, "%s/revoked-credentials", cfg->store_dir);
+	rc = as_file_read_all(path, (size_t)AS_POLICY_MAX_REVOKED * 16, &data, &len);
+	if (rc == -ENOENT)
+		rc = 0;
+	for (size_t i = 0; !rc && i + 16 <= len; i += 16)
+		rc = id_list_add(&credentials, data + i);
+	free(data);
+	data = NULL;
+	for (size_t i = 0; !rc && i < rq->n_revoke; i++)
+		rc = id_list_add(&credentials, rq->revoke[i]);
+	if (!rc && rq->n_revoke)
+		rc = as_file_write_atomic(path, credentials.ids, (size_t)credentials.n * 16, 0600, 0);
+	if (rc) {
+		as_err_printf(err, err_len, "%s: %s", path, as_strerror(rc));
+		goto out;
+	}
+	rc = cl_authority_load(&auth, rq->keys_dir, CL_KEY_SIGN | CL_KEY_CONTACT_PUBLIC, &failed);
+	if (rc) {
+		as_err_printf(err, err_len, "%s: %s", failed ? failed : rq->keys_dir, as_strerror(rc));
+		goto out;
+	}
+	memset(&policy, 0, sizeof policy);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	policy.policy_seq = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	snprintf(path, sizeof path, "%s/policy", cfg->store_dir);
+	if (as_file_read_all(path, AS_POLICY_MAX_BYTES, &data, &len) == 0) {
+		if (as_policy_decode(&previous, data, len, auth.sign_pk) == 0) {
+			if (previous.policy_seq >= policy.policy_seq)
+				policy.policy_seq = previous.policy_seq + 1;
+			as_policy_free(&previous);
+		}
+		free(data);
+		data = NULL;
+	}
+	policy.issued_at = ts.tv_sec;
+	policy.alert_level = (uint8_t)rq->level;
+	memcpy(policy.contact_pk, auth.contact_pk, AS_BOX_PK_LEN);
+	policy.n_revoked_gateways = gateways.n;
+	policy.revoked_gateways = gateways.ids;
+	policy.n_revoked_holders = credentials.n;
+	policy.revoked_holders = credentials.ids;
+	buf = malloc(as_policy_size(&policy));
+	rc = buf ? as_policy_encode(buf, as_policy_size(&policy), &policy, auth.sign_sk) : -ENOMEM;
+	cl_authority_wipe(&auth);
+	if (rc > 0) {
+		encoded = rc;
+		rc = as_file_write_atomic(path, buf, (size_t)encoded, 0644, 0);
+	}
+	if (!rc && rq->out)
+		rc = as_file_write_atomic(rq->out, buf, (size_t)encoded, 0644, 0);
+	if (rc) {
+		as_err_printf(err, err_len, "cannot write the policy: %s", as_strerror(rc));
+		goto out;
+	}
+	res->seq = policy.policy_seq;
+	res->issued = policy.issued_at;
+	res->revoked_gateways = gateways.n;
+	res->revoked_credentials = credentials.n;
+	rc = append_history(cfg, &policy, rq->who, err, err_len);
+	if (rc)
+		goto out;
+	if (rq->publish) {
+		if (cl_publish_once(cfg, "anshim/v1/policy", buf, (size_t)encoded, 1, 10000,
+				    res->publish_error, sizeof res->publish_error) == 0)
+			res->published = 1;
+		else if (!res->publish_error[0])
+			snprintf(res->publish_error, sizeof res->publish_error, "publishing failed");
+	}
+out:
+	cl_authority_wipe(&auth);
+	free(buf);
+	free(gateways.ids);
+	free(credentials.ids);
+	return rc;
+}

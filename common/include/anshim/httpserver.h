@@ -1,0 +1,151 @@
+/*
+ * httpserver.h - one HTTP(S) server for Anshim's web daemons (the
+ * investigator console, and later the issuer), over libmicrohttpd with
+ * GnuTLS.  Nothing in it knows about a particular application: a daemon
+ * gives a listen address, TLS files, limits, a directory of static files
+ * and one request callback.
+ *
+ * What the server guarantees for every request, before and after the
+ * callback:
+ *
+ *  - Listening: on one numeric address (IPv4 or IPv6) and port; port 0
+ *    picks a free port (as_http_server_port says which: tests use it).
+ *    Plain HTTP only on a loopback address (127.0.0.0/8, ::1): any other
+ *    address needs tls_cert and tls_key, or the start fails naming them.
+ *  - Security headers on every response the server or the callback makes:
+ *    a strict Content-Security-Policy (scripts, styles, images and
+ *    requests from the same origin only; no inline script or style; no
+ *    framing), X-Frame-Options DENY, X-Content-Type-Options nosniff,
+ *    Referrer-Policy no-referrer, Cross-Origin-Opener-Policy same-origin,
+ *    and Strict-Transport-Security under TLS.  Callback responses carry
+ *    Cache-Control no-store; static files no-cache.
+ *  - Request bodies: at most max_body bytes.  A request that announces a
+ *    larger Content-Length is answered 413 at once, without reading the
+ *    body; a chunked body that grows past the cap is cut off (the
+ *    connection is closed: HTTP has no way to answer in the middle of an
+ *    upload).  The callback always sees the whole body.
+ *  - Connections: at most max_connections in all and
+ *    max_connections_per_ip from one address; a connection idle for
+ *    connection_timeout seconds (slow headers, a stalled body, an idle
+ *    keep-alive) is closed.  The server is event-driven, so a slow client
+ *    holds no thread: threads (a fixed pool) only run callbacks.
+ *  - Routing: a path that starts with api_prefix goes to the callback;
+ *    any other GET or HEAD is a file under static_dir ("/" is
+ *    index.html), or 404.  A static path with a segment that starts with
+ *    '.' (so "..", and hidden files), a backslash or a NUL is refused
+ *    (404); symbolic links are not followed; only regular files are
+ *    served, with their content type from the extension.
+ *
+ * Threads: as_http_server_start and as_http_server_stop from one thread
+ * (the daemon's main thread).  The callback runs on the pool's threads,
+ * several at once: it must be thread-safe.  The request it gets is valid
+ * during the call only.
+ */
+#ifndef ANSHIM_HTTPSERVER_H
+#define ANSHIM_HTTPSERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AS_HTTP_HEADERS_MAX 6        /* extra response headers */
+#define AS_HTTP_HEADER_VALUE_MAX 512 /* bytes per extra header value */
+
+struct as_http_request;
+struct as_http_server;
+
+/* What the callback answers.  The server zeroes it, sets status 500, and
+ * after the callback sends it and frees body. */
+struct as_http_response {
+	int status;                /* 200, 404, ... */
+	char *body;                /* malloc'd; given to the server; may be NULL */
+	size_t body_len;
+	const char *content_type;  /* static string; NULL: no body type */
+	size_t n_headers;
+	struct {
+		char name[48];
+		char value[AS_HTTP_HEADER_VALUE_MAX];
+	} headers[AS_HTTP_HEADERS_MAX];
+};
+
+/* The request callback: fill resp.  Runs on a pool thread. */
+typedef void (*as_http_handler)(void *ctx, const struct as_http_request *req,
+				struct as_http_response *resp);
+
+struct as_http_config {
+	const char *address;             /* numeric IPv4/IPv6; NULL: 127.0.0.1 */
+	uint16_t port;                   /* 0: pick a free port */
+	const char *tls_cert_file;       /* PEM chain; both or neither */
+	const char *tls_key_file;        /* PEM key; not readable by others */
+	unsigned threads;                /* pool size, 1..64 */
+	unsigned max_connections;        /* in all, >= 1 */
+	unsigned max_connections_per_ip; /* from one address; 0: no limit */
+	unsigned connection_timeout;     /* seconds idle, >= 1 */
+	size_t max_body;                 /* bytes */
+	const char *api_prefix;          /* e.g. "/api/"; these go to handler */
+	const char *static_dir;          /* absolute; NULL: no static files */
+	as_http_handler handler;
+	void *handler_ctx;
+};
+
+/*
+ * Start listening and serving.  cfg and the strings it points to are
+ * borrowed for the life of the server (until as_http_server_stop).  On
+ * error nothing runs, *out is NULL, and err (err_len bytes) names the
+ * setting or file and what to do.  Returns 0, AS_E_CONFIG (a bad setting:
+ * a plain listen address off loopback, TLS files missing or unreadable,
+ * bounds), or -errno (the address is in use, ...).
+ */
+int as_http_server_start(const struct as_http_config *cfg, struct as_http_server **out,
+			 char *err, size_t err_len);
+
+/* The checks as_http_server_start makes of the TLS files, for a
+ * daemon's --check-config: both readable PEM files, the key not readable
+ * by every user.  0, or an error with err naming the file and the fix. */
+int as_http_tls_files_check(const char *cert_file, const char *key_file, char *err,
+			    size_t err_len);
+
+/* The port the server listens on (the one picked when cfg->port was 0). */
+uint16_t as_http_server_port(const struct as_http_server *srv);
+
+/* Whether the server speaks TLS. */
+int as_http_server_tls(const struct as_http_server *srv);
+
+/* Stop listening, close every connection, wait for running callbacks to
+ * return, and free srv.  NULL is ignored. */
+void as_http_server_stop(struct as_http_server *srv);
+
+/* Is text a numeric loopback address (127.0.0.0/8 or ::1)?  1 or 0. */
+int as_http_address_is_loopback(const char *text);
+
+/* ---- the request, inside the callback (all strings borrowed) ---------- */
+
+const char *as_http_request_method(const struct as_http_request *req);
+/* The decoded path without the query: "/api/me". */
+const char *as_http_request_path(const struct as_http_request *req);
+/* A request header (name in any case), or NULL. */
+const char *as_http_request_header(const struct as_http_request *req, const char *name);
+/* A cookie's value, or NULL. */
+const char *as_http_request_cookie(const struct as_http_request *req, const char *name);
+/* A query argument's decoded value, or NULL ("" for "?key"). */
+const char *as_http_request_query(const struct as_http_request *req, const char *key);
+/* The body (not NUL-terminated inside; a NUL follows it) and its length. */
+const char *as_http_request_body(const struct as_http_request *req, size_t *len);
+/* The client's address as text ("127.0.0.1"); never NULL. */
+const char *as_http_request_client(const struct as_http_request *req);
+/* Whether the request came over TLS. */
+int as_http_request_tls(const struct as_http_request *req);
+
+/* ---- building the response ------------------------------------------- */
+
+/* Add a header (Set-Cookie, Retry-After, Content-Disposition, ...).  A
+ * name or value with a CR, LF or NUL, too long, or one header too many is
+ * refused: AS_E_FIELD (the response is then a 500). */
+int as_http_response_header(struct as_http_response *resp, const char *name,
+			    const char *value);
+
+/* Set status and a copy of the text as the body with its content type.
+ * 0, or -ENOMEM (status 500). */
+int as_http_response_text(struct as_http_response *resp, int status,
+			  const char *content_type, const char *text);
+
+#endif
