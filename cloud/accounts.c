@@ -2,7 +2,7 @@
  * accounts.c - the console's user accounts in one text file (see
  * accounts.h for the contract).
  *
- * File format (text, mode 0600), written only by this module:
+ * File format (text, mode 0600 or 0640), written only by this module:
  *
  *     anshim-accounts 1
  *     # comment lines and blank lines are allowed after the first line
@@ -16,8 +16,9 @@
  * Invariants: every change happens under an exclusive flock on PATH.lock
  * (a lock file beside the accounts file, because a rename replaces the
  * accounts file's inode) and is written back whole with
- * as_file_write_atomic, mode 0600, keeping the file's owner when root
- * writes it.  Reads without the lock see the old or the new file, never a
+ * as_file_write_atomic with the mode (0600 or 0640) and the group of the
+ * file it replaces (and its owner when root writes it); a new file is
+ * 0600.  A file others may read or write, or its group write, is refused.  Reads without the lock see the old or the new file, never a
  * mix.  Passwords are hashed outside the lock, so one slow hash does not
  * hold up other logins.  A login attempt is counted as a failure before
  * its password is checked (and the count reset when it was right), so
@@ -314,6 +315,33 @@ static int parse_line(char *line, struct account_row *row, char *why, size_t why
 }
 
 /*
+ * The file's mode: 0600, or 0640 to let its group (the reveal service's
+ * anshim-accounts) read the roles.  Refused: anything others may read or
+ * write, and a group that may write or execute it.
+ */
+static int check_mode(const char *path, const struct stat *st, char *err, size_t err_len)
+{
+	unsigned mode = (unsigned)(st->st_mode & 07777);
+
+	if (!S_ISREG(st->st_mode))
+		return 0; /* reading it says what is wrong */
+	if (mode & 0007) {
+		snprintf(err, err_len, "%s may be read or written by others (mode %o): it "
+			 "holds password hashes; run 'chmod 640 %s' (its group reads it) or "
+			 "'chmod 600 %s'", path, mode, path, path);
+		return AS_E_KEY_PERMS;
+	}
+	if (mode & 07130) {
+		snprintf(err, err_len, "%s may be written or run by its group, or is set-id "
+			 "(mode %o): only its owner may change the accounts; run "
+			 "'chmod 640 %s' (its group reads it) or 'chmod 600 %s'", path, mode, path,
+			 path);
+		return AS_E_KEY_PERMS;
+	}
+	return 0;
+}
+
+/*
  * Read path into t (zeroed by the caller; release with table_free).  A
  * missing file is -ENOENT with t empty.  Fails closed: a file that others
  * may read, or any bad line, is an error naming it.
@@ -335,12 +363,8 @@ static int table_load(const char *path, struct account_table *t, char *err, size
 			snprintf(err, err_len, "cannot read %s: %s", path, as_strerror(rc));
 		return rc;
 	}
-	if (S_ISREG(st.st_mode) && (st.st_mode & 077)) {
-		snprintf(err, err_len, "%s may be read or written by others (mode %03o): it "
-			 "holds password hashes; run 'chmod 600 %s'", path,
-			 (unsigned)(st.st_mode & 0777), path);
-		return AS_E_KEY_PERMS;
-	}
+	if ((rc = check_mode(path, &st, err, err_len)) != 0)
+		return rc;
 	rc = as_file_read_all(path, ACCOUNTS_MAX_BYTES, &buf, &len);
 	if (rc) {
 		snprintf(err, err_len, "cannot read %s: %s", path, as_strerror(rc));
@@ -446,8 +470,20 @@ static int table_save(const char *path, struct account_table *t, char *err, size
 		snprintf(err, err_len, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	rc = as_file_write_atomic(path, b.p, b.len, 0600, AS_WRITE_KEEP_OWNER);
-	if (rc)
+	/* Keep the group's read (0640) and the group itself across the
+	 * rewrite; a new file is 0600. */
+	mode_t mode = 0600;
+	struct stat st;
+	if (stat(path, &st) == 0)
+		mode |= st.st_mode & 0040;
+	rc = as_file_write_atomic(path, b.p, b.len, mode,
+				  AS_WRITE_KEEP_OWNER | AS_WRITE_KEEP_GROUP);
+	if (rc == -EPERM)
+		snprintf(err, err_len, "cannot write %s: it belongs to a group this user is "
+			 "not in (run 'anshim-cloud user' as the file's owner, e.g. "
+			 "'runuser -u anshim-console -- anshim-cloud user ...'); nothing was "
+			 "changed", path);
+	else if (rc)
 		snprintf(err, err_len, "cannot write %s: %s (nothing was changed)", path,
 			 as_strerror(rc));
 	sodium_memzero(b.p, b.len);

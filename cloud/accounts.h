@@ -2,9 +2,14 @@
  * accounts.h - the console's user accounts: name, role, argon2id password
  * hash, disabled flag, and the failed-login lockout state.
  *
- * One text file (the cloud configuration's 'accounts'), mode 0600, owned
- * by the console's user; every change rewrites it atomically (temporary
- * file, fsync, rename, fsync of the directory) under an exclusive flock,
+ * One text file (the cloud configuration's 'accounts'), owned by the
+ * console's user, mode 0600 or 0640: the reveal service reads the roles
+ * (the two-person rule) as a member of the file's group (anshim-accounts
+ * when packaged) and may not write it.  A file others may read or write,
+ * or its group write, is refused with an error naming the chmod that fixes
+ * it.  Every change rewrites it atomically (temporary file, fsync, rename,
+ * fsync of the directory), keeping its mode and group, under an exclusive
+ * flock,
  * so a crash leaves either the old or the new file, and the CLI
  * ('anshim-cloud user ...') and the console may change it at the same
  * time.  Passwords are hashed with libsodium's crypto_pwhash_str (argon2id,

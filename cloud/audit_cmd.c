@@ -20,11 +20,10 @@
  * they are in the file.  Single-threaded CLI use.
  */
 #include "audit.h"
-#include "audithead.h"
 #include "authority.h"
 #include "cli.h"
 #include "commands.h"
-#include "publish.h"
+#include "witnesscheck.h"
 
 #include "anshim/error.h"
 #include "anshim/parse.h"
@@ -33,8 +32,6 @@
 #include "anshim/args.h"
 
 #include <errno.h>
-#include <sodium.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,95 +87,30 @@ static int parse_args(int argc, char **argv, int is_show, struct audit_args *a)
 	return 0;
 }
 
-/* Fetch and check the broker's head into *head: 0, or 1 after saying why
- * there is nothing to compare with (no head, unreachable, malformed). */
-static int fetch_witness(const struct cl_config *cfg, const struct cl_audit_keys *keys,
-			 unsigned wait_ms, struct cl_audit_head *head)
-{
-	uint8_t *msg = NULL;
-	size_t len = 0;
-	char err[800];
-	int rc = cl_fetch_retained(cfg, CL_AUDIT_HEAD_TOPIC, wait_ms, &msg, &len, err, sizeof err);
-
-	if (rc < 0) {
-		fprintf(stderr, "anshim-cloud: audit verify --witness: %s (is the broker up? "
-			"check broker and the broker_* settings; --wait SECONDS waits longer)\n",
-			err);
-		return 1;
-	}
-	if (rc == 1) {
-		fprintf(stderr, "anshim-cloud: audit verify --witness: the broker %s holds no "
-			"audit head on %s, so there is nothing to compare the log with. "
-			"anshim-cloudd publishes it (retained) on connecting and as the log grows: "
-			"check that it runs and is connected with audit_witness_every above 0, and "
-			"that the broker keeps retained messages across restarts (persistence "
-			"true)\n", cfg->broker, CL_AUDIT_HEAD_TOPIC);
-		return 1;
-	}
-	rc = cl_audit_head_decode(head, msg, len, keys);
-	free(msg);
-	if (rc == AS_E_SIGNATURE) {
-		printf("audit log %s: the witnessed head on %s is not signed by the key that signs "
-		       "the log (audit.pub; sign.pub for entries from before the reveal service): "
-		       "a forged head, or the keys changed\n", cfg->audit_log, cfg->broker);
-		return 1;
-	}
-	if (rc) {
-		printf("audit log %s: the witnessed head on %s is malformed (%zu bytes: %s); "
-		       "only anshim-cloudd may publish on %s (check the broker's ACL), and it "
-		       "replaces a malformed head within a second\n", cfg->audit_log, cfg->broker,
-		       len, as_strerror(rc), CL_AUDIT_HEAD_TOPIC);
-		return 1;
-	}
-	return 0;
-}
-
-/* verify --witness: the head first (a head published while the log is
- * walked is then older than the walk, never newer), then the log. */
+/* verify --witness (witnesscheck.h): the verdict on stdout, or on stderr
+ * why there is none (the broker, the log unreadable); 0 only when the log
+ * holds the witnessed head. */
 static int verify_witnessed(const struct cl_config *cfg, const struct cl_audit_keys *keys,
 			    unsigned wait_ms)
 {
-	struct cl_audit_head head;
-	uint8_t hash[CL_AUDIT_HASH_LEN];
-	uint64_t n = 0, bad = 0;
-	char why[300];
-	int reached = 0, rc;
+	struct cl_witness_result r;
 
-	if (fetch_witness(cfg, keys, wait_ms, &head))
-		return 1;
-	rc = cl_audit_verify_at(cfg->audit_log, keys, head.seq, hash, &reached, &n, &bad, why,
-				sizeof why);
-	if (rc && bad > 0) {
-		printf("audit log %s: entry %" PRIu64 " is broken: %s\n", cfg->audit_log, bad, why);
-		return 1;
+	if (cl_witness_fetch(cfg, keys, wait_ms, &r) == 0 &&
+	    cl_witness_compare(cfg->audit_log, keys, &r) == 0) {
+		printf("%s\n", r.message);
+		return 0;
 	}
-	if (rc) {
-		fprintf(stderr, "anshim-cloud: audit log %s: %s (the broker's witnessed head is "
-			"entry %" PRIu64 ")\n", cfg->audit_log, why, head.seq);
-		return 1;
-	}
-	if (!reached) {
-		char cut[64];
-
-		if (n + 1 == head.seq)
-			snprintf(cut, sizeof cut, "entry %" PRIu64 " was", head.seq);
-		else
-			snprintf(cut, sizeof cut, "entries %" PRIu64 "-%" PRIu64 " were", n + 1,
-				 head.seq);
-		printf("audit log %s: %" PRIu64 " entries, chain intact, but the witnessed head "
-		       "is entry %" PRIu64 ": %s cut off the end of the log (restore it from a "
-		       "copy)\n", cfg->audit_log, n, head.seq, cut);
-		return 1;
-	}
-	if (sodium_memcmp(hash, head.hash, sizeof hash) != 0) {
-		printf("audit log %s: %" PRIu64 " entries, chain intact, but entry %" PRIu64
-		       " is not the one witnessed (another hash): the log was rewritten from "
-		       "entry %" PRIu64 " or before\n", cfg->audit_log, n, head.seq, head.seq);
-		return 1;
-	}
-	printf("audit log %s: %" PRIu64 " entries, chain intact, witnessed through entry %"
-	       PRIu64 "\n", cfg->audit_log, n, head.seq);
-	return 0;
+	if (r.state == CL_WITNESS_UNREACHABLE)
+		fprintf(stderr, "anshim-cloud: audit verify --witness: %s (is the broker up? "
+			"check broker and the broker_* settings; --wait SECONDS waits longer)\n",
+			r.message);
+	else if (r.state == CL_WITNESS_NO_HEAD)
+		fprintf(stderr, "anshim-cloud: audit verify --witness: %s\n", r.message);
+	else if (r.state == CL_WITNESS_LOG_UNREADABLE)
+		fprintf(stderr, "anshim-cloud: %s\n", r.message);
+	else
+		printf("%s\n", r.message);
+	return 1;
 }
 
 static int audit_verify(int argc, char **argv)

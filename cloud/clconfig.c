@@ -53,7 +53,9 @@ const struct as_config_option cl_config_table[] = {
 	 "has not grown."},
 	{"accounts", AS_CFG_PATH, OPT(accounts), 0, 0, NULL, 0, "/var/lib/anshim/console/accounts",
 	 "The console's user accounts (name, role, argon2id password hash, lockout "
-	 "state), one file of mode 0600 owned by the console's user. Manage it with "
+	 "state), one file owned by the console's user, mode 0640 in a group the "
+	 "reveal service is in (anshim-accounts when packaged: it reads the roles "
+	 "for the two-person rule) or 0600. Manage it with "
 	 "'anshim-cloud user add|passwd|disable|list'; anshim-consoled reads it at "
 	 "every login."},
 	{"reveal_socket", AS_CFG_PATH, OPT(reveal_socket), 0, 0, NULL, 0,

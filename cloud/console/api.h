@@ -54,6 +54,10 @@ struct cs_call {
 					  * GET: NULL */
 	/* GET query argument key, or NULL when absent (borrowed). */
 	const char *(*query)(const struct cs_call *call, const char *key);
+	/* fn(ctx, key) for each query argument's key until fn returns
+	 * nonzero; returns that value or 0. */
+	int (*query_keys)(const struct cs_call *call, int (*fn)(void *ctx, const char *key),
+			  void *ctx);
 	void *query_ctx;
 	int64_t now;                     /* unix seconds */
 };

@@ -144,6 +144,43 @@ static int from_json(const struct cs_in_field *f, const json_t *v)
 	return -1;
 }
 
+/* Refuse key, which is not in fields[0..n): what (a "field" or a "query
+ * argument") is unknown, and the known ones.  The key is the client's
+ * text: it is shown only when it looks like a field name (lowercase
+ * letters and '_', at most 32), never when it could be data (a phone). */
+static int refuse_unknown(char *err, size_t err_len, const char *what, const char *key,
+			  const struct cs_in_field *fields, size_t n)
+{
+	char known[512] = "";
+	size_t len = 0;
+
+	for (size_t k = 0; k < n && len < sizeof known; k++)
+		len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", k ? ", " : "",
+					fields[k].name);
+	if (strlen(key) <= 32 && strspn(key, "abcdefghijklmnopqrstuvwxyz_") == strlen(key))
+		return refuse(err, err_len, "unknown %s '%s' (known: %s)", what, key,
+			      n ? known : "none");
+	return refuse(err, err_len, "unknown %s (known: %s)", what, n ? known : "none");
+}
+
+/* A query key not in the table, for cs_in_query's walk over the keys. */
+struct query_check {
+	const struct cs_in_field *fields;
+	size_t n;
+	char *err;
+	size_t err_len;
+};
+
+static int check_query_key(void *ctx, const char *key)
+{
+	struct query_check *q = ctx;
+
+	for (size_t i = 0; i < q->n; i++)
+		if (strcmp(q->fields[i].name, key) == 0)
+			return 0;
+	return refuse_unknown(q->err, q->err_len, "query argument", key, q->fields, q->n);
+}
+
 int cs_in_json(const json_t *obj, const struct cs_in_field *fields, size_t n, char *err,
 	       size_t err_len)
 {
@@ -158,22 +195,8 @@ int cs_in_json(const json_t *obj, const struct cs_in_field *fields, size_t n, ch
 
 		for (i = 0; i < n && strcmp(fields[i].name, key) != 0; i++)
 			;
-		if (i == n) {
-			char known[512] = "";
-			size_t len = 0;
-
-			for (size_t k = 0; k < n && len < sizeof known; k++)
-				len += (size_t)snprintf(known + len, sizeof known - len, "%s%s",
-							k ? ", " : "", fields[k].name);
-			/* The key is the client's text: it is shown only when it
-			 * looks like a field name (lowercase letters and '_', at
-			 * most 32), never when it could be data (a phone). */
-			if (strlen(key) <= 32 &&
-			    strspn(key, "abcdefghijklmnopqrstuvwxyz_") == strlen(key))
-				return refuse(err, err_len, "unknown field '%s' (known: %s)", key,
-					      n ? known : "none");
-			return refuse(err, err_len, "unknown field (known: %s)", n ? known : "none");
-		}
+		if (i == n)
+			return refuse_unknown(err, err_len, "field", key, fields, n);
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct cs_in_field *f = &fields[i];
@@ -199,6 +222,13 @@ int cs_in_query(const struct cs_call *call, const struct cs_in_field *fields, si
 {
 	char want[160];
 
+	if (call->query_keys) {
+		struct query_check q = {fields, n, err, err_len};
+		int rc = call->query_keys(call, check_query_key, &q);
+
+		if (rc)
+			return rc;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct cs_in_field *f = &fields[i];
 		const char *s = call->query ? call->query(call, f->name) : NULL;

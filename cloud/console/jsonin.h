@@ -50,8 +50,8 @@ int cs_in_json(const json_t *obj, const struct cs_in_field *fields, size_t n, ch
 /*
  * The same for a GET's query arguments: each field is looked up with
  * call->query (values are text: CS_IN_INT and CS_IN_TIME take digits,
- * CS_IN_BOOL "true"/"false").  Unknown arguments are not seen (the query
- * callback looks keys up one by one).
+ * CS_IN_BOOL "true"/"false").  An argument not in fields is refused as
+ * unknown, as in a body (when call->query_keys is set).
  */
 int cs_in_query(const struct cs_call *call, const struct cs_in_field *fields, size_t n,
 		char *err, size_t err_len);

@@ -273,6 +273,12 @@ static const char *call_query(const struct cs_call *call, const char *key)
 	return as_http_request_query(call->query_ctx, key);
 }
 
+static int call_query_keys(const struct cs_call *call, int (*fn)(void *ctx, const char *key),
+			   void *ctx)
+{
+	return as_http_request_query_keys(call->query_ctx, fn, ctx);
+}
+
 static int json_content_type(const char *type)
 {
 	size_t n = strlen("application/json");
@@ -422,6 +428,7 @@ void cs_router_handle(void *ctx, const struct as_http_request *req,
 			.path = path,
 			.body = body,
 			.query = call_query,
+			.query_keys = call_query_keys,
 			.query_ctx = (void *)req,
 			.now = now,
 		};

@@ -91,6 +91,20 @@ static int keep_owner(int fd, const char *path)
 	return fchown(fd, st.st_uid, st.st_gid) < 0 ? -errno : 0;
 }
 
+/* AS_WRITE_KEEP_GROUP: give fd the group of path, when path exists. */
+static int keep_group(int fd, const char *path)
+{
+	struct stat st, mine;
+
+	if (stat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &mine) < 0)
+		return -errno;
+	if (mine.st_gid == st.st_gid)
+		return 0;
+	return fchown(fd, (uid_t)-1, st.st_gid) < 0 ? -errno : 0;
+}
+
 int as_file_write_atomic(const char *path, const void *data, size_t len,
 			 mode_t mode, int flags)
 {
@@ -105,6 +119,11 @@ int as_file_write_atomic(const char *path, const void *data, size_t len,
 	rc = fchmod(fd, mode) < 0 ? -errno : 0;
 	if (!rc && (flags & AS_WRITE_KEEP_OWNER))
 		rc = keep_owner(fd, path);
+	if (!rc && (flags & AS_WRITE_KEEP_GROUP))
+		rc = keep_group(fd, path);
+	/* A chown may clear set-id bits: the mode is set last. */
+	if (!rc && (flags & (AS_WRITE_KEEP_OWNER | AS_WRITE_KEEP_GROUP)))
+		rc = fchmod(fd, mode) < 0 ? -errno : 0;
 	if (!rc)
 		rc = write_full(fd, data, len);
 	if (!rc && fsync(fd) < 0)

@@ -498,6 +498,32 @@ const char *as_http_request_query(const struct as_http_request *req, const char 
 	return value ? value : "";
 }
 
+struct query_keys_walk {
+	int (*fn)(void *ctx, const char *key);
+	void *ctx;
+	int rc;
+};
+
+static enum MHD_Result query_key_step(void *cls, enum MHD_ValueKind kind, const char *key,
+				      const char *value)
+{
+	struct query_keys_walk *walk = cls;
+
+	(void)kind;
+	(void)value;
+	walk->rc = walk->fn(walk->ctx, key);
+	return walk->rc ? MHD_NO : MHD_YES;
+}
+
+int as_http_request_query_keys(const struct as_http_request *req,
+			       int (*fn)(void *ctx, const char *key), void *ctx)
+{
+	struct query_keys_walk walk = {fn, ctx, 0};
+
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_key_step, &walk);
+	return walk.rc;
+}
+
 const char *as_http_request_body(const struct as_http_request *req, size_t *len)
 {
 	*len = req->body_len;

@@ -6,7 +6,9 @@
 //   4 an investigator asks to reveal;  5 the same user cannot approve their
 //   own request (nor can a supervisor approve theirs);  6 a supervisor
 //   approves;  7 the names appear;  8 the three audit entries exist and
-//   'anshim-cloud audit verify' finds the chain intact;  9 the CSV export
+//   'anshim-cloud audit verify' finds the chain intact, the page shows the
+//   log witnessed intact on the broker, then cut off (in red) with its last
+//   entry cut, then intact again once restored;  9 the CSV export
 //   escapes names that are formulas (=HYPERLINK(...), +1, -2, @x);
 //   10 an analyst sees no reveal button and the API answers them 403.
 // And: a second case's 600 contacts across the table's pages, row for row;
@@ -24,6 +26,8 @@ import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 const puppeteer = require('puppeteer-core');
+const WEB = path.resolve(path.dirname(new globalThis.URL(import.meta.url).pathname), '../../cloud/console/web');
+const CATALOGS = [(await import(path.join(WEB, 'js/lang/ko.js'))).default, (await import(path.join(WEB, 'js/lang/en.js'))).default];
 
 const env = (k) => { const v = process.env[k]; if (!v) throw new Error(`${k} is not set`); return v; };
 const URL = env('CONSOLE_URL');
@@ -104,6 +108,21 @@ async function go(page, route, selector) {
   if (selector) await page.waitForSelector(selector, { visible: true });
   // focus follows the page: a new screen starts at its heading
   eq(await page.evaluate(() => document.activeElement && document.activeElement.tagName), 'H1', `the focus on #/${route} starts at its heading`);
+}
+
+// Reload the audit page until its witness box shows state (or TIMEOUT):
+// the state shown; witnessHeadline its headline.
+let witnessHeadline = '';
+async function witnessShown(page, state) {
+  const until = Date.now() + TIMEOUT;
+  let shown = '';
+  for (;;) {
+    await go(page, 'audit', '#audit-witness');
+    shown = await page.$eval('#audit-witness', (el) => el.dataset.state);
+    witnessHeadline = await page.$eval('#audit-witness strong', (el) => el.textContent);
+    if (shown === state || Date.now() > until) return shown;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 // An API call from the page's session, with its CSRF token on POST.
@@ -445,6 +464,11 @@ try {
   step(8, 'the three audit entries, and audit verify');
   await go(sup, 'audit', '#audit-verify');
   check(await sup.$('#audit-verify.verify-ok') !== null, 'the console shows the chain intact');
+  // beside it, the witness: the log holds the head anshim-cloudd witnessed
+  // on the broker (the console keeps a fetched head up to 30 s)
+  eq(await witnessShown(sup, 'intact'), 'intact', 'the audit page shows the witness intact');
+  check(await sup.$('#audit-witness.verify-ok') !== null, 'the witness intact is styled as the chain intact');
+  check(CATALOGS.some((c) => c.audit_witness_intact === witnessHeadline), `the witness headline: ${witnessHeadline}`);
   const audit = await api(sup, 'GET', '/api/audit');
   eq(audit.status, 200, 'GET /api/audit status');
   eq(audit.json.verify.intact, true, 'the API says the chain is intact');
@@ -471,6 +495,29 @@ try {
   check(/chain intact/.test(verify), `anshim-cloud audit verify: ${verify.trim()}`);
   await checkLabels(sup, 'the audit page');
   await shot(sup, '07-audit');
+  // the last entry cut off the log: the chain still verifies, the witness
+  // says cut off, in red; restored, intact again
+  const until = Date.now() + TIMEOUT;
+  let w = (await api(sup, 'GET', '/api/audit')).json.verify;
+  while (!(w.witness.state === 'intact' && w.witness.seq === w.entries) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 500));
+    w = (await api(sup, 'GET', '/api/audit')).json.verify;
+  }
+  eq([w.witness.state, w.witness.seq], ['intact', w.entries], 'the witnessed head is the last entry');
+  const logPath = env('AUDIT_LOG');
+  const good = fs.readFileSync(logPath);
+  const lines = good.toString('utf8').split('\n').filter((l) => l.length);
+  fs.writeFileSync(logPath, `${lines.slice(0, -1).join('\n')}\n`);
+  try {
+    eq(await witnessShown(sup, 'cut'), 'cut', 'the audit page shows the witness cut off');
+    check(await sup.$('#audit-verify.verify-ok') !== null, 'the chain alone still verifies');
+    check(await sup.$('#audit-witness.verify-bad[role="alert"]') !== null, 'the cut is an alert, styled as a broken chain');
+    check(CATALOGS.some((c) => c.audit_witness_cut === witnessHeadline), `the cut headline: ${witnessHeadline}`);
+    await shot(sup, '07-audit-cut');
+  } finally {
+    fs.writeFileSync(logPath, good);
+  }
+  eq(await witnessShown(sup, 'intact'), 'intact', 'restored: the witness intact again');
   await go(sup, 'reveals', '#reveals-table');
   const bgQueue = await sup.$$eval('#break-glass-table tr.row-break-glass', (trs) => trs.map((tr) => getComputedStyle(tr.querySelector('td')).color));
   eq(bgQueue.length, 1, 'the break-glass reveal under the approval queue');

@@ -21,8 +21,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
 . "$SRC/tests/integration/lib.sh"
 . "$SRC/tests/integration/broker.sh"
+. "$SRC/tests/integration/console_lib.sh"
 . "$SRC/tests/integration/sync_lib.sh"
-export PATH="$ANSHIM_BUILD_DIR/cloud/console:$PATH"
 
 need node
 need chromium
@@ -116,26 +116,14 @@ chmod 0644 "$CLOUD_CONF" "$CLOUD_STORE"/data.mdb
 chmod 0666 "$CLOUD_STORE"/lock.mdb
 
 phase "the console"
-CONSOLE_CONF=$WORK/console.conf
-CONSOLE_LOG=$WORK/consoled.log
-cat > "$CONSOLE_CONF" <<CONF
-listen 127.0.0.1
-port 0
-web_dir $SRC/cloud/console/web
-cloud_config $CLOUD_CONF
-log_level info
-CONF
-anshim-consoled --config "$CONSOLE_CONF" >> "$CONSOLE_LOG" 2>&1 &
-CONSOLE_PID=$!
-CLEANUP_PIDS+=("$CONSOLE_PID")
-wait_for 30 "anshim-consoled's ready line" grep -q 'ready: listening on' "$CONSOLE_LOG"
-URL=$(grep -o 'ready: listening on http://[0-9.]*:[0-9]*' "$CONSOLE_LOG" | head -n 1 | sed 's/.*listening on //')
-expect_match "console URL" '^http://127\.0\.0\.1:[0-9]+$' "$URL"
+mkdir -p "$CONSOLE_DIR"
+console_start "web_dir $SRC/cloud/console/web"
+expect_match "console URL" '^http://127\.0\.0\.1:[0-9]+$' "$CONSOLE_URL"
 
 phase "the browser test"
 check
 FROM=$(date -d '4 days ago' +%F) TO=$(date -d tomorrow +%F) \
-CONSOLE_URL=$URL CLOUD_CONF=$CLOUD_CONF ARTEFACTS=$ARTEFACTS \
+CONSOLE_URL=$CONSOLE_URL CLOUD_CONF=$CLOUD_CONF AUDIT_LOG=$CLOUD_DIR/audit.log ARTEFACTS=$ARTEFACTS \
 CASE_PHONE_SPELLING="+82 10-7000-0001" CROWD_PHONE="01072000000" \
 CLI_AS="65534:65534" BREAK_GLASS_AS="65534:$(id -g)" GW_A_PID="${SGW_PID[A]}" GW_A_ID="${SGW_ID[A]}" \
 USERS="inv.lee:$PW_INV sup.park:$PW_SUP1 sup.kim:$PW_SUP2 ana.choi:$PW_ANA" \
@@ -150,11 +138,7 @@ for log in "$CONSOLE_LOG" "$CLOUD_LOG" "$REVEAL_LOG"; do
 done
 
 phase "stopping"
-kill -TERM "$CONSOLE_PID"
-wait "$CONSOLE_PID" || fail "anshim-consoled exited $? after SIGTERM"
+console_stop
 sync_stop_all
-kill -TERM "$REVEAL_PID"
-wait "$REVEAL_PID" || fail "anshim-revealed exited $? after SIGTERM"
-_sanitizer_clean anshim-consoled "$CONSOLE_LOG"
-_sanitizer_clean anshim-revealed "$REVEAL_LOG"
+reveal_stop
 done_ok

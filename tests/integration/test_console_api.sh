@@ -23,7 +23,11 @@
 # audited, the daemon serves on); the CSV cells that would run as formulas are guarded; nothing
 # personal (the case's and the contacts' phones in five spellings, their
 # names) is in any response before the approval, nor in the console's log
-# at all; 'anshim-cloud audit verify' finds the chain intact.
+# at all; 'anshim-cloud audit verify' finds the chain intact.  GET
+# /api/audit compares the log with the head anshim-cloudd witnessed on the
+# broker: intact (through the last entry), then "cut" with the last entry
+# cut off while the chain still verifies, intact again once restored, and
+# "unreachable", saying so, with the broker stopped.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/broker.sh"
 . "$(dirname "$0")/console_lib.sh"
@@ -166,6 +170,49 @@ s, h, b = c.get("/api/gateways")
 expect("the console serves on", s == 200, (s, b[:200]))
 ' || fail "without the reveal service"
 expect_eq "no audit entry while it was down" "$entries" "$(grep -c . "$CLOUD_DIR/audit.log")"
+
+phase "the witnessed head in GET /api/audit"
+# One supervisor session polls /api/audit (each poll re-evaluated, with a
+# deadline: the console keeps a fetched head up to 30 s).
+WITNESS_PY='
+import json, os, sys, time
+from console_client import Client, expect
+want = sys.argv[1]
+c = Client(); c.login("sue", "console-test-password")
+deadline = time.monotonic() + 90
+while True:
+    s, h, b = c.get("/api/audit")
+    expect("GET /api/audit", s == 200, (s, b[:300]))
+    v = json.loads(b)["verify"]
+    w = v["witness"]
+    entries = v["entries"]
+    ok = {"intact": w["state"] == "intact" and w["seq"] == entries and w["holds"] is True,
+          "cut": w["state"] == "cut" and w["seq"] == entries + 1 and w["holds"] is False,
+          "unreachable": w["state"] == "unreachable" and w["seq"] is None and w["holds"] is None}[want]
+    if ok or time.monotonic() > deadline:
+        break
+    time.sleep(0.5)
+expect("witness %s" % want, ok, v)
+expect("the chain verifies all the same", v["intact"] is True, v)
+print(w["message"])
+'
+witness_is() { console_py -c "$WITNESS_PY" "$1"; }
+LOG=$CLOUD_DIR/audit.log
+n=$(grep -c . "$LOG")
+out=$(witness_is intact) || fail "witness intact: $out"
+expect_eq "intact: the message" "audit log $LOG: $n entries, chain intact, witnessed through entry $n" "$out"
+cp "$LOG" "$WORK/audit-good.log"
+head -n $((n - 1)) "$WORK/audit-good.log" > "$LOG"
+expect_match "plain verify cannot tell" "$((n - 1)) entries, chain intact$" \
+  "$(anshim-cloud audit verify --config "$CLOUD_CONF")"
+out=$(witness_is cut) || fail "witness cut: $out"
+expect_match "cut: the message" "but the witnessed head is entry $n: entry $n was cut off the end of the log" "$out"
+cat "$WORK/audit-good.log" > "$LOG"
+out=$(witness_is intact) || fail "witness intact after the restore: $out"
+stop_broker
+out=$(witness_is unreachable) || fail "witness unreachable: $out"
+expect_match "unreachable: the message names the broker" "cannot read anshim/v1/audit/head on $BROKER_URI" "$out"
+check; console_alive || fail "anshim-consoled died"
 
 phase "stopping"
 console_stop

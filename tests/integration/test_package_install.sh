@@ -6,7 +6,8 @@
 #     or ANSHIM_DEB_DIR names a directory that already holds them;
 #   - installing them creates the system users (anshim-console in the
 #     cloud's and the reveal service's groups), the 0640 configurations,
-#     the state directories (the store 0750, the console's accounts 0700)
+#     the state directories (the store 0750, the console's accounts 0711,
+#     its accounts file 0640 in the group anshim-accounts)
 #     and the gateway's device key (owned by its user), enables the units
 #     (the reveal service's and the console's too), and 'systemd-analyze
 #     verify' accepts them;
@@ -26,6 +27,16 @@
 #     log verifies, and is witnessed (anshim-cloudd reads it and publishes
 #     its head); anshim-cloud cannot read contact.key and cannot break
 #     glass;
+#   - the console, as its unit runs it, serves a full two-person reveal
+#     through its API with the reveal service running as its packaged user
+#     (which reads the roles from the accounts file as a member of its
+#     group): an investigator traces the case and asks, may not decide
+#     (403), a supervisor may not approve their own request (409), the
+#     supervisor approves the investigator's, and the investigator opens it
+#     and gets the contact's name and phone; the audit log then holds the
+#     ask, approve and reveal entries and verifies as the console's user;
+#     the accounts file keeps its group and mode 0640 through 'anshim-cloud
+#     user add' and logins, and the reveal service cannot write it;
 #   - 'remove' keeps the configurations and the state; 'purge' removes them,
 #     the programs, units and enablement links, and leaves under /etc/anshim
 #     only the key files an administrator put there.  The system users are
@@ -56,6 +67,7 @@ GW_USER=anshim-gateway
 CL_USER=anshim-cloud
 RV_USER=anshim-reveal
 CS_USER=anshim-console
+AC_GROUP=anshim-accounts
 CS_CONF=/etc/anshim/console.conf
 GW_CONF=/etc/anshim/gateway.conf
 CL_CONF=/etc/anshim/cloud.conf
@@ -92,7 +104,7 @@ declare -A USER_EXISTED=() GROUP_EXISTED=()
 for u in "$GW_USER" "$CL_USER" "$RV_USER" "$CS_USER"; do
   getent passwd "$u" >/dev/null && USER_EXISTED[$u]=1
 done
-for g in "$GW_USER" "$CL_USER" "$RV_USER" "$CS_USER" anshim-breakglass input; do
+for g in "$GW_USER" "$CL_USER" "$RV_USER" "$CS_USER" anshim-breakglass "$AC_GROUP" input; do
   getent group "$g" >/dev/null && GROUP_EXISTED[$g]=1
 done
 
@@ -130,7 +142,7 @@ _restore() {
       userdel "$u"
     fi
   done
-  for u in "$CS_USER" "$GW_USER" "$CL_USER" "$RV_USER" anshim-breakglass input; do
+  for u in "$CS_USER" "$GW_USER" "$CL_USER" "$RV_USER" anshim-breakglass "$AC_GROUP" input; do
     if [ -z "${GROUP_EXISTED[$u]:-}" ] && getent group "$u" >/dev/null; then
       groupdel "$u"
     fi
@@ -228,7 +240,14 @@ expect_eq "the reveal service's user" "/var/lib/anshim-reveal:/usr/sbin/nologin"
 expect_match "the break-glass group" '^anshim-breakglass:' "$(getent group anshim-breakglass)"
 expect_stat "cloud store dir (its group: the reveal service, the console)" "$CL_USER:$CL_USER 750" /var/lib/anshim-cloud
 expect_stat "console.conf" "root:$CS_USER 640" "$CS_CONF"
-expect_stat "the console's accounts dir" "$CS_USER:$CS_USER 700" /var/lib/anshim/console
+expect_stat "the console's accounts dir (the reveal service reaches the file by name)" \
+  "$CS_USER:$CS_USER 711" /var/lib/anshim/console
+expect_stat "the console's accounts file (its group, the reveal service, reads it)" \
+  "$CS_USER:$AC_GROUP 640" /var/lib/anshim/console/accounts
+for u in "$CS_USER" "$RV_USER"; do
+  check; id -nG "$u" | grep -qw "$AC_GROUP" || fail "$u is not in the group $AC_GROUP"
+done
+check; ! id -nG "$CL_USER" | grep -qw "$AC_GROUP" || fail "$CL_USER is in the group $AC_GROUP"
 expect_eq "the console user" "/var/lib/anshim/console:/usr/sbin/nologin" \
   "$(getent passwd "$CS_USER" | cut -d: -f6,7)"
 expect_match "the console user is in the cloud's group" "(^|,)$CS_USER(,|$)" \
@@ -321,7 +340,7 @@ wait_for 10 "mosquitto on port $BROKER_PORT" broker_up
 } >> "$GW_CONF"
 as "$CL_USER" anshim-cloudd --check-config > "$WORK/cloud-check.log" 2>&1 ||
   fail "anshim-cloudd --check-config as $CL_USER: $(cat "$WORK/cloud-check.log")"
-(cd / && setpriv --reuid="$RV_USER" --regid="$RV_USER" --groups="$CL_USER" anshim-revealed \
+(cd / && setpriv --reuid="$RV_USER" --regid="$RV_USER" --groups="$CL_USER,$AC_GROUP" anshim-revealed \
   --check-config) > "$WORK/reveal-check.log" 2>&1 ||
   fail "anshim-revealed --check-config as $RV_USER: $(cat "$WORK/reveal-check.log")"
 as "$GW_USER" anshim-gatewayd --check-config > "$WORK/gw-check.log" 2>&1 ||
@@ -475,9 +494,18 @@ pass=$(anshim-wallet pass --dir "$WORK/wallet" --format text)
 pid=$(anshim-gw verify-pass "$pass" --config "$GW_CONF" | sed -n 's/.*pid=\([0-9a-f]*\).*/\1/p')
 expect_match "the pass's pid" '^[0-9a-f]{32}$' "$pid"
 expect_eq "scan at the socket source" accepted "$(gw_scan /run/anshim-gateway/scan.sock "$pass")"
-wait_for 60 "the visit to be acknowledged by the cloud" \
-  jq_is gw_json "(s['last_seq'], s['acked_seq'], s['unsent'])" "(1, 1, 0)"
-expect_eq "cloud visits" 1 "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["visits"])' \
+# A contact: a second visitor at the same venue at the same time, whose
+# name the two-person reveal below must bring back.
+anshim-wallet new --dir "$WORK/wallet2" > /dev/null
+install -m 0644 "$WORK/wallet2/holder.pub" "$WORK/issue/holder2.pub"
+anshim-cloud issue --at $(( $(date +%s) - 86400 )) --holder "$WORK/issue/holder2.pub" \
+  --phone 010-5555-0101 --name "Package Contact" --out "$WORK/issue/credential2" > /dev/null
+cp "$WORK/issue/credential2" "$WORK/wallet2/credential"
+pass2=$(anshim-wallet pass --dir "$WORK/wallet2" --format text)
+expect_eq "the contact's scan" accepted "$(gw_scan /run/anshim-gateway/scan.sock "$pass2")"
+wait_for 60 "the visits to be acknowledged by the cloud" \
+  jq_is gw_json "(s['last_seq'], s['acked_seq'], s['unsent'])" "(2, 2, 0)"
+expect_eq "cloud visits" 2 "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["visits"])' \
   <<< "$(cloud_json)")"
 
 phase "tracing"
@@ -521,7 +549,18 @@ CS_PORT=$(free_port)
 # The first supervisor, made as the console's user (the password on stdin).
 printf '%s\n' package-test-password | as "$CS_USER" anshim-cloud user add pkg.supervisor \
   --role supervisor > "$WORK/user-add.log"
-expect_stat "the accounts file" "$CS_USER:$CS_USER 600" /var/lib/anshim/console/accounts
+ACCOUNTS=/var/lib/anshim/console/accounts
+expect_stat "the accounts directory: the reveal service reaches the file by name" \
+  "$CS_USER:$CS_USER 711" /var/lib/anshim/console
+expect_stat "the accounts file: its group (the reveal service) reads it" \
+  "$CS_USER:$AC_GROUP 640" "$ACCOUNTS"
+printf '%s\n' package-test-investigator | as "$CS_USER" anshim-cloud user add pkg.investigator \
+  --role investigator > "$WORK/user-add-2.log"
+expect_stat "the accounts file after 'user add' as $CS_USER" "$CS_USER:$AC_GROUP 640" "$ACCOUNTS"
+check; as "$RV_USER" cat "$ACCOUNTS" > /dev/null 2>&1 || fail "$RV_USER cannot read $ACCOUNTS"
+check; ! as "$RV_USER" sh -c ": >> '$ACCOUNTS'" 2>/dev/null || fail "$RV_USER can write $ACCOUNTS"
+check; ! as "$CS_USER" cat /etc/anshim/authority/contact.key > /dev/null 2>&1 ||
+  fail "$CS_USER can read contact.key"
 if [ "$SYSTEMD" = 1 ]; then
   systemctl restart anshim-consoled.service ||
     fail "systemctl restart anshim-consoled: $(systemctl status --no-pager anshim-consoled 2>&1 | tail -n 5)"
@@ -547,6 +586,59 @@ body = json.loads(r.read())
 assert r.status == 200 and body["user"]["role"] == "supervisor", (r.status, body)
 PY
 expect_stat "the store's data: its group reads, never writes" "$CL_USER:$CL_USER 640" /var/lib/anshim-cloud/data.mdb
+
+phase "a two-person reveal through the console (services as their packaged users)"
+audit_before=$(anshim-cloud audit verify | sed -n 's/.*: \([0-9]*\) entr.*/\1/p')
+check
+PYTHONPATH=$HERE python3 - "$CS_PORT" "$pid" "$(date -d '2 days ago' +%F)" "$(date -d tomorrow +%F)" \
+  <<'PY' > "$WORK/reveal-api.log" 2>&1 || fail "the two-person reveal through the console: $(tail -n 5 "$WORK/reveal-api.log")"
+import json, sys
+from console_client import Client, expect
+port, pid, frm, to = sys.argv[1:5]
+url = "http://127.0.0.1:%s" % port
+inv, sup = Client(url), Client(url)
+for c, name, pw in ((inv, "pkg.investigator", "package-test-investigator"),
+                    (sup, "pkg.supervisor", "package-test-password")):
+    status, _, body = c.login(name, pw)
+    expect("login " + name, status == 200, body)
+trace = {"pid": pid, "from": frm, "to": to, "min_overlap": 1, "reason": "package test",
+         "case_ref": "PKG-1"}
+status, _, body = inv.post("/api/trace", trace)
+expect("the investigator traces the case", status == 200, body[:300])
+t = json.loads(body)
+expect("the trace finds the contact", len(t["contacts"]) == 1 and t["case"]["pid"] == pid, t)
+status, _, body = inv.post("/api/reveals/ask", trace)
+expect("the investigator asks", status == 200, body)
+rid = json.loads(body)["id"]
+status, _, body = inv.post("/api/reveals/decide", {"id": rid, "approve": True, "reason": "self"})
+expect("the investigator may not decide: 403", status == 403, body)
+status, _, body = inv.post("/api/reveals/open", {"id": rid})
+expect("not open before approval: 409", status == 409, body)
+status, _, body = sup.post("/api/reveals/ask", trace)
+expect("the supervisor asks too", status == 200, body)
+own = json.loads(body)["id"]
+status, _, body = sup.post("/api/reveals/decide", {"id": own, "approve": True, "reason": "self"})
+expect("the supervisor may not approve their own request: 409", status == 409, body)
+status, _, body = sup.post("/api/reveals/decide", {"id": rid, "approve": True, "reason": "lab report"})
+expect("the supervisor approves the investigator's request", status == 200 and
+       json.loads(body)["state"] == "approved", body)
+status, _, body = inv.post("/api/reveals/open", {"id": rid})
+expect("the investigator opens it", status == 200, body[:300])
+opened = json.loads(body)
+got = [(c.get("phone"), c.get("name")) for c in opened["contacts"]]
+expect("the contact's phone and name", got == [("+821055550101", "Package Contact")], got)
+print("two-person reveal: request %d asked, approved and opened" % rid)
+PY
+# The log: trace, ask (twice), approve, reveal, all by the accounts' names.
+audit=$(anshim-cloud audit show)
+for e in "trace   case $pid  by \"pkg.investigator\"" "ask .*by \"pkg.investigator\"" \
+         "ask .*by \"pkg.supervisor\"" "approve .*by \"pkg.supervisor\"" \
+         "reveal .*by \"pkg.investigator\""; do
+  expect_match "audit entry: $e" "$e" "$audit"
+done
+expect_match "audit verify as $CS_USER" ": $(( audit_before + 5 )) entries, chain intact$" \
+  "$(as "$CS_USER" anshim-cloud audit verify)"
+expect_stat "the accounts file after the console's logins" "$CS_USER:$AC_GROUP 640" "$ACCOUNTS"
 expect_stat "the store's reader table: its group writes" "$CL_USER:$CL_USER 660" /var/lib/anshim-cloud/lock.mdb
 
 if [ "$SYSTEMD" = 0 ]; then

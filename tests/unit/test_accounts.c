@@ -2,7 +2,8 @@
  * test_accounts.c - the console's accounts file (cloud/accounts.c): argon2id
  * hashes that verify, logins, the lockout after 5 wrong passwords and its
  * expiry, the reset on a good password, disabled accounts, malformed lines
- * refused with the file and line named, mode 0600, atomic rewrites, and
+ * refused with the file and line named, mode 0600 or 0640 (group kept),
+ * atomic rewrites, and
  * concurrent writers serialised by the lock.  Each test works in its own
  * mkdtemp directory.
  */
@@ -506,6 +507,92 @@ static void test_mode_and_atomic_rewrite(void)
 	remove_dir();
 }
 
+/* A group other than this process's own that it may give a file: any
+ * group as root, else a supplementary group; 0 if there is none. */
+static gid_t other_group(void)
+{
+	gid_t groups[64];
+	int n;
+
+	if (geteuid() == 0)
+		return getegid() == 4242 ? 4243 : 4242;
+	n = getgroups(64, groups);
+	for (int i = 0; i < n; i++)
+		if (groups[i] != getegid())
+			return groups[i];
+	return 0;
+}
+
+static gid_t file_group(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 ? st.st_gid : (gid_t)-1;
+}
+
+/* Mode 0640 lets the file's group (the reveal service) read the roles; it
+ * is kept, with the group, by every rewrite.  Others' access, group write
+ * or execute, and set-id bits are refused, naming the file and the fix. */
+static void test_group_read_mode(void)
+{
+	static const mode_t refused[] = {0644, 0604, 0602, 0601, 0660, 0650, 0620, 0610,
+					 02640, 04640, 0666, 0777};
+	struct cl_account a;
+	gid_t g = other_group();
+
+	fresh_dir();
+	umask(022);
+	CHECK_OK(cl_accounts_add(path, "han", CL_ROLE_SUPERVISOR, PW, T0, err, sizeof err));
+	CHECK_EQ_INT(file_mode(path), 0600);
+	CHECK_EQ_INT(chmod(path, 0640), 0);
+	if (g)
+		CHECK_EQ_INT(chown(path, (uid_t)-1, g), 0);
+	else
+		g = getegid();
+	CHECK_OK(cl_accounts_get(path, "han", &a, err, sizeof err));
+	CHECK_EQ_INT(a.role, CL_ROLE_SUPERVISOR);
+
+	/* Every kind of rewrite keeps 0640 and the group. */
+	CHECK_OK(cl_accounts_add(path, "oh", CL_ROLE_INVESTIGATOR, PW, T0, err, sizeof err));
+	CHECK_EQ_INT(file_mode(path), 0640);
+	CHECK_EQ_INT(file_group(path), g);
+	CHECK_OK(cl_accounts_passwd(path, "oh", PW2, T0 + 1, err, sizeof err));
+	CHECK_EQ_INT(file_mode(path), 0640);
+	CHECK_EQ_INT(file_group(path), g);
+	CHECK_RC(login("oh", PW, T0 + 2, NULL, NULL), CL_LOGIN_BAD);
+	CHECK_RC(login("oh", PW2, T0 + 3, NULL, NULL), CL_LOGIN_OK);
+	CHECK_EQ_INT(file_mode(path), 0640);
+	CHECK_EQ_INT(file_group(path), g);
+	CHECK_OK(cl_accounts_disable(path, "oh", err, sizeof err));
+	CHECK_EQ_INT(file_mode(path), 0640);
+	CHECK_EQ_INT(file_group(path), g);
+	CHECK_EQ_INT(test_dir_count(dir), 2); /* no temporary left */
+
+	/* 0600 stays 0600. */
+	CHECK_EQ_INT(chmod(path, 0600), 0);
+	CHECK_RC(login("han", PW, T0 + 4, NULL, NULL), CL_LOGIN_OK);
+	CHECK_EQ_INT(file_mode(path), 0600);
+	CHECK_EQ_INT(chmod(path, 0400), 0);
+	CHECK_OK(cl_accounts_get(path, "han", &a, err, sizeof err));
+
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		CHECK_EQ_INT(chmod(path, refused[i]), 0);
+		err[0] = '\0';
+		CHECK_RC(cl_accounts_get(path, "han", &a, err, sizeof err), AS_E_KEY_PERMS);
+		CHECK(strstr(err, path) != NULL);
+		CHECK(strstr(err, "chmod 640") != NULL && strstr(err, "chmod 600") != NULL);
+		CHECK(cl_accounts_login(path, "han", PW, T0 + 5, &a, NULL, err, sizeof err) < 0);
+		CHECK_RC(cl_accounts_add(path, "kang", CL_ROLE_ANALYST, PW, T0, err, sizeof err),
+			 AS_E_KEY_PERMS);
+		/* Refused, so not rewritten: the mode is the one set. */
+		CHECK_EQ_INT(file_mode(path), refused[i]);
+	}
+	CHECK_EQ_INT(chmod(path, 0640), 0);
+	CHECK_RC(cl_accounts_get(path, "kang", &a, err, sizeof err), AS_E_NOT_FOUND);
+	CHECK_RC(login("han", PW, T0 + 6, NULL, NULL), CL_LOGIN_OK);
+	remove_dir();
+}
+
 /* Writers in several processes at once: the lock serialises them, and
  * every account is in the file afterwards. */
 static void test_concurrent_writers(void)
@@ -548,6 +635,7 @@ int main(void)
 	TEST_RUN(test_each_in_name_order);
 	TEST_RUN(test_malformed_files);
 	TEST_RUN(test_mode_and_atomic_rewrite);
+	TEST_RUN(test_group_read_mode);
 	TEST_RUN(test_concurrent_writers);
 	return TEST_DONE();
 }

@@ -14,7 +14,9 @@
  * refused and leaves the file alone.  Bad entries (a phone number as the
  * case, unknown actions, reversed windows, unterminated text) are refused
  * without creating the file.  Four processes appending at once make
- * one intact chain; a write cut short is undone.  Dropping whole entries off the end is not
+ * one intact chain holding every append that succeeded; two appenders
+ * held at the lock (an append in progress) both wait, then take seqs 2
+ * and 3; a write cut short is undone.  Dropping whole entries off the end is not
  * detectable from the file alone; a test pins that down as documented.
  */
 #include "test.h"
@@ -29,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -239,7 +242,7 @@ static void test_append_verify_read_back(void)
 			if (buf[i] < 0x20 || buf[i] == 0x7f)
 				CHECK(buf[i] == '\n' && (i + 1 == len || memcmp(buf + i + 1, "v=2 seq=", 8) == 0));
 		for (unsigned i = 0; i < n; i++) {
-			char want_seq[16];
+			char want_seq[32];
 			snprintf(want_seq, sizeof want_seq, "v=2 seq=%u ", i + 1);
 			CHECK(memcmp(buf + starts[i], want_seq, strlen(want_seq)) == 0);
 		}
@@ -698,26 +701,39 @@ static void test_hand_edits(void)
 	test_rmdir(f.dir);
 }
 
-/* Processes appending at once: the flock serialises them into one chain. */
+/* Processes appending at once: the flock serialises them into one chain.
+ * Each child reports every failed append (its error on stderr, their count
+ * as its exit status), so a failure says which it is: an append that
+ * failed (and said so), or one that reported success and is not in the
+ * log (entries != appends that succeeded). */
 static void test_concurrent_appends(void)
 {
 	enum { KIDS = 4, EACH = 5 };
 	struct fixture f;
 	struct verdict v;
 	pid_t kids[KIDS];
+	int failed = 0;
 
 	fixture_init(&f, 0);
+	fflush(NULL); /* the children must not inherit unwritten output */
 	for (int k = 0; k < KIDS; k++) {
 		kids[k] = fork();
 		if (kids[k] == 0) {
 			struct cl_audit_entry e;
+			char err[512];
 			int bad = 0;
 			for (int i = 0; i < EACH; i++) {
 				make_entry(&e, (unsigned)(1 + (k + i) % N_ENTRIES));
 				/* Any of them may come first: none names a request. */
 				snprintf(e.action, sizeof e.action, "%s", CL_AUDIT_TRACE);
 				e.request = 0;
-				bad |= cl_audit_append(&f.cfg, &e, NULL, NULL, 0) != 0;
+				err[0] = '\0';
+				int rc = cl_audit_append(&f.cfg, &e, NULL, err, sizeof err);
+				if (rc) {
+					fprintf(stderr, "  child %d append %d: %s: %s\n", k, i + 1,
+						as_strerror(rc), err);
+					bad++;
+				}
 			}
 			_exit(bad);
 		}
@@ -726,13 +742,117 @@ static void test_concurrent_appends(void)
 	for (int k = 0; k < KIDS; k++) {
 		int status = -1;
 		if (kids[k] > 0) {
+			test_ctx("child %d", k);
 			CHECK(waitpid(kids[k], &status, 0) == kids[k]);
-			CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+			if (CHECK(WIFEXITED(status)))
+				failed += WEXITSTATUS(status);
+			else if (WIFSIGNALED(status))
+				fprintf(stderr, "  child %d killed by signal %d\n", k, WTERMSIG(status));
 		}
 	}
+	test_ctx_clear();
 	verify(f.log, keys.auth_pk, &v);
 	CHECK_OK(v.rc);
-	CHECK_EQ_INT(v.entries, KIDS * EACH);
+	/* Every append that reported success is in the log... */
+	CHECK_EQ_INT(v.entries, KIDS * EACH - failed);
+	/* ...and every append succeeded (a failure's error is printed above). */
+	CHECK_EQ_INT(failed, 0);
+	test_rmdir(f.dir);
+}
+
+/* 1 when /proc/locks shows pid blocked waiting for a flock ("->" line). */
+static int blocked_on_flock(pid_t pid)
+{
+	FILE *fp = fopen("/proc/locks", "r");
+	char line[256], kind[16];
+	long who;
+	int found = 0;
+
+	if (!fp)
+		return 0;
+	for (int i = 0; i < 100000 && !found && fgets(line, sizeof line, fp); i++)
+		found = sscanf(line, "%*d: -> %15s %*s %*s %ld", kind, &who) == 2 &&
+			strcmp(kind, "FLOCK") == 0 && who == (long)pid;
+	fclose(fp);
+	return found;
+}
+
+/* Poll until pid is blocked on a flock, for at most 30 s: 1 if it is. */
+static int wait_blocked_on_flock(pid_t pid)
+{
+	struct timespec now, end, pause = {0, 2000000};
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += 30;
+	for (int polls = 0; polls < 30 * 1000; polls++) {
+		if (blocked_on_flock(pid))
+			return 1;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+			break;
+		nanosleep(&pause, NULL);
+	}
+	return 0;
+}
+
+/* The interleaving the concurrent test can only hope for, forced: while the
+ * log is locked (as by an append in progress) two appenders both reach it
+ * with the same last entry in the file, and both wait on the lock
+ * (/proc/locks shows them blocked) -- neither reads the last entry nor
+ * writes before it is released.  Then each gets its own seq, and the
+ * chain holds all three entries. */
+static void test_appends_wait_for_the_lock(void)
+{
+	enum { KIDS = 2 };
+	struct fixture f;
+	struct verdict v;
+	pid_t kids[KIDS];
+	int seen[KIDS + 2] = {0}, lock_fd;
+
+	fixture_init(&f, 0);
+	append_n(&f, 1, 1);
+	lock_fd = open(f.log, O_RDONLY | O_CLOEXEC);
+	if (!CHECK(lock_fd >= 0) || !CHECK(flock(lock_fd, LOCK_EX) == 0)) {
+		test_rmdir(f.dir);
+		return;
+	}
+	fflush(NULL);
+	for (int k = 0; k < KIDS; k++) {
+		kids[k] = fork();
+		if (kids[k] == 0) {
+			struct cl_audit_entry e;
+			char err[512];
+			uint64_t seq = 0;
+
+			close(lock_fd); /* else the parent's close would not unlock */
+
+			make_entry(&e, (unsigned)(3 + 2 * k)); /* trace entries 3 and 5 */
+			int rc = cl_audit_append(&f.cfg, &e, &seq, err, sizeof err);
+			if (rc)
+				fprintf(stderr, "  child %d: %s: %s\n", k, as_strerror(rc), err);
+			_exit(rc ? 100 : seq > 99 ? 99 : (int)seq);
+		}
+		test_ctx("child %d", k);
+		if (CHECK(kids[k] > 0))
+			CHECK(wait_blocked_on_flock(kids[k]));
+	}
+	test_ctx_clear();
+	close(lock_fd); /* the lock is released: both may go on */
+	for (int k = 0; k < KIDS; k++) {
+		int status = -1;
+		if (kids[k] <= 0)
+			continue;
+		test_ctx("child %d", k);
+		CHECK(waitpid(kids[k], &status, 0) == kids[k]);
+		if (CHECK(WIFEXITED(status) && WEXITSTATUS(status) >= 2 &&
+			  WEXITSTATUS(status) <= KIDS + 1))
+			seen[WEXITSTATUS(status)]++;
+	}
+	test_ctx_clear();
+	CHECK(seen[2] == 1 && seen[3] == 1); /* seqs 2 and 3, one each */
+	verify(f.log, keys.auth_pk, &v);
+	CHECK_OK(v.rc);
+	CHECK_EQ_INT(v.entries, 1 + KIDS);
 	test_rmdir(f.dir);
 }
 
@@ -1015,6 +1135,7 @@ int main(void)
 	TEST_RUN(test_append_after_torn_line_refused);
 	TEST_RUN(test_hand_edits);
 	TEST_RUN(test_concurrent_appends);
+	TEST_RUN(test_appends_wait_for_the_lock);
 	TEST_RUN(test_short_write_undone);
 	return TEST_DONE();
 }

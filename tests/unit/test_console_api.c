@@ -11,7 +11,8 @@
  *     force (signed: it decodes with sign.pub) and heads the history with
  *     the account's name; bad bodies are 400 naming the field;
  *   GET /api/audit: the chain verified, entries filtered by user and case,
- *     a tampered log reported not intact with the first bad entry;
+ *     a tampered log reported not intact with the first bad entry; the
+ *     witness "unreachable" with no broker listening;
  *   GET /api/reveals and the refusals of decide and open made before the
  *     reveal service is asked (404, 409, 403), 503 when it is not running;
  *   a TRACE's defaults, and no trace without the reveal service;
@@ -353,6 +354,7 @@ static void test_audit(void)
 	char hex[2 * AS_PID_LEN + 1];
 	struct cs_reply r;
 	const json_t *v, *e;
+	const char *msg;
 	struct stat st;
 	FILE *f;
 
@@ -373,6 +375,13 @@ static void test_audit(void)
 	CHECK(json_is_true(json_object_get(json_array_get(e, 4), "break_glass")));
 	CHECK(json_is_false(json_object_get(json_array_get(e, 0), "break_glass")));
 	CHECK_EQ_INT(json_integer_value(json_object_get(json_array_get(e, 3), "request")), 3);
+	/* Nothing listens on the broker: no witness, and it says why. */
+	e = json_object_get(v, "witness");
+	CHECK_STR(json_string_value(json_object_get(e, "state")), "unreachable");
+	CHECK(json_is_null(json_object_get(e, "seq")));
+	CHECK(json_is_null(json_object_get(e, "holds")));
+	msg = json_string_value(json_object_get(e, "message"));
+	CHECK(msg && strstr(msg, "cannot read anshim/v1/audit/head on tcp://127.0.0.1:1"));
 	json_decref(r.json);
 
 	{

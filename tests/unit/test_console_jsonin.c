@@ -140,6 +140,18 @@ static const char *lookup(const struct cs_call *call, const char *key)
 	return NULL;
 }
 
+static int lookup_keys(const struct cs_call *call, int (*fn)(void *ctx, const char *key),
+		       void *ctx)
+{
+	(void)call;
+	for (size_t i = 0; query_pairs[i]; i += 2) {
+		int rc = fn(ctx, query_pairs[i]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static void test_query(void)
 {
 	static const char *const good[] = {"reason", "r", "depth", "2", "approve", "false",
@@ -164,6 +176,21 @@ static void test_query(void)
 	query_pairs = none;
 	CHECK_RC(cs_in_query(&call, f, 6, err, sizeof err), AS_E_FIELD);
 	CHECK(strstr(err, "query argument 'reason' is required") != NULL);
+
+	/* With the keys known, an argument not in the table is refused; a
+	 * key that could be data is not echoed. */
+	static const char *const extra[] = {"reason", "r", "verbose", "1", NULL};
+	static const char *const phone_key[] = {"reason", "r", "010-1234-5678", "", NULL};
+	call.query_keys = lookup_keys;
+	query_pairs = good;
+	CHECK_OK(cs_in_query(&call, f, 6, err, sizeof err));
+	query_pairs = extra;
+	CHECK_RC(cs_in_query(&call, f, 6, err, sizeof err), AS_E_FIELD);
+	CHECK(strstr(err, "unknown query argument 'verbose' (known: ") != NULL);
+	query_pairs = phone_key;
+	CHECK_RC(cs_in_query(&call, f, 6, err, sizeof err), AS_E_FIELD);
+	CHECK(strstr(err, "unknown query argument (known: ") != NULL);
+	CHECK(strstr(err, "1234") == NULL);
 }
 
 int main(void)

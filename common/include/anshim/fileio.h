@@ -12,7 +12,11 @@ enum as_write_flags {
 	/* When run as root, give the new file the owner and group of the file
 	 * it replaces or, for a new file, of its directory: root's tools
 	 * (e.g. 'anshim-cloud user add') keep a daemon's file its own. */
-	AS_WRITE_KEEP_OWNER = 2
+	AS_WRITE_KEEP_OWNER = 2,
+	/* Any user: give the new file the group of the file it replaces (the
+	 * caller must be root or a member of that group, else -EPERM), so a
+	 * file shared with a group stays shared across the rewrite. */
+	AS_WRITE_KEEP_GROUP = 4
 };
 
 /*

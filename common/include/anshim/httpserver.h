@@ -128,6 +128,10 @@ const char *as_http_request_header(const struct as_http_request *req, const char
 const char *as_http_request_cookie(const struct as_http_request *req, const char *name);
 /* A query argument's decoded value, or NULL ("" for "?key"). */
 const char *as_http_request_query(const struct as_http_request *req, const char *key);
+/* Call fn(ctx, key) for each query argument's key, in order, until fn
+ * returns nonzero; returns that value, or 0. */
+int as_http_request_query_keys(const struct as_http_request *req,
+			       int (*fn)(void *ctx, const char *key), void *ctx);
 /* The body (not NUL-terminated inside; a NUL follows it) and its length. */
 const char *as_http_request_body(const struct as_http_request *req, size_t *len);
 /* The client's address as text ("127.0.0.1"); never NULL. */

@@ -1,6 +1,8 @@
 // pages/audit.js - the audit log for supervisors: the chain's verification
-// result first (intact, or the first bad entry and why), then the entries,
-// filtered by user and by case.  Break-glass reveals are shown in red.
+// result first (intact, or the first bad entry and why), beside it the
+// check against the head witnessed on the broker (intact, cut off,
+// rewritten, no head...), then the entries, filtered by user and by case.
+// Break-glass reveals are shown in red.
 
 import { h, field } from '../dom.js';
 import { t } from '../i18n.js';
@@ -35,12 +37,13 @@ export async function render(ctx) {
   const v = data.verify || {};
   const verify = v.intact
     ? h('div', { class: 'verify verify-ok', role: 'status', id: 'audit-verify' },
-      h('strong', null, t('audit_intact')), ' ', t('audit_intact_detail', { n: v.entries }),
-      v.witness ? h('span', { class: 'note' }, t('audit_witness', { w: typeof v.witness === 'string' ? v.witness : JSON.stringify(v.witness) })) : null)
+      h('strong', null, t('audit_intact')), ' ', t('audit_intact_detail', { n: v.entries }))
     : h('div', { class: 'verify verify-bad', role: 'alert', id: 'audit-verify' },
       h('strong', null, t('audit_broken')), ' ', t('audit_broken_detail', { n: v.entries ?? 0, bad: v.first_bad ?? '—', why: v.why || '—' }));
   const entries = data.entries || [];
-  root.append(verify, form, h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'audit-table' },
+  root.append(verify);
+  if (v.witness) root.append(witnessBox(v.witness));
+  root.append(form, h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'audit-table' },
     h('caption', null, t('audit_caption', { n: entries.length })),
     h('thead', null, h('tr', null, ['col_seq', 'col_time', 'col_action', 'col_user', 'col_case', 'col_window', 'col_contacts', 'col_revealed', 'col_reason'].map((k) => h('th', { scope: 'col', class: ['col_seq', 'col_contacts', 'col_revealed'].includes(k) ? 'num' : null }, t(k))))),
     h('tbody', null, entries.length ? entries.map((e) => {
@@ -59,4 +62,25 @@ export async function render(ctx) {
         h('td', { class: 'wrap' }, e.reason || '—', e.case_ref ? h('span', { class: 'note' }, t('audit_case_ref', { ref: e.case_ref })) : null));
     }) : h('tr', null, h('td', { colspan: 9, class: 'empty' }, t('audit_none')))))));
   return root;
+}
+
+// The witness states: [box style, headline, detail] (docs/CONSOLE.md).
+const WITNESS = {
+  intact: ['ok', () => t('audit_witness_intact'), (w) => t('audit_witness_intact_detail', { seq: w.seq })],
+  cut: ['bad', () => t('audit_witness_cut'), (w) => t('audit_witness_cut_detail', { seq: w.seq })],
+  rewritten: ['bad', () => t('audit_witness_rewritten'), (w) => t('audit_witness_rewritten_detail', { seq: w.seq })],
+  forged: ['bad', () => t('audit_witness_forged'), () => t('audit_witness_forged_detail')],
+  malformed: ['warn', () => t('audit_witness_malformed'), () => t('audit_witness_malformed_detail')],
+  no_head: ['warn', () => t('audit_witness_no_head'), () => t('audit_witness_no_head_detail')],
+  unreachable: ['warn', () => t('audit_witness_unreachable'), () => t('audit_witness_unreachable_detail')],
+  log_broken: ['bad', () => t('audit_witness_not_compared'), (w) => t('audit_witness_log_broken_detail', { seq: w.seq })],
+  log_unreadable: ['bad', () => t('audit_witness_not_compared'), (w) => t('audit_witness_log_unreadable_detail', { seq: w.seq })],
+};
+
+function witnessBox(w) {
+  const [style, head, detail] = WITNESS[w.state] || ['warn', () => t('audit_witness_unknown'), () => w.state];
+  return h('div', { class: `verify verify-${style}`, role: style === 'ok' ? 'status' : 'alert', id: 'audit-witness', dataset: { state: w.state } },
+    h('strong', null, head()), ' ', detail(w),
+    h('span', { class: 'note' }, w.fetched ? t('audit_witness_fetched', { time: dateTime(w.fetched) }) : null,
+      w.state !== 'intact' && w.message ? [' ', t('audit_witness_message', { msg: w.message })] : null));
 }
