@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PURGE_SLICE 20000 /* as anshim-cloudd (cloud/cloudd.c) */
+#define PURGE_SLICE 20000 /* as anshim-cloudd (cloud/aggregator/cloudd.c) */
 
 struct options {
 	struct gen_params p;

@@ -189,6 +189,7 @@ struct cl_ingest {
 	MDB_cursor *visits, *by_venue, *by_pid, *persons, *capsules, *paper;
 	uint8_t fp_key[FP_KEY_LEN];
 	uint64_t next_vid, next_vid_stored;
+	uint64_t batch_first_vid;    /* next_vid when the batch being taken began */
 	uint64_t next_person, next_person_stored;
 	uint64_t batches, batches_stored;
 	int failed;                  /* first LMDB failure: only abort remains */
@@ -1739,7 +1740,8 @@ static int chain_event_put(MDB_txn *txn, MDB_dbi dbi, const uint8_t gw_id[AS_GWI
 
 static int visit_held(struct cl_ingest *in, const struct stored_gateway *sg,
 		      const struct as_record *r, const uint8_t pid[AS_PID_LEN],
-		      const uint8_t digest[AS_CHAIN_LEN], int *held, uint64_t *held_seq);
+		      const uint8_t digest[AS_CHAIN_LEN], uint64_t only_seq, int *held,
+		      uint64_t *held_seq);
 
 /* How a batch stands to the chain the store follows. */
 struct chain_judgement {
@@ -1778,8 +1780,8 @@ static int chain_fork_point(struct cl_ingest *in, const struct stored_gateway *s
 		if (recs[i].kind == AS_REC_EXPIRED)
 			continue;
 		as_chain_record_digest(&recs[i], digest);
-		rc = visit_held(in, sg, &recs[i], pids ? pids[i] : recs[i].pid, digest, &held,
-				&held_seq);
+		rc = visit_held(in, sg, &recs[i], pids ? pids[i] : recs[i].pid, digest, 0,
+				&held, &held_seq);
 		if (rc)
 			return rc;
 		if (!held || held_seq < i + 1)
@@ -1820,10 +1822,10 @@ static int chain_is_resend(struct cl_ingest *in, const struct stored_gateway *sg
 		return 0;
 	as_chain_record_digest(&recs[k - 1], digest);
 	rc = visit_held(in, sg, &recs[k - 1], pids ? pids[k - 1] : recs[k - 1].pid, digest,
-			&held, &held_seq);
+			recs[k - 1].seq, &held, &held_seq);
 	if (rc)
 		return rc;
-	*resend = held && held_seq == recs[k - 1].seq;
+	*resend = held;
 	return 0;
 }
 
@@ -1988,10 +1990,16 @@ static int person_of(MDB_txn *txn, MDB_dbi persons, const uint8_t pid[AS_PID_LEN
  * queued in this transaction: a visit from this gateway at its venue with
  * the same entry, exit, person, kind and headcount, and the same digest
  * (a visit stored before store version 4 has none: the fields decide).
+ * only_seq 0: under any seq; else only a visit stored under only_seq
+ * counts (the same pass scanned twice in one second, with no duplicate
+ * window, makes records of the same content under two seqs).  A visit the
+ * batch being taken stored itself never counts: a journal holds a record
+ * once, so another record of the batch with its content is another visit.
  * *held 1 or 0; when 1, *held_seq is the seq it was stored under. */
 static int visit_held(struct cl_ingest *in, const struct stored_gateway *sg,
 		      const struct as_record *r, const uint8_t pid[AS_PID_LEN],
-		      const uint8_t digest[AS_CHAIN_LEN], int *held, uint64_t *held_seq)
+		      const uint8_t digest[AS_CHAIN_LEN], uint64_t only_seq, int *held,
+		      uint64_t *held_seq)
 {
 	uint8_t k[IDX_KEY_LEN], probe[IDX_LEN] = {0};
 	MDB_val key = {sizeof k, k}, val = {sizeof probe, probe};
@@ -2003,7 +2011,9 @@ static int visit_held(struct cl_ingest *in, const struct stored_gateway *sg,
 	for (size_t i = 0; i < in->npend; i++) {
 		const struct stored_visit *p = &in->pend[i].sv;
 
-		if (p->gw_index == sg->index && p->v.entry == r->entry_time &&
+		if (p->v.vid < in->batch_first_vid && p->gw_index == sg->index &&
+		    (!only_seq || p->seq == only_seq) &&
+		    p->v.entry == r->entry_time &&
 		    p->v.exit == r->exit_time && p->v.kind == r->kind &&
 		    p->v.headcount == r->headcount && memcmp(p->v.pid, pid, AS_PID_LEN) == 0 &&
 		    p->has_digest && memcmp(p->digest, digest, VISIT_DIGEST_LEN) == 0) {
@@ -2034,8 +2044,8 @@ static int visit_held(struct cl_ingest *in, const struct stored_gateway *sg,
 		rc = idx_decode(&v, &val, sg->g.venue_id, 0);
 		if (rc || v.entry != r->entry_time)
 			break;
-		if (v.person == person && v.kind == r->kind && v.headcount == r->headcount &&
-		    v.exit == (r->exit_time ? r->exit_time : 0)) {
+		if (v.vid < in->batch_first_vid && v.person == person && v.kind == r->kind &&
+		    v.headcount == r->headcount && v.exit == (r->exit_time ? r->exit_time : 0)) {
 			const uint8_t *p, *end;
 
 			put_vid(vk, v.vid);
@@ -2049,7 +2059,7 @@ static int visit_held(struct cl_ingest *in, const struct stored_gateway *sg,
 				rc = varint_get(&p, end, &seq);
 			if (rc)
 				break;
-			if (gw_index == sg->index &&
+			if (gw_index == sg->index && (!only_seq || seq == only_seq) &&
 			    (p == end || (end - p == VISIT_DIGEST_LEN &&
 					  memcmp(p, digest, VISIT_DIGEST_LEN) == 0))) {
 				*held = 1;
@@ -2147,6 +2157,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 	}
 	if (sg.g.revoked)
 		return AS_E_REVOKED;
+	in->batch_first_vid = in->next_vid;
 	through = sg.g.through_seq;
 	res->through_seq = through;
 	if (through != UINT64_MAX && recs[0].seq > through + 1) {
@@ -2192,7 +2203,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 			int held;
 			uint64_t held_seq;
 
-			rc = visit_held(in, &sg, r, pids ? pids[i] : r->pid, digest, &held,
+			rc = visit_held(in, &sg, r, pids ? pids[i] : r->pid, digest, 0, &held,
 					&held_seq);
 			if (rc) {
 				in->failed = rc;

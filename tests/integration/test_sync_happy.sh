@@ -10,7 +10,7 @@
 #     restarted cloud acknowledges them; the cloud's
 #     acks for one gateway come in store order (through_seq never goes
 #     down), so a gateway has no reason to resend in the normal case
-#     (once a bug, ACK-ORDER: cloud/ingest.c published each ingest group's
+#     (once a bug, ACK-ORDER: cloud/aggregator/ingest.c published each ingest group's
 #     acks newest first, and the gateway took a late, lower ack for a
 #     missing batch and resent its window);
 #   - a paper entry's phone yields the same pseudonym as a credential issued

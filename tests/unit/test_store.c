@@ -2657,6 +2657,70 @@ out:
 	test_rmdir(dir);
 }
 
+/* Records of the same content under several seqs (the same pass scanned
+ * twice in one second with no duplicate window: both answered accepted)
+ * are distinct visits.  A resend with other boundaries than the batches
+ * the store took (its head in no ring point) whose last record matches an
+ * earlier seq's by content is still a resend, not a fork; and the next
+ * batch's records of the same content are stored, not taken for the ones
+ * already there: every seq through through_seq is a visit. */
+static void test_chains_same_content(void)
+{
+	char dir[64];
+	struct cl_store *s;
+	struct cl_gateway g;
+	static struct sim_journal j, j2;
+	struct cl_ingest_result res;
+	struct cl_store_stats stats;
+	struct event_list l = {.n = 0};
+	struct as_record r;
+
+	test_tmpdir(dir);
+	s = open_store(dir, MAP_TEST, 0);
+	if (!s)
+		goto out;
+	enroll(s, 6, 15, &g);
+	sim_init(&j, 8);
+	make_rec(&r, 1, 601, T0 + 10, 0, 601);
+	sim_append(&j, &r);
+	for (uint64_t seq = 2; seq <= 6; seq++) {  /* one pass, one second, five times */
+		make_rec(&r, seq, 602, T0 + 20, 0, 602);
+		sim_append(&j, &r);
+	}
+	CHECK_OK(sim_send(s, &g, &j, 0, 2, 1, &res));
+	check_result(&res, 2, 0, 0, CL_CHAIN_START, 0);
+	CHECK_OK(sim_send(s, &g, &j, 2, 2, 3, &res));           /* cloud: 1..4 */
+	check_result(&res, 2, 0, 0, 0, 0);
+	/* 2..3 again (an ack lost, the gateway restarted): duplicates. */
+	CHECK_OK(sim_send(s, &g, &j, 1, 2, 2, &res));
+	check_result(&res, 0, 2, 0, 0, 0);
+	CHECK_EQ_INT(res.through_seq, 4);
+	/* 5..6 continue the chain: both stored. */
+	CHECK_OK(sim_send(s, &g, &j, 4, 2, 5, &res));
+	check_result(&res, 2, 0, 0, 0, 0);
+	CHECK_EQ_INT(res.through_seq, 6);
+	if (CHECK_OK(cl_store_stats(s, &stats)))
+		CHECK_EQ_INT(stats.visits, 6);
+	CHECK_OK(cl_store_gateway_chain_events(s, g.gw_id, collect_event, &l));
+	CHECK_EQ_INT(l.n, 1);
+	/* A journal made anew: its batch is reconciled by content.  A record
+	 * the cloud holds is found; two of one content the cloud has none of
+	 * are two visits, not one found in the batch itself. */
+	sim_init(&j2, 9);
+	sim_append(&j2, &j.recs[0]);
+	make_rec(&r, 2, 603, T0 + 30, 0, 603);
+	sim_append(&j2, &r);
+	sim_append(&j2, &r);
+	CHECK_OK(sim_send(s, &g, &j2, 0, 3, 7, &res));
+	check_result(&res, 2, 0, 1, CL_CHAIN_NEW_JOURNAL, 0);
+	CHECK_EQ_INT(res.through_seq, 9);
+	if (CHECK_OK(cl_store_stats(s, &stats)))
+		CHECK_EQ_INT(stats.visits, 8);
+	cl_store_close(s);
+out:
+	test_rmdir(dir);
+}
+
 /* What each batch's ack reports (anshim/ack.h): a batch taken names its
  * own chain position, even a resend below through_seq (so a restored copy
  * learns the cloud holds its records through that batch, not through the
@@ -2969,6 +3033,7 @@ int main(void)
 	TEST_RUN(test_chains);
 	TEST_RUN(test_chain_placeholders);
 	TEST_RUN(test_chains_below_through);
+	TEST_RUN(test_chains_same_content);
 	TEST_RUN(test_chains_ack_position);
 	TEST_RUN(test_chains_upgrade);
 	return TEST_DONE();
