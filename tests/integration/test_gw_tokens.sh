@@ -72,6 +72,11 @@ EXP=$(( $(date +%s) - 10 ))
 "$TOOL" "$WORK/issuer/sign.key" "$WORK/c" 1 "$EXP" > /dev/null
 expect_eq "expired token" "rejected expired" \
   "$(scan "$(anshim-wallet pass --dir "$WORK/c" --at $((EXP - 20)) --format text 2>/dev/null)")"
+# A wallet with tokens but none usable shows no pass by itself (no silent
+# fall back to the linkable version 1 pass).
+rc=0; out=$(anshim-wallet pass --dir "$WORK/c" --format text 2>&1) || rc=$?
+expect_eq "wallet without a usable token: exit status" 1 "$rc"
+expect_match "wallet without a usable token: message" "no visit token left in .*anshim-wallet tokens.*--v1" "$out"
 
 # Revocation: token ids go into the policy's revoked list.
 revoke=()
