@@ -102,6 +102,11 @@ anshim-cloud issue --at $(( $(date +%s) - 86400 )) --keys "$GW_AUTH" --card --ph
 expect_eq "card after the migration" "rejected v1-retired" \
   "$(scan "$(anshim-wallet card --credential "$WORK/card.cred" --format text)")"
 expect_eq "v2 pass after the migration" accepted "$(scan "$(gw_pass "$WORK/a")")"
+# The same checks offline, by hand, against the gateway's saved policy.
+expect_match "verify-pass of a v2 pass" '^valid pass v2 token=[0-9a-f]{32} expires=' \
+  "$(anshim-gw verify-pass --config "$GW_CONF" "$(gw_pass "$WORK/a")")"
+expect_match "verify-pass of the forged pass" '^rejected: bad-token-signature' \
+  "$(anshim-gw verify-pass --config "$GW_CONF" "$FORGED" || true)"
 # Dropping the issuer's key stops its tokens.
 gw_policy 3 --drop-issuer-key "$ISSUER_PUB"
 gw_reload
