@@ -384,6 +384,8 @@ static int make_pass_v2(const char *dir, int64_t now, char text[AS_SCAN_TEXT_MAX
 
 	if (wallet_path(path, dir, "tokens"))
 		return -1;
+	if (access(path, F_OK) != 0)
+		return 0; /* a wallet that never had tokens */
 	lock = wl_diary_lock(dir);
 	if (lock < 0) {
 		fprintf(stderr, "anshim-wallet: cannot lock the wallet in %s: %s%s\n", dir,
