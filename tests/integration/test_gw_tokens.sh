@@ -37,6 +37,8 @@ expect_eq "no issuer key in the policy" "rejected unknown-issuer" "$(scan "$P1")
 # The authority lists the issuer.
 gw_policy 3 --issuer-key "$WORK/issuer/sign.pub"
 gw_reload
+expect_eq "status: issuer keys" 1 "$(gw_status_field issuer_keys)"
+expect_eq "status: no end of v1 passes" null "$(gw_status_field v1_passes_until)"
 P1=$(gw_pass "$WORK/a")
 expect_eq "v2 pass" accepted "$(scan "$P1")"
 expect_eq "same pass again" duplicate "$(scan "$P1")"
@@ -96,6 +98,9 @@ expect_eq "v1 pass before the deadline" duplicate "$(scan "$(anshim-wallet pass 
 # could hold tokens) and tokens still work.
 gw_policy 3 --v1-passes refuse
 gw_reload
+expect_eq "status: v1 passes refused" 0 "$(gw_status_field v1_passes_until)"
+expect_match "anshim-gw status" "passes +version 2 from 1 issuer key\\(s\\); version 1 refused" \
+  "$(anshim-gw status --config "$GW_CONF")"
 expect_eq "v1 pass after the migration" "rejected v1-retired" "$(scan "$(anshim-wallet pass --dir "$WORK/b" \
   --v1 --format text)")"
 anshim-cloud issue --at $(( $(date +%s) - 86400 )) --keys "$GW_AUTH" --card --phone 010-8200-0100 \
