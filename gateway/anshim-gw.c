@@ -653,7 +653,8 @@ static int cmd_online(struct cli *cli, int argc, char **argv)
 struct register_session {
 	struct gw_client client;
 	uint8_t contact_pk[AS_BOX_PK_LEN];
-	unsigned long sent, accepted, duplicate, rejected, not_collecting;
+	unsigned long sent;
+	struct gw_register_tally tally;
 };
 
 static int register_open(struct cli *cli, struct register_session *rs)
@@ -721,21 +722,15 @@ static int register_read_reply(struct register_session *rs, int verbose)
 		fprintf(stderr, "anshim-gw: unexpected reply from the daemon: %s\n", reply);
 		return -EPROTO;
 	}
-	if (strcmp(outcome, "accepted") == 0) {
-		rs->accepted++;
-		if (verbose)
-			printf("recorded (%s)\n", detail);
-	} else if (strcmp(outcome, "duplicate") == 0) {
-		rs->duplicate++;
-		if (verbose)
-			printf("already recorded: this exact entry was entered before\n");
-	} else if (strcmp(outcome, "not-collecting") == 0) {
-		rs->not_collecting++;
-		printf("line %lu: not recorded: the alert level is below the collection level\n", id);
-	} else {
-		rs->rejected++;
-		printf("line %lu: rejected by the gateway: %s\n", id, detail);
+	{
+		char line[256];
+		gw_register_tally_outcome(&rs->tally, line, sizeof line, id, outcome, detail);
+		fputs(line, stdout);
 	}
+	if (verbose && strcmp(outcome, "accepted") == 0)
+		printf("recorded (%s)\n", detail);
+	else if (verbose && strcmp(outcome, "duplicate") == 0)
+		printf("already recorded: this exact entry was entered before\n");
 	return 0;
 }
 /* ---- journal ---- */
@@ -871,8 +866,9 @@ static int cmd_import(struct cli *cli, int argc, char **argv)
 	if (ic.progress && ic.rows_ok >= 1000)
 		fprintf(stderr, "\r");
 	if (rc) {
-		fprintf(stderr, "anshim-gw: %s: %s (the first line must be the header "
-			"date,time,name,phone[,headcount][,exit_time])\n", path, as_strerror(rc));
+		char line[512];
+		gw_register_file_error(line, sizeof line, path, rc);
+		fprintf(stderr, "anshim-gw: %s", line);
 		return 1;
 	}
 	if (ic.failed) {
@@ -881,11 +877,13 @@ static int cmd_import(struct cli *cli, int argc, char **argv)
 			ic.replies, ic.rows_ok);
 		return 1;
 	}
-	printf("%s: %lu imported, %lu already imported, %lu rejected by the gateway, "
-	       "%lu invalid rows%s; dates and times read in the time zone %s\n", path,
-	       rs.accepted, rs.duplicate, rs.rejected + rs.not_collecting, ic.rows_bad,
-	       ic.rows_bad ? " (fix them and import the file again)" : "", cli->cfg.timezone);
-	return ic.rows_bad || rs.rejected || rs.not_collecting ? 1 : 0;
+	{
+		char line[512];
+		rs.tally.invalid = ic.rows_bad;
+		gw_register_summary(line, sizeof line, path, &rs.tally, cli->cfg.timezone);
+		fputs(line, stdout);
+	}
+	return ic.rows_bad || rs.tally.rejected || rs.tally.not_collecting ? 1 : 0;
 }
 
 /* Prompt for one field until it is valid (or input ends: returns -1). */
@@ -972,10 +970,10 @@ static int cmd_register(struct cli *cli, int argc, char **argv)
 			break;
 		}
 	}
-	printf("\n%lu recorded, %lu already recorded, %lu rejected\n", rs.accepted, rs.duplicate,
-	       rs.rejected + rs.not_collecting);
+	printf("\n%lu recorded, %lu already recorded, %lu rejected\n", rs.tally.imported,
+	       rs.tally.duplicate, rs.tally.rejected + rs.tally.not_collecting);
 	gw_client_close(&rs.client);
-	return status || rs.rejected || rs.not_collecting ? 1 : status;
+	return status || rs.tally.rejected || rs.tally.not_collecting ? 1 : status;
 }
 
 static int cmd_verify_pass(struct cli *cli, int argc, char **argv)
