@@ -15,6 +15,7 @@
 #include "journal.h"
 #include "register.h"
 #include "showcode.h"
+#include "staffauth.h"
 
 #include "anshim/args.h"
 #include "anshim/bytes.h"
@@ -36,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 
 #define DEFAULT_FRESHNESS 90
@@ -129,6 +131,14 @@ static const char usage_text[] =
 "      Needs no network and no running daemon, but must read device.key\n"
 "      (run it as the gateway's user). --once draws one slot and exits.\n"
 "      Stops on Ctrl-C (SIGINT) or SIGTERM.\n"
+"  staff-pin\n"
+"      Set the staff PIN of the staff screen (the gateway's web page: /staff\n"
+"      for the paper register, CSV upload and status; /kiosk needs none).\n"
+"      Asks for 4 to 12 digits twice (or reads one line from standard input\n"
+"      when it is not a terminal) and stores only an argon2id hash of it, in\n"
+"      state_dir/staff.pin (mode 0600); run it as the gateway's user, then\n"
+"      reload the daemon (systemctl reload anshim-gateway, or SIGHUP). After\n"
+"      5 wrong PINs in a row a device is locked out for 'staff_lockout'.\n"
 "  verify-code TEXT|- [--authority FILE] [--gateway-key FILE] [--at TIME]\n"
 "      Decode a scanned venue code (AV1:...) and check its signature: a\n"
 "      poster against the authority's public key (default authority_key),\n"
@@ -1217,6 +1227,88 @@ static int cmd_verify_code(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* ---- staff-pin ---- */
+
+/* Read one line into buf without echo on a terminal.  0, or -1 at end of
+ * input or for a line too long. */
+static int read_secret_line(const char *prompt, char *buf, size_t cap)
+{
+	int tty = isatty(STDIN_FILENO);
+	struct termios old, quiet;
+	size_t n;
+	int rc = 0;
+
+	if (tty) {
+		fputs(prompt, stderr);
+		fflush(stderr);
+		if (tcgetattr(STDIN_FILENO, &old) == 0) {
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		} else {
+			tty = 0;
+		}
+	}
+	if (!fgets(buf, (int)cap, stdin))
+		rc = -1;
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	n = rc ? 0 : strlen(buf);
+	if (!rc && (n == 0 || buf[n - 1] != '\n') && !feof(stdin))
+		rc = -1;
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	return rc;
+}
+
+static int cmd_staff_pin(struct cli *cli, int argc, char **argv)
+{
+	char pin[64], again[64], line[256], path[PATH_MAX];
+	int rc, first;
+
+	if ((rc = cli_parse(cli, argc, argv, NULL, NULL, NULL, NULL, &first)) != 0)
+		return rc;
+	if (first != argc)
+		return usage_error("%s", "staff-pin takes no arguments (it asks for the PIN)");
+	if (cli_load_config(cli))
+		return 1;
+	if (read_secret_line("New staff PIN (4-12 digits): ", pin, sizeof pin) ||
+	    !gw_staffauth_pin_valid(pin)) {
+		sodium_memzero(pin, sizeof pin);
+		fprintf(stderr, "anshim-gw: a staff PIN is %d to %d digits (0-9) and nothing else; "
+			"nothing was changed\n", GW_STAFF_PIN_MIN, GW_STAFF_PIN_MAX);
+		return 1;
+	}
+	if (isatty(STDIN_FILENO)) {
+		if (read_secret_line("Same PIN again: ", again, sizeof again) ||
+		    strcmp(pin, again) != 0) {
+			sodium_memzero(pin, sizeof pin);
+			sodium_memzero(again, sizeof again);
+			fprintf(stderr, "anshim-gw: the two PINs differ; nothing was changed\n");
+			return 1;
+		}
+		sodium_memzero(again, sizeof again);
+	}
+	rc = gw_staffauth_hash_pin(line, sizeof line, pin);
+	sodium_memzero(pin, sizeof pin);
+	if (rc) {
+		fprintf(stderr, "anshim-gw: cannot hash the PIN: %s\n", as_strerror(rc));
+		return 1;
+	}
+	snprintf(path, sizeof path, "%s/" GW_STAFF_PIN_FILE, cli->cfg.state_dir);
+	rc = as_file_write_atomic(path, line, strlen(line), 0600, 0);
+	if (rc) {
+		fprintf(stderr, "anshim-gw: cannot write %s: %s (run this as the gateway's user, "
+			"after 'anshim-gw init')\n", path, as_strerror(rc));
+		return 1;
+	}
+	printf("staff PIN set (%s); reload the gateway to use it: systemctl reload "
+	       "anshim-gateway\n", path);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -1228,6 +1320,7 @@ int main(int argc, char **argv)
 		{"journal", cmd_journal}, {"offline", cmd_online}, {"online", cmd_online},
 		{"verify-pass", cmd_verify_pass}, {"show-code", cmd_show_code},
 		{"verify-code", cmd_verify_code}, {"scan", cmd_scan},
+		{"staff-pin", cmd_staff_pin},
 	};
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 	struct cli cli;

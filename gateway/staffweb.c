@@ -1042,6 +1042,13 @@ int gw_staffweb_reload_pin(struct gw_staffweb *w, char *err, size_t err_len)
 	return gw_staffauth_load_pin(w->auth, w->pin_file, &have, err, err_len);
 }
 
+static int web_dir_ok(const char *dir)
+{
+	struct stat st;
+
+	return dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int gw_staffweb_check(const struct gw_staffweb_config *cfg, char *err, size_t err_len)
 {
 	struct stat st;
@@ -1075,11 +1082,6 @@ int gw_staffweb_check(const struct gw_staffweb_config *cfg, char *err, size_t er
 	if (cfg->tls_cert && (rc = as_http_tls_files_check(cfg->tls_cert, cfg->tls_key, err,
 							   err_len)) != 0)
 		return rc;
-	if (!cfg->web_dir || stat(cfg->web_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, err_len, "web_dir '%s' is not a directory (install the gateway's web "
-			 "pages there, or set web_listen off)", cfg->web_dir ? cfg->web_dir : "");
-		return AS_E_CONFIG;
-	}
 	return 0;
 }
 
@@ -1134,6 +1136,10 @@ int gw_staffweb_start(struct gw_staffweb **out, uv_loop_t *loop,
 		return rc == -ENOMEM ? rc : AS_E_CONFIG;
 	}
 	json_set_alloc_funcs(wipe_malloc, wipe_free);
+	if (!web_dir_ok(w->web_dir))
+		as_log(AS_LOG_WARNING, "web_dir '%s' is not a directory: the staff screen answers "
+		       "its API only, without pages (install the package's web files there)",
+		       w->web_dir ? w->web_dir : "");
 
 	uv_async_init(loop, &w->async, on_async);
 	w->async.data = w;
@@ -1153,7 +1159,7 @@ int gw_staffweb_start(struct gw_staffweb **out, uv_loop_t *loop,
 		.connection_timeout = 60,
 		.max_body = MAX_BODY,
 		.api_prefix = "/api/",
-		.static_dir = w->web_dir,
+		.static_dir = web_dir_ok(w->web_dir) ? w->web_dir : NULL,
 		.handler = on_request,
 		.handler_ctx = w,
 	};

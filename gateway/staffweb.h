@@ -59,7 +59,8 @@ struct gw_staffweb_ops {
 /*
  * The start-up checks of cfg, for --check-config and before start: a
  * numeric listen address; TLS files both or neither, readable, the key
- * private; off loopback, TLS and a PIN file; web_dir a directory.  0 or
+ * private; off loopback, TLS and a PIN file (a missing web_dir only
+ * loses the pages, which the start logs).  0 or
  * AS_E_CONFIG (or -errno) with err naming the setting and the fix.
  */
 int gw_staffweb_check(const struct gw_staffweb_config *cfg, char *err, size_t err_len);
