@@ -107,7 +107,8 @@ function markField(name, why) {
   if (why) {
     box.classList.add('bad');
     input.setAttribute('aria-invalid', 'true');
-    msg.textContent = t('field_bad') + ' ' + why;
+    // the gateway's reason is in English; Korean staff get the field's own hint first
+    msg.textContent = lang() === 'ko' ? t(`bad_${name}`) + ' (' + why + ')' : why;
     msg.hidden = false;
   } else {
     box.classList.remove('bad');
@@ -260,8 +261,8 @@ async function loadStatus() {
   const sources = s.sources || [];
   if (!sources.length) statusItem(list, 'warn', t('st_sources'), t('st_sources_none'), t('st_source_todo'));
   for (const src of sources) {
-    const good = ['open', 'listening', 'reading file', 'end of input'].includes(src.state);
-    statusItem(list, good ? 'ok' : 'bad', t('st_sources') + ': ' + src.name, src.state, t('st_source_todo'));
+    const known = { 'open': 'src_open', 'listening': 'src_listening', 'reading file': 'src_reading', 'end of input': 'src_eof' }[src.state];
+    statusItem(list, known ? 'ok' : 'bad', t('st_sources') + ': ' + src.name, known ? t(known) : src.state, t('st_source_todo'));
   }
   statusItem(list, 'ok', t('st_counts'), t('st_counts_value', { a: s.accepted, d: s.duplicate, r: s.rejected }));
   const err = s.last_error || (s.sync && s.sync.last_error) || '';
