@@ -93,6 +93,15 @@ static const char usage_text[] =
 "ack, and sends a signed heartbeat every heartbeat_interval (5 minutes by\n"
 "default), so that the cloud can tell a quiet venue from a dead gateway.\n"
 "\n"
+"It also serves the staff screen, on http://127.0.0.1:8470 by default\n"
+"(web_listen, web_port): /kiosk shows the rotating venue code full screen\n"
+"and each scan's outcome for 2 seconds (for Chromium in kiosk mode on the\n"
+"counter's touchscreen); /staff, behind the staff PIN ('anshim-gw\n"
+"staff-pin'), takes paper-register entries and CSV uploads, sealed at once,\n"
+"and shows the status in plain words. On the venue's LAN it needs HTTPS\n"
+"(web_tls_cert, web_tls_key) and the PIN; 5 wrong PINs lock a device out.\n"
+"web_listen off turns it off.\n"
+"\n"
 "Options:\n"
 "  -c, --config FILE        configuration file (default " GW_DEFAULT_CONFIG ";\n"
 "                           it must exist)\n"
@@ -107,8 +116,8 @@ static const char usage_text[] =
 "\n"
 "Before the first start run 'anshim-gw init' to create the device key.\n"
 "Signals: TERM/INT stop cleanly (sources closed, journal flushed); HUP\n"
-"reloads the configuration. With NOTIFY_SOCKET set (systemd Type=notify)\n"
-"it reports READY=1 and feeds the watchdog.\n";
+"reloads the configuration and the staff PIN. With NOTIFY_SOCKET set\n"
+"(systemd Type=notify) it reports READY=1 and feeds the watchdog.\n";
 
 /* ---- observers ---- */
 
