@@ -56,7 +56,8 @@ static const char usage_text[] =
 "  status [--json]\n"
 "      Show whether the gateway is collecting (and the alert level), how\n"
 "      many records are journaled and unsent, the oldest unsent one, the\n"
-"      clock state, each scan source, journal space and the last error.\n"
+"      clock state, each scan source, journal space, where the staff screen\n"
+"      is (or why it is not running) and the last error.\n"
 "  events [--count N]\n"
 "      Follow check-in outcomes as they happen, one JSON object per line\n"
 "      (accepted, duplicate, rejected with a reason, not-collecting), e.g.\n"
@@ -542,6 +543,19 @@ static void print_status(const char *json)
 		json_field(sync, "last_error", cloud_error, sizeof cloud_error);
 		if (cloud_error[0])
 			printf("cloud error  %s\n", cloud_error);
+	}
+	{
+		const char *web = strstr(json, "\"web\":{");
+		if (web) {
+			json_field(web, "url", v[0], sizeof v[0]);
+			json_field(web, "error", v[1], sizeof v[1]);
+			if (v[0][0])
+				printf("staff screen %skiosk and %sstaff\n", v[0], v[0]);
+			else if (v[1][0])
+				printf("staff screen NOT running: %s\n", v[1]);
+			else
+				printf("staff screen off (web_listen off)\n");
+		}
 	}
 	/* The gateway's own error first; else why it cannot reach the cloud. */
 	json_field(json, "last_error", v[0], sizeof v[0]);
