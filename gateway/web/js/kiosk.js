@@ -78,17 +78,14 @@ function showOutcome(ev) {
   document.getElementById('outcome-en').textContent = o.en;
   const reason = document.getElementById('outcome-reason');
   reason.textContent = '';
-  if (ev.outcome === 'rejected') {
-    const t = reasonText(ev.reason);
-    reason.append(t.ko);
-    const en = document.createElement('span');
-    en.className = 'en';
-    en.textContent = t.en;
-    reason.append(en);
-    overlay.dataset.reason = ev.reason || '';
-  } else {
-    delete overlay.dataset.reason;
-  }
+  const text = ev.outcome === 'rejected' ? reasonText(ev.reason) : o.hint;
+  reason.append(text.ko);
+  const en = document.createElement('span');
+  en.className = 'en';
+  en.textContent = text.en;
+  reason.append(en);
+  if (ev.outcome === 'rejected') overlay.dataset.reason = ev.reason || '';
+  else delete overlay.dataset.reason;
   overlay.hidden = false;
   clearTimeout(hideTimer);
   hideTimer = setTimeout(() => { overlay.hidden = true; }, SHOW_MS);

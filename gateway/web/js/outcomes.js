@@ -4,10 +4,10 @@
 // still gets the red screen and "ask the staff".
 
 export const OUTCOMES = {
-  'accepted': { ko: '체크인 완료', en: 'Checked in' },
-  'duplicate': { ko: '이미 체크인했습니다', en: 'Already checked in' },
+  'accepted': { ko: '체크인 완료', en: 'Checked in', hint: { ko: '들어가세요.', en: 'Please go in.' } },
+  'duplicate': { ko: '이미 체크인했습니다', en: 'Already checked in', hint: { ko: '이미 기록되어 있습니다. 들어가세요.', en: 'You are recorded already. Please go in.' } },
   'rejected': { ko: '체크인 안 됨', en: 'Not checked in' },
-  'not-collecting': { ko: '지금은 기록하지 않습니다', en: 'Check-in is not needed now' },
+  'not-collecting': { ko: '지금은 기록하지 않습니다', en: 'Check-in is not needed now', hint: { ko: '들어가세요.', en: 'Please go in.' } },
 };
 
 export const REASONS = {

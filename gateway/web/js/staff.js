@@ -107,8 +107,10 @@ function markField(name, why) {
   if (why) {
     box.classList.add('bad');
     input.setAttribute('aria-invalid', 'true');
-    // the gateway's reason is in English; Korean staff get the field's own hint first
-    msg.textContent = lang() === 'ko' ? t(`bad_${name}`) + ' (' + why + ')' : why;
+    // the gateway's reason is in English: Korean staff get the field's own hint
+    // (the exact reason stays in the tooltip)
+    msg.textContent = lang() === 'ko' ? t(`bad_${name}`) : why;
+    msg.title = why;
     msg.hidden = false;
   } else {
     box.classList.remove('bad');
