@@ -24,11 +24,11 @@ import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { env, check, eq, step, checkCount } from './checks.mjs';
 
 const require = createRequire(import.meta.url);
 const puppeteer = require('puppeteer-core');
 
-const env = (k) => { const v = process.env[k]; if (!v) throw new Error(`${k} is not set`); return v; };
 const URL = env('GW_URL');
 const GW_CONF = env('GW_CONF');
 const CLOUD_CONF = env('CLOUD_CONF');
@@ -43,17 +43,6 @@ const TIMEOUT = 60000; // a loaded machine: generous; every wait is for a condit
 const TYPED = { name: 'Han Form', phone: '010-7300-0001' };
 const SECRETS = [TYPED.name, TYPED.phone, '01073000001', '+821073000001', 'Upload One', '010-7500-0001'];
 
-let checks = 0;
-function check(cond, what) {
-  checks += 1;
-  if (!cond) throw new Error(`check failed: ${what}`);
-}
-function eq(actual, expected, what) {
-  const a = JSON.stringify(actual), e = JSON.stringify(expected);
-  checks += 1;
-  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
-}
-function step(n, text) { console.log(`step ${n}: ${text}`); }
 const sleepless = (ms) => new Promise((r) => setTimeout(r, ms)); // only to poll, never to synchronise
 
 const responses = fs.openSync(path.join(ARTEFACTS, 'responses.txt'), 'w');
@@ -302,4 +291,4 @@ try {
   fs.closeSync(responses);
   await browser.close();
 }
-console.log(`kiosk.test.mjs: ${checks} checks passed`);
+console.log(`kiosk.test.mjs: ${checkCount()} checks passed`);

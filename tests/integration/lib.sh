@@ -374,6 +374,16 @@ expect_absent() {
   [ -z "$found" ] || fail "$what: $(sed "s/.*/'&'/" <<< "$found" | tr '\n' ' ')occurs in $file"
 }
 
+# make_tls_cert DIR: a self-signed certificate for 127.0.0.1 (EC P-256, two
+# days) in DIR/cert.pem, its key in DIR/key.pem (mode 0600); needs openssl.
+make_tls_cert() {
+  mkdir -p "$1"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$1/key.pem" -out "$1/cert.pem" 2>/dev/null
+  chmod 0600 "$1/key.pem"
+}
+
 # phone_spellings 010-1234-5678: the number as 010-1234-5678, 01012345678,
 # +821012345678, 821012345678 and 1012345678 (one per line).
 phone_spellings() {
