@@ -756,8 +756,11 @@ static void handle_register(struct gw_staffweb *w, const struct as_http_request 
 	/* Every bad field at once, so the form marks them all. */
 	as_strbuf_add(&b, "{\"error\":\"invalid\",\"fields\":{");
 	for (size_t i = 0; i < sizeof form_fields / sizeof form_fields[0]; i++) {
+		json_t *jv = json_object_get(root, form_fields[i].key);
 		const char *v = json_text(root, form_fields[i].key);
-		if (gw_register_check_field(form_fields[i].field, v, why, sizeof why) == 0)
+		if (jv && !json_is_string(jv))
+			snprintf(why, sizeof why, "%s: send it as text", form_fields[i].key);
+		else if (gw_register_check_field(form_fields[i].field, v, why, sizeof why) == 0)
 			continue;
 		as_strbuf_printf(&b, "%s\"%s\":", bad++ ? "," : "", form_fields[i].key);
 		as_strbuf_add_json(&b, why);

@@ -12,7 +12,7 @@
 #    no HTTP answer;
 #  - requests a page on another site could make are refused: a POST
 #    without its JSON or CSV type (415), staff requests without a login
-#    (401);
+#    (401); a field sent as a number is a bad field, not a default;
 #  - SIGHUP re-reads the PIN: the old one stops working, the new one works
 #    and the sessions of the old one end;
 #  - the port taken: a second gateway on it keeps checking visitors in,
@@ -123,6 +123,11 @@ if cmd == "tls":
     expect("import as text/plain", req("POST", "/api/import", "date,time\n", "text/plain", cookie)[0] == 415)
     expect("login as text/plain", req("POST", "/api/login", '{"pin":"1357"}', "text/plain")[0] == 415)
     expect("not json", req("POST", "/api/register", "nope", "application/json", cookie)[0] == 400)
+    s, h, b = req("POST", "/api/register", json.dumps({"name": "Num Ber", "phone": "010-7600-0002",
+                  "headcount": 2, "date": "2026-01-01", "time": "10:00"}), "application/json", cookie)
+    fields = json.loads(b).get("fields", {})
+    expect("a number where text belongs is a bad field", s == 422 and "headcount" in fields, (s, b))
+    expect("the answer quotes no name or phone", b"Num Ber" not in b and b"7600" not in b, b)
     expect("unknown API path", req("GET", "/api/nothing")[0] == 404)
     # plain HTTP to the TLS port: no HTTP answer
     with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
