@@ -7,7 +7,8 @@
 //   2 after a slot the code changes without a page reload;
 //   3 a scan through the socket source shows the green outcome, a second
 //     scan of the same visitor amber, a forged pass red with its reason in
-//     Korean and English; each goes away after 2 seconds;
+//     Korean and English, and, once the authority lowers the alert level,
+//     a scan grey (not collecting); each goes away after 2 seconds;
 //   4 staff log in with the PIN; 5 wrong PINs lock the device out (even
 //     the right PIN is then refused), while the session already open
 //     stays;
@@ -140,7 +141,7 @@ try {
   check(verifyCode(text2).ok, 'the next code verifies too');
 
   step(3, 'scans: accepted green, duplicate amber, forged red with the reason');
-  const GREEN = 'rgb(22, 128, 60)', AMBER = 'rgb(184, 110, 0)', RED = 'rgb(179, 38, 30)';
+  const GREEN = 'rgb(22, 128, 60)', AMBER = 'rgb(184, 110, 0)', RED = 'rgb(179, 38, 30)', GREY = 'rgb(95, 99, 104)';
   async function outcomeShown(outcome, color, file) {
     await kiosk.waitForFunction((o) => {
       const el = document.getElementById('outcome');
@@ -167,6 +168,20 @@ try {
   eq(reason[0], 'bad-issuer-signature', 'the red screen carries the reason');
   check(/위조/.test(reason[1]) && /forged/i.test(reason[1]), `the reason in Korean and English: '${reason[1]}'`);
   await outcomeShown('rejected', RED, 'kiosk-rejected.png');
+  // The authority lowers the alert level: a scan is answered grey.
+  async function setLevel(level) {
+    run('anshim-cloud', ['policy', 'set', '--config', CLOUD_CONF, '--level', String(level)]);
+    for (const deadline = Date.now() + TIMEOUT; Date.now() < deadline;) {
+      const st = JSON.parse(run('anshim-gw', ['status', '--json', '--config', GW_CONF]));
+      if (st.alert_level === level) return;
+      await sleepless(200);
+    }
+    throw new Error(`the gateway never got alert level ${level}`);
+  }
+  await setLevel(2);
+  eq(scan(pass()), 'not-collecting', 'a scan at alert level 2');
+  await outcomeShown('not-collecting', GREY, 'kiosk-not-collecting.png');
+  await setLevel(3);
 
   // ---- the staff pages --------------------------------------------------
   step(4, 'staff log in with the PIN; 5 wrong PINs lock a device out');
