@@ -1,6 +1,6 @@
 /*
  * httpserver.h - one HTTP(S) server for Anshim's web daemons (the
- * investigator console, and later the issuer), over libmicrohttpd with
+ * investigator console, the gateway's staff screen), over libmicrohttpd with
  * GnuTLS.  Nothing in it knows about a particular application: a daemon
  * gives a listen address, TLS files, limits, a directory of static files
  * and one request callback.
