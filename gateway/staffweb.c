@@ -105,6 +105,7 @@ struct stream_ctx {
 	uint64_t cursor;                     /* last event seq sent */
 	unsigned ping_seen;
 	int hello;
+	int reserved;                        /* counted in n_streams */
 	struct stream_ctx *prev, *next;
 };
 
@@ -411,8 +412,9 @@ static void stream_done(void *ctx)
 			w->streams = s->next;
 		if (s->next)
 			s->next->prev = s->prev;
-		w->n_streams--;
 	}
+	if (s->reserved)
+		w->n_streams--;
 	pthread_mutex_unlock(&w->events_lock);
 	free(s);
 }
@@ -959,22 +961,32 @@ static void handle_events(struct gw_staffweb *w, struct as_http_response *resp)
 	s->w = w;
 	pthread_mutex_lock(&w->events_lock);
 	if (w->n_streams >= STREAMS_MAX) {
+		/* Some may be dead (a parked connection only notices a client
+		 * that left when it writes): ping them all now, so a retry
+		 * finds their places free. */
+		w->ping_gen++;
+		wake_streams(w);
 		pthread_mutex_unlock(&w->events_lock);
 		free(s);
 		reply_error(resp, 503, "too-many-streams", NULL);
 		return;
 	}
+	w->n_streams++; /* reserved: stream_done gives it back */
+	s->reserved = 1;
 	s->cursor = w->last_seq;
 	s->ping_seen = w->ping_gen;
+	pthread_mutex_unlock(&w->events_lock);
+	/* Outside events_lock: on failure this calls stream_done at once.
+	 * Otherwise nothing reads the stream before this handler returns. */
 	st = as_http_response_stream(resp, "text/event-stream", stream_read, stream_done, s);
-	if (st) {
-		s->st = st;
-		s->next = w->streams;
-		if (s->next)
-			s->next->prev = s;
-		w->streams = s;
-		w->n_streams++;
-	}
+	if (!st)
+		return;
+	pthread_mutex_lock(&w->events_lock);
+	s->st = st;
+	s->next = w->streams;
+	if (s->next)
+		s->next->prev = s;
+	w->streams = s;
 	pthread_mutex_unlock(&w->events_lock);
 }
 

@@ -9,7 +9,8 @@
 #  - over TLS (a certificate made here with openssl): the kiosk page and the
 #    API answer with HSTS and the other security headers, a login's cookie
 #    is Secure, HttpOnly and SameSite=Strict, plain HTTP to the port gets
-#    no HTTP answer;
+#    no HTTP answer; at most 8 event streams at once, and a closed one
+#    frees its place;
 #  - requests a page on another site could make are refused: a POST
 #    without its JSON or CSV type (415), staff requests without a login
 #    (401); a field sent as a number is a bad field, not a default;
@@ -17,13 +18,16 @@
 #    and the sessions of the old one end;
 #  - the port taken: a second gateway on it keeps checking visitors in,
 #    and its status says why the pages are missing;
-#  - 'anshim-gw staff-pin' refuses a PIN that is not 4-12 digits.
+#  - 'anshim-gw staff-pin' refuses a PIN that is not 4-12 digits;
+#  - the daemon stops cleanly (exit 0) with an event stream open, and the
+#    stream ends.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WEB="web_dir $ROOT/gateway/web"
 need python3
 need openssl
+need curl
 
 gw_init "web_port 0"
 gw_policy 3
@@ -138,6 +142,31 @@ if cmd == "tls":
         except (socket.timeout, ConnectionResetError):
             got = b""
     expect("plain HTTP gets no HTTP answer", not got.startswith(b"HTTP/"), got)
+    # at most 8 event streams at once; a closed one frees its place
+    import time
+    streams = []
+    for i in range(8):
+        c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30)
+        c.request("GET", "/api/events")
+        r = c.getresponse()
+        expect(f"event stream {i + 1}", r.status == 200 and r.getheader("Content-Type") == "text/event-stream", r.status)
+        expect(f"event stream {i + 1} says hello", r.readline().startswith(b"retry:"))
+        streams.append(c)
+    expect("a 9th event stream is refused", req("GET", "/api/events")[0] == 503)
+    streams.pop().close()
+    deadline, got = time.time() + 20, 0
+    while time.time() < deadline and got != 200:
+        c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30)
+        c.request("GET", "/api/events")
+        got = c.getresponse().status
+        if got == 200:
+            streams.append(c)
+        else:
+            c.close()
+            time.sleep(0.1)
+    expect("a closed stream frees its place", got == 200, got)
+    for c in streams:
+        c.close()
     open(os.path.join(os.path.dirname(ca), "cookie"), "w").write(cookie)
 elif cmd == "pin":
     old_cookie = open(os.path.join(os.path.dirname(ca), "cookie")).read()
@@ -171,5 +200,23 @@ gw_wallet "$WORK/v" 010-7600-0001 "Port Visitor"
 expect_eq "a scan at the second gateway" accepted "$(gw_scan "$GW_SCAN" "$(gw_pass "$WORK/v")")"
 gw_stop
 GW_PID=$FIRST_PID GW_CONF=$FIRST_CONF GW_LOG=$FIRST_LOG
+
+echo "a stop with an event stream open (parked) is clean"
+# open_stream: start curl on the event stream; succeed once it is open.  A
+# refusal (the streams closed above may still hold their places until a
+# ping finds them gone; the refusal sends that ping) ends curl: try again.
+CURL_PID=
+open_stream() {
+  if [ -n "$CURL_PID" ] && kill -0 "$CURL_PID" 2>/dev/null; then
+    grep -q '^retry:' "$WORK/events.txt"
+    return
+  fi
+  curl -sN --cacert "$TLS/cert.pem" "${URL}api/events" > "$WORK/events.txt" 2>/dev/null &
+  CURL_PID=$!
+  CLEANUP_PIDS+=("$CURL_PID")
+  return 1
+}
+wait_for 20 "the event stream to open" open_stream
 gw_stop
+wait_for 20 "the event stream to end with the daemon" bash -c "! kill -0 $CURL_PID 2>/dev/null"
 done_ok
