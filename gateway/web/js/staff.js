@@ -266,7 +266,7 @@ async function loadStatus() {
     const known = { 'open': 'src_open', 'listening': 'src_listening', 'reading file': 'src_reading', 'end of input': 'src_eof' }[src.state];
     statusItem(list, known ? 'ok' : 'bad', t('st_sources') + ': ' + src.name, known ? t(known) : src.state, t('st_source_todo'));
   }
-  statusItem(list, 'ok', t('st_counts'), t('st_counts_value', { a: s.accepted, d: s.duplicate, r: s.rejected }));
+  statusItem(list, 'ok', t('st_counts'), t('st_counts_value', { a: s.accepted, d: s.duplicate, r: s.rejected, n: s.not_collecting }));
   const err = s.last_error || (s.sync && s.sync.last_error) || '';
   statusItem(list, err ? 'warn' : 'ok', t('st_last_error'), err || t('st_last_error_none'), t('st_last_error_todo'));
 }

@@ -82,7 +82,7 @@ export default {
   st_last_error: 'Last error',
   st_last_error_none: 'none',
   st_last_error_todo: 'If it stays, tell the administrator this text.',
-  st_counts: 'Scans since the gateway started',
-  st_counts_value: 'recorded {a} · repeated {d} · refused {r}',
+  st_counts: 'Check-ins since the gateway started',
+  st_counts_value: 'recorded {a} · repeated {d} · refused {r} · not recorded (alert level) {n}',
   st_failed: 'Could not load the status.',
 };

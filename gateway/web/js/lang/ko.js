@@ -82,7 +82,7 @@ export default {
   st_last_error: '마지막 오류',
   st_last_error_none: '없음',
   st_last_error_todo: '계속 보이면 관리자에게 이 문구를 알려 주세요.',
-  st_counts: '게이트웨이 시작 후 스캔',
-  st_counts_value: '기록 {a} · 중복 {d} · 거부 {r}',
+  st_counts: '게이트웨이 시작 후 체크인',
+  st_counts_value: '기록 {a} · 중복 {d} · 거부 {r} · 기록 안 함(경보 단계) {n}',
   st_failed: '상태를 불러오지 못했습니다.',
 };
