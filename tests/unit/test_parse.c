@@ -156,6 +156,18 @@ static void test_format_time_zones(void)
 			if (!CHECK_STR(got, want))
 				break;
 		}
+		/* Scattered over 2026 (hours sharing a cache slot in turn). */
+		for (uint64_t k = 0, x = 88172645463325252u; k < 20000; k++) {
+			int64_t t;
+
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			t = INT64_C(1767225600) + (int64_t)(x % 31536000u);
+			test_ctx("%s t = %" PRId64, zones[z], t);
+			as_format_time(got, t);
+			reference_time(want, t);
+			if (!CHECK_STR(got, want))
+				break;
+		}
 		for (int64_t t = -INT64_C(40000000000); t < INT64_C(300000000000);
 		     t += INT64_C(987654321)) {
 			test_ctx("%s t = %" PRId64, zones[z], t);
@@ -164,6 +176,16 @@ static void test_format_time_zones(void)
 			if (!CHECK_STR(got, want))
 				break;
 		}
+	}
+	test_ctx_clear();
+	/* The ends of the range: no local time, or the direct forms. */
+	for (int i = 0; i < 4; i++) {
+		int64_t t = i < 2 ? INT64_MAX - i * 1000 : INT64_MIN + (i - 2) * 1000;
+
+		test_ctx("t = %" PRId64, t);
+		as_format_time(got, t);
+		reference_time(want, t);
+		CHECK_STR(got, want);
 	}
 	test_ctx_clear();
 	setenv("TZ", "KST-9", 1);
