@@ -70,10 +70,9 @@ static char *hex_pid(char out[PID_HEX], const uint8_t pid[AS_PID_LEN])
 /* "12:40" or "2026-03-02 12:40" (local time). */
 static char *clock_text(char out[32], int64_t t, int with_date)
 {
-	time_t tt = (time_t)t;
 	struct tm tm;
 
-	if (!localtime_r(&tt, &tm) ||
+	if (!as_local_time(t, &tm) ||
 	    !strftime(out, 32, with_date ? "%Y-%m-%d %H:%M" : "%H:%M", &tm))
 		snprintf(out, 32, "@%lld", (long long)t);
 	return out;
@@ -82,10 +81,9 @@ static char *clock_text(char out[32], int64_t t, int with_date)
 /* Is t on the same local calendar day as u? */
 static int same_day(int64_t t, int64_t u)
 {
-	time_t a = (time_t)t, b = (time_t)u;
 	struct tm x, y;
 
-	return localtime_r(&a, &x) && localtime_r(&b, &y) && x.tm_year == y.tm_year &&
+	return as_local_time(t, &x) && as_local_time(u, &y) && x.tm_year == y.tm_year &&
 	       x.tm_yday == y.tm_yday;
 }
 
