@@ -66,6 +66,7 @@
 #include "trace.h"
 
 #include "bigarray.h"
+#include "pidcache.h"
 
 #include "anshim/error.h"
 
@@ -395,21 +396,30 @@ static struct person_ref *refs_by_person(const struct tracer *t, size_t lo, size
 	return refs;
 }
 
-/* Read the pids of people[lo..n_people) from the store, in person-number
- * order (neighbouring lookups share pages). */
+/* Read the pids of people[lo..n_people): those the caller's pid cache
+ * holds from it, the others from the store (through the cache, which
+ * keeps them) in person-number order (neighbouring lookups share pages). */
 static int resolve_pids(struct tracer *t, size_t lo)
 {
-	size_t n = t->n_people - lo;
+	size_t n = 0;
 	struct person_ref *refs;
 	int rc = 0;
 
-	if (n == 0)
+	if (t->n_people == lo)
 		return 0;
-	refs = refs_by_person(t, lo, t->n_people);
+	refs = malloc((t->n_people - lo) * sizeof *refs);
 	if (!refs)
 		return -ENOMEM;
+	for (size_t i = lo; i < t->n_people; i++) {
+		struct person *p = &t->people[i];
+
+		if (!cl_pid_cache_peek(t->p->pids, p->person, p->c.pid))
+			refs[n++] = (struct person_ref){p->person, (uint32_t)i};
+	}
+	qsort(refs, n, sizeof *refs, cmp_person_ref);
 	for (size_t i = 0; i < n && !rc; i++) {
-		rc = cl_reader_pid(t->r, refs[i].person, t->people[refs[i].idx].c.pid);
+		rc = cl_pid_cache_get(t->p->pids, t->r, refs[i].person,
+				      t->people[refs[i].idx].c.pid);
 		if (rc == AS_E_NOT_FOUND)
 			rc = AS_E_CORRUPT; /* an index entry of a person not stored */
 	}

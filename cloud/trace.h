@@ -65,6 +65,8 @@
 #define CL_TRACE_DEFAULT_INCUBATION (14 * 86400)
 #define CL_TRACE_DEFAULT_RISK_PERIOD (24 * 3600) /* seconds */
 
+struct cl_pid_cache;
+
 struct cl_trace_params {
 	uint8_t pid[AS_PID_LEN];   /* the case; not all zero */
 	int64_t from, to;          /* infectious window: case visits with entry in [from, to] */
@@ -76,6 +78,9 @@ struct cl_trace_params {
 	size_t split_min;          /* an order with this many sources (source
 				    * intervals) or more reads (sweeps) on two
 				    * threads (0: 4096) */
+	struct cl_pid_cache *pids; /* borrowed, or NULL: the contacts' pids are
+				    * looked up through it (pidcache.h; made for
+				    * the store traced) */
 };
 
 /* One visit of the case inside the window. */

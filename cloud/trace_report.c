@@ -38,6 +38,10 @@ struct printer {
 	uint32_t cur_venue;
 	int venue_known;
 	struct cl_venue venue;             /* cache of the last venue looked up */
+	struct as_strbuf line;             /* one contact's line, reused (wiped
+					    * after each when revealing) */
+	struct as_strbuf venue_json;       /* the JSON string of a venue's name */
+	uint32_t venue_json_id;            /* whose, if venue_json.len */
 	struct cl_trace_order orders[CL_TRACE_DEPTH_MAX + 1];
 	unsigned n_orders;
 	unsigned visits_silent;            /* case visits marked "!" */
@@ -370,7 +374,16 @@ static void contact_json(struct printer *pr, const struct cl_trace_contact *c, s
 	as_strbuf_add(b, ",\"venue\":");
 	add_int(b, c->venue);
 	as_strbuf_add(b, ",\"venue_name\":");
-	add_clean(b, venue_name(pr, c->venue), 1);
+	if (!pr->venue_json.len || pr->venue_json_id != c->venue) {
+		/* Contacts come by venue: cleaned and quoted once a venue. */
+		pr->venue_json.len = 0;
+		add_clean(&pr->venue_json, venue_name(pr, c->venue), 1);
+		pr->venue_json_id = c->venue;
+	}
+	if (pr->venue_json.failed)
+		b->failed = 1;
+	else
+		as_strbuf_addn(b, pr->venue_json.p, pr->venue_json.len);
 	as_strbuf_add(b, ",");
 	json_time(b, "start", c->start);
 	as_strbuf_add(b, ",");
@@ -449,7 +462,7 @@ static int on_contact(void *ctx, const struct cl_trace_contact *c)
 {
 	struct printer *pr = ctx;
 	struct as_contact who;
-	struct as_strbuf b = {0};
+	struct as_strbuf *b = &pr->line;
 	const char *why = "";
 	int opened = 0;
 
@@ -457,19 +470,19 @@ static int on_contact(void *ctx, const struct cl_trace_contact *c)
 	end_visits(pr);
 	if (pr->o->reveal)
 		opened = reveal(pr, c->pid, &who, &why);
+	b->len = 0;
 	if (pr->o->json)
-		contact_json(pr, c, &b, &who, opened, why);
+		contact_json(pr, c, b, &who, opened, why);
 	else
-		contact_text(pr, c, &b, &who, opened, why);
+		contact_text(pr, c, b, &who, opened, why);
 	if (pr->o->reveal)
 		sodium_memzero(&who, sizeof who);
 	pr->n_contacts++;
-	if (b.failed) {
-		as_strbuf_free(&b);
-		return -ENOMEM;
-	}
-	out_buf(pr, &b);
-	return 0;
+	if (!b->failed && b->len)
+		pr->o->write(pr->o->write_ctx, b->p, b->len);
+	if (pr->o->reveal && b->p)
+		sodium_memzero(b->p, b->cap); /* a phone and a name may be in it */
+	return b->failed ? -ENOMEM : 0;
 }
 
 static void order_text(struct as_strbuf *b, const char *label, const struct cl_trace_order *o)
@@ -580,6 +593,8 @@ int cl_trace_report(struct cl_store *s, const struct cl_trace_report_opts *o,
 	if (!rc)
 		print_totals(&pr, &total);
 	cl_gateway_index_free(&pr.gateways);
+	as_strbuf_free(&pr.venue_json);
+	as_strbuf_free(&pr.line);
 	if (counts) {
 		counts->contacts = pr.contacts;
 		counts->revealed = pr.revealed;

@@ -97,11 +97,15 @@ int cs_trace_json(const struct cs_ctx *ctx, const struct cl_trace_params *p,
 			      const char **why),
 		  void *open_ctx, struct as_strbuf *out, struct cl_trace_report_counts *counts)
 {
+	struct cl_trace_params with_cache = *p;
 	struct cl_trace_report_opts o = {
-		.p = p, .json = 1, .reveal = open != NULL, .now = (int64_t)time(NULL),
+		.p = &with_cache, .json = 1, .reveal = open != NULL, .now = (int64_t)time(NULL),
 		.open = open, .open_ctx = open_ctx, .write = write_buf, .write_ctx = out,
 	};
-	int rc = cl_trace_report(ctx->store, &o, counts);
+	int rc;
+
+	with_cache.pids = ctx->pids;
+	rc = cl_trace_report(ctx->store, &o, counts);
 
 	if (!rc && out->failed)
 		rc = -ENOMEM;

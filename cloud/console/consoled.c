@@ -20,6 +20,7 @@
 #include "api.h"
 #include "authority.h"
 #include "clconfig.h"
+#include "pidcache.h"
 #include "router.h"
 #include "sessions.h"
 #include "store.h"
@@ -165,6 +166,7 @@ struct cs_daemon {
 	int cloud_loaded;
 	struct cl_authority keys;
 	struct cl_store *store;
+	struct cl_pid_cache *pids;      /* the traces' person number -> pid */
 	struct cs_ctx ctx;
 	struct cs_sessions *sessions;
 	struct cs_router router;
@@ -305,8 +307,14 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 			 "creates it when it first starts)" : "");
 		return rc;
 	}
+	rc = cl_pid_cache_new(0, &d->pids);
+	if (rc) {
+		snprintf(err, err_len, "pid cache: %s", as_strerror(rc));
+		return rc;
+	}
 	d->ctx.cloud = &d->cloud;
 	d->ctx.store = d->store;
+	d->ctx.pids = d->pids;
 	d->ctx.pseudonym_key = d->keys.pseudonym_key;
 	d->ctx.sign_pk = d->keys.sign_pk;
 	rc = cs_sessions_new(&d->sessions, (size_t)d->cfg.max_sessions, d->cfg.session_idle,
@@ -374,6 +382,7 @@ static void cleanup(void *ctx)
 
 	cs_sessions_free(d->sessions);
 	cl_store_close(d->store);
+	cl_pid_cache_free(d->pids);
 	cl_authority_wipe(&d->keys);
 	if (d->cloud_loaded)
 		cl_config_free(&d->cloud);
