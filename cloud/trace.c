@@ -71,6 +71,7 @@
 #include "anshim/error.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -80,6 +81,8 @@
 /* An order with this many sources (or source intervals) or more shares
  * reading (and sweeping) with a second thread; params.split_min overrides. */
 #define SPLIT_MIN 4096
+/* people[] is counted against the memory budget in blocks of this many. */
+#define PEOPLE_BLOCK 1024
 
 static int64_t sat_add(int64_t a, int64_t b) /* b >= 0 */
 {
@@ -251,6 +254,10 @@ struct tracer {
 	size_t cap_pm;
 
 	struct cl_trace_order cur;
+
+	/* Working memory counted against p->memory_budget (see tgrow). */
+	atomic_size_t used;
+	size_t people_counted;          /* people[] entries counted in used */
 };
 
 /* ---- u64 map ----------------------------------------------------------- */
@@ -327,6 +334,58 @@ static void map_free(struct u64map *m)
 	memset(m, 0, sizeof *m);
 }
 
+/* ---- the memory budget --------------------------------------------------- */
+
+/* Count bytes more against the budget: 0, or AS_E_BUDGET (nothing
+ * counted) if they would pass it.  Any of the trace's threads. */
+static int budget_take(struct tracer *t, size_t bytes)
+{
+	size_t budget = t->p->memory_budget, used = atomic_load(&t->used);
+
+	if (budget && (used > budget || bytes > budget - used))
+		return AS_E_BUDGET;
+	atomic_fetch_add(&t->used, bytes);
+	return 0;
+}
+
+/*
+ * big_grow for an array of the trace, counted: the growth big_grow would
+ * make (at least double) is checked against the budget before anything is
+ * allocated.  0, -ENOMEM or AS_E_BUDGET (*arr and *cap unchanged).  Any of
+ * the trace's threads, each on its own arrays.
+ */
+static int tgrow(struct tracer *t, void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t before = *cap, want;
+	int rc;
+
+	if (need <= before)
+		return 0;
+	want = before > SIZE_MAX / 2 || 2 * before < need ? need : 2 * before;
+	if (want > SIZE_MAX / elem)
+		return -ENOMEM;
+	rc = budget_take(t, (want - before) * elem);
+	if (rc)
+		return rc;
+	if (big_grow(arr, cap, need, elem)) {
+		atomic_fetch_sub(&t->used, (want - before) * elem);
+		return -ENOMEM;
+	}
+	/* big_grow may round up: count what it took. */
+	if (*cap > want)
+		atomic_fetch_add(&t->used, (*cap - want) * elem);
+	else
+		atomic_fetch_sub(&t->used, (want - *cap) * elem);
+	return 0;
+}
+
+/* big_free for a tgrow array freed before the trace ends. */
+static void tfree(struct tracer *t, void *arr, size_t cap, size_t elem)
+{
+	big_free(arr);
+	atomic_fetch_sub(&t->used, cap * elem);
+}
+
 /* ---- people ------------------------------------------------------------ */
 
 /* Append person number person (not present) at order, with its pid
@@ -359,6 +418,16 @@ static long person_add(struct tracer *t, uint32_t person, const uint8_t *pid, un
 	    big_grow((void **)&t->start_of, &t->cap_start_of, t->n_people + 1,
 		     sizeof *t->start_of))
 		return -ENOMEM;
+	if (t->n_people >= t->people_counted) {
+		/* people[] and start_of, counted a block of people at a time
+		 * (a deep trace sizes them for everyone at the start: only
+		 * what the trace reaches is touched). */
+		int rc = budget_take(t, PEOPLE_BLOCK * (sizeof *t->people + sizeof *t->start_of));
+
+		if (rc)
+			return rc;
+		t->people_counted += PEOPLE_BLOCK;
+	}
 	np = &t->people[t->n_people];
 	memset(np, 0, sizeof *np);
 	np->person = person;
@@ -587,8 +656,9 @@ static int push_source_visit(void *ctx, size_t span, const struct cl_visit *v)
 	}
 	if (b <= a)
 		return 0; /* empty: exit recorded at entry */
-	if (big_grow((void **)&rd->out, &rd->cap_out, rd->n_out + 1, sizeof *rd->out))
-		return -ENOMEM;
+	rc = tgrow(t, (void **)&rd->out, &rd->cap_out, rd->n_out + 1, sizeof *rd->out);
+	if (rc)
+		return rc;
 	rd->out[rd->n_out++] = (struct ival){v->venue_id, src, a, b};
 	return 0;
 }
@@ -637,15 +707,14 @@ static int read_sources(struct tracer *t, size_t n)
 	if (!one.rc && threaded)
 		one.rc = two.rc;
 	if (!one.rc && two.n_out) {
-		if (big_grow((void **)&t->all_vis, &t->cap_all_vis, t->n_all_vis + two.n_out,
-			     sizeof *t->all_vis)) {
-			one.rc = -ENOMEM;
-		} else {
+		one.rc = tgrow(t, (void **)&t->all_vis, &t->cap_all_vis, t->n_all_vis + two.n_out,
+			       sizeof *t->all_vis);
+		if (!one.rc) {
 			memcpy(t->all_vis + t->n_all_vis, two.out, two.n_out * sizeof *two.out);
 			t->n_all_vis += two.n_out;
 		}
 	}
-	big_free(two.out);
+	tfree(t, two.out, two.cap_out, sizeof *two.out);
 	map_free(&dwell2);
 	return one.rc;
 }
@@ -669,9 +738,12 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 	struct ival *v;
 	int rc;
 
-	if (big_grow((void **)&t->spans, &t->cap_spans, n + 1, sizeof *t->spans) ||
-	    big_grow((void **)&t->span_src, &t->cap_span_src, n + 1, sizeof *t->span_src) ||
-	    !(refs = refs_by_person(t, lo, hi)))
+	rc = tgrow(t, (void **)&t->spans, &t->cap_spans, n + 1, sizeof *t->spans);
+	if (!rc)
+		rc = tgrow(t, (void **)&t->span_src, &t->cap_span_src, n + 1, sizeof *t->span_src);
+	if (rc)
+		return rc;
+	if (!(refs = refs_by_person(t, lo, hi)))
 		return -ENOMEM;
 	/* The spans in person order, each with its source's index. */
 	for (size_t i = 0; i < n; i++) {
@@ -682,19 +754,24 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 	}
 	free(refs);
 	t->n_all_vis = 0;
-	/* About 20 visits a source: grown once rather than doubled from 16. */
-	if (n <= SIZE_MAX / 32 &&
-	    big_grow((void **)&t->all_vis, &t->cap_all_vis, n * 24, sizeof *t->all_vis))
-		return -ENOMEM;
+	/* About 20 visits a source: grown once rather than doubled from 16
+	 * (unless that guess alone would pass the budget: then as needed). */
+	if (n <= SIZE_MAX / 32) {
+		rc = tgrow(t, (void **)&t->all_vis, &t->cap_all_vis, n * 24, sizeof *t->all_vis);
+		if (rc && rc != AS_E_BUDGET)
+			return rc;
+	}
 	rc = read_sources(t, n);
 	if (rc)
 		return rc;
 	if (t->n_all_vis == 0)
 		return 0;
 	/* Sort by (venue, a), with t->iv as the second buffer. */
-	if (t->n_all_vis >= UINT32_MAX ||
-	    big_grow((void **)&t->iv, &t->cap_iv, t->n_all_vis + 1, sizeof *t->iv))
+	if (t->n_all_vis >= UINT32_MAX)
 		return -ENOMEM;
+	rc = tgrow(t, (void **)&t->iv, &t->cap_iv, t->n_all_vis + 1, sizeof *t->iv);
+	if (rc)
+		return rc;
 	v = sort_venue_start(t->all_vis, t->iv, t->n_all_vis);
 	if (v != t->iv) {
 		/* Make t->iv the sorted array. */
@@ -788,8 +865,10 @@ static int better(const struct cl_trace_contact *c, int64_t start, const uint8_t
 /* Keep visit v of people[who] as a hit of this order. */
 static int add_hit(struct tracer *t, long who, const struct seen *v)
 {
-	if (big_grow((void **)&t->hits, &t->cap_hits, t->n_hits + 1, sizeof *t->hits))
-		return -ENOMEM;
+	int rc = tgrow(t, (void **)&t->hits, &t->cap_hits, t->n_hits + 1, sizeof *t->hits);
+
+	if (rc)
+		return rc;
 	t->hits[t->n_hits++] = (struct hit){(uint32_t)who, v->venue, v->xa, v->xb, v->headcount,
 					    v->kind};
 	return 0;
@@ -938,8 +1017,9 @@ static int on_venue_visit_later(void *ctx, const struct cl_visit *x)
 		return rc;
 	if (v.person != 0)
 		best = best_source(w->t, w->cl, first, &v, &start);
-	if (big_grow((void **)&w->ev, &w->cap_ev, w->n_ev + 1, sizeof *w->ev))
-		return -ENOMEM;
+	rc = tgrow(w->t, (void **)&w->ev, &w->cap_ev, w->n_ev + 1, sizeof *w->ev);
+	if (rc)
+		return rc;
 	w->ev[w->n_ev++] = (struct sweep_event){v, start, best};
 	return 0;
 }
@@ -1002,9 +1082,8 @@ static int sweep(struct tracer *t)
 			cl.hi++;
 		}
 		cl.qhi--; /* the last end, exclusive */
-		if (big_grow((void **)&cls, &cap_cls, ncl + 1, sizeof *cls))
-			rc = -ENOMEM;
-		else
+		rc = tgrow(t, (void **)&cls, &cap_cls, ncl + 1, sizeof *cls);
+		if (!rc)
 			cls[ncl++] = cl;
 		i = cl.hi;
 	}
@@ -1049,8 +1128,8 @@ static int sweep(struct tracer *t)
 	cl_reader_skip_people(t->r, NULL, 0, 0);
 	if (t->r2)
 		cl_reader_skip_people(t->r2, NULL, 0, 0);
-	big_free(two.ev);
-	big_free(cls);
+	tfree(t, two.ev, two.cap_ev, sizeof *two.ev);
+	tfree(t, cls, cap_cls, sizeof *cls);
 	free(order_copy);
 	return rc;
 }
@@ -1080,10 +1159,9 @@ static int group_vias(struct tracer *t, size_t src_lo, size_t src_hi, size_t new
 			at[t->iv[i].src - src_lo + 1]++;
 			m++;
 		}
-	if (big_grow((void **)&t->by_src, &t->cap_by_src, m + 1, sizeof *t->by_src)) {
-		rc = -ENOMEM;
+	rc = tgrow(t, (void **)&t->by_src, &t->cap_by_src, m + 1, sizeof *t->by_src);
+	if (rc)
 		goto out;
-	}
 	for (size_t i = 0; i < n; i++)
 		at[i + 1] += at[i];
 	for (size_t i = 0; i < t->n_iv; i++)
@@ -1120,10 +1198,13 @@ static int group_hits(struct tracer *t, size_t lo)
 {
 	size_t n = t->n_people - lo;
 	struct hit *sorted;
+	int rc = tgrow(t, (void **)&t->hit_at, &t->cap_hit_at, n + 1, sizeof *t->hit_at);
 
-	if (big_grow((void **)&t->hit_at, &t->cap_hit_at, n + 1, sizeof *t->hit_at) ||
-	    big_grow((void **)&t->hits_tmp, &t->cap_hits_tmp, t->n_hits + 1, sizeof *t->hits_tmp))
-		return -ENOMEM;
+	if (!rc)
+		rc = tgrow(t, (void **)&t->hits_tmp, &t->cap_hits_tmp, t->n_hits + 1,
+			   sizeof *t->hits_tmp);
+	if (rc)
+		return rc;
 	memset(t->hit_at, 0, (n + 1) * sizeof *t->hit_at);
 	for (size_t i = 0; i < t->n_hits; i++)
 		t->hit_at[t->hits[i].who - lo + 1]++;
@@ -1217,6 +1298,7 @@ static int period_max(struct tracer *t, size_t n, int64_t period, int64_t *best)
 	int64_t *starts, *ends, *x, *w, *d;
 	size_t i = 1, j = 0, m = 0, q1 = 0, q2 = 0;
 	int64_t depth = 0, max = 0;
+	int rc;
 
 	while (i < n && t->pieces[i].a >= t->pieces[i - 1].b)
 		i++;
@@ -1224,8 +1306,9 @@ static int period_max(struct tracer *t, size_t n, int64_t period, int64_t *best)
 		*best = period_max_apart(t->pieces, n, period);
 		return 0;
 	}
-	if (8 * n > t->cap_pm && big_grow((void **)&t->pm, &t->cap_pm, 8 * n, sizeof *t->pm))
-		return -ENOMEM;
+	rc = tgrow(t, (void **)&t->pm, &t->cap_pm, 8 * n, sizeof *t->pm);
+	if (rc)
+		return rc;
 	starts = t->pm;
 	ends = starts + n;
 	x = ends + n;
@@ -1274,7 +1357,7 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
 	uint32_t via = p->via_idx;
 	size_t vlo = src_lower(t, via), vhi = vlo, m = 0, j, np = 0;
 	int64_t first_end = p->c.start, lo = INT64_MAX, hi = INT64_MIN;
-	int found_kind = 0;
+	int found_kind = 0, rc;
 
 	while (vhi < t->n_by_src && t->by_src[vhi].src == via)
 		vhi++;
@@ -1306,12 +1389,12 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
 	/* Merge p's hits per venue into t->tmp, then intersect with via's:
 	 * per venue, two sorted sets of disjoint intervals meet in fewer
 	 * pieces than they have intervals together. */
-	if ((nh + 1 > t->cap_tmp &&
-	     big_grow((void **)&t->tmp, &t->cap_tmp, nh + 1, sizeof *t->tmp)) ||
-	    (nh + (vhi - vlo) + 1 > t->cap_pieces &&
-	     big_grow((void **)&t->pieces, &t->cap_pieces, nh + (vhi - vlo) + 1,
-		      sizeof *t->pieces)))
-		return -ENOMEM;
+	rc = tgrow(t, (void **)&t->tmp, &t->cap_tmp, nh + 1, sizeof *t->tmp);
+	if (!rc)
+		rc = tgrow(t, (void **)&t->pieces, &t->cap_pieces, nh + (vhi - vlo) + 1,
+			   sizeof *t->pieces);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < nh; i++) {
 		const struct hit *v = &h[i];
 
@@ -1351,8 +1434,7 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
 	/* Pieces that all fit in one period: all of the overlap is in it. */
 	p->c.period_overlap = p->c.overlap;
 	if (np && sat_diff(hi, lo) > t->p->risk_period) {
-		int rc = period_max(t, np, t->p->risk_period, &p->c.period_overlap);
-
+		rc = period_max(t, np, t->p->risk_period, &p->c.period_overlap);
 		if (rc)
 			return rc;
 	}
@@ -1386,8 +1468,9 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 	rc = collect_sources(t, src_lo, src_hi);
 	if (rc)
 		return rc;
-	if (big_grow((void **)&t->end_max, &t->cap_end_max, t->n_iv + 1, sizeof *t->end_max))
-		return -ENOMEM;
+	rc = tgrow(t, (void **)&t->end_max, &t->cap_end_max, t->n_iv + 1, sizeof *t->end_max);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < t->n_iv; i++)
 		t->end_max[i] = i && t->iv[i - 1].venue == t->iv[i].venue &&
 					t->end_max[i - 1] > t->iv[i].b
@@ -1402,8 +1485,9 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 		return rc;
 
 	n = t->n_people - new_lo;
-	if (big_grow((void **)&t->out, &t->cap_out, n, sizeof *t->out))
-		return -ENOMEM;
+	rc = tgrow(t, (void **)&t->out, &t->cap_out, n, sizeof *t->out);
+	if (rc)
+		return rc;
 	/* Every hit is of a person of this order: all new. */
 	rc = group_hits(t, new_lo);
 	if (rc)
@@ -1502,6 +1586,9 @@ int cl_trace_run(struct cl_store *s, const struct cl_trace_params *p,
 				rc = -ENOMEM;
 			else
 				t.cap_by_person = limit;
+			if (!rc)
+				rc = budget_take(&t, (size_t)limit * (sizeof *t.order1_of +
+								      sizeof *t.index_of));
 		}
 		/* A deep trace: a second reader on the same snapshot for a
 		 * second thread (none if a commit came in between), and
@@ -1550,7 +1637,7 @@ int cl_trace_run(struct cl_store *s, const struct cl_trace_params *p,
 		src_hi = t.n_people;
 	}
 	if (total)
-		total->order = p->depth;
+		total->order = rc == AS_E_BUDGET ? t.k - 1 : p->depth;
 	tracer_free(&t);
 	return rc;
 }

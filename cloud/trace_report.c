@@ -574,6 +574,26 @@ static void print_totals(struct printer *pr, const struct cl_trace_order *t)
 	out_buf(pr, &b);
 }
 
+char *cl_trace_budget_text(char *out, size_t len, uint64_t budget,
+			   const struct cl_trace_report_counts *counts)
+{
+	unsigned long long mib = (unsigned long long)(budget >> 20);
+
+	if (counts->orders == 0)
+		snprintf(out, len, "the trace stopped in its first order: the case's contacts "
+			 "alone would take more than the trace memory budget of %llu MiB "
+			 "(trace_memory in cloud.conf). Narrow the infectious window (from, to), "
+			 "or raise trace_memory if this machine has the memory", mib);
+	else
+		snprintf(out, len, "the trace stopped before order %u: it would take more than "
+			 "the trace memory budget of %llu MiB (trace_memory in cloud.conf). "
+			 "Orders 1 to %u reached %llu people. Narrow the infectious window (from, "
+			 "to) or lower the depth, or raise trace_memory if this machine has the "
+			 "memory", counts->orders + 1, mib, counts->orders,
+			 (unsigned long long)counts->people);
+	return out;
+}
+
 int cl_trace_report(struct cl_store *s, const struct cl_trace_report_opts *o,
 		    struct cl_trace_report_counts *counts)
 {
@@ -599,6 +619,8 @@ int cl_trace_report(struct cl_store *s, const struct cl_trace_report_opts *o,
 		counts->contacts = pr.contacts;
 		counts->revealed = pr.revealed;
 		counts->reveal_failed = pr.reveal_failed;
+		counts->orders = total.order;
+		counts->people = total.people;
 	}
 	return rc;
 }

@@ -37,6 +37,7 @@
 #include "pidcache.h"
 #include "store.h"
 #include "trace.h"
+#include "trace_report.h"
 
 #include "anshim/bytes.h"
 #include "anshim/capsule.h"
@@ -1933,6 +1934,78 @@ static void world_store(struct fx *f, unsigned gws[R_POOL][2], const struct worl
 
 /* split[0] counts contacts with less exposure in one risk period than in
  * all, split[1] those that are low only because of the risk period. */
+/*
+ * The memory budget: the trace p (whose unbounded result is all and
+ * all_tot) with budgets rising from 8 KiB until it completes.  Each run
+ * either completes with the same result, or stops with AS_E_BUDGET after
+ * delivering exactly the whole orders before the one that stopped it (the
+ * same contacts, in the same order) and summing them in total.  At least
+ * one budget must stop it; a completed run's budget is never below a
+ * stopped one's.
+ */
+static void check_budgets(struct fx *fp, const struct cl_trace_params *p, const struct got *all,
+			  const struct cl_trace_order *all_tot, uint64_t seed)
+{
+	struct cl_trace_params q = *p;
+	unsigned stops = 0;
+	int done = 0;
+
+	for (size_t budget = 8192; !done && budget <= ((size_t)64 << 20); budget += 8192) {
+		struct got g;
+		struct cl_trace_sink sink = {&g, got_case_visit, got_contact, got_order};
+		struct cl_trace_order tot;
+		size_t n = 0;
+		uint64_t people = 0;
+		int rc;
+
+		memset(&g, 0, sizeof g);
+		q.memory_budget = budget;
+		test_ctx("seed %llu budget %zu", (unsigned long long)seed, budget);
+		rc = cl_trace_run(fp->s, &q, &sink, &tot);
+		if (rc == 0) {
+			done = 1;
+			CHECK_EQ_INT(g.nc, all->nc);
+			CHECK_EQ_INT(tot.people, all_tot->people);
+		} else if (CHECK_EQ_INT(rc, AS_E_BUDGET)) {
+			stops++;
+			CHECK(tot.order < p->depth);
+			CHECK_EQ_INT(g.norders, tot.order);
+			for (size_t i = 0; i < all->nc && all->c[i].order <= tot.order; i++)
+				n++;
+			for (unsigned k = 0; k < tot.order && k < all->norders; k++)
+				people += all->orders[k].people;
+			CHECK_EQ_INT(g.nc, n);
+			CHECK_EQ_INT(tot.people, people);
+		}
+		for (size_t i = 0; i < g.nc && i < all->nc; i++)
+			if (memcmp(&g.c[i], &all->c[i], sizeof g.c[i]) != 0) {
+				CHECK(!"a contact differs from the unbounded trace's");
+				break;
+			}
+		got_free(&g);
+	}
+	test_ctx_clear();
+	CHECK(done);
+	CHECK(stops > 0);
+}
+
+/* What a user reads when a trace stops at its budget. */
+static void test_budget_text(void)
+{
+	struct cl_trace_report_counts c = {.orders = 2, .people = 123456};
+	char text[600];
+
+	cl_trace_budget_text(text, sizeof text, (uint64_t)512 << 20, &c);
+	CHECK(strstr(text, "stopped before order 3") != NULL);
+	CHECK(strstr(text, "512 MiB (trace_memory in cloud.conf)") != NULL);
+	CHECK(strstr(text, "Orders 1 to 2 reached 123456 people") != NULL);
+	CHECK(strstr(text, "Narrow the infectious window") != NULL);
+	c.orders = 0;
+	cl_trace_budget_text(text, sizeof text, (uint64_t)16 << 20, &c);
+	CHECK(strstr(text, "stopped in its first order") != NULL);
+	CHECK(strstr(text, "16 MiB") != NULL);
+}
+
 static void compare_seed(struct fx *fp, unsigned gws[R_POOL][2], uint64_t seed,
 			 struct cl_pid_cache *pids, unsigned *reached, unsigned split[2])
 {
@@ -2012,6 +2085,8 @@ static void compare_seed(struct fx *fp, unsigned gws[R_POOL][2], uint64_t seed,
 		CHECK_EQ_INT(g.orders[k - 1].unnamed_people, unnamed_p[k]);
 	}
 	test_ctx_clear();
+	if (seed % 25 == 0)
+		check_budgets(fp, &p, &g, &tot, seed);
 out:
 	got_free(&g);
 }
@@ -2163,6 +2238,7 @@ int main(void)
 	TEST_RUN(test_cli_before_first_heartbeat);
 	TEST_RUN(test_cli_refusals);
 	TEST_RUN(test_pid_cache);
+	TEST_RUN(test_budget_text);
 	TEST_RUN(test_random_vs_brute_force);
 	return TEST_DONE();
 }
