@@ -349,25 +349,30 @@ static int budget_take(struct tracer *t, size_t bytes)
 }
 
 /*
- * big_grow for an array of the trace, counted: the growth big_grow would
- * make (at least double) is checked against the budget before anything is
- * allocated.  0, -ENOMEM or AS_E_BUDGET (*arr and *cap unchanged).  Any of
+ * big_grow (exact: big_reserve) for an array of the trace, counted: the
+ * growth it would make (big_grow: at least double) is checked against the
+ * budget before anything is allocated.  0, -ENOMEM or AS_E_BUDGET (*arr and *cap unchanged).  Any of
  * the trace's threads, each on its own arrays.
  */
-static int tgrow(struct tracer *t, void **arr, size_t *cap, size_t need, size_t elem)
+static int tgrow_as(struct tracer *t, void **arr, size_t *cap, size_t need, size_t elem,
+		    int exact)
 {
-	size_t before = *cap, want;
+	size_t before = *cap, want = exact ? need : before ? before : 16;
 	int rc;
 
 	if (need <= before)
 		return 0;
-	want = before > SIZE_MAX / 2 || 2 * before < need ? need : 2 * before;
+	while (want < need) { /* big_grow's doubling */
+		if (want > SIZE_MAX / 2 / elem)
+			return -ENOMEM;
+		want *= 2;
+	}
 	if (want > SIZE_MAX / elem)
 		return -ENOMEM;
 	rc = budget_take(t, (want - before) * elem);
 	if (rc)
 		return rc;
-	if (big_grow(arr, cap, need, elem)) {
+	if ((exact ? big_reserve : big_grow)(arr, cap, need, elem)) {
 		atomic_fetch_sub(&t->used, (want - before) * elem);
 		return -ENOMEM;
 	}
@@ -377,6 +382,11 @@ static int tgrow(struct tracer *t, void **arr, size_t *cap, size_t need, size_t 
 	else
 		atomic_fetch_sub(&t->used, (want - *cap) * elem);
 	return 0;
+}
+
+static int tgrow(struct tracer *t, void **arr, size_t *cap, size_t need, size_t elem)
+{
+	return tgrow_as(t, arr, cap, need, elem, 0);
 }
 
 /* big_free for a tgrow array freed before the trace ends. */
@@ -754,10 +764,12 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 	}
 	free(refs);
 	t->n_all_vis = 0;
-	/* About 20 visits a source: grown once rather than doubled from 16
-	 * (unless that guess alone would pass the budget: then as needed). */
+	/* About 20 visits a source: grown once to that rather than doubled
+	 * from 16 (unless that guess alone would pass the budget: then as
+	 * needed). */
 	if (n <= SIZE_MAX / 32) {
-		rc = tgrow(t, (void **)&t->all_vis, &t->cap_all_vis, n * 24, sizeof *t->all_vis);
+		rc = tgrow_as(t, (void **)&t->all_vis, &t->cap_all_vis, n * 20,
+			      sizeof *t->all_vis, 1);
 		if (rc && rc != AS_E_BUDGET)
 			return rc;
 	}
