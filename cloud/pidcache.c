@@ -22,6 +22,8 @@
  */
 #include "pidcache.h"
 
+#include "anshim/error.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -109,6 +111,39 @@ int cl_pid_cache_peek(const struct cl_pid_cache *c, uint32_t person, uint8_t pid
 		return 0;
 	memcpy(pid, ch->pid[person & (CHUNK - 1)], AS_PID_LEN);
 	return 1;
+}
+
+int cl_pid_cache_fill(struct cl_pid_cache *c, struct cl_store *s, uint64_t *people)
+{
+	struct cl_reader *r;
+	uint32_t limit = 0;
+	uint64_t kept = 0;
+	int rc = cl_reader_begin(s, &r);
+
+	if (people)
+		*people = 0;
+	if (rc)
+		return rc;
+	rc = cl_reader_person_limit(r, &limit);
+	/* Numbers in order: the capsules cursor steps to the next one (a
+	 * purged number is a miss that leaves it on the next stored one). */
+	for (uint32_t n = 1; !rc && n < limit; n++) {
+		uint8_t pid[AS_PID_LEN];
+		size_t i = n >> CHUNK_BITS;
+
+		if ((n & (CHUNK - 1)) == 0 && !atomic_load(&c->chunk[i]) &&
+		    atomic_load(&c->n_chunks) >= c->max_chunks)
+			break; /* the bound: the rest on demand */
+		rc = cl_pid_cache_get(c, r, n, pid);
+		if (rc == AS_E_NOT_FOUND)
+			rc = 0;
+		else if (!rc)
+			kept++;
+	}
+	cl_reader_end(r);
+	if (people)
+		*people = kept;
+	return rc;
 }
 
 int cl_pid_cache_get(struct cl_pid_cache *c, struct cl_reader *r, uint32_t person,

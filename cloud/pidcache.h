@@ -39,6 +39,16 @@ void cl_pid_cache_free(struct cl_pid_cache *c);
 int cl_pid_cache_get(struct cl_pid_cache *c, struct cl_reader *r, uint32_t person,
 		     uint8_t pid[AS_PID_LEN]);
 
+/*
+ * Read every person's pid from s into c, in person-number order (one
+ * snapshot, one pass over the capsules: about 0.1 s a million people), as
+ * far as the bound allows; *people (if not NULL) gets how many were kept.
+ * 0 or a store error.  The console runs it once at start, on a thread of
+ * its own, so that its traces find every pid in memory; people stored
+ * later are kept on their first lookup.  Any thread, beside lookups.
+ */
+int cl_pid_cache_fill(struct cl_pid_cache *c, struct cl_store *s, uint64_t *people);
+
 /* 1 and the pid of person in pid if the cache holds it, else 0 (pid
  * untouched); c NULL: 0.  Any thread, without a lock. */
 int cl_pid_cache_peek(const struct cl_pid_cache *c, uint32_t person, uint8_t pid[AS_PID_LEN]);

@@ -2209,6 +2209,22 @@ static void test_pid_cache(void)
 	CHECK(cl_pid_cache_peek(c, na, out) == 1);
 	CHECK_MEM(out, a, AS_PID_LEN);
 	expect_cached(c, f.s, nb, b);
+	/* A fill reads every stored person (not the purged number). */
+	{
+		struct cl_pid_cache *fresh;
+		uint64_t people = 0;
+
+		if (CHECK_OK(cl_pid_cache_new(0, &fresh))) {
+			CHECK_OK(cl_pid_cache_fill(fresh, f.s, &people));
+			CHECK_EQ_INT(people, 2);
+			CHECK(cl_pid_cache_peek(fresh, na2, out) == 1);
+			CHECK_MEM(out, a, AS_PID_LEN);
+			CHECK(cl_pid_cache_peek(fresh, nb, out) == 1);
+			CHECK_MEM(out, b, AS_PID_LEN);
+			CHECK(cl_pid_cache_peek(fresh, na, out) == 0);
+			cl_pid_cache_free(fresh);
+		}
+	}
 	cl_pid_cache_free(c);
 	cl_pid_cache_free(NULL);
 	fx_close(&f);
