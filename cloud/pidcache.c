@@ -6,9 +6,10 @@
  * hold the pid) by person number: one B-tree descent per contact, on
  * pages spread over every person, is about half of a first-order trace's
  * own CPU.  Person numbers only grow and a number's pid is written once
- * (store.c: numbers are never reused, a person keeps its number until a
- * purge removes it, and a returning pid gets a new one), so an answer read
- * once is true for good and can be kept without invalidation.
+ * (store/lmdb_layout.c: numbers are never reused, a person keeps its
+ * number until a purge removes it, and a returning pid gets a new one),
+ * so an answer read once is true for good and can be kept without
+ * invalidation.
  *
  * Layout: person numbers in chunks of CHUNK people (16-byte pid and a
  * ready flag each), allocated on the first answer kept in their range, so

@@ -22,8 +22,9 @@ struct cl_pid_cache;
  * The caller owns *out and frees it with cl_pid_cache_free after the last
  * cl_pid_cache_get returned.  A cache belongs to one cl_store handle: the
  * store's person numbers are never reused and a number's pid never
- * changes (store.c), so an answer stays true for every later snapshot of
- * that store, purges included; another store numbers people differently.
+ * changes (store/lmdb_layout.c), so an answer stays true for every later
+ * snapshot of that store, purges included; another store numbers people
+ * differently.
  */
 int cl_pid_cache_new(size_t max_bytes, struct cl_pid_cache **out);
 void cl_pid_cache_free(struct cl_pid_cache *c);
