@@ -81,6 +81,9 @@
 /* An order with this many sources (or source intervals) or more shares
  * reading (and sweeping) with a second thread; params.split_min overrides. */
 #define SPLIT_MIN 4096
+/* A growth is checked with this much beside the array's own bytes: a
+ * mapping's header and rounding (bigarray.c). */
+#define BIG_SLACK ((size_t)2 << 20)
 /* people[] is counted against the memory budget in blocks of this many. */
 #define PEOPLE_BLOCK 1024
 
@@ -369,18 +372,20 @@ static int tgrow_as(struct tracer *t, void **arr, size_t *cap, size_t need, size
 	}
 	if (want > SIZE_MAX / elem)
 		return -ENOMEM;
-	rc = budget_take(t, (want - before) * elem);
+	/* What the block will take: the array, its header and the rounding
+	 * of a mapping to 2 MiB (counted as taken, as it is mapped). */
+	size_t old_size = big_size(*arr), est = (want - before) * elem + BIG_SLACK, new_size;
+
+	rc = budget_take(t, est);
 	if (rc)
 		return rc;
 	if ((exact ? big_reserve : big_grow)(arr, cap, need, elem)) {
-		atomic_fetch_sub(&t->used, (want - before) * elem);
+		atomic_fetch_sub(&t->used, est);
 		return -ENOMEM;
 	}
-	/* big_grow may round up: count what it took. */
-	if (*cap > want)
-		atomic_fetch_add(&t->used, (*cap - want) * elem);
-	else
-		atomic_fetch_sub(&t->used, (want - *cap) * elem);
+	new_size = big_size(*arr);
+	atomic_fetch_add(&t->used, new_size - old_size);
+	atomic_fetch_sub(&t->used, est);
 	return 0;
 }
 
@@ -389,11 +394,36 @@ static int tgrow(struct tracer *t, void **arr, size_t *cap, size_t need, size_t 
 	return tgrow_as(t, arr, cap, need, elem, 0);
 }
 
-/* big_free for a tgrow array freed before the trace ends. */
-static void tfree(struct tracer *t, void *arr, size_t cap, size_t elem)
+/* malloc (zeroed: calloc) of a scratch block, counted; NULL if out of
+ * memory or past the budget (*rc says which).  Release with tfree_block. */
+static void *talloc(struct tracer *t, size_t bytes, int zeroed, int *rc)
 {
+	void *p;
+
+	*rc = budget_take(t, bytes);
+	if (*rc)
+		return NULL;
+	p = zeroed ? calloc(1, bytes ? bytes : 1) : malloc(bytes ? bytes : 1);
+	if (!p) {
+		atomic_fetch_sub(&t->used, bytes);
+		*rc = -ENOMEM;
+	}
+	return p;
+}
+
+static void tfree_block(struct tracer *t, void *p, size_t bytes)
+{
+	if (!p)
+		return;
+	free(p);
+	atomic_fetch_sub(&t->used, bytes);
+}
+
+/* big_free for a tgrow array freed before the trace ends. */
+static void tfree(struct tracer *t, void *arr)
+{
+	atomic_fetch_sub(&t->used, big_size(arr));
 	big_free(arr);
-	atomic_fetch_sub(&t->used, cap * elem);
 }
 
 /* ---- people ------------------------------------------------------------ */
@@ -462,10 +492,12 @@ static int cmp_person_ref(const void *x, const void *y)
 }
 
 /* people[lo..hi) as (person number, index) in person-number order, the
- * order the store reads neighbours cheaply in; NULL if out of memory. */
-static struct person_ref *refs_by_person(const struct tracer *t, size_t lo, size_t hi)
+ * order the store reads neighbours cheaply in (counted: release with
+ * tfree_block, hi - lo + 1 of them); NULL and *rc if out of memory or
+ * past the budget. */
+static struct person_ref *refs_by_person(struct tracer *t, size_t lo, size_t hi, int *rc)
 {
-	struct person_ref *refs = malloc((hi - lo + 1) * sizeof *refs);
+	struct person_ref *refs = talloc(t, (hi - lo + 1) * sizeof *refs, 0, rc);
 
 	if (!refs)
 		return NULL;
@@ -486,9 +518,9 @@ static int resolve_pids(struct tracer *t, size_t lo)
 
 	if (t->n_people == lo)
 		return 0;
-	refs = malloc((t->n_people - lo) * sizeof *refs);
+	refs = talloc(t, (t->n_people - lo) * sizeof *refs, 0, &rc);
 	if (!refs)
-		return -ENOMEM;
+		return rc;
 	for (size_t i = lo; i < t->n_people; i++) {
 		struct person *p = &t->people[i];
 
@@ -502,7 +534,7 @@ static int resolve_pids(struct tracer *t, size_t lo)
 		if (rc == AS_E_NOT_FOUND)
 			rc = AS_E_CORRUPT; /* an index entry of a person not stored */
 	}
-	free(refs);
+	tfree_block(t, refs, (t->n_people - lo) * sizeof *refs);
 	return rc;
 }
 
@@ -724,7 +756,7 @@ static int read_sources(struct tracer *t, size_t n)
 			t->n_all_vis += two.n_out;
 		}
 	}
-	tfree(t, two.out, two.cap_out, sizeof *two.out);
+	tfree(t, two.out);
 	map_free(&dwell2);
 	return one.rc;
 }
@@ -753,8 +785,8 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 		rc = tgrow(t, (void **)&t->span_src, &t->cap_span_src, n + 1, sizeof *t->span_src);
 	if (rc)
 		return rc;
-	if (!(refs = refs_by_person(t, lo, hi)))
-		return -ENOMEM;
+	if (!(refs = refs_by_person(t, lo, hi, &rc)))
+		return rc;
 	/* The spans in person order, each with its source's index. */
 	for (size_t i = 0; i < n; i++) {
 		const struct person *p = &t->people[refs[i].idx];
@@ -762,7 +794,7 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 		t->spans[i] = (struct cl_reader_span){p->person, p->lo, p->hi};
 		t->span_src[i] = refs[i].idx;
 	}
-	free(refs);
+	tfree_block(t, refs, (n + 1) * sizeof *refs);
 	t->n_all_vis = 0;
 	/* About 20 visits a source: grown once to that rather than doubled
 	 * from 16 (unless that guess alone would pass the budget: then as
@@ -781,7 +813,7 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 	/* Sort by (venue, a), with t->iv as the second buffer. */
 	if (t->n_all_vis >= UINT32_MAX)
 		return -ENOMEM;
-	rc = tgrow(t, (void **)&t->iv, &t->cap_iv, t->n_all_vis + 1, sizeof *t->iv);
+	rc = tgrow_as(t, (void **)&t->iv, &t->cap_iv, t->n_all_vis + 1, sizeof *t->iv, 1);
 	if (rc)
 		return rc;
 	v = sort_venue_start(t->all_vis, t->iv, t->n_all_vis);
@@ -800,9 +832,9 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 	 * it, and its venue, so that one of another venue is passed over
 	 * without loading it).  The output never overtakes the input, and
 	 * stays sorted by (venue, a). */
-	last = calloc(n, sizeof *last);
+	last = talloc(t, n * sizeof *last, 1, &rc);
 	if (!last)
-		return -ENOMEM;
+		return rc;
 	t->n_iv = 0;
 	for (size_t i = 0; i < t->n_all_vis; i++) {
 		const struct ival g = v[i];
@@ -816,7 +848,7 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 		v[t->n_iv++] = g;
 		*o = (struct open_ival){g.venue, (uint32_t)t->n_iv};
 	}
-	free(last);
+	tfree_block(t, last, n * sizeof *last);
 	return 0;
 }
 
@@ -1067,7 +1099,7 @@ static int sweep(struct tracer *t)
 	uint8_t *order_copy = NULL;
 	int64_t slack = 0;
 	uv_thread_t th;
-	int threaded = 0, rc = 0;
+	int threaded = 0, rc = 0, copy_rc; /* copy_rc: no copy, one thread */
 
 	/* When most people are known (at the deep orders), reading the few
 	 * hours between two clusters, whose visits are mostly skipped, costs
@@ -1103,7 +1135,7 @@ static int sweep(struct tracer *t)
 	split = ncl;
 	if (!rc && t->r2 && t->n_iv >= (t->p->split_min ? t->p->split_min : SPLIT_MIN) &&
 	    ncl >= 2 && t->cap_people > t->cap_by_person && t->cap_start_of > t->cap_by_person &&
-	    (order_copy = malloc(t->cap_by_person + 1))) {
+	    (order_copy = talloc(t, t->cap_by_person + 1, 0, &copy_rc))) {
 		size_t half = 0;
 
 		memcpy(order_copy, t->order1_of, t->cap_by_person);
@@ -1140,9 +1172,9 @@ static int sweep(struct tracer *t)
 	cl_reader_skip_people(t->r, NULL, 0, 0);
 	if (t->r2)
 		cl_reader_skip_people(t->r2, NULL, 0, 0);
-	tfree(t, two.ev, two.cap_ev, sizeof *two.ev);
-	tfree(t, cls, cap_cls, sizeof *cls);
-	free(order_copy);
+	tfree(t, two.ev);
+	tfree(t, cls);
+	tfree_block(t, order_copy, t->cap_by_person + 1);
 	return rc;
 }
 
@@ -1156,14 +1188,15 @@ static int sweep(struct tracer *t)
  */
 static int group_vias(struct tracer *t, size_t src_lo, size_t src_hi, size_t new_lo)
 {
-	size_t n = src_hi - src_lo, m = 0, *at = calloc(n + 1, sizeof *at);
-	uint8_t *is_via = calloc(n + 1, 1);
+	size_t n = src_hi - src_lo, m = 0, *at;
+	uint8_t *is_via = NULL;
 	int rc = 0;
 
-	if (!at || !is_via) {
-		rc = -ENOMEM;
+	at = talloc(t, (n + 1) * sizeof *at, 1, &rc);
+	if (at)
+		is_via = talloc(t, n + 1, 1, &rc);
+	if (!at || !is_via)
 		goto out;
-	}
 	for (size_t i = new_lo; i < t->n_people; i++)
 		is_via[t->people[i].via_idx - src_lo] = 1;
 	for (size_t i = 0; i < t->n_iv; i++)
@@ -1181,8 +1214,8 @@ static int group_vias(struct tracer *t, size_t src_lo, size_t src_hi, size_t new
 			t->by_src[at[t->iv[i].src - src_lo]++] = t->iv[i];
 	t->n_by_src = m;
 out:
-	free(at);
-	free(is_via);
+	tfree_block(t, at, (n + 1) * sizeof *at);
+	tfree_block(t, is_via, n + 1);
 	return rc;
 }
 
@@ -1210,11 +1243,11 @@ static int group_hits(struct tracer *t, size_t lo)
 {
 	size_t n = t->n_people - lo;
 	struct hit *sorted;
-	int rc = tgrow(t, (void **)&t->hit_at, &t->cap_hit_at, n + 1, sizeof *t->hit_at);
+	int rc = tgrow_as(t, (void **)&t->hit_at, &t->cap_hit_at, n + 1, sizeof *t->hit_at, 1);
 
 	if (!rc)
-		rc = tgrow(t, (void **)&t->hits_tmp, &t->cap_hits_tmp, t->n_hits + 1,
-			   sizeof *t->hits_tmp);
+		rc = tgrow_as(t, (void **)&t->hits_tmp, &t->cap_hits_tmp, t->n_hits + 1,
+			      sizeof *t->hits_tmp, 1);
 	if (rc)
 		return rc;
 	memset(t->hit_at, 0, (n + 1) * sizeof *t->hit_at);
@@ -1480,7 +1513,8 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 	rc = collect_sources(t, src_lo, src_hi);
 	if (rc)
 		return rc;
-	rc = tgrow(t, (void **)&t->end_max, &t->cap_end_max, t->n_iv + 1, sizeof *t->end_max);
+	rc = tgrow_as(t, (void **)&t->end_max, &t->cap_end_max, t->n_iv + 1, sizeof *t->end_max,
+		      1);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < t->n_iv; i++)
@@ -1497,7 +1531,7 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 		return rc;
 
 	n = t->n_people - new_lo;
-	rc = tgrow(t, (void **)&t->out, &t->cap_out, n, sizeof *t->out);
+	rc = tgrow_as(t, (void **)&t->out, &t->cap_out, n, sizeof *t->out, 1);
 	if (rc)
 		return rc;
 	/* Every hit is of a person of this order: all new. */
