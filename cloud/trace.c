@@ -243,8 +243,10 @@ struct tracer {
 	size_t cap_span_src;
 	struct ival *tmp;               /* scratch: one source's intervals */
 	size_t cap_tmp;
-	struct cl_trace_contact *out;   /* scratch: one order's contacts, sorted */
+	struct cl_trace_contact *out;   /* scratch: one order's contacts */
 	size_t cap_out;
+	struct out_key *out_keys;       /* scratch: their sort keys, sorted */
+	size_t cap_out_keys;
 	struct hit *hits;               /* this order's hits */
 	size_t n_hits, cap_hits;
 	struct hit *hits_tmp;           /* scratch for group_hits */
@@ -1489,9 +1491,18 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
 
 /* ---- one order --------------------------------------------------------- */
 
-static int cmp_contact(const void *x, const void *y)
+/* A contact's place in the order's report, (venue, start, pid): the
+ * contacts themselves (88 bytes) are not moved while sorting. */
+struct out_key {
+	uint32_t venue;
+	uint32_t idx;                   /* in t->out */
+	int64_t start;
+	uint8_t pid[AS_PID_LEN];
+};
+
+static int cmp_out_key(const void *x, const void *y)
 {
-	const struct cl_trace_contact *a = x, *b = y;
+	const struct out_key *a = x, *b = y;
 
 	if (a->venue != b->venue)
 		return a->venue < b->venue ? -1 : 1;
@@ -1532,6 +1543,8 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 
 	n = t->n_people - new_lo;
 	rc = tgrow_as(t, (void **)&t->out, &t->cap_out, n, sizeof *t->out, 1);
+	if (!rc)
+		rc = tgrow_as(t, (void **)&t->out_keys, &t->cap_out_keys, n, sizeof *t->out_keys, 1);
 	if (rc)
 		return rc;
 	/* Every hit is of a person of this order: all new. */
@@ -1549,6 +1562,9 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 		p->lo = p->c.start;
 		p->hi = sat_add(p->c.start, t->p->incubation);
 		t->out[i - new_lo] = p->c;
+		t->out_keys[i - new_lo] = (struct out_key){p->c.venue, (uint32_t)(i - new_lo),
+							   p->c.start, {0}};
+		memcpy(t->out_keys[i - new_lo].pid, p->c.pid, AS_PID_LEN);
 		t->cur.people++;
 		if (p->c.high)
 			t->cur.high++;
@@ -1557,9 +1573,9 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 		t->cur.extra += p->c.headcount_extra;
 	}
 	if (n)
-		qsort(t->out, n, sizeof *t->out, cmp_contact);
+		qsort(t->out_keys, n, sizeof *t->out_keys, cmp_out_key);
 	for (size_t i = 0; i < n && t->sink->contact; i++) {
-		rc = t->sink->contact(t->sink->ctx, &t->out[i]);
+		rc = t->sink->contact(t->sink->ctx, &t->out[t->out_keys[i].idx]);
 		if (rc)
 			return rc < 0 ? rc : AS_E_FIELD;
 	}
@@ -1587,6 +1603,7 @@ static void tracer_free(struct tracer *t)
 	big_free(t->span_src);
 	big_free(t->tmp);
 	big_free(t->out);
+	big_free(t->out_keys);
 	big_free(t->hits);
 	big_free(t->hits_tmp);
 	big_free(t->hit_at);
