@@ -119,21 +119,6 @@ char *cl_trace_period_text(char out[32], int64_t s)
 	return out;
 }
 
-/* A decimal integer, as printf's %lld would write it. */
-static void add_int(struct as_strbuf *b, long long v)
-{
-	char d[24], *p = d + sizeof d;
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-
-	*--p = '\0';
-	do
-		*--p = (char)('0' + u % 10);
-	while (u /= 10);
-	if (v < 0)
-		*--p = '-';
-	as_strbuf_add(b, p);
-}
-
 static void json_time(struct as_strbuf *b, const char *key, int64_t t)
 {
 	char buf[32];
@@ -361,19 +346,57 @@ static int reveal(struct printer *pr, const uint8_t pid[AS_PID_LEN], struct as_c
 	return 1;
 }
 
+/* Append literal, number or text to a line being built in a local
+ * buffer (the callers size it for the most they write). */
+static char *put_lit(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+#define PUT_LIT(p, s) put_lit((p), (s), sizeof(s) - 1)
+
+static char *put_str(char *p, const char *s)
+{
+	return put_lit(p, s, strlen(s));
+}
+
+/* A decimal integer, as printf's %lld would write it. */
+static char *put_int(char *p, long long v)
+{
+	char d[24], *q = d + sizeof d;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do
+		*--q = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--q = '-';
+	return put_lit(p, q, (size_t)(d + sizeof d - q));
+}
+
+static char *put_hex(char *p, const uint8_t pid[AS_PID_LEN])
+{
+	char hex[PID_HEX];
+
+	return put_lit(p, hex_pid(hex, pid), PID_HEX - 1);
+}
+
 static void contact_json(struct printer *pr, const struct cl_trace_contact *c, struct as_strbuf *b,
 			 const struct as_contact *who, int opened, const char *why)
 {
-	char pid[PID_HEX], via[PID_HEX];
+	/* Built in place, not through printf or one add per piece: a trace
+	 * writes some thousands of these.  At most 94 bytes go before the
+	 * venue's name and 241 after it (times of 31, numbers of 20). */
+	char head[128], tail[256], t[32], *p = head;
 
-	/* Adds, not printf: a trace writes some thousands of these. */
-	as_strbuf_add(b, pr->n_contacts ? ",{\"pid\":\"" : "{\"pid\":\"");
-	as_strbuf_add(b, hex_pid(pid, c->pid));
-	as_strbuf_add(b, "\",\"order\":");
-	add_int(b, c->order);
-	as_strbuf_add(b, ",\"venue\":");
-	add_int(b, c->venue);
-	as_strbuf_add(b, ",\"venue_name\":");
+	p = put_lit(p, pr->n_contacts ? ",{\"pid\":\"" : "{\"pid\":\"", pr->n_contacts ? 9 : 8);
+	p = put_hex(p, c->pid);
+	p = PUT_LIT(p, "\",\"order\":");
+	p = put_int(p, c->order);
+	p = PUT_LIT(p, ",\"venue\":");
+	p = put_int(p, c->venue);
+	p = PUT_LIT(p, ",\"venue_name\":");
+	as_strbuf_addn(b, head, (size_t)(p - head));
 	if (!pr->venue_json.len || pr->venue_json_id != c->venue) {
 		/* Contacts come by venue: cleaned and quoted once a venue. */
 		pr->venue_json.len = 0;
@@ -384,19 +407,22 @@ static void contact_json(struct printer *pr, const struct cl_trace_contact *c, s
 		b->failed = 1;
 	else
 		as_strbuf_addn(b, pr->venue_json.p, pr->venue_json.len);
-	as_strbuf_add(b, ",");
-	json_time(b, "start", c->start);
-	as_strbuf_add(b, ",");
-	json_time(b, "end", c->end);
-	as_strbuf_add(b, ",\"overlap_minutes\":");
-	add_int(b, c->overlap / 60);
-	as_strbuf_add(b, ",\"period_overlap_minutes\":");
-	add_int(b, c->period_overlap / 60);
-	as_strbuf_add(b, c->high ? ",\"risk\":\"high\",\"via\":\"" : ",\"risk\":\"low\",\"via\":\"");
-	as_strbuf_add(b, hex_pid(via, c->via));
-	as_strbuf_add(b, "\",\"source\":\"");
-	as_strbuf_add(b, cl_trace_source_name(c->kind));
-	as_strbuf_add(b, "\"");
+	p = tail;
+	p = PUT_LIT(p, ",\"start\":\"");
+	p = put_str(p, as_format_time(t, c->start));
+	p = PUT_LIT(p, "\",\"end\":\"");
+	p = put_str(p, as_format_time(t, c->end));
+	p = PUT_LIT(p, "\",\"overlap_minutes\":");
+	p = put_int(p, c->overlap / 60);
+	p = PUT_LIT(p, ",\"period_overlap_minutes\":");
+	p = put_int(p, c->period_overlap / 60);
+	p = c->high ? PUT_LIT(p, ",\"risk\":\"high\",\"via\":\"")
+		    : PUT_LIT(p, ",\"risk\":\"low\",\"via\":\"");
+	p = put_hex(p, c->via);
+	p = PUT_LIT(p, "\",\"source\":\"");
+	p = put_str(p, cl_trace_source_name(c->kind));
+	p = PUT_LIT(p, "\"");
+	as_strbuf_addn(b, tail, (size_t)(p - tail));
 	if (c->headcount_extra)
 		as_strbuf_printf(b, ",\"headcount_extra\":%u", c->headcount_extra);
 	if (pr->o->reveal) {
