@@ -250,6 +250,7 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	res->revoked_gateways = gateways.n;
 	res->revoked_credentials = credentials.n;
 	res->issuer_keys = policy.n_issuer_keys;
+	res->bytes = (size_t)encoded;
 	res->v1_until_set = policy.v1_until_set;
 	res->v1_until = policy.v1_passes_until;
 	rc = append_history(cfg, &policy, rq->who, err, err_len);

@@ -42,6 +42,7 @@ struct cl_policy_result {
 	int64_t issued;                   /* unix seconds */
 	uint32_t revoked_gateways, revoked_credentials;
 	uint32_t issuer_keys;             /* issuer keys in the new policy */
+	size_t bytes;                     /* the signed policy's size */
 	int v1_until_set;                 /* the new policy ends v1 passes... */
 	int64_t v1_until;                 /* ...at this time (0: refused now) */
 	int published;                    /* publish asked and done */

@@ -189,6 +189,13 @@ int cl_cmd_policy(int argc, char **argv)
 	printf("policy: alert level %lld, %u revoked gateway(s), %u revoked credential(s), "
 	       "%u issuer key(s)\n",
 	       (long long)level, res.revoked_gateways, res.revoked_credentials, res.issuer_keys);
+	/* The shipped broker configuration (packaging/mosquitto/anshim.conf)
+	 * refuses larger messages. */
+	if (res.bytes > 262144)
+		fprintf(stderr, "anshim-cloud: warning: the policy is %zu bytes, more than the "
+			"broker's message_size_limit of 262144 in the shipped configuration: "
+			"gateways cannot receive it over MQTT (each revoked credential or token "
+			"id adds 16 bytes)\n", res.bytes);
 	if (!res.v1_until_set) {
 		printf("version 1 phone passes: accepted\n");
 	} else if (res.v1_until == 0) {
