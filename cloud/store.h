@@ -97,7 +97,8 @@ int cl_store_data_version(struct cl_store *s, uint64_t *open_serial, uint64_t *l
 
 /* Insert or update the venue, and enrol the gateway at it.  Re-enrolling
  * the same gateway id with the same key updates its venue; a different key
- * for an existing id is AS_E_EXISTS; a revoked gateway stays revoked. */
+ * for an existing id is AS_E_EXISTS; a revoked gateway stays revoked.
+ * gw NULL enrols the venue v alone (a poster-only venue). */
 int cl_store_enroll(struct cl_store *s, const struct cl_gateway *gw, const struct cl_venue *v);
 /* Mark revoked (idempotent).  AS_E_NOT_FOUND if not enrolled. */
 int cl_store_revoke(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN], int64_t now);
