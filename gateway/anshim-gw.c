@@ -487,9 +487,13 @@ static void print_status(const char *json)
 	double used = 0, size = 1;
 
 	printf("gateway      %s\n", json_field(json, "gateway_id", v[0], sizeof v[0]));
-	printf("collecting   %s (alert level %s)\n",
+	printf("collecting   %s (alert level %s; this venue collects from level %s",
 	       strcmp(json_field(json, "collecting", v[0], sizeof v[0]), "true") == 0 ? "yes" : "NO",
-	       json_field(json, "alert_level", v[1], sizeof v[1]));
+	       json_field(json, "alert_level", v[1], sizeof v[1]),
+	       json_field(json, "collect_from_level", v[2], sizeof v[2]));
+	if (json_field(json, "category", v[3], sizeof v[3])[0])
+		printf(", category %s", v[3]);
+	printf(")\n");
 	printf("records      %s journaled, %s unsent\n",
 	       json_field(json, "records", v[0], sizeof v[0]),
 	       json_field(json, "unsent", v[1], sizeof v[1]));

@@ -16,6 +16,7 @@
 #include "anshim/error.h"
 #include "anshim/fileio.h"
 #include "anshim/parse.h"
+#include "anshim/policy.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -219,7 +220,7 @@ int cl_cmd_enroll(int argc, char **argv)
 				return 1;
 			break;
 		case 'C':
-			if (cl_venuecsv_category_check(optarg))
+			if (as_policy_category_check(optarg))
 				return cl_usage_error("--category '%s': a category is 1-24 letters "
 						      "a-z, digits or '-' (e.g. bar, cafe)", optarg);
 			if (copy_text(venue.category, sizeof venue.category, optarg, "--category"))

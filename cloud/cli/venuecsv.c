@@ -13,6 +13,7 @@
 #include "anshim/csv.h"
 #include "anshim/error.h"
 #include "anshim/parse.h"
+#include "anshim/policy.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -76,19 +77,6 @@ __attribute__((format(printf, 2, 3))) static int bad(struct cl_venuecsv_row *row
 	vsnprintf(row->why, sizeof row->why, fmt, ap);
 	va_end(ap);
 	return AS_E_CSV;
-}
-
-int cl_venuecsv_category_check(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n < 1 || n > 24)
-		return AS_E_FIELD;
-	for (size_t i = 0; i < n; i++)
-		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
-		      name[i] == '-'))
-			return AS_E_FIELD;
-	return 0;
 }
 
 /* Text that is valid UTF-8 without control characters, at most max bytes. */
@@ -216,7 +204,7 @@ static int check_row(struct cl_venuecsv *r, const struct as_csv_row *in,
 		for (size_t i = 0; i < len && i < sizeof folded - 1; i++)
 			folded[i] = (char)tolower((unsigned char)category[i]);
 		folded[len < sizeof folded - 1 ? len : sizeof folded - 1] = '\0';
-		if (len > 24 || cl_venuecsv_category_check(folded))
+		if (len > 24 || as_policy_category_check(folded))
 			return bad(row, "venue %u: category '%.24s' is not 1-24 letters a-z, digits "
 				   "or '-' (e.g. bar, cafe, karaoke)", row->venue.id, category);
 		memcpy(row->venue.category, folded, strlen(folded) + 1);

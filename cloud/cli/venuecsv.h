@@ -52,8 +52,4 @@ int cl_venuecsv_next(struct cl_venuecsv *r, struct cl_venuecsv_row *row);
 /* Free the reader (NULL is a no-op); does not close the FILE. */
 void cl_venuecsv_close(struct cl_venuecsv *r);
 
-/* 0 if name is a category name as the policy takes it (1..24 bytes of
- * [a-z0-9-]), else AS_E_FIELD. */
-int cl_venuecsv_category_check(const char *name);
-
 #endif
