@@ -1,6 +1,7 @@
 /*
  * policy_set.c - issue a new policy (policy_set.h): the revoked lists,
- * the signature, the saved copies, the history line and the publish.
+ * the category table (given, or kept from the saved policy), each active
+ * gateway's venue category from the registry, the signature, the saved copies, the history line and the publish.
  *
  * Invariants: policy_seq is milliseconds since the epoch and always above
  * the saved policy's, so gateways can refuse to go back to an older
@@ -58,6 +59,49 @@ static int add_revoked_gateway(void *ctx, const struct cl_gateway *g)
 	return g->revoked ? id_list_add(ctx, g->gw_id) != 0 : 0;
 }
 
+/* Each active gateway whose venue has a category: section 4. */
+struct gwcat_list {
+	struct cl_store *store;
+	struct as_policy_gateway_category *items;
+	uint32_t n, cap;
+	int err;
+};
+
+static int add_gateway_category(void *ctx, const struct cl_gateway *g)
+{
+	struct gwcat_list *l = ctx;
+	struct cl_venue v;
+	int rc;
+
+	if (g->revoked)
+		return 0;
+	rc = cl_store_get_venue(l->store, g->venue_id, &v);
+	if (rc == AS_E_NOT_FOUND || (!rc && as_policy_category_check(v.category) != 0))
+		return 0; /* no category (or one from before categories were names) */
+	if (rc) {
+		l->err = rc;
+		return 1;
+	}
+	if (l->n == AS_POLICY_MAX_GATEWAY_CATEGORIES) {
+		l->err = AS_E_LENGTH;
+		return 1;
+	}
+	if (l->n == l->cap) {
+		uint32_t cap = l->cap ? l->cap * 2 : 64;
+		void *p = realloc(l->items, (size_t)cap * sizeof *l->items);
+		if (!p) {
+			l->err = -ENOMEM;
+			return 1;
+		}
+		l->items = p;
+		l->cap = cap;
+	}
+	memcpy(l->items[l->n].gw_id, g->gw_id, AS_GWID_LEN);
+	memcpy(l->items[l->n].category, v.category, strlen(v.category) + 1);
+	l->n++;
+	return 0;
+}
+
 int cl_policy_history_path(const struct cl_config *cfg, char *out, size_t len)
 {
 	return snprintf(out, len, "%s/policy-history", cfg->store_dir) >= (int)len
@@ -82,7 +126,11 @@ static int append_history(const struct cl_config *cfg, const struct as_policy *p
 			 (unsigned long long)p->policy_seq, as_format_time(issued, p->issued_at),
 			 p->alert_level, p->n_revoked_gateways, p->n_revoked_holders);
 	as_strbuf_add_clean(&b, who, 1);
-	as_strbuf_add(&b, "}\n");
+	as_strbuf_add(&b, ",\"categories\":{");
+	for (uint32_t i = 0; i < p->n_category_levels; i++)
+		as_strbuf_printf(&b, "%s\"%s\":%u", i ? "," : "", p->category_levels[i].name,
+				 p->category_levels[i].min_level);
+	as_strbuf_add(&b, "}}\n");
 	if (b.failed) {
 		as_strbuf_free(&b);
 		as_err_printf(err, err_len, "out of memory");
@@ -113,6 +161,9 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 		  size_t err_len)
 {
 	struct id_list gateways = {0}, credentials = {0};
+	struct gwcat_list gwcats = {.store = store};
+	struct as_policy_category *categories = NULL;
+	uint32_t n_categories = 0;
 	struct as_policy policy, previous;
 	struct cl_authority auth;
 	struct timespec ts;
@@ -133,6 +184,28 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	if (rc) {
 		as_err_printf(err, err_len, "reading the revoked gateways: %s", as_strerror(rc));
 		goto out;
+	}
+	rc = cl_store_each_gateway(store, add_gateway_category, &gwcats);
+	if (rc || gwcats.err) {
+		rc = gwcats.err ? gwcats.err : rc;
+		as_err_printf(err, err_len, "reading the gateways' venue categories: %s",
+			      as_strerror(rc));
+		goto out;
+	}
+	if (rq->categories_set && rq->n_categories > AS_POLICY_MAX_CATEGORIES) {
+		as_err_printf(err, err_len, "at most %d categories", AS_POLICY_MAX_CATEGORIES);
+		rc = AS_E_LENGTH;
+		goto out;
+	}
+	if (rq->categories_set && rq->n_categories) {
+		categories = malloc(rq->n_categories * sizeof *categories);
+		if (!categories) {
+			rc = -ENOMEM;
+			as_err_printf(err, err_len, "out of memory");
+			goto out;
+		}
+		memcpy(categories, rq->categories, rq->n_categories * sizeof *categories);
+		n_categories = (uint32_t)rq->n_categories;
 	}
 	/* Revoked credentials: the saved list plus the new ones. */
 	snprintf(path, sizeof path, "%s/revoked-credentials", cfg->store_dir);
@@ -164,6 +237,13 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 		if (as_policy_decode(&previous, data, len, auth.sign_pk) == 0) {
 			if (previous.policy_seq >= policy.policy_seq)
 				policy.policy_seq = previous.policy_seq + 1;
+			/* The category table stays as it was unless given. */
+			if (!rq->categories_set && previous.n_category_levels) {
+				categories = previous.category_levels;
+				n_categories = previous.n_category_levels;
+				previous.category_levels = NULL;
+				previous.n_category_levels = 0;
+			}
 			as_policy_free(&previous);
 		}
 		free(data);
@@ -176,6 +256,16 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	policy.revoked_gateways = gateways.ids;
 	policy.n_revoked_holders = credentials.n;
 	policy.revoked_holders = credentials.ids;
+	policy.n_category_levels = n_categories;
+	policy.category_levels = categories;
+	policy.n_gateway_categories = gwcats.n;
+	policy.gateway_categories = gwcats.items;
+	rc = as_policy_sort_gateway_categories(&policy);
+	if (rc) {
+		cl_authority_wipe(&auth);
+		as_err_printf(err, err_len, "a gateway is listed twice in the registry");
+		goto out;
+	}
 	buf = malloc(as_policy_size(&policy));
 	rc = buf ? as_policy_encode(buf, as_policy_size(&policy), &policy, auth.sign_sk) : -ENOMEM;
 	cl_authority_wipe(&auth);
@@ -193,6 +283,8 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	res->issued = policy.issued_at;
 	res->revoked_gateways = gateways.n;
 	res->revoked_credentials = credentials.n;
+	res->categories = n_categories;
+	res->gateway_categories = gwcats.n;
 	rc = append_history(cfg, &policy, rq->who, err, err_len);
 	if (rc)
 		goto out;
@@ -208,5 +300,7 @@ out:
 	free(buf);
 	free(gateways.ids);
 	free(credentials.ids);
+	free(gwcats.items);
+	free(categories);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "anshim/credential.h"
+#include "anshim/policy.h"
 #include "clconfig.h"
 #include "store.h"
 
@@ -20,6 +21,13 @@ struct cl_policy_request {
 	const uint8_t (*revoke)[AS_HOLDER_ID_LEN];  /* credentials to add to the
 						     * revoked list (borrowed) */
 	size_t n_revoke;
+	/* Collect levels by venue category (policy section 3).  categories_set
+	 * 0 keeps the table of the saved policy; 1 replaces it with these
+	 * n_categories entries (borrowed; 0 entries: every category collects
+	 * from the default level 3). */
+	int categories_set;
+	const struct as_policy_category *categories;
+	size_t n_categories;
 	const char *keys_dir;                       /* sign.key, contact.pub */
 	const char *out;                            /* also write a copy here (NULL: no) */
 	const char *who;                            /* for the history: an account
@@ -31,6 +39,8 @@ struct cl_policy_result {
 	uint64_t seq;                     /* the new policy's policy_seq */
 	int64_t issued;                   /* unix seconds */
 	uint32_t revoked_gateways, revoked_credentials;
+	uint32_t categories;              /* entries of the category table */
+	uint32_t gateway_categories;      /* gateways given their venue's category */
 	int published;                    /* publish asked and done */
 	char publish_error[512];          /* publish asked and failed: why (the
 					   * policy is saved all the same) */

@@ -130,6 +130,8 @@ struct cl_ingest_result {
 	uint32_t stored;        /* new visits */
 	uint32_t duplicates;    /* records at or below the old through_seq */
 	uint32_t expired;       /* placeholders skipped */
+	uint32_t refused;       /* records cl_store_ingest_refuse marked: taken
+				 * (through_seq passes them), not stored */
 	int gap;                /* 1: first record past through_seq + 1; nothing stored */
 	uint32_t reconciled;    /* records past through_seq found stored already
 				 * (same gateway, same content): not stored again */
@@ -144,6 +146,13 @@ struct cl_ingest_result {
 };
 
 int cl_store_ingest_begin(struct cl_store *s, struct cl_ingest **out);
+
+/* Mark records of the next cl_store_ingest_batch / _chained_batch call on
+ * in: record i with refused[i] nonzero (i < n) is taken like the others
+ * (through_seq passes it, the gateway's ack covers it) but not stored, and
+ * counted in res->refused.  refused is borrowed until that call, which
+ * clears the marks whatever it returns. */
+void cl_store_ingest_refuse(struct cl_ingest *in, const uint8_t *refused, size_t n);
 
 /*
  * Add one verified batch of gateway gw (already checked: enrolled, not
