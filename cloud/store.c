@@ -2278,7 +2278,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 			return store_error(rc);
 		}
 	}
-	if (res->stored || res->expired || res->reconciled) {
+	if (res->stored || res->expired || res->reconciled || res->refused) {
 		sg.g.through_seq = through;
 		sg.g.records += res->stored;
 		sg.g.batches++;
