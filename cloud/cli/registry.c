@@ -185,13 +185,17 @@ int cl_cmd_enroll(int argc, char **argv)
 		{"category", required_argument, NULL, 'C'},
 		{"dwell", required_argument, NULL, 'd'},
 		{"csv", required_argument, NULL, 'F'},
+		{"requests", required_argument, NULL, 'R'},
+		{"approve-all", no_argument, NULL, 'Y'},
+		{"reject-all", no_argument, NULL, 'N'},
+		{"list", no_argument, NULL, 'L'},
 		{"verbose", no_argument, NULL, 'V'},
 		{"config", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *key = NULL, *csv = NULL;
-	int verbose = 0;
+	const char *key = NULL, *csv = NULL, *requests = NULL;
+	int verbose = 0, mode = 0;
 	struct cl_gateway gw;
 	struct cl_venue venue;
 	struct cl_config cfg;
@@ -231,6 +235,13 @@ int cl_cmd_enroll(int argc, char **argv)
 				return cl_usage_error("--dwell '%s': minutes, 1 to 1440", optarg);
 			break;
 		case 'F': csv = optarg; break;
+		case 'R': requests = optarg; break;
+		case 'Y': case 'N': case 'L':
+			if (mode && mode != (c == 'Y' ? 'A' : c == 'N' ? 'R' : 'l'))
+				return cl_usage_error("%s", "give one of --approve-all, --reject-all "
+						      "and --list");
+			mode = c == 'Y' ? 'A' : c == 'N' ? 'R' : 'l';
+			break;
 		case 'V': verbose = 1; break;
 		case 'c': break;
 		case 'h': return cl_usage_error("%s", "see the enroll section of --help");
@@ -242,6 +253,14 @@ int cl_cmd_enroll(int argc, char **argv)
 	if (csv && (key || venue_id || venue.name[0] || venue.address[0] || venue.category[0]))
 		return cl_usage_error("%s", "enroll --csv FILE takes the venues from the file; "
 				      "leave out --gateway-key, --venue, --venue-name, ...");
+	if (mode && !requests)
+		return cl_usage_error("%s", "--approve-all, --reject-all and --list go with "
+				      "--requests FILE|DIR");
+	if (requests && (csv || key || venue_id || venue.name[0]))
+		return cl_usage_error("%s", "enroll --requests takes the gateways and venues from "
+				      "the requests; leave out --csv, --gateway-key, --venue, ...");
+	if (requests)
+		return cl_enroll_requests(requests, mode, argc, argv);
 	if (csv)
 		return enroll_csv(csv, argc, argv, verbose);
 	if (!key || !venue_id || !venue.name[0])
