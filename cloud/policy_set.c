@@ -90,11 +90,14 @@ static int add_revoked_gateway(void *ctx, const struct cl_gateway *g)
 	return g->revoked ? id_list_add(ctx, g->gw_id) != 0 : 0;
 }
 
-/* Each active gateway whose venue has a category: section 4. */
+/* Each active gateway's venue (section 5) and, when the venue has one,
+ * its category (section 4). */
 struct gwcat_list {
 	struct cl_store *store;
 	struct as_policy_gateway_category *items;
 	uint32_t n, cap;
+	struct as_policy_gateway_venue *venues;
+	uint32_t n_venues, cap_venues;
 	int err;
 };
 
@@ -106,6 +109,22 @@ static int add_gateway_category(void *ctx, const struct cl_gateway *g)
 
 	if (g->revoked)
 		return 0;
+	if (l->n_venues == AS_POLICY_MAX_GATEWAY_CATEGORIES) {
+		l->err = AS_E_LENGTH;
+		return 1;
+	}
+	if (l->n_venues == l->cap_venues) {
+		uint32_t cap = l->cap_venues ? l->cap_venues * 2 : 64;
+		void *p = realloc(l->venues, (size_t)cap * sizeof *l->venues);
+		if (!p) {
+			l->err = -ENOMEM;
+			return 1;
+		}
+		l->venues = p;
+		l->cap_venues = cap;
+	}
+	memcpy(l->venues[l->n_venues].gw_id, g->gw_id, AS_GWID_LEN);
+	l->venues[l->n_venues++].venue_id = g->venue_id;
 	rc = cl_store_get_venue(l->store, g->venue_id, &v);
 	if (rc == AS_E_NOT_FOUND || (!rc && as_policy_category_check(v.category) != 0))
 		return 0; /* no category (or one from before categories were names) */
@@ -294,7 +313,11 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	}
 	policy.n_gateway_categories = gwcats.n;
 	policy.gateway_categories = gwcats.items;
+	policy.n_gateway_venues = gwcats.n_venues;
+	policy.gateway_venues = gwcats.venues;
 	rc = as_policy_sort_gateway_categories(&policy);
+	if (!rc)
+		rc = as_policy_sort_gateway_venues(&policy);
 	if (rc) {
 		as_err_printf(err, err_len, "a gateway is listed twice in the registry");
 		goto out;
@@ -326,6 +349,7 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	res->issuer_keys = policy.n_issuer_keys;
 	res->categories = policy.n_category_levels;
 	res->gateway_categories = gwcats.n;
+	res->gateway_venues = gwcats.n_venues;
 	res->v1_until_set = policy.v1_until_set;
 	res->v1_until = policy.v1_passes_until;
 	rc = append_history(cfg, &policy, rq->who, err, err_len);
@@ -345,5 +369,6 @@ out:
 	free(gateways.ids);
 	free(credentials.ids);
 	free(gwcats.items);
+	free(gwcats.venues);
 	return rc;
 }

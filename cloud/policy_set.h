@@ -34,8 +34,8 @@ struct cl_policy_request {
 	/* Collect levels by venue category (section 3).  categories_set 0
 	 * keeps the table of the saved policy; 1 replaces it with these
 	 * n_categories entries (borrowed; 0 entries: every category collects
-	 * from the default level 3).  Section 4 always comes from the
-	 * registry: each active gateway whose venue has a category. */
+	 * from the default level 3).  Sections 4 and 5 always come from the
+	 * registry: each active gateway's venue, and its venue's category. */
 	int categories_set;
 	const struct as_policy_category *categories;
 	size_t n_categories;
@@ -53,6 +53,7 @@ struct cl_policy_result {
 	uint32_t issuer_keys;             /* issuer keys in the new policy */
 	uint32_t categories;              /* entries of the category table */
 	uint32_t gateway_categories;      /* gateways given their venue's category */
+	uint32_t gateway_venues;          /* gateways told their venue (section 5) */
 	int v1_until_set;                 /* the new policy ends v1 passes... */
 	int64_t v1_until;                 /* ...at this time (0: refused now) */
 	int published;                    /* publish asked and done */

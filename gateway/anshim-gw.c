@@ -535,6 +535,7 @@ static int cmd_init(struct cli *cli, int argc, char **argv)
 	}
 	if (rc) {
 		fprintf(stderr, "anshim-gw: %s: %s\n", path, as_strerror(rc));
+		sodium_memzero(sk, sizeof sk);
 		return 1;
 	}
 	as_gateway_id(gw_id, pk);
@@ -641,6 +642,16 @@ static void print_status(const char *json)
 	double used = 0, size = 1;
 
 	printf("gateway      %s\n", json_field(json, "gateway_id", v[0], sizeof v[0]));
+	if (strcmp(json_field(json, "enrolled_venue", v[0], sizeof v[0]), "0") != 0 &&
+	    strcmp(v[0], "?") != 0)
+		printf("enrolled     as venue %s\n", v[0]);
+	else if (strcmp(json_field(json, "enrolled", v[0], sizeof v[0]), "true") == 0)
+		printf("enrolled     yes (the cloud acknowledges its records; the venue number "
+		       "comes with the next policy)\n");
+	else
+		printf("enrolled     not yet: the health authority has not approved this "
+		       "gateway (send them the request 'anshim-gw init --venue-name ...' "
+		       "prints)\n");
 	printf("collecting   %s (alert level %s; this venue collects from level %s",
 	       strcmp(json_field(json, "collecting", v[0], sizeof v[0]), "true") == 0 ? "yes" : "NO",
 	       json_field(json, "alert_level", v[1], sizeof v[1]),

@@ -220,6 +220,11 @@ static void status_json(void *ctx, struct as_strbuf *b)
 			 gw_policy_store_min_level(&d->policy, (int)d->cfg.collect_level));
 	as_strbuf_add_json(b, gw_policy_store_category(&d->policy) ?
 			   gw_policy_store_category(&d->policy) : "");
+	/* Enrolled: the policy lists this gateway at its venue, or the cloud
+	 * has acknowledged its records (only an enrolled gateway's are). */
+	as_strbuf_printf(b, ",\"enrolled\":%s,\"enrolled_venue\":%u",
+			 gw_policy_store_venue(&d->policy) || (rc == 0 && st.acked_seq > 0) ?
+			 "true" : "false", gw_policy_store_venue(&d->policy));
 	if (rc == 0)
 		as_strbuf_printf(b, ",\"records\":%llu,\"last_seq\":%llu,\"acked_seq\":%llu,"
 				 "\"unsent\":%llu,\"oldest_unsent\":%lld,\"map_used\":%llu,"

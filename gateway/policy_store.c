@@ -84,6 +84,13 @@ void gw_policy_store_set_gateway(struct gw_policy_store *s, const uint8_t gw_id[
 	s->have_gw_id = 1;
 }
 
+uint32_t gw_policy_store_venue(const struct gw_policy_store *s)
+{
+	if (!s->have_policy || !s->have_gw_id)
+		return 0;
+	return as_policy_gateway_venue(&s->policy, s->gw_id);
+}
+
 const char *gw_policy_store_category(const struct gw_policy_store *s)
 {
 	if (!s->have_policy || !s->have_gw_id)

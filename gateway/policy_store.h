@@ -46,6 +46,11 @@ int gw_policy_store_offer(struct gw_policy_store *s, const uint8_t *data, size_t
  * venue category in the policy (section 4). */
 void gw_policy_store_set_gateway(struct gw_policy_store *s, const uint8_t gw_id[AS_GWID_LEN]);
 
+/* The venue this gateway is enrolled at as the policy says (section 5),
+ * or 0 when the policy does not list it (not enrolled yet, revoked, or a
+ * policy from before gateways were listed). */
+uint32_t gw_policy_store_venue(const struct gw_policy_store *s);
+
 /* This gateway's venue category as the policy gives it (borrowed, valid
  * until the next applied policy), or NULL when the policy names none. */
 const char *gw_policy_store_category(const struct gw_policy_store *s);

@@ -116,10 +116,11 @@ static void test_largest_policy(void)
 	struct as_policy_category *cats = calloc(AS_POLICY_MAX_CATEGORIES, sizeof *cats);
 	struct as_policy_gateway_category *gcs =
 		calloc(AS_POLICY_MAX_GATEWAY_CATEGORIES, sizeof *gcs);
+	struct as_policy_gateway_venue *gvs = calloc(AS_POLICY_MAX_GATEWAY_CATEGORIES, sizeof *gvs);
 	uint8_t *buf = malloc(AS_POLICY_MAX_BYTES);
 	uint8_t probe[16];
 
-	if (!CHECK(list && buf && ikeys && cats && gcs))
+	if (!CHECK(list && buf && ikeys && cats && gcs && gvs))
 		goto out;
 	test_policy_make(&keys, &p, NULL, 0, NULL, 0);
 	for (uint32_t i = 0; i < AS_POLICY_MAX_REVOKED; i++)
@@ -144,6 +145,12 @@ static void test_largest_policy(void)
 	p.category_levels = cats;
 	p.n_gateway_categories = AS_POLICY_MAX_GATEWAY_CATEGORIES;
 	p.gateway_categories = gcs;
+	for (uint32_t i = 0; i < AS_POLICY_MAX_GATEWAY_CATEGORIES; i++) {
+		as_put_be32(gvs[i].gw_id, i);
+		gvs[i].venue_id = 1 + i;
+	}
+	p.n_gateway_venues = AS_POLICY_MAX_GATEWAY_CATEGORIES;
+	p.gateway_venues = gvs;
 	CHECK_EQ_INT(as_policy_size(&p), AS_POLICY_MAX_BYTES);
 	CHECK_RC(as_policy_encode(buf, AS_POLICY_MAX_BYTES, &p, keys.auth_sk),
 		 AS_POLICY_MAX_BYTES);
@@ -154,6 +161,8 @@ static void test_largest_policy(void)
 		CHECK(as_policy_issuer_known(&back, ikeys[AS_POLICY_MAX_ISSUER_KEYS - 1]));
 		CHECK_EQ_INT(as_policy_min_level(&back, cats[255].name), 4);
 		CHECK_STR(as_policy_gateway_category(&back, gcs[65535].gw_id), gcs[65535].category);
+		CHECK_EQ_INT(as_policy_gateway_venue(&back, gvs[65535].gw_id), 65536);
+		CHECK_EQ_INT(as_policy_gateway_venue(&back, gvs[0].gw_id), 1);
 		as_policy_free(&back);
 	}
 	/* One entry more is refused by the encoder. */
@@ -176,6 +185,7 @@ out:
 	free(ikeys);
 	free(cats);
 	free(gcs);
+	free(gvs);
 	free(buf);
 }
 
