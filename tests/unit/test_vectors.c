@@ -546,7 +546,7 @@ static int v_issuer_pk(uint8_t *o, size_t c)
 	return AS_SIGN_PK_LEN;
 }
 
-/* The self-service enrolment request of section 22: the device key asks
+/* The self-service enrolment request of section 23: the device key asks
  * for a new venue number, "제주 카페", category cafe, 45 minutes. */
 static int build_enrol_request(struct as_enrolreq *r)
 {
