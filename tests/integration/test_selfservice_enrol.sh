@@ -110,6 +110,9 @@ wait_for 30 "A to learn its venue" sgw_field_is A enrolled_venue 1
 expect_eq "A: enrolled" true "$(sgw_field A enrolled)"
 expect_match "A: status in words" "enrolled     as venue 1" "$(anshim-gw status --config "$(sgw_dir A)/gw.conf")"
 expect_match "A: its category" "category cafe" "$(anshim-gw status --config "$(sgw_dir A)/gw.conf")"
+sgw_use A
+check; log_has "sync: new policy applied: alert level 3, enrolled as venue 1, category cafe" ||
+  fail "the gateway's log does not say it is enrolled"
 GW_AUTH=$SYNC_AUTH
 gw_wallet "$WORK/w" 010-3333-4444 "Visitor"
 expect_eq "A: scan" accepted "$(gw_scan "$(sgw_dir A)/scan.sock" "$(gw_pass "$WORK/w")")"
