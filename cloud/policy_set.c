@@ -1,5 +1,7 @@
 /*
  * policy_set.c - issue a new policy (policy_set.h): the revoked lists,
+ * the category table (given, or kept from the saved policy), each active
+ * gateway's venue category from the registry,
  * the signature, the saved copies, the history line and the publish.
  *
  * Invariants: policy_seq is milliseconds since the epoch and always above
@@ -88,6 +90,68 @@ static int add_revoked_gateway(void *ctx, const struct cl_gateway *g)
 	return g->revoked ? id_list_add(ctx, g->gw_id) != 0 : 0;
 }
 
+/* Each active gateway's venue (section 5) and, when the venue has one,
+ * its category (section 4). */
+struct gwcat_list {
+	struct cl_store *store;
+	struct as_policy_gateway_category *items;
+	uint32_t n, cap;
+	struct as_policy_gateway_venue *venues;
+	uint32_t n_venues, cap_venues;
+	int err;
+};
+
+static int add_gateway_category(void *ctx, const struct cl_gateway *g)
+{
+	struct gwcat_list *l = ctx;
+	struct cl_venue v;
+	int rc;
+
+	if (g->revoked)
+		return 0;
+	if (l->n_venues == AS_POLICY_MAX_GATEWAY_CATEGORIES) {
+		l->err = AS_E_LENGTH;
+		return 1;
+	}
+	if (l->n_venues == l->cap_venues) {
+		uint32_t cap = l->cap_venues ? l->cap_venues * 2 : 64;
+		void *p = realloc(l->venues, (size_t)cap * sizeof *l->venues);
+		if (!p) {
+			l->err = -ENOMEM;
+			return 1;
+		}
+		l->venues = p;
+		l->cap_venues = cap;
+	}
+	memcpy(l->venues[l->n_venues].gw_id, g->gw_id, AS_GWID_LEN);
+	l->venues[l->n_venues++].venue_id = g->venue_id;
+	rc = cl_store_get_venue(l->store, g->venue_id, &v);
+	if (rc == AS_E_NOT_FOUND || (!rc && as_policy_category_check(v.category) != 0))
+		return 0; /* no category (or one from before categories were names) */
+	if (rc) {
+		l->err = rc;
+		return 1;
+	}
+	if (l->n == AS_POLICY_MAX_GATEWAY_CATEGORIES) {
+		l->err = AS_E_LENGTH;
+		return 1;
+	}
+	if (l->n == l->cap) {
+		uint32_t cap = l->cap ? l->cap * 2 : 64;
+		void *p = realloc(l->items, (size_t)cap * sizeof *l->items);
+		if (!p) {
+			l->err = -ENOMEM;
+			return 1;
+		}
+		l->items = p;
+		l->cap = cap;
+	}
+	memcpy(l->items[l->n].gw_id, g->gw_id, AS_GWID_LEN);
+	memcpy(l->items[l->n].category, v.category, strlen(v.category) + 1);
+	l->n++;
+	return 0;
+}
+
 int cl_policy_history_path(const struct cl_config *cfg, char *out, size_t len)
 {
 	return snprintf(out, len, "%s/policy-history", cfg->store_dir) >= (int)len
@@ -116,7 +180,11 @@ static int append_history(const struct cl_config *cfg, const struct as_policy *p
 		as_strbuf_printf(&b, "\"v1_passes_until\":%lld,", (long long)p->v1_passes_until);
 	as_strbuf_add(&b, "\"who\":");
 	as_strbuf_add_clean(&b, who, 1);
-	as_strbuf_add(&b, "}\n");
+	as_strbuf_add(&b, ",\"categories\":{");
+	for (uint32_t i = 0; i < p->n_category_levels; i++)
+		as_strbuf_printf(&b, "%s\"%s\":%u", i ? "," : "", p->category_levels[i].name,
+				 p->category_levels[i].min_level);
+	as_strbuf_add(&b, "}}\n");
 	if (b.failed) {
 		as_strbuf_free(&b);
 		as_err_printf(err, err_len, "out of memory");
@@ -148,6 +216,7 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 {
 	struct id_list gateways = {0}, credentials = {0};
 	struct as_policy policy, previous = {0};
+	struct gwcat_list gwcats = {.store = store};
 	uint8_t issuers[AS_POLICY_MAX_ISSUER_KEYS][AS_SIGN_PK_LEN];
 	struct cl_authority auth;
 	struct timespec ts;
@@ -172,6 +241,18 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	rc = cl_store_each_gateway(store, add_revoked_gateway, &gateways);
 	if (rc) {
 		as_err_printf(err, err_len, "reading the revoked gateways: %s", as_strerror(rc));
+		goto out;
+	}
+	rc = cl_store_each_gateway(store, add_gateway_category, &gwcats);
+	if (rc || gwcats.err) {
+		rc = gwcats.err ? gwcats.err : rc;
+		as_err_printf(err, err_len, "reading the gateways' venue categories: %s",
+			      as_strerror(rc));
+		goto out;
+	}
+	if (rq->categories_set && rq->n_categories > AS_POLICY_MAX_CATEGORIES) {
+		as_err_printf(err, err_len, "at most %d categories", AS_POLICY_MAX_CATEGORIES);
+		rc = AS_E_LENGTH;
 		goto out;
 	}
 	/* Revoked credentials: the saved list plus the new ones. */
@@ -221,10 +302,26 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 		policy.v1_until_set = 0;
 		policy.v1_passes_until = 0;
 	}
+	/* The category table stays as it was unless given; each gateway's
+	 * category comes from the registry as it is now. */
 	policy.n_category_levels = previous.n_category_levels;
 	policy.category_levels = previous.category_levels;
-	policy.n_gateway_categories = previous.n_gateway_categories;
-	policy.gateway_categories = previous.gateway_categories;
+	if (rq->categories_set) {
+		policy.n_category_levels = (uint32_t)rq->n_categories;
+		policy.category_levels = rq->n_categories ?
+			(struct as_policy_category *)rq->categories : NULL;
+	}
+	policy.n_gateway_categories = gwcats.n;
+	policy.gateway_categories = gwcats.items;
+	policy.n_gateway_venues = gwcats.n_venues;
+	policy.gateway_venues = gwcats.venues;
+	rc = as_policy_sort_gateway_categories(&policy);
+	if (!rc)
+		rc = as_policy_sort_gateway_venues(&policy);
+	if (rc) {
+		as_err_printf(err, err_len, "a gateway is listed twice in the registry");
+		goto out;
+	}
 	policy.issued_at = ts.tv_sec;
 	policy.alert_level = (uint8_t)rq->level;
 	memcpy(policy.contact_pk, auth.contact_pk, AS_BOX_PK_LEN);
@@ -251,6 +348,9 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	res->revoked_credentials = credentials.n;
 	res->issuer_keys = policy.n_issuer_keys;
 	res->bytes = (size_t)encoded;
+	res->categories = policy.n_category_levels;
+	res->gateway_categories = gwcats.n;
+	res->gateway_venues = gwcats.n_venues;
 	res->v1_until_set = policy.v1_until_set;
 	res->v1_until = policy.v1_passes_until;
 	rc = append_history(cfg, &policy, rq->who, err, err_len);
@@ -269,5 +369,7 @@ out:
 	free(buf);
 	free(gateways.ids);
 	free(credentials.ids);
+	free(gwcats.items);
+	free(gwcats.venues);
 	return rc;
 }

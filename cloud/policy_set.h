@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "anshim/credential.h"
+#include "anshim/policy.h"
 #include "clconfig.h"
 #include "store.h"
 
@@ -30,6 +31,14 @@ struct cl_policy_request {
 	 * CL_V1_ACCEPT accepted with no end (no section). */
 	enum { CL_V1_KEEP = 0, CL_V1_UNTIL, CL_V1_REFUSE, CL_V1_ACCEPT } v1;
 	int64_t v1_until;                           /* unix seconds, > 0 */
+	/* Collect levels by venue category (section 3).  categories_set 0
+	 * keeps the table of the saved policy; 1 replaces it with these
+	 * n_categories entries (borrowed; 0 entries: every category collects
+	 * from the default level 3).  Sections 4 and 5 always come from the
+	 * registry: each active gateway's venue, and its venue's category. */
+	int categories_set;
+	const struct as_policy_category *categories;
+	size_t n_categories;
 	const char *keys_dir;                       /* sign.key, contact.pub */
 	const char *out;                            /* also write a copy here (NULL: no) */
 	const char *who;                            /* for the history: an account
@@ -43,6 +52,9 @@ struct cl_policy_result {
 	uint32_t revoked_gateways, revoked_credentials;
 	uint32_t issuer_keys;             /* issuer keys in the new policy */
 	size_t bytes;                     /* the signed policy's size */
+	uint32_t categories;              /* entries of the category table */
+	uint32_t gateway_categories;      /* gateways given their venue's category */
+	uint32_t gateway_venues;          /* gateways told their venue (section 5) */
 	int v1_until_set;                 /* the new policy ends v1 passes... */
 	int64_t v1_until;                 /* ...at this time (0: refused now) */
 	int published;                    /* publish asked and done */

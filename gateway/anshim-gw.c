@@ -21,11 +21,13 @@
 #include "anshim/bytes.h"
 #include "anshim/capsule.h"
 #include "anshim/credential.h"
+#include "anshim/enrolreq.h"
 #include "anshim/daemon.h"
 #include "anshim/error.h"
 #include "anshim/keyfile.h"
 #include "anshim/parse.h"
 #include "anshim/policy.h"
+#include "anshim/qr.h"
 #include "anshim/token.h"
 #include "anshim/usage.h"
 #include "anshim/venuecode.h"
@@ -50,11 +52,20 @@ static const char usage_text[] =
 "Control tool for the Anshim venue gateway (anshim-gatewayd).\n"
 "\n"
 "Commands:\n"
-"  init\n"
+"  init [--venue-name NAME [--address A] [--category C] [--dwell MINUTES]\n"
+"       [--venue ID] [--png FILE] [--qr utf8|ansi|text]]\n"
 "      Create the gateway's state directory and keys (device.key, which\n"
 "      signs this gateway's batches, and import.key) and print the gateway\n"
 "      id and public key to give the health authority for enrolment.\n"
 "      Safe to re-run: existing keys are kept and their id is printed.\n"
+"      With --venue-name, also make a self-service enrolment request: the\n"
+"      public key and the venue's name, address, category (bar, cafe, ...),\n"
+"      usual visit length and, if the authority gave you one, its venue\n"
+"      number, signed by the device key. It is printed as a QR code (--qr\n"
+"      text: none) and as one line starting AE1:, kept in\n"
+"      STATE/enrol-request, and with --png written as a picture. Send it to\n"
+"      the health authority; 'status' says 'enrolled as venue N' once they\n"
+"      approve it.\n"
 "  status [--json]\n"
 "      Show whether the gateway is collecting (and the alert level), how\n"
 "      many records are journaled and unsent, the oldest unsent one, the\n"
@@ -368,14 +379,150 @@ static int cmd_scan(struct cli *cli, int argc, char **argv)
 
 /* ---- init ---- */
 
+/* The venue details of a self-service enrolment request (init). */
+struct init_opts {
+	struct as_enrolreq req;
+	int want_request;
+	const char *png;
+	enum as_qr_format qr;
+};
+
+static int init_text(char *dst, size_t cap, const char *arg, const char *what)
+{
+	if (strlen(arg) >= cap)
+		return usage_error("%s is longer than %zu bytes", what, cap - 1);
+	memcpy(dst, arg, strlen(arg) + 1);
+	return 0;
+}
+
+static int init_on_opt(void *ctx, int c, const char *arg)
+{
+	struct init_opts *o = ctx;
+	int64_t n;
+
+	switch (c) {
+	case 'n':
+		o->want_request = 1;
+		return init_text(o->req.name, sizeof o->req.name, arg, "--venue-name");
+	case 'a':
+		o->want_request = 1;
+		return init_text(o->req.address, sizeof o->req.address, arg, "--address");
+	case 'C':
+		o->want_request = 1;
+		if (strlen(arg) > AS_ENROLREQ_CATEGORY_MAX || strspn(arg, "abcdefghijklmnopqrstuvwxyz"
+				"0123456789-") != strlen(arg) || !arg[0])
+			return usage_error("--category '%s': 1-24 letters a-z, digits or '-' "
+					   "(bar, cafe, restaurant, ...)", arg);
+		return init_text(o->req.category, sizeof o->req.category, arg, "--category");
+	case 'd':
+		o->want_request = 1;
+		if (as_parse_int64(arg, 1, 1440, &n))
+			return usage_error("--dwell '%s': the usual visit in minutes, 1 to 1440", arg);
+		o->req.dwell_minutes = (uint16_t)n;
+		return 0;
+	case 'v':
+		o->want_request = 1;
+		if (as_parse_int64(arg, 1, UINT32_MAX, &n))
+			return usage_error("--venue '%s': the venue number the health authority "
+					   "gave you (leave it out if you have none)", arg);
+		o->req.venue_id = (uint32_t)n;
+		return 0;
+	case 'p': o->png = arg; return 0;
+	case 'q':
+		if (as_qr_format_parse(&o->qr, arg) || (o->qr != AS_QR_UTF8 && o->qr != AS_QR_ANSI &&
+							 o->qr != AS_QR_TEXT))
+			return usage_error("--qr '%s': give utf8, ansi or text (no QR)", arg);
+		return 0;
+	default: return 1;
+	}
+}
+
+static int init_request_check(const struct init_opts *o)
+{
+	if (!o->req.name[0]) {
+		fprintf(stderr, "anshim-gw: an enrolment request needs --venue-name NAME (the name "
+			"visitors know the venue by)\n");
+		return 1;
+	}
+	return 0;
+}
+
+/* Sign, save (STATE/enrol-request) and print the enrolment request. */
+static int init_request(struct cli *cli, struct init_opts *o, const uint8_t sk[AS_SIGN_SK_LEN])
+{
+	char text[AS_ENROLREQ_TEXT_MAX + 1], path[PATH_MAX];
+	struct as_qr qr;
+	int rc;
+
+	o->req.created_at = (int64_t)time(NULL);
+	rc = as_enrolreq_sign(&o->req, sk);
+	if (!rc)
+		rc = as_enrolreq_to_text(text, sizeof text, &o->req);
+	if (rc < 0) {
+		fprintf(stderr, "anshim-gw: cannot make the enrolment request: %s (names and "
+			"addresses must be UTF-8 text without control characters)\n",
+			as_strerror(rc));
+		return 1;
+	}
+	snprintf(path, sizeof path, "%s/enrol-request", cli->cfg.state_dir);
+	{
+		size_t len = strlen(text);
+		text[len] = '\n';
+		rc = as_file_write_atomic(path, text, len + 1, 0644, 0);
+		text[len] = '\0';
+	}
+	if (rc) {
+		fprintf(stderr, "anshim-gw: %s: %s\n", path, as_strerror(rc));
+		return 1;
+	}
+	if (o->png) {
+		rc = as_qr_output(text, AS_QR_PNG, o->png, NULL, 0);
+		if (rc) {
+			fprintf(stderr, "anshim-gw: --png %s: %s\n", o->png, as_strerror(rc));
+			return 1;
+		}
+	}
+	printf("\nenrolment request for venue \"%s\"%s%s (saved in %s):\n", o->req.name,
+	       o->req.category[0] ? ", category " : "", o->req.category, path);
+	if (o->qr != AS_QR_TEXT) {
+		rc = as_qr_encode(&qr, text, 0);
+		if (!rc) {
+			rc = as_qr_print_terminal(stdout, &qr, o->qr == AS_QR_ANSI);
+			as_qr_free(&qr);
+		}
+		if (rc)
+			fprintf(stderr, "anshim-gw: cannot draw the QR code: %s (the text below "
+				"is the same request)\n", as_strerror(rc));
+	}
+	printf("%s\n", text);
+	printf("next: send this request (scan the QR code, or copy the line starting AE1:) to "
+	       "the health authority; once they approve it, 'anshim-gw status' shows "
+	       "\"enrolled as venue N\"\n");
+	return 0;
+}
+
 static int cmd_init(struct cli *cli, int argc, char **argv)
 {
+	static const struct option extra[] = {
+		{"venue-name", required_argument, NULL, 'n'},
+		{"address", required_argument, NULL, 'a'},
+		{"category", required_argument, NULL, 'C'},
+		{"dwell", required_argument, NULL, 'd'},
+		{"venue", required_argument, NULL, 'v'},
+		{"png", required_argument, NULL, 'p'},
+		{"qr", required_argument, NULL, 'q'},
+		{NULL, 0, NULL, 0},
+	};
+	struct init_opts o = {.qr = AS_QR_UTF8};
 	char path[PATH_MAX], id_hex[2 * AS_GWID_LEN + 1], pk_hex[2 * AS_SIGN_PK_LEN + 1];
 	uint8_t pk[AS_SIGN_PK_LEN], sk[AS_SIGN_SK_LEN], import_key[32], gw_id[AS_GWID_LEN];
 	int rc, created = 0;
 
-	if ((rc = cli_parse(cli, argc, argv, NULL, NULL, NULL, NULL, NULL)) != 0)
+	if ((rc = cli_parse(cli, argc, argv, extra, NULL, init_on_opt, &o, NULL)) != 0)
 		return rc;
+	if (o.png && !o.want_request)
+		return usage_error("%s", "--png writes the enrolment request: give the venue "
+				   "details too (--venue-name ...)");
 	if (cli_load_config(cli))
 		return 1;
 	rc = as_mkdir_p(cli->cfg.state_dir, 0700);
@@ -397,7 +544,15 @@ static int cmd_init(struct cli *cli, int argc, char **argv)
 		return 1;
 	}
 	crypto_sign_ed25519_sk_to_pk(pk, sk);
-	sodium_memzero(sk, sizeof sk);
+	if (o.want_request) {
+		/* Checked before anything is printed: a bad name fails the
+		 * command, the keys stay as they are. */
+		rc = init_request_check(&o);
+		if (rc) {
+			sodium_memzero(sk, sizeof sk);
+			return rc;
+		}
+	}
 	snprintf(path, sizeof path, "%s/device.pub", cli->cfg.state_dir);
 	rc = as_keyfile_write(path, AS_KEY_SIGN_PUBLIC, pk, 0);
 	snprintf(path, sizeof path, "%s/import.key", cli->cfg.state_dir);
@@ -408,6 +563,7 @@ static int cmd_init(struct cli *cli, int argc, char **argv)
 	}
 	if (rc) {
 		fprintf(stderr, "anshim-gw: %s: %s\n", path, as_strerror(rc));
+		sodium_memzero(sk, sizeof sk);
 		return 1;
 	}
 	as_gateway_id(gw_id, pk);
@@ -416,6 +572,12 @@ static int cmd_init(struct cli *cli, int argc, char **argv)
 	printf("configuration %s\n%s gateway keys in %s\ngateway id: %s\npublic key: %s\n",
 	       cli->config_path, created ? "created" : "kept existing", cli->cfg.state_dir,
 	       id_hex, pk_hex);
+	if (o.want_request) {
+		rc = init_request(cli, &o, sk);
+		sodium_memzero(sk, sizeof sk);
+		return rc;
+	}
+	sodium_memzero(sk, sizeof sk);
 	if (created)
 		printf("next: give the public key to the health authority for "
 		       "'anshim-cloud enroll', and copy its sign.pub to %s\n",
@@ -508,9 +670,23 @@ static void print_status(const char *json)
 	double used = 0, size = 1;
 
 	printf("gateway      %s\n", json_field(json, "gateway_id", v[0], sizeof v[0]));
-	printf("collecting   %s (alert level %s)\n",
+	if (strcmp(json_field(json, "enrolled_venue", v[0], sizeof v[0]), "0") != 0 &&
+	    strcmp(v[0], "?") != 0)
+		printf("enrolled     as venue %s\n", v[0]);
+	else if (strcmp(json_field(json, "enrolled", v[0], sizeof v[0]), "true") == 0)
+		printf("enrolled     yes (the cloud acknowledges its records; the venue number "
+		       "comes with the next policy)\n");
+	else
+		printf("enrolled     not yet: the health authority has not approved this "
+		       "gateway (send them the request 'anshim-gw init --venue-name ...' "
+		       "prints)\n");
+	printf("collecting   %s (alert level %s; this venue collects from level %s",
 	       strcmp(json_field(json, "collecting", v[0], sizeof v[0]), "true") == 0 ? "yes" : "NO",
-	       json_field(json, "alert_level", v[1], sizeof v[1]));
+	       json_field(json, "alert_level", v[1], sizeof v[1]),
+	       json_field(json, "collect_from_level", v[2], sizeof v[2]));
+	if (json_field(json, "category", v[3], sizeof v[3])[0])
+		printf(", category %s", v[3]);
+	printf(")\n");
 	printf("records      %s journaled, %s unsent\n",
 	       json_field(json, "records", v[0], sizeof v[0]),
 	       json_field(json, "unsent", v[1], sizeof v[1]));

@@ -238,6 +238,15 @@ static void status_json(void *ctx, struct as_strbuf *b)
 			 gw_policy_store_collecting(&d->policy, (int)d->cfg.collect_level) ?
 			 "true" : "false",
 			 gw_policy_store_level(&d->policy), clock_state(d));
+	as_strbuf_printf(b, ",\"collect_from_level\":%d,\"category\":",
+			 gw_policy_store_min_level(&d->policy, (int)d->cfg.collect_level));
+	as_strbuf_add_json(b, gw_policy_store_category(&d->policy) ?
+			   gw_policy_store_category(&d->policy) : "");
+	/* Enrolled: the policy lists this gateway at its venue, or the cloud
+	 * has acknowledged its records (only an enrolled gateway's are). */
+	as_strbuf_printf(b, ",\"enrolled\":%s,\"enrolled_venue\":%u",
+			 gw_policy_store_venue(&d->policy) || (rc == 0 && st.acked_seq > 0) ?
+			 "true" : "false", gw_policy_store_venue(&d->policy));
 	if (rc == 0)
 		as_strbuf_printf(b, ",\"records\":%llu,\"last_seq\":%llu,\"acked_seq\":%llu,"
 				 "\"unsent\":%llu,\"oldest_unsent\":%lld,\"map_used\":%llu,"
@@ -600,6 +609,7 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 	rc = gw_policy_store_init(&d->policy, d->authority_pk, path, err, err_len);
 	if (rc == -ENOMEM)
 		return rc;
+	gw_policy_store_set_gateway(&d->policy, d->gw_id);
 	if (rc) /* keep running, fail closed: no valid policy means not collecting */
 		as_log(AS_LOG_ERR, "%s", err);
 	if (!d->policy.have_policy)

@@ -94,9 +94,36 @@ int gw_policy_store_offer(struct gw_policy_store *s, const uint8_t *data, size_t
 	return 1;
 }
 
+void gw_policy_store_set_gateway(struct gw_policy_store *s, const uint8_t gw_id[AS_GWID_LEN])
+{
+	memcpy(s->gw_id, gw_id, AS_GWID_LEN);
+	s->have_gw_id = 1;
+}
+
+uint32_t gw_policy_store_venue(const struct gw_policy_store *s)
+{
+	if (!s->have_policy || !s->have_gw_id)
+		return 0;
+	return as_policy_gateway_venue(&s->policy, s->gw_id);
+}
+
+const char *gw_policy_store_category(const struct gw_policy_store *s)
+{
+	if (!s->have_policy || !s->have_gw_id)
+		return NULL;
+	return as_policy_gateway_category(&s->policy, s->gw_id);
+}
+
+int gw_policy_store_min_level(const struct gw_policy_store *s, int fallback)
+{
+	const char *category = gw_policy_store_category(s);
+
+	return category ? as_policy_min_level(&s->policy, category) : fallback;
+}
+
 int gw_policy_store_collecting(const struct gw_policy_store *s, int min_level)
 {
-	return s->have_policy && s->policy.alert_level >= min_level;
+	return s->have_policy && s->policy.alert_level >= gw_policy_store_min_level(s, min_level);
 }
 
 int gw_policy_store_level(const struct gw_policy_store *s)

@@ -19,6 +19,8 @@
 
 struct gw_policy_store {
 	const uint8_t *authority_pk;  /* borrowed, AS_SIGN_PK_LEN bytes */
+	int have_gw_id;               /* gw_policy_store_set_gateway was called */
+	uint8_t gw_id[AS_GWID_LEN];   /* this gateway, for its category */
 	char *path;                   /* owned: where the policy is saved */
 	int have_policy;
 	struct as_policy policy;      /* owned */
@@ -40,7 +42,27 @@ void gw_policy_store_free(struct gw_policy_store *s);
  */
 int gw_policy_store_offer(struct gw_policy_store *s, const uint8_t *data, size_t len);
 
-/* Collecting when a policy is present with alert level >= min_level. */
+/* Tell the store which gateway it serves, so it can find this gateway's
+ * venue category in the policy (section 4). */
+void gw_policy_store_set_gateway(struct gw_policy_store *s, const uint8_t gw_id[AS_GWID_LEN]);
+
+/* The venue this gateway is enrolled at as the policy says (section 5),
+ * or 0 when the policy does not list it (not enrolled yet, revoked, or a
+ * policy from before gateways were listed). */
+uint32_t gw_policy_store_venue(const struct gw_policy_store *s);
+
+/* This gateway's venue category as the policy gives it (borrowed, valid
+ * until the next applied policy), or NULL when the policy names none. */
+const char *gw_policy_store_category(const struct gw_policy_store *s);
+
+/* The alert level from which this gateway collects: when the policy gives
+ * it a category, that category's level in the policy (section 3; 3 for a
+ * category the table does not list), else fallback (the configuration's
+ * collect_level). */
+int gw_policy_store_min_level(const struct gw_policy_store *s, int fallback);
+
+/* Collecting when a policy is present with alert level at least
+ * gw_policy_store_min_level(s, min_level). */
 int gw_policy_store_collecting(const struct gw_policy_store *s, int min_level);
 
 /* The alert level (0 when no policy is known). */

@@ -1,15 +1,7 @@
 /*
- * register.c - the paper visitor register: bounded CSV reading, entry
- * validation, the import digest and the streaming file importer (see
- * register.h for the accepted formats and the rules).
- *
- * The CSV reader is a byte-at-a-time state machine over a fixed input
- * buffer.  Every byte it reads belongs to exactly one record; a rejected
- * record is still read to its end with the quote rules applied, so the next
- * record starts where a spreadsheet would start it.  A record's text lands
- * in a fixed buffer that cannot overflow: at most GW_CSV_RECORD_MAX content
- * bytes are stored (a longer record stops being stored and is rejected) plus
- * one NUL per field, and fields beyond GW_CSV_FIELDS_MAX are never stored.
+ * register.c - the paper visitor register: entry validation, the import
+ * digest and the streaming file importer over the CSV reader of
+ * anshim/csv.h (see register.h for the accepted formats and the rules).
  *
  * Invariants:
  *   - no reason string contains a name or a phone number: names and phones
@@ -37,285 +29,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-
-/* ---- CSV reader --------------------------------------------------------- */
-
-#define CSV_INBUF 8192
-
-struct gw_csv_reader {
-	FILE *in;
-	unsigned line;  /* physical line of the next unread byte, 1-based */
-	int started;    /* BOM check done */
-	int eof;
-	int err;        /* sticky read error, -errno */
-	size_t pos, len; /* unread bytes are inbuf[pos..len) */
-	unsigned char inbuf[CSV_INBUF];
-	char rec[GW_CSV_RECORD_MAX + GW_CSV_FIELDS_MAX + 1];
-};
-
-int gw_csv_open(struct gw_csv_reader **r, FILE *in)
-{
-	struct gw_csv_reader *c = calloc(1, sizeof *c);
-
-	*r = NULL;
-	if (!c)
-		return -ENOMEM;
-	c->in = in;
-	c->line = 1;
-	*r = c;
-	return 0;
-}
-
-void gw_csv_close(struct gw_csv_reader *r)
-{
-	if (!r)
-		return;
-	sodium_memzero(r, sizeof *r);
-	free(r);
-}
-
-/* Refill inbuf when empty.  Returns 1 if a byte is available, else 0 (end
- * of input, or an error recorded in r->err). */
-static int csv_fill(struct gw_csv_reader *r)
-{
-	size_t n;
-
-	if (r->pos < r->len)
-		return 1;
-	if (r->eof || r->err)
-		return 0;
-	sodium_memzero(r->inbuf, r->len);
-	r->pos = r->len = 0;
-	errno = 0;
-	n = fread(r->inbuf, 1, sizeof r->inbuf, r->in);
-	if (n == 0) {
-		if (ferror(r->in))
-			r->err = errno > 0 && errno < 1000 ? -errno : -EIO;
-		else
-			r->eof = 1;
-		return 0;
-	}
-	r->len = n;
-	return 1;
-}
-
-static int csv_getc(struct gw_csv_reader *r)
-{
-	return csv_fill(r) ? r->inbuf[r->pos++] : EOF;
-}
-
-static int csv_peek(struct gw_csv_reader *r)
-{
-	return csv_fill(r) ? r->inbuf[r->pos] : EOF;
-}
-
-static void csv_newline(struct gw_csv_reader *r)
-{
-	if (r->line < UINT_MAX)
-		r->line++;
-}
-
-/* Skip a UTF-8 BOM at the very start.  fread may return short counts on
- * pipes, so gather up to three bytes first (at most three reads). */
-static void csv_skip_bom(struct gw_csv_reader *r)
-{
-	for (int i = 0; i < 3 && r->len < 3 && !r->eof && !r->err; i++) {
-		size_t n;
-
-		errno = 0;
-		n = fread(r->inbuf + r->len, 1, sizeof r->inbuf - r->len, r->in);
-		if (n == 0) {
-			if (ferror(r->in))
-				r->err = errno > 0 && errno < 1000 ? -errno : -EIO;
-			else
-				r->eof = 1;
-		}
-		r->len += n;
-	}
-	if (r->len >= 3 && memcmp(r->inbuf, "\xEF\xBB\xBF", 3) == 0)
-		r->pos = 3;
-	r->started = 1;
-}
-
-enum csv_state {
-	CSV_START,    /* at the start of a field, blanks skipped so far */
-	CSV_UNQUOTED, /* inside an unquoted field */
-	CSV_QUOTED,   /* inside a quoted field */
-	CSV_QUOTE,    /* just after a '"' inside a quoted field */
-	CSV_AFTER     /* blanks after a closing quote */
-};
-
-/* One record in progress. */
-struct csv_rec {
-	struct gw_csv_reader *r;
-	size_t out;         /* bytes stored in r->rec */
-	size_t start;       /* where the current field's text starts */
-	unsigned nf;        /* fields completed */
-	size_t offs[GW_CSV_FIELDS_MAX];
-	int quoted;         /* the current field was quoted */
-	int any_quoted;
-	const char *why;    /* first problem found, or NULL */
-};
-
-static void rec_reject(struct csv_rec *k, const char *why)
-{
-	if (!k->why)
-		k->why = why;
-}
-
-static void rec_put(struct csv_rec *k, int c)
-{
-	if (k->why || k->out >= sizeof k->r->rec - 1)
-		return;
-	k->r->rec[k->out++] = (char)c;
-}
-
-static void rec_end_field(struct csv_rec *k)
-{
-	if (k->why)
-		return;
-	if (k->nf == GW_CSV_FIELDS_MAX) {
-		rec_reject(k, "row: more than 16 fields (merge or delete columns)");
-		return;
-	}
-	if (!k->quoted)
-		while (k->out > k->start &&
-		       (k->r->rec[k->out - 1] == ' ' || k->r->rec[k->out - 1] == '\t'))
-			k->out--;
-	k->r->rec[k->out++] = '\0';
-	k->offs[k->nf++] = k->start;
-	k->start = k->out;
-	k->quoted = 0;
-}
-
-/*
- * Read one record.  Returns 1 (row), 2 (a blank line, skipped by the
- * caller), 0 (end of input), AS_E_CSV (malformed record, consumed) or
- * -errno.  Each loop turn consumes one byte, so the loop is bounded by the
- * input; the bytes stored are bounded as described at the top.
- */
-static int csv_record(struct gw_csv_reader *r, struct gw_csv_row *row)
-{
-	struct csv_rec k = {.r = r};
-	enum csv_state st = CSV_START;
-	size_t raw = 0;
-	int c;
-
-	row->line = r->line;
-	c = csv_getc(r);
-	if (c == EOF)
-		return r->err ? r->err : 0;
-	for (;; c = csv_getc(r)) {
-		int end = 0;
-
-		if (c == EOF && r->err)
-			return r->err;
-		if (c == EOF && st == CSV_QUOTED) {
-			rec_reject(&k, "row: a quoted field is never closed (look for an "
-				       "unmatched '\"')");
-			break;
-		}
-		if (st != CSV_QUOTED && (c == EOF || c == '\n' || c == '\r')) {
-			/* End of record. */
-			if (c == '\r' && csv_peek(r) == '\n')
-				csv_getc(r);
-			if (c != EOF)
-				csv_newline(r);
-			end = 1;
-		} else if (++raw > GW_CSV_RECORD_MAX) {
-			rec_reject(&k, "row: longer than 4096 bytes (look for an unmatched "
-				       "'\"', or shorten the row)");
-		} else if (c == '\0') {
-			rec_reject(&k, "row: contains a NUL byte (is this a text CSV file?)");
-		}
-		if (end) {
-			rec_end_field(&k);
-			break;
-		}
-		switch (st) {
-		case CSV_START:
-			if (c == ' ' || c == '\t')
-				break;
-			if (c == '"') {
-				k.quoted = k.any_quoted = 1;
-				st = CSV_QUOTED;
-			} else if (c == ',') {
-				rec_end_field(&k);
-			} else {
-				rec_put(&k, c);
-				st = CSV_UNQUOTED;
-			}
-			break;
-		case CSV_UNQUOTED:
-			if (c == ',') {
-				rec_end_field(&k);
-				st = CSV_START;
-			} else if (c == '"') {
-				rec_reject(&k, "row: a '\"' inside an unquoted field (put the "
-					       "field in quotes and write the '\"' twice)");
-			} else {
-				rec_put(&k, c);
-			}
-			break;
-		case CSV_QUOTED:
-			if (c == '"') {
-				st = CSV_QUOTE;
-				break;
-			}
-			if (c == '\n' || (c == '\r' && csv_peek(r) != '\n'))
-				csv_newline(r);
-			rec_put(&k, c);
-			break;
-		case CSV_QUOTE:
-			if (c == '"') {
-				rec_put(&k, '"');
-				st = CSV_QUOTED;
-				break;
-			}
-			/* The quote closed the field. */
-			/* fall through */
-		case CSV_AFTER:
-			if (c == ',') {
-				rec_end_field(&k);
-				st = CSV_START;
-			} else if (c == ' ' || c == '\t') {
-				st = CSV_AFTER;
-			} else {
-				rec_reject(&k, "row: text after a closing '\"' (put the whole "
-					       "field in quotes and write inner '\"' twice)");
-				st = CSV_UNQUOTED;
-			}
-			break;
-		}
-	}
-	if (k.why) {
-		row->why = k.why;
-		return AS_E_CSV;
-	}
-	if (k.nf == 1 && !k.any_quoted && r->rec[0] == '\0')
-		return 2;
-	for (unsigned i = 0; i < k.nf; i++)
-		row->fields[i] = r->rec + k.offs[i];
-	row->n_fields = k.nf;
-	return 1;
-}
-
-int gw_csv_next(struct gw_csv_reader *r, struct gw_csv_row *row)
-{
-	int rc;
-
-	memset(row, 0, sizeof *row);
-	sodium_memzero(r->rec, sizeof r->rec); /* the last row's text */
-	if (r->err)
-		return r->err;
-	if (!r->started)
-		csv_skip_bom(r);
-	/* Each turn consumes at least one byte: bounded by the input. */
-	do {
-		rc = csv_record(r, row);
-	} while (rc == 2);
-	return rc;
-}
 
 /* ---- reasons ------------------------------------------------------------ */
 
@@ -782,7 +495,7 @@ static int field_by_name(const char *s)
 
 /* Match the header row.  A cell is quoted back only when it is one of the
  * column names, so a data row taken for a header does not leak. */
-static int parse_header(const struct gw_csv_row *row, struct columns *cols, char *why,
+static int parse_header(const struct as_csv_row *row, struct columns *cols, char *why,
 			size_t n)
 {
 	unsigned i = 0, last = row->n_fields;
@@ -827,7 +540,7 @@ static int parse_header(const struct gw_csv_row *row, struct columns *cols, char
 }
 
 /* Whether fields from..n_fields-1 are all empty. */
-static int tail_empty(const struct gw_csv_row *row, unsigned from)
+static int tail_empty(const struct as_csv_row *row, unsigned from)
 {
 	for (unsigned i = from; i < row->n_fields; i++)
 		if (row->fields[i][0] != '\0')
@@ -835,7 +548,7 @@ static int tail_empty(const struct gw_csv_row *row, unsigned from)
 	return 1;
 }
 
-static const char *row_field(const struct gw_csv_row *row, const struct columns *cols,
+static const char *row_field(const struct as_csv_row *row, const struct columns *cols,
 			     enum gw_register_field f)
 {
 	return cols->col[f] >= 0 ? row->fields[cols->col[f]] : NULL;
@@ -847,17 +560,17 @@ int gw_register_read_file(FILE *in, int64_t now, int64_t max_age_seconds,
 			  void (*on_reject)(void *ctx, unsigned line, const char *why),
 			  void *ctx)
 {
-	struct gw_csv_reader *r;
-	struct gw_csv_row row;
+	struct as_csv_reader *r;
+	struct as_csv_row row;
 	struct gw_register_entry e;
 	struct columns cols;
 	char why[GW_REGISTER_WHY_MAX];
 	int rc;
 
-	rc = gw_csv_open(&r, in);
+	rc = as_csv_open(&r, in);
 	if (rc)
 		return rc;
-	rc = gw_csv_next(r, &row);
+	rc = as_csv_next(r, &row);
 	if (rc == 0) {
 		if (on_reject)
 			on_reject(ctx, row.line, "header: the file is empty (the first row "
@@ -881,7 +594,7 @@ int gw_register_read_file(FILE *in, int64_t now, int64_t max_age_seconds,
 		goto out;
 	}
 	/* One record per turn, each at least one byte: bounded by the file. */
-	while ((rc = gw_csv_next(r, &row)) != 0) {
+	while ((rc = as_csv_next(r, &row)) != 0) {
 		if (rc == AS_E_CSV) {
 			if (on_reject)
 				on_reject(ctx, row.line, row.why);
@@ -921,7 +634,7 @@ int gw_register_read_file(FILE *in, int64_t now, int64_t max_age_seconds,
 		sodium_memzero(&e, sizeof e);
 	}
 out:
-	gw_csv_close(r);
+	as_csv_close(r);
 	return rc;
 }
 

@@ -599,8 +599,15 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 	if (rc < 0) {
 		as_log(AS_LOG_WARNING, "sync: refused a policy message: %s", as_strerror(rc));
 	} else if (rc == 1) {
-		as_log(AS_LOG_NOTICE, "sync: new policy applied: alert level %d",
-		       gw_policy_store_level(s->deps.policy));
+		uint32_t venue = gw_policy_store_venue(s->deps.policy);
+		const char *category = gw_policy_store_category(s->deps.policy);
+		char enrolled[48] = "";
+
+		if (venue)
+			snprintf(enrolled, sizeof enrolled, ", enrolled as venue %u", venue);
+		as_log(AS_LOG_NOTICE, "sync: new policy applied: alert level %d%s%s%s",
+		       gw_policy_store_level(s->deps.policy), enrolled,
+		       category ? ", category " : "", category ? category : "");
 		if (s->deps.on_policy)
 			s->deps.on_policy(s->deps.ctx);
 	}

@@ -59,6 +59,7 @@ struct cl_daemon {
 	char wallet_topic[160];
 	char heartbeat_topic[160];
 	char revoked_path[4200];
+	char history_path[4200];
 };
 
 static const char usage_text[] =
@@ -355,6 +356,7 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 		.group_bytes = (size_t)d->cfg.ingest_group_bytes,
 		.app_tolerance = d->cfg.app_slot_tolerance,
 		.revoked_credentials = d->revoked_path,
+		.policy_history = d->history_path,
 		.queue_messages = (size_t)d->cfg.ingest_queue_messages,
 		.queue_bytes = (size_t)d->cfg.ingest_queue_bytes,
 		.retention = d->cfg.retention,
@@ -373,6 +375,9 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 		return rc;
 	}
 	/* Written by 'anshim-cloud policy set --revoke-credential'. */
+	/* Written by 'anshim-cloud policy set': when each category collected. */
+	snprintf(d->history_path, sizeof d->history_path, "%s/policy-history",
+		 d->cfg.store_dir);
 	snprintf(d->revoked_path, sizeof d->revoked_path, "%s/revoked-credentials",
 		 d->cfg.store_dir);
 	rc = cl_store_open(&d->store, d->cfg.store_dir, d->cfg.map_size, 0, err, err_len);

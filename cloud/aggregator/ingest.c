@@ -22,6 +22,7 @@
  * transaction, so one message the store cannot take holds up no other.
  */
 #include "ingest.h"
+#include "collectsched.h"
 #include "revealclient.h"
 
 #include "anshim/ack.h"
@@ -85,6 +86,8 @@ struct checked {
 						* time: ack the unchanged through_seq */
 	uint64_t through_seq;                  /* the store's, when checked */
 	int heartbeat;                         /* 1: a gateway heartbeat, in hb */
+	uint8_t *refused;                      /* n flags: made while not collecting */
+	size_t n_refused;                      /* how many are set */
 	struct as_heartbeat hb;
 };
 
@@ -99,6 +102,9 @@ struct cl_ingester {
 	struct cl_ingest_options opt;
 	cl_ack_cb on_ack;
 	void *ctx;
+	/* ingest thread only: when each venue category collected */
+	struct cl_collect_sched sched;
+	int64_t sched_error_logged;
 	/* ingest thread only: the rate limit of reject warnings */
 	int64_t log_window_start;
 	unsigned log_in_window;
@@ -224,6 +230,43 @@ static const char *check_times(struct cl_ingester *in, struct checked *c)
 	return NULL;
 }
 
+/* Mark the records of c that gw's venue made while its category was not
+ * collecting (collectsched.h): c->refused, c->n_refused.  0 or -ENOMEM;
+ * an unreadable history refuses nothing and is logged (once a minute). */
+static int mark_not_collecting(struct cl_ingester *in, const struct cl_gateway *gw,
+			       struct checked *c)
+{
+	struct cl_venue venue;
+	char err[512];
+	int rc;
+
+	if (!in->opt.policy_history)
+		return 0;
+	rc = cl_collect_sched_refresh(&in->sched, in->opt.policy_history, err, sizeof err);
+	if (rc < 0 && time(NULL) - in->sched_error_logged >= 60) {
+		in->sched_error_logged = time(NULL);
+		as_log(AS_LOG_ERR, "ingest: cannot read the policy history: %s; records are judged "
+		       "by the policies read before", err);
+	}
+	if (in->sched.n == 0)
+		return 0;
+	if (cl_store_get_venue(in->store, gw->venue_id, &venue) != 0)
+		venue.category[0] = '\0';
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->recs[i].kind == AS_REC_EXPIRED ||
+		    cl_collect_sched_collecting(&in->sched, venue.category, c->recs[i].entry_time))
+			continue;
+		if (!c->refused) {
+			c->refused = calloc(c->n, 1);
+			if (!c->refused)
+				return -ENOMEM;
+		}
+		c->refused[i] = 1;
+		c->n_refused++;
+	}
+	return 0;
+}
+
 /* Check one message; on success fill c (owning recs/pids) and return NULL,
  * else return the reject reason. */
 static const char *check_message(struct cl_ingester *in, const struct message *m,
@@ -283,6 +326,11 @@ static const char *check_message(struct cl_ingester *in, const struct message *m
 			c->recs = NULL;
 			return why;
 		}
+	}
+	if (mark_not_collecting(in, &gw, c) == -ENOMEM) {
+		free(c->recs);
+		c->recs = NULL;
+		return "out-of-memory";
 	}
 	c->pids = calloc(c->n, sizeof *c->pids);
 	if (!c->pids) {
@@ -712,6 +760,8 @@ static int process_group(struct cl_ingester *in, struct message **msgs, size_t n
 			}
 			continue;
 		}
+		if (checked[i].refused)
+			cl_store_ingest_refuse(txn, checked[i].refused, checked[i].n);
 		if (checked[i].hdr.version >= 2) {
 			struct cl_chain_batch chain;
 
@@ -739,6 +789,9 @@ static int process_group(struct cl_ingester *in, struct message **msgs, size_t n
 			reasons[i] = "gap";
 			rc = cl_store_ingest_count_reject(txn, "gap");
 		}
+		/* Records, not batches: each one refused counts. */
+		for (uint32_t k = 0; !rc && k < results[i].refused; k++)
+			rc = cl_store_ingest_count_reject(txn, "not-collecting");
 	}
 	if (!rc && txn) {
 		rc = cl_store_ingest_commit(txn);
@@ -833,6 +886,7 @@ out:
 		free(checked[i].recs);
 		free(checked[i].digests);
 		free(checked[i].pids);
+		free(checked[i].refused);
 		if (checked[i].app)
 			sodium_memzero(checked[i].app, sizeof *checked[i].app);
 		free(checked[i].app);
@@ -1065,6 +1119,7 @@ void cl_ingester_stop(struct cl_ingester *in)
 	uv_cond_broadcast(&in->room);
 	uv_mutex_unlock(&in->lock);
 	uv_thread_join(&in->thread);
+	cl_collect_sched_free(&in->sched);
 	as_log(AS_LOG_INFO, "ingest: at most %llu messages (%llu bytes) were queued at once",
 	       (unsigned long long)in->stats.queue_peak,
 	       (unsigned long long)in->stats.queue_peak_bytes);

@@ -84,6 +84,10 @@ struct cl_ingest_options {
 				  * outside its rotating code's slot */
 	const char *revoked_credentials; /* file of revoked credential ids
 					  * (16 bytes each), or NULL */
+	const char *policy_history; /* the policy history (collectsched.h): records
+				     * a venue made while its category was not
+				     * collecting are taken but not stored, and
+				     * counted 'not-collecting'; NULL: none refused */
 	size_t queue_messages;   /* bound of the queue (0: none): when reached, */
 	size_t queue_bytes;      /* cl_ingester_submit_wait waits until it is half */
 	int64_t retention;       /* seconds: times older than now - retention are

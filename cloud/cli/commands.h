@@ -17,4 +17,8 @@ int cl_cmd_poster(int argc, char **argv);   /* poster.c */
 int cl_cmd_gateways(int argc, char **argv); /* gateways_cmd.c */
 int cl_cmd_user(int argc, char **argv);     /* user_cmd.c */
 
+/* enroll --requests PATH (enrolreq_cmd.c): mode 0 asks on the terminal,
+ * 'A' approves all, 'R' rejects all, 'l' lists. */
+int cl_enroll_requests(const char *path, int mode, int argc, char **argv);
+
 #endif

@@ -43,6 +43,34 @@ static int read_credential_id(const char *arg, uint8_t id[AS_HOLDER_ID_LEN])
 	return 0;
 }
 
+/* --category NAME=LEVEL into table[n] (n entries before it).  0 or the
+ * usage exit status (printed). */
+static int parse_category(const char *arg, struct as_policy_category *table, size_t n)
+{
+	const char *eq = strchr(arg, '=');
+	char name[AS_CATEGORY_MAX + 1];
+	int64_t level;
+
+	if (n == AS_POLICY_MAX_CATEGORIES)
+		return cl_usage_error("at most %d --category options", AS_POLICY_MAX_CATEGORIES);
+	if (!eq || (size_t)(eq - arg) > AS_CATEGORY_MAX)
+		return cl_usage_error("--category '%s': give NAME=LEVEL, e.g. bar=2", arg);
+	memcpy(name, arg, (size_t)(eq - arg));
+	name[eq - arg] = '\0';
+	if (as_policy_category_check(name))
+		return cl_usage_error("--category '%s': a category is 1-24 letters a-z, digits or "
+				      "'-', as venues are enrolled with (bar, cafe, ...)", arg);
+	if (as_parse_int64(eq + 1, 1, 4, &level))
+		return cl_usage_error("--category '%s': the level from which %s venues collect is "
+				      "1, 2, 3 or 4", arg, name);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(table[i].name, name) == 0)
+			return cl_usage_error("--category %s is given twice", name);
+	memcpy(table[n].name, name, strlen(name) + 1);
+	table[n].min_level = (uint8_t)level;
+	return 0;
+}
+
 /* --issuer-key and --drop-issuer-key take the issuer's public key file
  * (issuer.pub) or the key in hex. */
 static int read_issuer_key(const char *opt, const char *arg, uint8_t pk[AS_SIGN_PK_LEN])
@@ -67,6 +95,8 @@ int cl_cmd_policy(int argc, char **argv)
 		{"out", required_argument, NULL, 'o'},
 		{"revoke-credential", required_argument, NULL, 'r'},
 		{"no-publish", no_argument, NULL, 'N'},
+		{"category", required_argument, NULL, 'C'},
+		{"clear-categories", no_argument, NULL, 'X'},
 		{"issuer-key", required_argument, NULL, 'I'},
 		{"drop-issuer-key", required_argument, NULL, 'D'},
 		{"v1-passes-until", required_argument, NULL, 'U'},
@@ -76,6 +106,9 @@ int cl_cmd_policy(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	static uint8_t fresh[MAX_NEW_REVOCATIONS][AS_HOLDER_ID_LEN];
+	static struct as_policy_category categories[AS_POLICY_MAX_CATEGORIES];
+	size_t n_categories = 0;
+	int categories_set = 0;
 	static uint8_t add_issuer[AS_POLICY_MAX_ISSUER_KEYS][AS_SIGN_PK_LEN];
 	static uint8_t drop_issuer[AS_POLICY_MAX_ISSUER_KEYS][AS_SIGN_PK_LEN];
 	size_t n_add = 0, n_drop = 0;
@@ -104,6 +137,14 @@ int cl_cmd_policy(int argc, char **argv)
 				return cl_usage_error("--level '%s': the alert level is 1, 2, 3 or 4",
 						      optarg);
 			break;
+		case 'C':
+			rc = parse_category(optarg, categories, n_categories);
+			if (rc)
+				return rc;
+			n_categories++;
+			categories_set = 1;
+			break;
+		case 'X': categories_set = 1; break;
 		case 'r':
 			if (n_fresh == MAX_NEW_REVOCATIONS)
 				return cl_usage_error("at most %d --revoke-credential options at once",
@@ -170,7 +211,8 @@ int cl_cmd_policy(int argc, char **argv)
 	{
 		struct cl_policy_request rq = {
 			.level = (int)level, .revoke = (const uint8_t (*)[AS_HOLDER_ID_LEN])fresh,
-			.n_revoke = n_fresh,
+			.n_revoke = n_fresh, .categories_set = categories_set,
+			.categories = categories, .n_categories = n_categories,
 			.add_issuer = (const uint8_t (*)[AS_SIGN_PK_LEN])add_issuer,
 			.n_add_issuer = n_add,
 			.drop_issuer = (const uint8_t (*)[AS_SIGN_PK_LEN])drop_issuer,
@@ -196,6 +238,9 @@ int cl_cmd_policy(int argc, char **argv)
 			"broker's message_size_limit of 262144 in the shipped configuration: "
 			"gateways cannot receive it over MQTT (each revoked credential or token "
 			"id adds 16 bytes)\n", res.bytes);
+	printf("categories: %u with their own level (others collect from level %d), %u "
+	       "gateway(s) told their venue's category\n", res.categories,
+	       AS_POLICY_DEFAULT_MIN_LEVEL, res.gateway_categories);
 	if (!res.v1_until_set) {
 		printf("version 1 phone passes: accepted\n");
 	} else if (res.v1_until == 0) {

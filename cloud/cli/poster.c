@@ -7,7 +7,8 @@
  * at level M, through anshim/qr.h) and what to do with it.  PDF, PNG
  * (150 dpi) or SVG; the file is built in memory and replaced atomically.
  * poster --verify TEXT checks a scanned poster code against the authority
- * key.
+ * key.  poster --csv makes the posters of a roll-out list (venuecsv.h): a
+ * file per venue, or one multi-page PDF.
  *
  * Invariants: nothing is written unless the code was signed and the whole
  * page rendered without a cairo error; the QR modules are drawn without
@@ -17,6 +18,7 @@
 #include "authority.h"
 #include "cli.h"
 #include "commands.h"
+#include "venuecsv.h"
 
 #include "anshim/args.h"
 #include "anshim/bytes.h"
@@ -33,6 +35,7 @@
 #include <fontconfig/fontconfig.h>
 #endif
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +51,9 @@ static const char poster_usage[] =
 "Usage: anshim-cloud poster --venue ID [--out FILE] [--format pdf|png|svg]\n"
 "                           [--size a4|a5] [--store DIR | --config FILE]\n"
 "                           [--keys DIR]\n"
+"       anshim-cloud poster --csv FILE --out DIR [--format pdf|png|svg]\n"
+"                           [--size a4|a5] [--store DIR | --config FILE]\n"
+"       anshim-cloud poster --csv FILE --combined --out FILE.pdf [--size a4|a5]\n"
 "       anshim-cloud poster --verify TEXT [--venue ID] [--keys DIR]\n"
 "\n"
 "Make the printable check-in poster of venue ID: the venue's name and\n"
@@ -63,6 +69,13 @@ static const char poster_usage[] =
 "Options:\n"
 "  --venue ID        the venue, as enrolled with 'anshim-cloud enroll --venue ID'\n"
 "  --out FILE        where to write (default venue-ID.FORMAT); '-' for stdout\n"
+"  --csv FILE        make the posters of every venue of a roll-out list (the\n"
+"                    CSV 'anshim-cloud enroll --csv' takes, checked the same\n"
+"                    way; name and address come from the registry): one\n"
+"                    file per venue, --out DIR/venue-ID.pdf\n"
+"                    (the directory is made if needed). Rows that are bad\n"
+"                    or not enrolled are named by line and get no poster\n"
+"  --combined        with --csv: one PDF at --out FILE, a page per venue\n"
 "  --format F        pdf (default), png (150 dpi) or svg; without it, taken\n"
 "                    from the extension of --out\n"
 "  --size S          paper size a4 (default) or a5, portrait\n"
@@ -221,21 +234,24 @@ static void draw_page(cairo_t *cr, double w, double h, double scale, const struc
 	text_centered(cr, line, cx, h - m, w * 0.018, avail, 0);
 }
 
-/* Render the poster into *out (malloc'd).  0 or AS_E_QR / -ENOMEM. */
-static int render(enum poster_format fmt, int a5, const struct cl_venue *v,
-		  const struct as_venue_code *code, const char *text, struct sink *out)
+/* One poster page: the venue and its signed code as QR text. */
+struct poster_page {
+	struct cl_venue venue;
+	struct as_venue_code code;
+	char text[AS_VENUE_CODE_TEXT_MAX];
+};
+
+/* Render n pages (n > 1 only for PDF) into *out (malloc'd by the sink).
+ * 0 or AS_E_QR / -ENOMEM; prints why. */
+static int render(enum poster_format fmt, int a5, const struct poster_page *pages, size_t n,
+		  struct sink *out)
 {
 	double w = a5 ? 419.528 : 595.276, h = a5 ? 595.276 : 841.890;
 	double scale = fmt == FMT_PNG ? PNG_DPI / 72.0 : 1.0;
 	cairo_surface_t *surface;
 	cairo_status_t st;
-	struct as_qr qr;
 	cairo_t *cr;
-	int rc;
 
-	rc = as_qr_encode(&qr, text, 0);
-	if (rc)
-		return rc;
 	if (fmt == FMT_PDF)
 		surface = cairo_pdf_surface_create_for_stream(sink_write, out, w, h);
 	else if (fmt == FMT_SVG)
@@ -245,7 +261,22 @@ static int render(enum poster_format fmt, int a5, const struct cl_venue *v,
 						     (int)ceil(h * scale));
 	cr = cairo_create(surface);
 	cairo_scale(cr, scale, scale);
-	draw_page(cr, w, h, scale, v, &qr, code);
+	for (size_t i = 0; i < n; i++) {
+		struct as_qr qr;
+		int rc = as_qr_encode(&qr, pages[i].text, 0);
+
+		if (rc) {
+			fprintf(stderr, "anshim-cloud: venue %u: cannot make the QR code: %s\n",
+				pages[i].venue.id, as_strerror(rc));
+			cairo_destroy(cr);
+			cairo_surface_destroy(surface);
+			return rc;
+		}
+		draw_page(cr, w, h, scale, &pages[i].venue, &qr, &pages[i].code);
+		as_qr_free(&qr);
+		if (fmt == FMT_PDF)
+			cairo_show_page(cr);
+	}
 	st = cairo_status(cr);
 	cairo_destroy(cr);
 	/* A finished image surface cannot be written out: PNG first. */
@@ -255,11 +286,6 @@ static int render(enum poster_format fmt, int a5, const struct cl_venue *v,
 	if (st == CAIRO_STATUS_SUCCESS)
 		st = cairo_surface_status(surface);
 	cairo_surface_destroy(surface);
-	/* Drop cairo's font caches and fontconfig's configuration, so a leak
-	 * checker sees nothing left (the CLI renders once). */
-	cairo_debug_reset_static_data();
-	FcFini();
-	as_qr_free(&qr);
 	if (st != CAIRO_STATUS_SUCCESS || out->failed) {
 		fprintf(stderr, "anshim-cloud: cannot render the poster: %s\n",
 			out->failed ? "out of memory" : cairo_status_to_string(st));
@@ -267,16 +293,34 @@ static int render(enum poster_format fmt, int a5, const struct cl_venue *v,
 	}
 	return 0;
 }
+
+/* Drop cairo's font caches and fontconfig's configuration once all
+ * posters are made, so a leak checker sees nothing left. */
+static void render_done(void)
+{
+	cairo_debug_reset_static_data();
+	FcFini();
+}
 #else
 /* Built without cairo (-DANSHIM_POSTER=OFF, e.g. the Raspberry Pi cross
  * build of the gateway): no rendering; 'poster --verify' still works. */
-static int render(enum poster_format fmt, int a5, const struct cl_venue *v,
-		  const struct as_venue_code *code, const char *text, struct sink *out)
+struct poster_page {
+	struct cl_venue venue;
+	struct as_venue_code code;
+	char text[AS_VENUE_CODE_TEXT_MAX];
+};
+
+static int render(enum poster_format fmt, int a5, const struct poster_page *pages, size_t n,
+		  struct sink *out)
 {
-	(void)fmt, (void)a5, (void)v, (void)code, (void)text, (void)out;
+	(void)fmt, (void)a5, (void)pages, (void)n, (void)out;
 	fprintf(stderr, "anshim-cloud: this build cannot render posters (it was built with "
 		"-DANSHIM_POSTER=OFF, without cairo); 'poster --verify' works\n");
 	return AS_E_USAGE;
+}
+
+static void render_done(void)
+{
 }
 #endif
 
@@ -347,10 +391,182 @@ static int verify(const char *text, uint32_t venue_id, const char *keys)
 	return 0;
 }
 
+/* Sign the poster code of venue v into pg.  0, or prints why. */
+static int make_page(struct poster_page *pg, const struct cl_venue *v,
+		     const uint8_t sign_sk[AS_SIGN_SK_LEN], int64_t now)
+{
+	int rc;
+
+	memset(pg, 0, sizeof *pg);
+	pg->venue = *v;
+	pg->code.type = AS_VC_POSTER;
+	pg->code.venue_id = v->id;
+	pg->code.issued_at = now;
+	if (code_name(pg->code.name, v->name)) {
+		fprintf(stderr, "anshim-cloud: venue %u's name is not printable UTF-8 (control "
+			"characters or bad bytes); re-enroll it with a corrected name\n", v->id);
+		return AS_E_FIELD;
+	}
+	rc = as_venue_code_sign(&pg->code, sign_sk);
+	if (!rc)
+		rc = as_venue_code_to_text(pg->text, sizeof pg->text, &pg->code);
+	if (rc < 0) {
+		fprintf(stderr, "anshim-cloud: cannot sign the venue code: %s\n", as_strerror(rc));
+		return rc;
+	}
+	return 0;
+}
+
+/* Render pages[0..n) as one file at path ('-': stdout).  0 or prints why. */
+static int write_poster(enum poster_format fmt, int a5, const struct poster_page *pages,
+			size_t n, const char *path)
+{
+	struct sink sink = {0};
+	int rc = render(fmt, a5, pages, n, &sink);
+
+	if (!rc) {
+		if (strcmp(path, "-") == 0)
+			rc = fwrite(sink.buf, 1, sink.len, stdout) != sink.len || fflush(stdout)
+				? -EIO : 0;
+		else
+			rc = as_file_write_atomic(path, sink.buf, sink.len, 0644, 0);
+		if (rc)
+			fprintf(stderr, "anshim-cloud: cannot write the poster to %s: %s\n", path,
+				as_strerror(rc));
+	}
+	free(sink.buf);
+	return rc;
+}
+
+static const char *format_ext(enum poster_format fmt)
+{
+	return fmt == FMT_PDF ? "pdf" : fmt == FMT_PNG ? "png" : "svg";
+}
+
+/* The venues of a roll-out list, from the registry: good rows whose venue
+ * is enrolled become pages; others are reported by line.  *bad counts them. */
+static int csv_pages(const char *path, struct cl_store *store, const uint8_t sign_sk[AS_SIGN_SK_LEN],
+		     struct poster_page **pages, size_t *n, unsigned *bad)
+{
+	struct cl_venuecsv *reader;
+	struct cl_venuecsv_row row;
+	struct cl_venue venue;
+	size_t cap = 0;
+	char why[256] = "";
+	int64_t now = (int64_t)time(NULL);
+	FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	int rc;
+
+	*pages = NULL;
+	*n = 0;
+	*bad = 0;
+	if (!in) {
+		fprintf(stderr, "anshim-cloud: --csv %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	rc = cl_venuecsv_open(&reader, in, why, sizeof why);
+	if (rc) {
+		fprintf(stderr, "anshim-cloud: %s: %s\n", path, why[0] ? why : as_strerror(rc));
+		if (in != stdin)
+			fclose(in);
+		return rc;
+	}
+	/* Bounded by the file: each call consumes at least one record. */
+	while ((rc = cl_venuecsv_next(reader, &row)) != 0) {
+		if (rc == AS_E_CSV) {
+			fprintf(stderr, "%s: line %u: %s\n", path, row.line, row.why);
+			++*bad;
+			continue;
+		}
+		if (rc < 0)
+			break;
+		rc = cl_store_get_venue(store, row.venue.id, &venue);
+		if (rc == AS_E_NOT_FOUND) {
+			fprintf(stderr, "%s: line %u: venue %u is not enrolled (run 'anshim-cloud "
+				"enroll --csv %s' first)\n", path, row.line, row.venue.id, path);
+			++*bad;
+			continue;
+		}
+		if (rc)
+			break;
+		if (*n == cap) {
+			size_t ncap = cap ? 2 * cap : 64;
+			void *p = realloc(*pages, ncap * sizeof **pages);
+			if (!p) {
+				rc = -ENOMEM;
+				break;
+			}
+			*pages = p;
+			cap = ncap;
+		}
+		rc = make_page(&(*pages)[*n], &venue, sign_sk, now);
+		if (rc == AS_E_FIELD) {
+			++*bad;
+			continue;
+		}
+		if (rc)
+			break;
+		++*n;
+	}
+	if (rc < 0 && rc != AS_E_CSV)
+		fprintf(stderr, "anshim-cloud: %s: %s\n", path, as_strerror(rc));
+	cl_venuecsv_close(reader);
+	if (in != stdin)
+		fclose(in);
+	return rc < 0 ? rc : 0;
+}
+
+/* Posters for every venue of a roll-out list: one file per venue in dir,
+ * or one multi-page PDF at out with combined. */
+static int posters_from_csv(const char *csv, const char *out, int combined, enum poster_format fmt,
+			    int a5, struct cl_store *store, const uint8_t sign_sk[AS_SIGN_SK_LEN])
+{
+	struct poster_page *pages = NULL;
+	size_t n = 0, done = 0;
+	unsigned bad = 0;
+	time_t last = time(NULL);
+	char path[PATH_MAX];
+	int rc = csv_pages(csv, store, sign_sk, &pages, &n, &bad);
+
+	if (!rc && combined) {
+		rc = write_poster(fmt, a5, pages, n, out);
+		done = rc ? 0 : n;
+		if (!rc)
+			printf("%zu poster(s) -> %s (one page each)\n", n, out);
+	} else if (!rc) {
+		rc = as_mkdir_p(out, 0755);
+		if (rc)
+			fprintf(stderr, "anshim-cloud: --out %s: cannot make the directory: %s\n", out,
+				as_strerror(rc));
+		for (size_t i = 0; !rc && i < n; i++) {
+			if (snprintf(path, sizeof path, "%s/venue-%u.%s", out, pages[i].venue.id,
+				     format_ext(fmt)) >= (int)sizeof path)
+				rc = -ENAMETOOLONG;
+			else
+				rc = write_poster(fmt, a5, &pages[i], 1, path);
+			if (!rc)
+				done++;
+			if (time(NULL) != last) {
+				last = time(NULL);
+				fprintf(stderr, "poster: %zu of %zu written\n", done, n);
+			}
+		}
+		if (!rc || done)
+			printf("%zu poster(s) -> %s/venue-ID.%s\n", done, out, format_ext(fmt));
+	}
+	free(pages);
+	if (bad)
+		fprintf(stderr, "anshim-cloud: %u row(s) of %s got no poster (see above)\n", bad,
+			csv);
+	return rc || bad ? 1 : 0;
+}
+
 int cl_cmd_poster(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"venue", required_argument, NULL, 'v'},
+		{"csv", required_argument, NULL, 'F'},
+		{"combined", no_argument, NULL, 'C'},
 		{"out", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, 'f'},
 		{"size", required_argument, NULL, 's'},
@@ -362,16 +578,16 @@ int cl_cmd_poster(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *out = NULL, *format = NULL, *store_dir = NULL, *keys = NULL, *check = NULL;
-	char default_out[64], text[AS_VENUE_CODE_TEXT_MAX];
+	const char *csv = NULL;
+	char default_out[64];
 	enum poster_format fmt = FMT_PDF;
-	struct as_venue_code code;
+	struct poster_page page;
 	struct cl_authority auth;
 	struct cl_config cfg;
 	struct cl_store *store;
 	struct cl_venue venue;
-	struct sink sink = {0};
 	int64_t venue_id = 0;
-	int c, rc, a5 = 0;
+	int c, rc, a5 = 0, combined = 0;
 
 	optind = 2;
 	while ((c = as_args_next("anshim-cloud", argc, argv, "h", options, NULL)) != -1) {
@@ -381,6 +597,8 @@ int cl_cmd_poster(int argc, char **argv)
 				return cl_usage_error("--venue '%s': a venue id is a number from 1",
 						      optarg);
 			break;
+		case 'F': csv = optarg; break;
+		case 'C': combined = 1; break;
 		case 'o': out = optarg; break;
 		case 'f': format = optarg; break;
 		case 's':
@@ -400,15 +618,27 @@ int cl_cmd_poster(int argc, char **argv)
 		return cl_usage_error("unexpected argument '%s'", argv[optind]);
 	if (store_dir && cl_cli_config_path(argc, argv))
 		return cl_usage_error("%s", "poster takes --store DIR or --config FILE, not both");
-	if (!check && !venue_id)
-		return cl_usage_error("%s", "poster needs --venue ID (or --verify TEXT)");
+	if (!check && !venue_id && !csv)
+		return cl_usage_error("%s", "poster needs --venue ID or --csv FILE (or --verify "
+				      "TEXT)");
+	if (csv && (venue_id || check))
+		return cl_usage_error("%s", "poster --csv FILE takes the venues from the file; "
+				      "leave out --venue and --verify");
+	if (csv && !out)
+		return cl_usage_error("%s", combined ? "poster --csv --combined needs --out FILE.pdf"
+				      : "poster --csv needs --out DIR (one file per venue)");
+	if (combined && !csv)
+		return cl_usage_error("%s", "--combined goes with --csv FILE");
 	if (format && parse_format(&fmt, format))
 		return cl_usage_error("--format '%s': give pdf, png or svg", format);
-	if (!format && out && strrchr(out, '.') && parse_format(&fmt, strrchr(out, '.') + 1)) {
+	if (!format && out && !(csv && !combined) && strrchr(out, '.') &&
+	    parse_format(&fmt, strrchr(out, '.') + 1)) {
 		const char *ext = strrchr(out, '.') + 1;
 		return cl_usage_error("--out %s: cannot tell the format from '.%s'; name it "
 				      ".pdf, .png or .svg, or give --format", out, ext);
 	}
+	if (combined && fmt != FMT_PDF)
+		return cl_usage_error("%s", "--combined makes one multi-page PDF: use --format pdf");
 	if (cl_cli_load_config(&cfg, argc, argv))
 		return 1;
 	if (!keys)
@@ -431,6 +661,19 @@ int cl_cmd_poster(int argc, char **argv)
 		cl_config_free(&cfg);
 		return 1;
 	}
+	if (load_keys(&auth, keys, CL_KEY_SIGN)) {
+		cl_store_close(store);
+		cl_config_free(&cfg);
+		return 1;
+	}
+	if (csv) {
+		rc = posters_from_csv(csv, out, combined, fmt, a5, store, auth.sign_sk);
+		cl_authority_wipe(&auth);
+		cl_store_close(store);
+		cl_config_free(&cfg);
+		render_done();
+		return rc;
+	}
 	rc = cl_store_get_venue(store, (uint32_t)venue_id, &venue);
 	cl_store_close(store);
 	if (rc) {
@@ -440,49 +683,21 @@ int cl_cmd_poster(int argc, char **argv)
 			"'anshim-cloud enroll --gateway-key KEY --venue ID --venue-name NAME')" : "");
 		if (rc != AS_E_NOT_FOUND)
 			fprintf(stderr, "anshim-cloud: %s\n", as_strerror(rc));
+		cl_authority_wipe(&auth);
 		cl_config_free(&cfg);
 		return 1;
 	}
-	memset(&code, 0, sizeof code);
-	code.type = AS_VC_POSTER;
-	code.venue_id = venue.id;
-	code.issued_at = (int64_t)time(NULL);
-	if (code_name(code.name, venue.name)) {
-		fprintf(stderr, "anshim-cloud: venue %u's name is not printable UTF-8 (control "
-			"characters or bad bytes); re-enroll it with a corrected --venue-name\n",
-			venue.id);
-		cl_config_free(&cfg);
-		return 1;
-	}
-	rc = load_keys(&auth, keys, CL_KEY_SIGN);
 	cl_config_free(&cfg);
+	rc = make_page(&page, &venue, auth.sign_sk, (int64_t)time(NULL));
+	cl_authority_wipe(&auth);
 	if (rc)
 		return 1;
-	rc = as_venue_code_sign(&code, auth.sign_sk);
-	cl_authority_wipe(&auth);
-	if (!rc)
-		rc = as_venue_code_to_text(text, sizeof text, &code);
-	if (rc < 0) {
-		fprintf(stderr, "anshim-cloud: cannot sign the venue code: %s\n", as_strerror(rc));
-		return 1;
-	}
 	if (!out) {
-		snprintf(default_out, sizeof default_out, "venue-%u.%s", venue.id,
-			 fmt == FMT_PDF ? "pdf" : fmt == FMT_PNG ? "png" : "svg");
+		snprintf(default_out, sizeof default_out, "venue-%u.%s", venue.id, format_ext(fmt));
 		out = default_out;
 	}
-	rc = render(fmt, a5, &venue, &code, text, &sink);
-	if (!rc) {
-		if (strcmp(out, "-") == 0)
-			rc = fwrite(sink.buf, 1, sink.len, stdout) != sink.len || fflush(stdout)
-				? -EIO : 0;
-		else
-			rc = as_file_write_atomic(out, sink.buf, sink.len, 0644, 0);
-		if (rc)
-			fprintf(stderr, "anshim-cloud: cannot write the poster to %s: %s\n", out,
-				as_strerror(rc));
-	}
-	free(sink.buf);
+	rc = write_poster(fmt, a5, &page, 1, out);
+	render_done();
 	if (rc)
 		return 1;
 	if (strcmp(out, "-") != 0)

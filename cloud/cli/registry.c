@@ -2,18 +2,23 @@
  * registry.c - anshim-cloud enroll, revoke and stats: the gateway and
  * venue registry and the ingest statistics, read and written directly in
  * the LMDB store (the daemon sees changes with its next batch).
- * Single-threaded.
+ * 'enroll --csv' enrols a roll-out's venue list row by row: a row is
+ * compared with the registry first and written only when it changes
+ * something, so a re-run writes nothing.  Single-threaded.
  */
 #include "cli.h"
 #include "commands.h"
 #include "gwcoverage.h"
+#include "venuecsv.h"
 
 #include "anshim/args.h"
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/fileio.h"
 #include "anshim/parse.h"
+#include "anshim/policy.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +35,146 @@ static int copy_text(char *dst, size_t cap, const char *src, const char *what)
 	return 0;
 }
 
+/* ---- enroll --csv ---- */
+
+struct csv_tally {
+	unsigned added, updated, unchanged, bad;
+};
+
+static int venue_same(const struct cl_venue *a, const struct cl_venue *b)
+{
+	return a->id == b->id && a->dwell_minutes == b->dwell_minutes &&
+	       strcmp(a->name, b->name) == 0 && strcmp(a->address, b->address) == 0 &&
+	       strcmp(a->category, b->category) == 0;
+}
+
+/* Enrol one good row unless the registry already says the same.  Prints
+ * what it did with verbose, and any warning.  0 or a store error. */
+static int enroll_row(struct cl_store *store, const struct cl_venuecsv_row *row,
+		      struct csv_tally *t, int verbose)
+{
+	struct cl_venue old;
+	struct cl_gateway gw, old_gw;
+	char hex[2 * AS_GWID_LEN + 1];
+	int venue_rc, gw_rc = AS_E_NOT_FOUND, rc;
+
+	venue_rc = cl_store_get_venue(store, row->venue.id, &old);
+	if (venue_rc && venue_rc != AS_E_NOT_FOUND)
+		return venue_rc;
+	if (row->has_gateway) {
+		as_hex_encode(hex, row->gw_id, AS_GWID_LEN);
+		gw_rc = cl_store_get_gateway(store, row->gw_id, &old_gw);
+		if (gw_rc && gw_rc != AS_E_NOT_FOUND)
+			return gw_rc;
+	}
+	if (venue_rc == 0 && venue_same(&old, &row->venue) &&
+	    (!row->has_gateway || (gw_rc == 0 && old_gw.venue_id == row->venue.id))) {
+		t->unchanged++;
+		return 0;
+	}
+	memset(&gw, 0, sizeof gw);
+	if (row->has_gateway) {
+		memcpy(gw.gw_id, row->gw_id, AS_GWID_LEN);
+		memcpy(gw.pk, row->gw_pk, AS_SIGN_PK_LEN);
+		gw.venue_id = row->venue.id;
+		gw.enrolled_at = (int64_t)time(NULL);
+	}
+	rc = cl_store_enroll(store, row->has_gateway ? &gw : NULL, &row->venue);
+	if (rc)
+		return rc;
+	if (venue_rc == AS_E_NOT_FOUND && gw_rc == AS_E_NOT_FOUND)
+		t->added++;
+	else
+		t->updated++;
+	if (gw_rc == 0 && old_gw.venue_id != row->venue.id)
+		printf("line %u: gateway %s moved from venue %u to venue %u\n", row->line, hex,
+		       old_gw.venue_id, row->venue.id);
+	if (gw_rc == 0 && old_gw.revoked)
+		printf("line %u: gateway %s is revoked and stays revoked\n", row->line, hex);
+	if (verbose)
+		printf("line %u: venue %u %s%s%s\n", row->line, row->venue.id,
+		       venue_rc == AS_E_NOT_FOUND ? "added" : "updated",
+		       row->has_gateway ? " with gateway " : " (poster only)",
+		       row->has_gateway ? hex : "");
+	return 0;
+}
+
+static int enroll_csv(const char *path, int argc, char **argv, int verbose)
+{
+	struct cl_venuecsv *reader = NULL;
+	struct cl_venuecsv_row row;
+	struct csv_tally t = {0};
+	struct cl_config cfg;
+	struct cl_store *store;
+	char why[256];
+	time_t last_progress = time(NULL);
+	FILE *in;
+	int rc;
+
+	in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (!in) {
+		fprintf(stderr, "anshim-cloud: --csv %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	rc = cl_venuecsv_open(&reader, in, why, sizeof why);
+	if (rc) {
+		fprintf(stderr, "anshim-cloud: %s: %s\n", path,
+			rc == AS_E_CSV || rc == -ENOMEM || why[0] ? why : as_strerror(rc));
+		if (in != stdin)
+			fclose(in);
+		return 1;
+	}
+	if (cl_cli_load_config(&cfg, argc, argv)) {
+		rc = 1;
+		goto out_reader;
+	}
+	if (as_mkdir_p(cfg.store_dir, 0700) || cl_cli_open_store(&store, &cfg, 0)) {
+		cl_config_free(&cfg);
+		rc = 1;
+		goto out_reader;
+	}
+	/* Bounded by the file: each call consumes at least one record. */
+	while ((rc = cl_venuecsv_next(reader, &row)) != 0) {
+		if (rc == AS_E_CSV) {
+			fprintf(stderr, "%s: line %u: %s\n", path, row.line, row.why);
+			t.bad++;
+			continue;
+		}
+		if (rc < 0)
+			break;
+		rc = enroll_row(store, &row, &t, verbose);
+		if (rc) {
+			fprintf(stderr, "%s: line %u: venue %u: cannot enrol: %s\n", path, row.line,
+				row.venue.id, as_strerror(rc));
+			break;
+		}
+		if (time(NULL) != last_progress) {
+			last_progress = time(NULL);
+			fprintf(stderr, "enroll: line %u: %u added, %u updated, %u unchanged, "
+				"%u bad so far\n", row.line, t.added, t.updated, t.unchanged, t.bad);
+		}
+	}
+	cl_store_close(store);
+	cl_config_free(&cfg);
+	if (rc < 0 && rc != AS_E_CSV)
+		fprintf(stderr, "anshim-cloud: %s: stopped: %s; the rows before were enrolled, "
+			"fix it and run the same command again\n", path, as_strerror(rc));
+	printf("%s: %u venue(s) added, %u updated, %u unchanged, %u bad row(s)\n", path,
+	       t.added, t.updated, t.unchanged, t.bad);
+	if (!rc && t.added == 0 && t.updated == 0)
+		printf("nothing changed: the registry already holds %s as it is\n",
+		       t.bad ? "every good row" : "every row");
+	if (!rc && t.bad)
+		fprintf(stderr, "anshim-cloud: %u bad row(s) were not enrolled: fix them and run "
+			"the same command again (the rows enrolled now stay unchanged)\n", t.bad);
+	rc = rc || t.bad ? 1 : 0;
+out_reader:
+	cl_venuecsv_close(reader);
+	if (in != stdin)
+		fclose(in);
+	return rc;
+}
+
 int cl_cmd_enroll(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -39,11 +184,18 @@ int cl_cmd_enroll(int argc, char **argv)
 		{"address", required_argument, NULL, 'a'},
 		{"category", required_argument, NULL, 'C'},
 		{"dwell", required_argument, NULL, 'd'},
+		{"csv", required_argument, NULL, 'F'},
+		{"requests", required_argument, NULL, 'R'},
+		{"approve-all", no_argument, NULL, 'Y'},
+		{"reject-all", no_argument, NULL, 'N'},
+		{"list", no_argument, NULL, 'L'},
+		{"verbose", no_argument, NULL, 'V'},
 		{"config", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *key = NULL;
+	const char *key = NULL, *csv = NULL, *requests = NULL;
+	int verbose = 0, mode = 0;
 	struct cl_gateway gw;
 	struct cl_venue venue;
 	struct cl_config cfg;
@@ -72,6 +224,9 @@ int cl_cmd_enroll(int argc, char **argv)
 				return 1;
 			break;
 		case 'C':
+			if (as_policy_category_check(optarg))
+				return cl_usage_error("--category '%s': a category is 1-24 letters "
+						      "a-z, digits or '-' (e.g. bar, cafe)", optarg);
 			if (copy_text(venue.category, sizeof venue.category, optarg, "--category"))
 				return 1;
 			break;
@@ -79,6 +234,15 @@ int cl_cmd_enroll(int argc, char **argv)
 			if (as_parse_int64(optarg, 1, 1440, &dwell))
 				return cl_usage_error("--dwell '%s': minutes, 1 to 1440", optarg);
 			break;
+		case 'F': csv = optarg; break;
+		case 'R': requests = optarg; break;
+		case 'Y': case 'N': case 'L':
+			if (mode && mode != (c == 'Y' ? 'A' : c == 'N' ? 'R' : 'l'))
+				return cl_usage_error("%s", "give one of --approve-all, --reject-all "
+						      "and --list");
+			mode = c == 'Y' ? 'A' : c == 'N' ? 'R' : 'l';
+			break;
+		case 'V': verbose = 1; break;
 		case 'c': break;
 		case 'h': return cl_usage_error("%s", "see the enroll section of --help");
 		default: return CL_EXIT_USAGE; /* as_args_next printed why */
@@ -86,6 +250,19 @@ int cl_cmd_enroll(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cl_usage_error("unexpected argument '%s'", argv[optind]);
+	if (csv && (key || venue_id || venue.name[0] || venue.address[0] || venue.category[0]))
+		return cl_usage_error("%s", "enroll --csv FILE takes the venues from the file; "
+				      "leave out --gateway-key, --venue, --venue-name, ...");
+	if (mode && !requests)
+		return cl_usage_error("%s", "--approve-all, --reject-all and --list go with "
+				      "--requests FILE|DIR");
+	if (requests && (csv || key || venue_id || venue.name[0]))
+		return cl_usage_error("%s", "enroll --requests takes the gateways and venues from "
+				      "the requests; leave out --csv, --gateway-key, --venue, ...");
+	if (requests)
+		return cl_enroll_requests(requests, mode, argc, argv);
+	if (csv)
+		return enroll_csv(csv, argc, argv, verbose);
 	if (!key || !venue_id || !venue.name[0])
 		return cl_usage_error("%s", "enroll needs --gateway-key KEY, --venue ID and "
 				      "--venue-name NAME");

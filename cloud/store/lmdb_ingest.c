@@ -554,6 +554,12 @@ static int record_check(const struct as_record *r)
 	return 0;
 }
 
+void cl_store_ingest_refuse(struct cl_ingest *in, const uint8_t *refused, size_t n)
+{
+	in->refused = refused;
+	in->n_refused = n;
+}
+
 int cl_store_ingest_batch(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 			  const struct as_record *recs, const uint8_t (*pids)[AS_PID_LEN],
 			  size_t n, int64_t created, int64_t now, struct cl_ingest_result *res)
@@ -569,10 +575,14 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 {
 	struct stored_gateway sg;
 	struct chain_judgement judge = {.dups_through = 0};
+	const uint8_t *refused = in->refused;
+	size_t n_refused = in->n_refused;
 	uint64_t through;
 	uint32_t longest = 0;
 	int rc;
 
+	in->refused = NULL; /* for this batch only */
+	in->n_refused = 0;
 	memset(res, 0, sizeof *res);
 	if (in->failed)
 		return store_error(in->failed);
@@ -630,6 +640,10 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 			through = r->seq;
 		if (r->kind == AS_REC_EXPIRED) {
 			res->expired++;
+			continue;
+		}
+		if (refused && i < n_refused && refused[i]) {
+			res->refused++;
 			continue;
 		}
 		/* as_chain_verify has just checked the batch's digests
@@ -701,7 +715,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 			return store_error(rc);
 		}
 	}
-	if (res->stored || res->expired || res->reconciled) {
+	if (res->stored || res->expired || res->reconciled || res->refused) {
 		sg.g.through_seq = through;
 		sg.g.records += res->stored;
 		sg.g.batches++;

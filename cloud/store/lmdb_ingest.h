@@ -26,6 +26,8 @@ struct cl_ingest {
 	int failed;                  /* first LMDB failure: only abort remains */
 	struct pending *pend;        /* in vid order */
 	size_t npend, pend_cap;
+	const uint8_t *refused;      /* cl_store_ingest_refuse, for the next batch */
+	size_t n_refused;
 };
 
 /* Queue one new visit (written, sorted, at the commit). */

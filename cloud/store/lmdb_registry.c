@@ -182,7 +182,7 @@ static int enroll_txn(struct cl_store *s, MDB_txn *txn, const struct cl_gateway 
 	} else {
 		rc = mdb_get(txn, s->venues, &key, &val);
 	}
-	if (rc)
+	if (rc || !gw)
 		return rc;
 	rc = store_gateway_get(txn, s->gateways, gw->gw_id, &sg);
 	if (rc == 0) {
@@ -214,11 +214,11 @@ static int enroll_txn(struct cl_store *s, MDB_txn *txn, const struct cl_gateway 
 
 int cl_store_enroll(struct cl_store *s, const struct cl_gateway *gw, const struct cl_venue *v)
 {
-	uint32_t venue_id = v ? v->id : gw->venue_id;
+	uint32_t venue_id = v ? v->id : gw ? gw->venue_id : 0;
 	MDB_txn *txn;
 	int rc;
 
-	if (venue_id == 0 || (v && gw->venue_id && gw->venue_id != v->id))
+	if (venue_id == 0 || (v && gw && gw->venue_id && gw->venue_id != v->id))
 		return AS_E_FIELD;
 	if (v && (rc = venue_check(v)) != 0)
 		return rc;

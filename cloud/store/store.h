@@ -97,7 +97,8 @@ int cl_store_data_version(struct cl_store *s, uint64_t *open_serial, uint64_t *l
 
 /* Insert or update the venue, and enrol the gateway at it.  Re-enrolling
  * the same gateway id with the same key updates its venue; a different key
- * for an existing id is AS_E_EXISTS; a revoked gateway stays revoked. */
+ * for an existing id is AS_E_EXISTS; a revoked gateway stays revoked.
+ * gw NULL enrols the venue v alone (a poster-only venue). */
 int cl_store_enroll(struct cl_store *s, const struct cl_gateway *gw, const struct cl_venue *v);
 /* Mark revoked (idempotent).  AS_E_NOT_FOUND if not enrolled. */
 int cl_store_revoke(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN], int64_t now);
@@ -129,6 +130,8 @@ struct cl_ingest_result {
 	uint32_t stored;        /* new visits */
 	uint32_t duplicates;    /* records at or below the old through_seq */
 	uint32_t expired;       /* placeholders skipped */
+	uint32_t refused;       /* records cl_store_ingest_refuse marked: taken
+				 * (through_seq passes them), not stored */
 	int gap;                /* 1: first record past through_seq + 1; nothing stored */
 	uint32_t reconciled;    /* records past through_seq found stored already
 				 * (same gateway, same content): not stored again */
@@ -143,6 +146,13 @@ struct cl_ingest_result {
 };
 
 int cl_store_ingest_begin(struct cl_store *s, struct cl_ingest **out);
+
+/* Mark records of the next cl_store_ingest_batch / _chained_batch call on
+ * in: record i with refused[i] nonzero (i < n) is taken like the others
+ * (through_seq passes it, the gateway's ack covers it) but not stored, and
+ * counted in res->refused.  refused is borrowed until that call, which
+ * clears the marks whatever it returns. */
+void cl_store_ingest_refuse(struct cl_ingest *in, const uint8_t *refused, size_t n);
 
 /*
  * Add one verified batch of gateway gw (already checked: enrolled, not

@@ -21,7 +21,7 @@
 static int has_sections(const struct as_policy *p)
 {
 	return p->n_issuer_keys || p->v1_until_set || p->n_category_levels ||
-	       p->n_gateway_categories;
+	       p->n_gateway_categories || p->n_gateway_venues;
 }
 
 static size_t categories_body(const struct as_policy *p)
@@ -59,6 +59,8 @@ size_t as_policy_size(const struct as_policy *p)
 		n += AS_POLICY_SECTION_HEAD + categories_body(p);
 	if (p->n_gateway_categories)
 		n += AS_POLICY_SECTION_HEAD + gateway_categories_body(p);
+	if (p->n_gateway_venues)
+		n += AS_POLICY_SECTION_HEAD + (size_t)p->n_gateway_venues * AS_POLICY_GWVENUE_ENTRY;
 	return n;
 }
 
@@ -82,7 +84,8 @@ static int sections_check(const struct as_policy *p)
 {
 	if (p->n_issuer_keys > AS_POLICY_MAX_ISSUER_KEYS ||
 	    p->n_category_levels > AS_POLICY_MAX_CATEGORIES ||
-	    p->n_gateway_categories > AS_POLICY_MAX_GATEWAY_CATEGORIES)
+	    p->n_gateway_categories > AS_POLICY_MAX_GATEWAY_CATEGORIES ||
+	    p->n_gateway_venues > AS_POLICY_MAX_GATEWAY_CATEGORIES)
 		return AS_E_LENGTH;
 	if (p->v1_until_set && p->v1_passes_until < 0)
 		return AS_E_FIELD;
@@ -107,6 +110,14 @@ static int sections_check(const struct as_policy *p)
 		if (i && memcmp(p->gateway_categories[i - 1].gw_id, g->gw_id, AS_GWID_LEN) >= 0)
 			return AS_E_FIELD;
 	}
+	for (uint32_t i = 0; i < p->n_gateway_venues; i++) {
+		const struct as_policy_gateway_venue *g = &p->gateway_venues[i];
+
+		if (g->venue_id == 0)
+			return AS_E_FIELD;
+		if (i && memcmp(p->gateway_venues[i - 1].gw_id, g->gw_id, AS_GWID_LEN) >= 0)
+			return AS_E_FIELD;
+	}
 	return 0;
 }
 
@@ -121,7 +132,8 @@ static void write_name(struct as_writer *w, const char *name)
 static void write_sections(struct as_writer *w, const struct as_policy *p)
 {
 	as_writer_u8(w, (uint8_t)(!!p->n_issuer_keys + !!p->v1_until_set +
-				  !!p->n_category_levels + !!p->n_gateway_categories));
+				  !!p->n_category_levels + !!p->n_gateway_categories +
+				  !!p->n_gateway_venues));
 	if (p->n_issuer_keys) {
 		as_writer_u8(w, AS_POLICY_SEC_ISSUER_KEYS);
 		as_writer_u32(w, p->n_issuer_keys * AS_SIGN_PK_LEN);
@@ -146,6 +158,14 @@ static void write_sections(struct as_writer *w, const struct as_policy *p)
 		for (uint32_t i = 0; i < p->n_gateway_categories; i++) {
 			as_writer_bytes(w, p->gateway_categories[i].gw_id, AS_GWID_LEN);
 			write_name(w, p->gateway_categories[i].category);
+		}
+	}
+	if (p->n_gateway_venues) {
+		as_writer_u8(w, AS_POLICY_SEC_GATEWAY_VENUES);
+		as_writer_u32(w, p->n_gateway_venues * AS_POLICY_GWVENUE_ENTRY);
+		for (uint32_t i = 0; i < p->n_gateway_venues; i++) {
+			as_writer_bytes(w, p->gateway_venues[i].gw_id, AS_GWID_LEN);
+			as_writer_u32(w, p->gateway_venues[i].venue_id);
 		}
 	}
 }
@@ -302,9 +322,36 @@ static int gateway_categories_parse(const struct section_view *s, uint32_t *coun
 	return 0;
 }
 
+static int gateway_venues_parse(const struct section_view *s, uint32_t *count,
+				struct as_policy_gateway_venue *out)
+{
+	struct as_reader r;
+	struct as_policy_gateway_venue g, prev;
+	uint32_t n = 0;
+
+	if (s->len % AS_POLICY_GWVENUE_ENTRY ||
+	    s->len / AS_POLICY_GWVENUE_ENTRY > AS_POLICY_MAX_GATEWAY_CATEGORIES)
+		return AS_E_LENGTH;
+	as_reader_init(&r, s->body, s->len);
+	while (r.left) {
+		as_reader_copy(&r, g.gw_id, AS_GWID_LEN);
+		g.venue_id = as_reader_u32(&r);
+		if (r.err)
+			return AS_E_LENGTH;
+		if (g.venue_id == 0 || (n && memcmp(prev.gw_id, g.gw_id, AS_GWID_LEN) >= 0))
+			return AS_E_FIELD;
+		if (out)
+			out[n] = g;
+		prev = g;
+		n++;
+	}
+	*count = n;
+	return 0;
+}
+
 /* Read the section count and the sections after the revocation lists:
  * framing and order.  Known bodies are left in views[type]. */
-static int sections_read(struct as_reader *r, struct section_view views[5],
+static int sections_read(struct as_reader *r, struct section_view views[AS_POLICY_SEC_LAST + 1],
 			 uint32_t *n_unknown)
 {
 	unsigned last_type = 0;
@@ -327,7 +374,7 @@ static int sections_read(struct as_reader *r, struct section_view views[5],
 		if (len == 0 || len > r->left)
 			return AS_E_LENGTH;
 		body = as_reader_take(r, len);
-		if (type > AS_POLICY_SEC_GATEWAY_CATEGORIES) {
+		if (type > AS_POLICY_SEC_LAST) {
 			(*n_unknown)++;
 			continue;
 		}
@@ -338,7 +385,7 @@ static int sections_read(struct as_reader *r, struct section_view views[5],
 }
 
 /* Check the known section bodies (no allocation). */
-static int sections_validate(const struct section_view v[5], struct as_policy *p)
+static int sections_validate(const struct section_view v[AS_POLICY_SEC_LAST + 1], struct as_policy *p)
 {
 	struct as_reader r;
 	int rc;
@@ -377,11 +424,17 @@ static int sections_validate(const struct section_view v[5], struct as_policy *p
 		if (rc)
 			return rc;
 	}
+	if (v[AS_POLICY_SEC_GATEWAY_VENUES].body) {
+		rc = gateway_venues_parse(&v[AS_POLICY_SEC_GATEWAY_VENUES], &p->n_gateway_venues,
+					  NULL);
+		if (rc)
+			return rc;
+	}
 	return 0;
 }
 
 /* Copy the validated sections into p's own lists. */
-static int sections_store(const struct section_view v[5], struct as_policy *p)
+static int sections_store(const struct section_view v[AS_POLICY_SEC_LAST + 1], struct as_policy *p)
 {
 	uint32_t n;
 
@@ -405,13 +458,19 @@ static int sections_store(const struct section_view v[5], struct as_policy *p)
 		gateway_categories_parse(&v[AS_POLICY_SEC_GATEWAY_CATEGORIES], &n,
 					 p->gateway_categories);
 	}
+	if (p->n_gateway_venues) {
+		p->gateway_venues = calloc(p->n_gateway_venues, sizeof *p->gateway_venues);
+		if (!p->gateway_venues)
+			return -ENOMEM;
+		gateway_venues_parse(&v[AS_POLICY_SEC_GATEWAY_VENUES], &n, p->gateway_venues);
+	}
 	return 0;
 }
 
 int as_policy_decode(struct as_policy *p, const uint8_t *in, size_t len,
 		     const uint8_t authority_pk[AS_SIGN_PK_LEN])
 {
-	struct section_view views[5];
+	struct section_view views[AS_POLICY_SEC_LAST + 1];
 	struct as_reader r;
 	const uint8_t *gws, *holders;
 	uint8_t magic, version;
@@ -472,6 +531,9 @@ void as_policy_free(struct as_policy *p)
 	free(p->issuer_keys);
 	free(p->category_levels);
 	free(p->gateway_categories);
+	free(p->gateway_venues);
+	p->gateway_venues = NULL;
+	p->n_gateway_venues = 0;
 	p->revoked_gateways = NULL;
 	p->revoked_holders = NULL;
 	p->issuer_keys = NULL;
@@ -561,6 +623,37 @@ int as_policy_sort_gateway_categories(struct as_policy *p)
 	for (uint32_t i = 1; i < p->n_gateway_categories; i++)
 		if (gateway_category_cmp(&p->gateway_categories[i - 1],
 					 &p->gateway_categories[i]) == 0)
+			return AS_E_FIELD;
+	return 0;
+}
+
+static int gateway_venue_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct as_policy_gateway_venue *)a)->gw_id,
+		      ((const struct as_policy_gateway_venue *)b)->gw_id, AS_GWID_LEN);
+}
+
+uint32_t as_policy_gateway_venue(const struct as_policy *p, const uint8_t gw_id[AS_GWID_LEN])
+{
+	struct as_policy_gateway_venue key;
+	const struct as_policy_gateway_venue *hit;
+
+	if (!p->n_gateway_venues)
+		return 0;
+	memcpy(key.gw_id, gw_id, AS_GWID_LEN);
+	hit = bsearch(&key, p->gateway_venues, p->n_gateway_venues, sizeof key,
+		      gateway_venue_cmp);
+	return hit ? hit->venue_id : 0;
+}
+
+int as_policy_sort_gateway_venues(struct as_policy *p)
+{
+	if (p->n_gateway_venues < 2)
+		return 0;
+	qsort(p->gateway_venues, p->n_gateway_venues, sizeof *p->gateway_venues,
+	      gateway_venue_cmp);
+	for (uint32_t i = 1; i < p->n_gateway_venues; i++)
+		if (gateway_venue_cmp(&p->gateway_venues[i - 1], &p->gateway_venues[i]) == 0)
 			return AS_E_FIELD;
 	return 0;
 }

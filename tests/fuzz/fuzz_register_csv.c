@@ -1,12 +1,12 @@
 /*
  * fuzz_register_csv.c - a paper-register CSV file through the gateway's
  * importer (gw_register_read_file) and, on the same bytes, the bare CSV
- * reader (gw_csv_open / gw_csv_next), read from memory (fmemopen).
+ * reader (as_csv_open / as_csv_next), read from memory (fmemopen).
  *
  * The clock is FUZZ_NOW and the zone Asia/Seoul (the register's own), so
  * every run answers alike.  Properties: every data row is reported once,
  * as an entry within the time rules or as a reject with a reason; the
- * reader's rows have 1..GW_CSV_FIELDS_MAX fields within the record bound,
+ * reader's rows have 1..AS_CSV_FIELDS_MAX fields within the record bound,
  * and it ends within a number of calls bounded by the input length.
  */
 #include "fuzz.h"
@@ -53,8 +53,8 @@ static void on_reject(void *ctx, unsigned line, const char *why)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct tally t = {0, 0};
-	struct gw_csv_reader *r;
-	struct gw_csv_row row;
+	struct as_csv_reader *r;
+	struct as_csv_row row;
 	FILE *in;
 	size_t calls = 0;
 	int rc;
@@ -72,16 +72,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fclose(in);
 
 	in = fmemopen((void *)data, size, "r");
-	if (!in || gw_csv_open(&r, in) != 0)
+	if (!in || as_csv_open(&r, in) != 0)
 		abort();
-	while ((rc = gw_csv_next(r, &row)) != 0) {
+	while ((rc = as_csv_next(r, &row)) != 0) {
 		if (++calls > size + 1)
 			fuzz_fail("csv reader does not end");
 		if (rc == 1) {
-			if (row.n_fields < 1 || row.n_fields > GW_CSV_FIELDS_MAX)
+			if (row.n_fields < 1 || row.n_fields > AS_CSV_FIELDS_MAX)
 				fuzz_fail("row with %u fields", row.n_fields);
 			for (unsigned i = 0; i < row.n_fields; i++)
-				if (strlen(row.fields[i]) > GW_CSV_RECORD_MAX)
+				if (strlen(row.fields[i]) > AS_CSV_RECORD_MAX)
 					fuzz_fail("field longer than a record");
 		} else if (rc == AS_E_CSV) {
 			if (!row.why)
@@ -90,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_fail("csv reader answered %d", rc);
 		}
 	}
-	gw_csv_close(r);
+	as_csv_close(r);
 	fclose(in);
 	return 0;
 }

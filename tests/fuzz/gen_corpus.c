@@ -20,6 +20,7 @@
 #include "anshim/credential.h"
 #include "anshim/error.h"
 #include "anshim/fileio.h"
+#include "anshim/enrolreq.h"
 #include "anshim/venuecode.h"
 
 #include <errno.h>
@@ -166,6 +167,29 @@ static void venue_codes(void)
 	put("fuzz_venue_code", "rotating", bin, (size_t)n);
 	n = as_venue_code_to_text(text, sizeof text, &c);
 	put("fuzz_venue_code", "rotating_qr", text, (size_t)n);
+}
+
+/* The enrolment request of the protocol vectors (docs/PROTOCOL.md). */
+static void enrol_requests(void)
+{
+	struct as_enrolreq r;
+	uint8_t bin[AS_ENROLREQ_MAX];
+	char text[AS_ENROLREQ_TEXT_MAX];
+	int n;
+
+	memset(&r, 0, sizeof r);
+	r.created_at = FUZZ_NOW;
+	r.venue_id = 0;
+	r.dwell_minutes = 45;
+	snprintf(r.category, sizeof r.category, "%s", "cafe");
+	snprintf(r.name, sizeof r.name, "%s", "\xec\xa0\x9c\xec\xa3\xbc \xec\xb9\xb4\xed\x8e\x98");
+	snprintf(r.address, sizeof r.address, "%s", "Hallim-eup 1");
+	if (as_enrolreq_sign(&r, fuzz_k.device_sk) != 0)
+		abort();
+	n = as_enrolreq_encode(bin, sizeof bin, &r);
+	put("fuzz_enrol_request", "request", bin, (size_t)n);
+	n = as_enrolreq_to_text(text, sizeof text, &r);
+	put("fuzz_enrol_request", "request_text", text, (size_t)n);
 }
 
 /* Encode m with a fixed nonce and the vectors' holder signature. */
@@ -459,6 +483,7 @@ int main(int argc, char **argv)
 	put_vector("fuzz_token", "token_batch.hex");
 	put_vector("fuzz_record", "record_token.hex");
 	venue_codes();
+	enrol_requests();
 	app_messages();
 
 	qr = vector("card_qr.txt", &len);

@@ -116,10 +116,11 @@ static void test_largest_policy(void)
 	struct as_policy_category *cats = calloc(AS_POLICY_MAX_CATEGORIES, sizeof *cats);
 	struct as_policy_gateway_category *gcs =
 		calloc(AS_POLICY_MAX_GATEWAY_CATEGORIES, sizeof *gcs);
+	struct as_policy_gateway_venue *gvs = calloc(AS_POLICY_MAX_GATEWAY_CATEGORIES, sizeof *gvs);
 	uint8_t *buf = malloc(AS_POLICY_MAX_BYTES);
 	uint8_t probe[16];
 
-	if (!CHECK(list && buf && ikeys && cats && gcs))
+	if (!CHECK(list && buf && ikeys && cats && gcs && gvs))
 		goto out;
 	test_policy_make(&keys, &p, NULL, 0, NULL, 0);
 	for (uint32_t i = 0; i < AS_POLICY_MAX_REVOKED; i++)
@@ -144,6 +145,12 @@ static void test_largest_policy(void)
 	p.category_levels = cats;
 	p.n_gateway_categories = AS_POLICY_MAX_GATEWAY_CATEGORIES;
 	p.gateway_categories = gcs;
+	for (uint32_t i = 0; i < AS_POLICY_MAX_GATEWAY_CATEGORIES; i++) {
+		as_put_be32(gvs[i].gw_id, i);
+		gvs[i].venue_id = 1 + i;
+	}
+	p.n_gateway_venues = AS_POLICY_MAX_GATEWAY_CATEGORIES;
+	p.gateway_venues = gvs;
 	CHECK_EQ_INT(as_policy_size(&p), AS_POLICY_MAX_BYTES);
 	CHECK_RC(as_policy_encode(buf, AS_POLICY_MAX_BYTES, &p, keys.auth_sk),
 		 AS_POLICY_MAX_BYTES);
@@ -154,6 +161,8 @@ static void test_largest_policy(void)
 		CHECK(as_policy_issuer_known(&back, ikeys[AS_POLICY_MAX_ISSUER_KEYS - 1]));
 		CHECK_EQ_INT(as_policy_min_level(&back, cats[255].name), 4);
 		CHECK_STR(as_policy_gateway_category(&back, gcs[65535].gw_id), gcs[65535].category);
+		CHECK_EQ_INT(as_policy_gateway_venue(&back, gvs[65535].gw_id), 65536);
+		CHECK_EQ_INT(as_policy_gateway_venue(&back, gvs[0].gw_id), 1);
 		as_policy_free(&back);
 	}
 	/* One entry more is refused by the encoder. */
@@ -176,6 +185,7 @@ out:
 	free(ikeys);
 	free(cats);
 	free(gcs);
+	free(gvs);
 	free(buf);
 }
 
@@ -805,11 +815,48 @@ out:
 	free(msg);
 }
 
+/* Section 5: gateway venues, looked up by gateway id; venue 0, unsorted
+ * or repeated ids refused; a length that is not whole entries refused. */
+static void test_gateway_venues(void)
+{
+	struct as_policy p, back;
+	struct as_policy_gateway_venue gv[3];
+	uint8_t buf[1024], other[AS_GWID_LEN] = {9};
+	int n;
+
+	test_policy_make(&keys, &p, NULL, 0, NULL, 0);
+	memset(gv, 0, sizeof gv);
+	gv[0].gw_id[0] = 3, gv[0].venue_id = 30;
+	gv[1].gw_id[0] = 1, gv[1].venue_id = 10;
+	gv[2].gw_id[0] = 2, gv[2].venue_id = 20;
+	p.n_gateway_venues = 3;
+	p.gateway_venues = gv;
+	CHECK_RC(as_policy_encode(buf, sizeof buf, &p, keys.auth_sk), AS_E_FIELD); /* unsorted */
+	CHECK_OK(as_policy_sort_gateway_venues(&p));
+	n = as_policy_encode(buf, sizeof buf, &p, keys.auth_sk);
+	CHECK_EQ_INT(n, (int)as_policy_size(&p));
+	if (CHECK_OK(as_policy_decode(&back, buf, (size_t)n, keys.auth_pk))) {
+		CHECK_EQ_INT(back.n_gateway_venues, 3);
+		CHECK_EQ_INT(as_policy_gateway_venue(&back, gv[1].gw_id), 20);
+		CHECK_EQ_INT(as_policy_gateway_venue(&back, other), 0);
+		as_policy_free(&back);
+	}
+	/* The section's length cut by one entry byte: not whole entries. */
+	buf[n - 64 - 3 * 20 - 4] = (uint8_t)(3 * 20 - 1);
+	CHECK_ERR(as_policy_decode(&back, buf, (size_t)n, keys.auth_pk));
+	gv[1].venue_id = 0;
+	CHECK_RC(as_policy_encode(buf, sizeof buf, &p, keys.auth_sk), AS_E_FIELD);
+	gv[1].venue_id = 20;
+	gv[1].gw_id[0] = 1; /* the same id as gv[0] */
+	CHECK_RC(as_policy_sort_gateway_venues(&p), AS_E_FIELD);
+}
+
 int main(void)
 {
 	test_keys_init(&keys);
 	TEST_RUN(test_round_trips);
 	TEST_RUN(test_largest_policy);
+	TEST_RUN(test_gateway_venues);
 	TEST_RUN(test_encode_checks);
 	TEST_RUN(test_framing);
 	TEST_RUN(test_count_fields);

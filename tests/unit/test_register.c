@@ -129,12 +129,12 @@ static int read_into(struct seen *s, FILE *f)
 }
 
 /* Expect the next CSV record: its line and fields (n of them). */
-static void expect_row(struct gw_csv_reader *r, unsigned line, unsigned n,
+static void expect_row(struct as_csv_reader *r, unsigned line, unsigned n,
 		       const char *const *want)
 {
-	struct gw_csv_row row;
+	struct as_csv_row row;
 
-	if (!CHECK_RC(gw_csv_next(r, &row), 1))
+	if (!CHECK_RC(as_csv_next(r, &row), 1))
 		return;
 	CHECK_EQ_INT(row.line, line);
 	if (!CHECK_EQ_INT(row.n_fields, n))
@@ -146,11 +146,11 @@ static void expect_row(struct gw_csv_reader *r, unsigned line, unsigned n,
 	test_ctx_clear();
 }
 
-static void expect_reject(struct gw_csv_reader *r, unsigned line, const char *part)
+static void expect_reject(struct as_csv_reader *r, unsigned line, const char *part)
 {
-	struct gw_csv_row row;
+	struct as_csv_row row;
 
-	if (!CHECK_RC(gw_csv_next(r, &row), AS_E_CSV))
+	if (!CHECK_RC(as_csv_next(r, &row), AS_E_CSV))
 		return;
 	CHECK_EQ_INT(row.line, line);
 	CHECK_EQ_INT(row.n_fields, 0);
@@ -159,12 +159,12 @@ static void expect_reject(struct gw_csv_reader *r, unsigned line, const char *pa
 			     "reason \"%s\" lacks \"%s\"", row.why, part);
 }
 
-static void expect_eof(struct gw_csv_reader *r)
+static void expect_eof(struct as_csv_reader *r)
 {
-	struct gw_csv_row row;
+	struct as_csv_row row;
 
-	CHECK_RC(gw_csv_next(r, &row), 0);
-	CHECK_RC(gw_csv_next(r, &row), 0); /* and stays there */
+	CHECK_RC(as_csv_next(r, &row), 0);
+	CHECK_RC(as_csv_next(r, &row), 0); /* and stays there */
 }
 
 #define ROW(r, line, ...)                                                               \
@@ -178,15 +178,15 @@ static void expect_eof(struct gw_csv_reader *r)
 /* A reader over a FILE holding some bytes. */
 struct src {
 	FILE *f;
-	struct gw_csv_reader *r;
+	struct as_csv_reader *r;
 };
 
 static struct src src_mem(const void *data, size_t n)
 {
 	struct src s = {mem_file(data, n), NULL};
 
-	if (gw_csv_open(&s.r, s.f) != 0) {
-		fprintf(stderr, "gw_csv_open failed\n");
+	if (as_csv_open(&s.r, s.f) != 0) {
+		fprintf(stderr, "as_csv_open failed\n");
 		exit(2);
 	}
 	return s;
@@ -196,7 +196,7 @@ static struct src src_str(const char *text) { return src_mem(text, strlen(text))
 
 static void src_close(struct src *s)
 {
-	gw_csv_close(s->r);
+	as_csv_close(s->r);
 	fclose(s->f);
 }
 
@@ -242,7 +242,7 @@ static void test_csv_many_rows(void)
 {
 	char *text = malloc(40000), want[32];
 	size_t n = 0;
-	struct gw_csv_row row;
+	struct as_csv_row row;
 	struct src s;
 	unsigned i;
 
@@ -254,7 +254,7 @@ static void test_csv_many_rows(void)
 	for (i = 1; i <= 2000; i++) {
 		snprintf(want, sizeof want, "%u", i);
 		test_ctx("row %u", i);
-		if (!CHECK_RC(gw_csv_next(s.r, &row), 1) || !CHECK_EQ_INT(row.line, i) ||
+		if (!CHECK_RC(as_csv_next(s.r, &row), 1) || !CHECK_EQ_INT(row.line, i) ||
 		    !CHECK_EQ_INT(row.n_fields, 2) || !CHECK_STR(row.fields[1], want))
 			break;
 	}
@@ -298,13 +298,13 @@ static char *long_record(size_t len)
 
 static void test_csv_long_record(void)
 {
-	size_t sizes[] = {GW_CSV_RECORD_MAX, GW_CSV_RECORD_MAX + 1, 5000};
+	size_t sizes[] = {AS_CSV_RECORD_MAX, AS_CSV_RECORD_MAX + 1, 5000};
 
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 		char *rec = long_record(sizes[i]);
 		size_t n = strlen(rec) + 64;
 		char *text = malloc(n);
-		struct gw_csv_row row;
+		struct as_csv_row row;
 		struct src s;
 
 		if (!text)
@@ -313,8 +313,8 @@ static void test_csv_long_record(void)
 		s = src_str(text);
 		test_ctx("record of %zu bytes", sizes[i]);
 		ROW(s.r, 1, "head");
-		if (sizes[i] <= GW_CSV_RECORD_MAX) {
-			if (CHECK_RC(gw_csv_next(s.r, &row), 1)) {
+		if (sizes[i] <= AS_CSV_RECORD_MAX) {
+			if (CHECK_RC(as_csv_next(s.r, &row), 1)) {
 				CHECK_EQ_INT(row.n_fields, 2);
 				CHECK_EQ_INT(strlen(row.fields[1]), sizes[i] - 4);
 			}
@@ -336,9 +336,9 @@ static void test_csv_field_limit(void)
 			       "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17\n"
 			       ",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\n"
 			       "ok\n");
-	struct gw_csv_row row;
+	struct as_csv_row row;
 
-	if (CHECK_RC(gw_csv_next(s.r, &row), 1)) {
+	if (CHECK_RC(as_csv_next(s.r, &row), 1)) {
 		CHECK_EQ_INT(row.n_fields, 16);
 		CHECK_STR(row.fields[15], "16");
 	}
@@ -370,22 +370,22 @@ static void test_csv_malformed(void)
 static void test_csv_read_error(void)
 {
 	FILE *f = fopen("/dev/null", "w"); /* reading it fails with EBADF */
-	struct gw_csv_reader *r;
-	struct gw_csv_row row;
+	struct as_csv_reader *r;
+	struct as_csv_row row;
 	struct seen s;
 
 	if (!f) {
 		perror("/dev/null");
 		exit(2);
 	}
-	if (CHECK_OK(gw_csv_open(&r, f))) {
-		CHECK_RC(gw_csv_next(r, &row), -EBADF);
-		CHECK_RC(gw_csv_next(r, &row), -EBADF); /* sticky */
-		gw_csv_close(r);
+	if (CHECK_OK(as_csv_open(&r, f))) {
+		CHECK_RC(as_csv_next(r, &row), -EBADF);
+		CHECK_RC(as_csv_next(r, &row), -EBADF); /* sticky */
+		as_csv_close(r);
 	}
 	CHECK_RC(read_into(&s, f), -EBADF);
 	CHECK_EQ_INT(s.n_entries + s.n_rejects, 0);
-	gw_csv_close(NULL);
+	as_csv_close(NULL);
 }
 
 /* ---- validation -------------------------------------------------------- */

@@ -29,6 +29,7 @@
 #include "anshim/bytes.h"
 #include "anshim/capsule.h"
 #include "anshim/chain.h"
+#include "anshim/enrolreq.h"
 #include "anshim/fileio.h"
 #include "anshim/heartbeat.h"
 #include "anshim/phone.h"
@@ -651,6 +652,36 @@ static int v_issuer_pk(uint8_t *o, size_t c)
 	return AS_SIGN_PK_LEN;
 }
 
+/* The self-service enrolment request of section 23: the device key asks
+ * for a new venue number, "제주 카페", category cafe, 45 minutes. */
+static int build_enrol_request(struct as_enrolreq *r)
+{
+	memset(r, 0, sizeof *r);
+	r->created_at = V_ISSUED;
+	r->venue_id = 0;
+	r->dwell_minutes = 45;
+	snprintf(r->category, sizeof r->category, "cafe");
+	snprintf(r->name, sizeof r->name, "\xec\xa0\x9c\xec\xa3\xbc \xec\xb9\xb4\xed\x8e\x98");
+	snprintf(r->address, sizeof r->address, "Hallim-eup 1");
+	return as_enrolreq_sign(r, K.device_sk);
+}
+
+static int v_enrol_request(uint8_t *o, size_t c)
+{
+	struct as_enrolreq r;
+	int rc = build_enrol_request(&r);
+
+	return rc ? rc : as_enrolreq_encode(o, c, &r);
+}
+
+static int v_enrol_request_qr(uint8_t *o, size_t c)
+{
+	struct as_enrolreq r;
+	int rc = build_enrol_request(&r);
+
+	return rc ? rc : as_enrolreq_to_text((char *)o, c, &r);
+}
+
 struct vector {
 	const char *name;
 	int text;          /* 1: stored as a text line (.txt), else hex (.hex) */
@@ -692,6 +723,8 @@ static const struct vector vectors[] = {
 	{"token_batch", 0, AS_TOKEN_BATCH_LEN(2), v_token_batch},
 	{"record_token", 0, AS_RECORD_LEN, v_record_token},
 	{"heartbeat", 0, AS_HEARTBEAT_LEN, v_heartbeat},
+	{"enrol_request", 0, 144, v_enrol_request},
+	{"enrol_request_qr", 1, 4 + 144 / 2 * 3, v_enrol_request_qr},
 };
 #define N_VECTORS (sizeof vectors / sizeof vectors[0])
 

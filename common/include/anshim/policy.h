@@ -25,9 +25,13 @@
  *                          unlisted category uses AS_POLICY_DEFAULT_MIN_LEVEL
  *   4 gateway categories   n x { gw_id[16], name_len u8, name as in 3 },
  *                          gw_id strictly ascending
+ *   5 gateway venues       n x { gw_id[16], venue_id u32 (>= 1) }, gw_id
+ *                          strictly ascending: every enrolled, unrevoked
+ *                          gateway and its venue (how a gateway learns it
+ *                          is enrolled, and as which venue)
  * A decoder skips a section of a type it does not know (forward
  * compatibility) and rejects a malformed known one.  The encoder writes
- * version 1 when the policy has none of the four, else version 2.
+ * version 1 when the policy has none of the five, else version 2.
  *
  * policy_seq only grows: a receiver ignores a policy whose seq is not
  * higher than the one it holds (no rollback by replaying old policies).
@@ -51,6 +55,8 @@
 #define AS_POLICY_SEC_V1_UNTIL 2
 #define AS_POLICY_SEC_CATEGORY_LEVELS 3
 #define AS_POLICY_SEC_GATEWAY_CATEGORIES 4
+#define AS_POLICY_SEC_GATEWAY_VENUES 5
+#define AS_POLICY_SEC_LAST AS_POLICY_SEC_GATEWAY_VENUES
 #define AS_POLICY_SECTION_HEAD 5  /* type u8 + len u32 */
 
 #define AS_POLICY_MAX_ISSUER_KEYS 64
@@ -62,10 +68,12 @@
 /* Largest encoding of each section's body. */
 #define AS_POLICY_CATEGORY_ENTRY_MAX (1 + AS_CATEGORY_MAX + 1)
 #define AS_POLICY_GWCAT_ENTRY_MAX (AS_GWID_LEN + 1 + AS_CATEGORY_MAX)
+#define AS_POLICY_GWVENUE_ENTRY (AS_GWID_LEN + 4)
 #define AS_POLICY_SECTIONS_MAX                                                   \
 	(1 + 4 * AS_POLICY_SECTION_HEAD + AS_POLICY_MAX_ISSUER_KEYS * AS_SIGN_PK_LEN + 8 + \
 	 AS_POLICY_MAX_CATEGORIES * AS_POLICY_CATEGORY_ENTRY_MAX +                  \
-	 AS_POLICY_MAX_GATEWAY_CATEGORIES * AS_POLICY_GWCAT_ENTRY_MAX)
+	 AS_POLICY_MAX_GATEWAY_CATEGORIES * AS_POLICY_GWCAT_ENTRY_MAX +              \
+	 AS_POLICY_SECTION_HEAD + AS_POLICY_MAX_GATEWAY_CATEGORIES * AS_POLICY_GWVENUE_ENTRY)
 /* Largest policy a receiver accepts (unknown sections must fit in it). */
 #define AS_POLICY_MAX_BYTES \
 	(AS_POLICY_FIXED_LEN + 2 * AS_POLICY_MAX_REVOKED * 16 + AS_POLICY_SECTIONS_MAX)
@@ -78,6 +86,11 @@ struct as_policy_category {
 struct as_policy_gateway_category {
 	uint8_t gw_id[AS_GWID_LEN];
 	char category[AS_CATEGORY_MAX + 1]; /* as as_policy_category.name */
+};
+
+struct as_policy_gateway_venue {
+	uint8_t gw_id[AS_GWID_LEN];
+	uint32_t venue_id;                  /* >= 1 */
 };
 
 struct as_policy {
@@ -101,6 +114,10 @@ struct as_policy {
 	/* Section 4, gw_id strictly ascending. */
 	uint32_t n_gateway_categories;
 	struct as_policy_gateway_category *gateway_categories; /* owned */
+	/* Section 5, gw_id strictly ascending (at most
+	 * AS_POLICY_MAX_GATEWAY_CATEGORIES entries). */
+	uint32_t n_gateway_venues;
+	struct as_policy_gateway_venue *gateway_venues;        /* owned */
 	/* Decode only: sections of unknown type that were skipped (their bytes
 	 * are not kept, so such a policy does not re-encode to itself). */
 	uint32_t n_unknown_sections;
@@ -150,6 +167,14 @@ uint8_t as_policy_min_level(const struct as_policy *p, const char *category);
  * Binary search. */
 const char *as_policy_gateway_category(const struct as_policy *p,
 				       const uint8_t gw_id[AS_GWID_LEN]);
+
+/* The venue the policy says gateway gw_id is enrolled at, or 0 (not
+ * listed).  Binary search. */
+uint32_t as_policy_gateway_venue(const struct as_policy *p, const uint8_t gw_id[AS_GWID_LEN]);
+
+/* Sort p's gateway venues by gw_id (in place) so it can be encoded;
+ * AS_E_FIELD if a gw_id appears twice. */
+int as_policy_sort_gateway_venues(struct as_policy *p);
 
 /* 0 if name is a valid category name (1..24 bytes of [a-z0-9-]), else
  * AS_E_FIELD.  Pure. */
