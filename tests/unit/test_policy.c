@@ -793,7 +793,7 @@ static void test_v2_signature(void)
 
 	v2_fixture(&p);
 	msg = encode_or_die(&p, &len);
-	bad = malloc(len);
+	bad = calloc(1, len);
 	if (!CHECK(bad != NULL))
 		goto out;
 	for (size_t at = 0; at < len; at++) {
