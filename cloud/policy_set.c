@@ -5,7 +5,8 @@
  * Invariants: policy_seq is milliseconds since the epoch and always above
  * the saved policy's, so gateways can refuse to go back to an older
  * policy; every file is written atomically (policy, revoked-credentials)
- * or appended with one write and an fsync (policy-history); the signing
+ * or appended with one write and an fsync (policy-history); sections the
+ * request does not change are carried over from the saved policy; the signing
  * key is wiped as soon as the policy is signed.  No global state: any
  * thread, one call at a time per thread.
  */
@@ -53,6 +54,35 @@ static int id_list_add(struct id_list *l, const uint8_t id[16])
 	return 0;
 }
 
+/* The new policy's issuer keys: the saved ones plus rq's, minus rq's
+ * drops.  keys has room for AS_POLICY_MAX_ISSUER_KEYS. */
+static int issuer_keys_merge(const struct as_policy *previous,
+			     const struct cl_policy_request *rq,
+			     uint8_t keys[AS_POLICY_MAX_ISSUER_KEYS][AS_SIGN_PK_LEN], uint32_t *n,
+			     char *err, size_t err_len)
+{
+	*n = 0;
+	for (size_t i = 0; i < previous->n_issuer_keys + rq->n_add_issuer; i++) {
+		const uint8_t *k = i < previous->n_issuer_keys
+			? previous->issuer_keys[i] : rq->add_issuer[i - previous->n_issuer_keys];
+		int skip = 0;
+
+		for (uint32_t j = 0; j < *n && !skip; j++)
+			skip = memcmp(keys[j], k, AS_SIGN_PK_LEN) == 0;
+		for (size_t j = 0; j < rq->n_drop_issuer && !skip; j++)
+			skip = memcmp(rq->drop_issuer[j], k, AS_SIGN_PK_LEN) == 0;
+		if (skip)
+			continue;
+		if (*n == AS_POLICY_MAX_ISSUER_KEYS) {
+			as_err_printf(err, err_len, "at most %d issuer keys; drop one with "
+				      "--drop-issuer-key first", AS_POLICY_MAX_ISSUER_KEYS);
+			return AS_E_LENGTH;
+		}
+		memcpy(keys[(*n)++], k, AS_SIGN_PK_LEN);
+	}
+	return 0;
+}
+
 static int add_revoked_gateway(void *ctx, const struct cl_gateway *g)
 {
 	return g->revoked ? id_list_add(ctx, g->gw_id) != 0 : 0;
@@ -78,9 +108,13 @@ static int append_history(const struct cl_config *cfg, const struct as_policy *p
 		return rc;
 	}
 	as_strbuf_printf(&b, "{\"seq\":%llu,\"issued\":\"%s\",\"level\":%u,"
-			 "\"revoked_gateways\":%u,\"revoked_credentials\":%u,\"who\":",
+			 "\"revoked_gateways\":%u,\"revoked_credentials\":%u,\"issuer_keys\":%u,",
 			 (unsigned long long)p->policy_seq, as_format_time(issued, p->issued_at),
-			 p->alert_level, p->n_revoked_gateways, p->n_revoked_holders);
+			 p->alert_level, p->n_revoked_gateways, p->n_revoked_holders,
+			 p->n_issuer_keys);
+	if (p->v1_until_set)
+		as_strbuf_printf(&b, "\"v1_passes_until\":%lld,", (long long)p->v1_passes_until);
+	as_strbuf_add(&b, "\"who\":");
 	as_strbuf_add_clean(&b, who, 1);
 	as_strbuf_add(&b, "}\n");
 	if (b.failed) {
@@ -113,7 +147,8 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 		  size_t err_len)
 {
 	struct id_list gateways = {0}, credentials = {0};
-	struct as_policy policy, previous;
+	struct as_policy policy, previous = {0};
+	uint8_t issuers[AS_POLICY_MAX_ISSUER_KEYS][AS_SIGN_PK_LEN];
 	struct cl_authority auth;
 	struct timespec ts;
 	char path[PATH_MAX];
@@ -127,6 +162,11 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	memset(&auth, 0, sizeof auth);
 	if (rq->level < 1 || rq->level > 4) {
 		as_err_printf(err, err_len, "the alert level is 1, 2, 3 or 4");
+		return AS_E_FIELD;
+	}
+	if (rq->v1 == CL_V1_UNTIL && rq->v1_until <= 0) {
+		as_err_printf(err, err_len, "the end of version 1 passes must be a time after "
+			      "1970; to refuse them now, refuse them");
 		return AS_E_FIELD;
 	}
 	rc = cl_store_each_gateway(store, add_revoked_gateway, &gateways);
@@ -161,14 +201,30 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	policy.policy_seq = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	snprintf(path, sizeof path, "%s/policy", cfg->store_dir);
 	if (as_file_read_all(path, AS_POLICY_MAX_BYTES, &data, &len) == 0) {
-		if (as_policy_decode(&previous, data, len, auth.sign_pk) == 0) {
-			if (previous.policy_seq >= policy.policy_seq)
-				policy.policy_seq = previous.policy_seq + 1;
-			as_policy_free(&previous);
-		}
+		if (as_policy_decode(&previous, data, len, auth.sign_pk) == 0 &&
+		    previous.policy_seq >= policy.policy_seq)
+			policy.policy_seq = previous.policy_seq + 1;
 		free(data);
 		data = NULL;
 	}
+	/* Sections: carried over unless the request changes them. */
+	rc = issuer_keys_merge(&previous, rq, issuers, &policy.n_issuer_keys, err, err_len);
+	if (rc)
+		goto out;
+	policy.issuer_keys = policy.n_issuer_keys ? issuers : NULL;
+	policy.v1_until_set = previous.v1_until_set;
+	policy.v1_passes_until = previous.v1_passes_until;
+	if (rq->v1 == CL_V1_UNTIL || rq->v1 == CL_V1_REFUSE) {
+		policy.v1_until_set = 1;
+		policy.v1_passes_until = rq->v1 == CL_V1_UNTIL ? rq->v1_until : 0;
+	} else if (rq->v1 == CL_V1_ACCEPT) {
+		policy.v1_until_set = 0;
+		policy.v1_passes_until = 0;
+	}
+	policy.n_category_levels = previous.n_category_levels;
+	policy.category_levels = previous.category_levels;
+	policy.n_gateway_categories = previous.n_gateway_categories;
+	policy.gateway_categories = previous.gateway_categories;
 	policy.issued_at = ts.tv_sec;
 	policy.alert_level = (uint8_t)rq->level;
 	memcpy(policy.contact_pk, auth.contact_pk, AS_BOX_PK_LEN);
@@ -193,6 +249,9 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	res->issued = policy.issued_at;
 	res->revoked_gateways = gateways.n;
 	res->revoked_credentials = credentials.n;
+	res->issuer_keys = policy.n_issuer_keys;
+	res->v1_until_set = policy.v1_until_set;
+	res->v1_until = policy.v1_passes_until;
 	rc = append_history(cfg, &policy, rq->who, err, err_len);
 	if (rc)
 		goto out;
@@ -205,6 +264,7 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	}
 out:
 	cl_authority_wipe(&auth);
+	as_policy_free(&previous);
 	free(buf);
 	free(gateways.ids);
 	free(credentials.ids);
