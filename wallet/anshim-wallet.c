@@ -24,6 +24,9 @@
 #include "anshim/venuecode.h"
 #include "deliver.h"
 #include "diary.h"
+#ifdef ANSHIM_WALLET_ISSUER
+#include "enrol.h"
+#endif
 #include "image.h"
 #include "wconfig.h"
 
@@ -53,6 +56,18 @@ static const char usage_text[] =
 "      0600, and DIR/holder.pub). Refuses to overwrite an existing wallet.\n"
 "      Give DIR/holder.pub to the authority: 'anshim-cloud issue --holder'.\n"
 "      Also prints the holder id (see 'id').\n"
+"  consent --issuer URL [--ca FILE]\n"
+"      Show the consent text an issuer asks visitors to agree to.\n"
+"  enrol --dir DIR --issuer URL --phone NUMBER [--ca FILE] [--yes]\n"
+"        [--timeout S]\n"
+"      Enrol this wallet by phone at an issuer (https://...): shows the\n"
+"      consent text and asks you to type 'yes' (--yes: you have read it),\n"
+"      has a 6-digit code sent to NUMBER, then asks for the code (one line\n"
+"      on standard input per try). The enrolment credential is kept in\n"
+"      DIR/enrolment (mode 0600) and the issuer's key in DIR/issuer.pub;\n"
+"      the issuer's URL and --ca (its CA certificate) go to wallet.conf.\n"
+"      The consent lasts 8 weeks (the issuer says until when): enrol again\n"
+"      to renew it. The phone number is not kept in the wallet.\n"
 "  id --dir DIR\n"
 "      Print this wallet's holder id (32 hex digits, a hash of holder.pub):\n"
 "      its name in the MQTT topics anshim/v1/wallet/HOLDER_ID/..., and so\n"
@@ -1083,6 +1098,15 @@ int main(int argc, char **argv)
 	if (as_crypto_init()) {
 		fprintf(stderr, "anshim-wallet: libsodium failed to initialise\n");
 		return 1;
+	}
+	if (strcmp(cmd, "enrol") == 0 || strcmp(cmd, "consent") == 0) {
+#ifdef ANSHIM_WALLET_ISSUER
+		return strcmp(cmd, "enrol") == 0 ? wl_cmd_enrol(argc, argv)
+						 : wl_cmd_consent(argc, argv);
+#else
+		fprintf(stderr, "anshim-wallet: this build has no issuer client (libcurl)\n");
+		return 1;
+#endif
 	}
 	rc = parse_args(argc, argv, &args);
 	if (rc)

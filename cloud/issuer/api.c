@@ -32,6 +32,7 @@
 #include "anshim/enrolment.h"
 #include "anshim/error.h"
 #include "anshim/log.h"
+#include "anshim/token.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -329,28 +330,32 @@ out:
 	sodium_memzero(&p, sizeof p);
 }
 
-/*
- * Mint n tokens for the keys of rq, expiring at expires_at: their ids
- * into ids, their encodings (each AS_TOKEN_LEN bytes) into out.  0 or an
- * error.  Visit tokens are the token module's (anshim/token.h); until it
- * is built in, issuance answers 503.
- */
-static int mint_tokens(const struct is_api *api, const struct as_tokens_request *rq,
-		       int64_t expires_at, uint8_t (*ids)[IS_ID_LEN], char **b64_out)
+/* The expiry of a batch issued at now: token_lifetime on, rounded up to
+ * the day (every token of that day shares it), but never past the consent
+ * of the enrolment: then rounded down to the day, since an expiry of its
+ * own would link every token of that person.  0: the consent ends before
+ * the next day boundary (renew it first). */
+static int64_t batch_expiry(const struct is_api *api, int64_t now, int64_t consent_expires)
 {
-	(void)api; (void)rq; (void)expires_at; (void)ids; (void)b64_out;
-	return -ENOSYS;
+	int64_t expires_at = as_token_expiry(now, api->token_lifetime);
+
+	if (expires_at > consent_expires)
+		expires_at = consent_expires - consent_expires % AS_TOKEN_EXPIRY_GRAIN;
+	return expires_at > now ? expires_at : 0;
 }
 
 static void tokens(const struct is_api *api, const struct as_http_request *req,
 		   struct as_http_response *resp)
 {
-	static struct is_tokens_body zero;
-	struct is_tokens_body *in = malloc(sizeof *in);
+	struct is_tokens_body *in = calloc(1, sizeof *in);
+	struct as_token_request *rq = calloc(1, sizeof *rq);
+	struct as_token_batch *batch = calloc(1, sizeof *batch);
+	uint8_t *raw = malloc(AS_TOKEN_BATCH_MAX_LEN);
+	char *text = malloc(sodium_base64_ENCODED_LEN(AS_TOKEN_BATCH_MAX_LEN,
+						      sodium_base64_VARIANT_ORIGINAL));
 	struct is_rate_take takes[2];
-	uint8_t eid[AS_HOLDER_ID_LEN], ids[AS_TOKENS_REQUEST_MAX_N][IS_ID_LEN];
+	uint8_t eid[AS_HOLDER_ID_LEN], ids[AS_TOKEN_BATCH_MAX][IS_ID_LEN];
 	uint8_t capsule[AS_CAPSULE_LEN];
-	char *texts[AS_TOKENS_REQUEST_MAX_N] = {0};
 	char msg[MSG_MAX];
 	const char *reason, *client = as_http_request_client(req);
 	size_t len;
@@ -358,58 +363,70 @@ static void tokens(const struct is_api *api, const struct as_http_request *req,
 	int64_t now, expires_at;
 	int rc;
 
-	if (!in) {
+	if (!in || !rq || !batch || !raw || !text) {
 		reply_error(resp, 500, "internal", "out of memory");
-		return;
+		goto out;
 	}
-	*in = zero;
 	if (is_request_parse_tokens(body, len, in, &reason, msg, sizeof msg)) {
 		reply_error(resp, 400, reason, msg);
 		goto out;
 	}
-	const struct as_tokens_request *rq = &in->rq;
-	take_init(&takes[0], api, IS_RATE_HOLDER, "holder", rq->enrolment.holder_pk,
-		  AS_SIGN_PK_LEN);
+	if ((rc = as_token_request_decode(rq, in->request, in->request_len)) != 0) {
+		snprintf(msg, sizeof msg, "\"request\" is not a token request: %s (make it with "
+			 "the holder key of the enrolment, at most %d token keys)", as_strerror(rc),
+			 AS_TOKEN_BATCH_MAX);
+		reply_error(resp, 400, "bad-request", msg);
+		goto out;
+	}
+	const struct as_enrolment *e = &in->enrolment;
+	take_init(&takes[0], api, IS_RATE_HOLDER, "holder", e->holder_pk, AS_SIGN_PK_LEN);
 	take_init(&takes[1], api, IS_RATE_ADDRESS, "address", client, strlen(client));
 	if (rate_check(api, takes, 2, resp))
 		goto out;
 	now = api_now_ms(api) / 1000;
-	if (as_enrolment_verify(&rq->enrolment, api->issuer_pk) != 0) {
+	if (as_enrolment_verify(e, api->issuer_pk) != 0) {
 		reply_error(resp, 401, "bad-enrolment", "the enrolment credential was not issued "
 			    "by this issuer; enrol again");
 		goto out;
 	}
-	if (as_tokens_request_verify(rq) != 0) {
-		reply_error(resp, 401, "bad-signature", "the request is not signed by the "
+	if (sodium_memcmp(rq->holder_pk, e->holder_pk, AS_SIGN_PK_LEN) != 0 ||
+	    as_token_request_verify(rq) != 0) {
+		reply_error(resp, 401, "bad-signature", "the token request is not signed by the "
 			    "enrolment's holder key");
 		goto out;
 	}
-	if (now >= rq->enrolment.expires_at) {
+	if (now >= e->expires_at) {
 		reply_error(resp, 403, "consent-expired", "the consent has expired: read the "
 			    "consent text and enrol again to renew it");
 		goto out;
 	}
-	if (rq->enrolment.consent_version != api->consent_version) {
+	if (e->consent_version != api->consent_version) {
 		reply_error(resp, 403, "consent-changed", "the consent text has changed: read it "
 			    "and enrol again to consent to the new version");
 		goto out;
 	}
-	if (rq->requested_at < now - api->request_skew || rq->requested_at > now + api->request_skew) {
+	if (rq->created_at < now - api->request_skew || rq->created_at > now + api->request_skew) {
 		snprintf(msg, sizeof msg, "the request's time is more than %lld seconds from the "
 			 "issuer's clock: set the phone's clock and try again",
 			 (long long)api->request_skew);
 		reply_error(resp, 400, "stale-request", msg);
 		goto out;
 	}
-	expires_at = now + api->token_lifetime;
-	if (expires_at > rq->enrolment.expires_at)
-		expires_at = rq->enrolment.expires_at;
-	rc = mint_tokens(api, rq, expires_at, ids, texts);
-	if (rc) {
-		reply_error(resp, 503, "unavailable", "this issuer cannot make visit tokens yet");
+	if ((expires_at = batch_expiry(api, now, e->expires_at)) == 0) {
+		reply_error(resp, 403, "consent-expired", "the consent ends today: read the "
+			    "consent text and enrol again to renew it");
 		goto out;
 	}
-	as_enrolment_id(eid, &rq->enrolment);
+	batch->n = rq->n;
+	for (unsigned i = 0; i < rq->n; i++) {
+		if (as_token_mint(&batch->tokens[i], rq->token_pks[i], expires_at, api->issuer_pk,
+				  api->issuer_sk) != 0) {
+			reply_error(resp, 500, "internal", "cannot mint a token");
+			goto out;
+		}
+		memcpy(ids[i], batch->tokens[i].token_id, IS_ID_LEN);
+	}
+	as_enrolment_id(eid, e);
 	rc = is_state_tokens_record(api->state, eid, (const uint8_t (*)[IS_ID_LEN])ids, rq->n,
 				    expires_at, capsule);
 	if (rc == AS_E_REVOKED) {
@@ -426,21 +443,21 @@ static void tokens(const struct is_api *api, const struct as_http_request *req,
 		reply_store_error(resp, rc);
 		goto out;
 	}
-	json_t *arr = json_array();
-	for (unsigned i = 0; arr && i < rq->n; i++)
-		if (json_array_append_new(arr, json_string(texts[i])) != 0) {
-			json_decref(arr);
-			arr = NULL;
-		}
-	if (!arr) {
-		reply_error(resp, 500, "internal", "out of memory");
+	rc = as_token_batch_encode(raw, AS_TOKEN_BATCH_MAX_LEN, batch);
+	if (rc < 0) {
+		reply_error(resp, 500, "internal", "cannot encode the batch");
 		goto out;
 	}
-	reply_json(resp, 200, json_pack("{s:o, s:I}", "tokens", arr, "expires_at",
-					(json_int_t)expires_at));
+	b64(text, sodium_base64_ENCODED_LEN(AS_TOKEN_BATCH_MAX_LEN,
+					    sodium_base64_VARIANT_ORIGINAL), raw, (size_t)rc);
+	reply_json(resp, 200, json_pack("{s:s, s:i, s:I}", "batch", text, "count", (int)rq->n,
+					"expires_at", (json_int_t)expires_at));
 out:
-	for (unsigned i = 0; i < AS_TOKENS_REQUEST_MAX_N; i++)
-		free(texts[i]);
+	sodium_memzero(capsule, sizeof capsule);
+	free(text);
+	free(raw);
+	free(batch);
+	free(rq);
 	free(in);
 }
 

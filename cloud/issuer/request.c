@@ -173,28 +173,39 @@ int is_request_parse_finish(const char *body, size_t len, struct is_finish_reque
 	return rc;
 }
 
+/* A base64 member into out (at most cap bytes): 0 or -1. */
+static int b64_member(json_t *obj, const char *name, uint8_t *out, size_t cap, size_t *len)
+{
+	const char *text = json_string_value(json_object_get(obj, name));
+
+	*len = 0;
+	return sodium_base642bin(out, cap, text, strlen(text), NULL, len, NULL,
+				 sodium_base64_VARIANT_ORIGINAL) == 0 ? 0 : -1;
+}
+
 int is_request_parse_tokens(const char *body, size_t len, struct is_tokens_body *out,
 			    const char **reason, char *msg, size_t msg_len)
 {
-	static const struct member table[] = {{"request", JSON_STRING}};
-	uint8_t raw[AS_TOKENS_REQUEST_MAX_LEN];
+	static const struct member table[] = {
+		{"enrolment_credential", JSON_STRING}, {"request", JSON_STRING},
+	};
+	uint8_t raw[AS_ENROLMENT_LEN + 1];
 	size_t raw_len = 0;
 	json_t *obj;
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = object_load(&obj, body, len, table, 1, reason, msg, msg_len)) != 0)
+	if ((rc = object_load(&obj, body, len, table, 2, reason, msg, msg_len)) != 0)
 		return rc;
-	const char *text = json_string_value(json_object_get(obj, "request"));
-	if (sodium_base642bin(raw, sizeof raw, text, strlen(text), NULL, &raw_len, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) != 0) {
-		rc = fail(reason, "bad-request", msg, msg_len, "\"%s\" must be the tokens "
-			  "request in base64 (at most 64 token keys)", "request");
-	} else if ((rc = as_tokens_request_decode(&out->rq, raw, raw_len)) != 0) {
-		*reason = "bad-request";
-		snprintf(msg, msg_len, "\"request\" is not a tokens request: %s",
-			 as_strerror(rc));
-		rc = AS_E_FIELD;
+	if (b64_member(obj, "enrolment_credential", raw, sizeof raw, &raw_len) != 0 ||
+	    (rc = as_enrolment_decode(&out->enrolment, raw, raw_len)) != 0) {
+		rc = fail(reason, "bad-enrolment", msg, msg_len, "\"%s\" must be the enrolment "
+			  "credential in base64, as /v1/enrol/finish answered it",
+			  "enrolment_credential");
+	} else if (b64_member(obj, "request", out->request, sizeof out->request,
+			      &out->request_len) != 0 || out->request_len == 0) {
+		rc = fail(reason, "bad-request", msg, msg_len, "\"%s\" must be the token request "
+			  "in base64 (at most 64 token keys)", "request");
 	}
 	json_decref(obj);
 	if (rc)

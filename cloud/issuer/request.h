@@ -37,9 +37,13 @@ struct is_finish_request {
 	uint8_t consent_hash[IS_CONSENT_HASH_LEN];
 };
 
-/* POST /v1/tokens {"request": "<base64 of the tokens request>"} */
+/* POST /v1/tokens {"enrolment_credential": "<base64>",
+ *  "request": "<base64 of the holder-signed token request>"} */
+#define IS_TOKEN_REQUEST_RAW_MAX 4096
 struct is_tokens_body {
-	struct as_tokens_request rq;
+	struct as_enrolment enrolment;
+	uint8_t request[IS_TOKEN_REQUEST_RAW_MAX];
+	size_t request_len;
 };
 
 /* Each returns 0, or AS_E_FIELD with *reason set to a static word

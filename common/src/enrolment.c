@@ -1,6 +1,6 @@
 /*
- * enrolment.c - codecs, signing and verification of the enrolment
- * credential and the tokens request (layouts in enrolment.h).
+ * enrolment.c - codec, signing and verification of the enrolment
+ * credential (layout in enrolment.h).
  *
  * Invariants: decoders never read past their input and accept only
  * exactly one well-formed value; a signature covers every byte before it,
@@ -33,6 +33,7 @@ static int enrolment_fields_ok(const struct as_enrolment *e)
 	return e->consent_version >= 1 && e->expires_at > e->issued_at;
 }
 
+/* Read one enrolment from r (the rest of r is the caller's). */
 static int enrolment_read(struct as_reader *r, struct as_enrolment *e)
 {
 	uint8_t magic = as_reader_u8(r), version = as_reader_u8(r);
@@ -113,97 +114,4 @@ void as_enrolment_id(uint8_t id[AS_HOLDER_ID_LEN], const struct as_enrolment *e)
 	crypto_generichash_update(&st, (const unsigned char *)tag, sizeof tag - 1);
 	crypto_generichash_update(&st, e->issuer_sig, AS_SIG_LEN);
 	crypto_generichash_final(&st, id, AS_HOLDER_ID_LEN);
-}
-
-/* ---- tokens request ---------------------------------------------------- */
-
-static void request_write(struct as_writer *w, const struct as_tokens_request *r, int with_sig)
-{
-	as_writer_u8(w, AS_TOKENS_REQUEST_MAGIC);
-	as_writer_u8(w, AS_TOKENS_REQUEST_VERSION);
-	enrolment_write(w, &r->enrolment, 1);
-	as_writer_i64(w, r->requested_at);
-	as_writer_u8(w, r->n);
-	for (unsigned i = 0; i < r->n; i++)
-		as_writer_bytes(w, r->token_pk[i], AS_SIGN_PK_LEN);
-	if (with_sig)
-		as_writer_bytes(w, r->holder_sig, AS_SIG_LEN);
-}
-
-static int request_n_ok(unsigned n)
-{
-	return n >= 1 && n <= AS_TOKENS_REQUEST_MAX_N;
-}
-
-int as_tokens_request_encode(uint8_t *out, size_t cap, const struct as_tokens_request *r)
-{
-	struct as_writer w;
-
-	if (!request_n_ok(r->n))
-		return AS_E_FIELD;
-	as_writer_init(&w, out, cap);
-	request_write(&w, r, 1);
-	return w.err ? w.err : (int)w.len;
-}
-
-int as_tokens_request_decode(struct as_tokens_request *r, const uint8_t *in, size_t len)
-{
-	struct as_reader rd;
-	uint8_t magic, version;
-	int rc;
-
-	memset(r, 0, sizeof *r);
-	if (len > AS_TOKENS_REQUEST_MAX_LEN)
-		return AS_E_OVERSIZE;
-	as_reader_init(&rd, in, len);
-	magic = as_reader_u8(&rd);
-	version = as_reader_u8(&rd);
-	if (rd.err)
-		return rd.err;
-	if (magic != AS_TOKENS_REQUEST_MAGIC)
-		return AS_E_MAGIC;
-	if (version != AS_TOKENS_REQUEST_VERSION)
-		return AS_E_VERSION;
-	if ((rc = enrolment_read(&rd, &r->enrolment)) != 0)
-		return rc;
-	r->requested_at = as_reader_i64(&rd);
-	r->n = as_reader_u8(&rd);
-	if (rd.err)
-		return rd.err;
-	if (!request_n_ok(r->n))
-		return AS_E_FIELD;
-	for (unsigned i = 0; i < r->n; i++)
-		as_reader_copy(&rd, r->token_pk[i], AS_SIGN_PK_LEN);
-	as_reader_copy(&rd, r->holder_sig, AS_SIG_LEN);
-	return as_reader_finish(&rd);
-}
-
-int as_tokens_request_sign(struct as_tokens_request *r, const uint8_t holder_sk[AS_SIGN_SK_LEN])
-{
-	uint8_t buf[AS_TOKENS_REQUEST_MAX_LEN];
-	struct as_writer w;
-
-	if (!request_n_ok(r->n))
-		return AS_E_FIELD;
-	as_writer_init(&w, buf, sizeof buf);
-	request_write(&w, r, 0);
-	if (w.err)
-		return AS_E_FIELD;
-	crypto_sign_detached(r->holder_sig, NULL, buf, w.len, holder_sk);
-	return 0;
-}
-
-int as_tokens_request_verify(const struct as_tokens_request *r)
-{
-	uint8_t buf[AS_TOKENS_REQUEST_MAX_LEN];
-	struct as_writer w;
-
-	if (!request_n_ok(r->n))
-		return AS_E_HOLDER_SIG;
-	as_writer_init(&w, buf, sizeof buf);
-	request_write(&w, r, 0);
-	if (w.err)
-		return AS_E_HOLDER_SIG;
-	return crypto_sign_verify_detached(r->holder_sig, buf, w.len,
-					   r->enrolment.holder_pk) == 0 ? 0 : AS_E_HOLDER_SIG;
 }
