@@ -29,6 +29,7 @@
 #include "anshim/bytes.h"
 #include "anshim/capsule.h"
 #include "anshim/chain.h"
+#include "anshim/enrolment.h"
 #include "anshim/fileio.h"
 #include "anshim/heartbeat.h"
 #include "anshim/phone.h"
@@ -545,6 +546,23 @@ static int v_issuer_pk(uint8_t *o, size_t c)
 	return AS_SIGN_PK_LEN;
 }
 
+/* The enrolment credential the issuer (seed 06) gives the vectors'
+ * holder: consent version 1 from V_ISSUED for 8 weeks. */
+static int v_enrolment(uint8_t *o, size_t c)
+{
+	struct as_enrolment e;
+	int rc;
+
+	memset(&e, 0, sizeof e);
+	memcpy(e.holder_pk, K.holder_pk, AS_SIGN_PK_LEN);
+	e.consent_version = 1;
+	e.issued_at = V_ISSUED;
+	e.expires_at = V_ISSUED + 56 * INT64_C(86400);
+	if ((rc = as_enrolment_sign(&e, K.issuer_sk)) != 0)
+		return rc;
+	return as_enrolment_encode(o, c, &e);
+}
+
 struct vector {
 	const char *name;
 	int text;          /* 1: stored as a text line (.txt), else hex (.hex) */
@@ -579,6 +597,7 @@ static const struct vector vectors[] = {
 	{"policy_empty", 0, 123, v_policy_empty},
 	{"policy_v2", 0, 238, v_policy_v2},
 	{"issuer_pk", 0, 32, v_issuer_pk},
+	{"enrolment", 0, AS_ENROLMENT_LEN, v_enrolment},
 	{"heartbeat", 0, AS_HEARTBEAT_LEN, v_heartbeat},
 };
 #define N_VECTORS (sizeof vectors / sizeof vectors[0])
