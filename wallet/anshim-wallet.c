@@ -20,6 +20,7 @@
 #include "anshim/parse.h"
 #include "anshim/qr.h"
 #include "anshim/strbuf.h"
+#include "anshim/token.h"
 #include "anshim/usage.h"
 #include "anshim/venuecode.h"
 #include "deliver.h"
@@ -28,6 +29,7 @@
 #include "enrol.h"
 #endif
 #include "image.h"
+#include "tokenstore.h"
 #include "wconfig.h"
 
 #include <errno.h>
@@ -67,7 +69,14 @@ static const char usage_text[] =
 "      DIR/enrolment (mode 0600) and the issuer's key in DIR/issuer.pub;\n"
 "      the issuer's URL and --ca (its CA certificate) go to wallet.conf.\n"
 "      The consent lasts 8 weeks (the issuer says until when): enrol again\n"
-"      to renew it. The phone number is not kept in the wallet.\n"
+"      to renew it. The phone number is not kept in the wallet. Then fetches\n"
+"      visit tokens (see 'tokens').\n"
+"  tokens --dir DIR [--timeout S]\n"
+"      Top up the visit tokens (DIR/tokens, mode 0600) from the issuer the\n"
+"      wallet enrolled with, to a batch of 64. Each token makes one pass\n"
+"      that shares no byte with any other pass of this wallet, so venues\n"
+"      cannot link your visits. 'sync' also tops them up when fewer than\n"
+"      16 are left.\n"
 "  id --dir DIR\n"
 "      Print this wallet's holder id (32 hex digits, a hash of holder.pub):\n"
 "      its name in the MQTT topics anshim/v1/wallet/HOLDER_ID/..., and so\n"
@@ -75,10 +84,13 @@ static const char usage_text[] =
 "      operator creates (mosquitto_passwd; see OPERATE-CLOUD.md). The wallet\n"
 "      logs in under that name when it has a password and no --username.\n"
 "  pass --dir DIR [--at UNIX_TIME|ISO8601] [--format FMT] [--out FILE]\n"
-"      Print the current pass: the credential in DIR/credential, the time\n"
-"      (now, or --at) and the holder signature. A pass is valid at a\n"
-"      gateway for about 90 s either side of its time; make a new one to\n"
-"      show each time.\n"
+"      Print the current pass. With visit tokens (enrolled wallets): a\n"
+"      version 2 pass (AP2:) from the next unused token, its time (now, or\n"
+"      --at) and the token's signature; the token is then spent. Without:\n"
+"      the credential in DIR/credential, the time and the holder signature\n"
+"      (AP1:; every such pass shows the same credential). A pass is valid\n"
+"      at a gateway for about 90 s either side of its time; make a new one\n"
+"      to show each time.\n"
 "  card --credential FILE [--format FMT] [--out FILE]\n"
 "      Render a printable card from a card credential ('anshim-cloud issue\n"
 "      --card'). Cards carry no holder key: keep them like a key.\n"
@@ -146,7 +158,8 @@ static const char usage_text[] =
 "  svg    SVG image, to --out FILE or standard output\n"
 "\n"
 "Files in DIR: holder.key, holder.pub, credential, authority.pub,\n"
-"wallet.conf, diary (check-ins, check-outs and their delivery state), lock.\n"
+"wallet.conf, diary (check-ins, check-outs and their delivery state), lock;\n"
+"enrolled wallets also enrolment, issuer.pub and tokens.\n"
 "\n"
 "Exit status: 0 on success (checkin and checkout also when the message\n"
 "is only queued), 1 on failure (also: the cloud rejected the check-in, or\n"
@@ -366,6 +379,43 @@ static int render(const struct wallet_args *a, const char *text, const char *cap
 	return 0;
 }
 
+/* A version 2 pass from the wallet's next visit token, when it has one:
+ * 1 (none; *text untouched), 0 (text made), or an error (printed).  The
+ * token is marked used on disk before the pass is shown. */
+static int pass_from_token(const char *dir, int64_t now, char *text, size_t cap)
+{
+	struct wl_tokens *t = calloc(1, sizeof *t);
+	struct as_pass2 pass;
+	int rc, i;
+
+	if (!t)
+		return -ENOMEM;
+	if ((rc = wl_tokens_load(t, dir)) != 0) {
+		fprintf(stderr, "anshim-wallet: cannot read %s/tokens: %s\n", dir, as_strerror(rc));
+		goto out;
+	}
+	if ((i = wl_tokens_take(t, now)) < 0) {
+		rc = 1;
+		goto out;
+	}
+	if ((rc = wl_tokens_save(t, dir)) != 0) {
+		fprintf(stderr, "anshim-wallet: cannot write %s/tokens: %s\n", dir, as_strerror(rc));
+		goto out;
+	}
+	rc = as_pass2_make(&pass, &t->e[i].token, now, t->e[i].token_sk);
+	if (rc == 0)
+		rc = as_pass2_to_text(text, cap, &pass);
+	if (rc < 0)
+		fprintf(stderr, "anshim-wallet: cannot make a pass: %s\n", as_strerror(rc));
+	else
+		rc = 0;
+	sodium_memzero(&pass, sizeof pass);
+out:
+	wl_tokens_wipe(t);
+	free(t);
+	return rc;
+}
+
 static int cmd_pass(const struct wallet_args *a)
 {
 	char path[PATH_MAX], text[AS_SCAN_TEXT_MAX], caption[80], when[32];
@@ -379,6 +429,12 @@ static int cmd_pass(const struct wallet_args *a)
 		return usage_error("%s", "pass needs --dir DIR");
 	if (a->at && as_parse_time(a->at, &now))
 		return usage_error("--at '%s' is not a time (unix seconds or ISO 8601)", a->at);
+	snprintf(caption, sizeof caption, "Anshim pass - %s", as_format_time(when, now));
+	rc = pass_from_token(a->dir, now, text, sizeof text);
+	if (rc == 0)
+		return render(a, text, caption);
+	if (rc < 0)
+		return 1;
 	if (load_wallet_credential(a->dir, &cred))
 		return 1;
 	if (wallet_path(path, a->dir, "holder.key"))
@@ -396,7 +452,6 @@ static int cmd_pass(const struct wallet_args *a)
 		fprintf(stderr, "anshim-wallet: cannot make a pass: %s\n", as_strerror(rc));
 		return 1;
 	}
-	snprintf(caption, sizeof caption, "Anshim pass - %s", as_format_time(when, now));
 	return render(a, text, caption);
 }
 
@@ -1011,6 +1066,26 @@ static int cmd_diary(const struct wallet_args *a)
 	return rc;
 }
 
+/* Online and low on visit tokens: top them up (an enrolled wallet only;
+ * the lock held).  A failure is reported, never fatal: the wallet's own
+ * command went through. */
+static void auto_topup(const char *dir)
+{
+#ifdef ANSHIM_WALLET_ISSUER
+	char err[1024];
+	unsigned added = 0;
+	size_t usable = 0;
+	int rc = wl_tokens_topup(dir, WL_TOKENS_LOW, 30, &added, &usable, err, sizeof err);
+
+	if (rc && rc != AS_E_NOT_FOUND)
+		fprintf(stderr, "anshim-wallet: visit tokens not topped up: %s\n", err);
+	else if (added)
+		printf("visit tokens topped up: %zu ready (%u new)\n", usable, added);
+#else
+	(void)dir;
+#endif
+}
+
 static int cmd_sync(const struct wallet_args *a)
 {
 	char path[PATH_MAX];
@@ -1023,6 +1098,7 @@ static int cmd_sync(const struct wallet_args *a)
 		return 1;
 	rc = deliver_and_report(a, &d, path, NULL, NULL, 0);
 	wl_diary_free(&d);
+	auto_topup(a->dir);
 	wl_diary_unlock(lock);
 	return rc;
 }
@@ -1099,10 +1175,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "anshim-wallet: libsodium failed to initialise\n");
 		return 1;
 	}
-	if (strcmp(cmd, "enrol") == 0 || strcmp(cmd, "consent") == 0) {
+	if (!strcmp(cmd, "enrol") || !strcmp(cmd, "consent") || !strcmp(cmd, "tokens")) {
 #ifdef ANSHIM_WALLET_ISSUER
-		return strcmp(cmd, "enrol") == 0 ? wl_cmd_enrol(argc, argv)
-						 : wl_cmd_consent(argc, argv);
+		return !strcmp(cmd, "enrol")	 ? wl_cmd_enrol(argc, argv)
+		       : !strcmp(cmd, "consent") ? wl_cmd_consent(argc, argv)
+						 : wl_cmd_tokens(argc, argv);
 #else
 		fprintf(stderr, "anshim-wallet: this build has no issuer client (libcurl)\n");
 		return 1;

@@ -19,6 +19,7 @@
 
 #include "diary.h"
 #include "issuerclient.h"
+#include "tokenstore.h"
 #include "wconfig.h"
 
 #include "anshim/args.h"
@@ -29,6 +30,7 @@
 #include "anshim/keyfile.h"
 #include "anshim/parse.h"
 #include "anshim/phone.h"
+#include "anshim/token.h"
 #include "anshim/usage.h"
 
 #include <errno.h>
@@ -41,6 +43,7 @@
 
 #define PROG "anshim-wallet"
 #define CODE_TRIES_MAX 5
+#define TOKENS_FULL AS_TOKEN_BATCH_MAX
 
 struct enrol_args {
 	const char *dir, *issuer, *phone, *ca;
@@ -367,6 +370,13 @@ int wl_cmd_enrol(int argc, char **argv)
 	strftime(until, sizeof until, "%Y-%m-%d %H:%M %Z", localtime_r(&t, &tm));
 	printf("enrolled: consent version %u, valid until %s; renew it by enrolling again "
 	       "before then\n", (unsigned)e.consent_version, until);
+	unsigned added = 0;
+	size_t usable = 0;
+	if (wl_tokens_topup(a.dir, TOKENS_FULL, a.timeout, &added, &usable, err, sizeof err))
+		fprintf(stderr, PROG ": enrolled, but no visit tokens yet: %s (run 'anshim-wallet "
+			"tokens --dir %s' later)\n", err, a.dir);
+	else
+		printf("%zu visit tokens ready\n", usable);
 out:
 	wl_config_free(&cfg);
 	wl_issuer_answer_free(&consent);
@@ -374,4 +384,229 @@ out:
 	if (lock >= 0)
 		wl_diary_unlock(lock);
 	return rc ? 1 : 0;
+}
+
+/* ---- visit tokens ----------------------------------------------------------- */
+
+/* POST /v1/tokens: rq's keys under enrolment raw; the batch into b. */
+static int fetch_batch(const struct wl_issuer *is, const uint8_t raw[AS_ENROLMENT_LEN],
+		       const struct as_token_request *rq, struct as_token_batch *b, char *err,
+		       size_t err_len)
+{
+	uint8_t req[AS_TOKEN_REQUEST_MAX_LEN], *bin = NULL;
+	char e64[sodium_base64_ENCODED_LEN(AS_ENROLMENT_LEN, sodium_base64_VARIANT_ORIGINAL)];
+	char r64[sodium_base64_ENCODED_LEN(AS_TOKEN_REQUEST_MAX_LEN,
+					   sodium_base64_VARIANT_ORIGINAL)];
+	struct wl_issuer_answer ans = {0};
+	size_t len = 0;
+	json_t *body;
+	int rc = as_token_request_encode(req, sizeof req, rq);
+
+	if (rc < 0) {
+		as_err_printf(err, err_len, "cannot make the token request: %s", as_strerror(rc));
+		return rc;
+	}
+	sodium_bin2base64(e64, sizeof e64, raw, AS_ENROLMENT_LEN, sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(r64, sizeof r64, req, (size_t)rc, sodium_base64_VARIANT_ORIGINAL);
+	if (!(body = json_pack("{s:s, s:s}", "enrolment_credential", e64, "request", r64)))
+		return -ENOMEM;
+	rc = wl_issuer_call(is, "/v1/tokens", body, &ans, err, err_len);
+	json_decref(body);
+	if (rc)
+		return rc;
+	const char *text = json_string_value(json_object_get(ans.body, "batch"));
+	if (ans.status != 200 || !text) {
+		const char *word = json_string_value(json_object_get(ans.body, "error"));
+		as_err_printf(err, err_len, "the issuer gave no tokens (HTTP %ld): %s", ans.status,
+			      wl_issuer_message(&ans));
+		rc = word && (!strcmp(word, "revoked")) ? AS_E_REVOKED
+		   : word && !strncmp(word, "consent-", 8) ? AS_E_EXPIRED : AS_E_FIELD;
+		goto out;
+	}
+	if (!(bin = malloc(AS_TOKEN_BATCH_MAX_LEN))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (sodium_base642bin(bin, AS_TOKEN_BATCH_MAX_LEN, text, strlen(text), NULL, &len, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    (rc = as_token_batch_decode(b, bin, len)) != 0) {
+		as_err_printf(err, err_len, "the issuer's batch is malformed");
+		rc = AS_E_FIELD;
+	}
+out:
+	free(bin);
+	wl_issuer_answer_free(&ans);
+	return rc;
+}
+
+/* Read a wallet file that must exist, naming the step that makes it. */
+static int need_file(const char *dir, const char *name, uint8_t *out, size_t len,
+		     enum as_key_kind kind, int key, char *err, size_t err_len)
+{
+	char path[PATH_MAX];
+	unsigned char *data = NULL;
+	size_t got = 0;
+	int rc;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (key)
+		rc = as_keyfile_read(path, kind, out);
+	else if ((rc = as_file_read_all(path, len, &data, &got)) == 0) {
+		if (got == len)
+			memcpy(out, data, len);
+		else
+			rc = AS_E_CORRUPT;
+		sodium_memzero(data, got);
+		free(data);
+	}
+	if (rc == -ENOENT) {
+		as_err_printf(err, err_len, "the wallet in %s is not enrolled (no %s): run "
+			      "'anshim-wallet enrol --dir %s --issuer URL --phone NUMBER'", dir,
+			      name, dir);
+		return AS_E_NOT_FOUND;
+	}
+	if (rc)
+		as_err_printf(err, err_len, "%s: %s", path, as_strerror(rc));
+	return rc;
+}
+
+int wl_tokens_topup(const char *dir, size_t below, int64_t timeout, unsigned *added,
+		    size_t *usable, char *err, size_t err_len)
+{
+	struct wl_tokens *t = calloc(1, sizeof *t);
+	struct as_token_request *rq = calloc(1, sizeof *rq);
+	struct as_token_batch *b = calloc(1, sizeof *b);
+	uint8_t (*pks)[AS_SIGN_PK_LEN] = calloc(TOKENS_FULL, AS_SIGN_PK_LEN);
+	uint8_t (*sks)[AS_SIGN_SK_LEN] = calloc(TOKENS_FULL, AS_SIGN_SK_LEN);
+	uint8_t raw[AS_ENROLMENT_LEN], holder_pk[AS_SIGN_PK_LEN], holder_sk[AS_SIGN_SK_LEN];
+	uint8_t issuer_pk[AS_SIGN_PK_LEN];
+	struct wl_config cfg = {0};
+	struct as_enrolment e;
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	*added = 0;
+	*usable = 0;
+	if (!t || !rq || !b || !pks || !sks) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if ((rc = need_file(dir, "enrolment", raw, sizeof raw, 0, 0, err, err_len)) != 0 ||
+	    (rc = need_file(dir, "issuer.pub", issuer_pk, 0, AS_KEY_SIGN_PUBLIC, 1, err,
+			    err_len)) != 0 ||
+	    (rc = need_file(dir, "holder.pub", holder_pk, 0, AS_KEY_SIGN_PUBLIC, 1, err,
+			    err_len)) != 0 ||
+	    (rc = need_file(dir, "holder.key", holder_sk, 0, AS_KEY_SIGN_SECRET, 1, err,
+			    err_len)) != 0)
+		goto out;
+	if ((rc = as_enrolment_decode(&e, raw, sizeof raw)) != 0 ||
+	    (rc = as_enrolment_verify(&e, issuer_pk)) != 0) {
+		as_err_printf(err, err_len, "%s/enrolment: %s (enrol again)", dir, as_strerror(rc));
+		goto out;
+	}
+	if ((rc = wl_tokens_load(t, dir)) != 0) {
+		as_err_printf(err, err_len, "%s/tokens: %s (remove it; the tokens in it are lost)",
+			      dir, as_strerror(rc));
+		goto out;
+	}
+	wl_tokens_prune(t, now);
+	*usable = wl_tokens_usable(t, now);
+	if (*usable >= below)
+		goto out;
+	if (now >= e.expires_at) {
+		as_err_printf(err, err_len, "the consent expired: read the consent text and enrol "
+			      "again to renew it ('anshim-wallet enrol')");
+		rc = AS_E_EXPIRED;
+		goto out;
+	}
+	size_t want = TOKENS_FULL - *usable;
+	if (want > WL_TOKENS_MAX - t->n)
+		want = WL_TOKENS_MAX - t->n;
+	if (want == 0)
+		goto out;
+	if ((rc = wl_config_load(&cfg, dir, err, err_len)) != 0)
+		goto out;
+	if (!cfg.issuer) {
+		as_err_printf(err, err_len, "no issuer in %s/wallet.conf: enrol again", dir);
+		rc = AS_E_NOT_FOUND;
+		goto out;
+	}
+	for (size_t i = 0; i < want; i++)
+		crypto_sign_keypair(pks[i], sks[i]);
+	if ((rc = as_token_request_make(rq, holder_pk, holder_sk, now, (unsigned)want,
+					(const uint8_t (*)[AS_SIGN_PK_LEN])pks)) != 0) {
+		as_err_printf(err, err_len, "cannot make the token request: %s", as_strerror(rc));
+		goto out;
+	}
+	struct wl_issuer is = {cfg.issuer, cfg.issuer_ca, timeout};
+	if ((rc = fetch_batch(&is, raw, rq, b, err, err_len)) != 0)
+		goto out;
+	/* Keep only tokens for our keys, signed by our issuer. */
+	if (b->n != want) {
+		as_err_printf(err, err_len, "the issuer answered %u tokens for %zu keys",
+			      (unsigned)b->n, want);
+		rc = AS_E_FIELD;
+		goto out;
+	}
+	for (size_t i = 0; i < want; i++)
+		if (as_token_verify_issuer(&b->tokens[i], issuer_pk) != 0 ||
+		    sodium_memcmp(b->tokens[i].token_pk, pks[i], AS_SIGN_PK_LEN) != 0) {
+			as_err_printf(err, err_len, "a token of the issuer's batch is not signed by "
+				      "its key or not for this wallet's keys; none kept");
+			rc = AS_E_ISSUER_SIG;
+			goto out;
+		}
+	for (size_t i = 0; i < want; i++) {
+		struct wl_token_entry *en = &t->e[t->n++];
+		en->token = b->tokens[i];
+		memcpy(en->token_sk, sks[i], AS_SIGN_SK_LEN);
+		en->used = 0;
+	}
+	if ((rc = wl_tokens_save(t, dir)) != 0) {
+		as_err_printf(err, err_len, "cannot write %s/tokens: %s", dir, as_strerror(rc));
+		goto out;
+	}
+	*added = (unsigned)want;
+	*usable = wl_tokens_usable(t, now);
+out:
+	sodium_memzero(holder_sk, sizeof holder_sk);
+	if (sks)
+		sodium_memzero(sks, TOKENS_FULL * AS_SIGN_SK_LEN);
+	if (t)
+		wl_tokens_wipe(t);
+	free(t);
+	free(rq);
+	free(b);
+	free(pks);
+	free(sks);
+	wl_config_free(&cfg);
+	return rc;
+}
+
+int wl_cmd_tokens(int argc, char **argv)
+{
+	struct enrol_args a;
+	char err[1024];
+	unsigned added = 0;
+	size_t usable = 0;
+	int rc = parse(argc, argv, &a), lock;
+
+	if (rc)
+		return rc;
+	if (!a.dir || a.issuer || a.phone || a.yes || a.ca)
+		return as_usage_error(PROG, "%s", "tokens takes --dir DIR [--timeout S] (the "
+				      "issuer is the one enrolled with)");
+	if ((lock = wl_diary_lock(a.dir)) < 0) {
+		fprintf(stderr, PROG ": cannot lock the wallet in %s: %s\n", a.dir,
+			as_strerror(lock));
+		return 1;
+	}
+	rc = wl_tokens_topup(a.dir, TOKENS_FULL, a.timeout, &added, &usable, err, sizeof err);
+	wl_diary_unlock(lock);
+	if (rc) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return 1;
+	}
+	printf("%zu visit tokens ready (%u new)\n", usable, added);
+	return 0;
 }

@@ -9,6 +9,8 @@
 #  - no agreement: no code is sent and nothing is kept;
 #  - an issuer whose certificate the wallet cannot verify is refused;
 #  - enrolling again (renewal) works with a new code;
+#  - enrol fetches 64 visit tokens (DIR/tokens, 0600); each pass spends
+#    one (AP2:); 'anshim-wallet tokens' tops them up again;
 #  - 'anshim-wallet consent' prints the text.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -67,6 +69,18 @@ expect_eq "the credential's size" 118 "$(stat -c %s "$W/enrolment")"
 expect_eq "the credential's mode" 600 "$(stat -c %a "$W/enrolment")"
 expect_eq "the issuer key kept" "$(sed -n 2p "$ISSUER_DIR/state/issuer.pub")" "$(sed -n 2p "$W/issuer.pub")"
 expect_match "wallet.conf names the issuer" "issuer \"$ISSUER_URL\"" "$(cat "$W/wallet.conf")"
+expect_match "enrol fetched a batch of tokens" "64 visit tokens ready" "$out"
+expect_eq "the tokens file's mode" 600 "$(stat -c %a "$W/tokens")"
+
+# Passes are made from tokens (AP2:), one token each; 'tokens' tops up.
+p1=$(anshim-wallet pass --dir "$W" --format text)
+p2=$(anshim-wallet pass --dir "$W" --format text)
+expect_match "a pass from a token" '^AP2:' "$p1"
+check; [ "$p1" != "$p2" ] || fail "two passes are the same"
+out=$(anshim-wallet tokens --dir "$W" --ca "$ISSUER_CA" 2>&1 || true)
+expect_match "tokens takes no --ca (the enrolment's is kept)" "tokens takes --dir" "$out"
+out=$(anshim-wallet tokens --dir "$W")
+expect_eq "tokens tops up the two spent" "64 visit tokens ready (2 new)" "$out"
 
 # Renewal: enrol again (agreeing with --yes), the code from stdin.
 mkfifo "$WORK/in2"
