@@ -29,7 +29,7 @@
 #include "enrol.h"
 #endif
 #include "image.h"
-#include "tokenstore.h"
+#include "tokens.h"
 #include "wconfig.h"
 
 #include <errno.h>
@@ -83,14 +83,16 @@ static const char usage_text[] =
 "      in its account at the broker, wallet/HOLDER_ID, which the broker's\n"
 "      operator creates (mosquitto_passwd; see OPERATE-CLOUD.md). The wallet\n"
 "      logs in under that name when it has a password and no --username.\n"
-"  pass --dir DIR [--at UNIX_TIME|ISO8601] [--format FMT] [--out FILE]\n"
-"      Print the current pass. With visit tokens (enrolled wallets): a\n"
-"      version 2 pass (AP2:) from the next unused token, its time (now, or\n"
-"      --at) and the token's signature; the token is then spent. Without:\n"
-"      the credential in DIR/credential, the time and the holder signature\n"
-"      (AP1:; every such pass shows the same credential). A pass is valid\n"
-"      at a gateway for about 90 s either side of its time; make a new one\n"
-"      to show each time.\n"
+"  pass --dir DIR [--at UNIX_TIME|ISO8601] [--format FMT] [--out FILE] [--v1]\n"
+"      Print the current pass. With visit tokens in DIR/tokens it is a\n"
+"      version 2 pass (AP2:...): one unused token, the time (now, or --at)\n"
+"      and the token's own signature. Each token is shown once (it is\n"
+"      marked used before the pass appears) and venues cannot link two of\n"
+"      your visits by it. Without tokens, or with --v1, it is a version 1\n"
+"      pass (AP1:...) from the credential in DIR/credential, signed with the\n"
+"      holder key: the same credential in every pass. A pass is valid at a\n"
+"      gateway for about 90 s either side of its time; make a new one to\n"
+"      show each time.\n"
 "  card --credential FILE [--format FMT] [--out FILE]\n"
 "      Render a printable card from a card credential ('anshim-cloud issue\n"
 "      --card'). Cards carry no holder key: keep them like a key.\n"
@@ -158,8 +160,9 @@ static const char usage_text[] =
 "  svg    SVG image, to --out FILE or standard output\n"
 "\n"
 "Files in DIR: holder.key, holder.pub, credential, authority.pub,\n"
-"wallet.conf, diary (check-ins, check-outs and their delivery state), lock;\n"
-"enrolled wallets also enrolment, issuer.pub and tokens.\n"
+"wallet.conf, diary (check-ins, check-outs and their delivery state),\n"
+"tokens (visit tokens and their secret keys, mode 0600), lock; enrolled\n"
+"wallets also enrolment (the issuer's credential) and issuer.pub.\n"
 "\n"
 "Exit status: 0 on success (checkin and checkout also when the message\n"
 "is only queued), 1 on failure (also: the cloud rejected the check-in, or\n"
@@ -194,6 +197,7 @@ struct wallet_args {
 	const char *checkin_id;
 	int64_t timeout;            /* seconds; 0: from wallet.conf */
 	int json;
+	int v1;                     /* pass: a version 1 pass even with tokens */
 };
 
 static int parse_args(int argc, char **argv, struct wallet_args *a)
@@ -213,6 +217,7 @@ static int parse_args(int argc, char **argv, struct wallet_args *a)
 		{"checkin", required_argument, NULL, 'k'},
 		{"timeout", required_argument, NULL, 'T'},
 		{"json", no_argument, NULL, 'j'},
+		{"v1", no_argument, NULL, '1'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -242,6 +247,7 @@ static int parse_args(int argc, char **argv, struct wallet_args *a)
 				return usage_error("--timeout '%s' is not a number of seconds from 1 to 600", optarg);
 			break;
 		case 'j': a->json = 1; break;
+		case '1': a->v1 = 1; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		default: return AS_EXIT_USAGE; /* as_args_next printed why */
 		}
@@ -379,41 +385,67 @@ static int render(const struct wallet_args *a, const char *text, const char *cap
 	return 0;
 }
 
-/* A version 2 pass from the wallet's next visit token, when it has one:
- * 1 (none; *text untouched), 0 (text made), or an error (printed).  The
- * token is marked used on disk before the pass is shown. */
-static int pass_from_token(const char *dir, int64_t now, char *text, size_t cap)
-{
-	struct wl_tokens *t = calloc(1, sizeof *t);
-	struct as_pass2 pass;
-	int rc, i;
+/* When fewer unused tokens than this are left, 'pass' says so. */
+#define TOKENS_LOW 8
 
-	if (!t)
-		return -ENOMEM;
-	if ((rc = wl_tokens_load(t, dir)) != 0) {
-		fprintf(stderr, "anshim-wallet: cannot read %s/tokens: %s\n", dir, as_strerror(rc));
-		goto out;
+/*
+ * A version 2 pass from the wallet's next unused token into text.  Returns
+ * 1 when made (the token is gone from DIR/tokens first), 0 when the wallet
+ * has no usable token, or -1 after printing why it failed.
+ */
+static int make_pass_v2(const char *dir, int64_t now, char text[AS_SCAN_TEXT_MAX],
+			size_t *left)
+{
+	char path[PATH_MAX], err[PATH_MAX + 200];
+	struct wl_tokens t;
+	const struct wl_token *tok;
+	struct as_pass2 pass;
+	int lock, rc, made = 0;
+
+	memset(&pass, 0, sizeof pass);
+
+	if (wallet_path(path, dir, "tokens"))
+		return -1;
+	lock = wl_diary_lock(dir);
+	if (lock < 0) {
+		fprintf(stderr, "anshim-wallet: cannot lock the wallet in %s: %s%s\n", dir,
+			as_strerror(lock), lock == -ENOENT ? " (no wallet there? anshim-wallet "
+			"new --dir DIR)" : "");
+		return -1;
 	}
-	if ((i = wl_tokens_take(t, now)) < 0) {
-		rc = 1;
-		goto out;
+	rc = wl_tokens_load(&t, path, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "anshim-wallet: cannot load the visit tokens: %s%s\n", err,
+			rc == AS_E_CORRUPT ? " (delete the file and get new tokens with "
+			"'anshim-wallet tokens')" : "");
+		wl_diary_unlock(lock);
+		return -1;
 	}
-	if ((rc = wl_tokens_save(t, dir)) != 0) {
-		fprintf(stderr, "anshim-wallet: cannot write %s/tokens: %s\n", dir, as_strerror(rc));
-		goto out;
+	tok = wl_tokens_take(&t, now);
+	if (tok) {
+		struct wl_token chosen = *tok;
+
+		/* Gone from the file before it is shown: never shown twice. */
+		wl_tokens_prune(&t, now);
+		rc = wl_tokens_save(&t, path);
+		if (rc) {
+			fprintf(stderr, "anshim-wallet: cannot save %s: %s\n", path, as_strerror(rc));
+			made = -1;
+		} else {
+			rc = as_pass2_make(&pass, &chosen.token, now, chosen.sk);
+			if (rc == 0)
+				rc = as_pass2_to_text(text, AS_SCAN_TEXT_MAX, &pass);
+			if (rc < 0)
+				fprintf(stderr, "anshim-wallet: cannot make a pass: %s\n",
+					as_strerror(rc));
+			made = rc < 0 ? -1 : 1;
+		}
+		sodium_memzero(&chosen, sizeof chosen);
 	}
-	rc = as_pass2_make(&pass, &t->e[i].token, now, t->e[i].token_sk);
-	if (rc == 0)
-		rc = as_pass2_to_text(text, cap, &pass);
-	if (rc < 0)
-		fprintf(stderr, "anshim-wallet: cannot make a pass: %s\n", as_strerror(rc));
-	else
-		rc = 0;
-	sodium_memzero(&pass, sizeof pass);
-out:
-	wl_tokens_wipe(t);
-	free(t);
-	return rc;
+	*left = wl_tokens_unused(&t, now);
+	wl_tokens_free(&t);
+	wl_diary_unlock(lock);
+	return made;
 }
 
 static int cmd_pass(const struct wallet_args *a)
@@ -423,18 +455,35 @@ static int cmd_pass(const struct wallet_args *a)
 	struct as_credential cred;
 	struct as_pass pass;
 	int64_t now = (int64_t)time(NULL);
+	size_t left = 0;
 	int rc;
 
 	if (!a->dir)
 		return usage_error("%s", "pass needs --dir DIR");
 	if (a->at && as_parse_time(a->at, &now))
 		return usage_error("--at '%s' is not a time (unix seconds or ISO 8601)", a->at);
-	snprintf(caption, sizeof caption, "Anshim pass - %s", as_format_time(when, now));
-	rc = pass_from_token(a->dir, now, text, sizeof text);
-	if (rc == 0)
-		return render(a, text, caption);
-	if (rc < 0)
-		return 1;
+	if (!a->v1) {
+		rc = make_pass_v2(a->dir, now, text, &left);
+		if (rc < 0)
+			return 1;
+		if (rc > 0) {
+			if (left < TOKENS_LOW)
+				fprintf(stderr, "anshim-wallet: %zu visit token%s left; get more with "
+					"'anshim-wallet tokens --dir %s'\n", left, left == 1 ? "" : "s",
+					a->dir);
+			snprintf(caption, sizeof caption, "Anshim pass - %s",
+				 as_format_time(when, now));
+			return render(a, text, caption);
+		}
+		if (wallet_path(path, a->dir, "credential"))
+			return 1;
+		if (access(path, F_OK) != 0 && wallet_path(path, a->dir, "tokens") == 0 &&
+		    access(path, F_OK) == 0) {
+			fprintf(stderr, "anshim-wallet: no visit token left in %s; get more with "
+				"'anshim-wallet tokens --dir %s'\n", a->dir, a->dir);
+			return 1;
+		}
+	}
 	if (load_wallet_credential(a->dir, &cred))
 		return 1;
 	if (wallet_path(path, a->dir, "holder.key"))
@@ -1075,7 +1124,7 @@ static void auto_topup(const char *dir)
 	char err[1024];
 	unsigned added = 0;
 	size_t usable = 0;
-	int rc = wl_tokens_topup(dir, WL_TOKENS_LOW, 30, &added, &usable, err, sizeof err);
+	int rc = wl_tokens_topup(dir, WL_TOKENS_TOPUP_BELOW, 30, &added, &usable, err, sizeof err);
 
 	if (rc && rc != AS_E_NOT_FOUND)
 		fprintf(stderr, "anshim-wallet: visit tokens not topped up: %s\n", err);

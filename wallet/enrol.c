@@ -19,7 +19,7 @@
 
 #include "diary.h"
 #include "issuerclient.h"
-#include "tokenstore.h"
+#include "tokens.h"
 #include "wconfig.h"
 
 #include "anshim/args.h"
@@ -473,13 +473,14 @@ static int need_file(const char *dir, const char *name, uint8_t *out, size_t len
 int wl_tokens_topup(const char *dir, size_t below, int64_t timeout, unsigned *added,
 		    size_t *usable, char *err, size_t err_len)
 {
-	struct wl_tokens *t = calloc(1, sizeof *t);
+	struct wl_tokens t = {0};
 	struct as_token_request *rq = calloc(1, sizeof *rq);
 	struct as_token_batch *b = calloc(1, sizeof *b);
 	uint8_t (*pks)[AS_SIGN_PK_LEN] = calloc(TOKENS_FULL, AS_SIGN_PK_LEN);
 	uint8_t (*sks)[AS_SIGN_SK_LEN] = calloc(TOKENS_FULL, AS_SIGN_SK_LEN);
 	uint8_t raw[AS_ENROLMENT_LEN], holder_pk[AS_SIGN_PK_LEN], holder_sk[AS_SIGN_SK_LEN];
 	uint8_t issuer_pk[AS_SIGN_PK_LEN];
+	char path[PATH_MAX];
 	struct wl_config cfg = {0};
 	struct as_enrolment e;
 	int64_t now = (int64_t)time(NULL);
@@ -487,7 +488,7 @@ int wl_tokens_topup(const char *dir, size_t below, int64_t timeout, unsigned *ad
 
 	*added = 0;
 	*usable = 0;
-	if (!t || !rq || !b || !pks || !sks) {
+	if (!rq || !b || !pks || !sks) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -504,13 +505,11 @@ int wl_tokens_topup(const char *dir, size_t below, int64_t timeout, unsigned *ad
 		as_err_printf(err, err_len, "%s/enrolment: %s (enrol again)", dir, as_strerror(rc));
 		goto out;
 	}
-	if ((rc = wl_tokens_load(t, dir)) != 0) {
-		as_err_printf(err, err_len, "%s/tokens: %s (remove it; the tokens in it are lost)",
-			      dir, as_strerror(rc));
+	snprintf(path, sizeof path, "%s/tokens", dir);
+	if ((rc = wl_tokens_load(&t, path, err, err_len)) != 0)
 		goto out;
-	}
-	wl_tokens_prune(t, now);
-	*usable = wl_tokens_usable(t, now);
+	wl_tokens_prune(&t, now);
+	*usable = wl_tokens_unused(&t, now);
 	if (*usable >= below)
 		goto out;
 	if (now >= e.expires_at) {
@@ -520,8 +519,8 @@ int wl_tokens_topup(const char *dir, size_t below, int64_t timeout, unsigned *ad
 		goto out;
 	}
 	size_t want = TOKENS_FULL - *usable;
-	if (want > WL_TOKENS_MAX - t->n)
-		want = WL_TOKENS_MAX - t->n;
+	if (want > WL_TOKENS_MAX - t.n)
+		want = WL_TOKENS_MAX - t.n;
 	if (want == 0)
 		goto out;
 	if ((rc = wl_config_load(&cfg, dir, err, err_len)) != 0)
@@ -541,40 +540,32 @@ int wl_tokens_topup(const char *dir, size_t below, int64_t timeout, unsigned *ad
 	struct wl_issuer is = {cfg.issuer, cfg.issuer_ca, timeout};
 	if ((rc = fetch_batch(&is, raw, rq, b, err, err_len)) != 0)
 		goto out;
-	/* Keep only tokens for our keys, signed by our issuer. */
+	/* Only tokens for our keys, signed by our issuer, one per key. */
 	if (b->n != want) {
 		as_err_printf(err, err_len, "the issuer answered %u tokens for %zu keys",
 			      (unsigned)b->n, want);
 		rc = AS_E_FIELD;
 		goto out;
 	}
-	for (size_t i = 0; i < want; i++)
-		if (as_token_verify_issuer(&b->tokens[i], issuer_pk) != 0 ||
-		    sodium_memcmp(b->tokens[i].token_pk, pks[i], AS_SIGN_PK_LEN) != 0) {
-			as_err_printf(err, err_len, "a token of the issuer's batch is not signed by "
-				      "its key or not for this wallet's keys; none kept");
-			rc = AS_E_ISSUER_SIG;
-			goto out;
-		}
-	for (size_t i = 0; i < want; i++) {
-		struct wl_token_entry *en = &t->e[t->n++];
-		en->token = b->tokens[i];
-		memcpy(en->token_sk, sks[i], AS_SIGN_SK_LEN);
-		en->used = 0;
-	}
-	if ((rc = wl_tokens_save(t, dir)) != 0) {
-		as_err_printf(err, err_len, "cannot write %s/tokens: %s", dir, as_strerror(rc));
+	rc = wl_tokens_add(&t, b, (const uint8_t (*)[AS_SIGN_PK_LEN])pks,
+			   (const uint8_t (*)[AS_SIGN_SK_LEN])sks, want, issuer_pk);
+	if (rc < 0) {
+		as_err_printf(err, err_len, "the issuer's batch does not fit this wallet's request "
+			      "(%s); none kept", as_strerror(rc));
 		goto out;
 	}
-	*added = (unsigned)want;
-	*usable = wl_tokens_usable(t, now);
+	*added = (unsigned)rc;
+	if ((rc = wl_tokens_save(&t, path)) != 0) {
+		as_err_printf(err, err_len, "cannot write %s: %s", path, as_strerror(rc));
+		*added = 0;
+		goto out;
+	}
+	*usable = wl_tokens_unused(&t, now);
 out:
 	sodium_memzero(holder_sk, sizeof holder_sk);
 	if (sks)
 		sodium_memzero(sks, TOKENS_FULL * AS_SIGN_SK_LEN);
-	if (t)
-		wl_tokens_wipe(t);
-	free(t);
+	wl_tokens_free(&t);
 	free(rq);
 	free(b);
 	free(pks);

@@ -33,6 +33,9 @@ int wl_cmd_tokens(int argc, char **argv);
  * number usable afterwards.  0, or an error with err saying what failed
  * and what to do; AS_E_NOT_FOUND when the wallet is not enrolled.
  */
+/* 'sync' tops the tokens up when fewer than this are unused. */
+#define WL_TOKENS_TOPUP_BELOW 16
+
 int wl_tokens_topup(const char *dir, size_t below, int64_t timeout, unsigned *added,
 		    size_t *usable, char *err, size_t err_len);
 
