@@ -57,14 +57,16 @@ int cl_capsulefeed_open(struct cl_capsulefeed **out, MDB_env *env,
  * Add the capsules of one issued batch to the outbox in txn (the caller's
  * write transaction; nothing is visible or sent before it commits): n
  * tokens (1..CL_FEED_MAX_TOKENS), token_ids[i] expiring at expires_at[i],
- * issued to the holder whose phone is phone_e164 (as_phone_normalize's
- * output), sealed to contact_pk.  *seq (may be NULL) gets the message's
+ * issued to the holder whose contact capsule (sealed to the authority at
+ * enrolment, anshim/capsule.h) is contact; the batch key is sealed to
+ * contact_pk.  *seq (may be NULL) gets the message's
  * outbox seq.  After the commit, cl_capsulefeed_kick sends it at once
- * (otherwise it goes within resend_ms).  0, AS_E_FIELD (n, phone), or an
+ * (otherwise it goes within resend_ms).  0, AS_E_FIELD (n), or an
  * LMDB failure as AS_E_STORE / AS_E_FULL; err says which.
  */
 int cl_capsulefeed_append(struct cl_capsulefeed *f, MDB_txn *txn,
-			  const uint8_t contact_pk[AS_BOX_PK_LEN], const char *phone_e164,
+			  const uint8_t contact_pk[AS_BOX_PK_LEN],
+			  const uint8_t contact[AS_CAPSULE_LEN],
 			  const uint8_t (*token_ids)[CL_TOKEN_ID_LEN], const int64_t *expires_at,
 			  size_t n, uint64_t *seq, char *err, size_t err_len);
 
