@@ -144,7 +144,7 @@ int cl_feed_ack_decode(struct cl_feed_ack *a, const uint8_t *in, size_t len,
 	int rc;
 
 	if (len > CL_FEED_ACK_LEN)
-		return AS_E_TRAILING;
+		return len > 2 * CL_FEED_ACK_LEN ? AS_E_OVERSIZE : AS_E_TRAILING;
 	as_reader_init(&r, in, len);
 	rc = check_head(&r, CL_FEED_ACK_MAGIC);
 	if (rc)
