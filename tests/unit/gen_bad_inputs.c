@@ -310,12 +310,20 @@ static void gen_heartbeats(void)
 
 static void gen_policies(void)
 {
-	uint8_t gws[2][16], holders[1][16];
+	uint8_t gws[2][16], holders[1][16], issuer[1][32];
 	struct as_policy p;
 	size_t len;
 	uint8_t *bin;
 
+	/* Version 2: the lists, then n_sections (107) = 2, section 1 (issuer
+	 * keys: type 108, len 109, body 113..144), section 2 (v1 passes
+	 * until: type 145, len 146, body 150..157), signature 158. */
 	test_policy_make(&keys, &p, gws, 2, holders, 1);
+	test_fill(issuer[0], 32, 60);
+	p.n_issuer_keys = 1;
+	p.issuer_keys = issuer;
+	p.v1_until_set = 1;
+	p.v1_passes_until = TEST_NOW + 30 * 86400;
 	len = as_policy_size(&p);
 	bin = malloc(len);
 	if (!bin || as_policy_encode(bin, len, &p, keys.auth_sk) != (int)len)
@@ -330,6 +338,21 @@ static void gen_policies(void)
 	emit_patched("policy-holder-count.bin", "policy", AS_E_LENGTH,
 		     "n_revoked_holders 9: more entries than bytes", bin, len, 55 + 32, 4, 9,
 		     keys.auth_sk);
+	emit_patched("policy-sections-none.bin", "policy", AS_E_LENGTH,
+		     "version 2 with n_sections 0", bin, len, 107, 1, 0, keys.auth_sk);
+	emit_patched("policy-section-type-zero.bin", "policy", AS_E_FIELD,
+		     "a section of type 0", bin, len, 108, 1, 0, keys.auth_sk);
+	emit_patched("policy-section-repeated.bin", "policy", AS_E_FIELD,
+		     "the second section is type 1 again", bin, len, 145, 1, 1, keys.auth_sk);
+	emit_patched("policy-section-empty.bin", "policy", AS_E_LENGTH,
+		     "issuer-keys section of length 0", bin, len, 109, 4, 0, keys.auth_sk);
+	emit_patched("policy-section-length.bin", "policy", AS_E_LENGTH,
+		     "section length 0xffffffff", bin, len, 109, 4, UINT32_MAX, keys.auth_sk);
+	emit_patched("policy-v1-until-negative.bin", "policy", AS_E_FIELD,
+		     "v1 passes until -1", bin, len, 150, 8, UINT64_MAX, keys.auth_sk);
+	emit_patched("policy-section-unknown.bin", "policy", 0,
+		     "control: the second section has unknown type 9 and is skipped", bin, len,
+		     145, 1, 9, keys.auth_sk);
 	emit_patched("policy-level.bin", "policy", AS_E_FIELD,
 		     "alert_level 5 (1..4), properly signed", bin, len, 18, 1, 5, keys.auth_sk);
 	emit_patched("policy-signature.bin", "policy", AS_E_SIGNATURE,
@@ -538,7 +561,7 @@ static int output(const char *dir, const char *name, const void *data, size_t le
 			fprintf(stderr, "%s: %s\n", path, as_strerror(rc));
 		return rc;
 	}
-	rc = as_file_read_all(path, 4u << 20, &old, &old_len);
+	rc = as_file_read_all(path, 8u << 20, &old, &old_len);
 	if (rc) {
 		fprintf(stderr, "%s: %s\n", path, as_strerror(rc));
 		return rc;

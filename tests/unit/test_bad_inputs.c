@@ -16,7 +16,7 @@
 #include <dirent.h>
 
 #define MAX_ENTRIES 256
-#define MAX_FILE (4u << 20)
+#define MAX_FILE (8u << 20)
 
 struct entry {
 	char file[96];

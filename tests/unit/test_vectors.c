@@ -55,6 +55,7 @@ struct vkeys {
 	uint8_t pseudonym[AS_PSEUDONYM_KEY_LEN];
 	uint8_t holder_pk[AS_SIGN_PK_LEN], holder_sk[AS_SIGN_SK_LEN];
 	uint8_t device_pk[AS_SIGN_PK_LEN], device_sk[AS_SIGN_SK_LEN];
+	uint8_t issuer_pk[AS_SIGN_PK_LEN], issuer_sk[AS_SIGN_SK_LEN];
 };
 
 static struct vkeys K;
@@ -76,6 +77,8 @@ static void vkeys_init(struct vkeys *k)
 	crypto_sign_seed_keypair(k->holder_pk, k->holder_sk, seed);
 	memset(seed, 0x05, sizeof seed);
 	crypto_sign_seed_keypair(k->device_pk, k->device_sk, seed);
+	memset(seed, 0x06, sizeof seed);
+	crypto_sign_seed_keypair(k->issuer_pk, k->issuer_sk, seed);
 }
 
 /* Builders return 0 or an error; they abort nothing so a broken library
@@ -235,6 +238,37 @@ static void build_policy_empty(struct as_policy *p)
 	p->issued_at = V_ISSUED + 86400;
 	p->alert_level = 4;
 	memcpy(p->contact_pk, K.contact_pk, AS_BOX_PK_LEN);
+}
+
+#define V_V1_UNTIL INT64_C(1772323200)     /* 2026-03-01T00:00:00Z */
+
+/* Version 2: no revocations, all four sections. */
+static void build_policy_v2(struct as_policy *p, uint8_t issuer[1][32],
+			    struct as_policy_category cats[2],
+			    struct as_policy_gateway_category gcs[1])
+{
+	memset(p, 0, sizeof *p);
+	p->policy_seq = 3;
+	p->issued_at = V_ISSUED + 2 * 86400;
+	p->alert_level = 3;
+	memcpy(p->contact_pk, K.contact_pk, AS_BOX_PK_LEN);
+	memcpy(issuer[0], K.issuer_pk, 32);
+	p->n_issuer_keys = 1;
+	p->issuer_keys = issuer;
+	p->v1_until_set = 1;
+	p->v1_passes_until = V_V1_UNTIL;
+	memset(cats, 0, 2 * sizeof *cats);
+	strcpy(cats[0].name, "restaurant");
+	cats[0].min_level = 2;
+	strcpy(cats[1].name, "public-office");
+	cats[1].min_level = 4;
+	p->n_category_levels = 2;
+	p->category_levels = cats;
+	memset(gcs, 0, sizeof *gcs);
+	as_gateway_id(gcs[0].gw_id, K.device_pk);
+	strcpy(gcs[0].category, "restaurant");
+	p->n_gateway_categories = 1;
+	p->gateway_categories = gcs;
 }
 
 /* The capsule plaintext, built from the layout in docs/PROTOCOL.md (the
@@ -492,6 +526,25 @@ static int v_policy_empty(uint8_t *o, size_t c)
 	return as_policy_encode(o, c, &p, K.auth_sk);
 }
 
+static int v_policy_v2(uint8_t *o, size_t c)
+{
+	struct as_policy p;
+	uint8_t issuer[1][32];
+	struct as_policy_category cats[2];
+	struct as_policy_gateway_category gcs[1];
+
+	build_policy_v2(&p, issuer, cats, gcs);
+	return as_policy_encode(o, c, &p, K.auth_sk);
+}
+
+static int v_issuer_pk(uint8_t *o, size_t c)
+{
+	if (c < AS_SIGN_PK_LEN)
+		return AS_E_OVERSIZE;
+	memcpy(o, K.issuer_pk, AS_SIGN_PK_LEN);
+	return AS_SIGN_PK_LEN;
+}
+
 struct vector {
 	const char *name;
 	int text;          /* 1: stored as a text line (.txt), else hex (.hex) */
@@ -524,6 +577,8 @@ static const struct vector vectors[] = {
 	{"ack_v1", 0, AS_ACK_V1_LEN, v_ack_v1},
 	{"policy", 0, 123 + 2 * 16, v_policy},
 	{"policy_empty", 0, 123, v_policy_empty},
+	{"policy_v2", 0, 238, v_policy_v2},
+	{"issuer_pk", 0, 32, v_issuer_pk},
 	{"heartbeat", 0, AS_HEARTBEAT_LEN, v_heartbeat},
 };
 #define N_VECTORS (sizeof vectors / sizeof vectors[0])
@@ -826,8 +881,8 @@ static void test_decode_reencode(void)
 			CHECK_MEM(out, in, n);
 		}
 	}
-	static const char *const policies[] = {"policy", "policy_empty"};
-	for (size_t i = 0; i < 2; i++) {
+	static const char *const policies[] = {"policy", "policy_empty", "policy_v2"};
+	for (size_t i = 0; i < 3; i++) {
 		if ((n = load(policies[i], in)) != 0) {
 			struct as_policy p;
 			test_ctx("%s", policies[i]);
@@ -1021,6 +1076,32 @@ static void test_documented_offsets(void)
 		CHECK_MEM(b + 75, hid, 16);
 		CHECK(crypto_sign_verify_detached(b + 91, b, 91, K.auth_pk) == 0);
 	}
+	if ((n = load("policy_v2", b)) != 0) {
+		uint8_t gid[16];
+
+		test_ctx("policy v2 offsets");
+		as_gateway_id(gid, K.device_pk);
+		CHECK_EQ_INT(b[1], 2);
+		CHECK_EQ_INT(le(b + 2, 8), 3);
+		CHECK_EQ_INT(le(b + 51, 4), 0);
+		CHECK_EQ_INT(le(b + 55, 4), 0);
+		CHECK_EQ_INT(b[59], 4);
+		CHECK_EQ_INT(b[60], 1);
+		CHECK_EQ_INT(le(b + 61, 4), 32);
+		CHECK_MEM(b + 65, K.issuer_pk, 32);
+		CHECK_EQ_INT(b[97], 2);
+		CHECK_EQ_INT(le(b + 98, 4), 8);
+		CHECK_EQ_INT(le(b + 102, 8), V_V1_UNTIL);
+		CHECK_EQ_INT(b[110], 3);
+		CHECK_EQ_INT(le(b + 111, 4), 27);
+		CHECK(memcmp(b + 115, "\012restaurant\002\015public-office\004", 27) == 0);
+		CHECK_EQ_INT(b[142], 4);
+		CHECK_EQ_INT(le(b + 143, 4), 27);
+		CHECK_MEM(b + 147, gid, 16);
+		CHECK(memcmp(b + 163, "\012restaurant", 11) == 0);
+		CHECK_EQ_INT(n, 238);
+		CHECK(crypto_sign_verify_detached(b + 174, b, 174, K.auth_pk) == 0);
+	}
 	if ((n = load("capsule_plain", b)) != 0) {
 		test_ctx("capsule plaintext offsets");
 		CHECK_EQ_INT(b[0], 1);
@@ -1200,7 +1281,8 @@ static void test_strict_rules(void)
 		b[0] ^= 0x20;
 		b[1] = 3;
 		CHECK_RC(decode_as(f, b, n), AS_E_VERSION);
-		if (fmts[i].version == 1 && fmts[i].f != F_BATCH && fmts[i].f != F_ACK) {
+		if (fmts[i].version == 1 && fmts[i].f != F_BATCH && fmts[i].f != F_ACK &&
+		    fmts[i].f != F_POLICY) {
 			b[1] = 2;
 			CHECK_RC(decode_as(f, b, n), AS_E_VERSION);
 		}
