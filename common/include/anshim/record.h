@@ -32,9 +32,12 @@ enum as_record_kind {
 	AS_REC_EXPIRED = 4, /* placeholder for a record the gateway purged unsent at
 			    * the retention horizon: pid and capsule all zero.
 			    * Keeps seqs contiguous; the cloud stores nothing. */
-	AS_REC_APP = 5     /* cloud only: a wallet's own check-in at a venue code
+	AS_REC_APP = 5,    /* cloud only: a wallet's own check-in at a venue code
 			    * (appcheckin.h); never in a journal or a batch, so
 			    * as_record_decode refuses it */
+	AS_REC_TOKEN = 6   /* pass v2: a visit token scanned; pid holds the token
+			    * id, capsule all zero, credential_expires the
+			    * token's expiry */
 };
 
 /* Record flags. */
