@@ -410,7 +410,8 @@ int cl_reveal_derive_pids(const char *socket_path, const uint8_t (*capsules)[AS_
 int cl_reveal_derive_token_pids(const char *socket_path,
 				const uint8_t sealed_key[CL_TOKCAP_SEALED_KEY_LEN],
 				const struct cl_feed_token *tokens, size_t n,
-				uint8_t (*pids)[AS_PID_LEN], char *err, size_t err_len)
+				uint8_t (*pids)[AS_PID_LEN], uint8_t (*contacts)[AS_CAPSULE_LEN],
+				char *err, size_t err_len)
 {
 	char key_hex[2 * CL_TOKCAP_SEALED_KEY_LEN + 1], id_hex[2 * CL_TOKEN_ID_LEN + 1];
 	char cap_hex[2 * CL_TOKCAP_LEN + 1];
@@ -443,6 +444,24 @@ int cl_reveal_derive_token_pids(const char *socket_path,
 	if (rc)
 		return rc;
 	rc = answer_pids(a, n, pids, err, err_len);
+	if (!rc) {
+		json_t *got = json_object_get(a, "contacts");
+
+		if (!json_is_array(got) || json_array_size(got) != n)
+			rc = AS_E_CORRUPT;
+		for (size_t i = 0; !rc && i < n; i++) {
+			const char *p = json_string_value(json_array_get(got, i));
+
+			if (p && p[0] == '\0')
+				memset(contacts[i], 0, AS_CAPSULE_LEN);
+			else if (!p || strlen(p) != 2 * AS_CAPSULE_LEN ||
+				 as_hex_decode(contacts[i], AS_CAPSULE_LEN, p))
+				rc = AS_E_CORRUPT;
+		}
+		if (rc)
+			as_err_printf(err, err_len, "the reveal service's answer has no contact "
+				      "capsule for every token");
+	}
 	json_decref(a);
 	return rc;
 }

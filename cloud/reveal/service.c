@@ -714,12 +714,14 @@ static int op_derive_pids(struct call *c)
 
 /* Visit tokens' capsules (tokencapsule.h) of one issued batch: the batch
  * key opens with contact.key, each capsule with the batch key, and the
- * contact capsule inside gives the pid as for a paper entry.  A capsule
- * that does not open (altered, or another key) gets "". */
+ * contact capsule inside gives the pid as for a paper entry.  The answer
+ * has each token's pid and its contact capsule (still sealed to the
+ * authority: the store keeps it as the person's, for a reveal).  A capsule
+ * that does not open (altered, or another key) gets "" for both. */
 static int op_derive_token_pids(struct call *c)
 {
 	json_error_t je;
-	json_t *list, *v, *out;
+	json_t *list, *v, *out, *contacts;
 	const char *sealed_hex;
 	uint8_t sealed[CL_TOKCAP_SEALED_KEY_LEN], key[CL_TOKCAP_KEY_LEN];
 	int key_ok;
@@ -739,11 +741,12 @@ static int op_derive_token_pids(struct call *c)
 	key_ok = cl_tokcap_open_key(key, sealed, c->s->keys.contact_pk,
 				    c->s->keys.contact_sk) == 0;
 	out = json_array();
+	contacts = json_array();
 	json_array_foreach(list, i, v) {
 		uint8_t id[CL_TOKEN_ID_LEN], cap[CL_TOKCAP_LEN], contact[AS_CAPSULE_LEN];
 		const char *id_hex, *cap_hex;
 		json_int_t expires;
-		char hex[PID_HEX] = "";
+		char hex[PID_HEX] = "", contact_hex[2 * AS_CAPSULE_LEN + 1] = "";
 
 		if (json_unpack_ex(v, &je, JSON_STRICT, "{s:s, s:I, s:s}", "id", &id_hex,
 				   "expires", &expires, "capsule", &cap_hex) ||
@@ -752,6 +755,7 @@ static int op_derive_token_pids(struct call *c)
 		    strlen(cap_hex) != 2 * CL_TOKCAP_LEN ||
 		    as_hex_decode(cap, CL_TOKCAP_LEN, cap_hex)) {
 			json_decref(out);
+			json_decref(contacts);
 			sodium_memzero(key, sizeof key);
 			return refuse(c, AS_E_FIELD, "token %zu is not {\"id\": %d hex digits, "
 				      "\"expires\": unix seconds, \"capsule\": %d hex digits}", i,
@@ -760,9 +764,12 @@ static int op_derive_token_pids(struct call *c)
 		if (!key_ok || cl_tokcap_open(contact, key, id, (int64_t)expires, cap) != 0 ||
 		    contact_pid_hex(c, contact, hex) != 0)
 			unreadable++;
-		sodium_memzero(contact, sizeof contact);
-		if (!out || json_array_append_new(out, json_string(hex))) {
+		else
+			as_hex_encode(contact_hex, contact, AS_CAPSULE_LEN);
+		if (!out || !contacts || json_array_append_new(out, json_string(hex)) ||
+		    json_array_append_new(contacts, json_string(contact_hex))) {
 			json_decref(out);
+			json_decref(contacts);
 			sodium_memzero(key, sizeof key);
 			return refuse(c, -ENOMEM, "out of memory");
 		}
@@ -772,7 +779,7 @@ static int op_derive_token_pids(struct call *c)
 		as_log(AS_LOG_WARNING, "derive_token_pids: %u token capsule(s) do not open (%s)",
 		       unreadable, key_ok ? "altered, or sealed to another contact key"
 				          : "the batch key is sealed to another contact key");
-	c->answer = json_pack("{s:o}", "pids", out);
+	c->answer = json_pack("{s:o, s:o}", "pids", out, "contacts", contacts);
 	return 0;
 }
 
