@@ -113,6 +113,8 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 		  size_t err_len)
 {
 	struct id_list gateways = {0}, credentials = {0};
+	uint8_t (*issuers)[AS_SIGN_PK_LEN] = NULL;
+	size_t n_issuers = 0;
 	struct as_policy policy, previous;
 	struct cl_authority auth;
 	struct timespec ts;
@@ -151,6 +153,44 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 		as_err_printf(err, err_len, "%s: %s", path, as_strerror(rc));
 		goto out;
 	}
+	/* Issuer keys: the saved list plus the new ones. */
+	snprintf(path, sizeof path, "%s/issuer-keys", cfg->store_dir);
+	rc = as_file_read_all(path, (size_t)AS_POLICY_MAX_ISSUER_KEYS * AS_SIGN_PK_LEN, &data,
+			      &len);
+	if (rc == -ENOENT) {
+		rc = 0;
+		len = 0;
+	}
+	if (!rc && len % AS_SIGN_PK_LEN)
+		rc = AS_E_CORRUPT;
+	issuers = rc ? NULL : malloc((len + rq->n_issuer_keys * AS_SIGN_PK_LEN) | 1);
+	if (!rc && !issuers)
+		rc = -ENOMEM;
+	if (!rc) {
+		memcpy(issuers, data, len);
+		n_issuers = len / AS_SIGN_PK_LEN;
+	}
+	free(data);
+	data = NULL;
+	for (size_t i = 0; !rc && i < rq->n_issuer_keys; i++) {
+		size_t k = 0;
+
+		while (k < n_issuers && memcmp(issuers[k], rq->issuer_keys[i], AS_SIGN_PK_LEN))
+			k++;
+		if (k < n_issuers)
+			continue;
+		if (n_issuers == AS_POLICY_MAX_ISSUER_KEYS)
+			rc = AS_E_LENGTH;
+		else
+			memcpy(issuers[n_issuers++], rq->issuer_keys[i], AS_SIGN_PK_LEN);
+	}
+	if (!rc && rq->n_issuer_keys)
+		rc = as_file_write_atomic(path, issuers, n_issuers * AS_SIGN_PK_LEN, 0644, 0);
+	if (rc) {
+		as_err_printf(err, err_len, "%s: %s%s", path, as_strerror(rc),
+			      rc == AS_E_LENGTH ? " (at most 64 issuer keys)" : "");
+		goto out;
+	}
 	rc = cl_authority_load(&auth, rq->keys_dir, CL_KEY_SIGN | CL_KEY_CONTACT_PUBLIC, &failed);
 	if (rc) {
 		as_err_printf(err, err_len, "%s: %s", failed ? failed : rq->keys_dir, as_strerror(rc));
@@ -176,6 +216,8 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	policy.revoked_gateways = gateways.ids;
 	policy.n_revoked_holders = credentials.n;
 	policy.revoked_holders = credentials.ids;
+	policy.n_issuer_keys = (uint32_t)n_issuers;
+	policy.issuer_keys = issuers;
 	buf = malloc(as_policy_size(&policy));
 	rc = buf ? as_policy_encode(buf, as_policy_size(&policy), &policy, auth.sign_sk) : -ENOMEM;
 	cl_authority_wipe(&auth);
@@ -193,6 +235,7 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	res->issued = policy.issued_at;
 	res->revoked_gateways = gateways.n;
 	res->revoked_credentials = credentials.n;
+	res->issuer_keys = (uint32_t)n_issuers;
 	rc = append_history(cfg, &policy, rq->who, err, err_len);
 	if (rc)
 		goto out;
@@ -208,5 +251,6 @@ out:
 	free(buf);
 	free(gateways.ids);
 	free(credentials.ids);
+	free(issuers);
 	return rc;
 }

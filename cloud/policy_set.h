@@ -20,6 +20,9 @@ struct cl_policy_request {
 	const uint8_t (*revoke)[AS_HOLDER_ID_LEN];  /* credentials to add to the
 						     * revoked list (borrowed) */
 	size_t n_revoke;
+	const uint8_t (*issuer_keys)[AS_SIGN_PK_LEN]; /* issuer keys to certify
+						     * (borrowed; they accumulate) */
+	size_t n_issuer_keys;
 	const char *keys_dir;                       /* sign.key, contact.pub */
 	const char *out;                            /* also write a copy here (NULL: no) */
 	const char *who;                            /* for the history: an account
@@ -31,6 +34,7 @@ struct cl_policy_result {
 	uint64_t seq;                     /* the new policy's policy_seq */
 	int64_t issued;                   /* unix seconds */
 	uint32_t revoked_gateways, revoked_credentials;
+	uint32_t issuer_keys;             /* issuer keys the policy certifies */
 	int published;                    /* publish asked and done */
 	char publish_error[512];          /* publish asked and failed: why (the
 					   * policy is saved all the same) */
@@ -38,7 +42,9 @@ struct cl_policy_result {
 
 /*
  * Issue the policy rq asks for with the gateways of store (read only).
- * Writes STORE/revoked-credentials (when new ones are given), STORE/policy
+ * Writes STORE/revoked-credentials (when new ones are given),
+ * STORE/issuer-keys (the issuers' public keys the policy certifies, 32
+ * bytes each, when new ones are given), STORE/policy
  * and rq->out atomically, then appends one line to STORE/policy-history
  * (fsynced), then publishes.  Returns 0 once the policy is saved (a
  * publish failure is reported in res, not as an error), or an error with

@@ -15,6 +15,7 @@
 #include "anshim/credential.h"
 #include "anshim/error.h"
 #include "anshim/fileio.h"
+#include "anshim/keyfile.h"
 #include "anshim/parse.h"
 #include "anshim/policy.h"
 
@@ -42,6 +43,14 @@ static int read_credential_id(const char *arg, uint8_t id[AS_HOLDER_ID_LEN])
 	return 0;
 }
 
+/* --issuer-key takes the issuer's public key file or the key in hex. */
+static int read_issuer_key(const char *arg, uint8_t pk[AS_SIGN_PK_LEN])
+{
+	if (strlen(arg) == 2 * AS_SIGN_PK_LEN && as_hex_decode(pk, AS_SIGN_PK_LEN, arg) == 0)
+		return 0;
+	return as_keyfile_read(arg, AS_KEY_SIGN_PUBLIC, pk);
+}
+
 int cl_cmd_policy(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -49,12 +58,15 @@ int cl_cmd_policy(int argc, char **argv)
 		{"level", required_argument, NULL, 'l'},
 		{"out", required_argument, NULL, 'o'},
 		{"revoke-credential", required_argument, NULL, 'r'},
+		{"issuer-key", required_argument, NULL, 'i'},
 		{"no-publish", no_argument, NULL, 'N'},
 		{"config", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	static uint8_t fresh[MAX_NEW_REVOCATIONS][AS_HOLDER_ID_LEN];
+	static uint8_t issuers[AS_POLICY_MAX_ISSUER_KEYS][AS_SIGN_PK_LEN];
+	size_t n_issuers = 0;
 	const char *keys = NULL, *out = NULL;
 	char err[PATH_MAX + 512], who[CL_CLI_USER_MAX + 1];
 	struct cl_policy_result res;
@@ -90,6 +102,18 @@ int cl_cmd_policy(int argc, char **argv)
 			}
 			n_fresh++;
 			break;
+		case 'i':
+			if (n_issuers == AS_POLICY_MAX_ISSUER_KEYS)
+				return cl_usage_error("at most %d --issuer-key options at once",
+						      AS_POLICY_MAX_ISSUER_KEYS);
+			if ((rc = read_issuer_key(optarg, issuers[n_issuers])) != 0) {
+				fprintf(stderr, "anshim-cloud: --issuer-key %s: %s (give the issuer's "
+					"public key file, issuer.pub, or the key in 64 hex digits)\n",
+					optarg, as_strerror(rc));
+				return 1;
+			}
+			n_issuers++;
+			break;
 		default: return CL_EXIT_USAGE; /* as_args_next printed why */
 		}
 	}
@@ -110,7 +134,9 @@ int cl_cmd_policy(int argc, char **argv)
 	{
 		struct cl_policy_request rq = {
 			.level = (int)level, .revoke = (const uint8_t (*)[AS_HOLDER_ID_LEN])fresh,
-			.n_revoke = n_fresh, .keys_dir = keys ? keys : cfg.keys_dir, .out = out,
+			.n_revoke = n_fresh,
+			.issuer_keys = (const uint8_t (*)[AS_SIGN_PK_LEN])issuers,
+			.n_issuer_keys = n_issuers, .keys_dir = keys ? keys : cfg.keys_dir, .out = out,
 			.who = who, .publish = publish,
 		};
 
@@ -121,8 +147,9 @@ int cl_cmd_policy(int argc, char **argv)
 		fprintf(stderr, "anshim-cloud: %s\n", err);
 		goto out;
 	}
-	printf("policy: alert level %lld, %u revoked gateway(s), %u revoked credential(s)\n",
-	       (long long)level, res.revoked_gateways, res.revoked_credentials);
+	printf("policy: alert level %lld, %u revoked gateway(s), %u revoked credential(s), "
+	       "%u issuer key(s)\n", (long long)level, res.revoked_gateways,
+	       res.revoked_credentials, res.issuer_keys);
 	if (publish) {
 		if (!res.published)
 			fprintf(stderr, "anshim-cloud: %s\n  (saved in %s/policy; anshim-cloudd "
