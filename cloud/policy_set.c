@@ -5,7 +5,8 @@
  * Invariants: policy_seq is milliseconds since the epoch and always above
  * the saved policy's, so gateways can refuse to go back to an older
  * policy; every file is written atomically (policy, revoked-credentials)
- * or appended with one write and an fsync (policy-history); the signing
+ * or appended with one write and an fsync (policy-history); sections the
+ * request does not change are carried over from the saved policy; the signing
  * key is wiped as soon as the policy is signed.  No global state: any
  * thread, one call at a time per thread.
  */
@@ -53,6 +54,35 @@ static int id_list_add(struct id_list *l, const uint8_t id[16])
 	return 0;
 }
 
+/* The new policy's issuer keys: the saved ones plus rq's, minus rq's
+ * drops.  keys has room for AS_POLICY_MAX_ISSUER_KEYS. */
+static int issuer_keys_merge(const struct as_policy *previous,
+			     const struct cl_policy_request *rq,
+			     uint8_t keys[AS_POLICY_MAX_ISSUER_KEYS][AS_SIGN_PK_LEN], uint32_t *n,
+			     char *err, size_t err_len)
+{
+	*n = 0;
+	for (size_t i = 0; i < previous->n_issuer_keys + rq->n_add_issuer; i++) {
+		const uint8_t *k = i < previous->n_issuer_keys
+			? previous->issuer_keys[i] : rq->add_issuer[i - previous->n_issuer_keys];
+		int skip = 0;
+
+		for (uint32_t j = 0; j < *n && !skip; j++)
+			skip = memcmp(keys[j], k, AS_SIGN_PK_LEN) == 0;
+		for (size_t j = 0; j < rq->n_drop_issuer && !skip; j++)
+			skip = memcmp(rq->drop_issuer[j], k, AS_SIGN_PK_LEN) == 0;
+		if (skip)
+			continue;
+		if (*n == AS_POLICY_MAX_ISSUER_KEYS) {
+			as_err_printf(err, err_len, "at most %d issuer keys; drop one with "
+				      "--drop-issuer-key first", AS_POLICY_MAX_ISSUER_KEYS);
+			return AS_E_LENGTH;
+		}
+		memcpy(keys[(*n)++], k, AS_SIGN_PK_LEN);
+	}
+	return 0;
+}
+
 static int add_revoked_gateway(void *ctx, const struct cl_gateway *g)
 {
 	return g->revoked ? id_list_add(ctx, g->gw_id) != 0 : 0;
@@ -78,9 +108,13 @@ static int append_history(const struct cl_config *cfg, const struct as_policy *p
 		return rc;
 	}
 	as_strbuf_printf(&b, "{\"seq\":%llu,\"issued\":\"%s\",\"level\":%u,"
-			 "\"revoked_gateways\":%u,\"revoked_credentials\":%u,\"who\":",
+			 "\"revoked_gateways\":%u,\"revoked_credentials\":%u,\"issuer_keys\":%u,",
 			 (unsigned long long)p->policy_seq, as_format_time(issued, p->issued_at),
-			 p->alert_level, p->n_revoked_gateways, p->n_revoked_holders);
+			 p->alert_level, p->n_revoked_gateways, p->n_revoked_holders,
+			 p->n_issuer_keys);
+	if (p->v1_until_set)
+		as_strbuf_printf(&b, "\"v1_passes_until\":%lld,", (long long)p->v1_passes_until);
+	as_strbuf_add(&b, "\"who\":");
 	as_strbuf_add_clean(&b, who, 1);
 	as_strbuf_add(&b, "}\n");
 	if (b.failed) {
@@ -113,9 +147,8 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 		  size_t err_len)
 {
 	struct id_list gateways = {0}, credentials = {0};
-	uint8_t (*issuers)[AS_SIGN_PK_LEN] = NULL;
-	size_t n_issuers = 0;
-	struct as_policy policy, previous;
+	struct as_policy policy, previous = {0};
+	uint8_t issuers[AS_POLICY_MAX_ISSUER_KEYS][AS_SIGN_PK_LEN];
 	struct cl_authority auth;
 	struct timespec ts;
 	char path[PATH_MAX];
@@ -129,6 +162,11 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	memset(&auth, 0, sizeof auth);
 	if (rq->level < 1 || rq->level > 4) {
 		as_err_printf(err, err_len, "the alert level is 1, 2, 3 or 4");
+		return AS_E_FIELD;
+	}
+	if (rq->v1 == CL_V1_UNTIL && rq->v1_until <= 0) {
+		as_err_printf(err, err_len, "the end of version 1 passes must be a time after "
+			      "1970; to refuse them now, refuse them");
 		return AS_E_FIELD;
 	}
 	rc = cl_store_each_gateway(store, add_revoked_gateway, &gateways);
@@ -153,44 +191,6 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 		as_err_printf(err, err_len, "%s: %s", path, as_strerror(rc));
 		goto out;
 	}
-	/* Issuer keys: the saved list plus the new ones. */
-	snprintf(path, sizeof path, "%s/issuer-keys", cfg->store_dir);
-	rc = as_file_read_all(path, (size_t)AS_POLICY_MAX_ISSUER_KEYS * AS_SIGN_PK_LEN, &data,
-			      &len);
-	if (rc == -ENOENT) {
-		rc = 0;
-		len = 0;
-	}
-	if (!rc && len % AS_SIGN_PK_LEN)
-		rc = AS_E_CORRUPT;
-	issuers = rc ? NULL : malloc((len + rq->n_issuer_keys * AS_SIGN_PK_LEN) | 1);
-	if (!rc && !issuers)
-		rc = -ENOMEM;
-	if (!rc) {
-		memcpy(issuers, data, len);
-		n_issuers = len / AS_SIGN_PK_LEN;
-	}
-	free(data);
-	data = NULL;
-	for (size_t i = 0; !rc && i < rq->n_issuer_keys; i++) {
-		size_t k = 0;
-
-		while (k < n_issuers && memcmp(issuers[k], rq->issuer_keys[i], AS_SIGN_PK_LEN))
-			k++;
-		if (k < n_issuers)
-			continue;
-		if (n_issuers == AS_POLICY_MAX_ISSUER_KEYS)
-			rc = AS_E_LENGTH;
-		else
-			memcpy(issuers[n_issuers++], rq->issuer_keys[i], AS_SIGN_PK_LEN);
-	}
-	if (!rc && rq->n_issuer_keys)
-		rc = as_file_write_atomic(path, issuers, n_issuers * AS_SIGN_PK_LEN, 0644, 0);
-	if (rc) {
-		as_err_printf(err, err_len, "%s: %s%s", path, as_strerror(rc),
-			      rc == AS_E_LENGTH ? " (at most 64 issuer keys)" : "");
-		goto out;
-	}
 	rc = cl_authority_load(&auth, rq->keys_dir, CL_KEY_SIGN | CL_KEY_CONTACT_PUBLIC, &failed);
 	if (rc) {
 		as_err_printf(err, err_len, "%s: %s", failed ? failed : rq->keys_dir, as_strerror(rc));
@@ -201,14 +201,30 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	policy.policy_seq = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	snprintf(path, sizeof path, "%s/policy", cfg->store_dir);
 	if (as_file_read_all(path, AS_POLICY_MAX_BYTES, &data, &len) == 0) {
-		if (as_policy_decode(&previous, data, len, auth.sign_pk) == 0) {
-			if (previous.policy_seq >= policy.policy_seq)
-				policy.policy_seq = previous.policy_seq + 1;
-			as_policy_free(&previous);
-		}
+		if (as_policy_decode(&previous, data, len, auth.sign_pk) == 0 &&
+		    previous.policy_seq >= policy.policy_seq)
+			policy.policy_seq = previous.policy_seq + 1;
 		free(data);
 		data = NULL;
 	}
+	/* Sections: carried over unless the request changes them. */
+	rc = issuer_keys_merge(&previous, rq, issuers, &policy.n_issuer_keys, err, err_len);
+	if (rc)
+		goto out;
+	policy.issuer_keys = policy.n_issuer_keys ? issuers : NULL;
+	policy.v1_until_set = previous.v1_until_set;
+	policy.v1_passes_until = previous.v1_passes_until;
+	if (rq->v1 == CL_V1_UNTIL || rq->v1 == CL_V1_REFUSE) {
+		policy.v1_until_set = 1;
+		policy.v1_passes_until = rq->v1 == CL_V1_UNTIL ? rq->v1_until : 0;
+	} else if (rq->v1 == CL_V1_ACCEPT) {
+		policy.v1_until_set = 0;
+		policy.v1_passes_until = 0;
+	}
+	policy.n_category_levels = previous.n_category_levels;
+	policy.category_levels = previous.category_levels;
+	policy.n_gateway_categories = previous.n_gateway_categories;
+	policy.gateway_categories = previous.gateway_categories;
 	policy.issued_at = ts.tv_sec;
 	policy.alert_level = (uint8_t)rq->level;
 	memcpy(policy.contact_pk, auth.contact_pk, AS_BOX_PK_LEN);
@@ -216,8 +232,6 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	policy.revoked_gateways = gateways.ids;
 	policy.n_revoked_holders = credentials.n;
 	policy.revoked_holders = credentials.ids;
-	policy.n_issuer_keys = (uint32_t)n_issuers;
-	policy.issuer_keys = issuers;
 	buf = malloc(as_policy_size(&policy));
 	rc = buf ? as_policy_encode(buf, as_policy_size(&policy), &policy, auth.sign_sk) : -ENOMEM;
 	cl_authority_wipe(&auth);
@@ -235,7 +249,9 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	res->issued = policy.issued_at;
 	res->revoked_gateways = gateways.n;
 	res->revoked_credentials = credentials.n;
-	res->issuer_keys = (uint32_t)n_issuers;
+	res->issuer_keys = policy.n_issuer_keys;
+	res->v1_until_set = policy.v1_until_set;
+	res->v1_until = policy.v1_passes_until;
 	rc = append_history(cfg, &policy, rq->who, err, err_len);
 	if (rc)
 		goto out;
@@ -248,9 +264,9 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	}
 out:
 	cl_authority_wipe(&auth);
+	as_policy_free(&previous);
 	free(buf);
 	free(gateways.ids);
 	free(credentials.ids);
-	free(issuers);
 	return rc;
 }

@@ -20,9 +20,16 @@ struct cl_policy_request {
 	const uint8_t (*revoke)[AS_HOLDER_ID_LEN];  /* credentials to add to the
 						     * revoked list (borrowed) */
 	size_t n_revoke;
-	const uint8_t (*issuer_keys)[AS_SIGN_PK_LEN]; /* issuer keys to certify
-						     * (borrowed; they accumulate) */
-	size_t n_issuer_keys;
+	/* Issuer keys (section 1): the saved policy's, plus add, minus drop. */
+	const uint8_t (*add_issuer)[AS_SIGN_PK_LEN];  /* borrowed */
+	size_t n_add_issuer;
+	const uint8_t (*drop_issuer)[AS_SIGN_PK_LEN]; /* borrowed */
+	size_t n_drop_issuer;
+	/* Version 1 passes (section 2): CL_V1_KEEP the saved policy's rule,
+	 * CL_V1_UNTIL accepted before v1_until, CL_V1_REFUSE refused,
+	 * CL_V1_ACCEPT accepted with no end (no section). */
+	enum { CL_V1_KEEP = 0, CL_V1_UNTIL, CL_V1_REFUSE, CL_V1_ACCEPT } v1;
+	int64_t v1_until;                           /* unix seconds, > 0 */
 	const char *keys_dir;                       /* sign.key, contact.pub */
 	const char *out;                            /* also write a copy here (NULL: no) */
 	const char *who;                            /* for the history: an account
@@ -34,7 +41,9 @@ struct cl_policy_result {
 	uint64_t seq;                     /* the new policy's policy_seq */
 	int64_t issued;                   /* unix seconds */
 	uint32_t revoked_gateways, revoked_credentials;
-	uint32_t issuer_keys;             /* issuer keys the policy certifies */
+	uint32_t issuer_keys;             /* issuer keys in the new policy */
+	int v1_until_set;                 /* the new policy ends v1 passes... */
+	int64_t v1_until;                 /* ...at this time (0: refused now) */
 	int published;                    /* publish asked and done */
 	char publish_error[512];          /* publish asked and failed: why (the
 					   * policy is saved all the same) */
@@ -42,9 +51,10 @@ struct cl_policy_result {
 
 /*
  * Issue the policy rq asks for with the gateways of store (read only).
- * Writes STORE/revoked-credentials (when new ones are given),
- * STORE/issuer-keys (the issuers' public keys the policy certifies, 32
- * bytes each, when new ones are given), STORE/policy
+ * Sections the request does not change (issuer keys, the v1-pass rule,
+ * category levels, gateway categories) are carried over from the saved
+ * policy, so an alert-level change never drops them.
+ * Writes STORE/revoked-credentials (when new ones are given), STORE/policy
  * and rq->out atomically, then appends one line to STORE/policy-history
  * (fsynced), then publishes.  Returns 0 once the policy is saved (a
  * publish failure is reported in res, not as an error), or an error with

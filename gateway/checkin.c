@@ -2,12 +2,17 @@
  * checkin.c - verify, gate, de-duplicate and journal check-ins (see
  * checkin.h).
  *
- * Order of checks for a scan: collecting? -> offline verification (prefix,
- * Base45, framing, issuer signature, form, validity, holder signature,
- * freshness) -> revocation -> duplicate window -> journal.  Nothing is
- * parsed while not collecting.  The pid is noted in the duplicate table at
- * submission (so two scans racing the same commit are caught) and forgotten
- * again if the commit fails.
+ * Order of checks for a scan: collecting? -> for a version 2 pass ("AP2:"):
+ * offline verification (Base45, framing, issuer key from the policy and its
+ * signature, expiry, token-key signature, freshness) -> revoked token id ->
+ * duplicate window on the token id -> journal as kind 6 (token id, no
+ * capsule); for a version 1 pass or card: still accepted by the policy?
+ * (the v1 deadline) -> offline verification (prefix, Base45, framing,
+ * issuer signature, form, validity, holder signature, freshness) ->
+ * revoked credential -> duplicate window on the pid -> journal.  Nothing
+ * is parsed while not collecting.  The pid or token id is noted in the
+ * duplicate table at submission (so two scans racing the same commit are
+ * caught) and forgotten again if the commit fails.
  *
  * Invariants: the answer "accepted" is given only from the writer's done
  * callback after a successful commit; every submitted check-in gets exactly
@@ -19,6 +24,7 @@
 #include "anshim/credential.h"
 #include "anshim/error.h"
 #include "anshim/log.h"
+#include "anshim/token.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -168,14 +174,78 @@ static struct pending_checkin *pending_new(const char *source, gw_outcome_cb cb,
 	return p;
 }
 
+/* The checks and journaling every verified scan shares: revocation of its
+ * id (credential or token id), the duplicate window on its key (pid or
+ * token id), then the record. */
+static void journal_scan(struct gw_checkin *c, struct gw_outcome_event *ev,
+			 const uint8_t revocation_id[AS_HOLDER_ID_LEN],
+			 const uint8_t key[AS_PID_LEN], int64_t expires,
+			 const uint8_t *capsule, int64_t now, gw_outcome_cb cb, void *ctx)
+{
+	struct pending_checkin *p;
+
+	if (gw_policy_store_credential_revoked(c->policy, revocation_id)) {
+		ev->reason = "revoked";
+		answer(c, ev, cb, ctx);
+		return;
+	}
+	if (gw_recent_seen(&c->recent, key, now)) {
+		ev->outcome = GW_OUTCOME_DUPLICATE;
+		answer(c, ev, cb, ctx);
+		return;
+	}
+	p = pending_new(ev->source, cb, ctx);
+	if (!p) {
+		ev->reason = "out-of-memory";
+		answer(c, ev, cb, ctx);
+		return;
+	}
+	p->req.rec.kind = ev->kind;
+	p->req.rec.headcount = 1;
+	p->req.rec.credential_expires = expires;
+	memcpy(p->req.rec.pid, key, AS_PID_LEN);
+	if (capsule)
+		memcpy(p->req.rec.capsule, capsule, AS_CAPSULE_LEN);
+	gw_clock_stamp(c->clock, &p->req.rec);
+	p->noted_recent = gw_recent_note(&c->recent, key, p->req.rec.entry_time, now) == 0;
+	submit(c, p);
+}
+
+/* A version 2 pass: a visit token checked against the policy's issuer
+ * keys.  Journaled as kind 6 with the token id and no capsule. */
+static void scan_token(struct gw_checkin *c, const char *line, size_t len,
+		       struct gw_outcome_event *ev, int64_t now, gw_outcome_cb cb, void *ctx)
+{
+	struct as_pass2_verify_params params = {&c->policy->policy, now, c->cfg.freshness};
+	struct as_pass2 pass;
+	int rc = as_pass2_verify_text(&pass, line, len, &params);
+
+	ev->kind = AS_REC_TOKEN;
+	if (rc) {
+		if (rc == AS_E_BASE45)
+			ev->kind = 0;
+		ev->reason = as_scan_reason(rc);
+		answer(c, ev, cb, ctx);
+		return;
+	}
+	journal_scan(c, ev, pass.token.token_id, pass.token.token_id, pass.token.expires_at,
+		     NULL, now, cb, ctx);
+}
+
+static int is_v1_text(const char *line, size_t len)
+{
+	return len >= 4 && (memcmp(line, AS_PASS_PREFIX, 4) == 0 ||
+			    memcmp(line, AS_CARD_PREFIX, 4) == 0);
+}
+
 void gw_checkin_scan(struct gw_checkin *c, const char *line, size_t len, const char *source,
 		     gw_outcome_cb cb, void *ctx)
 {
 	struct as_verify_params params;
 	struct as_scan scan;
-	struct pending_checkin *p;
 	struct gw_outcome_event ev = {GW_OUTCOME_REJECTED, "", source, 0, 0, 0, 1};
 	uint8_t cred_id[AS_HOLDER_ID_LEN];
+	int64_t now;
 	int rc;
 
 	if (!gw_policy_store_collecting(c->policy, c->cfg.min_level)) {
@@ -183,8 +253,21 @@ void gw_checkin_scan(struct gw_checkin *c, const char *line, size_t len, const c
 		answer(c, &ev, cb, ctx);
 		return;
 	}
+	now = gw_clock_trusted_now(c->clock);
+	if (as_pass2_is_text(line, len)) {
+		scan_token(c, line, len, &ev, now, cb, ctx);
+		return;
+	}
+	if (is_v1_text(line, len) && !as_policy_v1_accepted(&c->policy->policy, now)) {
+		/* The migration period is over: version 1 passes and cards are
+		 * refused before anything is parsed. */
+		ev.kind = memcmp(line, AS_CARD_PREFIX, 4) == 0 ? AS_REC_CARD : AS_REC_PASS;
+		ev.reason = "v1-retired";
+		answer(c, &ev, cb, ctx);
+		return;
+	}
 	params.authority_pk = c->authority_pk;
-	params.now = gw_clock_trusted_now(c->clock);
+	params.now = now;
 	params.freshness = c->cfg.freshness;
 	rc = as_scan_verify(&scan, line, len, &params);
 	ev.kind = scan.kind == AS_SCAN_CARD ? AS_REC_CARD : AS_REC_PASS;
@@ -196,31 +279,8 @@ void gw_checkin_scan(struct gw_checkin *c, const char *line, size_t len, const c
 		return;
 	}
 	as_credential_id(cred_id, &scan.cred);
-	if (gw_policy_store_credential_revoked(c->policy, cred_id)) {
-		ev.reason = "revoked";
-		answer(c, &ev, cb, ctx);
-		return;
-	}
-	if (gw_recent_seen(&c->recent, scan.cred.pid, params.now)) {
-		ev.outcome = GW_OUTCOME_DUPLICATE;
-		answer(c, &ev, cb, ctx);
-		return;
-	}
-	p = pending_new(source, cb, ctx);
-	if (!p) {
-		ev.reason = "out-of-memory";
-		answer(c, &ev, cb, ctx);
-		return;
-	}
-	p->req.rec.kind = (uint8_t)ev.kind;
-	p->req.rec.headcount = 1;
-	p->req.rec.credential_expires = scan.cred.expires_at;
-	memcpy(p->req.rec.pid, scan.cred.pid, AS_PID_LEN);
-	memcpy(p->req.rec.capsule, scan.cred.capsule, AS_CAPSULE_LEN);
-	gw_clock_stamp(c->clock, &p->req.rec);
-	p->noted_recent = gw_recent_note(&c->recent, scan.cred.pid, p->req.rec.entry_time,
-					 params.now) == 0;
-	submit(c, p);
+	journal_scan(c, &ev, cred_id, scan.cred.pid, scan.cred.expires_at, scan.cred.capsule, now,
+		     cb, ctx);
 }
 
 void gw_checkin_manual(struct gw_checkin *c, const struct gw_manual_entry *m,

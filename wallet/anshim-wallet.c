@@ -20,11 +20,13 @@
 #include "anshim/parse.h"
 #include "anshim/qr.h"
 #include "anshim/strbuf.h"
+#include "anshim/token.h"
 #include "anshim/usage.h"
 #include "anshim/venuecode.h"
 #include "deliver.h"
 #include "diary.h"
 #include "image.h"
+#include "tokens.h"
 #include "wconfig.h"
 
 #include <errno.h>
@@ -59,9 +61,14 @@ static const char usage_text[] =
 "      in its account at the broker, wallet/HOLDER_ID, which the broker's\n"
 "      operator creates (mosquitto_passwd; see OPERATE-CLOUD.md). The wallet\n"
 "      logs in under that name when it has a password and no --username.\n"
-"  pass --dir DIR [--at UNIX_TIME|ISO8601] [--format FMT] [--out FILE]\n"
-"      Print the current pass: the credential in DIR/credential, the time\n"
-"      (now, or --at) and the holder signature. A pass is valid at a\n"
+"  pass --dir DIR [--at UNIX_TIME|ISO8601] [--format FMT] [--out FILE] [--v1]\n"
+"      Print the current pass. With visit tokens in DIR/tokens it is a\n"
+"      version 2 pass (AP2:...): one unused token, the time (now, or --at)\n"
+"      and the token's own signature. Each token is shown once (it is\n"
+"      marked used before the pass appears) and venues cannot link two of\n"
+"      your visits by it. Without tokens, or with --v1, it is a version 1\n"
+"      pass (AP1:...) from the credential in DIR/credential, signed with the\n"
+"      holder key: the same credential in every pass. A pass is valid at a\n"
 "      gateway for about 90 s either side of its time; make a new one to\n"
 "      show each time.\n"
 "  card --credential FILE [--format FMT] [--out FILE]\n"
@@ -131,7 +138,8 @@ static const char usage_text[] =
 "  svg    SVG image, to --out FILE or standard output\n"
 "\n"
 "Files in DIR: holder.key, holder.pub, credential, authority.pub,\n"
-"wallet.conf, diary (check-ins, check-outs and their delivery state), lock.\n"
+"wallet.conf, diary (check-ins, check-outs and their delivery state),\n"
+"tokens (visit tokens and their secret keys, mode 0600), lock.\n"
 "\n"
 "Exit status: 0 on success (checkin and checkout also when the message\n"
 "is only queued), 1 on failure (also: the cloud rejected the check-in, or\n"
@@ -166,6 +174,7 @@ struct wallet_args {
 	const char *checkin_id;
 	int64_t timeout;            /* seconds; 0: from wallet.conf */
 	int json;
+	int v1;                     /* pass: a version 1 pass even with tokens */
 };
 
 static int parse_args(int argc, char **argv, struct wallet_args *a)
@@ -185,6 +194,7 @@ static int parse_args(int argc, char **argv, struct wallet_args *a)
 		{"checkin", required_argument, NULL, 'k'},
 		{"timeout", required_argument, NULL, 'T'},
 		{"json", no_argument, NULL, 'j'},
+		{"v1", no_argument, NULL, '1'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -214,6 +224,7 @@ static int parse_args(int argc, char **argv, struct wallet_args *a)
 				return usage_error("--timeout '%s' is not a number of seconds from 1 to 600", optarg);
 			break;
 		case 'j': a->json = 1; break;
+		case '1': a->v1 = 1; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		default: return AS_EXIT_USAGE; /* as_args_next printed why */
 		}
@@ -351,6 +362,69 @@ static int render(const struct wallet_args *a, const char *text, const char *cap
 	return 0;
 }
 
+/* When fewer unused tokens than this are left, 'pass' says so. */
+#define TOKENS_LOW 8
+
+/*
+ * A version 2 pass from the wallet's next unused token into text.  Returns
+ * 1 when made (the token is gone from DIR/tokens first), 0 when the wallet
+ * has no usable token, or -1 after printing why it failed.
+ */
+static int make_pass_v2(const char *dir, int64_t now, char text[AS_SCAN_TEXT_MAX],
+			size_t *left)
+{
+	char path[PATH_MAX], err[PATH_MAX + 200];
+	struct wl_tokens t;
+	const struct wl_token *tok;
+	struct as_pass2 pass;
+	int lock, rc, made = 0;
+
+	memset(&pass, 0, sizeof pass);
+
+	if (wallet_path(path, dir, "tokens"))
+		return -1;
+	lock = wl_diary_lock(dir);
+	if (lock < 0) {
+		fprintf(stderr, "anshim-wallet: cannot lock the wallet in %s: %s%s\n", dir,
+			as_strerror(lock), lock == -ENOENT ? " (no wallet there? anshim-wallet "
+			"new --dir DIR)" : "");
+		return -1;
+	}
+	rc = wl_tokens_load(&t, path, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "anshim-wallet: cannot load the visit tokens: %s%s\n", err,
+			rc == AS_E_CORRUPT ? " (delete the file and get new tokens with "
+			"'anshim-wallet tokens')" : "");
+		wl_diary_unlock(lock);
+		return -1;
+	}
+	tok = wl_tokens_take(&t, now);
+	if (tok) {
+		struct wl_token chosen = *tok;
+
+		/* Gone from the file before it is shown: never shown twice. */
+		wl_tokens_prune(&t, now);
+		rc = wl_tokens_save(&t, path);
+		if (rc) {
+			fprintf(stderr, "anshim-wallet: cannot save %s: %s\n", path, as_strerror(rc));
+			made = -1;
+		} else {
+			rc = as_pass2_make(&pass, &chosen.token, now, chosen.sk);
+			if (rc == 0)
+				rc = as_pass2_to_text(text, AS_SCAN_TEXT_MAX, &pass);
+			if (rc < 0)
+				fprintf(stderr, "anshim-wallet: cannot make a pass: %s\n",
+					as_strerror(rc));
+			made = rc < 0 ? -1 : 1;
+		}
+		sodium_memzero(&chosen, sizeof chosen);
+	}
+	*left = wl_tokens_unused(&t, now);
+	wl_tokens_free(&t);
+	wl_diary_unlock(lock);
+	return made;
+}
+
 static int cmd_pass(const struct wallet_args *a)
 {
 	char path[PATH_MAX], text[AS_SCAN_TEXT_MAX], caption[80], when[32];
@@ -358,12 +432,35 @@ static int cmd_pass(const struct wallet_args *a)
 	struct as_credential cred;
 	struct as_pass pass;
 	int64_t now = (int64_t)time(NULL);
+	size_t left = 0;
 	int rc;
 
 	if (!a->dir)
 		return usage_error("%s", "pass needs --dir DIR");
 	if (a->at && as_parse_time(a->at, &now))
 		return usage_error("--at '%s' is not a time (unix seconds or ISO 8601)", a->at);
+	if (!a->v1) {
+		rc = make_pass_v2(a->dir, now, text, &left);
+		if (rc < 0)
+			return 1;
+		if (rc > 0) {
+			if (left < TOKENS_LOW)
+				fprintf(stderr, "anshim-wallet: %zu visit token%s left; get more with "
+					"'anshim-wallet tokens --dir %s'\n", left, left == 1 ? "" : "s",
+					a->dir);
+			snprintf(caption, sizeof caption, "Anshim pass - %s",
+				 as_format_time(when, now));
+			return render(a, text, caption);
+		}
+		if (wallet_path(path, a->dir, "credential"))
+			return 1;
+		if (access(path, F_OK) != 0 && wallet_path(path, a->dir, "tokens") == 0 &&
+		    access(path, F_OK) == 0) {
+			fprintf(stderr, "anshim-wallet: no visit token left in %s; get more with "
+				"'anshim-wallet tokens --dir %s'\n", a->dir, a->dir);
+			return 1;
+		}
+	}
 	if (load_wallet_credential(a->dir, &cred))
 		return 1;
 	if (wallet_path(path, a->dir, "holder.key"))

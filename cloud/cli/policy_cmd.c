@@ -2,8 +2,8 @@
  * policy_cmd.c - anshim-cloud policy set: issue a new policy
  * (policy_set.h: alert level, contact key, revoked gateways from the
  * registry, revoked credentials; saved, added to the history with the Unix
- * user, published retained) and optionally write a copy for an offline
- * gateway.  Revoked credential ids accumulate in
+ * user, published retained; issuer keys and the end of version 1 passes)
+ * and optionally write a copy for an offline gateway.  Revoked credential ids accumulate in
  * STORE/revoked-credentials (16 bytes each).  Single-threaded.
  */
 #include "cli.h"
@@ -43,12 +43,20 @@ static int read_credential_id(const char *arg, uint8_t id[AS_HOLDER_ID_LEN])
 	return 0;
 }
 
-/* --issuer-key takes the issuer's public key file or the key in hex. */
-static int read_issuer_key(const char *arg, uint8_t pk[AS_SIGN_PK_LEN])
+/* --issuer-key and --drop-issuer-key take the issuer's public key file
+ * (issuer.pub) or the key in hex. */
+static int read_issuer_key(const char *opt, const char *arg, uint8_t pk[AS_SIGN_PK_LEN])
 {
+	int rc;
+
 	if (strlen(arg) == 2 * AS_SIGN_PK_LEN && as_hex_decode(pk, AS_SIGN_PK_LEN, arg) == 0)
 		return 0;
-	return as_keyfile_read(arg, AS_KEY_SIGN_PUBLIC, pk);
+	rc = as_keyfile_read(arg, AS_KEY_SIGN_PUBLIC, pk);
+	if (rc)
+		fprintf(stderr, "anshim-cloud: %s %s: %s (give the issuer's public key file, "
+			"issuer.pub in its state directory, or the key as 64 hex digits)\n", opt,
+			arg, as_strerror(rc));
+	return rc;
 }
 
 int cl_cmd_policy(int argc, char **argv)
@@ -58,15 +66,21 @@ int cl_cmd_policy(int argc, char **argv)
 		{"level", required_argument, NULL, 'l'},
 		{"out", required_argument, NULL, 'o'},
 		{"revoke-credential", required_argument, NULL, 'r'},
-		{"issuer-key", required_argument, NULL, 'i'},
 		{"no-publish", no_argument, NULL, 'N'},
+		{"issuer-key", required_argument, NULL, 'I'},
+		{"drop-issuer-key", required_argument, NULL, 'D'},
+		{"v1-passes-until", required_argument, NULL, 'U'},
+		{"v1-passes", required_argument, NULL, 'V'},
 		{"config", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	static uint8_t fresh[MAX_NEW_REVOCATIONS][AS_HOLDER_ID_LEN];
-	static uint8_t issuers[AS_POLICY_MAX_ISSUER_KEYS][AS_SIGN_PK_LEN];
-	size_t n_issuers = 0;
+	static uint8_t add_issuer[AS_POLICY_MAX_ISSUER_KEYS][AS_SIGN_PK_LEN];
+	static uint8_t drop_issuer[AS_POLICY_MAX_ISSUER_KEYS][AS_SIGN_PK_LEN];
+	size_t n_add = 0, n_drop = 0;
+	int v1 = CL_V1_KEEP;
+	int64_t v1_until = 0;
 	const char *keys = NULL, *out = NULL;
 	char err[PATH_MAX + 512], who[CL_CLI_USER_MAX + 1];
 	struct cl_policy_result res;
@@ -102,17 +116,39 @@ int cl_cmd_policy(int argc, char **argv)
 			}
 			n_fresh++;
 			break;
-		case 'i':
-			if (n_issuers == AS_POLICY_MAX_ISSUER_KEYS)
-				return cl_usage_error("at most %d --issuer-key options at once",
+		case 'I':
+		case 'D':
+			if ((c == 'I' ? n_add : n_drop) == AS_POLICY_MAX_ISSUER_KEYS)
+				return cl_usage_error("at most %d issuer keys at once",
 						      AS_POLICY_MAX_ISSUER_KEYS);
-			if ((rc = read_issuer_key(optarg, issuers[n_issuers])) != 0) {
-				fprintf(stderr, "anshim-cloud: --issuer-key %s: %s (give the issuer's "
-					"public key file, issuer.pub, or the key in 64 hex digits)\n",
-					optarg, as_strerror(rc));
+			if (read_issuer_key(c == 'I' ? "--issuer-key" : "--drop-issuer-key", optarg,
+					    c == 'I' ? add_issuer[n_add] : drop_issuer[n_drop]))
 				return 1;
-			}
-			n_issuers++;
+			if (c == 'I')
+				n_add++;
+			else
+				n_drop++;
+			break;
+		case 'U':
+			if (v1 != CL_V1_KEEP)
+				return cl_usage_error("%s", "give one of --v1-passes-until and "
+						      "--v1-passes");
+			if (as_parse_time(optarg, &v1_until) || v1_until <= 0)
+				return cl_usage_error("--v1-passes-until '%s': not a time (e.g. "
+						      "2026-03-01 or 2026-03-01T09:00)", optarg);
+			v1 = CL_V1_UNTIL;
+			break;
+		case 'V':
+			if (v1 != CL_V1_KEEP)
+				return cl_usage_error("%s", "give one of --v1-passes-until and "
+						      "--v1-passes");
+			if (strcmp(optarg, "refuse") == 0)
+				v1 = CL_V1_REFUSE;
+			else if (strcmp(optarg, "accept") == 0)
+				v1 = CL_V1_ACCEPT;
+			else
+				return cl_usage_error("--v1-passes '%s': say 'refuse' (from now on) or "
+						      "'accept' (with no end date)", optarg);
 			break;
 		default: return CL_EXIT_USAGE; /* as_args_next printed why */
 		}
@@ -135,8 +171,11 @@ int cl_cmd_policy(int argc, char **argv)
 		struct cl_policy_request rq = {
 			.level = (int)level, .revoke = (const uint8_t (*)[AS_HOLDER_ID_LEN])fresh,
 			.n_revoke = n_fresh,
-			.issuer_keys = (const uint8_t (*)[AS_SIGN_PK_LEN])issuers,
-			.n_issuer_keys = n_issuers, .keys_dir = keys ? keys : cfg.keys_dir, .out = out,
+			.add_issuer = (const uint8_t (*)[AS_SIGN_PK_LEN])add_issuer,
+			.n_add_issuer = n_add,
+			.drop_issuer = (const uint8_t (*)[AS_SIGN_PK_LEN])drop_issuer,
+			.n_drop_issuer = n_drop, .v1 = v1, .v1_until = v1_until,
+			.keys_dir = keys ? keys : cfg.keys_dir, .out = out,
 			.who = who, .publish = publish,
 		};
 
@@ -148,8 +187,18 @@ int cl_cmd_policy(int argc, char **argv)
 		goto out;
 	}
 	printf("policy: alert level %lld, %u revoked gateway(s), %u revoked credential(s), "
-	       "%u issuer key(s)\n", (long long)level, res.revoked_gateways,
-	       res.revoked_credentials, res.issuer_keys);
+	       "%u issuer key(s)\n",
+	       (long long)level, res.revoked_gateways, res.revoked_credentials, res.issuer_keys);
+	if (!res.v1_until_set) {
+		printf("version 1 passes and cards: accepted\n");
+	} else if (res.v1_until == 0) {
+		printf("version 1 passes and cards: refused\n");
+	} else {
+		char when[32];
+
+		printf("version 1 passes and cards: accepted until %s\n",
+		       as_format_time(when, res.v1_until));
+	}
 	if (publish) {
 		if (!res.published)
 			fprintf(stderr, "anshim-cloud: %s\n  (saved in %s/policy; anshim-cloudd "

@@ -315,6 +315,8 @@ const char *as_scan_reason(int err)
 	switch (err) {
 	case 0: return "valid";
 	case AS_E_ISSUER_SIG: return "bad-issuer-signature";
+	case AS_E_ISSUER_UNKNOWN: return "unknown-issuer";
+	case AS_E_TOKEN_SIG: return "bad-token-signature";
 	case AS_E_HOLDER_SIG: return "bad-holder-signature";
 	case AS_E_EXPIRED: return "expired";
 	case AS_E_STALE: return "stale";

@@ -72,7 +72,7 @@ int as_record_decode(struct as_record *rec, const uint8_t *in, size_t len)
 	rc = as_reader_finish(&r);
 	if (rc)
 		return rc;
-	if (rec->kind < AS_REC_PASS || rec->kind > AS_REC_EXPIRED ||
+	if (rec->kind < AS_REC_PASS || rec->kind == AS_REC_APP || rec->kind > AS_REC_TOKEN ||
 	    (rec->flags & ~AS_REC_FLAGS_KNOWN) || rec->seq == 0 ||
 	    rec->headcount == 0 || rec->headcount > AS_HEADCOUNT_MAX ||
 	    (rec->exit_time != 0 && rec->exit_time < rec->entry_time))
@@ -81,6 +81,13 @@ int as_record_decode(struct as_record *rec, const uint8_t *in, size_t len)
 		static const uint8_t zero[AS_CAPSULE_LEN];
 		if (memcmp(rec->pid, zero, AS_PID_LEN) != 0 ||
 		    memcmp(rec->capsule, zero, AS_CAPSULE_LEN) != 0)
+			return AS_E_FIELD;
+	}
+	if (rec->kind == AS_REC_TOKEN) {
+		static const uint8_t zero[AS_CAPSULE_LEN];
+		if (memcmp(rec->pid, zero, AS_PID_LEN) == 0 ||
+		    memcmp(rec->capsule, zero, AS_CAPSULE_LEN) != 0 ||
+		    rec->headcount != 1 || rec->credential_expires <= 0)
 			return AS_E_FIELD;
 	}
 	return 0;
@@ -103,6 +110,7 @@ const char *as_record_kind_name(uint8_t kind)
 	case AS_REC_MANUAL: return "manual";
 	case AS_REC_EXPIRED: return "expired";
 	case AS_REC_APP: return "app";
+	case AS_REC_TOKEN: return "token";
 	default: return "unknown";
 	}
 }

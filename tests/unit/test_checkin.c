@@ -12,6 +12,10 @@
  *  - every rejection reason from bad passes and cards, answered at once,
  *    nothing journaled, and the person not marked as seen;
  *  - revoked credentials (per credential, checked before duplicates);
+ *  - version 2 passes (visit tokens): journaled as kind 6 with the token
+ *    id and no capsule, duplicate per token (not per person), another
+ *    person's token, an unknown issuer, an expired or revoked token; the
+ *    policy's end of version 1 passes and cards ("v1-retired");
  *  - manual entries: every validation reason, row-digest idempotency
  *    (within one group commit and across a restart), clock flags;
  *  - storage full with a 1 MiB map: "storage-full", the person forgotten
@@ -38,6 +42,7 @@
 #include "lineserver.h"
 
 #include "anshim/strbuf.h"
+#include "anshim/token.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -206,6 +211,11 @@ static void on_answer(void *ctx, const struct gw_outcome_event *ev)
 		a->record_readable = gw_journal_get(a->f->j, ev->seq, &a->rec) == 0;
 }
 
+/* Sections the next fixture policies carry (tests set and reset them). */
+static uint8_t fx_issuer[1][AS_SIGN_PK_LEN];
+static int fx_with_issuer, fx_v1_until_set;
+static int64_t fx_v1_until;
+
 static uint8_t *policy_bytes(uint64_t seq, uint8_t level, const uint8_t (*revoked)[16],
 			     uint32_t n_revoked, size_t *len)
 {
@@ -215,6 +225,12 @@ static uint8_t *policy_bytes(uint64_t seq, uint8_t level, const uint8_t (*revoke
 	int n;
 
 	test_policy_make(&keys, &p, NULL, 0, NULL, 0);
+	if (fx_with_issuer) {
+		p.n_issuer_keys = 1;
+		p.issuer_keys = fx_issuer;
+	}
+	p.v1_until_set = (uint8_t)fx_v1_until_set;
+	p.v1_passes_until = fx_v1_until;
 	p.policy_seq = seq;
 	p.alert_level = level;
 	if (n_revoked) {
@@ -798,6 +814,167 @@ static void test_revoked(void)
 	CHECK_EQ_INT(a[4].outcome, GW_OUTCOME_ACCEPTED);
 	CHECK_EQ_INT(journal_records(&f), 2);
 	fx_close(&f);
+}
+
+/* ---- tests: version 2 passes (visit tokens) ----------------------------- */
+
+static uint8_t issuer_pk[32], issuer_sk[64], rogue_pk[32], rogue_sk[64];
+
+struct wallet_token {
+	struct as_token t;
+	uint8_t pk[32], sk[64];
+};
+
+static void token_make(struct wallet_token *w, int64_t expires, const uint8_t *ipk,
+		       const uint8_t *isk)
+{
+	crypto_sign_keypair(w->pk, w->sk);
+	if (as_token_mint(&w->t, w->pk, expires, ipk, isk) != 0)
+		abort();
+}
+
+static void token_text(char out[AS_SCAN_TEXT_MAX], const struct wallet_token *w, int64_t at,
+		       const uint8_t *sk)
+{
+	struct as_pass2 p;
+
+	if (as_pass2_make(&p, &w->t, at, sk) != 0 || as_pass2_to_text(out, AS_SCAN_TEXT_MAX, &p) < 0)
+		abort();
+}
+
+static void test_tokens(void)
+{
+	struct fx f;
+	struct answer a[12];
+	char text[AS_SCAN_TEXT_MAX];
+	struct wallet_token w[6];
+	int64_t now = gw_clock_now(), expires = as_token_expiry(now, 7 * 86400);
+	static const uint8_t zero[AS_CAPSULE_LEN];
+	uint8_t revoked[1][16];
+
+	test_sign_keypair(issuer_pk, issuer_sk, 80);
+	test_sign_keypair(rogue_pk, rogue_sk, 81);
+	memcpy(fx_issuer[0], issuer_pk, 32);
+	fx_with_issuer = 1;
+	for (int i = 0; i < 6; i++)
+		token_make(&w[i], expires, issuer_pk, issuer_sk);
+	memcpy(revoked[0], w[4].t.token_id, 16);
+	fx_open(&f, MAP_DEFAULT, 3, (const uint8_t (*)[16])revoked, 1);
+	fx_start(&f);
+	/* Accepted: a kind-6 record with the token id, no capsule, the token's
+	 * expiry. */
+	token_text(text, &w[0], now, w[0].sk);
+	CHECK_EQ_INT(strlen(text), AS_PASS2_TEXT_LEN);
+	scan(&f, &a[0], text);
+	run_until(&f, &f.answered, 1);
+	if (CHECK_EQ_INT(a[0].outcome, GW_OUTCOME_ACCEPTED) && CHECK(a[0].record_readable)) {
+		CHECK_EQ_INT(a[0].kind, AS_REC_TOKEN);
+		CHECK_EQ_INT(a[0].rec.kind, AS_REC_TOKEN);
+		CHECK_MEM(a[0].rec.pid, w[0].t.token_id, 16);
+		CHECK_MEM(a[0].rec.capsule, zero, AS_CAPSULE_LEN);
+		CHECK(a[0].rec.credential_expires == expires);
+		CHECK_EQ_INT(a[0].rec.headcount, 1);
+	}
+	/* The same pass again, and the same token re-signed later: duplicate. */
+	scan(&f, &a[1], text);
+	token_text(text, &w[0], now + 30, w[0].sk);
+	scan(&f, &a[2], text);
+	run_until(&f, &f.answered, 3);
+	CHECK_EQ_INT(a[1].outcome, GW_OUTCOME_DUPLICATE);
+	CHECK_EQ_INT(a[2].outcome, GW_OUTCOME_DUPLICATE);
+	/* The same person's next token is a new visit to the gateway: it
+	 * cannot tell the two apart (the cloud de-duplicates by pid). */
+	token_text(text, &w[1], now, w[1].sk);
+	scan(&f, &a[3], text);
+	run_until(&f, &f.answered, 4);
+	CHECK_EQ_INT(a[3].outcome, GW_OUTCOME_ACCEPTED);
+	/* A pass made from another person's token (signed with a key that is
+	 * not the token's). */
+	token_text(text, &w[2], now, w[3].sk);
+	scan(&f, &a[4], text);
+	CHECK(is_rejected(&a[4], "bad-token-signature", AS_REC_TOKEN));
+	/* An issuer the policy does not list. */
+	{
+		struct wallet_token rogue;
+
+		token_make(&rogue, expires, rogue_pk, rogue_sk);
+		token_text(text, &rogue, now, rogue.sk);
+		scan(&f, &a[5], text);
+		CHECK(is_rejected(&a[5], "unknown-issuer", AS_REC_TOKEN));
+	}
+	/* Revoked token id (checked before the duplicate window). */
+	token_text(text, &w[4], now, w[4].sk);
+	scan(&f, &a[6], text);
+	CHECK(is_rejected(&a[6], "revoked", AS_REC_TOKEN));
+	/* Expired, and stale. */
+	{
+		struct wallet_token old;
+
+		token_make(&old, now - 1, issuer_pk, issuer_sk);
+		token_text(text, &old, now, old.sk);
+		scan(&f, &a[7], text);
+		CHECK(is_rejected(&a[7], "expired", AS_REC_TOKEN));
+	}
+	token_text(text, &w[5], now - FRESHNESS - 5, w[5].sk);
+	scan(&f, &a[8], text);
+	CHECK(is_rejected(&a[8], "stale", AS_REC_TOKEN));
+	/* Bad Base45 after the prefix. */
+	scan(&f, &a[9], "AP2:####");
+	CHECK(is_rejected(&a[9], "malformed", 0));
+	/* Version 1 passes still work (no end set by the policy). */
+	pass_text(text, 1);
+	scan(&f, &a[10], text);
+	run_until(&f, &f.answered, 11);
+	CHECK_EQ_INT(a[10].outcome, GW_OUTCOME_ACCEPTED);
+	CHECK_EQ_INT(journal_records(&f), 3);
+	fx_close(&f);
+	fx_with_issuer = 0;
+}
+
+/* The policy's end of the migration period for version 1 passes. */
+static void test_v1_deadline(void)
+{
+	struct fx f;
+	struct answer a[4];
+	char text[AS_SCAN_TEXT_MAX];
+	struct wallet_token w;
+	int64_t now = gw_clock_now();
+	const int64_t untils[3] = {now + 3600, now - 1, 0};
+
+	test_sign_keypair(issuer_pk, issuer_sk, 80);
+	memcpy(fx_issuer[0], issuer_pk, 32);
+	fx_with_issuer = 1;
+	fx_v1_until_set = 1;
+	for (int i = 0; i < 3; i++) {
+		int open = i == 0;
+
+		test_ctx("v1 passes until now %+lld", (long long)(untils[i] - now));
+		fx_v1_until = untils[i];
+		fx_open(&f, MAP_DEFAULT, 3, NULL, 0);
+		fx_start(&f);
+		pass_text(text, 3);
+		scan(&f, &a[0], text);
+		card_text_of(text, &people[3].card);
+		scan(&f, &a[1], text);
+		token_make(&w, as_token_expiry(now, 86400), issuer_pk, issuer_sk);
+		token_text(text, &w, now, w.sk);
+		scan(&f, &a[2], text);
+		run_until(&f, &f.answered, 3);
+		if (open) {
+			CHECK_EQ_INT(a[0].outcome, GW_OUTCOME_ACCEPTED);
+			CHECK_EQ_INT(a[1].outcome, GW_OUTCOME_DUPLICATE); /* same person */
+		} else {
+			CHECK(is_rejected(&a[0], "v1-retired", AS_REC_PASS));
+			CHECK(is_rejected(&a[1], "v1-retired", AS_REC_CARD));
+		}
+		CHECK_EQ_INT(a[2].outcome, GW_OUTCOME_ACCEPTED);
+		CHECK_EQ_INT(journal_records(&f), open ? 2 : 1);
+		fx_close(&f);
+	}
+	test_ctx_clear();
+	fx_with_issuer = 0;
+	fx_v1_until_set = 0;
+	fx_v1_until = 0;
 }
 
 /* ---- tests: manual entries --------------------------------------------- */
@@ -1428,6 +1605,8 @@ int main(void)
 	TEST_RUN(test_rejections);
 	TEST_RUN(test_freshness_boundary);
 	TEST_RUN(test_revoked);
+	TEST_RUN(test_tokens);
+	TEST_RUN(test_v1_deadline);
 	TEST_RUN(test_manual_validation);
 	TEST_RUN(test_manual_row_digest);
 	TEST_RUN(test_clock_flags);

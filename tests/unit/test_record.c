@@ -88,6 +88,48 @@ static void test_round_trips(void)
 	r.exit_time = 3600;
 	r.mono_ms = UINT64_MAX;
 	check_round_trip(&r);
+	/* A visit token: token id in the pid field, no capsule. */
+	test_record_make(&r, 9);
+	r.kind = AS_REC_TOKEN;
+	memset(r.capsule, 0, AS_CAPSULE_LEN);
+	check_round_trip(&r);
+}
+
+/* The rules of a kind-6 (token) record. */
+static void test_token_records(void)
+{
+	struct as_record r, back;
+	uint8_t bin[AS_RECORD_LEN];
+
+	test_record_make(&r, 3);
+	r.kind = AS_REC_TOKEN;
+	memset(r.capsule, 0, AS_CAPSULE_LEN);
+	CHECK_RC(as_record_encode(bin, sizeof bin, &r), AS_RECORD_LEN);
+	CHECK_OK(as_record_decode(&back, bin, sizeof bin));
+	CHECK_STR(as_record_kind_name(AS_REC_TOKEN), "token");
+	r.capsule[130] = 1;                       /* a capsule */
+	as_record_encode(bin, sizeof bin, &r);
+	CHECK_RC(as_record_decode(&back, bin, sizeof bin), AS_E_FIELD);
+	r.capsule[130] = 0;
+	memset(r.pid, 0, AS_PID_LEN);              /* no token id */
+	as_record_encode(bin, sizeof bin, &r);
+	CHECK_RC(as_record_decode(&back, bin, sizeof bin), AS_E_FIELD);
+	test_fill(r.pid, AS_PID_LEN, 9);
+	r.headcount = 2;                           /* a token is one person */
+	as_record_encode(bin, sizeof bin, &r);
+	CHECK_RC(as_record_decode(&back, bin, sizeof bin), AS_E_FIELD);
+	r.headcount = 1;
+	r.credential_expires = 0;                  /* tokens expire */
+	as_record_encode(bin, sizeof bin, &r);
+	CHECK_RC(as_record_decode(&back, bin, sizeof bin), AS_E_FIELD);
+	/* Kind 5 (app) never appears in a journal; 7 does not exist. */
+	test_record_make(&r, 3);
+	r.kind = AS_REC_APP;
+	as_record_encode(bin, sizeof bin, &r);
+	CHECK_RC(as_record_decode(&back, bin, sizeof bin), AS_E_FIELD);
+	r.kind = 7;
+	as_record_encode(bin, sizeof bin, &r);
+	CHECK_RC(as_record_decode(&back, bin, sizeof bin), AS_E_FIELD);
 }
 
 static void test_layout(void)
@@ -168,6 +210,7 @@ int main(void)
 
 	test_keys_init(&keys);
 	TEST_RUN(test_round_trips);
+	TEST_RUN(test_token_records);
 	TEST_RUN(test_layout);
 	TEST_RUN(test_framing);
 	TEST_RUN(test_field_checks);

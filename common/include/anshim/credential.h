@@ -118,9 +118,11 @@ struct as_verify_params {
 int as_scan_verify(struct as_scan *out, const char *text, size_t len,
 		   const struct as_verify_params *params);
 
-/* Classify an error from as_scan_verify into the short reason word shown to
- * users: "malformed", "bad-issuer-signature", "bad-holder-signature",
- * "expired", "stale", "not-yet-valid", "wrong-form".  Never NULL. */
+/* Classify an error from as_scan_verify or as_pass2_verify_text (token.h)
+ * into the short reason word shown to users: "malformed",
+ * "bad-issuer-signature", "unknown-issuer", "bad-holder-signature",
+ * "bad-token-signature", "expired", "stale", "not-yet-valid", "wrong-form",
+ * "revoked".  Never NULL. */
 const char *as_scan_reason(int err);
 
 /*

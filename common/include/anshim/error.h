@@ -29,6 +29,7 @@ enum as_error {
 	AS_E_PHONE = AS_ERR_BASE - 12,   /* not a phone number */
 	AS_E_HEX = AS_ERR_BASE - 13,     /* not valid hex of the expected length */
 	/* Verification. */
+	AS_E_ISSUER_UNKNOWN = AS_ERR_BASE - 19, /* token issuer key not in the policy */
 	AS_E_ISSUER_SIG = AS_ERR_BASE - 20, /* authority signature does not verify */
 	AS_E_HOLDER_SIG = AS_ERR_BASE - 21, /* holder signature does not verify */
 	AS_E_EXPIRED = AS_ERR_BASE - 22,    /* credential past its expiry */
@@ -38,6 +39,7 @@ enum as_error {
 	AS_E_NOT_CARD = AS_ERR_BASE - 26,   /* credential is not issued for card use */
 	AS_E_IS_CARD = AS_ERR_BASE - 27,    /* card credential shown as a phone pass */
 	AS_E_NOT_YET = AS_ERR_BASE - 28,    /* credential not valid yet */
+	AS_E_TOKEN_SIG = AS_ERR_BASE - 29,  /* pass v2: token-key signature does not verify */
 	/* Keys and files. */
 	AS_E_KEY_PERMS = AS_ERR_BASE - 30, /* key file readable by group or others */
 	AS_E_KEY_FORMAT = AS_ERR_BASE - 31, /* key file is not an Anshim key of that kind */

@@ -8,7 +8,9 @@
  *   credential_expires i64 capsule_len u16 (=131) capsule[131]
  *
  * Times are unix seconds.  exit_time 0 means "no recorded exit".  pid is
- * all zero for manual entries (the cloud derives it from the capsule).
+ * all zero for manual entries (the cloud derives it from the capsule); for
+ * a visit token (kind 6) it holds the token id, and the capsule is all
+ * zero (the authority keeps the token's capsule by its id).
  * No field holds plaintext personal data.
  */
 #ifndef ANSHIM_RECORD_H
@@ -35,8 +37,9 @@ enum as_record_kind {
 	AS_REC_APP = 5,    /* cloud only: a wallet's own check-in at a venue code
 			    * (appcheckin.h); never in a journal or a batch, so
 			    * as_record_decode refuses it */
-	AS_REC_TOKEN = 6   /* pass v2: a visit token scanned; pid holds the token
-			    * id, capsule all zero, credential_expires the
+	AS_REC_TOKEN = 6   /* pass v2 (a visit token) scanned at the gateway: pid
+			    * holds the token id (never all zero), the capsule
+			    * is all zero, headcount 1, credential_expires the
 			    * token's expiry */
 };
 
@@ -68,13 +71,15 @@ int as_record_encode(uint8_t *out, size_t cap, const struct as_record *rec);
 
 /* Strict decode of exactly one record.  Rejects unknown kinds, flags,
  * headcount 0 or > AS_HEADCOUNT_MAX, exit before entry, seq 0, and an
- * AS_REC_EXPIRED placeholder whose pid or capsule is not all zero. */
+ * AS_REC_EXPIRED placeholder whose pid or capsule is not all zero, and
+ * an AS_REC_TOKEN record that breaks its rules (see the enum). */
 int as_record_decode(struct as_record *rec, const uint8_t *in, size_t len);
 
 /* Turn rec into an AS_REC_EXPIRED placeholder (keeps seq and times). */
 void as_record_make_placeholder(struct as_record *rec);
 
-/* "pass", "card", "manual" or "expired" ("unknown" otherwise); never NULL. */
+/* "pass", "card", "manual", "expired", "app" or "token" ("unknown"
+ * otherwise); never NULL. */
 const char *as_record_kind_name(uint8_t kind);
 
 #endif

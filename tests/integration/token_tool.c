@@ -1,0 +1,110 @@
+/*
+ * token_tool.c - put visit tokens into a wallet without the issuer
+ * service, for the tests of version 2 passes at the gateway (the issuer
+ * service's own tests cover the network path).  It runs the same library
+ * calls both sides of /v1/tokens run: the wallet's holder-signed request
+ * for fresh key pairs, the issuer's check of it, minting, the batch on the
+ * wire, and the wallet's acceptance of the batch into DIR/tokens.
+ *
+ *   token_tool ISSUER_KEY WALLET_DIR COUNT [EXPIRES]
+ *
+ * ISSUER_KEY is an Ed25519 secret key file (anshim-cloud keys init makes
+ * one: sign.key); COUNT 1..64; EXPIRES unix seconds (default: the token
+ * expiry of a 7-day lifetime from now).  Prints each new token id in hex,
+ * one per line.  Exit 0 on success, 1 with a message otherwise.
+ */
+#include "anshim/bytes.h"
+#include "anshim/error.h"
+#include "anshim/keyfile.h"
+#include "anshim/parse.h"
+#include "anshim/token.h"
+#include "tokens.h"
+
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int die(const char *what, int rc)
+{
+	fprintf(stderr, "token_tool: %s: %s\n", what, as_strerror(rc));
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	static uint8_t pks[AS_TOKEN_BATCH_MAX][32], sks[AS_TOKEN_BATCH_MAX][64];
+	static struct as_token_batch batch, got;
+	static uint8_t wire[AS_TOKEN_BATCH_MAX_LEN], req_wire[AS_TOKEN_REQUEST_MAX_LEN];
+	uint8_t issuer_sk[64], issuer_pk[32], holder_sk[64], holder_pk[32];
+	struct as_token_request req, seen;
+	struct wl_tokens t;
+	char path[PATH_MAX], err[PATH_MAX + 200], hex[33];
+	int64_t count, now = (int64_t)time(NULL), expires;
+	int rc, n;
+
+	if (argc < 4 || argc > 5) {
+		fprintf(stderr, "usage: token_tool ISSUER_KEY WALLET_DIR COUNT [EXPIRES]\n");
+		return 2;
+	}
+	if (as_crypto_init() != 0)
+		return die("libsodium", AS_E_CRYPTO);
+	if (as_parse_int64(argv[3], 1, AS_TOKEN_BATCH_MAX, &count))
+		return die("COUNT", AS_E_FIELD);
+	expires = as_token_expiry(now, AS_TOKEN_LIFETIME_DEFAULT);
+	if (argc == 5 && as_parse_int64(argv[4], 1, UINT32_MAX, &expires))
+		return die("EXPIRES", AS_E_FIELD);
+	if ((rc = as_keyfile_read(argv[1], AS_KEY_SIGN_SECRET, issuer_sk)) != 0)
+		return die(argv[1], rc);
+	crypto_sign_ed25519_sk_to_pk(issuer_pk, issuer_sk);
+	snprintf(path, sizeof path, "%s/holder.key", argv[2]);
+	if ((rc = as_keyfile_read(path, AS_KEY_SIGN_SECRET, holder_sk)) != 0)
+		return die(path, rc);
+	crypto_sign_ed25519_sk_to_pk(holder_pk, holder_sk);
+
+	/* The wallet: fresh key pairs, a signed request. */
+	for (int i = 0; i < count; i++)
+		crypto_sign_keypair(pks[i], sks[i]);
+	rc = as_token_request_make(&req, holder_pk, holder_sk, now, (unsigned)count,
+				   (const uint8_t (*)[32])pks);
+	n = rc ? rc : as_token_request_encode(req_wire, sizeof req_wire, &req);
+	if (n < 0)
+		return die("request", n);
+	/* The issuer: decode, check the holder's signature, mint. */
+	if ((rc = as_token_request_decode(&seen, req_wire, (size_t)n)) != 0 ||
+	    (rc = as_token_request_verify(&seen)) != 0)
+		return die("request check", rc);
+	batch.n = seen.n;
+	for (unsigned i = 0; i < seen.n; i++)
+		if ((rc = as_token_mint(&batch.tokens[i], seen.token_pks[i], expires, issuer_pk,
+					issuer_sk)) != 0)
+			return die("mint", rc);
+	n = as_token_batch_encode(wire, sizeof wire, &batch);
+	if (n < 0)
+		return die("batch", n);
+	/* The wallet again: decode the batch and keep it. */
+	if ((rc = as_token_batch_decode(&got, wire, (size_t)n)) != 0)
+		return die("batch decode", rc);
+	snprintf(path, sizeof path, "%s/tokens", argv[2]);
+	if ((rc = wl_tokens_load(&t, path, err, sizeof err)) != 0) {
+		fprintf(stderr, "token_tool: %s\n", err);
+		return 1;
+	}
+	rc = wl_tokens_add(&t, &got, (const uint8_t (*)[32])pks, (const uint8_t (*)[64])sks,
+			   (size_t)count, issuer_pk);
+	if (rc >= 0)
+		rc = wl_tokens_save(&t, path);
+	wl_tokens_free(&t);
+	sodium_memzero(sks, sizeof sks);
+	sodium_memzero(issuer_sk, sizeof issuer_sk);
+	sodium_memzero(holder_sk, sizeof holder_sk);
+	if (rc < 0)
+		return die(path, rc);
+	for (unsigned i = 0; i < got.n; i++) {
+		as_hex_encode(hex, got.tokens[i].token_id, 16);
+		printf("%s\n", hex);
+	}
+	return 0;
+}
