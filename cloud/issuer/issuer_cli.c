@@ -5,9 +5,9 @@
  * processes), with the keys and settings of the same configuration.
  * Single-threaded.
  */
-#include "api.h"
+#include "issuer_api.h"
 #include "issuerconf.h"
-#include "state.h"
+#include "issuer_state.h"
 
 #include "anshim/args.h"
 #include "anshim/bytes.h"

@@ -12,12 +12,13 @@
  */
 #include "issuerconf.h"
 
-#include "sender.h"
+#include "code_sender.h"
 
 #include "anshim/error.h"
 #include "anshim/fileio.h"
 #include "anshim/httpserver.h"
 #include "anshim/keyfile.h"
+#include "anshim/mqtt.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -64,6 +65,20 @@ const struct as_config_option is_config_table[] = {
 	 "keys_dir). At enrolment the phone number is sealed to it at once: only the "
 	 "authority can open it, to find the person behind a visit token. The issuer "
 	 "never stores the number itself."},
+	{"authority_pub", AS_CFG_PATH, OPT(authority_pub), 0, 0, NULL, 0,
+	 "/etc/anshim/issuer/sign.pub",
+	 "The health authority's public signing key (sign.pub from the cloud's "
+	 "keys_dir): it verifies the cloud's acknowledgements of token capsules."},
+	AS_MQTT_CONFIG_ROWS(struct is_config, "tcp://127.0.0.1:1883",
+			    "The cloud's MQTT broker, tcp://HOST:PORT or ssl://HOST:PORT (8883 "
+			    "with TLS). For every batch of visit tokens the issuer sends the "
+			    "tokens' capsules there (anshim/v1/issuer/ISSUER_ID/capsules), from "
+			    "an outbox in state_dir that keeps them until the cloud acknowledges "
+			    "them: tokens are issued while the broker is away, and traced once "
+			    "their capsules arrive."),
+	{"client_id", AS_CFG_STRING, OPT(client_id), 1, 64, NULL, 0, "anshim-issuerd",
+	 "MQTT client id. The shipped broker configuration replaces it with the "
+	 "account name (broker_username)."},
 	{"code_command", AS_CFG_PATH, OPT(code_command), 0, 0, NULL, AS_CFG_REQUIRED,
 	 "/usr/local/lib/anshim/send-code",
 	 "The program that sends a one-time code: an SMS or KakaoTalk gateway's "
@@ -225,6 +240,12 @@ int is_keys_load(struct is_keys *keys, const struct is_config *c, enum is_keys_m
 	if (rc) {
 		as_err_printf(err, err_len, "contact_pub %s: %s (copy contact.pub from the cloud's "
 			      "keys_dir there)", c->contact_pub, as_strerror(rc));
+		return rc;
+	}
+	rc = as_keyfile_read(c->authority_pub, AS_KEY_SIGN_PUBLIC, keys->authority_pk);
+	if (rc) {
+		as_err_printf(err, err_len, "authority_pub %s: %s (copy sign.pub from the cloud's "
+			      "keys_dir there)", c->authority_pub, as_strerror(rc));
 		return rc;
 	}
 	rc = as_file_read_all(c->consent_file, 64 * 1024, &text, &len);

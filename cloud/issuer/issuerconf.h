@@ -26,6 +26,10 @@ struct is_config {
 	char *state_dir;
 	uint64_t map_size;
 	char *contact_pub;
+	char *authority_pub;
+	char *broker, *broker_username, *broker_password;
+	char *broker_ca_file, *broker_cert_file, *broker_key_file;
+	char *client_id;
 	char *code_command;
 	int64_t code_command_timeout;
 	int64_t code_lifetime;
@@ -53,6 +57,7 @@ struct is_keys {
 	uint8_t issuer_pk[AS_SIGN_PK_LEN];
 	uint8_t hash_key[32];
 	uint8_t contact_pk[AS_BOX_PK_LEN];
+	uint8_t authority_pk[AS_SIGN_PK_LEN]; /* verifies the cloud's feed acks */
 	uint8_t consent_hash[32];           /* SHA-256 of the consent text */
 	char *consent_text;                 /* malloc'd, NUL-terminated */
 	int have_issuer, have_hash;         /* found (or made) */

@@ -9,7 +9,7 @@
  * and holds only what it needs: its own signing key (issuer.key, never
  * the authority's), a hashing key for phones, addresses and codes
  * (hash.key), the authority's public contact key, and its state (an LMDB
- * environment of keyed hashes, sealed capsules and counters; state.h).
+ * environment of keyed hashes, sealed capsules and counters; issuer_state.h).
  *
  * The HTTP server (common's httpserver.c) runs a fixed pool of threads
  * that run api.c; the libuv loop of common's daemon.c runs the signals,
@@ -18,10 +18,11 @@
  * read-only until it has stopped; the server stops (every running request
  * returns) before the state closes; keys are wiped at clean-up.
  */
-#include "api.h"
+#include "capsulefeed.h"
+#include "issuer_api.h"
 #include "issuerconf.h"
-#include "sender.h"
-#include "state.h"
+#include "code_sender.h"
+#include "issuer_state.h"
 
 #include "anshim/daemon.h"
 #include "anshim/error.h"
@@ -99,10 +100,12 @@ struct is_daemon {
 	struct is_config cfg;
 	struct is_keys keys;
 	struct is_state *state;
+	struct cl_capsulefeed *feed;
+	struct as_mqtt_options mqtt;      /* the feed's broker settings */
 	struct is_api api;
 	struct as_http_server *http;
 	uv_timer_t purge;
-	int purge_open;
+	int purge_open, feed_started;
 };
 
 static int load_config(void *ctx, const char *path, char *err, size_t err_len)
@@ -144,9 +147,27 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 		return rc;
 	if ((rc = is_state_open(&d->state, c->state_dir, c->map_size, err, err_len)) != 0)
 		return rc;
+	if ((rc = cl_capsulefeed_open(&d->feed, is_state_env(d->state), d->keys.issuer_sk, err,
+				      err_len)) != 0)
+		return rc;
+	struct as_mqtt_options *mo = &d->mqtt;
+	AS_MQTT_OPTIONS_FROM_CONFIG(mo, c, d->config_path);
+	mo->log_failures = 1;
+	mo->client_id = c->client_id;
+	mo->keepalive = 30;
+	mo->clean_session = 0;
+	mo->max_buffered = 100;
+	mo->reconnect_min_ms = 500;
+	mo->reconnect_max_ms = 30000;
+	struct cl_capsulefeed_options fo = {.mqtt = mo};
+	memcpy(fo.authority_pk, d->keys.authority_pk, AS_SIGN_PK_LEN);
+	if ((rc = cl_capsulefeed_start(d->feed, loop, &fo, err, err_len)) != 0)
+		return rc;
+	d->feed_started = 1;
 
 	struct is_api *a = &d->api;
 	a->state = d->state;
+	a->feed = d->feed;
 	memcpy(a->issuer_sk, d->keys.issuer_sk, sizeof a->issuer_sk);
 	memcpy(a->issuer_pk, d->keys.issuer_pk, sizeof a->issuer_pk);
 	memcpy(a->hash_key, d->keys.hash_key, sizeof a->hash_key);
@@ -205,6 +226,10 @@ static void stop_daemon(void *ctx)
 
 	as_http_server_stop(d->http);
 	d->http = NULL;
+	if (d->feed_started) {
+		cl_capsulefeed_stop(d->feed);
+		d->feed_started = 0;
+	}
 	if (d->purge_open) {
 		uv_close((uv_handle_t *)&d->purge, NULL);
 		d->purge_open = 0;
@@ -221,6 +246,7 @@ static void cleanup(void *ctx)
 {
 	struct is_daemon *d = ctx;
 
+	cl_capsulefeed_close(d->feed);
 	is_state_close(d->state);
 	sodium_memzero(&d->api, sizeof d->api);
 	is_keys_wipe(&d->keys);

@@ -1,6 +1,6 @@
 /*
  * fuzz_issuer_request.c - the issuer API's JSON bodies (cloud/issuer/
- * request.c), as anshim-issuerd reads them: the first byte picks the
+ * issuer_request.c), as anshim-issuerd reads them: the first byte picks the
  * request (0 /v1/enrol/start, 1 /v1/enrol/finish, 2 /v1/tokens), the rest
  * is the body.
  *
@@ -12,7 +12,7 @@
  */
 #include "fuzz.h"
 
-#include "request.h"
+#include "issuer_request.h"
 
 #include "anshim/enrolment.h"
 

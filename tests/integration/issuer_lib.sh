@@ -1,6 +1,8 @@
 # Helpers for the issuer's integration scripts (sourced after lib.sh).
 #
-# issuer_init [LINE]...  an authority key set ($ISSUER_DIR/auth), a TLS
+# issuer_init [LINE]...  an authority key set ($ISSUER_DIR/auth; or
+#                     ISSUER_AUTH, a directory made by anshim-cloud keys
+#                     init), a TLS
 #                     certificate for 127.0.0.1 made here with openssl, a
 #                     consent text, a code sink (the code_command: appends
 #                     "PHONE<TAB>MESSAGE" lines to $ISSUER_SINK) and the
@@ -27,6 +29,8 @@ HTTP_HEADERS="$ISSUER_DIR/headers"
 issuer_write_config() {
   local line key defaults=("port 0" "listen 127.0.0.1" "state_dir $ISSUER_DIR/state"
                            "map_size 64M" "contact_pub $ISSUER_DIR/auth/contact.pub"
+                           "authority_pub $ISSUER_DIR/auth/sign.pub"
+                           "broker ${ISSUER_BROKER:-tcp://127.0.0.1:$ISSUER_NO_BROKER_PORT}"
                            "code_command $ISSUER_DIR/sink.sh"
                            "consent_file $ISSUER_DIR/consent.txt"
                            "tls_cert $ISSUER_DIR/tls/cert.pem"
@@ -41,11 +45,19 @@ issuer_write_config() {
 }
 
 issuer_init() {
+  # Without ISSUER_BROKER: a free port nobody listens on (the capsule feed
+  # keeps its outbox and retries).
+  ISSUER_NO_BROKER_PORT=$(free_port)
   need openssl
   need curl
   need python3
   mkdir -p "$ISSUER_DIR/tls"
-  anshim-cloud keys init --dir "$ISSUER_DIR/auth" >/dev/null
+  if [ -n "${ISSUER_AUTH:-}" ]; then
+    mkdir -p "$ISSUER_DIR/auth"
+    cp "$ISSUER_AUTH/contact.pub" "$ISSUER_AUTH/sign.pub" "$ISSUER_DIR/auth/"
+  else
+    anshim-cloud keys init --dir "$ISSUER_DIR/auth" >/dev/null
+  fi
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
     -keyout "$ISSUER_DIR/tls/key.pem" -out "$ISSUER_DIR/tls/cert.pem" 2>/dev/null

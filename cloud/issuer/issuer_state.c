@@ -1,5 +1,5 @@
 /*
- * state.c - the issuer's LMDB state (see state.h).
+ * issuer_state.c - the issuer's LMDB state (see issuer_state.h).
  *
  * Databases (keys and values little-endian unless noted):
  *   pending   id[16] -> phone_hash[32] holder_pk[32] code_hash[32]
@@ -19,7 +19,7 @@
  *
  * Threads: any, several at once; MDB_NOTLS, one transaction per call.
  */
-#include "state.h"
+#include "issuer_state.h"
 
 #include "anshim/bytes.h"
 #include "anshim/error.h"
@@ -83,7 +83,7 @@ int is_state_open(struct is_state **out, const char *dir, uint64_t map_size, cha
 		return -ENOMEM;
 	rc = mdb_env_create(&st->env);
 	if (!rc)
-		rc = mdb_env_set_maxdbs(st->env, 8);
+		rc = mdb_env_set_maxdbs(st->env, 5 + IS_STATE_SPARE_DBS);
 	if (!rc && map_size)
 		rc = mdb_env_set_mapsize(st->env, (size_t)map_size);
 	if (!rc)
@@ -421,8 +421,11 @@ int is_state_phone_revoked(struct is_state *st, const uint8_t phone_hash[IS_HASH
 
 int is_state_tokens_record(struct is_state *st, const uint8_t enrol_id[IS_ID_LEN],
 			   const uint8_t (*token_ids)[IS_ID_LEN], size_t n, int64_t expires_at,
-			   uint8_t capsule[AS_CAPSULE_LEN])
+			   int (*in_txn)(void *ctx, MDB_txn *txn,
+					 const uint8_t capsule[AS_CAPSULE_LEN]),
+			   void *ctx)
 {
+	uint8_t capsule[AS_CAPSULE_LEN];
 	MDB_val k = {IS_ID_LEN, (void *)enrol_id}, v;
 	uint8_t phone_hash[IS_HASH_LEN];
 	struct as_reader r;
@@ -454,7 +457,16 @@ int is_state_tokens_record(struct is_state *st, const uint8_t enrol_id[IS_ID_LEN
 		mdb_txn_abort(txn);
 		return lmdb_err(rc);
 	}
+	if (in_txn && (rc = in_txn(ctx, txn, capsule)) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
 	return lmdb_err(mdb_txn_commit(txn));
+}
+
+MDB_env *is_state_env(struct is_state *st)
+{
+	return st->env;
 }
 
 /* fn for each unexpired id issued to phone_hash, inside txn. */

@@ -1,5 +1,5 @@
 /*
- * api.c - the issuer's routes (see api.h and docs/ISSUER.md).
+ * issuer_api.c - the issuer's routes (see issuer_api.h and docs/ISSUER.md).
  *
  *   GET  /v1/consent        the consent text, its version and SHA-256
  *   GET  /v1/issuer         the issuer's public key (hex)
@@ -22,10 +22,11 @@
  * Threads: the HTTP server's pool, several at once; struct is_api is
  * read-only here.
  */
-#include "api.h"
+#include "issuer_api.h"
 
-#include "request.h"
-#include "sender.h"
+#include "issuer_request.h"
+#include "capsulefeed.h"
+#include "code_sender.h"
 
 #include "anshim/bytes.h"
 #include "anshim/capsule.h"
@@ -344,6 +345,24 @@ static int64_t batch_expiry(const struct is_api *api, int64_t now, int64_t conse
 	return expires_at > now ? expires_at : 0;
 }
 
+/* The capsules of a batch go to the outbox in the transaction that
+ * records its ids (is_state_tokens_record's in_txn). */
+struct feed_append {
+	const struct is_api *api;
+	const uint8_t (*ids)[IS_ID_LEN];
+	const int64_t *expires_at;
+	size_t n;
+	char err[256];
+};
+
+static int feed_in_txn(void *ctx, MDB_txn *txn, const uint8_t capsule[AS_CAPSULE_LEN])
+{
+	struct feed_append *fa = ctx;
+
+	return cl_capsulefeed_append(fa->api->feed, txn, fa->api->contact_pk, capsule, fa->ids,
+				     fa->expires_at, fa->n, NULL, fa->err, sizeof fa->err);
+}
+
 static void tokens(const struct is_api *api, const struct as_http_request *req,
 		   struct as_http_response *resp)
 {
@@ -355,7 +374,7 @@ static void tokens(const struct is_api *api, const struct as_http_request *req,
 						      sodium_base64_VARIANT_ORIGINAL));
 	struct is_rate_take takes[2];
 	uint8_t eid[AS_HOLDER_ID_LEN], ids[AS_TOKEN_BATCH_MAX][IS_ID_LEN];
-	uint8_t capsule[AS_CAPSULE_LEN];
+	int64_t expiries[AS_TOKEN_BATCH_MAX];
 	char msg[MSG_MAX];
 	const char *reason, *client = as_http_request_client(req);
 	size_t len;
@@ -425,10 +444,12 @@ static void tokens(const struct is_api *api, const struct as_http_request *req,
 			goto out;
 		}
 		memcpy(ids[i], batch->tokens[i].token_id, IS_ID_LEN);
+		expiries[i] = expires_at;
 	}
 	as_enrolment_id(eid, e);
+	struct feed_append fa = {api, (const uint8_t (*)[IS_ID_LEN])ids, expiries, rq->n, ""};
 	rc = is_state_tokens_record(api->state, eid, (const uint8_t (*)[IS_ID_LEN])ids, rq->n,
-				    expires_at, capsule);
+				    expires_at, api->feed ? feed_in_txn : NULL, &fa);
 	if (rc == AS_E_REVOKED) {
 		reply_error(resp, 403, "revoked", "this enrolment has been revoked by the health "
 			    "authority");
@@ -440,9 +461,13 @@ static void tokens(const struct is_api *api, const struct as_http_request *req,
 		goto out;
 	}
 	if (rc) {
+		if (fa.err[0])
+			as_log(AS_LOG_ERR, "capsule feed: %s", fa.err);
 		reply_store_error(resp, rc);
 		goto out;
 	}
+	if (api->feed)
+		cl_capsulefeed_kick(api->feed);
 	rc = as_token_batch_encode(raw, AS_TOKEN_BATCH_MAX_LEN, batch);
 	if (rc < 0) {
 		reply_error(resp, 500, "internal", "cannot encode the batch");
@@ -453,7 +478,6 @@ static void tokens(const struct is_api *api, const struct as_http_request *req,
 	reply_json(resp, 200, json_pack("{s:s, s:i, s:I}", "batch", text, "count", (int)rq->n,
 					"expires_at", (json_int_t)expires_at));
 out:
-	sodium_memzero(capsule, sizeof capsule);
 	free(text);
 	free(raw);
 	free(batch);

@@ -1,5 +1,5 @@
 /*
- * api.h - the issuer's HTTP API (docs/ISSUER.md): enrolment by a one-time
+ * issuer_api.h - the issuer's HTTP API (docs/ISSUER.md): enrolment by a one-time
  * code sent to a phone, the enrolment credential, batches of visit tokens,
  * and the consent text.  One handler for the HTTP server module
  * (anshim/httpserver.h); every route answers JSON.
@@ -16,12 +16,15 @@
 
 #include "anshim/httpserver.h"
 #include "anshim/identity.h"
-#include "state.h"
+#include "issuer_state.h"
 
 #define IS_CONSENT_TEXT_MAX (64 * 1024)
 
+struct cl_capsulefeed;
+
 struct is_api {
 	struct is_state *state;
+	struct cl_capsulefeed *feed;        /* the token capsules' outbox */
 	uint8_t issuer_sk[AS_SIGN_SK_LEN];
 	uint8_t issuer_pk[AS_SIGN_PK_LEN];
 	uint8_t hash_key[32];               /* keyed hashes of phones, addresses, codes */

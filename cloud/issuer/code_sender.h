@@ -1,5 +1,5 @@
 /*
- * sender.h - sending a one-time code: run the configured command (an SMS
+ * code_sender.h - sending a one-time code: run the configured command (an SMS
  * or KakaoTalk gateway's client, or in tests a sink that writes a file)
  * with the phone number and the message on its standard input:
  *

@@ -1,5 +1,5 @@
 /*
- * sender.c - runs the code-sending command (see sender.h).
+ * code_sender.c - runs the code-sending command (see code_sender.h).
  *
  * posix_spawn with file actions: stdin from a pipe we write and close,
  * stdout and stderr to /dev/null.  The wait polls waitpid(WNOHANG) in
@@ -12,7 +12,7 @@
  * close-on-exec so concurrent spawns never inherit each other's).
  */
 #define _GNU_SOURCE 1 /* pipe2 */
-#include "sender.h"
+#include "code_sender.h"
 
 #include "anshim/error.h"
 

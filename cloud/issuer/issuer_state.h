@@ -1,5 +1,5 @@
 /*
- * state.h - the issuer's durable state (anshim-issuerd), one LMDB
+ * issuer_state.h - the issuer's durable state (anshim-issuerd), one LMDB
  * environment in its state directory:
  *
  *  - pending enrolments: the one-time code's keyed hash, the phone's keyed
@@ -20,6 +20,7 @@
 #ifndef IS_STATE_H
 #define IS_STATE_H
 
+#include <lmdb.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -105,14 +106,24 @@ int is_state_phone_revoked(struct is_state *st, const uint8_t phone_hash[IS_HASH
 			   int *revoked);
 
 /*
- * Token issuance for enrolment enrol_id: in one transaction, check that
- * the enrolment is known (AS_E_NOT_FOUND) and its phone not revoked
- * (AS_E_REVOKED), and record the n token ids with their expiry under the
- * phone.  The enrolment's capsule is copied into capsule.  0 or an error.
+ * Token issuance for enrolment enrol_id: in one write transaction, check
+ * that the enrolment is known (AS_E_NOT_FOUND) and its phone not revoked
+ * (AS_E_REVOKED), record the n token ids with their expiry under the
+ * phone, then call in_txn(ctx, txn, capsule) (may be NULL) with the
+ * enrolment's contact capsule: what it writes in txn (the capsule feed's
+ * outbox) commits with the ids, or neither does.  A nonzero return of
+ * in_txn aborts and is returned.  0 or an error.
  */
 int is_state_tokens_record(struct is_state *st, const uint8_t enrol_id[IS_ID_LEN],
 			   const uint8_t (*token_ids)[IS_ID_LEN], size_t n, int64_t expires_at,
-			   uint8_t capsule[AS_CAPSULE_LEN]);
+			   int (*in_txn)(void *ctx, MDB_txn *txn,
+					 const uint8_t capsule[AS_CAPSULE_LEN]),
+			   void *ctx);
+
+/* The LMDB environment, for a module that keeps its own database in it
+ * (the capsule feed's outbox, IS_STATE_SPARE_DBS of them at most). */
+MDB_env *is_state_env(struct is_state *st);
+#define IS_STATE_SPARE_DBS 2
 
 /*
  * Revoke a phone (idempotent): no more enrolments or tokens for it.  Then

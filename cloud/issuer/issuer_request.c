@@ -1,6 +1,6 @@
 /*
- * request.c - strict reading of the issuer API's JSON bodies (see
- * request.h).
+ * issuer_request.c - strict reading of the issuer API's JSON bodies (see
+ * issuer_request.h).
  *
  * How: jansson parses the body (JSON_REJECT_DUPLICATES, a top-level
  * object only, no NUL in strings); a table of the members each request
@@ -9,7 +9,7 @@
  * Messages name the member, never echo its value (a phone must not reach
  * a log through an error).  Pure; any thread.
  */
-#include "request.h"
+#include "issuer_request.h"
 
 #include "anshim/bytes.h"
 #include "anshim/error.h"

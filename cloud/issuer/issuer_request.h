@@ -1,5 +1,5 @@
 /*
- * request.h - the issuer API's request bodies (JSON), read strictly: an
+ * issuer_request.h - the issuer API's request bodies (JSON), read strictly: an
  * object with exactly the documented members, each of the right type and
  * form; anything else is refused with a short reason word (for programs)
  * and a sentence naming the member and the fix (for people).  The bodies
