@@ -105,7 +105,9 @@ static const char usage_text[] =
 "      List the journaled records, oldest first: seq, kind, entry time,\n"
 "      flags (unsynced/corrected clock), headcount, and the visitor's\n"
 "      pseudonym (pid; empty for paper entries, which carry only the sealed\n"
-"      capsule). Reads the journal directly; works while the daemon runs.\n"
+"      capsule; for a version 2 pass the visit token's id instead, which\n"
+"      names no one). Reads the journal directly; works while the daemon\n"
+"      runs.\n"
 "  verify-pass TEXT|- [--authority FILE] [--at TIME] [--freshness SECONDS]\n"
 "      Check a scanned pass (AP1:...) or card (AC1:...) offline against the\n"
 "      authority's public signing key (default: authority_key from the\n"
@@ -744,23 +746,34 @@ static int print_record(void *ctx, const struct as_record *rec)
 {
 	int json = *(int *)ctx;
 	static const uint8_t zero[AS_PID_LEN];
-	char pid[2 * AS_PID_LEN + 1] = "", when[32];
+	char pid[2 * AS_PID_LEN + 1] = "", token[2 * AS_PID_LEN + 1] = "", when[32];
+	char shown[2 * AS_PID_LEN + 8];
 
-	if (memcmp(rec->pid, zero, AS_PID_LEN) != 0)
+	/* A token record's pid field holds the token id, not a pid. */
+	if (rec->kind == AS_REC_TOKEN)
+		as_hex_encode(token, rec->pid, AS_PID_LEN);
+	else if (memcmp(rec->pid, zero, AS_PID_LEN) != 0)
 		as_hex_encode(pid, rec->pid, AS_PID_LEN);
-	if (json)
+	if (json) {
 		printf("{\"seq\":%llu,\"kind\":\"%s\",\"time\":%lld,\"exit\":%lld,\"headcount\":%u,"
-		       "\"unsynced\":%s,\"corrected\":%s,\"pid\":\"%s\"}\n",
+		       "\"unsynced\":%s,\"corrected\":%s,\"pid\":\"%s\"",
 		       (unsigned long long)rec->seq, as_record_kind_name(rec->kind),
 		       (long long)rec->entry_time, (long long)rec->exit_time, rec->headcount,
 		       rec->flags & AS_REC_CLOCK_UNSYNCED ? "true" : "false",
 		       rec->flags & AS_REC_TIME_CORRECTED ? "true" : "false", pid);
+		if (token[0])
+			printf(",\"token\":\"%s\"", token);
+		printf("}\n");
+		return 0;
+	}
+	if (token[0])
+		snprintf(shown, sizeof shown, "token %s", token);
 	else
-		printf("%8llu  %-6s  %s  %3u  %-9s  %s\n", (unsigned long long)rec->seq,
-		       as_record_kind_name(rec->kind), as_format_time(when, rec->entry_time),
-		       rec->headcount, rec->flags & AS_REC_CLOCK_UNSYNCED ? "unsynced" :
-		       rec->flags & AS_REC_TIME_CORRECTED ? "corrected" : "synced",
-		       pid[0] ? pid : "(sealed paper entry)");
+		snprintf(shown, sizeof shown, "%s", pid[0] ? pid : "(sealed paper entry)");
+	printf("%8llu  %-6s  %s  %3u  %-9s  %s\n", (unsigned long long)rec->seq,
+	       as_record_kind_name(rec->kind), as_format_time(when, rec->entry_time),
+	       rec->headcount, rec->flags & AS_REC_CLOCK_UNSYNCED ? "unsynced" :
+	       rec->flags & AS_REC_TIME_CORRECTED ? "corrected" : "synced", shown);
 	return 0;
 }
 
