@@ -141,3 +141,25 @@ consent_json() {
   [ "$HTTP_STATUS" = 200 ] || fail "GET /v1/consent: $HTTP_STATUS $HTTP_BODY"
   printf '"consent_version":%s,"consent_hash":"%s"' "$(json_field version)" "$(json_field hash)"
 }
+
+# issuer_enrol_wallet DIR PHONE E164: a new wallet in DIR enrolled at the
+# issuer by the code the sink got for E164 (anshim-wallet enrol --yes, the
+# code typed on its standard input); it then holds 64 visit tokens.
+issuer_enrol_wallet() {
+  local dir=$1 phone=$2 e164=$3 before pid rc=0
+  anshim-wallet new --dir "$dir" >/dev/null
+  before=$(grep -c "^$e164	" "$ISSUER_SINK" 2>/dev/null || true)
+  mkfifo "$dir.in"
+  anshim-wallet enrol --dir "$dir" --issuer "$ISSUER_URL" --ca "$ISSUER_CA" --yes \
+    --phone "$phone" < "$dir.in" > "$dir.enrol.out" 2>&1 &
+  pid=$!
+  CLEANUP_PIDS+=("$pid")
+  exec 8> "$dir.in"
+  _issuer_new_code() { [ "$(grep -c "^$1	" "$ISSUER_SINK" 2>/dev/null || true)" -gt "$2" ]; }
+  wait_for 30 "a code for $e164" _issuer_new_code "$e164" "${before:-0}"
+  issuer_code "$e164" >&8
+  exec 8>&-
+  wait "$pid" || rc=$?
+  [ "$rc" = 0 ] || fail "enrolling $e164 failed: $(cat "$dir.enrol.out")"
+  grep -q '64 visit tokens ready' "$dir.enrol.out" || fail "no tokens for $e164: $(cat "$dir.enrol.out")"
+}
