@@ -165,7 +165,7 @@ static void code_hash(const struct is_api *api, const uint8_t id[IS_ID_LEN], con
 	sodium_memzero(buf, sizeof buf);
 }
 
-static void enrol_start(const struct is_api *api, const struct as_http_request *req,
+static void enrol_start(const struct is_api *api, const struct is_call *call,
 			struct as_http_response *resp)
 {
 	struct is_start_request in;
@@ -174,9 +174,9 @@ static void enrol_start(const struct is_api *api, const struct as_http_request *
 	struct as_contact contact;
 	uint8_t id[IS_ID_LEN];
 	char msg[MSG_MAX], code[IS_CODE_DIGITS + 1], text[256], id_hex[2 * IS_ID_LEN + 1];
-	const char *reason, *client = as_http_request_client(req);
-	size_t len;
-	const char *body = as_http_request_body(req, &len);
+	const char *reason, *client = call->client;
+	size_t len = call->body_len;
+	const char *body = call->body;
 	int rc;
 
 	if (is_request_parse_start(body, len, &in, &reason, msg, sizeof msg)) {
@@ -241,7 +241,7 @@ out:
 	sodium_memzero(&in, sizeof in);
 }
 
-static void enrol_finish(const struct is_api *api, const struct as_http_request *req,
+static void enrol_finish(const struct is_api *api, const struct is_call *call,
 			 struct as_http_response *resp)
 {
 	struct is_finish_request in;
@@ -251,9 +251,9 @@ static void enrol_finish(const struct is_api *api, const struct as_http_request 
 	uint8_t hash[IS_HASH_LEN], eid[AS_HOLDER_ID_LEN], raw[AS_ENROLMENT_LEN];
 	char msg[MSG_MAX], cred_b64[sodium_base64_ENCODED_LEN(AS_ENROLMENT_LEN,
 		sodium_base64_VARIANT_ORIGINAL)];
-	const char *reason, *client = as_http_request_client(req);
-	size_t len;
-	const char *body = as_http_request_body(req, &len);
+	const char *reason, *client = call->client;
+	size_t len = call->body_len;
+	const char *body = call->body;
 	unsigned left = 0;
 	int rc;
 
@@ -363,7 +363,7 @@ static int feed_in_txn(void *ctx, MDB_txn *txn, const uint8_t capsule[AS_CAPSULE
 				     fa->expires_at, fa->n, NULL, fa->err, sizeof fa->err);
 }
 
-static void tokens(const struct is_api *api, const struct as_http_request *req,
+static void tokens(const struct is_api *api, const struct is_call *call,
 		   struct as_http_response *resp)
 {
 	struct is_tokens_body *in = calloc(1, sizeof *in);
@@ -376,9 +376,9 @@ static void tokens(const struct is_api *api, const struct as_http_request *req,
 	uint8_t eid[AS_HOLDER_ID_LEN], ids[AS_TOKEN_BATCH_MAX][IS_ID_LEN];
 	int64_t expiries[AS_TOKEN_BATCH_MAX];
 	char msg[MSG_MAX];
-	const char *reason, *client = as_http_request_client(req);
-	size_t len;
-	const char *body = as_http_request_body(req, &len);
+	const char *reason, *client = call->client;
+	size_t len = call->body_len;
+	const char *body = call->body;
 	int64_t now, expires_at;
 	int rc;
 
@@ -504,12 +504,10 @@ static void issuer(const struct is_api *api, struct as_http_response *resp)
 	reply_json(resp, 200, json_pack("{s:s}", "issuer_key", pk_hex));
 }
 
-void is_api_handle(void *ctx, const struct as_http_request *req,
-		   struct as_http_response *resp)
+void is_api_call(const struct is_api *api, const struct is_call *call,
+		 struct as_http_response *resp)
 {
-	const struct is_api *api = ctx;
-	const char *method = as_http_request_method(req), *path = as_http_request_path(req);
-	const char *type = as_http_request_header(req, "Content-Type");
+	const char *method = call->method, *path = call->path, *type = call->content_type;
 	int post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
 	enum { R_NONE, R_START, R_FINISH, R_TOKENS, R_CONSENT, R_ISSUER } route = R_NONE;
 	int want_post = 1;
@@ -535,12 +533,27 @@ void is_api_handle(void *ctx, const struct as_http_request *req,
 		reply_error(resp, 415, "content-type", "send the body as application/json");
 	} else {
 		switch (route) {
-		case R_START: enrol_start(api, req, resp); break;
-		case R_FINISH: enrol_finish(api, req, resp); break;
-		case R_TOKENS: tokens(api, req, resp); break;
+		case R_START: enrol_start(api, call, resp); break;
+		case R_FINISH: enrol_finish(api, call, resp); break;
+		case R_TOKENS: tokens(api, call, resp); break;
 		case R_CONSENT: consent(api, resp); break;
 		default: issuer(api, resp); break;
 		}
 	}
-	as_log(AS_LOG_INFO, "%s %s: %d", method, path, resp->status);
+}
+
+void is_api_handle(void *ctx, const struct as_http_request *req,
+		   struct as_http_response *resp)
+{
+	const struct is_api *api = ctx;
+	struct is_call call = {
+		.method = as_http_request_method(req),
+		.path = as_http_request_path(req),
+		.content_type = as_http_request_header(req, "Content-Type"),
+		.client = as_http_request_client(req),
+	};
+
+	call.body = as_http_request_body(req, &call.body_len);
+	is_api_call(api, &call, resp);
+	as_log(AS_LOG_INFO, "%s %s: %d", call.method, call.path, resp->status);
 }

@@ -43,6 +43,22 @@ struct is_api {
 	int64_t (*now_ms)(void);            /* unix milliseconds; NULL: the real clock */
 };
 
+/* One request, as the handler sees it (all borrowed for the call). */
+struct is_call {
+	const char *method;         /* "GET", "POST", ... */
+	const char *path;           /* "/v1/tokens" */
+	const char *content_type;   /* NULL: none sent */
+	const char *client;         /* the client's address, for its rate limit */
+	const char *body;
+	size_t body_len;
+};
+
+/* Answer call into resp (zeroed by the caller, as the HTTP server does;
+ * resp->body is malloc'd and the caller's).  The handler's whole work
+ * without HTTP: for tests and benchmarks.  Any thread. */
+void is_api_call(const struct is_api *api, const struct is_call *call,
+		 struct as_http_response *resp);
+
 /* The request handler (as_http_handler); ctx is a struct is_api. */
 void is_api_handle(void *ctx, const struct as_http_request *req,
 		   struct as_http_response *resp);
