@@ -5,6 +5,7 @@
  * processes), with the keys and settings of the same configuration.
  * Single-threaded.
  */
+#include "capsulewire.h"
 #include "issuer_api.h"
 #include "issuerconf.h"
 #include "issuer_state.h"
@@ -51,6 +52,10 @@ static const char usage_text[] =
 "      Print the issuer's public key (64 hex digits; also in\n"
 "      STATE/issuer.pub), which the authority lists in the signed policy\n"
 "      ('anshim-cloud policy set --issuer-key') so gateways trust its tokens.\n"
+"  id\n"
+"      Print the issuer id (32 hex digits, a hash of the public key): its\n"
+"      name in the MQTT topics anshim/v1/issuer/ID/..., and so in its\n"
+"      account at the broker, issuer/ID (broker_username).\n"
 "\n"
 "Common options:\n"
 "  -c, --config FILE   the issuer's configuration (default " IS_DEFAULT_CONFIG ")\n"
@@ -118,7 +123,7 @@ int main(int argc, char **argv)
 	int c, rc;
 
 	if (argc < 2)
-		return as_usage_error(PROG, "%s", "give a command: revoke, revoked-ids or key");
+		return as_usage_error(PROG, "%s", "give a command: revoke, revoked-ids, key or id");
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fputs(usage_text, stdout);
 		return 0;
@@ -126,8 +131,9 @@ int main(int argc, char **argv)
 	if (as_usage_subcommand_help(argc, argv, PROG, usage_text))
 		return 0;
 	cmd = argv[1];
-	if (strcmp(cmd, "revoke") && strcmp(cmd, "revoked-ids") && strcmp(cmd, "key"))
-		return as_usage_error(PROG, "unknown command '%s' (revoke, revoked-ids or key)",
+	if (strcmp(cmd, "revoke") && strcmp(cmd, "revoked-ids") && strcmp(cmd, "key") &&
+	    strcmp(cmd, "id"))
+		return as_usage_error(PROG, "unknown command '%s' (revoke, revoked-ids, key or id)",
 				      cmd);
 	optind = 2;
 	while ((c = as_args_next(PROG, argc, argv, "c:h", options, NULL)) != -1) {
@@ -145,7 +151,7 @@ int main(int argc, char **argv)
 		return as_usage_error(PROG, "%s", "revoke needs --phone NUMBER");
 	if (strcmp(cmd, "revoke") && phone)
 		return as_usage_error(PROG, "--phone belongs to 'revoke' only");
-	if (!strcmp(cmd, "key") && out)
+	if ((!strcmp(cmd, "key") || !strcmp(cmd, "id")) && out)
 		return as_usage_error(PROG, "--out belongs to 'revoke' and 'revoked-ids'");
 	if (phone && as_phone_normalize(normalized, phone) != 0)
 		return as_usage_error(PROG, "--phone: not a phone number (give e.g. 010-1234-5678 "
@@ -168,9 +174,15 @@ int main(int argc, char **argv)
 		is_config_free(&cfg);
 		return 1;
 	}
-	if (!strcmp(cmd, "key")) {
+	if (!strcmp(cmd, "key") || !strcmp(cmd, "id")) {
 		char hex[2 * AS_SIGN_PK_LEN + 1];
-		as_hex_encode(hex, keys.issuer_pk, AS_SIGN_PK_LEN);
+		uint8_t id[CL_ISSUER_ID_LEN];
+		if (!strcmp(cmd, "key")) {
+			as_hex_encode(hex, keys.issuer_pk, AS_SIGN_PK_LEN);
+		} else {
+			cl_issuer_id(id, keys.issuer_pk);
+			as_hex_encode(hex, id, sizeof id);
+		}
 		printf("%s\n", hex);
 		goto done;
 	}
