@@ -69,10 +69,11 @@ static int object_load(json_t **out, const char *body, size_t len,
 		for (i = 0; i < n && strcmp(table[i].name, key) != 0; i++)
 			;
 		if (i == n) {
-			json_decref(obj);
+			/* key is obj's: use it before obj goes. */
 			*reason = "unknown-field";
 			snprintf(msg, msg_len, "unknown member \"%.40s\" (this request takes only the "
 				 "documented members)", key);
+			json_decref(obj);
 			return AS_E_FIELD;
 		}
 		if (json_typeof(value) != table[i].type) {

@@ -246,6 +246,32 @@ static void test_enrolment_codec(void)
 		CHECK_RC(as_enrolment_verify(&d, pk), AS_E_ISSUER_SIG);
 }
 
+static void test_requests(void)
+{
+	struct is_start_request st;
+	struct is_finish_request fin;
+	const char *reason = NULL;
+	char msg[512];
+	static const char unknown[] = "{\"phone\":\"010-1234-5678\",\"holder_key\":\"00\","
+				      "\"nickname\":\"x\"}";
+
+	/* The message names the unknown member (read before the JSON is freed:
+	 * under ASan this was a use after free). */
+	CHECK_RC(is_request_parse_start(unknown, strlen(unknown), &st, &reason, msg, sizeof msg),
+		 AS_E_FIELD);
+	CHECK_STR(reason, "unknown-field");
+	CHECK(strstr(msg, "\"nickname\"") != NULL);
+	CHECK_RC(is_request_parse_start("{\"phone\":1}", 11, &st, &reason, msg, sizeof msg),
+		 AS_E_FIELD);
+	CHECK_STR(reason, "bad-field");
+	CHECK_RC(is_request_parse_finish("{}", 2, &fin, &reason, msg, sizeof msg), AS_E_FIELD);
+	CHECK_STR(reason, "missing-field");
+	CHECK(strstr(msg, "enrolment, code, consent_version, consent_hash") != NULL);
+	CHECK_RC(is_request_parse_finish("{\"a\":1,\"a\":2}", 13, &fin, &reason, msg, sizeof msg),
+		 AS_E_FIELD);
+	CHECK_STR(reason, "bad-json");
+}
+
 /* ---- the API without HTTP ------------------------------------------------ */
 
 static int64_t fake_now_ms;
@@ -427,6 +453,7 @@ int main(void)
 	TEST_RUN(test_revocation);
 	TEST_RUN(test_sender);
 	TEST_RUN(test_enrolment_codec);
+	TEST_RUN(test_requests);
 	TEST_RUN(test_api);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
