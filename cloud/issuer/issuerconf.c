@@ -20,7 +20,6 @@
 #include "anshim/keyfile.h"
 #include "anshim/mqtt.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -150,32 +149,12 @@ void is_config_free(struct is_config *c)
 
 int is_config_check(const struct is_config *c, const char *path, char *err, size_t err_len)
 {
-	struct in6_addr addr;
 	char inner[512];
 	int rc;
 
-	if (!c->tls_cert != !c->tls_key) {
-		as_err_printf(err, err_len, "%s: HTTPS needs both tls_cert and tls_key (only %s "
-			      "is set)", path, c->tls_cert ? "tls_cert" : "tls_key");
-		return AS_E_CONFIG;
-	}
-	if (inet_pton(AF_INET, c->listen, &addr) != 1 &&
-	    inet_pton(AF_INET6, c->listen, &addr) != 1) {
-		as_err_printf(err, err_len, "%s: listen %s is not a numeric IP address (give one, "
-			      "e.g. 127.0.0.1 or 0.0.0.0)", path, c->listen);
-		return AS_E_CONFIG;
-	}
-	if (!c->tls_cert && !as_http_address_is_loopback(c->listen)) {
-		as_err_printf(err, err_len, "%s: listen %s is not a loopback address, and plain "
-			      "HTTP is allowed on loopback only: set tls_cert and tls_key, or "
-			      "listen on 127.0.0.1 behind a TLS proxy", path, c->listen);
-		return AS_E_CONFIG;
-	}
-	if (c->tls_cert &&
-	    (rc = as_http_tls_files_check(c->tls_cert, c->tls_key, inner, sizeof inner)) != 0) {
-		as_err_printf(err, err_len, "%s: %s", path, inner);
+	if ((rc = as_http_listen_check(c->listen, c->tls_cert, c->tls_key, path, err,
+				       err_len)) != 0)
 		return rc;
-	}
 	if ((rc = is_sender_check(c->code_command, inner, sizeof inner)) != 0) {
 		as_err_printf(err, err_len, "%s: %s", path, inner);
 		return rc;

@@ -26,6 +26,8 @@ HTTP_STATUS=
 HTTP_BODY=
 HTTP_HEADERS="$ISSUER_DIR/headers"
 
+# issuer_write_config [LINE]...: the test defaults, each replaced by a line
+# with the same key, or left out for a line "-KEY".
 issuer_write_config() {
   local line key defaults=("port 0" "listen 127.0.0.1" "state_dir $ISSUER_DIR/state"
                            "map_size 64M" "contact_pub $ISSUER_DIR/auth/contact.pub"
@@ -38,9 +40,9 @@ issuer_write_config() {
   {
     for line in "${defaults[@]}"; do
       key=${line%% *}
-      printf '%s\n' "$@" | grep -q "^$key " || echo "$line"
+      printf '%s\n' "$@" | grep -q -e "^$key " -e "^-$key\$" || echo "$line"
     done
-    for line in "$@"; do echo "$line"; done
+    for line in "$@"; do [[ $line == -* ]] || echo "$line"; done
   } > "$ISSUER_CONF"
 }
 

@@ -12,12 +12,37 @@
 #  - bad JSON, an oversized body, a phone in a bad format, a holder key of
 #    the wrong length, an unknown member, a stale consent each get a clear
 #    4xx naming the problem, and the daemon stays up and serves;
-#  - its log never holds a phone number or a code.
+#  - its log never holds a phone number or a code;
+#  - --check-config and a start refuse plain HTTP off loopback, half a
+#    TLS pair and a missing code_command, naming them.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/issuer_lib.sh"
 
-issuer_init "rate_phone_burst 3" "rate_phone_period 1h" \
+issuer_init
+# Start-up checks (--check-config and a start): plain HTTP off loopback,
+# half a TLS pair, a code_command that is not there.
+refused() {
+  local want=$1 rc=0 out; shift
+  issuer_write_config "$@"
+  out=$(anshim-issuerd --config "$ISSUER_CONF" --check-config 2>&1) || rc=$?
+  expect_eq "--check-config exit status ($*)" 1 "$rc"
+  expect_match "--check-config says why ($*)" "$want" "$out"
+  rc=0
+  out=$(anshim-issuerd --config "$ISSUER_CONF" 2>&1) || rc=$?
+  expect_eq "start exit status ($*)" 1 "$rc"
+  expect_match "start says why ($*)" "$want" "$out"
+}
+refused "listen 0.0.0.0 is not a loopback address.*tls_cert and tls_key" \
+  "listen 0.0.0.0" "-tls_cert" "-tls_key"
+refused "needs both tls_cert and tls_key" "-tls_key"
+refused "code_command $ISSUER_DIR/missing.sh is not an executable file" \
+  "code_command $ISSUER_DIR/missing.sh"
+issuer_write_config
+out=$(anshim-issuerd --config "$ISSUER_CONF" --check-config 2>&1)
+expect_match "--check-config accepts the test's settings" "is valid" "$out"
+
+issuer_write_config "rate_phone_burst 3" "rate_phone_period 1h" \
   "rate_holder_burst 6" "rate_holder_period 1h"
 issuer_start
 
