@@ -15,6 +15,7 @@
 #include "issuer_request.h"
 
 #include "anshim/enrolment.h"
+#include "anshim/error.h"
 
 static int all_zero(const void *p, size_t n)
 {
