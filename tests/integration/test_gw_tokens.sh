@@ -72,6 +72,11 @@ EXP=$(( $(date +%s) - 10 ))
 "$TOOL" "$WORK/issuer/sign.key" "$WORK/c" 1 "$EXP" > /dev/null
 expect_eq "expired token" "rejected expired" \
   "$(scan "$(anshim-wallet pass --dir "$WORK/c" --at $((EXP - 20)) --format text 2>/dev/null)")"
+# A wallet with tokens but none usable shows no pass by itself (no silent
+# fall back to the linkable version 1 pass).
+rc=0; out=$(anshim-wallet pass --dir "$WORK/c" --format text 2>&1) || rc=$?
+expect_eq "wallet without a usable token: exit status" 1 "$rc"
+expect_match "wallet without a usable token: message" "no visit token left in .*anshim-wallet tokens.*--v1" "$out"
 
 # Revocation: token ids go into the policy's revoked list.
 revoke=()
@@ -97,6 +102,11 @@ anshim-cloud issue --at $(( $(date +%s) - 86400 )) --keys "$GW_AUTH" --card --ph
 expect_eq "card after the migration" "rejected v1-retired" \
   "$(scan "$(anshim-wallet card --credential "$WORK/card.cred" --format text)")"
 expect_eq "v2 pass after the migration" accepted "$(scan "$(gw_pass "$WORK/a")")"
+# The same checks offline, by hand, against the gateway's saved policy.
+expect_match "verify-pass of a v2 pass" '^valid pass v2 token=[0-9a-f]{32} expires=' \
+  "$(anshim-gw verify-pass --config "$GW_CONF" "$(gw_pass "$WORK/a")")"
+expect_match "verify-pass of the forged pass" '^rejected: bad-token-signature' \
+  "$(anshim-gw verify-pass --config "$GW_CONF" "$FORGED" || true)"
 # Dropping the issuer's key stops its tokens.
 gw_policy 3 --drop-issuer-key "$ISSUER_PUB"
 gw_reload
