@@ -24,6 +24,8 @@
 #include "anshim/error.h"
 #include "anshim/keyfile.h"
 #include "anshim/parse.h"
+#include "anshim/policy.h"
+#include "anshim/token.h"
 #include "anshim/usage.h"
 #include "anshim/venuecode.h"
 #include "anshim/fileio.h"
@@ -105,14 +107,22 @@ static const char usage_text[] =
 "      List the journaled records, oldest first: seq, kind, entry time,\n"
 "      flags (unsynced/corrected clock), headcount, and the visitor's\n"
 "      pseudonym (pid; empty for paper entries, which carry only the sealed\n"
-"      capsule). Reads the journal directly; works while the daemon runs.\n"
-"  verify-pass TEXT|- [--authority FILE] [--at TIME] [--freshness SECONDS]\n"
-"      Check a scanned pass (AP1:...) or card (AC1:...) offline against the\n"
-"      authority's public signing key (default: authority_key from the\n"
-"      configuration). '-' reads the text from standard input. Prints\n"
-"      'valid pass pid=HEX ...' and exits 0, or 'rejected: REASON' and\n"
-"      exits 1, where REASON is one of: malformed, bad-issuer-signature,\n"
-"      bad-holder-signature, expired, not-yet-valid, stale, wrong-form.\n"
+"      capsule; for a version 2 pass the visit token's id instead, which\n"
+"      names no one). Reads the journal directly; works while the daemon\n"
+"      runs.\n"
+"  verify-pass TEXT|- [--authority FILE] [--policy FILE] [--at TIME]\n"
+"              [--freshness SECONDS]\n"
+"      Check a scanned pass (AP2:... or AP1:...) or card (AC1:...) offline\n"
+"      against the authority's public signing key (default: authority_key\n"
+"      from the configuration) and, for a version 2 pass, the issuer keys\n"
+"      of the signed policy (default: the gateway's, 'policy' in its\n"
+"      state directory). '-' reads the text from standard input. Prints\n"
+"      'valid pass pid=HEX ...' (or 'valid pass v2 token=HEX ...') and\n"
+"      exits 0, or 'rejected: REASON' and exits 1, where REASON is one of:\n"
+"      malformed, bad-issuer-signature, unknown-issuer,\n"
+"      bad-holder-signature, bad-token-signature, expired, not-yet-valid,\n"
+"      stale, wrong-form. Revocation and the policy's end of version 1\n"
+"      passes are not checked here.\n"
 "      A pass is fresh within --freshness seconds (default 90) of the clock\n"
 "      (now, or --at: unix seconds or ISO 8601).\n"
 "  show-code [--png FILE] [--once] [--format utf8|ansi|text]\n"
@@ -744,23 +754,34 @@ static int print_record(void *ctx, const struct as_record *rec)
 {
 	int json = *(int *)ctx;
 	static const uint8_t zero[AS_PID_LEN];
-	char pid[2 * AS_PID_LEN + 1] = "", when[32];
+	char pid[2 * AS_PID_LEN + 1] = "", token[2 * AS_PID_LEN + 1] = "", when[32];
+	char shown[2 * AS_PID_LEN + 8];
 
-	if (memcmp(rec->pid, zero, AS_PID_LEN) != 0)
+	/* A token record's pid field holds the token id, not a pid. */
+	if (rec->kind == AS_REC_TOKEN)
+		as_hex_encode(token, rec->pid, AS_PID_LEN);
+	else if (memcmp(rec->pid, zero, AS_PID_LEN) != 0)
 		as_hex_encode(pid, rec->pid, AS_PID_LEN);
-	if (json)
+	if (json) {
 		printf("{\"seq\":%llu,\"kind\":\"%s\",\"time\":%lld,\"exit\":%lld,\"headcount\":%u,"
-		       "\"unsynced\":%s,\"corrected\":%s,\"pid\":\"%s\"}\n",
+		       "\"unsynced\":%s,\"corrected\":%s,\"pid\":\"%s\"",
 		       (unsigned long long)rec->seq, as_record_kind_name(rec->kind),
 		       (long long)rec->entry_time, (long long)rec->exit_time, rec->headcount,
 		       rec->flags & AS_REC_CLOCK_UNSYNCED ? "true" : "false",
 		       rec->flags & AS_REC_TIME_CORRECTED ? "true" : "false", pid);
+		if (token[0])
+			printf(",\"token\":\"%s\"", token);
+		printf("}\n");
+		return 0;
+	}
+	if (token[0])
+		snprintf(shown, sizeof shown, "token %s", token);
 	else
-		printf("%8llu  %-6s  %s  %3u  %-9s  %s\n", (unsigned long long)rec->seq,
-		       as_record_kind_name(rec->kind), as_format_time(when, rec->entry_time),
-		       rec->headcount, rec->flags & AS_REC_CLOCK_UNSYNCED ? "unsynced" :
-		       rec->flags & AS_REC_TIME_CORRECTED ? "corrected" : "synced",
-		       pid[0] ? pid : "(sealed paper entry)");
+		snprintf(shown, sizeof shown, "%s", pid[0] ? pid : "(sealed paper entry)");
+	printf("%8llu  %-6s  %s  %3u  %-9s  %s\n", (unsigned long long)rec->seq,
+	       as_record_kind_name(rec->kind), as_format_time(when, rec->entry_time),
+	       rec->headcount, rec->flags & AS_REC_CLOCK_UNSYNCED ? "unsynced" :
+	       rec->flags & AS_REC_TIME_CORRECTED ? "corrected" : "synced", shown);
 	return 0;
 }
 
@@ -978,17 +999,62 @@ static int cmd_register(struct cli *cli, int argc, char **argv)
 	return status || rs.rejected || rs.not_collecting ? 1 : status;
 }
 
+/* verify-pass for a version 2 pass: the issuer keys come from the signed
+ * policy (--policy FILE, else the gateway's saved one). */
+static int verify_pass_v2(struct cli *cli, const char *text, size_t len, const char *policy_path,
+			  const uint8_t authority_pk[AS_SIGN_PK_LEN], int64_t now,
+			  int64_t freshness)
+{
+	char path[PATH_MAX], id_hex[2 * AS_TOKEN_ID_LEN + 1], until[32];
+	struct as_pass2_verify_params params = {NULL, now, freshness};
+	struct as_policy policy;
+	struct as_pass2 pass;
+	unsigned char *data;
+	size_t data_len;
+	int rc;
+
+	if (!policy_path) {
+		if (cli_load_config(cli))
+			return 1;
+		snprintf(path, sizeof path, "%s/policy", cli->cfg.state_dir);
+		policy_path = path;
+	}
+	rc = as_file_read_all(policy_path, AS_POLICY_MAX_BYTES, &data, &data_len);
+	if (!rc) {
+		rc = as_policy_decode(&policy, data, data_len, authority_pk);
+		free(data);
+	}
+	if (rc) {
+		fprintf(stderr, "anshim-gw: cannot use the policy %s: %s (a version 2 pass is "
+			"checked against the issuer keys of the authority's signed policy; give "
+			"--policy FILE)\n", policy_path, as_strerror(rc));
+		return 1;
+	}
+	params.policy = &policy;
+	rc = as_pass2_verify_text(&pass, text, len, &params);
+	as_policy_free(&policy);
+	if (rc) {
+		printf("rejected: %s (%s)\n", as_scan_reason(rc), as_strerror(rc));
+		return 1;
+	}
+	as_hex_encode(id_hex, pass.token.token_id, AS_TOKEN_ID_LEN);
+	printf("valid pass v2 token=%s expires=%s\n", id_hex,
+	       as_format_time(until, pass.token.expires_at));
+	return 0;
+}
+
 static int cmd_verify_pass(struct cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"authority", required_argument, NULL, 'a'},
 		{"at", required_argument, NULL, 't'},
 		{"freshness", required_argument, NULL, 'f'},
+		{"policy", required_argument, NULL, 'p'},
 		{"config", required_argument, NULL, 1000},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *authority = NULL, *text;
+	const char *authority = NULL, *policy = NULL, *text;
 	char line[AS_SCAN_TEXT_MAX + 2], pid_hex[2 * AS_PID_LEN + 1], until[32];
 	uint8_t authority_pk[AS_SIGN_PK_LEN];
 	struct as_verify_params params = {0};
@@ -1010,6 +1076,7 @@ static int cmd_verify_pass(struct cli *cli, int argc, char **argv)
 			if (as_parse_int64(optarg, 1, 86400, &freshness))
 				return usage_error("--freshness '%s': give seconds, 1 to 86400", optarg);
 			break;
+		case 'p': policy = optarg; break;
 		case 1000: cli->config_path = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: return AS_EXIT_USAGE; /* the reason is printed */
@@ -1041,6 +1108,8 @@ static int cmd_verify_pass(struct cli *cli, int argc, char **argv)
 	params.authority_pk = authority_pk;
 	params.freshness = freshness;
 	len = strlen(text);
+	if (as_pass2_is_text(text, len))
+		return verify_pass_v2(cli, text, len, policy, authority_pk, params.now, freshness);
 	rc = as_scan_verify(&scan, text, len, &params);
 	if (rc) {
 		printf("rejected: %s (%s)\n", as_scan_reason(rc), as_strerror(rc));

@@ -66,8 +66,9 @@ static const char usage_text[] =
 "      version 2 pass (AP2:...): one unused token, the time (now, or --at)\n"
 "      and the token's own signature. Each token is shown once (it is\n"
 "      marked used before the pass appears) and venues cannot link two of\n"
-"      your visits by it. Without tokens, or with --v1, it is a version 1\n"
-"      pass (AP1:...) from the credential in DIR/credential, signed with the\n"
+"      your visits by it. When they run out, get more ('tokens'). With\n"
+"      --v1, or in a wallet that never had tokens, it is a version 1 pass\n"
+"      (AP1:...) from the credential in DIR/credential, signed with the\n"
 "      holder key: the same credential in every pass. A pass is valid at a\n"
 "      gateway for about 90 s either side of its time; make a new one to\n"
 "      show each time.\n"
@@ -383,6 +384,8 @@ static int make_pass_v2(const char *dir, int64_t now, char text[AS_SCAN_TEXT_MAX
 
 	if (wallet_path(path, dir, "tokens"))
 		return -1;
+	if (access(path, F_OK) != 0)
+		return 0; /* a wallet that never had tokens */
 	lock = wl_diary_lock(dir);
 	if (lock < 0) {
 		fprintf(stderr, "anshim-wallet: cannot lock the wallet in %s: %s%s\n", dir,
@@ -452,12 +455,14 @@ static int cmd_pass(const struct wallet_args *a)
 				 as_format_time(when, now));
 			return render(a, text, caption);
 		}
-		if (wallet_path(path, a->dir, "credential"))
+		/* A wallet that uses tokens does not fall back to the linkable
+		 * version 1 pass by itself. */
+		if (wallet_path(path, a->dir, "tokens"))
 			return 1;
-		if (access(path, F_OK) != 0 && wallet_path(path, a->dir, "tokens") == 0 &&
-		    access(path, F_OK) == 0) {
+		if (access(path, F_OK) == 0) {
 			fprintf(stderr, "anshim-wallet: no visit token left in %s; get more with "
-				"'anshim-wallet tokens --dir %s'\n", a->dir, a->dir);
+				"'anshim-wallet tokens --dir %s', or show a version 1 pass with "
+				"--v1 (venues can link it to your other visits)\n", a->dir, a->dir);
 			return 1;
 		}
 	}

@@ -242,23 +242,27 @@ static int token_signed_bytes(uint8_t out[AS_TOKEN_LEN], const struct as_token *
 	return rc < 0 ? rc : 0;
 }
 
+int as_token_sign(struct as_token *t, const uint8_t issuer_sk[AS_SIGN_SK_LEN])
+{
+	uint8_t buf[AS_TOKEN_LEN];
+	int rc = token_signed_bytes(buf, t);
+
+	if (rc)
+		return rc;
+	crypto_sign_detached(t->issuer_sig, NULL, buf, AS_TOKEN_SIGNED_LEN, issuer_sk);
+	return 0;
+}
+
 int as_token_mint(struct as_token *t, const uint8_t token_pk[AS_SIGN_PK_LEN],
 		  int64_t expires_at, const uint8_t issuer_pk[AS_SIGN_PK_LEN],
 		  const uint8_t issuer_sk[AS_SIGN_SK_LEN])
 {
-	uint8_t buf[AS_TOKEN_LEN];
-	int rc;
-
 	memset(t, 0, sizeof *t);
 	as_issuer_kid(t->issuer_kid, issuer_pk);
 	randombytes_buf(t->token_id, AS_TOKEN_ID_LEN);
 	t->expires_at = expires_at;
 	memcpy(t->token_pk, token_pk, AS_SIGN_PK_LEN);
-	rc = token_signed_bytes(buf, t);
-	if (rc)
-		return rc;
-	crypto_sign_detached(t->issuer_sig, NULL, buf, AS_TOKEN_SIGNED_LEN, issuer_sk);
-	return 0;
+	return as_token_sign(t, issuer_sk);
 }
 
 int as_token_verify_issuer(const struct as_token *t, const uint8_t issuer_pk[AS_SIGN_PK_LEN])

@@ -7,12 +7,22 @@
  * wire, and the wallet's acceptance of the batch into DIR/tokens.
  *
  *   token_tool ISSUER_KEY WALLET_DIR COUNT [EXPIRES]
+ *   token_tool forge PASS_TEXT WALLET_DIR [AT]
  *
  * ISSUER_KEY is an Ed25519 secret key file (anshim-cloud keys init makes
  * one: sign.key); COUNT 1..64; EXPIRES unix seconds (default: the token
  * expiry of a 7-day lifetime from now).  Prints each new token id in hex,
- * one per line.  Exit 0 on success, 1 with a message otherwise.
+ * one per line.
+ *
+ * forge: what someone who saw another person's pass (PASS_TEXT, "AP2:")
+ * can do with it: keep its token, put in a new time (AT, default now) and
+ * sign with a token key of their own (the first unused token of the
+ * wallet in WALLET_DIR, left in the file).  Prints the forged pass text;
+ * a gateway must refuse it (bad-token-signature).
+ *
+ * Exit 0 on success, 1 with a message otherwise.
  */
+#include "anshim/base45.h"
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/keyfile.h"
@@ -33,6 +43,42 @@ static int die(const char *what, int rc)
 	return 1;
 }
 
+static int forge(int argc, char **argv)
+{
+	uint8_t bin[AS_PASS2_LEN + 2];
+	char path[PATH_MAX], err[PATH_MAX + 200], text[AS_PASS2_TEXT_LEN + 1];
+	struct as_pass2 victim, forged;
+	struct wl_tokens t;
+	int64_t at = (int64_t)time(NULL);
+	size_t len = strlen(argv[2]);
+	int n, rc;
+
+	if (argc == 5 && as_parse_int64(argv[4], 0, UINT32_MAX, &at))
+		return die("AT", AS_E_FIELD);
+	if (!as_pass2_is_text(argv[2], len))
+		return die("PASS_TEXT", AS_E_PREFIX);
+	n = as_base45_decode(bin, sizeof bin, argv[2] + 4, len - 4);
+	if (n < 0 || (rc = as_pass2_decode(&victim, bin, (size_t)n)) != 0)
+		return die("PASS_TEXT", n < 0 ? n : rc);
+	snprintf(path, sizeof path, "%s/tokens", argv[3]);
+	if ((rc = wl_tokens_load(&t, path, err, sizeof err)) != 0) {
+		fprintf(stderr, "token_tool: %s\n", err);
+		return 1;
+	}
+	if (t.n == 0) {
+		wl_tokens_free(&t);
+		return die(path, AS_E_NOT_FOUND);
+	}
+	rc = as_pass2_make(&forged, &victim.token, at, t.e[0].sk);
+	wl_tokens_free(&t);
+	if (rc == 0)
+		rc = as_pass2_to_text(text, sizeof text, &forged);
+	if (rc < 0)
+		return die("forge", rc);
+	printf("%s\n", text);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t pks[AS_TOKEN_BATCH_MAX][32], sks[AS_TOKEN_BATCH_MAX][64];
@@ -46,11 +92,14 @@ int main(int argc, char **argv)
 	int rc, n;
 
 	if (argc < 4 || argc > 5) {
-		fprintf(stderr, "usage: token_tool ISSUER_KEY WALLET_DIR COUNT [EXPIRES]\n");
+		fprintf(stderr, "usage: token_tool ISSUER_KEY WALLET_DIR COUNT [EXPIRES]\n"
+			"       token_tool forge PASS_TEXT WALLET_DIR [AT]\n");
 		return 2;
 	}
 	if (as_crypto_init() != 0)
 		return die("libsodium", AS_E_CRYPTO);
+	if (strcmp(argv[1], "forge") == 0)
+		return forge(argc, argv);
 	if (as_parse_int64(argv[3], 1, AS_TOKEN_BATCH_MAX, &count))
 		return die("COUNT", AS_E_FIELD);
 	expires = as_token_expiry(now, AS_TOKEN_LIFETIME_DEFAULT);

@@ -33,6 +33,7 @@
 #include "anshim/heartbeat.h"
 #include "anshim/phone.h"
 #include "anshim/qr.h"
+#include "anshim/token.h"
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -56,6 +57,7 @@ struct vkeys {
 	uint8_t holder_pk[AS_SIGN_PK_LEN], holder_sk[AS_SIGN_SK_LEN];
 	uint8_t device_pk[AS_SIGN_PK_LEN], device_sk[AS_SIGN_SK_LEN];
 	uint8_t issuer_pk[AS_SIGN_PK_LEN], issuer_sk[AS_SIGN_SK_LEN];
+	uint8_t token_pk[2][AS_SIGN_PK_LEN], token_sk[2][AS_SIGN_SK_LEN];
 };
 
 static struct vkeys K;
@@ -79,6 +81,10 @@ static void vkeys_init(struct vkeys *k)
 	crypto_sign_seed_keypair(k->device_pk, k->device_sk, seed);
 	memset(seed, 0x06, sizeof seed);
 	crypto_sign_seed_keypair(k->issuer_pk, k->issuer_sk, seed);
+	memset(seed, 0x07, sizeof seed);
+	crypto_sign_seed_keypair(k->token_pk[0], k->token_sk[0], seed);
+	memset(seed, 0x08, sizeof seed);
+	crypto_sign_seed_keypair(k->token_pk[1], k->token_sk[1], seed);
 }
 
 /* Builders return 0 or an error; they abort nothing so a broken library
@@ -269,6 +275,27 @@ static void build_policy_v2(struct as_policy *p, uint8_t issuer[1][32],
 	strcpy(gcs[0].category, "restaurant");
 	p->n_gateway_categories = 1;
 	p->gateway_categories = gcs;
+}
+
+/* Visit token i (0 or 1): token id 70..7f (or 80..8f), expiring with the
+ * credential, for token key i, signed by the vector issuer key. */
+static int build_token(struct as_token *t, int i)
+{
+	memset(t, 0, sizeof *t);
+	as_issuer_kid(t->issuer_kid, K.issuer_pk);
+	for (int b = 0; b < AS_TOKEN_ID_LEN; b++)
+		t->token_id[b] = (uint8_t)(0x70 + 0x10 * i + b);
+	t->expires_at = V_EXPIRES;
+	memcpy(t->token_pk, K.token_pk[i], AS_SIGN_PK_LEN);
+	return as_token_sign(t, K.issuer_sk);
+}
+
+static int build_pass_v2(struct as_pass2 *p)
+{
+	struct as_token t;
+	int rc = build_token(&t, 0);
+
+	return rc ? rc : as_pass2_make(p, &t, V_PASS_TIME, K.token_sk[0]);
 }
 
 /* The capsule plaintext, built from the layout in docs/PROTOCOL.md (the
@@ -537,6 +564,85 @@ static int v_policy_v2(uint8_t *o, size_t c)
 	return as_policy_encode(o, c, &p, K.auth_sk);
 }
 
+static int v_token(uint8_t *o, size_t c)
+{
+	struct as_token t;
+	int rc = build_token(&t, 0);
+
+	return rc ? rc : as_token_encode(o, c, &t);
+}
+
+static int v_pass_v2(uint8_t *o, size_t c)
+{
+	struct as_pass2 p;
+	int rc = build_pass_v2(&p);
+
+	return rc ? rc : as_pass2_encode(o, c, &p);
+}
+
+static int v_pass_v2_qr(uint8_t *o, size_t c)
+{
+	struct as_pass2 p;
+	int rc = build_pass_v2(&p);
+
+	return rc ? rc : as_pass2_to_text((char *)o, c, &p);
+}
+
+/* The wallet's request for the two token keys: fixed request id 52 x 16
+ * (as_token_request_make draws a random one), signed by the holder. */
+static int v_token_request(uint8_t *o, size_t c)
+{
+	struct as_token_request r;
+	int n;
+
+	memset(&r, 0, sizeof r);
+	memcpy(r.holder_pk, K.holder_pk, AS_SIGN_PK_LEN);
+	memset(r.request_id, 0x52, sizeof r.request_id);
+	r.created_at = V_PASS_TIME;
+	r.n = 2;
+	memcpy(r.token_pks, K.token_pk, sizeof K.token_pk);
+	n = as_token_request_encode(o, c, &r);
+	if (n < 0)
+		return n;
+	crypto_sign_detached(o + n - AS_SIG_LEN, NULL, o, (size_t)n - AS_SIG_LEN, K.holder_sk);
+	return n;
+}
+
+static int v_token_batch(uint8_t *o, size_t c)
+{
+	struct as_token_batch b;
+	int rc;
+
+	memset(&b, 0, sizeof b);
+	b.n = 2;
+	if ((rc = build_token(&b.tokens[0], 0)) != 0 || (rc = build_token(&b.tokens[1], 1)) != 0)
+		return rc;
+	return as_token_batch_encode(o, c, &b);
+}
+
+/* The gateway's record of the pass v2 vector. */
+static int v_record_token(uint8_t *o, size_t c)
+{
+	struct as_record r;
+	struct as_token t;
+	int rc = build_token(&t, 0);
+
+	if (rc)
+		return rc;
+	memset(&r, 0, sizeof r);
+	r.kind = AS_REC_TOKEN;
+	r.seq = 3;
+	r.entry_time = V_PASS_TIME + 2;
+	r.mono_ms = 3725000;
+	for (int i = 0; i < AS_BOOT_ID_LEN; i++)
+		r.boot_id[i] = (uint8_t)(0xB0 + i);
+	memcpy(r.pid, t.token_id, AS_TOKEN_ID_LEN);
+	r.headcount = 1;
+	r.credential_expires = t.expires_at;
+	/* capsule all zero */
+	return as_record_encode(o, c, &r);
+}
+
 static int v_issuer_pk(uint8_t *o, size_t c)
 {
 	if (c < AS_SIGN_PK_LEN)
@@ -579,6 +685,12 @@ static const struct vector vectors[] = {
 	{"policy_empty", 0, 123, v_policy_empty},
 	{"policy_v2", 0, 238, v_policy_v2},
 	{"issuer_pk", 0, 32, v_issuer_pk},
+	{"token", 0, AS_TOKEN_LEN, v_token},
+	{"pass_v2", 0, AS_PASS2_LEN, v_pass_v2},
+	{"pass_v2_qr", 1, AS_PASS2_TEXT_LEN, v_pass_v2_qr},
+	{"token_request", 0, AS_TOKEN_REQUEST_LEN(2), v_token_request},
+	{"token_batch", 0, AS_TOKEN_BATCH_LEN(2), v_token_batch},
+	{"record_token", 0, AS_RECORD_LEN, v_record_token},
 	{"heartbeat", 0, AS_HEARTBEAT_LEN, v_heartbeat},
 };
 #define N_VECTORS (sizeof vectors / sizeof vectors[0])
@@ -1183,6 +1295,127 @@ static void test_qr_texts(void)
 	}
 }
 
+/* Visit tokens and version 2 passes (section 22): round trips, offsets,
+ * signatures, verification of the QR text against a policy listing the
+ * vector issuer key, its QR version, and the record a gateway makes. */
+static void test_token_vectors(void)
+{
+	uint8_t b[VEC_MAX], out[VEC_MAX], text[VEC_MAX], pass[VEC_MAX];
+	uint8_t issuer[1][32];
+	struct as_policy pol;
+	struct as_token t;
+	struct as_pass2 p;
+	struct as_token_request r;
+	struct as_token_batch tb;
+	struct as_record rec;
+	struct as_qr qr;
+	char want[AS_SCAN_TEXT_MAX];
+	size_t n, np;
+
+	if ((n = load("token", b)) != 0) {
+		test_ctx("token");
+		CHECK_EQ_INT(b[0], 'O');
+		CHECK_EQ_INT(b[1], 1);
+		CHECK_MEM(b + 2, K.issuer_pk, 4);
+		CHECK_EQ_INT(b[6], 0x70);
+		CHECK_EQ_INT(b[21], 0x7f);
+		CHECK_EQ_INT(le(b + 22, 4), V_EXPIRES);
+		CHECK_MEM(b + 26, K.token_pk[0], 32);
+		CHECK(crypto_sign_verify_detached(b + 58, b, 58, K.issuer_pk) == 0);
+		if (CHECK_OK(as_token_decode(&t, b, n))) {
+			CHECK_OK(as_token_verify_issuer(&t, K.issuer_pk));
+			CHECK_RC(as_token_encode(out, sizeof out, &t), (int)n);
+			CHECK_MEM(out, b, n);
+		}
+	}
+	if ((np = load("pass_v2", pass)) != 0) {
+		test_ctx("pass v2");
+		CHECK_EQ_INT(pass[0], 'P');
+		CHECK_EQ_INT(pass[1], 2);
+		CHECK_MEM(pass + 2, b + 2, 120); /* the token without magic and version */
+		CHECK_EQ_INT(le(pass + 122, 4), V_PASS_TIME);
+		CHECK(crypto_sign_verify_detached(pass + 126, pass, 126, K.token_pk[0]) == 0);
+		if (CHECK_OK(as_pass2_decode(&p, pass, np))) {
+			CHECK_RC(as_pass2_encode(out, sizeof out, &p), (int)np);
+			CHECK_MEM(out, pass, np);
+		}
+	}
+	if (np && (n = load("pass_v2_qr", text)) != 0) {
+		struct as_pass2_verify_params params = {&pol, V_PASS_TIME, 60};
+
+		test_ctx("pass v2 QR");
+		text[n] = '\0';
+		memcpy(want, "AP2:", 4);
+		CHECK_RC(as_base45_encode(want + 4, sizeof want - 4, pass, np), (int)n - 4);
+		CHECK_STR((char *)text, want);
+		memset(&pol, 0, sizeof pol);
+		memcpy(issuer[0], K.issuer_pk, 32);
+		pol.n_issuer_keys = 1;
+		pol.issuer_keys = issuer;
+		CHECK_OK(as_pass2_verify_text(&p, (char *)text, n, &params));
+		params.now = V_PASS_TIME + 61;
+		CHECK_RC(as_pass2_verify_text(&p, (char *)text, n, &params), AS_E_STALE);
+		params.now = V_EXPIRES;
+		CHECK_RC(as_pass2_verify_text(&p, (char *)text, n, &params), AS_E_EXPIRED);
+		params.now = V_PASS_TIME;
+		pol.n_issuer_keys = 0;
+		CHECK_RC(as_pass2_verify_text(&p, (char *)text, n, &params), AS_E_ISSUER_UNKNOWN);
+		if (CHECK_OK(as_qr_encode(&qr, (char *)text, 10))) {
+			printf("pass v2 QR: %zu characters, version %d, %d modules\n", n, qr.version,
+			       qr.width);
+			CHECK_EQ_INT(qr.version, 10);
+			CHECK_EQ_INT(qr.width, 57);
+			as_qr_free(&qr);
+		}
+	}
+	if ((n = load("token_request", b)) != 0) {
+		test_ctx("token request");
+		CHECK_EQ_INT(b[0], 'Q');
+		CHECK_MEM(b + 2, K.holder_pk, 32);
+		CHECK_EQ_INT(b[34], 0x52);
+		CHECK_EQ_INT(le(b + 50, 8), V_PASS_TIME);
+		CHECK_EQ_INT(b[58], 2);
+		CHECK_MEM(b + 59, K.token_pk[0], 32);
+		CHECK_MEM(b + 91, K.token_pk[1], 32);
+		if (CHECK_OK(as_token_request_decode(&r, b, n))) {
+			CHECK_OK(as_token_request_verify(&r));
+			CHECK_RC(as_token_request_encode(out, sizeof out, &r), (int)n);
+			CHECK_MEM(out, b, n);
+		}
+	}
+	if ((n = load("token_batch", b)) != 0) {
+		test_ctx("token batch");
+		CHECK_EQ_INT(b[0], 'G');
+		CHECK_EQ_INT(b[2], 2);
+		if (CHECK_OK(as_token_batch_decode(&tb, b, n))) {
+			CHECK_OK(as_token_verify_issuer(&tb.tokens[0], K.issuer_pk));
+			CHECK_OK(as_token_verify_issuer(&tb.tokens[1], K.issuer_pk));
+			CHECK_EQ_INT(tb.tokens[1].token_id[0], 0x80);
+			CHECK_RC(as_token_batch_encode(out, sizeof out, &tb), (int)n);
+			CHECK_MEM(out, b, n);
+		}
+	}
+	if ((n = load("record_token", b)) != 0) {
+		static const uint8_t zero[AS_CAPSULE_LEN];
+
+		test_ctx("record token");
+		CHECK_EQ_INT(b[2], 6);
+		CHECK_EQ_INT(b[52], 0x70); /* pid field: the token id */
+		CHECK_EQ_INT(b[67], 0x7f);
+		CHECK_EQ_INT(le(b + 74, 8), V_EXPIRES);
+		CHECK_EQ_INT(le(b + 82, 2), AS_CAPSULE_LEN);
+		CHECK_MEM(b + 84, zero, AS_CAPSULE_LEN);
+		if (CHECK_OK(as_record_decode(&rec, b, n))) {
+			CHECK_EQ_INT(rec.kind, AS_REC_TOKEN);
+			CHECK_MEM(rec.capsule, zero, AS_CAPSULE_LEN);
+			CHECK(rec.credential_expires == V_EXPIRES);
+			CHECK_RC(as_record_encode(out, sizeof out, &rec), (int)n);
+			CHECK_MEM(out, b, n);
+		}
+	}
+	test_ctx_clear();
+}
+
 /* The alphanumeric capacities at level M quoted in docs/PROTOCOL.md, for
  * versions 12 to 16: the largest all-alphanumeric text of each version. */
 static void test_qr_capacity(void)
@@ -1592,6 +1825,7 @@ int main(int argc, char **argv)
 	TEST_RUN(test_documented_offsets);
 	TEST_RUN(test_capsule_plaintext);
 	TEST_RUN(test_qr_texts);
+	TEST_RUN(test_token_vectors);
 	TEST_RUN(test_qr_capacity);
 	TEST_RUN(test_strict_rules);
 	TEST_RUN(test_field_rules);
