@@ -451,6 +451,8 @@ int main(int argc, char **argv)
 	put_vector("fuzz_ack", "ack_v1.hex");
 	put_vector("fuzz_policy", "policy.hex");
 	put_vector("fuzz_policy", "policy_empty.hex");
+	put_vector("fuzz_feed_batch", "feed_batch.hex");
+	put_vector("fuzz_feed_ack", "feed_ack.hex");
 	venue_codes();
 	app_messages();
 
