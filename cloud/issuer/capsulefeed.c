@@ -424,8 +424,12 @@ static void on_published(void *ctx, uint64_t id, int ok)
 	struct cl_capsulefeed *f = ctx;
 	struct flight *fl;
 
-	if (ok)
+	if (ok) {
+		uv_mutex_lock(&f->lock);
+		f->st.taken++;
+		uv_mutex_unlock(&f->lock);
 		return;
+	}
 	/* Not taken by the broker: free the slot so the next pump resends. */
 	fl = flight_of(f, id);
 	if (fl)

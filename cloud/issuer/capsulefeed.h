@@ -88,6 +88,8 @@ struct cl_capsulefeed_stats {
 	uint64_t queued;        /* messages in the outbox (not yet acknowledged) */
 	uint64_t oldest_seq;    /* the oldest of them, 0 if none */
 	uint64_t published;     /* publishes made (resends included) */
+	uint64_t taken;         /* of them, taken by the broker (PUBACK: not a
+				 * receipt, the broker may still drop one) */
 	uint64_t acked;         /* messages acknowledged and dropped */
 	uint64_t bad_acks;      /* acks that did not verify or name no queued seq */
 	int connected;

@@ -487,6 +487,8 @@ int main(int argc, char **argv)
 	put_vector("fuzz_token", "token_request.hex");
 	put_vector("fuzz_token", "token_batch.hex");
 	put_vector("fuzz_record", "record_token.hex");
+	put_vector("fuzz_feed_batch", "feed_batch.hex");
+	put_vector("fuzz_feed_ack", "feed_ack.hex");
 	venue_codes();
 	app_messages();
 

@@ -15,11 +15,15 @@
  *       outbox DIR/outbox in one transaction; prints the batch's seq.
  *   capsulefeed_tool run DIR BROKER_URI AUTHORITY_PUB [RESEND_MS] [--until-empty]
  *       Deliver the outbox (client id issuer-<pid>), writing DIR/status
- *       ("queued Q published P acked A bad_acks B connected C") every
+ *       ("queued Q published P taken T acked A bad_acks B connected C") every
  *       100 ms; with --until-empty exit 0 once the outbox is empty, 1
  *       after 120 s; otherwise run until SIGTERM.
  *   capsulefeed_tool count DIR
  *       Messages in the outbox.
+ *   capsulefeed_tool dump DIR SEQ
+ *       The outbox's message SEQ, as sent, on stdout.
+ *   capsulefeed_tool id DIR
+ *       The issuer id (hex) of DIR/issuer.key, as in the feed's topics.
  */
 #include "capsulefeed.h"
 #include "capsulewire.h"
@@ -31,6 +35,7 @@
 #include "anshim/keyfile.h"
 #include "anshim/parse.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <sodium.h>
@@ -181,9 +186,10 @@ static void on_timer(uv_timer_t *t)
 	int len;
 
 	cl_capsulefeed_stats(r->f, &st);
-	len = snprintf(text, sizeof text, "queued %llu published %llu acked %llu bad_acks %llu "
-		       "connected %d\n", (unsigned long long)st.queued,
-		       (unsigned long long)st.published, (unsigned long long)st.acked,
+	len = snprintf(text, sizeof text, "queued %llu published %llu taken %llu acked %llu "
+		       "bad_acks %llu connected %d\n", (unsigned long long)st.queued,
+		       (unsigned long long)st.published, (unsigned long long)st.taken,
+		       (unsigned long long)st.acked,
 		       (unsigned long long)st.bad_acks, st.connected);
 	snprintf(path, sizeof path, "%s/status", r->dir);
 	(void)as_file_write_atomic(path, text, (size_t)len, 0644, 0);
@@ -254,31 +260,84 @@ static int cmd_run(int argc, char **argv)
 	return r.exit_code;
 }
 
-static int cmd_count(const char *dir)
+/* Open DIR/outbox read-only: its environment, a read transaction and the
+ * outbox database.  0 or 1 (reported). */
+static int open_readonly(const char *dir, MDB_env **env, MDB_txn **txn, MDB_dbi *dbi)
 {
 	char path[PATH_MAX];
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_stat ms;
 	int rc;
 
 	snprintf(path, sizeof path, "%s/outbox", dir);
-	rc = mdb_env_create(&env);
+	rc = mdb_env_create(env);
 	if (!rc)
-		rc = mdb_env_set_maxdbs(env, 2);
+		rc = mdb_env_set_maxdbs(*env, 2);
 	if (!rc)
-		rc = mdb_env_open(env, path, MDB_RDONLY, 0600);
+		rc = mdb_env_open(*env, path, MDB_RDONLY, 0600);
 	if (!rc)
-		rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+		rc = mdb_txn_begin(*env, NULL, MDB_RDONLY, txn);
 	if (!rc)
-		rc = mdb_dbi_open(txn, "capsule_outbox", 0, &dbi);
-	if (!rc)
-		rc = mdb_stat(txn, dbi, &ms);
+		rc = mdb_dbi_open(*txn, "capsule_outbox", 0, dbi);
 	if (rc) {
 		fprintf(stderr, "capsulefeed_tool: %s: %s\n", path, mdb_strerror(rc));
 		return 1;
 	}
+	return 0;
+}
+
+static int cmd_dump(const char *dir, const char *seq_text)
+{
+	uint8_t kb[8];
+	MDB_val k = {8, kb}, v;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	int64_t seq;
+	int rc;
+
+	if (as_parse_int64(seq_text, 1, INT64_MAX, &seq))
+		return die("SEQ", AS_E_FIELD);
+	if (open_readonly(dir, &env, &txn, &dbi))
+		return 1;
+	as_put_be64(kb, (uint64_t)seq);
+	rc = mdb_get(txn, dbi, &k, &v);
+	if (!rc && fwrite(v.mv_data, 1, v.mv_size, stdout) != v.mv_size)
+		rc = EIO;
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	if (rc) {
+		fprintf(stderr, "capsulefeed_tool: message %s: %s\n", seq_text, mdb_strerror(rc));
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_id(const char *dir)
+{
+	uint8_t sk[AS_SIGN_SK_LEN], id[CL_ISSUER_ID_LEN];
+	char path[PATH_MAX], hex[2 * CL_ISSUER_ID_LEN + 1];
+	int rc;
+
+	snprintf(path, sizeof path, "%s/issuer.key", dir);
+	if ((rc = as_keyfile_read(path, AS_KEY_SIGN_SECRET, sk)) != 0)
+		return die(path, rc);
+	cl_issuer_id(id, sk + 32);
+	sodium_memzero(sk, sizeof sk);
+	as_hex_encode(hex, id, sizeof id);
+	printf("%s\n", hex);
+	return 0;
+}
+
+static int cmd_count(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_stat ms;
+
+	if (open_readonly(dir, &env, &txn, &dbi))
+		return 1;
+	if (mdb_stat(txn, dbi, &ms) != 0)
+		return die("the outbox", AS_E_STORE);
 	/* one entry is the seq counter */
 	printf("%zu\n", ms.ms_entries ? (size_t)ms.ms_entries - 1 : 0);
 	mdb_txn_abort(txn);
@@ -298,7 +357,12 @@ int main(int argc, char **argv)
 		return cmd_run(argc, argv);
 	if (argc == 3 && strcmp(argv[1], "count") == 0)
 		return cmd_count(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "dump") == 0)
+		return cmd_dump(argv[2], argv[3]);
+	if (argc == 3 && strcmp(argv[1], "id") == 0)
+		return cmd_id(argv[2]);
 	fprintf(stderr, "usage: capsulefeed_tool keygen DIR | append DIR CONTACT_PUB PHONE EXPIRES "
-		"< IDS | run DIR BROKER_URI AUTHORITY_PUB [RESEND_MS] [--until-empty] | count DIR\n");
+		"< IDS | run DIR BROKER_URI AUTHORITY_PUB [RESEND_MS] [--until-empty] | count DIR | "
+		"dump DIR SEQ | id DIR\n");
 	return 2;
 }
