@@ -10,7 +10,8 @@
 #  - an issuer whose certificate the wallet cannot verify is refused;
 #  - enrolling again (renewal) works with a new code;
 #  - enrol fetches 64 visit tokens (DIR/tokens, 0600); each pass spends
-#    one (AP2:); 'anshim-wallet tokens' tops them up again;
+#    one (AP2:); 'anshim-wallet tokens' tops them up again, and 'sync'
+#    does when fewer than 16 are left;
 #  - 'anshim-wallet consent' prints the text.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -81,6 +82,13 @@ out=$(anshim-wallet tokens --dir "$W" --ca "$ISSUER_CA" 2>&1 || true)
 expect_match "tokens takes no --ca (the enrolment's is kept)" "tokens takes --dir" "$out"
 out=$(anshim-wallet tokens --dir "$W")
 expect_eq "tokens tops up the two spent" "64 visit tokens ready (2 new)" "$out"
+# Online and low: 'sync' tops up by itself once fewer than 16 are left.
+for i in $(seq 1 48); do anshim-wallet pass --dir "$W" --format text >/dev/null; done
+out=$(anshim-wallet sync --dir "$W")
+check; [[ $out != *"topped up"* ]] || fail "sync topped up with 16 tokens left: $out"
+anshim-wallet pass --dir "$W" --format text >/dev/null
+out=$(anshim-wallet sync --dir "$W")
+expect_match "sync tops up when low" "visit tokens topped up: 64 ready \(49 new\)" "$out"
 
 # Renewal: enrol again (agreeing with --yes), the code from stdin.
 mkfifo "$WORK/in2"
