@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_issuer_e2e.sh - the whole path of a self-enrolled visitor, with real
-# daemons: anshim-issuerd over HTTPS (a certificate made here), mosquitto,
-# two gateways, anshim-cloudd and the reveal service.
+# daemons: anshim-issuerd over HTTPS (a certificate made here), mosquitto
+# with the shipped ACL and an account per client (the issuer's is
+# issuer/ID), two gateways, anshim-cloudd and the reveal service.
 #
 #   the wallet enrols by a code sent to its phone and gets 64 visit tokens;
 #   the issuer's capsule feed delivers the tokens' capsules to the cloud;
@@ -15,20 +16,47 @@
 . "$(dirname "$0")/issuer_lib.sh"
 
 phase "setup"
-start_broker
-cloud_init
-ISSUER_AUTH=$SYNC_AUTH ISSUER_BROKER=$BROKER_URI issuer_init
+need mosquitto_passwd
+# The production broker ACL and accounts: the cloud as anshim-cloud, each
+# gateway as gw/ID, the issuer as issuer/ID (ID from 'anshim-issuer id').
+BROKER_PORT=$(free_port)
+export BROKER_PORT BROKER_URI="tcp://127.0.0.1:$BROKER_PORT"
+CLOUD_PW=cloud-$RANDOM$RANDOM
+ISSUER_PW=issuer-$RANDOM$RANDOM
+cloud_init "broker_username anshim-cloud" "broker_password $CLOUD_PW"
+mosquitto_passwd -b -c "$WORK/passwd" anshim-cloud "$CLOUD_PW" 2>/dev/null
+# The test's own client (it waits for the retained policy): every account
+# may read the policy.
+OBS_PW=obs-$RANDOM$RANDOM
+mosquitto_passwd -b "$WORK/passwd" observer "$OBS_PW" 2>/dev/null
+MQTT_USER=observer MQTT_PASS=$OBS_PW
+ISSUER_AUTH=$SYNC_AUTH ISSUER_BROKER=$BROKER_URI
+issuer_init
+# The first start makes the issuer's key; its id names its account.
 issuer_start
+ISSUER_ID=$(anshim-issuer id --config "$ISSUER_CONF")
+expect_match "anshim-issuer id" '^[0-9a-f]{32}$' "$ISSUER_ID"
+issuer_stop
+issuer_write_config "broker_username issuer/$ISSUER_ID" "broker_password $ISSUER_PW"
+chmod 0640 "$ISSUER_CONF"
+mosquitto_passwd -b "$WORK/passwd" "issuer/$ISSUER_ID" "$ISSUER_PW" 2>/dev/null
 # The authority certifies the issuer's key in the policy.
 anshim-cloud policy set --config "$CLOUD_CONF" --level 3 --no-publish \
-  --issuer-key "$ISSUER_DIR/state/issuer.pub" >/dev/null
-sgw_init A
-sgw_init B
+  --issuer-key "$(anshim-issuer key --config "$ISSUER_CONF")" >/dev/null
+declare -A PW=()
+for n in A B; do
+  sgw_init $n
+  PW[$n]=gw-$n-$RANDOM$RANDOM
+  echo "broker_password ${PW[$n]}" >> "$(sgw_dir $n)/gw.conf"
+  mosquitto_passwd -b "$WORK/passwd" "gw/${SGW_ID[$n]}" "${PW[$n]}" 2>/dev/null
+done
 sgw_enroll A 1
 sgw_enroll B 2
+start_broker "$(dirname "$0")/../../packaging/mosquitto/anshim.acl" "$WORK/passwd"
 cloud_start
 sgw_start A
 sgw_start B
+issuer_start
 
 phase "enrol two visitors"
 issuer_enrol_wallet "$WORK/case" "010-4100-0001" +821041000001
