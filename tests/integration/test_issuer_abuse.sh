@@ -7,8 +7,9 @@
 #    enrolment (401 with tries left 4..1, then 410) and the right code
 #    after that fails too; a code past its 5 minutes fails (410 expired:
 #    the daemon restarted with its clock 6 minutes on);
-#  - rate limits per phone and per holder key answer 429 with
-#    Retry-After, and still do after a restart (SIGTERM, start again);
+#  - rate limits per phone, per holder key and per client address answer
+#    429 with Retry-After, and still do after a restart (SIGTERM, start
+#    again);
 #  - bad JSON, an oversized body, a phone in a bad format, a holder key of
 #    the wrong length, an unknown member, a stale consent each get a clear
 #    4xx naming the problem, and the daemon stays up and serves;
@@ -172,6 +173,22 @@ finish "$E3" "$CODE3"
 expect_refused "a code after 5 minutes" 410 expired
 finish "$E3" "$CODE3"
 expect_refused "the expired code again" 410 unknown-enrolment
+issuer_stop
+
+# ---- the client address's limit, across a restart ------------------------------
+issuer_write_config "rate_address_burst 2" "rate_address_period 1h"
+issuer_start
+start "01066660001" "$HK2"
+expect_eq "address: first request" 200 "$HTTP_STATUS"
+start "01066660002" "$HK2"
+expect_eq "address: second request" 200 "$HTTP_STATUS"
+start "01066660003" "$HK2"
+expect_refused "the address's third request in an hour" 429 rate-limited
+expect_match "the refusal names the address" "your network address" "$(json_field message)"
+issuer_stop
+issuer_start
+start "01066660004" "$HK2"
+expect_refused "the address's limit after a restart" 429 rate-limited
 issuer_stop
 
 # ---- privacy of the log ------------------------------------------------------
