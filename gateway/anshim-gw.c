@@ -526,6 +526,17 @@ static void print_status(const char *json)
 	       json_field(json, "duplicate", v[1], sizeof v[1]),
 	       json_field(json, "rejected", v[2], sizeof v[2]),
 	       json_field(json, "not_collecting", v[3], sizeof v[3]));
+	{
+		int64_t until = -1;
+
+		json_field(json, "v1_passes_until", v[1], sizeof v[1]);
+		if (strcmp(v[1], "null") != 0)
+			as_parse_int64(v[1], 0, INT64_MAX, &until);
+		printf("passes       version 2 from %s issuer key(s); version 1 %s%s\n",
+		       json_field(json, "issuer_keys", v[0], sizeof v[0]),
+		       until < 0 ? "accepted" : until == 0 ? "refused" : "accepted until ",
+		       until > 0 ? as_format_time(when, until) : "");
+	}
 	print_sources(json);
 	if (!sync || strcmp(json_field(sync, "enabled", v[0], sizeof v[0]), "true") != 0) {
 		printf("cloud        offline only (no broker configured)\n");

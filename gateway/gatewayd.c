@@ -251,6 +251,17 @@ static void status_json(void *ctx, struct as_strbuf *b)
 			 (unsigned long long)k->accepted, (unsigned long long)k->duplicate,
 			 (unsigned long long)k->rejected, (unsigned long long)k->not_collecting,
 			 (unsigned long long)k->storage_full, d->checkin.in_flight);
+	{
+		uint32_t issuer_keys;
+		int64_t v1_until;
+
+		gw_policy_store_passes(&d->policy, &issuer_keys, &v1_until);
+		as_strbuf_printf(b, ",\"issuer_keys\":%u,\"v1_passes_until\":", issuer_keys);
+		if (v1_until < 0)
+			as_strbuf_add(b, "null");
+		else
+			as_strbuf_printf(b, "%lld", (long long)v1_until);
+	}
 	as_strbuf_add(b, ",\"last_error\":");
 	as_strbuf_add_json(b, rc ? as_strerror(rc) :
 			   d->checkin.last_error ? as_strerror(d->checkin.last_error) : "");
