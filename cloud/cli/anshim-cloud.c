@@ -78,7 +78,7 @@ static const char usage_text[] =
 "      credentials (each C a credential file or its 32-hex-digit id; they\n"
 "      accumulate). --issuer-key K lets gateways accept the visit tokens of\n"
 "      an issuer (K: its issuer.pub or the key in 64 hex digits; keys stay\n"
-"      until dropped). Version 1 passes and cards stay accepted until\n"
+"      until dropped). Version 1 phone passes stay accepted until\n"
 "      --v1-passes-until TIME (the migration period), are refused with\n"
 "      '--v1-passes refuse' and accepted again with no end with 'accept'.\n"
 "      Issuer keys, the v1 rule and category levels not named are kept from\n"

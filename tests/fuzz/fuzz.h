@@ -34,6 +34,7 @@ struct fuzz_keys {
 	uint8_t pseudonym[AS_PSEUDONYM_KEY_LEN];                        /* 03.. */
 	uint8_t holder_pk[AS_SIGN_PK_LEN], holder_sk[AS_SIGN_SK_LEN];   /* seed 04.. */
 	uint8_t device_pk[AS_SIGN_PK_LEN], device_sk[AS_SIGN_SK_LEN];   /* seed 05.. */
+	uint8_t issuer_pk[AS_SIGN_PK_LEN], issuer_sk[AS_SIGN_SK_LEN];   /* seed 06.. */
 };
 
 /* Made once (LLVMFuzzerInitialize or main), read-only afterwards. */
@@ -56,6 +57,8 @@ static inline void fuzz_keys_init(void)
 	crypto_sign_seed_keypair(fuzz_k.holder_pk, fuzz_k.holder_sk, seed);
 	memset(seed, 0x05, sizeof seed);
 	crypto_sign_seed_keypair(fuzz_k.device_pk, fuzz_k.device_sk, seed);
+	memset(seed, 0x06, sizeof seed);
+	crypto_sign_seed_keypair(fuzz_k.issuer_pk, fuzz_k.issuer_sk, seed);
 }
 
 /* A property does not hold: say which and abort (libFuzzer keeps the input). */

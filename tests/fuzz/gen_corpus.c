@@ -451,6 +451,13 @@ int main(int argc, char **argv)
 	put_vector("fuzz_ack", "ack_v1.hex");
 	put_vector("fuzz_policy", "policy.hex");
 	put_vector("fuzz_policy", "policy_empty.hex");
+	put_vector("fuzz_policy", "policy_v2.hex");
+	put_vector("fuzz_token", "token.hex");
+	put_vector("fuzz_token", "pass_v2.hex");
+	put_vector("fuzz_token", "pass_v2_qr.txt");
+	put_vector("fuzz_token", "token_request.hex");
+	put_vector("fuzz_token", "token_batch.hex");
+	put_vector("fuzz_record", "record_token.hex");
 	put_vector("fuzz_feed_batch", "feed_batch.hex");
 	put_vector("fuzz_feed_ack", "feed_ack.hex");
 	venue_codes();

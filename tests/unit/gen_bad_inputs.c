@@ -20,8 +20,9 @@
 #include "anshim/batch.h"
 #include "anshim/fileio.h"
 #include "anshim/heartbeat.h"
+#include "anshim/token.h"
 
-#define MAX_CASES 160
+#define MAX_CASES 200
 
 struct bad_case {
 	char name[64];
@@ -89,6 +90,18 @@ static void emit_patched(const char *name, const char *decoder, int expected,
 				     resign_sk);
 	emit(name, decoder, expected, what, buf, len);
 	free(buf);
+}
+
+/* "AP2:" + Base45(bin) as a scan2 case. */
+static void emit_text2(const char *name, int expected, const char *what, const uint8_t *bin,
+		       size_t len)
+{
+	char text[AS_SCAN_TEXT_MAX];
+
+	memcpy(text, "AP2:", 4);
+	if (as_base45_encode(text + 4, sizeof text - 4, bin, len) < 0)
+		abort();
+	emit(name, "scan2", expected, what, text, strlen(text));
 }
 
 /* The framing cases every binary format has.  magic/version at 0 and 1. */
@@ -363,6 +376,125 @@ static void gen_policies(void)
 	free(bin);
 }
 
+
+/* Visit tokens and version 2 passes: a token of the fixture issuer (key
+ * tag 50) for a token key (tag 52), expiring a week after TEST_NOW. */
+static void gen_tokens(void)
+{
+	uint8_t issuer_pk[32], issuer_sk[64], token_pk[32], token_sk[64], other_pk[32],
+		other_sk[64];
+	uint8_t tok[AS_TOKEN_LEN], pass[AS_PASS2_LEN], req[AS_TOKEN_REQUEST_LEN(2)],
+		batch[AS_TOKEN_BATCH_LEN(2)], pks[2][32];
+	struct as_token t;
+	struct as_pass2 p;
+	struct as_token_request r;
+	struct as_token_batch b;
+
+	test_sign_keypair(issuer_pk, issuer_sk, 50);
+	test_sign_keypair(token_pk, token_sk, 52);
+	test_sign_keypair(other_pk, other_sk, 53);
+	memset(&t, 0, sizeof t);
+	as_issuer_kid(t.issuer_kid, issuer_pk);
+	test_fill(t.token_id, sizeof t.token_id, 54);
+	t.expires_at = TEST_NOW + 7 * 86400;
+	memcpy(t.token_pk, token_pk, 32);
+	if (as_token_sign(&t, issuer_sk) != 0 || as_token_encode(tok, sizeof tok, &t) < 0)
+		abort();
+	emit_framing("token", tok, sizeof tok, 2 * AS_TOKEN_LEN + 1);
+	emit_patched("token-expiry-zero.bin", "token", AS_E_FIELD, "expires_at 0", tok,
+		     sizeof tok, 22, 4, 0, NULL);
+	emit_patched("token-signature.bin", "token", AS_E_ISSUER_SIG,
+		     "expires_at moved a day on after signing", tok, sizeof tok, 22, 4,
+		     (uint64_t)(TEST_NOW + 8 * 86400), NULL);
+	emit_patched("token-wrong-key.bin", "token", AS_E_ISSUER_SIG,
+		     "signed by another key than the issuer's", tok, sizeof tok, 22, 4,
+		     (uint64_t)(TEST_NOW + 7 * 86400), other_sk);
+
+	if (as_pass2_make(&p, &t, TEST_NOW, token_sk) != 0 ||
+	    as_pass2_encode(pass, sizeof pass, &p) < 0)
+		abort();
+	emit_framing("pass2", pass, sizeof pass, 2 * AS_PASS2_LEN + 1);
+	emit_patched("pass2-expiry-zero.bin", "pass2", AS_E_FIELD, "expires_at 0", pass,
+		     sizeof pass, 22, 4, 0, NULL);
+	emit_patched("pass2-token-magic.bin", "pass2", AS_E_MAGIC,
+		     "a token (magic 'O') where a pass v2 is expected", pass, sizeof pass, 0, 1,
+		     'O', NULL);
+
+	emit_text2("scan2-valid.txt", 0, "control: a valid pass v2", pass, sizeof pass);
+	{
+		struct as_pass2 forged;
+		uint8_t fb[AS_PASS2_LEN];
+
+		if (as_pass2_make(&forged, &t, TEST_NOW, other_sk) != 0 ||
+		    as_pass2_encode(fb, sizeof fb, &forged) < 0)
+			abort();
+		emit_text2("scan2-token-signature.txt", AS_E_TOKEN_SIG,
+			   "made from this token but signed with another token key", fb, sizeof fb);
+		if (as_pass2_make(&forged, &t, TEST_NOW - 120, token_sk) != 0 ||
+		    as_pass2_encode(fb, sizeof fb, &forged) < 0)
+			abort();
+		emit_text2("scan2-stale.txt", AS_E_STALE, "made 120 s before now", fb, sizeof fb);
+		memcpy(fb, pass, sizeof fb);
+		fb[2] ^= 0x01; /* the kid */
+		emit_text2("scan2-unknown-issuer.txt", AS_E_ISSUER_UNKNOWN,
+			   "issuer key id of a key the policy does not list", fb, sizeof fb);
+		memcpy(fb, pass, sizeof fb);
+		fb[6] ^= 0x01; /* the token id */
+		emit_text2("scan2-issuer-signature.txt", AS_E_ISSUER_SIG,
+			   "token id changed after the issuer signed", fb, sizeof fb);
+	}
+	{
+		char text[AS_PASS2_TEXT_LEN + 1];
+
+		memcpy(text, "AP2:", 4);
+		as_base45_encode(text + 4, sizeof text - 4, pass, sizeof pass);
+		emit("scan2-truncated.txt", "scan2", AS_E_TRUNCATED,
+		     "the text's last three characters missing", text, strlen(text) - 3);
+		text[10] = 'a';
+		emit("scan2-base45.txt", "scan2", AS_E_BASE45,
+		     "a lower-case letter in the Base45 text", text, strlen(text));
+	}
+
+	memcpy(pks[0], token_pk, 32);
+	memcpy(pks[1], other_pk, 32);
+	memset(&r, 0, sizeof r);
+	memcpy(r.holder_pk, keys.holder_pk, 32);
+	test_fill(r.request_id, sizeof r.request_id, 55);
+	r.created_at = TEST_NOW;
+	r.n = 2;
+	memcpy(r.token_pks, pks, sizeof pks);
+	if (as_token_request_encode(req, sizeof req, &r) < 0)
+		abort();
+	crypto_sign_detached(req + sizeof req - 64, NULL, req, sizeof req - 64, keys.holder_sk);
+	emit_framing("tokenrequest", req, sizeof req, AS_TOKEN_REQUEST_MAX_LEN + 1);
+	emit_patched("tokenrequest-count-zero.bin", "tokenrequest", AS_E_LENGTH,
+		     "n 0 (1..64)", req, sizeof req, 58, 1, 0, keys.holder_sk);
+	emit_patched("tokenrequest-count-high.bin", "tokenrequest", AS_E_LENGTH,
+		     "n 65 (1..64)", req, sizeof req, 58, 1, 65, keys.holder_sk);
+	emit_patched("tokenrequest-count-more.bin", "tokenrequest", AS_E_TRUNCATED,
+		     "n 3 with two keys present", req, sizeof req, 58, 1, 3, keys.holder_sk);
+	emit_patched("tokenrequest-signature.bin", "tokenrequest", AS_E_HOLDER_SIG,
+		     "created_at changed after the holder signed", req, sizeof req, 50, 8,
+		     (uint64_t)TEST_NOW + 1, NULL);
+
+	memset(&b, 0, sizeof b);
+	b.n = 2;
+	b.tokens[0] = t;
+	b.tokens[1] = t;
+	test_fill(b.tokens[1].token_id, 16, 56);
+	if (as_token_sign(&b.tokens[1], issuer_sk) != 0 ||
+	    as_token_batch_encode(batch, sizeof batch, &b) < 0)
+		abort();
+	emit_framing("tokenbatch", batch, sizeof batch, AS_TOKEN_BATCH_MAX_LEN + 1);
+	emit_patched("tokenbatch-count-zero.bin", "tokenbatch", AS_E_LENGTH, "n 0 (1..64)",
+		     batch, sizeof batch, 2, 1, 0, NULL);
+	emit_patched("tokenbatch-count-less.bin", "tokenbatch", AS_E_TRAILING,
+		     "n 1 with two tokens present", batch, sizeof batch, 2, 1, 1, NULL);
+	emit_patched("tokenbatch-inner-magic.bin", "tokenbatch", AS_E_MAGIC,
+		     "the second token's magic 'X'", batch, sizeof batch, 3 + AS_TOKEN_LEN, 1, 'X',
+		     NULL);
+}
+
 /* prefix + Base45(bin) as a scan case. */
 static void emit_text(const char *name, int expected, const char *what, const char *prefix,
 		      const uint8_t *bin, size_t len)
@@ -594,6 +726,7 @@ int main(int argc, char **argv)
 	gen_heartbeats();
 	gen_policies();
 	gen_scans();
+	gen_tokens();
 	if (!check && as_mkdir_p(dir, 0755) != 0) {
 		fprintf(stderr, "cannot create %s\n", dir);
 		return 1;

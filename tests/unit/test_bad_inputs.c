@@ -12,6 +12,7 @@
 #include "anshim/batch.h"
 #include "anshim/fileio.h"
 #include "anshim/heartbeat.h"
+#include "anshim/token.h"
 
 #include <dirent.h>
 
@@ -101,6 +102,52 @@ static int dec_scan(const uint8_t *in, size_t len)
 	return as_scan_verify(&out, (const char *)in, len, &params);
 }
 
+static uint8_t issuer_pk[AS_SIGN_PK_LEN], issuer_sk[AS_SIGN_SK_LEN];
+
+static int dec_token(const uint8_t *in, size_t len)
+{
+	struct as_token t;
+	int rc = as_token_decode(&t, in, len);
+
+	return rc ? rc : as_token_verify_issuer(&t, issuer_pk);
+}
+
+static int dec_pass2(const uint8_t *in, size_t len)
+{
+	struct as_pass2 p;
+
+	return as_pass2_decode(&p, in, len);
+}
+
+static int dec_token_request(const uint8_t *in, size_t len)
+{
+	struct as_token_request r;
+	int rc = as_token_request_decode(&r, in, len);
+
+	return rc ? rc : as_token_request_verify(&r);
+}
+
+static int dec_token_batch(const uint8_t *in, size_t len)
+{
+	static struct as_token_batch b;
+
+	return as_token_batch_decode(&b, in, len);
+}
+
+static int dec_scan2(const uint8_t *in, size_t len)
+{
+	uint8_t list[1][AS_SIGN_PK_LEN];
+	struct as_policy policy;
+	struct as_pass2_verify_params params = {&policy, TEST_NOW, TEST_FRESHNESS};
+	struct as_pass2 out;
+
+	memset(&policy, 0, sizeof policy);
+	memcpy(list[0], issuer_pk, AS_SIGN_PK_LEN);
+	policy.n_issuer_keys = 1;
+	policy.issuer_keys = list;
+	return as_pass2_verify_text(&out, (const char *)in, len, &params);
+}
+
 static const struct {
 	const char *name;
 	test_decoder fn;
@@ -109,6 +156,8 @@ static const struct {
 	{"record", dec_record}, {"batch", dec_batch}, {"ack", dec_ack},
 	{"heartbeat", dec_heartbeat},
 	{"policy", dec_policy}, {"scan", dec_scan},
+	{"token", dec_token}, {"pass2", dec_pass2}, {"tokenrequest", dec_token_request},
+	{"tokenbatch", dec_token_batch}, {"scan2", dec_scan2},
 };
 
 static test_decoder decoder_named(const char *name)
@@ -246,6 +295,7 @@ int main(void)
 	}
 	snprintf(dir, sizeof dir, "%s/bad", data);
 	test_keys_init(&keys);
+	test_sign_keypair(issuer_pk, issuer_sk, 50);
 	TEST_RUN(test_corpus);
 	return TEST_DONE();
 }

@@ -584,7 +584,7 @@ static void test_v2_malformed(void)
 
 	test_fill(key, 64, 70);
 	/* Section count and framing. */
-	CHECK_RC(raw_v2(0, NULL, 0, NULL), AS_E_LENGTH);           /* no section */
+	CHECK_RC(raw_v2(0, (const uint8_t *)"", 0, NULL), AS_E_LENGTH); /* no section */
 	{
 		/* The count promises a section the bytes do not hold: the
 		 * signature is read as a section header, which cannot fit. */
