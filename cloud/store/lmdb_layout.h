@@ -52,7 +52,7 @@
 struct cl_store {
 	MDB_env *env;
 	MDB_dbi meta, gateways, venues, counters, visits, by_venue, by_pid, persons, capsules,
-		paper, app, chains, chain_events, coverage, tokens, token_contacts, token_wait;
+		paper, app, chains, chain_events, coverage, tokens, token_issues, token_wait;
 	int readonly;
 	int has_chain;               /* 0: a version 3 store opened read-only */
 	int no_coverage;             /* a store from before coverage, read-only */

@@ -63,6 +63,8 @@ static void contact_of(uint8_t c[AS_CAPSULE_LEN], unsigned person)
 	test_fill(c, AS_CAPSULE_LEN, 800 + person);
 }
 
+#define EXP7 (T0 + 7 * 86400)
+
 static void token_rec(struct as_record *r, uint64_t seq, unsigned token, int64_t entry)
 {
 	memset(r, 0, sizeof *r);
@@ -70,7 +72,7 @@ static void token_rec(struct as_record *r, uint64_t seq, unsigned token, int64_t
 	r->seq = seq;
 	r->entry_time = entry;
 	r->headcount = 1;
-	r->credential_expires = T0 + 7 * 86400;
+	r->credential_expires = EXP7;
 	token_id(r->pid, token);
 }
 
@@ -277,6 +279,7 @@ static void test_purge(void)
 	CHECK_OK(announce(s, 1, 3, 1, T0 + 86400, &tr));       /* expire early */
 	CHECK_OK(announce(s, 10, 2, 2, T0 + 30 * 86400, &tr)); /* expire late */
 	token_rec(&r, 1, 1, T0 + 60);                            /* used */
+	r.credential_expires = T0 + 86400;
 	CHECK_OK(ingest_recs(s, &g1, &r, 1, &res));
 	token_rec(&r, 2, 20, T0 + 120);                          /* waits */
 	CHECK_OK(ingest_recs(s, &g1, &r, 1, &res));
@@ -287,7 +290,8 @@ static void test_purge(void)
 	CHECK_OK(cl_store_purge(s, T0 + 2 * 86400, 1, &deleted));
 	if (CHECK_OK(cl_store_stats(s, &st)))
 		CHECK(st.tokens == 2 && st.tokens_waiting == 0 && st.visits == 0);
-	/* person 1's contact capsule went with its tokens: white-box count */
+	/* person 1's issue (pid, contact capsule) went with its tokens:
+	 * white-box count */
 	{
 		MDB_env *env;
 		MDB_txn *txn;
@@ -298,7 +302,7 @@ static void test_purge(void)
 		mdb_env_set_maxdbs(env, 32);
 		if (CHECK_OK(mdb_env_open(env, dir, MDB_RDONLY, 0600))) {
 			mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
-			if (CHECK_OK(mdb_dbi_open(txn, "token_contacts", 0, &dbi))) {
+			if (CHECK_OK(mdb_dbi_open(txn, "token_issues", 0, &dbi))) {
 				mdb_stat(txn, dbi, &ms);
 				CHECK_EQ_INT(ms.ms_entries, 1);
 			}
@@ -310,6 +314,30 @@ static void test_purge(void)
 	test_rmdir(dir);
 }
 
+/* A record whose expiry is not its token's finds no token: it waits, and
+ * is never stored under a pid; the token's right record still works. */
+static void test_wrong_expiry(void)
+{
+	char dir[64];
+	struct cl_store *s;
+	struct cl_gateway g1;
+	struct cl_ingest_result res;
+	struct cl_tokens_result tr;
+	struct as_record r;
+
+	test_tmpdir(dir);
+	if (!(s = open_store(dir)))
+		return;
+	enroll(s, 1, 11, &g1);
+	CHECK_OK(announce(s, 1, 1, 1, EXP7, &tr));
+	token_rec(&r, 1, 1, T0 + 60);
+	r.credential_expires = EXP7 + 86400;
+	if (CHECK_OK(ingest_recs(s, &g1, &r, 1, &res)))
+		CHECK(res.stored == 0 && res.tokens_waiting == 1);
+	cl_store_close(s);
+	test_rmdir(dir);
+}
+
 int main(void)
 {
 	if (as_crypto_init() != 0)
@@ -317,5 +345,6 @@ int main(void)
 	TEST_RUN(test_use_and_replay);
 	TEST_RUN(test_waiting);
 	TEST_RUN(test_purge);
+	TEST_RUN(test_wrong_expiry);
 	return test_done_(__FILE__);
 }
