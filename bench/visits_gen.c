@@ -11,6 +11,7 @@
 
 #include "anshim/args.h"
 #include "anshim/batch.h"
+#include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/parse.h"
 #include "stats.h"
@@ -19,6 +20,7 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,8 @@ struct options {
 	int64_t group, group_bytes, cases, cases_min, cases_max, purge_rate, purge_slice;
 	const char *store, *csv, *cases_file;
 	int purge_test;
+	int tokens;     /* pass scans as visit tokens (pass version 2) */
+	int64_t per_issue; /* tokens a wallet gets at a time */
 };
 
 static const char usage_text[] =
@@ -70,7 +74,15 @@ static const char usage_text[] =
 "                   extra day at --purge-rate visits/s (default 0: the day's\n"
 "                   visits over 60 s), commits of at most K batches; reports\n"
 "                   the purge time and the longest stall of the ingest\n"
-"  --purge-slice N  visits per purge transaction (default 20000, as anshim-cloudd)\n";
+"  --purge-slice N  visits per purge transaction (default 20000, as anshim-cloudd)\n"
+"  --tokens         with --store: every pass scan is a version 2 pass, a record\n"
+"                   of a visit token; each person's tokens are announced 64 at\n"
+"                   a time (one capsule batch: pid and contact capsule), in\n"
+"                   the transaction of the batch that uses the first of them,\n"
+"                   as the capsule feed delivers them before use, valid for 7\n"
+"                   days after the day of issue; a person's next 64 when theirs\n"
+"                   run out or expire (the rest stay in the store, unused)\n"
+"  --tokens-per-issue N  tokens a wallet gets at a time (default 64, 1..256)\n";
 
 static double cpu_sec(void)
 {
@@ -137,6 +149,72 @@ static void fill_batch(const struct gen_world *w, const struct gen_batch *br, st
 {
 	for (uint32_t k = 0; k < br->n; k++)
 		gen_fill_record(w, br->first + k, &b->recs[k], b->pids[k]);
+}
+
+/* Visit tokens (--tokens): per person, how many of their tokens are used,
+ * and the token id of their k-th, a pure function of (seed, person, k). */
+#define TOKENS_PER_ISSUE_MAX 256
+
+struct token_world {
+	uint32_t per_issue;
+	uint32_t *used;            /* per person */
+	int64_t *expires;          /* per person: their current issue's expiry */
+	size_t n_people;
+	uint64_t announced, issues, used_total;
+};
+
+static void token_id_of(const struct gen_world *w, uint32_t person, uint32_t k, uint8_t id[16])
+{
+	uint8_t in[16];
+
+	as_put_be64(in, w->p.seed);
+	as_put_be32(in + 8, person);
+	as_put_be32(in + 12, k);
+	crypto_generichash(id, 16, in, sizeof in, NULL, 0);
+}
+
+/* Turn the batch's pass records into token records, announcing each
+ * person's next 64 tokens (one capsule batch) when their first is used. */
+static int tokenize_batch(struct cl_ingest *in, const struct gen_world *w,
+			  const struct gen_batch *br, struct ingest_buf *b, struct token_world *tw)
+{
+	static struct cl_token_issued t[TOKENS_PER_ISSUE_MAX];
+	struct cl_tokens_result res;
+	int rc;
+
+	for (uint32_t k = 0; k < br->n; k++) {
+		struct as_record *r = &b->recs[k];
+		uint32_t person = w->v[br->first + k].person, used;
+
+		if (r->kind != AS_REC_PASS)
+			continue;
+		/* A wallet tops up when its tokens run out or expire. */
+		if (tw->used[person] % tw->per_issue != 0 && r->entry_time >= tw->expires[person])
+			tw->used[person] += tw->per_issue - tw->used[person] % tw->per_issue;
+		used = tw->used[person]++;
+		tw->used_total++;
+		if (used % tw->per_issue == 0) {
+			/* Issued now, valid 7 days from the next whole day (as
+			 * as_token_expiry rounds). */
+			tw->expires[person] = (r->entry_time / 86400 + 8) * 86400;
+			for (uint32_t j = 0; j < tw->per_issue; j++) {
+				token_id_of(w, person, used + j, t[j].token_id);
+				t[j].expires_at = tw->expires[person];
+				memcpy(t[j].pid, b->pids[k], AS_PID_LEN);
+				t[j].contact = r->capsule;   /* the person's contact capsule */
+			}
+			rc = cl_store_ingest_tokens(in, t, tw->per_issue, &res);
+			if (rc)
+				return rc;
+			tw->announced += res.added;
+			tw->issues++;
+		}
+		r->kind = AS_REC_TOKEN;
+		token_id_of(w, person, used, r->pid);
+		r->credential_expires = tw->expires[person];
+		memset(r->capsule, 0, AS_CAPSULE_LEN);
+	}
+	return 0;
 }
 
 static int ingest_one(struct cl_ingest *in, const struct gen_world *w, const struct gen_batch *br,
@@ -227,6 +305,7 @@ static int load_store(const struct options *o, const struct gen_world *w)
 	char err[600], path[1100];
 	double t_store = 0, t_commit = 0, t0, cpu0;
 	uint64_t stored = 0, commits = 0;
+	struct token_world tw = {(uint32_t)o->per_issue, NULL, NULL, 0, 0, 0, 0};
 	struct stat sb;
 	int rc;
 
@@ -242,6 +321,13 @@ static int load_store(const struct options *o, const struct gen_world *w)
 	rc = gen_enroll(s, w);
 	if (!rc)
 		rc = buf_init(&b, (size_t)w->p.batch_max);
+	if (!rc && o->tokens) {
+		tw.n_people = (size_t)w->p.people + 1;
+		tw.used = calloc(tw.n_people, sizeof *tw.used);
+		tw.expires = calloc(tw.n_people, sizeof *tw.expires);
+		if (!tw.used || !tw.expires)
+			rc = -ENOMEM;
+	}
 	if (rc) {
 		fprintf(stderr, "visits_gen: enrolling: %s\n", as_strerror(rc));
 		cl_store_close(s);
@@ -262,6 +348,8 @@ static int load_store(const struct options *o, const struct gen_world *w)
 			rc = cl_store_ingest_begin(s, &in);
 			in_txn = txn_bytes = 0;
 		}
+		if (!rc && o->tokens)
+			rc = tokenize_batch(in, w, br, &b, &tw);
 		if (!rc)
 			rc = ingest_one(in, w, br, &b);
 		if (!rc) {
@@ -283,8 +371,11 @@ static int load_store(const struct options *o, const struct gen_world *w)
 	if (in)
 		cl_store_ingest_abort(in);
 	buf_free(&b);
+	free(tw.used);
+	free(tw.expires);
 	if (rc) {
-		fprintf(stderr, "visits_gen: ingest failed: %s (%s)\n", as_errname(rc), as_strerror(rc));
+		fprintf(stderr, "visits_gen: ingest failed: %s (%s)%s%s\n", as_errname(rc),
+			as_strerror(rc), *cl_store_last_error() ? ": " : "", cl_store_last_error());
 		cl_store_close(s);
 		return 1;
 	}
@@ -298,6 +389,12 @@ static int load_store(const struct options *o, const struct gen_world *w)
 	       (long long)(o->group_bytes >> 20), t_store, t_commit,
 	       (double)stored / t_store, bench_now_sec() - t0, 100 * (cpu_sec() - cpu0) / (bench_now_sec() - t0));
 	rc = cl_store_stats(s, &st);
+	if (!rc && o->tokens)
+		printf("anshim tokens: %llu announced in %llu capsule batches of %d, %llu used, %llu "
+		       "known to the store at the end (%.2f per visit)\n",
+		       (unsigned long long)tw.announced, (unsigned long long)tw.issues,
+		       tw.per_issue, (unsigned long long)tw.used_total,
+		       (unsigned long long)st.tokens, (double)st.tokens / (double)st.visits);
 	snprintf(path, sizeof path, "%s/data.mdb", o->store);
 	if (!rc && stat(path, &sb) == 0) {
 		printf("anshim space: data.mdb %.1f MiB for %llu visits = %.1f bytes/visit (%llu people "
@@ -588,6 +685,8 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{"cases-max", required_argument, NULL, 'u'}, {"purge-test", no_argument, NULL, 'P'},
 		{"purge-rate", required_argument, NULL, 'r'},
 		{"purge-slice", required_argument, NULL, 'x'},
+		{"tokens", no_argument, NULL, 'O'},
+		{"tokens-per-issue", required_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	int c, at = 0, skewed = 0, zipf_given = 0;
@@ -602,6 +701,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 	o->cases_max = 25;
 	o->purge_rate = 0;
 	o->purge_slice = PURGE_SLICE;
+	o->per_issue = 64;
 	while ((c = as_args_next("visits_gen", argc, argv, "", longopts, &at)) != -1) {
 		int64_t *target = NULL, min = 1, max = 0;
 
@@ -622,6 +722,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		case 'x': target = &o->purge_slice; max = 10000000; break;
 		case 'T': target = &top_rank; max = 1000000; break;
 		case 'K': skewed = 1; break;
+		case 'I': target = &o->per_issue; max = TOKENS_PER_ISSUE_MAX; break;
 		case 'z': {
 			double z = strtod(optarg, NULL);
 
@@ -637,6 +738,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		case 'C': o->csv = optarg; break;
 		case 'c': o->cases_file = optarg; break;
 		case 'P': o->purge_test = 1; break;
+		case 'O': o->tokens = 1; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		default: fputs(usage_text, stderr); return 2;
 		}

@@ -10,6 +10,7 @@
  * thread.
  */
 #include "revealclient.h"
+#include "capsulewire.h"
 #include "revealwire.h"
 
 #include "anshim/bytes.h"
@@ -347,10 +348,34 @@ int cl_reveal_pid_of_phone(const char *socket_path, const char *phone, uint8_t p
 	return rc;
 }
 
+/* An answer's "pids": n of them, each HEX32 or "" (all zero). */
+static int answer_pids(json_t *a, size_t n, uint8_t (*pids)[AS_PID_LEN], char *err,
+		       size_t err_len)
+{
+	json_t *got = json_object_get(a, "pids");
+	int rc = 0;
+
+	if (!json_is_array(got) || json_array_size(got) != n) {
+		as_err_printf(err, err_len, "the reveal service's answer has not %zu pids", n);
+		return AS_E_CORRUPT;
+	}
+	for (size_t i = 0; !rc && i < n; i++) {
+		const char *p = json_string_value(json_array_get(got, i));
+
+		if (p && p[0] == '\0')
+			memset(pids[i], 0, AS_PID_LEN);
+		else if (!p || strlen(p) != 2 * AS_PID_LEN || as_hex_decode(pids[i], AS_PID_LEN, p))
+			rc = AS_E_CORRUPT;
+	}
+	if (rc)
+		as_err_printf(err, err_len, "the reveal service's answer has a bad pid");
+	return rc;
+}
+
 int cl_reveal_derive_pids(const char *socket_path, const uint8_t (*capsules)[AS_CAPSULE_LEN],
 			  size_t n, uint8_t (*pids)[AS_PID_LEN], char *err, size_t err_len)
 {
-	json_t *list, *a, *req, *got;
+	json_t *list, *a, *req;
 	char hex[2 * AS_CAPSULE_LEN + 1];
 	int rc = 0;
 
@@ -377,21 +402,66 @@ int cl_reveal_derive_pids(const char *socket_path, const uint8_t (*capsules)[AS_
 	rc = call(socket_path, req, &a, err, err_len);
 	if (rc)
 		return rc;
-	got = json_object_get(a, "pids");
-	if (!json_is_array(got) || json_array_size(got) != n) {
-		as_err_printf(err, err_len, "the reveal service's answer has not %zu pids", n);
-		rc = AS_E_CORRUPT;
-	}
-	for (size_t i = 0; !rc && i < n; i++) {
-		const char *p = json_string_value(json_array_get(got, i));
+	rc = answer_pids(a, n, pids, err, err_len);
+	json_decref(a);
+	return rc;
+}
 
-		if (p && p[0] == '\0')
-			memset(pids[i], 0, AS_PID_LEN);
-		else if (!p || strlen(p) != 2 * AS_PID_LEN || as_hex_decode(pids[i], AS_PID_LEN, p))
-			rc = AS_E_CORRUPT;
+int cl_reveal_derive_token_pids(const char *socket_path,
+				const uint8_t sealed_key[CL_TOKCAP_SEALED_KEY_LEN],
+				const struct cl_feed_token *tokens, size_t n,
+				uint8_t (*pids)[AS_PID_LEN], uint8_t (*contacts)[AS_CAPSULE_LEN],
+				char *err, size_t err_len)
+{
+	char key_hex[2 * CL_TOKCAP_SEALED_KEY_LEN + 1], id_hex[2 * CL_TOKEN_ID_LEN + 1];
+	char cap_hex[2 * CL_TOKCAP_LEN + 1];
+	json_t *list, *a, *req;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (n > CL_FEED_MAX_TOKENS) {
+		as_err_printf(err, err_len, "at most %d token capsules per request",
+			      CL_FEED_MAX_TOKENS);
+		return AS_E_FIELD;
 	}
-	if (rc == AS_E_CORRUPT && !(err && err[0]))
-		as_err_printf(err, err_len, "the reveal service's answer has a bad pid");
+	list = json_array();
+	for (size_t i = 0; list && i < n; i++) {
+		as_hex_encode(id_hex, tokens[i].token_id, CL_TOKEN_ID_LEN);
+		as_hex_encode(cap_hex, tokens[i].capsule, CL_TOKCAP_LEN);
+		if (json_array_append_new(list, json_pack("{s:s, s:I, s:s}", "id", id_hex,
+							  "expires",
+							  (json_int_t)tokens[i].expires_at,
+							  "capsule", cap_hex))) {
+			json_decref(list);
+			list = NULL;
+		}
+	}
+	as_hex_encode(key_hex, sealed_key, CL_TOKCAP_SEALED_KEY_LEN);
+	req = list ? json_pack("{s:s, s:s, s:o}", "op", "derive_token_pids", "sealed_key",
+			       key_hex, "tokens", list) : NULL;
+	rc = call(socket_path, req, &a, err, err_len);
+	if (rc)
+		return rc;
+	rc = answer_pids(a, n, pids, err, err_len);
+	if (!rc) {
+		json_t *got = json_object_get(a, "contacts");
+
+		if (!json_is_array(got) || json_array_size(got) != n)
+			rc = AS_E_CORRUPT;
+		for (size_t i = 0; !rc && i < n; i++) {
+			const char *p = json_string_value(json_array_get(got, i));
+
+			if (p && p[0] == '\0')
+				memset(contacts[i], 0, AS_CAPSULE_LEN);
+			else if (!p || strlen(p) != 2 * AS_CAPSULE_LEN ||
+				 as_hex_decode(contacts[i], AS_CAPSULE_LEN, p))
+				rc = AS_E_CORRUPT;
+		}
+		if (rc)
+			as_err_printf(err, err_len, "the reveal service's answer has no contact "
+				      "capsule for every token");
+	}
 	json_decref(a);
 	return rc;
 }

@@ -41,6 +41,7 @@
 
 #include "anshim/capsule.h"
 #include "anshim/identity.h"
+#include "tokencapsule.h"
 #include "trace.h"
 
 #define CL_REVEAL_TIMEOUT_MS 30000
@@ -108,5 +109,19 @@ int cl_reveal_pid_of_phone(const char *socket_path, const char *phone,
 int cl_reveal_derive_pids(const char *socket_path,
 			  const uint8_t (*capsules)[AS_CAPSULE_LEN], size_t n,
 			  uint8_t (*pids)[AS_PID_LEN], char *err, size_t err_len);
+
+/* The aggregator: the pids of the n capsules of one issued batch of visit
+ * tokens (capsulewire.h; n <= CL_FEED_MAX_TOKENS), whose batch key is
+ * sealed_key, and the holder's contact capsule each wraps (still sealed to
+ * the authority: the store keeps it as the person's): pids[i] and
+ * contacts[i] all zero when token i's capsule does not open.  The service
+ * opens each to the contact capsule and derives the pid as for a paper
+ * entry; nothing else leaves it. */
+struct cl_feed_token;
+int cl_reveal_derive_token_pids(const char *socket_path,
+				const uint8_t sealed_key[CL_TOKCAP_SEALED_KEY_LEN],
+				const struct cl_feed_token *tokens, size_t n,
+				uint8_t (*pids)[AS_PID_LEN], uint8_t (*contacts)[AS_CAPSULE_LEN],
+				char *err, size_t err_len);
 
 #endif

@@ -147,7 +147,8 @@ void cl_trace_interval(const struct cl_visit *v, unsigned dwell_minutes, int64_t
 const char *cl_trace_source_name(uint8_t kind)
 {
 	switch (kind) {
-	case AS_REC_PASS: return "scan";
+	case AS_REC_PASS:
+	case AS_REC_TOKEN: return "scan"; /* a phone's pass, version 1 or 2 */
 	case AS_REC_CARD: return "card";
 	case AS_REC_MANUAL: return "manual";
 	case AS_REC_APP: return "app";

@@ -25,6 +25,9 @@
 #include "anshim/venuecode.h"
 #include "deliver.h"
 #include "diary.h"
+#ifdef ANSHIM_WALLET_ISSUER
+#include "enrol.h"
+#endif
 #include "image.h"
 #include "tokens.h"
 #include "wconfig.h"
@@ -55,6 +58,25 @@ static const char usage_text[] =
 "      0600, and DIR/holder.pub). Refuses to overwrite an existing wallet.\n"
 "      Give DIR/holder.pub to the authority: 'anshim-cloud issue --holder'.\n"
 "      Also prints the holder id (see 'id').\n"
+"  consent --issuer URL [--ca FILE]\n"
+"      Show the consent text an issuer asks visitors to agree to.\n"
+"  enrol --dir DIR --issuer URL --phone NUMBER [--ca FILE] [--yes]\n"
+"        [--timeout S]\n"
+"      Enrol this wallet by phone at an issuer (https://...): shows the\n"
+"      consent text and asks you to type 'yes' (--yes: you have read it),\n"
+"      has a 6-digit code sent to NUMBER, then asks for the code (one line\n"
+"      on standard input per try). The enrolment credential is kept in\n"
+"      DIR/enrolment (mode 0600) and the issuer's key in DIR/issuer.pub;\n"
+"      the issuer's URL and --ca (its CA certificate) go to wallet.conf.\n"
+"      The consent lasts 8 weeks (the issuer says until when): enrol again\n"
+"      to renew it. The phone number is not kept in the wallet. Then fetches\n"
+"      visit tokens (see 'tokens').\n"
+"  tokens --dir DIR [--timeout S]\n"
+"      Top up the visit tokens (DIR/tokens, mode 0600) from the issuer the\n"
+"      wallet enrolled with, to a batch of 64. Each token makes one pass\n"
+"      that shares no byte with any other pass of this wallet, so venues\n"
+"      cannot link your visits. 'sync' also tops them up when fewer than\n"
+"      16 are left.\n"
 "  id --dir DIR\n"
 "      Print this wallet's holder id (32 hex digits, a hash of holder.pub):\n"
 "      its name in the MQTT topics anshim/v1/wallet/HOLDER_ID/..., and so\n"
@@ -140,7 +162,8 @@ static const char usage_text[] =
 "\n"
 "Files in DIR: holder.key, holder.pub, credential, authority.pub,\n"
 "wallet.conf, diary (check-ins, check-outs and their delivery state),\n"
-"tokens (visit tokens and their secret keys, mode 0600), lock.\n"
+"tokens (visit tokens and their secret keys, mode 0600), lock; enrolled\n"
+"wallets also enrolment (the issuer's credential) and issuer.pub.\n"
 "\n"
 "Exit status: 0 on success (checkin and checkout also when the message\n"
 "is only queued), 1 on failure (also: the cloud rejected the check-in, or\n"
@@ -483,7 +506,6 @@ static int cmd_pass(const struct wallet_args *a)
 		fprintf(stderr, "anshim-wallet: cannot make a pass: %s\n", as_strerror(rc));
 		return 1;
 	}
-	snprintf(caption, sizeof caption, "Anshim pass - %s", as_format_time(when, now));
 	return render(a, text, caption);
 }
 
@@ -1098,6 +1120,26 @@ static int cmd_diary(const struct wallet_args *a)
 	return rc;
 }
 
+/* Online and low on visit tokens: top them up (an enrolled wallet only;
+ * the lock held).  A failure is reported, never fatal: the wallet's own
+ * command went through. */
+static void auto_topup(const char *dir)
+{
+#ifdef ANSHIM_WALLET_ISSUER
+	char err[1024];
+	unsigned added = 0;
+	size_t usable = 0;
+	int rc = wl_tokens_topup(dir, WL_TOKENS_TOPUP_BELOW, 30, &added, &usable, err, sizeof err);
+
+	if (rc && rc != AS_E_NOT_FOUND)
+		fprintf(stderr, "anshim-wallet: visit tokens not topped up: %s\n", err);
+	else if (added)
+		printf("visit tokens topped up: %zu ready (%u new)\n", usable, added);
+#else
+	(void)dir;
+#endif
+}
+
 static int cmd_sync(const struct wallet_args *a)
 {
 	char path[PATH_MAX];
@@ -1110,6 +1152,7 @@ static int cmd_sync(const struct wallet_args *a)
 		return 1;
 	rc = deliver_and_report(a, &d, path, NULL, NULL, 0);
 	wl_diary_free(&d);
+	auto_topup(a->dir);
 	wl_diary_unlock(lock);
 	return rc;
 }
@@ -1185,6 +1228,16 @@ int main(int argc, char **argv)
 	if (as_crypto_init()) {
 		fprintf(stderr, "anshim-wallet: libsodium failed to initialise\n");
 		return 1;
+	}
+	if (!strcmp(cmd, "enrol") || !strcmp(cmd, "consent") || !strcmp(cmd, "tokens")) {
+#ifdef ANSHIM_WALLET_ISSUER
+		return !strcmp(cmd, "enrol")	 ? wl_cmd_enrol(argc, argv)
+		       : !strcmp(cmd, "consent") ? wl_cmd_consent(argc, argv)
+						 : wl_cmd_tokens(argc, argv);
+#else
+		fprintf(stderr, "anshim-wallet: this build has no issuer client (libcurl)\n");
+		return 1;
+#endif
 	}
 	rc = parse_args(argc, argv, &args);
 	if (rc)

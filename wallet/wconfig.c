@@ -30,6 +30,12 @@ static const struct as_config_option table[] = {
 	 "system's CAs)."},
 	{"timeout", AS_CFG_DURATION, offsetof(struct wl_config, timeout), 1, 600, NULL, 0, "10s",
 	 "How long one delivery may take, connection included."},
+	{"issuer", AS_CFG_STRING, offsetof(struct wl_config, issuer), 9, 512, NULL, 0, NULL,
+	 "The issuer this wallet enrolled with (https://HOST[:PORT]), where it gets "
+	 "visit tokens. Set by 'anshim-wallet enrol'."},
+	{"issuer_ca", AS_CFG_PATH, offsetof(struct wl_config, issuer_ca), 2, PATH_MAX, NULL, 0,
+	 NULL, "CA certificate that signed the issuer's certificate (default: the "
+	 "system's CAs). Set by 'anshim-wallet enrol --ca'."},
 	{0},
 };
 
@@ -73,6 +79,8 @@ int wl_config_save(const struct wl_config *c, const char *dir)
 	add_value(&b, "password", c->password);
 	add_value(&b, "ca_file", c->ca_file);
 	as_strbuf_printf(&b, "timeout %" PRId64 "s\n", c->timeout);
+	add_value(&b, "issuer", c->issuer);
+	add_value(&b, "issuer_ca", c->issuer_ca);
 	rc = b.failed ? -ENOMEM : as_file_write_atomic(path, b.p, b.len, 0600, 0);
 	if (b.p)
 		memset(b.p, 0, b.len);

@@ -8,6 +8,8 @@
  *   password  MQTT password (optional; the file is mode 0600)
  *   ca_file   CA certificate of an ssl:// broker (optional; system CAs)
  *   timeout   how long a delivery may take, e.g. 10s (1s..10m)
+ *   issuer    the issuer's URL (https://HOST[:PORT]), set by enrol
+ *   issuer_ca CA certificate of the issuer (optional; system CAs)
  *
  * The authority's public signing key, which verifies the cloud's answers,
  * lives beside it in DIR/authority.pub (a key file).
@@ -24,6 +26,8 @@ struct wl_config {
 	char *password;
 	char *ca_file;
 	int64_t timeout;        /* seconds */
+	char *issuer;           /* https://HOST[:PORT], or NULL */
+	char *issuer_ca;
 };
 
 /* Load DIR/wallet.conf into c (zeroed beforehand); a missing file gives the

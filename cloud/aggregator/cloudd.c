@@ -34,9 +34,11 @@
 #define BATCH_TOPIC "anshim/v1/gw/+/batch"
 #define WALLET_TOPIC "anshim/v1/wallet/+/checkin"
 #define HEARTBEAT_TOPIC "anshim/v1/gw/+/heartbeat"
+#define FEED_TOPIC "anshim/v1/issuer/+/capsules"
 #define POLICY_TOPIC "anshim/v1/policy"
 #define PURGE_SLICE 20000
 #define SUB_AUDIT_HEAD 5 /* subscription id of CL_AUDIT_HEAD_TOPIC */
+#define SUB_FEED 6       /* subscription id of the issuers' capsule feed */
 
 struct cl_daemon {
 	uv_loop_t *loop;
@@ -58,6 +60,8 @@ struct cl_daemon {
 	char batch_topic[160];
 	char wallet_topic[160];
 	char heartbeat_topic[160];
+	char feed_topic[160];
+	char policy_path[PATH_MAX];
 	char revoked_path[4200];
 	char history_path[4200];
 };
@@ -79,6 +83,12 @@ static const char usage_text[] =
 "stored / duplicate / rejected (reason). It takes every gateway's signed\n"
 "heartbeat (anshim/v1/gw/+/heartbeat) and keeps each gateway's coverage:\n"
 "the periods it was heard from and its silences ('anshim-cloud gateways').\n"
+"It takes the visit tokens' capsules that each issuer (anshim-issuerd) sends\n"
+"(anshim/v1/issuer/+/capsules, signed by an issuer key the policy lists),\n"
+"has the reveal service derive each token's pid, and acknowledges them; a\n"
+"gateway's record of a token (pass version 2) is stored under that pid, a\n"
+"token seen twice is refused as a replay, and a record whose token has not\n"
+"arrived waits for it ('anshim-cloud stats').\n"
 "It republishes the last signed policy (retained) on every connection and\n"
 "purges data past retention or dated later than now + time_skew.\n"
 "It publishes the audit log's head (its newest entry's seq, hash and\n"
@@ -155,6 +165,8 @@ static void on_connected(void *ctx)
 		as_log(AS_LOG_ERR, "cannot subscribe to %s", d->wallet_topic);
 	if (as_mqtt_subscribe(d->mqtt, d->heartbeat_topic, 1, 3))
 		as_log(AS_LOG_ERR, "cannot subscribe to %s", d->heartbeat_topic);
+	if (as_mqtt_subscribe(d->mqtt, d->feed_topic, 1, SUB_FEED))
+		as_log(AS_LOG_ERR, "cannot subscribe to %s", d->feed_topic);
 	if (d->witness && as_mqtt_subscribe(d->mqtt, CL_AUDIT_HEAD_TOPIC, 1, SUB_AUDIT_HEAD))
 		as_log(AS_LOG_ERR, "cannot subscribe to %s", CL_AUDIT_HEAD_TOPIC);
 	publish_saved_policy(d);
@@ -178,6 +190,7 @@ static void on_subscribed(void *ctx, uint64_t id, int ok)
 	if (!ok)
 		as_log(AS_LOG_ERR, "the broker refused the %s subscription (check its ACL)",
 		       id == 2 ? "wallet check-in" : id == 3 ? "heartbeat" :
+		       id == SUB_FEED ? "issuers' capsule feed" :
 		       id == SUB_AUDIT_HEAD ? "audit head" : "batch");
 }
 
@@ -362,6 +375,7 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 		.retention = d->cfg.retention,
 		.time_skew = d->cfg.time_skew,
 		.reveal_socket = d->cfg.reveal_socket,
+		.policy_file = d->policy_path,
 	};
 	int rc;
 
@@ -380,6 +394,7 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 		 d->cfg.store_dir);
 	snprintf(d->revoked_path, sizeof d->revoked_path, "%s/revoked-credentials",
 		 d->cfg.store_dir);
+	snprintf(d->policy_path, sizeof d->policy_path, "%s/policy", d->cfg.store_dir);
 	rc = cl_store_open(&d->store, d->cfg.store_dir, d->cfg.map_size, 0, err, err_len);
 	if (rc)
 		return rc;
@@ -396,10 +411,13 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 			 d->cfg.shared_group);
 		snprintf(d->heartbeat_topic, sizeof d->heartbeat_topic, "$share/%s/" HEARTBEAT_TOPIC,
 			 d->cfg.shared_group);
+		snprintf(d->feed_topic, sizeof d->feed_topic, "$share/%s/" FEED_TOPIC,
+			 d->cfg.shared_group);
 	} else {
 		snprintf(d->batch_topic, sizeof d->batch_topic, BATCH_TOPIC);
 		snprintf(d->wallet_topic, sizeof d->wallet_topic, WALLET_TOPIC);
 		snprintf(d->heartbeat_topic, sizeof d->heartbeat_topic, HEARTBEAT_TOPIC);
+		snprintf(d->feed_topic, sizeof d->feed_topic, FEED_TOPIC);
 	}
 	AS_MQTT_OPTIONS_FROM_CONFIG(&mo, &d->cfg, d->config_path);
 	mo.log_failures = 1;

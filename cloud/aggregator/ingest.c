@@ -23,6 +23,7 @@
  */
 #include "ingest.h"
 #include "collectsched.h"
+#include "capsulewire.h"
 #include "revealclient.h"
 
 #include "anshim/ack.h"
@@ -73,6 +74,16 @@ struct checked_app {
 	uint8_t status;                        /* after storing: AS_APP_* */
 };
 
+/* An issuer's capsule batch (capsulewire.h), checked, with what the
+ * reveal service derived from each capsule. */
+struct checked_feed {
+	struct cl_feed_batch b;
+	struct cl_feed_token *tokens;          /* CL_FEED_MAX_TOKENS */
+	uint8_t (*pids)[AS_PID_LEN];
+	uint8_t (*contacts)[AS_CAPSULE_LEN];
+	struct cl_tokens_result res;
+};
+
 /* One message that passed the checks, ready for the store. */
 struct checked {
 	uint8_t gw_id[AS_GWID_LEN];
@@ -89,6 +100,7 @@ struct checked {
 	uint8_t *refused;                      /* n flags: made while not collecting */
 	size_t n_refused;                      /* how many are set */
 	struct as_heartbeat hb;
+	struct checked_feed *feed;             /* an issuer's capsule batch, or NULL */
 };
 
 struct cl_ingester {
@@ -398,6 +410,133 @@ static const char *check_heartbeat(struct cl_ingester *in, const struct message 
 	return NULL;
 }
 
+/* ---- the issuers' capsule feed ---- */
+
+static int is_feed_topic(const char *topic)
+{
+	size_t n = strlen(topic), plen = strlen(CL_FEED_TOPIC_PREFIX);
+
+	return n > plen + 9 && strncmp(topic, CL_FEED_TOPIC_PREFIX, plen) == 0 &&
+	       strcmp(topic + n - 9, "/capsules") == 0;
+}
+
+/* The issuer keys the signed policy certifies (opt.policy_file, verified
+ * with the authority's key); none when there is no policy yet. */
+struct issuer_keys {
+	struct as_policy policy;
+	int loaded;
+};
+
+static void load_issuer_keys(const struct cl_ingester *in, struct issuer_keys *k)
+{
+	unsigned char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	memset(k, 0, sizeof *k);
+	if (!in->opt.policy_file)
+		return;
+	rc = as_file_read_all(in->opt.policy_file, AS_POLICY_MAX_BYTES, &data, &len);
+	if (!rc)
+		rc = as_policy_decode(&k->policy, data, len, in->keys->sign_pk);
+	free(data);
+	if (rc && rc != -ENOENT)
+		as_log(AS_LOG_ERR, "ingest: the policy %s does not load (%s): no issuer's capsules "
+		       "are taken until 'anshim-cloud policy set' writes a good one",
+		       in->opt.policy_file, as_strerror(rc));
+	k->loaded = rc == 0;
+}
+
+static const uint8_t *issuer_key_of(const struct issuer_keys *k,
+				    const uint8_t id[CL_ISSUER_ID_LEN])
+{
+	for (uint32_t i = 0; k->loaded && i < k->policy.n_issuer_keys; i++) {
+		uint8_t known[CL_ISSUER_ID_LEN];
+
+		cl_issuer_id(known, k->policy.issuer_keys[i]);
+		if (memcmp(known, id, CL_ISSUER_ID_LEN) == 0)
+			return k->policy.issuer_keys[i];
+	}
+	return NULL;
+}
+
+static void free_feed(struct checked_feed *f)
+{
+	if (!f)
+		return;
+	free(f->tokens);
+	free(f->pids);
+	if (f->contacts)
+		sodium_memzero(f->contacts, (size_t)CL_FEED_MAX_TOKENS * AS_CAPSULE_LEN);
+	free(f->contacts);
+	free(f);
+}
+
+/* Check a capsule batch into c->feed and have the reveal service derive
+ * each token's pid; NULL, or the reject reason.  Nothing of it is trusted
+ * before its signature verifies with an issuer key the policy lists. */
+static const char *check_feed(struct cl_ingester *in, const struct message *m,
+			      const struct issuer_keys *keys, struct checked *c)
+{
+	struct checked_feed *f;
+	uint8_t topic_id[CL_ISSUER_ID_LEN], msg_id[CL_ISSUER_ID_LEN];
+	const uint8_t *pk;
+	char err[512] = "";
+	int rc;
+
+	memset(c, 0, sizeof *c);
+	if (m->len > CL_FEED_MAX_LEN)
+		return "feed-oversize";
+	if (cl_feed_topic_issuer(m->topic, topic_id))
+		return "feed-bad-topic";
+	if (cl_feed_peek_issuer(msg_id, m->payload, m->len))
+		return "feed-malformed";
+	if (memcmp(topic_id, msg_id, CL_ISSUER_ID_LEN) != 0)
+		return "feed-topic-mismatch";
+	pk = issuer_key_of(keys, msg_id);
+	if (!pk)
+		return "feed-unknown-issuer";
+	f = calloc(1, sizeof *f);
+	if (f) {
+		f->tokens = calloc(CL_FEED_MAX_TOKENS, sizeof *f->tokens);
+		f->pids = calloc(CL_FEED_MAX_TOKENS, sizeof *f->pids);
+		f->contacts = calloc(CL_FEED_MAX_TOKENS, sizeof *f->contacts);
+	}
+	c->feed = f;
+	if (!f || !f->tokens || !f->pids || !f->contacts)
+		return "out-of-memory";
+	f->b.tokens = f->tokens;
+	rc = cl_feed_decode(&f->b, CL_FEED_MAX_TOKENS, m->payload, m->len, pk);
+	if (rc)
+		return rc == AS_E_SIGNATURE ? "feed-bad-signature" : "feed-malformed";
+	rc = cl_reveal_derive_token_pids(in->opt.reveal_socket, f->b.sealed_key, f->tokens,
+					 f->b.count, f->pids, f->contacts, err, sizeof err);
+	if (rc) {
+		as_log(AS_LOG_ERR, "ingest: the pids of an issuer's capsule batch cannot be "
+		       "derived: %s; the batch is not stored or acknowledged (the issuer keeps "
+		       "it and sends it again)", err);
+		return "reveal-service-unavailable";
+	}
+	return NULL;
+}
+
+/* The ack of a capsule batch: its issuer may drop it from its outbox. */
+static void make_feed_ack(struct cl_ingester *in, const struct cl_feed_batch *b,
+			  struct cl_ingest_ack *out)
+{
+	struct cl_feed_ack a;
+	struct timespec ts;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	memcpy(a.issuer_id, b->issuer_id, CL_ISSUER_ID_LEN);
+	a.seq = b->seq;
+	a.cloud_time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	cl_feed_topic(out->topic, b->issuer_id, 1);
+	rc = cl_feed_ack_encode(out->payload, &a, in->keys->sign_sk);
+	out->len = rc > 0 ? (size_t)rc : 0;
+}
+
 /* ---- wallet messages ---- */
 
 static int is_wallet_topic(const char *topic)
@@ -704,7 +843,9 @@ static int process_group(struct cl_ingester *in, struct message **msgs, size_t n
 	uint64_t stored = 0, dups = 0, rejected = 0, batches = 0, heartbeats = 0;
 	uint64_t app_counts[4] = {0};   /* by AS_APP_* status */
 	struct id_set revoked = {NULL, 0};
-	int rc, have_app = 0, failed = 0;
+	struct issuer_keys issuers = {.loaded = 0};
+	uint64_t feeds = 0, tok_added = 0, tok_resolved = 0, tok_waiting = 0, tok_replayed = 0;
+	int rc, have_app = 0, have_feed = 0, failed = 0;
 
 	if (!checked || !reasons || !results) {
 		as_log(AS_LOG_ERR, "ingest: out of memory; %zu batches dropped unacknowledged "
@@ -715,7 +856,15 @@ static int process_group(struct cl_ingester *in, struct message **msgs, size_t n
 		have_app = is_wallet_topic(msgs[i]->topic);
 	if (have_app)
 		load_revoked(in, &revoked);
+	for (size_t i = 0; i < n && !have_feed; i++)
+		have_feed = is_feed_topic(msgs[i]->topic);
+	if (have_feed)
+		load_issuer_keys(in, &issuers);
 	for (size_t i = 0; i < n; i++) {
+		if (is_feed_topic(msgs[i]->topic)) {
+			reasons[i] = check_feed(in, msgs[i], &issuers, &checked[i]);
+			continue;
+		}
 		if (is_heartbeat_topic(msgs[i]->topic)) {
 			reasons[i] = check_heartbeat(in, msgs[i], &checked[i]);
 			continue;
@@ -747,6 +896,21 @@ static int process_group(struct cl_ingester *in, struct message **msgs, size_t n
 				reasons[i] = "heartbeat-replay";
 				rc = cl_store_ingest_count_reject(txn, reasons[i]);
 			}
+			continue;
+		}
+		if (checked[i].feed) {
+			struct checked_feed *f = checked[i].feed;
+			struct cl_token_issued t[CL_FEED_MAX_TOKENS];
+			static const uint8_t zero[AS_PID_LEN];
+
+			for (size_t k = 0; k < f->b.count; k++) {
+				memcpy(t[k].token_id, f->tokens[k].token_id, 16);
+				t[k].expires_at = f->tokens[k].expires_at;
+				memcpy(t[k].pid, f->pids[k], AS_PID_LEN);
+				t[k].contact = memcmp(f->pids[k], zero, AS_PID_LEN) != 0
+						       ? f->contacts[k] : NULL;
+			}
+			rc = cl_store_ingest_tokens(txn, t, f->b.count, &f->res);
 			continue;
 		}
 		if (checked[i].app) {
@@ -848,6 +1012,23 @@ static int process_group(struct cl_ingester *in, struct message **msgs, size_t n
 			heartbeats++;
 			continue;   /* nothing answers a heartbeat */
 		}
+		if (checked[i].feed) {
+			const struct checked_feed *f = checked[i].feed;
+
+			feeds++;
+			tok_added += f->res.added;
+			tok_resolved += f->res.resolved;
+			if (f->res.resolved)
+				as_log(AS_LOG_INFO, "ingest: %u waiting token record(s) stored as "
+				       "visits: their capsules arrived", f->res.resolved);
+			a = calloc(1, sizeof *a);
+			if (!a)
+				continue;
+			make_feed_ack(in, &f->b, &a->ack);
+			*acks_end = a;
+			acks_end = &a->next;
+			continue;
+		}
 		if (checked[i].app) {
 			const struct checked_app *ap = checked[i].app;
 
@@ -870,6 +1051,19 @@ static int process_group(struct cl_ingester *in, struct message **msgs, size_t n
 			batches++;
 		stored += results[i].stored;
 		dups += results[i].duplicates + results[i].reconciled;
+		tok_waiting += results[i].tokens_waiting;
+		tok_replayed += results[i].tokens_replayed;
+		if (results[i].tokens_replayed && reject_log_allowed(in)) {
+			char hex[2 * AS_GWID_LEN + 1];
+
+			as_hex_encode(hex, checked[i].gw_id, AS_GWID_LEN);
+			as_log(AS_LOG_WARNING, "ingest: gateway %.16s's batch %llu..%llu holds %u "
+			       "replayed visit token(s), used before at another venue or by another "
+			       "record: refused, no visit stored (counted as replayed-tokens)", hex,
+			       (unsigned long long)checked[i].hdr.first_seq,
+			       (unsigned long long)checked[i].hdr.last_seq,
+			       results[i].tokens_replayed);
+		}
 		if (results[i].chain_event)
 			log_chain_event(checked[i].gw_id, &checked[i].hdr, &results[i]);
 		/* A gap or a replay is acknowledged too: the ack's through_seq
@@ -890,7 +1084,9 @@ out:
 		if (checked[i].app)
 			sodium_memzero(checked[i].app, sizeof *checked[i].app);
 		free(checked[i].app);
+		free_feed(checked[i].feed);
 	}
+	as_policy_free(&issuers.policy);
 	free(revoked.ids);
 	free(checked);
 	free(reasons);
@@ -904,6 +1100,11 @@ out:
 	in->stats.app_stored += app_counts[AS_APP_STORED];
 	in->stats.app_duplicates += app_counts[AS_APP_DUPLICATE];
 	in->stats.app_rejected += app_counts[AS_APP_REJECTED];
+	in->stats.feed_batches += feeds;
+	in->stats.tokens_added += tok_added;
+	in->stats.tokens_resolved += tok_resolved;
+	in->stats.tokens_waiting += tok_waiting;
+	in->stats.tokens_replayed += tok_replayed;
 	/* Keep store order: a gateway must never see a lower through_seq after
 	 * a higher one. */
 	if (acks) {

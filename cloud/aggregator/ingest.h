@@ -74,6 +74,11 @@ struct cl_ingest_stats {
 	uint64_t queue_peak;        /* most messages queued at once */
 	uint64_t queue_peak_bytes;  /* most payload bytes queued at once */
 	uint64_t heartbeats;                                 /* merged into coverage */
+	uint64_t feed_batches;      /* issuers' capsule batches stored */
+	uint64_t tokens_added;      /* visit tokens they announced */
+	uint64_t tokens_resolved;   /* waiting token records they resolved */
+	uint64_t tokens_waiting;    /* token records kept waiting for their token */
+	uint64_t tokens_replayed;   /* token records refused as replays */
 };
 
 struct cl_ingest_options {
@@ -95,7 +100,11 @@ struct cl_ingest_options {
 				  * this is not believed (cl_coverage_time) */
 	int64_t time_skew;       /* times later than now + time_skew are refused */
 	const char *reveal_socket; /* the reveal service, which derives the pids of
-				    * paper-register entries (revealclient.h) */
+				    * paper-register entries and visit tokens
+				    * (revealclient.h) */
+	const char *policy_file;   /* the signed policy, whose issuer keys verify
+				    * the issuers' capsule batches (NULL: none
+				    * taken) */
 };
 
 int cl_ingester_start(struct cl_ingester **out, uv_loop_t *loop, struct cl_store *store,

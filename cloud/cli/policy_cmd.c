@@ -87,6 +87,48 @@ static int read_issuer_key(const char *opt, const char *arg, uint8_t pk[AS_SIGN_
 	return rc;
 }
 
+/* --revoke-ids FILE: ids, 32 hex digits a line, as 'anshim-issuer revoke'
+ * writes them (blank lines and '#' comments allowed), appended to ids. */
+static int read_revoke_ids(const char *path, uint8_t (*ids)[AS_HOLDER_ID_LEN], size_t *n,
+			   size_t max)
+{
+	unsigned char *text = NULL;
+	size_t len = 0, line_no = 0;
+	int rc = as_file_read_all(path, 64 * 1024 * 1024, &text, &len);
+
+	if (rc) {
+		fprintf(stderr, "anshim-cloud: --revoke-ids %s: %s\n", path, as_strerror(rc));
+		return rc;
+	}
+	for (char *line = (char *)text, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		line_no++;
+		size_t l = strlen(line);
+		if (l && line[l - 1] == '\r')
+			line[--l] = '\0';
+		if (l == 0 || line[0] == '#')
+			continue;
+		if (*n == max) {
+			fprintf(stderr, "anshim-cloud: --revoke-ids %s: more than %zu ids at once "
+				"(split the file over several 'policy set' runs)\n", path, max);
+			rc = AS_E_OVERSIZE;
+			break;
+		}
+		if (l != 2 * AS_HOLDER_ID_LEN || as_hex_decode(ids[*n], AS_HOLDER_ID_LEN, line)) {
+			fprintf(stderr, "anshim-cloud: --revoke-ids %s:%zu: not an id (each line is "
+				"32 hex digits, as 'anshim-issuer revoke' writes them)\n", path,
+				line_no);
+			rc = AS_E_HEX;
+			break;
+		}
+		(*n)++;
+	}
+	free(text);
+	return rc;
+}
+
 int cl_cmd_policy(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -94,6 +136,7 @@ int cl_cmd_policy(int argc, char **argv)
 		{"level", required_argument, NULL, 'l'},
 		{"out", required_argument, NULL, 'o'},
 		{"revoke-credential", required_argument, NULL, 'r'},
+		{"revoke-ids", required_argument, NULL, 'R'},
 		{"no-publish", no_argument, NULL, 'N'},
 		{"category", required_argument, NULL, 'C'},
 		{"clear-categories", no_argument, NULL, 'X'},
@@ -156,6 +199,10 @@ int cl_cmd_policy(int argc, char **argv)
 				return 1;
 			}
 			n_fresh++;
+			break;
+		case 'R':
+			if (read_revoke_ids(optarg, fresh, &n_fresh, MAX_NEW_REVOCATIONS))
+				return 1;
 			break;
 		case 'I':
 		case 'D':

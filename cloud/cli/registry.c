@@ -457,14 +457,22 @@ int cl_cmd_stats(int argc, char **argv)
 	if (!rc) {
 		if (s.json)
 			printf("{\"visits\":%llu,\"people\":%llu,\"batches\":%llu,\"rejects_total\":%llu,"
-			       "\"map_used\":%llu,\"rejects\":{", (unsigned long long)st.visits,
+			       "\"map_used\":%llu,\"tokens\":{\"known\":%llu,\"pending\":%llu,"
+			       "\"replayed\":%llu},\"rejects\":{", (unsigned long long)st.visits,
 			       (unsigned long long)st.people, (unsigned long long)st.batches,
-			       (unsigned long long)st.rejects_total, (unsigned long long)st.map_used);
+			       (unsigned long long)st.rejects_total, (unsigned long long)st.map_used,
+			       (unsigned long long)st.tokens, (unsigned long long)st.tokens_waiting,
+			       (unsigned long long)st.tokens_replayed);
 		else
 			printf("visits stored   %llu\npeople          %llu\nbatches         %llu\n"
-			       "store size      %.1f MiB\nrejected batches %llu, by reason:\n",
+			       "store size      %.1f MiB\n"
+			       "visit tokens    %llu known, pending-tokens %llu (waiting for their "
+			       "capsule), replayed-tokens %llu (refused)\n"
+			       "rejected batches %llu, by reason:\n",
 			       (unsigned long long)st.visits, (unsigned long long)st.people,
 			       (unsigned long long)st.batches, (double)st.map_used / 1048576,
+			       (unsigned long long)st.tokens, (unsigned long long)st.tokens_waiting,
+			       (unsigned long long)st.tokens_replayed,
 			       (unsigned long long)st.rejects_total);
 		s.first = 1;
 		rc = cl_store_each_reject(store, print_reject, &s);

@@ -1,7 +1,8 @@
 /*
  * api_gateways.c - GET /api/gateways: every enrolled gateway at a glance
  * (venue, last seen, backlog, lag, revoked, silent), silent gateways
- * first, then by gateway id.  The figures are the ones
+ * first, then by gateway id; and the visit tokens' counters (known,
+ * pending-tokens, replayed-tokens).  The figures are the ones
  * 'anshim-cloud stats' and 'anshim-cloud gateways' show
  * (gwcoverage.h: cl_gateway_glance).
  *
@@ -62,6 +63,7 @@ int cs_api_gateways(const struct cs_ctx *ctx, const struct cs_call *call,
 		    struct cs_reply *reply)
 {
 	struct gw_list l = {ctx->store, call->now, json_array(), json_array(), 0};
+	struct cl_store_stats st;
 	int rc;
 
 	if (!l.silent || !l.heard) {
@@ -73,10 +75,16 @@ int cs_api_gateways(const struct cs_ctx *ctx, const struct cs_call *call,
 	}
 	if (!rc && json_array_extend(l.silent, l.heard))
 		rc = -ENOMEM;
+	if (!rc)
+		rc = cl_store_stats(ctx->store, &st);
 	json_decref(l.heard);
 	if (rc) {
 		json_decref(l.silent);
 		return cs_reply_error(reply, 500, "reading the gateways: %s", as_strerror(rc));
 	}
-	return cs_reply_json(reply, 200, json_pack("{s:o}", "gateways", l.silent));
+	return cs_reply_json(reply, 200,
+			     json_pack("{s:o, s:{s:I, s:I, s:I}}", "gateways", l.silent, "tokens",
+				       "known", (json_int_t)st.tokens, "pending",
+				       (json_int_t)st.tokens_waiting, "replayed",
+				       (json_int_t)st.tokens_replayed));
 }

@@ -30,7 +30,6 @@
 #include "anshim/httpserver.h"
 #include "anshim/log.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -226,33 +225,9 @@ static int check_startup(const void *config, const char *config_path, char *err,
 	struct stat st;
 	int rc;
 
-	if (!cfg->tls_cert != !cfg->tls_key) {
-		snprintf(err, err_len, "%s: HTTPS needs both tls_cert and tls_key (only %s is set)",
-			 config_path, cfg->tls_cert ? "tls_cert" : "tls_key");
-		return AS_E_CONFIG;
-	}
-	struct in6_addr addr;
-	if (inet_pton(AF_INET, cfg->listen, &addr) != 1 &&
-	    inet_pton(AF_INET6, cfg->listen, &addr) != 1) {
-		snprintf(err, err_len, "%s: listen %s is not a numeric IP address (give one, "
-			 "e.g. 127.0.0.1 or the LAN address)", config_path, cfg->listen);
-		return AS_E_CONFIG;
-	}
-	if (!cfg->tls_cert && !as_http_address_is_loopback(cfg->listen)) {
-		snprintf(err, err_len,
-			 "%s: listen %s is not a loopback address, and plain HTTP is allowed on "
-			 "loopback only: set tls_cert and tls_key, or listen on 127.0.0.1",
-			 config_path, cfg->listen);
-		return AS_E_CONFIG;
-	}
-	if (cfg->tls_cert) {
-		char inner[512];
-		rc = as_http_tls_files_check(cfg->tls_cert, cfg->tls_key, inner, sizeof inner);
-		if (rc) {
-			snprintf(err, err_len, "%s: %s", config_path, inner);
-			return rc;
-		}
-	}
+	if ((rc = as_http_listen_check(cfg->listen, cfg->tls_cert, cfg->tls_key, config_path,
+				       err, err_len)) != 0)
+		return rc;
 	if (stat(cfg->web_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		snprintf(err, err_len, "%s: web_dir %s is not a directory (install the console's "
 			 "pages there, or set web_dir)", config_path, cfg->web_dir);

@@ -13,7 +13,9 @@
  *     request; the service runs the request's own trace and opens the
  *     capsules of that trace's contacts only.  break_glass: a caller in
  *     reveal_breakglass_group that is not the console.  derive_pids: pids
- *     of capsules, nothing else of them (the aggregator's paper entries).
+ *     of capsules, nothing else of them (the aggregator's paper entries);
+ *     derive_token_pids: the same for the capsules of a batch of visit
+ *     tokens (tokencapsule.h), which wrap a contact capsule.
  *     pid_of_phone: a case's pid for the command line's --phone (not
  *     audited: the trace that follows is; the number is never logged).
  *   - The audit entry is on disk (cl_audit_append fsyncs) before an answer
@@ -29,7 +31,9 @@
 
 #include "accounts.h"
 #include "audit.h"
+#include "capsulewire.h"
 #include "revealwire.h"
+#include "tokencapsule.h"
 #include "trace.h"
 #include "trace_report.h"
 
@@ -665,6 +669,23 @@ static int op_pid_of_phone(struct call *c)
 	return 0;
 }
 
+/* The pid of one contact capsule, hex into hex ("" when it does not open). */
+static int contact_pid_hex(struct call *c, const uint8_t capsule[AS_CAPSULE_LEN],
+			   char hex[PID_HEX])
+{
+	struct as_contact who;
+	uint8_t pid[AS_PID_LEN];
+	int rc = as_capsule_open(&who, capsule, c->s->keys.contact_pk, c->s->keys.contact_sk);
+
+	hex[0] = '\0';
+	if (rc == 0) {
+		as_pid_derive(pid, c->s->keys.pseudonym_key, who.phone);
+		as_hex_encode(hex, pid, AS_PID_LEN);
+	}
+	sodium_memzero(&who, sizeof who);
+	return rc;
+}
+
 static int op_derive_pids(struct call *c)
 {
 	json_error_t je;
@@ -680,10 +701,9 @@ static int op_derive_pids(struct call *c)
 			      CL_REVEAL_DERIVE_MAX);
 	out = json_array();
 	json_array_foreach(caps, i, v) {
-		uint8_t capsule[AS_CAPSULE_LEN], pid[AS_PID_LEN];
+		uint8_t capsule[AS_CAPSULE_LEN];
 		char hex[PID_HEX] = "";
 		const char *t = json_string_value(v);
-		struct as_contact who;
 
 		if (!t || strlen(t) != 2 * AS_CAPSULE_LEN ||
 		    as_hex_decode(capsule, AS_CAPSULE_LEN, t)) {
@@ -691,13 +711,8 @@ static int op_derive_pids(struct call *c)
 			return refuse(c, AS_E_FIELD, "capsule %zu is not %d hex digits", i,
 				      2 * AS_CAPSULE_LEN);
 		}
-		if (as_capsule_open(&who, capsule, c->s->keys.contact_pk, c->s->keys.contact_sk) == 0) {
-			as_pid_derive(pid, c->s->keys.pseudonym_key, who.phone);
-			as_hex_encode(hex, pid, AS_PID_LEN);
-		} else {
+		if (contact_pid_hex(c, capsule, hex) != 0)
 			unreadable++;
-		}
-		sodium_memzero(&who, sizeof who);
 		if (!out || json_array_append_new(out, json_string(hex))) {
 			json_decref(out);
 			return refuse(c, -ENOMEM, "out of memory");
@@ -707,6 +722,77 @@ static int op_derive_pids(struct call *c)
 		as_log(AS_LOG_WARNING, "derive_pids: %u capsule(s) sealed to another contact key",
 		       unreadable);
 	c->answer = json_pack("{s:o}", "pids", out);
+	return 0;
+}
+
+/* Visit tokens' capsules (tokencapsule.h) of one issued batch: the batch
+ * key opens with contact.key, each capsule with the batch key, and the
+ * contact capsule inside gives the pid as for a paper entry.  The answer
+ * has each token's pid and its contact capsule (still sealed to the
+ * authority: the store keeps it as the person's, for a reveal).  A capsule
+ * that does not open (altered, or another key) gets "" for both. */
+static int op_derive_token_pids(struct call *c)
+{
+	json_error_t je;
+	json_t *list, *v, *out, *contacts;
+	const char *sealed_hex;
+	uint8_t sealed[CL_TOKCAP_SEALED_KEY_LEN], key[CL_TOKCAP_KEY_LEN];
+	int key_ok;
+	size_t i;
+	unsigned unreadable = 0;
+
+	if (json_unpack_ex(c->req, &je, JSON_STRICT, "{s:s, s:s, s:o}", "op", &c->op,
+			   "sealed_key", &sealed_hex, "tokens", &list))
+		return refuse(c, AS_E_FIELD, "derive_token_pids: %s", je.text);
+	if (strlen(sealed_hex) != 2 * CL_TOKCAP_SEALED_KEY_LEN ||
+	    as_hex_decode(sealed, CL_TOKCAP_SEALED_KEY_LEN, sealed_hex))
+		return refuse(c, AS_E_FIELD, "'sealed_key' is not %d hex digits",
+			      2 * CL_TOKCAP_SEALED_KEY_LEN);
+	if (!json_is_array(list) || json_array_size(list) > CL_FEED_MAX_TOKENS)
+		return refuse(c, AS_E_FIELD, "'tokens' must be an array of at most %d",
+			      CL_FEED_MAX_TOKENS);
+	key_ok = cl_tokcap_open_key(key, sealed, c->s->keys.contact_pk,
+				    c->s->keys.contact_sk) == 0;
+	out = json_array();
+	contacts = json_array();
+	json_array_foreach(list, i, v) {
+		uint8_t id[CL_TOKEN_ID_LEN], cap[CL_TOKCAP_LEN], contact[AS_CAPSULE_LEN];
+		const char *id_hex, *cap_hex;
+		json_int_t expires;
+		char hex[PID_HEX] = "", contact_hex[2 * AS_CAPSULE_LEN + 1] = "";
+
+		if (json_unpack_ex(v, &je, JSON_STRICT, "{s:s, s:I, s:s}", "id", &id_hex,
+				   "expires", &expires, "capsule", &cap_hex) ||
+		    strlen(id_hex) != 2 * CL_TOKEN_ID_LEN ||
+		    as_hex_decode(id, CL_TOKEN_ID_LEN, id_hex) ||
+		    strlen(cap_hex) != 2 * CL_TOKCAP_LEN ||
+		    as_hex_decode(cap, CL_TOKCAP_LEN, cap_hex)) {
+			json_decref(out);
+			json_decref(contacts);
+			sodium_memzero(key, sizeof key);
+			return refuse(c, AS_E_FIELD, "token %zu is not {\"id\": %d hex digits, "
+				      "\"expires\": unix seconds, \"capsule\": %d hex digits}", i,
+				      2 * CL_TOKEN_ID_LEN, 2 * CL_TOKCAP_LEN);
+		}
+		if (!key_ok || cl_tokcap_open(contact, key, id, (int64_t)expires, cap) != 0 ||
+		    contact_pid_hex(c, contact, hex) != 0)
+			unreadable++;
+		else
+			as_hex_encode(contact_hex, contact, AS_CAPSULE_LEN);
+		if (!out || !contacts || json_array_append_new(out, json_string(hex)) ||
+		    json_array_append_new(contacts, json_string(contact_hex))) {
+			json_decref(out);
+			json_decref(contacts);
+			sodium_memzero(key, sizeof key);
+			return refuse(c, -ENOMEM, "out of memory");
+		}
+	}
+	sodium_memzero(key, sizeof key);
+	if (unreadable)
+		as_log(AS_LOG_WARNING, "derive_token_pids: %u token capsule(s) do not open (%s)",
+		       unreadable, key_ok ? "altered, or sealed to another contact key"
+				          : "the batch key is sealed to another contact key");
+	c->answer = json_pack("{s:o, s:o}", "pids", out, "contacts", contacts);
 	return 0;
 }
 
@@ -720,6 +806,7 @@ char *rv_service_answer(struct rv_service *s, const struct rv_peer *peer, const 
 		{"log_trace", op_log_trace}, {"ask", op_ask}, {"decide", op_decide},
 		{"open", op_open}, {"break_glass", op_break_glass},
 		{"derive_pids", op_derive_pids}, {"pid_of_phone", op_pid_of_phone},
+		{"derive_token_pids", op_derive_token_pids},
 	};
 	struct call c;
 	json_error_t je;
@@ -746,7 +833,7 @@ char *rv_service_answer(struct rv_service *s, const struct rv_peer *peer, const 
 				break;
 		if (i == sizeof ops / sizeof ops[0])
 			refuse(&c, AS_E_FIELD, "unknown op (log_trace, ask, decide, open, "
-			       "break_glass, derive_pids, pid_of_phone)");
+			       "break_glass, derive_pids, pid_of_phone, derive_token_pids)");
 		else if ((c.op = ops[i].op, ops[i].fn(&c)) == 0 && !c.answer)
 			refuse(&c, -ENOMEM, "out of memory");
 	}

@@ -10,6 +10,7 @@
 #include "lmdb_chains.h"
 #include "lmdb_ingest.h"
 #include "lmdb_registry.h"
+#include "lmdb_tokens.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -547,7 +548,8 @@ int cl_store_ingest_begin(struct cl_store *s, struct cl_ingest **out)
 
 static int record_check(const struct as_record *r)
 {
-	if (r->seq == 0 || r->kind < AS_REC_PASS || r->kind > AS_REC_EXPIRED ||
+	if (r->seq == 0 || r->kind < AS_REC_PASS ||
+	    (r->kind > AS_REC_EXPIRED && r->kind != AS_REC_TOKEN) ||
 	    (r->flags & ~AS_REC_FLAGS_KNOWN) || r->headcount == 0 ||
 	    r->headcount > AS_HEADCOUNT_MAX || (r->exit_time != 0 && r->exit_time < r->entry_time))
 		return AS_E_FIELD;
@@ -579,6 +581,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 	size_t n_refused = in->n_refused;
 	uint64_t through;
 	uint32_t longest = 0;
+	uint8_t tpid[AS_PID_LEN], tcontact[AS_CAPSULE_LEN];
 	int rc;
 
 	in->refused = NULL; /* for this batch only */
@@ -652,7 +655,27 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 			memcpy(digest, chain->digests[i], AS_CHAIN_LEN);
 		else
 			as_chain_record_digest(r, digest);
-		if (judge.reconcile) {
+		if (r->kind == AS_REC_TOKEN) {
+			/* Its pid and contact capsule come from its token. */
+			int outcome = 0;
+
+			rc = in->s->no_tokens ? AS_E_VERSION
+					      : store_token_take(in, &sg, r, digest, judge.reconcile,
+								 &outcome, tpid, tcontact);
+			if (rc) {
+				in->failed = rc;
+				memset(res, 0, sizeof *res);
+				return store_error(rc);
+			}
+			if (outcome == STORE_TOKEN_WAIT)
+				res->tokens_waiting++;
+			else if (outcome == STORE_TOKEN_REPLAY)
+				res->tokens_replayed++;
+			else if (outcome == STORE_TOKEN_HELD)
+				res->reconciled++;
+			if (outcome != STORE_TOKEN_USE)
+				continue;
+		} else if (judge.reconcile) {
 			int held;
 			uint64_t held_seq;
 
@@ -677,7 +700,8 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 			return AS_E_FULL;
 		}
 		sv.v.vid = in->next_vid;
-		memcpy(sv.v.pid, pids ? pids[i] : r->pid, AS_PID_LEN);
+		memcpy(sv.v.pid, r->kind == AS_REC_TOKEN ? tpid : pids ? pids[i] : r->pid,
+		       AS_PID_LEN);
 		sv.v.venue_id = sg.g.venue_id;
 		sv.v.entry = r->entry_time;
 		sv.v.exit = r->exit_time;
@@ -689,7 +713,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 		sv.v.person = 0;
 		sv.has_digest = 1;
 		memcpy(sv.digest, digest, VISIT_DIGEST_LEN);
-		rc = store_ingest_visit(in, &sv, r->capsule);
+		rc = store_ingest_visit(in, &sv, r->kind == AS_REC_TOKEN ? tcontact : r->capsule);
 		if (rc) {
 			in->failed = rc;
 			memset(res, 0, sizeof *res);
@@ -715,7 +739,8 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 			return store_error(rc);
 		}
 	}
-	if (res->stored || res->expired || res->reconciled || res->refused) {
+	if (res->stored || res->expired || res->reconciled || res->refused ||
+	    res->tokens_waiting || res->tokens_replayed) {
 		sg.g.through_seq = through;
 		sg.g.records += res->stored;
 		sg.g.batches++;

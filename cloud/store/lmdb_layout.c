@@ -5,14 +5,15 @@
  * parts, one file each: lmdb_registry.c (gateways and venues),
  * lmdb_ingest.c (batches in one write transaction), lmdb_chains.c (journal
  * chains), lmdb_app.c (app check-ins), lmdb_coverage.c (heartbeats),
- * lmdb_stats.c, lmdb_reader.c (queries) and lmdb_purge.c (retention).
+ * lmdb_stats.c, lmdb_reader.c (queries), lmdb_purge.c (retention) and
+ * lmdb_tokens.c (visit tokens).
  *
- * Layout (store version 4): one environment, fourteen named databases.
+ * Layout (store version 4): one environment, seventeen named databases.
  * A version 3 store lacks only chains and chain_events (and the digests in
  * visits): opened for writing it gains them, empty, and becomes version 4;
- * read-only it is read without them.  coverage came later within version
- * 4: a store opened for writing gains it, empty; read-only, a store
- * without it has no coverage.
+ * read-only it is read without them.  coverage, then the three of visit
+ * tokens, came later within version 4: a store opened for writing gains
+ * them, empty; read-only, a store without them has no coverage, no tokens.
  * Every integer in a key or an index entry is big-endian, so LMDB's byte
  * order is numeric order.
  *
@@ -39,6 +40,8 @@
  *             it showed (see "journal chains" below)
  *   coverage  gw_id[16] || start (sortable time) -> a coverage period of
  *             that gateway's heartbeats (coverage.h, 166 bytes)
+ *   tokens, token_issues, token_wait: visit tokens the issuer announced,
+ *             their use, and records waiting for theirs (lmdb_tokens.c)
  *
  * An index entry (24 bytes) covers what tracing needs, so a query reads
  * the index alone: entry i64 (sign bit flipped, so it sorts) || vid[6] ||
@@ -301,6 +304,8 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 		{"capsules", 0, &s->capsules}, {"paper", 0, &s->paper},
 		{"app", 0, &s->app},           {"chains", 0, &s->chains},
 		{"chain_events", 0, &s->chain_events}, {"coverage", 0, &s->coverage},
+		{"tokens", dup, &s->tokens},   {"token_issues", 0, &s->token_issues},
+		{"token_wait", 0, &s->token_wait},
 	};
 	uint8_t buf[FP_KEY_LEN];
 	MDB_val key = {7, (void *)"version"}, val, fkey = {6, (void *)"fp_key"};
@@ -345,6 +350,7 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 		}
 	}
 	s->no_coverage = 1;
+	s->no_tokens = 0;
 	for (int i = 1; i < ndbs && !rc; i++) {
 		rc = mdb_dbi_open(txn, dbs[i].name, create | dbs[i].flags, dbs[i].dbi);
 		if (dbs[i].dbi == &s->coverage) {
@@ -353,9 +359,18 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 			s->no_coverage = rc != 0;
 			if (rc == MDB_NOTFOUND && s->readonly)
 				rc = 0;
+		} else if (dbs[i].dbi == &s->tokens || dbs[i].dbi == &s->token_issues ||
+			   dbs[i].dbi == &s->token_wait) {
+			/* So did the visit tokens' three. */
+			if (rc == MDB_NOTFOUND && s->readonly) {
+				rc = 0;
+				s->no_tokens = 1;
+			}
 		}
 	}
 	s->has_chain = ndbs == STORE_MAXDBS;
+	if (ndbs < STORE_MAXDBS)
+		s->no_tokens = 1;
 	return rc;
 }
 

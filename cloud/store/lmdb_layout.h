@@ -22,7 +22,7 @@
 #include <string.h>
 
 #define STORE_VERSION 4
-#define STORE_MAXDBS 14
+#define STORE_MAXDBS 17
 #define STORE_V3_DBS 11              /* version 3: no chains, chain_events */
 #define FP_LEN 8                     /* capsule fingerprint (SipHash-2-4) */
 #define FP_KEY_LEN 16
@@ -52,10 +52,11 @@
 struct cl_store {
 	MDB_env *env;
 	MDB_dbi meta, gateways, venues, counters, visits, by_venue, by_pid, persons, capsules,
-		paper, app, chains, chain_events, coverage;
+		paper, app, chains, chain_events, coverage, tokens, token_issues, token_wait;
 	int readonly;
 	int has_chain;               /* 0: a version 3 store opened read-only */
 	int no_coverage;             /* a store from before coverage, read-only */
+	int no_tokens;               /* a store from before visit tokens, read-only */
 	uint64_t open_serial;        /* see cl_store_data_version */
 };
 
@@ -179,7 +180,7 @@ static inline int idx_decode(struct cl_visit *v, const MDB_val *val, uint32_t id
 	v->kind = (uint8_t)(as_get_be16(p + 22) >> 13);
 	v->flags = (uint8_t)(as_get_be16(p + 22) >> 11 & 0x03);
 	v->headcount = as_get_be16(p + 22) & 0x07ff;
-	if (v->kind < AS_REC_PASS || v->kind > AS_REC_APP || v->kind == AS_REC_EXPIRED ||
+	if (v->kind < AS_REC_PASS || v->kind > AS_REC_TOKEN || v->kind == AS_REC_EXPIRED ||
 	    (v->flags & ~AS_REC_FLAGS_KNOWN) || v->headcount == 0 ||
 	    v->headcount > AS_HEADCOUNT_MAX)
 		return MDB_CORRUPTED;

@@ -7,6 +7,7 @@
  * transaction on the store (the daemon's purge worker, the CLI).
  */
 #include "lmdb_layout.h"
+#include "lmdb_tokens.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -35,12 +36,16 @@
  *   4. app: entries of check-ins (and replay keys) before the horizon or
  *      after the limit;
  *   5. coverage: gateway coverage periods that ended before the horizon or
- *      start after the limit.
+ *      start after the limit;
+ *   6-8. visit tokens (lmdb_tokens.c): tokens whose expiry day lies before
+ *      the horizon's (whole days, from the front), the issues (pid and
+ *      contact capsule) whose tokens all expired before it, and records
+ *      waiting for a token with their entry outside the window.
  * Between slices the purge pauses as long as the slice took, so that the
  * ingest thread gets the writer lock at least half the time.
  */
 enum purge_phase { PURGE_VENUES, PURGE_PIDS, PURGE_PERSONS, PURGE_APP, PURGE_COVERAGE,
-		   PURGE_DONE };
+		   PURGE_TOKENS, PURGE_TOKEN_ISSUES, PURGE_TOKEN_WAIT, PURGE_DONE };
 
 struct purge_pos {
 	enum purge_phase phase;
@@ -490,6 +495,17 @@ static int judge_period(const struct purge_pos *pos, const MDB_val *key, const M
 	return p.end < pos->horizon || p.start > pos->limit;
 }
 
+static int judge_token_issue(const struct purge_pos *pos, const MDB_val *key,
+			     const MDB_val *val)
+{
+	return store_token_issue_purge_judge(pos->horizon, key, val);
+}
+
+static int judge_token_wait(const struct purge_pos *pos, const MDB_val *key, const MDB_val *val)
+{
+	return store_token_wait_purge_judge(pos->horizon, pos->limit, key, val);
+}
+
 static double monotonic_seconds(void)
 {
 	struct timespec ts;
@@ -504,7 +520,7 @@ int cl_store_purge_outside(struct cl_store *s, int64_t horizon, int64_t limit, s
 			   uint64_t *deleted)
 {
 	struct purge_pos pos = {PURGE_VENUES, horizon, limit, {0}, 0};
-	uint64_t total = 0;
+	uint64_t total = 0, tokens_gone = 0;
 	int rc = 0;
 
 	if (max_per_txn == 0)
@@ -517,6 +533,8 @@ int cl_store_purge_outside(struct cl_store *s, int64_t horizon, int64_t limit, s
 		MDB_txn *txn;
 		int more = 0;
 
+		if (pos.phase >= PURGE_TOKENS && s->no_tokens)
+			break;
 		rc = store_write_begin(s, &txn);
 		if (rc)
 			break;
@@ -540,8 +558,19 @@ int cl_store_purge_outside(struct cl_store *s, int64_t horizon, int64_t limit, s
 			rc = purge_walk(s, txn, s->app, APP_KEY_LEN, judge_app, &pos, max_per_txn,
 					&more);
 			break;
-		default:
+		case PURGE_COVERAGE:
 			rc = purge_walk(s, txn, s->coverage, COVERAGE_KEY_LEN, judge_period, &pos,
+					max_per_txn, &more);
+			break;
+		case PURGE_TOKENS:
+			rc = store_tokens_purge(s, txn, pos.horizon, max_per_txn, &tokens_gone, &more);
+			break;
+		case PURGE_TOKEN_ISSUES:
+			rc = purge_walk(s, txn, s->token_issues, 8, judge_token_issue, &pos,
+					max_per_txn, &more);
+			break;
+		default:
+			rc = purge_walk(s, txn, s->token_wait, 16, judge_token_wait, &pos,
 					max_per_txn, &more);
 			break;
 		}

@@ -56,6 +56,17 @@ int cl_store_stats(struct cl_store *s, struct cl_store_stats *st)
 		st->people = ms.ms_entries;
 		rc = store_meta_get(txn, s->meta, "batches", &st->batches);
 	}
+	if (!rc && !s->no_tokens) {
+		rc = mdb_stat(txn, s->tokens, &ms);
+		if (!rc) {
+			st->tokens = ms.ms_entries;
+			rc = mdb_stat(txn, s->token_wait, &ms);
+		}
+		if (!rc) {
+			st->tokens_waiting = ms.ms_entries;
+			rc = store_meta_get(txn, s->meta, "replayed_tokens", &st->tokens_replayed);
+		}
+	}
 	mdb_txn_abort(txn);
 	if (!rc)
 		rc = mdb_env_info(s->env, &info);

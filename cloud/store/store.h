@@ -143,6 +143,11 @@ struct cl_ingest_result {
 	 * follows.  has_chain 0: nothing to report (time unused). */
 	int has_chain;
 	struct cl_chain_state chain;
+	/* Records of visit tokens (kind AS_REC_TOKEN) taken without a visit
+	 * (see "visit tokens" below): their capsule has not arrived (kept
+	 * waiting), or their token was used before (a replay, refused). */
+	uint32_t tokens_waiting;
+	uint32_t tokens_replayed;
 };
 
 int cl_store_ingest_begin(struct cl_store *s, struct cl_ingest **out);
@@ -323,6 +328,50 @@ int cl_store_ingest_app(struct cl_ingest *in, const struct cl_app_visit *a, int 
 int cl_store_ingest_app_exit(struct cl_ingest *in, const uint8_t checkin_id[CL_APP_ID_LEN],
 			     const uint8_t pid[AS_PID_LEN], int64_t exit, int *outcome);
 
+/* ---- visit tokens (pass version 2) ---- */
+
+/*
+ * A visit token is single-use: a gateway journals its scan as a record of
+ * kind AS_REC_TOKEN whose pid field holds the token id.  The issuer's
+ * capsule feed tells the store, per token, its expiry, the pid the reveal
+ * service derived from its capsule and the holder's contact capsule
+ * (cl_store_ingest_tokens).  A batch's token record (past through_seq) is
+ * then:
+ *   - its token's first use, token known: stored as a visit under that pid
+ *     (kind AS_REC_TOKEN), the token marked used by (gateway, seq);
+ *   - its first use, token not known yet (the feed is behind): kept
+ *     waiting, durably, and stored when the token arrives; counted in
+ *     res->tokens_waiting;
+ *   - a token used before by another (gateway, seq): a replay, refused
+ *     (no visit), counted in res->tokens_replayed and in the store's
+ *     replayed-tokens total;
+ * and in every case taken (through_seq goes past it, the gateway may
+ * forget it).  Tokens, the holders' contact capsules and waiting records
+ * go with retention (cl_store_purge_outside): a token whose expiry lies
+ * before the horizon (no record of it can be taken any more: its entry
+ * would be older still), a waiting record with its entry time.
+ */
+struct cl_token_issued {
+	uint8_t token_id[16];
+	int64_t expires_at;
+	uint8_t pid[AS_PID_LEN];         /* all zero: its capsule did not open
+					  * (its visits are stored unattributed) */
+	const uint8_t *contact;          /* the holder's contact capsule
+					  * (AS_CAPSULE_LEN bytes, borrowed), or NULL */
+};
+
+struct cl_tokens_result {
+	uint32_t added;                  /* tokens new to the store */
+	uint32_t known;                  /* already known (a batch sent again) */
+	uint32_t resolved;               /* waiting records stored as visits */
+};
+
+/* Add n issued tokens in the ingest transaction (a token already known
+ * changes nothing); a record waiting for one of them is stored as its
+ * visit now. */
+int cl_store_ingest_tokens(struct cl_ingest *in, const struct cl_token_issued *t, size_t n,
+			   struct cl_tokens_result *res);
+
 /* ---- coverage (gateway heartbeats, coverage.h) ---- */
 
 /*
@@ -354,6 +403,9 @@ struct cl_store_stats {
 	uint64_t batches;
 	uint64_t rejects_total;
 	uint64_t map_used, map_size; /* bytes */
+	uint64_t tokens;            /* visit tokens known (issued, unexpired) */
+	uint64_t tokens_waiting;    /* token records waiting for their capsule */
+	uint64_t tokens_replayed;   /* token records refused as replays, ever */
 };
 int cl_store_stats(struct cl_store *s, struct cl_store_stats *st);
 /* Call fn for each reject reason counter. */

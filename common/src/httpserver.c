@@ -751,6 +751,38 @@ int as_http_tls_files_check(const char *cert_file, const char *key_file, char *e
 	return rc;
 }
 
+int as_http_listen_check(const char *listen, const char *tls_cert, const char *tls_key,
+			 const char *config_path, char *err, size_t err_len)
+{
+	struct in6_addr addr;
+	char inner[512];
+	int rc;
+
+	if (!tls_cert != !tls_key) {
+		as_err_printf(err, err_len, "%s: HTTPS needs both tls_cert and tls_key (only %s is "
+			      "set)", config_path, tls_cert ? "tls_cert" : "tls_key");
+		return AS_E_CONFIG;
+	}
+	if (!listen || (inet_pton(AF_INET, listen, &addr) != 1 &&
+			inet_pton(AF_INET6, listen, &addr) != 1)) {
+		as_err_printf(err, err_len, "%s: listen %s is not a numeric IP address (give one, "
+			      "e.g. 127.0.0.1 or the LAN address)", config_path,
+			      listen ? listen : "(unset)");
+		return AS_E_CONFIG;
+	}
+	if (!tls_cert && !as_http_address_is_loopback(listen)) {
+		as_err_printf(err, err_len, "%s: listen %s is not a loopback address, and plain HTTP "
+			      "is allowed on loopback only: set tls_cert and tls_key, or listen on "
+			      "127.0.0.1", config_path, listen);
+		return AS_E_CONFIG;
+	}
+	if (tls_cert && (rc = as_http_tls_files_check(tls_cert, tls_key, inner, sizeof inner)) != 0) {
+		as_err_printf(err, err_len, "%s: %s", config_path, inner);
+		return rc;
+	}
+	return 0;
+}
+
 static void server_free(struct as_http_server *srv)
 {
 	if (srv->static_fd >= 0)

@@ -18,6 +18,7 @@
 #include "anshim/batch.h"
 #include "anshim/bytes.h"
 #include "anshim/credential.h"
+#include "anshim/enrolment.h"
 #include "anshim/error.h"
 #include "anshim/fileio.h"
 #include "anshim/enrolreq.h"
@@ -307,6 +308,34 @@ static void reveal_scopes(void)
 	put("fuzz_reveal_scope", "scope", scope, strlen(scope));
 }
 
+/* The issuer API's bodies (fuzz_issuer_request): the first byte picks
+ * the request, 0 start, 1 finish, 2 tokens. */
+static void issuer_requests(void)
+{
+	static const char start[] = "\0{\"phone\":\"010-1234-5678\",\"holder_key\":"
+		"\"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a\"}";
+	static const char finish[] = "\1{\"enrolment\":\"00112233445566778899aabbccddeeff\","
+		"\"code\":\"012345\",\"consent_version\":1,\"consent_hash\":"
+		"\"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\"}";
+	char tokens[1024], b64[256];
+	struct as_enrolment e;
+	uint8_t raw[AS_ENROLMENT_LEN];
+
+	put("fuzz_issuer_request", "start", start, sizeof start - 1);
+	put("fuzz_issuer_request", "finish", finish, sizeof finish - 1);
+	memset(&e, 0, sizeof e);
+	memcpy(e.holder_pk, fuzz_k.holder_pk, AS_SIGN_PK_LEN);
+	e.consent_version = 1;
+	e.issued_at = FUZZ_NOW;
+	e.expires_at = FUZZ_NOW + FUZZ_RETENTION;
+	as_enrolment_sign(&e, fuzz_k.auth_sk);
+	as_enrolment_encode(raw, sizeof raw, &e);
+	sodium_bin2base64(b64, sizeof b64, raw, sizeof raw, sodium_base64_VARIANT_ORIGINAL);
+	int n = snprintf(tokens, sizeof tokens, "%c{\"enrolment_credential\":\"%s\","
+			 "\"request\":\"UQEAAAAA\"}", 2, b64);
+	put("fuzz_issuer_request", "tokens", tokens, (size_t)n);
+}
+
 /* One key press and release, then a SYN, as a scanner types it. */
 static size_t key(struct input_event *ev, unsigned code)
 {
@@ -482,6 +511,8 @@ int main(int argc, char **argv)
 	put_vector("fuzz_token", "token_request.hex");
 	put_vector("fuzz_token", "token_batch.hex");
 	put_vector("fuzz_record", "record_token.hex");
+	put_vector("fuzz_feed_batch", "feed_batch.hex");
+	put_vector("fuzz_feed_ack", "feed_ack.hex");
 	venue_codes();
 	enrol_requests();
 	app_messages();
@@ -498,6 +529,7 @@ int main(int argc, char **argv)
 	put_with("fuzz_config", "cloud_set", 1, cl_conf, strlen(cl_conf));
 
 	reveal_scopes();
+	issuer_requests();
 
 	accounts_files();
 	put_file("fuzz_register_csv", "good", data_dir, "csv/good.csv", -1);

@@ -12,7 +12,7 @@ set -euo pipefail
 # (timezone Asia/Seoul), so 'date' gives the times staff would write down.
 # A test of another zone sets TZ for its own commands.
 export TZ=Asia/Seoul
-export PATH="$ANSHIM_BUILD_DIR/cloud:$ANSHIM_BUILD_DIR/cloud/console:$ANSHIM_BUILD_DIR/gateway:$ANSHIM_BUILD_DIR/wallet:$PATH"
+export PATH="$ANSHIM_BUILD_DIR/cloud:$ANSHIM_BUILD_DIR/cloud/console:$ANSHIM_BUILD_DIR/cloud/issuer:$ANSHIM_BUILD_DIR/gateway:$ANSHIM_BUILD_DIR/wallet:$PATH"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/anshim-it.XXXXXX")
 CLEANUP_PIDS=()
 

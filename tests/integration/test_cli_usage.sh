@@ -22,9 +22,12 @@ commands_of() {
     }'
 }
 
-for prog in anshim-gw anshim-cloud anshim-wallet; do
+progs=(anshim-gw anshim-cloud anshim-wallet)
+command -v anshim-issuer >/dev/null && progs+=(anshim-issuer)
+for prog in "${progs[@]}"; do
   mapfile -t cmds < <(commands_of "$prog")
-  check; [ "${#cmds[@]}" -ge 8 ] || fail "$prog --help lists only ${#cmds[@]} commands: ${cmds[*]}"
+  least=8; [ "$prog" != anshim-issuer ] || least=4
+  check; [ "${#cmds[@]}" -ge "$least" ] || fail "$prog --help lists only ${#cmds[@]} commands: ${cmds[*]}"
   for cmd in "${cmds[@]}"; do
     for flag in --help -h; do
       rc=0
@@ -45,6 +48,7 @@ expect_match "trace --help: the depth" "--depth" "$out"
 expect_match "trace --help: exit status" "Exit status" "$out"
 daemons=(anshim-gatewayd anshim-cloudd)
 command -v anshim-consoled >/dev/null && daemons+=(anshim-consoled)
+command -v anshim-issuerd >/dev/null && daemons+=(anshim-issuerd)
 for daemon in "${daemons[@]}"; do
   rc=0; out=$("$daemon" --help 2>&1) || rc=$?
   expect_eq "$daemon --help: exit status" 0 "$rc"

@@ -11,6 +11,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
 pairs=("anshim-gatewayd gateway.conf" "anshim-cloudd cloud.conf")
 command -v anshim-consoled >/dev/null && pairs+=("anshim-consoled console.conf")
+command -v anshim-issuerd >/dev/null && pairs+=("anshim-issuerd issuer.conf")
 for pair in "${pairs[@]}"; do
   set -- $pair
   "$1" --print-example-config > "$WORK/$2"

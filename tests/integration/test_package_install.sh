@@ -72,7 +72,8 @@ CS_CONF=/etc/anshim/console.conf
 GW_CONF=/etc/anshim/gateway.conf
 CL_CONF=/etc/anshim/cloud.conf
 LEFTOVERS=(/etc/anshim /var/lib/anshim-gateway /var/lib/anshim-cloud /run/anshim-gateway
-           /usr/share/anshim /var/lib/anshim-reveal /run/anshim-reveal /var/lib/anshim)
+           /usr/share/anshim /var/lib/anshim-reveal /run/anshim-reveal /var/lib/anshim
+           /var/lib/anshim-issuer)
 
 # ---- may this test run here? ----
 [ "$(id -u)" = 0 ] || skip "needs root: it installs the packages system-wide (run it as root, in a VM or container)"
@@ -699,7 +700,8 @@ for f in /var/lib/anshim-gateway /var/lib/anshim-cloud /var/lib/anshim-reveal /r
          /usr/bin/anshim-wallet /usr/share/doc/anshim-gateway /usr/share/doc/anshim-cloud \
          /usr/share/doc/anshim-tools /usr/lib/sysusers.d/anshim-gateway.conf \
          /usr/lib/sysusers.d/anshim-cloud.conf "$GW_CONF" "$CL_CONF" "$CS_CONF" /var/lib/anshim \
-         /usr/sbin/anshim-consoled; do
+         /usr/sbin/anshim-consoled /usr/sbin/anshim-issuerd /usr/sbin/anshim-issuer \
+         /etc/anshim/issuer.conf /var/lib/anshim-issuer; do
   expect_gone "purged" "$f"
 done
 check

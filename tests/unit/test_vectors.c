@@ -30,11 +30,14 @@
 #include "anshim/capsule.h"
 #include "anshim/chain.h"
 #include "anshim/enrolreq.h"
+#include "anshim/enrolment.h"
 #include "anshim/fileio.h"
 #include "anshim/heartbeat.h"
 #include "anshim/phone.h"
 #include "anshim/qr.h"
 #include "anshim/token.h"
+#include "capsulewire.h"
+#include "tokencapsule.h"
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -652,7 +655,7 @@ static int v_issuer_pk(uint8_t *o, size_t c)
 	return AS_SIGN_PK_LEN;
 }
 
-/* The self-service enrolment request of section 23: the device key asks
+/* The self-service enrolment request of section 25: the device key asks
  * for a new venue number, "제주 카페", category cafe, 45 minutes. */
 static int build_enrol_request(struct as_enrolreq *r)
 {
@@ -680,6 +683,93 @@ static int v_enrol_request_qr(uint8_t *o, size_t c)
 	int rc = build_enrol_request(&r);
 
 	return rc ? rc : as_enrolreq_to_text((char *)o, c, &r);
+}
+
+/* The enrolment credential the issuer (seed 06) gives the vectors'
+ * holder: consent version 1 from V_ISSUED for 8 weeks. */
+static int v_enrolment(uint8_t *o, size_t c)
+{
+	struct as_enrolment e;
+	int rc;
+
+	memset(&e, 0, sizeof e);
+	memcpy(e.holder_pk, K.holder_pk, AS_SIGN_PK_LEN);
+	e.consent_version = 1;
+	e.issued_at = V_ISSUED;
+	e.expires_at = V_ISSUED + 56 * INT64_C(86400);
+	if ((rc = as_enrolment_sign(&e, K.issuer_sk)) != 0)
+		return rc;
+	return as_enrolment_encode(o, c, &e);
+}
+
+/* ---- the capsule feed (section 23) ---- */
+
+#define V_TOKCAP_KEY_BYTE 0x07    /* the batch key: 32 x 07 */
+#define V_TOKCAP_NONCE_BYTE 0x08  /* the capsule's nonce: 24 x 08 */
+#define V_TOKCAP_ID_BYTE 0x11     /* the token id: 16 x 11 */
+#define V_FEED_SEALED_BYTE 0xCE   /* the sealed batch key: 80 x ce */
+#define V_FEED_OTHER_ID_BYTE 0x12 /* the second token's id: 16 x 12 */
+#define V_FEED_OTHER_CAP_BYTE 0xCF /* and its capsule: 171 x cf */
+
+/* The token capsule: the contact capsule 131 x ca (the phone credential's
+ * fixed capsule) under the fixed batch key and nonce, as cl_tokcap_seal
+ * computes it with a random nonce. */
+static int v_token_capsule(uint8_t *o, size_t c)
+{
+	uint8_t key[CL_TOKCAP_KEY_LEN], contact[AS_CAPSULE_LEN], id[CL_TOKEN_ID_LEN];
+	uint8_t ad[15 + CL_TOKEN_ID_LEN + 8];
+	struct as_writer w;
+
+	if (c < CL_TOKCAP_LEN)
+		return AS_E_OVERSIZE;
+	memset(key, V_TOKCAP_KEY_BYTE, sizeof key);
+	memset(contact, V_PASS_CAPSULE_BYTE, sizeof contact);
+	memset(id, V_TOKCAP_ID_BYTE, sizeof id);
+	as_writer_init(&w, ad, sizeof ad);
+	as_writer_bytes(&w, "anshim-tokcap-1", 15);
+	as_writer_bytes(&w, id, sizeof id);
+	as_writer_i64(&w, V_EXPIRES);
+	memset(o, V_TOKCAP_NONCE_BYTE, CL_TOKCAP_NONCE_LEN);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(o + CL_TOKCAP_NONCE_LEN, NULL, contact,
+						   sizeof contact, ad, sizeof ad, NULL, o, key);
+	return CL_TOKCAP_LEN;
+}
+
+/* Batch 1 of the vector issuer: the token capsule vector's token and one
+ * more with fixed bytes. */
+static int v_feed_batch(uint8_t *o, size_t c)
+{
+	struct cl_feed_token t[2];
+	struct cl_feed_batch b;
+	int rc;
+
+	memset(&b, 0, sizeof b);
+	cl_issuer_id(b.issuer_id, K.issuer_pk);
+	b.seq = 1;
+	b.created = V_ISSUED;
+	memset(b.sealed_key, V_FEED_SEALED_BYTE, sizeof b.sealed_key);
+	b.count = 2;
+	b.tokens = t;
+	memset(t[0].token_id, V_TOKCAP_ID_BYTE, CL_TOKEN_ID_LEN);
+	t[0].expires_at = V_EXPIRES;
+	if ((rc = v_token_capsule(t[0].capsule, sizeof t[0].capsule)) < 0)
+		return rc;
+	memset(t[1].token_id, V_FEED_OTHER_ID_BYTE, CL_TOKEN_ID_LEN);
+	t[1].expires_at = V_EXPIRES;
+	memset(t[1].capsule, V_FEED_OTHER_CAP_BYTE, CL_TOKCAP_LEN);
+	return cl_feed_encode(o, c, &b, K.issuer_sk);
+}
+
+static int v_feed_ack(uint8_t *o, size_t c)
+{
+	struct cl_feed_ack a;
+
+	if (c < CL_FEED_ACK_LEN)
+		return AS_E_OVERSIZE;
+	cl_issuer_id(a.issuer_id, K.issuer_pk);
+	a.seq = 1;
+	a.cloud_time_ms = INT64_C(1767229561234);
+	return cl_feed_ack_encode(o, &a, K.auth_sk);
 }
 
 struct vector {
@@ -716,6 +806,7 @@ static const struct vector vectors[] = {
 	{"policy_empty", 0, 123, v_policy_empty},
 	{"policy_v2", 0, 238, v_policy_v2},
 	{"issuer_pk", 0, 32, v_issuer_pk},
+	{"enrolment", 0, AS_ENROLMENT_LEN, v_enrolment},
 	{"token", 0, AS_TOKEN_LEN, v_token},
 	{"pass_v2", 0, AS_PASS2_LEN, v_pass_v2},
 	{"pass_v2_qr", 1, AS_PASS2_TEXT_LEN, v_pass_v2_qr},
@@ -725,6 +816,9 @@ static const struct vector vectors[] = {
 	{"heartbeat", 0, AS_HEARTBEAT_LEN, v_heartbeat},
 	{"enrol_request", 0, 144, v_enrol_request},
 	{"enrol_request_qr", 1, 4 + 144 / 2 * 3, v_enrol_request_qr},
+	{"token_capsule", 0, CL_TOKCAP_LEN, v_token_capsule},
+	{"feed_batch", 0, CL_FEED_LEN(2), v_feed_batch},
+	{"feed_ack", 0, CL_FEED_ACK_LEN, v_feed_ack},
 };
 #define N_VECTORS (sizeof vectors / sizeof vectors[0])
 
@@ -1451,6 +1545,65 @@ static void test_token_vectors(void)
 
 /* The alphanumeric capacities at level M quoted in docs/PROTOCOL.md, for
  * versions 12 to 16: the largest all-alphanumeric text of each version. */
+/* Section 23: the token capsule opens with its batch key to the contact
+ * capsule, for its own token id and expiry only; the capsule batch and the
+ * ack decode strictly at the documented offsets and verify with the issuer
+ * key and the authority key, no other. */
+static void test_feed_vectors(void)
+{
+	static struct cl_feed_token tokens[CL_FEED_MAX_TOKENS];
+	uint8_t cap[VEC_MAX], b[VEC_MAX], a[VEC_MAX], key[CL_TOKCAP_KEY_LEN];
+	uint8_t contact[AS_CAPSULE_LEN], want[AS_CAPSULE_LEN], id[CL_TOKEN_ID_LEN];
+	uint8_t issuer_id[CL_ISSUER_ID_LEN];
+	struct cl_feed_batch fb = {.tokens = tokens};
+	struct cl_feed_ack fa;
+	size_t ncap = load("token_capsule", cap), nb = load("feed_batch", b);
+	size_t na = load("feed_ack", a);
+
+	memset(key, V_TOKCAP_KEY_BYTE, sizeof key);
+	memset(id, V_TOKCAP_ID_BYTE, sizeof id);
+	memset(want, V_PASS_CAPSULE_BYTE, sizeof want);
+	cl_issuer_id(issuer_id, K.issuer_pk);
+	if (ncap == CL_TOKCAP_LEN) {
+		CHECK_MEM(cap, "\x08\x08\x08\x08", 4);
+		if (CHECK_OK(cl_tokcap_open(contact, key, id, V_EXPIRES, cap)))
+			CHECK_MEM(contact, want, AS_CAPSULE_LEN);
+		CHECK_RC(cl_tokcap_open(contact, key, id, V_EXPIRES + 1, cap), AS_E_CAPSULE);
+		id[15] ^= 1;
+		CHECK_RC(cl_tokcap_open(contact, key, id, V_EXPIRES, cap), AS_E_CAPSULE);
+	}
+	if (nb == CL_FEED_LEN(2)) {
+		CHECK_MEM(b, "F\x01", 2);
+		CHECK_MEM(b + 2, issuer_id, CL_ISSUER_ID_LEN);
+		CHECK_MEM(b + 18, "\x01\0\0\0\0\0\0\0", 8);          /* seq 1 */
+		CHECK_MEM(b + 26, "\x00\xb9\x55\x69\0\0\0\0", 8);    /* created */
+		CHECK(b[34] == V_FEED_SEALED_BYTE && b[113] == V_FEED_SEALED_BYTE);
+		CHECK_MEM(b + 114, "\x02\0", 2);                          /* count 2 */
+		CHECK(b[116] == V_TOKCAP_ID_BYTE);
+		CHECK_MEM(b + 132, "\x00\x60\xcc\x69\0\0\0\0", 8);   /* expires */
+		CHECK_MEM(b + 140, cap, CL_TOKCAP_LEN);
+		CHECK(b[311] == V_FEED_OTHER_ID_BYTE);
+		CHECK(crypto_sign_verify_detached(b + nb - 64, b, nb - 64, K.issuer_pk) == 0);
+		if (CHECK_OK(cl_feed_decode(&fb, CL_FEED_MAX_TOKENS, b, nb, K.issuer_pk))) {
+			uint8_t again[VEC_MAX];
+
+			CHECK(fb.seq == 1 && fb.count == 2 && fb.created == V_ISSUED);
+			CHECK_RC(cl_feed_encode(again, sizeof again, &fb, K.issuer_sk), (int)nb);
+			CHECK_MEM(again, b, nb);
+		}
+		CHECK_RC(cl_feed_decode(&fb, CL_FEED_MAX_TOKENS, b, nb, K.auth_pk), AS_E_SIGNATURE);
+	}
+	if (na == CL_FEED_ACK_LEN) {
+		CHECK_MEM(a, "K\x01", 2);
+		CHECK_MEM(a + 2, issuer_id, CL_ISSUER_ID_LEN);
+		CHECK_MEM(a + 18, "\x01\0\0\0\0\0\0\0", 8);
+		CHECK(crypto_sign_verify_detached(a + 34, a, 34, K.auth_pk) == 0);
+		if (CHECK_OK(cl_feed_ack_decode(&fa, a, na, K.auth_pk)))
+			CHECK(fa.seq == 1 && fa.cloud_time_ms == INT64_C(1767229561234));
+		CHECK_RC(cl_feed_ack_decode(&fa, a, na, K.issuer_pk), AS_E_SIGNATURE);
+	}
+}
+
 static void test_qr_capacity(void)
 {
 	static const struct { int version, max_chars; } caps[] = {
@@ -1859,6 +2012,7 @@ int main(int argc, char **argv)
 	TEST_RUN(test_capsule_plaintext);
 	TEST_RUN(test_qr_texts);
 	TEST_RUN(test_token_vectors);
+	TEST_RUN(test_feed_vectors);
 	TEST_RUN(test_qr_capacity);
 	TEST_RUN(test_strict_rules);
 	TEST_RUN(test_field_rules);

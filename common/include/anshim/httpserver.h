@@ -131,6 +131,17 @@ int as_http_server_start(const struct as_http_config *cfg, struct as_http_server
 int as_http_tls_files_check(const char *cert_file, const char *key_file, char *err,
 			    size_t err_len);
 
+/*
+ * The start-up check of a web daemon's listen settings, shared by
+ * --check-config and the start: tls_cert and tls_key both or neither; the
+ * listen address numeric (IPv4 or IPv6); plain HTTP on a loopback address
+ * only; the TLS files as as_http_tls_files_check wants them.  0, or
+ * AS_E_CONFIG / the file's error with err ("CONFIG_PATH: ...") naming the
+ * setting and the fix.  Any thread.
+ */
+int as_http_listen_check(const char *listen, const char *tls_cert, const char *tls_key,
+			 const char *config_path, char *err, size_t err_len);
+
 /* The port the server listens on (the one picked when cfg->port was 0). */
 uint16_t as_http_server_port(const struct as_http_server *srv);
 

@@ -1,0 +1,45 @@
+/*
+ * lmdb_tokens.h - visit tokens in the LMDB store, as the batch path sees
+ * them (private to cloud/store/): what a token record of a batch is.
+ */
+#ifndef CL_STORE_LMDB_TOKENS_H
+#define CL_STORE_LMDB_TOKENS_H
+
+#include "lmdb_ingest.h"
+#include "lmdb_registry.h"
+
+enum store_token_outcome {
+	STORE_TOKEN_USE = 1,    /* first use, capsule known: store the visit now */
+	STORE_TOKEN_WAIT = 2,   /* first use, capsule not arrived: kept waiting */
+	STORE_TOKEN_REPLAY = 3, /* used before by another record: refused, counted */
+	STORE_TOKEN_HELD = 4    /* this very record was taken before */
+};
+
+/*
+ * A record of kind AS_REC_TOKEN that batch of gateway sg takes (its seq is
+ * past through_seq): its token (the record's pid field) is marked used by
+ * (gateway, seq), or kept waiting for its capsule with what its visit
+ * needs (digest: the record's chain digest); a token used or waiting under
+ * another (gateway, seq) is a replay, unless reconcile is set and it is
+ * the same gateway's (a renumbered copy of the same record).  On
+ * STORE_TOKEN_USE, pid and contact (AS_CAPSULE_LEN bytes, all zero when
+ * the holder's contact capsule is not known) are what to store the visit
+ * under.  Returns 0 or an LMDB code.
+ */
+int store_token_take(struct cl_ingest *in, const struct stored_gateway *sg,
+		     const struct as_record *r, const uint8_t digest[AS_CHAIN_LEN], int reconcile,
+		     int *outcome, uint8_t pid[AS_PID_LEN], uint8_t contact[AS_CAPSULE_LEN]);
+
+/* The purge (lmdb_purge.c): delete the tokens whose expiry day lies
+ * before horizon's, whole days from the front, at most about max of them
+ * in txn (*more when some are left); *deleted counts them.  An LMDB code. */
+int store_tokens_purge(struct cl_store *s, MDB_txn *txn, int64_t horizon, size_t max,
+		       uint64_t *deleted, int *more);
+/* Its judges (purge_walk): an issue whose tokens all expired before
+ * horizon, a waiting record whose entry lies outside [horizon, limit] go
+ * (1); 0 stays; else an LMDB code. */
+int store_token_issue_purge_judge(int64_t horizon, const MDB_val *key, const MDB_val *val);
+int store_token_wait_purge_judge(int64_t horizon, int64_t limit, const MDB_val *key,
+				 const MDB_val *val);
+
+#endif
