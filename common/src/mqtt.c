@@ -369,6 +369,13 @@ static void connect_now(struct as_mqtt *m)
 			 "start a connection to %s (code %d)%s", cur_uri(m), rc,
 			 co.ssl ? ": check broker_ca_file, broker_cert_file and broker_key_file" :
 			 "");
+		if (m->cur + 1 < m->n_uris) {
+			/* The next broker, at once (at most AS_MQTT_BROKERS_MAX deep). */
+			m->cur++;
+			connect_now(m);
+			return;
+		}
+		m->cur = 0;
 		report_failure(m);
 		schedule_reconnect(m);
 	}
@@ -661,13 +668,13 @@ int as_mqtt_start(struct as_mqtt **out, uv_loop_t *loop, const struct as_mqtt_op
 	rc = m->uri_words ? split_brokers(m, err, err_len) : MQTTASYNC_FAILURE;
 	if (rc == AS_E_MQTT)
 		goto fail;
-	rc = m->uri && m->client_id ? MQTTAsync_createWithOptions(&m->client, m->uris[0], m->client_id,
-								 MQTTCLIENT_PERSISTENCE_NONE,
-								 NULL, &create)
-				    : MQTTASYNC_FAILURE;
+	rc = m->n_uris && m->client_id
+		     ? MQTTAsync_createWithOptions(&m->client, m->uris[0], m->client_id,
+						   MQTTCLIENT_PERSISTENCE_NONE, NULL, &create)
+		     : MQTTASYNC_FAILURE;
 	if (rc != MQTTASYNC_SUCCESS) {
 		snprintf(err, err_len, "cannot create an MQTT client for '%s' (code %d; use "
-			 "tcp://HOST:PORT or ssl://HOST:PORT)", opts->uri, rc);
+			 "tcp://HOST:PORT or ssl://HOST:PORT)", opts->uri ? opts->uri : "", rc);
 fail:
 		free(m->uri);
 		free(m->uri_words);
