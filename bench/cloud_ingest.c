@@ -1,5 +1,5 @@
 /*
- * cloud_ingest - how fast the cloud store (cloud/store.c) ingests visits,
+ * cloud_ingest - how fast the cloud store (cloud/store/) ingests visits,
  * how many bytes a stored visit costs, and how fast tracing queries run.
  *
  * It generates N visits for G gateways at V venues by P people, with skew:

@@ -1,5 +1,5 @@
 /*
- * test_store.c - the cloud store (cloud/store.c): registry (enroll, re-enroll
+ * test_store.c - the cloud store (cloud/store/): registry (enroll, re-enroll
  * rules, revoke, get, each), ingest (happy path, duplicates, overlap, gap,
  * placeholders, many gateways, refused batches leave the transaction usable,
  * abort, a second write of the same thread refused while another thread's

@@ -1,0 +1,96 @@
+/*
+ * lmdb_stats.c - the LMDB store's statistics and reject counters, and the
+ * data version callers key caches on.  Threads: any.
+ */
+#include "lmdb_layout.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+/* ---- statistics -------------------------------------------------------------- */
+
+struct reject_sum {
+	uint64_t total;
+};
+
+static int sum_reject(void *arg, const MDB_val *key, const MDB_val *val)
+{
+	struct reject_sum *sum = arg;
+
+	if (val->mv_size != 8)
+		return MDB_CORRUPTED;
+	sum->total += as_get_be64(val->mv_data);
+	return 0;
+}
+
+int cl_store_data_version(struct cl_store *s, uint64_t *open_serial, uint64_t *last_txn)
+{
+	MDB_envinfo info;
+	int rc = mdb_env_info(s->env, &info);
+
+	if (rc)
+		return store_error(rc);
+	*open_serial = s->open_serial;
+	*last_txn = (uint64_t)info.me_last_txnid;
+	return 0;
+}
+
+int cl_store_stats(struct cl_store *s, struct cl_store_stats *st)
+{
+	struct reject_sum sum = {0};
+	MDB_txn *txn;
+	MDB_stat ms;
+	MDB_envinfo info;
+	int rc;
+
+	memset(st, 0, sizeof *st);
+	rc = store_read_begin(s, &txn);
+	if (rc)
+		return rc;
+	rc = mdb_stat(txn, s->visits, &ms);
+	if (!rc) {
+		st->visits = ms.ms_entries;
+		rc = mdb_stat(txn, s->persons, &ms);
+	}
+	if (!rc) {
+		st->people = ms.ms_entries;
+		rc = store_meta_get(txn, s->meta, "batches", &st->batches);
+	}
+	mdb_txn_abort(txn);
+	if (!rc)
+		rc = mdb_env_info(s->env, &info);
+	if (!rc)
+		rc = mdb_env_stat(s->env, &ms);
+	if (rc)
+		return store_error(rc);
+	st->map_size = info.me_mapsize;
+	st->map_used = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+	rc = store_walk(s, s->counters, sum_reject, &sum);
+	st->rejects_total = sum.total;
+	return rc;
+}
+
+struct each_reject_arg {
+	int (*fn)(void *ctx, const char *reason, uint64_t count);
+	void *ctx;
+};
+
+static int each_reject_entry(void *arg, const MDB_val *key, const MDB_val *val)
+{
+	struct each_reject_arg *a = arg;
+	char reason[REASON_MAX + 1];
+
+	if (key->mv_size == 0 || key->mv_size > REASON_MAX || val->mv_size != 8)
+		return MDB_CORRUPTED;
+	memcpy(reason, key->mv_data, key->mv_size);
+	reason[key->mv_size] = '\0';
+	return a->fn(a->ctx, reason, as_get_be64(val->mv_data));
+}
+
+int cl_store_each_reject(struct cl_store *s,
+			 int (*fn)(void *ctx, const char *reason, uint64_t count), void *ctx)
+{
+	struct each_reject_arg a = {fn, ctx};
+
+	return store_walk(s, s->counters, each_reject_entry, &a);
+}
