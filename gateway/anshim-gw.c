@@ -664,7 +664,7 @@ static void print_sources(const char *json)
 
 static void print_status(const char *json)
 {
-	char v[4][2048], when[32], cloud_error[2048] = "";
+	char v[5][2048], when[32], cloud_error[2048] = "";
 	const char *sync = strstr(json, "\"sync\":{");
 	int64_t oldest = 0;
 	double used = 0, size = 1;
@@ -721,10 +721,11 @@ static void print_status(const char *json)
 		int connected = strcmp(json_field(sync, "connected", v[0], sizeof v[0]), "true") == 0;
 		as_parse_int64(json_field(sync, "last_ack_time", v[2], sizeof v[2]), 0, INT64_MAX,
 			       &last_ack);
-		printf("cloud        %s, acked through seq %s, last ack %s\n",
-		       connected ? "connected" : strcmp(json_field(sync, "offline", v[1],
+		printf("cloud        %s%s, acked through seq %s, last ack %s\n",
+		       connected ? "connected via " : strcmp(json_field(sync, "offline", v[1],
 							   sizeof v[1]), "true") == 0 ?
 		       "OFFLINE (on request)" : "NOT connected",
+		       connected ? json_field(sync, "broker", v[4], sizeof v[4]) : "",
 		       json_field(sync, "acked_seq", v[3], sizeof v[3]),
 		       last_ack ? as_format_time(when, last_ack) : "never");
 		{

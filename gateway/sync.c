@@ -530,7 +530,7 @@ static void on_connected(void *ctx)
 {
 	struct gw_sync *s = ctx;
 
-	as_log(AS_LOG_NOTICE, "sync: connected to %s", s->cfg.mqtt.uri);
+	as_log(AS_LOG_NOTICE, "sync: connected to %s", as_mqtt_current_broker(s->mqtt));
 	s->subscribed = 0;
 	s->subs_pending = 2;
 	s->last_error[0] = '\0';
@@ -715,7 +715,9 @@ void gw_sync_status_json(const struct gw_sync *s, struct as_strbuf *b)
 		as_strbuf_add(b, ",\"sync\":{\"enabled\":false}");
 		return;
 	}
-	as_strbuf_printf(b, ",\"sync\":{\"enabled\":true,\"connected\":%s,\"offline\":%s,"
+	as_strbuf_add(b, ",\"sync\":{\"broker\":");
+	as_strbuf_add_json(b, as_mqtt_current_broker(s->mqtt));
+	as_strbuf_printf(b, ",\"enabled\":true,\"connected\":%s,\"offline\":%s,"
 			 "\"acked_seq\":%llu,\"send_next\":%llu,\"inflight\":%u,"
 			 "\"batches_sent\":%llu,\"acks\":%llu,\"resends\":%llu,"
 			 "\"acks_other_chain\":%llu,\"last_ack_time\":%lld,\"heartbeats_sent\":%llu,"

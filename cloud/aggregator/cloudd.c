@@ -157,7 +157,8 @@ static void on_connected(void *ctx)
 {
 	struct cl_daemon *d = ctx;
 
-	as_log(AS_LOG_NOTICE, "connected to %s; subscribing to %s and %s", d->cfg.broker,
+	as_log(AS_LOG_NOTICE, "connected to %s; subscribing to %s and %s",
+	       as_mqtt_current_broker(d->mqtt),
 	       d->batch_topic, d->wallet_topic);
 	if (as_mqtt_subscribe(d->mqtt, d->batch_topic, 1, 1))
 		as_log(AS_LOG_ERR, "cannot subscribe to %s", d->batch_topic);

@@ -13,8 +13,18 @@
  * connect.
  *
  * Invariants: one connect attempt at a time; reconnects come only from the
- * timer; an operation context allocated for Paho is freed by its callback,
- * or at stop if Paho never called back (they are all on one list).
+ * timer, or at once to the next broker of the list when one fails; an
+ * operation context allocated for Paho is freed by its callback, or at stop
+ * if Paho never called back (they are all on one list).
+ *
+ * Failover: the broker setting may list several brokers in failover order.
+ * Each connect attempt goes to one of them (Paho's serverURIs with one
+ * entry, so each failure is explained for its own broker).  An attempt
+ * starts at the first; when a broker fails, the next is tried at once; when
+ * the last fails, the backoff timer starts again at the first.  A lost
+ * connection starts again at the first too, so clients return to the
+ * preferred broker whenever they reconnect.  While connected to a later
+ * broker, the client stays there.
  *
  * A failed connection is explained in plain words with the fix (which
  * setting of which file to check) in last_error; with log_failures it is
@@ -73,6 +83,11 @@ struct as_mqtt {
 	void *ctx;
 	/* copies of the options */
 	char *uri, *client_id, *username, *password, *ca_file, *cert_file, *key_file;
+	/* the brokers of uri in failover order (pointers into uri_words) */
+	char *uri_words;
+	char *uris[AS_MQTT_BROKERS_MAX];
+	size_t n_uris, cur;           /* cur: the broker of the current attempt */
+	int failover_logged;          /* a failover was logged since the last connect */
 	char *config_path;
 	char *loop_topic;             /* opts->loop_topic, or NULL */
 	int keepalive, clean_session, log_failures, ignore_retained;
@@ -264,6 +279,18 @@ static void op_cancel(struct mqtt_op *op)
 static void schedule_reconnect(struct as_mqtt *m);
 static void report_failure(struct as_mqtt *m);
 
+/* The broker of the current (or last) connection attempt. */
+static const char *cur_uri(const struct as_mqtt *m)
+{
+	return m->uris[m->cur];
+}
+
+static int uri_is_tls(const char *uri)
+{
+	return strncmp(uri, "ssl://", 6) == 0 || strncmp(uri, "mqtts://", 8) == 0 ||
+	       strncmp(uri, "wss://", 6) == 0;
+}
+
 /* Paho's disconnect waits up to this long for messages in flight. */
 #define DISCONNECT_TIMEOUT_MS 1000
 #define DISCONNECT_GRACE_MS (3 * DISCONNECT_TIMEOUT_MS)
@@ -323,7 +350,9 @@ static void connect_now(struct as_mqtt *m)
 	co.onSuccess = on_op_success;
 	co.onFailure = on_op_failure;
 	co.context = op;
-	if (strncmp(m->uri, "ssl://", 6) == 0 || strncmp(m->uri, "mqtts://", 8) == 0) {
+	co.serverURIs = &m->uris[m->cur];
+	co.serverURIcount = 1;
+	if (uri_is_tls(cur_uri(m))) {
 		ssl.trustStore = m->ca_file;
 		ssl.keyStore = m->cert_file;
 		ssl.privateKey = m->key_file;
@@ -337,9 +366,16 @@ static void connect_now(struct as_mqtt *m)
 		op_cancel(op);
 		m->connecting = 0;
 		snprintf(m->last_error, sizeof m->last_error, "the MQTT client library cannot "
-			 "start a connection to %s (code %d)%s", m->uri, rc,
+			 "start a connection to %s (code %d)%s", cur_uri(m), rc,
 			 co.ssl ? ": check broker_ca_file, broker_cert_file and broker_key_file" :
 			 "");
+		if (m->cur + 1 < m->n_uris) {
+			/* The next broker, at once (at most AS_MQTT_BROKERS_MAX deep). */
+			m->cur++;
+			connect_now(m);
+			return;
+		}
+		m->cur = 0;
 		report_failure(m);
 		schedule_reconnect(m);
 	}
@@ -371,7 +407,8 @@ static void schedule_reconnect(struct as_mqtt *m)
 static void explain_failure(struct as_mqtt *m, int code, const char *text)
 {
 	const char *file = m->config_path ? m->config_path : "the configuration";
-	int tls = strncmp(m->uri, "ssl://", 6) == 0 || strncmp(m->uri, "mqtts://", 8) == 0;
+	const char *uri = cur_uri(m);
+	int tls = uri_is_tls(uri);
 
 	m->last_connack = code >= 1 && code <= 5 ? code : 0;
 	switch (m->last_connack) {
@@ -382,31 +419,31 @@ static void explain_failure(struct as_mqtt *m, int code, const char *text)
 				 "the broker at %s refused the password for user '%s' or does "
 				 "not know the user (%s, CONNACK code %d): check broker_username "
 				 "and broker_password in %s against the broker's password file",
-				 m->uri, m->username, code == 4 ? "bad user name or password" :
+				 uri, m->username, code == 4 ? "bad user name or password" :
 				 "not authorised", code, file);
 		else
 			snprintf(m->last_error, sizeof m->last_error,
 				 "the broker at %s refused a connection without a user name "
 				 "(not authorised, CONNACK code %d): set broker_username and "
-				 "broker_password in %s", m->uri, code, file);
+				 "broker_password in %s", uri, code, file);
 		break;
 	case 2:
 		snprintf(m->last_error, sizeof m->last_error,
 			 "the broker at %s refused the client id '%s' (CONNACK code 2): check "
-			 "the broker's client id rules for user '%s'", m->uri, m->client_id,
+			 "the broker's client id rules for user '%s'", uri, m->client_id,
 			 m->username ? m->username : "(none)");
 		break;
 	case 1:
 	case 3:
 		snprintf(m->last_error, sizeof m->last_error,
 			 "the broker at %s turned the connection away (%s, CONNACK code %d): "
-			 "check the broker's own log", m->uri, code == 1 ?
+			 "check the broker's own log", uri, code == 1 ?
 			 "protocol version not supported" : "server unavailable", code);
 		break;
 	default:
 		snprintf(m->last_error, sizeof m->last_error,
 			 "cannot reach the broker at %s (%s): check that it runs and listens "
-			 "there, the network, and 'broker' in %s%s", m->uri, text, file,
+			 "there, the network, and 'broker' in %s%s", uri, text, file,
 			 tls ? " (for ssl://, also broker_ca_file and the broker's certificate)" :
 			 "");
 		break;
@@ -462,9 +499,14 @@ static void handle_event(struct as_mqtt *m, struct mqtt_event *ev)
 		m->last_error[0] = '\0';
 		m->last_connack = 0;
 		m->reported[0] = '\0';
-		if (m->report.total && m->log_failures)
+		if (m->log_failures && m->n_uris > 1 && (m->report.total || m->failover_logged))
+			as_log(AS_LOG_NOTICE, "connected to the broker at %s (%zu of %zu in "
+			       "failover order) after %llu failed rounds", cur_uri(m),
+			       m->cur + 1, m->n_uris, (unsigned long long)m->report.total);
+		else if (m->log_failures && m->report.total)
 			as_log(AS_LOG_NOTICE, "connected to the broker at %s after %llu failed "
-			       "attempts", m->uri, (unsigned long long)m->report.total);
+			       "attempts", cur_uri(m), (unsigned long long)m->report.total);
+		m->failover_logged = 0;
 		as_log_backoff_reset(&m->report);
 		if (h->on_connected)
 			h->on_connected(m->ctx);
@@ -472,6 +514,19 @@ static void handle_event(struct as_mqtt *m, struct mqtt_event *ev)
 	case EV_CONNECT_FAILED:
 		m->connecting = 0;
 		explain_failure(m, ev->code, ev->text);
+		if (m->cur + 1 < m->n_uris) {
+			/* Fail over to the next broker now; only the last failure
+			 * of a round counts as a failed attempt. */
+			if (m->log_failures)
+				as_log(m->failover_logged ? AS_LOG_DEBUG : AS_LOG_WARNING,
+				       "%s; trying the next broker, %s", m->last_error,
+				       m->uris[m->cur + 1]);
+			m->failover_logged = 1;
+			m->cur++;
+			connect_now(m);
+			break;
+		}
+		m->cur = 0;
 		report_failure(m);
 		schedule_reconnect(m);
 		if (m->on_connect_failed)
@@ -481,7 +536,8 @@ static void handle_event(struct as_mqtt *m, struct mqtt_event *ev)
 		m->connected = 0;
 		m->connecting = 0;
 		snprintf(m->last_error, sizeof m->last_error, "lost the connection to the broker "
-			 "at %s (%s); reconnecting", m->uri, ev->text);
+			 "at %s (%s); reconnecting", cur_uri(m), ev->text);
+		m->cur = 0; /* back to the preferred broker */
 		if (h->on_disconnected)
 			h->on_disconnected(m->ctx, ev->text);
 		schedule_reconnect(m);
@@ -525,6 +581,54 @@ static void on_async(uv_async_t *a)
 	}
 }
 
+/* Split m->uri_words, in place, into m->uris: brokers separated by spaces
+ * or tabs, each with a scheme Paho knows.  Returns 0, or AS_E_MQTT with err
+ * naming the entry and the fix. */
+static int split_brokers(struct as_mqtt *m, char *err, size_t err_len)
+{
+	static const char *const schemes[] = {"tcp://", "ssl://", "mqtt://", "mqtts://",
+					      "ws://", "wss://"};
+	char *p = m->uri_words;
+
+	m->n_uris = 0;
+	for (;;) {
+		size_t len, i;
+		int known = 0;
+
+		p += strspn(p, " \t");
+		if (!*p)
+			break;
+		len = strcspn(p, " \t");
+		if (m->n_uris == AS_MQTT_BROKERS_MAX) {
+			snprintf(err, err_len, "more than %d brokers in '%s': list at most %d, "
+				 "in failover order", AS_MQTT_BROKERS_MAX, m->uri,
+				 AS_MQTT_BROKERS_MAX);
+			return AS_E_MQTT;
+		}
+		for (i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
+			if (len > strlen(schemes[i]) &&
+			    strncmp(p, schemes[i], strlen(schemes[i])) == 0)
+				known = 1;
+		if (!known) {
+			snprintf(err, err_len, "broker %zu of '%s', '%.*s', is not a broker "
+				 "address: use tcp://HOST:PORT or ssl://HOST:PORT, several "
+				 "separated by spaces in failover order", m->n_uris + 1, m->uri,
+				 (int)(len > 80 ? 80 : len), p);
+			return AS_E_MQTT;
+		}
+		m->uris[m->n_uris++] = p;
+		p += len;
+		if (*p)
+			*p++ = '\0';
+	}
+	if (m->n_uris == 0) {
+		snprintf(err, err_len, "no broker address in '%s': use tcp://HOST:PORT or "
+			 "ssl://HOST:PORT", m->uri);
+		return AS_E_MQTT;
+	}
+	return 0;
+}
+
 int as_mqtt_start(struct as_mqtt **out, uv_loop_t *loop, const struct as_mqtt_options *opts,
 		  const struct as_mqtt_handlers *handlers, void *ctx, char *err, size_t err_len)
 {
@@ -539,7 +643,8 @@ int as_mqtt_start(struct as_mqtt **out, uv_loop_t *loop, const struct as_mqtt_op
 	m->loop = loop;
 	m->handlers = handlers;
 	m->ctx = ctx;
-	m->uri = strdup(opts->uri);
+	m->uri = opts->uri ? strdup(opts->uri) : NULL;
+	m->uri_words = opts->uri ? strdup(opts->uri) : NULL;
 	m->client_id = strdup(opts->client_id);
 	m->username = dup_or_null(opts->username);
 	m->password = dup_or_null(opts->password);
@@ -560,14 +665,19 @@ int as_mqtt_start(struct as_mqtt **out, uv_loop_t *loop, const struct as_mqtt_op
 	uv_mutex_init(&m->lock);
 	create.sendWhileDisconnected = 0;
 	create.maxBufferedMessages = opts->max_buffered > 0 ? opts->max_buffered : 100;
-	rc = m->uri && m->client_id ? MQTTAsync_createWithOptions(&m->client, m->uri, m->client_id,
-								 MQTTCLIENT_PERSISTENCE_NONE,
-								 NULL, &create)
-				    : MQTTASYNC_FAILURE;
+	rc = m->uri_words ? split_brokers(m, err, err_len) : MQTTASYNC_FAILURE;
+	if (rc == AS_E_MQTT)
+		goto fail;
+	rc = m->n_uris && m->client_id
+		     ? MQTTAsync_createWithOptions(&m->client, m->uris[0], m->client_id,
+						   MQTTCLIENT_PERSISTENCE_NONE, NULL, &create)
+		     : MQTTASYNC_FAILURE;
 	if (rc != MQTTASYNC_SUCCESS) {
 		snprintf(err, err_len, "cannot create an MQTT client for '%s' (code %d; use "
-			 "tcp://HOST:PORT or ssl://HOST:PORT)", opts->uri, rc);
+			 "tcp://HOST:PORT or ssl://HOST:PORT)", opts->uri ? opts->uri : "", rc);
+fail:
 		free(m->uri);
+		free(m->uri_words);
 		free(m->client_id);
 		free(m->username);
 		if (m->password)
@@ -645,6 +755,11 @@ int as_mqtt_publish(struct as_mqtt *m, const char *topic, const void *payload, s
 	return 0;
 }
 
+const char *as_mqtt_current_broker(const struct as_mqtt *m)
+{
+	return m->uris[m->cur];
+}
+
 int as_mqtt_is_connected(const struct as_mqtt *m)
 {
 	return m && m->connected;
@@ -679,6 +794,7 @@ void as_mqtt_set_offline(struct as_mqtt *m, int offline)
 	m->offline = offline;
 	if (offline) {
 		uv_timer_stop(&m->retry);
+		m->cur = 0;
 		if (m->connected || m->connecting)
 			disconnect_now(m);
 		if (m->connected && m->handlers->on_disconnected)
@@ -737,6 +853,7 @@ void as_mqtt_stop(struct as_mqtt *m)
 		ev = next;
 	}
 	free(m->uri);
+	free(m->uri_words);
 	free(m->client_id);
 	free(m->username);
 	if (m->password)

@@ -21,11 +21,16 @@
 #include "anshim/config.h"
 
 #define AS_MQTT_ERROR_MAX 512 /* bytes of as_mqtt_last_error, with its NUL */
+#define AS_MQTT_BROKERS_MAX 8  /* brokers in one failover list */
 
 struct as_mqtt;
 
 struct as_mqtt_options {
-	const char *uri;            /* tcp://host:port or ssl://host:port */
+	/* tcp://host:port or ssl://host:port; or up to AS_MQTT_BROKERS_MAX of
+	 * them separated by spaces: brokers in failover order.  Each attempt
+	 * goes to the first that answers; a lost connection tries the first
+	 * again (mqtt.c).  The TLS and login settings apply to all of them. */
+	const char *uri;
 	const char *client_id;
 	const char *username;       /* NULL: none */
 	const char *password;       /* NULL: none */
@@ -81,12 +86,16 @@ struct as_mqtt_options {
  * program that talks to the broker: keys broker, broker_username,
  * broker_password, broker_ca_file, broker_cert_file, broker_key_file, into
  * the char * fields of those names in TYPE.  Only the broker's default and
- * help differ (a gateway without a broker works offline).  A file that sets
- * broker_password must not be readable by every user (config.h).
+ * help differ (a gateway without a broker works offline); the help is
+ * followed by the failover list's.  A file that sets broker_password must
+ * not be readable by every user (config.h).
  */
 #define AS_MQTT_CONFIG_ROWS(TYPE, BROKER_DEFAULT, BROKER_HELP)                             \
-	{"broker", AS_CFG_STRING, offsetof(TYPE, broker), 0, 512, NULL, 0, BROKER_DEFAULT,  \
-	 BROKER_HELP},                                                                        \
+	{"broker", AS_CFG_STRING, offsetof(TYPE, broker), 0, 2048, NULL, 0, BROKER_DEFAULT, \
+	 BROKER_HELP " Several brokers, separated by spaces (at most 8), are tried in "    \
+	 "failover order: a connection goes to the first that answers, and every "         \
+	 "reconnection starts again at the first. They must carry the same topics: a "   \
+	 "bridged pair or a clustered broker (docs/OPERATE-CLOUD.md)."},                    \
 	{"broker_username", AS_CFG_STRING, offsetof(TYPE, broker_username), 0, 256, NULL, 0, \
 	 NULL, "User name at the broker, whose ACL gives each user its own topics. The "    \
 	 "shipped ACL names accounts by role: gw/GATEWAY_ID for a gateway (its default "   \
@@ -151,6 +160,9 @@ int as_mqtt_publish(struct as_mqtt *m, const char *topic, const void *payload, s
 void as_mqtt_on_connect_failed(struct as_mqtt *m, void (*cb)(void *ctx, const char *why));
 
 int as_mqtt_is_connected(const struct as_mqtt *m);
+/* The broker of the current connection (or of the last attempt), one entry
+ * of the failover list; borrowed until as_mqtt_stop.  Loop thread. */
+const char *as_mqtt_current_broker(const struct as_mqtt *m);
 /* Retained messages dropped under ignore_retained so far.  Loop thread. */
 uint64_t as_mqtt_retained_ignored(const struct as_mqtt *m);
 /* Last connection error ("" if none), in plain words with the fix, e.g.
