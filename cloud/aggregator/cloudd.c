@@ -24,6 +24,7 @@
 #include "anshim/mqtt.h"
 #include "anshim/parse.h"
 #include "anshim/policy.h"
+#include "anshim/usage.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -59,10 +60,11 @@ struct cl_daemon {
 	char wallet_topic[160];
 	char heartbeat_topic[160];
 	char revoked_path[4200];
+	const char *store_override;          /* --store, borrowed from argv */
 };
 
 static const char usage_text[] =
-"Usage: anshim-cloudd [--config FILE] [--check-config]\n"
+"Usage: anshim-cloudd [--config FILE] [--store URI] [--check-config]\n"
 "       anshim-cloudd --print-example-config\n"
 "\n"
 "The Anshim cloud aggregator. It subscribes to every gateway's signed\n"
@@ -99,6 +101,12 @@ static const char usage_text[] =
 "                           the start-up checks (authority keys) and exit:\n"
 "                           0 if the daemon would start, 1 with the reason\n"
 "                           if not\n"
+"      --store URI          the cluster mode: keep the registry and the visits\n"
+"                           in PostgreSQL, postgresql://USER@HOST:PORT/DB\n"
+"                           (the configuration's 'store'); several\n"
+"                           anshim-cloudd share one database and one\n"
+"                           shared_group. Default: the LMDB store in\n"
+"                           store_dir\n"
 "      --print-example-config\n"
 "                           print a commented configuration with every key\n"
 "  -h, --help               this text\n"
@@ -375,7 +383,9 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 	/* Written by 'anshim-cloud policy set --revoke-credential'. */
 	snprintf(d->revoked_path, sizeof d->revoked_path, "%s/revoked-credentials",
 		 d->cfg.store_dir);
-	rc = cl_store_open(&d->store, d->cfg.store_dir, d->cfg.map_size, 0, err, err_len);
+	rc = cl_store_open(&d->store, d->store_override ? d->store_override
+							: cl_config_store(&d->cfg),
+			   d->cfg.map_size, 0, err, err_len);
 	if (rc)
 		return rc;
 	rc = cl_ingester_start(&d->ingester, d->loop, d->store, &d->keys, &ingest_opt,
@@ -445,8 +455,12 @@ static void ready(void *ctx)
 {
 	struct cl_daemon *d = ctx;
 
+	const char *store = d->store_override ? d->store_override : cl_config_store(&d->cfg);
+
+	/* A URI may hold a password: only its kind is logged. */
 	as_log(AS_LOG_NOTICE, "ready: configuration %s, store %s, broker %s", d->config_path,
-	       d->cfg.store_dir, d->cfg.broker);
+	       cl_store_is_cluster(store) ? "PostgreSQL (cluster mode)" : store,
+	       d->cfg.broker);
 }
 
 static void cleanup(void *ctx)
@@ -456,6 +470,43 @@ static void cleanup(void *ctx)
 	cl_store_close(d->store);
 	cl_authority_wipe(&d->keys);
 	cl_config_free(&d->cfg);
+}
+
+/* Take --store URI (or --store=URI) out of argv, the daemon's other
+ * options being common to every daemon (as_daemon_main).  Returns the new
+ * argc, or -1 after saying what is wrong. */
+static int take_store_option(int argc, char **argv, const char **store)
+{
+	int out = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (strncmp(argv[i], "--store=", 8) == 0) {
+			*store = argv[i] + 8;
+		} else if (strcmp(argv[i], "--store") == 0) {
+			if (i + 1 >= argc) {
+				as_usage_error("anshim-cloudd", "--store needs a URI "
+					       "(postgresql://USER@HOST:PORT/DATABASE)");
+				return -1;
+			}
+			*store = argv[++i];
+		} else {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (!cl_store_is_cluster(*store)) {
+			as_usage_error("anshim-cloudd", "--store takes a PostgreSQL URI, "
+				       "postgresql://USER@HOST:PORT/DATABASE (the LMDB store's "
+				       "directory is store_dir in the configuration)");
+			return -1;
+		}
+	}
+	argv[out] = NULL;
+	return out;
 }
 
 int main(int argc, char **argv)
@@ -469,5 +520,8 @@ int main(int argc, char **argv)
 	};
 	static struct cl_daemon d;
 
+	argc = take_store_option(argc, argv, &d.store_override);
+	if (argc < 0)
+		return AS_EXIT_USAGE;
 	return as_daemon_main(argc, argv, &spec, &ops, &d);
 }

@@ -7,6 +7,7 @@
  * transaction on the store (the daemon's purge worker, the CLI).
  */
 #include "lmdb_layout.h"
+#include "pg_store.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -503,6 +504,8 @@ static double monotonic_seconds(void)
 int cl_store_purge_outside(struct cl_store *s, int64_t horizon, int64_t limit, size_t max_per_txn,
 			   uint64_t *deleted)
 {
+	if (s->pg)
+		return cl_pg_purge_outside(s->pg, horizon, limit, deleted);
 	struct purge_pos pos = {PURGE_VENUES, horizon, limit, {0}, 0};
 	uint64_t total = 0;
 	int rc = 0;

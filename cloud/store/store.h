@@ -87,6 +87,13 @@ struct cl_visit {
 int cl_store_open(struct cl_store **out, const char *dir, uint64_t map_size, int readonly,
 		  char *err, size_t err_len);
 void cl_store_close(struct cl_store *s);
+/* Does location name the cluster mode's PostgreSQL store (a
+ * "postgresql://" or "postgres://" URI, which cl_store_open takes in place
+ * of a directory)?  Then the registry, ingest, chains, coverage, counters
+ * and the purge work on PostgreSQL, and the trace queries (readers,
+ * cl_store_visits_*, cl_store_capsule, cl_store_data_version) answer
+ * -EOPNOTSUPP: tracing runs on an index node's LMDB store. */
+int cl_store_is_cluster(const char *location);
 /* What changes whenever the store's data may have: *open_serial names this
  * opening of a store in this process (unique for the process's life) and
  * *last_txn is the id of the store's last committed write transaction, by
