@@ -77,7 +77,7 @@ pg_standby() {
   PG_PORT[$name]=$(free_port)
   PG_URI[$name]="postgresql://anshim@127.0.0.1:${PG_PORT[$name]}/anshim"
   _pg_dir "$name"
-  _pg_env "$primary" "${PG_AS[@]}" "$PG_BIN/pg_basebackup" -D "$WORK/$name" -R -X stream \
+  _pg_env "$primary" "${PG_AS[@]}" "$PG_BIN/pg_basebackup" -D "$WORK/$name" -R -X stream -c fast \
     -d "application_name=$name" > "$WORK/$name-basebackup.log" 2>&1 \
     || { cat "$WORK/$name-basebackup.log" >&2; fail "pg_basebackup $name from $primary"; }
   _pg_conf "$name" "$@"
