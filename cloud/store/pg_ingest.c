@@ -366,8 +366,9 @@ static int chain_follow(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN
 }
 
 /* Is the chained batch wholly at or below through_seq a resend of what the
- * store took: its last record (not a placeholder) stored under its seq
- * with the same digest?  A batch of placeholders only is one. */
+ * store took: its last record (not a placeholder) stored (or queued in
+ * this transaction) under its seq with the same digest?  A batch of
+ * placeholders only is one. */
 static int is_resend(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 		     const struct as_record *recs, size_t n, int *resend)
 {
@@ -383,6 +384,15 @@ static int is_resend(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 	if (k == 0)
 		return 0;
 	as_chain_record_digest(&recs[k - 1], digest);
+	/* Taken earlier in this transaction: still queued. */
+	for (size_t i = in->n; i-- > 0;) {
+		const struct pg_row *q = &in->rows[i];
+
+		if (q->seq == recs[k - 1].seq && memcmp(q->gw_id, gw_id, AS_GWID_LEN) == 0) {
+			*resend = memcmp(q->digest, digest, PG_DIGEST_LEN) == 0;
+			return 0;
+		}
+	}
 	pgp_init(&p);
 	pgp_bytes(&p, gw_id, AS_GWID_LEN);
 	pgp_i64(&p, (int64_t)recs[k - 1].seq);

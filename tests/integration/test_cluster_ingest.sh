@@ -68,6 +68,9 @@ stored_by() {
 }
 
 for i in $(seq 1 $NODES); do node_start "$i"; done
+# Three writers opened the database at once: the schema was applied once.
+expect_eq "each migration applied once" "1 1" \
+  "$(pg_sql pg "SELECT count(*), count(DISTINCT version) FROM anshim_schema" | tr '|' ' ')"
 wait_for 30 "the retained policy on the broker" _policy_retained
 for n in "${GATEWAYS[@]}"; do sgw_start "$n"; done
 
