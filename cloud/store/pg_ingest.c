@@ -637,39 +637,36 @@ int cl_pg_ingest_app(struct cl_pg_ingest *in, const struct cl_app_visit *a, int 
 	if (memcmp(a->pid, zero_pid, AS_PID_LEN) == 0 || a->venue_id == 0 ||
 	    (a->flags & ~AS_REC_FLAGS_KNOWN) || memcmp(a->checkin_id, zero_id, CL_APP_ID_LEN) == 0)
 		return AS_E_FIELD;
-	rc = ingest_run(in, "storing an app check-in", "SAVEPOINT app", NULL, NULL);
+	/* One round trip: the check-in, and its replay key if it has one;
+	 * the key's row only when the check-in is new. */
 	pgp_init(&p);
 	pgp_bytes(&p, a->checkin_id, CL_APP_ID_LEN);
 	pgp_i32(&p, (int32_t)pg_day_of(a->entry));
 	pgp_i32(&p, (int32_t)a->venue_id);
 	pgp_i64(&p, a->entry);
 	pgp_bytes(&p, a->pid, AS_PID_LEN);
-	if (!rc)
-		rc = ingest_run(in, "storing an app check-in",
-				"INSERT INTO app_checkins VALUES ($1, $2, $3, $4, $5) "
-				"ON CONFLICT DO NOTHING RETURNING 1", &p, &r);
-	if (!rc && PQntuples(r) == 0)
+	pgp_bytes_or_null(&p, memcmp(a->replay_key, zero_id, CL_APP_ID_LEN) ? a->replay_key : NULL,
+			  CL_APP_ID_LEN);
+	rc = ingest_run(in, "storing an app check-in",
+			"WITH c AS (INSERT INTO app_checkins VALUES ($1, $2, $3, $4, $5) "
+			"ON CONFLICT DO NOTHING RETURNING 1), "
+			"r AS (INSERT INTO app_replays SELECT $6, $1, $4 WHERE $6 IS NOT NULL AND "
+			"EXISTS (SELECT 1 FROM c) ON CONFLICT DO NOTHING RETURNING 1) "
+			"SELECT (SELECT count(*) FROM c)::int4, (SELECT count(*) FROM r)::int4",
+			&p, &r);
+	if (!rc && pg_int(r, 0, 0) == 0) {
 		*outcome = CL_APP_DUPLICATE;
-	PQclear(r);
-	r = NULL;
-	if (!rc && !*outcome && memcmp(a->replay_key, zero_id, CL_APP_ID_LEN) != 0) {
+	} else if (!rc && memcmp(a->replay_key, zero_id, CL_APP_ID_LEN) != 0 &&
+		   pg_int(r, 0, 1) == 0) {
+		/* The key was used by another check-in: this one is not stored. */
+		*outcome = CL_APP_REPLAY;
 		pgp_reset(&p);
-		pgp_bytes(&p, a->replay_key, CL_APP_ID_LEN);
 		pgp_bytes(&p, a->checkin_id, CL_APP_ID_LEN);
-		pgp_i64(&p, a->entry);
-		rc = ingest_run(in, "storing an app check-in's replay key",
-				"INSERT INTO app_replays VALUES ($1, $2, $3) ON CONFLICT DO NOTHING "
-				"RETURNING 1", &p, &r);
-		if (!rc && PQntuples(r) == 0) {
-			*outcome = CL_APP_REPLAY;
-			rc = ingest_run(in, "storing an app check-in", "ROLLBACK TO SAVEPOINT app",
-					NULL, NULL);
-		}
-		PQclear(r);
+		rc = ingest_run(in, "refusing a replayed app check-in",
+				"DELETE FROM app_checkins WHERE checkin_id = $1", &p, NULL);
 	}
+	PQclear(r);
 	pgp_free(&p);
-	if (!rc)
-		rc = ingest_run(in, "storing an app check-in", "RELEASE SAVEPOINT app", NULL, NULL);
 	if (!rc && !*outcome) {
 		memset(&row, 0, sizeof row);
 		row.day = pg_day_of(a->entry);
