@@ -419,6 +419,21 @@ int cl_reader_venue(struct cl_reader *r, uint32_t venue_id, struct cl_venue *out
  * numbers are dense from 1), for callers that index people by number. */
 int cl_reader_person_limit(struct cl_reader *r, uint32_t *limit);
 
+/* ---- index nodes (cluster mode) ---- */
+
+/*
+ * One step of an index node: copy into the LMDB store index the gateways'
+ * visits the PostgreSQL store source holds beyond it, at most budget
+ * records (0: 10,000), enrolling the gateways and venues it lacks.  Each
+ * gateway's cursor is index's own through_seq for it, committed with the
+ * rows (pg_tail.c says why it never misses nor repeats a row).  *copied
+ * gets the visits stored, *behind the records source holds beyond index
+ * after the step (0: caught up).  App check-ins are not copied.  The
+ * caller's thread, holding no write transaction on index.
+ */
+int cl_store_index_step(struct cl_store *index, struct cl_store *source, size_t budget,
+			uint64_t *copied, uint64_t *behind);
+
 /* ---- retention ---- */
 
 /*

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # The cluster mode's ingest: three anshim-cloudd --store postgresql://...
 # on one real PostgreSQL share one MQTT shared subscription
-# ($share/anshim/...), with five gateways scanning the whole time.  One
-# ingest node is killed (kill -9) while batches flow, and started again.
-# Checked:
+# ($share/anshim/...), and two index nodes (anshim-cloudd --role index)
+# fill their own LMDB stores from it, with five gateways scanning the
+# whole time.  One ingest node is killed (kill -9) while batches flow, and
+# started again; so is one index node.  Checked:
 #   - the shared subscription splits the batches: every node stores some;
 #   - at every observation no gateway's acked_seq is above the through_seq
 #     PostgreSQL holds for it (an ack is published only after the commit);
 #   - at the end every accepted scan is in PostgreSQL exactly once: per
 #     gateway, journal seqs 1..N == rows == distinct seqs == through_seq ==
 #     acked_seq, unsent 0, and the visits total is the sum; nothing refused
-#     but 'gap' (batches behind one the killed node lost).
+#     but 'gap' (batches behind one the killed node lost);
+#   - and in both indexes exactly once: per gateway, the index's records ==
+#     through_seq == PostgreSQL's, and the same visits total.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/broker.sh"
 . "$(dirname "$0")/sync_lib.sh"
@@ -68,6 +71,44 @@ stored_by() {
 }
 
 for i in $(seq 1 $NODES); do node_start "$i"; done
+
+# Index nodes: each its own LMDB store, filled from PostgreSQL.
+declare -A INDEX_PID=()
+index_conf() { echo "$WORK/index$1.conf"; }
+for i in 1 2; do
+  { grep -v '^store_dir \|^client_id ' "$CLOUD_CONF"; echo "store_dir $WORK/index$i";
+    echo "client_id index-$i"; } > "$(index_conf "$i")"
+  chmod 0640 "$(index_conf "$i")"
+done
+index_start() {
+  anshim-cloudd --config "$(index_conf "$1")" --role index --store "$URI" >> "$WORK/index$1.log" 2>&1 &
+  INDEX_PID[$1]=$!
+  CLEANUP_PIDS+=("${INDEX_PID[$1]}")
+  wait_for 30 "index node $1 ready" grep -q 'ready: .*index node' "$WORK/index$1.log"
+}
+index_kill9() {
+  kill -KILL "${INDEX_PID[$1]}"
+  wait "${INDEX_PID[$1]}" 2>/dev/null || true
+  _gw_forget_pid "${INDEX_PID[$1]}"
+}
+# index_same I: index I holds, per gateway, records == through_seq ==
+# PostgreSQL's through_seq, and as many visits as PostgreSQL.
+_INDEX_PY=$(cat <<'PY'
+import json, sys
+idx = json.load(open(sys.argv[1]))
+pg = dict(l.split("|") for l in open(sys.argv[2]).read().split())
+g = {x["gateway"]: x for x in idx["gateways"]}
+ok = all(k in g and g[k]["through_seq"] == int(v) == g[k]["records"] for k, v in pg.items() if k != "visits")
+sys.exit(0 if ok and idx["visits"] == int(pg["visits"]) else 1)
+PY
+)
+index_same() {
+  anshim-cloud stats --json --config "$(index_conf "$1")" > "$WORK/idx$1.json" 2>/dev/null || return 1
+  pg_sql pg "SELECT encode(gw_id, 'hex') || '|' || through_seq FROM gateways
+    UNION ALL SELECT 'visits|' || count(*) FROM visits" > "$WORK/pg$1.txt" || return 1
+  python3 -c "$_INDEX_PY" "$WORK/idx$1.json" "$WORK/pg$1.txt"
+}
+for i in 1 2; do index_start "$i"; done
 # Three writers opened the database at once: the schema was applied once.
 expect_eq "each migration applied once" "1 1" \
   "$(pg_sql pg "SELECT count(*), count(DISTINCT version) FROM anshim_schema" | tr '|' ' ')"
@@ -114,8 +155,10 @@ for n in "${GATEWAYS[@]}"; do
   wait_for 90 "the two other nodes storing 100 more records of $n" through_above "$n" $((t + 100))
 done
 consistent "node 2 down"
-phase "restarting node 2"
+phase "kill -9 index node 2 while it copies; restarting both"
+index_kill9 2
 node_start 2
+index_start 2
 for n in "${GATEWAYS[@]}"; do
   t=$(pg_through "$n")
   wait_for 90 "three nodes storing 100 more records of $n" through_above "$n" $((t + 100))
@@ -140,12 +183,26 @@ for n in "${GATEWAYS[@]}"; do
   expect_eq "$n: distinct seqs in PostgreSQL" "$last" "$distinct"
   expect_eq "$n: seqs from 1" "1 $last" "$lo $hi"
 done
+phase "both index nodes catch up"
+for i in 1 2; do
+  wait_for 120 "index node $i holding every visit of PostgreSQL exactly once" index_same "$i"
+  check
+  echo "  index node $i: $(json_get "$(cat "$WORK/idx$i.json")" visits) visits"
+done
 expect_eq "no batch rejected except for gaps" '{}' \
   "$(cloud_q "{k: v for k, v in s['rejects'].items() if k != 'gap'}")"
 echo "  gaps: $(cloud_reject gap)"
 
 phase "stopping"
 for i in 1 3 2; do node_stop "$i"; done
+for i in 1 2; do
+  rc=0
+  kill -TERM "${INDEX_PID[$i]}"
+  wait "${INDEX_PID[$i]}" || rc=$?
+  _gw_forget_pid "${INDEX_PID[$i]}"
+  expect_eq "index node $i exit status after SIGTERM" 0 "$rc"
+  _sanitizer_clean anshim-cloudd "$WORK/index$i.log"
+done
 # Each node stored records: the shared subscription spread the batches.
 for i in $(seq 1 $NODES); do
   check
