@@ -18,6 +18,7 @@
 . "$(dirname "$0")/broker.sh"
 . "$(dirname "$0")/sync_lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
+. "$(dirname "$0")/cluster_lib.sh"
 
 GATEWAYS=(A B C D E)
 NODES=3
@@ -31,83 +32,9 @@ for n in "${GATEWAYS[@]}"; do sgw_init "$n" "ack_timeout 2s"; done
 v=0
 for n in "${GATEWAYS[@]}"; do v=$((v + 1)); sgw_enroll "$n" "$v"; done
 
-declare -A NODE_PID=()
-node_conf() { echo "$WORK/node$1.conf"; }
-node_log() { echo "$WORK/node$1.log"; }
-for i in $(seq 1 $NODES); do
-  { grep -v '^client_id ' "$CLOUD_CONF"; echo "client_id anshim-cloudd-$i"; } > "$(node_conf "$i")"
-  chmod 0640 "$(node_conf "$i")"
-done
-
-# node_start I: start ingest node I (its URI on the command line) and wait
-# until it has subscribed.
-node_start() {
-  local i=$1 n
-  n=$(_log_count "$(node_log "$i")" 'connected to .*subscribing')
-  anshim-cloudd --config "$(node_conf "$i")" --store "$URI" >> "$(node_log "$i")" 2>&1 &
-  NODE_PID[$i]=$!
-  CLEANUP_PIDS+=("${NODE_PID[$i]}")
-  wait_for 30 "ingest node $i to subscribe" \
-    _log_count_above "$(node_log "$i")" 'connected to .*subscribing' "$n"
-}
-node_kill9() {
-  kill -KILL "${NODE_PID[$1]}"
-  wait "${NODE_PID[$1]}" 2>/dev/null || true
-  _gw_forget_pid "${NODE_PID[$1]}"
-}
-node_stop() {
-  local rc=0
-  kill -TERM "${NODE_PID[$1]}"
-  wait "${NODE_PID[$1]}" || rc=$?
-  _gw_forget_pid "${NODE_PID[$1]}"
-  expect_eq "ingest node $1 exit status after SIGTERM" 0 "$rc"
-  _sanitizer_clean anshim-cloudd "$(node_log "$1")"
-}
-# stored_by I: the records ingest node I said it stored in its last run
-# (its line when it stops).
-stored_by() {
-  grep -o 'ingest: [0-9]* batches taken, [0-9]* records' "$(node_log "$1")" | tail -n 1 |
-    awk '{print $5}'
-}
-
+for i in $(seq 1 $NODES); do node_make_conf "$i"; done
 for i in $(seq 1 $NODES); do node_start "$i"; done
-
-# Index nodes: each its own LMDB store, filled from PostgreSQL.
-declare -A INDEX_PID=()
-index_conf() { echo "$WORK/index$1.conf"; }
-for i in 1 2; do
-  { grep -v '^store_dir \|^client_id ' "$CLOUD_CONF"; echo "store_dir $WORK/index$i";
-    echo "client_id index-$i"; } > "$(index_conf "$i")"
-  chmod 0640 "$(index_conf "$i")"
-done
-index_start() {
-  anshim-cloudd --config "$(index_conf "$1")" --role index --store "$URI" >> "$WORK/index$1.log" 2>&1 &
-  INDEX_PID[$1]=$!
-  CLEANUP_PIDS+=("${INDEX_PID[$1]}")
-  wait_for 30 "index node $1 ready" grep -q 'ready: .*index node' "$WORK/index$1.log"
-}
-index_kill9() {
-  kill -KILL "${INDEX_PID[$1]}"
-  wait "${INDEX_PID[$1]}" 2>/dev/null || true
-  _gw_forget_pid "${INDEX_PID[$1]}"
-}
-# index_same I: index I holds, per gateway, records == through_seq ==
-# PostgreSQL's through_seq, and as many visits as PostgreSQL.
-_INDEX_PY=$(cat <<'PY'
-import json, sys
-idx = json.load(open(sys.argv[1]))
-pg = dict(l.split("|") for l in open(sys.argv[2]).read().split())
-g = {x["gateway"]: x for x in idx["gateways"]}
-ok = all(k in g and g[k]["through_seq"] == int(v) == g[k]["records"] for k, v in pg.items() if k != "visits")
-sys.exit(0 if ok and idx["visits"] == int(pg["visits"]) else 1)
-PY
-)
-index_same() {
-  anshim-cloud stats --json --config "$(index_conf "$1")" > "$WORK/idx$1.json" 2>/dev/null || return 1
-  pg_sql pg "SELECT encode(gw_id, 'hex') || '|' || through_seq FROM gateways
-    UNION ALL SELECT 'visits|' || count(*) FROM visits" > "$WORK/pg$1.txt" || return 1
-  python3 -c "$_INDEX_PY" "$WORK/idx$1.json" "$WORK/pg$1.txt"
-}
+for i in 1 2; do index_make_conf "$i"; done
 for i in 1 2; do index_start "$i"; done
 # Three writers opened the database at once: the schema was applied once.
 expect_eq "each migration applied once" "1 1" \
@@ -195,14 +122,7 @@ echo "  gaps: $(cloud_reject gap)"
 
 phase "stopping"
 for i in 1 3 2; do node_stop "$i"; done
-for i in 1 2; do
-  rc=0
-  kill -TERM "${INDEX_PID[$i]}"
-  wait "${INDEX_PID[$i]}" || rc=$?
-  _gw_forget_pid "${INDEX_PID[$i]}"
-  expect_eq "index node $i exit status after SIGTERM" 0 "$rc"
-  _sanitizer_clean anshim-cloudd "$WORK/index$i.log"
-done
+for i in 1 2; do index_stop "$i"; done
 # Each node stored records: the shared subscription spread the batches.
 for i in $(seq 1 $NODES); do
   check
