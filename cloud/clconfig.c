@@ -18,6 +18,14 @@ const struct as_config_option cl_config_table[] = {
 	{"store_dir", AS_CFG_PATH, OPT(store_dir), 0, 0, NULL, 0, "/var/lib/anshim-cloud",
 	 "Directory of the LMDB store: gateway registry, visits and their indexes, "
 	 "sealed contact capsules, counters; and the last signed policy."},
+	{"store", AS_CFG_STRING, OPT(store), 0, 1024, NULL, AS_CFG_SECRET, NULL,
+	 "The cluster mode: keep the registry and the visits in PostgreSQL 15, "
+	 "postgresql://USER[:PASSWORD]@HOST:PORT/DATABASE (libpq's URI; a "
+	 "password is better kept in ~/.pgpass), instead of the LMDB store in "
+	 "store_dir. Several anshim-cloudd may share one database, each with its "
+	 "own client_id and the same shared_group; store_dir still holds the "
+	 "policy and the revoked credentials. Unset (the default): the embedded "
+	 "LMDB store. anshim-cloudd --store URI overrides it."},
 	{"keys_dir", AS_CFG_PATH, OPT(keys_dir), 0, 0, NULL, 0, "/etc/anshim/authority",
 	 "The authority key directory made by 'anshim-cloud keys init': sign.key "
 	 "signs acks and policies (anshim-cloudd, anshim-cloud); contact.key opens "
@@ -129,6 +137,11 @@ int cl_config_load(struct cl_config *cfg, const char *path, char *err, size_t er
 void cl_config_free(struct cl_config *cfg)
 {
 	as_config_free(cl_config_table, cfg);
+}
+
+const char *cl_config_store(const struct cl_config *cfg)
+{
+	return cfg->store && cfg->store[0] ? cfg->store : cfg->store_dir;
 }
 
 int cl_config_log_level(const struct cl_config *cfg)

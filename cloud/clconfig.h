@@ -15,6 +15,7 @@
 
 struct cl_config {
 	char *store_dir;
+	char *store;
 	char *keys_dir;
 	char *broker;
 	char *client_id;
@@ -52,5 +53,8 @@ extern const struct as_config_option cl_config_table[];
 int cl_config_load(struct cl_config *cfg, const char *path, char *err, size_t err_len);
 void cl_config_free(struct cl_config *cfg);
 int cl_config_log_level(const struct cl_config *cfg);
+/* Where the visits are kept: the store key (a postgresql:// URI) when
+ * set, else store_dir (the embedded LMDB store).  Borrowed from cfg. */
+const char *cl_config_store(const struct cl_config *cfg);
 
 #endif

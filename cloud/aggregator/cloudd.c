@@ -24,6 +24,7 @@
 #include "anshim/mqtt.h"
 #include "anshim/parse.h"
 #include "anshim/policy.h"
+#include "anshim/usage.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -64,10 +65,21 @@ struct cl_daemon {
 	char policy_path[PATH_MAX];
 	char revoked_path[4200];
 	char history_path[4200];
+	const char *store_override;          /* --store, borrowed from argv */
+	int index_role;                      /* --role index */
+	struct cl_store *source;             /* index role: the PostgreSQL store */
+	uv_timer_t index_timer;
+	int index_timer_open;
+	uv_work_t index_work;
+	int index_running;
+	int index_rc;
+	uint64_t index_copied, index_behind, index_total;
+	int index_caught_up;
 };
 
 static const char usage_text[] =
-"Usage: anshim-cloudd [--config FILE] [--check-config]\n"
+"Usage: anshim-cloudd [--config FILE] [--store URI] [--role ingest|index]\n"
+"                     [--check-config]\n"
 "       anshim-cloudd --print-example-config\n"
 "\n"
 "The Anshim cloud aggregator. It subscribes to every gateway's signed\n"
@@ -110,6 +122,18 @@ static const char usage_text[] =
 "                           the start-up checks (authority keys) and exit:\n"
 "                           0 if the daemon would start, 1 with the reason\n"
 "                           if not\n"
+"      --store URI          the cluster mode: keep the registry and the visits\n"
+"                           in PostgreSQL, postgresql://USER@HOST:PORT/DB\n"
+"                           (the configuration's 'store'); several\n"
+"                           anshim-cloudd share one database and one\n"
+"                           shared_group. Default: the LMDB store in\n"
+"                           store_dir\n"
+"      --role index         an index node of the cluster mode: no broker;\n"
+"                           it keeps the LMDB store in store_dir filled from\n"
+"                           the PostgreSQL store (--store), every second,\n"
+"                           for tracing ('anshim-cloud trace' and the console\n"
+"                           on this machine read it); wallet check-ins are\n"
+"                           not copied yet. Default: ingest\n"
 "      --print-example-config\n"
 "                           print a commented configuration with every key\n"
 "  -h, --help               this text\n"
@@ -303,6 +327,85 @@ static void on_purge_timer(uv_timer_t *t)
 		d->purge_running = 1;
 }
 
+/* ---- index role: fill the LMDB store from PostgreSQL ---- */
+
+/* Steps until caught up, for at most a few seconds (the stop waits). */
+static void index_work(uv_work_t *w)
+{
+	struct cl_daemon *d = w->data;
+	time_t until = time(NULL) + 5;
+
+	d->index_copied = 0;
+	do {
+		uint64_t copied = 0;
+
+		d->index_rc = cl_store_index_step(d->store, d->source, 20000, &copied,
+						  &d->index_behind);
+		d->index_copied += copied;
+	} while (!d->index_rc && d->index_behind && !d->stopping && time(NULL) < until);
+}
+
+static void index_done(uv_work_t *w, int status)
+{
+	struct cl_daemon *d = w->data;
+
+	d->index_running = 0;
+	if (status)
+		return;
+	d->index_total += d->index_copied;
+	if (d->index_rc) {
+		const char *detail = cl_store_last_error();
+
+		as_log(AS_LOG_ERR, "index: copying from PostgreSQL failed: %s%s%s; trying again "
+		       "in a second", as_strerror(d->index_rc), *detail ? ": " : "", detail);
+	} else if (!d->index_behind && !d->index_caught_up) {
+		as_log(AS_LOG_NOTICE, "index: caught up with PostgreSQL (%llu visits copied since "
+		       "the start)", (unsigned long long)d->index_total);
+	} else if (d->index_behind && d->index_copied) {
+		as_log(AS_LOG_INFO, "index: %llu visits copied, %llu records behind PostgreSQL",
+		       (unsigned long long)d->index_copied, (unsigned long long)d->index_behind);
+	}
+	d->index_caught_up = !d->index_rc && !d->index_behind;
+}
+
+static void on_index_timer(uv_timer_t *t)
+{
+	struct cl_daemon *d = t->data;
+
+	if (d->index_running || d->stopping)
+		return;
+	d->index_work.data = d;
+	if (uv_queue_work(d->loop, &d->index_work, index_work, index_done) == 0)
+		d->index_running = 1;
+}
+
+static int start_index(struct cl_daemon *d, char *err, size_t err_len)
+{
+	int rc;
+
+	if (!d->store_override && !cl_store_is_cluster(cl_config_store(&d->cfg))) {
+		snprintf(err, err_len, "--role index needs the PostgreSQL store to copy from: "
+			 "--store postgresql://... (or 'store' in %s)", d->config_path);
+		return AS_E_CONFIG;
+	}
+	rc = cl_store_open(&d->source, d->store_override ? d->store_override
+							 : cl_config_store(&d->cfg),
+			   0, 1, err, err_len);
+	if (!rc)
+		rc = cl_store_open(&d->store, d->cfg.store_dir, d->cfg.map_size, 0, err, err_len);
+	if (rc)
+		return rc;
+	uv_timer_init(d->loop, &d->index_timer);
+	d->index_timer_open = 1;
+	d->index_timer.data = d;
+	uv_timer_start(&d->index_timer, on_index_timer, 0, 1000);
+	uv_timer_init(d->loop, &d->purge_timer);
+	d->purge_timer_open = 1;
+	d->purge_timer.data = d;
+	uv_timer_start(&d->purge_timer, on_purge_timer, 5000, (uint64_t)d->cfg.purge_interval * 1000);
+	return 0;
+}
+
 /* ---- lifecycle (the loop, signals and watchdog are daemon.c's) ---- */
 
 static void stop_daemon(void *ctx)
@@ -322,6 +425,9 @@ static void stop_daemon(void *ctx)
 	if (d->purge_timer_open)
 		uv_close((uv_handle_t *)&d->purge_timer, NULL);
 	d->purge_timer_open = 0;
+	if (d->index_timer_open)
+		uv_close((uv_handle_t *)&d->index_timer, NULL);
+	d->index_timer_open = 0;
 }
 
 /* SIGHUP: the registry and counters live in the store, read per batch; the
@@ -381,6 +487,8 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 	int rc;
 
 	d->loop = loop;
+	if (d->index_role)
+		return start_index(d, err, err_len);
 	if ((rc = check_startup(&d->cfg, d->config_path, err, err_len)) != 0)
 		return rc;
 	rc = cl_authority_load(&d->keys, d->cfg.keys_dir, CL_KEY_SIGN, &failed);
@@ -396,7 +504,9 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 	snprintf(d->revoked_path, sizeof d->revoked_path, "%s/revoked-credentials",
 		 d->cfg.store_dir);
 	snprintf(d->policy_path, sizeof d->policy_path, "%s/policy", d->cfg.store_dir);
-	rc = cl_store_open(&d->store, d->cfg.store_dir, d->cfg.map_size, 0, err, err_len);
+	rc = cl_store_open(&d->store, d->store_override ? d->store_override
+							: cl_config_store(&d->cfg),
+			   d->cfg.map_size, 0, err, err_len);
 	if (rc)
 		return rc;
 	rc = cl_ingester_start(&d->ingester, d->loop, d->store, &d->keys, &ingest_opt,
@@ -469,8 +579,17 @@ static void ready(void *ctx)
 {
 	struct cl_daemon *d = ctx;
 
+	const char *store = d->store_override ? d->store_override : cl_config_store(&d->cfg);
+
+	/* A URI may hold a password: only its kind is logged. */
+	if (d->index_role) {
+		as_log(AS_LOG_NOTICE, "ready: configuration %s, index node: the LMDB store %s "
+		       "filled from PostgreSQL", d->config_path, d->cfg.store_dir);
+		return;
+	}
 	as_log(AS_LOG_NOTICE, "ready: configuration %s, store %s, broker %s", d->config_path,
-	       d->cfg.store_dir, d->cfg.broker);
+	       cl_store_is_cluster(store) ? "PostgreSQL (cluster mode)" : store,
+	       d->cfg.broker);
 }
 
 static void cleanup(void *ctx)
@@ -478,8 +597,57 @@ static void cleanup(void *ctx)
 	struct cl_daemon *d = ctx;
 
 	cl_store_close(d->store);
+	cl_store_close(d->source);
 	cl_authority_wipe(&d->keys);
 	cl_config_free(&d->cfg);
+}
+
+/* Take --store URI and --role ROLE (or --OPTION=VALUE) out of argv, the
+ * daemon's other options being common to every daemon (as_daemon_main).
+ * Returns the new argc, or -1 after saying what is wrong. */
+static int take_cluster_options(int argc, char **argv, const char **store, int *index_role)
+{
+	int out = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (strncmp(argv[i], "--role", 6) == 0 && (argv[i][6] == '\0' || argv[i][6] == '=')) {
+			const char *role = argv[i][6] ? argv[i] + 7 : i + 1 < argc ? argv[++i] : "";
+
+			if (strcmp(role, "index") != 0 && strcmp(role, "ingest") != 0) {
+				as_usage_error("anshim-cloudd", "--role takes 'ingest' (the "
+					       "default) or 'index', not '%s'", role);
+				return -1;
+			}
+			*index_role = strcmp(role, "index") == 0;
+			continue;
+		}
+		if (strncmp(argv[i], "--store=", 8) == 0) {
+			*store = argv[i] + 8;
+		} else if (strcmp(argv[i], "--store") == 0) {
+			if (i + 1 >= argc) {
+				as_usage_error("anshim-cloudd", "--store needs a URI "
+					       "(postgresql://USER@HOST:PORT/DATABASE)");
+				return -1;
+			}
+			*store = argv[++i];
+		} else {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (!cl_store_is_cluster(*store)) {
+			as_usage_error("anshim-cloudd", "--store takes a PostgreSQL URI, "
+				       "postgresql://USER@HOST:PORT/DATABASE (the LMDB store's "
+				       "directory is store_dir in the configuration)");
+			return -1;
+		}
+	}
+	argv[out] = NULL;
+	return out;
 }
 
 int main(int argc, char **argv)
@@ -493,5 +661,8 @@ int main(int argc, char **argv)
 	};
 	static struct cl_daemon d;
 
+	argc = take_cluster_options(argc, argv, &d.store_override, &d.index_role);
+	if (argc < 0)
+		return AS_EXIT_USAGE;
 	return as_daemon_main(argc, argv, &spec, &ops, &d);
 }

@@ -1324,6 +1324,8 @@ void cl_ingester_stop(struct cl_ingester *in)
 	as_log(AS_LOG_INFO, "ingest: at most %llu messages (%llu bytes) were queued at once",
 	       (unsigned long long)in->stats.queue_peak,
 	       (unsigned long long)in->stats.queue_peak_bytes);
+	as_log(AS_LOG_INFO, "ingest: %llu batches taken, %llu records stored since the start",
+	       (unsigned long long)in->stats.batches, (unsigned long long)in->stats.records);
 	on_async(&in->async);
 	uv_close((uv_handle_t *)&in->async, on_closed);
 }

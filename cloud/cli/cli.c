@@ -61,7 +61,7 @@ int cl_cli_load_config(struct cl_config *cfg, int argc, char **argv)
 int cl_cli_open_store(struct cl_store **out, const struct cl_config *cfg, int readonly)
 {
 	char err[PATH_MAX + 512];
-	int rc = cl_store_open(out, cfg->store_dir, cfg->map_size, readonly, err, sizeof err);
+	int rc = cl_store_open(out, cl_config_store(cfg), cfg->map_size, readonly, err, sizeof err);
 
 	if (rc)
 		fprintf(stderr, "anshim-cloud: %s%s\n", err,

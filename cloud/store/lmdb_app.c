@@ -7,6 +7,7 @@
  */
 #include "lmdb_ingest.h"
 #include "lmdb_registry.h"
+#include "pg_store.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -84,6 +85,8 @@ static int app_ingest(struct cl_ingest *in, const struct cl_app_visit *a, int *o
 
 int cl_store_ingest_app(struct cl_ingest *in, const struct cl_app_visit *a, int *outcome)
 {
+	if (in->pg)
+		return cl_pg_ingest_app(in->pg, a, outcome);
 	int rc;
 
 	*outcome = 0;
@@ -234,6 +237,8 @@ static int app_exit(struct cl_ingest *in, const uint8_t checkin_id[CL_APP_ID_LEN
 int cl_store_ingest_app_exit(struct cl_ingest *in, const uint8_t checkin_id[CL_APP_ID_LEN],
 			     const uint8_t pid[AS_PID_LEN], int64_t exit, int *outcome)
 {
+	if (in->pg)
+		return cl_pg_ingest_app_exit(in->pg, checkin_id, pid, exit, outcome);
 	int rc;
 
 	*outcome = 0;

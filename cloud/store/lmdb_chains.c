@@ -7,6 +7,7 @@
  * thread; the readers on any thread.
  */
 #include "lmdb_chains.h"
+#include "pg_store.h"
 
 #include <stdio.h>
 
@@ -510,6 +511,8 @@ int store_chain_report(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 int cl_store_gateway_chain(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN],
 			   struct cl_chain_state *out)
 {
+	if (s->pg)
+		return cl_pg_gateway_chain(s->pg, gw_id, out);
 	MDB_txn *txn;
 	int rc;
 
@@ -530,6 +533,8 @@ int cl_store_gateway_chain_events(struct cl_store *s, const uint8_t gw_id[AS_GWI
 				  int (*fn)(void *ctx, const struct cl_chain_event *ev),
 				  void *ctx)
 {
+	if (s->pg)
+		return cl_pg_gateway_chain_events(s->pg, gw_id, fn, ctx);
 	uint8_t k[EVENT_KEY_LEN];
 	MDB_val key = {sizeof k, k}, val;
 	MDB_txn *txn;

@@ -5,6 +5,7 @@
  * thread; reading on any thread.
  */
 #include "lmdb_ingest.h"
+#include "pg_store.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -144,6 +145,8 @@ static int coverage_merge(struct cl_ingest *in, const struct as_heartbeat *hb, i
 int cl_store_ingest_heartbeat(struct cl_ingest *in, const struct as_heartbeat *hb, int64_t t,
 			      int64_t now, int *replay)
 {
+	if (in->pg)
+		return cl_pg_ingest_heartbeat(in->pg, hb, t, now, replay);
 	int rc, replayed = 0;
 
 	if (replay)
@@ -161,6 +164,8 @@ int cl_store_ingest_heartbeat(struct cl_ingest *in, const struct as_heartbeat *h
 int cl_store_each_period(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN],
 			 int (*fn)(void *ctx, const struct cl_period *p), void *ctx)
 {
+	if (s->pg)
+		return cl_pg_each_period(s->pg, gw_id, fn, ctx);
 	uint8_t kbuf[COVERAGE_KEY_LEN];
 	MDB_txn *txn;
 	MDB_cursor *c;

@@ -11,6 +11,7 @@
 #include "lmdb_ingest.h"
 #include "lmdb_registry.h"
 #include "lmdb_tokens.h"
+#include "pg_store.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -484,6 +485,14 @@ int cl_store_ingest_begin(struct cl_store *s, struct cl_ingest **out)
 	if (!in)
 		return -ENOMEM;
 	in->s = s;
+	if (s->pg) {
+		rc = cl_pg_ingest_begin(s->pg, &in->pg);
+		if (rc)
+			free(in);
+		else
+			*out = in;
+		return rc;
+	}
 	rc = store_write_begin(s, &in->txn);
 	if (rc) {
 		free(in);
@@ -546,7 +555,7 @@ int cl_store_ingest_begin(struct cl_store *s, struct cl_ingest **out)
 	return 0;
 }
 
-static int record_check(const struct as_record *r)
+int store_record_check(const struct as_record *r)
 {
 	if (r->seq == 0 || r->kind < AS_REC_PASS ||
 	    (r->kind > AS_REC_EXPIRED && r->kind != AS_REC_TOKEN) ||
@@ -575,6 +584,9 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 				  size_t n, int64_t created, int64_t now,
 				  struct cl_ingest_result *res)
 {
+	if (in->pg)
+		return cl_pg_ingest_chained_batch(in->pg, gw_id, chain, recs, pids, n, created,
+						  now, res);
 	struct stored_gateway sg;
 	struct chain_judgement judge = {.dups_through = 0};
 	const uint8_t *refused = in->refused;
@@ -596,7 +608,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 	for (size_t i = 0; i < n; i++) {
 		if (i && (recs[i - 1].seq == UINT64_MAX || recs[i].seq != recs[i - 1].seq + 1))
 			return AS_E_FIELD;
-		rc = record_check(&recs[i]);
+		rc = store_record_check(&recs[i]);
 		if (rc)
 			return rc;
 	}
@@ -783,6 +795,8 @@ int cl_store_ingest_count_reject(struct cl_ingest *in, const char *reason)
 
 	if (rc)
 		return rc;
+	if (in->pg)
+		return cl_pg_ingest_count_reject(in->pg, reason);
 	if (in->failed)
 		return store_error(in->failed);
 	key = (MDB_val){strlen(reason), (void *)reason};
@@ -807,6 +821,12 @@ int cl_store_ingest_count_reject(struct cl_ingest *in, const char *reason)
 
 int cl_store_ingest_commit(struct cl_ingest *in)
 {
+	if (in->pg) {
+		int rc = cl_pg_ingest_commit(in->pg);
+
+		free(in);
+		return rc;
+	}
 	struct cl_store *s = in->s;
 	int rc = in->failed;
 
@@ -827,6 +847,11 @@ int cl_store_ingest_commit(struct cl_ingest *in)
 
 void cl_store_ingest_abort(struct cl_ingest *in)
 {
+	if (in && in->pg) {
+		cl_pg_ingest_abort(in->pg);
+		free(in);
+		return;
+	}
 	if (!in)
 		return;
 	ingest_close_cursors(in);

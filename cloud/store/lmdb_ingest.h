@@ -16,6 +16,8 @@ struct pending {
 
 struct cl_ingest {
 	struct cl_store *s;
+	struct cl_pg_ingest *pg;     /* the PostgreSQL store's (pg_store.h): nothing
+				      * below is used */
 	MDB_txn *txn;
 	MDB_cursor *visits, *by_venue, *by_pid, *persons, *capsules, *paper;
 	uint8_t fp_key[FP_KEY_LEN];
@@ -33,5 +35,8 @@ struct cl_ingest {
 /* Queue one new visit (written, sorted, at the commit). */
 int store_ingest_visit(struct cl_ingest *in, const struct stored_visit *sv,
 		       const uint8_t capsule[AS_CAPSULE_LEN]);
+/* A record's fields within their bounds (both stores check the same):
+ * 0 or AS_E_FIELD. */
+int store_record_check(const struct as_record *r);
 
 #endif

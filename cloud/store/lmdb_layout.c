@@ -116,6 +116,7 @@
  * if their thread holds no write transaction on the store.
  */
 #include "lmdb_layout.h"
+#include "pg_store.h"
 
 #include "anshim/fileio.h"
 
@@ -139,7 +140,7 @@ static _Thread_local const struct cl_store *thread_writing;
 /* What the last failed LMDB call of this thread was, and its code
  * ("appending to visits: MDB_KEYEXIST"): AS_E_STORE alone says only
  * "database error".  The first failure of a write transaction is kept. */
-static _Thread_local char last_error[160];
+static _Thread_local char last_error[256];
 
 static const char *mdb_code_name(int rc)
 {
@@ -170,6 +171,17 @@ int store_fail(const char *what, int rc)
 		snprintf(last_error, sizeof last_error, "%s: %s", what,
 			 rc > 0 ? strerror(rc) : as_strerror(rc));
 	return rc;
+}
+
+void store_note(const char *what, const char *why)
+{
+	if (!last_error[0])
+		snprintf(last_error, sizeof last_error, "%s: %s", what, why);
+}
+
+void store_clear_error(void)
+{
+	last_error[0] = '\0';
 }
 
 const char *cl_store_last_error(void)
@@ -400,6 +412,22 @@ int cl_store_open(struct cl_store **out, const char *dir, uint64_t map_size, int
 	int rc;
 
 	*out = NULL;
+	if (cl_pg_is_uri(dir)) {
+		s = calloc(1, sizeof *s);
+		if (!s)
+			return -ENOMEM;
+		s->readonly = readonly ? 1 : 0;
+		s->open_serial = atomic_fetch_add(&store_opens, 1) + 1;
+		if (err && err_len)
+			err[0] = '\0';
+		rc = cl_pg_open(&s->pg, dir, readonly, err, err_len);
+		if (rc) {
+			free(s);
+			return rc;
+		}
+		*out = s;
+		return 0;
+	}
 	if (map_size == 0 && !readonly)
 		map_size = sizeof(size_t) >= 8 ? UINT64_C(64) << 30 : UINT64_C(1) << 30;
 	if (map_size > SIZE_MAX) {
@@ -462,6 +490,11 @@ int cl_store_open(struct cl_store **out, const char *dir, uint64_t map_size, int
 
 void cl_store_close(struct cl_store *s)
 {
+	if (s && s->pg) {
+		cl_pg_close(s->pg);
+		free(s);
+		return;
+	}
 	if (!s)
 		return;
 	mdb_env_close(s->env);

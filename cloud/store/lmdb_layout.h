@@ -49,7 +49,11 @@
 #define REASON_MAX 32
 #define PURGE_DEFAULT_SLICE 10000
 
+struct cl_pg;
+
 struct cl_store {
+	struct cl_pg *pg;            /* not NULL: the PostgreSQL store (pg_store.h);
+				      * nothing below is used */
 	MDB_env *env;
 	MDB_dbi meta, gateways, venues, counters, visits, by_venue, by_pid, persons, capsules,
 		paper, app, chains, chain_events, coverage, tokens, token_issues, token_wait;
@@ -204,6 +208,11 @@ int store_fail(const char *what, int rc);
 /* LMDB result (0, MDB_*, or a positive errno) -> Anshim code.  Codes that
  * are already Anshim's own or negative errno values pass through. */
 int store_error(int rc);
+/* Note a failure outside LMDB (the PostgreSQL store's) as the thread's
+ * last error, "what: why", kept unless one is noted; and forget it (a new
+ * transaction begins). */
+void store_note(const char *what, const char *why);
+void store_clear_error(void);
 /* Begin a write transaction; waits while another thread or process
  * writes.  -EBUSY if this thread already writes to s (a deadlock). */
 int store_write_begin(struct cl_store *s, MDB_txn **txn);

@@ -8,6 +8,7 @@
  */
 #include "lmdb_layout.h"
 #include "lmdb_tokens.h"
+#include "pg_store.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -519,6 +520,8 @@ static double monotonic_seconds(void)
 int cl_store_purge_outside(struct cl_store *s, int64_t horizon, int64_t limit, size_t max_per_txn,
 			   uint64_t *deleted)
 {
+	if (s->pg)
+		return cl_pg_purge_outside(s->pg, horizon, limit, deleted);
 	struct purge_pos pos = {PURGE_VENUES, horizon, limit, {0}, 0};
 	uint64_t total = 0, tokens_gone = 0;
 	int rc = 0;

@@ -6,6 +6,7 @@
  */
 #include "lmdb_layout.h"
 #include "lmdb_registry.h"
+#include "pg_store.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -247,6 +248,10 @@ static int many_scan(MDB_cursor *cur, const struct cl_reader_span *spans, size_t
 
 int cl_reader_begin(struct cl_store *s, struct cl_reader **out)
 {
+	if (s->pg) {
+		*out = NULL;
+		return cl_pg_not_served("a reader");
+	}
 	struct cl_reader *r = calloc(1, sizeof *r);
 	int rc;
 
@@ -410,6 +415,8 @@ static int fill_pid(void *arg, const struct cl_visit *v)
 int cl_store_visits_at(struct cl_store *s, uint32_t venue_id, int64_t from, int64_t to,
 		       int (*fn)(void *ctx, const struct cl_visit *v), void *ctx)
 {
+	if (s->pg)
+		return cl_pg_not_served("visits at a venue");
 	struct fill_pid_arg a = {NULL, NULL, fn, ctx};
 	int rc;
 
@@ -426,6 +433,8 @@ int cl_store_visits_at(struct cl_store *s, uint32_t venue_id, int64_t from, int6
 int cl_store_visits_of(struct cl_store *s, const uint8_t pid[AS_PID_LEN], int64_t from,
 		       int64_t to, int (*fn)(void *ctx, const struct cl_visit *v), void *ctx)
 {
+	if (s->pg)
+		return cl_pg_not_served("visits of a person");
 	struct fill_pid_arg a = {NULL, pid, fn, ctx};
 	uint32_t person;
 	int rc;
@@ -447,6 +456,8 @@ int cl_store_visits_of(struct cl_store *s, const uint8_t pid[AS_PID_LEN], int64_
 int cl_store_capsule(struct cl_store *s, const uint8_t pid[AS_PID_LEN],
 		     uint8_t capsule[AS_CAPSULE_LEN])
 {
+	if (s->pg)
+		return cl_pg_not_served("a capsule");
 	uint8_t stored_pid[AS_PID_LEN];
 	uint32_t person;
 	MDB_txn *txn;

@@ -6,6 +6,7 @@
  * by ingest (lmdb_ingest.c).  Threads: as store.h says.
  */
 #include "lmdb_registry.h"
+#include "pg_store.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -214,6 +215,8 @@ static int enroll_txn(struct cl_store *s, MDB_txn *txn, const struct cl_gateway 
 
 int cl_store_enroll(struct cl_store *s, const struct cl_gateway *gw, const struct cl_venue *v)
 {
+	if (s->pg)
+		return cl_pg_enroll(s->pg, gw, v);
 	uint32_t venue_id = v ? v->id : gw ? gw->venue_id : 0;
 	MDB_txn *txn;
 	int rc;
@@ -230,6 +233,8 @@ int cl_store_enroll(struct cl_store *s, const struct cl_gateway *gw, const struc
 
 int cl_store_revoke(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN], int64_t now)
 {
+	if (s->pg)
+		return cl_pg_revoke(s->pg, gw_id, now);
 	struct stored_gateway sg;
 	MDB_txn *txn;
 	int rc = store_write_begin(s, &txn);
@@ -248,6 +253,8 @@ int cl_store_revoke(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN], int64_
 int cl_store_get_gateway(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN],
 			 struct cl_gateway *out)
 {
+	if (s->pg)
+		return cl_pg_get_gateway(s->pg, gw_id, out);
 	struct stored_gateway sg;
 	MDB_txn *txn;
 	int rc = store_read_begin(s, &txn);
@@ -263,6 +270,8 @@ int cl_store_get_gateway(struct cl_store *s, const uint8_t gw_id[AS_GWID_LEN],
 
 int cl_store_get_venue(struct cl_store *s, uint32_t venue_id, struct cl_venue *out)
 {
+	if (s->pg)
+		return cl_pg_get_venue(s->pg, venue_id, out);
 	uint8_t kbuf[4];
 	MDB_val key = {4, kbuf}, val;
 	MDB_txn *txn;
@@ -296,6 +305,8 @@ static int each_gateway_entry(void *arg, const MDB_val *key, const MDB_val *val)
 int cl_store_each_gateway(struct cl_store *s, int (*fn)(void *ctx, const struct cl_gateway *g),
 			  void *ctx)
 {
+	if (s->pg)
+		return cl_pg_each_gateway(s->pg, fn, ctx);
 	struct each_gateway_arg a = {fn, ctx};
 
 	return store_walk(s, s->gateways, each_gateway_entry, &a);
@@ -319,6 +330,8 @@ static int each_venue_entry(void *arg, const MDB_val *key, const MDB_val *val)
 int cl_store_each_venue(struct cl_store *s, int (*fn)(void *ctx, const struct cl_venue *v),
 			void *ctx)
 {
+	if (s->pg)
+		return cl_pg_each_venue(s->pg, fn, ctx);
 	struct each_venue_arg a = {fn, ctx};
 
 	return store_walk(s, s->venues, each_venue_entry, &a);

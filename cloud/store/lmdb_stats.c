@@ -3,6 +3,7 @@
  * data version callers key caches on.  Threads: any.
  */
 #include "lmdb_layout.h"
+#include "pg_store.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@ static int sum_reject(void *arg, const MDB_val *key, const MDB_val *val)
 
 int cl_store_data_version(struct cl_store *s, uint64_t *open_serial, uint64_t *last_txn)
 {
+	if (s->pg)
+		return cl_pg_not_served("the data version");
 	MDB_envinfo info;
 	int rc = mdb_env_info(s->env, &info);
 
@@ -37,6 +40,8 @@ int cl_store_data_version(struct cl_store *s, uint64_t *open_serial, uint64_t *l
 
 int cl_store_stats(struct cl_store *s, struct cl_store_stats *st)
 {
+	if (s->pg)
+		return cl_pg_stats(s->pg, st);
 	struct reject_sum sum = {0};
 	MDB_txn *txn;
 	MDB_stat ms;
@@ -101,6 +106,8 @@ static int each_reject_entry(void *arg, const MDB_val *key, const MDB_val *val)
 int cl_store_each_reject(struct cl_store *s,
 			 int (*fn)(void *ctx, const char *reason, uint64_t count), void *ctx)
 {
+	if (s->pg)
+		return cl_pg_each_reject(s->pg, fn, ctx);
 	struct each_reject_arg a = {fn, ctx};
 
 	return store_walk(s, s->counters, each_reject_entry, &a);

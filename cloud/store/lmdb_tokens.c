@@ -45,6 +45,7 @@
  */
 #include "lmdb_tokens.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
 
@@ -358,6 +359,8 @@ int cl_store_ingest_tokens(struct cl_ingest *in, const struct cl_token_issued *t
 	int rc;
 
 	memset(res, 0, sizeof *res);
+	if (in->pg) /* the PostgreSQL store keeps no visit tokens yet */
+		return -EOPNOTSUPP;
 	if (in->failed)
 		return store_error(in->failed);
 	if (in->s->no_tokens)

@@ -87,6 +87,13 @@ struct cl_visit {
 int cl_store_open(struct cl_store **out, const char *dir, uint64_t map_size, int readonly,
 		  char *err, size_t err_len);
 void cl_store_close(struct cl_store *s);
+/* Does location name the cluster mode's PostgreSQL store (a
+ * "postgresql://" or "postgres://" URI, which cl_store_open takes in place
+ * of a directory)?  Then the registry, ingest, chains, coverage, counters
+ * and the purge work on PostgreSQL, and the trace queries (readers,
+ * cl_store_visits_*, cl_store_capsule, cl_store_data_version) answer
+ * -EOPNOTSUPP: tracing runs on an index node's LMDB store. */
+int cl_store_is_cluster(const char *location);
 /* What changes whenever the store's data may have: *open_serial names this
  * opening of a store in this process (unique for the process's life) and
  * *last_txn is the id of the store's last committed write transaction, by
@@ -473,6 +480,21 @@ int cl_reader_venue(struct cl_reader *r, uint32_t venue_id, struct cl_venue *out
 /* One more than the highest person number handed out so far (person
  * numbers are dense from 1), for callers that index people by number. */
 int cl_reader_person_limit(struct cl_reader *r, uint32_t *limit);
+
+/* ---- index nodes (cluster mode) ---- */
+
+/*
+ * One step of an index node: copy into the LMDB store index the gateways'
+ * visits the PostgreSQL store source holds beyond it, at most budget
+ * records (0: 10,000), enrolling the gateways and venues it lacks.  Each
+ * gateway's cursor is index's own through_seq for it, committed with the
+ * rows (pg_tail.c says why it never misses nor repeats a row).  *copied
+ * gets the visits stored, *behind the records source holds beyond index
+ * after the step (0: caught up).  App check-ins are not copied.  The
+ * caller's thread, holding no write transaction on index.
+ */
+int cl_store_index_step(struct cl_store *index, struct cl_store *source, size_t budget,
+			uint64_t *copied, uint64_t *behind);
 
 /* ---- retention ---- */
 

@@ -15,6 +15,9 @@ export TZ=Asia/Seoul
 export PATH="$ANSHIM_BUILD_DIR/cloud:$ANSHIM_BUILD_DIR/cloud/console:$ANSHIM_BUILD_DIR/cloud/issuer:$ANSHIM_BUILD_DIR/gateway:$ANSHIM_BUILD_DIR/wallet:$PATH"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/anshim-it.XXXXXX")
 CLEANUP_PIDS=()
+# Commands run first on exit, for what is not a child of this script (a
+# daemon that forks itself away, like PostgreSQL under pg_ctl).
+CLEANUP_HOOKS=()
 
 # _descendants PID: the pids of every process below PID in the process tree.
 _descendants() {
@@ -34,7 +37,10 @@ _any_running() { ps -o stat= -p "$(echo "$@" | tr ' ' ,)" 2>/dev/null | grep -qv
 # command substitution), taken as a list before the first kill, since a
 # process whose parent dies is no longer below this script.
 cleanup() {
-  local status=$? pid left deadline
+  local status=$? pid left deadline hook
+  for hook in "${CLEANUP_HOOKS[@]}"; do
+    eval "$hook" || true
+  done
   left=$(_descendants $$)
   for pid in "${CLEANUP_PIDS[@]}"; do
     kill "$pid" 2>/dev/null || true

@@ -1,0 +1,927 @@
+/*
+ * pg_ingest.c - ingest into the PostgreSQL store (see pg_store.h): one
+ * PostgreSQL transaction per ingest transaction, durable when the commit
+ * returns, so the ack that follows it never covers a row the store could
+ * lose.
+ *
+ * A batch locks its gateway's row (SELECT ... FOR UPDATE) and reads
+ * through_seq under the lock: ingest nodes take one gateway's batches one
+ * after the other, and a batch past through_seq + 1 is a gap, refused
+ * whole, as in the LMDB store.  through_seq, the gateway's counts and its
+ * chain are updated in the same transaction as its rows.  New visits are
+ * queued and written at the commit by multi-row INSERT ... ON CONFLICT DO
+ * NOTHING (UNIQUE (gateway, seq, day): a row already there is not written
+ * twice), and each person's latest capsule by one upsert per commit, in
+ * pid order (two nodes updating the same people lock them in one order).
+ * The day partitions the rows need are made before the transaction begins
+ * (pg_partitions_make); a row of another day waits in visits_default.
+ *
+ * The journal chain: a batch that continues the chain the store follows
+ * (or starts it, or is a resend of what it took) is taken as the LMDB store
+ * takes it, with its in-batch breaks recorded as chain events.  A batch
+ * that leaves the chain (a journal made anew, a restored copy, records
+ * removed) must be reconciled by content; this store does not do that yet:
+ * it refuses such a batch (AS_E_STORE, with cl_store_last_error saying
+ * so), so it is neither stored nor acknowledged and the gateway keeps it.
+ *
+ * Threads: an ingest transaction belongs to the thread that began it.
+ */
+#include "lmdb_ingest.h"
+#include "pg_conn.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PG_ROWS_PER_INSERT 500
+#define PG_DIGEST_LEN 8
+#define PG_PARTS_AHEAD 3
+
+/* A visit queued for the commit. */
+struct pg_row {
+	int64_t day, entry, exit;
+	uint64_t seq;                 /* 0: an app check-in */
+	uint32_t venue;
+	uint16_t headcount;
+	uint8_t kind, flags;
+	uint8_t gw_id[AS_GWID_LEN];
+	uint8_t checkin_id[CL_APP_ID_LEN];
+	uint8_t pid[AS_PID_LEN];
+	uint8_t digest[PG_DIGEST_LEN];
+	int has_digest;
+	uint8_t capsule[AS_CAPSULE_LEN];
+};
+
+struct cl_pg_ingest {
+	struct cl_pg *pg;
+	PGconn *c;
+	int failed;                   /* a statement failed: only abort remains */
+	struct pg_row *rows;
+	size_t n, cap;
+	uint64_t batches;
+};
+
+static const uint8_t zero_pid[AS_PID_LEN];
+
+/* A statement of the transaction; a failure fails the transaction. */
+static int ingest_run(struct cl_pg_ingest *in, const char *what, const char *sql,
+		      struct pg_params *p, PGresult **res)
+{
+	int rc = pg_run(in->c, what, sql, p, res);
+
+	if (rc)
+		in->failed = rc;
+	return rc;
+}
+
+int cl_pg_ingest_begin(struct cl_pg *pg, struct cl_pg_ingest **out)
+{
+	struct cl_pg_ingest *in;
+	int64_t today = pg_day_of((int64_t)time(NULL));
+	int rc;
+
+	*out = NULL;
+	if (pg->readonly)
+		return -EACCES;
+	store_clear_error();
+	rc = pg_partitions_make(pg, today, today + PG_PARTS_AHEAD);
+	if (rc)
+		return rc;
+	in = calloc(1, sizeof *in);
+	if (!in)
+		return -ENOMEM;
+	in->pg = pg;
+	rc = pg_conn_take(pg, &in->c);
+	if (!rc)
+		rc = pg_run(in->c, "beginning a transaction", "BEGIN", NULL, NULL);
+	if (rc) {
+		pg_conn_give(pg, in->c);
+		free(in);
+		return rc;
+	}
+	*out = in;
+	return 0;
+}
+
+static int queue_row(struct cl_pg_ingest *in, const struct pg_row *row)
+{
+	if (in->n == in->cap) {
+		size_t cap = in->cap ? in->cap * 2 : 256;
+		struct pg_row *r = realloc(in->rows, cap * sizeof *r);
+
+		if (!r) {
+			in->failed = -ENOMEM;
+			return -ENOMEM;
+		}
+		in->rows = r;
+		in->cap = cap;
+	}
+	in->rows[in->n++] = *row;
+	return 0;
+}
+
+/* ---- writing the queue ---- */
+
+static int insert_rows(struct cl_pg_ingest *in, size_t from, size_t to)
+{
+	char *sql;
+	size_t len = 0, cap = 256 + (to - from) * 160;
+	struct pg_params p;
+	int rc;
+
+	sql = malloc(cap);
+	if (!sql)
+		return -ENOMEM;
+	len += (size_t)snprintf(sql, cap, "INSERT INTO visits (day, gateway, seq, checkin_id, "
+				"venue_id, pid, entry, exit, headcount, kind, flags, digest) VALUES ");
+	pgp_init(&p);
+	for (size_t i = from; i < to; i++) {
+		const struct pg_row *r = &in->rows[i];
+		size_t b = (i - from) * 12;
+
+		len += (size_t)snprintf(sql + len, cap - len,
+					"%s($%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu)",
+					i > from ? "," : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6,
+					b + 7, b + 8, b + 9, b + 10, b + 11, b + 12);
+		pgp_i32(&p, (int32_t)r->day);
+		pgp_bytes_or_null(&p, r->seq ? r->gw_id : NULL, AS_GWID_LEN);
+		if (r->seq)
+			pgp_i64(&p, (int64_t)r->seq);
+		else
+			pgp_null_i64(&p);
+		pgp_bytes_or_null(&p, r->seq ? NULL : r->checkin_id, CL_APP_ID_LEN);
+		pgp_i32(&p, (int32_t)r->venue);
+		pgp_bytes(&p, r->pid, AS_PID_LEN);
+		pgp_i64(&p, r->entry);
+		pgp_i64(&p, r->exit);
+		pgp_i16(&p, (int16_t)r->headcount);
+		pgp_i16(&p, r->kind);
+		pgp_i16(&p, r->flags);
+		pgp_bytes_or_null(&p, r->has_digest ? r->digest : NULL, PG_DIGEST_LEN);
+	}
+	snprintf(sql + len, cap - len, " ON CONFLICT DO NOTHING");
+	rc = ingest_run(in, "writing visits", sql, &p, NULL);
+	pgp_free(&p);
+	free(sql);
+	return rc;
+}
+
+/* Queue positions sorted by pid, the latest last within a pid. */
+static int by_pid_then_order(const void *a, const void *b)
+{
+	const struct pg_row *const *x = a, *const *y = b;
+	int c = memcmp((*x)->pid, (*y)->pid, AS_PID_LEN);
+
+	if (c)
+		return c;
+	return *x < *y ? -1 : *x > *y;
+}
+
+/* Each person's latest capsule of the queue, in pid order: a paper entry's
+ * (kind MANUAL) is kept apart in paper when it differs from the person's
+ * capsule; any other replaces the capsule and clears paper. */
+static int upsert_capsules(struct cl_pg_ingest *in)
+{
+	static const char *const sql[2] = {
+		"INSERT INTO capsules (pid, capsule) SELECT * FROM unnest($1::bytea[], "
+		"$2::bytea[]) ON CONFLICT (pid) DO UPDATE SET capsule = EXCLUDED.capsule, "
+		"paper = NULL WHERE capsules.capsule <> EXCLUDED.capsule OR "
+		"capsules.paper IS NOT NULL",
+		"INSERT INTO capsules (pid, capsule) SELECT * FROM unnest($1::bytea[], "
+		"$2::bytea[]) ON CONFLICT (pid) DO UPDATE SET paper = CASE WHEN "
+		"capsules.capsule = EXCLUDED.capsule THEN NULL ELSE EXCLUDED.capsule END",
+	};
+	const struct pg_row **order;
+	size_t n = 0;
+	int rc = 0;
+
+	order = malloc((in->n ? in->n : 1) * sizeof *order);
+	if (!order)
+		return -ENOMEM;
+	for (size_t i = 0; i < in->n; i++)
+		if (memcmp(in->rows[i].pid, zero_pid, AS_PID_LEN) != 0)
+			order[n++] = &in->rows[i];
+	qsort(order, n, sizeof *order, by_pid_then_order);
+	for (int paper = 0; paper < 2 && !rc; paper++) {
+		/* Two arrays (bytea[] in binary is awkward to build): sent as
+		 * text arrays of hex, '\x...'. */
+		size_t count = 0, plen = 0, clen = 0;
+		char *pids = malloc(n * (AS_PID_LEN * 2 + 8) + 3);
+		char *caps = malloc(n * (AS_CAPSULE_LEN * 2 + 8) + 3);
+
+		if (!pids || !caps) {
+			free(pids);
+			free(caps);
+			rc = -ENOMEM;
+			break;
+		}
+		pids[plen++] = '{';
+		caps[clen++] = '{';
+		for (size_t k = 0; k < n; k++) {
+			const struct pg_row *r = order[k];
+
+			if (k + 1 < n && memcmp(order[k + 1]->pid, r->pid, AS_PID_LEN) == 0)
+				continue; /* a later visit of the same person */
+			if ((r->kind == AS_REC_MANUAL) != paper)
+				continue;
+			if (count++) {
+				pids[plen++] = ',';
+				caps[clen++] = ',';
+			}
+			memcpy(pids + plen, "\"\\\\x", 4);
+			plen += 4;
+			sodium_bin2hex(pids + plen, AS_PID_LEN * 2 + 1, r->pid, AS_PID_LEN);
+			plen += AS_PID_LEN * 2;
+			pids[plen++] = '"';
+			memcpy(caps + clen, "\"\\\\x", 4);
+			clen += 4;
+			sodium_bin2hex(caps + clen, AS_CAPSULE_LEN * 2 + 1, r->capsule,
+				       AS_CAPSULE_LEN);
+			clen += AS_CAPSULE_LEN * 2;
+			caps[clen++] = '"';
+		}
+		pids[plen++] = '}';
+		caps[clen++] = '}';
+		pids[plen] = caps[clen] = '\0';
+		if (count) {
+			const char *vals[2] = {pids, caps};
+			PGresult *r = PQexecParams(in->c, sql[paper], 2, NULL, vals, NULL, NULL, 1);
+
+			if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+				pg_note("PostgreSQL, writing capsules",
+					r ? PQresultErrorMessage(r) : PQerrorMessage(in->c));
+				rc = in->failed = AS_E_STORE;
+			}
+			PQclear(r);
+		}
+		free(pids);
+		free(caps);
+	}
+	free(order);
+	return rc;
+}
+
+/* Write the queue: visits, then capsules. */
+static int flush(struct cl_pg_ingest *in)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < in->n && !rc; i += PG_ROWS_PER_INSERT)
+		rc = insert_rows(in, i, i + PG_ROWS_PER_INSERT < in->n ? i + PG_ROWS_PER_INSERT
+								    : in->n);
+	if (!rc)
+		rc = upsert_capsules(in);
+	if (!rc)
+		in->n = 0;
+	return rc;
+}
+
+/* ---- batches ---- */
+
+static int raise_longest(struct cl_pg_ingest *in, uint32_t venue, int64_t span)
+{
+	struct pg_params p;
+	int rc;
+
+	if (span <= 0)
+		return 0;
+	pgp_init(&p);
+	pgp_i32(&p, (int32_t)venue);
+	pgp_i64(&p, span > UINT32_MAX - 1 ? (int64_t)UINT32_MAX - 1 : span);
+	rc = ingest_run(in, "raising the venue's longest visit",
+			"UPDATE venues SET longest_visit = $2 WHERE id = $1 AND longest_visit < $2",
+			&p, NULL);
+	pgp_free(&p);
+	return rc;
+}
+
+static int chain_get(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
+		     struct cl_chain_state *st)
+{
+	struct pg_params p;
+	PGresult *r;
+	int rc;
+
+	pgp_init(&p);
+	pgp_bytes(&p, gw_id, AS_GWID_LEN);
+	rc = ingest_run(in, "reading the gateway's chain",
+			"SELECT journal_id, head, seq, time FROM chains WHERE gw_id = $1", &p, &r);
+	pgp_free(&p);
+	if (!rc && PQntuples(r) != 1)
+		rc = AS_E_NOT_FOUND;
+	else if (!rc && (pg_bytes(r, 0, 0, st->journal_id, AS_JOURNAL_ID_LEN) ||
+			 pg_bytes(r, 0, 1, st->head, AS_CHAIN_LEN)))
+		rc = in->failed = AS_E_CORRUPT;
+	if (!rc) {
+		st->seq = (uint64_t)pg_int(r, 0, 2);
+		st->time = pg_int(r, 0, 3);
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int chain_event_add(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
+			   const struct cl_chain_event *ev)
+{
+	struct pg_params p;
+	int rc;
+
+	pgp_init(&p);
+	pgp_bytes(&p, gw_id, AS_GWID_LEN);
+	pgp_i16(&p, ev->kind);
+	pgp_i16(&p, ev->cause);
+	pgp_bytes(&p, ev->journal_id, AS_JOURNAL_ID_LEN);
+	pgp_i64(&p, (int64_t)ev->first_seq);
+	pgp_i64(&p, (int64_t)ev->last_seq);
+	pgp_i64(&p, (int64_t)ev->at_seq);
+	pgp_i32(&p, (int32_t)ev->reconciled);
+	pgp_i64(&p, ev->time);
+	rc = ingest_run(in, "adding a chain event",
+			"INSERT INTO chain_events SELECT $1, coalesce(max(n), 0) + 1, $2, $3, $4, "
+			"$5, $6, $7, $8, $9 FROM chain_events WHERE gw_id = $1", &p, NULL);
+	pgp_free(&p);
+	return rc;
+}
+
+static int chain_follow(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
+			const struct cl_chain_batch *chain, uint64_t last, int64_t now)
+{
+	struct pg_params p;
+	int rc;
+
+	pgp_init(&p);
+	pgp_bytes(&p, gw_id, AS_GWID_LEN);
+	pgp_bytes(&p, chain->journal_id, AS_JOURNAL_ID_LEN);
+	pgp_bytes(&p, chain->head, AS_CHAIN_LEN);
+	pgp_i64(&p, (int64_t)last);
+	pgp_i64(&p, now);
+	rc = ingest_run(in, "following the gateway's chain",
+			"INSERT INTO chains VALUES ($1, $2, $3, $4, $5) ON CONFLICT (gw_id) DO "
+			"UPDATE SET journal_id = $2, head = $3, seq = $4, time = $5", &p, NULL);
+	pgp_free(&p);
+	return rc;
+}
+
+/* Is the chained batch wholly at or below through_seq a resend of what the
+ * store took: its last record (not a placeholder) stored (or queued in
+ * this transaction) under its seq with the same digest?  A batch of
+ * placeholders only is one. */
+static int is_resend(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
+		     const struct as_record *recs, size_t n, int *resend)
+{
+	uint8_t digest[AS_CHAIN_LEN];
+	struct pg_params p;
+	PGresult *r;
+	size_t k = n;
+	int rc;
+
+	*resend = 1;
+	while (k > 0 && recs[k - 1].kind == AS_REC_EXPIRED)
+		k--;
+	if (k == 0)
+		return 0;
+	as_chain_record_digest(&recs[k - 1], digest);
+	/* Taken earlier in this transaction: still queued. */
+	for (size_t i = in->n; i-- > 0;) {
+		const struct pg_row *q = &in->rows[i];
+
+		if (q->seq == recs[k - 1].seq && memcmp(q->gw_id, gw_id, AS_GWID_LEN) == 0) {
+			*resend = memcmp(q->digest, digest, PG_DIGEST_LEN) == 0;
+			return 0;
+		}
+	}
+	pgp_init(&p);
+	pgp_bytes(&p, gw_id, AS_GWID_LEN);
+	pgp_i64(&p, (int64_t)recs[k - 1].seq);
+	pgp_bytes(&p, digest, PG_DIGEST_LEN);
+	rc = ingest_run(in, "looking for a resent record",
+			"SELECT 1 FROM visits WHERE gateway = $1 AND seq = $2 AND digest = $3",
+			&p, &r);
+	pgp_free(&p);
+	if (!rc)
+		*resend = PQntuples(r) > 0;
+	PQclear(r);
+	return rc;
+}
+
+static int leaves_chain(const char *how)
+{
+	store_note("the batch leaves the journal chain this cloud follows", how);
+	return AS_E_STORE;
+}
+
+int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
+			       const struct cl_chain_batch *chain, const struct as_record *recs,
+			       const uint8_t (*pids)[AS_PID_LEN], size_t n, int64_t created,
+			       int64_t now, struct cl_ingest_result *res)
+{
+	struct cl_chain_event first, brk;
+	struct pg_params p;
+	PGresult *r = NULL;
+	uint64_t through, last;
+	uint32_t venue;
+	int64_t longest = 0;
+	int rc, follow = 0;
+
+	memset(res, 0, sizeof *res);
+	if (in->failed)
+		return in->failed;
+	if (n == 0 || !recs)
+		return AS_E_LENGTH;
+	for (size_t i = 0; i < n; i++) {
+		if (i && (recs[i - 1].seq == UINT64_MAX || recs[i].seq != recs[i - 1].seq + 1))
+			return AS_E_FIELD;
+		if (recs[i].seq > INT64_MAX)
+			return AS_E_FIELD;
+		rc = store_record_check(&recs[i]);
+		if (rc)
+			return rc;
+	}
+	last = recs[n - 1].seq;
+	pgp_init(&p);
+	pgp_bytes(&p, gw_id, AS_GWID_LEN);
+	rc = ingest_run(in, "locking the gateway",
+			"SELECT venue_id, revoked, through_seq FROM gateways WHERE gw_id = $1 "
+			"FOR UPDATE", &p, &r);
+	pgp_free(&p);
+	if (rc)
+		return rc;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return AS_E_NOT_FOUND;
+	}
+	venue = (uint32_t)pg_int(r, 0, 0);
+	if (*PQgetvalue(r, 0, 1) == 1) {
+		PQclear(r);
+		return AS_E_REVOKED;
+	}
+	through = (uint64_t)pg_int(r, 0, 2);
+	PQclear(r);
+	res->through_seq = through;
+	if (recs[0].seq > through + 1) {
+		res->gap = 1;
+		if (chain && chain_get(in, gw_id, &res->chain) == 0)
+			res->has_chain = 1;
+		return in->failed;
+	}
+	memset(&first, 0, sizeof first);
+	memset(&brk, 0, sizeof brk);
+	if (chain) {
+		struct cl_chain_state st;
+		enum as_chain_verdict verdict;
+		size_t at = 0;
+		int resend = 0;
+
+		if (last <= through) {
+			rc = is_resend(in, gw_id, recs, n, &resend);
+			if (rc)
+				return rc;
+			if (!resend)
+				return leaves_chain("other records under seqs the store holds "
+						    "(a restored or remade journal); the PostgreSQL "
+						    "store does not reconcile them yet: the gateway "
+						    "keeps the batch");
+		}
+		if (!resend) {
+			follow = 1;
+			memcpy(first.journal_id, chain->journal_id, AS_JOURNAL_ID_LEN);
+			first.first_seq = recs[0].seq;
+			first.last_seq = last;
+			first.time = now;
+			brk = first;
+			verdict = as_chain_verify(chain->prev, chain->head, recs, chain->digests, n,
+						  chain->keep_from, chain->keep_to, &at);
+			if (verdict != AS_CHAIN_INTACT) {
+				brk.kind = CL_CHAIN_BREAK;
+				brk.cause = verdict == AS_CHAIN_RECORD_CHANGED
+						    ? CL_BREAK_RECORD_CHANGED
+					    : verdict == AS_CHAIN_EARLY_PLACEHOLDER
+						    ? CL_BREAK_EARLY_PLACEHOLDER
+						    : CL_BREAK_HEAD_MISMATCH;
+				brk.at_seq = verdict == AS_CHAIN_HEAD_MISMATCH ? 0 : recs[at].seq;
+			}
+			rc = chain_get(in, gw_id, &st);
+			if (rc == AS_E_NOT_FOUND) {
+				first.kind = CL_CHAIN_START;
+			} else if (rc) {
+				return rc;
+			} else {
+				uint8_t link[AS_CHAIN_LEN];
+
+				if (memcmp(st.journal_id, chain->journal_id, AS_JOURNAL_ID_LEN) != 0)
+					return leaves_chain("a new journal; the PostgreSQL store does "
+							    "not reconcile it yet: the gateway keeps "
+							    "the batch");
+				if (!(recs[0].seq <= st.seq + 1 && last > st.seq))
+					return leaves_chain("it does not continue the chain followed; "
+							    "the PostgreSQL store does not reconcile "
+							    "it yet: the gateway keeps the batch");
+				as_chain_fold(chain->prev, chain->digests,
+					      (size_t)(st.seq + 1 - recs[0].seq), link);
+				if (!as_chain_equal(link, st.head))
+					return leaves_chain("it forks from the chain followed; the "
+							    "PostgreSQL store does not reconcile it "
+							    "yet: the gateway keeps the batch");
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct as_record *rec = &recs[i];
+		struct pg_row row;
+		uint8_t digest[AS_CHAIN_LEN];
+
+		if (rec->seq <= through) {
+			res->duplicates++;
+			continue;
+		}
+		through = rec->seq;
+		if (rec->kind == AS_REC_EXPIRED) {
+			res->expired++;
+			continue;
+		}
+		memset(&row, 0, sizeof row);
+		row.day = pg_day_of(rec->entry_time);
+		row.entry = rec->entry_time;
+		row.exit = rec->exit_time;
+		row.seq = rec->seq;
+		row.venue = venue;
+		row.headcount = rec->headcount;
+		row.kind = rec->kind;
+		row.flags = rec->flags;
+		memcpy(row.gw_id, gw_id, AS_GWID_LEN);
+		memcpy(row.pid, pids ? pids[i] : rec->pid, AS_PID_LEN);
+		memcpy(row.capsule, rec->capsule, AS_CAPSULE_LEN);
+		as_chain_record_digest(rec, digest);
+		memcpy(row.digest, digest, PG_DIGEST_LEN);
+		row.has_digest = 1;
+		if (rec->exit_time > rec->entry_time && rec->exit_time - rec->entry_time > longest)
+			longest = rec->exit_time - rec->entry_time;
+		rc = queue_row(in, &row);
+		if (rc) {
+			memset(res, 0, sizeof *res);
+			return rc;
+		}
+		res->stored++;
+	}
+	rc = longest ? raise_longest(in, venue, longest) : 0;
+	if (!rc && follow && first.kind)
+		rc = chain_event_add(in, gw_id, &first);
+	if (!rc && follow && brk.kind)
+		rc = chain_event_add(in, gw_id, &brk);
+	if (follow) {
+		res->chain_event = brk.kind ? brk.kind : first.kind;
+		res->chain_cause = brk.kind ? brk.cause : first.cause;
+	}
+	if (!rc && follow)
+		rc = chain_follow(in, gw_id, chain, last, now);
+	if (!rc && (res->stored || res->expired)) {
+		pgp_init(&p);
+		pgp_bytes(&p, gw_id, AS_GWID_LEN);
+		pgp_i64(&p, (int64_t)through);
+		pgp_i64(&p, res->stored);
+		pgp_i64(&p, now);
+		pgp_i64(&p, created);
+		rc = ingest_run(in, "advancing the gateway's through_seq",
+				"UPDATE gateways SET through_seq = $2, records = records + $3, "
+				"batches = batches + 1, last_seen = $4, last_created = $5 "
+				"WHERE gw_id = $1", &p, NULL);
+		pgp_free(&p);
+		in->batches++;
+	}
+	if (rc) {
+		memset(res, 0, sizeof *res);
+		return rc;
+	}
+	res->through_seq = through;
+	if (chain) {
+		memcpy(res->chain.journal_id, chain->journal_id, AS_JOURNAL_ID_LEN);
+		memcpy(res->chain.head, chain->head, AS_CHAIN_LEN);
+		res->chain.seq = last;
+		res->has_chain = 1;
+	}
+	return 0;
+}
+
+int cl_pg_ingest_count_reject(struct cl_pg_ingest *in, const char *reason)
+{
+	struct pg_params p;
+	int rc;
+
+	if (in->failed)
+		return in->failed;
+	pgp_init(&p);
+	pgp_text(&p, reason);
+	rc = ingest_run(in, "counting a rejected batch",
+			"INSERT INTO reject_counters VALUES ($1, 1) ON CONFLICT (reason) DO "
+			"UPDATE SET count = reject_counters.count + 1", &p, NULL);
+	pgp_free(&p);
+	return rc;
+}
+
+/* ---- app check-ins ---- */
+
+int cl_pg_ingest_app(struct cl_pg_ingest *in, const struct cl_app_visit *a, int *outcome)
+{
+	static const uint8_t zero_id[CL_APP_ID_LEN];
+	struct pg_params p;
+	struct pg_row row;
+	PGresult *r = NULL;
+	int rc;
+
+	*outcome = 0;
+	if (in->failed)
+		return in->failed;
+	if (memcmp(a->pid, zero_pid, AS_PID_LEN) == 0 || a->venue_id == 0 ||
+	    (a->flags & ~AS_REC_FLAGS_KNOWN) || memcmp(a->checkin_id, zero_id, CL_APP_ID_LEN) == 0)
+		return AS_E_FIELD;
+	/* One round trip: the check-in, and its replay key if it has one;
+	 * the key's row only when the check-in is new. */
+	pgp_init(&p);
+	pgp_bytes(&p, a->checkin_id, CL_APP_ID_LEN);
+	pgp_i32(&p, (int32_t)pg_day_of(a->entry));
+	pgp_i32(&p, (int32_t)a->venue_id);
+	pgp_i64(&p, a->entry);
+	pgp_bytes(&p, a->pid, AS_PID_LEN);
+	pgp_bytes_or_null(&p, memcmp(a->replay_key, zero_id, CL_APP_ID_LEN) ? a->replay_key : NULL,
+			  CL_APP_ID_LEN);
+	rc = ingest_run(in, "storing an app check-in",
+			"WITH c AS (INSERT INTO app_checkins VALUES ($1, $2, $3, $4, $5) "
+			"ON CONFLICT DO NOTHING RETURNING 1), "
+			"r AS (INSERT INTO app_replays SELECT $6, $1, $4 WHERE $6 IS NOT NULL AND "
+			"EXISTS (SELECT 1 FROM c) ON CONFLICT DO NOTHING RETURNING 1) "
+			"SELECT (SELECT count(*) FROM c)::int4, (SELECT count(*) FROM r)::int4",
+			&p, &r);
+	if (!rc && pg_int(r, 0, 0) == 0) {
+		*outcome = CL_APP_DUPLICATE;
+	} else if (!rc && memcmp(a->replay_key, zero_id, CL_APP_ID_LEN) != 0 &&
+		   pg_int(r, 0, 1) == 0) {
+		/* The key was used by another check-in: this one is not stored. */
+		*outcome = CL_APP_REPLAY;
+		pgp_reset(&p);
+		pgp_bytes(&p, a->checkin_id, CL_APP_ID_LEN);
+		rc = ingest_run(in, "refusing a replayed app check-in",
+				"DELETE FROM app_checkins WHERE checkin_id = $1", &p, NULL);
+	}
+	PQclear(r);
+	pgp_free(&p);
+	if (!rc && !*outcome) {
+		memset(&row, 0, sizeof row);
+		row.day = pg_day_of(a->entry);
+		row.entry = a->entry;
+		row.venue = a->venue_id;
+		row.headcount = 1;
+		row.kind = AS_REC_APP;
+		row.flags = a->flags;
+		memcpy(row.checkin_id, a->checkin_id, CL_APP_ID_LEN);
+		memcpy(row.pid, a->pid, AS_PID_LEN);
+		memcpy(row.capsule, a->capsule, AS_CAPSULE_LEN);
+		rc = queue_row(in, &row);
+		if (!rc)
+			*outcome = CL_APP_STORED;
+	}
+	if (rc)
+		*outcome = 0;
+	return rc;
+}
+
+int cl_pg_ingest_app_exit(struct cl_pg_ingest *in, const uint8_t checkin_id[CL_APP_ID_LEN],
+			  const uint8_t pid[AS_PID_LEN], int64_t exit, int *outcome)
+{
+	struct pg_params p;
+	PGresult *r = NULL;
+	int64_t day, entry, stored_exit;
+	uint32_t venue;
+	int rc;
+
+	*outcome = 0;
+	if (in->failed)
+		return in->failed;
+	if (exit == 0)
+		return AS_E_FIELD;
+	rc = flush(in); /* a check-in queued in this transaction */
+	pgp_init(&p);
+	pgp_bytes(&p, checkin_id, CL_APP_ID_LEN);
+	if (!rc)
+		rc = ingest_run(in, "reading an app check-in",
+				"SELECT day, venue_id, entry, pid FROM app_checkins "
+				"WHERE checkin_id = $1", &p, &r);
+	if (rc || PQntuples(r) != 1 || PQgetlength(r, 0, 3) != AS_PID_LEN ||
+	    memcmp(PQgetvalue(r, 0, 3), pid, AS_PID_LEN) != 0) {
+		if (!rc)
+			*outcome = CL_APP_UNKNOWN;
+		PQclear(r);
+		pgp_free(&p);
+		return rc;
+	}
+	day = pg_int(r, 0, 0);
+	venue = (uint32_t)pg_int(r, 0, 1);
+	entry = pg_int(r, 0, 2);
+	PQclear(r);
+	if (exit < entry) {
+		pgp_free(&p);
+		return AS_E_FIELD; /* the transaction stays usable */
+	}
+	pgp_i32(&p, (int32_t)day);
+	rc = ingest_run(in, "reading an app visit",
+			"SELECT exit FROM visits WHERE checkin_id = $1 AND day = $2 FOR UPDATE",
+			&p, &r);
+	if (!rc && PQntuples(r) != 1)
+		rc = in->failed = AS_E_CORRUPT; /* app_checkins and visits disagree */
+	stored_exit = rc ? 0 : pg_int(r, 0, 0);
+	PQclear(r);
+	if (!rc && stored_exit == exit) {
+		*outcome = CL_APP_DUPLICATE;
+	} else if (!rc) {
+		pgp_i64(&p, exit);
+		rc = ingest_run(in, "storing an app check-out",
+				"UPDATE visits SET exit = $3 WHERE checkin_id = $1 AND day = $2", &p,
+				NULL);
+		if (!rc)
+			rc = raise_longest(in, venue, exit - entry);
+		if (!rc)
+			*outcome = CL_APP_STORED;
+	}
+	pgp_free(&p);
+	return rc;
+}
+
+/* ---- heartbeats ---- */
+
+/* The gateway's period before t and the one at or after it. */
+static int period_near(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN], int64_t t,
+		       int after, struct cl_period *out, int *found)
+{
+	struct pg_params p;
+	PGresult *r;
+	int rc;
+
+	*found = 0;
+	pgp_init(&p);
+	pgp_bytes(&p, gw_id, AS_GWID_LEN);
+	pgp_i64(&p, t);
+	rc = ingest_run(in, "reading coverage",
+			after ? "SELECT start_time, period FROM coverage WHERE gw_id = $1 AND "
+				"start_time >= $2 ORDER BY start_time LIMIT 1"
+			      : "SELECT start_time, period FROM coverage WHERE gw_id = $1 AND "
+				"start_time < $2 ORDER BY start_time DESC LIMIT 1",
+			&p, &r);
+	pgp_free(&p);
+	if (!rc && PQntuples(r) == 1) {
+		if (cl_period_decode(out, pg_int(r, 0, 0), (const uint8_t *)PQgetvalue(r, 0, 1),
+				     (size_t)PQgetlength(r, 0, 1)))
+			rc = in->failed = AS_E_CORRUPT;
+		else
+			*found = 1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* As the LMDB store's coverage_boot_over (lmdb_coverage.c). */
+static int boot_over(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
+		     const uint8_t boot_id[AS_BOOT_ID_LEN], const struct cl_period *latest,
+		     int *over)
+{
+	struct pg_params p;
+	PGresult *r;
+	int rc;
+
+	*over = 0;
+	pgp_init(&p);
+	pgp_bytes(&p, gw_id, AS_GWID_LEN);
+	rc = ingest_run(in, "reading coverage",
+			"SELECT start_time, period FROM coverage WHERE gw_id = $1 "
+			"ORDER BY start_time", &p, &r);
+	pgp_free(&p);
+	for (int i = 0; !rc && !*over && i < PQntuples(r); i++) {
+		struct cl_period q;
+
+		if (cl_period_decode(&q, pg_int(r, i, 0), (const uint8_t *)PQgetvalue(r, i, 1),
+				     (size_t)PQgetlength(r, i, 1))) {
+			rc = in->failed = AS_E_CORRUPT;
+			break;
+		}
+		if (memcmp(q.last_boot, boot_id, AS_BOOT_ID_LEN) == 0)
+			*over = !latest || q.start != latest->start;
+		else if (memcmp(q.first_boot, boot_id, AS_BOOT_ID_LEN) == 0)
+			*over = 1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+int cl_pg_ingest_heartbeat(struct cl_pg_ingest *in, const struct as_heartbeat *hb, int64_t t,
+			   int64_t now, int *replay)
+{
+	uint8_t vbuf[CL_PERIOD_VALUE_LEN];
+	struct cl_period cur, prev, next;
+	struct pg_params p;
+	int have_prev = 0, have_next = 0, rc;
+
+	if (replay)
+		*replay = 0;
+	if (in->failed)
+		return in->failed;
+	/* The gateway's row lock orders its heartbeats across ingest nodes. */
+	pgp_init(&p);
+	pgp_bytes(&p, hb->gw_id, AS_GWID_LEN);
+	rc = ingest_run(in, "locking the gateway",
+			"SELECT 1 FROM gateways WHERE gw_id = $1 FOR UPDATE", &p, NULL);
+	pgp_free(&p);
+	cl_period_from_heartbeat(&cur, hb, t, now);
+	if (!rc)
+		rc = period_near(in, hb->gw_id, t, 1, &next, &have_next);
+	if (!rc)
+		rc = period_near(in, hb->gw_id, t, 0, &prev, &have_prev);
+	if (rc)
+		return rc;
+	if (t == now && !((hb->clock_state == AS_CLOCK_SYNCED ||
+			   hb->clock_state == AS_CLOCK_CORRECTED) && hb->sent_at == t)) {
+		const struct cl_period *latest = have_prev ? &prev : NULL;
+		int over = 0;
+
+		if (!latest || memcmp(latest->last_boot, hb->boot_id, AS_BOOT_ID_LEN) != 0)
+			rc = boot_over(in, hb->gw_id, hb->boot_id, latest, &over);
+		if (rc)
+			return rc;
+		if (over || cl_heartbeat_is_replay(latest, hb, now)) {
+			if (replay)
+				*replay = 1;
+			return 0;
+		}
+	}
+	if (have_prev && cl_period_joins(&prev, &cur))
+		cl_period_combine(&cur, &prev, &cur);
+	pgp_init(&p);
+	if (have_next && cl_period_joins(&cur, &next)) {
+		cl_period_combine(&cur, &cur, &next);
+		if (next.start != cur.start) {
+			pgp_bytes(&p, hb->gw_id, AS_GWID_LEN);
+			pgp_i64(&p, next.start);
+			rc = ingest_run(in, "merging coverage",
+					"DELETE FROM coverage WHERE gw_id = $1 AND start_time = $2",
+					&p, NULL);
+			pgp_reset(&p);
+		}
+	}
+	cl_period_encode(vbuf, &cur);
+	pgp_bytes(&p, hb->gw_id, AS_GWID_LEN);
+	pgp_i64(&p, cur.start);
+	pgp_i64(&p, cur.end);
+	pgp_bytes(&p, vbuf, sizeof vbuf);
+	if (!rc)
+		rc = ingest_run(in, "merging coverage",
+				"INSERT INTO coverage VALUES ($1, $2, $3, $4) ON CONFLICT (gw_id, "
+				"start_time) DO UPDATE SET end_time = $3, period = $4", &p, NULL);
+	pgp_free(&p);
+	return rc;
+}
+
+/* ---- commit ---- */
+
+static void ingest_free(struct cl_pg_ingest *in)
+{
+	if (in->rows)
+		sodium_memzero(in->rows, in->cap * sizeof *in->rows);
+	free(in->rows);
+	free(in);
+}
+
+int cl_pg_ingest_commit(struct cl_pg_ingest *in)
+{
+	int rc = in->failed;
+
+	if (!rc)
+		rc = flush(in);
+	if (!rc && in->batches) {
+		struct pg_params p;
+
+		pgp_init(&p);
+		pgp_i64(&p, (int64_t)in->batches);
+		rc = ingest_run(in, "counting batches",
+				"UPDATE counters SET value = value + $1 WHERE name = 'batches'", &p,
+				NULL);
+		pgp_free(&p);
+	}
+	/* COMMIT returns when the server's synchronous_commit says the
+	 * transaction is durable (and, with synchronous standbys, on them). */
+	if (!rc)
+		rc = pg_run(in->c, "committing", "COMMIT", NULL, NULL);
+	else
+		(void)pg_run(in->c, "rolling back", "ROLLBACK", NULL, NULL);
+	pg_conn_give(in->pg, in->c);
+	ingest_free(in);
+	return rc;
+}
+
+void cl_pg_ingest_abort(struct cl_pg_ingest *in)
+{
+	if (!in)
+		return;
+	(void)pg_run(in->c, "rolling back", "ROLLBACK", NULL, NULL);
+	pg_conn_give(in->pg, in->c);
+	ingest_free(in);
+}
