@@ -733,7 +733,11 @@ int as_mqtt_publish(struct as_mqtt *m, const char *topic, const void *payload, s
 	struct mqtt_op *op;
 	int rc;
 
-	if (!m->connected)
+	/* While a connection is being made, Paho may already hold it: the
+	 * messages the broker kept in our session can arrive, and be answered,
+	 * before the connect callback reaches this loop.  Paho knows whether
+	 * it is connected, so let it decide (MQTTASYNC_DISCONNECTED below). */
+	if (!m->connected && !m->connecting)
 		return -ENOTCONN;
 	if (len > INT32_MAX)
 		return AS_E_OVERSIZE;
@@ -750,6 +754,8 @@ int as_mqtt_publish(struct as_mqtt *m, const char *topic, const void *payload, s
 	rc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
 	if (rc != MQTTASYNC_SUCCESS) {
 		op_cancel(op);
+		if (rc == MQTTASYNC_DISCONNECTED)
+			return -ENOTCONN;
 		return rc == MQTTASYNC_MAX_BUFFERED_MESSAGES ? -ENOBUFS : AS_E_MQTT;
 	}
 	return 0;
