@@ -178,6 +178,7 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 	memcpy(a->issuer_sk, d->keys.issuer_sk, sizeof a->issuer_sk);
 	memcpy(a->issuer_pk, d->keys.issuer_pk, sizeof a->issuer_pk);
 	memcpy(a->hash_key, d->keys.hash_key, sizeof a->hash_key);
+	memcpy(a->token_id_key, d->keys.token_id_key, sizeof a->token_id_key);
 	memcpy(a->contact_pk, d->keys.contact_pk, sizeof a->contact_pk);
 	memcpy(a->consent_hash, d->keys.consent_hash, sizeof a->consent_hash);
 	a->consent_text = d->keys.consent_text;

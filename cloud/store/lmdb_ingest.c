@@ -646,6 +646,7 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 			int outcome = 0;
 
 			rc = in->s->no_tokens ? AS_E_VERSION
+			     : !in->s->has_token_id_key ? AS_E_CONFIG
 					      : store_token_take(in, &sg, r, digest, judge.reconcile,
 								 &outcome, tpid, tcontact);
 			if (rc) {

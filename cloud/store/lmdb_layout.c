@@ -465,6 +465,7 @@ void cl_store_close(struct cl_store *s)
 	if (!s)
 		return;
 	mdb_env_close(s->env);
+	sodium_memzero(s->token_id_key, sizeof s->token_id_key);
 	free(s);
 }
 

@@ -57,6 +57,8 @@ struct cl_store {
 	int has_chain;               /* 0: a version 3 store opened read-only */
 	int no_coverage;             /* a store from before coverage, read-only */
 	int no_tokens;               /* a store from before visit tokens, read-only */
+	int has_token_id_key;        /* token_id_key set: token records can be taken */
+	uint8_t token_id_key[32];    /* reads a token id's issue (anshim/token.h) */
 	uint64_t open_serial;        /* see cl_store_data_version */
 };
 

@@ -37,9 +37,9 @@
  *      after the limit;
  *   5. coverage: gateway coverage periods that ended before the horizon or
  *      start after the limit;
- *   6-8. visit tokens (lmdb_tokens.c): tokens that expired before the
- *      horizon, the contact capsules of batches whose tokens all did, and
- *      records waiting for a token with their entry outside the window.
+ *   6-8. visit tokens (lmdb_tokens.c): issues of tokens that expired
+ *      before the horizon, the contact capsules of issues that all did, and
+ *      records waiting for an issue with their entry outside the window.
  * Between slices the purge pauses as long as the slice took, so that the
  * ingest thread gets the writer lock at least half the time.
  */
@@ -567,14 +567,14 @@ int cl_store_purge_outside(struct cl_store *s, int64_t horizon, int64_t limit, s
 					max_per_txn, &more);
 			break;
 		case PURGE_TOKENS:
-			rc = purge_walk(s, txn, s->tokens, 16, judge_token, &pos, max_per_txn, &more);
+			rc = purge_walk(s, txn, s->tokens, 8, judge_token, &pos, max_per_txn, &more);
 			break;
 		case PURGE_TOKEN_CONTACTS:
 			rc = purge_walk(s, txn, s->token_contacts, 8, judge_token_contact, &pos,
 					max_per_txn, &more);
 			break;
 		default:
-			rc = purge_walk(s, txn, s->token_wait, 16, judge_token_wait, &pos,
+			rc = purge_walk(s, txn, s->token_wait, 9, judge_token_wait, &pos,
 					max_per_txn, &more);
 			break;
 		}

@@ -1,49 +1,61 @@
 /*
- * lmdb_tokens.c - visit tokens in the LMDB store: the tokens the issuer's
- * capsule feed announced, their first use, replays, and records waiting
- * for a token not announced yet (see store.h, "visit tokens").
+ * lmdb_tokens.c - visit tokens in the LMDB store: the issues of tokens the
+ * issuer's capsule feed announced, their tokens' first use, replays, and
+ * records waiting for an issue not announced yet (see store.h, "visit
+ * tokens").
+ *
+ * A token id is r[8] || ChaCha20(tokenid.key, r) XOR (serial || index)
+ * (anshim/token.h): the store reads a record's token id as (issue serial,
+ * index in the issue) and keeps one row per issue, never one per token,
+ * so a visit by token costs what a visit by pass does.
  *
  * Databases (created when a store is opened for writing; a reader of a
  * store no writer has opened since goes without them: no tokens):
- *   tokens          token_id[16] -> 'I' expires i64 pid[16] contact u64
- *                                        (issued, unused: 33 bytes)
- *                                 | 'U' expires i64 gateway index u32 seq u64
- *                                        (used by that record: 21 bytes)
- *   token_contacts  contact u64 -> expires i64 (the latest of its tokens)
+ *   tokens          serial u64 -> expires i64 pid[16] contact u64 count u8
+ *                                 used u64 (41 bytes): an issue; bit i of
+ *                                 used is set once token i was used
+ *   token_contacts  contact u64 -> expires i64 (the latest of its issues)
  *                                  capsule[131]: a holder's contact capsule,
- *                                  once per feed batch, not per token
- *   token_wait      token_id[16] -> a record waiting for its token: expires
- *                                  i64 gw_id[16] seq u64 venue u32 entry i64
- *                                  exit i64 headcount u16 flags u8
+ *                                  once per run of issues that bring it
+ *   token_wait      serial u64 index u8 -> a record waiting for its issue:
+ *                                  expires i64 gw_id[16] seq u64 venue u32
+ *                                  entry i64 exit i64 headcount u16 flags u8
  *                                  digest[8] (63 bytes)
  *   meta            "next_contact" u64, "replayed_tokens" u64
  * Integers big-endian.  contact 0 means none (a capsule that did not
  * open: its visits are stored unattributed).
  *
  * Invariants (each write transaction keeps them):
- *  - a token id is in tokens or in token_wait, never both;
- *  - a 'U' token and a waiting record name the one record that used the
- *    token; any other record with that token is a replay;
+ *  - a (serial, index) waits in token_wait only while its issue is not in
+ *    tokens;
+ *  - a used bit and a waiting record each stand for the one record that
+ *    used the token; any other record with that token is a replay (under
+ *    a broken chain, a record this gateway holds already is not: it is the
+ *    same visit renumbered);
  *  - a visit of kind AS_REC_TOKEN is stored exactly once per token.
  * Threads: the ingest transaction's (store.h).
  */
 #include "lmdb_tokens.h"
+#include "lmdb_chains.h"
 
+#include "anshim/token.h"
+
+#include <sodium.h>
 #include <stdlib.h>
 
-#define TOKEN_ID_LEN 16
-#define ISSUED_LEN (1 + 8 + AS_PID_LEN + 8)
-#define USED_LEN (1 + 8 + 4 + 8)
+#define ISSUE_KEY_LEN 8
+#define ISSUE_LEN (8 + AS_PID_LEN + 8 + 1 + 8)
+#define WAIT_KEY_LEN (8 + 1)
 #define CONTACT_VALUE_LEN (8 + AS_CAPSULE_LEN)
 #define WAIT_LEN (8 + AS_GWID_LEN + 8 + 4 + 8 + 8 + 2 + 1 + VISIT_DIGEST_LEN)
 
-struct token_state {
-	uint8_t state;                  /* 'I', 'U', or 0: none */
+struct issue {
+	int found;
 	int64_t expires;
-	uint8_t pid[AS_PID_LEN];        /* 'I' */
-	uint64_t contact;               /* 'I' */
-	uint32_t gw_index;              /* 'U' */
-	uint64_t seq;                   /* 'U' */
+	uint8_t pid[AS_PID_LEN];
+	uint64_t contact;
+	uint8_t count;
+	uint64_t used;                  /* bit i: token i used */
 };
 
 struct waiting {
@@ -57,61 +69,60 @@ struct waiting {
 	uint8_t digest[VISIT_DIGEST_LEN];
 };
 
-static int token_get(struct cl_ingest *in, const uint8_t id[TOKEN_ID_LEN], struct token_state *t)
+void cl_store_set_token_id_key(struct cl_store *s, const uint8_t key[AS_TOKEN_ID_KEY_LEN])
 {
-	MDB_val k = {TOKEN_ID_LEN, (void *)id}, v;
+	memcpy(s->token_id_key, key, AS_TOKEN_ID_KEY_LEN);
+	s->has_token_id_key = 1;
+}
+
+static int issue_get(struct cl_ingest *in, uint64_t serial, struct issue *t)
+{
+	uint8_t kb[ISSUE_KEY_LEN];
+	MDB_val k = {ISSUE_KEY_LEN, kb}, v;
 	const uint8_t *p;
-	int rc = mdb_get(in->txn, in->s->tokens, &k, &v);
+	int rc;
 
 	memset(t, 0, sizeof *t);
+	as_put_be64(kb, serial);
+	rc = mdb_get(in->txn, in->s->tokens, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc)
 		return store_fail("reading tokens", rc);
-	p = v.mv_data;
-	if (v.mv_size == ISSUED_LEN && p[0] == 'I') {
-		t->expires = (int64_t)as_get_be64(p + 1);
-		memcpy(t->pid, p + 9, AS_PID_LEN);
-		t->contact = as_get_be64(p + 9 + AS_PID_LEN);
-	} else if (v.mv_size == USED_LEN && p[0] == 'U') {
-		t->expires = (int64_t)as_get_be64(p + 1);
-		t->gw_index = as_get_be32(p + 9);
-		t->seq = as_get_be64(p + 13);
-	} else {
+	if (v.mv_size != ISSUE_LEN)
 		return store_fail("reading tokens", MDB_CORRUPTED);
-	}
-	t->state = p[0];
+	p = v.mv_data;
+	t->expires = (int64_t)as_get_be64(p);
+	memcpy(t->pid, p + 8, AS_PID_LEN);
+	t->contact = as_get_be64(p + 8 + AS_PID_LEN);
+	t->count = p[16 + AS_PID_LEN];
+	t->used = as_get_be64(p + 17 + AS_PID_LEN);
+	t->found = 1;
 	return 0;
 }
 
-static int token_put_used(struct cl_ingest *in, const uint8_t id[TOKEN_ID_LEN], int64_t expires,
-			  uint32_t gw_index, uint64_t seq)
+static int issue_put(struct cl_ingest *in, uint64_t serial, const struct issue *t)
 {
-	uint8_t buf[USED_LEN];
-	MDB_val k = {TOKEN_ID_LEN, (void *)id}, v = {USED_LEN, buf};
+	uint8_t kb[ISSUE_KEY_LEN], buf[ISSUE_LEN];
+	MDB_val k = {ISSUE_KEY_LEN, kb}, v = {ISSUE_LEN, buf};
 
-	buf[0] = 'U';
-	as_put_be64(buf + 1, (uint64_t)expires);
-	as_put_be32(buf + 9, gw_index);
-	as_put_be64(buf + 13, seq);
+	as_put_be64(kb, serial);
+	as_put_be64(buf, (uint64_t)t->expires);
+	memcpy(buf + 8, t->pid, AS_PID_LEN);
+	as_put_be64(buf + 8 + AS_PID_LEN, t->contact);
+	buf[16 + AS_PID_LEN] = t->count;
+	as_put_be64(buf + 17 + AS_PID_LEN, t->used);
 	return store_fail("writing tokens", mdb_put(in->txn, in->s->tokens, &k, &v, 0));
 }
 
-static int wait_get(struct cl_ingest *in, const uint8_t id[TOKEN_ID_LEN], struct waiting *w,
-		    int *found)
+static void wait_key(uint8_t kb[WAIT_KEY_LEN], uint64_t serial, uint8_t index)
 {
-	MDB_val k = {TOKEN_ID_LEN, (void *)id}, v;
-	const uint8_t *p;
-	int rc = mdb_get(in->txn, in->s->token_wait, &k, &v);
+	as_put_be64(kb, serial);
+	kb[8] = index;
+}
 
-	*found = 0;
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc)
-		return store_fail("reading token_wait", rc);
-	if (v.mv_size != WAIT_LEN)
-		return store_fail("reading token_wait", MDB_CORRUPTED);
-	p = v.mv_data;
+static void wait_parse(struct waiting *w, const uint8_t *p)
+{
 	w->expires = (int64_t)as_get_be64(p);
 	memcpy(w->gw_id, p + 8, AS_GWID_LEN);
 	p += 8 + AS_GWID_LEN;
@@ -122,15 +133,36 @@ static int wait_get(struct cl_ingest *in, const uint8_t id[TOKEN_ID_LEN], struct
 	w->headcount = as_get_be16(p + 28);
 	w->flags = p[30];
 	memcpy(w->digest, p + 31, VISIT_DIGEST_LEN);
+}
+
+static int wait_get(struct cl_ingest *in, uint64_t serial, uint8_t index, struct waiting *w,
+		    int *found)
+{
+	uint8_t kb[WAIT_KEY_LEN];
+	MDB_val k = {WAIT_KEY_LEN, kb}, v;
+	int rc;
+
+	*found = 0;
+	wait_key(kb, serial, index);
+	rc = mdb_get(in->txn, in->s->token_wait, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return store_fail("reading token_wait", rc);
+	if (v.mv_size != WAIT_LEN)
+		return store_fail("reading token_wait", MDB_CORRUPTED);
+	wait_parse(w, v.mv_data);
 	*found = 1;
 	return 0;
 }
 
-static int wait_put(struct cl_ingest *in, const uint8_t id[TOKEN_ID_LEN], const struct waiting *w)
+static int wait_put(struct cl_ingest *in, uint64_t serial, uint8_t index,
+		    const struct waiting *w)
 {
-	uint8_t buf[WAIT_LEN], *p = buf;
-	MDB_val k = {TOKEN_ID_LEN, (void *)id}, v = {WAIT_LEN, buf};
+	uint8_t kb[WAIT_KEY_LEN], buf[WAIT_LEN], *p = buf;
+	MDB_val k = {WAIT_KEY_LEN, kb}, v = {WAIT_LEN, buf};
 
+	wait_key(kb, serial, index);
 	as_put_be64(p, (uint64_t)w->expires);
 	memcpy(p + 8, w->gw_id, AS_GWID_LEN);
 	p += 8 + AS_GWID_LEN;
@@ -190,40 +222,59 @@ static int count_replay(struct cl_ingest *in)
 							 n + 1));
 }
 
+/* The outcome of a record whose token was used before: held (this very
+ * record, or under a broken chain the same visit of this gateway) or a
+ * replay, counted. */
+static int judge_reuse(struct cl_ingest *in, int held, int *outcome)
+{
+	*outcome = held ? STORE_TOKEN_HELD : STORE_TOKEN_REPLAY;
+	return held ? 0 : count_replay(in);
+}
+
 int store_token_take(struct cl_ingest *in, const struct stored_gateway *sg,
 		     const struct as_record *r, const uint8_t digest[AS_CHAIN_LEN], int reconcile,
 		     int *outcome, uint8_t pid[AS_PID_LEN], uint8_t contact[AS_CAPSULE_LEN])
 {
-	const uint8_t *id = r->pid;
-	struct token_state t;
+	struct issue t;
 	struct waiting w;
+	uint64_t serial;
+	uint8_t index;
 	int found, rc;
 
-	rc = wait_get(in, id, &w, &found);
+	if (!in->s->has_token_id_key)
+		return AS_E_CONFIG;
+	as_token_id_open(&serial, &index, r->pid, in->s->token_id_key);
+	rc = wait_get(in, serial, index, &w, &found);
 	if (rc)
 		return rc;
-	if (found) {
-		int same_gw = memcmp(w.gw_id, sg->g.gw_id, AS_GWID_LEN) == 0;
-
-		*outcome = same_gw && (w.seq == r->seq || reconcile) ? STORE_TOKEN_HELD
-								   : STORE_TOKEN_REPLAY;
-		return *outcome == STORE_TOKEN_REPLAY ? count_replay(in) : 0;
-	}
-	rc = token_get(in, id, &t);
+	if (found)
+		return judge_reuse(in, memcmp(w.gw_id, sg->g.gw_id, AS_GWID_LEN) == 0 &&
+				       (w.seq == r->seq || reconcile), outcome);
+	rc = issue_get(in, serial, &t);
 	if (rc)
 		return rc;
-	if (t.state == 'U') {
-		int same_gw = t.gw_index == sg->index;
+	if (t.found && (index >= t.count || index >= 64))
+		return judge_reuse(in, 0, outcome);   /* a token its issue never had */
+	if (t.found && (t.used >> index & 1)) {
+		int held = 0;
+		uint64_t held_seq;
 
-		*outcome = same_gw && (t.seq == r->seq || reconcile) ? STORE_TOKEN_HELD
-								   : STORE_TOKEN_REPLAY;
-		return *outcome == STORE_TOKEN_REPLAY ? count_replay(in) : 0;
+		/* Past through_seq, the same (gateway, seq) is met again only
+		 * when the chain broke: then this gateway's stored visit with
+		 * the record's content is the same visit. */
+		if (reconcile) {
+			rc = store_visit_held(in, sg, r, t.pid, digest, 0, &held, &held_seq);
+			if (rc)
+				return rc;
+		}
+		return judge_reuse(in, held, outcome);
 	}
-	if (t.state == 'I') {
+	if (t.found) {
 		memcpy(pid, t.pid, AS_PID_LEN);
 		rc = contact_get(in, t.contact, contact);
+		t.used |= UINT64_C(1) << index;
 		if (!rc)
-			rc = token_put_used(in, id, t.expires, sg->index, r->seq);
+			rc = issue_put(in, serial, &t);
 		*outcome = STORE_TOKEN_USE;
 		return rc;
 	}
@@ -238,15 +289,14 @@ int store_token_take(struct cl_ingest *in, const struct stored_gateway *sg,
 	w.flags = r->flags;
 	memcpy(w.digest, digest, VISIT_DIGEST_LEN);
 	*outcome = STORE_TOKEN_WAIT;
-	return wait_put(in, id, &w);
+	return wait_put(in, serial, index, &w);
 }
 
-/* Store the visit of a waiting record now that its token arrived. */
-static int resolve_waiting(struct cl_ingest *in, const uint8_t id[TOKEN_ID_LEN],
-			   const struct waiting *w, const struct cl_token_issued *t)
+/* Store the visit of a waiting record now that its issue t arrived. */
+static int resolve_waiting(struct cl_ingest *in, const struct waiting *w, const struct issue *t,
+			   const uint8_t *contact)
 {
 	static const uint8_t no_contact[AS_CAPSULE_LEN];
-	MDB_val k = {TOKEN_ID_LEN, (void *)id};
 	struct stored_gateway sg;
 	struct stored_visit sv;
 	uint32_t span;
@@ -270,7 +320,7 @@ static int resolve_waiting(struct cl_ingest *in, const uint8_t id[TOKEN_ID_LEN],
 	sv.seq = w->seq;
 	sv.has_digest = 1;
 	memcpy(sv.digest, w->digest, VISIT_DIGEST_LEN);
-	rc = store_ingest_visit(in, &sv, t->contact ? t->contact : no_contact);
+	rc = store_ingest_visit(in, &sv, contact ? contact : no_contact);
 	if (rc)
 		return rc;
 	in->next_vid++;
@@ -280,16 +330,54 @@ static int resolve_waiting(struct cl_ingest *in, const uint8_t id[TOKEN_ID_LEN],
 		sg.g.records++;
 		rc = store_gateway_put(in->txn, in->s->gateways, &sg);
 	}
-	if (!rc)
-		rc = store_fail("deleting from token_wait",
-				mdb_del(in->txn, in->s->token_wait, &k, NULL));
-	if (!rc)
-		rc = token_put_used(in, id, t->expires_at, sg.index, w->seq);
 	return rc;
 }
 
-int cl_store_ingest_tokens(struct cl_ingest *in, const struct cl_token_issued *t, size_t n,
-			   struct cl_tokens_result *res)
+/* Resolve every record waiting for issue serial (t, arrived now): its
+ * tokens' visits are stored and their bits set in t->used; a record of a
+ * token the issue never had is refused as a replay. */
+static int resolve_issue(struct cl_ingest *in, uint64_t serial, struct issue *t,
+			 const uint8_t *contact, uint32_t *resolved)
+{
+	uint8_t kb[WAIT_KEY_LEN];
+	MDB_val k = {WAIT_KEY_LEN, kb}, v;
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(in->txn, in->s->token_wait, &cur);
+
+	if (rc)
+		return store_fail("reading token_wait", rc);
+	wait_key(kb, serial, 0);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == WAIT_KEY_LEN && as_get_be64(k.mv_data) == serial) {
+		uint8_t index = ((const uint8_t *)k.mv_data)[8];
+		struct waiting w;
+
+		if (v.mv_size != WAIT_LEN) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		wait_parse(&w, v.mv_data);
+		if (index < t->count && index < 64) {
+			rc = resolve_waiting(in, &w, t, contact);
+			t->used |= UINT64_C(1) << index;
+			(*resolved)++;
+		} else {
+			rc = count_replay(in);
+		}
+		if (!rc)
+			rc = mdb_cursor_del(cur, 0);
+		if (!rc) {
+			k.mv_size = WAIT_KEY_LEN;
+			k.mv_data = kb;
+			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		}
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : store_fail("resolving token_wait", rc);
+}
+
+int cl_store_ingest_token_issues(struct cl_ingest *in, const struct cl_token_issue *t, size_t n,
+				 struct cl_tokens_result *res)
 {
 	uint64_t contact = 0, next = 0;
 	int64_t contact_expires = 0;
@@ -301,21 +389,21 @@ int cl_store_ingest_tokens(struct cl_ingest *in, const struct cl_token_issued *t
 		return store_error(in->failed);
 	if (in->s->no_tokens)
 		return AS_E_VERSION;
+	for (size_t i = 0; i < n; i++)
+		if (t[i].serial == 0 || t[i].serial > AS_TOKEN_SERIAL_MAX || t[i].count == 0 ||
+		    t[i].count > 64)
+			return AS_E_FIELD;
 	for (size_t i = 0; i < n && !rc; i++) {
-		uint8_t buf[ISSUED_LEN];
-		MDB_val k = {TOKEN_ID_LEN, (void *)t[i].token_id}, v = {ISSUED_LEN, buf};
-		struct token_state ts;
-		struct waiting w;
-		int found;
+		struct issue is;
 
-		rc = token_get(in, t[i].token_id, &ts);
+		rc = issue_get(in, t[i].serial, &is);
 		if (rc)
 			break;
-		if (ts.state) {
+		if (is.found) {
 			res->known++;
 			continue;
 		}
-		/* One contact capsule per run of tokens that bring the same. */
+		/* One contact capsule per run of issues that bring the same. */
 		if (t[i].contact && (!last || memcmp(last, t[i].contact, AS_CAPSULE_LEN) != 0)) {
 			if (!next) {
 				rc = store_meta_get(in->txn, in->s->meta, "next_contact", &next);
@@ -334,19 +422,14 @@ int cl_store_ingest_tokens(struct cl_ingest *in, const struct cl_token_issued *t
 		}
 		if (rc)
 			break;
-		rc = wait_get(in, t[i].token_id, &w, &found);
-		if (rc)
-			break;
-		if (found) {
-			rc = resolve_waiting(in, t[i].token_id, &w, &t[i]);
-			res->resolved++;
-			continue;
-		}
-		buf[0] = 'I';
-		as_put_be64(buf + 1, (uint64_t)t[i].expires_at);
-		memcpy(buf + 9, t[i].pid, AS_PID_LEN);
-		as_put_be64(buf + 9 + AS_PID_LEN, t[i].contact ? contact : 0);
-		rc = store_fail("writing tokens", mdb_put(in->txn, in->s->tokens, &k, &v, 0));
+		memset(&is, 0, sizeof is);
+		is.expires = t[i].expires_at;
+		memcpy(is.pid, t[i].pid, AS_PID_LEN);
+		is.contact = t[i].contact ? contact : 0;
+		is.count = t[i].count;
+		rc = resolve_issue(in, t[i].serial, &is, t[i].contact, &res->resolved);
+		if (!rc)
+			rc = issue_put(in, t[i].serial, &is);
 		res->added++;
 	}
 	if (!rc && next)
@@ -362,13 +445,9 @@ int cl_store_ingest_tokens(struct cl_ingest *in, const struct cl_token_issued *t
 
 int store_token_purge_judge(int64_t horizon, const MDB_val *key, const MDB_val *val)
 {
-	const uint8_t *p = val->mv_data;
-
-	if (key->mv_size != TOKEN_ID_LEN ||
-	    !((val->mv_size == ISSUED_LEN && p[0] == 'I') ||
-	      (val->mv_size == USED_LEN && p[0] == 'U')))
+	if (key->mv_size != ISSUE_KEY_LEN || val->mv_size != ISSUE_LEN)
 		return MDB_CORRUPTED;
-	return (int64_t)as_get_be64(p + 1) < horizon;
+	return (int64_t)as_get_be64(val->mv_data) < horizon;
 }
 
 int store_token_contact_purge_judge(int64_t horizon, const MDB_val *key, const MDB_val *val)
@@ -383,7 +462,7 @@ int store_token_wait_purge_judge(int64_t horizon, int64_t limit, const MDB_val *
 {
 	int64_t entry;
 
-	if (key->mv_size != TOKEN_ID_LEN || val->mv_size != WAIT_LEN)
+	if (key->mv_size != WAIT_KEY_LEN || val->mv_size != WAIT_LEN)
 		return MDB_CORRUPTED;
 	entry = (int64_t)as_get_be64((const uint8_t *)val->mv_data + 8 + AS_GWID_LEN + 12);
 	return entry < horizon || entry > limit;

@@ -127,7 +127,7 @@ int main(int argc, char **argv)
 		return die("request check", rc);
 	batch.n = seen.n;
 	for (unsigned i = 0; i < seen.n; i++)
-		if ((rc = as_token_mint(&batch.tokens[i], seen.token_pks[i], expires, issuer_pk,
+		if ((rc = as_token_mint(&batch.tokens[i], NULL, seen.token_pks[i], expires, issuer_pk,
 					issuer_sk)) != 0)
 			return die("mint", rc);
 	n = as_token_batch_encode(wire, sizeof wire, &batch);

@@ -45,7 +45,7 @@ static void setup(void)
 
 static void mint(struct as_token *t)
 {
-	if (as_token_mint(t, token_pk, EXPIRES, issuer_pk, issuer_sk) != 0)
+	if (as_token_mint(t, NULL, token_pk, EXPIRES, issuer_pk, issuer_sk) != 0)
 		abort();
 }
 
@@ -134,7 +134,7 @@ static void test_token_codec(void)
 	t.expires_at = UINT32_MAX;
 	CHECK_RC(as_token_encode(buf, sizeof buf, &t), AS_TOKEN_LEN);
 	CHECK_RC(as_token_encode(buf, AS_TOKEN_LEN - 1, &t), AS_E_OVERSIZE);
-	CHECK_RC(as_token_mint(&t, token_pk, 0, issuer_pk, issuer_sk), AS_E_FIELD);
+	CHECK_RC(as_token_mint(&t, NULL, token_pk, 0, issuer_pk, issuer_sk), AS_E_FIELD);
 }
 
 static void test_mint(void)
@@ -256,7 +256,7 @@ static void test_pass2_verify(void)
 	CHECK_RC(verify(text), AS_E_TOKEN_SIG);
 	CHECK_STR(as_scan_reason(AS_E_TOKEN_SIG), "bad-token-signature");
 	/* An issuer the policy does not list, or a policy with none. */
-	CHECK_OK(as_token_mint(&t, token_pk, EXPIRES, issuer2_pk, issuer2_sk));
+	CHECK_OK(as_token_mint(&t, NULL, token_pk, EXPIRES, issuer2_pk, issuer2_sk));
 	CHECK_OK(as_pass2_make(&p, &t, TEST_NOW, token_sk));
 	as_pass2_to_text(text, sizeof text, &p);
 	CHECK_RC(verify(text), AS_E_ISSUER_UNKNOWN);
