@@ -14,6 +14,7 @@
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/parse.h"
+#include "anshim/token.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -69,11 +70,12 @@ static const char usage_text[] =
 "                   the purge time and the longest stall of the ingest\n"
 "  --purge-slice N  visits per purge transaction (default 20000, as anshim-cloudd)\n"
 "  --tokens         with --store: every pass scan is a version 2 pass, a record\n"
-"                   of a visit token; each person's tokens are announced 64 at\n"
-"                   a time (one capsule batch: pid and contact capsule), in\n"
-"                   the transaction of the batch that uses the first of them,\n"
-"                   as the capsule feed delivers them before use; the tokens a\n"
-"                   person has not used by the end stay in the store as issued\n";
+"                   of a visit token; each person's tokens are issued 64 at a\n"
+"                   time (one issue: serial, pid and contact capsule), the\n"
+"                   issue announced in the transaction of the batch that uses\n"
+"                   its first token, as the capsule feed delivers it before\n"
+"                   use; the store keeps one row per issue, with its tokens'\n"
+"                   used bits; issues not used up by the end stay in it\n";
 
 static double cpu_sec(void)
 {
@@ -142,24 +144,22 @@ static void fill_batch(const struct gen_world *w, const struct gen_batch *br, st
 		gen_fill_record(w, br->first + k, &b->recs[k], b->pids[k]);
 }
 
-/* Visit tokens (--tokens): per person, how many of their tokens are used,
- * and the token id of their k-th, a pure function of (seed, person, k). */
+/* Visit tokens (--tokens): per person, how many of their tokens are used;
+ * their k-th token is token k % 64 of their issue k / 64, whose serial is
+ * a pure function of (person, k / 64), its id as the issuer makes it
+ * (as_token_id_derive, a key of the seed's). */
 #define TOKENS_PER_ISSUE 64
 
 struct token_world {
 	uint32_t *used;            /* per person */
 	size_t n_people;
 	uint64_t announced, issues, used_total;
+	uint8_t key[AS_TOKEN_ID_KEY_LEN];
 };
 
-static void token_id_of(const struct gen_world *w, uint32_t person, uint32_t k, uint8_t id[16])
+static uint64_t serial_of(uint32_t person, uint32_t k)
 {
-	uint8_t in[16];
-
-	as_put_be64(in, w->p.seed);
-	as_put_be32(in + 8, person);
-	as_put_be32(in + 12, k);
-	crypto_generichash(id, 16, in, sizeof in, NULL, 0);
+	return ((uint64_t)person << 24 | k / TOKENS_PER_ISSUE) + 1;
 }
 
 /* Turn the batch's pass records into token records, announcing each
@@ -167,7 +167,7 @@ static void token_id_of(const struct gen_world *w, uint32_t person, uint32_t k, 
 static int tokenize_batch(struct cl_ingest *in, const struct gen_world *w,
 			  const struct gen_batch *br, struct ingest_buf *b, struct token_world *tw)
 {
-	static struct cl_token_issued t[TOKENS_PER_ISSUE];
+	struct cl_token_issue t;
 	struct cl_tokens_result res;
 	int rc;
 
@@ -180,20 +180,22 @@ static int tokenize_batch(struct cl_ingest *in, const struct gen_world *w,
 		used = tw->used[person]++;
 		tw->used_total++;
 		if (used % TOKENS_PER_ISSUE == 0) {
-			for (uint32_t j = 0; j < TOKENS_PER_ISSUE; j++) {
-				token_id_of(w, person, used + j, t[j].token_id);
-				t[j].expires_at = r->entry_time + 7 * 86400;
-				memcpy(t[j].pid, b->pids[k], AS_PID_LEN);
-				t[j].contact = r->capsule;   /* the person's contact capsule */
-			}
-			rc = cl_store_ingest_tokens(in, t, TOKENS_PER_ISSUE, &res);
+			t.serial = serial_of(person, used);
+			t.count = TOKENS_PER_ISSUE;
+			t.expires_at = r->entry_time + 7 * 86400;
+			memcpy(t.pid, b->pids[k], AS_PID_LEN);
+			t.contact = r->capsule;   /* the person's contact capsule */
+			rc = cl_store_ingest_token_issues(in, &t, 1, &res);
 			if (rc)
 				return rc;
-			tw->announced += res.added;
-			tw->issues++;
+			tw->announced += (uint64_t)res.added * TOKENS_PER_ISSUE;
+			tw->issues += res.added;
 		}
 		r->kind = AS_REC_TOKEN;
-		token_id_of(w, person, used, r->pid);
+		rc = as_token_id_derive(r->pid, tw->key, serial_of(person, used),
+					(uint8_t)(used % TOKENS_PER_ISSUE));
+		if (rc)
+			return rc;
 		r->credential_expires = r->entry_time + 7 * 86400;
 		memset(r->capsule, 0, AS_CAPSULE_LEN);
 	}
@@ -288,7 +290,7 @@ static int load_store(const struct options *o, const struct gen_world *w)
 	char err[600], path[1100];
 	double t_store = 0, t_commit = 0, t0, cpu0;
 	uint64_t stored = 0, commits = 0;
-	struct token_world tw = {NULL, 0, 0, 0, 0};
+	struct token_world tw = {.used = NULL};
 	struct stat sb;
 	int rc;
 
@@ -305,6 +307,11 @@ static int load_store(const struct options *o, const struct gen_world *w)
 	if (!rc)
 		rc = buf_init(&b, (size_t)w->p.batch_max);
 	if (!rc && o->tokens) {
+		uint8_t seed[8];
+
+		as_put_be64(seed, w->p.seed);
+		crypto_generichash(tw.key, sizeof tw.key, seed, sizeof seed, NULL, 0);
+		cl_store_set_token_id_key(s, tw.key);
 		tw.n_people = (size_t)w->p.people + 1;
 		tw.used = calloc(tw.n_people, sizeof *tw.used);
 		if (!tw.used)
@@ -370,8 +377,8 @@ static int load_store(const struct options *o, const struct gen_world *w)
 	       (double)stored / t_store, bench_now_sec() - t0, 100 * (cpu_sec() - cpu0) / (bench_now_sec() - t0));
 	rc = cl_store_stats(s, &st);
 	if (!rc && o->tokens)
-		printf("anshim tokens: %llu announced in %llu capsule batches of %d, %llu used, %llu "
-		       "known to the store at the end (%.2f per visit)\n",
+		printf("anshim tokens: %llu issued in %llu issues of %d, %llu used, %llu issues "
+		       "known to the store at the end (%.3f per visit)\n",
 		       (unsigned long long)tw.announced, (unsigned long long)tw.issues,
 		       TOKENS_PER_ISSUE, (unsigned long long)tw.used_total,
 		       (unsigned long long)st.tokens, (double)st.tokens / (double)st.visits);
