@@ -6,7 +6,8 @@
 # capsulefeed.c, the module anshim-issuerd uses).
 #
 #   - the issuer's capsule batches reach the cloud (acknowledged, the
-#     outbox empties); a batch from a key the policy does not list is
+#     outbox empties), one issue of tokens each, whose ids (made with the
+#     cloud's tokenid.key) the cloud reads back to their issue; a batch from a key the policy does not list is
 #     refused and never acknowledged;
 #   - passes (version 2) scanned at two venues are stored under the one pid
 #     the reveal service derives from the capsules: a trace by the holder's
@@ -43,13 +44,18 @@ feed_start() {
 outbox() { "$FT" count "$ISS"; }
 tokens_q() { cloud_q "s['tokens']['$1']"; }
 tokens_is() { [ "$(cloud_field "$1")" = "$2" ]; }
-# wallet DIR COUNT: a wallet holding COUNT tokens; their ids in DIR/ids.
+# wallet DIR COUNT SERIAL: a wallet holding issue SERIAL of COUNT tokens;
+# their ids in DIR/ids, the issue in DIR/issue.
 wallet() {
   anshim-wallet new --dir "$1" >/dev/null
-  "$TT" "$ISS/issuer.key" "$1" "$2" "$EXPIRES" > "$1/ids"
+  "$TT" "$ISS/issuer.key" "$1" "$2" "$EXPIRES" "$SYNC_AUTH/tokenid.key" "$3" > "$1/ids"
+  echo "$3 $2" > "$1/issue"
 }
-# announce DIR PHONE: the issuer's capsule batch for the wallet's tokens.
-announce() { "$FT" append "$ISS" "$SYNC_AUTH/contact.pub" "$2" "$EXPIRES" < "$1/ids" >/dev/null; }
+# announce DIR PHONE: the issuer's capsule batch for the wallet's issue.
+announce() {
+  # shellcheck disable=SC2046
+  "$FT" append "$ISS" "$SYNC_AUTH/contact.pub" "$2" "$EXPIRES" $(cat "$1/issue") >/dev/null
+}
 scan_at() { sgw_use "$1"; gw_scan "$GW_SCAN" "$2"; }
 trace_phone() {
   anshim-cloud trace --config "$CLOUD_CONF" --phone "$1" --from "$(date -d yesterday +%F)" \
@@ -72,18 +78,18 @@ sgw_start A
 sgw_start B
 
 phase "the issuer's capsules reach the cloud"
-wallet "$WORK/w1" 4
+wallet "$WORK/w1" 4 1
 announce "$WORK/w1" 010-7100-0001
 expect_eq "one batch in the outbox" 1 "$(outbox)"
 feed_run || fail "the outbox did not empty: $(tail -n 3 "$WORK/feed.log")"
 expect_eq "the outbox is empty" 0 "$(outbox)"
-expect_eq "tokens known to the cloud" 4 "$(tokens_q known)"
+expect_eq "issues known to the cloud" 1 "$(tokens_q known)"
 expect_eq "no bad acks" 0 "$(feed_status bad_acks)"
 
 phase "a batch signed by a key the policy does not list"
 mkdir -p "$WORK/rogue"
 "$FT" keygen "$WORK/rogue"
-printf '%032x\n' 7 | "$FT" append "$WORK/rogue" "$SYNC_AUTH/contact.pub" 010-7100-0009 "$EXPIRES" >/dev/null
+"$FT" append "$WORK/rogue" "$SYNC_AUTH/contact.pub" 010-7100-0009 "$EXPIRES" 7 1 >/dev/null
 "$FT" run "$WORK/rogue" "$BROKER_URI" "$SYNC_AUTH/sign.pub" 1000 >> "$WORK/feed.log" 2>&1 &
 ROGUE_PID=$!
 CLEANUP_PIDS+=("$ROGUE_PID")
@@ -92,7 +98,7 @@ wait_for 30 "the cloud to refuse the rogue issuer's batch" \
 kill "$ROGUE_PID"
 wait "$ROGUE_PID" || fail "the rogue publisher did not stop cleanly"
 expect_eq "the rogue batch stays unacknowledged" 1 "$("$FT" count "$WORK/rogue")"
-expect_eq "no token of it in the cloud" 4 "$(tokens_q known)"
+expect_eq "no issue of it in the cloud" 1 "$(tokens_q known)"
 
 phase "version 2 passes at two venues: one pid"
 expect_eq "pass 1 at A" accepted "$(scan_at A "$(gw_pass "$WORK/w1")")"
@@ -115,7 +121,7 @@ json=$(trace_phone 010-7100-0001)
 expect_eq "the holder's visits now" 3 "$(pyq "$json" "len(s['visits'])")"
 
 phase "a token scanned before its capsule arrives waits, then is stored"
-wallet "$WORK/w2" 2
+wallet "$WORK/w2" 2 2
 expect_eq "w2's pass at B" accepted "$(scan_at B "$(gw_pass "$WORK/w2")")"
 wait_delivered 60 B
 expect_eq "pending-tokens" 1 "$(tokens_q pending)"
@@ -129,7 +135,7 @@ expect_eq "w2's visit at B, by phone" "[2]" "$(pyq "$json" "[v['venue'] for v in
 
 phase "the issuer's side killed (SIGKILL) after publishing, before the ack"
 reveal_stop
-wallet "$WORK/w3" 8
+wallet "$WORK/w3" 8 3
 announce "$WORK/w3" 010-7100-0003
 "$FT" dump "$ISS" 3 > "$WORK/batch3.bin"
 n=$(_log_count "$CLOUD_LOG" "capsule batch cannot be derived")
@@ -142,7 +148,7 @@ expect_eq "the batch is still in the outbox" 1 "$(outbox)"
 reveal_start "$CLOUD_CONF"
 feed_run || fail "the outbox did not empty: $(tail -n 3 "$WORK/feed.log")"
 expect_eq "the outbox is empty" 0 "$(outbox)"
-expect_eq "tokens known" 14 "$(tokens_q known)"
+expect_eq "issues known" 3 "$(tokens_q known)"
 
 phase "a batch the cloud holds already, sent again: acknowledged, stored once"
 ID=$("$FT" id "$ISS")
@@ -150,11 +156,11 @@ msub_start "$WORK/acks" anshim/v1/policy "anshim/v1/issuer/$ID/ack"
 mpub -q 1 -t "anshim/v1/issuer/$ID/capsules" -f "$WORK/batch3.bin"
 wait_for 30 "the cloud's ack of the batch sent again" grep -q "^anshim/v1/issuer/$ID/ack " "$WORK/acks"
 msub_stop
-expect_eq "tokens known" 14 "$(tokens_q known)"
+expect_eq "issues known" 3 "$(tokens_q known)"
 
 phase "anshim-cloudd killed (SIGKILL) while a batch waits for the reveal service"
 reveal_stop
-wallet "$WORK/w4" 3
+wallet "$WORK/w4" 3 4
 announce "$WORK/w4" 010-7100-0004
 feed_start
 wait_for 30 "the cloud to hold the batch back" grep -q "capsule batch cannot be derived" "$CLOUD_LOG"
@@ -163,7 +169,7 @@ expect_eq "not acknowledged" 1 "$(outbox)"
 reveal_start "$CLOUD_CONF"
 cloud_start
 wait_for 60 "the publisher's resend to be acknowledged" [ "$(outbox)" = 0 ]
-expect_eq "tokens known" 17 "$(tokens_q known)"
+expect_eq "issues known" 4 "$(tokens_q known)"
 kill "$FEED_PID"
 wait "$FEED_PID" || fail "the publisher did not stop cleanly"
 expect_eq "w4's pass at A" accepted "$(scan_at A "$(gw_pass "$WORK/w4")")"
