@@ -459,6 +459,7 @@ out:
 static void ingest_free(struct cl_ingest *in)
 {
 	free(in->pend);
+	free(in->moved);
 	sodium_memzero(in->fp_key, sizeof in->fp_key);
 	free(in);
 }
@@ -799,6 +800,8 @@ int cl_store_ingest_commit(struct cl_ingest *in)
 
 	if (!rc)
 		rc = store_fail("writing the queued visits", apply_pending(in));
+	if (!rc)
+		rc = store_token_contacts_moved(in);
 	if (!rc && in->next_vid != in->next_vid_stored)
 		rc = store_meta_put(in->txn, s->meta, "next_vid", in->next_vid);
 	if (!rc && in->next_person != in->next_person_stored)

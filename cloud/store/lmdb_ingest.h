@@ -26,6 +26,10 @@ struct cl_ingest {
 	int failed;                  /* first LMDB failure: only abort remains */
 	struct pending *pend;        /* in vid order */
 	size_t npend, pend_cap;
+	/* token issues used first in this transaction: their contact
+	 * capsule moves to the person's at the commit (lmdb_tokens.c) */
+	uint64_t (*moved)[2];        /* serial, contact */
+	size_t nmoved, moved_cap;
 };
 
 /* Queue one new visit (written, sorted, at the commit). */

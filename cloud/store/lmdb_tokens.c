@@ -14,16 +14,23 @@
  *   tokens          serial u64 -> expires i64 pid[16] contact u64 count u8
  *                                 used u64 (41 bytes): an issue; bit i of
  *                                 used is set once token i was used
- *   token_contacts  contact u64 -> expires i64 (the latest of its issues)
- *                                  capsule[131]: a holder's contact capsule,
- *                                  once per run of issues that bring it
+ *   token_contacts  contact u64 -> expires i64 capsule[131]: the holder's
+ *                                  contact capsule of an issue none of
+ *                                  whose tokens is used yet
  *   token_wait      serial u64 index u8 -> a record waiting for its issue:
  *                                  expires i64 gw_id[16] seq u64 venue u32
  *                                  entry i64 exit i64 headcount u16 flags u8
  *                                  digest[8] (63 bytes)
  *   meta            "next_contact" u64, "replayed_tokens" u64
  * Integers big-endian.  contact 0 means none (a capsule that did not
- * open: its visits are stored unattributed).
+ * open: its visits are stored unattributed); CONTACT_PERSON means the
+ * person's capsule (capsules, by pid): the first use of an issue stores
+ * its visit with the contact capsule, which so becomes the person's, and
+ * the commit drops it from token_contacts, so a person's capsule is kept
+ * once, as for a pass.  (A person whose visits were all purged while an
+ * issue of theirs still had unused tokens has none: a later use is stored
+ * under the pid without a capsule.  That takes a record older than the
+ * retention less the token lifetime, from a gateway offline that long.)
  *
  * Invariants (each write transaction keeps them):
  *  - a (serial, index) waits in token_wait only while its issue is not in
@@ -41,6 +48,7 @@
 #include "anshim/token.h"
 
 #include <sodium.h>
+#include <errno.h>
 #include <stdlib.h>
 
 #define ISSUE_KEY_LEN 8
@@ -48,6 +56,7 @@
 #define WAIT_KEY_LEN (8 + 1)
 #define CONTACT_VALUE_LEN (8 + AS_CAPSULE_LEN)
 #define WAIT_LEN (8 + AS_GWID_LEN + 8 + 4 + 8 + 8 + 2 + 1 + VISIT_DIGEST_LEN)
+#define CONTACT_PERSON UINT64_MAX
 
 struct issue {
 	int found;
@@ -176,8 +185,10 @@ static int wait_put(struct cl_ingest *in, uint64_t serial, uint8_t index,
 	return store_fail("writing token_wait", mdb_put(in->txn, in->s->token_wait, &k, &v, 0));
 }
 
-/* The contact capsule numbered n (all zero for 0 or one purged). */
-static int contact_get(struct cl_ingest *in, uint64_t n, uint8_t contact[AS_CAPSULE_LEN])
+/* The contact capsule numbered n (all zero for 0 or one purged), or for
+ * CONTACT_PERSON the capsule of person pid (all zero when purged). */
+static int contact_get(struct cl_ingest *in, uint64_t n, const uint8_t pid[AS_PID_LEN],
+		       uint8_t contact[AS_CAPSULE_LEN])
 {
 	uint8_t kb[8];
 	MDB_val k = {8, kb}, v;
@@ -186,6 +197,21 @@ static int contact_get(struct cl_ingest *in, uint64_t n, uint8_t contact[AS_CAPS
 	memset(contact, 0, AS_CAPSULE_LEN);
 	if (n == 0)
 		return 0;
+	if (n == CONTACT_PERSON) {
+		uint8_t stored_pid[AS_PID_LEN];
+		uint32_t person;
+
+		rc = store_person_of(in->txn, in->s->persons, pid, &person);
+		if (!rc)
+			rc = store_person_get(in->txn, in->s->capsules, person, stored_pid, contact);
+		if (rc == MDB_NOTFOUND) {
+			memset(contact, 0, AS_CAPSULE_LEN);
+			return 0;
+		}
+		if (!rc && memcmp(stored_pid, pid, AS_PID_LEN) != 0)
+			rc = MDB_CORRUPTED;
+		return store_fail("reading the person's capsule", rc);
+	}
 	as_put_be64(kb, n);
 	rc = mdb_get(in->txn, in->s->token_contacts, &k, &v);
 	if (rc == MDB_NOTFOUND)
@@ -209,6 +235,51 @@ static int contact_put(struct cl_ingest *in, uint64_t n, int64_t expires,
 	memcpy(buf + 8, contact, AS_CAPSULE_LEN);
 	return store_fail("writing token_contacts",
 			  mdb_put(in->txn, in->s->token_contacts, &k, &v, 0));
+}
+
+/* Issue serial's contact capsule n moves to the person at the commit. */
+static int contact_will_move(struct cl_ingest *in, uint64_t serial, uint64_t n)
+{
+	if (n == 0 || n == CONTACT_PERSON)
+		return 0;
+	if (in->nmoved == in->moved_cap) {
+		size_t cap = in->moved_cap ? in->moved_cap * 2 : 256;
+		uint64_t (*m)[2] = realloc(in->moved, cap * sizeof *m);
+
+		if (!m)
+			return ENOMEM;
+		in->moved = m;
+		in->moved_cap = cap;
+	}
+	in->moved[in->nmoved][0] = serial;
+	in->moved[in->nmoved][1] = n;
+	in->nmoved++;
+	return 0;
+}
+
+int store_token_contacts_moved(struct cl_ingest *in)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < in->nmoved && !rc; i++) {
+		uint8_t kb[8];
+		MDB_val k = {8, kb};
+		struct issue t;
+
+		as_put_be64(kb, in->moved[i][1]);
+		rc = mdb_del(in->txn, in->s->token_contacts, &k, NULL);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+		rc = store_fail("deleting from token_contacts", rc);
+		if (!rc)
+			rc = issue_get(in, in->moved[i][0], &t);
+		if (!rc && t.found && t.contact == in->moved[i][1]) {
+			t.contact = CONTACT_PERSON;
+			rc = issue_put(in, in->moved[i][0], &t);
+		}
+	}
+	in->nmoved = 0;
+	return rc;
 }
 
 static int count_replay(struct cl_ingest *in)
@@ -271,7 +342,9 @@ int store_token_take(struct cl_ingest *in, const struct stored_gateway *sg,
 	}
 	if (t.found) {
 		memcpy(pid, t.pid, AS_PID_LEN);
-		rc = contact_get(in, t.contact, contact);
+		rc = contact_get(in, t.contact, t.pid, contact);
+		if (!rc && t.used == 0)
+			rc = contact_will_move(in, serial, t.contact);
 		t.used |= UINT64_C(1) << index;
 		if (!rc)
 			rc = issue_put(in, serial, &t);
@@ -358,7 +431,10 @@ static int resolve_issue(struct cl_ingest *in, uint64_t serial, struct issue *t,
 		}
 		wait_parse(&w, v.mv_data);
 		if (index < t->count && index < 64) {
-			rc = resolve_waiting(in, &w, t, contact);
+			if (t->used == 0)
+				rc = contact_will_move(in, serial, t->contact);
+			if (!rc)
+				rc = resolve_waiting(in, &w, t, contact);
 			t->used |= UINT64_C(1) << index;
 			(*resolved)++;
 		} else {
@@ -380,8 +456,6 @@ int cl_store_ingest_token_issues(struct cl_ingest *in, const struct cl_token_iss
 				 struct cl_tokens_result *res)
 {
 	uint64_t contact = 0, next = 0;
-	int64_t contact_expires = 0;
-	const uint8_t *last = NULL;
 	int rc = 0;
 
 	memset(res, 0, sizeof *res);
@@ -403,8 +477,8 @@ int cl_store_ingest_token_issues(struct cl_ingest *in, const struct cl_token_iss
 			res->known++;
 			continue;
 		}
-		/* One contact capsule per run of issues that bring the same. */
-		if (t[i].contact && (!last || memcmp(last, t[i].contact, AS_CAPSULE_LEN) != 0)) {
+		/* Its own contact capsule, until its first use. */
+		if (t[i].contact) {
 			if (!next) {
 				rc = store_meta_get(in->txn, in->s->meta, "next_contact", &next);
 				if (rc)
@@ -413,12 +487,7 @@ int cl_store_ingest_token_issues(struct cl_ingest *in, const struct cl_token_iss
 					next = 1;   /* 0 means none */
 			}
 			contact = next++;
-			contact_expires = t[i].expires_at;
-			last = t[i].contact;
-			rc = contact_put(in, contact, contact_expires, last);
-		} else if (t[i].contact && t[i].expires_at > contact_expires) {
-			contact_expires = t[i].expires_at;
-			rc = contact_put(in, contact, contact_expires, last);
+			rc = contact_put(in, contact, t[i].expires_at, t[i].contact);
 		}
 		if (rc)
 			break;

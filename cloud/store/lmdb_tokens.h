@@ -30,6 +30,11 @@ int store_token_take(struct cl_ingest *in, const struct stored_gateway *sg,
 		     const struct as_record *r, const uint8_t digest[AS_CHAIN_LEN], int reconcile,
 		     int *outcome, uint8_t pid[AS_PID_LEN], uint8_t contact[AS_CAPSULE_LEN]);
 
+/* At the commit, after the queued visits are written: the contact
+ * capsules of the issues first used in this transaction are the persons'
+ * now (capsules): drop them from token_contacts.  0 or an LMDB code. */
+int store_token_contacts_moved(struct cl_ingest *in);
+
 /* The purge's judges (lmdb_purge.c): a token expired before horizon, a
  * token batch's contact capsule whose tokens all did, a waiting record
  * whose entry lies outside [horizon, limit] go (1); 0 stays; else an
