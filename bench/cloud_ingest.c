@@ -108,15 +108,6 @@ static const char usage_text[] =
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* CPU time of this process (user + system), seconds. */
-static double cpu_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static uint64_t rng_state;
 
 static uint64_t splitmix(uint64_t *x)
@@ -443,7 +434,7 @@ static int ingest_all(struct cl_store *s, const struct world *w, struct run_resu
 
 		for (uint32_t k = 0; k < br->n; k++)
 			fill_record(w, br->first + k, &recs[k], pids[k]);
-		cpu = cpu_sec();
+		cpu = bench_cpu_sec();
 		t = bench_now_sec();
 		if (!in)
 			rc = cl_store_ingest_begin(s, &in);
@@ -463,7 +454,7 @@ static int ingest_all(struct cl_store *s, const struct world *w, struct run_resu
 			rr->commit_seconds += bench_now_sec() - c;
 		}
 		rr->seconds += bench_now_sec() - t;
-		rr->cpu_seconds += cpu_sec() - cpu;
+		rr->cpu_seconds += bench_cpu_sec() - cpu;
 	}
 	if (in)
 		cl_store_ingest_abort(in);

@@ -66,14 +66,6 @@ static void die(const char *what, int rc)
 	exit(1);
 }
 
-static double cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static long sweep_v1(struct pool *pl)
 {
 	struct as_scan scan;
@@ -102,7 +94,7 @@ static long sweep_v2(struct pool *pl)
 static void round_of(struct pool *pl, long (*fn)(struct pool *), double seconds,
 		     double *wall_rate, double *cpu_rate, const char *name)
 {
-	double t0 = bench_now_sec(), c0 = cpu_now(), dt, dc;
+	double t0 = bench_now_sec(), c0 = bench_cpu_sec(), dt, dc;
 	long ops = 0;
 
 	do {
@@ -112,7 +104,7 @@ static void round_of(struct pool *pl, long (*fn)(struct pool *), double seconds,
 		ops += n;
 		dt = bench_now_sec() - t0;
 	} while (dt < seconds);
-	dc = cpu_now() - c0;
+	dc = bench_cpu_sec() - c0;
 	*wall_rate = (double)ops / dt;
 	*cpu_rate = dc > 0 ? (double)ops / dc : *wall_rate;
 }

@@ -64,22 +64,6 @@ struct pool {
 /* One sweep over the pool: returns operations done, or an error. */
 typedef long (*sweep_fn)(struct pool *pl);
 
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static double median(const double *v, int n)
 {
 	double s[MAX_ROUNDS];
@@ -183,7 +167,7 @@ static double run_rounds(struct pool *pl, const char *name, sweep_fn fn,
 		die(name, (int)warm);
 	printf("%s:\n", name);
 	for (int r = 0; r < rounds; r++) {
-		double t0 = mono_now(), c0 = cpu_now(), dt, dc;
+		double t0 = bench_now_sec(), c0 = bench_cpu_sec(), dt, dc;
 		long ops = 0;
 
 		do {
@@ -191,9 +175,9 @@ static double run_rounds(struct pool *pl, const char *name, sweep_fn fn,
 			if (n < 0)
 				die(name, (int)n);
 			ops += n;
-			dt = mono_now() - t0;
+			dt = bench_now_sec() - t0;
 		} while (dt < seconds);
-		dc = cpu_now() - c0;
+		dc = bench_cpu_sec() - c0;
 		rate[r] = (double)ops / dt;
 		cpu_rate[r] = dc > 0 ? (double)ops / dc : rate[r];
 		printf("  round %d: %8ld ops in %.3f s = %10.1f /s  %9.2f us/op  (cpu %3.0f%%)\n",

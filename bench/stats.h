@@ -11,6 +11,9 @@
 /* CLOCK_MONOTONIC in seconds. */
 double bench_now_sec(void);
 
+/* The process's CPU time (CLOCK_PROCESS_CPUTIME_ID) in seconds. */
+double bench_cpu_sec(void);
+
 /* qsort comparator for doubles, ascending. */
 int bench_cmp_double(const void *a, const void *b);
 

@@ -39,6 +39,7 @@ struct options {
 	const char *store, *csv, *cases_file;
 	int purge_test;
 	int tokens;     /* pass scans as visit tokens (pass version 2) */
+	int64_t per_issue; /* tokens a wallet gets at a time */
 };
 
 static const char usage_text[] =
@@ -74,8 +75,10 @@ static const char usage_text[] =
 "                   time (one issue: serial, pid and contact capsule), the\n"
 "                   issue announced in the transaction of the batch that uses\n"
 "                   its first token, as the capsule feed delivers it before\n"
-"                   use; the store keeps one row per issue, with its tokens'\n"
-"                   used bits; issues not used up by the end stay in it\n";
+"                   use, valid for 7 days after the day of issue; a person's\n"
+"                   next issue when theirs runs out or expires; the store\n"
+"                   keeps one row per issue, with its tokens' used bits\n"
+"  --tokens-per-issue N  tokens a wallet gets at a time (default 64, 1..64)\n";
 
 static double cpu_sec(void)
 {
@@ -145,21 +148,23 @@ static void fill_batch(const struct gen_world *w, const struct gen_batch *br, st
 }
 
 /* Visit tokens (--tokens): per person, how many of their tokens are used;
- * their k-th token is token k % 64 of their issue k / 64, whose serial is
- * a pure function of (person, k / 64), its id as the issuer makes it
- * (as_token_id_derive, a key of the seed's). */
-#define TOKENS_PER_ISSUE 64
+ * their k-th token is token k % per_issue of their issue k / per_issue,
+ * whose serial is a pure function of (person, k / per_issue), its id as
+ * the issuer makes it (as_token_id_derive, a key of the seed's). */
+#define TOKENS_PER_ISSUE_MAX 64
 
 struct token_world {
+	uint32_t per_issue;
 	uint32_t *used;            /* per person */
+	int64_t *expires;          /* per person: their current issue's expiry */
 	size_t n_people;
 	uint64_t announced, issues, used_total;
 	uint8_t key[AS_TOKEN_ID_KEY_LEN];
 };
 
-static uint64_t serial_of(uint32_t person, uint32_t k)
+static uint64_t serial_of(const struct token_world *tw, uint32_t person, uint32_t k)
 {
-	return ((uint64_t)person << 24 | k / TOKENS_PER_ISSUE) + 1;
+	return ((uint64_t)person << 24 | k / tw->per_issue) + 1;
 }
 
 /* Turn the batch's pass records into token records, announcing each
@@ -177,26 +182,32 @@ static int tokenize_batch(struct cl_ingest *in, const struct gen_world *w,
 
 		if (r->kind != AS_REC_PASS)
 			continue;
+		/* A wallet tops up when its tokens run out or expire. */
+		if (tw->used[person] % tw->per_issue != 0 && r->entry_time >= tw->expires[person])
+			tw->used[person] += tw->per_issue - tw->used[person] % tw->per_issue;
 		used = tw->used[person]++;
 		tw->used_total++;
-		if (used % TOKENS_PER_ISSUE == 0) {
-			t.serial = serial_of(person, used);
-			t.count = TOKENS_PER_ISSUE;
-			t.expires_at = r->entry_time + 7 * 86400;
+		if (used % tw->per_issue == 0) {
+			/* Issued now, valid 7 days from the next whole day (as
+			 * as_token_expiry rounds). */
+			tw->expires[person] = (r->entry_time / 86400 + 8) * 86400;
+			t.serial = serial_of(tw, person, used);
+			t.count = (uint8_t)tw->per_issue;
+			t.expires_at = tw->expires[person];
 			memcpy(t.pid, b->pids[k], AS_PID_LEN);
 			t.contact = r->capsule;   /* the person's contact capsule */
 			rc = cl_store_ingest_token_issues(in, &t, 1, &res);
 			if (rc)
 				return rc;
-			tw->announced += (uint64_t)res.added * TOKENS_PER_ISSUE;
+			tw->announced += (uint64_t)res.added * tw->per_issue;
 			tw->issues += res.added;
 		}
 		r->kind = AS_REC_TOKEN;
-		rc = as_token_id_derive(r->pid, tw->key, serial_of(person, used),
-					(uint8_t)(used % TOKENS_PER_ISSUE));
+		rc = as_token_id_derive(r->pid, tw->key, serial_of(tw, person, used),
+					(uint8_t)(used % tw->per_issue));
 		if (rc)
 			return rc;
-		r->credential_expires = r->entry_time + 7 * 86400;
+		r->credential_expires = tw->expires[person];
 		memset(r->capsule, 0, AS_CAPSULE_LEN);
 	}
 	return 0;
@@ -290,7 +301,7 @@ static int load_store(const struct options *o, const struct gen_world *w)
 	char err[600], path[1100];
 	double t_store = 0, t_commit = 0, t0, cpu0;
 	uint64_t stored = 0, commits = 0;
-	struct token_world tw = {.used = NULL};
+	struct token_world tw = {.per_issue = (uint32_t)o->per_issue};
 	struct stat sb;
 	int rc;
 
@@ -314,7 +325,8 @@ static int load_store(const struct options *o, const struct gen_world *w)
 		cl_store_set_token_id_key(s, tw.key);
 		tw.n_people = (size_t)w->p.people + 1;
 		tw.used = calloc(tw.n_people, sizeof *tw.used);
-		if (!tw.used)
+		tw.expires = calloc(tw.n_people, sizeof *tw.expires);
+		if (!tw.used || !tw.expires)
 			rc = -ENOMEM;
 	}
 	if (rc) {
@@ -361,8 +373,10 @@ static int load_store(const struct options *o, const struct gen_world *w)
 		cl_store_ingest_abort(in);
 	buf_free(&b);
 	free(tw.used);
+	free(tw.expires);
 	if (rc) {
-		fprintf(stderr, "visits_gen: ingest failed: %s (%s)\n", as_errname(rc), as_strerror(rc));
+		fprintf(stderr, "visits_gen: ingest failed: %s (%s)%s%s\n", as_errname(rc),
+			as_strerror(rc), *cl_store_last_error() ? ": " : "", cl_store_last_error());
 		cl_store_close(s);
 		return 1;
 	}
@@ -377,10 +391,10 @@ static int load_store(const struct options *o, const struct gen_world *w)
 	       (double)stored / t_store, bench_now_sec() - t0, 100 * (cpu_sec() - cpu0) / (bench_now_sec() - t0));
 	rc = cl_store_stats(s, &st);
 	if (!rc && o->tokens)
-		printf("anshim tokens: %llu issued in %llu issues of %d, %llu used, %llu issues "
+		printf("anshim tokens: %llu issued in %llu issues of %u, %llu used, %llu issues "
 		       "known to the store at the end (%.3f per visit)\n",
 		       (unsigned long long)tw.announced, (unsigned long long)tw.issues,
-		       TOKENS_PER_ISSUE, (unsigned long long)tw.used_total,
+		       tw.per_issue, (unsigned long long)tw.used_total,
 		       (unsigned long long)st.tokens, (double)st.tokens / (double)st.visits);
 	snprintf(path, sizeof path, "%s/data.mdb", o->store);
 	if (!rc && stat(path, &sb) == 0) {
@@ -672,6 +686,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{"purge-rate", required_argument, NULL, 'r'},
 		{"purge-slice", required_argument, NULL, 'x'},
 		{"tokens", no_argument, NULL, 'T'},
+		{"tokens-per-issue", required_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	int c, at = 0;
@@ -686,6 +701,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 	o->cases_max = 25;
 	o->purge_rate = 0;
 	o->purge_slice = PURGE_SLICE;
+	o->per_issue = 64;
 	while ((c = as_args_next("visits_gen", argc, argv, "", longopts, &at)) != -1) {
 		int64_t *target = NULL, min = 1, max = 0;
 
@@ -704,6 +720,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		case 'u': target = &o->cases_max; max = 100000; break;
 		case 'r': target = &o->purge_rate; min = 0; max = 10000000; break;
 		case 'x': target = &o->purge_slice; max = 10000000; break;
+		case 'I': target = &o->per_issue; max = TOKENS_PER_ISSUE_MAX; break;
 		case 'z': {
 			double z = strtod(optarg, NULL);
 

@@ -15,6 +15,7 @@
 #include "journal.h"
 #include "register.h"
 #include "showcode.h"
+#include "staffauth.h"
 
 #include "anshim/args.h"
 #include "anshim/bytes.h"
@@ -38,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 
 #define DEFAULT_FRESHNESS 90
@@ -56,7 +58,8 @@ static const char usage_text[] =
 "  status [--json]\n"
 "      Show whether the gateway is collecting (and the alert level), how\n"
 "      many records are journaled and unsent, the oldest unsent one, the\n"
-"      clock state, each scan source, journal space and the last error.\n"
+"      clock state, each scan source, journal space, where the staff screen\n"
+"      is (or why it is not running) and the last error.\n"
 "  events [--count N]\n"
 "      Follow check-in outcomes as they happen, one JSON object per line\n"
 "      (accepted, duplicate, rejected with a reason, not-collecting), e.g.\n"
@@ -139,6 +142,14 @@ static const char usage_text[] =
 "      Needs no network and no running daemon, but must read device.key\n"
 "      (run it as the gateway's user). --once draws one slot and exits.\n"
 "      Stops on Ctrl-C (SIGINT) or SIGTERM.\n"
+"  staff-pin\n"
+"      Set the staff PIN of the staff screen (the gateway's web page: /staff\n"
+"      for the paper register, CSV upload and status; /kiosk needs none).\n"
+"      Asks for 4 to 12 digits twice (or reads one line from standard input\n"
+"      when it is not a terminal) and stores only an argon2id hash of it, in\n"
+"      state_dir/staff.pin (mode 0600); run it as the gateway's user, then\n"
+"      reload the daemon (systemctl reload anshim-gateway, or SIGHUP). After\n"
+"      5 wrong PINs in a row a device is locked out for 'staff_lockout'.\n"
 "  verify-code TEXT|- [--authority FILE] [--gateway-key FILE] [--at TIME]\n"
 "      Decode a scanned venue code (AV1:...) and check its signature: a\n"
 "      poster against the authority's public key (default authority_key),\n"
@@ -515,6 +526,17 @@ static void print_status(const char *json)
 	       json_field(json, "duplicate", v[1], sizeof v[1]),
 	       json_field(json, "rejected", v[2], sizeof v[2]),
 	       json_field(json, "not_collecting", v[3], sizeof v[3]));
+	{
+		int64_t until = -1;
+
+		json_field(json, "v1_passes_until", v[1], sizeof v[1]);
+		if (strcmp(v[1], "null") != 0)
+			as_parse_int64(v[1], 0, INT64_MAX, &until);
+		printf("passes       version 2 from %s issuer key(s); version 1 %s%s\n",
+		       json_field(json, "issuer_keys", v[0], sizeof v[0]),
+		       until < 0 ? "accepted" : until == 0 ? "refused" : "accepted until ",
+		       until > 0 ? as_format_time(when, until) : "");
+	}
 	print_sources(json);
 	if (!sync || strcmp(json_field(sync, "enabled", v[0], sizeof v[0]), "true") != 0) {
 		printf("cloud        offline only (no broker configured)\n");
@@ -542,6 +564,19 @@ static void print_status(const char *json)
 		json_field(sync, "last_error", cloud_error, sizeof cloud_error);
 		if (cloud_error[0])
 			printf("cloud error  %s\n", cloud_error);
+	}
+	{
+		const char *web = strstr(json, "\"web\":{");
+		if (web) {
+			json_field(web, "url", v[0], sizeof v[0]);
+			json_field(web, "error", v[1], sizeof v[1]);
+			if (v[0][0])
+				printf("staff screen %skiosk and %sstaff\n", v[0], v[0]);
+			else if (v[1][0])
+				printf("staff screen NOT running: %s\n", v[1]);
+			else
+				printf("staff screen off (web_listen off)\n");
+		}
 	}
 	/* The gateway's own error first; else why it cannot reach the cloud. */
 	json_field(json, "last_error", v[0], sizeof v[0]);
@@ -663,7 +698,8 @@ static int cmd_online(struct cli *cli, int argc, char **argv)
 struct register_session {
 	struct gw_client client;
 	uint8_t contact_pk[AS_BOX_PK_LEN];
-	unsigned long sent, accepted, duplicate, rejected, not_collecting;
+	unsigned long sent;
+	struct gw_register_tally tally;
 };
 
 static int register_open(struct cli *cli, struct register_session *rs)
@@ -731,21 +767,15 @@ static int register_read_reply(struct register_session *rs, int verbose)
 		fprintf(stderr, "anshim-gw: unexpected reply from the daemon: %s\n", reply);
 		return -EPROTO;
 	}
-	if (strcmp(outcome, "accepted") == 0) {
-		rs->accepted++;
-		if (verbose)
-			printf("recorded (%s)\n", detail);
-	} else if (strcmp(outcome, "duplicate") == 0) {
-		rs->duplicate++;
-		if (verbose)
-			printf("already recorded: this exact entry was entered before\n");
-	} else if (strcmp(outcome, "not-collecting") == 0) {
-		rs->not_collecting++;
-		printf("line %lu: not recorded: the alert level is below the collection level\n", id);
-	} else {
-		rs->rejected++;
-		printf("line %lu: rejected by the gateway: %s\n", id, detail);
+	{
+		char line[256];
+		gw_register_tally_outcome(&rs->tally, line, sizeof line, id, outcome, detail);
+		fputs(line, stdout);
 	}
+	if (verbose && strcmp(outcome, "accepted") == 0)
+		printf("recorded (%s)\n", detail);
+	else if (verbose && strcmp(outcome, "duplicate") == 0)
+		printf("already recorded: this exact entry was entered before\n");
 	return 0;
 }
 /* ---- journal ---- */
@@ -892,8 +922,9 @@ static int cmd_import(struct cli *cli, int argc, char **argv)
 	if (ic.progress && ic.rows_ok >= 1000)
 		fprintf(stderr, "\r");
 	if (rc) {
-		fprintf(stderr, "anshim-gw: %s: %s (the first line must be the header "
-			"date,time,name,phone[,headcount][,exit_time])\n", path, as_strerror(rc));
+		char line[512];
+		gw_register_file_error(line, sizeof line, path, rc);
+		fprintf(stderr, "anshim-gw: %s", line);
 		return 1;
 	}
 	if (ic.failed) {
@@ -902,11 +933,13 @@ static int cmd_import(struct cli *cli, int argc, char **argv)
 			ic.replies, ic.rows_ok);
 		return 1;
 	}
-	printf("%s: %lu imported, %lu already imported, %lu rejected by the gateway, "
-	       "%lu invalid rows%s; dates and times read in the time zone %s\n", path,
-	       rs.accepted, rs.duplicate, rs.rejected + rs.not_collecting, ic.rows_bad,
-	       ic.rows_bad ? " (fix them and import the file again)" : "", cli->cfg.timezone);
-	return ic.rows_bad || rs.rejected || rs.not_collecting ? 1 : 0;
+	{
+		char line[512];
+		rs.tally.invalid = ic.rows_bad;
+		gw_register_summary(line, sizeof line, path, &rs.tally, cli->cfg.timezone);
+		fputs(line, stdout);
+	}
+	return ic.rows_bad || rs.tally.rejected || rs.tally.not_collecting ? 1 : 0;
 }
 
 /* Prompt for one field until it is valid (or input ends: returns -1). */
@@ -993,10 +1026,10 @@ static int cmd_register(struct cli *cli, int argc, char **argv)
 			break;
 		}
 	}
-	printf("\n%lu recorded, %lu already recorded, %lu rejected\n", rs.accepted, rs.duplicate,
-	       rs.rejected + rs.not_collecting);
+	printf("\n%lu recorded, %lu already recorded, %lu rejected\n", rs.tally.imported,
+	       rs.tally.duplicate, rs.tally.rejected + rs.tally.not_collecting);
 	gw_client_close(&rs.client);
-	return status || rs.rejected || rs.not_collecting ? 1 : status;
+	return status || rs.tally.rejected || rs.tally.not_collecting ? 1 : status;
 }
 
 /* verify-pass for a version 2 pass: the issuer keys come from the signed
@@ -1288,6 +1321,88 @@ static int cmd_verify_code(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* ---- staff-pin ---- */
+
+/* Read one line into buf without echo on a terminal.  0, or -1 at end of
+ * input or for a line too long. */
+static int read_secret_line(const char *prompt, char *buf, size_t cap)
+{
+	int tty = isatty(STDIN_FILENO);
+	struct termios old, quiet;
+	size_t n;
+	int rc = 0;
+
+	if (tty) {
+		fputs(prompt, stderr);
+		fflush(stderr);
+		if (tcgetattr(STDIN_FILENO, &old) == 0) {
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		} else {
+			tty = 0;
+		}
+	}
+	if (!fgets(buf, (int)cap, stdin))
+		rc = -1;
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	n = rc ? 0 : strlen(buf);
+	if (!rc && (n == 0 || buf[n - 1] != '\n') && !feof(stdin))
+		rc = -1;
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	return rc;
+}
+
+static int cmd_staff_pin(struct cli *cli, int argc, char **argv)
+{
+	char pin[64], again[64], line[256], path[PATH_MAX];
+	int rc, first;
+
+	if ((rc = cli_parse(cli, argc, argv, NULL, NULL, NULL, NULL, &first)) != 0)
+		return rc;
+	if (first != argc)
+		return usage_error("%s", "staff-pin takes no arguments (it asks for the PIN)");
+	if (cli_load_config(cli))
+		return 1;
+	if (read_secret_line("New staff PIN (4-12 digits): ", pin, sizeof pin) ||
+	    !gw_staffauth_pin_valid(pin)) {
+		sodium_memzero(pin, sizeof pin);
+		fprintf(stderr, "anshim-gw: a staff PIN is %d to %d digits (0-9) and nothing else; "
+			"nothing was changed\n", GW_STAFF_PIN_MIN, GW_STAFF_PIN_MAX);
+		return 1;
+	}
+	if (isatty(STDIN_FILENO)) {
+		if (read_secret_line("Same PIN again: ", again, sizeof again) ||
+		    strcmp(pin, again) != 0) {
+			sodium_memzero(pin, sizeof pin);
+			sodium_memzero(again, sizeof again);
+			fprintf(stderr, "anshim-gw: the two PINs differ; nothing was changed\n");
+			return 1;
+		}
+		sodium_memzero(again, sizeof again);
+	}
+	rc = gw_staffauth_hash_pin(line, sizeof line, pin);
+	sodium_memzero(pin, sizeof pin);
+	if (rc) {
+		fprintf(stderr, "anshim-gw: cannot hash the PIN: %s\n", as_strerror(rc));
+		return 1;
+	}
+	snprintf(path, sizeof path, "%s/" GW_STAFF_PIN_FILE, cli->cfg.state_dir);
+	rc = as_file_write_atomic(path, line, strlen(line), 0600, 0);
+	if (rc) {
+		fprintf(stderr, "anshim-gw: cannot write %s: %s (run this as the gateway's user, "
+			"after 'anshim-gw init')\n", path, as_strerror(rc));
+		return 1;
+	}
+	printf("staff PIN set (%s); reload the gateway to use it: systemctl reload "
+	       "anshim-gateway\n", path);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -1299,6 +1414,7 @@ int main(int argc, char **argv)
 		{"journal", cmd_journal}, {"offline", cmd_online}, {"online", cmd_online},
 		{"verify-pass", cmd_verify_pass}, {"show-code", cmd_show_code},
 		{"verify-code", cmd_verify_code}, {"scan", cmd_scan},
+		{"staff-pin", cmd_staff_pin},
 	};
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 	struct cli cli;

@@ -6,8 +6,8 @@
  * offline verification (Base45, framing, issuer key from the policy and its
  * signature, expiry, token-key signature, freshness) -> revoked token id ->
  * duplicate window on the token id -> journal as kind 6 (token id, no
- * capsule); for a version 1 pass or card: still accepted by the policy?
- * (the v1 deadline) -> offline verification (prefix, Base45, framing,
+ * capsule); for a version 1 pass: still accepted by the policy? (the v1
+ * deadline; cards are not affected) -> offline verification (prefix, Base45, framing,
  * issuer signature, form, validity, holder signature, freshness) ->
  * revoked credential -> duplicate window on the pid -> journal.  Nothing
  * is parsed while not collecting.  The pid or token id is noted in the
@@ -232,10 +232,9 @@ static void scan_token(struct gw_checkin *c, const char *line, size_t len,
 		     NULL, now, cb, ctx);
 }
 
-static int is_v1_text(const char *line, size_t len)
+static int is_v1_pass_text(const char *line, size_t len)
 {
-	return len >= 4 && (memcmp(line, AS_PASS_PREFIX, 4) == 0 ||
-			    memcmp(line, AS_CARD_PREFIX, 4) == 0);
+	return len >= 4 && memcmp(line, AS_PASS_PREFIX, 4) == 0;
 }
 
 void gw_checkin_scan(struct gw_checkin *c, const char *line, size_t len, const char *source,
@@ -258,10 +257,11 @@ void gw_checkin_scan(struct gw_checkin *c, const char *line, size_t len, const c
 		scan_token(c, line, len, &ev, now, cb, ctx);
 		return;
 	}
-	if (is_v1_text(line, len) && !as_policy_v1_accepted(&c->policy->policy, now)) {
-		/* The migration period is over: version 1 passes and cards are
-		 * refused before anything is parsed. */
-		ev.kind = memcmp(line, AS_CARD_PREFIX, 4) == 0 ? AS_REC_CARD : AS_REC_PASS;
+	if (is_v1_pass_text(line, len) && !as_policy_v1_accepted(&c->policy->policy, now)) {
+		/* The migration period is over: version 1 phone passes are
+		 * refused before anything is parsed.  Printed cards stay: they
+		 * are for people without a phone that could hold tokens. */
+		ev.kind = AS_REC_PASS;
 		ev.reason = "v1-retired";
 		answer(c, &ev, cb, ctx);
 		return;

@@ -3,8 +3,9 @@
  *
  * Manual entries are decoded field by field with strict parsers; a request
  * that does not parse is answered "ID rejected malformed" (or "error ...")
- * and the connection stays usable.  The daemon never sees the plaintext of
- * a paper-register row: the client seals it before sending.
+ * and the connection stays usable.  The control socket never carries the
+ * plaintext of a paper-register row: the client seals it before sending
+ * (the staff screen, staffweb.c, seals its own entries in the daemon).
  * gw_control_parse turns a line into a request and touches nothing else
  * (any thread; tests/fuzz feeds it arbitrary lines); the rest runs on the
  * loop thread only.

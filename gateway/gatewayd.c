@@ -20,6 +20,10 @@
 #include "sources.h"
 #include "sync.h"
 #include "writer.h"
+#ifdef ANSHIM_STAFF_SCREEN
+#include "staffauth.h"
+#include "staffweb.h"
+#endif
 
 #include "anshim/bytes.h"
 #include "anshim/daemon.h"
@@ -60,6 +64,11 @@ struct gw_daemon {
 	struct gw_sources *retired[MAX_RETIRED_SOURCES];
 	size_t n_retired;
 	struct gw_control *control;
+#ifdef ANSHIM_STAFF_SCREEN
+	struct gw_staffweb *web;
+#endif
+	char web_error[512];        /* why the staff screen is not running, or "" */
+	char web_url[128];          /* where it runs, or "" */
 	struct gw_sync *sync;
 	struct gw_sync_config sync_cfg;
 	uv_timer_t purge_timer, release_timer;
@@ -79,10 +88,20 @@ static const char usage_text[] =
 "the configured scan sources, verifies them offline against the health\n"
 "authority's key, and journals every accepted check-in durably in LMDB\n"
 "before answering 'accepted'. Paper-register entries arrive sealed through\n"
-"the control socket (anshim-gw register / import). With a broker set, it\n"
-"sends signed batches to the cloud, forgets them only on the cloud's signed\n"
-"ack, and sends a signed heartbeat every heartbeat_interval (5 minutes by\n"
-"default), so that the cloud can tell a quiet venue from a dead gateway.\n"
+"the control socket (anshim-gw register / import), or are typed on the\n"
+"staff screen, which seals them at once. With a broker set, it sends signed\n"
+"batches to the cloud, forgets them only on the cloud's signed ack, and\n"
+"sends a signed heartbeat every heartbeat_interval (5 minutes by default),\n"
+"so that the cloud can tell a quiet venue from a dead gateway.\n"
+"\n"
+"It also serves the staff screen, on http://127.0.0.1:8470 by default\n"
+"(web_listen, web_port): /kiosk shows the rotating venue code full screen\n"
+"and each scan's outcome for 2 seconds (for Chromium in kiosk mode on the\n"
+"counter's touchscreen); /staff, behind the staff PIN ('anshim-gw\n"
+"staff-pin'), takes paper-register entries and CSV uploads, sealed at once,\n"
+"and shows the status in plain words. On the venue's LAN it needs HTTPS\n"
+"(web_tls_cert, web_tls_key) and the PIN; 5 wrong PINs lock a device out.\n"
+"web_listen off turns it off.\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE        configuration file (default " GW_DEFAULT_CONFIG ";\n"
@@ -98,8 +117,8 @@ static const char usage_text[] =
 "\n"
 "Before the first start run 'anshim-gw init' to create the device key.\n"
 "Signals: TERM/INT stop cleanly (sources closed, journal flushed); HUP\n"
-"reloads the configuration. With NOTIFY_SOCKET set (systemd Type=notify)\n"
-"it reports READY=1 and feeds the watchdog.\n";
+"reloads the configuration and the staff PIN. With NOTIFY_SOCKET set\n"
+"(systemd Type=notify) it reports READY=1 and feeds the watchdog.\n";
 
 /* ---- observers ---- */
 
@@ -113,6 +132,9 @@ static void on_outcome(void *ctx, const struct gw_outcome_event *ev)
 	       b.failed ? gw_outcome_name(ev->outcome) : b.p);
 	as_strbuf_free(&b);
 	gw_control_event(d->control, ev);
+#ifdef ANSHIM_STAFF_SCREEN
+	gw_staffweb_event(d->web, ev);
+#endif
 	if (ev->outcome == GW_OUTCOME_ACCEPTED)
 		gw_sync_kick(d->sync);
 }
@@ -229,13 +251,28 @@ static void status_json(void *ctx, struct as_strbuf *b)
 			 (unsigned long long)k->accepted, (unsigned long long)k->duplicate,
 			 (unsigned long long)k->rejected, (unsigned long long)k->not_collecting,
 			 (unsigned long long)k->storage_full, d->checkin.in_flight);
+	{
+		uint32_t issuer_keys;
+		int64_t v1_until;
+
+		gw_policy_store_passes(&d->policy, &issuer_keys, &v1_until);
+		as_strbuf_printf(b, ",\"issuer_keys\":%u,\"v1_passes_until\":", issuer_keys);
+		if (v1_until < 0)
+			as_strbuf_add(b, "null");
+		else
+			as_strbuf_printf(b, "%lld", (long long)v1_until);
+	}
 	as_strbuf_add(b, ",\"last_error\":");
 	as_strbuf_add_json(b, rc ? as_strerror(rc) :
 			   d->checkin.last_error ? as_strerror(d->checkin.last_error) : "");
 	as_strbuf_add(b, ",\"sources\":");
 	gw_sources_status_json(d->sources, b);
 	gw_sync_status_json(d->sync, b);
-	as_strbuf_add(b, "}");
+	as_strbuf_add(b, ",\"web\":{\"url\":");
+	as_strbuf_add_json(b, d->web_url);
+	as_strbuf_add(b, ",\"error\":");
+	as_strbuf_add_json(b, d->web_error);
+	as_strbuf_add(b, "}}");
 }
 
 static const uint8_t *contact_key(void *ctx)
@@ -257,6 +294,66 @@ static int set_offline(void *ctx, int offline)
 
 static const struct gw_control_ops control_ops = {status_json, start_purge, contact_key,
 						  set_offline};
+
+/* ---- the staff screen ---- */
+
+static int web_enabled(const struct gw_config *cfg)
+{
+	return strcmp(cfg->web_listen, "off") != 0;
+}
+
+#ifdef ANSHIM_STAFF_SCREEN
+static const struct gw_staffweb_ops web_ops = {status_json, contact_key};
+
+static void web_config(struct gw_staffweb_config *wc, const struct gw_config *cfg,
+		       char *pin_file, size_t pin_len)
+{
+	snprintf(pin_file, pin_len, "%s/" GW_STAFF_PIN_FILE, cfg->state_dir);
+	memset(wc, 0, sizeof *wc);
+	wc->listen = cfg->web_listen;
+	wc->port = (uint16_t)cfg->web_port;
+	wc->tls_cert = cfg->web_tls_cert;
+	wc->tls_key = cfg->web_tls_key;
+	wc->web_dir = cfg->web_dir;
+	wc->pin_file = pin_file;
+	wc->lockout = cfg->staff_lockout;
+	wc->session = cfg->staff_session;
+	wc->venue_id = (uint32_t)cfg->venue_id;
+	wc->code_slot = (unsigned)cfg->code_slot;
+	wc->retention = cfg->retention;
+	wc->timezone = cfg->timezone;
+}
+
+/* Start the staff screen.  A configuration error stops the daemon; a
+ * failure to listen (the port taken) does not: check-ins go on, and the
+ * status and log say why the screen is missing. */
+static int start_web(struct gw_daemon *d, char *err, size_t err_len)
+{
+	struct gw_staffweb_config wc;
+	char pin_file[PATH_MAX];
+	int rc;
+
+	if (!web_enabled(&d->cfg))
+		return 0;
+	web_config(&wc, &d->cfg, pin_file, sizeof pin_file);
+	rc = gw_staffweb_start(&d->web, d->loop, &wc, &d->checkin, d->device_sk, d->gw_id,
+			       &web_ops, d, d->web_error, sizeof d->web_error);
+	if (rc == AS_E_CONFIG || rc == -ENOMEM) {
+		snprintf(err, err_len, "%s", d->web_error);
+		return rc;
+	}
+	if (rc) {
+		as_log(AS_LOG_ERR, "the staff screen is not running: %s (check-ins go on; free "
+		       "the port or change web_port, then restart)", d->web_error);
+		return 0;
+	}
+	d->web_error[0] = '\0';
+	snprintf(d->web_url, sizeof d->web_url, "%s://%s%s%s:%u/",
+		 gw_staffweb_tls(d->web) ? "https" : "http", strchr(wc.listen, ':') ? "[" : "",
+		 wc.listen, strchr(wc.listen, ':') ? "]" : "", (unsigned)gw_staffweb_port(d->web));
+	return 0;
+}
+#endif
 
 /* ---- configuration ---- */
 
@@ -333,10 +430,13 @@ static void reload_config(void *ctx)
 	    str_changed(fresh.control_socket, d->cfg.control_socket) ||
 	    fresh.map_size != d->cfg.map_size ||
 	    fresh.commit_max_records != d->cfg.commit_max_records || fresh.clock != d->cfg.clock ||
-	    fresh.heartbeat_interval != d->cfg.heartbeat_interval)
+	    fresh.heartbeat_interval != d->cfg.heartbeat_interval ||
+	    str_changed(fresh.web_listen, d->cfg.web_listen) || fresh.web_port != d->cfg.web_port ||
+	    str_changed(fresh.timezone, d->cfg.timezone))
 		as_log(AS_LOG_WARNING, "reload: state_dir, authority_key, control_socket, "
-		       "map_size, commit_max_records, clock and heartbeat_interval take effect at "
-		       "the next restart");
+		       "map_size, commit_max_records, clock, heartbeat_interval, timezone and the "
+		       "staff screen's settings (web_*, staff_*, venue_id, code_slot) take effect "
+		       "at the next restart");
 	if (!lists_equal(&fresh.sources, &d->cfg.sources)) {
 		struct gw_sources *next = NULL;
 		if (d->n_retired == MAX_RETIRED_SOURCES) {
@@ -371,6 +471,10 @@ static void reload_config(void *ctx)
 	as_log_init("anshim-gatewayd", gw_config_log_level(&d->cfg));
 	apply_checkin_config(d);
 	reload_policy_file(d);
+#ifdef ANSHIM_STAFF_SCREEN
+	if (d->web && gw_staffweb_reload_pin(d->web, err, sizeof err) != 0)
+		as_log(AS_LOG_ERR, "reload: staff PIN: %s (keeping the previous PIN)", err);
+#endif
 	uv_timer_set_repeat(&d->purge_timer, (uint64_t)d->cfg.purge_interval * 1000);
 	as_log(AS_LOG_NOTICE, "configuration reloaded from %s", d->config_path);
 }
@@ -384,6 +488,9 @@ static void stop_daemon(void *ctx)
 	d->stopping = 1;
 	as_log(AS_LOG_NOTICE, "stopping: closing sources, flushing the journal");
 	gw_sources_stop(d->sources);
+#ifdef ANSHIM_STAFF_SCREEN
+	gw_staffweb_stop(d->web);
+#endif
 	gw_control_stop(d->control);
 	gw_sync_stop(d->sync);
 	d->sync = NULL;
@@ -445,6 +552,14 @@ static int check_startup(const void *config, const char *config_path, char *err,
 		rc = gw_sources_check(&cfg->sources, err, err_len);
 	if (!rc)
 		rc = gw_config_check_timezone(cfg, config_path, err, err_len);
+#ifdef ANSHIM_STAFF_SCREEN
+	if (!rc && web_enabled(cfg)) {
+		struct gw_staffweb_config wc;
+		char pin_file[PATH_MAX];
+		web_config(&wc, cfg, pin_file, sizeof pin_file);
+		rc = gw_staffweb_check(&wc, err, err_len);
+	}
+#endif
 	return rc;
 }
 
@@ -471,6 +586,10 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 
 	d->loop = loop;
 	if ((rc = load_state_keys(d, err, err_len)) != 0)
+		return rc;
+	/* The staff screen reads register times in the venue's zone; set it
+	 * while this is the only thread. */
+	if ((rc = gw_config_use_timezone(&d->cfg, d->config_path, err, err_len)) != 0)
 		return rc;
 	rc = gw_clock_init(&d->clock, mode);
 	if (rc) {
@@ -522,6 +641,13 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 			      (size_t)d->cfg.max_line, err, err_len);
 	if (rc)
 		return rc;
+#ifdef ANSHIM_STAFF_SCREEN
+	if ((rc = start_web(d, err, err_len)) != 0)
+		return rc;
+#else
+	if (web_enabled(&d->cfg))
+		snprintf(d->web_error, sizeof d->web_error, "this build has no staff screen");
+#endif
 	if (d->cfg.broker) {
 		struct gw_sync_deps deps = {d->journal, d->writer, &d->clock, &d->policy,
 					    d->device_sk, d->gw_id, d->authority_pk,
@@ -590,6 +716,9 @@ static void cleanup(void *ctx)
 	for (size_t i = 0; i < d->n_retired; i++)
 		gw_sources_free(d->retired[i]);
 	gw_control_free(d->control);
+#ifdef ANSHIM_STAFF_SCREEN
+	gw_staffweb_free(d->web);
+#endif
 	gw_checkin_free(&d->checkin);
 	gw_policy_store_free(&d->policy);
 	gw_journal_close(d->journal);

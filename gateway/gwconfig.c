@@ -94,12 +94,31 @@ const struct as_config_option gw_config_table[] = {
 	 "from the tz database (tzdata), e.g. Asia/Seoul or Europe/Berlin."},
 	{"venue_id", AS_CFG_INT, OPT(venue_id), 0, UINT32_MAX, NULL, 0, "0",
 	 "The venue id this gateway was enrolled at ('anshim-cloud enroll --venue "
-	 "ID'). Only 'anshim-gw show-code' uses it, to put the venue in the "
-	 "rotating QR code visitors scan with the wallet app; 0 = not set."},
+	 "ID'). 'anshim-gw show-code' and the kiosk page use it, to put the venue "
+	 "in the rotating QR code visitors scan with the wallet app; 0 = not set."},
 	{"code_slot", AS_CFG_DURATION, OPT(code_slot), 5, 3600, NULL, 0, "30s",
-	 "How long each rotating venue code of 'anshim-gw show-code' is valid "
+	 "How long each rotating venue code (show-code, the kiosk page) is valid "
 	 "before the next one replaces it. A screenshot sent away stops working "
 	 "after the cloud's tolerance of a few slots."},
+	{"web_listen", AS_CFG_STRING, OPT(web_listen), 1, 64, NULL, 0, "127.0.0.1",
+	 "Address of the staff screen: the kiosk page (http://127.0.0.1:PORT/kiosk, "
+	 "for a touchscreen at the counter) and the staff pages (/staff: paper "
+	 "register, CSV upload, status; behind the staff PIN). 'off' turns it off. "
+	 "An address other than loopback (the venue's LAN) needs web_tls_cert, "
+	 "web_tls_key and a staff PIN ('anshim-gw staff-pin')."},
+	{"web_port", AS_CFG_INT, OPT(web_port), 0, 65535, NULL, 0, "8470",
+	 "TCP port of the staff screen (0: any free port; the log says which)."},
+	{"web_tls_cert", AS_CFG_PATH, OPT(web_tls_cert), 0, 0, NULL, 0, NULL,
+	 "PEM certificate (chain) of the staff screen, for HTTPS on the LAN."},
+	{"web_tls_key", AS_CFG_PATH, OPT(web_tls_key), 0, 0, NULL, 0, NULL,
+	 "PEM private key of web_tls_cert; not readable by other users."},
+	{"web_dir", AS_CFG_PATH, OPT(web_dir), 0, 0, NULL, 0, GW_DEFAULT_WEB_DIR,
+	 "Directory of the staff screen's pages (installed with the package)."},
+	{"staff_lockout", AS_CFG_DURATION, OPT(staff_lockout), 10, 86400, NULL, 0, "5m",
+	 "After 5 wrong staff PINs in a row from one device, that device waits this "
+	 "long before the next try (20 wrong PINs from all devices lock everyone)."},
+	{"staff_session", AS_CFG_DURATION, OPT(staff_session), 60, 7 * 86400, NULL, 0, "12h",
+	 "How long a staff login lasts on a device."},
 	AS_MQTT_CONFIG_ROWS(struct gw_config, NULL,
 			    "The MQTT broker to send check-ins to, tcp://HOST:PORT or "
 			    "ssl://HOST:PORT (8883 with TLS). Unset: the gateway works offline "

@@ -13,6 +13,7 @@
 
 #define GW_DEFAULT_CONFIG "/etc/anshim/gateway.conf"
 #define GW_DEFAULT_TIMEZONE "Asia/Seoul"
+#define GW_DEFAULT_WEB_DIR "/usr/share/anshim/gateway-web"
 
 struct gw_config {
 	char *state_dir;
@@ -32,6 +33,14 @@ struct gw_config {
 	/* the rotating venue code (anshim-gw show-code) */
 	int64_t venue_id;       /* 0 = not set */
 	int64_t code_slot;      /* seconds */
+	/* the staff screen (staffweb.c) */
+	char *web_listen;       /* "off": none */
+	int64_t web_port;
+	char *web_tls_cert;
+	char *web_tls_key;
+	char *web_dir;
+	int64_t staff_lockout;
+	int64_t staff_session;
 	/* sync to the cloud (empty broker: offline only) */
 	char *broker;
 	char *broker_username;

@@ -93,6 +93,13 @@ const uint8_t *gw_policy_store_contact_key(const struct gw_policy_store *s)
 	return s->have_policy ? s->policy.contact_pk : NULL;
 }
 
+void gw_policy_store_passes(const struct gw_policy_store *s, uint32_t *issuer_keys,
+			    int64_t *v1_until)
+{
+	*issuer_keys = s->have_policy ? s->policy.n_issuer_keys : 0;
+	*v1_until = s->have_policy && s->policy.v1_until_set ? s->policy.v1_passes_until : -1;
+}
+
 int gw_policy_store_credential_revoked(const struct gw_policy_store *s,
 				       const uint8_t id[AS_HOLDER_ID_LEN])
 {

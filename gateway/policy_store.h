@@ -49,6 +49,11 @@ int gw_policy_store_level(const struct gw_policy_store *s);
 /* The authority contact key from the policy, or NULL if none. */
 const uint8_t *gw_policy_store_contact_key(const struct gw_policy_store *s);
 
+/* The policy's version 2 pass settings for status: issuer keys listed,
+ * and the end of version 1 phone passes (-1: no end set; 0: refused). */
+void gw_policy_store_passes(const struct gw_policy_store *s, uint32_t *issuer_keys,
+			    int64_t *v1_until);
+
 /* Is this credential id revoked by the current policy? */
 int gw_policy_store_credential_revoked(const struct gw_policy_store *s,
 				       const uint8_t id[AS_HOLDER_ID_LEN]);

@@ -924,3 +924,41 @@ out:
 	gw_csv_close(r);
 	return rc;
 }
+
+/* ---- the import report ---------------------------------------------------- */
+
+void gw_register_tally_outcome(struct gw_register_tally *t, char *line, size_t cap,
+			       unsigned long row_line, const char *outcome, const char *reason)
+{
+	line[0] = '\0';
+	if (strcmp(outcome, "accepted") == 0) {
+		t->imported++;
+	} else if (strcmp(outcome, "duplicate") == 0) {
+		t->duplicate++;
+	} else if (strcmp(outcome, "not-collecting") == 0) {
+		t->not_collecting++;
+		snprintf(line, cap, "line %lu: not recorded: the alert level is below the "
+			 "collection level\n", row_line);
+	} else {
+		t->rejected++;
+		snprintf(line, cap, "line %lu: rejected by the gateway: %s\n", row_line,
+			 reason && reason[0] ? reason : outcome);
+	}
+}
+
+void gw_register_summary(char *out, size_t cap, const char *name,
+			 const struct gw_register_tally *t, const char *timezone)
+{
+	snprintf(out, cap, "%s: %lu imported, %lu already imported, %lu rejected by the gateway, "
+		 "%lu invalid rows%s%s; dates and times read in the time zone %s\n", name,
+		 t->imported, t->duplicate, t->rejected + t->not_collecting, t->invalid,
+		 t->invalid ? " (fix them and import the file again)" : "",
+		 t->unconfirmed ? " (some rows were not confirmed: import the file again)" : "",
+		 timezone);
+}
+
+void gw_register_file_error(char *out, size_t cap, const char *name, int rc)
+{
+	snprintf(out, cap, "%s: %s (the first line must be the header "
+		 "date,time,name,phone[,headcount][,exit_time])\n", name, as_strerror(rc));
+}

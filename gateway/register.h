@@ -201,4 +201,34 @@ int gw_register_read_file(FILE *in, int64_t now, int64_t max_age_seconds,
 			  void (*on_reject)(void *ctx, unsigned line, const char *why),
 			  void *ctx);
 
+/* ---- the import report ------------------------------------------------
+ *
+ * One report for 'anshim-gw import' and the staff screen's CSV upload:
+ * rows the gateway did not record get a line each, then a summary.
+ */
+
+struct gw_register_tally {
+	unsigned long imported, duplicate, rejected, not_collecting;
+	unsigned long invalid;       /* rows gw_register_read_file rejected */
+	unsigned long unconfirmed;   /* sent, but no answer came */
+};
+
+/*
+ * Count one row's answer from the gateway: outcome is the control
+ * socket's word ("accepted", "duplicate", "not-collecting", or anything
+ * else for a rejection, with its reason).  line (cap bytes) receives the
+ * row's report line, with its newline, or "" for a recorded or duplicate
+ * row.  Pure; any thread.
+ */
+void gw_register_tally_outcome(struct gw_register_tally *t, char *line, size_t cap,
+			       unsigned long row_line, const char *outcome, const char *reason);
+
+/* The summary line of an import of name (with its newline): counts, what
+ * to do about bad rows, and the time zone the times were read in. */
+void gw_register_summary(char *out, size_t cap, const char *name,
+			 const struct gw_register_tally *t, const char *timezone);
+
+/* The line for a file-level error rc of gw_register_read_file on name. */
+void gw_register_file_error(char *out, size_t cap, const char *name, int rc);
+
 #endif

@@ -22,14 +22,25 @@
 #define FILE_HEAD 4
 #define FILE_MAX (FILE_HEAD + (size_t)WL_TOKENS_MAX * WL_TOKEN_ENTRY_LEN)
 
-/* The secret key's public half (libsodium keeps it in the last 32 bytes)
- * equals the token's public key. */
+/* sk is a whole Ed25519 secret key (seed and public half) whose public key
+ * is pk: the key pair made again from its seed gives both back. */
+static int key_pair_ok(const uint8_t sk[AS_SIGN_SK_LEN], const uint8_t pk[AS_SIGN_PK_LEN])
+{
+	uint8_t seed[crypto_sign_SEEDBYTES], pk2[AS_SIGN_PK_LEN], sk2[AS_SIGN_SK_LEN];
+	int ok;
+
+	crypto_sign_ed25519_sk_to_seed(seed, sk);
+	crypto_sign_seed_keypair(pk2, sk2, seed);
+	ok = sodium_memcmp(sk2, sk, AS_SIGN_SK_LEN) == 0 &&
+	     sodium_memcmp(pk2, pk, AS_SIGN_PK_LEN) == 0;
+	sodium_memzero(seed, sizeof seed);
+	sodium_memzero(sk2, sizeof sk2);
+	return ok;
+}
+
 static int key_matches(const struct wl_token *e)
 {
-	uint8_t pk[AS_SIGN_PK_LEN];
-
-	crypto_sign_ed25519_sk_to_pk(pk, e->sk);
-	return sodium_memcmp(pk, e->token.token_pk, AS_SIGN_PK_LEN) == 0;
+	return key_pair_ok(e->sk, e->token.token_pk);
 }
 
 int wl_tokens_load(struct wl_tokens *t, const char *path, char *err, size_t err_len)
@@ -155,13 +166,8 @@ int wl_tokens_add(struct wl_tokens *t, const struct as_token_batch *b,
 			k++;
 		if (k == n_keys)
 			return AS_E_NOT_FOUND;
-		{
-			uint8_t pk[AS_SIGN_PK_LEN];
-
-			crypto_sign_ed25519_sk_to_pk(pk, sks[k]);
-			if (memcmp(pk, pks[k], AS_SIGN_PK_LEN) != 0)
-				return AS_E_CRYPTO; /* the caller's key pair does not match */
-		}
+		if (!key_pair_ok(sks[k], pks[k]))
+			return AS_E_CRYPTO; /* the caller's key pair does not match */
 		key_of[i] = k;
 		fresh += !held(t, b->tokens[i].token_id);
 	}

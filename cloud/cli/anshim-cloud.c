@@ -85,7 +85,7 @@ static const char usage_text[] =
 "      a line: those 'anshim-issuer revoke' writes for a revoked phone (its\n"
 "      enrolments and visit tokens). --issuer-key K lets gateways accept the\n"
 "      visit tokens of an issuer (K: its issuer.pub or the key in 64 hex\n"
-"      digits; keys stay until dropped). Version 1 passes and cards stay\n"
+"      digits; keys stay until dropped). Version 1 phone passes stay\n"
 "      accepted until --v1-passes-until TIME (the migration period), are\n"
 "      refused with '--v1-passes refuse' and accepted again with no end\n"
 "      with 'accept'.\n"

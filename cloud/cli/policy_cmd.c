@@ -237,13 +237,13 @@ int cl_cmd_policy(int argc, char **argv)
 	       "%u issuer key(s)\n",
 	       (long long)level, res.revoked_gateways, res.revoked_credentials, res.issuer_keys);
 	if (!res.v1_until_set) {
-		printf("version 1 passes and cards: accepted\n");
+		printf("version 1 phone passes: accepted\n");
 	} else if (res.v1_until == 0) {
-		printf("version 1 passes and cards: refused\n");
+		printf("version 1 phone passes: refused\n");
 	} else {
 		char when[32];
 
-		printf("version 1 passes and cards: accepted until %s\n",
+		printf("version 1 phone passes: accepted until %s\n",
 		       as_format_time(when, res.v1_until));
 	}
 	if (publish) {

@@ -10,6 +10,7 @@
 #include "anshim/error.h"
 
 #include <stdint.h>
+#include <string.h>
 
 static const char alphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
 
@@ -91,4 +92,28 @@ int as_base45_decode(void *out, size_t cap, const char *text, size_t len)
 		}
 	}
 	return (int)o;
+}
+
+int as_base45_text_encode(char *out, size_t cap, const char *prefix, const void *in, size_t n)
+{
+	size_t plen = strlen(prefix);
+	int rc;
+
+	if (cap <= plen)
+		return AS_E_OVERSIZE;
+	memcpy(out, prefix, plen);
+	rc = as_base45_encode(out + plen, cap - plen, in, n);
+	return rc < 0 ? rc : (int)plen + rc;
+}
+
+int as_base45_text_decode(void *out, size_t cap, const char *prefix, const char *text,
+			  size_t len)
+{
+	size_t plen = strlen(prefix);
+
+	if (len < plen || memcmp(text, prefix, plen) != 0)
+		return AS_E_PREFIX;
+	if (len - plen > as_base45_encoded_len(cap))
+		return AS_E_OVERSIZE;
+	return as_base45_decode(out, cap, text + plen, len - plen);
 }

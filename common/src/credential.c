@@ -208,25 +208,12 @@ int as_pass_make(struct as_pass *p, const struct as_credential *c, int64_t now,
 	return 0;
 }
 
-static int prefixed_text(char *out, size_t cap, const char *prefix,
-			 const uint8_t *bin, size_t bin_len)
-{
-	size_t plen = strlen(prefix);
-	int rc;
-
-	if (cap <= plen)
-		return AS_E_OVERSIZE;
-	memcpy(out, prefix, plen);
-	rc = as_base45_encode(out + plen, cap - plen, bin, bin_len);
-	return rc < 0 ? rc : (int)plen + rc;
-}
-
 int as_pass_to_text(char *out, size_t cap, const struct as_pass *p)
 {
 	uint8_t bin[AS_PASS_LEN];
 	int rc = as_pass_encode(bin, sizeof bin, p);
 
-	return rc < 0 ? rc : prefixed_text(out, cap, AS_PASS_PREFIX, bin, (size_t)rc);
+	return rc < 0 ? rc : as_base45_text_encode(out, cap, AS_PASS_PREFIX, bin, (size_t)rc);
 }
 
 int as_card_to_text(char *out, size_t cap, const struct as_credential *c)
@@ -234,7 +221,7 @@ int as_card_to_text(char *out, size_t cap, const struct as_credential *c)
 	uint8_t bin[AS_CARD_LEN];
 	int rc = as_card_encode(bin, sizeof bin, c);
 
-	return rc < 0 ? rc : prefixed_text(out, cap, AS_CARD_PREFIX, bin, (size_t)rc);
+	return rc < 0 ? rc : as_base45_text_encode(out, cap, AS_CARD_PREFIX, bin, (size_t)rc);
 }
 
 static int has_prefix(const char *text, size_t len, const char *prefix)
@@ -257,7 +244,6 @@ int as_scan_verify(struct as_scan *out, const char *text, size_t len,
 		   const struct as_verify_params *params)
 {
 	uint8_t bin[AS_PASS_LEN + 2];
-	const size_t plen = strlen(AS_PASS_PREFIX); /* both prefixes are 4 */
 	int n, rc;
 
 	memset(out, 0, sizeof *out);
@@ -267,9 +253,9 @@ int as_scan_verify(struct as_scan *out, const char *text, size_t len,
 		out->kind = AS_SCAN_CARD;
 	else
 		return AS_E_PREFIX;
-	if (len - plen > as_base45_encoded_len(sizeof bin))
-		return AS_E_OVERSIZE;
-	n = as_base45_decode(bin, sizeof bin, text + plen, len - plen);
+	n = as_base45_text_decode(bin, sizeof bin,
+				  out->kind == AS_SCAN_PASS ? AS_PASS_PREFIX : AS_CARD_PREFIX,
+				  text, len);
 	if (n < 0)
 		return n;
 

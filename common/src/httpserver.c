@@ -18,10 +18,25 @@
  * path (".." or a symbolic link) leads outside it; the TLS key stays in
  * memory only while the server runs, and is wiped when it stops.
  *
+ * Streams: a response made from a content-reader callback of unknown
+ * size.  When the application has no bytes, the reader parks the
+ * connection (MHD_suspend_connection, which libmicrohttpd allows from a
+ * content reader) and as_http_stream_wake resumes it.  Each stream has a
+ * lock that orders "parked" against "woken", so a wake that arrives
+ * between an empty read and the park is never lost; the application's
+ * read runs outside that lock (it takes the application's own locks, and
+ * wakes come from under them).  libmicrohttpd forbids stopping with a
+ * parked connection, so stop first ends and resumes every stream (the
+ * server keeps them in a list under streams_lock).
+ *
+ * Request bodies grow by copying into a larger buffer and wiping the old
+ * one, and are wiped when freed: a body may hold a visitor's name.
+ *
  * Threads: start and stop on the caller's thread; libmicrohttpd's fixed
- * pool of threads (epoll) runs on_access, the callback and
- * on_completed, each request on one thread.  The server struct is
- * read-only while it runs.
+ * pool of threads (epoll) runs on_access, the callback, stream reads and
+ * on_completed, each request on one thread; as_http_stream_wake on any
+ * thread.  The server struct is read-only while it runs, except the
+ * stream list (streams_lock).
  */
 #include "anshim/httpserver.h"
 
@@ -35,6 +50,7 @@
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -68,6 +84,19 @@ struct as_http_server {
 	size_t tls_key_len;
 	_Atomic int starting;         /* start-up: keep libmicrohttpd's error */
 	char start_error[256];
+	pthread_mutex_t streams_lock; /* guards streams and each one's links */
+	struct as_http_stream *streams;
+};
+
+struct as_http_stream {
+	pthread_mutex_t lock;         /* guards parked, woken, ending */
+	struct as_http_server *srv;
+	struct MHD_Connection *conn;  /* set before the response is queued */
+	as_http_stream_read read;
+	as_http_stream_done done;
+	void *ctx;
+	int parked, woken, ending;
+	struct as_http_stream *prev, *next;
 };
 
 struct as_http_request {
@@ -76,7 +105,7 @@ struct as_http_request {
 	const char *method;           /* libmicrohttpd's, valid for the request */
 	const char *path;
 	char *body;                   /* malloc'd, NUL-terminated */
-	size_t body_len;
+	size_t body_len, body_cap;
 	int answered;                 /* a response was queued */
 	char client[INET6_ADDRSTRLEN];
 };
@@ -130,6 +159,89 @@ int as_http_response_text(struct as_http_response *resp, int status,
 	resp->status = status;
 	resp->content_type = content_type;
 	return 0;
+}
+
+/* ---- streams ----------------------------------------------------------- */
+
+struct as_http_stream *as_http_response_stream(struct as_http_response *resp,
+					       const char *content_type,
+					       as_http_stream_read read,
+					       as_http_stream_done done, void *ctx)
+{
+	struct as_http_stream *st = calloc(1, sizeof *st);
+
+	if (!st || pthread_mutex_init(&st->lock, NULL) != 0) {
+		free(st);
+		done(ctx);
+		resp->status = 500;
+		return NULL;
+	}
+	st->read = read;
+	st->done = done;
+	st->ctx = ctx;
+	resp->stream = st;
+	resp->status = 200;
+	resp->content_type = content_type;
+	return st;
+}
+
+void as_http_stream_wake(struct as_http_stream *st)
+{
+	pthread_mutex_lock(&st->lock);
+	st->woken = 1;
+	if (st->parked) {
+		st->parked = 0;
+		MHD_resume_connection(st->conn);
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct as_http_stream *st = cls;
+	long n;
+
+	(void)pos;
+	pthread_mutex_lock(&st->lock);
+	if (st->ending) {
+		pthread_mutex_unlock(&st->lock);
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	}
+	st->woken = 0;
+	pthread_mutex_unlock(&st->lock);
+	n = st->read(st->ctx, buf, max);
+	if (n < 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n > 0)
+		return (ssize_t)(n > (long)max ? (long)max : n);
+	pthread_mutex_lock(&st->lock);
+	if (!st->woken && !st->ending) {
+		st->parked = 1;
+		MHD_suspend_connection(st->conn);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return 0;
+}
+
+/* Unlink st, tell the application, free it. */
+static void stream_free(void *cls)
+{
+	struct as_http_stream *st = cls;
+	struct as_http_server *srv = st->srv;
+
+	if (srv) {
+		pthread_mutex_lock(&srv->streams_lock);
+		if (st->prev)
+			st->prev->next = st->next;
+		else if (srv->streams == st)
+			srv->streams = st->next;
+		if (st->next)
+			st->next->prev = st->prev;
+		pthread_mutex_unlock(&srv->streams_lock);
+	}
+	st->done(st->ctx);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
 }
 
 /* Queue r (consumed) with the security headers.  MHD_YES, or MHD_NO to
@@ -216,6 +328,7 @@ static int static_open(int dir_fd, const char *path, const char **leaf, struct s
 {
 	char buf[1024];
 	char *segs[STATIC_DEPTH_MAX];
+	static _Thread_local char html_name[256];
 	size_t n = 0, len = strlen(path);
 	int fd, next;
 
@@ -238,6 +351,13 @@ static int static_open(int dir_fd, const char *path, const char **leaf, struct s
 		int last = i + 1 == n;
 		next = openat(fd, segs[i],
 			      O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (last ? O_NONBLOCK : O_DIRECTORY));
+		if (next < 0 && last && errno == ENOENT && !strchr(segs[i], '.') &&
+		    strlen(segs[i]) + sizeof ".html" <= sizeof html_name) {
+			/* "/kiosk" is kiosk.html */
+			snprintf(html_name, sizeof html_name, "%s.html", segs[i]);
+			segs[i] = html_name;
+			next = openat(fd, html_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		}
 		close(fd);
 		fd = next;
 	}
@@ -250,6 +370,8 @@ static int static_open(int dir_fd, const char *path, const char **leaf, struct s
 	*leaf = path + len - strlen(segs[n - 1]);
 	if (len == 1 || path[len - 1] == '/')
 		*leaf = "index.html";
+	else if (segs[n - 1] == html_name)
+		*leaf = ".html";
 	return fd;
 }
 
@@ -302,7 +424,25 @@ static enum MHD_Result serve_api(struct as_http_request *req)
 	req->srv->cfg.handler(req->srv->cfg.handler_ctx, req, &resp);
 	if (resp.status < 100 || resp.status > 599)
 		resp.status = 500;
-	if (resp.body) {
+	if (resp.stream) {
+		struct as_http_stream *st = resp.stream;
+		struct as_http_server *srv = (struct as_http_server *)req->srv;
+		free(resp.body);
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_reader, st,
+						      stream_free);
+		if (!r) {
+			stream_free(st);
+			return MHD_NO;
+		}
+		st->conn = req->conn;
+		st->srv = srv;
+		pthread_mutex_lock(&srv->streams_lock);
+		st->next = srv->streams;
+		if (st->next)
+			st->next->prev = st;
+		srv->streams = st;
+		pthread_mutex_unlock(&srv->streams_lock);
+	} else if (resp.body) {
 		r = MHD_create_response_from_buffer(resp.body_len, resp.body, MHD_RESPMEM_MUST_FREE);
 		if (!r)
 			free(resp.body);
@@ -417,11 +557,24 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 			       req->client, srv->cfg.max_body);
 			return MHD_NO;
 		}
-		char *grown = realloc(req->body, req->body_len + n + 1);
-		if (!grown)
-			return MHD_NO;
-		memcpy(grown + req->body_len, upload_data, n);
-		req->body = grown;
+		if (req->body_len + n + 1 > req->body_cap) {
+			/* Copy and wipe instead of realloc, which could leave a
+			 * copy of the body behind in freed memory. */
+			size_t cap = req->body_cap ? req->body_cap : 1024;
+			while (cap < req->body_len + n + 1)
+				cap *= 2;
+			char *grown = malloc(cap);
+			if (!grown)
+				return MHD_NO;
+			if (req->body) {
+				memcpy(grown, req->body, req->body_len);
+				sodium_memzero(req->body, req->body_cap);
+				free(req->body);
+			}
+			req->body = grown;
+			req->body_cap = cap;
+		}
+		memcpy(req->body + req->body_len, upload_data, n);
 		req->body_len += n;
 		req->body[req->body_len] = '\0';
 		*upload_size = 0;
@@ -443,6 +596,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	(void)why;
 	if (!req)
 		return;
+	if (req->body)
+		sodium_memzero(req->body, req->body_cap);
 	free(req->body);
 	free(req);
 	*req_cls = NULL;
@@ -637,6 +792,7 @@ static void server_free(struct as_http_server *srv)
 		free(srv->tls_key);
 	}
 	free(srv->tls_cert);
+	pthread_mutex_destroy(&srv->streams_lock);
 	free(srv);
 }
 
@@ -646,7 +802,8 @@ int as_http_server_start(const struct as_http_config *cfg, struct as_http_server
 	struct as_http_server *srv;
 	struct sockaddr_storage ss;
 	const char *address = cfg->address ? cfg->address : "127.0.0.1";
-	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	size_t cert_len = 0;
 	int rc;
 
@@ -699,6 +856,11 @@ int as_http_server_start(const struct as_http_config *cfg, struct as_http_server
 	}
 	srv->cfg = *cfg;
 	srv->static_fd = -1;
+	if (pthread_mutex_init(&srv->streams_lock, NULL) != 0) {
+		free(srv);
+		snprintf(err, err_len, "http server: cannot make a lock");
+		return -ENOMEM;
+	}
 	if (cfg->static_dir) {
 		srv->static_fd = open(cfg->static_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (srv->static_fd < 0) {
@@ -779,6 +941,20 @@ void as_http_server_stop(struct as_http_server *srv)
 {
 	if (!srv)
 		return;
+	/* End every stream and resume the parked ones: libmicrohttpd must not
+	 * stop with a suspended connection.  Their done runs as the daemon
+	 * closes them. */
+	pthread_mutex_lock(&srv->streams_lock);
+	for (struct as_http_stream *st = srv->streams; st; st = st->next) {
+		pthread_mutex_lock(&st->lock);
+		st->ending = 1;
+		if (st->parked) {
+			st->parked = 0;
+			MHD_resume_connection(st->conn);
+		}
+		pthread_mutex_unlock(&st->lock);
+	}
+	pthread_mutex_unlock(&srv->streams_lock);
 	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon);
 	server_free(srv);

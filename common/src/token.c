@@ -375,16 +375,9 @@ int as_pass2_make(struct as_pass2 *p, const struct as_token *t, int64_t now,
 int as_pass2_to_text(char *out, size_t cap, const struct as_pass2 *p)
 {
 	uint8_t bin[AS_PASS2_LEN];
-	const size_t plen = sizeof AS_PASS2_PREFIX - 1;
 	int rc = as_pass2_encode(bin, sizeof bin, p);
 
-	if (rc < 0)
-		return rc;
-	if (cap <= plen)
-		return AS_E_OVERSIZE;
-	memcpy(out, AS_PASS2_PREFIX, plen);
-	rc = as_base45_encode(out + plen, cap - plen, bin, sizeof bin);
-	return rc < 0 ? rc : (int)plen + rc;
+	return rc < 0 ? rc : as_base45_text_encode(out, cap, AS_PASS2_PREFIX, bin, sizeof bin);
 }
 
 int as_pass2_is_text(const char *text, size_t len)
@@ -398,16 +391,11 @@ int as_pass2_verify_text(struct as_pass2 *out, const char *text, size_t len,
 			 const struct as_pass2_verify_params *params)
 {
 	uint8_t bin[AS_PASS2_LEN + 2];
-	const size_t plen = sizeof AS_PASS2_PREFIX - 1;
 	const uint8_t *issuer_pk;
 	int n, rc;
 
 	memset(out, 0, sizeof *out);
-	if (!as_pass2_is_text(text, len))
-		return AS_E_PREFIX;
-	if (len - plen > as_base45_encoded_len(sizeof bin))
-		return AS_E_OVERSIZE;
-	n = as_base45_decode(bin, sizeof bin, text + plen, len - plen);
+	n = as_base45_text_decode(bin, sizeof bin, AS_PASS2_PREFIX, text, len);
 	if (n < 0)
 		return n;
 	rc = as_pass2_decode(out, bin, (size_t)n);

@@ -173,31 +173,19 @@ int as_venue_code_verify(const struct as_venue_code *c, const uint8_t pk[AS_SIGN
 int as_venue_code_to_text(char *out, size_t cap, const struct as_venue_code *c)
 {
 	uint8_t bin[AS_VENUE_CODE_MAX];
-	const size_t plen = sizeof AS_VENUE_CODE_PREFIX - 1;
-	int n = as_venue_code_encode(bin, sizeof bin, c), rc;
+	int n = as_venue_code_encode(bin, sizeof bin, c);
 
-	if (n < 0)
-		return n;
-	if (cap <= plen)
-		return AS_E_OVERSIZE;
-	memcpy(out, AS_VENUE_CODE_PREFIX, plen);
-	rc = as_base45_encode(out + plen, cap - plen, bin, (size_t)n);
-	return rc < 0 ? rc : (int)plen + rc;
+	return n < 0 ? n : as_base45_text_encode(out, cap, AS_VENUE_CODE_PREFIX, bin, (size_t)n);
 }
 
 int as_venue_code_from_text(struct as_venue_code *c, const char *text, size_t len)
 {
 	/* Room for one byte too many, so a long code reads as AS_E_TRAILING. */
 	uint8_t bin[AS_VENUE_CODE_MAX + 2];
-	const size_t plen = sizeof AS_VENUE_CODE_PREFIX - 1;
 	int n;
 
 	memset(c, 0, sizeof *c);
-	if (len < plen || memcmp(text, AS_VENUE_CODE_PREFIX, plen) != 0)
-		return AS_E_PREFIX;
-	if (len - plen > as_base45_encoded_len(sizeof bin))
-		return AS_E_OVERSIZE;
-	n = as_base45_decode(bin, sizeof bin, text + plen, len - plen);
+	n = as_base45_text_decode(bin, sizeof bin, AS_VENUE_CODE_PREFIX, text, len);
 	if (n < 0)
 		return n;
 	return as_venue_code_decode(c, bin, (size_t)n);

@@ -23,13 +23,13 @@ import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { env, check, eq, step, checkCount } from './checks.mjs';
 
 const require = createRequire(import.meta.url);
 const puppeteer = require('puppeteer-core');
 const WEB = path.resolve(path.dirname(new globalThis.URL(import.meta.url).pathname), '../../cloud/console/web');
 const CATALOGS = [(await import(path.join(WEB, 'js/lang/ko.js'))).default, (await import(path.join(WEB, 'js/lang/en.js'))).default];
 
-const env = (k) => { const v = process.env[k]; if (!v) throw new Error(`${k} is not set`); return v; };
 const URL = env('CONSOLE_URL');
 const CLOUD_CONF = env('CLOUD_CONF');
 const ARTEFACTS = env('ARTEFACTS');
@@ -62,17 +62,6 @@ const REASON = 'PCR 양성 확진 통보';
 const CASE_REF = 'JEJU-2026-0118';
 const TIMEOUT = 60000; // a loaded machine: generous, and every wait is for a condition
 
-let checks = 0;
-function check(cond, what) {
-  checks += 1;
-  if (!cond) throw new Error(`check failed: ${what}`);
-}
-function eq(actual, expected, what) {
-  const a = JSON.stringify(actual), e = JSON.stringify(expected);
-  checks += 1;
-  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
-}
-function step(n, text) { console.log(`step ${n}: ${text}`); }
 
 const problems = [];
 async function newPage(context, who) {
@@ -610,7 +599,7 @@ try {
   await supCtx.close();
 
   eq(problems, [], 'script errors or CSP violations in the pages');
-  console.log(`PASS: console.test.mjs (${checks} checks)`);
+  console.log(`PASS: console.test.mjs (${checkCount()} checks)`);
 } catch (e) {
   console.error(`FAIL: ${e.message}`);
   if (problems.length) console.error(problems.join('\n'));

@@ -143,11 +143,13 @@ gw_write_config() {
     echo "control_socket $GW_CTL"
     echo "source socket $GW_SCAN"
     echo "log_level info"
-    local line has_clock=0
+    local line has_clock=0 has_web=0
     for line in "$@"; do
       echo "$line"
-      case $line in clock\ *) has_clock=1 ;; esac
+      case $line in clock\ *) has_clock=1 ;; web_port\ *) has_web=1 ;; esac
     done
+    # the staff screen on a free port: tests run side by side
+    [ "$has_web" = 1 ] || echo "web_port 0"
     [ "$has_clock" = 1 ] || echo "clock unsynced"
   } > "$GW_CONF"
 }
@@ -370,6 +372,16 @@ expect_absent() {
   [ -r "$file" ] || fail "expect_absent: cannot read $file"
   found=$(grep -a -F -o "${patterns[@]}" -- "$file" | sort -u | head -n 5 || true)
   [ -z "$found" ] || fail "$what: $(sed "s/.*/'&'/" <<< "$found" | tr '\n' ' ')occurs in $file"
+}
+
+# make_tls_cert DIR: a self-signed certificate for 127.0.0.1 (EC P-256, two
+# days) in DIR/cert.pem, its key in DIR/key.pem (mode 0600); needs openssl.
+make_tls_cert() {
+  mkdir -p "$1"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$1/key.pem" -out "$1/cert.pem" 2>/dev/null
+  chmod 0600 "$1/key.pem"
 }
 
 # phone_spellings 010-1234-5678: the number as 010-1234-5678, 01012345678,

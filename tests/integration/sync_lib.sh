@@ -304,6 +304,7 @@ sgw_init() {
     "ack_timeout 5s"
     "reconnect_min 1s"
     "reconnect_max 2s"
+    "web_port 0"
   )
   _merge_config defaults "$@" > "$GW_CONF"
   chmod 0640 "$GW_CONF" # it may hold broker_password: not for every user

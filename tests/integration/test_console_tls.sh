@@ -18,11 +18,7 @@ need openssl
 console_init
 console_user sue supervisor 'supervisor-pass-1'
 TLS="$CONSOLE_DIR/tls"
-mkdir -p "$TLS"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-  -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
-  -keyout "$TLS/key.pem" -out "$TLS/cert.pem" 2>/dev/null
-chmod 0600 "$TLS/key.pem"
+make_tls_cert "$TLS"
 
 # refused ADDRESS [LINE]...: --check-config and a start both fail, naming why.
 refused() {

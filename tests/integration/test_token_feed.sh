@@ -162,13 +162,17 @@ phase "anshim-cloudd killed (SIGKILL) while a batch waits for the reveal service
 reveal_stop
 wallet "$WORK/w4" 3 4
 announce "$WORK/w4" 010-7100-0004
+n=$(_log_count "$CLOUD_LOG" "capsule batch cannot be derived")
 feed_start
-wait_for 30 "the cloud to hold the batch back" grep -q "capsule batch cannot be derived" "$CLOUD_LOG"
+wait_for 30 "the cloud to hold the batch back (no reveal service)" \
+  _log_count_above "$CLOUD_LOG" "capsule batch cannot be derived" "$n"
 cloud_kill9
 expect_eq "not acknowledged" 1 "$(outbox)"
 reveal_start "$CLOUD_CONF"
 cloud_start
-wait_for 60 "the publisher's resend to be acknowledged" [ "$(outbox)" = 0 ]
+outbox_empty() { [ "$(outbox)" = 0 ]; }
+( wait_for 60 "the publisher's resend to be acknowledged" outbox_empty ) ||
+  fail "the outbox did not empty; publisher: $(cat "$ISS/status"); cloud: $(cloud_stats)"
 expect_eq "issues known" 4 "$(tokens_q known)"
 kill "$FEED_PID"
 wait "$FEED_PID" || fail "the publisher did not stop cleanly"
@@ -176,6 +180,19 @@ expect_eq "w4's pass at A" accepted "$(scan_at A "$(gw_pass "$WORK/w4")")"
 wait_delivered 60 A
 json=$(trace_phone 010-7100-0004)
 expect_eq "w4's visit, by phone" "[1]" "$(pyq "$json" "[v['venue'] for v in s['visits']]")"
+
+phase "the issuer publishes while anshim-cloudd is down (SIGKILL)"
+cloud_kill9
+wallet "$WORK/w5" 2 5
+announce "$WORK/w5" 010-7100-0005
+feed_start
+wait_for 30 "the broker to take the batch" [ "$(feed_status taken 2>/dev/null || echo 0)" -ge 1 ]
+cloud_start
+( wait_for 60 "the batch to be acknowledged" outbox_empty ) ||
+  fail "the outbox did not empty; publisher: $(cat "$ISS/status"); cloud: $(cloud_stats)"
+expect_eq "issues known" 5 "$(tokens_q known)"
+kill "$FEED_PID"
+wait "$FEED_PID" || fail "the publisher did not stop cleanly"
 
 phase "stopping"
 check; ! grep -Eq '7100|10-71' "$CLOUD_LOG" "$REVEAL_LOG" "$WORK/feed.log" ||

@@ -162,6 +162,28 @@ static void test_round_trip_lengths(void)
 	test_ctx_clear();
 }
 
+/* The QR text forms: prefix + Base45 both ways. */
+static void test_prefixed_text(void)
+{
+	char text[32];
+	uint8_t out[8];
+
+	CHECK_RC(as_base45_text_encode(text, sizeof text, "AX9:", "AB", 2), 7);
+	CHECK_STR(text, "AX9:BB8");
+	CHECK_RC(as_base45_text_encode(text, 4, "AX9:", "AB", 2), AS_E_OVERSIZE);
+	CHECK_RC(as_base45_text_encode(text, 7, "AX9:", "AB", 2), AS_E_OVERSIZE);
+	CHECK_RC(as_base45_text_encode(text, 8, "AX9:", "AB", 2), 7);
+	CHECK_RC(as_base45_text_decode(out, sizeof out, "AX9:", "AX9:BB8", 7), 2);
+	CHECK_MEM(out, "AB", 2);
+	CHECK_RC(as_base45_text_decode(out, sizeof out, "AX9:", "AX8:BB8", 7), AS_E_PREFIX);
+	CHECK_RC(as_base45_text_decode(out, sizeof out, "AX9:", "AX9", 3), AS_E_PREFIX);
+	CHECK_RC(as_base45_text_decode(out, sizeof out, "AX9:", "AX9:", 4), 0);
+	CHECK_RC(as_base45_text_decode(out, sizeof out, "AX9:", "AX9:bb8", 7), AS_E_BASE45);
+	/* 2 bytes of room: 3 characters fit, 4 or more are too many. */
+	CHECK_RC(as_base45_text_decode(out, 2, "AX9:", "AX9:BB8", 7), 2);
+	CHECK_RC(as_base45_text_decode(out, 2, "AX9:", "AX9:BB80", 8), AS_E_OVERSIZE);
+}
+
 int main(void)
 {
 	TEST_RUN(test_rfc9285_examples);
@@ -170,5 +192,6 @@ int main(void)
 	TEST_RUN(test_buffer_limits);
 	TEST_RUN(test_exhaustive_round_trip);
 	TEST_RUN(test_round_trip_lengths);
+	TEST_RUN(test_prefixed_text);
 	return TEST_DONE();
 }

@@ -6,7 +6,7 @@
  *     visits; the phone is in no reply, not even the error for a bad one;
  *     exactly one of phone and pid; an unknown case is 404;
  *   GET /api/gateways: silent gateways first, each with venue, last seen,
- *     backlog, lag and revoked;
+ *     backlog, lag and revoked; the visit tokens' counters;
  *   GET/POST /api/policy: none yet, then a supervisor's new policy is in
  *     force (signed: it decodes with sign.pub) and heads the history with
  *     the account's name; bad bodies are 400 naming the field;
@@ -273,6 +273,18 @@ static void test_gateways(void)
 	CHECK_EQ_INT(json_integer_value(json_object_get(g1, "lag_seconds")), 10);
 	CHECK(json_is_string(json_object_get(g1, "last_seen")));
 	CHECK(json_is_false(json_object_get(g1, "revoked")));
+	/* The visit tokens' counters (none in this store). */
+	{
+		const json_t *t = json_object_get(r.json, "tokens");
+
+		CHECK(json_is_object(t) && json_object_size(t) == 3);
+		CHECK(json_is_integer(json_object_get(t, "known")) &&
+		      json_integer_value(json_object_get(t, "known")) == 0);
+		CHECK(json_is_integer(json_object_get(t, "pending")) &&
+		      json_integer_value(json_object_get(t, "pending")) == 0);
+		CHECK(json_is_integer(json_object_get(t, "replayed")) &&
+		      json_integer_value(json_object_get(t, "replayed")) == 0);
+	}
 	json_decref(r.json);
 }
 

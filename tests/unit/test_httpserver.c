@@ -6,7 +6,11 @@
  * and error responses, static files (types, index.html, no traversal, no
  * hidden files, no symbolic links), the body cap (413 before the body is
  * sent; the server keeps serving), methods refused, and the start-up
- * refusals (plain HTTP off loopback, half a TLS pair, a bad address).
+ * refusals (plain HTTP off loopback, half a TLS pair, a bad address);
+ * streams (Server-Sent Events): bytes only when woken, a parked
+ * connection resumed by a wake from another thread, the end of a stream,
+ * and a stop with a parked stream (done called once, no hang); the
+ * ".html" clean URL of a page.
  * TLS itself is tested by the console's integration tests.
  */
 #include "test.h"
@@ -16,6 +20,7 @@
 #include "http_test.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -293,6 +298,177 @@ static void test_port_in_use(void)
 	as_http_server_stop(a);
 }
 
+/* ---- streams ---- */
+
+static struct {
+	pthread_mutex_t lock;
+	struct as_http_stream *st;
+	char pending[64];
+	int end;
+	int done;
+	unsigned reads_empty;
+} g = {PTHREAD_MUTEX_INITIALIZER, NULL, "", 0, 0, 0};
+
+static long stream_read(void *ctx, char *buf, size_t max)
+{
+	long n = 0;
+
+	(void)ctx;
+	pthread_mutex_lock(&g.lock);
+	if (g.pending[0]) {
+		n = (long)strlen(g.pending);
+		if ((size_t)n > max)
+			n = (long)max;
+		memcpy(buf, g.pending, (size_t)n);
+		g.pending[0] = '\0';
+	} else if (g.end) {
+		n = -1;
+	} else {
+		g.reads_empty++;
+	}
+	pthread_mutex_unlock(&g.lock);
+	return n;
+}
+
+static void stream_done(void *ctx)
+{
+	(void)ctx;
+	pthread_mutex_lock(&g.lock);
+	g.done++;
+	g.st = NULL;
+	pthread_mutex_unlock(&g.lock);
+}
+
+static void on_stream_api(void *ctx, const struct as_http_request *req,
+			  struct as_http_response *resp)
+{
+	if (strcmp(as_http_request_path(req), "/api/stream") != 0) {
+		on_api(ctx, req, resp);
+		return;
+	}
+	pthread_mutex_lock(&g.lock);
+	g.st = as_http_response_stream(resp, "text/event-stream", stream_read, stream_done, NULL);
+	pthread_mutex_unlock(&g.lock);
+}
+
+/* Queue text for the stream and wake it (as an application thread would). */
+static void stream_send(const char *text, int end)
+{
+	pthread_mutex_lock(&g.lock);
+	snprintf(g.pending, sizeof g.pending, "%s", text);
+	g.end = end;
+	if (g.st)
+		as_http_stream_wake(g.st);
+	pthread_mutex_unlock(&g.lock);
+}
+
+static int stream_live(void)
+{
+	int live;
+
+	pthread_mutex_lock(&g.lock);
+	live = g.st != NULL && g.reads_empty > 0;
+	pthread_mutex_unlock(&g.lock);
+	return live;
+}
+
+/* Read from fd until buf holds want, or 10 s pass. */
+static int read_until(int fd, char *buf, size_t cap, size_t *n, const char *want)
+{
+	time_t deadline = time(NULL) + 10;
+
+	while (!strstr(buf, want) && *n + 1 < cap && time(NULL) < deadline) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		ssize_t got = read(fd, buf + *n, cap - 1 - *n);
+		if (got <= 0)
+			break;
+		*n += (size_t)got;
+		buf[*n] = '\0';
+	}
+	return strstr(buf, want) != NULL;
+}
+
+static int wait_live(void)
+{
+	for (time_t deadline = time(NULL) + 10; time(NULL) < deadline;) {
+		if (stream_live())
+			return 1;
+		poll(NULL, 0, 10);
+	}
+	return 0;
+}
+
+static void test_streams(void)
+{
+	struct as_http_config cfg = base_config();
+	struct as_http_server *srv = NULL;
+	static const char req[] = "GET /api/stream HTTP/1.1\r\nHost: t\r\n\r\n";
+	char err[512], buf[8192] = "";
+	size_t n = 0;
+	int fd;
+
+	cfg.handler = on_stream_api;
+	if (!CHECK_OK(as_http_server_start(&cfg, &srv, err, sizeof err)))
+		return;
+	/* A stream that ends: its bytes, then the chunked end. */
+	fd = connect_to(as_http_server_port(srv));
+	CHECK(fd >= 0);
+	CHECK(write(fd, req, sizeof req - 1) == (ssize_t)(sizeof req - 1));
+	CHECK(wait_live()); /* answered, read once with nothing: parked */
+	CHECK(read_until(fd, buf, sizeof buf, &n, "\r\n\r\n"));
+	CHECK(status_of(buf) == 200);
+	CHECK(has_header(buf, "\r\nContent-Type: text/event-stream\r\n"));
+	CHECK(has_header(buf, "\r\nX-Content-Type-Options: nosniff\r\n"));
+	CHECK(!strstr(buf, "data:"));
+	stream_send("data: one\n\n", 0);
+	CHECK(read_until(fd, buf, sizeof buf, &n, "data: one\n\n"));
+	stream_send("data: two\n\n", 0);
+	CHECK(read_until(fd, buf, sizeof buf, &n, "data: two\n\n"));
+	stream_send("", 1);
+	CHECK(read_until(fd, buf, sizeof buf, &n, "\r\n0\r\n\r\n"));
+	close(fd);
+	for (time_t deadline = time(NULL) + 10; time(NULL) < deadline && g.done < 1;)
+		poll(NULL, 0, 10);
+	CHECK(g.done == 1);
+
+	/* A parked stream when the server stops: stop returns, done once. */
+	g.end = 0;
+	g.reads_empty = 0;
+	fd = connect_to(as_http_server_port(srv));
+	CHECK(write(fd, req, sizeof req - 1) == (ssize_t)(sizeof req - 1));
+	CHECK(wait_live());
+	as_http_server_stop(srv);
+	CHECK(g.done == 2);
+	CHECK(g.st == NULL);
+	close(fd);
+}
+
+static void test_clean_urls(void)
+{
+	struct as_http_config cfg = base_config();
+	struct as_http_server *srv = NULL;
+	char err[512], answer[8192];
+
+	write_file("kiosk.html", "<!doctype html><title>kiosk</title>");
+	if (!CHECK_OK(as_http_server_start(&cfg, &srv, err, sizeof err)))
+		return;
+	exchange(as_http_server_port(srv), "GET /kiosk HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+		 answer, sizeof answer);
+	CHECK(status_of(answer) == 200);
+	CHECK(has_header(answer, "\r\nContent-Type: text/html; charset=utf-8\r\n"));
+	CHECK(strstr(answer, "<title>kiosk</title>") != NULL);
+	/* Only a name without a dot, and only when no such file exists. */
+	exchange(as_http_server_port(srv), "GET /kiosk.htm HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+		 answer, sizeof answer);
+	CHECK(status_of(answer) == 404);
+	exchange(as_http_server_port(srv), "GET /.hidden HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+		 answer, sizeof answer);
+	CHECK(status_of(answer) == 404);
+	as_http_server_stop(srv);
+}
+
 int main(void)
 {
 	/* The cut-off upload writes past the server's close: it wants EPIPE
@@ -302,6 +478,8 @@ int main(void)
 	TEST_RUN(test_requests);
 	TEST_RUN(test_start_refusals);
 	TEST_RUN(test_port_in_use);
+	TEST_RUN(test_streams);
+	TEST_RUN(test_clean_urls);
 	remove_web_dir();
 	return TEST_DONE();
 }

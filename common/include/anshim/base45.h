@@ -23,4 +23,18 @@ int as_base45_encode(char *out, size_t cap, const void *in, size_t n);
  */
 int as_base45_decode(void *out, size_t cap, const char *text, size_t len);
 
+/*
+ * The QR text forms: prefix + Base45.  as_base45_text_encode writes prefix
+ * and the encoding of n bytes into out (cap bytes, NUL-terminated) and
+ * returns the text length or AS_E_OVERSIZE.  as_base45_text_decode takes
+ * len characters of text: AS_E_PREFIX unless they start with prefix,
+ * AS_E_OVERSIZE if more follow than cap bytes encode to, AS_E_BASE45 for
+ * bad Base45; else the decoded length in out (cap bytes; give one byte
+ * more than the format's size so a long message decodes and its decoder
+ * reports the trailing bytes).  Pure; any thread.
+ */
+int as_base45_text_encode(char *out, size_t cap, const char *prefix, const void *in, size_t n);
+int as_base45_text_decode(void *out, size_t cap, const char *prefix, const char *text,
+			  size_t len);
+
 #endif

@@ -1,6 +1,6 @@
 /*
  * httpserver.h - one HTTP(S) server for Anshim's web daemons (the
- * investigator console, and later the issuer), over libmicrohttpd with
+ * investigator console, the gateway's staff screen), over libmicrohttpd with
  * GnuTLS.  Nothing in it knows about a particular application: a daemon
  * gives a listen address, TLS files, limits, a directory of static files
  * and one request callback.
@@ -31,15 +31,29 @@
  *    holds no thread: threads (a fixed pool) only run callbacks.
  *  - Routing: a path that starts with api_prefix goes to the callback;
  *    any other GET or HEAD is a file under static_dir ("/" is
- *    index.html), or 404.  A static path with a segment that starts with
+ *    index.html; a last segment without a dot that names no file is
+ *    looked up with ".html" added, so "/kiosk" serves kiosk.html), or
+ *    404.  A static path with a segment that starts with
  *    '.' (so "..", and hidden files), a backslash or a NUL is refused
  *    (404); symbolic links are not followed; only regular files are
  *    served, with their content type from the extension.
  *
+ *  - Request bodies are wiped (sodium_memzero) before they are freed:
+ *    they may hold personal data typed into a form.
+ *  - Streams (Server-Sent Events): a callback may answer with a stream
+ *    instead of a body (as_http_response_stream).  The server then asks
+ *    the application for bytes whenever the connection can take them;
+ *    when the application has none, the connection is parked (it holds no
+ *    thread and uses no CPU) until as_http_stream_wake.  A parked
+ *    connection does not notice a client that went away, so the
+ *    application should send something (an SSE comment) now and then.
+ *    as_http_server_stop ends every stream first.
+ *
  * Threads: as_http_server_start and as_http_server_stop from one thread
  * (the daemon's main thread).  The callback runs on the pool's threads,
  * several at once: it must be thread-safe.  The request it gets is valid
- * during the call only.
+ * during the call only.  A stream's read and free functions run on the
+ * pool's threads; as_http_stream_wake may be called from any thread.
  */
 #ifndef ANSHIM_HTTPSERVER_H
 #define ANSHIM_HTTPSERVER_H
@@ -52,6 +66,18 @@
 
 struct as_http_request;
 struct as_http_server;
+struct as_http_stream;
+
+/* A stream's source of bytes: copy at most max bytes into buf and return
+ * how many; 0 when there is nothing now (the connection is parked until
+ * as_http_stream_wake); -1 to end the stream.  Runs on a pool thread,
+ * one call at a time per stream; it must not block. */
+typedef long (*as_http_stream_read)(void *ctx, char *buf, size_t max);
+/* Called once when the stream is over (the client left, the read function
+ * returned -1, or the server stops), on a pool thread or in
+ * as_http_server_stop: after it returns, the stream pointer is invalid and
+ * as_http_stream_wake must not be called with it again. */
+typedef void (*as_http_stream_done)(void *ctx);
 
 /* What the callback answers.  The server zeroes it, sets status 500, and
  * after the callback sends it and frees body. */
@@ -60,6 +86,7 @@ struct as_http_response {
 	char *body;                /* malloc'd; given to the server; may be NULL */
 	size_t body_len;
 	const char *content_type;  /* static string; NULL: no body type */
+	struct as_http_stream *stream; /* set by as_http_response_stream */
 	size_t n_headers;
 	struct {
 		char name[48];
@@ -162,5 +189,23 @@ int as_http_response_header(struct as_http_response *resp, const char *name,
  * 0, or -ENOMEM (status 500). */
 int as_http_response_text(struct as_http_response *resp, int status,
 			  const char *content_type, const char *text);
+
+/*
+ * Answer with a stream (status 200, content_type, e.g.
+ * "text/event-stream") instead of a body.  read and done are called with
+ * ctx as described above; done is called exactly once, also when this
+ * fails.  Returns the stream (for as_http_stream_wake), owned by the
+ * server; NULL when out of memory (then status 500, and done(ctx) has
+ * been called).
+ */
+struct as_http_stream *as_http_response_stream(struct as_http_response *resp,
+					       const char *content_type,
+					       as_http_stream_read read,
+					       as_http_stream_done done, void *ctx);
+
+/* Tell the server that the stream has bytes again (or should end): a
+ * parked connection is resumed and read is called.  Any thread; never
+ * blocks on I/O.  Must not be called after the stream's done returned. */
+void as_http_stream_wake(struct as_http_stream *st);
 
 #endif

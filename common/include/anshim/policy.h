@@ -16,8 +16,9 @@
  * Sections (version 2), in strictly ascending type order (so each at most
  * once), never empty:
  *   1 issuer keys          n x Ed25519 public key[32]      (n = len / 32)
- *   2 v1 passes until      i64 unix seconds (>= 0); 0 = v1 passes refused.
- *                          Absent: v1 passes accepted (migration period).
+ *   2 v1 passes until      i64 unix seconds (>= 0); 0 = v1 phone passes
+ *                          refused.  Absent: accepted (migration period).
+ *                          Printed cards are not affected.
  *   3 category levels      n x { name_len u8, name (1..24 of [a-z0-9-]),
  *                          min_level u8 (1..4) }: a venue of that category
  *                          collects when alert_level >= min_level; an
@@ -136,8 +137,8 @@ int as_policy_holder_revoked(const struct as_policy *p,
 /* Nonzero if pk is one of the policy's issuer keys. */
 int as_policy_issuer_known(const struct as_policy *p, const uint8_t pk[AS_SIGN_PK_LEN]);
 
-/* Nonzero if a v1 pass or card is accepted at time now: no section 2, or
- * now before its deadline (a deadline of 0 refuses them always). */
+/* Nonzero if a version 1 phone pass is accepted at time now: no section
+ * 2, or now before its deadline (a deadline of 0 refuses them always). */
 int as_policy_v1_accepted(const struct as_policy *p, int64_t now);
 
 /* The alert level from which a venue of category (NUL-terminated; NULL or
