@@ -149,23 +149,22 @@ static void fill_batch(const struct gen_world *w, const struct gen_batch *br, st
 
 /* Visit tokens (--tokens): per person, how many of their tokens are used;
  * their k-th token is token k % per_issue of their issue k / per_issue,
- * whose serial is a pure function of (person, k / per_issue), its id as
- * the issuer makes it (as_token_id_derive, a key of the seed's). */
+ * whose serial is the next of one counter, as the issuer hands serials
+ * out (1, 2, ... in the order of issue), its id as the issuer makes it
+ * (as_token_id_derive, a key of the seed's). */
 #define TOKENS_PER_ISSUE_MAX 64
 
 struct token_world {
 	uint32_t per_issue;
 	uint32_t *used;            /* per person */
 	int64_t *expires;          /* per person: their current issue's expiry */
+	uint64_t *serial;          /* per person: their current issue's serial */
+	uint64_t next_serial;
 	size_t n_people;
 	uint64_t announced, issues, used_total;
 	uint8_t key[AS_TOKEN_ID_KEY_LEN];
 };
 
-static uint64_t serial_of(const struct token_world *tw, uint32_t person, uint32_t k)
-{
-	return ((uint64_t)person << 24 | k / tw->per_issue) + 1;
-}
 
 /* Turn the batch's pass records into token records, announcing each
  * person's next 64 tokens (one capsule batch) when their first is used. */
@@ -191,7 +190,8 @@ static int tokenize_batch(struct cl_ingest *in, const struct gen_world *w,
 			/* Issued now, valid 7 days from the next whole day (as
 			 * as_token_expiry rounds). */
 			tw->expires[person] = (r->entry_time / 86400 + 8) * 86400;
-			t.serial = serial_of(tw, person, used);
+			tw->serial[person] = ++tw->next_serial;
+			t.serial = tw->serial[person];
 			t.count = (uint8_t)tw->per_issue;
 			t.expires_at = tw->expires[person];
 			memcpy(t.pid, b->pids[k], AS_PID_LEN);
@@ -203,7 +203,7 @@ static int tokenize_batch(struct cl_ingest *in, const struct gen_world *w,
 			tw->issues += res.added;
 		}
 		r->kind = AS_REC_TOKEN;
-		rc = as_token_id_derive(r->pid, tw->key, serial_of(tw, person, used),
+		rc = as_token_id_derive(r->pid, tw->key, tw->serial[person],
 					(uint8_t)(used % tw->per_issue));
 		if (rc)
 			return rc;
@@ -326,7 +326,8 @@ static int load_store(const struct options *o, const struct gen_world *w)
 		tw.n_people = (size_t)w->p.people + 1;
 		tw.used = calloc(tw.n_people, sizeof *tw.used);
 		tw.expires = calloc(tw.n_people, sizeof *tw.expires);
-		if (!tw.used || !tw.expires)
+		tw.serial = calloc(tw.n_people, sizeof *tw.serial);
+		if (!tw.used || !tw.expires || !tw.serial)
 			rc = -ENOMEM;
 	}
 	if (rc) {
@@ -374,6 +375,7 @@ static int load_store(const struct options *o, const struct gen_world *w)
 	buf_free(&b);
 	free(tw.used);
 	free(tw.expires);
+	free(tw.serial);
 	if (rc) {
 		fprintf(stderr, "visits_gen: ingest failed: %s (%s)%s%s\n", as_errname(rc),
 			as_strerror(rc), *cl_store_last_error() ? ": " : "", cl_store_last_error());

@@ -11,20 +11,21 @@
  *
  * Databases (created when a store is opened for writing; a reader of a
  * store no writer has opened since goes without them: no tokens):
- *   tokens          serial u64 -> expires i64 pid[16] contact u64 count u8
- *                                 used u64 (41 bytes): an issue; bit i of
- *                                 used is set once token i was used
- *   token_contacts  contact u64 -> expires i64 capsule[131]: the holder's
+ *   tokens          serial u64 -> expires u32 pid[16] state u8 used u64
+ *                                 (29 bytes): an issue; state = contact
+ *                                 << 6 | (count - 1); bit i of used is set
+ *                                 once token i was used
+ *   token_contacts  serial u64 -> expires i64 capsule[131]: the holder's
  *                                  contact capsule of an issue none of
  *                                  whose tokens is used yet
  *   token_wait      serial u64 index u8 -> a record waiting for its issue:
  *                                  expires i64 gw_id[16] seq u64 venue u32
  *                                  entry i64 exit i64 headcount u16 flags u8
  *                                  digest[8] (63 bytes)
- *   meta            "next_contact" u64, "replayed_tokens" u64
- * Integers big-endian.  contact 0 means none (a capsule that did not
- * open: its visits are stored unattributed); CONTACT_PERSON means the
- * person's capsule (capsules, by pid): the first use of an issue stores
+ *   meta            "replayed_tokens" u64
+ * Integers big-endian.  An issue's contact is 0: none (a capsule that did
+ * not open: its visits are stored unattributed); 1: in token_contacts
+ * under its serial; 2: the person's capsule (capsules, by pid): the first use of an issue stores
  * its visit with the contact capsule, which so becomes the person's, and
  * the commit drops it from token_contacts, so a person's capsule is kept
  * once, as for a pass.  (A person whose visits were all purged while an
@@ -52,7 +53,7 @@
 #include <stdlib.h>
 
 #define ISSUE_KEY_LEN 8
-#define ISSUE_LEN (8 + AS_PID_LEN + 8 + 1 + 8)
+#define ISSUE_LEN (4 + AS_PID_LEN + 1 + 8)
 #define WAIT_KEY_LEN (8 + 1)
 #define CONTACT_VALUE_LEN (8 + AS_CAPSULE_LEN)
 #define WAIT_LEN (8 + AS_GWID_LEN + 8 + 4 + 8 + 8 + 2 + 1 + VISIT_DIGEST_LEN)
@@ -62,7 +63,8 @@ struct issue {
 	int found;
 	int64_t expires;
 	uint8_t pid[AS_PID_LEN];
-	uint64_t contact;
+	uint64_t contact;               /* 0, the serial (in token_contacts) or
+					 * CONTACT_PERSON */
 	uint8_t count;
 	uint64_t used;                  /* bit i: token i used */
 };
@@ -101,11 +103,16 @@ static int issue_get(struct cl_ingest *in, uint64_t serial, struct issue *t)
 	if (v.mv_size != ISSUE_LEN)
 		return store_fail("reading tokens", MDB_CORRUPTED);
 	p = v.mv_data;
-	t->expires = (int64_t)as_get_be64(p);
-	memcpy(t->pid, p + 8, AS_PID_LEN);
-	t->contact = as_get_be64(p + 8 + AS_PID_LEN);
-	t->count = p[16 + AS_PID_LEN];
-	t->used = as_get_be64(p + 17 + AS_PID_LEN);
+	t->expires = (int64_t)as_get_be32(p);
+	memcpy(t->pid, p + 4, AS_PID_LEN);
+	switch (p[4 + AS_PID_LEN] >> 6) {
+	case 0: t->contact = 0; break;
+	case 1: t->contact = serial; break;
+	case 2: t->contact = CONTACT_PERSON; break;
+	default: return store_fail("reading tokens", MDB_CORRUPTED);
+	}
+	t->count = (uint8_t)((p[4 + AS_PID_LEN] & 0x3f) + 1);
+	t->used = as_get_be64(p + 5 + AS_PID_LEN);
 	t->found = 1;
 	return 0;
 }
@@ -115,12 +122,15 @@ static int issue_put(struct cl_ingest *in, uint64_t serial, const struct issue *
 	uint8_t kb[ISSUE_KEY_LEN], buf[ISSUE_LEN];
 	MDB_val k = {ISSUE_KEY_LEN, kb}, v = {ISSUE_LEN, buf};
 
+	if (t->count < 1 || t->count > 64 || t->expires < 0 || t->expires > UINT32_MAX ||
+	    (t->contact && t->contact != serial && t->contact != CONTACT_PERSON))
+		return store_fail("writing tokens", MDB_BAD_VALSIZE);
 	as_put_be64(kb, serial);
-	as_put_be64(buf, (uint64_t)t->expires);
-	memcpy(buf + 8, t->pid, AS_PID_LEN);
-	as_put_be64(buf + 8 + AS_PID_LEN, t->contact);
-	buf[16 + AS_PID_LEN] = t->count;
-	as_put_be64(buf + 17 + AS_PID_LEN, t->used);
+	as_put_be32(buf, (uint32_t)t->expires);
+	memcpy(buf + 4, t->pid, AS_PID_LEN);
+	buf[4 + AS_PID_LEN] = (uint8_t)((t->contact == 0 ? 0 : t->contact == serial ? 1 : 2) << 6 |
+					 (t->count - 1));
+	as_put_be64(buf + 5 + AS_PID_LEN, t->used);
 	return store_fail("writing tokens", mdb_put(in->txn, in->s->tokens, &k, &v, 0));
 }
 
@@ -185,8 +195,9 @@ static int wait_put(struct cl_ingest *in, uint64_t serial, uint8_t index,
 	return store_fail("writing token_wait", mdb_put(in->txn, in->s->token_wait, &k, &v, 0));
 }
 
-/* The contact capsule numbered n (all zero for 0 or one purged), or for
- * CONTACT_PERSON the capsule of person pid (all zero when purged). */
+/* The contact capsule of issue n in token_contacts (all zero for 0 or one
+ * purged), or for CONTACT_PERSON the capsule of person pid (all zero when
+ * purged). */
 static int contact_get(struct cl_ingest *in, uint64_t n, const uint8_t pid[AS_PID_LEN],
 		       uint8_t contact[AS_CAPSULE_LEN])
 {
@@ -455,7 +466,6 @@ static int resolve_issue(struct cl_ingest *in, uint64_t serial, struct issue *t,
 int cl_store_ingest_token_issues(struct cl_ingest *in, const struct cl_token_issue *t, size_t n,
 				 struct cl_tokens_result *res)
 {
-	uint64_t contact = 0, next = 0;
 	int rc = 0;
 
 	memset(res, 0, sizeof *res);
@@ -465,7 +475,7 @@ int cl_store_ingest_token_issues(struct cl_ingest *in, const struct cl_token_iss
 		return AS_E_VERSION;
 	for (size_t i = 0; i < n; i++)
 		if (t[i].serial == 0 || t[i].serial > AS_TOKEN_SERIAL_MAX || t[i].count == 0 ||
-		    t[i].count > 64)
+		    t[i].count > 64 || t[i].expires_at < 1 || t[i].expires_at > UINT32_MAX)
 			return AS_E_FIELD;
 	for (size_t i = 0; i < n && !rc; i++) {
 		struct issue is;
@@ -478,32 +488,20 @@ int cl_store_ingest_token_issues(struct cl_ingest *in, const struct cl_token_iss
 			continue;
 		}
 		/* Its own contact capsule, until its first use. */
-		if (t[i].contact) {
-			if (!next) {
-				rc = store_meta_get(in->txn, in->s->meta, "next_contact", &next);
-				if (rc)
-					break;
-				if (next == 0)
-					next = 1;   /* 0 means none */
-			}
-			contact = next++;
-			rc = contact_put(in, contact, t[i].expires_at, t[i].contact);
-		}
+		if (t[i].contact)
+			rc = contact_put(in, t[i].serial, t[i].expires_at, t[i].contact);
 		if (rc)
 			break;
 		memset(&is, 0, sizeof is);
 		is.expires = t[i].expires_at;
 		memcpy(is.pid, t[i].pid, AS_PID_LEN);
-		is.contact = t[i].contact ? contact : 0;
+		is.contact = t[i].contact ? t[i].serial : 0;
 		is.count = t[i].count;
 		rc = resolve_issue(in, t[i].serial, &is, t[i].contact, &res->resolved);
 		if (!rc)
 			rc = issue_put(in, t[i].serial, &is);
 		res->added++;
 	}
-	if (!rc && next)
-		rc = store_fail("writing meta",
-				store_meta_put(in->txn, in->s->meta, "next_contact", next));
 	if (rc) {
 		in->failed = rc;
 		memset(res, 0, sizeof *res);
@@ -516,7 +514,7 @@ int store_token_purge_judge(int64_t horizon, const MDB_val *key, const MDB_val *
 {
 	if (key->mv_size != ISSUE_KEY_LEN || val->mv_size != ISSUE_LEN)
 		return MDB_CORRUPTED;
-	return (int64_t)as_get_be64(val->mv_data) < horizon;
+	return (int64_t)as_get_be32(val->mv_data) < horizon;
 }
 
 int store_token_contact_purge_judge(int64_t horizon, const MDB_val *key, const MDB_val *val)

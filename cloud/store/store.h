@@ -367,7 +367,8 @@ void cl_store_set_token_id_key(struct cl_store *s, const uint8_t key[32]);
 
 /* Add n issues of tokens in the ingest transaction (an issue already
  * known changes nothing); records waiting for one of their tokens are
- * stored as visits now.  AS_E_FIELD for a serial or count out of range. */
+ * stored as visits now.  AS_E_FIELD for a serial, count or expiry (u32)
+ * out of range. */
 int cl_store_ingest_token_issues(struct cl_ingest *in, const struct cl_token_issue *t,
 				 size_t n, struct cl_tokens_result *res);
 
