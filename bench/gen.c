@@ -38,6 +38,7 @@ void gen_params_init(struct gen_params *p, int64_t visits)
 	p->visits = visits;
 	p->days = 28;
 	p->zipf = 0.8;
+	p->top_rank = TOP_RANK;
 	p->batch_max = 500;
 	p->batch_window = 86400;
 }
@@ -323,9 +324,10 @@ static int make_venues(struct gen_world *w, uint64_t *x)
 	/* Popularity: the venues are a systematic sample of a Jeju-size
 	 * ranking of REFERENCE_VENUES (or more): venue i takes a rank in the
 	 * i-th of nv equal slices of it, so that venue sizes follow the same
-	 * distribution at every scale; ranks above TOP_RANK count as TOP_RANK
-	 * (no venue gets more than about 3,000 check-ins a day at Jeju's
-	 * density).  Venue positions are random, so the order does not
+	 * distribution at every scale; ranks above top_rank (default
+	 * TOP_RANK) count as top_rank (then no venue gets more than about
+	 * 3,000-5,000 check-ins a day at Jeju's density; the skewed world
+	 * lowers it and raises the exponent).  Venue positions are random, so the order does not
 	 * matter. */
 	for (size_t i = 0; i < nv; i++)
 		rank[i] = (size_t)(((double)i + u01(x)) * (double)ref / (double)nv);
@@ -333,7 +335,9 @@ static int make_venues(struct gen_world *w, uint64_t *x)
 		struct gen_venue *v = &w->venues[i];
 
 		place(w->side, (const double (*)[2])towns, town_cdf, nt, 0.75, x, &v->x, &v->y);
-		v->weight = pow((double)(rank[i] + 1 < TOP_RANK ? TOP_RANK : rank[i] + 1), -w->p.zipf);
+		v->weight = pow((double)(rank[i] + 1 < (size_t)w->p.top_rank ? (size_t)w->p.top_rank
+									    : rank[i] + 1),
+				-w->p.zipf);
 		sum += v->weight;
 		if (rank[i] < n_big)
 			v->cat = (uint8_t)(N_SMALL + below(x, N_BIG));

@@ -61,6 +61,8 @@ struct gen_params {
 	int64_t venues;        /* 0: visits / days / 26 (at least 20) */
 	int64_t people;        /* 0: visits / days / 1.5 (at least 100) */
 	double zipf;           /* venue popularity exponent */
+	int64_t top_rank;      /* ranks above this count as this (flattens the
+				* busiest venues; 1: pure Zipf) */
 	int64_t batch_max;     /* records per batch */
 	int64_t batch_window;  /* seconds */
 };

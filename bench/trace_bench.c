@@ -18,6 +18,7 @@
  * program keeps) and the process's peak RSS (getrusage; it includes the
  * store's pages the process mapped).
  */
+#include "pidcache.h"
 #include "trace.h"
 
 #include "bigarray.h"
@@ -41,6 +42,11 @@
 struct options {
 	const char *store, *cases, *out;
 	int64_t reps1, reps3, depth3_cases, incubation_days, min_overlap_min, map_mib;
+	int64_t budget_mib;            /* trace memory budget (0: none) */
+	int use_pid_cache;
+	struct cl_pid_cache *pids;     /* --pid-cache: one for the process */
+	uint64_t stopped3;             /* depth-3 runs stopped at the budget */
+	uint64_t stopped3_people;      /* people their whole orders reached */
 	int64_t risk_period;
 };
 
@@ -63,6 +69,11 @@ static const char usage_text[] =
 "  --depth3-cases N   trace only the first N cases at depth 3 (default 5)\n"
 "  --incubation DAYS  (default 14)    --min-overlap MIN (default 15)\n"
 "  --risk-period DURATION  e.g. 24h (the default), 90m, 60d\n"
+"  --memory-budget M  each trace's memory budget in MiB, as trace_memory in\n"
+"                     cloud.conf (default 512; 0: none); a depth-3 trace that\n"
+"                     stops at it is counted, not an error\n"
+"  --pid-cache        look pids up through one process-wide cache filled\n"
+"                     first, as the console does at start\n"
 "  --map-mib N        map N MiB of the store (default: the size it was made\n"
 "                     with); a smaller map lets valgrind run this program\n";
 
@@ -185,10 +196,11 @@ static int on_order_done(void *ctx, const struct cl_trace_order *o)
 	return 0;
 }
 
-static int trace_once(struct cl_store *st, const struct options *o, const struct tcase *c,
+static int trace_once(struct cl_store *st, struct options *o, const struct tcase *c,
 		      unsigned depth, struct sink_ctx *sc, double *seconds)
 {
 	struct cl_trace_params p;
+	struct cl_trace_order total;
 	struct cl_trace_sink sink = {sc, on_case_visit, on_contact, on_order_done};
 	double t;
 	int rc;
@@ -201,10 +213,18 @@ static int trace_once(struct cl_store *st, const struct options *o, const struct
 	p.incubation = o->incubation_days * 86400;
 	p.min_overlap = o->min_overlap_min * 60;
 	p.risk_period = o->risk_period;
+	p.memory_budget = (size_t)o->budget_mib << 20;
+	p.pids = o->pids;
 	sc->contacts = sc->high = sc->case_visits = 0;
 	t = bench_now_sec();
-	rc = cl_trace_run(st, &p, &sink, NULL);
+	rc = cl_trace_run(st, &p, &sink, &total);
 	*seconds = bench_now_sec() - t;
+	if (rc == AS_E_BUDGET && depth > 1) {
+		/* A figure, not a failure: the trace stopped as it should. */
+		o->stopped3++;
+		o->stopped3_people += total.people;
+		rc = 0;
+	}
 	return rc;
 }
 
@@ -226,6 +246,8 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{"min-overlap", required_argument, NULL, 'm'},
 		{"map-mib", required_argument, NULL, 'M'},
 		{"risk-period", required_argument, NULL, 'r'},
+		{"memory-budget", required_argument, NULL, 'B'},
+		{"pid-cache", no_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	int c, at = 0;
@@ -237,6 +259,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 	o->incubation_days = 14;
 	o->min_overlap_min = 15;
 	o->risk_period = CL_TRACE_DEFAULT_RISK_PERIOD;
+	o->budget_mib = 512;
 	while ((c = as_args_next("trace_bench", argc, argv, "", longopts, &at)) != -1) {
 		int64_t *target = NULL, min = 1, max = 0;
 
@@ -250,6 +273,8 @@ static int parse_options(struct options *o, int argc, char **argv)
 		case 'i': target = &o->incubation_days; min = 0; max = 60; break;
 		case 'm': target = &o->min_overlap_min; min = 0; max = 1440; break;
 		case 'M': target = &o->map_mib; max = INT64_C(1) << 30; break;
+		case 'B': target = &o->budget_mib; min = 0; max = INT64_C(1) << 20; break;
+		case 'P': o->use_pid_cache = 1; break;
 		case 'r':
 			if (as_parse_duration(optarg, &o->risk_period) || o->risk_period <= 0) {
 				fprintf(stderr, "trace_bench: --risk-period '%s': a duration such as "
@@ -298,6 +323,17 @@ int main(int argc, char **argv)
 	}
 	n3 = (size_t)o.depth3_cases < n ? (size_t)o.depth3_cases : n;
 	rc = cl_store_open(&st, o.store, (uint64_t)o.map_mib << 20, 1, err, sizeof err);
+	if (!rc && o.use_pid_cache) {
+		uint64_t people = 0;
+
+		t = bench_now_sec();
+		rc = cl_pid_cache_new(0, &o.pids);
+		if (!rc)
+			rc = cl_pid_cache_fill(o.pids, st, &people);
+		if (!rc)
+			printf("pid cache filled as the console does at start: %llu people in %.2f s\n",
+			       (unsigned long long)people, bench_now_sec() - t);
+	}
 	if (rc) {
 		fprintf(stderr, "trace_bench: %s\n", err);
 		return 1;
@@ -382,6 +418,18 @@ int main(int argc, char **argv)
 	       "pages the traces read)\n", (double)heap_peak / 1048576.0,
 	       (unsigned long long)max3, max3 ? (double)heap_peak / (double)max3 : 0.0,
 	       (double)ru.ru_maxrss / 1024.0);
+	if (o.budget_mib)
+		printf("anshim depth-3 budget: %lld MiB; %llu of the timed and untimed depth-3 runs "
+		       "stopped at it (their whole orders reached %.0f people on average)%s\n",
+		       (long long)o.budget_mib, (unsigned long long)o.stopped3,
+		       o.stopped3 ? (double)o.stopped3_people / (double)o.stopped3 : 0.0,
+		       o.stopped3 ? "; the figures above count only what they reached" : "");
+	else
+		printf("anshim depth-3 budget: none\n");
+	if (o.use_pid_cache)
+		printf("pids through one process-wide cache (%.1f MiB at the end)\n",
+		       (double)cl_pid_cache_bytes(o.pids) / 1048576.0);
+	cl_pid_cache_free(o.pids);
 	printf("RESULT anshim_d1_median_ms=%.3f anshim_d1_p95_ms=%.3f anshim_d3_median_ms=%.3f "
 	       "anshim_d3_p95_ms=%.3f anshim_d1_contacts=%.1f anshim_d3_contacts=%.1f "
 	       "anshim_d3_max_contacts=%llu anshim_d3_heap_mib=%.1f anshim_maxrss_mib=%.1f "

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #define PURGE_SLICE 20000 /* as anshim-cloudd (cloud/aggregator/cloudd.c) */
+#define SKEWED_ZIPF_MILLI 1100
 
 struct options {
 	struct gen_params p;
@@ -51,6 +52,11 @@ static const char usage_text[] =
 "  --venues V       venues (default visits / days / 26)\n"
 "  --people P       people (default visits / days / 1.5)\n"
 "  --zipf S         venue popularity exponent (default 0.8)\n"
+"  --top-rank R     the R busiest ranks count as rank R: flattens the top\n"
+"                   (default 20; 1: pure Zipf)\n"
+"  --skewed         the skewed world: a few very busy venues (a market, a\n"
+"                   terminal): --zipf 1.1 unless given; at 10M visits the\n"
+"                   busiest venue has about 11,500 visits a day\n"
 "  --batch B        most records per batch (default 500)\n"
 "  --window S       a gateway's send window, seconds (default 86400)\n"
 "  --seed X         (default 1)\n"
@@ -679,6 +685,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{"visits", required_argument, NULL, 'n'}, {"days", required_argument, NULL, 'd'},
 		{"venues", required_argument, NULL, 'v'}, {"people", required_argument, NULL, 'p'},
 		{"zipf", required_argument, NULL, 'z'},   {"batch", required_argument, NULL, 'b'},
+		{"top-rank", required_argument, NULL, 'T'}, {"skewed", no_argument, NULL, 'K'},
 		{"window", required_argument, NULL, 'w'}, {"seed", required_argument, NULL, 's'},
 		{"store", required_argument, NULL, 'S'},  {"group", required_argument, NULL, 'k'},
 		{"group-bytes", required_argument, NULL, 'B'},
@@ -687,12 +694,12 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{"cases-max", required_argument, NULL, 'u'}, {"purge-test", no_argument, NULL, 'P'},
 		{"purge-rate", required_argument, NULL, 'r'},
 		{"purge-slice", required_argument, NULL, 'x'},
-		{"tokens", no_argument, NULL, 'T'},
+		{"tokens", no_argument, NULL, 'O'},
 		{"tokens-per-issue", required_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
-	int c, at = 0;
-	int64_t seed = 1, zipf_milli = 800;
+	int c, at = 0, skewed = 0, zipf_given = 0;
+	int64_t seed = 1, zipf_milli = 800, top_rank = -1;
 
 	memset(o, 0, sizeof *o);
 	gen_params_init(&o->p, 1000000);
@@ -722,6 +729,8 @@ static int parse_options(struct options *o, int argc, char **argv)
 		case 'u': target = &o->cases_max; max = 100000; break;
 		case 'r': target = &o->purge_rate; min = 0; max = 10000000; break;
 		case 'x': target = &o->purge_slice; max = 10000000; break;
+		case 'T': target = &top_rank; max = 1000000; break;
+		case 'K': skewed = 1; break;
 		case 'I': target = &o->per_issue; max = TOKENS_PER_ISSUE_MAX; break;
 		case 'z': {
 			double z = strtod(optarg, NULL);
@@ -731,13 +740,14 @@ static int parse_options(struct options *o, int argc, char **argv)
 				return 2;
 			}
 			zipf_milli = (int64_t)(z * 1000 + 0.5);
+			zipf_given = 1;
 			break;
 		}
 		case 'S': o->store = optarg; break;
 		case 'C': o->csv = optarg; break;
 		case 'c': o->cases_file = optarg; break;
 		case 'P': o->purge_test = 1; break;
-		case 'T': o->tokens = 1; break;
+		case 'O': o->tokens = 1; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		default: fputs(usage_text, stderr); return 2;
 		}
@@ -752,7 +762,11 @@ static int parse_options(struct options *o, int argc, char **argv)
 		return 2;
 	}
 	o->p.seed = (uint64_t)seed;
+	if (skewed && !zipf_given)
+		zipf_milli = SKEWED_ZIPF_MILLI;
 	o->p.zipf = (double)zipf_milli / 1000.0;
+	if (top_rank > 0)
+		o->p.top_rank = top_rank;
 	if (o->purge_test && !o->store) {
 		fprintf(stderr, "visits_gen: --purge-test needs --store\n");
 		return 2;

@@ -129,6 +129,32 @@ int big_grow(void **arr, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
+size_t big_size(const void *arr)
+{
+	const struct big_header *hdr;
+
+	if (!arr)
+		return 0;
+	hdr = (const struct big_header *)((const char *)arr - BIG_HEADER);
+	return hdr->map_len ? hdr->map_len : hdr->bytes + BIG_HEADER;
+}
+
+int big_reserve(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	if (need > SIZE_MAX / elem)
+		return -ENOMEM;
+	p = resize(*arr, need * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = need;
+	return 0;
+}
+
 void big_free(void *arr)
 {
 	struct big_header *hdr;

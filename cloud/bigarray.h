@@ -14,6 +14,10 @@
  * from big_grow; release it with big_free.
  */
 int big_grow(void **arr, size_t *cap, size_t need, size_t elem);
+/* The bytes arr takes (its mapping, or its malloc block), 0 for NULL. */
+size_t big_size(const void *arr);
+/* As big_grow, but to exactly need elements (a known size, not doubled). */
+int big_reserve(void **arr, size_t *cap, size_t need, size_t elem);
 void big_free(void *arr);
 /* Bytes mapped for large arrays now, in the whole process (for the
  * benchmarks' memory figures: malloc statistics do not see them). */

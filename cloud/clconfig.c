@@ -75,6 +75,12 @@ const struct as_config_option cl_config_table[] = {
 	 "'break-glass'."},
 	{"map_size", AS_CFG_SIZE, OPT(map_size), 1 << 20, INT64_MAX, NULL, 0, "64G",
 	 "Maximum size of the LMDB store (address space, not disk, until used)."},
+	{"trace_memory", AS_CFG_SIZE, OPT(trace_memory), 16 << 20, 1ULL << 40, NULL, 0, "512M",
+	 "The most working memory one trace may take (anshim-cloud trace, the "
+	 "console). A trace that would need more stops cleanly after its last "
+	 "whole order and says how many people it reached: narrow the window or "
+	 "lower the depth (a depth-3 trace over two weeks of a busy city reaches "
+	 "hundreds of thousands of people)."},
 	{"retention", AS_CFG_DURATION, OPT(retention), 86400, 366 * 86400, NULL, 0, "56d",
 	 "Visits and capsules older than this are purged (8 weeks by default)."},
 	{"purge_interval", AS_CFG_DURATION, OPT(purge_interval), 60, 7 * 86400, NULL, 0, "24h",

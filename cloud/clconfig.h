@@ -32,6 +32,7 @@ struct cl_config {
 	char *reveal_console_user;
 	char *reveal_breakglass_group;
 	uint64_t map_size;
+	uint64_t trace_memory;
 	int64_t retention;
 	int64_t purge_interval;
 	int64_t ingest_group;

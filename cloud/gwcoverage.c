@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct period_list {
@@ -126,6 +127,29 @@ int cl_venue_silences(struct cl_store *s, uint32_t venue_id, int64_t from, int64
 	return rc;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Fill ix->by_venue (left NULL if out of memory or too many gateways). */
+static void venue_order(struct cl_gateway_index *ix)
+{
+	uint64_t *keys;
+
+	if (ix->n == 0 || ix->n > UINT32_MAX)
+		return;
+	keys = malloc(ix->n * sizeof *keys);
+	if (!keys)
+		return;
+	for (size_t i = 0; i < ix->n; i++)
+		keys[i] = (uint64_t)ix->g[i].venue_id << 32 | (uint64_t)i;
+	qsort(keys, ix->n, sizeof *keys, cmp_u64);
+	ix->by_venue = keys;
+}
+
 static int index_read(struct cl_store *s, struct cl_gateway_index *ix)
 {
 	struct venue_gateways v = {0, 1, NULL, 0, 0, 0};
@@ -141,6 +165,8 @@ static int index_read(struct cl_store *s, struct cl_gateway_index *ix)
 	ix->g = v.g;
 	ix->n = v.n;
 	ix->cap = v.cap;
+	ix->by_venue = NULL;
+	venue_order(ix); /* without it (no memory) lookups scan */
 	return 0;
 }
 
@@ -159,6 +185,15 @@ static int index_copy(const struct cl_gateway_index *from, struct cl_gateway_ind
 	if (from->n)
 		memcpy(to->g, from->g, from->n * sizeof *to->g);
 	to->n = from->n;
+	if (from->by_venue) {
+		to->by_venue = malloc(from->n * sizeof *to->by_venue);
+		if (!to->by_venue) {
+			big_free(to->g);
+			memset(to, 0, sizeof *to);
+			return -ENOMEM;
+		}
+		memcpy(to->by_venue, from->by_venue, from->n * sizeof *to->by_venue);
+	}
 	return 0;
 }
 
@@ -184,7 +219,7 @@ int cl_gateway_index_load(struct cl_store *s, struct cl_gateway_index *ix)
 		struct cl_gateway_index fresh;
 
 		if (!index_copy(ix, &fresh)) {
-			big_free(cache.g);
+			cl_gateway_index_free(&cache);
 			cache = fresh;
 			cache_serial = serial;
 			cache_txn = txn;
@@ -197,6 +232,7 @@ int cl_gateway_index_load(struct cl_store *s, struct cl_gateway_index *ix)
 void cl_gateway_index_free(struct cl_gateway_index *ix)
 {
 	big_free(ix->g);
+	free(ix->by_venue);
 	memset(ix, 0, sizeof *ix);
 }
 
@@ -208,6 +244,24 @@ int cl_venue_silences_in(struct cl_store *s, const struct cl_gateway_index *ix,
 {
 	int rc = 0;
 
+	if (ix->by_venue) {
+		/* The first key of the venue, then its gateways in order. */
+		uint64_t want = (uint64_t)venue_id << 32;
+		size_t lo = 0, hi = ix->n;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (ix->by_venue[mid] < want)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t k = lo; !rc && k < ix->n && ix->by_venue[k] >> 32 == venue_id; k++)
+			rc = gateways_silences(s, &ix->g[(uint32_t)ix->by_venue[k]], 1, from, to,
+					       now, fn, ctx);
+		return rc;
+	}
 	/* A scan of the array in memory: some microseconds for thousands of
 	 * gateways, where a walk of the registry took a millisecond or more. */
 	for (size_t i = 0; !rc && i < ix->n; i++)

@@ -47,6 +47,9 @@ int cl_venue_silences(struct cl_store *s, uint32_t venue_id, int64_t from, int64
 struct cl_gateway_index {
 	struct cl_gateway *g;  /* in registry (gateway id) order */
 	size_t n, cap;
+	uint64_t *by_venue;    /* n keys venue_id << 32 | position in g, sorted
+				* (a venue's gateways in registry order); NULL:
+				* cl_venue_silences_in scans g */
 };
 int cl_gateway_index_load(struct cl_store *s, struct cl_gateway_index *ix);
 void cl_gateway_index_free(struct cl_gateway_index *ix);

@@ -66,10 +66,12 @@
 #include "trace.h"
 
 #include "bigarray.h"
+#include "pidcache.h"
 
 #include "anshim/error.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -79,6 +81,11 @@
 /* An order with this many sources (or source intervals) or more shares
  * reading (and sweeping) with a second thread; params.split_min overrides. */
 #define SPLIT_MIN 4096
+/* A growth is checked with this much beside the array's own bytes: a
+ * mapping's header and rounding (bigarray.c). */
+#define BIG_SLACK ((size_t)2 << 20)
+/* people[] is counted against the memory budget in blocks of this many. */
+#define PEOPLE_BLOCK 1024
 
 static int64_t sat_add(int64_t a, int64_t b) /* b >= 0 */
 {
@@ -237,8 +244,10 @@ struct tracer {
 	size_t cap_span_src;
 	struct ival *tmp;               /* scratch: one source's intervals */
 	size_t cap_tmp;
-	struct cl_trace_contact *out;   /* scratch: one order's contacts, sorted */
+	struct cl_trace_contact *out;   /* scratch: one order's contacts */
 	size_t cap_out;
+	struct out_key *out_keys;       /* scratch: their sort keys, sorted */
+	size_t cap_out_keys;
 	struct hit *hits;               /* this order's hits */
 	size_t n_hits, cap_hits;
 	struct hit *hits_tmp;           /* scratch for group_hits */
@@ -251,6 +260,10 @@ struct tracer {
 	size_t cap_pm;
 
 	struct cl_trace_order cur;
+
+	/* Working memory counted against p->memory_budget (see tgrow). */
+	atomic_size_t used;
+	size_t people_counted;          /* people[] entries counted in used */
 };
 
 /* ---- u64 map ----------------------------------------------------------- */
@@ -327,6 +340,95 @@ static void map_free(struct u64map *m)
 	memset(m, 0, sizeof *m);
 }
 
+/* ---- the memory budget --------------------------------------------------- */
+
+/* Count bytes more against the budget: 0, or AS_E_BUDGET (nothing
+ * counted) if they would pass it.  Any of the trace's threads. */
+static int budget_take(struct tracer *t, size_t bytes)
+{
+	size_t budget = t->p->memory_budget, used = atomic_load(&t->used);
+
+	if (budget && (used > budget || bytes > budget - used))
+		return AS_E_BUDGET;
+	atomic_fetch_add(&t->used, bytes);
+	return 0;
+}
+
+/*
+ * big_grow (exact: big_reserve) for an array of the trace, counted: the
+ * growth it would make (big_grow: at least double) is checked against the
+ * budget before anything is allocated.  0, -ENOMEM or AS_E_BUDGET (*arr and *cap unchanged).  Any of
+ * the trace's threads, each on its own arrays.
+ */
+static int tgrow_as(struct tracer *t, void **arr, size_t *cap, size_t need, size_t elem,
+		    int exact)
+{
+	size_t before = *cap, want = exact ? need : before ? before : 16;
+	int rc;
+
+	if (need <= before)
+		return 0;
+	while (want < need) { /* big_grow's doubling */
+		if (want > SIZE_MAX / 2 / elem)
+			return -ENOMEM;
+		want *= 2;
+	}
+	if (want > SIZE_MAX / elem)
+		return -ENOMEM;
+	/* What the block will take: the array, its header and the rounding
+	 * of a mapping to 2 MiB (counted as taken, as it is mapped). */
+	size_t old_size = big_size(*arr), est = (want - before) * elem + BIG_SLACK, new_size;
+
+	rc = budget_take(t, est);
+	if (rc)
+		return rc;
+	if ((exact ? big_reserve : big_grow)(arr, cap, need, elem)) {
+		atomic_fetch_sub(&t->used, est);
+		return -ENOMEM;
+	}
+	new_size = big_size(*arr);
+	atomic_fetch_add(&t->used, new_size - old_size);
+	atomic_fetch_sub(&t->used, est);
+	return 0;
+}
+
+static int tgrow(struct tracer *t, void **arr, size_t *cap, size_t need, size_t elem)
+{
+	return tgrow_as(t, arr, cap, need, elem, 0);
+}
+
+/* malloc (zeroed: calloc) of a scratch block, counted; NULL if out of
+ * memory or past the budget (*rc says which).  Release with tfree_block. */
+static void *talloc(struct tracer *t, size_t bytes, int zeroed, int *rc)
+{
+	void *p;
+
+	*rc = budget_take(t, bytes);
+	if (*rc)
+		return NULL;
+	p = zeroed ? calloc(1, bytes ? bytes : 1) : malloc(bytes ? bytes : 1);
+	if (!p) {
+		atomic_fetch_sub(&t->used, bytes);
+		*rc = -ENOMEM;
+	}
+	return p;
+}
+
+static void tfree_block(struct tracer *t, void *p, size_t bytes)
+{
+	if (!p)
+		return;
+	free(p);
+	atomic_fetch_sub(&t->used, bytes);
+}
+
+/* big_free for a tgrow array freed before the trace ends. */
+static void tfree(struct tracer *t, void *arr)
+{
+	atomic_fetch_sub(&t->used, big_size(arr));
+	big_free(arr);
+}
+
 /* ---- people ------------------------------------------------------------ */
 
 /* Append person number person (not present) at order, with its pid
@@ -359,6 +461,16 @@ static long person_add(struct tracer *t, uint32_t person, const uint8_t *pid, un
 	    big_grow((void **)&t->start_of, &t->cap_start_of, t->n_people + 1,
 		     sizeof *t->start_of))
 		return -ENOMEM;
+	if (t->n_people >= t->people_counted) {
+		/* people[] and start_of, counted a block of people at a time
+		 * (a deep trace sizes them for everyone at the start: only
+		 * what the trace reaches is touched). */
+		int rc = budget_take(t, PEOPLE_BLOCK * (sizeof *t->people + sizeof *t->start_of));
+
+		if (rc)
+			return rc;
+		t->people_counted += PEOPLE_BLOCK;
+	}
 	np = &t->people[t->n_people];
 	memset(np, 0, sizeof *np);
 	np->person = person;
@@ -383,10 +495,12 @@ static int cmp_person_ref(const void *x, const void *y)
 }
 
 /* people[lo..hi) as (person number, index) in person-number order, the
- * order the store reads neighbours cheaply in; NULL if out of memory. */
-static struct person_ref *refs_by_person(const struct tracer *t, size_t lo, size_t hi)
+ * order the store reads neighbours cheaply in (counted: release with
+ * tfree_block, hi - lo + 1 of them); NULL and *rc if out of memory or
+ * past the budget. */
+static struct person_ref *refs_by_person(struct tracer *t, size_t lo, size_t hi, int *rc)
 {
-	struct person_ref *refs = malloc((hi - lo + 1) * sizeof *refs);
+	struct person_ref *refs = talloc(t, (hi - lo + 1) * sizeof *refs, 0, rc);
 
 	if (!refs)
 		return NULL;
@@ -396,25 +510,34 @@ static struct person_ref *refs_by_person(const struct tracer *t, size_t lo, size
 	return refs;
 }
 
-/* Read the pids of people[lo..n_people) from the store, in person-number
- * order (neighbouring lookups share pages). */
+/* Read the pids of people[lo..n_people): those the caller's pid cache
+ * holds from it, the others from the store (through the cache, which
+ * keeps them) in person-number order (neighbouring lookups share pages). */
 static int resolve_pids(struct tracer *t, size_t lo)
 {
-	size_t n = t->n_people - lo;
+	size_t n = 0;
 	struct person_ref *refs;
 	int rc = 0;
 
-	if (n == 0)
+	if (t->n_people == lo)
 		return 0;
-	refs = refs_by_person(t, lo, t->n_people);
+	refs = talloc(t, (t->n_people - lo) * sizeof *refs, 0, &rc);
 	if (!refs)
-		return -ENOMEM;
+		return rc;
+	for (size_t i = lo; i < t->n_people; i++) {
+		struct person *p = &t->people[i];
+
+		if (!cl_pid_cache_peek(t->p->pids, p->person, p->c.pid))
+			refs[n++] = (struct person_ref){p->person, (uint32_t)i};
+	}
+	qsort(refs, n, sizeof *refs, cmp_person_ref);
 	for (size_t i = 0; i < n && !rc; i++) {
-		rc = cl_reader_pid(t->r, refs[i].person, t->people[refs[i].idx].c.pid);
+		rc = cl_pid_cache_get(t->p->pids, t->r, refs[i].person,
+				      t->people[refs[i].idx].c.pid);
 		if (rc == AS_E_NOT_FOUND)
 			rc = AS_E_CORRUPT; /* an index entry of a person not stored */
 	}
-	free(refs);
+	tfree_block(t, refs, (t->n_people - lo) * sizeof *refs);
 	return rc;
 }
 
@@ -578,8 +701,9 @@ static int push_source_visit(void *ctx, size_t span, const struct cl_visit *v)
 	}
 	if (b <= a)
 		return 0; /* empty: exit recorded at entry */
-	if (big_grow((void **)&rd->out, &rd->cap_out, rd->n_out + 1, sizeof *rd->out))
-		return -ENOMEM;
+	rc = tgrow(t, (void **)&rd->out, &rd->cap_out, rd->n_out + 1, sizeof *rd->out);
+	if (rc)
+		return rc;
 	rd->out[rd->n_out++] = (struct ival){v->venue_id, src, a, b};
 	return 0;
 }
@@ -628,15 +752,14 @@ static int read_sources(struct tracer *t, size_t n)
 	if (!one.rc && threaded)
 		one.rc = two.rc;
 	if (!one.rc && two.n_out) {
-		if (big_grow((void **)&t->all_vis, &t->cap_all_vis, t->n_all_vis + two.n_out,
-			     sizeof *t->all_vis)) {
-			one.rc = -ENOMEM;
-		} else {
+		one.rc = tgrow(t, (void **)&t->all_vis, &t->cap_all_vis, t->n_all_vis + two.n_out,
+			       sizeof *t->all_vis);
+		if (!one.rc) {
 			memcpy(t->all_vis + t->n_all_vis, two.out, two.n_out * sizeof *two.out);
 			t->n_all_vis += two.n_out;
 		}
 	}
-	big_free(two.out);
+	tfree(t, two.out);
 	map_free(&dwell2);
 	return one.rc;
 }
@@ -660,10 +783,13 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 	struct ival *v;
 	int rc;
 
-	if (big_grow((void **)&t->spans, &t->cap_spans, n + 1, sizeof *t->spans) ||
-	    big_grow((void **)&t->span_src, &t->cap_span_src, n + 1, sizeof *t->span_src) ||
-	    !(refs = refs_by_person(t, lo, hi)))
-		return -ENOMEM;
+	rc = tgrow(t, (void **)&t->spans, &t->cap_spans, n + 1, sizeof *t->spans);
+	if (!rc)
+		rc = tgrow(t, (void **)&t->span_src, &t->cap_span_src, n + 1, sizeof *t->span_src);
+	if (rc)
+		return rc;
+	if (!(refs = refs_by_person(t, lo, hi, &rc)))
+		return rc;
 	/* The spans in person order, each with its source's index. */
 	for (size_t i = 0; i < n; i++) {
 		const struct person *p = &t->people[refs[i].idx];
@@ -671,21 +797,28 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 		t->spans[i] = (struct cl_reader_span){p->person, p->lo, p->hi};
 		t->span_src[i] = refs[i].idx;
 	}
-	free(refs);
+	tfree_block(t, refs, (n + 1) * sizeof *refs);
 	t->n_all_vis = 0;
-	/* About 20 visits a source: grown once rather than doubled from 16. */
-	if (n <= SIZE_MAX / 32 &&
-	    big_grow((void **)&t->all_vis, &t->cap_all_vis, n * 24, sizeof *t->all_vis))
-		return -ENOMEM;
+	/* About 20 visits a source: grown once to that rather than doubled
+	 * from 16 (unless that guess alone would pass the budget: then as
+	 * needed). */
+	if (n <= SIZE_MAX / 32) {
+		rc = tgrow_as(t, (void **)&t->all_vis, &t->cap_all_vis, n * 20,
+			      sizeof *t->all_vis, 1);
+		if (rc && rc != AS_E_BUDGET)
+			return rc;
+	}
 	rc = read_sources(t, n);
 	if (rc)
 		return rc;
 	if (t->n_all_vis == 0)
 		return 0;
 	/* Sort by (venue, a), with t->iv as the second buffer. */
-	if (t->n_all_vis >= UINT32_MAX ||
-	    big_grow((void **)&t->iv, &t->cap_iv, t->n_all_vis + 1, sizeof *t->iv))
+	if (t->n_all_vis >= UINT32_MAX)
 		return -ENOMEM;
+	rc = tgrow_as(t, (void **)&t->iv, &t->cap_iv, t->n_all_vis + 1, sizeof *t->iv, 1);
+	if (rc)
+		return rc;
 	v = sort_venue_start(t->all_vis, t->iv, t->n_all_vis);
 	if (v != t->iv) {
 		/* Make t->iv the sorted array. */
@@ -702,9 +835,9 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 	 * it, and its venue, so that one of another venue is passed over
 	 * without loading it).  The output never overtakes the input, and
 	 * stays sorted by (venue, a). */
-	last = calloc(n, sizeof *last);
+	last = talloc(t, n * sizeof *last, 1, &rc);
 	if (!last)
-		return -ENOMEM;
+		return rc;
 	t->n_iv = 0;
 	for (size_t i = 0; i < t->n_all_vis; i++) {
 		const struct ival g = v[i];
@@ -718,7 +851,7 @@ static int collect_sources(struct tracer *t, size_t lo, size_t hi)
 		v[t->n_iv++] = g;
 		*o = (struct open_ival){g.venue, (uint32_t)t->n_iv};
 	}
-	free(last);
+	tfree_block(t, last, n * sizeof *last);
 	return 0;
 }
 
@@ -779,8 +912,10 @@ static int better(const struct cl_trace_contact *c, int64_t start, const uint8_t
 /* Keep visit v of people[who] as a hit of this order. */
 static int add_hit(struct tracer *t, long who, const struct seen *v)
 {
-	if (big_grow((void **)&t->hits, &t->cap_hits, t->n_hits + 1, sizeof *t->hits))
-		return -ENOMEM;
+	int rc = tgrow(t, (void **)&t->hits, &t->cap_hits, t->n_hits + 1, sizeof *t->hits);
+
+	if (rc)
+		return rc;
 	t->hits[t->n_hits++] = (struct hit){(uint32_t)who, v->venue, v->xa, v->xb, v->headcount,
 					    v->kind};
 	return 0;
@@ -929,8 +1064,9 @@ static int on_venue_visit_later(void *ctx, const struct cl_visit *x)
 		return rc;
 	if (v.person != 0)
 		best = best_source(w->t, w->cl, first, &v, &start);
-	if (big_grow((void **)&w->ev, &w->cap_ev, w->n_ev + 1, sizeof *w->ev))
-		return -ENOMEM;
+	rc = tgrow(w->t, (void **)&w->ev, &w->cap_ev, w->n_ev + 1, sizeof *w->ev);
+	if (rc)
+		return rc;
 	w->ev[w->n_ev++] = (struct sweep_event){v, start, best};
 	return 0;
 }
@@ -966,7 +1102,7 @@ static int sweep(struct tracer *t)
 	uint8_t *order_copy = NULL;
 	int64_t slack = 0;
 	uv_thread_t th;
-	int threaded = 0, rc = 0;
+	int threaded = 0, rc = 0, copy_rc; /* copy_rc: no copy, one thread */
 
 	/* When most people are known (at the deep orders), reading the few
 	 * hours between two clusters, whose visits are mostly skipped, costs
@@ -993,9 +1129,8 @@ static int sweep(struct tracer *t)
 			cl.hi++;
 		}
 		cl.qhi--; /* the last end, exclusive */
-		if (big_grow((void **)&cls, &cap_cls, ncl + 1, sizeof *cls))
-			rc = -ENOMEM;
-		else
+		rc = tgrow(t, (void **)&cls, &cap_cls, ncl + 1, sizeof *cls);
+		if (!rc)
 			cls[ncl++] = cl;
 		i = cl.hi;
 	}
@@ -1003,7 +1138,7 @@ static int sweep(struct tracer *t)
 	split = ncl;
 	if (!rc && t->r2 && t->n_iv >= (t->p->split_min ? t->p->split_min : SPLIT_MIN) &&
 	    ncl >= 2 && t->cap_people > t->cap_by_person && t->cap_start_of > t->cap_by_person &&
-	    (order_copy = malloc(t->cap_by_person + 1))) {
+	    (order_copy = talloc(t, t->cap_by_person + 1, 0, &copy_rc))) {
 		size_t half = 0;
 
 		memcpy(order_copy, t->order1_of, t->cap_by_person);
@@ -1040,9 +1175,9 @@ static int sweep(struct tracer *t)
 	cl_reader_skip_people(t->r, NULL, 0, 0);
 	if (t->r2)
 		cl_reader_skip_people(t->r2, NULL, 0, 0);
-	big_free(two.ev);
-	big_free(cls);
-	free(order_copy);
+	tfree(t, two.ev);
+	tfree(t, cls);
+	tfree_block(t, order_copy, t->cap_by_person + 1);
 	return rc;
 }
 
@@ -1056,14 +1191,15 @@ static int sweep(struct tracer *t)
  */
 static int group_vias(struct tracer *t, size_t src_lo, size_t src_hi, size_t new_lo)
 {
-	size_t n = src_hi - src_lo, m = 0, *at = calloc(n + 1, sizeof *at);
-	uint8_t *is_via = calloc(n + 1, 1);
+	size_t n = src_hi - src_lo, m = 0, *at;
+	uint8_t *is_via = NULL;
 	int rc = 0;
 
-	if (!at || !is_via) {
-		rc = -ENOMEM;
+	at = talloc(t, (n + 1) * sizeof *at, 1, &rc);
+	if (at)
+		is_via = talloc(t, n + 1, 1, &rc);
+	if (!at || !is_via)
 		goto out;
-	}
 	for (size_t i = new_lo; i < t->n_people; i++)
 		is_via[t->people[i].via_idx - src_lo] = 1;
 	for (size_t i = 0; i < t->n_iv; i++)
@@ -1071,10 +1207,9 @@ static int group_vias(struct tracer *t, size_t src_lo, size_t src_hi, size_t new
 			at[t->iv[i].src - src_lo + 1]++;
 			m++;
 		}
-	if (big_grow((void **)&t->by_src, &t->cap_by_src, m + 1, sizeof *t->by_src)) {
-		rc = -ENOMEM;
+	rc = tgrow(t, (void **)&t->by_src, &t->cap_by_src, m + 1, sizeof *t->by_src);
+	if (rc)
 		goto out;
-	}
 	for (size_t i = 0; i < n; i++)
 		at[i + 1] += at[i];
 	for (size_t i = 0; i < t->n_iv; i++)
@@ -1082,8 +1217,8 @@ static int group_vias(struct tracer *t, size_t src_lo, size_t src_hi, size_t new
 			t->by_src[at[t->iv[i].src - src_lo]++] = t->iv[i];
 	t->n_by_src = m;
 out:
-	free(at);
-	free(is_via);
+	tfree_block(t, at, (n + 1) * sizeof *at);
+	tfree_block(t, is_via, n + 1);
 	return rc;
 }
 
@@ -1111,10 +1246,13 @@ static int group_hits(struct tracer *t, size_t lo)
 {
 	size_t n = t->n_people - lo;
 	struct hit *sorted;
+	int rc = tgrow_as(t, (void **)&t->hit_at, &t->cap_hit_at, n + 1, sizeof *t->hit_at, 1);
 
-	if (big_grow((void **)&t->hit_at, &t->cap_hit_at, n + 1, sizeof *t->hit_at) ||
-	    big_grow((void **)&t->hits_tmp, &t->cap_hits_tmp, t->n_hits + 1, sizeof *t->hits_tmp))
-		return -ENOMEM;
+	if (!rc)
+		rc = tgrow_as(t, (void **)&t->hits_tmp, &t->cap_hits_tmp, t->n_hits + 1,
+			      sizeof *t->hits_tmp, 1);
+	if (rc)
+		return rc;
 	memset(t->hit_at, 0, (n + 1) * sizeof *t->hit_at);
 	for (size_t i = 0; i < t->n_hits; i++)
 		t->hit_at[t->hits[i].who - lo + 1]++;
@@ -1208,6 +1346,7 @@ static int period_max(struct tracer *t, size_t n, int64_t period, int64_t *best)
 	int64_t *starts, *ends, *x, *w, *d;
 	size_t i = 1, j = 0, m = 0, q1 = 0, q2 = 0;
 	int64_t depth = 0, max = 0;
+	int rc;
 
 	while (i < n && t->pieces[i].a >= t->pieces[i - 1].b)
 		i++;
@@ -1215,8 +1354,9 @@ static int period_max(struct tracer *t, size_t n, int64_t period, int64_t *best)
 		*best = period_max_apart(t->pieces, n, period);
 		return 0;
 	}
-	if (8 * n > t->cap_pm && big_grow((void **)&t->pm, &t->cap_pm, 8 * n, sizeof *t->pm))
-		return -ENOMEM;
+	rc = tgrow(t, (void **)&t->pm, &t->cap_pm, 8 * n, sizeof *t->pm);
+	if (rc)
+		return rc;
 	starts = t->pm;
 	ends = starts + n;
 	x = ends + n;
@@ -1265,7 +1405,7 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
 	uint32_t via = p->via_idx;
 	size_t vlo = src_lower(t, via), vhi = vlo, m = 0, j, np = 0;
 	int64_t first_end = p->c.start, lo = INT64_MAX, hi = INT64_MIN;
-	int found_kind = 0;
+	int found_kind = 0, rc;
 
 	while (vhi < t->n_by_src && t->by_src[vhi].src == via)
 		vhi++;
@@ -1297,12 +1437,12 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
 	/* Merge p's hits per venue into t->tmp, then intersect with via's:
 	 * per venue, two sorted sets of disjoint intervals meet in fewer
 	 * pieces than they have intervals together. */
-	if ((nh + 1 > t->cap_tmp &&
-	     big_grow((void **)&t->tmp, &t->cap_tmp, nh + 1, sizeof *t->tmp)) ||
-	    (nh + (vhi - vlo) + 1 > t->cap_pieces &&
-	     big_grow((void **)&t->pieces, &t->cap_pieces, nh + (vhi - vlo) + 1,
-		      sizeof *t->pieces)))
-		return -ENOMEM;
+	rc = tgrow(t, (void **)&t->tmp, &t->cap_tmp, nh + 1, sizeof *t->tmp);
+	if (!rc)
+		rc = tgrow(t, (void **)&t->pieces, &t->cap_pieces, nh + (vhi - vlo) + 1,
+			   sizeof *t->pieces);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < nh; i++) {
 		const struct hit *v = &h[i];
 
@@ -1342,8 +1482,7 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
 	/* Pieces that all fit in one period: all of the overlap is in it. */
 	p->c.period_overlap = p->c.overlap;
 	if (np && sat_diff(hi, lo) > t->p->risk_period) {
-		int rc = period_max(t, np, t->p->risk_period, &p->c.period_overlap);
-
+		rc = period_max(t, np, t->p->risk_period, &p->c.period_overlap);
 		if (rc)
 			return rc;
 	}
@@ -1353,9 +1492,18 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
 
 /* ---- one order --------------------------------------------------------- */
 
-static int cmp_contact(const void *x, const void *y)
+/* A contact's place in the order's report, (venue, start, pid): the
+ * contacts themselves (88 bytes) are not moved while sorting. */
+struct out_key {
+	uint32_t venue;
+	uint32_t idx;                   /* in t->out */
+	int64_t start;
+	uint8_t pid[AS_PID_LEN];
+};
+
+static int cmp_out_key(const void *x, const void *y)
 {
-	const struct cl_trace_contact *a = x, *b = y;
+	const struct out_key *a = x, *b = y;
 
 	if (a->venue != b->venue)
 		return a->venue < b->venue ? -1 : 1;
@@ -1377,8 +1525,10 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 	rc = collect_sources(t, src_lo, src_hi);
 	if (rc)
 		return rc;
-	if (big_grow((void **)&t->end_max, &t->cap_end_max, t->n_iv + 1, sizeof *t->end_max))
-		return -ENOMEM;
+	rc = tgrow_as(t, (void **)&t->end_max, &t->cap_end_max, t->n_iv + 1, sizeof *t->end_max,
+		      1);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < t->n_iv; i++)
 		t->end_max[i] = i && t->iv[i - 1].venue == t->iv[i].venue &&
 					t->end_max[i - 1] > t->iv[i].b
@@ -1393,8 +1543,11 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 		return rc;
 
 	n = t->n_people - new_lo;
-	if (big_grow((void **)&t->out, &t->cap_out, n, sizeof *t->out))
-		return -ENOMEM;
+	rc = tgrow_as(t, (void **)&t->out, &t->cap_out, n, sizeof *t->out, 1);
+	if (!rc)
+		rc = tgrow_as(t, (void **)&t->out_keys, &t->cap_out_keys, n, sizeof *t->out_keys, 1);
+	if (rc)
+		return rc;
 	/* Every hit is of a person of this order: all new. */
 	rc = group_hits(t, new_lo);
 	if (rc)
@@ -1410,6 +1563,9 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 		p->lo = p->c.start;
 		p->hi = sat_add(p->c.start, t->p->incubation);
 		t->out[i - new_lo] = p->c;
+		t->out_keys[i - new_lo] = (struct out_key){p->c.venue, (uint32_t)(i - new_lo),
+							   p->c.start, {0}};
+		memcpy(t->out_keys[i - new_lo].pid, p->c.pid, AS_PID_LEN);
 		t->cur.people++;
 		if (p->c.high)
 			t->cur.high++;
@@ -1418,9 +1574,9 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 		t->cur.extra += p->c.headcount_extra;
 	}
 	if (n)
-		qsort(t->out, n, sizeof *t->out, cmp_contact);
+		qsort(t->out_keys, n, sizeof *t->out_keys, cmp_out_key);
 	for (size_t i = 0; i < n && t->sink->contact; i++) {
-		rc = t->sink->contact(t->sink->ctx, &t->out[i]);
+		rc = t->sink->contact(t->sink->ctx, &t->out[t->out_keys[i].idx]);
 		if (rc)
 			return rc < 0 ? rc : AS_E_FIELD;
 	}
@@ -1448,6 +1604,7 @@ static void tracer_free(struct tracer *t)
 	big_free(t->span_src);
 	big_free(t->tmp);
 	big_free(t->out);
+	big_free(t->out_keys);
 	big_free(t->hits);
 	big_free(t->hits_tmp);
 	big_free(t->hit_at);
@@ -1493,6 +1650,9 @@ int cl_trace_run(struct cl_store *s, const struct cl_trace_params *p,
 				rc = -ENOMEM;
 			else
 				t.cap_by_person = limit;
+			if (!rc)
+				rc = budget_take(&t, (size_t)limit * (sizeof *t.order1_of +
+								      sizeof *t.index_of));
 		}
 		/* A deep trace: a second reader on the same snapshot for a
 		 * second thread (none if a commit came in between), and
@@ -1541,7 +1701,7 @@ int cl_trace_run(struct cl_store *s, const struct cl_trace_params *p,
 		src_hi = t.n_people;
 	}
 	if (total)
-		total->order = p->depth;
+		total->order = rc == AS_E_BUDGET ? t.k - 1 : p->depth;
 	tracer_free(&t);
 	return rc;
 }

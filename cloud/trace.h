@@ -65,6 +65,8 @@
 #define CL_TRACE_DEFAULT_INCUBATION (14 * 86400)
 #define CL_TRACE_DEFAULT_RISK_PERIOD (24 * 3600) /* seconds */
 
+struct cl_pid_cache;
+
 struct cl_trace_params {
 	uint8_t pid[AS_PID_LEN];   /* the case; not all zero */
 	int64_t from, to;          /* infectious window: case visits with entry in [from, to] */
@@ -76,6 +78,11 @@ struct cl_trace_params {
 	size_t split_min;          /* an order with this many sources (source
 				    * intervals) or more reads (sweeps) on two
 				    * threads (0: 4096) */
+	size_t memory_budget;      /* bytes the trace's working memory may
+				    * reach (0: no bound): see cl_trace_run */
+	struct cl_pid_cache *pids; /* borrowed, or NULL: the contacts' pids are
+				    * looked up through it (pidcache.h; made for
+				    * the store traced) */
 };
 
 /* One visit of the case inside the window. */
@@ -133,8 +140,14 @@ void cl_trace_params_init(struct cl_trace_params *p);
  * not NULL) gets the sums over all orders (total->order = depth).
  * Returns 0, AS_E_FIELD for bad parameters (zero pid, from > to, depth out
  * of range, negative durations, risk_period not above 0), -ENOMEM, a store
- * error, or a sink error.
- * After an error, the sink may have received part of the results.
+ * error, a sink error, or AS_E_BUDGET: the next order would have taken
+ * the working memory past p->memory_budget.  Then every order before it
+ * went to the sink whole, *total sums those orders and total->order is
+ * the last of them (0: none), and nothing of the order that stopped was
+ * reported (but the case's visits, if it was the first).  The working memory is the engine's arrays, which grow with
+ * the visits read and the people found (the few small tables beside them
+ * and the sink's own memory are not counted).
+ * After another error, the sink may have received part of the results.
  */
 int cl_trace_run(struct cl_store *s, const struct cl_trace_params *p,
 		 const struct cl_trace_sink *sink, struct cl_trace_order *total);

@@ -38,6 +38,10 @@ struct printer {
 	uint32_t cur_venue;
 	int venue_known;
 	struct cl_venue venue;             /* cache of the last venue looked up */
+	struct as_strbuf line;             /* one contact's line, reused (wiped
+					    * after each when revealing) */
+	struct as_strbuf venue_json;       /* the JSON string of a venue's name */
+	uint32_t venue_json_id;            /* whose, if venue_json.len */
 	struct cl_trace_order orders[CL_TRACE_DEPTH_MAX + 1];
 	unsigned n_orders;
 	unsigned visits_silent;            /* case visits marked "!" */
@@ -70,10 +74,9 @@ static char *hex_pid(char out[PID_HEX], const uint8_t pid[AS_PID_LEN])
 /* "12:40" or "2026-03-02 12:40" (local time). */
 static char *clock_text(char out[32], int64_t t, int with_date)
 {
-	time_t tt = (time_t)t;
 	struct tm tm;
 
-	if (!localtime_r(&tt, &tm) ||
+	if (!as_local_time(t, &tm) ||
 	    !strftime(out, 32, with_date ? "%Y-%m-%d %H:%M" : "%H:%M", &tm))
 		snprintf(out, 32, "@%lld", (long long)t);
 	return out;
@@ -82,10 +85,9 @@ static char *clock_text(char out[32], int64_t t, int with_date)
 /* Is t on the same local calendar day as u? */
 static int same_day(int64_t t, int64_t u)
 {
-	time_t a = (time_t)t, b = (time_t)u;
 	struct tm x, y;
 
-	return localtime_r(&a, &x) && localtime_r(&b, &y) && x.tm_year == y.tm_year &&
+	return as_local_time(t, &x) && as_local_time(u, &y) && x.tm_year == y.tm_year &&
 	       x.tm_yday == y.tm_yday;
 }
 
@@ -115,21 +117,6 @@ char *cl_trace_period_text(char out[32], int64_t s)
 	else
 		as_format_duration(out, s);
 	return out;
-}
-
-/* A decimal integer, as printf's %lld would write it. */
-static void add_int(struct as_strbuf *b, long long v)
-{
-	char d[24], *p = d + sizeof d;
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-
-	*--p = '\0';
-	do
-		*--p = (char)('0' + u % 10);
-	while (u /= 10);
-	if (v < 0)
-		*--p = '-';
-	as_strbuf_add(b, p);
 }
 
 static void json_time(struct as_strbuf *b, const char *key, int64_t t)
@@ -359,33 +346,83 @@ static int reveal(struct printer *pr, const uint8_t pid[AS_PID_LEN], struct as_c
 	return 1;
 }
 
+/* Append literal, number or text to a line being built in a local
+ * buffer (the callers size it for the most they write). */
+static char *put_lit(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+#define PUT_LIT(p, s) put_lit((p), (s), sizeof(s) - 1)
+
+static char *put_str(char *p, const char *s)
+{
+	return put_lit(p, s, strlen(s));
+}
+
+/* A decimal integer, as printf's %lld would write it. */
+static char *put_int(char *p, long long v)
+{
+	char d[24], *q = d + sizeof d;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do
+		*--q = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--q = '-';
+	return put_lit(p, q, (size_t)(d + sizeof d - q));
+}
+
+static char *put_hex(char *p, const uint8_t pid[AS_PID_LEN])
+{
+	char hex[PID_HEX];
+
+	return put_lit(p, hex_pid(hex, pid), PID_HEX - 1);
+}
+
 static void contact_json(struct printer *pr, const struct cl_trace_contact *c, struct as_strbuf *b,
 			 const struct as_contact *who, int opened, const char *why)
 {
-	char pid[PID_HEX], via[PID_HEX];
+	/* Built in place, not through printf or one add per piece: a trace
+	 * writes some thousands of these.  At most 94 bytes go before the
+	 * venue's name and 241 after it (times of 31, numbers of 20). */
+	char head[128], tail[256], t[32], *p = head;
 
-	/* Adds, not printf: a trace writes some thousands of these. */
-	as_strbuf_add(b, pr->n_contacts ? ",{\"pid\":\"" : "{\"pid\":\"");
-	as_strbuf_add(b, hex_pid(pid, c->pid));
-	as_strbuf_add(b, "\",\"order\":");
-	add_int(b, c->order);
-	as_strbuf_add(b, ",\"venue\":");
-	add_int(b, c->venue);
-	as_strbuf_add(b, ",\"venue_name\":");
-	add_clean(b, venue_name(pr, c->venue), 1);
-	as_strbuf_add(b, ",");
-	json_time(b, "start", c->start);
-	as_strbuf_add(b, ",");
-	json_time(b, "end", c->end);
-	as_strbuf_add(b, ",\"overlap_minutes\":");
-	add_int(b, c->overlap / 60);
-	as_strbuf_add(b, ",\"period_overlap_minutes\":");
-	add_int(b, c->period_overlap / 60);
-	as_strbuf_add(b, c->high ? ",\"risk\":\"high\",\"via\":\"" : ",\"risk\":\"low\",\"via\":\"");
-	as_strbuf_add(b, hex_pid(via, c->via));
-	as_strbuf_add(b, "\",\"source\":\"");
-	as_strbuf_add(b, cl_trace_source_name(c->kind));
-	as_strbuf_add(b, "\"");
+	p = put_lit(p, pr->n_contacts ? ",{\"pid\":\"" : "{\"pid\":\"", pr->n_contacts ? 9 : 8);
+	p = put_hex(p, c->pid);
+	p = PUT_LIT(p, "\",\"order\":");
+	p = put_int(p, c->order);
+	p = PUT_LIT(p, ",\"venue\":");
+	p = put_int(p, c->venue);
+	p = PUT_LIT(p, ",\"venue_name\":");
+	as_strbuf_addn(b, head, (size_t)(p - head));
+	if (!pr->venue_json.len || pr->venue_json_id != c->venue) {
+		/* Contacts come by venue: cleaned and quoted once a venue. */
+		pr->venue_json.len = 0;
+		add_clean(&pr->venue_json, venue_name(pr, c->venue), 1);
+		pr->venue_json_id = c->venue;
+	}
+	if (pr->venue_json.failed)
+		b->failed = 1;
+	else
+		as_strbuf_addn(b, pr->venue_json.p, pr->venue_json.len);
+	p = tail;
+	p = PUT_LIT(p, ",\"start\":\"");
+	p = put_str(p, as_format_time(t, c->start));
+	p = PUT_LIT(p, "\",\"end\":\"");
+	p = put_str(p, as_format_time(t, c->end));
+	p = PUT_LIT(p, "\",\"overlap_minutes\":");
+	p = put_int(p, c->overlap / 60);
+	p = PUT_LIT(p, ",\"period_overlap_minutes\":");
+	p = put_int(p, c->period_overlap / 60);
+	p = c->high ? PUT_LIT(p, ",\"risk\":\"high\",\"via\":\"")
+		    : PUT_LIT(p, ",\"risk\":\"low\",\"via\":\"");
+	p = put_hex(p, c->via);
+	p = PUT_LIT(p, "\",\"source\":\"");
+	p = put_str(p, cl_trace_source_name(c->kind));
+	p = PUT_LIT(p, "\"");
+	as_strbuf_addn(b, tail, (size_t)(p - tail));
 	if (c->headcount_extra)
 		as_strbuf_printf(b, ",\"headcount_extra\":%u", c->headcount_extra);
 	if (pr->o->reveal) {
@@ -451,7 +488,7 @@ static int on_contact(void *ctx, const struct cl_trace_contact *c)
 {
 	struct printer *pr = ctx;
 	struct as_contact who;
-	struct as_strbuf b = {0};
+	struct as_strbuf *b = &pr->line;
 	const char *why = "";
 	int opened = 0;
 
@@ -459,19 +496,19 @@ static int on_contact(void *ctx, const struct cl_trace_contact *c)
 	end_visits(pr);
 	if (pr->o->reveal)
 		opened = reveal(pr, c->pid, &who, &why);
+	b->len = 0;
 	if (pr->o->json)
-		contact_json(pr, c, &b, &who, opened, why);
+		contact_json(pr, c, b, &who, opened, why);
 	else
-		contact_text(pr, c, &b, &who, opened, why);
+		contact_text(pr, c, b, &who, opened, why);
 	if (pr->o->reveal)
 		sodium_memzero(&who, sizeof who);
 	pr->n_contacts++;
-	if (b.failed) {
-		as_strbuf_free(&b);
-		return -ENOMEM;
-	}
-	out_buf(pr, &b);
-	return 0;
+	if (!b->failed && b->len)
+		pr->o->write(pr->o->write_ctx, b->p, b->len);
+	if (pr->o->reveal && b->p)
+		sodium_memzero(b->p, b->cap); /* a phone and a name may be in it */
+	return b->failed ? -ENOMEM : 0;
 }
 
 static void order_text(struct as_strbuf *b, const char *label, const struct cl_trace_order *o)
@@ -563,6 +600,26 @@ static void print_totals(struct printer *pr, const struct cl_trace_order *t)
 	out_buf(pr, &b);
 }
 
+char *cl_trace_budget_text(char *out, size_t len, uint64_t budget,
+			   const struct cl_trace_report_counts *counts)
+{
+	unsigned long long mib = (unsigned long long)(budget >> 20);
+
+	if (counts->orders == 0)
+		snprintf(out, len, "the trace stopped in its first order: the case's contacts "
+			 "alone would take more than the trace memory budget of %llu MiB "
+			 "(trace_memory in cloud.conf). Narrow the infectious window (from, to), "
+			 "or raise trace_memory if this machine has the memory", mib);
+	else
+		snprintf(out, len, "the trace stopped before order %u: it would take more than "
+			 "the trace memory budget of %llu MiB (trace_memory in cloud.conf). "
+			 "Orders 1 to %u reached %llu people. Narrow the infectious window (from, "
+			 "to) or lower the depth, or raise trace_memory if this machine has the "
+			 "memory", counts->orders + 1, mib, counts->orders,
+			 (unsigned long long)counts->people);
+	return out;
+}
+
 int cl_trace_report(struct cl_store *s, const struct cl_trace_report_opts *o,
 		    struct cl_trace_report_counts *counts)
 {
@@ -582,10 +639,14 @@ int cl_trace_report(struct cl_store *s, const struct cl_trace_report_opts *o,
 	if (!rc)
 		print_totals(&pr, &total);
 	cl_gateway_index_free(&pr.gateways);
+	as_strbuf_free(&pr.venue_json);
+	as_strbuf_free(&pr.line);
 	if (counts) {
 		counts->contacts = pr.contacts;
 		counts->revealed = pr.revealed;
 		counts->reveal_failed = pr.reveal_failed;
+		counts->orders = total.order;
+		counts->people = total.people;
 	}
 	return rc;
 }

@@ -40,6 +40,9 @@ struct cl_trace_report_counts {
 	uint64_t contacts;        /* contacts reported */
 	uint64_t revealed;        /* of them opened (reveal only) */
 	uint64_t reveal_failed;   /* of them not opened (reveal only) */
+	unsigned orders;          /* whole orders traced (all of them unless the
+				   * trace stopped: AS_E_BUDGET) */
+	uint64_t people;          /* people those orders reached */
 };
 
 /*
@@ -49,6 +52,14 @@ struct cl_trace_report_counts {
  */
 int cl_trace_report(struct cl_store *s, const struct cl_trace_report_opts *o,
 		    struct cl_trace_report_counts *counts);
+
+/*
+ * What to tell the user whose trace stopped at its memory budget (the
+ * engine returned AS_E_BUDGET; counts as cl_trace_report filled them,
+ * budget in bytes), into out (len bytes).  Returns out.  Pure.
+ */
+char *cl_trace_budget_text(char *out, size_t len, uint64_t budget,
+			   const struct cl_trace_report_counts *counts);
 
 /* A risk period as the report names it: "24h", "36h", "90m".  Pure. */
 char *cl_trace_period_text(char out[32], int64_t seconds);

@@ -5,7 +5,10 @@
  * Invariants: the in-memory policy always carries a valid authority
  * signature; policy_seq never goes down (an old policy replayed from the
  * broker is ignored); the saved file is replaced atomically, so a crash
- * leaves the previous or the new policy, never a torn one.  Loop thread.
+ * leaves the previous or the new policy, never a torn one.  The in-memory
+ * copy's revoked credential and token ids are sorted (the saved file keeps
+ * the signed bytes), so each scan's look-up is a binary search however
+ * long the list grows.  Loop thread.
  */
 #include "policy_store.h"
 
@@ -16,6 +19,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static int id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, AS_HOLDER_ID_LEN);
+}
+
+static void sort_revoked(struct as_policy *p)
+{
+	if (p->n_revoked_holders > 1)
+		qsort(p->revoked_holders, p->n_revoked_holders, AS_HOLDER_ID_LEN, id_cmp);
+}
 
 int gw_policy_store_init(struct gw_policy_store *s, const uint8_t *authority_pk,
 			 const char *path, char *err, size_t err_len)
@@ -44,6 +58,7 @@ int gw_policy_store_init(struct gw_policy_store *s, const uint8_t *authority_pk,
 			 path, as_strerror(rc));
 		return rc;
 	}
+	sort_revoked(&s->policy);
 	s->have_policy = 1;
 	return 0;
 }
@@ -74,6 +89,7 @@ int gw_policy_store_offer(struct gw_policy_store *s, const uint8_t *data, size_t
 	}
 	as_policy_free(&s->policy);
 	s->policy = p;
+	sort_revoked(&s->policy);
 	s->have_policy = 1;
 	return 1;
 }
@@ -103,5 +119,7 @@ void gw_policy_store_passes(const struct gw_policy_store *s, uint32_t *issuer_ke
 int gw_policy_store_credential_revoked(const struct gw_policy_store *s,
 				       const uint8_t id[AS_HOLDER_ID_LEN])
 {
-	return s->have_policy && as_policy_holder_revoked(&s->policy, id);
+	return s->have_policy && s->policy.n_revoked_holders &&
+	       bsearch(id, s->policy.revoked_holders, s->policy.n_revoked_holders,
+		       AS_HOLDER_ID_LEN, id_cmp) != NULL;
 }

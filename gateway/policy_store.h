@@ -54,7 +54,8 @@ const uint8_t *gw_policy_store_contact_key(const struct gw_policy_store *s);
 void gw_policy_store_passes(const struct gw_policy_store *s, uint32_t *issuer_keys,
 			    int64_t *v1_until);
 
-/* Is this credential id revoked by the current policy? */
+/* Is this credential (or visit token) id revoked by the current policy?
+ * Binary search. */
 int gw_policy_store_credential_revoked(const struct gw_policy_store *s,
 				       const uint8_t id[AS_HOLDER_ID_LEN]);
 

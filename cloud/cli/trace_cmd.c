@@ -260,6 +260,7 @@ int cl_cmd_trace(int argc, char **argv)
 	memset(&auth, 0, sizeof auth);
 	if (cl_cli_load_config(&cfg, argc, argv))
 		return 1;
+	o.p.memory_budget = (size_t)cfg.trace_memory;
 	if (o.keys) {
 		char *k = strdup(o.keys);
 
@@ -304,7 +305,18 @@ int cl_cmd_trace(int argc, char **argv)
 	{
 		struct cl_trace_sink sink = {&counted, NULL, count_contact, NULL};
 
-		rc = cl_trace_run(store, &o.p, &sink, NULL);
+		struct cl_trace_order total;
+
+		rc = cl_trace_run(store, &o.p, &sink, &total);
+		if (rc == AS_E_BUDGET) {
+			struct cl_trace_report_counts c = {.orders = total.order,
+							   .people = total.people};
+			char text[600];
+
+			fprintf(stderr, "anshim-cloud: %s (nothing was printed or revealed)\n",
+				cl_trace_budget_text(text, sizeof text, cfg.trace_memory, &c));
+			goto out;
+		}
 		if (rc) {
 			fprintf(stderr, "anshim-cloud: trace failed: %s\n", as_strerror(rc));
 			goto out;
@@ -323,8 +335,14 @@ int cl_cmd_trace(int argc, char **argv)
 
 		rc = cl_trace_report(store, &ro, &shown);
 		if (rc) {
+			char text[600];
+
 			fflush(stdout);
-			fprintf(stderr, "anshim-cloud: trace failed: %s\n", as_strerror(rc));
+			fprintf(stderr, "anshim-cloud: %s\n",
+				rc == AS_E_BUDGET
+					? cl_trace_budget_text(text, sizeof text, cfg.trace_memory,
+							       &shown)
+					: as_strerror(rc));
 			goto out;
 		}
 		if (fflush(stdout) != 0 || ferror(stdout)) {

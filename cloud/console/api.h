@@ -37,6 +37,8 @@ struct cs_ctx {
 	const struct cl_config *cloud;   /* store_dir, keys_dir, audit_log,
 					  * accounts, reveal_socket, broker */
 	struct cl_store *store;          /* opened read-only */
+	struct cl_pid_cache *pids;       /* the store's person number -> pid
+					  * answers, shared by every trace */
 	const uint8_t *pseudonym_key;    /* phone -> pid (case search) */
 	const uint8_t *sign_pk;          /* audit and policy verification */
 };

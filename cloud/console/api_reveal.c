@@ -252,10 +252,16 @@ int cs_reveal_report(const struct cs_ctx *ctx, const struct cs_user *user, uint6
 			    err, sizeof err);
 	if (!rc) {
 		cl_revealed_set_sort(&l);
-		rc = cs_trace_json(ctx, &p, cl_revealed_set_open, &l, out, NULL);
+		struct cl_trace_report_counts counts;
+
+		rc = cs_trace_json(ctx, &p, cl_revealed_set_open, &l, out, &counts);
 		if (rc) {
 			cs_strbuf_wipe(out);
-			snprintf(err, sizeof err, "the trace failed: %s", as_strerror(rc));
+			if (rc == AS_E_BUDGET)
+				cl_trace_budget_text(err, sizeof err, ctx->cloud->trace_memory,
+						     &counts);
+			else
+				snprintf(err, sizeof err, "the trace failed: %s", as_strerror(rc));
 		}
 	}
 	cl_revealed_set_wipe(&l);

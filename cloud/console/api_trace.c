@@ -97,11 +97,16 @@ int cs_trace_json(const struct cs_ctx *ctx, const struct cl_trace_params *p,
 			      const char **why),
 		  void *open_ctx, struct as_strbuf *out, struct cl_trace_report_counts *counts)
 {
+	struct cl_trace_params with_cache = *p;
 	struct cl_trace_report_opts o = {
-		.p = p, .json = 1, .reveal = open != NULL, .now = (int64_t)time(NULL),
+		.p = &with_cache, .json = 1, .reveal = open != NULL, .now = (int64_t)time(NULL),
 		.open = open, .open_ctx = open_ctx, .write = write_buf, .write_ctx = out,
 	};
-	int rc = cl_trace_report(ctx->store, &o, counts);
+	int rc;
+
+	with_cache.pids = ctx->pids;
+	with_cache.memory_budget = (size_t)ctx->cloud->trace_memory;
+	rc = cl_trace_report(ctx->store, &o, counts);
 
 	if (!rc && out->failed)
 		rc = -ENOMEM;
@@ -159,6 +164,8 @@ int cs_reveal_status(int rc)
 		return 409;
 	case AS_E_FIELD:
 		return 400;
+	case AS_E_BUDGET:
+		return 422; /* the trace stopped at its memory budget */
 	default:
 		return 500;
 	}
@@ -172,6 +179,15 @@ int cs_trace_audited(const struct cs_ctx *ctx, const struct cs_user *user,
 	char err[512] = "";
 	int rc = cs_trace_json(ctx, &scope->params, NULL, NULL, report, &counts);
 
+	if (rc == AS_E_BUDGET) {
+		char text[600];
+
+		as_strbuf_free(report);
+		cs_reply_error(reply, 422, "%s", cl_trace_budget_text(text, sizeof text,
+								     ctx->cloud->trace_memory,
+								     &counts));
+		return 1;
+	}
 	if (rc) {
 		as_strbuf_free(report);
 		cs_reply_error(reply, 500, "the trace failed: %s", as_strerror(rc));

@@ -20,6 +20,7 @@
 #include "api.h"
 #include "authority.h"
 #include "clconfig.h"
+#include "pidcache.h"
 #include "router.h"
 #include "sessions.h"
 #include "store.h"
@@ -37,6 +38,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uv.h>
 
 #define CS_DEFAULT_CONFIG "/etc/anshim/console.conf"
 #define CS_BODY_MAX (64 * 1024)
@@ -164,6 +166,9 @@ struct cs_daemon {
 	int cloud_loaded;
 	struct cl_authority keys;
 	struct cl_store *store;
+	struct cl_pid_cache *pids;      /* the traces' person number -> pid */
+	uv_thread_t pid_fill;           /* fills pids once at start */
+	int pid_fill_started;
 	struct cs_ctx ctx;
 	struct cs_sessions *sessions;
 	struct cs_router router;
@@ -253,6 +258,25 @@ static int log_level(const void *ctx)
 	return AS_LOG_ERR + d->cfg.log_level;
 }
 
+/* The pid cache's fill, on its own thread: traces go on meanwhile (they
+ * read what they miss from the store and keep it). */
+static void fill_pids(void *arg)
+{
+	struct cs_daemon *d = arg;
+	uint64_t people = 0;
+	uint64_t t0 = uv_hrtime();
+	int rc = cl_pid_cache_fill(d->pids, d->store, &people);
+
+	if (rc)
+		as_log(AS_LOG_WARNING, "pid cache: reading the store's people failed (%s): traces "
+		       "read pids from the store as they need them", as_strerror(rc));
+	else
+		as_log(AS_LOG_INFO, "pid cache: %llu people's pids in memory (%.1f MiB, %.2f s)",
+		       (unsigned long long)people,
+		       (double)cl_pid_cache_bytes(d->pids) / 1048576.0,
+		       (double)(uv_hrtime() - t0) / 1e9);
+}
+
 static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 {
 	struct cs_daemon *d = ctx;
@@ -280,8 +304,15 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 			 "creates it when it first starts)" : "");
 		return rc;
 	}
+	rc = cl_pid_cache_new(0, &d->pids);
+	if (rc) {
+		snprintf(err, err_len, "pid cache: %s", as_strerror(rc));
+		return rc;
+	}
 	d->ctx.cloud = &d->cloud;
 	d->ctx.store = d->store;
+	d->ctx.pids = d->pids;
+	d->pid_fill_started = uv_thread_create(&d->pid_fill, fill_pids, d) == 0;
 	d->ctx.pseudonym_key = d->keys.pseudonym_key;
 	d->ctx.sign_pk = d->keys.sign_pk;
 	rc = cs_sessions_new(&d->sessions, (size_t)d->cfg.max_sessions, d->cfg.session_idle,
@@ -348,7 +379,10 @@ static void cleanup(void *ctx)
 	struct cs_daemon *d = ctx;
 
 	cs_sessions_free(d->sessions);
+	if (d->pid_fill_started)
+		uv_thread_join(&d->pid_fill); /* it reads the store */
 	cl_store_close(d->store);
+	cl_pid_cache_free(d->pids);
 	cl_authority_wipe(&d->keys);
 	if (d->cloud_loaded)
 		cl_config_free(&d->cloud);

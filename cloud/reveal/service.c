@@ -35,6 +35,7 @@
 #include "revealwire.h"
 #include "tokencapsule.h"
 #include "trace.h"
+#include "trace_report.h"
 
 #include "anshim/bytes.h"
 #include "anshim/capsule.h"
@@ -334,16 +335,28 @@ static int run_trace(struct call *c, const struct cl_reveal_scope *sc, struct pi
 {
 	struct cl_trace_sink sink = {l, NULL, collect_contact, NULL};
 	struct cl_store *st = service_store(c);
+	struct cl_trace_params p = sc->params;
+	struct cl_trace_order total;
 	int rc;
 
 	if (!st)
 		return c->rc;
-	rc = cl_trace_run(st, &sc->params, &sink, NULL);
+	p.memory_budget = (size_t)c->s->cfg->trace_memory; /* as the console and the CLI */
+	rc = cl_trace_run(st, &p, &sink, &total);
 
 	if (rc) {
 		free(l->pid);
 		l->pid = NULL;
 		l->n = 0;
+		if (rc == AS_E_BUDGET) {
+			struct cl_trace_report_counts counts = {.orders = total.order,
+								.people = total.people};
+			char text[600];
+
+			return refuse(c, rc, "%s", cl_trace_budget_text(text, sizeof text,
+									c->s->cfg->trace_memory,
+									&counts));
+		}
 		return refuse(c, rc == AS_E_FIELD ? AS_E_FIELD : rc, "the trace failed: %s",
 			      as_strerror(rc));
 	}

@@ -58,6 +58,7 @@ static const struct error_entry error_table[] = {
 	{AS_E_TIME, "AS_E_TIME", "not a valid date or time"},
 	{AS_E_CSV, "AS_E_CSV", "malformed CSV row"},
 	{AS_E_QR, "AS_E_QR", "QR code cannot be rendered"},
+	{AS_E_BUDGET, "AS_E_BUDGET", "the work would pass its memory budget"},
 };
 
 static const struct error_entry *error_find(int err)

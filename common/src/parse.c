@@ -174,14 +174,138 @@ static char *put_digits(char *p, long v, int n)
 	return p + n;
 }
 
-char *as_format_time(char out[32], int64_t t)
+/* The proleptic Gregorian date and time of local seconds since the epoch
+ * (year, month 0-11, day, hour, minute, second, day of the year and of
+ * the week; other fields untouched). */
+static void civil_time(int64_t local, struct tm *tm)
+{
+	int64_t days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+	int64_t secs = local - days * 86400;
+	int64_t z = days + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100); /* from March 1 */
+	int64_t mp = (5 * doy + 2) / 153;
+	int64_t month = mp < 10 ? mp + 3 : mp - 9;
+	int64_t year = yoe + era * 400 + (month <= 2);
+	int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	int64_t wday = (days + 4) % 7; /* 1970-01-01 was a Thursday */
+
+	tm->tm_year = (int)(year - 1900);
+	tm->tm_mon = (int)month - 1;
+	tm->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	tm->tm_hour = (int)(secs / 3600);
+	tm->tm_min = (int)(secs / 60 % 60);
+	tm->tm_sec = (int)(secs % 60);
+	tm->tm_yday = (int)(month >= 3 ? doy + 59 + leap : doy - 306);
+	tm->tm_wday = (int)(wday < 0 ? wday + 7 : wday);
+}
+
+static int same_civil(const struct tm *a, const struct tm *b)
+{
+	return a->tm_year == b->tm_year && a->tm_mon == b->tm_mon && a->tm_mday == b->tm_mday &&
+	       a->tm_hour == b->tm_hour && a->tm_min == b->tm_min && a->tm_sec == b->tm_sec &&
+	       a->tm_yday == b->tm_yday && a->tm_wday == b->tm_wday;
+}
+
+/*
+ * The zone over recent UTC hours, per thread: localtime_r takes a
+ * process-wide lock on every call (and glibc parses the zone's rule text
+ * again for each time past its last listed change), while a trace asks
+ * thousands of times about a few dozen hours.  An hour is cached only if
+ * localtime_r gives the same offset, DST flag and zone name at its first
+ * and last second and plain arithmetic (t + offset) reproduces its answer
+ * at both (so zones with leap seconds are never cached); an hour that does
+ * not qualify is remembered as such and asks localtime_r.  ZONE_HOURS
+ * slots, the hour number picking the slot.  The cache is keyed on TZ's
+ * value (a change empties it): the programs that change the zone set TZ
+ * and call tzset() together.
+ */
+#define ZONE_KEY_MAX 64
+#define ZONE_HOURS 64
+struct zone_hour {
+	int filled;                   /* from holds */
+	int valid;                    /* and the hour qualified: zone holds */
+	int64_t from;                 /* the hour [from, from + 3600) */
+	struct tm zone;               /* localtime_r's answer at from */
+};
+struct zone_cache {
+	int keyed;                    /* tz_set and tz hold */
+	int tz_set;                   /* TZ was set, to tz */
+	char tz[ZONE_KEY_MAX];
+	struct zone_hour hour[ZONE_HOURS];
+};
+static _Thread_local struct zone_cache zone_cache;
+
+/* Whether the cache holds answers for TZ = tz (NULL: unset); emptied and
+ * keyed anew if not.  0: tz cannot key it (too long). */
+static int zone_cache_key(struct zone_cache *c, const char *tz)
+{
+	if (c->keyed && (tz ? c->tz_set && strcmp(c->tz, tz) == 0 : !c->tz_set))
+		return 1;
+	memset(c, 0, sizeof *c);
+	if (tz && strlen(tz) >= ZONE_KEY_MAX)
+		return 0;
+	c->tz_set = tz != NULL;
+	if (tz)
+		strcpy(c->tz, tz);
+	c->keyed = 1;
+	return 1;
+}
+
+/* Fill z for the hour starting at from (see above). */
+static void zone_hour_fill(struct zone_hour *z, int64_t from)
+{
+	time_t a = (time_t)from, b = (time_t)(from + 3599);
+	struct tm ta, tb, ca, cb;
+
+	z->from = from;
+	z->filled = 1;
+	z->valid = 0;
+	if ((int64_t)a != from || (int64_t)b != from + 3599 || !localtime_r(&a, &ta) ||
+	    !localtime_r(&b, &tb))
+		return;
+	if (ta.tm_gmtoff != tb.tm_gmtoff || ta.tm_isdst != tb.tm_isdst ||
+	    !(ta.tm_zone == tb.tm_zone ||
+	      (ta.tm_zone && tb.tm_zone && strcmp(ta.tm_zone, tb.tm_zone) == 0)))
+		return;
+	ca = ta;
+	cb = tb;
+	civil_time(from + ta.tm_gmtoff, &ca);
+	civil_time(from + 3599 + tb.tm_gmtoff, &cb);
+	if (!same_civil(&ca, &ta) || !same_civil(&cb, &tb))
+		return;
+	z->zone = ta;
+	z->valid = 1;
+}
+
+int as_local_time(int64_t t, struct tm *out)
 {
 	time_t tt = (time_t)t;
+
+	if (t > INT64_MIN + 3600 && t < INT64_MAX - 3600 && zone_cache_key(&zone_cache, getenv("TZ"))) {
+		int64_t hour = t >= 0 ? t / 3600 : -((-t + 3599) / 3600);
+		struct zone_hour *z = &zone_cache.hour[(uint64_t)hour % ZONE_HOURS];
+
+		if (!z->filled || z->from != hour * 3600)
+			zone_hour_fill(z, hour * 3600);
+		if (z->valid) {
+			*out = z->zone;
+			civil_time(t + z->zone.tm_gmtoff, out);
+			return 1;
+		}
+	}
+	return (int64_t)tt == t && localtime_r(&tt, out) != NULL;
+}
+
+char *as_format_time(char out[32], int64_t t)
+{
 	struct tm tm;
 	char zone[8];
 	long year, off;
 
-	if (!localtime_r(&tt, &tm)) {
+	if (!as_local_time(t, &tm)) {
 		snprintf(out, 32, "@%lld", (long long)t);
 		return out;
 	}

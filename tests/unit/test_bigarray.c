@@ -84,9 +84,32 @@ static void test_capacity_rules(void)
 	big_free(a);
 }
 
+/* big_reserve: exactly what is asked, contents kept, then big_grow on. */
+static void test_reserve_exact(void)
+{
+	uint64_t *a = NULL;
+	size_t cap = 0, n = 3000001; /* past the mapping threshold, odd */
+
+	CHECK_OK(big_reserve((void **)&a, &cap, 10, sizeof *a));
+	CHECK_EQ_INT(cap, 10);
+	a[9] = 9;
+	CHECK_OK(big_reserve((void **)&a, &cap, 5, sizeof *a)); /* never shrinks */
+	CHECK_EQ_INT(cap, 10);
+	CHECK_OK(big_reserve((void **)&a, &cap, n, sizeof *a));
+	CHECK_EQ_INT(cap, n);
+	CHECK(a[9] == 9);
+	a[n - 1] = 7;
+	CHECK_EQ_INT(big_reserve((void **)&a, &cap, SIZE_MAX / 4, sizeof *a), -ENOMEM);
+	CHECK(cap == n && a[n - 1] == 7 && a[9] == 9);
+	CHECK_OK(big_grow((void **)&a, &cap, n + 1, sizeof *a));
+	CHECK(cap >= 2 * n && a[n - 1] == 7);
+	big_free(a);
+}
+
 int main(void)
 {
 	TEST_RUN(test_grow_keeps_contents);
 	TEST_RUN(test_capacity_rules);
+	TEST_RUN(test_reserve_exact);
 	return TEST_DONE();
 }

@@ -89,6 +89,7 @@ static void test_index_matches_walk(void)
 
 	if (CHECK_OK(cl_gateway_index_load(s, &ix))) {
 		CHECK_EQ_INT(ix.n, GATEWAYS);
+		CHECK(ix.by_venue != NULL); /* venues looked up, not scanned */
 		for (uint32_t venue = 1; venue <= 8; venue++) {
 			for (int64_t from = START; from < START + 86400; from += 5 * 3600) {
 				struct seen walk = {.n = 0}, indexed = {.n = 0};
@@ -106,7 +107,7 @@ static void test_index_matches_walk(void)
 		}
 		test_ctx_clear();
 		cl_gateway_index_free(&ix);
-		CHECK(ix.g == NULL && ix.n == 0);
+		CHECK(ix.g == NULL && ix.n == 0 && ix.by_venue == NULL);
 	}
 	CHECK(total > 10); /* silences and never-heard periods were found */
 	cl_store_close(s);

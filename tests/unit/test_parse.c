@@ -114,6 +114,84 @@ static void test_format_time(void)
 	test_ctx_clear();
 }
 
+/* as_format_time as strftime alone writes it (the direct forms and the
+ * per-thread zone cache must agree with it byte for byte). */
+static void reference_time(char out[32], int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char zone[8];
+
+	if (!localtime_r(&tt, &tm)) {
+		snprintf(out, 32, "@%lld", (long long)t);
+		return;
+	}
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	strftime(zone, sizeof zone, "%z", &tm);
+	if (strlen(zone) == 5) {
+		size_t n = strlen(out);
+		snprintf(out + n, 32 - n, "%.3s:%.2s", zone, zone + 3);
+	}
+}
+
+/* Every zone and time, DST changes (whole and half hour, at odd UTC
+ * minutes) and zone switches included, formats as localtime_r says. */
+static void test_format_time_zones(void)
+{
+	static const char *const zones[] = {
+		"KST-9", "Asia/Seoul", "America/New_York", "Australia/Lord_Howe",
+		"Asia/Kolkata", "UTC", "Europe/London", "right/Asia/Seoul", "America/St_Johns",
+	};
+	char got[32], want[32];
+
+	for (size_t z = 0; z < sizeof zones / sizeof *zones; z++) {
+		setenv("TZ", zones[z], 1);
+		tzset();
+		/* 2026 minute by minute around each hour (DST changes fall
+		 * inside), then sparse across centuries. */
+		for (int64_t t = INT64_C(1767225600); t < INT64_C(1798761600); t += 1799) {
+			test_ctx("%s t = %" PRId64, zones[z], t);
+			as_format_time(got, t);
+			reference_time(want, t);
+			if (!CHECK_STR(got, want))
+				break;
+		}
+		/* Scattered over 2026 (hours sharing a cache slot in turn). */
+		for (uint64_t k = 0, x = 88172645463325252u; k < 20000; k++) {
+			int64_t t;
+
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			t = INT64_C(1767225600) + (int64_t)(x % 31536000u);
+			test_ctx("%s t = %" PRId64, zones[z], t);
+			as_format_time(got, t);
+			reference_time(want, t);
+			if (!CHECK_STR(got, want))
+				break;
+		}
+		for (int64_t t = -INT64_C(40000000000); t < INT64_C(300000000000);
+		     t += INT64_C(987654321)) {
+			test_ctx("%s t = %" PRId64, zones[z], t);
+			as_format_time(got, t);
+			reference_time(want, t);
+			if (!CHECK_STR(got, want))
+				break;
+		}
+	}
+	test_ctx_clear();
+	/* The ends of the range: no local time, or the direct forms. */
+	for (int i = 0; i < 4; i++) {
+		int64_t t = i < 2 ? INT64_MAX - i * 1000 : INT64_MIN + (i - 2) * 1000;
+
+		test_ctx("t = %" PRId64, t);
+		as_format_time(got, t);
+		reference_time(want, t);
+		CHECK_STR(got, want);
+	}
+	test_ctx_clear();
+	setenv("TZ", "KST-9", 1);
+	tzset();
+}
+
 static void check_duration(const char *text, int want_rc, int64_t want)
 {
 	int64_t v = 12345;
@@ -177,6 +255,7 @@ int main(void)
 	TEST_RUN(test_time_forms);
 	TEST_RUN(test_time_rejected);
 	TEST_RUN(test_format_time);
+	TEST_RUN(test_format_time_zones);
 	TEST_RUN(test_duration);
 	return TEST_DONE();
 }

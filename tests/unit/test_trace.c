@@ -34,8 +34,10 @@
 #include "authority.h"
 #include "cli.h"
 #include "commands.h"
+#include "pidcache.h"
 #include "store.h"
 #include "trace.h"
+#include "trace_report.h"
 
 #include "anshim/bytes.h"
 #include "anshim/capsule.h"
@@ -1932,8 +1934,80 @@ static void world_store(struct fx *f, unsigned gws[R_POOL][2], const struct worl
 
 /* split[0] counts contacts with less exposure in one risk period than in
  * all, split[1] those that are low only because of the risk period. */
+/*
+ * The memory budget: the trace p (whose unbounded result is all and
+ * all_tot) with budgets rising from 8 KiB until it completes.  Each run
+ * either completes with the same result, or stops with AS_E_BUDGET after
+ * delivering exactly the whole orders before the one that stopped it (the
+ * same contacts, in the same order) and summing them in total.  At least
+ * one budget must stop it; a completed run's budget is never below a
+ * stopped one's.
+ */
+static void check_budgets(struct fx *fp, const struct cl_trace_params *p, const struct got *all,
+			  const struct cl_trace_order *all_tot, uint64_t seed)
+{
+	struct cl_trace_params q = *p;
+	unsigned stops = 0;
+	int done = 0;
+
+	for (size_t budget = 8192; !done && budget <= ((size_t)64 << 20); budget += 8192) {
+		struct got g;
+		struct cl_trace_sink sink = {&g, got_case_visit, got_contact, got_order};
+		struct cl_trace_order tot;
+		size_t n = 0;
+		uint64_t people = 0;
+		int rc;
+
+		memset(&g, 0, sizeof g);
+		q.memory_budget = budget;
+		test_ctx("seed %llu budget %zu", (unsigned long long)seed, budget);
+		rc = cl_trace_run(fp->s, &q, &sink, &tot);
+		if (rc == 0) {
+			done = 1;
+			CHECK_EQ_INT(g.nc, all->nc);
+			CHECK_EQ_INT(tot.people, all_tot->people);
+		} else if (CHECK_EQ_INT(rc, AS_E_BUDGET)) {
+			stops++;
+			CHECK(tot.order < p->depth);
+			CHECK_EQ_INT(g.norders, tot.order);
+			for (size_t i = 0; i < all->nc && all->c[i].order <= tot.order; i++)
+				n++;
+			for (unsigned k = 0; k < tot.order && k < all->norders; k++)
+				people += all->orders[k].people;
+			CHECK_EQ_INT(g.nc, n);
+			CHECK_EQ_INT(tot.people, people);
+		}
+		for (size_t i = 0; i < g.nc && i < all->nc; i++)
+			if (memcmp(&g.c[i], &all->c[i], sizeof g.c[i]) != 0) {
+				CHECK(!"a contact differs from the unbounded trace's");
+				break;
+			}
+		got_free(&g);
+	}
+	test_ctx_clear();
+	CHECK(done);
+	CHECK(stops > 0);
+}
+
+/* What a user reads when a trace stops at its budget. */
+static void test_budget_text(void)
+{
+	struct cl_trace_report_counts c = {.orders = 2, .people = 123456};
+	char text[600];
+
+	cl_trace_budget_text(text, sizeof text, (uint64_t)512 << 20, &c);
+	CHECK(strstr(text, "stopped before order 3") != NULL);
+	CHECK(strstr(text, "512 MiB (trace_memory in cloud.conf)") != NULL);
+	CHECK(strstr(text, "Orders 1 to 2 reached 123456 people") != NULL);
+	CHECK(strstr(text, "Narrow the infectious window") != NULL);
+	c.orders = 0;
+	cl_trace_budget_text(text, sizeof text, (uint64_t)16 << 20, &c);
+	CHECK(strstr(text, "stopped in its first order") != NULL);
+	CHECK(strstr(text, "16 MiB") != NULL);
+}
+
 static void compare_seed(struct fx *fp, unsigned gws[R_POOL][2], uint64_t seed,
-			 unsigned *reached, unsigned split[2])
+			 struct cl_pid_cache *pids, unsigned *reached, unsigned split[2])
 {
 	static struct world w;
 	static struct want wt[R_PEOPLE_MAX];
@@ -1962,6 +2036,9 @@ static void compare_seed(struct fx *fp, unsigned gws[R_POOL][2], uint64_t seed,
 	/* Every other seed reads the sources on two threads from 2 sources
 	 * on: the same results as one thread. */
 	p.split_min = seed % 2 ? 2 : 0;
+	/* Two seeds in three look pids up through one cache kept across
+	 * seeds (the store grows and keeps its numbers): the same results. */
+	p.pids = seed % 3 ? pids : NULL;
 	test_ctx("seed %llu", (unsigned long long)seed);
 	if (!CHECK_OK(cl_trace_run(fp->s, &p, &sink, &tot)))
 		goto out;
@@ -2008,6 +2085,8 @@ static void compare_seed(struct fx *fp, unsigned gws[R_POOL][2], uint64_t seed,
 		CHECK_EQ_INT(g.orders[k - 1].unnamed_people, unnamed_p[k]);
 	}
 	test_ctx_clear();
+	if (seed % 25 == 0)
+		check_budgets(fp, &p, &g, &tot, seed);
 out:
 	got_free(&g);
 }
@@ -2016,14 +2095,21 @@ static void test_random_vs_brute_force(void)
 {
 	unsigned reached[CL_TRACE_DEPTH_MAX + 1] = {0}, gws[R_POOL][2], split[2] = {0};
 	int before = test_failures;
+	struct cl_pid_cache *pids;
 	struct fx f;
 
-	if (!fx_open(&f))
+	if (!CHECK_OK(cl_pid_cache_new(0, &pids)))
 		return;
+	if (!fx_open(&f)) {
+		cl_pid_cache_free(pids);
+		return;
+	}
 	pool_enroll(&f, gws);
 	for (uint64_t seed = 1; seed <= 300 && test_failures - before < 20; seed++)
-		compare_seed(&f, gws, seed, reached, split);
+		compare_seed(&f, gws, seed, pids, reached, split);
+	CHECK(cl_pid_cache_bytes(pids) > 0); /* answers were kept */
 	fx_close(&f);
+	cl_pid_cache_free(pids);
 	/* The generator must exercise every order. */
 	printf("  contacts checked by order: 1:%u 2:%u 3:%u\n", reached[1], reached[2],
 	       reached[3]);
@@ -2035,6 +2121,113 @@ static void test_random_vs_brute_force(void)
 	       "because of it: %u\n", split[0], split[1]);
 	CHECK(split[0] > 50);
 	CHECK(split[1] > 0);
+}
+
+/*
+ * The pid cache against the store: answers equal cl_reader_pid's, through
+ * a purge (a person purged and seen again gets a new number; the old
+ * number's answer stays what it was); a number not stored is not kept.
+ */
+static void expect_cached(struct cl_pid_cache *c, struct cl_store *s, uint32_t person,
+			  const uint8_t want[AS_PID_LEN])
+{
+	struct cl_reader *r;
+	uint8_t got[AS_PID_LEN], direct[AS_PID_LEN];
+
+	if (!CHECK_OK(cl_reader_begin(s, &r)))
+		return;
+	CHECK_OK(cl_pid_cache_get(c, r, person, got));
+	CHECK_MEM(got, want, AS_PID_LEN);
+	CHECK(cl_pid_cache_peek(c, person, direct) == 1);
+	CHECK_MEM(direct, want, AS_PID_LEN);
+	cl_reader_end(r);
+}
+
+static uint32_t person_number(struct cl_store *s, const uint8_t pid[AS_PID_LEN])
+{
+	struct cl_reader *r;
+	uint32_t n = 0;
+
+	if (CHECK_OK(cl_reader_begin(s, &r))) {
+		CHECK_OK(cl_reader_person(r, pid, &n));
+		cl_reader_end(r);
+	}
+	return n;
+}
+
+static void test_pid_cache(void)
+{
+	struct cl_pid_cache *c;
+	struct cl_reader *r;
+	uint8_t a[AS_PID_LEN], b[AS_PID_LEN], out[AS_PID_LEN];
+	uint32_t na, nb, na2;
+	uint64_t deleted = 0;
+	struct fx f;
+	unsigned gw;
+
+	if (!fx_open(&f))
+		return;
+	if (!CHECK_OK(cl_pid_cache_new(0, &c))) {
+		fx_close(&f);
+		return;
+	}
+	person(a, 'A');
+	person(b, 'B');
+	gw = fx_gateway(&f, 1, "Cafe", 60);
+	fx_scan(&f, gw, a, at(0, 10, 0));
+	fx_scan(&f, gw, b, at(3, 10, 0));
+	fx_flush(&f);
+	na = person_number(f.s, a);
+	nb = person_number(f.s, b);
+	CHECK(na != 0 && nb != 0 && na != nb);
+	CHECK(cl_pid_cache_peek(c, na, out) == 0);       /* empty */
+	CHECK(cl_pid_cache_peek(NULL, na, out) == 0);
+	expect_cached(c, f.s, na, a);
+	expect_cached(c, f.s, nb, b);
+	CHECK(cl_pid_cache_bytes(c) > 0);
+	/* Without a cache: the store's answer, every time. */
+	if (CHECK_OK(cl_reader_begin(f.s, &r))) {
+		CHECK_OK(cl_pid_cache_get(NULL, r, na, out));
+		CHECK_MEM(out, a, AS_PID_LEN);
+		CHECK_EQ_INT(cl_pid_cache_get(c, r, nb + 1000, out), AS_E_NOT_FOUND);
+		CHECK(cl_pid_cache_peek(c, nb + 1000, out) == 0); /* not kept */
+		cl_reader_end(r);
+	}
+	/* Purge A's day: A is gone from the store; A seen again is a new
+	 * person number, and both answers stay right. */
+	CHECK_OK(cl_store_purge(f.s, at(1, 0, 0), 1000, &deleted));
+	CHECK_EQ_INT(deleted, 1);
+	if (CHECK_OK(cl_reader_begin(f.s, &r))) {
+		CHECK_EQ_INT(cl_reader_pid(r, na, out), AS_E_NOT_FOUND);
+		cl_reader_end(r);
+	}
+	fx_scan(&f, gw, a, at(4, 10, 0));
+	fx_flush(&f);
+	na2 = person_number(f.s, a);
+	CHECK(na2 != na && na2 != nb);
+	expect_cached(c, f.s, na2, a);
+	CHECK(cl_pid_cache_peek(c, na, out) == 1);
+	CHECK_MEM(out, a, AS_PID_LEN);
+	expect_cached(c, f.s, nb, b);
+	/* A fill reads every stored person (not the purged number). */
+	{
+		struct cl_pid_cache *fresh;
+		uint64_t people = 0;
+
+		if (CHECK_OK(cl_pid_cache_new(0, &fresh))) {
+			CHECK_OK(cl_pid_cache_fill(fresh, f.s, &people));
+			CHECK_EQ_INT(people, 2);
+			CHECK(cl_pid_cache_peek(fresh, na2, out) == 1);
+			CHECK_MEM(out, a, AS_PID_LEN);
+			CHECK(cl_pid_cache_peek(fresh, nb, out) == 1);
+			CHECK_MEM(out, b, AS_PID_LEN);
+			CHECK(cl_pid_cache_peek(fresh, na, out) == 0);
+			cl_pid_cache_free(fresh);
+		}
+	}
+	cl_pid_cache_free(c);
+	cl_pid_cache_free(NULL);
+	fx_close(&f);
 }
 
 int main(void)
@@ -2060,6 +2253,8 @@ int main(void)
 	TEST_RUN(test_cli_text);
 	TEST_RUN(test_cli_before_first_heartbeat);
 	TEST_RUN(test_cli_refusals);
+	TEST_RUN(test_pid_cache);
+	TEST_RUN(test_budget_text);
 	TEST_RUN(test_random_vs_brute_force);
 	return TEST_DONE();
 }

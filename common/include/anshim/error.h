@@ -57,7 +57,8 @@ enum as_error {
 	AS_E_TIME = AS_ERR_BASE - 47,      /* not a valid date or time */
 	AS_E_CSV = AS_ERR_BASE - 48,       /* malformed CSV row */
 	AS_E_QR = AS_ERR_BASE - 49,        /* QR code cannot be rendered */
-	AS_E_LAST = AS_ERR_BASE - 49
+	AS_E_BUDGET = AS_ERR_BASE - 50,    /* work would pass its memory budget */
+	AS_E_LAST = AS_ERR_BASE - 50
 };
 
 /*

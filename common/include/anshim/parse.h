@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Parse a decimal integer in [min, max].  Returns 0, or AS_E_FIELD when the
  * text is empty, has junk, or is out of range.  Pure; any thread. */
@@ -36,6 +37,12 @@ int as_parse_duration(const char *text, int64_t *out);
  * ("1h", "90m", "2d", "45s"), as as_parse_duration reads it, into out (at
  * least 32 bytes).  Returns out.  Pure; any thread. */
 char *as_format_duration(char out[32], int64_t s);
+
+/* localtime_r for t (the process's TZ) into *out: 1, or 0 if t has no
+ * local time.  Within an hour it has just answered for, a thread gets the
+ * same fields without the C library's zone lock (see parse.c).  Any
+ * thread. */
+int as_local_time(int64_t t, struct tm *out);
 
 /* Format t as "2026-11-28T10:15:00+09:00" in local time (the process's TZ)
  * into out (at least 32 bytes).  Returns out. */
