@@ -138,6 +138,27 @@ static int collect(void *ctx, const struct cl_visit *v)
 	return 0;
 }
 
+/* Entries of database name in the (closed) store in dir: white-box. */
+static long db_entries(const char *dir, const char *name)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_stat ms;
+	long n = -1;
+
+	mdb_env_create(&env);
+	mdb_env_set_maxdbs(env, 32);
+	if (mdb_env_open(env, dir, MDB_RDONLY, 0600) == 0 &&
+	    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0) {
+		if (mdb_dbi_open(txn, name, 0, &dbi) == 0 && mdb_stat(txn, dbi, &ms) == 0)
+			n = (long)ms.ms_entries;
+		mdb_txn_abort(txn);
+	}
+	mdb_env_close(env);
+	return n;
+}
+
 static void test_use_and_replay(void)
 {
 	char dir[64];
@@ -198,6 +219,10 @@ static void test_use_and_replay(void)
 	seen.n = 0;
 	CHECK_OK(cl_store_visits_of(s, pid, T0, T0 + 3600, collect, &seen));
 	CHECK_EQ_INT(seen.n, 3);
+	/* token 2, used in a later transaction, read the person's capsule:
+	 * it is still the contact capsule */
+	if (CHECK_OK(cl_store_capsule(s, pid, cap)))
+		CHECK_MEM(cap, contact, AS_CAPSULE_LEN);
 	if (CHECK_OK(cl_store_stats(s, &st))) {
 		CHECK(st.tokens == 1);    /* one row for the issue */
 		CHECK(st.tokens_replayed == 3);
@@ -205,6 +230,9 @@ static void test_use_and_replay(void)
 		CHECK(st.visits == 3);
 	}
 	cl_store_close(s);
+	/* used: its contact capsule is the person's now, kept once */
+	CHECK_EQ_INT(db_entries(dir, "token_contacts"), 0);
+	CHECK_EQ_INT(db_entries(dir, "tokens"), 1);
 	test_rmdir(dir);
 }
 
@@ -279,6 +307,8 @@ static void test_waiting(void)
 		CHECK(st.tokens_replayed == 3);
 	}
 	cl_store_close(s);
+	/* issues 5 and 6 used; 7 not: only its contact capsule waits */
+	CHECK_EQ_INT(db_entries(dir, "token_contacts"), 1);
 	test_rmdir(dir);
 }
 
