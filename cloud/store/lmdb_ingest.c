@@ -646,10 +646,16 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 			/* Its pid and contact capsule come from its token. */
 			int outcome = 0;
 
-			rc = in->s->no_tokens ? AS_E_VERSION
-			     : !in->s->has_token_id_key ? AS_E_CONFIG
-					      : store_token_take(in, &sg, r, digest, judge.reconcile,
-								 &outcome, tpid, tcontact);
+			if (in->s->no_tokens)
+				rc = AS_E_VERSION;
+			else if (!in->s->has_token_id_key)
+				rc = store_fail("a visit token record: anshim-cloudd has no "
+						"tokenid.key to read it (put it in keys_dir: "
+						"'anshim-cloud keys init --token-ids'; restart)",
+						AS_E_CONFIG);
+			else
+				rc = store_token_take(in, &sg, r, digest, judge.reconcile,
+						      &outcome, tpid, tcontact);
 			if (rc) {
 				in->failed = rc;
 				memset(res, 0, sizeof *res);
