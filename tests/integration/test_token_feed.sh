@@ -22,6 +22,8 @@
 #     (stored once: the cloud acknowledges a batch it holds already);
 #   - anshim-cloudd killed with SIGKILL while a batch waits for the reveal
 #     service: nothing lost, the batch is stored once both are back;
+#   - 'anshim-cloud keys init --token-ids' adds tokenid.key (0600) to a key
+#     set made before visit tokens and never overwrites one;
 #   - no phone number in any daemon's log.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/broker.sh"
@@ -76,6 +78,20 @@ sgw_enroll B 2
 cloud_start
 sgw_start A
 sgw_start B
+
+phase "tokenid.key for a key set made before visit tokens"
+mkdir -p "$WORK/oldkeys"
+anshim-cloud keys init --dir "$WORK/oldkeys" >/dev/null
+rm "$WORK/oldkeys/tokenid.key"
+anshim-cloud keys init --token-ids --dir "$WORK/oldkeys" >/dev/null ||
+  fail "keys init --token-ids failed"
+expect_eq "tokenid.key's mode" 600 "$(stat -c %a "$WORK/oldkeys/tokenid.key")"
+cp "$WORK/oldkeys/tokenid.key" "$WORK/tokenid.before"
+if out=$(anshim-cloud keys init --token-ids --dir "$WORK/oldkeys" 2>&1); then
+  fail "keys init --token-ids overwrote tokenid.key"
+fi
+expect_match "the refusal names the file" "tokenid.key already exists" "$out"
+cmp -s "$WORK/tokenid.before" "$WORK/oldkeys/tokenid.key" || fail "tokenid.key changed"
 
 phase "the issuer's capsules reach the cloud"
 wallet "$WORK/w1" 4 1
