@@ -24,6 +24,9 @@
 #     service: nothing lost, the batch is stored once both are back;
 #   - 'anshim-cloud keys init --token-ids' adds tokenid.key (0600) to a key
 #     set made before visit tokens and never overwrites one;
+#   - anshim-cloudd without tokenid.key warns at start and refuses a batch
+#     with a token record (not acknowledged: the gateway keeps it); with
+#     the key back it is stored;
 #   - no phone number in any daemon's log.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/broker.sh"
@@ -209,6 +212,28 @@ cloud_start
 expect_eq "issues known" 5 "$(tokens_q known)"
 kill "$FEED_PID"
 wait "$FEED_PID" || fail "the publisher did not stop cleanly"
+
+phase "anshim-cloudd without tokenid.key: token records wait at the gateway"
+wallet "$WORK/w6" 1 6
+announce "$WORK/w6" 010-7100-0006
+feed_run || fail "the outbox did not empty: $(tail -n 3 "$WORK/feed.log")"
+cloud_stop
+mv "$SYNC_AUTH/tokenid.key" "$WORK/tokenid.key.away"
+cloud_start
+check; grep -q "tokenid.key is missing" "$CLOUD_LOG" || fail "no warning of the missing key at start"
+before=$(cloud_q "s['visits']")
+n=$(_log_count "$CLOUD_LOG" "has no tokenid.key to read it")
+expect_eq "w6's pass at A" accepted "$(scan_at A "$(gw_pass "$WORK/w6")")"
+wait_for 30 "the cloud to refuse the batch (no key)" \
+  _log_count_above "$CLOUD_LOG" "has no tokenid.key to read it" "$n"
+expect_eq "no visit without the key" "$before" "$(cloud_q "s['visits']")"
+cloud_stop
+mv "$WORK/tokenid.key.away" "$SYNC_AUTH/tokenid.key"
+cloud_start
+wait_delivered 60 A
+expect_eq "the visit, stored once the key is back" "$((before + 1))" "$(cloud_q "s['visits']")"
+json=$(trace_phone 010-7100-0006)
+expect_eq "w6's visit, by phone" "[1]" "$(pyq "$json" "[v['venue'] for v in s['visits']]")"
 
 phase "stopping"
 check; ! grep -Eq '7100|10-71' "$CLOUD_LOG" "$REVEAL_LOG" "$WORK/feed.log" ||
