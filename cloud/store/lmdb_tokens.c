@@ -6,8 +6,8 @@
  *
  * A token id is r[8] || ChaCha20(tokenid.key, r) XOR (serial || index)
  * (anshim/token.h): the store reads a record's token id as (issue serial,
- * index in the issue) and keeps one row per issue, never one per token,
- * so a visit by token costs what a visit by pass does.
+ * index in the issue) and keeps one row per issue, never one per token:
+ * the tokens an issue holds cost nothing until used, and a use sets a bit.
  *
  * Databases (created when a store is opened for writing; a reader of a
  * store no writer has opened since goes without them: no tokens):
@@ -25,10 +25,10 @@
  *   meta            "replayed_tokens" u64
  * Integers big-endian.  An issue's contact is 0: none (a capsule that did
  * not open: its visits are stored unattributed); 1: in token_contacts
- * under its serial; 2: the person's capsule (capsules, by pid): the first use of an issue stores
- * its visit with the contact capsule, which so becomes the person's, and
- * the commit drops it from token_contacts, so a person's capsule is kept
- * once, as for a pass.  (A person whose visits were all purged while an
+ * under its serial; 2: the person's capsule (capsules, by pid).  The first
+ * use of an issue stores its visit with the contact capsule, which so
+ * becomes the person's, and the commit drops it from token_contacts: a
+ * person's capsule is kept once, as for a pass.  (A person whose visits were all purged while an
  * issue of theirs still had unused tokens has none: a later use is stored
  * under the pid without a capsule.  That takes a record older than the
  * retention less the token lifetime, from a gateway offline that long.)
