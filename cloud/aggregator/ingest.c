@@ -969,6 +969,13 @@ static int process_group(struct cl_ingester *in, struct message **msgs, size_t n
 			if (f->res.resolved)
 				as_log(AS_LOG_INFO, "ingest: %u waiting token record(s) stored as "
 				       "visits: their issues arrived", f->res.resolved);
+			if (f->res.conflicting)
+				as_log(AS_LOG_ERR, "ingest: capsule batch %llu names %u issue "
+				       "serial(s) stored before for another holder, count or "
+				       "expiry: two issuers share tokenid.key, or the issuer's "
+				       "state was restored from an old copy; the first stored is "
+				       "kept (give each issuer its own state and tokenid.key)",
+				       (unsigned long long)f->b.seq, f->res.conflicting);
 			a = calloc(1, sizeof *a);
 			if (!a)
 				continue;

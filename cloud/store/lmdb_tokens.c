@@ -485,6 +485,9 @@ int cl_store_ingest_token_issues(struct cl_ingest *in, const struct cl_token_iss
 			break;
 		if (is.found) {
 			res->known++;
+			if (memcmp(is.pid, t[i].pid, AS_PID_LEN) != 0 || is.count != t[i].count ||
+			    is.expires != t[i].expires_at)
+				res->conflicting++;
 			continue;
 		}
 		/* Its own contact capsule, until its first use. */

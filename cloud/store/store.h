@@ -357,6 +357,9 @@ struct cl_token_issue {
 struct cl_tokens_result {
 	uint32_t added;                  /* issues new to the store */
 	uint32_t known;                  /* already known (a batch sent again) */
+	uint32_t conflicting;            /* of those, known with another pid,
+					  * count or expiry: a serial issued
+					  * twice (kept as first stored) */
 	uint32_t resolved;               /* waiting records stored as visits */
 };
 

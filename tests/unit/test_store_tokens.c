@@ -180,7 +180,10 @@ static void test_use_and_replay(void)
 	CHECK(tr.added == 1 && tr.known == 0 && tr.resolved == 0);
 	/* sent again: nothing changes */
 	CHECK_OK(announce(s, 1, 4, 1, T0 + 7 * 86400, &tr));
-	CHECK(tr.added == 0 && tr.known == 1);
+	CHECK(tr.added == 0 && tr.known == 1 && tr.conflicting == 0);
+	/* the same serial for another person: kept as first stored, flagged */
+	CHECK_OK(announce(s, 1, 4, 2, T0 + 7 * 86400, &tr));
+	CHECK(tr.added == 0 && tr.known == 1 && tr.conflicting == 1);
 	/* out of range: refused, nothing written */
 	CHECK_RC(announce(s, 2, 0, 1, T0 + 7 * 86400, &tr), AS_E_FIELD);
 	CHECK_RC(announce(s, 2, 65, 1, T0 + 7 * 86400, &tr), AS_E_FIELD);
