@@ -161,7 +161,7 @@ static void make_pool(struct pool *pl)
 		pl->v1_len[i] = (size_t)rc;
 
 		crypto_sign_keypair(token_pk, token_sk);
-		if ((rc = as_token_mint(&token, token_pk, as_token_expiry(ISSUED_AT, 7 * 86400),
+		if ((rc = as_token_mint(&token, NULL, token_pk, as_token_expiry(ISSUED_AT, 7 * 86400),
 					pl->issuer_keys[1], issuer_sk)) != 0 ||
 		    (rc = as_pass2_make(&pass2, &token, PASS_TIME, token_sk)) != 0)
 			die("v2 pass", rc);

@@ -14,6 +14,7 @@
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/parse.h"
+#include "anshim/token.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -76,13 +77,14 @@ static const char usage_text[] =
 "                   the purge time and the longest stall of the ingest\n"
 "  --purge-slice N  visits per purge transaction (default 20000, as anshim-cloudd)\n"
 "  --tokens         with --store: every pass scan is a version 2 pass, a record\n"
-"                   of a visit token; each person's tokens are announced 64 at\n"
-"                   a time (one capsule batch: pid and contact capsule), in\n"
-"                   the transaction of the batch that uses the first of them,\n"
-"                   as the capsule feed delivers them before use, valid for 7\n"
-"                   days after the day of issue; a person's next 64 when theirs\n"
-"                   run out or expire (the rest stay in the store, unused)\n"
-"  --tokens-per-issue N  tokens a wallet gets at a time (default 64, 1..256)\n";
+"                   of a visit token; each person's tokens are issued 64 at a\n"
+"                   time (one issue: serial, pid and contact capsule), the\n"
+"                   issue announced in the transaction of the batch that uses\n"
+"                   its first token, as the capsule feed delivers it before\n"
+"                   use, valid for 7 days after the day of issue; a person's\n"
+"                   next issue when theirs runs out or expires; the store\n"
+"                   keeps one row per issue, with its tokens' used bits\n"
+"  --tokens-per-issue N  tokens a wallet gets at a time (default 64, 1..64)\n";
 
 static double cpu_sec(void)
 {
@@ -151,34 +153,31 @@ static void fill_batch(const struct gen_world *w, const struct gen_batch *br, st
 		gen_fill_record(w, br->first + k, &b->recs[k], b->pids[k]);
 }
 
-/* Visit tokens (--tokens): per person, how many of their tokens are used,
- * and the token id of their k-th, a pure function of (seed, person, k). */
-#define TOKENS_PER_ISSUE_MAX 256
+/* Visit tokens (--tokens): per person, how many of their tokens are used;
+ * their k-th token is token k % per_issue of their issue k / per_issue,
+ * whose serial is the next of one counter, as the issuer hands serials
+ * out (1, 2, ... in the order of issue), its id as the issuer makes it
+ * (as_token_id_derive, a key of the seed's). */
+#define TOKENS_PER_ISSUE_MAX 64
 
 struct token_world {
 	uint32_t per_issue;
 	uint32_t *used;            /* per person */
 	int64_t *expires;          /* per person: their current issue's expiry */
+	uint64_t *serial;          /* per person: their current issue's serial */
+	uint64_t next_serial;
 	size_t n_people;
 	uint64_t announced, issues, used_total;
+	uint8_t key[AS_TOKEN_ID_KEY_LEN];
 };
 
-static void token_id_of(const struct gen_world *w, uint32_t person, uint32_t k, uint8_t id[16])
-{
-	uint8_t in[16];
-
-	as_put_be64(in, w->p.seed);
-	as_put_be32(in + 8, person);
-	as_put_be32(in + 12, k);
-	crypto_generichash(id, 16, in, sizeof in, NULL, 0);
-}
 
 /* Turn the batch's pass records into token records, announcing each
  * person's next 64 tokens (one capsule batch) when their first is used. */
 static int tokenize_batch(struct cl_ingest *in, const struct gen_world *w,
 			  const struct gen_batch *br, struct ingest_buf *b, struct token_world *tw)
 {
-	static struct cl_token_issued t[TOKENS_PER_ISSUE_MAX];
+	struct cl_token_issue t;
 	struct cl_tokens_result res;
 	int rc;
 
@@ -197,20 +196,23 @@ static int tokenize_batch(struct cl_ingest *in, const struct gen_world *w,
 			/* Issued now, valid 7 days from the next whole day (as
 			 * as_token_expiry rounds). */
 			tw->expires[person] = (r->entry_time / 86400 + 8) * 86400;
-			for (uint32_t j = 0; j < tw->per_issue; j++) {
-				token_id_of(w, person, used + j, t[j].token_id);
-				t[j].expires_at = tw->expires[person];
-				memcpy(t[j].pid, b->pids[k], AS_PID_LEN);
-				t[j].contact = r->capsule;   /* the person's contact capsule */
-			}
-			rc = cl_store_ingest_tokens(in, t, tw->per_issue, &res);
+			tw->serial[person] = ++tw->next_serial;
+			t.serial = tw->serial[person];
+			t.count = (uint8_t)tw->per_issue;
+			t.expires_at = tw->expires[person];
+			memcpy(t.pid, b->pids[k], AS_PID_LEN);
+			t.contact = r->capsule;   /* the person's contact capsule */
+			rc = cl_store_ingest_token_issues(in, &t, 1, &res);
 			if (rc)
 				return rc;
-			tw->announced += res.added;
-			tw->issues++;
+			tw->announced += (uint64_t)res.added * tw->per_issue;
+			tw->issues += res.added;
 		}
 		r->kind = AS_REC_TOKEN;
-		token_id_of(w, person, used, r->pid);
+		rc = as_token_id_derive(r->pid, tw->key, tw->serial[person],
+					(uint8_t)(used % tw->per_issue));
+		if (rc)
+			return rc;
 		r->credential_expires = tw->expires[person];
 		memset(r->capsule, 0, AS_CAPSULE_LEN);
 	}
@@ -305,7 +307,7 @@ static int load_store(const struct options *o, const struct gen_world *w)
 	char err[600], path[1100];
 	double t_store = 0, t_commit = 0, t0, cpu0;
 	uint64_t stored = 0, commits = 0;
-	struct token_world tw = {(uint32_t)o->per_issue, NULL, NULL, 0, 0, 0, 0};
+	struct token_world tw = {.per_issue = (uint32_t)o->per_issue};
 	struct stat sb;
 	int rc;
 
@@ -322,10 +324,16 @@ static int load_store(const struct options *o, const struct gen_world *w)
 	if (!rc)
 		rc = buf_init(&b, (size_t)w->p.batch_max);
 	if (!rc && o->tokens) {
+		uint8_t seed[8];
+
+		as_put_be64(seed, w->p.seed);
+		crypto_generichash(tw.key, sizeof tw.key, seed, sizeof seed, NULL, 0);
+		cl_store_set_token_id_key(s, tw.key);
 		tw.n_people = (size_t)w->p.people + 1;
 		tw.used = calloc(tw.n_people, sizeof *tw.used);
 		tw.expires = calloc(tw.n_people, sizeof *tw.expires);
-		if (!tw.used || !tw.expires)
+		tw.serial = calloc(tw.n_people, sizeof *tw.serial);
+		if (!tw.used || !tw.expires || !tw.serial)
 			rc = -ENOMEM;
 	}
 	if (rc) {
@@ -373,6 +381,7 @@ static int load_store(const struct options *o, const struct gen_world *w)
 	buf_free(&b);
 	free(tw.used);
 	free(tw.expires);
+	free(tw.serial);
 	if (rc) {
 		fprintf(stderr, "visits_gen: ingest failed: %s (%s)%s%s\n", as_errname(rc),
 			as_strerror(rc), *cl_store_last_error() ? ": " : "", cl_store_last_error());
@@ -390,8 +399,8 @@ static int load_store(const struct options *o, const struct gen_world *w)
 	       (double)stored / t_store, bench_now_sec() - t0, 100 * (cpu_sec() - cpu0) / (bench_now_sec() - t0));
 	rc = cl_store_stats(s, &st);
 	if (!rc && o->tokens)
-		printf("anshim tokens: %llu announced in %llu capsule batches of %d, %llu used, %llu "
-		       "known to the store at the end (%.2f per visit)\n",
+		printf("anshim tokens: %llu issued in %llu issues of %u, %llu used, %llu issues "
+		       "known to the store at the end (%.3f per visit)\n",
 		       (unsigned long long)tw.announced, (unsigned long long)tw.issues,
 		       tw.per_issue, (unsigned long long)tw.used_total,
 		       (unsigned long long)st.tokens, (double)st.tokens / (double)st.visits);

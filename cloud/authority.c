@@ -41,6 +41,8 @@ static const struct key_file key_files[] = {
 	{"audit.key", AS_KEY_SIGN_SECRET, CL_KEY_AUDIT, offsetof(struct cl_authority, audit_sk)},
 	{"audit.pub", AS_KEY_SIGN_PUBLIC, CL_KEY_AUDIT | CL_KEY_AUDIT_PUBLIC,
 	 offsetof(struct cl_authority, audit_pk)},
+	{"tokenid.key", AS_KEY_PSEUDONYM, CL_KEY_TOKEN_ID,
+	 offsetof(struct cl_authority, token_id_key)},
 };
 #define N_KEY_FILES (sizeof key_files / sizeof key_files[0])
 
@@ -104,8 +106,9 @@ int cl_authority_create(const char *dir, const char **failed_path)
 	crypto_box_keypair(a.contact_pk, a.contact_sk);
 	randombytes_buf(a.pseudonym_key, sizeof a.pseudonym_key);
 	crypto_sign_keypair(a.audit_pk, a.audit_sk);
-	rc = create_files(dir, &a, CL_KEY_SIGN | CL_KEY_CONTACT | CL_KEY_PSEUDONYM | CL_KEY_AUDIT,
-			  failed_path);
+	randombytes_buf(a.token_id_key, sizeof a.token_id_key);
+	rc = create_files(dir, &a, CL_KEY_SIGN | CL_KEY_CONTACT | CL_KEY_PSEUDONYM | CL_KEY_AUDIT |
+			  CL_KEY_TOKEN_ID, failed_path);
 	cl_authority_wipe(&a);
 	return rc;
 }
@@ -118,6 +121,18 @@ int cl_authority_create_audit(const char *dir, const char **failed_path)
 	memset(&a, 0, sizeof a);
 	crypto_sign_keypair(a.audit_pk, a.audit_sk);
 	rc = create_files(dir, &a, CL_KEY_AUDIT, failed_path);
+	cl_authority_wipe(&a);
+	return rc;
+}
+
+int cl_authority_create_token_id(const char *dir, const char **failed_path)
+{
+	struct cl_authority a;
+	int rc;
+
+	memset(&a, 0, sizeof a);
+	randombytes_buf(a.token_id_key, sizeof a.token_id_key);
+	rc = create_files(dir, &a, CL_KEY_TOKEN_ID, failed_path);
 	cl_authority_wipe(&a);
 	return rc;
 }

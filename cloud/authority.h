@@ -5,7 +5,9 @@
  * Key directory layout: sign.key / sign.pub (Ed25519), contact.key /
  * contact.pub (X25519), pseudonym.key (32-byte BLAKE2b key), audit.key /
  * audit.pub (Ed25519: signs the audit log; only the reveal service reads
- * audit.key).  Secrets are mode 0600 and refused if group- or
+ * audit.key), tokenid.key (32-byte ChaCha20 key: reads the issue serial in
+ * a visit token's id, anshim/token.h; the aggregator reads it, and the
+ * issuer holds a copy to make the ids).  Secrets are mode 0600 and refused if group- or
  * world-readable.
  */
 #ifndef CL_AUTHORITY_H
@@ -25,7 +27,8 @@ enum cl_authority_keys {
 	CL_KEY_SIGN_PUBLIC = 8, /* sign.pub only */
 	CL_KEY_AUDIT = 16,      /* audit.key (and its public half) */
 	CL_KEY_AUDIT_PUBLIC = 32, /* audit.pub only */
-	CL_KEY_CONTACT_PUBLIC = 64 /* contact.pub only */
+	CL_KEY_CONTACT_PUBLIC = 64, /* contact.pub only */
+	CL_KEY_TOKEN_ID = 128     /* tokenid.key */
 };
 
 struct cl_authority {
@@ -37,11 +40,12 @@ struct cl_authority {
 	uint8_t pseudonym_key[AS_PSEUDONYM_KEY_LEN];
 	uint8_t audit_pk[AS_SIGN_PK_LEN];
 	uint8_t audit_sk[AS_SIGN_SK_LEN];
+	uint8_t token_id_key[32];
 };
 
 /*
  * Create a new authority key set in dir (created 0700 if missing).  Refuses
- * with AS_E_EXISTS, writing nothing, if any of the seven files exists.  On
+ * with AS_E_EXISTS, writing nothing, if any of the eight files exists.  On
  * error, *failed_path (if not NULL) points at a static copy of the file
  * that failed.  Single-threaded tool use.
  */
@@ -50,6 +54,10 @@ int cl_authority_create(const char *dir, const char **failed_path);
 /* Add audit.key / audit.pub to an existing key set in dir (one made before
  * the reveal service); AS_E_EXISTS if either exists.  Same conventions. */
 int cl_authority_create_audit(const char *dir, const char **failed_path);
+
+/* Add tokenid.key to an existing key set in dir (one made before visit
+ * tokens); AS_E_EXISTS if it exists.  Same conventions. */
+int cl_authority_create_token_id(const char *dir, const char **failed_path);
 
 /* Load the keys named by `what` from dir into a (caller-owned; wipe with
  * cl_authority_wipe).  On error *failed_path names the file. */

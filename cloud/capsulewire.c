@@ -11,6 +11,7 @@
 
 #include "anshim/bytes.h"
 #include "anshim/error.h"
+#include "anshim/token.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -26,8 +27,12 @@ int cl_feed_encode(uint8_t *out, size_t cap, const struct cl_feed_batch *b,
 {
 	struct as_writer w;
 
-	if (b->count == 0 || b->count > CL_FEED_MAX_TOKENS)
+	if (b->count == 0 || b->count > CL_FEED_MAX_ISSUES)
 		return AS_E_FIELD;
+	for (size_t i = 0; i < b->count; i++)
+		if (b->issues[i].serial == 0 || b->issues[i].serial > AS_TOKEN_SERIAL_MAX ||
+		    b->issues[i].count == 0 || b->issues[i].count > CL_ISSUE_MAX_TOKENS)
+			return AS_E_FIELD;
 	if (cap < CL_FEED_LEN(b->count))
 		return AS_E_OVERSIZE;
 	as_writer_init(&w, out, cap);
@@ -39,9 +44,10 @@ int cl_feed_encode(uint8_t *out, size_t cap, const struct cl_feed_batch *b,
 	as_writer_bytes(&w, b->sealed_key, CL_TOKCAP_SEALED_KEY_LEN);
 	as_writer_u16(&w, b->count);
 	for (size_t i = 0; i < b->count; i++) {
-		as_writer_bytes(&w, b->tokens[i].token_id, CL_TOKEN_ID_LEN);
-		as_writer_i64(&w, b->tokens[i].expires_at);
-		as_writer_bytes(&w, b->tokens[i].capsule, CL_TOKCAP_LEN);
+		as_writer_u64(&w, b->issues[i].serial);
+		as_writer_i64(&w, b->issues[i].expires_at);
+		as_writer_u8(&w, b->issues[i].count);
+		as_writer_bytes(&w, b->issues[i].capsule, CL_TOKCAP_LEN);
 	}
 	if (w.err || w.cap - w.len < AS_SIG_LEN)
 		return AS_E_OVERSIZE;
@@ -80,7 +86,7 @@ int cl_feed_decode(struct cl_feed_batch *b, size_t max, const uint8_t *in, size_
 		   const uint8_t issuer_pk[AS_SIGN_PK_LEN])
 {
 	struct as_reader r;
-	struct cl_feed_token *tokens = b->tokens;
+	struct cl_feed_issue *issues = b->issues;
 	const uint8_t *sig;
 	int rc;
 
@@ -91,7 +97,7 @@ int cl_feed_decode(struct cl_feed_batch *b, size_t max, const uint8_t *in, size_
 	if (rc)
 		return rc;
 	memset(b, 0, sizeof *b);
-	b->tokens = tokens;
+	b->issues = issues;
 	as_reader_copy(&r, b->issuer_id, CL_ISSUER_ID_LEN);
 	b->seq = as_reader_u64(&r);
 	b->created = as_reader_i64(&r);
@@ -99,14 +105,15 @@ int cl_feed_decode(struct cl_feed_batch *b, size_t max, const uint8_t *in, size_
 	b->count = as_reader_u16(&r);
 	if (r.err)
 		return r.err;
-	if (b->count == 0 || b->count > CL_FEED_MAX_TOKENS || b->count > max)
+	if (b->count == 0 || b->count > CL_FEED_MAX_ISSUES || b->count > max)
 		return AS_E_LENGTH;
 	if (len != CL_FEED_LEN(b->count))
 		return len < CL_FEED_LEN(b->count) ? AS_E_TRUNCATED : AS_E_TRAILING;
 	for (size_t i = 0; i < b->count; i++) {
-		as_reader_copy(&r, b->tokens[i].token_id, CL_TOKEN_ID_LEN);
-		b->tokens[i].expires_at = as_reader_i64(&r);
-		as_reader_copy(&r, b->tokens[i].capsule, CL_TOKCAP_LEN);
+		b->issues[i].serial = as_reader_u64(&r);
+		b->issues[i].expires_at = as_reader_i64(&r);
+		b->issues[i].count = as_reader_u8(&r);
+		as_reader_copy(&r, b->issues[i].capsule, CL_TOKCAP_LEN);
 	}
 	sig = as_reader_take(&r, AS_SIG_LEN);
 	rc = as_reader_finish(&r);
@@ -114,6 +121,10 @@ int cl_feed_decode(struct cl_feed_batch *b, size_t max, const uint8_t *in, size_
 		return rc;
 	if (b->seq == 0)
 		return AS_E_FIELD;
+	for (size_t i = 0; i < b->count; i++)
+		if (b->issues[i].serial == 0 || b->issues[i].serial > AS_TOKEN_SERIAL_MAX ||
+		    b->issues[i].count == 0 || b->issues[i].count > CL_ISSUE_MAX_TOKENS)
+			return AS_E_FIELD;
 	if (crypto_sign_verify_detached(sig, in, len - AS_SIG_LEN, issuer_pk))
 		return AS_E_SIGNATURE;
 	return 0;

@@ -409,29 +409,30 @@ int cl_reveal_derive_pids(const char *socket_path, const uint8_t (*capsules)[AS_
 
 int cl_reveal_derive_token_pids(const char *socket_path,
 				const uint8_t sealed_key[CL_TOKCAP_SEALED_KEY_LEN],
-				const struct cl_feed_token *tokens, size_t n,
+				const struct cl_feed_issue *issues, size_t n,
 				uint8_t (*pids)[AS_PID_LEN], uint8_t (*contacts)[AS_CAPSULE_LEN],
 				char *err, size_t err_len)
 {
-	char key_hex[2 * CL_TOKCAP_SEALED_KEY_LEN + 1], id_hex[2 * CL_TOKEN_ID_LEN + 1];
+	char key_hex[2 * CL_TOKCAP_SEALED_KEY_LEN + 1];
 	char cap_hex[2 * CL_TOKCAP_LEN + 1];
 	json_t *list, *a, *req;
 	int rc;
 
 	if (n == 0)
 		return 0;
-	if (n > CL_FEED_MAX_TOKENS) {
-		as_err_printf(err, err_len, "at most %d token capsules per request",
-			      CL_FEED_MAX_TOKENS);
+	if (n > CL_FEED_MAX_ISSUES) {
+		as_err_printf(err, err_len, "at most %d issue capsules per request",
+			      CL_FEED_MAX_ISSUES);
 		return AS_E_FIELD;
 	}
 	list = json_array();
 	for (size_t i = 0; list && i < n; i++) {
-		as_hex_encode(id_hex, tokens[i].token_id, CL_TOKEN_ID_LEN);
-		as_hex_encode(cap_hex, tokens[i].capsule, CL_TOKCAP_LEN);
-		if (json_array_append_new(list, json_pack("{s:s, s:I, s:s}", "id", id_hex,
+		as_hex_encode(cap_hex, issues[i].capsule, CL_TOKCAP_LEN);
+		if (json_array_append_new(list, json_pack("{s:I, s:I, s:i, s:s}", "serial",
+							  (json_int_t)issues[i].serial,
 							  "expires",
-							  (json_int_t)tokens[i].expires_at,
+							  (json_int_t)issues[i].expires_at,
+							  "count", (int)issues[i].count,
 							  "capsule", cap_hex))) {
 			json_decref(list);
 			list = NULL;
@@ -439,7 +440,7 @@ int cl_reveal_derive_token_pids(const char *socket_path,
 	}
 	as_hex_encode(key_hex, sealed_key, CL_TOKCAP_SEALED_KEY_LEN);
 	req = list ? json_pack("{s:s, s:s, s:o}", "op", "derive_token_pids", "sealed_key",
-			       key_hex, "tokens", list) : NULL;
+			       key_hex, "issues", list) : NULL;
 	rc = call(socket_path, req, &a, err, err_len);
 	if (rc)
 		return rc;
@@ -460,7 +461,7 @@ int cl_reveal_derive_token_pids(const char *socket_path,
 		}
 		if (rc)
 			as_err_printf(err, err_len, "the reveal service's answer has no contact "
-				      "capsule for every token");
+				      "capsule for every issue");
 	}
 	json_decref(a);
 	return rc;

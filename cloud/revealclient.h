@@ -110,17 +110,17 @@ int cl_reveal_derive_pids(const char *socket_path,
 			  const uint8_t (*capsules)[AS_CAPSULE_LEN], size_t n,
 			  uint8_t (*pids)[AS_PID_LEN], char *err, size_t err_len);
 
-/* The aggregator: the pids of the n capsules of one issued batch of visit
- * tokens (capsulewire.h; n <= CL_FEED_MAX_TOKENS), whose batch key is
- * sealed_key, and the holder's contact capsule each wraps (still sealed to
- * the authority: the store keeps it as the person's): pids[i] and
- * contacts[i] all zero when token i's capsule does not open.  The service
+/* The aggregator: the pids of the n capsules of the issues of visit tokens
+ * in one capsule batch (capsulewire.h; n <= CL_FEED_MAX_ISSUES), whose
+ * batch key is sealed_key, and the holder's contact capsule each wraps
+ * (still sealed to the authority: the store keeps it as the person's):
+ * pids[i] and contacts[i] all zero when issue i's capsule does not open.  The service
  * opens each to the contact capsule and derives the pid as for a paper
  * entry; nothing else leaves it. */
-struct cl_feed_token;
+struct cl_feed_issue;
 int cl_reveal_derive_token_pids(const char *socket_path,
 				const uint8_t sealed_key[CL_TOKCAP_SEALED_KEY_LEN],
-				const struct cl_feed_token *tokens, size_t n,
+				const struct cl_feed_issue *issues, size_t n,
 				uint8_t (*pids)[AS_PID_LEN], uint8_t (*contacts)[AS_CAPSULE_LEN],
 				char *err, size_t err_len);
 

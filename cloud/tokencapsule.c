@@ -4,7 +4,7 @@
  * tokencapsule.h for the format).
  *
  * Invariants: every capsule has its own random nonce; the additional data
- * binds it to its token id and expiry; nothing is returned from a capsule
+ * binds it to its issue's serial, expiry and token count; nothing is returned from a capsule
  * that does not authenticate.
  * Any thread; no state.
  */
@@ -16,18 +16,18 @@
 #include <sodium.h>
 #include <string.h>
 
-#define AD_LABEL "anshim-tokcap-1"
-#define AD_LEN (sizeof AD_LABEL - 1 + CL_TOKEN_ID_LEN + 8)
+#define AD_LABEL "anshim-tokcap-2"
+#define AD_LEN (sizeof AD_LABEL - 1 + 8 + 8 + 1)
 
-static void make_ad(uint8_t ad[AD_LEN], const uint8_t token_id[CL_TOKEN_ID_LEN],
-		    int64_t expires_at)
+static void make_ad(uint8_t ad[AD_LEN], uint64_t serial, int64_t expires_at, uint8_t count)
 {
 	struct as_writer w;
 
 	as_writer_init(&w, ad, AD_LEN);
 	as_writer_bytes(&w, AD_LABEL, sizeof AD_LABEL - 1);
-	as_writer_bytes(&w, token_id, CL_TOKEN_ID_LEN);
+	as_writer_u64(&w, serial);
 	as_writer_i64(&w, expires_at);
+	as_writer_u8(&w, count);
 }
 
 int cl_tokcap_key_make(struct cl_tokcap_key *k, const uint8_t contact_pk[AS_BOX_PK_LEN])
@@ -46,12 +46,12 @@ void cl_tokcap_key_wipe(struct cl_tokcap_key *k)
 }
 
 int cl_tokcap_seal(uint8_t capsule[CL_TOKCAP_LEN], const struct cl_tokcap_key *k,
-		   const uint8_t token_id[CL_TOKEN_ID_LEN], int64_t expires_at,
+		   uint64_t serial, int64_t expires_at, uint8_t count,
 		   const uint8_t contact[AS_CAPSULE_LEN])
 {
 	uint8_t ad[AD_LEN];
 
-	make_ad(ad, token_id, expires_at);
+	make_ad(ad, serial, expires_at, count);
 	randombytes_buf(capsule, CL_TOKCAP_NONCE_LEN);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(capsule + CL_TOKCAP_NONCE_LEN, NULL, contact,
 						   AS_CAPSULE_LEN, ad, sizeof ad, NULL, capsule,
@@ -70,12 +70,12 @@ int cl_tokcap_open_key(uint8_t key[CL_TOKCAP_KEY_LEN],
 }
 
 int cl_tokcap_open(uint8_t contact[AS_CAPSULE_LEN], const uint8_t key[CL_TOKCAP_KEY_LEN],
-		   const uint8_t token_id[CL_TOKEN_ID_LEN], int64_t expires_at,
+		   uint64_t serial, int64_t expires_at, uint8_t count,
 		   const uint8_t capsule[CL_TOKCAP_LEN])
 {
 	uint8_t ad[AD_LEN];
 
-	make_ad(ad, token_id, expires_at);
+	make_ad(ad, serial, expires_at, count);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(contact, NULL, NULL,
 						       capsule + CL_TOKCAP_NONCE_LEN,
 						       CL_TOKCAP_LEN - CL_TOKCAP_NONCE_LEN, ad,

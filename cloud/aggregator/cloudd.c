@@ -21,6 +21,8 @@
 #include "anshim/error.h"
 #include "anshim/fileio.h"
 #include "anshim/log.h"
+
+#include <errno.h>
 #include "anshim/mqtt.h"
 #include "anshim/parse.h"
 #include "anshim/policy.h"
@@ -509,6 +511,25 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 			   d->cfg.map_size, 0, err, err_len);
 	if (rc)
 		return rc;
+	{
+		/* tokenid.key reads a visit token's issue (anshim/token.h). */
+		struct cl_authority tk;
+
+		rc = cl_authority_load(&tk, d->cfg.keys_dir, CL_KEY_TOKEN_ID, &failed);
+		if (rc == 0)
+			cl_store_set_token_id_key(d->store, tk.token_id_key);
+		else if (rc == -ENOENT)
+			as_log(AS_LOG_WARNING, "%s/tokenid.key is missing: batches with visit "
+			       "token records are refused (their gateways keep them) until it is "
+			       "there ('anshim-cloud keys init --token-ids', then restart)",
+			       d->cfg.keys_dir);
+		cl_authority_wipe(&tk);
+		if (rc && rc != -ENOENT) {
+			snprintf(err, err_len, "cannot load %s: %s",
+				 failed ? failed : d->cfg.keys_dir, as_strerror(rc));
+			return rc;
+		}
+	}
 	rc = cl_ingester_start(&d->ingester, d->loop, d->store, &d->keys, &ingest_opt,
 			       on_ack, d);
 	if (rc) {

@@ -78,7 +78,7 @@ struct checked_app {
  * reveal service derived from each capsule. */
 struct checked_feed {
 	struct cl_feed_batch b;
-	struct cl_feed_token *tokens;          /* CL_FEED_MAX_TOKENS */
+	struct cl_feed_issue *issues;          /* CL_FEED_MAX_ISSUES */
 	uint8_t (*pids)[AS_PID_LEN];
 	uint8_t (*contacts)[AS_CAPSULE_LEN];
 	struct cl_tokens_result res;
@@ -464,10 +464,10 @@ static void free_feed(struct checked_feed *f)
 {
 	if (!f)
 		return;
-	free(f->tokens);
+	free(f->issues);
 	free(f->pids);
 	if (f->contacts)
-		sodium_memzero(f->contacts, (size_t)CL_FEED_MAX_TOKENS * AS_CAPSULE_LEN);
+		sodium_memzero(f->contacts, (size_t)CL_FEED_MAX_ISSUES * AS_CAPSULE_LEN);
 	free(f->contacts);
 	free(f);
 }
@@ -498,18 +498,18 @@ static const char *check_feed(struct cl_ingester *in, const struct message *m,
 		return "feed-unknown-issuer";
 	f = calloc(1, sizeof *f);
 	if (f) {
-		f->tokens = calloc(CL_FEED_MAX_TOKENS, sizeof *f->tokens);
-		f->pids = calloc(CL_FEED_MAX_TOKENS, sizeof *f->pids);
-		f->contacts = calloc(CL_FEED_MAX_TOKENS, sizeof *f->contacts);
+		f->issues = calloc(CL_FEED_MAX_ISSUES, sizeof *f->issues);
+		f->pids = calloc(CL_FEED_MAX_ISSUES, sizeof *f->pids);
+		f->contacts = calloc(CL_FEED_MAX_ISSUES, sizeof *f->contacts);
 	}
 	c->feed = f;
-	if (!f || !f->tokens || !f->pids || !f->contacts)
+	if (!f || !f->issues || !f->pids || !f->contacts)
 		return "out-of-memory";
-	f->b.tokens = f->tokens;
-	rc = cl_feed_decode(&f->b, CL_FEED_MAX_TOKENS, m->payload, m->len, pk);
+	f->b.issues = f->issues;
+	rc = cl_feed_decode(&f->b, CL_FEED_MAX_ISSUES, m->payload, m->len, pk);
 	if (rc)
 		return rc == AS_E_SIGNATURE ? "feed-bad-signature" : "feed-malformed";
-	rc = cl_reveal_derive_token_pids(in->opt.reveal_socket, f->b.sealed_key, f->tokens,
+	rc = cl_reveal_derive_token_pids(in->opt.reveal_socket, f->b.sealed_key, f->issues,
 					 f->b.count, f->pids, f->contacts, err, sizeof err);
 	if (rc) {
 		as_log(AS_LOG_ERR, "ingest: the pids of an issuer's capsule batch cannot be "
@@ -900,17 +900,18 @@ static int process_group(struct cl_ingester *in, struct message **msgs, size_t n
 		}
 		if (checked[i].feed) {
 			struct checked_feed *f = checked[i].feed;
-			struct cl_token_issued t[CL_FEED_MAX_TOKENS];
+			struct cl_token_issue t[CL_FEED_MAX_ISSUES];
 			static const uint8_t zero[AS_PID_LEN];
 
 			for (size_t k = 0; k < f->b.count; k++) {
-				memcpy(t[k].token_id, f->tokens[k].token_id, 16);
-				t[k].expires_at = f->tokens[k].expires_at;
+				t[k].serial = f->issues[k].serial;
+				t[k].count = f->issues[k].count;
+				t[k].expires_at = f->issues[k].expires_at;
 				memcpy(t[k].pid, f->pids[k], AS_PID_LEN);
 				t[k].contact = memcmp(f->pids[k], zero, AS_PID_LEN) != 0
 						       ? f->contacts[k] : NULL;
 			}
-			rc = cl_store_ingest_tokens(txn, t, f->b.count, &f->res);
+			rc = cl_store_ingest_token_issues(txn, t, f->b.count, &f->res);
 			continue;
 		}
 		if (checked[i].app) {
@@ -1020,7 +1021,14 @@ static int process_group(struct cl_ingester *in, struct message **msgs, size_t n
 			tok_resolved += f->res.resolved;
 			if (f->res.resolved)
 				as_log(AS_LOG_INFO, "ingest: %u waiting token record(s) stored as "
-				       "visits: their capsules arrived", f->res.resolved);
+				       "visits: their issues arrived", f->res.resolved);
+			if (f->res.conflicting)
+				as_log(AS_LOG_ERR, "ingest: capsule batch %llu names %u issue "
+				       "serial(s) stored before for another holder, count or "
+				       "expiry: two issuers share tokenid.key, or the issuer's "
+				       "state was restored from an old copy; the first stored is "
+				       "kept (give each issuer its own state and tokenid.key)",
+				       (unsigned long long)f->b.seq, f->res.conflicting);
 			a = calloc(1, sizeof *a);
 			if (!a)
 				continue;

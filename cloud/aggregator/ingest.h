@@ -75,7 +75,7 @@ struct cl_ingest_stats {
 	uint64_t queue_peak_bytes;  /* most payload bytes queued at once */
 	uint64_t heartbeats;                                 /* merged into coverage */
 	uint64_t feed_batches;      /* issuers' capsule batches stored */
-	uint64_t tokens_added;      /* visit tokens they announced */
+	uint64_t tokens_added;      /* issues of visit tokens they announced */
 	uint64_t tokens_resolved;   /* waiting token records they resolved */
 	uint64_t tokens_waiting;    /* token records kept waiting for their token */
 	uint64_t tokens_replayed;   /* token records refused as replays */

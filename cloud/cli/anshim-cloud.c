@@ -34,15 +34,19 @@ static const char usage_text[] =
 "Tools for the health authority that runs the Anshim cloud.\n"
 "\n"
 "Commands:\n"
-"  keys init [--audit] [--dir DIR]\n"
+"  keys init [--audit | --token-ids] [--dir DIR]\n"
 "      Create the authority key set in DIR (default " DEFAULT_KEY_DIR "):\n"
 "        sign.key, sign.pub         Ed25519: signs credentials, policy, acks\n"
 "        contact.key, contact.pub   X25519: personal data is sealed to it\n"
 "        pseudonym.key              keyed BLAKE2b: phone -> pseudonym (pid)\n"
 "        audit.key, audit.pub       Ed25519: signs the audit log\n"
+"        tokenid.key                ChaCha20: reads a visit token's issue\n"
 "      Secret keys are written atomically with mode 0600. Refuses to touch\n"
 "      a directory that already holds any of these files. --audit adds\n"
-"      only audit.key and audit.pub to a key set made without them.\n"
+"      only audit.key and audit.pub to a key set made without them;\n"
+"      --token-ids only tokenid.key. tokenid.key belongs to the\n"
+"      aggregator (anshim-cloudd) and to the issuer (anshim-issuerd), which\n"
+"      gets a copy (mode 0600): no one else.\n"
 "      contact.key, pseudonym.key and audit.key belong to the reveal\n"
 "      service (anshim-revealed) alone: chown them to its user.\n"
 "      Give sign.pub and contact.pub to gateways; keep the rest offline or\n"
@@ -211,20 +215,24 @@ static int cmd_keys(int argc, char **argv)
 	static const struct option options[] = {
 		{"dir", required_argument, NULL, 'd'},
 		{"audit", no_argument, NULL, 'a'},
+		{"token-ids", no_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = DEFAULT_KEY_DIR, *failed = NULL;
-	int c, rc, audit_only = 0;
+	int c, rc, audit_only = 0, token_ids_only = 0;
 
 	if (argc < 3 || strcmp(argv[2], "init") != 0)
-		return cl_usage_error("%s", "usage: anshim-cloud keys init [--audit] [--dir DIR]");
+		return cl_usage_error("%s", "usage: anshim-cloud keys init [--audit | --token-ids] "
+				      "[--dir DIR]");
 	optind = 3;
 	while ((c = as_args_next("anshim-cloud", argc, argv, "d:h", options, NULL)) != -1) {
 		if (c == 'd')
 			dir = optarg;
 		else if (c == 'a')
 			audit_only = 1;
+		else if (c == 't')
+			token_ids_only = 1;
 		else if (c == 'h')
 			return fputs(usage_text, stdout), 0;
 		else
@@ -232,7 +240,11 @@ static int cmd_keys(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cl_usage_error("unexpected argument '%s'", argv[optind]);
-	rc = audit_only ? cl_authority_create_audit(dir, &failed) : cl_authority_create(dir, &failed);
+	if (audit_only && token_ids_only)
+		return cl_usage_error("%s", "--audit and --token-ids: give one of them");
+	rc = audit_only ? cl_authority_create_audit(dir, &failed)
+	     : token_ids_only ? cl_authority_create_token_id(dir, &failed)
+	     : cl_authority_create(dir, &failed);
 	if (rc == AS_E_EXISTS) {
 		fprintf(stderr, "anshim-cloud: %s already exists; refusing to overwrite "
 			"authority keys (choose another --dir, or move the old keys away "
@@ -244,13 +256,17 @@ static int cmd_keys(int argc, char **argv)
 			failed ? failed : dir, as_strerror(rc));
 		return 1;
 	}
-	if (audit_only)
+	if (token_ids_only)
+		printf("token id key created in %s: tokenid.key (mode 0600: for the aggregator's "
+		       "user, and a copy for the issuer)\n", dir);
+	else if (audit_only)
 		printf("audit log keys created in %s: audit.key (mode 0600: give it to the reveal "
 		       "service's user alone) and audit.pub\n", dir);
 	else
 		printf("authority keys created in %s\n"
 		       "  public:  sign.pub contact.pub (give these to gateways), audit.pub\n"
-		       "  secret:  sign.key contact.key pseudonym.key audit.key (mode 0600; keep "
+		       "  secret:  sign.key contact.key pseudonym.key audit.key tokenid.key (mode "
+		       "0600; keep "
 		       "safe;\n"
 		       "           contact.key, pseudonym.key and audit.key belong to the reveal "
 		       "service's user)\n", dir);

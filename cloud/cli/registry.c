@@ -466,8 +466,8 @@ int cl_cmd_stats(int argc, char **argv)
 		else
 			printf("visits stored   %llu\npeople          %llu\nbatches         %llu\n"
 			       "store size      %.1f MiB\n"
-			       "visit tokens    %llu known, pending-tokens %llu (waiting for their "
-			       "capsule), replayed-tokens %llu (refused)\n"
+			       "visit tokens    %llu issues known, pending-tokens %llu (waiting for "
+			       "their issue), replayed-tokens %llu (refused)\n"
 			       "rejected batches %llu, by reason:\n",
 			       (unsigned long long)st.visits, (unsigned long long)st.people,
 			       (unsigned long long)st.batches, (double)st.map_used / 1048576,

@@ -23,6 +23,7 @@
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/log.h"
+#include "anshim/token.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -122,31 +123,27 @@ int cl_capsulefeed_open(struct cl_capsulefeed **out, MDB_env *env,
 
 int cl_capsulefeed_append(struct cl_capsulefeed *f, MDB_txn *txn,
 			  const uint8_t contact_pk[AS_BOX_PK_LEN],
-			  const uint8_t contact[AS_CAPSULE_LEN],
-			  const uint8_t (*token_ids)[CL_TOKEN_ID_LEN], const int64_t *expires_at,
-			  size_t n, uint64_t *seq, char *err, size_t err_len)
+			  const uint8_t contact[AS_CAPSULE_LEN], uint64_t serial, unsigned count,
+			  int64_t expires_at, uint64_t *seq, char *err, size_t err_len)
 {
 	struct cl_feed_batch b;
+	struct cl_feed_issue issue;
 	struct cl_tokcap_key key;
-	uint8_t k0[8], kseq[8], counter[8], *msg = NULL;
+	uint8_t k0[8], kseq[8], counter[8], msg[CL_FEED_LEN(1)];
 	MDB_val mk = {8, k0}, mv;
 	uint64_t last = 0;
 	int rc, len;
 
-	if (n == 0 || n > CL_FEED_MAX_TOKENS) {
-		snprintf(err, err_len, "a capsule batch holds 1 to %d tokens, not %zu",
-			 CL_FEED_MAX_TOKENS, n);
+	if (count == 0 || count > CL_ISSUE_MAX_TOKENS || serial == 0 ||
+	    serial > AS_TOKEN_SERIAL_MAX) {
+		snprintf(err, err_len, "an issue holds 1 to %d tokens and a serial from 1, not "
+			 "%u tokens of serial %llu", CL_ISSUE_MAX_TOKENS, count,
+			 (unsigned long long)serial);
 		return AS_E_FIELD;
 	}
 	memset(&b, 0, sizeof b);
-	b.tokens = calloc(n, sizeof *b.tokens);
-	msg = malloc(CL_FEED_LEN(n));
-	if (!b.tokens || !msg) {
-		free(b.tokens);
-		free(msg);
-		snprintf(err, err_len, "out of memory");
-		return -ENOMEM;
-	}
+	memset(&issue, 0, sizeof issue);
+	b.issues = &issue;
 	key_of(k0, 0);
 	rc = mdb_get(txn, f->dbi, &mk, &mv);
 	if (rc == 0 && mv.mv_size == 8) {
@@ -169,14 +166,13 @@ int cl_capsulefeed_append(struct cl_capsulefeed *f, MDB_txn *txn,
 	b.seq = last + 1;
 	b.created = (int64_t)time(NULL);
 	memcpy(b.sealed_key, key.sealed, sizeof b.sealed_key);
-	b.count = (uint16_t)n;
-	for (size_t i = 0; i < n; i++) {
-		memcpy(b.tokens[i].token_id, token_ids[i], CL_TOKEN_ID_LEN);
-		b.tokens[i].expires_at = expires_at[i];
-		cl_tokcap_seal(b.tokens[i].capsule, &key, token_ids[i], expires_at[i], contact);
-	}
+	b.count = 1;
+	issue.serial = serial;
+	issue.expires_at = expires_at;
+	issue.count = (uint8_t)count;
+	cl_tokcap_seal(issue.capsule, &key, serial, expires_at, issue.count, contact);
 	cl_tokcap_key_wipe(&key);
-	len = cl_feed_encode(msg, CL_FEED_LEN(n), &b, f->sk);
+	len = cl_feed_encode(msg, sizeof msg, &b, f->sk);
 	if (len < 0) {
 		rc = len;
 		snprintf(err, err_len, "encoding a capsule batch: %s", as_strerror(rc));
@@ -206,8 +202,6 @@ int cl_capsulefeed_append(struct cl_capsulefeed *f, MDB_txn *txn,
 	if (seq)
 		*seq = b.seq;
 out:
-	free(b.tokens);
-	free(msg);
 	return rc;
 }
 

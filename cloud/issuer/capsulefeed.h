@@ -5,7 +5,7 @@
  * For every batch of visit tokens it issues, anshim-issuerd calls
  * cl_capsulefeed_append inside the LMDB write transaction that records
  * the batch: the capsules (tokencapsule.h; one fresh batch key sealed to
- * the authority's contact key, one capsule per token) are made, signed
+ * the authority's contact key, one capsule per issue) are made, signed
  * with the issuer key as one feed message (capsulewire.h) and put in the
  * outbox, a database ("capsule_outbox") in the issuer's own LMDB
  * environment.  So a batch handed to a wallet always has its capsules in
@@ -18,7 +18,7 @@
  * or after a reconnection.  A message leaves the outbox only when the
  * cloud's ack for its seq, signed by the authority, arrives on
  * anshim/v1/issuer/{id}/ack (a PUBACK is not a receipt).  The cloud
- * stores capsules by token id and acknowledges a batch it holds already,
+ * stores capsules by issue serial and acknowledges a batch it holds already,
  * so a resend is harmless: at-least-once delivery, idempotent at the
  * cloud, nothing lost when either side is killed.
  *
@@ -54,21 +54,21 @@ int cl_capsulefeed_open(struct cl_capsulefeed **out, MDB_env *env,
 			const uint8_t issuer_sk[AS_SIGN_SK_LEN], char *err, size_t err_len);
 
 /*
- * Add the capsules of one issued batch to the outbox in txn (the caller's
- * write transaction; nothing is visible or sent before it commits): n
- * tokens (1..CL_FEED_MAX_TOKENS), token_ids[i] expiring at expires_at[i],
- * issued to the holder whose contact capsule (sealed to the authority at
- * enrolment, anshim/capsule.h) is contact; the batch key is sealed to
- * contact_pk.  *seq (may be NULL) gets the message's
+ * Add the capsule of one issue of tokens to the outbox in txn (the
+ * caller's write transaction; nothing is visible or sent before it
+ * commits): issue serial (its token ids carry it: as_token_id_derive) of
+ * count tokens (1..CL_ISSUE_MAX_TOKENS) expiring at expires_at, issued to
+ * the holder whose contact capsule (sealed to the authority at enrolment,
+ * anshim/capsule.h) is contact; the batch key is sealed to contact_pk.
+ * One message per issue.  *seq (may be NULL) gets the message's
  * outbox seq.  After the commit, cl_capsulefeed_kick sends it at once
- * (otherwise it goes within resend_ms).  0, AS_E_FIELD (n), or an
+ * (otherwise it goes within resend_ms).  0, AS_E_FIELD (serial or count), or an
  * LMDB failure as AS_E_STORE / AS_E_FULL; err says which.
  */
 int cl_capsulefeed_append(struct cl_capsulefeed *f, MDB_txn *txn,
 			  const uint8_t contact_pk[AS_BOX_PK_LEN],
-			  const uint8_t contact[AS_CAPSULE_LEN],
-			  const uint8_t (*token_ids)[CL_TOKEN_ID_LEN], const int64_t *expires_at,
-			  size_t n, uint64_t *seq, char *err, size_t err_len);
+			  const uint8_t contact[AS_CAPSULE_LEN], uint64_t serial, unsigned count,
+			  int64_t expires_at, uint64_t *seq, char *err, size_t err_len);
 
 struct cl_capsulefeed_options {
 	const struct as_mqtt_options *mqtt;  /* broker settings (client id, account) */

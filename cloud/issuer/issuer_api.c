@@ -349,9 +349,9 @@ static int64_t batch_expiry(const struct is_api *api, int64_t now, int64_t conse
  * records its ids (is_state_tokens_record's in_txn). */
 struct feed_append {
 	const struct is_api *api;
-	const uint8_t (*ids)[IS_ID_LEN];
-	const int64_t *expires_at;
-	size_t n;
+	uint64_t serial;
+	unsigned count;
+	int64_t expires_at;
 	char err[256];
 };
 
@@ -359,8 +359,8 @@ static int feed_in_txn(void *ctx, MDB_txn *txn, const uint8_t capsule[AS_CAPSULE
 {
 	struct feed_append *fa = ctx;
 
-	return cl_capsulefeed_append(fa->api->feed, txn, fa->api->contact_pk, capsule, fa->ids,
-				     fa->expires_at, fa->n, NULL, fa->err, sizeof fa->err);
+	return cl_capsulefeed_append(fa->api->feed, txn, fa->api->contact_pk, capsule, fa->serial,
+				     fa->count, fa->expires_at, NULL, fa->err, sizeof fa->err);
 }
 
 static void tokens(const struct is_api *api, const struct is_call *call,
@@ -374,12 +374,12 @@ static void tokens(const struct is_api *api, const struct is_call *call,
 						      sodium_base64_VARIANT_ORIGINAL));
 	struct is_rate_take takes[2];
 	uint8_t eid[AS_HOLDER_ID_LEN], ids[AS_TOKEN_BATCH_MAX][IS_ID_LEN];
-	int64_t expiries[AS_TOKEN_BATCH_MAX];
 	char msg[MSG_MAX];
 	const char *reason, *client = call->client;
 	size_t len = call->body_len;
 	const char *body = call->body;
 	int64_t now, expires_at;
+	uint64_t serial;
 	int rc;
 
 	if (!in || !rq || !batch || !raw || !text) {
@@ -436,18 +436,26 @@ static void tokens(const struct is_api *api, const struct is_call *call,
 			    "consent text and enrol again to renew it");
 		goto out;
 	}
+	/* One issue, one serial: the token ids carry it (and each its index),
+	 * readable by the cloud alone, which so keeps one row per issue. */
+	if ((rc = is_state_serial_next(api->state, &serial)) != 0) {
+		reply_store_error(resp, rc);
+		goto out;
+	}
 	batch->n = rq->n;
 	for (unsigned i = 0; i < rq->n; i++) {
-		if (as_token_mint(&batch->tokens[i], rq->token_pks[i], expires_at, api->issuer_pk,
-				  api->issuer_sk) != 0) {
+		uint8_t id[AS_TOKEN_ID_LEN];
+
+		if (as_token_id_derive(id, api->token_id_key, serial, (uint8_t)i) != 0 ||
+		    as_token_mint(&batch->tokens[i], id, rq->token_pks[i], expires_at,
+				  api->issuer_pk, api->issuer_sk) != 0) {
 			reply_error(resp, 500, "internal", "cannot mint a token");
 			goto out;
 		}
 		memcpy(ids[i], batch->tokens[i].token_id, IS_ID_LEN);
-		expiries[i] = expires_at;
 	}
 	as_enrolment_id(eid, e);
-	struct feed_append fa = {api, (const uint8_t (*)[IS_ID_LEN])ids, expiries, rq->n, ""};
+	struct feed_append fa = {api, serial, rq->n, expires_at, ""};
 	rc = is_state_tokens_record(api->state, eid, (const uint8_t (*)[IS_ID_LEN])ids, rq->n,
 				    expires_at, api->feed ? feed_in_txn : NULL, &fa);
 	if (rc == AS_E_REVOKED) {

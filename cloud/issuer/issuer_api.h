@@ -16,6 +16,7 @@
 
 #include "anshim/httpserver.h"
 #include "anshim/identity.h"
+#include "anshim/token.h"
 #include "issuer_state.h"
 
 #define IS_CONSENT_TEXT_MAX (64 * 1024)
@@ -28,6 +29,7 @@ struct is_api {
 	uint8_t issuer_sk[AS_SIGN_SK_LEN];
 	uint8_t issuer_pk[AS_SIGN_PK_LEN];
 	uint8_t hash_key[32];               /* keyed hashes of phones, addresses, codes */
+	uint8_t token_id_key[AS_TOKEN_ID_KEY_LEN]; /* token ids the cloud reads */
 	uint8_t contact_pk[AS_BOX_PK_LEN];  /* the authority's: capsules */
 	const char *code_command;
 	int64_t code_command_timeout;       /* seconds */

@@ -24,9 +24,11 @@
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/fileio.h"
+#include "anshim/token.h"
 
 #include <errno.h>
 #include <lmdb.h>
+#include <uv.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +46,11 @@ enum { KIND_ENROLMENT = 1, KIND_TOKEN = 2 };
 
 struct is_state {
 	MDB_env *env;
-	MDB_dbi pending, buckets, enrolled, issued, revoked;
+	MDB_dbi pending, buckets, enrolled, issued, revoked, meta;
+	/* issue serials handed out from memory: [serial_next, serial_limit),
+	 * the limit reserved durably in meta ("serial") */
+	uv_mutex_t serial_lock;
+	uint64_t serial_next, serial_limit;
 };
 
 static int lmdb_err(int rc)
@@ -83,7 +89,7 @@ int is_state_open(struct is_state **out, const char *dir, uint64_t map_size, cha
 		return -ENOMEM;
 	rc = mdb_env_create(&st->env);
 	if (!rc)
-		rc = mdb_env_set_maxdbs(st->env, 5 + IS_STATE_SPARE_DBS);
+		rc = mdb_env_set_maxdbs(st->env, 6 + IS_STATE_SPARE_DBS);
 	if (!rc && map_size)
 		rc = mdb_env_set_mapsize(st->env, (size_t)map_size);
 	if (!rc)
@@ -103,6 +109,8 @@ int is_state_open(struct is_state **out, const char *dir, uint64_t map_size, cha
 		rc = mdb_dbi_open(txn, "issued", MDB_CREATE, &st->issued);
 	if (!rc)
 		rc = mdb_dbi_open(txn, "revoked", MDB_CREATE, &st->revoked);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta);
 	if (!rc) {
 		rc = mdb_txn_commit(txn);
 		txn = NULL;
@@ -118,14 +126,64 @@ int is_state_open(struct is_state **out, const char *dir, uint64_t map_size, cha
 		free(st);
 		return lmdb_err(rc);
 	}
+	if (uv_mutex_init(&st->serial_lock)) {
+		mdb_env_close(st->env);
+		free(st);
+		return -ENOMEM;
+	}
 	*out = st;
 	return 0;
+}
+
+int is_state_serial_next(struct is_state *st, uint64_t *serial)
+{
+	int rc = 0;
+
+	uv_mutex_lock(&st->serial_lock);
+	if (st->serial_next == st->serial_limit) {
+		static const char name[] = "serial";
+		MDB_val k = {sizeof name - 1, (void *)name}, v;
+		uint8_t buf[8];
+		uint64_t first = 1;   /* serial 0 is never issued */
+		MDB_txn *txn;
+
+		rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+		if (!rc) {
+			rc = mdb_get(txn, st->meta, &k, &v);
+			if (rc == 0 && v.mv_size == 8)
+				first = as_get_be64(v.mv_data);
+			else if (rc == 0)
+				rc = MDB_CORRUPTED;
+			else if (rc == MDB_NOTFOUND)
+				rc = 0;
+			if (!rc && first > AS_TOKEN_SERIAL_MAX - IS_SERIAL_BLOCK)
+				rc = MDB_MAP_FULL;
+			as_put_be64(buf, first + IS_SERIAL_BLOCK);
+			v.mv_size = 8;
+			v.mv_data = buf;
+			if (!rc)
+				rc = mdb_put(txn, st->meta, &k, &v, 0);
+			if (!rc)
+				rc = mdb_txn_commit(txn);
+			else
+				mdb_txn_abort(txn);
+		}
+		if (!rc) {
+			st->serial_next = first;
+			st->serial_limit = first + IS_SERIAL_BLOCK;
+		}
+	}
+	if (!rc)
+		*serial = st->serial_next++;
+	uv_mutex_unlock(&st->serial_lock);
+	return lmdb_err(rc);
 }
 
 void is_state_close(struct is_state *st)
 {
 	if (!st)
 		return;
+	uv_mutex_destroy(&st->serial_lock);
 	mdb_env_close(st->env);
 	free(st);
 }

@@ -120,6 +120,16 @@ int is_state_tokens_record(struct is_state *st, const uint8_t enrol_id[IS_ID_LEN
 					 const uint8_t capsule[AS_CAPSULE_LEN]),
 			   void *ctx);
 
+/*
+ * The serial of a new issue of tokens (anshim/token.h, as_token_id_derive):
+ * 1, 2, ... never handed out twice, across restarts and crashes (serials
+ * are reserved durably IS_SERIAL_BLOCK at a time; a crash skips the rest
+ * of a block).  0, AS_E_FULL when the serials are used up, or a store
+ * error.  Any thread.
+ */
+#define IS_SERIAL_BLOCK 1024
+int is_state_serial_next(struct is_state *st, uint64_t *serial);
+
 /* The LMDB environment, for a module that keeps its own database in it
  * (the capsule feed's outbox, IS_STATE_SPARE_DBS of them at most). */
 MDB_env *is_state_env(struct is_state *st);

@@ -68,6 +68,12 @@ const struct as_config_option is_config_table[] = {
 	 "/etc/anshim/issuer/sign.pub",
 	 "The health authority's public signing key (sign.pub from the cloud's "
 	 "keys_dir): it verifies the cloud's acknowledgements of token capsules."},
+	{"token_id_key", AS_CFG_PATH, OPT(token_id_key), 0, 0, NULL, 0,
+	 "/etc/anshim/issuer/tokenid.key",
+	 "The key of visit token ids (tokenid.key from the cloud's keys_dir; a secret: "
+	 "mode 0600, owned by the issuer's user). Each token id carries its issue's "
+	 "serial, encrypted under this key: a venue sees random bytes, and the cloud, "
+	 "which holds the same key, keeps one row per issue instead of one per token."},
 	AS_MQTT_CONFIG_ROWS(struct is_config, "tcp://127.0.0.1:1883",
 			    "The cloud's MQTT broker, tcp://HOST:PORT or ssl://HOST:PORT (8883 "
 			    "with TLS). For every batch of visit tokens the issuer sends the "
@@ -225,6 +231,15 @@ int is_keys_load(struct is_keys *keys, const struct is_config *c, enum is_keys_m
 	if (rc) {
 		as_err_printf(err, err_len, "authority_pub %s: %s (copy sign.pub from the cloud's "
 			      "keys_dir there)", c->authority_pub, as_strerror(rc));
+		return rc;
+	}
+	rc = as_keyfile_read(c->token_id_key, AS_KEY_PSEUDONYM, keys->token_id_key);
+	if (rc) {
+		as_err_printf(err, err_len, "token_id_key %s: %s (%s)", c->token_id_key,
+			      as_strerror(rc), rc == AS_E_KEY_PERMS
+			      ? "chmod 600 it" : "copy tokenid.key from the cloud's keys_dir there, "
+			      "mode 0600; 'anshim-cloud keys init --token-ids' makes it for a key "
+			      "set that has none");
 		return rc;
 	}
 	rc = as_file_read_all(c->consent_file, 64 * 1024, &text, &len);

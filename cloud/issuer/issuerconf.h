@@ -27,6 +27,7 @@ struct is_config {
 	uint64_t map_size;
 	char *contact_pub;
 	char *authority_pub;
+	char *token_id_key;
 	char *broker, *broker_username, *broker_password;
 	char *broker_ca_file, *broker_cert_file, *broker_key_file;
 	char *client_id;
@@ -56,6 +57,7 @@ struct is_keys {
 	uint8_t issuer_sk[AS_SIGN_SK_LEN];
 	uint8_t issuer_pk[AS_SIGN_PK_LEN];
 	uint8_t hash_key[32];
+	uint8_t token_id_key[32];           /* tokenid.key: the ids of visit tokens */
 	uint8_t contact_pk[AS_BOX_PK_LEN];
 	uint8_t authority_pk[AS_SIGN_PK_LEN]; /* verifies the cloud's feed acks */
 	uint8_t consent_hash[32];           /* SHA-256 of the consent text */

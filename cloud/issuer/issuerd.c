@@ -72,10 +72,11 @@ static const char usage_text[] =
 "so gateways trust the tokens ('anshim-cloud policy set --issuer-key').\n"
 "Revoke a phone with 'anshim-issuer revoke'.\n"
 "\n"
-"For every batch of tokens it makes their capsules (the phone, sealed to\n"
-"the authority, under fresh randomness per token) and puts them in an\n"
-"outbox in the state directory in the same transaction that records the\n"
-"batch; they are published to the cloud's broker (broker, broker_*) on\n"
+"For every batch of tokens it makes their ids (with token_id_key, the\n"
+"cloud's tokenid.key: the cloud reads them as the batch's serial and\n"
+"index) and one capsule (the phone, sealed to the authority, under fresh\n"
+"randomness) and puts it in an outbox in the state directory in the same\n"
+"transaction that records the batch; they are published to the cloud's broker (broker, broker_*) on\n"
 "anshim/v1/issuer/ISSUER_ID/capsules and leave the outbox only when the\n"
 "cloud's signed ack arrives. Tokens are issued while the broker is away.\n"
 "\n"
@@ -178,6 +179,7 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 	memcpy(a->issuer_sk, d->keys.issuer_sk, sizeof a->issuer_sk);
 	memcpy(a->issuer_pk, d->keys.issuer_pk, sizeof a->issuer_pk);
 	memcpy(a->hash_key, d->keys.hash_key, sizeof a->hash_key);
+	memcpy(a->token_id_key, d->keys.token_id_key, sizeof a->token_id_key);
 	memcpy(a->contact_pk, d->keys.contact_pk, sizeof a->contact_pk);
 	memcpy(a->consent_hash, d->keys.consent_hash, sizeof a->consent_hash);
 	a->consent_text = d->keys.consent_text;

@@ -725,10 +725,11 @@ static int op_derive_pids(struct call *c)
 	return 0;
 }
 
-/* Visit tokens' capsules (tokencapsule.h) of one issued batch: the batch
- * key opens with contact.key, each capsule with the batch key, and the
+/* The capsules of issues of visit tokens (tokencapsule.h) of one capsule
+ * batch: the batch key opens with contact.key, each capsule with the batch
+ * key, and the
  * contact capsule inside gives the pid as for a paper entry.  The answer
- * has each token's pid and its contact capsule (still sealed to the
+ * has each issue's pid and its contact capsule (still sealed to the
  * authority: the store keeps it as the person's, for a reveal).  A capsule
  * that does not open (altered, or another key) gets "" for both. */
 static int op_derive_token_pids(struct call *c)
@@ -742,39 +743,39 @@ static int op_derive_token_pids(struct call *c)
 	unsigned unreadable = 0;
 
 	if (json_unpack_ex(c->req, &je, JSON_STRICT, "{s:s, s:s, s:o}", "op", &c->op,
-			   "sealed_key", &sealed_hex, "tokens", &list))
+			   "sealed_key", &sealed_hex, "issues", &list))
 		return refuse(c, AS_E_FIELD, "derive_token_pids: %s", je.text);
 	if (strlen(sealed_hex) != 2 * CL_TOKCAP_SEALED_KEY_LEN ||
 	    as_hex_decode(sealed, CL_TOKCAP_SEALED_KEY_LEN, sealed_hex))
 		return refuse(c, AS_E_FIELD, "'sealed_key' is not %d hex digits",
 			      2 * CL_TOKCAP_SEALED_KEY_LEN);
-	if (!json_is_array(list) || json_array_size(list) > CL_FEED_MAX_TOKENS)
-		return refuse(c, AS_E_FIELD, "'tokens' must be an array of at most %d",
-			      CL_FEED_MAX_TOKENS);
+	if (!json_is_array(list) || json_array_size(list) > CL_FEED_MAX_ISSUES)
+		return refuse(c, AS_E_FIELD, "'issues' must be an array of at most %d",
+			      CL_FEED_MAX_ISSUES);
 	key_ok = cl_tokcap_open_key(key, sealed, c->s->keys.contact_pk,
 				    c->s->keys.contact_sk) == 0;
 	out = json_array();
 	contacts = json_array();
 	json_array_foreach(list, i, v) {
-		uint8_t id[CL_TOKEN_ID_LEN], cap[CL_TOKCAP_LEN], contact[AS_CAPSULE_LEN];
-		const char *id_hex, *cap_hex;
-		json_int_t expires;
+		uint8_t cap[CL_TOKCAP_LEN], contact[AS_CAPSULE_LEN];
+		const char *cap_hex;
+		json_int_t serial, expires, count;
 		char hex[PID_HEX] = "", contact_hex[2 * AS_CAPSULE_LEN + 1] = "";
 
-		if (json_unpack_ex(v, &je, JSON_STRICT, "{s:s, s:I, s:s}", "id", &id_hex,
-				   "expires", &expires, "capsule", &cap_hex) ||
-		    strlen(id_hex) != 2 * CL_TOKEN_ID_LEN ||
-		    as_hex_decode(id, CL_TOKEN_ID_LEN, id_hex) ||
+		if (json_unpack_ex(v, &je, JSON_STRICT, "{s:I, s:I, s:I, s:s}", "serial", &serial,
+				   "expires", &expires, "count", &count, "capsule", &cap_hex) ||
+		    serial < 1 || count < 1 || count > CL_ISSUE_MAX_TOKENS ||
 		    strlen(cap_hex) != 2 * CL_TOKCAP_LEN ||
 		    as_hex_decode(cap, CL_TOKCAP_LEN, cap_hex)) {
 			json_decref(out);
 			json_decref(contacts);
 			sodium_memzero(key, sizeof key);
-			return refuse(c, AS_E_FIELD, "token %zu is not {\"id\": %d hex digits, "
-				      "\"expires\": unix seconds, \"capsule\": %d hex digits}", i,
-				      2 * CL_TOKEN_ID_LEN, 2 * CL_TOKCAP_LEN);
+			return refuse(c, AS_E_FIELD, "issue %zu is not {\"serial\": 1 or more, "
+				      "\"expires\": unix seconds, \"count\": 1..%d, \"capsule\": %d "
+				      "hex digits}", i, CL_ISSUE_MAX_TOKENS, 2 * CL_TOKCAP_LEN);
 		}
-		if (!key_ok || cl_tokcap_open(contact, key, id, (int64_t)expires, cap) != 0 ||
+		if (!key_ok || cl_tokcap_open(contact, key, (uint64_t)serial, (int64_t)expires,
+					    (uint8_t)count, cap) != 0 ||
 		    contact_pid_hex(c, contact, hex) != 0)
 			unreadable++;
 		else
@@ -789,7 +790,7 @@ static int op_derive_token_pids(struct call *c)
 	}
 	sodium_memzero(key, sizeof key);
 	if (unreadable)
-		as_log(AS_LOG_WARNING, "derive_token_pids: %u token capsule(s) do not open (%s)",
+		as_log(AS_LOG_WARNING, "derive_token_pids: %u issue capsule(s) do not open (%s)",
 		       unreadable, key_ok ? "altered, or sealed to another contact key"
 				          : "the batch key is sealed to another contact key");
 	c->answer = json_pack("{s:o, s:o}", "pids", out, "contacts", contacts);

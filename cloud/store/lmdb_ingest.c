@@ -460,6 +460,7 @@ out:
 static void ingest_free(struct cl_ingest *in)
 {
 	free(in->pend);
+	free(in->moved);
 	sodium_memzero(in->fp_key, sizeof in->fp_key);
 	free(in);
 }
@@ -671,9 +672,16 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 			/* Its pid and contact capsule come from its token. */
 			int outcome = 0;
 
-			rc = in->s->no_tokens ? AS_E_VERSION
-					      : store_token_take(in, &sg, r, digest, judge.reconcile,
-								 &outcome, tpid, tcontact);
+			if (in->s->no_tokens)
+				rc = AS_E_VERSION;
+			else if (!in->s->has_token_id_key)
+				rc = store_fail("a visit token record: anshim-cloudd has no "
+						"tokenid.key to read it (put it in keys_dir: "
+						"'anshim-cloud keys init --token-ids'; restart)",
+						AS_E_CONFIG);
+			else
+				rc = store_token_take(in, &sg, r, digest, judge.reconcile,
+						      &outcome, tpid, tcontact);
 			if (rc) {
 				in->failed = rc;
 				memset(res, 0, sizeof *res);
@@ -832,6 +840,8 @@ int cl_store_ingest_commit(struct cl_ingest *in)
 
 	if (!rc)
 		rc = store_fail("writing the queued visits", apply_pending(in));
+	if (!rc)
+		rc = store_token_contacts_moved(in);
 	if (!rc && in->next_vid != in->next_vid_stored)
 		rc = store_meta_put(in->txn, s->meta, "next_vid", in->next_vid);
 	if (!rc && in->next_person != in->next_person_stored)

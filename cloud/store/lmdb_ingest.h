@@ -30,6 +30,10 @@ struct cl_ingest {
 	size_t npend, pend_cap;
 	const uint8_t *refused;      /* cl_store_ingest_refuse, for the next batch */
 	size_t n_refused;
+	/* token issues used first in this transaction: their contact
+	 * capsule moves to the person's at the commit (lmdb_tokens.c) */
+	uint64_t (*moved)[2];        /* serial, contact */
+	size_t nmoved, moved_cap;
 };
 
 /* Queue one new visit (written, sorted, at the commit). */

@@ -40,7 +40,7 @@
  *             it showed (see "journal chains" below)
  *   coverage  gw_id[16] || start (sortable time) -> a coverage period of
  *             that gateway's heartbeats (coverage.h, 166 bytes)
- *   tokens, token_issues, token_wait: visit tokens the issuer announced,
+ *   tokens, token_contacts, token_wait: visit tokens the issuer announced,
  *             their use, and records waiting for theirs (lmdb_tokens.c)
  *
  * An index entry (24 bytes) covers what tracing needs, so a query reads
@@ -316,7 +316,7 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 		{"capsules", 0, &s->capsules}, {"paper", 0, &s->paper},
 		{"app", 0, &s->app},           {"chains", 0, &s->chains},
 		{"chain_events", 0, &s->chain_events}, {"coverage", 0, &s->coverage},
-		{"tokens", dup, &s->tokens},   {"token_issues", 0, &s->token_issues},
+		{"tokens", 0, &s->tokens},     {"token_contacts", 0, &s->token_contacts},
 		{"token_wait", 0, &s->token_wait},
 	};
 	uint8_t buf[FP_KEY_LEN];
@@ -371,7 +371,7 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 			s->no_coverage = rc != 0;
 			if (rc == MDB_NOTFOUND && s->readonly)
 				rc = 0;
-		} else if (dbs[i].dbi == &s->tokens || dbs[i].dbi == &s->token_issues ||
+		} else if (dbs[i].dbi == &s->tokens || dbs[i].dbi == &s->token_contacts ||
 			   dbs[i].dbi == &s->token_wait) {
 			/* So did the visit tokens' three. */
 			if (rc == MDB_NOTFOUND && s->readonly) {
@@ -498,6 +498,7 @@ void cl_store_close(struct cl_store *s)
 	if (!s)
 		return;
 	mdb_env_close(s->env);
+	sodium_memzero(s->token_id_key, sizeof s->token_id_key);
 	free(s);
 }
 

@@ -56,11 +56,13 @@ struct cl_store {
 				      * nothing below is used */
 	MDB_env *env;
 	MDB_dbi meta, gateways, venues, counters, visits, by_venue, by_pid, persons, capsules,
-		paper, app, chains, chain_events, coverage, tokens, token_issues, token_wait;
+		paper, app, chains, chain_events, coverage, tokens, token_contacts, token_wait;
 	int readonly;
 	int has_chain;               /* 0: a version 3 store opened read-only */
 	int no_coverage;             /* a store from before coverage, read-only */
 	int no_tokens;               /* a store from before visit tokens, read-only */
+	int has_token_id_key;        /* token_id_key set: token records can be taken */
+	uint8_t token_id_key[32];    /* reads a token id's issue (anshim/token.h) */
 	uint64_t open_serial;        /* see cl_store_data_version */
 };
 

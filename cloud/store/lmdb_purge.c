@@ -38,15 +38,14 @@
  *      after the limit;
  *   5. coverage: gateway coverage periods that ended before the horizon or
  *      start after the limit;
- *   6-8. visit tokens (lmdb_tokens.c): tokens whose expiry day lies before
- *      the horizon's (whole days, from the front), the issues (pid and
- *      contact capsule) whose tokens all expired before it, and records
- *      waiting for a token with their entry outside the window.
+ *   6-8. visit tokens (lmdb_tokens.c): issues of tokens that expired
+ *      before the horizon, the contact capsules of issues that all did, and
+ *      records waiting for an issue with their entry outside the window.
  * Between slices the purge pauses as long as the slice took, so that the
  * ingest thread gets the writer lock at least half the time.
  */
 enum purge_phase { PURGE_VENUES, PURGE_PIDS, PURGE_PERSONS, PURGE_APP, PURGE_COVERAGE,
-		   PURGE_TOKENS, PURGE_TOKEN_ISSUES, PURGE_TOKEN_WAIT, PURGE_DONE };
+		   PURGE_TOKENS, PURGE_TOKEN_CONTACTS, PURGE_TOKEN_WAIT, PURGE_DONE };
 
 struct purge_pos {
 	enum purge_phase phase;
@@ -496,10 +495,15 @@ static int judge_period(const struct purge_pos *pos, const MDB_val *key, const M
 	return p.end < pos->horizon || p.start > pos->limit;
 }
 
-static int judge_token_issue(const struct purge_pos *pos, const MDB_val *key,
-			     const MDB_val *val)
+static int judge_token(const struct purge_pos *pos, const MDB_val *key, const MDB_val *val)
 {
-	return store_token_issue_purge_judge(pos->horizon, key, val);
+	return store_token_purge_judge(pos->horizon, key, val);
+}
+
+static int judge_token_contact(const struct purge_pos *pos, const MDB_val *key,
+			       const MDB_val *val)
+{
+	return store_token_contact_purge_judge(pos->horizon, key, val);
 }
 
 static int judge_token_wait(const struct purge_pos *pos, const MDB_val *key, const MDB_val *val)
@@ -523,7 +527,7 @@ int cl_store_purge_outside(struct cl_store *s, int64_t horizon, int64_t limit, s
 	if (s->pg)
 		return cl_pg_purge_outside(s->pg, horizon, limit, deleted);
 	struct purge_pos pos = {PURGE_VENUES, horizon, limit, {0}, 0};
-	uint64_t total = 0, tokens_gone = 0;
+	uint64_t total = 0;
 	int rc = 0;
 
 	if (max_per_txn == 0)
@@ -566,14 +570,14 @@ int cl_store_purge_outside(struct cl_store *s, int64_t horizon, int64_t limit, s
 					max_per_txn, &more);
 			break;
 		case PURGE_TOKENS:
-			rc = store_tokens_purge(s, txn, pos.horizon, max_per_txn, &tokens_gone, &more);
+			rc = purge_walk(s, txn, s->tokens, 8, judge_token, &pos, max_per_txn, &more);
 			break;
-		case PURGE_TOKEN_ISSUES:
-			rc = purge_walk(s, txn, s->token_issues, 8, judge_token_issue, &pos,
+		case PURGE_TOKEN_CONTACTS:
+			rc = purge_walk(s, txn, s->token_contacts, 8, judge_token_contact, &pos,
 					max_per_txn, &more);
 			break;
 		default:
-			rc = purge_walk(s, txn, s->token_wait, 16, judge_token_wait, &pos,
+			rc = purge_walk(s, txn, s->token_wait, 9, judge_token_wait, &pos,
 					max_per_txn, &more);
 			break;
 		}

@@ -1,61 +1,74 @@
 /*
- * lmdb_tokens.c - visit tokens in the LMDB store: the tokens the issuer's
- * capsule feed announced, their first use, replays, and records waiting
- * for a token not announced yet (see store.h, "visit tokens").
+ * lmdb_tokens.c - visit tokens in the LMDB store: the issues of tokens the
+ * issuer's capsule feed announced, their tokens' first use, replays, and
+ * records waiting for an issue not announced yet (see store.h, "visit
+ * tokens").
+ *
+ * A token id is r[8] || ChaCha20(tokenid.key, r) XOR (serial || index)
+ * (anshim/token.h): the store reads a record's token id as (issue serial,
+ * index in the issue) and keeps one row per issue, never one per token:
+ * the tokens an issue holds cost nothing until used, and a use sets a bit.
  *
  * Databases (created when a store is opened for writing; a reader of a
  * store no writer has opened since goes without them: no tokens):
- *   tokens         DUPSORT|DUPFIXED: expiry day u16 -> token_id[0..7] ||
- *                  state u64, 16 bytes each (64 bits of a random id, within
- *                  one expiry day: among a day's n tokens two agree on them
- *                  with probability about n^2 / 2^65, 3e-10 for a million)
- *                    state, top bit 0: announced, not used; the rest is
- *                      the number of its announcement in token_issues
- *                    state, top bit 1: used; the rest is a 63-bit hash of
- *                      the (gateway index, seq) of the record that used it
- *   token_issues   number u64 -> expires i64 (the latest of its tokens)
- *                  pid[16] capsule[131]: one per run of tokens of one
- *                  holder in a capsule batch (64 tokens, one issue), the
- *                  pid the reveal service derived and the holder's contact
- *                  capsule
- *   token_wait     token_id[16] -> a record waiting for its token: expires
- *                  i64 gw_id[16] seq u64 venue u32 entry i64 exit i64
- *                  headcount u16 flags u8 digest[8] (63 bytes)
- *   meta           "next_issue" u64, "replayed_tokens" u64
- * Integers big-endian.
- *
- * Why this shape: token ids are random, so a table keyed by them alone is
- * written all over at every commit and costs a node header per token.
- * Tokens expire at a whole UTC day (anshim/token.h), and a day's visits
- * use tokens of the next few expiry days only: keyed by expiry day first,
- * a commit writes the pages of those days, and the purge deletes whole
- * days from the front.  As fixed-size duplicates, a token costs its 16
- * bytes in a packed page, with no node of its own.  The pid and contact
- * capsule are kept once per issue, not per token.  The expiry day comes
- * from the record (credential_expires, the token's expiry the gateway
- * verified) and from the feed; a record whose expiry is not its token's
- * finds no token and waits (it is never stored under a wrong pid).
+ *   tokens          serial u64 -> expires u32 pid[16] state u8 used u64
+ *                                 (29 bytes): an issue; state = contact
+ *                                 << 6 | (count - 1); bit i of used is set
+ *                                 once token i was used
+ *   token_contacts  serial u64 -> expires i64 capsule[131]: the holder's
+ *                                  contact capsule of an issue none of
+ *                                  whose tokens is used yet
+ *   token_wait      serial u64 index u8 -> a record waiting for its issue:
+ *                                  expires i64 gw_id[16] seq u64 venue u32
+ *                                  entry i64 exit i64 headcount u16 flags u8
+ *                                  digest[8] (63 bytes)
+ *   meta            "replayed_tokens" u64
+ * Integers big-endian.  An issue's contact is 0: none (a capsule that did
+ * not open: its visits are stored unattributed); 1: in token_contacts
+ * under its serial; 2: the person's capsule (capsules, by pid).  The first
+ * use of an issue stores its visit with the contact capsule, which so
+ * becomes the person's, and the commit drops it from token_contacts: a
+ * person's capsule is kept once, as for a pass.  (A person whose visits were all purged while an
+ * issue of theirs still had unused tokens has none: a later use is stored
+ * under the pid without a capsule.  That takes a record older than the
+ * retention less the token lifetime, from a gateway offline that long.)
  *
  * Invariants (each write transaction keeps them):
- *  - a token id is in tokens or in token_wait, never both;
- *  - a used token and a waiting record name the one record that used the
- *    token; another record with that token is a replay;
- *  - a visit of kind AS_REC_TOKEN is stored once per token.
+ *  - a (serial, index) waits in token_wait only while its issue is not in
+ *    tokens;
+ *  - a used bit and a waiting record each stand for the one record that
+ *    used the token; any other record with that token is a replay (under
+ *    a broken chain, a record this gateway holds already is not: it is the
+ *    same visit renumbered);
+ *  - a visit of kind AS_REC_TOKEN is stored exactly once per token.
  * Threads: the ingest transaction's (store.h).
  */
 #include "lmdb_tokens.h"
+#include "lmdb_chains.h"
+
+#include "anshim/token.h"
 
 #include <errno.h>
 #include <sodium.h>
+#include <errno.h>
 #include <stdlib.h>
 
-#define TOKEN_ID_LEN 16
-#define TKEY_LEN 2                      /* expiry day u16 */
-#define TFP_LEN 8                       /* id[0..7]: 64 bits of the random id */
-#define TVAL_LEN (TFP_LEN + 8)          /* id[0..7] || state */
-#define STATE_USED (UINT64_C(1) << 63)
-#define ISSUE_VALUE_LEN (8 + AS_PID_LEN + AS_CAPSULE_LEN)
+#define ISSUE_KEY_LEN 8
+#define ISSUE_LEN (4 + AS_PID_LEN + 1 + 8)
+#define WAIT_KEY_LEN (8 + 1)
+#define CONTACT_VALUE_LEN (8 + AS_CAPSULE_LEN)
 #define WAIT_LEN (8 + AS_GWID_LEN + 8 + 4 + 8 + 8 + 2 + 1 + VISIT_DIGEST_LEN)
+#define CONTACT_PERSON UINT64_MAX
+
+struct issue {
+	int found;
+	int64_t expires;
+	uint8_t pid[AS_PID_LEN];
+	uint64_t contact;               /* 0, the serial (in token_contacts) or
+					 * CONTACT_PERSON */
+	uint8_t count;
+	uint64_t used;                  /* bit i: token i used */
+};
 
 struct waiting {
 	int64_t expires;
@@ -68,98 +81,68 @@ struct waiting {
 	uint8_t digest[VISIT_DIGEST_LEN];
 };
 
-static uint16_t expiry_day(int64_t expires)
+void cl_store_set_token_id_key(struct cl_store *s, const uint8_t key[AS_TOKEN_ID_KEY_LEN])
 {
-	if (expires <= 0)
-		return 0;
-	return expires / DAY_SECONDS > UINT16_MAX ? UINT16_MAX
-						  : (uint16_t)(expires / DAY_SECONDS);
+	memcpy(s->token_id_key, key, AS_TOKEN_ID_KEY_LEN);
+	s->has_token_id_key = 1;
 }
 
-static void tkey(uint8_t k[TKEY_LEN], int64_t expires)
+static int issue_get(struct cl_ingest *in, uint64_t serial, struct issue *t)
 {
-	as_put_be16(k, expiry_day(expires));
-}
-
-/* The state word of a use by (gateway index, seq): the gateway index's
- * low 24 bits, then 39 bits of a hash of both. */
-static uint64_t used_state(uint32_t gw_index, uint64_t seq)
-{
-	uint8_t in[12], h[8];
-
-	as_put_be32(in, gw_index);
-	as_put_be64(in + 4, seq);
-	crypto_generichash(h, sizeof h, in, sizeof in, NULL, 0);
-	return STATE_USED | (uint64_t)(gw_index & 0xFFFFFF) << 39 |
-	       (as_get_be64(h) & ((UINT64_C(1) << 39) - 1));
-}
-
-static uint32_t used_gateway(uint64_t state)
-{
-	return (uint32_t)(state >> 39) & 0xFFFFFF;
-}
-
-/*
- * Find the token (id, expiring at expires): *found, its state, and cur
- * left on it (for MDB_CURRENT).  cur is the caller's cursor on tokens.
- */
-static int token_find(MDB_cursor *cur, const uint8_t id[TOKEN_ID_LEN], int64_t expires,
-		      int *found, uint64_t *state)
-{
-	uint8_t k[TKEY_LEN], probe[TVAL_LEN] = {0};
-	MDB_val key = {TKEY_LEN, k}, val = {TVAL_LEN, probe};
+	uint8_t kb[ISSUE_KEY_LEN];
+	MDB_val k = {ISSUE_KEY_LEN, kb}, v;
+	const uint8_t *p;
 	int rc;
 
-	*found = 0;
-	tkey(k, expires);
-	memcpy(probe, id, TFP_LEN);
-	rc = mdb_cursor_get(cur, &key, &val, MDB_GET_BOTH_RANGE);
+	memset(t, 0, sizeof *t);
+	as_put_be64(kb, serial);
+	rc = mdb_get(in->txn, in->s->tokens, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc)
 		return store_fail("reading tokens", rc);
-	if (val.mv_size != TVAL_LEN)
+	if (v.mv_size != ISSUE_LEN)
 		return store_fail("reading tokens", MDB_CORRUPTED);
-	if (memcmp(val.mv_data, id, TFP_LEN) != 0)
-		return 0;
-	*found = 1;
-	*state = as_get_be64((const uint8_t *)val.mv_data + TFP_LEN);
+	p = v.mv_data;
+	t->expires = (int64_t)as_get_be32(p);
+	memcpy(t->pid, p + 4, AS_PID_LEN);
+	switch (p[4 + AS_PID_LEN] >> 6) {
+	case 0: t->contact = 0; break;
+	case 1: t->contact = serial; break;
+	case 2: t->contact = CONTACT_PERSON; break;
+	default: return store_fail("reading tokens", MDB_CORRUPTED);
+	}
+	t->count = (uint8_t)((p[4 + AS_PID_LEN] & 0x3f) + 1);
+	t->used = as_get_be64(p + 5 + AS_PID_LEN);
+	t->found = 1;
 	return 0;
 }
 
-/* Put the token's state; with current, the token token_find left cur on
- * is replaced (deleted, then put: MDB_CURRENT does not replace a
- * duplicate's bytes). */
-static int token_put(MDB_cursor *cur, const uint8_t id[TOKEN_ID_LEN], int64_t expires,
-		     uint64_t state, int current)
+static int issue_put(struct cl_ingest *in, uint64_t serial, const struct issue *t)
 {
-	uint8_t k[TKEY_LEN], v[TVAL_LEN];
-	MDB_val key = {TKEY_LEN, k}, val = {TVAL_LEN, v};
-	int rc = current ? mdb_cursor_del(cur, 0) : 0;
+	uint8_t kb[ISSUE_KEY_LEN], buf[ISSUE_LEN];
+	MDB_val k = {ISSUE_KEY_LEN, kb}, v = {ISSUE_LEN, buf};
 
-	tkey(k, expires);
-	memcpy(v, id, TFP_LEN);
-	as_put_be64(v + TFP_LEN, state);
-	if (!rc)
-		rc = mdb_cursor_put(cur, &key, &val, 0);
-	return store_fail("writing tokens", rc);
+	if (t->count < 1 || t->count > 64 || t->expires < 0 || t->expires > UINT32_MAX ||
+	    (t->contact && t->contact != serial && t->contact != CONTACT_PERSON))
+		return store_fail("writing tokens", MDB_BAD_VALSIZE);
+	as_put_be64(kb, serial);
+	as_put_be32(buf, (uint32_t)t->expires);
+	memcpy(buf + 4, t->pid, AS_PID_LEN);
+	buf[4 + AS_PID_LEN] = (uint8_t)((t->contact == 0 ? 0 : t->contact == serial ? 1 : 2) << 6 |
+					 (t->count - 1));
+	as_put_be64(buf + 5 + AS_PID_LEN, t->used);
+	return store_fail("writing tokens", mdb_put(in->txn, in->s->tokens, &k, &v, 0));
 }
 
-static int wait_get(struct cl_ingest *in, const uint8_t id[TOKEN_ID_LEN], struct waiting *w,
-		    int *found)
+static void wait_key(uint8_t kb[WAIT_KEY_LEN], uint64_t serial, uint8_t index)
 {
-	MDB_val k = {TOKEN_ID_LEN, (void *)id}, v;
-	const uint8_t *p;
-	int rc = mdb_get(in->txn, in->s->token_wait, &k, &v);
+	as_put_be64(kb, serial);
+	kb[8] = index;
+}
 
-	*found = 0;
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc)
-		return store_fail("reading token_wait", rc);
-	if (v.mv_size != WAIT_LEN)
-		return store_fail("reading token_wait", MDB_CORRUPTED);
-	p = v.mv_data;
+static void wait_parse(struct waiting *w, const uint8_t *p)
+{
 	w->expires = (int64_t)as_get_be64(p);
 	memcpy(w->gw_id, p + 8, AS_GWID_LEN);
 	p += 8 + AS_GWID_LEN;
@@ -170,15 +153,36 @@ static int wait_get(struct cl_ingest *in, const uint8_t id[TOKEN_ID_LEN], struct
 	w->headcount = as_get_be16(p + 28);
 	w->flags = p[30];
 	memcpy(w->digest, p + 31, VISIT_DIGEST_LEN);
+}
+
+static int wait_get(struct cl_ingest *in, uint64_t serial, uint8_t index, struct waiting *w,
+		    int *found)
+{
+	uint8_t kb[WAIT_KEY_LEN];
+	MDB_val k = {WAIT_KEY_LEN, kb}, v;
+	int rc;
+
+	*found = 0;
+	wait_key(kb, serial, index);
+	rc = mdb_get(in->txn, in->s->token_wait, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return store_fail("reading token_wait", rc);
+	if (v.mv_size != WAIT_LEN)
+		return store_fail("reading token_wait", MDB_CORRUPTED);
+	wait_parse(w, v.mv_data);
 	*found = 1;
 	return 0;
 }
 
-static int wait_put(struct cl_ingest *in, const uint8_t id[TOKEN_ID_LEN], const struct waiting *w)
+static int wait_put(struct cl_ingest *in, uint64_t serial, uint8_t index,
+		    const struct waiting *w)
 {
-	uint8_t buf[WAIT_LEN], *p = buf;
-	MDB_val k = {TOKEN_ID_LEN, (void *)id}, v = {WAIT_LEN, buf};
+	uint8_t kb[WAIT_KEY_LEN], buf[WAIT_LEN], *p = buf;
+	MDB_val k = {WAIT_KEY_LEN, kb}, v = {WAIT_LEN, buf};
 
+	wait_key(kb, serial, index);
 	as_put_be64(p, (uint64_t)w->expires);
 	memcpy(p + 8, w->gw_id, AS_GWID_LEN);
 	p += 8 + AS_GWID_LEN;
@@ -192,39 +196,102 @@ static int wait_put(struct cl_ingest *in, const uint8_t id[TOKEN_ID_LEN], const 
 	return store_fail("writing token_wait", mdb_put(in->txn, in->s->token_wait, &k, &v, 0));
 }
 
-/* Issue n's pid and contact capsule. */
-static int issue_get(struct cl_ingest *in, uint64_t n, uint8_t pid[AS_PID_LEN],
-		     uint8_t contact[AS_CAPSULE_LEN])
+/* The contact capsule of issue n in token_contacts (all zero for 0 or one
+ * purged), or for CONTACT_PERSON the capsule of person pid (all zero when
+ * purged). */
+static int contact_get(struct cl_ingest *in, uint64_t n, const uint8_t pid[AS_PID_LEN],
+		       uint8_t contact[AS_CAPSULE_LEN])
 {
 	uint8_t kb[8];
 	MDB_val k = {8, kb}, v;
 	int rc;
 
+	memset(contact, 0, AS_CAPSULE_LEN);
+	if (n == 0)
+		return 0;
+	if (n == CONTACT_PERSON) {
+		uint8_t stored_pid[AS_PID_LEN];
+		uint32_t person;
+
+		rc = store_person_of(in->txn, in->s->persons, pid, &person);
+		if (!rc)
+			rc = store_person_get(in->txn, in->s->capsules, person, stored_pid, contact);
+		if (rc == MDB_NOTFOUND) {
+			memset(contact, 0, AS_CAPSULE_LEN);
+			return 0;
+		}
+		if (!rc && memcmp(stored_pid, pid, AS_PID_LEN) != 0)
+			rc = MDB_CORRUPTED;
+		return store_fail("reading the person's capsule", rc);
+	}
 	as_put_be64(kb, n);
-	rc = mdb_get(in->txn, in->s->token_issues, &k, &v);
+	rc = mdb_get(in->txn, in->s->token_contacts, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
 	if (rc)
-		return store_fail("reading token_issues", rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc);
-	if (v.mv_size != ISSUE_VALUE_LEN)
-		return store_fail("reading token_issues", MDB_CORRUPTED);
-	memcpy(pid, (const uint8_t *)v.mv_data + 8, AS_PID_LEN);
-	memcpy(contact, (const uint8_t *)v.mv_data + 8 + AS_PID_LEN, AS_CAPSULE_LEN);
+		return store_fail("reading token_contacts", rc);
+	if (v.mv_size != CONTACT_VALUE_LEN)
+		return store_fail("reading token_contacts", MDB_CORRUPTED);
+	memcpy(contact, (const uint8_t *)v.mv_data + 8, AS_CAPSULE_LEN);
 	return 0;
 }
 
-static int issue_put(struct cl_ingest *in, uint64_t n, int64_t expires,
-		     const uint8_t pid[AS_PID_LEN], const uint8_t *contact)
+static int contact_put(struct cl_ingest *in, uint64_t n, int64_t expires,
+		       const uint8_t contact[AS_CAPSULE_LEN])
 {
-	uint8_t kb[8], buf[ISSUE_VALUE_LEN];
+	uint8_t kb[8], buf[CONTACT_VALUE_LEN];
 	MDB_val k = {8, kb}, v = {sizeof buf, buf};
 
 	as_put_be64(kb, n);
 	as_put_be64(buf, (uint64_t)expires);
-	memcpy(buf + 8, pid, AS_PID_LEN);
-	if (contact)
-		memcpy(buf + 8 + AS_PID_LEN, contact, AS_CAPSULE_LEN);
-	else
-		memset(buf + 8 + AS_PID_LEN, 0, AS_CAPSULE_LEN);
-	return store_fail("writing token_issues", mdb_put(in->txn, in->s->token_issues, &k, &v, 0));
+	memcpy(buf + 8, contact, AS_CAPSULE_LEN);
+	return store_fail("writing token_contacts",
+			  mdb_put(in->txn, in->s->token_contacts, &k, &v, 0));
+}
+
+/* Issue serial's contact capsule n moves to the person at the commit. */
+static int contact_will_move(struct cl_ingest *in, uint64_t serial, uint64_t n)
+{
+	if (n == 0 || n == CONTACT_PERSON)
+		return 0;
+	if (in->nmoved == in->moved_cap) {
+		size_t cap = in->moved_cap ? in->moved_cap * 2 : 256;
+		uint64_t (*m)[2] = realloc(in->moved, cap * sizeof *m);
+
+		if (!m)
+			return ENOMEM;
+		in->moved = m;
+		in->moved_cap = cap;
+	}
+	in->moved[in->nmoved][0] = serial;
+	in->moved[in->nmoved][1] = n;
+	in->nmoved++;
+	return 0;
+}
+
+int store_token_contacts_moved(struct cl_ingest *in)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < in->nmoved && !rc; i++) {
+		uint8_t kb[8];
+		MDB_val k = {8, kb};
+		struct issue t;
+
+		as_put_be64(kb, in->moved[i][1]);
+		rc = mdb_del(in->txn, in->s->token_contacts, &k, NULL);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+		rc = store_fail("deleting from token_contacts", rc);
+		if (!rc)
+			rc = issue_get(in, in->moved[i][0], &t);
+		if (!rc && t.found && t.contact == in->moved[i][1]) {
+			t.contact = CONTACT_PERSON;
+			rc = issue_put(in, in->moved[i][0], &t);
+		}
+	}
+	in->nmoved = 0;
+	return rc;
 }
 
 static int count_replay(struct cl_ingest *in)
@@ -238,53 +305,64 @@ static int count_replay(struct cl_ingest *in)
 							 n + 1));
 }
 
+/* The outcome of a record whose token was used before: held (this very
+ * record, or under a broken chain the same visit of this gateway) or a
+ * replay, counted. */
+static int judge_reuse(struct cl_ingest *in, int held, int *outcome)
+{
+	*outcome = held ? STORE_TOKEN_HELD : STORE_TOKEN_REPLAY;
+	return held ? 0 : count_replay(in);
+}
+
 int store_token_take(struct cl_ingest *in, const struct stored_gateway *sg,
 		     const struct as_record *r, const uint8_t digest[AS_CHAIN_LEN], int reconcile,
 		     int *outcome, uint8_t pid[AS_PID_LEN], uint8_t contact[AS_CAPSULE_LEN])
 {
-	const uint8_t *id = r->pid;
-	uint64_t state = 0;
+	struct issue t;
 	struct waiting w;
-	MDB_cursor *cur;
+	uint64_t serial;
+	uint8_t index;
 	int found, rc;
 
-	rc = wait_get(in, id, &w, &found);
+	if (!in->s->has_token_id_key)
+		return AS_E_CONFIG;
+	as_token_id_open(&serial, &index, r->pid, in->s->token_id_key);
+	rc = wait_get(in, serial, index, &w, &found);
 	if (rc)
 		return rc;
-	if (found) {
-		int same_gw = memcmp(w.gw_id, sg->g.gw_id, AS_GWID_LEN) == 0;
-
-		*outcome = same_gw && (w.seq == r->seq || reconcile) ? STORE_TOKEN_HELD
-								   : STORE_TOKEN_REPLAY;
-		return *outcome == STORE_TOKEN_REPLAY ? count_replay(in) : 0;
-	}
-	rc = store_fail("opening a cursor on tokens", mdb_cursor_open(in->txn, in->s->tokens, &cur));
+	if (found)
+		return judge_reuse(in, memcmp(w.gw_id, sg->g.gw_id, AS_GWID_LEN) == 0 &&
+				       (w.seq == r->seq || reconcile), outcome);
+	rc = issue_get(in, serial, &t);
 	if (rc)
 		return rc;
-	rc = token_find(cur, id, r->credential_expires, &found, &state);
-	if (!rc && found && (state & STATE_USED)) {
-		/* The same record again, a renumbered copy of it in a batch
-		 * the chain has the store reconcile (same gateway), or a
-		 * replay. */
-		int same = state == used_state(sg->index, r->seq) ||
-			   (reconcile && used_gateway(state) == used_gateway(used_state(sg->index, 0)));
+	if (t.found && (index >= t.count || index >= 64))
+		return judge_reuse(in, 0, outcome);   /* a token its issue never had */
+	if (t.found && (t.used >> index & 1)) {
+		int held = 0;
+		uint64_t held_seq;
 
-		*outcome = same ? STORE_TOKEN_HELD : STORE_TOKEN_REPLAY;
-		mdb_cursor_close(cur);
-		return same ? 0 : count_replay(in);
+		/* Past through_seq, the same (gateway, seq) is met again only
+		 * when the chain broke: then this gateway's stored visit with
+		 * the record's content is the same visit. */
+		if (reconcile) {
+			rc = store_visit_held(in, sg, r, t.pid, digest, 0, &held, &held_seq);
+			if (rc)
+				return rc;
+		}
+		return judge_reuse(in, held, outcome);
 	}
-	if (!rc && found) {
-		rc = issue_get(in, state, pid, contact);
+	if (t.found) {
+		memcpy(pid, t.pid, AS_PID_LEN);
+		rc = contact_get(in, t.contact, t.pid, contact);
+		if (!rc && t.used == 0)
+			rc = contact_will_move(in, serial, t.contact);
+		t.used |= UINT64_C(1) << index;
 		if (!rc)
-			rc = token_put(cur, id, r->credential_expires, used_state(sg->index, r->seq),
-				       1);
-		mdb_cursor_close(cur);
+			rc = issue_put(in, serial, &t);
 		*outcome = STORE_TOKEN_USE;
 		return rc;
 	}
-	mdb_cursor_close(cur);
-	if (rc)
-		return rc;
 	memset(&w, 0, sizeof w);
 	w.expires = r->credential_expires;
 	memcpy(w.gw_id, sg->g.gw_id, AS_GWID_LEN);
@@ -296,17 +374,14 @@ int store_token_take(struct cl_ingest *in, const struct stored_gateway *sg,
 	w.flags = r->flags;
 	memcpy(w.digest, digest, VISIT_DIGEST_LEN);
 	*outcome = STORE_TOKEN_WAIT;
-	return wait_put(in, id, &w);
+	return wait_put(in, serial, index, &w);
 }
 
-/* Store the visit of a waiting record now that its token arrived, and
- * mark the token used by it. */
-static int resolve_waiting(struct cl_ingest *in, MDB_cursor *cur,
-			   const uint8_t id[TOKEN_ID_LEN], const struct waiting *w,
-			   const struct cl_token_issued *t)
+/* Store the visit of a waiting record now that its issue t arrived. */
+static int resolve_waiting(struct cl_ingest *in, const struct waiting *w, const struct issue *t,
+			   const uint8_t *contact)
 {
 	static const uint8_t no_contact[AS_CAPSULE_LEN];
-	MDB_val k = {TOKEN_ID_LEN, (void *)id};
 	struct stored_gateway sg;
 	struct stored_visit sv;
 	uint32_t span;
@@ -330,7 +405,7 @@ static int resolve_waiting(struct cl_ingest *in, MDB_cursor *cur,
 	sv.seq = w->seq;
 	sv.has_digest = 1;
 	memcpy(sv.digest, w->digest, VISIT_DIGEST_LEN);
-	rc = store_ingest_visit(in, &sv, t->contact ? t->contact : no_contact);
+	rc = store_ingest_visit(in, &sv, contact ? contact : no_contact);
 	if (rc)
 		return rc;
 	in->next_vid++;
@@ -340,23 +415,59 @@ static int resolve_waiting(struct cl_ingest *in, MDB_cursor *cur,
 		sg.g.records++;
 		rc = store_gateway_put(in->txn, in->s->gateways, &sg);
 	}
-	if (!rc)
-		rc = store_fail("deleting from token_wait",
-				mdb_del(in->txn, in->s->token_wait, &k, NULL));
-	if (!rc)
-		rc = token_put(cur, id, t->expires_at, used_state(sg.index, w->seq), 0);
 	return rc;
 }
 
-int cl_store_ingest_tokens(struct cl_ingest *in, const struct cl_token_issued *t, size_t n,
-			   struct cl_tokens_result *res)
+/* Resolve every record waiting for issue serial (t, arrived now): its
+ * tokens' visits are stored and their bits set in t->used; a record of a
+ * token the issue never had is refused as a replay. */
+static int resolve_issue(struct cl_ingest *in, uint64_t serial, struct issue *t,
+			 const uint8_t *contact, uint32_t *resolved)
 {
-	static const uint8_t zero_pid[AS_PID_LEN];
-	uint64_t issue = 0, next = 0;
-	int64_t issue_expires = 0;
-	const struct cl_token_issued *run = NULL;
-	MDB_cursor *cur = NULL;
-	int rc;
+	uint8_t kb[WAIT_KEY_LEN];
+	MDB_val k = {WAIT_KEY_LEN, kb}, v;
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(in->txn, in->s->token_wait, &cur);
+
+	if (rc)
+		return store_fail("reading token_wait", rc);
+	wait_key(kb, serial, 0);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == WAIT_KEY_LEN && as_get_be64(k.mv_data) == serial) {
+		uint8_t index = ((const uint8_t *)k.mv_data)[8];
+		struct waiting w;
+
+		if (v.mv_size != WAIT_LEN) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		wait_parse(&w, v.mv_data);
+		if (index < t->count && index < 64) {
+			if (t->used == 0)
+				rc = contact_will_move(in, serial, t->contact);
+			if (!rc)
+				rc = resolve_waiting(in, &w, t, contact);
+			t->used |= UINT64_C(1) << index;
+			(*resolved)++;
+		} else {
+			rc = count_replay(in);
+		}
+		if (!rc)
+			rc = mdb_cursor_del(cur, 0);
+		if (!rc) {
+			k.mv_size = WAIT_KEY_LEN;
+			k.mv_data = kb;
+			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		}
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : store_fail("resolving token_wait", rc);
+}
+
+int cl_store_ingest_token_issues(struct cl_ingest *in, const struct cl_token_issue *t, size_t n,
+				 struct cl_tokens_result *res)
+{
+	int rc = 0;
 
 	memset(res, 0, sizeof *res);
 	if (in->pg) /* the PostgreSQL store keeps no visit tokens yet */
@@ -365,57 +476,38 @@ int cl_store_ingest_tokens(struct cl_ingest *in, const struct cl_token_issued *t
 		return store_error(in->failed);
 	if (in->s->no_tokens)
 		return AS_E_VERSION;
-	rc = store_fail("opening a cursor on tokens", mdb_cursor_open(in->txn, in->s->tokens, &cur));
+	for (size_t i = 0; i < n; i++)
+		if (t[i].serial == 0 || t[i].serial > AS_TOKEN_SERIAL_MAX || t[i].count == 0 ||
+		    t[i].count > 64 || t[i].expires_at < 1 || t[i].expires_at > UINT32_MAX)
+			return AS_E_FIELD;
 	for (size_t i = 0; i < n && !rc; i++) {
-		uint64_t state;
-		struct waiting w;
-		int found;
+		struct issue is;
 
-		rc = token_find(cur, t[i].token_id, t[i].expires_at, &found, &state);
+		rc = issue_get(in, t[i].serial, &is);
 		if (rc)
 			break;
-		if (found) {
-			res->known++;   /* announced before: a batch sent again */
+		if (is.found) {
+			res->known++;
+			if (memcmp(is.pid, t[i].pid, AS_PID_LEN) != 0 || is.count != t[i].count ||
+			    is.expires != t[i].expires_at)
+				res->conflicting++;
 			continue;
 		}
-		rc = wait_get(in, t[i].token_id, &w, &found);
+		/* Its own contact capsule, until its first use. */
+		if (t[i].contact)
+			rc = contact_put(in, t[i].serial, t[i].expires_at, t[i].contact);
 		if (rc)
 			break;
-		if (found) {
-			rc = resolve_waiting(in, cur, t[i].token_id, &w, &t[i]);
-			res->resolved++;
-			continue;
-		}
-		/* One issue per run of tokens with the same pid and contact. */
-		if (!run || memcmp(run->pid, t[i].pid, AS_PID_LEN) != 0 ||
-		    (run->contact == NULL) != (t[i].contact == NULL) ||
-		    (run->contact && memcmp(run->contact, t[i].contact, AS_CAPSULE_LEN) != 0)) {
-			if (!next) {
-				rc = store_meta_get(in->txn, in->s->meta, "next_issue", &next);
-				if (rc)
-					break;
-				if (next == 0)
-					next = 1;
-			}
-			issue = next++;
-			run = &t[i];
-			issue_expires = t[i].expires_at;
-			rc = issue_put(in, issue, issue_expires,
-				       memcmp(t[i].pid, zero_pid, AS_PID_LEN) ? t[i].pid : zero_pid,
-				       t[i].contact);
-		} else if (t[i].expires_at > issue_expires) {
-			issue_expires = t[i].expires_at;
-			rc = issue_put(in, issue, issue_expires, run->pid, run->contact);
-		}
+		memset(&is, 0, sizeof is);
+		is.expires = t[i].expires_at;
+		memcpy(is.pid, t[i].pid, AS_PID_LEN);
+		is.contact = t[i].contact ? t[i].serial : 0;
+		is.count = t[i].count;
+		rc = resolve_issue(in, t[i].serial, &is, t[i].contact, &res->resolved);
 		if (!rc)
-			rc = token_put(cur, t[i].token_id, t[i].expires_at, issue, 0);
+			rc = issue_put(in, t[i].serial, &is);
 		res->added++;
 	}
-	if (cur)
-		mdb_cursor_close(cur);
-	if (!rc && next)
-		rc = store_fail("writing meta",
-				store_meta_put(in->txn, in->s->meta, "next_issue", next));
 	if (rc) {
 		in->failed = rc;
 		memset(res, 0, sizeof *res);
@@ -424,48 +516,16 @@ int cl_store_ingest_tokens(struct cl_ingest *in, const struct cl_token_issued *t
 	return 0;
 }
 
-int store_tokens_purge(struct cl_store *s, MDB_txn *txn, int64_t horizon, size_t max,
-		       uint64_t *deleted, int *more)
+int store_token_purge_judge(int64_t horizon, const MDB_val *key, const MDB_val *val)
 {
-	uint16_t keep_from = expiry_day(horizon);
-	MDB_cursor *cur;
-	MDB_val key, val;
-	size_t ops = 0;
-	int rc;
-
-	*more = 0;
-	rc = mdb_cursor_open(txn, s->tokens, &cur);
-	if (rc)
-		return rc;
-	/* Whole days from the front, a key (all its tokens) at a time. */
-	while ((rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST)) == 0) {
-		size_t n = 0;
-
-		if (key.mv_size != TKEY_LEN) {
-			rc = MDB_CORRUPTED;
-			break;
-		}
-		if (as_get_be16(key.mv_data) >= keep_from)
-			break;
-		if (ops >= max) {
-			*more = 1;
-			break;
-		}
-		rc = mdb_cursor_count(cur, &n);
-		if (!rc)
-			rc = mdb_cursor_del(cur, MDB_NODUPDATA);
-		if (rc)
-			break;
-		*deleted += n;
-		ops += n;
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	if (key->mv_size != ISSUE_KEY_LEN || val->mv_size != ISSUE_LEN)
+		return MDB_CORRUPTED;
+	return (int64_t)as_get_be32(val->mv_data) < horizon;
 }
 
-int store_token_issue_purge_judge(int64_t horizon, const MDB_val *key, const MDB_val *val)
+int store_token_contact_purge_judge(int64_t horizon, const MDB_val *key, const MDB_val *val)
 {
-	if (key->mv_size != 8 || val->mv_size != ISSUE_VALUE_LEN)
+	if (key->mv_size != 8 || val->mv_size != CONTACT_VALUE_LEN)
 		return MDB_CORRUPTED;
 	return (int64_t)as_get_be64(val->mv_data) < horizon;
 }
@@ -475,7 +535,7 @@ int store_token_wait_purge_judge(int64_t horizon, int64_t limit, const MDB_val *
 {
 	int64_t entry;
 
-	if (key->mv_size != TOKEN_ID_LEN || val->mv_size != WAIT_LEN)
+	if (key->mv_size != WAIT_KEY_LEN || val->mv_size != WAIT_LEN)
 		return MDB_CORRUPTED;
 	entry = (int64_t)as_get_be64((const uint8_t *)val->mv_data + 8 + AS_GWID_LEN + 12);
 	return entry < horizon || entry > limit;

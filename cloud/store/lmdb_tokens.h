@@ -30,15 +30,17 @@ int store_token_take(struct cl_ingest *in, const struct stored_gateway *sg,
 		     const struct as_record *r, const uint8_t digest[AS_CHAIN_LEN], int reconcile,
 		     int *outcome, uint8_t pid[AS_PID_LEN], uint8_t contact[AS_CAPSULE_LEN]);
 
-/* The purge (lmdb_purge.c): delete the tokens whose expiry day lies
- * before horizon's, whole days from the front, at most about max of them
- * in txn (*more when some are left); *deleted counts them.  An LMDB code. */
-int store_tokens_purge(struct cl_store *s, MDB_txn *txn, int64_t horizon, size_t max,
-		       uint64_t *deleted, int *more);
-/* Its judges (purge_walk): an issue whose tokens all expired before
- * horizon, a waiting record whose entry lies outside [horizon, limit] go
- * (1); 0 stays; else an LMDB code. */
-int store_token_issue_purge_judge(int64_t horizon, const MDB_val *key, const MDB_val *val);
+/* At the commit, after the queued visits are written: the contact
+ * capsules of the issues first used in this transaction are the persons'
+ * now (capsules): drop them from token_contacts.  0 or an LMDB code. */
+int store_token_contacts_moved(struct cl_ingest *in);
+
+/* The purge's judges (lmdb_purge.c): a token expired before horizon, a
+ * token batch's contact capsule whose tokens all did, a waiting record
+ * whose entry lies outside [horizon, limit] go (1); 0 stays; else an
+ * LMDB code. */
+int store_token_purge_judge(int64_t horizon, const MDB_val *key, const MDB_val *val);
+int store_token_contact_purge_judge(int64_t horizon, const MDB_val *key, const MDB_val *val);
 int store_token_wait_purge_judge(int64_t horizon, int64_t limit, const MDB_val *key,
 				 const MDB_val *val);
 

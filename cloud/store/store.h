@@ -339,27 +339,31 @@ int cl_store_ingest_app_exit(struct cl_ingest *in, const uint8_t checkin_id[CL_A
 
 /*
  * A visit token is single-use: a gateway journals its scan as a record of
- * kind AS_REC_TOKEN whose pid field holds the token id.  The issuer's
- * capsule feed tells the store, per token, its expiry, the pid the reveal
- * service derived from its capsule and the holder's contact capsule
- * (cl_store_ingest_tokens).  A batch's token record (past through_seq) is
- * then:
- *   - its token's first use, token known: stored as a visit under that pid
- *     (kind AS_REC_TOKEN), the token marked used by (gateway, seq);
- *   - its first use, token not known yet (the feed is behind): kept
- *     waiting, durably, and stored when the token arrives; counted in
+ * kind AS_REC_TOKEN whose pid field holds the token id, which the store
+ * reads with tokenid.key (cl_store_set_token_id_key) as (issue serial,
+ * index in the issue): anshim/token.h.  The issuer's capsule feed tells
+ * the store, per issue, its serial, token count, expiry, the pid the
+ * reveal service derived from its capsule and the holder's contact
+ * capsule (cl_store_ingest_token_issues); the store keeps one row per
+ * issue with a bit per token.  A batch's token record (past through_seq)
+ * is then:
+ *   - its token's first use, issue known: stored as a visit under that pid
+ *     (kind AS_REC_TOKEN), the token's bit set;
+ *   - its first use, issue not known yet (the feed is behind): kept
+ *     waiting, durably, and stored when the issue arrives; counted in
  *     res->tokens_waiting;
- *   - a token used before by another (gateway, seq): a replay, refused
- *     (no visit), counted in res->tokens_replayed and in the store's
- *     replayed-tokens total;
+ *   - a token used before by another record (or one its issue never had):
+ *     a replay, refused (no visit), counted in res->tokens_replayed and in
+ *     the store's replayed-tokens total;
  * and in every case taken (through_seq goes past it, the gateway may
  * forget it).  Tokens, the holders' contact capsules and waiting records
- * go with retention (cl_store_purge_outside): a token whose expiry lies
+ * go with retention (cl_store_purge_outside): an issue whose expiry lies
  * before the horizon (no record of it can be taken any more: its entry
  * would be older still), a waiting record with its entry time.
  */
-struct cl_token_issued {
-	uint8_t token_id[16];
+struct cl_token_issue {
+	uint64_t serial;                 /* 1..AS_TOKEN_SERIAL_MAX */
+	uint8_t count;                   /* tokens in it: 1..64 */
 	int64_t expires_at;
 	uint8_t pid[AS_PID_LEN];         /* all zero: its capsule did not open
 					  * (its visits are stored unattributed) */
@@ -368,16 +372,25 @@ struct cl_token_issued {
 };
 
 struct cl_tokens_result {
-	uint32_t added;                  /* tokens new to the store */
+	uint32_t added;                  /* issues new to the store */
 	uint32_t known;                  /* already known (a batch sent again) */
+	uint32_t conflicting;            /* of those, known with another pid,
+					  * count or expiry: a serial issued
+					  * twice (kept as first stored) */
 	uint32_t resolved;               /* waiting records stored as visits */
 };
 
-/* Add n issued tokens in the ingest transaction (a token already known
- * changes nothing); a record waiting for one of them is stored as its
- * visit now. */
-int cl_store_ingest_tokens(struct cl_ingest *in, const struct cl_token_issued *t, size_t n,
-			   struct cl_tokens_result *res);
+/* The key that reads token ids (tokenid.key; copied).  Until it is set, a
+ * batch with a token record is refused (AS_E_CONFIG) and its gateway
+ * keeps it.  Set it before the ingest thread starts. */
+void cl_store_set_token_id_key(struct cl_store *s, const uint8_t key[32]);
+
+/* Add n issues of tokens in the ingest transaction (an issue already
+ * known changes nothing); records waiting for one of their tokens are
+ * stored as visits now.  AS_E_FIELD for a serial, count or expiry (u32)
+ * out of range. */
+int cl_store_ingest_token_issues(struct cl_ingest *in, const struct cl_token_issue *t,
+				 size_t n, struct cl_tokens_result *res);
 
 /* ---- coverage (gateway heartbeats, coverage.h) ---- */
 
@@ -410,8 +423,8 @@ struct cl_store_stats {
 	uint64_t batches;
 	uint64_t rejects_total;
 	uint64_t map_used, map_size; /* bytes */
-	uint64_t tokens;            /* visit tokens known (issued, unexpired) */
-	uint64_t tokens_waiting;    /* token records waiting for their capsule */
+	uint64_t tokens;            /* issues of visit tokens known (unexpired) */
+	uint64_t tokens_waiting;    /* token records waiting for their issue */
 	uint64_t tokens_replayed;   /* token records refused as replays, ever */
 };
 int cl_store_stats(struct cl_store *s, struct cl_store_stats *st);

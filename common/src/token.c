@@ -253,13 +253,42 @@ int as_token_sign(struct as_token *t, const uint8_t issuer_sk[AS_SIGN_SK_LEN])
 	return 0;
 }
 
-int as_token_mint(struct as_token *t, const uint8_t token_pk[AS_SIGN_PK_LEN],
+int as_token_id_derive(uint8_t id[AS_TOKEN_ID_LEN], const uint8_t key[AS_TOKEN_ID_KEY_LEN],
+		       uint64_t serial, uint8_t index)
+{
+	uint8_t plain[8];
+
+	if (serial > AS_TOKEN_SERIAL_MAX)
+		return AS_E_FIELD;
+	as_put_be64(plain, serial << 8 | index);
+	randombytes_buf(id, crypto_stream_chacha20_NONCEBYTES);
+	crypto_stream_chacha20_xor(id + 8, plain, sizeof plain, id, key);
+	return 0;
+}
+
+void as_token_id_open(uint64_t *serial, uint8_t *index, const uint8_t id[AS_TOKEN_ID_LEN],
+		      const uint8_t key[AS_TOKEN_ID_KEY_LEN])
+{
+	uint8_t plain[8];
+	uint64_t v;
+
+	crypto_stream_chacha20_xor(plain, id + 8, sizeof plain, id, key);
+	v = as_get_be64(plain);
+	*serial = v >> 8;
+	*index = (uint8_t)v;
+}
+
+int as_token_mint(struct as_token *t, const uint8_t token_id[AS_TOKEN_ID_LEN],
+		  const uint8_t token_pk[AS_SIGN_PK_LEN],
 		  int64_t expires_at, const uint8_t issuer_pk[AS_SIGN_PK_LEN],
 		  const uint8_t issuer_sk[AS_SIGN_SK_LEN])
 {
 	memset(t, 0, sizeof *t);
 	as_issuer_kid(t->issuer_kid, issuer_pk);
-	randombytes_buf(t->token_id, AS_TOKEN_ID_LEN);
+	if (token_id)
+		memcpy(t->token_id, token_id, AS_TOKEN_ID_LEN);
+	else
+		randombytes_buf(t->token_id, AS_TOKEN_ID_LEN);
 	t->expires_at = expires_at;
 	memcpy(t->token_pk, token_pk, AS_SIGN_PK_LEN);
 	return as_token_sign(t, issuer_sk);

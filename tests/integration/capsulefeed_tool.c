@@ -7,12 +7,12 @@
  *
  *   capsulefeed_tool keygen DIR
  *       DIR/issuer.key (Ed25519 secret, 0600) and DIR/issuer.pub.
- *   capsulefeed_tool append DIR CONTACT_PUB PHONE EXPIRES < TOKEN_IDS
- *       One capsule batch for the token ids on stdin (32 hex digits a line,
- *       1..256), each expiring at EXPIRES, issued to the holder of PHONE:
- *       the holder's contact capsule (sealed to CONTACT_PUB, as the issuer
- *       seals it at enrolment) wrapped in each token's capsule.  Into the
- *       outbox DIR/outbox in one transaction; prints the batch's seq.
+ *   capsulefeed_tool append DIR CONTACT_PUB PHONE EXPIRES SERIAL COUNT
+ *       One capsule batch for issue SERIAL of COUNT tokens (1..64; the ids
+ *       token_tool makes with the same SERIAL), expiring at EXPIRES, issued
+ *       to the holder of PHONE: the holder's contact capsule (sealed to
+ *       CONTACT_PUB, as the issuer seals it at enrolment) wrapped in the
+ *       issue's capsule.  Into the outbox in DIR; prints its seq.
  *   capsulefeed_tool run DIR BROKER_URI AUTHORITY_PUB [RESEND_MS] [--until-empty]
  *       Deliver the outbox (client id issuer-<pid>), writing DIR/status
  *       ("queued Q published P taken T acked A bad_acks B connected C") every
@@ -101,17 +101,14 @@ static int cmd_keygen(const char *dir)
 }
 
 static int cmd_append(const char *dir, const char *contact_pub, const char *phone,
-		      const char *expires_text)
+		      const char *expires_text, const char *serial_text, const char *count_text)
 {
-	static uint8_t ids[CL_FEED_MAX_TOKENS][CL_TOKEN_ID_LEN];
-	static int64_t exp[CL_FEED_MAX_TOKENS];
 	uint8_t contact_pk[AS_BOX_PK_LEN], capsule[AS_CAPSULE_LEN];
 	struct as_contact who;
 	struct cl_capsulefeed *f;
-	char line[128], err[512];
-	int64_t expires;
+	char err[512];
+	int64_t expires, serial, count;
 	uint64_t seq = 0;
-	size_t n = 0;
 	MDB_env *env;
 	MDB_txn *txn;
 	int rc;
@@ -120,17 +117,10 @@ static int cmd_append(const char *dir, const char *contact_pub, const char *phon
 		return die(contact_pub, rc);
 	if (as_parse_int64(expires_text, 1, INT64_MAX, &expires))
 		return die("EXPIRES", AS_E_FIELD);
-	while (fgets(line, sizeof line, stdin)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (!line[0])
-			continue;
-		if (n == CL_FEED_MAX_TOKENS)
-			return die("stdin", AS_E_LENGTH);
-		if (strlen(line) != 2 * CL_TOKEN_ID_LEN ||
-		    as_hex_decode(ids[n], CL_TOKEN_ID_LEN, line))
-			return die("a token id on stdin", AS_E_HEX);
-		exp[n++] = expires;
-	}
+	if (as_parse_int64(serial_text, 1, INT64_MAX, &serial))
+		return die("SERIAL", AS_E_FIELD);
+	if (as_parse_int64(count_text, 1, CL_ISSUE_MAX_TOKENS, &count))
+		return die("COUNT", AS_E_FIELD);
 	if ((rc = as_contact_set(&who, phone, "")) != 0 ||
 	    (rc = as_capsule_seal(capsule, &who, contact_pk)) != 0)
 		return die("the contact capsule", rc);
@@ -140,9 +130,8 @@ static int cmd_append(const char *dir, const char *contact_pub, const char *phon
 	rc = mdb_txn_begin(env, NULL, 0, &txn);
 	if (rc)
 		return die("a transaction", AS_E_STORE);
-	rc = cl_capsulefeed_append(f, txn, contact_pk, capsule,
-				   (const uint8_t (*)[CL_TOKEN_ID_LEN])ids, exp, n, &seq, err,
-				   sizeof err);
+	rc = cl_capsulefeed_append(f, txn, contact_pk, capsule, (uint64_t)serial, (unsigned)count,
+				   expires, &seq, err, sizeof err);
 	if (rc) {
 		mdb_txn_abort(txn);
 		fprintf(stderr, "capsulefeed_tool: %s\n", err);
@@ -351,8 +340,8 @@ int main(int argc, char **argv)
 		return die("libsodium", AS_E_CRYPTO);
 	if (argc == 3 && strcmp(argv[1], "keygen") == 0)
 		return cmd_keygen(argv[2]);
-	if (argc == 6 && strcmp(argv[1], "append") == 0)
-		return cmd_append(argv[2], argv[3], argv[4], argv[5]);
+	if (argc == 8 && strcmp(argv[1], "append") == 0)
+		return cmd_append(argv[2], argv[3], argv[4], argv[5], argv[6], argv[7]);
 	if (argc >= 5 && strcmp(argv[1], "run") == 0)
 		return cmd_run(argc, argv);
 	if (argc == 3 && strcmp(argv[1], "count") == 0)
@@ -362,7 +351,7 @@ int main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "id") == 0)
 		return cmd_id(argv[2]);
 	fprintf(stderr, "usage: capsulefeed_tool keygen DIR | append DIR CONTACT_PUB PHONE EXPIRES "
-		"< IDS | run DIR BROKER_URI AUTHORITY_PUB [RESEND_MS] [--until-empty] | count DIR | "
+		"SERIAL COUNT | run DIR BROKER_URI AUTHORITY_PUB [RESEND_MS] [--until-empty] | count DIR | "
 		"dump DIR SEQ | id DIR\n");
 	return 2;
 }

@@ -32,6 +32,7 @@ issuer_write_config() {
   local line key defaults=("port 0" "listen 127.0.0.1" "state_dir $ISSUER_DIR/state"
                            "map_size 64M" "contact_pub $ISSUER_DIR/auth/contact.pub"
                            "authority_pub $ISSUER_DIR/auth/sign.pub"
+                           "token_id_key $ISSUER_DIR/auth/tokenid.key"
                            "broker ${ISSUER_BROKER:-tcp://127.0.0.1:$ISSUER_NO_BROKER_PORT}"
                            "code_command $ISSUER_DIR/sink.sh"
                            "consent_file $ISSUER_DIR/consent.txt"
@@ -56,7 +57,8 @@ issuer_init() {
   mkdir -p "$ISSUER_DIR/tls"
   if [ -n "${ISSUER_AUTH:-}" ]; then
     mkdir -p "$ISSUER_DIR/auth"
-    cp "$ISSUER_AUTH/contact.pub" "$ISSUER_AUTH/sign.pub" "$ISSUER_DIR/auth/"
+    cp "$ISSUER_AUTH/contact.pub" "$ISSUER_AUTH/sign.pub" "$ISSUER_AUTH/tokenid.key" \
+      "$ISSUER_DIR/auth/"
   else
     anshim-cloud keys init --dir "$ISSUER_DIR/auth" >/dev/null
   fi

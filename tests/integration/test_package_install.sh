@@ -278,6 +278,8 @@ anshim-cloud keys init > "$WORK/keys.log"
 dpkg-reconfigure anshim-cloud > "$WORK/reconfigure.log" 2>&1 ||
   fail "dpkg-reconfigure anshim-cloud: $(tail -n 5 "$WORK/reconfigure.log")"
 expect_stat "sign.key (the aggregator's)" "$CL_USER:$CL_USER 600" /etc/anshim/authority/sign.key
+expect_stat "tokenid.key (the aggregator's)" "$CL_USER:$CL_USER 600" \
+  /etc/anshim/authority/tokenid.key
 for k in contact.key pseudonym.key audit.key; do
   expect_stat "$k (the reveal service's)" "$RV_USER:$RV_USER 600" "/etc/anshim/authority/$k"
 done
@@ -710,7 +712,7 @@ left=$(find /lib/systemd /usr/lib/systemd /etc/systemd /var/lib/systemd/deb-syst
 [ -z "$left" ] || fail "left behind after purge: $left"
 # What an administrator put in /etc/anshim stays, and nothing else.
 expect_eq "/etc/anshim after purge (only the administrator's key files)" \
-  "authority authority.pub authority/audit.key authority/audit.pub authority/contact.key authority/contact.pub authority/pseudonym.key authority/sign.key authority/sign.pub" \
+  "authority authority.pub authority/audit.key authority/audit.pub authority/contact.key authority/contact.pub authority/pseudonym.key authority/sign.key authority/sign.pub authority/tokenid.key" \
   "$(cd /etc/anshim && find . -mindepth 1 | sed 's|^\./||' | sort | xargs)"
 expect_match "purge says it kept the authority keys" "kept the authority keys" "$(cat "$WORK/purge.log")"
 for u in "$GW_USER" "$CL_USER" "$RV_USER" "$CS_USER"; do

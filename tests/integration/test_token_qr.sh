@@ -41,19 +41,23 @@ gw_wallet "$WORK/w" 010-8300-0001 "QR Visitor"
 gw_policy 3 --issuer-key "$WORK/issuer/sign.pub"
 gw_start
 
+# Read QR codes only, as a venue's scanner does: with every symbology on,
+# zbarimg sometimes also finds a short 1D "barcode" in the noise.
+zbar_qr() { zbarimg --nodbus --raw -q -Sdisable -Sqrcode.enable "$@"; }
+
 for i in $(seq 1 10); do
   # The text and the image of one pass: render the PNG, read the text
   # back from the undegraded image (the wallet shows each token once).
   anshim-wallet pass --dir "$WORK/w" --format png --out "$WORK/p$i.png" 2>/dev/null
-  TEXT=$(zbarimg --nodbus --raw -q "$WORK/p$i.png")
+  TEXT=$(zbar_qr "$WORK/p$i.png")
   expect_match "pass $i text" '^AP2:[0-9A-Z $%*+./:-]{285}$' "$TEXT"
   v=$(qr_version "$WORK/p$i.png")
   check; [ "$v" -le 10 ] || fail "pass $i is QR version $v (the target is 10 or less)"
   degrade "$WORK/p$i.png" "$WORK/d$i.png" "$i"
   expect_eq "pass $i decoded after degrading to 200 px" "$TEXT" \
-    "$(zbarimg --nodbus --raw -q "$WORK/d$i.png" || true)"
+    "$(zbar_qr "$WORK/d$i.png" || true)"
   expect_eq "pass $i at the gateway (read from the degraded image)" accepted \
-    "$(gw_scan "$GW_SCAN" "$(zbarimg --nodbus --raw -q "$WORK/d$i.png")")"
+    "$(gw_scan "$GW_SCAN" "$(zbar_qr "$WORK/d$i.png")")"
 done
 echo "version 2 passes: QR version $(qr_version "$WORK/p1.png"), 10 of 10 read at 200 px"
 
@@ -62,7 +66,7 @@ read_v1=0
 for i in $(seq 1 5); do
   anshim-wallet pass --dir "$WORK/w" --v1 --format png --out "$WORK/v1-$i.png"
   degrade "$WORK/v1-$i.png" "$WORK/v1d-$i.png" "$i"
-  if zbarimg --nodbus --raw -q "$WORK/v1d-$i.png" >/dev/null 2>&1; then read_v1=$((read_v1 + 1)); fi
+  if zbar_qr "$WORK/v1d-$i.png" >/dev/null 2>&1; then read_v1=$((read_v1 + 1)); fi
 done
 echo "version 1 passes: QR version $(qr_version "$WORK/v1-1.png"), $read_v1 of 5 read at 200 px"
 gw_stop

@@ -91,8 +91,12 @@ int main(int argc, char **argv)
 	int64_t count, now = (int64_t)time(NULL), expires;
 	int rc, n;
 
-	if (argc < 4 || argc > 5) {
-		fprintf(stderr, "usage: token_tool ISSUER_KEY WALLET_DIR COUNT [EXPIRES]\n"
+	uint8_t id_key[AS_TOKEN_ID_KEY_LEN];
+	int64_t serial = 0;
+
+	if (argc < 4 || argc > 7 || argc == 6) {
+		fprintf(stderr, "usage: token_tool ISSUER_KEY WALLET_DIR COUNT [EXPIRES "
+			"[TOKENID_KEY SERIAL]]\n"
 			"       token_tool forge PASS_TEXT WALLET_DIR [AT]\n");
 		return 2;
 	}
@@ -103,8 +107,15 @@ int main(int argc, char **argv)
 	if (as_parse_int64(argv[3], 1, AS_TOKEN_BATCH_MAX, &count))
 		return die("COUNT", AS_E_FIELD);
 	expires = as_token_expiry(now, AS_TOKEN_LIFETIME_DEFAULT);
-	if (argc == 5 && as_parse_int64(argv[4], 1, UINT32_MAX, &expires))
+	if (argc >= 5 && as_parse_int64(argv[4], 1, UINT32_MAX, &expires))
 		return die("EXPIRES", AS_E_FIELD);
+	if (argc == 7) {
+		/* ids as the issuer makes them: issue SERIAL, readable by the cloud */
+		if ((rc = as_keyfile_read(argv[5], AS_KEY_PSEUDONYM, id_key)) != 0)
+			return die(argv[5], rc);
+		if (as_parse_int64(argv[6], 1, (int64_t)AS_TOKEN_SERIAL_MAX, &serial))
+			return die("SERIAL", AS_E_FIELD);
+	}
 	if ((rc = as_keyfile_read(argv[1], AS_KEY_SIGN_SECRET, issuer_sk)) != 0)
 		return die(argv[1], rc);
 	crypto_sign_ed25519_sk_to_pk(issuer_pk, issuer_sk);
@@ -126,10 +137,17 @@ int main(int argc, char **argv)
 	    (rc = as_token_request_verify(&seen)) != 0)
 		return die("request check", rc);
 	batch.n = seen.n;
-	for (unsigned i = 0; i < seen.n; i++)
-		if ((rc = as_token_mint(&batch.tokens[i], seen.token_pks[i], expires, issuer_pk,
-					issuer_sk)) != 0)
+	for (unsigned i = 0; i < seen.n; i++) {
+		uint8_t id[AS_TOKEN_ID_LEN];
+
+		if (serial && (rc = as_token_id_derive(id, id_key, (uint64_t)serial,
+						       (uint8_t)i)) != 0)
+			return die("token id", rc);
+		if ((rc = as_token_mint(&batch.tokens[i], serial ? id : NULL, seen.token_pks[i],
+					expires, issuer_pk, issuer_sk)) != 0)
 			return die("mint", rc);
+	}
+	sodium_memzero(id_key, sizeof id_key);
 	n = as_token_batch_encode(wire, sizeof wire, &batch);
 	if (n < 0)
 		return die("batch", n);

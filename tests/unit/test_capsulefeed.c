@@ -2,7 +2,8 @@
  * test_capsulefeed.c - visit tokens' capsules (cloud/tokencapsule.c), the
  * capsule feed's messages (cloud/capsulewire.c) and the issuer's outbox
  * (cloud/issuer/capsulefeed.c): a capsule opens to the contact capsule
- * only with the authority's contact key, for its own token id and expiry;
+ * only with the authority's contact key, for its own issue serial, expiry
+ * and token count;
  * no two capsules share bytes; the batch and ack decoders are strict and
  * check signatures; the outbox numbers its messages without reuse, across
  * a reopening, and holds signed batches that decode.
@@ -31,38 +32,38 @@ static void test_capsule_round_trip(void)
 {
 	struct cl_tokcap_key k;
 	uint8_t contact[AS_CAPSULE_LEN], cap[CL_TOKCAP_LEN], key[CL_TOKCAP_KEY_LEN];
-	uint8_t back[AS_CAPSULE_LEN], id[CL_TOKEN_ID_LEN], other[CL_TOKEN_ID_LEN];
+	uint8_t back[AS_CAPSULE_LEN];
+	const uint64_t id = 40, other = 41;
 	struct as_contact opened;
 
 	make_contact(contact);
-	test_fill(id, sizeof id, 40);
-	test_fill(other, sizeof other, 41);
 	CHECK_EQ_INT(CL_TOKCAP_LEN, 171);
 	CHECK_EQ_INT(CL_TOKCAP_SEALED_KEY_LEN, 80);
 	if (!CHECK_OK(cl_tokcap_key_make(&k, keys.contact_pk)))
 		return;
-	CHECK_OK(cl_tokcap_seal(cap, &k, id, TEST_EXPIRES, contact));
+	CHECK_OK(cl_tokcap_seal(cap, &k, id, TEST_EXPIRES, 64, contact));
 	/* The authority opens the batch key, then the capsule, then the
 	 * contact capsule inside it. */
 	CHECK_OK(cl_tokcap_open_key(key, k.sealed, keys.contact_pk, keys.contact_sk));
 	CHECK_MEM(key, k.key, CL_TOKCAP_KEY_LEN);
-	if (CHECK_OK(cl_tokcap_open(back, key, id, TEST_EXPIRES, cap)))
+	if (CHECK_OK(cl_tokcap_open(back, key, id, TEST_EXPIRES, 64, cap)))
 		CHECK_MEM(back, contact, AS_CAPSULE_LEN);
 	if (CHECK_OK(as_capsule_open(&opened, back, keys.contact_pk, keys.contact_sk)))
 		CHECK_STR(opened.phone, "+821012345678");
-	/* Bound to its token id and expiry; any changed byte fails. */
-	CHECK_RC(cl_tokcap_open(back, key, other, TEST_EXPIRES, cap), AS_E_CAPSULE);
-	CHECK_RC(cl_tokcap_open(back, key, id, TEST_EXPIRES + 1, cap), AS_E_CAPSULE);
+	/* Bound to its serial, expiry and count; any changed byte fails. */
+	CHECK_RC(cl_tokcap_open(back, key, other, TEST_EXPIRES, 64, cap), AS_E_CAPSULE);
+	CHECK_RC(cl_tokcap_open(back, key, id, TEST_EXPIRES + 1, 64, cap), AS_E_CAPSULE);
+	CHECK_RC(cl_tokcap_open(back, key, id, TEST_EXPIRES, 63, cap), AS_E_CAPSULE);
 	for (size_t i = 0; i < CL_TOKCAP_LEN; i += 7) {
 		cap[i] ^= 0x01;
 		test_ctx("capsule byte %zu flipped", i);
-		CHECK_RC(cl_tokcap_open(back, key, id, TEST_EXPIRES, cap), AS_E_CAPSULE);
+		CHECK_RC(cl_tokcap_open(back, key, id, TEST_EXPIRES, 64, cap), AS_E_CAPSULE);
 		cap[i] ^= 0x01;
 	}
 	test_ctx_clear();
 	/* Another key (another batch's, or a seal to another contact key). */
 	key[0] ^= 1;
-	CHECK_RC(cl_tokcap_open(back, key, id, TEST_EXPIRES, cap), AS_E_CAPSULE);
+	CHECK_RC(cl_tokcap_open(back, key, id, TEST_EXPIRES, 64, cap), AS_E_CAPSULE);
 	{
 		uint8_t pk2[AS_BOX_PK_LEN], sk2[AS_BOX_SK_LEN];
 
@@ -85,21 +86,21 @@ static int share_window(const uint8_t *a, const uint8_t *b, size_t n)
 static void test_capsule_fresh(void)
 {
 	struct cl_tokcap_key k1, k2;
-	uint8_t contact[AS_CAPSULE_LEN], id[CL_TOKEN_ID_LEN];
+	uint8_t contact[AS_CAPSULE_LEN];
 	uint8_t caps[4][CL_TOKCAP_LEN];
+	uint64_t id = 42;
 
 	make_contact(contact);
-	test_fill(id, sizeof id, 42);
 	if (!CHECK_OK(cl_tokcap_key_make(&k1, keys.contact_pk)) ||
 	    !CHECK_OK(cl_tokcap_key_make(&k2, keys.contact_pk)))
 		return;
 	CHECK(memcmp(k1.sealed, k2.sealed, sizeof k1.sealed) != 0);
-	/* Even the same token id and expiry twice under one key. */
-	CHECK_OK(cl_tokcap_seal(caps[0], &k1, id, TEST_EXPIRES, contact));
-	CHECK_OK(cl_tokcap_seal(caps[1], &k1, id, TEST_EXPIRES, contact));
-	id[0] ^= 1;
-	CHECK_OK(cl_tokcap_seal(caps[2], &k1, id, TEST_EXPIRES, contact));
-	CHECK_OK(cl_tokcap_seal(caps[3], &k2, id, TEST_EXPIRES, contact));
+	/* Even the same serial and expiry twice under one key. */
+	CHECK_OK(cl_tokcap_seal(caps[0], &k1, id, TEST_EXPIRES, 64, contact));
+	CHECK_OK(cl_tokcap_seal(caps[1], &k1, id, TEST_EXPIRES, 64, contact));
+	id++;
+	CHECK_OK(cl_tokcap_seal(caps[2], &k1, id, TEST_EXPIRES, 64, contact));
+	CHECK_OK(cl_tokcap_seal(caps[3], &k2, id, TEST_EXPIRES, 64, contact));
 	for (int a = 0; a < 4; a++)
 		for (int b = a + 1; b < 4; b++) {
 			test_ctx("capsules %d and %d", a, b);
@@ -108,8 +109,8 @@ static void test_capsule_fresh(void)
 	test_ctx_clear();
 }
 
-/* A batch of n tokens with fixed bytes (capsules are opaque here). */
-static int make_batch(uint8_t *out, size_t cap, size_t n, struct cl_feed_token *tokens)
+/* A batch of n issues with fixed bytes (capsules are opaque here). */
+static int make_batch(uint8_t *out, size_t cap, size_t n, struct cl_feed_issue *issues)
 {
 	struct cl_feed_batch b;
 
@@ -119,50 +120,53 @@ static int make_batch(uint8_t *out, size_t cap, size_t n, struct cl_feed_token *
 	b.created = TEST_NOW;
 	test_fill(b.sealed_key, sizeof b.sealed_key, 50);
 	b.count = (uint16_t)n;
-	b.tokens = tokens;
-	for (size_t i = 0; i < n && i < CL_FEED_MAX_TOKENS; i++) {
-		test_fill(tokens[i].token_id, CL_TOKEN_ID_LEN, 60 + (unsigned)i);
-		tokens[i].expires_at = TEST_EXPIRES + (int64_t)i;
-		test_fill(tokens[i].capsule, CL_TOKCAP_LEN, 90 + (unsigned)i);
+	b.issues = issues;
+	for (size_t i = 0; i < n && i < CL_FEED_MAX_ISSUES; i++) {
+		issues[i].serial = 0x0007060504030201 + i;
+		issues[i].expires_at = TEST_EXPIRES + (int64_t)i;
+		issues[i].count = (uint8_t)(64 - i % 64);
+		test_fill(issues[i].capsule, CL_TOKCAP_LEN, 90 + (unsigned)i);
 	}
 	return cl_feed_encode(out, cap, &b, issuer_sk);
 }
 
 static int dec_batch(const uint8_t *in, size_t len)
 {
-	static struct cl_feed_token tokens[CL_FEED_MAX_TOKENS];
-	struct cl_feed_batch b = {.tokens = tokens};
+	static struct cl_feed_issue issues[CL_FEED_MAX_ISSUES];
+	struct cl_feed_batch b = {.issues = issues};
 
-	return cl_feed_decode(&b, CL_FEED_MAX_TOKENS, in, len, issuer_pk);
+	return cl_feed_decode(&b, CL_FEED_MAX_ISSUES, in, len, issuer_pk);
 }
 
 static void test_batch_codec(void)
 {
-	static struct cl_feed_token tokens[CL_FEED_MAX_TOKENS], back_tokens[CL_FEED_MAX_TOKENS];
+	static struct cl_feed_issue tokens[CL_FEED_MAX_ISSUES], back_tokens[CL_FEED_MAX_ISSUES];
 	static uint8_t msg[CL_FEED_MAX_LEN];
-	struct cl_feed_batch back = {.tokens = back_tokens};
+	struct cl_feed_batch back = {.issues = back_tokens};
 	uint8_t id[CL_ISSUER_ID_LEN];
 	int len = make_batch(msg, sizeof msg, 3, tokens);
 
 	if (!CHECK_RC(len, CL_FEED_LEN(3)))
 		return;
 	CHECK_EQ_INT(CL_FEED_HEADER_LEN, 116);
-	CHECK_EQ_INT(CL_FEED_ENTRY_LEN, 195);
+	CHECK_EQ_INT(CL_FEED_ENTRY_LEN, 188);
 	CHECK_MEM(msg, "F\x01", 2);
 	CHECK_MEM(msg + 18, "\x07\0\0\0\0\0\0\0", 8);
 	CHECK_MEM(msg + 114, "\x03\0", 2);
-	CHECK_MEM(msg + 116, tokens[0].token_id, CL_TOKEN_ID_LEN);
-	if (!CHECK_OK(cl_feed_decode(&back, CL_FEED_MAX_TOKENS, msg, (size_t)len, issuer_pk)))
+	CHECK_MEM(msg + 116, "\x01\x02\x03\x04\x05\x06\x07\x00", 8);
+	CHECK(msg[116 + 16] == 64);
+	if (!CHECK_OK(cl_feed_decode(&back, CL_FEED_MAX_ISSUES, msg, (size_t)len, issuer_pk)))
 		return;
 	CHECK(back.seq == 7 && back.created == TEST_NOW && back.count == 3);
 	for (int i = 0; i < 3; i++) {
-		CHECK_MEM(back.tokens[i].token_id, tokens[i].token_id, CL_TOKEN_ID_LEN);
-		CHECK(back.tokens[i].expires_at == tokens[i].expires_at);
-		CHECK_MEM(back.tokens[i].capsule, tokens[i].capsule, CL_TOKCAP_LEN);
+		CHECK(back.issues[i].serial == tokens[i].serial);
+		CHECK(back.issues[i].count == tokens[i].count);
+		CHECK(back.issues[i].expires_at == tokens[i].expires_at);
+		CHECK_MEM(back.issues[i].capsule, tokens[i].capsule, CL_TOKCAP_LEN);
 	}
 	CHECK_OK(cl_feed_peek_issuer(id, msg, (size_t)len));
 	CHECK_MEM(id, back.issuer_id, CL_ISSUER_ID_LEN);
-	/* room for fewer tokens than the batch holds */
+	/* room for fewer issues than the batch holds */
 	CHECK_RC(cl_feed_decode(&back, 2, msg, (size_t)len, issuer_pk), AS_E_LENGTH);
 	test_check_framing("capsule batch", dec_batch, msg, (size_t)len, CL_FEED_MAX_LEN + 1);
 	test_check_truncations("capsule batch", dec_batch, msg, (size_t)len, NULL);
@@ -174,19 +178,44 @@ static void test_batch_codec(void)
 		msg[i] ^= 0x20;
 	}
 	test_ctx_clear();
-	CHECK_RC(cl_feed_decode(&back, CL_FEED_MAX_TOKENS, msg, (size_t)len, keys.auth_pk),
+	CHECK_RC(cl_feed_decode(&back, CL_FEED_MAX_ISSUES, msg, (size_t)len, keys.auth_pk),
 		 AS_E_SIGNATURE);
+	/* an issue of 0 or 65 tokens, serial 0 (the signature would verify) */
+	tokens[0].count = 0;
+	CHECK_RC(make_batch(msg, sizeof msg, 1, tokens), CL_FEED_LEN(1));
+	{
+		struct cl_feed_batch b;
+
+		memset(&b, 0, sizeof b);
+		cl_issuer_id(b.issuer_id, issuer_pk);
+		b.seq = 7;
+		b.count = 1;
+		b.issues = tokens;
+		tokens[0].count = 0;
+		CHECK_RC(cl_feed_encode(msg, sizeof msg, &b, issuer_sk), AS_E_FIELD);
+		tokens[0].count = 65;
+		CHECK_RC(cl_feed_encode(msg, sizeof msg, &b, issuer_sk), AS_E_FIELD);
+		tokens[0].count = 1;
+		tokens[0].serial = 0;
+		CHECK_RC(cl_feed_encode(msg, sizeof msg, &b, issuer_sk), AS_E_FIELD);
+		/* made by hand: the decoder refuses it too */
+		len = make_batch(msg, sizeof msg, 1, tokens);
+		msg[116 + 16] = 65;
+		crypto_sign_detached(msg + len - AS_SIG_LEN, NULL, msg, (size_t)len - AS_SIG_LEN,
+				     issuer_sk);
+		CHECK_RC(dec_batch(msg, (size_t)len), AS_E_FIELD);
+	}
 	/* count 0, count above the maximum, seq 0 */
 	CHECK_RC(make_batch(msg, sizeof msg, 0, tokens), AS_E_FIELD);
-	CHECK_RC(make_batch(msg, sizeof msg, CL_FEED_MAX_TOKENS + 1, tokens), AS_E_FIELD);
+	CHECK_RC(make_batch(msg, sizeof msg, CL_FEED_MAX_ISSUES + 1, tokens), AS_E_FIELD);
 	CHECK_RC(make_batch(msg, CL_FEED_LEN(3) - 1, 3, tokens), AS_E_OVERSIZE);
-	len = make_batch(msg, sizeof msg, CL_FEED_MAX_TOKENS, tokens);
+	len = make_batch(msg, sizeof msg, CL_FEED_MAX_ISSUES, tokens);
 	CHECK_RC(len, CL_FEED_MAX_LEN);
 	CHECK_OK(dec_batch(msg, (size_t)len));
 	len = make_batch(msg, sizeof msg, 1, tokens);
 	test_put_le(msg, 114, 2, 0);
 	CHECK_RC(dec_batch(msg, (size_t)len), AS_E_LENGTH);
-	test_put_le(msg, 114, 2, CL_FEED_MAX_TOKENS + 1);
+	test_put_le(msg, 114, 2, CL_FEED_MAX_ISSUES + 1);
 	CHECK_RC(dec_batch(msg, (size_t)len), AS_E_LENGTH);
 	test_put_le(msg, 114, 2, 2);
 	CHECK_RC(dec_batch(msg, (size_t)len), AS_E_TRUNCATED);
@@ -254,7 +283,7 @@ static int open_env(const char *dir, MDB_env **env)
 /* Messages of the outbox, in seq order: their seqs into seqs[]. */
 static size_t outbox_seqs(MDB_env *env, uint64_t *seqs, size_t max, int verify)
 {
-	static struct cl_feed_token tokens[CL_FEED_MAX_TOKENS];
+	static struct cl_feed_issue issues[CL_FEED_MAX_ISSUES];
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	MDB_cursor *cur;
@@ -265,16 +294,17 @@ static size_t outbox_seqs(MDB_env *env, uint64_t *seqs, size_t max, int verify)
 	    mdb_dbi_open(txn, "capsule_outbox", 0, &dbi) || mdb_cursor_open(txn, dbi, &cur))
 		abort();
 	while (n < max && mdb_cursor_get(cur, &k, &v, n ? MDB_NEXT : MDB_FIRST) == 0) {
-		struct cl_feed_batch b = {.tokens = tokens};
+		struct cl_feed_batch b = {.issues = issues};
 
 		if (as_get_be64(k.mv_data) == 0) {
 			seqs[n++] = 0;   /* the counter */
 			continue;
 		}
 		seqs[n++] = as_get_be64(k.mv_data);
-		if (verify && CHECK_OK(cl_feed_decode(&b, CL_FEED_MAX_TOKENS, v.mv_data,
+		if (verify && CHECK_OK(cl_feed_decode(&b, CL_FEED_MAX_ISSUES, v.mv_data,
 						     v.mv_size, issuer_pk)))
-			CHECK(b.seq == seqs[n - 1]);
+			CHECK(b.seq == seqs[n - 1] && b.count == 1 &&
+			      b.issues[0].serial == 100 + b.seq);
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
@@ -287,15 +317,10 @@ static void test_outbox(void)
 	MDB_env *env;
 	MDB_txn *txn;
 	struct cl_capsulefeed *f;
-	uint8_t contact[AS_CAPSULE_LEN], ids[64][CL_TOKEN_ID_LEN];
-	int64_t exp[64];
+	uint8_t contact[AS_CAPSULE_LEN];
 	uint64_t seq = 0, seqs[8];
 
 	make_contact(contact);
-	for (int i = 0; i < 64; i++) {
-		randombytes_buf(ids[i], CL_TOKEN_ID_LEN);
-		exp[i] = TEST_EXPIRES;
-	}
 	test_tmpdir(dir);
 	if (!CHECK_OK(open_env(dir, &env)))
 		return;
@@ -303,23 +328,23 @@ static void test_outbox(void)
 		return;
 	/* three batches in one transaction, the second aborted in another */
 	mdb_txn_begin(env, NULL, 0, &txn);
-	CHECK_OK(cl_capsulefeed_append(f, txn, keys.contact_pk, contact,
-				       (const uint8_t (*)[CL_TOKEN_ID_LEN])ids, exp, 64, &seq,
-				       err, sizeof err));
+	CHECK_OK(cl_capsulefeed_append(f, txn, keys.contact_pk, contact, 101, 64, TEST_EXPIRES,
+				       &seq, err, sizeof err));
 	CHECK(seq == 1);
-	CHECK_RC(cl_capsulefeed_append(f, txn, keys.contact_pk, contact,
-				       (const uint8_t (*)[CL_TOKEN_ID_LEN])ids, exp, 0, &seq,
-				       err, sizeof err), AS_E_FIELD);
-	CHECK(strstr(err, "1 to 256 tokens") != NULL);
-	CHECK_OK(cl_capsulefeed_append(f, txn, keys.contact_pk, contact,
-				       (const uint8_t (*)[CL_TOKEN_ID_LEN])ids, exp, 1, &seq,
-				       err, sizeof err));
+	CHECK_RC(cl_capsulefeed_append(f, txn, keys.contact_pk, contact, 102, 0, TEST_EXPIRES,
+				       &seq, err, sizeof err), AS_E_FIELD);
+	CHECK(strstr(err, "1 to 64 tokens") != NULL);
+	CHECK_RC(cl_capsulefeed_append(f, txn, keys.contact_pk, contact, 102, 65, TEST_EXPIRES,
+				       &seq, err, sizeof err), AS_E_FIELD);
+	CHECK_RC(cl_capsulefeed_append(f, txn, keys.contact_pk, contact, 0, 1, TEST_EXPIRES,
+				       &seq, err, sizeof err), AS_E_FIELD);
+	CHECK_OK(cl_capsulefeed_append(f, txn, keys.contact_pk, contact, 102, 1, TEST_EXPIRES,
+				       &seq, err, sizeof err));
 	CHECK(seq == 2);
 	CHECK_OK(mdb_txn_commit(txn));
 	mdb_txn_begin(env, NULL, 0, &txn);
-	CHECK_OK(cl_capsulefeed_append(f, txn, keys.contact_pk, contact,
-				       (const uint8_t (*)[CL_TOKEN_ID_LEN])ids, exp, 2, &seq,
-				       err, sizeof err));
+	CHECK_OK(cl_capsulefeed_append(f, txn, keys.contact_pk, contact, 103, 2, TEST_EXPIRES,
+				       &seq, err, sizeof err));
 	CHECK(seq == 3);
 	mdb_txn_abort(txn);
 	CHECK_EQ_INT(outbox_seqs(env, seqs, 8, 1), 3);
@@ -345,9 +370,8 @@ static void test_outbox(void)
 		CHECK_OK(mdb_txn_commit(txn));
 	}
 	mdb_txn_begin(env, NULL, 0, &txn);
-	CHECK_OK(cl_capsulefeed_append(f, txn, keys.contact_pk, contact,
-				       (const uint8_t (*)[CL_TOKEN_ID_LEN])ids, exp, 5, &seq,
-				       err, sizeof err));
+	CHECK_OK(cl_capsulefeed_append(f, txn, keys.contact_pk, contact, 103, 5, TEST_EXPIRES,
+				       &seq, err, sizeof err));
 	CHECK(seq == 3);
 	CHECK_OK(mdb_txn_commit(txn));
 	CHECK_EQ_INT(outbox_seqs(env, seqs, 8, 1), 2);

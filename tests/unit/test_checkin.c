@@ -830,7 +830,7 @@ static void token_make(struct wallet_token *w, int64_t expires, const uint8_t *i
 		       const uint8_t *isk)
 {
 	crypto_sign_keypair(w->pk, w->sk);
-	if (as_token_mint(&w->t, w->pk, expires, ipk, isk) != 0)
+	if (as_token_mint(&w->t, NULL, w->pk, expires, ipk, isk) != 0)
 		abort();
 }
 

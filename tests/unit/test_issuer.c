@@ -138,6 +138,33 @@ static int count_id(void *ctx, const uint8_t id[IS_ID_LEN])
 	return 0;
 }
 
+/* Issue serials: 1, 2, ... never twice, across a reopening (a crash
+ * skips the rest of the reserved block). */
+static void test_serials(void)
+{
+	struct is_state *st = open_state("serials");
+	uint64_t s = 0, prev = 0;
+
+	if (!st)
+		return;
+	for (int i = 0; i < IS_SERIAL_BLOCK + 5; i++) {
+		if (!CHECK_OK(is_state_serial_next(st, &s)))
+			break;
+		if (i == 0)
+			CHECK(s == 1);
+		else if (!CHECK(s == prev + 1))
+			break;
+		prev = s;
+	}
+	is_state_close(st);
+	st = open_state("serials");
+	if (!st)
+		return;
+	if (CHECK_OK(is_state_serial_next(st, &s)))
+		CHECK(s > prev && s == 2 * IS_SERIAL_BLOCK + 1);
+	is_state_close(st);
+}
+
 static void test_revocation(void)
 {
 	struct is_state *st = open_state("revoke");
@@ -303,6 +330,7 @@ static void test_api(void)
 		return;
 	crypto_sign_keypair(api.issuer_pk, api.issuer_sk);
 	randombytes_buf(api.hash_key, sizeof api.hash_key);
+	randombytes_buf(api.token_id_key, sizeof api.token_id_key);
 	crypto_box_keypair(api.contact_pk, contact_sk);
 	snprintf(sink, sizeof sink, "%s/sink.sh", dir);
 	snprintf(script, sizeof script, "#!/bin/sh\nread p\nread m\necho \"$m\" > %s/code\n", dir);
@@ -405,10 +433,21 @@ static void test_api(void)
 	    CHECK_EQ_INT(sodium_base642bin(braw, sizeof braw, b, strlen(b), NULL, &blen, NULL,
 					   sodium_base64_VARIANT_ORIGINAL), 0) &&
 	    CHECK_OK(as_token_batch_decode(&batch, braw, blen))) {
+		uint64_t serial0 = 0;
+
 		CHECK_EQ_INT(batch.n, 3);
 		for (int i = 0; i < 3 && i < batch.n; i++) {
+			uint64_t serial;
+			uint8_t index;
+
 			CHECK_OK(as_token_verify_issuer(&batch.tokens[i], api.issuer_pk));
 			CHECK_MEM(batch.tokens[i].token_pk, pks[i], 32);
+			/* The cloud reads each id as (the issue's serial, i). */
+			as_token_id_open(&serial, &index, batch.tokens[i].token_id,
+					 api.token_id_key);
+			if (i == 0)
+				serial0 = serial;
+			CHECK(serial == serial0 && serial >= 1 && index == i);
 		}
 	}
 	json_decref(ans);
@@ -450,6 +489,7 @@ int main(void)
 	test_tmpdir(dir);
 	TEST_RUN(test_buckets);
 	TEST_RUN(test_pending);
+	TEST_RUN(test_serials);
 	TEST_RUN(test_revocation);
 	TEST_RUN(test_sender);
 	TEST_RUN(test_enrolment_codec);

@@ -92,9 +92,9 @@ static void raw(const char *req, char code[32])
 
 static void test_derive(void)
 {
-	struct cl_feed_token t[4];
+	struct cl_feed_issue t[5];
 	struct cl_tokcap_key k, other;
-	uint8_t contact[AS_CAPSULE_LEN], pids[4][AS_PID_LEN], contacts[4][AS_CAPSULE_LEN];
+	uint8_t contact[AS_CAPSULE_LEN], pids[5][AS_PID_LEN], contacts[5][AS_CAPSULE_LEN];
 	uint8_t want[AS_PID_LEN], zero[AS_CAPSULE_LEN] = {0};
 	char err[512];
 
@@ -103,23 +103,25 @@ static void test_derive(void)
 	if (!CHECK_OK(cl_tokcap_key_make(&k, auth.contact_pk)) ||
 	    !CHECK_OK(cl_tokcap_key_make(&other, auth.contact_pk)))
 		return;
-	for (int i = 0; i < 4; i++) {
-		randombytes_buf(t[i].token_id, CL_TOKEN_ID_LEN);
+	for (int i = 0; i < 5; i++) {
+		t[i].serial = 100 + (uint64_t)i;
+		t[i].count = 64;
 		t[i].expires_at = TEST_EXPIRES;
-		CHECK_OK(cl_tokcap_seal(t[i].capsule, i == 3 ? &other : &k, t[i].token_id,
-					t[i].expires_at, contact));
+		CHECK_OK(cl_tokcap_seal(t[i].capsule, i == 3 ? &other : &k, t[i].serial,
+					t[i].expires_at, t[i].count, contact));
 	}
 	t[1].capsule[100] ^= 1;         /* altered */
 	t[2].expires_at += 86400;       /* another expiry than it was sealed for */
-	if (!CHECK_OK(cl_reveal_derive_token_pids(sock, k.sealed, t, 4, pids, contacts, err,
+	t[4].count = 63;                /* another token count */
+	if (!CHECK_OK(cl_reveal_derive_token_pids(sock, k.sealed, t, 5, pids, contacts, err,
 						  sizeof err))) {
 		fprintf(stderr, "  %s\n", err);
 		return;
 	}
 	CHECK_MEM(pids[0], want, AS_PID_LEN);
 	CHECK_MEM(contacts[0], contact, AS_CAPSULE_LEN);
-	for (int i = 1; i < 4; i++) {
-		test_ctx("token %d", i);
+	for (int i = 1; i < 5; i++) {
+		test_ctx("issue %d", i);
 		CHECK_MEM(pids[i], zero, AS_PID_LEN);
 		CHECK_MEM(contacts[i], zero, AS_CAPSULE_LEN);
 	}
@@ -138,7 +140,7 @@ static void test_derive(void)
 		}
 	}
 	/* Too many for one request: refused by the client. */
-	CHECK_RC(cl_reveal_derive_token_pids(sock, k.sealed, t, CL_FEED_MAX_TOKENS + 1, pids,
+	CHECK_RC(cl_reveal_derive_token_pids(sock, k.sealed, t, CL_FEED_MAX_ISSUES + 1, pids,
 					     contacts, err, sizeof err), AS_E_FIELD);
 	cl_tokcap_key_wipe(&k);
 	cl_tokcap_key_wipe(&other);
@@ -148,27 +150,39 @@ static void test_bad_requests(void)
 {
 	static const char *bad[] = {
 		"{\"op\": \"derive_token_pids\"}",
-		"{\"op\": \"derive_token_pids\", \"sealed_key\": \"00\", \"tokens\": []}",
-		"{\"op\": \"derive_token_pids\", \"sealed_key\": 5, \"tokens\": []}",
-		"{\"op\": \"derive_token_pids\", \"sealed_key\": \"SEALED\", \"tokens\": {}}",
-		"{\"op\": \"derive_token_pids\", \"sealed_key\": \"SEALED\", \"tokens\": [{}]}",
-		"{\"op\": \"derive_token_pids\", \"sealed_key\": \"SEALED\", \"tokens\": "
-		"[{\"id\": \"00\", \"expires\": 1, \"capsule\": \"00\"}]}",
-		"{\"op\": \"derive_token_pids\", \"sealed_key\": \"SEALED\", \"tokens\": [], "
+		"{\"op\": \"derive_token_pids\", \"sealed_key\": \"00\", \"issues\": []}",
+		"{\"op\": \"derive_token_pids\", \"sealed_key\": 5, \"issues\": []}",
+		"{\"op\": \"derive_token_pids\", \"sealed_key\": \"SEALED\", \"issues\": {}}",
+		"{\"op\": \"derive_token_pids\", \"sealed_key\": \"SEALED\", \"issues\": [{}]}",
+		"{\"op\": \"derive_token_pids\", \"sealed_key\": \"SEALED\", \"issues\": "
+		"[{\"serial\": 1, \"expires\": 1, \"count\": 1, \"capsule\": \"00\"}]}",
+		"{\"op\": \"derive_token_pids\", \"sealed_key\": \"SEALED\", \"issues\": "
+		"[{\"serial\": 0, \"expires\": 1, \"count\": 1, \"capsule\": \"CAPSULE\"}]}",
+		"{\"op\": \"derive_token_pids\", \"sealed_key\": \"SEALED\", \"issues\": "
+		"[{\"serial\": 1, \"expires\": 1, \"count\": 65, \"capsule\": \"CAPSULE\"}]}",
+		"{\"op\": \"derive_token_pids\", \"sealed_key\": \"SEALED\", \"issues\": [], "
 		"\"extra\": 1}",
 	};
-	char sealed[2 * CL_TOKCAP_SEALED_KEY_LEN + 1], req[1024], code[32];
+	char sealed[2 * CL_TOKCAP_SEALED_KEY_LEN + 1], cap[2 * CL_TOKCAP_LEN + 1];
+	char req[1024], tmp[1024], code[32];
 
 	memset(sealed, 'a', sizeof sealed - 1);
 	sealed[sizeof sealed - 1] = '\0';
+	memset(cap, 'b', sizeof cap - 1);
+	cap[sizeof cap - 1] = '\0';
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		const char *at = strstr(bad[i], "SEALED");
+		const char *at = strstr(bad[i], "SEALED"), *c;
 
 		if (at)
-			snprintf(req, sizeof req, "%.*s%s%s", (int)(at - bad[i]), bad[i], sealed,
+			snprintf(tmp, sizeof tmp, "%.*s%s%s", (int)(at - bad[i]), bad[i], sealed,
 				 at + 6);
 		else
-			snprintf(req, sizeof req, "%s", bad[i]);
+			snprintf(tmp, sizeof tmp, "%s", bad[i]);
+		c = strstr(tmp, "CAPSULE");
+		if (c)
+			snprintf(req, sizeof req, "%.*s%s%s", (int)(c - tmp), tmp, cap, c + 7);
+		else
+			snprintf(req, sizeof req, "%s", tmp);
 		raw(req, code);
 		test_ctx("request %zu", i);
 		CHECK_STR(code, "field");
@@ -176,7 +190,7 @@ static void test_bad_requests(void)
 	test_ctx_clear();
 	/* An empty batch is no error, and the service still answers. */
 	snprintf(req, sizeof req, "{\"op\": \"derive_token_pids\", \"sealed_key\": \"%s\", "
-		 "\"tokens\": []}", sealed);
+		 "\"issues\": []}", sealed);
 	raw(req, code);
 	CHECK_STR(code, "");
 }

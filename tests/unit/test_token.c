@@ -45,7 +45,7 @@ static void setup(void)
 
 static void mint(struct as_token *t)
 {
-	if (as_token_mint(t, token_pk, EXPIRES, issuer_pk, issuer_sk) != 0)
+	if (as_token_mint(t, NULL, token_pk, EXPIRES, issuer_pk, issuer_sk) != 0)
 		abort();
 }
 
@@ -134,7 +134,55 @@ static void test_token_codec(void)
 	t.expires_at = UINT32_MAX;
 	CHECK_RC(as_token_encode(buf, sizeof buf, &t), AS_TOKEN_LEN);
 	CHECK_RC(as_token_encode(buf, AS_TOKEN_LEN - 1, &t), AS_E_OVERSIZE);
-	CHECK_RC(as_token_mint(&t, token_pk, 0, issuer_pk, issuer_sk), AS_E_FIELD);
+	CHECK_RC(as_token_mint(&t, NULL, token_pk, 0, issuer_pk, issuer_sk), AS_E_FIELD);
+}
+
+/* Token ids: read back to their serial and index with the key alone; no
+ * two ids of one issue share an 8-byte window; serials past 56 bits are
+ * refused; a given id is minted as given. */
+static void test_token_ids(void)
+{
+	static const uint64_t serials[] = {1, 2, 255, 256, UINT64_C(0x123456789abc),
+					   AS_TOKEN_SERIAL_MAX};
+	uint8_t key[AS_TOKEN_ID_KEY_LEN], other[AS_TOKEN_ID_KEY_LEN], ids[64][AS_TOKEN_ID_LEN];
+	uint64_t serial;
+	uint8_t index;
+
+	randombytes_buf(key, sizeof key);
+	memcpy(other, key, sizeof other);
+	other[31] ^= 1;
+	for (size_t s = 0; s < sizeof serials / sizeof serials[0]; s++)
+		for (unsigned i = 0; i < 64; i++) {
+			test_ctx("serial %llu index %u", (unsigned long long)serials[s], i);
+			if (!CHECK_OK(as_token_id_derive(ids[i], key, serials[s], (uint8_t)i)))
+				continue;
+			as_token_id_open(&serial, &index, ids[i], key);
+			CHECK(serial == serials[s] && index == i);
+			as_token_id_open(&serial, &index, ids[i], other);
+			CHECK(serial != serials[s] || index != i);
+		}
+	test_ctx_clear();
+	/* the last serial's 64 ids: no 8-byte window in common */
+	for (unsigned a = 0; a < 64; a++)
+		for (unsigned b = a + 1; b < 64; b++)
+			for (unsigned x = 0; x + 8 <= AS_TOKEN_ID_LEN; x++)
+				for (unsigned y = 0; y + 8 <= AS_TOKEN_ID_LEN; y++)
+					if (memcmp(ids[a] + x, ids[b] + y, 8) == 0) {
+						test_ctx("ids %u and %u", a, b);
+						CHECK(!"two ids of one issue share 8 bytes");
+						test_ctx_clear();
+					}
+	CHECK_RC(as_token_id_derive(ids[0], key, AS_TOKEN_SERIAL_MAX + 1, 0), AS_E_FIELD);
+	{
+		struct as_token t;
+		uint8_t pk[AS_SIGN_PK_LEN] = {1};
+
+		CHECK_OK(as_token_id_derive(ids[1], key, 9, 3));
+		if (CHECK_OK(as_token_mint(&t, ids[1], pk, EXPIRES, issuer_pk, issuer_sk))) {
+			CHECK_MEM(t.token_id, ids[1], AS_TOKEN_ID_LEN);
+			CHECK_OK(as_token_verify_issuer(&t, issuer_pk));
+		}
+	}
 }
 
 static void test_mint(void)
@@ -256,7 +304,7 @@ static void test_pass2_verify(void)
 	CHECK_RC(verify(text), AS_E_TOKEN_SIG);
 	CHECK_STR(as_scan_reason(AS_E_TOKEN_SIG), "bad-token-signature");
 	/* An issuer the policy does not list, or a policy with none. */
-	CHECK_OK(as_token_mint(&t, token_pk, EXPIRES, issuer2_pk, issuer2_sk));
+	CHECK_OK(as_token_mint(&t, NULL, token_pk, EXPIRES, issuer2_pk, issuer2_sk));
 	CHECK_OK(as_pass2_make(&p, &t, TEST_NOW, token_sk));
 	as_pass2_to_text(text, sizeof text, &p);
 	CHECK_RC(verify(text), AS_E_ISSUER_UNKNOWN);
@@ -435,6 +483,7 @@ int main(void)
 {
 	setup();
 	TEST_RUN(test_token_codec);
+	TEST_RUN(test_token_ids);
 	TEST_RUN(test_mint);
 	TEST_RUN(test_expiry);
 	TEST_RUN(test_pass2_codec);

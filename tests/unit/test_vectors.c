@@ -706,40 +706,60 @@ static int v_enrolment(uint8_t *o, size_t c)
 
 #define V_TOKCAP_KEY_BYTE 0x07    /* the batch key: 32 x 07 */
 #define V_TOKCAP_NONCE_BYTE 0x08  /* the capsule's nonce: 24 x 08 */
-#define V_TOKCAP_ID_BYTE 0x11     /* the token id: 16 x 11 */
+#define V_TOKCAP_SERIAL UINT64_C(0x00060504030201) /* the issue's serial */
+#define V_TOKCAP_COUNT 64         /* its tokens */
 #define V_FEED_SEALED_BYTE 0xCE   /* the sealed batch key: 80 x ce */
-#define V_FEED_OTHER_ID_BYTE 0x12 /* the second token's id: 16 x 12 */
+#define V_FEED_OTHER_SERIAL 7     /* the second issue: serial 7, */
+#define V_FEED_OTHER_COUNT 3      /* 3 tokens, */
 #define V_FEED_OTHER_CAP_BYTE 0xCF /* and its capsule: 171 x cf */
+#define V_TOKID_R_BYTE 0x21       /* a token id's random half: 8 x 21 */
+#define V_TOKID_KEY_BYTE 0x22     /* tokenid.key: 32 x 22 */
+#define V_TOKID_INDEX 5           /* token 5 of issue V_TOKCAP_SERIAL */
+
+/* A token id as as_token_id_derive makes it, with r fixed: r ||
+ * ChaCha20(key, nonce r) XOR (serial u56 || index u8, big-endian). */
+static int v_token_id(uint8_t *o, size_t c)
+{
+	uint8_t key[AS_TOKEN_ID_KEY_LEN], plain[8];
+
+	if (c < AS_TOKEN_ID_LEN)
+		return AS_E_OVERSIZE;
+	memset(key, V_TOKID_KEY_BYTE, sizeof key);
+	memset(o, V_TOKID_R_BYTE, 8);
+	as_put_be64(plain, V_TOKCAP_SERIAL << 8 | V_TOKID_INDEX);
+	crypto_stream_chacha20_xor(o + 8, plain, sizeof plain, o, key);
+	return AS_TOKEN_ID_LEN;
+}
 
 /* The token capsule: the contact capsule 131 x ca (the phone credential's
  * fixed capsule) under the fixed batch key and nonce, as cl_tokcap_seal
  * computes it with a random nonce. */
 static int v_token_capsule(uint8_t *o, size_t c)
 {
-	uint8_t key[CL_TOKCAP_KEY_LEN], contact[AS_CAPSULE_LEN], id[CL_TOKEN_ID_LEN];
-	uint8_t ad[15 + CL_TOKEN_ID_LEN + 8];
+	uint8_t key[CL_TOKCAP_KEY_LEN], contact[AS_CAPSULE_LEN];
+	uint8_t ad[15 + 8 + 8 + 1];
 	struct as_writer w;
 
 	if (c < CL_TOKCAP_LEN)
 		return AS_E_OVERSIZE;
 	memset(key, V_TOKCAP_KEY_BYTE, sizeof key);
 	memset(contact, V_PASS_CAPSULE_BYTE, sizeof contact);
-	memset(id, V_TOKCAP_ID_BYTE, sizeof id);
 	as_writer_init(&w, ad, sizeof ad);
-	as_writer_bytes(&w, "anshim-tokcap-1", 15);
-	as_writer_bytes(&w, id, sizeof id);
+	as_writer_bytes(&w, "anshim-tokcap-2", 15);
+	as_writer_u64(&w, V_TOKCAP_SERIAL);
 	as_writer_i64(&w, V_EXPIRES);
+	as_writer_u8(&w, V_TOKCAP_COUNT);
 	memset(o, V_TOKCAP_NONCE_BYTE, CL_TOKCAP_NONCE_LEN);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(o + CL_TOKCAP_NONCE_LEN, NULL, contact,
 						   sizeof contact, ad, sizeof ad, NULL, o, key);
 	return CL_TOKCAP_LEN;
 }
 
-/* Batch 1 of the vector issuer: the token capsule vector's token and one
+/* Batch 1 of the vector issuer: the token capsule vector's issue and one
  * more with fixed bytes. */
 static int v_feed_batch(uint8_t *o, size_t c)
 {
-	struct cl_feed_token t[2];
+	struct cl_feed_issue t[2];
 	struct cl_feed_batch b;
 	int rc;
 
@@ -749,12 +769,14 @@ static int v_feed_batch(uint8_t *o, size_t c)
 	b.created = V_ISSUED;
 	memset(b.sealed_key, V_FEED_SEALED_BYTE, sizeof b.sealed_key);
 	b.count = 2;
-	b.tokens = t;
-	memset(t[0].token_id, V_TOKCAP_ID_BYTE, CL_TOKEN_ID_LEN);
+	b.issues = t;
+	t[0].serial = V_TOKCAP_SERIAL;
+	t[0].count = V_TOKCAP_COUNT;
 	t[0].expires_at = V_EXPIRES;
 	if ((rc = v_token_capsule(t[0].capsule, sizeof t[0].capsule)) < 0)
 		return rc;
-	memset(t[1].token_id, V_FEED_OTHER_ID_BYTE, CL_TOKEN_ID_LEN);
+	t[1].serial = V_FEED_OTHER_SERIAL;
+	t[1].count = V_FEED_OTHER_COUNT;
 	t[1].expires_at = V_EXPIRES;
 	memset(t[1].capsule, V_FEED_OTHER_CAP_BYTE, CL_TOKCAP_LEN);
 	return cl_feed_encode(o, c, &b, K.issuer_sk);
@@ -816,6 +838,7 @@ static const struct vector vectors[] = {
 	{"heartbeat", 0, AS_HEARTBEAT_LEN, v_heartbeat},
 	{"enrol_request", 0, 144, v_enrol_request},
 	{"enrol_request_qr", 1, 4 + 144 / 2 * 3, v_enrol_request_qr},
+	{"token_id", 0, AS_TOKEN_ID_LEN, v_token_id},
 	{"token_capsule", 0, CL_TOKCAP_LEN, v_token_capsule},
 	{"feed_batch", 0, CL_FEED_LEN(2), v_feed_batch},
 	{"feed_ack", 0, CL_FEED_ACK_LEN, v_feed_ack},
@@ -1545,32 +1568,57 @@ static void test_token_vectors(void)
 
 /* The alphanumeric capacities at level M quoted in docs/PROTOCOL.md, for
  * versions 12 to 16: the largest all-alphanumeric text of each version. */
-/* Section 23: the token capsule opens with its batch key to the contact
- * capsule, for its own token id and expiry only; the capsule batch and the
+/* Section 23: a token id opens with tokenid.key to its serial and index;
+ * the token capsule opens with its batch key to the contact capsule, for
+ * its own serial, expiry and count only; the capsule batch and the
  * ack decode strictly at the documented offsets and verify with the issuer
  * key and the authority key, no other. */
 static void test_feed_vectors(void)
 {
-	static struct cl_feed_token tokens[CL_FEED_MAX_TOKENS];
+	static struct cl_feed_issue tokens[CL_FEED_MAX_ISSUES];
 	uint8_t cap[VEC_MAX], b[VEC_MAX], a[VEC_MAX], key[CL_TOKCAP_KEY_LEN];
-	uint8_t contact[AS_CAPSULE_LEN], want[AS_CAPSULE_LEN], id[CL_TOKEN_ID_LEN];
-	uint8_t issuer_id[CL_ISSUER_ID_LEN];
-	struct cl_feed_batch fb = {.tokens = tokens};
+	uint8_t contact[AS_CAPSULE_LEN], want[AS_CAPSULE_LEN], tid[VEC_MAX];
+	uint8_t issuer_id[CL_ISSUER_ID_LEN], id_key[AS_TOKEN_ID_KEY_LEN];
+	struct cl_feed_batch fb = {.issues = tokens};
 	struct cl_feed_ack fa;
 	size_t ncap = load("token_capsule", cap), nb = load("feed_batch", b);
-	size_t na = load("feed_ack", a);
+	size_t na = load("feed_ack", a), ntid = load("token_id", tid);
 
 	memset(key, V_TOKCAP_KEY_BYTE, sizeof key);
-	memset(id, V_TOKCAP_ID_BYTE, sizeof id);
 	memset(want, V_PASS_CAPSULE_BYTE, sizeof want);
+	memset(id_key, V_TOKID_KEY_BYTE, sizeof id_key);
 	cl_issuer_id(issuer_id, K.issuer_pk);
+	if (ntid == AS_TOKEN_ID_LEN) {
+		uint64_t serial;
+		uint8_t index, again[AS_TOKEN_ID_LEN];
+
+		CHECK_MEM(tid, "\x21\x21\x21\x21\x21\x21\x21\x21", 8);
+		as_token_id_open(&serial, &index, tid, id_key);
+		CHECK(serial == V_TOKCAP_SERIAL && index == V_TOKID_INDEX);
+		/* another key reads another issue */
+		id_key[0] ^= 1;
+		as_token_id_open(&serial, &index, tid, id_key);
+		CHECK(serial != V_TOKCAP_SERIAL);
+		id_key[0] ^= 1;
+		/* as_token_id_derive: a fresh r, the same issue and index */
+		if (CHECK_OK(as_token_id_derive(again, id_key, V_TOKCAP_SERIAL, V_TOKID_INDEX))) {
+			CHECK(memcmp(again, tid, 8) != 0);
+			as_token_id_open(&serial, &index, again, id_key);
+			CHECK(serial == V_TOKCAP_SERIAL && index == V_TOKID_INDEX);
+		}
+		CHECK_RC(as_token_id_derive(again, id_key, AS_TOKEN_SERIAL_MAX + 1, 0), AS_E_FIELD);
+	}
 	if (ncap == CL_TOKCAP_LEN) {
 		CHECK_MEM(cap, "\x08\x08\x08\x08", 4);
-		if (CHECK_OK(cl_tokcap_open(contact, key, id, V_EXPIRES, cap)))
+		if (CHECK_OK(cl_tokcap_open(contact, key, V_TOKCAP_SERIAL, V_EXPIRES, V_TOKCAP_COUNT,
+					    cap)))
 			CHECK_MEM(contact, want, AS_CAPSULE_LEN);
-		CHECK_RC(cl_tokcap_open(contact, key, id, V_EXPIRES + 1, cap), AS_E_CAPSULE);
-		id[15] ^= 1;
-		CHECK_RC(cl_tokcap_open(contact, key, id, V_EXPIRES, cap), AS_E_CAPSULE);
+		CHECK_RC(cl_tokcap_open(contact, key, V_TOKCAP_SERIAL, V_EXPIRES + 1, V_TOKCAP_COUNT,
+					cap), AS_E_CAPSULE);
+		CHECK_RC(cl_tokcap_open(contact, key, V_TOKCAP_SERIAL + 1, V_EXPIRES, V_TOKCAP_COUNT,
+					cap), AS_E_CAPSULE);
+		CHECK_RC(cl_tokcap_open(contact, key, V_TOKCAP_SERIAL, V_EXPIRES, V_TOKCAP_COUNT - 1,
+					cap), AS_E_CAPSULE);
 	}
 	if (nb == CL_FEED_LEN(2)) {
 		CHECK_MEM(b, "F\x01", 2);
@@ -1579,19 +1627,21 @@ static void test_feed_vectors(void)
 		CHECK_MEM(b + 26, "\x00\xb9\x55\x69\0\0\0\0", 8);    /* created */
 		CHECK(b[34] == V_FEED_SEALED_BYTE && b[113] == V_FEED_SEALED_BYTE);
 		CHECK_MEM(b + 114, "\x02\0", 2);                          /* count 2 */
-		CHECK(b[116] == V_TOKCAP_ID_BYTE);
-		CHECK_MEM(b + 132, "\x00\x60\xcc\x69\0\0\0\0", 8);   /* expires */
-		CHECK_MEM(b + 140, cap, CL_TOKCAP_LEN);
-		CHECK(b[311] == V_FEED_OTHER_ID_BYTE);
+		CHECK_MEM(b + 116, "\x01\x02\x03\x04\x05\x06\0\0", 8);   /* serial */
+		CHECK_MEM(b + 124, "\x00\x60\xcc\x69\0\0\0\0", 8);   /* expires */
+		CHECK(b[132] == V_TOKCAP_COUNT);                         /* count */
+		CHECK_MEM(b + 133, cap, CL_TOKCAP_LEN);
+		CHECK_MEM(b + 304, "\x07\0\0\0\0\0\0\0", 8);          /* serial 7 */
+		CHECK(b[320] == V_FEED_OTHER_COUNT);
 		CHECK(crypto_sign_verify_detached(b + nb - 64, b, nb - 64, K.issuer_pk) == 0);
-		if (CHECK_OK(cl_feed_decode(&fb, CL_FEED_MAX_TOKENS, b, nb, K.issuer_pk))) {
+		if (CHECK_OK(cl_feed_decode(&fb, CL_FEED_MAX_ISSUES, b, nb, K.issuer_pk))) {
 			uint8_t again[VEC_MAX];
 
 			CHECK(fb.seq == 1 && fb.count == 2 && fb.created == V_ISSUED);
 			CHECK_RC(cl_feed_encode(again, sizeof again, &fb, K.issuer_sk), (int)nb);
 			CHECK_MEM(again, b, nb);
 		}
-		CHECK_RC(cl_feed_decode(&fb, CL_FEED_MAX_TOKENS, b, nb, K.auth_pk), AS_E_SIGNATURE);
+		CHECK_RC(cl_feed_decode(&fb, CL_FEED_MAX_ISSUES, b, nb, K.auth_pk), AS_E_SIGNATURE);
 	}
 	if (na == CL_FEED_ACK_LEN) {
 		CHECK_MEM(a, "K\x01", 2);

@@ -25,7 +25,7 @@ static void batch_make(struct as_token_batch *b, int first, int n, int64_t base)
 	memset(b, 0, sizeof *b);
 	b->n = (uint8_t)n;
 	for (int i = 0; i < n; i++)
-		if (as_token_mint(&b->tokens[i], pks[first + i], base + (int64_t)(n - i) * 86400,
+		if (as_token_mint(&b->tokens[i], NULL, pks[first + i], base + (int64_t)(n - i) * 86400,
 				  issuer_pk, issuer_sk) != 0)
 			abort();
 }
@@ -118,7 +118,7 @@ static void test_limit(void)
 	for (int i = 0; i < WL_TOKENS_MAX + 1; i++) {
 		int rc;
 
-		if (as_token_mint(&b.tokens[0], pks[0], TEST_NOW + 86400, issuer_pk, issuer_sk))
+		if (as_token_mint(&b.tokens[0], NULL, pks[0], TEST_NOW + 86400, issuer_pk, issuer_sk))
 			abort();
 		rc = wl_tokens_add(&t, &b, (const uint8_t (*)[32])pks, (const uint8_t (*)[64])sks,
 				   1, issuer_pk);

@@ -4,7 +4,7 @@
  * codecs, minting, making and offline verification.
  *
  * A visit token is a single-use, issuer-signed permission to check in: a
- * random token id, an expiry, and a fresh per-token Ed25519 public key
+ * token id that looks random to all but the issuer and the cloud, an expiry, and a fresh per-token Ed25519 public key
  * whose secret only the wallet holds.  It carries no pid, no holder key and
  * no capsule: the authority keeps the capsule by token id.  Two tokens of
  * one person share only bytes every token of that issuer and day shares.
@@ -126,12 +126,34 @@ void as_issuer_kid(uint8_t kid[AS_ISSUER_KID_LEN], const uint8_t issuer_pk[AS_SI
 int64_t as_token_expiry(int64_t now, int64_t lifetime);
 
 /*
- * Issuer side: mint one token for token_pk (from a verified request):
- * a fresh random token id (randombytes_buf), the kid of issuer_pk, and the
- * issuer signature.  Returns 0, or AS_E_FIELD for an expiry outside u32.
- * Any thread.
+ * Token ids the authority can read.  A token id is
+ *   r[8] || ChaCha20(key, nonce = r) XOR (serial u56 BE || index u8)
+ * where r is 8 fresh random bytes, serial numbers the issue (one
+ * /v1/tokens answer, AS_TOKEN_SERIAL_MAX at most) and index the token's
+ * place in it.  key (AS_TOKEN_ID_KEY_LEN bytes, tokenid.key) is shared by
+ * the issuer and the cloud's aggregator only: to anyone else an id is 16
+ * random-looking bytes, and no two ids share bytes (r is fresh per
+ * token).  The cloud keeps one row per issue, not one per token.
+ * as_token_id_derive returns 0 or AS_E_FIELD (serial out of range);
+ * as_token_id_open always succeeds (any 16 bytes open to some serial and
+ * index: only the issue's row says whether it was issued).  Any thread.
  */
-int as_token_mint(struct as_token *t, const uint8_t token_pk[AS_SIGN_PK_LEN],
+#define AS_TOKEN_ID_KEY_LEN 32
+#define AS_TOKEN_SERIAL_MAX ((UINT64_C(1) << 56) - 1)
+int as_token_id_derive(uint8_t id[AS_TOKEN_ID_LEN], const uint8_t key[AS_TOKEN_ID_KEY_LEN],
+		       uint64_t serial, uint8_t index);
+void as_token_id_open(uint64_t *serial, uint8_t *index, const uint8_t id[AS_TOKEN_ID_LEN],
+		      const uint8_t key[AS_TOKEN_ID_KEY_LEN]);
+
+/*
+ * Issuer side: mint one token for token_pk (from a verified request) with
+ * id token_id (as_token_id_derive; NULL: a random id, for tests and
+ * benches of the gateway, whose ids no cloud reads), the kid of issuer_pk,
+ * and the issuer signature.  Returns 0, or AS_E_FIELD for an expiry
+ * outside u32.  Any thread.
+ */
+int as_token_mint(struct as_token *t, const uint8_t token_id[AS_TOKEN_ID_LEN],
+		  const uint8_t token_pk[AS_SIGN_PK_LEN],
 		  int64_t expires_at, const uint8_t issuer_pk[AS_SIGN_PK_LEN],
 		  const uint8_t issuer_sk[AS_SIGN_SK_LEN]);
 
