@@ -42,7 +42,7 @@ json=$(anshim-cloud trace --config "$CLOUD_CONF" --phone 010-7300-0001 --from "$
   --reason "test_sync_reveal_down" --json)
 expect_eq "the case's paper visit has its pid" 1 "$(pyq "$json" "len(s['visits'])")"
 expect_eq "its paper contact too" '["manual"]' "$(pyq "$json" "[c['source'] for c in s['contacts']]")"
-check; ! grep -Eq '7300|Park Bee|Case Kim' "$CLOUD_LOG" "$REVEAL_LOG" ||
+check; ! grep -Eq '10[- ]?7300[- ]?[0-9]{4}|Park Bee|Case Kim' "$CLOUD_LOG" "$REVEAL_LOG" ||
   fail "a phone or name in a daemon log"
 
 phase "stopping"
