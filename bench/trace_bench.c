@@ -44,6 +44,8 @@ struct options {
 	int64_t reps1, reps3, depth3_cases, incubation_days, min_overlap_min, map_mib;
 	int64_t budget_mib;            /* trace memory budget (0: none) */
 	int use_pid_cache;
+	int per_case;                  /* print each case's depth-1 latency */
+	int64_t only_case;             /* trace only this case (1-based; 0: all) */
 	struct cl_pid_cache *pids;     /* --pid-cache: one for the process */
 	uint64_t stopped3;             /* depth-3 runs stopped at the budget */
 	uint64_t stopped3_people;      /* people their whole orders reached */
@@ -59,7 +61,7 @@ struct tcase {
 static const char usage_text[] =
 "Usage: trace_bench --store DIR --cases FILE [--out FILE] [--reps1 N] [--reps3 N]\n"
 "                   [--depth3-cases N] [--incubation DAYS] [--min-overlap MIN]\n"
-"                   [--risk-period DURATION] [--map-mib N]\n"
+"                   [--risk-period DURATION] [--map-mib N] [--case N] [--per-case]\n"
 "\n"
 "  --store DIR        a store loaded by visits_gen\n"
 "  --cases FILE       cases written by visits_gen --cases\n"
@@ -74,6 +76,9 @@ static const char usage_text[] =
 "                     stops at it is counted, not an error\n"
 "  --pid-cache        look pids up through one process-wide cache filled\n"
 "                     first, as the console does at start\n"
+"  --case N           trace only the N-th case of the file (1 for the first),\n"
+"                     for profiling one case\n"
+"  --per-case         print each case's depth-1 latency and contacts\n"
 "  --map-mib N        map N MiB of the store (default: the size it was made\n"
 "                     with); a smaller map lets valgrind run this program\n";
 
@@ -248,6 +253,8 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{"risk-period", required_argument, NULL, 'r'},
 		{"memory-budget", required_argument, NULL, 'B'},
 		{"pid-cache", no_argument, NULL, 'P'},
+		{"case", required_argument, NULL, 'C'},
+		{"per-case", no_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	int c, at = 0;
@@ -275,6 +282,8 @@ static int parse_options(struct options *o, int argc, char **argv)
 		case 'M': target = &o->map_mib; max = INT64_C(1) << 30; break;
 		case 'B': target = &o->budget_mib; min = 0; max = INT64_C(1) << 20; break;
 		case 'P': o->use_pid_cache = 1; break;
+		case 'p': o->per_case = 1; break;
+		case 'C': target = &o->only_case; max = MAX_CASES; break;
 		case 'r':
 			if (as_parse_duration(optarg, &o->risk_period) || o->risk_period <= 0) {
 				fprintf(stderr, "trace_bench: --risk-period '%s': a duration such as "
@@ -321,6 +330,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "trace_bench: no cases in %s\n", o.cases);
 		return 1;
 	}
+	if (o.only_case) {
+		if ((size_t)o.only_case > n) {
+			fprintf(stderr, "trace_bench: --case %lld: %s has %zu cases\n",
+				(long long)o.only_case, o.cases, n);
+			return 2;
+		}
+		cases[0] = cases[o.only_case - 1];
+		n = 1;
+	}
 	n3 = (size_t)o.depth3_cases < n ? (size_t)o.depth3_cases : n;
 	rc = cl_store_open(&st, o.store, (uint64_t)o.map_mib << 20, 1, err, sizeof err);
 	if (!rc && o.use_pid_cache) {
@@ -359,6 +377,10 @@ int main(int argc, char **argv)
 			rc = trace_once(st, &o, &cases[i], 1, &sc, &reps[r]);
 		}
 		lat1[i] = bench_median(reps, (size_t)o.reps1);
+		if (o.per_case && !rc)
+			printf("case %zu: %.3f ms, %llu contacts\n",
+			       o.only_case ? (size_t)o.only_case : i + 1, lat1[i] * 1e3,
+			       (unsigned long long)sc.contacts);
 	}
 	/* Depth 3: one untimed run of the first case (warm cache), then per
 	 * case R3 timed runs, the first keeping its contacts (written after

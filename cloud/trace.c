@@ -232,6 +232,9 @@ struct tracer {
 	struct ival *by_src;            /* those of the sources that are some new
 					 * person's via, by (src, venue, a) */
 	size_t n_by_src, cap_by_src;
+	size_t *via_at;                 /* the end of each source's in by_src */
+	size_t cap_via_at;
+	size_t src_lo;                  /* the order's first source (via_at[0]) */
 	int64_t *end_max;               /* end_max[i]: the latest b of iv[j..i], j the
 					 * first interval of iv[i]'s venue */
 	size_t cap_end_max;
@@ -244,10 +247,10 @@ struct tracer {
 	size_t cap_span_src;
 	struct ival *tmp;               /* scratch: one source's intervals */
 	size_t cap_tmp;
-	struct cl_trace_contact *out;   /* scratch: one order's contacts */
-	size_t cap_out;
-	struct out_key *out_keys;       /* scratch: their sort keys, sorted */
+	struct out_key *out_keys;       /* scratch: one order's contacts, sorted */
 	size_t cap_out_keys;
+	struct out_key *out_tmp;        /* scratch: the sort's second buffer */
+	size_t cap_out_tmp;
 	struct hit *hits;               /* this order's hits */
 	size_t n_hits, cap_hits;
 	struct hit *hits_tmp;           /* scratch for group_hits */
@@ -457,9 +460,11 @@ static long person_add(struct tracer *t, uint32_t person, const uint8_t *pid, un
 		memset(o + t->cap_by_person, 0, (cap - t->cap_by_person) * sizeof *o);
 		t->cap_by_person = cap;
 	}
-	if (big_grow((void **)&t->people, &t->cap_people, t->n_people + 1, sizeof *t->people) ||
-	    big_grow((void **)&t->start_of, &t->cap_start_of, t->n_people + 1,
-		     sizeof *t->start_of))
+	if ((t->n_people >= t->cap_people &&
+	     big_grow((void **)&t->people, &t->cap_people, t->n_people + 1, sizeof *t->people)) ||
+	    (t->n_people >= t->cap_start_of &&
+	     big_grow((void **)&t->start_of, &t->cap_start_of, t->n_people + 1,
+		      sizeof *t->start_of)))
 		return -ENOMEM;
 	if (t->n_people >= t->people_counted) {
 		/* people[] and start_of, counted a block of people at a time
@@ -912,7 +917,8 @@ static int better(const struct cl_trace_contact *c, int64_t start, const uint8_t
 /* Keep visit v of people[who] as a hit of this order. */
 static int add_hit(struct tracer *t, long who, const struct seen *v)
 {
-	int rc = tgrow(t, (void **)&t->hits, &t->cap_hits, t->n_hits + 1, sizeof *t->hits);
+	int rc = t->n_hits < t->cap_hits ? 0 : tgrow(t, (void **)&t->hits, &t->cap_hits,
+						     t->n_hits + 1, sizeof *t->hits);
 
 	if (rc)
 		return rc;
@@ -1193,12 +1199,15 @@ static int group_vias(struct tracer *t, size_t src_lo, size_t src_hi, size_t new
 {
 	size_t n = src_hi - src_lo, m = 0, *at;
 	uint8_t *is_via = NULL;
-	int rc = 0;
+	int rc = tgrow_as(t, (void **)&t->via_at, &t->cap_via_at, n + 1, sizeof *t->via_at, 1);
 
-	at = talloc(t, (n + 1) * sizeof *at, 1, &rc);
-	if (at)
-		is_via = talloc(t, n + 1, 1, &rc);
-	if (!at || !is_via)
+	if (rc)
+		return rc;
+	at = t->via_at;
+	memset(at, 0, (n + 1) * sizeof *at);
+	t->src_lo = src_lo;
+	is_via = talloc(t, n + 1, 1, &rc);
+	if (!is_via)
 		goto out;
 	for (size_t i = new_lo; i < t->n_people; i++)
 		is_via[t->people[i].via_idx - src_lo] = 1;
@@ -1217,26 +1226,54 @@ static int group_vias(struct tracer *t, size_t src_lo, size_t src_hi, size_t new
 			t->by_src[at[t->iv[i].src - src_lo]++] = t->iv[i];
 	t->n_by_src = m;
 out:
-	tfree_block(t, at, (n + 1) * sizeof *at);
 	tfree_block(t, is_via, n + 1);
 	return rc;
 }
 
-/* First index in by_src whose src >= src. */
-static size_t src_lower(const struct tracer *t, uint32_t src)
+/* by_src[*lo..*hi): the intervals of source src (index in people[]),
+ * from group_vias: t->via_at[s] is the end of source src_lo + s's. */
+static void via_range(const struct tracer *t, uint32_t src, size_t *lo, size_t *hi)
 {
-	size_t lo = 0, hi = t->n_by_src;
+	size_t s = src - t->src_lo;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+	*lo = s ? t->via_at[s - 1] : 0;
+	*hi = t->via_at[s];
+}
 
-		if (t->by_src[mid].src < src)
-			lo = mid + 1;
+/* Is by_src[q] before (venue, a): at an earlier venue, or ending by a? */
+#define VIA_BEFORE(q, venue, a)                                                              \
+	(t->by_src[q].venue < (venue) || (t->by_src[q].venue == (venue) && t->by_src[q].b <= (a)))
+
+/* The first index q in by_src[j..hi) (one source's intervals, by (venue,
+ * a), disjoint per venue, so by (venue, b) too) at venue or after it
+ * whose interval ends after a.  Usually j itself or close to it (a
+ * contact's hits come in (venue, a) order), else far (via's other
+ * venues): a galloping search. */
+static size_t via_from(const struct tracer *t, size_t j, size_t hi, uint32_t venue, int64_t a)
+{
+	size_t step = 1;
+
+	if (j >= hi || !VIA_BEFORE(j, venue, a))
+		return j;
+	/* by_src[j] is before: find a bound hi' with by_src[hi'] not. */
+	while (step < hi - j && VIA_BEFORE(j + step, venue, a)) {
+		j += step;
+		step *= 2;
+	}
+	if (step < hi - j)
+		hi = j + step;
+	j++;
+	while (j < hi) {
+		size_t mid = j + (hi - j) / 2;
+
+		if (VIA_BEFORE(mid, venue, a))
+			j = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo;
+	return j;
 }
+#undef VIA_BEFORE
 
 /* Group this order's hits by person (people[lo..n_people)), keeping the
  * sweep's order within each, which is by venue, then entry: a stable
@@ -1403,12 +1440,11 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
 {
 	struct person *p = &t->people[who];
 	uint32_t via = p->via_idx;
-	size_t vlo = src_lower(t, via), vhi = vlo, m = 0, j, np = 0;
+	size_t vlo, vhi, m = 0, j, np = 0;
 	int64_t first_end = p->c.start, lo = INT64_MAX, hi = INT64_MIN;
 	int found_kind = 0, rc;
 
-	while (vhi < t->n_by_src && t->by_src[vhi].src == via)
-		vhi++;
+	via_range(t, via, &vlo, &vhi);
 	/* Per hit: headcount_extra and the kind at the first exposure.
 	 * via's intervals are sorted by (venue, a) and disjoint per venue. */
 	j = vlo;
@@ -1416,9 +1452,7 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
 		const struct hit *v = &h[i];
 		size_t q;
 
-		while (j < vhi && (t->by_src[j].venue < v->venue ||
-				   (t->by_src[j].venue == v->venue && t->by_src[j].b <= v->a)))
-			j++;
+		j = via_from(t, j, vhi, v->venue, v->a);
 		/* The intervals at this venue ending after v->a start at j; v
 		 * overlaps one iff the first of them begins before v->b.  v's
 		 * successors have a >= v->a, so j never needs to move back. */
@@ -1458,9 +1492,7 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
 	for (size_t i = 0; i < m; i++) {
 		const struct ival *c = &t->tmp[i];
 
-		while (j < vhi && (t->by_src[j].venue < c->venue ||
-				   (t->by_src[j].venue == c->venue && t->by_src[j].b <= c->a)))
-			j++;
+		j = via_from(t, j, vhi, c->venue, c->a);
 		for (size_t q = j; q < vhi && t->by_src[q].venue == c->venue &&
 				   t->by_src[q].a < c->b; q++) {
 			const struct ival *d = &t->by_src[q];
@@ -1493,23 +1525,112 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
 /* ---- one order --------------------------------------------------------- */
 
 /* A contact's place in the order's report, (venue, start, pid): the
- * contacts themselves (88 bytes) are not moved while sorting. */
+ * contacts themselves (people[], 128 bytes each) are not moved while
+ * sorting. */
 struct out_key {
-	uint32_t venue;
-	uint32_t idx;                   /* in t->out */
-	int64_t start;
-	uint8_t pid[AS_PID_LEN];
+	uint64_t key;                   /* venue << 32 | start - the order's first start */
+	const struct cl_trace_contact *c; /* the contact, in people[] */
 };
 
-static int cmp_out_key(const void *x, const void *y)
+static int cmp_out_pid(const void *x, const void *y)
 {
 	const struct out_key *a = x, *b = y;
+
+	return memcmp(a->c->pid, b->c->pid, AS_PID_LEN);
+}
+
+/* (venue, start, pid) from the contacts themselves (wide starts). */
+static int cmp_out_full(const void *x, const void *y)
+{
+	const struct cl_trace_contact *a = ((const struct out_key *)x)->c,
+				      *b = ((const struct out_key *)y)->c;
 
 	if (a->venue != b->venue)
 		return a->venue < b->venue ? -1 : 1;
 	if (a->start != b->start)
 		return a->start < b->start ? -1 : 1;
 	return memcmp(a->pid, b->pid, AS_PID_LEN);
+}
+
+/*
+ * Sort the contacts of this order, people[lo..lo + n), by (venue, start,
+ * pid) into t->out_keys: a least-significant-digit radix sort on key (one
+ * byte a pass, skipping bytes all keys share: a venue number and a few
+ * weeks of seconds need five or six), then each run of equal (venue,
+ * start) by pid (pids are unique).  Contacts who were at a busy venue
+ * when a case came share that start: the runs can be long, the pid
+ * compares are only within them.  Starts spread over more than 2^32
+ * seconds (only hostile stored times) are compared whole.
+ */
+static int sort_report(struct tracer *t, size_t lo, size_t n)
+{
+	struct out_key *k = t->out_keys, *tmp;
+	int64_t smin = INT64_MAX, smax = INT64_MIN;
+	size_t count[8][256];
+	int wide, rc;
+
+	for (size_t i = 0; i < n; i++) {
+		int64_t st = t->people[lo + i].c.start;
+
+		smin = st < smin ? st : smin;
+		smax = st > smax ? st : smax;
+	}
+	wide = n && (uint64_t)smax - (uint64_t)smin > UINT32_MAX;
+	for (size_t i = 0; i < n; i++) {
+		const struct cl_trace_contact *c = &t->people[lo + i].c;
+
+		k[i] = (struct out_key){(uint64_t)c->venue << 32 |
+						(wide ? 0 : (uint32_t)((uint64_t)c->start - (uint64_t)smin)),
+					c};
+	}
+	if (n < 2)
+		return 0;
+	if (wide) {
+		qsort(k, n, sizeof *k, cmp_out_full);
+		return 0;
+	}
+	rc = tgrow_as(t, (void **)&t->out_tmp, &t->cap_out_tmp, n, sizeof *t->out_tmp, 1);
+	if (rc)
+		return rc;
+	tmp = t->out_tmp;
+	memset(count, 0, sizeof count);
+	for (size_t i = 0; i < n; i++)
+		for (unsigned d = 0; d < 8; d++)
+			count[d][k[i].key >> (8 * d) & 0xff]++;
+	for (unsigned d = 0; d < 8; d++) {
+		size_t at = 0;
+		struct out_key *swap;
+
+		if (count[d][k[0].key >> (8 * d) & 0xff] == n)
+			continue; /* every key has this byte */
+		for (unsigned c = 0; c < 256; c++) {
+			size_t m = count[d][c];
+
+			count[d][c] = at;
+			at += m;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[count[d][k[i].key >> (8 * d) & 0xff]++] = k[i];
+		swap = k;
+		k = tmp;
+		tmp = swap;
+	}
+	if (k != t->out_keys) {
+		/* Keep the sorted array as t->out_keys. */
+		size_t cap = t->cap_out_keys;
+
+		t->out_tmp = t->out_keys;
+		t->out_keys = k;
+		t->cap_out_keys = t->cap_out_tmp;
+		t->cap_out_tmp = cap;
+	}
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && k[j].key == k[i].key; j++)
+			;
+		if (j - i > 1)
+			qsort(k + i, j - i, sizeof *k, cmp_out_pid);
+	}
+	return 0;
 }
 
 /* Sources people[src_lo..src_hi) (order k - 1) -> people of order k. */
@@ -1543,9 +1664,7 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 		return rc;
 
 	n = t->n_people - new_lo;
-	rc = tgrow_as(t, (void **)&t->out, &t->cap_out, n, sizeof *t->out, 1);
-	if (!rc)
-		rc = tgrow_as(t, (void **)&t->out_keys, &t->cap_out_keys, n, sizeof *t->out_keys, 1);
+	rc = tgrow_as(t, (void **)&t->out_keys, &t->cap_out_keys, n, sizeof *t->out_keys, 1);
 	if (rc)
 		return rc;
 	/* Every hit is of a person of this order: all new. */
@@ -1562,10 +1681,6 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 		/* The next order traces p's visits from its first exposure. */
 		p->lo = p->c.start;
 		p->hi = sat_add(p->c.start, t->p->incubation);
-		t->out[i - new_lo] = p->c;
-		t->out_keys[i - new_lo] = (struct out_key){p->c.venue, (uint32_t)(i - new_lo),
-							   p->c.start, {0}};
-		memcpy(t->out_keys[i - new_lo].pid, p->c.pid, AS_PID_LEN);
 		t->cur.people++;
 		if (p->c.high)
 			t->cur.high++;
@@ -1573,10 +1688,11 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 			t->cur.low++;
 		t->cur.extra += p->c.headcount_extra;
 	}
-	if (n)
-		qsort(t->out_keys, n, sizeof *t->out_keys, cmp_out_key);
+	rc = sort_report(t, new_lo, n);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < n && t->sink->contact; i++) {
-		rc = t->sink->contact(t->sink->ctx, &t->out[t->out_keys[i].idx]);
+		rc = t->sink->contact(t->sink->ctx, t->out_keys[i].c);
 		if (rc)
 			return rc < 0 ? rc : AS_E_FIELD;
 	}
@@ -1598,13 +1714,14 @@ static void tracer_free(struct tracer *t)
 	map_free(&t->dwell);
 	big_free(t->iv);
 	big_free(t->by_src);
+	big_free(t->via_at);
 	big_free(t->end_max);
 	big_free(t->all_vis);
 	big_free(t->spans);
 	big_free(t->span_src);
 	big_free(t->tmp);
-	big_free(t->out);
 	big_free(t->out_keys);
+	big_free(t->out_tmp);
 	big_free(t->hits);
 	big_free(t->hits_tmp);
 	big_free(t->hit_at);
