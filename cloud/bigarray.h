@@ -18,6 +18,9 @@ int big_grow(void **arr, size_t *cap, size_t need, size_t elem);
 size_t big_size(const void *arr);
 /* As big_grow, but to exactly need elements (a known size, not doubled). */
 int big_reserve(void **arr, size_t *cap, size_t need, size_t elem);
+/* As big_reserve, with the whole array zeroed (a fresh mapping is left as
+ * the system gives it: zero, and untouched). */
+int big_reserve_zero(void **arr, size_t *cap, size_t need, size_t elem);
 void big_free(void *arr);
 /* Bytes mapped for large arrays now, in the whole process (for the
  * benchmarks' memory figures: malloc statistics do not see them). */

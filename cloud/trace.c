@@ -220,7 +220,8 @@ struct tracer {
 	 * cache: "known at a lower order?" is one byte. */
 	uint8_t *order1_of;             /* order + 1; 0: not reached */
 	uint32_t *index_of;             /* index in people[], where reached */
-	size_t cap_by_person;
+	size_t cap_by_person;           /* of both (big arrays: their own caps below) */
+	size_t cap_order1, cap_index_of;
 	int64_t *start_of;              /* by index in people[]: c.start, kept equal */
 	size_t cap_start_of;
 
@@ -443,21 +444,14 @@ static long person_add(struct tracer *t, uint32_t person, const uint8_t *pid, un
 	if (t->n_people >= UINT32_MAX - 1)
 		return -ENOMEM;
 	if (person >= t->cap_by_person) {
-		size_t cap = t->cap_by_person ? t->cap_by_person : 1024;
-		uint8_t *o;
-		uint32_t *x;
+		size_t cap = t->cap_by_person ? t->cap_by_person : 1024, had = t->cap_order1;
 
 		while (cap <= person)
 			cap *= 2;
-		o = realloc(t->order1_of, cap * sizeof *o);
-		if (!o)
+		if (big_reserve((void **)&t->order1_of, &t->cap_order1, cap, sizeof *t->order1_of) ||
+		    big_reserve((void **)&t->index_of, &t->cap_index_of, cap, sizeof *t->index_of))
 			return -ENOMEM;
-		t->order1_of = o;
-		x = realloc(t->index_of, cap * sizeof *x);
-		if (!x)
-			return -ENOMEM;
-		t->index_of = x;
-		memset(o + t->cap_by_person, 0, (cap - t->cap_by_person) * sizeof *o);
+		memset(t->order1_of + had, 0, (cap - had) * sizeof *t->order1_of);
 		t->cap_by_person = cap;
 	}
 	if ((t->n_people >= t->cap_people &&
@@ -1707,8 +1701,8 @@ static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
 static void tracer_free(struct tracer *t)
 {
 	big_free(t->people);
-	free(t->order1_of);
-	free(t->index_of);
+	big_free(t->order1_of);
+	big_free(t->index_of);
 	big_free(t->start_of);
 	map_free(&t->vids);
 	map_free(&t->dwell);
@@ -1754,16 +1748,17 @@ int cl_trace_run(struct cl_store *s, const struct cl_trace_params *p,
 	rc = cl_reader_begin(s, &t.r);
 	if (rc)
 		return rc;
-	/* The person table sized once (zeroed lazily by the allocator), not
-	 * doubled as people are found. */
+	/* The person table sized once, not doubled as people are found
+	 * (index_of is read only where order1_of says so: never zeroed). */
 	{
 		uint32_t limit = 0;
 
 		rc = cl_reader_person_limit(t.r, &limit);
 		if (!rc && limit > 1) {
-			t.order1_of = calloc(limit, sizeof *t.order1_of);
-			t.index_of = malloc(limit * sizeof *t.index_of);
-			if (!t.order1_of || !t.index_of)
+			if (big_reserve_zero((void **)&t.order1_of, &t.cap_order1, limit,
+					     sizeof *t.order1_of) ||
+			    big_reserve((void **)&t.index_of, &t.cap_index_of, limit,
+					sizeof *t.index_of))
 				rc = -ENOMEM;
 			else
 				t.cap_by_person = limit;
