@@ -1439,8 +1439,16 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
 	int found_kind = 0, rc;
 
 	via_range(t, via, &vlo, &vhi);
-	/* Per hit: headcount_extra and the kind at the first exposure.
-	 * via's intervals are sorted by (venue, a) and disjoint per venue. */
+	rc = tgrow(t, (void **)&t->tmp, &t->cap_tmp, nh + 1, sizeof *t->tmp);
+	if (!rc)
+		rc = tgrow(t, (void **)&t->pieces, &t->cap_pieces, nh + (vhi - vlo) + 1,
+			   sizeof *t->pieces);
+	if (rc)
+		return rc;
+	/* Per hit: headcount_extra and the kind at the first exposure; and
+	 * p's hits merged per venue into t->tmp, each merged interval with
+	 * (in src) the first of via's intervals that can meet it.  via's
+	 * intervals are sorted by (venue, a) and disjoint per venue. */
 	j = vlo;
 	for (size_t i = 0; i < nh; i++) {
 		const struct hit *v = &h[i];
@@ -1460,34 +1468,23 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
 				found_kind = 1;
 			}
 		}
-	}
-
-	/* Merge p's hits per venue into t->tmp, then intersect with via's:
-	 * per venue, two sorted sets of disjoint intervals meet in fewer
-	 * pieces than they have intervals together. */
-	rc = tgrow(t, (void **)&t->tmp, &t->cap_tmp, nh + 1, sizeof *t->tmp);
-	if (!rc)
-		rc = tgrow(t, (void **)&t->pieces, &t->cap_pieces, nh + (vhi - vlo) + 1,
-			   sizeof *t->pieces);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < nh; i++) {
-		const struct hit *v = &h[i];
-
 		if (m && t->tmp[m - 1].venue == v->venue && v->a <= t->tmp[m - 1].b) {
 			if (v->b > t->tmp[m - 1].b)
 				t->tmp[m - 1].b = v->b;
 			continue;
 		}
-		t->tmp[m++] = (struct ival){v->venue, who, v->a, v->b};
+		t->tmp[m++] = (struct ival){v->venue, (uint32_t)j, v->a, v->b};
 	}
+
+	/* Intersect the merged intervals with via's: per venue, two sorted
+	 * sets of disjoint intervals meet in fewer pieces than they have
+	 * intervals together. */
 	p->c.overlap = 0;
-	j = vlo;
 	for (size_t i = 0; i < m; i++) {
 		const struct ival *c = &t->tmp[i];
 
-		j = via_from(t, j, vhi, c->venue, c->a);
-		for (size_t q = j; q < vhi && t->by_src[q].venue == c->venue &&
+		/* c->src: via_from for c's first hit, whose a is c->a. */
+		for (size_t q = c->src; q < vhi && t->by_src[q].venue == c->venue &&
 				   t->by_src[q].a < c->b; q++) {
 			const struct ival *d = &t->by_src[q];
 			int64_t s = c->a > d->a ? c->a : d->a, e = c->b < d->b ? c->b : d->b;
@@ -1523,6 +1520,7 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
  * sorting. */
 struct out_key {
 	uint64_t key;                   /* venue << 32 | start - the order's first start */
+	uint32_t pid2;                  /* the pid's first 2 bytes, big-endian */
 	const struct cl_trace_contact *c; /* the contact, in people[] */
 };
 
@@ -1546,21 +1544,27 @@ static int cmp_out_full(const void *x, const void *y)
 	return memcmp(a->pid, b->pid, AS_PID_LEN);
 }
 
+/* Radix digit d of an out_key: the pid's 2 bytes first (the least
+ * significant), then key's 8. */
+#define OUT_DIGITS 10
+#define OUT_DIGIT(e, d) ((d) < 2 ? (e).pid2 >> (8 * (d)) & 0xff : (e).key >> (8 * ((d) - 2)) & 0xff)
+
 /*
  * Sort the contacts of this order, people[lo..lo + n), by (venue, start,
- * pid) into t->out_keys: a least-significant-digit radix sort on key (one
- * byte a pass, skipping bytes all keys share: a venue number and a few
- * weeks of seconds need five or six), then each run of equal (venue,
- * start) by pid (pids are unique).  Contacts who were at a busy venue
- * when a case came share that start: the runs can be long, the pid
- * compares are only within them.  Starts spread over more than 2^32
- * seconds (only hostile stored times) are compared whole.
+ * pid) into t->out_keys: a least-significant-digit radix sort, one byte a
+ * pass, on the pid's first 2 bytes and then on key, skipping the bytes all
+ * share (a venue number and a few weeks of seconds need five or six); the
+ * few pids that share their first 2 bytes within one (venue, start) are
+ * put in order after (insertion, or qsort for a long run).  Contacts who
+ * were at a busy venue when a case came share that start: comparing their
+ * pids one by one was most of the sort.  Starts spread over more than
+ * 2^32 seconds (only hostile stored times) are compared whole (qsort).
  */
 static int sort_report(struct tracer *t, size_t lo, size_t n)
 {
 	struct out_key *k = t->out_keys, *tmp;
 	int64_t smin = INT64_MAX, smax = INT64_MIN;
-	size_t count[8][256];
+	size_t count[OUT_DIGITS][256];
 	int wide, rc;
 
 	for (size_t i = 0; i < n; i++) {
@@ -1575,7 +1579,7 @@ static int sort_report(struct tracer *t, size_t lo, size_t n)
 
 		k[i] = (struct out_key){(uint64_t)c->venue << 32 |
 						(wide ? 0 : (uint32_t)((uint64_t)c->start - (uint64_t)smin)),
-					c};
+					(uint32_t)c->pid[0] << 8 | c->pid[1], c};
 	}
 	if (n < 2)
 		return 0;
@@ -1588,23 +1592,31 @@ static int sort_report(struct tracer *t, size_t lo, size_t n)
 		return rc;
 	tmp = t->out_tmp;
 	memset(count, 0, sizeof count);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		count[0][k[i].pid2 & 0xff]++;
+		count[1][k[i].pid2 >> 8]++;
 		for (unsigned d = 0; d < 8; d++)
-			count[d][k[i].key >> (8 * d) & 0xff]++;
-	for (unsigned d = 0; d < 8; d++) {
+			count[d + 2][k[i].key >> (8 * d) & 0xff]++;
+	}
+	for (unsigned d = 0; d < OUT_DIGITS; d++) {
 		size_t at = 0;
 		struct out_key *swap;
 
-		if (count[d][k[0].key >> (8 * d) & 0xff] == n)
-			continue; /* every key has this byte */
+		if (count[d][OUT_DIGIT(k[0], d)] == n)
+			continue; /* every element has this byte */
 		for (unsigned c = 0; c < 256; c++) {
 			size_t m = count[d][c];
 
 			count[d][c] = at;
 			at += m;
 		}
-		for (size_t i = 0; i < n; i++)
-			tmp[count[d][k[i].key >> (8 * d) & 0xff]++] = k[i];
+		if (d < 2) {
+			for (size_t i = 0; i < n; i++)
+				tmp[count[d][k[i].pid2 >> (8 * d) & 0xff]++] = k[i];
+		} else {
+			for (size_t i = 0; i < n; i++)
+				tmp[count[d][k[i].key >> (8 * (d - 2)) & 0xff]++] = k[i];
+		}
 		swap = k;
 		k = tmp;
 		tmp = swap;
@@ -1619,13 +1631,24 @@ static int sort_report(struct tracer *t, size_t lo, size_t n)
 		t->cap_out_tmp = cap;
 	}
 	for (size_t i = 0, j; i < n; i = j) {
-		for (j = i + 1; j < n && k[j].key == k[i].key; j++)
+		for (j = i + 1; j < n && k[j].key == k[i].key && k[j].pid2 == k[i].pid2; j++)
 			;
-		if (j - i > 1)
+		if (j - i > 16) {
 			qsort(k + i, j - i, sizeof *k, cmp_out_pid);
+			continue;
+		}
+		for (size_t a = i + 1; a < j; a++)
+			for (size_t b = a; b > i && cmp_out_pid(&k[b - 1], &k[b]) > 0; b--) {
+				struct out_key x = k[b];
+
+				k[b] = k[b - 1];
+				k[b - 1] = x;
+			}
 	}
 	return 0;
 }
+#undef OUT_DIGIT
+#undef OUT_DIGITS
 
 /* Sources people[src_lo..src_hi) (order k - 1) -> people of order k. */
 static int run_order(struct tracer *t, size_t src_lo, size_t src_hi)
