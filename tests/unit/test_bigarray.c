@@ -9,7 +9,9 @@
 #include "bigarray.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 static int pattern_ok(const uint32_t *a, size_t n)
 {
@@ -106,10 +108,75 @@ static void test_reserve_exact(void)
 	big_free(a);
 }
 
+/*
+ * Freed malloc blocks are kept for the thread's next arrays: a new array
+ * takes the smallest that fits, growing within a block's room moves
+ * nothing, and growing past it takes the largest pooled block with the
+ * contents copied.  Many freed blocks never keep more than the pool's
+ * bound (the blocks beyond it go back to malloc: ASan sees no leak).
+ */
+static void *pool_reuse(void *arg)
+{
+	uint32_t *big = NULL, *small = NULL, *a = NULL;
+	size_t cap_big = 0, cap_small = 0, cap = 0;
+	void *big_at, *small_at;
+
+	CHECK_OK(big_reserve((void **)&big, &cap_big, 256 << 10, sizeof *big)); /* 1 MiB */
+	CHECK_OK(big_reserve((void **)&small, &cap_small, 1 << 10, sizeof *small)); /* 4 KiB */
+	big_at = big;
+	small_at = small;
+	big_free(big);
+	big_free(small);
+	/* A new small array: the small block, not the big one. */
+	CHECK_OK(big_reserve((void **)&a, &cap, 100, sizeof *a));
+	CHECK(a == small_at);
+	for (size_t i = 0; i < cap; i++)
+		a[i] = (uint32_t)(i * 2654435761u);
+	/* Within its room (4 KiB): the same block. */
+	CHECK_OK(big_reserve((void **)&a, &cap, 1 << 10, sizeof *a));
+	CHECK(a == small_at);
+	CHECK(pattern_ok(a, 100));
+	/* Past it: the big block, contents kept; the small one is pooled again. */
+	CHECK_OK(big_grow((void **)&a, &cap, 2000, sizeof *a));
+	CHECK(a == big_at);
+	CHECK(pattern_ok(a, 100));
+	for (size_t i = 0; i < 2000; i++)
+		a[i] = (uint32_t)(i * 2654435761u);
+	CHECK_OK(big_grow((void **)&a, &cap, 200000, sizeof *a)); /* within 1 MiB */
+	CHECK(a == big_at && pattern_ok(a, 2000));
+	big_free(a);
+	/* 60 blocks of 3 MiB at once, then freed: the pool keeps at most
+	 * its bound, the rest is freed (ASan's leak check would say). */
+	{
+		void *blk[60] = {0};
+		size_t caps[60] = {0};
+
+		for (size_t i = 0; i < 60; i++) {
+			CHECK_OK(big_reserve(&blk[i], &caps[i], (size_t)3 << 20, 1));
+			memset(blk[i], (int)i, (size_t)3 << 20);
+		}
+		for (size_t i = 0; i < 60; i++)
+			big_free(blk[i]);
+	}
+	CHECK_EQ_INT(big_mapped_bytes() % ((size_t)2 << 20), 0);
+	return arg;
+}
+
+/* On a thread of its own: a pool that starts empty, and is freed when the
+ * thread exits. */
+static void test_pool_reuse(void)
+{
+	pthread_t th;
+
+	if (CHECK_OK(pthread_create(&th, NULL, pool_reuse, NULL)))
+		CHECK_OK(pthread_join(th, NULL));
+}
+
 int main(void)
 {
 	TEST_RUN(test_grow_keeps_contents);
 	TEST_RUN(test_capacity_rules);
 	TEST_RUN(test_reserve_exact);
+	TEST_RUN(test_pool_reuse);
 	return TEST_DONE();
 }

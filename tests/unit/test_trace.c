@@ -890,6 +890,134 @@ static void test_ties(void)
 	fx_close(&f);
 }
 
+/*
+ * A busy venue: hundreds of contacts share the case's arrival as their
+ * first exposure (one venue, one start), so the report's order among
+ * them is by pid alone; many pids share their first two bytes (the
+ * sort's radix digits), in runs long and short.  Every contact once, in
+ * (venue, start, pid) order, with its exposure.
+ */
+#define BUSY_MARKET 700
+#define BUSY_CAFE 100
+
+static void busy_pid(uint8_t pid[AS_PID_LEN], unsigned i)
+{
+	uint64_t h = (i + 1) * UINT64_C(0x9e3779b97f4a7c15);
+
+	/* Unique (i in the last bytes), the rest scattered. */
+	for (unsigned b = 0; b < AS_PID_LEN; b++)
+		pid[b] = (uint8_t)(h >> (8 * (b % 8)) ^ b * 37u);
+	pid[12] = 0xbb;
+	pid[13] = (uint8_t)(i >> 16);
+	pid[14] = (uint8_t)(i >> 8);
+	pid[15] = (uint8_t)i;
+	if (i < 300 || i >= BUSY_MARKET) {         /* runs of 60 */
+		pid[0] = 0x42;
+		pid[1] = (uint8_t)(i / 60);
+	} else if (i < 500) {                      /* runs of 4 */
+		pid[0] = (uint8_t)(i / 4 >> 8);
+		pid[1] = (uint8_t)(i / 4);
+	}
+}
+
+static void test_busy_venue(void)
+{
+	static uint8_t pids[BUSY_MARKET + BUSY_CAFE][AS_PID_LEN];
+	uint8_t a[AS_PID_LEN];
+	struct fx f;
+	struct got g;
+	unsigned market, cafe, seen[BUSY_MARKET + BUSY_CAFE] = {0}, wrong = 0;
+
+	if (!fx_open(&f))
+		return;
+	market = fx_gateway(&f, MARKET, "Dongmun Market", 60);
+	cafe = fx_gateway(&f, CAFE, "Cafe Halla", 60);
+	person(a, 'A');
+	fx_scan(&f, market, a, at(0, 12, 0));
+	fx_scan(&f, cafe, a, at(0, 15, 0));
+	for (unsigned i = 0; i < BUSY_MARKET + BUSY_CAFE; i++) {
+		busy_pid(pids[i], i);
+		if (i >= BUSY_MARKET)
+			fx_scan(&f, cafe, pids[i], at(0, 14, 30));
+		else if (i % 3 == 0)
+			fx_scan(&f, market, pids[i], at(0, 11, 30));
+		else if (i % 3 == 1)
+			fx_scan(&f, market, pids[i], at(0, 12, 0));
+		else
+			fx_scan(&f, market, pids[i], at(0, 12, (int)(i % 50)));
+	}
+	fx_flush(&f);
+	CHECK_OK(trace(&f, a, at(0, 0, 0), at(0, 23, 59), 1, &g, NULL));
+	CHECK_EQ_INT(g.nc, BUSY_MARKET + BUSY_CAFE);
+	CHECK(!g.order_violation);
+	for (size_t c = 0; c < g.nc; c++) {
+		const struct cl_trace_contact *x = &g.c[c];
+		unsigned i = 0;
+		int64_t start, overlap;
+
+		while (i < BUSY_MARKET + BUSY_CAFE && memcmp(pids[i], x->pid, AS_PID_LEN) != 0)
+			i++;
+		if (!CHECK(i < BUSY_MARKET + BUSY_CAFE))
+			continue;
+		seen[i]++;
+		if (i >= BUSY_MARKET) {
+			start = at(0, 15, 0), overlap = 30 * MIN;
+		} else if (i % 3 == 0) {
+			start = at(0, 12, 0), overlap = 30 * MIN;
+		} else if (i % 3 == 1) {
+			start = at(0, 12, 0), overlap = 60 * MIN;
+		} else {
+			start = at(0, 12, (int)(i % 50));
+			overlap = (60 - (int64_t)(i % 50)) * MIN;
+		}
+		wrong += x->venue != (i >= BUSY_MARKET ? CAFE : MARKET) || x->start != start ||
+			 x->overlap != overlap || x->order != 1 || memcmp(x->via, a, AS_PID_LEN);
+	}
+	CHECK_EQ_INT(wrong, 0);
+	for (unsigned i = 0; i < BUSY_MARKET + BUSY_CAFE; i++)
+		wrong += seen[i] != 1;
+	CHECK_EQ_INT(wrong, 0);
+	got_free(&g);
+	fx_close(&f);
+}
+
+/*
+ * Starts more than 2^32 seconds apart (stored times no gateway sends, but
+ * the engine must not misorder them): the report is still by (venue,
+ * start, pid).
+ */
+static void test_far_apart_starts(void)
+{
+	uint8_t a[AS_PID_LEN], b[AS_PID_LEN], c[AS_PID_LEN], d[AS_PID_LEN];
+	int64_t far = at(0, 12, 0) + (INT64_C(1) << 33);
+	struct fx f;
+	struct got g;
+	unsigned market;
+
+	if (!fx_open(&f))
+		return;
+	market = fx_gateway(&f, MARKET, "Dongmun Market", 60);
+	person(a, 'A'), person(b, 'B'), person(c, 'C'), person(d, 'D');
+	fx_scan(&f, market, a, at(0, 12, 0));
+	fx_scan(&f, market, a, far);
+	fx_scan(&f, market, b, far + 10 * MIN);
+	fx_scan(&f, market, c, at(0, 12, 20));
+	fx_scan(&f, market, d, far - 10 * MIN);
+	fx_flush(&f);
+	CHECK_OK(trace(&f, a, at(0, 0, 0), far + DAY, 1, &g, NULL));
+	CHECK_EQ_INT(g.nc, 3);
+	CHECK(!g.order_violation);
+	if (g.nc == 3) {
+		CHECK_MEM(g.c[0].pid, c, AS_PID_LEN);
+		CHECK_EQ_INT(g.c[0].start, at(0, 12, 20));
+		CHECK_EQ_INT(g.c[1].start, far);
+		CHECK_MEM(g.c[1].pid, d, AS_PID_LEN);
+		CHECK_EQ_INT(g.c[2].start, far + 10 * MIN);
+	}
+	got_free(&g);
+	fx_close(&f);
+}
+
 /* Bad parameters; a case with no visits; an interval helper check. */
 static void test_params_and_empty(void)
 {
@@ -2247,6 +2375,8 @@ int main(void)
 	TEST_RUN(test_example_app_and_paper);
 	TEST_RUN(test_example_risk_period);
 	TEST_RUN(test_ties);
+	TEST_RUN(test_busy_venue);
+	TEST_RUN(test_far_apart_starts);
 	TEST_RUN(test_params_and_empty);
 	TEST_RUN(test_sink_error);
 	TEST_RUN(test_cli_json);
