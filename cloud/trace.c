@@ -24,7 +24,8 @@
  *      counted once (a set of visit ids).
  *   3. Exposure: for each new person C, C's hits (every visit of C that
  *      overlaps a source of this order, so every one that overlaps via)
- *      are merged per venue and intersected with via's intervals, giving
+ *      are merged per venue and intersected with via's intervals (found
+ *      with one galloping search per merged interval), giving
  *      the overlap in seconds (each second once), the end of the first
  *      exposure, the visit kind and headcount_extra.  When those pieces
  *      of overlap span more than the risk period, the most of them in any
@@ -32,8 +33,10 @@
  *      linear for pieces apart and in order, as one venue's are, else over
  *      their sorted starts and ends); otherwise it is the whole overlap.
  *      No store query.
- *   4. The order's new people are sorted by (venue, start, pid) and handed
- *      to the sink; they are the sources of order k + 1.
+ *   4. The order's new people are sorted by (venue, start, pid) (a radix
+ *      sort, sort_report: at a busy venue hundreds share a start) and
+ *      handed to the sink straight from people[]; they are the sources of
+ *      order k + 1.
  *
  * All queries read one snapshot of the store (a cl_reader, and for a
  * deep trace a twin on the same snapshot for the second thread), in the
