@@ -105,43 +105,6 @@ void as_writer_u32(struct as_writer *w, uint32_t v) { writer_le(w, v, 4); }
 void as_writer_u64(struct as_writer *w, uint64_t v) { writer_le(w, v, 8); }
 void as_writer_i64(struct as_writer *w, int64_t v) { writer_le(w, (uint64_t)v, 8); }
 
-void as_put_be64(uint8_t out[8], uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		out[i] = (uint8_t)v;
-}
-
-uint64_t as_get_be64(const uint8_t in[8])
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | in[i];
-	return v;
-}
-
-void as_put_be32(uint8_t out[4], uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		out[i] = (uint8_t)v;
-}
-
-uint32_t as_get_be32(const uint8_t in[4])
-{
-	return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
-}
-
-void as_put_be16(uint8_t out[2], uint16_t v)
-{
-	out[0] = (uint8_t)(v >> 8);
-	out[1] = (uint8_t)v;
-}
-
-uint16_t as_get_be16(const uint8_t in[2])
-{
-	return (uint16_t)(in[0] << 8 | in[1]);
-}
-
 void as_hex_encode(char *out, const void *in, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct as_reader {
 	const uint8_t *p;   /* borrowed; next byte to read */
@@ -51,13 +52,57 @@ void as_writer_i64(struct as_writer *w, int64_t v);
 void as_writer_bytes(struct as_writer *w, const void *data, size_t n);
 
 /* Fixed-width helpers for storage keys: big-endian so that byte order equals
- * numeric order in LMDB. */
-void as_put_be64(uint8_t out[8], uint64_t v);
-uint64_t as_get_be64(const uint8_t in[8]);
-void as_put_be32(uint8_t out[4], uint32_t v);
-uint32_t as_get_be32(const uint8_t in[4]);
-void as_put_be16(uint8_t out[2], uint16_t v);
-uint16_t as_get_be16(const uint8_t in[2]);
+ * numeric order in LMDB.  Inline: a trace decodes a few of them for every
+ * index entry it reads, and a call each was a tenth of a busy venue's
+ * trace. */
+static inline void as_put_be64(uint8_t out[8], uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		out[i] = (uint8_t)v;
+}
+
+static inline uint64_t as_get_be64(const uint8_t in[8])
+{
+	uint64_t v = 0;
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(&v, in, 8); /* one load and a byte swap */
+	v = __builtin_bswap64(v);
+#else
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | in[i];
+#endif
+	return v;
+}
+
+static inline void as_put_be32(uint8_t out[4], uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		out[i] = (uint8_t)v;
+}
+
+static inline uint32_t as_get_be32(const uint8_t in[4])
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint32_t v;
+
+	memcpy(&v, in, 4);
+	return __builtin_bswap32(v);
+#else
+	return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
+#endif
+}
+
+static inline void as_put_be16(uint8_t out[2], uint16_t v)
+{
+	out[0] = (uint8_t)(v >> 8);
+	out[1] = (uint8_t)v;
+}
+
+static inline uint16_t as_get_be16(const uint8_t in[2])
+{
+	return (uint16_t)(in[0] << 8 | in[1]);
+}
 
 /* Lower-case hex.  as_hex_encode writes 2*n+1 bytes (NUL-terminated) into
  * out.  as_hex_decode accepts exactly 2*n hex digits (either case) and
