@@ -1442,8 +1442,8 @@ static int exposure(struct tracer *t, uint32_t who, const struct hit *h, size_t 
 	int found_kind = 0, rc;
 
 	via_range(t, via, &vlo, &vhi);
-	rc = tgrow(t, (void **)&t->tmp, &t->cap_tmp, nh + 1, sizeof *t->tmp);
-	if (!rc)
+	rc = nh < t->cap_tmp ? 0 : tgrow(t, (void **)&t->tmp, &t->cap_tmp, nh + 1, sizeof *t->tmp);
+	if (!rc && nh + (vhi - vlo) >= t->cap_pieces)
 		rc = tgrow(t, (void **)&t->pieces, &t->cap_pieces, nh + (vhi - vlo) + 1,
 			   sizeof *t->pieces);
 	if (rc)
@@ -1568,6 +1568,8 @@ static int sort_report(struct tracer *t, size_t lo, size_t n)
 	struct out_key *k = t->out_keys, *tmp;
 	int64_t smin = INT64_MAX, smax = INT64_MIN;
 	size_t count[OUT_DIGITS][256];
+	uint64_t key_and = UINT64_MAX, key_or = 0, pid_and = UINT64_MAX, pid_or = 0, varies;
+	unsigned digit[OUT_DIGITS], n_digits = 0;
 	int wide, rc;
 
 	for (size_t i = 0; i < n; i++) {
@@ -1583,6 +1585,10 @@ static int sort_report(struct tracer *t, size_t lo, size_t n)
 		k[i] = (struct out_key){(uint64_t)c->venue << 32 |
 						(wide ? 0 : (uint32_t)((uint64_t)c->start - (uint64_t)smin)),
 					(uint32_t)c->pid[0] << 8 | c->pid[1], c};
+		key_and &= k[i].key;
+		key_or |= k[i].key;
+		pid_and &= k[i].pid2;
+		pid_or |= k[i].pid2;
 	}
 	if (n < 2)
 		return 0;
@@ -1594,19 +1600,32 @@ static int sort_report(struct tracer *t, size_t lo, size_t n)
 	if (rc)
 		return rc;
 	tmp = t->out_tmp;
+	/* Only the bytes that differ somewhere need a pass (and a count). */
+	varies = (pid_and ^ pid_or) | (key_and ^ key_or) << 16;
+	for (unsigned d = 0; d < OUT_DIGITS; d++)
+		if (varies >> (8 * d) & 0xff)
+			digit[n_digits++] = d;
 	memset(count, 0, sizeof count);
 	for (size_t i = 0; i < n; i++) {
+		uint64_t x = k[i].key;
+
+		/* Written out: one pass, no loop over the digits. */
 		count[0][k[i].pid2 & 0xff]++;
 		count[1][k[i].pid2 >> 8]++;
-		for (unsigned d = 0; d < 8; d++)
-			count[d + 2][k[i].key >> (8 * d) & 0xff]++;
+		count[2][x & 0xff]++;
+		count[3][x >> 8 & 0xff]++;
+		count[4][x >> 16 & 0xff]++;
+		count[5][x >> 24 & 0xff]++;
+		count[6][x >> 32 & 0xff]++;
+		count[7][x >> 40 & 0xff]++;
+		count[8][x >> 48 & 0xff]++;
+		count[9][x >> 56]++;
 	}
-	for (unsigned d = 0; d < OUT_DIGITS; d++) {
+	for (unsigned q = 0; q < n_digits; q++) {
+		unsigned d = digit[q];
 		size_t at = 0;
 		struct out_key *swap;
 
-		if (count[d][OUT_DIGIT(k[0], d)] == n)
-			continue; /* every element has this byte */
 		for (unsigned c = 0; c < 256; c++) {
 			size_t m = count[d][c];
 
