@@ -1601,10 +1601,11 @@ static int sort_report(struct tracer *t, size_t lo, size_t n)
 		return rc;
 	tmp = t->out_tmp;
 	/* Only the bytes that differ somewhere need a pass (and a count). */
-	varies = (pid_and ^ pid_or) | (key_and ^ key_or) << 16;
-	for (unsigned d = 0; d < OUT_DIGITS; d++)
-		if (varies >> (8 * d) & 0xff)
+	for (unsigned d = 0; d < OUT_DIGITS; d++) {
+		varies = d < 2 ? (pid_and ^ pid_or) >> (8 * d) : (key_and ^ key_or) >> (8 * (d - 2));
+		if (varies & 0xff)
 			digit[n_digits++] = d;
+	}
 	memset(count, 0, sizeof count);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t x = k[i].key;
