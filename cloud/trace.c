@@ -489,11 +489,59 @@ struct person_ref {
 	uint32_t person, idx;
 };
 
-static int cmp_person_ref(const void *x, const void *y)
+/*
+ * Sort refs[0..n) by person number: a least-significant-digit radix sort,
+ * one byte a pass over the bytes that differ (person numbers are dense:
+ * three passes for a few million people), through a counted scratch
+ * block.  0, -ENOMEM or AS_E_BUDGET (refs unsorted).
+ */
+static int sort_person_refs(struct tracer *t, struct person_ref *refs, size_t n)
 {
-	const struct person_ref *a = x, *b = y;
+	size_t count[4][256];
+	uint32_t p_and = UINT32_MAX, p_or = 0;
+	struct person_ref *v = refs, *tmp;
+	int rc;
 
-	return (a->person > b->person) - (a->person < b->person);
+	if (n < 2)
+		return 0;
+	tmp = talloc(t, n * sizeof *tmp, 0, &rc);
+	if (!tmp)
+		return rc;
+	memset(count, 0, sizeof count);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t x = refs[i].person;
+
+		p_and &= x;
+		p_or |= x;
+		count[0][x & 0xff]++;
+		count[1][x >> 8 & 0xff]++;
+		count[2][x >> 16 & 0xff]++;
+		count[3][x >> 24]++;
+	}
+	for (unsigned d = 0; d < 4; d++) {
+		size_t at = 0;
+		struct person_ref *swap;
+
+		if (((p_and ^ p_or) >> (8 * d) & 0xff) == 0)
+			continue; /* every number has this byte */
+		for (unsigned c = 0; c < 256; c++) {
+			size_t m = count[d][c];
+
+			count[d][c] = at;
+			at += m;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[count[d][v[i].person >> (8 * d) & 0xff]++] = v[i];
+		swap = v;
+		v = tmp;
+		tmp = swap;
+	}
+	if (v != refs) {
+		memcpy(refs, v, n * sizeof *refs);
+		tmp = v;
+	}
+	tfree_block(t, tmp, n * sizeof *tmp);
+	return 0;
 }
 
 /* people[lo..hi) as (person number, index) in person-number order, the
@@ -508,7 +556,11 @@ static struct person_ref *refs_by_person(struct tracer *t, size_t lo, size_t hi,
 		return NULL;
 	for (size_t i = lo; i < hi; i++)
 		refs[i - lo] = (struct person_ref){t->people[i].person, (uint32_t)i};
-	qsort(refs, hi - lo, sizeof *refs, cmp_person_ref);
+	*rc = sort_person_refs(t, refs, hi - lo);
+	if (*rc) {
+		tfree_block(t, refs, (hi - lo + 1) * sizeof *refs);
+		return NULL;
+	}
 	return refs;
 }
 
@@ -532,7 +584,7 @@ static int resolve_pids(struct tracer *t, size_t lo)
 		if (!cl_pid_cache_peek(t->p->pids, p->person, p->c.pid))
 			refs[n++] = (struct person_ref){p->person, (uint32_t)i};
 	}
-	qsort(refs, n, sizeof *refs, cmp_person_ref);
+	rc = sort_person_refs(t, refs, n);
 	for (size_t i = 0; i < n && !rc; i++) {
 		rc = cl_pid_cache_get(t->p->pids, t->r, refs[i].person,
 				      t->people[refs[i].idx].c.pid);
