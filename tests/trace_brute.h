@@ -13,6 +13,7 @@
 #ifndef ANSHIM_TRACE_BRUTE_H
 #define ANSHIM_TRACE_BRUTE_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -308,11 +308,9 @@ static void app_params(struct pg_params *p, const struct app_cursor *c)
 	pgp_bytes(p, c->pos_id, *c->pos_xact ? CL_APP_ID_LEN : 0);
 }
 
-/* Rows visible in target, not in prev, after pos. */
-#define APP_ROUND_ROWS                                                                      \
-	"v.checkin_id IS NOT NULL AND (v.app_xact, v.checkin_id) > "                        \
-	"(coalesce(nullif($3, '')::xid8, pg_snapshot_xmin(nullif($1, '')::pg_snapshot), "  \
-	"'0'::xid8), $4) "                                                                  \
+/* App rows not visible in prev ($1). */
+#define APP_NOT_IN_PREV                                                                     \
+	"v.checkin_id IS NOT NULL "                                                         \
 	"AND coalesce(NOT pg_visible_in_snapshot(v.app_xact, nullif($1, '')::pg_snapshot), " \
 	"true) "
 
@@ -331,7 +329,9 @@ static int read_app_rows(PGconn *c, const struct app_cursor *cur, size_t limit,
 	rc = pg_run(c, "reading app check-ins for the index",
 		    "SELECT v.app_xact::text, v.checkin_id, v.venue_id, v.entry, v.exit, v.pid, "
 		    "v.flags, c.capsule FROM visits v LEFT JOIN capsules c ON c.pid = v.pid "
-		    "WHERE " APP_ROUND_ROWS
+		    "WHERE " APP_NOT_IN_PREV
+		    "AND (v.app_xact, v.checkin_id) > (coalesce(nullif($3, '')::xid8, "
+		    "pg_snapshot_xmin(nullif($1, '')::pg_snapshot), '0'::xid8), $4) "
 		    "AND pg_visible_in_snapshot(v.app_xact, $2::pg_snapshot) "
 		    "ORDER BY v.app_xact, v.checkin_id LIMIT $5", &p, &r);
 	pgp_free(&p);
@@ -358,7 +358,8 @@ static int read_app_rows(PGconn *c, const struct app_cursor *cur, size_t limit,
 	return rc;
 }
 
-/* The app rows PostgreSQL holds that the index lacks once cur is written. */
+/* The app rows PostgreSQL holds that the index lacks once cur is written:
+ * not visible in prev, and not copied in the running round (if any). */
 static int count_app_behind(PGconn *c, const struct app_cursor *cur, uint64_t *behind)
 {
 	struct pg_params p;
@@ -368,7 +369,11 @@ static int count_app_behind(PGconn *c, const struct app_cursor *cur, uint64_t *b
 	pgp_init(&p);
 	app_params(&p, cur);
 	rc = pg_run(c, "counting app check-ins for the index",
-		    "SELECT count(*) FROM visits v WHERE " APP_ROUND_ROWS, &p, &r);
+		    "SELECT count(*) FROM visits v WHERE " APP_NOT_IN_PREV
+		    "AND v.app_xact >= coalesce(pg_snapshot_xmin(nullif($1, '')::pg_snapshot), "
+		    "'0'::xid8) AND (nullif($2, '') IS NULL OR "
+		    "NOT pg_visible_in_snapshot(v.app_xact, nullif($2, '')::pg_snapshot) OR "
+		    "(v.app_xact, v.checkin_id) > (nullif($3, '')::xid8, $4))", &p, &r);
 	pgp_free(&p);
 	if (!rc)
 		*behind += (uint64_t)pg_int(r, 0, 0);
@@ -497,8 +502,6 @@ int cl_store_index_step(struct cl_store *index, struct cl_store *source, size_t 
 				    strlen(apps[napps - 1].xact));
 		memcpy(cur.pos_id, apps[napps - 1].a.checkin_id, CL_APP_ID_LEN);
 		write_cursor = 1;
-		if (!rc)
-			rc = count_app_behind(c, &cur, behind);
 	} else if (!rc && (napps || !round_started)) {
 		/* The round is over: prev = target. */
 		char *done = cur.prev;
@@ -510,6 +513,8 @@ int cl_store_index_step(struct cl_store *index, struct cl_store *source, size_t 
 		memset(cur.pos_id, 0, CL_APP_ID_LEN);
 		write_cursor = 1;
 	}
+	if (!rc)
+		rc = count_app_behind(c, &cur, behind);
 	left -= napps;
 	/* The registry first (each enrolment is its own LMDB write), then the
 	 * visits and app check-ins in one LMDB transaction. */
