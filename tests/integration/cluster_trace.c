@@ -20,7 +20,9 @@
  * brought up to date and the engine traces the world's case at depths 1,
  * 2 and 3 on the embedded store and on the index: both must equal the
  * brute force, and the index must hold exactly the embedded store's
- * visits (none missed, none twice).  Prints counts; exits 1 on a failed
+ * visits (none missed, none twice).  After every step, the lag the index
+ * recorded (cl_store_index_lag) is what the step returned; an embedded
+ * store records none.  Prints counts; exits 1 on a failed
  * check, 2 on a usage or setup error.  Single-threaded.
  */
 #include "test.h"
@@ -42,7 +44,7 @@
 static struct cl_store *embedded, *pg, *idx;
 static const char *arg_embedded, *arg_index, *arg_uri;
 static uint64_t first_seed, last_seed;
-static unsigned app_count, app_late_exits, out_of_order_commits, index_steps;
+static unsigned app_count, app_late_exits, out_of_order_commits, index_steps, lagging_steps;
 
 /* The two doors of each pool venue, as tests/unit/test_trace.c enrols
  * them, on every store that takes ingest. */
@@ -73,15 +75,28 @@ static int enroll_pool(struct cl_store *s)
 	return 0;
 }
 
-/* One index step; counts it. */
+/* One index step; counts it, and checks the lag it records: what it
+ * returned, read at most INDEX_LAG_REFRESH (10) seconds before. */
 static void index_step(size_t budget, uint64_t *behind)
 {
 	uint64_t copied = 0;
+	int64_t t0 = (int64_t)time(NULL);
 	int rc = cl_store_index_step(idx, pg, budget, &copied, behind);
+	struct cl_index_lag lag;
 
 	index_steps++;
-	if (!CHECK_OK(rc))
+	if (!CHECK_OK(rc)) {
 		fprintf(stderr, "  %s\n", cl_store_last_error());
+		return;
+	}
+	if (CHECK_OK(cl_store_index_lag(idx, &lag))) {
+		CHECK_EQ_INT(lag.behind, *behind);
+		CHECK(lag.read_at >= t0 - 10 && lag.read_at <= (int64_t)time(NULL));
+		if (*behind == 0)
+			CHECK_EQ_INT(lag.caught_up_at, lag.read_at);
+		else
+			lagging_steps++;
+	}
 }
 
 /* The gateways' visits of w, one batch per door, in one transaction per
@@ -330,21 +345,29 @@ static void test_both_backends(void)
 		}
 		w.depth = depth;
 	}
+	/* An embedded store says nothing of an index. */
+	{
+		struct cl_index_lag lag;
+
+		if (CHECK_OK(cl_store_index_lag(embedded, &lag)))
+			CHECK_EQ_INT(lag.read_at, 0);
+	}
 	/* Every visit on the index exactly once. */
 	if (CHECK_OK(cl_store_stats(embedded, &se)) && CHECK_OK(cl_store_stats(idx, &si))) {
 		CHECK_EQ_INT(si.visits, se.visits);
 		CHECK_EQ_INT(si.people, se.people);
 	}
 	printf("  visits: %llu on the embedded store, %llu on the index; app check-ins %u "
-	       "(late check-outs %u, out-of-order commits %u); index steps %u\n",
+	       "(late check-outs %u, out-of-order commits %u); index steps %u (%u recorded "
+	       "records behind)\n",
 	       (unsigned long long)se.visits, (unsigned long long)si.visits, app_count,
-	       app_late_exits, out_of_order_commits, index_steps);
+	       app_late_exits, out_of_order_commits, index_steps, lagging_steps);
 	printf("  contacts checked by order: embedded 1:%u 2:%u 3:%u, index 1:%u 2:%u 3:%u\n",
 	       reached[0][1], reached[0][2], reached[0][3], reached[1][1], reached[1][2],
 	       reached[1][3]);
 	CHECK(reached[1][1] > 0 && reached[1][2] > 0 && reached[1][3] > 0);
 	CHECK_EQ_INT(reached[1][1], reached[0][1]);
-	CHECK(app_late_exits > 0 && out_of_order_commits > 0);
+	CHECK(app_late_exits > 0 && out_of_order_commits > 0 && lagging_steps > 0);
 	cl_store_close(idx);
 	cl_store_close(pg);
 	cl_store_close(embedded);
