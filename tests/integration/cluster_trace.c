@@ -21,8 +21,8 @@
  * 2 and 3 on the embedded store and on the index: both must equal the
  * brute force, and the index must hold exactly the embedded store's
  * visits (none missed, none twice).  After every step, the lag the index
- * recorded (cl_store_index_lag) is what the step returned; an embedded
- * store records none.  Prints counts; exits 1 on a failed
+ * recorded (cl_store_index_lag) is what the step returned, and a trace
+ * report on the index says so; an embedded store records none.  Prints counts; exits 1 on a failed
  * check, 2 on a usage or setup error.  Single-threaded.
  */
 #include "test.h"
@@ -30,6 +30,7 @@
 #include "store.h"
 #include "trace.h"
 #include "trace_brute.h"
+#include "trace_report.h"
 
 #include "anshim/bytes.h"
 #include "anshim/identity.h"
@@ -75,6 +76,56 @@ static int enroll_pool(struct cl_store *s)
 	return 0;
 }
 
+/* The report's text (JSON: json) of a depth-1 trace of nobody on idx. */
+struct text {
+	char buf[4096];
+	size_t len;
+};
+
+static void text_write(void *ctx, const char *p, size_t n)
+{
+	struct text *t = ctx;
+
+	if (n > sizeof t->buf - 1 - t->len)
+		n = sizeof t->buf - 1 - t->len;
+	memcpy(t->buf + t->len, p, n);
+	t->len += n;
+	t->buf[t->len] = '\0';
+}
+
+/* What a trace on the index says of its lag, once while it is behind:
+ * "N records behind PostgreSQL as of" (text), "behind":N (JSON). */
+static void check_report_lag(uint64_t behind)
+{
+	static int done;
+	struct cl_trace_params p;
+	char want[96];
+
+	if (done++)
+		return;
+	cl_trace_params_init(&p);
+	memset(p.pid, 0x5a, AS_PID_LEN);
+	p.from = BASE;
+	p.to = BASE + DAY;
+	p.depth = 1;
+	for (int json = 0; json < 2; json++) {
+		struct text t = {.len = 0};
+		struct cl_trace_report_opts o = {.p = &p, .json = json, .now = (int64_t)time(NULL),
+						 .write = text_write, .write_ctx = &t};
+
+		t.buf[0] = '\0';
+		if (!CHECK_OK(cl_trace_report(idx, &o, NULL)))
+			continue;
+		if (json)
+			snprintf(want, sizeof want, "\"behind\":%llu,", (unsigned long long)behind);
+		else
+			snprintf(want, sizeof want, "index node: %llu record%s behind PostgreSQL as of ",
+				 (unsigned long long)behind, behind == 1 ? "" : "s");
+		if (!CHECK(strstr(t.buf, want) != NULL))
+			printf("  wanted \"%s\" in:\n%s\n", want, t.buf);
+	}
+}
+
 /* One index step; counts it, and checks the lag it records: what it
  * returned, read at most INDEX_LAG_REFRESH (10) seconds before. */
 static void index_step(size_t budget, uint64_t *behind)
@@ -96,6 +147,8 @@ static void index_step(size_t budget, uint64_t *behind)
 			CHECK_EQ_INT(lag.caught_up_at, lag.read_at);
 		else
 			lagging_steps++;
+		if (*behind)
+			check_report_lag(*behind);
 	}
 }
 
