@@ -196,6 +196,7 @@ struct app_cursor {
 	char *target;             /* the running round's snapshot */
 	char *pos_xact;           /* the round's last row copied: app_xact ... */
 	uint8_t pos_id[CL_APP_ID_LEN]; /* ... and checkin_id */
+	uint64_t left;            /* rows of the running round not copied yet */
 };
 
 struct app_row {
@@ -235,7 +236,8 @@ static int app_cursor_set(char **field, const char *text, size_t n)
 	return 0;
 }
 
-/* Its stored form: prev NUL target NUL pos_xact NUL pos_id. */
+/* Its stored form: prev NUL target NUL pos_xact NUL pos_id left (8 bytes,
+ * big-endian). */
 static int app_cursor_read(struct cl_store *index, struct app_cursor *c)
 {
 	MDB_val key = {strlen(INDEX_APP_KEY), INDEX_APP_KEY}, val;
@@ -265,10 +267,12 @@ static int app_cursor_read(struct cl_store *index, struct app_cursor *c)
 			rc = app_cursor_set(fields[i], d, (size_t)(nul - d));
 			d = nul + 1;
 		}
-		if (!rc && end - d != CL_APP_ID_LEN)
+		if (!rc && end - d != CL_APP_ID_LEN + 8)
 			rc = MDB_CORRUPTED;
-		if (!rc)
+		if (!rc) {
 			memcpy(c->pos_id, d, CL_APP_ID_LEN);
+			c->left = as_get_be64((const uint8_t *)d + CL_APP_ID_LEN);
+		}
 	}
 	mdb_txn_abort(txn);
 	if (rc) {
@@ -281,7 +285,7 @@ static int app_cursor_read(struct cl_store *index, struct app_cursor *c)
 static int app_cursor_write(struct cl_ingest *in, const struct app_cursor *c)
 {
 	size_t n[3] = {strlen(c->prev) + 1, strlen(c->target) + 1, strlen(c->pos_xact) + 1};
-	size_t len = n[0] + n[1] + n[2] + CL_APP_ID_LEN;
+	size_t len = n[0] + n[1] + n[2] + CL_APP_ID_LEN + 8;
 	MDB_val key = {strlen(INDEX_APP_KEY), INDEX_APP_KEY}, val = {len, NULL};
 	uint8_t *buf = malloc(len);
 	int rc;
@@ -292,6 +296,7 @@ static int app_cursor_write(struct cl_ingest *in, const struct app_cursor *c)
 	memcpy(buf + n[0], c->target, n[1]);
 	memcpy(buf + n[0] + n[1], c->pos_xact, n[2]);
 	memcpy(buf + n[0] + n[1] + n[2], c->pos_id, CL_APP_ID_LEN);
+	as_put_be64(buf + n[0] + n[1] + n[2] + CL_APP_ID_LEN, c->left);
 	val.mv_data = buf;
 	rc = mdb_put(in->txn, in->s->meta, &key, &val, 0);
 	free(buf);
@@ -358,9 +363,16 @@ static int read_app_rows(PGconn *c, const struct app_cursor *cur, size_t limit,
 	return rc;
 }
 
-/* The app rows PostgreSQL holds that the index lacks once cur is written:
- * not visible in prev, and not copied in the running round (if any). */
-static int count_app_behind(PGconn *c, const struct app_cursor *cur, uint64_t *behind)
+/*
+ * Counting what the index lacks, without reading every row each step: a
+ * round's rows are counted once, when a round does not end in the step
+ * that starts it (cur->left, then lowered as rows are copied); rows that
+ * committed after a snapshot S lie at or above S's xmin, a short stretch
+ * of the index (visits_app_by_xact).
+ */
+
+/* The round's rows: visible in target, not in prev. */
+static int count_round(PGconn *c, const struct app_cursor *cur, uint64_t *n)
 {
 	struct pg_params p;
 	PGresult *r;
@@ -371,9 +383,28 @@ static int count_app_behind(PGconn *c, const struct app_cursor *cur, uint64_t *b
 	rc = pg_run(c, "counting app check-ins for the index",
 		    "SELECT count(*) FROM visits v WHERE " APP_NOT_IN_PREV
 		    "AND v.app_xact >= coalesce(pg_snapshot_xmin(nullif($1, '')::pg_snapshot), "
-		    "'0'::xid8) AND (nullif($2, '') IS NULL OR "
-		    "NOT pg_visible_in_snapshot(v.app_xact, nullif($2, '')::pg_snapshot) OR "
-		    "(v.app_xact, v.checkin_id) > (nullif($3, '')::xid8, $4))", &p, &r);
+		    "'0'::xid8) AND pg_visible_in_snapshot(v.app_xact, $2::pg_snapshot)", &p, &r);
+	pgp_free(&p);
+	if (!rc)
+		*n = (uint64_t)pg_int(r, 0, 0);
+	PQclear(r);
+	return rc;
+}
+
+/* Add the rows visible now but neither in snap nor in prev ("": none). */
+static int count_after(PGconn *c, const char *prev, const char *snap, uint64_t *behind)
+{
+	struct pg_params p;
+	PGresult *r;
+	int rc;
+
+	pgp_init(&p);
+	pgp_text(&p, prev);
+	pgp_text(&p, snap);
+	rc = pg_run(c, "counting app check-ins for the index",
+		    "SELECT count(*) FROM visits v WHERE " APP_NOT_IN_PREV
+		    "AND v.app_xact >= pg_snapshot_xmin($2::pg_snapshot) "
+		    "AND NOT pg_visible_in_snapshot(v.app_xact, $2::pg_snapshot)", &p, &r);
 	pgp_free(&p);
 	if (!rc)
 		*behind += (uint64_t)pg_int(r, 0, 0);
@@ -498,10 +529,18 @@ int cl_store_index_step(struct cl_store *index, struct cl_store *source, size_t 
 	if (!rc)
 		rc = read_app_rows(c, &cur, app_limit, apps, &napps);
 	if (!rc && napps == app_limit) {
-		rc = app_cursor_set(&cur.pos_xact, apps[napps - 1].xact,
-				    strlen(apps[napps - 1].xact));
+		/* The round goes on in the next step. */
+		if (round_started)
+			rc = count_round(c, &cur, &cur.left);
+		cur.left = cur.left > napps ? cur.left - napps : 0;
+		if (!rc)
+			rc = app_cursor_set(&cur.pos_xact, apps[napps - 1].xact,
+					    strlen(apps[napps - 1].xact));
 		memcpy(cur.pos_id, apps[napps - 1].a.checkin_id, CL_APP_ID_LEN);
 		write_cursor = 1;
+		*behind += cur.left;
+		if (!rc && !round_started)
+			rc = count_after(c, cur.prev, cur.target, behind);
 	} else if (!rc && (napps || !round_started)) {
 		/* The round is over: prev = target. */
 		char *done = cur.prev;
@@ -511,10 +550,13 @@ int cl_store_index_step(struct cl_store *index, struct cl_store *source, size_t 
 		done[0] = '\0';
 		cur.pos_xact[0] = '\0';
 		memset(cur.pos_id, 0, CL_APP_ID_LEN);
+		cur.left = 0;
 		write_cursor = 1;
+		if (!round_started)
+			rc = count_after(c, "", cur.prev, behind);
 	}
-	if (!rc)
-		rc = count_app_behind(c, &cur, behind);
+	/* (A round that starts and ends in this step leaves nothing behind in
+	 * this snapshot.) */
 	left -= napps;
 	/* The registry first (each enrolment is its own LMDB write), then the
 	 * visits and app check-ins in one LMDB transaction. */
