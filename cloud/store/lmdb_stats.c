@@ -128,11 +128,11 @@ int cl_store_index_lag(struct cl_store *s, struct cl_index_lag *out)
 	rc = store_read_begin(s, &txn);
 	if (rc)
 		return rc;
-	rc = store_meta_get(txn, s->meta, "index_read_at", &at);
+	rc = as_lmdb_meta_get_u64(txn, s->meta, "index_read_at", &at);
 	if (!rc)
-		rc = store_meta_get(txn, s->meta, "index_behind", &behind);
+		rc = as_lmdb_meta_get_u64(txn, s->meta, "index_behind", &behind);
 	if (!rc)
-		rc = store_meta_get(txn, s->meta, "index_caught_up_at", &caught);
+		rc = as_lmdb_meta_get_u64(txn, s->meta, "index_caught_up_at", &caught);
 	mdb_txn_abort(txn);
 	if (rc)
 		return store_error(store_fail("reading the index node's lag", rc));

@@ -449,9 +449,9 @@ static int record_lag(struct cl_store *index, struct cl_ingest *txn, int64_t now
 		rc = store_read_begin(index, &r);
 		if (rc)
 			return rc;
-		rc = store_meta_get(r, index->meta, "index_read_at", &at);
+		rc = as_lmdb_meta_get_u64(r, index->meta, "index_read_at", &at);
 		if (!rc)
-			rc = store_meta_get(r, index->meta, "index_behind", &was);
+			rc = as_lmdb_meta_get_u64(r, index->meta, "index_behind", &was);
 		mdb_txn_abort(r);
 		if (rc)
 			return store_error(store_fail("reading the index's lag", rc));
@@ -462,11 +462,11 @@ static int record_lag(struct cl_store *index, struct cl_ingest *txn, int64_t now
 		if (rc)
 			return rc;
 	}
-	rc = store_meta_put(w, index->meta, "index_read_at", (uint64_t)now);
+	rc = as_lmdb_meta_put_u64(w, index->meta, "index_read_at", (uint64_t)now);
 	if (!rc)
-		rc = store_meta_put(w, index->meta, "index_behind", behind);
+		rc = as_lmdb_meta_put_u64(w, index->meta, "index_behind", behind);
 	if (!rc && !behind)
-		rc = store_meta_put(w, index->meta, "index_caught_up_at", (uint64_t)now);
+		rc = as_lmdb_meta_put_u64(w, index->meta, "index_caught_up_at", (uint64_t)now);
 	if (rc)
 		store_fail("recording the index's lag", rc);
 	if (!txn)
