@@ -31,9 +31,11 @@
  * the 64-bit id of the transaction that last inserted or updated it (its
  * check-in, then its check-out): app_xact.  A row version is visible in a
  * snapshot exactly when its app_xact is (pg_visible_in_snapshot): the
- * writing transaction had committed when the snapshot was taken.  The
- * index keeps, in its meta database, prev: a snapshot whose every visible
- * app row it holds.  A round takes target, the step's own snapshot, and
+ * writing transaction had committed when the snapshot was taken
+ * (pg_current_xact_id is the top-level transaction's, whose commit is the
+ * row's; an xid8 never wraps).  The index keeps, in its meta database,
+ * prev: a snapshot whose every visible app row it holds.  A round takes
+ * target, the step's own snapshot, and
  * copies the rows visible in target but not in prev, in (app_xact,
  * checkin_id) order, budget rows per step; pos, the last one copied, is
  * kept with prev and target, so a round may span steps; a step that finds
@@ -54,8 +56,9 @@
  *     again: it is a duplicate there, and a check-out it already has is
  *     too).
  *   - Crash-safe: prev, target and pos are written in the same LMDB
- *     transaction as the rows they cover.  A round that ends with nothing
- *     copied keeps the old prev: equally true, and it saves a write.
+ *     transaction as the rows they cover.  A round that starts and ends
+ *     in one step with nothing copied keeps the old prev: equally true
+ *     (nothing lies between them), and it saves a write.
  * A sequence (vid) cursor would not do: sequence values are taken before
  * commit.  Nor would transaction ids alone: they are taken before commit
  * too; the snapshot says which of them had committed.
