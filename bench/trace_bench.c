@@ -43,6 +43,7 @@ struct options {
 	const char *store, *cases, *out;
 	int64_t reps1, reps3, depth3_cases, incubation_days, min_overlap_min, map_mib;
 	int64_t budget_mib;            /* trace memory budget (0: none) */
+	int64_t deep_depth;            /* the depth of the deep traces (2 or 3) */
 	int use_pid_cache;
 	int per_case;                  /* print each case's depth-1 latency */
 	int cpu_time;                  /* time traces by this thread's CPU time */
@@ -63,7 +64,7 @@ static const char usage_text[] =
 "Usage: trace_bench --store DIR --cases FILE [--out FILE] [--reps1 N] [--reps3 N]\n"
 "                   [--depth3-cases N] [--incubation DAYS] [--min-overlap MIN]\n"
 "                   [--risk-period DURATION] [--map-mib N] [--case N] [--per-case]\n"
-"                   [--cpu-time]\n"
+"                   [--cpu-time] [--deep-depth 2|3]\n"
 "\n"
 "  --store DIR        a store loaded by visits_gen\n"
 "  --cases FILE       cases written by visits_gen --cases\n"
@@ -85,6 +86,9 @@ static const char usage_text[] =
 "                     it instead of the wall clock: on a busy machine, what the\n"
 "                     traces cost without waiting for the CPU (a deep trace's\n"
 "                     second thread is not counted)\n"
+"  --deep-depth N     the depth of the deep traces that --reps3 and\n"
+"                     --depth3-cases count: 3 (the default) or 2; the lines\n"
+"                     printed say which (the RESULT keys keep their d3 names)\n"
 "  --map-mib N        map N MiB of the store (default: the size it was made\n"
 "                     with); a smaller map lets valgrind run this program\n";
 
@@ -272,6 +276,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{"case", required_argument, NULL, 'C'},
 		{"per-case", no_argument, NULL, 'p'},
 		{"cpu-time", no_argument, NULL, 'T'},
+		{"deep-depth", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	int c, at = 0;
@@ -284,6 +289,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 	o->min_overlap_min = 15;
 	o->risk_period = CL_TRACE_DEFAULT_RISK_PERIOD;
 	o->budget_mib = 512;
+	o->deep_depth = 3;
 	while ((c = as_args_next("trace_bench", argc, argv, "", longopts, &at)) != -1) {
 		int64_t *target = NULL, min = 1, max = 0;
 
@@ -298,6 +304,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		case 'm': target = &o->min_overlap_min; min = 0; max = 1440; break;
 		case 'M': target = &o->map_mib; max = INT64_C(1) << 30; break;
 		case 'B': target = &o->budget_mib; min = 0; max = INT64_C(1) << 20; break;
+		case 'D': target = &o->deep_depth; min = 2; max = 3; break;
 		case 'P': o->use_pid_cache = 1; break;
 		case 'p': o->per_case = 1; break;
 		case 'T': o->cpu_time = 1; break;
@@ -406,7 +413,7 @@ int main(int argc, char **argv)
 	 * mallinfo2 per trace). */
 	if (n3 && !rc) {
 		memset(&sc, 0, sizeof sc);
-		rc = trace_once(st, &o, &cases[0], 3, &sc, &t);
+		rc = trace_once(st, &o, &cases[0], (unsigned)o.deep_depth, &sc, &t);
 	}
 	for (size_t i = 0; i < n3 && !rc; i++) {
 		for (int64_t r = 0; r < o.reps3 && !rc; r++) {
@@ -415,7 +422,7 @@ int main(int argc, char **argv)
 			sc.sample_heap = 1;
 			n_kept = 0;
 			sc.heap_base = heap_now() - cap_kept * sizeof *kept;
-			rc = trace_once(st, &o, &cases[i], 3, &sc, &reps[r]);
+			rc = trace_once(st, &o, &cases[i], (unsigned)o.deep_depth, &sc, &reps[r]);
 			if (sc.heap_peak > sc.heap_base && sc.heap_peak - sc.heap_base > heap_peak)
 				heap_peak = sc.heap_peak - sc.heap_base;
 			if (r == 0) {
@@ -437,36 +444,37 @@ int main(int argc, char **argv)
 		rc = -errno;
 	if (!rc)
 		printf("anshim traces: %zu cases, %.1f visits each in the window, %.1f first-order "
-		       "contacts each (%.1f high); depth 3 (first %zu cases): %.0f contacts each on "
+		       "contacts each (%.1f high); depth %d (first %zu cases): %.0f contacts each on "
 		       "average, at most %llu\n", n, (double)cv / (double)n, (double)c1 / (double)n,
-		       (double)h1 / (double)n, n3,
+		       (double)h1 / (double)n, (int)o.deep_depth, n3,
 		       n3 ? (double)c3 / (double)n3 : 0.0, (unsigned long long)max3);
 	cl_store_close(st);
 	if (rc) {
 		fprintf(stderr, "trace_bench: trace failed: %s\n", as_strerror(rc));
 		return 1;
 	}
-	printf("warm cache; each case's latency is the median of %lld depth-1 and %lld depth-3 "
-	       "runs%s\n", (long long)o.reps1, (long long)o.reps3,
+	printf("warm cache; each case's latency is the median of %lld depth-1 and %lld depth-%d "
+	       "runs%s\n", (long long)o.reps1, (long long)o.reps3, (int)o.deep_depth,
 	       o.cpu_time ? "; latency is the tracing thread's CPU time (--cpu-time)" : "");
 	free(kept);
 	summary("first-order trace", lat1, n);
 	if (n3)
-		summary("depth-3 trace", lat3, n3);
+		summary(o.deep_depth == 2 ? "depth-2 trace" : "depth-3 trace", lat3, n3);
 	getrusage(RUSAGE_SELF, &ru);
-	printf("anshim depth-3 memory: engine heap peak %.1f MiB (largest result %llu contacts, "
+	printf("anshim depth-%d memory: engine heap peak %.1f MiB (largest result %llu contacts, "
 	       "%.0f bytes per contact); process peak RSS %.1f MiB (includes the store's mapped "
-	       "pages the traces read)\n", (double)heap_peak / 1048576.0,
+	       "pages the traces read)\n", (int)o.deep_depth, (double)heap_peak / 1048576.0,
 	       (unsigned long long)max3, max3 ? (double)heap_peak / (double)max3 : 0.0,
 	       (double)ru.ru_maxrss / 1024.0);
 	if (o.budget_mib)
-		printf("anshim depth-3 budget: %lld MiB; %llu of the timed and untimed depth-3 runs "
+		printf("anshim depth-%d budget: %lld MiB; of the timed and untimed depth-%d runs %llu "
 		       "stopped at it (their whole orders reached %.0f people on average)%s\n",
-		       (long long)o.budget_mib, (unsigned long long)o.stopped3,
+		       (int)o.deep_depth, (long long)o.budget_mib, (int)o.deep_depth,
+		       (unsigned long long)o.stopped3,
 		       o.stopped3 ? (double)o.stopped3_people / (double)o.stopped3 : 0.0,
 		       o.stopped3 ? "; the figures above count only what they reached" : "");
 	else
-		printf("anshim depth-3 budget: none\n");
+		printf("anshim depth-%d budget: none\n", (int)o.deep_depth);
 	if (o.use_pid_cache)
 		printf("pids through one process-wide cache (%.1f MiB at the end)\n",
 		       (double)cl_pid_cache_bytes(o.pids) / 1048576.0);
