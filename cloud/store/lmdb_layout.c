@@ -317,7 +317,7 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 		{"app", 0, &s->app},           {"chains", 0, &s->chains},
 		{"chain_events", 0, &s->chain_events}, {"coverage", 0, &s->coverage},
 		{"tokens", 0, &s->tokens},     {"token_contacts", 0, &s->token_contacts},
-		{"token_wait", 0, &s->token_wait},
+		{"token_wait", 0, &s->token_wait}, {"visit_blocks", 0, &s->visit_blocks},
 	};
 	uint8_t buf[FP_KEY_LEN];
 	MDB_val key = {7, (void *)"version"}, val, fkey = {6, (void *)"fp_key"};
@@ -346,16 +346,18 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 	if (!fresh && val.mv_size != 4)
 		return MDB_CORRUPTED;
 	if (!fresh && as_get_be32(val.mv_data) != STORE_VERSION &&
-	    as_get_be32(val.mv_data) != 3)
+	    as_get_be32(val.mv_data) != 4 && as_get_be32(val.mv_data) != 3)
 		return AS_E_VERSION;
 	ndbs = STORE_MAXDBS;
-	if (!fresh && as_get_be32(val.mv_data) == 3) {
-		/* Version 3 lacks only the chain databases: a writer adds them
-		 * (empty: every gateway's chain starts with its next batch); a
-		 * reader goes without. */
-		if (s->readonly) {
+	if (!fresh && as_get_be32(val.mv_data) != STORE_VERSION) {
+		/* Version 3 lacks the chain databases, and versions 3 and 4
+		 * visit_blocks: a writer adds them (empty: every gateway's
+		 * chain starts with its next batch; cl_store_upgrade moves the
+		 * visits' rows into blocks) and makes it version 5; a reader
+		 * goes without. */
+		if (s->readonly && as_get_be32(val.mv_data) == 3) {
 			ndbs = STORE_V3_DBS;
-		} else {
+		} else if (!s->readonly) {
 			as_put_be32(buf, STORE_VERSION);
 			val = (MDB_val){4, buf};
 			rc = mdb_put(txn, s->meta, &key, &val, 0);
@@ -363,6 +365,7 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 	}
 	s->no_coverage = 1;
 	s->no_tokens = 0;
+	s->has_blocks = 0;
 	for (int i = 1; i < ndbs && !rc; i++) {
 		rc = mdb_dbi_open(txn, dbs[i].name, create | dbs[i].flags, dbs[i].dbi);
 		if (dbs[i].dbi == &s->coverage) {
@@ -378,6 +381,11 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 				rc = 0;
 				s->no_tokens = 1;
 			}
+		} else if (dbs[i].dbi == &s->visit_blocks) {
+			/* A version 4 store, read-only: its visits' rows only. */
+			s->has_blocks = rc == 0;
+			if (rc == MDB_NOTFOUND && s->readonly)
+				rc = 0;
 		}
 	}
 	s->has_chain = ndbs == STORE_MAXDBS;

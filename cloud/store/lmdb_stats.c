@@ -2,7 +2,7 @@
  * lmdb_stats.c - the LMDB store's statistics and reject counters, and the
  * data version callers key caches on.  Threads: any.
  */
-#include "lmdb_layout.h"
+#include "lmdb_visits.h"
 #include "pg_store.h"
 
 #include <errno.h>
@@ -52,11 +52,9 @@ int cl_store_stats(struct cl_store *s, struct cl_store_stats *st)
 	rc = store_read_begin(s, &txn);
 	if (rc)
 		return rc;
-	rc = mdb_stat(txn, s->visits, &ms);
-	if (!rc) {
-		st->visits = ms.ms_entries;
+	rc = store_visits_count(s, txn, &st->visits);
+	if (!rc)
 		rc = mdb_stat(txn, s->persons, &ms);
-	}
 	if (!rc) {
 		st->people = ms.ms_entries;
 		rc = store_meta_get(txn, s->meta, "batches", &st->batches);
