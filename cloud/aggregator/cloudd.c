@@ -65,8 +65,8 @@ struct cl_daemon {
 	uv_work_t upgrade_work;
 	int upgrade_running;
 	int upgrade_rc;
-	uint64_t upgrade_left;               /* rows left; UINT64_MAX: not looked yet */
-	uint64_t upgrade_moved;              /* rows moved after the first look */
+	uint64_t upgrade_left;               /* rows left */
+	uint64_t upgrade_moved;              /* rows moved since the start */
 	int upgrade_announced;
 	int stopping;
 	char batch_topic[160];
@@ -359,12 +359,11 @@ static void upgrade_work(uv_work_t *w)
 
 	do {
 		const int64_t t = mono_ms();
-		uint64_t before = d->upgrade_left;
+		uint64_t moved = 0;
 		int64_t took;
 
-		d->upgrade_rc = cl_store_upgrade(d->store, 0, &d->upgrade_left);
-		if (!d->upgrade_rc && before != UINT64_MAX && before > d->upgrade_left)
-			d->upgrade_moved += before - d->upgrade_left;
+		d->upgrade_rc = cl_store_upgrade(d->store, 0, &moved, &d->upgrade_left);
+		d->upgrade_moved += moved;
 		if (d->upgrade_rc || !d->upgrade_left)
 			break;
 		took = mono_ms() - t;
@@ -392,8 +391,10 @@ static void upgrade_done(uv_work_t *w, int status)
 		       as_strerror(d->upgrade_rc));
 		upgrade_stop(d);
 	} else if (!d->upgrade_left) {
-		if (d->upgrade_announced || d->upgrade_moved)
-			as_log(AS_LOG_NOTICE, "store upgrade: every visit is in visit blocks now");
+		if (d->upgrade_moved)
+			as_log(AS_LOG_NOTICE, "store upgrade: %llu visits moved into visit blocks; "
+			       "every visit is in visit blocks now",
+			       (unsigned long long)d->upgrade_moved);
 		upgrade_stop(d);
 	} else if (!d->upgrade_announced) {
 		as_log(AS_LOG_NOTICE, "store upgrade: moving %llu more visits into visit blocks, "
@@ -418,7 +419,6 @@ static void on_upgrade_timer(uv_timer_t *t)
  * until no row is left; a store without any stops at the first look. */
 static void upgrade_start(struct cl_daemon *d)
 {
-	d->upgrade_left = UINT64_MAX;
 	uv_timer_init(d->loop, &d->upgrade_timer);
 	d->upgrade_timer_open = 1;
 	d->upgrade_timer.data = d;

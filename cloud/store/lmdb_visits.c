@@ -391,7 +391,7 @@ int store_visits_count(const struct cl_store *s, MDB_txn *txn, uint64_t *count)
 
 /* ---- the upgrade of version 4 rows ---------------------------------------- */
 
-int cl_store_upgrade(struct cl_store *s, size_t max_rows, uint64_t *left)
+int cl_store_upgrade(struct cl_store *s, size_t max_rows, uint64_t *moved, uint64_t *left)
 {
 	struct visit_row *rows = NULL;
 	MDB_txn *txn;
@@ -401,7 +401,7 @@ int cl_store_upgrade(struct cl_store *s, size_t max_rows, uint64_t *left)
 	size_t n = 0;
 	int rc, op = MDB_FIRST;
 
-	*left = 0;
+	*moved = *left = 0;
 	if (s->pg)
 		return 0;
 	if (s->readonly)
@@ -436,9 +436,12 @@ int cl_store_upgrade(struct cl_store *s, size_t max_rows, uint64_t *left)
 		mdb_cursor_close(cur);
 	if (!rc)
 		rc = mdb_stat(txn, s->visits, &ms);
-	if (!rc)
-		*left = ms.ms_entries;
 	free(rows);
 	store_fail("upgrading visits into visit_blocks", rc);
-	return store_write_end(s, txn, rc);
+	rc = store_write_end(s, txn, rc);
+	if (!rc) {
+		*moved = n;
+		*left = ms.ms_entries;
+	}
+	return rc;
 }

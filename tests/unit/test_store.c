@@ -2969,7 +2969,7 @@ static void test_visits_upgrade(void)
 	MDB_dbi meta, visits, blocks;
 	uint8_t v[4];
 	MDB_val key = {7, (void *)"version"}, val = {4, v};
-	uint64_t left = 0, last = 0;
+	uint64_t left = 0, moved = 0, last = 0;
 	int calls;
 
 	test_tmpdir(dir);
@@ -3026,14 +3026,15 @@ static void test_visits_upgrade(void)
 		CHECK_EQ_INT(upgrade_differs(s, truth, UPG_N), 0);
 		if (CHECK_OK(cl_store_stats(s, &st)))
 			CHECK_EQ_INT(st.visits, UPG_N);
-		CHECK_RC(cl_store_upgrade(s, 0, &left), -EACCES);
+		CHECK_RC(cl_store_upgrade(s, 0, &moved, &left), -EACCES);
 		cl_store_close(s);
 	}
 	/* Opened for writing: one transaction of the upgrade, then "a crash". */
 	s = open_store(dir, MAP_TEST, 0);
 	if (!s)
 		goto out;
-	CHECK_OK(cl_store_upgrade(s, 20, &left));
+	CHECK_OK(cl_store_upgrade(s, 20, &moved, &left));
+	CHECK_EQ_INT(moved, 20);
 	CHECK_EQ_INT(left, UPG_N - 20);
 	cl_store_close(s);
 	CHECK_EQ_INT(db_entries(dir, "visits"), UPG_N - 20);
@@ -3069,10 +3070,11 @@ static void test_visits_upgrade(void)
 	/* The rest of the upgrade, in small steps. */
 	calls = 0;
 	do
-		CHECK_OK(cl_store_upgrade(s, 7, &left));
+		CHECK_OK(cl_store_upgrade(s, 7, &moved, &left));
 	while (left && ++calls < 100);
 	CHECK_EQ_INT(left, 0);
-	CHECK_OK(cl_store_upgrade(s, 7, &left));
+	CHECK_OK(cl_store_upgrade(s, 7, &moved, &left));
+	CHECK_EQ_INT(moved, 0);
 	CHECK_EQ_INT(left, 0);
 	CHECK_EQ_INT(upgrade_differs(s, truth, UPG_N + 10), 0);
 	if (CHECK_OK(cl_store_stats(s, &st)))
