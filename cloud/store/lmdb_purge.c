@@ -30,7 +30,8 @@
  *   1. by_venue: keys of days before the horizon's day or after the
  *      limit's day go whole, with each entry's visit; on the horizon's and
  *      the limit's day, entries before the horizon or after the limit go
- *      one by one (the visit with each);
+ *      one by one (the visit with each); the slice's visits go from their
+ *      blocks at its end, each block rewritten once (lmdb_visits.c);
  *   2. by_pid: the same, without visits (values cut on those two days);
  *   3. people, by person number: those with no by_pid key left lose their
  *      persons, capsules and paper entries (slices of max / 8 people: each
