@@ -4,7 +4,8 @@
  * One libuv loop: the MQTT client (batches in, acks and the retained policy
  * out), the ingest thread (verify, de-duplicate, index, commit), a daily
  * retention purge in the thread pool (LMDB serialises it with ingest, in
- * short slices), and the audit witness (witness.h: the audit log's head,
+ * short slices), the upgrade of a store written before visit blocks (the
+ * same way, until it is done), and the audit witness (witness.h: the audit log's head,
  * retained on the broker).  The run itself (configuration file, loop, signals, the
  * systemd notify/watchdog protocol) is common's daemon.c, which calls the
  * start, stop, reload and clean-up below; check_startup is shared with
@@ -59,6 +60,14 @@ struct cl_daemon {
 	uint64_t purged;
 	int purge_rc;
 	int64_t purge_clock_behind;          /* a later cloud time seen, or 0 */
+	uv_timer_t upgrade_timer;            /* cl_store_upgrade, while rows remain */
+	int upgrade_timer_open;
+	uv_work_t upgrade_work;
+	int upgrade_running;
+	int upgrade_rc;
+	uint64_t upgrade_left;               /* rows left */
+	uint64_t upgrade_moved;              /* rows moved since the start */
+	int upgrade_announced;
 	int stopping;
 	char batch_topic[160];
 	char wallet_topic[160];
@@ -329,6 +338,93 @@ static void on_purge_timer(uv_timer_t *t)
 		d->purge_running = 1;
 }
 
+/* ---- the store's upgrade into visit blocks ---- */
+
+#define UPGRADE_RUN_MS 2000 /* longest upgrade work item (the stop waits) */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Slices of cl_store_upgrade for up to UPGRADE_RUN_MS, each followed by a
+ * pause as long as it took, so that ingest gets the writer half the time. */
+static void upgrade_work(uv_work_t *w)
+{
+	struct cl_daemon *d = w->data;
+	const int64_t start = mono_ms();
+
+	do {
+		const int64_t t = mono_ms();
+		uint64_t moved = 0;
+		int64_t took;
+
+		d->upgrade_rc = cl_store_upgrade(d->store, 0, &moved, &d->upgrade_left);
+		d->upgrade_moved += moved;
+		if (d->upgrade_rc || !d->upgrade_left)
+			break;
+		took = mono_ms() - t;
+		nanosleep(&(struct timespec){took / 1000, (long)(took % 1000) * 1000000}, NULL);
+	} while (mono_ms() - start < UPGRADE_RUN_MS);
+}
+
+static void upgrade_stop(struct cl_daemon *d)
+{
+	if (d->upgrade_timer_open)
+		uv_close((uv_handle_t *)&d->upgrade_timer, NULL);
+	d->upgrade_timer_open = 0;
+}
+
+static void upgrade_done(uv_work_t *w, int status)
+{
+	struct cl_daemon *d = w->data;
+
+	d->upgrade_running = 0;
+	if (status)
+		return;
+	if (d->upgrade_rc) {
+		as_log(AS_LOG_ERR, "upgrading the store's visits into blocks failed (%s); "
+		       "the store works as it is, and the next start tries again",
+		       as_strerror(d->upgrade_rc));
+		upgrade_stop(d);
+	} else if (!d->upgrade_left) {
+		if (d->upgrade_moved)
+			as_log(AS_LOG_NOTICE, "store upgrade: %llu visits moved into visit blocks; "
+			       "every visit is in visit blocks now",
+			       (unsigned long long)d->upgrade_moved);
+		upgrade_stop(d);
+	} else if (!d->upgrade_announced) {
+		as_log(AS_LOG_NOTICE, "store upgrade: moving %llu more visits into visit blocks, "
+		       "in the background (the store works meanwhile; a stop resumes it at the "
+		       "next start)", (unsigned long long)d->upgrade_left);
+		d->upgrade_announced = 1;
+	}
+}
+
+static void on_upgrade_timer(uv_timer_t *t)
+{
+	struct cl_daemon *d = t->data;
+
+	if (d->upgrade_running || d->stopping)
+		return;
+	d->upgrade_work.data = d;
+	if (uv_queue_work(d->loop, &d->upgrade_work, upgrade_work, upgrade_done) == 0)
+		d->upgrade_running = 1;
+}
+
+/* The upgrade starts a second after the start and goes on every 100 ms
+ * until no row is left; a store without any stops at the first look. */
+static void upgrade_start(struct cl_daemon *d)
+{
+	uv_timer_init(d->loop, &d->upgrade_timer);
+	d->upgrade_timer_open = 1;
+	d->upgrade_timer.data = d;
+	uv_timer_start(&d->upgrade_timer, on_upgrade_timer, 1000, 100);
+}
+
 /* ---- index role: fill the LMDB store from PostgreSQL ---- */
 
 /* Steps until caught up, for at most a few seconds (the stop waits). */
@@ -401,6 +497,7 @@ static int start_index(struct cl_daemon *d, char *err, size_t err_len)
 	d->index_timer_open = 1;
 	d->index_timer.data = d;
 	uv_timer_start(&d->index_timer, on_index_timer, 0, 1000);
+	upgrade_start(d);
 	uv_timer_init(d->loop, &d->purge_timer);
 	d->purge_timer_open = 1;
 	d->purge_timer.data = d;
@@ -427,6 +524,7 @@ static void stop_daemon(void *ctx)
 	if (d->purge_timer_open)
 		uv_close((uv_handle_t *)&d->purge_timer, NULL);
 	d->purge_timer_open = 0;
+	upgrade_stop(d);
 	if (d->index_timer_open)
 		uv_close((uv_handle_t *)&d->index_timer, NULL);
 	d->index_timer_open = 0;
@@ -574,6 +672,7 @@ static int start_daemon(void *ctx, uv_loop_t *loop, char *err, size_t err_len)
 	rc = as_mqtt_start(&d->mqtt, d->loop, &mo, &mqtt_handlers, d, err, err_len);
 	if (rc)
 		return rc;
+	upgrade_start(d);
 	uv_timer_init(d->loop, &d->purge_timer);
 	d->purge_timer_open = 1;
 	d->purge_timer.data = d;

@@ -7,6 +7,7 @@
  * thread; the readers on any thread.
  */
 #include "lmdb_chains.h"
+#include "lmdb_visits.h"
 #include "pg_store.h"
 
 #include <stdio.h>
@@ -373,19 +374,6 @@ int store_chain_follow(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 	return rc;
 }
 
-static int varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-	*v = 0;
-	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-		uint8_t b = *(*p)++;
-
-		*v |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80))
-			return 0;
-	}
-	return MDB_CORRUPTED;
-}
-
 /* Whether sg already stored r (with pid and digest) as a visit, before or
  * queued in this transaction: a visit from this gateway at its venue with
  * the same entry, exit, person, kind and headcount, and the same digest
@@ -437,33 +425,21 @@ int store_visit_held(struct cl_ingest *in, const struct stored_gateway *sg,
 	rc = mdb_cursor_get(cur, &key, &val, MDB_GET_BOTH_RANGE);
 	for (int guard = 0; rc == 0 && guard < 1000000; guard++) {
 		struct cl_visit v;
-		uint8_t vk[VID_LEN];
-		MDB_val vkey = {VID_LEN, vk}, vval;
-		uint64_t gw_index = 0, seq = 0;
+		struct visit_row row;
 
 		rc = idx_decode(&v, &val, sg->g.venue_id, 0);
 		if (rc || v.entry != r->entry_time)
 			break;
 		if (v.vid < in->batch_first_vid && v.person == person && v.kind == r->kind &&
 		    v.headcount == r->headcount && v.exit == (r->exit_time ? r->exit_time : 0)) {
-			const uint8_t *p, *end;
-
-			put_vid(vk, v.vid);
-			rc = mdb_get(in->txn, in->s->visits, &vkey, &vval);
+			rc = store_visit_get(in->s, in->txn, v.vid, &row);
 			if (rc)
 				break;
-			p = vval.mv_data;
-			end = p + vval.mv_size;
-			rc = varint_get(&p, end, &gw_index);
-			if (!rc)
-				rc = varint_get(&p, end, &seq);
-			if (rc)
-				break;
-			if (gw_index == sg->index && (!only_seq || seq == only_seq) &&
-			    (p == end || (end - p == VISIT_DIGEST_LEN &&
-					  memcmp(p, digest, VISIT_DIGEST_LEN) == 0))) {
+			if (row.gw_index == sg->index && (!only_seq || row.seq == only_seq) &&
+			    (!row.has_digest ||
+			     memcmp(row.digest, digest, VISIT_DIGEST_LEN) == 0)) {
 				*held = 1;
-				*held_seq = seq;
+				*held_seq = row.seq;
 				break;
 			}
 		}

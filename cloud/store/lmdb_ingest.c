@@ -11,38 +11,12 @@
 #include "lmdb_ingest.h"
 #include "lmdb_registry.h"
 #include "lmdb_tokens.h"
+#include "lmdb_visits.h"
 #include "pg_store.h"
 
 #include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
-
-static size_t varint_put(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-
-	while (v >= 0x80 && n < 9) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
-/* Visit value: varints gateway index, seq; then (a gateway visit stored
- * by store version 4) the first VISIT_DIGEST_LEN bytes of its record's
- * chain digest, by which a record sent again under another seq is known. */
-static size_t visit_encode(uint8_t out[VISIT_VALUE_MAX], const struct stored_visit *sv)
-{
-	size_t n = varint_put(out, sv->gw_index);
-
-	n += varint_put(out + n, sv->seq);
-	if (sv->has_digest) {
-		memcpy(out + n, sv->digest, VISIT_DIGEST_LEN);
-		n += VISIT_DIGEST_LEN;
-	}
-	return n;
-}
 
 /* ---- ingest ---------------------------------------------------------------- */
 
@@ -51,8 +25,8 @@ static size_t visit_encode(uint8_t out[VISIT_VALUE_MAX], const struct stored_vis
  * its records are new (through_seq) and queues them with their vids.  The
  * commit then writes the queue in key order, once per transaction:
  * persons (sorted by pid), capsules and paper (by person number), by_pid
- * (by day, person, time), by_venue (by day, venue, time) and visits (by
- * vid: appends).  Neighbouring keys share leaf pages, so LMDB's cursors find
+ * (by day, person, time), by_venue (by day, venue, time) and visit_blocks
+ * (by vid: appends, the last block merged).  Neighbouring keys share leaf pages, so LMDB's cursors find
  * most of them without a descent from the root, and each touched page is
  * visited once per transaction rather than once per visit.
  */
@@ -376,6 +350,29 @@ static int write_capsules(struct cl_ingest *in, const struct capsule_job *jobs, 
 	return rc;
 }
 
+/* visit_blocks: where each queued visit came from, in vid order. */
+static int write_visits(struct cl_ingest *in)
+{
+	struct visit_row *rows = malloc(in->npend * sizeof *rows);
+	int rc;
+
+	if (!rows)
+		return ENOMEM;
+	for (size_t i = 0; i < in->npend; i++) {
+		const struct stored_visit *sv = &in->pend[i].sv;
+
+		rows[i].vid = sv->v.vid;
+		rows[i].gw_index = sv->gw_index;
+		rows[i].seq = sv->seq;
+		rows[i].has_digest = sv->has_digest;
+		memcpy(rows[i].digest, sv->digest, VISIT_DIGEST_LEN);
+	}
+	rc = store_fail("appending to visit_blocks",
+			store_visits_put(in->s, in->txn, rows, in->npend));
+	free(rows);
+	return rc;
+}
+
 /* Resolve persons and write capsules, by_pid, by_venue and visits for
  * every queued visit (see above).  The sorts work on compact records made
  * in one pass over the queue, not on references into it: the queue is far
@@ -438,15 +435,8 @@ static int apply_pending(struct cl_ingest *in)
 		rc = write_pid_index(in, persons, recs);
 	if (!rc)
 		rc = write_venue_index(in, persons, recs);
-	for (size_t i = 0; i < n && !rc; i++) {
-		uint8_t vid[VID_LEN], value[VISIT_VALUE_MAX];
-		MDB_val key = {VID_LEN, vid}, val = {0, value};
-
-		put_vid(vid, in->pend[i].sv.v.vid);
-		val.mv_size = visit_encode(value, &in->pend[i].sv);
-		rc = store_fail("appending to visits",
-				mdb_cursor_put(in->visits, &key, &val, MDB_APPEND));
-	}
+	if (!rc)
+		rc = write_visits(in);
 	if (!rc)
 		in->npend = 0;
 out:
@@ -467,10 +457,9 @@ static void ingest_free(struct cl_ingest *in)
 
 static void ingest_close_cursors(struct cl_ingest *in)
 {
-	MDB_cursor *curs[6] = {in->visits,  in->by_venue, in->by_pid,
-			       in->persons, in->capsules, in->paper};
+	MDB_cursor *curs[5] = {in->by_venue, in->by_pid, in->persons, in->capsules, in->paper};
 
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 5; i++)
 		if (curs[i])
 			mdb_cursor_close(curs[i]);
 }
@@ -499,9 +488,7 @@ int cl_store_ingest_begin(struct cl_store *s, struct cl_ingest **out)
 		free(in);
 		return rc;
 	}
-	rc = mdb_cursor_open(in->txn, s->visits, &in->visits);
-	if (!rc)
-		rc = mdb_cursor_open(in->txn, s->by_venue, &in->by_venue);
+	rc = mdb_cursor_open(in->txn, s->by_venue, &in->by_venue);
 	if (!rc)
 		rc = mdb_cursor_open(in->txn, s->by_pid, &in->by_pid);
 	if (!rc)
@@ -522,12 +509,12 @@ int cl_store_ingest_begin(struct cl_store *s, struct cl_ingest **out)
 	if (!rc) {
 		/* next_vid and next_person must pass the last ones stored even
 		 * if meta lags. */
-		rc = mdb_cursor_get(in->visits, &key, &val, MDB_LAST);
-		if (rc == 0 && key.mv_size != VID_LEN)
-			rc = MDB_CORRUPTED;
-		if (rc == 0 && get_vid(key.mv_data) >= in->next_vid)
-			in->next_vid = get_vid(key.mv_data) + 1;
-		if (rc == 0 || rc == MDB_NOTFOUND)
+		uint64_t last_vid = 0;
+
+		rc = store_visits_last(s, in->txn, &last_vid);
+		if (rc == 0 && last_vid >= in->next_vid)
+			in->next_vid = last_vid + 1;
+		if (rc == 0)
 			rc = mdb_cursor_get(in->capsules, &key, &val, MDB_LAST);
 		if (rc == 0 && key.mv_size != 4)
 			rc = MDB_CORRUPTED;

@@ -19,7 +19,7 @@ struct cl_ingest {
 	struct cl_pg_ingest *pg;     /* the PostgreSQL store's (pg_store.h): nothing
 				      * below is used */
 	MDB_txn *txn;
-	MDB_cursor *visits, *by_venue, *by_pid, *persons, *capsules, *paper;
+	MDB_cursor *by_venue, *by_pid, *persons, *capsules, *paper;
 	uint8_t fp_key[FP_KEY_LEN];
 	uint64_t next_vid, next_vid_stored;
 	uint64_t batch_first_vid;    /* next_vid when the batch being taken began */

@@ -5,17 +5,17 @@
  * parts, one file each: lmdb_registry.c (gateways and venues),
  * lmdb_ingest.c (batches in one write transaction), lmdb_chains.c (journal
  * chains), lmdb_app.c (app check-ins), lmdb_coverage.c (heartbeats),
- * lmdb_stats.c, lmdb_reader.c (queries), lmdb_purge.c (retention) and
- * lmdb_tokens.c (visit tokens).
+ * lmdb_stats.c, lmdb_reader.c (queries), lmdb_purge.c (retention),
+ * lmdb_tokens.c (visit tokens) and lmdb_visits.c (visit blocks).
  *
- * Layout (store version 4): one environment, seventeen named databases.
- * A version 3 store lacks only chains and chain_events (and the digests in
- * visits): opened for writing it gains them, empty, and becomes version 4;
- * read-only it is read without them.  coverage, then the three of visit
- * tokens, came later within version 4: a store opened for writing gains
- * them, empty; read-only, a store without them has no coverage, no tokens.
- * Every integer in a key or an index entry is big-endian, so LMDB's byte
- * order is numeric order.
+ * Layout (store version 5): one environment, eighteen named databases.
+ * A version 3 store lacks chains and chain_events (and the digests of its
+ * visits), and versions 3 and 4 visit_blocks: opened for writing a store
+ * gains them, empty, and becomes version 5; read-only it is read without
+ * them.  coverage, then the three of visit tokens, came later within
+ * version 4: a store opened for writing gains them, empty; read-only, a
+ * store without them has no coverage, no tokens.  Every integer in a key
+ * or an index entry is big-endian, so LMDB's byte order is numeric order.
  *
  *   meta      name -> value     "version" u32, "fp_key" (16 random bytes),
  *                               "next_vid", "next_person", "next_gw",
@@ -24,10 +24,13 @@
  *   venues    id u32 -> venue (dwell, longest visit, then three
  *             length-prefixed strings)
  *   counters  reason text -> u64 (rejected batches, by reason)
- *   visits    vid (48-bit) -> where the visit came from: varints gateway
- *             index (0: an app check-in) and record seq, typically 4 bytes;
- *             then, for a gateway's visit, 8 bytes of its record's chain
- *             digest (absent in visits stored by version 3)
+ *   visit_blocks  first vid (48-bit, a multiple of 32) -> where the
+ *             visits of vids first..first+31 came from (see "visit blocks")
+ *   visits    version 4's rows, one per visit, until the upgrade moves them
+ *             into visit_blocks: vid (48-bit) -> varints gateway index and
+ *             record seq, then 8 bytes of its record's chain digest (absent
+ *             in visits stored by version 3); empty in a store made by
+ *             version 5
  *   by_venue  day u32 || venue u32   -> DUPSORT|DUPFIXED index entries
  *   by_pid    day u32 || person u32  -> the person's index entries that
  *             day, one after the other in (entry, vid) order
@@ -83,8 +86,40 @@
  * Ingest queues each new visit and writes it at commit, sorted by key per
  * database (see "Ingest in two steps" below); readers see nothing of a
  * transaction before its commit.  vids and person numbers only grow (meta
- * keeps the next ones, so purged ones are never reused): a visit insert is
- * an MDB_APPEND and a new person's capsule an MDB_APPEND.
+ * keeps the next ones, so purged ones are never reused): a new visit block
+ * is an MDB_APPEND and a new person's capsule an MDB_APPEND.
+ *
+ * Visit blocks.  Where a visit came from (its gateway and seq, and the
+ * digest by which a record sent again under another seq is known) is read
+ * by vid only: when a batch leaves the journal chain followed, and by the
+ * purge.  One LMDB node per visit cost 28 bytes a visit (node header, key,
+ * value, page slack) for 12 bytes of value; a block of 32 consecutive vids
+ * shares one node and key.  A block's value:
+ *   present u32   bit i: vid first + i is stored (never 0: an empty block
+ *                 is deleted)
+ *   continues u32 bit i: that visit is the previous present one's gateway
+ *                 and seq + 1, and its varints are left out (a batch's
+ *                 records get consecutive vids, so most visits do)
+ *   digest u32    bit i: its 8-byte digest follows (a gateway visit stored
+ *                 since version 4; app check-ins have none)
+ *   then per present visit, in vid order: varints gateway index (0: an app
+ *   check-in) and seq unless it continues, then the digest if it has one.
+ * About 9.5 bytes a visit in all.  Ingest appends new blocks and merges
+ * its first visits into the last block (written back by delete and
+ * MDB_APPEND, so that a full page splits as appends do, not in half).  The
+ * purge collects a slice's vids and rewrites each block once.
+ *
+ * The upgrade from version 4: opening for writing adds visit_blocks and
+ * sets version 5 at once; cl_store_upgrade (anshim-cloudd runs it in the
+ * background after its start, in paced slices) then moves the first rows
+ * of visits, in vid order, into their blocks and deletes them, 100,000 a
+ * write transaction.  Each transaction moves its rows whole, so a crash
+ * loses nothing and the next call resumes with what is left.  Meanwhile
+ * every vid is in exactly one place: lmdb_visits.c looks in its block, then
+ * in visits; ingest's new vids (above every row) go to blocks, which the
+ * upgrade merges into when it reaches them.  A read-only open of a version
+ * 4 store reads visits alone.  Visit counts come from by_venue (one entry
+ * per stored visit), whichever place holds the visit.
  *
  * Invariants (each write transaction keeps all of them):
  *  - every stored visit has exactly one entry in by_venue, and one in
@@ -139,7 +174,7 @@ static _Thread_local const struct cl_store *thread_writing;
 /* ---- errors -------------------------------------------------------------- */
 
 /* What the last failed LMDB call of this thread was, and its code
- * ("appending to visits: MDB_KEYEXIST"): AS_E_STORE alone says only
+ * ("appending to visit_blocks: MDB_KEYEXIST"): AS_E_STORE alone says only
  * "database error".  The first failure of a write transaction is kept. */
 static _Thread_local char last_error[256];
 
@@ -293,7 +328,7 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 		{"app", 0, &s->app},           {"chains", 0, &s->chains},
 		{"chain_events", 0, &s->chain_events}, {"coverage", 0, &s->coverage},
 		{"tokens", 0, &s->tokens},     {"token_contacts", 0, &s->token_contacts},
-		{"token_wait", 0, &s->token_wait},
+		{"token_wait", 0, &s->token_wait}, {"visit_blocks", 0, &s->visit_blocks},
 	};
 	uint8_t buf[FP_KEY_LEN];
 	MDB_val key = {7, (void *)"version"}, val, fkey = {6, (void *)"fp_key"};
@@ -322,16 +357,18 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 	if (!fresh && val.mv_size != 4)
 		return MDB_CORRUPTED;
 	if (!fresh && as_get_be32(val.mv_data) != STORE_VERSION &&
-	    as_get_be32(val.mv_data) != 3)
+	    as_get_be32(val.mv_data) != 4 && as_get_be32(val.mv_data) != 3)
 		return AS_E_VERSION;
 	ndbs = STORE_MAXDBS;
-	if (!fresh && as_get_be32(val.mv_data) == 3) {
-		/* Version 3 lacks only the chain databases: a writer adds them
-		 * (empty: every gateway's chain starts with its next batch); a
-		 * reader goes without. */
-		if (s->readonly) {
+	if (!fresh && as_get_be32(val.mv_data) != STORE_VERSION) {
+		/* Version 3 lacks the chain databases, and versions 3 and 4
+		 * visit_blocks: a writer adds them (empty: every gateway's
+		 * chain starts with its next batch; cl_store_upgrade moves the
+		 * visits' rows into blocks) and makes it version 5; a reader
+		 * goes without. */
+		if (s->readonly && as_get_be32(val.mv_data) == 3) {
 			ndbs = STORE_V3_DBS;
-		} else {
+		} else if (!s->readonly) {
 			as_put_be32(buf, STORE_VERSION);
 			val = (MDB_val){4, buf};
 			rc = mdb_put(txn, s->meta, &key, &val, 0);
@@ -339,6 +376,7 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 	}
 	s->no_coverage = 1;
 	s->no_tokens = 0;
+	s->has_blocks = 0;
 	for (int i = 1; i < ndbs && !rc; i++) {
 		rc = mdb_dbi_open(txn, dbs[i].name, create | dbs[i].flags, dbs[i].dbi);
 		if (dbs[i].dbi == &s->coverage) {
@@ -354,6 +392,11 @@ static int open_dbs(struct cl_store *s, MDB_txn *txn)
 				rc = 0;
 				s->no_tokens = 1;
 			}
+		} else if (dbs[i].dbi == &s->visit_blocks) {
+			/* A version 4 store, read-only: its visits' rows only. */
+			s->has_blocks = rc == 0;
+			if (rc == MDB_NOTFOUND && s->readonly)
+				rc = 0;
 		}
 	}
 	s->has_chain = ndbs == STORE_MAXDBS;

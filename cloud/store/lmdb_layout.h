@@ -22,8 +22,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#define STORE_VERSION 4
-#define STORE_MAXDBS 17
+#define STORE_VERSION 5
+#define STORE_MAXDBS 18
 #define STORE_V3_DBS 11              /* version 3: no chains, chain_events */
 #define FP_LEN 8                     /* capsule fingerprint (SipHash-2-4) */
 #define FP_KEY_LEN 16
@@ -40,6 +40,8 @@
 /* varints: gateway index 5, seq 10 bytes at most */
 #define VISIT_DIGEST_LEN 8           /* a visit's record digest, cut (chain.h) */
 #define VISIT_VALUE_MAX (5 + 10 + VISIT_DIGEST_LEN)
+#define VISIT_BLOCK_SLOTS 32        /* visits per block of visit_blocks (a power of 2) */
+#define STORE_UPGRADE_SLICE 100000  /* version 4 rows moved per upgrade transaction */
 #define PERSON_VALUE_LEN (4 + FP_LEN) /* persons: person || fingerprint */
 #define CAPSULE_VALUE_LEN (AS_PID_LEN + AS_CAPSULE_LEN) /* capsules: pid || capsule */
 #define PAPER_VALUE_LEN (FP_LEN + AS_CAPSULE_LEN) /* paper: fingerprint || capsule */
@@ -57,11 +59,13 @@ struct cl_store {
 				      * nothing below is used */
 	MDB_env *env;
 	MDB_dbi meta, gateways, venues, counters, visits, by_venue, by_pid, persons, capsules,
-		paper, app, chains, chain_events, coverage, tokens, token_contacts, token_wait;
+		paper, app, chains, chain_events, coverage, tokens, token_contacts, token_wait,
+		visit_blocks;
 	int readonly;
 	int has_chain;               /* 0: a version 3 store opened read-only */
 	int no_coverage;             /* a store from before coverage, read-only */
 	int no_tokens;               /* a store from before visit tokens, read-only */
+	int has_blocks;              /* 0: a store from before visit blocks, read-only */
 	int has_token_id_key;        /* token_id_key set: token records can be taken */
 	uint8_t token_id_key[32];    /* reads a token id's issue (anshim/token.h) */
 	uint64_t open_serial;        /* see cl_store_data_version */

@@ -8,6 +8,7 @@
  */
 #include "lmdb_layout.h"
 #include "lmdb_tokens.h"
+#include "lmdb_visits.h"
 #include "pg_store.h"
 
 #include <errno.h>
@@ -29,7 +30,8 @@
  *   1. by_venue: keys of days before the horizon's day or after the
  *      limit's day go whole, with each entry's visit; on the horizon's and
  *      the limit's day, entries before the horizon or after the limit go
- *      one by one (the visit with each);
+ *      one by one (the visit with each); the slice's visits go from their
+ *      blocks at its end, each block rewritten once (lmdb_visits.c);
  *   2. by_pid: the same, without visits (values cut on those two days);
  *   3. people, by person number: those with no by_pid key left lose their
  *      persons, capsules and paper entries (slices of max / 8 people: each
@@ -54,16 +56,26 @@ struct purge_pos {
 	size_t key_len;              /* 0: from the start */
 };
 
-/* Delete visit vid from visits.  Missing: the indexes disagree. */
-static int purge_visit_row(struct cl_store *s, MDB_txn *txn, uint64_t vid)
-{
-	uint8_t kbuf[VID_LEN];
-	MDB_val key = {VID_LEN, kbuf};
-	int rc;
+/* The vids of a slice's deleted index entries: their visits go from
+ * visit_blocks at the slice's end, each block rewritten once. */
+struct dead_vids {
+	uint64_t *vids;
+	size_t n, cap;
+};
 
-	put_vid(kbuf, vid);
-	rc = mdb_del(txn, s->visits, &key, NULL);
-	return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+static int dead_add(struct dead_vids *d, uint64_t vid)
+{
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 1024;
+		uint64_t *v = cap <= SIZE_MAX / sizeof *v ? realloc(d->vids, cap * sizeof *v) : NULL;
+
+		if (!v)
+			return ENOMEM;
+		d->vids = v;
+		d->cap = cap;
+	}
+	d->vids[d->n++] = vid;
+	return 0;
 }
 
 /* ---- purge slices: what every phase shares ---- */
@@ -141,12 +153,13 @@ static int skip_kept_days(MDB_cursor *cur, const struct purge_pos *pos, MDB_val 
 	return mdb_cursor_get(cur, key, val, MDB_SET_RANGE);
 }
 
-/* Delete the entry under the cursor of by_venue and its visit, then put
- * the cursor back on key k (MDB_NOTFOUND: k is gone with its last entry). */
-static int purge_venue_entry(struct cl_store *s, MDB_cursor *cur, uint64_t vid, uint8_t *k,
+/* Delete the entry under the cursor of by_venue (its visit noted in
+ * dead), then put the cursor back on key k (MDB_NOTFOUND: k is gone with
+ * its last entry). */
+static int purge_venue_entry(struct dead_vids *dead, MDB_cursor *cur, uint64_t vid, uint8_t *k,
 			     MDB_val *key, MDB_val *val)
 {
-	int rc = purge_visit_row(s, mdb_cursor_txn(cur), vid);
+	int rc = dead_add(dead, vid);
 
 	if (!rc)
 		rc = mdb_cursor_del(cur, 0);
@@ -162,6 +175,7 @@ static int purge_venue_index(struct cl_store *s, MDB_txn *txn, struct purge_pos 
 			     size_t max, uint64_t *deleted, int *more)
 {
 	uint8_t kcopy[IDX_KEY_LEN], kseek[IDX_KEY_LEN];
+	struct dead_vids dead = {NULL, 0, 0};
 	MDB_cursor *cur;
 	MDB_val key, val;
 	size_t ops = 0;
@@ -199,7 +213,7 @@ static int purge_venue_index(struct cl_store *s, MDB_txn *txn, struct purge_pos 
 			while (rc == 0) {
 				rc = idx_decode(&v, &val, id, 0);
 				if (!rc)
-					rc = purge_visit_row(s, txn, v.vid);
+					rc = dead_add(&dead, v.vid);
 				if (!rc)
 					rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_DUP);
 			}
@@ -220,7 +234,7 @@ static int purge_venue_index(struct cl_store *s, MDB_txn *txn, struct purge_pos 
 					break;
 				(*deleted)++;
 				ops++;
-				rc = purge_venue_entry(s, cur, v.vid, kcopy, &key, &val);
+				rc = purge_venue_entry(&dead, cur, v.vid, kcopy, &key, &val);
 			}
 			if (rc == 0)
 				rc = mdb_cursor_get(cur, &key, &val, MDB_LAST_DUP);
@@ -230,7 +244,7 @@ static int purge_venue_index(struct cl_store *s, MDB_txn *txn, struct purge_pos 
 					break;
 				(*deleted)++;
 				ops++;
-				rc = purge_venue_entry(s, cur, v.vid, kcopy, &key, &val);
+				rc = purge_venue_entry(&dead, cur, v.vid, kcopy, &key, &val);
 				if (rc == 0)
 					rc = mdb_cursor_get(cur, &key, &val, MDB_LAST_DUP);
 			}
@@ -241,7 +255,13 @@ static int purge_venue_index(struct cl_store *s, MDB_txn *txn, struct purge_pos 
 			rc = slice_next_after(cur, kcopy, IDX_KEY_LEN, &key, &val, MDB_NEXT_NODUP);
 	}
 	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	/* A vid not stored: the indexes disagree (MDB_CORRUPTED). */
+	if (!rc)
+		rc = store_visits_delete(s, txn, dead.vids, dead.n);
+	free(dead.vids);
+	return rc;
 }
 
 /* Phase 2: one slice over by_pid: values of days outside the window go

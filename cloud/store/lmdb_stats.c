@@ -3,7 +3,7 @@
  * data version callers key caches on, and an index node's lag as its
  * steps record it (pg_tail.c writes it).  Threads: any.
  */
-#include "lmdb_layout.h"
+#include "lmdb_visits.h"
 #include "pg_store.h"
 
 #include <errno.h>
@@ -53,11 +53,9 @@ int cl_store_stats(struct cl_store *s, struct cl_store_stats *st)
 	rc = store_read_begin(s, &txn);
 	if (rc)
 		return rc;
-	rc = mdb_stat(txn, s->visits, &ms);
-	if (!rc) {
-		st->visits = ms.ms_entries;
+	rc = store_visits_count(s, txn, &st->visits);
+	if (!rc)
 		rc = mdb_stat(txn, s->persons, &ms);
-	}
 	if (!rc) {
 		st->people = ms.ms_entries;
 		rc = as_lmdb_meta_get_u64(txn, s->meta, "batches", &st->batches);

@@ -87,6 +87,18 @@ struct cl_visit {
 int cl_store_open(struct cl_store **out, const char *dir, uint64_t map_size, int readonly,
 		  char *err, size_t err_len);
 void cl_store_close(struct cl_store *s);
+/*
+ * Move at most max_rows (0: a default) of the visits a store written
+ * before visit blocks keeps one row each into their blocks, in one write
+ * transaction; *moved gets how many it moved and *left how many remain
+ * (0: done, and at once for a store that never had any, or the PostgreSQL
+ * store).  The store works
+ * the same before, during and after: its readers and writers look in both
+ * places while rows remain.  Each call moves its rows whole, so an upgrade
+ * cut short loses nothing; call it again to go on.  -EACCES on a store
+ * opened read-only.  Threads: one that holds no write transaction on s.
+ */
+int cl_store_upgrade(struct cl_store *s, size_t max_rows, uint64_t *moved, uint64_t *left);
 /* Does location name the cluster mode's PostgreSQL store (a
  * "postgresql://" or "postgres://" URI, which cl_store_open takes in place
  * of a directory)?  Then the registry, ingest, chains, coverage, counters

@@ -20,6 +20,7 @@
 #include "test.h"
 
 #include "store.h"
+#include "lmdb_visits.h"
 
 #include "anshim/bytes.h"
 
@@ -219,6 +220,46 @@ static long long db_entries(const char *dir, const char *name)
 	return n;
 }
 
+/* Visits stored by vid: the present bits of visit_blocks (each value
+ * begins with its block's presence bitmap, a big-endian u32) plus the rows
+ * of visits a store not yet upgraded keeps; -1 if it cannot be read. */
+static long long visit_count(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	MDB_stat st;
+	long long n = -1;
+
+	if (mdb_env_create(&env))
+		return -1;
+	mdb_env_set_maxdbs(env, 32);
+	if (mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600) == 0 &&
+	    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0) {
+		if (mdb_dbi_open(txn, "visits", 0, &dbi) == 0 && mdb_stat(txn, dbi, &st) == 0)
+			n = (long long)st.ms_entries;
+		if (n >= 0 && mdb_dbi_open(txn, "visit_blocks", 0, &dbi) == 0 &&
+		    mdb_cursor_open(txn, dbi, &cur) == 0) {
+			int op = MDB_FIRST;
+
+			while (mdb_cursor_get(cur, &key, &val, op) == 0) {
+				op = MDB_NEXT;
+				if (val.mv_size < 4) {
+					n = -1;
+					break;
+				}
+				n += __builtin_popcount(as_get_be32(val.mv_data));
+			}
+			mdb_cursor_close(cur);
+		}
+		mdb_txn_abort(txn);
+	}
+	mdb_env_close(env);
+	return n;
+}
+
 /* Index entries in by_pid, whose values hold one person's entries of one
  * day (24 bytes each); -1 if it cannot be read. */
 static long long pid_entries(const char *dir)
@@ -365,7 +406,7 @@ out:
 static void check_indexes(const char *dir, long long visits, long long attributed,
 			  long long people)
 {
-	CHECK_EQ_INT(db_entries(dir, "visits"), visits);
+	CHECK_EQ_INT(visit_count(dir), visits);
 	CHECK_EQ_INT(db_entries(dir, "by_venue"), visits);
 	CHECK_EQ_INT(pid_entries(dir), attributed);
 	CHECK_EQ_INT(db_entries(dir, "persons"), people);
@@ -2785,7 +2826,7 @@ out:
 }
 
 /* A version 3 store (no chain databases): read-only it has no chains; a
- * writer adds them and it becomes version 4. */
+ * writer adds them (and visit_blocks) and it becomes version 5. */
 static void test_chains_upgrade(void)
 {
 	char dir[64];
@@ -2844,10 +2885,213 @@ static void test_chains_upgrade(void)
 	    CHECK_OK(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn))) {
 		CHECK_OK(mdb_dbi_open(txn, "meta", 0, &meta));
 		if (CHECK_OK(mdb_get(txn, meta, &key, &val)))
-			CHECK_EQ_INT(as_get_be32(val.mv_data), 4);
+			CHECK_EQ_INT(as_get_be32(val.mv_data), 5);
 		mdb_txn_abort(txn);
 	}
 	mdb_env_close(env);
+out:
+	test_rmdir(dir);
+}
+
+/* ---- the upgrade of a version 4 store's visits into blocks ---- */
+
+#define UPG_B 37  /* gateway B's visits (three days ago), vids 1..37 */
+#define UPG_A 100 /* gateway A's (today), vids 38..137 */
+#define UPG_N (UPG_A + UPG_B)
+
+/* Every vid's row as the store gives it, in a read transaction. */
+static int upgrade_rows(struct cl_store *s, struct visit_row *rows, uint64_t n)
+{
+	MDB_txn *txn;
+	int rc = store_read_begin(s, &txn), bad = 0;
+
+	if (rc)
+		return rc;
+	for (uint64_t vid = 1; vid <= n; vid++) {
+		rc = store_visit_get(s, txn, vid, &rows[vid]);
+		if (rc == MDB_NOTFOUND)
+			rows[vid].vid = 0;
+		else if (rc)
+			bad++;
+	}
+	mdb_txn_abort(txn);
+	return bad ? MDB_CORRUPTED : 0;
+}
+
+/* Rows 1..n as truth says (vid 0: not stored); how many differ. */
+static int upgrade_differs(struct cl_store *s, const struct visit_row *truth, uint64_t n)
+{
+	static struct visit_row got[UPG_N + 64];
+	int differ = 0;
+
+	if (!CHECK_OK(upgrade_rows(s, got, n)))
+		return -1;
+	for (uint64_t vid = 1; vid <= n; vid++)
+		if (got[vid].vid != truth[vid].vid ||
+		    (truth[vid].vid &&
+		     (got[vid].gw_index != truth[vid].gw_index || got[vid].seq != truth[vid].seq ||
+		      got[vid].has_digest != truth[vid].has_digest ||
+		      (truth[vid].has_digest &&
+		       memcmp(got[vid].digest, truth[vid].digest, VISIT_DIGEST_LEN)))))
+			differ++;
+	return differ;
+}
+
+static size_t old_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	for (; v >= 0x80; v >>= 7)
+		p[n++] = (uint8_t)(v | 0x80);
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/*
+ * A store of version 4 (each visit a row of visits, no visit_blocks), made
+ * here from a new one: read-only it is read as it is; opened for writing
+ * it is version 5 and works while cl_store_upgrade moves its rows, which
+ * is cut short after one transaction (a crash between transactions) and
+ * resumed later, with ingest and a purge in between.  Every visit is kept,
+ * where it came from unchanged; the purged ones go from either place.
+ */
+static void test_visits_upgrade(void)
+{
+	static struct visit_row truth[UPG_N + 64];
+	static struct as_record recs[UPG_A];
+	char dir[64];
+	struct cl_store *s;
+	struct cl_gateway a, b;
+	struct cl_ingest_result res;
+	struct cl_store_stats st;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta, visits, blocks;
+	uint8_t v[4];
+	MDB_val key = {7, (void *)"version"}, val = {4, v};
+	uint64_t left = 0, moved = 0, last = 0;
+	int calls;
+
+	test_tmpdir(dir);
+	s = open_store(dir, MAP_TEST, 0);
+	if (!s)
+		goto out;
+	enroll(s, 1, 10, &a);
+	enroll(s, 2, 20, &b);
+	make_run(recs, 1, UPG_B, 7, T0 - 3 * DAY);
+	CHECK_OK(ingest1(s, &b, recs, UPG_B, T0, &res));
+	make_run(recs, 1, UPG_A, 9, T0);
+	CHECK_OK(ingest1(s, &a, recs, 60, T0, &res));
+	CHECK_OK(ingest1(s, &a, recs + 60, UPG_A - 60, T0, &res));
+	CHECK_OK(upgrade_rows(s, truth, UPG_N));
+	cl_store_close(s);
+	for (uint64_t vid = 1; vid <= UPG_N; vid++)
+		CHECK_EQ_INT(truth[vid].vid, vid);
+
+	/* Back to version 4: the rows, a few without a digest (stored by
+	 * version 3), and no visit_blocks. */
+	CHECK_OK(mdb_env_create(&env));
+	CHECK_OK(mdb_env_set_maxdbs(env, 32));
+	if (CHECK_OK(mdb_env_open(env, dir, 0, 0600)) && CHECK_OK(mdb_txn_begin(env, NULL, 0, &txn))) {
+		CHECK_OK(mdb_dbi_open(txn, "meta", 0, &meta));
+		CHECK_OK(mdb_dbi_open(txn, "visits", 0, &visits));
+		for (uint64_t vid = 1; vid <= UPG_N; vid++) {
+			uint8_t k[6], row[32];
+			MDB_val rk = {6, k}, rv = {0, row};
+
+			if (vid % 10 == 3)
+				truth[vid].has_digest = 0;
+			for (int i = 5; i >= 0; i--)
+				k[5 - i] = (uint8_t)(vid >> (8 * i));
+			rv.mv_size = old_varint(row, truth[vid].gw_index);
+			rv.mv_size += old_varint(row + rv.mv_size, truth[vid].seq);
+			if (truth[vid].has_digest) {
+				memcpy(row + rv.mv_size, truth[vid].digest, VISIT_DIGEST_LEN);
+				rv.mv_size += VISIT_DIGEST_LEN;
+			}
+			CHECK_OK(mdb_put(txn, visits, &rk, &rv, MDB_APPEND));
+		}
+		CHECK_OK(mdb_dbi_open(txn, "visit_blocks", 0, &blocks));
+		CHECK_OK(mdb_drop(txn, blocks, 1));
+		as_put_be32(v, 4);
+		CHECK_OK(mdb_put(txn, meta, &key, &val, 0));
+		CHECK_OK(mdb_txn_commit(txn));
+	}
+	mdb_env_close(env);
+	CHECK_EQ_INT(visit_count(dir), UPG_N);
+
+	/* Read-only, as it is. */
+	s = open_store(dir, 0, 1);
+	if (s) {
+		CHECK_EQ_INT(upgrade_differs(s, truth, UPG_N), 0);
+		if (CHECK_OK(cl_store_stats(s, &st)))
+			CHECK_EQ_INT(st.visits, UPG_N);
+		CHECK_RC(cl_store_upgrade(s, 0, &moved, &left), -EACCES);
+		cl_store_close(s);
+	}
+	/* Opened for writing: one transaction of the upgrade, then "a crash". */
+	s = open_store(dir, MAP_TEST, 0);
+	if (!s)
+		goto out;
+	CHECK_OK(cl_store_upgrade(s, 20, &moved, &left));
+	CHECK_EQ_INT(moved, 20);
+	CHECK_EQ_INT(left, UPG_N - 20);
+	cl_store_close(s);
+	CHECK_EQ_INT(db_entries(dir, "visits"), UPG_N - 20);
+	CHECK_EQ_INT(visit_count(dir), UPG_N);
+
+	s = open_store(dir, MAP_TEST, 0);
+	if (!s)
+		goto out;
+	CHECK_EQ_INT(upgrade_differs(s, truth, UPG_N), 0);
+	/* Ingest while rows remain: vids go on after the rows' (138..147,
+	 * in the block that rows 128..137 will join). */
+	make_run(recs, UPG_A + 1, 10, 9, T0);
+	CHECK_OK(ingest1(s, &a, recs, 10, T0, &res));
+	CHECK_EQ_INT(res.stored, 10);
+	CHECK_OK(upgrade_rows(s, truth, UPG_N + 10));
+	for (uint64_t vid = UPG_N + 1; vid <= UPG_N + 10; vid++)
+		CHECK_EQ_INT(truth[vid].vid, vid);
+	/* A duplicate changes nothing. */
+	make_run(recs, 1, 5, 9, T0);
+	CHECK_OK(ingest1(s, &a, recs, 5, T0, &res));
+	CHECK_EQ_INT(res.duplicates, 5);
+	/* A purge while rows remain: B's visits go, vids 1..20 from their
+	 * block, 21..37 as rows (21..31 beside that block). */
+	{
+		uint64_t deleted = 0;
+
+		CHECK_OK(cl_store_purge(s, T0 - DAY, 8, &deleted));
+		CHECK_EQ_INT(deleted, UPG_B);
+		for (uint64_t vid = 1; vid <= UPG_B; vid++)
+			truth[vid].vid = 0;
+	}
+	CHECK_EQ_INT(upgrade_differs(s, truth, UPG_N + 10), 0);
+	/* The rest of the upgrade, in small steps. */
+	calls = 0;
+	do
+		CHECK_OK(cl_store_upgrade(s, 7, &moved, &left));
+	while (left && ++calls < 100);
+	CHECK_EQ_INT(left, 0);
+	CHECK_OK(cl_store_upgrade(s, 7, &moved, &left));
+	CHECK_EQ_INT(moved, 0);
+	CHECK_EQ_INT(left, 0);
+	CHECK_EQ_INT(upgrade_differs(s, truth, UPG_N + 10), 0);
+	if (CHECK_OK(cl_store_stats(s, &st)))
+		CHECK_EQ_INT(st.visits, UPG_A + 10);
+	CHECK_EQ_INT(count_at(s, 10, T0 - 10 * DAY, T0 + 10 * DAY), UPG_A + 10);
+	CHECK_EQ_INT(count_at(s, 20, T0 - 10 * DAY, T0 + 10 * DAY), 0);
+	/* vids are never reused: the next visit is 148. */
+	make_run(recs, UPG_A + 11, 1, 9, T0);
+	CHECK_OK(ingest1(s, &a, recs, 1, T0, &res));
+	if (CHECK_OK(store_read_begin(s, &txn))) {
+		CHECK_OK(store_visits_last(s, txn, &last));
+		mdb_txn_abort(txn);
+	}
+	CHECK_EQ_INT(last, UPG_N + 11);
+	cl_store_close(s);
+	CHECK_EQ_INT(db_entries(dir, "visits"), 0);
+	check_indexes(dir, UPG_A + 11, UPG_A + 11, 9);
 out:
 	test_rmdir(dir);
 }
@@ -3036,5 +3280,6 @@ int main(void)
 	TEST_RUN(test_chains_same_content);
 	TEST_RUN(test_chains_ack_position);
 	TEST_RUN(test_chains_upgrade);
+	TEST_RUN(test_visits_upgrade);
 	return TEST_DONE();
 }
