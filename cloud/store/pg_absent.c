@@ -68,8 +68,12 @@ int cl_pg_ingest_begin(struct cl_pg *pg, struct cl_pg_ingest **out)
 ABSENT()
 int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 			       const struct cl_chain_batch *chain, const struct as_record *recs,
-			       const uint8_t (*pids)[AS_PID_LEN], size_t n, int64_t created,
-			       int64_t now, struct cl_ingest_result *res)
+			       const uint8_t (*pids)[AS_PID_LEN], size_t n,
+			       const struct cl_pg_batch_marks *marks, int64_t created, int64_t now,
+			       struct cl_ingest_result *res)
+ABSENT_IN()
+int cl_pg_ingest_token_issues(struct cl_pg_ingest *in, const struct cl_token_issue *t, size_t n,
+			      struct cl_tokens_result *res)
 ABSENT_IN()
 int cl_pg_ingest_count_reject(struct cl_pg_ingest *in, const char *reason)
 ABSENT_IN()

@@ -552,7 +552,9 @@ int cl_pg_stats(struct cl_pg *pg, struct cl_store_stats *st)
 		      "SELECT (SELECT count(*) FROM visits), (SELECT count(*) FROM capsules), "
 		      "(SELECT value FROM counters WHERE name = 'batches'), "
 		      "(SELECT coalesce(sum(count), 0)::int8 FROM reject_counters), "
-		      "pg_database_size(current_database())", NULL, &r);
+		      "pg_database_size(current_database()), "
+		      "(SELECT count(*) FROM token_issues), (SELECT count(*) FROM token_wait), "
+		      "(SELECT value FROM counters WHERE name = 'replayed_tokens')", NULL, &r);
 	if (!rc) {
 		st->visits = (uint64_t)pg_int(r, 0, 0);
 		st->people = (uint64_t)pg_int(r, 0, 1);
@@ -560,6 +562,9 @@ int cl_pg_stats(struct cl_pg *pg, struct cl_store_stats *st)
 		st->rejects_total = (uint64_t)pg_int(r, 0, 3);
 		st->map_used = (uint64_t)pg_int(r, 0, 4);
 		st->map_size = 0; /* no map: PostgreSQL grows with its disk */
+		st->tokens = (uint64_t)pg_int(r, 0, 5);
+		st->tokens_waiting = (uint64_t)pg_int(r, 0, 6);
+		st->tokens_replayed = (uint64_t)pg_int(r, 0, 7);
 	}
 	PQclear(r);
 	return rc;
@@ -706,6 +711,20 @@ int cl_pg_purge_outside(struct cl_pg *pg, int64_t horizon, int64_t limit, uint64
 	if (!rc)
 		rc = purge_step(c, "purging coverage periods",
 				"DELETE FROM coverage WHERE end_time < $1 OR start_time > $2", &p, NULL);
+	/* Visit tokens: issues expired before the horizon (no record of them
+	 * can be taken any more), records waiting with their entry time. */
+	if (!rc) {
+		struct pg_params h;
+
+		pgp_init(&h);
+		pgp_i64(&h, horizon);
+		rc = purge_step(c, "purging token issues",
+				"DELETE FROM token_issues WHERE expires < $1", &h, NULL);
+		pgp_free(&h);
+	}
+	if (!rc)
+		rc = purge_step(c, "purging waiting token records",
+				"DELETE FROM token_wait WHERE entry < $1 OR entry > $2", &p, NULL);
 	if (!rc)
 		rc = purge_step(c, "purging people with no visit",
 				"DELETE FROM capsules c WHERE NOT EXISTS "

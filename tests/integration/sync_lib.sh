@@ -20,6 +20,14 @@
 
 need python3
 
+# SYNC_STORE=postgresql (set by the test_cluster_* scripts that run an
+# embedded-mode script again): cloud_init puts the cloud's store in a
+# PostgreSQL started here (pg_lib.sh), so the same assertions run against
+# the cluster mode.
+if [ "${SYNC_STORE:-}" = postgresql ]; then
+  . "$(dirname "${BASH_SOURCE[0]}")/pg_lib.sh"
+fi
+
 SYNC_AUTH=$WORK/auth
 CLOUD_DIR=$WORK/cloud
 CLOUD_CONF=$CLOUD_DIR/cloud.conf
@@ -189,6 +197,10 @@ cloud_init() {
     "map_size 1G"
     "log_level info"
   )
+  if [ "${SYNC_STORE:-}" = postgresql ]; then
+    [ -n "${PG_URI[sync]:-}" ] || pg_start sync
+    CLOUD_DEFAULTS+=("store ${PG_URI[sync]}")
+  fi
   _merge_config CLOUD_DEFAULTS "$@" > "$CLOUD_CONF"
   chmod 0640 "$CLOUD_CONF" # it may hold broker_password: not for every user
   # Signed and saved in the store only: anshim-cloudd publishes it retained
