@@ -482,8 +482,9 @@ static int token_resolve(struct cl_pg_ingest *in, const struct cl_token_issue *t
 	pgp_init(&p);
 	pgp_i64(&p, (int64_t)t->serial);
 	rc = ingest_run(in, "resolving token_wait",
-			"DELETE FROM token_wait WHERE serial = $1 RETURNING idx, gateway, seq, "
-			"venue_id, entry, exit, headcount, flags, digest ORDER BY idx", &p, &r);
+			"WITH d AS (DELETE FROM token_wait WHERE serial = $1 RETURNING idx, "
+			"gateway, seq, venue_id, entry, exit, headcount, flags, digest) "
+			"SELECT * FROM d ORDER BY idx", &p, &r);
 	pgp_free(&p);
 	for (int i = 0; !rc && i < PQntuples(r); i++) {
 		struct pg_row row;

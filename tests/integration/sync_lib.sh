@@ -217,10 +217,43 @@ _policy_retained() { msub -t anshim/v1/policy -C 1 -W 2 >/dev/null 2>&1; }
 # time) and wait until it is connected and the retained policy is on the
 # broker.  With CLOUD_FAKETIME set (e.g. +50y),
 # the daemon sees its wall clock that far off (libfaketime).
+# In cluster mode (SYNC_STORE) traces run on an index node: cloud_start
+# starts one the first time (its own LMDB store in $WORK/index, filled from
+# PostgreSQL), and sync_trace_ready waits until it holds every gateway visit
+# PostgreSQL holds and has passed every gateway's through_seq;
+# SYNC_TRACE_CONF is the configuration to trace with
+# ($CLOUD_CONF in the embedded mode).
+SYNC_TRACE_CONF=$CLOUD_CONF
+SYNC_INDEX_PID=
+_sync_index_start() {
+  SYNC_TRACE_CONF=$WORK/index.conf
+  { grep -v '^store_dir \|^store \|^client_id ' "$CLOUD_CONF"; echo "store_dir $WORK/index"; } \
+    > "$SYNC_TRACE_CONF"
+  anshim-cloudd --config "$SYNC_TRACE_CONF" --role index --store "${PG_URI[sync]}" \
+    >> "$WORK/index.log" 2>&1 5>&- 6>&- 7>&- 8>&- 9>&- &
+  SYNC_INDEX_PID=$!
+  CLEANUP_PIDS+=("$SYNC_INDEX_PID")
+  wait_for 30 "the index node to start" grep -q 'ready: .*index node' "$WORK/index.log"
+}
+_sync_index_caught_up() {
+  local pg idx
+  pg=$(pg_sql sync "SELECT (SELECT count(*) FROM visits WHERE gateway IS NOT NULL) || ' ' ||
+    coalesce((SELECT string_agg(encode(gw_id, 'hex') || ':' || through_seq, ' ' ORDER BY gw_id)
+    FROM gateways), '')") || return 1
+  idx=$(anshim-cloud stats --json --config "$SYNC_TRACE_CONF") || return 1
+  [ "$(pyq "$idx" "' '.join([str(s['visits'])] + sorted(g['gateway'] + ':' + str(g['through_seq']) for g in s['gateways']))")" = "$pg" ]
+}
+sync_trace_ready() {
+  [ "${SYNC_STORE:-}" = postgresql ] || return 0
+  wait_for 60 "the index node to hold every visit PostgreSQL holds" _sync_index_caught_up >&2
+}
+
 cloud_start() {
   local n pre=()
   [ -z "${CLOUD_FAKETIME:-}" ] || pre=(env $(faketime_env "$CLOUD_FAKETIME"))
   [ -n "$REVEAL_PID" ] || reveal_start "$CLOUD_CONF"
+  # (after reveal_start, which names its socket in $CLOUD_CONF)
+  [ "${SYNC_STORE:-}" != postgresql ] || [ -n "$SYNC_INDEX_PID" ] || _sync_index_start
   n=$(_log_count "$CLOUD_LOG" 'connected to .*subscribing')
   "${pre[@]}" anshim-cloudd --config "$CLOUD_CONF" >> "$CLOUD_LOG" 2>&1 5>&- 6>&- 7>&- 8>&- 9>&- &
   CLOUD_PID=$!
