@@ -1,6 +1,7 @@
 -- Anshim's cluster store, schema version 2: visit tokens (pass version 2),
--- as the embedded store keeps them (cloud/store/lmdb_tokens.c), and the
--- visits stored after their gateway's through_seq had passed them.
+-- as the embedded store keeps them (cloud/store/lmdb_tokens.c), the
+-- visits stored after their gateway's through_seq had passed them, and the
+-- policy history every ingest node judges records by.
 --
 -- A token id reads, with tokenid.key, as (issue serial, index in the
 -- issue): one row per issue the issuer's capsule feed announced, with a
@@ -43,3 +44,14 @@ ALTER TABLE visits ADD COLUMN late bigint;
 CREATE INDEX visits_by_late ON visits (late) WHERE late IS NOT NULL;
 
 INSERT INTO counters VALUES ('replayed_tokens', 0), ('late_visits', 0);
+
+-- The policies issued, one line each as in STORE/policy-history (JSON:
+-- issue time, alert level, category table, ...), numbered by the policy's
+-- seq: 'anshim-cloud policy set' (or the console) adds the line, and each
+-- ingest node copies the table into its own STORE/policy-history, by
+-- which it refuses records made while their venue's category was not
+-- collecting.
+CREATE TABLE policy_history (
+	seq bigint PRIMARY KEY,
+	line text NOT NULL
+);

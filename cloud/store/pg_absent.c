@@ -118,3 +118,20 @@ int cl_store_is_cluster(const char *location)
 {
 	return cl_pg_is_uri(location);
 }
+
+int cl_store_policy_history_add(struct cl_store *s, uint64_t seq, const char *line)
+{
+	(void)s;
+	(void)seq;
+	(void)line;
+	return 0;
+}
+
+int cl_store_policy_history_read(struct cl_store *s, uint64_t *last, char **text, size_t *len)
+{
+	(void)s;
+	(void)last;
+	*text = NULL;
+	*len = 0;
+	return -EOPNOTSUPP;
+}

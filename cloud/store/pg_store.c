@@ -594,6 +594,80 @@ int cl_pg_each_reject(struct cl_pg *pg, int (*fn)(void *ctx, const char *reason,
 	return rc;
 }
 
+/* ---- the policy history ---- */
+
+int cl_store_policy_history_add(struct cl_store *s, uint64_t seq, const char *line)
+{
+	struct pg_params p;
+	int rc;
+
+	if (!s->pg)
+		return 0; /* the LMDB store's history is the file */
+	if (s->pg->readonly)
+		return -EACCES;
+	if (seq > INT64_MAX || !line || strchr(line, '\n'))
+		return AS_E_FIELD;
+	store_clear_error();
+	pgp_init(&p);
+	pgp_i64(&p, (int64_t)seq);
+	pgp_text(&p, line);
+	rc = run_once(s->pg, "keeping the policy history",
+		      "INSERT INTO policy_history VALUES ($1, $2) ON CONFLICT (seq) DO NOTHING", &p,
+		      NULL);
+	pgp_free(&p);
+	return rc;
+}
+
+int cl_store_policy_history_read(struct cl_store *s, uint64_t *last, char **text, size_t *len)
+{
+	struct pg_params p;
+	PGresult *r;
+	size_t total = 0;
+	char *out;
+	int rc, n;
+
+	*text = NULL;
+	*len = 0;
+	if (!s->pg)
+		return -EOPNOTSUPP;
+	store_clear_error();
+	/* One round trip, and rows only when the last seq moved. */
+	pgp_init(&p);
+	pgp_i64(&p, (int64_t)*last);
+	rc = run_once(s->pg, "reading the policy history",
+		      "SELECT seq, line FROM policy_history WHERE (SELECT max(seq) FROM "
+		      "policy_history) <> $1 ORDER BY seq", &p, &r);
+	pgp_free(&p);
+	if (rc)
+		return rc;
+	n = PQntuples(r);
+	for (int i = 0; i < n; i++)
+		total += (size_t)PQgetlength(r, i, 1) + 1;
+	if (n == 0) {
+		PQclear(r);
+		return 0;
+	}
+	out = malloc(total + 1);
+	if (!out) {
+		PQclear(r);
+		return -ENOMEM;
+	}
+	total = 0;
+	for (int i = 0; i < n; i++) {
+		size_t l = (size_t)PQgetlength(r, i, 1);
+
+		memcpy(out + total, PQgetvalue(r, i, 1), l);
+		total += l;
+		out[total++] = '\n';
+	}
+	out[total] = '\0';
+	*last = (uint64_t)pg_int(r, n - 1, 0);
+	PQclear(r);
+	*text = out;
+	*len = total;
+	return 0;
+}
+
 /* ---- retention ---- */
 
 /* The day partitions that exist, in day order. */

@@ -229,6 +229,7 @@ _sync_index_start() {
   SYNC_TRACE_CONF=$WORK/index.conf
   { grep -v '^store_dir \|^store \|^client_id ' "$CLOUD_CONF"; echo "store_dir $WORK/index"; } \
     > "$SYNC_TRACE_CONF"
+  chmod 0640 "$SYNC_TRACE_CONF"
   anshim-cloudd --config "$SYNC_TRACE_CONF" --role index --store "${PG_URI[sync]}" \
     >> "$WORK/index.log" 2>&1 5>&- 6>&- 7>&- 8>&- 9>&- &
   SYNC_INDEX_PID=$!
@@ -254,8 +255,22 @@ cloud_start() {
   [ -n "$REVEAL_PID" ] || reveal_start "$CLOUD_CONF"
   # (after reveal_start, which names its socket in $CLOUD_CONF)
   [ "${SYNC_STORE:-}" != postgresql ] || [ -n "$SYNC_INDEX_PID" ] || _sync_index_start
+  local conf=$CLOUD_CONF
+  if [ "${SYNC_STORE:-}" = postgresql ]; then
+    # An ingest node on a machine of its own: its store_dir is not the
+    # CLI's.  The saved policy and revoked ids are copied there (as an
+    # operator installs them on each node); the policy history reaches it
+    # only through PostgreSQL.
+    conf=$WORK/node.conf
+    mkdir -p "$WORK/node-store"
+    { grep -v '^store_dir ' "$CLOUD_CONF"; echo "store_dir $WORK/node-store"; } > "$conf"
+    chmod 0640 "$conf"
+    for f in policy revoked-credentials; do
+      [ ! -f "$CLOUD_STORE/$f" ] || cp "$CLOUD_STORE/$f" "$WORK/node-store/$f"
+    done
+  fi
   n=$(_log_count "$CLOUD_LOG" 'connected to .*subscribing')
-  "${pre[@]}" anshim-cloudd --config "$CLOUD_CONF" >> "$CLOUD_LOG" 2>&1 5>&- 6>&- 7>&- 8>&- 9>&- &
+  "${pre[@]}" anshim-cloudd --config "$conf" >> "$CLOUD_LOG" 2>&1 5>&- 6>&- 7>&- 8>&- 9>&- &
   CLOUD_PID=$!
   CLEANUP_PIDS+=("$CLOUD_PID")
   wait_for 30 "anshim-cloudd to connect to the broker" \
