@@ -13,7 +13,9 @@
  *   3. the issue announced first, the record second: stored at once;
  *   4. the issue's tokens at two venues (different tokens): both stored.
  * Then the totals: visits, replays, waiting records, issues, through_seq,
- * and every visit's pid and the person's capsule (the contact capsule).
+ * and every visit's pid and the person's capsule (the contact capsule);
+ * and a purge past the tokens' expiry removes the issues and a record
+ * still waiting.
  * Prints one line per race; exits 1 on the first difference.
  */
 #include "store.h"
@@ -313,7 +315,30 @@ int main(int argc, char **argv)
 		       sql_count(c, "SELECT sum(through_seq) FROM gateways"));
 		PQfinish(c);
 	}
-	cl_store_close(store);
 	printf("totals: 5 visits under one pid, 1 replay, 0 waiting, 3 issues\n");
+
+	/* Retention: a record still waiting, then a purge past the tokens'
+	 * expiry: the issues and the waiting record go with the visits. */
+	{
+		struct side rec = {.gw = 1, .serial = 9};
+		uint64_t deleted = 0;
+
+		side_start(&rec);
+		side_wait_called(&rec);
+		side_commit(&rec);
+		expect("a record waiting before the purge", 1, rec.res.tokens_waiting);
+		rc = cl_store_purge_outside(store, now + 8 * 86400, now + 9 * 86400, 1000, &deleted);
+		if (rc)
+			die("purging", rc);
+		rc = cl_store_stats(store, &st);
+		if (rc)
+			die("reading the statistics", rc);
+		expect("visits purged", 5, (long long)deleted);
+		expect("issues after the purge", 0, (long long)st.tokens);
+		expect("records waiting after the purge", 0, (long long)st.tokens_waiting);
+		printf("purge: %llu visits, every issue and waiting record gone\n",
+		       (unsigned long long)deleted);
+	}
+	cl_store_close(store);
 	return 0;
 }
