@@ -14,9 +14,10 @@
  * nonces, so every one is a new visit); --at dates them all at that time
  * instead (the time-sanity test sends check-ins from 2076 and 1969).  All
  * are signed before the first is published.
- * Single thread, one libuv loop.
+ * Single thread (bench/flood.c publishes).
  */
 #include "authority.h"
+#include "flood.h"
 
 #include "anshim/appcheckin.h"
 #include "anshim/args.h"
@@ -24,7 +25,6 @@
 #include "anshim/credential.h"
 #include "anshim/error.h"
 #include "anshim/identity.h"
-#include "anshim/mqtt.h"
 #include "anshim/venuecode.h"
 
 #include <sodium.h>
@@ -41,97 +41,19 @@ struct holder {
 	char topic[96];
 };
 
+/* What main prepares: the holders and their signed check-ins. */
 struct flood {
-	struct as_mqtt *mqtt;
-	uv_timer_t deadline;
 	struct holder *holders;
 	unsigned n_holders;
 	struct as_venue_code code;
-	uint64_t count, next, acked, failed;
+	uint64_t count;
 	uint8_t *msgs;          /* count signed check-ins, MSG_MAX bytes apart */
 	uint16_t *lens;
-	unsigned window, inflight;
+	unsigned window;
 	int64_t now;
 	int64_t at;
 	int has_at;
-	int done;
 };
-
-static void finish(struct flood *f)
-{
-	if (f->done)
-		return;
-	f->done = 1;
-	uv_timer_stop(&f->deadline);
-	uv_close((uv_handle_t *)&f->deadline, NULL);
-	as_mqtt_stop(f->mqtt);
-}
-
-/* Publish until the window is full or everything is out. */
-static void pump(struct flood *f)
-{
-	while (!f->done && f->next < f->count && f->inflight < f->window) {
-		struct holder *h = &f->holders[f->next % f->n_holders];
-		int rc;
-
-		rc = as_mqtt_publish(f->mqtt, h->topic, f->msgs + f->next * MSG_MAX,
-				     f->lens[f->next], 1, 0, f->next);
-		if (rc == -ENOBUFS)
-			return; /* Paho's buffer: wait for acks */
-		if (rc) {
-			fprintf(stderr, "flood_checkins: publish failed: %s\n", as_strerror(rc));
-			finish(f);
-			return;
-		}
-		f->next++;
-		f->inflight++;
-	}
-	if (f->acked + f->failed == f->count)
-		finish(f);
-}
-
-static void on_connected(void *ctx)
-{
-	pump(ctx);
-}
-
-static void on_disconnected(void *ctx, const char *why)
-{
-	struct flood *f = ctx;
-
-	fprintf(stderr, "flood_checkins: disconnected (%s) after %llu acknowledged\n", why,
-		(unsigned long long)f->acked);
-	f->failed += f->next - f->acked - f->failed;
-	finish(f);
-}
-
-static void on_published(void *ctx, uint64_t id, int ok)
-{
-	struct flood *f = ctx;
-
-	(void)id;
-	f->inflight--;
-	if (ok)
-		f->acked++;
-	else
-		f->failed++;
-	pump(f);
-}
-
-static const struct as_mqtt_handlers handlers = {
-	.on_connected = on_connected,
-	.on_disconnected = on_disconnected,
-	.on_published = on_published,
-};
-
-static void on_deadline(uv_timer_t *t)
-{
-	struct flood *f = t->data;
-
-	fprintf(stderr, "flood_checkins: deadline reached after %llu acknowledged (%s)\n",
-		(unsigned long long)f->acked, as_mqtt_last_error(f->mqtt));
-	finish(f);
-}
 
 static int usage(void)
 {
@@ -151,10 +73,9 @@ int main(int argc, char **argv)
 	};
 	const char *broker = NULL, *keys = NULL, *failed_path = NULL;
 	struct cl_authority auth;
-	struct as_mqtt_options mo = {0};
 	struct flood f;
-	uv_loop_t loop;
-	char err[256], client_id[64];
+	struct bench_flood_msg *out;
+	uint64_t acked;
 	unsigned long venue = 0;
 	int c, rc;
 
@@ -246,31 +167,23 @@ int main(int argc, char **argv)
 		f.lens[i] = (uint16_t)n;
 	}
 
-	uv_loop_init(&loop);
-	uv_timer_init(&loop, &f.deadline);
-	f.deadline.data = &f;
-	uv_timer_start(&f.deadline, on_deadline, 600000, 0);
-	snprintf(client_id, sizeof client_id, "flood-%u", (unsigned)randombytes_random());
-	mo.uri = broker;
-	mo.client_id = client_id;
-	mo.keepalive = 30;
-	mo.clean_session = 1;
-	mo.max_buffered = (int)f.window + 10;
-	mo.reconnect_min_ms = 200;
-	mo.reconnect_max_ms = 1000;
-	rc = as_mqtt_start(&f.mqtt, &loop, &mo, &handlers, &f, err, sizeof err);
-	if (rc) {
-		fprintf(stderr, "flood_checkins: %s\n", err);
+	out = calloc(f.count, sizeof *out);
+	if (!out) {
+		fprintf(stderr, "flood_checkins: out of memory for %llu messages\n",
+			(unsigned long long)f.count);
 		return 1;
 	}
-	uv_run(&loop, UV_RUN_DEFAULT);
-	uv_loop_close(&loop);
+	for (uint64_t i = 0; i < f.count; i++)
+		out[i] = (struct bench_flood_msg){f.holders[i % f.n_holders].topic,
+						  f.msgs + i * MSG_MAX, f.lens[i]};
+	acked = bench_flood_publish("flood_checkins", broker, out, f.count, f.window);
+	free(out);
 	for (unsigned i = 0; i < f.n_holders; i++)
 		sodium_memzero(f.holders[i].sk, sizeof f.holders[i].sk);
 	free(f.holders);
 	free(f.msgs);
 	free(f.lens);
 	printf("published %llu check-ins, %llu acknowledged by the broker\n",
-	       (unsigned long long)f.next, (unsigned long long)f.acked);
-	return f.acked == f.count ? 0 : 1;
+	       (unsigned long long)f.count, (unsigned long long)acked);
+	return acked == f.count ? 0 : 1;
 }

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -565,6 +566,16 @@ void gen_fill_record(const struct gen_world *w, size_t i, struct as_record *r,
 	}
 }
 
+void gen_gateway_keypair(const struct gen_world *w, uint32_t gw, uint8_t pk[AS_SIGN_PK_LEN],
+			 uint8_t sk[AS_SIGN_SK_LEN])
+{
+	uint8_t seed[crypto_sign_SEEDBYTES], sk_buf[AS_SIGN_SK_LEN];
+
+	fill_bytes(seed, sizeof seed, stream(w->p.seed, UINT64_C(0x6000000000) + gw));
+	crypto_sign_seed_keypair(pk, sk ? sk : sk_buf, seed);
+	sodium_memzero(sk_buf, sizeof sk_buf);
+}
+
 void gen_gateway_entry(const struct gen_world *w, uint32_t gw, struct cl_gateway *g,
 		       struct cl_venue *v)
 {
@@ -574,7 +585,7 @@ void gen_gateway_entry(const struct gen_world *w, uint32_t gw, struct cl_gateway
 	memset(g, 0, sizeof *g);
 	memset(v, 0, sizeof *v);
 	gen_gateway_id(w, gw, g->gw_id);
-	fill_bytes(g->pk, AS_SIGN_PK_LEN, stream(w->p.seed, UINT64_C(0x6000000000) + gw));
+	gen_gateway_keypair(w, gw, g->pk, NULL);
 	g->venue_id = venue;
 	g->enrolled_at = GEN_START - GEN_DAY;
 	v->id = venue;

@@ -126,6 +126,10 @@ void gen_world_free(struct gen_world *w);
 /* Identities, pure functions of (seed, index). */
 void gen_person_pid(const struct gen_world *w, uint32_t person, uint8_t pid[AS_PID_LEN]);
 void gen_gateway_id(const struct gen_world *w, uint32_t gw, uint8_t id[AS_GWID_LEN]);
+/* Gateway gw's device key pair (sk may be NULL): batches signed with sk
+ * verify against the pk its registry entry holds. */
+void gen_gateway_keypair(const struct gen_world *w, uint32_t gw, uint8_t pk[AS_SIGN_PK_LEN],
+			 uint8_t sk[AS_SIGN_SK_LEN]);
 /* The registry entries of gateway gw and its venue. */
 void gen_gateway_entry(const struct gen_world *w, uint32_t gw, struct cl_gateway *g,
 		       struct cl_venue *v);

@@ -66,8 +66,9 @@ static void die(const char *what, int rc)
 	exit(1);
 }
 
-static long sweep_v1(struct pool *pl)
+static long sweep_v1(void *ctx)
 {
+	struct pool *pl = ctx;
 	struct as_scan scan;
 
 	for (int i = 0; i < POOL; i++) {
@@ -78,8 +79,9 @@ static long sweep_v1(struct pool *pl)
 	return POOL;
 }
 
-static long sweep_v2(struct pool *pl)
+static long sweep_v2(void *ctx)
 {
+	struct pool *pl = ctx;
 	struct as_pass2 pass;
 
 	for (int i = 0; i < POOL; i++) {
@@ -91,20 +93,14 @@ static long sweep_v2(struct pool *pl)
 }
 
 /* One timed round of fn: wall and CPU rates. */
-static void round_of(struct pool *pl, long (*fn)(struct pool *), double seconds,
+static void round_of(struct pool *pl, long (*fn)(void *), double seconds,
 		     double *wall_rate, double *cpu_rate, const char *name)
 {
-	double t0 = bench_now_sec(), c0 = bench_cpu_sec(), dt, dc;
-	long ops = 0;
+	double dt, dc;
+	long ops = bench_timed_round(fn, pl, seconds, &dt, &dc);
 
-	do {
-		long n = fn(pl);
-		if (n < 0)
-			die(name, (int)n);
-		ops += n;
-		dt = bench_now_sec() - t0;
-	} while (dt < seconds);
-	dc = bench_cpu_sec() - c0;
+	if (ops < 0)
+		die(name, (int)ops);
 	*wall_rate = (double)ops / dt;
 	*cpu_rate = dc > 0 ? (double)ops / dc : *wall_rate;
 }

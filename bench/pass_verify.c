@@ -62,7 +62,7 @@ struct pool {
 };
 
 /* One sweep over the pool: returns operations done, or an error. */
-typedef long (*sweep_fn)(struct pool *pl);
+typedef long (*sweep_fn)(void *pool);
 
 static double median(const double *v, int n)
 {
@@ -78,8 +78,9 @@ static void die(const char *what, int rc)
 	exit(1);
 }
 
-static long sweep_verify(struct pool *pl)
+static long sweep_verify(void *ctx)
 {
+	struct pool *pl = ctx;
 	struct as_scan scan;
 
 	for (int i = 0; i < POOL; i++) {
@@ -90,8 +91,9 @@ static long sweep_verify(struct pool *pl)
 	return POOL;
 }
 
-static long sweep_parse(struct pool *pl)
+static long sweep_parse(void *ctx)
 {
+	struct pool *pl = ctx;
 	uint8_t bin[AS_PASS_LEN + 2];
 	struct as_pass pass;
 	const size_t plen = strlen(AS_PASS_PREFIX);
@@ -108,8 +110,9 @@ static long sweep_parse(struct pool *pl)
 	return POOL;
 }
 
-static long sweep_ed25519(struct pool *pl)
+static long sweep_ed25519(void *ctx)
 {
+	struct pool *pl = ctx;
 	for (int i = 0; i < POOL; i++)
 		if (crypto_sign_verify_detached(pl->bin[i] + AS_PASS_LEN - AS_SIG_LEN,
 						pl->bin[i], AS_PASS_LEN - AS_SIG_LEN,
@@ -118,8 +121,9 @@ static long sweep_ed25519(struct pool *pl)
 	return POOL;
 }
 
-static long sweep_qr(struct pool *pl)
+static long sweep_qr(void *ctx)
 {
+	struct pool *pl = ctx;
 	struct as_qr qr;
 
 	for (int i = 0; i < POOL; i++) {
@@ -131,8 +135,9 @@ static long sweep_qr(struct pool *pl)
 	return POOL;
 }
 
-static long sweep_qr_png(struct pool *pl)
+static long sweep_qr_png(void *ctx)
 {
+	struct pool *pl = ctx;
 	struct as_qr qr;
 	unsigned char *png;
 	size_t png_len;
@@ -167,17 +172,11 @@ static double run_rounds(struct pool *pl, const char *name, sweep_fn fn,
 		die(name, (int)warm);
 	printf("%s:\n", name);
 	for (int r = 0; r < rounds; r++) {
-		double t0 = bench_now_sec(), c0 = bench_cpu_sec(), dt, dc;
-		long ops = 0;
+		double dt, dc;
+		long ops = bench_timed_round(fn, pl, seconds, &dt, &dc);
 
-		do {
-			long n = fn(pl);
-			if (n < 0)
-				die(name, (int)n);
-			ops += n;
-			dt = bench_now_sec() - t0;
-		} while (dt < seconds);
-		dc = bench_cpu_sec() - c0;
+		if (ops < 0)
+			die(name, (int)ops);
 		rate[r] = (double)ops / dt;
 		cpu_rate[r] = dc > 0 ? (double)ops / dc : rate[r];
 		printf("  round %d: %8ld ops in %.3f s = %10.1f /s  %9.2f us/op  (cpu %3.0f%%)\n",

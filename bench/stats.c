@@ -46,3 +46,21 @@ double bench_percentile(double *xs, size_t n, double p)
 	i = (size_t)(p * (double)n + 0.999999);
 	return xs[i ? i - 1 : 0];
 }
+
+long bench_timed_round(long (*sweep)(void *ctx), void *ctx, double seconds, double *wall_sec,
+		       double *cpu_sec)
+{
+	double t0 = bench_now_sec(), c0 = bench_cpu_sec();
+	long ops = 0;
+
+	do {
+		long n = sweep(ctx);
+
+		if (n < 0)
+			return n;
+		ops += n;
+		*wall_sec = bench_now_sec() - t0;
+	} while (*wall_sec < seconds);
+	*cpu_sec = bench_cpu_sec() - c0;
+	return ops;
+}

@@ -24,4 +24,11 @@ double bench_median(double *xs, size_t n);
  * 0 when n is 0. */
 double bench_percentile(double *xs, size_t n, double p);
 
+/* One timed round: sweep(ctx) (which returns the operations it did, or a
+ * negative error) again and again until at least `seconds` of wall-clock
+ * time have passed.  Returns the operations done, or the first error;
+ * stores the elapsed wall and CPU seconds. */
+long bench_timed_round(long (*sweep)(void *ctx), void *ctx, double seconds, double *wall_sec,
+		       double *cpu_sec);
+
 #endif

@@ -193,8 +193,7 @@ static int append_history(const struct cl_config *cfg, struct cl_store *store,
 {
 	char path[PATH_MAX], issued[32];
 	struct as_strbuf b = {0};
-	ssize_t n;
-	int fd, rc = cl_policy_history_path(cfg, path, sizeof path);
+	int rc = cl_policy_history_path(cfg, path, sizeof path);
 
 	if (rc) {
 		as_err_printf(err, err_len, "%s/policy-history: path too long", cfg->store_dir);
@@ -219,24 +218,13 @@ static int append_history(const struct cl_config *cfg, struct cl_store *store,
 		as_err_printf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		rc = -errno;
-	} else {
-		n = write(fd, b.p, b.len);
-		rc = n < 0 ? -errno : (size_t)n != b.len ? -EIO : 0;
-		if (!rc && fsync(fd) != 0)
-			rc = -errno;
-		if (close(fd) != 0 && !rc)
-			rc = -errno;
-	}
+	rc = as_file_append_durable(path, b.p, b.len, 0644);
+	as_strbuf_free(&b);
 	if (rc) {
-		as_strbuf_free(&b);
 		as_err_printf(err, err_len, "%s: cannot append the policy: %s (the policy itself "
 			      "is saved)", path, as_strerror(rc));
 		return rc;
 	}
-	as_strbuf_free(&b);
 	rc = keep_history_in_store(store, path);
 	if (rc) {
 		const char *detail = cl_store_last_error();

@@ -1294,15 +1294,8 @@ static int cmd_verify_pass(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage_error("%s", "verify-pass needs exactly one TEXT argument (or '-')");
-	text = argv[optind];
-	if (strcmp(text, "-") == 0) {
-		if (!fgets(line, sizeof line, stdin)) {
-			fprintf(stderr, "anshim-gw: no pass text on standard input\n");
-			return 1;
-		}
-		line[strcspn(line, "\r\n")] = '\0';
-		text = line;
-	}
+	if (as_args_text_operand("anshim-gw", argv[optind], "pass text", line, sizeof line, &text))
+		return 1;
 	if (!authority) {
 		if (cli_load_config(cli))
 			return 1;
@@ -1436,15 +1429,8 @@ static int cmd_verify_code(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage_error("%s", "verify-code needs exactly one TEXT argument (or '-')");
-	text = argv[optind];
-	if (strcmp(text, "-") == 0) {
-		if (!fgets(line, sizeof line, stdin)) {
-			fprintf(stderr, "anshim-gw: no venue code text on standard input\n");
-			return 1;
-		}
-		line[strcspn(line, "\r\n")] = '\0';
-		text = line;
-	}
+	if (as_args_text_operand("anshim-gw", argv[optind], "venue code text", line, sizeof line, &text))
+		return 1;
 	rc = as_venue_code_from_text(&code, text, strlen(text));
 	if (rc) {
 		printf("rejected: malformed (%s)\n", as_strerror(rc));

@@ -24,6 +24,7 @@
 #include "anshim/chain.h"
 #include "anshim/error.h"
 #include "anshim/fileio.h"
+#include "anshim/lmdbenv.h"
 
 #include <sodium.h>
 
@@ -79,33 +80,11 @@ static int journal_error(int rc)
  */
 #define CHAIN_VALUE_LEN (2 * AS_CHAIN_LEN)
 
-static int meta_get_raw(MDB_txn *txn, MDB_dbi dbi, const char *name, uint8_t *out, size_t len)
-{
-	MDB_val key = {strlen(name), (void *)name}, val;
-	int rc = mdb_get(txn, dbi, &key, &val);
-
-	if (rc)
-		return rc;
-	if (val.mv_size != len)
-		return MDB_CORRUPTED;
-	memcpy(out, val.mv_data, len);
-	return 0;
-}
-
-static int meta_put_raw(MDB_txn *txn, MDB_dbi dbi, const char *name, const uint8_t *in,
-			size_t len)
-{
-	MDB_val key = {strlen(name), (void *)name}, val = {len, (void *)in};
-
-	return mdb_put(txn, dbi, &key, &val, 0);
-}
-
-static int meta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *value);
 
 /* The chain head in txn (genesis if none yet). */
 static int chain_head_get(struct gw_journal *j, MDB_txn *txn, uint8_t head[AS_CHAIN_LEN])
 {
-	int rc = meta_get_raw(txn, j->meta, "chain_head", head, AS_CHAIN_LEN);
+	int rc = as_lmdb_meta_get_bytes(txn, j->meta, "chain_head", head, AS_CHAIN_LEN);
 
 	if (rc == MDB_NOTFOUND) {
 		memset(head, 0, AS_CHAIN_LEN);
@@ -147,16 +126,16 @@ static int chain_upgrade(struct gw_journal *j, MDB_txn *txn)
 	MDB_cursor *cur;
 	MDB_val key = {8, start}, val;
 	uint64_t acked = 0;
-	int rc = meta_get_raw(txn, j->meta, "journal_id", id, sizeof id), op = MDB_SET_RANGE;
+	int rc = as_lmdb_meta_get_bytes(txn, j->meta, "journal_id", id, sizeof id), op = MDB_SET_RANGE;
 
 	if (rc != MDB_NOTFOUND)
 		return rc;
 	randombytes_buf(id, sizeof id);
-	rc = meta_put_raw(txn, j->meta, "journal_id", id, sizeof id);
+	rc = as_lmdb_meta_put_bytes(txn, j->meta, "journal_id", id, sizeof id);
 	if (!rc)
 		rc = mdb_drop(txn, j->chain, 0);
 	if (!rc)
-		rc = meta_get(txn, j->meta, "acked_seq", &acked);
+		rc = as_lmdb_meta_get_u64(txn, j->meta, "acked_seq", &acked);
 	if (!rc)
 		rc = mdb_cursor_open(txn, j->records, &cur);
 	if (rc)
@@ -178,7 +157,7 @@ static int chain_upgrade(struct gw_journal *j, MDB_txn *txn)
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
 	if (!rc)
-		rc = meta_put_raw(txn, j->meta, "chain_head", head, sizeof head);
+		rc = as_lmdb_meta_put_bytes(txn, j->meta, "chain_head", head, sizeof head);
 	return rc;
 }
 
@@ -221,15 +200,8 @@ static int journal_open(struct gw_journal **out, const char *dir, uint64_t map_s
 		free(j);
 		return rc;
 	}
-	rc = mdb_env_create(&j->env);
-	if (!rc)
-		rc = mdb_env_set_maxdbs(j->env, 5);
-	if (!rc && map_size)
-		rc = mdb_env_set_mapsize(j->env, (size_t)map_size);
-	if (!rc)
-		rc = mdb_env_open(j->env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0), 0600);
-	if (!rc && !readonly)
-		clear_dead_readers(j);
+	rc = as_lmdb_env_open(&j->env, dir, &(struct as_lmdb_env_options){
+		.max_dbs = 5, .map_size = map_size, .readonly = readonly, .check_readers = 1});
 	if (!rc)
 		rc = mdb_txn_begin(j->env, NULL, readonly ? MDB_RDONLY : 0, &txn);
 	if (!rc)
@@ -312,30 +284,6 @@ const char *gw_journal_data_path(const struct gw_journal *j)
 	return j->data_path;
 }
 
-static int meta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *value)
-{
-	MDB_val key = {strlen(name), (void *)name}, val;
-	int rc = mdb_get(txn, dbi, &key, &val);
-
-	*value = 0;
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc)
-		return rc;
-	if (val.mv_size != 8)
-		return MDB_CORRUPTED;
-	*value = as_get_be64(val.mv_data);
-	return 0;
-}
-
-static int meta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t value)
-{
-	uint8_t buf[8];
-	MDB_val key = {strlen(name), (void *)name}, val = {8, buf};
-
-	as_put_be64(buf, value);
-	return mdb_put(txn, dbi, &key, &val, 0);
-}
 
 /*
  * Every LMDB write copies the pages it touches (copy-on-write), deletes
@@ -441,9 +389,9 @@ static int commit_to_release_pages(struct gw_journal *j)
 
 	if (rc)
 		return journal_error(rc);
-	rc = meta_get(txn, j->meta, "next_seq", &next_seq);
+	rc = as_lmdb_meta_get_u64(txn, j->meta, "next_seq", &next_seq);
 	if (!rc)
-		rc = meta_put(txn, j->meta, "next_seq", next_seq);
+		rc = as_lmdb_meta_put_u64(txn, j->meta, "next_seq", next_seq);
 	if (rc) {
 		mdb_txn_abort(txn);
 		return journal_error(rc);
@@ -475,7 +423,7 @@ static int append_txn(struct gw_journal *j, struct gw_journal_entry *entries, si
 	rc = mdb_txn_begin(j->env, NULL, 0, &txn);
 	if (rc)
 		return journal_error(rc);
-	rc = meta_get(txn, j->meta, "next_seq", &next_seq);
+	rc = as_lmdb_meta_get_u64(txn, j->meta, "next_seq", &next_seq);
 	if (!rc && next_seq == 0)
 		next_seq = 1;
 	if (!rc)
@@ -522,9 +470,9 @@ static int append_txn(struct gw_journal *j, struct gw_journal_entry *entries, si
 		next_seq++;
 	}
 	if (!rc)
-		rc = meta_put(txn, j->meta, "next_seq", next_seq);
+		rc = as_lmdb_meta_put_u64(txn, j->meta, "next_seq", next_seq);
 	if (!rc)
-		rc = meta_put_raw(txn, j->meta, "chain_head", head, sizeof head);
+		rc = as_lmdb_meta_put_bytes(txn, j->meta, "chain_head", head, sizeof head);
 	if (rc) {
 		mdb_txn_abort(txn);
 		for (size_t i = 0; i < n; i++)
@@ -568,7 +516,7 @@ static int purge_slice(struct gw_journal *j, int64_t horizon, int64_t sent_horiz
 	rc = mdb_txn_begin(j->env, NULL, 0, &txn);
 	if (rc)
 		return journal_error(rc);
-	rc = meta_get(txn, j->meta, "acked_seq", &acked);
+	rc = as_lmdb_meta_get_u64(txn, j->meta, "acked_seq", &acked);
 	if (!rc)
 		rc = mdb_cursor_open(txn, j->records, &cur);
 	if (rc) {
@@ -775,9 +723,9 @@ int gw_journal_rebase(struct gw_journal *j, uint64_t through, uint64_t *moved)
 	rc = mdb_txn_begin(j->env, NULL, 0, &txn);
 	if (rc)
 		return journal_error(rc);
-	rc = meta_get(txn, j->meta, "acked_seq", &acked);
+	rc = as_lmdb_meta_get_u64(txn, j->meta, "acked_seq", &acked);
 	if (!rc)
-		rc = meta_get(txn, j->meta, "next_seq", &next_seq);
+		rc = as_lmdb_meta_get_u64(txn, j->meta, "next_seq", &next_seq);
 	if (!rc && next_seq > through + 1) {
 		/* Not behind after all (a stale ack): nothing to do. */
 		mdb_txn_abort(txn);
@@ -854,9 +802,9 @@ int gw_journal_rebase(struct gw_journal *j, uint64_t through, uint64_t *moved)
 		}
 	}
 	if (!rc)
-		rc = meta_put(txn, j->meta, "acked_seq", through);
+		rc = as_lmdb_meta_put_u64(txn, j->meta, "acked_seq", through);
 	if (!rc)
-		rc = meta_put(txn, j->meta, "next_seq", through + 1 + n);
+		rc = as_lmdb_meta_put_u64(txn, j->meta, "next_seq", through + 1 + n);
 	free(recs);
 	free(links);
 	if (rc) {
@@ -876,7 +824,7 @@ static int set_meta_txn(struct gw_journal *j, const char *name, uint64_t value)
 
 	if (rc)
 		return journal_error(rc);
-	rc = meta_put(txn, j->meta, name, value);
+	rc = as_lmdb_meta_put_u64(txn, j->meta, name, value);
 	if (rc) {
 		mdb_txn_abort(txn);
 		return journal_error(rc);
@@ -900,7 +848,7 @@ int gw_journal_get_meta(struct gw_journal *j, const char *name, uint64_t *value)
 
 	if (rc)
 		return journal_error(rc);
-	rc = meta_get(txn, j->meta, name, value);
+	rc = as_lmdb_meta_get_u64(txn, j->meta, name, value);
 	mdb_txn_abort(txn);
 	return journal_error(rc);
 }
@@ -982,9 +930,9 @@ int gw_journal_stats(struct gw_journal *j, struct gw_journal_stats *st)
 		return journal_error(rc);
 	rc = mdb_stat(txn, j->records, &ms);
 	if (!rc)
-		rc = meta_get(txn, j->meta, "next_seq", &st->last_seq);
+		rc = as_lmdb_meta_get_u64(txn, j->meta, "next_seq", &st->last_seq);
 	if (!rc)
-		rc = meta_get(txn, j->meta, "acked_seq", &st->acked_seq);
+		rc = as_lmdb_meta_get_u64(txn, j->meta, "acked_seq", &st->acked_seq);
 	if (!rc) {
 		st->records = ms.ms_entries;
 		st->last_seq = st->last_seq ? st->last_seq - 1 : 0;
@@ -1026,11 +974,11 @@ int gw_journal_chain_head(struct gw_journal *j, struct gw_journal_chain *out)
 	rc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn);
 	if (rc)
 		return journal_error(rc);
-	rc = meta_get_raw(txn, j->meta, "journal_id", out->journal_id, AS_JOURNAL_ID_LEN);
+	rc = as_lmdb_meta_get_bytes(txn, j->meta, "journal_id", out->journal_id, AS_JOURNAL_ID_LEN);
 	if (!rc)
 		rc = chain_head_get(j, txn, out->head);
 	if (!rc)
-		rc = meta_get(txn, j->meta, "next_seq", &next_seq);
+		rc = as_lmdb_meta_get_u64(txn, j->meta, "next_seq", &next_seq);
 	mdb_txn_abort(txn);
 	if (rc) {
 		memset(out, 0, sizeof *out);

@@ -113,8 +113,7 @@ static int decided_write(struct run *run, const struct as_enrolreq *r, const cha
 	uint8_t key[AS_SIGN_PK_LEN + 8], gw_id[AS_GWID_LEN];
 	char hex[2 * sizeof key + 1], id_hex[2 * AS_GWID_LEN + 1], when[32];
 	struct as_strbuf b = {0};
-	ssize_t n;
-	int fd, rc;
+	int rc;
 
 	decided_key(key, r);
 	as_hex_encode(hex, key, sizeof key);
@@ -129,17 +128,7 @@ static int decided_write(struct run *run, const struct as_enrolreq *r, const cha
 		as_strbuf_free(&b);
 		return -ENOMEM;
 	}
-	fd = open(run->decisions_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = -errno;
-	} else {
-		n = write(fd, b.p, b.len);
-		rc = n < 0 ? -errno : (size_t)n != b.len ? -EIO : 0;
-		if (!rc && fsync(fd) != 0)
-			rc = -errno;
-		if (close(fd) != 0 && !rc)
-			rc = -errno;
-	}
+	rc = as_file_append_durable(run->decisions_path, b.p, b.len, 0600);
 	as_strbuf_free(&b);
 	return rc ? rc : decided_add(run, key);
 }

@@ -357,14 +357,8 @@ static int verify(const char *text, uint32_t venue_id, const char *keys)
 	struct cl_authority auth;
 	int rc;
 
-	if (strcmp(text, "-") == 0) {
-		if (!fgets(line, sizeof line, stdin)) {
-			fprintf(stderr, "anshim-cloud: no venue code text on standard input\n");
-			return 1;
-		}
-		line[strcspn(line, "\r\n")] = '\0';
-		text = line;
-	}
+	if (as_args_text_operand("anshim-cloud", text, "venue code text", line, sizeof line, &text))
+		return 1;
 	if (load_keys(&auth, keys, CL_KEY_SIGN_PUBLIC))
 		return 1;
 	rc = as_venue_code_from_text(&code, text, strlen(text));

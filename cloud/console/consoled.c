@@ -65,20 +65,11 @@ struct cs_config {
 static const char *const log_choices[] = {"error", "warning", "notice", "info", "debug", NULL};
 
 static const struct as_config_option cs_config_table[] = {
-	{"listen", AS_CFG_STRING, OPT(listen), 1, 64, NULL, 0, "127.0.0.1",
-	 "The IP address to listen on (numeric, IPv4 or IPv6). Plain HTTP is served "
-	 "on a loopback address only (127.0.0.1, ::1); any other address, such as "
-	 "the health office LAN's or 0.0.0.0, needs tls_cert and tls_key."},
-	{"port", AS_CFG_INT, OPT(port), 0, 65535, NULL, 0, "8080",
-	 "The TCP port. 0 picks a free port, named in the ready line of the log "
-	 "(for tests)."},
-	{"tls_cert", AS_CFG_PATH, OPT(tls_cert), 0, 0, NULL, 0, NULL,
-	 "The server's TLS certificate chain (PEM), for HTTPS. Set together with "
-	 "tls_key. Browsers are then sent Strict-Transport-Security and the session "
-	 "cookie is marked Secure."},
-	{"tls_key", AS_CFG_PATH, OPT(tls_key), 0, 0, NULL, 0, NULL,
-	 "The TLS private key (PEM) of tls_cert: readable by the console's user "
-	 "only (mode 0600 or 0640); one that every user may read is refused."},
+	AS_HTTP_LISTEN_CONFIG_ROWS(struct cs_config, "8080", "(127.0.0.1, ::1)",
+				   "the health office LAN's or 0.0.0.0",
+				   "Browsers are then sent Strict-Transport-Security and the session "
+				   "cookie is marked Secure.",
+				   "the console's"),
 	{"web_dir", AS_CFG_PATH, OPT(web_dir), 0, 0, NULL, 0, "/usr/share/anshim/console",
 	 "The console's pages (HTML, CSS, JavaScript modules), served as they are: "
 	 "no CDN, nothing from another host."},

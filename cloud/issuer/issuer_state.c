@@ -24,6 +24,7 @@
 #include "anshim/bytes.h"
 #include "anshim/error.h"
 #include "anshim/fileio.h"
+#include "anshim/lmdbenv.h"
 #include "anshim/token.h"
 
 #include <errno.h>
@@ -87,18 +88,10 @@ int is_state_open(struct is_state **out, const char *dir, uint64_t map_size, cha
 	st = calloc(1, sizeof *st);
 	if (!st)
 		return -ENOMEM;
-	rc = mdb_env_create(&st->env);
+	rc = as_lmdb_env_open(&st->env, dir, &(struct as_lmdb_env_options){
+		.max_dbs = 6 + IS_STATE_SPARE_DBS, .map_size = map_size, .check_readers = 1});
 	if (!rc)
-		rc = mdb_env_set_maxdbs(st->env, 6 + IS_STATE_SPARE_DBS);
-	if (!rc && map_size)
-		rc = mdb_env_set_mapsize(st->env, (size_t)map_size);
-	if (!rc)
-		rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600);
-	if (!rc) {
-		int dead;
-		mdb_reader_check(st->env, &dead);
 		rc = mdb_txn_begin(st->env, NULL, 0, &txn);
-	}
 	if (!rc)
 		rc = mdb_dbi_open(txn, "pending", MDB_CREATE, &st->pending);
 	if (!rc)
@@ -141,28 +134,19 @@ int is_state_serial_next(struct is_state *st, uint64_t *serial)
 
 	uv_mutex_lock(&st->serial_lock);
 	if (st->serial_next == st->serial_limit) {
-		static const char name[] = "serial";
-		MDB_val k = {sizeof name - 1, (void *)name}, v;
-		uint8_t buf[8];
-		uint64_t first = 1;   /* serial 0 is never issued */
+		uint64_t first;
 		MDB_txn *txn;
 
 		rc = mdb_txn_begin(st->env, NULL, 0, &txn);
 		if (!rc) {
-			rc = mdb_get(txn, st->meta, &k, &v);
-			if (rc == 0 && v.mv_size == 8)
-				first = as_get_be64(v.mv_data);
-			else if (rc == 0)
-				rc = MDB_CORRUPTED;
-			else if (rc == MDB_NOTFOUND)
-				rc = 0;
+			rc = as_lmdb_meta_get_u64(txn, st->meta, "serial", &first);
+			if (!rc && first == 0)
+				first = 1;   /* serial 0 is never issued */
 			if (!rc && first > AS_TOKEN_SERIAL_MAX - IS_SERIAL_BLOCK)
 				rc = MDB_MAP_FULL;
-			as_put_be64(buf, first + IS_SERIAL_BLOCK);
-			v.mv_size = 8;
-			v.mv_data = buf;
 			if (!rc)
-				rc = mdb_put(txn, st->meta, &k, &v, 0);
+				rc = as_lmdb_meta_put_u64(txn, st->meta, "serial",
+							  first + IS_SERIAL_BLOCK);
 			if (!rc)
 				rc = mdb_txn_commit(txn);
 			else

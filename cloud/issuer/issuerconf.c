@@ -35,20 +35,11 @@
 static const char *const log_choices[] = {"error", "warning", "notice", "info", "debug", NULL};
 
 const struct as_config_option is_config_table[] = {
-	{"listen", AS_CFG_STRING, OPT(listen), 1, 64, NULL, 0, "127.0.0.1",
-	 "The IP address to listen on (numeric, IPv4 or IPv6). Plain HTTP is served "
-	 "on a loopback address only (behind a TLS proxy on the same machine); any "
-	 "other address, such as 0.0.0.0 for the internet, needs tls_cert and tls_key."},
-	{"port", AS_CFG_INT, OPT(port), 0, 65535, NULL, 0, "8443",
-	 "The TCP port. 0 picks a free port, named in the ready line of the log "
-	 "(for tests)."},
-	{"tls_cert", AS_CFG_PATH, OPT(tls_cert), 0, 0, NULL, 0, NULL,
-	 "The server's TLS certificate chain (PEM), for HTTPS. Set together with "
-	 "tls_key. Wallets check it against the system's CAs (or the CA they were "
-	 "given)."},
-	{"tls_key", AS_CFG_PATH, OPT(tls_key), 0, 0, NULL, 0, NULL,
-	 "The TLS private key (PEM) of tls_cert: readable by the issuer's user only "
-	 "(mode 0600 or 0640); one that every user may read is refused."},
+	AS_HTTP_LISTEN_CONFIG_ROWS(struct is_config, "8443",
+				   "(behind a TLS proxy on the same machine)",
+				   "0.0.0.0 for the internet",
+				   "Wallets check it against the system's CAs (or the CA they were given).",
+				   "the issuer's"),
 	{"state_dir", AS_CFG_PATH, OPT(state_dir), 0, 0, NULL, 0, "/var/lib/anshim-issuer",
 	 "The issuer's own keys (issuer.key, issuer.pub, hash.key; made on the first "
 	 "start) and its state: pending codes, rate-limit buckets, and the "

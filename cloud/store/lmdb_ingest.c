@@ -511,11 +511,11 @@ int cl_store_ingest_begin(struct cl_store *s, struct cl_ingest **out)
 	if (!rc)
 		rc = mdb_cursor_open(in->txn, s->paper, &in->paper);
 	if (!rc)
-		rc = store_meta_get(in->txn, s->meta, "next_vid", &in->next_vid_stored);
+		rc = as_lmdb_meta_get_u64(in->txn, s->meta, "next_vid", &in->next_vid_stored);
 	if (!rc)
-		rc = store_meta_get(in->txn, s->meta, "next_person", &in->next_person_stored);
+		rc = as_lmdb_meta_get_u64(in->txn, s->meta, "next_person", &in->next_person_stored);
 	if (!rc)
-		rc = store_meta_get(in->txn, s->meta, "batches", &in->batches_stored);
+		rc = as_lmdb_meta_get_u64(in->txn, s->meta, "batches", &in->batches_stored);
 	in->next_vid = in->next_vid_stored ? in->next_vid_stored : 1;
 	in->next_person = in->next_person_stored ? in->next_person_stored : 1;
 	in->batches = in->batches_stored;
@@ -850,11 +850,11 @@ int cl_store_ingest_commit(struct cl_ingest *in)
 	if (!rc)
 		rc = store_token_contacts_moved(in);
 	if (!rc && in->next_vid != in->next_vid_stored)
-		rc = store_meta_put(in->txn, s->meta, "next_vid", in->next_vid);
+		rc = as_lmdb_meta_put_u64(in->txn, s->meta, "next_vid", in->next_vid);
 	if (!rc && in->next_person != in->next_person_stored)
-		rc = store_meta_put(in->txn, s->meta, "next_person", in->next_person);
+		rc = as_lmdb_meta_put_u64(in->txn, s->meta, "next_person", in->next_person);
 	if (!rc && in->batches != in->batches_stored)
-		rc = store_meta_put(in->txn, s->meta, "batches", in->batches);
+		rc = as_lmdb_meta_put_u64(in->txn, s->meta, "batches", in->batches);
 	store_fail("writing to meta", rc);
 	ingest_close_cursors(in);
 	rc = store_write_end(s, in->txn, rc);

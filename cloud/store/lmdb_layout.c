@@ -119,6 +119,7 @@
 #include "pg_store.h"
 
 #include "anshim/fileio.h"
+#include "anshim/lmdbenv.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -273,31 +274,6 @@ int store_read_begin(struct cl_store *s, MDB_txn **txn)
 	return store_error(mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn));
 }
 
-int store_meta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *value)
-{
-	MDB_val key = {strlen(name), (void *)name}, val;
-	int rc = mdb_get(txn, dbi, &key, &val);
-
-	*value = 0;
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc)
-		return rc;
-	if (val.mv_size != 8)
-		return MDB_CORRUPTED;
-	*value = as_get_be64(val.mv_data);
-	return 0;
-}
-
-int store_meta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t value)
-{
-	uint8_t buf[8];
-	MDB_val key = {strlen(name), (void *)name}, val = {8, buf};
-
-	as_put_be64(buf, value);
-	return mdb_put(txn, dbi, &key, &val, 0);
-}
-
 /* ---- open / close -------------------------------------------------------- */
 
 static int open_dbs(struct cl_store *s, MDB_txn *txn)
@@ -448,13 +424,8 @@ int cl_store_open(struct cl_store **out, const char *dir, uint64_t map_size, int
 		free(s);
 		return rc;
 	}
-	rc = mdb_env_create(&s->env);
-	if (!rc)
-		rc = mdb_env_set_maxdbs(s->env, STORE_MAXDBS);
-	if (!rc && map_size)
-		rc = mdb_env_set_mapsize(s->env, (size_t)map_size);
-	if (!rc)
-		rc = mdb_env_open(s->env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0), 0600);
+	rc = as_lmdb_env_open(&s->env, dir, &(struct as_lmdb_env_options){
+		.max_dbs = STORE_MAXDBS, .map_size = map_size, .readonly = readonly});
 	if (!rc)
 		rc = mdb_txn_begin(s->env, NULL, readonly ? MDB_RDONLY : 0, &txn);
 	if (!rc)

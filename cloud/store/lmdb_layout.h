@@ -15,6 +15,7 @@
 
 #include "anshim/bytes.h"
 #include "anshim/error.h"
+#include "anshim/lmdbenv.h"
 
 #include <lmdb.h>
 #include <stddef.h>
@@ -223,8 +224,6 @@ int store_write_end(struct cl_store *s, MDB_txn *txn, int rc);
 /* Abort a write transaction begun by store_write_begin. */
 void store_write_abort(struct cl_store *s, MDB_txn *txn);
 int store_read_begin(struct cl_store *s, MDB_txn **txn);
-int store_meta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *value);
-int store_meta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t value);
 /* Walk dbi in key order inside one read transaction; each() gets every
  * entry and returns 0 to go on, > 0 to stop, < 0 to stop with an error
  * (an Anshim code, -errno, or an LMDB code). */

@@ -372,7 +372,7 @@ int cl_reader_person_limit(struct cl_reader *r, uint32_t *limit)
 {
 	uint64_t next = 0;
 	MDB_val key, val;
-	int rc = store_meta_get(r->txn, r->s->meta, "next_person", &next);
+	int rc = as_lmdb_meta_get_u64(r->txn, r->s->meta, "next_person", &next);
 
 	/* meta may lag the capsules written in the same commit: the last
 	 * capsule's number counts too. */

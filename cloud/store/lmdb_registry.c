@@ -194,7 +194,7 @@ static int enroll_txn(struct cl_store *s, MDB_txn *txn, const struct cl_gateway 
 	}
 	if (rc != MDB_NOTFOUND)
 		return rc;
-	rc = store_meta_get(txn, s->meta, "next_gw", &next_gw);
+	rc = as_lmdb_meta_get_u64(txn, s->meta, "next_gw", &next_gw);
 	if (rc)
 		return rc;
 	if (next_gw == 0)
@@ -210,7 +210,7 @@ static int enroll_txn(struct cl_store *s, MDB_txn *txn, const struct cl_gateway 
 	sg.g.revoked_at = gw->revoked ? gw->revoked_at : 0;
 	sg.index = (uint32_t)next_gw;
 	rc = store_gateway_put(txn, s->gateways, &sg);
-	return rc ? rc : store_meta_put(txn, s->meta, "next_gw", next_gw + 1);
+	return rc ? rc : as_lmdb_meta_put_u64(txn, s->meta, "next_gw", next_gw + 1);
 }
 
 int cl_store_enroll(struct cl_store *s, const struct cl_gateway *gw, const struct cl_venue *v)

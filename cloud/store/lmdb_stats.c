@@ -59,7 +59,7 @@ int cl_store_stats(struct cl_store *s, struct cl_store_stats *st)
 	}
 	if (!rc) {
 		st->people = ms.ms_entries;
-		rc = store_meta_get(txn, s->meta, "batches", &st->batches);
+		rc = as_lmdb_meta_get_u64(txn, s->meta, "batches", &st->batches);
 	}
 	if (!rc && !s->no_tokens) {
 		rc = mdb_stat(txn, s->tokens, &ms);
@@ -69,7 +69,7 @@ int cl_store_stats(struct cl_store *s, struct cl_store_stats *st)
 		}
 		if (!rc) {
 			st->tokens_waiting = ms.ms_entries;
-			rc = store_meta_get(txn, s->meta, "replayed_tokens", &st->tokens_replayed);
+			rc = as_lmdb_meta_get_u64(txn, s->meta, "replayed_tokens", &st->tokens_replayed);
 		}
 	}
 	mdb_txn_abort(txn);

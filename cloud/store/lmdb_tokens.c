@@ -298,11 +298,11 @@ int store_token_contacts_moved(struct cl_ingest *in)
 static int count_replay(struct cl_ingest *in)
 {
 	uint64_t n = 0;
-	int rc = store_meta_get(in->txn, in->s->meta, "replayed_tokens", &n);
+	int rc = as_lmdb_meta_get_u64(in->txn, in->s->meta, "replayed_tokens", &n);
 
 	if (rc)
 		return store_fail("reading meta", rc);
-	return store_fail("writing meta", store_meta_put(in->txn, in->s->meta, "replayed_tokens",
+	return store_fail("writing meta", as_lmdb_meta_put_u64(in->txn, in->s->meta, "replayed_tokens",
 							 n + 1));
 }
 

@@ -160,8 +160,8 @@ static int copy_late(struct cl_store *index, PGconn *c, struct cl_ingest **txn,
 		rc = store_read_begin(index, &rt);
 		if (rc)
 			return rc;
-		rc = store_error(store_fail("reading meta",
-					    store_meta_get(rt, index->meta, "pg_late", &cursor)));
+		rc = as_lmdb_meta_get_u64(rt, index->meta, "pg_late", &cursor);
+		rc = store_error(store_fail("reading meta", rc));
 		mdb_txn_abort(rt);
 	}
 	if (rc || high <= cursor)
@@ -214,8 +214,8 @@ static int copy_late(struct cl_store *index, PGconn *c, struct cl_ingest **txn,
 	}
 	PQclear(r);
 	if (!rc)
-		rc = store_error(store_fail("writing meta", store_meta_put((*txn)->txn, index->meta,
-									    "pg_late", high)));
+		rc = store_error(store_fail("writing meta", as_lmdb_meta_put_u64(
+							    (*txn)->txn, index->meta, "pg_late", high)));
 	return rc;
 }
 

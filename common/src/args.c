@@ -138,3 +138,18 @@ int as_args_next(const char *prog, int argc, char **argv, const char *shortopts,
 	}
 	return c;
 }
+
+int as_args_text_operand(const char *prog, const char *operand, const char *what, char *line,
+			 size_t line_size, const char **text)
+{
+	*text = operand;
+	if (strcmp(operand, "-") != 0)
+		return 0;
+	if (!fgets(line, (int)line_size, stdin)) {
+		fprintf(stderr, "%s: no %s on standard input\n", prog, what);
+		return 1;
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	*text = line;
+	return 0;
+}

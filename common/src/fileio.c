@@ -105,6 +105,26 @@ static int keep_group(int fd, const char *path)
 	return fchown(fd, (uid_t)-1, st.st_gid) < 0 ? -errno : 0;
 }
 
+int as_file_append_durable(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC), created = 0, rc;
+
+	if (fd < 0 && errno == ENOENT) {
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode);
+		created = 1;
+	}
+	if (fd < 0)
+		return -errno;
+	rc = write_full(fd, data, len);
+	if (!rc && fsync(fd) != 0)
+		rc = -errno;
+	if (close(fd) != 0 && !rc)
+		rc = -errno;
+	if (!rc && created)
+		rc = fsync_parent_dir(path);
+	return rc;
+}
+
 int as_file_write_atomic(const char *path, const void *data, size_t len,
 			 mode_t mode, int flags)
 {

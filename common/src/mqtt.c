@@ -475,6 +475,23 @@ static void report_failure(struct as_mqtt *m)
 		       m->last_error);
 }
 
+/* The copies of the caller's settings that m owns (the password wiped). */
+static void free_settings(struct as_mqtt *m)
+{
+	free(m->uri);
+	free(m->uri_words);
+	free(m->client_id);
+	free(m->username);
+	if (m->password)
+		sodium_memzero(m->password, strlen(m->password));
+	free(m->password);
+	free(m->ca_file);
+	free(m->cert_file);
+	free(m->key_file);
+	free(m->config_path);
+	free(m->loop_topic);
+}
+
 static void free_event(struct mqtt_event *ev)
 {
 	free(ev->topic);
@@ -676,18 +693,7 @@ int as_mqtt_start(struct as_mqtt **out, uv_loop_t *loop, const struct as_mqtt_op
 		snprintf(err, err_len, "cannot create an MQTT client for '%s' (code %d; use "
 			 "tcp://HOST:PORT or ssl://HOST:PORT)", opts->uri ? opts->uri : "", rc);
 fail:
-		free(m->uri);
-		free(m->uri_words);
-		free(m->client_id);
-		free(m->username);
-		if (m->password)
-			sodium_memzero(m->password, strlen(m->password));
-		free(m->password);
-		free(m->ca_file);
-		free(m->cert_file);
-		free(m->key_file);
-		free(m->config_path);
-		free(m->loop_topic);
+		free_settings(m);
 		uv_mutex_destroy(&m->lock);
 		free(m);
 		return AS_E_MQTT;
@@ -858,18 +864,7 @@ void as_mqtt_stop(struct as_mqtt *m)
 		free_event(ev);
 		ev = next;
 	}
-	free(m->uri);
-	free(m->uri_words);
-	free(m->client_id);
-	free(m->username);
-	if (m->password)
-		sodium_memzero(m->password, strlen(m->password));
-	free(m->password);
-	free(m->ca_file);
-	free(m->cert_file);
-	free(m->key_file);
-	free(m->config_path);
-	free(m->loop_topic);
+	free_settings(m);
 	uv_close((uv_handle_t *)&m->async, on_handle_closed);
 	uv_close((uv_handle_t *)&m->retry, on_handle_closed);
 }

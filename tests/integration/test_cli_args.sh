@@ -61,5 +61,16 @@ expect_match "--help" "Usage: anshim-gatewayd" "$out"
 rc=0; err=$(anshim-gw verify-pass --authority="$WORK/none.pub" -- AP1:X 2>&1) || rc=$?
 expect_eq "--authority=FILE parsed: exit status" 1 "$rc"
 expect_match "--authority=FILE parsed" "none.pub" "$err"
+# A TEXT operand '-' reads one line of standard input (its CR LF dropped);
+# nothing there is a clear error.
+rc=0; out=$(printf 'NOTACODE\r\n' | anshim-gw verify-code - 2>&1) || rc=$?
+expect_eq "verify-code -: exit status" 1 "$rc"
+expect_match "verify-code -: the line was read" "rejected: malformed \(not an Anshim code" "$out"
+rc=0; err=$(anshim-gw verify-code - 2>&1 </dev/null) || rc=$?
+expect_eq "verify-code - with no input: exit status" 1 "$rc"
+expect_match "verify-code - with no input" "anshim-gw: no venue code text on standard input" "$err"
+rc=0; err=$(anshim-gw verify-pass --authority="$WORK/none.pub" - 2>&1 </dev/null) || rc=$?
+expect_eq "verify-pass - with no input: exit status" 1 "$rc"
+expect_match "verify-pass - with no input" "anshim-gw: no pass text on standard input" "$err"
 
 echo "PASS: $CHECKS checks"

@@ -1,6 +1,6 @@
 /*
- * test_fileio.c - atomic durable writes, bounded whole-file reads and
- * mkdir -p (common/src/fileio.c), in a fresh mkdtemp directory under /tmp.
+ * test_fileio.c - atomic durable writes, durable appends, bounded
+ * whole-file reads and mkdir -p (common/src/fileio.c), in a fresh mkdtemp directory under /tmp.
  */
 #include "test.h"
 
@@ -59,6 +59,26 @@ static void test_write_and_replace(void)
 	check_content(path, "", 0);
 	CHECK_EQ_INT(test_dir_count(dir), 1); /* no "a.txt.tmp.*" left */
 	unlink(path);
+}
+
+/* Appends create the file with the mode given, keep what is there, and
+ * leave the mode of an existing file alone; a missing directory is an
+ * error. */
+static void test_append(void)
+{
+	char path[256];
+
+	path_in_dir(path, "log.jsonl");
+	CHECK_OK(as_file_append_durable(path, "one\n", 4, 0600));
+	CHECK_EQ_INT(file_mode(path), 0600);
+	CHECK_OK(as_file_append_durable(path, "two\n", 4, 0644));
+	check_content(path, "one\ntwo\n", 8);
+	CHECK_EQ_INT(file_mode(path), 0600);
+	CHECK_OK(as_file_append_durable(path, "", 0, 0600));
+	check_content(path, "one\ntwo\n", 8);
+	unlink(path);
+	path_in_dir(path, "missing/log.jsonl");
+	CHECK_EQ_INT(as_file_append_durable(path, "x", 1, 0600), -ENOENT);
 }
 
 static void test_large_file(void)
@@ -189,6 +209,7 @@ int main(void)
 {
 	test_tmpdir(dir);
 	TEST_RUN(test_write_and_replace);
+	TEST_RUN(test_append);
 	TEST_RUN(test_large_file);
 	TEST_RUN(test_exclusive);
 	TEST_RUN(test_write_errors);

@@ -17,6 +17,7 @@
 #define ANSHIM_ARGS_H
 
 #include <getopt.h>
+#include <stddef.h>
 
 /*
  * The next option of argv, as getopt_long(argc, argv, shortopts, longopts,
@@ -29,5 +30,14 @@
  */
 int as_args_next(const char *prog, int argc, char **argv, const char *shortopts,
 		 const struct option *longopts, int *longindex);
+
+/*
+ * A TEXT operand that may be '-': then the first line of standard input,
+ * without its line end, read into line (line_size bytes) and *text points
+ * there; otherwise *text is operand.  Returns 0, or 1 after printing
+ * "PROG: no WHAT on standard input" (nothing to read).  Single-threaded.
+ */
+int as_args_text_operand(const char *prog, const char *operand, const char *what, char *line,
+			 size_t line_size, const char **text);
 
 #endif

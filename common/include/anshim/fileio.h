@@ -31,6 +31,16 @@ int as_file_write_atomic(const char *path, const void *data, size_t len,
 			 mode_t mode, int flags);
 
 /*
+ * Append len bytes of data to path (created with mode if absent) and fsync
+ * it; a file this call created also has its directory synced.  A crash
+ * leaves path with or without the new bytes, or with a prefix of them: a
+ * line-per-record log ignores a last line without its end.  Returns 0 or
+ * -errno.  Any thread (appends to one file from two threads may interleave
+ * only if a write is split, which a short line's is not).
+ */
+int as_file_append_durable(const char *path, const void *data, size_t len, mode_t mode);
+
+/*
  * Read all of path into a malloc'd buffer the caller frees.  Fails with
  * AS_E_OVERSIZE if the file is larger than max bytes.  *out_len receives
  * the length; the buffer has one extra NUL byte after it for text use.

@@ -132,6 +132,31 @@ int as_http_tls_files_check(const char *cert_file, const char *key_file, char *e
 			    size_t err_len);
 
 /*
+ * The listen rows of a web daemon's configuration table (config.h), the
+ * same in every daemon that serves HTTPS to the network: keys listen,
+ * port, tls_cert and tls_key, into the fields of those names in TYPE (char
+ * *, int64_t, char *, char *), checked by as_http_listen_check.  Only the
+ * default port and a few words of help differ: LOOPBACK_NOTE and
+ * NETWORK_EXAMPLE complete the listen help, CERT_NOTE the tls_cert help,
+ * and WHO names whose user alone may read the key ("the console's").
+ */
+#define AS_HTTP_LISTEN_CONFIG_ROWS(TYPE, DEFAULT_PORT, LOOPBACK_NOTE, NETWORK_EXAMPLE,         \
+				   CERT_NOTE, WHO)                                            \
+	{"listen", AS_CFG_STRING, offsetof(TYPE, listen), 1, 64, NULL, 0, "127.0.0.1",       \
+	 "The IP address to listen on (numeric, IPv4 or IPv6). Plain HTTP is served "        \
+	 "on a loopback address only " LOOPBACK_NOTE "; any other address, such as "         \
+	 NETWORK_EXAMPLE ", needs tls_cert and tls_key."},                                     \
+	{"port", AS_CFG_INT, offsetof(TYPE, port), 0, 65535, NULL, 0, DEFAULT_PORT,           \
+	 "The TCP port. 0 picks a free port, named in the ready line of the log "            \
+	 "(for tests)."},                                                                     \
+	{"tls_cert", AS_CFG_PATH, offsetof(TYPE, tls_cert), 0, 0, NULL, 0, NULL,              \
+	 "The server's TLS certificate chain (PEM), for HTTPS. Set together with "           \
+	 "tls_key. " CERT_NOTE},                                                              \
+	{"tls_key", AS_CFG_PATH, offsetof(TYPE, tls_key), 0, 0, NULL, 0, NULL,                \
+	 "The TLS private key (PEM) of tls_cert: readable by " WHO " user only "             \
+	 "(mode 0600 or 0640); one that every user may read is refused."}
+
+/*
  * The start-up check of a web daemon's listen settings, shared by
  * --check-config and the start: tls_cert and tls_key both or neither; the
  * listen address numeric (IPv4 or IPv6); plain HTTP on a loopback address
