@@ -679,43 +679,59 @@ static int chain_follow(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN
 }
 
 /* Is the chained batch wholly at or below through_seq a resend of what the
- * store took: its last record (not a placeholder) stored (or queued in
- * this transaction) under its seq with the same digest?  A batch of
- * placeholders only is one. */
+ * store took?  Its head and last seq are those of the chain followed (the
+ * last batch taken, sent again); or the last of its records that the
+ * store holds a visit of (stored, or queued in this transaction) has the
+ * same digest.  A batch none of whose records left a visit (placeholders,
+ * records refused as not collecting, token replays, token records waiting
+ * for their issue, or visits purged since) has nothing that could differ:
+ * a resend too. */
 static int is_resend(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
-		     const struct as_record *recs, size_t n, int *resend)
+		     const struct cl_chain_batch *chain, const struct as_record *recs, size_t n,
+		     int *resend)
 {
 	uint8_t digest[AS_CHAIN_LEN];
+	struct cl_chain_state st;
 	struct pg_params p;
 	PGresult *r;
-	size_t k = n;
+	uint64_t seq;
 	int rc;
 
 	*resend = 1;
-	while (k > 0 && recs[k - 1].kind == AS_REC_EXPIRED)
-		k--;
-	if (k == 0)
+	rc = chain_get(in, gw_id, &st);
+	if (rc && rc != AS_E_NOT_FOUND)
+		return rc;
+	if (!rc && st.seq == recs[n - 1].seq &&
+	    memcmp(st.journal_id, chain->journal_id, AS_JOURNAL_ID_LEN) == 0 &&
+	    as_chain_equal(st.head, chain->head))
 		return 0;
-	as_chain_record_digest(&recs[k - 1], digest);
 	/* Taken earlier in this transaction: still queued. */
 	for (size_t i = in->n; i-- > 0;) {
 		const struct pg_row *q = &in->rows[i];
 
-		if (q->seq == recs[k - 1].seq && memcmp(q->gw_id, gw_id, AS_GWID_LEN) == 0) {
+		if (q->seq >= recs[0].seq && q->seq <= recs[n - 1].seq &&
+		    memcmp(q->gw_id, gw_id, AS_GWID_LEN) == 0) {
+			as_chain_record_digest(&recs[q->seq - recs[0].seq], digest);
 			*resend = memcmp(q->digest, digest, PG_DIGEST_LEN) == 0;
 			return 0;
 		}
 	}
 	pgp_init(&p);
 	pgp_bytes(&p, gw_id, AS_GWID_LEN);
-	pgp_i64(&p, (int64_t)recs[k - 1].seq);
-	pgp_bytes(&p, digest, PG_DIGEST_LEN);
+	pgp_i64(&p, (int64_t)recs[0].seq);
+	pgp_i64(&p, (int64_t)recs[n - 1].seq);
 	rc = ingest_run(in, "looking for a resent record",
-			"SELECT 1 FROM visits WHERE gateway = $1 AND seq = $2 AND digest = $3",
-			&p, &r);
+			"SELECT seq, digest FROM visits WHERE gateway = $1 AND seq BETWEEN $2 AND $3 "
+			"ORDER BY seq DESC LIMIT 1", &p, &r);
 	pgp_free(&p);
-	if (!rc)
-		*resend = PQntuples(r) > 0;
+	if (!rc && PQntuples(r) == 1) {
+		uint8_t stored[PG_DIGEST_LEN];
+
+		seq = (uint64_t)pg_int(r, 0, 0);
+		as_chain_record_digest(&recs[seq - recs[0].seq], digest);
+		*resend = pg_bytes(r, 0, 1, stored, PG_DIGEST_LEN) == 0 &&
+			  memcmp(stored, digest, PG_DIGEST_LEN) == 0;
+	}
 	PQclear(r);
 	return rc;
 }
@@ -796,7 +812,7 @@ int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_G
 		int resend = 0;
 
 		if (last <= through) {
-			rc = is_resend(in, gw_id, recs, n, &resend);
+			rc = is_resend(in, gw_id, chain, recs, n, &resend);
 			if (rc)
 				return rc;
 			if (!resend)
