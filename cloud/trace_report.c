@@ -1,7 +1,8 @@
 /*
  * trace_report.c - writes a trace's report (trace_report.h) as aligned
  * text or as the stable JSON of docs/TRACING.md, piece by piece, while the
- * engine runs.
+ * engine runs.  On an index node's store (cluster mode) the report says
+ * how far behind PostgreSQL the index was when its node last read it.
  *
  * Invariants: phones and names are written only with o->reveal and only
  * for contacts, and the struct holding one is wiped after each contact;
@@ -137,6 +138,71 @@ static void out_buf(struct printer *pr, struct as_strbuf *b)
 	as_strbuf_free(b);
 }
 
+/* ---- an index node's lag ------------------------------------------------- */
+
+/* "5 s", "3 min", "2 h 5 min", "3 days": how long ago, for a person. */
+static char *ago_text(char out[40], int64_t s)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 60)
+		snprintf(out, 40, "%lld s", (long long)s);
+	else if (s < 3600)
+		snprintf(out, 40, "%lld min", (long long)(s / 60));
+	else if (s < 2 * 86400)
+		snprintf(out, 40, "%lld h %lld min", (long long)(s / 3600), (long long)(s % 3600 / 60));
+	else
+		snprintf(out, 40, "%lld days", (long long)(s / 86400));
+	return out;
+}
+
+/*
+ * On an index node's store (cl_store_index_lag), how far behind
+ * PostgreSQL it was when its node last read it: JSON ,"index":{...} after
+ * the case, text a line of the case header.  Nothing on an embedded store.
+ */
+static void print_index_lag(struct printer *pr, struct as_strbuf *b)
+{
+	struct cl_index_lag lag;
+	char at[32], ago[40], caught[32];
+	int rc = cl_store_index_lag(pr->store, &lag);
+
+	if (!rc && !lag.read_at)
+		return;
+	if (pr->o->json) {
+		if (rc) {
+			as_strbuf_add(b, ",\"index\":null");
+			return;
+		}
+		as_strbuf_add(b, ",\"index\":{");
+		json_time(b, "read_at", lag.read_at);
+		as_strbuf_printf(b, ",\"age_seconds\":%lld,\"behind\":%llu,",
+				 (long long)(pr->o->now - lag.read_at), (unsigned long long)lag.behind);
+		if (lag.caught_up_at)
+			json_time(b, "caught_up_at", lag.caught_up_at);
+		else
+			as_strbuf_add(b, "\"caught_up_at\":null");
+		as_strbuf_add(b, "}");
+		return;
+	}
+	if (rc) {
+		as_strbuf_printf(b, "  index node: how far behind PostgreSQL it is cannot be read "
+				 "(%s)\n", as_strerror(rc));
+		return;
+	}
+	as_format_time(at, lag.read_at);
+	ago_text(ago, pr->o->now - lag.read_at);
+	if (!lag.behind) {
+		as_strbuf_printf(b, "  index node: caught up with PostgreSQL at %s (%s ago)\n", at, ago);
+		return;
+	}
+	as_strbuf_printf(b, "  index node: %llu record%s behind PostgreSQL as of %s (%s ago)",
+			 (unsigned long long)lag.behind, lag.behind == 1 ? "" : "s", at, ago);
+	if (lag.caught_up_at)
+		as_strbuf_printf(b, "; last caught up at %s", as_format_time(caught, lag.caught_up_at));
+	as_strbuf_add(b, ": contacts stored since may be missing\n");
+}
+
 /* ---- the case ------------------------------------------------------------ */
 
 static void print_case_header(struct printer *pr, const struct cl_trace_visit *first)
@@ -160,16 +226,19 @@ static void print_case_header(struct printer *pr, const struct cl_trace_visit *f
 			as_strbuf_printf(&b, "\"%s\"", cl_trace_source_name(first->v.kind));
 		else
 			as_strbuf_add(&b, "null");
-		as_strbuf_add(&b, "},\"visits\":[");
+		as_strbuf_add(&b, "}");
+		print_index_lag(pr, &b);
+		as_strbuf_add(&b, ",\"visits\":[");
 	} else {
 		as_strbuf_printf(&b, "Case %s\n", pid);
 		as_strbuf_printf(&b, "  infectious window  %s .. %s\n", as_format_time(from, o->p->from),
 				 as_format_time(to, o->p->to));
 		as_strbuf_printf(&b, "  depth %u, min overlap %lld min within any %s, incubation "
-				 "%lld days\n\n", o->p->depth, (long long)(o->p->min_overlap / 60),
+				 "%lld days\n", o->p->depth, (long long)(o->p->min_overlap / 60),
 				 cl_trace_period_text(period, o->p->risk_period),
 				 (long long)(o->p->incubation / 86400));
-		as_strbuf_add(&b, "Case visits (entry inside the window):\n");
+		print_index_lag(pr, &b);
+		as_strbuf_add(&b, "\nCase visits (entry inside the window):\n");
 		if (!first)
 			as_strbuf_add(&b, "  none\n");
 	}

@@ -318,7 +318,11 @@ int cl_cmd_trace(int argc, char **argv)
 			goto out;
 		}
 		if (rc) {
-			fprintf(stderr, "anshim-cloud: trace failed: %s\n", as_strerror(rc));
+			const char *detail = cl_store_last_error();
+
+			/* e.g. a PostgreSQL store: "trace on an index node" */
+			fprintf(stderr, "anshim-cloud: trace failed: %s%s%s\n", as_strerror(rc),
+				*detail ? ": " : "", detail);
 			goto out;
 		}
 		if (audit(&cfg, &o, counted, &opened))

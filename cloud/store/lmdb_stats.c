@@ -1,6 +1,7 @@
 /*
  * lmdb_stats.c - the LMDB store's statistics and reject counters, and the
- * data version callers key caches on.  Threads: any.
+ * data version callers key caches on, and an index node's lag as its
+ * steps record it (pg_tail.c writes it).  Threads: any.
  */
 #include "lmdb_layout.h"
 #include "pg_store.h"
@@ -111,4 +112,32 @@ int cl_store_each_reject(struct cl_store *s,
 	struct each_reject_arg a = {fn, ctx};
 
 	return store_walk(s, s->counters, each_reject_entry, &a);
+}
+
+/* ---- an index node's lag ------------------------------------------------------- */
+
+int cl_store_index_lag(struct cl_store *s, struct cl_index_lag *out)
+{
+	uint64_t at = 0, behind = 0, caught = 0;
+	MDB_txn *txn;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (s->pg)
+		return 0;
+	rc = store_read_begin(s, &txn);
+	if (rc)
+		return rc;
+	rc = as_lmdb_meta_get_u64(txn, s->meta, "index_read_at", &at);
+	if (!rc)
+		rc = as_lmdb_meta_get_u64(txn, s->meta, "index_behind", &behind);
+	if (!rc)
+		rc = as_lmdb_meta_get_u64(txn, s->meta, "index_caught_up_at", &caught);
+	mdb_txn_abort(txn);
+	if (rc)
+		return store_error(store_fail("reading the index node's lag", rc));
+	out->read_at = (int64_t)at;
+	out->behind = behind;
+	out->caught_up_at = (int64_t)caught;
+	return 0;
 }

@@ -29,7 +29,7 @@
  * them: through_seq passes them, nothing is stored, res->refused counts
  * them.
  *
- * Visit tokens (schema 002): a token record's token id reads as (issue
+ * Visit tokens (schema 003): a token record's token id reads as (issue
  * serial, index), as in lmdb_tokens.c; token_issues keeps one row per
  * issue with a used bit per token, token_wait the records whose issue has
  * not been announced.  Every reader and writer of one serial's rows first

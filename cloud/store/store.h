@@ -497,17 +497,35 @@ int cl_reader_person_limit(struct cl_reader *r, uint32_t *limit);
 /* ---- index nodes (cluster mode) ---- */
 
 /*
- * One step of an index node: copy into the LMDB store index the gateways'
- * visits the PostgreSQL store source holds beyond it, at most budget
- * records (0: 10,000), enrolling the gateways and venues it lacks.  Each
- * gateway's cursor is index's own through_seq for it, committed with the
- * rows (pg_tail.c says why it never misses nor repeats a row).  *copied
- * gets the visits stored, *behind the records source holds beyond index
- * after the step (0: caught up).  App check-ins are not copied.  The
- * caller's thread, holding no write transaction on index.
+ * One step of an index node: copy into the LMDB store index what the
+ * PostgreSQL store source holds beyond it, at most budget records (0:
+ * 10,000; up to half of them app check-ins), enrolling the gateways and
+ * venues it lacks: gateways' visits (each gateway's cursor is index's own
+ * through_seq for it, committed with the rows) and app check-ins with
+ * their check-outs (the cursor is a pair of PostgreSQL snapshots kept in
+ * index's meta, committed with the rows).  pg_tail.c says why neither
+ * misses nor repeats a row under concurrent ingest.  *copied gets the
+ * visits stored, *behind the records (gateways' and app check-ins) source
+ * holds beyond index after the step (0: caught up).  The step records
+ * its lag in index (cl_store_index_lag).  The caller's thread, holding no
+ * write transaction on index.
  */
 int cl_store_index_step(struct cl_store *index, struct cl_store *source, size_t budget,
 			uint64_t *copied, uint64_t *behind);
+
+/* How far behind PostgreSQL an index node's store was when its node last
+ * read PostgreSQL (recorded by cl_store_index_step; refreshed at least
+ * every 10 seconds while the node runs, so an old read_at means a node
+ * that stopped). */
+struct cl_index_lag {
+	int64_t read_at;       /* unix time; 0: no index node fills this store */
+	uint64_t behind;       /* records PostgreSQL held beyond the store then */
+	int64_t caught_up_at;  /* the last read that found none (0: never) */
+};
+/* Read s's lag: 0 with out->read_at 0 for a store no index node fills
+ * (an embedded store, or a PostgreSQL one); an Anshim code on failure.
+ * Any thread; read-only stores too. */
+int cl_store_index_lag(struct cl_store *s, struct cl_index_lag *out);
 
 /* ---- the policy history (cluster mode) ---- */
 

@@ -275,6 +275,9 @@ try {
   check(Number.isInteger(trace.audit_seq), 'the trace answer names its audit entry');
   // The test's phones in any spelling; a bare "7000" could be part of a hex id.
   check(!/10[- ]?7[02]00[- ]?\d{4}/.test(JSON.stringify(trace)), 'no phone in the trace answer');
+  // An embedded store: nothing of an index node (test_console_index_browser.sh has one).
+  check(!('index' in trace), 'no "index" in the answer of an embedded store');
+  eq(await inv.$$eval('.index-lag', (x) => x.length), 0, 'no index-node note on an embedded store');
   await shot(inv, '03-timeline');
 
   // ---- 3: timeline and contacts match the CLI row for row ----

@@ -2,12 +2,14 @@
 // pseudonym), the window and parameters as the server used them, the audit
 // entry the trace wrote, the two case pages, and the case's actions: CSV
 // export and (investigator, supervisor) a request to reveal the contacts.
+// On an index node (cluster mode) it also says how far behind PostgreSQL
+// the index was when the trace ran; an embedded store says nothing.
 
 import { h } from './dom.js';
 import { t } from './i18n.js';
 import * as api from './api.js';
 import { errorText } from './errors.js';
-import { dateTime } from './time.js';
+import { dateTime, dateTimeSec } from './time.js';
 import { downloadBlob } from './download.js';
 
 function fact(label, value) {
@@ -22,6 +24,27 @@ export function caseFacts(c, extra) {
     fact(t('case_min_overlap'), t('minutes_within', { min: c.min_overlap_minutes, period: periodText(c.risk_period_minutes) })),
     fact(t('case_incubation'), t('days_n', { n: c.incubation_days })),
     extra || null);
+}
+
+// "5 s", "3 min", "2 h", "3 days": how long before the trace.
+function agoText(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return t('seconds_n', { n: s });
+  if (s < 3600) return t('minutes_n', { n: Math.floor(s / 60) });
+  if (s < 2 * 86400) return t('hours_n', { n: Math.floor(s / 3600) });
+  return t('days_n', { n: Math.floor(s / 86400) });
+}
+
+// The index node's lag (the trace's "index"), or null on an embedded
+// store.  A warning when it was behind, or had not read PostgreSQL for
+// over a minute (a stopped index node).
+export function indexLagNote(ix) {
+  if (ix === undefined) return null;
+  if (ix === null) return h('p', { class: 'notice notice-warn index-lag', role: 'note' }, t('index_unknown'));
+  const args = { at: dateTimeSec(ix.read_at), ago: agoText(ix.age_seconds), n: ix.behind };
+  const stale = ix.behind > 0 || ix.age_seconds > 60;
+  return h('p', { class: `notice ${stale ? 'notice-warn' : 'notice-info'} index-lag`, role: 'note' },
+    t(ix.behind > 0 ? 'index_behind' : 'index_caught_up', args));
 }
 
 export function periodText(minutes) {
@@ -103,6 +126,7 @@ export function caseBar(ctx, currentPage) {
     h('div', { class: 'casebar-main' }, caseFacts(tr.case, audit), actions),
     form,
     status,
+    indexLagNote(tr.index),
     h('p', { class: 'sealed-note' }, t('case_sealed_note')),
     tabs);
 }

@@ -1,4 +1,4 @@
--- Anshim's cluster store, schema version 2: visit tokens (pass version 2),
+-- Anshim's cluster store, schema version 3: visit tokens (pass version 2),
 -- as the embedded store keeps them (cloud/store/lmdb_tokens.c), the
 -- visits stored after their gateway's through_seq had passed them, and the
 -- policy history every ingest node judges records by.
