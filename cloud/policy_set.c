@@ -24,6 +24,7 @@
 #include "anshim/strbuf.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -158,9 +159,37 @@ int cl_policy_history_path(const struct cl_config *cfg, char *out, size_t len)
 		? -ENAMETOOLONG : 0;
 }
 
-/* Append one JSON line for the policy to the history and fsync it. */
-static int append_history(const struct cl_config *cfg, const struct as_policy *p,
-			  const char *who, char *err, size_t err_len)
+/* Keep every line of the history file at path in the store (a PostgreSQL
+ * store keeps each seq's first line; an LMDB store none): the lines of
+ * policies issued before the store kept them come along with the new one. */
+static int keep_history_in_store(struct cl_store *store, const char *path)
+{
+	unsigned char *data = NULL;
+	size_t len = 0;
+	char *line, *next;
+	int rc = as_file_read_all(path, 64u << 20, &data, &len);
+
+	for (line = (char *)data; !rc && line && *line; line = next) {
+		json_t *root;
+		json_int_t seq;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		root = json_loads(line, 0, NULL);
+		seq = json_integer_value(json_object_get(root, "seq"));
+		if (root && seq > 0)
+			rc = cl_store_policy_history_add(store, (uint64_t)seq, line);
+		json_decref(root);
+	}
+	free(data);
+	return rc;
+}
+
+/* Append one JSON line for the policy to the history and fsync it; and
+ * keep it in a PostgreSQL store, whose ingest nodes judge records by it. */
+static int append_history(const struct cl_config *cfg, struct cl_store *store,
+			  const struct as_policy *p, const char *who, char *err, size_t err_len)
 {
 	char path[PATH_MAX], issued[32];
 	struct as_strbuf b = {0};
@@ -194,6 +223,16 @@ static int append_history(const struct cl_config *cfg, const struct as_policy *p
 	if (rc) {
 		as_err_printf(err, err_len, "%s: cannot append the policy: %s (the policy itself "
 			      "is saved)", path, as_strerror(rc));
+		return rc;
+	}
+	rc = keep_history_in_store(store, path);
+	if (rc) {
+		const char *detail = cl_store_last_error();
+
+		as_err_printf(err, err_len, "cannot keep the policy in the store's history: %s%s%s "
+			      "(the policy itself is saved; ingest nodes do not refuse records by "
+			      "it until it is kept there: run 'policy set' again)", as_strerror(rc),
+			      *detail ? ": " : "", detail);
 		return rc;
 	}
 	return 0;
@@ -342,7 +381,7 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	res->gateway_venues = gwcats.n_venues;
 	res->v1_until_set = policy.v1_until_set;
 	res->v1_until = policy.v1_passes_until;
-	rc = append_history(cfg, &policy, rq->who, err, err_len);
+	rc = append_history(cfg, store, &policy, rq->who, err, err_len);
 	if (rc)
 		goto out;
 	if (rq->publish) {

@@ -117,6 +117,11 @@ struct cl_ingester {
 	/* ingest thread only: when each venue category collected */
 	struct cl_collect_sched sched;
 	int64_t sched_error_logged;
+	/* ingest thread only: the last seq of the PostgreSQL store's policy
+	 * history copied into the history file; 1 when the store is LMDB,
+	 * whose history is the file alone */
+	uint64_t history_seq;
+	int history_in_file;
 	/* ingest thread only: the rate limit of reject warnings */
 	int64_t log_window_start;
 	unsigned log_in_window;
@@ -240,6 +245,43 @@ static const char *check_times(struct cl_ingester *in, struct checked *c)
 		}
 	}
 	return NULL;
+}
+
+/* In cluster mode the policy history all ingest nodes share is the
+ * PostgreSQL store's ('policy set' keeps it there before it publishes the
+ * policy): copy it into the history file when it changed.  Checked once
+ * per group of messages with a gateway's batch (one round trip), so a
+ * batch is judged by every policy issued before it arrived, as the
+ * embedded store judges it by the file. */
+static void history_from_store(struct cl_ingester *in)
+{
+	int64_t t = (int64_t)time(NULL);
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (in->history_in_file || !in->opt.policy_history)
+		return;
+	rc = cl_store_policy_history_read(in->store, &in->history_seq, &text, &len);
+	if (rc == -EOPNOTSUPP) {
+		in->history_in_file = 1;
+		return;
+	}
+	if (!rc && text)
+		rc = as_file_write_atomic(in->opt.policy_history, text, len, 0644, 0);
+	free(text);
+	if (rc) {
+		const char *detail = cl_store_last_error();
+
+		in->history_seq = 0; /* copy it again next time */
+		if (t - in->sched_error_logged >= 60) {
+			in->sched_error_logged = t;
+			as_log(AS_LOG_ERR, "ingest: cannot copy the policy history from the store "
+			       "into %s: %s%s%s; records are judged by the policies read before",
+			       in->opt.policy_history, as_strerror(rc), *detail ? ": " : "",
+			       detail);
+		}
+	}
 }
 
 /* Mark the records of c that gw's venue made while its category was not
@@ -860,6 +902,12 @@ static int process_group(struct cl_ingester *in, struct message **msgs, size_t n
 		have_feed = is_feed_topic(msgs[i]->topic);
 	if (have_feed)
 		load_issuer_keys(in, &issuers);
+	for (size_t i = 0; i < n; i++)
+		if (!is_feed_topic(msgs[i]->topic) && !is_heartbeat_topic(msgs[i]->topic) &&
+		    !is_wallet_topic(msgs[i]->topic)) {
+			history_from_store(in);
+			break;
+		}
 	for (size_t i = 0; i < n; i++) {
 		if (is_feed_topic(msgs[i]->topic)) {
 			reasons[i] = check_feed(in, msgs[i], &issuers, &checked[i]);

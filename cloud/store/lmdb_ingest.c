@@ -572,9 +572,16 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 				  size_t n, int64_t created, int64_t now,
 				  struct cl_ingest_result *res)
 {
-	if (in->pg)
-		return cl_pg_ingest_chained_batch(in->pg, gw_id, chain, recs, pids, n, created,
-						  now, res);
+	if (in->pg) {
+		const struct cl_pg_batch_marks marks = {
+			in->refused, in->n_refused,
+			in->s->has_token_id_key ? in->s->token_id_key : NULL};
+
+		in->refused = NULL; /* for this batch only */
+		in->n_refused = 0;
+		return cl_pg_ingest_chained_batch(in->pg, gw_id, chain, recs, pids, n, &marks,
+						  created, now, res);
+	}
 	struct stored_gateway sg;
 	struct chain_judgement judge = {.dups_through = 0};
 	const uint8_t *refused = in->refused;

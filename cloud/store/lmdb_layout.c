@@ -6,7 +6,9 @@
  * lmdb_ingest.c (batches in one write transaction), lmdb_chains.c (journal
  * chains), lmdb_app.c (app check-ins), lmdb_coverage.c (heartbeats),
  * lmdb_stats.c, lmdb_reader.c (queries), lmdb_purge.c (retention),
- * lmdb_tokens.c (visit tokens) and lmdb_visits.c (visit blocks).
+ * lmdb_tokens.c (visit tokens), lmdb_visits.c (visit blocks) and
+ * lmdb_late.c (an index node's visits that arrive after their gateway's
+ * cursor passed them).
  *
  * Layout (store version 5): one environment, eighteen named databases.
  * A version 3 store lacks chains and chain_events (and the digests of its

@@ -45,6 +45,7 @@
  */
 #include "lmdb_tokens.h"
 #include "lmdb_chains.h"
+#include "pg_store.h"
 
 #include "anshim/token.h"
 
@@ -470,8 +471,8 @@ int cl_store_ingest_token_issues(struct cl_ingest *in, const struct cl_token_iss
 	int rc = 0;
 
 	memset(res, 0, sizeof *res);
-	if (in->pg) /* the PostgreSQL store keeps no visit tokens yet */
-		return -EOPNOTSUPP;
+	if (in->pg)
+		return cl_pg_ingest_token_issues(in->pg, t, n, res);
 	if (in->failed)
 		return store_error(in->failed);
 	if (in->s->no_tokens)

@@ -68,8 +68,12 @@ int cl_pg_ingest_begin(struct cl_pg *pg, struct cl_pg_ingest **out)
 ABSENT()
 int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 			       const struct cl_chain_batch *chain, const struct as_record *recs,
-			       const uint8_t (*pids)[AS_PID_LEN], size_t n, int64_t created,
-			       int64_t now, struct cl_ingest_result *res)
+			       const uint8_t (*pids)[AS_PID_LEN], size_t n,
+			       const struct cl_pg_batch_marks *marks, int64_t created, int64_t now,
+			       struct cl_ingest_result *res)
+ABSENT_IN()
+int cl_pg_ingest_token_issues(struct cl_pg_ingest *in, const struct cl_token_issue *t, size_t n,
+			      struct cl_tokens_result *res)
 ABSENT_IN()
 int cl_pg_ingest_count_reject(struct cl_pg_ingest *in, const char *reason)
 ABSENT_IN()
@@ -113,4 +117,21 @@ int cl_store_index_step(struct cl_store *index, struct cl_store *source, size_t 
 int cl_store_is_cluster(const char *location)
 {
 	return cl_pg_is_uri(location);
+}
+
+int cl_store_policy_history_add(struct cl_store *s, uint64_t seq, const char *line)
+{
+	(void)s;
+	(void)seq;
+	(void)line;
+	return 0;
+}
+
+int cl_store_policy_history_read(struct cl_store *s, uint64_t *last, char **text, size_t *len)
+{
+	(void)s;
+	(void)last;
+	*text = NULL;
+	*len = 0;
+	return -EOPNOTSUPP;
 }

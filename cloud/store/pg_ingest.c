@@ -24,10 +24,32 @@
  * it refuses such a batch (AS_E_STORE, with cl_store_last_error saying
  * so), so it is neither stored nor acknowledged and the gateway keeps it.
  *
+ * Records the caller refused (cl_store_ingest_refuse: made while their
+ * venue's category was not collecting) are taken as the LMDB store takes
+ * them: through_seq passes them, nothing is stored, res->refused counts
+ * them.
+ *
+ * Visit tokens (schema 003): a token record's token id reads as (issue
+ * serial, index), as in lmdb_tokens.c; token_issues keeps one row per
+ * issue with a used bit per token, token_wait the records whose issue has
+ * not been announced.  Every reader and writer of one serial's rows first
+ * takes the transaction-scoped advisory lock TOKEN_LOCK_BASE + serial, so
+ * two ingest nodes never both take a token's first use (the second waits
+ * for the first's commit and then sees its bit), and a record never
+ * starts waiting for an issue another node is announcing meanwhile.  A
+ * visit stored after its gateway's through_seq passed it (a waiting record
+ * resolved) is numbered in visits.late, under the lock of the counter row
+ * 'late_visits' until the commit, so index nodes can copy it by a cursor
+ * (pg_tail.c).  Two transactions taking the locks of two serials in
+ * opposite orders deadlock: PostgreSQL ends one, which is not
+ * acknowledged and is sent again.
+ *
  * Threads: an ingest transaction belongs to the thread that began it.
  */
 #include "lmdb_ingest.h"
 #include "pg_conn.h"
+
+#include "anshim/token.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -39,6 +61,9 @@
 #define PG_ROWS_PER_INSERT 500
 #define PG_DIGEST_LEN 8
 #define PG_PARTS_AHEAD 3
+/* Advisory lock keys of token serials (1..2^56 - 1): above the store's
+ * other advisory locks (pg_conn.c, pg_store.c). */
+#define TOKEN_LOCK_BASE (INT64_C(1) << 60)
 
 /* A visit queued for the commit. */
 struct pg_row {
@@ -52,6 +77,8 @@ struct pg_row {
 	uint8_t pid[AS_PID_LEN];
 	uint8_t digest[PG_DIGEST_LEN];
 	int has_digest;
+	int late;                     /* stored after through_seq passed it */
+	int no_capsule;               /* leave the person's capsule as it is */
 	uint8_t capsule[AS_CAPSULE_LEN];
 };
 
@@ -62,6 +89,7 @@ struct cl_pg_ingest {
 	struct pg_row *rows;
 	size_t n, cap;
 	uint64_t batches;
+	uint64_t replayed;            /* token records refused as replays */
 };
 
 static const uint8_t zero_pid[AS_PID_LEN];
@@ -125,10 +153,10 @@ static int queue_row(struct cl_pg_ingest *in, const struct pg_row *row)
 
 /* ---- writing the queue ---- */
 
-static int insert_rows(struct cl_pg_ingest *in, size_t from, size_t to)
+static int insert_rows(struct cl_pg_ingest *in, size_t from, size_t to, int64_t *late)
 {
 	char *sql;
-	size_t len = 0, cap = 256 + (to - from) * 160;
+	size_t len = 0, cap = 256 + (to - from) * 180;
 	struct pg_params p;
 	int rc;
 
@@ -136,16 +164,17 @@ static int insert_rows(struct cl_pg_ingest *in, size_t from, size_t to)
 	if (!sql)
 		return -ENOMEM;
 	len += (size_t)snprintf(sql, cap, "INSERT INTO visits (day, gateway, seq, checkin_id, "
-				"venue_id, pid, entry, exit, headcount, kind, flags, digest) VALUES ");
+				"venue_id, pid, entry, exit, headcount, kind, flags, digest, late) VALUES ");
 	pgp_init(&p);
 	for (size_t i = from; i < to; i++) {
 		const struct pg_row *r = &in->rows[i];
-		size_t b = (i - from) * 12;
+		size_t b = (i - from) * 13;
 
 		len += (size_t)snprintf(sql + len, cap - len,
-					"%s($%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu)",
+					"%s($%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,"
+					"$%zu)",
 					i > from ? "," : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6,
-					b + 7, b + 8, b + 9, b + 10, b + 11, b + 12);
+					b + 7, b + 8, b + 9, b + 10, b + 11, b + 12, b + 13);
 		pgp_i32(&p, (int32_t)r->day);
 		pgp_bytes_or_null(&p, r->seq ? r->gw_id : NULL, AS_GWID_LEN);
 		if (r->seq)
@@ -161,6 +190,10 @@ static int insert_rows(struct cl_pg_ingest *in, size_t from, size_t to)
 		pgp_i16(&p, r->kind);
 		pgp_i16(&p, r->flags);
 		pgp_bytes_or_null(&p, r->has_digest ? r->digest : NULL, PG_DIGEST_LEN);
+		if (r->late)
+			pgp_i64(&p, (*late)++);
+		else
+			pgp_null_i64(&p);
 	}
 	snprintf(sql + len, cap - len, " ON CONFLICT DO NOTHING");
 	rc = ingest_run(in, "writing visits", sql, &p, NULL);
@@ -202,7 +235,7 @@ static int upsert_capsules(struct cl_pg_ingest *in)
 	if (!order)
 		return -ENOMEM;
 	for (size_t i = 0; i < in->n; i++)
-		if (memcmp(in->rows[i].pid, zero_pid, AS_PID_LEN) != 0)
+		if (memcmp(in->rows[i].pid, zero_pid, AS_PID_LEN) != 0 && !in->rows[i].no_capsule)
 			order[n++] = &in->rows[i];
 	qsort(order, n, sizeof *order, by_pid_then_order);
 	for (int paper = 0; paper < 2 && !rc; paper++) {
@@ -264,22 +297,49 @@ static int upsert_capsules(struct cl_pg_ingest *in)
 	return rc;
 }
 
+/* Number the queue's late visits: *first gets the first of their numbers
+ * (the counter row stays locked until the commit). */
+static int number_late(struct cl_pg_ingest *in, int64_t *first)
+{
+	struct pg_params p;
+	PGresult *r;
+	int64_t k = 0;
+	int rc;
+
+	*first = 0;
+	for (size_t i = 0; i < in->n; i++)
+		k += in->rows[i].late != 0;
+	if (!k)
+		return 0;
+	pgp_init(&p);
+	pgp_i64(&p, k);
+	rc = ingest_run(in, "numbering late visits",
+			"UPDATE counters SET value = value + $1 WHERE name = 'late_visits' "
+			"RETURNING value", &p, &r);
+	pgp_free(&p);
+	if (!rc && PQntuples(r) != 1)
+		rc = in->failed = AS_E_CORRUPT; /* a schema without the counter */
+	if (!rc)
+		*first = pg_int(r, 0, 0) - k + 1;
+	PQclear(r);
+	return rc;
+}
+
 /* Write the queue: visits, then capsules. */
 static int flush(struct cl_pg_ingest *in)
 {
-	int rc = 0;
+	int64_t late = 0;
+	int rc = number_late(in, &late);
 
 	for (size_t i = 0; i < in->n && !rc; i += PG_ROWS_PER_INSERT)
 		rc = insert_rows(in, i, i + PG_ROWS_PER_INSERT < in->n ? i + PG_ROWS_PER_INSERT
-								    : in->n);
+								    : in->n, &late);
 	if (!rc)
 		rc = upsert_capsules(in);
 	if (!rc)
 		in->n = 0;
 	return rc;
 }
-
-/* ---- batches ---- */
 
 static int raise_longest(struct cl_pg_ingest *in, uint32_t venue, int64_t span)
 {
@@ -297,6 +357,259 @@ static int raise_longest(struct cl_pg_ingest *in, uint32_t venue, int64_t span)
 	pgp_free(&p);
 	return rc;
 }
+
+/* ---- visit tokens ---- */
+
+enum pg_token_outcome { TOKEN_USE = 1, TOKEN_WAIT, TOKEN_REPLAY, TOKEN_HELD };
+
+/* Take serial's lock (see the top of this file). */
+static int token_lock(struct cl_pg_ingest *in, uint64_t serial)
+{
+	struct pg_params p;
+	int rc;
+
+	pgp_init(&p);
+	pgp_i64(&p, TOKEN_LOCK_BASE + (int64_t)serial);
+	rc = ingest_run(in, "locking a token issue", "SELECT pg_advisory_xact_lock($1)", &p, NULL);
+	pgp_free(&p);
+	return rc;
+}
+
+/* A token record rec of gateway gw_id at venue, past through_seq: see
+ * lmdb_tokens.c's store_token_take.  On TOKEN_USE, row gets its pid and
+ * (on the issue's first use) its contact capsule. */
+static int token_take(struct cl_pg_ingest *in, const uint8_t key[AS_TOKEN_ID_KEY_LEN],
+		      const uint8_t gw_id[AS_GWID_LEN], uint32_t venue,
+		      const struct as_record *rec, const uint8_t digest[PG_DIGEST_LEN],
+		      struct pg_row *row, int *outcome)
+{
+	struct pg_params p;
+	PGresult *r = NULL;
+	uint64_t serial, used;
+	uint8_t index;
+	int rc;
+
+	*outcome = 0;
+	as_token_id_open(&serial, &index, rec->pid, key);
+	rc = token_lock(in, serial);
+	if (rc)
+		return rc;
+	pgp_init(&p);
+	pgp_i64(&p, (int64_t)serial);
+	pgp_i16(&p, index);
+	rc = ingest_run(in, "reading token_wait",
+			"SELECT gateway, seq FROM token_wait WHERE serial = $1 AND idx = $2", &p, &r);
+	if (!rc && PQntuples(r) == 1) {
+		uint8_t gw[AS_GWID_LEN];
+
+		*outcome = pg_bytes(r, 0, 0, gw, AS_GWID_LEN) == 0 &&
+					   memcmp(gw, gw_id, AS_GWID_LEN) == 0 &&
+					   (uint64_t)pg_int(r, 0, 1) == rec->seq
+				   ? TOKEN_HELD
+				   : TOKEN_REPLAY;
+		PQclear(r);
+		pgp_free(&p);
+		return 0;
+	}
+	PQclear(r);
+	r = NULL;
+	pgp_reset(&p);
+	pgp_i64(&p, (int64_t)serial);
+	if (!rc)
+		rc = ingest_run(in, "reading token_issues",
+				"SELECT pid, count, used, contact FROM token_issues WHERE serial = $1 "
+				"FOR UPDATE", &p, &r);
+	if (rc) {
+		pgp_free(&p);
+		return rc;
+	}
+	if (PQntuples(r) == 1) {
+		int count = (int)pg_int(r, 0, 1);
+
+		used = (uint64_t)pg_int(r, 0, 2);
+		if (index >= count || index >= 64 || (used >> index & 1)) {
+			*outcome = TOKEN_REPLAY; /* used before, or a token it never had */
+		} else if (pg_bytes(r, 0, 0, row->pid, AS_PID_LEN)) {
+			rc = in->failed = AS_E_CORRUPT;
+		} else {
+			row->no_capsule = 1;
+			if (!PQgetisnull(r, 0, 3)) {
+				if (pg_bytes(r, 0, 3, row->capsule, AS_CAPSULE_LEN))
+					rc = in->failed = AS_E_CORRUPT;
+				row->no_capsule = 0;
+			}
+			pgp_i64(&p, (int64_t)(used | UINT64_C(1) << index));
+			if (!rc)
+				rc = ingest_run(in, "marking a token used",
+						"UPDATE token_issues SET used = $2, contact = NULL "
+						"WHERE serial = $1", &p, NULL);
+			*outcome = TOKEN_USE;
+		}
+		PQclear(r);
+		pgp_free(&p);
+		return rc;
+	}
+	PQclear(r);
+	/* Not announced yet: the record waits for its issue. */
+	pgp_i16(&p, index);
+	pgp_bytes(&p, gw_id, AS_GWID_LEN);
+	pgp_i64(&p, (int64_t)rec->seq);
+	pgp_i32(&p, (int32_t)venue);
+	pgp_i64(&p, rec->entry_time);
+	pgp_i64(&p, rec->exit_time);
+	pgp_i16(&p, (int16_t)rec->headcount);
+	pgp_i16(&p, rec->flags);
+	pgp_bytes(&p, digest, PG_DIGEST_LEN);
+	pgp_i64(&p, rec->credential_expires);
+	rc = ingest_run(in, "keeping a token record waiting",
+			"INSERT INTO token_wait VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+			&p, NULL);
+	pgp_free(&p);
+	*outcome = TOKEN_WAIT;
+	return rc;
+}
+
+/* Store the records waiting for issue t (just announced, locked) as its
+ * visits; a record of a token the issue never had is a replay. */
+static int token_resolve(struct cl_pg_ingest *in, const struct cl_token_issue *t,
+			 uint32_t *resolved)
+{
+	struct pg_params p;
+	PGresult *r;
+	uint64_t used = 0;
+	int rc, contact_used = 0;
+
+	pgp_init(&p);
+	pgp_i64(&p, (int64_t)t->serial);
+	rc = ingest_run(in, "resolving token_wait",
+			"WITH d AS (DELETE FROM token_wait WHERE serial = $1 RETURNING idx, "
+			"gateway, seq, venue_id, entry, exit, headcount, flags, digest) "
+			"SELECT * FROM d ORDER BY idx", &p, &r);
+	pgp_free(&p);
+	for (int i = 0; !rc && i < PQntuples(r); i++) {
+		struct pg_row row;
+		int index = (int)pg_int(r, i, 0);
+
+		if (index >= t->count || index >= 64) {
+			in->replayed++;
+			continue;
+		}
+		memset(&row, 0, sizeof row);
+		if (pg_bytes(r, i, 1, row.gw_id, AS_GWID_LEN) ||
+		    pg_bytes(r, i, 8, row.digest, PG_DIGEST_LEN)) {
+			rc = in->failed = AS_E_CORRUPT;
+			break;
+		}
+		row.seq = (uint64_t)pg_int(r, i, 2);
+		row.venue = (uint32_t)pg_int(r, i, 3);
+		row.entry = pg_int(r, i, 4);
+		row.exit = pg_int(r, i, 5);
+		row.headcount = (uint16_t)pg_int(r, i, 6);
+		row.flags = (uint8_t)pg_int(r, i, 7);
+		row.day = pg_day_of(row.entry);
+		row.kind = AS_REC_TOKEN;
+		row.has_digest = 1;
+		row.late = 1;
+		memcpy(row.pid, t->pid, AS_PID_LEN);
+		row.no_capsule = !t->contact || contact_used;
+		if (t->contact && !contact_used)
+			memcpy(row.capsule, t->contact, AS_CAPSULE_LEN);
+		contact_used = contact_used || t->contact;
+		used |= UINT64_C(1) << index;
+		rc = queue_row(in, &row);
+		if (!rc && row.exit > row.entry)
+			rc = raise_longest(in, row.venue, row.exit - row.entry);
+		pgp_init(&p);
+		pgp_bytes(&p, row.gw_id, AS_GWID_LEN);
+		if (!rc)
+			rc = ingest_run(in, "counting a gateway's records",
+					"UPDATE gateways SET records = records + 1 WHERE gw_id = $1",
+					&p, NULL);
+		pgp_free(&p);
+		if (!rc)
+			(*resolved)++;
+	}
+	PQclear(r);
+	if (!rc && used) {
+		pgp_init(&p);
+		pgp_i64(&p, (int64_t)t->serial);
+		pgp_i64(&p, (int64_t)used);
+		rc = ingest_run(in, "marking tokens used",
+				"UPDATE token_issues SET used = $2, contact = NULL WHERE serial = $1",
+				&p, NULL);
+		pgp_free(&p);
+	}
+	return rc;
+}
+
+static int by_serial(const void *a, const void *b)
+{
+	const struct cl_token_issue *const *x = a, *const *y = b;
+
+	return (*x)->serial < (*y)->serial ? -1 : (*x)->serial > (*y)->serial;
+}
+
+int cl_pg_ingest_token_issues(struct cl_pg_ingest *in, const struct cl_token_issue *t, size_t n,
+			      struct cl_tokens_result *res)
+{
+	const struct cl_token_issue **order;
+	int rc = 0;
+
+	memset(res, 0, sizeof *res);
+	if (in->failed)
+		return in->failed;
+	for (size_t i = 0; i < n; i++)
+		if (t[i].serial == 0 || t[i].serial > AS_TOKEN_SERIAL_MAX || t[i].count == 0 ||
+		    t[i].count > 64 || t[i].expires_at < 1 || t[i].expires_at > UINT32_MAX)
+			return AS_E_FIELD;
+	/* Locked in serial order: two feeds' batches never deadlock. */
+	order = malloc((n ? n : 1) * sizeof *order);
+	if (!order)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		order[i] = &t[i];
+	qsort(order, n, sizeof *order, by_serial);
+	for (size_t i = 0; i < n && !rc; i++) {
+		const struct cl_token_issue *is = order[i];
+		struct pg_params p;
+		PGresult *r = NULL;
+
+		rc = token_lock(in, is->serial);
+		pgp_init(&p);
+		pgp_i64(&p, (int64_t)is->serial);
+		pgp_i64(&p, is->expires_at);
+		pgp_bytes(&p, is->pid, AS_PID_LEN);
+		pgp_i16(&p, is->count);
+		pgp_bytes_or_null(&p, is->contact, AS_CAPSULE_LEN);
+		if (!rc)
+			rc = ingest_run(in, "adding a token issue",
+					"WITH a AS (INSERT INTO token_issues VALUES ($1, $2, $3, $4, 0, "
+					"$5) ON CONFLICT (serial) DO NOTHING RETURNING 1) "
+					"SELECT (SELECT count(*) FROM a)::int4, expires, pid, count "
+					"FROM (SELECT 1) one LEFT JOIN token_issues ON serial = $1",
+					&p, &r);
+		pgp_free(&p);
+		if (!rc && pg_int(r, 0, 0) == 0) {
+			uint8_t pid[AS_PID_LEN];
+
+			res->known++;
+			if (PQgetisnull(r, 0, 1) || pg_bytes(r, 0, 2, pid, AS_PID_LEN) ||
+			    memcmp(pid, is->pid, AS_PID_LEN) != 0 || pg_int(r, 0, 3) != is->count ||
+			    pg_int(r, 0, 1) != is->expires_at)
+				res->conflicting++;
+		} else if (!rc) {
+			res->added++;
+			rc = token_resolve(in, is, &res->resolved);
+		}
+		PQclear(r);
+	}
+	free(order);
+	if (rc)
+		memset(res, 0, sizeof *res);
+	return rc;
+}
+
+/* ---- batches ---- */
 
 static int chain_get(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 		     struct cl_chain_state *st)
@@ -366,43 +679,59 @@ static int chain_follow(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN
 }
 
 /* Is the chained batch wholly at or below through_seq a resend of what the
- * store took: its last record (not a placeholder) stored (or queued in
- * this transaction) under its seq with the same digest?  A batch of
- * placeholders only is one. */
+ * store took?  Its head and last seq are those of the chain followed (the
+ * last batch taken, sent again); or the last of its records that the
+ * store holds a visit of (stored, or queued in this transaction) has the
+ * same digest.  A batch none of whose records left a visit (placeholders,
+ * records refused as not collecting, token replays, token records waiting
+ * for their issue, or visits purged since) has nothing that could differ:
+ * a resend too. */
 static int is_resend(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
-		     const struct as_record *recs, size_t n, int *resend)
+		     const struct cl_chain_batch *chain, const struct as_record *recs, size_t n,
+		     int *resend)
 {
 	uint8_t digest[AS_CHAIN_LEN];
+	struct cl_chain_state st;
 	struct pg_params p;
 	PGresult *r;
-	size_t k = n;
+	uint64_t seq;
 	int rc;
 
 	*resend = 1;
-	while (k > 0 && recs[k - 1].kind == AS_REC_EXPIRED)
-		k--;
-	if (k == 0)
+	rc = chain_get(in, gw_id, &st);
+	if (rc && rc != AS_E_NOT_FOUND)
+		return rc;
+	if (!rc && st.seq == recs[n - 1].seq &&
+	    memcmp(st.journal_id, chain->journal_id, AS_JOURNAL_ID_LEN) == 0 &&
+	    as_chain_equal(st.head, chain->head))
 		return 0;
-	as_chain_record_digest(&recs[k - 1], digest);
 	/* Taken earlier in this transaction: still queued. */
 	for (size_t i = in->n; i-- > 0;) {
 		const struct pg_row *q = &in->rows[i];
 
-		if (q->seq == recs[k - 1].seq && memcmp(q->gw_id, gw_id, AS_GWID_LEN) == 0) {
+		if (q->seq >= recs[0].seq && q->seq <= recs[n - 1].seq &&
+		    memcmp(q->gw_id, gw_id, AS_GWID_LEN) == 0) {
+			as_chain_record_digest(&recs[q->seq - recs[0].seq], digest);
 			*resend = memcmp(q->digest, digest, PG_DIGEST_LEN) == 0;
 			return 0;
 		}
 	}
 	pgp_init(&p);
 	pgp_bytes(&p, gw_id, AS_GWID_LEN);
-	pgp_i64(&p, (int64_t)recs[k - 1].seq);
-	pgp_bytes(&p, digest, PG_DIGEST_LEN);
+	pgp_i64(&p, (int64_t)recs[0].seq);
+	pgp_i64(&p, (int64_t)recs[n - 1].seq);
 	rc = ingest_run(in, "looking for a resent record",
-			"SELECT 1 FROM visits WHERE gateway = $1 AND seq = $2 AND digest = $3",
-			&p, &r);
+			"SELECT seq, digest FROM visits WHERE gateway = $1 AND seq BETWEEN $2 AND $3 "
+			"ORDER BY seq DESC LIMIT 1", &p, &r);
 	pgp_free(&p);
-	if (!rc)
-		*resend = PQntuples(r) > 0;
+	if (!rc && PQntuples(r) == 1) {
+		uint8_t stored[PG_DIGEST_LEN];
+
+		seq = (uint64_t)pg_int(r, 0, 0);
+		as_chain_record_digest(&recs[seq - recs[0].seq], digest);
+		*resend = pg_bytes(r, 0, 1, stored, PG_DIGEST_LEN) == 0 &&
+			  memcmp(stored, digest, PG_DIGEST_LEN) == 0;
+	}
 	PQclear(r);
 	return rc;
 }
@@ -415,8 +744,9 @@ static int leaves_chain(const char *how)
 
 int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 			       const struct cl_chain_batch *chain, const struct as_record *recs,
-			       const uint8_t (*pids)[AS_PID_LEN], size_t n, int64_t created,
-			       int64_t now, struct cl_ingest_result *res)
+			       const uint8_t (*pids)[AS_PID_LEN], size_t n,
+			       const struct cl_pg_batch_marks *marks, int64_t created, int64_t now,
+			       struct cl_ingest_result *res)
 {
 	struct cl_chain_event first, brk;
 	struct pg_params p;
@@ -439,6 +769,12 @@ int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_G
 		rc = store_record_check(&recs[i]);
 		if (rc)
 			return rc;
+		if (recs[i].kind == AS_REC_TOKEN && !marks->token_id_key) {
+			store_note("a visit token record", "anshim-cloudd has no tokenid.key to read "
+				   "it (put it in keys_dir: 'anshim-cloud keys init --token-ids'; "
+				   "restart)");
+			return AS_E_CONFIG;
+		}
 	}
 	last = recs[n - 1].seq;
 	pgp_init(&p);
@@ -476,7 +812,7 @@ int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_G
 		int resend = 0;
 
 		if (last <= through) {
-			rc = is_resend(in, gw_id, recs, n, &resend);
+			rc = is_resend(in, gw_id, chain, recs, n, &resend);
 			if (rc)
 				return rc;
 			if (!resend)
@@ -542,6 +878,10 @@ int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_G
 			res->expired++;
 			continue;
 		}
+		if (marks->refused && i < marks->n_refused && marks->refused[i]) {
+			res->refused++;
+			continue;
+		}
 		memset(&row, 0, sizeof row);
 		row.day = pg_day_of(rec->entry_time);
 		row.entry = rec->entry_time;
@@ -557,6 +897,25 @@ int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_G
 		as_chain_record_digest(rec, digest);
 		memcpy(row.digest, digest, PG_DIGEST_LEN);
 		row.has_digest = 1;
+		if (rec->kind == AS_REC_TOKEN) {
+			int outcome;
+
+			rc = token_take(in, marks->token_id_key, gw_id, venue, rec, row.digest, &row,
+					&outcome);
+			if (rc) {
+				memset(res, 0, sizeof *res);
+				return rc;
+			}
+			if (outcome == TOKEN_WAIT)
+				res->tokens_waiting++;
+			else if (outcome == TOKEN_REPLAY)
+				res->tokens_replayed++;
+			else if (outcome == TOKEN_HELD)
+				res->reconciled++;
+			in->replayed += outcome == TOKEN_REPLAY;
+			if (outcome != TOKEN_USE)
+				continue;
+		}
 		if (rec->exit_time > rec->entry_time && rec->exit_time - rec->entry_time > longest)
 			longest = rec->exit_time - rec->entry_time;
 		rc = queue_row(in, &row);
@@ -577,7 +936,8 @@ int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_G
 	}
 	if (!rc && follow)
 		rc = chain_follow(in, gw_id, chain, last, now);
-	if (!rc && (res->stored || res->expired)) {
+	if (!rc && (res->stored || res->expired || res->refused || res->reconciled ||
+		    res->tokens_waiting || res->tokens_replayed)) {
 		pgp_init(&p);
 		pgp_bytes(&p, gw_id, AS_GWID_LEN);
 		pgp_i64(&p, (int64_t)through);
@@ -904,6 +1264,16 @@ int cl_pg_ingest_commit(struct cl_pg_ingest *in)
 		rc = ingest_run(in, "counting batches",
 				"UPDATE counters SET value = value + $1 WHERE name = 'batches'", &p,
 				NULL);
+		pgp_free(&p);
+	}
+	if (!rc && in->replayed) {
+		struct pg_params p;
+
+		pgp_init(&p);
+		pgp_i64(&p, (int64_t)in->replayed);
+		rc = ingest_run(in, "counting replayed tokens",
+				"UPDATE counters SET value = value + $1 WHERE name = "
+				"'replayed_tokens'", &p, NULL);
 		pgp_free(&p);
 	}
 	/* COMMIT returns when the server's synchronous_commit says the

@@ -552,7 +552,9 @@ int cl_pg_stats(struct cl_pg *pg, struct cl_store_stats *st)
 		      "SELECT (SELECT count(*) FROM visits), (SELECT count(*) FROM capsules), "
 		      "(SELECT value FROM counters WHERE name = 'batches'), "
 		      "(SELECT coalesce(sum(count), 0)::int8 FROM reject_counters), "
-		      "pg_database_size(current_database())", NULL, &r);
+		      "pg_database_size(current_database()), "
+		      "(SELECT count(*) FROM token_issues), (SELECT count(*) FROM token_wait), "
+		      "(SELECT value FROM counters WHERE name = 'replayed_tokens')", NULL, &r);
 	if (!rc) {
 		st->visits = (uint64_t)pg_int(r, 0, 0);
 		st->people = (uint64_t)pg_int(r, 0, 1);
@@ -560,6 +562,9 @@ int cl_pg_stats(struct cl_pg *pg, struct cl_store_stats *st)
 		st->rejects_total = (uint64_t)pg_int(r, 0, 3);
 		st->map_used = (uint64_t)pg_int(r, 0, 4);
 		st->map_size = 0; /* no map: PostgreSQL grows with its disk */
+		st->tokens = (uint64_t)pg_int(r, 0, 5);
+		st->tokens_waiting = (uint64_t)pg_int(r, 0, 6);
+		st->tokens_replayed = (uint64_t)pg_int(r, 0, 7);
 	}
 	PQclear(r);
 	return rc;
@@ -587,6 +592,80 @@ int cl_pg_each_reject(struct cl_pg *pg, int (*fn)(void *ctx, const char *reason,
 	}
 	PQclear(r);
 	return rc;
+}
+
+/* ---- the policy history ---- */
+
+int cl_store_policy_history_add(struct cl_store *s, uint64_t seq, const char *line)
+{
+	struct pg_params p;
+	int rc;
+
+	if (!s->pg)
+		return 0; /* the LMDB store's history is the file */
+	if (s->pg->readonly)
+		return -EACCES;
+	if (seq > INT64_MAX || !line || strchr(line, '\n'))
+		return AS_E_FIELD;
+	store_clear_error();
+	pgp_init(&p);
+	pgp_i64(&p, (int64_t)seq);
+	pgp_text(&p, line);
+	rc = run_once(s->pg, "keeping the policy history",
+		      "INSERT INTO policy_history VALUES ($1, $2) ON CONFLICT (seq) DO NOTHING", &p,
+		      NULL);
+	pgp_free(&p);
+	return rc;
+}
+
+int cl_store_policy_history_read(struct cl_store *s, uint64_t *last, char **text, size_t *len)
+{
+	struct pg_params p;
+	PGresult *r;
+	size_t total = 0;
+	char *out;
+	int rc, n;
+
+	*text = NULL;
+	*len = 0;
+	if (!s->pg)
+		return -EOPNOTSUPP;
+	store_clear_error();
+	/* One round trip, and rows only when the last seq moved. */
+	pgp_init(&p);
+	pgp_i64(&p, (int64_t)*last);
+	rc = run_once(s->pg, "reading the policy history",
+		      "SELECT seq, line FROM policy_history WHERE (SELECT max(seq) FROM "
+		      "policy_history) <> $1 ORDER BY seq", &p, &r);
+	pgp_free(&p);
+	if (rc)
+		return rc;
+	n = PQntuples(r);
+	for (int i = 0; i < n; i++)
+		total += (size_t)PQgetlength(r, i, 1) + 1;
+	if (n == 0) {
+		PQclear(r);
+		return 0;
+	}
+	out = malloc(total + 1);
+	if (!out) {
+		PQclear(r);
+		return -ENOMEM;
+	}
+	total = 0;
+	for (int i = 0; i < n; i++) {
+		size_t l = (size_t)PQgetlength(r, i, 1);
+
+		memcpy(out + total, PQgetvalue(r, i, 1), l);
+		total += l;
+		out[total++] = '\n';
+	}
+	out[total] = '\0';
+	*last = (uint64_t)pg_int(r, n - 1, 0);
+	PQclear(r);
+	*text = out;
+	*len = total;
+	return 0;
 }
 
 /* ---- retention ---- */
@@ -706,6 +785,20 @@ int cl_pg_purge_outside(struct cl_pg *pg, int64_t horizon, int64_t limit, uint64
 	if (!rc)
 		rc = purge_step(c, "purging coverage periods",
 				"DELETE FROM coverage WHERE end_time < $1 OR start_time > $2", &p, NULL);
+	/* Visit tokens: issues expired before the horizon (no record of them
+	 * can be taken any more), records waiting with their entry time. */
+	if (!rc) {
+		struct pg_params h;
+
+		pgp_init(&h);
+		pgp_i64(&h, horizon);
+		rc = purge_step(c, "purging token issues",
+				"DELETE FROM token_issues WHERE expires < $1", &h, NULL);
+		pgp_free(&h);
+	}
+	if (!rc)
+		rc = purge_step(c, "purging waiting token records",
+				"DELETE FROM token_wait WHERE entry < $1 OR entry > $2", &p, NULL);
 	if (!rc)
 		rc = purge_step(c, "purging people with no visit",
 				"DELETE FROM capsules c WHERE NOT EXISTS "

@@ -9,6 +9,8 @@
  *     heartbeats, reject counters), one PostgreSQL transaction per ingest
  *     transaction, durable when cl_store_ingest_commit returns;
  *   - the journal chain followed per gateway and its events;
+ *   - visit tokens: the issuer's issues, token records' first uses,
+ *     replays and records waiting for their issue;
  *   - statistics, reject counters, and the retention purge (whole day
  *     partitions dropped).
  * The trace queries (cl_reader_*, cl_store_visits_*, cl_store_capsule)
@@ -49,11 +51,23 @@ int cl_pg_each_gateway(struct cl_pg *pg, int (*fn)(void *ctx, const struct cl_ga
 		       void *ctx);
 int cl_pg_each_venue(struct cl_pg *pg, int (*fn)(void *ctx, const struct cl_venue *v), void *ctx);
 
+/* What a batch carries besides its records, borrowed for the call: the
+ * marks of cl_store_ingest_refuse (refused NULL: none), and tokenid.key
+ * (NULL: not set; a batch with a token record is then AS_E_CONFIG). */
+struct cl_pg_batch_marks {
+	const uint8_t *refused;
+	size_t n_refused;
+	const uint8_t *token_id_key;
+};
+
 int cl_pg_ingest_begin(struct cl_pg *pg, struct cl_pg_ingest **out);
 int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 			       const struct cl_chain_batch *chain, const struct as_record *recs,
-			       const uint8_t (*pids)[AS_PID_LEN], size_t n, int64_t created,
-			       int64_t now, struct cl_ingest_result *res);
+			       const uint8_t (*pids)[AS_PID_LEN], size_t n,
+			       const struct cl_pg_batch_marks *marks, int64_t created, int64_t now,
+			       struct cl_ingest_result *res);
+int cl_pg_ingest_token_issues(struct cl_pg_ingest *in, const struct cl_token_issue *t, size_t n,
+			      struct cl_tokens_result *res);
 int cl_pg_ingest_count_reject(struct cl_pg_ingest *in, const char *reason);
 int cl_pg_ingest_app(struct cl_pg_ingest *in, const struct cl_app_visit *a, int *outcome);
 int cl_pg_ingest_app_exit(struct cl_pg_ingest *in, const uint8_t checkin_id[CL_APP_ID_LEN],

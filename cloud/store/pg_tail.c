@@ -68,11 +68,25 @@
  * read PostgreSQL, how many records it was behind after that step, and
  * when it was last caught up (cl_store_index_lag reads them).
  *
+ * Visit tokens: a visit of a visit token (kind token) is copied as a
+ * pass's (kind pass: the index reads no token ids, and a trace shows both
+ * as a scan).  A visit PostgreSQL stored after its gateway's through_seq
+ * had passed it (a token record that waited for its issue: pg_ingest.c)
+ * is numbered in visits.late, and late numbers become visible in their
+ * order (taken under the lock of one counter row until the commit); each
+ * step copies, in its snapshot, the late visits past the index's late
+ * cursor (meta "pg_late", committed with the rows) whose seq the index
+ * had passed before the step, and moves the cursor to the highest late
+ * number of the snapshot: a late visit visible in that snapshot with a
+ * seq past the index's through_seq is copied by the seq cursor, now or
+ * later.
+ *
  * What is copied: gateways' visits and app check-ins (with each person's
  * latest capsule), and the gateways and venues they name.
  * Threads: the caller's; it must hold no write transaction on index.
  */
 #include "lmdb_ingest.h"
+#include "lmdb_late.h"
 #include "lmdb_layout.h"
 #include "pg_conn.h"
 
@@ -182,6 +196,8 @@ static int read_records(PGconn *c, const uint8_t gw_id[AS_GWID_LEN], uint64_t fr
 		rec->exit_time = pg_int(r, i, 3);
 		rec->headcount = (uint16_t)pg_int(r, i, 4);
 		rec->kind = (uint8_t)pg_int(r, i, 5);
+		if (rec->kind == AS_REC_TOKEN)
+			rec->kind = AS_REC_PASS;
 		rec->flags = (uint8_t)pg_int(r, i, 6);
 		if (!PQgetisnull(r, i, 7) && PQgetlength(r, i, 7) == AS_CAPSULE_LEN)
 			memcpy(rec->capsule, PQgetvalue(r, i, 7), AS_CAPSULE_LEN);
@@ -477,6 +493,91 @@ static int record_lag(struct cl_store *index, struct cl_ingest *txn, int64_t now
 	return store_error(rc);
 }
 
+/* Copy the late visits of c's snapshot (see the top of this file) in
+ * ingest transaction *txn (begun here when there are some). */
+static int copy_late(struct cl_store *index, PGconn *c, struct cl_ingest **txn,
+		     uint64_t *copied)
+{
+	struct pg_params p;
+	PGresult *r = NULL;
+	uint64_t cursor = 0, high;
+	int rc;
+
+	rc = pg_run(c, "reading late visits for the index",
+		    "SELECT value FROM counters WHERE name = 'late_visits'", NULL, &r);
+	if (rc)
+		return rc;
+	high = PQntuples(r) == 1 ? (uint64_t)pg_int(r, 0, 0) : 0;
+	PQclear(r);
+	if (high == 0)
+		return 0; /* no late visit yet */
+	{
+		/* The cursor as committed: a write transaction only when
+		 * there is something to copy. */
+		MDB_txn *rt;
+
+		rc = store_read_begin(index, &rt);
+		if (rc)
+			return rc;
+		rc = as_lmdb_meta_get_u64(rt, index->meta, "pg_late", &cursor);
+		rc = store_error(store_fail("reading meta", rc));
+		mdb_txn_abort(rt);
+	}
+	if (rc || high <= cursor)
+		return rc;
+	rc = cl_store_ingest_begin(index, txn);
+	if (rc)
+		return rc;
+	pgp_init(&p);
+	pgp_i64(&p, (int64_t)cursor);
+	pgp_i64(&p, (int64_t)high);
+	rc = pg_run(c, "reading late visits for the index",
+		    "SELECT v.gateway, v.seq, v.pid, v.entry, v.exit, v.headcount, v.kind, "
+		    "v.flags, v.digest, c.capsule FROM visits v LEFT JOIN capsules c "
+		    "ON c.pid = v.pid WHERE v.late > $1 AND v.late <= $2 ORDER BY v.late",
+		    &p, &r);
+	pgp_free(&p);
+	for (int i = 0; !rc && i < PQntuples(r); i++) {
+		uint8_t gw_id[AS_GWID_LEN], digest[VISIT_DIGEST_LEN];
+		uint8_t capsule[AS_CAPSULE_LEN] = {0};
+		struct cl_gateway have;
+		struct cl_visit v;
+		uint64_t seq = (uint64_t)pg_int(r, i, 1);
+
+		memset(&v, 0, sizeof v);
+		if (pg_bytes(r, i, 0, gw_id, AS_GWID_LEN) || pg_bytes(r, i, 2, v.pid, AS_PID_LEN) ||
+		    pg_bytes(r, i, 8, digest, VISIT_DIGEST_LEN)) {
+			rc = AS_E_CORRUPT;
+			break;
+		}
+		/* The committed through_seq, before this step's rows. */
+		rc = cl_store_get_gateway(index, gw_id, &have);
+		if (rc == AS_E_NOT_FOUND) {
+			rc = 0; /* enrolled by this step: its rows come by seq */
+			continue;
+		}
+		if (rc || seq > have.through_seq)
+			continue;
+		v.entry = pg_int(r, i, 3);
+		v.exit = pg_int(r, i, 4);
+		v.headcount = (uint16_t)pg_int(r, i, 5);
+		v.kind = (uint8_t)pg_int(r, i, 6);
+		if (v.kind == AS_REC_TOKEN)
+			v.kind = AS_REC_PASS;
+		v.flags = (uint8_t)pg_int(r, i, 7);
+		if (!PQgetisnull(r, i, 9) && PQgetlength(r, i, 9) == AS_CAPSULE_LEN)
+			memcpy(capsule, PQgetvalue(r, i, 9), AS_CAPSULE_LEN);
+		rc = store_ingest_late_visit(*txn, gw_id, seq, &v, digest, capsule);
+		if (!rc)
+			(*copied)++;
+	}
+	PQclear(r);
+	if (!rc)
+		rc = store_error(store_fail("writing meta", as_lmdb_meta_put_u64(
+							    (*txn)->txn, index->meta, "pg_late", high)));
+	return rc;
+}
+
 int cl_store_index_step(struct cl_store *index, struct cl_store *source, size_t budget,
 			uint64_t *copied, uint64_t *behind)
 {
@@ -578,6 +679,8 @@ int cl_store_index_step(struct cl_store *index, struct cl_store *source, size_t 
 	}
 	for (size_t i = 0; !rc && i < napps; i++)
 		rc = index_venue(index, c, apps[i].a.venue_id);
+	if (!rc)
+		rc = copy_late(index, c, &txn, copied);
 	for (int i = 0; !rc && i < PQntuples(gws); i++) {
 		struct cl_gateway g, have;
 		uint64_t through, cursor, to;

@@ -539,6 +539,23 @@ struct cl_index_lag {
  * Any thread; read-only stores too. */
 int cl_store_index_lag(struct cl_store *s, struct cl_index_lag *out);
 
+/* ---- the policy history (cluster mode) ---- */
+
+/*
+ * The PostgreSQL store keeps the policy history (STORE/policy-history, one
+ * JSON line per policy issued) so that every ingest node judges records by
+ * the same one.  cl_store_policy_history_add keeps line (without its
+ * newline) as policy seq's (a seq kept already keeps its first line); an
+ * LMDB store keeps none there (its history is the file alone): 0, nothing
+ * done.  cl_store_policy_history_read gives, when the history holds
+ * another last seq than *last, its whole text (the lines in seq order,
+ * each ending in a newline; malloc'd, the caller frees it) in *text and
+ * *len, and that seq in *last; otherwise *text is NULL.  On an LMDB store
+ * it answers -EOPNOTSUPP.  Any thread.
+ */
+int cl_store_policy_history_add(struct cl_store *s, uint64_t seq, const char *line);
+int cl_store_policy_history_read(struct cl_store *s, uint64_t *last, char **text, size_t *len);
+
 /* ---- retention ---- */
 
 /*

@@ -2,7 +2,7 @@
  * store_compare.c - a test helper: the two implementations of the store
  * contract (store.h) give the same answers (test_pg_store.sh).
  *
- *   store_compare LMDB_DIR POSTGRESQL_URI SEED
+ *   store_compare LMDB_DIR POSTGRESQL_URI SEED [tokens]
  *
  * It makes one random world (gateways with journals of scans, cards,
  * paper entries and placeholders, each journal hash-chained; wallet
@@ -10,7 +10,11 @@
  * batches in random groups per ingest transaction, sent in order, again
  * (resends), overlapping, and past a gap; app check-ins, some repeated or
  * with a used replay key; check-outs, some for another pid or before the
- * entry.  After every call the two results must be equal; at the end the
+ * entry; with "tokens", also visit tokens: token records (some used twice,
+ * some of a token their issue never had) and the issuer's issues announced
+ * before or after the records, some twice, some with another pid; and
+ * records marked refused (not collecting).  After every call the two results must be
+ * equal; at the end the
  * registry's ingest state, the venues' longest visits, the statistics, the
  * reject counters, every stored visit (by content) and every person's
  * latest capsule.  Then both purge the same window and are compared again,
@@ -22,6 +26,7 @@
 
 #include "anshim/chain.h"
 #include "anshim/error.h"
+#include "anshim/token.h"
 
 #include <libpq-fe.h>
 #include <sodium.h>
@@ -35,10 +40,15 @@
 #define PEOPLE 60
 #define APP_VENUE 9
 #define DAY 86400
+#define ISSUES 12
+#define ISSUE_COUNT 8
 
 static uint64_t rng_state;
 static int failures;
 static unsigned app_outcomes[5], gaps, resends_judged;
+static unsigned tok_stored, tok_waiting, tok_replayed, tok_resolved, tok_known, refused_total;
+static uint8_t id_key[AS_TOKEN_ID_KEY_LEN];
+static int with_tokens; /* "tokens": token records, issues and refused marks too */
 
 static uint64_t rnd(void)
 {
@@ -73,6 +83,11 @@ struct world {
 	uint8_t person_pid[PEOPLE][AS_PID_LEN];
 	uint8_t person_capsule[PEOPLE][AS_CAPSULE_LEN];
 	struct {
+		int person, announced;
+		int has_contact;
+		uint8_t contact[AS_CAPSULE_LEN];
+	} issue[ISSUES];
+	struct {
 		uint8_t id[AS_GWID_LEN];
 		uint8_t journal[AS_JOURNAL_ID_LEN];
 		struct as_record recs[RECORDS];
@@ -88,6 +103,11 @@ static void make_world(struct world *w)
 	for (int p = 0; p < PEOPLE; p++) {
 		rnd_bytes(w->person_pid[p], AS_PID_LEN);
 		rnd_bytes(w->person_capsule[p], AS_CAPSULE_LEN);
+	}
+	for (int i = 0; with_tokens && i < ISSUES; i++) {
+		w->issue[i].person = (int)below(PEOPLE);
+		w->issue[i].has_contact = below(4) != 0;
+		rnd_bytes(w->issue[i].contact, AS_CAPSULE_LEN);
 	}
 	for (int g = 0; g < GATEWAYS; g++) {
 		rnd_bytes(w->gw[g].id, AS_GWID_LEN);
@@ -112,8 +132,19 @@ static void make_world(struct world *w)
 				r->exit_time = 0;
 				r->flags = 0;
 				r->headcount = 1;
+			} else if (with_tokens && k >= 92 && k != 95) {
+				/* A visit token: issue i, token below(ISSUE_COUNT + 1)
+				 * (the last one its issue never had); tokens are few,
+				 * so some are used twice. */
+				r->kind = AS_REC_TOKEN;
+				r->credential_expires = w->now + 7 * DAY;
+				if (as_token_id_derive(r->pid, id_key, 1 + below(ISSUES),
+						       (uint8_t)below(ISSUE_COUNT + 1)) != 0)
+					abort();
 			} else {
-				r->kind = k < 80 ? AS_REC_PASS : k < 92 ? AS_REC_CARD : AS_REC_MANUAL;
+				r->kind = k < 80 ? AS_REC_PASS
+					  : k < (with_tokens ? 88u : 92u) ? AS_REC_CARD
+									  : AS_REC_MANUAL;
 				if (k != 50) /* now and then nobody: a pid the caller lacked */
 					memcpy(r->pid, w->person_pid[p], AS_PID_LEN);
 				memcpy(r->capsule, w->person_capsule[p], AS_CAPSULE_LEN);
@@ -131,7 +162,7 @@ static void make_world(struct world *w)
 static void compare_result(const char *what, int rc_l, const struct cl_ingest_result *l, int rc_p,
 			   const struct cl_ingest_result *p)
 {
-	char name[96];
+	char name[160];
 
 	snprintf(name, sizeof name, "%s: return", what);
 	SAME(name, rc_l, rc_p);
@@ -157,6 +188,43 @@ static void compare_result(const char *what, int rc_l, const struct cl_ingest_re
 	SAME(name, l->chain.seq, p->chain.seq);
 	snprintf(name, sizeof name, "%s: chain head", what);
 	SAME(name, memcmp(l->chain.head, p->chain.head, AS_CHAIN_LEN) == 0, 1);
+	snprintf(name, sizeof name, "%s: refused", what);
+	SAME(name, l->refused, p->refused);
+	snprintf(name, sizeof name, "%s: tokens waiting", what);
+	SAME(name, l->tokens_waiting, p->tokens_waiting);
+	snprintf(name, sizeof name, "%s: tokens replayed", what);
+	SAME(name, l->tokens_replayed, p->tokens_replayed);
+}
+
+/* The issuer's batch announcing issue i (again, when announced before; now
+ * and then with another pid, a serial issued twice) into both. */
+static void send_issue(struct world *w, int i, struct cl_ingest *tl, struct cl_ingest *tp)
+{
+	struct cl_token_issue t;
+	struct cl_tokens_result rl, rp;
+	char what[80];
+
+	memset(&t, 0, sizeof t);
+	t.serial = (uint64_t)i + 1;
+	t.count = ISSUE_COUNT;
+	t.expires_at = w->now + 7 * DAY;
+	/* An issue without a contact capsule is one whose capsule did not
+	 * open: attributed to nobody (pid all zero). */
+	if (w->issue[i].has_contact)
+		memcpy(t.pid, w->person_pid[w->issue[i].person], AS_PID_LEN);
+	if (w->issue[i].announced && below(3) == 0)
+		t.pid[0] ^= 1;
+	t.contact = w->issue[i].has_contact ? w->issue[i].contact : NULL;
+	snprintf(what, sizeof what, "issue %d", i + 1);
+	SAME(what, cl_store_ingest_token_issues(tl, &t, 1, &rl),
+	     cl_store_ingest_token_issues(tp, &t, 1, &rp));
+	SAME("issue: added", rl.added, rp.added);
+	SAME("issue: known", rl.known, rp.known);
+	SAME("issue: conflicting", rl.conflicting, rp.conflicting);
+	SAME("issue: resolved", rl.resolved, rp.resolved);
+	tok_resolved += rl.resolved;
+	tok_known += rl.known;
+	w->issue[i].announced = 1;
 }
 
 /* One batch of gateway g, seqs first..last, into both transactions. */
@@ -175,6 +243,15 @@ static void send_batch(struct world *w, int g, uint64_t first, uint64_t last,
 	chain.digests = (const uint8_t (*)[AS_CHAIN_LEN])w->gw[g].digests[first - 1];
 	chain.keep_from = w->now - 30 * DAY;
 	chain.keep_to = w->now + 600;
+	if (with_tokens && below(4) == 0) {
+		/* Some records made while their category was not collecting. */
+		static uint8_t refused[RECORDS];
+
+		for (size_t i = 0; i < n; i++)
+			refused[i] = below(8) == 0;
+		cl_store_ingest_refuse(tl, refused, n);
+		cl_store_ingest_refuse(tp, refused, n);
+	}
 	rc_l = cl_store_ingest_chained_batch(tl, w->gw[g].id, &chain, &w->gw[g].recs[first - 1],
 					     NULL, n, w->now - 5, w->now, &rl);
 	rc_p = cl_store_ingest_chained_batch(tp, w->gw[g].id, &chain, &w->gw[g].recs[first - 1],
@@ -186,6 +263,13 @@ static void send_batch(struct world *w, int g, uint64_t first, uint64_t last,
 		printf("  (postgresql: %s)\n", cl_store_last_error());
 	if (!rc_l && rl.duplicates == n)
 		resends_judged++;
+	if (!rc_l) {
+		tok_waiting += rl.tokens_waiting;
+		tok_replayed += rl.tokens_replayed;
+		refused_total += rl.refused;
+		for (size_t i = 0; i < n; i++)
+			tok_stored += w->gw[g].recs[first - 1 + i].kind == AS_REC_TOKEN;
+	}
 	if (!rc_l && rl.gap) {
 		gaps++;
 		SAME("counting a gap", cl_store_ingest_count_reject(tl, "gap"),
@@ -384,6 +468,15 @@ static void compare_contents(struct world *w, struct cl_store *l, struct cl_stor
 	SAME(what, sl.batches, sp.batches);
 	snprintf(what, sizeof what, "%s: stats rejects", when);
 	SAME(what, sl.rejects_total, sp.rejects_total);
+	snprintf(what, sizeof what, "%s: stats token issues", when);
+	SAME(what, sl.tokens, sp.tokens);
+	snprintf(what, sizeof what, "%s: stats tokens waiting", when);
+	SAME(what, sl.tokens_waiting, sp.tokens_waiting);
+	snprintf(what, sizeof what, "%s: stats tokens replayed", when);
+	SAME(what, sl.tokens_replayed, sp.tokens_replayed);
+	printf("%s: %llu token issues, %llu records waiting, %llu replayed\n", when,
+	       (unsigned long long)sl.tokens, (unsigned long long)sl.tokens_waiting,
+	       (unsigned long long)sl.tokens_replayed);
 
 	/* Each person's latest capsule (LMDB: cl_store_capsule). */
 	for (int i = 0; i < PEOPLE; i++) {
@@ -442,10 +535,11 @@ int main(int argc, char **argv)
 	uint64_t dl = 0, dp = 0;
 	int rounds = 0, app_ops = 0;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: store_compare LMDB_DIR POSTGRESQL_URI SEED\n");
+	if (argc != 4 && !(argc == 5 && strcmp(argv[4], "tokens") == 0)) {
+		fprintf(stderr, "usage: store_compare LMDB_DIR POSTGRESQL_URI SEED [tokens]\n");
 		return 2;
 	}
+	with_tokens = argc == 5;
 	rng_state = strtoull(argv[3], NULL, 10) * UINT64_C(0x9E3779B97F4A7C15) + 1;
 	if (!rng_state)
 		rng_state = 1;
@@ -459,6 +553,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "store_compare: %s", PQerrorMessage(pq));
 		return 2;
 	}
+	randombytes_buf(id_key, sizeof id_key);
+	cl_store_set_token_id_key(l, id_key);
+	cl_store_set_token_id_key(p, id_key);
 	make_world(&w);
 	enroll_both(&w, l, p);
 
@@ -485,6 +582,10 @@ int main(int argc, char **argv)
 				app_ops++;
 				continue;
 			}
+			if (with_tokens && c >= 96) {
+				send_issue(&w, (int)below(ISSUES), tl, tp);
+				continue;
+			}
 			if (c < 20 && sent) /* a resend of what was sent */
 				first = 1 + below(sent);
 			else if (c < 28 && sent) /* overlapping */
@@ -509,6 +610,24 @@ int main(int argc, char **argv)
 		if (failures > 20)
 			break;
 	}
+	/* The issues not announced yet arrive: no record waits any more. */
+	if (with_tokens) {
+		struct cl_ingest *tl = NULL, *tp = NULL;
+
+		if (cl_store_ingest_begin(l, &tl) || cl_store_ingest_begin(p, &tp)) {
+			printf("beginning a transaction failed: %s\n", cl_store_last_error());
+			return 1;
+		}
+		compare_contents(&w, l, p, pq, "before the last issues");
+		for (int i = 0; i < ISSUES; i++)
+			if (!w.issue[i].announced)
+				send_issue(&w, i, tl, tp);
+		SAME("committing", cl_store_ingest_commit(tl), cl_store_ingest_commit(tp));
+	}
+	if (with_tokens)
+		printf("tokens: %u records, %u waited, %u resolved by their issue, %u replayed, "
+		       "%u issues sent again; %u records refused (not collecting)\n", tok_stored,
+		       tok_waiting, tok_resolved, tok_replayed, tok_known, refused_total);
 	printf("%d ingest transactions; %u gaps, %u resends; app: %u stored, %u duplicate, "
 	       "%u replay, %u unknown, %u refused check-outs\n", rounds, gaps, resends_judged,
 	       app_outcomes[CL_APP_STORED], app_outcomes[CL_APP_DUPLICATE],

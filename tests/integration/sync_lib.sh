@@ -20,6 +20,14 @@
 
 need python3
 
+# SYNC_STORE=postgresql (set by the test_cluster_* scripts that run an
+# embedded-mode script again): cloud_init puts the cloud's store in a
+# PostgreSQL started here (pg_lib.sh), so the same assertions run against
+# the cluster mode.
+if [ "${SYNC_STORE:-}" = postgresql ]; then
+  . "$(dirname "${BASH_SOURCE[0]}")/pg_lib.sh"
+fi
+
 SYNC_AUTH=$WORK/auth
 CLOUD_DIR=$WORK/cloud
 CLOUD_CONF=$CLOUD_DIR/cloud.conf
@@ -189,6 +197,10 @@ cloud_init() {
     "map_size 1G"
     "log_level info"
   )
+  if [ "${SYNC_STORE:-}" = postgresql ]; then
+    [ -n "${PG_URI[sync]:-}" ] || pg_start sync
+    CLOUD_DEFAULTS+=("store ${PG_URI[sync]}")
+  fi
   _merge_config CLOUD_DEFAULTS "$@" > "$CLOUD_CONF"
   chmod 0640 "$CLOUD_CONF" # it may hold broker_password: not for every user
   # Signed and saved in the store only: anshim-cloudd publishes it retained
@@ -205,12 +217,60 @@ _policy_retained() { msub -t anshim/v1/policy -C 1 -W 2 >/dev/null 2>&1; }
 # time) and wait until it is connected and the retained policy is on the
 # broker.  With CLOUD_FAKETIME set (e.g. +50y),
 # the daemon sees its wall clock that far off (libfaketime).
+# In cluster mode (SYNC_STORE) traces run on an index node: cloud_start
+# starts one the first time (its own LMDB store in $WORK/index, filled from
+# PostgreSQL), and sync_trace_ready waits until it holds every gateway visit
+# PostgreSQL holds and has passed every gateway's through_seq;
+# SYNC_TRACE_CONF is the configuration to trace with
+# ($CLOUD_CONF in the embedded mode).
+SYNC_TRACE_CONF=$CLOUD_CONF
+SYNC_INDEX_PID=
+_sync_index_start() {
+  SYNC_TRACE_CONF=$WORK/index.conf
+  { grep -v '^store_dir \|^store \|^client_id ' "$CLOUD_CONF"; echo "store_dir $WORK/index"; } \
+    > "$SYNC_TRACE_CONF"
+  chmod 0640 "$SYNC_TRACE_CONF"
+  anshim-cloudd --config "$SYNC_TRACE_CONF" --role index --store "${PG_URI[sync]}" \
+    >> "$WORK/index.log" 2>&1 5>&- 6>&- 7>&- 8>&- 9>&- &
+  SYNC_INDEX_PID=$!
+  CLEANUP_PIDS+=("$SYNC_INDEX_PID")
+  wait_for 30 "the index node to start" grep -q 'ready: .*index node' "$WORK/index.log"
+}
+_sync_index_caught_up() {
+  local pg idx
+  pg=$(pg_sql sync "SELECT (SELECT count(*) FROM visits WHERE gateway IS NOT NULL) || ' ' ||
+    coalesce((SELECT string_agg(encode(gw_id, 'hex') || ':' || through_seq, ' ' ORDER BY gw_id)
+    FROM gateways), '')") || return 1
+  idx=$(anshim-cloud stats --json --config "$SYNC_TRACE_CONF") || return 1
+  [ "$(pyq "$idx" "' '.join([str(s['visits'])] + sorted(g['gateway'] + ':' + str(g['through_seq']) for g in s['gateways']))")" = "$pg" ]
+}
+sync_trace_ready() {
+  [ "${SYNC_STORE:-}" = postgresql ] || return 0
+  wait_for 60 "the index node to hold every visit PostgreSQL holds" _sync_index_caught_up >&2
+}
+
 cloud_start() {
   local n pre=()
   [ -z "${CLOUD_FAKETIME:-}" ] || pre=(env $(faketime_env "$CLOUD_FAKETIME"))
   [ -n "$REVEAL_PID" ] || reveal_start "$CLOUD_CONF"
+  # (after reveal_start, which names its socket in $CLOUD_CONF)
+  [ "${SYNC_STORE:-}" != postgresql ] || [ -n "$SYNC_INDEX_PID" ] || _sync_index_start
+  local conf=$CLOUD_CONF
+  if [ "${SYNC_STORE:-}" = postgresql ]; then
+    # An ingest node on a machine of its own: its store_dir is not the
+    # CLI's.  The saved policy and revoked ids are copied there (as an
+    # operator installs them on each node); the policy history reaches it
+    # only through PostgreSQL.
+    conf=$WORK/node.conf
+    mkdir -p "$WORK/node-store"
+    { grep -v '^store_dir ' "$CLOUD_CONF"; echo "store_dir $WORK/node-store"; } > "$conf"
+    chmod 0640 "$conf"
+    for f in policy revoked-credentials; do
+      [ ! -f "$CLOUD_STORE/$f" ] || cp "$CLOUD_STORE/$f" "$WORK/node-store/$f"
+    done
+  fi
   n=$(_log_count "$CLOUD_LOG" 'connected to .*subscribing')
-  "${pre[@]}" anshim-cloudd --config "$CLOUD_CONF" >> "$CLOUD_LOG" 2>&1 5>&- 6>&- 7>&- 8>&- 9>&- &
+  "${pre[@]}" anshim-cloudd --config "$conf" >> "$CLOUD_LOG" 2>&1 5>&- 6>&- 7>&- 8>&- 9>&- &
   CLOUD_PID=$!
   CLEANUP_PIDS+=("$CLOUD_PID")
   wait_for 30 "anshim-cloudd to connect to the broker" \

@@ -82,7 +82,8 @@ expect_eq "replayed tokens" 0 "$(cloud_q "s['tokens']['replayed']")"
 phase "trace"
 FROM=$(date -d yesterday +%F)
 TO=$(date -d tomorrow +%F)
-json=$(anshim-cloud trace --config "$CLOUD_CONF" --from "$FROM" --to "$TO" \
+sync_trace_ready # in cluster mode, traces run on an index node
+json=$(anshim-cloud trace --config "$SYNC_TRACE_CONF" --from "$FROM" --to "$TO" \
   --reason "e2e: self-enrolled case" --phone "+82-10-4100-0001" --json)
 CASE=$(pyq "$json" "s['case']['pid']")
 expect_match "case pid" '^[0-9a-f]{32}$' "$CASE"
@@ -90,7 +91,7 @@ expect_eq "both visits of the case, at venues 1 and 2, from passes" '[[1, "scan"
   "$(pyq "$json" "sorted([v['venue'], v['source']] for v in s['visits'])")"
 expect_eq "the other visitor is the case's contact at venue 1" 1 \
   "$(pyq "$json" "len([c for c in s['contacts'] if c['venue'] == 1])")"
-json2=$(anshim-cloud trace --config "$CLOUD_CONF" --from "$FROM" --to "$TO" \
+json2=$(anshim-cloud trace --config "$SYNC_TRACE_CONF" --from "$FROM" --to "$TO" \
   --reason "e2e: same case, by pid" --pid "$CASE" --json)
 expect_eq "the pid alone finds the same two visits" 2 "$(pyq "$json2" "len(s['visits'])")"
 for n in A B; do
