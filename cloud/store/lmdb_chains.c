@@ -7,6 +7,7 @@
  * thread; the readers on any thread.
  */
 #include "lmdb_chains.h"
+#include "lmdb_tokens.h"
 #include "lmdb_visits.h"
 #include "pg_store.h"
 
@@ -206,11 +207,11 @@ static int chain_fork_point(struct cl_ingest *in, const struct stored_gateway *s
  */
 static int chain_is_resend(struct cl_ingest *in, const struct stored_gateway *sg,
 			   const struct cl_chain_batch *chain, const struct as_record *recs,
-			   const uint8_t (*pids)[AS_PID_LEN], size_t n, int *resend)
+			   const uint8_t (*pids)[AS_PID_LEN], const uint8_t *refused,
+			   size_t n_refused, size_t n, int *resend)
 {
 	uint8_t digest[AS_CHAIN_LEN];
 	uint64_t seq = 0, held_seq = 0;
-	size_t k = n;
 	int rc, held = 0;
 
 	*resend = 1;
@@ -220,16 +221,28 @@ static int chain_is_resend(struct cl_ingest *in, const struct stored_gateway *sg
 		return 0;
 	if (rc && rc != MDB_NOTFOUND)
 		return rc;
-	while (k > 0 && recs[k - 1].kind == AS_REC_EXPIRED)
-		k--;
-	if (k == 0)
-		return 0;
-	as_chain_record_digest(&recs[k - 1], digest);
-	rc = store_visit_held(in, sg, &recs[k - 1], pids ? pids[k - 1] : recs[k - 1].pid, digest,
-			      recs[k - 1].seq, &held, &held_seq);
-	if (rc)
+	/* The last record the store could hold decides.  Placeholders and
+	 * records refused as not collecting left nothing; nor did a token
+	 * record that was a replay: a token record not held decides nothing
+	 * (a batch none of whose records left anything is a resend). */
+	for (size_t k = n; k-- > 0;) {
+		const struct as_record *r = &recs[k];
+
+		if (r->kind == AS_REC_EXPIRED || (refused && k < n_refused && refused[k]))
+			continue;
+		as_chain_record_digest(r, digest);
+		if (r->kind == AS_REC_TOKEN) {
+			rc = store_token_held(in, sg, r, digest, &held);
+			if (rc || !held)
+				continue;
+			return rc;
+		}
+		rc = store_visit_held(in, sg, r, pids ? pids[k] : r->pid, digest, r->seq, &held,
+				      &held_seq);
+		if (!rc)
+			*resend = held;
 		return rc;
-	*resend = held;
+	}
 	return 0;
 }
 
@@ -255,8 +268,8 @@ static int chain_passes(const struct cl_chain_batch *chain, size_t n,
 
 int store_chain_judge(struct cl_ingest *in, const struct stored_gateway *sg, uint64_t through,
 		       const struct cl_chain_batch *chain, const struct as_record *recs,
-		       const uint8_t (*pids)[AS_PID_LEN], size_t n, int64_t now,
-		       struct chain_judgement *j)
+		       const uint8_t (*pids)[AS_PID_LEN], const uint8_t *refused,
+		       size_t n_refused, size_t n, int64_t now, struct chain_judgement *j)
 {
 	const uint8_t *gw_id = sg->g.gw_id;
 	struct cl_chain_state st;
@@ -274,7 +287,7 @@ int store_chain_judge(struct cl_ingest *in, const struct stored_gateway *sg, uin
 		 * seqs the cloud holds other records under: those are new. */
 		int resend;
 
-		rc = chain_is_resend(in, sg, chain, recs, pids, n, &resend);
+		rc = chain_is_resend(in, sg, chain, recs, pids, refused, n_refused, n, &resend);
 		if (rc || resend)
 			return rc;
 		j->reconcile = 1;

@@ -20,8 +20,8 @@ struct chain_judgement {
 
 int store_chain_judge(struct cl_ingest *in, const struct stored_gateway *sg, uint64_t through,
 		      const struct cl_chain_batch *chain, const struct as_record *recs,
-		      const uint8_t (*pids)[AS_PID_LEN], size_t n, int64_t now,
-		      struct chain_judgement *j);
+		      const uint8_t (*pids)[AS_PID_LEN], const uint8_t *refused, size_t n_refused,
+		      size_t n, int64_t now, struct chain_judgement *j);
 /* After the batch: record its events, and follow its chain. */
 int store_chain_follow(struct cl_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 		       const struct stored_gateway *sg, const struct cl_chain_batch *chain,

@@ -625,7 +625,8 @@ int cl_store_ingest_chained_batch(struct cl_ingest *in, const uint8_t gw_id[AS_G
 	}
 	judge.dups_through = through;
 	if (chain && in->s->has_chain) {
-		rc = store_chain_judge(in, &sg, through, chain, recs, pids, n, now, &judge);
+		rc = store_chain_judge(in, &sg, through, chain, recs, pids, refused, n_refused, n, now,
+				       &judge);
 		if (rc) {
 			in->failed = rc;
 			memset(res, 0, sizeof *res);

@@ -315,6 +315,30 @@ static int judge_reuse(struct cl_ingest *in, int held, int *outcome)
 	return held ? 0 : count_replay(in);
 }
 
+int store_token_held(struct cl_ingest *in, const struct stored_gateway *sg,
+		     const struct as_record *r, const uint8_t digest[AS_CHAIN_LEN], int *held)
+{
+	struct issue t;
+	struct waiting w;
+	uint64_t serial, held_seq;
+	uint8_t index;
+	int found, rc;
+
+	*held = 0;
+	if (!in->s->has_token_id_key || in->s->no_tokens)
+		return 0;
+	as_token_id_open(&serial, &index, r->pid, in->s->token_id_key);
+	rc = wait_get(in, serial, index, &w, &found);
+	if (rc || found) {
+		*held = found && memcmp(w.gw_id, sg->g.gw_id, AS_GWID_LEN) == 0 && w.seq == r->seq;
+		return rc;
+	}
+	rc = issue_get(in, serial, &t);
+	if (rc || !t.found || index >= t.count || index >= 64 || !(t.used >> index & 1))
+		return rc;
+	return store_visit_held(in, sg, r, t.pid, digest, r->seq, held, &held_seq);
+}
+
 int store_token_take(struct cl_ingest *in, const struct stored_gateway *sg,
 		     const struct as_record *r, const uint8_t digest[AS_CHAIN_LEN], int reconcile,
 		     int *outcome, uint8_t pid[AS_PID_LEN], uint8_t contact[AS_CAPSULE_LEN])

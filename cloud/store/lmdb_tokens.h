@@ -30,6 +30,17 @@ int store_token_take(struct cl_ingest *in, const struct stored_gateway *sg,
 		     const struct as_record *r, const uint8_t digest[AS_CHAIN_LEN], int reconcile,
 		     int *outcome, uint8_t pid[AS_PID_LEN], uint8_t contact[AS_CAPSULE_LEN]);
 
+/*
+ * Whether sg already holds token record r (its seq at or below
+ * through_seq: a resend, or a fork of the journal): it waits for its issue
+ * under this (gateway, seq), or its token was used and sg stored a visit
+ * with the record's content (digest) under that seq.  A replay, a token no
+ * issue announced, or one used by another record: *held 0.  Read only.
+ * Returns 0 or an LMDB code.
+ */
+int store_token_held(struct cl_ingest *in, const struct stored_gateway *sg,
+		     const struct as_record *r, const uint8_t digest[AS_CHAIN_LEN], int *held);
+
 /* At the commit, after the queued visits are written: the contact
  * capsules of the issues first used in this transaction are the persons'
  * now (capsules): drop them from token_contacts.  0 or an LMDB code. */
