@@ -153,6 +153,78 @@ static int add_gateway_category(void *ctx, const struct cl_gateway *g)
 	return 0;
 }
 
+int cl_policy_current(const char *store_dir, struct cl_store *store,
+		      const uint8_t sign_pk[AS_SIGN_PK_LEN], unsigned char **data, size_t *len,
+		      uint64_t *seq, char *warn, size_t warn_len)
+{
+	struct as_policy p;
+	char path[PATH_MAX];
+	unsigned char *kept = NULL;
+	size_t kept_len = 0;
+	uint64_t kept_seq = 0;
+	int64_t issued = 0;
+	int rc, own, verified;
+
+	*data = NULL;
+	*len = 0;
+	*seq = 0;
+	if (warn_len)
+		warn[0] = '\0';
+	if (snprintf(path, sizeof path, "%s/policy", store_dir) >= (int)sizeof path)
+		return -ENAMETOOLONG;
+	own = as_file_read_all(path, AS_POLICY_MAX_BYTES, data, len);
+	if (own && own != -ENOENT)
+		return own;
+	if (!own && as_policy_decode(&p, *data, *len, sign_pk) == 0) {
+		*seq = p.policy_seq;
+		issued = p.issued_at;
+		as_policy_free(&p);
+	}
+	rc = cl_store_policy_newest(store, *seq, &kept_seq, &kept, &kept_len);
+	if (rc == -EOPNOTSUPP)
+		return own; /* an LMDB store: the file is the policy */
+	if (rc) {
+		const char *detail = cl_store_last_error();
+
+		as_err_printf(warn, warn_len, "cannot read the newest policy from the store: %s%s%s",
+			      as_strerror(rc), *detail ? ": " : "", detail);
+		return own;
+	}
+	if (kept) {
+		verified = as_policy_decode(&p, kept, kept_len, sign_pk) == 0 &&
+			p.policy_seq == kept_seq;
+		as_policy_free(&p);
+		if (!verified) {
+			as_err_printf(warn, warn_len, "the store's newest policy (seq %llu) does not "
+				      "verify with this node's sign.pub: keeping %s", (unsigned long
+				      long)kept_seq, own ? "none" : "this node's own");
+			free(kept);
+			return own;
+		}
+		rc = as_file_write_atomic(path, kept, kept_len, 0644, 0);
+		if (rc)
+			as_err_printf(warn, warn_len, "%s: cannot save the store's newest policy "
+				      "(seq %llu): %s; publishing it all the same", path,
+				      (unsigned long long)kept_seq, as_strerror(rc));
+		free(*data);
+		*data = kept;
+		*len = kept_len;
+		*seq = kept_seq;
+		return 0;
+	}
+	/* The node's own copy is the newest: keep it in the store too (a
+	 * read-only store, the console's, leaves that to the nodes). */
+	if (!own && *seq && (rc = cl_store_policy_put(store, *seq, issued, *data, *len)) != 0 &&
+	    rc != -EACCES) {
+		const char *detail = cl_store_last_error();
+
+		as_err_printf(warn, warn_len, "cannot keep this node's policy (seq %llu) in the "
+			      "store: %s%s%s", (unsigned long long)*seq, as_strerror(rc),
+			      *detail ? ": " : "", detail);
+	}
+	return own;
+}
+
 int cl_policy_history_path(const struct cl_config *cfg, char *out, size_t len)
 {
 	return snprintf(out, len, "%s/policy-history", cfg->store_dir) >= (int)len
@@ -253,6 +325,7 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	unsigned char *data = NULL;
 	size_t len = 0;
 	uint8_t *buf = NULL;
+	uint64_t previous_seq = 0;
 	int rc, encoded = 0;
 
 	memset(res, 0, sizeof *res);
@@ -308,13 +381,35 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 	memset(&policy, 0, sizeof policy);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	policy.policy_seq = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	/* The previous policy: the newest this node or a PostgreSQL store
+	 * holds, so a policy set through any node builds on the last one. */
 	snprintf(path, sizeof path, "%s/policy", cfg->store_dir);
-	if (as_file_read_all(path, AS_POLICY_MAX_BYTES, &data, &len) == 0) {
+	rc = cl_policy_current(cfg->store_dir, store, auth.sign_pk, &data, &len, &previous_seq,
+			       err, err_len);
+	if (rc == -ENOENT)
+		rc = 0;
+	if (rc) {
+		as_err_printf(err, err_len, "%s: %s", path, as_strerror(rc));
+		goto out;
+	}
+	if (err[0]) {
+		rc = -EIO;
+		goto out; /* cannot tell which policy is the last one */
+	}
+	if (data) {
 		if (as_policy_decode(&previous, data, len, auth.sign_pk) == 0 &&
 		    previous.policy_seq >= policy.policy_seq)
 			policy.policy_seq = previous.policy_seq + 1;
 		free(data);
 		data = NULL;
+	}
+	/* Revoked credentials travel in the policy: a revocation made through
+	 * another node (its STORE/revoked-credentials) comes along. */
+	for (uint32_t i = 0; !rc && i < previous.n_revoked_holders; i++)
+		rc = id_list_add(&credentials, previous.revoked_holders[i]);
+	if (rc) {
+		as_err_printf(err, err_len, "the revoked credentials: %s", as_strerror(rc));
+		goto out;
 	}
 	/* Sections: carried over unless the request changes them. */
 	rc = issuer_keys_merge(&previous, rq, issuers, &policy.n_issuer_keys, err, err_len);
@@ -368,6 +463,18 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 		rc = as_file_write_atomic(rq->out, buf, (size_t)encoded, 0644, 0);
 	if (rc) {
 		as_err_printf(err, err_len, "cannot write the policy: %s", as_strerror(rc));
+		goto out;
+	}
+	/* Kept in a PostgreSQL store before it is published: every ingest
+	 * node republishes the newest the store keeps. */
+	rc = cl_store_policy_put(store, policy.policy_seq, policy.issued_at, buf, (size_t)encoded);
+	if (rc) {
+		const char *detail = cl_store_last_error();
+
+		as_err_printf(err, err_len, "cannot keep the policy in the store: %s%s%s (saved in "
+			      "%s; other ingest nodes republish their older one until it is kept: "
+			      "run 'policy set' again)", as_strerror(rc), *detail ? ": " : "",
+			      detail, path);
 		goto out;
 	}
 	res->seq = policy.policy_seq;

@@ -78,6 +78,23 @@ int cl_policy_set(const struct cl_config *cfg, struct cl_store *store,
 		  const struct cl_policy_request *rq, struct cl_policy_result *res, char *err,
 		  size_t err_len);
 
+/*
+ * The newest signed policy this node holds or its store keeps, the one it
+ * republishes: STORE/policy (under store_dir), replaced first by the
+ * newest policy a PostgreSQL store keeps when that one has a higher seq
+ * and its signature verifies with sign_pk.  A STORE/policy newer than
+ * anything the store keeps (issued before the store kept policies) is
+ * kept in the store.  So a node never republishes an older policy than
+ * the newest in PostgreSQL, nor than its own copy.  On 0, *data
+ * (malloc'd, the caller frees it), *len and *seq; -ENOENT when neither
+ * holds one.  warn (warn_len bytes) is set, and the node's own copy given,
+ * when the store could not be read or its newest policy does not verify.
+ * Any thread; one call per store directory at a time.
+ */
+int cl_policy_current(const char *store_dir, struct cl_store *store,
+		      const uint8_t sign_pk[AS_SIGN_PK_LEN], unsigned char **data, size_t *len,
+		      uint64_t *seq, char *warn, size_t warn_len);
+
 /* The history file's path for cfg (STORE/policy-history) into out. */
 int cl_policy_history_path(const struct cl_config *cfg, char *out, size_t len);
 

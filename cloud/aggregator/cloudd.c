@@ -15,6 +15,7 @@
 #include "authority.h"
 #include "clconfig.h"
 #include "ingest.h"
+#include "policy_set.h"
 #include "store.h"
 #include "witness.h"
 
@@ -164,28 +165,36 @@ static void on_ack(void *ctx, const struct cl_ingest_ack *ack)
 		       "be acknowledged then", as_strerror(rc));
 }
 
+/* Republish the newest policy: this node's STORE/policy, or the newest a
+ * PostgreSQL store keeps when that one is newer (policy_set.h), so no
+ * node brings back an older policy than the one the broker retains. */
 static void publish_saved_policy(struct cl_daemon *d)
 {
-	char path[PATH_MAX];
+	char warn[512];
 	unsigned char *data;
 	size_t len;
+	uint64_t seq;
 	int rc;
 
-	snprintf(path, sizeof path, "%s/policy", d->cfg.store_dir);
-	rc = as_file_read_all(path, AS_POLICY_MAX_BYTES, &data, &len);
+	rc = cl_policy_current(d->cfg.store_dir, d->store, d->keys.sign_pk, &data, &len, &seq,
+			       warn, sizeof warn);
+	if (warn[0])
+		as_log(AS_LOG_WARNING, "%s", warn);
 	if (rc == -ENOENT) {
 		as_log(AS_LOG_WARNING, "no policy yet: gateways will not collect until one is "
 		       "set with 'anshim-cloud policy set --level N'");
 		return;
 	}
 	if (rc) {
-		as_log(AS_LOG_ERR, "cannot read %s: %s", path, as_strerror(rc));
+		as_log(AS_LOG_ERR, "cannot read %s/policy: %s", d->cfg.store_dir, as_strerror(rc));
 		return;
 	}
 	rc = as_mqtt_publish(d->mqtt, POLICY_TOPIC, data, len, 1, 1, 0);
 	free(data);
 	if (rc)
 		as_log(AS_LOG_ERR, "cannot publish the policy: %s", as_strerror(rc));
+	else
+		as_log(AS_LOG_INFO, "republished the policy (seq %llu)", (unsigned long long)seq);
 }
 
 static void on_connected(void *ctx)

@@ -135,3 +135,25 @@ int cl_store_policy_history_read(struct cl_store *s, uint64_t *last, char **text
 	*len = 0;
 	return -EOPNOTSUPP;
 }
+
+int cl_store_policy_put(struct cl_store *s, uint64_t seq, int64_t issued, const void *data,
+			size_t len)
+{
+	(void)s;
+	(void)seq;
+	(void)issued;
+	(void)data;
+	(void)len;
+	return 0;
+}
+
+int cl_store_policy_newest(struct cl_store *s, uint64_t after, uint64_t *seq,
+			   unsigned char **data, size_t *len)
+{
+	(void)s;
+	(void)after;
+	*seq = 0;
+	*data = NULL;
+	*len = 0;
+	return -EOPNOTSUPP;
+}

@@ -668,6 +668,69 @@ int cl_store_policy_history_read(struct cl_store *s, uint64_t *last, char **text
 	return 0;
 }
 
+/* ---- the signed policies ---- */
+
+int cl_store_policy_put(struct cl_store *s, uint64_t seq, int64_t issued, const void *data,
+			size_t len)
+{
+	struct pg_params p;
+	int rc;
+
+	if (!s->pg)
+		return 0; /* the LMDB store's policy is the file */
+	if (s->pg->readonly)
+		return -EACCES;
+	if (seq == 0 || seq > INT64_MAX || !data || !len)
+		return AS_E_FIELD;
+	store_clear_error();
+	pgp_init(&p);
+	pgp_i64(&p, (int64_t)seq);
+	pgp_i64(&p, issued);
+	pgp_bytes(&p, data, len);
+	rc = run_once(s->pg, "keeping the signed policy",
+		      "INSERT INTO policies VALUES ($1, $2, $3) ON CONFLICT (seq) DO NOTHING", &p,
+		      NULL);
+	pgp_free(&p);
+	return rc;
+}
+
+int cl_store_policy_newest(struct cl_store *s, uint64_t after, uint64_t *seq,
+			   unsigned char **data, size_t *len)
+{
+	struct pg_params p;
+	PGresult *r;
+	size_t l;
+	int rc;
+
+	*seq = 0;
+	*data = NULL;
+	*len = 0;
+	if (!s->pg)
+		return -EOPNOTSUPP;
+	store_clear_error();
+	pgp_init(&p);
+	pgp_i64(&p, after > INT64_MAX ? INT64_MAX : (int64_t)after);
+	rc = run_once(s->pg, "reading the newest signed policy",
+		      "SELECT seq, body FROM policies WHERE seq > $1 ORDER BY seq DESC LIMIT 1",
+		      &p, &r);
+	pgp_free(&p);
+	if (rc || PQntuples(r) == 0) {
+		PQclear(r);
+		return rc;
+	}
+	l = (size_t)PQgetlength(r, 0, 1);
+	*data = malloc(l ? l : 1);
+	if (!*data) {
+		PQclear(r);
+		return -ENOMEM;
+	}
+	memcpy(*data, PQgetvalue(r, 0, 1), l);
+	*len = l;
+	*seq = (uint64_t)pg_int(r, 0, 0);
+	PQclear(r);
+	return 0;
+}
+
 /* ---- retention ---- */
 
 /* The day partitions that exist, in day order. */

@@ -556,6 +556,23 @@ int cl_store_index_lag(struct cl_store *s, struct cl_index_lag *out);
 int cl_store_policy_history_add(struct cl_store *s, uint64_t seq, const char *line);
 int cl_store_policy_history_read(struct cl_store *s, uint64_t *last, char **text, size_t *len);
 
+/*
+ * The PostgreSQL store also keeps the signed policies themselves, so that
+ * every ingest node republishes the newest (cloud/sql/004_policies.sql).
+ * cl_store_policy_put keeps data (len bytes, the encoded signed policy) as
+ * policy seq's, issued at issued (a seq kept already keeps its first
+ * copy); an LMDB store keeps none (its policy is STORE/policy alone): 0,
+ * nothing done.  cl_store_policy_newest gives, when the store holds a
+ * policy whose seq is above after, the newest one's bytes (malloc'd, the
+ * caller frees them) in *data and *len and its seq in *seq; otherwise
+ * *data is NULL.  The caller verifies the signature before it trusts the
+ * bytes.  On an LMDB store it answers -EOPNOTSUPP.  Any thread.
+ */
+int cl_store_policy_put(struct cl_store *s, uint64_t seq, int64_t issued, const void *data,
+			size_t len);
+int cl_store_policy_newest(struct cl_store *s, uint64_t after, uint64_t *seq,
+			   unsigned char **data, size_t *len);
+
 /* ---- retention ---- */
 
 /*
