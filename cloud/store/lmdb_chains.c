@@ -251,8 +251,8 @@ static int chain_is_resend(struct cl_ingest *in, const struct stored_gateway *sg
  * records after the cloud's through_seq (a journal made anew, whose first
  * records the cloud took under their first seqs) sends them again under
  * other seqs, on the chain the cloud follows. */
-static int chain_passes(const struct cl_chain_batch *chain, size_t n,
-			const uint8_t link[AS_CHAIN_LEN])
+int store_chain_passes(const struct cl_chain_batch *chain, size_t n,
+		       const uint8_t link[AS_CHAIN_LEN])
 {
 	uint8_t at[AS_CHAIN_LEN];
 
@@ -340,7 +340,7 @@ int store_chain_judge(struct cl_ingest *in, const struct stored_gateway *sg, uin
 	}
 	j->reconcile = 1;
 	j->dups_through = 0;
-	if (chain_passes(chain, n, st.head))
+	if (store_chain_passes(chain, n, st.head))
 		return 0; /* renumbered: holds what was taken, then goes on */
 	rc = chain_fork_point(in, sg, chain, recs, pids, n, &at_seq);
 	if (rc == 0) {

@@ -18,6 +18,11 @@ struct chain_judgement {
 	struct cl_chain_event brk;   /* an in-batch break; kind 0: none */
 };
 
+/* Whether the batch's chain passes through link: chain_prev or a link
+ * after one of its n digests is link (a journal that renumbered its unsent
+ * records; both stores judge by it). */
+int store_chain_passes(const struct cl_chain_batch *chain, size_t n,
+		       const uint8_t link[AS_CHAIN_LEN]);
 int store_chain_judge(struct cl_ingest *in, const struct stored_gateway *sg, uint64_t through,
 		      const struct cl_chain_batch *chain, const struct as_record *recs,
 		      const uint8_t (*pids)[AS_PID_LEN], const uint8_t *refused, size_t n_refused,

@@ -46,6 +46,7 @@
  *
  * Threads: an ingest transaction belongs to the thread that began it.
  */
+#include "lmdb_chains.h"
 #include "lmdb_ingest.h"
 #include "pg_conn.h"
 
@@ -78,6 +79,7 @@ struct pg_row {
 	uint8_t digest[PG_DIGEST_LEN];
 	int has_digest;
 	int late;                     /* stored after through_seq passed it */
+	int32_t fork;                 /* 0, or the branch of a fork (005) */
 	int no_capsule;               /* leave the person's capsule as it is */
 	uint8_t capsule[AS_CAPSULE_LEN];
 };
@@ -156,7 +158,7 @@ static int queue_row(struct cl_pg_ingest *in, const struct pg_row *row)
 static int insert_rows(struct cl_pg_ingest *in, size_t from, size_t to, int64_t *late)
 {
 	char *sql;
-	size_t len = 0, cap = 256 + (to - from) * 180;
+	size_t len = 0, cap = 256 + (to - from) * 200;
 	struct pg_params p;
 	int rc;
 
@@ -164,17 +166,18 @@ static int insert_rows(struct cl_pg_ingest *in, size_t from, size_t to, int64_t 
 	if (!sql)
 		return -ENOMEM;
 	len += (size_t)snprintf(sql, cap, "INSERT INTO visits (day, gateway, seq, checkin_id, "
-				"venue_id, pid, entry, exit, headcount, kind, flags, digest, late) VALUES ");
+				"venue_id, pid, entry, exit, headcount, kind, flags, digest, late, fork) "
+				"VALUES ");
 	pgp_init(&p);
 	for (size_t i = from; i < to; i++) {
 		const struct pg_row *r = &in->rows[i];
-		size_t b = (i - from) * 13;
+		size_t b = (i - from) * 14;
 
 		len += (size_t)snprintf(sql + len, cap - len,
 					"%s($%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,"
-					"$%zu)",
+					"$%zu,$%zu)",
 					i > from ? "," : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6,
-					b + 7, b + 8, b + 9, b + 10, b + 11, b + 12, b + 13);
+					b + 7, b + 8, b + 9, b + 10, b + 11, b + 12, b + 13, b + 14);
 		pgp_i32(&p, (int32_t)r->day);
 		pgp_bytes_or_null(&p, r->seq ? r->gw_id : NULL, AS_GWID_LEN);
 		if (r->seq)
@@ -194,6 +197,7 @@ static int insert_rows(struct cl_pg_ingest *in, size_t from, size_t to, int64_t 
 			pgp_i64(&p, (*late)++);
 		else
 			pgp_null_i64(&p);
+		pgp_i32(&p, r->fork);
 	}
 	snprintf(sql + len, cap - len, " ON CONFLICT DO NOTHING");
 	rc = ingest_run(in, "writing visits", sql, &p, NULL);
@@ -678,14 +682,97 @@ static int chain_follow(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN
 	return rc;
 }
 
+/* The highest seq of a ring point (chain_points) of gw_id in journal_id
+ * whose link is link: 0 (*seq), AS_E_NOT_FOUND or an error. */
+static int chain_find_point(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
+			    const uint8_t journal_id[AS_JOURNAL_ID_LEN],
+			    const uint8_t link[AS_CHAIN_LEN], uint64_t *seq)
+{
+	struct pg_params p;
+	PGresult *r;
+	int rc;
+
+	pgp_init(&p);
+	pgp_bytes(&p, gw_id, AS_GWID_LEN);
+	pgp_bytes(&p, journal_id, AS_JOURNAL_ID_LEN);
+	pgp_bytes(&p, link, AS_CHAIN_LEN);
+	rc = ingest_run(in, "reading the gateway's chain points",
+			"SELECT max(seq) FROM chain_points WHERE gw_id = $1 AND journal_id = $2 "
+			"AND link = $3", &p, &r);
+	pgp_free(&p);
+	if (!rc && (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)))
+		rc = AS_E_NOT_FOUND;
+	if (!rc)
+		*seq = (uint64_t)pg_int(r, 0, 0);
+	PQclear(r);
+	return rc;
+}
+
+/* Whether the store holds rec (with pid and digest) as a visit of gw_id
+ * at venue, stored before the batch being taken (committed, or queued by
+ * an earlier batch of this transaction: in->rows[0..batch_first)): the
+ * same entry, exit, person, kind and headcount, and the same digest.
+ * only_seq 0: under any seq; else only under only_seq (the same pass
+ * scanned twice in one second makes records of one content under two
+ * seqs).  A record of the batch never matches another of the batch: a
+ * journal holds a record once.  *held 1 (with *held_seq) or 0. */
+static int visit_held(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN], uint32_t venue,
+		      const struct as_record *rec, const uint8_t pid[AS_PID_LEN],
+		      const uint8_t digest[AS_CHAIN_LEN], uint64_t only_seq, size_t batch_first,
+		      int *held, uint64_t *held_seq)
+{
+	struct pg_params p;
+	PGresult *r;
+	int rc;
+
+	*held = 0;
+	for (size_t i = 0; i < batch_first && i < in->n; i++) {
+		const struct pg_row *q = &in->rows[i];
+
+		if (q->seq && (!only_seq || q->seq == only_seq) && q->entry == rec->entry_time &&
+		    q->exit == rec->exit_time && q->kind == rec->kind &&
+		    q->headcount == rec->headcount && memcmp(q->gw_id, gw_id, AS_GWID_LEN) == 0 &&
+		    memcmp(q->pid, pid, AS_PID_LEN) == 0 &&
+		    memcmp(q->digest, digest, PG_DIGEST_LEN) == 0) {
+			*held = 1;
+			*held_seq = q->seq;
+			return 0;
+		}
+	}
+	pgp_init(&p);
+	pgp_i32(&p, (int32_t)venue);
+	pgp_i64(&p, rec->entry_time);
+	pgp_i32(&p, (int32_t)pg_day_of(rec->entry_time));
+	pgp_bytes(&p, gw_id, AS_GWID_LEN);
+	pgp_i64(&p, rec->exit_time);
+	pgp_i16(&p, rec->kind);
+	pgp_i16(&p, (int16_t)rec->headcount);
+	pgp_bytes(&p, pid, AS_PID_LEN);
+	pgp_bytes(&p, digest, PG_DIGEST_LEN);
+	pgp_i64(&p, (int64_t)only_seq);
+	rc = ingest_run(in, "looking for a visit by its content",
+			"SELECT seq FROM visits WHERE venue_id = $1 AND entry = $2 AND day = $3 "
+			"AND gateway = $4 AND exit = $5 AND kind = $6 AND headcount = $7 "
+			"AND pid = $8 AND (digest IS NULL OR digest = $9) AND ($10 = 0 OR seq = $10) "
+			"LIMIT 1", &p, &r);
+	pgp_free(&p);
+	if (!rc && PQntuples(r) == 1) {
+		*held = 1;
+		*held_seq = (uint64_t)pg_int(r, 0, 0);
+	}
+	PQclear(r);
+	return rc;
+}
+
 /* Is the chained batch wholly at or below through_seq a resend of what the
- * store took?  Its head and last seq are those of the chain followed (the
- * last batch taken, sent again); or the last of its records that the
- * store holds a visit of (stored, or queued in this transaction) has the
- * same digest.  A batch none of whose records left a visit (placeholders,
- * records refused as not collecting, token replays, token records waiting
- * for their issue, or visits purged since) has nothing that could differ:
- * a resend too. */
+ * store took?  Its head and last seq are those of the chain followed or of
+ * one of the gateway's last batches (the ring); or the last of its
+ * records that the store holds a visit of (stored, or queued in this
+ * transaction) under that seq has the same digest (under a seq a fork
+ * stored several visits at, one of them).  A batch none of whose records
+ * left a visit (placeholders, records refused as not collecting, token
+ * replays, token records waiting for their issue, or visits purged since)
+ * has nothing that could differ: a resend too. */
 static int is_resend(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 		     const struct cl_chain_batch *chain, const struct as_record *recs, size_t n,
 		     int *resend)
@@ -705,6 +792,11 @@ static int is_resend(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 	    memcmp(st.journal_id, chain->journal_id, AS_JOURNAL_ID_LEN) == 0 &&
 	    as_chain_equal(st.head, chain->head))
 		return 0;
+	rc = chain_find_point(in, gw_id, chain->journal_id, chain->head, &seq);
+	if (rc == 0 && seq == recs[n - 1].seq)
+		return 0;
+	if (rc && rc != AS_E_NOT_FOUND)
+		return rc;
 	/* Taken earlier in this transaction: still queued. */
 	for (size_t i = in->n; i-- > 0;) {
 		const struct pg_row *q = &in->rows[i];
@@ -721,25 +813,181 @@ static int is_resend(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 	pgp_i64(&p, (int64_t)recs[0].seq);
 	pgp_i64(&p, (int64_t)recs[n - 1].seq);
 	rc = ingest_run(in, "looking for a resent record",
-			"SELECT seq, digest FROM visits WHERE gateway = $1 AND seq BETWEEN $2 AND $3 "
-			"ORDER BY seq DESC LIMIT 1", &p, &r);
+			"SELECT seq, digest FROM visits WHERE gateway = $1 AND seq = (SELECT max(seq) "
+			"FROM visits WHERE gateway = $1 AND seq BETWEEN $2 AND $3)", &p, &r);
 	pgp_free(&p);
-	if (!rc && PQntuples(r) == 1) {
+	for (int i = 0; !rc && i < PQntuples(r); i++) {
 		uint8_t stored[PG_DIGEST_LEN];
 
-		seq = (uint64_t)pg_int(r, 0, 0);
+		seq = (uint64_t)pg_int(r, i, 0);
 		as_chain_record_digest(&recs[seq - recs[0].seq], digest);
-		*resend = pg_bytes(r, 0, 1, stored, PG_DIGEST_LEN) == 0 &&
+		*resend = pg_bytes(r, i, 1, stored, PG_DIGEST_LEN) == 0 &&
 			  memcmp(stored, digest, PG_DIGEST_LEN) == 0;
+		if (*resend)
+			break;
 	}
 	PQclear(r);
 	return rc;
 }
 
-static int leaves_chain(const char *how)
+/* How a chained batch is taken (pg_judge). */
+struct pg_judgement {
+	int judged;                   /* not a resend: events, and the chain followed */
+	int reconcile;                /* content decides for records past dups_through */
+	int new_branch;               /* left the chain followed: a new fork number */
+	uint64_t dups_through;        /* records at or below it are duplicates */
+	struct cl_chain_event first, brk;
+};
+
+/* Where does a batch that left the chain followed come from?  Its
+ * chain_prev is the link at the end of an earlier batch (the ring), or its
+ * first record (not a placeholder) is one the store holds under seq q, so
+ * chain_prev is the link at q - 1: a fork at *at_seq.  Otherwise
+ * AS_E_NOT_FOUND: a break. */
+static int fork_point(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN], uint32_t venue,
+		      const struct cl_chain_batch *chain, const struct as_record *recs,
+		      const uint8_t (*pids)[AS_PID_LEN], size_t n, size_t batch_first,
+		      uint64_t *at_seq)
 {
-	store_note("the batch leaves the journal chain this cloud follows", how);
-	return AS_E_STORE;
+	uint8_t digest[AS_CHAIN_LEN];
+	uint64_t held_seq = 0;
+	int rc, held = 0;
+
+	if (as_chain_is_genesis(chain->prev)) {
+		*at_seq = 0;
+		return 0;
+	}
+	rc = chain_find_point(in, gw_id, chain->journal_id, chain->prev, at_seq);
+	if (rc != AS_E_NOT_FOUND)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (recs[i].kind == AS_REC_EXPIRED)
+			continue;
+		as_chain_record_digest(&recs[i], digest);
+		rc = visit_held(in, gw_id, venue, &recs[i], pids ? pids[i] : recs[i].pid, digest, 0,
+				batch_first, &held, &held_seq);
+		if (rc)
+			return rc;
+		if (!held || held_seq < i + 1)
+			return AS_E_NOT_FOUND;
+		*at_seq = held_seq - i - 1;
+		return 0;
+	}
+	return AS_E_NOT_FOUND;
+}
+
+/*
+ * Judge a chained batch as the LMDB store does (lmdb_chains.c:
+ * store_chain_judge): a resend of what the store took (not judged); a
+ * batch that continues the chain followed, or starts it; or one that left
+ * it (a new journal, a renumbered journal, a fork from a restored copy, a
+ * break), whose records content decides (reconcile) and which starts a
+ * new branch.  A batch wholly at or below through_seq that is no resend
+ * holds other records under those seqs: content decides too.
+ */
+static int pg_judge(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN], uint32_t venue,
+		    uint64_t through, const struct cl_chain_batch *chain,
+		    const struct as_record *recs, const uint8_t (*pids)[AS_PID_LEN], size_t n,
+		    size_t batch_first, int64_t now, struct pg_judgement *j)
+{
+	struct cl_chain_state st;
+	enum as_chain_verdict verdict;
+	uint64_t first = recs[0].seq, last = recs[n - 1].seq, at_seq = 0;
+	size_t at = 0;
+	int rc;
+
+	memset(j, 0, sizeof *j);
+	j->dups_through = through;
+	if (last <= through) {
+		int resend;
+
+		rc = is_resend(in, gw_id, chain, recs, n, &resend);
+		if (rc || resend)
+			return rc;
+		j->reconcile = 1;
+		j->dups_through = 0;
+	}
+	j->judged = 1;
+	memcpy(j->first.journal_id, chain->journal_id, AS_JOURNAL_ID_LEN);
+	j->first.first_seq = first;
+	j->first.last_seq = last;
+	j->first.time = now;
+	j->brk = j->first;
+	verdict = as_chain_verify(chain->prev, chain->head, recs, chain->digests, n,
+				  chain->keep_from, chain->keep_to, &at);
+	if (verdict != AS_CHAIN_INTACT) {
+		j->brk.kind = CL_CHAIN_BREAK;
+		j->brk.cause = verdict == AS_CHAIN_RECORD_CHANGED     ? CL_BREAK_RECORD_CHANGED
+			       : verdict == AS_CHAIN_EARLY_PLACEHOLDER ? CL_BREAK_EARLY_PLACEHOLDER
+								       : CL_BREAK_HEAD_MISMATCH;
+		j->brk.at_seq = verdict == AS_CHAIN_HEAD_MISMATCH ? 0 : recs[at].seq;
+	}
+	rc = chain_get(in, gw_id, &st);
+	if (rc == AS_E_NOT_FOUND) {
+		j->first.kind = CL_CHAIN_START;
+		j->new_branch = j->reconcile;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	if (memcmp(st.journal_id, chain->journal_id, AS_JOURNAL_ID_LEN) != 0) {
+		j->first.kind = CL_CHAIN_NEW_JOURNAL;
+		j->reconcile = j->new_branch = 1;
+		j->dups_through = 0;
+		return 0;
+	}
+	if (first <= st.seq + 1 && last > st.seq) {
+		uint8_t link[AS_CHAIN_LEN];
+
+		as_chain_fold(chain->prev, chain->digests, (size_t)(st.seq + 1 - first), link);
+		if (as_chain_equal(link, st.head)) {
+			/* Continues the chain followed.  A chain followed since
+			 * a fork below through_seq has not reached it: its
+			 * records past st.seq are new to the cloud, whose
+			 * through_seq counts the other branch. */
+			if (st.seq < through) {
+				j->reconcile = 1;
+				j->dups_through = st.seq;
+			}
+			return 0;
+		}
+	}
+	j->reconcile = j->new_branch = 1;
+	j->dups_through = 0;
+	if (store_chain_passes(chain, n, st.head))
+		return 0; /* renumbered: holds what was taken, then goes on */
+	rc = fork_point(in, gw_id, venue, chain, recs, pids, n, batch_first, &at_seq);
+	if (rc == 0) {
+		j->first.kind = CL_CHAIN_FORK;
+		j->first.at_seq = at_seq;
+	} else if (rc == AS_E_NOT_FOUND) {
+		j->first.kind = CL_CHAIN_BREAK;
+		j->first.cause = CL_BREAK_UNLINKED;
+	} else {
+		return rc;
+	}
+	return 0;
+}
+
+/* Keep the link at the end of the batch in the gateway's ring (slot: its
+ * batch count before this batch, modulo CL_CHAIN_POINTS). */
+static int chain_point_put(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
+			   uint64_t batches, const struct cl_chain_batch *chain, uint64_t last)
+{
+	struct pg_params p;
+	int rc;
+
+	pgp_init(&p);
+	pgp_bytes(&p, gw_id, AS_GWID_LEN);
+	pgp_i32(&p, (int32_t)(batches % CL_CHAIN_POINTS));
+	pgp_bytes(&p, chain->journal_id, AS_JOURNAL_ID_LEN);
+	pgp_bytes(&p, chain->head, AS_CHAIN_LEN);
+	pgp_i64(&p, (int64_t)last);
+	rc = ingest_run(in, "keeping the gateway's chain point",
+			"INSERT INTO chain_points VALUES ($1, $2, $3, $4, $5) ON CONFLICT (gw_id, "
+			"slot) DO UPDATE SET journal_id = $3, link = $4, seq = $5", &p, NULL);
+	pgp_free(&p);
+	return rc;
 }
 
 int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
@@ -748,13 +996,15 @@ int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_G
 			       const struct cl_pg_batch_marks *marks, int64_t created, int64_t now,
 			       struct cl_ingest_result *res)
 {
-	struct cl_chain_event first, brk;
+	struct pg_judgement j;
 	struct pg_params p;
 	PGresult *r = NULL;
-	uint64_t through, last;
+	uint64_t through, last, old_through, batches;
 	uint32_t venue;
+	int32_t forks;
 	int64_t longest = 0;
-	int rc, follow = 0;
+	size_t batch_first = in->n;
+	int rc;
 
 	memset(res, 0, sizeof *res);
 	if (in->failed)
@@ -780,8 +1030,8 @@ int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_G
 	pgp_init(&p);
 	pgp_bytes(&p, gw_id, AS_GWID_LEN);
 	rc = ingest_run(in, "locking the gateway",
-			"SELECT venue_id, revoked, through_seq FROM gateways WHERE gw_id = $1 "
-			"FOR UPDATE", &p, &r);
+			"SELECT venue_id, revoked, through_seq, batches, forks FROM gateways "
+			"WHERE gw_id = $1 FOR UPDATE", &p, &r);
 	pgp_free(&p);
 	if (rc)
 		return rc;
@@ -794,7 +1044,9 @@ int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_G
 		PQclear(r);
 		return AS_E_REVOKED;
 	}
-	through = (uint64_t)pg_int(r, 0, 2);
+	through = old_through = (uint64_t)pg_int(r, 0, 2);
+	batches = (uint64_t)pg_int(r, 0, 3);
+	forks = (int32_t)pg_int(r, 0, 4);
 	PQclear(r);
 	res->through_seq = through;
 	if (recs[0].seq > through + 1) {
@@ -803,77 +1055,42 @@ int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_G
 			res->has_chain = 1;
 		return in->failed;
 	}
-	memset(&first, 0, sizeof first);
-	memset(&brk, 0, sizeof brk);
+	memset(&j, 0, sizeof j);
+	j.dups_through = through;
 	if (chain) {
-		struct cl_chain_state st;
-		enum as_chain_verdict verdict;
-		size_t at = 0;
-		int resend = 0;
-
-		if (last <= through) {
-			rc = is_resend(in, gw_id, chain, recs, n, &resend);
-			if (rc)
-				return rc;
-			if (!resend)
-				return leaves_chain("other records under seqs the store holds "
-						    "(a restored or remade journal); the PostgreSQL "
-						    "store does not reconcile them yet: the gateway "
-						    "keeps the batch");
-		}
-		if (!resend) {
-			follow = 1;
-			memcpy(first.journal_id, chain->journal_id, AS_JOURNAL_ID_LEN);
-			first.first_seq = recs[0].seq;
-			first.last_seq = last;
-			first.time = now;
-			brk = first;
-			verdict = as_chain_verify(chain->prev, chain->head, recs, chain->digests, n,
-						  chain->keep_from, chain->keep_to, &at);
-			if (verdict != AS_CHAIN_INTACT) {
-				brk.kind = CL_CHAIN_BREAK;
-				brk.cause = verdict == AS_CHAIN_RECORD_CHANGED
-						    ? CL_BREAK_RECORD_CHANGED
-					    : verdict == AS_CHAIN_EARLY_PLACEHOLDER
-						    ? CL_BREAK_EARLY_PLACEHOLDER
-						    : CL_BREAK_HEAD_MISMATCH;
-				brk.at_seq = verdict == AS_CHAIN_HEAD_MISMATCH ? 0 : recs[at].seq;
-			}
-			rc = chain_get(in, gw_id, &st);
-			if (rc == AS_E_NOT_FOUND) {
-				first.kind = CL_CHAIN_START;
-			} else if (rc) {
-				return rc;
-			} else {
-				uint8_t link[AS_CHAIN_LEN];
-
-				if (memcmp(st.journal_id, chain->journal_id, AS_JOURNAL_ID_LEN) != 0)
-					return leaves_chain("a new journal; the PostgreSQL store does "
-							    "not reconcile it yet: the gateway keeps "
-							    "the batch");
-				if (!(recs[0].seq <= st.seq + 1 && last > st.seq))
-					return leaves_chain("it does not continue the chain followed; "
-							    "the PostgreSQL store does not reconcile "
-							    "it yet: the gateway keeps the batch");
-				as_chain_fold(chain->prev, chain->digests,
-					      (size_t)(st.seq + 1 - recs[0].seq), link);
-				if (!as_chain_equal(link, st.head))
-					return leaves_chain("it forks from the chain followed; the "
-							    "PostgreSQL store does not reconcile it "
-							    "yet: the gateway keeps the batch");
-			}
-		}
+		rc = pg_judge(in, gw_id, venue, through, chain, recs, pids, n, batch_first, now, &j);
+		if (rc)
+			return rc;
+	}
+	/* Visits a batch that left the chain stores under seqs through_seq
+	 * had passed carry a fork number of their own (005_journal_forks.sql):
+	 * a new one for a new branch. */
+	if (j.reconcile && (j.new_branch || forks == 0) && recs[0].seq <= old_through) {
+		pgp_init(&p);
+		pgp_bytes(&p, gw_id, AS_GWID_LEN);
+		rc = ingest_run(in, "numbering the gateway's fork",
+				"UPDATE gateways SET forks = forks + 1 WHERE gw_id = $1 RETURNING forks",
+				&p, &r);
+		pgp_free(&p);
+		if (!rc)
+			forks = (int32_t)pg_int(r, 0, 0);
+		PQclear(r);
+		if (rc)
+			return rc;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct as_record *rec = &recs[i];
 		struct pg_row row;
 		uint8_t digest[AS_CHAIN_LEN];
 
-		if (rec->seq <= through) {
+		/* Below through_seq a record is a duplicate, unless the batch
+		 * left the chain followed: then content decides. */
+		if (rec->seq <= j.dups_through) {
 			res->duplicates++;
 			continue;
 		}
-		through = rec->seq;
+		if (rec->seq > through)
+			through = rec->seq;
 		if (rec->kind == AS_REC_EXPIRED) {
 			res->expired++;
 			continue;
@@ -915,6 +1132,26 @@ int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_G
 			in->replayed += outcome == TOKEN_REPLAY;
 			if (outcome != TOKEN_USE)
 				continue;
+		} else if (j.reconcile) {
+			int held;
+			uint64_t held_seq;
+
+			rc = visit_held(in, gw_id, venue, rec, row.pid, digest, 0, batch_first, &held,
+					&held_seq);
+			if (rc) {
+				memset(res, 0, sizeof *res);
+				return rc;
+			}
+			if (held) {
+				res->reconciled++;
+				continue;
+			}
+		}
+		if (rec->seq <= old_through) {
+			/* Another visit than the one held under this seq: the
+			 * index nodes copy it by their late cursor. */
+			row.fork = forks;
+			row.late = 1;
 		}
 		if (rec->exit_time > rec->entry_time && rec->exit_time - rec->entry_time > longest)
 			longest = rec->exit_time - rec->entry_time;
@@ -926,16 +1163,19 @@ int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_G
 		res->stored++;
 	}
 	rc = longest ? raise_longest(in, venue, longest) : 0;
-	if (!rc && follow && first.kind)
-		rc = chain_event_add(in, gw_id, &first);
-	if (!rc && follow && brk.kind)
-		rc = chain_event_add(in, gw_id, &brk);
-	if (follow) {
-		res->chain_event = brk.kind ? brk.kind : first.kind;
-		res->chain_cause = brk.kind ? brk.cause : first.cause;
+	j.first.reconciled = j.brk.reconciled = res->reconciled;
+	if (!rc && j.judged && j.first.kind)
+		rc = chain_event_add(in, gw_id, &j.first);
+	if (!rc && j.judged && j.brk.kind)
+		rc = chain_event_add(in, gw_id, &j.brk);
+	if (j.judged) {
+		res->chain_event = j.brk.kind ? j.brk.kind : j.first.kind;
+		res->chain_cause = j.brk.kind ? j.brk.cause : j.first.cause;
 	}
-	if (!rc && follow)
+	if (!rc && j.judged)
 		rc = chain_follow(in, gw_id, chain, last, now);
+	if (!rc && j.judged)
+		rc = chain_point_put(in, gw_id, batches, chain, last);
 	if (!rc && (res->stored || res->expired || res->refused || res->reconciled ||
 		    res->tokens_waiting || res->tokens_replayed)) {
 		pgp_init(&p);

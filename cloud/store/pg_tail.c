@@ -79,7 +79,12 @@
  * had passed before the step, and moves the cursor to the highest late
  * number of the snapshot: a late visit visible in that snapshot with a
  * seq past the index's through_seq is copied by the seq cursor, now or
- * later.
+ * later.  Except a fork's visit (visits.fork > 0: a batch that left its
+ * gateway's journal chain stored it under a seq through_seq had passed,
+ * beside the visit already there, pg_ingest.c): the seq cursor reads only
+ * fork 0, one visit per seq, and the late cursor copies every fork's
+ * visit, whatever its seq (every gateway of the snapshot is enrolled in
+ * the index before, so none is skipped).
  *
  * What is copied: gateways' visits and app check-ins (with each person's
  * latest capsule), and the gateways and venues they name.
@@ -181,7 +186,7 @@ static int read_records(PGconn *c, const uint8_t gw_id[AS_GWID_LEN], uint64_t fr
 		    "SELECT v.seq, v.pid, v.entry, v.exit, v.headcount, v.kind, v.flags, "
 		    "CASE WHEN v.kind = 3 THEN coalesce(c.paper, c.capsule) ELSE c.capsule END "
 		    "FROM visits v LEFT JOIN capsules c ON c.pid = v.pid "
-		    "WHERE v.gateway = $1 AND v.seq > $2 AND v.seq <= $3", &p, &r);
+		    "WHERE v.gateway = $1 AND v.seq > $2 AND v.seq <= $3 AND v.fork = 0", &p, &r);
 	pgp_free(&p);
 	for (int i = 0; !rc && i < PQntuples(r); i++) {
 		uint64_t seq = (uint64_t)pg_int(r, i, 0);
@@ -533,7 +538,7 @@ static int copy_late(struct cl_store *index, PGconn *c, struct cl_ingest **txn,
 	pgp_i64(&p, (int64_t)high);
 	rc = pg_run(c, "reading late visits for the index",
 		    "SELECT v.gateway, v.seq, v.pid, v.entry, v.exit, v.headcount, v.kind, "
-		    "v.flags, v.digest, c.capsule FROM visits v LEFT JOIN capsules c "
+		    "v.flags, v.digest, c.capsule, v.fork FROM visits v LEFT JOIN capsules c "
 		    "ON c.pid = v.pid WHERE v.late > $1 AND v.late <= $2 ORDER BY v.late",
 		    &p, &r);
 	pgp_free(&p);
@@ -556,7 +561,8 @@ static int copy_late(struct cl_store *index, PGconn *c, struct cl_ingest **txn,
 			rc = 0; /* enrolled by this step: its rows come by seq */
 			continue;
 		}
-		if (rc || seq > have.through_seq)
+		/* A fork's visit (fork > 0) never comes by seq: always here. */
+		if (rc || (seq > have.through_seq && pg_int(r, i, 10) == 0))
 			continue;
 		v.entry = pg_int(r, i, 3);
 		v.exit = pg_int(r, i, 4);

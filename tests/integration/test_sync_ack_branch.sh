@@ -134,6 +134,10 @@ expect_eq "cloud visits (C 155 + D 50)" 205 "$(cloud_field visits)"
 expect_eq "cloud: D's new journal was seen" 1 "$(cloud_gw_field "$ID_D" new_journals)"
 expect_eq "cloud: no chain break of D" 0 "$(cloud_gw_field "$ID_D" breaks)"
 
+# In cluster mode (test_cluster_ack_branch.sh): the index node holds every
+# visit PostgreSQL holds, each once, the reconciled ones included.
+sync_trace_ready
+
 phase "stopping"
 sync_stop_all
 done_ok

@@ -107,6 +107,10 @@ expect_eq "cloud visits (A 105 + B 110)" 215 "$(cloud_field visits)"
 expect_eq "cloud: the restored backup is a fork of B's journal" 1 "$(cloud_gw_field "${SGW_ID[B]}" forks)"
 expect_eq "cloud: still no chain break of B" 0 "$(cloud_gw_field "${SGW_ID[B]}" breaks)"
 
+# In cluster mode (test_cluster_journal_reset.sh): the index node holds every
+# visit PostgreSQL holds, each once, the reconciled ones included.
+sync_trace_ready
+
 phase "stopping"
 sync_stop_all
 done_ok

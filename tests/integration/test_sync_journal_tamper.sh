@@ -124,6 +124,10 @@ expect_eq "cloud visits (C 65 + D 30)" 95 "$(cloud_field visits)"
 echo "  the cloud's chain log:"
 grep -o 'gateway.*chain [a-z-]*[ a-z-]*' "$CLOUD_LOG" | sed 's/^/    /'
 
+# In cluster mode (test_cluster_journal_tamper.sh): the index node holds every
+# visit PostgreSQL holds, each once, the reconciled ones included.
+sync_trace_ready
+
 phase "stopping"
 sync_stop_all
 done_ok
