@@ -19,6 +19,9 @@ ALTER TABLE gateways ADD COLUMN forks integer NOT NULL DEFAULT 0;
 ALTER TABLE visits ADD COLUMN fork integer NOT NULL DEFAULT 0;
 ALTER TABLE visits DROP CONSTRAINT visits_gateway_seq_day_key;
 ALTER TABLE visits ADD CONSTRAINT visits_gateway_seq_day_fork_key UNIQUE (gateway, seq, day, fork);
+-- A token record waiting for its issue keeps the fork number its visit
+-- will be stored under.
+ALTER TABLE token_wait ADD COLUMN fork integer NOT NULL DEFAULT 0;
 
 -- Where a restored copy's branch leaves the chain: the link at the end of
 -- each of the gateway's last batches, a ring of CL_CHAIN_POINTS slots by

@@ -379,13 +379,18 @@ static int token_lock(struct cl_pg_ingest *in, uint64_t serial)
 	return rc;
 }
 
+static int visit_held(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN], uint32_t venue,
+		      const struct as_record *rec, const uint8_t pid[AS_PID_LEN],
+		      const uint8_t digest[PG_DIGEST_LEN], uint64_t only_seq, size_t batch_first,
+		      int *held, uint64_t *held_seq);
+
 /* A token record rec of gateway gw_id at venue, past through_seq: see
  * lmdb_tokens.c's store_token_take.  On TOKEN_USE, row gets its pid and
  * (on the issue's first use) its contact capsule. */
 static int token_take(struct cl_pg_ingest *in, const uint8_t key[AS_TOKEN_ID_KEY_LEN],
 		      const uint8_t gw_id[AS_GWID_LEN], uint32_t venue,
 		      const struct as_record *rec, const uint8_t digest[PG_DIGEST_LEN],
-		      struct pg_row *row, int *outcome)
+		      int reconcile, size_t batch_first, struct pg_row *row, int *outcome)
 {
 	struct pg_params p;
 	PGresult *r = NULL;
@@ -406,9 +411,11 @@ static int token_take(struct cl_pg_ingest *in, const uint8_t key[AS_TOKEN_ID_KEY
 	if (!rc && PQntuples(r) == 1) {
 		uint8_t gw[AS_GWID_LEN];
 
+		/* Held: this very record, or, in a batch that left the chain,
+		 * this gateway's record of it under another seq. */
 		*outcome = pg_bytes(r, 0, 0, gw, AS_GWID_LEN) == 0 &&
 					   memcmp(gw, gw_id, AS_GWID_LEN) == 0 &&
-					   (uint64_t)pg_int(r, 0, 1) == rec->seq
+					   ((uint64_t)pg_int(r, 0, 1) == rec->seq || reconcile)
 				   ? TOKEN_HELD
 				   : TOKEN_REPLAY;
 		PQclear(r);
@@ -431,8 +438,22 @@ static int token_take(struct cl_pg_ingest *in, const uint8_t key[AS_TOKEN_ID_KEY
 		int count = (int)pg_int(r, 0, 1);
 
 		used = (uint64_t)pg_int(r, 0, 2);
-		if (index >= count || index >= 64 || (used >> index & 1)) {
-			*outcome = TOKEN_REPLAY; /* used before, or a token it never had */
+		if (index >= count || index >= 64) {
+			*outcome = TOKEN_REPLAY; /* a token its issue never had */
+		} else if (used >> index & 1) {
+			/* Used before: a replay, unless the batch left the chain
+			 * and this gateway's stored visit has the record's
+			 * content (the same visit). */
+			uint8_t pid[AS_PID_LEN];
+			uint64_t held_seq;
+			int held = 0;
+
+			if (reconcile && pg_bytes(r, 0, 0, pid, AS_PID_LEN))
+				rc = in->failed = AS_E_CORRUPT;
+			else if (reconcile)
+				rc = visit_held(in, gw_id, venue, rec, pid, digest, 0, batch_first,
+						&held, &held_seq);
+			*outcome = held ? TOKEN_HELD : TOKEN_REPLAY;
 		} else if (pg_bytes(r, 0, 0, row->pid, AS_PID_LEN)) {
 			rc = in->failed = AS_E_CORRUPT;
 		} else {
@@ -465,9 +486,10 @@ static int token_take(struct cl_pg_ingest *in, const uint8_t key[AS_TOKEN_ID_KEY
 	pgp_i16(&p, rec->flags);
 	pgp_bytes(&p, digest, PG_DIGEST_LEN);
 	pgp_i64(&p, rec->credential_expires);
+	pgp_i32(&p, row->fork);
 	rc = ingest_run(in, "keeping a token record waiting",
-			"INSERT INTO token_wait VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-			&p, NULL);
+			"INSERT INTO token_wait VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+			"$12)", &p, NULL);
 	pgp_free(&p);
 	*outcome = TOKEN_WAIT;
 	return rc;
@@ -487,7 +509,7 @@ static int token_resolve(struct cl_pg_ingest *in, const struct cl_token_issue *t
 	pgp_i64(&p, (int64_t)t->serial);
 	rc = ingest_run(in, "resolving token_wait",
 			"WITH d AS (DELETE FROM token_wait WHERE serial = $1 RETURNING idx, "
-			"gateway, seq, venue_id, entry, exit, headcount, flags, digest) "
+			"gateway, seq, venue_id, entry, exit, headcount, flags, digest, fork) "
 			"SELECT * FROM d ORDER BY idx", &p, &r);
 	pgp_free(&p);
 	for (int i = 0; !rc && i < PQntuples(r); i++) {
@@ -514,6 +536,7 @@ static int token_resolve(struct cl_pg_ingest *in, const struct cl_token_issue *t
 		row.kind = AS_REC_TOKEN;
 		row.has_digest = 1;
 		row.late = 1;
+		row.fork = (int32_t)pg_int(r, i, 9);
 		memcpy(row.pid, t->pid, AS_PID_LEN);
 		row.no_capsule = !t->contact || contact_used;
 		if (t->contact && !contact_used)
@@ -718,7 +741,7 @@ static int chain_find_point(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID
  * journal holds a record once.  *held 1 (with *held_seq) or 0. */
 static int visit_held(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN], uint32_t venue,
 		      const struct as_record *rec, const uint8_t pid[AS_PID_LEN],
-		      const uint8_t digest[AS_CHAIN_LEN], uint64_t only_seq, size_t batch_first,
+		      const uint8_t digest[PG_DIGEST_LEN], uint64_t only_seq, size_t batch_first,
 		      int *held, uint64_t *held_seq)
 {
 	struct pg_params p;
@@ -764,25 +787,66 @@ static int visit_held(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 	return rc;
 }
 
+/* Whether the store holds token record rec of gw_id (lmdb_tokens.c:
+ * store_token_held): this very record waiting for its issue, or its
+ * token used and this gateway's visit of it stored under rec's seq with
+ * its content. */
+static int token_held(struct cl_pg_ingest *in, const uint8_t key[AS_TOKEN_ID_KEY_LEN],
+		      const uint8_t gw_id[AS_GWID_LEN], uint32_t venue, const struct as_record *rec,
+		      const uint8_t digest[PG_DIGEST_LEN], int *held)
+{
+	struct pg_params p;
+	PGresult *r;
+	uint64_t serial, held_seq;
+	uint8_t index, pid[AS_PID_LEN];
+	int rc, used = 0;
+
+	*held = 0;
+	if (!key)
+		return 0;
+	as_token_id_open(&serial, &index, rec->pid, key);
+	pgp_init(&p);
+	pgp_i64(&p, (int64_t)serial);
+	pgp_i16(&p, index);
+	rc = ingest_run(in, "looking for a resent token record",
+			"SELECT gateway, seq, NULL FROM token_wait WHERE serial = $1 AND idx = $2 "
+			"UNION ALL SELECT NULL, NULL, pid FROM token_issues WHERE serial = $1 AND "
+			"$2 < count AND $2 < 64 AND (used >> $2::int) & 1 = 1", &p, &r);
+	pgp_free(&p);
+	if (!rc && PQntuples(r) >= 1) {
+		if (!PQgetisnull(r, 0, 0)) {
+			uint8_t gw[AS_GWID_LEN];
+
+			*held = pg_bytes(r, 0, 0, gw, AS_GWID_LEN) == 0 &&
+				memcmp(gw, gw_id, AS_GWID_LEN) == 0 &&
+				(uint64_t)pg_int(r, 0, 1) == rec->seq;
+		} else {
+			used = pg_bytes(r, 0, 2, pid, AS_PID_LEN) == 0;
+		}
+	}
+	PQclear(r);
+	if (rc || !used)
+		return rc;
+	return visit_held(in, gw_id, venue, rec, pid, digest, rec->seq, in->n, held, &held_seq);
+}
+
 /* Is the chained batch wholly at or below through_seq a resend of what the
  * store took?  Its head and last seq are those of the chain followed or of
- * one of the gateway's last batches (the ring); or the last of its
- * records that the store holds a visit of (stored, or queued in this
- * transaction) under that seq has the same digest (under a seq a fork
- * stored several visits at, one of them).  A batch none of whose records
- * left a visit (placeholders, records refused as not collecting, token
- * replays, token records waiting for their issue, or visits purged since)
- * has nothing that could differ: a resend too. */
-static int is_resend(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
-		     const struct cl_chain_batch *chain, const struct as_record *recs, size_t n,
-		     int *resend)
+ * one of the gateway's last batches (the ring); or else the last of its
+ * records the store could hold decides, held under the same seq with the
+ * same content (lmdb_chains.c: chain_is_resend).  Placeholders and records
+ * refused as not collecting left nothing; nor did a token record that was
+ * a replay: a token record not held decides nothing (a batch none of
+ * whose records left anything is a resend). */
+static int is_resend(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN], uint32_t venue,
+		     const struct cl_chain_batch *chain, const struct as_record *recs,
+		     const uint8_t (*pids)[AS_PID_LEN], size_t n,
+		     const struct cl_pg_batch_marks *marks, int *resend)
 {
 	uint8_t digest[AS_CHAIN_LEN];
 	struct cl_chain_state st;
-	struct pg_params p;
-	PGresult *r;
 	uint64_t seq;
-	int rc;
+	int rc, held;
 
 	*resend = 1;
 	rc = chain_get(in, gw_id, &st);
@@ -797,37 +861,29 @@ static int is_resend(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 		return 0;
 	if (rc && rc != AS_E_NOT_FOUND)
 		return rc;
-	/* Taken earlier in this transaction: still queued. */
-	for (size_t i = in->n; i-- > 0;) {
-		const struct pg_row *q = &in->rows[i];
+	for (size_t k = n; k-- > 0;) {
+		const struct as_record *rec = &recs[k];
 
-		if (q->seq >= recs[0].seq && q->seq <= recs[n - 1].seq &&
-		    memcmp(q->gw_id, gw_id, AS_GWID_LEN) == 0) {
-			as_chain_record_digest(&recs[q->seq - recs[0].seq], digest);
-			*resend = memcmp(q->digest, digest, PG_DIGEST_LEN) == 0;
+		if (rec->kind == AS_REC_EXPIRED ||
+		    (marks->refused && k < marks->n_refused && marks->refused[k]))
+			continue;
+		as_chain_record_digest(rec, digest);
+		if (rec->kind == AS_REC_TOKEN) {
+			rc = token_held(in, marks->token_id_key, gw_id, venue, rec, digest, &held);
+			if (rc)
+				return rc;
+			if (!held)
+				continue;
 			return 0;
 		}
+		rc = visit_held(in, gw_id, venue, rec, pids ? pids[k] : rec->pid, digest, rec->seq,
+				in->n, &held, &seq);
+		if (!rc)
+			*resend = held;
+		return rc;
+		return 0;
 	}
-	pgp_init(&p);
-	pgp_bytes(&p, gw_id, AS_GWID_LEN);
-	pgp_i64(&p, (int64_t)recs[0].seq);
-	pgp_i64(&p, (int64_t)recs[n - 1].seq);
-	rc = ingest_run(in, "looking for a resent record",
-			"SELECT seq, digest FROM visits WHERE gateway = $1 AND seq = (SELECT max(seq) "
-			"FROM visits WHERE gateway = $1 AND seq BETWEEN $2 AND $3)", &p, &r);
-	pgp_free(&p);
-	for (int i = 0; !rc && i < PQntuples(r); i++) {
-		uint8_t stored[PG_DIGEST_LEN];
-
-		seq = (uint64_t)pg_int(r, i, 0);
-		as_chain_record_digest(&recs[seq - recs[0].seq], digest);
-		*resend = pg_bytes(r, i, 1, stored, PG_DIGEST_LEN) == 0 &&
-			  memcmp(stored, digest, PG_DIGEST_LEN) == 0;
-		if (*resend)
-			break;
-	}
-	PQclear(r);
-	return rc;
+	return 0;
 }
 
 /* How a chained batch is taken (pg_judge). */
@@ -888,7 +944,8 @@ static int fork_point(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN],
 static int pg_judge(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN], uint32_t venue,
 		    uint64_t through, const struct cl_chain_batch *chain,
 		    const struct as_record *recs, const uint8_t (*pids)[AS_PID_LEN], size_t n,
-		    size_t batch_first, int64_t now, struct pg_judgement *j)
+		    const struct cl_pg_batch_marks *marks, size_t batch_first, int64_t now,
+		    struct pg_judgement *j)
 {
 	struct cl_chain_state st;
 	enum as_chain_verdict verdict;
@@ -901,7 +958,7 @@ static int pg_judge(struct cl_pg_ingest *in, const uint8_t gw_id[AS_GWID_LEN], u
 	if (last <= through) {
 		int resend;
 
-		rc = is_resend(in, gw_id, chain, recs, n, &resend);
+		rc = is_resend(in, gw_id, venue, chain, recs, pids, n, marks, &resend);
 		if (rc || resend)
 			return rc;
 		j->reconcile = 1;
@@ -1058,7 +1115,8 @@ int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_G
 	memset(&j, 0, sizeof j);
 	j.dups_through = through;
 	if (chain) {
-		rc = pg_judge(in, gw_id, venue, through, chain, recs, pids, n, batch_first, now, &j);
+		rc = pg_judge(in, gw_id, venue, through, chain, recs, pids, n, marks, batch_first, now,
+			      &j);
 		if (rc)
 			return rc;
 	}
@@ -1114,11 +1172,17 @@ int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_G
 		as_chain_record_digest(rec, digest);
 		memcpy(row.digest, digest, PG_DIGEST_LEN);
 		row.has_digest = 1;
+		if (rec->seq <= old_through) {
+			/* Another visit than the one held under this seq: the
+			 * index nodes copy it by their late cursor. */
+			row.fork = forks;
+			row.late = 1;
+		}
 		if (rec->kind == AS_REC_TOKEN) {
 			int outcome;
 
-			rc = token_take(in, marks->token_id_key, gw_id, venue, rec, row.digest, &row,
-					&outcome);
+			rc = token_take(in, marks->token_id_key, gw_id, venue, rec, row.digest,
+					j.reconcile, batch_first, &row, &outcome);
 			if (rc) {
 				memset(res, 0, sizeof *res);
 				return rc;
@@ -1146,12 +1210,6 @@ int cl_pg_ingest_chained_batch(struct cl_pg_ingest *in, const uint8_t gw_id[AS_G
 				res->reconciled++;
 				continue;
 			}
-		}
-		if (rec->seq <= old_through) {
-			/* Another visit than the one held under this seq: the
-			 * index nodes copy it by their late cursor. */
-			row.fork = forks;
-			row.late = 1;
 		}
 		if (rec->exit_time > rec->entry_time && rec->exit_time - rec->entry_time > longest)
 			longest = rec->exit_time - rec->entry_time;

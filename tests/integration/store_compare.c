@@ -13,7 +13,9 @@
  * entry; with "tokens", also visit tokens: token records (some used twice,
  * some of a token their issue never had) and the issuer's issues announced
  * before or after the records, some twice, some with another pid; and
- * records marked refused (not collecting).  After every call the two results must be
+ * records marked refused (not collecting); and journals restored from a
+ * backup or made anew (fork_gateway), whose batches leave the chain the
+ * stores follow.  After every call the two results must be
  * equal; at the end the
  * registry's ingest state, the venues' longest visits, the statistics, the
  * reject counters, every stored visit (by content) and every person's
@@ -49,6 +51,7 @@ static unsigned app_outcomes[5], gaps, resends_judged;
 static unsigned tok_stored, tok_waiting, tok_replayed, tok_resolved, tok_known, refused_total;
 static uint8_t id_key[AS_TOKEN_ID_KEY_LEN];
 static int with_tokens; /* "tokens": token records, issues and refused marks too */
+static unsigned forks_made, reconciled_batches;
 
 static uint64_t rnd(void)
 {
@@ -97,6 +100,53 @@ struct world {
 	} gw[GATEWAYS];
 };
 
+/* Record i (seq i + 1) of gateway g's journal, made anew at random, with
+ * its digest and the link after it. */
+static void make_record(struct world *w, int g, int i)
+{
+	struct as_record *r = &w->gw[g].recs[i];
+	uint64_t k = below(100);
+	int p = (int)below(PEOPLE);
+
+	memset(r, 0, sizeof *r);
+	r->seq = (uint64_t)i + 1;
+	r->headcount = (uint16_t)(1 + below(3));
+	r->flags = (uint8_t)below(4);
+	r->entry_time = w->now - (int64_t)below(5 * DAY);
+	if (below(3) == 0)
+		r->exit_time = r->entry_time + 60 + (int64_t)below(7200);
+	if (k < 3) {
+		/* A placeholder of a record purged long ago. */
+		r->kind = AS_REC_EXPIRED;
+		r->entry_time = w->now - 40 * DAY - (int64_t)below(DAY);
+		r->exit_time = 0;
+		r->flags = 0;
+		r->headcount = 1;
+	} else if (with_tokens && k >= 92 && k != 95) {
+		/* A visit token: issue i, token below(ISSUE_COUNT + 1)
+		 * (the last one its issue never had); tokens are few,
+		 * so some are used twice. */
+		r->kind = AS_REC_TOKEN;
+		r->credential_expires = w->now + 7 * DAY;
+		if (as_token_id_derive(r->pid, id_key, 1 + below(ISSUES),
+				       (uint8_t)below(ISSUE_COUNT + 1)) != 0)
+			abort();
+	} else {
+		r->kind = k < 80 ? AS_REC_PASS
+			  : k < (with_tokens ? 88u : 92u) ? AS_REC_CARD
+							  : AS_REC_MANUAL;
+		if (k != 50) /* now and then nobody: a pid the caller lacked */
+			memcpy(r->pid, w->person_pid[p], AS_PID_LEN);
+		memcpy(r->capsule, w->person_capsule[p], AS_CAPSULE_LEN);
+		if (r->kind == AS_REC_MANUAL || below(10) == 0)
+			rnd_bytes(r->capsule, AS_CAPSULE_LEN); /* sealed anew */
+		if (below(12) == 0) /* a new credential from now on */
+			memcpy(w->person_capsule[p], r->capsule, AS_CAPSULE_LEN);
+	}
+	as_chain_record_digest(r, w->gw[g].digests[i]);
+	as_chain_link(w->gw[g].links[i], w->gw[g].digests[i], w->gw[g].links[i + 1]);
+}
+
 static void make_world(struct world *w)
 {
 	w->now = (int64_t)time(NULL);
@@ -113,50 +163,36 @@ static void make_world(struct world *w)
 		rnd_bytes(w->gw[g].id, AS_GWID_LEN);
 		rnd_bytes(w->gw[g].journal, AS_JOURNAL_ID_LEN);
 		memset(w->gw[g].links[0], 0, AS_CHAIN_LEN);
-		for (int i = 0; i < RECORDS; i++) {
-			struct as_record *r = &w->gw[g].recs[i];
-			uint64_t k = below(100);
-			int p = (int)below(PEOPLE);
-
-			memset(r, 0, sizeof *r);
-			r->seq = (uint64_t)i + 1;
-			r->headcount = (uint16_t)(1 + below(3));
-			r->flags = (uint8_t)below(4);
-			r->entry_time = w->now - (int64_t)below(5 * DAY);
-			if (below(3) == 0)
-				r->exit_time = r->entry_time + 60 + (int64_t)below(7200);
-			if (k < 3) {
-				/* A placeholder of a record purged long ago. */
-				r->kind = AS_REC_EXPIRED;
-				r->entry_time = w->now - 40 * DAY - (int64_t)below(DAY);
-				r->exit_time = 0;
-				r->flags = 0;
-				r->headcount = 1;
-			} else if (with_tokens && k >= 92 && k != 95) {
-				/* A visit token: issue i, token below(ISSUE_COUNT + 1)
-				 * (the last one its issue never had); tokens are few,
-				 * so some are used twice. */
-				r->kind = AS_REC_TOKEN;
-				r->credential_expires = w->now + 7 * DAY;
-				if (as_token_id_derive(r->pid, id_key, 1 + below(ISSUES),
-						       (uint8_t)below(ISSUE_COUNT + 1)) != 0)
-					abort();
-			} else {
-				r->kind = k < 80 ? AS_REC_PASS
-					  : k < (with_tokens ? 88u : 92u) ? AS_REC_CARD
-									  : AS_REC_MANUAL;
-				if (k != 50) /* now and then nobody: a pid the caller lacked */
-					memcpy(r->pid, w->person_pid[p], AS_PID_LEN);
-				memcpy(r->capsule, w->person_capsule[p], AS_CAPSULE_LEN);
-				if (r->kind == AS_REC_MANUAL || below(10) == 0)
-					rnd_bytes(r->capsule, AS_CAPSULE_LEN); /* sealed anew */
-				if (below(12) == 0) /* a new credential from now on */
-					memcpy(w->person_capsule[p], r->capsule, AS_CAPSULE_LEN);
-			}
-			as_chain_record_digest(r, w->gw[g].digests[i]);
-			as_chain_link(w->gw[g].links[i], w->gw[g].digests[i], w->gw[g].links[i + 1]);
-		}
+		for (int i = 0; i < RECORDS; i++)
+			make_record(w, g, i);
 	}
+}
+
+/*
+ * Gateway g's journal leaves the chain the stores follow, as a gateway's
+ * does when its state is restored from a backup or its journal is made
+ * anew: either a new journal (another id, every record made anew from seq
+ * 1), or a restored copy acknowledged through some seq f that holds, past
+ * f, a few records the stores took (the same content), then records of its
+ * own under seqs the stores hold others under.  The gateway sends again
+ * from its acknowledged seq.
+ */
+static void fork_gateway(struct world *w, int g)
+{
+	uint64_t sent = w->gw[g].sent, from, f;
+
+	if (below(3) == 0) {
+		rnd_bytes(w->gw[g].journal, AS_JOURNAL_ID_LEN);
+		f = 0;
+		from = 1;
+	} else {
+		f = below(sent);
+		from = f + 1 + below(sent - f < 5 ? sent - f : 5);
+	}
+	for (uint64_t i = from - 1; i < RECORDS; i++)
+		make_record(w, g, (int)i);
+	w->gw[g].sent = f;
+	forks_made++;
 }
 
 static void compare_result(const char *what, int rc_l, const struct cl_ingest_result *l, int rc_p,
@@ -178,6 +214,10 @@ static void compare_result(const char *what, int rc_l, const struct cl_ingest_re
 	SAME(name, l->expired, p->expired);
 	snprintf(name, sizeof name, "%s: gap", what);
 	SAME(name, l->gap, p->gap);
+	snprintf(name, sizeof name, "%s: reconciled", what);
+	SAME(name, l->reconciled, p->reconciled);
+	snprintf(name, sizeof name, "%s: chain cause", what);
+	SAME(name, l->chain_cause, p->chain_cause);
 	snprintf(name, sizeof name, "%s: reconciled", what);
 	SAME(name, l->reconciled, p->reconciled);
 	snprintf(name, sizeof name, "%s: chain event", what);
@@ -263,6 +303,8 @@ static void send_batch(struct world *w, int g, uint64_t first, uint64_t last,
 		printf("  (postgresql: %s)\n", cl_store_last_error());
 	if (!rc_l && rl.duplicates == n)
 		resends_judged++;
+	if (!rc_l && rl.reconciled)
+		reconciled_batches++;
 	if (!rc_l) {
 		tok_waiting += rl.tokens_waiting;
 		tok_replayed += rl.tokens_replayed;
@@ -533,13 +575,14 @@ int main(int argc, char **argv)
 	char err[512] = "";
 	PGconn *pq;
 	uint64_t dl = 0, dp = 0;
-	int rounds = 0, app_ops = 0;
+	int rounds = 0, app_ops = 0, forks[GATEWAYS] = {0};
 
 	if (argc != 4 && !(argc == 5 && strcmp(argv[4], "tokens") == 0)) {
 		fprintf(stderr, "usage: store_compare LMDB_DIR POSTGRESQL_URI SEED [tokens]\n");
 		return 2;
 	}
 	with_tokens = argc == 5;
+
 	rng_state = strtoull(argv[3], NULL, 10) * UINT64_C(0x9E3779B97F4A7C15) + 1;
 	if (!rng_state)
 		rng_state = 1;
@@ -586,6 +629,13 @@ int main(int argc, char **argv)
 				send_issue(&w, (int)below(ISSUES), tl, tp);
 				continue;
 			}
+			if (c >= 33 && c < 35 && forks[g] < 2 && sent >= 2) {
+				/* Its journal restored or made anew: it sends
+				 * again from what was acknowledged. */
+				fork_gateway(&w, g);
+				forks[g]++;
+				continue;
+			}
 			if (c < 20 && sent) /* a resend of what was sent */
 				first = 1 + below(sent);
 			else if (c < 28 && sent) /* overlapping */
@@ -628,6 +678,8 @@ int main(int argc, char **argv)
 		printf("tokens: %u records, %u waited, %u resolved by their issue, %u replayed, "
 		       "%u issues sent again; %u records refused (not collecting)\n", tok_stored,
 		       tok_waiting, tok_resolved, tok_replayed, tok_known, refused_total);
+	printf("%u journals restored or made anew, %u batches reconciled by content\n",
+	       forks_made, reconciled_batches);
 	printf("%d ingest transactions; %u gaps, %u resends; app: %u stored, %u duplicate, "
 	       "%u replay, %u unknown, %u refused check-outs\n", rounds, gaps, resends_judged,
 	       app_outcomes[CL_APP_STORED], app_outcomes[CL_APP_DUPLICATE],

@@ -4,7 +4,9 @@
 # same random calls (tests/integration/store_compare.c: chained batches in
 # order, resent, overlapping and past gaps, in random groups per
 # transaction; app check-ins with repeats and used replay keys; check-outs,
-# some refused), compared call by call and then by content (registry
+# some refused; journals restored from a backup or made anew, whose
+# batches leave the chain followed and are reconciled by content),
+# compared call by call and then by content (registry
 # state, venues, statistics, reject counters, every visit, every person's
 # latest capsule), then after the same purge, which on PostgreSQL must drop
 # the day partitions before the horizon's day.  Several seeds, each on a
@@ -22,6 +24,8 @@ for seed in 1 2 3 4; do
   out=$("$COMPARE" "$WORK/lmdb-$seed" "$uri" "$seed" 2>&1) || { echo "$out"; fail "seed $seed: the stores differ"; }
   echo "$out" | sed 's/^/  /'
   expect_match "seed $seed: same answers" "same answers" "$out"
+  expect_match "seed $seed: journals restored or made anew, batches reconciled by content" \
+    "[1-9][0-9]* journals restored or made anew, [1-9][0-9]* batches reconciled by content" "$out"
   expect_match "seed $seed: visits stored" "after ingest: [1-9][0-9]* visits" "$out"
   expect_match "seed $seed: visits purged" "purge: [1-9][0-9]* visits deleted" "$out"
   expect_match "seed $seed: gaps, resends and every app outcome exercised" \
