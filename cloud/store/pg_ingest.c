@@ -10,19 +10,27 @@
  * whole, as in the LMDB store.  through_seq, the gateway's counts and its
  * chain are updated in the same transaction as its rows.  New visits are
  * queued and written at the commit by multi-row INSERT ... ON CONFLICT DO
- * NOTHING (UNIQUE (gateway, seq, day): a row already there is not written
- * twice), and each person's latest capsule by one upsert per commit, in
+ * NOTHING (UNIQUE (gateway, seq, day, fork): a row already there is not
+ * written twice), and each person's latest capsule by one upsert per commit, in
  * pid order (two nodes updating the same people lock them in one order).
  * The day partitions the rows need are made before the transaction begins
  * (pg_partitions_make); a row of another day waits in visits_default.
  *
- * The journal chain: a batch that continues the chain the store follows
- * (or starts it, or is a resend of what it took) is taken as the LMDB store
- * takes it, with its in-batch breaks recorded as chain events.  A batch
- * that leaves the chain (a journal made anew, a restored copy, records
- * removed) must be reconciled by content; this store does not do that yet:
- * it refuses such a batch (AS_E_STORE, with cl_store_last_error saying
- * so), so it is neither stored nor acknowledged and the gateway keeps it.
+ * The journal chain is judged as the LMDB store judges it (pg_judge,
+ * after lmdb_chains.c): a batch that continues the chain the store follows
+ * (or starts it, or is a resend of what it took) is taken with its
+ * in-batch breaks recorded as chain events; a batch that leaves the chain
+ * (a journal made anew, a restored copy that went on scanning, records
+ * removed) is reconciled by content: a record whose content the store
+ * holds (visit_held: the same entry, exit, person, kind, headcount and
+ * digest) is the same visit, counted reconciled; the others are new
+ * visits.  One stored under a seq the gateway's through_seq had passed
+ * sits beside the visit already there: it carries the gateway's fork
+ * number (005_journal_forks.sql; raised by each batch that starts a new
+ * branch, so two branches never share (gateway, seq, day, fork)) and a
+ * late number, by which index nodes copy it (pg_tail.c).  The last
+ * batches' end links are kept as a ring (chain_points), where a restored
+ * copy's branch point is found.
  *
  * Records the caller refused (cl_store_ingest_refuse: made while their
  * venue's category was not collecting) are taken as the LMDB store takes
