@@ -19,7 +19,9 @@
  * equal; at the end the
  * registry's ingest state, the venues' longest visits, the statistics, the
  * reject counters, every stored visit (by content) and every person's
- * latest capsule.  Then both purge the same window and are compared again,
+ * latest capsule; and an index node's store built from scratch from
+ * PostgreSQL holds exactly the embedded store's visits.  Then both purge
+ * the same window and are compared again,
  * and PostgreSQL must have dropped the day partitions before the horizon's
  * day.  Prints one line per finding and exits 1 on any difference, 2 on a
  * usage or setup error.  Single-threaded.
@@ -437,6 +439,48 @@ static int64_t pq_int(PGresult *r, int row, int col)
 	return strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
+/* An index node's store built from scratch from p (cl_store_index_step,
+ * small steps) holds exactly the embedded store l's visits, each once (a
+ * token visit copied as a pass's): a fork's visits included, which come by
+ * the index's late cursor. */
+static void compare_index(struct world *w, struct cl_store *l, struct cl_store *p,
+			  const char *dir)
+{
+	struct rows rl = {0}, ri = {0};
+	struct cl_store *idx = NULL;
+	char err[256];
+	uint64_t copied = 1, behind = 1;
+	int steps = 0;
+
+	if (cl_store_open(&idx, dir, UINT64_C(1) << 30, 0, err, sizeof err)) {
+		printf("index: %s\n", err);
+		failures++;
+		return;
+	}
+	while ((copied || behind) && steps++ < 100000)
+		if (cl_store_index_step(idx, p, 37, &copied, &behind)) {
+			printf("index: a step failed: %s\n", cl_store_last_error());
+			failures++;
+			break;
+		}
+	for (uint32_t venue = 1; venue <= APP_VENUE; venue++)
+		if (cl_store_visits_at(l, venue, 0, w->now + 10 * DAY, add_row, &rl) ||
+		    cl_store_visits_at(idx, venue, 0, w->now + 10 * DAY, add_row, &ri))
+			printf("reading visits failed\n"), failures++;
+	for (size_t i = 0; i < rl.n; i++)
+		if (rl.v[i].kind == AS_REC_TOKEN)
+			rl.v[i].kind = AS_REC_PASS;
+	qsort(rl.v, rl.n, sizeof *rl.v, row_cmp);
+	qsort(ri.v, ri.n, sizeof *ri.v, row_cmp);
+	SAME("index built from scratch: visits", rl.n, ri.n);
+	SAME("index built from scratch: the visits themselves",
+	     rl.n == ri.n && (rl.n == 0 || memcmp(rl.v, ri.v, rl.n * sizeof *rl.v) == 0), 1);
+	printf("index built from scratch in %d steps: %zu visits\n", steps, ri.n);
+	free(rl.v);
+	free(ri.v);
+	cl_store_close(idx);
+}
+
 static void compare_contents(struct world *w, struct cl_store *l, struct cl_store *p,
 			     PGconn *pq, const char *when)
 {
@@ -576,6 +620,7 @@ int main(int argc, char **argv)
 	PGconn *pq;
 	uint64_t dl = 0, dp = 0;
 	int rounds = 0, app_ops = 0, forks[GATEWAYS] = {0};
+	char index_dir[4096];
 
 	if (argc != 4 && !(argc == 5 && strcmp(argv[4], "tokens") == 0)) {
 		fprintf(stderr, "usage: store_compare LMDB_DIR POSTGRESQL_URI SEED [tokens]\n");
@@ -685,6 +730,8 @@ int main(int argc, char **argv)
 	       app_outcomes[CL_APP_STORED], app_outcomes[CL_APP_DUPLICATE],
 	       app_outcomes[CL_APP_REPLAY], app_outcomes[CL_APP_UNKNOWN], app_outcomes[0]);
 	compare_contents(&w, l, p, pq, "after ingest");
+	snprintf(index_dir, sizeof index_dir, "%s-index", argv[1]);
+	compare_index(&w, l, p, index_dir);
 
 	/* The purge: the same window on both. */
 	{

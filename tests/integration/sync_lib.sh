@@ -237,16 +237,37 @@ _sync_index_start() {
   wait_for 30 "the index node to start" grep -q 'ready: .*index node' "$WORK/index.log"
 }
 _sync_index_caught_up() {
-  local pg idx
+  local pg idx conf=${1:-$SYNC_TRACE_CONF}
   pg=$(pg_sql sync "SELECT (SELECT count(*) FROM visits WHERE gateway IS NOT NULL) || ' ' ||
     coalesce((SELECT string_agg(encode(gw_id, 'hex') || ':' || through_seq, ' ' ORDER BY gw_id)
     FROM gateways), '')") || return 1
-  idx=$(anshim-cloud stats --json --config "$SYNC_TRACE_CONF") || return 1
+  idx=$(anshim-cloud stats --json --config "$conf") || return 1
   [ "$(pyq "$idx" "' '.join([str(s['visits'])] + sorted(g['gateway'] + ':' + str(g['through_seq']) for g in s['gateways']))")" = "$pg" ]
 }
 sync_trace_ready() {
   [ "${SYNC_STORE:-}" = postgresql ] || return 0
   wait_for 60 "the index node to hold every visit PostgreSQL holds" _sync_index_caught_up >&2
+}
+# sync_index_fresh_same: in cluster mode, a new index node built from
+# scratch (an empty store) ends holding every visit PostgreSQL holds, each
+# once, as the running one does; it is stopped after.
+sync_index_fresh_same() {
+  [ "${SYNC_STORE:-}" = postgresql ] || return 0
+  local conf=$WORK/index-fresh.conf pid rc=0
+  { grep -v '^store_dir \|^store \|^client_id ' "$CLOUD_CONF"; echo "store_dir $WORK/index-fresh"; } \
+    > "$conf"
+  chmod 0640 "$conf"
+  anshim-cloudd --config "$conf" --role index --store "${PG_URI[sync]}" \
+    >> "$WORK/index-fresh.log" 2>&1 5>&- 6>&- 7>&- 8>&- 9>&- &
+  pid=$!
+  CLEANUP_PIDS+=("$pid")
+  wait_for 60 "a fresh index node to hold every visit PostgreSQL holds" \
+    _sync_index_caught_up "$conf" >&2
+  kill -TERM "$pid"
+  wait "$pid" || rc=$?
+  _gw_forget_pid "$pid"
+  expect_eq "the fresh index node's exit status after SIGTERM" 0 "$rc"
+  _sanitizer_clean anshim-cloudd "$WORK/index-fresh.log"
 }
 
 cloud_start() {

@@ -8,7 +8,8 @@
 # batches leave the chain followed and are reconciled by content),
 # compared call by call and then by content (registry
 # state, venues, statistics, reject counters, every visit, every person's
-# latest capsule), then after the same purge, which on PostgreSQL must drop
+# latest capsule, and an index node's store built from scratch from
+# PostgreSQL against the embedded store), then after the same purge, which on PostgreSQL must drop
 # the day partitions before the horizon's day.  Several seeds, each on a
 # fresh database.
 . "$(dirname "$0")/lib.sh"
@@ -24,6 +25,7 @@ for seed in 1 2 3 4; do
   out=$("$COMPARE" "$WORK/lmdb-$seed" "$uri" "$seed" 2>&1) || { echo "$out"; fail "seed $seed: the stores differ"; }
   echo "$out" | sed 's/^/  /'
   expect_match "seed $seed: same answers" "same answers" "$out"
+  expect_match "seed $seed: an index built from scratch" "index built from scratch in [0-9]* steps: [1-9][0-9]* visits" "$out"
   expect_match "seed $seed: journals restored or made anew, batches reconciled by content" \
     "[1-9][0-9]* journals restored or made anew, [1-9][0-9]* batches reconciled by content" "$out"
   expect_match "seed $seed: visits stored" "after ingest: [1-9][0-9]* visits" "$out"

@@ -21,6 +21,7 @@ for seed in 1 2 3 4 5; do
   out=$("$COMPARE" "$WORK/lmdb-$seed" "$uri" "$seed" tokens 2>&1) || { echo "$out"; fail "seed $seed: the stores differ"; }
   echo "$out" | sed 's/^/  /'
   expect_match "seed $seed: same answers" "same answers" "$out"
+  expect_match "seed $seed: an index built from scratch" "index built from scratch in [0-9]* steps: [1-9][0-9]* visits" "$out"
   expect_match "seed $seed: journals restored or made anew, batches reconciled by content" \
     "[1-9][0-9]* journals restored or made anew, [1-9][0-9]* batches reconciled by content" "$out"
   expect_match "seed $seed: every token outcome exercised" \

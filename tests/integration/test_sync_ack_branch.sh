@@ -135,8 +135,10 @@ expect_eq "cloud: D's new journal was seen" 1 "$(cloud_gw_field "$ID_D" new_jour
 expect_eq "cloud: no chain break of D" 0 "$(cloud_gw_field "$ID_D" breaks)"
 
 # In cluster mode (test_cluster_ack_branch.sh): the index node holds every
-# visit PostgreSQL holds, each once, the reconciled ones included.
+# visit PostgreSQL holds, each once, the reconciled ones included; and so
+# does an index node built from scratch after them.
 sync_trace_ready
+sync_index_fresh_same
 
 phase "stopping"
 sync_stop_all

@@ -108,8 +108,10 @@ expect_eq "cloud: the restored backup is a fork of B's journal" 1 "$(cloud_gw_fi
 expect_eq "cloud: still no chain break of B" 0 "$(cloud_gw_field "${SGW_ID[B]}" breaks)"
 
 # In cluster mode (test_cluster_journal_reset.sh): the index node holds every
-# visit PostgreSQL holds, each once, the reconciled ones included.
+# visit PostgreSQL holds, each once, the reconciled ones included; and so
+# does an index node built from scratch after them.
 sync_trace_ready
+sync_index_fresh_same
 
 phase "stopping"
 sync_stop_all

@@ -125,8 +125,10 @@ echo "  the cloud's chain log:"
 grep -o 'gateway.*chain [a-z-]*[ a-z-]*' "$CLOUD_LOG" | sed 's/^/    /'
 
 # In cluster mode (test_cluster_journal_tamper.sh): the index node holds every
-# visit PostgreSQL holds, each once, the reconciled ones included.
+# visit PostgreSQL holds, each once, the reconciled ones included; and so
+# does an index node built from scratch after them.
 sync_trace_ready
+sync_index_fresh_same
 
 phase "stopping"
 sync_stop_all
