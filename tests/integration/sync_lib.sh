@@ -225,15 +225,22 @@ _policy_retained() { msub -t anshim/v1/policy -C 1 -W 2 >/dev/null 2>&1; }
 # ($CLOUD_CONF in the embedded mode).
 SYNC_TRACE_CONF=$CLOUD_CONF
 SYNC_INDEX_PID=
+# _sync_index_launch NAME: write $WORK/NAME.conf (store_dir $WORK/NAME)
+# and start an index node on it, logging to $WORK/NAME.log; its pid in
+# _SYNC_LAUNCHED.
+_sync_index_launch() {
+  { grep -v '^store_dir \|^store \|^client_id ' "$CLOUD_CONF"; echo "store_dir $WORK/$1"; } \
+    > "$WORK/$1.conf"
+  chmod 0640 "$WORK/$1.conf"
+  anshim-cloudd --config "$WORK/$1.conf" --role index --store "${PG_URI[sync]}" \
+    >> "$WORK/$1.log" 2>&1 5>&- 6>&- 7>&- 8>&- 9>&- &
+  _SYNC_LAUNCHED=$!
+  CLEANUP_PIDS+=("$_SYNC_LAUNCHED")
+}
 _sync_index_start() {
   SYNC_TRACE_CONF=$WORK/index.conf
-  { grep -v '^store_dir \|^store \|^client_id ' "$CLOUD_CONF"; echo "store_dir $WORK/index"; } \
-    > "$SYNC_TRACE_CONF"
-  chmod 0640 "$SYNC_TRACE_CONF"
-  anshim-cloudd --config "$SYNC_TRACE_CONF" --role index --store "${PG_URI[sync]}" \
-    >> "$WORK/index.log" 2>&1 5>&- 6>&- 7>&- 8>&- 9>&- &
-  SYNC_INDEX_PID=$!
-  CLEANUP_PIDS+=("$SYNC_INDEX_PID")
+  _sync_index_launch index
+  SYNC_INDEX_PID=$_SYNC_LAUNCHED
   wait_for 30 "the index node to start" grep -q 'ready: .*index node' "$WORK/index.log"
 }
 _sync_index_caught_up() {
@@ -253,16 +260,11 @@ sync_trace_ready() {
 # once, as the running one does; it is stopped after.
 sync_index_fresh_same() {
   [ "${SYNC_STORE:-}" = postgresql ] || return 0
-  local conf=$WORK/index-fresh.conf pid rc=0
-  { grep -v '^store_dir \|^store \|^client_id ' "$CLOUD_CONF"; echo "store_dir $WORK/index-fresh"; } \
-    > "$conf"
-  chmod 0640 "$conf"
-  anshim-cloudd --config "$conf" --role index --store "${PG_URI[sync]}" \
-    >> "$WORK/index-fresh.log" 2>&1 5>&- 6>&- 7>&- 8>&- 9>&- &
-  pid=$!
-  CLEANUP_PIDS+=("$pid")
+  local pid rc=0
+  _sync_index_launch index-fresh
+  pid=$_SYNC_LAUNCHED
   wait_for 60 "a fresh index node to hold every visit PostgreSQL holds" \
-    _sync_index_caught_up "$conf" >&2
+    _sync_index_caught_up "$WORK/index-fresh.conf" >&2
   kill -TERM "$pid"
   wait "$pid" || rc=$?
   _gw_forget_pid "$pid"
