@@ -262,6 +262,20 @@ int pg_run(PGconn *c, const char *what, const char *sql, struct pg_params *p, PG
 	return 0;
 }
 
+int pg_run_count(PGconn *c, const char *what, const char *sql, struct pg_params *p,
+		 uint64_t *n)
+{
+	PGresult *r;
+	int rc = pg_run(c, what, sql, p, &r);
+
+	*n = 0;
+	if (!rc) {
+		*n = (uint64_t)pg_int(r, 0, 0);
+		PQclear(r);
+	}
+	return rc;
+}
+
 int64_t pg_int(const PGresult *r, int row, int col)
 {
 	const uint8_t *d = (const uint8_t *)PQgetvalue(r, row, col);

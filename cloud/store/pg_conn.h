@@ -66,6 +66,10 @@ void pgp_null_i64(struct pg_params *p);
  * "PostgreSQL, WHAT: message" noted (cl_store_last_error), or -ENOMEM.
  */
 int pg_run(PGconn *c, const char *what, const char *sql, struct pg_params *p, PGresult **res);
+/* Run sql (one row, one count(*)-like column) with p on c into *n; as
+ * pg_run. */
+int pg_run_count(PGconn *c, const char *what, const char *sql, struct pg_params *p,
+		 uint64_t *n);
 /* The number in a binary result's int2/int4/int8 field. */
 int64_t pg_int(const PGresult *r, int row, int col);
 /* Copy a binary field of exactly len bytes: 0, or AS_E_CORRUPT. */

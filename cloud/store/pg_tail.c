@@ -399,19 +399,15 @@ static int read_app_rows(PGconn *c, const struct app_cursor *cur, size_t limit,
 static int count_round(PGconn *c, const struct app_cursor *cur, uint64_t *n)
 {
 	struct pg_params p;
-	PGresult *r;
 	int rc;
 
 	pgp_init(&p);
 	app_params(&p, cur);
-	rc = pg_run(c, "counting app check-ins for the index",
-		    "SELECT count(*) FROM visits v WHERE " APP_NOT_IN_PREV
-		    "AND v.app_xact >= coalesce(pg_snapshot_xmin(nullif($1, '')::pg_snapshot), "
-		    "'0'::xid8) AND pg_visible_in_snapshot(v.app_xact, $2::pg_snapshot)", &p, &r);
+	rc = pg_run_count(c, "counting app check-ins for the index",
+			  "SELECT count(*) FROM visits v WHERE " APP_NOT_IN_PREV
+			  "AND v.app_xact >= coalesce(pg_snapshot_xmin(nullif($1, '')::pg_snapshot), "
+			  "'0'::xid8) AND pg_visible_in_snapshot(v.app_xact, $2::pg_snapshot)", &p, n);
 	pgp_free(&p);
-	if (!rc)
-		*n = (uint64_t)pg_int(r, 0, 0);
-	PQclear(r);
 	return rc;
 }
 
@@ -419,20 +415,19 @@ static int count_round(PGconn *c, const struct app_cursor *cur, uint64_t *n)
 static int count_after(PGconn *c, const char *prev, const char *snap, uint64_t *behind)
 {
 	struct pg_params p;
-	PGresult *r;
+	uint64_t n;
 	int rc;
 
 	pgp_init(&p);
 	pgp_text(&p, prev);
 	pgp_text(&p, snap);
-	rc = pg_run(c, "counting app check-ins for the index",
-		    "SELECT count(*) FROM visits v WHERE " APP_NOT_IN_PREV
-		    "AND v.app_xact >= pg_snapshot_xmin($2::pg_snapshot) "
-		    "AND NOT pg_visible_in_snapshot(v.app_xact, $2::pg_snapshot)", &p, &r);
+	rc = pg_run_count(c, "counting app check-ins for the index",
+			  "SELECT count(*) FROM visits v WHERE " APP_NOT_IN_PREV
+			  "AND v.app_xact >= pg_snapshot_xmin($2::pg_snapshot) "
+			  "AND NOT pg_visible_in_snapshot(v.app_xact, $2::pg_snapshot)", &p, &n);
 	pgp_free(&p);
 	if (!rc)
-		*behind += (uint64_t)pg_int(r, 0, 0);
-	PQclear(r);
+		*behind += n;
 	return rc;
 }
 
