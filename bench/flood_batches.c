@@ -63,7 +63,7 @@ struct gateway {
 struct flood {
 	struct gen_world w;
 	struct gateway *gws;             /* index = world gateway */
-	size_t *order;                   /* gateway indices sorted by id */
+	struct gateway **by_id;          /* the gateways sorted by id */
 	size_t *queue, q_head, q_len;    /* gateways with a batch to send */
 	uint8_t authority_pk[AS_SIGN_PK_LEN];
 	struct as_mqtt *mqtt;
@@ -81,43 +81,20 @@ static int64_t day_shift(const struct gen_params *p)
 	return (today - p->days - 1) * GEN_DAY;
 }
 
-static int cmp_gw(const void *a, const void *b, void *ctx)
+static int cmp_gw_id(const void *a, const void *b)
 {
-	const struct gateway *g = ctx;
+	const struct gateway *x = *(struct gateway *const *)a, *y = *(struct gateway *const *)b;
 
-	return memcmp(g[*(const size_t *)a].id, g[*(const size_t *)b].id, AS_GWID_LEN);
-}
-
-/* qsort_r is a GNU extension; the table is small, so an insertion sort. */
-static void sort_by_id(struct flood *f)
-{
-	for (size_t i = 1; i < f->w.n_gw; i++) {
-		size_t x = f->order[i], j = i;
-
-		while (j > 0 && cmp_gw(&f->order[j - 1], &x, f->gws) > 0) {
-			f->order[j] = f->order[j - 1];
-			j--;
-		}
-		f->order[j] = x;
-	}
+	return memcmp(x->id, y->id, AS_GWID_LEN);
 }
 
 static struct gateway *find_gateway(struct flood *f, const uint8_t id[AS_GWID_LEN])
 {
-	size_t lo = 0, hi = f->w.n_gw;
+	struct gateway key_gw, *key = &key_gw, **hit;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(f->gws[f->order[mid]].id, id, AS_GWID_LEN);
-
-		if (c == 0)
-			return &f->gws[f->order[mid]];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	memcpy(key_gw.id, id, AS_GWID_LEN);
+	hit = bsearch(&key, f->by_id, f->w.n_gw, sizeof *f->by_id, cmp_gw_id);
+	return hit ? *hit : NULL;
 }
 
 /* Sign every batch of the world, each gateway's chained from its last. */
@@ -131,9 +108,9 @@ static int encode_world(struct flood *f)
 	int rc = 0;
 
 	f->gws = calloc(w->n_gw, sizeof *f->gws);
-	f->order = calloc(w->n_gw, sizeof *f->order);
+	f->by_id = calloc(w->n_gw, sizeof *f->by_id);
 	f->queue = calloc(w->n_gw, sizeof *f->queue);
-	if (!recs || !heads || !keys || !f->gws || !f->order || !f->queue)
+	if (!recs || !heads || !keys || !f->gws || !f->by_id || !f->queue)
 		rc = -ENOMEM;
 	for (size_t g = 0; !rc && g < w->n_gw; g++) {
 		uint8_t pk[AS_SIGN_PK_LEN];
@@ -143,7 +120,7 @@ static int encode_world(struct flood *f)
 		gen_gateway_keypair(w, (uint32_t)g, pk, keys[g]);
 		as_hex_encode(hex, f->gws[g].id, AS_GWID_LEN);
 		snprintf(f->gws[g].topic, sizeof f->gws[g].topic, "anshim/v1/gw/%s/batch", hex);
-		f->order[g] = g;
+		f->by_id[g] = &f->gws[g];
 	}
 	for (size_t b = 0; !rc && b < w->n_main_batches; b++) {
 		const struct gen_batch *br = &w->batches[b];
@@ -212,7 +189,7 @@ static int encode_world(struct flood *f)
 	free(heads);
 	free(recs);
 	if (!rc)
-		sort_by_id(f);
+		qsort(f->by_id, w->n_gw, sizeof *f->by_id, cmp_gw_id);
 	return rc;
 }
 
@@ -501,7 +478,7 @@ int main(int argc, char **argv)
 		free(f.gws[g].batches);
 	}
 	free(f.gws);
-	free(f.order);
+	free(f.by_id);
 	free(f.queue);
 	gen_world_free(&f.w);
 	return rc;
